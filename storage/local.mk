@@ -1,1 +1,52 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# storage/: the storage API (object sets, filters, driver routing) and its
+# drivers. Included by the top Makefile.am. One source or test per line.
+
+noinst_LIBRARIES += storage/libstorage.a
+storage_libstorage_a_CPPFLAGS = $(AM_CPPFLAGS) $(SQLITE_CFLAGS)
+storage_libstorage_a_SOURCES = \
+	storage/filter.c \
+	storage/os.c \
+	storage/schema_sqlite.c \
+	storage/storage.c \
+	storage/storage_sqlite.c
+
+STORAGE_HDRS = \
+	storage/storage.h \
+	storage/storage_private.h
+EXTRA_DIST += $(STORAGE_HDRS)
+
+# Unit tests (cmocka), linked against the static libraries. The jabberd2
+# compatibility test reads jabberd2's own db-setup.sqlite at run time from
+# $JABBERD2_DB_SETUP or one of the places listed here, and skips if none.
+STORAGE_TEST_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS) \
+	-DJABBERD2_DB_SETUP_PATHS='"$(abs_top_srcdir)/tests/data/jabberd2/db-setup.sqlite:/usr/share/doc/jabberd2/db-setup.sqlite.gz:/usr/share/doc/jabberd2/db-setup.sqlite:/usr/share/jabberd2/db-setup.sqlite:/tmp/storage-ref/pkg/usr/share/doc/jabberd2/db-setup.sqlite.gz"'
+STORAGE_TEST_LDADD = $(STORAGE_LIBS) $(UTIL_LIBS) $(CMOCKA_LIBS)
+
+if HAVE_CMOCKA
+STORAGE_TESTS = \
+	storage/tests/test_filter \
+	storage/tests/test_os \
+	storage/tests/test_sqlite \
+	storage/tests/test_jabberd2_db
+check_PROGRAMS += $(STORAGE_TESTS)
+TESTS += $(STORAGE_TESTS)
+endif
+
+storage_tests_test_filter_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
+storage_tests_test_filter_LDADD = $(STORAGE_TEST_LDADD)
+storage_tests_test_os_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
+storage_tests_test_os_LDADD = $(STORAGE_TEST_LDADD)
+storage_tests_test_sqlite_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
+storage_tests_test_sqlite_LDADD = $(STORAGE_TEST_LDADD)
+storage_tests_test_jabberd2_db_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
+storage_tests_test_jabberd2_db_LDADD = $(STORAGE_TEST_LDADD)
+
+# Fuzz target for the filter parser.
+if ENABLE_FUZZING
+noinst_PROGRAMS += storage/fuzz/fuzz_filter
+endif
+storage_fuzz_fuzz_filter_SOURCES = storage/fuzz/fuzz_filter.c
+storage_fuzz_fuzz_filter_LDADD = $(STORAGE_LIBS) $(UTIL_LIBS)
+storage_fuzz_fuzz_filter_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += storage/fuzz/filter.dict storage/fuzz/corpus

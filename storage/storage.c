@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * storage: the manager the sm talks to. It routes each data type to a
+ * driver instance (sm.xml <storage><driver type='...'>), checks arguments
+ * and parses filters once, so drivers get only well-formed requests. Also
+ * the SQL helpers the SQL drivers share.
+ */
+#include "config.h"
+#include "storage/storage.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/storage_private.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/nad.h"
+
+/* Longest data type name we accept (jabberd2's longest is 23 bytes). */
+#define STORAGE_MAX_TYPE 64
+
+/* Every driver built into this tree. */
+static const struct storage_driver *const storage_drivers[] = {
+	&storage_driver_sqlite,
+};
+
+struct storage_route {
+	char *type;
+	struct storage_backend *be;
+};
+
+struct storage {
+	storage_option_fn *option;
+	void *option_ctx;
+	/* Open driver instances, one per driver name. */
+	struct storage_backend **backends;
+	size_t nbackends;
+	struct storage_backend *default_be;
+	struct storage_route *routes;
+	size_t nroutes;
+	char *error;
+};
+
+struct storage *storage_new(storage_option_fn *option, void *ctx)
+{
+	struct storage *st = xcalloc(1, sizeof(*st));
+
+	st->option = option;
+	st->option_ctx = ctx;
+	return st;
+}
+
+void storage_free(struct storage **stp)
+{
+	struct storage *st = *stp;
+
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < st->nbackends; i++) {
+		struct storage_backend *be = st->backends[i];
+
+		be->driver->close(be);
+		free(be->error);
+		free(be);
+	}
+	for (size_t i = 0; i < st->nroutes; i++)
+		free(st->routes[i].type);
+	free(st->backends);
+	free(st->routes);
+	free(st->error);
+	free(st);
+	*stp = NULL;
+}
+
+static const char *storage_error(struct storage *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static const char *storage_error(struct storage *st, const char *fmt, ...)
+{
+	struct buf b = { 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	free(st->error);
+	st->error = buf_steal(&b, NULL);
+	return st->error;
+}
+
+const char *storage_backend_error(struct storage_backend *be, const char *fmt, ...)
+{
+	struct buf b = { 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	free(be->error);
+	be->error = buf_steal(&b, NULL);
+	return be->error;
+}
+
+/* The open instance of driver `name`, opening it on first use. */
+static struct storage_backend *backend_get(struct storage *st, const char *name,
+					   const char **error_r)
+{
+	const struct storage_driver *drv = NULL;
+	struct storage_backend *be;
+
+	for (size_t i = 0; i < st->nbackends; i++)
+		if (strcmp(st->backends[i]->driver->name, name) == 0)
+			return st->backends[i];
+	for (size_t i = 0; i < sizeof(storage_drivers) / sizeof(storage_drivers[0]); i++)
+		if (strcmp(storage_drivers[i]->name, name) == 0)
+			drv = storage_drivers[i];
+	if (drv == NULL) {
+		*error_r = storage_error(st, "unknown storage driver '%s'", name);
+		return NULL;
+	}
+	be = xcalloc(1, sizeof(*be));
+	be->driver = drv;
+	be->option = st->option;
+	be->option_ctx = st->option_ctx;
+	if (drv->open(be, error_r) < 0) {
+		*error_r = storage_error(st, "storage driver '%s': %s", name, *error_r);
+		free(be->error);
+		free(be);
+		return NULL;
+	}
+	log_info("storage: opened driver '%s'", name);
+	st->backends = xrealloc(st->backends, (st->nbackends + 1) * sizeof(*st->backends));
+	st->backends[st->nbackends++] = be;
+	return be;
+}
+
+static struct storage_route *route_find(const struct storage *st, const char *type)
+{
+	for (size_t i = 0; i < st->nroutes; i++)
+		if (strcmp(st->routes[i].type, type) == 0)
+			return &st->routes[i];
+	return NULL;
+}
+
+int storage_add_type(struct storage *st, const char *driver, const char *type,
+		     const char **error_r)
+{
+	struct storage_backend *be;
+
+	if (type == NULL && st->default_be != NULL) {
+		*error_r = storage_error(st, "default storage driver already set ('%s')",
+					 st->default_be->driver->name);
+		return -1;
+	}
+	if (type != NULL && route_find(st, type) != NULL) {
+		*error_r = storage_error(st, "storage type '%s' already has a driver", type);
+		return -1;
+	}
+	if ((be = backend_get(st, driver, error_r)) == NULL)
+		return -1;
+	if (type == NULL) {
+		st->default_be = be;
+		return 0;
+	}
+	st->routes = xrealloc(st->routes, (st->nroutes + 1) * sizeof(*st->routes));
+	st->routes[st->nroutes].type = xstrdup(type);
+	st->routes[st->nroutes].be = be;
+	st->nroutes++;
+	return 0;
+}
+
+static int type_valid(const char *type)
+{
+	size_t len;
+
+	if (type == NULL || (len = strlen(type)) == 0 || len > STORAGE_MAX_TYPE)
+		return 0;
+	return strspn(type, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789-_") == len;
+}
+
+/*
+ * What every operation does first: find the driver for `type`, check the
+ * owner and parse the filter (NULL stays NULL). Returns the backend, or
+ * NULL with *error_r set.
+ */
+static struct storage_backend *storage_prepare(struct storage *st, const char *type,
+					       const char *owner, const char *filter,
+					       struct storage_filter **filter_r,
+					       const char **error_r)
+{
+	const struct storage_route *r;
+	const char *why;
+
+	*filter_r = NULL;
+	if (!type_valid(type)) {
+		*error_r = "invalid storage type name";
+		return NULL;
+	}
+	if (owner == NULL) {
+		*error_r = "no collection owner";
+		return NULL;
+	}
+	r = route_find(st, type);
+	if (r == NULL && st->default_be == NULL) {
+		*error_r = storage_error(st, "no storage driver for type '%s'", type);
+		return NULL;
+	}
+	if (filter != NULL && storage_filter_parse(filter, strlen(filter), filter_r, &why) < 0) {
+		*error_r = storage_error(st, "malformed filter: %s", why);
+		return NULL;
+	}
+	return r != NULL ? r->be : st->default_be;
+}
+
+enum storage_result storage_put(struct storage *st, const char *type, const char *owner,
+				const struct os *os, const char **error_r)
+{
+	struct storage_filter *f;
+	struct storage_backend *be = storage_prepare(st, type, owner, NULL, &f, error_r);
+
+	if (be == NULL)
+		return STORAGE_ERROR;
+	if (os == NULL) {
+		*error_r = "no object set";
+		return STORAGE_ERROR;
+	}
+	if (os_count(os) == 0)
+		return STORAGE_OK;
+	return be->driver->put(be, type, owner, os, error_r);
+}
+
+enum storage_result storage_get(struct storage *st, const char *type, const char *owner,
+				const char *filter, struct os **os_r, const char **error_r)
+{
+	struct storage_filter *f;
+	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	enum storage_result ret;
+
+	*os_r = NULL;
+	if (be == NULL)
+		return STORAGE_ERROR;
+	ret = be->driver->get(be, type, owner, f, os_r, error_r);
+	storage_filter_free(&f);
+	return ret;
+}
+
+enum storage_result storage_count(struct storage *st, const char *type, const char *owner,
+				  const char *filter, int64_t *count_r, const char **error_r)
+{
+	struct storage_filter *f;
+	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	enum storage_result ret;
+
+	*count_r = 0;
+	if (be == NULL)
+		return STORAGE_ERROR;
+	ret = be->driver->count(be, type, owner, f, count_r, error_r);
+	storage_filter_free(&f);
+	return ret;
+}
+
+enum storage_result storage_delete(struct storage *st, const char *type, const char *owner,
+				   const char *filter, const char **error_r)
+{
+	struct storage_filter *f;
+	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	enum storage_result ret;
+
+	if (be == NULL)
+		return STORAGE_ERROR;
+	ret = be->driver->delete(be, type, owner, f, error_r);
+	storage_filter_free(&f);
+	return ret;
+}
+
+enum storage_result storage_replace(struct storage *st, const char *type, const char *owner,
+				    const char *filter, const struct os *os,
+				    const char **error_r)
+{
+	struct storage_filter *f;
+	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	enum storage_result ret;
+
+	if (be == NULL)
+		return STORAGE_ERROR;
+	if (os == NULL) {
+		storage_filter_free(&f);
+		*error_r = "no object set";
+		return STORAGE_ERROR;
+	}
+	ret = be->driver->replace(be, type, owner, f, os, error_r);
+	storage_filter_free(&f);
+	return ret;
+}
+
+void storage_sql_ident(struct buf *sql, const char *prefix, const char *name)
+{
+	buf_append_char(sql, '"');
+	for (int part = 0; part < 2; part++) {
+		const char *s = part == 0 ? prefix : name;
+
+		for (; s != NULL && *s != '\0'; s++) {
+			if (*s == '"')
+				buf_append_char(sql, '"');
+			buf_append_char(sql, *s);
+		}
+	}
+	buf_append_char(sql, '"');
+}
+
+void storage_nad_text(const struct nad *nad, struct buf *out)
+{
+	buf_append_str(out, "NAD");
+	if (nad_root(nad) != NAD_NONE)
+		nad_serialize(nad, nad_root(nad), NULL, out);
+}
+
+int storage_key_is_data(const char *key)
+{
+	return strcmp(key, "collection-owner") != 0 && strcmp(key, "object-sequence") != 0;
+}

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * storage_private: what storage drivers see and the public API hides: the
+ * driver descriptor, the parsed filter tree and SQL helpers shared by the
+ * SQL drivers. storage.c parses filters and checks arguments, so a driver
+ * only ever gets a valid owner, a sane type name and a parsed filter.
+ */
+#ifndef STORAGE_STORAGE_PRIVATE_H
+#define STORAGE_STORAGE_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/storage.h"
+
+struct buf;
+
+/* ---- parsed filters (filter.c) ---- */
+
+enum storage_filter_op {
+	STORAGE_FILTER_PAIR,
+	STORAGE_FILTER_AND,
+	STORAGE_FILTER_OR,
+	STORAGE_FILTER_NOT,
+};
+
+/* Limits that keep a hostile filter from costing much: nesting depth, and
+ * nodes (terms and operators) in one filter. */
+#define STORAGE_FILTER_MAX_DEPTH 32
+#define STORAGE_FILTER_MAX_NODES 256
+
+struct storage_filter {
+	enum storage_filter_op op;
+	/* PAIR: key, and either a string (value, value_len bytes, NUL after)
+	 * or, with is_int set, the integer ival. */
+	char *key;
+	char *value;
+	size_t value_len;
+	int is_int;
+	int64_t ival;
+	/* AND/OR: children in document order; NOT: exactly one child. */
+	struct storage_filter *sub;
+	struct storage_filter *next;
+};
+
+/*
+ * Parse `len` bytes of filter text. Returns 0 and a tree in *filter_r, or
+ * -1 with a static reason in *error_r. Never reads past len.
+ */
+int storage_filter_parse(const char *text, size_t len, struct storage_filter **filter_r,
+			 const char **error_r);
+void storage_filter_free(struct storage_filter **filterp);
+
+/* How a driver writes bound parameters: sqlite "?", libpq "$n". */
+enum storage_param_style {
+	STORAGE_PARAM_QMARK,
+	STORAGE_PARAM_DOLLAR,
+};
+
+/*
+ * Append the filter as an SQL condition, with each pair's column quoted
+ * and its value a parameter. *param_no is the number of the last parameter
+ * already used; each pair takes the next one, in the order
+ * storage_filter_pairs() returns them.
+ */
+void storage_filter_sql(const struct storage_filter *f, enum storage_param_style style,
+			int *param_no, struct buf *sql);
+/* The pairs of f in parameter order, into out[0..max-1]; returns how many
+ * there are (which may exceed max: only max are stored). */
+size_t storage_filter_pairs(const struct storage_filter *f, const struct storage_filter **out,
+			    size_t max);
+
+/* ---- object internals (os.c) ---- */
+
+/* Value of field i; the caller has checked its type with os_object_field().
+ * get_int on a boolean or integer; get_text on a string. */
+int64_t os_object_field_int(const struct os_object *o, size_t i);
+const char *os_object_field_text(const struct os_object *o, size_t i);
+const struct nad *os_object_field_nad(const struct os_object *o, size_t i);
+
+/* ---- SQL helpers (storage.c) ---- */
+
+/* Append `prefix` + `name` as one double-quoted SQL identifier (prefix may
+ * be NULL); embedded quotes are doubled. */
+void storage_sql_ident(struct buf *sql, const char *prefix, const char *name);
+/* Append "NAD" + the serialized root element, as jabberd2 stores XML. */
+void storage_nad_text(const struct nad *nad, struct buf *out);
+/* True for a key that names a column storage_put() writes (not the owner
+ * or the sequence, which drivers fill in themselves). */
+int storage_key_is_data(const char *key);
+
+/* ---- drivers ---- */
+
+/*
+ * An open driver instance. `data` is the driver's own state; `error` is a
+ * buffer the driver may use for *error_r strings (valid until its next
+ * call) through storage_backend_error().
+ */
+struct storage_backend {
+	const struct storage_driver *driver;
+	void *data;
+	char *error;
+	storage_option_fn *option;
+	void *option_ctx;
+};
+
+/* Format an error into be->error and return it (for *error_r). */
+const char *storage_backend_error(struct storage_backend *be, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * A driver: one const descriptor per backend. open() reads its options via
+ * be->option (keys "storage.<name>.*"), sets be->data and returns 0, or
+ * -1 with *error_r. close() releases be->data and NULLs it. The operations
+ * get arguments storage.c has checked: type and owner non-NULL, filter NULL
+ * or parsed, os non-NULL. put/replace must be atomic; get returns
+ * STORAGE_NOT_FOUND with *os_r NULL when nothing matches.
+ */
+struct storage_driver {
+	const char *name;
+	int (*open)(struct storage_backend *be, const char **error_r);
+	void (*close)(struct storage_backend *be);
+	enum storage_result (*put)(struct storage_backend *be, const char *type,
+				   const char *owner, const struct os *os, const char **error_r);
+	enum storage_result (*get)(struct storage_backend *be, const char *type,
+				   const char *owner, const struct storage_filter *filter,
+				   struct os **os_r, const char **error_r);
+	enum storage_result (*count)(struct storage_backend *be, const char *type,
+				     const char *owner, const struct storage_filter *filter,
+				     int64_t *count_r, const char **error_r);
+	enum storage_result (*delete)(struct storage_backend *be, const char *type,
+				      const char *owner, const struct storage_filter *filter,
+				      const char **error_r);
+	enum storage_result (*replace)(struct storage_backend *be, const char *type,
+				       const char *owner, const struct storage_filter *filter,
+				       const struct os *os, const char **error_r);
+};
+
+extern const struct storage_driver storage_driver_sqlite;
+
+/* ---- the sqlite schema (schema_sqlite.c) ---- */
+
+/* An index: its name (the table prefix is put in front) and its quoted
+ * column list. `ours` marks the indexes jabberd2 lacks, which the driver
+ * adds to existing databases too. */
+struct storage_sqlite_index {
+	const char *name;
+	const char *columns;
+	int ours;
+};
+
+/* A table as jabberd2 defines it. `columns` is the text inside CREATE
+ * TABLE's parentheses. Unprefixed tables (authreg, shared with c2s) never
+ * take the prefix. */
+struct storage_sqlite_table {
+	const char *name;
+	int unprefixed;
+	const char *columns;
+	const struct storage_sqlite_index *indexes;
+	size_t nindexes;
+};
+
+extern const struct storage_sqlite_table storage_sqlite_schema[];
+extern const size_t storage_sqlite_schema_len;
+
+#endif

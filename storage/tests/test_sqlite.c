@@ -1,0 +1,938 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests for the storage manager over the sqlite driver, on real
+ * database files in a temporary directory: round trips through the tables
+ * the sm uses, filters, ordering, atomic replace, the prefix and other
+ * options, and hostile-looking owners and values.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "storage/storage.h"
+#include "util/buf.h"
+#include "util/nad.h"
+
+#define MAX_OPTS 8
+
+struct fixture {
+	char dir[64];
+	char db[128];
+	const char *opts[MAX_OPTS][2];
+	struct storage *st;
+};
+
+static const char *opt_get(void *ctx, const char *key)
+{
+	struct fixture *fx = ctx;
+
+	for (int i = 0; i < MAX_OPTS && fx->opts[i][0] != NULL; i++)
+		if (strcmp(fx->opts[i][0], key) == 0)
+			return fx->opts[i][1];
+	return NULL;
+}
+
+static void opt_set(struct fixture *fx, const char *key, const char *value)
+{
+	int i;
+
+	for (i = 0; i < MAX_OPTS - 1 && fx->opts[i][0] != NULL; i++)
+		if (strcmp(fx->opts[i][0], key) == 0)
+			break;
+	fx->opts[i][0] = key;
+	fx->opts[i][1] = value;
+}
+
+/* (Re)open fx->st with the current options; returns add_type's result. */
+static int fx_open(struct fixture *fx, const char **error_r)
+{
+	storage_free(&fx->st);
+	fx->st = storage_new(opt_get, fx);
+	return storage_add_type(fx->st, "sqlite", NULL, error_r);
+}
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	const char *error = NULL;
+
+	strcpy(fx->dir, "/tmp/test_storage_XXXXXX");
+	if (mkdtemp(fx->dir) == NULL)
+		return -1;
+	snprintf(fx->db, sizeof(fx->db), "%s/sqlite.db", fx->dir);
+	opt_set(fx, "storage.sqlite.dbname", fx->db);
+	if (fx_open(fx, &error) < 0) {
+		fprintf(stderr, "open: %s\n", error);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static void remove_db(struct fixture *fx)
+{
+	char path[160];
+
+	unlink(fx->db);
+	snprintf(path, sizeof(path), "%s-wal", fx->db);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", fx->db);
+	unlink(path);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	storage_free(&fx->st);
+	remove_db(fx);
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* One integer from SQL run directly on the file (-1 if no row). */
+static int64_t raw_int(struct fixture *fx, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return v;
+}
+
+/* One text value from SQL run directly on the file, into out. */
+static const char *raw_text(struct fixture *fx, const char *sql, char *out, size_t size)
+{
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+
+	out[0] = '\0';
+	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+	if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != NULL)
+		snprintf(out, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return out;
+}
+
+static struct os_object *roster_item(struct os *os, const char *jid, const char *name,
+				     int to, int from, int ask)
+{
+	struct os_object *o = os_object_new(os);
+
+	os_object_put_str(o, "jid", jid);
+	if (name != NULL)
+		os_object_put_str(o, "name", name);
+	os_object_put_bool(o, "to", to);
+	os_object_put_bool(o, "from", from);
+	os_object_put_int(o, "ask", ask);
+	return o;
+}
+
+static struct os *get_ok(struct fixture *fx, const char *type, const char *owner,
+			 const char *filter)
+{
+	struct os *os = NULL;
+	const char *error = NULL;
+	enum storage_result r = storage_get(fx->st, type, owner, filter, &os, &error);
+
+	if (r != STORAGE_OK)
+		fail_msg("get %s/%s/%s: %d %s", type, owner, filter ? filter : "-", r,
+			 error ? error : "");
+	return os;
+}
+
+static int64_t count(struct fixture *fx, const char *type, const char *owner,
+		     const char *filter)
+{
+	int64_t n = -1;
+	const char *error = NULL;
+
+	if (storage_count(fx->st, type, owner, filter, &n, &error) != STORAGE_OK)
+		fail_msg("count %s: %s", type, error);
+	return n;
+}
+
+/* The string field `key` of every object, joined by ',' (absent = '-'). */
+static char *column(struct os *os, const char *key)
+{
+	struct buf b = { 0 };
+	const char *s;
+
+	for (struct os_object *o = os_first(os); o != NULL; o = os_next(o)) {
+		if (b.len > 0)
+			buf_append_char(&b, ',');
+		buf_append_str(&b, os_object_get_str(o, key, &s) == 0 ? s : "-");
+	}
+	return b.data ? buf_steal(&b, NULL) : strdup("");
+}
+
+static void assert_column(struct os *os, const char *key, const char *expect)
+{
+	char *got = column(os, key);
+
+	if (strcmp(got, expect) != 0)
+		fail_msg("column %s: got '%s', expected '%s'", key, got, expect);
+	free(got);
+}
+
+static void put_ok(struct fixture *fx, const char *type, const char *owner, struct os *os)
+{
+	const char *error = NULL;
+
+	if (storage_put(fx->st, type, owner, os, &error) != STORAGE_OK)
+		fail_msg("put %s: %s", type, error);
+}
+
+/* ---- the tests ---- */
+
+static void test_new_database(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const tables[] = {
+		"authreg", "active", "logout", "roster-items", "roster-groups",
+		"published-roster", "published-roster-groups", "vcard", "queue", "private",
+		"motd-message", "motd-times", "privacy-default", "privacy-items",
+		"vacation-settings", "status", "verify",
+	};
+	char sql[160], buf[16];
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
+			 tables[i]);
+		if (raw_int(fx, sql) != 1)
+			fail_msg("table %s missing", tables[i]);
+	}
+	assert_true(raw_int(fx, "SELECT count(*) FROM sqlite_master WHERE type='table'") ==
+		    (int64_t)(sizeof(tables) / sizeof(tables[0])));
+	/* jabberd2's settings for a new file, and our two extra indexes. */
+	assert_true(raw_int(fx, "PRAGMA page_size") == 4096);
+	assert_string_equal(raw_text(fx, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
+	assert_true(raw_int(fx, "SELECT count(*) FROM sqlite_master WHERE type='index' AND "
+				"name IN ('i_status_owner','i_logout_owner')") == 2);
+	/* The vCard table has its 44 fields besides owner and sequence. */
+	assert_true(raw_int(fx, "SELECT count(*) FROM pragma_table_info('vcard')") == 46);
+	/* Reopening an existing database changes nothing. */
+	int64_t objects = raw_int(fx, "SELECT count(*) FROM sqlite_master");
+	const char *error;
+	assert_int_equal(fx_open(fx, &error), 0);
+	assert_true(raw_int(fx, "SELECT count(*) FROM sqlite_master") == objects);
+}
+
+static void test_roster_round_trip(void **state)
+{
+	struct fixture *fx = *state;
+	struct os *os = os_new(), *got;
+	struct os_object *o;
+	int64_t seq, prev = 0, ask;
+	int to, from;
+	enum os_type t;
+
+	roster_item(os, "carol@example.org", "Carol", 1, 1, 0);
+	roster_item(os, "bob@far.example.org", NULL, 0, 1, 1);
+	roster_item(os, "dave@example.org", "D\xc3\xa4ve", 1, 0, 2);
+	put_ok(fx, "roster-items", "alice@example.org", os);
+	os_free(&os);
+
+	got = get_ok(fx, "roster-items", "alice@example.org", NULL);
+	assert_int_equal((int)os_count(got), 3);
+	assert_column(got, "jid", "carol@example.org,bob@far.example.org,dave@example.org");
+	assert_column(got, "name", "Carol,-,D\xc3\xa4ve");
+	o = os_next(os_first(got));
+	assert_int_equal(os_object_get_bool(o, "to", &to), 0);
+	assert_int_equal(os_object_get_bool(o, "from", &from), 0);
+	assert_int_equal(os_object_get_int(o, "ask", &ask), 0);
+	assert_int_equal(to, 0);
+	assert_int_equal(from, 1);
+	assert_true(ask == 1);
+	/* "to" is declared BOOLEAN: it comes back as a boolean field. */
+	for (size_t i = 0; i < os_object_nfields(o); i++)
+		if (strcmp(os_object_field(o, i, &t), "to") == 0)
+			assert_int_equal(t, OS_TYPE_BOOLEAN);
+	/* The owner is not a field; the sequence is, and it grows. */
+	for (o = os_first(got); o != NULL; o = os_next(o)) {
+		const char *s;
+
+		assert_int_equal(os_object_get_str(o, "collection-owner", &s), -1);
+		assert_int_equal(os_object_get_int(o, "object-sequence", &seq), 0);
+		assert_true(seq > prev);
+		prev = seq;
+	}
+	os_free(&got);
+
+	/* Groups, selected by the item's jid. */
+	os = os_new();
+	const char *groups[][2] = { { "carol@example.org", "Friends" },
+				    { "bob@far.example.org", "Work" },
+				    { "carol@example.org", "Work" },
+				    { "bob@far.example.org", "Caf\xc3\xa9 (Paris)" } };
+	for (size_t i = 0; i < 4; i++) {
+		o = os_object_new(os);
+		os_object_put_str(o, "jid", groups[i][0]);
+		os_object_put_str(o, "group", groups[i][1]);
+	}
+	put_ok(fx, "roster-groups", "alice@example.org", os);
+	os_free(&os);
+	char *f = storage_filter_str("jid", "bob@far.example.org");
+	got = get_ok(fx, "roster-groups", "alice@example.org", f);
+	assert_column(got, "group", "Work,Caf\xc3\xa9 (Paris)");
+	os_free(&got);
+	free(f);
+	got = get_ok(fx, "roster-groups", "alice@example.org",
+		     "(&(jid=19:bob@far.example.org)(group=4:Work))");
+	assert_int_equal((int)os_count(got), 1);
+	os_free(&got);
+}
+
+/* An object read back can be written again: the sequence it carries is not
+ * inserted (the database gives the copy a new one). */
+static void test_reput_read_object(void **state)
+{
+	struct fixture *fx = *state;
+	struct os *os = os_new(), *got, *again;
+	int64_t s1, s2;
+
+	roster_item(os, "x@y", NULL, 1, 1, 0);
+	put_ok(fx, "roster-items", "a@b", os);
+	os_free(&os);
+	got = get_ok(fx, "roster-items", "a@b", NULL);
+	put_ok(fx, "roster-items", "a@b", got);
+	again = get_ok(fx, "roster-items", "a@b", NULL);
+	assert_int_equal((int)os_count(again), 2);
+	os_object_get_int(os_first(again), "object-sequence", &s1);
+	os_object_get_int(os_next(os_first(again)), "object-sequence", &s2);
+	assert_true(s2 > s1);
+	os_free(&got);
+	os_free(&again);
+}
+
+static void test_queue_nad(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const xml[] = {
+		"<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' "
+		"to='sm' from='c2s'><message xmlns='jabber:client' to='alice@example.org' "
+		"from='bob@far.example.org/pc' type='chat'><body>1 &lt; 2 &amp; "
+		"\xe2\x9c\x93</body></message></route>",
+		"<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0'>"
+		"<message xmlns='jabber:client'><body>second</body></message></route>",
+	};
+	struct os *os = os_new(), *got;
+	struct os_object *o;
+	char *expect[2];
+	const char *error, *s;
+	size_t n = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		struct nad *nad = nad_parse(xml[i], strlen(xml[i]), 0, &error, NULL);
+
+		assert_non_null(nad);
+		expect[i] = nad_to_string(nad, NULL);
+		os_object_put_nad(os_object_new(os), "xml", nad);
+		nad_free(&nad);
+	}
+	put_ok(fx, "queue", "alice@example.org", os);
+	os_free(&os);
+
+	got = get_ok(fx, "queue", "alice@example.org", NULL);
+	for (o = os_first(got); o != NULL; o = os_next(o), n++) {
+		const struct nad *nad;
+		char *text;
+
+		/* Stored as jabberd2 stores it: "NAD" then the XML. */
+		assert_int_equal(os_object_get_str(o, "xml", &s), 0);
+		assert_memory_equal(s, "NAD<", 4);
+		assert_int_equal(os_object_get_nad(o, "xml", &nad), 0);
+		text = nad_to_string(nad, NULL);
+		assert_string_equal(text, expect[n]);
+		free(text);
+		free(expect[n]);
+	}
+	assert_int_equal((int)n, 2);
+	assert_true(raw_int(fx, "SELECT count(*) FROM queue WHERE xml LIKE 'NAD<route%'") == 2);
+	os_free(&got);
+}
+
+static const char *const vcard_fields[] = {
+	"fn", "n-family", "n-given", "n-middle", "n-prefix", "n-suffix", "nickname",
+	"photo-type", "photo-binval", "photo-extval", "bday", "adr-pobox", "adr-extadd",
+	"adr-street", "adr-locality", "adr-region", "adr-pcode", "adr-country", "tel",
+	"email", "jabberid", "mailer", "tz", "geo-lat", "geo-lon", "title", "role",
+	"logo-type", "logo-binval", "logo-extval", "agent-extval", "org-orgname",
+	"org-orgunit", "note", "rev", "sort-string", "sound-phonetic", "sound-binval",
+	"sound-extval", "uid", "url", "desc", "key-type", "key-cred",
+};
+
+static void test_vcard(void **state)
+{
+	struct fixture *fx = *state;
+	const size_t n = sizeof(vcard_fields) / sizeof(vcard_fields[0]);
+	struct os *os = os_new(), *got;
+	struct os_object *o = os_object_new(os);
+	char value[96];
+	const char *s;
+
+	assert_int_equal((int)n, 44);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(value, sizeof(value), "%s \xc3\xa9\xe6\x97\xa5 '\"%zu", vcard_fields[i], i);
+		os_object_put_str(o, vcard_fields[i], value);
+	}
+	put_ok(fx, "vcard", "alice@example.org", os);
+	os_free(&os);
+	got = get_ok(fx, "vcard", "alice@example.org", NULL);
+	o = os_first(got);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(value, sizeof(value), "%s \xc3\xa9\xe6\x97\xa5 '\"%zu", vcard_fields[i], i);
+		assert_int_equal(os_object_get_str(o, vcard_fields[i], &s), 0);
+		assert_string_equal(s, value);
+	}
+	os_free(&got);
+	/* The domain vCard is owned by the domain. */
+	os = os_new();
+	os_object_put_str(os_object_new(os), "fn", "Example server");
+	put_ok(fx, "vcard", "example.org", os);
+	os_free(&os);
+	got = get_ok(fx, "vcard", "example.org", NULL);
+	assert_column(got, "fn", "Example server");
+	os_free(&got);
+}
+
+static void privacy_item(struct os *os, const char *list, const char *type, const char *value,
+			 int deny, int order, int block)
+{
+	struct os_object *o = os_object_new(os);
+
+	os_object_put_str(o, "list", list);
+	if (type != NULL) {
+		os_object_put_str(o, "type", type);
+		os_object_put_str(o, "value", value);
+	}
+	os_object_put_bool(o, "deny", deny);
+	os_object_put_int(o, "order", order);
+	os_object_put_int(o, "block", block);
+}
+
+static void test_privacy_items(void **state)
+{
+	struct fixture *fx = *state;
+	struct os *os = os_new(), *got;
+	struct os_object *o;
+	int deny;
+	int64_t order, block;
+	const char *s;
+
+	privacy_item(os, "work", "jid", "boss@example.org", 0, 1, 0);
+	privacy_item(os, "work", "group", "Friends (old)", 1, 2, 1 | 8);
+	privacy_item(os, "work", NULL, NULL, 1, 3, 15);
+	privacy_item(os, "urn:xmpp:blocking", "jid", "spam@bad.example", 1, 0, 0);
+	put_ok(fx, "privacy-items", "alice@example.org", os);
+	os_free(&os);
+
+	got = get_ok(fx, "privacy-items", "alice@example.org", "(list=4:work)");
+	assert_int_equal((int)os_count(got), 3);
+	assert_column(got, "value", "boss@example.org,Friends (old),-");
+	o = os_next(os_first(got));
+	assert_int_equal(os_object_get_bool(o, "deny", &deny), 0);
+	assert_int_equal(deny, 1);
+	assert_int_equal(os_object_get_int(o, "order", &order), 0);
+	assert_int_equal(os_object_get_int(o, "block", &block), 0);
+	assert_true(order == 2 && block == 9);
+	/* NULL columns read as absent fields. */
+	o = os_next(o);
+	assert_int_equal(os_object_get_str(o, "type", &s), -1);
+	os_free(&got);
+
+	/* Integer and boolean terms. */
+	assert_true(count(fx, "privacy-items", "alice@example.org", "(deny=1)") == 3);
+	assert_true(count(fx, "privacy-items", "alice@example.org", "(&(deny=1)(order=3))") == 1);
+	got = get_ok(fx, "privacy-items", "alice@example.org", "(list=17:urn:xmpp:blocking)");
+	assert_column(got, "value", "spam@bad.example");
+	os_free(&got);
+}
+
+static void test_active_logout(void **state)
+{
+	struct fixture *fx = *state;
+	const int64_t when = INT64_C(1) << 40; /* past 2038 and 32 bits */
+	struct os *os = os_new(), *got;
+	int64_t t;
+
+	os_object_put_int(os_object_new(os), "time", when);
+	put_ok(fx, "active", "alice@example.org", os);
+	put_ok(fx, "logout", "alice@example.org", os);
+	os_free(&os);
+	got = get_ok(fx, "active", "alice@example.org", NULL);
+	assert_int_equal(os_object_get_int(os_first(got), "time", &t), 0);
+	assert_true(t == when);
+	os_free(&got);
+	got = get_ok(fx, "logout", "alice@example.org", NULL);
+	assert_int_equal(os_object_get_int(os_first(got), "time", &t), 0);
+	assert_true(t == when);
+	os_free(&got);
+	assert_true(count(fx, "active", "alice@example.org", NULL) == 1);
+	assert_true(count(fx, "active", "nobody@example.org", NULL) == 0);
+
+	/* A column's default fills what the object leaves out. */
+	os = os_new();
+	os_object_put_str(os_object_new(os), "status", "online");
+	put_ok(fx, "status", "alice@example.org", os);
+	os_free(&os);
+	got = get_ok(fx, "status", "alice@example.org", NULL);
+	assert_int_equal(os_object_get_int(os_first(got), "last-login", &t), 0);
+	assert_true(t == 0);
+	os_free(&got);
+}
+
+static void test_not_found(void **state)
+{
+	struct fixture *fx = *state;
+	struct os *os = (void *)1;
+	const char *error;
+
+	assert_int_equal(storage_get(fx->st, "queue", "nobody@example.org", NULL, &os, &error),
+			 STORAGE_NOT_FOUND);
+	assert_null(os);
+	/* Deleting nothing is fine. */
+	assert_int_equal(storage_delete(fx->st, "queue", "nobody@example.org", NULL, &error),
+			 STORAGE_OK);
+}
+
+/* Filters against stored data, with values holding the filter syntax's
+ * own characters. */
+static void test_filters_on_data(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const names[] = {
+		"a)b", "(&(x=1))", "k=v", "\xe2\x98\x83 snow", "plain", "3:abc)",
+	};
+	struct os *os = os_new(), *got;
+
+	for (size_t i = 0; i < 6; i++) {
+		struct os_object *o = os_object_new(os);
+
+		os_object_put_str(o, "ns", names[i]);
+		os_object_put_str(o, "xml", "NAD<x/>");
+	}
+	put_ok(fx, "private", "alice@example.org", os);
+	os_free(&os);
+
+	for (size_t i = 0; i < 6; i++) {
+		char *f = storage_filter_str("ns", names[i]);
+
+		got = get_ok(fx, "private", "alice@example.org", f);
+		assert_int_equal((int)os_count(got), 1);
+		assert_column(got, "ns", names[i]);
+		os_free(&got);
+		free(f);
+	}
+	got = get_ok(fx, "private", "alice@example.org", "(|(ns=3:k=v)(ns=5:plain))");
+	assert_column(got, "ns", "k=v,plain");
+	os_free(&got);
+	got = get_ok(fx, "private", "alice@example.org",
+		     "(!(|(ns=3:a)b)(ns=8:(&(x=1)))(ns=6:3:abc))))");
+	assert_column(got, "ns", "k=v,\xe2\x98\x83 snow,plain");
+	os_free(&got);
+	assert_true(count(fx, "private", "alice@example.org", "(ns=8:\xe2\x98\x83 snow)") == 1);
+	assert_true(count(fx, "private", "alice@example.org", "(ns=1:a)") == 0);
+}
+
+/* Objects come back in insertion order across interleaved owners and
+ * after deletes. */
+static void test_ordering(void **state)
+{
+	struct fixture *fx = *state;
+	char jid[32];
+	struct os *got;
+
+	for (int i = 0; i < 6; i++) {
+		struct os *os = os_new();
+
+		snprintf(jid, sizeof(jid), "c%d@x", 5 - i);
+		roster_item(os, jid, NULL, 0, 0, 0);
+		put_ok(fx, "roster-items", i % 2 ? "odd@x" : "even@x", os);
+		os_free(&os);
+	}
+	got = get_ok(fx, "roster-items", "even@x", NULL);
+	assert_column(got, "jid", "c5@x,c3@x,c1@x");
+	os_free(&got);
+	assert_int_equal(storage_delete(fx->st, "roster-items", "even@x", "(jid=4:c5@x)",
+					&(const char *){ NULL }), STORAGE_OK);
+	struct os *os = os_new();
+	roster_item(os, "c5@x", NULL, 0, 0, 0);
+	put_ok(fx, "roster-items", "even@x", os);
+	os_free(&os);
+	got = get_ok(fx, "roster-items", "even@x", NULL);
+	assert_column(got, "jid", "c3@x,c1@x,c5@x");
+	os_free(&got);
+	got = get_ok(fx, "roster-items", "odd@x", NULL);
+	assert_column(got, "jid", "c4@x,c2@x,c0@x");
+	os_free(&got);
+}
+
+static void test_delete_with_filter(void **state)
+{
+	struct fixture *fx = *state;
+	struct os *os = os_new(), *got;
+	const char *error;
+
+	roster_item(os, "a@x", NULL, 0, 0, 0);
+	roster_item(os, "b@x", NULL, 0, 0, 0);
+	roster_item(os, "c@x", NULL, 0, 0, 0);
+	put_ok(fx, "roster-items", "alice@x", os);
+	put_ok(fx, "roster-items", "bob@x", os);
+	os_free(&os);
+	assert_int_equal(storage_delete(fx->st, "roster-items", "alice@x",
+					"(|(jid=3:a@x)(jid=3:c@x))", &error), STORAGE_OK);
+	got = get_ok(fx, "roster-items", "alice@x", NULL);
+	assert_column(got, "jid", "b@x");
+	os_free(&got);
+	/* Another owner's objects are untouched. */
+	assert_true(count(fx, "roster-items", "bob@x", NULL) == 3);
+	/* No filter: all of that owner's. */
+	assert_int_equal(storage_delete(fx->st, "roster-items", "bob@x", NULL, &error),
+			 STORAGE_OK);
+	assert_true(count(fx, "roster-items", "bob@x", NULL) == 0);
+	assert_true(count(fx, "roster-items", "alice@x", NULL) == 1);
+}
+
+static void test_replace(void **state)
+{
+	struct fixture *fx = *state;
+	struct os *os = os_new(), *got;
+	const char *error = NULL;
+
+	roster_item(os, "a@x", "A", 0, 0, 0);
+	roster_item(os, "b@x", "B", 0, 0, 0);
+	put_ok(fx, "roster-items", "alice@x", os);
+	os_free(&os);
+
+	/* Replace one item by filter. */
+	os = os_new();
+	roster_item(os, "a@x", "A2", 1, 1, 0);
+	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", "(jid=3:a@x)", os,
+					 &error), STORAGE_OK);
+	os_free(&os);
+	got = get_ok(fx, "roster-items", "alice@x", NULL);
+	assert_column(got, "name", "B,A2");
+	os_free(&got);
+
+	/* A failing insert (jid is NOT NULL) leaves the old rows in place. */
+	os = os_new();
+	roster_item(os, "c@x", "C", 0, 0, 0);
+	os_object_put_str(os_object_new(os), "name", "no jid");
+	error = NULL;
+	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", NULL, os, &error),
+			 STORAGE_ERROR);
+	assert_non_null(error);
+	assert_non_null(strstr(error, "NOT NULL"));
+	os_free(&os);
+	got = get_ok(fx, "roster-items", "alice@x", NULL);
+	assert_column(got, "name", "B,A2");
+	os_free(&got);
+
+	/* The same for put: all or nothing. */
+	os = os_new();
+	roster_item(os, "d@x", "D", 0, 0, 0);
+	os_object_put_str(os_object_new(os), "name", "no jid");
+	assert_int_equal(storage_put(fx->st, "roster-items", "alice@x", os, &error),
+			 STORAGE_ERROR);
+	os_free(&os);
+	assert_true(count(fx, "roster-items", "alice@x", NULL) == 2);
+
+	/* Replace with an empty set is a delete. */
+	os = os_new();
+	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", NULL, os, &error),
+			 STORAGE_OK);
+	os_free(&os);
+	assert_true(count(fx, "roster-items", "alice@x", NULL) == 0);
+}
+
+static void test_prefix(void **state)
+{
+	struct fixture *fx = *state;
+	struct os *os = os_new(), *got;
+	const char *error;
+
+	storage_free(&fx->st);
+	remove_db(fx);
+	opt_set(fx, "storage.sqlite.prefix", "jd_");
+	assert_int_equal(fx_open(fx, &error), 0);
+	assert_true(raw_int(fx, "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+				"name='jd_roster-items'") == 1);
+	assert_true(raw_int(fx, "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+				"name='roster-items'") == 0);
+	/* c2s's authreg is never prefixed. */
+	assert_true(raw_int(fx, "SELECT count(*) FROM sqlite_master WHERE name='authreg'") == 1);
+	assert_true(raw_int(fx, "SELECT count(*) FROM sqlite_master WHERE type='index' AND "
+				"name='jd_i_status_owner'") == 1);
+	roster_item(os, "a@x", NULL, 1, 0, 0);
+	put_ok(fx, "roster-items", "alice@x", os);
+	os_free(&os);
+	assert_true(raw_int(fx, "SELECT count(*) FROM \"jd_roster-items\"") == 1);
+	got = get_ok(fx, "roster-items", "alice@x", NULL);
+	assert_column(got, "jid", "a@x");
+	os_free(&got);
+}
+
+/* Owners and values that look like SQL are stored and matched verbatim and
+ * reach no other owner's data. */
+static void test_injection_verbatim(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const owners[] = {
+		"x' OR '1'='1", "bob\"); DROP TABLE \"queue\"; --", "%", "_", "*",
+	};
+	struct os *os, *got;
+	const char *s;
+
+	os = os_new();
+	os_object_put_str(os_object_new(os), "ns", "innocent");
+	put_ok(fx, "private", "victim@x", os);
+	os_free(&os);
+	for (size_t i = 0; i < 5; i++) {
+		os = os_new();
+		os_object_put_str(os_object_new(os), "ns", owners[i]);
+		put_ok(fx, "private", owners[i], os);
+		os_free(&os);
+	}
+	for (size_t i = 0; i < 5; i++) {
+		char *f = storage_filter_str("ns", owners[i]);
+
+		got = get_ok(fx, "private", owners[i], NULL);
+		assert_int_equal((int)os_count(got), 1);
+		assert_int_equal(os_object_get_str(os_first(got), "ns", &s), 0);
+		assert_string_equal(s, owners[i]);
+		os_free(&got);
+		assert_true(count(fx, "private", owners[i], f) == 1);
+		free(f);
+	}
+	assert_true(raw_int(fx, "SELECT count(*) FROM sqlite_master WHERE name='queue'") == 1);
+	assert_true(count(fx, "private", "victim@x", NULL) == 1);
+	assert_true(raw_int(fx, "SELECT count(*) FROM private") == 6);
+}
+
+static void test_malformed_filter_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct os *os = os_new(), *got = NULL;
+	const char *error = NULL;
+	int64_t n = 7;
+
+	roster_item(os, "a@x", NULL, 0, 0, 0);
+	put_ok(fx, "roster-items", "alice@x", os);
+	/* Each fails cleanly, and the delete deletes nothing. */
+	assert_int_equal(storage_get(fx->st, "roster-items", "alice@x", "(jid=a@x)", &got,
+				     &error), STORAGE_ERROR);
+	assert_null(got);
+	assert_non_null(strstr(error, "malformed filter"));
+	assert_int_equal(storage_count(fx->st, "roster-items", "alice@x", "(&)", &n, &error),
+			 STORAGE_ERROR);
+	assert_int_equal(storage_delete(fx->st, "roster-items", "alice@x", "", &error),
+			 STORAGE_ERROR);
+	assert_int_equal(storage_delete(fx->st, "roster-items", "alice@x", "(jid=3:a@x",
+					&error), STORAGE_ERROR);
+	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", "(jid=9:a@x)", os,
+					 &error), STORAGE_ERROR);
+	assert_true(count(fx, "roster-items", "alice@x", NULL) == 1);
+	os_free(&os);
+}
+
+static void test_bad_calls(void **state)
+{
+	struct fixture *fx = *state;
+	struct os *os = os_new(), *got;
+	const char *error = NULL;
+	int64_t n;
+
+	os_object_put_str(os_object_new(os), "ns", "x");
+	/* A type with no table, an unknown column, bad names: errors. */
+	assert_int_equal(storage_put(fx->st, "no-such-table", "a@x", os, &error),
+			 STORAGE_ERROR);
+	assert_non_null(strstr(error, "no such table"));
+	/* A misspelt key fails, rather than silently matching nothing. */
+	assert_int_equal(storage_get(fx->st, "private", "a@x", "(nocolumn=1)", &got, &error),
+			 STORAGE_ERROR);
+	assert_non_null(strstr(error, "no such column"));
+	assert_int_equal(storage_count(fx->st, "bad\"type", "a@x", NULL, &n, &error),
+			 STORAGE_ERROR);
+	assert_int_equal(storage_count(fx->st, "", "a@x", NULL, &n, &error), STORAGE_ERROR);
+	assert_int_equal(storage_put(fx->st, "private", NULL, os, &error), STORAGE_ERROR);
+	assert_int_equal(storage_put(fx->st, "private", "a@x", NULL, &error), STORAGE_ERROR);
+	os_free(&os);
+	/* The storage still works afterwards. */
+	assert_true(count(fx, "private", "a@x", NULL) == 0);
+}
+
+static void test_driver_routing(void **state)
+{
+	struct fixture *fx = *state;
+	struct storage *st = storage_new(opt_get, fx);
+	struct os *os = os_new();
+	const char *error = NULL;
+	int64_t n;
+
+	/* No driver at all: every type fails. */
+	assert_int_equal(storage_count(st, "queue", "a@x", NULL, &n, &error), STORAGE_ERROR);
+	assert_non_null(strstr(error, "no storage driver"));
+	assert_int_equal(storage_add_type(st, "nosuch", NULL, &error), -1);
+	assert_non_null(strstr(error, "unknown storage driver"));
+	/* One type routed, no default. */
+	assert_int_equal(storage_add_type(st, "sqlite", "queue", &error), 0);
+	assert_int_equal(storage_add_type(st, "sqlite", "queue", &error), -1);
+	assert_int_equal(storage_count(st, "queue", "a@x", NULL, &n, &error), STORAGE_OK);
+	assert_int_equal(storage_count(st, "vcard", "a@x", NULL, &n, &error), STORAGE_ERROR);
+	/* Then a default (the same instance) for the rest. */
+	assert_int_equal(storage_add_type(st, "sqlite", NULL, &error), 0);
+	assert_int_equal(storage_add_type(st, "sqlite", NULL, &error), -1);
+	os_object_put_str(os_object_new(os), "fn", "A");
+	assert_int_equal(storage_put(st, "vcard", "a@x", os, &error), STORAGE_OK);
+	os_free(&os);
+	/* Both storages see it: same file. */
+	assert_true(count(fx, "vcard", "a@x", NULL) == 1);
+	storage_free(&st);
+	assert_null(st);
+}
+
+static void test_open_errors(void **state)
+{
+	struct fixture *fx = *state;
+	const char *error = NULL;
+	char path[160];
+	FILE *fp;
+
+	opt_set(fx, "storage.sqlite.busy-timeout", "soon");
+	assert_int_equal(fx_open(fx, &error), -1);
+	assert_non_null(strstr(error, "busy-timeout"));
+	opt_set(fx, "storage.sqlite.busy-timeout", "250");
+
+	opt_set(fx, "storage.sqlite.dbname", "/nonexistent-dir/x.db");
+	assert_int_equal(fx_open(fx, &error), -1);
+	assert_non_null(strstr(error, "cannot open"));
+
+	/* A file that is not a database. */
+	snprintf(path, sizeof(path), "%s/junk.db", fx->dir);
+	fp = fopen(path, "w");
+	fputs("this is not an SQLite database, just some text that is long enough\n", fp);
+	fclose(fp);
+	opt_set(fx, "storage.sqlite.dbname", path);
+	assert_int_equal(fx_open(fx, &error), -1);
+	unlink(path);
+
+	opt_set(fx, "storage.sqlite.dbname", fx->db);
+	opt_set(fx, "storage.sqlite.sql", "THIS IS NOT SQL");
+	assert_int_equal(fx_open(fx, &error), -1);
+	/* The sql option runs on every open. */
+	opt_set(fx, "storage.sqlite.sql", "PRAGMA user_version = 42");
+	assert_int_equal(fx_open(fx, &error), 0);
+	assert_true(raw_int(fx, "PRAGMA user_version") == 42);
+
+	opt_set(fx, "storage.sqlite.dbname", NULL);
+	assert_int_equal(fx_open(fx, &error), -1);
+	assert_non_null(strstr(error, "dbname"));
+	opt_set(fx, "storage.sqlite.dbname", fx->db);
+	assert_int_equal(fx_open(fx, &error), 0);
+}
+
+/* Another process holding the write lock: the operation waits for the
+ * busy timeout, then fails cleanly, and works once the lock is gone. */
+static void test_busy_timeout(void **state)
+{
+	struct fixture *fx = *state;
+	struct os *os = os_new();
+	const char *error = NULL;
+	struct timespec t0, t1;
+	sqlite3 *other;
+	double ms;
+
+	opt_set(fx, "storage.sqlite.busy-timeout", "200");
+	assert_int_equal(fx_open(fx, &error), 0);
+	assert_int_equal(sqlite3_open(fx->db, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	os_object_put_int(os_object_new(os), "time", 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(storage_put(fx->st, "active", "a@x", os, &error), STORAGE_ERROR);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	assert_true(ms >= 150 && ms < 5000);
+	assert_non_null(strstr(error, "locked"));
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+	put_ok(fx, "active", "a@x", os);
+	assert_true(count(fx, "active", "a@x", NULL) == 1);
+	os_free(&os);
+}
+
+/* More statement shapes than the cache holds (so entries are evicted and
+ * prepared again) still run correctly, round after round. */
+static void test_statement_cache(void **state)
+{
+	struct fixture *fx = *state;
+	struct os *os = os_new();
+	struct buf f = { 0 };
+
+	for (int i = 0; i < 10; i++)
+		os_object_put_int(os_object_new(os), "time", i);
+	put_ok(fx, "motd-times", "a@x", os);
+	os_free(&os);
+	for (int round = 0; round < 3; round++) {
+		/* OR of 1..100 terms: 100 distinct statements per round. */
+		for (int n = 1; n <= 100; n++) {
+			buf_reset(&f);
+			buf_append_str(&f, "(|");
+			for (int k = 0; k < n; k++)
+				buf_printf(&f, "(time=%d)", k);
+			buf_append_char(&f, ')');
+			if (count(fx, "motd-times", "a@x", f.data) != (n < 10 ? n : 10))
+				fail_msg("round %d n %d", round, n);
+		}
+	}
+	buf_free(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_new_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roster_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reput_read_object, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_nad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vcard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_privacy_items, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_active_logout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_filters_on_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ordering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_with_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_injection_verbatim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_filter_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_calls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver_routing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_busy_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
