@@ -32,7 +32,9 @@ struct sx_plugin {
 	int (*element)(struct sx *sx, void *pdata, struct nad *nad);
 	/* Add this plugin's children to <stream:features> (server side). */
 	void (*features)(struct sx *sx, void *pdata, struct nad *nad, int features);
-	/* Our or the peer's stream header was handled (after each restart). */
+	/* Both stream headers have been exchanged (SX_F_OPEN was just set):
+	 * once per stream and again after each restart. `hdr` is the peer's
+	 * header. */
 	void (*stream_open)(struct sx *sx, void *pdata, const struct sx_header *hdr);
 	void (*free)(struct sx *sx, void *pdata);
 };

@@ -49,13 +49,23 @@ int nad_elem_add(struct nad *nad, int parent, const char *ns, const char *name);
 int nad_elem_add_prefixed(struct nad *nad, int parent, const char *ns,
 			  const char *prefix, const char *name);
 /* Change an element's namespace (e.g. jabber:server -> jabber:client); the
- * prefix is dropped so the new namespace becomes the default. */
+ * prefix is dropped so the new namespace becomes the default. Descendants
+ * that were in the element's old namespace (a stanza's <body>) move with
+ * it; descendants in other namespaces keep theirs. */
 void nad_elem_set_ns(struct nad *nad, int elem, const char *ns);
 /* Unlink `elem` and its subtree from its parent (not the root). */
 void nad_elem_remove(struct nad *nad, int elem);
 /* Deep-copy `src_elem` of `src` as the last child of `parent` in `dst`
  * (dst may be src). Returns the new index in dst. */
 int nad_graft(struct nad *dst, int parent, const struct nad *src, int src_elem);
+
+/* Add an element or set an attribute named the way expat reports names
+ * with XML_ParserCreateNS(sep) and XML_SetReturnNSTriplet: "local",
+ * "URI<sep>local" or "URI<sep>local<sep>prefix". For the XML parsers
+ * (nad_parse, sx). */
+int nad_elem_add_qname(struct nad *nad, int parent, const char *qname, char sep);
+void nad_attr_set_qname(struct nad *nad, int elem, const char *qname, char sep,
+			const char *value);
 
 /* Set (add or replace) an attribute; `ns` NULL = unqualified. A NULL value
  * removes the attribute. */
@@ -105,6 +115,12 @@ size_t nad_memory(const struct nad *nad);
  * not written.
  */
 void nad_serialize(const struct nad *nad, int elem, const char *default_ns, struct buf *out);
+/* As nad_serialize, where the output also has prefixes already declared:
+ * `scope` is NULL or a NULL-terminated list of prefix, URI pairs
+ * ({"stream", SX_NS_STREAMS, NULL}), so <stream:features> is written with
+ * no xmlns:stream of its own. */
+void nad_serialize_scoped(const struct nad *nad, int elem, const char *default_ns,
+			  const char *const *scope, struct buf *out);
 /* Convenience: serialize the root into a fresh string (free() it). */
 char *nad_to_string(const struct nad *nad, size_t *len_r);
 

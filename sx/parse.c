@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sx parser: the reading half of the stream core. Bytes the rio stages
+ * have turned into plaintext are fed to expat here, in slices kept within
+ * the limits; the handlers check the peer's stream
+ * header, build each top-level element into a nad and hand it to the
+ * plugins and the owner, and turn everything XMPP forbids into the stream
+ * error RFC 6120 names for it.
+ *
+ * Depth: the stream root <stream:stream> is level 0, each stanza (or other
+ * top-level element) level 1. A stanza is built into a fresh nad as it
+ * arrives and handed on when its end tag has been parsed.
+ *
+ * Limits are counted in bytes handed to expat since the last point where
+ * nothing was pending (the end of the header, of a stanza, of stream-level
+ * whitespace). Input is fed to expat in slices that never take that count
+ * more than one byte past the limit, so neither expat nor the nad ever
+ * holds more than the limit of one stanza, however much arrives at once.
+ */
+#include "config.h"
+#include "sx/sx_core.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <expat.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sx/sx_private.h"
+#include "util/buf.h"
+#include "util/nad.h"
+
+static void sx_decls_clear(struct sx *sx)
+{
+	free(sx->decl_default);
+	free(sx->decl_prefix);
+	free(sx->decl_uri);
+	sx->decl_default = sx->decl_prefix = sx->decl_uri = NULL;
+}
+
+/* ---- the parser: stream level ---- */
+
+/* Delivered elements go to the plugins in attach order, then the owner. */
+static void sx_deliver(struct sx *sx, struct nad *nad)
+{
+	int i;
+
+	for (i = 0; i < sx->nplugins; i++) {
+		const struct sx_plugin *p = sx->plugins[i].p;
+
+		if (p->element != NULL && p->element(sx, sx->plugins[i].data, nad))
+			return;
+		if (sx->flags & SX_F_CLOSED)
+			break;
+	}
+	if (!(sx->flags & SX_F_CLOSED) && sx->cb.element != NULL)
+		sx->cb.element(sx, nad, sx->ctx);
+	else
+		nad_free(&nad);
+}
+
+/* The peer sent <stream:error>: its condition and text end the stream. */
+static void sx_peer_error(struct sx *sx, struct nad *nad)
+{
+	const char *cond = "undefined-condition", *text = NULL;
+	int c;
+
+	for (c = nad_child(nad, 0, SX_NS_STREAM_ERRORS, NULL); c != NAD_NONE;
+	     c = nad_next(nad, c, SX_NS_STREAM_ERRORS, NULL)) {
+		if (strcmp(nad_name(nad, c), "text") == 0)
+			text = nad_text(nad, c, NULL);
+		else if (strcmp(cond, "undefined-condition") == 0)
+			cond = nad_name(nad, c);
+	}
+	if (text == NULL && strcmp(cond, "undefined-condition") != 0) {
+		c = nad_child(nad, 0, SX_NS_STREAM_ERRORS, cond);
+		if (nad_text(nad, c, NULL)[0] != '\0')
+			text = nad_text(nad, c, NULL);
+	}
+	sx->peer_closed = 1;
+	if (!sx->we_closed && sx->header_sent)
+		sx_write_str(sx, "</stream:stream>");
+	sx->we_closed = 1;
+	sx_finish(sx, cond, text);
+}
+
+/* </stream:stream> from the peer: answer it and end. */
+static void sx_peer_close(struct sx *sx)
+{
+	sx->peer_closed = 1;
+	if (!sx->we_closed && sx->header_sent)
+		sx_write_str(sx, "</stream:stream>");
+	sx->we_closed = 1;
+	sx_finish(sx, NULL, NULL);
+}
+
+/* A version we can speak: absent, or major version 0 or 1. */
+static int sx_version_ok(const char *v)
+{
+	unsigned long major;
+	char *end;
+
+	if (v == NULL)
+		return 1;
+	if (*v < '0' || *v > '9')
+		return 0;
+	errno = 0;
+	major = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '.' || end[1] < '0' || end[1] > '9')
+		return 0;
+	strtoul(end + 1, &end, 10);
+	return *end == '\0' && major <= 1;
+}
+
+/* Move the mark to the end of the current event; returns how many bytes
+ * the unit that just ended took. */
+static unsigned long long sx_mark(struct sx *sx)
+{
+	XML_Index i = XML_GetCurrentByteIndex(sx->xp);
+	unsigned long long old = sx->mark;
+
+	if (i >= 0)
+		sx->mark = (unsigned long long)i + (unsigned long long)XML_GetCurrentByteCount(sx->xp);
+	return sx->mark - old;
+}
+
+/* Is expat's name for an element or attribute in namespace `ns` with the
+ * local name `local` (NULL: any)? */
+static int sx_name_is(const char *qname, const char *ns, const char *local)
+{
+	size_t n = strlen(ns), l;
+
+	if (strncmp(qname, ns, n) != 0 || qname[n] != SX_SEP)
+		return 0;
+	if (local == NULL)
+		return 1;
+	l = strlen(local);
+	return strncmp(qname + n + 1, local, l) == 0 &&
+		(qname[n + 1 + l] == '\0' || qname[n + 1 + l] == SX_SEP);
+}
+
+/* Fill a header from the start tag's attributes (unqualified, and
+ * xml:lang). Pointers are expat's, valid during the handler. */
+static void sx_header_attrs(struct sx_header *h, const XML_Char **atts)
+{
+	int i;
+
+	for (i = 0; atts[i] != NULL; i += 2) {
+		const char *n = atts[i], *v = atts[i + 1];
+
+		if (strcmp(n, "to") == 0)
+			h->to = v;
+		else if (strcmp(n, "from") == 0)
+			h->from = v;
+		else if (strcmp(n, "id") == 0)
+			h->id = v;
+		else if (strcmp(n, "version") == 0)
+			h->version = v;
+		else if (sx_name_is(n, NAD_NS_XML, "lang"))
+			h->lang = v;
+	}
+}
+
+static void sx_header_start(struct sx *sx, const XML_Char *name, const XML_Char **atts,
+			    unsigned nattrs)
+{
+	struct sx_header h = { 0 };
+
+	/* Slicing keeps expat within a byte of the limit; this is exact. */
+	if (sx_mark(sx) > sx->lim.max_header) {
+		sx_error(sx, "policy-violation", "stream header too large");
+		return;
+	}
+	if (nattrs > sx->lim.max_attrs) {
+		sx_error(sx, "policy-violation", "too many attributes in the stream header");
+		return;
+	}
+	if (!sx_name_is(name, SX_NS_STREAMS, NULL)) {
+		sx_error(sx, "invalid-namespace", "the stream namespace must be " SX_NS_STREAMS);
+		return;
+	}
+	if (!sx_name_is(name, SX_NS_STREAMS, "stream")) {
+		sx_error(sx, "bad-format", "the root element must be <stream>");
+		return;
+	}
+	sx_header_attrs(&h, atts);
+	if (!sx_version_ok(h.version)) {
+		sx_error(sx, "unsupported-version", "only version 1.0 is supported");
+		return;
+	}
+	h.ns = sx->decl_default;
+	h.extra_prefix = sx->decl_prefix;
+	h.extra_ns = sx->decl_uri;
+	sx_hdr_set(&sx->peer, &h);
+	sx_decls_clear(sx);
+	sx->header_recv = 1;
+	if (sx->type == SX_CLIENT) {
+		free(sx->id);
+		sx->id = h.id != NULL ? xstrdup(h.id) : NULL;
+	}
+	sx_check_open(sx);
+	if (!(sx->flags & SX_F_CLOSED) && !sx->stop && sx->cb.stream_open != NULL)
+		sx->cb.stream_open(sx, &sx->peer.h, sx->ctx);
+}
+
+/* ---- the parser: expat handlers ---- */
+
+static void XMLCALL sx_xml_nsdecl(void *arg, const XML_Char *prefix, const XML_Char *uri)
+{
+	struct sx *sx = arg;
+
+	if (sx->stop || sx->depth != 0)
+		return;
+	if (prefix == NULL) {
+		free(sx->decl_default);
+		sx->decl_default = uri != NULL ? xstrdup(uri) : NULL;
+	} else if (strcmp(prefix, "stream") != 0 && sx->decl_prefix == NULL && uri != NULL) {
+		sx->decl_prefix = xstrdup(prefix);
+		sx->decl_uri = xstrdup(uri);
+	}
+}
+
+static void XMLCALL sx_xml_start(void *arg, const XML_Char *name, const XML_Char **atts)
+{
+	struct sx *sx = arg;
+	unsigned nattrs = 0, level = sx->depth;
+	int i;
+
+	if (sx->stop)
+		return;
+	while (atts[nattrs * 2] != NULL)
+		nattrs++;
+	sx->depth++;
+	if (level == 0) {
+		sx_header_start(sx, name, atts, nattrs);
+		return;
+	}
+	if (level > sx->lim.max_depth) {
+		sx_error(sx, "policy-violation", "elements nested too deeply");
+		return;
+	}
+	if (nattrs > sx->lim.max_attrs) {
+		sx_error(sx, "policy-violation", "too many attributes");
+		return;
+	}
+	if (level == 1) {
+		assert(sx->nad == NULL);
+		sx->nad = nad_new();
+		sx->cur = NAD_NONE;
+	}
+	sx->cur = nad_elem_add_qname(sx->nad, sx->cur, name, SX_SEP);
+	for (i = 0; atts[i] != NULL; i += 2)
+		nad_attr_set_qname(sx->nad, sx->cur, atts[i], SX_SEP, atts[i + 1]);
+}
+
+static void XMLCALL sx_xml_end(void *arg, const XML_Char *name)
+{
+	struct sx *sx = arg;
+	struct nad *nad;
+
+	(void)name;
+	if (sx->stop || sx->depth == 0)
+		return;
+	sx->depth--;
+	if (sx->depth == 0) {
+		sx_peer_close(sx);
+		return;
+	}
+	if (sx->depth > 1) {
+		sx->cur = nad_parent(sx->nad, sx->cur);
+		return;
+	}
+	nad = sx->nad;
+	sx->nad = NULL;
+	sx->cur = NAD_NONE;
+	if (sx_mark(sx) > sx->lim.max_stanza) {
+		nad_free(&nad);
+		sx_error(sx, "policy-violation", "stanza too large");
+		return;
+	}
+	if (nad_ns(nad, 0) != NULL && strcmp(nad_ns(nad, 0), SX_NS_STREAMS) == 0 &&
+	    strcmp(nad_name(nad, 0), "error") == 0) {
+		sx_peer_error(sx, nad);
+		nad_free(&nad);
+		return;
+	}
+	sx_deliver(sx, nad);
+}
+
+static void XMLCALL sx_xml_text(void *arg, const XML_Char *s, int len)
+{
+	struct sx *sx = arg;
+
+	if (sx->stop || len <= 0)
+		return;
+	if (sx->depth >= 2)
+		nad_text_append(sx->nad, sx->cur, s, (size_t)len);
+	else
+		sx_mark(sx);    /* stream-level whitespace: a keepalive */
+}
+
+static void XMLCALL sx_xml_doctype(void *arg, const XML_Char *name, const XML_Char *sysid,
+				   const XML_Char *pubid, int has_internal)
+{
+	struct sx *sx = arg;
+
+	if (!sx->stop)
+		sx_error(sx, "restricted-xml", "DTDs are not allowed");
+}
+
+static void XMLCALL sx_xml_entity(void *arg, const XML_Char *name, int is_param,
+				  const XML_Char *value, int value_len, const XML_Char *base,
+				  const XML_Char *sysid, const XML_Char *pubid,
+				  const XML_Char *notation)
+{
+	struct sx *sx = arg;
+
+	if (!sx->stop)
+		sx_error(sx, "restricted-xml", "entity declarations are not allowed");
+}
+
+static void XMLCALL sx_xml_pi(void *arg, const XML_Char *target, const XML_Char *data)
+{
+	struct sx *sx = arg;
+
+	if (!sx->stop)
+		sx_error(sx, "restricted-xml", "processing instructions are not allowed");
+}
+
+static void XMLCALL sx_xml_comment(void *arg, const XML_Char *data)
+{
+	struct sx *sx = arg;
+
+	if (!sx->stop)
+		sx_error(sx, "restricted-xml", "comments are not allowed");
+}
+
+void sx_parser_init(struct sx *sx)
+{
+	/* "UTF-8" overrides any encoding declaration: RFC 6120 11.6. */
+	sx->xp = XML_ParserCreateNS("UTF-8", SX_SEP);
+	if (sx->xp == NULL)
+		abort();        /* expat could not allocate: as xmalloc */
+	XML_SetReturnNSTriplet(sx->xp, 1);
+	XML_SetUserData(sx->xp, sx);
+	XML_SetElementHandler(sx->xp, sx_xml_start, sx_xml_end);
+	XML_SetCharacterDataHandler(sx->xp, sx_xml_text);
+	XML_SetStartNamespaceDeclHandler(sx->xp, sx_xml_nsdecl);
+	XML_SetStartDoctypeDeclHandler(sx->xp, sx_xml_doctype);
+	XML_SetEntityDeclHandler(sx->xp, sx_xml_entity);
+	XML_SetProcessingInstructionHandler(sx->xp, sx_xml_pi);
+	XML_SetCommentHandler(sx->xp, sx_xml_comment);
+	sx->depth = 0;
+	sx->fed = sx->mark = 0;
+	sx->stop = sx->xp_stopped = 0;
+}
+
+/* ---- the parser: feeding ---- */
+
+void sx_parser_free(struct sx *sx)
+{
+	if (sx->xp != NULL)
+		XML_ParserFree(sx->xp);
+	sx->xp = NULL;
+	nad_free(&sx->nad);
+	sx_decls_clear(sx);
+}
+
+
+/* Replace the parser; the next thing from the peer is a new header. */
+static void sx_restart_now(struct sx *sx)
+{
+	sx->restart_pending = 0;
+	sx_parser_free(sx);
+	sx->cur = NAD_NONE;
+	sx_parser_init(sx);
+}
+
+void sx_restart(struct sx *sx)
+{
+	/* The stream state resets at once, so a plugin may send the new
+	 * header right away; the parser itself is replaced when expat has
+	 * returned, and the rest of the bytes it was given are dropped (RFC
+	 * 6120 5.3.3: nothing sent before the restart counts after it). */
+	sx->header_recv = 0;
+	sx->header_sent = 0;
+	sx->flags &= ~SX_F_OPEN;
+	sx_hdr_clear(&sx->peer);
+	if (sx->parsing) {
+		sx->restart_pending = 1;
+		sx_stop(sx);
+		return;
+	}
+	sx_restart_now(sx);
+}
+
+/* The condition for an expat error. */
+static const char *sx_xml_condition(enum XML_Error e)
+{
+	switch (e) {
+	case XML_ERROR_UNDEFINED_ENTITY:
+	case XML_ERROR_PARAM_ENTITY_REF:
+	case XML_ERROR_RECURSIVE_ENTITY_REF:
+	case XML_ERROR_ASYNC_ENTITY:
+	case XML_ERROR_BINARY_ENTITY_REF:
+	case XML_ERROR_ATTRIBUTE_EXTERNAL_ENTITY_REF:
+	case XML_ERROR_EXTERNAL_ENTITY_HANDLING:
+	case XML_ERROR_ENTITY_DECLARED_IN_PE:
+	case XML_ERROR_AMPLIFICATION_LIMIT_BREACH:
+		return "restricted-xml";
+	case XML_ERROR_UNKNOWN_ENCODING:
+	case XML_ERROR_INCORRECT_ENCODING:
+		return "unsupported-encoding";
+	default:
+		return "not-well-formed";
+	}
+}
+
+/* Hand one slice to expat. Returns 0 to go on, -1 when feeding must stop
+ * (closed, or restarted: the rest of the buffer is dropped). */
+static int sx_feed_slice(struct sx *sx, const char *data, int n)
+{
+	enum XML_Status st;
+
+	sx->parsing = 1;
+	st = XML_Parse(sx->xp, data, n, XML_FALSE);
+	sx->parsing = 0;
+	sx->fed += (unsigned long long)n;
+	if (sx->restart_pending) {
+		sx_restart_now(sx);
+		return -1;
+	}
+	if (sx->flags & SX_F_CLOSED)
+		return -1;
+	if (st != XML_STATUS_OK) {
+		enum XML_Error e = XML_GetErrorCode(sx->xp);
+		char *text = xasprintf("%s at line %lu", XML_ErrorString(e),
+				       (unsigned long)XML_GetCurrentLineNumber(sx->xp));
+
+		sx_error(sx, sx_xml_condition(e), text);
+		free(text);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse plaintext, slice by slice within the limits. */
+static void sx_feed(struct sx *sx, const char *data, size_t len)
+{
+	while (len > 0 && !(sx->flags & SX_F_CLOSED)) {
+		size_t limit = sx->header_recv ? sx->lim.max_stanza : sx->lim.max_header;
+		unsigned long long pending = sx->fed - sx->mark;
+		size_t room = pending <= limit ? limit + 1 - (size_t)pending : 1;
+		size_t n = len < room ? len : room;
+
+		if (n > INT_MAX)
+			n = INT_MAX;
+		if (sx_feed_slice(sx, data, (int)n) < 0)
+			return;
+		data += n;
+		len -= n;
+		limit = sx->header_recv ? sx->lim.max_stanza : sx->lim.max_header;
+		if (sx->fed - sx->mark > limit) {
+			sx_error(sx, "policy-violation", sx->header_recv ?
+				 "stanza too large" : "stream header too large");
+			return;
+		}
+	}
+}
+
+/* Parse now, or queue if a callback is feeding us from inside a parse. */
+void sx_parse(struct sx *sx, const char *data, size_t len)
+{
+	if (sx->parsing) {
+		buf_append(&sx->inq, data, len);
+		return;
+	}
+	sx_feed(sx, data, len);
+	while (sx->inq.len > 0 && !(sx->flags & SX_F_CLOSED)) {
+		struct buf q = sx->inq;
+
+		buf_init(&sx->inq);
+		sx_feed(sx, q.data, q.len);
+		buf_free(&q);
+	}
+}
+

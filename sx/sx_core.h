@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sx_core.h: the stream's state, shared by the two halves of the core
+ * (sx/sx.c: lifetime, output, errors and closing; sx/parse.c: input and
+ * the XML parser). Plugins use sx/sx_private.h, never this.
+ */
+#ifndef SX_SX_CORE_H
+#define SX_SX_CORE_H
+
+#include <expat.h>
+#include <stddef.h>
+
+#include "sx/sx.h"
+#include "sx/sx_private.h"
+#include "util/buf.h"
+
+/* Namespace separator for expat: a control character that cannot appear
+ * in XML 1.0, hence never in a name or namespace URI. */
+#define SX_SEP '\x01'
+
+#define SX_DEFAULT_MAX_STANZA 65536
+#define SX_DEFAULT_MAX_DEPTH 64
+#define SX_DEFAULT_MAX_ATTRS 64
+#define SX_DEFAULT_MAX_HEADER 4096
+
+#define SX_ID_LEN 40
+
+/* A header whose strings the stream owns. */
+struct sx_hdr_copy {
+	struct sx_header h;
+	int set;
+};
+
+struct sx {
+	enum sx_type type;
+	struct sx_limits lim;
+	struct sx_callbacks cb;
+	void *ctx;
+	unsigned flags;
+
+	struct {
+		const struct sx_plugin *p;
+		void *data;
+	} plugins[SX_MAX_PLUGINS];
+	int nplugins;
+
+	/* The parser and the element being built. */
+	XML_Parser xp;
+	int parsing;            /* inside XML_Parse: handlers may be running */
+	int stop;               /* handlers ignore further events */
+	int xp_stopped;         /* XML_StopParser was called */
+	int restart_pending;    /* replace the parser once XML_Parse returns */
+	unsigned depth;         /* open elements, the stream root included */
+	struct nad *nad;
+	int cur;
+	unsigned long long fed; /* bytes handed to this parser */
+	unsigned long long mark;/* end of the last complete unit */
+	/* Namespace declarations on the peer's header, seen before it. */
+	char *decl_default;
+	char *decl_prefix;
+	char *decl_uri;
+
+	/* Stream state since the last restart, and overall. */
+	int header_recv;
+	int header_sent;
+	int peer_closed;
+	int we_closed;
+	int error_sent;
+	int closed_called;
+	struct sx_hdr_copy peer;
+	char *id;
+	char *out_ns;           /* the default namespace we declared */
+	char *out_prefix;       /* our extra namespace declaration */
+	char *out_prefix_ns;
+
+	struct buf in;          /* bytes going through the rio stages */
+	struct buf inq;         /* plaintext that arrived while parsing */
+	struct buf out;         /* bytes for the owner to write */
+
+	int busy;               /* nesting of public calls */
+	int free_pending;       /* sx_free was called from a callback */
+
+	struct sx_auth auth;
+	int have_auth;
+};
+
+/* sx/sx.c */
+/* Stop the parser: handlers ignore whatever expat still reports, and
+ * XML_Parse returns as soon as the running handler does. */
+void sx_stop(struct sx *sx);
+/* The stream is over: set SX_F_CLOSED, stop parsing, call closed once. */
+void sx_finish(struct sx *sx, const char *condition, const char *text);
+/* Both headers are out: set SX_F_OPEN and run the plugins' stream_open. */
+void sx_check_open(struct sx *sx);
+void sx_hdr_set(struct sx_hdr_copy *c, const struct sx_header *h);
+void sx_hdr_clear(struct sx_hdr_copy *c);
+void sx_write_str(struct sx *sx, const char *s);
+
+/* sx/parse.c */
+/* A fresh expat parser; the next input is a stream header. */
+void sx_parser_init(struct sx *sx);
+void sx_parser_free(struct sx *sx);
+/* Parse plaintext now, or queue it when called from inside a parse. */
+void sx_parse(struct sx *sx, const char *data, size_t len);
+
+#endif
