@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""pytest fixtures for the integration tests (the harness is tests/lib/).
+
+  sandbox  a Sandbox in the test's temp dir. When the test ends it stops
+           every daemon and FAILS the test (as a teardown error) on any
+           sanitizer report, alert/critical log line, crash, or daemon that
+           needed SIGKILL.
+  xmpp     a ClientLoop for slixmpp clients; closed (all clients
+           disconnected) before the sandbox stops the daemons.
+
+When a test fails, the tail of every daemon's output is added to the
+report, and the sandbox directory (kept by pytest for the last runs) is
+named so the full logs can be read.
+"""
+
+import sys
+
+import pytest
+
+from lib import sandbox as sandbox_mod
+
+
+def pytest_configure(config):
+    try:
+        import slixmpp  # noqa: F401
+    except ImportError as e:
+        raise pytest.UsageError(
+            "slixmpp is not importable by %s (%s). Debian's python3-slixmpp "
+            "is installed for /usr/bin/python3: run "
+            "'/usr/bin/python3 -m pytest tests/integration' "
+            "(tools/install-deps --test installs it)." % (sys.executable, e))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when != "call" or not rep.failed:
+        return
+    sb = item.funcargs.get("sandbox") if hasattr(item, "funcargs") else None
+    if sb is None:
+        return
+    text = ["sandbox: %s" % sb.dir]
+    for d in sb.daemons:
+        text.append("== %s (%s) ==\n%s" % (d.name, " ".join(d.argv), d.tail()))
+    rep.sections.append(("daemon output", "\n".join(text)))
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    sb = sandbox_mod.Sandbox(tmp_path)
+    yield sb
+    problems = sb.finish()
+    if problems:
+        pytest.fail("daemon problems (sandbox %s):\n\n%s"
+                    % (sb.dir, "\n\n".join(problems)), pytrace=False)
+
+
+@pytest.fixture
+def xmpp(sandbox):
+    # Depends on sandbox so that it is torn down first: clients log out
+    # while the daemons are still up.
+    from lib import xmpp as xmpp_mod
+    loop = xmpp_mod.ClientLoop()
+    yield loop
+    loop.close()
