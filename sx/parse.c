@@ -197,7 +197,7 @@ static void sx_header_start(struct sx *sx, const XML_Char *name, const XML_Char 
 	sx->header_recv = 1;
 	if (sx->type == SX_CLIENT) {
 		free(sx->id);
-		sx->id = h.id != NULL ? xstrdup(h.id) : NULL;
+		sx->id = xstrdup_opt(h.id);
 	}
 	sx_check_open(sx);
 	if (!(sx->flags & SX_F_CLOSED) && !sx->stop && sx->cb.stream_open != NULL)
@@ -214,7 +214,7 @@ static void XMLCALL sx_xml_nsdecl(void *arg, const XML_Char *prefix, const XML_C
 		return;
 	if (prefix == NULL) {
 		free(sx->decl_default);
-		sx->decl_default = uri != NULL ? xstrdup(uri) : NULL;
+		sx->decl_default = xstrdup_opt(uri);
 	} else if (strcmp(prefix, "stream") != 0 && sx->decl_prefix == NULL && uri != NULL) {
 		sx->decl_prefix = xstrdup(prefix);
 		sx->decl_uri = xstrdup(uri);

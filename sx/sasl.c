@@ -1061,7 +1061,7 @@ struct sx_sasl_ctx *sx_sasl_ctx_new(const struct sx_sasl_config *cfg, const char
 	ctx->refs = 1;
 	ctx->mechs = cfg->mechs;
 	ctx->allow_unencrypted = cfg->allow_unencrypted;
-	ctx->realm = cfg->realm != NULL ? xstrdup(cfg->realm) : NULL;
+	ctx->realm = xstrdup_opt(cfg->realm);
 	ctx->scram_iter = cfg->scram_iter != 0 ? cfg->scram_iter : SASL_DEFAULT_ITER;
 	if (cfg->cb != NULL)
 		ctx->cb = *cfg->cb;
@@ -1099,13 +1099,8 @@ int sx_sasl_server(struct sx *sx, struct sx_sasl_ctx *ctx, const char *realm)
 		return -1;
 	if (realm == NULL)
 		realm = ctx->realm;
-	s->realm = realm != NULL ? xstrdup(realm) : NULL;
+	s->realm = xstrdup_opt(realm);
 	return 0;
-}
-
-static const char *sasl_dup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
 }
 
 int sx_sasl_client(struct sx *sx, struct sx_sasl_ctx *ctx,
@@ -1116,12 +1111,12 @@ int sx_sasl_client(struct sx *sx, struct sx_sasl_ctx *ctx,
 	if (ctx == NULL || params == NULL || sx_type(sx) != SX_CLIENT ||
 	    (s = sasl_attach(sx, ctx)) == NULL)
 		return -1;
-	s->p.mechanism = sasl_dup(params->mechanism);
-	s->p.authcid = sasl_dup(params->authcid);
-	s->p.password = sasl_dup(params->password);
-	s->p.authzid = sasl_dup(params->authzid);
-	s->p.service = sasl_dup(params->service);
-	s->p.hostname = sasl_dup(params->hostname);
+	s->p.mechanism = xstrdup_opt(params->mechanism);
+	s->p.authcid = xstrdup_opt(params->authcid);
+	s->p.password = xstrdup_opt(params->password);
+	s->p.authzid = xstrdup_opt(params->authzid);
+	s->p.service = xstrdup_opt(params->service);
+	s->p.hostname = xstrdup_opt(params->hostname);
 	if (params->cb_override != NULL) {
 		s->cb_override = xmalloc(params->cb_override_len + 1);
 		memcpy(s->cb_override, params->cb_override, params->cb_override_len);

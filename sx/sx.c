@@ -47,11 +47,6 @@ static int sx_leave(struct sx *sx)
 	return 1;
 }
 
-static char *sx_strdup_opt(const char *s)
-{
-	return s == NULL ? NULL : xstrdup(s);
-}
-
 void sx_hdr_clear(struct sx_hdr_copy *c)
 {
 	free((char *)c->h.ns);
@@ -68,14 +63,14 @@ void sx_hdr_clear(struct sx_hdr_copy *c)
 void sx_hdr_set(struct sx_hdr_copy *c, const struct sx_header *h)
 {
 	sx_hdr_clear(c);
-	c->h.ns = sx_strdup_opt(h->ns);
-	c->h.to = sx_strdup_opt(h->to);
-	c->h.from = sx_strdup_opt(h->from);
-	c->h.id = sx_strdup_opt(h->id);
-	c->h.version = sx_strdup_opt(h->version);
-	c->h.lang = sx_strdup_opt(h->lang);
-	c->h.extra_prefix = sx_strdup_opt(h->extra_prefix);
-	c->h.extra_ns = sx_strdup_opt(h->extra_ns);
+	c->h.ns = xstrdup_opt(h->ns);
+	c->h.to = xstrdup_opt(h->to);
+	c->h.from = xstrdup_opt(h->from);
+	c->h.id = xstrdup_opt(h->id);
+	c->h.version = xstrdup_opt(h->version);
+	c->h.lang = xstrdup_opt(h->lang);
+	c->h.extra_prefix = xstrdup_opt(h->extra_prefix);
+	c->h.extra_ns = xstrdup_opt(h->extra_ns);
 	c->set = 1;
 }
 
@@ -346,10 +341,10 @@ void sx_set_auth(struct sx *sx, const struct sx_auth *auth)
 	struct sx_auth copy;
 
 	/* auth may point into sx->auth itself; copy before clearing. */
-	copy.mechanism = sx_strdup_opt(auth->mechanism);
-	copy.authcid = sx_strdup_opt(auth->authcid);
-	copy.authzid = sx_strdup_opt(auth->authzid);
-	copy.realm = sx_strdup_opt(auth->realm);
+	copy.mechanism = xstrdup_opt(auth->mechanism);
+	copy.authcid = xstrdup_opt(auth->authcid);
+	copy.authzid = xstrdup_opt(auth->authzid);
+	copy.realm = xstrdup_opt(auth->realm);
 	sx_auth_clear(sx);
 	sx->auth = copy;
 	sx->have_auth = 1;
@@ -420,7 +415,7 @@ void sx_open(struct sx *sx, const struct sx_header *hdr)
 	free(sx->out_ns);
 	free(sx->out_prefix);
 	free(sx->out_prefix_ns);
-	sx->out_ns = sx_strdup_opt(hdr->ns);
+	sx->out_ns = xstrdup_opt(hdr->ns);
 	sx->out_prefix = NULL;
 	sx->out_prefix_ns = NULL;
 	if (hdr->extra_prefix != NULL && hdr->extra_ns != NULL) {

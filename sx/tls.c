@@ -740,7 +740,7 @@ void sx_tls_set_server_name(struct sx *sx, const char *name)
 	if (t == NULL || t->role != SX_CLIENT || t->started)
 		return;
 	free(t->server_name);
-	t->server_name = name != NULL ? xstrdup(name) : NULL;
+	t->server_name = xstrdup_opt(name);
 	if (t->ssl != NULL && name != NULL) {
 		SSL_set_tlsext_host_name(t->ssl, name);
 		SSL_set1_host(t->ssl, name);

@@ -17,6 +17,8 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* xstrdup, or NULL for a NULL s (optional fields). */
+char *xstrdup_opt(const char *s);
 /* printf into a fresh allocation; the caller frees it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -11,11 +11,6 @@
 
 #include "util/nad.h"
 
-static char *dup_opt(const char *s)
-{
-	return s == NULL ? NULL : xstrdup(s);
-}
-
 static void cb_stream_open(struct sx *sx, const struct sx_header *hdr, void *ctx)
 {
 	struct sxt_end *e = ctx;
@@ -29,14 +24,14 @@ static void cb_stream_open(struct sx *sx, const struct sx_header *hdr, void *ctx
 	free(e->hdr_lang);
 	free(e->hdr_extra_prefix);
 	free(e->hdr_extra_ns);
-	e->hdr_ns = dup_opt(hdr->ns);
-	e->hdr_to = dup_opt(hdr->to);
-	e->hdr_from = dup_opt(hdr->from);
-	e->hdr_id = dup_opt(hdr->id);
-	e->hdr_version = dup_opt(hdr->version);
-	e->hdr_lang = dup_opt(hdr->lang);
-	e->hdr_extra_prefix = dup_opt(hdr->extra_prefix);
-	e->hdr_extra_ns = dup_opt(hdr->extra_ns);
+	e->hdr_ns = xstrdup_opt(hdr->ns);
+	e->hdr_to = xstrdup_opt(hdr->to);
+	e->hdr_from = xstrdup_opt(hdr->from);
+	e->hdr_id = xstrdup_opt(hdr->id);
+	e->hdr_version = xstrdup_opt(hdr->version);
+	e->hdr_lang = xstrdup_opt(hdr->lang);
+	e->hdr_extra_prefix = xstrdup_opt(hdr->extra_prefix);
+	e->hdr_extra_ns = xstrdup_opt(hdr->extra_ns);
 	if (e->auto_open && sx_type(sx) == SX_SERVER) {
 		struct sx_header h = { 0 };
 
@@ -72,8 +67,8 @@ static void cb_closed(struct sx *sx, const char *condition, const char *text, vo
 	e->closed++;
 	free(e->cond);
 	free(e->text);
-	e->cond = dup_opt(condition);
-	e->text = dup_opt(text);
+	e->cond = xstrdup_opt(condition);
+	e->text = xstrdup_opt(text);
 	if (e->free_on_close) {
 		sxt_drain(e);
 		sx_free(&e->sx);

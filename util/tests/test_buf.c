@@ -174,6 +174,10 @@ static void test_wrappers(void **state)
 	s = xstrndup("ab", 10);
 	assert_string_equal(s, "ab");
 	free(s);
+	assert_null(xstrdup_opt(NULL));
+	s = xstrdup_opt("opt");
+	assert_string_equal(s, "opt");
+	free(s);
 	s = xasprintf("%s-%u", "id", 7u);
 	assert_string_equal(s, "id-7");
 	free(s);
