@@ -11,6 +11,13 @@ storage_libstorage_a_SOURCES = \
 	storage/storage.c \
 	storage/storage_sqlite.c
 
+if HAVE_PGSQL
+storage_libstorage_a_CPPFLAGS += $(PQ_CFLAGS)
+storage_libstorage_a_SOURCES += \
+	storage/schema_pgsql.c \
+	storage/storage_pgsql.c
+endif
+
 STORAGE_HDRS = \
 	storage/storage.h \
 	storage/storage_private.h
@@ -50,3 +57,20 @@ storage_fuzz_fuzz_filter_SOURCES = storage/fuzz/fuzz_filter.c
 storage_fuzz_fuzz_filter_LDADD = $(STORAGE_LIBS) $(UTIL_LIBS)
 storage_fuzz_fuzz_filter_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += storage/fuzz/filter.dict storage/fuzz/corpus
+
+# The pgsql driver's tests start their own PostgreSQL server (Debian's
+# postgresql package; skipped without it) and read jabberd2's
+# db-setup.pgsql from $JABBERD2_PGSQL_SETUP or these places.
+if HAVE_PGSQL
+if HAVE_CMOCKA
+check_PROGRAMS += storage/tests/test_pgsql
+TESTS += storage/tests/test_pgsql
+endif
+endif
+storage_tests_test_pgsql_SOURCES = \
+	storage/tests/test_pgsql.c \
+	storage/tests/pg_harness.c \
+	storage/tests/pg_harness.h
+storage_tests_test_pgsql_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS) $(PQ_CFLAGS) \
+	-DJABBERD2_PGSQL_SETUP_PATHS='"$(abs_top_srcdir)/tests/data/jabberd2/db-setup.pgsql:/usr/share/doc/jabberd2/db-setup.pgsql.gz:/usr/share/doc/jabberd2/db-setup.pgsql"'
+storage_tests_test_pgsql_LDADD = $(STORAGE_TEST_LDADD)

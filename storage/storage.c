@@ -24,6 +24,9 @@
 /* Every driver built into this tree. */
 static const struct storage_driver *const storage_drivers[] = {
 	&storage_driver_sqlite,
+#ifdef HAVE_PGSQL
+	&storage_driver_pgsql,
+#endif
 };
 
 struct storage_route {

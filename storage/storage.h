@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * storage: the sm's persistent data, in jabberd2's owner/object-set model,
- * over pluggable drivers (storage_sqlite.c, later storage_pgsql.c). The
+ * over pluggable drivers (storage_sqlite.c, storage_pgsql.c). The
  * schema is jabberd2's, so an existing jabberd2 database works unchanged.
  *
  * The model. A data type ("roster-items", "queue", "vcard", ...) is a table.

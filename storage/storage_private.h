@@ -163,4 +163,37 @@ struct storage_sqlite_table {
 extern const struct storage_sqlite_table storage_sqlite_schema[];
 extern const size_t storage_sqlite_schema_len;
 
+/* ---- the PostgreSQL driver and its schema (schema_pgsql.c) ---- */
+
+/* Defined only when built with libpq (HAVE_PGSQL). */
+extern const struct storage_driver storage_driver_pgsql;
+
+/* Table flags. UNPREFIXED: c2s's authreg, never prefixed. OURS: a table
+ * jabberd2's pgsql script lacks (the sm uses it all the same); created
+ * when possible, but a database user that may not create tables still
+ * gets a working driver without it. */
+#define STORAGE_PGSQL_UNPREFIXED 0x1
+#define STORAGE_PGSQL_OURS 0x2
+
+struct storage_pgsql_index {
+	const char *name;    /* the table prefix is put in front */
+	const char *columns; /* quoted column list */
+};
+
+/* `columns` is the text inside CREATE TABLE's parentheses. */
+struct storage_pgsql_table {
+	const char *name;
+	unsigned flags;
+	const char *columns;
+	const struct storage_pgsql_index *indexes;
+	size_t nindexes;
+};
+
+/* The one sequence every sm table's "object-sequence" draws from; never
+ * prefixed, as jabberd2's driver always names it so. */
+#define STORAGE_PGSQL_SEQUENCE "object-sequence"
+
+extern const struct storage_pgsql_table storage_pgsql_schema[];
+extern const size_t storage_pgsql_schema_len;
+
 #endif

@@ -1,0 +1,859 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * storage_pgsql: the PostgreSQL storage driver, for sm nodes that share
+ * one database (and for jabberd2 sites moving over with their database).
+ * Options, under storage.pgsql, as jabberd2 reads them:
+ *	conninfo      a libpq connection string or URI; if set, the five
+ *	              below are ignored
+ *	host, port, dbname, user, pass
+ *	schema        SET search_path to this schema after connecting
+ *	transactions  present: writes run SERIALIZABLE, as in jabberd2
+ *	prefix        put in front of every sm table name
+ * Writes of several rows are always one transaction here (jabberd2 used
+ * none unless `transactions` was set); serialization failures, deadlocks
+ * and two nodes' colliding replaces are retried (see retryable()).
+ *
+ * Every value travels as a query parameter (PQexecParams, text format, its
+ * type left to the server so it takes the column's: 't'/'f' for booleans,
+ * decimal for integers), and every identifier is quoted. Inserts draw
+ * "object-sequence" from the one global sequence, as jabberd2's do.
+ * Statements are not prepared once and kept: a kept `SELECT *` breaks when
+ * an administrator adds a column, and these statements are cheap to plan.
+ *
+ * Opening connects (failure is reported with host, port, database and
+ * user, never the password), then creates any missing piece of the schema
+ * (schema_pgsql.c) under an advisory lock, so that nodes starting together
+ * do not race. A connection lost later is re-established once per
+ * operation, and the operation retried if it had not reached COMMIT.
+ */
+#include "config.h"
+#include "storage/storage_private.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "util/buf.h"
+#include "util/log.h"
+
+/* Type OIDs of the result columns we convert (catalog/pg_type_d.h is in
+ * the server headers, which a client build need not have). */
+#define PG_OID_BOOL 16
+#define PG_OID_INT8 20
+#define PG_OID_INT2 21
+#define PG_OID_INT4 23
+#define PG_OID_OID 26
+
+/* PostgreSQL truncates longer identifiers (NAMEDATALEN - 1). */
+#define PGSQL_MAX_IDENT 63
+/* No owner has this many rows of one type; more means something is wrong,
+ * and reading on would exhaust memory. */
+#define PGSQL_MAX_ROWS 1000000
+/* Attempts of one operation: a reconnect, or serialization failures. */
+#define PGSQL_ATTEMPTS 4
+/* Seconds libpq waits for a connection, unless conninfo says otherwise. */
+#define PGSQL_CONNECT_TIMEOUT "10"
+/* Key of the advisory lock held while the schema is checked and created:
+ * "jab2" in ASCII (0x6a616232). */
+#define PGSQL_SCHEMA_LOCK "1784767026"
+
+struct pgsql_data {
+	PGconn *conn;
+	char *prefix;
+	char *schema;
+	char *password; /* only to redact it from error text */
+	int serializable;
+	char sqlstate[6]; /* of the last failed statement, "" if none */
+};
+
+static const char *option(struct storage_backend *be, const char *name)
+{
+	char key[64];
+
+	if (be->option == NULL)
+		return NULL;
+	snprintf(key, sizeof(key), "storage.pgsql.%s", name);
+	return be->option(be->option_ctx, key);
+}
+
+/* Append libpq's text to out on one line (its lines joined by spaces,
+ * none trailing), with the password, should libpq ever echo it, blotted
+ * out. */
+static void clean_text(const struct pgsql_data *d, const char *text, struct buf *out)
+{
+	size_t plen = d->password != NULL ? strlen(d->password) : 0;
+
+	while (*text != '\0') {
+		if (plen >= 4 && strncmp(text, d->password, plen) == 0) {
+			buf_append_str(out, "***");
+			text += plen;
+		} else if (*text == '\n' || *text == '\t') {
+			text += strspn(text, "\n\t");
+			if (*text != '\0')
+				buf_append_char(out, ' ');
+		} else {
+			buf_append_char(out, *text++);
+		}
+	}
+}
+
+/* Error text for a failed statement: its primary message and SQLSTATE, or
+ * the connection's message when there is no result to ask. */
+static const char *db_error(struct storage_backend *be, const char *what, const PGresult *res)
+{
+	struct pgsql_data *d = be->data;
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	struct buf text = { 0 };
+	const char *ret;
+
+	snprintf(d->sqlstate, sizeof(d->sqlstate), "%s", state ? state : "");
+	clean_text(d, msg ? msg : PQerrorMessage(d->conn), &text);
+	if (text.data == NULL)
+		buf_append_str(&text, "unknown error");
+	if (state != NULL)
+		ret = storage_backend_error(be, "pgsql: %s: %s (SQLSTATE %s)", what, text.data,
+					    state);
+	else
+		ret = storage_backend_error(be, "pgsql: %s: %s", what, text.data);
+	buf_free(&text);
+	return ret;
+}
+
+/*
+ * Run one statement with `n` text parameters and check it returned
+ * `want`. Returns the result (PQclear it), or NULL with *error_r set.
+ */
+static PGresult *run(struct storage_backend *be, const char *sql, int n,
+		     const char *const *values, ExecStatusType want, const char *what,
+		     const char **error_r)
+{
+	struct pgsql_data *d = be->data;
+	PGresult *res = PQexecParams(d->conn, sql, n, NULL, values, NULL, NULL, 0);
+
+	if (res == NULL || PQresultStatus(res) != want) {
+		*error_r = db_error(be, what, res);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+static int run_cmd(struct storage_backend *be, const char *sql, const char *what,
+		   const char **error_r)
+{
+	PGresult *res = run(be, sql, 0, NULL, PGRES_COMMAND_OK, what, error_r);
+
+	PQclear(res);
+	return res != NULL ? 0 : -1;
+}
+
+static int begin(struct storage_backend *be, const char **error_r)
+{
+	struct pgsql_data *d = be->data;
+
+	return run_cmd(be, d->serializable ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN",
+		       "begin", error_r);
+}
+
+/* Abandon the open transaction, if the connection still has one. */
+static void rollback(struct storage_backend *be)
+{
+	struct pgsql_data *d = be->data;
+
+	if (PQtransactionStatus(d->conn) != PQTRANS_IDLE &&
+	    PQtransactionStatus(d->conn) != PQTRANS_UNKNOWN)
+		PQclear(PQexec(d->conn, "ROLLBACK"));
+}
+
+/* "prefix+name" quoted, or -1 if PostgreSQL would truncate the name. */
+static int table_ident(struct storage_backend *be, const char *prefix, const char *name,
+		       struct buf *sql, const char **error_r)
+{
+	size_t len = (prefix ? strlen(prefix) : 0) + strlen(name);
+
+	if (len > PGSQL_MAX_IDENT) {
+		*error_r = storage_backend_error(be, "pgsql: table name '%s%s' is longer than "
+						 "%d bytes", prefix ? prefix : "", name,
+						 PGSQL_MAX_IDENT);
+		return -1;
+	}
+	storage_sql_ident(sql, prefix, name);
+	return 0;
+}
+
+/* ---- schema ---- */
+
+/* Whether a relation of that (unquoted) name is visible on the search
+ * path. */
+static int relation_exists(struct storage_backend *be, const char *prefix, const char *name,
+			   int *exists_r, const char **error_r)
+{
+	struct buf ident = { 0 };
+	PGresult *res;
+	const char *values[1];
+
+	if (table_ident(be, prefix, name, &ident, error_r) < 0)
+		return -1;
+	values[0] = ident.data;
+	res = run(be, "SELECT to_regclass($1) IS NOT NULL", 1, values, PGRES_TUPLES_OK,
+		  "reading the schema", error_r);
+	buf_free(&ident);
+	if (res == NULL)
+		return -1;
+	*exists_r = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
+}
+
+static int create_table(struct storage_backend *be, const struct storage_pgsql_table *t,
+			const char *prefix, const char **error_r)
+{
+	struct buf sql = { 0 };
+	int ret;
+
+	buf_append_str(&sql, "CREATE TABLE ");
+	storage_sql_ident(&sql, prefix, t->name);
+	buf_printf(&sql, " (%s)", t->columns);
+	ret = run_cmd(be, sql.data, "creating a table", error_r);
+	for (size_t i = 0; ret == 0 && i < t->nindexes; i++) {
+		buf_reset(&sql);
+		buf_append_str(&sql, "CREATE INDEX ");
+		storage_sql_ident(&sql, prefix, t->indexes[i].name);
+		buf_append_str(&sql, " ON ");
+		storage_sql_ident(&sql, prefix, t->name);
+		buf_printf(&sql, " (%s)", t->indexes[i].columns);
+		ret = run_cmd(be, sql.data, "creating an index", error_r);
+	}
+	buf_free(&sql);
+	return ret;
+}
+
+/* Create the missing tables among those whose OURS flag equals `ours`
+ * (and the sequence first), in one transaction under the schema lock.
+ * Adds the number created to *created. */
+static int create_missing(struct storage_backend *be, unsigned ours, unsigned *created,
+			  const char **error_r)
+{
+	struct pgsql_data *d = be->data;
+	unsigned made = 0;
+	PGresult *lock;
+	int exists;
+
+	if (begin(be, error_r) < 0)
+		goto err;
+	lock = run(be, "SELECT pg_advisory_xact_lock(" PGSQL_SCHEMA_LOCK ")", 0, NULL,
+		   PGRES_TUPLES_OK, "taking the schema lock", error_r);
+	if (lock == NULL)
+		goto err;
+	PQclear(lock);
+	if (relation_exists(be, NULL, STORAGE_PGSQL_SEQUENCE, &exists, error_r) < 0)
+		goto err;
+	if (!exists && run_cmd(be, "CREATE SEQUENCE \"" STORAGE_PGSQL_SEQUENCE "\"",
+			       "creating the sequence", error_r) < 0)
+		goto err;
+	for (size_t i = 0; i < storage_pgsql_schema_len; i++) {
+		const struct storage_pgsql_table *t = &storage_pgsql_schema[i];
+		const char *prefix = t->flags & STORAGE_PGSQL_UNPREFIXED ? NULL : d->prefix;
+
+		if ((t->flags & STORAGE_PGSQL_OURS) != ours)
+			continue;
+		if (relation_exists(be, prefix, t->name, &exists, error_r) < 0)
+			goto err;
+		if (!exists && create_table(be, t, prefix, error_r) < 0)
+			goto err;
+		made += !exists;
+	}
+	if (run_cmd(be, "COMMIT", "commit", error_r) == 0) {
+		*created += made;
+		return 0;
+	}
+err:
+	rollback(be);
+	return -1;
+}
+
+static int ensure_schema(struct storage_backend *be, const char **error_r)
+{
+	unsigned created = 0;
+	const char *why;
+
+	if (create_missing(be, 0, &created, error_r) < 0)
+		return -1;
+	/* jabberd2's own databases lack these; a user who may not create
+	 * tables still gets a driver for everything else. */
+	if (create_missing(be, STORAGE_PGSQL_OURS, &created, &why) < 0)
+		log_warnx("pgsql: tables published-roster, published-roster-groups and verify "
+			  "not created: %s", why);
+	if (created > 0)
+		log_info("pgsql: created %u missing table(s) of the jabberd2 schema", created);
+	return 0;
+}
+
+/* ---- connecting ---- */
+
+static void notice_cb(void *arg, const char *message)
+{
+	(void)arg;
+	log_debug("pgsql: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+/* What every new or reset connection needs: the schema search path. */
+static int session_setup(struct storage_backend *be, const char **error_r)
+{
+	struct pgsql_data *d = be->data;
+	struct buf sql = { 0 };
+	int ret;
+
+	if (d->schema == NULL)
+		return 0;
+	buf_append_str(&sql, "SET search_path TO ");
+	storage_sql_ident(&sql, NULL, d->schema);
+	ret = run_cmd(be, sql.data, "setting the schema search path", error_r);
+	buf_free(&sql);
+	return ret;
+}
+
+/* Why connecting failed, and to what; the password (should it appear in
+ * any of it, even as a misplaced database name) blotted out. */
+static const char *connect_error(struct storage_backend *be, const char *what)
+{
+	struct pgsql_data *d = be->data;
+	const char *db = PQdb(d->conn), *host = PQhost(d->conn), *port = PQport(d->conn);
+	const char *user = PQuser(d->conn);
+	struct buf raw = { 0 }, text = { 0 };
+	const char *ret;
+
+	buf_printf(&raw, "database '%s' on %s%s%s as user '%s': %s", db ? db : "",
+		   host && *host ? host : "(default host)", port && *port ? " port " : "",
+		   port && *port ? port : "", user ? user : "", PQerrorMessage(d->conn));
+	clean_text(d, raw.data, &text);
+	ret = storage_backend_error(be, "pgsql: %s %s", what, text.data);
+	buf_free(&raw);
+	buf_free(&text);
+	return ret;
+}
+
+/* The password among parsed connection options, to keep it out of error
+ * text. */
+static char *conninfo_password(const PQconninfoOption *opts)
+{
+	for (const PQconninfoOption *o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
+			return xstrdup(o->val);
+	return NULL;
+}
+
+/* Connection parameters for PQconnectdbParams, NULL-terminated. */
+struct conn_params {
+	const char *keys[10];
+	const char *values[10];
+	int n;
+};
+
+static void conn_param(struct conn_params *p, const char *key, const char *value)
+{
+	p->keys[p->n] = key;
+	p->values[p->n++] = value;
+	p->keys[p->n] = p->values[p->n] = NULL;
+}
+
+/*
+ * Connect with conninfo, or else the separate options. Our connect
+ * timeout comes first so a conninfo can override it; the client encoding
+ * comes last because every string we handle is UTF-8.
+ */
+static int pgsql_connect(struct storage_backend *be, const char **error_r)
+{
+	struct pgsql_data *d = be->data;
+	const char *conninfo = option(be, "conninfo");
+	static const char *const names[][2] = {
+		{ "host", "host" }, { "port", "port" }, { "dbname", "dbname" },
+		{ "user", "user" }, { "pass", "password" },
+	};
+	struct conn_params p = { .n = 0 };
+
+	conn_param(&p, "connect_timeout", PGSQL_CONNECT_TIMEOUT);
+	conn_param(&p, "fallback_application_name", "jabberd-sm");
+	if (conninfo != NULL) {
+		/* libpq's parse errors may quote any of it, the password too. */
+		PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+
+		if (opts == NULL) {
+			*error_r = "pgsql: storage.pgsql.conninfo is not a valid connection "
+				   "string (not shown: it may hold the password)";
+			return -1;
+		}
+		d->password = conninfo_password(opts);
+		PQconninfoFree(opts);
+		conn_param(&p, "dbname", conninfo);
+	} else {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (option(be, names[i][0]) != NULL)
+				conn_param(&p, names[i][1], option(be, names[i][0]));
+		d->password = option(be, "pass") ? xstrdup(option(be, "pass")) : NULL;
+	}
+	conn_param(&p, "client_encoding", "UTF8");
+	d->conn = PQconnectdbParams(p.keys, p.values, conninfo != NULL);
+	if (d->conn == NULL) {
+		*error_r = "pgsql: out of memory for the connection";
+		return -1;
+	}
+	if (PQstatus(d->conn) != CONNECTION_OK) {
+		*error_r = connect_error(be, "cannot connect to");
+		return -1;
+	}
+	PQsetNoticeProcessor(d->conn, notice_cb, NULL);
+	return 0;
+}
+
+/* After the server went away: connect again as before. */
+static int reconnect(struct storage_backend *be, const char **error_r)
+{
+	struct pgsql_data *d = be->data;
+
+	PQreset(d->conn);
+	if (PQstatus(d->conn) != CONNECTION_OK) {
+		*error_r = connect_error(be, "cannot reconnect to");
+		return -1;
+	}
+	return session_setup(be, error_r);
+}
+
+static void pgsql_close(struct storage_backend *be)
+{
+	struct pgsql_data *d = be->data;
+
+	if (d == NULL)
+		return;
+	PQfinish(d->conn);
+	free(d->prefix);
+	free(d->schema);
+	if (d->password != NULL)
+		memset(d->password, 0, strlen(d->password));
+	free(d->password);
+	free(d);
+	be->data = NULL;
+}
+
+static char *opt_dup(struct storage_backend *be, const char *name)
+{
+	const char *v = option(be, name);
+
+	return v != NULL && *v != '\0' ? xstrdup(v) : NULL;
+}
+
+static int pgsql_open(struct storage_backend *be, const char **error_r)
+{
+	struct pgsql_data *d;
+
+	be->data = d = xcalloc(1, sizeof(*d));
+	d->prefix = opt_dup(be, "prefix");
+	d->schema = opt_dup(be, "schema");
+	d->serializable = option(be, "transactions") != NULL;
+	if (pgsql_connect(be, error_r) < 0 || session_setup(be, error_r) < 0 ||
+	    ensure_schema(be, error_r) < 0)
+		goto err;
+	log_info("pgsql: connected to database '%s' on %s as user '%s'%s", PQdb(d->conn),
+		 PQhost(d->conn) ? PQhost(d->conn) : "(default host)", PQuser(d->conn),
+		 d->serializable ? ", serializable transactions" : "");
+	return 0;
+err:
+	pgsql_close(be);
+	return -1;
+}
+
+/* ---- statements ---- */
+
+/* Text parameters of one statement; integers are formatted into `ints`. */
+struct params {
+	const char **values;
+	char (*ints)[24];
+	int n;
+};
+
+static void params_init(struct params *p, size_t max)
+{
+	p->values = xcalloc(max, sizeof(*p->values));
+	p->ints = xcalloc(max, sizeof(*p->ints));
+	p->n = 0;
+}
+
+static void params_free(struct params *p)
+{
+	free(p->values);
+	free(p->ints);
+}
+
+static void params_add_int(struct params *p, int64_t v)
+{
+	snprintf(p->ints[p->n], sizeof(p->ints[p->n]), "%" PRId64, v);
+	p->values[p->n] = p->ints[p->n];
+	p->n++;
+}
+
+/*
+ * `<verb> "prefix+type" WHERE "collection-owner" = $1 [AND <filter>]<tail>`
+ * and its parameters: the owner, then the filter's values.
+ */
+static int build_where(struct storage_backend *be, const char *verb, const char *type,
+		       const char *owner, const struct storage_filter *filter,
+		       const char *tail, struct buf *sql, struct params *p,
+		       const char **error_r)
+{
+	struct pgsql_data *d = be->data;
+	const struct storage_filter *pairs[STORAGE_FILTER_MAX_NODES];
+	size_t npairs = storage_filter_pairs(filter, pairs, STORAGE_FILTER_MAX_NODES);
+	int param_no = 1;
+
+	buf_append_str(sql, verb);
+	if (table_ident(be, d->prefix, type, sql, error_r) < 0)
+		return -1;
+	buf_append_str(sql, " WHERE \"collection-owner\" = $1");
+	if (filter != NULL) {
+		buf_append_str(sql, " AND ");
+		storage_filter_sql(filter, STORAGE_PARAM_DOLLAR, &param_no, sql);
+	}
+	buf_append_str(sql, tail);
+	params_init(p, npairs + 1);
+	p->values[p->n++] = owner;
+	for (size_t i = 0; i < npairs && i < STORAGE_FILTER_MAX_NODES; i++) {
+		if (pairs[i]->is_int)
+			params_add_int(p, pairs[i]->ival);
+		else
+			p->values[p->n++] = pairs[i]->value;
+	}
+	return 0;
+}
+
+/* Run a WHERE statement; returns its result or NULL with *error_r. */
+static PGresult *run_where(struct storage_backend *be, const char *verb, const char *type,
+			   const char *owner, const struct storage_filter *filter,
+			   const char *tail, ExecStatusType want, const char *what,
+			   const char **error_r)
+{
+	struct buf sql = { 0 };
+	struct params p = { 0 };
+	PGresult *res = NULL;
+
+	if (build_where(be, verb, type, owner, filter, tail, &sql, &p, error_r) == 0)
+		res = run(be, sql.data, p.n, p.values, want, what, error_r);
+	params_free(&p);
+	buf_free(&sql);
+	return res;
+}
+
+/* Field i of o as a parameter. Serialized XML goes into *text, which must
+ * live until the statement ran. */
+static void param_field(struct params *p, const struct os_object *o, size_t i,
+			struct buf *text)
+{
+	enum os_type type;
+
+	os_object_field(o, i, &type);
+	switch (type) {
+	case OS_TYPE_BOOLEAN:
+		p->values[p->n++] = os_object_field_int(o, i) != 0 ? "t" : "f";
+		break;
+	case OS_TYPE_INTEGER:
+		params_add_int(p, os_object_field_int(o, i));
+		break;
+	case OS_TYPE_STRING:
+		p->values[p->n++] = os_object_field_text(o, i);
+		break;
+	case OS_TYPE_NAD:
+		storage_nad_text(os_object_field_nad(o, i), text);
+		p->values[p->n++] = text->data;
+		break;
+	}
+}
+
+static int insert_object(struct storage_backend *be, const char *type, const char *owner,
+			 const struct os_object *o, const char **error_r)
+{
+	struct pgsql_data *d = be->data;
+	size_t n = os_object_nfields(o);
+	struct buf sql = { 0 }, *texts = xcalloc(n + 1, sizeof(*texts));
+	struct params p;
+	PGresult *res = NULL;
+
+	params_init(&p, n + 1);
+	p.values[p.n++] = owner;
+	buf_append_str(&sql, "INSERT INTO ");
+	if (table_ident(be, d->prefix, type, &sql, error_r) < 0)
+		goto out;
+	buf_append_str(&sql, " (\"collection-owner\", \"object-sequence\"");
+	for (size_t i = 0; i < n; i++) {
+		if (!storage_key_is_data(os_object_field(o, i, NULL)))
+			continue;
+		buf_append_str(&sql, ", ");
+		storage_sql_ident(&sql, NULL, os_object_field(o, i, NULL));
+		param_field(&p, o, i, &texts[i]);
+	}
+	buf_append_str(&sql, ") VALUES ($1, nextval('\"" STORAGE_PGSQL_SEQUENCE "\"')");
+	for (int i = 2; i <= p.n; i++)
+		buf_printf(&sql, ", $%d", i);
+	buf_append_char(&sql, ')');
+	res = run(be, sql.data, p.n, p.values, PGRES_COMMAND_OK, "insert", error_r);
+out:
+	PQclear(res);
+	for (size_t i = 0; i < n; i++)
+		buf_free(&texts[i]);
+	free(texts);
+	params_free(&p);
+	buf_free(&sql);
+	return res != NULL ? 0 : -1;
+}
+
+/* ---- operations ---- */
+
+/*
+ * Why results carry every column (the owner aside): jabberd2's pgsql
+ * driver reads back only boolean, int4 and text columns and skips the
+ * rest, so the bigint "object-sequence" and authreg's varchar columns never
+ * reached its sm. We convert each column by its type: boolean, the integer
+ * types, and everything else as its text.
+ */
+static void row_to_object(const PGresult *res, int row, struct os *os)
+{
+	struct os_object *o = os_object_new(os);
+	int ncols = PQnfields(res);
+
+	for (int i = 0; i < ncols; i++) {
+		const char *name = PQfname(res, i), *v = PQgetvalue(res, row, i);
+
+		if (strcmp(name, "collection-owner") == 0 || PQgetisnull(res, row, i))
+			continue;
+		switch (PQftype(res, i)) {
+		case PG_OID_BOOL:
+			os_object_put_bool(o, name, v[0] == 't');
+			break;
+		case PG_OID_INT2:
+		case PG_OID_INT4:
+		case PG_OID_INT8:
+		case PG_OID_OID:
+			os_object_put_int(o, name, strtoll(v, NULL, 10));
+			break;
+		default:
+			os_object_put_str(o, name, v);
+			break;
+		}
+	}
+}
+
+static enum storage_result do_get(struct storage_backend *be, const char *type,
+				  const char *owner, const struct storage_filter *filter,
+				  struct os **os_r, const char **error_r)
+{
+	/* One row past the limit, to tell "too many" from "just enough". */
+	static const char tail[] = " ORDER BY \"object-sequence\" LIMIT 1000001";
+	PGresult *res = run_where(be, "SELECT * FROM ", type, owner, filter, tail,
+				  PGRES_TUPLES_OK, "select", error_r);
+	int rows;
+
+	_Static_assert(PGSQL_MAX_ROWS == 1000000, "update the LIMIT above");
+	if (res == NULL)
+		return STORAGE_ERROR;
+	rows = PQntuples(res);
+	if (rows > PGSQL_MAX_ROWS) {
+		PQclear(res);
+		*error_r = "pgsql: too many rows";
+		return STORAGE_ERROR;
+	}
+	if (rows > 0) {
+		*os_r = os_new();
+		for (int i = 0; i < rows; i++)
+			row_to_object(res, i, *os_r);
+	}
+	PQclear(res);
+	return rows > 0 ? STORAGE_OK : STORAGE_NOT_FOUND;
+}
+
+static enum storage_result do_count(struct storage_backend *be, const char *type,
+				    const char *owner, const struct storage_filter *filter,
+				    int64_t *count_r, const char **error_r)
+{
+	PGresult *res = run_where(be, "SELECT count(*) FROM ", type, owner, filter, "",
+				  PGRES_TUPLES_OK, "count", error_r);
+
+	if (res == NULL)
+		return STORAGE_ERROR;
+	*count_r = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	return STORAGE_OK;
+}
+
+static int do_delete(struct storage_backend *be, const char *type, const char *owner,
+		     const struct storage_filter *filter, const char **error_r)
+{
+	PGresult *res = run_where(be, "DELETE FROM ", type, owner, filter, "",
+				  PGRES_COMMAND_OK, "delete", error_r);
+
+	PQclear(res);
+	return res != NULL ? 0 : -1;
+}
+
+/* An operation, for the retry loop. */
+enum pgsql_op_kind { OP_PUT, OP_GET, OP_COUNT, OP_DELETE, OP_REPLACE };
+
+struct pgsql_op {
+	enum pgsql_op_kind kind;
+	const char *type;
+	const char *owner;
+	const struct storage_filter *filter;
+	const struct os *os;
+	struct os **os_r;
+	int64_t *count_r;
+};
+
+/* put and replace: [delete, then] insert, in one transaction. *committing
+ * is set once COMMIT was sent, after which the outcome may be unknown. */
+static enum storage_result do_write(struct storage_backend *be, const struct pgsql_op *op,
+				    int *committing, const char **error_r)
+{
+	if (begin(be, error_r) < 0)
+		return STORAGE_ERROR;
+	if (op->kind == OP_REPLACE && do_delete(be, op->type, op->owner, op->filter, error_r) < 0)
+		goto err;
+	for (struct os_object *o = os_first(op->os); o != NULL; o = os_next(o))
+		if (insert_object(be, op->type, op->owner, o, error_r) < 0)
+			goto err;
+	*committing = 1;
+	if (run_cmd(be, "COMMIT", "commit", error_r) == 0)
+		return STORAGE_OK;
+err:
+	rollback(be);
+	return STORAGE_ERROR;
+}
+
+static enum storage_result op_once(struct storage_backend *be, const struct pgsql_op *op,
+				   int *committing, const char **error_r)
+{
+	switch (op->kind) {
+	case OP_GET:
+		return do_get(be, op->type, op->owner, op->filter, op->os_r, error_r);
+	case OP_COUNT:
+		return do_count(be, op->type, op->owner, op->filter, op->count_r, error_r);
+	case OP_DELETE:
+		return do_delete(be, op->type, op->owner, op->filter, error_r) < 0
+			       ? STORAGE_ERROR : STORAGE_OK;
+	case OP_PUT:
+	case OP_REPLACE:
+		break;
+	}
+	return do_write(be, op, committing, error_r);
+}
+
+/*
+ * Whether a failure means "run the transaction again": a serialization
+ * failure or deadlock; and, for replace, a unique violation, which is how
+ * two nodes replacing the same owner's rows at once collide (our DELETE
+ * could not yet see the other's new row; on the next attempt it can).
+ */
+static int retryable(const struct pgsql_op *op, const char *sqlstate)
+{
+	return strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0 ||
+	       (op->kind == OP_REPLACE && strcmp(sqlstate, "23505") == 0);
+}
+
+/*
+ * Run op, reconnecting once if the connection was lost before COMMIT was
+ * sent (after it, a retry could store the objects twice, so the caller
+ * gets the error), and retrying what retryable() allows, a few times.
+ */
+static enum storage_result op_run(struct storage_backend *be, const struct pgsql_op *op,
+				   const char **error_r)
+{
+	struct pgsql_data *d = be->data;
+	int reconnected = 0;
+
+	for (int attempt = 0; attempt < PGSQL_ATTEMPTS; attempt++) {
+		int committing = 0;
+		enum storage_result r;
+
+		if (PQstatus(d->conn) != CONNECTION_OK) {
+			if (reconnected || reconnect(be, error_r) < 0)
+				return STORAGE_ERROR;
+			reconnected = 1;
+		}
+		d->sqlstate[0] = '\0';
+		r = op_once(be, op, &committing, error_r);
+		if (r != STORAGE_ERROR)
+			return r;
+		if (PQstatus(d->conn) != CONNECTION_OK) {
+			if (committing || reconnected)
+				return STORAGE_ERROR;
+			log_warnx("%s; reconnecting", *error_r);
+			continue;
+		}
+		if (!retryable(op, d->sqlstate))
+			return STORAGE_ERROR;
+		log_debug("%s; trying again", *error_r);
+	}
+	return STORAGE_ERROR;
+}
+
+static enum storage_result pgsql_put(struct storage_backend *be, const char *type,
+				     const char *owner, const struct os *os,
+				     const char **error_r)
+{
+	const struct pgsql_op op = { .kind = OP_PUT, .type = type, .owner = owner, .os = os };
+
+	return op_run(be, &op, error_r);
+}
+
+static enum storage_result pgsql_get(struct storage_backend *be, const char *type,
+				     const char *owner, const struct storage_filter *filter,
+				     struct os **os_r, const char **error_r)
+{
+	const struct pgsql_op op = { .kind = OP_GET, .type = type, .owner = owner,
+				     .filter = filter, .os_r = os_r };
+
+	*os_r = NULL;
+	return op_run(be, &op, error_r);
+}
+
+static enum storage_result pgsql_count(struct storage_backend *be, const char *type,
+				       const char *owner, const struct storage_filter *filter,
+				       int64_t *count_r, const char **error_r)
+{
+	const struct pgsql_op op = { .kind = OP_COUNT, .type = type, .owner = owner,
+				     .filter = filter, .count_r = count_r };
+
+	return op_run(be, &op, error_r);
+}
+
+static enum storage_result pgsql_delete(struct storage_backend *be, const char *type,
+					const char *owner, const struct storage_filter *filter,
+					const char **error_r)
+{
+	const struct pgsql_op op = { .kind = OP_DELETE, .type = type, .owner = owner,
+				     .filter = filter };
+
+	return op_run(be, &op, error_r);
+}
+
+static enum storage_result pgsql_replace(struct storage_backend *be, const char *type,
+					 const char *owner, const struct storage_filter *filter,
+					 const struct os *os, const char **error_r)
+{
+	const struct pgsql_op op = { .kind = OP_REPLACE, .type = type, .owner = owner,
+				     .filter = filter, .os = os };
+
+	return op_run(be, &op, error_r);
+}
+
+const struct storage_driver storage_driver_pgsql = {
+	.name = "pgsql",
+	.open = pgsql_open,
+	.close = pgsql_close,
+	.put = pgsql_put,
+	.get = pgsql_get,
+	.count = pgsql_count,
+	.delete = pgsql_delete,
+	.replace = pgsql_replace,
+};
