@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * module.c: loading the router module named in router.xml <module> and
+ * the calls it may make back into the router (router/router_module.h).
+ * The module is one dlopen()ed object with a `router_module` descriptor;
+ * names it binds are held by a stand-in component whose send function is
+ * the module's deliver().
+ */
+#include "config.h"
+#include "router/router_module.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mio/mio.h"
+#include "router/router.h"
+#include "util/buf.h"
+#include "util/config_file.h"
+#include "util/jid.h"
+#include "util/log.h"
+#include "util/nad.h"
+#include "util/xhash.h"
+
+struct router_module_inst {
+	void *dl;
+	const struct router_module *desc;
+	void *state;
+	struct router_comp *comp;       /* holds the names the module binds */
+};
+
+struct router_mod_timer {
+	struct mio_timer *timer;
+	void (*cb)(void *ctx);
+	void *ctx;
+};
+
+static void module_send(struct router_comp *comp, struct nad *nad)
+{
+	struct router_module_inst *m = comp->owner;
+
+	if (m->desc->deliver != NULL)
+		m->desc->deliver(m->state, nad);
+	else
+		nad_free(&nad);
+}
+
+int router_module_load(struct router *r, const char *path, const char **error_r)
+{
+	static char err[512];
+	struct router_module_inst *m;
+	const struct router_module *desc;
+	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+
+	if (dl == NULL) {
+		snprintf(err, sizeof(err), "module %s: %s", path, dlerror());
+		*error_r = err;
+		return -1;
+	}
+	desc = dlsym(dl, "router_module");
+	if (desc == NULL || desc->abi != ROUTER_MODULE_ABI || desc->name == NULL ||
+	    desc->init == NULL) {
+		snprintf(err, sizeof(err), "module %s: %s", path,
+			 desc == NULL ? "no router_module descriptor" :
+			 desc->abi != ROUTER_MODULE_ABI ? "ABI version mismatch" :
+			 "descriptor without name or init");
+		dlclose(dl);
+		*error_r = err;
+		return -1;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->dl = dl;
+	m->desc = desc;
+	m->comp = router_comp_new(r, desc->name, 0, module_send, m);
+	r->module = m;
+	if (desc->init(r, &m->state, error_r) < 0) {
+		router_comp_free(&m->comp);
+		r->module = NULL;
+		dlclose(dl);
+		free(m);
+		return -1;
+	}
+	log_info("router: module %s loaded from %s", desc->name, path);
+	return 0;
+}
+
+void router_module_unload(struct router *r)
+{
+	struct router_module_inst *m = r->module;
+
+	if (m == NULL)
+		return;
+	r->module = NULL;
+	router_comp_free(&m->comp);
+	if (m->desc->free != NULL)
+		m->desc->free(m->state);
+	dlclose(m->dl);
+	free(m);
+}
+
+int router_module_route(struct router *r, struct router_comp *sender, struct nad *nad)
+{
+	struct router_module_inst *m = r->module;
+
+	if (m->desc->route == NULL || sender == m->comp)
+		return 0;
+	return m->desc->route(m->state, sender->user, nad) == ROUTER_MOD_HANDLED;
+}
+
+/* ---- the calls a module makes ---- */
+
+int router_mod_bind(struct router *r, const char *name, int multi, const char **error_r)
+{
+	struct router_comp *c = r->module->comp;
+
+	if (xhash_get(r->aliases, name) != NULL) {
+		*error_r = "name is an alias";
+		return -1;
+	}
+	if (router_bind_name(c, name, multi, 0) < 0) {
+		*error_r = "name already bound";
+		return -1;
+	}
+	router_advertise(r, name, c, 0);
+	return 0;
+}
+
+int router_mod_unbind(struct router *r, const char *name)
+{
+	return router_unbind_name(r->module->comp, name);
+}
+
+void router_mod_route(struct router *r, struct nad *nad)
+{
+	const char *type = nad_attr(nad, 0, NULL, "type");
+	struct router_comp *c, *self = r->module != NULL ? r->module->comp : NULL;
+
+	if (type == NULL) {
+		router_route_unicast(r, NULL, nad);
+		return;
+	}
+	if (strcmp(type, "broadcast") == 0)
+		LIST_FOREACH(c, &r->comps, struct router_comp, link)
+			if (c != self)
+				router_deliver(c, nad_copy(nad));
+	nad_free(&nad);
+}
+
+int router_mod_redirect_set(struct router *r, const char *jid, const char *name,
+			    const char **error_r)
+{
+	struct jid *j = jid_new(jid, strlen(jid), error_r);
+
+	if (j == NULL)
+		return -1;
+	if (r->redirects == NULL)
+		r->redirects = xhash_new();
+	if (xhash_count(r->redirects) >= ROUTER_MOD_MAX_REDIRECTS &&
+	    xhash_get(r->redirects, jid_full(j)) == NULL) {
+		jid_free(&j);
+		*error_r = "redirect table full";
+		return -1;
+	}
+	free(xhash_put(r->redirects, jid_full(j), xstrdup(name)));
+	jid_free(&j);
+	return 0;
+}
+
+int router_mod_redirect_clear(struct router *r, const char *jid)
+{
+	const char *error;
+	struct jid *j = jid_new(jid, strlen(jid), &error);
+	void *old = NULL;
+
+	if (j != NULL && r->redirects != NULL)
+		old = xhash_remove(r->redirects, jid_full(j));
+	jid_free(&j);
+	free(old);
+	return old != NULL ? 0 : -1;
+}
+
+void router_mod_redirect_clear_all(struct router *r)
+{
+	if (r->redirects != NULL)
+		xhash_clear(r->redirects, free);
+}
+
+const char *router_mod_config(struct router *r, const char *key, int n)
+{
+	return r->cfg != NULL ? config_get_n(r->cfg, key, n) : NULL;
+}
+
+static void mod_timer_fire(struct mio_timer *timer, void *ctx)
+{
+	struct router_mod_timer *t = ctx;
+
+	t->cb(t->ctx);
+}
+
+struct router_mod_timer *router_mod_timer_new(struct router *r,
+					      void (*cb)(void *ctx), void *ctx)
+{
+	struct router_mod_timer *t;
+
+	if (r->mio == NULL)
+		return NULL;
+	t = xcalloc(1, sizeof(*t));
+	t->cb = cb;
+	t->ctx = ctx;
+	t->timer = mio_timer_new(r->mio, mod_timer_fire, t);
+	return t;
+}
+
+void router_mod_timer_start(struct router_mod_timer *t, unsigned ms, int periodic)
+{
+	mio_timer_start(t->timer, ms, periodic);
+}
+
+void router_mod_timer_stop(struct router_mod_timer *t)
+{
+	mio_timer_stop(t->timer);
+}
+
+void router_mod_timer_free(struct router_mod_timer **tp)
+{
+	if (*tp == NULL)
+		return;
+	mio_timer_free(&(*tp)->timer);
+	free(*tp);
+	*tp = NULL;
+}
