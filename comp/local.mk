@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# comp/: a daemon's link to the router as a jabberd2 component (see
+# comp/comp.h). Used by sm and c2s.
+noinst_LIBRARIES += comp/libcomp.a
+comp_libcomp_a_CPPFLAGS = $(AM_CPPFLAGS)
+comp_libcomp_a_SOURCES = \
+	comp/comp.h \
+	comp/comp.c \
+	comp/comp_route.c
+
+# What a daemon using comp links (after its own objects).
+COMP_LIBS = comp/libcomp.a $(SX_LIBS) $(MIO_LIBS)
+
+if HAVE_CMOCKA
+COMP_TESTS = comp/tests/test_comp
+check_PROGRAMS += $(COMP_TESTS)
+TESTS += $(COMP_TESTS)
+endif
+comp_tests_test_comp_SOURCES = comp/tests/test_comp.c mio/tests/mio_test.c mio/tests/mio_test.h
+comp_tests_test_comp_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+comp_tests_test_comp_LDADD = $(COMP_LIBS) $(UTIL_LIBS) $(CMOCKA_LIBS)
+EXTRA_DIST += comp/README.md
