@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * auth.c: SASL on client streams. The sx SASL plugin runs the exchanges;
+ * here are its callbacks into authreg (SCRAM keys or a plaintext password,
+ * PLAIN checks), what happens after success (the identity, the upgrade of
+ * a jabberd2 plaintext row) and after failure: a growing pause before the
+ * stream is read again, the stream closed after a few failures, and a
+ * throttle per client address and per account that answers
+ * temporary-auth-failure, without asking authreg, while it lasts.
+ */
+#include "config.h"
+#include "c2s/c2s.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/hash.h"
+#include "util/jid.h"
+#include "util/log.h"
+#include "util/xhash.h"
+
+/* Failed attempts on one stream before it is closed. */
+#define C2S_AUTH_TRIES 3
+/* Longest pause after a failure. */
+#define C2S_AUTH_DELAY_MAX_MS 10000
+
+struct c2s_fail {
+	time_t start;
+	int count;
+};
+
+/* ---- failure counting ---- */
+
+int c2s_fail_blocked(struct xhash *table, const char *key, int limit, int window)
+{
+	struct c2s_fail *f = xhash_get(table, key);
+
+	if (f == NULL || limit <= 0)
+		return 0;
+	if (time(NULL) - f->start >= window) {
+		free(xhash_remove(table, key));
+		return 0;
+	}
+	return f->count >= limit;
+}
+
+void c2s_fail_note(struct xhash *table, const char *key, int window)
+{
+	struct c2s_fail *f = xhash_get(table, key);
+	time_t now = time(NULL);
+
+	if (f == NULL) {
+		f = xcalloc(1, sizeof(*f));
+		xhash_put(table, key, f);
+	}
+	if (now - f->start >= window) {
+		f->start = now;
+		f->count = 0;
+	}
+	f->count++;
+}
+
+void c2s_fail_prune(struct xhash *table, int window)
+{
+	struct xhash_iter it;
+	const char *key;
+	void *val;
+	time_t now = time(NULL);
+
+	xhash_iter_init(table, &it);
+	while (xhash_iter_next(&it, &key, &val))
+		if (now - ((struct c2s_fail *)val)->start >= window)
+			free(xhash_iter_remove(&it));
+}
+
+void c2s_fail_table_free(struct xhash **tablep)
+{
+	if (*tablep == NULL)
+		return;
+	xhash_clear(*tablep, free);
+	xhash_free(tablep);
+}
+
+/* "user:<node>@<realm>" for the account throttle. */
+static char *user_key(const struct c2s_conn *c, const char *node)
+{
+	return xasprintf("user:%s@%s", node, c->realm != NULL ? c->realm : "");
+}
+
+/* Is this client or this account throttled? Logs when it is. */
+int c2s_auth_throttled(struct c2s_conn *c, const char *node)
+{
+	struct c2s *c2s = c->c2s;
+	char *ukey = user_key(c, node), *ikey = xasprintf("ip:%s", mio_conn_peer_ip(c->mc));
+	int limit = c2s->o.auth_fail_limit, win = c2s->o.auth_fail_window;
+	int blocked = c2s_fail_blocked(c2s->fails, ikey, limit, win) ||
+		      c2s_fail_blocked(c2s->fails, ukey, limit, win);
+
+	if (blocked)
+		log_notice("c2s: conn %s: too many failed logins for %s or from %s; "
+			   "refused for now", c->id, node, mio_conn_peer_ip(c->mc));
+	free(ukey);
+	free(ikey);
+	return blocked;
+}
+
+/* Prepare an authcid as a JID node; NULL if it cannot be one. */
+static char *prep_node(const char *authcid)
+{
+	char node[JID_PART_MAX + 1];
+	const char *error;
+
+	if (authcid == NULL || authcid[0] == '\0' ||
+	    jid_nodeprep(authcid, node, sizeof(node), &error) < 0)
+		return NULL;
+	return xstrdup(node);
+}
+
+static void remember_authcid(struct c2s_conn *c, const char *node)
+{
+	free(c->last_authcid);
+	c->last_authcid = xstrdup(node);
+}
+
+static void forget_upgrade(struct c2s_conn *c)
+{
+	if (c->upgrade_pw != NULL) {
+		OPENSSL_cleanse(c->upgrade_pw, strlen(c->upgrade_pw));
+		free(c->upgrade_pw);
+		c->upgrade_pw = NULL;
+	}
+}
+
+/* ---- sx SASL callbacks ---- */
+
+static int cb_lookup(struct sx *sx, const char *mech, const char *hash,
+		     const char *authcid, const char *realm, struct sx_sasl_secret *secret)
+{
+	struct c2s_conn *c = sx_ctx(sx);
+	char *node = prep_node(authcid);
+	int rc;
+
+	if (node == NULL)
+		return SX_SASL_FAIL;
+	remember_authcid(c, node);
+	if (c2s_auth_throttled(c, node)) {
+		free(node);
+		return SX_SASL_ERROR;
+	}
+	rc = authreg_get_secret(c->c2s->ar, node, realm, hash, secret);
+	forget_upgrade(c);
+	if (rc == AUTHREG_OK && secret->password != NULL)
+		c->upgrade_pw = xstrdup(secret->password);
+	free(node);
+	return rc;
+}
+
+static int cb_check_password(struct sx *sx, const char *authcid, const char *realm,
+			     const char *password)
+{
+	struct c2s_conn *c = sx_ctx(sx);
+	char *node = prep_node(authcid);
+	int rc;
+
+	if (node == NULL)
+		return SX_SASL_FAIL;
+	remember_authcid(c, node);
+	if (c2s_auth_throttled(c, node)) {
+		free(node);
+		return SX_SASL_ERROR;
+	}
+	rc = authreg_check_password(c->c2s->ar, node, realm, password);
+	free(node);
+	return rc;
+}
+
+/* A client may name itself as authzid: its node or its bare JID. */
+static int cb_authorize(struct sx *sx, const char *mech, const char *authcid,
+			const char *authzid, const char *realm)
+{
+	struct c2s_conn *c = sx_ctx(sx);
+	char *bare;
+	int ok;
+
+	if (authzid == NULL || authzid[0] == '\0')
+		return SX_SASL_OK;
+	if (authcid == NULL)
+		return SX_SASL_FAIL;
+	if (strcmp(authzid, authcid) == 0)
+		return SX_SASL_OK;
+	bare = xasprintf("%s@%s", authcid, c->domain);
+	ok = strcmp(authzid, bare) == 0;
+	free(bare);
+	return ok ? SX_SASL_OK : SX_SASL_FAIL;
+}
+
+int c2s_sasl_init(struct c2s *c2s, unsigned mechs, const char **error_r)
+{
+	static const struct sx_sasl_callbacks cb = {
+		.lookup = cb_lookup,
+		.check_password = cb_check_password,
+		.authorize = cb_authorize,
+	};
+	struct sx_sasl_config cfg = {
+		.mechs = mechs,
+		.scram_iter = (unsigned)c2s->o.scram_iter,
+		.cb = &cb,
+	};
+
+	c2s->sasl = sx_sasl_ctx_new(&cfg, error_r);
+	return c2s->sasl != NULL ? 0 : -1;
+}
+
+/* ---- outcomes ---- */
+
+static void on_delay_done(struct mio_timer *t, void *ctx)
+{
+	struct c2s_conn *c = ctx;
+
+	/* While the sm starts the session, reading stays paused. */
+	if (c->state != C2S_STARTING)
+		mio_conn_resume_read(c->mc);
+}
+
+void c2s_pause(struct c2s_conn *c, unsigned ms)
+{
+	if (c->delay == NULL)
+		c->delay = mio_timer_new(c->c2s->mio, on_delay_done, c);
+	mio_conn_pause_read(c->mc);
+	mio_timer_start(c->delay, ms, 0);
+}
+
+void c2s_auth_failed(struct c2s_conn *c, const char *condition)
+{
+	struct c2s *c2s = c->c2s;
+	char *key = xasprintf("ip:%s", mio_conn_peer_ip(c->mc));
+	unsigned ms;
+
+	forget_upgrade(c);
+	log_notice("c2s: conn %s: SASL failure (%s) for %s from %s", c->id, condition,
+		   c->last_authcid != NULL ? c->last_authcid : "?", mio_conn_peer_ip(c->mc));
+	/* A throttled attempt is not counted again. */
+	if (strcmp(condition, "temporary-auth-failure") != 0) {
+		c2s_fail_note(c2s->fails, key, c2s->o.auth_fail_window);
+		if (c->last_authcid != NULL) {
+			free(key);
+			key = user_key(c, c->last_authcid);
+			c2s_fail_note(c2s->fails, key, c2s->o.auth_fail_window);
+		}
+	}
+	free(key);
+	if (++c->auth_failures >= C2S_AUTH_TRIES) {
+		c2s_conn_error(c, "not-authorized", "too many failed attempts");
+		return;
+	}
+	ms = (unsigned)c2s->o.auth_delay_ms * (unsigned)c->auth_failures;
+	if (ms > C2S_AUTH_DELAY_MAX_MS)
+		ms = C2S_AUTH_DELAY_MAX_MS;
+	if (ms > 0)
+		c2s_pause(c, ms);
+}
+
+/* EXTERNAL: the certificate names a JID; it must be an account here. */
+static char *external_node(const struct c2s_conn *c, const char *name)
+{
+	const char *error;
+	struct jid *j = name != NULL ? jid_new(name, strlen(name), &error) : NULL;
+	char *node = NULL;
+
+	if (j != NULL && jid_node(j)[0] != '\0' && jid_resource(j)[0] == '\0' &&
+	    strcmp(jid_domain(j), c->domain) == 0)
+		node = xstrdup(jid_node(j));
+	jid_free(&j);
+	return node;
+}
+
+static void auth_ok(struct c2s_conn *c, const struct sx_auth *auth)
+{
+	char rnd[17];
+
+	if (strcmp(auth->mechanism, "EXTERNAL") == 0) {
+		c->user = external_node(c, auth->authzid != NULL ? auth->authzid : auth->authcid);
+	} else if (auth->authcid == NULL) {
+		/* ANONYMOUS (XEP-0175): a random node of our own. */
+		hash_random_id(rnd, sizeof(rnd) - 1);
+		c->user = xstrdup(rnd);
+	} else
+		c->user = prep_node(auth->authcid);
+	if (c->user == NULL) {
+		c2s_conn_error(c, "not-authorized", NULL);
+		return;
+	}
+	if (c->upgrade_pw != NULL)
+		authreg_upgrade(c->c2s->ar, c->user, c->realm, c->upgrade_pw);
+	forget_upgrade(c);
+	c->state = C2S_AUTHED;
+	log_notice("c2s: conn %s: authenticated as %s@%s (%s)", c->id, c->user,
+		   c->domain, auth->mechanism);
+}
+
+void c2s_auth_event(struct c2s_conn *c, enum sx_event ev, const void *data)
+{
+	if (ev == SX_EV_AUTH_FAIL)
+		c2s_auth_failed(c, data);
+	else if (ev == SX_EV_AUTH_OK)
+		auth_ok(c, data);
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * authreg: c2s's credential store, as jabberd2's authreg modules (one
+ * backend per configuration, selected by authreg.module) but with the
+ * password handling done once, above the backends.
+ *
+ * A backend only reads and writes the text of the `password` column of
+ * jabberd2's `authreg` table (username, realm, password). What that text
+ * means is decided here (see docs/authreg.md):
+ *
+ *  - "$scram$..." is our format: SCRAM-SHA-1 and SCRAM-SHA-256 keys with
+ *    a per-user salt and an iteration count. New passwords are stored so
+ *    by default.
+ *  - anything else is a jabberd2 row of the configured password_type:
+ *    plaintext (the default), crypt or a1hash. Such rows keep working
+ *    (SCRAM is derived from a plaintext password; PLAIN is checked in
+ *    constant time, crypt through crypt(3), a1hash through MD5) and are
+ *    rewritten as "$scram$" after the user's next successful login
+ *    (authreg.scram.upgrade, on by default).
+ *
+ * The functions block on the backend (SQLite is local and fast).
+ */
+#ifndef C2S_AUTHREG_H
+#define C2S_AUTHREG_H
+
+#include <stddef.h>
+
+struct config;
+struct sx_sasl_secret;
+
+/* How jabberd2-format rows are read (authreg.<module>.password_type). */
+enum authreg_legacy {
+	AUTHREG_LEGACY_PLAINTEXT,
+	AUTHREG_LEGACY_CRYPT,
+	AUTHREG_LEGACY_A1HASH,
+};
+
+struct authreg_settings {
+	unsigned scram_iter;            /* iterations for new hashes; 0 = 4096 */
+	int upgrade;                    /* rewrite legacy rows after a login */
+	int store_plaintext;            /* store new passwords in clear (for
+					 * DIGEST-MD5 or a way back to jabberd2) */
+	enum authreg_legacy legacy;
+};
+
+/*
+ * A backend: storage of the password text per (username, realm).
+ * get: 0 and *stored_r (xmalloc'd; NULL for a row whose password is NULL)
+ *      if the user exists, 1 if not, -1 on trouble.
+ * set: replace the password of an existing row; 0, 1 if no such row, -1.
+ * create: add a row with a NULL password; 0, 1 if it exists, -1.
+ * remove: 0, 1 if there was no such row, -1.
+ */
+struct authreg_backend {
+	const char *name;
+	int (*open)(void **ctx_r, const struct config *cfg, const char **error_r);
+	void (*close)(void **ctxp);
+	int (*get)(void *ctx, const char *user, const char *realm, char **stored_r);
+	int (*set)(void *ctx, const char *user, const char *realm, const char *stored);
+	int (*create)(void *ctx, const char *user, const char *realm);
+	int (*remove)(void *ctx, const char *user, const char *realm);
+};
+
+extern const struct authreg_backend authreg_backend_sqlite;
+
+struct authreg;
+
+/*
+ * Open backend `module` ("sqlite") with its section of `cfg`
+ * (authreg.<module>.*). Returns NULL with *error_r set (unknown module,
+ * database trouble).
+ */
+struct authreg *authreg_new(const char *module, const struct config *cfg,
+			    const struct authreg_settings *set, const char **error_r);
+/* The same over a backend given directly (unit tests). */
+struct authreg *authreg_new_backend(const struct authreg_backend *be,
+				    const struct config *cfg,
+				    const struct authreg_settings *set, const char **error_r);
+void authreg_free(struct authreg **arp);
+
+/* Results of the calls below, the same numbers as SX_SASL_OK / _FAIL /
+ * _ERROR so they can be handed to sx as they are. */
+#define AUTHREG_OK     0
+#define AUTHREG_FAIL   1        /* no such user / wrong password / exists */
+#define AUTHREG_ERROR  (-1)
+
+int authreg_user_exists(struct authreg *ar, const char *user, const char *realm);
+
+/*
+ * Credentials for SASL: for a "$scram$" row the keys of `hash` ("SHA-1" or
+ * "SHA-256"; NULL: none) and no password; for a plaintext row the password
+ * (sx derives SCRAM from it). A crypt or a1hash row gives nothing usable:
+ * AUTHREG_FAIL. `secret` must be zeroed by the caller.
+ */
+int authreg_get_secret(struct authreg *ar, const char *user, const char *realm,
+		       const char *hash, struct sx_sasl_secret *secret);
+
+/* PLAIN: is `password` right? Compared in constant time (or through
+ * SCRAM, crypt or MD5 as the row requires). On success a legacy row is
+ * upgraded if configured. */
+int authreg_check_password(struct authreg *ar, const char *user, const char *realm,
+			   const char *password);
+
+/* Store `password` for an existing user in the configured format. */
+int authreg_set_password(struct authreg *ar, const char *user, const char *realm,
+			 const char *password);
+
+/* After a successful login that proved `password` by other means (SCRAM
+ * from a plaintext row): upgrade the row if it is still legacy and
+ * upgrading is on. Returns AUTHREG_OK when nothing needed doing too. */
+int authreg_upgrade(struct authreg *ar, const char *user, const char *realm,
+		    const char *password);
+
+int authreg_create_user(struct authreg *ar, const char *user, const char *realm);
+int authreg_delete_user(struct authreg *ar, const char *user, const char *realm);
+
+/* ---- the "$scram$" format (authreg_password.c) ---- */
+
+#define AUTHREG_SALT_LEN 16
+#define AUTHREG_SHA1_LEN 20
+#define AUTHREG_SHA256_LEN 32
+
+struct authreg_scram {
+	unsigned iter;
+	unsigned char salt[64];
+	size_t salt_len;
+	unsigned char sha1_stored[AUTHREG_SHA1_LEN], sha1_server[AUTHREG_SHA1_LEN];
+	unsigned char sha256_stored[AUTHREG_SHA256_LEN], sha256_server[AUTHREG_SHA256_LEN];
+};
+
+/* 1 if `stored` is in our format (starts with "$scram$"), else 0. */
+int authreg_pw_is_scram(const char *stored);
+/* Parse a "$scram$" string completely. Returns 0, or -1 with *error_r. */
+int authreg_pw_parse(const char *stored, struct authreg_scram *out, const char **error_r);
+/* Hash `password` with a fresh random salt into a new "$scram$" string
+ * (free() it). Returns NULL with *error_r on failure. */
+char *authreg_pw_hash(const char *password, unsigned iter, const char **error_r);
+/* Format parsed keys back into the text form (free() it). */
+char *authreg_pw_format(const struct authreg_scram *s);
+/* Check `password` against a parsed entry (SHA-256 keys, constant time):
+ * 1 right, 0 wrong, -1 error. */
+int authreg_pw_verify(const struct authreg_scram *s, const char *password);
+
+#endif

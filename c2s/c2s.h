@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * c2s.h: the c2s daemon's shared state and its files' prototypes, grouped
+ * by defining file. c2s accepts client streams (5222 with STARTTLS, 5223
+ * with direct TLS), authenticates them with SASL against authreg, binds a
+ * resource, and carries the client's stanzas to the sm over the router
+ * (comp/) with jabberd2's session protocol (compat spec section 5).
+ */
+#ifndef C2S_C2S_H
+#define C2S_C2S_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "c2s/authreg.h"
+#include "mio/mio.h"
+#include "sx/sx.h"
+#include "util/list.h"
+
+struct comp;
+struct config;
+struct nad;
+struct xhash;
+
+#define C2S_NS_SESSION "http://jabberd.jabberstudio.org/ns/session/1.0"
+#define C2S_NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
+#define C2S_NS_XSESSION "urn:ietf:params:xml:ns:xmpp-session"
+#define C2S_NS_REGISTER "jabber:iq:register"
+#define C2S_NS_REGISTER_FEATURE "http://jabber.org/features/iq-register"
+#define C2S_NS_IQAUTH "jabber:iq:auth"
+#define C2S_NS_IQAUTH_FEATURE "http://jabber.org/features/iq-auth"
+
+/* One served domain: a local.id element. */
+struct c2s_host {
+	char *domain;                   /* nameprep'd; "" = the default vhost */
+	char *realm;                    /* authreg realm */
+	struct sx_tls_ctx *tls;         /* STARTTLS context, or NULL */
+	int require_starttls;
+	int register_enable;
+	int password_change;
+	char *instructions;
+};
+
+/* Options read by table (config.c). */
+struct c2s_opts {
+	const char *id, *pidfile;
+	const char *log_ident, *log_facility, *log_file;
+	const char *ip;
+	int port, ssl_port;
+	const char *pemfile, *cachain, *ciphers, *key_password;
+	int verify_mode;
+	int max_fds, stanzasize;
+	int bytes, connects, stanzas;
+	int check_interval, check_idle, check_keepalive;
+	const char *access_order;
+	const char *authreg_module;
+	int scram_iter, scram_upgrade, scram_plaintext;
+	int auth_delay_ms, auth_fail_limit, auth_fail_window;
+	int register_limit, register_window;
+	int iqauth_plain;               /* authreg.*mechanisms.traditional.plain */
+	int auth_timeout;
+};
+
+struct c2s_fail;
+
+/* stream_redirect.redirect: clients asking for `domain` are sent to
+ * `to` ("address:port") with see-other-host. */
+struct c2s_redirect {
+	char *domain;
+	char *to;
+};
+
+struct c2s {
+	struct config *cfg;
+	struct c2s_opts o;
+	struct c2s_host **hosts;
+	size_t nhosts;
+	struct c2s_redirect *redirects;
+	size_t nredirects;
+	const char *cfg_file, *cfg_id;  /* for reloading on SIGHUP */
+	struct mio *mio;
+	struct comp *comp;
+	struct authreg *ar;
+	struct sx_sasl_ctx *sasl;
+	struct sx_tls_ctx *ssl_tls;     /* local.pemfile for ssl-port */
+	struct mio_access *access;
+	struct mio_listener *listener, *ssl_listener;
+	struct mio_timer *flush, *check, *drain;
+	struct mio_rate bytes;
+	struct mio_rate stanzas;        /* io.limits.stanzas (karma) */
+	struct sx_limits limits;
+	struct xhash *conns;            /* decimal id -> struct c2s_conn */
+	struct xhash *fails;            /* "ip:..."/"user:..." -> struct c2s_fail */
+	struct xhash *regs;             /* ip -> struct c2s_fail (registrations) */
+	struct list_node all;           /* every c2s_conn */
+	struct list_node dirty;         /* conns with output waiting in sx */
+	uint64_t next_id;
+	int shutting_down, exiting, exit_code, comp_closing;
+	int check_only;                 /* -t: no side effects (authreg not opened) */
+};
+
+enum c2s_state {
+	C2S_CONNECTED,                  /* no auth yet */
+	C2S_AUTHED,                     /* SASL done, no resource bound */
+	C2S_STARTING,                   /* start sent, waiting for started */
+	C2S_ACTIVE,                     /* session open at the sm */
+};
+
+/* One client connection, with at most one session. */
+struct c2s_conn {
+	struct c2s *c2s;
+	struct mio_conn *mc;
+	struct sx *sx;
+	char id[24];                    /* decimal, never reused: sc:c2s */
+	const struct c2s_host *host;
+	char *domain;                   /* the domain the client asked for */
+	char *realm;                    /* authreg realm for it */
+	enum c2s_state state;
+	char *user;                     /* authenticated node */
+	char *jid;                      /* full JID once bound */
+	char *sm_id;                    /* the sm's session id (sc:sm) */
+	char *sm_name;                  /* route target learned from started */
+	char *bind_iq_id;               /* the client's bind request id */
+	char *req_id;                   /* our start/create request id */
+	char *reg_user, *reg_pass;      /* registration waiting for created */
+	char *reg_iq_id;
+	char *upgrade_pw;               /* plaintext seen by SCRAM lookup */
+	char *last_authcid;
+	int auth_failures;
+	int legacy_auth;                /* session started by jabber:iq:auth */
+	int ended;
+	time_t last_read, last_write, since;
+	struct mio_timer *delay;        /* resumes reading after a failed auth
+					 * or a stanza-rate pause */
+	time_t win_start;               /* io.limits.stanzas window */
+	unsigned win_count;
+	struct list_node link, dirty;
+};
+
+/* ---- config.c ---- */
+/* Read the option table into c2s->o (before the log is open). */
+int c2s_config_options(struct c2s *c2s, const char **error_r);
+/* Then: warn about unknown keys; read the local.id hosts (with their TLS contexts), the
+ * access rules and the SASL mechanism lists. Logs unknown keys. */
+int c2s_config_read(struct c2s *c2s, const char **error_r);
+/* The host serving `domain`: its local.id, else the default vhost, else
+ * NULL. */
+const struct c2s_host *c2s_host_find(const struct c2s *c2s, const char *domain);
+void c2s_hosts_free(struct c2s *c2s);
+/* (Re)read stream_redirect from `cfg` (SIGHUP reloads it from the file). */
+void c2s_redirects_read(struct c2s *c2s, const struct config *cfg);
+void c2s_redirects_free(struct c2s *c2s);
+/* "address:port" for a redirected domain, or NULL. */
+const char *c2s_redirect_find(const struct c2s *c2s, const char *domain);
+/* SX_SASL_* bits allowed by authreg.mechanisms.sasl / ssl-mechanisms. */
+unsigned c2s_config_mechs(const struct c2s *c2s);
+
+/* ---- auth.c ---- */
+/* The SASL context with authreg behind it. */
+int c2s_sasl_init(struct c2s *c2s, unsigned mechs, const char **error_r);
+/* SASL outcome events on a client stream. */
+void c2s_auth_event(struct c2s_conn *c, enum sx_event ev, const void *data);
+/* For other ways of logging in (iq:auth): the throttle check on a node,
+ * and counting a failure with the same delay and limits as SASL. */
+int c2s_auth_throttled(struct c2s_conn *c, const char *node);
+void c2s_auth_failed(struct c2s_conn *c, const char *condition);
+/* Stop reading from the client for `ms` (failure delay, stanza rate). */
+void c2s_pause(struct c2s_conn *c, unsigned ms);
+
+/* ---- conn.c ---- */
+void c2s_accept(struct mio_listener *l, struct mio_conn *mc, const char *ip,
+		int port, void *ctx);
+void c2s_accept_ssl(struct mio_listener *l, struct mio_conn *mc, const char *ip,
+		    int port, void *ctx);
+void c2s_flush(struct mio_timer *t, void *ctx);
+void c2s_conn_error(struct c2s_conn *c, const char *condition, const char *text);
+struct c2s_conn *c2s_conn_find(struct c2s *c2s, const char *id);
+void c2s_close_all(struct c2s *c2s, const char *domain, const char *condition);
+void c2s_check(struct c2s *c2s);
+/* Shutdown: close the router link once the clients are gone. */
+void c2s_shutdown_link(struct c2s *c2s);
+
+/* ---- auth.c: counting failures per key (IP, account) ---- */
+/* 1 if `key` has reached `limit` events within the last `window` s. */
+int c2s_fail_blocked(struct xhash *table, const char *key, int limit, int window);
+void c2s_fail_note(struct xhash *table, const char *key, int window);
+/* Forget entries older than `window` s (from the periodic check). */
+void c2s_fail_prune(struct xhash *table, int window);
+void c2s_fail_table_free(struct xhash **tablep);
+
+/* ---- stanza.c ---- */
+void c2s_client_element(struct c2s_conn *c, struct nad *nad);
+void c2s_iq_error(struct c2s_conn *c, const struct nad *nad, const char *type,
+		  const char *condition);
+void c2s_stream_features(struct c2s_conn *c);
+/* Start the session of c->user with `resource` (NULL: one of ours); the
+ * reply to iq `iq_id` (a bind result, or with `legacy` an empty iq:auth
+ * result) waits for the sm. Returns -1 for an unusable resource. */
+int c2s_session_start(struct c2s_conn *c, const char *resource, const char *iq_id,
+		      int legacy);
+
+/* ---- iqauth.c ---- */
+/* XEP-0078 non-SASL authentication (jabberd2's "traditional" plain). */
+int c2s_iqauth_offered(const struct c2s_conn *c);
+void c2s_iqauth(struct c2s_conn *c, const struct nad *nad, int query);
+
+/* ---- sess.c ---- */
+void c2s_router_element(struct comp *comp, struct nad *nad, void *ctx);
+/* Send a session control element for c (action start/end/create/delete). */
+void c2s_sess_send(struct c2s_conn *c, const char *action, const char *target);
+void c2s_sess_end(struct c2s_conn *c);
+void c2s_route_stanza(struct c2s_conn *c, struct nad *nad);
+
+/* ---- register.c ---- */
+void c2s_register_iq(struct c2s_conn *c, struct nad *nad);
+void c2s_register_created(struct c2s_conn *c, int ok);
+
+#endif

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * conn.c: client connections. Glue between mio (the socket) and sx (the
+ * stream): accepting on the plain and the direct-TLS port, the stream
+ * header checks (host, version, advertisement by the router), attaching
+ * TLS and SASL for the host asked for, writing out what sx produced, and
+ * the end of a connection, which always ends its session at the sm.
+ *
+ * Connection ids are a counter that never repeats in the life of the
+ * process, so a late reply from the sm can never reach a newer connection
+ * (jabberd2 keys sessions by fd number and loses logins that way).
+ */
+#include "config.h"
+#include "c2s/c2s.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comp/comp.h"
+#include "util/buf.h"
+#include "util/jid.h"
+#include "util/log.h"
+#include "util/nad.h"
+#include "util/xhash.h"
+
+/* ---- output ---- */
+
+/* Write out from the loop soon (once per burst of sends). */
+static void conn_schedule(struct c2s_conn *c)
+{
+	if (list_linked(&c->dirty))
+		return;
+	list_add_tail(&c->c2s->dirty, &c->dirty);
+	if (!mio_timer_pending(c->c2s->flush))
+		mio_timer_start(c->c2s->flush, 0, 0);
+}
+
+static void conn_write_out(struct c2s_conn *c)
+{
+	size_t len;
+	const void *data = sx_output(c->sx, &len);
+
+	list_remove(&c->dirty);
+	if (len == 0)
+		return;
+	mio_conn_write(c->mc, data, len);
+	sx_output_consumed(c->sx, len);
+	c->last_write = time(NULL);
+}
+
+/* After the stream ended: write what is left and shut the socket down. */
+static void conn_flush_close(struct c2s_conn *c)
+{
+	if (!c->ended)
+		return;
+	conn_write_out(c);
+	if (!mio_conn_closing(c->mc))
+		mio_conn_shutdown(c->mc, 5000);
+}
+
+void c2s_flush(struct mio_timer *t, void *ctx)
+{
+	struct c2s *c2s = ctx;
+	struct list_node *n;
+
+	while ((n = list_first(&c2s->dirty)) != NULL) {
+		struct c2s_conn *c = LIST_ENTRY(n, struct c2s_conn, dirty);
+
+		conn_write_out(c);
+		conn_flush_close(c);
+	}
+}
+
+void c2s_conn_error(struct c2s_conn *c, const char *condition, const char *text)
+{
+	sx_error(c->sx, condition, text);
+}
+
+struct c2s_conn *c2s_conn_find(struct c2s *c2s, const char *id)
+{
+	return xhash_get(c2s->conns, id);
+}
+
+/* ---- the stream header ---- */
+
+/* Checks on the first header; sets c->host, domain and realm. */
+static int conn_first_header(struct c2s_conn *c, const struct sx_header *hdr)
+{
+	struct c2s *c2s = c->c2s;
+	char dom[JID_PART_MAX + 1];
+	const char *error, *redirect;
+
+	if (hdr->to == NULL || jid_nameprep(hdr->to, dom, sizeof(dom), &error) < 0) {
+		c2s_conn_error(c, "host-unknown", NULL);
+		return -1;
+	}
+	if ((redirect = c2s_redirect_find(c2s, dom)) != NULL) {
+		c2s_conn_error(c, "see-other-host", redirect);
+		return -1;
+	}
+	c->host = c2s_host_find(c2s, dom);
+	if (c->host == NULL) {
+		c2s_conn_error(c, "host-unknown", NULL);
+		return -1;
+	}
+	c->domain = xstrdup(dom);
+	if (!comp_name_available(c2s->comp, dom)) {
+		c2s_conn_error(c, "host-gone", "this domain is not available now");
+		return -1;
+	}
+	c->realm = xstrdup(c->host->realm != NULL ? c->host->realm : dom);
+	if (!(sx_flags(c->sx) & SX_F_ENCRYPTED) && c->host->tls != NULL)
+		sx_tls_starttls(c->sx, c->host->tls, c->host->require_starttls);
+	sx_sasl_server(c->sx, c2s->sasl, c->realm);
+	return 0;
+}
+
+static void conn_stream_open(struct sx *sx, const struct sx_header *hdr, void *ctx)
+{
+	struct c2s_conn *c = ctx;
+	struct sx_header out = { .ns = SX_NS_CLIENT, .version = "1.0" };
+
+	if (c->host == NULL && conn_first_header(c, hdr) < 0)
+		return;
+	out.from = c->domain;
+	sx_open(sx, &out);
+	if (hdr->ns == NULL || strcmp(hdr->ns, SX_NS_CLIENT) != 0) {
+		c2s_conn_error(c, "invalid-namespace", NULL);
+		return;
+	}
+	if (hdr->version == NULL || strncmp(hdr->version, "1.", 2) != 0) {
+		c2s_conn_error(c, "unsupported-version", "XMPP 1.0 streams only");
+		return;
+	}
+	c2s_stream_features(c);
+}
+
+/* io.limits.stanzas: more than max stanzas within the window stops
+ * reading for the throttle time (jabberd2's karma, in effect). */
+static void conn_count_stanza(struct c2s_conn *c)
+{
+	const struct mio_rate *r = &c->c2s->stanzas;
+	time_t now = time(NULL);
+
+	if (r->max == 0)
+		return;
+	if ((now - c->win_start) * 1000 >= (time_t)r->window_ms) {
+		c->win_start = now;
+		c->win_count = 0;
+	}
+	if (++c->win_count == r->max + 1) {
+		log_notice("c2s: conn %s: over %u stanzas in %u s; reading paused for %u s",
+			   c->id, r->max, r->window_ms / 1000, r->throttle_ms / 1000);
+		c2s_pause(c, r->throttle_ms);
+	}
+}
+
+static void conn_element(struct sx *sx, struct nad *nad, void *ctx)
+{
+	struct c2s_conn *c = ctx;
+
+	conn_count_stanza(c);
+	c2s_client_element(c, nad);
+}
+
+static void conn_closed(struct sx *sx, const char *condition, const char *text, void *ctx)
+{
+	struct c2s_conn *c = ctx;
+
+	if (condition != NULL)
+		log_info("c2s: conn %s: stream closed: %s%s%s", c->id, condition,
+			 text != NULL ? ": " : "", text != NULL ? text : "");
+	c->ended = 1;
+	c2s_sess_end(c);
+	conn_schedule(c);
+}
+
+static void conn_want_write(struct sx *sx, void *ctx)
+{
+	conn_schedule(ctx);
+}
+
+static void conn_event(struct sx *sx, enum sx_event ev, const void *data, void *ctx)
+{
+	c2s_auth_event(ctx, ev, data);
+}
+
+static const struct sx_callbacks conn_sx_cb = {
+	.stream_open = conn_stream_open,
+	.element = conn_element,
+	.closed = conn_closed,
+	.want_write = conn_want_write,
+	.event = conn_event,
+};
+
+/* ---- mio callbacks ---- */
+
+static void conn_on_read(struct mio_conn *mc, const void *data, size_t len, void *ctx)
+{
+	struct c2s_conn *c = ctx;
+
+	c->last_read = time(NULL);
+	sx_input(c->sx, data, len);
+	conn_flush_close(c);
+}
+
+static void conn_free(struct c2s_conn *c)
+{
+	free(c->domain);
+	free(c->realm);
+	free(c->user);
+	free(c->jid);
+	free(c->sm_id);
+	free(c->sm_name);
+	free(c->bind_iq_id);
+	free(c->req_id);
+	free(c->reg_user);
+	if (c->reg_pass != NULL)
+		memset(c->reg_pass, 0, strlen(c->reg_pass));
+	free(c->reg_pass);
+	free(c->reg_iq_id);
+	if (c->upgrade_pw != NULL)
+		memset(c->upgrade_pw, 0, strlen(c->upgrade_pw));
+	free(c->upgrade_pw);
+	free(c->last_authcid);
+	mio_timer_free(&c->delay);
+	free(c);
+}
+
+static void conn_on_close(struct mio_conn *mc, const char *reason, void *ctx)
+{
+	struct c2s_conn *c = ctx;
+	struct c2s *c2s = c->c2s;
+
+	log_info("c2s: conn %s (%s) closed%s%s", c->id, c->jid != NULL ? c->jid : "no session",
+		 reason != NULL ? ": " : "", reason != NULL ? reason : "");
+	/* A socket that died under a live stream: the session still ends. */
+	c2s_sess_end(c);
+	xhash_remove(c2s->conns, c->id);
+	sx_free(&c->sx);
+	list_remove(&c->link);
+	list_remove(&c->dirty);
+	conn_free(c);
+	if (c2s->shutting_down && !c2s->exiting && list_empty(&c2s->all))
+		c2s_shutdown_link(c2s);
+}
+
+static const struct mio_conn_callbacks conn_mio_cb = {
+	.on_read = conn_on_read,
+	.on_close = conn_on_close,
+};
+
+static struct c2s_conn *conn_new(struct c2s *c2s, struct mio_conn *mc, const char *ip,
+				 int port)
+{
+	struct c2s_conn *c = xcalloc(1, sizeof(*c));
+
+	c->c2s = c2s;
+	c->mc = mc;
+	c->since = c->last_read = c->last_write = time(NULL);
+	snprintf(c->id, sizeof(c->id), "%" PRIu64, ++c2s->next_id);
+	list_init(&c->dirty);
+	c->sx = sx_new(SX_SERVER, &c2s->limits, &conn_sx_cb, c);
+	xhash_put(c2s->conns, c->id, c);
+	list_add_tail(&c2s->all, &c->link);
+	mio_conn_setup(mc, &conn_mio_cb, c);
+	mio_conn_set_read_limit(mc, &c2s->bytes);
+	log_info("c2s: conn %s from %s:%d", c->id, ip, port);
+	return c;
+}
+
+void c2s_accept(struct mio_listener *l, struct mio_conn *mc, const char *ip, int port,
+		void *ctx)
+{
+	conn_new(ctx, mc, ip, port);
+}
+
+void c2s_accept_ssl(struct mio_listener *l, struct mio_conn *mc, const char *ip, int port,
+		    void *ctx)
+{
+	struct c2s *c2s = ctx;
+	struct c2s_conn *c = conn_new(c2s, mc, ip, port);
+
+	sx_tls_direct(c->sx, c2s->ssl_tls);
+}
+
+/* Close every stream (of one domain, or all with domain NULL). */
+void c2s_close_all(struct c2s *c2s, const char *domain, const char *condition)
+{
+	struct c2s_conn *c, *tmp;
+
+	LIST_FOREACH_SAFE(c, tmp, &c2s->all, struct c2s_conn, link) {
+		if (c->ended)
+			continue;
+		if (domain != NULL && (c->domain == NULL || strcmp(c->domain, domain) != 0))
+			continue;
+		c2s_conn_error(c, condition, NULL);
+		conn_flush_close(c);
+	}
+}
+
+/* The end notices of the last sessions are queued on the router link:
+ * an orderly close writes them out; the link's final down callback then
+ * stops the loop. */
+void c2s_shutdown_link(struct c2s *c2s)
+{
+	if (c2s->comp_closing)
+		return;
+	c2s->comp_closing = 1;
+	comp_close(c2s->comp);
+}
+
+/* io.check: idle clients, keepalives, and streams that never log in. */
+void c2s_check(struct c2s *c2s)
+{
+	const struct c2s_opts *o = &c2s->o;
+	time_t now = time(NULL);
+	struct c2s_conn *c, *tmp;
+
+	c2s_fail_prune(c2s->fails, o->auth_fail_window);
+	c2s_fail_prune(c2s->regs, o->register_window);
+	LIST_FOREACH_SAFE(c, tmp, &c2s->all, struct c2s_conn, link) {
+		if (c->ended)
+			continue;
+		if (o->check_idle > 0 && now - c->last_read >= o->check_idle)
+			c2s_conn_error(c, "connection-timeout", NULL);
+		else if (o->auth_timeout > 0 && c->state == C2S_CONNECTED &&
+			 now - c->since >= o->auth_timeout)
+			c2s_conn_error(c, "connection-timeout", "not authenticated in time");
+		else if (o->check_keepalive > 0 && now - c->last_write >= o->check_keepalive)
+			sx_send_raw(c->sx, " ", 1);
+		conn_flush_close(c);
+	}
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * iqauth.c: XEP-0078 non-SASL authentication, which jabberd2 offers by
+ * default ("traditional" mechanisms in c2s.xml) and some old clients still
+ * use. Only the plaintext method is supported, and like SASL PLAIN only
+ * on an encrypted stream; the digest method would need passwords stored in
+ * clear. A good password logs in and starts the session with the resource
+ * given in the same request; the empty result waits for the sm. Failures
+ * count towards the same delay and throttle as SASL failures.
+ */
+#include "config.h"
+#include "c2s/c2s.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/jid.h"
+#include "util/log.h"
+#include "util/nad.h"
+
+int c2s_iqauth_offered(const struct c2s_conn *c)
+{
+	return c->c2s->o.iqauth_plain && (sx_flags(c->sx) & SX_F_ENCRYPTED) &&
+	       !(sx_flags(c->sx) & SX_F_AUTHENTICATED);
+}
+
+/* The text of query/<name>, or NULL if absent or empty. */
+static const char *field(const struct nad *nad, int q, const char *name)
+{
+	int e = nad_child(nad, q, C2S_NS_IQAUTH, name);
+	size_t len;
+	const char *t;
+
+	if (e == NAD_NONE)
+		return NULL;
+	t = nad_text(nad, e, &len);
+	return len > 0 ? t : NULL;
+}
+
+static void iqauth_form(struct c2s_conn *c, const struct nad *nad, int q)
+{
+	struct nad *r = nad_new();
+	const char *id = nad_attr(nad, 0, NULL, "id"), *user = field(nad, q, "username");
+	int iq = nad_elem_add(r, NAD_NONE, SX_NS_CLIENT, "iq"), rq, e;
+
+	nad_attr_set(r, iq, NULL, "type", "result");
+	if (id != NULL)
+		nad_attr_set(r, iq, NULL, "id", id);
+	rq = nad_elem_add(r, iq, C2S_NS_IQAUTH, "query");
+	e = nad_elem_add(r, rq, C2S_NS_IQAUTH, "username");
+	if (user != NULL)
+		nad_text_append(r, e, user, strlen(user));
+	nad_elem_add(r, rq, C2S_NS_IQAUTH, "password");
+	nad_elem_add(r, rq, C2S_NS_IQAUTH, "resource");
+	sx_send(c->sx, r);
+}
+
+static void iqauth_set(struct c2s_conn *c, const struct nad *nad, int q)
+{
+	const char *user = field(nad, q, "username"), *pass = field(nad, q, "password");
+	const char *res = field(nad, q, "resource"), *error;
+	char node[JID_PART_MAX + 1];
+	int rc;
+
+	if (user == NULL || res == NULL || jid_nodeprep(user, node, sizeof(node), &error) < 0) {
+		c2s_iq_error(c, nad, "modify", "not-acceptable");
+		return;
+	}
+	if (pass == NULL) {
+		/* Digest and token methods need passwords in clear. */
+		c2s_iq_error(c, nad, "cancel", "not-allowed");
+		return;
+	}
+	free(c->last_authcid);
+	c->last_authcid = xstrdup(node);
+	rc = c2s_auth_throttled(c, node) ? AUTHREG_ERROR :
+	     authreg_check_password(c->c2s->ar, node, c->realm, pass);
+	if (rc != AUTHREG_OK) {
+		c2s_iq_error(c, nad, rc == AUTHREG_FAIL ? "auth" : "wait",
+			     rc == AUTHREG_FAIL ? "not-authorized" : "resource-constraint");
+		c2s_auth_failed(c, rc == AUTHREG_FAIL ? "not-authorized" : "temporary-auth-failure");
+		return;
+	}
+	c->user = xstrdup(node);
+	c->state = C2S_AUTHED;
+	log_notice("c2s: conn %s: authenticated as %s@%s (iq:auth)", c->id, c->user, c->domain);
+	if (c2s_session_start(c, res, nad_attr(nad, 0, NULL, "id"), 1) < 0)
+		c2s_iq_error(c, nad, "modify", "not-acceptable");
+}
+
+void c2s_iqauth(struct c2s_conn *c, const struct nad *nad, int query)
+{
+	const char *type = nad_attr(nad, 0, NULL, "type");
+
+	if (!c2s_iqauth_offered(c)) {
+		c2s_iq_error(c, nad, "cancel", "not-allowed");
+		return;
+	}
+	if (strcmp(nad_name(nad, query), "query") != 0 || type == NULL) {
+		c2s_iq_error(c, nad, "modify", "bad-request");
+		return;
+	}
+	if (strcmp(type, "get") == 0)
+		iqauth_form(c, nad, query);
+	else if (strcmp(type, "set") == 0)
+		iqauth_set(c, nad, query);
+	else
+		c2s_iq_error(c, nad, "modify", "bad-request");
+}

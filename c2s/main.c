@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * main.c: the c2s daemon. Reads the command line (-c FILE, -i ID, -D, -h,
+ * as jabberd2's c2s) and c2s.xml (config.c), writes the pid file, opens
+ * the log and authreg, connects to the router (comp/) and binds its id;
+ * the client listeners open only once the router accepted that bind, as
+ * in jabberd2. SIGHUP reopens the log and reloads stream_redirect;
+ * SIGTERM/SIGINT close every client
+ * stream (system-shutdown, sessions ended at the sm), then the router
+ * link, and exit 0. Giving up on the router also exits 0 (compat spec 1).
+ */
+#include "config.h"
+#include "c2s/c2s.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "comp/comp.h"
+#include "util/buf.h"
+#include "util/config_file.h"
+#include "util/log.h"
+#include "util/xhash.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc/jabberd"
+#endif
+
+/* How long SIGTERM waits for the streams to close. */
+#define C2S_DRAIN_MS 3000
+
+static void usage(void)
+{
+	printf("c2s - jabberd2-compatible client-to-server daemon (" PACKAGE_STRING ")\n"
+	       "usage: c2s [-c config] [-i id] [-D] [-t] [-h]\n"
+	       "  -t  check the configuration (authreg is not opened), then exit\n");
+	exit(1);
+}
+
+static unsigned attr_seconds(const struct config *cfg, const char *key, const char *attr,
+			     unsigned def)
+{
+	const char *v = config_attr(cfg, key, 0, attr);
+
+	return v != NULL ? (unsigned)strtoul(v, NULL, 10) : def;
+}
+
+static int open_log(const struct c2s *c2s, const char **error_r)
+{
+	const char *type = config_attr(c2s->cfg, "log", 0, "type");
+	enum log_type t = LOG_TYPE_STDOUT;
+
+	if (type != NULL && strcmp(type, "syslog") == 0)
+		t = LOG_TYPE_SYSLOG;
+	else if (type != NULL && strcmp(type, "file") == 0)
+		t = LOG_TYPE_FILE;
+	return log_open(t, c2s->o.log_ident, c2s->o.log_facility, c2s->o.log_file, error_r);
+}
+
+static void write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	if (path == NULL)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		log_warn("c2s: cannot write pid file %s", path);
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		log_warn("c2s: cannot write pid file %s", path);
+	close(fd);
+}
+
+/* ---- listeners, opened once the router took our bind ---- */
+
+static int listen_all(struct c2s *c2s, const char **error_r)
+{
+	const struct c2s_opts *o = &c2s->o;
+	struct mio_listen_settings ls = { .ip = o->ip, .access = c2s->access };
+	struct sx_tls_config tc = { .pemfile = o->pemfile, .cachain = o->cachain,
+				    .key_password = o->key_password, .ciphers = o->ciphers };
+
+	ls.connects.max = (unsigned)o->connects;
+	ls.connects.window_ms = 1000 * attr_seconds(c2s->cfg, "io.limits.connects", "seconds", 5);
+	ls.connects.throttle_ms = 1000 * attr_seconds(c2s->cfg, "io.limits.connects", "throttle", 5);
+	if (o->port > 0) {
+		ls.port = o->port;
+		c2s->listener = mio_listen(c2s->mio, &ls, c2s_accept, c2s, error_r);
+		if (c2s->listener == NULL)
+			return -1;
+		log_notice("c2s: listening for clients on %s:%d", o->ip, o->port);
+	}
+	if (o->ssl_port > 0) {
+		if (o->pemfile == NULL) {
+			*error_r = "local.ssl-port needs local.pemfile";
+			return -1;
+		}
+		if (c2s->ssl_tls == NULL &&
+		    (c2s->ssl_tls = sx_tls_ctx_new(SX_SERVER, &tc, error_r)) == NULL)
+			return -1;
+		ls.port = o->ssl_port;
+		c2s->ssl_listener = mio_listen(c2s->mio, &ls, c2s_accept_ssl, c2s, error_r);
+		if (c2s->ssl_listener == NULL)
+			return -1;
+		log_notice("c2s: listening for direct TLS clients on %s:%d", o->ip, o->ssl_port);
+	}
+	return 0;
+}
+
+/* ---- the router link ---- */
+
+static void on_bound(struct comp *comp, const char *name, int error, void *ctx)
+{
+	struct c2s *c2s = ctx;
+	const char *err;
+
+	if (error != 0) {
+		/* jabberd2's c2s treats a refused bind as fatal. */
+		c2s->exit_code = 1;
+		mio_stop(c2s->mio);
+		return;
+	}
+	if (c2s->listener != NULL || c2s->ssl_listener != NULL)
+		return;
+	if (listen_all(c2s, &err) < 0) {
+		log_error("c2s: %s", err);
+		c2s->exit_code = 1;
+		mio_stop(c2s->mio);
+		return;
+	}
+	log_notice("c2s: ready for clients");
+}
+
+static void on_down(struct comp *comp, const char *reason, int final, void *ctx)
+{
+	struct c2s *c2s = ctx;
+
+	log_warnx("c2s: router link down: %s", reason != NULL ? reason : "closed");
+	/* Without the router no session can go on: the sm will drop them. */
+	c2s_close_all(c2s, NULL, "internal-server-error");
+	if (final) {
+		if (!c2s->shutting_down)
+			log_notice("c2s: giving up on the router; exiting");
+		mio_stop(c2s->mio);
+	}
+}
+
+/* ---- signals and timers ---- */
+
+static void on_hup(int signo, void *ctx)
+{
+	struct c2s *c2s = ctx;
+	struct config *cfg;
+	const char *error;
+
+	log_reopen();
+	cfg = config_load(c2s->cfg_file, c2s->cfg_id, &error);
+	if (cfg == NULL) {
+		log_error("c2s: SIGHUP: %s; stream_redirect unchanged", error);
+		return;
+	}
+	c2s_redirects_read(c2s, cfg);
+	config_free(&cfg);
+	log_notice("c2s: SIGHUP: log reopened, %zu stream redirects", c2s->nredirects);
+}
+
+/* Clients that do not close in time are cut off, and so is the link. */
+static void on_drain_timeout(struct mio_timer *t, void *ctx)
+{
+	struct c2s *c2s = ctx;
+
+	log_warnx("c2s: shutdown took too long; stopping now");
+	mio_stop(c2s->mio);
+}
+
+static void on_term(int signo, void *ctx)
+{
+	struct c2s *c2s = ctx;
+
+	if (c2s->shutting_down)
+		return;
+	log_notice("c2s: shutting down (signal %d)", signo);
+	c2s->shutting_down = 1;
+	mio_listener_free(&c2s->listener);
+	mio_listener_free(&c2s->ssl_listener);
+	c2s_close_all(c2s, NULL, "system-shutdown");
+	c2s->drain = mio_timer_new(c2s->mio, on_drain_timeout, c2s);
+	mio_timer_start(c2s->drain, C2S_DRAIN_MS, 0);
+	if (list_empty(&c2s->all))
+		c2s_shutdown_link(c2s);
+}
+
+static void on_debug(int signo, void *ctx)
+{
+	log_set_debug(signo == SIGUSR2);
+}
+
+static void on_check(struct mio_timer *t, void *ctx)
+{
+	c2s_check(ctx);
+}
+
+static void check_interval_start(struct c2s *c2s)
+{
+	unsigned s = (unsigned)c2s->o.check_interval;
+
+	/* The auth timeout needs the check even when io.check is off. */
+	if (s == 0 && c2s->o.auth_timeout > 0)
+		s = 10;
+	c2s->check = mio_timer_new(c2s->mio, on_check, c2s);
+	if (s > 0)
+		mio_timer_start(c2s->check, 1000u * s, 1);
+}
+
+static int setup(struct c2s *c2s, const char **error_r)
+{
+	static const struct comp_callbacks cb = {
+		.bound = on_bound,
+		.element = c2s_router_element,
+		.down = on_down,
+	};
+	struct comp_settings cs;
+
+	if (comp_settings_load(c2s->cfg, &cs, error_r) < 0)
+		return -1;
+	cs.ident = "c2s";
+	c2s->bytes.max = (unsigned)c2s->o.bytes;
+	c2s->bytes.window_ms = 1000 * attr_seconds(c2s->cfg, "io.limits.bytes", "seconds", 1);
+	c2s->bytes.throttle_ms = 1000 * attr_seconds(c2s->cfg, "io.limits.bytes", "throttle", 5);
+	c2s->stanzas.max = (unsigned)c2s->o.stanzas;
+	c2s->stanzas.window_ms = 1000 * attr_seconds(c2s->cfg, "io.limits.stanzas", "seconds", 1);
+	c2s->stanzas.throttle_ms = 1000 * attr_seconds(c2s->cfg, "io.limits.stanzas", "throttle", 5);
+	mio_set_max_conns(c2s->mio, (unsigned)c2s->o.max_fds);
+	c2s->comp = comp_new(c2s->mio, &cs, &cb, c2s, error_r);
+	if (c2s->comp == NULL)
+		return -1;
+	comp_bind(c2s->comp, c2s->o.id, NULL, 0);
+	comp_start(c2s->comp);
+	return 0;
+}
+
+static int run(struct c2s *c2s)
+{
+	const char *error;
+
+	if (setup(c2s, &error) < 0) {
+		log_error("c2s: %s", error);
+		return 1;
+	}
+	mio_signal(c2s->mio, SIGHUP, on_hup, c2s, &error);
+	mio_signal(c2s->mio, SIGTERM, on_term, c2s, &error);
+	mio_signal(c2s->mio, SIGINT, on_term, c2s, &error);
+	mio_signal(c2s->mio, SIGUSR1, on_debug, c2s, &error);
+	mio_signal(c2s->mio, SIGUSR2, on_debug, c2s, &error);
+	check_interval_start(c2s);
+	if (mio_run(c2s->mio, &error) < 0) {
+		log_error("c2s: %s", error);
+		return 1;
+	}
+	return c2s->exit_code;
+}
+
+static void cleanup(struct c2s *c2s)
+{
+	c2s->exiting = 1;
+	comp_free(&c2s->comp);
+	mio_free(&c2s->mio);
+	mio_timer_free(&c2s->flush);
+	mio_timer_free(&c2s->check);
+	mio_timer_free(&c2s->drain);
+	xhash_free(&c2s->conns);
+	c2s_fail_table_free(&c2s->fails);
+	c2s_fail_table_free(&c2s->regs);
+	sx_sasl_ctx_free(&c2s->sasl);
+	sx_tls_ctx_free(&c2s->ssl_tls);
+	c2s_hosts_free(c2s);
+	c2s_redirects_free(c2s);
+	authreg_free(&c2s->ar);
+	mio_access_free(&c2s->access);
+	config_free(&c2s->cfg);
+	log_close();
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = SYSCONFDIR "/c2s.xml", *id = NULL, *error;
+	struct c2s c2s = { 0 };
+	int ch, debug = 0, check_only = 0, rc;
+
+	umask(027);
+	while ((ch = getopt(argc, argv, "Dc:hi:t?")) != -1) {
+		switch (ch) {
+		case 'c': file = optarg; break;
+		case 't': check_only = 1; break;
+		case 'i': id = optarg; break;
+		case 'D': debug = 1; break;
+		default: usage();
+		}
+	}
+	if ((c2s.cfg = config_load(file, id, &error)) == NULL) {
+		fprintf(stderr, "c2s: %s\n", error);
+		return 2;
+	}
+	if (c2s_config_options(&c2s, &error) < 0) {
+		fprintf(stderr, "c2s: %s\n", error);
+		config_free(&c2s.cfg);
+		return 2;
+	}
+	if (!check_only && open_log(&c2s, &error) < 0) {
+		fprintf(stderr, "c2s: %s\n", error);
+		config_free(&c2s.cfg);
+		return 1;
+	}
+	log_set_debug(debug);
+	c2s.check_only = check_only;
+	c2s.cfg_file = file;
+	c2s.cfg_id = id;
+	list_init(&c2s.all);
+	list_init(&c2s.dirty);
+	c2s.conns = xhash_new();
+	c2s.fails = xhash_new();
+	c2s.regs = xhash_new();
+	if (c2s_config_read(&c2s, &error) < 0) {
+		log_error("c2s: %s", error);
+		cleanup(&c2s);
+		return check_only ? 2 : 1;
+	}
+	if (check_only) {
+		printf("c2s: %s: configuration OK\n", file);
+		cleanup(&c2s);
+		return 0;
+	}
+	write_pidfile(c2s.o.pidfile);
+	if ((c2s.mio = mio_new(&error)) == NULL)
+		fatalx("c2s: %s", error);
+	c2s.flush = mio_timer_new(c2s.mio, c2s_flush, &c2s);
+	rc = run(&c2s);
+	log_notice("c2s: stopped");
+	cleanup(&c2s);
+	return rc;
+}

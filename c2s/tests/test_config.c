@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_config: c2s.xml as c2s reads it: the served hosts and their
+ * attributes (TLS required by default wherever a pemfile makes it
+ * possible), the default vhost, the SASL mechanism lists (SCRAM on for
+ * jabberd2 configs that never name it; DIGEST-MD5 only with plaintext
+ * storage), and the configurations that must be refused.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "c2s/c2s.h"
+#include "sx/tests/tls_testlib.h"
+#include "util/buf.h"
+#include "util/config_file.h"
+#include "util/log.h"
+
+static struct test_certs certs;
+static char dbpath[256];
+
+/* Load a c2s.xml whose <local> and <authreg> bodies are given. */
+static int load(struct c2s *c2s, const char *local, const char *authreg,
+		const char **error_r)
+{
+	char *xml;
+	int rc;
+
+	memset(c2s, 0, sizeof(*c2s));
+	xml = xasprintf("<c2s><local>%s</local><authreg>%s<sqlite><dbname>%s</dbname>"
+			"</sqlite></authreg></c2s>", local, authreg, dbpath);
+	c2s->cfg = config_load_mem("c2s.xml", xml, strlen(xml), NULL, error_r);
+	free(xml);
+	if (c2s->cfg == NULL)
+		return -1;
+	if (c2s_config_options(c2s, error_r) < 0)
+		return -1;
+	rc = c2s_config_read(c2s, error_r);
+	return rc;
+}
+
+static void unload(struct c2s *c2s)
+{
+	c2s_hosts_free(c2s);
+	c2s_redirects_free(c2s);
+	authreg_free(&c2s->ar);
+	sx_sasl_ctx_free(&c2s->sasl);
+	mio_access_free(&c2s->access);
+	config_free(&c2s->cfg);
+}
+
+static void test_hosts(void **state)
+{
+	struct c2s c2s;
+	const char *error = NULL;
+	char local[1024];
+	const struct c2s_host *h;
+
+	(void)state;
+	snprintf(local, sizeof(local),
+		 "<port>5222</port>"
+		 "<id>Example.ORG</id>"
+		 "<id pemfile='%s' register-enable='mu' realm=''>secure.example.org</id>"
+		 "<id pemfile='%s' require-starttls='false' password-change='mu'>open.example.org</id>",
+		 certs.server, certs.server);
+	assert_int_equal(load(&c2s, local, "", &error), 0);
+	assert_int_equal(c2s.nhosts, 3);
+	h = c2s_host_find(&c2s, "example.org");
+	assert_non_null(h);
+	assert_null(h->tls);
+	assert_false(h->require_starttls);
+	assert_false(h->register_enable);
+	assert_null(h->realm);
+	h = c2s_host_find(&c2s, "secure.example.org");
+	assert_non_null(h->tls);
+	assert_true(h->require_starttls);
+	assert_true(h->register_enable);
+	assert_string_equal(h->realm, "");
+	h = c2s_host_find(&c2s, "open.example.org");
+	assert_non_null(h->tls);
+	assert_false(h->require_starttls);
+	assert_true(h->password_change);
+	assert_null(c2s_host_find(&c2s, "other.example.net"));
+	unload(&c2s);
+}
+
+static void test_default_vhost(void **state)
+{
+	struct c2s c2s;
+	const char *error = NULL;
+	const struct c2s_host *h;
+
+	(void)state;
+	assert_int_equal(load(&c2s, "<port>5222</port><id>a.example</id><id register-enable='1'/>",
+			      "", &error), 0);
+	h = c2s_host_find(&c2s, "anything.example");
+	assert_non_null(h);
+	assert_string_equal(h->domain, "");
+	assert_true(h->register_enable);
+	assert_string_equal(c2s_host_find(&c2s, "a.example")->domain, "a.example");
+	unload(&c2s);
+}
+
+static const struct {
+	const char *authreg;
+	unsigned want;
+} mech_cases[] = {
+	/* jabberd2's dist lists: SCRAM on, DIGEST-MD5 off (hashed storage). */
+	{ "<mechanisms><sasl><plain/><digest-md5/></sasl></mechanisms>",
+	  SX_SASL_PLAIN | SX_SASL_SCRAM_ALL },
+	{ "", SX_SASL_SCRAM_ALL },
+	{ "<mechanisms><sasl><scram-sha-256/></sasl></mechanisms>", SX_SASL_SCRAM_SHA_256 },
+	{ "<mechanisms><sasl><scram-sha-1/><scram-sha-1-plus/></sasl></mechanisms>"
+	  "<ssl-mechanisms><sasl><plain/><external/></sasl></ssl-mechanisms>",
+	  SX_SASL_SCRAM_SHA_1 | SX_SASL_SCRAM_SHA_1_PLUS | SX_SASL_PLAIN | SX_SASL_EXTERNAL },
+	{ "<mechanisms><sasl><digest-md5/><anonymous/><gssapi/></sasl></mechanisms>"
+	  "<scram><plaintext/></scram>",
+	  SX_SASL_DIGEST_MD5 | SX_SASL_ANONYMOUS | SX_SASL_SCRAM_ALL },
+};
+
+static void test_mechanisms(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(mech_cases) / sizeof(mech_cases[0]); i++) {
+		struct c2s c2s;
+		const char *error = NULL;
+
+		if (load(&c2s, "<port>5222</port><id>a.example</id>", mech_cases[i].authreg,
+			 &error) < 0)
+			fail_msg("case %zu: %s", i, error);
+		if (c2s_config_mechs(&c2s) != mech_cases[i].want)
+			fail_msg("case %zu: mechs %#x, want %#x", i, c2s_config_mechs(&c2s),
+				 mech_cases[i].want);
+		unload(&c2s);
+	}
+}
+
+static const struct {
+	const char *local, *authreg, *error_part;
+} bad_cases[] = {
+	{ "<port>5222</port>", "", "no local.id" },
+	{ "<id>a.example</id>", "", "nothing to listen on" },
+	{ "<port>5222</port><id require-starttls='mu'>a.example</id>", "", "without a pemfile" },
+	{ "<port>5222</port><id>bad domain</id>", "", "<local><id>" },
+	{ "<port>5222</port><id>a.example</id>", "<module>ldap</module>", "unknown authreg" },
+	{ "<port>99999</port><id>a.example</id>", "", "<local><port>" },
+	{ "<port>5222</port><id>a.example</id>",
+	  "<scram><plaintext/></scram><sqlite><password_type><crypt/></password_type></sqlite>",
+	  "needs password_type plaintext" },
+};
+
+static void test_refused(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		struct c2s c2s;
+		const char *error = NULL;
+
+		if (load(&c2s, bad_cases[i].local, bad_cases[i].authreg, &error) == 0)
+			fail_msg("case %zu accepted", i);
+		if (error == NULL || strstr(error, bad_cases[i].error_part) == NULL)
+			fail_msg("case %zu: error '%s', want '%s'", i, error ? error : "(null)",
+				 bad_cases[i].error_part);
+		unload(&c2s);
+	}
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	test_certs_make(&certs);
+	snprintf(dbpath, sizeof(dbpath), "%s/authreg.db", certs.dir);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	unlink(dbpath);
+	test_certs_remove(&certs);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hosts),
+		cmocka_unit_test(test_default_vhost),
+		cmocka_unit_test(test_mechanisms),
+		cmocka_unit_test(test_refused),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
