@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * in: incoming server streams. We answer the peer's header with
+ * xmlns:db, offer STARTTLS (required by policy or not), SASL EXTERNAL
+ * once the peer's certificate verified, and dialback. A <db:result> makes
+ * us the receiving server: we ask the claimed domain's authoritative
+ * server over an outgoing stream (<db:verify>, out.c) and answer valid or
+ * invalid. A <db:verify> makes us the authoritative server: we check the
+ * key against our secret. Stanzas are accepted only for (from, to) domain
+ * pairs validated on this very stream; anything else ends it with
+ * invalid-from or improper-addressing.
+ */
+#include "config.h"
+#include "s2s/s2s.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/buf.h"
+#include "util/jid.h"
+#include "util/log.h"
+#include "util/nad.h"
+#include "util/xhash.h"
+
+static void in_stream_open(struct sx *sx, const struct sx_header *hdr, void *ctx);
+static void in_element(struct sx *sx, struct nad *nad, void *ctx);
+static void in_closed(struct sx *sx, const char *cond, const char *text, void *ctx);
+static void in_event(struct sx *sx, enum sx_event ev, const void *data, void *ctx);
+
+static const struct sx_callbacks in_cb = {
+	.stream_open = in_stream_open,
+	.element = in_element,
+	.closed = in_closed,
+	.want_write = s2s_sx_want_write,
+	.event = in_event,
+};
+
+void s2s_in_start(struct s2s_conn *c)
+{
+	struct s2s *s2s = c->s2s;
+	struct sx_limits lim = { 0 };
+
+	lim.max_stanza = s2s->set.stanzasize;
+	c->sx = sx_new(SX_SERVER, &lim, &in_cb, c);
+	if (s2s->set.tls_server != NULL)
+		sx_tls_starttls(c->sx, s2s->set.tls_server, s2s->set.require_tls);
+	if (s2s->sasl_server != NULL)
+		sx_sasl_server(c->sx, s2s->sasl_server, NULL);
+}
+
+/* One name against a domain: equal ignoring case, or "*.rest" where the
+ * domain is one more (non-empty) label in front of rest. */
+static int in_name_match(const char *name, const char *domain)
+{
+	const char *dot;
+
+	if (strcasecmp(name, domain) == 0)
+		return 1;
+	if (strncmp(name, "*.", 2) != 0 || (dot = strchr(domain, '.')) == NULL ||
+	    dot == domain)
+		return 0;
+	return strcasecmp(name + 2, dot + 1) == 0 && strchr(name + 2, '.') != NULL;
+}
+
+int s2s_cert_names_match(const char *const *names, const char *domain)
+{
+	for (; names != NULL && *names != NULL; names++) {
+		/* An xmppAddr of a user (node@domain) never names a server. */
+		if (strchr(*names, '@') != NULL || strchr(*names, '/') != NULL)
+			continue;
+		if (in_name_match(*names, domain))
+			return 1;
+	}
+	return 0;
+}
+
+static void in_features(struct s2s_conn *c)
+{
+	struct s2s *s2s = c->s2s;
+	struct nad *f = sx_features_new(c->sx);
+	int tls_pending = s2s->set.require_tls && !(sx_flags(c->sx) & SX_F_ENCRYPTED);
+
+	if (!tls_pending) {
+		int db = nad_elem_add(f, nad_root(f), S2S_NS_DB_FEATURE, "dialback");
+
+		/* With a verified certificate SASL EXTERNAL may do instead. */
+		if (!(sx_flags(c->sx) & SX_F_PEER_CERT))
+			nad_elem_add(f, db, S2S_NS_DB_FEATURE, "required");
+	}
+	sx_send(c->sx, f);
+}
+
+/* io.limits.domainstreams: one remote domain may not hold more incoming
+ * streams than this (a peer opening stream after stream). */
+static int in_too_many(struct s2s_conn *c)
+{
+	struct s2s *s2s = c->s2s;
+	struct s2s_conn *o;
+	int n = 0;
+
+	if (s2s->set.domainstreams <= 0)
+		return 0;
+	LIST_FOREACH(o, &s2s->conns, struct s2s_conn, link)
+		if (o->incoming && o->domain != NULL && o->sx != NULL &&
+		    !(sx_flags(o->sx) & SX_F_CLOSED) && strcasecmp(o->domain, c->domain) == 0)
+			n++;
+	if (n <= s2s->set.domainstreams)
+		return 0;
+	log_notice("s2s: %s already holds %d incoming streams, refusing another",
+		   c->domain, s2s->set.domainstreams);
+	sx_error(c->sx, "policy-violation", "too many streams from your domain");
+	return 1;
+}
+
+static void in_stream_open(struct sx *sx, const struct sx_header *hdr, void *ctx)
+{
+	struct s2s_conn *c = ctx;
+	struct sx_header h = { 0 };
+	int have_db = hdr->extra_ns != NULL && strcmp(hdr->extra_ns, SX_NS_DIALBACK) == 0;
+
+	h.ns = SX_NS_SERVER;
+	h.extra_prefix = "db";
+	h.extra_ns = SX_NS_DIALBACK;
+	h.from = hdr->to;
+	h.version = hdr->version != NULL ? "1.0" : NULL;
+	sx_open(sx, &h);
+	if (hdr->ns == NULL || strcmp(hdr->ns, SX_NS_SERVER) != 0) {
+		sx_error(sx, "invalid-namespace", NULL);
+		return;
+	}
+	if (hdr->version == NULL && !have_db) {
+		/* Neither XMPP 1.0 nor dialback: nothing could authenticate it. */
+		sx_error(sx, "invalid-namespace", "dialback namespace required");
+		return;
+	}
+	free(c->hdr_to);
+	c->hdr_to = xstrdup_opt(hdr->to);
+	if (hdr->from != NULL && !(sx_flags(sx) & SX_F_AUTHENTICATED)) {
+		free(c->domain);
+		c->domain = xstrdup(hdr->from);
+		if (in_too_many(c))
+			return;
+	}
+	if (hdr->version != NULL)
+		in_features(c);
+}
+
+/* The receiving role: someone claims `from`; ask its authoritative server. */
+static void in_db_result(struct s2s_conn *c, struct nad *nad, int root)
+{
+	struct s2s *s2s = c->s2s;
+	const char *from = nad_attr(nad, root, NULL, "from");
+	const char *to = nad_attr(nad, root, NULL, "to");
+	const char *key = nad_text(nad, root, NULL);
+	struct s2s_verify *v;
+
+	if (s2s->set.require_tls && !(sx_flags(c->sx) & SX_F_ENCRYPTED)) {
+		sx_error(c->sx, "policy-violation", "TLS is required before dialback");
+		return;
+	}
+	if (from == NULL || to == NULL || *key == '\0' || sx_id(c->sx) == NULL) {
+		sx_error(c->sx, "improper-addressing", "db:result needs from, to and a key");
+		return;
+	}
+	v = xcalloc(1, sizeof(*v));
+	v->in = c;
+	v->remote = xstrdup(from);
+	v->local = xstrdup(to);
+	v->key = xstrdup(key);
+	v->id = xstrdup(sx_id(c->sx));
+	v->since = s2s_now(s2s);
+	list_add_tail(&s2s->verifies, &v->link);
+	log_debug("s2s: %s claims to be %s; asking its authoritative server",
+		  c->domain != NULL ? c->domain : "peer", from);
+	s2s_out_verify_kick(s2s, from);
+}
+
+/* The authoritative role: is this key one of ours? */
+static void in_db_verify(struct s2s_conn *c, struct nad *nad, int root)
+{
+	const char *from = nad_attr(nad, root, NULL, "from");
+	const char *to = nad_attr(nad, root, NULL, "to");
+	const char *id = nad_attr(nad, root, NULL, "id");
+	const char *key = nad_text(nad, root, NULL);
+	struct nad *reply;
+	int ok, r;
+
+	if (from == NULL || to == NULL || id == NULL) {
+		sx_error(c->sx, "improper-addressing", "db:verify needs from, to and id");
+		return;
+	}
+	ok = s2s_db_key_check(c->s2s->set.secret, from, id, key);
+	reply = nad_new();
+	r = nad_elem_add_prefixed(reply, NAD_NONE, SX_NS_DIALBACK, "db", "verify");
+	nad_attr_set(reply, r, NULL, "from", to);
+	nad_attr_set(reply, r, NULL, "to", from);
+	nad_attr_set(reply, r, NULL, "id", id);
+	nad_attr_set(reply, r, NULL, "type", ok ? "valid" : "invalid");
+	sx_send(c->sx, reply);
+	/* A stream that only carries verify questions is in use, not stuck. */
+	c->state = S2S_CONN_READY;
+	if (!ok)
+		log_notice("s2s: dialback key from %s for stream %s is not ours", from, id);
+}
+
+void s2s_verify_free(struct s2s_verify **vp)
+{
+	struct s2s_verify *v = *vp;
+
+	if (v == NULL)
+		return;
+	*vp = NULL;
+	list_remove(&v->link);
+	free(v->remote);
+	free(v->local);
+	free(v->key);
+	free(v->id);
+	free(v);
+}
+
+void s2s_in_verify_done(struct s2s *s2s, struct s2s_verify *v, const char *type)
+{
+	struct s2s_conn *c = v->in;
+	int valid = strcmp(type, "valid") == 0;
+
+	if (c != NULL && c->sx != NULL && !(sx_flags(c->sx) & SX_F_CLOSED)) {
+		struct nad *nad = nad_new();
+		int r = nad_elem_add_prefixed(nad, NAD_NONE, SX_NS_DIALBACK, "db", "result");
+
+		nad_attr_set(nad, r, NULL, "from", v->local);
+		nad_attr_set(nad, r, NULL, "to", v->remote);
+		nad_attr_set(nad, r, NULL, "type", valid ? "valid" : "invalid");
+		sx_send(c->sx, nad);
+		if (valid) {
+			char *key = xasprintf("%s/%s", v->remote, v->local);
+
+			xhash_put(c->valid, key, (void *)1);
+			free(key);
+			c->state = S2S_CONN_READY;
+			log_info("s2s: incoming %s -> %s valid (dialback)", v->remote, v->local);
+		} else {
+			log_notice("s2s: incoming %s -> %s refused (dialback %s)", v->remote,
+				   v->local, type);
+		}
+	}
+	s2s_verify_free(&v);
+}
+
+/* A stanza from the peer: only for pairs validated on this stream. */
+static void in_stanza(struct s2s_conn *c, struct nad *nad, int root)
+{
+	char from[JID_PART_MAX + 1], to[JID_PART_MAX + 1], *key;
+	const char *f = nad_attr(nad, root, NULL, "from");
+	const char *t = nad_attr(nad, root, NULL, "to");
+	struct jid *jf = NULL, *jt = NULL;
+	const char *err;
+	int ok;
+
+	if (f == NULL || t == NULL || (jf = jid_new(f, strlen(f), &err)) == NULL ||
+	    (jt = jid_new(t, strlen(t), &err)) == NULL) {
+		jid_free(&jf);
+		log_notice("s2s: stanza without valid from/to from %s", s2s_conn_domain(c));
+		sx_error(c->sx, "improper-addressing", NULL);
+		nad_free(&nad);
+		return;
+	}
+	snprintf(from, sizeof(from), "%s", jid_domain(jf));
+	snprintf(to, sizeof(to), "%s", jid_domain(jt));
+	jid_free(&jf);
+	jid_free(&jt);
+	key = xasprintf("%s/%s", from, to);
+	ok = xhash_get(c->valid, key) != NULL;
+	free(key);
+	if (!ok) {
+		log_notice("s2s: stanza from unverified %s to %s, closing the stream", from, to);
+		sx_error(c->sx, "invalid-from", NULL);
+		nad_free(&nad);
+		return;
+	}
+	s2s_deliver(c->s2s, nad);
+}
+
+static void in_element(struct sx *sx, struct nad *nad, void *ctx)
+{
+	struct s2s_conn *c = ctx;
+	int root = nad_root(nad);
+	const char *ns = nad_ns(nad, root), *name = nad_name(nad, root);
+
+	if (ns != NULL && strcmp(ns, SX_NS_DIALBACK) == 0) {
+		if (strcmp(name, "result") == 0)
+			in_db_result(c, nad, root);
+		else if (strcmp(name, "verify") == 0)
+			in_db_verify(c, nad, root);
+		nad_free(&nad);
+		return;
+	}
+	if (ns != NULL && strcmp(ns, SX_NS_SERVER) == 0 &&
+	    (strcmp(name, "message") == 0 || strcmp(name, "presence") == 0 ||
+	     strcmp(name, "iq") == 0)) {
+		in_stanza(c, nad, root);
+		return;
+	}
+	log_notice("s2s: unsupported <%s/> from %s", name, s2s_conn_domain(c));
+	sx_error(sx, "unsupported-stanza-type", NULL);
+	nad_free(&nad);
+}
+
+static void in_closed(struct sx *sx, const char *cond, const char *text, void *ctx)
+{
+	struct s2s_conn *c = ctx;
+
+	if (cond != NULL)
+		log_notice("s2s: incoming stream from %s ended: %s%s%s", s2s_conn_domain(c), cond,
+			   text != NULL ? ": " : "", text != NULL ? text : "");
+	c->state = S2S_CONN_CLOSING;
+	s2s_conn_mark(c);
+}
+
+static void in_event(struct sx *sx, enum sx_event ev, const void *data, void *ctx)
+{
+	struct s2s_conn *c = ctx;
+
+	if (ev == SX_EV_AUTH_OK && c->domain != NULL && c->hdr_to != NULL) {
+		char *key = xasprintf("%s/%s", c->domain, c->hdr_to);
+
+		xhash_put(c->valid, key, (void *)1);
+		free(key);
+		c->state = S2S_CONN_READY;
+		log_info("s2s: incoming %s -> %s valid (SASL EXTERNAL)", c->domain, c->hdr_to);
+	} else if (ev == SX_EV_AUTH_FAIL) {
+		log_notice("s2s: SASL EXTERNAL from %s failed: %s", s2s_conn_domain(c),
+			   (const char *)data);
+	}
+}

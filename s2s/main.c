@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * main: the s2s daemon. Reads s2s.xml, links to the router with comp/
+ * (binding our id and, unless router.non-default, the default route),
+ * opens the federation listener once the router accepted the bind, and
+ * hosts the engine (core.c, out.c, in.c) on the mio loop: connects it
+ * asks for go through the resolver (resolve.c) and are tried address by
+ * address, bytes move between mio connections and the engine's streams,
+ * and a periodic check expires queues and idle links.
+ */
+#include "config.h"
+#include "s2s/s2s.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "comp/comp.h"
+#include "mio/mio.h"
+#include "util/buf.h"
+#include "util/config_file.h"
+#include "util/list.h"
+#include "util/log.h"
+#include "util/nad.h"
+
+struct s2sd {
+	struct config *cf;
+	struct s2s_config cfg;
+	struct comp_settings cs;
+	struct mio *mio;
+	struct comp *comp;
+	struct s2s *s2s;
+	struct s2s_resolver *res;
+	struct mio_listener *listener;
+	struct mio_timer *check;
+	struct mio_timer *stop;
+	struct sx_tls_ctx *tls_server, *tls_client;
+	struct list_node attempts;
+	int shutting_down;
+	int exiting;            /* mio_free runs: transports only free */
+	int rc;
+};
+
+/* A connect in progress: the targets the resolver gave, tried in turn. */
+struct attempt {
+	struct s2sd *d;
+	struct s2s_conn *conn;
+	struct s2s_target *targets;
+	size_t n, idx;
+	int resolving;
+	struct mio_connector *ctor;
+	struct list_node link;
+};
+
+/* The transport under one engine stream. */
+struct tconn {
+	struct s2sd *d;
+	struct mio_conn *mc;
+	struct s2s_conn *conn;
+};
+
+static void usage(void)
+{
+	printf("usage: s2s [-c config] [-i id] [-D] [-t]\n");
+	exit(1);
+}
+
+/* ---- transports ---- */
+
+static void t_read(struct mio_conn *mc, const void *data, size_t len, void *ctx)
+{
+	struct tconn *t = ctx;
+
+	s2s_conn_input(t->conn, data, len);
+	s2s_flush(t->d->s2s);
+}
+
+static void t_close(struct mio_conn *mc, const char *reason, void *ctx)
+{
+	struct tconn *t = ctx;
+	struct s2sd *d = t->d;
+
+	if (d->exiting) {
+		free(t);
+		return;
+	}
+	if (t->conn != NULL)
+		s2s_conn_gone(t->conn, reason);
+	free(t);
+	s2s_flush(d->s2s);
+}
+
+static const struct mio_conn_callbacks t_cb = {
+	.on_read = t_read,
+	.on_close = t_close,
+};
+
+static struct tconn *t_new(struct s2sd *d, struct mio_conn *mc)
+{
+	struct tconn *t = xcalloc(1, sizeof(*t));
+
+	t->d = d;
+	t->mc = mc;
+	mio_conn_setup(mc, &t_cb, t);
+	return t;
+}
+
+static void d_write(struct s2s *s2s, struct s2s_conn *conn, const void *data, size_t len,
+		    void *host)
+{
+	struct tconn *t = s2s_conn_transport(conn);
+
+	mio_conn_write(t->mc, data, len);
+}
+
+static void d_close(struct s2s *s2s, struct s2s_conn *conn, void *host)
+{
+	struct tconn *t = s2s_conn_transport(conn);
+
+	mio_conn_shutdown(t->mc, 5000);
+}
+
+static void on_accept(struct mio_listener *l, struct mio_conn *mc, const char *ip, int port,
+		      void *ctx)
+{
+	struct s2sd *d = ctx;
+	struct tconn *t = t_new(d, mc);
+
+	if (d->shutting_down) {
+		mio_conn_close(mc);
+		return;
+	}
+	log_debug("s2s: incoming connection from %s:%d", ip, port);
+	if (d->cfg.bytes > 0) {
+		struct mio_rate lim = { (unsigned)d->cfg.bytes,
+					(unsigned)d->cfg.bytes_seconds * 1000,
+					(unsigned)d->cfg.bytes_throttle * 1000 };
+
+		mio_conn_set_read_limit(mc, &lim);
+	}
+	t->conn = s2s_conn_accepted(d->s2s, t);
+	s2s_flush(d->s2s);
+}
+
+/* ---- outgoing connects ---- */
+
+static void attempt_free(struct attempt *a)
+{
+	list_remove(&a->link);
+	free(a->targets);
+	free(a);
+}
+
+static const char *source_ip(struct s2sd *d, const char *ip)
+{
+	int v6 = strchr(ip, ':') != NULL;
+	const char *const *o;
+
+	for (o = d->cfg.origins; o != NULL && *o != NULL; o++)
+		if ((strchr(*o, ':') != NULL) == v6)
+			return *o;
+	if (d->cfg.origins != NULL && d->cfg.origins[0] != NULL)
+		return NULL;
+	if (strcmp(d->cfg.local_ip, "0.0.0.0") == 0 || strcmp(d->cfg.local_ip, "::") == 0 ||
+	    (strchr(d->cfg.local_ip, ':') != NULL) != v6)
+		return NULL;
+	return d->cfg.local_ip;
+}
+
+static void attempt_next(struct attempt *a);
+
+static void on_connect(struct mio_connector *ctor, struct mio_conn *mc, const char *error,
+		       void *ctx)
+{
+	struct attempt *a = ctx;
+	struct s2sd *d = a->d;
+	const struct s2s_target *tg = &a->targets[a->idx];
+	struct tconn *t;
+
+	a->ctor = NULL;
+	if (mc == NULL) {
+		log_notice("s2s: %s: cannot connect to %s port %d: %s",
+			   s2s_conn_domain(a->conn), tg->ip, tg->port, error);
+		s2s_resolver_bad_host(d->res, tg->ip, tg->port);
+		a->idx++;
+		attempt_next(a);
+		return;
+	}
+	log_debug("s2s: connected to %s (%s port %d)", s2s_conn_domain(a->conn), tg->ip,
+		  tg->port);
+	t = t_new(d, mc);
+	t->conn = a->conn;
+	s2s_conn_connected(a->conn, t, tg->direct_tls);
+	attempt_free(a);
+	s2s_flush(d->s2s);
+}
+
+static void attempt_next(struct attempt *a)
+{
+	struct s2sd *d = a->d;
+
+	while (a->idx < a->n) {
+		const struct s2s_target *tg = &a->targets[a->idx];
+		struct mio_connect_settings set = { 0 };
+		const char *err;
+
+		set.ip = tg->ip;
+		set.port = tg->port;
+		set.source_ip = source_ip(d, tg->ip);
+		set.timeout_ms = (unsigned)(d->cfg.check_queue > 0 ? d->cfg.check_queue : 60) * 1000;
+		set.attempts = 1;
+		a->ctor = mio_connect(d->mio, &set, on_connect, a, &err);
+		if (a->ctor != NULL)
+			return;
+		log_notice("s2s: cannot connect to %s port %d: %s", tg->ip, tg->port, err);
+		a->idx++;
+	}
+	s2s_conn_failed(a->conn, 0, "no address could be reached");
+	attempt_free(a);
+	s2s_flush(d->s2s);
+}
+
+static void on_resolved(const char *domain, const struct s2s_target *targets, size_t n,
+			const char *error, void *arg)
+{
+	struct attempt *a = arg;
+	struct s2sd *d = a->d;
+
+	a->resolving = 0;
+	if (n == 0) {
+		log_notice("s2s: cannot resolve %s: %s", domain, error);
+		s2s_conn_failed(a->conn, 1, error);
+		attempt_free(a);
+		s2s_flush(d->s2s);
+		return;
+	}
+	a->targets = xcalloc(n, sizeof(*targets));
+	memcpy(a->targets, targets, n * sizeof(*targets));
+	a->n = n;
+	attempt_next(a);
+}
+
+static void d_connect(struct s2s *s2s, struct s2s_conn *conn, const char *domain, void *host)
+{
+	struct s2sd *d = host;
+	struct attempt *a = xcalloc(1, sizeof(*a));
+
+	a->d = d;
+	a->conn = conn;
+	a->resolving = 1;
+	list_add_tail(&d->attempts, &a->link);
+	s2s_resolve(d->res, domain, on_resolved, a);
+}
+
+static void d_to_router(struct s2s *s2s, struct nad *route, void *host)
+{
+	struct s2sd *d = host;
+
+	if (d->comp == NULL) {
+		nad_free(&route);
+		return;
+	}
+	if (comp_send(d->comp, route) < 0)
+		log_warnx("s2s: router link down, a stanza for the router is lost");
+}
+
+static const struct s2s_ops d_ops = {
+	.connect = d_connect,
+	.to_router = d_to_router,
+	.write = d_write,
+	.close = d_close,
+};
+
+/* ---- router link ---- */
+
+static int d_listen(struct s2sd *d)
+{
+	struct mio_listen_settings ls = { 0 };
+	const char *err;
+
+	if (d->listener != NULL || d->cfg.local_port == 0)
+		return 0;
+	ls.ip = d->cfg.local_ip;
+	ls.port = d->cfg.local_port;
+	ls.connects.max = (unsigned)d->cfg.connects;
+	ls.connects.window_ms = (unsigned)d->cfg.connects_seconds * 1000;
+	ls.connects.throttle_ms = (unsigned)d->cfg.connects_throttle * 1000;
+	d->listener = mio_listen(d->mio, &ls, on_accept, d, &err);
+	if (d->listener == NULL) {
+		log_error("s2s: cannot listen on %s port %d: %s", ls.ip, ls.port, err);
+		return -1;
+	}
+	log_notice("s2s: listening for servers on %s port %d", ls.ip,
+		   mio_listener_port(d->listener));
+	return 0;
+}
+
+static void c_bound(struct comp *comp, const char *name, int error, void *ctx)
+{
+	struct s2sd *d = ctx;
+
+	if (error != 0) {
+		d->rc = 1;
+		mio_stop(d->mio);
+		return;
+	}
+	log_notice("s2s: bound to the router as %s%s", name,
+		   d->cfg.router_non_default ? "" : " (default route)");
+	if (d_listen(d) < 0) {
+		d->rc = 1;
+		mio_stop(d->mio);
+	}
+}
+
+static void c_element(struct comp *comp, struct nad *nad, void *ctx)
+{
+	struct s2sd *d = ctx;
+	const char *name = nad_name(nad, nad_root(nad));
+
+	if (strcmp(name, "route") == 0) {
+		s2s_route_in(d->s2s, nad);
+		s2s_flush(d->s2s);
+		return;
+	}
+	nad_free(&nad);
+}
+
+static void c_down(struct comp *comp, const char *reason, int final, void *ctx)
+{
+	struct s2sd *d = ctx;
+
+	log_notice("s2s: router link down%s%s", reason != NULL ? ": " : "",
+		   reason != NULL ? reason : "");
+	if (final)
+		mio_stop(d->mio);
+}
+
+static const struct comp_callbacks c_cb = {
+	.bound = c_bound,
+	.element = c_element,
+	.down = c_down,
+};
+
+/* ---- timers and signals ---- */
+
+static void on_check(struct mio_timer *t, void *ctx)
+{
+	struct s2sd *d = ctx;
+
+	s2s_check(d->s2s);
+}
+
+static void on_stop(struct mio_timer *t, void *ctx)
+{
+	struct s2sd *d = ctx;
+
+	mio_stop(d->mio);
+}
+
+static void on_signal(int signo, void *ctx)
+{
+	struct s2sd *d = ctx;
+
+	switch (signo) {
+	case SIGHUP:
+		log_reopen();
+		break;
+	case SIGUSR1:
+		log_set_debug(0);
+		break;
+	case SIGUSR2:
+		log_set_debug(1);
+		break;
+	default:
+		if (d->shutting_down)
+			return;
+		log_notice("s2s: shutting down");
+		d->shutting_down = 1;
+		mio_listener_free(&d->listener);
+		s2s_shutdown(d->s2s);
+		comp_close(d->comp);
+		/* Give the peers a moment to read system-shutdown. */
+		mio_timer_start(d->stop, 1000, 0);
+	}
+}
+
+/* ---- start-up ---- */
+
+static int open_log(struct s2sd *d, const char **error_r)
+{
+	const char *type = d->cfg.log_type;
+	enum log_type t = LOG_TYPE_STDOUT;
+
+	if (type != NULL && strcmp(type, "syslog") == 0)
+		t = LOG_TYPE_SYSLOG;
+	else if (type != NULL && strcmp(type, "file") == 0)
+		t = LOG_TYPE_FILE;
+	return log_open(t, d->cfg.log_ident, d->cfg.log_facility, d->cfg.log_file, error_r);
+}
+
+static void write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	if (path == NULL)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		log_warn("s2s: cannot write pid file %s", path);
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		log_warn("s2s: cannot write pid file %s", path);
+	close(fd);
+}
+
+/* jabberd2's verify-mode holds OpenSSL flags (1 peer, 2 fail if none). */
+static int sx_verify_mode(int v, const char *cachain)
+{
+	if (cachain == NULL || v == 0)
+		return 0;
+	return (v & 2) ? 2 : 1;
+}
+
+static int make_tls(struct s2sd *d, const char **error_r)
+{
+	struct sx_tls_config tc = { 0 };
+
+	tc.pemfile = d->cfg.pemfile;
+	tc.key_password = d->cfg.key_password;
+	tc.cachain = d->cfg.cachain;
+	tc.ciphers = d->cfg.ciphers;
+	if (d->cfg.pemfile != NULL) {
+		/* Ask peers for a certificate whenever we can verify one, so
+		 * SASL EXTERNAL is possible. */
+		tc.verify_mode = d->cfg.cachain != NULL ? 1 : 0;
+		if (d->cfg.verify_mode != 0)
+			tc.verify_mode = sx_verify_mode(d->cfg.verify_mode, d->cfg.cachain);
+		d->tls_server = sx_tls_ctx_new(SX_SERVER, &tc, error_r);
+		if (d->tls_server == NULL)
+			return -1;
+	}
+	/* Outgoing: STARTTLS whenever offered; our certificate if we have
+	 * one; the peer's checked against the cachain, failures only mean
+	 * no SASL EXTERNAL (dialback still authenticates). */
+	tc.verify_mode = d->cfg.cachain != NULL ? 1 : 0;
+	d->tls_client = sx_tls_ctx_new(SX_CLIENT, &tc, error_r);
+	return d->tls_client != NULL ? 0 : -1;
+}
+
+static int d_setup(struct s2sd *d)
+{
+	struct s2s_settings set = { 0 };
+	const char *err;
+
+	if (make_tls(d, &err) < 0) {
+		log_error("s2s: TLS: %s", err);
+		return -1;
+	}
+	if ((d->res = s2s_resolver_new(d->mio, &d->cfg, &err)) == NULL) {
+		log_error("s2s: resolver: %s", err);
+		return -1;
+	}
+	set.id = d->cfg.id;
+	set.secret = d->cfg.secret;
+	set.tls_server = d->tls_server;
+	set.tls_client = d->tls_client;
+	set.have_client_cert = d->cfg.pemfile != NULL;
+	set.require_tls = d->cfg.require_tls;
+	set.out_conn_reuse = d->cfg.out_conn_reuse;
+	set.check_queue = d->cfg.check_queue > 0 ? d->cfg.check_queue : 86400;
+	set.check_idle = d->cfg.check_idle;
+	set.check_keepalive = d->cfg.check_keepalive;
+	set.queue_max = d->cfg.queue_max;
+	set.domainstreams = d->cfg.domainstreams;
+	set.stanzasize = (size_t)d->cfg.stanzasize;
+	set.whitelist = d->cfg.enable_whitelist ? d->cfg.whitelist : NULL;
+	d->s2s = s2s_new(&set, &d_ops, d);
+	if ((d->comp = comp_new(d->mio, &d->cs, &c_cb, d, &err)) == NULL) {
+		log_error("s2s: router link: %s", err);
+		return -1;
+	}
+	comp_bind(d->comp, d->cfg.id, NULL, d->cfg.router_non_default ? 0 : COMP_BIND_DEFAULT);
+	d->check = mio_timer_new(d->mio, on_check, d);
+	if (d->cfg.check_interval > 0)
+		mio_timer_start(d->check, (unsigned)d->cfg.check_interval * 1000, 1);
+	d->stop = mio_timer_new(d->mio, on_stop, d);
+	mio_set_max_conns(d->mio, (unsigned)d->cfg.max_fds);
+	return 0;
+}
+
+static int d_run(struct s2sd *d)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
+	const char *err;
+	size_t i;
+
+	if ((d->mio = mio_new(&err)) == NULL) {
+		log_error("s2s: %s", err);
+		return 1;
+	}
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (mio_signal(d->mio, sigs[i], on_signal, d, &err) < 0) {
+			log_error("s2s: %s", err);
+			return 1;
+		}
+	if (d_setup(d) < 0)
+		return 1;
+	comp_start(d->comp);
+	if (mio_run(d->mio, &err) < 0) {
+		log_error("s2s: %s", err);
+		return 1;
+	}
+	return d->rc;
+}
+
+static void d_free(struct s2sd *d)
+{
+	struct attempt *a, *tmp;
+
+	LIST_FOREACH_SAFE(a, tmp, &d->attempts, struct attempt, link) {
+		mio_connector_cancel(&a->ctor);
+		attempt_free(a);
+	}
+	comp_free(&d->comp);
+	mio_listener_free(&d->listener);
+	mio_timer_free(&d->check);
+	mio_timer_free(&d->stop);
+	s2s_resolver_free(&d->res);
+	/* Closing the loop closes the transports; the engine goes after
+	 * and frees its streams without touching them. */
+	d->exiting = 1;
+	mio_free(&d->mio);
+	s2s_free(&d->s2s);
+	sx_tls_ctx_free(&d->tls_server);
+	sx_tls_ctx_free(&d->tls_client);
+	s2s_config_clear(&d->cfg);
+	config_free(&d->cf);
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = SYSCONFDIR "/s2s.xml", *id = NULL, *err;
+	struct s2sd d = { 0 };
+	int ch, debug = 0, check_only = 0, rc;
+
+	umask(027);
+	while ((ch = getopt(argc, argv, "Dc:hi:t?")) != -1) {
+		switch (ch) {
+		case 'c': file = optarg; break;
+		case 'i': id = optarg; break;
+		case 'D': debug = 1; break;
+		case 't': check_only = 1; break;
+		default: usage();
+		}
+	}
+	list_init(&d.attempts);
+	if ((d.cf = config_load(file, id, &err)) == NULL ||
+	    s2s_config_read(d.cf, &d.cfg, &err) < 0 || comp_settings_load(d.cf, &d.cs, &err) < 0) {
+		fprintf(stderr, "s2s: %s\n", err);
+		s2s_config_clear(&d.cfg);
+		config_free(&d.cf);
+		return 2;
+	}
+	if (check_only) {
+		printf("s2s: %s is valid\n", file);
+		d_free(&d);
+		return 0;
+	}
+	d.cs.ident = "s2s";
+	if (open_log(&d, &err) < 0) {
+		fprintf(stderr, "s2s: %s\n", err);
+		d_free(&d);
+		return 1;
+	}
+	log_set_debug(debug);
+	write_pidfile(d.cfg.pidfile);
+	rc = d_run(&d);
+	d_free(&d);
+	log_close();
+	return rc;
+}

@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Our s2s beside a jabberd.Node: renders s2s.xml for the node (its router,
+a free federation port on the node's address, static addresses for the
+peer domains) and starts this tree's s2s daemon, which binds at the node's
+router as the default route.
+
+    a = jabberd.Node(sandbox, 1, domain="a.test").start()
+    b = jabberd.Node(sandbox, 2, domain="b.test").start()
+    sa, sb = S2S(a), S2S(b)
+    sa.peer(sb); sb.peer(sa)
+    sa.start(); sb.start()
+"""
+
+import secrets
+
+from . import jabberd
+
+
+class S2S:
+    def __init__(self, node, check_queue=10, check_interval=1, tls=None,
+                 cachain=None, require_tls=False, io=""):
+        self.node = node
+        self.sb = node.sb
+        self.port = self.sb.free_port(node.ip)
+        self.secret = secrets.token_hex(16)
+        self.check_queue = check_queue
+        self.check_interval = check_interval
+        self.tls = tls               # a certs.Cert for local.pemfile, or None
+        self.cachain = cachain       # CA file to verify peers, or None
+        self.require_tls = require_tls
+        self.io = io                 # XML inside <io> (limits)
+        self.hosts = []              # (domain, ip, port)
+        # Never the system's DNS: a loopback port where nothing answers,
+        # so lookups of names without a static host fail fast.
+        self.nameserver = (node.ip, self.sb.free_port(node.ip))
+        self.daemon = None
+
+    @property
+    def name(self):
+        return "node%d-s2s" % self.node.number
+
+    @property
+    def config(self):
+        return self.node.dir / "s2s.xml"
+
+    @property
+    def log(self):
+        return self.node.dir / "s2s.log"
+
+    def peer(self, other):
+        """Reach `other`'s domain at its s2s listener."""
+        self.hosts.append((other.node.domain, other.node.ip, other.port))
+
+    def host(self, domain, ip, port):
+        self.hosts.append((domain, ip, port))
+
+    def _render(self):
+        tls = ""
+        if self.tls is not None:
+            tls = "<pemfile>%s</pemfile>" % self.tls.pemfile
+            if self.cachain is not None:
+                tls += "<cachain>%s</cachain>" % self.cachain
+        hosts = "\n    ".join("<host name='%s' ip='%s' port='%d'/>" % h
+                              for h in self.hosts)
+        hosts += "\n    <nameserver ip='%s' port='%d'/>" % self.nameserver
+        n = self.node
+        self.sb.render("s2s/s2s.xml.in", self.config, IP=n.ip,
+                       ROUTER_PORT=n.router_port, ROUTER_USER=n.router_user,
+                       ROUTER_PASS=n.router_pass, LOG=self.log,
+                       S2S_PORT=self.port, SECRET=self.secret, TLS=tls,
+                       CHECK_INTERVAL=self.check_interval,
+                       CHECK_QUEUE=self.check_queue, HOSTS=hosts, IO=self.io,
+                       SECURITY="<require_tls/>" if self.require_tls else "")
+
+    def start(self, timeout=20.0):
+        """Start s2s and wait until it listens (after the router accepted
+        its bind)."""
+        binary = jabberd.our_binary_or_skip("s2s")
+        self._render()
+        self.daemon = self.sb.start(self.name, [binary, "-D", "-c", self.config],
+                                    logs=[self.log],
+                                    ready_port=(self.node.ip, self.port),
+                                    timeout=timeout)
+        return self
+
+    def log_text(self):
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
