@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# sm/: the session manager daemon (see sm/sm.h). Modules are mod_<name>.c,
+# listed in sm/modules.c and chained by sm.xml.
+# Everything but main.c is a library, so unit tests and the fuzzer can
+# drive an sm without a router.
+noinst_LIBRARIES += sm/libsm.a
+sm_libsm_a_CPPFLAGS = $(AM_CPPFLAGS)
+sm_libsm_a_SOURCES = \
+	sm/sm.h \
+	sm/sm_life.c \
+	sm/sm.c \
+	sm/pkt.c \
+	sm/user.c \
+	sm/sess.c \
+	sm/modules.c \
+	sm/mod_session.c \
+	sm/mod_active.c \
+	sm/mod_validate.c \
+	sm/mod_deliver.c \
+	sm/mod_presence.c \
+	sm/mod_roster.c \
+	sm/mod_offline.c \
+	sm/mod_iq_ping.c \
+	sm/mod_iq_time.c \
+	sm/mod_iq_version.c \
+	sm/mod_iq_last.c \
+	sm/mod_disco.c \
+	sm/mod_iq_private.c \
+	sm/mod_iq_vcard.c \
+	sm/mod_privacy.c \
+	sm/mod_carbons.c \
+	sm/mod_template_roster.c \
+	sm/mod_status.c \
+	sm/mod_announce.c \
+	sm/mod_pep.c
+
+bin_PROGRAMS += sm/sm
+sm_sm_CPPFLAGS = $(AM_CPPFLAGS)
+sm_sm_SOURCES = sm/main.c
+SM_LIBS = sm/libsm.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
+sm_sm_LDADD = $(SM_LIBS)
+
+if HAVE_CMOCKA
+SM_TESTS = sm/tests/test_sm
+check_PROGRAMS += $(SM_TESTS)
+TESTS += $(SM_TESTS)
+endif
+sm_tests_test_sm_SOURCES = sm/tests/test_sm.c
+sm_tests_test_sm_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+sm_tests_test_sm_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
+
+# Fuzz target: router input to the sm.
+if ENABLE_FUZZING
+noinst_PROGRAMS += sm/fuzz/fuzz_sm
+endif
+sm_fuzz_fuzz_sm_SOURCES = sm/fuzz/fuzz_sm.c
+sm_fuzz_fuzz_sm_LDADD = $(SM_LIBS)
+sm_fuzz_fuzz_sm_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += sm/fuzz/sm.dict sm/fuzz/corpus
+EXTRA_DIST += etc/sm.xml.dist.in
+EXTRA_DIST += sm/README.md

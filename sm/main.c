@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * main.c: the sm daemon. Reads the command line (-c FILE, -i ID, -D, -h,
+ * as jabberd2's sm) and sm.xml, writes the pid file, opens the log and the
+ * storage drivers, sets up the module chains, links to the router (comp/)
+ * binding its id and each served domain (multi='to'), and runs the loop.
+ * A refused bind exits 1; giving up on the router exits 0 (compat spec
+ * section 1). SIGHUP reopens the log; SIGTERM/SIGINT close the router link
+ * and exit 0.
+ */
+#include "config.h"
+#include "sm/sm.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "comp/comp.h"
+#include "mio/mio.h"
+#include "util/config_file.h"
+#include "util/log.h"
+#include "util/xhash.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc/jabberd"
+#endif
+
+struct sm_opts {
+	const char *pidfile;
+	const char *log_ident, *log_facility, *log_file;
+};
+
+#define O(f) offsetof(struct sm_opts, f)
+static const struct config_key main_keys[] = {
+	{ "pidfile", CONFIG_STRING, NULL, O(pidfile), 0, 0 },
+	{ "log.ident", CONFIG_STRING, "jabberd/sm", O(log_ident), 0, 0 },
+	{ "log.facility", CONFIG_STRING, NULL, O(log_facility), 0, 0 },
+	{ "log.file", CONFIG_STRING, NULL, O(log_file), 0, 0 },
+	{ NULL, 0, NULL, 0, 0, 0 },
+};
+#undef O
+
+static int sm_binds_pending;
+
+static void usage(void)
+{
+	printf("sm - jabberd2-compatible session manager (" PACKAGE_STRING ")\n"
+	       "usage: sm [-c config] [-i id] [-D] [-h]\n");
+	exit(1);
+}
+
+static int open_log(const struct config *cfg, const struct sm_opts *o, const char **error_r)
+{
+	const char *type = config_attr(cfg, "log", 0, "type");
+	enum log_type t = LOG_TYPE_STDOUT;
+
+	if (type != NULL && strcmp(type, "syslog") == 0)
+		t = LOG_TYPE_SYSLOG;
+	else if (type != NULL && strcmp(type, "file") == 0)
+		t = LOG_TYPE_FILE;
+	return log_open(t, o->log_ident, o->log_facility, o->log_file, error_r);
+}
+
+static void write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	if (path == NULL)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		log_warn("sm: cannot write pid file %s", path);
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		log_warn("sm: cannot write pid file %s", path);
+	close(fd);
+}
+
+/* ---- the router link ---- */
+
+static void on_bound(struct comp *comp, const char *name, int error, void *ctx)
+{
+	struct sm *sm = ctx;
+
+	(void)comp;
+	if (error != 0) {
+		log_error("sm: cannot bind '%s' at the router (error %d); exiting", name, error);
+		sm->exit_code = 1;
+		mio_stop(sm->mio);
+		return;
+	}
+	if (--sm_binds_pending == 0)
+		log_notice("sm: %s ready for sessions", sm->id);
+}
+
+static void on_ready(struct comp *comp, void *ctx)
+{
+	struct sm *sm = ctx;
+
+	(void)comp;
+	sm_binds_pending = 1 + (int)xhash_count(sm->hosts) - (xhash_get(sm->hosts, sm->id) != NULL);
+}
+
+static void on_element(struct comp *comp, struct nad *nad, void *ctx)
+{
+	(void)comp;
+	sm_router_element(ctx, nad);
+}
+
+static void on_down(struct comp *comp, const char *reason, int final, void *ctx)
+{
+	struct sm *sm = ctx;
+
+	(void)comp;
+	if (!final)
+		return;
+	if (!sm->shutting_down)
+		log_notice("sm: giving up on the router (%s); shutting down", reason);
+	mio_stop(sm->mio);
+}
+
+static const struct comp_callbacks sm_comp_cb = {
+	.ready = on_ready,
+	.bound = on_bound,
+	.element = on_element,
+	.down = on_down,
+};
+
+static int link_router(struct sm *sm, const char **error_r)
+{
+	struct comp_settings set = { .ident = "sm" };
+	struct xhash_iter it;
+	const char *host;
+
+	if (comp_settings_load(sm->cfg, &set, error_r) < 0)
+		return -1;
+	sm->comp = comp_new(sm->mio, &set, &sm_comp_cb, sm, error_r);
+	if (sm->comp == NULL)
+		return -1;
+	comp_bind(sm->comp, sm->id, NULL, 0);
+	xhash_iter_init(sm->hosts, &it);
+	while (xhash_iter_next(&it, &host, NULL))
+		if (strcmp(host, sm->id) != 0)
+			comp_bind(sm->comp, host, "to", 0);
+	comp_start(sm->comp);
+	return 0;
+}
+
+/* ---- signals ---- */
+
+static void on_hup(int signo, void *ctx)
+{
+	(void)signo, (void)ctx;
+	log_reopen();
+}
+
+static void on_term(int signo, void *ctx)
+{
+	struct sm *sm = ctx;
+
+	if (sm->shutting_down) {
+		mio_stop(sm->mio);
+		return;
+	}
+	log_notice("sm: shutting down (signal %d)", signo);
+	sm->shutting_down = 1;
+	comp_close(sm->comp);
+}
+
+static void on_debug(int signo, void *ctx)
+{
+	(void)ctx;
+	log_set_debug(signo == SIGUSR2);
+}
+
+static int run(struct sm *sm)
+{
+	const char *error;
+
+	if (link_router(sm, &error) < 0) {
+		log_error("sm: %s", error);
+		return 1;
+	}
+	mio_signal(sm->mio, SIGHUP, on_hup, sm, &error);
+	mio_signal(sm->mio, SIGTERM, on_term, sm, &error);
+	mio_signal(sm->mio, SIGINT, on_term, sm, &error);
+	mio_signal(sm->mio, SIGUSR1, on_debug, sm, &error);
+	mio_signal(sm->mio, SIGUSR2, on_debug, sm, &error);
+	if (mio_run(sm->mio, &error) < 0) {
+		log_error("sm: %s", error);
+		return 1;
+	}
+	return sm->exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = SYSCONFDIR "/sm.xml", *id = NULL, *error;
+	struct config *cfg;
+	struct sm_opts o = { 0 };
+	struct mio *mio;
+	struct sm *sm;
+	int ch, debug = 0, rc;
+
+	umask(027);
+	while ((ch = getopt(argc, argv, "Dc:hi:?")) != -1) {
+		switch (ch) {
+		case 'c': file = optarg; break;
+		case 'i': id = optarg; break;
+		case 'D': debug = 1; break;
+		default: usage();
+		}
+	}
+	if ((cfg = config_load(file, id, &error)) == NULL ||
+	    config_apply(cfg, main_keys, &o, &error) < 0) {
+		fprintf(stderr, "sm: %s\n", error);
+		config_free(&cfg);
+		return 2;
+	}
+	if (open_log(cfg, &o, &error) < 0) {
+		fprintf(stderr, "sm: %s\n", error);
+		config_free(&cfg);
+		return 1;
+	}
+	log_set_debug(debug);
+	write_pidfile(o.pidfile);
+	log_notice("sm: starting up");
+	if ((mio = mio_new(&error)) == NULL)
+		fatalx("sm: %s", error);
+	if ((sm = sm_new(cfg, mio, &error)) == NULL) {
+		log_error("sm: %s", error);
+		mio_free(&mio);
+		log_close();
+		return 1;
+	}
+	rc = run(sm);
+	comp_free(&sm->comp);
+	sm_free(&sm);
+	mio_free(&mio);
+	log_notice("sm: stopped");
+	log_close();
+	return rc;
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * mod_carbons: XEP-0280 message carbons (urn:xmpp:carbons:2), which
+ * jabberd2 does not have; add "carbons" to the in-sess and pkt-user
+ * chains, before deliver, to offer it. A session turns carbons on with
+ * <enable/> and off with <disable/>. Chat messages (and normal ones with
+ * a body) that a user sends are copied to its other enabled sessions in
+ * <sent/>; those it receives are copied in <received/> to its enabled
+ * sessions that the message itself does not reach. <private/> and the
+ * XEP-0334 <no-copy/> hint keep a message out of carbons.
+ */
+#include "config.h"
+#include "sm/sm.h"
+
+#include <string.h>
+
+#include "util/jid.h"
+#include "util/list.h"
+#include "util/nad.h"
+
+#define NS_CARBONS "urn:xmpp:carbons:2"
+#define NS_FORWARD "urn:xmpp:forward:0"
+#define NS_HINTS "urn:xmpp:hints"
+
+static int carbons_eligible(const struct pkt *pkt)
+{
+	const char *type = nad_attr(pkt->nad, 0, NULL, "type");
+
+	if (pkt->type != PKT_MESSAGE)
+		return 0;
+	if (nad_child(pkt->nad, 0, NS_CARBONS, "private") != NAD_NONE ||
+	    nad_child(pkt->nad, 0, NS_HINTS, "no-copy") != NAD_NONE ||
+	    nad_child(pkt->nad, 0, NS_CARBONS, "received") != NAD_NONE ||
+	    nad_child(pkt->nad, 0, NS_CARBONS, "sent") != NAD_NONE)
+		return 0;
+	if (type == NULL || strcmp(type, "normal") == 0)
+		return nad_child(pkt->nad, 0, NULL, "body") != NAD_NONE;
+	return strcmp(type, "chat") == 0;
+}
+
+/* Wrap a copy of the message for session s. */
+static void carbons_copy(const struct pkt *pkt, struct sess *s, const char *how)
+{
+	struct pkt *c = pkt_create(pkt->sm, "message", nad_attr(pkt->nad, 0, NULL, "type"),
+				   jid_full(s->jid), jid_bare(s->user->jid));
+	int w, f;
+
+	if (c == NULL)
+		return;
+	w = nad_elem_add(c->nad, 0, NS_CARBONS, how);
+	f = nad_elem_add(c->nad, w, NS_FORWARD, "forwarded");
+	nad_graft(c->nad, f, pkt->nad, 0);
+	pkt_sess(c, s);
+}
+
+static enum mod_ret carbons_in_sess(struct sess *sess, struct pkt *pkt)
+{
+	struct list_node *n;
+	int c;
+
+	if (pkt->type == PKT_IQ_SET && pkt->iq_ns != NULL &&
+	    strcmp(pkt->iq_ns, NS_CARBONS) == 0 && pkt->to == NULL) {
+		c = nad_child(pkt->nad, 0, NS_CARBONS, NULL);
+		if (c == NAD_NONE)
+			pkt_error(pkt, "bad-request");
+		else if (strcmp(nad_name(pkt->nad, c), "enable") == 0)
+			sess->carbons = 1;
+		else if (strcmp(nad_name(pkt->nad, c), "disable") == 0)
+			sess->carbons = 0;
+		else
+			pkt_error(pkt, "bad-request");
+		if (pkt->type != PKT_IQ_ERROR)
+			pkt_result(pkt);
+		pkt_sess(pkt, sess);
+		return MOD_HANDLED;
+	}
+	if (!carbons_eligible(pkt) || pkt->to == NULL)
+		return MOD_PASS;
+	for (n = list_first(&sess->user->sessions); n != NULL;
+	     n = list_next(&sess->user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+
+		if (s != sess && s->carbons && !jid_equal(s->jid, pkt->to))
+			carbons_copy(pkt, s, "sent");
+	}
+	return MOD_PASS;
+}
+
+/* Would deliver hand this message to s? (Its rules, mod_deliver.c.) */
+static int carbons_reaches(struct user *user, const struct pkt *pkt, struct sess *s)
+{
+	const char *res = jid_resource(pkt->to);
+	struct sess *top;
+
+	if (res[0] != '\0' && user_sess(user, res) != NULL)
+		return strcmp(res, jid_resource(s->jid)) == 0;
+	top = user_top_sess(user);
+	return top != NULL && s->available && s->priority == top->priority;
+}
+
+static enum mod_ret carbons_pkt_user(struct user *user, struct pkt *pkt)
+{
+	struct list_node *n;
+
+	if (!carbons_eligible(pkt) || user_top_sess(user) == NULL)
+		return MOD_PASS;
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+
+		if (s->carbons && !carbons_reaches(user, pkt, s))
+			carbons_copy(pkt, s, "received");
+	}
+	return MOD_PASS;
+}
+
+static int carbons_init(struct sm *sm, const char *arg)
+{
+	(void)arg;
+	sm_feature(sm, NS_CARBONS);
+	return 0;
+}
+
+const struct sm_module sm_module_carbons = {
+	.name = "carbons",
+	.abi = SM_MODULE_ABI,
+	.init = carbons_init,
+	.in_sess = carbons_in_sess,
+	.pkt_user = carbons_pkt_user,
+};

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * mod_deliver: delivery (RFC 6121 section 8). From a session, everything
+ * the earlier modules left goes out, stamped with the session's full JID;
+ * a stanza without `to` is for the user's own account. To a user: a full
+ * JID with a session gets it. Messages otherwise follow RFC 6121 section
+ * 8.5: normal and chat (to the bare JID, or to a resource that has no
+ * session) go to the available sessions of the highest non-negative
+ * priority, or are left for offline storage when there are none;
+ * headlines go to every such session, or nowhere; groupchat to a bare JID
+ * gets service-unavailable, to a missing resource nothing; errors are
+ * dropped. iq results and errors go only to the session they name.
+ */
+#include "config.h"
+#include "sm/sm.h"
+
+#include <string.h>
+
+#include "util/jid.h"
+#include "util/list.h"
+#include "util/nad.h"
+
+static enum mod_ret deliver_in_sess(struct sess *sess, struct pkt *pkt)
+{
+	if (pkt->to == NULL)
+		pkt_set_to(pkt, jid_bare(sess->jid));
+	pkt_router(pkt);
+	return MOD_HANDLED;
+}
+
+/* Every available session of the top priority (all with a non-negative
+ * one for `all`) gets a copy. 0 if there is none. */
+static int deliver_message_bare(struct user *user, struct pkt *pkt, int all)
+{
+	struct sess *top = user_top_sess(user);
+	struct list_node *n;
+
+	if (top == NULL)
+		return 0;
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+
+		if (s->available && (all ? s->priority >= 0 : s->priority == top->priority))
+			pkt_sess(pkt_dup(pkt, NULL, NULL), s);
+	}
+	pkt_free(&pkt);
+	return 1;
+}
+
+static enum mod_ret deliver_message(struct user *user, struct pkt *pkt, int to_full)
+{
+	const char *type = nad_attr(pkt->nad, 0, NULL, "type");
+
+	if (pkt->type == PKT_MESSAGE_ERROR) {
+		pkt_free(&pkt);
+		return MOD_HANDLED;
+	}
+	if (type != NULL && strcmp(type, "groupchat") == 0) {
+		if (to_full)
+			pkt_free(&pkt);
+		else
+			pkt_router(pkt_error(pkt, "service-unavailable"));
+		return MOD_HANDLED;
+	}
+	if (type != NULL && strcmp(type, "headline") == 0) {
+		if (!deliver_message_bare(user, pkt, 1))
+			return MOD_PASS;        /* offline may keep it, if told to */
+		return MOD_HANDLED;
+	}
+	return deliver_message_bare(user, pkt, 0) ? MOD_HANDLED : MOD_PASS;
+}
+
+static enum mod_ret deliver_pkt_user(struct user *user, struct pkt *pkt)
+{
+	const char *res = jid_resource(pkt->to);
+	struct sess *sess = res[0] != '\0' ? user_sess(user, res) : NULL;
+
+	if (sess != NULL) {
+		pkt_sess(pkt, sess);
+		return MOD_HANDLED;
+	}
+	if (pkt->type & (PKT_MESSAGE | PKT_MESSAGE_ERROR))
+		return deliver_message(user, pkt, res[0] != '\0');
+	if (pkt->type & (PKT_IQ_RESULT | PKT_IQ_ERROR | PKT_PRESENCE_ERROR)) {
+		pkt_free(&pkt);
+		return MOD_HANDLED;
+	}
+	return MOD_PASS;
+}
+
+const struct sm_module sm_module_deliver = {
+	.name = "deliver",
+	.abi = SM_MODULE_ABI,
+	.in_sess = deliver_in_sess,
+	.pkt_user = deliver_pkt_user,
+};

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * mod_presence: presence (RFC 6121 section 4). A session's own presence
+ * goes to every contact with a "from" subscription and to the user's
+ * available sessions; the first one also probes every contact with a "to"
+ * subscription and shows the new session its siblings. Directed presence
+ * is remembered so the session's unavailable reaches those addresses too,
+ * including when the session ends without a word. Inbound presence goes to
+ * the addressed session or to every available one; probes are answered
+ * for contacts the user lets see its presence.
+ */
+#include "config.h"
+#include "sm/sm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/jid.h"
+#include "util/list.h"
+#include "util/nad.h"
+#include "util/xhash.h"
+
+#define SESS_FOREACH(user, s, n)                                                    \
+	for ((n) = list_first(&(user)->sessions);                                  \
+	     (n) != NULL && ((s) = LIST_ENTRY((n), struct sess, link), 1);          \
+	     (n) = list_next(&(user)->sessions, (n)))
+
+static int pres_priority(const struct pkt *pkt)
+{
+	int p = nad_child(pkt->nad, 0, NULL, "priority");
+	long v;
+
+	if (p == NAD_NONE)
+		return 0;
+	v = strtol(nad_text(pkt->nad, p, NULL), NULL, 10);
+	return v < -128 ? -128 : v > 127 ? 127 : (int)v;
+}
+
+/* A copy of pkt to `to`, sent out. */
+static void pres_send(const struct pkt *pkt, const char *to)
+{
+	struct pkt *p = pkt_dup(pkt, to, NULL);
+
+	if (p != NULL)
+		pkt_router(p);
+}
+
+/* Copies to every contact whose item has the flag set. */
+static void pres_to_roster(struct user *user, const struct pkt *pkt, int want_from)
+{
+	struct xhash_iter it;
+	void *v;
+
+	xhash_iter_init(user->roster, &it);
+	while (xhash_iter_next(&it, NULL, &v)) {
+		struct roster_item *item = v;
+
+		if (want_from ? item->from : item->to)
+			pres_send(pkt, jid_bare(item->jid));
+	}
+}
+
+/* Copies to the user's available sessions (except `skip`). */
+static void pres_to_sessions(struct user *user, const struct pkt *pkt, struct sess *skip)
+{
+	struct list_node *n;
+	struct sess *s;
+
+	SESS_FOREACH(user, s, n)
+		if (s != skip && s->available)
+			pkt_sess(pkt_dup(pkt, jid_full(s->jid), NULL), s);
+}
+
+static void pres_probe_contacts(struct sess *sess)
+{
+	struct user *user = sess->user;
+	struct pkt *probe = pkt_create(user->sm, "presence", "probe", NULL, jid_bare(user->jid));
+
+	pres_to_roster(user, probe, 0);
+	pkt_free(&probe);
+}
+
+/* The new session sees what its siblings last said. */
+static void pres_siblings(struct sess *sess)
+{
+	struct list_node *n;
+	struct sess *s;
+
+	SESS_FOREACH(sess->user, s, n)
+		if (s != sess && s->available && s->pres != NULL) {
+			struct pkt *p = pkt_new(sess->user->sm, nad_copy(s->pres));
+
+			if (p != NULL) {
+				pkt_set_to(p, jid_full(sess->jid));
+				pkt_sess(p, sess);
+			}
+		}
+}
+
+static void pres_available(struct sess *sess, struct pkt *pkt)
+{
+	int initial = !sess->available;
+
+	sess->available = 1;
+	sess->priority = pres_priority(pkt);
+	nad_free(&sess->pres);
+	sess->pres = nad_copy(pkt->nad);
+	pres_to_roster(sess->user, pkt, 1);
+	pres_to_sessions(sess->user, pkt, NULL);
+	if (initial) {
+		pres_probe_contacts(sess);
+		pres_siblings(sess);
+	}
+}
+
+static void pres_unavailable(struct sess *sess, struct pkt *pkt)
+{
+	struct xhash_iter it;
+	const char *to;
+
+	if (sess->available) {
+		pres_to_roster(sess->user, pkt, 1);
+		pres_to_sessions(sess->user, pkt, sess);
+	}
+	xhash_iter_init(sess->directed, &it);
+	while (xhash_iter_next(&it, &to, NULL)) {
+		pres_send(pkt, to);
+		xhash_iter_remove(&it);
+	}
+	sess->available = 0;
+	sess->priority = 0;
+	nad_free(&sess->pres);
+}
+
+void pres_update(struct sess *sess, struct pkt *pkt)
+{
+	pkt_set_from(pkt, jid_full(sess->jid));
+	if (pkt->type == PKT_PRESENCE)
+		pres_available(sess, pkt);
+	else if (pkt->type == PKT_PRESENCE_UN)
+		pres_unavailable(sess, pkt);
+	pkt_free(&pkt);
+}
+
+void pres_roster(struct user *user, const struct roster_item *item)
+{
+	struct list_node *n;
+	struct sess *s;
+
+	SESS_FOREACH(user, s, n)
+		if (s->available && s->pres != NULL) {
+			struct pkt *p = pkt_new(user->sm, nad_copy(s->pres));
+
+			if (p != NULL) {
+				pkt_set_to(p, jid_bare(item->jid));
+				pkt_router(p);
+			}
+		}
+}
+
+void pres_gone(struct user *user, const struct jid *jid)
+{
+	struct list_node *n;
+	struct sess *s;
+
+	SESS_FOREACH(user, s, n)
+		if (s->available) {
+			struct pkt *p = pkt_create(user->sm, "presence", "unavailable",
+						   jid_bare(jid), jid_full(s->jid));
+
+			if (p != NULL)
+				pkt_router(p);
+		}
+}
+
+/* ---- chain hooks ---- */
+
+static enum mod_ret presence_in_sess(struct sess *sess, struct pkt *pkt)
+{
+	if (!(pkt->type & PKT_PRESENCE_ANY))
+		return MOD_PASS;
+	if (pkt->to == NULL && (pkt->type & (PKT_PRESENCE | PKT_PRESENCE_UN))) {
+		pres_update(sess, pkt);
+		return MOD_HANDLED;
+	}
+	if (pkt->to == NULL) {
+		pkt_free(&pkt);
+		return MOD_HANDLED;
+	}
+	/* Directed presence: remember who saw us, so they see us leave. */
+	if (pkt->type == PKT_PRESENCE && sess->available)
+		xhash_put(sess->directed, jid_full(pkt->to), sess);
+	else if (pkt->type == PKT_PRESENCE_UN)
+		xhash_remove(sess->directed, jid_full(pkt->to));
+	pkt_router(pkt);
+	return MOD_HANDLED;
+}
+
+/* A probe: the sessions' presence if the prober may see it. */
+static void presence_probe(struct user *user, struct pkt *pkt)
+{
+	struct roster_item *item = roster_get(user, jid_bare(pkt->from));
+	struct list_node *n;
+	struct sess *s;
+	int sent = 0;
+
+	if (jid_equal_bare(pkt->from, user->jid) || item == NULL || !item->from) {
+		pkt_free(&pkt);
+		return;
+	}
+	SESS_FOREACH(user, s, n)
+		if (s->available && s->pres != NULL) {
+			struct pkt *p = pkt_new(user->sm, nad_copy(s->pres));
+
+			if (p != NULL) {
+				pkt_set_to(p, jid_full(pkt->from));
+				pkt_router(p);
+				sent = 1;
+			}
+		}
+	if (!sent)
+		pkt_router(pkt_create(user->sm, "presence", "unavailable", jid_full(pkt->from),
+				      jid_bare(user->jid)));
+	pkt_free(&pkt);
+}
+
+static enum mod_ret presence_pkt_user(struct user *user, struct pkt *pkt)
+{
+	const char *res;
+	struct sess *sess;
+
+	if (pkt->type == PKT_PRESENCE_PROBE) {
+		if (pkt->from == NULL)
+			pkt_free(&pkt);
+		else
+			presence_probe(user, pkt);
+		return MOD_HANDLED;
+	}
+	if (!(pkt->type & (PKT_PRESENCE | PKT_PRESENCE_UN | PKT_PRESENCE_ERROR)))
+		return MOD_PASS;
+	res = jid_resource(pkt->to);
+	if (res[0] != '\0') {
+		sess = user_sess(user, res);
+		if (sess != NULL)
+			pkt_sess(pkt, sess);
+		else
+			pkt_free(&pkt);
+		return MOD_HANDLED;
+	}
+	pres_to_sessions(user, pkt, NULL);
+	pkt_free(&pkt);
+	return MOD_HANDLED;
+}
+
+/* Presence to a domain of ours (jabberd2 answers nothing). */
+static enum mod_ret presence_pkt_sm(struct pkt *pkt)
+{
+	if (!(pkt->type & PKT_PRESENCE_ANY))
+		return MOD_PASS;
+	pkt_free(&pkt);
+	return MOD_HANDLED;
+}
+
+static enum mod_ret presence_in_router(struct pkt *pkt)
+{
+	(void)pkt;
+	return MOD_PASS;
+}
+
+static int presence_init(struct sm *sm, const char *arg)
+{
+	(void)arg;
+	sm_feature(sm, "presence");
+	return 0;
+}
+
+const struct sm_module sm_module_presence = {
+	.name = "presence",
+	.abi = SM_MODULE_ABI,
+	.init = presence_init,
+	.in_sess = presence_in_sess,
+	.in_router = presence_in_router,
+	.pkt_sm = presence_pkt_sm,
+	.pkt_user = presence_pkt_user,
+};

@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * mod_roster: jabber:iq:roster (RFC 6121 section 2) and the subscription
+ * state machine (section 3), on jabberd2's roster-items and roster-groups
+ * tables. The roster is read when the user is loaded. Changes are written
+ * at once and pushed to every session that fetched the roster. Roster
+ * versioning (XEP-0237): the version is the highest object-sequence of the
+ * user's roster rows, as in jabberd2, raised in memory on removals.
+ *
+ * Subscription states are the item's to/from flags and ask (1 = we asked
+ * to subscribe). Pending inbound requests are not stored in the roster
+ * (jabberd2 has no column for them): an unanswered subscribe is delivered
+ * to the user's sessions, or kept in offline storage until one is online.
+ */
+#include "config.h"
+#include "sm/sm.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/storage.h"
+#include "util/buf.h"
+#include "util/hash.h"
+#include "util/jid.h"
+#include "util/log.h"
+#include "util/nad.h"
+#include "util/xhash.h"
+
+struct roster_item *roster_get(struct user *user, const char *bare)
+{
+	return xhash_get(user->roster, bare);
+}
+
+static void item_free(struct roster_item *item)
+{
+	int i;
+
+	jid_free(&item->jid);
+	free(item->name);
+	for (i = 0; i < item->ngroups; i++)
+		free(item->groups[i]);
+	free(item->groups);
+	free(item);
+}
+
+static void item_add_group(struct roster_item *item, const char *group)
+{
+	item->groups = xrealloc(item->groups, (size_t)(item->ngroups + 1) * sizeof(char *));
+	item->groups[item->ngroups++] = xstrdup(group);
+}
+
+static struct roster_item *item_new(struct user *user, const struct jid *jid)
+{
+	struct roster_item *item = xcalloc(1, sizeof(*item));
+
+	item->jid = jid_copy_bare(jid);
+	xhash_put(user->roster, jid_bare(item->jid), item);
+	return item;
+}
+
+/* ---- storage ---- */
+
+static void roster_load_groups(struct user *user)
+{
+	struct os *os = NULL;
+	struct os_object *o;
+	const char *error, *jid, *group;
+
+	if (storage_get(user->sm->st, "roster-groups", jid_bare(user->jid), NULL, &os,
+			&error) != STORAGE_OK)
+		return;
+	for (o = os_first(os); o != NULL; o = os_next(o)) {
+		struct roster_item *item;
+
+		if (os_object_get_str(o, "jid", &jid) < 0 ||
+		    os_object_get_str(o, "group", &group) < 0)
+			continue;
+		item = roster_get(user, jid);
+		if (item != NULL)
+			item_add_group(item, group);
+	}
+	os_free(&os);
+}
+
+static int roster_user_load(struct user *user)
+{
+	struct os *os = NULL;
+	struct os_object *o;
+	const char *error, *s;
+	enum storage_result rc;
+
+	rc = storage_get(user->sm->st, "roster-items", jid_bare(user->jid), NULL, &os, &error);
+	if (rc == STORAGE_ERROR) {
+		log_error("sm: roster: %s: %s", jid_bare(user->jid), error);
+		return 0;
+	}
+	if (rc == STORAGE_NOT_FOUND)
+		return 0;
+	for (o = os_first(os); o != NULL; o = os_next(o)) {
+		struct roster_item *item;
+		struct jid *jid;
+		int64_t seq = 0, ask = 0;
+
+		if (os_object_get_str(o, "jid", &s) < 0 ||
+		    (jid = jid_new(s, strlen(s), &error)) == NULL)
+			continue;
+		item = item_new(user, jid);
+		jid_free(&jid);
+		if (os_object_get_str(o, "name", &s) == 0)
+			item->name = xstrdup(s);
+		os_object_get_bool(o, "to", &item->to);
+		os_object_get_bool(o, "from", &item->from);
+		os_object_get_int(o, "ask", &ask);
+		item->ask = (int)ask;
+		if (os_object_get_int(o, "object-sequence", &seq) == 0 && seq > user->roster_ver)
+			user->roster_ver = seq;
+	}
+	os_free(&os);
+	roster_load_groups(user);
+	return 0;
+}
+
+/* Write one item (and its groups); the version becomes its new row's
+ * sequence. */
+static void roster_save(struct user *user, struct roster_item *item)
+{
+	const char *owner = jid_bare(user->jid), *error;
+	char *filter = storage_filter_str("jid", jid_bare(item->jid));
+	struct os *os = os_new(), *got = NULL;
+	struct os_object *o = os_object_new(os);
+	int64_t seq = 0;
+	int i;
+
+	os_object_put_str(o, "jid", jid_bare(item->jid));
+	os_object_put_str(o, "name", item->name);
+	os_object_put_bool(o, "to", item->to);
+	os_object_put_bool(o, "from", item->from);
+	os_object_put_int(o, "ask", item->ask);
+	if (storage_replace(user->sm->st, "roster-items", owner, filter, os, &error) != STORAGE_OK)
+		log_error("sm: roster: cannot save %s for %s: %s", jid_bare(item->jid), owner,
+			  error);
+	os_free(&os);
+	os = os_new();
+	for (i = 0; i < item->ngroups; i++) {
+		o = os_object_new(os);
+		os_object_put_str(o, "jid", jid_bare(item->jid));
+		os_object_put_str(o, "group", item->groups[i]);
+	}
+	if (storage_replace(user->sm->st, "roster-groups", owner, filter, os, &error) !=
+	    STORAGE_OK)
+		log_error("sm: roster: cannot save groups for %s: %s", owner, error);
+	os_free(&os);
+	if (storage_get(user->sm->st, "roster-items", owner, filter, &got, &error) == STORAGE_OK &&
+	    os_object_get_int(os_first(got), "object-sequence", &seq) == 0 &&
+	    seq > user->roster_ver)
+		user->roster_ver = seq;
+	else
+		user->roster_ver++;
+	os_free(&got);
+	free(filter);
+}
+
+static void roster_remove(struct user *user, struct roster_item *item)
+{
+	const char *owner = jid_bare(user->jid), *error;
+	char *filter = storage_filter_str("jid", jid_bare(item->jid));
+
+	if (storage_delete(user->sm->st, "roster-items", owner, filter, &error) != STORAGE_OK ||
+	    storage_delete(user->sm->st, "roster-groups", owner, filter, &error) != STORAGE_OK)
+		log_error("sm: roster: cannot remove %s for %s: %s", jid_bare(item->jid), owner,
+			  error);
+	free(filter);
+	user->roster_ver++;
+	xhash_remove(user->roster, jid_bare(item->jid));
+}
+
+/* ---- items as XML ---- */
+
+static void item_to_nad(const struct roster_item *item, struct nad *nad, int query,
+			int removed)
+{
+	int e = nad_elem_add(nad, query, SM_NS_ROSTER, "item"), i;
+	const char *sub = item->to && item->from ? "both" : item->to ? "to"
+			  : item->from ? "from" : "none";
+
+	nad_attr_set(nad, e, NULL, "jid", jid_bare(item->jid));
+	nad_attr_set(nad, e, NULL, "subscription", removed ? "remove" : sub);
+	if (removed)
+		return;
+	if (item->name != NULL)
+		nad_attr_set(nad, e, NULL, "name", item->name);
+	if (item->ask == 1)
+		nad_attr_set(nad, e, NULL, "ask", "subscribe");
+	for (i = 0; i < item->ngroups; i++) {
+		int g = nad_elem_add(nad, e, SM_NS_ROSTER, "group");
+
+		nad_text_set(nad, g, item->groups[i], strlen(item->groups[i]));
+	}
+}
+
+static void roster_ver_attr(struct user *user, struct nad *nad, int query)
+{
+	char ver[32];
+
+	snprintf(ver, sizeof(ver), "%" PRId64, user->roster_ver);
+	nad_attr_set(nad, query, NULL, "ver", ver);
+}
+
+/* Push a changed item to every session that fetched the roster. */
+static void roster_push(struct user *user, const struct roster_item *item, int removed)
+{
+	struct list_node *n;
+
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+		char id[24] = "push";
+		struct pkt *push;
+		int q;
+
+		if (!s->roster_fetched)
+			continue;
+		hash_random_id(id + 4, 12);
+		push = pkt_create(user->sm, "iq", "set", jid_full(s->jid), NULL);
+		nad_attr_set(push->nad, 0, NULL, "id", id);
+		q = nad_elem_add(push->nad, 0, SM_NS_ROSTER, "query");
+		roster_ver_attr(user, push->nad, q);
+		item_to_nad(item, push->nad, q, removed);
+		pkt_sess(push, s);
+	}
+}
+
+/* ---- the iq ---- */
+
+static void roster_get_iq(struct sess *sess, struct pkt *pkt)
+{
+	struct user *user = sess->user;
+	int q = nad_child(pkt->nad, 0, SM_NS_ROSTER, "query");
+	const char *v0 = nad_attr(pkt->nad, q, NULL, "ver");
+	int versioned = v0 != NULL;
+	char cur[32];
+	struct xhash_iter it;
+	void *v;
+
+	sess->roster_fetched = 1;
+	snprintf(cur, sizeof(cur), "%" PRId64, user->roster_ver);
+	if (versioned && strcmp(v0, cur) == 0) {
+		/* Up to date: an empty result, pushes follow (XEP-0237). */
+		pkt_sess(pkt_result(pkt), sess);
+		return;
+	}
+	pkt_result(pkt);
+	q = nad_elem_add(pkt->nad, 0, SM_NS_ROSTER, "query");
+	if (versioned)
+		roster_ver_attr(user, pkt->nad, q);
+	xhash_iter_init(user->roster, &it);
+	while (xhash_iter_next(&it, NULL, &v))
+		item_to_nad(v, pkt->nad, q, 0);
+	pkt_sess(pkt, sess);
+}
+
+/* Tell the contact we are gone from its roster as RFC 6121 2.5.2 says. */
+static void roster_remove_notify(struct user *user, const struct roster_item *item)
+{
+	struct pkt *p;
+
+	if (item->to || item->ask == 1) {
+		p = pkt_create(user->sm, "presence", "unsubscribe", jid_bare(item->jid),
+			       jid_bare(user->jid));
+		pkt_router(p);
+	}
+	if (item->from) {
+		p = pkt_create(user->sm, "presence", "unsubscribed", jid_bare(item->jid),
+			       jid_bare(user->jid));
+		pkt_router(p);
+	}
+}
+
+static const char *roster_set_item(struct user *user, struct pkt *pkt, int e)
+{
+	const char *s = nad_attr(pkt->nad, e, NULL, "jid"), *sub, *error, *name;
+	struct roster_item *item;
+	struct jid *jid;
+	int g;
+
+	if (s == NULL || (jid = jid_new(s, strlen(s), &error)) == NULL)
+		return "bad-request";
+	item = roster_get(user, jid_bare(jid));
+	sub = nad_attr(pkt->nad, e, NULL, "subscription");
+	if (sub != NULL && strcmp(sub, "remove") == 0) {
+		jid_free(&jid);
+		if (item == NULL)
+			return "item-not-found";
+		roster_remove_notify(user, item);
+		roster_push(user, item, 1);
+		roster_remove(user, item);
+		item_free(item);
+		return NULL;
+	}
+	if (item == NULL) {
+		if (user->sm->roster_max > 0 &&
+		    xhash_count(user->roster) >= (size_t)user->sm->roster_max) {
+			jid_free(&jid);
+			return "not-allowed";
+		}
+		item = item_new(user, jid);
+	}
+	jid_free(&jid);
+	name = nad_attr(pkt->nad, e, NULL, "name");
+	free(item->name);
+	item->name = xstrdup_opt(name);
+	while (item->ngroups > 0)
+		free(item->groups[--item->ngroups]);
+	for (g = nad_child(pkt->nad, e, SM_NS_ROSTER, "group"); g != NAD_NONE;
+	     g = nad_next(pkt->nad, g, SM_NS_ROSTER, "group")) {
+		size_t len;
+		const char *text = nad_text(pkt->nad, g, &len);
+		char *t = xstrndup(text, len);
+
+		item_add_group(item, t);
+		free(t);
+	}
+	roster_save(user, item);
+	roster_push(user, item, 0);
+	return NULL;
+}
+
+static void roster_set_iq(struct sess *sess, struct pkt *pkt)
+{
+	int q = nad_child(pkt->nad, 0, SM_NS_ROSTER, "query");
+	int e = q != NAD_NONE ? nad_child(pkt->nad, q, SM_NS_ROSTER, "item") : NAD_NONE;
+	const char *cond;
+
+	/* RFC 6121 2.3.3: exactly one item. */
+	if (e == NAD_NONE || nad_next(pkt->nad, e, SM_NS_ROSTER, "item") != NAD_NONE)
+		cond = "bad-request";
+	else
+		cond = roster_set_item(sess->user, pkt, e);
+	pkt_sess(cond != NULL ? pkt_error(pkt, cond) : pkt_result(pkt), sess);
+}
+
+/* ---- subscriptions from the user (outbound) ---- */
+
+static void roster_out_s10n(struct sess *sess, struct pkt *pkt)
+{
+	struct user *user = sess->user;
+	struct roster_item *item = roster_get(user, jid_bare(pkt->to));
+	int changed = 0;
+
+	pkt_set_from(pkt, jid_bare(user->jid));
+	pkt_set_to(pkt, jid_bare(pkt->to));
+	switch (pkt->type) {
+	case PKT_S10N:
+		if (item == NULL)
+			item = item_new(user, pkt->to);
+		if (!item->to && item->ask != 1) {
+			item->ask = 1;
+			changed = 1;
+		}
+		break;
+	case PKT_S10N_ED:
+		if (item == NULL)
+			item = item_new(user, pkt->to);
+		if (!item->from) {
+			item->from = 1;
+			changed = 1;
+		}
+		break;
+	case PKT_S10N_UN:
+		if (item != NULL && (item->to || item->ask)) {
+			item->to = 0;
+			item->ask = 0;
+			changed = 1;
+		}
+		break;
+	default:
+		if (item != NULL && item->from) {
+			item->from = 0;
+			changed = 1;
+		}
+		break;
+	}
+	if (changed) {
+		roster_save(user, item);
+		roster_push(user, item, 0);
+	}
+	/* After a grant or a revocation the contact gets our presence. */
+	if (item != NULL && (pkt->type & (PKT_S10N_ED | PKT_S10N_UNED)) && changed) {
+		enum pkt_type t = pkt->type;
+
+		pkt_router(pkt);
+		if (t == PKT_S10N_ED)
+			pres_roster(user, item);
+		else
+			pres_gone(user, item->jid);
+		return;
+	}
+	pkt_router(pkt);
+}
+
+static enum mod_ret roster_in_sess(struct sess *sess, struct pkt *pkt)
+{
+	if (pkt->type & PKT_S10N_ANY) {
+		if (pkt->to == NULL || jid_equal_bare(pkt->to, sess->jid)) {
+			pkt_free(&pkt);         /* to ourselves: nothing to do */
+			return MOD_HANDLED;
+		}
+		roster_out_s10n(sess, pkt);
+		return MOD_HANDLED;
+	}
+	if (!(pkt->type & (PKT_IQ | PKT_IQ_SET)) || pkt->iq_ns == NULL ||
+	    strcmp(pkt->iq_ns, SM_NS_ROSTER) != 0)
+		return MOD_PASS;
+	if (pkt->to != NULL && !jid_equal_bare(pkt->to, sess->jid)) {
+		pkt_sess(pkt_error(pkt, "forbidden"), sess);
+		return MOD_HANDLED;
+	}
+	if (pkt->type == PKT_IQ)
+		roster_get_iq(sess, pkt);
+	else
+		roster_set_iq(sess, pkt);
+	return MOD_HANDLED;
+}
+
+/* ---- subscriptions to the user (inbound) ---- */
+
+/* Hand an inbound subscription stanza to the available sessions; 0 if
+ * there are none (it then goes to offline storage). */
+static int roster_deliver(struct user *user, struct pkt *pkt)
+{
+	struct list_node *n;
+	int sent = 0;
+
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+
+		if (s->available) {
+			pkt_sess(pkt_dup(pkt, NULL, NULL), s);
+			sent = 1;
+		}
+	}
+	if (sent)
+		pkt_free(&pkt);
+	return sent;
+}
+
+static enum mod_ret roster_pkt_user(struct user *user, struct pkt *pkt)
+{
+	struct roster_item *item;
+	int changed = 0, deliver = 1;
+
+	if (!(pkt->type & PKT_S10N_ANY) || pkt->from == NULL)
+		return MOD_PASS;
+	item = roster_get(user, jid_bare(pkt->from));
+	pkt_set_to(pkt, jid_bare(user->jid));
+	switch (pkt->type) {
+	case PKT_S10N:
+		if (item != NULL && item->from) {
+			/* Already granted: answer for the user. */
+			pkt_router(pkt_create(user->sm, "presence", "subscribed",
+					      jid_bare(pkt->from), jid_bare(user->jid)));
+			deliver = 0;
+		}
+		break;
+	case PKT_S10N_ED:
+		if (item != NULL && !item->to && item->ask == 1) {
+			item->to = 1;
+			item->ask = 0;
+			changed = 1;
+		} else
+			deliver = 0;
+		break;
+	case PKT_S10N_UN:
+		if (item != NULL && item->from) {
+			item->from = 0;
+			changed = 1;
+		} else
+			deliver = 0;
+		break;
+	default:
+		if (item != NULL && (item->to || item->ask)) {
+			item->to = 0;
+			item->ask = 0;
+			changed = 1;
+		} else
+			deliver = 0;
+		break;
+	}
+	if (changed) {
+		roster_save(user, item);
+		roster_push(user, item, 0);
+	}
+	if (!deliver) {
+		pkt_free(&pkt);
+		return MOD_HANDLED;
+	}
+	return roster_deliver(user, pkt) ? MOD_HANDLED : MOD_PASS;
+}
+
+static void roster_user_delete(struct sm *sm, const struct jid *jid)
+{
+	const char *error;
+
+	storage_delete(sm->st, "roster-items", jid_bare(jid), NULL, &error);
+	storage_delete(sm->st, "roster-groups", jid_bare(jid), NULL, &error);
+}
+
+static int roster_init(struct sm *sm, const char *arg)
+{
+	(void)arg;
+	sm_feature(sm, "jabber:iq:roster");
+	sm_feature(sm, "urn:xmpp:features:rosterver");
+	return 0;
+}
+
+const struct sm_module sm_module_roster = {
+	.name = "roster",
+	.abi = SM_MODULE_ABI,
+	.init = roster_init,
+	.in_sess = roster_in_sess,
+	.pkt_user = roster_pkt_user,
+	.user_load = roster_user_load,
+	.user_delete = roster_user_delete,
+};

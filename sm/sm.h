@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sm.h: the session manager's shared structures and internal interfaces.
+ * The sm keeps users (loaded while they have sessions or while a packet
+ * for them is handled), their sessions (one per resource a c2s started),
+ * and runs every packet through the module chains named in sm.xml, as
+ * jabberd2's sm does (compat spec sections 5 and 6).
+ *
+ * A packet (struct pkt) is one stanza in its own nad, with its addresses
+ * parsed; routes are unwrapped on input (sm.c) and wrapped again on output
+ * (pkt.c). Prototypes are grouped by the file that defines them.
+ */
+#ifndef SM_SM_H
+#define SM_SM_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "util/list.h"
+
+struct comp;
+struct config;
+struct jid;
+struct mio;
+struct nad;
+struct storage;
+struct xhash;
+
+#define SM_MODULE_ABI 1
+#define SM_NS_SESSION "http://jabberd.jabberstudio.org/ns/session/1.0"
+#define SM_NS_ROSTER "jabber:iq:roster"
+#define SM_NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
+#define SM_NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
+
+/* What a module returns from a chain hook. */
+enum mod_ret {
+	MOD_PASS = 0,           /* not mine: the caller still owns the packet */
+	MOD_HANDLED = 1,        /* taken: the module sent or freed it */
+};
+
+/* The chains, as sm.xml names them. */
+enum chain_id {
+	CHAIN_SESS_START,
+	CHAIN_SESS_END,
+	CHAIN_IN_SESS,
+	CHAIN_OUT_SESS,
+	CHAIN_IN_ROUTER,
+	CHAIN_OUT_ROUTER,
+	CHAIN_PKT_SM,
+	CHAIN_PKT_USER,
+	CHAIN_PKT_ROUTER,
+	CHAIN_USER_LOAD,
+	CHAIN_USER_UNLOAD,
+	CHAIN_USER_CREATE,
+	CHAIN_USER_DELETE,
+	CHAIN_DISCO_EXTEND,
+	CHAIN_COUNT,
+};
+
+/* Packet kinds (bits, so modules can test groups). */
+enum pkt_type {
+	PKT_NONE = 0,
+	PKT_MESSAGE = 0x0001,
+	PKT_PRESENCE = 0x0010,          /* available */
+	PKT_PRESENCE_UN = 0x0020,       /* unavailable */
+	PKT_PRESENCE_PROBE = 0x0040,
+	PKT_PRESENCE_ERROR = 0x0080,
+	PKT_S10N = 0x0100,              /* subscribe */
+	PKT_S10N_ED = 0x0200,           /* subscribed */
+	PKT_S10N_UN = 0x0400,           /* unsubscribe */
+	PKT_S10N_UNED = 0x0800,         /* unsubscribed */
+	PKT_IQ = 0x1000,                /* get */
+	PKT_IQ_SET = 0x2000,
+	PKT_IQ_RESULT = 0x4000,
+	PKT_IQ_ERROR = 0x8000,
+	PKT_MESSAGE_ERROR = 0x10000,
+	PKT_SESS = 0x100000,            /* session control element */
+};
+#define PKT_PRESENCE_ANY (PKT_PRESENCE | PKT_PRESENCE_UN | PKT_PRESENCE_PROBE | \
+			  PKT_PRESENCE_ERROR | PKT_S10N_ANY)
+#define PKT_S10N_ANY (PKT_S10N | PKT_S10N_ED | PKT_S10N_UN | PKT_S10N_UNED)
+#define PKT_IQ_ANY (PKT_IQ | PKT_IQ_SET | PKT_IQ_RESULT | PKT_IQ_ERROR)
+
+/* A stanza (or session control element) being handled. */
+struct pkt {
+	struct sm *sm;
+	struct nad *nad;                /* root 0 is the stanza */
+	enum pkt_type type;
+	struct jid *from, *to;          /* stanza addresses, NULL if absent */
+	char *rto, *rfrom;              /* route addresses it came with */
+	char *iq_ns;                    /* iq: namespace of its child (a copy:
+					 * the nad's strings move when it is
+					 * changed), or NULL */
+};
+
+struct roster_item {
+	struct jid *jid;                /* bare */
+	char *name;
+	int to, from;                   /* subscription */
+	int ask;                        /* 0, 1 subscribe, 2 unsubscribe */
+	char **groups;
+	int ngroups;
+};
+
+struct user {
+	struct sm *sm;
+	struct jid *jid;                /* bare */
+	struct xhash *roster;           /* bare jid -> struct roster_item */
+	int64_t roster_ver;
+	struct list_node sessions;      /* struct sess.link */
+	time_t active;
+	struct xhash *blocked;          /* XEP-0191 block list (mod_privacy) */
+	struct privacy *privacy;        /* XEP-0016 lists (mod_privacy) */
+	struct xhash *pep;              /* node -> last item nad (mod_pep) */
+	int refs;                       /* held by packets being handled */
+};
+
+struct sess {
+	struct user *user;
+	struct jid *jid;                /* full */
+	char sm_id[41];                 /* our id: SHA-1 hex */
+	char *c2s;                      /* c2s component (route address) */
+	char *c2s_id;                   /* c2s's key for the connection */
+	int available;                  /* sent available presence */
+	int priority;
+	struct nad *pres;               /* last broadcast presence */
+	struct xhash *directed;         /* full jids we sent directed
+					 * available presence to */
+	int roster_fetched;             /* wants roster pushes */
+	int blocklist_fetched;          /* wants block list pushes */
+	int carbons;                    /* XEP-0280 enabled */
+	char *privacy_active;           /* XEP-0016 active list, or NULL */
+	int ended;
+	struct list_node link;
+};
+
+struct sm_module {
+	const char *name;
+	int abi;
+	/* Once at start, per chain the module is listed in (arg from sm.xml
+	 * module@arg). Returns 0, or -1 to skip the module in that chain. */
+	int (*init)(struct sm *sm, const char *arg);
+	void (*fini)(struct sm *sm);
+	enum mod_ret (*sess_start)(struct sess *sess);
+	void (*sess_end)(struct sess *sess);
+	enum mod_ret (*in_sess)(struct sess *sess, struct pkt *pkt);
+	enum mod_ret (*out_sess)(struct sess *sess, struct pkt *pkt);
+	enum mod_ret (*in_router)(struct pkt *pkt);
+	enum mod_ret (*out_router)(struct pkt *pkt);
+	enum mod_ret (*pkt_sm)(struct pkt *pkt);
+	enum mod_ret (*pkt_user)(struct user *user, struct pkt *pkt);
+	enum mod_ret (*pkt_router)(struct pkt *pkt);
+	/* user-load: 0, or -1 if the user cannot be loaded (active). */
+	int (*user_load)(struct user *user);
+	void (*user_unload)(struct user *user);
+	int (*user_create)(struct sm *sm, const struct jid *jid);
+	void (*user_delete)(struct sm *sm, const struct jid *jid);
+	/* disco-extend: add XEP-0128 forms to the server's disco#info. */
+	void (*disco_extend)(struct sm *sm, struct nad *nad, int query);
+};
+
+struct sm {
+	struct config *cfg;
+	const char *id;                 /* our name at the router (nameprep'd) */
+	char *id_buf;
+	struct xhash *hosts;            /* served domains */
+	struct mio *mio;
+	struct comp *comp;
+	struct storage *st;
+	struct xhash *users;            /* bare jid -> struct user */
+	struct xhash *sessions;         /* sm id -> struct sess */
+	struct xhash *features;         /* disco features (namespaces) */
+	struct xhash *services;         /* components found by disco: name ->
+					 * char *display name (mod_disco) */
+	const struct sm_module **chains[CHAIN_COUNT];
+	int nchain[CHAIN_COUNT];
+	time_t started;
+	int auto_create;
+	int offline_quota, offline_store_headlines, offline_drop_messages;
+	int offline_drop_s10n;
+	int roster_max;
+	const char *identity_category, *identity_type, *identity_name;
+	int exit_code;
+	int shutting_down;
+	/* Tests and fuzzers: where sm_send() hands elements instead of the
+	 * router link. Takes the nad. */
+	void (*send_hook)(struct sm *sm, struct nad *nad);
+	void *hook_ctx;
+};
+
+/* ---- sm_life.c: setting up and tearing down ---- */
+/* An sm from a loaded sm.xml (taken: freed by sm_free): options, served
+ * domains (nameprep'd), storage drivers, module chains. No router link
+ * yet (main.c makes it). NULL with *error_r on failure. */
+struct sm *sm_new(struct config *cfg, struct mio *mio, const char **error_r);
+void sm_free(struct sm **smp);
+/* 1 if jid (full or bare) is listed in an aci.acl of `type` or 'all'. */
+int sm_acl(struct sm *sm, const char *type, const struct jid *jid);
+/* Send an element to the router (or the send hook). Takes the nad. */
+void sm_send(struct sm *sm, struct nad *nad);
+
+/* ---- sm.c: input from the router, dispatch ---- */
+void sm_router_element(struct sm *sm, struct nad *nad);
+/* Deliver a packet addressed to one of our domains or users, as if it
+ * came from the router (pkt-sm / pkt-user). Takes the packet. */
+void sm_dispatch(struct sm *sm, struct pkt *pkt);
+int sm_serves(const struct sm *sm, const char *domain);
+/* Register a disco#info feature of the server. */
+void sm_feature(struct sm *sm, const char *ns);
+
+/* ---- modules.c: the module table and the chains ---- */
+int sm_modules_init(struct sm *sm, const char **error_r);
+void sm_modules_fini(struct sm *sm);
+enum mod_ret mm_sess_start(struct sm *sm, struct sess *sess);
+void mm_sess_end(struct sm *sm, struct sess *sess);
+enum mod_ret mm_in_sess(struct sm *sm, struct sess *sess, struct pkt *pkt);
+enum mod_ret mm_in_router(struct sm *sm, struct pkt *pkt);
+enum mod_ret mm_out_router(struct sm *sm, struct pkt *pkt);
+enum mod_ret mm_pkt_sm(struct sm *sm, struct pkt *pkt);
+enum mod_ret mm_pkt_user(struct sm *sm, struct user *user, struct pkt *pkt);
+enum mod_ret mm_pkt_router(struct sm *sm, struct pkt *pkt);
+int mm_user_load(struct sm *sm, struct user *user);
+void mm_user_unload(struct sm *sm, struct user *user);
+int mm_user_create(struct sm *sm, const struct jid *jid);
+void mm_user_delete(struct sm *sm, const struct jid *jid);
+void mm_disco_extend(struct sm *sm, struct nad *nad, int query);
+
+/* ---- pkt.c: packets ---- */
+/* A packet from a stanza nad (taken). NULL if the stanza's addresses are
+ * unparsable (the nad is freed). */
+struct pkt *pkt_new(struct sm *sm, struct nad *nad);
+void pkt_free(struct pkt **pktp);
+/* A new stanza: name "message"/"presence"/"iq", type may be NULL. */
+struct pkt *pkt_create(struct sm *sm, const char *name, const char *type,
+		       const char *to, const char *from);
+struct pkt *pkt_dup(const struct pkt *pkt, const char *to, const char *from);
+/* Set / replace the to or from address (NULL removes it). */
+void pkt_set_to(struct pkt *pkt, const char *to);
+void pkt_set_from(struct pkt *pkt, const char *from);
+/* Turn pkt into an error reply (addresses swapped) with the RFC 6120
+ * condition and its legacy code; returns pkt. */
+struct pkt *pkt_error(struct pkt *pkt, const char *cond);
+/* Turn an iq into an empty result (addresses swapped, children gone). */
+struct pkt *pkt_result(struct pkt *pkt);
+/* Send to a session's client; takes pkt. */
+void pkt_sess(struct pkt *pkt, struct sess *sess);
+/* Send out: the out-router chain, then to a served domain locally
+ * (in-router chain and sm_dispatch), else through the router (route from
+ * our id to the domain of `to`). Takes pkt. */
+void pkt_router(struct pkt *pkt);
+/* Delayed-delivery stamp (XEP-0203). */
+void pkt_delay(struct pkt *pkt, time_t t, const char *from);
+/* Condition for a route error code (compat spec section 10). */
+const char *pkt_error_cond(int code);
+
+/* ---- user.c: users ---- */
+/* The loaded user, loading it (user-load chain) if needed. NULL if the
+ * user does not exist. */
+struct user *user_load(struct sm *sm, const struct jid *jid);
+/* Drop the user from memory if nothing uses it any more. */
+void user_release(struct user *user);
+void user_free_all(struct sm *sm);
+int user_create(struct sm *sm, const struct jid *jid);
+void user_delete(struct sm *sm, const struct jid *jid);
+/* The session with this full JID's resource, or NULL. */
+struct sess *user_sess(struct user *user, const char *resource);
+/* The available session with the highest (non-negative) priority, or
+ * NULL. */
+struct sess *user_top_sess(struct user *user);
+
+/* ---- sess.c: sessions ---- */
+struct sess *sess_start(struct sm *sm, struct user *user, const struct jid *jid,
+			const char *c2s, const char *c2s_id);
+/* End the session: sess-end chain, tell c2s `action` ("ended",
+ * "replaced", or NULL for nothing), free it. */
+void sess_end(struct sess *sess, const char *action);
+/* At exit: free every session without telling anyone. */
+void sess_free_all(struct sm *sm);
+/* Send a session control reply. */
+void sess_control(struct sm *sm, const char *to, const char *c2s_id, const char *sm_id,
+		  const char *action, const char *target, const char *id, int failed);
+
+/* ---- mod_presence.c: presence (RFC 6121 section 4) ---- */
+/* The session's own presence (no `to`): broadcast, probe, remember.
+ * Takes pkt. */
+void pres_update(struct sess *sess, struct pkt *pkt);
+/* Send each available session's presence to the contact of `item`. */
+void pres_roster(struct user *user, const struct roster_item *item);
+/* Send unavailable from each available session to `jid`. */
+void pres_gone(struct user *user, const struct jid *jid);
+
+/* ---- mod_privacy.c ---- */
+struct privacy;
+/* Free a user's privacy lists (user.c, when the user leaves memory). */
+void privacy_free(struct privacy **pp);
+
+/* ---- mod_pep.c ---- */
+/* Free a user's published items (user.c). */
+void pep_free(struct user *user);
+
+/* ---- mod_roster.c helpers ---- */
+struct roster_item *roster_get(struct user *user, const char *bare);
+
+extern const struct sm_module *const sm_modules[];
+
+#endif

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sm_life.c: an sm from its configuration (options from sm.xml, the
+ * served domains, the storage drivers and the module chains) and back.
+ * main.c adds the command line, logging, signals and the router link;
+ * the unit tests and the fuzzer use an sm made here with a send hook in
+ * place of the router.
+ */
+#include "config.h"
+#include "sm/sm.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "comp/comp.h"
+#include "storage/storage.h"
+#include "util/buf.h"
+#include "util/config_file.h"
+#include "util/jid.h"
+#include "util/log.h"
+#include "util/nad.h"
+#include "util/xhash.h"
+
+#define O(f) offsetof(struct sm, f)
+static const struct config_key sm_keys[] = {
+	{ "id", CONFIG_STRING, "sm", O(id), 0, 0 },
+	{ "user.auto-create", CONFIG_FLAG, "0", O(auto_create), 0, 0 },
+	{ "offline.dropmessages", CONFIG_FLAG, "0", O(offline_drop_messages), 0, 0 },
+	{ "offline.storeheadlines", CONFIG_FLAG, "0", O(offline_store_headlines), 0, 0 },
+	{ "offline.dropsubscriptions", CONFIG_FLAG, "0", O(offline_drop_s10n), 0, 0 },
+	{ "offline.userquota", CONFIG_INT, "0", O(offline_quota), 0, 1 << 30 },
+	{ "roster.maxitems", CONFIG_INT, "0", O(roster_max), 0, 1 << 30 },
+	{ "discovery.identity.category", CONFIG_STRING, "server", O(identity_category), 0, 0 },
+	{ "discovery.identity.type", CONFIG_STRING, "im", O(identity_type), 0, 0 },
+	{ "discovery.identity.name", CONFIG_STRING, "Jabber IM server", O(identity_name), 0, 0 },
+	{ NULL, 0, NULL, 0, 0, 0 },
+};
+#undef O
+
+/* What main.c reads itself, or sections walked by hand. */
+static const char *const sm_sections[] = {
+	"pidfile", "log", "router", "local", "storage", "modules", "discovery", "aci",
+	"user", "amp", "status", NULL,
+};
+
+/* The sm id and the served domains, nameprep'd. */
+static int sm_read_hosts(struct sm *sm, const char **error_r)
+{
+	char name[JID_PART_MAX + 1];
+	int i, n = config_count(sm->cfg, "local.id");
+
+	if (jid_nameprep(sm->id, name, sizeof(name), error_r) < 0)
+		return -1;
+	sm->id_buf = xstrdup(name);
+	sm->id = sm->id_buf;
+	for (i = 0; i < n; i++) {
+		if (jid_nameprep(config_get_n(sm->cfg, "local.id", i), name, sizeof(name),
+				 error_r) < 0) {
+			*error_r = config_errorf(sm->cfg, config_node(sm->cfg, "local.id", i),
+						 "%s", *error_r);
+			return -1;
+		}
+		xhash_put(sm->hosts, name, sm);
+	}
+	if (n == 0)
+		xhash_put(sm->hosts, sm->id, sm);
+	return 0;
+}
+
+static const char *sm_storage_option(void *ctx, const char *key)
+{
+	return config_get(ctx, key);
+}
+
+static int sm_open_storage(struct sm *sm, const char **error_r)
+{
+	int i, n = config_count(sm->cfg, "storage.driver");
+
+	sm->st = storage_new(sm_storage_option, sm->cfg);
+	for (i = 0; i < n; i++)
+		if (storage_add_type(sm->st, config_get_n(sm->cfg, "storage.driver", i),
+				     config_attr(sm->cfg, "storage.driver", i, "type"),
+				     error_r) < 0)
+			return -1;
+	if (n == 0 && storage_add_type(sm->st, "sqlite", NULL, error_r) < 0)
+		return -1;
+	return 0;
+}
+
+struct sm *sm_new(struct config *cfg, struct mio *mio, const char **error_r)
+{
+	struct sm *sm = xcalloc(1, sizeof(*sm));
+
+	sm->cfg = cfg;
+	sm->mio = mio;
+	sm->started = time(NULL);
+	sm->hosts = xhash_new();
+	sm->users = xhash_new();
+	sm->sessions = xhash_new();
+	sm->features = xhash_new();
+	sm->services = xhash_new();
+	if (config_apply(cfg, sm_keys, sm, error_r) < 0 || sm_read_hosts(sm, error_r) < 0 ||
+	    sm_open_storage(sm, error_r) < 0 || sm_modules_init(sm, error_r) < 0) {
+		sm_free(&sm);
+		return NULL;
+	}
+	config_unknown(cfg, sm_keys, sm_sections);
+	return sm;
+}
+
+void sm_free(struct sm **smp)
+{
+	struct sm *sm = *smp;
+
+	if (sm == NULL)
+		return;
+	*smp = NULL;
+	sess_free_all(sm);
+	user_free_all(sm);
+	sm_modules_fini(sm);
+	storage_free(&sm->st);
+	xhash_free(&sm->hosts);
+	xhash_free(&sm->users);
+	xhash_free(&sm->sessions);
+	xhash_free(&sm->features);
+	xhash_clear(sm->services, free);
+	xhash_free(&sm->services);
+	config_free(&sm->cfg);
+	free(sm->id_buf);
+	free(sm);
+}
+
+int sm_acl(struct sm *sm, const char *type, const struct jid *jid)
+{
+	int i, n = config_count(sm->cfg, "aci.acl");
+
+	if (jid == NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const struct config_node *acl = config_node(sm->cfg, "aci.acl", i), *j;
+		const char *t = config_node_attr(acl, "type");
+
+		if (t == NULL || (strcmp(t, type) != 0 && strcmp(t, "all") != 0))
+			continue;
+		for (j = config_node_child(acl, "jid"); j != NULL; j = config_node_next(j, "jid")) {
+			const char *v = config_node_value(j);
+
+			if (strcmp(v, jid_full(jid)) == 0 || strcmp(v, jid_bare(jid)) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+void sm_send(struct sm *sm, struct nad *nad)
+{
+	if (sm->send_hook != NULL) {
+		sm->send_hook(sm, nad);
+		return;
+	}
+	if (sm->comp == NULL) {
+		nad_free(&nad);
+		return;
+	}
+	comp_send(sm->comp, nad);
+}

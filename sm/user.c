@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * user.c: users in memory. A user is loaded (the user-load chain: active
+ * says whether it exists, roster reads its roster) when a session starts
+ * or a packet for it arrives, and dropped again once it has no session
+ * and no packet holds it. Creating and deleting users run their chains.
+ */
+#include "config.h"
+#include "sm/sm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/jid.h"
+#include "util/log.h"
+#include "util/xhash.h"
+
+static void user_free(struct user *user)
+{
+	mm_user_unload(user->sm, user);
+	if (user->roster != NULL) {
+		struct xhash_iter it;
+		void *v;
+
+		xhash_iter_init(user->roster, &it);
+		while (xhash_iter_next(&it, NULL, &v)) {
+			struct roster_item *item = v;
+			int i;
+
+			jid_free(&item->jid);
+			free(item->name);
+			for (i = 0; i < item->ngroups; i++)
+				free(item->groups[i]);
+			free(item->groups);
+			free(item);
+		}
+		xhash_free(&user->roster);
+	}
+	xhash_free(&user->blocked);
+	privacy_free(&user->privacy);
+	pep_free(user);
+	jid_free(&user->jid);
+	free(user);
+}
+
+struct user *user_load(struct sm *sm, const struct jid *jid)
+{
+	struct user *user = xhash_get(sm->users, jid_bare(jid));
+
+	if (user != NULL)
+		return user;
+	user = xcalloc(1, sizeof(*user));
+	user->sm = sm;
+	user->jid = jid_copy_bare(jid);
+	user->roster = xhash_new();
+	list_init(&user->sessions);
+	if (mm_user_load(sm, user) < 0) {
+		log_debug("sm: user %s not loaded (unknown)", jid_bare(jid));
+		user_free(user);
+		return NULL;
+	}
+	xhash_put(sm->users, jid_bare(user->jid), user);
+	log_debug("sm: loaded user %s", jid_bare(user->jid));
+	return user;
+}
+
+void user_release(struct user *user)
+{
+	if (user->refs > 0 || !list_empty(&user->sessions))
+		return;
+	xhash_remove(user->sm->users, jid_bare(user->jid));
+	user_free(user);
+}
+
+void user_free_all(struct sm *sm)
+{
+	struct xhash_iter it;
+	void *v;
+
+	xhash_iter_init(sm->users, &it);
+	while (xhash_iter_next(&it, NULL, &v)) {
+		xhash_iter_remove(&it);
+		user_free(v);
+	}
+}
+
+int user_create(struct sm *sm, const struct jid *jid)
+{
+	log_notice("sm: creating user %s", jid_bare(jid));
+	return mm_user_create(sm, jid);
+}
+
+void user_delete(struct sm *sm, const struct jid *jid)
+{
+	struct user *user = xhash_get(sm->users, jid_bare(jid));
+	struct sess *s, *tmp;
+
+	log_notice("sm: deleting user %s", jid_bare(jid));
+	if (user != NULL) {
+		user->refs++;
+		LIST_FOREACH_SAFE(s, tmp, &user->sessions, struct sess, link)
+			sess_end(s, "ended");
+		user->refs--;
+		user_release(user);
+	}
+	mm_user_delete(sm, jid);
+}
+
+struct sess *user_sess(struct user *user, const char *resource)
+{
+	struct list_node *n;
+
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+
+		if (strcmp(jid_resource(s->jid), resource) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+struct sess *user_top_sess(struct user *user)
+{
+	struct sess *top = NULL;
+	struct list_node *n;
+
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+
+		if (s->available && s->priority >= 0 && (top == NULL || s->priority > top->priority))
+			top = s;
+	}
+	return top;
+}
