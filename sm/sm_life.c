@@ -9,6 +9,7 @@
 #include "config.h"
 #include "sm/sm.h"
 
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,9 @@ static int sm_open_storage(struct sm *sm, const char **error_r)
 
 struct sm *sm_new(struct config *cfg, struct mio *mio, const char **error_r)
 {
+	/* Error strings may live in what sm_free() releases (storage keeps
+	 * its reasons in the struct storage): copy the reason out first. */
+	static char reason[512];
 	struct sm *sm = xcalloc(1, sizeof(*sm));
 
 	sm->cfg = cfg;
@@ -103,6 +107,8 @@ struct sm *sm_new(struct config *cfg, struct mio *mio, const char **error_r)
 	sm->services = xhash_new();
 	if (config_apply(cfg, sm_keys, sm, error_r) < 0 || sm_read_hosts(sm, error_r) < 0 ||
 	    sm_open_storage(sm, error_r) < 0 || sm_modules_init(sm, error_r) < 0) {
+		snprintf(reason, sizeof(reason), "%s", *error_r);
+		*error_r = reason;
 		sm_free(&sm);
 		return NULL;
 	}

@@ -392,3 +392,20 @@ def test_sm_bind_refused_exits_1(sandbox, xmpp):
     twin.wait_log(r"cannot bind 'sm' at the router \(error 409\)")
     twin.proc.wait(timeout=10)
     assert twin.proc.returncode == 1
+
+
+def test_sm_storage_open_failure_is_explained(tmp_path):
+    """An sm whose database cannot be opened exits 1 and logs why, naming
+    the file (the reason must survive the cleanup that follows it)."""
+    import subprocess
+    conf = tmp_path / "sm.xml"
+    conf.write_text(
+        "<sm><id>sm</id><log type='stdout'/><local><id>localhost</id></local>"
+        "<storage><driver>sqlite</driver><sqlite>"
+        f"<dbname>{tmp_path}/missing-dir/sqlite.db</dbname>"
+        "</sqlite></storage></sm>")
+    proc = subprocess.run([jabberd.our_binary_or_skip("sm"), "-c", str(conf)],
+                          capture_output=True, timeout=20)
+    out = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 1
+    assert f"cannot open '{tmp_path}/missing-dir/sqlite.db'" in out, out
