@@ -281,7 +281,12 @@ static unsigned mechs_of(const struct c2s *c2s, const char *key, int *scram_name
  * authreg.ssl-mechanisms.sasl (sx itself keeps PLAIN off unencrypted
  * streams and EXTERNAL off streams without a verified certificate).
  * jabberd2's configs predate SCRAM: when neither list names a SCRAM
- * mechanism, all four SCRAM variants are on. DIGEST-MD5 needs plaintext
+ * mechanism, SCRAM-SHA-1 and SCRAM-SHA-256 are on, without their -PLUS
+ * variants. Offering -PLUS obliges the server to refuse a client that
+ * sends SCRAM's "y" flag (RFC 5802), and clients that know only
+ * tls-unique send "y" on TLS 1.3, where only tls-exporter exists: a
+ * jabberd2 config taken over unchanged must not lock them out. Naming a
+ * -plus mechanism turns channel binding on. DIGEST-MD5 needs plaintext
  * passwords, so it is only offered when they are stored that way.
  */
 unsigned c2s_config_mechs(const struct c2s *c2s)
@@ -291,7 +296,7 @@ unsigned c2s_config_mechs(const struct c2s *c2s)
 			mechs_of(c2s, "authreg.ssl-mechanisms.sasl", &scram_named);
 
 	if (!scram_named)
-		bits |= SX_SASL_SCRAM_ALL;
+		bits |= SX_SASL_SCRAM_SHA_1 | SX_SASL_SCRAM_SHA_256;
 	if ((bits & SX_SASL_DIGEST_MD5) && !c2s->o.scram_plaintext) {
 		log_info("c2s: DIGEST-MD5 not offered: passwords are stored as SCRAM "
 			 "hashes (authreg.scram.plaintext keeps them in clear)");

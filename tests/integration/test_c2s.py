@@ -6,6 +6,7 @@ TLS, a jabberd2 plaintext authreg row that logs in and is upgraded to
 SCRAM hashes, roster get and a message between two users."""
 
 import base64
+import re
 import socket
 import sqlite3
 import ssl
@@ -185,6 +186,22 @@ def test_scram_login(sandbox, xmpp, mech):
     c.register()
     c.login()
     assert mech_logged_in(node, "carol", mech)
+
+
+def test_jabberd2_mechanisms_over_tls_log_in_with_scram(sandbox, xmpp):
+    """A c2s.xml from jabberd2 names no SCRAM mechanism. Over TLS the server
+    then offers SCRAM-SHA-1 and SCRAM-SHA-256 but no -PLUS variant: a
+    client that knows only tls-unique (slixmpp sends SCRAM's "y" flag on
+    TLS 1.3) logs in with SCRAM of its own choosing, as it did with
+    jabberd2. Naming a -plus mechanism offers channel binding."""
+    node = node_with_our_c2s(sandbox, tls=True)
+    c = xmpp.client("ivy@localhost", "pw-i", node.c2s_address,
+                    tls="starttls", cafile=node.cert.certfile)
+    c.register()
+    c.login()
+    log = node.log("c2s").read_text()
+    assert re.search(r"authenticated as ivy@localhost \(SCRAM-SHA-(1|256)\)", log), log
+    assert "SASL failure" not in log
 
 
 def test_plain_over_tls_and_required_starttls(sandbox, xmpp):
