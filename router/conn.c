@@ -47,6 +47,9 @@ struct router_conn {
 	struct sx *sx;
 	struct router_comp *comp;       /* NULL until authenticated */
 	char *legacy_name;              /* XEP-0114: the name asked for */
+	char *user;                     /* who authenticated, for the log; the
+					 * component may be gone before the
+					 * socket closes */
 	int auth_failures;
 	int ended;                      /* sx is over: shut the socket down */
 	time_t last_out;
@@ -205,7 +208,7 @@ static void conn_stream_open(struct sx *sx, const struct sx_header *hdr, void *c
 		c->comp = router_comp_new(c->d->r, user, 0, conn_send, c);
 		log_info("router: conn %llu: component %s authenticated",
 			 (unsigned long long)mio_conn_id(c->mc), user);
-		free(user);
+		c->user = user;
 	}
 }
 
@@ -236,6 +239,7 @@ static void conn_handshake(struct router_conn *c, struct nad *nad)
 	nad_elem_add(nad, NAD_NONE, SX_NS_COMPONENT_ACCEPT, "handshake");
 	sx_send(c->sx, nad);
 	c->comp = router_comp_new(c->d->r, c->legacy_name, 1, conn_send, c);
+	c->user = xstrdup(c->legacy_name);
 	log_info("router: conn %llu: XEP-0114 component %s connected",
 		 (unsigned long long)mio_conn_id(c->mc), c->legacy_name);
 	router_legacy_bind(c->comp, c->legacy_name);
@@ -311,7 +315,7 @@ static void conn_on_close(struct mio_conn *mc, const char *reason, void *ctx)
 
 	log_info("router: conn %llu (%s) closed%s%s",
 		 (unsigned long long)mio_conn_id(mc),
-		 c->comp != NULL ? c->comp->user : "unauthenticated",
+		 c->user != NULL ? c->user : "unauthenticated",
 		 reason != NULL ? ": " : "", reason != NULL ? reason : "");
 	router_comp_free(&c->comp);
 	sx_free(&c->sx);
@@ -322,6 +326,7 @@ static void conn_on_close(struct mio_conn *mc, const char *reason, void *ctx)
 		if (o->blocked_on == c)
 			o->blocked_on = NULL;
 	free(c->legacy_name);
+	free(c->user);
 	free(c);
 	if (d->shutting_down && !d->exiting && list_empty(&d->conns))
 		mio_stop(d->mio);

@@ -565,6 +565,9 @@ def test_sigterm_closes_streams(sandbox):
         time.sleep(0.05)
     assert r.daemon.returncode == 0
     r.daemon.expect_exit = True
+    # The log still names the component whose stream the shutdown ended
+    # (its names were unbound before its socket closed).
+    assert re.search(r"conn \d+ \(sm\) closed", r.log.read_text())
 
 
 # ---- TLS, limits, access, keepalive ----
