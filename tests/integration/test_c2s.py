@@ -424,8 +424,11 @@ def test_domain_gone_when_sm_leaves(sandbox, xmpp):
 
 def test_direct_tls_port(sandbox, xmpp):
     """local.ssl-port: TLS from the first byte; the features then offer
-    PLAIN and the channel-binding SCRAM variants, and PLAIN logs in."""
-    node = node_with_our_c2s(sandbox, tls=True, ssl_port=True)
+    PLAIN and the SCRAM mechanisms the config names, channel binding
+    included (a named -plus variant is offered, an unnamed one is not),
+    and PLAIN logs in."""
+    node = node_with_our_c2s(sandbox, tls=True, ssl_port=True,
+                             mechs="<plain/><scram-sha-1/><scram-sha-256-plus/>")
     xmpp.client("quin@localhost", "pw-q", node.c2s_address, tls="starttls",
                 cafile=node.cert.certfile).register()
     r = Raw((node.ip, node.ssl_port), cafile=node.cert.certfile)
@@ -433,6 +436,8 @@ def test_direct_tls_port(sandbox, xmpp):
     assert "starttls" not in feats
     for mech in ("PLAIN", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1"):
         assert "<mechanism>%s</mechanism>" % mech in feats
+    for mech in ("SCRAM-SHA-256", "SCRAM-SHA-1-PLUS"):
+        assert "<mechanism>%s</mechanism>" % mech not in feats
     creds = base64.b64encode(b"\0quin\0pw-q").decode()
     r.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
            "mechanism='PLAIN'>%s</auth>" % creds)
