@@ -24,6 +24,7 @@
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
+#include "util/pidfile.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
@@ -47,36 +48,6 @@ static unsigned attr_seconds(const struct config *cfg, const char *key, const ch
 	const char *v = config_attr(cfg, key, 0, attr);
 
 	return v != NULL ? (unsigned)strtoul(v, NULL, 10) : def;
-}
-
-static int open_log(const struct c2s *c2s, const char **error_r)
-{
-	const char *type = config_attr(c2s->cfg, "log", 0, "type");
-	enum log_type t = LOG_TYPE_STDOUT;
-
-	if (type != NULL && strcmp(type, "syslog") == 0)
-		t = LOG_TYPE_SYSLOG;
-	else if (type != NULL && strcmp(type, "file") == 0)
-		t = LOG_TYPE_FILE;
-	return log_open(t, c2s->o.log_ident, c2s->o.log_facility, c2s->o.log_file, error_r);
-}
-
-static void write_pidfile(const char *path)
-{
-	char buf[32];
-	int fd, n;
-
-	if (path == NULL)
-		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0) {
-		log_warn("c2s: cannot write pid file %s", path);
-		return;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n)
-		log_warn("c2s: cannot write pid file %s", path);
-	close(fd);
 }
 
 /* ---- listeners, opened once the router took our bind ---- */
@@ -314,7 +285,8 @@ int main(int argc, char **argv)
 		config_free(&c2s.cfg);
 		return 2;
 	}
-	if (!check_only && open_log(&c2s, &error) < 0) {
+	if (!check_only && log_open(log_type_parse(config_attr(c2s.cfg, "log", 0, "type")),
+				     c2s.o.log_ident, c2s.o.log_facility, c2s.o.log_file, &error) < 0) {
 		fprintf(stderr, "c2s: %s\n", error);
 		config_free(&c2s.cfg);
 		return 1;
@@ -338,7 +310,8 @@ int main(int argc, char **argv)
 		cleanup(&c2s);
 		return 0;
 	}
-	write_pidfile(c2s.o.pidfile);
+	if (pidfile_write(c2s.o.pidfile, &error) < 0)
+		log_warnx("c2s: cannot write pid file %s: %s", c2s.o.pidfile, error);
 	if ((c2s.mio = mio_new(&error)) == NULL)
 		fatalx("c2s: %s", error);
 	c2s.flush = mio_timer_new(c2s.mio, c2s_flush, &c2s);

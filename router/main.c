@@ -23,6 +23,7 @@
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
+#include "util/pidfile.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
@@ -91,37 +92,6 @@ static unsigned attr_seconds(const struct config *cfg, const char *key,
 	const char *v = config_attr(cfg, key, 0, attr);
 
 	return v != NULL ? (unsigned)strtoul(v, NULL, 10) : def;
-}
-
-static int open_log(const struct config *cfg, const struct routerd_opts *o,
-		    const char **error_r)
-{
-	const char *type = config_attr(cfg, "log", 0, "type");
-	enum log_type t = LOG_TYPE_STDOUT;
-
-	if (type != NULL && strcmp(type, "syslog") == 0)
-		t = LOG_TYPE_SYSLOG;
-	else if (type != NULL && strcmp(type, "file") == 0)
-		t = LOG_TYPE_FILE;
-	return log_open(t, o->log_ident, o->log_facility, o->log_file, error_r);
-}
-
-static void write_pidfile(const char *path)
-{
-	char buf[32];
-	int fd, n;
-
-	if (path == NULL)
-		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0) {
-		log_warn("router: cannot write pid file %s", path);
-		return;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n)
-		log_warn("router: cannot write pid file %s", path);
-	close(fd);
 }
 
 /* ACLs, aliases and access rules from their sections. */
@@ -344,13 +314,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "router: %s\n", error);
 		return 2;
 	}
-	if (open_log(d.cfg, &o, &error) < 0) {
+	if (log_open(log_type_parse(config_attr(d.cfg, "log", 0, "type")), o.log_ident,
+		     o.log_facility, o.log_file, &error) < 0) {
 		fprintf(stderr, "router: %s\n", error);
 		return 1;
 	}
 	log_set_debug(debug);
 	config_unknown(d.cfg, routerd_keys, routerd_sections);
-	write_pidfile(o.pidfile);
+	if (pidfile_write(o.pidfile, &error) < 0)
+		log_warnx("router: cannot write pid file %s: %s", o.pidfile, error);
 	list_init(&d.conns);
 	list_init(&d.dirty);
 	list_init(&d.paused);

@@ -25,6 +25,7 @@
 #include "util/config_file.h"
 #include "util/list.h"
 #include "util/log.h"
+#include "util/pidfile.h"
 #include "util/nad.h"
 
 struct s2sd {
@@ -390,36 +391,6 @@ static void on_signal(int signo, void *ctx)
 
 /* ---- start-up ---- */
 
-static int open_log(struct s2sd *d, const char **error_r)
-{
-	const char *type = d->cfg.log_type;
-	enum log_type t = LOG_TYPE_STDOUT;
-
-	if (type != NULL && strcmp(type, "syslog") == 0)
-		t = LOG_TYPE_SYSLOG;
-	else if (type != NULL && strcmp(type, "file") == 0)
-		t = LOG_TYPE_FILE;
-	return log_open(t, d->cfg.log_ident, d->cfg.log_facility, d->cfg.log_file, error_r);
-}
-
-static void write_pidfile(const char *path)
-{
-	char buf[32];
-	int fd, n;
-
-	if (path == NULL)
-		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0) {
-		log_warn("s2s: cannot write pid file %s", path);
-		return;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n)
-		log_warn("s2s: cannot write pid file %s", path);
-	close(fd);
-}
-
 /* jabberd2's verify-mode holds OpenSSL flags (1 peer, 2 fail if none). */
 static int sx_verify_mode(int v, const char *cachain)
 {
@@ -574,13 +545,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	d.cs.ident = "s2s";
-	if (open_log(&d, &err) < 0) {
+	if (log_open(log_type_parse(d.cfg.log_type), d.cfg.log_ident, d.cfg.log_facility,
+		     d.cfg.log_file, &err) < 0) {
 		fprintf(stderr, "s2s: %s\n", err);
 		d_free(&d);
 		return 1;
 	}
 	log_set_debug(debug);
-	write_pidfile(d.cfg.pidfile);
+	if (pidfile_write(d.cfg.pidfile, &err) < 0)
+		log_warnx("s2s: cannot write pid file %s: %s", d.cfg.pidfile, err);
 	rc = d_run(&d);
 	d_free(&d);
 	log_close();

@@ -24,6 +24,7 @@
 #include "mio/mio.h"
 #include "util/config_file.h"
 #include "util/log.h"
+#include "util/pidfile.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
@@ -52,36 +53,6 @@ static void usage(void)
 	printf("sm - jabberd2-compatible session manager (" PACKAGE_STRING ")\n"
 	       "usage: sm [-c config] [-i id] [-D] [-h]\n");
 	exit(1);
-}
-
-static int open_log(const struct config *cfg, const struct sm_opts *o, const char **error_r)
-{
-	const char *type = config_attr(cfg, "log", 0, "type");
-	enum log_type t = LOG_TYPE_STDOUT;
-
-	if (type != NULL && strcmp(type, "syslog") == 0)
-		t = LOG_TYPE_SYSLOG;
-	else if (type != NULL && strcmp(type, "file") == 0)
-		t = LOG_TYPE_FILE;
-	return log_open(t, o->log_ident, o->log_facility, o->log_file, error_r);
-}
-
-static void write_pidfile(const char *path)
-{
-	char buf[32];
-	int fd, n;
-
-	if (path == NULL)
-		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0) {
-		log_warn("sm: cannot write pid file %s", path);
-		return;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n)
-		log_warn("sm: cannot write pid file %s", path);
-	close(fd);
 }
 
 /* ---- the router link ---- */
@@ -225,13 +196,15 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	if (open_log(cfg, &o, &error) < 0) {
+	if (log_open(log_type_parse(config_attr(cfg, "log", 0, "type")), o.log_ident,
+		     o.log_facility, o.log_file, &error) < 0) {
 		fprintf(stderr, "sm: %s\n", error);
 		config_free(&cfg);
 		return 1;
 	}
 	log_set_debug(debug);
-	write_pidfile(o.pidfile);
+	if (pidfile_write(o.pidfile, &error) < 0)
+		log_warnx("sm: cannot write pid file %s: %s", o.pidfile, error);
 	log_notice("sm: starting up");
 	if ((mio = mio_new(&error)) == NULL)
 		fatalx("sm: %s", error);

@@ -12,6 +12,7 @@ util_libutil_a_SOURCES = \
 	util/xhash.c \
 	util/hash.c \
 	util/config_file.c \
+	util/pidfile.c \
 	util/nad.c
 
 UTIL_HDRS = \
@@ -21,6 +22,7 @@ UTIL_HDRS = \
 	util/xhash.h \
 	util/hash.h \
 	util/config_file.h \
+	util/pidfile.h \
 	util/list.h \
 	util/nad.h
 EXTRA_DIST += $(UTIL_HDRS)
@@ -39,7 +41,8 @@ UTIL_TESTS = \
 	util/tests/test_hash \
 	util/tests/test_config \
 	util/tests/test_config_jabberd2 \
-	util/tests/test_list
+	util/tests/test_list \
+	util/tests/test_pidfile
 check_PROGRAMS += $(UTIL_TESTS)
 TESTS += $(UTIL_TESTS)
 endif
@@ -48,6 +51,8 @@ util_tests_test_buf_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_buf_LDADD = $(UTIL_TEST_LDADD)
 util_tests_test_log_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_log_LDADD = $(UTIL_TEST_LDADD)
+util_tests_test_pidfile_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
+util_tests_test_pidfile_LDADD = $(UTIL_TEST_LDADD)
 util_tests_test_jid_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_jid_LDADD = $(UTIL_TEST_LDADD)
 util_tests_test_xhash_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)

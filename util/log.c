@@ -138,6 +138,15 @@ static FILE *log_fopen(const char *path, int *err_r)
 	return fp;
 }
 
+enum log_type log_type_parse(const char *name)
+{
+	if (name != NULL && strcmp(name, "syslog") == 0)
+		return LOG_TYPE_SYSLOG;
+	if (name != NULL && strcmp(name, "file") == 0)
+		return LOG_TYPE_FILE;
+	return LOG_TYPE_STDOUT;
+}
+
 int log_open(enum log_type type, const char *ident, const char *facility,
 	     const char *file, const char **error_r)
 {

@@ -19,6 +19,10 @@ enum log_type {
 	LOG_TYPE_FILE,
 };
 
+/* The type named by <log type='...'>: "syslog", "file", or stdout for
+ * anything else and for NULL (no <log> or no type), as jabberd2 does. */
+enum log_type log_type_parse(const char *name);
+
 /*
  * Open the log. `ident` is the syslog ident (e.g. "jabberd/router");
  * `facility` a syslog facility name ("local0".."local7", "user"; NULL or

@@ -260,6 +260,18 @@ static void test_stdout_type(void **state)
 	free(text);
 }
 
+/* <log type='...'>: jabberd2 logs to stdout when the type is absent or
+ * unknown, so a typo never silences a daemon. */
+static void test_type_parse(void **state)
+{
+	assert_int_equal(log_type_parse("syslog"), LOG_TYPE_SYSLOG);
+	assert_int_equal(log_type_parse("file"), LOG_TYPE_FILE);
+	assert_int_equal(log_type_parse("stdout"), LOG_TYPE_STDOUT);
+	assert_int_equal(log_type_parse(NULL), LOG_TYPE_STDOUT);
+	assert_int_equal(log_type_parse("Syslog"), LOG_TYPE_STDOUT);
+	assert_int_equal(log_type_parse(""), LOG_TYPE_STDOUT);
+}
+
 static void test_syslog_opens(void **state)
 {
 	const char *error = NULL;
@@ -286,6 +298,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stderr_before_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stdout_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syslog_opens, setup, teardown),
+		cmocka_unit_test(test_type_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
