@@ -219,6 +219,10 @@ const void *sx_output(struct sx *sx, size_t *len_r)
 void sx_output_consumed(struct sx *sx, size_t n)
 {
 	buf_consume(&sx->out, n);
+	/* Most of a session's life is idle: a drained stream keeps no output
+	 * buffer (about 1 KiB of an idle c2s session). */
+	if (sx->out.len == 0)
+		buf_free(&sx->out);
 }
 
 size_t sx_output_pending(const struct sx *sx)
