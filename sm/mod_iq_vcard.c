@@ -6,7 +6,10 @@
  * vCard; anyone may read a user's; the domain's vCard (owner = domain) is
  * read at the domain. Values longer than user.vcard.max-field-size
  * (default / avatar for PHOTO/BINVAL, 16384 bytes each) are cut to max-1
- * bytes, as jabberd2 does.
+ * bytes, as jabberd2 does. A set whose <vCard/> serializes to more than
+ * user.vcard.max-size bytes (default 65536, 0 = no limit; not in
+ * jabberd2) is refused whole with not-acceptable (the condition XEP-0060
+ * uses for a payload too big) and nothing is stored.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -50,6 +53,21 @@ static const struct {
 #define VCARD_NMAP (sizeof(vcard_map) / sizeof(vcard_map[0]))
 
 static size_t vcard_max_default = 16384, vcard_max_avatar = 16384;
+static size_t vcard_max_size = 65536;
+
+/* 1 if the <vCard/> element is over user.vcard.max-size when serialized. */
+static int vcard_too_big(const struct nad *nad, int vc)
+{
+	struct buf b = { 0 };
+	int big;
+
+	if (vcard_max_size == 0)
+		return 0;
+	nad_serialize(nad, vc, NULL, &b);
+	big = b.len > vcard_max_size;
+	buf_free(&b);
+	return big;
+}
 
 /* The vCard in a set, as one storage object. */
 static struct os *vcard_to_os(const struct nad *nad, int vc)
@@ -134,6 +152,11 @@ static struct pkt *vcard_set(struct sm *sm, struct pkt *pkt, const char *owner)
 
 	if (vc == NAD_NONE)
 		return pkt_error(pkt, "bad-request");
+	if (vcard_too_big(pkt->nad, vc)) {
+		log_notice("sm: iq-vcard: vCard of %s over %zu bytes refused", owner,
+			   vcard_max_size);
+		return pkt_error(pkt, "not-acceptable");
+	}
 	os = vcard_to_os(pkt->nad, vc);
 	rc = storage_replace(sm->st, "vcard", owner, NULL, os, &error);
 	os_free(&os);
@@ -211,6 +234,8 @@ static int vcard_init(struct sm *sm, const char *arg)
 		vcard_max_default = (size_t)atoi(v);
 	if ((v = config_get(sm->cfg, "user.vcard.max-field-size.avatar")) != NULL && atoi(v) > 1)
 		vcard_max_avatar = (size_t)atoi(v);
+	if ((v = config_get(sm->cfg, "user.vcard.max-size")) != NULL && atoi(v) >= 0)
+		vcard_max_size = (size_t)atoi(v);
 	sm_feature(sm, NS_VCARD);
 	return 0;
 }

@@ -284,8 +284,10 @@ static const char *roster_set_item(struct user *user, struct pkt *pkt, int e)
 	struct jid *jid;
 	int g;
 
-	if (s == NULL || (jid = jid_new(s, strlen(s), &error)) == NULL)
+	if (s == NULL)
 		return "bad-request";
+	if ((jid = jid_new(s, strlen(s), &error)) == NULL)
+		return "jid-malformed";         /* RFC 6120 8.3.3.8 */
 	item = roster_get(user, jid_bare(jid));
 	sub = nad_attr(pkt->nad, e, NULL, "subscription");
 	if (sub != NULL && strcmp(sub, "remove") == 0) {
@@ -402,8 +404,11 @@ static void roster_out_s10n(struct sess *sess, struct pkt *pkt)
 static enum mod_ret roster_in_sess(struct sess *sess, struct pkt *pkt)
 {
 	if (pkt->type & PKT_S10N_ANY) {
+		/* To one's own account: a user is implicitly subscribed to its
+		 * own presence (RFC 6121 4.2.2), so this is refused rather
+		 * than stored as a roster item for oneself. */
 		if (pkt->to == NULL || jid_equal_bare(pkt->to, sess->jid)) {
-			pkt_free(&pkt);         /* to ourselves: nothing to do */
+			pkt_sess(pkt_error(pkt, "not-allowed"), sess);
 			return MOD_HANDLED;
 		}
 		roster_out_s10n(sess, pkt);

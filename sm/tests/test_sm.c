@@ -427,7 +427,7 @@ static void test_roster_and_subscriptions(void **state)
 	/* A bad item is refused and nothing is stored. */
 	from_sess(sm, "1", a, "<iq type='set' id='r3'><query xmlns='jabber:iq:roster'>"
 		  "<item jid='@@bad'/></query></iq>");
-	assert_non_null(out_find("id='r3'", "bad-request", NULL));
+	assert_non_null(out_find("id='r3'", "jid-malformed", NULL));
 	assert_int_equal(count(sm, "roster-items", "ann@example.org"), 2);
 	out_clear();
 	/* The version moved on; a fetch with the current one is empty. */
@@ -880,6 +880,111 @@ static void test_pep(void **state)
 	assert_non_null(out_find("id='e3'", "item-not-found", NULL));
 }
 
+/* ---- bad input (issue 5): the right error, nothing half-written ---- */
+
+/* Feed `stanza` from session 1 and expect one reply to it carrying all of
+ * `what` (a type='error' stanza with the condition). */
+static void expect_error(struct sm *sm, const char *smid, const char *stanza,
+			 const char *what, const char *cond)
+{
+	out_clear();
+	from_sess(sm, "1", smid, stanza);
+	if (nout != 1 || out_find(":c2s='1'", what, "type='error'", cond, NULL) == NULL) {
+		out_dump();
+		fail_msg("%.60s: expected only a %s %s", stanza, what, cond);
+	}
+}
+
+static void test_bad_input(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	static const struct {
+		const char *stanza, *what, *cond;
+	} cases[] = {
+		/* Roster items with an invalid JID (RFC 6120 8.3.3.8) or none. */
+		{ "<iq type='set' id='b1'><query xmlns='jabber:iq:roster'><item jid='@@bad'/>"
+		  "</query></iq>", "id='b1'", "jid-malformed" },
+		{ "<iq type='set' id='b2'><query xmlns='jabber:iq:roster'><item jid='a@b@c' "
+		  "name='x'/></query></iq>", "id='b2'", "jid-malformed" },
+		{ "<iq type='set' id='b3'><query xmlns='jabber:iq:roster'><item name='nojid'/>"
+		  "</query></iq>", "id='b3'", "bad-request" },
+		/* Subscriptions to oneself (bare, full, no to): not-allowed. */
+		{ "<presence to='ann@example.org' type='subscribe'/>", "<presence",
+		  "not-allowed" },
+		{ "<presence to='ann@example.org/other' type='subscribed'/>", "<presence",
+		  "not-allowed" },
+		{ "<presence type='subscribe'/>", "<presence", "not-allowed" },
+		/* RFC 6120 8.2.3: an iq result needs an id too. */
+		{ "<iq type='result' to='bob@example.org'/>", "<iq", "bad-request" },
+		{ "<iq type='result'><query xmlns='jabber:iq:roster'/></iq>", "<iq",
+		  "bad-request" },
+		/* A presence type RFC 6121 does not define. */
+		{ "<presence type='online' to='bob@example.org'/>", "<presence", "bad-request" },
+		{ "<presence type='subscribe-all'/>", "<presence", "bad-request" },
+	};
+	const char *a;
+	size_t i;
+
+	sess_req(sm, "create", "9", NULL, "bob@example.org");
+	a = login(sm, "ann@example.org", "a", "1");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		expect_error(sm, a, cases[i].stanza, cases[i].what, cases[i].cond);
+		/* Only the template's item; nothing queued for offline bob. */
+		assert_int_equal(count(sm, "roster-items", "ann@example.org"), 1);
+		assert_int_equal(count(sm, "roster-groups", "ann@example.org"), 1);
+		assert_int_equal(count(sm, "queue", "bob@example.org"), 0);
+	}
+}
+
+static void test_bad_input_vcard_and_quota(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const size_t big = 1024 * 1024;
+	const char *a = login(sm, "ann@example.org", "a", "1");
+	char *fill = xmalloc(big + 1), *stanza;
+
+	from_sess(sm, "1", a, "<iq type='set' id='v1'><vCard xmlns='vcard-temp'><FN>Ann</FN>"
+		  "</vCard></iq>");
+	assert_non_null(out_find("id='v1'", "type='result'", NULL));
+	/* A 1 MB vCard is refused whole: the stored one is untouched. */
+	memset(fill, 'x', big);
+	fill[big] = '\0';
+	stanza = xasprintf("<iq type='set' id='v2'><vCard xmlns='vcard-temp'><FN>Big</FN>"
+			   "<PHOTO><TYPE>image/png</TYPE><BINVAL>%s</BINVAL></PHOTO></vCard></iq>",
+			   fill);
+	expect_error(sm, a, stanza, "id='v2'", "not-acceptable");
+	free(stanza);
+	/* Just under the default limit of 64 KiB: accepted (fields cut). */
+	fill[60000] = '\0';
+	stanza = xasprintf("<iq type='set' id='v3'><vCard xmlns='vcard-temp'><FN>Mid</FN>"
+			   "<NOTE>%s</NOTE></vCard></iq>", fill);
+	out_clear();
+	from_sess(sm, "1", a, stanza);
+	free(stanza);
+	assert_non_null(out_find("id='v3'", "type='result'", NULL));
+	out_clear();
+	from_sess(sm, "1", a, "<iq type='get' id='v4'><vCard xmlns='vcard-temp'/></iq>");
+	assert_non_null(out_find("id='v4'", "<FN>Mid</FN>", NULL));
+	assert_null(out_find("Big", NULL));
+	assert_int_equal(count(sm, "vcard", "ann@example.org"), 1);
+	free(fill);
+
+	/* Offline quota (2): the third message bounces with
+	 * service-unavailable (RFC 6121 8.5.2.1.1), a subscription request
+	 * over it is dropped quietly (no errors for presence); 2 stay. */
+	sess_req(sm, "create", "9", NULL, "bob@example.org");
+	from_sess(sm, "1", a, "<message to='bob@example.org'><body>1</body></message>");
+	from_sess(sm, "1", a, "<message to='bob@example.org'><body>2</body></message>");
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
+	expect_error(sm, a, "<message to='bob@example.org' id='m3'><body>3</body></message>",
+		     "id='m3'", "service-unavailable");
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
+	out_clear();
+	from_sess(sm, "1", a, "<presence to='bob@example.org' type='subscribe'/>");
+	assert_null(out_find("type='error'", NULL));
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -896,6 +1001,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_template_and_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_announce_motd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input_vcard_and_quota, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

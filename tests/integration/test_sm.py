@@ -409,3 +409,62 @@ def test_sm_storage_open_failure_is_explained(tmp_path):
     out = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
     assert proc.returncode == 1
     assert f"cannot open '{tmp_path}/missing-dir/sqlite.db'" in out, out
+
+
+def db_count(node, table, owner):
+    con = sqlite3.connect(str(node.db))
+    try:
+        return con.execute("SELECT COUNT(*) FROM \"%s\" WHERE \"collection-owner\"=?"
+                           % table, (owner,)).fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.stock
+def test_sm_bad_input_refused_nothing_stored(sandbox, xmpp):
+    """Issue 5's bad input: a roster item with an invalid JID gets
+    jid-malformed, a subscription to oneself not-allowed, a vCard over
+    user.vcard.max-size not-acceptable (the stored one stays), a presence
+    of an unknown type bad-request; the database is unchanged by each."""
+    node = jabberd.Node(sandbox, number=1, flavor=OURS)
+    conf = node.config("sm")
+    conf.write_text(conf.read_text().replace(
+        "</sm>", "<user><vcard><max-size>4096</max-size></vcard></user></sm>"))
+    node.start()
+    alice, bob = two_users(xmpp, node)
+    alice.login()
+    manual_subscriptions(alice)
+    # Roster item with an invalid JID.
+    with pytest.raises(IqError) as e:
+        roster_set(alice, "a@b@c", name="broken")
+    assert e.value.iq["error"]["condition"] == "jid-malformed"
+    assert roster_items(alice) == {}
+    assert db_count(node, "roster-items", "alice@localhost") == 0
+    # Subscription request to one's own bare JID.
+    err = wait_event(alice, "presence_error")
+    alice.xmpp.send_presence(pto="alice@localhost", ptype="subscribe")
+    p = run(alice, err, "alice waits for the refused self-subscription")
+    assert p["error"]["condition"] == "not-allowed"
+    assert roster_items(alice) == {}
+    assert db_count(node, "roster-items", "alice@localhost") == 0
+    # vCard over the configured 4096 bytes: refused whole.
+    vc = Element("{vcard-temp}vCard")
+    SubElement(vc, "{vcard-temp}FN").text = "Alice Small"
+    iq(alice, None, None, itype="set", child=vc)
+    vc = Element("{vcard-temp}vCard")
+    SubElement(vc, "{vcard-temp}FN").text = "Alice Big"
+    SubElement(vc, "{vcard-temp}DESC").text = "x" * 20000
+    with pytest.raises(IqError) as e:
+        iq(alice, None, None, itype="set", child=vc)
+    assert e.value.iq["error"]["condition"] == "not-acceptable"
+    got = iq(alice, None, None, child=Element("{vcard-temp}vCard"))
+    assert got.xml.find("{vcard-temp}vCard/{vcard-temp}FN").text == "Alice Small"
+    assert got.xml.find("{vcard-temp}vCard/{vcard-temp}DESC") is None
+    # A presence type RFC 6121 does not define, to offline bob.
+    err = wait_event(alice, "presence_error")
+    alice.xmpp.send_raw("<presence xmlns='jabber:client' to='bob@localhost' "
+                        "type='online'/>")
+    p = run(alice, err, "alice waits for the refused presence")
+    assert p["error"]["condition"] == "bad-request"
+    iq(alice, "localhost", "urn:xmpp:ping")
+    assert db_count(node, "queue", "bob@localhost") == 0
