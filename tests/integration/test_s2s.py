@@ -1,12 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Federation through our s2s: two domains, a.test on 127.0.0.2 and b.test
 on 127.0.0.3, each a stock jabberd2 router + sm + c2s node with OUR s2s
-bound as the default route. The s2s daemons find each other through static
-<lookup><host> entries and authenticate with dialback (each domain its own
-secret), or with SASL EXTERNAL when both have certificates the other
-trusts. slixmpp clients on each side check what users see: messages both
-ways, presence subscription, an iq round trip, and the error a sender gets
-when the other domain is down or never answers.
+bound as the default route. The core tests (messages both ways over
+dialback, presence subscription and an iq round trip, a bounce when the
+other domain is down) also run with nodes made entirely of this tree's
+daemons (router, sm, c2s and s2s): two of our servers federated. The s2s
+daemons find each other through static <lookup><host> entries and
+authenticate with dialback (each domain its own secret), or with SASL
+EXTERNAL when both have certificates the other trusts. slixmpp clients on
+each side check what users see: messages both ways, presence subscription,
+an iq round trip, and the error a sender gets when the other domain is
+down or never answers.
 """
 
 import asyncio
@@ -19,12 +23,16 @@ from lib import certs, jabberd
 from lib.s2s import S2S
 from lib.xmpp import XmppError
 
-pytestmark = pytest.mark.stock
+# The node flavor around our s2s: Debian's router, sm and c2s, or ours.
+NODE_FLAVORS = pytest.mark.parametrize("flavor", [
+    pytest.param("stock", marks=pytest.mark.stock, id="stock-node"),
+    pytest.param("ours", marks=pytest.mark.ours, id="all-ours"),
+])
 
 
-def two_domains(sandbox, tls=False, a_cert_name="a.test"):
-    a = jabberd.Node(sandbox, number=1, flavor="stock", domain="a.test").start()
-    b = jabberd.Node(sandbox, number=2, flavor="stock", domain="b.test").start()
+def two_domains(sandbox, tls=False, a_cert_name="a.test", flavor="stock"):
+    a = jabberd.Node(sandbox, number=1, flavor=flavor, domain="a.test").start()
+    b = jabberd.Node(sandbox, number=2, flavor=flavor, domain="b.test").start()
     kw_a, kw_b = {}, {}
     if tls:
         ca = certs.self_signed(a.dir, a_cert_name)
@@ -62,8 +70,9 @@ def wait_error(client, timeout=20.0):
     return client.cloop.run(go(), timeout, "%s: waiting for an error" % client.jid)
 
 
-def test_messages_both_ways_over_dialback(sandbox, xmpp):
-    a, b, sa, sb = two_domains(sandbox)
+@NODE_FLAVORS
+def test_messages_both_ways_over_dialback(sandbox, xmpp, flavor):
+    a, b, sa, sb = two_domains(sandbox, flavor=flavor)
     alice, bob = users(xmpp, a, b)
 
     alice.send_message(bob.full_jid, "hello from a.test")
@@ -79,8 +88,9 @@ def test_messages_both_ways_over_dialback(sandbox, xmpp):
     assert "b.test -> a.test valid (dialback)" in sb.log_text()
 
 
-def test_presence_subscription_and_iq(sandbox, xmpp):
-    a, b, sa, sb = two_domains(sandbox)
+@NODE_FLAVORS
+def test_presence_subscription_and_iq(sandbox, xmpp, flavor):
+    a, b, sa, sb = two_domains(sandbox, flavor=flavor)
     alice, bob = users(xmpp, a, b)
     x = alice.xmpp
 
@@ -118,6 +128,7 @@ def test_presence_subscription_and_iq(sandbox, xmpp):
     assert rtt is not None and rtt >= 0
 
 
+@pytest.mark.stock
 def test_starttls_and_sasl_external(sandbox, xmpp):
     a, b, sa, sb = two_domains(sandbox, tls=True)
     alice, bob = users(xmpp, a, b)
@@ -130,8 +141,9 @@ def test_starttls_and_sasl_external(sandbox, xmpp):
     assert "(dialback)" not in sa.log_text() + sb.log_text()
 
 
-def test_other_domain_down_bounces(sandbox, xmpp):
-    a = jabberd.Node(sandbox, number=1, flavor="stock", domain="a.test").start()
+@NODE_FLAVORS
+def test_other_domain_down_bounces(sandbox, xmpp, flavor):
+    a = jabberd.Node(sandbox, number=1, flavor=flavor, domain="a.test").start()
     sa = S2S(a)
     # b.test's address is known, but nothing listens there.
     sa.host("b.test", "127.0.0.3", sandbox.free_port("127.0.0.3"))
@@ -145,6 +157,7 @@ def test_other_domain_down_bounces(sandbox, xmpp):
     assert err["error"]["condition"] == "remote-server-timeout"
 
 
+@pytest.mark.stock
 def test_peer_never_answers_times_out(sandbox, xmpp):
     a = jabberd.Node(sandbox, number=1, flavor="stock", domain="a.test").start()
     # A listener that accepts and never says a word.
@@ -171,6 +184,7 @@ def test_peer_never_answers_times_out(sandbox, xmpp):
         silent.close()
 
 
+@pytest.mark.stock
 def test_unknown_domain_is_not_found(sandbox, xmpp):
     a = jabberd.Node(sandbox, number=1, flavor="stock", domain="a.test").start()
     sa = S2S(a)
@@ -184,6 +198,7 @@ def test_unknown_domain_is_not_found(sandbox, xmpp):
     assert err["error"]["condition"] == "remote-server-not-found"
 
 
+@pytest.mark.stock
 def test_connection_flood_is_limited(sandbox, xmpp):
     """A peer address opening connection after connection is cut off after
     io.limits.connects (logged once), while federation from elsewhere goes
@@ -224,6 +239,7 @@ def test_connection_flood_is_limited(sandbox, xmpp):
     bob.wait_message(body="still federating")
 
 
+@pytest.mark.stock
 def test_certificate_for_wrong_name_falls_back_to_dialback(sandbox, xmpp):
     """a.test presents a certificate (trusted) for another name: SASL
     EXTERNAL is refused, logged once, and dialback authenticates."""
@@ -253,6 +269,7 @@ def recv_until(sock, needle, limit=10.0):
     return data
 
 
+@pytest.mark.stock
 def test_forged_dialback_and_unverified_stanza(sandbox, xmpp):
     """A peer on 127.0.0.1 claims to be a.test with a made-up key: b.test
     asks a.test's s2s (the authoritative server), which says the key is
