@@ -176,7 +176,9 @@ void c2s_accept_ssl(struct mio_listener *l, struct mio_conn *mc, const char *ip,
 void c2s_flush(struct mio_timer *t, void *ctx);
 void c2s_conn_error(struct c2s_conn *c, const char *condition, const char *text);
 struct c2s_conn *c2s_conn_find(struct c2s *c2s, const char *id);
-void c2s_close_all(struct c2s *c2s, const char *domain, const char *condition);
+/* Close every client stream of `domain` (NULL: all) with a stream error;
+ * returns how many were closed. */
+int c2s_close_all(struct c2s *c2s, const char *domain, const char *condition);
 void c2s_check(struct c2s *c2s);
 /* Shutdown: close the router link once the clients are gone. */
 void c2s_shutdown_link(struct c2s *c2s);

@@ -287,9 +287,10 @@ void c2s_accept_ssl(struct mio_listener *l, struct mio_conn *mc, const char *ip,
 }
 
 /* Close every stream (of one domain, or all with domain NULL). */
-void c2s_close_all(struct c2s *c2s, const char *domain, const char *condition)
+int c2s_close_all(struct c2s *c2s, const char *domain, const char *condition)
 {
 	struct c2s_conn *c, *tmp;
+	int n = 0;
 
 	LIST_FOREACH_SAFE(c, tmp, &c2s->all, struct c2s_conn, link) {
 		if (c->ended)
@@ -298,7 +299,9 @@ void c2s_close_all(struct c2s *c2s, const char *domain, const char *condition)
 			continue;
 		c2s_conn_error(c, condition, NULL);
 		conn_flush_close(c);
+		n++;
 	}
+	return n;
 }
 
 /* The end notices of the last sessions are queued on the router link:

@@ -242,8 +242,13 @@ static void advertisement(struct c2s *c2s, const struct nad *nad)
 	if (from == NULL)
 		return;
 	if (type != NULL && strcmp(type, "unavailable") == 0) {
-		log_notice("c2s: %s is gone at the router: closing its sessions", from);
-		c2s_close_all(c2s, from, "host-gone");
+		/* Every name that leaves is announced (s2s, other components);
+		 * only a domain of ours, or one with client streams, is news. */
+		int n = c2s_close_all(c2s, from, "host-gone");
+
+		if (n > 0 || c2s_host_find(c2s, from) != NULL)
+			log_notice("c2s: %s is gone at the router: %d client stream%s closed",
+				   from, n, n == 1 ? "" : "s");
 	} else if (c2s_host_find(c2s, from) != NULL)
 		log_info("c2s: %s is available", from);
 }
