@@ -44,6 +44,10 @@ storage_tests_test_filter_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
 storage_tests_test_filter_LDADD = $(STORAGE_TEST_LDADD)
 storage_tests_test_os_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
 storage_tests_test_os_LDADD = $(STORAGE_TEST_LDADD)
+storage_tests_test_sqlite_SOURCES = \
+	storage/tests/test_sqlite.c \
+	storage/tests/storage_test.c \
+	storage/tests/storage_test.h
 storage_tests_test_sqlite_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
 storage_tests_test_sqlite_LDADD = $(STORAGE_TEST_LDADD)
 storage_tests_test_jabberd2_db_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
@@ -70,7 +74,9 @@ endif
 storage_tests_test_pgsql_SOURCES = \
 	storage/tests/test_pgsql.c \
 	storage/tests/pg_harness.c \
-	storage/tests/pg_harness.h
+	storage/tests/pg_harness.h \
+	storage/tests/storage_test.c \
+	storage/tests/storage_test.h
 storage_tests_test_pgsql_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS) $(PQ_CFLAGS) \
 	-DJABBERD2_PGSQL_SETUP_PATHS='"$(abs_top_srcdir)/tests/data/jabberd2/db-setup.pgsql:/usr/share/doc/jabberd2/db-setup.pgsql.gz:/usr/share/doc/jabberd2/db-setup.pgsql"'
 storage_tests_test_pgsql_LDADD = $(STORAGE_TEST_LDADD)

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "storage/tests/pg_harness.h"
+#include "storage/tests/storage_test.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -555,98 +556,14 @@ int pgt_teardown(void **state)
 	return 0;
 }
 
-struct os_object *pgt_roster_item(struct os *os, const char *jid, const char *name,
-				  int to, int from, int ask)
-{
-	struct os_object *o = os_object_new(os);
-
-	os_object_put_str(o, "jid", jid);
-	if (name != NULL)
-		os_object_put_str(o, "name", name);
-	os_object_put_bool(o, "to", to);
-	os_object_put_bool(o, "from", from);
-	os_object_put_int(o, "ask", ask);
-	return o;
-}
-
-struct os *pgt_get_ok(struct pgt_fixture *fx, const char *type, const char *owner,
-		      const char *filter)
-{
-	struct os *os = NULL;
-	const char *error = NULL;
-	enum storage_result r = storage_get(fx->st, type, owner, filter, &os, &error);
-
-	if (r != STORAGE_OK)
-		fail_msg("get %s/%s/%s: %d %s", type, owner, filter ? filter : "-", r,
-			 error ? error : "");
-	return os;
-}
-
-int64_t pgt_count(struct pgt_fixture *fx, const char *type, const char *owner,
-		  const char *filter)
-{
-	int64_t n = -1;
-	const char *error = NULL;
-
-	if (storage_count(fx->st, type, owner, filter, &n, &error) != STORAGE_OK)
-		fail_msg("count %s: %s", type, error);
-	return n;
-}
-
-/* The string field `key` of every object, joined by ',' (absent = '-'). */
-static char *column(struct os *os, const char *key)
-{
-	struct buf b = { 0 };
-	const char *s;
-
-	for (struct os_object *o = os_first(os); o != NULL; o = os_next(o)) {
-		if (b.len > 0)
-			buf_append_char(&b, ',');
-		buf_append_str(&b, os_object_get_str(o, key, &s) == 0 ? s : "-");
-	}
-	return b.data ? buf_steal(&b, NULL) : strdup("");
-}
-
-void pgt_assert_column(struct os *os, const char *key, const char *expect)
-{
-	char *got = column(os, key);
-
-	if (strcmp(got, expect) != 0)
-		fail_msg("column %s: got '%s', expected '%s'", key, got, expect);
-	free(got);
-}
-
-void pgt_put_ok(struct pgt_fixture *fx, const char *type, const char *owner, struct os *os)
-{
-	const char *error = NULL;
-
-	if (storage_put(fx->st, type, owner, os, &error) != STORAGE_OK)
-		fail_msg("put %s: %s", type, error);
-}
-
 void pgt_put_one_str(struct pgt_fixture *fx, const char *type, const char *owner,
 		     const char *key, const char *value)
 {
 	struct os *os = os_new();
 
 	os_object_put_str(os_object_new(os), key, value);
-	pgt_put_ok(fx, type, owner, os);
+	stt_put_ok(fx->st, type, owner, os);
 	os_free(&os);
-}
-
-void pgt_privacy_item(struct os *os, const char *list, const char *type, const char *value,
-		      int deny, int order, int block)
-{
-	struct os_object *o = os_object_new(os);
-
-	os_object_put_str(o, "list", list);
-	if (type != NULL) {
-		os_object_put_str(o, "type", type);
-		os_object_put_str(o, "value", value);
-	}
-	os_object_put_bool(o, "deny", deny);
-	os_object_put_int(o, "order", order);
-	os_object_put_int(o, "block", block);
 }
 
 /* The file's text; a .gz file is decompressed by gzip(1). */

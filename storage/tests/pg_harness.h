@@ -84,16 +84,10 @@ char *pgt_query(struct pgt_fixture *fx, const char *sql);
 int64_t pgt_raw_int(struct pgt_fixture *fx, const char *sql);
 void pgt_assert_query(struct pgt_fixture *fx, const char *sql, const char *expect);
 
-/* Storage calls that must succeed. */
-struct os *pgt_get_ok(struct pgt_fixture *fx, const char *type, const char *owner,
-		      const char *filter);
-int64_t pgt_count(struct pgt_fixture *fx, const char *type, const char *owner,
-		  const char *filter);
-void pgt_put_ok(struct pgt_fixture *fx, const char *type, const char *owner, struct os *os);
+/* Put one object with one string field; fails the test on error. (The
+ * driver-neutral helpers are in storage_test.h.) */
 void pgt_put_one_str(struct pgt_fixture *fx, const char *type, const char *owner,
 		     const char *key, const char *value);
-/* The string field `key` of every object, joined by ',' (absent = '-'). */
-void pgt_assert_column(struct os *os, const char *key, const char *expect);
 
 /* Open (pgt_open) and check: the result is `expect`; the error, if
  * `want` is set, holds it; and neither the error nor what was logged
@@ -108,11 +102,5 @@ void pgt_load_jabberd2(struct pgt_fixture *fx);
  * pgsql script lacks (published-roster, published-roster-groups, verify)
  * are left out. free() it. */
 char *pgt_schema_digest(struct pgt_fixture *fx);
-
-/* Objects of the sm's shapes. */
-struct os_object *pgt_roster_item(struct os *os, const char *jid, const char *name, int to,
-				  int from, int ask);
-void pgt_privacy_item(struct os *os, const char *list, const char *type, const char *value,
-		      int deny, int order, int block);
 
 #endif

@@ -30,6 +30,7 @@
 
 #include "storage/storage.h"
 #include "storage/tests/pg_harness.h"
+#include "storage/tests/storage_test.h"
 #include "util/buf.h"
 #include "util/nad.h"
 
@@ -97,16 +98,16 @@ static void test_roster_round_trip(void **state)
 	int to, from;
 	enum os_type t;
 
-	pgt_roster_item(os, "carol@example.org", "Carol", 1, 1, 0);
-	pgt_roster_item(os, "bob@far.example.org", NULL, 0, 1, 1);
-	pgt_roster_item(os, "dave@example.org", "D\xc3\xa4ve", 1, 0, 2);
-	pgt_put_ok(fx, "roster-items", "alice@example.org", os);
+	stt_roster_item(os, "carol@example.org", "Carol", 1, 1, 0);
+	stt_roster_item(os, "bob@far.example.org", NULL, 0, 1, 1);
+	stt_roster_item(os, "dave@example.org", "D\xc3\xa4ve", 1, 0, 2);
+	stt_put_ok(fx->st, "roster-items", "alice@example.org", os);
 	os_free(&os);
 
-	got = pgt_get_ok(fx, "roster-items", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "roster-items", "alice@example.org", NULL);
 	assert_int_equal((int)os_count(got), 3);
-	pgt_assert_column(got, "jid", "carol@example.org,bob@far.example.org,dave@example.org");
-	pgt_assert_column(got, "name", "Carol,-,D\xc3\xa4ve");
+	stt_assert_column(got, "jid", "carol@example.org,bob@far.example.org,dave@example.org");
+	stt_assert_column(got, "name", "Carol,-,D\xc3\xa4ve");
 	o = os_next(os_first(got));
 	assert_int_equal(os_object_get_bool(o, "to", &to), 0);
 	assert_int_equal(os_object_get_bool(o, "from", &from), 0);
@@ -141,14 +142,14 @@ static void test_roster_round_trip(void **state)
 		os_object_put_str(o, "jid", groups[i][0]);
 		os_object_put_str(o, "group", groups[i][1]);
 	}
-	pgt_put_ok(fx, "roster-groups", "alice@example.org", os);
+	stt_put_ok(fx->st, "roster-groups", "alice@example.org", os);
 	os_free(&os);
 	char *f = storage_filter_str("jid", "bob@far.example.org");
-	got = pgt_get_ok(fx, "roster-groups", "alice@example.org", f);
-	pgt_assert_column(got, "group", "Work,Caf\xc3\xa9 (Paris)");
+	got = stt_get_ok(fx->st, "roster-groups", "alice@example.org", f);
+	stt_assert_column(got, "group", "Work,Caf\xc3\xa9 (Paris)");
 	os_free(&got);
 	free(f);
-	got = pgt_get_ok(fx, "roster-groups", "alice@example.org",
+	got = stt_get_ok(fx->st, "roster-groups", "alice@example.org",
 			 "(&(jid=19:bob@far.example.org)(group=4:Work))");
 	assert_int_equal((int)os_count(got), 1);
 	os_free(&got);
@@ -163,9 +164,9 @@ static void test_reput_read_object(void **state)
 	int64_t s1, s2;
 
 	pgt_put_one_str(fx, "queue", "a@b", "xml", "NAD<x/>");
-	got = pgt_get_ok(fx, "queue", "a@b", NULL);
-	pgt_put_ok(fx, "queue", "a@b", got);
-	again = pgt_get_ok(fx, "queue", "a@b", NULL);
+	got = stt_get_ok(fx->st, "queue", "a@b", NULL);
+	stt_put_ok(fx->st, "queue", "a@b", got);
+	again = stt_get_ok(fx->st, "queue", "a@b", NULL);
 	assert_int_equal((int)os_count(again), 2);
 	os_object_get_int(os_first(again), "object-sequence", &s1);
 	os_object_get_int(os_next(os_first(again)), "object-sequence", &s2);
@@ -199,10 +200,10 @@ static void test_queue_nad(void **state)
 		os_object_put_nad(os_object_new(os), "xml", nad);
 		nad_free(&nad);
 	}
-	pgt_put_ok(fx, "queue", "alice@example.org", os);
+	stt_put_ok(fx->st, "queue", "alice@example.org", os);
 	os_free(&os);
 
-	got = pgt_get_ok(fx, "queue", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "queue", "alice@example.org", NULL);
 	for (o = os_first(got); o != NULL; o = os_next(o), n++) {
 		const struct nad *nad;
 		char *text;
@@ -245,8 +246,8 @@ static void test_vcard(void **state)
 			 i);
 		os_object_put_str(o, vcard_fields[i], value);
 	}
-	pgt_put_ok(fx, "vcard", "alice@example.org", os);
-	got = pgt_get_ok(fx, "vcard", "alice@example.org", NULL);
+	stt_put_ok(fx->st, "vcard", "alice@example.org", os);
+	got = stt_get_ok(fx->st, "vcard", "alice@example.org", NULL);
 	o = os_first(got);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(value, sizeof(value), "%s \xc3\xa9\xe6\x97\xa5 '\"%zu", vcard_fields[i],
@@ -266,14 +267,14 @@ static void test_vcard(void **state)
 	assert_int_equal(storage_replace(fx->st, "vcard", "alice@example.org", NULL, os, &error),
 			 STORAGE_OK);
 	os_free(&os);
-	got = pgt_get_ok(fx, "vcard", "alice@example.org", NULL);
-	pgt_assert_column(got, "fn", "Alice L.");
-	pgt_assert_column(got, "tel", "-");
+	got = stt_get_ok(fx->st, "vcard", "alice@example.org", NULL);
+	stt_assert_column(got, "fn", "Alice L.");
+	stt_assert_column(got, "tel", "-");
 	os_free(&got);
 	/* The domain vCard is owned by the domain. */
 	pgt_put_one_str(fx, "vcard", "example.org", "fn", "Example server");
-	got = pgt_get_ok(fx, "vcard", "example.org", NULL);
-	pgt_assert_column(got, "fn", "Example server");
+	got = stt_get_ok(fx->st, "vcard", "example.org", NULL);
+	stt_assert_column(got, "fn", "Example server");
 	os_free(&got);
 }
 
@@ -286,16 +287,16 @@ static void test_privacy_items(void **state)
 	int64_t order, block;
 	const char *s;
 
-	pgt_privacy_item(os, "work", "jid", "boss@example.org", 0, 1, 0);
-	pgt_privacy_item(os, "work", "group", "Friends (old)", 1, 2, 1 | 8);
-	pgt_privacy_item(os, "work", NULL, NULL, 1, 3, 15);
-	pgt_privacy_item(os, "urn:xmpp:blocking", "jid", "spam@bad.example", 1, 0, 0);
-	pgt_put_ok(fx, "privacy-items", "alice@example.org", os);
+	stt_privacy_item(os, "work", "jid", "boss@example.org", 0, 1, 0);
+	stt_privacy_item(os, "work", "group", "Friends (old)", 1, 2, 1 | 8);
+	stt_privacy_item(os, "work", NULL, NULL, 1, 3, 15);
+	stt_privacy_item(os, "urn:xmpp:blocking", "jid", "spam@bad.example", 1, 0, 0);
+	stt_put_ok(fx->st, "privacy-items", "alice@example.org", os);
 	os_free(&os);
 
-	got = pgt_get_ok(fx, "privacy-items", "alice@example.org", "(list=4:work)");
+	got = stt_get_ok(fx->st, "privacy-items", "alice@example.org", "(list=4:work)");
 	assert_int_equal((int)os_count(got), 3);
-	pgt_assert_column(got, "value", "boss@example.org,Friends (old),-");
+	stt_assert_column(got, "value", "boss@example.org,Friends (old),-");
 	o = os_next(os_first(got));
 	assert_int_equal(os_object_get_bool(o, "deny", &deny), 0);
 	assert_int_equal(deny, 1);
@@ -308,13 +309,13 @@ static void test_privacy_items(void **state)
 
 	/* Integer terms match integer and boolean columns, as the filter
 	 * syntax has no booleans: (deny=1) is true. */
-	assert_true(pgt_count(fx, "privacy-items", "alice@example.org", "(deny=1)") == 3);
-	assert_true(pgt_count(fx, "privacy-items", "alice@example.org", "(deny=0)") == 1);
-	assert_true(pgt_count(fx, "privacy-items", "alice@example.org", "(&(deny=1)(order=3))") ==
+	assert_true(stt_count(fx->st, "privacy-items", "alice@example.org", "(deny=1)") == 3);
+	assert_true(stt_count(fx->st, "privacy-items", "alice@example.org", "(deny=0)") == 1);
+	assert_true(stt_count(fx->st, "privacy-items", "alice@example.org", "(&(deny=1)(order=3))") ==
 		    1);
-	assert_true(pgt_count(fx, "privacy-items", "alice@example.org", "(order=-3)") == 0);
-	got = pgt_get_ok(fx, "privacy-items", "alice@example.org", "(list=17:urn:xmpp:blocking)");
-	pgt_assert_column(got, "value", "spam@bad.example");
+	assert_true(stt_count(fx->st, "privacy-items", "alice@example.org", "(order=-3)") == 0);
+	got = stt_get_ok(fx->st, "privacy-items", "alice@example.org", "(list=17:urn:xmpp:blocking)");
+	stt_assert_column(got, "value", "spam@bad.example");
 	os_free(&got);
 }
 
@@ -327,19 +328,19 @@ static void test_active_logout(void **state)
 	int64_t t, seq;
 
 	os_object_put_int(os_object_new(os), "time", when);
-	pgt_put_ok(fx, "active", "alice@example.org", os);
-	pgt_put_ok(fx, "logout", "alice@example.org", os);
+	stt_put_ok(fx->st, "active", "alice@example.org", os);
+	stt_put_ok(fx->st, "logout", "alice@example.org", os);
 	os_free(&os);
-	got = pgt_get_ok(fx, "active", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "active", "alice@example.org", NULL);
 	assert_int_equal(os_object_get_int(os_first(got), "time", &t), 0);
 	assert_true(t == when);
 	os_free(&got);
-	got = pgt_get_ok(fx, "logout", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "logout", "alice@example.org", NULL);
 	assert_int_equal(os_object_get_int(os_first(got), "time", &t), 0);
 	assert_true(t == when);
 	os_free(&got);
-	assert_true(pgt_count(fx, "active", "alice@example.org", NULL) == 1);
-	assert_true(pgt_count(fx, "active", "nobody@example.org", NULL) == 0);
+	assert_true(stt_count(fx->st, "active", "alice@example.org", NULL) == 1);
+	assert_true(stt_count(fx->st, "active", "nobody@example.org", NULL) == 0);
 
 	/* A value the column cannot hold is refused, not wrapped. */
 	os = os_new();
@@ -348,7 +349,7 @@ static void test_active_logout(void **state)
 					 &error), STORAGE_ERROR);
 	assert_non_null(strstr(error, "out of range"));
 	os_free(&os);
-	got = pgt_get_ok(fx, "logout", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "logout", "alice@example.org", NULL);
 	assert_int_equal(os_object_get_int(os_first(got), "time", &t), 0);
 	assert_true(t == when);
 	os_free(&got);
@@ -356,7 +357,7 @@ static void test_active_logout(void **state)
 	/* Defaults fill what the object leaves out; status has no sequence
 	 * default, yet gets one. */
 	pgt_put_one_str(fx, "status", "alice@example.org", "status", "online");
-	got = pgt_get_ok(fx, "status", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "status", "alice@example.org", NULL);
 	assert_int_equal(os_object_get_int(os_first(got), "last-login", &t), 0);
 	assert_true(t == 0);
 	assert_int_equal(os_object_get_int(os_first(got), "object-sequence", &seq), 0);
@@ -394,27 +395,27 @@ static void test_filters_on_data(void **state)
 		os_object_put_str(o, "ns", names[i]);
 		os_object_put_str(o, "xml", "NAD<x/>");
 	}
-	pgt_put_ok(fx, "private", "alice@example.org", os);
+	stt_put_ok(fx->st, "private", "alice@example.org", os);
 	os_free(&os);
 
 	for (size_t i = 0; i < nn; i++) {
 		char *f = storage_filter_str("ns", names[i]);
 
-		got = pgt_get_ok(fx, "private", "alice@example.org", f);
+		got = stt_get_ok(fx->st, "private", "alice@example.org", f);
 		assert_int_equal((int)os_count(got), 1);
-		pgt_assert_column(got, "ns", names[i]);
+		stt_assert_column(got, "ns", names[i]);
 		os_free(&got);
 		free(f);
 	}
-	got = pgt_get_ok(fx, "private", "alice@example.org", "(|(ns=3:k=v)(ns=5:plain))");
-	pgt_assert_column(got, "ns", "k=v,plain");
+	got = stt_get_ok(fx->st, "private", "alice@example.org", "(|(ns=3:k=v)(ns=5:plain))");
+	stt_assert_column(got, "ns", "k=v,plain");
 	os_free(&got);
-	got = pgt_get_ok(fx, "private", "alice@example.org",
+	got = stt_get_ok(fx->st, "private", "alice@example.org",
 			 "(!(|(ns=3:a)b)(ns=8:(&(x=1)))(ns=6:3:abc))(ns=7:$1 '%_\\)))");
-	pgt_assert_column(got, "ns", "k=v,\xe2\x98\x83 snow,plain");
+	stt_assert_column(got, "ns", "k=v,\xe2\x98\x83 snow,plain");
 	os_free(&got);
-	assert_true(pgt_count(fx, "private", "alice@example.org", "(ns=8:\xe2\x98\x83 snow)") == 1);
-	assert_true(pgt_count(fx, "private", "alice@example.org", "(ns=1:a)") == 0);
+	assert_true(stt_count(fx->st, "private", "alice@example.org", "(ns=8:\xe2\x98\x83 snow)") == 1);
+	assert_true(stt_count(fx->st, "private", "alice@example.org", "(ns=1:a)") == 0);
 }
 
 /* Objects come back in insertion order across interleaved owners and
@@ -428,24 +429,24 @@ static void test_ordering(void **state)
 	for (int i = 0; i < 6; i++) {
 		os = os_new();
 		snprintf(jid, sizeof(jid), "c%d@x", 5 - i);
-		pgt_roster_item(os, jid, NULL, 0, 0, 0);
-		pgt_put_ok(fx, "roster-items", i % 2 ? "odd@x" : "even@x", os);
+		stt_roster_item(os, jid, NULL, 0, 0, 0);
+		stt_put_ok(fx->st, "roster-items", i % 2 ? "odd@x" : "even@x", os);
 		os_free(&os);
 	}
-	got = pgt_get_ok(fx, "roster-items", "even@x", NULL);
-	pgt_assert_column(got, "jid", "c5@x,c3@x,c1@x");
+	got = stt_get_ok(fx->st, "roster-items", "even@x", NULL);
+	stt_assert_column(got, "jid", "c5@x,c3@x,c1@x");
 	os_free(&got);
 	assert_int_equal(storage_delete(fx->st, "roster-items", "even@x", "(jid=4:c5@x)",
 					&(const char *){ NULL }), STORAGE_OK);
 	os = os_new();
-	pgt_roster_item(os, "c5@x", NULL, 0, 0, 0);
-	pgt_put_ok(fx, "roster-items", "even@x", os);
+	stt_roster_item(os, "c5@x", NULL, 0, 0, 0);
+	stt_put_ok(fx->st, "roster-items", "even@x", os);
 	os_free(&os);
-	got = pgt_get_ok(fx, "roster-items", "even@x", NULL);
-	pgt_assert_column(got, "jid", "c3@x,c1@x,c5@x");
+	got = stt_get_ok(fx->st, "roster-items", "even@x", NULL);
+	stt_assert_column(got, "jid", "c3@x,c1@x,c5@x");
 	os_free(&got);
-	got = pgt_get_ok(fx, "roster-items", "odd@x", NULL);
-	pgt_assert_column(got, "jid", "c4@x,c2@x,c0@x");
+	got = stt_get_ok(fx->st, "roster-items", "odd@x", NULL);
+	stt_assert_column(got, "jid", "c4@x,c2@x,c0@x");
 	os_free(&got);
 }
 
@@ -455,22 +456,22 @@ static void test_delete_with_filter(void **state)
 	struct os *os = os_new(), *got;
 	const char *error;
 
-	pgt_roster_item(os, "a@x", NULL, 0, 0, 0);
-	pgt_roster_item(os, "b@x", NULL, 0, 0, 0);
-	pgt_roster_item(os, "c@x", NULL, 0, 0, 0);
-	pgt_put_ok(fx, "roster-items", "alice@x", os);
-	pgt_put_ok(fx, "roster-items", "bob@x", os);
+	stt_roster_item(os, "a@x", NULL, 0, 0, 0);
+	stt_roster_item(os, "b@x", NULL, 0, 0, 0);
+	stt_roster_item(os, "c@x", NULL, 0, 0, 0);
+	stt_put_ok(fx->st, "roster-items", "alice@x", os);
+	stt_put_ok(fx->st, "roster-items", "bob@x", os);
 	os_free(&os);
 	assert_int_equal(storage_delete(fx->st, "roster-items", "alice@x",
 					"(|(jid=3:a@x)(jid=3:c@x))", &error), STORAGE_OK);
-	got = pgt_get_ok(fx, "roster-items", "alice@x", NULL);
-	pgt_assert_column(got, "jid", "b@x");
+	got = stt_get_ok(fx->st, "roster-items", "alice@x", NULL);
+	stt_assert_column(got, "jid", "b@x");
 	os_free(&got);
-	assert_true(pgt_count(fx, "roster-items", "bob@x", NULL) == 3);
+	assert_true(stt_count(fx->st, "roster-items", "bob@x", NULL) == 3);
 	assert_int_equal(storage_delete(fx->st, "roster-items", "bob@x", NULL, &error),
 			 STORAGE_OK);
-	assert_true(pgt_count(fx, "roster-items", "bob@x", NULL) == 0);
-	assert_true(pgt_count(fx, "roster-items", "alice@x", NULL) == 1);
+	assert_true(stt_count(fx->st, "roster-items", "bob@x", NULL) == 0);
+	assert_true(stt_count(fx->st, "roster-items", "alice@x", NULL) == 1);
 }
 
 static void test_replace(void **state)
@@ -479,24 +480,24 @@ static void test_replace(void **state)
 	struct os *os = os_new(), *got;
 	const char *error = NULL;
 
-	pgt_roster_item(os, "a@x", "A", 0, 0, 0);
-	pgt_roster_item(os, "b@x", "B", 0, 0, 0);
-	pgt_put_ok(fx, "roster-items", "alice@x", os);
+	stt_roster_item(os, "a@x", "A", 0, 0, 0);
+	stt_roster_item(os, "b@x", "B", 0, 0, 0);
+	stt_put_ok(fx->st, "roster-items", "alice@x", os);
 	os_free(&os);
 
 	/* Replace one item by filter (the same key: delete, then insert). */
 	os = os_new();
-	pgt_roster_item(os, "a@x", "A2", 1, 1, 0);
+	stt_roster_item(os, "a@x", "A2", 1, 1, 0);
 	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", "(jid=3:a@x)", os,
 					 &error), STORAGE_OK);
 	os_free(&os);
-	got = pgt_get_ok(fx, "roster-items", "alice@x", NULL);
-	pgt_assert_column(got, "name", "B,A2");
+	got = stt_get_ok(fx->st, "roster-items", "alice@x", NULL);
+	stt_assert_column(got, "name", "B,A2");
 	os_free(&got);
 
 	/* A failing insert (jid is NOT NULL) leaves the old rows in place. */
 	os = os_new();
-	pgt_roster_item(os, "c@x", "C", 0, 0, 0);
+	stt_roster_item(os, "c@x", "C", 0, 0, 0);
 	os_object_put_str(os_object_new(os), "name", "no jid");
 	error = NULL;
 	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", NULL, os, &error),
@@ -505,14 +506,14 @@ static void test_replace(void **state)
 	assert_non_null(strstr(error, "null value in column \"jid\""));
 	assert_non_null(strstr(error, "SQLSTATE 23502"));
 	os_free(&os);
-	got = pgt_get_ok(fx, "roster-items", "alice@x", NULL);
-	pgt_assert_column(got, "name", "B,A2");
+	got = stt_get_ok(fx->st, "roster-items", "alice@x", NULL);
+	stt_assert_column(got, "name", "B,A2");
 	os_free(&got);
 
 	/* So does a duplicate key inside the new set. */
 	os = os_new();
-	pgt_roster_item(os, "d@x", "D", 0, 0, 0);
-	pgt_roster_item(os, "d@x", "D again", 0, 0, 0);
+	stt_roster_item(os, "d@x", "D", 0, 0, 0);
+	stt_roster_item(os, "d@x", "D again", 0, 0, 0);
 	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", NULL, os, &error),
 			 STORAGE_ERROR);
 	assert_non_null(strstr(error, "duplicate key"));
@@ -520,14 +521,14 @@ static void test_replace(void **state)
 	assert_int_equal(storage_put(fx->st, "roster-items", "alice@x", os, &error),
 			 STORAGE_ERROR);
 	os_free(&os);
-	assert_true(pgt_count(fx, "roster-items", "alice@x", NULL) == 2);
+	assert_true(stt_count(fx->st, "roster-items", "alice@x", NULL) == 2);
 
 	/* Replace with an empty set is a delete. */
 	os = os_new();
 	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", NULL, os, &error),
 			 STORAGE_OK);
 	os_free(&os);
-	assert_true(pgt_count(fx, "roster-items", "alice@x", NULL) == 0);
+	assert_true(stt_count(fx->st, "roster-items", "alice@x", NULL) == 0);
 	/* Nothing was left open: the server sees no transaction. */
 	pgt_assert_query(fx, "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in%'",
 			 "0\n");
@@ -551,12 +552,12 @@ static void test_prefix(void **state)
 	assert_true(pgt_raw_int(fx, "SELECT count(*) FROM pg_tables WHERE "
 				"tablename = 'authreg'") == 1);
 	assert_true(pgt_raw_int(fx, "SELECT count(*) FROM pg_class WHERE relkind = 'S'") == 1);
-	pgt_roster_item(os, "a@x", NULL, 1, 0, 0);
-	pgt_put_ok(fx, "roster-items", "alice@x", os);
+	stt_roster_item(os, "a@x", NULL, 1, 0, 0);
+	stt_put_ok(fx->st, "roster-items", "alice@x", os);
 	os_free(&os);
 	assert_true(pgt_raw_int(fx, "SELECT count(*) FROM \"jd_roster-items\"") == 1);
-	got = pgt_get_ok(fx, "roster-items", "alice@x", NULL);
-	pgt_assert_column(got, "jid", "a@x");
+	got = stt_get_ok(fx->st, "roster-items", "alice@x", NULL);
+	stt_assert_column(got, "jid", "a@x");
 	os_free(&got);
 	/* A prefixed name PostgreSQL would truncate is refused. */
 	pgt_opt_set(fx, "storage.pgsql.prefix",
@@ -580,8 +581,8 @@ static void test_schema_option(void **state)
 	pgt_assert_query(fx, RELKINDS("public"), "");
 	pgt_put_one_str(fx, "queue", "alice@x", "xml", "NAD<x/>");
 	assert_true(pgt_raw_int(fx, "SELECT count(*) FROM \"sm \"\"data\"\"\".queue") == 1);
-	got = pgt_get_ok(fx, "queue", "alice@x", NULL);
-	pgt_assert_column(got, "xml", "NAD<x/>");
+	got = stt_get_ok(fx->st, "queue", "alice@x", NULL);
+	stt_assert_column(got, "xml", "NAD<x/>");
 	os_free(&got);
 	/* A schema that does not exist: the tables cannot be created. */
 	pgt_opt_set(fx, "storage.pgsql.schema", "nosuchschema");
@@ -608,16 +609,16 @@ static void test_injection_verbatim(void **state)
 	for (size_t i = 0; i < n; i++) {
 		char *f = storage_filter_str("ns", owners[i]);
 
-		got = pgt_get_ok(fx, "private", owners[i], NULL);
+		got = stt_get_ok(fx->st, "private", owners[i], NULL);
 		assert_int_equal((int)os_count(got), 1);
 		assert_int_equal(os_object_get_str(os_first(got), "ns", &s), 0);
 		assert_string_equal(s, owners[i]);
 		os_free(&got);
-		assert_true(pgt_count(fx, "private", owners[i], f) == 1);
+		assert_true(stt_count(fx->st, "private", owners[i], f) == 1);
 		free(f);
 	}
 	assert_true(pgt_raw_int(fx, "SELECT count(*) FROM pg_tables WHERE tablename='queue'") == 1);
-	assert_true(pgt_count(fx, "private", "victim@x", NULL) == 1);
+	assert_true(stt_count(fx->st, "private", "victim@x", NULL) == 1);
 	assert_true(pgt_raw_int(fx, "SELECT count(*) FROM private") == (int64_t)n + 1);
 }
 
@@ -628,8 +629,8 @@ static void test_malformed_filter_refused(void **state)
 	const char *error = NULL;
 	int64_t n = 7;
 
-	pgt_roster_item(os, "a@x", NULL, 0, 0, 0);
-	pgt_put_ok(fx, "roster-items", "alice@x", os);
+	stt_roster_item(os, "a@x", NULL, 0, 0, 0);
+	stt_put_ok(fx->st, "roster-items", "alice@x", os);
 	assert_int_equal(storage_get(fx->st, "roster-items", "alice@x", "(jid=a@x)", &got,
 				     &error), STORAGE_ERROR);
 	assert_null(got);
@@ -640,7 +641,7 @@ static void test_malformed_filter_refused(void **state)
 			 STORAGE_ERROR);
 	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", "(jid=9:a@x)", os,
 					 &error), STORAGE_ERROR);
-	assert_true(pgt_count(fx, "roster-items", "alice@x", NULL) == 1);
+	assert_true(stt_count(fx->st, "roster-items", "alice@x", NULL) == 1);
 	os_free(&os);
 }
 
@@ -667,7 +668,7 @@ static void test_bad_calls(void **state)
 	assert_int_equal(storage_put(fx->st, "private", NULL, os, &error), STORAGE_ERROR);
 	os_free(&os);
 	/* The storage still works afterwards. */
-	assert_true(pgt_count(fx, "private", "a@x", NULL) == 0);
+	assert_true(stt_count(fx->st, "private", "a@x", NULL) == 0);
 }
 
 /* Types routed to pgsql and the rest to sqlite, in one storage. */
@@ -744,7 +745,7 @@ static void test_connect_options(void **state)
 		 PGT_PW_USER, PASSWORD);
 	pgt_opt_set(fx, "storage.pgsql.conninfo", conninfo);
 	pgt_check_open(fx, PASSWORD, 0, NULL);
-	assert_true(pgt_count(fx, "queue", "a@x", NULL) == 1);
+	assert_true(stt_count(fx->st, "queue", "a@x", NULL) == 1);
 	/* A libpq URI works too. */
 	snprintf(conninfo, sizeof(conninfo), "postgresql://%s:%s@/%s?host=%s&port=%s",
 		 PGT_PW_USER, PASSWORD, fx->dbname, pgt_host(),
@@ -782,15 +783,15 @@ static void test_reconnect(void **state)
 	snprintf(sql, sizeof(sql), kill_sql, fx->dbname);
 	pgt_assert_query(fx, sql, "1\n");
 	/* A read after the loss. */
-	assert_true(pgt_count(fx, "queue", "a@x", NULL) == 1);
+	assert_true(stt_count(fx->st, "queue", "a@x", NULL) == 1);
 	/* A write after the loss, in a transaction. */
 	pgt_assert_query(fx, sql, "1\n");
 	os = os_new();
 	os_object_put_str(os_object_new(os), "xml", "NAD<two/>");
 	assert_int_equal(storage_replace(fx->st, "queue", "a@x", NULL, os, &error), STORAGE_OK);
 	os_free(&os);
-	got = pgt_get_ok(fx, "queue", "a@x", NULL);
-	pgt_assert_column(got, "xml", "NAD<two/>");
+	got = stt_get_ok(fx->st, "queue", "a@x", NULL);
+	stt_assert_column(got, "xml", "NAD<two/>");
 	os_free(&got);
 	assert_true(pgt_raw_int(fx, "SELECT count(*) FROM jd.queue") == 1);
 }
@@ -867,12 +868,12 @@ static void test_transactions_option(void **state)
 
 	pgt_opt_set(fx, "storage.pgsql.transactions", "1");
 	assert_int_equal(pgt_open(fx, &error), 0);
-	pgt_roster_item(os, "a@x", NULL, 1, 1, 0);
-	pgt_put_ok(fx, "roster-items", "alice@x", os);
+	stt_roster_item(os, "a@x", NULL, 1, 1, 0);
+	stt_put_ok(fx->st, "roster-items", "alice@x", os);
 	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", NULL, os, &error),
 			 STORAGE_OK);
 	os_free(&os);
-	assert_true(pgt_count(fx, "roster-items", "alice@x", NULL) == 1);
+	assert_true(stt_count(fx->st, "roster-items", "alice@x", NULL) == 1);
 }
 
 /* Filters with many terms: parameters numbered past $99. */
@@ -883,8 +884,8 @@ static void test_many_parameters(void **state)
 	struct buf f = { 0 };
 
 	for (int i = 0; i < 10; i++)
-		pgt_privacy_item(os, "l", NULL, NULL, 0, i, 0);
-	pgt_put_ok(fx, "privacy-items", "a@x", os);
+		stt_privacy_item(os, "l", NULL, NULL, 0, i, 0);
+	stt_put_ok(fx->st, "privacy-items", "a@x", os);
 	os_free(&os);
 	for (int n = 1; n <= 200; n++) {
 		buf_reset(&f);
@@ -892,7 +893,7 @@ static void test_many_parameters(void **state)
 		for (int k = 0; k < n; k++)
 			buf_printf(&f, "(order=%d)", k);
 		buf_append_char(&f, ')');
-		if (pgt_count(fx, "privacy-items", "a@x", f.data) != (n < 10 ? n : 10))
+		if (stt_count(fx->st, "privacy-items", "a@x", f.data) != (n < 10 ? n : 10))
 			fail_msg("n %d", n);
 	}
 	buf_free(&f);
@@ -917,7 +918,7 @@ static void test_column_types(void **state)
 		 "INSERT INTO \"custom-types\" (\"collection-owner\", \"v\", \"c\", \"big\", "
 		 "\"small\", \"num\", \"flag\", \"when\") VALUES ('a@x', 'var', 'ab', "
 		 "9000000000, -7, 3.14, false, '2026-11-22')", 0);
-	got = pgt_get_ok(fx, "custom-types", "a@x", NULL);
+	got = stt_get_ok(fx->st, "custom-types", "a@x", NULL);
 	o = os_first(got);
 	assert_int_equal(os_object_get_str(o, "v", &s), 0);
 	assert_string_equal(s, "var");
@@ -937,8 +938,8 @@ static void test_column_types(void **state)
 	assert_int_equal(os_object_get_int(o, "object-sequence", &i), 0);
 	os_free(&got);
 	/* Filters on them. */
-	assert_true(pgt_count(fx, "custom-types", "a@x", "(big=9000000000)") == 1);
-	assert_true(pgt_count(fx, "custom-types", "a@x", "(&(v=3:var)(small=-7)(flag=0))") == 1);
+	assert_true(stt_count(fx->st, "custom-types", "a@x", "(big=9000000000)") == 1);
+	assert_true(stt_count(fx->st, "custom-types", "a@x", "(&(v=3:var)(small=-7)(flag=0))") == 1);
 }
 
 /* ---- jabberd2's own database ---- */
@@ -1005,25 +1006,25 @@ static void test_jabberd2_rows(void **state)
 	pgt_exec(fx->dbname, jabberd2_rows, 0);
 	assert_int_equal(pgt_open(fx, &error), 0);
 
-	got = pgt_get_ok(fx, "roster-items", "alice@example.org", NULL);
-	pgt_assert_column(got, "jid", "bob@far.example.org,carol@example.org");
-	pgt_assert_column(got, "name", "Bob,-");
+	got = stt_get_ok(fx->st, "roster-items", "alice@example.org", NULL);
+	stt_assert_column(got, "jid", "bob@far.example.org,carol@example.org");
+	stt_assert_column(got, "name", "Bob,-");
 	assert_int_equal(os_object_get_bool(os_first(got), "to", &b), 0);
 	assert_int_equal(b, 1);
 	assert_int_equal(os_object_get_int(os_next(os_first(got)), "ask", &i), 0);
 	assert_true(i == 1);
 	os_free(&got);
-	got = pgt_get_ok(fx, "queue", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "queue", "alice@example.org", NULL);
 	assert_int_equal(os_object_get_nad(os_first(got), "xml", &nad), 0);
 	assert_string_equal(nad_name(nad, nad_root(nad)), "route");
 	os_free(&got);
-	assert_true(pgt_count(fx, "privacy-items", "alice@example.org", "(&(deny=1)(order=5))") ==
+	assert_true(stt_count(fx->st, "privacy-items", "alice@example.org", "(&(deny=1)(order=5))") ==
 		    1);
-	got = pgt_get_ok(fx, "status", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "status", "alice@example.org", NULL);
 	assert_int_equal(os_object_get_str(os_first(got), "show", &s), 0);
 	assert_string_equal(s, "away");
 	os_free(&got);
-	got = pgt_get_ok(fx, "active", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "active", "alice@example.org", NULL);
 	assert_int_equal(os_object_get_int(os_first(got), "time", &i), 0);
 	assert_true(i == 1700000000);
 	os_free(&got);
@@ -1031,8 +1032,8 @@ static void test_jabberd2_rows(void **state)
 	/* What we write has the column types jabberd2's driver reads: bool
 	 * 't'/'f' (oid 16), int4 (23), text "NAD<...>" (25). */
 	os = os_new();
-	pgt_roster_item(os, "dave@example.org", NULL, 1, 0, 2);
-	pgt_put_ok(fx, "roster-items", "alice@example.org", os);
+	stt_roster_item(os, "dave@example.org", NULL, 1, 0, 2);
+	stt_put_ok(fx->st, "roster-items", "alice@example.org", os);
 	os_free(&os);
 	pgt_assert_query(fx, "SELECT \"to\", \"from\", \"ask\", pg_typeof(\"to\"), "
 			 "pg_typeof(\"ask\") FROM \"roster-items\" WHERE \"jid\" = "

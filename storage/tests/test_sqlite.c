@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "storage/storage.h"
+#include "storage/tests/storage_test.h"
 #include "util/buf.h"
 #include "util/nad.h"
 
@@ -134,75 +135,6 @@ static const char *raw_text(struct fixture *fx, const char *sql, char *out, size
 	return out;
 }
 
-static struct os_object *roster_item(struct os *os, const char *jid, const char *name,
-				     int to, int from, int ask)
-{
-	struct os_object *o = os_object_new(os);
-
-	os_object_put_str(o, "jid", jid);
-	if (name != NULL)
-		os_object_put_str(o, "name", name);
-	os_object_put_bool(o, "to", to);
-	os_object_put_bool(o, "from", from);
-	os_object_put_int(o, "ask", ask);
-	return o;
-}
-
-static struct os *get_ok(struct fixture *fx, const char *type, const char *owner,
-			 const char *filter)
-{
-	struct os *os = NULL;
-	const char *error = NULL;
-	enum storage_result r = storage_get(fx->st, type, owner, filter, &os, &error);
-
-	if (r != STORAGE_OK)
-		fail_msg("get %s/%s/%s: %d %s", type, owner, filter ? filter : "-", r,
-			 error ? error : "");
-	return os;
-}
-
-static int64_t count(struct fixture *fx, const char *type, const char *owner,
-		     const char *filter)
-{
-	int64_t n = -1;
-	const char *error = NULL;
-
-	if (storage_count(fx->st, type, owner, filter, &n, &error) != STORAGE_OK)
-		fail_msg("count %s: %s", type, error);
-	return n;
-}
-
-/* The string field `key` of every object, joined by ',' (absent = '-'). */
-static char *column(struct os *os, const char *key)
-{
-	struct buf b = { 0 };
-	const char *s;
-
-	for (struct os_object *o = os_first(os); o != NULL; o = os_next(o)) {
-		if (b.len > 0)
-			buf_append_char(&b, ',');
-		buf_append_str(&b, os_object_get_str(o, key, &s) == 0 ? s : "-");
-	}
-	return b.data ? buf_steal(&b, NULL) : strdup("");
-}
-
-static void assert_column(struct os *os, const char *key, const char *expect)
-{
-	char *got = column(os, key);
-
-	if (strcmp(got, expect) != 0)
-		fail_msg("column %s: got '%s', expected '%s'", key, got, expect);
-	free(got);
-}
-
-static void put_ok(struct fixture *fx, const char *type, const char *owner, struct os *os)
-{
-	const char *error = NULL;
-
-	if (storage_put(fx->st, type, owner, os, &error) != STORAGE_OK)
-		fail_msg("put %s: %s", type, error);
-}
-
 /* ---- the tests ---- */
 
 static void test_new_database(void **state)
@@ -248,16 +180,16 @@ static void test_roster_round_trip(void **state)
 	int to, from;
 	enum os_type t;
 
-	roster_item(os, "carol@example.org", "Carol", 1, 1, 0);
-	roster_item(os, "bob@far.example.org", NULL, 0, 1, 1);
-	roster_item(os, "dave@example.org", "D\xc3\xa4ve", 1, 0, 2);
-	put_ok(fx, "roster-items", "alice@example.org", os);
+	stt_roster_item(os, "carol@example.org", "Carol", 1, 1, 0);
+	stt_roster_item(os, "bob@far.example.org", NULL, 0, 1, 1);
+	stt_roster_item(os, "dave@example.org", "D\xc3\xa4ve", 1, 0, 2);
+	stt_put_ok(fx->st, "roster-items", "alice@example.org", os);
 	os_free(&os);
 
-	got = get_ok(fx, "roster-items", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "roster-items", "alice@example.org", NULL);
 	assert_int_equal((int)os_count(got), 3);
-	assert_column(got, "jid", "carol@example.org,bob@far.example.org,dave@example.org");
-	assert_column(got, "name", "Carol,-,D\xc3\xa4ve");
+	stt_assert_column(got, "jid", "carol@example.org,bob@far.example.org,dave@example.org");
+	stt_assert_column(got, "name", "Carol,-,D\xc3\xa4ve");
 	o = os_next(os_first(got));
 	assert_int_equal(os_object_get_bool(o, "to", &to), 0);
 	assert_int_equal(os_object_get_bool(o, "from", &from), 0);
@@ -291,14 +223,14 @@ static void test_roster_round_trip(void **state)
 		os_object_put_str(o, "jid", groups[i][0]);
 		os_object_put_str(o, "group", groups[i][1]);
 	}
-	put_ok(fx, "roster-groups", "alice@example.org", os);
+	stt_put_ok(fx->st, "roster-groups", "alice@example.org", os);
 	os_free(&os);
 	char *f = storage_filter_str("jid", "bob@far.example.org");
-	got = get_ok(fx, "roster-groups", "alice@example.org", f);
-	assert_column(got, "group", "Work,Caf\xc3\xa9 (Paris)");
+	got = stt_get_ok(fx->st, "roster-groups", "alice@example.org", f);
+	stt_assert_column(got, "group", "Work,Caf\xc3\xa9 (Paris)");
 	os_free(&got);
 	free(f);
-	got = get_ok(fx, "roster-groups", "alice@example.org",
+	got = stt_get_ok(fx->st, "roster-groups", "alice@example.org",
 		     "(&(jid=19:bob@far.example.org)(group=4:Work))");
 	assert_int_equal((int)os_count(got), 1);
 	os_free(&got);
@@ -312,12 +244,12 @@ static void test_reput_read_object(void **state)
 	struct os *os = os_new(), *got, *again;
 	int64_t s1, s2;
 
-	roster_item(os, "x@y", NULL, 1, 1, 0);
-	put_ok(fx, "roster-items", "a@b", os);
+	stt_roster_item(os, "x@y", NULL, 1, 1, 0);
+	stt_put_ok(fx->st, "roster-items", "a@b", os);
 	os_free(&os);
-	got = get_ok(fx, "roster-items", "a@b", NULL);
-	put_ok(fx, "roster-items", "a@b", got);
-	again = get_ok(fx, "roster-items", "a@b", NULL);
+	got = stt_get_ok(fx->st, "roster-items", "a@b", NULL);
+	stt_put_ok(fx->st, "roster-items", "a@b", got);
+	again = stt_get_ok(fx->st, "roster-items", "a@b", NULL);
 	assert_int_equal((int)os_count(again), 2);
 	os_object_get_int(os_first(again), "object-sequence", &s1);
 	os_object_get_int(os_next(os_first(again)), "object-sequence", &s2);
@@ -351,10 +283,10 @@ static void test_queue_nad(void **state)
 		os_object_put_nad(os_object_new(os), "xml", nad);
 		nad_free(&nad);
 	}
-	put_ok(fx, "queue", "alice@example.org", os);
+	stt_put_ok(fx->st, "queue", "alice@example.org", os);
 	os_free(&os);
 
-	got = get_ok(fx, "queue", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "queue", "alice@example.org", NULL);
 	for (o = os_first(got); o != NULL; o = os_next(o), n++) {
 		const struct nad *nad;
 		char *text;
@@ -397,9 +329,9 @@ static void test_vcard(void **state)
 		snprintf(value, sizeof(value), "%s \xc3\xa9\xe6\x97\xa5 '\"%zu", vcard_fields[i], i);
 		os_object_put_str(o, vcard_fields[i], value);
 	}
-	put_ok(fx, "vcard", "alice@example.org", os);
+	stt_put_ok(fx->st, "vcard", "alice@example.org", os);
 	os_free(&os);
-	got = get_ok(fx, "vcard", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "vcard", "alice@example.org", NULL);
 	o = os_first(got);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(value, sizeof(value), "%s \xc3\xa9\xe6\x97\xa5 '\"%zu", vcard_fields[i], i);
@@ -410,26 +342,11 @@ static void test_vcard(void **state)
 	/* The domain vCard is owned by the domain. */
 	os = os_new();
 	os_object_put_str(os_object_new(os), "fn", "Example server");
-	put_ok(fx, "vcard", "example.org", os);
+	stt_put_ok(fx->st, "vcard", "example.org", os);
 	os_free(&os);
-	got = get_ok(fx, "vcard", "example.org", NULL);
-	assert_column(got, "fn", "Example server");
+	got = stt_get_ok(fx->st, "vcard", "example.org", NULL);
+	stt_assert_column(got, "fn", "Example server");
 	os_free(&got);
-}
-
-static void privacy_item(struct os *os, const char *list, const char *type, const char *value,
-			 int deny, int order, int block)
-{
-	struct os_object *o = os_object_new(os);
-
-	os_object_put_str(o, "list", list);
-	if (type != NULL) {
-		os_object_put_str(o, "type", type);
-		os_object_put_str(o, "value", value);
-	}
-	os_object_put_bool(o, "deny", deny);
-	os_object_put_int(o, "order", order);
-	os_object_put_int(o, "block", block);
 }
 
 static void test_privacy_items(void **state)
@@ -441,16 +358,16 @@ static void test_privacy_items(void **state)
 	int64_t order, block;
 	const char *s;
 
-	privacy_item(os, "work", "jid", "boss@example.org", 0, 1, 0);
-	privacy_item(os, "work", "group", "Friends (old)", 1, 2, 1 | 8);
-	privacy_item(os, "work", NULL, NULL, 1, 3, 15);
-	privacy_item(os, "urn:xmpp:blocking", "jid", "spam@bad.example", 1, 0, 0);
-	put_ok(fx, "privacy-items", "alice@example.org", os);
+	stt_privacy_item(os, "work", "jid", "boss@example.org", 0, 1, 0);
+	stt_privacy_item(os, "work", "group", "Friends (old)", 1, 2, 1 | 8);
+	stt_privacy_item(os, "work", NULL, NULL, 1, 3, 15);
+	stt_privacy_item(os, "urn:xmpp:blocking", "jid", "spam@bad.example", 1, 0, 0);
+	stt_put_ok(fx->st, "privacy-items", "alice@example.org", os);
 	os_free(&os);
 
-	got = get_ok(fx, "privacy-items", "alice@example.org", "(list=4:work)");
+	got = stt_get_ok(fx->st, "privacy-items", "alice@example.org", "(list=4:work)");
 	assert_int_equal((int)os_count(got), 3);
-	assert_column(got, "value", "boss@example.org,Friends (old),-");
+	stt_assert_column(got, "value", "boss@example.org,Friends (old),-");
 	o = os_next(os_first(got));
 	assert_int_equal(os_object_get_bool(o, "deny", &deny), 0);
 	assert_int_equal(deny, 1);
@@ -463,10 +380,10 @@ static void test_privacy_items(void **state)
 	os_free(&got);
 
 	/* Integer and boolean terms. */
-	assert_true(count(fx, "privacy-items", "alice@example.org", "(deny=1)") == 3);
-	assert_true(count(fx, "privacy-items", "alice@example.org", "(&(deny=1)(order=3))") == 1);
-	got = get_ok(fx, "privacy-items", "alice@example.org", "(list=17:urn:xmpp:blocking)");
-	assert_column(got, "value", "spam@bad.example");
+	assert_true(stt_count(fx->st, "privacy-items", "alice@example.org", "(deny=1)") == 3);
+	assert_true(stt_count(fx->st, "privacy-items", "alice@example.org", "(&(deny=1)(order=3))") == 1);
+	got = stt_get_ok(fx->st, "privacy-items", "alice@example.org", "(list=17:urn:xmpp:blocking)");
+	stt_assert_column(got, "value", "spam@bad.example");
 	os_free(&got);
 }
 
@@ -478,26 +395,26 @@ static void test_active_logout(void **state)
 	int64_t t;
 
 	os_object_put_int(os_object_new(os), "time", when);
-	put_ok(fx, "active", "alice@example.org", os);
-	put_ok(fx, "logout", "alice@example.org", os);
+	stt_put_ok(fx->st, "active", "alice@example.org", os);
+	stt_put_ok(fx->st, "logout", "alice@example.org", os);
 	os_free(&os);
-	got = get_ok(fx, "active", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "active", "alice@example.org", NULL);
 	assert_int_equal(os_object_get_int(os_first(got), "time", &t), 0);
 	assert_true(t == when);
 	os_free(&got);
-	got = get_ok(fx, "logout", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "logout", "alice@example.org", NULL);
 	assert_int_equal(os_object_get_int(os_first(got), "time", &t), 0);
 	assert_true(t == when);
 	os_free(&got);
-	assert_true(count(fx, "active", "alice@example.org", NULL) == 1);
-	assert_true(count(fx, "active", "nobody@example.org", NULL) == 0);
+	assert_true(stt_count(fx->st, "active", "alice@example.org", NULL) == 1);
+	assert_true(stt_count(fx->st, "active", "nobody@example.org", NULL) == 0);
 
 	/* A column's default fills what the object leaves out. */
 	os = os_new();
 	os_object_put_str(os_object_new(os), "status", "online");
-	put_ok(fx, "status", "alice@example.org", os);
+	stt_put_ok(fx->st, "status", "alice@example.org", os);
 	os_free(&os);
-	got = get_ok(fx, "status", "alice@example.org", NULL);
+	got = stt_get_ok(fx->st, "status", "alice@example.org", NULL);
 	assert_int_equal(os_object_get_int(os_first(got), "last-login", &t), 0);
 	assert_true(t == 0);
 	os_free(&got);
@@ -533,27 +450,27 @@ static void test_filters_on_data(void **state)
 		os_object_put_str(o, "ns", names[i]);
 		os_object_put_str(o, "xml", "NAD<x/>");
 	}
-	put_ok(fx, "private", "alice@example.org", os);
+	stt_put_ok(fx->st, "private", "alice@example.org", os);
 	os_free(&os);
 
 	for (size_t i = 0; i < 6; i++) {
 		char *f = storage_filter_str("ns", names[i]);
 
-		got = get_ok(fx, "private", "alice@example.org", f);
+		got = stt_get_ok(fx->st, "private", "alice@example.org", f);
 		assert_int_equal((int)os_count(got), 1);
-		assert_column(got, "ns", names[i]);
+		stt_assert_column(got, "ns", names[i]);
 		os_free(&got);
 		free(f);
 	}
-	got = get_ok(fx, "private", "alice@example.org", "(|(ns=3:k=v)(ns=5:plain))");
-	assert_column(got, "ns", "k=v,plain");
+	got = stt_get_ok(fx->st, "private", "alice@example.org", "(|(ns=3:k=v)(ns=5:plain))");
+	stt_assert_column(got, "ns", "k=v,plain");
 	os_free(&got);
-	got = get_ok(fx, "private", "alice@example.org",
+	got = stt_get_ok(fx->st, "private", "alice@example.org",
 		     "(!(|(ns=3:a)b)(ns=8:(&(x=1)))(ns=6:3:abc))))");
-	assert_column(got, "ns", "k=v,\xe2\x98\x83 snow,plain");
+	stt_assert_column(got, "ns", "k=v,\xe2\x98\x83 snow,plain");
 	os_free(&got);
-	assert_true(count(fx, "private", "alice@example.org", "(ns=8:\xe2\x98\x83 snow)") == 1);
-	assert_true(count(fx, "private", "alice@example.org", "(ns=1:a)") == 0);
+	assert_true(stt_count(fx->st, "private", "alice@example.org", "(ns=8:\xe2\x98\x83 snow)") == 1);
+	assert_true(stt_count(fx->st, "private", "alice@example.org", "(ns=1:a)") == 0);
 }
 
 /* Objects come back in insertion order across interleaved owners and
@@ -568,24 +485,24 @@ static void test_ordering(void **state)
 		struct os *os = os_new();
 
 		snprintf(jid, sizeof(jid), "c%d@x", 5 - i);
-		roster_item(os, jid, NULL, 0, 0, 0);
-		put_ok(fx, "roster-items", i % 2 ? "odd@x" : "even@x", os);
+		stt_roster_item(os, jid, NULL, 0, 0, 0);
+		stt_put_ok(fx->st, "roster-items", i % 2 ? "odd@x" : "even@x", os);
 		os_free(&os);
 	}
-	got = get_ok(fx, "roster-items", "even@x", NULL);
-	assert_column(got, "jid", "c5@x,c3@x,c1@x");
+	got = stt_get_ok(fx->st, "roster-items", "even@x", NULL);
+	stt_assert_column(got, "jid", "c5@x,c3@x,c1@x");
 	os_free(&got);
 	assert_int_equal(storage_delete(fx->st, "roster-items", "even@x", "(jid=4:c5@x)",
 					&(const char *){ NULL }), STORAGE_OK);
 	struct os *os = os_new();
-	roster_item(os, "c5@x", NULL, 0, 0, 0);
-	put_ok(fx, "roster-items", "even@x", os);
+	stt_roster_item(os, "c5@x", NULL, 0, 0, 0);
+	stt_put_ok(fx->st, "roster-items", "even@x", os);
 	os_free(&os);
-	got = get_ok(fx, "roster-items", "even@x", NULL);
-	assert_column(got, "jid", "c3@x,c1@x,c5@x");
+	got = stt_get_ok(fx->st, "roster-items", "even@x", NULL);
+	stt_assert_column(got, "jid", "c3@x,c1@x,c5@x");
 	os_free(&got);
-	got = get_ok(fx, "roster-items", "odd@x", NULL);
-	assert_column(got, "jid", "c4@x,c2@x,c0@x");
+	got = stt_get_ok(fx->st, "roster-items", "odd@x", NULL);
+	stt_assert_column(got, "jid", "c4@x,c2@x,c0@x");
 	os_free(&got);
 }
 
@@ -595,24 +512,24 @@ static void test_delete_with_filter(void **state)
 	struct os *os = os_new(), *got;
 	const char *error;
 
-	roster_item(os, "a@x", NULL, 0, 0, 0);
-	roster_item(os, "b@x", NULL, 0, 0, 0);
-	roster_item(os, "c@x", NULL, 0, 0, 0);
-	put_ok(fx, "roster-items", "alice@x", os);
-	put_ok(fx, "roster-items", "bob@x", os);
+	stt_roster_item(os, "a@x", NULL, 0, 0, 0);
+	stt_roster_item(os, "b@x", NULL, 0, 0, 0);
+	stt_roster_item(os, "c@x", NULL, 0, 0, 0);
+	stt_put_ok(fx->st, "roster-items", "alice@x", os);
+	stt_put_ok(fx->st, "roster-items", "bob@x", os);
 	os_free(&os);
 	assert_int_equal(storage_delete(fx->st, "roster-items", "alice@x",
 					"(|(jid=3:a@x)(jid=3:c@x))", &error), STORAGE_OK);
-	got = get_ok(fx, "roster-items", "alice@x", NULL);
-	assert_column(got, "jid", "b@x");
+	got = stt_get_ok(fx->st, "roster-items", "alice@x", NULL);
+	stt_assert_column(got, "jid", "b@x");
 	os_free(&got);
 	/* Another owner's objects are untouched. */
-	assert_true(count(fx, "roster-items", "bob@x", NULL) == 3);
+	assert_true(stt_count(fx->st, "roster-items", "bob@x", NULL) == 3);
 	/* No filter: all of that owner's. */
 	assert_int_equal(storage_delete(fx->st, "roster-items", "bob@x", NULL, &error),
 			 STORAGE_OK);
-	assert_true(count(fx, "roster-items", "bob@x", NULL) == 0);
-	assert_true(count(fx, "roster-items", "alice@x", NULL) == 1);
+	assert_true(stt_count(fx->st, "roster-items", "bob@x", NULL) == 0);
+	assert_true(stt_count(fx->st, "roster-items", "alice@x", NULL) == 1);
 }
 
 static void test_replace(void **state)
@@ -621,24 +538,24 @@ static void test_replace(void **state)
 	struct os *os = os_new(), *got;
 	const char *error = NULL;
 
-	roster_item(os, "a@x", "A", 0, 0, 0);
-	roster_item(os, "b@x", "B", 0, 0, 0);
-	put_ok(fx, "roster-items", "alice@x", os);
+	stt_roster_item(os, "a@x", "A", 0, 0, 0);
+	stt_roster_item(os, "b@x", "B", 0, 0, 0);
+	stt_put_ok(fx->st, "roster-items", "alice@x", os);
 	os_free(&os);
 
 	/* Replace one item by filter. */
 	os = os_new();
-	roster_item(os, "a@x", "A2", 1, 1, 0);
+	stt_roster_item(os, "a@x", "A2", 1, 1, 0);
 	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", "(jid=3:a@x)", os,
 					 &error), STORAGE_OK);
 	os_free(&os);
-	got = get_ok(fx, "roster-items", "alice@x", NULL);
-	assert_column(got, "name", "B,A2");
+	got = stt_get_ok(fx->st, "roster-items", "alice@x", NULL);
+	stt_assert_column(got, "name", "B,A2");
 	os_free(&got);
 
 	/* A failing insert (jid is NOT NULL) leaves the old rows in place. */
 	os = os_new();
-	roster_item(os, "c@x", "C", 0, 0, 0);
+	stt_roster_item(os, "c@x", "C", 0, 0, 0);
 	os_object_put_str(os_object_new(os), "name", "no jid");
 	error = NULL;
 	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", NULL, os, &error),
@@ -646,25 +563,25 @@ static void test_replace(void **state)
 	assert_non_null(error);
 	assert_non_null(strstr(error, "NOT NULL"));
 	os_free(&os);
-	got = get_ok(fx, "roster-items", "alice@x", NULL);
-	assert_column(got, "name", "B,A2");
+	got = stt_get_ok(fx->st, "roster-items", "alice@x", NULL);
+	stt_assert_column(got, "name", "B,A2");
 	os_free(&got);
 
 	/* The same for put: all or nothing. */
 	os = os_new();
-	roster_item(os, "d@x", "D", 0, 0, 0);
+	stt_roster_item(os, "d@x", "D", 0, 0, 0);
 	os_object_put_str(os_object_new(os), "name", "no jid");
 	assert_int_equal(storage_put(fx->st, "roster-items", "alice@x", os, &error),
 			 STORAGE_ERROR);
 	os_free(&os);
-	assert_true(count(fx, "roster-items", "alice@x", NULL) == 2);
+	assert_true(stt_count(fx->st, "roster-items", "alice@x", NULL) == 2);
 
 	/* Replace with an empty set is a delete. */
 	os = os_new();
 	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", NULL, os, &error),
 			 STORAGE_OK);
 	os_free(&os);
-	assert_true(count(fx, "roster-items", "alice@x", NULL) == 0);
+	assert_true(stt_count(fx->st, "roster-items", "alice@x", NULL) == 0);
 }
 
 static void test_prefix(void **state)
@@ -685,12 +602,12 @@ static void test_prefix(void **state)
 	assert_true(raw_int(fx, "SELECT count(*) FROM sqlite_master WHERE name='authreg'") == 1);
 	assert_true(raw_int(fx, "SELECT count(*) FROM sqlite_master WHERE type='index' AND "
 				"name='jd_i_status_owner'") == 1);
-	roster_item(os, "a@x", NULL, 1, 0, 0);
-	put_ok(fx, "roster-items", "alice@x", os);
+	stt_roster_item(os, "a@x", NULL, 1, 0, 0);
+	stt_put_ok(fx->st, "roster-items", "alice@x", os);
 	os_free(&os);
 	assert_true(raw_int(fx, "SELECT count(*) FROM \"jd_roster-items\"") == 1);
-	got = get_ok(fx, "roster-items", "alice@x", NULL);
-	assert_column(got, "jid", "a@x");
+	got = stt_get_ok(fx->st, "roster-items", "alice@x", NULL);
+	stt_assert_column(got, "jid", "a@x");
 	os_free(&got);
 }
 
@@ -707,27 +624,27 @@ static void test_injection_verbatim(void **state)
 
 	os = os_new();
 	os_object_put_str(os_object_new(os), "ns", "innocent");
-	put_ok(fx, "private", "victim@x", os);
+	stt_put_ok(fx->st, "private", "victim@x", os);
 	os_free(&os);
 	for (size_t i = 0; i < 5; i++) {
 		os = os_new();
 		os_object_put_str(os_object_new(os), "ns", owners[i]);
-		put_ok(fx, "private", owners[i], os);
+		stt_put_ok(fx->st, "private", owners[i], os);
 		os_free(&os);
 	}
 	for (size_t i = 0; i < 5; i++) {
 		char *f = storage_filter_str("ns", owners[i]);
 
-		got = get_ok(fx, "private", owners[i], NULL);
+		got = stt_get_ok(fx->st, "private", owners[i], NULL);
 		assert_int_equal((int)os_count(got), 1);
 		assert_int_equal(os_object_get_str(os_first(got), "ns", &s), 0);
 		assert_string_equal(s, owners[i]);
 		os_free(&got);
-		assert_true(count(fx, "private", owners[i], f) == 1);
+		assert_true(stt_count(fx->st, "private", owners[i], f) == 1);
 		free(f);
 	}
 	assert_true(raw_int(fx, "SELECT count(*) FROM sqlite_master WHERE name='queue'") == 1);
-	assert_true(count(fx, "private", "victim@x", NULL) == 1);
+	assert_true(stt_count(fx->st, "private", "victim@x", NULL) == 1);
 	assert_true(raw_int(fx, "SELECT count(*) FROM private") == 6);
 }
 
@@ -738,8 +655,8 @@ static void test_malformed_filter_refused(void **state)
 	const char *error = NULL;
 	int64_t n = 7;
 
-	roster_item(os, "a@x", NULL, 0, 0, 0);
-	put_ok(fx, "roster-items", "alice@x", os);
+	stt_roster_item(os, "a@x", NULL, 0, 0, 0);
+	stt_put_ok(fx->st, "roster-items", "alice@x", os);
 	/* Each fails cleanly, and the delete deletes nothing. */
 	assert_int_equal(storage_get(fx->st, "roster-items", "alice@x", "(jid=a@x)", &got,
 				     &error), STORAGE_ERROR);
@@ -753,7 +670,7 @@ static void test_malformed_filter_refused(void **state)
 					&error), STORAGE_ERROR);
 	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", "(jid=9:a@x)", os,
 					 &error), STORAGE_ERROR);
-	assert_true(count(fx, "roster-items", "alice@x", NULL) == 1);
+	assert_true(stt_count(fx->st, "roster-items", "alice@x", NULL) == 1);
 	os_free(&os);
 }
 
@@ -780,7 +697,7 @@ static void test_bad_calls(void **state)
 	assert_int_equal(storage_put(fx->st, "private", "a@x", NULL, &error), STORAGE_ERROR);
 	os_free(&os);
 	/* The storage still works afterwards. */
-	assert_true(count(fx, "private", "a@x", NULL) == 0);
+	assert_true(stt_count(fx->st, "private", "a@x", NULL) == 0);
 }
 
 static void test_driver_routing(void **state)
@@ -808,7 +725,7 @@ static void test_driver_routing(void **state)
 	assert_int_equal(storage_put(st, "vcard", "a@x", os, &error), STORAGE_OK);
 	os_free(&os);
 	/* Both storages see it: same file. */
-	assert_true(count(fx, "vcard", "a@x", NULL) == 1);
+	assert_true(stt_count(fx->st, "vcard", "a@x", NULL) == 1);
 	storage_free(&st);
 	assert_null(st);
 }
@@ -877,8 +794,8 @@ static void test_busy_timeout(void **state)
 	assert_non_null(strstr(error, "locked"));
 	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(other);
-	put_ok(fx, "active", "a@x", os);
-	assert_true(count(fx, "active", "a@x", NULL) == 1);
+	stt_put_ok(fx->st, "active", "a@x", os);
+	assert_true(stt_count(fx->st, "active", "a@x", NULL) == 1);
 	os_free(&os);
 }
 
@@ -892,7 +809,7 @@ static void test_statement_cache(void **state)
 
 	for (int i = 0; i < 10; i++)
 		os_object_put_int(os_object_new(os), "time", i);
-	put_ok(fx, "motd-times", "a@x", os);
+	stt_put_ok(fx->st, "motd-times", "a@x", os);
 	os_free(&os);
 	for (int round = 0; round < 3; round++) {
 		/* OR of 1..100 terms: 100 distinct statements per round. */
@@ -902,7 +819,7 @@ static void test_statement_cache(void **state)
 			for (int k = 0; k < n; k++)
 				buf_printf(&f, "(time=%d)", k);
 			buf_append_char(&f, ')');
-			if (count(fx, "motd-times", "a@x", f.data) != (n < 10 ? n : 10))
+			if (stt_count(fx->st, "motd-times", "a@x", f.data) != (n < 10 ? n : 10))
 				fail_msg("round %d n %d", round, n);
 		}
 	}

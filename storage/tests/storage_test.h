@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * storage_test: what the storage driver tests share, whatever the driver
+ * (test_sqlite.c, test_pgsql.c): building roster and privacy objects, and
+ * operations that fail the running cmocka test on any error.
+ */
+#ifndef STORAGE_TESTS_STORAGE_TEST_H
+#define STORAGE_TESTS_STORAGE_TEST_H
+
+#include <stdint.h>
+
+struct os;
+struct os_object;
+struct storage;
+
+/* Append a roster-items (resp. privacy-items) object to os. A NULL name
+ * (resp. type) leaves the column at its default. */
+struct os_object *stt_roster_item(struct os *os, const char *jid, const char *name, int to,
+				  int from, int ask);
+void stt_privacy_item(struct os *os, const char *list, const char *type, const char *value,
+		      int deny, int order, int block);
+
+/* storage_get/count/put, failing the test unless STORAGE_OK. */
+struct os *stt_get_ok(struct storage *st, const char *type, const char *owner,
+		      const char *filter);
+int64_t stt_count(struct storage *st, const char *type, const char *owner, const char *filter);
+void stt_put_ok(struct storage *st, const char *type, const char *owner, struct os *os);
+
+/* Fail unless the string field `key` of os's objects, in order, joined by
+ * ',' (an absent field as '-'), is `expect`. */
+void stt_assert_column(struct os *os, const char *key, const char *expect);
+
+#endif
