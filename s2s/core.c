@@ -50,6 +50,10 @@ static void s2s_cond_info(const char *cond, const char **type_r, const char **co
 		{ "conflict", "cancel", "409" },
 		{ "internal-server-error", "wait", "500" },
 		{ "feature-not-implemented", "cancel", "501" },
+		{ "remote-connection-failed", "cancel", "502" },
+		{ "policy-violation", "modify", "406" },
+		{ "not-acceptable", "modify", "406" },
+		{ "not-authorized", "auth", "401" },
 	};
 	size_t i;
 
@@ -61,6 +65,14 @@ static void s2s_cond_info(const char *cond, const char **type_r, const char **co
 		}
 	*type_r = "cancel";
 	*code_r = "500";
+}
+
+const char *s2s_cond_type(const char *cond)
+{
+	const char *type, *code;
+
+	s2s_cond_info(cond, &type, &code);
+	return type;
 }
 
 /* Route error numbers (compat spec 10.3) -> condition. */
@@ -406,7 +418,13 @@ static void s2s_conn_free(struct s2s_conn *c)
 void s2s_conn_failed(struct s2s_conn *conn, int dns, const char *reason)
 {
 	log_notice("s2s: cannot connect to %s: %s", conn->domain, reason);
-	s2s_out_gone(conn, dns ? "remote-server-not-found" : "remote-server-timeout");
+	/* XEP-0220 2.4: a receiving server that could not find the
+	 * authoritative server says remote-server-not-found, one that could
+	 * not reach it remote-connection-failed. */
+	if (dns)
+		s2s_out_gone(conn, "remote-server-not-found", "remote-server-not-found");
+	else
+		s2s_out_gone(conn, "remote-server-timeout", "remote-connection-failed");
 	s2s_conn_free(conn);
 }
 
@@ -423,7 +441,7 @@ void s2s_conn_gone(struct s2s_conn *conn, const char *reason)
 		  conn->domain != NULL ? conn->domain : "", reason != NULL ? ": " : "",
 		  reason != NULL ? reason : "");
 	if (!conn->incoming)
-		s2s_out_gone(conn, "service-unavailable");
+		s2s_out_gone(conn, "service-unavailable", "remote-server-timeout");
 	s2s_conn_free(conn);
 }
 
@@ -501,7 +519,7 @@ void s2s_check(struct s2s *s2s)
 	s2s_check_pairs(s2s, now);
 	LIST_FOREACH_SAFE(v, vtmp, &s2s->verifies, struct s2s_verify, link)
 		if (now - v->since >= s2s->set.check_queue)
-			s2s_in_verify_done(s2s, v, "error");
+			s2s_in_verify_done(s2s, v, "error", "remote-server-timeout");
 	LIST_FOREACH_SAFE(c, tmp, &s2s->conns, struct s2s_conn, link) {
 		if (c->sx == NULL || (sx_flags(c->sx) & SX_F_CLOSED))
 			continue;

@@ -85,6 +85,8 @@ static void in_features(struct s2s_conn *c)
 	if (!tls_pending) {
 		int db = nad_elem_add(f, nad_root(f), S2S_NS_DB_FEATURE, "dialback");
 
+		/* We send dialback errors (XEP-0220 2.4.2). */
+		nad_elem_add(f, db, S2S_NS_DB_FEATURE, "errors");
 		/* With a verified certificate SASL EXTERNAL may do instead. */
 		if (!(sx_flags(c->sx) & SX_F_PEER_CERT))
 			nad_elem_add(f, db, S2S_NS_DB_FEATURE, "required");
@@ -220,10 +222,12 @@ void s2s_verify_free(struct s2s_verify **vp)
 	free(v);
 }
 
-void s2s_in_verify_done(struct s2s *s2s, struct s2s_verify *v, const char *type)
+void s2s_in_verify_done(struct s2s *s2s, struct s2s_verify *v, const char *type,
+			const char *condition)
 {
 	struct s2s_conn *c = v->in;
 	int valid = strcmp(type, "valid") == 0;
+	int error = strcmp(type, "error") == 0;
 
 	if (c != NULL && c->sx != NULL && !(sx_flags(c->sx) & SX_F_CLOSED)) {
 		struct nad *nad = nad_new();
@@ -231,7 +235,19 @@ void s2s_in_verify_done(struct s2s *s2s, struct s2s_verify *v, const char *type)
 
 		nad_attr_set(nad, r, NULL, "from", v->local);
 		nad_attr_set(nad, r, NULL, "to", v->remote);
-		nad_attr_set(nad, r, NULL, "type", valid ? "valid" : "invalid");
+		nad_attr_set(nad, r, NULL, "type", valid ? "valid" : error ? "error" : "invalid");
+		if (error) {
+			/* XEP-0220 2.4: an <error/> (jabber:server) holding a
+			 * stanza error condition. */
+			int e;
+
+			if (condition == NULL)
+				condition = "remote-server-timeout";
+			e = nad_elem_add(nad, r, SX_NS_SERVER, "error");
+			nad_attr_set(nad, e, NULL, "type", s2s_cond_type(condition));
+			nad_elem_add(nad, e, SX_NS_STANZA_ERRORS, condition);
+			type = condition;
+		}
 		sx_send(c->sx, nad);
 		if (valid) {
 			char *key = xasprintf("%s/%s", v->remote, v->local);

@@ -28,7 +28,8 @@ if HAVE_CMOCKA
 S2S_TESTS = \
 	s2s/tests/test_dialback \
 	s2s/tests/test_resolve \
-	s2s/tests/test_s2s_streams
+	s2s/tests/test_s2s_streams \
+	s2s/tests/test_s2s_limits
 check_PROGRAMS += $(S2S_TESTS)
 TESTS += $(S2S_TESTS)
 endif
@@ -36,10 +37,14 @@ endif
 s2s_tests_test_dialback_SOURCES = s2s/tests/test_dialback.c
 s2s_tests_test_dialback_CPPFLAGS = $(S2S_TEST_CPPFLAGS)
 s2s_tests_test_dialback_LDADD = $(S2S_TEST_LDADD)
-s2s_tests_test_s2s_streams_SOURCES = s2s/tests/test_s2s_streams.c \
+S2S_TESTHOST = s2s/tests/s2s_testhost.c s2s/tests/s2s_testhost.h \
 	sx/tests/tls_testlib.c sx/tests/tls_testlib.h
+s2s_tests_test_s2s_streams_SOURCES = s2s/tests/test_s2s_streams.c $(S2S_TESTHOST)
 s2s_tests_test_s2s_streams_CPPFLAGS = $(S2S_TEST_CPPFLAGS) $(OPENSSL_CFLAGS)
 s2s_tests_test_s2s_streams_LDADD = $(S2S_TEST_LDADD)
+s2s_tests_test_s2s_limits_SOURCES = s2s/tests/test_s2s_limits.c $(S2S_TESTHOST)
+s2s_tests_test_s2s_limits_CPPFLAGS = $(S2S_TEST_CPPFLAGS) $(OPENSSL_CFLAGS)
+s2s_tests_test_s2s_limits_LDADD = $(S2S_TEST_LDADD)
 s2s_tests_test_resolve_SOURCES = s2s/tests/test_resolve.c
 s2s_tests_test_resolve_CPPFLAGS = $(S2S_TEST_CPPFLAGS)
 s2s_tests_test_resolve_LDADD = $(S2S_TEST_LDADD)

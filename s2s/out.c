@@ -244,6 +244,17 @@ static void out_features(struct s2s_conn *c, struct nad *nad)
 	out_ready(c);
 }
 
+/* The condition inside a dialback error, for the log. */
+static const char *out_db_error_cond(const struct nad *nad, int root)
+{
+	int err = nad_child(nad, root, NULL, "error"), cond;
+
+	if (err == NAD_NONE)
+		return "without a condition";
+	cond = nad_child(nad, err, SX_NS_STANZA_ERRORS, NULL);
+	return cond != NAD_NONE ? nad_name(nad, cond) : "without a condition";
+}
+
 static void out_db_result_in(struct s2s_conn *c, struct nad *nad, int root)
 {
 	const char *type = nad_attr(nad, root, NULL, "type");
@@ -263,6 +274,12 @@ static void out_db_result_in(struct s2s_conn *c, struct nad *nad, int root)
 		p->state = S2S_PAIR_VALID;
 		log_info("s2s: %s -> %s valid (dialback)", p->local, p->remote);
 		s2s_pair_flush(c->s2s, p);
+	} else if (strcmp(type, "error") == 0) {
+		/* Not a verdict on our key: the receiving server could not
+		 * check it. XEP-0220 2.4 wants remote-server-timeout. */
+		log_notice("s2s: %s could not verify %s (dialback error %s)", p->remote,
+			   p->local, out_db_error_cond(nad, root));
+		s2s_pair_fail(c->s2s, p, "remote-server-timeout");
 	} else {
 		log_notice("s2s: %s refused dialback for %s (%s)", p->remote, p->local, type);
 		s2s_pair_fail(c->s2s, p, "service-unavailable");
@@ -282,7 +299,13 @@ static void out_db_verify_in(struct s2s_conn *c, struct nad *nad, int root)
 	LIST_FOREACH(v, &c->s2s->verifies, struct s2s_verify, link)
 		if (v->sent && strcmp(v->id, id) == 0 && strcmp(v->remote, from) == 0 &&
 		    strcmp(v->local, to) == 0) {
-			s2s_in_verify_done(c->s2s, v, type);
+			/* An error from the authoritative server (step 3) is
+			 * remote-server-not-found to the initiating one. */
+			if (strcmp(type, "valid") == 0 || strcmp(type, "invalid") == 0)
+				s2s_in_verify_done(c->s2s, v, type, NULL);
+			else
+				s2s_in_verify_done(c->s2s, v, "error",
+						   "remote-server-not-found");
 			return;
 		}
 	log_debug("s2s: unexpected db:verify answer from %s", c->domain);
@@ -351,7 +374,7 @@ void s2s_out_send(struct s2s_conn *c, const struct nad *route)
 	sx_send(c->sx, stanza);
 }
 
-void s2s_out_gone(struct s2s_conn *c, const char *condition)
+void s2s_out_gone(struct s2s_conn *c, const char *condition, const char *verify_condition)
 {
 	struct s2s *s2s = c->s2s;
 	struct s2s_pair *p, *tmp;
@@ -365,5 +388,5 @@ void s2s_out_gone(struct s2s_conn *c, const char *condition)
 		s2s_pair_fail(s2s, p, condition);
 	LIST_FOREACH_SAFE(v, vtmp, &s2s->verifies, struct s2s_verify, link)
 		if (strcmp(v->remote, c->domain) == 0)
-			s2s_in_verify_done(s2s, v, "error");
+			s2s_in_verify_done(s2s, v, "error", verify_condition);
 }

@@ -297,6 +297,8 @@ struct s2s {
 };
 
 time_t s2s_now(struct s2s *s2s);
+/* The stanza error type (RFC 6120 8.3) of a condition. */
+const char *s2s_cond_type(const char *cond);
 /* Bounce a queued or refused route with a stanza error condition
  * (ownership of route passes). */
 void s2s_bounce(struct s2s *s2s, struct nad *route, const char *condition);
@@ -320,16 +322,21 @@ void s2s_out_pair_start(struct s2s_conn *conn, struct s2s_pair *pair);
 void s2s_out_open(struct s2s_conn *conn, int direct_tls);
 /* Ask the authoritative server about a key (sends when ready). */
 void s2s_out_verify_kick(struct s2s *s2s, const char *remote);
-/* The conn is gone: pairs fail or retry, verifies answered with error. */
-void s2s_out_gone(struct s2s_conn *conn, const char *condition);
+/* The conn is gone: its pairs bounce with `condition`, and the db:verify
+ * questions waiting for its domain are answered with a dialback error
+ * carrying `verify_condition` (XEP-0220 2.4). */
+void s2s_out_gone(struct s2s_conn *conn, const char *condition,
+		  const char *verify_condition);
 /* Send a stanza (a route's payload) on a valid conn. */
 void s2s_out_send(struct s2s_conn *conn, const struct nad *route);
 
 /* in.c */
 void s2s_in_start(struct s2s_conn *conn);
-/* The authoritative answer for a pending verify arrived (or failed:
- * type "error"). */
-void s2s_in_verify_done(struct s2s *s2s, struct s2s_verify *v, const char *type);
+/* The authoritative answer for a pending verify arrived ("valid" or
+ * "invalid"), or it failed: type "error" with the dialback error
+ * condition the initiating server gets (XEP-0220 2.4). */
+void s2s_in_verify_done(struct s2s *s2s, struct s2s_verify *v, const char *type,
+			const char *condition);
 void s2s_verify_free(struct s2s_verify **vp);
 /* RFC 6125: does one of a verified certificate's names (xmppAddr or
  * dNSName, a leftmost "*." wildcard matching one label) name domain? */
