@@ -12,7 +12,10 @@
  *     jabberd2's resolver does, then /etc/resolv.conf.
  * <io><limits><queue>N</queue> bounding each domain pair's queue, and
  * <io><limits><domainstreams>N</domainstreams> bounding the incoming
- * streams one remote domain may hold open (a flood from one peer).
+ * streams one remote domain may hold open (a flood from one peer), and
+ * <io><limits><stanzas seconds='1' throttle='1'>200</stanzas> bounding
+ * the stanzas one incoming stream may send in a window (0 = no limit):
+ * beyond it reading pauses for the throttle time.
  */
 #include "config.h"
 #include "s2s/s2s.h"
@@ -49,6 +52,7 @@ static const struct config_key s2s_keys[] = {
 	{ "io.limits.domainstreams", CONFIG_INT, "16", OFF(domainstreams), 0, 100000 },
 	{ "io.limits.connects", CONFIG_INT, "0", OFF(connects), 0, 1000000 },
 	{ "io.limits.bytes", CONFIG_INT, "0", OFF(bytes), 0, 0x7fffffff },
+	{ "io.limits.stanzas", CONFIG_INT, "200", OFF(stanzas), 0, 1000000 },
 	{ "check.interval", CONFIG_INT, "60", OFF(check_interval), 0, 86400 },
 	{ "check.queue", CONFIG_INT, "60", OFF(check_queue), 0, 86400 },
 	{ "check.retry", CONFIG_INT, "300", OFF(check_retry), 0, 86400 },
@@ -137,6 +141,8 @@ int s2s_config_read(const struct config *cf, struct s2s_config *cfg, const char 
 	s2s_limit_attrs(cf, "io.limits.connects", 5, 5, &cfg->connects_seconds,
 			&cfg->connects_throttle);
 	s2s_limit_attrs(cf, "io.limits.bytes", 1, 5, &cfg->bytes_seconds, &cfg->bytes_throttle);
+	s2s_limit_attrs(cf, "io.limits.stanzas", 1, 1, &cfg->stanzas_seconds,
+			&cfg->stanzas_throttle);
 	cfg->origins = s2s_list(cf, "local.origins.ip");
 	cfg->srv = s2s_list(cf, "lookup.srv");
 	cfg->whitelist = s2s_list(cf, "security.whitelist_domain");

@@ -208,6 +208,32 @@ void s2s_pair_fail(struct s2s *s2s, struct s2s_pair *pair, const char *condition
 	s2s_pair_free(s2s, pair);
 }
 
+/* Seconds before reconnect number n (from 0): 1, 2, 4 ... 64. */
+static int s2s_backoff(int n)
+{
+	return 1 << (n < 6 ? n : 6);
+}
+
+void s2s_pair_retry_or_fail(struct s2s *s2s, struct s2s_pair *pair, const char *condition)
+{
+	time_t now = s2s_now(s2s);
+	int wait;
+
+	if (pair->qlen == 0 || s2s->set.check_retry <= 0 ||
+	    now - pair->since >= s2s->set.check_retry) {
+		s2s_pair_fail(s2s, pair, condition);
+		return;
+	}
+	wait = s2s_backoff(pair->retries++);
+	log_notice("s2s: %s -> %s: %zu stanza(s) wait, connecting again in %d s", pair->local,
+		   pair->remote, pair->qlen, wait);
+	list_remove(&pair->link);
+	list_init(&pair->link);
+	pair->conn = NULL;
+	pair->state = S2S_PAIR_PENDING;
+	pair->retry_at = now + wait;
+}
+
 void s2s_pair_flush(struct s2s *s2s, struct s2s_pair *pair)
 {
 	size_t i;
@@ -288,7 +314,7 @@ static void s2s_route_out(struct s2s *s2s, struct nad *route)
 		return;
 	}
 	s2s_pair_enqueue(s2s, p, route);
-	if (p->conn == NULL) {
+	if (p->conn == NULL && p->retry_at == 0) {
 		p->since = s2s_now(s2s);
 		s2s_out_pair_start(s2s_out_get(s2s, local, remote), p);
 	}
@@ -422,9 +448,9 @@ void s2s_conn_failed(struct s2s_conn *conn, int dns, const char *reason)
 	 * authoritative server says remote-server-not-found, one that could
 	 * not reach it remote-connection-failed. */
 	if (dns)
-		s2s_out_gone(conn, "remote-server-not-found", "remote-server-not-found");
+		s2s_out_gone(conn, "remote-server-not-found", 0, "remote-server-not-found");
 	else
-		s2s_out_gone(conn, "remote-server-timeout", "remote-connection-failed");
+		s2s_out_gone(conn, "remote-server-timeout", 1, "remote-connection-failed");
 	s2s_conn_free(conn);
 }
 
@@ -441,7 +467,7 @@ void s2s_conn_gone(struct s2s_conn *conn, const char *reason)
 		  conn->domain != NULL ? conn->domain : "", reason != NULL ? ": " : "",
 		  reason != NULL ? reason : "");
 	if (!conn->incoming)
-		s2s_out_gone(conn, "service-unavailable", "remote-server-timeout");
+		s2s_out_gone(conn, "service-unavailable", 1, "remote-server-timeout");
 	s2s_conn_free(conn);
 }
 
@@ -506,6 +532,17 @@ static void s2s_check_pairs(struct s2s *s2s, time_t now)
 				again = 1;
 				break;
 			}
+		}
+	}
+	/* Pairs whose backoff is over connect again. Starting one adds no
+	 * pair and removes none, so one walk does. */
+	xhash_iter_init(s2s->pairs, &it);
+	while (xhash_iter_next(&it, &key, &val)) {
+		struct s2s_pair *p = val;
+
+		if (p->retry_at != 0 && now >= p->retry_at && p->conn == NULL) {
+			p->retry_at = 0;
+			s2s_out_pair_start(s2s_out_get(s2s, p->local, p->remote), p);
 		}
 	}
 }

@@ -264,6 +264,37 @@ void s2s_in_verify_done(struct s2s *s2s, struct s2s_verify *v, const char *type,
 	s2s_verify_free(&v);
 }
 
+/* The stanza rate limit: more than stanza_rate stanzas within a window
+ * pauses reading for the throttle time (the host does it). Stanzas
+ * already read are delivered, none is dropped; the next window starts
+ * when reading does. Logged once per stream. */
+static void in_rate(struct s2s_conn *c)
+{
+	struct s2s *s2s = c->s2s;
+	time_t now = s2s_now(s2s);
+	int window = s2s->set.stanza_rate_seconds > 0 ? s2s->set.stanza_rate_seconds : 1;
+	int pause = s2s->set.stanza_rate_throttle > 0 ? s2s->set.stanza_rate_throttle : 1;
+
+	if (s2s->set.stanza_rate <= 0)
+		return;
+	if (now >= c->rate_start + window) {
+		c->rate_start = now;
+		c->rate_n = 0;
+	}
+	if (++c->rate_n <= s2s->set.stanza_rate || now < c->throttled_until)
+		return;
+	if (!c->rate_logged) {
+		c->rate_logged = 1;
+		log_notice("s2s: %s sends more than %d stanzas in %d s, reading paused %d s",
+			   s2s_conn_domain(c), s2s->set.stanza_rate, window, pause);
+	}
+	c->throttled_until = now + pause;
+	c->rate_start = c->throttled_until;
+	c->rate_n = 0;
+	if (s2s->ops->throttle != NULL)
+		s2s->ops->throttle(s2s, c, pause, s2s->host);
+}
+
 /* A stanza from the peer: only for pairs validated on this stream. */
 static void in_stanza(struct s2s_conn *c, struct nad *nad, int root)
 {
@@ -295,6 +326,7 @@ static void in_stanza(struct s2s_conn *c, struct nad *nad, int root)
 		nad_free(&nad);
 		return;
 	}
+	in_rate(c);
 	s2s_deliver(c->s2s, nad);
 }
 

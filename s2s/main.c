@@ -62,6 +62,7 @@ struct tconn {
 	struct s2sd *d;
 	struct mio_conn *mc;
 	struct s2s_conn *conn;
+	struct mio_timer *resume;  /* ends a stanza rate pause */
 };
 
 static void usage(void)
@@ -85,6 +86,7 @@ static void t_close(struct mio_conn *mc, const char *reason, void *ctx)
 	struct tconn *t = ctx;
 	struct s2sd *d = t->d;
 
+	mio_timer_free(&t->resume);
 	if (d->exiting) {
 		free(t);
 		return;
@@ -116,6 +118,23 @@ static void d_write(struct s2s *s2s, struct s2s_conn *conn, const void *data, si
 	struct tconn *t = s2s_conn_transport(conn);
 
 	mio_conn_write(t->mc, data, len);
+}
+
+static void t_resume(struct mio_timer *timer, void *ctx)
+{
+	struct tconn *t = ctx;
+
+	mio_conn_resume_read(t->mc);
+}
+
+static void d_throttle(struct s2s *s2s, struct s2s_conn *conn, int seconds, void *host)
+{
+	struct tconn *t = s2s_conn_transport(conn);
+
+	if (t->resume == NULL)
+		t->resume = mio_timer_new(t->d->mio, t_resume, t);
+	mio_conn_pause_read(t->mc);
+	mio_timer_start(t->resume, (unsigned)seconds * 1000, 0);
 }
 
 static void d_close(struct s2s *s2s, struct s2s_conn *conn, void *host)
@@ -274,6 +293,7 @@ static const struct s2s_ops d_ops = {
 	.to_router = d_to_router,
 	.write = d_write,
 	.close = d_close,
+	.throttle = d_throttle,
 };
 
 /* ---- router link ---- */
@@ -451,6 +471,10 @@ static int d_setup(struct s2sd *d)
 	set.queue_max = d->cfg.queue_max;
 	set.domainstreams = d->cfg.domainstreams;
 	set.stanzasize = (size_t)d->cfg.stanzasize;
+	set.stanza_rate = d->cfg.stanzas;
+	set.stanza_rate_seconds = d->cfg.stanzas_seconds;
+	set.stanza_rate_throttle = d->cfg.stanzas_throttle;
+	set.check_retry = d->cfg.check_retry;
 	set.whitelist = d->cfg.enable_whitelist ? d->cfg.whitelist : NULL;
 	d->s2s = s2s_new(&set, &d_ops, d);
 	if ((d->comp = comp_new(d->mio, &d->cs, &c_cb, d, &err)) == NULL) {

@@ -374,7 +374,8 @@ void s2s_out_send(struct s2s_conn *c, const struct nad *route)
 	sx_send(c->sx, stanza);
 }
 
-void s2s_out_gone(struct s2s_conn *c, const char *condition, const char *verify_condition)
+void s2s_out_gone(struct s2s_conn *c, const char *condition, int retry,
+		  const char *verify_condition)
 {
 	struct s2s *s2s = c->s2s;
 	struct s2s_pair *p, *tmp;
@@ -383,9 +384,14 @@ void s2s_out_gone(struct s2s_conn *c, const char *condition, const char *verify_
 	if (c->key != NULL && xhash_get(s2s->outs, c->key) == c)
 		xhash_remove(s2s->outs, c->key);
 	/* Valid pairs have an empty queue and simply go: the next stanza
-	 * reconnects. The others bounce what waits. */
-	LIST_FOREACH_SAFE(p, tmp, &c->pairs, struct s2s_pair, link)
-		s2s_pair_fail(s2s, p, condition);
+	 * reconnects. The others bounce what waits, or wait for a retry
+	 * (not after a dialback verdict: those pairs are already gone). */
+	LIST_FOREACH_SAFE(p, tmp, &c->pairs, struct s2s_pair, link) {
+		if (retry && p->state != S2S_PAIR_VALID)
+			s2s_pair_retry_or_fail(s2s, p, condition);
+		else
+			s2s_pair_fail(s2s, p, condition);
+	}
 	LIST_FOREACH_SAFE(v, vtmp, &s2s->verifies, struct s2s_verify, link)
 		if (strcmp(v->remote, c->domain) == 0)
 			s2s_in_verify_done(s2s, v, "error", verify_condition);

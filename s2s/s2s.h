@@ -62,6 +62,9 @@ struct s2s_config {
 	/* io.limits.connects / bytes: value, @seconds, @throttle */
 	int connects, connects_seconds, connects_throttle;
 	int bytes, bytes_seconds, bytes_throttle;
+	/* io.limits.stanzas: stanzas per @seconds on one incoming stream,
+	 * reading paused @throttle seconds beyond it (ours; 0 = off) */
+	int stanzas, stanzas_seconds, stanzas_throttle;
 	/* check.* in seconds */
 	int check_interval, check_queue, check_retry, check_idle, check_keepalive;
 	int check_dnscache;
@@ -166,6 +169,9 @@ struct s2s_ops {
 	void (*close)(struct s2s *s2s, struct s2s_conn *conn, void *host);
 	/* The time now (tests control it); NULL = time(NULL). */
 	time_t (*now)(void *host);
+	/* Stop reading conn's transport for `seconds`, then go on (the
+	 * stanza rate limit); NULL = the host cannot, nothing happens. */
+	void (*throttle)(struct s2s *s2s, struct s2s_conn *conn, int seconds, void *host);
 };
 
 /* Settings the engine uses (a subset of s2s_config, so tests can make
@@ -186,6 +192,13 @@ struct s2s_settings {
 	int domainstreams;             /* incoming streams per remote domain;
 					* 0 = no limit */
 	size_t stanzasize;             /* 0 = sx default */
+	int stanza_rate;               /* stanzas per stanza_rate_seconds on
+					* one incoming stream; 0 = no limit */
+	int stanza_rate_seconds;       /* the window; 0 = 1 */
+	int stanza_rate_throttle;      /* seconds reading pauses; 0 = 1 */
+	int check_retry;               /* seconds a queue may wait for a
+					* retry after a failed connect or a
+					* lost stream; 0 = no retries */
 	const char *const *whitelist;  /* NULL = all domains */
 };
 
@@ -242,6 +255,8 @@ struct s2s_pair {
 	struct nad **queue;     /* routes waiting, oldest first */
 	size_t qlen, qsize;
 	time_t since;           /* when it started waiting */
+	time_t retry_at;        /* when to connect again (0: not waiting) */
+	int retries;            /* reconnects so far, for the backoff */
 	struct list_node link;  /* in its conn's pair list */
 };
 
@@ -278,6 +293,10 @@ struct s2s_conn {
 	struct list_node pairs; /* out: struct s2s_pair.link */
 	struct xhash *valid;    /* in: "remote/local" -> (void *)1 */
 	time_t created, last_read, last_keepalive;
+	/* in: the stanza rate window */
+	time_t rate_start, throttled_until;
+	int rate_n;
+	int rate_logged;
 	int dirty;
 	int reported;           /* ops->close called */
 	struct list_node link;  /* in s2s->conns */
@@ -304,6 +323,10 @@ const char *s2s_cond_type(const char *cond);
 void s2s_bounce(struct s2s *s2s, struct nad *route, const char *condition);
 /* Bounce and forget everything queued on a pair. */
 void s2s_pair_fail(struct s2s *s2s, struct s2s_pair *pair, const char *condition);
+/* The pair's stream failed before it validated: keep its queue for a
+ * later connect (check.retry, with backoff) if it is young enough, else
+ * bounce it with condition. */
+void s2s_pair_retry_or_fail(struct s2s *s2s, struct s2s_pair *pair, const char *condition);
 /* Send a pair's queue on its valid conn. */
 void s2s_pair_flush(struct s2s *s2s, struct s2s_pair *pair);
 /* Deliver a stanza from a peer to the router. */
@@ -322,10 +345,11 @@ void s2s_out_pair_start(struct s2s_conn *conn, struct s2s_pair *pair);
 void s2s_out_open(struct s2s_conn *conn, int direct_tls);
 /* Ask the authoritative server about a key (sends when ready). */
 void s2s_out_verify_kick(struct s2s *s2s, const char *remote);
-/* The conn is gone: its pairs bounce with `condition`, and the db:verify
+/* The conn is gone: its pairs bounce with `condition` (or wait for a
+ * retry when `retry` is set and check.retry allows), and the db:verify
  * questions waiting for its domain are answered with a dialback error
  * carrying `verify_condition` (XEP-0220 2.4). */
-void s2s_out_gone(struct s2s_conn *conn, const char *condition,
+void s2s_out_gone(struct s2s_conn *conn, const char *condition, int retry,
 		  const char *verify_condition);
 /* Send a stanza (a route's payload) on a valid conn. */
 void s2s_out_send(struct s2s_conn *conn, const struct nad *route);

@@ -63,12 +63,19 @@ static time_t h_now(void *host)
 	return T.now;
 }
 
+static void h_throttle(struct s2s *s2s, struct s2s_conn *conn, int seconds, void *host)
+{
+	T.throttles++;
+	T.throttle_seconds = seconds;
+}
+
 static const struct s2s_ops ops = {
 	.connect = h_connect,
 	.to_router = h_to_router,
 	.write = h_write,
 	.close = h_close,
 	.now = h_now,
+	.throttle = h_throttle,
 };
 
 struct end *end_new(struct eng *eng)
@@ -86,7 +93,7 @@ struct end *end_new(struct eng *eng)
 	return NULL;
 }
 
-static struct dom *dom_find(const char *domain)
+struct dom *dom_find(const char *domain)
 {
 	int i;
 

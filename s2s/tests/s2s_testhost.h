@@ -68,12 +68,15 @@ struct testhost {
 	size_t chunk;
 	struct test_certs certs;
 	int have_certs;
+	int throttles;           /* ops->throttle calls */
+	int throttle_seconds;    /* the last one's pause */
 };
 
 extern struct testhost T;
 extern struct eng *engines[4];
 
 struct end *end_new(struct eng *eng);
+struct dom *dom_find(const char *domain);
 void add_dom(const char *domain, struct eng *eng, enum dmode mode);
 /* Move bytes, connects and closes until nothing changes (bounded). */
 void pump(void);

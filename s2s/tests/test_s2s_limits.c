@@ -120,6 +120,113 @@ static void test_dialback_error_verify_timeout(void **state)
 	s2s_conn_failed(T.blackholed[0], 0, "timed out");
 }
 
+/* check.retry: a failed connect keeps the queue and connects again
+ * after a backoff (1 s, then 2 s, ...); the stanza gets through once the
+ * peer is back. */
+static void test_retry_after_failed_connect(void **state)
+{
+	static struct eng a, b;
+
+	eng_init(&a, "s2s-a", "secret");
+	eng_init(&b, "s2s-b", "secret");
+	a.set.check_retry = 300;
+	eng_start(&a);
+	eng_start(&b);
+	add_dom("example.org", &a, D_OK);
+	add_dom("other.example.net", &b, D_BLACKHOLE);
+	send_msg(&a, "alice@example.org", "bob@other.example.net", "eventually");
+	assert_int_equal(T.nblack, 1);
+	s2s_conn_failed(T.blackholed[0], 0, "connection refused");
+	pump();
+	assert_int_equal(a.nroutes, 0);
+	assert_int_equal(s2s_queue_len(a.s2s, "example.org", "other.example.net"), 1);
+	/* First retry after 1 s; it fails too. */
+	T.now += 1;
+	s2s_check(a.s2s);
+	pump();
+	assert_int_equal(T.nblack, 2);
+	s2s_conn_failed(T.blackholed[1], 0, "connection refused");
+	pump();
+	/* The second waits 2 s. */
+	T.now += 1;
+	s2s_check(a.s2s);
+	pump();
+	assert_int_equal(T.nblack, 2);
+	dom_find("other.example.net")->mode = D_OK;
+	T.now += 1;
+	s2s_check(a.s2s);
+	pump();
+	assert_int_equal(a.nroutes, 0);
+	assert_int_equal(b.nroutes, 1);
+	assert_route_has(&b, 0, "<body>eventually</body>");
+	assert_string_equal(s2s_out_pair_state(a.s2s, "example.org", "other.example.net"),
+			    "valid");
+}
+
+/* Without check.retry the first failure bounces; with it, a queue older
+ * than check.retry bounces at the next failure. */
+static void test_retry_bounded(void **state)
+{
+	static struct eng a;
+	int i;
+
+	eng_init(&a, "s2s-a", "secret");
+	eng_start(&a);
+	add_dom("down.example", NULL, D_BLACKHOLE);
+	send_msg(&a, "alice@example.org", "bob@down.example", "no retry");
+	s2s_conn_failed(T.blackholed[0], 0, "connection refused");
+	assert_int_equal(a.nroutes, 1);
+	assert_route_has(&a, 0, "<remote-server-timeout ");
+
+	a.s2s->set.check_retry = 5;
+	send_msg(&a, "alice@example.org", "bob@down.example", "some retries");
+	for (i = 1; a.nroutes == 1 && i < 10; i++) {
+		s2s_conn_failed(T.blackholed[T.nblack - 1], 0, "connection refused");
+		pump();
+		T.now += 4;
+		s2s_check(a.s2s);
+		pump();
+	}
+	/* Tries at 0, +4 and +8 s (after the first message's one): the
+	 * third failure is past 5 s. */
+	assert_int_equal(a.nroutes, 2);
+	assert_int_equal(T.nblack, 4);
+	assert_route_has(&a, 1, "<remote-server-timeout ");
+}
+
+/* io.limits.stanzas: the stanza past the limit in one window pauses the
+ * stream's reading once; every stanza is still delivered. */
+static void test_stanza_rate_throttles(void **state)
+{
+	static struct eng a, b;
+	char body[16];
+	int i;
+
+	eng_init(&a, "s2s-a", "secret");
+	eng_init(&b, "s2s-b", "secret");
+	b.set.stanza_rate = 3;
+	b.set.stanza_rate_throttle = 2;
+	eng_start(&a);
+	eng_start(&b);
+	add_dom("example.org", &a, D_OK);
+	add_dom("other.example.net", &b, D_OK);
+	for (i = 0; i < 6; i++) {
+		snprintf(body, sizeof(body), "m%d", i);
+		send_msg(&a, "alice@example.org", "bob@other.example.net", body);
+		assert_int_equal(T.throttles, i < 3 ? 0 : 1);
+	}
+	assert_int_equal(T.throttle_seconds, 2);
+	assert_int_equal(b.nroutes, 6);
+	/* After the pause a new window: three more pass, the fourth pauses. */
+	T.now += 3;
+	for (i = 0; i < 4; i++) {
+		send_msg(&a, "alice@example.org", "bob@other.example.net", "again");
+		assert_int_equal(T.throttles, i < 3 ? 1 : 2);
+	}
+	assert_int_equal(b.nroutes, 10);
+	assert_int_equal(a.nroutes, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -129,6 +236,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_dialback_error_verify_timeout, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_retry_after_failed_connect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stanza_rate_throttles, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

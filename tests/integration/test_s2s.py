@@ -143,7 +143,9 @@ def test_starttls_and_sasl_external(sandbox, xmpp, flavor):
 @NODE_FLAVORS
 def test_other_domain_down_bounces(sandbox, xmpp, flavor):
     a = jabberd.Node(sandbox, number=1, flavor=flavor, domain="a.test").start()
-    sa = S2S(a)
+    # No check.retry: the first refused connect bounces (test_s2s_limits.py
+    # has the retry).
+    sa = S2S(a, check_retry=0)
     # b.test's address is known, but nothing listens there.
     sa.host("b.test", "127.0.0.3", sandbox.free_port("127.0.0.3"))
     sa.start()

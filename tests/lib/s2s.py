@@ -18,10 +18,12 @@ from . import jabberd
 
 class S2S:
     def __init__(self, node, check_queue=10, check_interval=1, tls=None,
-                 cachain=None, require_tls=False, io=""):
+                 cachain=None, require_tls=False, io="", check_retry=300,
+                 ip=None, local="", lookup=""):
         self.node = node
         self.sb = node.sb
-        self.port = self.sb.free_port(node.ip)
+        self.ip = ip or node.ip      # the federation listener's address
+        self.port = self.sb.free_port(self.ip)
         self.secret = secrets.token_hex(16)
         self.check_queue = check_queue
         self.check_interval = check_interval
@@ -29,7 +31,10 @@ class S2S:
         self.cachain = cachain       # CA file to verify peers, or None
         self.require_tls = require_tls
         self.io = io                 # XML inside <io> (limits)
-        self.hosts = []              # (domain, ip, port)
+        self.check_retry = check_retry
+        self.local = local           # more XML inside <local> (<id>s)
+        self.lookup = lookup         # more XML inside <lookup> (<srv>s)
+        self.hosts = []              # (domain, ip, port, direct TLS)
         # Never the system's DNS: a loopback port where nothing answers,
         # so lookups of names without a static host fail fast.
         self.nameserver = (node.ip, self.sb.free_port(node.ip))
@@ -49,10 +54,10 @@ class S2S:
 
     def peer(self, other):
         """Reach `other`'s domain at its s2s listener."""
-        self.hosts.append((other.node.domain, other.node.ip, other.port))
+        self.hosts.append((other.node.domain, other.ip, other.port, False))
 
-    def host(self, domain, ip, port):
-        self.hosts.append((domain, ip, port))
+    def host(self, domain, ip, port, tls=False):
+        self.hosts.append((domain, ip, port, tls))
 
     def _render(self):
         tls = ""
@@ -60,11 +65,15 @@ class S2S:
             tls = "<pemfile>%s</pemfile>" % self.tls.pemfile
             if self.cachain is not None:
                 tls += "<cachain>%s</cachain>" % self.cachain
-        hosts = "\n    ".join("<host name='%s' ip='%s' port='%d'/>" % h
-                              for h in self.hosts)
+        hosts = "\n    ".join(
+            "<host name='%s' ip='%s' port='%d'%s/>"
+            % (d, ip, port, " tls='1'" if tls else "")
+            for d, ip, port, tls in self.hosts)
         hosts += "\n    <nameserver ip='%s' port='%d'/>" % self.nameserver
         n = self.node
         self.sb.render("s2s/s2s.xml.in", self.config, IP=n.ip,
+                       LISTEN_IP=self.ip, CHECK_RETRY=self.check_retry,
+                       LOCAL=self.local, LOOKUP=self.lookup,
                        ROUTER_PORT=n.router_port, ROUTER_USER=n.router_user,
                        ROUTER_PASS=n.router_pass, LOG=self.log,
                        S2S_PORT=self.port, SECRET=self.secret, TLS=tls,
@@ -79,7 +88,7 @@ class S2S:
         self._render()
         self.daemon = self.sb.start(self.name, [binary, "-D", "-c", self.config],
                                     logs=[self.log],
-                                    ready_port=(self.node.ip, self.port),
+                                    ready_port=(self.ip, self.port),
                                     timeout=timeout)
         return self
 

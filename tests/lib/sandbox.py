@@ -47,7 +47,8 @@ def node_ip(node):
 
 
 def _port_free(ip, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
     try:
         s.bind((ip, port))
         return True
