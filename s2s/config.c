@@ -6,6 +6,9 @@
  * absent from jabberd2 files and so harmless to them:
  *   <lookup><host name='example.org' ip='127.0.0.3' port='5269' [tls='1']/>
  *     a static address for a domain (tests, private networks);
+ *   <local><ssl-port>5270</ssl-port>
+ *     a second listener speaking TLS at once (direct TLS, XEP-0368, for
+ *     _xmpps-server SRV records), named as c2s's; needs local.pemfile;
  *   <lookup><nameserver ip='127.0.0.1' port='5353'/>
  *     the DNS server c-ares asks (tests serve SRV records from loopback);
  *     without it the NSCACHEIP environment variable is honoured as
@@ -40,6 +43,7 @@ static const struct config_key s2s_keys[] = {
 	{ "router.non-default", CONFIG_FLAG, "0", OFF(router_non_default), 0, 0 },
 	{ "local.ip", CONFIG_STRING, "0.0.0.0", OFF(local_ip), 0, 0 },
 	{ "local.port", CONFIG_INT, "0", OFF(local_port), 0, 65535 },
+	{ "local.ssl-port", CONFIG_INT, "0", OFF(ssl_port), 0, 65535 },
 	{ "local.secret", CONFIG_STRING, NULL, OFF(secret), 0, 0 },
 	{ "local.pemfile", CONFIG_STRING, NULL, OFF(pemfile), 0, 0 },
 	{ "local.cachain", CONFIG_STRING, NULL, OFF(cachain), 0, 0 },
@@ -129,6 +133,29 @@ static int s2s_hosts(const struct config *cf, struct s2s_config *cfg, const char
 	return 0;
 }
 
+/* <local><id pemfile='...' private-key-password='...'>domain</id>: a
+ * certificate per local domain, as jabberd2's s2s.xml allows. */
+static int s2s_ids(const struct config *cf, struct s2s_config *cfg, const char **error_r)
+{
+	int n = config_count(cf, "local.id"), i;
+
+	cfg->ids = xcalloc((size_t)n + 1, sizeof(*cfg->ids));
+	for (i = 0; i < n; i++) {
+		const char *dom = config_get_n(cf, "local.id", i);
+
+		if (dom == NULL || *dom == '\0') {
+			*error_r = config_errorf(cf, config_node(cf, "local.id", i),
+						 "an id needs a domain");
+			return -1;
+		}
+		cfg->ids[i].domain = dom;
+		cfg->ids[i].pemfile = config_attr(cf, "local.id", i, "pemfile");
+		cfg->ids[i].key_password = config_attr(cf, "local.id", i,
+						       "private-key-password");
+	}
+	return 0;
+}
+
 int s2s_config_read(const struct config *cf, struct s2s_config *cfg, const char **error_r)
 {
 	const char *port, *env;
@@ -146,7 +173,7 @@ int s2s_config_read(const struct config *cf, struct s2s_config *cfg, const char 
 	cfg->origins = s2s_list(cf, "local.origins.ip");
 	cfg->srv = s2s_list(cf, "lookup.srv");
 	cfg->whitelist = s2s_list(cf, "security.whitelist_domain");
-	if (s2s_hosts(cf, cfg, error_r) < 0)
+	if (s2s_hosts(cf, cfg, error_r) < 0 || s2s_ids(cf, cfg, error_r) < 0)
 		return -1;
 	cfg->nameserver_ip = config_attr(cf, "lookup.nameserver", 0, "ip");
 	port = config_attr(cf, "lookup.nameserver", 0, "port");
@@ -155,6 +182,12 @@ int s2s_config_read(const struct config *cf, struct s2s_config *cfg, const char 
 		cfg->nameserver_ip = env;
 	if (cfg->min_ttl < 5)
 		cfg->min_ttl = 5;
+	if (cfg->ssl_port != 0 && cfg->pemfile == NULL &&
+	    (cfg->ids[0].domain == NULL || cfg->ids[0].pemfile == NULL)) {
+		*error_r = config_errorf(cf, config_node(cf, "local.ssl-port", 0),
+					 "local.ssl-port needs local.pemfile");
+		return -1;
+	}
 	if (cfg->secret == NULL) {
 		/* Random per start: dialback still works for this process. */
 		if (hash_random_id(cfg->secret_buf, 40) < 0) {
@@ -172,5 +205,6 @@ void s2s_config_clear(struct s2s_config *cfg)
 	free(cfg->srv);
 	free(cfg->whitelist);
 	free(cfg->hosts);
+	free(cfg->ids);
 	memset(cfg, 0, sizeof(*cfg));
 }

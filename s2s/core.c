@@ -403,14 +403,24 @@ void s2s_conn_mark(struct s2s_conn *conn)
 	conn->dirty = 1;
 }
 
-struct s2s_conn *s2s_conn_accepted(struct s2s *s2s, void *transport)
+static struct s2s_conn *s2s_conn_accept(struct s2s *s2s, void *transport, int direct_tls)
 {
 	struct s2s_conn *c = s2s_conn_new(s2s, 1);
 
 	c->transport = transport;
 	c->valid = xhash_new();
-	s2s_in_start(c);
+	s2s_in_start(c, direct_tls);
 	return c;
+}
+
+struct s2s_conn *s2s_conn_accepted(struct s2s *s2s, void *transport)
+{
+	return s2s_conn_accept(s2s, transport, 0);
+}
+
+struct s2s_conn *s2s_conn_accepted_tls(struct s2s *s2s, void *transport)
+{
+	return s2s_conn_accept(s2s, transport, 1);
 }
 
 void s2s_conn_connected(struct s2s_conn *conn, void *transport, int direct_tls)

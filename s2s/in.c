@@ -37,14 +37,17 @@ static const struct sx_callbacks in_cb = {
 	.event = in_event,
 };
 
-void s2s_in_start(struct s2s_conn *c)
+void s2s_in_start(struct s2s_conn *c, int direct_tls)
 {
 	struct s2s *s2s = c->s2s;
 	struct sx_limits lim = { 0 };
 
 	lim.max_stanza = s2s->set.stanzasize;
 	c->sx = sx_new(SX_SERVER, &lim, &in_cb, c);
-	if (s2s->set.tls_server != NULL)
+	/* Direct TLS (XEP-0368): no STARTTLS inside it. */
+	if (direct_tls && s2s->set.tls_server != NULL)
+		sx_tls_direct(c->sx, s2s->set.tls_server);
+	else if (s2s->set.tls_server != NULL)
 		sx_tls_starttls(c->sx, s2s->set.tls_server, s2s->set.require_tls);
 	if (s2s->sasl_server != NULL)
 		sx_sasl_server(c->sx, s2s->sasl_server, NULL);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,9 +38,13 @@ struct s2sd {
 	struct s2s *s2s;
 	struct s2s_resolver *res;
 	struct mio_listener *listener;
+	struct mio_listener *tls_listener;  /* local.ssl-port */
 	struct mio_timer *check;
 	struct mio_timer *stop;
 	struct sx_tls_ctx *tls_server, *tls_client;
+	/* per local domain (local.id@pemfile): index as cfg.ids */
+	struct sx_tls_ctx **id_server, **id_client;
+	size_t nids;
 	struct list_node attempts;
 	int shutting_down;
 	int exiting;            /* mio_free runs: transports only free */
@@ -149,12 +154,13 @@ static void on_accept(struct mio_listener *l, struct mio_conn *mc, const char *i
 {
 	struct s2sd *d = ctx;
 	struct tconn *t = t_new(d, mc);
+	int direct = l == d->tls_listener;
 
 	if (d->shutting_down) {
 		mio_conn_close(mc);
 		return;
 	}
-	log_debug("s2s: incoming connection from %s:%d", ip, port);
+	log_debug("s2s: incoming %sconnection from %s:%d", direct ? "direct TLS " : "", ip, port);
 	if (d->cfg.bytes > 0) {
 		struct mio_rate lim = { (unsigned)d->cfg.bytes,
 					(unsigned)d->cfg.bytes_seconds * 1000,
@@ -162,7 +168,7 @@ static void on_accept(struct mio_listener *l, struct mio_conn *mc, const char *i
 
 		mio_conn_set_read_limit(mc, &lim);
 	}
-	t->conn = s2s_conn_accepted(d->s2s, t);
+	t->conn = direct ? s2s_conn_accepted_tls(d->s2s, t) : s2s_conn_accepted(d->s2s, t);
 	s2s_flush(d->s2s);
 }
 
@@ -288,11 +294,14 @@ static void d_to_router(struct s2s *s2s, struct nad *route, void *host)
 		log_warnx("s2s: router link down, a stanza for the router is lost");
 }
 
+static struct sx_tls_ctx *d_client_tls(struct s2s *s2s, const char *local, void *host);
+
 static const struct s2s_ops d_ops = {
 	.connect = d_connect,
 	.to_router = d_to_router,
 	.write = d_write,
 	.close = d_close,
+	.client_tls = d_client_tls,
 	.throttle = d_throttle,
 };
 
@@ -310,6 +319,19 @@ static int d_listen(struct s2sd *d)
 	ls.connects.max = (unsigned)d->cfg.connects;
 	ls.connects.window_ms = (unsigned)d->cfg.connects_seconds * 1000;
 	ls.connects.throttle_ms = (unsigned)d->cfg.connects_throttle * 1000;
+	/* The direct TLS one first: once the plain port answers, the harness
+	 * and peers take the daemon as up. */
+	if (d->cfg.ssl_port != 0) {
+		ls.port = d->cfg.ssl_port;
+		d->tls_listener = mio_listen(d->mio, &ls, on_accept, d, &err);
+		if (d->tls_listener == NULL) {
+			log_error("s2s: cannot listen on %s port %d: %s", ls.ip, ls.port, err);
+			return -1;
+		}
+		log_notice("s2s: listening for servers with direct TLS on %s port %d", ls.ip,
+			   mio_listener_port(d->tls_listener));
+		ls.port = d->cfg.local_port;
+	}
 	d->listener = mio_listen(d->mio, &ls, on_accept, d, &err);
 	if (d->listener == NULL) {
 		log_error("s2s: cannot listen on %s port %d: %s", ls.ip, ls.port, err);
@@ -402,6 +424,7 @@ static void on_signal(int signo, void *ctx)
 		log_notice("s2s: shutting down");
 		d->shutting_down = 1;
 		mio_listener_free(&d->listener);
+		mio_listener_free(&d->tls_listener);
 		s2s_shutdown(d->s2s);
 		comp_close(d->comp);
 		/* Give the peers a moment to read system-shutdown. */
@@ -419,28 +442,86 @@ static int sx_verify_mode(int v, const char *cachain)
 	return (v & 2) ? 2 : 1;
 }
 
+/* SNI on incoming TLS: the certificate of the local domain asked for. */
+static struct sx_tls_ctx *d_sni(const char *name, void *arg)
+{
+	struct s2sd *d = arg;
+	size_t i;
+
+	for (i = 0; i < d->nids; i++)
+		if (d->id_server[i] != NULL && strcasecmp(d->cfg.ids[i].domain, name) == 0)
+			return d->id_server[i];
+	return NULL;
+}
+
+static struct sx_tls_ctx *d_client_tls(struct s2s *s2s, const char *local, void *host)
+{
+	struct s2sd *d = host;
+	size_t i;
+
+	for (i = 0; local != NULL && i < d->nids; i++)
+		if (d->id_client[i] != NULL && strcasecmp(d->cfg.ids[i].domain, local) == 0)
+			return d->id_client[i];
+	return NULL;
+}
+
 static int make_tls(struct s2sd *d, const char **error_r)
 {
 	struct sx_tls_config tc = { 0 };
+	const char *pemfile = d->cfg.pemfile, *key_password = d->cfg.key_password;
+	size_t i;
 
-	tc.pemfile = d->cfg.pemfile;
-	tc.key_password = d->cfg.key_password;
+	for (d->nids = 0; d->cfg.ids[d->nids].domain != NULL; d->nids++)
+		;
+	/* Without local.pemfile the first domain's certificate is the
+	 * listener's default (peers that send no SNI get it). */
+	for (i = 0; pemfile == NULL && i < d->nids; i++)
+		if (d->cfg.ids[i].pemfile != NULL) {
+			pemfile = d->cfg.ids[i].pemfile;
+			key_password = d->cfg.ids[i].key_password;
+		}
+	tc.key_password = key_password;
 	tc.cachain = d->cfg.cachain;
 	tc.ciphers = d->cfg.ciphers;
-	if (d->cfg.pemfile != NULL) {
-		/* Ask peers for a certificate whenever we can verify one, so
-		 * SASL EXTERNAL is possible. */
-		tc.verify_mode = d->cfg.cachain != NULL ? 1 : 0;
-		if (d->cfg.verify_mode != 0)
-			tc.verify_mode = sx_verify_mode(d->cfg.verify_mode, d->cfg.cachain);
+	/* Ask peers for a certificate whenever we can verify one, so SASL
+	 * EXTERNAL is possible. */
+	tc.verify_mode = d->cfg.cachain != NULL ? 1 : 0;
+	if (d->cfg.verify_mode != 0)
+		tc.verify_mode = sx_verify_mode(d->cfg.verify_mode, d->cfg.cachain);
+	d->id_server = xcalloc(d->nids + 1, sizeof(*d->id_server));
+	d->id_client = xcalloc(d->nids + 1, sizeof(*d->id_client));
+	if (pemfile != NULL) {
+		tc.pemfile = pemfile;
 		d->tls_server = sx_tls_ctx_new(SX_SERVER, &tc, error_r);
 		if (d->tls_server == NULL)
 			return -1;
+		for (i = 0; i < d->nids; i++) {
+			if (d->cfg.ids[i].pemfile == NULL)
+				continue;
+			tc.pemfile = d->cfg.ids[i].pemfile;
+			tc.key_password = d->cfg.ids[i].key_password;
+			d->id_server[i] = sx_tls_ctx_new(SX_SERVER, &tc, error_r);
+			if (d->id_server[i] == NULL)
+				return -1;
+		}
+		sx_tls_ctx_set_sni(d->tls_server, d_sni, d);
 	}
-	/* Outgoing: STARTTLS whenever offered; our certificate if we have
-	 * one; the peer's checked against the cachain, failures only mean
-	 * no SASL EXTERNAL (dialback still authenticates). */
+	/* Outgoing: STARTTLS whenever offered; the originating domain's
+	 * certificate (else local.pemfile) if we have one; the peer's
+	 * checked against the cachain, failures only mean no SASL EXTERNAL
+	 * (dialback still authenticates). */
 	tc.verify_mode = d->cfg.cachain != NULL ? 1 : 0;
+	for (i = 0; i < d->nids; i++) {
+		if (d->cfg.ids[i].pemfile == NULL)
+			continue;
+		tc.pemfile = d->cfg.ids[i].pemfile;
+		tc.key_password = d->cfg.ids[i].key_password;
+		d->id_client[i] = sx_tls_ctx_new(SX_CLIENT, &tc, error_r);
+		if (d->id_client[i] == NULL)
+			return -1;
+	}
+	tc.pemfile = d->cfg.pemfile;
+	tc.key_password = d->cfg.key_password;
 	d->tls_client = sx_tls_ctx_new(SX_CLIENT, &tc, error_r);
 	return d->tls_client != NULL ? 0 : -1;
 }
@@ -462,7 +543,7 @@ static int d_setup(struct s2sd *d)
 	set.secret = d->cfg.secret;
 	set.tls_server = d->tls_server;
 	set.tls_client = d->tls_client;
-	set.have_client_cert = d->cfg.pemfile != NULL;
+	set.have_client_cert = d->cfg.pemfile != NULL || d->tls_server != NULL;
 	set.require_tls = d->cfg.require_tls;
 	set.out_conn_reuse = d->cfg.out_conn_reuse;
 	set.check_queue = d->cfg.check_queue > 0 ? d->cfg.check_queue : 86400;
@@ -525,6 +606,7 @@ static void d_free(struct s2sd *d)
 	}
 	comp_free(&d->comp);
 	mio_listener_free(&d->listener);
+	mio_listener_free(&d->tls_listener);
 	mio_timer_free(&d->check);
 	mio_timer_free(&d->stop);
 	s2s_resolver_free(&d->res);
@@ -535,6 +617,12 @@ static void d_free(struct s2sd *d)
 	s2s_free(&d->s2s);
 	sx_tls_ctx_free(&d->tls_server);
 	sx_tls_ctx_free(&d->tls_client);
+	for (size_t i = 0; i < d->nids; i++) {
+		sx_tls_ctx_free(&d->id_server[i]);
+		sx_tls_ctx_free(&d->id_client[i]);
+	}
+	free(d->id_server);
+	free(d->id_client);
 	s2s_config_clear(&d->cfg);
 	config_free(&d->cf);
 }

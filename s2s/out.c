@@ -77,10 +77,16 @@ void s2s_out_open(struct s2s_conn *c, int direct_tls)
 	c->state = S2S_CONN_OPENING;
 	c->created = s2s_now(s2s);
 	if (s2s->set.tls_client != NULL) {
+		/* The certificate of the domain that opens the stream. */
+		struct sx_tls_ctx *tls = s2s->ops->client_tls != NULL
+			? s2s->ops->client_tls(s2s, c->first_local, s2s->host) : NULL;
+
+		if (tls == NULL)
+			tls = s2s->set.tls_client;
 		if (direct_tls)
-			sx_tls_direct(c->sx, s2s->set.tls_client);
+			sx_tls_direct(c->sx, tls);
 		else
-			sx_tls_starttls(c->sx, s2s->set.tls_client, s2s->set.require_tls);
+			sx_tls_starttls(c->sx, tls, s2s->set.require_tls);
 		sx_tls_set_server_name(c->sx, c->domain);
 	}
 	out_send_header(c);
@@ -179,8 +185,9 @@ static void out_ready(struct s2s_conn *c)
 	struct s2s_pair *p, *tmp;
 
 	c->state = S2S_CONN_READY;
-	log_debug("s2s: stream to %s ready%s%s", c->domain,
+	log_debug("s2s: stream to %s ready%s%s%s", c->domain,
 		  (sx_flags(c->sx) & SX_F_ENCRYPTED) ? " (TLS)" : "",
+		  (sx_flags(c->sx) & SX_F_PEER_CERT) ? " (certificate verified)" : "",
 		  c->external_ok ? " (SASL EXTERNAL)" : "");
 	if (c->db_offered)
 		out_send_verifies(c);

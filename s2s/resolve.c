@@ -6,6 +6,10 @@
  * the first that has records winning, ordered by priority and weight
  * (RFC 2782) and each target resolved to its addresses; else the domain's
  * own A (and, with resolve-ipv6, AAAA first) records on port 5269.
+ * When both xmpp-server and xmpps-server are configured they are asked
+ * together and their records mixed as one set (XEP-0368 3): the
+ * operator's priorities and weights decide between STARTTLS and direct
+ * TLS; a "." for one of them only means that kind is not offered.
  * Addresses that failed recently (s2s_resolver_bad_host) go last.
  * Answers are cached for their address TTL, clamped to lookup.min-ttl and
  * lookup.max-ttl (none with lookup.no-cache); static hosts never are.
@@ -46,6 +50,9 @@ struct res_query {
 	s2s_resolve_cb *cb;
 	void *arg;
 	int srv_idx;                    /* next lookup.srv to try */
+	int pair_done;                  /* xmpp(s)-server asked together */
+	int srv_pending;                /* SRV answers awaited */
+	int srv_dots;                   /* answers that were "." */
 	struct s2s_srv srv[RES_MAX_SRV];
 	size_t nsrv;
 	int pending;                    /* address lookups in flight */
@@ -359,18 +366,26 @@ static void res_addr(struct res_query *q, const char *host, int slot, int port, 
 /* ---- SRV ---- */
 
 static void res_next_srv(struct res_query *q);
+static void res_srv_finish(struct res_query *q);
+
+/* One SRV question: which service it was for. */
+struct res_srv_req {
+	struct res_query *q;
+	const char *name;
+	int direct_tls;
+};
 
 static void res_srv_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
-	struct res_query *q = arg;
+	struct res_srv_req *req = arg;
+	struct res_query *q = req->q;
 	struct ares_srv_reply *reply = NULL, *s;
-	const char *name = q->r->cfg->srv[q->srv_idx - 1];
-	int tls = strcmp(name, "xmpps-server") == 0;
-	size_t i;
+	size_t first = q->nsrv;
 
-	if (status == ARES_EDESTRUCTION)
+	if (status == ARES_EDESTRUCTION) {
+		free(req);
 		return;
-	q->nsrv = 0;
+	}
 	if (status == ARES_SUCCESS && ares_parse_srv_reply(abuf, alen, &reply) == ARES_SUCCESS) {
 		for (s = reply; s != NULL && q->nsrv < RES_MAX_SRV; s = s->next) {
 			struct s2s_srv *rec = &q->srv[q->nsrv++];
@@ -379,13 +394,32 @@ static void res_srv_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 			rec->priority = s->priority;
 			rec->weight = s->weight;
 			rec->port = s->port;
-			rec->direct_tls = tls;
+			rec->direct_tls = req->direct_tls;
 		}
 		ares_free_data(reply);
 	}
-	if (q->nsrv == 1 && (q->srv[0].target[0] == '\0' || strcmp(q->srv[0].target, ".") == 0)) {
-		/* RFC 6120 3.2.1: the service is decidedly not available;
-		 * no other service and no fallback. */
+	if (q->nsrv == first + 1 &&
+	    (q->srv[first].target[0] == '\0' || strcmp(q->srv[first].target, ".") == 0)) {
+		/* "." : this service is decidedly not offered here. */
+		q->nsrv = first;
+		q->srv_dots++;
+	} else if (q->nsrv > first) {
+		log_debug("s2s: %s: %zu SRV record(s) for _%s._tcp", q->domain, q->nsrv - first,
+			  req->name);
+	}
+	free(req);
+	if (--q->srv_pending == 0)
+		res_srv_finish(q);
+}
+
+/* Every SRV answer of this round is in: resolve the targets, or go on. */
+static void res_srv_finish(struct res_query *q)
+{
+	size_t i;
+
+	if (q->nsrv == 0 && q->srv_dots > 0) {
+		/* RFC 6120 3.2.1 (and XEP-0368 for a "." beside no other
+		 * records): no other service and no address fallback. */
 		q->error = "no XMPP service at this domain (SRV target \".\")";
 		res_done(q);
 		return;
@@ -395,9 +429,29 @@ static void res_srv_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 		res_next_srv(q);
 		return;
 	}
-	log_debug("s2s: %s: %zu SRV record(s) for _%s._tcp", q->domain, q->nsrv, name);
 	for (i = 0; i < q->nsrv; i++)
 		res_addr(q, q->srv[i].target, (int)i, q->srv[i].port, q->srv[i].direct_tls);
+}
+
+static void res_ask_srv(struct res_query *q, const char *service)
+{
+	struct res_srv_req *req = xcalloc(1, sizeof(*req));
+	char *name = xasprintf("_%s._tcp.%s", service, q->domain);
+
+	req->q = q;
+	req->name = service;
+	req->direct_tls = strcmp(service, "xmpps-server") == 0;
+	q->srv_pending++;
+	ares_query(q->r->ch, name, ns_c_in, ns_t_srv, res_srv_cb, req);
+	free(name);
+}
+
+static int res_srv_configured(const char *const *srv, const char *name)
+{
+	for (; srv != NULL && *srv != NULL; srv++)
+		if (strcmp(*srv, name) == 0)
+			return 1;
+	return 0;
 }
 
 /* Try the next SRV service, or fall back to the domain's addresses. */
@@ -405,12 +459,26 @@ static void res_next_srv(struct res_query *q)
 {
 	const char *const *srv = q->r->cfg->srv;
 
-	if (srv != NULL && srv[q->srv_idx] != NULL) {
-		char *name = xasprintf("_%s._tcp.%s", srv[q->srv_idx], q->domain);
+	while (srv != NULL && srv[q->srv_idx] != NULL) {
+		const char *name = srv[q->srv_idx++];
+		int x = strcmp(name, "xmpp-server") == 0, xs = strcmp(name, "xmpps-server") == 0;
 
-		q->srv_idx++;
-		ares_query(q->r->ch, name, ns_c_in, ns_t_srv, res_srv_cb, q);
-		free(name);
+		q->nsrv = 0;
+		q->srv_dots = 0;
+		if ((x || xs) && res_srv_configured(srv, x ? "xmpps-server" : "xmpp-server")) {
+			if (q->pair_done)
+				continue;
+			q->pair_done = 1;
+			/* Held across both questions, in case c-ares answers
+			 * one from within ares_query. */
+			q->srv_pending++;
+			res_ask_srv(q, "xmpps-server");
+			res_ask_srv(q, "xmpp-server");
+			if (--q->srv_pending == 0)
+				res_srv_finish(q);
+			return;
+		}
+		res_ask_srv(q, name);
 		return;
 	}
 	res_addr(q, q->domain, 0, 5269, 0);

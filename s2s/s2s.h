@@ -42,6 +42,13 @@ struct s2s_static_host {
 	int direct_tls;
 };
 
+/* A local domain with its own certificate (<local><id pemfile=...>). */
+struct s2s_local_id {
+	const char *domain;
+	const char *pemfile;           /* NULL: the default local.pemfile */
+	const char *key_password;      /* @private-key-password */
+};
+
 struct s2s_config {
 	const char *id;
 	const char *pidfile;
@@ -50,6 +57,7 @@ struct s2s_config {
 	/* listener and identity */
 	const char *local_ip;
 	int local_port;
+	int ssl_port;                  /* local.ssl-port: direct TLS (ours) */
 	const char *secret;
 	const char *pemfile, *cachain, *key_password, *ciphers;
 	int verify_mode;               /* jabberd2's OpenSSL bits, 0..7 */
@@ -83,6 +91,7 @@ struct s2s_config {
 	const char **srv;              /* lookup.srv in order */
 	const char **whitelist;        /* security.whitelist_domain */
 	struct s2s_static_host *hosts; /* lookup.host; name NULL ends */
+	struct s2s_local_id *ids;      /* local.id; domain NULL ends */
 	char secret_buf[41];           /* random secret when none is set */
 };
 
@@ -169,6 +178,10 @@ struct s2s_ops {
 	void (*close)(struct s2s *s2s, struct s2s_conn *conn, void *host);
 	/* The time now (tests control it); NULL = time(NULL). */
 	time_t (*now)(void *host);
+	/* The TLS client context for streams originating from `local` (its
+	 * own certificate, local.id@pemfile); NULL (or a NULL op) = the
+	 * settings' tls_client. */
+	struct sx_tls_ctx *(*client_tls)(struct s2s *s2s, const char *local, void *host);
 	/* Stop reading conn's transport for `seconds`, then go on (the
 	 * stanza rate limit); NULL = the host cannot, nothing happens. */
 	void (*throttle)(struct s2s *s2s, struct s2s_conn *conn, int seconds, void *host);
@@ -218,6 +231,8 @@ void s2s_shutdown(struct s2s *s2s);
 /* Transport events, from the host. */
 /* A new incoming connection; returns the engine's conn. */
 struct s2s_conn *s2s_conn_accepted(struct s2s *s2s, void *transport);
+/* The same on the direct TLS listener (XEP-0368): TLS before any XML. */
+struct s2s_conn *s2s_conn_accepted_tls(struct s2s *s2s, void *transport);
 void s2s_conn_connected(struct s2s_conn *conn, void *transport, int direct_tls);
 /* The connect failed: dns = 1 when the name did not resolve. */
 void s2s_conn_failed(struct s2s_conn *conn, int dns, const char *reason);
@@ -355,7 +370,7 @@ void s2s_out_gone(struct s2s_conn *conn, const char *condition, int retry,
 void s2s_out_send(struct s2s_conn *conn, const struct nad *route);
 
 /* in.c */
-void s2s_in_start(struct s2s_conn *conn);
+void s2s_in_start(struct s2s_conn *conn, int direct_tls);
 /* The authoritative answer for a pending verify arrived ("valid" or
  * "invalid"), or it failed: type "error" with the dialback error
  * condition the initiating server gets (XEP-0220 2.4). */

@@ -5,7 +5,8 @@
  * against a tiny DNS responder on a loopback UDP port (the resolver's
  * nameserver override): SRV records by priority, the second SRV service
  * when the first has none, the A fallback on 5269, static hosts,
- * NXDOMAIN, and failed addresses moved last.
+ * NXDOMAIN, failed addresses moved last, and xmpps-server (direct TLS)
+ * records mixed with xmpp-server ones (XEP-0368).
  */
 #include "config.h"
 
@@ -130,6 +131,24 @@ static const struct rr zone[] = {
 	{ "two.test", 1, "127.0.0.26" },
 	{ "_xmpp-server._tcp.none.test", 33, "0 0 0 ." },
 	{ "none.test", 1, "127.0.0.27" },
+	/* XEP-0368: direct TLS preferred by priority, STARTTLS after. */
+	{ "_xmpps-server._tcp.tls.test", 33, "5 0 5280 direct.tls.test" },
+	{ "_xmpp-server._tcp.tls.test", 33, "10 0 5269 starttls.tls.test" },
+	{ "direct.tls.test", 1, "127.0.0.31" },
+	{ "starttls.tls.test", 1, "127.0.0.32" },
+	/* ... or STARTTLS first, when its priority says so. */
+	{ "_xmpps-server._tcp.mix.test", 33, "20 0 5281 direct.mix.test" },
+	{ "_xmpp-server._tcp.mix.test", 33, "10 0 5269 starttls.mix.test" },
+	{ "direct.mix.test", 1, "127.0.0.33" },
+	{ "starttls.mix.test", 1, "127.0.0.34" },
+	/* No direct TLS here ("."), STARTTLS only. */
+	{ "_xmpps-server._tcp.nodirect.test", 33, "0 0 0 ." },
+	{ "_xmpp-server._tcp.nodirect.test", 33, "0 0 5269 host.nodirect.test" },
+	{ "host.nodirect.test", 1, "127.0.0.35" },
+	/* Only direct TLS. */
+	{ "_xmpps-server._tcp.onlytls.test", 33, "0 0 5282 host.onlytls.test" },
+	{ "host.onlytls.test", 1, "127.0.0.36" },
+	{ "onlytls.test", 1, "127.0.0.37" },
 };
 
 static struct {
@@ -379,6 +398,59 @@ static void test_second_service_and_fallback(void **state)
 	s2s_resolver_free(&r);
 }
 
+static const char *srv_tls[] = { "xmpps-server", "xmpp-server", NULL };
+
+static void assert_target(size_t i, const char *ip, int port, int direct_tls)
+{
+	assert_true(i < D.ngot);
+	assert_string_equal(D.got[i].ip, ip);
+	assert_int_equal(D.got[i].port, port);
+	assert_int_equal(D.got[i].direct_tls, direct_tls);
+}
+
+/* xmpps-server and xmpp-server together: one record set ordered by the
+ * operator's priorities, each target marked for direct TLS or not. */
+static void test_xmpps_merged_with_xmpp(void **state)
+{
+	struct s2s_config cfg;
+	struct s2s_resolver *r;
+
+	cfg_init(&cfg);
+	cfg.srv = srv_tls;
+	r = res_new(&cfg);
+	lookup(r, "tls.test");
+	assert_int_equal(D.ngot, 2);
+	assert_target(0, "127.0.0.31", 5280, 1);
+	assert_target(1, "127.0.0.32", 5269, 0);
+	lookup(r, "mix.test");
+	assert_int_equal(D.ngot, 2);
+	assert_target(0, "127.0.0.34", 5269, 0);
+	assert_target(1, "127.0.0.33", 5281, 1);
+	/* "." for xmpps-server only means no direct TLS. */
+	lookup(r, "nodirect.test");
+	assert_int_equal(D.ngot, 1);
+	assert_target(0, "127.0.0.35", 5269, 0);
+	lookup(r, "onlytls.test");
+	assert_int_equal(D.ngot, 1);
+	assert_target(0, "127.0.0.36", 5282, 1);
+	/* Neither service: the A fallback, never direct TLS. */
+	lookup(r, "plain.test");
+	assert_int_equal(D.ngot, 1);
+	assert_target(0, "127.0.0.24", 5269, 0);
+	s2s_resolver_free(&r);
+
+	/* Without xmpps-server configured its records are not asked for. */
+	cfg_init(&cfg);
+	r = res_new(&cfg);
+	lookup(r, "tls.test");
+	assert_int_equal(D.ngot, 1);
+	assert_target(0, "127.0.0.32", 5269, 0);
+	lookup(r, "onlytls.test");
+	assert_int_equal(D.ngot, 1);
+	assert_target(0, "127.0.0.37", 5269, 0);
+	s2s_resolver_free(&r);
+}
+
 static void test_no_srv_configured(void **state)
 {
 	struct s2s_config cfg;
@@ -471,6 +543,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_answers_cached, dns_setup, dns_teardown),
 		cmocka_unit_test_setup_teardown(test_nxdomain, dns_setup, dns_teardown),
 		cmocka_unit_test_setup_teardown(test_static_host_wins, dns_setup, dns_teardown),
+		cmocka_unit_test_setup_teardown(test_xmpps_merged_with_xmpp, dns_setup,
+						dns_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
