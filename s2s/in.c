@@ -152,6 +152,30 @@ static void in_stream_open(struct sx *sx, const struct sx_header *hdr, void *ctx
 		in_features(c);
 }
 
+static int in_is_local(struct s2s *s2s, const char *domain)
+{
+	return s2s->ops->is_local == NULL || s2s->ops->is_local(s2s, domain, s2s->host);
+}
+
+/* A dialback error (XEP-0220 2.4): name is "result" or "verify"; from/to
+ * are the reply's; id only for verify. The stream stays open. */
+static void in_db_error(struct s2s_conn *c, const char *name, const char *from, const char *to,
+			const char *id, const char *cond)
+{
+	struct nad *nad = nad_new();
+	int r = nad_elem_add_prefixed(nad, NAD_NONE, SX_NS_DIALBACK, "db", name), e;
+
+	nad_attr_set(nad, r, NULL, "from", from);
+	nad_attr_set(nad, r, NULL, "to", to);
+	if (id != NULL)
+		nad_attr_set(nad, r, NULL, "id", id);
+	nad_attr_set(nad, r, NULL, "type", "error");
+	e = nad_elem_add(nad, r, SX_NS_SERVER, "error");
+	nad_attr_set(nad, e, NULL, "type", s2s_cond_type(cond));
+	nad_elem_add(nad, e, SX_NS_STANZA_ERRORS, cond);
+	sx_send(c->sx, nad);
+}
+
 /* The receiving role: someone claims `from`; ask its authoritative server. */
 static void in_db_result(struct s2s_conn *c, struct nad *nad, int root)
 {
@@ -167,6 +191,12 @@ static void in_db_result(struct s2s_conn *c, struct nad *nad, int root)
 	}
 	if (from == NULL || to == NULL || *key == '\0' || sx_id(c->sx) == NULL) {
 		sx_error(c->sx, "improper-addressing", "db:result needs from, to and a key");
+		return;
+	}
+	if (!in_is_local(s2s, to)) {
+		log_notice("s2s: %s asked to send from %s to %s, which is not ours",
+			   s2s_conn_domain(c), from, to);
+		in_db_error(c, "result", to, from, NULL, "item-not-found");
 		return;
 	}
 	v = xcalloc(1, sizeof(*v));
@@ -194,6 +224,13 @@ static void in_db_verify(struct s2s_conn *c, struct nad *nad, int root)
 
 	if (from == NULL || to == NULL || id == NULL) {
 		sx_error(c->sx, "improper-addressing", "db:verify needs from, to and id");
+		return;
+	}
+	if (!in_is_local(c->s2s, to)) {
+		log_notice("s2s: %s asked to verify a key of %s, which is not ours",
+			   s2s_conn_domain(c), to);
+		in_db_error(c, "verify", to, from, id, "item-not-found");
+		c->state = S2S_CONN_READY;
 		return;
 	}
 	ok = s2s_db_key_check(c->s2s->set.secret, from, id, key);
@@ -238,20 +275,16 @@ void s2s_in_verify_done(struct s2s *s2s, struct s2s_verify *v, const char *type,
 
 		nad_attr_set(nad, r, NULL, "from", v->local);
 		nad_attr_set(nad, r, NULL, "to", v->remote);
-		nad_attr_set(nad, r, NULL, "type", valid ? "valid" : error ? "error" : "invalid");
+		nad_attr_set(nad, r, NULL, "type", valid ? "valid" : "invalid");
 		if (error) {
-			/* XEP-0220 2.4: an <error/> (jabber:server) holding a
-			 * stanza error condition. */
-			int e;
-
+			nad_free(&nad);
 			if (condition == NULL)
 				condition = "remote-server-timeout";
-			e = nad_elem_add(nad, r, SX_NS_SERVER, "error");
-			nad_attr_set(nad, e, NULL, "type", s2s_cond_type(condition));
-			nad_elem_add(nad, e, SX_NS_STANZA_ERRORS, condition);
+			in_db_error(c, "result", v->local, v->remote, NULL, condition);
 			type = condition;
+		} else {
+			sx_send(c->sx, nad);
 		}
-		sx_send(c->sx, nad);
 		if (valid) {
 			char *key = xasprintf("%s/%s", v->remote, v->local);
 

@@ -296,12 +296,22 @@ static void d_to_router(struct s2s *s2s, struct nad *route, void *host)
 
 static struct sx_tls_ctx *d_client_tls(struct s2s *s2s, const char *local, void *host);
 
+/* Our domains are the names bound at the router (its presence
+ * announcements, which comp keeps). */
+static int d_is_local(struct s2s *s2s, const char *domain, void *host)
+{
+	struct s2sd *d = host;
+
+	return d->comp != NULL && comp_name_available(d->comp, domain);
+}
+
 static const struct s2s_ops d_ops = {
 	.connect = d_connect,
 	.to_router = d_to_router,
 	.write = d_write,
 	.close = d_close,
 	.client_tls = d_client_tls,
+	.is_local = d_is_local,
 	.throttle = d_throttle,
 };
 

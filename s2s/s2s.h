@@ -182,6 +182,9 @@ struct s2s_ops {
 	 * own certificate, local.id@pemfile); NULL (or a NULL op) = the
 	 * settings' tls_client. */
 	struct sx_tls_ctx *(*client_tls)(struct s2s *s2s, const char *local, void *host);
+	/* Is `domain` one of ours (bound at the router)? Dialback for
+	 * others gets an item-not-found error. NULL = every domain is. */
+	int (*is_local)(struct s2s *s2s, const char *domain, void *host);
 	/* Stop reading conn's transport for `seconds`, then go on (the
 	 * stanza rate limit); NULL = the host cannot, nothing happens. */
 	void (*throttle)(struct s2s *s2s, struct s2s_conn *conn, int seconds, void *host);

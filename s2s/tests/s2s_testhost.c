@@ -69,6 +69,11 @@ static void h_throttle(struct s2s *s2s, struct s2s_conn *conn, int seconds, void
 	T.throttle_seconds = seconds;
 }
 
+static int h_is_local(struct s2s *s2s, const char *domain, void *host)
+{
+	return T.local_only == NULL || strcmp(domain, T.local_only) == 0;
+}
+
 static const struct s2s_ops ops = {
 	.connect = h_connect,
 	.to_router = h_to_router,
@@ -76,6 +81,7 @@ static const struct s2s_ops ops = {
 	.close = h_close,
 	.now = h_now,
 	.throttle = h_throttle,
+	.is_local = h_is_local,
 };
 
 struct end *end_new(struct eng *eng)

@@ -68,6 +68,7 @@ struct testhost {
 	size_t chunk;
 	struct test_certs certs;
 	int have_certs;
+	const char *local_only;  /* if set, the one domain is_local knows */
 	int throttles;           /* ops->throttle calls */
 	int throttle_seconds;    /* the last one's pause */
 };

@@ -2,7 +2,8 @@
 /*
  * Unit tests for the s2s engine's failure paths, on the in-memory host
  * of s2s_testhost.c: dialback errors carrying a condition (XEP-0220
- * 2.4), check.retry, and the per-stream stanza rate limit.
+ * 2.4) in the receiving and authoritative roles, check.retry, and the
+ * per-stream stanza rate limit.
  */
 #include "config.h"
 
@@ -120,6 +121,40 @@ static void test_dialback_error_verify_timeout(void **state)
 	s2s_conn_failed(T.blackholed[0], 0, "timed out");
 }
 
+/* Dialback for a domain that is not ours: item-not-found, in both the
+ * receiving (db:result) and the authoritative (db:verify) role, and the
+ * stream stays up. */
+static void test_dialback_error_not_our_domain(void **state)
+{
+	static const char in[] =
+		"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+		"xmlns:stream='http://etherx.jabber.org/streams' version='1.0' "
+		"xmlns:db='jabber:server:dialback' to='other.example.net' from='example.org'>"
+		"<db:result from='example.org' to='elsewhere.example'>0123</db:result>"
+		"<db:verify from='example.org' to='elsewhere.example' id='i1'>0123</db:verify>";
+	static struct eng b;
+	struct end *e;
+
+	eng_init(&b, "s2s-b", "secret");
+	eng_start(&b);
+	T.local_only = "other.example.net";
+	e = end_new(&b);
+	e->conn = s2s_conn_accepted(b.s2s, e);
+	s2s_conn_input(e->conn, in, strlen(in));
+	s2s_flush(b.s2s);
+	assert_wire_has(e, "<db:result from='elsewhere.example' to='example.org' type='error'>"
+			"<error type='cancel'>"
+			"<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+			"</error></db:result>");
+	assert_wire_has(e, "<db:verify from='elsewhere.example' to='example.org' id='i1' "
+			"type='error'><error type='cancel'><item-not-found ");
+	/* Nobody was asked, nothing was closed. */
+	assert_int_equal(T.npc, 0);
+	assert_false(e->closing);
+	e->gone = 1;
+	s2s_conn_gone(e->conn, NULL);
+}
+
 /* check.retry: a failed connect keeps the queue and connects again
  * after a backoff (1 s, then 2 s, ...); the stanza gets through once the
  * peer is back. */
@@ -235,6 +270,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dialback_error_connection_failed, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_dialback_error_verify_timeout, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_dialback_error_not_our_domain, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_retry_after_failed_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_bounded, setup, teardown),

@@ -5,8 +5,9 @@ router + sm + c2s or of this tree's daemons, with our s2s (see
 test_s2s.py for the happy paths):
 
 - dialback errors (XEP-0220 2.4): a peer claiming a domain whose
-  authoritative server cannot be found or reached gets <db:result
-  type='error'> with the condition, and the stream stays up;
+  authoritative server cannot be found or reached, or addressing a domain
+  we do not host, gets type='error' with the condition, and the stream
+  stays up;
 - check.retry: a message sent while the other domain's s2s is down is
   delivered once it comes up, within check.queue;
 - io.limits.stanzas: a peer sending faster than the stanza rate is
@@ -100,8 +101,9 @@ def users(xmpp, a, b):
 @NODE_FLAVORS
 def test_dialback_errors_carry_a_condition(sandbox, flavor):
     """b.test cannot find c.test's server (no address) nor reach d.test's
-    (nothing listens): each claim is answered with a dialback error naming
-    why, logged once, on a stream that stays open for the next claim."""
+    (nothing listens), and does not host nothere.test: each claim (and a
+    verify question for nothere.test) is answered with a dialback error
+    naming why, logged once, on a stream that stays open."""
     b = jabberd.Node(sandbox, number=2, flavor=flavor, domain="b.test").start()
     sb = S2S(b)
     sb.host("d.test", "127.0.0.4", sandbox.free_port("127.0.0.4"))
@@ -121,10 +123,24 @@ def test_dialback_errors_carry_a_condition(sandbox, flavor):
         assert b"type='error'" in got, got
         assert (b"<remote-connection-failed "
                 b"xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>") in got, got
+        # Dialback for a domain b.test's router does not have.
+        s.sendall(b"<db:result from='c.test' to='nothere.test'>" + b"0" * 40
+                  + b"</db:result>")
+        got = recv_until(s, b"</db:result>")
+        assert (b"<db:result from='nothere.test' to='c.test' type='error'>"
+                b"<error type='cancel'><item-not-found "
+                b"xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>") in got, got
+        s.sendall(b"<db:verify from='c.test' to='nothere.test' id='x1'>"
+                  + b"0" * 40 + b"</db:verify>")
+        got = recv_until(s, b"</db:verify>")
+        assert (b"<db:verify from='nothere.test' to='c.test' id='x1' "
+                b"type='error'><error type='cancel'><item-not-found ") in got, got
         assert b"</stream:stream>" not in got
     finally:
         s.close()
     text = sb.log_text()
+    assert text.count("to nothere.test, which is not ours") == 1
+    assert text.count("a key of nothere.test, which is not ours") == 1
     assert text.count("incoming c.test -> b.test refused "
                       "(dialback remote-server-not-found)") == 1
     assert text.count("incoming d.test -> b.test refused "
