@@ -544,15 +544,23 @@ static void s2s_check_pairs(struct s2s *s2s, time_t now)
 			}
 		}
 	}
-	/* Pairs whose backoff is over connect again. Starting one adds no
-	 * pair and removes none, so one walk does. */
-	xhash_iter_init(s2s->pairs, &it);
-	while (xhash_iter_next(&it, &key, &val)) {
-		struct s2s_pair *p = val;
+	/* Pairs whose backoff is over connect again. Starting one on a
+	 * ready stream may fail it at once (freed from the table): restart
+	 * the walk after each start; retry_at is cleared first, so each pair
+	 * starts once and the walk ends. */
+	again = 1;
+	while (again) {
+		again = 0;
+		xhash_iter_init(s2s->pairs, &it);
+		while (xhash_iter_next(&it, &key, &val)) {
+			struct s2s_pair *p = val;
 
-		if (p->retry_at != 0 && now >= p->retry_at && p->conn == NULL) {
-			p->retry_at = 0;
-			s2s_out_pair_start(s2s_out_get(s2s, p->local, p->remote), p);
+			if (p->retry_at != 0 && now >= p->retry_at && p->conn == NULL) {
+				p->retry_at = 0;
+				s2s_out_pair_start(s2s_out_get(s2s, p->local, p->remote), p);
+				again = 1;
+				break;
+			}
 		}
 	}
 }

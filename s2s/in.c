@@ -270,19 +270,19 @@ void s2s_in_verify_done(struct s2s *s2s, struct s2s_verify *v, const char *type,
 	int error = strcmp(type, "error") == 0;
 
 	if (c != NULL && c->sx != NULL && !(sx_flags(c->sx) & SX_F_CLOSED)) {
-		struct nad *nad = nad_new();
-		int r = nad_elem_add_prefixed(nad, NAD_NONE, SX_NS_DIALBACK, "db", "result");
-
-		nad_attr_set(nad, r, NULL, "from", v->local);
-		nad_attr_set(nad, r, NULL, "to", v->remote);
-		nad_attr_set(nad, r, NULL, "type", valid ? "valid" : "invalid");
 		if (error) {
-			nad_free(&nad);
 			if (condition == NULL)
 				condition = "remote-server-timeout";
 			in_db_error(c, "result", v->local, v->remote, NULL, condition);
 			type = condition;
 		} else {
+			struct nad *nad = nad_new();
+			int r = nad_elem_add_prefixed(nad, NAD_NONE, SX_NS_DIALBACK, "db",
+						      "result");
+
+			nad_attr_set(nad, r, NULL, "from", v->local);
+			nad_attr_set(nad, r, NULL, "to", v->remote);
+			nad_attr_set(nad, r, NULL, "type", valid ? "valid" : "invalid");
 			sx_send(c->sx, nad);
 		}
 		if (valid) {
