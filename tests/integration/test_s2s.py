@@ -309,4 +309,5 @@ def test_forged_dialback_and_unverified_stanza(sandbox, xmpp, flavor):
     seen = xmpp.run(bodies(), 20, "bob: messages")
     assert "forged" not in seen
     assert sa.log_text().count("not ours") == 1
+    assert sb.log_text().count("incoming a.test -> b.test refused (dialback invalid)") == 1
     assert sb.log_text().count("stanza from unverified a.test to b.test") == 1
