@@ -86,7 +86,7 @@ struct c2s {
 	struct sx_tls_ctx *ssl_tls;     /* local.pemfile for ssl-port */
 	struct mio_access *access;
 	struct mio_listener *listener, *ssl_listener;
-	struct mio_timer *flush, *check, *drain;
+	struct mio_timer *flush, *check, *drain, *trim;
 	struct mio_rate bytes;
 	struct mio_rate stanzas;        /* io.limits.stanzas (karma) */
 	struct sx_limits limits;
@@ -180,6 +180,9 @@ struct c2s_conn *c2s_conn_find(struct c2s *c2s, const char *id);
  * returns how many were closed. */
 int c2s_close_all(struct c2s *c2s, const char *domain, const char *condition);
 void c2s_check(struct c2s *c2s);
+/* Release the parser and buffers of streams idle since the last sweep. */
+#define C2S_TRIM_MS 2000
+void c2s_trim_idle(struct c2s *c2s);
 /* Shutdown: close the router link once the clients are gone. */
 void c2s_shutdown_link(struct c2s *c2s);
 

@@ -315,6 +315,24 @@ void c2s_shutdown_link(struct c2s *c2s)
 	comp_close(c2s->comp);
 }
 
+/* Every C2S_TRIM_MS: streams with no traffic since the last sweep give
+ * back their parser and TLS buffers (sx_trim), which is most of what an
+ * idle session costs. Waiting one quiet sweep keeps busy streams from
+ * rebuilding their parser for every stanza. */
+void c2s_trim_idle(struct c2s *c2s)
+{
+	time_t now = time(NULL);
+	struct c2s_conn *c;
+
+	LIST_FOREACH(c, &c2s->all, struct c2s_conn, link) {
+		if (c->ended || c->sx == NULL)
+			continue;
+		if (now - c->last_read >= C2S_TRIM_MS / 1000 &&
+		    now - c->last_write >= C2S_TRIM_MS / 1000)
+			sx_trim(c->sx);
+	}
+}
+
 /* io.check: idle clients, keepalives, and streams that never log in. */
 void c2s_check(struct c2s *c2s)
 {

@@ -179,6 +179,11 @@ static void on_check(struct mio_timer *t, void *ctx)
 	c2s_check(ctx);
 }
 
+static void on_trim(struct mio_timer *t, void *ctx)
+{
+	c2s_trim_idle(ctx);
+}
+
 static void check_interval_start(struct c2s *c2s)
 {
 	unsigned s = (unsigned)c2s->o.check_interval;
@@ -189,6 +194,8 @@ static void check_interval_start(struct c2s *c2s)
 	c2s->check = mio_timer_new(c2s->mio, on_check, c2s);
 	if (s > 0)
 		mio_timer_start(c2s->check, 1000u * s, 1);
+	c2s->trim = mio_timer_new(c2s->mio, on_trim, c2s);
+	mio_timer_start(c2s->trim, C2S_TRIM_MS, 1);
 }
 
 static int setup(struct c2s *c2s, const char **error_r)
@@ -246,6 +253,7 @@ static void cleanup(struct c2s *c2s)
 	mio_free(&c2s->mio);
 	mio_timer_free(&c2s->flush);
 	mio_timer_free(&c2s->check);
+	mio_timer_free(&c2s->trim);
 	mio_timer_free(&c2s->drain);
 	xhash_free(&c2s->conns);
 	c2s_fail_table_free(&c2s->fails);

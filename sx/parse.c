@@ -37,7 +37,10 @@ static void sx_decls_clear(struct sx *sx)
 	free(sx->decl_prefix);
 	free(sx->decl_uri);
 	sx->decl_default = sx->decl_prefix = sx->decl_uri = NULL;
+	sx->decl_prefixed = 0;
 }
+
+static void sx_park_note_header(struct sx *sx, const XML_Char *name);
 
 /* ---- the parser: stream level ---- */
 
@@ -193,6 +196,7 @@ static void sx_header_start(struct sx *sx, const XML_Char *name, const XML_Char 
 	h.extra_prefix = sx->decl_prefix;
 	h.extra_ns = sx->decl_uri;
 	sx_hdr_set(&sx->peer, &h);
+	sx_park_note_header(sx, name);
 	sx_decls_clear(sx);
 	sx->header_recv = 1;
 	if (sx->type == SX_CLIENT) {
@@ -204,14 +208,104 @@ static void sx_header_start(struct sx *sx, const XML_Char *name, const XML_Char 
 		sx->cb.stream_open(sx, &sx->peer.h, sx->ctx);
 }
 
+/* ---- idle streams ----
+ *
+ * Between stanzas, expat's state is only the open root element and the
+ * namespaces declared on it, yet it holds several kilobytes per stream.
+ * sx_trim() frees the parser of a stream waiting between stanzas; the
+ * next input builds a new one and first feeds it a copy of the peer's
+ * root start tag (same prefix, same declarations) with the handlers
+ * muted, so what follows parses exactly as it would have. A header whose
+ * declarations we did not record in full is never parked.
+ */
+
+/* Record what a replay needs: the root's prefix (expat gives the name as
+ * "uri SEP local SEP prefix"), and whether every prefixed declaration on
+ * the header is either that prefix or the one extra prefix recorded. */
+static void sx_park_note_header(struct sx *sx, const XML_Char *name)
+{
+	const char *p = strchr(name, SX_SEP);
+	unsigned expected = 0;
+
+	free(sx->root_prefix);
+	sx->root_prefix = NULL;
+	p = p != NULL ? strchr(p + 1, SX_SEP) : NULL;
+	if (p != NULL)
+		sx->root_prefix = xstrdup(p + 1);
+	if (sx->root_prefix != NULL)
+		expected++;
+	if (sx->decl_prefix != NULL &&
+	    (sx->root_prefix == NULL || strcmp(sx->decl_prefix, sx->root_prefix) != 0))
+		expected++;
+	sx->parkable = sx->decl_prefixed == expected;
+}
+
+int sx_parser_park(struct sx *sx)
+{
+	if (sx->xp == NULL || sx->parsing || !sx->parkable || !sx->header_recv ||
+	    (sx->flags & SX_F_CLOSED) || sx->restart_pending || sx->stop ||
+	    sx->depth != 1 || sx->nad != NULL || sx->fed != sx->mark ||
+	    sx->inq.len > 0)
+		return 0;
+	XML_ParserFree(sx->xp);
+	sx->xp = NULL;
+	sx->parked = 1;
+	return 1;
+}
+
+/* A new parser, positioned as the parked one was: inside the root. */
+static int sx_parser_unpark(struct sx *sx)
+{
+	const struct sx_header *h = &sx->peer.h;
+	const char *pfx = sx->root_prefix;
+	struct buf b;
+	enum XML_Status st;
+
+	buf_init(&b);
+	buf_printf(&b, "<%s%sstream", pfx != NULL ? pfx : "", pfx != NULL ? ":" : "");
+	if (pfx != NULL)
+		buf_printf(&b, " xmlns:%s='%s'", pfx, SX_NS_STREAMS);
+	if (h->ns != NULL && (pfx != NULL || strcmp(h->ns, SX_NS_STREAMS) != 0)) {
+		buf_append_str(&b, " xmlns='");
+		buf_append_xml(&b, h->ns, strlen(h->ns), 1);
+		buf_append_char(&b, '\'');
+	} else if (pfx == NULL) {
+		buf_printf(&b, " xmlns='%s'", SX_NS_STREAMS);
+	}
+	if (h->extra_prefix != NULL && h->extra_ns != NULL &&
+	    (pfx == NULL || strcmp(h->extra_prefix, pfx) != 0)) {
+		buf_printf(&b, " xmlns:%s='", h->extra_prefix);
+		buf_append_xml(&b, h->extra_ns, strlen(h->extra_ns), 1);
+		buf_append_char(&b, '\'');
+	}
+	buf_append_char(&b, '>');
+
+	sx->parked = 0;
+	sx_parser_init(sx);
+	sx->replay = 1;
+	sx->parsing = 1;
+	st = XML_Parse(sx->xp, b.data, (int)b.len, XML_FALSE);
+	sx->parsing = 0;
+	sx->replay = 0;
+	sx->fed = sx->mark = b.len;
+	buf_free(&b);
+	if (st != XML_STATUS_OK || sx->depth != 1) {
+		sx_error(sx, "internal-server-error", "could not resume the parser");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- the parser: expat handlers ---- */
 
 static void XMLCALL sx_xml_nsdecl(void *arg, const XML_Char *prefix, const XML_Char *uri)
 {
 	struct sx *sx = arg;
 
-	if (sx->stop || sx->depth != 0)
+	if (sx->stop || sx->depth != 0 || sx->replay)
 		return;
+	if (prefix != NULL)
+		sx->decl_prefixed++;
 	if (prefix == NULL) {
 		free(sx->decl_default);
 		sx->decl_default = xstrdup_opt(uri);
@@ -232,6 +326,8 @@ static void XMLCALL sx_xml_start(void *arg, const XML_Char *name, const XML_Char
 	while (atts[nattrs * 2] != NULL)
 		nattrs++;
 	sx->depth++;
+	if (level == 0 && sx->replay)
+		return;
 	if (level == 0) {
 		sx_header_start(sx, name, atts, nattrs);
 		return;
@@ -365,6 +461,9 @@ void sx_parser_free(struct sx *sx)
 	sx->xp = NULL;
 	nad_free(&sx->nad);
 	sx_decls_clear(sx);
+	free(sx->root_prefix);
+	sx->root_prefix = NULL;
+	sx->parked = sx->parkable = 0;
 }
 
 
@@ -448,6 +547,8 @@ static int sx_feed_slice(struct sx *sx, const char *data, int n)
 /* Parse plaintext, slice by slice within the limits. */
 static void sx_feed(struct sx *sx, const char *data, size_t len)
 {
+	if (len > 0 && sx->parked && sx_parser_unpark(sx) < 0)
+		return;
 	while (len > 0 && !(sx->flags & SX_F_CLOSED)) {
 		size_t limit = sx->header_recv ? sx->lim.max_stanza : sx->lim.max_header;
 		unsigned long long pending = sx->fed - sx->mark;

@@ -305,6 +305,20 @@ void sx_free(struct sx **sxp)
 	sx_destroy(sx);
 }
 
+int sx_trim(struct sx *sx)
+{
+	int i;
+
+	if (sx->busy > 0 || (sx->flags & SX_F_CLOSED) || sx->in.len > 0)
+		return 0;
+	for (i = 0; i < sx->nplugins; i++)
+		if (sx->plugins[i].p->trim != NULL)
+			sx->plugins[i].p->trim(sx, sx->plugins[i].data);
+	if (sx->out.len == 0)
+		buf_free(&sx->out);
+	return sx_parser_park(sx);
+}
+
 const char *sx_id(const struct sx *sx)
 {
 	return sx->id;

@@ -151,6 +151,13 @@ const void *sx_output(struct sx *sx, size_t *len_r);
 void sx_output_consumed(struct sx *sx, size_t n);
 size_t sx_output_pending(const struct sx *sx);
 
+/* The owner saw no traffic for a while: give back what the stream can
+ * rebuild when traffic comes (the XML parser between stanzas, the TLS
+ * plugin's emptied buffers), so an idle stream costs as little memory as
+ * possible. Cheap enough to call from a periodic sweep; never from inside
+ * a callback of this stream. Returns 1 if the parser was released. */
+int sx_trim(struct sx *sx);
+
 /* ---- tls (sx/tls.c) ---- */
 
 /*

@@ -59,6 +59,13 @@ struct sx {
 	char *decl_default;
 	char *decl_prefix;
 	char *decl_uri;
+	unsigned decl_prefixed; /* prefixed declarations on the header */
+	/* An idle stream may give its parser back (sx_trim) and rebuild it
+	 * from the header it recorded when input comes: see parse.c. */
+	int parked;             /* xp freed between stanzas */
+	int parkable;           /* the header can be replayed faithfully */
+	int replay;             /* feeding the replayed header: no events */
+	char *root_prefix;      /* prefix of the peer's root element, or NULL */
 
 	/* Stream state since the last restart, and overall. */
 	int header_recv;
@@ -102,5 +109,7 @@ void sx_parser_init(struct sx *sx);
 void sx_parser_free(struct sx *sx);
 /* Parse plaintext now, or queue it when called from inside a parse. */
 void sx_parse(struct sx *sx, const char *data, size_t len);
+/* Free the parser of a stream waiting between stanzas; 1 if it did. */
+int sx_parser_park(struct sx *sx);
 
 #endif

@@ -37,6 +37,8 @@ struct sx_plugin {
 	 * header. */
 	void (*stream_open)(struct sx *sx, void *pdata, const struct sx_header *hdr);
 	void (*free)(struct sx *sx, void *pdata);
+	/* The stream is idle (sx_trim): release what can be rebuilt. */
+	void (*trim)(struct sx *sx, void *pdata);
 };
 
 #define SX_MAX_PLUGINS 8

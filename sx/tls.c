@@ -520,6 +520,32 @@ static void tls_start(struct sx *sx, struct tls *t)
 
 /* ---- plugin hooks ---- */
 
+/* Idle: memory BIOs keep the capacity of the largest record they held,
+ * a few kilobytes per stream; empty ones are swapped for new ones. */
+static void tls_trim(struct sx *sx, void *pdata)
+{
+	struct tls *t = pdata;
+	BIO *r, *w;
+
+	(void)sx;
+	if (!t->active || !t->done || t->dead || BIO_ctrl_pending(t->rbio) > 0 ||
+	    BIO_ctrl_pending(t->wbio) > 0)
+		return;
+	r = BIO_new(BIO_s_mem());
+	w = BIO_new(BIO_s_mem());
+	if (r == NULL || w == NULL) {
+		BIO_free(r);
+		BIO_free(w);
+		ERR_clear_error();
+		return;
+	}
+	BIO_set_mem_eof_return(r, -1);
+	/* Both new and different: SSL_set_bio frees the old pair. */
+	SSL_set_bio(t->ssl, r, w);
+	t->rbio = r;
+	t->wbio = w;
+}
+
 static int tls_rio(struct sx *sx, void *pdata, struct buf *in)
 {
 	struct tls *t = pdata;
@@ -693,6 +719,7 @@ static const struct sx_plugin tls_plugin = {
 	.element = tls_element,
 	.features = tls_features,
 	.free = tls_free,
+	.trim = tls_trim,
 };
 
 /* ---- API ---- */

@@ -5,7 +5,9 @@
  * what a client sends. The server answers the header (sx_open, features)
  * and echoes every element back through the serializer, so both halves of
  * the core run. The stream must end in at most one closed callback, and
- * once closed it must refuse input.
+ * once closed it must refuse input. When the first byte is odd the stream
+ * is trimmed between the halves (sx_trim), so the second half runs through
+ * a parser rebuilt from the recorded header.
  */
 #include "config.h"
 
@@ -73,11 +75,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz f = { 0 };
 	struct sx *sx;
 	size_t at, len;
-	int r1 = 0, r2;
+	int r1 = 0, r2, trim;
 
 	if (size == 0)
 		return 0;
 	at = size > 1 ? data[0] % size : 0;
+	trim = data[0] & 1;
 	data++;
 	size--;
 	if (at > size)
@@ -87,6 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r1 = sx_input(sx, data, at);
 	sx_output(sx, &len);
 	sx_output_consumed(sx, len / 2);
+	if (trim)
+		sx_trim(sx);
 	r2 = sx_input(sx, data + at, size - at);
 	if ((r1 < 0 && r2 == 0) || (r2 < 0) != (f.closed == 1))
 		abort();        /* closed is final and always reported */

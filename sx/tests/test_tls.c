@@ -168,6 +168,13 @@ static void run_starttls(int max_version, const char *want_version, size_t chunk
 	assert_int_equal(t.p.c.features_seen, 1);
 	assert_string_equal(sx_tls_sni(t.p.s.sx), "example.org");
 	check_traffic(&t.p);
+	/* Idle streams give back their parser and BIO buffers; traffic
+	 * afterwards flows as before, twice over. */
+	assert_int_equal(sx_trim(t.p.s.sx), 1);
+	assert_int_equal(sx_trim(t.p.c.sx), 1);
+	check_traffic(&t.p);
+	assert_int_equal(sx_trim(t.p.s.sx), 1);
+	check_traffic(&t.p);
 	assert_int_equal(t.p.c.closed + t.p.s.closed, 0);
 	test_pair_free(&t.p);
 }

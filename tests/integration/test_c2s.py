@@ -609,3 +609,27 @@ def test_sigterm_with_clients_connected(sandbox, xmpp):
     sm.wait_log(r"session ended: jid=vic@localhost/", since=mark)
     wait_until(xmpp, lambda: "system-shutdown" in c.errors, "system-shutdown")
     r.close()
+
+
+def test_idle_tls_sessions_keep_working(sandbox, xmpp):
+    """An idle stream gives back its parser and TLS buffers after a quiet
+    sweep (c2s trims every 2 s); clients that were quiet longer than that
+    must notice nothing: messages still flow both ways, several times."""
+    node = node_with_our_c2s(sandbox, tls=True)
+    alice = xmpp.client("alice@localhost", "pw-a", node.c2s_address,
+                        tls="starttls", cafile=node.cert.certfile)
+    bob = xmpp.client("bob@localhost", "pw-b", node.c2s_address,
+                      tls="starttls", cafile=node.cert.certfile)
+    alice.register()
+    bob.register()
+    alice.login()
+    bob.login()
+    for i in range(3):
+        time.sleep(4.5)     # two sweeps with no traffic: both trimmed
+        alice.send_message("bob@localhost", "after quiet %d" % i)
+        assert bob.wait_message(body="after quiet %d" % i)["from"].bare == \
+            "alice@localhost"
+        time.sleep(4.5)
+        bob.send_message("alice@localhost", "reply %d" % i)
+        assert alice.wait_message(body="reply %d" % i)["from"].bare == \
+            "bob@localhost"
