@@ -14,11 +14,14 @@ c2s_libc2s_a_SOURCES = \
 	c2s/stanza.c \
 	c2s/sess.c \
 	c2s/register.c \
-	c2s/iqauth.c
+	c2s/iqauth.c \
+	c2s/smq.h \
+	c2s/smq.c \
+	c2s/sm198.c
 C2S_LIBS = c2s/libc2s.a $(COMP_LIBS) $(UTIL_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) -lcrypt
 
 if HAVE_CMOCKA
-C2S_TESTS = c2s/tests/test_authreg c2s/tests/test_config
+C2S_TESTS = c2s/tests/test_authreg c2s/tests/test_config c2s/tests/test_smq
 check_PROGRAMS += $(C2S_TESTS)
 TESTS += $(C2S_TESTS)
 endif
@@ -26,6 +29,9 @@ endif
 c2s_tests_test_authreg_SOURCES = c2s/tests/test_authreg.c
 c2s_tests_test_authreg_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 c2s_tests_test_authreg_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
+c2s_tests_test_smq_SOURCES = c2s/tests/test_smq.c
+c2s_tests_test_smq_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+c2s_tests_test_smq_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
 c2s_tests_test_config_SOURCES = c2s/tests/test_config.c $(SX_TLSLIB)
 c2s_tests_test_config_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 c2s_tests_test_config_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
