@@ -63,7 +63,7 @@ struct c2s_opts {
 	int iqauth_plain;               /* authreg.*mechanisms.traditional.plain */
 	int auth_timeout;
 	int sm_enable;                  /* stream-management.* (XEP-0198) */
-	int sm_resume, sm_queue, sm_queue_bytes;
+	int sm_resume, sm_queue, sm_queue_bytes, sm_max_parked;
 };
 
 struct c2s_fail;
@@ -98,7 +98,9 @@ struct c2s {
 	struct xhash *fails;            /* "ip:..."/"user:..." -> struct c2s_fail */
 	struct xhash *regs;             /* ip -> struct c2s_fail (registrations) */
 	struct xhash *parked;           /* sessions kept for XEP-0198 resumption,
-					 * under "c:<sc:c2s id>" and "r:<resume id>" */
+					 * under "c:<sc:c2s id>" and "r:<resume id>";
+					 * resumable live streams under "l:<id>" */
+	size_t nparked;
 	struct list_node all;           /* every c2s_conn */
 	struct list_node dirty;         /* conns with output waiting in sx */
 	uint64_t next_id;
@@ -117,6 +119,7 @@ enum c2s_state {
 struct c2s_sm {
 	int enabled, resume;
 	int r_pending;                  /* our <r/> not answered yet */
+	int takeover;                   /* closed for a resume elsewhere: park */
 	unsigned timeout;               /* seconds a broken session is kept */
 	uint32_t h_in;                  /* client stanzas handled, mod 2^32 */
 	char id[41];                    /* resumption id, "" without */

@@ -59,6 +59,7 @@ static const struct config_key c2s_keys[] = {
 	{ "stream-management.queue", CONFIG_INT, "500", O(sm_queue), 1, 100000 },
 	{ "stream-management.queue-bytes", CONFIG_INT, "1048576", O(sm_queue_bytes), 4096,
 	  1 << 30 },
+	{ "stream-management.max-parked", CONFIG_INT, "1000", O(sm_max_parked), 0, 1 << 20 },
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
 #undef O

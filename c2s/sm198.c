@@ -49,6 +49,26 @@ struct c2s_parked {
 	struct mio_timer *timer;
 };
 
+
+/* ---- resumable streams still connected: "l:<id>" -> c2s_conn ---- */
+
+static char *live_key(const struct c2s_sm *sm)
+{
+	return xasprintf("l:%s", sm->id);
+}
+
+static void live_forget(struct c2s_conn *c)
+{
+	char *k;
+
+	if (c->sm == NULL || !c->sm->resume || c->c2s->parked == NULL)
+		return;
+	k = live_key(c->sm);
+	if (xhash_get(c->c2s->parked, k) == c)
+		xhash_remove(c->c2s->parked, k);
+	free(k);
+}
+
 /* ---- small builders ---- */
 
 static struct nad *sm_elem(const char *name, int *e_r)
@@ -95,6 +115,7 @@ static void sm_free(struct c2s_sm **smp)
 
 void c2s_sm_conn_free(struct c2s_conn *c)
 {
+	live_forget(c);
 	sm_free(&c->sm);
 }
 
@@ -240,6 +261,7 @@ static void parked_unlink(struct c2s_parked *p)
 	k = xasprintf("r:%s", p->sm->id);
 	xhash_remove(p->c2s->parked, k);
 	free(k);
+	p->c2s->nparked--;
 }
 
 static struct c2s_parked *parked_by(struct c2s *c2s, const char *kind, const char *key)
@@ -291,6 +313,11 @@ static void park(struct c2s_conn *c)
 	p->jid = xstrdup(c->jid);
 	p->sm_id = xstrdup(c->sm_id);
 	p->sm_name = xstrdup(c->sm_name);
+	live_forget(c);
+	/* Stanzas for this id now go to the parked session, even while the
+	 * old stream still flushes its last bytes. */
+	if (xhash_get(c2s->conns, c->id) == c)
+		xhash_remove(c2s->conns, c->id);
 	p->sm = c->sm;
 	c->sm = NULL;
 	p->sm->r_pending = 0;
@@ -301,6 +328,7 @@ static void park(struct c2s_conn *c)
 	k = xasprintf("r:%s", p->sm->id);
 	xhash_put(c2s->parked, k, p);
 	free(k);
+	c2s->nparked++;
 	p->timer = mio_timer_new(c2s->mio, parked_expired, p);
 	mio_timer_start(p->timer, 1000u * p->sm->timeout, 0);
 	log_info("c2s: conn %s: session of %s kept %u s for resumption (%zu unacknowledged)",
@@ -337,36 +365,46 @@ int c2s_sm_parked_ended(struct c2s *c2s, const char *cid, const char *sm_id)
 	return 1;
 }
 
-void c2s_sm_shutdown(struct c2s *c2s)
+/* Every parked session, in an array (the caller frees it). */
+static struct c2s_parked **parked_all(struct c2s *c2s, size_t *n_r)
 {
+	struct c2s_parked **v = xcalloc(c2s->nparked + 1, sizeof(*v));
 	struct xhash_iter it;
 	const char *key;
 	void *val;
+	size_t n = 0;
 
-	/* Each session sits under two keys: restart after every removal. */
-	for (;;) {
-		xhash_iter_init(c2s->parked, &it);
-		if (!xhash_iter_next(&it, &key, &val))
-			break;
-		parked_end(val, 0, "shutting down");
-	}
+	xhash_iter_init(c2s->parked, &it);
+	while (xhash_iter_next(&it, &key, &val))
+		if (key[0] == 'c' && n < c2s->nparked)
+			v[n++] = val;
+	*n_r = n;
+	return v;
+}
+
+void c2s_sm_shutdown(struct c2s *c2s)
+{
+	size_t n;
+	struct c2s_parked **v = parked_all(c2s, &n);
+
+	for (size_t i = 0; i < n; i++)
+		parked_end(v[i], 0, "shutting down");
+	free(v);
 }
 
 void c2s_sm_free_all(struct c2s *c2s)
 {
-	struct xhash_iter it;
-	const char *key;
-	void *val;
+	size_t n;
+	struct c2s_parked **v;
 
 	if (c2s->parked == NULL)
 		return;
-	for (;;) {
-		xhash_iter_init(c2s->parked, &it);
-		if (!xhash_iter_next(&it, &key, &val))
-			break;
-		parked_unlink(val);
-		parked_free(val);
+	v = parked_all(c2s, &n);
+	for (size_t i = 0; i < n; i++) {
+		parked_unlink(v[i]);
+		parked_free(v[i]);
 	}
+	free(v);
 	xhash_free(&c2s->parked);
 }
 
@@ -382,10 +420,15 @@ void c2s_sm_conn_gone(struct c2s_conn *c, int broken)
 		c2s_sess_end(c);
 		return;
 	}
-	if (broken && sm->resume && !c2s->shutting_down && c2s->comp != NULL) {
-		park(c);
-		return;
+	if ((broken || sm->takeover) && sm->resume && !c2s->shutting_down && c2s->comp != NULL) {
+		if (c2s->nparked < (size_t)c2s->o.sm_max_parked) {
+			park(c);
+			return;
+		}
+		log_notice("c2s: conn %s: %d sessions already wait for resumption; "
+			   "ending this one", c->id, c2s->o.sm_max_parked);
 	}
+	live_forget(c);
 	answer_iqs(c2s, &sm->q, c->domain, c->sm_name, c->id, c->sm_id);
 	c2s_sess_end(c);
 	n = return_messages(c2s, &sm->q, c->domain);
@@ -422,7 +465,12 @@ static void do_enable(struct c2s_conn *c, const struct nad *nad)
 		sm->timeout = want;
 	r = sm_elem("enabled", &e);
 	if (sm->resume) {
+		char *k;
+
 		hash_random_id(sm->id, SM_ID_LEN);
+		k = live_key(sm);
+		xhash_put(c->c2s->parked, k, c);
+		free(k);
 		nad_attr_set(r, e, NULL, "id", sm->id);
 		nad_attr_set(r, e, NULL, "resume", "true");
 		snprintf(buf, sizeof(buf), "%u", sm->timeout);
@@ -465,6 +513,25 @@ static void send_a(struct c2s_conn *c)
 	sx_send(c->sx, r);
 }
 
+/*
+ * The old stream of a session may still look alive (its peer moved on
+ * without a FIN): a resume from the same user closes it with conflict
+ * and parks its session, which the caller then takes.
+ */
+static void take_over(struct c2s_conn *c, const char *previd)
+{
+	char *k = xasprintf("l:%s", previd);
+	struct c2s_conn *old = xhash_get(c->c2s->parked, k);
+
+	free(k);
+	if (old == NULL || old == c || old->ended || old->sm == NULL ||
+	    strcmp(old->user, c->user) != 0 || strcmp(old->domain, c->domain) != 0)
+		return;
+	log_info("c2s: conn %s: resumed on conn %s; closing the old stream", old->id, c->id);
+	old->sm->takeover = 1;
+	c2s_conn_error(old, "conflict", "the session was resumed on another stream");
+}
+
 /* Take over a parked session. */
 static void do_resume(struct c2s_conn *c, const struct nad *nad)
 {
@@ -472,7 +539,7 @@ static void do_resume(struct c2s_conn *c, const struct nad *nad)
 	const char *previd = nad_attr(nad, 0, NULL, "previd");
 	struct c2s_parked *p;
 	uint32_t h;
-	char buf[16];
+	char buf[16], *k;
 	int e;
 	struct nad *r;
 
@@ -484,6 +551,8 @@ static void do_resume(struct c2s_conn *c, const struct nad *nad)
 		send_failed(c, "bad-request");
 		return;
 	}
+	if (previd != NULL && strlen(previd) == SM_ID_LEN && parked_by(c2s, "r", previd) == NULL)
+		take_over(c, previd);
 	p = previd != NULL && strlen(previd) == SM_ID_LEN ? parked_by(c2s, "r", previd) : NULL;
 	/* Another user's id reads like an unknown one. */
 	if (p == NULL || strcmp(p->user, c->user) != 0 || strcmp(p->domain, c->domain) != 0) {
@@ -512,6 +581,9 @@ static void do_resume(struct c2s_conn *c, const struct nad *nad)
 	p->sm = NULL;
 	c->state = C2S_ACTIVE;
 	parked_free(p);
+	k = live_key(c->sm);
+	xhash_put(c2s->parked, k, c);
+	free(k);
 
 	r = sm_elem("resumed", &e);
 	nad_attr_set(r, e, NULL, "previd", c->sm->id);

@@ -444,3 +444,29 @@ def test_stream_management_off(sandbox, xmpp):
     r.send("<enable xmlns='%s'/>" % SM)
     r.read_until(r"<unsupported-stanza-type")
     r.close()
+
+
+def test_resume_takes_over_a_live_stream(sandbox, xmpp):
+    """The old stream may still look alive (a client that changed network
+    sends no FIN): a resume from the same user closes it with conflict
+    and takes the session over, with its unacknowledged stanza."""
+    node = sm_node(sandbox)
+    register(xmpp, node, "rex", "sue")
+    sue = client(xmpp, node, "sue")
+    sue.login()
+    r, jid = login(node, "rex", "car")
+    smid = attr(r.enable(), "id")
+    send(xmpp, sue, jid, "on the old stream")
+    r.read_until("on the old stream")
+    r2 = Raw(node)
+    r2.auth("rex", "pw")
+    r2.send("<resume xmlns='%s' previd='%s' h='0'/>" % (SM, smid))
+    r2.read_until(r"<resumed")
+    r2.read_until("on the old stream")
+    r.read_until(r"<conflict")
+    r.close()
+    send(xmpp, sue, jid, "on the new stream")
+    r2.read_until("on the new stream")
+    r2.send("</stream:stream>")
+    r2.read_until("</stream:stream>")
+    r2.close()
