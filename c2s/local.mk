@@ -44,10 +44,16 @@ c2s_c2s_LDADD = $(C2S_LIBS)
 
 # Fuzz target: the "$scram$" parser on whatever a password column holds.
 if ENABLE_FUZZING
-noinst_PROGRAMS += c2s/fuzz/fuzz_password
+noinst_PROGRAMS += c2s/fuzz/fuzz_password c2s/fuzz/fuzz_smq
 endif
 c2s_fuzz_fuzz_password_SOURCES = c2s/fuzz/fuzz_password.c
 c2s_fuzz_fuzz_password_LDADD = $(C2S_LIBS)
 c2s_fuzz_fuzz_password_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += c2s/fuzz/password.dict c2s/fuzz/corpus/password
+
+# Fuzz target: the XEP-0198 h parser and unacknowledged-stanza queue.
+c2s_fuzz_fuzz_smq_SOURCES = c2s/fuzz/fuzz_smq.c
+c2s_fuzz_fuzz_smq_LDADD = $(C2S_LIBS)
+c2s_fuzz_fuzz_smq_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += c2s/fuzz/smq.dict c2s/fuzz/corpus/smq
 EXTRA_DIST += etc/c2s.xml.dist.in

@@ -21,9 +21,11 @@ from lib import jabberd, paths
 SM = "urn:xmpp:sm:3"
 
 
-def sm_node(sandbox, resume=300, queue=None, enable=True):
-    """router, sm and c2s of our own, with stream-management options."""
-    node = jabberd.Node(sandbox, flavor="ours", tls=True)
+def sm_node(sandbox, resume=300, queue=None, enable=True, flavor="ours"):
+    """Our c2s with stream-management options, behind our router and sm
+    (flavor "ours") or Debian's jabberd2 ones ("stock")."""
+    node = jabberd.Node(sandbox, flavor={"router": flavor, "sm": flavor, "c2s": "ours"},
+                        tls=True)
     opts = "<resume>%d</resume>" % resume
     if queue is not None:
         opts += "<queue>%d</queue>" % queue
@@ -229,11 +231,12 @@ def test_acks_counted_exactly(sandbox, xmpp):
     r.close()
 
 
-def test_resume_after_cut(sandbox, xmpp):
-    """The connection dies; a message sent meanwhile is kept; a new stream
+@pytest.mark.parametrize("flavor", ["ours", "stock"])
+def test_resume_after_cut(sandbox, xmpp, flavor):
+    """Behind our sm or jabberd2's: The connection dies; a message sent meanwhile is kept; a new stream
     of the same user resumes with <resume/> and receives the unacked and
     the new stanza, under the same full JID, without a new bind."""
-    node = sm_node(sandbox)
+    node = sm_node(sandbox, flavor=flavor)
     register(xmpp, node, "dora", "eve")
     eve = client(xmpp, node, "eve")
     eve.login()
@@ -269,12 +272,13 @@ def test_resume_after_cut(sandbox, xmpp):
     r2.close()
 
 
-def test_resume_after_expiry_goes_offline(sandbox, xmpp):
-    """After the resumption timeout the session ends: <resume/> gets
+@pytest.mark.parametrize("flavor", ["ours", "stock"])
+def test_resume_after_expiry_goes_offline(sandbox, xmpp, flavor):
+    """Behind our sm or jabberd2's: After the resumption timeout the session ends: <resume/> gets
     item-not-found, and the unacknowledged message and the one sent while
     away are stored offline and delivered at the next login. An iq sent to
     the session meanwhile gets an error instead of no answer."""
-    node = sm_node(sandbox, resume=2)
+    node = sm_node(sandbox, resume=2, flavor=flavor)
     register(xmpp, node, "fay", "gus")
     gus = client(xmpp, node, "gus")
     gus.login()
@@ -399,13 +403,14 @@ def test_queue_bound_while_connected(sandbox, xmpp):
     r2.close()
 
 
-@pytest.mark.parametrize("how", ["cut", "close"])
-def test_unacked_back_to_sm_without_resumption(sandbox, xmpp, how):
+@pytest.mark.parametrize("how,flavor", [("cut", "ours"), ("close", "ours"),
+                                        ("cut", "stock")])
+def test_unacked_back_to_sm_without_resumption(sandbox, xmpp, how, flavor):
     """Stream management without resumption: when the stream ends (cut,
     or closed by the client) the unacknowledged message goes back to the
     sm at once and is offline at the next login; an acknowledged one is
     not delivered twice."""
-    node = sm_node(sandbox)
+    node = sm_node(sandbox, flavor=flavor)
     register(xmpp, node, "ole", "pam")
     pam = client(xmpp, node, "pam")
     pam.login()
