@@ -85,6 +85,12 @@ long c2s_smq_ack(struct c2s_smq *q, uint32_t h)
 
 		nad_free(&nad);
 	}
+	/* An idle session keeps no buffer: most of the time all is acked. */
+	if (q->len == 0 && q->items != NULL) {
+		free(q->items);
+		q->items = NULL;
+		q->head = q->cap = 0;
+	}
 	return (long)n;
 }
 

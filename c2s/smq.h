@@ -29,7 +29,7 @@ void c2s_smq_push(struct c2s_smq *q, struct nad *nad);
 uint32_t c2s_smq_acked(const struct c2s_smq *q);
 /* The client handled stanzas up to `h`: drop those. Returns how many were
  * dropped, or -1 (queue untouched) when h acknowledges more than was sent
- * or goes back before an earlier ack. */
+ * or goes back before an earlier ack. The buffer is freed when empty. */
 long c2s_smq_ack(struct c2s_smq *q, uint32_t h);
 /* The i-th unacknowledged stanza (0 = oldest), or NULL past the end. */
 const struct nad *c2s_smq_at(const struct c2s_smq *q, size_t i);

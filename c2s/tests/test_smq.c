@@ -71,6 +71,11 @@ static void test_push_and_ack_in_order(void **state)
 	assert_int_equal(c2s_smq_ack(&q, 40), 10);
 	assert_int_equal(q.len, 0);
 	assert_int_equal(q.bytes, 0);
+	/* Emptied by acks: no buffer kept for an idle session. */
+	assert_null(q.items);
+	c2s_smq_push(&q, msg(41));
+	assert_int_equal(id_at(&q, 0), 41);
+	assert_int_equal(c2s_smq_acked(&q), 40);
 	c2s_smq_free(&q);
 }
 

@@ -155,23 +155,29 @@ def wait_c2s(node, pattern, mark, timeout=15):
     node.daemons["c2s"].wait_log(pattern, timeout=paths.scaled(timeout), since=mark)
 
 
+def with_sm(c, window=None):
+    """Make a test client's streams use slixmpp's XEP-0198 plugin."""
+    orig = c._stream
+
+    def stream():
+        x = orig()
+        x.register_plugin("xep_0198")
+        if window is not None:
+            x["xep_0198"].window = window
+        return x
+    c._stream = stream
+    return c
+
+
 def test_acks_counted_with_slixmpp(sandbox, xmpp):
     """slixmpp's XEP-0198 plugin: its stanzas are all acknowledged (our
     h matches its count), and the stanzas it received are acknowledged by
     it without a stream error (our count of what we sent matches its)."""
     node = sm_node(sandbox)
     register(xmpp, node, "alice", "bob")
-    a = client(xmpp, node, "alice")
+    # window 1: slixmpp asks for an ack after every stanza.
+    a = with_sm(client(xmpp, node, "alice"), window=1)
     b = client(xmpp, node, "bob")
-
-    orig = a._stream
-
-    def stream():
-        x = orig()
-        x.register_plugin("xep_0198")
-        x["xep_0198"].window = 1      # ask for an ack after every stanza
-        return x
-    a._stream = stream
     a.login()
     b.login()
     sm = a.xmpp["xep_0198"]
@@ -198,6 +204,42 @@ def test_acks_counted_with_slixmpp(sandbox, xmpp):
     assert sm.seq >= 7          # presence, roster get, 5 messages
     assert sm.handled >= 5      # roster result, 4 messages
     assert not a.errors
+
+
+def test_resume_with_slixmpp(sandbox, xmpp):
+    """slixmpp's own resumption: its connection is aborted, it reconnects,
+    authenticates and resumes (no new bind); the message sent while it was
+    away arrives, and the session is the same."""
+    node = sm_node(sandbox)
+    register(xmpp, node, "val", "wes")
+    v = with_sm(client(xmpp, node, "val"))
+    w = client(xmpp, node, "wes")
+    v.login()
+    w.login()
+    x = v.xmpp
+    smid = x["xep_0198"].sm_id
+    jid = str(v.full_jid)
+    assert smid
+    send(xmpp, w, jid, "before")
+    v.wait_message(body="before")
+    mark = node.daemons["c2s"].mark()
+    x.transport.abort()
+    xmpp.run(asyncio.sleep(0.2), 5, "abort")   # the loop closes the socket
+    wait_c2s(node, r"session of %s kept 300 s" % re.escape(jid), mark)
+    send(xmpp, w, jid, "while away")
+    resumed = xmpp.loop.create_future()
+    x.add_event_handler("session_resumed",
+                        lambda e: resumed.done() or resumed.set_result(e))
+
+    async def reconnect():
+        v._connect(x)
+        await resumed
+    xmpp.run(reconnect(), 20, "slixmpp resumption")
+    v.wait_message(body="while away")
+    wait_c2s(node, r"session of %s resumed" % re.escape(jid), mark)
+    assert x["xep_0198"].sm_id == smid and str(x.boundjid) == jid
+    send(xmpp, w, jid, "after")
+    v.wait_message(body="after")
 
 
 def test_acks_counted_exactly(sandbox, xmpp):
