@@ -379,7 +379,8 @@ def test_resume_with_another_users_id(sandbox, xmpp):
 
 
 def test_enable_before_bind_and_unauthenticated(sandbox, xmpp):
-    """<enable/> before a resource is bound: failed unexpected-request.
+    """<enable/> before a resource is bound, or twice: failed
+    unexpected-request. The client's max lowers the resumption time.
     <r/> without enable ends the stream, and so does <resume/> before
     authentication (not-authorized)."""
     node = sm_node(sandbox)
@@ -392,6 +393,17 @@ def test_enable_before_bind_and_unauthenticated(sandbox, xmpp):
     r.send("<r xmlns='%s'/>" % SM)
     r.read_until(r"<unsupported-stanza-type")
     r.close()
+    # A client's max below the configured time is honoured, above is not.
+    for want, got in (("5", "5"), ("100000", "300")):
+        r = Raw(node)
+        r.auth("jon", "pw")
+        r.bind("m" + want)
+        r.send("<enable xmlns='%s' resume='true' max='%s'/>" % (SM, want))
+        assert attr(r.read_until(r"<enabled[^>]*>").group(0), "max") == got
+        r.send("<enable xmlns='%s'/>" % SM)
+        r.read_until(r"<failed[^>]*>\s*<unexpected-request")
+        r.send("</stream:stream>")
+        r.close()
     r = Raw(node)
     r.open()
     r.send("<resume xmlns='%s' previd='%s' h='0'/>" % (SM, "a" * 40))
