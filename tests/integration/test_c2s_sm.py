@@ -21,7 +21,7 @@ from lib import jabberd, paths
 SM = "urn:xmpp:sm:3"
 
 
-def sm_node(sandbox, resume=300, queue=None, enable=True, flavor="ours"):
+def sm_node(sandbox, resume=300, queue=None, enable=True, flavor="ours", io=""):
     """Our c2s with stream-management options, behind our router and sm
     (flavor "ours") or Debian's jabberd2 ones ("stock")."""
     node = jabberd.Node(sandbox, flavor={"router": flavor, "sm": flavor, "c2s": "ours"},
@@ -33,6 +33,7 @@ def sm_node(sandbox, resume=300, queue=None, enable=True, flavor="ours"):
         opts += "<enable>false</enable>"
     path = node.config("c2s")
     text = path.read_text()
+    text = text.replace("</io>", io + "</io>")
     path.write_text(text.replace(
         "</c2s>", "<stream-management>%s</stream-management></c2s>" % opts))
     return node.start()
@@ -503,6 +504,29 @@ def test_stream_management_off(sandbox, xmpp):
     r.send("<enable xmlns='%s'/>" % SM)
     r.read_until(r"<unsupported-stanza-type")
     r.close()
+
+
+def test_idle_timeout_keeps_session_for_resumption(sandbox, xmpp):
+    """io.check.idle closing a silent client (connection-timeout) is a
+    broken connection, not an end: the session waits and resumes."""
+    node = sm_node(sandbox, io="<check><interval>1</interval><idle>2</idle></check>")
+    register(xmpp, node, "tia", "uli")
+    r, jid = login(node, "tia", "idle")
+    smid = attr(r.enable(), "id")
+    mark = node.daemons["c2s"].mark()
+    r.read_until(r"<connection-timeout", timeout=10)
+    r.close()
+    wait_c2s(node, r"session of %s kept 300 s" % re.escape(jid), mark)
+    # (uli logs in only now: it would be idle too.)
+    uli = client(xmpp, node, "uli")
+    uli.login()
+    send(xmpp, uli, jid, "after the timeout")
+    r2 = Raw(node)
+    r2.auth("tia", "pw")
+    r2.send("<resume xmlns='%s' previd='%s' h='0'/>" % (SM, smid))
+    r2.read_until(r"<resumed")
+    r2.read_until("after the timeout")
+    r2.close()
 
 
 def test_resume_takes_over_a_live_stream(sandbox, xmpp):
