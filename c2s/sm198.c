@@ -416,8 +416,19 @@ void c2s_sm_conn_gone(struct c2s_conn *c, int broken)
 	struct c2s_sm *sm = c->sm;
 	size_t n;
 
-	if (sm == NULL || !sm->enabled || c->state != C2S_ACTIVE) {
+	if (sm == NULL || !sm->enabled) {
 		c2s_sess_end(c);
+		return;
+	}
+	if (c->state != C2S_ACTIVE) {
+		/* The sm ended or replaced the session first: what the client
+		 * did not acknowledge still goes back (to the new session of
+		 * the same resource, if that is why). */
+		answer_iqs(c2s, &sm->q, c->domain, NULL, NULL, NULL);
+		n = return_messages(c2s, &sm->q, c->domain);
+		if (n > 0)
+			log_info("c2s: conn %s: %zu unacknowledged message%s back to the sm",
+				 c->id, n, n == 1 ? "" : "s");
 		return;
 	}
 	if ((broken || sm->takeover) && sm->resume && !c2s->shutting_down && c2s->comp != NULL) {

@@ -492,6 +492,25 @@ def test_unacked_back_to_sm_without_resumption(sandbox, xmpp, how, flavor):
     r2.close()
 
 
+def test_replaced_session_hands_unacked_to_new_one(sandbox, xmpp):
+    """A login with the same resource replaces the session (conflict):
+    the old stream's unacknowledged message reaches the new session."""
+    node = sm_node(sandbox)
+    register(xmpp, node, "vic", "wen")
+    wen = client(xmpp, node, "wen")
+    wen.login()
+    r, jid = login(node, "vic", "same")
+    r.enable()
+    send(xmpp, wen, jid, "never acked")
+    r.read_until("never acked")
+    r2, jid2 = login(node, "vic", "same")
+    assert jid2 == jid
+    r.read_until(r"<conflict")
+    r.close()
+    r2.read_until("never acked")
+    r2.close()
+
+
 def test_stream_management_off(sandbox, xmpp):
     """stream-management.enable false: no <sm/> feature, and <enable/>
     ends the stream."""
