@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "c2s/authreg.h"
+#include "c2s/smq.h"
 #include "mio/mio.h"
 #include "sx/sx.h"
 #include "util/list.h"
@@ -30,6 +31,7 @@ struct xhash;
 #define C2S_NS_REGISTER_FEATURE "http://jabber.org/features/iq-register"
 #define C2S_NS_IQAUTH "jabber:iq:auth"
 #define C2S_NS_IQAUTH_FEATURE "http://jabber.org/features/iq-auth"
+#define C2S_NS_SM "urn:xmpp:sm:3"
 
 /* One served domain: a local.id element. */
 struct c2s_host {
@@ -60,6 +62,8 @@ struct c2s_opts {
 	int register_limit, register_window;
 	int iqauth_plain;               /* authreg.*mechanisms.traditional.plain */
 	int auth_timeout;
+	int sm_enable;                  /* stream-management.* (XEP-0198) */
+	int sm_resume, sm_queue, sm_queue_bytes, sm_max_parked;
 };
 
 struct c2s_fail;
@@ -93,6 +97,10 @@ struct c2s {
 	struct xhash *conns;            /* decimal id -> struct c2s_conn */
 	struct xhash *fails;            /* "ip:..."/"user:..." -> struct c2s_fail */
 	struct xhash *regs;             /* ip -> struct c2s_fail (registrations) */
+	struct xhash *parked;           /* sessions kept for XEP-0198 resumption,
+					 * under "c:<sc:c2s id>" and "r:<resume id>";
+					 * resumable live streams under "l:<id>" */
+	size_t nparked;
 	struct list_node all;           /* every c2s_conn */
 	struct list_node dirty;         /* conns with output waiting in sx */
 	uint64_t next_id;
@@ -105,6 +113,17 @@ enum c2s_state {
 	C2S_AUTHED,                     /* SASL done, no resource bound */
 	C2S_STARTING,                   /* start sent, waiting for started */
 	C2S_ACTIVE,                     /* session open at the sm */
+};
+
+/* XEP-0198 state of one stream (sm198.c). */
+struct c2s_sm {
+	int enabled, resume;
+	int r_pending;                  /* our <r/> not answered yet */
+	int takeover;                   /* closed for a resume elsewhere: park */
+	unsigned timeout;               /* seconds a broken session is kept */
+	uint32_t h_in;                  /* client stanzas handled, mod 2^32 */
+	char id[41];                    /* resumption id, "" without */
+	struct c2s_smq q;               /* sent, not yet acknowledged */
 };
 
 /* One client connection, with at most one session. */
@@ -135,6 +154,7 @@ struct c2s_conn {
 					 * or a stanza-rate pause */
 	time_t win_start;               /* io.limits.stanzas window */
 	unsigned win_count;
+	struct c2s_sm *sm;              /* XEP-0198, NULL until <enable/> */
 	struct list_node link, dirty;
 };
 
@@ -216,6 +236,33 @@ void c2s_router_element(struct comp *comp, struct nad *nad, void *ctx);
 void c2s_sess_send(struct c2s_conn *c, const char *action, const char *target);
 void c2s_sess_end(struct c2s_conn *c);
 void c2s_route_stanza(struct c2s_conn *c, struct nad *nad);
+/* A session control element (no request id) to `to`, for sessions that
+ * have no connection any more. */
+struct nad *c2s_sess_control(const char *to, const char *from, const char *c2s_id,
+			     const char *sm_id, const char *action);
+
+/* ---- sm198.c: XEP-0198 stream management ---- */
+/* Send a stanza (or any element) to the client; stanzas are counted and
+ * kept until acknowledged once stream management is on. */
+void c2s_send(struct c2s_conn *c, struct nad *nad);
+/* An element in the urn:xmpp:sm:3 namespace from the client (owned). */
+void c2s_sm_element(struct c2s_conn *c, struct nad *nad);
+/* A stanza from the client was handled. */
+void c2s_sm_count_in(struct c2s_conn *c);
+/* Add <sm/> to the features where it applies. */
+void c2s_sm_features(struct c2s_conn *c, struct nad *features);
+/* The connection is over (`broken`: cut, not closed, so resumable):
+ * park the session, or end it and hand unacknowledged stanzas back. */
+void c2s_sm_conn_gone(struct c2s_conn *c, int broken);
+void c2s_sm_conn_free(struct c2s_conn *c);
+/* A stanza from the sm for a parked session: 1 if taken. */
+int c2s_sm_parked_deliver(struct c2s *c2s, const char *cid, const char *sm_id,
+			  const struct nad *route, int payload);
+/* The sm ended a parked session: 1 if it was one. */
+int c2s_sm_parked_ended(struct c2s *c2s, const char *cid, const char *sm_id);
+/* End every parked session (shutdown), then free what is left (exit). */
+void c2s_sm_shutdown(struct c2s *c2s);
+void c2s_sm_free_all(struct c2s *c2s);
 
 /* ---- register.c ---- */
 void c2s_register_iq(struct c2s_conn *c, struct nad *nad);

@@ -54,6 +54,12 @@ static const struct config_key c2s_keys[] = {
 	{ "authreg.register.limit", CONFIG_INT, "5", O(register_limit), 0, 0 },
 	{ "authreg.register.seconds", CONFIG_INT, "3600", O(register_window), 1, 86400 * 7 },
 	{ "io.check.auth", CONFIG_INT, "60", O(auth_timeout), 0, 3600 },
+	{ "stream-management.enable", CONFIG_BOOL, "1", O(sm_enable), 0, 0 },
+	{ "stream-management.resume", CONFIG_INT, "300", O(sm_resume), 0, 86400 },
+	{ "stream-management.queue", CONFIG_INT, "500", O(sm_queue), 1, 100000 },
+	{ "stream-management.queue-bytes", CONFIG_INT, "1048576", O(sm_queue_bytes), 4096,
+	  1 << 30 },
+	{ "stream-management.max-parked", CONFIG_INT, "1000", O(sm_max_parked), 0, 1 << 20 },
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
 #undef O

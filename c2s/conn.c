@@ -173,7 +173,9 @@ static void conn_closed(struct sx *sx, const char *condition, const char *text, 
 		log_info("c2s: conn %s: stream closed: %s%s%s", c->id, condition,
 			 text != NULL ? ": " : "", text != NULL ? text : "");
 	c->ended = 1;
-	c2s_sess_end(c);
+	/* Only a stream that timed out may come back (XEP-0198 resumption);
+	 * a close or any other error ends the session. */
+	c2s_sm_conn_gone(c, condition != NULL && strcmp(condition, "connection-timeout") == 0);
 	conn_schedule(c);
 }
 
@@ -225,6 +227,7 @@ static void conn_free(struct c2s_conn *c)
 		memset(c->upgrade_pw, 0, strlen(c->upgrade_pw));
 	free(c->upgrade_pw);
 	free(c->last_authcid);
+	c2s_sm_conn_free(c);
 	mio_timer_free(&c->delay);
 	free(c);
 }
@@ -236,9 +239,12 @@ static void conn_on_close(struct mio_conn *mc, const char *reason, void *ctx)
 
 	log_info("c2s: conn %s (%s) closed%s%s", c->id, c->jid != NULL ? c->jid : "no session",
 		 reason != NULL ? ": " : "", reason != NULL ? reason : "");
-	/* A socket that died under a live stream: the session still ends. */
-	c2s_sess_end(c);
-	xhash_remove(c2s->conns, c->id);
+	/* A socket that died under a live stream: the session ends, or
+	 * waits for resumption. */
+	c2s_sm_conn_gone(c, 1);
+	/* A parked or resumed session may have taken the id over. */
+	if (xhash_get(c2s->conns, c->id) == c)
+		xhash_remove(c2s->conns, c->id);
 	sx_free(&c->sx);
 	list_remove(&c->link);
 	list_remove(&c->dirty);

@@ -163,6 +163,7 @@ static void on_term(int signo, void *ctx)
 	mio_listener_free(&c2s->listener);
 	mio_listener_free(&c2s->ssl_listener);
 	c2s_close_all(c2s, NULL, "system-shutdown");
+	c2s_sm_shutdown(c2s);
 	c2s->drain = mio_timer_new(c2s->mio, on_drain_timeout, c2s);
 	mio_timer_start(c2s->drain, C2S_DRAIN_MS, 0);
 	if (list_empty(&c2s->all))
@@ -256,6 +257,7 @@ static void cleanup(struct c2s *c2s)
 	mio_timer_free(&c2s->trim);
 	mio_timer_free(&c2s->drain);
 	xhash_free(&c2s->conns);
+	c2s_sm_free_all(c2s);
 	c2s_fail_table_free(&c2s->fails);
 	c2s_fail_table_free(&c2s->regs);
 	sx_sasl_ctx_free(&c2s->sasl);
@@ -308,6 +310,7 @@ int main(int argc, char **argv)
 	c2s.conns = xhash_new();
 	c2s.fails = xhash_new();
 	c2s.regs = xhash_new();
+	c2s.parked = xhash_new();
 	if (c2s_config_read(&c2s, &error) < 0) {
 		log_error("c2s: %s", error);
 		cleanup(&c2s);

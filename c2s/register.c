@@ -28,7 +28,7 @@ static void iq_result(struct c2s_conn *c, const char *id)
 	nad_attr_set(r, iq, NULL, "type", "result");
 	if (id != NULL)
 		nad_attr_set(r, iq, NULL, "id", id);
-	sx_send(c->sx, r);
+	c2s_send(c, r);
 }
 
 static void reg_form(struct c2s_conn *c, const struct nad *nad)
@@ -53,7 +53,7 @@ static void reg_form(struct c2s_conn *c, const struct nad *nad)
 		nad_elem_add(r, q, C2S_NS_REGISTER, "username");
 	}
 	nad_elem_add(r, q, C2S_NS_REGISTER, "password");
-	sx_send(c->sx, r);
+	c2s_send(c, r);
 }
 
 /* The text of query/<name>, or NULL if absent or empty. */

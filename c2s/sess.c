@@ -42,6 +42,12 @@ static struct nad *sess_control(const char *to, const char *from, const char *c2
 	return nad;
 }
 
+struct nad *c2s_sess_control(const char *to, const char *from, const char *c2s_id,
+			     const char *sm_id, const char *action)
+{
+	return sess_control(to, from, c2s_id, sm_id, action, NULL, NULL);
+}
+
 void c2s_sess_send(struct c2s_conn *c, const char *action, const char *target)
 {
 	struct c2s *c2s = c->c2s;
@@ -135,7 +141,7 @@ static void sess_started(struct c2s_conn *c, const struct nad *nad, int p)
 		j = nad_elem_add(r, b, C2S_NS_BIND, "jid");
 		nad_text_append(r, j, c->jid, strlen(c->jid));
 	}
-	sx_send(c->sx, r);
+	c2s_send(c, r);
 	mio_conn_resume_read(c->mc);
 	log_notice("c2s: conn %s: session started for %s", c->id, c->jid);
 }
@@ -177,8 +183,11 @@ static void sess_control_in(struct c2s *c2s, const struct nad *nad, int p)
 			return;
 		sess_started(c, nad, p);
 	} else if (strcmp(action, "ended") == 0 || strcmp(action, "replaced") == 0) {
-		if (c == NULL || c->state != C2S_ACTIVE || sm == NULL ||
-		    strcmp(sm, c->sm_id) != 0)
+		if (c == NULL) {
+			c2s_sm_parked_ended(c2s, cid, sm);
+			return;
+		}
+		if (c->state != C2S_ACTIVE || sm == NULL || strcmp(sm, c->sm_id) != 0)
 			return;
 		c->state = C2S_CONNECTED;
 		log_info("c2s: conn %s: the sm %s the session of %s", c->id, action, c->jid);
@@ -210,6 +219,8 @@ static void deliver(struct c2s *c2s, const struct nad *route, int p)
 
 	if (c == NULL || c->ended || c->state != C2S_ACTIVE || sm == NULL ||
 	    strcmp(sm, c->sm_id) != 0) {
+		if (c == NULL && c2s_sm_parked_deliver(c2s, cid, sm, route, p))
+			return;
 		log_debug("c2s: stanza for a session that is gone (c2s %s)", cid != NULL ? cid : "-");
 		if (c == NULL)
 			sess_reject(c2s, nad_attr(route, 0, NULL, "from"), cid, sm);
@@ -217,7 +228,7 @@ static void deliver(struct c2s *c2s, const struct nad *route, int p)
 	}
 	out = nad_extract(route, p);
 	strip_sess(out, 0);
-	sx_send(c->sx, out);
+	c2s_send(c, out);
 }
 
 /* A route the router bounced (error='NNN'): the client it was for goes. */

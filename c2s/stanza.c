@@ -35,6 +35,7 @@ void c2s_stream_features(struct c2s_conn *c)
 		e = nad_elem_add(f, 0, C2S_NS_XSESSION, "session");
 		nad_elem_add(f, e, C2S_NS_XSESSION, "optional");
 	}
+	c2s_sm_features(c, f);
 	sx_send(c->sx, f);
 }
 
@@ -51,7 +52,7 @@ void c2s_iq_error(struct c2s_conn *c, const struct nad *nad, const char *type,
 	e = nad_elem_add(r, iq, SX_NS_CLIENT, "error");
 	nad_attr_set(r, e, NULL, "type", type);
 	nad_elem_add(r, e, SX_NS_STANZA_ERRORS, condition);
-	sx_send(c->sx, r);
+	c2s_send(c, r);
 }
 
 /* The namespace of an iq's first child, or "". */
@@ -177,7 +178,7 @@ static void session_iq(struct c2s_conn *c, const struct nad *nad)
 	nad_attr_set(r, iq, NULL, "type", "result");
 	if (id != NULL)
 		nad_attr_set(r, iq, NULL, "id", id);
-	sx_send(c->sx, r);
+	c2s_send(c, r);
 }
 
 static void element_active(struct c2s_conn *c, struct nad *nad)
@@ -209,6 +210,16 @@ void c2s_client_element(struct c2s_conn *c, struct nad *nad)
 		nad_free(&nad);
 		return;
 	}
+	if (nad_ns(nad, 0) != NULL && strcmp(nad_ns(nad, 0), C2S_NS_SM) == 0) {
+		/* XEP-0198 needs an authenticated stream, resume or not. */
+		if (c->state == C2S_CONNECTED) {
+			c2s_conn_error(c, "not-authorized", NULL);
+			nad_free(&nad);
+		} else {
+			c2s_sm_element(c, nad);
+		}
+		return;
+	}
 	if (!is_stanza(nad)) {
 		c2s_conn_error(c, "unsupported-stanza-type", NULL);
 		nad_free(&nad);
@@ -225,6 +236,7 @@ void c2s_client_element(struct c2s_conn *c, struct nad *nad)
 		c2s_conn_error(c, "not-authorized", "wait for the bind result");
 		break;
 	case C2S_ACTIVE:
+		c2s_sm_count_in(c);
 		element_active(c, nad);
 		break;
 	}

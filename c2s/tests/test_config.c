@@ -4,7 +4,8 @@
  * attributes (TLS required by default wherever a pemfile makes it
  * possible), the default vhost, the SASL mechanism lists (SCRAM on for
  * jabberd2 configs that never name it; DIGEST-MD5 only with plaintext
- * storage), and the configurations that must be refused.
+ * storage), the configurations that must be refused, and the XEP-0198
+ * options with their bounds.
  */
 #include "config.h"
 
@@ -109,6 +110,50 @@ static void test_default_vhost(void **state)
 	unload(&c2s);
 }
 
+/* The options alone (c2s_config_options) from a whole c2s.xml text. */
+static int options(struct c2s *c2s, const char *xml, const char **error_r)
+{
+	memset(c2s, 0, sizeof(*c2s));
+	c2s->cfg = config_load_mem("c2s.xml", xml, strlen(xml), NULL, error_r);
+	if (c2s->cfg == NULL)
+		return -1;
+	return c2s_config_options(c2s, error_r);
+}
+
+/* XEP-0198 options: on by default with 300 s resumption; each bound is
+ * enforced with an error that names the element. */
+static void test_stream_management_options(void **state)
+{
+	struct c2s c2s;
+	const char *error = NULL;
+
+	(void)state;
+	assert_int_equal(options(&c2s, "<c2s/>", &error), 0);
+	assert_true(c2s.o.sm_enable);
+	assert_int_equal(c2s.o.sm_resume, 300);
+	assert_int_equal(c2s.o.sm_queue, 500);
+	assert_int_equal(c2s.o.sm_queue_bytes, 1048576);
+	assert_int_equal(c2s.o.sm_max_parked, 1000);
+	config_free(&c2s.cfg);
+
+	assert_int_equal(options(&c2s, "<c2s><stream-management><enable>false</enable>"
+				 "<resume>0</resume><queue>7</queue></stream-management></c2s>",
+				 &error), 0);
+	assert_false(c2s.o.sm_enable);
+	assert_int_equal(c2s.o.sm_resume, 0);
+	assert_int_equal(c2s.o.sm_queue, 7);
+	config_free(&c2s.cfg);
+
+	assert_int_equal(options(&c2s, "<c2s><stream-management><resume>86401</resume>"
+				 "</stream-management></c2s>", &error), -1);
+	assert_non_null(strstr(error, "<stream-management><resume>"));
+	config_free(&c2s.cfg);
+	assert_int_equal(options(&c2s, "<c2s><stream-management><queue>0</queue>"
+				 "</stream-management></c2s>", &error), -1);
+	assert_non_null(strstr(error, "<queue>"));
+	config_free(&c2s.cfg);
+}
+
 static const struct {
 	const char *authreg;
 	unsigned want;
@@ -199,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_default_vhost),
 		cmocka_unit_test(test_mechanisms),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_stream_management_options),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
