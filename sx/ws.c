@@ -346,12 +346,12 @@ static int ws_http_answer(struct sx *sx, struct ws *w)
 		ws_http_fail(sx, w, 400, "missing or malformed Sec-WebSocket-Key", NULL);
 		return -1;
 	}
-	if (!ws_origin_ok(w)) {
-		ws_http_fail(sx, w, 403, "Origin not allowed", NULL);
-		return -1;
-	}
 	if (w->hdr[H_PROTOCOL] == NULL || !ws_has_token(w->hdr[H_PROTOCOL], "xmpp")) {
 		ws_http_fail(sx, w, 400, "the xmpp subprotocol (RFC 7395) is required", NULL);
+		return -1;
+	}
+	if (!ws_origin_ok(w)) {
+		ws_http_fail(sx, w, 403, "Origin not allowed", NULL);
 		return -1;
 	}
 	buf_printf(&b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
