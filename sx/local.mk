@@ -72,3 +72,12 @@ sx_fuzz_fuzz_sasl_CPPFLAGS = $(AM_CPPFLAGS) $(GSASL_CFLAGS)
 sx_fuzz_fuzz_sasl_LDADD = $(SX_LIBS)
 sx_fuzz_fuzz_sasl_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += sx/fuzz/sasl.dict sx/fuzz/corpus/sasl
+
+# WebSocket plugin (sx/ws.c): the HTTP upgrade and the frames.
+if ENABLE_FUZZING
+noinst_PROGRAMS += sx/fuzz/fuzz_ws
+endif
+sx_fuzz_fuzz_ws_SOURCES = sx/fuzz/fuzz_ws.c
+sx_fuzz_fuzz_ws_LDADD = $(SX_LIBS)
+sx_fuzz_fuzz_ws_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += sx/fuzz/ws.dict sx/fuzz/corpus/ws

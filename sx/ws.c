@@ -490,12 +490,14 @@ static void ws_message_in(struct ws *w, const char *msg, size_t len)
 	struct ws_open_scan s = { .hdr = &hdr };
 	size_t i = 0;
 
+	if (len == 0)
+		return;
 	while (i < len && isspace((unsigned char)msg[i]))
 		i++;
 	/* Only <open> and <close> are rewritten; everything else goes to the
 	 * XML parser as it came, which judges it. */
-	if (len - i < WS_MAX_OPEN && (strncmp(msg + i, "<open", 5) == 0 ||
-				      strncmp(msg + i, "<close", 6) == 0)) {
+	if (len - i < WS_MAX_OPEN && ((len - i >= 5 && memcmp(msg + i, "<open", 5) == 0) ||
+				      (len - i >= 6 && memcmp(msg + i, "<close", 6) == 0))) {
 		XML_Parser xp = XML_ParserCreateNS("UTF-8", '\x01');
 
 		XML_SetUserData(xp, &s);
