@@ -552,6 +552,13 @@ static void ws_start(struct sx *sx, struct ws *w)
 	w->state = WS_OPEN;
 	free(w->hp);
 	w->hp = NULL;
+	/* Only X-Forwarded-For is asked for later (sx_ws_forwarded_for). */
+	for (int i = 0; i < H_NHDR; i++) {
+		if (i != H_XFF) {
+			free(w->hdr[i]);
+			w->hdr[i] = NULL;
+		}
+	}
 	buf_free(&w->field);
 	buf_free(&w->value);
 }

@@ -41,14 +41,14 @@ class WsXmpp:
     """One XMPP client over a WebSocket: the framing, SCRAM-SHA-1, bind."""
 
     def __init__(self, address, secure=False, cafile=None, origin=None, timeout=10,
-                 source=None):
+                 source=None, header=None):
         scheme = "wss" if secure else "ws"
         url = "%s://localhost:%d/xmpp-websocket" % (scheme, address[1])
         sslopt = {"ca_certs": cafile} if secure else None
         # Resolve "localhost" to the node's own loopback address.
         self.ws = websocket.create_connection(
             url, subprotocols=["xmpp"], timeout=paths.scaled(timeout),
-            sslopt=sslopt, host="localhost", origin=origin,
+            sslopt=sslopt, host="localhost", origin=origin, header=header or [],
             socket=self._sock(address, secure, cafile, source))
         assert self.ws.subprotocol == "xmpp"
         self.received = []
@@ -357,11 +357,14 @@ def test_required_tls_refuses_plain_ws(sandbox):
 
 
 def test_required_tls_trusted_proxy(sandbox):
-    """The same from a trusted proxy is served, without STARTTLS."""
+    """The same from a trusted proxy is served, without STARTTLS, and the
+    client address it forwards is logged."""
     node = ws_node(sandbox, tls=True, websocket_xml="<websocket><trusted-proxy>"
                    "127.0.0.1</trusted-proxy></websocket>")
-    d = WsXmpp(node.c2s_address, source="127.0.0.1")
+    d = WsXmpp(node.c2s_address, source="127.0.0.1",
+               header=["X-Forwarded-For: 203.0.113.9"])
     feats = d.open()
     assert feats.find("{urn:ietf:params:xml:ns:xmpp-tls}starttls") is None
     assert any(m.text == "SCRAM-SHA-1" for m in feats.iter("{%s}mechanism" % SASL))
     d.close()
+    assert "WebSocket client 203.0.113.9 (via proxy)" in node.log("c2s").read_text()
