@@ -368,3 +368,66 @@ def test_required_tls_trusted_proxy(sandbox):
     assert any(m.text == "SCRAM-SHA-1" for m in feats.iter("{%s}mechanism" % SASL))
     d.close()
     assert "WebSocket client 203.0.113.9 (via proxy)" in node.log("c2s").read_text()
+
+
+def test_slow_upgrade_request_times_out(sandbox):
+    """A client that never finishes its HTTP request (slowloris) is closed
+    by the unauthenticated-stream timeout (io.check.auth)."""
+    node = ws_node(sandbox, websocket_xml="<websocket/><check><interval>1</interval>"
+                   "<auth>2</auth></check>")
+    s = socket.create_connection(node.c2s_address, timeout=10)
+    s.sendall(b"GET /xmpp-websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: web")
+    start = time.monotonic()
+    s.settimeout(paths.scaled(15))
+    data = s.recv(65536)
+    # Closed without an answer: nothing was ever a WebSocket or a stream.
+    assert data == b"", data
+    assert time.monotonic() - start < paths.scaled(10)
+    s.close()
+    assert "not authenticated in time" in node.log("c2s").read_text()
+
+
+def test_many_bad_connections_leave_nothing_behind(sandbox):
+    """Bounded churn of refused upgrades and malformed frames before login
+    (300 connections, at most 60 s): each is answered and closed, and the
+    daemons' sanitizer check at teardown finds no leak."""
+    node = ws_node(sandbox)
+    open_frame = ws_frame(1, ("<open xmlns='%s' to='localhost' version='1.0'/>"
+                              % FRAMING).encode())
+    upgrade = ("\r\n".join(UPGRADE + ["Sec-WebSocket-Version: 13",
+                                      "Sec-WebSocket-Protocol: xmpp"]) + "\r\n\r\n").encode()
+    bad = [
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        upgrade + ws_frame(1, b"<presence/>", mask=False),
+        upgrade + open_frame,           # then closed by the client
+        upgrade + ws_frame(1, b"x" * 70000),
+        upgrade + ws_frame(8, b"\x03\xe8"),
+    ]
+    deadline = time.monotonic() + 60
+    for i in range(300):
+        assert time.monotonic() < deadline, "only %d connections in 60 s" % i
+        kind = i % len(bad)
+        s = socket.create_connection(node.c2s_address, timeout=10)
+        got = b""
+        try:
+            s.sendall(bad[kind])
+            if kind == 2:
+                got = s.recv(4096)
+            else:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            # The oversized frame is refused from its header: the server
+            # may close while the rest is still in flight.
+            assert kind == 3
+        finally:
+            s.close()
+        if kind != 3:
+            assert got.startswith(b"HTTP/1.1 "), got[:80]
+    assert node.log("c2s").read_text().count("policy-violation") >= 120
+    r = Raw(node.c2s_address)
+    assert "<stream:features" in r.open("localhost")
+    r.close()
