@@ -94,7 +94,9 @@ struct ws {
 	char *hdr[H_NHDR];
 
 	/* WebSocket phase. */
-	wslay_event_context_ptr wsl;
+	wslay_event_context_ptr wsl;    /* only while something is pending */
+	struct buf rbuf;                /* an incomplete frame from the peer */
+	int frag;                       /* a fragmented message is open */
 	const char *rdata;              /* input wslay is reading from */
 	size_t rlen;
 	struct buf xml;                 /* translated input for the parser */
@@ -543,12 +545,78 @@ static const struct wslay_event_callbacks ws_wslay_cb = {
 	.on_msg_recv_callback = ws_msg_cb,
 };
 
+/*
+ * A wslay context takes about 8.8 KB, more than the rest of an idle
+ * session, so it lives only while there is work: it is made for each
+ * burst of input or output and freed when nothing is left in it. That is
+ * safe because wslay is only ever given whole frames (ws_whole_frames),
+ * so between bursts it holds no partial frame; a fragmented message or a
+ * close in progress keeps it.
+ */
+static wslay_event_context_ptr ws_ctx(struct ws *w)
+{
+	if (w->wsl == NULL) {
+		if (wslay_event_context_server_init(&w->wsl, &ws_wslay_cb, w) != 0)
+			abort();        /* out of memory: as xmalloc */
+		wslay_event_config_set_max_recv_msg_length(w->wsl, w->max_message);
+	}
+	return w->wsl;
+}
+
+static void ws_ctx_release(struct ws *w)
+{
+	if (w->wsl == NULL || w->frag || wslay_event_want_write(w->wsl) ||
+	    wslay_event_get_close_sent(w->wsl) || wslay_event_get_close_received(w->wsl) ||
+	    !wslay_event_get_read_enabled(w->wsl))
+		return;
+	wslay_event_context_free(w->wsl);
+	w->wsl = NULL;
+}
+
+/* How many leading bytes of s are whole frames. A frame whose header
+ * announces more than the message limit counts as whole at once: wslay
+ * refuses it from its header (1009) and nothing is buffered for it.
+ * Notes whether a fragmented data message is left open. */
+static size_t ws_whole_frames(struct ws *w, const unsigned char *s, size_t len)
+{
+	size_t off = 0;
+
+	while (len - off >= 2) {
+		const unsigned char *f = s + off;
+		size_t avail = len - off, hl = 2;
+		uint64_t pl = f[1] & 0x7f;
+		int op = f[0] & 0x0f;
+
+		if (pl == 126) {
+			if (avail < 4)
+				break;
+			pl = ((uint64_t)f[2] << 8) | f[3];
+			hl = 4;
+		} else if (pl == 127) {
+			if (avail < 10)
+				break;
+			pl = 0;
+			for (int i = 2; i < 10; i++)
+				pl = (pl << 8) | f[i];
+			hl = 10;
+		}
+		if (f[1] & 0x80)
+			hl += 4;
+		if (pl > w->max_message)
+			return len;
+		if (avail < hl + pl)
+			break;
+		if (op == WSLAY_TEXT_FRAME || op == WSLAY_BINARY_FRAME ||
+		    op == WSLAY_CONTINUATION_FRAME)
+			w->frag = !(f[0] & 0x80);
+		off += hl + (size_t)pl;
+	}
+	return off;
+}
+
 static void ws_start(struct sx *sx, struct ws *w)
 {
 	(void)sx;
-	if (wslay_event_context_server_init(&w->wsl, &ws_wslay_cb, w) != 0)
-		abort();        /* out of memory: as xmalloc */
-	wslay_event_config_set_max_recv_msg_length(w->wsl, w->max_message);
 	w->state = WS_OPEN;
 	free(w->hp);
 	w->hp = NULL;
@@ -602,14 +670,35 @@ static const char *ws_close_reason(uint16_t code)
 
 static int ws_frames_in(struct sx *sx, struct ws *w, struct buf *in, size_t from)
 {
+	struct buf held = { 0 };
+	const char *data = in->data + from;
+	size_t len = in->len - from, whole;
 	int r;
 
-	w->rdata = in->data + from;
-	w->rlen = in->len - from;
-	r = wslay_event_recv(w->wsl);
-	w->rdata = NULL;
-	w->rlen = 0;
+	/* Whole frames go to wslay; an incomplete one waits in rbuf. The
+	 * common case, whole frames only, is read in place. */
+	if (w->rbuf.len > 0) {
+		buf_append(&w->rbuf, data, len);
+		held = w->rbuf;
+		buf_init(&w->rbuf);
+		data = held.data;
+		len = held.len;
+	}
+	whole = ws_whole_frames(w, (const unsigned char *)data, len);
+	if (whole < len)
+		buf_append(&w->rbuf, data + whole, len - whole);
+	r = 0;
+	if (whole > 0) {
+		w->rdata = data;
+		w->rlen = whole;
+		r = wslay_event_recv(ws_ctx(w));
+		w->rdata = NULL;
+		w->rlen = 0;
+	}
+	buf_free(&held);
 	buf_reset(in);
+	if (whole == 0)
+		return 0;
 	if (w->xml.len > 0) {
 		buf_append(in, w->xml.data, w->xml.len);
 		buf_free(&w->xml);
@@ -623,9 +712,12 @@ static int ws_frames_in(struct sx *sx, struct ws *w, struct buf *in, size_t from
 	}
 	/* Other failures come from wslay's frame layer refusing a frame (our
 	 * callbacks never fail): a protocol error, as when reading stops. */
-	if (r == 0 && wslay_event_get_read_enabled(w->wsl))
+	if (r == 0 && wslay_event_get_read_enabled(w->wsl)) {
+		ws_ctx_release(w);
 		return 0;
+	}
 	w->state = WS_DEAD;
+	buf_free(&w->rbuf);
 	if (wslay_event_get_close_received(w->wsl) && w->fail_code == 0) {
 		/* The client closed: after its <close/> that is the orderly
 		 * end (the parser has the </stream:stream>); without one its
@@ -815,6 +907,7 @@ static int ws_wio(struct sx *sx, void *pdata, struct buf *out)
 	}
 	buf_append(&w->pend, out->data, out->len);
 	buf_reset(out);
+	ws_ctx(w);
 	while (off < w->pend.len) {
 		const char *s = w->pend.data + off;
 		size_t n = ws_unit_len(s, w->pend.len - off);
@@ -844,6 +937,7 @@ static int ws_wio(struct sx *sx, void *pdata, struct buf *out)
 	if (w->pend.len == 0)
 		buf_free(&w->pend);
 	ws_flush(sx, w, out);
+	ws_ctx_release(w);
 	return 0;
 }
 
@@ -891,6 +985,7 @@ static void ws_free(struct sx *sx, void *pdata)
 	buf_free(&w->field);
 	buf_free(&w->value);
 	buf_free(&w->xml);
+	buf_free(&w->rbuf);
 	buf_free(&w->wire);
 	buf_free(&w->pend);
 	for (o = w->origins; o != NULL && *o != NULL; o++)

@@ -396,6 +396,55 @@ static void test_fragments_and_ping(void **state)
 	buf_free(&in);
 }
 
+/* The fragments of one message in separate reads, with a ping between:
+ * the message survives the idle points between reads, and so does the
+ * size limit, counted over all fragments. */
+static void test_fragments_across_reads(void **state)
+{
+	struct sx_ws_config cfg = { .max_message = 100 };
+	struct sxt_end e;
+	struct buf in = { 0 };
+	struct frames f;
+	char part[41];
+
+	(void)state;
+	ws_end(&e, &cfg);
+	buf_append_str(&in, REQ_OK);
+	text(&in, OPEN);
+	run(&e, &in, 0);
+	assert_int_equal(e.opens, 1);
+	buf_reset(&in);
+	frame(&in, 0, 1, "<presence><sta", 14, 1);
+	run(&e, &in, 0);
+	buf_reset(&in);
+	frame(&in, 1, 9, "", 0, 1);
+	run(&e, &in, 0);
+	buf_reset(&in);
+	frame(&in, 1, 0, "tus>x</status></presence>", 25, 1);
+	run(&e, &in, 3);
+	assert_int_equal(e.nelems, 1);
+	assert_int_equal(e.closed, 0);
+	/* 3 x 40 bytes in three reads: over the limit of 100. */
+	memset(part, 'a', 40);
+	part[40] = '\0';
+	memcpy(part, "<message><body>", 15);
+	for (int i = 0; i < 3; i++) {
+		buf_reset(&in);
+		frame(&in, i == 2, i == 0 ? 1 : 0, part, 40, 1);
+		run(&e, &in, 0);
+		memset(part, 'a', 15);
+	}
+	assert_int_equal(e.nelems, 1);
+	assert_int_equal(e.closed, 1);
+	assert_string_equal(e.cond, "policy-violation");
+	frames_parse(&f, e.wire.data, e.wire.len);
+	assert_int_equal(f.opcode[f.n - 1], 8);
+	assert_int_equal(close_status(&f, f.n - 1), 1009);
+	frames_free(&f);
+	sxt_done(&e);
+	buf_free(&in);
+}
+
 /* Our stream error: the error with its namespace, <close/>, close 1000. */
 static void test_stream_error_out(void **state)
 {
@@ -526,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_plain_xmpp_passes),
 		cmocka_unit_test(test_session),
 		cmocka_unit_test(test_fragments_and_ping),
+		cmocka_unit_test(test_fragments_across_reads),
 		cmocka_unit_test(test_stream_error_out),
 		cmocka_unit_test(test_bad_frames),
 		cmocka_unit_test(test_close_frame_only),

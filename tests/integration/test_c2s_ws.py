@@ -24,8 +24,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from lib import paths
-from test_c2s import Raw, node_with_our_c2s
+from lib import jabberd, paths
+from test_c2s import C2S_XML, Raw, node_with_our_c2s
 
 websocket = pytest.importorskip(
     "websocket", reason="python3-websocket not installed (tools/install-deps --test)")
@@ -116,9 +116,9 @@ class WsXmpp:
         want = hmac.new(server_key, auth_msg, hashlib.sha1).digest()
         assert base64.b64decode(ok.text).decode() == "v=" + base64.b64encode(want).decode()
 
-    def login(self, user, password, resource="ws"):
+    def login(self, user, password, resource="ws", presence=True):
         """SCRAM-SHA-1, the stream restart with a new <open/>, bind,
-        initial presence; returns the full JID."""
+        initial presence (unless told not to); returns the full JID."""
         feats = self.open()
         mechs = [m.text for m in feats.iter("{%s}mechanism" % SASL)]
         assert "SCRAM-SHA-1" in mechs, self.received
@@ -131,6 +131,8 @@ class WsXmpp:
         res = self.recv_until("{%s}iq" % CLIENT)
         assert res.get("type") == "result", self.received
         jid = res.find("{%s}bind/{%s}jid" % (BIND, BIND)).text
+        if not presence:
+            return jid
         self.send("<presence xmlns='%s'/>" % CLIENT)
         # The roster answer comes after the sm handled the presence: the
         # session is available from here on.
@@ -431,3 +433,54 @@ def test_many_bad_connections_leave_nothing_behind(sandbox):
     r = Raw(node.c2s_address)
     assert "<stream:features" in r.open("localhost")
     r.close()
+
+
+SESSIONS = int(os.environ.get("JC_BENCH_SESSIONS", "1000"))
+
+
+@pytest.mark.skipif(os.environ.get("JC_BENCH") != "1", reason="benchmark: set JC_BENCH=1")
+def test_bench_memory_per_idle_wss_session(sandbox, xmpp):
+    """Benchmark, not a timed test (JC_BENCH=1, pytest -s): c2s resident
+    memory per idle authenticated, bound wss session (SCRAM-SHA-1 over
+    WebSocket on the direct-TLS port), as test_c2s_bench measures TCP.
+
+        JC_BENCH=1 JC_BENCH_SESSIONS=1000 JC_BUILDDIR=build \\
+            /usr/bin/python3 -m pytest -s -q tests/integration/test_c2s_ws.py -k bench
+    """
+    from test_c2s_bench import rss_kib
+
+    node = jabberd.Node(sandbox, flavor={"c2s": "ours"}, tls=True)
+    node.ssl_port = sandbox.free_port(node.ip)
+    node.config("c2s").write_text(C2S_XML.format(
+        ip=node.ip, router_port=node.router_port, user=node.router_user,
+        password=node.router_pass, log=node.log("c2s"),
+        attrs="register-enable='mu' pemfile='%s'" % node.cert.pemfile,
+        domain=node.domain, port=node.c2s_port, mechs="<plain/>", db=node.db,
+        iterations=64, stanzasize=65535,
+        extra_local="<ssl-port>%d</ssl-port><pemfile>%s</pemfile>"
+        % (node.ssl_port, node.cert.pemfile),
+        extra_authreg="", extra_io="<websocket/>").replace(
+            "<max_fds>1024</max_fds>", "<max_fds>%d</max_fds>" % (SESSIONS + 100)))
+    node.start()
+    xmpp.client("idle@localhost", "pw-idle", node.c2s_address, tls="starttls",
+                cafile=node.cert.certfile).register()
+    pid = node.daemons["c2s"].pid
+    addr = (node.ip, node.ssl_port)
+
+    def session(resource):
+        c = WsXmpp(addr, secure=True, cafile=node.cert.certfile)
+        c.login("idle", "pw-idle", resource=resource, presence=False)
+        c.received = []
+        return c
+
+    clients = [session("warmup")]
+    time.sleep(0.5)
+    before = rss_kib(pid)
+    for i in range(SESSIONS):
+        clients.append(session("r%d" % i))
+    time.sleep(1)
+    after = rss_kib(pid)
+    print("\nBENCH c2s=ours idle_wss_sessions=%d rss_before_kib=%d rss_after_kib=%d "
+          "kib_per_session=%.1f" % (SESSIONS, before, after, (after - before) / SESSIONS))
+    for c in clients:
+        c.close()
