@@ -67,6 +67,7 @@ struct c2s_opts {
 };
 
 struct c2s_fail;
+struct c2s_ws;
 
 /* stream_redirect.redirect: clients asking for `domain` are sent to
  * `to` ("address:port") with see-other-host. */
@@ -89,7 +90,8 @@ struct c2s {
 	struct sx_sasl_ctx *sasl;
 	struct sx_tls_ctx *ssl_tls;     /* local.pemfile for ssl-port */
 	struct mio_access *access;
-	struct mio_listener *listener, *ssl_listener;
+	struct mio_listener *listener, *ssl_listener, *ws_listener;
+	struct c2s_ws *ws;              /* io.websocket, or NULL (ws.c) */
 	struct mio_timer *flush, *check, *drain, *trim;
 	struct mio_rate bytes;
 	struct mio_rate stanzas;        /* io.limits.stanzas (karma) */
@@ -148,6 +150,7 @@ struct c2s_conn {
 	char *last_authcid;
 	int auth_failures;
 	int legacy_auth;                /* session started by jabber:iq:auth */
+	int ws_proxy;                   /* from an io.websocket trusted-proxy */
 	int ended;
 	time_t last_read, last_write, since;
 	struct mio_timer *delay;        /* resumes reading after a failed auth
@@ -263,6 +266,18 @@ int c2s_sm_parked_ended(struct c2s *c2s, const char *cid, const char *sm_id);
 /* End every parked session (shutdown), then free what is left (exit). */
 void c2s_sm_shutdown(struct c2s *c2s);
 void c2s_sm_free_all(struct c2s *c2s);
+
+/* ---- ws.c ---- */
+/* io.websocket (after the limits are known); nothing when absent. */
+int c2s_ws_read(struct c2s *c2s, const char **error_r);
+void c2s_ws_free(struct c2s *c2s);
+/* io.websocket.port, or 0. */
+int c2s_ws_port(const struct c2s *c2s);
+/* A new connection from ip: let it speak WebSocket if configured. */
+void c2s_ws_attach(struct c2s_conn *c, const char *ip);
+/* At the first stream header: 0 for a plain XMPP stream, 1 for a
+ * WebSocket one (no STARTTLS), -1 if refused (stream error sent). */
+int c2s_ws_first_header(struct c2s_conn *c);
 
 /* ---- register.c ---- */
 void c2s_register_iq(struct c2s_conn *c, struct nad *nad);

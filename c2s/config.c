@@ -69,7 +69,7 @@ static const struct config_key c2s_keys[] = {
 static const char *const c2s_sections[] = {
 	"router", "log", "local.id", "io.access", "io.limits", "authreg.path",
 	"authreg.mechanisms", "authreg.ssl-mechanisms", "authreg.sqlite",
-	"stats", "pbx", "stream_redirect", NULL,
+	"stats", "pbx", "stream_redirect", "io.websocket", "local.httpforward", NULL,
 };
 
 /* jabberd2 switches: present means on, unless the value says off. */
@@ -367,5 +367,7 @@ int c2s_config_read(struct c2s *c2s, const char **error_r)
 	c2s->o.iqauth_plain = config_get(cfg, "authreg.mechanisms.traditional.plain") != NULL ||
 			      config_get(cfg, "authreg.ssl-mechanisms.traditional.plain") != NULL;
 	c2s->limits.max_stanza = c2s->o.stanzasize > 0 ? (size_t)c2s->o.stanzasize : 0;
+	if (c2s_ws_read(c2s, error_r) < 0)
+		return -1;
 	return c2s_sasl_init(c2s, c2s_config_mechs(c2s), error_r);
 }

@@ -91,6 +91,7 @@ static int conn_first_header(struct c2s_conn *c, const struct sx_header *hdr)
 	struct c2s *c2s = c->c2s;
 	char dom[JID_PART_MAX + 1];
 	const char *error, *redirect;
+	int ws;
 
 	if (hdr->to == NULL || jid_nameprep(hdr->to, dom, sizeof(dom), &error) < 0) {
 		c2s_conn_error(c, "host-unknown", NULL);
@@ -111,7 +112,9 @@ static int conn_first_header(struct c2s_conn *c, const struct sx_header *hdr)
 		return -1;
 	}
 	c->realm = xstrdup(c->host->realm != NULL ? c->host->realm : dom);
-	if (!(sx_flags(c->sx) & SX_F_ENCRYPTED) && c->host->tls != NULL)
+	if ((ws = c2s_ws_first_header(c)) < 0)
+		return -1;
+	if (!ws && !(sx_flags(c->sx) & SX_F_ENCRYPTED) && c->host->tls != NULL)
 		sx_tls_starttls(c->sx, c->host->tls, c->host->require_starttls);
 	sx_sasl_server(c->sx, c2s->sasl, c->realm);
 	return 0;
@@ -259,7 +262,7 @@ static const struct mio_conn_callbacks conn_mio_cb = {
 };
 
 static struct c2s_conn *conn_new(struct c2s *c2s, struct mio_conn *mc, const char *ip,
-				 int port)
+				 int port, int ws)
 {
 	struct c2s_conn *c = xcalloc(1, sizeof(*c));
 
@@ -273,6 +276,8 @@ static struct c2s_conn *conn_new(struct c2s *c2s, struct mio_conn *mc, const cha
 	list_add_tail(&c2s->all, &c->link);
 	mio_conn_setup(mc, &conn_mio_cb, c);
 	mio_conn_set_read_limit(mc, &c2s->bytes);
+	if (ws)
+		c2s_ws_attach(c, ip);
 	log_info("c2s: conn %s from %s:%d", c->id, ip, port);
 	return c;
 }
@@ -280,16 +285,18 @@ static struct c2s_conn *conn_new(struct c2s *c2s, struct mio_conn *mc, const cha
 void c2s_accept(struct mio_listener *l, struct mio_conn *mc, const char *ip, int port,
 		void *ctx)
 {
-	conn_new(ctx, mc, ip, port);
+	conn_new(ctx, mc, ip, port, 1);
 }
 
 void c2s_accept_ssl(struct mio_listener *l, struct mio_conn *mc, const char *ip, int port,
 		    void *ctx)
 {
 	struct c2s *c2s = ctx;
-	struct c2s_conn *c = conn_new(c2s, mc, ip, port);
+	struct c2s_conn *c = conn_new(c2s, mc, ip, port, 0);
 
+	/* TLS first, so the WebSocket plugin sees plaintext (wss). */
 	sx_tls_direct(c->sx, c2s->ssl_tls);
+	c2s_ws_attach(c, ip);
 }
 
 /* Close every stream (of one domain, or all with domain NULL). */

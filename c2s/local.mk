@@ -12,6 +12,7 @@ c2s_libc2s_a_SOURCES = \
 	c2s/conn.c \
 	c2s/auth.c \
 	c2s/stanza.c \
+	c2s/ws.c \
 	c2s/sess.c \
 	c2s/register.c \
 	c2s/iqauth.c \

@@ -83,6 +83,13 @@ static int listen_all(struct c2s *c2s, const char **error_r)
 			return -1;
 		log_notice("c2s: listening for direct TLS clients on %s:%d", o->ip, o->ssl_port);
 	}
+	if (c2s_ws_port(c2s) > 0) {
+		ls.port = c2s_ws_port(c2s);
+		c2s->ws_listener = mio_listen(c2s->mio, &ls, c2s_accept, c2s, error_r);
+		if (c2s->ws_listener == NULL)
+			return -1;
+		log_notice("c2s: listening for WebSocket clients on %s:%d", o->ip, ls.port);
+	}
 	return 0;
 }
 
@@ -99,7 +106,7 @@ static void on_bound(struct comp *comp, const char *name, int error, void *ctx)
 		mio_stop(c2s->mio);
 		return;
 	}
-	if (c2s->listener != NULL || c2s->ssl_listener != NULL)
+	if (c2s->listener != NULL || c2s->ssl_listener != NULL || c2s->ws_listener != NULL)
 		return;
 	if (listen_all(c2s, &err) < 0) {
 		log_error("c2s: %s", err);
@@ -162,6 +169,7 @@ static void on_term(int signo, void *ctx)
 	c2s->shutting_down = 1;
 	mio_listener_free(&c2s->listener);
 	mio_listener_free(&c2s->ssl_listener);
+	mio_listener_free(&c2s->ws_listener);
 	c2s_close_all(c2s, NULL, "system-shutdown");
 	c2s_sm_shutdown(c2s);
 	c2s->drain = mio_timer_new(c2s->mio, on_drain_timeout, c2s);
@@ -264,6 +272,7 @@ static void cleanup(struct c2s *c2s)
 	sx_tls_ctx_free(&c2s->ssl_tls);
 	c2s_hosts_free(c2s);
 	c2s_redirects_free(c2s);
+	c2s_ws_free(c2s);
 	authreg_free(&c2s->ar);
 	mio_access_free(&c2s->access);
 	config_free(&c2s->cfg);

@@ -10,7 +10,8 @@ sx_libsx_a_SOURCES = \
 	sx/sx.c \
 	sx/parse.c \
 	sx/tls.c \
-	sx/sasl.c
+	sx/sasl.c \
+	sx/ws.c
 
 # Unit tests (cmocka), linked against the static library.
 SX_TEST_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
@@ -49,7 +50,8 @@ EXTRA_DIST += sx/fuzz/stream.dict sx/fuzz/corpus/stream
 if HAVE_CMOCKA
 SX_PLUGIN_TESTS = \
 	sx/tests/test_tls \
-	sx/tests/test_sasl
+	sx/tests/test_sasl \
+	sx/tests/test_ws
 check_PROGRAMS += $(SX_PLUGIN_TESTS)
 TESTS += $(SX_PLUGIN_TESTS)
 endif
@@ -62,6 +64,10 @@ sx_tests_test_sasl_SOURCES = sx/tests/test_sasl.c $(SX_TLSLIB)
 sx_tests_test_sasl_CPPFLAGS = $(SX_TEST_CPPFLAGS) $(OPENSSL_CFLAGS) $(GSASL_CFLAGS)
 sx_tests_test_sasl_LDADD = $(SX_TEST_LDADD)
 
+sx_tests_test_ws_SOURCES = sx/tests/test_ws.c sx/tests/sx_test.c sx/tests/sx_test.h
+sx_tests_test_ws_CPPFLAGS = $(SX_TEST_CPPFLAGS)
+sx_tests_test_ws_LDADD = $(SX_TEST_LDADD)
+
 if ENABLE_FUZZING
 noinst_PROGRAMS += sx/fuzz/fuzz_sasl
 endif
@@ -70,3 +76,12 @@ sx_fuzz_fuzz_sasl_CPPFLAGS = $(AM_CPPFLAGS) $(GSASL_CFLAGS)
 sx_fuzz_fuzz_sasl_LDADD = $(SX_LIBS)
 sx_fuzz_fuzz_sasl_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += sx/fuzz/sasl.dict sx/fuzz/corpus/sasl
+
+# WebSocket plugin (sx/ws.c): the HTTP upgrade and the frames.
+if ENABLE_FUZZING
+noinst_PROGRAMS += sx/fuzz/fuzz_ws
+endif
+sx_fuzz_fuzz_ws_SOURCES = sx/fuzz/fuzz_ws.c
+sx_fuzz_fuzz_ws_LDADD = $(SX_LIBS)
+sx_fuzz_fuzz_ws_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += sx/fuzz/ws.dict sx/fuzz/corpus/ws

@@ -9,7 +9,8 @@
  *
  * Plugins add behaviour below or beside the element level: TLS (sx/tls.c)
  * transforms the bytes, SASL (sx/sasl.c) consumes its own elements and
- * restarts the stream. Later: stream management, WebSocket framing.
+ * restarts the stream, ws (sx/ws.c) carries the stream over WebSocket.
+ * Later: stream management.
  *
  * Every fault the peer can cause ends in a stream error with the RFC 6120
  * condition (sx_error), never in a crash: malformed XML (not-well-formed),
@@ -35,6 +36,7 @@ struct sx;
 #define SX_NS_SERVER "jabber:server"
 #define SX_NS_DIALBACK "jabber:server:dialback"
 #define SX_NS_COMPONENT_ACCEPT "jabber:component:accept"
+#define SX_NS_FRAMING "urn:ietf:params:xml:ns:xmpp-framing"
 
 enum sx_type {
 	SX_SERVER,      /* we answer the peer's stream header */
@@ -415,5 +417,46 @@ int sx_sasl_scram_hash(const char *hash_name, const char *password,
 		       const unsigned char *salt, size_t salt_len, unsigned iter,
 		       unsigned char *stored_key, unsigned char *server_key,
 		       size_t *key_len_r, const char **error_r);
+
+/* ---- ws (sx/ws.c) ---- */
+
+/*
+ * XMPP over WebSocket, RFC 7395, server side. Attached to a fresh stream
+ * (after sx_tls_direct when there is one), the plugin looks at the first
+ * byte: '<' or anything but 'G' leaves it inert (a plain XMPP client on
+ * the same port); 'G' starts an HTTP upgrade request, answered 101 when it
+ * is a valid RFC 6455 upgrade asking for the "xmpp" subprotocol, or with
+ * 400 (malformed, not an upgrade, no "xmpp", header over max_request),
+ * 403 (Origin not listed), 426 (version not 13) or a 301 to `redirect`
+ * (a GET that is no upgrade, when set); after an HTTP error the stream
+ * ends with policy-violation and nothing else is written.
+ *
+ * Once upgraded, each WebSocket text message is one XML element; <open/>
+ * and <close/> (urn:ietf:params:xml:ns:xmpp-framing) stand for the stream
+ * header and its end, so the owner sees an ordinary stream (stream_open
+ * for each <open/>, also after SASL). Our output is sent one element per
+ * message, the header as <open/>, the end as <close/>, a whitespace
+ * keepalive as a ping. A frame that breaks RFC 6455 (unmasked, bad
+ * opcode, bad control frame) is answered with close status 1002, text
+ * that is not UTF-8 1007, a message over max_message 1009, a binary
+ * message 1003; each ends the stream with policy-violation. A close from
+ * the client ends the stream like </stream:stream>.
+ */
+struct sx_ws_config {
+	const char *const *origins;   /* allowed Origin values, NULL-terminated;
+				       * NULL = any (and none) */
+	const char *redirect;         /* Location for a plain HTTP GET, or NULL */
+	size_t max_request;           /* bytes of the HTTP request; 0 = 8192 */
+	size_t max_message;           /* bytes of one message; 0 = 65536 (use
+				       * the stanza limit) */
+};
+
+/* Returns 0, or -1 if already attached or no room. */
+int sx_ws_server(struct sx *sx, const struct sx_ws_config *cfg);
+/* 1 once the peer's first bytes were an HTTP request (WebSocket), else 0. */
+int sx_ws_active(struct sx *sx);
+/* The request's X-Forwarded-For header as sent, or NULL. Only meaningful
+ * when the peer is a proxy the owner trusts. */
+const char *sx_ws_forwarded_for(struct sx *sx);
 
 #endif

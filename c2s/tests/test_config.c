@@ -29,15 +29,15 @@ static struct test_certs certs;
 static char dbpath[256];
 
 /* Load a c2s.xml whose <local> and <authreg> bodies are given. */
-static int load(struct c2s *c2s, const char *local, const char *authreg,
-		const char **error_r)
+static int load_io(struct c2s *c2s, const char *local, const char *authreg,
+		   const char *io, const char **error_r)
 {
 	char *xml;
 	int rc;
 
 	memset(c2s, 0, sizeof(*c2s));
-	xml = xasprintf("<c2s><local>%s</local><authreg>%s<sqlite><dbname>%s</dbname>"
-			"</sqlite></authreg></c2s>", local, authreg, dbpath);
+	xml = xasprintf("<c2s><local>%s</local><io>%s</io><authreg>%s<sqlite><dbname>%s"
+			"</dbname></sqlite></authreg></c2s>", local, io, authreg, dbpath);
 	c2s->cfg = config_load_mem("c2s.xml", xml, strlen(xml), NULL, error_r);
 	free(xml);
 	if (c2s->cfg == NULL)
@@ -48,10 +48,17 @@ static int load(struct c2s *c2s, const char *local, const char *authreg,
 	return rc;
 }
 
+static int load(struct c2s *c2s, const char *local, const char *authreg,
+		const char **error_r)
+{
+	return load_io(c2s, local, authreg, "", error_r);
+}
+
 static void unload(struct c2s *c2s)
 {
 	c2s_hosts_free(c2s);
 	c2s_redirects_free(c2s);
+	c2s_ws_free(c2s);
 	authreg_free(&c2s->ar);
 	sx_sasl_ctx_free(&c2s->sasl);
 	mio_access_free(&c2s->access);
@@ -221,6 +228,51 @@ static void test_refused(void **state)
 	}
 }
 
+/* io.websocket: absent, with its options, and each option refused with
+ * the file and element named. */
+static void test_websocket(void **state)
+{
+	static const struct {
+		const char *io;
+		const char *error_part;
+	} bad[] = {
+		{ "<websocket><port>0</port></websocket>", "<io><websocket><port>: not a port" },
+		{ "<websocket><port>5x</port></websocket>", "not a port number: 5x" },
+		{ "<websocket><trusted-proxy>proxy.example</trusted-proxy></websocket>",
+		  "c2s.xml:1: <io><websocket><trusted-proxy>" },
+		{ "<websocket><trusted-proxy mask='99'>10.0.0.1</trusted-proxy></websocket>",
+		  "<trusted-proxy>" },
+	};
+	const char *local = "<id>a.example</id><port>5222</port>";
+	struct c2s c2s;
+	const char *error = NULL;
+
+	(void)state;
+	assert_int_equal(load_io(&c2s, local, "", "", &error), 0);
+	assert_null(c2s.ws);
+	assert_int_equal(c2s_ws_port(&c2s), 0);
+	unload(&c2s);
+	assert_int_equal(load_io(&c2s, local, "", "<websocket/>", &error), 0);
+	assert_non_null(c2s.ws);
+	assert_int_equal(c2s_ws_port(&c2s), 0);
+	unload(&c2s);
+	assert_int_equal(load_io(&c2s, local, "", "<websocket><port>5290</port>"
+				 "<origin>https://a.example</origin><origin>https://b.example</origin>"
+				 "<trusted-proxy mask='24'>10.1.2.0</trusted-proxy>"
+				 "<trusted-proxy>::1</trusted-proxy></websocket>", &error), 0);
+	assert_int_equal(c2s_ws_port(&c2s), 5290);
+	unload(&c2s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		error = NULL;
+		if (load_io(&c2s, local, "", bad[i].io, &error) == 0)
+			fail_msg("websocket case %zu accepted", i);
+		if (error == NULL || strstr(error, bad[i].error_part) == NULL)
+			fail_msg("websocket case %zu: error '%s', want '%s'", i,
+				 error ? error : "(null)", bad[i].error_part);
+		unload(&c2s);
+	}
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -245,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_mechanisms),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_stream_management_options),
+		cmocka_unit_test(test_websocket),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
