@@ -241,6 +241,28 @@ def test_ws_login_and_message(sandbox, xmpp):
     sm.wait_log(r"session ended: jid=alice@localhost/ws", since=mark)
 
 
+def test_ws_session_idle_past_the_trim_keeps_working(sandbox, xmpp):
+    """c2s gives back the parser and buffers of a stream quiet for one
+    2-second sweep (sx_trim); a WebSocket client that was quiet longer
+    than that still sends and receives, several times over."""
+    node = ws_node(sandbox)
+    bob = xmpp.client("bob@localhost", "pw-b", node.c2s_address)
+    bob.register()
+    xmpp.client("alice@localhost", "pw-a", node.c2s_address).register()
+    bob.login()
+    alice = WsXmpp(node.c2s_address)
+    jid = alice.login("alice", "pw-a")
+    for i in range(2):
+        time.sleep(4.5)
+        alice.send("<message xmlns='jabber:client' to='bob@localhost' "
+                   "type='chat'><body>quiet %d</body></message>" % i)
+        assert str(bob.wait_message(body="quiet %d" % i)["from"]) == jid
+        time.sleep(4.5)
+        bob.send_message(jid, "answer %d" % i)
+        xmpp.run(asyncio.sleep(0.5), 5, "bob sends")
+        assert alice.wait_message("answer %d" % i) is not None
+
+
 def test_plain_xmpp_on_the_same_port(sandbox):
     """io.websocket keeps serving ordinary XMPP clients on the port."""
     node = ws_node(sandbox)
