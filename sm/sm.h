@@ -102,11 +102,19 @@ struct roster_item {
 	int ngroups;
 };
 
+/* Subscription state jabberd2 has no column for (our roster-state
+ * table): the user pre-approved the contact (RFC 6121 3.4), the contact's
+ * request waits for the user's answer (3.1.3). */
+#define SM_S10N_APPROVED 1
+#define SM_S10N_PENDING_IN 2
+
 struct user {
 	struct sm *sm;
 	struct jid *jid;                /* bare */
 	struct xhash *roster;           /* bare jid -> struct roster_item */
 	int64_t roster_ver;
+	struct xhash *s10n;             /* bare jid -> SM_S10N_* bits, as a
+					 * pointer (mod_roster) */
 	struct list_node sessions;      /* struct sess.link */
 	time_t active;
 	struct xhash *blocked;          /* XEP-0191 block list (mod_privacy) */
@@ -293,6 +301,11 @@ void pres_gone(struct user *user, const struct jid *jid);
 struct privacy;
 /* Free a user's privacy lists (user.c, when the user leaves memory). */
 void privacy_free(struct privacy **pp);
+/* For delivery to a bare JID: 1 if the session's list in force (XEP-0016
+ * active list, else the default) refuses this stanza from outside. */
+int privacy_sess_denies(struct sess *sess, const struct pkt *pkt);
+/* The same for the user's default list (sess NULL: no session takes it). */
+int privacy_user_denies(struct user *user, const struct pkt *pkt);
 
 /* ---- mod_pep.c ---- */
 /* Free a user's published items (user.c). */

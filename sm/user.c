@@ -37,6 +37,7 @@ static void user_free(struct user *user)
 		}
 		xhash_free(&user->roster);
 	}
+	xhash_free(&user->s10n);
 	xhash_free(&user->blocked);
 	privacy_free(&user->privacy);
 	pep_free(user);
@@ -54,6 +55,7 @@ struct user *user_load(struct sm *sm, const struct jid *jid)
 	user->sm = sm;
 	user->jid = jid_copy_bare(jid);
 	user->roster = xhash_new();
+	user->s10n = xhash_new();
 	list_init(&user->sessions);
 	if (mm_user_load(sm, user) < 0) {
 		log_debug("sm: user %s not loaded (unknown)", jid_bare(jid));
