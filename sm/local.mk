@@ -32,7 +32,9 @@ sm_libsm_a_SOURCES = \
 	sm/mod_template_roster.c \
 	sm/mod_status.c \
 	sm/mod_announce.c \
-	sm/mod_pep.c
+	sm/mod_pep.c \
+	sm/mod_echo.c \
+	sm/mod_help.c
 
 bin_PROGRAMS += sm/sm
 sm_sm_CPPFLAGS = $(AM_CPPFLAGS)

@@ -307,6 +307,11 @@ int privacy_sess_denies(struct sess *sess, const struct pkt *pkt);
 /* The same for the user's default list (sess NULL: no session takes it). */
 int privacy_user_denies(struct user *user, const struct pkt *pkt);
 
+/* ---- mod_echo.c ---- */
+/* Answer a probe or subscription request to a domain of ours with
+ * available presence from <domain>/<resource> (mod_echo, mod_help). */
+void sm_answer_probe(struct pkt *pkt, const char *resource);
+
 /* ---- mod_pep.c ---- */
 /* Free a user's published items (user.c). */
 void pep_free(struct user *user);

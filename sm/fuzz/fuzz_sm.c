@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char fuzz_xml[] =
 	"<sm><id>sm</id><local><id>example.org</id></local>"
 	"<user><auto-create/></user><offline><userquota>3</userquota></offline>"
-	"<aci><acl type='broadcast'><jid>ann@example.org</jid></acl></aci>"
+	"<aci><acl type='broadcast'><jid>ann@example.org</jid></acl>"
+	"<acl type='messages'><jid>ann@example.org</jid><jid>not a jid@@</jid></acl></aci>"
 	"<storage><driver>sqlite</driver><sqlite><dbname>:memory:</dbname></sqlite></storage>"
 	"<modules>"
 	"<chain id='sess-start'><module>status</module></chain>"
@@ -46,7 +47,8 @@ static const char fuzz_xml[] =
 	"<chain id='out-router'><module>privacy</module></chain>"
 	"<chain id='pkt-sm'><module>iq-last</module><module>iq-ping</module>"
 	"<module>iq-time</module><module>iq-version</module><module>disco</module>"
-	"<module>announce</module><module>iq-vcard</module><module>presence</module></chain>"
+	"<module>announce</module><module>help</module><module>echo</module>"
+	"<module>iq-vcard</module><module>presence</module></chain>"
 	"<chain id='pkt-user'><module>roster</module><module>presence</module>"
 	"<module>disco</module><module>iq-vcard</module><module>pep</module>"
 	"<module>carbons</module><module>deliver</module><module>offline</module>"
@@ -59,7 +61,7 @@ static const char fuzz_xml[] =
 	"<module>offline</module><module>privacy</module><module>roster</module>"
 	"<module>status</module><module>iq-last</module><module>iq-private</module>"
 	"<module>iq-vcard</module></chain>"
-	"<chain id='disco-extend'><module>iq-version</module></chain>"
+	"<chain id='disco-extend'><module>iq-version</module><module>help</module></chain>"
 	"</modules></sm>";
 
 static struct sm *fz_sm;
