@@ -120,6 +120,7 @@ struct user {
 	struct xhash *blocked;          /* XEP-0191 block list (mod_privacy) */
 	struct privacy *privacy;        /* XEP-0016 lists (mod_privacy) */
 	struct xhash *pep;              /* node -> last item nad (mod_pep) */
+	struct vacation *vacation;      /* mod_vacation settings, or NULL */
 	int refs;                       /* held by packets being handled */
 };
 
@@ -187,6 +188,7 @@ struct sm {
 	int offline_quota, offline_store_headlines, offline_drop_messages;
 	int offline_drop_s10n;
 	int roster_max;
+	struct xhash *vacation_replied; /* mod_vacation: who was answered */
 	const char *identity_category, *identity_type, *identity_name;
 	int exit_code;
 	int shutting_down;
@@ -311,6 +313,11 @@ int privacy_user_denies(struct user *user, const struct pkt *pkt);
 /* Answer a probe or subscription request to a domain of ours with
  * available presence from <domain>/<resource> (mod_echo, mod_help). */
 void sm_answer_probe(struct pkt *pkt, const char *resource);
+
+/* ---- mod_vacation.c ---- */
+struct vacation;
+/* Free a user's vacation settings (user.c). */
+void vacation_free(struct user *user);
 
 /* ---- mod_pep.c ---- */
 /* Free a user's published items (user.c). */

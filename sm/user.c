@@ -41,6 +41,7 @@ static void user_free(struct user *user)
 	xhash_free(&user->blocked);
 	privacy_free(&user->privacy);
 	pep_free(user);
+	vacation_free(user);
 	jid_free(&user->jid);
 	free(user);
 }
