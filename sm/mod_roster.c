@@ -69,6 +69,10 @@ static struct roster_item *item_new(struct user *user, const struct jid *jid)
 	return item;
 }
 
+/* Contacts with a roster-state row (requests waiting, pre-approvals)
+ * per user; past it, new requests are refused with resource-constraint. */
+#define ROSTER_MAX_STATES 1000
+
 /* ---- storage ---- */
 
 static int s10n_get(const struct user *user, const char *bare)
@@ -626,6 +630,11 @@ static enum mod_ret roster_pkt_user(struct user *user, struct pkt *pkt)
 					      jid_bare(pkt->from), jid_bare(user->jid)));
 			pres_roster(user, item);
 			deliver = 0;
+		} else if (!(s10n_get(user, jid_bare(pkt->from)) & SM_S10N_PENDING_IN) &&
+			   xhash_count(user->s10n) >= ROSTER_MAX_STATES) {
+			/* Strangers control how many requests wait; each is a row. */
+			pkt_router(pkt_error(pkt, "resource-constraint"));
+			return MOD_HANDLED;
 		} else
 			s10n_set(user, jid_bare(pkt->from),
 				 s10n_get(user, jid_bare(pkt->from)) | SM_S10N_PENDING_IN);

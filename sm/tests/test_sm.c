@@ -477,6 +477,20 @@ static void test_presence_preapproval(void **state)
 	assert_non_null(out_find("to='kim@far.example'", "type='subscribed'", NULL));
 	assert_non_null(out_find("jid='kim@far.example'", "subscription='from'", NULL));
 	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 0);
+	/* Requests waiting are bounded (1000): the next stranger is refused. */
+	for (int i = 0; i <= 1000; i++) {
+		char xml[400];
+
+		out_clear();
+		snprintf(xml, sizeof(xml),
+			 "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+			 "xmlns='jabber:client' type='subscribe' from='s%d@far.example' "
+			 "to='ann@example.org'/></route>", i);
+		feed(sm, xml);
+	}
+	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 1000);
+	assert_non_null(out_find("to='s1000@far.example'", "type='error'",
+				 "resource-constraint", NULL));
 }
 
 static void test_presence_broadcast_and_end(void **state)
