@@ -36,19 +36,10 @@ static enum mod_ret deliver_in_sess(struct sess *sess, struct pkt *pkt)
  * a copy. 0 if there is no available session at all. */
 static int deliver_message_bare(struct user *user, struct pkt *pkt, int all)
 {
-	struct sess *top = NULL;
+	struct sess *top = user_top_sess_for(user, pkt);
 	struct list_node *n;
-	int seen = 0;
+	int seen = user_top_sess(user) != NULL;
 
-	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
-		struct sess *s = LIST_ENTRY(n, struct sess, link);
-
-		if (!s->available || s->priority < 0)
-			continue;
-		seen = 1;
-		if (!privacy_sess_denies(s, pkt) && (top == NULL || s->priority > top->priority))
-			top = s;
-	}
 	if (!seen && !privacy_user_denies(user, pkt))
 		return 0;       /* offline storage */
 	if (top == NULL) {

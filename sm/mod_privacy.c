@@ -15,8 +15,9 @@
  * A stanza for the bare JID while some available session has an active
  * list cannot be judged here, as each session has its own list in force:
  * delivery asks privacy_sess_denies() per session (mod_deliver for
- * messages, mod_presence for presence) and skips the sessions whose list
- * refuses it; a message all of them refuse is bounced.
+ * messages, mod_presence for presence, mod_carbons for copies) and skips
+ * the sessions whose list refuses it; a message all of them refuse is
+ * bounced.
  * Outbound (out-router chain): the same for what a session sends (its
  * active list, else the default); blocked messages and iqs come back to
  * the session as not-acceptable (with <blocked/> for the block list).

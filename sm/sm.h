@@ -277,6 +277,9 @@ struct sess *user_sess(struct user *user, const char *resource);
 /* The available session with the highest (non-negative) priority, or
  * NULL. */
 struct sess *user_top_sess(struct user *user);
+/* The same among the sessions whose privacy list in force lets `pkt` in
+ * (mod_privacy): where delivery to the bare JID goes. */
+struct sess *user_top_sess_for(struct user *user, const struct pkt *pkt);
 
 /* ---- sess.c: sessions ---- */
 struct sess *sess_start(struct sm *sm, struct user *user, const struct jid *jid,

@@ -123,6 +123,21 @@ struct sess *user_sess(struct user *user, const char *resource)
 	return NULL;
 }
 
+struct sess *user_top_sess_for(struct user *user, const struct pkt *pkt)
+{
+	struct sess *top = NULL;
+	struct list_node *n;
+
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+
+		if (s->available && s->priority >= 0 && (top == NULL || s->priority > top->priority) &&
+		    !privacy_sess_denies(s, pkt))
+			top = s;
+	}
+	return top;
+}
+
 struct sess *user_top_sess(struct user *user)
 {
 	struct sess *top = NULL;

@@ -9,6 +9,8 @@ around our sm, on sqlite and on pgsql (the sm_storage fixture).
 from xml.etree.ElementTree import Element, SubElement
 
 import pytest
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from lib import jabberd
 from test_sm import (OURS, iq, manual_subscriptions, roster_items, roster_set, run,
@@ -154,6 +156,16 @@ def test_presence_preapproval(sandbox, xmpp, sm_storage):
     assert asked == []
 
 
+def received_carbons(client):
+    """A list that collects the XEP-0280 <received/> carbons the client
+    gets (slixmpp's "message" event only fires for a top-level body)."""
+    seen = []
+    client.xmpp.register_handler(Callback(
+        "carbons", MatchXPath("{jabber:client}message/{urn:xmpp:carbons:2}received"),
+        seen.append))
+    return seen
+
+
 def set_privacy_list(client, name, items):
     """items: (type, value, action, order, [kinds])."""
     q = Element("{%s}query" % NS_PRIVACY)
@@ -181,8 +193,16 @@ def test_active_list_applies_to_bare_jid(sandbox, xmpp, sm_storage):
     messages to the bare JID reach only the second session; with both
     sessions on that list they bounce; dave's presence reaches only the
     session without the list. An active list allowing what the default
-    list refuses lets it in for its session."""
-    node = jabberd.Node(sandbox, number=1, flavor=OURS, storage=sm_storage).start()
+    list refuses lets it in for its session. Message carbons (XEP-0280,
+    on in both sessions) do not carry a message to a session whose list
+    refuses it."""
+    node = jabberd.Node(sandbox, number=1, flavor=OURS, storage=sm_storage)
+    # jabberd2's chains have no carbons: before deliver in in-sess and
+    # pkt-user, as etc/sm.xml.dist.in has it.
+    conf = node.config("sm")
+    conf.write_text(conf.read_text().replace(
+        "<module>deliver</module>", "<module>carbons</module><module>deliver</module>"))
+    node.start()
     alice1 = xmpp.client("alice@localhost/one", "alice-pw-1", node.c2s_address)
     alice1.register()
     alice2 = xmpp.client("alice@localhost/two", "alice-pw-1", node.c2s_address)
@@ -195,6 +215,9 @@ def test_active_list_applies_to_bare_jid(sandbox, xmpp, sm_storage):
                                           ["message", "presence-in"]),
                                          (None, None, "allow", 2, [])])
     set_privacy_list(alice1, "open", [(None, None, "allow", 1, [])])
+    carbons = {a: received_carbons(a) for a in (alice1, alice2)}
+    for a in (alice1, alice2):
+        iq(a, None, None, itype="set", child=Element("{urn:xmpp:carbons:2}enable"))
     set_choice(alice1, "active", "no-dave")
     dave.send_message("alice@localhost", "to the bare jid")
     got = alice2.wait_message(body="to the bare jid")
@@ -213,6 +236,18 @@ def test_active_list_applies_to_bare_jid(sandbox, xmpp, sm_storage):
     # Session one saw neither the message nor the presence.
     assert seen1 == []
     assert alice1.messages.empty()
+    # Session one now has the higher priority, but its list refuses dave:
+    # his message goes to session two alone, and as the message itself,
+    # not also as a carbon of one delivered elsewhere.
+    alice1.xmpp.send_presence(ppriority=5)
+    ping(alice1)
+    dave.send_message("alice@localhost", "priority five")
+    got = alice2.wait_message(body="priority five")
+    assert got["from"] == dave.full_jid
+    ping(alice1)
+    ping(alice2)
+    assert alice1.messages.empty()
+    assert carbons[alice1] == [] and carbons[alice2] == []
     # Both sessions on the list: dave's message bounces, nothing stored.
     set_choice(alice2, "active", "no-dave")
     err = wait_event(dave, "message", lambda m: m["type"] == "error")
@@ -229,3 +264,11 @@ def test_active_list_applies_to_bare_jid(sandbox, xmpp, sm_storage):
     assert alice1.wait_message(body="through the open list")["from"] == dave.full_jid
     ping(alice2)
     assert alice2.messages.empty()
+    assert carbons[alice2] == []
+    # A carbon still reaches a session whose list lets the sender in.
+    alice2.xmpp.send_presence(ppriority=9)
+    set_choice(alice2, "active", "open")
+    dave.send_message("alice@localhost", "carbon please")
+    alice2.wait_message(body="carbon please")
+    ping(alice1)
+    assert len(carbons[alice1]) == 1
