@@ -14,6 +14,8 @@ from xml.etree.ElementTree import Element, SubElement
 
 import pytest
 from slixmpp.exceptions import IqError
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from lib import jabberd
 
@@ -408,7 +410,9 @@ def test_sm_bad_input_refused_nothing_stored(sandbox, xmpp, sm_storage):
     """Issue 5's bad input: a roster item with an invalid JID gets
     jid-malformed, a subscription to oneself not-allowed, a vCard over
     user.vcard.max-size not-acceptable (the stored one stays), a presence
-    of an unknown type bad-request; the database is unchanged by each."""
+    of an unknown type bad-request, an iq result without an id
+    bad-request; the database is unchanged by each. (Offline quota:
+    test_sm_storage.py.)"""
     node = jabberd.Node(sandbox, number=1, flavor=OURS, storage=sm_storage)
     conf = node.config("sm")
     conf.write_text(conf.read_text().replace(
@@ -450,4 +454,13 @@ def test_sm_bad_input_refused_nothing_stored(sandbox, xmpp, sm_storage):
     p = run(alice, err, "alice waits for the refused presence")
     assert p["error"]["condition"] == "bad-request"
     iq(alice, "localhost", "urn:xmpp:ping")
+    assert node.sm_count("queue", "bob@localhost") == 0
+    # An iq result without an id (RFC 6120 8.2.3): bad-request, and bob
+    # (offline, so it would be stored if anything were) gets nothing.
+    errors = []
+    alice.xmpp.register_handler(Callback(
+        "iq errors", MatchXPath("{jabber:client}iq/{jabber:client}error"), errors.append))
+    alice.xmpp.send_raw("<iq xmlns='jabber:client' type='result' to='bob@localhost'/>")
+    iq(alice, "localhost", "urn:xmpp:ping")
+    assert [e["error"]["condition"] for e in errors] == ["bad-request"]
     assert node.sm_count("queue", "bob@localhost") == 0
