@@ -21,6 +21,7 @@ Tools: initdb, pg_ctl (from $PG_BINDIR or the newest
 same directory). None missing: the caller skips with the reason.
 """
 
+import atexit
 import glob
 import gzip
 import os
@@ -92,6 +93,7 @@ class Server:
                 self.user = pwd.getpwnam("nobody")
             os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
         self.started = False
+        self.stopped = False
         self.serial = 0
 
     @property
@@ -126,13 +128,19 @@ class Server:
         with open(self.data / "pg_hba.conf", "w") as f:
             f.write("local all all trust\n")
         self.started = True
+        # Last resort if the session's teardown never runs (pytest
+        # interrupted): no server left behind.
+        atexit.register(self.stop)
         self._tool(["pg_ctl", "start", "-D", str(self.data), "-l", str(self.log),
                     "-w", "-t", str(CTL_TIMEOUT)], CTL_TIMEOUT + 10)
         return self
 
     def stop(self):
         """Stop the server (fast shutdown, bounded; SIGKILL as a last
-        resort) and remove its directory."""
+        resort) and remove its directory. Stopping twice does nothing."""
+        if self.stopped:
+            return
+        self.stopped = True
         try:
             if self.started:
                 try:
