@@ -32,7 +32,10 @@ sm_libsm_a_SOURCES = \
 	sm/mod_template_roster.c \
 	sm/mod_status.c \
 	sm/mod_announce.c \
-	sm/mod_pep.c
+	sm/mod_pep.c \
+	sm/mod_echo.c \
+	sm/mod_help.c \
+	sm/mod_vacation.c
 
 bin_PROGRAMS += sm/sm
 sm_sm_CPPFLAGS = $(AM_CPPFLAGS)

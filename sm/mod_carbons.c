@@ -6,8 +6,9 @@
  * <enable/> and off with <disable/>. Chat messages (and normal ones with
  * a body) that a user sends are copied to its other enabled sessions in
  * <sent/>; those it receives are copied in <received/> to its enabled
- * sessions that the message itself does not reach. <private/> and the
- * XEP-0334 <no-copy/> hint keep a message out of carbons.
+ * sessions that the message itself does not reach, unless their XEP-0016
+ * list in force refuses the sender. <private/> and the XEP-0334
+ * <no-copy/> hint keep a message out of carbons.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -86,7 +87,8 @@ static enum mod_ret carbons_in_sess(struct sess *sess, struct pkt *pkt)
 	return MOD_PASS;
 }
 
-/* Would deliver hand this message to s? (Its rules, mod_deliver.c.) */
+/* Would deliver hand this message to s? (Its rules, mod_deliver.c,
+ * privacy lists included.) */
 static int carbons_reaches(struct user *user, const struct pkt *pkt, struct sess *s)
 {
 	const char *res = jid_resource(pkt->to);
@@ -94,8 +96,9 @@ static int carbons_reaches(struct user *user, const struct pkt *pkt, struct sess
 
 	if (res[0] != '\0' && user_sess(user, res) != NULL)
 		return strcmp(res, jid_resource(s->jid)) == 0;
-	top = user_top_sess(user);
-	return top != NULL && s->available && s->priority == top->priority;
+	top = user_top_sess_for(user, pkt);
+	return top != NULL && s->available && s->priority == top->priority &&
+	       !privacy_sess_denies(s, pkt);
 }
 
 static enum mod_ret carbons_pkt_user(struct user *user, struct pkt *pkt)
@@ -107,7 +110,9 @@ static enum mod_ret carbons_pkt_user(struct user *user, struct pkt *pkt)
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
 
-		if (s->carbons && !carbons_reaches(user, pkt, s))
+		/* A session whose privacy list refuses the sender gets no
+		 * copy either. */
+		if (s->carbons && !carbons_reaches(user, pkt, s) && !privacy_sess_denies(s, pkt))
 			carbons_copy(pkt, s, "received");
 	}
 	return MOD_PASS;

@@ -10,6 +10,9 @@
  * headlines go to every such session, or nowhere; groupchat to a bare JID
  * gets service-unavailable, to a missing resource nothing; errors are
  * dropped. iq results and errors go only to the session they name.
+ * A session whose XEP-0016 list in force refuses the message is passed
+ * over (mod_privacy); one every available session refuses is bounced
+ * with service-unavailable, not stored.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -29,18 +32,25 @@ static enum mod_ret deliver_in_sess(struct sess *sess, struct pkt *pkt)
 }
 
 /* Every available session of the top priority (all with a non-negative
- * one for `all`) gets a copy. 0 if there is none. */
+ * one for `all`) among those whose privacy list lets the message in gets
+ * a copy. 0 if there is no available session at all. */
 static int deliver_message_bare(struct user *user, struct pkt *pkt, int all)
 {
-	struct sess *top = user_top_sess(user);
+	struct sess *top = user_top_sess_for(user, pkt);
 	struct list_node *n;
+	int seen = user_top_sess(user) != NULL;
 
-	if (top == NULL)
-		return 0;
+	if (!seen && !privacy_user_denies(user, pkt))
+		return 0;       /* offline storage */
+	if (top == NULL) {
+		pkt_router(pkt_error(pkt, "service-unavailable"));
+		return 1;
+	}
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
 
-		if (s->available && (all ? s->priority >= 0 : s->priority == top->priority))
+		if (s->available && (all ? s->priority >= 0 : s->priority == top->priority) &&
+		    !privacy_sess_denies(s, pkt))
 			pkt_sess(pkt_dup(pkt, NULL, NULL), s);
 	}
 	pkt_free(&pkt);

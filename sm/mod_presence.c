@@ -61,14 +61,16 @@ static void pres_to_roster(struct user *user, const struct pkt *pkt, int want_fr
 	}
 }
 
-/* Copies to the user's available sessions (except `skip`). */
-static void pres_to_sessions(struct user *user, const struct pkt *pkt, struct sess *skip)
+/* Copies to the user's available sessions (except `skip`; for presence
+ * from outside, `filter`, except those whose privacy list refuses it). */
+static void pres_to_sessions(struct user *user, const struct pkt *pkt, struct sess *skip,
+			     int filter)
 {
 	struct list_node *n;
 	struct sess *s;
 
 	SESS_FOREACH(user, s, n)
-		if (s != skip && s->available)
+		if (s != skip && s->available && !(filter && privacy_sess_denies(s, pkt)))
 			pkt_sess(pkt_dup(pkt, jid_full(s->jid), NULL), s);
 }
 
@@ -107,7 +109,7 @@ static void pres_available(struct sess *sess, struct pkt *pkt)
 	nad_free(&sess->pres);
 	sess->pres = nad_copy(pkt->nad);
 	pres_to_roster(sess->user, pkt, 1);
-	pres_to_sessions(sess->user, pkt, NULL);
+	pres_to_sessions(sess->user, pkt, NULL, 0);
 	if (initial) {
 		pres_probe_contacts(sess);
 		pres_siblings(sess);
@@ -121,7 +123,7 @@ static void pres_unavailable(struct sess *sess, struct pkt *pkt)
 
 	if (sess->available) {
 		pres_to_roster(sess->user, pkt, 1);
-		pres_to_sessions(sess->user, pkt, sess);
+		pres_to_sessions(sess->user, pkt, sess, 0);
 	}
 	xhash_iter_init(sess->directed, &it);
 	while (xhash_iter_next(&it, &to, NULL)) {
@@ -248,7 +250,7 @@ static enum mod_ret presence_pkt_user(struct user *user, struct pkt *pkt)
 			pkt_free(&pkt);
 		return MOD_HANDLED;
 	}
-	pres_to_sessions(user, pkt, NULL);
+	pres_to_sessions(user, pkt, NULL, 1);
 	pkt_free(&pkt);
 	return MOD_HANDLED;
 }

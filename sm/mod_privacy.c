@@ -12,6 +12,12 @@
  * storage): the block list, then the list in force (the addressed
  * session's active list for a full JID, else the default list). Blocked
  * messages and iq requests get service-unavailable, the rest is dropped.
+ * A stanza for the bare JID while some available session has an active
+ * list cannot be judged here, as each session has its own list in force:
+ * delivery asks privacy_sess_denies() per session (mod_deliver for
+ * messages, mod_presence for presence, mod_carbons for copies) and skips
+ * the sessions whose list refuses it; a message all of them refuse is
+ * bounced.
  * Outbound (out-router chain): the same for what a session sends (its
  * active list, else the default); blocked messages and iqs come back to
  * the session as not-acceptable (with <blocked/> for the block list).
@@ -744,11 +750,45 @@ static enum mod_ret privacy_in_sess(struct sess *sess, struct pkt *pkt)
 
 /* ---- enforcement ---- */
 
+/* 1 if some available session has an active list of its own. */
+static int any_active(const struct user *user)
+{
+	struct list_node *n;
+
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		const struct sess *s = LIST_ENTRY(n, struct sess, link);
+
+		if (s->available && s->privacy_active != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/* For delivery to a bare JID: 1 if the list in force for `sess` (its
+ * active list, else the default) refuses `pkt` from outside. */
+int privacy_sess_denies(struct sess *sess, const struct pkt *pkt)
+{
+	struct user *user = sess->user;
+
+	if (user->privacy == NULL || pkt->from == NULL)
+		return 0;
+	return plist_denies(user, plist_in_force(user, sess), pkt->from, pkind(pkt, 0));
+}
+
+int privacy_user_denies(struct user *user, const struct pkt *pkt)
+{
+	if (user->privacy == NULL || pkt->from == NULL)
+		return 0;
+	return plist_denies(user, plist_in_force(user, NULL), pkt->from, pkind(pkt, 0));
+}
+
 /* Stanzas for a user from an address it blocks. */
 static enum mod_ret privacy_in_router(struct pkt *pkt)
 {
 	struct user *user;
+	struct sess *sess = NULL;
 	enum mod_ret rc = MOD_PASS;
+	int denied;
 
 	if (pkt->to == NULL || pkt->from == NULL || jid_node(pkt->to)[0] == '\0' ||
 	    !sm_serves(pkt->sm, jid_domain(pkt->to)) || pkt->type == PKT_SESS)
@@ -756,10 +796,17 @@ static enum mod_ret privacy_in_router(struct pkt *pkt)
 	user = user_load(pkt->sm, pkt->to);
 	if (user == NULL)
 		return MOD_PASS;
-	if (privacy_blocked(user, pkt->from) ||
-	    plist_denies(user, plist_in_force(user, jid_resource(pkt->to)[0] != '\0' ?
-					      user_sess(user, jid_resource(pkt->to)) : NULL),
-			 pkt->from, pkind(pkt, 0))) {
+	if (jid_resource(pkt->to)[0] != '\0')
+		sess = user_sess(user, jid_resource(pkt->to));
+	if (privacy_blocked(user, pkt->from))
+		denied = 1;
+	else if (sess == NULL && (pkt->type & (PKT_MESSAGE | PKT_PRESENCE | PKT_PRESENCE_UN)) &&
+		 any_active(user))
+		denied = 0;     /* judged per session at delivery */
+	else
+		denied = plist_denies(user, plist_in_force(user, sess), pkt->from,
+				      pkind(pkt, 0));
+	if (denied) {
 		if (pkt->type & (PKT_MESSAGE | PKT_IQ | PKT_IQ_SET))
 			pkt_router(pkt_error(pkt, "service-unavailable"));
 		else

@@ -3,14 +3,23 @@
  * mod_roster: jabber:iq:roster (RFC 6121 section 2) and the subscription
  * state machine (section 3), on jabberd2's roster-items and roster-groups
  * tables. The roster is read when the user is loaded. Changes are written
- * at once and pushed to every session that fetched the roster. Roster
- * versioning (XEP-0237): the version is the highest object-sequence of the
- * user's roster rows, as in jabberd2, raised in memory on removals.
+ * at once and pushed to every session that fetched the roster.
+ *
+ * Roster versioning (XEP-0237): a counter raised by every change and kept
+ * in our roster-version table. Deriving it from the rows alone (the
+ * highest object-sequence, as jabberd2 does) lets it go back after a
+ * removal once the user is reloaded, and a client holding that older
+ * version would then keep the removed item. A database jabberd2 wrote has
+ * no such row: the version starts at the highest object-sequence.
  *
  * Subscription states are the item's to/from flags and ask (1 = we asked
- * to subscribe). Pending inbound requests are not stored in the roster
- * (jabberd2 has no column for them): an unanswered subscribe is delivered
- * to the user's sessions, or kept in offline storage until one is online.
+ * to subscribe). What jabberd2 has no column for lives in our
+ * roster-state table (user->s10n, SM_S10N_* bits; jabberd2 ignores it):
+ * a pre-approval (RFC 6121 3.4; the item says approved='true') and a
+ * contact's request still unanswered, which tells a user's "subscribed"
+ * that approves it from one that pre-approves. An unanswered subscribe is
+ * also delivered to the user's sessions, or kept in offline storage until
+ * one is online.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -60,7 +69,105 @@ static struct roster_item *item_new(struct user *user, const struct jid *jid)
 	return item;
 }
 
+/* Contacts with a roster-state row (requests waiting, pre-approvals)
+ * per user; past it, new requests are refused with resource-constraint. */
+#define ROSTER_MAX_STATES 1000
+
 /* ---- storage ---- */
+
+static int s10n_get(const struct user *user, const char *bare)
+{
+	return (int)(intptr_t)xhash_get(user->s10n, bare);
+}
+
+/* Set the state bits of one contact, in memory and in roster-state. */
+static void s10n_set(struct user *user, const char *bare, int state)
+{
+	const char *owner = jid_bare(user->jid), *error;
+	char *filter = storage_filter_str("jid", bare);
+	struct os *os = os_new();
+	enum storage_result rc;
+
+	if (state == s10n_get(user, bare)) {
+		os_free(&os);
+		free(filter);
+		return;
+	}
+	if (state == 0) {
+		xhash_remove(user->s10n, bare);
+		rc = storage_delete(user->sm->st, "roster-state", owner, filter, &error);
+	} else {
+		struct os_object *o = os_object_new(os);
+
+		xhash_put(user->s10n, bare, (void *)(intptr_t)state);
+		os_object_put_str(o, "jid", bare);
+		os_object_put_int(o, "state", state);
+		rc = storage_replace(user->sm->st, "roster-state", owner, filter, os, &error);
+	}
+	if (rc == STORAGE_ERROR)
+		log_error("sm: roster: cannot save the state of %s for %s: %s", bare, owner,
+			  error);
+	os_free(&os);
+	free(filter);
+}
+
+static void s10n_load(struct user *user)
+{
+	struct os *os = NULL;
+	struct os_object *o;
+	const char *error, *jid;
+	int64_t state;
+	struct jid *j;
+
+	if (storage_get(user->sm->st, "roster-state", jid_bare(user->jid), NULL, &os,
+			&error) != STORAGE_OK)
+		return;
+	for (o = os_first(os); o != NULL; o = os_next(o)) {
+		if (os_object_get_str(o, "jid", &jid) < 0 ||
+		    os_object_get_int(o, "state", &state) < 0 ||
+		    (state & (SM_S10N_APPROVED | SM_S10N_PENDING_IN)) == 0 ||
+		    (j = jid_new(jid, strlen(jid), &error)) == NULL)
+			continue;
+		xhash_put(user->s10n, jid_bare(j),
+			  (void *)(intptr_t)(state & (SM_S10N_APPROVED | SM_S10N_PENDING_IN)));
+		jid_free(&j);
+	}
+	os_free(&os);
+}
+
+/* Every change raises the version, stored at once (see the top). */
+static void roster_bump(struct user *user)
+{
+	const char *owner = jid_bare(user->jid), *error;
+	struct os *os = os_new();
+
+	user->roster_ver++;
+	os_object_put_int(os_object_new(os), "ver", user->roster_ver);
+	if (storage_replace(user->sm->st, "roster-version", owner, NULL, os, &error) ==
+	    STORAGE_ERROR)
+		log_error("sm: roster: cannot save the version for %s: %s", owner, error);
+	os_free(&os);
+}
+
+/* Our stored version, if there is one, replaces the one derived from the
+ * rows (with pgsql's one global sequence, rows written after it was
+ * stored carry higher numbers). */
+static int roster_load_ver(struct user *user)
+{
+	struct os *os = NULL;
+	const char *error;
+	int64_t ver;
+	int found = 0;
+
+	if (storage_get(user->sm->st, "roster-version", jid_bare(user->jid), NULL, &os,
+			&error) == STORAGE_OK &&
+	    os_object_get_int(os_first(os), "ver", &ver) == 0) {
+		user->roster_ver = ver;
+		found = 1;
+	}
+	os_free(&os);
+	return found;
+}
 
 static void roster_load_groups(struct user *user)
 {
@@ -90,7 +197,10 @@ static int roster_user_load(struct user *user)
 	struct os_object *o;
 	const char *error, *s;
 	enum storage_result rc;
+	int derive;
 
+	s10n_load(user);
+	derive = !roster_load_ver(user);
 	rc = storage_get(user->sm->st, "roster-items", jid_bare(user->jid), NULL, &os, &error);
 	if (rc == STORAGE_ERROR) {
 		log_error("sm: roster: %s: %s", jid_bare(user->jid), error);
@@ -114,7 +224,8 @@ static int roster_user_load(struct user *user)
 		os_object_get_bool(o, "from", &item->from);
 		os_object_get_int(o, "ask", &ask);
 		item->ask = (int)ask;
-		if (os_object_get_int(o, "object-sequence", &seq) == 0 && seq > user->roster_ver)
+		if (derive && os_object_get_int(o, "object-sequence", &seq) == 0 &&
+		    seq > user->roster_ver)
 			user->roster_ver = seq;
 	}
 	os_free(&os);
@@ -122,15 +233,13 @@ static int roster_user_load(struct user *user)
 	return 0;
 }
 
-/* Write one item (and its groups); the version becomes its new row's
- * sequence. */
+/* Write one item (and its groups), and raise the version. */
 static void roster_save(struct user *user, struct roster_item *item)
 {
 	const char *owner = jid_bare(user->jid), *error;
 	char *filter = storage_filter_str("jid", jid_bare(item->jid));
-	struct os *os = os_new(), *got = NULL;
+	struct os *os = os_new();
 	struct os_object *o = os_object_new(os);
-	int64_t seq = 0;
 	int i;
 
 	os_object_put_str(o, "jid", jid_bare(item->jid));
@@ -152,14 +261,8 @@ static void roster_save(struct user *user, struct roster_item *item)
 	    STORAGE_OK)
 		log_error("sm: roster: cannot save groups for %s: %s", owner, error);
 	os_free(&os);
-	if (storage_get(user->sm->st, "roster-items", owner, filter, &got, &error) == STORAGE_OK &&
-	    os_object_get_int(os_first(got), "object-sequence", &seq) == 0 &&
-	    seq > user->roster_ver)
-		user->roster_ver = seq;
-	else
-		user->roster_ver++;
-	os_free(&got);
 	free(filter);
+	roster_bump(user);
 }
 
 static void roster_remove(struct user *user, struct roster_item *item)
@@ -172,14 +275,18 @@ static void roster_remove(struct user *user, struct roster_item *item)
 		log_error("sm: roster: cannot remove %s for %s: %s", jid_bare(item->jid), owner,
 			  error);
 	free(filter);
-	user->roster_ver++;
+	/* A pre-approval goes with the item (RFC 6121 3.4.1); a request
+	 * still waiting stays. */
+	s10n_set(user, jid_bare(item->jid),
+		 s10n_get(user, jid_bare(item->jid)) & ~SM_S10N_APPROVED);
+	roster_bump(user);
 	xhash_remove(user->roster, jid_bare(item->jid));
 }
 
 /* ---- items as XML ---- */
 
-static void item_to_nad(const struct roster_item *item, struct nad *nad, int query,
-			int removed)
+static void item_to_nad(const struct user *user, const struct roster_item *item,
+			struct nad *nad, int query, int removed)
 {
 	int e = nad_elem_add(nad, query, SM_NS_ROSTER, "item"), i;
 	const char *sub = item->to && item->from ? "both" : item->to ? "to"
@@ -193,6 +300,8 @@ static void item_to_nad(const struct roster_item *item, struct nad *nad, int que
 		nad_attr_set(nad, e, NULL, "name", item->name);
 	if (item->ask == 1)
 		nad_attr_set(nad, e, NULL, "ask", "subscribe");
+	if (s10n_get(user, jid_bare(item->jid)) & SM_S10N_APPROVED)
+		nad_attr_set(nad, e, NULL, "approved", "true");
 	for (i = 0; i < item->ngroups; i++) {
 		int g = nad_elem_add(nad, e, SM_NS_ROSTER, "group");
 
@@ -226,7 +335,7 @@ static void roster_push(struct user *user, const struct roster_item *item, int r
 		nad_attr_set(push->nad, 0, NULL, "id", id);
 		q = nad_elem_add(push->nad, 0, SM_NS_ROSTER, "query");
 		roster_ver_attr(user, push->nad, q);
-		item_to_nad(item, push->nad, q, removed);
+		item_to_nad(user, item, push->nad, q, removed);
 		pkt_sess(push, s);
 	}
 }
@@ -256,7 +365,7 @@ static void roster_get_iq(struct sess *sess, struct pkt *pkt)
 		roster_ver_attr(user, pkt->nad, q);
 	xhash_iter_init(user->roster, &it);
 	while (xhash_iter_next(&it, NULL, &v))
-		item_to_nad(v, pkt->nad, q, 0);
+		item_to_nad(user, v, pkt->nad, q, 0);
 	pkt_sess(pkt, sess);
 }
 
@@ -344,14 +453,60 @@ static void roster_set_iq(struct sess *sess, struct pkt *pkt)
 
 /* ---- subscriptions from the user (outbound) ---- */
 
+/*
+ * "subscribed" with no request waiting and no subscription from the
+ * contact: a pre-approval (RFC 6121 3.4.2). Noted on the item (created
+ * with subscription none if there is none) and pushed; the stanza itself
+ * goes nowhere. The contact's later request is then granted at once.
+ */
+static void roster_preapprove(struct sess *sess, struct pkt *pkt, struct roster_item *item)
+{
+	struct user *user = sess->user;
+	const char *bare = jid_bare(pkt->to);
+	int state = s10n_get(user, bare);
+
+	if (!(state & SM_S10N_APPROVED)) {
+		if (item == NULL) {
+			if (user->sm->roster_max > 0 &&
+			    xhash_count(user->roster) >= (size_t)user->sm->roster_max) {
+				pkt_sess(pkt_error(pkt, "not-allowed"), sess);
+				return;
+			}
+			item = item_new(user, pkt->to);
+		}
+		s10n_set(user, bare, state | SM_S10N_APPROVED);
+		roster_save(user, item);
+		roster_push(user, item, 0);
+	}
+	pkt_free(&pkt);
+}
+
 static void roster_out_s10n(struct sess *sess, struct pkt *pkt)
 {
 	struct user *user = sess->user;
 	struct roster_item *item = roster_get(user, jid_bare(pkt->to));
-	int changed = 0;
+	int changed = 0, state;
 
 	pkt_set_from(pkt, jid_bare(user->jid));
 	pkt_set_to(pkt, jid_bare(pkt->to));
+	state = s10n_get(user, jid_bare(pkt->to));
+	if (pkt->type == PKT_S10N_ED && (item == NULL || !item->from) &&
+	    !(state & SM_S10N_PENDING_IN)) {
+		roster_preapprove(sess, pkt, item);
+		return;
+	}
+	if (pkt->type & (PKT_S10N_ED | PKT_S10N_UNED)) {
+		/* A request answered, or a pre-approval withdrawn. */
+		s10n_set(user, jid_bare(pkt->to), 0);
+		if (pkt->type == PKT_S10N_UNED && (state & SM_S10N_APPROVED) && item != NULL &&
+		    !item->from) {
+			/* Only the item changes; the contact never knew. */
+			roster_save(user, item);
+			roster_push(user, item, 0);
+			pkt_free(&pkt);
+			return;
+		}
+	}
 	switch (pkt->type) {
 	case PKT_S10N:
 		if (item == NULL)
@@ -461,12 +616,28 @@ static enum mod_ret roster_pkt_user(struct user *user, struct pkt *pkt)
 	pkt_set_to(pkt, jid_bare(user->jid));
 	switch (pkt->type) {
 	case PKT_S10N:
+		if (item != NULL && !item->from &&
+		    (s10n_get(user, jid_bare(pkt->from)) & SM_S10N_APPROVED)) {
+			/* Pre-approved (RFC 6121 3.4.2): granted now. */
+			item->from = 1;
+			s10n_set(user, jid_bare(pkt->from), 0);
+			roster_save(user, item);
+			roster_push(user, item, 0);
+		}
 		if (item != NULL && item->from) {
 			/* Already granted: answer for the user. */
 			pkt_router(pkt_create(user->sm, "presence", "subscribed",
 					      jid_bare(pkt->from), jid_bare(user->jid)));
+			pres_roster(user, item);
 			deliver = 0;
-		}
+		} else if (!(s10n_get(user, jid_bare(pkt->from)) & SM_S10N_PENDING_IN) &&
+			   xhash_count(user->s10n) >= ROSTER_MAX_STATES) {
+			/* Strangers control how many requests wait; each is a row. */
+			pkt_router(pkt_error(pkt, "resource-constraint"));
+			return MOD_HANDLED;
+		} else
+			s10n_set(user, jid_bare(pkt->from),
+				 s10n_get(user, jid_bare(pkt->from)) | SM_S10N_PENDING_IN);
 		break;
 	case PKT_S10N_ED:
 		if (item != NULL && !item->to && item->ask == 1) {
@@ -477,6 +648,9 @@ static enum mod_ret roster_pkt_user(struct user *user, struct pkt *pkt)
 			deliver = 0;
 		break;
 	case PKT_S10N_UN:
+		/* Also withdraws a request still waiting (3.2.2). */
+		s10n_set(user, jid_bare(pkt->from),
+			 s10n_get(user, jid_bare(pkt->from)) & ~SM_S10N_PENDING_IN);
 		if (item != NULL && item->from) {
 			item->from = 0;
 			changed = 1;
@@ -509,6 +683,8 @@ static void roster_user_delete(struct sm *sm, const struct jid *jid)
 
 	storage_delete(sm->st, "roster-items", jid_bare(jid), NULL, &error);
 	storage_delete(sm->st, "roster-groups", jid_bare(jid), NULL, &error);
+	storage_delete(sm->st, "roster-version", jid_bare(jid), NULL, &error);
+	storage_delete(sm->st, "roster-state", jid_bare(jid), NULL, &error);
 }
 
 static int roster_init(struct sm *sm, const char *arg)
@@ -516,6 +692,9 @@ static int roster_init(struct sm *sm, const char *arg)
 	(void)arg;
 	sm_feature(sm, "jabber:iq:roster");
 	sm_feature(sm, "urn:xmpp:features:rosterver");
+	/* The stream feature of RFC 6121 3.4 is c2s's to offer, and neither
+	 * jabberd2's c2s nor ours asks the sm; disco is where it shows. */
+	sm_feature(sm, "urn:xmpp:features:pre-approval");
 	return 0;
 }
 

@@ -102,16 +102,25 @@ struct roster_item {
 	int ngroups;
 };
 
+/* Subscription state jabberd2 has no column for (our roster-state
+ * table): the user pre-approved the contact (RFC 6121 3.4), the contact's
+ * request waits for the user's answer (3.1.3). */
+#define SM_S10N_APPROVED 1
+#define SM_S10N_PENDING_IN 2
+
 struct user {
 	struct sm *sm;
 	struct jid *jid;                /* bare */
 	struct xhash *roster;           /* bare jid -> struct roster_item */
 	int64_t roster_ver;
+	struct xhash *s10n;             /* bare jid -> SM_S10N_* bits, as a
+					 * pointer (mod_roster) */
 	struct list_node sessions;      /* struct sess.link */
 	time_t active;
 	struct xhash *blocked;          /* XEP-0191 block list (mod_privacy) */
 	struct privacy *privacy;        /* XEP-0016 lists (mod_privacy) */
 	struct xhash *pep;              /* node -> last item nad (mod_pep) */
+	struct vacation *vacation;      /* mod_vacation settings, or NULL */
 	int refs;                       /* held by packets being handled */
 };
 
@@ -179,6 +188,7 @@ struct sm {
 	int offline_quota, offline_store_headlines, offline_drop_messages;
 	int offline_drop_s10n;
 	int roster_max;
+	struct xhash *vacation_replied; /* mod_vacation: who was answered */
 	const char *identity_category, *identity_type, *identity_name;
 	int exit_code;
 	int shutting_down;
@@ -267,6 +277,9 @@ struct sess *user_sess(struct user *user, const char *resource);
 /* The available session with the highest (non-negative) priority, or
  * NULL. */
 struct sess *user_top_sess(struct user *user);
+/* The same among the sessions whose privacy list in force lets `pkt` in
+ * (mod_privacy): where delivery to the bare JID goes. */
+struct sess *user_top_sess_for(struct user *user, const struct pkt *pkt);
 
 /* ---- sess.c: sessions ---- */
 struct sess *sess_start(struct sm *sm, struct user *user, const struct jid *jid,
@@ -293,6 +306,21 @@ void pres_gone(struct user *user, const struct jid *jid);
 struct privacy;
 /* Free a user's privacy lists (user.c, when the user leaves memory). */
 void privacy_free(struct privacy **pp);
+/* For delivery to a bare JID: 1 if the session's list in force (XEP-0016
+ * active list, else the default) refuses this stanza from outside. */
+int privacy_sess_denies(struct sess *sess, const struct pkt *pkt);
+/* The same for the user's default list (sess NULL: no session takes it). */
+int privacy_user_denies(struct user *user, const struct pkt *pkt);
+
+/* ---- mod_echo.c ---- */
+/* Answer a probe or subscription request to a domain of ours with
+ * available presence from <domain>/<resource> (mod_echo, mod_help). */
+void sm_answer_probe(struct pkt *pkt, const char *resource);
+
+/* ---- mod_vacation.c ---- */
+struct vacation;
+/* Free a user's vacation settings (user.c). */
+void vacation_free(struct user *user);
 
 /* ---- mod_pep.c ---- */
 /* Free a user's published items (user.c). */

@@ -37,9 +37,11 @@ static void user_free(struct user *user)
 		}
 		xhash_free(&user->roster);
 	}
+	xhash_free(&user->s10n);
 	xhash_free(&user->blocked);
 	privacy_free(&user->privacy);
 	pep_free(user);
+	vacation_free(user);
 	jid_free(&user->jid);
 	free(user);
 }
@@ -54,6 +56,7 @@ struct user *user_load(struct sm *sm, const struct jid *jid)
 	user->sm = sm;
 	user->jid = jid_copy_bare(jid);
 	user->roster = xhash_new();
+	user->s10n = xhash_new();
 	list_init(&user->sessions);
 	if (mm_user_load(sm, user) < 0) {
 		log_debug("sm: user %s not loaded (unknown)", jid_bare(jid));
@@ -118,6 +121,21 @@ struct sess *user_sess(struct user *user, const char *resource)
 			return s;
 	}
 	return NULL;
+}
+
+struct sess *user_top_sess_for(struct user *user, const struct pkt *pkt)
+{
+	struct sess *top = NULL;
+	struct list_node *n;
+
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+
+		if (s->available && s->priority >= 0 && (top == NULL || s->priority > top->priority) &&
+		    !privacy_sess_denies(s, pkt))
+			top = s;
+	}
+	return top;
 }
 
 struct sess *user_top_sess(struct user *user)

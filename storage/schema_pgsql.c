@@ -9,7 +9,8 @@
  * Differences from jabberd2's script, all additive: the tables its sqlite
  * script has and its pgsql script lacks (published-roster,
  * published-roster-groups, verify) are here too, marked OURS, with the
- * sqlite script's columns in PostgreSQL types. No owner index is added to
+ * sqlite script's columns in PostgreSQL types, and so are the two tables
+ * no jabberd2 has (roster-version, roster-state: sm/mod_roster.c). No owner index is added to
  * `status` or `logout` as in SQLite: here their primary key is the owner,
  * which already indexes it.
  */
@@ -122,6 +123,11 @@ const struct storage_pgsql_table storage_pgsql_schema[] = {
 	TABLE_NOIDX("verify", STORAGE_PGSQL_OURS,
 		    OWNER_SEQ "\"email\" text NOT NULL, \"code\" text, "
 			      "\"state\" integer DEFAULT 0"),
+	TABLE_NOIDX("roster-version", STORAGE_PGSQL_OURS,
+		    OWNER_SEQ_KEY "\"ver\" bigint NOT NULL"),
+	TABLE_NOIDX("roster-state", STORAGE_PGSQL_OURS,
+		    OWNER_SEQ "\"jid\" text NOT NULL, \"state\" integer NOT NULL, "
+			      "PRIMARY KEY (\"collection-owner\", \"jid\")"),
 };
 
 const size_t storage_pgsql_schema_len = NIDX(storage_pgsql_schema);

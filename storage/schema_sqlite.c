@@ -5,6 +5,9 @@
  * server can use a database the other created. storage_sqlite.c creates
  * whatever table is missing when it opens a database. Two indexes are ours
  * (marked): jabberd2 scans `status` and `logout` by owner without one.
+ * Two tables are ours (at the end; jabberd2 never reads them): the roster
+ * version and per-contact subscription state jabberd2 has no column for
+ * (sm/mod_roster.c).
  */
 #include "config.h"
 #include "storage/storage_private.h"
@@ -50,6 +53,12 @@ static const struct storage_sqlite_index private_idx[] = {
 };
 static const struct storage_sqlite_index privacyi_idx[] = {
 	OWNER_INDEX("i_privacyi_owner"),
+};
+static const struct storage_sqlite_index rosterv_idx[] = {
+	OWNER_INDEX("i_rosterv_owner"),
+};
+static const struct storage_sqlite_index rosters_idx[] = {
+	OWNER_INDEX("i_rosters_owner"),
 };
 static const struct storage_sqlite_index status_idx[] = {
 	{ "i_status_owner", "\"collection-owner\"", 1 },
@@ -114,6 +123,11 @@ const struct storage_sqlite_table storage_sqlite_schema[] = {
 	      status_idx),
 	TABLE_NOIDX("verify",
 		    OWNER_SEQ "\"email\" TEXT NOT NULL, \"code\" TEXT, \"state\" INTEGER DEFAULT 0"),
+	/* OURS: the XEP-0237 version, kept across removals. */
+	TABLE("roster-version", OWNER_SEQ "\"ver\" INTEGER NOT NULL", rosterv_idx),
+	/* OURS: RFC 6121 state per contact, SM_S10N_* bits. */
+	TABLE("roster-state", OWNER_SEQ "\"jid\" TEXT NOT NULL, \"state\" INTEGER NOT NULL",
+	      rosters_idx),
 };
 
 const size_t storage_sqlite_schema_len = NIDX(storage_sqlite_schema);

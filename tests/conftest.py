@@ -7,6 +7,11 @@
            needed SIGKILL.
   xmpp     a ClientLoop for slixmpp clients; closed (all clients
            disconnected) before the sandbox stops the daemons.
+  pg_server  one private PostgreSQL server for the session
+           (tests/lib/pgsql.py), started on first use, stopped at the end;
+           skips its users if Debian's postgresql is not installed.
+  sm_storage  parametrized "sqlite" / "pgsql": None (the node's SQLite
+           file) or a fresh pgsql.Database, for jabberd.Node(storage=...).
 
 When a test fails, the tail of every daemon's output is added to the
 report, and the sandbox directory (kept by pytest for the last runs) is
@@ -64,3 +69,29 @@ def xmpp(sandbox):
     loop = xmpp_mod.ClientLoop()
     yield loop
     loop.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from lib import jabberd, pgsql
+    try:
+        server = pgsql.Server()
+    except pgsql.Unavailable as e:
+        jabberd.missing(str(e))
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "pgsql"])
+def sm_storage(request, sandbox):
+    if request.param == "sqlite":
+        yield None
+        return
+    db = request.getfixturevalue("pg_server").database()
+    yield db
+    db.save_log(sandbox.path("postgresql.log"))

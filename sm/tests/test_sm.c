@@ -443,6 +443,56 @@ static void test_roster_and_subscriptions(void **state)
 	assert_int_equal(count(sm, "roster-items", "ann@example.org"), 1);
 }
 
+/* RFC 6121 3.4: "subscribed" with no request waiting is a pre-approval:
+ * kept (roster-state) and shown, not sent; the contact's request later is
+ * granted by the server. A request waiting makes it an answer instead. */
+static void test_presence_preapproval(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a = login(sm, "ann@example.org", "a", "1");
+
+	from_sess(sm, "1", a, "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>");
+	out_clear();
+	from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribed'/>");
+	assert_null(out_find("to='zed@far.example'", "type='subscribed'", NULL));
+	assert_non_null(out_find("jid='zed@far.example'", "subscription='none'",
+				 "approved='true'", NULL));
+	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 1);
+	out_clear();
+	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+	     "xmlns='jabber:client' type='subscribe' from='zed@far.example/x' "
+	     "to='ann@example.org'/></route>");
+	assert_non_null(out_find("to='zed@far.example'", "type='subscribed'", NULL));
+	assert_null(out_find(":c2s='1'", "type='subscribe'", NULL));
+	assert_non_null(out_find("jid='zed@far.example'", "subscription='from'", NULL));
+	assert_null(out_find("approved='true'", NULL));
+	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 0);
+	/* A request waiting: "subscribed" answers it and goes out. */
+	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+	     "xmlns='jabber:client' type='subscribe' from='kim@far.example' "
+	     "to='ann@example.org'/></route>");
+	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 1);
+	out_clear();
+	from_sess(sm, "1", a, "<presence to='kim@far.example' type='subscribed'/>");
+	assert_non_null(out_find("to='kim@far.example'", "type='subscribed'", NULL));
+	assert_non_null(out_find("jid='kim@far.example'", "subscription='from'", NULL));
+	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 0);
+	/* Requests waiting are bounded (1000): the next stranger is refused. */
+	for (int i = 0; i <= 1000; i++) {
+		char xml[400];
+
+		out_clear();
+		snprintf(xml, sizeof(xml),
+			 "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+			 "xmlns='jabber:client' type='subscribe' from='s%d@far.example' "
+			 "to='ann@example.org'/></route>", i);
+		feed(sm, xml);
+	}
+	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 1000);
+	assert_non_null(out_find("to='s1000@far.example'", "type='error'",
+				 "resource-constraint", NULL));
+}
+
 static void test_presence_broadcast_and_end(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
@@ -453,6 +503,9 @@ static void test_presence_broadcast_and_end(void **state)
 	from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribe'/>");
 	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 	     "xmlns='jabber:client' type='subscribed' from='zed@far.example' "
+	     "to='ann@example.org'/></route>");
+	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+	     "xmlns='jabber:client' type='subscribe' from='zed@far.example' "
 	     "to='ann@example.org'/></route>");
 	from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribed'/>");
 	out_clear();
@@ -992,6 +1045,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delivery_and_priority, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_quota_and_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roster_and_subscriptions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_presence_preapproval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_presence_broadcast_and_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_iqs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_and_vcard, setup, teardown),

@@ -144,7 +144,7 @@ static void test_new_database(void **state)
 		"authreg", "active", "logout", "roster-items", "roster-groups",
 		"published-roster", "published-roster-groups", "vcard", "queue", "private",
 		"motd-message", "motd-times", "privacy-default", "privacy-items",
-		"vacation-settings", "status", "verify",
+		"vacation-settings", "status", "verify", "roster-version", "roster-state",
 	};
 	char sql[160], buf[16];
 

@@ -3,23 +3,27 @@
 interop criterion), driven by slixmpp clients: registration and login
 (the session protocol), messages, the roster, presence subscriptions both
 ways with presence flowing afterwards, an offline message delivered with a
-delay stamp at the next login, and the server's own iq modules. Skipped
-when jabberd2 or our sm is missing (failed under JC_REQUIRE_DAEMONS=1).
+delay stamp at the next login, and the server's own iq modules. Each
+test of our sm runs twice, on the sqlite and on the pgsql storage driver
+(the sm_storage fixture, tests/conftest.py; pgsql on a private server of
+tests/lib/pgsql.py). Skipped when jabberd2, our sm or PostgreSQL is
+missing (failed under JC_REQUIRE_DAEMONS=1).
 """
 
-import sqlite3
 from xml.etree.ElementTree import Element, SubElement
 
 import pytest
 from slixmpp.exceptions import IqError
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from lib import jabberd
 
 OURS = {"sm": "ours"}
 
 
-def node_with_our_sm(sandbox):
-    return jabberd.Node(sandbox, number=1, flavor=OURS).start()
+def node_with_our_sm(sandbox, storage=None):
+    return jabberd.Node(sandbox, number=1, flavor=OURS, storage=storage).start()
 
 
 def two_users(xmpp, node):
@@ -53,8 +57,8 @@ def wait_event(client, event, pred=lambda e: True, timeout=15.0):
 
 
 @pytest.mark.stock
-def test_sm_login_and_messages(sandbox, xmpp):
-    node = node_with_our_sm(sandbox)
+def test_sm_login_and_messages(sandbox, xmpp, sm_storage):
+    node = node_with_our_sm(sandbox, sm_storage)
     alice, bob = two_users(xmpp, node)
     alice.login()
     bob.login()
@@ -116,8 +120,8 @@ def manual_subscriptions(client):
 
 
 @pytest.mark.stock
-def test_sm_roster_set_get_remove(sandbox, xmpp):
-    node = node_with_our_sm(sandbox)
+def test_sm_roster_set_get_remove(sandbox, xmpp, sm_storage):
+    node = node_with_our_sm(sandbox, sm_storage)
     alice = xmpp.client("alice@localhost", "alice-pw-1", node.c2s_address)
     alice.register()
     alice.login()
@@ -160,8 +164,8 @@ def subscribe(xmpp_a, xmpp_b, a_jid, b_jid):
 
 
 @pytest.mark.stock
-def test_sm_subscriptions_both_ways_and_presence(sandbox, xmpp):
-    node = node_with_our_sm(sandbox)
+def test_sm_subscriptions_both_ways_and_presence(sandbox, xmpp, sm_storage):
+    node = node_with_our_sm(sandbox, sm_storage)
     alice, bob = two_users(xmpp, node)
     alice.login()
     bob.login()
@@ -195,36 +199,26 @@ def test_sm_subscriptions_both_ways_and_presence(sandbox, xmpp):
 
 
 @pytest.mark.stock
-def test_sm_offline_message_at_next_login(sandbox, xmpp):
-    node = node_with_our_sm(sandbox)
+def test_sm_offline_message_at_next_login(sandbox, xmpp, sm_storage):
+    node = node_with_our_sm(sandbox, sm_storage)
     alice, bob = two_users(xmpp, node)
     alice.login()
     alice.send_message("bob@localhost", "while you were out")
     # The sm handles one session's stanzas in order: once a ping sent
     # after the message is answered, the message has been stored.
     iq(alice, "localhost", "urn:xmpp:ping")
-    con = sqlite3.connect(str(node.db))
-    try:
-        n = con.execute("SELECT COUNT(*) FROM queue WHERE "
-                        "\"collection-owner\"='bob@localhost'").fetchone()[0]
-    finally:
-        con.close()
-    assert n == 1
+    assert node.sm_count("queue", "bob@localhost") == 1
     bob.login()
     got = bob.wait_message(body="while you were out")
     assert got["from"].bare == "alice@localhost"
     delay = got.xml.find("{urn:xmpp:delay}delay")
     assert delay is not None and delay.get("stamp", "").endswith("Z")
-    con = sqlite3.connect(str(node.db))
-    try:
-        assert con.execute("SELECT COUNT(*) FROM queue").fetchone()[0] == 0
-    finally:
-        con.close()
+    assert node.sm_query("SELECT COUNT(*) FROM queue") == [[0]]
 
 
 @pytest.mark.stock
-def test_sm_server_iqs_and_errors(sandbox, xmpp):
-    node = node_with_our_sm(sandbox)
+def test_sm_server_iqs_and_errors(sandbox, xmpp, sm_storage):
+    node = node_with_our_sm(sandbox, sm_storage)
     alice = xmpp.client("alice@localhost", "alice-pw-1", node.c2s_address)
     alice.register()
     alice.login()
@@ -255,10 +249,10 @@ def test_sm_server_iqs_and_errors(sandbox, xmpp):
 @pytest.mark.stock
 @pytest.mark.parametrize("flavor", [{"sm": "ours"}, {"sm": "ours", "router": "ours"}],
                          ids=["stock-router", "our-router"])
-def test_sm_interop_routers(sandbox, xmpp, flavor):
+def test_sm_interop_routers(sandbox, xmpp, flavor, sm_storage):
     """Stock c2s with our sm, behind the stock router and behind ours:
     login, a subscription both ways and messages between two users."""
-    node = jabberd.Node(sandbox, number=1, flavor=flavor).start()
+    node = jabberd.Node(sandbox, number=1, flavor=flavor, storage=sm_storage).start()
     alice, bob = two_users(xmpp, node)
     alice.login()
     bob.login()
@@ -273,12 +267,12 @@ def test_sm_interop_routers(sandbox, xmpp, flavor):
 
 
 @pytest.mark.stock
-def test_sm_opens_stock_data(sandbox, xmpp):
+def test_sm_opens_stock_data(sandbox, xmpp, sm_storage):
     """Drop-in data: what Debian's jabberd2 sm stored (a roster item with
     groups, an offline message, a vCard, a privacy list as the default)
     is there and in force when our sm takes over the same database and
     configuration."""
-    node = jabberd.Node(sandbox, number=1, flavor="stock").start()
+    node = jabberd.Node(sandbox, number=1, flavor="stock", storage=sm_storage).start()
     alice, bob = two_users(xmpp, node)
     alice.login()
     roster_set(alice, "carol@example.net", name="Carol", groups=["Friends", "Work"])
@@ -341,7 +335,7 @@ def test_sm_opens_stock_data(sandbox, xmpp):
 
 
 @pytest.mark.stock
-def test_sm_vcard_private_blocking(sandbox, xmpp):
+def test_sm_vcard_private_blocking(sandbox, xmpp, sm_storage):
     node = node_with_our_sm(sandbox)
     alice, bob = two_users(xmpp, node)
     alice.login()
@@ -411,22 +405,15 @@ def test_sm_storage_open_failure_is_explained(tmp_path):
     assert f"cannot open '{tmp_path}/missing-dir/sqlite.db'" in out, out
 
 
-def db_count(node, table, owner):
-    con = sqlite3.connect(str(node.db))
-    try:
-        return con.execute("SELECT COUNT(*) FROM \"%s\" WHERE \"collection-owner\"=?"
-                           % table, (owner,)).fetchone()[0]
-    finally:
-        con.close()
-
-
 @pytest.mark.stock
-def test_sm_bad_input_refused_nothing_stored(sandbox, xmpp):
+def test_sm_bad_input_refused_nothing_stored(sandbox, xmpp, sm_storage):
     """Issue 5's bad input: a roster item with an invalid JID gets
     jid-malformed, a subscription to oneself not-allowed, a vCard over
     user.vcard.max-size not-acceptable (the stored one stays), a presence
-    of an unknown type bad-request; the database is unchanged by each."""
-    node = jabberd.Node(sandbox, number=1, flavor=OURS)
+    of an unknown type bad-request, an iq result without an id
+    bad-request; the database is unchanged by each. (Offline quota:
+    test_sm_storage.py.)"""
+    node = jabberd.Node(sandbox, number=1, flavor=OURS, storage=sm_storage)
     conf = node.config("sm")
     conf.write_text(conf.read_text().replace(
         "</sm>", "<user><vcard><max-size>4096</max-size></vcard></user></sm>"))
@@ -439,14 +426,14 @@ def test_sm_bad_input_refused_nothing_stored(sandbox, xmpp):
         roster_set(alice, "a@b@c", name="broken")
     assert e.value.iq["error"]["condition"] == "jid-malformed"
     assert roster_items(alice) == {}
-    assert db_count(node, "roster-items", "alice@localhost") == 0
+    assert node.sm_count("roster-items", "alice@localhost") == 0
     # Subscription request to one's own bare JID.
     err = wait_event(alice, "presence_error")
     alice.xmpp.send_presence(pto="alice@localhost", ptype="subscribe")
     p = run(alice, err, "alice waits for the refused self-subscription")
     assert p["error"]["condition"] == "not-allowed"
     assert roster_items(alice) == {}
-    assert db_count(node, "roster-items", "alice@localhost") == 0
+    assert node.sm_count("roster-items", "alice@localhost") == 0
     # vCard over the configured 4096 bytes: refused whole.
     vc = Element("{vcard-temp}vCard")
     SubElement(vc, "{vcard-temp}FN").text = "Alice Small"
@@ -467,4 +454,13 @@ def test_sm_bad_input_refused_nothing_stored(sandbox, xmpp):
     p = run(alice, err, "alice waits for the refused presence")
     assert p["error"]["condition"] == "bad-request"
     iq(alice, "localhost", "urn:xmpp:ping")
-    assert db_count(node, "queue", "bob@localhost") == 0
+    assert node.sm_count("queue", "bob@localhost") == 0
+    # An iq result without an id (RFC 6120 8.2.3): bad-request, and bob
+    # (offline, so it would be stored if anything were) gets nothing.
+    errors = []
+    alice.xmpp.register_handler(Callback(
+        "iq errors", MatchXPath("{jabber:client}iq/{jabber:client}error"), errors.append))
+    alice.xmpp.send_raw("<iq xmlns='jabber:client' type='result' to='bob@localhost'/>")
+    iq(alice, "localhost", "urn:xmpp:ping")
+    assert [e["error"]["condition"] for e in errors] == ["bad-request"]
+    assert node.sm_count("queue", "bob@localhost") == 0

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """A jabberd2-style node in a sandbox: router, sm and c2s with private
 configs rendered from tests/lib/templates/jabberd2/, SQLite storage and
-authreg in the sandbox, on the node's own loopback address and free ports.
+authreg in the sandbox (or the sm's storage in a PostgreSQL database of
+tests/lib/pgsql.py: storage=<pgsql.Database>), on the node's own loopback
+address and free ports.
 
 flavor="stock" runs Debian's jabberd2 binaries (/usr/sbin/jabberd2-*);
 flavor="ours" runs this tree's daemons from $JC_BUILDDIR. Both read the same
@@ -83,7 +85,7 @@ class Node:
     "c2s": "stock"} (daemons left out are stock)."""
 
     def __init__(self, sandbox, number=1, flavor="stock", domain="localhost",
-                 tls=False, require_starttls=False):
+                 tls=False, require_starttls=False, storage=None):
         if isinstance(flavor, str):
             flavor = {d: flavor for d in DAEMONS}
         self.flavors = {d: flavor.get(d, "stock") for d in DAEMONS}
@@ -102,6 +104,8 @@ class Node:
         self.dir = sandbox.path("node%d" % number)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.db = self.dir / "sqlite.db"
+        # None: the sm stores in self.db; else a pgsql.Database.
+        self.pg = storage
         self.cert = certs.self_signed(self.dir, domain) if tls else None
         self.require_starttls = require_starttls
         self.daemons = {}
@@ -148,8 +152,16 @@ class Node:
                        ROUTER_ID="router", LOG=self.log("router"),
                        USERS_FILE=self.dir / "router-users.xml",
                        FILTER_FILE=self.dir / "router-filter.xml", **common)
+        if self.pg is None:
+            driver = ("<driver>sqlite</driver>\n    <sqlite>\n"
+                      "      <dbname>%s</dbname>\n"
+                      "      <busy-timeout>2000</busy-timeout>\n"
+                      "    </sqlite>" % self.db)
+        else:
+            driver = self.pg.sm_storage_xml()
         self.sb.render(t + "sm.xml.in", self.config("sm"), SM_ID="sm",
-                       LOG=self.log("sm"), LIBDIR=self._libdir("sm"), **common)
+                       LOG=self.log("sm"), LIBDIR=self._libdir("sm"),
+                       STORAGE_DRIVER=driver, **common)
         self.sb.render(t + "c2s.xml.in", self.config("c2s"), C2S_ID="c2s",
                        LOG=self.log("c2s"), C2S_PORT=self.c2s_port,
                        DOMAIN_ATTRS=attrs, LIBDIR=self._libdir("c2s"),
@@ -169,6 +181,34 @@ class Node:
                 ready_port=(self.ip, port) if port else None,
                 ready_log=READY_LOG[self.flavors[d]].get(d), timeout=timeout)
         return self
+
+    @property
+    def storage(self):
+        return "sqlite" if self.pg is None else "pgsql"
+
+    def sm_query(self, sql, params=()):
+        """Rows of `sql` run on the sm's database, whichever driver; `?`
+        placeholders take `params` (strings or ints)."""
+        if self.pg is None:
+            con = sqlite3.connect(str(self.db))
+            try:
+                return [list(r) for r in con.execute(sql, params).fetchall()]
+            finally:
+                con.close()
+        parts = sql.split("?")
+        if len(parts) != len(params) + 1:
+            raise ValueError("placeholders and parameters differ: %r" % sql)
+        text = parts[0]
+        for p, rest in zip(params, parts[1:]):
+            lit = str(p) if isinstance(p, int) else "'%s'" % str(p).replace("'", "''")
+            text += lit + rest
+        rows = self.pg.query(text)
+        return [[int(v) if v.lstrip("-").isdigit() else v for v in r] for r in rows]
+
+    def sm_count(self, table, owner):
+        """Rows of `table` owned by `owner` in the sm's database."""
+        return self.sm_query('SELECT COUNT(*) FROM "%s" WHERE "collection-owner"=?'
+                             % table, (owner,))[0][0]
 
     @property
     def c2s_address(self):
