@@ -177,6 +177,70 @@ static int cb_check_password(struct sx *sx, const char *authcid, const char *rea
 	return rc;
 }
 
+/* ---- EXTERNAL ---- */
+
+/* The node of `name` if it is a bare JID of the stream's domain. */
+static char *external_node(const struct c2s_conn *c, const char *name)
+{
+	const char *error;
+	struct jid *j = name != NULL ? jid_new(name, strlen(name), &error) : NULL;
+	char *node = NULL;
+
+	if (j != NULL && jid_node(j)[0] != '\0' && jid_resource(j)[0] == '\0' &&
+	    strcmp(jid_domain(j), c->domain) == 0)
+		node = xstrdup(jid_node(j));
+	jid_free(&j);
+	return node;
+}
+
+/*
+ * The account an EXTERNAL login is for: the certificate's id-on-xmppAddr
+ * JIDs are the identities its holder has proved. Without an authzid the
+ * first JID of this domain is taken; an authzid (bare JID or node) must be
+ * one of them, so a certificate issued to one user never logs in as
+ * another. NULL if the certificate names no such JID.
+ */
+static char *external_pick(const struct c2s_conn *c, const char *authzid)
+{
+	const char *const *names = sx_tls_peer_names(c->sx);
+	char *node, *bare;
+
+	for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
+		node = external_node(c, names[i]);
+		if (node == NULL)
+			continue;
+		if (authzid == NULL || strcmp(authzid, node) == 0)
+			return node;
+		bare = xasprintf("%s@%s", node, c->domain);
+		if (strcmp(authzid, bare) == 0) {
+			free(bare);
+			return node;
+		}
+		free(bare);
+		free(node);
+	}
+	return NULL;
+}
+
+/* EXTERNAL is authorized for an account the certificate names that
+ * exists here (a certificate is no registration). */
+static int external_authorize(struct c2s_conn *c, const char *authzid, const char *realm)
+{
+	char *node = external_pick(c, authzid);
+	int rc;
+
+	if (node == NULL) {
+		log_notice("c2s: conn %s: EXTERNAL: the certificate names %s%s",
+			   c->id, authzid != NULL ? "not " : "no JID of ",
+			   authzid != NULL ? authzid : c->domain);
+		return SX_SASL_FAIL;
+	}
+	remember_authcid(c, node);
+	rc = authreg_user_exists(c->c2s->ar, node, realm);
+	free(node);
+	return rc;
+}
+
 /* A client may name itself as authzid: its node or its bare JID. */
 static int cb_authorize(struct sx *sx, const char *mech, const char *authcid,
 			const char *authzid, const char *realm)
@@ -185,6 +249,9 @@ static int cb_authorize(struct sx *sx, const char *mech, const char *authcid,
 	char *bare;
 	int ok;
 
+	if (strcmp(mech, "EXTERNAL") == 0)
+		return external_authorize(c, authzid != NULL && authzid[0] != '\0' ? authzid : NULL,
+					  realm);
 	if (authzid == NULL || authzid[0] == '\0')
 		return SX_SASL_OK;
 	if (authcid == NULL)
@@ -263,30 +330,17 @@ void c2s_auth_failed(struct c2s_conn *c, const char *condition)
 		c2s_pause(c, ms);
 }
 
-/* EXTERNAL: the certificate names a JID; it must be an account here. */
-static char *external_node(const struct c2s_conn *c, const char *name)
-{
-	const char *error;
-	struct jid *j = name != NULL ? jid_new(name, strlen(name), &error) : NULL;
-	char *node = NULL;
-
-	if (j != NULL && jid_node(j)[0] != '\0' && jid_resource(j)[0] == '\0' &&
-	    strcmp(jid_domain(j), c->domain) == 0)
-		node = xstrdup(jid_node(j));
-	jid_free(&j);
-	return node;
-}
-
 static void auth_ok(struct c2s_conn *c, const struct sx_auth *auth)
 {
 	char rnd[17];
 
 	if (strcmp(auth->mechanism, "EXTERNAL") == 0) {
-		c->user = external_node(c, auth->authzid != NULL ? auth->authzid : auth->authcid);
+		c->user = external_pick(c, auth->authzid);
 	} else if (auth->authcid == NULL) {
 		/* ANONYMOUS (XEP-0175): a random node of our own. */
 		hash_random_id(rnd, sizeof(rnd) - 1);
 		c->user = xstrdup(rnd);
+		c->anonymous = 1;
 	} else
 		c->user = prep_node(auth->authcid);
 	if (c->user == NULL) {

@@ -151,6 +151,8 @@ struct c2s_conn {
 	int auth_failures;
 	int legacy_auth;                /* session started by jabber:iq:auth */
 	int ws_proxy;                   /* from an io.websocket trusted-proxy */
+	int anonymous;                  /* ANONYMOUS: a user only for this
+					 * session (created, then deleted) */
 	int ended;
 	time_t last_read, last_write, since;
 	struct mio_timer *delay;        /* resumes reading after a failed auth

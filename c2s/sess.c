@@ -69,11 +69,29 @@ void c2s_sess_send(struct c2s_conn *c, const char *action, const char *target)
 					  action, target, request ? c->req_id : NULL));
 }
 
+/* An ANONYMOUS user lives as long as its session, also when the client
+ * leaves before the sm answered (the router keeps our order: the delete
+ * reaches the sm after the create). */
+static void sess_delete_anonymous(struct c2s_conn *c)
+{
+	char *bare = xasprintf("%s@%s", c->user, c->domain);
+
+	c2s_sess_send(c, "delete", bare);
+	free(bare);
+}
+
 void c2s_sess_end(struct c2s_conn *c)
 {
+	if (c->anonymous && c->state == C2S_STARTING) {
+		sess_delete_anonymous(c);
+		c->state = C2S_AUTHED;  /* once */
+		return;
+	}
 	if (c->state != C2S_ACTIVE)
 		return;
 	c2s_sess_send(c, "end", NULL);
+	if (c->anonymous)
+		sess_delete_anonymous(c);
 	c->state = C2S_CONNECTED;
 	log_info("c2s: conn %s: session of %s ended", c->id, c->jid);
 }
@@ -149,7 +167,8 @@ static void sess_started(struct c2s_conn *c, const struct nad *nad, int p)
 /* A request of ours came back with sc:failed. */
 static void sess_failed(struct c2s_conn *c, const char *action)
 {
-	if (strcmp(action, "start") == 0 && c->state == C2S_STARTING) {
+	if (c->state == C2S_STARTING &&
+	    (strcmp(action, "start") == 0 || (c->anonymous && strcmp(action, "create") == 0))) {
 		log_warnx("c2s: conn %s: the sm refused the session for %s", c->id, c->jid);
 		c->state = C2S_AUTHED;
 		c2s_conn_error(c, "internal-server-error", "session start failed");
@@ -196,7 +215,11 @@ static void sess_control_in(struct c2s *c2s, const struct nad *nad, int p)
 		else
 			sx_close(c->sx);
 	} else if (strcmp(action, "created") == 0) {
-		if (c != NULL && rid != NULL && c->req_id != NULL && strcmp(rid, c->req_id) == 0)
+		if (c == NULL || rid == NULL || c->req_id == NULL || strcmp(rid, c->req_id) != 0)
+			return;
+		if (c->anonymous && c->state == C2S_STARTING && !c->ended)
+			c2s_sess_send(c, "start", c->jid);
+		else
 			c2s_register_created(c, 1);
 	}
 	/* deleted: the sm also sends ended for each session. */

@@ -108,7 +108,16 @@ int c2s_session_start(struct c2s_conn *c, const char *resource, const char *iq_i
 	c->state = C2S_STARTING;
 	/* Nothing else is read until the sm answers. */
 	mio_conn_pause_read(c->mc);
-	c2s_sess_send(c, "start", c->jid);
+	if (c->anonymous) {
+		/* The sm has no such user: it is created first (the start
+		 * follows "created") and deleted when the session ends, as
+		 * jabberd2 does, so the sm needs no user.auto-create. */
+		char *bare = xasprintf("%s@%s", c->user, c->domain);
+
+		c2s_sess_send(c, "create", bare);
+		free(bare);
+	} else
+		c2s_sess_send(c, "start", c->jid);
 	log_info("c2s: conn %s: starting session for %s", c->id, c->jid);
 	return 0;
 }

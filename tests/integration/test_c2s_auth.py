@@ -1,0 +1,224 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Our c2s (behind Debian's stock router and sm) with the SASL mechanisms
+a stock client library will not drive: SCRAM-*-PLUS with tls-exporter on
+TLS 1.3 and tls-unique on TLS 1.2, a client sending the wrong
+channel-binding data, EXTERNAL with a client certificate issued by a test
+CA (its id-on-xmppAddr names the account), and ANONYMOUS. The client is
+tests/lib/rawclient.py."""
+
+import sqlite3
+import time
+
+import pytest
+
+from lib import certs, jabberd, paths
+from lib.rawclient import RawClient
+
+pytest.importorskip("OpenSSL", reason="pyOpenSSL (Debian python3-openssl) "
+                    "is needed for tls-exporter")
+
+C2S_XML = """<c2s>
+  <id>c2s</id>
+  <router>
+    <ip>{ip}</ip><port>{router_port}</port>
+    <user>{user}</user><pass>{password}</pass>
+    <retry><init>3</init><lost>3</lost><sleep>1</sleep></retry>
+  </router>
+  <log type='file'><ident>jabberd/c2s</ident><file>{log}</file></log>
+  <local>
+    <id register-enable='mu' pemfile='{pemfile}' {tls_attrs}>{domain}</id>
+    <ip>{ip}</ip>
+    <port>{port}</port>
+  </local>
+  <io><max_fds>1024</max_fds></io>
+  <authreg>
+    <module>sqlite</module>
+    <mechanisms><sasl>{mechs}</sasl></mechanisms>
+    <ssl-mechanisms><sasl>{ssl_mechs}</sasl></ssl-mechanisms>
+    <scram><iterations>64</iterations></scram>
+    <sqlite><dbname>{db}</dbname></sqlite>
+  </authreg>
+</c2s>
+"""
+
+PLUS = "<scram-sha-1/><scram-sha-1-plus/><scram-sha-256/><scram-sha-256-plus/>"
+
+
+def c2s_node(sandbox, mechs=PLUS, ssl_mechs="", ca=None):
+    """A stock router and sm with our c2s; TLS with the node's certificate,
+    client certificates asked for and checked against `ca` if given."""
+    node = jabberd.Node(sandbox, flavor={"c2s": "ours"}, tls=True)
+    tls_attrs = ""
+    if ca is not None:
+        tls_attrs = "cachain='%s' verify-mode='1'" % ca.certfile
+    node.config("c2s").write_text(C2S_XML.format(
+        ip=node.ip, router_port=node.router_port, user=node.router_user,
+        password=node.router_pass, log=node.log("c2s"), domain=node.domain,
+        port=node.c2s_port, pemfile=node.cert.pemfile, tls_attrs=tls_attrs,
+        mechs=mechs, ssl_mechs=ssl_mechs, db=node.db))
+    return node.start()
+
+
+def register(xmpp, node, user, password):
+    xmpp.client("%s@localhost" % user, password, node.c2s_address,
+                tls="starttls", cafile=node.cert.certfile).register()
+
+
+def tls_client(node, version=None, cert=None):
+    c = RawClient(node.c2s_address)
+    feats = c.open()
+    assert "<starttls" in feats
+    feats = c.starttls(tls_version=version, cert=cert,
+                       cafile=node.cert.certfile)
+    return c, feats
+
+
+@pytest.mark.parametrize("version,cb_type", [("1.3", "tls-exporter"),
+                                             ("1.2", "tls-unique")])
+@pytest.mark.parametrize("mech", ["SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS"])
+def test_scram_plus_channel_binding(sandbox, xmpp, version, cb_type, mech):
+    """SCRAM-*-PLUS binds to the TLS channel: tls-exporter on TLS 1.3,
+    tls-unique on TLS 1.2. The right binding data logs in (the server's
+    signature verifies, a resource is bound); the data of another channel
+    gets not-authorized, and the stream stays usable for a retry."""
+    node = c2s_node(sandbox)
+    register(xmpp, node, "cb", "pw-cb")
+    c, feats = tls_client(node, version=version)
+    assert c.tls_protocol() == "TLSv" + version
+    assert "<mechanism>%s</mechanism>" % mech in feats
+    # Binding data from some other TLS connection (a man in the middle
+    # would have exactly that): right length, wrong bytes.
+    other = bytes(b ^ 0x5A for b in c.channel_binding(cb_type))
+    assert c.scram("cb", "pw-cb", mech, cb_type=cb_type,
+                   cb_data=other) == ("failure", "not-authorized")
+    outcome = c.scram("cb", "pw-cb", mech, cb_type=cb_type)
+    assert outcome[0] == "success", outcome
+    assert c.bind("plus").startswith("cb@localhost/plus")
+    c.close()
+
+
+def test_channel_binding_type_must_match_tls_version(sandbox, xmpp):
+    """On TLS 1.3 the server binds to tls-exporter: a client asking for
+    tls-unique (which TLS 1.3 does not define) is refused, and so is a
+    SCRAM client that says "y" (it thinks the server cannot bind) while
+    -PLUS is offered (RFC 5802 section 6: a downgrade)."""
+    node = c2s_node(sandbox)
+    register(xmpp, node, "cbt", "pw-cbt")
+    c, _ = tls_client(node, version="1.3")
+    assert c.scram("cbt", "pw-cbt", "SCRAM-SHA-256-PLUS", cb_type="tls-unique",
+                   cb_data=b"\0" * 12) == ("failure", "not-authorized")
+    c.close()
+    c, _ = tls_client(node, version="1.3")
+    assert c.scram("cbt", "pw-cbt", "SCRAM-SHA-256",
+                   y_flag=True) == ("failure", "not-authorized")
+    # Plain SCRAM ("n") still works beside -PLUS.
+    assert c.scram("cbt", "pw-cbt", "SCRAM-SHA-256")[0] == "success"
+    c.close()
+
+
+def test_external_with_client_certificate(sandbox, xmpp):
+    """EXTERNAL (allowed by authreg.ssl-mechanisms) with a certificate from
+    the configured CA: its id-on-xmppAddr names the account, which logs in
+    and binds. The holder of that certificate cannot name another user as
+    authzid; a certificate for an account that does not exist, one from
+    another CA, and a stream without a certificate do not get in (the last
+    two are not even offered EXTERNAL)."""
+    ca = certs.make_ca(sandbox.path())
+    node = c2s_node(sandbox, ssl_mechs="<external/>", ca=ca)
+    register(xmpp, node, "xena", "pw-x")
+    register(xmpp, node, "yuri", "pw-y")
+    xena = certs.issue(sandbox.path(), ca, "xena", ["xena@localhost"])
+    ghost = certs.issue(sandbox.path(), ca, "ghost", ["ghost@localhost"])
+    elsewhere = certs.issue(sandbox.path(), ca, "xena-other",
+                            ["xena@example.net"])
+
+    c, feats = tls_client(node, cert=xena)
+    assert "<mechanism>EXTERNAL</mechanism>" in feats
+    c.auth("EXTERNAL", b"")
+    assert c.sasl_outcome()[0] == "success"
+    assert c.bind("cert").startswith("xena@localhost/cert")
+    c.close()
+
+    # The same, naming itself as authzid.
+    c, _ = tls_client(node, cert=xena)
+    c.auth("EXTERNAL", b"xena@localhost")
+    assert c.sasl_outcome()[0] == "success"
+    c.close()
+
+    # xena's certificate, asking to be yuri.
+    c, _ = tls_client(node, cert=xena)
+    c.auth("EXTERNAL", b"yuri@localhost")
+    assert c.sasl_outcome() == ("failure", "invalid-authzid")
+    c.close()
+
+    # A certificate for a user with no account, and one for another domain.
+    for cert in (ghost, elsewhere):
+        c, _ = tls_client(node, cert=cert)
+        c.auth("EXTERNAL", b"")
+        assert c.sasl_outcome() == ("failure", "not-authorized")
+        c.close()
+
+    # A self-signed certificate (not from the CA) and no certificate.
+    other_ca = certs.make_ca(sandbox.path(), name="Other CA")
+    stranger = certs.issue(sandbox.path(), other_ca, "xena-forged",
+                           ["xena@localhost"])
+    for cert in (stranger, None):
+        c, feats = tls_client(node, cert=cert)
+        assert "<mechanism>EXTERNAL</mechanism>" not in feats
+        c.auth("EXTERNAL", b"")
+        assert c.sasl_outcome() == ("failure", "invalid-mechanism")
+        c.close()
+
+
+def sm_has_user(node, bare):
+    con = sqlite3.connect(str(node.db), timeout=5)
+    try:
+        return con.execute('SELECT count(*) FROM active WHERE '
+                           '"collection-owner"=?', (bare,)).fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+def test_anonymous_login(sandbox, xmpp):
+    """ANONYMOUS where configured (XEP-0175): each login gets a fresh random
+    node, binds and exchanges a message with a registered user. The stock
+    sm (no auto-create) knows the user only while the session lasts: c2s
+    creates it before the start and deletes it at the end."""
+    node = c2s_node(sandbox, mechs="<anonymous/><scram-sha-256/>")
+    register(xmpp, node, "host", "pw-h")
+    host = xmpp.client("host@localhost", "pw-h", node.c2s_address,
+                       tls="starttls", cafile=node.cert.certfile)
+    host.login()
+    jids = []
+    for _ in range(2):
+        c, feats = tls_client(node)
+        assert "<mechanism>ANONYMOUS</mechanism>" in feats
+        c.auth("ANONYMOUS", b"guest")
+        assert c.sasl_outcome()[0] == "success"
+        jid = c.bind()
+        assert jid.endswith("@localhost/" + jid.split("/", 1)[1]), jid
+        jids.append(jid)
+        c.mark()
+        c.send("<iq type='set' id='s1'><session xmlns='urn:ietf:params:xml:"
+               "ns:xmpp-session'/></iq>")
+        c.read_until("id='s1'")
+        c.send("<message to='host@localhost' type='chat'><body>from %s"
+               "</body></message>" % jid)
+        host.wait_message(body="from %s" % jid)
+        bare = jid.split("/")[0]
+        assert sm_has_user(node, bare)
+        c.close()
+        end = time.monotonic() + paths.scaled(10)
+        while sm_has_user(node, bare):
+            assert time.monotonic() < end, "anonymous user not deleted"
+            time.sleep(0.1)
+    assert jids[0].split("@")[0] != jids[1].split("@")[0]
+
+
+def test_anonymous_not_offered_unless_configured(sandbox, xmpp):
+    node = c2s_node(sandbox, mechs="<scram-sha-256/>")
+    c, feats = tls_client(node)
+    assert "ANONYMOUS" not in feats
+    c.auth("ANONYMOUS", b"")
+    assert c.sasl_outcome() == ("failure", "invalid-mechanism")
+    c.close()
