@@ -10,6 +10,7 @@
 #include <crypt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,10 +25,25 @@ struct authreg {
 	struct authreg_settings set;
 };
 
-static const struct authreg_backend *const authreg_backends[] = {
+const struct authreg_backend *const authreg_backends[] = {
 	&authreg_backend_sqlite,
+#ifdef HAVE_PGSQL
+	&authreg_backend_pgsql,
+#endif
+	&authreg_backend_pipe,
 	NULL,
 };
+
+const char *authreg_module_names(void)
+{
+	static char names[128];
+
+	if (names[0] == '\0')
+		for (size_t i = 0; authreg_backends[i] != NULL; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 i > 0 ? ", " : "", authreg_backends[i]->name);
+	return names;
+}
 
 struct authreg *authreg_new_backend(const struct authreg_backend *be,
 				    const struct config *cfg,
@@ -39,11 +55,24 @@ struct authreg *authreg_new_backend(const struct authreg_backend *be,
 	ar->set = *set;
 	if (ar->set.scram_iter == 0)
 		ar->set.scram_iter = 4096;
+	if (be->plaintext_only) {
+		ar->set.store_plaintext = 1;
+		ar->set.upgrade = 0;
+		ar->set.legacy = AUTHREG_LEGACY_PLAINTEXT;
+	}
 	if (be->open(&ar->ctx, cfg, error_r) < 0) {
 		free(ar);
 		return NULL;
 	}
 	return ar;
+}
+
+int authreg_known(const char *module)
+{
+	for (size_t i = 0; module != NULL && authreg_backends[i] != NULL; i++)
+		if (strcmp(module, authreg_backends[i]->name) == 0)
+			return 1;
+	return 0;
 }
 
 struct authreg *authreg_new(const char *module, const struct config *cfg,
@@ -52,7 +81,11 @@ struct authreg *authreg_new(const char *module, const struct config *cfg,
 	for (size_t i = 0; authreg_backends[i] != NULL; i++)
 		if (module != NULL && strcmp(module, authreg_backends[i]->name) == 0)
 			return authreg_new_backend(authreg_backends[i], cfg, set, error_r);
-	*error_r = "unknown authreg module (this c2s has: sqlite)";
+	static char msg[192];
+
+	snprintf(msg, sizeof(msg), "unknown authreg module (this c2s has: %s)",
+		 authreg_module_names());
+	*error_r = msg;
 	return NULL;
 }
 
@@ -210,8 +243,13 @@ int authreg_check_password(struct authreg *ar, const char *user, const char *rea
 			   const char *password)
 {
 	char *stored = NULL;
-	int rc = ar_get(ar, user, realm, &stored), ok, legacy;
+	int rc, ok, legacy;
 
+	if (ar->be->check != NULL) {
+		ok = ar->be->check(ar->ctx, user, realm, password);
+		return ok < 0 ? AUTHREG_ERROR : ok ? AUTHREG_OK : AUTHREG_FAIL;
+	}
+	rc = ar_get(ar, user, realm, &stored);
 	if (rc != AUTHREG_OK)
 		return rc;
 	ok = check_stored(ar, stored, user, realm, password, &legacy);

@@ -50,18 +50,35 @@ struct authreg_settings {
  * set: replace the password of an existing row; 0, 1 if no such row, -1.
  * create: add a row with a NULL password; 0, 1 if it exists, -1.
  * remove: 0, 1 if there was no such row, -1.
+ * check (optional): the backend judges a password itself (1 right, 0
+ *      wrong or no such user, -1 trouble); PLAIN then goes through it.
+ * plaintext_only: the backend keeps passwords of its own kind (a pipe
+ *      program): they are handed to it in clear, never as "$scram$",
+ *      and rows are never upgraded.
  */
 struct authreg_backend {
 	const char *name;
+	int plaintext_only;
 	int (*open)(void **ctx_r, const struct config *cfg, const char **error_r);
 	void (*close)(void **ctxp);
 	int (*get)(void *ctx, const char *user, const char *realm, char **stored_r);
+	int (*check)(void *ctx, const char *user, const char *realm, const char *password);
 	int (*set)(void *ctx, const char *user, const char *realm, const char *stored);
 	int (*create)(void *ctx, const char *user, const char *realm);
 	int (*remove)(void *ctx, const char *user, const char *realm);
 };
 
 extern const struct authreg_backend authreg_backend_sqlite;
+#ifdef HAVE_PGSQL
+extern const struct authreg_backend authreg_backend_pgsql;
+#endif
+extern const struct authreg_backend authreg_backend_pipe;
+
+/* The backends this c2s has, NULL-terminated; "sqlite, pgsql, ..." for
+ * messages. */
+extern const struct authreg_backend *const authreg_backends[];
+const char *authreg_module_names(void);
+int authreg_known(const char *module);
 
 struct authreg;
 

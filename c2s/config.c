@@ -357,8 +357,12 @@ int c2s_config_read(struct c2s *c2s, const char **error_r)
 	set.scram_iter = (unsigned)c2s->o.scram_iter;
 	set.upgrade = c2s->o.scram_upgrade;
 	set.store_plaintext = c2s->o.scram_plaintext;
-	if (c2s->check_only && strcmp(c2s->o.authreg_module, authreg_backend_sqlite.name) != 0) {
-		*error_r = "unknown authreg module (this c2s has: sqlite)";
+	if (c2s->check_only && !authreg_known(c2s->o.authreg_module)) {
+		static char msg[192];
+
+		snprintf(msg, sizeof(msg), "unknown authreg module (this c2s has: %s)",
+			 authreg_module_names());
+		*error_r = msg;
 		return -1;
 	}
 	if (!c2s->check_only &&

@@ -7,6 +7,7 @@ c2s_libc2s_a_SOURCES = \
 	c2s/authreg.c \
 	c2s/authreg_password.c \
 	c2s/authreg_sqlite.c \
+	c2s/authreg_pipe.c \
 	c2s/c2s.h \
 	c2s/config.c \
 	c2s/conn.c \
@@ -20,9 +21,14 @@ c2s_libc2s_a_SOURCES = \
 	c2s/smq.c \
 	c2s/sm198.c
 C2S_LIBS = c2s/libc2s.a $(COMP_LIBS) $(UTIL_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) -lcrypt
+if HAVE_PGSQL
+c2s_libc2s_a_CPPFLAGS = $(AM_CPPFLAGS) $(PQ_CFLAGS)
+c2s_libc2s_a_SOURCES += c2s/authreg_pgsql.c
+C2S_LIBS += $(PQ_LIBS)
+endif
 
 if HAVE_CMOCKA
-C2S_TESTS = c2s/tests/test_authreg c2s/tests/test_config c2s/tests/test_smq
+C2S_TESTS = c2s/tests/test_authreg c2s/tests/test_authreg_pipe c2s/tests/test_config c2s/tests/test_smq
 check_PROGRAMS += $(C2S_TESTS)
 TESTS += $(C2S_TESTS)
 endif
@@ -33,6 +39,9 @@ c2s_tests_test_authreg_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
 c2s_tests_test_smq_SOURCES = c2s/tests/test_smq.c
 c2s_tests_test_smq_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 c2s_tests_test_smq_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
+c2s_tests_test_authreg_pipe_SOURCES = c2s/tests/test_authreg_pipe.c
+c2s_tests_test_authreg_pipe_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+c2s_tests_test_authreg_pipe_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
 c2s_tests_test_config_SOURCES = c2s/tests/test_config.c $(SX_TLSLIB)
 c2s_tests_test_config_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 c2s_tests_test_config_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
@@ -58,3 +67,21 @@ c2s_fuzz_fuzz_smq_LDADD = $(C2S_LIBS)
 c2s_fuzz_fuzz_smq_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += c2s/fuzz/smq.dict c2s/fuzz/corpus/smq
 EXTRA_DIST += etc/c2s.xml.dist.in
+
+# The pgsql backend's tests run a private PostgreSQL server with the
+# storage tests' harness (skipped without Debian's postgresql).
+if HAVE_PGSQL
+if HAVE_CMOCKA
+check_PROGRAMS += c2s/tests/test_authreg_pgsql
+TESTS += c2s/tests/test_authreg_pgsql
+endif
+endif
+c2s_tests_test_authreg_pgsql_SOURCES = \
+	c2s/tests/test_authreg_pgsql.c \
+	storage/tests/pg_harness.c \
+	storage/tests/pg_harness.h \
+	storage/tests/storage_test.c \
+	storage/tests/storage_test.h
+c2s_tests_test_authreg_pgsql_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS) $(PQ_CFLAGS) \
+	-DJABBERD2_PGSQL_SETUP_PATHS='"$(abs_top_srcdir)/tests/data/jabberd2/db-setup.pgsql:/usr/share/doc/jabberd2/db-setup.pgsql.gz:/usr/share/doc/jabberd2/db-setup.pgsql"'
+c2s_tests_test_authreg_pgsql_LDADD = $(C2S_LIBS) $(STORAGE_LIBS) $(UTIL_LIBS) $(CMOCKA_LIBS)
