@@ -32,11 +32,11 @@ C2S_XML = """<c2s>
   </local>
   <io><max_fds>1024</max_fds></io>
   <authreg>
-    <module>sqlite</module>
+    <module>{module}</module>
     <mechanisms><sasl>{mechs}</sasl></mechanisms>
     <ssl-mechanisms><sasl>{ssl_mechs}</sasl></ssl-mechanisms>
     <scram><iterations>64</iterations></scram>
-    <sqlite><dbname>{db}</dbname></sqlite>
+    {backend}
   </authreg>
 </c2s>
 """
@@ -44,9 +44,12 @@ C2S_XML = """<c2s>
 PLUS = "<scram-sha-1/><scram-sha-1-plus/><scram-sha-256/><scram-sha-256-plus/>"
 
 
-def c2s_node(sandbox, mechs=PLUS, ssl_mechs="", ca=None):
+def c2s_node(sandbox, mechs=PLUS, ssl_mechs="", ca=None, module="sqlite",
+             backend=None):
     """A stock router and sm with our c2s; TLS with the node's certificate,
-    client certificates asked for and checked against `ca` if given."""
+    client certificates asked for and checked against `ca` if given;
+    authreg `module` with its section `backend` (default: sqlite on the
+    node's database)."""
     node = jabberd.Node(sandbox, flavor={"c2s": "ours"}, tls=True)
     tls_attrs = ""
     if ca is not None:
@@ -55,7 +58,8 @@ def c2s_node(sandbox, mechs=PLUS, ssl_mechs="", ca=None):
         ip=node.ip, router_port=node.router_port, user=node.router_user,
         password=node.router_pass, log=node.log("c2s"), domain=node.domain,
         port=node.c2s_port, pemfile=node.cert.pemfile, tls_attrs=tls_attrs,
-        mechs=mechs, ssl_mechs=ssl_mechs, db=node.db))
+        mechs=mechs, ssl_mechs=ssl_mechs, module=module,
+        backend=backend or "<sqlite><dbname>%s</dbname></sqlite>" % node.db))
     return node.start()
 
 
@@ -222,3 +226,124 @@ def test_anonymous_not_offered_unless_configured(sandbox, xmpp):
     c.auth("ANONYMOUS", b"")
     assert c.sasl_outcome() == ("failure", "invalid-mechanism")
     c.close()
+
+
+# ---- authreg backends other than sqlite ----
+
+JABBERD2_PGSQL_SETUP = "/usr/share/doc/jabberd2/db-setup.pgsql.gz"
+
+
+def test_pgsql_authreg(sandbox, xmpp):
+    """authreg pgsql on jabberd2's own schema (db-setup.pgsql) in a private
+    PostgreSQL: in-band registration stores a "$scram$" row, that user logs
+    in with SCRAM; a row jabberd2 wrote in plaintext logs in with PLAIN
+    and is upgraded; a wrong password is refused."""
+    import gzip
+    import os
+
+    from lib.pgserver import PgServer
+
+    pg = PgServer()
+    try:
+        pg.start()
+        pg.psql("CREATE DATABASE jabberd2")
+        if os.path.exists(JABBERD2_PGSQL_SETUP):
+            with gzip.open(JABBERD2_PGSQL_SETUP, "rt") as f:
+                pg.psql(f.read(), db="jabberd2")
+        else:
+            pg.psql('CREATE TABLE "authreg" ("username" varchar(1023) NOT NULL, '
+                    '"realm" varchar(1023) NOT NULL, "password" varchar(256), '
+                    'PRIMARY KEY ("username", "realm"))', db="jabberd2")
+        pg.psql("INSERT INTO authreg VALUES ('old', 'localhost', 'old-pw')",
+                db="jabberd2")
+        node = c2s_node(sandbox, mechs="<plain/><scram-sha-256/>", module="pgsql",
+                        backend="<pgsql><host>%s</host><port>%s</port>"
+                                "<dbname>jabberd2</dbname><user>test</user></pgsql>"
+                                % (pg.host, pg.port))
+        register(xmpp, node, "pam", "pw-pam")
+        row = pg.psql("SELECT password FROM authreg WHERE username='pam'",
+                      db="jabberd2").strip()
+        assert row.startswith("$scram$") and "pw-pam" not in row
+        c, _ = tls_client(node)
+        assert c.scram("pam", "wrong", "SCRAM-SHA-256") == ("failure", "not-authorized")
+        assert c.scram("pam", "pw-pam", "SCRAM-SHA-256")[0] == "success"
+        assert c.bind("pg").startswith("pam@localhost/pg")
+        c.close()
+        c, _ = tls_client(node)
+        c.auth("PLAIN", b"\0old\0old-pw")
+        assert c.sasl_outcome()[0] == "success"
+        c.close()
+        row = pg.psql("SELECT password FROM authreg WHERE username='old'",
+                      db="jabberd2").strip()
+        assert row.startswith("$scram$")
+        sandbox.stop_all()
+    finally:
+        pg.stop()
+
+
+PIPE_PROGRAM = """#!/usr/bin/python3 -u
+# A site's account program for authreg pipe (jabberd2's protocol), keeping
+# accounts in memory; every command is logged to {log}.
+import sys
+users = {{}}
+log = open("{log}", "a")
+print("OK USER-EXISTS GET-PASSWORD CHECK-PASSWORD SET-PASSWORD CREATE-USER "
+      "DELETE-USER FREE", flush=True)
+for line in sys.stdin:
+    w = line.rstrip("\\n").split(" ")
+    log.write(line)
+    log.flush()
+    cmd, args = w[0], w[1:]
+    if cmd == "USER-EXISTS":
+        ok = (args[0], args[1]) in users
+    elif cmd == "GET-PASSWORD":
+        pw = users.get((args[0], args[1]))
+        print("OK " + pw if pw else "NO", flush=True)
+        continue
+    elif cmd == "CHECK-PASSWORD":
+        ok = users.get((args[0], args[2])) == args[1]
+    elif cmd == "SET-PASSWORD":
+        ok = (args[0], args[2]) in users
+        if ok:
+            users[(args[0], args[2])] = args[1]
+    elif cmd == "CREATE-USER":
+        ok = (args[0], args[1]) not in users
+        users[(args[0], args[1])] = ""
+    elif cmd == "DELETE-USER":
+        ok = users.pop((args[0], args[1]), None) is not None
+    elif cmd == "FREE":
+        break
+    else:
+        ok = False
+    print("OK" if ok else "NO", flush=True)
+"""
+
+
+def test_pipe_authreg(sandbox, xmpp):
+    """authreg pipe with a small program of the site's own: in-band
+    registration creates the account there and hands over the password
+    (base64 on the line, never "$scram$"); SCRAM-SHA-1 logs in through
+    GET-PASSWORD, PLAIN through CHECK-PASSWORD, a wrong password does not,
+    and the program gets FREE when c2s stops."""
+    prog = sandbox.path("authpipe.py")
+    log = sandbox.path("authpipe.log")
+    prog.write_text(PIPE_PROGRAM.format(log=log))
+    prog.chmod(0o700)
+    node = c2s_node(sandbox, mechs="<plain/><scram-sha-1/>", module="pipe",
+                    backend="<pipe><exec>%s</exec></pipe>" % prog)
+    register(xmpp, node, "pip", "pw pip")
+    c, _ = tls_client(node)
+    assert c.scram("pip", "pw pip", "SCRAM-SHA-1")[0] == "success"
+    c.close()
+    c, _ = tls_client(node)
+    c.auth("PLAIN", b"\0pip\0nope")
+    assert c.sasl_outcome() == ("failure", "not-authorized")
+    c.auth("PLAIN", b"\0pip\0pw pip")
+    assert c.sasl_outcome()[0] == "success"
+    c.close()
+    sandbox.stop_all()
+    text = log.read_text()
+    assert "SET-PASSWORD pip cHcgcGlw localhost" in text
+    assert "CHECK-PASSWORD pip bm9wZQ== localhost" in text
+    assert "pw pip" not in text and "$scram$" not in text
+    assert text.rstrip().endswith("FREE")
