@@ -185,14 +185,23 @@ static int arpg_connect(struct ar_pgsql *d, const struct config *cfg)
 	return 0;
 }
 
-static int arpg_schema(struct ar_pgsql *d, const char *table, const char *const f[3])
+/* jabberd2's table (and, under its own name, its two indexes). */
+static int arpg_schema(struct ar_pgsql *d, const char *table, const char *const f[3],
+		       int standard)
 {
+	char *idx = standard ? xasprintf("CREATE INDEX IF NOT EXISTS i_authreg_username"
+					 " ON %s(%s); CREATE INDEX IF NOT EXISTS"
+					 " i_authreg_realm ON %s(%s);",
+					 table, f[0], table, f[1])
+			     : xstrdup("");
 	char *sql = xasprintf(
 		"BEGIN; SELECT pg_advisory_xact_lock(" ARPG_SCHEMA_LOCK ");"
 		"CREATE TABLE IF NOT EXISTS %s ("
 		" %s varchar(1023) NOT NULL, %s varchar(1023) NOT NULL, %s varchar(256),"
-		" PRIMARY KEY (%s, %s) ); COMMIT",
-		table, f[0], f[1], f[2], f[0], f[1]);
+		" PRIMARY KEY (%s, %s) ); %s COMMIT",
+		table, f[0], f[1], f[2], f[0], f[1], idx);
+
+	free(idx);
 	int rc = run_simple(d, sql);
 
 	free(sql);
@@ -243,7 +252,7 @@ static int ar_pgsql_open(void **ctx_r, const struct config *cfg, const char **er
 			goto fail;
 	}
 	what = "create the table";
-	if (arpg_schema(d, qtable, (const char *const *)qf) < 0)
+	if (arpg_schema(d, qtable, (const char *const *)qf, table == NULL) < 0)
 		goto fail;
 	d->sql[ARPG_GET] = xasprintf("SELECT %s FROM %s WHERE %s = $1 AND %s = $2",
 				     qf[2], qtable, qf[0], qf[1]);

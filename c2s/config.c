@@ -68,8 +68,9 @@ static const struct config_key c2s_keys[] = {
  * or accepted and not acted on yet (said at start). */
 static const char *const c2s_sections[] = {
 	"router", "log", "local.id", "io.access", "io.limits", "authreg.path",
-	"authreg.mechanisms", "authreg.ssl-mechanisms", "authreg.sqlite",
-	"stats", "pbx", "stream_redirect", "io.websocket", "local.httpforward", NULL,
+	"authreg.mechanisms", "authreg.ssl-mechanisms", "authreg.sqlite", "authreg.pgsql",
+	"authreg.pipe", "stats", "pbx", "stream_redirect", "io.websocket", "local.httpforward",
+	NULL,
 };
 
 /* jabberd2 switches: present means on, unless the value says off. */

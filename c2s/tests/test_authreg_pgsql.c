@@ -175,6 +175,9 @@ static void test_table_created(void **state)
 			 "SELECT count(*) FROM information_schema.table_constraints "
 			 "WHERE table_name = 'authreg' AND constraint_type = 'PRIMARY KEY'",
 			 "1\n");
+	pgt_assert_query(f->fx, "SELECT indexname FROM pg_indexes WHERE tablename = 'authreg'"
+			 " AND indexname LIKE 'i_%' ORDER BY 1",
+			 "i_authreg_realm\ni_authreg_username\n");
 	assert_int_equal(authreg_create_user(f->ar, "cy", "localhost"), AUTHREG_OK);
 	authreg_free(&f->ar);
 	open_ok(f, "", 1);
