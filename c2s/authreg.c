@@ -119,6 +119,11 @@ static int ar_get(struct authreg *ar, const char *user, const char *realm, char 
 	return rc == 0 ? AUTHREG_OK : AUTHREG_FAIL;
 }
 
+int authreg_stores_plaintext(const struct authreg *ar)
+{
+	return ar->set.store_plaintext;
+}
+
 int authreg_user_exists(struct authreg *ar, const char *user, const char *realm)
 {
 	char *stored = NULL;

@@ -103,6 +103,10 @@ void authreg_free(struct authreg **arp);
 
 int authreg_user_exists(struct authreg *ar, const char *user, const char *realm);
 
+/* 1 if passwords are stored in clear (authreg.scram.plaintext, or a
+ * backend that keeps its own), so a method that needs them can work. */
+int authreg_stores_plaintext(const struct authreg *ar);
+
 /*
  * Credentials for SASL: for a "$scram$" row the keys of `hash` ("SHA-1" or
  * "SHA-256"; NULL: none) and no password; for a plaintext row the password

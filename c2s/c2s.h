@@ -61,6 +61,8 @@ struct c2s_opts {
 	int auth_delay_ms, auth_fail_limit, auth_fail_window;
 	int register_limit, register_window;
 	int iqauth_plain;               /* authreg.*mechanisms.traditional.plain */
+	int iqauth_digest;              /* ...traditional.digest, and passwords
+					 * stored in clear */
 	int auth_timeout;
 	int sm_enable;                  /* stream-management.* (XEP-0198) */
 	int sm_resume, sm_queue, sm_queue_bytes, sm_max_parked;

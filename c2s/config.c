@@ -371,6 +371,15 @@ int c2s_config_read(struct c2s *c2s, const char **error_r)
 		return -1;
 	c2s->o.iqauth_plain = config_get(cfg, "authreg.mechanisms.traditional.plain") != NULL ||
 			      config_get(cfg, "authreg.ssl-mechanisms.traditional.plain") != NULL;
+	/* The digest method needs the password in clear on our side. */
+	c2s->o.iqauth_digest =
+		(config_get(cfg, "authreg.mechanisms.traditional.digest") != NULL ||
+		 config_get(cfg, "authreg.ssl-mechanisms.traditional.digest") != NULL);
+	if (c2s->o.iqauth_digest && !c2s->check_only && !authreg_stores_plaintext(c2s->ar)) {
+		log_info("c2s: the XEP-0078 digest method is not offered: passwords are stored "
+			 "as SCRAM hashes (authreg.scram.plaintext keeps them in clear)");
+		c2s->o.iqauth_digest = 0;
+	}
 	c2s->limits.max_stanza = c2s->o.stanzasize > 0 ? (size_t)c2s->o.stanzasize : 0;
 	if (c2s_ws_read(c2s, error_r) < 0)
 		return -1;

@@ -2,26 +2,34 @@
 /*
  * iqauth.c: XEP-0078 non-SASL authentication, which jabberd2 offers by
  * default ("traditional" mechanisms in c2s.xml) and some old clients still
- * use. Only the plaintext method is supported, and like SASL PLAIN only
- * on an encrypted stream; the digest method would need passwords stored in
- * clear. A good password logs in and starts the session with the resource
- * given in the same request; the empty result waits for the sm. Failures
- * count towards the same delay and throttle as SASL failures.
+ * use: the plaintext method (traditional.plain) and the digest method
+ * (traditional.digest: hex SHA-1 of the stream id and the password, as
+ * jabberd2 offers it), both like SASL PLAIN only on an encrypted stream.
+ * The digest method needs the password in clear on our side, so it is
+ * offered only when passwords are stored so (authreg.scram.plaintext, or
+ * a pipe program), and works only for rows that hold one. A good password
+ * logs in and starts the session with the resource given in the same
+ * request; the empty result waits for the sm. Failures count towards the
+ * same delay and throttle as SASL failures.
  */
 #include "config.h"
 #include "c2s/c2s.h"
 
+#include <ctype.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/jid.h"
 #include "util/log.h"
 #include "util/nad.h"
 
 int c2s_iqauth_offered(const struct c2s_conn *c)
 {
-	return c->c2s->o.iqauth_plain && (sx_flags(c->sx) & SX_F_ENCRYPTED) &&
+	return (c->c2s->o.iqauth_plain || c->c2s->o.iqauth_digest) &&
+	       (sx_flags(c->sx) & SX_F_ENCRYPTED) &&
 	       !(sx_flags(c->sx) & SX_F_AUTHENTICATED);
 }
 
@@ -51,14 +59,47 @@ static void iqauth_form(struct c2s_conn *c, const struct nad *nad, int q)
 	e = nad_elem_add(r, rq, C2S_NS_IQAUTH, "username");
 	if (user != NULL)
 		nad_text_append(r, e, user, strlen(user));
-	nad_elem_add(r, rq, C2S_NS_IQAUTH, "password");
+	if (c->c2s->o.iqauth_plain)
+		nad_elem_add(r, rq, C2S_NS_IQAUTH, "password");
+	if (c->c2s->o.iqauth_digest)
+		nad_elem_add(r, rq, C2S_NS_IQAUTH, "digest");
 	nad_elem_add(r, rq, C2S_NS_IQAUTH, "resource");
 	sx_send(c->sx, r);
+}
+
+/* The digest method: lowercase hex SHA-1 of the stream id followed by the
+ * password (XEP-0078 section 3.2), compared in constant time. */
+static int check_digest(struct c2s_conn *c, const char *node, const char *digest)
+{
+	struct sx_sasl_secret sec = { 0 };
+	char want[HASH_SHA1_HEX_SIZE], got[HASH_SHA1_HEX_SIZE], *text;
+	size_t i;
+	int rc = authreg_get_secret(c->c2s->ar, node, c->realm, NULL, &sec), ok;
+
+	if (rc != AUTHREG_OK)
+		return rc;
+	if (sec.password == NULL)
+		return AUTHREG_FAIL;
+	text = xasprintf("%s%s", sx_id(c->sx) != NULL ? sx_id(c->sx) : "", sec.password);
+	ok = hash_sha1_hex(text, strlen(text), want) == 0;
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	OPENSSL_cleanse(sec.password, strlen(sec.password));
+	free(sec.password);
+	if (!ok)
+		return AUTHREG_ERROR;
+	for (i = 0; digest[i] != '\0' && i < sizeof(got) - 1; i++)
+		got[i] = (char)tolower((unsigned char)digest[i]);
+	got[i] = '\0';
+	ok = digest[i] == '\0' && hash_str_equal_ct(got, want);
+	OPENSSL_cleanse(want, sizeof(want));
+	return ok ? AUTHREG_OK : AUTHREG_FAIL;
 }
 
 static void iqauth_set(struct c2s_conn *c, const struct nad *nad, int q)
 {
 	const char *user = field(nad, q, "username"), *pass = field(nad, q, "password");
+	const char *digest = field(nad, q, "digest");
 	const char *res = field(nad, q, "resource"), *error;
 	char node[JID_PART_MAX + 1];
 	int rc;
@@ -67,15 +108,20 @@ static void iqauth_set(struct c2s_conn *c, const struct nad *nad, int q)
 		c2s_iq_error(c, nad, "modify", "not-acceptable");
 		return;
 	}
-	if (pass == NULL) {
-		/* Digest and token methods need passwords in clear. */
+	if (!(pass != NULL && c->c2s->o.iqauth_plain) &&
+	    !(digest != NULL && c->c2s->o.iqauth_digest)) {
+		/* A method not offered (the token method never is). */
 		c2s_iq_error(c, nad, "cancel", "not-allowed");
 		return;
 	}
 	free(c->last_authcid);
 	c->last_authcid = xstrdup(node);
-	rc = c2s_auth_throttled(c, node) ? AUTHREG_ERROR :
-	     authreg_check_password(c->c2s->ar, node, c->realm, pass);
+	if (c2s_auth_throttled(c, node))
+		rc = AUTHREG_ERROR;
+	else if (pass != NULL && c->c2s->o.iqauth_plain)
+		rc = authreg_check_password(c->c2s->ar, node, c->realm, pass);
+	else
+		rc = check_digest(c, node, digest);
 	if (rc != AUTHREG_OK) {
 		c2s_iq_error(c, nad, rc == AUTHREG_FAIL ? "auth" : "wait",
 			     rc == AUTHREG_FAIL ? "not-authorized" : "resource-constraint");

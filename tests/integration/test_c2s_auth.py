@@ -33,9 +33,9 @@ C2S_XML = """<c2s>
   <io><max_fds>1024</max_fds></io>
   <authreg>
     <module>{module}</module>
-    <mechanisms><sasl>{mechs}</sasl></mechanisms>
+    <mechanisms><traditional>{traditional}</traditional><sasl>{mechs}</sasl></mechanisms>
     <ssl-mechanisms><sasl>{ssl_mechs}</sasl></ssl-mechanisms>
-    <scram><iterations>64</iterations></scram>
+    <scram><iterations>64</iterations>{scram}</scram>
     {backend}
   </authreg>
 </c2s>
@@ -45,7 +45,7 @@ PLUS = "<scram-sha-1/><scram-sha-1-plus/><scram-sha-256/><scram-sha-256-plus/>"
 
 
 def c2s_node(sandbox, mechs=PLUS, ssl_mechs="", ca=None, module="sqlite",
-             backend=None):
+             backend=None, traditional="", scram=""):
     """A stock router and sm with our c2s; TLS with the node's certificate,
     client certificates asked for and checked against `ca` if given;
     authreg `module` with its section `backend` (default: sqlite on the
@@ -59,6 +59,7 @@ def c2s_node(sandbox, mechs=PLUS, ssl_mechs="", ca=None, module="sqlite",
         password=node.router_pass, log=node.log("c2s"), domain=node.domain,
         port=node.c2s_port, pemfile=node.cert.pemfile, tls_attrs=tls_attrs,
         mechs=mechs, ssl_mechs=ssl_mechs, module=module,
+        traditional=traditional, scram=scram,
         backend=backend or "<sqlite><dbname>%s</dbname></sqlite>" % node.db))
     return node.start()
 
@@ -347,3 +348,69 @@ def test_pipe_authreg(sandbox, xmpp):
     assert "CHECK-PASSWORD pip bm9wZQ== localhost" in text
     assert "pw pip" not in text and "$scram$" not in text
     assert text.rstrip().endswith("FREE")
+
+
+# ---- XEP-0078 digest ----
+
+def iq_auth(c, user, resource, iq_id, password=None, digest=None):
+    c.mark()
+    body = "<username>%s</username><resource>%s</resource>" % (user, resource)
+    if password is not None:
+        body += "<password>%s</password>" % password
+    if digest is not None:
+        body += "<digest>%s</digest>" % digest
+    c.send("<iq type='set' id='%s'><query xmlns='jabber:iq:auth'>%s</query></iq>"
+           % (iq_id, body))
+    return c.read_until("</iq>", "id='%s'/>" % iq_id, "</stream:stream>", timeout=15)
+
+
+def test_iq_auth_digest(sandbox, xmpp):
+    """XEP-0078's digest method, offered as jabberd2 offers it
+    (traditional.digest) when passwords are stored in clear: the form
+    names <digest/>; hex SHA-1 of this stream's id and the password logs
+    in and starts the session (upper-case hex too), a digest over another
+    stream id does not."""
+    import hashlib
+    import re
+
+    node = c2s_node(sandbox, mechs="<scram-sha-256/>",
+                    traditional="<plain/><digest/>", scram="<plaintext/>")
+    register(xmpp, node, "dig", "pw-dig")
+    c, feats = tls_client(node)
+    assert "<auth xmlns='http://jabber.org/features/iq-auth'/>" in feats
+    sid = re.search(r"<stream:stream[^>]* id='([^']+)'", feats).group(1)
+    c.mark()
+    c.send("<iq type='get' id='g1'><query xmlns='jabber:iq:auth'>"
+           "<username>dig</username></query></iq>")
+    form = c.read_until("</iq>")
+    assert "<digest/>" in form and "<password/>" in form
+    stale = hashlib.sha1(("x" + sid + "pw-dig").encode()).hexdigest()
+    assert "<not-authorized" in iq_auth(c, "dig", "d", "a1", digest=stale)
+    good = hashlib.sha1((sid + "pw-dig").encode()).hexdigest().upper()
+    out = iq_auth(c, "dig", "d", "a2", digest=good)
+    assert "type='result'" in out, out
+    c.mark()
+    c.send("<message to='dig@localhost/d'><body>digest ok</body></message>")
+    assert "from='dig@localhost/d'" in c.read_until("digest ok")
+    c.close()
+
+
+def test_iq_auth_digest_needs_plaintext_storage(sandbox, xmpp):
+    """With SCRAM-hashed storage (the default) the digest method cannot
+    work: the form does not offer it and a digest is refused with
+    not-allowed, while the plaintext method still works."""
+    import hashlib
+    import re
+
+    node = c2s_node(sandbox, mechs="<scram-sha-256/>",
+                    traditional="<plain/><digest/>")
+    register(xmpp, node, "hsh", "pw-h")
+    c, feats = tls_client(node)
+    sid = re.search(r"<stream:stream[^>]* id='([^']+)'", feats).group(1)
+    c.mark()
+    c.send("<iq type='get' id='g1'><query xmlns='jabber:iq:auth'/></iq>")
+    assert "<digest/>" not in c.read_until("</iq>")
+    digest = hashlib.sha1((sid + "pw-h").encode()).hexdigest()
+    assert "<not-allowed" in iq_auth(c, "hsh", "d", "a1", digest=digest)
+    assert "type='result'" in iq_auth(c, "hsh", "d", "a2", password="pw-h")
+    c.close()
