@@ -227,8 +227,10 @@ class RawClient:
         sig = hmac.new(stored, auth_msg, hname).digest()
         proof = bytes(a ^ b for a, b in zip(client_key, sig))
         self.mark()
+        # Kept for replay tests: a later stream sending this again must fail.
+        self.last_final = final_bare + ",p=" + _b64(proof)
         self.send("<response xmlns='%s'>%s</response>"
-                  % (SASL_NS, _b64((final_bare + ",p=" + _b64(proof)).encode())))
+                  % (SASL_NS, _b64(self.last_final.encode())))
         outcome = self.sasl_outcome()
         if outcome[0] == "success":
             server_key = hmac.new(salted, b"Server Key", hname).digest()
@@ -236,6 +238,18 @@ class RawClient:
             got = base64.b64decode(outcome[1]).decode() if outcome[1] else ""
             assert got == want, "server signature did not verify"
         return outcome
+
+    def scram_replay(self, user, final, mechanism="SCRAM-SHA-256"):
+        """Start SCRAM afresh, then answer the new challenge with `final`,
+        a client-final message recorded on another stream (its nonce and
+        proof belong to that exchange); returns sasl_outcome()."""
+        self.auth(mechanism, ("n,,n=%s,r=%s" % (user, secrets.token_urlsafe(18))).encode())
+        text = self.read_until("</challenge>", "</failure>", "</stream:stream>")
+        if "</challenge>" not in text:
+            return self.sasl_outcome()
+        self.mark()
+        self.send("<response xmlns='%s'>%s</response>" % (SASL_NS, _b64(final.encode())))
+        return self.sasl_outcome()
 
     # ---- after authentication ----
 
