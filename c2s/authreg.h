@@ -135,6 +135,21 @@ int authreg_upgrade(struct authreg *ar, const char *user, const char *realm,
 int authreg_create_user(struct authreg *ar, const char *user, const char *realm);
 int authreg_delete_user(struct authreg *ar, const char *user, const char *realm);
 
+/* ---- the pipe protocol's parsing (authreg_pipe.c; for the fuzz target) ---- */
+
+#define AUTHREG_PIPE_EXISTS (1u << 0)   /* USER-EXISTS announced */
+#define AUTHREG_PIPE_STARTED (1u << 15) /* the line was a valid OK line */
+/* The capability bits of the program's first line, 0 if it is not an
+ * "OK ..." line. */
+unsigned authreg_pipe_caps(const char *line);
+/* A reply line: 0 for OK (*data_r: what follows "OK ", or NULL), 1 for NO,
+ * -1 for anything else. */
+int authreg_pipe_reply(const char *line, const char **data_r);
+/* A base64 password (free() it); NULL if not base64 or if it holds a
+ * NUL. And the other way. */
+char *authreg_pipe_b64_decode(const char *s);
+char *authreg_pipe_b64_encode(const char *s);
+
 /* ---- the "$scram$" format (authreg_password.c) ---- */
 
 #define AUTHREG_SALT_LEN 16

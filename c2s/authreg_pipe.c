@@ -54,7 +54,7 @@
 #define ARPIPE_TIMEOUT_DEFAULT 10
 
 enum {
-	CAP_EXISTS = 1 << 0,
+	CAP_EXISTS = AUTHREG_PIPE_EXISTS,
 	CAP_GET = 1 << 1,
 	CAP_CHECK = 1 << 2,
 	CAP_SET = 1 << 3,
@@ -70,8 +70,39 @@ static const struct {
 	{ "USER-EXISTS", CAP_EXISTS }, { "GET-PASSWORD", CAP_GET },
 	{ "CHECK-PASSWORD", CAP_CHECK }, { "SET-PASSWORD", CAP_SET },
 	{ "CREATE-USER", CAP_CREATE }, { "DELETE-USER", CAP_DELETE },
+	/* The sample program jabberd2 ships announces this name. */
+	{ "DESTROY-USER", CAP_DELETE },
 	{ "FREE", CAP_FREE },
 };
+
+unsigned authreg_pipe_caps(const char *line)
+{
+	char buf[ARPIPE_LINE_MAX + 1], *save = NULL, *w;
+	unsigned caps = 0;
+
+	if (strncmp(line, "OK", 2) != 0 || (line[2] != '\0' && line[2] != ' ') ||
+	    strlen(line) > ARPIPE_LINE_MAX)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", line + 2);
+	for (w = strtok_r(buf, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save))
+		for (size_t i = 0; i < sizeof(arpipe_caps) / sizeof(arpipe_caps[0]); i++)
+			if (strcmp(w, arpipe_caps[i].word) == 0)
+				caps |= arpipe_caps[i].bit;
+	return caps | AUTHREG_PIPE_STARTED;
+}
+
+int authreg_pipe_reply(const char *line, const char **data_r)
+{
+	*data_r = NULL;
+	if (strcmp(line, "NO") == 0 || strncmp(line, "NO ", 3) == 0)
+		return 1;
+	if (strcmp(line, "OK") == 0 || strncmp(line, "OK ", 3) == 0) {
+		if (line[2] == ' ')
+			*data_r = line + 3;
+		return 0;
+	}
+	return -1;
+}
 
 struct ar_pipe {
 	char *exec;
@@ -208,7 +239,7 @@ static int arpipe_write(struct ar_pipe *d, const char *text)
 static int arpipe_start(struct ar_pipe *d)
 {
 	int in[2], out[2];
-	char line[ARPIPE_LINE_MAX + 1], *save = NULL, *w;
+	char line[ARPIPE_LINE_MAX + 1];
 
 	if (pipe2(in, O_CLOEXEC) < 0)
 		return -1;
@@ -241,16 +272,12 @@ static int arpipe_start(struct ar_pipe *d)
 	fcntl(d->from_fd, F_SETFL, O_NONBLOCK);
 	d->inlen = 0;
 	d->caps = 0;
-	if (arpipe_readline(d, line, sizeof(line)) < 0 || strncmp(line, "OK", 2) != 0 ||
-	    (line[2] != '\0' && line[2] != ' ')) {
+	if (arpipe_readline(d, line, sizeof(line)) < 0 ||
+	    (d->caps = authreg_pipe_caps(line)) == 0) {
 		log_error("c2s: authreg pipe: %s did not start with an OK line", d->exec);
 		arpipe_stop(d, 0);
 		return -1;
 	}
-	for (w = strtok_r(line + 2, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save))
-		for (size_t i = 0; i < sizeof(arpipe_caps) / sizeof(arpipe_caps[0]); i++)
-			if (strcmp(w, arpipe_caps[i].word) == 0)
-				d->caps |= arpipe_caps[i].bit;
 	if ((d->caps & CAP_EXISTS) == 0) {
 		log_error("c2s: authreg pipe: %s does not offer USER-EXISTS", d->exec);
 		arpipe_stop(d, 0);
@@ -313,6 +340,7 @@ static int arpipe_cmd(struct ar_pipe *d, unsigned cap, const char *cmd, const ch
 		      const char *middle, const char *realm, char **data_r)
 {
 	char line[ARPIPE_LINE_MAX + 1], *text;
+	const char *data;
 	int rc;
 
 	if (data_r != NULL)
@@ -332,13 +360,10 @@ static int arpipe_cmd(struct ar_pipe *d, unsigned cap, const char *cmd, const ch
 		arpipe_stop(d, 0);
 		return -1;
 	}
-	if (strcmp(line, "NO") == 0 || strncmp(line, "NO ", 3) == 0)
-		rc = 1;
-	else if (strcmp(line, "OK") == 0 || strncmp(line, "OK ", 3) == 0) {
-		if (data_r != NULL && line[2] == ' ')
-			*data_r = xstrdup(line + 3);
-		rc = 0;
-	} else {
+	rc = authreg_pipe_reply(line, &data);
+	if (rc == 0 && data != NULL && data_r != NULL)
+		*data_r = xstrdup(data);
+	else if (rc < 0) {
 		log_error("c2s: authreg pipe: %s answered %s with neither OK nor NO", d->exec, cmd);
 		arpipe_stop(d, 0);
 		rc = -1;
@@ -347,7 +372,7 @@ static int arpipe_cmd(struct ar_pipe *d, unsigned cap, const char *cmd, const ch
 	return rc;
 }
 
-static char *b64_encode(const char *s)
+char *authreg_pipe_b64_encode(const char *s)
 {
 	size_t len = strlen(s);
 	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
@@ -356,8 +381,7 @@ static char *b64_encode(const char *s)
 	return out;
 }
 
-/* Decode a password; NULL if it is not base64 or holds a NUL. */
-static char *b64_decode(const char *s)
+char *authreg_pipe_b64_decode(const char *s)
 {
 	size_t len = strlen(s), pad = 0;
 	char *out;
@@ -393,7 +417,7 @@ static int ar_pipe_get(void *ctx, const char *user, const char *realm, char **st
 	if (rc < 0)
 		return -1;
 	if (rc == 0 && data != NULL) {
-		*stored_r = b64_decode(data);
+		*stored_r = authreg_pipe_b64_decode(data);
 		if (*stored_r == NULL)
 			log_warnx("c2s: authreg pipe: GET-PASSWORD for %s: not base64", user);
 	}
@@ -406,7 +430,7 @@ static int ar_pipe_get(void *ctx, const char *user, const char *realm, char **st
 
 static int ar_pipe_check(void *ctx, const char *user, const char *realm, const char *password)
 {
-	char *b64 = b64_encode(password);
+	char *b64 = authreg_pipe_b64_encode(password);
 	int rc = arpipe_cmd(ctx, CAP_CHECK, "CHECK-PASSWORD", user, b64, realm, NULL);
 
 	OPENSSL_cleanse(b64, strlen(b64));
@@ -416,7 +440,7 @@ static int ar_pipe_check(void *ctx, const char *user, const char *realm, const c
 
 static int ar_pipe_set(void *ctx, const char *user, const char *realm, const char *stored)
 {
-	char *b64 = b64_encode(stored);
+	char *b64 = authreg_pipe_b64_encode(stored);
 	int rc = arpipe_cmd(ctx, CAP_SET, "SET-PASSWORD", user, b64, realm, NULL);
 
 	OPENSSL_cleanse(b64, strlen(b64));

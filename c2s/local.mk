@@ -54,7 +54,7 @@ c2s_c2s_LDADD = $(C2S_LIBS)
 
 # Fuzz target: the "$scram$" parser on whatever a password column holds.
 if ENABLE_FUZZING
-noinst_PROGRAMS += c2s/fuzz/fuzz_password c2s/fuzz/fuzz_smq
+noinst_PROGRAMS += c2s/fuzz/fuzz_password c2s/fuzz/fuzz_smq c2s/fuzz/fuzz_authpipe
 endif
 c2s_fuzz_fuzz_password_SOURCES = c2s/fuzz/fuzz_password.c
 c2s_fuzz_fuzz_password_LDADD = $(C2S_LIBS)
@@ -66,6 +66,12 @@ c2s_fuzz_fuzz_smq_SOURCES = c2s/fuzz/fuzz_smq.c
 c2s_fuzz_fuzz_smq_LDADD = $(C2S_LIBS)
 c2s_fuzz_fuzz_smq_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += c2s/fuzz/smq.dict c2s/fuzz/corpus/smq
+
+# Fuzz target: what the pipe authreg reads from the site's program.
+c2s_fuzz_fuzz_authpipe_SOURCES = c2s/fuzz/fuzz_authpipe.c
+c2s_fuzz_fuzz_authpipe_LDADD = $(C2S_LIBS)
+c2s_fuzz_fuzz_authpipe_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += c2s/fuzz/authpipe.dict c2s/fuzz/corpus/authpipe
 EXTRA_DIST += etc/c2s.xml.dist.in
 
 # The pgsql backend's tests run a private PostgreSQL server with the

@@ -253,11 +253,42 @@ static void test_bad_programs(void **state)
 	assert_int_equal(authreg_user_exists(f->ar, "ann", "localhost"), AUTHREG_OK);
 }
 
+/* The line parsing on its own (also the fuzz target's subject). */
+static void test_parsing(void **state)
+{
+	const char *data;
+	char *pw;
+
+	(void)state;
+	assert_int_equal(authreg_pipe_caps("HELLO"), 0);
+	assert_int_equal(authreg_pipe_caps("OKAY USER-EXISTS"), 0);
+	assert_true(authreg_pipe_caps("OK") != 0);
+	assert_int_equal(authreg_pipe_caps("OK") & AUTHREG_PIPE_EXISTS, 0);
+	assert_true(authreg_pipe_caps("OK FREE USER-EXISTS") & AUTHREG_PIPE_EXISTS);
+	/* jabberd2's sample program says DESTROY-USER for DELETE-USER. */
+	assert_int_equal(authreg_pipe_caps("OK USER-EXISTS DESTROY-USER"),
+			 authreg_pipe_caps("OK USER-EXISTS DELETE-USER"));
+	assert_int_equal(authreg_pipe_reply("NO", &data), 1);
+	assert_int_equal(authreg_pipe_reply("OK", &data), 0);
+	assert_null(data);
+	assert_int_equal(authreg_pipe_reply("OK cHc=", &data), 0);
+	assert_string_equal(data, "cHc=");
+	assert_int_equal(authreg_pipe_reply("OKcHc=", &data), -1);
+	assert_int_equal(authreg_pipe_reply("", &data), -1);
+	pw = authreg_pipe_b64_decode("cHc=");
+	assert_string_equal(pw, "pw");
+	free(pw);
+	assert_null(authreg_pipe_b64_decode("cHc"));     /* not a multiple of 4 */
+	assert_null(authreg_pipe_b64_decode("AGI="));    /* "\0b" */
+	assert_null(authreg_pipe_b64_decode("c!c="));
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parsing),
 		TEST(test_register_and_login),
 		TEST(test_check_only),
 		TEST(test_no_injection),
