@@ -18,7 +18,10 @@
  *    rewritten as "$scram$" after the user's next successful login
  *    (authreg.scram.upgrade, on by default).
  *
- * The functions block on the backend (SQLite is local and fast).
+ * The functions block on the backend: SQLite is local and fast; a pgsql
+ * statement and a pipe program's answer are bounded in time (see those
+ * backends), so a stuck server or program delays logins but never hangs
+ * c2s.
  */
 #ifndef C2S_AUTHREG_H
 #define C2S_AUTHREG_H

@@ -10,6 +10,7 @@
  *	schema          SET search_path to this schema after connecting
  *	table           the table (default authreg)
  *	field.username, field.realm, field.password   its columns
+ *	timeout         seconds a statement may run (default 10)
  * jabberd2's sql.* templates (SQL text with %s holes) are not taken: they
  * would put values into SQL text. Here every value is a query parameter
  * and every name a quoted identifier, so no user name can change a query.
@@ -19,10 +20,12 @@
  * c2s and an sm starting together do not race). Only the password text is
  * handled here; what it means is authreg.c's business (docs/authreg.md).
  *
- * Calls block; a connection lost meanwhile is re-established once per
- * call and the statement run again (each is a single statement, so a
- * retry cannot apply a change twice: an UPDATE or DELETE is idempotent and
- * an INSERT is guarded by the lookup before it).
+ * Calls block: each statement at most `timeout` seconds (ours, default
+ * 10; the server cancels it), a connection attempt connect_timeout. A
+ * connection lost meanwhile is re-established once per call and the
+ * statement run again (each is a single statement, so a retry cannot
+ * apply a change twice: an UPDATE or DELETE is idempotent and an INSERT
+ * is guarded by the lookup before it).
  */
 #include "config.h"
 #include "c2s/authreg.h"
@@ -39,6 +42,8 @@
 
 /* Seconds libpq waits for a connection, unless conninfo says otherwise. */
 #define ARPG_CONNECT_TIMEOUT "10"
+/* Longest a statement may run (s): c2s waits for it with every client. */
+#define ARPG_STATEMENT_TIMEOUT 10
 /* The pgsql storage driver's schema lock ("jab2"), shared on purpose. */
 #define ARPG_SCHEMA_LOCK "1784767026"
 
@@ -55,6 +60,7 @@ struct ar_pgsql {
 	char *schema;                   /* quoted, or NULL */
 	char *sql[ARPG_NSTMT];
 	char *password;                 /* only to keep it out of error text */
+	int timeout_ms;                 /* statement_timeout */
 };
 
 static const char *opt(const struct config *cfg, const char *name)
@@ -124,14 +130,17 @@ static int run_simple(struct ar_pgsql *d, const char *sql)
 	return ok ? 0 : -1;
 }
 
-/* After every (re)connect: the search path. */
+/* After every (re)connect: the statement timeout and the search path. */
 static int arpg_session(struct ar_pgsql *d)
 {
 	char *sql;
 	int rc;
 
-	if (d->schema == NULL)
-		return 0;
+	sql = xasprintf("SET statement_timeout = %d", d->timeout_ms);
+	rc = run_simple(d, sql);
+	free(sql);
+	if (rc < 0 || d->schema == NULL)
+		return rc;
 	sql = xasprintf("SET search_path TO %s", d->schema);
 	rc = run_simple(d, sql);
 	free(sql);
@@ -225,6 +234,8 @@ static int ar_pgsql_open(void **ctx_r, const struct config *cfg, const char **er
 	*ctx_r = d;
 	if (pass != NULL)
 		d->password = xstrdup(pass);
+	d->timeout_ms = 1000 * (opt(cfg, "timeout") != NULL && atoi(opt(cfg, "timeout")) > 0
+				? atoi(opt(cfg, "timeout")) : ARPG_STATEMENT_TIMEOUT);
 	if (opt(cfg, "sql.select") != NULL || opt(cfg, "sql.create") != NULL ||
 	    opt(cfg, "sql.setpassword") != NULL || opt(cfg, "sql.delete") != NULL ||
 	    opt(cfg, "sql.checkpassword") != NULL)

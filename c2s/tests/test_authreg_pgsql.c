@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
@@ -276,6 +277,28 @@ static void test_open_errors(void **state)
 	assert_non_null(strstr(error, "bcrypt"));
 }
 
+/* A statement the server cannot finish (the table locked elsewhere) is
+ * cancelled after authreg.pgsql.timeout: the call fails, c2s goes on. */
+static void test_statement_timeout(void **state)
+{
+	struct fixture *f = *state;
+	PGconn *locker;
+	PGresult *r;
+	time_t start;
+
+	open_ok(f, "<timeout>1</timeout>", 1);
+	assert_int_equal(authreg_create_user(f->ar, "hal", "localhost"), AUTHREG_OK);
+	locker = pgt_connect(f->fx->dbname);
+	r = PQexec(locker, "BEGIN; LOCK TABLE authreg IN ACCESS EXCLUSIVE MODE");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	start = time(NULL);
+	assert_int_equal(authreg_user_exists(f->ar, "hal", "localhost"), AUTHREG_ERROR);
+	assert_true(time(NULL) - start <= 3);
+	PQfinish(locker);
+	assert_int_equal(authreg_user_exists(f->ar, "hal", "localhost"), AUTHREG_OK);
+}
+
 /* conninfo replaces the five separate options. */
 static void test_conninfo(void **state)
 {
@@ -310,6 +333,7 @@ int main(void)
 		TEST(test_reconnect),
 		TEST(test_open_errors),
 		TEST(test_conninfo),
+		TEST(test_statement_timeout),
 	};
 	const char *why;
 	int failed;
