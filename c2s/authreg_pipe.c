@@ -257,10 +257,16 @@ static int arpipe_start(struct ar_pipe *d)
 		return -1;
 	}
 	if (d->pid == 0) {
-		/* The child: the pipes on stdin and stdout, default signals. */
+		/* The child: the pipes on stdin and stdout, default signals,
+		 * and none of c2s's descriptors (a restart happens while
+		 * clients are connected: their sockets must not live on in
+		 * the program). */
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
 			_exit(127);
+		if (close_range(3, ~0U, 0) < 0)
+			for (int fd = 3; fd < 1024; fd++)
+				close(fd);
 		execl(d->exec, d->exec, (char *)NULL);
 		_exit(127);
 	}

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -181,6 +182,28 @@ static void test_register_and_login(void **state)
 	free(text);
 }
 
+/* The program gets none of our descriptors besides its stdin, stdout and
+ * stderr (c2s's client sockets must not live on in it). */
+static void test_no_inherited_fds(void **state)
+{
+	struct fixture *f = *state;
+	char text[512], *fds;
+	int leak = open("/dev/null", O_RDONLY);  /* no O_CLOEXEC, on purpose */
+
+	assert_true(leak > 2);
+	snprintf(text, sizeof(text), "#!/bin/sh\nls /proc/self/fd > '%s/fds'\n"
+		 "echo OK USER-EXISTS\nwhile read -r l; do echo NO; done\n", f->dir);
+	write_program(f, text);
+	open_ok(f);
+	assert_int_equal(authreg_user_exists(f->ar, "ann", "localhost"), AUTHREG_FAIL);
+	close(leak);
+	fds = file_text(f, "fds");
+	/* 0, 1, 2, and the directory ls itself reads. */
+	if (strlen(fds) > strlen("0\n1\n2\n3\n"))
+		fail_msg("descriptors of the program: %s", fds);
+	free(fds);
+}
+
 /* Without GET-PASSWORD: PLAIN works, SCRAM has nothing to work with. */
 static void test_check_only(void **state)
 {
@@ -291,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_parsing),
 		TEST(test_register_and_login),
 		TEST(test_check_only),
+		TEST(test_no_inherited_fds),
 		TEST(test_no_injection),
 		TEST(test_bad_programs),
 	};
