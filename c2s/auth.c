@@ -330,17 +330,51 @@ void c2s_auth_failed(struct c2s_conn *c, const char *condition)
 		c2s_pause(c, ms);
 }
 
-static void auth_ok(struct c2s_conn *c, const struct sx_auth *auth)
+/*
+ * ANONYMOUS (XEP-0175): a random node of our own, held in authreg as an
+ * account without a password while the connection lasts. Nobody can log
+ * in to it, and nobody can register it meanwhile: the name is the
+ * anonymous user's JID, visible to everyone it talks to, and registering
+ * it would let someone else speak as that user. A backend that cannot
+ * hold it (a pipe program without CREATE-USER, a database down) does not
+ * stop the login; the name is then only random.
+ */
+static char *anonymous_node(struct c2s_conn *c)
 {
 	char rnd[17];
 
+	for (int tries = 0; tries < 3; tries++) {
+		int rc;
+
+		hash_random_id(rnd, sizeof(rnd) - 1);
+		rc = authreg_create_user(c->c2s->ar, rnd, c->realm);
+		if (rc == AUTHREG_FAIL)
+			continue;       /* taken: draw again */
+		if (rc == AUTHREG_OK)
+			c->anon_reserved = 1;
+		else
+			log_warnx("c2s: conn %s: ANONYMOUS name %s not held in authreg",
+				  c->id, rnd);
+		c->anonymous = 1;
+		return xstrdup(rnd);
+	}
+	return NULL;
+}
+
+void c2s_auth_release_anonymous(struct c2s_conn *c)
+{
+	if (!c->anon_reserved)
+		return;
+	c->anon_reserved = 0;
+	authreg_delete_user(c->c2s->ar, c->user, c->realm);
+}
+
+static void auth_ok(struct c2s_conn *c, const struct sx_auth *auth)
+{
 	if (strcmp(auth->mechanism, "EXTERNAL") == 0) {
 		c->user = external_pick(c, auth->authzid);
 	} else if (auth->authcid == NULL) {
-		/* ANONYMOUS (XEP-0175): a random node of our own. */
-		hash_random_id(rnd, sizeof(rnd) - 1);
-		c->user = xstrdup(rnd);
-		c->anonymous = 1;
+		c->user = anonymous_node(c);
 	} else
 		c->user = prep_node(auth->authcid);
 	if (c->user == NULL) {

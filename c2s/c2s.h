@@ -155,6 +155,7 @@ struct c2s_conn {
 	int ws_proxy;                   /* from an io.websocket trusted-proxy */
 	int anonymous;                  /* ANONYMOUS: a user only for this
 					 * session (created, then deleted) */
+	int anon_reserved;              /* its name held in authreg */
 	int ended;
 	time_t last_read, last_write, since;
 	struct mio_timer *delay;        /* resumes reading after a failed auth
@@ -184,6 +185,8 @@ const char *c2s_redirect_find(const struct c2s *c2s, const char *domain);
 unsigned c2s_config_mechs(const struct c2s *c2s);
 
 /* ---- auth.c ---- */
+/* An ANONYMOUS connection is going: give its name back to authreg. */
+void c2s_auth_release_anonymous(struct c2s_conn *c);
 /* The SASL context with authreg behind it. */
 int c2s_sasl_init(struct c2s *c2s, unsigned mechs, const char **error_r);
 /* SASL outcome events on a client stream. */
@@ -241,6 +244,8 @@ void c2s_iqauth(struct c2s_conn *c, const struct nad *nad, int query);
 void c2s_router_element(struct comp *comp, struct nad *nad, void *ctx);
 /* Send a session control element for c (action start/end/create/delete). */
 void c2s_sess_send(struct c2s_conn *c, const char *action, const char *target);
+/* The connection is going: end its session at the sm (and, for
+ * ANONYMOUS, delete its user there and give the name back). Idempotent. */
 void c2s_sess_end(struct c2s_conn *c);
 void c2s_route_stanza(struct c2s_conn *c, struct nad *nad);
 /* A session control element (no request id) to `to`, for sessions that

@@ -82,6 +82,7 @@ static void sess_delete_anonymous(struct c2s_conn *c)
 
 void c2s_sess_end(struct c2s_conn *c)
 {
+	c2s_auth_release_anonymous(c);
 	if (c->anonymous && c->state == C2S_STARTING) {
 		sess_delete_anonymous(c);
 		c->state = C2S_AUTHED;  /* once */

@@ -184,11 +184,24 @@ def sm_has_user(node, bare):
         con.close()
 
 
+def authreg_has(node, user):
+    con = sqlite3.connect(str(node.db), timeout=5)
+    try:
+        return con.execute("SELECT count(*) FROM authreg WHERE username=?",
+                           (user,)).fetchone()[0] > 0
+    finally:
+        con.close()
+
+
 def test_anonymous_login(sandbox, xmpp):
     """ANONYMOUS where configured (XEP-0175): each login gets a fresh random
     node, binds and exchanges a message with a registered user. The stock
     sm (no auto-create) knows the user only while the session lasts: c2s
-    creates it before the start and deletes it at the end."""
+    creates it before the start and deletes it at the end. Meanwhile the
+    name cannot be registered by someone else (who could then speak as the
+    anonymous user), and it is free again afterwards."""
+    from lib.xmpp import XmppError
+
     node = c2s_node(sandbox, mechs="<anonymous/><scram-sha-256/>")
     register(xmpp, node, "host", "pw-h")
     host = xmpp.client("host@localhost", "pw-h", node.c2s_address,
@@ -212,9 +225,11 @@ def test_anonymous_login(sandbox, xmpp):
         host.wait_message(body="from %s" % jid)
         bare = jid.split("/")[0]
         assert sm_has_user(node, bare)
+        with pytest.raises(XmppError, match="conflict"):
+            register(xmpp, node, bare.split("@")[0], "taken")
         c.close()
         end = time.monotonic() + paths.scaled(10)
-        while sm_has_user(node, bare):
+        while sm_has_user(node, bare) or authreg_has(node, bare.split("@")[0]):
             assert time.monotonic() < end, "anonymous user not deleted"
             time.sleep(0.1)
     assert jids[0].split("@")[0] != jids[1].split("@")[0]
