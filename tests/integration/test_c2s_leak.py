@@ -5,7 +5,8 @@ STARTTLS, a stanza before it and one after it but before authentication,
 malformed SASL data, a replayed
 SCRAM client-final message, a second resource bind, and slowloris streams
 that never finish their header. Each connection must get its error and be
-closed; c2s's resident memory must stay flat; and, run against the ASan
+closed; c2s's descriptors must all be closed again and its resident
+memory stay flat; and, run against the ASan
 build, the sandbox fails the test on any leak report when c2s exits.
 
 JC_LEAK_CONNS sets the number of connections (default 500, the CI size;
@@ -60,6 +61,10 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def open_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
 
 
 def start_node(sandbox):
@@ -188,6 +193,7 @@ def test_many_bad_connections_no_leak(sandbox, xmpp, monkeypatch):
     node = start_node(sandbox)
     pid = node.daemons["c2s"].pid
     bad = Bad(node, xmpp)
+    fds_before = open_fds(pid)
     start = time.monotonic()
     warm = max(60, total // 10)
     rss = []
@@ -203,10 +209,19 @@ def test_many_bad_connections_no_leak(sandbox, xmpp, monkeypatch):
     bad.reap(0)
     elapsed = time.monotonic() - start
     rss.append((total, rss_kb(pid)))
+    # Every connection's descriptor is closed again (the last closes may
+    # still be on their way through the event loop).
+    end = time.monotonic() + paths.scaled(5)
+    while open_fds(pid) > fds_before and time.monotonic() < end:
+        time.sleep(0.1)
+    fds_after = open_fds(pid)
     print("\nc2s leak run: %d bad connections in %.1f s (%s); "
-          "slowloris cut off: %d; c2s RSS (conns: kB): %s"
+          "slowloris cut off: %d; c2s descriptors %d before, %d after; "
+          "c2s RSS (conns: kB): %s"
           % (total, elapsed, ", ".join("%s %d" % kv for kv in counts.items()),
-             bad.slow_done, ", ".join("%d: %d" % r for r in rss)))
+             bad.slow_done, fds_before, fds_after,
+             ", ".join("%d: %d" % r for r in rss)))
+    assert fds_after <= fds_before
     assert bad.slow_done == counts["slowloris"]
     # Flat: after the warm-up, growth stays under 10% + 2 MB (allocator
     # pools, the sqlite page cache), however many connections follow.
