@@ -340,13 +340,18 @@ def test_pipe_authreg(sandbox, xmpp):
     registration creates the account there and hands over the password
     (base64 on the line, never "$scram$"); SCRAM-SHA-1 logs in through
     GET-PASSWORD, PLAIN through CHECK-PASSWORD, a wrong password does not,
-    and the program gets FREE when c2s stops."""
+    and the program gets FREE when c2s stops. The program keeps passwords
+    in clear, so XEP-0078's digest method is offered and works too."""
+    import hashlib
+    import re
+
     prog = sandbox.path("authpipe.py")
     log = sandbox.path("authpipe.log")
     prog.write_text(PIPE_PROGRAM.format(log=log))
     prog.chmod(0o700)
     node = c2s_node(sandbox, mechs="<plain/><scram-sha-1/>", module="pipe",
-                    backend="<pipe><exec>%s</exec></pipe>" % prog)
+                    backend="<pipe><exec>%s</exec></pipe>" % prog,
+                    traditional="<digest/>")
     register(xmpp, node, "pip", "pw pip")
     c, _ = tls_client(node)
     assert c.scram("pip", "pw pip", "SCRAM-SHA-1")[0] == "success"
@@ -356,6 +361,11 @@ def test_pipe_authreg(sandbox, xmpp):
     assert c.sasl_outcome() == ("failure", "not-authorized")
     c.auth("PLAIN", b"\0pip\0pw pip")
     assert c.sasl_outcome()[0] == "success"
+    c.close()
+    c, feats = tls_client(node)
+    sid = re.search(r"<stream:stream[^>]* id='([^']+)'", feats).group(1)
+    digest = hashlib.sha1((sid + "pw pip").encode()).hexdigest()
+    assert "type='result'" in iq_auth(c, "pip", "old", "a1", digest=digest)
     c.close()
     sandbox.stop_all()
     text = log.read_text()
