@@ -156,6 +156,7 @@ struct c2s_conn {
 	int anonymous;                  /* ANONYMOUS: a user only for this
 					 * session (created, then deleted) */
 	int anon_reserved;              /* its name held in authreg */
+	int anon_created;               /* its user created at the sm */
 	int ended;
 	time_t last_read, last_write, since;
 	struct mio_timer *delay;        /* resumes reading after a failed auth
@@ -244,9 +245,11 @@ void c2s_iqauth(struct c2s_conn *c, const struct nad *nad, int query);
 void c2s_router_element(struct comp *comp, struct nad *nad, void *ctx);
 /* Send a session control element for c (action start/end/create/delete). */
 void c2s_sess_send(struct c2s_conn *c, const char *action, const char *target);
-/* The connection is going: end its session at the sm (and, for
- * ANONYMOUS, delete its user there and give the name back). Idempotent. */
+/* End the session at the sm. Idempotent. */
 void c2s_sess_end(struct c2s_conn *c);
+/* The connection is gone (after its session ended or was parked): an
+ * ANONYMOUS user is deleted at the sm and its name given back. */
+void c2s_sess_gone(struct c2s_conn *c);
 void c2s_route_stanza(struct c2s_conn *c, struct nad *nad);
 /* A session control element (no request id) to `to`, for sessions that
  * have no connection any more. */

@@ -245,6 +245,7 @@ static void conn_on_close(struct mio_conn *mc, const char *reason, void *ctx)
 	/* A socket that died under a live stream: the session ends, or
 	 * waits for resumption. */
 	c2s_sm_conn_gone(c, 1);
+	c2s_sess_gone(c);
 	/* A parked or resumed session may have taken the id over. */
 	if (xhash_get(c2s->conns, c->id) == c)
 		xhash_remove(c2s->conns, c->id);

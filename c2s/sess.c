@@ -69,32 +69,29 @@ void c2s_sess_send(struct c2s_conn *c, const char *action, const char *target)
 					  action, target, request ? c->req_id : NULL));
 }
 
-/* An ANONYMOUS user lives as long as its session, also when the client
- * leaves before the sm answered (the router keeps our order: the delete
- * reaches the sm after the create). */
-static void sess_delete_anonymous(struct c2s_conn *c)
-{
-	char *bare = xasprintf("%s@%s", c->user, c->domain);
-
-	c2s_sess_send(c, "delete", bare);
-	free(bare);
-}
-
 void c2s_sess_end(struct c2s_conn *c)
 {
-	c2s_auth_release_anonymous(c);
-	if (c->anonymous && c->state == C2S_STARTING) {
-		sess_delete_anonymous(c);
-		c->state = C2S_AUTHED;  /* once */
-		return;
-	}
 	if (c->state != C2S_ACTIVE)
 		return;
 	c2s_sess_send(c, "end", NULL);
-	if (c->anonymous)
-		sess_delete_anonymous(c);
 	c->state = C2S_CONNECTED;
 	log_info("c2s: conn %s: session of %s ended", c->id, c->jid);
+}
+
+/* An ANONYMOUS user lives as long as its connection, however it ends: a
+ * close, the sm ending the session first, or the client leaving before
+ * the sm answered (the router keeps our order: the delete reaches the sm
+ * after the create and the end). */
+void c2s_sess_gone(struct c2s_conn *c)
+{
+	if (c->anon_created) {
+		char *bare = xasprintf("%s@%s", c->user, c->domain);
+
+		c->anon_created = 0;
+		c2s_sess_send(c, "delete", bare);
+		free(bare);
+	}
+	c2s_auth_release_anonymous(c);
 }
 
 void c2s_route_stanza(struct c2s_conn *c, struct nad *nad)

@@ -468,7 +468,9 @@ static void do_enable(struct c2s_conn *c, const struct nad *nad)
 	sm = c->sm = xcalloc(1, sizeof(*sm));
 	c2s_smq_init(&sm->q);
 	sm->enabled = 1;
-	sm->resume = o->sm_resume > 0 && res != NULL &&
+	/* An ANONYMOUS user cannot come back (a new login is a new user),
+	 * so its session is never kept for resumption. */
+	sm->resume = o->sm_resume > 0 && res != NULL && !c->anonymous &&
 		     (strcmp(res, "true") == 0 || strcmp(res, "1") == 0);
 	sm->timeout = (unsigned)o->sm_resume;
 	/* The client may ask for less time, never more. */

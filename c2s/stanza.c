@@ -115,6 +115,7 @@ int c2s_session_start(struct c2s_conn *c, const char *resource, const char *iq_i
 		char *bare = xasprintf("%s@%s", c->user, c->domain);
 
 		c2s_sess_send(c, "create", bare);
+		c->anon_created = 1;
 		free(bare);
 	} else
 		c2s_sess_send(c, "start", c->jid);

@@ -653,6 +653,19 @@ static void sasl_server_step(struct sasl *s, const char *data, size_t len)
 	gsasl_free(out);
 }
 
+/* RFC 4505 makes ANONYMOUS's trace optional, and XEP-0175 clients send
+ * none (`<auth mechanism='ANONYMOUS'/>` or "="); GNU SASL insists on one.
+ * The trace means nothing to us (the owner picks the identity), so an
+ * absent one is stood in for. */
+static void sasl_anonymous_trace(const struct mech_info *m, char **data, size_t *len)
+{
+	if (m->bit != SX_SASL_ANONYMOUS || *len > 0)
+		return;
+	free(*data);
+	*data = xstrdup("anonymous");
+	*len = strlen(*data);
+}
+
 static void sasl_server_auth(struct sasl *s, const struct nad *nad, int root)
 {
 	const struct mech_info *m = sasl_mech_find(nad_attr(nad, root, NULL, "mechanism"));
@@ -686,6 +699,7 @@ static void sasl_server_auth(struct sasl *s, const struct nad *nad, int root)
 	gsasl_session_hook_set(s->gs, s);
 	s->plain_no_authzid = m->bit == SX_SASL_PLAIN && data != NULL && len > 0 &&
 			      data[0] == '\0';
+	sasl_anonymous_trace(m, &data, &len);
 	sasl_server_step(s, data, len);
 	free(data);
 }
@@ -712,6 +726,7 @@ static void sasl_server_response(struct sasl *s, const struct nad *nad, int root
 	}
 	if (s->mech->bit == SX_SASL_PLAIN)
 		s->plain_no_authzid = len > 0 && data[0] == '\0';
+	sasl_anonymous_trace(s->mech, &data, &len);
 	sasl_server_step(s, data, len);
 	free(data);
 }

@@ -547,8 +547,6 @@ static void test_refusals(void **state)
 		{ "<response " NS_SASL_Q ">Zm9v</response>", "malformed-request" },
 		{ "<abort " NS_SASL_Q "/>", "aborted" },
 		{ "<success " NS_SASL_Q "/>", "malformed-request" },
-		/* Anonymous with an empty trace token. */
-		{ "<auth " NS_SASL_Q " mechanism='ANONYMOUS'>=</auth>", "malformed-request" },
 	};
 	struct test_pair p;
 	size_t i;
@@ -566,6 +564,25 @@ static void test_refusals(void **state)
 	expect_failure(&p, "<auth " NS_SASL_Q " mechanism='SCRAM-SHA-256'>"
 		       "biwsbj1hbGljZSxyPWFiYw==</auth>", "encryption-required");
 	test_pair_free(&p);
+}
+
+/* ANONYMOUS without a trace (RFC 4505: the message is optional), as an
+ * empty initial response and as none at all (XEP-0175's example). */
+static void test_anonymous_no_trace(void **state)
+{
+	static const char *const inputs[] = {
+		"<auth " NS_SASL_Q " mechanism='ANONYMOUS'>=</auth>",
+		"<auth " NS_SASL_Q " mechanism='ANONYMOUS'/>",
+	};
+	struct test_pair p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		raw_server(&p, 0);
+		assert_int_equal(test_feed(&p.s, inputs[i]), 0);
+		assert_int_equal(p.s.auth_ok, 1);
+		test_pair_free(&p);
+	}
 }
 
 /* <abort/> in the middle of SCRAM, then a fresh start. */
@@ -1200,6 +1217,7 @@ int main(void)
 		cmocka_unit_test(test_lookup_realm),
 		cmocka_unit_test(test_offer),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_anonymous_no_trace),
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_salt_stable),
 		cmocka_unit_test(test_retry),
