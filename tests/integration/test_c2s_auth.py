@@ -270,39 +270,28 @@ def test_anonymous_not_offered_unless_configured(sandbox, xmpp):
 
 # ---- authreg backends other than sqlite ----
 
-JABBERD2_PGSQL_SETUP = "/usr/share/doc/jabberd2/db-setup.pgsql.gz"
+def test_pgsql_authreg(sandbox, xmpp, pg_server):
+    """authreg pgsql on jabberd2's own schema (db-setup.pgsql, when Debian
+    ships it) in the session's private PostgreSQL: in-band registration
+    stores a "$scram$" row, that user logs in with SCRAM; a row jabberd2
+    wrote in plaintext logs in with PLAIN and is upgraded; a wrong password
+    is refused."""
+    from lib import pgsql
 
-
-def test_pgsql_authreg(sandbox, xmpp):
-    """authreg pgsql on jabberd2's own schema (db-setup.pgsql) in a private
-    PostgreSQL: in-band registration stores a "$scram$" row, that user logs
-    in with SCRAM; a row jabberd2 wrote in plaintext logs in with PLAIN
-    and is upgraded; a wrong password is refused."""
-    import gzip
-    import os
-
-    from lib.pgserver import PgServer
-
-    pg = PgServer()
+    db = pg_server.database()
     try:
-        pg.start()
-        pg.psql("CREATE DATABASE jabberd2")
-        if os.path.exists(JABBERD2_PGSQL_SETUP):
-            with gzip.open(JABBERD2_PGSQL_SETUP, "rt") as f:
-                pg.psql(f.read(), db="jabberd2")
-        else:
-            pg.psql('CREATE TABLE "authreg" ("username" varchar(1023) NOT NULL, '
-                    '"realm" varchar(1023) NOT NULL, "password" varchar(256), '
-                    'PRIMARY KEY ("username", "realm"))', db="jabberd2")
-        pg.psql("INSERT INTO authreg VALUES ('old', 'localhost', 'old-pw')",
-                db="jabberd2")
+        if pgsql.stock_schema_sql() is None:
+            db.query('CREATE TABLE "authreg" ("username" varchar(1023) NOT NULL, '
+                     '"realm" varchar(1023) NOT NULL, "password" varchar(256), '
+                     'PRIMARY KEY ("username", "realm"))')
+        db.query("INSERT INTO authreg VALUES ('old', 'localhost', 'old-pw')")
         node = c2s_node(sandbox, mechs="<plain/><scram-sha-256/>", module="pgsql",
-                        backend="<pgsql><host>%s</host><port>%s</port>"
-                                "<dbname>jabberd2</dbname><user>test</user></pgsql>"
-                                % (pg.host, pg.port))
+                        backend="<pgsql><host>%s</host><port>%d</port>"
+                                "<dbname>%s</dbname><user>%s</user></pgsql>"
+                                % (pg_server.socket_dir, pgsql.PORT, db.name,
+                                   pgsql.SUPERUSER))
         register(xmpp, node, "pam", "pw-pam")
-        row = pg.psql("SELECT password FROM authreg WHERE username='pam'",
-                      db="jabberd2").strip()
+        row = db.query("SELECT password FROM authreg WHERE username='pam'")[0][0]
         assert row.startswith("$scram$") and "pw-pam" not in row
         c, _ = tls_client(node)
         assert c.scram("pam", "wrong", "SCRAM-SHA-256") == ("failure", "not-authorized")
@@ -313,12 +302,10 @@ def test_pgsql_authreg(sandbox, xmpp):
         c.auth("PLAIN", b"\0old\0old-pw")
         assert c.sasl_outcome()[0] == "success"
         c.close()
-        row = pg.psql("SELECT password FROM authreg WHERE username='old'",
-                      db="jabberd2").strip()
+        row = db.query("SELECT password FROM authreg WHERE username='old'")[0][0]
         assert row.startswith("$scram$")
-        sandbox.stop_all()
     finally:
-        pg.stop()
+        db.save_log(sandbox.path("postgresql.log"))
 
 
 PIPE_PROGRAM = """#!/usr/bin/python3 -u
