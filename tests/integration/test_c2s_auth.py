@@ -386,6 +386,34 @@ def test_pipe_authreg(sandbox, xmpp):
     assert text.rstrip().endswith("FREE")
 
 
+# ---- DIGEST-MD5 ----
+
+def test_digest_md5(sandbox, xmpp):
+    """DIGEST-MD5 where configured and passwords are stored in clear
+    (authreg.scram.plaintext): the right password logs in (the server's
+    rspauth verifies) and binds, a wrong one gets not-authorized. With
+    hashed storage (the default) it is not offered at all."""
+    node = c2s_node(sandbox, mechs="<digest-md5/><scram-sha-256/>",
+                    scram="<plaintext/>")
+    register(xmpp, node, "dmd", "pw-dmd")
+    c, feats = tls_client(node)
+    assert "<mechanism>DIGEST-MD5</mechanism>" in feats
+    assert c.digest_md5("dmd", "nope") == ("failure", "not-authorized")
+    assert c.digest_md5("dmd", "pw-dmd")[0] == "success"
+    assert c.bind("md5").startswith("dmd@localhost/md5")
+    c.close()
+    sandbox.stop_all()
+
+
+def test_digest_md5_not_offered_with_hashed_passwords(sandbox, xmpp):
+    node = c2s_node(sandbox, mechs="<digest-md5/><scram-sha-256/>")
+    c, feats = tls_client(node)
+    assert "DIGEST-MD5" not in feats
+    c.auth("DIGEST-MD5")
+    assert c.sasl_outcome() == ("failure", "invalid-mechanism")
+    c.close()
+
+
 # ---- XEP-0078 digest ----
 
 def iq_auth(c, user, resource, iq_id, password=None, digest=None):

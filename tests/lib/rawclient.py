@@ -239,6 +239,51 @@ class RawClient:
             assert got == want, "server signature did not verify"
         return outcome
 
+    def digest_md5(self, user, password, service="xmpp"):
+        """DIGEST-MD5 (RFC 2831, qop=auth); returns sasl_outcome(). The
+        server's rspauth must verify."""
+        self.auth("DIGEST-MD5")
+        text = self.read_until("</challenge>", "</failure>", "</stream:stream>")
+        m = re.search(r"<challenge[^>]*>([^<]*)</challenge>", text)
+        if not m:
+            return self.sasl_outcome()
+        chal = dict((k, v.strip('"')) for k, v in re.findall(
+            r'([a-z-]+)=("[^"]*"|[^,]*)', base64.b64decode(m.group(1)).decode()))
+        realm = chal.get("realm", self.domain)
+        cnonce = secrets.token_hex(16)
+        uri = "%s/%s" % (service, self.domain)
+
+        def md5(b):
+            return hashlib.md5(b).digest()
+
+        def hexmd5(b):
+            return hashlib.md5(b).hexdigest()
+
+        def resp(prefix):
+            a1 = (md5(("%s:%s:%s" % (user, realm, password)).encode())
+                  + (":%s:%s" % (chal["nonce"], cnonce)).encode())
+            a2 = ("%s:%s" % (prefix, uri)).encode()
+            return hexmd5(("%s:%s:00000001:%s:auth:%s" % (
+                hexmd5(a1), chal["nonce"], cnonce, hexmd5(a2))).encode())
+        body = ('username="%s",realm="%s",nonce="%s",cnonce="%s",nc=00000001,'
+                'qop=auth,digest-uri="%s",response=%s,charset=utf-8'
+                % (user, realm, chal["nonce"], cnonce, uri, resp("AUTHENTICATE")))
+        self.mark()
+        self.send("<response xmlns='%s'>%s</response>" % (SASL_NS, _b64(body.encode())))
+        text = self.read_until("</challenge>", "<success", "</failure>",
+                               "</stream:stream>")
+        want = "rspauth=" + resp("")
+        m = re.search(r"<challenge[^>]*>([^<]*)</challenge>", text)
+        if m:
+            assert base64.b64decode(m.group(1)).decode() == want
+            self.mark()
+            self.send("<response xmlns='%s'/>" % SASL_NS)
+            return self.sasl_outcome()
+        outcome = self.sasl_outcome()
+        if outcome[0] == "success" and outcome[1]:
+            assert base64.b64decode(outcome[1]).decode() == want
+        return outcome
+
     def scram_replay(self, user, final, mechanism="SCRAM-SHA-256"):
         """Start SCRAM afresh, then answer the new challenge with `final`,
         a client-final message recorded on another stream (its nonce and
