@@ -2,11 +2,12 @@
 """A small hand-driven XMPP client for what slixmpp does not do, or does
 not do on purpose: SCRAM-*-PLUS with tls-exporter (TLS 1.3) or tls-unique
 (TLS 1.2) channel binding, wrong channel-binding data, SASL EXTERNAL with
-a client certificate, ANONYMOUS, replayed SCRAM messages.
+a client certificate, ANONYMOUS, DIGEST-MD5, replayed SCRAM messages.
 
 TLS is pyOpenSSL (Debian's python3-openssl): the standard ssl module
 cannot export keying material, which tls-exporter (RFC 9266) needs. The
-SCRAM client (RFC 5802) is written here on hashlib and hmac.
+SCRAM (RFC 5802) and DIGEST-MD5 (RFC 2831) clients are written here on
+hashlib and hmac.
 """
 
 import base64
