@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <stringprep.h>
 
 #include "util/buf.h"
 
@@ -361,6 +362,84 @@ static void test_standalone_prep(void **state)
 	assert_string_equal(out, "sm.example.net");
 }
 
+/* ---- the ASCII fast path against libidn ---- */
+
+enum which { NODE, DOMAIN, RESOURCE };
+
+/* What libidn alone makes of `in`: 0 and the text, or -1. */
+static int idn_prep(const Stringprep_profile *profile, const char *in, char *out, size_t size)
+{
+	if (strlen(in) >= size)
+		return -1;
+	strcpy(out, in);
+	return stringprep(out, size, 0, profile) == STRINGPREP_OK ? 0 : -1;
+}
+
+static void check_same(enum which w, const char *in)
+{
+	char ours[128], theirs[128], again[128];
+	const char *error = NULL;
+	int r1, r2;
+
+	switch (w) {
+	case NODE:
+		r1 = jid_nodeprep(in, ours, sizeof(ours), &error);
+		r2 = idn_prep(stringprep_xmpp_nodeprep, in, theirs, sizeof(theirs));
+		break;
+	case RESOURCE:
+		r1 = jid_resourceprep(in, ours, sizeof(ours), &error);
+		r2 = idn_prep(stringprep_xmpp_resourceprep, in, theirs, sizeof(theirs));
+		break;
+	default:
+		r1 = jid_nameprep(in, ours, sizeof(ours), &error);
+		r2 = idn_prep(stringprep_nameprep, in, theirs, sizeof(theirs));
+		/* Our domain rules come after nameprep: apply them to libidn's
+		 * result to get what we must answer. */
+		if (r2 == 0)
+			r2 = jid_nameprep(theirs, again, sizeof(again), &error);
+		if (r2 == 0)
+			strcpy(theirs, again);
+		break;
+	}
+	if (r1 != r2 || (r1 == 0 && strcmp(ours, theirs) != 0))
+		fail_msg("profile %d, input \"%s\": ours %d \"%s\", libidn %d \"%s\"", (int)w,
+			 in, r1, r1 == 0 ? ours : "", r2, r2 == 0 ? theirs : "");
+}
+
+static void test_ascii_fast_path_matches_libidn(void **state)
+{
+	static const char alphabet[] = "aZ09.-_@/:&'\"<> \t\x7f\x01!~[]%+=";
+	char s[16];
+	unsigned long x = 12345;
+	int c, i, n, w;
+
+	(void)state;
+	for (w = NODE; w <= RESOURCE; w++) {
+		for (c = 1; c < 0x80; c++) {
+			s[0] = (char)c;
+			s[1] = '\0';
+			check_same((enum which)w, s);
+			s[0] = 'a';
+			s[1] = (char)c;
+			s[2] = 'B';
+			s[3] = '\0';
+			check_same((enum which)w, s);
+		}
+		/* Random strings, mostly from characters the rules single out. */
+		for (i = 0; i < 20000; i++) {
+			x = x * 1103515245ul + 12345ul;
+			n = (int)((x >> 16) % 12);
+			for (c = 0; c < n; c++) {
+				x = x * 1103515245ul + 12345ul;
+				s[c] = (x >> 20) % 4 == 0 ? (char)(1 + (x >> 8) % 0x7f) :
+					alphabet[(x >> 8) % (sizeof(alphabet) - 1)];
+			}
+			s[n] = '\0';
+			check_same((enum which)w, s);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_new_parts),
 		cmocka_unit_test(test_standalone_prep),
+		cmocka_unit_test(test_ascii_fast_path_matches_libidn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
