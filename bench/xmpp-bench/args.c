@@ -41,6 +41,8 @@ const char *xb_usage(void)
 	       "  --duration S          bound on the whole run (120)\n"
 	       "  --settle S            pause before measuring (1)\n"
 	       "  --hold S              idle: keep sessions this long (0)\n"
+	       "  --close               login: close each session once it is\n"
+	       "                        in (default: all stay open to the end)\n"
 	       "  --pids P,P,...        server processes for RSS and CPU\n"
 	       "  --json FILE|-         also write the results as JSON\n"
 	       "  --label NAME          name of the server in the output\n"
@@ -254,6 +256,9 @@ int xb_opts_parse(struct xb_opts *o, int argc, char **argv,
 			takes = false;
 		} else if (strcmp(opt, "--progress") == 0) {
 			o->progress = 1;
+			takes = false;
+		} else if (strcmp(opt, "--close") == 0) {
+			o->login_close = true;
 			takes = false;
 		} else if (strcmp(opt, "--no-progress") == 0) {
 			o->progress = 0;

@@ -236,7 +236,10 @@ static void dispatch(struct xb_conn *c)
 	struct xb_stanza *st = &c->st;
 
 	if (strcmp(st->name, "error") == 0) {
-		xb_conn_fail(c, "stream error from server");
+		snprintf(c->errbuf, sizeof c->errbuf,
+			 "stream error from server: %s (login state %d)",
+			 st->status, (int)c->state);
+		xb_conn_fail(c, c->errbuf);
 		stop(c);
 		return;
 	}
@@ -309,6 +312,10 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
 			c->st.features |= XF_BIND;
 		else if (strcmp(ln, "session") == 0)
 			c->st.features |= XF_SESSION;
+	} else if (level == 3 && strcmp(c->st.name, "error") == 0 &&
+		   c->st.status[0] == '\0') {
+		/* The stream error's condition, to say why we were thrown out. */
+		copy_bounded(c->st.status, sizeof c->st.status, ln);
 	} else if (level == 4 && strcmp(ln, "optional") == 0 &&
 		   (c->st.features & XF_SESSION)) {
 		c->st.features |= XF_SESSION_OPT;

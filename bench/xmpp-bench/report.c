@@ -51,7 +51,7 @@ static void json(FILE *f, const struct xb_report *rep)
 	json_str(f, o->label);
 	fprintf(f, ", \"scenario\": \"%s\", \"complete\": %s, \"error\": ",
 		xb_scenario_name(o->scenario), rep->complete ? "true" : "false");
-	if (rep->error)
+	if (rep->error[0])
 		json_str(f, rep->error);
 	else
 		fputs("null", f);
@@ -74,7 +74,7 @@ int xb_report_write(const struct xb_report *rep)
 	printf("xmpp-bench %s against %s (%s:%d)%s\n",
 	       xb_scenario_name(o->scenario), o->label, o->server.host,
 	       o->server.port, rep->complete ? "" : " -- INCOMPLETE");
-	if (rep->error)
+	if (rep->error[0])
 		printf("  first error: %s\n", rep->error);
 	for (int i = 0; i < rep->n; i++)
 		printf("  %-36s %14.3f %s\n", rep->r[i].key, rep->r[i].value,

@@ -126,7 +126,7 @@ static void pump(void)
 	while (!R.finished && R.inflight < o->concurrency &&
 	       R.started < R.target) {
 		long i = R.started;
-		long slot = o->scenario == XB_LOGIN ? -1 : i;
+		long slot = o->scenario == XB_LOGIN && o->login_close ? -1 : i;
 		if (slot < 0) {
 			for (long s = 0; s < R.nslots; s++)
 				if (R.conns[s].state == XS_DONE &&
@@ -148,6 +148,7 @@ static void ev_ready(struct xb_conn *c);
 static void ev_stanza(struct xb_conn *c, const struct xb_stanza *st);
 static void ev_failed(struct xb_conn *c);
 static void ev_released(struct xb_conn *c);
+static void login_check_done(void);
 
 static const struct xb_events events = {
 	.ready = ev_ready,
@@ -175,19 +176,32 @@ static void ev_failed(struct xb_conn *c)
 		if (c->t_ready == 0)
 			R.inflight--;
 		R.failed++;
-		if (R.rep->error == NULL)
-			R.rep->error = c->error;
+		if (R.rep->error[0] == '\0')
+			snprintf(R.rep->error, sizeof R.rep->error, "%s",
+				 c->error);
 		if (R.failed > R.o->count / 100)
 			finish(false);
+		else if (R.o->scenario == XB_LOGIN && !R.o->login_close)
+			login_check_done();
 	}
 	xb_net_drop(c);
+}
+
+/* Without --close, every login stays in until all are. */
+static void login_check_done(void)
+{
+	if (R.ready + R.failed < R.o->count)
+		return;
+	R.closed = R.ready;
+	measure_end((double)R.ready, "logins");
+	finish(R.failed == 0);
 }
 
 static void ev_released(struct xb_conn *c)
 {
 	xb_conn_cleanup(c);
 	c->state = XS_DONE; /* the slot is free */
-	if (R.o->scenario == XB_LOGIN) {
+	if (R.o->scenario == XB_LOGIN && R.o->login_close) {
 		if (R.closed + R.failed >= R.o->count) {
 			measure_end((double)R.closed, "logins");
 			finish(R.failed == 0);
@@ -410,8 +424,10 @@ static void ev_ready(struct xb_conn *c)
 	R.inflight--;
 	R.ready++;
 	xb_lat_add(&R.login_lat, (uint32_t)((c->t_ready - c->t_start) * 1e6));
-	if (R.o->scenario == XB_LOGIN)
+	if (R.o->scenario == XB_LOGIN && R.o->login_close)
 		xb_conn_close(c);
+	else if (R.o->scenario == XB_LOGIN)
+		login_check_done();
 	else if (R.ready == R.target)
 		all_ready();
 	pump();
@@ -435,8 +451,9 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 			xb_scenario_name(R.o->scenario), now - R.t0, R.ready,
 			R.target, R.failed, R.mrecv, R.fan_recv);
 	if (now > R.deadline) {
-		if (R.rep->error == NULL)
-			R.rep->error = "the run hit its --duration bound";
+		if (R.rep->error[0] == '\0')
+			snprintf(R.rep->error, sizeof R.rep->error, "%s",
+				 "the run hit its --duration bound");
 		finish(false);
 	}
 }
@@ -445,7 +462,7 @@ static void setup(const struct xb_opts *o)
 {
 	switch (o->scenario) {
 	case XB_LOGIN:
-		R.nslots = o->concurrency;
+		R.nslots = o->login_close ? o->concurrency : o->count;
 		R.target = o->count;
 		break;
 	case XB_IDLE:
@@ -506,7 +523,8 @@ int xb_run(const struct xb_opts *o, struct xb_report *rep,
 	R.o = o;
 	R.rep = rep;
 	rep->opts = o;
-	if (xb_net_fd_limit(o->scenario == XB_LOGIN ? o->concurrency :
+	if (xb_net_fd_limit(o->scenario == XB_LOGIN && o->login_close ?
+				    o->concurrency :
 			    o->scenario == XB_MESSAGES ? 2L * o->pairs :
 						     o->count, error_r) < 0)
 		return -1;

@@ -71,6 +71,7 @@ struct xb_opts {
 	double duration;        /* hard bound on the whole run, seconds */
 	double settle;          /* pause before measuring, seconds */
 	double hold;            /* "idle": keep the sessions this long */
+	bool login_close;       /* "login": close each session when in */
 	pid_t pids[XB_MAX_PIDS];
 	int npids;
 	const char *json_path;  /* NULL: none; "-": stdout */
@@ -197,7 +198,8 @@ struct xb_conn {
 	long user;               /* the user number */
 	char jid[400];           /* user@domain */
 	enum xb_state state;
-	const char *error;       /* why it failed, static */
+	const char *error;       /* why it failed: static or errbuf */
+	char errbuf[160];
 	XML_Parser xp;
 	int depth;
 	bool restart;            /* reset the parser after this chunk */
@@ -278,7 +280,7 @@ struct xb_result {
 struct xb_report {
 	const struct xb_opts *opts;
 	bool complete;
-	const char *error;  /* the first stream failure, if any */
+	char error[128];    /* the first stream failure, if any */
 	struct xb_result r[XB_MAX_RESULTS];
 	int n;
 };
