@@ -117,6 +117,7 @@ def one_server(a, kind, rep, number):
             results[name] = run_scenario(a, srv, name, outdir)
             time.sleep(a.pause)
     finally:
+        srv.stop()
         problems = sb.finish()
         for p in problems:
             print("  %s: %s" % (kind, p), flush=True)
@@ -156,7 +157,8 @@ def table(all_results, kinds):
 
 def servers_label(kind):
     return {"ours": "ours", "stock": "jabberd2 2.7",
-            "prosody": "prosody 0.12"}.get(kind, kind)
+            "prosody": "prosody 0.12", "ejabberd": "ejabberd 23.01"}.get(
+                kind, kind)
 
 
 def raise_fd_limit(n):
@@ -172,7 +174,7 @@ def raise_fd_limit(n):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--xb", required=True, help="the xmpp-bench program")
-    ap.add_argument("--servers", default="ours,stock,prosody")
+    ap.add_argument("--servers", default="ours,stock,prosody,ejabberd")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--logins", type=int, default=2000)

@@ -8,6 +8,7 @@ benchmark.
   Jabberd("ours")   this tree's router, sm and c2s from $JC_BUILDDIR
   Jabberd("stock")  Debian's jabberd2 2.7 with the same configs
   Prosody()         Debian's prosody, internal_hashed accounts (files)
+  Ejabberd()        Debian's ejabberd on SQLite (its lite.sql schema)
 
 Every user is <prefix><n>@localhost with password "pw". Our c2s gets rows
 in its "$scram$" form (docs/authreg.md), jabberd2 plaintext rows as it
@@ -248,7 +249,10 @@ def make(kind, sandbox, number):
         return Jabberd(sandbox, number, kind)
     if kind == "prosody":
         return Prosody(sandbox, number)
-    raise ValueError("unknown server %r (ours, stock, prosody)" % kind)
+    if kind == "ejabberd":
+        return Ejabberd(sandbox, number)
+    raise ValueError("unknown server %r (ours, stock, prosody, ejabberd)"
+                     % kind)
 
 
 def available(kind):
@@ -266,6 +270,150 @@ def available(kind):
     if kind == "prosody":
         return None if os.path.exists(Prosody.binary) else \
             "prosody is not installed"
+    if kind == "ejabberd":
+        if not os.path.exists(Ejabberd.ctl):
+            return "ejabberd is not installed (tools/install-deps --bench)"
+        if not Ejabberd.schema.exists():
+            return "ejabberd's SQLite schema %s is missing" % Ejabberd.schema
+        return None
     return "unknown server"
 
 
+
+
+EJABBERD_YML = """# written by bench/servers.py
+hosts: ["{domain}"]
+loglevel: warning
+log_rotate_count: 0
+certfiles: ["{pem}"]
+listen:
+  - port: {port}
+    ip: "{ip}"
+    module: ejabberd_c2s
+    starttls: true
+    backlog: 1024
+    max_stanza_size: 262144
+    shaper: none
+    access: all
+sql_type: sqlite
+sql_database: "{db}"
+default_db: sql
+auth_method: sql
+auth_password_format: plain
+new_sql_schema: false
+acl:
+  local:
+    user_regexp: ""
+access_rules:
+  local:
+    allow: local
+shaper_rules:
+  max_user_sessions: 100
+modules:
+  mod_roster: {{}}
+  mod_disco: {{}}
+  mod_ping: {{}}
+"""
+
+
+class Ejabberd(Server):
+    """Debian's ejabberd on SQLite (users and rosters inserted with SQL),
+    run by ejabberdctl in the foreground as the ejabberd user, which owns
+    the server's directory."""
+    name = "ejabberd"
+    ctl = "/usr/sbin/ejabberdctl"
+    schema = Path("/usr/share/ejabberd/sql/lite.sql")
+
+    def prepare(self, users, prefix_users, fan_first, fan_users, contacts,
+                max_sessions):
+        import pwd
+        self.port = self.sb.free_port(self.ip)
+        self.cert = certs.self_signed(self.dir, DOMAIN)
+        self.db = self.dir / "ejabberd.db"
+        self.node = "xbench%d@localhost" % os.getpid()
+        con = sqlite3.connect(str(self.db))
+        with con:
+            con.executescript(self.schema.read_text())
+            names = ["%s%d" % (prefix_users, i) for i in range(users)]
+            names += ["f%d" % i for i in range(fan_first, fan_first + fan_users)]
+            con.executemany("INSERT INTO users (username, password) "
+                            "VALUES (?, ?)", [(u, PASSWORD) for u in names])
+            con.executemany(
+                "INSERT INTO rosterusers (username, jid, nick, subscription, "
+                "ask, askmessage, server, subscribe, type) VALUES "
+                "(?, ?, '', 'B', 'N', '', 'N', '', 'item')",
+                [("f%d" % u, "f%d@%s" % (v, DOMAIN))
+                 for u, v in roster_groups(fan_first, fan_users, contacts)])
+        con.close()
+        self.cfg = self.dir / "ejabberd.yml"
+        self.cfg.write_text(EJABBERD_YML.format(
+            domain=DOMAIN, pem=self.cert.pemfile, port=self.port, ip=self.ip,
+            db=self.db))
+        # Our own ejabberdctl.cfg: Debian's sets the config path itself.
+        self.ctlcfg = self.dir / "ejabberdctl.cfg"
+        self.ctlcfg.write_text(
+            'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"\n'
+            'ERL_EPMD_ADDRESS=127.0.0.1\nINET_DIST_INTERFACE=127.0.0.1\n'
+            'ERL_MAX_PORTS=65536\n'
+            'EJABBERD_PID_PATH=%s/ejabberd.pid\n' % self.dir)
+        for d in ("logs", "spool"):
+            (self.dir / d).mkdir(exist_ok=True)
+        pw = pwd.getpwnam("ejabberd")
+        for root, dirs, files in os.walk(self.dir):
+            for n in [root] + [os.path.join(root, f) for f in dirs + files]:
+                os.chown(n, pw.pw_uid, pw.pw_gid)
+        os.chmod(self.sb.dir, 0o755)
+
+    def start(self):
+        self.epmd_before = self._pids_named("epmd")
+        self.sb.start("ejabberd", [
+            self.ctl, "--ctl-config", self.ctlcfg, "--config", self.cfg,
+            "--logs", self.dir / "logs",
+            "--spool", self.dir / "spool", "--node", self.node, "foreground"],
+            env={"ERL_EPMD_ADDRESS": "127.0.0.1"},
+            logs=[self.dir / "logs" / "ejabberd.log"],
+            ready_port=(self.ip, self.port), timeout=60)
+        self.address = (self.ip, self.port)
+        return self
+
+    @staticmethod
+    def _pids_named(comm, needle=None):
+        found = []
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open("/proc/%s/comm" % p) as f:
+                    if f.read().strip() != comm:
+                        continue
+                with open("/proc/%s/cmdline" % p, "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if needle is None or needle.encode() in cmd:
+                found.append(int(p))
+        return found
+
+    def pids(self):
+        """The Erlang VM running our node (not the shell scripts above
+        it)."""
+        return self._pids_named("beam.smp", self.node)
+
+    def stop(self):
+        beams = self.pids()
+        for pid in beams:
+            os.kill(pid, 15)
+        # The VM takes a few seconds to stop; the next server must not
+        # share the machine with it.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and \
+                any(os.path.exists("/proc/%d" % p) for p in beams):
+            time.sleep(0.2)
+        for pid in beams:
+            if os.path.exists("/proc/%d" % pid):
+                os.kill(pid, 9)
+        super().stop()
+        # The Erlang port mapper that this start brought up, if any.
+        for pid in self._pids_named("epmd"):
+            if pid not in self.epmd_before:
+                os.kill(pid, 15)

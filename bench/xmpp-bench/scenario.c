@@ -441,6 +441,28 @@ static void ev_stanza(struct xb_conn *c, const struct xb_stanza *st)
 		fanout_stanza(c, st);
 }
 
+/* Says where the logins still under way are stuck, by login state. */
+static void stuck_report(void)
+{
+	static const char *const names[] = {
+		"connect", "features", "starttls", "tls", "sasl", "bind",
+		"session", "roster"};
+	long n[8] = {0};
+	int len;
+
+	for (long s = 0; s < R.nslots; s++)
+		if (R.conns[s].xp && R.conns[s].state < XS_READY)
+			n[R.conns[s].state]++;
+	len = snprintf(R.rep->error, sizeof R.rep->error,
+		       "hit the --duration bound; logins stuck in:");
+	for (int i = 0; i < 8 && len > 0 && (size_t)len < sizeof R.rep->error;
+	     i++)
+		if (n[i])
+			len += snprintf(R.rep->error + len,
+					sizeof R.rep->error - (size_t)len,
+					" %s %ld", names[i], n[i]);
+}
+
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
 	double now = xb_now();
@@ -452,8 +474,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 			R.target, R.failed, R.mrecv, R.fan_recv);
 	if (now > R.deadline) {
 		if (R.rep->error[0] == '\0')
-			snprintf(R.rep->error, sizeof R.rep->error, "%s",
-				 "the run hit its --duration bound");
+			stuck_report();
 		finish(false);
 	}
 }
