@@ -32,4 +32,5 @@ bench_xmpp_bench_tests_test_xb_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) \
 	$(EXPAT_CFLAGS)
 bench_xmpp_bench_tests_test_xb_LDADD = $(XB_LIBS) $(CMOCKA_LIBS)
 
-EXTRA_DIST += bench/README.md bench/run bench/servers.py
+EXTRA_DIST += bench/README.md bench/run bench/servers.py bench/bench.py \
+	tools/xmpp-bench
