@@ -84,12 +84,14 @@ def run_scenario(a, srv, name, outdir):
         "--pids", ",".join(str(p) for p in srv.pids()),
         "--label", srv.name, "--json", str(js), "--no-progress"]
     t0 = time.monotonic()
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=a.duration + 60)
-    (outdir / ("%s.txt" % name)).write_bytes(p.stdout)
+    with open(outdir / ("%s.txt" % name), "wb") as out:
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        if a.perf and name == "messages":
+            profile(a, srv, outdir)
+        p.wait(timeout=a.duration + 60)
     if not js.exists():
-        return {"complete": False, "error": p.stdout.decode()[-300:],
-                "results": {}}
+        text = (outdir / ("%s.txt" % name)).read_text(errors="replace")
+        return {"complete": False, "error": text[-300:], "results": {}}
     res = json.loads(js.read_text())
     # Memory of c2s alone, for issue 4's "under 16 KB in c2s".
     if name == "idle" and isinstance(srv, servers.Jabberd):
@@ -101,6 +103,27 @@ def run_scenario(a, srv, name, outdir):
                                       "FAILED: %s" % res.get("error"),
                                       time.monotonic() - t0), flush=True)
     return res
+
+
+def profile(a, srv, outdir):
+    """perf record of the server's processes in the middle of the message
+    run (after the logins), summarised per process and library and per
+    symbol next to the data."""
+    time.sleep(a.perf_delay)
+    data = outdir / "perf-messages.data"
+    subprocess.run(["perf", "record", "-q", "-g", "-o", str(data), "-p",
+                    ",".join(map(str, srv.pids())), "--", "sleep",
+                    str(a.perf)], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=a.perf + 30)
+    for sort, name in (("comm,dso", "perf-messages-dso.txt"),
+                       ("comm,sym", "perf-messages-sym.txt")):
+        rep = subprocess.run(["perf", "report", "-i", str(data),
+                              "--no-children", "--sort", sort, "--stdio",
+                              "-g", "none"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=120)
+        lines = [ln for ln in rep.stdout.decode().splitlines()
+                 if "%" in ln and not ln.startswith("#")]
+        (outdir / name).write_text("\n".join(lines[:60]) + "\n")
 
 
 def one_server(a, kind, rep, number):
@@ -199,6 +222,10 @@ def main():
     ap.add_argument("--duration", type=float, default=300)
     ap.add_argument("--pause", type=float, default=3)
     ap.add_argument("--out", default="bench-results")
+    ap.add_argument("--perf", type=float, default=0, metavar="SECONDS",
+                    help="perf record the server for this long during the "
+                    "message run (give --messages enough to last)")
+    ap.add_argument("--perf-delay", type=float, default=4)
     a = ap.parse_args()
     a.scenarios = [s for s in a.scenarios.split(",") if s]
     for s in a.scenarios:
