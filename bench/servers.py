@@ -24,6 +24,7 @@ import base64
 import hashlib
 import hmac
 import os
+import pwd
 import sqlite3
 import sys
 import time
@@ -326,7 +327,6 @@ class Ejabberd(Server):
 
     def prepare(self, users, prefix_users, fan_first, fan_users, contacts,
                 max_sessions):
-        import pwd
         self.port = self.sb.free_port(self.ip)
         self.cert = certs.self_signed(self.dir, DOMAIN)
         self.db = self.dir / "ejabberd.db"
@@ -366,11 +366,16 @@ class Ejabberd(Server):
 
     def start(self):
         self.epmd_before = self._pids_named("epmd")
+        # setpriv rather than ejabberdctl's own su: su goes through PAM,
+        # which puts the open-files limit back to the default 1024.
         self.sb.start("ejabberd", [
+            "setpriv", "--reuid=ejabberd", "--regid=ejabberd",
+            "--init-groups", "--",
             self.ctl, "--ctl-config", self.ctlcfg, "--config", self.cfg,
             "--logs", self.dir / "logs",
             "--spool", self.dir / "spool", "--node", self.node, "foreground"],
-            env={"ERL_EPMD_ADDRESS": "127.0.0.1"},
+            env={"ERL_EPMD_ADDRESS": "127.0.0.1",
+                 "HOME": pwd.getpwnam("ejabberd").pw_dir},
             logs=[self.dir / "logs" / "ejabberd.log"],
             ready_port=(self.ip, self.port), timeout=60)
         self.address = (self.ip, self.port)
