@@ -34,3 +34,14 @@ bench_xmpp_bench_tests_test_xb_LDADD = $(XB_LIBS) $(CMOCKA_LIBS)
 
 EXTRA_DIST += bench/README.md bench/run bench/servers.py bench/bench.py \
 	tools/xmpp-bench
+
+# Fuzz target: what the generator reads from a server (stream and SCRAM).
+if ENABLE_FUZZING
+noinst_PROGRAMS += bench/xmpp-bench/fuzz/fuzz_stream
+endif
+bench_xmpp_bench_fuzz_fuzz_stream_SOURCES = bench/xmpp-bench/fuzz/fuzz_stream.c
+bench_xmpp_bench_fuzz_fuzz_stream_CPPFLAGS = $(AM_CPPFLAGS) $(EXPAT_CFLAGS)
+bench_xmpp_bench_fuzz_fuzz_stream_LDADD = $(XB_LIBS)
+bench_xmpp_bench_fuzz_fuzz_stream_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += bench/xmpp-bench/fuzz/stream.dict \
+	bench/xmpp-bench/fuzz/corpus/stream
