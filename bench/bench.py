@@ -62,8 +62,11 @@ def scenario_args(name, a):
         return ["login", "--mech", "SCRAM-SHA-1", "-n", str(a.logins),
                 "-c", "50", "--users", str(min(a.sessions, 1000))]
     if name == "idle":
+        # Idle means quiet for a while: 6 s, longer than the 2 s sweep
+        # after which our c2s trims a quiet stream (sx_trim); the same
+        # wait for every server.
         return ["idle", "--mech", "PLAIN", "-n", str(a.sessions), "-c", "100",
-                "--users", str(a.sessions), "--settle", "3"]
+                "--users", str(a.sessions), "--settle", "6"]
     if name == "messages":
         return ["messages", "--mech", "PLAIN", "--pairs", str(a.pairs),
                 "--window", str(a.window), "-n", str(a.messages),

@@ -113,6 +113,7 @@ static void pres_available(struct sess *sess, struct pkt *pkt)
 	if (initial) {
 		pres_probe_contacts(sess);
 		pres_siblings(sess);
+		roster_pending_to_session(sess);
 	}
 }
 

@@ -18,8 +18,9 @@
  * a pre-approval (RFC 6121 3.4; the item says approved='true') and a
  * contact's request still unanswered, which tells a user's "subscribed"
  * that approves it from one that pre-approves. An unanswered subscribe is
- * also delivered to the user's sessions, or kept in offline storage until
- * one is online.
+ * delivered to the user's available sessions, and offered again to every
+ * session that becomes available until the user answers it (RFC 6121
+ * 3.1.3); it is not put in offline storage, which delivers only once.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -605,6 +606,29 @@ static int roster_deliver(struct user *user, struct pkt *pkt)
 	return sent;
 }
 
+/* A request waits until the user answers it: it is offered again to each
+ * session that becomes available, rather than kept in offline storage,
+ * which would deliver it only once. */
+void roster_pending_to_session(struct sess *sess)
+{
+	struct user *user = sess->user;
+	struct xhash_iter it;
+	const char *bare;
+	void *state;
+
+	xhash_iter_init(user->s10n, &it);
+	while (xhash_iter_next(&it, &bare, &state)) {
+		struct roster_item *item = roster_get(user, bare);
+		struct pkt *p;
+
+		if (!((intptr_t)state & SM_S10N_PENDING_IN) || (item != NULL && item->from))
+			continue;
+		p = pkt_create(user->sm, "presence", "subscribe", jid_full(sess->jid), bare);
+		if (p != NULL)
+			pkt_sess(p, sess);
+	}
+}
+
 static enum mod_ret roster_pkt_user(struct user *user, struct pkt *pkt)
 {
 	struct roster_item *item;
@@ -674,7 +698,17 @@ static enum mod_ret roster_pkt_user(struct user *user, struct pkt *pkt)
 		pkt_free(&pkt);
 		return MOD_HANDLED;
 	}
-	return roster_deliver(user, pkt) ? MOD_HANDLED : MOD_PASS;
+	if (roster_deliver(user, pkt))
+		return MOD_HANDLED;
+	if (pkt->type == PKT_S10N &&
+	    (s10n_get(user, jid_bare(pkt->from)) & SM_S10N_PENDING_IN)) {
+		/* Noted as waiting: the next available session gets it
+		 * (roster_pending_to_session), and every one after until the
+		 * user answers. */
+		pkt_free(&pkt);
+		return MOD_HANDLED;
+	}
+	return MOD_PASS;
 }
 
 static void roster_user_delete(struct sm *sm, const struct jid *jid)

@@ -328,6 +328,9 @@ void pep_free(struct user *user);
 
 /* ---- mod_roster.c helpers ---- */
 struct roster_item *roster_get(struct user *user, const char *bare);
+/* The session just became available: hand it every contact's request
+ * still waiting for the user's answer (RFC 6121 3.1.3; mod_roster). */
+void roster_pending_to_session(struct sess *sess);
 
 extern const struct sm_module *const sm_modules[];
 

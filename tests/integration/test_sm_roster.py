@@ -156,6 +156,54 @@ def test_presence_preapproval(sandbox, xmpp, sm_storage):
     assert asked == []
 
 
+def login_counting_requests(client, sender, expect):
+    """Log in, then count the subscription requests from `sender` that
+    reach the session once its initial presence has gone out; with
+    `expect`, wait for the first."""
+    client.login(presence=False)
+    manual_subscriptions(client)
+    asked = presence_count(client, "subscribe", sender)
+    first = None
+    if expect:
+        first = wait_event(client, "presence_subscribe",
+                           lambda p: p["from"].bare == sender)
+    client.xmpp.send_presence()
+    if first is not None:
+        run(client, first, "%s waits for the request" % client.jid)
+    ping(client)
+    ping(client)
+    return asked
+
+
+@pytest.mark.stock
+def test_waiting_request_offered_at_each_login(sandbox, xmpp, sm_storage):
+    """RFC 6121 3.1.3: alice asks bob while he is offline; bob gets the
+    request once at his next login (not twice: it is not also kept in
+    offline storage), again at the login after that since he did not
+    answer, and no more once he has approved it."""
+    node = jabberd.Node(sandbox, number=1, flavor=OURS, storage=sm_storage).start()
+    alice, bob = two_users(xmpp, node)
+    alice.login()
+    manual_subscriptions(alice)
+    alice.xmpp.send_presence(pto="bob@localhost", ptype="subscribe")
+    ping(alice)
+    for _ in range(2):
+        bob = xmpp.client("bob@localhost", "bob-pw-2", node.c2s_address)
+        asked = login_counting_requests(bob, "alice@localhost", True)
+        assert len(asked) == 1
+        bob.disconnect()
+    bob = xmpp.client("bob@localhost", "bob-pw-2", node.c2s_address)
+    assert len(login_counting_requests(bob, "alice@localhost", True)) == 1
+    granted = wait_event(alice, "presence_subscribed",
+                         lambda p: p["from"].bare == "bob@localhost")
+    bob.xmpp.send_presence(pto="alice@localhost", ptype="subscribed")
+    run(alice, granted, "alice waits for bob's approval")
+    bob.disconnect()
+    bob = xmpp.client("bob@localhost", "bob-pw-2", node.c2s_address)
+    assert login_counting_requests(bob, "alice@localhost", False) == []
+    assert node.sm_count("queue", "bob@localhost") == 0
+
+
 def received_carbons(client):
     """A list that collects the XEP-0280 <received/> carbons the client
     gets (slixmpp's "message" event only fires for a top-level body)."""
