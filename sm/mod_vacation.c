@@ -95,7 +95,7 @@ static int digits2(const char *p, int *v)
 }
 
 /* XEP-0082 DateTime: CCYY-MM-DDThh:mm:ss[.sss](Z|(+|-)hh:mm). -1 if not. */
-static time_t vacation_parse_time(const char *s, size_t len)
+time_t sm_datetime_parse(const char *s, size_t len)
 {
 	char buf[40], *p;
 	struct tm tm = { 0 };
@@ -162,7 +162,7 @@ static time_t vacation_time_of(const struct nad *nad, int e)
 
 	if (text == NULL || len == 0)
 		return 0;
-	return vacation_parse_time(text, len);
+	return sm_datetime_parse(text, len);
 }
 
 /* Returns the error condition, or NULL. */

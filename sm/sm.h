@@ -189,6 +189,7 @@ struct sm {
 	int offline_drop_s10n;
 	int roster_max;
 	struct xhash *vacation_replied; /* mod_vacation: who was answered */
+	unsigned amp_off;               /* mod_amp: AMP_OFF_* */
 	const char *identity_category, *identity_type, *identity_name;
 	int exit_code;
 	int shutting_down;
@@ -321,6 +322,39 @@ void sm_answer_probe(struct pkt *pkt, const char *resource);
 struct vacation;
 /* Free a user's vacation settings (user.c). */
 void vacation_free(struct user *user);
+
+/* XEP-0082 DateTime (CCYY-MM-DDThh:mm:ss[.sss](Z|+hh:mm|-hh:mm)) of
+ * len bytes to Unix time; -1 if it is not one (mod_vacation, mod_amp). */
+time_t sm_datetime_parse(const char *s, size_t len);
+
+/* ---- mod_amp.c: XEP-0079 ---- */
+/* sm->amp_off bits: what sm.xml's <amp> switched off. */
+#define AMP_OFF_DROP 0x01
+#define AMP_OFF_ERROR 0x02
+#define AMP_OFF_ALERT 0x04
+#define AMP_OFF_NOTIFY 0x08
+#define AMP_OFF_DELIVER 0x10
+#define AMP_OFF_EXPIREAT 0x20
+#define AMP_OFF_MATCHRES 0x40
+#define AMP_OFF_STORAGE 0x80    /* offline storage is off */
+/* What one rule comes to. */
+enum amp_check {
+	AMP_NOT_MET,
+	AMP_MET,
+	AMP_BAD_ACTION,         /* unknown or switched off */
+	AMP_BAD_CONDITION,      /* unknown or switched off */
+	AMP_BAD_VALUE,          /* missing or invalid value, missing action */
+};
+/* Where the message would go, as the rules see it. */
+struct amp_dest {
+	int online;             /* some session takes it now */
+	int exact;              /* the session of the resource it names does */
+	time_t now;
+};
+/* Check one <rule action condition value> against dest, with sm.xml's
+ * switches `off` (AMP_OFF_*). Any argument may be NULL (absent). */
+enum amp_check amp_rule_check(unsigned off, const char *action, const char *condition,
+			      const char *value, const struct amp_dest *dest);
 
 /* ---- mod_pep.c ---- */
 /* Free a user's published items (user.c). */

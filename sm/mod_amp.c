@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * mod_amp: XEP-0079 Advanced Message Processing for messages to our users,
+ * with jabberd2's conditions (deliver direct/stored/none, expire-at,
+ * match-resource exact/other/any), actions (drop, error, alert, notify)
+ * and sm.xml switches: an <amp><disableactions><drop/>... element present
+ * turns that action or condition off (it is then unsupported);
+ * <offlinestoragedisabled/> or offline.dropmessages means "stored" never
+ * happens and "none" does. disco#info lists a feature per enabled action
+ * and condition, and answers the node http://jabber.org/protocol/amp
+ * (pkt-sm) as jabberd2 does.
+ *
+ * Rules are read where the message reaches its user (pkt-user, before
+ * deliver): every rule is checked first; a rule with an unsupported
+ * action makes the whole message bounce with bad-request and
+ * <unsupported-actions/>, else one with an unsupported condition
+ * bad-request and <unsupported-conditions/>, else an invalid one
+ * (missing action or value, a value the condition does not know, a bad
+ * date) not-acceptable and <invalid-rules/>, each listing the rules at
+ * fault (XEP-0079 section 8). Then the first rule whose condition is met
+ * acts: drop discards the message; alert discards it and tells the
+ * sender; error bounces it with undefined-condition and <failed-rules/>;
+ * notify tells the sender and lets the message go on. A message with no
+ * rule met goes on unchanged.
+ *
+ * Where this differs from jabberd2 (whose module reports no errors at
+ * all, lets invalid rules pass, and answers "any" when the user is
+ * offline): errors are sent as above; match-resource follows XEP-0079
+ * (any: some session takes the message; exact: the session of the named
+ * resource does; other: some other session does); replies come from the
+ * user's domain, as in the XEP's examples. per-hop is not looked at:
+ * we are the last hop, where every rule applies. A message carrying
+ * <amp status=...> is a report, not a request, and is left alone, as in
+ * jabberd2. At most AMP_MAX_RULES rules; more is bad-request.
+ */
+#include "config.h"
+#include "sm/sm.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sx/sx.h"
+#include "util/buf.h"
+#include "util/config_file.h"
+#include "util/jid.h"
+#include "util/log.h"
+#include "util/nad.h"
+
+#define NS_AMP "http://jabber.org/protocol/amp"
+#define NS_AMP_ERRORS "http://jabber.org/protocol/amp#errors"
+#define AMP_MAX_RULES 16
+
+static const struct {
+	const char *key;        /* under amp. in sm.xml */
+	unsigned bit;
+	const char *feature;    /* disco#info var, NULL: none */
+} amp_switches[] = {
+	{ "amp.disableactions.drop", AMP_OFF_DROP, NS_AMP "?action=drop" },
+	{ "amp.disableactions.error", AMP_OFF_ERROR, NS_AMP "?action=error" },
+	{ "amp.disableactions.alert", AMP_OFF_ALERT, NS_AMP "?action=alert" },
+	{ "amp.disableactions.notify", AMP_OFF_NOTIFY, NS_AMP "?action=notify" },
+	{ "amp.disableconditions.deliver", AMP_OFF_DELIVER, NS_AMP "?condition=deliver" },
+	{ "amp.disableconditions.expireat", AMP_OFF_EXPIREAT, NS_AMP "?condition=expire-at" },
+	{ "amp.disableconditions.matchresource", AMP_OFF_MATCHRES,
+	  NS_AMP "?condition=match-resource" },
+	{ "amp.offlinestoragedisabled", AMP_OFF_STORAGE, NULL },
+};
+#define AMP_NSWITCHES (sizeof(amp_switches) / sizeof(amp_switches[0]))
+
+static int is(const char *s, const char *want)
+{
+	return s != NULL && strcmp(s, want) == 0;
+}
+
+static enum amp_check amp_action_ok(unsigned off, const char *action)
+{
+	if (action == NULL)
+		return AMP_BAD_VALUE;
+	if ((is(action, "drop") && !(off & AMP_OFF_DROP)) ||
+	    (is(action, "error") && !(off & AMP_OFF_ERROR)) ||
+	    (is(action, "alert") && !(off & AMP_OFF_ALERT)) ||
+	    (is(action, "notify") && !(off & AMP_OFF_NOTIFY)))
+		return AMP_NOT_MET;
+	return AMP_BAD_ACTION;
+}
+
+enum amp_check amp_rule_check(unsigned off, const char *action, const char *condition,
+			      const char *value, const struct amp_dest *dest)
+{
+	enum amp_check a = amp_action_ok(off, action);
+	int met;
+
+	if (a == AMP_BAD_ACTION)
+		return a;
+	if (is(condition, "deliver") && !(off & AMP_OFF_DELIVER)) {
+		int stored = !dest->online && !(off & AMP_OFF_STORAGE);
+
+		if (is(value, "direct"))
+			met = dest->online;
+		else if (is(value, "stored"))
+			met = stored;
+		else if (is(value, "none"))
+			met = !dest->online && !stored;
+		else
+			return AMP_BAD_VALUE;   /* forward, gateway: we have neither */
+	} else if (is(condition, "match-resource") && !(off & AMP_OFF_MATCHRES)) {
+		if (is(value, "any"))
+			met = dest->online;
+		else if (is(value, "exact"))
+			met = dest->exact;
+		else if (is(value, "other"))
+			met = dest->online && !dest->exact;
+		else
+			return AMP_BAD_VALUE;
+	} else if (is(condition, "expire-at") && !(off & AMP_OFF_EXPIREAT)) {
+		time_t t = value != NULL ? sm_datetime_parse(value, strlen(value)) : -1;
+
+		if (t < 0)
+			return AMP_BAD_VALUE;
+		met = t <= dest->now;
+	} else {
+		return AMP_BAD_CONDITION;
+	}
+	if (a == AMP_BAD_VALUE)
+		return a;
+	return met ? AMP_MET : AMP_NOT_MET;
+}
+
+static int amp_init(struct sm *sm, const char *arg)
+{
+	size_t i;
+
+	(void)arg;
+	sm->amp_off = 0;
+	for (i = 0; i < AMP_NSWITCHES; i++)
+		if (config_get(sm->cfg, amp_switches[i].key) != NULL)
+			sm->amp_off |= amp_switches[i].bit;
+	if (sm->offline_drop_messages)
+		sm->amp_off |= AMP_OFF_STORAGE;
+	sm_feature(sm, NS_AMP);
+	for (i = 0; i < AMP_NSWITCHES; i++)
+		if (amp_switches[i].feature != NULL && !(sm->amp_off & amp_switches[i].bit))
+			sm_feature(sm, amp_switches[i].feature);
+	return 0;
+}
+
+/* A copy of rule `r` of pkt under `parent` of nad. */
+static void amp_copy_rule(struct nad *nad, int parent, const char *ns, const struct pkt *pkt,
+			  int r)
+{
+	static const char *const attrs[] = { "action", "condition", "value" };
+	int e = nad_elem_add(nad, parent, ns, "rule");
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		const char *v = nad_attr(pkt->nad, r, NULL, attrs[i]);
+		char *copy;
+
+		if (v == NULL)
+			continue;
+		/* nad may be pkt's own, whose strings move when it grows */
+		copy = xstrdup(v);
+		nad_attr_set(nad, e, NULL, attrs[i], copy);
+		free(copy);
+	}
+}
+
+/* The <amp status=...> report to the sender for rule r: from the user's
+ * domain, the original addresses in the <amp/>. */
+static void amp_report(struct pkt *pkt, int r, const char *status)
+{
+	struct pkt *res = pkt_create(pkt->sm, "message", NULL, jid_full(pkt->from),
+				     jid_domain(pkt->to));
+	const char *id = nad_attr(pkt->nad, 0, NULL, "id");
+	int a;
+
+	if (id != NULL)
+		nad_attr_set(res->nad, 0, NULL, "id", id);
+	a = nad_elem_add(res->nad, 0, NS_AMP, "amp");
+	nad_attr_set(res->nad, a, NULL, "status", status);
+	nad_attr_set(res->nad, a, NULL, "to", jid_full(pkt->to));
+	nad_attr_set(res->nad, a, NULL, "from", jid_full(pkt->from));
+	amp_copy_rule(res->nad, a, NS_AMP, pkt, r);
+	pkt_router(res);
+}
+
+/* Bounce pkt with cond; the rules of `rules` whose verdict is `which`
+ * listed in <what xmlns=ns/> inside the error (none if what is NULL).
+ * Takes pkt. */
+static void amp_bounce(struct pkt *pkt, const char *cond, const char *what, const char *ns,
+		       const int *rules, const enum amp_check *verdicts, int n,
+		       enum amp_check which)
+{
+	char *domain = xstrdup(jid_domain(pkt->to));
+	int err, list, i, amp;
+
+	pkt_error(pkt, cond);
+	err = nad_child(pkt->nad, 0, NULL, "error");
+	if (what != NULL && err != NAD_NONE) {
+		/* XEP-0079's examples give every amp error the type modify */
+		nad_attr_set(pkt->nad, err, NULL, "type", "modify");
+		list = nad_elem_add(pkt->nad, err, ns, what);
+		for (i = 0; i < n; i++)
+			if (verdicts[i] == which)
+				amp_copy_rule(pkt->nad, list, ns, pkt, rules[i]);
+	}
+	if (which == AMP_MET && (amp = nad_child(pkt->nad, 0, NS_AMP, "amp")) != NAD_NONE) {
+		/* after pkt_error the addresses are swapped */
+		nad_attr_set(pkt->nad, amp, NULL, "status", "error");
+		nad_attr_set(pkt->nad, amp, NULL, "to", jid_full(pkt->to));
+		nad_attr_set(pkt->nad, amp, NULL, "from", jid_full(pkt->from));
+	}
+	pkt_set_from(pkt, domain);
+	free(domain);
+	pkt_router(pkt);
+}
+
+static enum mod_ret amp_pkt_user(struct user *user, struct pkt *pkt)
+{
+	int rules[AMP_MAX_RULES];
+	enum amp_check verdict[AMP_MAX_RULES];
+	struct amp_dest dest;
+	const char *res;
+	int amp, r, n = 0, i, met = -1;
+	unsigned seen = 0;
+
+	if (pkt->type != PKT_MESSAGE || pkt->from == NULL || pkt->to == NULL)
+		return MOD_PASS;
+	amp = nad_child(pkt->nad, 0, NS_AMP, "amp");
+	if (amp == NAD_NONE || nad_attr(pkt->nad, amp, NULL, "status") != NULL)
+		return MOD_PASS;
+	res = jid_resource(pkt->to);
+	dest.exact = res[0] != '\0' && user_sess(user, res) != NULL;
+	dest.online = dest.exact || user_top_sess_for(user, pkt) != NULL;
+	dest.now = time(NULL);
+	for (r = nad_child(pkt->nad, amp, NS_AMP, "rule"); r != NAD_NONE;
+	     r = nad_next(pkt->nad, r, NS_AMP, "rule")) {
+		if (n == AMP_MAX_RULES) {
+			pkt_router(pkt_error(pkt, "bad-request"));
+			return MOD_HANDLED;
+		}
+		rules[n] = r;
+		verdict[n] = amp_rule_check(user->sm->amp_off,
+					    nad_attr(pkt->nad, r, NULL, "action"),
+					    nad_attr(pkt->nad, r, NULL, "condition"),
+					    nad_attr(pkt->nad, r, NULL, "value"), &dest);
+		seen |= 1u << verdict[n];
+		if (verdict[n] == AMP_MET && met < 0)
+			met = n;
+		n++;
+	}
+	if (seen & (1u << AMP_BAD_ACTION)) {
+		amp_bounce(pkt, "bad-request", "unsupported-actions", NS_AMP, rules, verdict, n,
+			   AMP_BAD_ACTION);
+		return MOD_HANDLED;
+	}
+	if (seen & (1u << AMP_BAD_CONDITION)) {
+		amp_bounce(pkt, "bad-request", "unsupported-conditions", NS_AMP, rules, verdict,
+			   n, AMP_BAD_CONDITION);
+		return MOD_HANDLED;
+	}
+	if (seen & (1u << AMP_BAD_VALUE)) {
+		amp_bounce(pkt, "not-acceptable", "invalid-rules", NS_AMP, rules, verdict, n,
+			   AMP_BAD_VALUE);
+		return MOD_HANDLED;
+	}
+	if (met < 0)
+		return MOD_PASS;
+	r = rules[met];
+	if (is(nad_attr(pkt->nad, r, NULL, "action"), "notify")) {
+		amp_report(pkt, r, "notify");
+		return MOD_PASS;
+	}
+	if (is(nad_attr(pkt->nad, r, NULL, "action"), "alert"))
+		amp_report(pkt, r, "alert");
+	if (is(nad_attr(pkt->nad, r, NULL, "action"), "error")) {
+		for (i = 0; i < n; i++)
+			verdict[i] = i == met ? AMP_MET : AMP_NOT_MET;
+		amp_bounce(pkt, "undefined-condition", "failed-rules", NS_AMP_ERRORS, rules,
+			   verdict, n, AMP_MET);
+		return MOD_HANDLED;
+	}
+	pkt_free(&pkt);         /* drop, alert */
+	return MOD_HANDLED;
+}
+
+/* disco#info on node http://jabber.org/protocol/amp at the server. */
+static enum mod_ret amp_pkt_sm(struct pkt *pkt)
+{
+	struct sm *sm = pkt->sm;
+	const char *node;
+	int q, e;
+	size_t i;
+
+	if (pkt->type != PKT_IQ || pkt->iq_ns == NULL || strcmp(pkt->iq_ns, SM_NS_DISCO_INFO) != 0)
+		return MOD_PASS;
+	q = nad_child(pkt->nad, 0, SM_NS_DISCO_INFO, "query");
+	node = q != NAD_NONE ? nad_attr(pkt->nad, q, NULL, "node") : NULL;
+	if (!is(node, NS_AMP))
+		return MOD_PASS;
+	pkt_result(pkt);
+	q = nad_elem_add(pkt->nad, 0, SM_NS_DISCO_INFO, "query");
+	nad_attr_set(pkt->nad, q, NULL, "node", NS_AMP);
+	e = nad_elem_add(pkt->nad, q, SM_NS_DISCO_INFO, "identity");
+	nad_attr_set(pkt->nad, e, NULL, "category", "im");
+	nad_attr_set(pkt->nad, e, NULL, "type", "server");
+	nad_attr_set(pkt->nad, e, NULL, "name", "Advanced Message Processing support");
+	e = nad_elem_add(pkt->nad, q, SM_NS_DISCO_INFO, "feature");
+	nad_attr_set(pkt->nad, e, NULL, "var", NS_AMP);
+	for (i = 0; i < AMP_NSWITCHES; i++) {
+		if (amp_switches[i].feature == NULL || (sm->amp_off & amp_switches[i].bit))
+			continue;
+		e = nad_elem_add(pkt->nad, q, SM_NS_DISCO_INFO, "feature");
+		nad_attr_set(pkt->nad, e, NULL, "var", amp_switches[i].feature);
+	}
+	pkt_router(pkt);
+	return MOD_HANDLED;
+}
+
+const struct sm_module sm_module_amp = {
+	.name = "amp",
+	.abi = SM_MODULE_ABI,
+	.init = amp_init,
+	.pkt_sm = amp_pkt_sm,
+	.pkt_user = amp_pkt_user,
+};
