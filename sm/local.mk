@@ -45,13 +45,16 @@ SM_LIBS = sm/libsm.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
 sm_sm_LDADD = $(SM_LIBS)
 
 if HAVE_CMOCKA
-SM_TESTS = sm/tests/test_sm
+SM_TESTS = sm/tests/test_sm sm/tests/test_amp
 check_PROGRAMS += $(SM_TESTS)
 TESTS += $(SM_TESTS)
 endif
 sm_tests_test_sm_SOURCES = sm/tests/test_sm.c
 sm_tests_test_sm_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_sm_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
+sm_tests_test_amp_SOURCES = sm/tests/test_amp.c
+sm_tests_test_amp_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+sm_tests_test_amp_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz target: router input to the sm.
 if ENABLE_FUZZING

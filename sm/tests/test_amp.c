@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_amp: mod_amp (XEP-0079). First the rule check alone (every
+ * condition and value, switched-off actions and conditions, bad rules),
+ * then an sm without a router (SQLite in a temporary directory, a send
+ * hook capturing what it sends): messages with rules to an offline and an
+ * online user, the errors, the reports and the disco#info answers.
+ */
+#include "config.h"
+#include "sm/sm.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "storage/storage.h"
+#include "util/buf.h"
+#include "util/config_file.h"
+#include "util/nad.h"
+
+#define COMP "http://jabberd.jabberstudio.org/ns/component/1.0"
+#define SESS "http://jabberd.jabberstudio.org/ns/session/1.0"
+#define AMP "http://jabber.org/protocol/amp"
+
+/* ---- the rule check ---- */
+
+static void test_check_conditions(void **state)
+{
+	struct amp_dest offline = { 0, 0, 1000 }, online = { 1, 0, 1000 }, exact = { 1, 1, 1000 };
+
+	(void)state;
+	assert_int_equal(amp_rule_check(0, "drop", "deliver", "direct", &online), AMP_MET);
+	assert_int_equal(amp_rule_check(0, "drop", "deliver", "direct", &offline), AMP_NOT_MET);
+	assert_int_equal(amp_rule_check(0, "drop", "deliver", "stored", &offline), AMP_MET);
+	assert_int_equal(amp_rule_check(0, "drop", "deliver", "stored", &online), AMP_NOT_MET);
+	assert_int_equal(amp_rule_check(0, "drop", "deliver", "none", &offline), AMP_NOT_MET);
+	/* without offline storage an offline user's message goes nowhere */
+	assert_int_equal(amp_rule_check(AMP_OFF_STORAGE, "drop", "deliver", "none", &offline),
+			 AMP_MET);
+	assert_int_equal(amp_rule_check(AMP_OFF_STORAGE, "drop", "deliver", "stored", &offline),
+			 AMP_NOT_MET);
+	assert_int_equal(amp_rule_check(0, "drop", "deliver", "forward", &online), AMP_BAD_VALUE);
+
+	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "any", &online), AMP_MET);
+	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "any", &offline),
+			 AMP_NOT_MET);
+	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "exact", &exact), AMP_MET);
+	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "exact", &online),
+			 AMP_NOT_MET);
+	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "other", &online), AMP_MET);
+	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "other", &exact),
+			 AMP_NOT_MET);
+	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "other", &offline),
+			 AMP_NOT_MET);
+	assert_int_equal(amp_rule_check(0, "alert", "match-resource", NULL, &online),
+			 AMP_BAD_VALUE);
+
+	/* 1000 is 1970-01-01T00:16:40Z */
+	assert_int_equal(amp_rule_check(0, "error", "expire-at", "1970-01-01T00:16:39Z", &online),
+			 AMP_MET);
+	assert_int_equal(amp_rule_check(0, "error", "expire-at", "1970-01-01T00:16:41Z", &online),
+			 AMP_NOT_MET);
+	assert_int_equal(amp_rule_check(0, "error", "expire-at", "1970-01-01T01:16:41+01:00",
+					&online), AMP_NOT_MET);
+	assert_int_equal(amp_rule_check(0, "error", "expire-at", "tomorrow", &online),
+			 AMP_BAD_VALUE);
+	assert_int_equal(amp_rule_check(0, "error", "expire-at", NULL, &online), AMP_BAD_VALUE);
+}
+
+static void test_check_switches(void **state)
+{
+	struct amp_dest online = { 1, 0, 1000 };
+
+	(void)state;
+	assert_int_equal(amp_rule_check(0, "notify", "deliver", "direct", &online), AMP_MET);
+	assert_int_equal(amp_rule_check(AMP_OFF_NOTIFY, "notify", "deliver", "direct", &online),
+			 AMP_BAD_ACTION);
+	assert_int_equal(amp_rule_check(AMP_OFF_DROP, "drop", "deliver", "direct", &online),
+			 AMP_BAD_ACTION);
+	assert_int_equal(amp_rule_check(AMP_OFF_ERROR, "error", "deliver", "direct", &online),
+			 AMP_BAD_ACTION);
+	assert_int_equal(amp_rule_check(AMP_OFF_ALERT, "alert", "deliver", "direct", &online),
+			 AMP_BAD_ACTION);
+	assert_int_equal(amp_rule_check(AMP_OFF_DELIVER, "drop", "deliver", "direct", &online),
+			 AMP_BAD_CONDITION);
+	assert_int_equal(amp_rule_check(AMP_OFF_EXPIREAT, "drop", "expire-at",
+					"2000-01-01T00:00:00Z", &online), AMP_BAD_CONDITION);
+	assert_int_equal(amp_rule_check(AMP_OFF_MATCHRES, "drop", "match-resource", "any",
+					&online), AMP_BAD_CONDITION);
+	/* the other switches leave the rule alone */
+	assert_int_equal(amp_rule_check(AMP_OFF_DROP | AMP_OFF_DELIVER, "notify",
+					"match-resource", "any", &online), AMP_MET);
+	assert_int_equal(amp_rule_check(0, "explode", "deliver", "direct", &online),
+			 AMP_BAD_ACTION);
+	assert_int_equal(amp_rule_check(0, "drop", "weather", "rain", &online),
+			 AMP_BAD_CONDITION);
+	assert_int_equal(amp_rule_check(0, NULL, "deliver", "direct", &online), AMP_BAD_VALUE);
+	assert_int_equal(amp_rule_check(0, "drop", NULL, NULL, &online), AMP_BAD_CONDITION);
+}
+
+/* ---- through an sm ---- */
+
+static const char sm_xml[] =
+	"<sm><id>sm</id><local><id>example.org</id></local>"
+	"<storage><driver>sqlite</driver><sqlite><dbname>%s</dbname></sqlite></storage>"
+	"%s"
+	"<modules>"
+	"<chain id='in-sess'><module>amp</module><module>offline</module>"
+	"<module>presence</module><module>deliver</module></chain>"
+	"<chain id='in-router'><module>session</module><module>presence</module></chain>"
+	"<chain id='pkt-sm'><module>amp</module><module>disco</module></chain>"
+	"<chain id='pkt-user'><module>roster</module><module>presence</module>"
+	"<module>amp</module><module>deliver</module><module>offline</module></chain>"
+	"<chain id='user-load'><module>active</module><module>roster</module></chain>"
+	"<chain id='user-create'><module>active</module></chain>"
+	"</modules></sm>";
+
+#define MAX_OUT 32
+static char *out[MAX_OUT];
+static int nout;
+
+static void capture(struct sm *sm, struct nad *nad)
+{
+	(void)sm;
+	assert_true(nout < MAX_OUT);
+	out[nout++] = nad_to_string(nad, NULL);
+	nad_free(&nad);
+}
+
+static void out_clear(void)
+{
+	while (nout > 0)
+		free(out[--nout]);
+}
+
+/* The first output containing every one of the NULL-terminated strings. */
+static const char *out_find(const char *s, ...)
+{
+	int i;
+
+	for (i = 0; i < nout; i++) {
+		va_list ap;
+		const char *p = s;
+		int ok = 1;
+
+		va_start(ap, s);
+		while (p != NULL && ok) {
+			ok = strstr(out[i], p) != NULL;
+			p = va_arg(ap, const char *);
+		}
+		va_end(ap);
+		if (ok)
+			return out[i];
+	}
+	return NULL;
+}
+
+struct fixture {
+	char dir[64];
+	struct sm *sm;
+};
+
+static struct fixture *fixture_new(const char *extra)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	char db[128], *xml;
+	const char *error = NULL;
+	struct config *cfg;
+
+	strcpy(f->dir, "/tmp/test_amp.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(db, sizeof(db), "%s/sqlite.db", f->dir);
+	xml = xasprintf(sm_xml, db, extra);
+	cfg = config_load_mem("sm.xml", xml, strlen(xml), NULL, &error);
+	free(xml);
+	assert_non_null(cfg);
+	f->sm = sm_new(cfg, NULL, &error);
+	if (f->sm == NULL)
+		fail_msg("sm_new: %s", error);
+	f->sm->send_hook = capture;
+	return f;
+}
+
+static int setup(void **state)
+{
+	*state = fixture_new("");
+	return 0;
+}
+
+static int setup_off(void **state)
+{
+	*state = fixture_new("<amp><disableactions><drop/></disableactions>"
+			     "<disableconditions><expireat/></disableconditions>"
+			     "<offlinestoragedisabled/></amp>");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const files[] = { "sqlite.db", "sqlite.db-wal", "sqlite.db-shm" };
+	char path[128];
+	size_t i;
+
+	out_clear();
+	sm_free(&f->sm);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
+		unlink(path);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void feed(struct sm *sm, const char *fmt, ...)
+{
+	const char *error = NULL;
+	struct nad *nad;
+	va_list ap;
+	struct buf b = { 0 };
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	nad = nad_parse(b.data, b.len, 0, &error, NULL);
+	if (nad == NULL)
+		fail_msg("test input does not parse: %s: %s", error, b.data);
+	buf_free(&b);
+	sm_router_element(sm, nad);
+}
+
+static void sess_req(struct sm *sm, const char *action, const char *target)
+{
+	feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'>"
+	     "<sc:session xmlns:sc='" SESS "' sc:c2s='7' action='%s' target='%s' "
+	     "id='r'/></route>", action, target);
+}
+
+/* Create bob; with a session bob@example.org/desk, available, if online. */
+static void bob(struct sm *sm, int online)
+{
+	const char *o, *p;
+	char smid[41];
+
+	sess_req(sm, "create", "bob@example.org");
+	if (online) {
+		sess_req(sm, "start", "bob@example.org/desk");
+		o = out_find("action='started'", NULL);
+		assert_non_null(o);
+		p = strstr(o, ":sm='");
+		assert_non_null(p);
+		memcpy(smid, p + 5, 40);
+		smid[40] = '\0';
+		feed(sm, "<route xmlns='" COMP "' to='sm' from='c2s'><presence "
+		     "xmlns='jabber:client' xmlns:sc='" SESS "' sc:c2s='7' sc:sm='%s'/>"
+		     "</route>", smid);
+	}
+	out_clear();
+}
+
+/* A message from a remote sender to `to` with the given rules. */
+static void amp_msg(struct sm *sm, const char *to, const char *rules)
+{
+	feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><message xmlns='jabber:server' "
+	     "from='ann@remote.net/pc' to='%s' id='m1'><body>hi</body>"
+	     "<amp xmlns='" AMP "'>%s</amp></message></route>", to, rules);
+}
+
+static int64_t stored(struct sm *sm)
+{
+	int64_t n = -1;
+	const char *error;
+
+	assert_int_equal(storage_count(sm->st, "queue", "bob@example.org", NULL, &n, &error),
+			 STORAGE_OK);
+	return n;
+}
+
+static void test_offline_user(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+
+	bob(sm, 0);
+	/* expired: dropped, neither delivered nor stored */
+	amp_msg(sm, "bob@example.org", "<rule condition='expire-at' action='drop' "
+		"value='2001-01-01T00:00:00Z'/>");
+	assert_int_equal(nout, 0);
+	assert_int_equal(stored(sm), 0);
+	/* not yet expired: stored as usual */
+	amp_msg(sm, "bob@example.org", "<rule condition='expire-at' action='drop' "
+		"value='2999-01-01T00:00:00Z'/>");
+	assert_int_equal(stored(sm), 1);
+	/* deliver stored + alert: the sender hears of it, nothing is stored */
+	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='alert' "
+		"value='stored'/>");
+	assert_non_null(out_find("to='ann@remote.net/pc'", "from='example.org'", "id='m1'",
+				 "status='alert'", "condition='deliver'", "value='stored'", NULL));
+	assert_null(out_find("<body>", NULL));
+	assert_int_equal(stored(sm), 1);
+	out_clear();
+	/* error: bounced with failed-rules */
+	amp_msg(sm, "bob@example.org/desk", "<rule condition='deliver' action='error' "
+		"value='stored'/>");
+	assert_non_null(out_find("type='error'", "to='ann@remote.net/pc'", "from='example.org'",
+				 "undefined-condition", "status='error'",
+				 AMP "#errors", "failed-rules", NULL));
+	assert_int_equal(stored(sm), 1);
+	out_clear();
+	/* notify: the sender is told, the message is stored all the same */
+	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='notify' "
+		"value='direct'/><rule condition='deliver' action='notify' value='stored'/>");
+	assert_non_null(out_find("status='notify'", "value='stored'", NULL));
+	assert_null(out_find("value='direct'", NULL));
+	assert_int_equal(stored(sm), 2);
+	out_clear();
+	/* a report is not a request */
+	feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><message xmlns='jabber:server' "
+	     "from='ann@remote.net/pc' to='bob@example.org'><amp xmlns='" AMP "' "
+	     "status='alert'><rule condition='deliver' action='drop' value='stored'/></amp>"
+	     "</message></route>");
+	assert_int_equal(stored(sm), 3);
+}
+
+static void test_online_user(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+
+	bob(sm, 1);
+	amp_msg(sm, "bob@example.org/desk", "<rule condition='match-resource' action='drop' "
+		"value='other'/>");
+	assert_non_null(out_find("<body>hi</body>", "to='bob@example.org/desk'", NULL));
+	out_clear();
+	amp_msg(sm, "bob@example.org/phone", "<rule condition='match-resource' action='drop' "
+		"value='other'/>");
+	assert_int_equal(nout, 0);
+	amp_msg(sm, "bob@example.org/desk", "<rule condition='match-resource' action='drop' "
+		"value='exact'/>");
+	assert_int_equal(nout, 0);
+	amp_msg(sm, "bob@example.org", "<rule condition='match-resource' action='alert' "
+		"value='any'/>");
+	assert_non_null(out_find("status='alert'", "value='any'", NULL));
+	assert_null(out_find("<body>", NULL));
+	out_clear();
+	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='notify' "
+		"value='direct'/>");
+	assert_non_null(out_find("status='notify'", "to='ann@remote.net/pc'", NULL));
+	assert_non_null(out_find("<body>hi</body>", "to='c2s'", NULL));
+	out_clear();
+	assert_int_equal(stored(sm), 0);
+}
+
+static void test_bad_rules(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	struct buf many = { 0 };
+	int i;
+
+	bob(sm, 0);
+	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='explode' "
+		"value='stored'/><rule condition='weather' action='drop' value='x'/>");
+	assert_non_null(out_find("type='error'", "bad-request", "unsupported-actions",
+				 "action='explode'", NULL));
+	assert_null(out_find("unsupported-conditions", NULL));
+	out_clear();
+	amp_msg(sm, "bob@example.org", "<rule condition='weather' action='drop' value='x'/>");
+	assert_non_null(out_find("bad-request", "unsupported-conditions", "weather", NULL));
+	out_clear();
+	amp_msg(sm, "bob@example.org", "<rule condition='expire-at' action='drop' "
+		"value='soon'/><rule condition='deliver' action='drop' value='forward'/>");
+	assert_non_null(out_find("not-acceptable", "invalid-rules", "value='soon'",
+				 "value='forward'", NULL));
+	out_clear();
+	for (i = 0; i < 17; i++)
+		buf_printf(&many, "<rule condition='deliver' action='notify' value='direct'/>");
+	amp_msg(sm, "bob@example.org", many.data);
+	buf_free(&many);
+	assert_non_null(out_find("bad-request", NULL));
+	out_clear();
+	assert_int_equal(stored(sm), 0);
+}
+
+static void test_switched_off(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+
+	bob(sm, 0);
+	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='drop' "
+		"value='none'/>");
+	assert_non_null(out_find("unsupported-actions", "action='drop'", NULL));
+	out_clear();
+	amp_msg(sm, "bob@example.org", "<rule condition='expire-at' action='alert' "
+		"value='2001-01-01T00:00:00Z'/>");
+	assert_non_null(out_find("unsupported-conditions", "expire-at", NULL));
+	out_clear();
+	/* storage off: "none" is what happens to an offline user's message */
+	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='alert' "
+		"value='none'/>");
+	assert_non_null(out_find("status='alert'", "value='none'", NULL));
+	out_clear();
+	feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><iq xmlns='jabber:server' "
+	     "type='get' id='d1' from='ann@remote.net/pc' to='example.org'>"
+	     "<query xmlns='http://jabber.org/protocol/disco#info' node='" AMP "'/></iq>"
+	     "</route>");
+	assert_non_null(out_find("type='result'", "node='" AMP "'", "?action=alert",
+				 "?condition=deliver", NULL));
+	assert_null(out_find("?action=drop", NULL));
+	assert_null(out_find("?condition=expire-at", NULL));
+}
+
+static void test_disco(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+
+	feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><iq xmlns='jabber:server' "
+	     "type='get' id='d1' from='ann@remote.net/pc' to='example.org'>"
+	     "<query xmlns='http://jabber.org/protocol/disco#info'/></iq></route>");
+	assert_non_null(out_find("type='result'", "var='" AMP "'", NULL));
+	out_clear();
+	feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><iq xmlns='jabber:server' "
+	     "type='get' id='d2' from='ann@remote.net/pc' to='example.org'>"
+	     "<query xmlns='http://jabber.org/protocol/disco#info' node='" AMP "'/></iq>"
+	     "</route>");
+	assert_non_null(out_find("type='result'", "id='d2'", "category='im'",
+				 "?action=drop", "?action=error", "?action=alert", "?action=notify",
+				 "?condition=deliver", "?condition=expire-at",
+				 "?condition=match-resource", NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_conditions),
+		cmocka_unit_test(test_check_switches),
+		cmocka_unit_test_setup_teardown(test_offline_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_online_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_switched_off, setup_off, teardown),
+		cmocka_unit_test_setup_teardown(test_disco, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
