@@ -36,7 +36,8 @@ sm_libsm_a_SOURCES = \
 	sm/mod_echo.c \
 	sm/mod_help.c \
 	sm/mod_vacation.c \
-	sm/mod_amp.c
+	sm/mod_amp.c \
+	sm/mod_roster_publish.c
 
 bin_PROGRAMS += sm/sm
 sm_sm_CPPFLAGS = $(AM_CPPFLAGS)

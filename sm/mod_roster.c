@@ -284,6 +284,28 @@ static void roster_remove(struct user *user, struct roster_item *item)
 	xhash_remove(user->roster, jid_bare(item->jid));
 }
 
+/* For mod_roster_publish, which edits rosters as they load. */
+struct roster_item *roster_item_new(struct user *user, const struct jid *jid)
+{
+	return item_new(user, jid);
+}
+
+void roster_item_add_group(struct roster_item *item, const char *group)
+{
+	item_add_group(item, group);
+}
+
+void roster_item_save(struct user *user, struct roster_item *item)
+{
+	roster_save(user, item);
+}
+
+void roster_item_delete(struct user *user, struct roster_item *item)
+{
+	roster_remove(user, item);
+	item_free(item);
+}
+
 /* ---- items as XML ---- */
 
 static void item_to_nad(const struct user *user, const struct roster_item *item,

@@ -24,7 +24,7 @@ extern const struct sm_module sm_module_session, sm_module_active, sm_module_val
 	sm_module_disco, sm_module_iq_private, sm_module_iq_vcard,
 	sm_module_privacy, sm_module_carbons, sm_module_template_roster, sm_module_status,
 	sm_module_announce, sm_module_pep, sm_module_echo, sm_module_help,
-	sm_module_vacation, sm_module_amp;
+	sm_module_vacation, sm_module_amp, sm_module_roster_publish;
 
 const struct sm_module *const sm_modules[] = {
 	&sm_module_session,
@@ -51,6 +51,7 @@ const struct sm_module *const sm_modules[] = {
 	&sm_module_help,
 	&sm_module_vacation,
 	&sm_module_amp,
+	&sm_module_roster_publish,
 	NULL,
 };
 

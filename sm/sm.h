@@ -190,6 +190,7 @@ struct sm {
 	int roster_max;
 	struct xhash *vacation_replied; /* mod_vacation: who was answered */
 	unsigned amp_off;               /* mod_amp: AMP_OFF_* */
+	struct roster_publish *roster_publish; /* mod_roster_publish, or NULL */
 	const char *identity_category, *identity_type, *identity_name;
 	int exit_code;
 	int shutting_down;
@@ -365,6 +366,13 @@ struct roster_item *roster_get(struct user *user, const char *bare);
 /* The session just became available: hand it every contact's request
  * still waiting for the user's answer (RFC 6121 3.1.3; mod_roster). */
 void roster_pending_to_session(struct sess *sess);
+/* A new item for the bare of jid in the user's roster (memory only). */
+struct roster_item *roster_item_new(struct user *user, const struct jid *jid);
+void roster_item_add_group(struct roster_item *item, const char *group);
+/* Store the item and its groups; raises the roster version. */
+void roster_item_save(struct user *user, struct roster_item *item);
+/* Remove the item from storage and the roster, and free it. */
+void roster_item_delete(struct user *user, struct roster_item *item);
 
 extern const struct sm_module *const sm_modules[];
 
