@@ -46,7 +46,7 @@ SM_LIBS = sm/libsm.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
 sm_sm_LDADD = $(SM_LIBS)
 
 if HAVE_CMOCKA
-SM_TESTS = sm/tests/test_sm sm/tests/test_amp
+SM_TESTS = sm/tests/test_sm sm/tests/test_amp sm/tests/test_roster_publish
 check_PROGRAMS += $(SM_TESTS)
 TESTS += $(SM_TESTS)
 endif
@@ -56,6 +56,9 @@ sm_tests_test_sm_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 sm_tests_test_amp_SOURCES = sm/tests/test_amp.c
 sm_tests_test_amp_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_amp_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
+sm_tests_test_roster_publish_SOURCES = sm/tests/test_roster_publish.c
+sm_tests_test_roster_publish_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+sm_tests_test_roster_publish_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz target: router input to the sm.
 if ENABLE_FUZZING
