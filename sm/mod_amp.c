@@ -27,8 +27,9 @@
  * all, lets invalid rules pass, and answers "any" when the user is
  * offline): errors are sent as above; match-resource follows XEP-0079
  * (any: some session takes the message; exact: the session of the named
- * resource does; other: some other session does); replies come from the
- * user's domain, as in the XEP's examples. per-hop is not looked at:
+ * resource does, or for a bare JID offline storage; other: some other
+ * session does); replies come from the user's domain, as in the XEP's
+ * examples, and bounces carry the <amp/> but not the body. per-hop is not looked at:
  * we are the last hop, where every rule applies. A message carrying
  * <amp status=...> is a report, not a request, and is left alone, as in
  * jabberd2. At most AMP_MAX_RULES rules; more is bad-request.
@@ -105,12 +106,16 @@ enum amp_check amp_rule_check(unsigned off, const char *action, const char *cond
 		else
 			return AMP_BAD_VALUE;   /* forward, gateway: we have neither */
 	} else if (is(condition, "match-resource") && !(off & AMP_OFF_MATCHRES)) {
+		/* To a bare JID, XEP-0079 3.3.3: exact is offline storage (no
+		 * resource), other a session. */
+		int stored = !dest->online && !(off & AMP_OFF_STORAGE);
+
 		if (is(value, "any"))
 			met = dest->online;
 		else if (is(value, "exact"))
-			met = dest->exact;
+			met = dest->bare ? stored : dest->exact;
 		else if (is(value, "other"))
-			met = dest->online && !dest->exact;
+			met = dest->online && (dest->bare || !dest->exact);
 		else
 			return AMP_BAD_VALUE;
 	} else if (is(condition, "expire-at") && !(off & AMP_OFF_EXPIREAT)) {
@@ -193,8 +198,15 @@ static void amp_bounce(struct pkt *pkt, const char *cond, const char *what, cons
 		       enum amp_check which)
 {
 	char *domain = xstrdup(jid_domain(pkt->to));
-	int err, list, i, amp;
+	int err, list, i, amp, c, next;
 
+	/* XEP-0079 2.2.5: the reply carries the <amp/> but not the rest
+	 * (body...) of the message */
+	for (c = nad_child(pkt->nad, 0, NULL, NULL); c != NAD_NONE; c = next) {
+		next = nad_next(pkt->nad, c, NULL, NULL);
+		if (!is(nad_ns(pkt->nad, c), NS_AMP) || !is(nad_name(pkt->nad, c), "amp"))
+			nad_elem_remove(pkt->nad, c);
+	}
 	pkt_error(pkt, cond);
 	err = nad_child(pkt->nad, 0, NULL, "error");
 	if (what != NULL && err != NAD_NONE) {
@@ -206,10 +218,11 @@ static void amp_bounce(struct pkt *pkt, const char *cond, const char *what, cons
 				amp_copy_rule(pkt->nad, list, ns, pkt, rules[i]);
 	}
 	if (which == AMP_MET && (amp = nad_child(pkt->nad, 0, NS_AMP, "amp")) != NAD_NONE) {
-		/* after pkt_error the addresses are swapped */
+		/* <amp from> is the original sender, <amp to> the intended
+		 * recipient; pkt_error has swapped the stanza's addresses */
 		nad_attr_set(pkt->nad, amp, NULL, "status", "error");
-		nad_attr_set(pkt->nad, amp, NULL, "to", jid_full(pkt->to));
-		nad_attr_set(pkt->nad, amp, NULL, "from", jid_full(pkt->from));
+		nad_attr_set(pkt->nad, amp, NULL, "from", jid_full(pkt->to));
+		nad_attr_set(pkt->nad, amp, NULL, "to", jid_full(pkt->from));
 	}
 	pkt_set_from(pkt, domain);
 	free(domain);
@@ -231,7 +244,8 @@ static enum mod_ret amp_pkt_user(struct user *user, struct pkt *pkt)
 	if (amp == NAD_NONE || nad_attr(pkt->nad, amp, NULL, "status") != NULL)
 		return MOD_PASS;
 	res = jid_resource(pkt->to);
-	dest.exact = res[0] != '\0' && user_sess(user, res) != NULL;
+	dest.bare = res[0] == '\0';
+	dest.exact = !dest.bare && user_sess(user, res) != NULL;
 	dest.online = dest.exact || user_top_sess_for(user, pkt) != NULL;
 	dest.now = time(NULL);
 	for (r = nad_child(pkt->nad, amp, NS_AMP, "rule"); r != NAD_NONE;

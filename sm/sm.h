@@ -350,6 +350,7 @@ enum amp_check {
 struct amp_dest {
 	int online;             /* some session takes it now */
 	int exact;              /* the session of the resource it names does */
+	int bare;               /* it names no resource */
 	time_t now;
 };
 /* Check one <rule action condition value> against dest, with sm.xml's

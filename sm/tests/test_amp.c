@@ -33,7 +33,9 @@
 
 static void test_check_conditions(void **state)
 {
-	struct amp_dest offline = { 0, 0, 1000 }, online = { 1, 0, 1000 }, exact = { 1, 1, 1000 };
+	struct amp_dest offline = { 0, 0, 0, 1000 }, online = { 1, 0, 0, 1000 };
+	struct amp_dest exact = { 1, 1, 0, 1000 }, bare_on = { 1, 0, 1, 1000 };
+	struct amp_dest bare_off = { 0, 0, 1, 1000 };
 
 	(void)state;
 	assert_int_equal(amp_rule_check(0, "drop", "deliver", "direct", &online), AMP_MET);
@@ -61,6 +63,17 @@ static void test_check_conditions(void **state)
 			 AMP_NOT_MET);
 	assert_int_equal(amp_rule_check(0, "alert", "match-resource", NULL, &online),
 			 AMP_BAD_VALUE);
+	/* to a bare JID: exact means offline storage, other a session */
+	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "exact", &bare_off),
+			 AMP_MET);
+	assert_int_equal(amp_rule_check(AMP_OFF_STORAGE, "alert", "match-resource", "exact",
+					&bare_off), AMP_NOT_MET);
+	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "exact", &bare_on),
+			 AMP_NOT_MET);
+	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "other", &bare_on),
+			 AMP_MET);
+	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "other", &bare_off),
+			 AMP_NOT_MET);
 
 	/* 1000 is 1970-01-01T00:16:40Z */
 	assert_int_equal(amp_rule_check(0, "error", "expire-at", "1970-01-01T00:16:39Z", &online),
@@ -76,7 +89,7 @@ static void test_check_conditions(void **state)
 
 static void test_check_switches(void **state)
 {
-	struct amp_dest online = { 1, 0, 1000 };
+	struct amp_dest online = { 1, 0, 0, 1000 };
 
 	(void)state;
 	assert_int_equal(amp_rule_check(0, "notify", "deliver", "direct", &online), AMP_MET);
@@ -311,7 +324,9 @@ static void test_offline_user(void **state)
 		"value='stored'/>");
 	assert_non_null(out_find("type='error'", "to='ann@remote.net/pc'", "from='example.org'",
 				 "undefined-condition", "status='error'",
+				 "from='ann@remote.net/pc' to='bob@example.org/desk'",
 				 AMP "#errors", "failed-rules", NULL));
+	assert_null(out_find("<body>", NULL));
 	assert_int_equal(stored(sm), 1);
 	out_clear();
 	/* notify: the sender is told, the message is stored all the same */
@@ -368,6 +383,7 @@ static void test_bad_rules(void **state)
 		"value='stored'/><rule condition='weather' action='drop' value='x'/>");
 	assert_non_null(out_find("type='error'", "bad-request", "unsupported-actions",
 				 "action='explode'", NULL));
+	assert_null(out_find("<body>", NULL));
 	assert_null(out_find("unsupported-conditions", NULL));
 	out_clear();
 	amp_msg(sm, "bob@example.org", "<rule condition='weather' action='drop' value='x'/>");

@@ -121,6 +121,10 @@ def test_amp_offline_user(sandbox, xmpp, sm_storage):
     assert a.get("status") == "alert" and a.get("to") == "bob@localhost"
     assert a.find("{%s}rule" % NS_AMP).get("value") == "stored"
     assert node.sm_count("queue", "bob@localhost") == 1
+    # match-resource exact, to a bare JID: met by offline storage
+    send_amp(alice, "bob@localhost", "exact", ("match-resource", "alert", "exact"))
+    assert amp_of(next_amp(alice)).find("{%s}rule" % NS_AMP).get("value") == "exact"
+    assert node.sm_count("queue", "bob@localhost") == 1
     # none would be met only without offline storage
     send_amp(alice, "bob@localhost", "kept", ("deliver", "drop", "none"))
     sync(alice)
@@ -131,7 +135,10 @@ def test_amp_offline_user(sandbox, xmpp, sm_storage):
     assert got["type"] == "error"
     cond, extra = error_of(got)
     assert cond == "undefined-condition" and extra == ["{%s}failed-rules" % NS_AMP_ERR]
-    assert amp_of(got).get("status") == "error"
+    a = amp_of(got)
+    assert a.get("status") == "error" and a.get("to") == "bob@localhost"
+    assert a.get("from") == str(alice.full_jid)
+    assert got["body"] == "", "the bounce carries the body"
     # notify (second rule; the first is not met): told, and stored
     send_amp(alice, "bob@localhost", "notified", ("deliver", "notify", "direct"),
              ("deliver", "notify", "stored"))
