@@ -32,7 +32,10 @@
  * examples, and bounces carry the <amp/> but not the body. per-hop is not looked at:
  * we are the last hop, where every rule applies. A message carrying
  * <amp status=...> is a report, not a request, and is left alone, as in
- * jabberd2. At most AMP_MAX_RULES rules; more is bad-request.
+ * jabberd2. At most AMP_MAX_RULES rules; more is bad-request. Also
+ * unlike jabberd2, mod_offline asks amp_stored_expired() about each
+ * stored message it is about to deliver, so an expire-at that passed
+ * while the message waited still acts.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -94,8 +97,9 @@ enum amp_check amp_rule_check(unsigned off, const char *action, const char *cond
 
 	if (a == AMP_BAD_ACTION)
 		return a;
+	int stored = !dest->online && dest->storable && !(off & AMP_OFF_STORAGE);
+
 	if (is(condition, "deliver") && !(off & AMP_OFF_DELIVER)) {
-		int stored = !dest->online && !(off & AMP_OFF_STORAGE);
 
 		if (is(value, "direct"))
 			met = dest->online;
@@ -108,8 +112,6 @@ enum amp_check amp_rule_check(unsigned off, const char *action, const char *cond
 	} else if (is(condition, "match-resource") && !(off & AMP_OFF_MATCHRES)) {
 		/* To a bare JID, XEP-0079 3.3.3: exact is offline storage (no
 		 * resource), other a session. */
-		int stored = !dest->online && !(off & AMP_OFF_STORAGE);
-
 		if (is(value, "any"))
 			met = dest->online;
 		else if (is(value, "exact"))
@@ -137,6 +139,7 @@ static int amp_init(struct sm *sm, const char *arg)
 	size_t i;
 
 	(void)arg;
+	sm->amp = 1;
 	sm->amp_off = 0;
 	for (i = 0; i < AMP_NSWITCHES; i++)
 		if (config_get(sm->cfg, amp_switches[i].key) != NULL)
@@ -229,13 +232,34 @@ static void amp_bounce(struct pkt *pkt, const char *cond, const char *what, cons
 	pkt_router(pkt);
 }
 
+/* Rule r of pkt is met: its action. MOD_HANDLED if that took pkt. */
+static enum mod_ret amp_act(struct pkt *pkt, int r)
+{
+	static const enum amp_check met = AMP_MET;
+	const char *action = nad_attr(pkt->nad, r, NULL, "action");
+
+	if (is(action, "notify")) {
+		amp_report(pkt, r, "notify");
+		return MOD_PASS;
+	}
+	if (is(action, "error")) {
+		amp_bounce(pkt, "undefined-condition", "failed-rules", NS_AMP_ERRORS, &r, &met, 1,
+			   AMP_MET);
+		return MOD_HANDLED;
+	}
+	if (is(action, "alert"))
+		amp_report(pkt, r, "alert");
+	pkt_free(&pkt);         /* drop, alert */
+	return MOD_HANDLED;
+}
+
 static enum mod_ret amp_pkt_user(struct user *user, struct pkt *pkt)
 {
 	int rules[AMP_MAX_RULES];
 	enum amp_check verdict[AMP_MAX_RULES];
 	struct amp_dest dest;
 	const char *res;
-	int amp, r, n = 0, i, met = -1;
+	int amp, r, n = 0, met = -1;
 	unsigned seen = 0;
 
 	if (pkt->type != PKT_MESSAGE || pkt->from == NULL || pkt->to == NULL)
@@ -247,6 +271,7 @@ static enum mod_ret amp_pkt_user(struct user *user, struct pkt *pkt)
 	dest.bare = res[0] == '\0';
 	dest.exact = !dest.bare && user_sess(user, res) != NULL;
 	dest.online = dest.exact || user_top_sess_for(user, pkt) != NULL;
+	dest.storable = offline_wanted(user->sm, pkt);
 	dest.now = time(NULL);
 	for (r = nad_child(pkt->nad, amp, NS_AMP, "rule"); r != NAD_NONE;
 	     r = nad_next(pkt->nad, r, NS_AMP, "rule")) {
@@ -279,24 +304,30 @@ static enum mod_ret amp_pkt_user(struct user *user, struct pkt *pkt)
 			   AMP_BAD_VALUE);
 		return MOD_HANDLED;
 	}
-	if (met < 0)
-		return MOD_PASS;
-	r = rules[met];
-	if (is(nad_attr(pkt->nad, r, NULL, "action"), "notify")) {
-		amp_report(pkt, r, "notify");
-		return MOD_PASS;
+	return met < 0 ? MOD_PASS : amp_act(pkt, rules[met]);
+}
+
+int amp_stored_expired(struct pkt *pkt)
+{
+	struct amp_dest dest = { 1, 1, 0, 0, 0 };
+	int amp, r, n = 0;
+
+	if (!pkt->sm->amp || pkt->type != PKT_MESSAGE || pkt->from == NULL || pkt->to == NULL)
+		return 0;
+	amp = nad_child(pkt->nad, 0, NS_AMP, "amp");
+	if (amp == NAD_NONE || nad_attr(pkt->nad, amp, NULL, "status") != NULL)
+		return 0;
+	dest.now = time(NULL);
+	for (r = nad_child(pkt->nad, amp, NS_AMP, "rule"); r != NAD_NONE && n < AMP_MAX_RULES;
+	     r = nad_next(pkt->nad, r, NS_AMP, "rule"), n++) {
+		if (!is(nad_attr(pkt->nad, r, NULL, "condition"), "expire-at") ||
+		    amp_rule_check(pkt->sm->amp_off, nad_attr(pkt->nad, r, NULL, "action"),
+				   "expire-at", nad_attr(pkt->nad, r, NULL, "value"), &dest) !=
+		    AMP_MET)
+			continue;
+		return amp_act(pkt, r) == MOD_HANDLED;
 	}
-	if (is(nad_attr(pkt->nad, r, NULL, "action"), "alert"))
-		amp_report(pkt, r, "alert");
-	if (is(nad_attr(pkt->nad, r, NULL, "action"), "error")) {
-		for (i = 0; i < n; i++)
-			verdict[i] = i == met ? AMP_MET : AMP_NOT_MET;
-		amp_bounce(pkt, "undefined-condition", "failed-rules", NS_AMP_ERRORS, rules,
-			   verdict, n, AMP_MET);
-		return MOD_HANDLED;
-	}
-	pkt_free(&pkt);         /* drop, alert */
-	return MOD_HANDLED;
+	return 0;
 }
 
 /* disco#info on node http://jabber.org/protocol/amp at the server. */

@@ -7,7 +7,9 @@
  * when stored. They are delivered to the first session that becomes
  * available with a non-negative priority, then deleted.
  * offline.userquota (0 = unlimited) caps the stored stanzas per user; a
- * message beyond it is answered with service-unavailable.
+ * message beyond it is answered with service-unavailable. With mod_amp
+ * loaded, a stored message whose XEP-0079 expire-at has passed by then
+ * is handled by its rule (dropped, bounced...) instead of delivered.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -22,7 +24,7 @@
 #include "util/log.h"
 #include "util/nad.h"
 
-static int offline_wanted(const struct sm *sm, const struct pkt *pkt)
+int offline_wanted(const struct sm *sm, const struct pkt *pkt)
 {
 	const char *type = nad_attr(pkt->nad, 0, NULL, "type");
 
@@ -104,7 +106,7 @@ static void offline_flush(struct sess *sess)
 		if (payload == NAD_NONE)
 			continue;
 		pkt = pkt_new(sm, nad_extract(route, payload));
-		if (pkt != NULL)
+		if (pkt != NULL && !amp_stored_expired(pkt))
 			pkt_sess(pkt, sess);
 	}
 	os_free(&os);

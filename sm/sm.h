@@ -189,6 +189,7 @@ struct sm {
 	int offline_drop_s10n;
 	int roster_max;
 	struct xhash *vacation_replied; /* mod_vacation: who was answered */
+	int amp;                        /* mod_amp is loaded */
 	unsigned amp_off;               /* mod_amp: AMP_OFF_* */
 	struct roster_publish *roster_publish; /* mod_roster_publish, or NULL */
 	const char *identity_category, *identity_type, *identity_name;
@@ -328,6 +329,11 @@ void vacation_free(struct user *user);
  * len bytes to Unix time; -1 if it is not one (mod_vacation, mod_amp). */
 time_t sm_datetime_parse(const char *s, size_t len);
 
+/* ---- mod_offline.c ---- */
+/* Would offline storage keep this stanza (by type and sm.xml's offline
+ * options)? */
+int offline_wanted(const struct sm *sm, const struct pkt *pkt);
+
 /* ---- mod_amp.c: XEP-0079 ---- */
 /* sm->amp_off bits: what sm.xml's <amp> switched off. */
 #define AMP_OFF_DROP 0x01
@@ -351,12 +357,18 @@ struct amp_dest {
 	int online;             /* some session takes it now */
 	int exact;              /* the session of the resource it names does */
 	int bare;               /* it names no resource */
+	int storable;           /* offline storage would keep it */
 	time_t now;
 };
 /* Check one <rule action condition value> against dest, with sm.xml's
  * switches `off` (AMP_OFF_*). Any argument may be NULL (absent). */
 enum amp_check amp_rule_check(unsigned off, const char *action, const char *condition,
 			      const char *value, const struct amp_dest *dest);
+/* A stored message about to go to a session (mod_offline): its
+ * expire-at rules are checked again now, if mod_amp is loaded. 1 if a
+ * rule met took the message (dropped, alerted, bounced), 0 to deliver it
+ * (after a notify, if one was met). */
+int amp_stored_expired(struct pkt *pkt);
 
 /* ---- mod_pep.c ---- */
 /* Free a user's published items (user.c). */

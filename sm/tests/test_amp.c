@@ -33,9 +33,12 @@
 
 static void test_check_conditions(void **state)
 {
-	struct amp_dest offline = { 0, 0, 0, 1000 }, online = { 1, 0, 0, 1000 };
-	struct amp_dest exact = { 1, 1, 0, 1000 }, bare_on = { 1, 0, 1, 1000 };
-	struct amp_dest bare_off = { 0, 0, 1, 1000 };
+	struct amp_dest offline = { .storable = 1, .now = 1000 };
+	struct amp_dest online = { .online = 1, .storable = 1, .now = 1000 };
+	struct amp_dest exact = { .online = 1, .exact = 1, .storable = 1, .now = 1000 };
+	struct amp_dest bare_on = { .online = 1, .bare = 1, .storable = 1, .now = 1000 };
+	struct amp_dest bare_off = { .bare = 1, .storable = 1, .now = 1000 };
+	struct amp_dest headline = { .now = 1000 };     /* offline storage would not keep it */
 
 	(void)state;
 	assert_int_equal(amp_rule_check(0, "drop", "deliver", "direct", &online), AMP_MET);
@@ -49,6 +52,8 @@ static void test_check_conditions(void **state)
 	assert_int_equal(amp_rule_check(AMP_OFF_STORAGE, "drop", "deliver", "stored", &offline),
 			 AMP_NOT_MET);
 	assert_int_equal(amp_rule_check(0, "drop", "deliver", "forward", &online), AMP_BAD_VALUE);
+	assert_int_equal(amp_rule_check(0, "drop", "deliver", "stored", &headline), AMP_NOT_MET);
+	assert_int_equal(amp_rule_check(0, "drop", "deliver", "none", &headline), AMP_MET);
 
 	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "any", &online), AMP_MET);
 	assert_int_equal(amp_rule_check(0, "alert", "match-resource", "any", &offline),
@@ -89,7 +94,7 @@ static void test_check_conditions(void **state)
 
 static void test_check_switches(void **state)
 {
-	struct amp_dest online = { 1, 0, 0, 1000 };
+	struct amp_dest online = { .online = 1, .storable = 1, .now = 1000 };
 
 	(void)state;
 	assert_int_equal(amp_rule_check(0, "notify", "deliver", "direct", &online), AMP_MET);
@@ -257,7 +262,8 @@ static void sess_req(struct sm *sm, const char *action, const char *target)
 	     "id='r'/></route>", action, target);
 }
 
-/* Create bob; with a session bob@example.org/desk, available, if online. */
+/* Create bob; with a session bob@example.org/desk, available, if online
+ * (2: keep what the sm sent for the presence). */
 static void bob(struct sm *sm, int online)
 {
 	const char *o, *p;
@@ -272,11 +278,13 @@ static void bob(struct sm *sm, int online)
 		assert_non_null(p);
 		memcpy(smid, p + 5, 40);
 		smid[40] = '\0';
+		out_clear();
 		feed(sm, "<route xmlns='" COMP "' to='sm' from='c2s'><presence "
 		     "xmlns='jabber:client' xmlns:sc='" SESS "' sc:c2s='7' sc:sm='%s'/>"
 		     "</route>", smid);
 	}
-	out_clear();
+	if (online != 2)
+		out_clear();
 }
 
 /* A message from a remote sender to `to` with the given rules. */
@@ -325,7 +333,8 @@ static void test_offline_user(void **state)
 	assert_non_null(out_find("type='error'", "to='ann@remote.net/pc'", "from='example.org'",
 				 "undefined-condition", "status='error'",
 				 "from='ann@remote.net/pc' to='bob@example.org/desk'",
-				 AMP "#errors", "failed-rules", NULL));
+				 "<failed-rules xmlns='" AMP "#errors'><rule action='error' "
+				 "condition='deliver' value='stored'/></failed-rules>", NULL));
 	assert_null(out_find("<body>", NULL));
 	assert_int_equal(stored(sm), 1);
 	out_clear();
@@ -342,6 +351,50 @@ static void test_offline_user(void **state)
 	     "status='alert'><rule condition='deliver' action='drop' value='stored'/></amp>"
 	     "</message></route>");
 	assert_int_equal(stored(sm), 3);
+}
+
+/* A message stored before its expire-at passed (by jabberd2, or by us a
+ * while ago) is judged again when it would be delivered. */
+static void queue_row(struct sm *sm, const char *id, const char *action)
+{
+	const char *error = NULL;
+	struct buf b = { 0 };
+	struct nad *nad;
+	struct os *os = os_new();
+
+	buf_printf(&b, "<route xmlns='" COMP "' to='example.org' from='remote.net'>"
+		   "<message xmlns='jabber:server' from='ann@remote.net/pc' "
+		   "to='bob@example.org' id='%s'><body>stored %s</body><amp xmlns='" AMP "'>"
+		   "<rule condition='expire-at' action='%s' value='2001-01-01T00:00:00Z'/>"
+		   "</amp></message></route>", id, id, action);
+	nad = nad_parse(b.data, b.len, 0, &error, NULL);
+	assert_non_null(nad);
+	buf_free(&b);
+	os_object_put_nad(os_object_new(os), "xml", nad);
+	nad_free(&nad);
+	assert_int_equal(storage_put(sm->st, "queue", "bob@example.org", os, &error),
+			 STORAGE_OK);
+	os_free(&os);
+}
+
+static void test_stored_expired(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+
+	bob(sm, 0);
+	queue_row(sm, "s1", "drop");
+	queue_row(sm, "s2", "notify");
+	queue_row(sm, "s3", "alert");
+	queue_row(sm, "s4", "error");
+	bob(sm, 2);     /* the queue goes out at bob's first available presence */
+	assert_null(out_find("stored s1", NULL));
+	assert_non_null(out_find("<body>stored s2</body>", "to='c2s'", NULL));
+	assert_non_null(out_find("id='s2'", "status='notify'", "to='ann@remote.net/pc'", NULL));
+	assert_null(out_find("stored s3", NULL));
+	assert_non_null(out_find("id='s3'", "status='alert'", NULL));
+	assert_non_null(out_find("id='s4'", "type='error'", "failed-rules", NULL));
+	assert_null(out_find("stored s4", NULL));
+	assert_int_equal(stored(sm), 0);
 }
 
 static void test_online_user(void **state)
@@ -381,8 +434,9 @@ static void test_bad_rules(void **state)
 	bob(sm, 0);
 	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='explode' "
 		"value='stored'/><rule condition='weather' action='drop' value='x'/>");
-	assert_non_null(out_find("type='error'", "bad-request", "unsupported-actions",
-				 "action='explode'", NULL));
+	assert_non_null(out_find("type='error'", "bad-request", "<unsupported-actions xmlns='"
+				 AMP "'><rule action='explode' condition='deliver' "
+				 "value='stored'/></unsupported-actions>", NULL));
 	assert_null(out_find("<body>", NULL));
 	assert_null(out_find("unsupported-conditions", NULL));
 	out_clear();
@@ -391,8 +445,10 @@ static void test_bad_rules(void **state)
 	out_clear();
 	amp_msg(sm, "bob@example.org", "<rule condition='expire-at' action='drop' "
 		"value='soon'/><rule condition='deliver' action='drop' value='forward'/>");
-	assert_non_null(out_find("not-acceptable", "invalid-rules", "value='soon'",
-				 "value='forward'", NULL));
+	assert_non_null(out_find("not-acceptable", "<invalid-rules xmlns='" AMP "'><rule "
+				 "action='drop' condition='expire-at' value='soon'/><rule "
+				 "action='drop' condition='deliver' value='forward'/></invalid-rules>",
+				 NULL));
 	out_clear();
 	for (i = 0; i < 17; i++)
 		buf_printf(&many, "<rule condition='deliver' action='notify' value='direct'/>");
@@ -457,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_check_switches),
 		cmocka_unit_test_setup_teardown(test_offline_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_online_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stored_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_switched_off, setup_off, teardown),
 		cmocka_unit_test_setup_teardown(test_disco, setup, teardown),

@@ -7,6 +7,7 @@ stored offline.
 """
 
 import asyncio
+import time
 from xml.etree.ElementTree import Element, SubElement
 
 import pytest
@@ -147,10 +148,20 @@ def test_amp_offline_user(sandbox, xmpp, sm_storage):
     assert amp_of(got).find("{%s}rule" % NS_AMP).get("value") == "stored"
     sync(alice)
     assert node.sm_count("queue", "bob@localhost") == 3
-    # bob gets exactly the three stored ones, in order
+    # stored while fresh, expired by the time bob is back: not delivered
+    soon = time.time() + 2
+    send_amp(alice, "bob@localhost", "short-lived", ("expire-at", "drop", time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(soon + 1))))
+    sync(alice)
+    assert node.sm_count("queue", "bob@localhost") == 4
+    time.sleep(max(0.0, soon + 2.5 - time.time()))
+    # bob gets exactly the three others, in order
     bob = xmpp.client("bob@localhost", "bob-pw", node.c2s_address)
     login(bob)
     assert [next_message(bob)["body"] for _ in range(3)] == ["fresh", "kept", "notified"]
+    alice.send_message("bob@localhost", "after")
+    assert next_message(bob)["body"] == "after"
+    assert node.sm_count("queue", "bob@localhost") == 0
 
 
 @pytest.mark.stock
