@@ -276,7 +276,7 @@ static enum mod_ret amp_pkt_user(struct user *user, struct pkt *pkt)
 	for (r = nad_child(pkt->nad, amp, NS_AMP, "rule"); r != NAD_NONE;
 	     r = nad_next(pkt->nad, r, NS_AMP, "rule")) {
 		if (n == AMP_MAX_RULES) {
-			pkt_router(pkt_error(pkt, "bad-request"));
+			amp_bounce(pkt, "bad-request", NULL, NULL, NULL, NULL, 0, AMP_NOT_MET);
 			return MOD_HANDLED;
 		}
 		rules[n] = r;
