@@ -183,6 +183,20 @@ void mio_conn_finish(struct mio_conn *conn, const char *reason)
 	mio_reap_later(conn);
 }
 
+/* A system call failed: the reason is formatted now and kept with the
+ * connection until its close callback (an inline buffer would cost every
+ * connection its size for the rare one that fails). */
+static void mio_conn_fail_errno(struct mio_conn *conn, const char *what, int err)
+{
+	char buf[MIO_ERRBUF];
+
+	if (conn->state == MIO_CONN_CLOSED)
+		return;
+	free(conn->reason_alloc);
+	conn->reason_alloc = xstrdup(mio_strerror(buf, sizeof(buf), what, err));
+	mio_conn_finish(conn, conn->reason_alloc);
+}
+
 void mio_conn_destroy(struct mio_conn *conn)
 {
 	struct mio *mio = conn->mio;
@@ -203,6 +217,7 @@ void mio_conn_destroy(struct mio_conn *conn)
 		event_free(conn->ev_idle);
 	if (conn->ev_shutdown != NULL)
 		event_free(conn->ev_shutdown);
+	free(conn->reason_alloc);
 	free(conn);
 }
 
@@ -280,9 +295,7 @@ static void mio_conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		mio_conn_finish(conn, mio_strerror(conn->reason_buf,
-						   sizeof(conn->reason_buf),
-						   "read", errno));
+		mio_conn_fail_errno(conn, "read", errno);
 		return;
 	}
 	if (n == 0) {
@@ -378,9 +391,7 @@ static ssize_t mio_conn_send(struct mio_conn *conn, const void *data, size_t len
 		return n;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return 0;
-	mio_conn_finish(conn, mio_strerror(conn->reason_buf,
-					   sizeof(conn->reason_buf),
-					   "write", errno));
+	mio_conn_fail_errno(conn, "write", errno);
 	return -1;
 }
 

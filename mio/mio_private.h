@@ -99,7 +99,7 @@ struct mio_conn {
 	struct event *ev_idle;
 	struct event *ev_shutdown;
 	const char *reason;             /* for on_close; NULL = by owner */
-	char reason_buf[MIO_ERRBUF];
+	char *reason_alloc;             /* reason, when it was formatted */
 	char peer_ip[INET6_ADDRSTRLEN];
 	int peer_port;
 };

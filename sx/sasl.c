@@ -547,14 +547,19 @@ static int sasl_gsasl_cb(Gsasl *g, Gsasl_session *gs, Gsasl_property prop)
 
 /* ---- server: the exchange ---- */
 
-static void sasl_server_fail(struct sasl *s, const char *cond)
+static void sasl_send_failure(struct sx *sx, const char *cond)
 {
 	struct nad *nad = nad_new();
 	int root = nad_elem_add(nad, NAD_NONE, SX_NS_SASL, "failure");
 
 	nad_elem_add(nad, root, SX_NS_SASL, cond);
+	sx_send(sx, nad);
+}
+
+static void sasl_server_fail(struct sasl *s, const char *cond)
+{
 	sasl_reset(s);
-	sx_send(s->sx, nad);
+	sasl_send_failure(s->sx, cond);
 	snprintf(s->cond, sizeof(s->cond), "%s", cond);
 	sx_event(s->sx, SX_EV_AUTH_FAIL, s->cond);
 }
@@ -754,7 +759,7 @@ static void sasl_features(struct sx *sx, void *pdata, struct nad *nad, int featu
 	int mechs = NAD_NONE, plus = 0;
 	size_t i;
 
-	if (s->role != SX_SERVER || (sx_flags(sx) & SX_F_AUTHENTICATED) != 0)
+	if (s == NULL || s->role != SX_SERVER || (sx_flags(sx) & SX_F_AUTHENTICATED) != 0)
 		return;
 	for (i = 0; i < SASL_NMECHS; i++) {
 		int e;
@@ -993,6 +998,15 @@ static int sasl_element(struct sx *sx, void *pdata, struct nad *nad)
 	const char *ns = nad_ns(nad, root);
 	const char *name = nad_name(nad, root);
 
+	if (s == NULL) {
+		/* Trimmed after success (sasl_trim): SASL is over. */
+		if (ns == NULL || strcmp(ns, SX_NS_SASL) != 0)
+			return 0;
+		sasl_send_failure(sx, "malformed-request");
+		sx_event(sx, SX_EV_AUTH_FAIL, "malformed-request");
+		nad_free(&nad);
+		return 1;
+	}
 	if (ns != NULL && strcmp(ns, SX_NS_SASL) == 0) {
 		if (s->role == SX_SERVER)
 			sasl_server_element(s, nad, root);
@@ -1047,11 +1061,26 @@ static void sasl_free(struct sx *sx, void *pdata)
 	free(s);
 }
 
+/* An idle server stream that has authenticated needs nothing of the
+ * exchange any more (the identity is the stream's, sx_auth): the state,
+ * stored keys included, goes; the hooks then answer from the stream. */
+static void sasl_trim(struct sx *sx, void *pdata)
+{
+	struct sasl *s = pdata;
+
+	if (s == NULL || s->role != SX_SERVER || !(sx_flags(sx) & SX_F_AUTHENTICATED) ||
+	    s->gs != NULL)
+		return;
+	sx_plugin_set_data(sx, &sasl_plugin, NULL);
+	sasl_free(sx, s);
+}
+
 static const struct sx_plugin sasl_plugin = {
 	.name = "sasl",
 	.element = sasl_element,
 	.features = sasl_features,
 	.free = sasl_free,
+	.trim = sasl_trim,
 };
 
 /* ---- API ---- */

@@ -403,6 +403,15 @@ void *sx_plugin_data(struct sx *sx, const struct sx_plugin *plugin)
 	return NULL;
 }
 
+void sx_plugin_set_data(struct sx *sx, const struct sx_plugin *plugin, void *pdata)
+{
+	int i;
+
+	for (i = 0; i < sx->nplugins; i++)
+		if (sx->plugins[i].p == plugin)
+			sx->plugins[i].data = pdata;
+}
+
 /* Both headers are out: mark the stream open and tell the plugins. */
 void sx_check_open(struct sx *sx)
 {

@@ -48,6 +48,9 @@ struct sx_plugin {
 int sx_plugin_attach(struct sx *sx, const struct sx_plugin *plugin, void *pdata);
 /* The state of an attached plugin, or NULL. */
 void *sx_plugin_data(struct sx *sx, const struct sx_plugin *plugin);
+/* Replace an attached plugin's state (NULL: the plugin keeps none; its
+ * hooks are still called, with NULL). */
+void sx_plugin_set_data(struct sx *sx, const struct sx_plugin *plugin, void *pdata);
 
 /* Append bytes straight to the output buffer, after the wio stage. */
 void sx_raw_write(struct sx *sx, const void *data, size_t len);

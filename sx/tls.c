@@ -60,7 +60,10 @@ struct tls {
 	int done;               /* handshake finished */
 	int dead;               /* failed: drop everything */
 	SSL *ssl;
-	BIO *rbio, *wbio;       /* owned by ssl */
+	BIO *bio;               /* tls_bio over rq and wq; owned by ssl */
+	struct buf rq;          /* records from the peer, from rpos on */
+	size_t rpos;
+	struct buf wq;          /* records OpenSSL wrote for the peer */
 	struct buf pending;     /* plaintext written before the handshake ended */
 	char *server_name;      /* client: SNI and name to verify */
 	char *sni;              /* server: what the client asked for */
@@ -315,17 +318,97 @@ void sx_tls_ctx_set_sni(struct sx_tls_ctx *ctx,
 	ctx->sni_arg = arg;
 }
 
+/* ---- the BIO ----
+ *
+ * OpenSSL reads and writes records through one BIO of ours over the
+ * plugin's two buffers, rather than a pair of memory BIOs: those keep the
+ * capacity of the largest record they ever held, stream by stream, and
+ * each costs a BIO object besides. Buffers here are handed over without
+ * copying where possible and freed when an idle stream is trimmed.
+ */
+
+static int tls_bio_write(BIO *b, const char *data, size_t len, size_t *written)
+{
+	struct tls *t = BIO_get_data(b);
+
+	BIO_clear_retry_flags(b);
+	buf_append(&t->wq, data, len);
+	*written = len;
+	return 1;
+}
+
+static int tls_bio_read(BIO *b, char *data, size_t len, size_t *readbytes)
+{
+	struct tls *t = BIO_get_data(b);
+	size_t avail = t->rq.len - t->rpos;
+
+	BIO_clear_retry_flags(b);
+	*readbytes = 0;
+	if (avail == 0) {
+		BIO_set_retry_read(b);      /* wait for more, not end of file */
+		return 0;
+	}
+	if (len > avail)
+		len = avail;
+	memcpy(data, t->rq.data + t->rpos, len);
+	t->rpos += len;
+	if (t->rpos == t->rq.len) {
+		buf_reset(&t->rq);
+		t->rpos = 0;
+	}
+	*readbytes = len;
+	return 1;
+}
+
+static long tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	struct tls *t = BIO_get_data(b);
+
+	(void)num;
+	(void)ptr;
+	switch (cmd) {
+	case BIO_CTRL_FLUSH:
+		return 1;
+	case BIO_CTRL_PENDING:
+		return (long)(t->rq.len - t->rpos);
+	case BIO_CTRL_WPENDING:
+		return (long)t->wq.len;
+	default:
+		return 0;
+	}
+}
+
+static int tls_bio_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+/* The method, made once per process and kept for its life. */
+static BIO_METHOD *tls_bio_method(void)
+{
+	static BIO_METHOD *m;
+
+	if (m == NULL) {
+		m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sx tls");
+		if (m == NULL || !BIO_meth_set_write_ex(m, tls_bio_write) ||
+		    !BIO_meth_set_read_ex(m, tls_bio_read) ||
+		    !BIO_meth_set_ctrl(m, tls_bio_ctrl) ||
+		    !BIO_meth_set_create(m, tls_bio_create))
+			abort();        /* out of memory, as xmalloc */
+	}
+	return m;
+}
+
 /* ---- the engine ---- */
 
 /* Move whatever OpenSSL wrote (handshake records, alerts, tickets) to the
  * output, past every wio stage. */
 static void tls_flush(struct sx *sx, struct tls *t)
 {
-	char buf[16384];
-	int n;
-
-	while ((n = BIO_read(t->wbio, buf, sizeof(buf))) > 0)
-		sx_raw_write(sx, buf, (size_t)n);
+	if (t->wq.len > 0)
+		sx_raw_write(sx, t->wq.data, t->wq.len);
+	buf_reset(&t->wq);
 }
 
 /* The handshake or a record failed: send OpenSSL's alert, stop, and end
@@ -351,7 +434,7 @@ static int tls_fail(struct sx *sx, struct tls *t, const char *what)
 		snprintf(label, sizeof(label), "TLS %s", what);
 		snprintf(text, sizeof(text), "%s", tls_errorf(label));
 	}
-	if (t->wbio != NULL)
+	if (t->bio != NULL)
 		tls_flush(sx, t);
 	t->dead = 1;
 	buf_free(&t->pending);
@@ -401,7 +484,7 @@ static char **tls_cert_names(X509 *cert)
 /* Encrypt `data` into `out` (replacing its contents). */
 static int tls_encrypt(struct tls *t, const char *data, size_t len, struct buf *out)
 {
-	char tmp[16384];
+	struct buf plain;
 	int n;
 
 	while (len > 0) {
@@ -414,9 +497,11 @@ static int tls_encrypt(struct tls *t, const char *data, size_t len, struct buf *
 		data += n;
 		len -= (size_t)n;
 	}
-	buf_reset(out);
-	while ((n = BIO_read(t->wbio, tmp, sizeof(tmp))) > 0)
-		buf_append(out, tmp, (size_t)n);
+	/* The records become `out`; its old buffer is the next queue. */
+	plain = *out;
+	*out = t->wq;
+	t->wq = plain;
+	buf_reset(&t->wq);
 	return 0;
 }
 
@@ -498,13 +583,12 @@ static void tls_start(struct sx *sx, struct tls *t)
 	t->ssl = SSL_new(t->ctx->ssl_ctx);
 	if (t->ssl == NULL)
 		abort();        /* out of memory, as xmalloc */
-	t->rbio = BIO_new(BIO_s_mem());
-	t->wbio = BIO_new(BIO_s_mem());
-	if (t->rbio == NULL || t->wbio == NULL)
+	t->bio = BIO_new(tls_bio_method());
+	if (t->bio == NULL)
 		abort();
-	/* An empty read BIO means "wait for more", not end of file. */
-	BIO_set_mem_eof_return(t->rbio, -1);
-	SSL_set_bio(t->ssl, t->rbio, t->wbio);
+	BIO_set_data(t->bio, t);
+	/* The same BIO both ways: one reference, which ssl now owns. */
+	SSL_set_bio(t->ssl, t->bio, t->bio);
 	SSL_set_app_data(t->ssl, t);
 	if (t->role == SX_SERVER) {
 		SSL_set_accept_state(t->ssl);
@@ -520,30 +604,16 @@ static void tls_start(struct sx *sx, struct tls *t)
 
 /* ---- plugin hooks ---- */
 
-/* Idle: memory BIOs keep the capacity of the largest record they held,
- * a few kilobytes per stream; empty ones are swapped for new ones. */
+/* Idle: the record queues give their (emptied) buffers back. */
 static void tls_trim(struct sx *sx, void *pdata)
 {
 	struct tls *t = pdata;
-	BIO *r, *w;
 
 	(void)sx;
-	if (!t->active || !t->done || t->dead || BIO_ctrl_pending(t->rbio) > 0 ||
-	    BIO_ctrl_pending(t->wbio) > 0)
-		return;
-	r = BIO_new(BIO_s_mem());
-	w = BIO_new(BIO_s_mem());
-	if (r == NULL || w == NULL) {
-		BIO_free(r);
-		BIO_free(w);
-		ERR_clear_error();
-		return;
-	}
-	BIO_set_mem_eof_return(r, -1);
-	/* Both new and different: SSL_set_bio frees the old pair. */
-	SSL_set_bio(t->ssl, r, w);
-	t->rbio = r;
-	t->wbio = w;
+	if (t->rq.len == t->rpos)
+		buf_free(&t->rq);
+	if (t->wq.len == 0)
+		buf_free(&t->wq);
 }
 
 static int tls_rio(struct sx *sx, void *pdata, struct buf *in)
@@ -558,9 +628,16 @@ static int tls_rio(struct sx *sx, void *pdata, struct buf *in)
 	}
 	if (in->len > INT_MAX)
 		return tls_fail(sx, t, "read");
-	if (in->len > 0 && BIO_write(t->rbio, in->data, (int)in->len) != (int)in->len)
-		return tls_fail(sx, t, "read");
-	buf_reset(in);
+	if (t->rq.len == t->rpos) {
+		/* Nothing left over: take the bytes without copying. */
+		buf_free(&t->rq);
+		t->rq = *in;
+		t->rpos = 0;
+		buf_init(in);
+	} else {
+		buf_append(&t->rq, in->data, in->len);
+		buf_reset(in);
+	}
 	if (!t->done && tls_handshake(sx, t) < 0)
 		return -1;
 	if (!t->done || t->dead)
@@ -702,6 +779,8 @@ static void tls_free(struct sx *sx, void *pdata)
 	if (t->ssl != NULL && t->done && !t->dead)
 		SSL_set_shutdown(t->ssl, SSL_SENT_SHUTDOWN);
 	SSL_free(t->ssl);
+	buf_free(&t->rq);
+	buf_free(&t->wq);
 	buf_free(&t->pending);
 	free(t->server_name);
 	free(t->sni);

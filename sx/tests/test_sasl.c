@@ -957,6 +957,16 @@ static void test_plain_no_initial(void **state)
 	assert_int_equal(p.s.auth_ok, 1);
 	assert_string_equal(sx_auth(p.s.sx)->authcid, "alice");
 	assert_null(sx_auth(p.s.sx)->authzid);
+	/* Idle after success: the trim drops the SASL state; the identity
+	 * stays, and another <auth> is still refused as it was before. */
+	test_feed(&p.s, TEST_CLIENT_HEADER);
+	free(test_drain(&p.s));
+	assert_int_equal(sx_trim(p.s.sx), 1);
+	expect_failure(&p, "<auth " NS_SASL_Q " mechanism='PLAIN'>AGFsaWNlAHdvbmRlcmxhbmQ="
+		       "</auth>", "malformed-request");
+	assert_string_equal(sx_auth(p.s.sx)->authcid, "alice");
+	assert_int_equal(sx_trim(p.s.sx), 1);
+	expect_failure(&p, "<abort " NS_SASL_Q "/>", "malformed-request");
 	test_pair_free(&p);
 }
 
