@@ -50,13 +50,13 @@ SM_TESTS = sm/tests/test_sm sm/tests/test_amp sm/tests/test_roster_publish
 check_PROGRAMS += $(SM_TESTS)
 TESTS += $(SM_TESTS)
 endif
-sm_tests_test_sm_SOURCES = sm/tests/test_sm.c
+sm_tests_test_sm_SOURCES = sm/tests/test_sm.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_sm_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_sm_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
-sm_tests_test_amp_SOURCES = sm/tests/test_amp.c
+sm_tests_test_amp_SOURCES = sm/tests/test_amp.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_amp_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_amp_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
-sm_tests_test_roster_publish_SOURCES = sm/tests/test_roster_publish.c
+sm_tests_test_roster_publish_SOURCES = sm/tests/test_roster_publish.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_roster_publish_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_roster_publish_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 

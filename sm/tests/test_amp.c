@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "sm/tests/sm_testlib.h"
+
 #include "storage/storage.h"
 #include "util/buf.h"
 #include "util/config_file.h"
@@ -140,46 +142,6 @@ static const char sm_xml[] =
 	"<chain id='user-create'><module>active</module></chain>"
 	"</modules></sm>";
 
-#define MAX_OUT 32
-static char *out[MAX_OUT];
-static int nout;
-
-static void capture(struct sm *sm, struct nad *nad)
-{
-	(void)sm;
-	assert_true(nout < MAX_OUT);
-	out[nout++] = nad_to_string(nad, NULL);
-	nad_free(&nad);
-}
-
-static void out_clear(void)
-{
-	while (nout > 0)
-		free(out[--nout]);
-}
-
-/* The first output containing every one of the NULL-terminated strings. */
-static const char *out_find(const char *s, ...)
-{
-	int i;
-
-	for (i = 0; i < nout; i++) {
-		va_list ap;
-		const char *p = s;
-		int ok = 1;
-
-		va_start(ap, s);
-		while (p != NULL && ok) {
-			ok = strstr(out[i], p) != NULL;
-			p = va_arg(ap, const char *);
-		}
-		va_end(ap);
-		if (ok)
-			return out[i];
-	}
-	return NULL;
-}
-
 struct fixture {
 	char dir[64];
 	struct sm *sm;
@@ -189,20 +151,12 @@ static struct fixture *fixture_new(const char *extra)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 	char db[128], *xml;
-	const char *error = NULL;
-	struct config *cfg;
 
-	strcpy(f->dir, "/tmp/test_amp.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	sm_test_dir_make(f->dir, sizeof(f->dir), "test_amp");
 	snprintf(db, sizeof(db), "%s/sqlite.db", f->dir);
 	xml = xasprintf(sm_xml, db, extra);
-	cfg = config_load_mem("sm.xml", xml, strlen(xml), NULL, &error);
+	f->sm = sm_test_sm_new(xml);
 	free(xml);
-	assert_non_null(cfg);
-	f->sm = sm_new(cfg, NULL, &error);
-	if (f->sm == NULL)
-		fail_msg("sm_new: %s", error);
-	f->sm->send_hook = capture;
 	return f;
 }
 
@@ -223,41 +177,17 @@ static int setup_off(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const files[] = { "sqlite.db", "sqlite.db-wal", "sqlite.db-shm" };
-	char path[128];
-	size_t i;
 
-	out_clear();
+	sm_test_out_clear();
 	sm_free(&f->sm);
-	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-		unlink(path);
-	}
-	rmdir(f->dir);
+	sm_test_dir_remove(f->dir);
 	free(f);
 	return 0;
 }
 
-static void feed(struct sm *sm, const char *fmt, ...)
-{
-	const char *error = NULL;
-	struct nad *nad;
-	va_list ap;
-	struct buf b = { 0 };
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	nad = nad_parse(b.data, b.len, 0, &error, NULL);
-	if (nad == NULL)
-		fail_msg("test input does not parse: %s: %s", error, b.data);
-	buf_free(&b);
-	sm_router_element(sm, nad);
-}
-
 static void sess_req(struct sm *sm, const char *action, const char *target)
 {
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'>"
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'>"
 	     "<sc:session xmlns:sc='" SESS "' sc:c2s='7' action='%s' target='%s' "
 	     "id='r'/></route>", action, target);
 }
@@ -272,25 +202,25 @@ static void bob(struct sm *sm, int online)
 	sess_req(sm, "create", "bob@example.org");
 	if (online) {
 		sess_req(sm, "start", "bob@example.org/desk");
-		o = out_find("action='started'", NULL);
+		o = sm_test_out_find("action='started'", NULL);
 		assert_non_null(o);
 		p = strstr(o, ":sm='");
 		assert_non_null(p);
 		memcpy(smid, p + 5, 40);
 		smid[40] = '\0';
-		out_clear();
-		feed(sm, "<route xmlns='" COMP "' to='sm' from='c2s'><presence "
+		sm_test_out_clear();
+		sm_test_feed(sm, "<route xmlns='" COMP "' to='sm' from='c2s'><presence "
 		     "xmlns='jabber:client' xmlns:sc='" SESS "' sc:c2s='7' sc:sm='%s'/>"
 		     "</route>", smid);
 	}
 	if (online != 2)
-		out_clear();
+		sm_test_out_clear();
 }
 
 /* A message from a remote sender to `to` with the given rules. */
 static void amp_msg(struct sm *sm, const char *to, const char *rules)
 {
-	feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><message xmlns='jabber:server' "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><message xmlns='jabber:server' "
 	     "from='ann@remote.net/pc' to='%s' id='m1'><body>hi</body>"
 	     "<amp xmlns='" AMP "'>%s</amp></message></route>", to, rules);
 }
@@ -313,7 +243,7 @@ static void test_offline_user(void **state)
 	/* expired: dropped, neither delivered nor stored */
 	amp_msg(sm, "bob@example.org", "<rule condition='expire-at' action='drop' "
 		"value='2001-01-01T00:00:00Z'/>");
-	assert_int_equal(nout, 0);
+	assert_int_equal(sm_test_nout, 0);
 	assert_int_equal(stored(sm), 0);
 	/* not yet expired: stored as usual */
 	amp_msg(sm, "bob@example.org", "<rule condition='expire-at' action='drop' "
@@ -322,31 +252,31 @@ static void test_offline_user(void **state)
 	/* deliver stored + alert: the sender hears of it, nothing is stored */
 	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='alert' "
 		"value='stored'/>");
-	assert_non_null(out_find("to='ann@remote.net/pc'", "from='example.org'", "id='m1'",
+	assert_non_null(sm_test_out_find("to='ann@remote.net/pc'", "from='example.org'", "id='m1'",
 				 "status='alert'", "condition='deliver'", "value='stored'", NULL));
-	assert_null(out_find("<body>", NULL));
+	assert_null(sm_test_out_find("<body>", NULL));
 	assert_int_equal(stored(sm), 1);
-	out_clear();
+	sm_test_out_clear();
 	/* error: bounced with failed-rules */
 	amp_msg(sm, "bob@example.org/desk", "<rule condition='deliver' action='error' "
 		"value='stored'/>");
-	assert_non_null(out_find("type='error'", "to='ann@remote.net/pc'", "from='example.org'",
+	assert_non_null(sm_test_out_find("type='error'", "to='ann@remote.net/pc'", "from='example.org'",
 				 "undefined-condition", "status='error'",
 				 "from='ann@remote.net/pc' to='bob@example.org/desk'",
 				 "<failed-rules xmlns='" AMP "#errors'><rule action='error' "
 				 "condition='deliver' value='stored'/></failed-rules>", NULL));
-	assert_null(out_find("<body>", NULL));
+	assert_null(sm_test_out_find("<body>", NULL));
 	assert_int_equal(stored(sm), 1);
-	out_clear();
+	sm_test_out_clear();
 	/* notify: the sender is told, the message is stored all the same */
 	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='notify' "
 		"value='direct'/><rule condition='deliver' action='notify' value='stored'/>");
-	assert_non_null(out_find("status='notify'", "value='stored'", NULL));
-	assert_null(out_find("value='direct'", NULL));
+	assert_non_null(sm_test_out_find("status='notify'", "value='stored'", NULL));
+	assert_null(sm_test_out_find("value='direct'", NULL));
 	assert_int_equal(stored(sm), 2);
-	out_clear();
+	sm_test_out_clear();
 	/* a report is not a request */
-	feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><message xmlns='jabber:server' "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><message xmlns='jabber:server' "
 	     "from='ann@remote.net/pc' to='bob@example.org'><amp xmlns='" AMP "' "
 	     "status='alert'><rule condition='deliver' action='drop' value='stored'/></amp>"
 	     "</message></route>");
@@ -387,13 +317,13 @@ static void test_stored_expired(void **state)
 	queue_row(sm, "s3", "alert");
 	queue_row(sm, "s4", "error");
 	bob(sm, 2);     /* the queue goes out at bob's first available presence */
-	assert_null(out_find("stored s1", NULL));
-	assert_non_null(out_find("<body>stored s2</body>", "to='c2s'", NULL));
-	assert_non_null(out_find("id='s2'", "status='notify'", "to='ann@remote.net/pc'", NULL));
-	assert_null(out_find("stored s3", NULL));
-	assert_non_null(out_find("id='s3'", "status='alert'", NULL));
-	assert_non_null(out_find("id='s4'", "type='error'", "failed-rules", NULL));
-	assert_null(out_find("stored s4", NULL));
+	assert_null(sm_test_out_find("stored s1", NULL));
+	assert_non_null(sm_test_out_find("<body>stored s2</body>", "to='c2s'", NULL));
+	assert_non_null(sm_test_out_find("id='s2'", "status='notify'", "to='ann@remote.net/pc'", NULL));
+	assert_null(sm_test_out_find("stored s3", NULL));
+	assert_non_null(sm_test_out_find("id='s3'", "status='alert'", NULL));
+	assert_non_null(sm_test_out_find("id='s4'", "type='error'", "failed-rules", NULL));
+	assert_null(sm_test_out_find("stored s4", NULL));
 	assert_int_equal(stored(sm), 0);
 }
 
@@ -404,24 +334,24 @@ static void test_online_user(void **state)
 	bob(sm, 1);
 	amp_msg(sm, "bob@example.org/desk", "<rule condition='match-resource' action='drop' "
 		"value='other'/>");
-	assert_non_null(out_find("<body>hi</body>", "to='bob@example.org/desk'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("<body>hi</body>", "to='bob@example.org/desk'", NULL));
+	sm_test_out_clear();
 	amp_msg(sm, "bob@example.org/phone", "<rule condition='match-resource' action='drop' "
 		"value='other'/>");
-	assert_int_equal(nout, 0);
+	assert_int_equal(sm_test_nout, 0);
 	amp_msg(sm, "bob@example.org/desk", "<rule condition='match-resource' action='drop' "
 		"value='exact'/>");
-	assert_int_equal(nout, 0);
+	assert_int_equal(sm_test_nout, 0);
 	amp_msg(sm, "bob@example.org", "<rule condition='match-resource' action='alert' "
 		"value='any'/>");
-	assert_non_null(out_find("status='alert'", "value='any'", NULL));
-	assert_null(out_find("<body>", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("status='alert'", "value='any'", NULL));
+	assert_null(sm_test_out_find("<body>", NULL));
+	sm_test_out_clear();
 	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='notify' "
 		"value='direct'/>");
-	assert_non_null(out_find("status='notify'", "to='ann@remote.net/pc'", NULL));
-	assert_non_null(out_find("<body>hi</body>", "to='c2s'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("status='notify'", "to='ann@remote.net/pc'", NULL));
+	assert_non_null(sm_test_out_find("<body>hi</body>", "to='c2s'", NULL));
+	sm_test_out_clear();
 	assert_int_equal(stored(sm), 0);
 }
 
@@ -434,29 +364,29 @@ static void test_bad_rules(void **state)
 	bob(sm, 0);
 	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='explode' "
 		"value='stored'/><rule condition='weather' action='drop' value='x'/>");
-	assert_non_null(out_find("type='error'", "bad-request", "<unsupported-actions xmlns='"
+	assert_non_null(sm_test_out_find("type='error'", "bad-request", "<unsupported-actions xmlns='"
 				 AMP "'><rule action='explode' condition='deliver' "
 				 "value='stored'/></unsupported-actions>", NULL));
-	assert_null(out_find("<body>", NULL));
-	assert_null(out_find("unsupported-conditions", NULL));
-	out_clear();
+	assert_null(sm_test_out_find("<body>", NULL));
+	assert_null(sm_test_out_find("unsupported-conditions", NULL));
+	sm_test_out_clear();
 	amp_msg(sm, "bob@example.org", "<rule condition='weather' action='drop' value='x'/>");
-	assert_non_null(out_find("bad-request", "unsupported-conditions", "weather", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("bad-request", "unsupported-conditions", "weather", NULL));
+	sm_test_out_clear();
 	amp_msg(sm, "bob@example.org", "<rule condition='expire-at' action='drop' "
 		"value='soon'/><rule condition='deliver' action='drop' value='forward'/>");
-	assert_non_null(out_find("not-acceptable", "<invalid-rules xmlns='" AMP "'><rule "
+	assert_non_null(sm_test_out_find("not-acceptable", "<invalid-rules xmlns='" AMP "'><rule "
 				 "action='drop' condition='expire-at' value='soon'/><rule "
 				 "action='drop' condition='deliver' value='forward'/></invalid-rules>",
 				 NULL));
-	out_clear();
+	sm_test_out_clear();
 	for (i = 0; i < 17; i++)
 		buf_printf(&many, "<rule condition='deliver' action='notify' value='direct'/>");
 	amp_msg(sm, "bob@example.org", many.data);
 	buf_free(&many);
-	assert_non_null(out_find("type='error'", "bad-request", NULL));
-	assert_null(out_find("<body>", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("type='error'", "bad-request", NULL));
+	assert_null(sm_test_out_find("<body>", NULL));
+	sm_test_out_clear();
 	assert_int_equal(stored(sm), 0);
 }
 
@@ -467,41 +397,41 @@ static void test_switched_off(void **state)
 	bob(sm, 0);
 	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='drop' "
 		"value='none'/>");
-	assert_non_null(out_find("unsupported-actions", "action='drop'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("unsupported-actions", "action='drop'", NULL));
+	sm_test_out_clear();
 	amp_msg(sm, "bob@example.org", "<rule condition='expire-at' action='alert' "
 		"value='2001-01-01T00:00:00Z'/>");
-	assert_non_null(out_find("unsupported-conditions", "expire-at", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("unsupported-conditions", "expire-at", NULL));
+	sm_test_out_clear();
 	/* storage off: "none" is what happens to an offline user's message */
 	amp_msg(sm, "bob@example.org", "<rule condition='deliver' action='alert' "
 		"value='none'/>");
-	assert_non_null(out_find("status='alert'", "value='none'", NULL));
-	out_clear();
-	feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><iq xmlns='jabber:server' "
+	assert_non_null(sm_test_out_find("status='alert'", "value='none'", NULL));
+	sm_test_out_clear();
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><iq xmlns='jabber:server' "
 	     "type='get' id='d1' from='ann@remote.net/pc' to='example.org'>"
 	     "<query xmlns='http://jabber.org/protocol/disco#info' node='" AMP "'/></iq>"
 	     "</route>");
-	assert_non_null(out_find("type='result'", "node='" AMP "'", "?action=alert",
+	assert_non_null(sm_test_out_find("type='result'", "node='" AMP "'", "?action=alert",
 				 "?condition=deliver", NULL));
-	assert_null(out_find("?action=drop", NULL));
-	assert_null(out_find("?condition=expire-at", NULL));
+	assert_null(sm_test_out_find("?action=drop", NULL));
+	assert_null(sm_test_out_find("?condition=expire-at", NULL));
 }
 
 static void test_disco(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
 
-	feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><iq xmlns='jabber:server' "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><iq xmlns='jabber:server' "
 	     "type='get' id='d1' from='ann@remote.net/pc' to='example.org'>"
 	     "<query xmlns='http://jabber.org/protocol/disco#info'/></iq></route>");
-	assert_non_null(out_find("type='result'", "var='" AMP "'", NULL));
-	out_clear();
-	feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><iq xmlns='jabber:server' "
+	assert_non_null(sm_test_out_find("type='result'", "var='" AMP "'", NULL));
+	sm_test_out_clear();
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm' from='s2s'><iq xmlns='jabber:server' "
 	     "type='get' id='d2' from='ann@remote.net/pc' to='example.org'>"
 	     "<query xmlns='http://jabber.org/protocol/disco#info' node='" AMP "'/></iq>"
 	     "</route>");
-	assert_non_null(out_find("type='result'", "id='d2'", "category='im'",
+	assert_non_null(sm_test_out_find("type='result'", "id='d2'", "category='im'",
 				 "?action=drop", "?action=error", "?action=alert", "?action=notify",
 				 "?condition=deliver", "?condition=expire-at",
 				 "?condition=match-resource", NULL));

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "sm/tests/sm_testlib.h"
+
 #include "storage/storage.h"
 #include "util/buf.h"
 #include "util/config_file.h"
@@ -53,18 +55,12 @@ struct fixture {
 static struct sm *sm_make(struct fixture *f, const char *user_xml)
 {
 	char db[128], *xml;
-	const char *error = NULL;
-	struct config *cfg;
 	struct sm *sm;
 
 	snprintf(db, sizeof(db), "%s/sqlite.db", f->dir);
 	xml = xasprintf(sm_xml, db, user_xml);
-	cfg = config_load_mem("sm.xml", xml, strlen(xml), NULL, &error);
+	sm = sm_test_sm_new(xml);
 	free(xml);
-	assert_non_null(cfg);
-	sm = sm_new(cfg, NULL, &error);
-	if (sm == NULL)
-		fail_msg("sm_new: %s", error);
 	sm->send_hook = discard;
 	return sm;
 }
@@ -73,8 +69,7 @@ static int setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	strcpy(f->dir, "/tmp/test_rp.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	sm_test_dir_make(f->dir, sizeof(f->dir), "test_rp");
 	*state = f;
 	return 0;
 }
@@ -82,40 +77,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const files[] = { "sqlite.db", "sqlite.db-wal", "sqlite.db-shm" };
-	char path[128];
-	size_t i;
 
 	if (f->sm != NULL)
 		sm_free(&f->sm);
-	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-		unlink(path);
-	}
-	rmdir(f->dir);
+	sm_test_dir_remove(f->dir);
 	free(f);
 	return 0;
 }
 
-static void feed(struct sm *sm, const char *fmt, ...)
-{
-	const char *error = NULL;
-	struct nad *nad;
-	va_list ap;
-	struct buf b = { 0 };
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	nad = nad_parse(b.data, b.len, 0, &error, NULL);
-	assert_non_null(nad);
-	buf_free(&b);
-	sm_router_element(sm, nad);
-}
-
 static void sess_req(struct sm *sm, const char *action, const char *target)
 {
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'>"
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'>"
 	     "<sc:session xmlns:sc='" SESS "' sc:c2s='7' action='%s' target='%s' "
 	     "id='r'/></route>", action, target);
 }

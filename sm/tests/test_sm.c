@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "sm/tests/sm_testlib.h"
+
 #include "storage/storage.h"
 #include "util/buf.h"
 #include "util/config_file.h"
@@ -65,55 +67,6 @@ static const char sm_xml[] =
 	"<chain id='no-such-chain'><module>active</module></chain>"
 	"</modules></sm>";
 
-/* What the sm sent, serialized. */
-#define MAX_OUT 64
-static char *out[MAX_OUT];
-static int nout;
-
-static void capture(struct sm *sm, struct nad *nad)
-{
-	(void)sm;
-	assert_true(nout < MAX_OUT);
-	out[nout++] = nad_to_string(nad, NULL);
-	nad_free(&nad);
-}
-
-static void out_clear(void)
-{
-	while (nout > 0)
-		free(out[--nout]);
-}
-
-/* The first output containing every one of the NULL-terminated strings. */
-static const char *out_find(const char *s, ...)
-{
-	int i;
-
-	for (i = 0; i < nout; i++) {
-		va_list ap;
-		const char *p = s;
-		int ok = 1;
-
-		va_start(ap, s);
-		while (p != NULL && ok) {
-			ok = strstr(out[i], p) != NULL;
-			p = va_arg(ap, const char *);
-		}
-		va_end(ap);
-		if (ok)
-			return out[i];
-	}
-	return NULL;
-}
-
-static void out_dump(void)
-{
-	int i;
-
-	for (i = 0; i < nout; i++)
-		fprintf(stderr, "  out[%d] %s\n", i, out[i]);
-}
-
 struct fixture {
 	char dir[64];
 	struct sm *sm;
@@ -124,11 +77,8 @@ static int setup(void **state)
 	struct fixture *f = xcalloc(1, sizeof(*f));
 	char db[128], tmpl[128], *xml;
 	FILE *t;
-	const char *error = NULL;
-	struct config *cfg;
 
-	strcpy(f->dir, "/tmp/test_sm.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	sm_test_dir_make(f->dir, sizeof(f->dir), "test_sm");
 	snprintf(db, sizeof(db), "%s/sqlite.db", f->dir);
 	snprintf(tmpl, sizeof(tmpl), "%s/roster.xml", f->dir);
 	t = fopen(tmpl, "w");
@@ -137,13 +87,8 @@ static int setup(void **state)
 	      "subscription='both'><group>Staff</group></item></query>", t);
 	fclose(t);
 	xml = xasprintf(sm_xml, db, tmpl);
-	cfg = config_load_mem("sm.xml", xml, strlen(xml), NULL, &error);
+	f->sm = sm_test_sm_new(xml);
 	free(xml);
-	assert_non_null(cfg);
-	f->sm = sm_new(cfg, NULL, &error);
-	if (f->sm == NULL)
-		fail_msg("sm_new: %s", error);
-	f->sm->send_hook = capture;
 	*state = f;
 	return 0;
 }
@@ -151,45 +96,18 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char path[128];
 
-	out_clear();
+	sm_test_out_clear();
 	sm_free(&f->sm);
-	snprintf(path, sizeof(path), "%s/sqlite.db", f->dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/roster.xml", f->dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/sqlite.db-wal", f->dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/sqlite.db-shm", f->dir);
-	unlink(path);
-	rmdir(f->dir);
+	sm_test_dir_remove(f->dir);
 	free(f);
 	return 0;
-}
-
-/* Feed one element as the router would deliver it. */
-static void feed(struct sm *sm, const char *fmt, ...)
-{
-	const char *error = NULL;
-	struct nad *nad;
-	va_list ap;
-	struct buf b = { 0 };
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	nad = nad_parse(b.data, b.len, 0, &error, NULL);
-	if (nad == NULL)
-		fail_msg("test input does not parse: %s: %s", error, b.data);
-	buf_free(&b);
-	sm_router_element(sm, nad);
 }
 
 static void sess_req(struct sm *sm, const char *action, const char *c2s_id,
 		     const char *smid, const char *target)
 {
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'>"
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'>"
 	     "<sc:session xmlns:sc='" SESS "' sc:c2s='%s'%s%s%s action='%s'%s%s%s "
 	     "id='req1'/></route>", c2s_id, smid ? " sc:sm='" : "", smid ? smid : "",
 	     smid ? "'" : "", action, target ? " target='" : "", target ? target : "",
@@ -206,26 +124,26 @@ static const char *login(struct sm *sm, const char *bare, const char *res, const
 	char *s = smid[n++ % 4];
 
 	snprintf(target, sizeof(target), "%s/%s", bare, res);
-	out_clear();
+	sm_test_out_clear();
 	sess_req(sm, "create", c2s_id, NULL, bare);
 	sess_req(sm, "start", c2s_id, NULL, target);
-	o = out_find("action='started'", NULL);
+	o = sm_test_out_find("action='started'", NULL);
 	if (o == NULL) {
-		out_dump();
+		sm_test_out_dump();
 		fail_msg("no started for %s", target);
 	}
 	p = strstr(o, ":sm='");
 	assert_non_null(p);
 	memcpy(s, p + 5, 40);
 	s[40] = '\0';
-	out_clear();
+	sm_test_out_clear();
 	return s;
 }
 
 /* A stanza from a session. */
 static void from_sess(struct sm *sm, const char *c2s_id, const char *smid, const char *stanza)
 {
-	feed(sm, "<route xmlns='" COMP "' to='sm' from='c2s'>%.*s xmlns='jabber:client' "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm' from='c2s'>%.*s xmlns='jabber:client' "
 	     "xmlns:sc='" SESS "' sc:c2s='%s' sc:sm='%s'%s</route>",
 	     (int)strcspn(stanza, " />"), stanza, c2s_id, smid, stanza + strcspn(stanza, " />"));
 }
@@ -247,36 +165,36 @@ static void test_session_protocol(void **state)
 	const char *smid;
 
 	sess_req(sm, "start", "5", NULL, "ann@example.org/desk");
-	assert_non_null(out_find("action='start'", ":failed='1'", "to='c2s'", "from='sm'",
+	assert_non_null(sm_test_out_find("action='start'", ":failed='1'", "to='c2s'", "from='sm'",
 				 "id='req1'", NULL));
-	out_clear();
+	sm_test_out_clear();
 	sess_req(sm, "start", "5", NULL, "ann@elsewhere.net/desk");
-	assert_non_null(out_find(":failed='1'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":failed='1'", NULL));
+	sm_test_out_clear();
 	sess_req(sm, "create", "5", NULL, "ann@example.org");
-	assert_non_null(out_find("action='created'", "target='ann@example.org'", NULL));
+	assert_non_null(sm_test_out_find("action='created'", "target='ann@example.org'", NULL));
 	assert_int_equal(count(sm, "active", "ann@example.org"), 1);
-	out_clear();
+	sm_test_out_clear();
 	sess_req(sm, "create", "5", NULL, "ann@example.org");
-	assert_non_null(out_find("action='create'", ":failed='1'", NULL));
+	assert_non_null(sm_test_out_find("action='create'", ":failed='1'", NULL));
 
 	smid = login(sm, "ann@example.org", "desk", "5");
 	assert_int_equal(strlen(smid), 40);
 	/* The same resource again replaces the older session. */
 	sess_req(sm, "start", "6", NULL, "ann@example.org/desk");
-	assert_non_null(out_find("action='replaced'", smid, ":c2s='5'", NULL));
-	assert_non_null(out_find("action='started'", ":c2s='6'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("action='replaced'", smid, ":c2s='5'", NULL));
+	assert_non_null(sm_test_out_find("action='started'", ":c2s='6'", NULL));
+	sm_test_out_clear();
 	/* A stanza for the replaced session: c2s is told it is unknown. */
 	from_sess(sm, "5", smid, "<message to='bob@example.org'><body>x</body></message>");
-	assert_non_null(out_find(":failed='1'", "to='c2s'", "<message", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":failed='1'", "to='c2s'", "<message", NULL));
+	sm_test_out_clear();
 	sess_req(sm, "end", "6", "0000000000000000000000000000000000000000", NULL);
-	assert_non_null(out_find("action='end'", ":failed='1'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("action='end'", ":failed='1'", NULL));
+	sm_test_out_clear();
 	sess_req(sm, "delete", "6", NULL, "ann@example.org");
-	assert_non_null(out_find("action='ended'", ":c2s='6'", NULL));
-	assert_non_null(out_find("action='deleted'", NULL));
+	assert_non_null(sm_test_out_find("action='ended'", ":c2s='6'", NULL));
+	assert_non_null(sm_test_out_find("action='deleted'", NULL));
 	assert_int_equal(count(sm, "active", "ann@example.org"), 0);
 	assert_int_equal(xhash_count(sm->sessions), 0);
 	assert_int_equal(xhash_count(sm->users), 0);
@@ -293,52 +211,52 @@ static void test_delivery_and_priority(void **state)
 
 	from_sess(sm, "2", b1, "<presence><priority>5</priority></presence>");
 	from_sess(sm, "3", b2, "<presence><priority>-1</priority></presence>");
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<message to='bob@example.org' type='chat'><body>hi</body></message>");
 	/* Only the non-negative top priority resource gets the bare message. */
-	assert_int_equal(nout, 1);
-	assert_non_null(out_find(":c2s='2'", "from='ann@example.org/a'", "<body>hi</body>",
+	assert_int_equal(sm_test_nout, 1);
+	assert_non_null(sm_test_out_find(":c2s='2'", "from='ann@example.org/a'", "<body>hi</body>",
 				 NULL));
-	out_clear();
+	sm_test_out_clear();
 	/* To a full JID: that resource, even with a negative priority. */
 	from_sess(sm, "1", a, "<message to='bob@example.org/two'><body>2</body></message>");
-	assert_non_null(out_find(":c2s='3'", "<body>2</body>", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":c2s='3'", "<body>2</body>", NULL));
+	sm_test_out_clear();
 	/* A session's sender address is its own, whatever it claims. */
 	from_sess(sm, "1", a, "<message to='bob@example.org/one' from='eve@example.org/x'>"
 		  "<body>3</body></message>");
-	assert_non_null(out_find("from='ann@example.org/a'", "<body>3</body>", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("from='ann@example.org/a'", "<body>3</body>", NULL));
+	sm_test_out_clear();
 	/* Unknown user: service-unavailable back to the sender's session. */
 	from_sess(sm, "1", a, "<message to='nobody@example.org' id='m1'><body>?</body></message>");
-	assert_non_null(out_find(":c2s='1'", "type='error'", "service-unavailable",
+	assert_non_null(sm_test_out_find(":c2s='1'", "type='error'", "service-unavailable",
 				 "from='nobody@example.org'", NULL));
-	out_clear();
+	sm_test_out_clear();
 	/* Remote domain: routed from our id to that domain. */
 	from_sess(sm, "1", a, "<message to='zed@far.example'><body>out</body></message>");
-	assert_non_null(out_find("to='far.example'", "from='sm'", "<body>out</body>", NULL));
-	assert_null(out_find(":sm=", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("to='far.example'", "from='sm'", "<body>out</body>", NULL));
+	assert_null(sm_test_out_find(":sm=", NULL));
+	sm_test_out_clear();
 	/* RFC 6121 8.5: groupchat to the bare JID bounces, headline goes to
 	 * every non-negative session, a message to a missing resource goes
 	 * to the bare JID's choice. */
 	from_sess(sm, "1", a, "<message to='bob@example.org' type='groupchat'><body>g</body>"
 		  "</message>");
-	assert_non_null(out_find(":c2s='1'", "service-unavailable", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":c2s='1'", "service-unavailable", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<message to='bob@example.org' type='headline'><body>h</body>"
 		  "</message>");
-	assert_int_equal(nout, 1);
-	assert_non_null(out_find(":c2s='2'", "<body>h</body>", NULL));
-	out_clear();
+	assert_int_equal(sm_test_nout, 1);
+	assert_non_null(sm_test_out_find(":c2s='2'", "<body>h</body>", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<message to='bob@example.org/gone'><body>r</body></message>");
-	assert_non_null(out_find(":c2s='2'", "<body>r</body>", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":c2s='2'", "<body>r</body>", NULL));
+	sm_test_out_clear();
 	/* Only a negative priority left: a bare message waits offline. */
 	from_sess(sm, "2", b1, "<presence type='unavailable'/>");
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<message to='bob@example.org'><body>later</body></message>");
-	assert_int_equal(nout, 0);
+	assert_int_equal(sm_test_nout, 0);
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 1);
 }
 
@@ -348,22 +266,22 @@ static void test_offline_quota_and_flush(void **state)
 	const char *a = login(sm, "ann@example.org", "a", "1"), *b;
 
 	sess_req(sm, "create", "9", NULL, "bob@example.org");
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<message to='bob@example.org'><body>one</body></message>");
 	from_sess(sm, "1", a, "<message to='bob@example.org'><body>two</body></message>");
-	assert_int_equal(nout, 0);
+	assert_int_equal(sm_test_nout, 0);
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
 	/* Over the quota of 2: bounced. */
 	from_sess(sm, "1", a, "<message to='bob@example.org'><body>three</body></message>");
-	assert_non_null(out_find(":c2s='1'", "service-unavailable", NULL));
+	assert_non_null(sm_test_out_find(":c2s='1'", "service-unavailable", NULL));
 	/* Headlines are not kept by default. */
-	out_clear();
+	sm_test_out_clear();
 	b = login(sm, "bob@example.org", "r", "2");
-	assert_int_equal(nout, 0);
+	assert_int_equal(sm_test_nout, 0);
 	from_sess(sm, "2", b, "<presence/>");
-	assert_non_null(out_find(":c2s='2'", "<body>one</body>", "urn:xmpp:delay", "stamp=",
+	assert_non_null(sm_test_out_find(":c2s='2'", "<body>one</body>", "urn:xmpp:delay", "stamp=",
 				 NULL));
-	assert_non_null(out_find(":c2s='2'", "<body>two</body>", NULL));
+	assert_non_null(sm_test_out_find(":c2s='2'", "<body>two</body>", NULL));
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 0);
 }
 
@@ -378,68 +296,68 @@ static void test_roster_and_subscriptions(void **state)
 	from_sess(sm, "1", a, "<iq type='get' id='r1'><query xmlns='jabber:iq:roster' ver=''/>"
 		  "</iq>");
 	/* The template roster's item is there from the start. */
-	o = out_find("type='result'", "id='r1'", "ver='", "jid='help@example.org'", NULL);
+	o = sm_test_out_find("type='result'", "id='r1'", "ver='", "jid='help@example.org'", NULL);
 	assert_non_null(o);
 	snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(strstr(o, "ver='") + 5, "'"),
 		 strstr(o, "ver='") + 5);
-	out_clear();
+	sm_test_out_clear();
 	/* XEP-0237: asking with the current version gets an empty result. */
-	feed(sm, "<route xmlns='" COMP "' to='sm' from='c2s'><iq xmlns='jabber:client' "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm' from='c2s'><iq xmlns='jabber:client' "
 	     "xmlns:sc='" SESS "' sc:c2s='1' sc:sm='%s' type='get' id='r1b'>"
 	     "<query xmlns='jabber:iq:roster' ver='%s'/></iq></route>", a, ver);
-	assert_non_null(out_find("id='r1b'", "type='result'", NULL));
-	assert_null(out_find("help@example.org", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='r1b'", "type='result'", NULL));
+	assert_null(sm_test_out_find("help@example.org", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='set' id='r2'><query xmlns='jabber:iq:roster'>"
 		  "<item jid='zed@far.example' name='Zed'><group>G1</group></item></query></iq>");
-	assert_non_null(out_find("type='result'", "id='r2'", NULL));
-	assert_non_null(out_find("type='set'", "jid='zed@far.example'", "subscription='none'",
+	assert_non_null(sm_test_out_find("type='result'", "id='r2'", NULL));
+	assert_non_null(sm_test_out_find("type='set'", "jid='zed@far.example'", "subscription='none'",
 				 "<group>G1</group>", NULL));
 	assert_int_equal(count(sm, "roster-items", "ann@example.org"), 2);
 	assert_int_equal(count(sm, "roster-groups", "ann@example.org"), 2);
-	out_clear();
+	sm_test_out_clear();
 	/* Subscribe: ask='subscribe' pushed, the request routed out from
 	 * the bare JID. */
 	from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribe'/>");
-	assert_non_null(out_find("ask='subscribe'", NULL));
-	assert_non_null(out_find("to='far.example'", "type='subscribe'",
+	assert_non_null(sm_test_out_find("ask='subscribe'", NULL));
+	assert_non_null(sm_test_out_find("to='far.example'", "type='subscribe'",
 				 "from='ann@example.org'", NULL));
-	out_clear();
+	sm_test_out_clear();
 	/* The contact grants it: subscription to, pushed, delivered. */
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 	     "xmlns='jabber:client' type='subscribed' from='zed@far.example' "
 	     "to='ann@example.org'/></route>");
-	assert_non_null(out_find("subscription='to'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("subscription='to'", NULL));
+	sm_test_out_clear();
 	/* A repeated or unasked-for subscribed changes nothing. */
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 	     "xmlns='jabber:client' type='subscribed' from='zed@far.example' "
 	     "to='ann@example.org'/></route>");
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 	     "xmlns='jabber:client' type='subscribed' from='eve@far.example' "
 	     "to='ann@example.org'/></route>");
-	assert_int_equal(nout, 0);
+	assert_int_equal(sm_test_nout, 0);
 	/* A probe from a contact without a from subscription is ignored. */
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 	     "xmlns='jabber:client' type='probe' from='zed@far.example' "
 	     "to='ann@example.org'/></route>");
-	assert_int_equal(nout, 0);
+	assert_int_equal(sm_test_nout, 0);
 	/* A bad item is refused and nothing is stored. */
 	from_sess(sm, "1", a, "<iq type='set' id='r3'><query xmlns='jabber:iq:roster'>"
 		  "<item jid='@@bad'/></query></iq>");
-	assert_non_null(out_find("id='r3'", "jid-malformed", NULL));
+	assert_non_null(sm_test_out_find("id='r3'", "jid-malformed", NULL));
 	assert_int_equal(count(sm, "roster-items", "ann@example.org"), 2);
-	out_clear();
+	sm_test_out_clear();
 	/* The version moved on; a fetch with the current one is empty. */
 	from_sess(sm, "1", a, "<iq type='get' id='r4'><query xmlns='jabber:iq:roster' "
 		  "ver='0'/></iq>");
-	assert_non_null(out_find("id='r4'", "jid='zed@far.example'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='r4'", "jid='zed@far.example'", NULL));
+	sm_test_out_clear();
 	/* Remove: unsubscribe sent, item gone. */
 	from_sess(sm, "1", a, "<iq type='set' id='r5'><query xmlns='jabber:iq:roster'>"
 		  "<item jid='zed@far.example' subscription='remove'/></query></iq>");
-	assert_non_null(out_find("to='far.example'", "type='unsubscribe'", NULL));
-	assert_non_null(out_find("subscription='remove'", NULL));
+	assert_non_null(sm_test_out_find("to='far.example'", "type='unsubscribe'", NULL));
+	assert_non_null(sm_test_out_find("subscription='remove'", NULL));
 	assert_int_equal(count(sm, "roster-items", "ann@example.org"), 1);
 }
 
@@ -452,44 +370,44 @@ static void test_presence_preapproval(void **state)
 	const char *a = login(sm, "ann@example.org", "a", "1");
 
 	from_sess(sm, "1", a, "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>");
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribed'/>");
-	assert_null(out_find("to='zed@far.example'", "type='subscribed'", NULL));
-	assert_non_null(out_find("jid='zed@far.example'", "subscription='none'",
+	assert_null(sm_test_out_find("to='zed@far.example'", "type='subscribed'", NULL));
+	assert_non_null(sm_test_out_find("jid='zed@far.example'", "subscription='none'",
 				 "approved='true'", NULL));
 	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 1);
-	out_clear();
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+	sm_test_out_clear();
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 	     "xmlns='jabber:client' type='subscribe' from='zed@far.example/x' "
 	     "to='ann@example.org'/></route>");
-	assert_non_null(out_find("to='zed@far.example'", "type='subscribed'", NULL));
-	assert_null(out_find(":c2s='1'", "type='subscribe'", NULL));
-	assert_non_null(out_find("jid='zed@far.example'", "subscription='from'", NULL));
-	assert_null(out_find("approved='true'", NULL));
+	assert_non_null(sm_test_out_find("to='zed@far.example'", "type='subscribed'", NULL));
+	assert_null(sm_test_out_find(":c2s='1'", "type='subscribe'", NULL));
+	assert_non_null(sm_test_out_find("jid='zed@far.example'", "subscription='from'", NULL));
+	assert_null(sm_test_out_find("approved='true'", NULL));
 	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 0);
 	/* A request waiting: "subscribed" answers it and goes out. */
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 	     "xmlns='jabber:client' type='subscribe' from='kim@far.example' "
 	     "to='ann@example.org'/></route>");
 	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 1);
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<presence to='kim@far.example' type='subscribed'/>");
-	assert_non_null(out_find("to='kim@far.example'", "type='subscribed'", NULL));
-	assert_non_null(out_find("jid='kim@far.example'", "subscription='from'", NULL));
+	assert_non_null(sm_test_out_find("to='kim@far.example'", "type='subscribed'", NULL));
+	assert_non_null(sm_test_out_find("jid='kim@far.example'", "subscription='from'", NULL));
 	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 0);
 	/* Requests waiting are bounded (1000): the next stranger is refused. */
 	for (int i = 0; i <= 1000; i++) {
 		char xml[400];
 
-		out_clear();
+		sm_test_out_clear();
 		snprintf(xml, sizeof(xml),
 			 "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 			 "xmlns='jabber:client' type='subscribe' from='s%d@far.example' "
 			 "to='ann@example.org'/></route>", i);
-		feed(sm, xml);
+		sm_test_feed(sm, xml);
 	}
 	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 1000);
-	assert_non_null(out_find("to='s1000@far.example'", "type='error'",
+	assert_non_null(sm_test_out_find("to='s1000@far.example'", "type='error'",
 				 "resource-constraint", NULL));
 }
 
@@ -501,35 +419,35 @@ static void test_presence_broadcast_and_end(void **state)
 	/* Give ann a contact who sees her presence (from) and whom she sees
 	 * (to), as if both had subscribed earlier. */
 	from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribe'/>");
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 	     "xmlns='jabber:client' type='subscribed' from='zed@far.example' "
 	     "to='ann@example.org'/></route>");
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 	     "xmlns='jabber:client' type='subscribe' from='zed@far.example' "
 	     "to='ann@example.org'/></route>");
 	from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribed'/>");
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<presence><show>away</show></presence>");
-	assert_non_null(out_find("to='far.example'", "<show>away</show>",
+	assert_non_null(sm_test_out_find("to='far.example'", "<show>away</show>",
 				 "from='ann@example.org/a'", NULL));
-	assert_non_null(out_find("type='probe'", "to='zed@far.example'", NULL));
+	assert_non_null(sm_test_out_find("type='probe'", "to='zed@far.example'", NULL));
 	/* The echo to her own session (RFC 6121 4.2.2). */
-	assert_non_null(out_find(":c2s='1'", "<show>away</show>", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":c2s='1'", "<show>away</show>", NULL));
+	sm_test_out_clear();
 	/* Directed presence to a stranger, then the c2s goes away: both the
 	 * contact and the stranger hear she is unavailable. */
 	from_sess(sm, "1", a, "<presence to='x@other.example/r'/>");
-	out_clear();
-	feed(sm, "<presence xmlns='" COMP "' from='c2s' type='unavailable'/>");
-	assert_non_null(out_find("type='unavailable'", "to='zed@far.example'", NULL));
-	assert_non_null(out_find("type='unavailable'", "to='x@other.example/r'", NULL));
+	sm_test_out_clear();
+	sm_test_feed(sm, "<presence xmlns='" COMP "' from='c2s' type='unavailable'/>");
+	assert_non_null(sm_test_out_find("type='unavailable'", "to='zed@far.example'", NULL));
+	assert_non_null(sm_test_out_find("type='unavailable'", "to='x@other.example/r'", NULL));
 	assert_int_equal(xhash_count(sm->sessions), 0);
 	/* The probe from the contact now gets unavailable from the bare JID. */
-	out_clear();
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+	sm_test_out_clear();
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 	     "xmlns='jabber:client' type='probe' from='zed@far.example' "
 	     "to='ann@example.org'/></route>");
-	assert_non_null(out_find("type='unavailable'", "from='ann@example.org'", NULL));
+	assert_non_null(sm_test_out_find("type='unavailable'", "from='ann@example.org'", NULL));
 }
 
 /* ---- the server's own iqs ---- */
@@ -566,70 +484,70 @@ static void test_server_iqs(void **state)
 	char iq[512];
 
 	for (i = 0; i < sizeof(iq_cases) / sizeof(iq_cases[0]); i++) {
-		out_clear();
+		sm_test_out_clear();
 		snprintf(iq, sizeof(iq), "<iq type='get' id='q%zu' to='%s'>%s</iq>", i,
 			 iq_cases[i].to, iq_cases[i].query);
 		from_sess(sm, "1", a, iq);
-		if (out_find(":c2s='1'", iq_cases[i].expect, NULL) == NULL) {
-			out_dump();
+		if (sm_test_out_find(":c2s='1'", iq_cases[i].expect, NULL) == NULL) {
+			sm_test_out_dump();
 			fail_msg("case %zu: no reply with %s", i, iq_cases[i].expect);
 		}
 	}
 	/* A component the router advertises is asked, and listed if it has
 	 * an identity; it leaves the list when it goes. */
-	out_clear();
-	feed(sm, "<presence xmlns='" COMP "' from='muc.example.org'/>");
-	assert_non_null(out_find("to='muc.example.org'", "from='sm'", "type='get'",
+	sm_test_out_clear();
+	sm_test_feed(sm, "<presence xmlns='" COMP "' from='muc.example.org'/>");
+	assert_non_null(sm_test_out_find("to='muc.example.org'", "from='sm'", "type='get'",
 				 "disco#info", NULL));
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='muc.example.org'><iq "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='muc.example.org'><iq "
 	     "xmlns='jabber:client' type='result' id='disco' from='muc.example.org' "
 	     "to='example.org'><query xmlns='http://jabber.org/protocol/disco#info'>"
 	     "<identity category='conference' type='text' name='Rooms'/></query></iq></route>");
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='get' id='i1' to='example.org'>"
 		  "<query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
-	assert_non_null(out_find("id='i1'", "jid='muc.example.org'", "name='Rooms'", NULL));
-	feed(sm, "<presence xmlns='" COMP "' from='muc.example.org' type='unavailable'/>");
-	out_clear();
+	assert_non_null(sm_test_out_find("id='i1'", "jid='muc.example.org'", "name='Rooms'", NULL));
+	sm_test_feed(sm, "<presence xmlns='" COMP "' from='muc.example.org' type='unavailable'/>");
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='get' id='i2' to='example.org'>"
 		  "<query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
-	assert_non_null(out_find("id='i2'", NULL));
-	assert_null(out_find("muc.example.org", NULL));
+	assert_non_null(sm_test_out_find("id='i2'", NULL));
+	assert_null(sm_test_out_find("muc.example.org", NULL));
 	/* Found by fuzz_sm: an iq without `to` gets the account's address
 	 * (the nad's strings move); modules after that must not read the
 	 * old ones. Under ASan this was a use after free. */
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='get' id='n'><query xmlns='urn:example:"
 		  "a-namespace-long-enough-to-make-the-arena-grow-when-to-is-added'/></iq>");
-	assert_non_null(out_find("id='n'", "service-unavailable", NULL));
+	assert_non_null(sm_test_out_find("id='n'", "service-unavailable", NULL));
 	/* A ping without to is for the account, answered by the server. */
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq>");
-	assert_non_null(out_find("id='p'", "type='result'", NULL));
+	assert_non_null(sm_test_out_find("id='p'", "type='result'", NULL));
 	/* Not a stanza, an unknown type, iqs against RFC 6120 8.2.3:
 	 * bad-request. */
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<foo/>");
-	assert_non_null(out_find("bad-request", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("bad-request", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<presence type='whatever' to='bob@example.org'/>");
-	assert_non_null(out_find(":c2s='1'", "bad-request", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":c2s='1'", "bad-request", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='result' to='example.org'/>");
-	assert_non_null(out_find(":c2s='1'", "bad-request", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":c2s='1'", "bad-request", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='get' id='two' to='example.org'><ping "
 		  "xmlns='urn:xmpp:ping'/><ping xmlns='urn:xmpp:ping'/></iq>");
-	assert_non_null(out_find("id='two'", "bad-request", NULL));
+	assert_non_null(sm_test_out_find("id='two'", "bad-request", NULL));
 	/* Well-formed results and errors are never answered. */
-	out_clear();
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><iq xmlns='jabber:client' "
+	sm_test_out_clear();
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><iq xmlns='jabber:client' "
 	     "type='result' id='r' from='a@b.c' to='example.org'/></route>");
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><message "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><message "
 	     "xmlns='jabber:client' type='error' from='a@b.c' to='nobody@example.org'/></route>");
-	feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><message "
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><message "
 	     "xmlns='jabber:client' to='@@@' from='a@b.c'/></route>");
-	assert_int_equal(nout, 0);
+	assert_int_equal(sm_test_nout, 0);
 }
 
 /* ---- private XML and vCards ---- */
@@ -643,46 +561,46 @@ static void test_private_and_vcard(void **state)
 	from_sess(sm, "1", a, "<iq type='set' id='p1'><query xmlns='jabber:iq:private'>"
 		  "<storage xmlns='storage:bookmarks'><conference jid='r@c.example'/></storage>"
 		  "</query></iq>");
-	assert_non_null(out_find("id='p1'", "type='result'", NULL));
+	assert_non_null(sm_test_out_find("id='p1'", "type='result'", NULL));
 	assert_int_equal(count(sm, "private", "ann@example.org"), 1);
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='get' id='p2'><query xmlns='jabber:iq:private'>"
 		  "<storage xmlns='storage:bookmarks'/></query></iq>");
-	assert_non_null(out_find("id='p2'", "<conference jid='r@c.example'/>", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='p2'", "<conference jid='r@c.example'/>", NULL));
+	sm_test_out_clear();
 	/* Nothing stored under another namespace: the empty element back. */
 	from_sess(sm, "1", a, "<iq type='get' id='p3'><query xmlns='jabber:iq:private'>"
 		  "<x xmlns='urn:example:none'/></query></iq>");
-	assert_non_null(out_find("id='p3'", "type='result'", "<x xmlns='urn:example:none'/>",
+	assert_non_null(sm_test_out_find("id='p3'", "type='result'", "<x xmlns='urn:example:none'/>",
 				 NULL));
-	out_clear();
+	sm_test_out_clear();
 	/* Someone else's private storage is forbidden. */
 	from_sess(sm, "2", b, "<iq type='get' id='p4' to='ann@example.org'>"
 		  "<query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'/>"
 		  "</query></iq>");
-	assert_non_null(out_find("id='p4'", "forbidden", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='p4'", "forbidden", NULL));
+	sm_test_out_clear();
 
 	/* vCard: stored per field, over-long values cut to max-1 (7). */
 	from_sess(sm, "1", a, "<iq type='set' id='v1'><vCard xmlns='vcard-temp'>"
 		  "<FN>Ann</FN><NICKNAME>annabelle-the-long</NICKNAME><EMAIL><USERID>a@b"
 		  "</USERID></EMAIL><X-UNKNOWN>dropped</X-UNKNOWN></vCard></iq>");
-	assert_non_null(out_find("id='v1'", "type='result'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='v1'", "type='result'", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "2", b, "<iq type='get' id='v2' to='ann@example.org'>"
 		  "<vCard xmlns='vcard-temp'/></iq>");
-	assert_non_null(out_find("id='v2'", ":c2s='2'", "<FN>Ann</FN>",
+	assert_non_null(sm_test_out_find("id='v2'", ":c2s='2'", "<FN>Ann</FN>",
 				 "<NICKNAME>annabel</NICKNAME>", "<EMAIL><USERID>a@b</USERID></EMAIL>",
 				 NULL));
-	assert_null(out_find("X-UNKNOWN", NULL));
-	out_clear();
+	assert_null(sm_test_out_find("X-UNKNOWN", NULL));
+	sm_test_out_clear();
 	/* Only the owner writes. */
 	from_sess(sm, "2", b, "<iq type='set' id='v3' to='ann@example.org'>"
 		  "<vCard xmlns='vcard-temp'><FN>Mallory</FN></vCard></iq>");
-	assert_non_null(out_find("id='v3'", "forbidden", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='v3'", "forbidden", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='get' id='v4'><vCard xmlns='vcard-temp'/></iq>");
-	assert_non_null(out_find("id='v4'", "<FN>Ann</FN>", NULL));
+	assert_non_null(sm_test_out_find("id='v4'", "<FN>Ann</FN>", NULL));
 }
 
 /* ---- blocking (XEP-0191) ---- */
@@ -695,39 +613,39 @@ static void test_blocking(void **state)
 
 	from_sess(sm, "1", a, "<iq type='get' id='b0'><blocklist xmlns='urn:xmpp:blocking'/>"
 		  "</iq>");
-	assert_non_null(out_find("id='b0'", "<blocklist xmlns='urn:xmpp:blocking'/>", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='b0'", "<blocklist xmlns='urn:xmpp:blocking'/>", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='set' id='b1'><block xmlns='urn:xmpp:blocking'>"
 		  "<item jid='bob@example.org'/></block></iq>");
-	assert_non_null(out_find("id='b1'", "type='result'", NULL));
+	assert_non_null(sm_test_out_find("id='b1'", "type='result'", NULL));
 	/* The fetching session gets the push. */
-	assert_non_null(out_find("type='set'", "<block xmlns='urn:xmpp:blocking'>", NULL));
+	assert_non_null(sm_test_out_find("type='set'", "<block xmlns='urn:xmpp:blocking'>", NULL));
 	assert_int_equal(count(sm, "privacy-items", "ann@example.org"), 1);
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "2", b, "<message to='ann@example.org/a'><body>hey</body></message>");
-	assert_non_null(out_find(":c2s='2'", "service-unavailable", NULL));
-	assert_null(out_find(":c2s='1'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":c2s='2'", "service-unavailable", NULL));
+	assert_null(sm_test_out_find(":c2s='1'", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "2", b, "<presence to='ann@example.org'/>");
-	assert_int_equal(nout, 0);
+	assert_int_equal(sm_test_nout, 0);
 	from_sess(sm, "1", a, "<message to='bob@example.org'><body>no</body></message>");
-	assert_non_null(out_find(":c2s='1'", "not-acceptable",
+	assert_non_null(sm_test_out_find(":c2s='1'", "not-acceptable",
 				 "<blocked xmlns='urn:xmpp:blocking:errors'/>", NULL));
-	assert_null(out_find(":c2s='2'", NULL));
-	out_clear();
+	assert_null(sm_test_out_find(":c2s='2'", NULL));
+	sm_test_out_clear();
 	/* Bad items are refused as a whole. */
 	from_sess(sm, "1", a, "<iq type='set' id='b2'><block xmlns='urn:xmpp:blocking'>"
 		  "<item jid='ok@example.org'/><item jid='@bad'/></block></iq>");
-	assert_non_null(out_find("id='b2'", "jid-malformed", NULL));
+	assert_non_null(sm_test_out_find("id='b2'", "jid-malformed", NULL));
 	assert_int_equal(count(sm, "privacy-items", "ann@example.org"), 1);
-	out_clear();
+	sm_test_out_clear();
 	/* Unblock all: mail flows again. */
 	from_sess(sm, "1", a, "<iq type='set' id='b3'><unblock xmlns='urn:xmpp:blocking'/></iq>");
-	assert_non_null(out_find("id='b3'", "type='result'", NULL));
+	assert_non_null(sm_test_out_find("id='b3'", "type='result'", NULL));
 	assert_int_equal(count(sm, "privacy-items", "ann@example.org"), 0);
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "2", b, "<message to='ann@example.org/a'><body>again</body></message>");
-	assert_non_null(out_find(":c2s='1'", "<body>again</body>", NULL));
+	assert_non_null(sm_test_out_find(":c2s='1'", "<body>again</body>", NULL));
 }
 
 /* ---- privacy lists (XEP-0016) ---- */
@@ -741,58 +659,58 @@ static void test_privacy_lists(void **state)
 	const char *b = login(sm, "bob@example.org", "b", "2");
 
 	from_sess(sm, "1", a, "<iq type='get' id='l0'>" PRIV "</query></iq>");
-	assert_non_null(out_find("id='l0'", "<active/>", "<default/>", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='l0'", "<active/>", "<default/>", NULL));
+	sm_test_out_clear();
 	/* No action: refused, nothing stored. */
 	from_sess(sm, "1", a, "<iq type='set' id='l1'>" PRIV "<list name='strict'>"
 		  "<item type='jid' value='bob@example.org' order='1'/></list></query></iq>");
-	assert_non_null(out_find("id='l1'", "bad-request", NULL));
+	assert_non_null(sm_test_out_find("id='l1'", "bad-request", NULL));
 	assert_int_equal(count(sm, "privacy-items", "ann@example.org"), 0);
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='set' id='l2'>" PRIV "<list name='strict'>"
 		  "<item action='allow' order='9'/>"
 		  "<item type='jid' value='bob@example.org' action='deny' order='1'><message/></item>"
 		  "</list></query></iq>");
-	assert_non_null(out_find("id='l2'", "type='result'", NULL));
-	assert_non_null(out_find("type='set'", "<list name='strict'/>", NULL));  /* push */
+	assert_non_null(sm_test_out_find("id='l2'", "type='result'", NULL));
+	assert_non_null(sm_test_out_find("type='set'", "<list name='strict'/>", NULL));  /* push */
 	assert_int_equal(count(sm, "privacy-items", "ann@example.org"), 2);
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='get' id='l3'>" PRIV "<list name='strict'/></query></iq>");
-	assert_non_null(out_find("id='l3'", "value='bob@example.org'", "action='deny'",
+	assert_non_null(sm_test_out_find("id='l3'", "value='bob@example.org'", "action='deny'",
 				 "order='1'", "<message/>", "action='allow'", NULL));
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='set' id='l4'>" PRIV "<default name='strict'/></query></iq>");
-	assert_non_null(out_find("id='l4'", "type='result'", NULL));
+	assert_non_null(sm_test_out_find("id='l4'", "type='result'", NULL));
 	assert_int_equal(count(sm, "privacy-default", "ann@example.org"), 1);
-	out_clear();
+	sm_test_out_clear();
 	/* Bob's messages are denied, his presence is not. */
 	from_sess(sm, "2", b, "<message to='ann@example.org/a'><body>m</body></message>");
-	assert_non_null(out_find(":c2s='2'", "service-unavailable", NULL));
-	assert_null(out_find(":c2s='1'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":c2s='2'", "service-unavailable", NULL));
+	assert_null(sm_test_out_find(":c2s='1'", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "2", b, "<presence to='ann@example.org/a'/>");
-	assert_non_null(out_find(":c2s='1'", "<presence", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":c2s='1'", "<presence", NULL));
+	sm_test_out_clear();
 	/* Ann's own messages to bob are held back too. */
 	from_sess(sm, "1", a, "<message to='bob@example.org/b'><body>n</body></message>");
-	assert_non_null(out_find(":c2s='1'", "not-acceptable", NULL));
-	assert_null(out_find(":c2s='2'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":c2s='1'", "not-acceptable", NULL));
+	assert_null(sm_test_out_find(":c2s='2'", NULL));
+	sm_test_out_clear();
 	/* The default list cannot be removed; decline it first. */
 	from_sess(sm, "1", a, "<iq type='set' id='l5'>" PRIV "<list name='strict'/></query></iq>");
-	assert_non_null(out_find("id='l5'", "conflict", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='l5'", "conflict", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='set' id='l6'>" PRIV "<default/></query></iq>");
 	from_sess(sm, "1", a, "<iq type='set' id='l7'>" PRIV "<list name='strict'/></query></iq>");
-	assert_non_null(out_find("id='l7'", "type='result'", NULL));
+	assert_non_null(sm_test_out_find("id='l7'", "type='result'", NULL));
 	assert_int_equal(count(sm, "privacy-items", "ann@example.org"), 0);
 	assert_int_equal(count(sm, "privacy-default", "ann@example.org"), 0);
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='get' id='l8'>" PRIV "<list name='strict'/></query></iq>");
-	assert_non_null(out_find("id='l8'", "item-not-found", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='l8'", "item-not-found", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "2", b, "<message to='ann@example.org/a'><body>ok</body></message>");
-	assert_non_null(out_find(":c2s='1'", "<body>ok</body>", NULL));
+	assert_non_null(sm_test_out_find(":c2s='1'", "<body>ok</body>", NULL));
 }
 
 /* ---- carbons (XEP-0280) ---- */
@@ -807,35 +725,35 @@ static void test_carbons(void **state)
 	from_sess(sm, "1", a1, "<presence><priority>5</priority></presence>");
 	from_sess(sm, "2", a2, "<presence><priority>1</priority></presence>");
 	from_sess(sm, "2", a2, "<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>");
-	assert_non_null(out_find("id='c1'", "type='result'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='c1'", "type='result'", NULL));
+	sm_test_out_clear();
 	/* Received: "two" is not the top priority, so it gets a carbon. */
 	from_sess(sm, "3", b, "<message to='ann@example.org' type='chat'><body>in</body>"
 		  "</message>");
-	assert_non_null(out_find(":c2s='1'", "<body>in</body>", NULL));
-	assert_non_null(out_find(":c2s='2'", "<received xmlns='urn:xmpp:carbons:2'>",
+	assert_non_null(sm_test_out_find(":c2s='1'", "<body>in</body>", NULL));
+	assert_non_null(sm_test_out_find(":c2s='2'", "<received xmlns='urn:xmpp:carbons:2'>",
 				 "<forwarded xmlns='urn:xmpp:forward:0'>", "<body>in</body>",
 				 "from='ann@example.org'", NULL));
-	out_clear();
+	sm_test_out_clear();
 	/* Sent from "one": copied to "two". */
 	from_sess(sm, "1", a1, "<message to='bob@example.org' type='chat'><body>out</body>"
 		  "</message>");
-	assert_non_null(out_find(":c2s='2'", "<sent xmlns='urn:xmpp:carbons:2'>",
+	assert_non_null(sm_test_out_find(":c2s='2'", "<sent xmlns='urn:xmpp:carbons:2'>",
 				 "<body>out</body>", NULL));
-	out_clear();
+	sm_test_out_clear();
 	/* Private messages and non-chat types are not copied. */
 	from_sess(sm, "1", a1, "<message to='bob@example.org' type='chat'><body>p</body>"
 		  "<private xmlns='urn:xmpp:carbons:2'/></message>");
 	from_sess(sm, "1", a1, "<message to='bob@example.org' type='headline'><body>h</body>"
 		  "</message>");
-	assert_null(out_find(":c2s='2'", NULL));
-	out_clear();
+	assert_null(sm_test_out_find(":c2s='2'", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "2", a2, "<iq type='set' id='c2'><disable xmlns='urn:xmpp:carbons:2'/>"
 		  "</iq>");
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a1, "<message to='bob@example.org' type='chat'><body>x</body>"
 		  "</message>");
-	assert_null(out_find(":c2s='2'", NULL));
+	assert_null(sm_test_out_find(":c2s='2'", NULL));
 }
 
 /* ---- template roster and status ---- */
@@ -848,7 +766,7 @@ static void test_template_and_status(void **state)
 	const char *error, *v;
 
 	from_sess(sm, "1", a, "<iq type='get' id='t1'><query xmlns='jabber:iq:roster'/></iq>");
-	assert_non_null(out_find("id='t1'", "jid='help@example.org'", "subscription='both'",
+	assert_non_null(sm_test_out_find("id='t1'", "jid='help@example.org'", "subscription='both'",
 				 "<group>Staff</group>", NULL));
 	from_sess(sm, "1", a, "<presence><show>dnd</show></presence>");
 	assert_int_equal(storage_get(sm->st, "status", "ann@example.org", NULL, &os, &error),
@@ -876,27 +794,27 @@ static void test_announce_motd(void **state)
 	const char *a = login(sm, "ann@example.org", "a", "2"), *b;
 
 	from_sess(sm, "2", a, "<presence/>");
-	out_clear();
+	sm_test_out_clear();
 	/* Not in the ACL: forbidden. */
 	from_sess(sm, "2", a, "<message to='example.org/announce/online'><body>no</body>"
 		  "</message>");
-	assert_non_null(out_find(":c2s='2'", "forbidden", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":c2s='2'", "forbidden", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "1", adm, "<message to='example.org/announce/motd'><body>Welcome"
 		  "</body></message>");
-	assert_non_null(out_find(":c2s='2'", "<body>Welcome</body>", "from='example.org'", NULL));
+	assert_non_null(sm_test_out_find(":c2s='2'", "<body>Welcome</body>", "from='example.org'", NULL));
 	assert_int_equal(count(sm, "motd-message", "example.org"), 1);
-	out_clear();
+	sm_test_out_clear();
 	/* Bob logs in later: the MOTD once, at his first presence. */
 	sess_req(sm, "create", "3", NULL, "bob@example.org");
 	b = login(sm, "bob@example.org", "b", "3");
 	from_sess(sm, "3", b, "<presence/>");
-	assert_non_null(out_find(":c2s='3'", "<body>Welcome</body>", "urn:xmpp:delay", NULL));
+	assert_non_null(sm_test_out_find(":c2s='3'", "<body>Welcome</body>", "urn:xmpp:delay", NULL));
 	assert_int_equal(count(sm, "motd-times", "bob@example.org"), 1);
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "3", b, "<presence type='unavailable'/>");
 	from_sess(sm, "3", b, "<presence/>");
-	assert_null(out_find("Welcome", NULL));
+	assert_null(sm_test_out_find("Welcome", NULL));
 	from_sess(sm, "1", adm, "<message to='example.org/announce/motd/delete'/>");
 	assert_int_equal(count(sm, "motd-message", "example.org"), 0);
 }
@@ -914,23 +832,23 @@ static void test_pep(void **state)
 	from_sess(sm, "1", a, "<presence to='bob@example.org' type='subscribed'/>");
 	from_sess(sm, "1", a, "<presence/>");
 	from_sess(sm, "2", b, "<presence/>");
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='set' id='e1'><pubsub xmlns='http://jabber.org/protocol/"
 		  "pubsub'><publish node='urn:xmpp:tune'><item><tune xmlns='urn:xmpp:tune'>"
 		  "<artist>X</artist></tune></item></publish></pubsub></iq>");
-	assert_non_null(out_find("id='e1'", "type='result'", "node='urn:xmpp:tune'", NULL));
-	assert_non_null(out_find(":c2s='2'", "type='headline'", "pubsub#event",
+	assert_non_null(sm_test_out_find("id='e1'", "type='result'", "node='urn:xmpp:tune'", NULL));
+	assert_non_null(sm_test_out_find(":c2s='2'", "type='headline'", "pubsub#event",
 				 "<artist>X</artist>", "from='ann@example.org'", NULL));
-	assert_non_null(out_find(":c2s='1'", "pubsub#event", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find(":c2s='1'", "pubsub#event", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "2", b, "<iq type='get' id='e2' to='ann@example.org'><pubsub "
 		  "xmlns='http://jabber.org/protocol/pubsub'><items node='urn:xmpp:tune'/>"
 		  "</pubsub></iq>");
-	assert_non_null(out_find("id='e2'", ":c2s='2'", "<artist>X</artist>", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='e2'", ":c2s='2'", "<artist>X</artist>", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "2", b, "<iq type='get' id='e3' to='ann@example.org'><pubsub "
 		  "xmlns='http://jabber.org/protocol/pubsub'><items node='none'/></pubsub></iq>");
-	assert_non_null(out_find("id='e3'", "item-not-found", NULL));
+	assert_non_null(sm_test_out_find("id='e3'", "item-not-found", NULL));
 }
 
 /* ---- bad input (issue 5): the right error, nothing half-written ---- */
@@ -940,10 +858,10 @@ static void test_pep(void **state)
 static void expect_error(struct sm *sm, const char *smid, const char *stanza,
 			 const char *what, const char *cond)
 {
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", smid, stanza);
-	if (nout != 1 || out_find(":c2s='1'", what, "type='error'", cond, NULL) == NULL) {
-		out_dump();
+	if (sm_test_nout != 1 || sm_test_out_find(":c2s='1'", what, "type='error'", cond, NULL) == NULL) {
+		sm_test_out_dump();
 		fail_msg("%.60s: expected only a %s %s", stanza, what, cond);
 	}
 }
@@ -998,7 +916,7 @@ static void test_bad_input_vcard_and_quota(void **state)
 
 	from_sess(sm, "1", a, "<iq type='set' id='v1'><vCard xmlns='vcard-temp'><FN>Ann</FN>"
 		  "</vCard></iq>");
-	assert_non_null(out_find("id='v1'", "type='result'", NULL));
+	assert_non_null(sm_test_out_find("id='v1'", "type='result'", NULL));
 	/* A 1 MB vCard is refused whole: the stored one is untouched. */
 	memset(fill, 'x', big);
 	fill[big] = '\0';
@@ -1011,14 +929,14 @@ static void test_bad_input_vcard_and_quota(void **state)
 	fill[60000] = '\0';
 	stanza = xasprintf("<iq type='set' id='v3'><vCard xmlns='vcard-temp'><FN>Mid</FN>"
 			   "<NOTE>%s</NOTE></vCard></iq>", fill);
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, stanza);
 	free(stanza);
-	assert_non_null(out_find("id='v3'", "type='result'", NULL));
-	out_clear();
+	assert_non_null(sm_test_out_find("id='v3'", "type='result'", NULL));
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<iq type='get' id='v4'><vCard xmlns='vcard-temp'/></iq>");
-	assert_non_null(out_find("id='v4'", "<FN>Mid</FN>", NULL));
-	assert_null(out_find("Big", NULL));
+	assert_non_null(sm_test_out_find("id='v4'", "<FN>Mid</FN>", NULL));
+	assert_null(sm_test_out_find("Big", NULL));
 	assert_int_equal(count(sm, "vcard", "ann@example.org"), 1);
 	free(fill);
 
@@ -1032,9 +950,9 @@ static void test_bad_input_vcard_and_quota(void **state)
 	expect_error(sm, a, "<message to='bob@example.org' id='m3'><body>3</body></message>",
 		     "id='m3'", "service-unavailable");
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
-	out_clear();
+	sm_test_out_clear();
 	from_sess(sm, "1", a, "<presence to='bob@example.org' type='subscribe'/>");
-	assert_null(out_find("type='error'", NULL));
+	assert_null(sm_test_out_find("type='error'", NULL));
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
 }
 
