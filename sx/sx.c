@@ -314,8 +314,8 @@ int sx_trim(struct sx *sx)
 	for (i = 0; i < sx->nplugins; i++)
 		if (sx->plugins[i].p->trim != NULL)
 			sx->plugins[i].p->trim(sx, sx->plugins[i].data);
-	if (sx->out.len == 0)
-		buf_free(&sx->out);
+	/* The output buffer needs nothing: sx_output_consumed frees it
+	 * once drained. */
 	return sx_parser_park(sx);
 }
 
