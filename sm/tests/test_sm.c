@@ -397,14 +397,10 @@ static void test_presence_preapproval(void **state)
 	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 0);
 	/* Requests waiting are bounded (1000): the next stranger is refused. */
 	for (int i = 0; i <= 1000; i++) {
-		char xml[400];
-
 		sm_test_out_clear();
-		snprintf(xml, sizeof(xml),
-			 "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
-			 "xmlns='jabber:client' type='subscribe' from='s%d@far.example' "
-			 "to='ann@example.org'/></route>", i);
-		sm_test_feed(sm, xml);
+		sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+			     "xmlns='jabber:client' type='subscribe' from='s%d@far.example' "
+			     "to='ann@example.org'/></route>", i);
 	}
 	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 1000);
 	assert_non_null(sm_test_out_find("to='s1000@far.example'", "type='error'",
