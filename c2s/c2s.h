@@ -44,13 +44,23 @@ struct c2s_host {
 	char *instructions;
 };
 
+/* TLS 1.3 suites when c2s.xml names none (`ciphersuites`): ChaCha20-
+ * Poly1305 first. With OpenSSL 3.0 its two record contexts and SHA-256
+ * transcript hashes take about 300 bytes less per session than
+ * AES-256-GCM's, which is OpenSSL's own first choice; on a c2s holding
+ * tens of thousands of mostly idle sessions that matters more than
+ * AES-NI's speed on small stanzas (docs/BENCHMARKS.md has both). A
+ * client that does not offer ChaCha20 gets AES-GCM. */
+#define C2S_DEFAULT_CIPHERSUITES \
+	"TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"
+
 /* Options read by table (config.c). */
 struct c2s_opts {
 	const char *id, *pidfile;
 	const char *log_ident, *log_facility, *log_file;
 	const char *ip;
 	int port, ssl_port;
-	const char *pemfile, *cachain, *ciphers, *key_password;
+	const char *pemfile, *cachain, *ciphers, *ciphersuites, *key_password;
 	int verify_mode;
 	int max_fds, stanzasize;
 	int bytes, connects, stanzas;
@@ -138,7 +148,8 @@ struct c2s_conn {
 	char id[24];                    /* decimal, never reused: sc:c2s */
 	const struct c2s_host *host;
 	char *domain;                   /* the domain the client asked for */
-	char *realm;                    /* authreg realm for it */
+	const char *realm;              /* authreg realm for it: the host's, or
+					 * domain (not a copy) */
 	enum c2s_state state;
 	char *user;                     /* authenticated node */
 	char *jid;                      /* full JID once bound */
@@ -151,13 +162,14 @@ struct c2s_conn {
 	char *upgrade_pw;               /* plaintext seen by SCRAM lookup */
 	char *last_authcid;
 	int auth_failures;
-	int legacy_auth;                /* session started by jabber:iq:auth */
-	int ws_proxy;                   /* from an io.websocket trusted-proxy */
-	int anonymous;                  /* ANONYMOUS: a user only for this
+	unsigned legacy_auth : 1;       /* session started by jabber:iq:auth */
+	unsigned ws_proxy : 1;          /* from an io.websocket trusted-proxy */
+	unsigned anonymous : 1;         /* ANONYMOUS: a user only for this
 					 * session (created, then deleted) */
-	int anon_reserved;              /* its name held in authreg */
-	int anon_created;               /* its user created at the sm */
-	int ended;
+	unsigned anon_reserved : 1;     /* its name held in authreg */
+	unsigned anon_created : 1;      /* its user created at the sm */
+	unsigned ended : 1;
+	unsigned stirred : 1;           /* traffic since the last trim sweep */
 	time_t last_read, last_write, since;
 	struct mio_timer *delay;        /* resumes reading after a failed auth
 					 * or a stanza-rate pause */
@@ -212,7 +224,7 @@ struct c2s_conn *c2s_conn_find(struct c2s *c2s, const char *id);
 int c2s_close_all(struct c2s *c2s, const char *domain, const char *condition);
 void c2s_check(struct c2s *c2s);
 /* Release the parser and buffers of streams idle since the last sweep. */
-#define C2S_TRIM_MS 2000
+#define C2S_TRIM_MS 1000
 void c2s_trim_idle(struct c2s *c2s);
 /* Shutdown: close the router link once the clients are gone. */
 void c2s_shutdown_link(struct c2s *c2s);

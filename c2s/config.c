@@ -33,6 +33,7 @@ static const struct config_key c2s_keys[] = {
 	{ "local.pemfile", CONFIG_STRING, NULL, O(pemfile), 0, 0 },
 	{ "local.cachain", CONFIG_STRING, NULL, O(cachain), 0, 0 },
 	{ "local.ciphers", CONFIG_STRING, NULL, O(ciphers), 0, 0 },
+	{ "local.ciphersuites", CONFIG_STRING, NULL, O(ciphersuites), 0, 0 },
 	{ "local.private_key_password", CONFIG_STRING, NULL, O(key_password), 0, 0 },
 	{ "local.verify-mode", CONFIG_INT, "0", O(verify_mode), 0, 0 },
 	{ "io.max_fds", CONFIG_INT, "1024", O(max_fds), 0, 1 << 20 },
@@ -108,12 +109,15 @@ static int host_tls(struct c2s_host *h, const struct config_node *n, const char 
 		.cachain = config_node_attr(n, "cachain"),
 		.key_password = config_node_attr(n, "private-key-password"),
 		.ciphers = config_node_attr(n, "ciphers"),
+		.ciphersuites = config_node_attr(n, "ciphersuites"),
 		/* jabberd2's values are OpenSSL bit masks: 0 none, 1 peer, 3
 		 * fail if none, 7 once. Ours: 0, 1 ask, 2 require. */
 		.verify_mode = vm == NULL ? 0 : (atoi(vm) & 2) ? 2 : (atoi(vm) & 1),
 	};
 	const char *req = config_node_attr(n, "require-starttls");
 
+	if (tc.ciphersuites == NULL)
+		tc.ciphersuites = C2S_DEFAULT_CIPHERSUITES;
 	if (tc.verify_mode != 0 && tc.cachain == NULL)
 		tc.verify_mode = 0;
 	if (tc.pemfile != NULL) {

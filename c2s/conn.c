@@ -48,6 +48,7 @@ static void conn_write_out(struct c2s_conn *c)
 	mio_conn_write(c->mc, data, len);
 	sx_output_consumed(c->sx, len);
 	c->last_write = time(NULL);
+	c->stirred = 1;
 }
 
 /* After the stream ended: write what is left and shut the socket down. */
@@ -111,7 +112,7 @@ static int conn_first_header(struct c2s_conn *c, const struct sx_header *hdr)
 		c2s_conn_error(c, "host-gone", "this domain is not available now");
 		return -1;
 	}
-	c->realm = xstrdup(c->host->realm != NULL ? c->host->realm : dom);
+	c->realm = c->host->realm != NULL ? c->host->realm : c->domain;
 	if ((ws = c2s_ws_first_header(c)) < 0)
 		return -1;
 	if (!ws && !(sx_flags(c->sx) & SX_F_ENCRYPTED) && c->host->tls != NULL)
@@ -207,6 +208,7 @@ static void conn_on_read(struct mio_conn *mc, const void *data, size_t len, void
 	struct c2s_conn *c = ctx;
 
 	c->last_read = time(NULL);
+	c->stirred = 1;
 	sx_input(c->sx, data, len);
 	conn_flush_close(c);
 }
@@ -214,7 +216,6 @@ static void conn_on_read(struct mio_conn *mc, const void *data, size_t len, void
 static void conn_free(struct c2s_conn *c)
 {
 	free(c->domain);
-	free(c->realm);
 	free(c->user);
 	free(c->jid);
 	free(c->sm_id);
@@ -331,19 +332,20 @@ void c2s_shutdown_link(struct c2s *c2s)
 
 /* Every C2S_TRIM_MS: streams with no traffic since the last sweep give
  * back their parser and TLS buffers (sx_trim), which is most of what an
- * idle session costs. Waiting one quiet sweep keeps busy streams from
- * rebuilding their parser for every stanza. */
+ * idle session costs. A stream is trimmed only after a whole quiet sweep
+ * interval, so busy streams do not rebuild their parser for every
+ * stanza; a new session is trimmed one to two intervals after its last
+ * login step, so the memory of a burst of logins is free for the next. */
 void c2s_trim_idle(struct c2s *c2s)
 {
-	time_t now = time(NULL);
 	struct c2s_conn *c;
 
 	LIST_FOREACH(c, &c2s->all, struct c2s_conn, link) {
 		if (c->ended || c->sx == NULL)
 			continue;
-		if (now - c->last_read >= C2S_TRIM_MS / 1000 &&
-		    now - c->last_write >= C2S_TRIM_MS / 1000)
+		if (!c->stirred)
 			sx_trim(c->sx);
+		c->stirred = 0;
 	}
 }
 

@@ -157,6 +157,11 @@ static void sess_started(struct c2s_conn *c, const struct nad *nad, int p)
 		j = nad_elem_add(r, b, C2S_NS_BIND, "jid");
 		nad_text_append(r, j, c->jid, strlen(c->jid));
 	}
+	/* Both ids have served: a live session does not keep them. */
+	free(c->bind_iq_id);
+	c->bind_iq_id = NULL;
+	free(c->req_id);
+	c->req_id = NULL;
 	c2s_send(c, r);
 	mio_conn_resume_read(c->mc);
 	log_notice("c2s: conn %s: session started for %s", c->id, c->jid);

@@ -104,7 +104,7 @@ int c2s_session_start(struct c2s_conn *c, const char *resource, const char *iq_i
 	c->jid = xstrdup(jid_full(jid));
 	jid_free(&jid);
 	c->bind_iq_id = xstrdup(iq_id != NULL ? iq_id : "");
-	c->legacy_auth = legacy;
+	c->legacy_auth = legacy != 0;
 	c->state = C2S_STARTING;
 	/* Nothing else is read until the sm answers. */
 	mio_conn_pause_read(c->mc);

@@ -89,14 +89,22 @@ static void mio_conn_update_read(struct mio_conn *conn)
 	conn->read_armed = want;
 }
 
+/* The write event exists while it is armed: an idle connection does not
+ * pay for it. (libevent lets a callback free its own event.) */
 static void mio_conn_update_write(struct mio_conn *conn)
 {
 	int want = conn->state != MIO_CONN_CLOSED && mio_conn_pending(conn) > 0;
 
-	if (want && !conn->write_armed)
+	if (want && !conn->write_armed) {
+		conn->ev_write = event_new(conn->mio->base, conn->fd, EV_WRITE | EV_PERSIST,
+					   mio_conn_write_cb, conn);
+		if (conn->ev_write == NULL)
+			abort();
 		event_add(conn->ev_write, NULL);
-	else if (!want && conn->write_armed)
-		event_del(conn->ev_write);
+	} else if (!want && conn->write_armed) {
+		event_free(conn->ev_write);
+		conn->ev_write = NULL;
+	}
 	conn->write_armed = want;
 }
 
@@ -119,9 +127,7 @@ struct mio_conn *mio_conn_create(struct mio *mio, int fd,
 				&conn->peer_port);
 	conn->ev_read = event_new(mio->base, fd, EV_READ | EV_PERSIST,
 				  mio_conn_read_cb, conn);
-	conn->ev_write = event_new(mio->base, fd, EV_WRITE | EV_PERSIST,
-				   mio_conn_write_cb, conn);
-	if (conn->ev_read == NULL || conn->ev_write == NULL)
+	if (conn->ev_read == NULL)
 		abort();
 	conn->next = mio->conns;
 	if (conn->next != NULL)
@@ -170,7 +176,7 @@ void mio_conn_finish(struct mio_conn *conn, const char *reason)
 	conn->state = MIO_CONN_CLOSED;
 	conn->reason = reason;
 	event_del(conn->ev_read);
-	event_del(conn->ev_write);
+	mio_event_del(conn->ev_write);
 	mio_event_del(conn->ev_throttle);
 	mio_event_del(conn->ev_idle);
 	mio_event_del(conn->ev_shutdown);
@@ -210,7 +216,8 @@ void mio_conn_destroy(struct mio_conn *conn)
 	if (conn->set_up)
 		conn->cb.on_close(conn, conn->reason, conn->ctx);
 	event_free(conn->ev_read);
-	event_free(conn->ev_write);
+	if (conn->ev_write != NULL)
+		event_free(conn->ev_write);
 	if (conn->ev_throttle != NULL)
 		event_free(conn->ev_throttle);
 	if (conn->ev_idle != NULL)

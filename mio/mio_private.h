@@ -77,24 +77,26 @@ struct mio_conn {
 	uint64_t id;
 	struct mio_conn_callbacks cb;
 	void *ctx;
-	int set_up;                     /* mio_conn_setup called */
-	int peer_eof;                   /* peer closed while we were flushing */
+	/* Flags, as bits: a server holds tens of thousands of these. */
+	unsigned set_up : 1;            /* mio_conn_setup called */
+	unsigned peer_eof : 1;          /* peer closed while we were flushing */
+	unsigned congested : 1;         /* write returned 1, on_drain owed */
+	unsigned write_armed : 1;
+	unsigned read_armed : 1;
+	unsigned paused : 1;            /* by the owner */
+	unsigned throttled : 1;         /* by the byte limit */
 	/* write queue: bytes [wpos, wq.len) of wq are pending */
 	struct buf wq;
 	size_t wpos;
 	size_t high_water, low_water;
-	int congested;                  /* write returned 1, on_drain owed */
-	int write_armed;
-	int read_armed;
-	int paused;                     /* by the owner */
-	int throttled;                  /* by the byte limit */
 	struct mio_rate read_limit;
 	uint64_t window_start_ms;
 	size_t window_bytes;
 	unsigned int idle_ms;
 	uint64_t last_read_ms;
 	struct event *ev_read;
-	struct event *ev_write;
+	struct event *ev_write;         /* only while output waits for the
+					 * kernel: most connections never need it */
 	struct event *ev_throttle;
 	struct event *ev_idle;
 	struct event *ev_shutdown;

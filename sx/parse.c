@@ -57,8 +57,8 @@ static void sx_deliver(struct sx *sx, struct nad *nad)
 		if (sx->flags & SX_F_CLOSED)
 			break;
 	}
-	if (!(sx->flags & SX_F_CLOSED) && sx->cb.element != NULL)
-		sx->cb.element(sx, nad, sx->ctx);
+	if (!(sx->flags & SX_F_CLOSED) && sx->cb->element != NULL)
+		sx->cb->element(sx, nad, sx->ctx);
 	else
 		nad_free(&nad);
 }
@@ -204,8 +204,8 @@ static void sx_header_start(struct sx *sx, const XML_Char *name, const XML_Char 
 		sx->id = xstrdup_opt(h.id);
 	}
 	sx_check_open(sx);
-	if (!(sx->flags & SX_F_CLOSED) && !sx->stop && sx->cb.stream_open != NULL)
-		sx->cb.stream_open(sx, &sx->peer.h, sx->ctx);
+	if (!(sx->flags & SX_F_CLOSED) && !sx->stop && sx->cb->stream_open != NULL)
+		sx->cb->stream_open(sx, &sx->peer.h, sx->ctx);
 }
 
 /* ---- idle streams ----

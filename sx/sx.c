@@ -47,31 +47,53 @@ static int sx_leave(struct sx *sx)
 	return 1;
 }
 
+/* Copy `s` (if any) to *p, advancing it; the copy or NULL. */
+static const char *str_put(char **p, const char *s)
+{
+	char *at = *p;
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(at, s, n);
+	*p += n;
+	return at;
+}
+
+static size_t str_size(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
 void sx_hdr_clear(struct sx_hdr_copy *c)
 {
-	free((char *)c->h.ns);
-	free((char *)c->h.to);
-	free((char *)c->h.from);
-	free((char *)c->h.id);
-	free((char *)c->h.version);
-	free((char *)c->h.lang);
-	free((char *)c->h.extra_prefix);
-	free((char *)c->h.extra_ns);
+	free(c->block);
 	memset(c, 0, sizeof(*c));
 }
 
+/* One block for all the strings: a stream keeps its peer's header for
+ * its whole life. */
 void sx_hdr_set(struct sx_hdr_copy *c, const struct sx_header *h)
 {
+	size_t len = str_size(h->ns) + str_size(h->to) + str_size(h->from) +
+		     str_size(h->id) + str_size(h->version) + str_size(h->lang) +
+		     str_size(h->extra_prefix) + str_size(h->extra_ns);
+	struct sx_hdr_copy n = { .set = 1 };
+	char *p;
+
+	/* h may point into c: copy before clearing. */
+	n.block = p = xmalloc(len > 0 ? len : 1);
+	n.h.ns = str_put(&p, h->ns);
+	n.h.to = str_put(&p, h->to);
+	n.h.from = str_put(&p, h->from);
+	n.h.id = str_put(&p, h->id);
+	n.h.version = str_put(&p, h->version);
+	n.h.lang = str_put(&p, h->lang);
+	n.h.extra_prefix = str_put(&p, h->extra_prefix);
+	n.h.extra_ns = str_put(&p, h->extra_ns);
 	sx_hdr_clear(c);
-	c->h.ns = xstrdup_opt(h->ns);
-	c->h.to = xstrdup_opt(h->to);
-	c->h.from = xstrdup_opt(h->from);
-	c->h.id = xstrdup_opt(h->id);
-	c->h.version = xstrdup_opt(h->version);
-	c->h.lang = xstrdup_opt(h->lang);
-	c->h.extra_prefix = xstrdup_opt(h->extra_prefix);
-	c->h.extra_ns = xstrdup_opt(h->extra_ns);
-	c->set = 1;
+	*c = n;
 }
 
 /* 40 characters [0-9a-z] from the kernel's CSPRNG, without modulo bias:
@@ -122,8 +144,8 @@ void sx_finish(struct sx *sx, const char *condition, const char *text)
 	sx->flags |= SX_F_CLOSED;
 	sx->flags &= ~SX_F_OPEN;
 	sx_stop(sx);
-	if (sx->cb.closed != NULL)
-		sx->cb.closed(sx, condition, text, sx->ctx);
+	if (sx->cb->closed != NULL)
+		sx->cb->closed(sx, condition, text, sx->ctx);
 }
 
 /* ---- output ---- */
@@ -135,8 +157,8 @@ static void sx_out_append(struct sx *sx, const void *data, size_t len)
 	if (len == 0)
 		return;
 	buf_append(&sx->out, data, len);
-	if (was_empty && sx->cb.want_write != NULL)
-		sx->cb.want_write(sx, sx->ctx);
+	if (was_empty && sx->cb->want_write != NULL)
+		sx->cb->want_write(sx, sx->ctx);
 }
 
 void sx_raw_write(struct sx *sx, const void *data, size_t len)
@@ -232,6 +254,8 @@ size_t sx_output_pending(const struct sx *sx)
 
 /* ---- lifetime and accessors ---- */
 
+static const struct sx_callbacks sx_no_callbacks;
+
 struct sx *sx_new(enum sx_type type, const struct sx_limits *limits,
 		  const struct sx_callbacks *cb, void *ctx)
 {
@@ -248,20 +272,18 @@ struct sx *sx_new(enum sx_type type, const struct sx_limits *limits,
 		sx->lim.max_attrs = SX_DEFAULT_MAX_ATTRS;
 	if (sx->lim.max_header == 0)
 		sx->lim.max_header = SX_DEFAULT_MAX_HEADER;
-	if (cb != NULL)
-		sx->cb = *cb;
+	sx->cb = cb != NULL ? cb : &sx_no_callbacks;
 	sx->ctx = ctx;
 	sx->cur = NAD_NONE;
 	sx_parser_init(sx);
 	return sx;
 }
 
+/* The four strings of sx->auth live in one block, at auth.mechanism
+ * (which is never NULL when the block is there). */
 static void sx_auth_clear(struct sx *sx)
 {
 	free((char *)sx->auth.mechanism);
-	free((char *)sx->auth.authcid);
-	free((char *)sx->auth.authzid);
-	free((char *)sx->auth.realm);
 	memset(&sx->auth, 0, sizeof(sx->auth));
 	sx->have_auth = 0;
 }
@@ -356,13 +378,18 @@ void sx_clear_flags(struct sx *sx, unsigned flags)
 
 void sx_set_auth(struct sx *sx, const struct sx_auth *auth)
 {
+	const char *mech = auth->mechanism != NULL ? auth->mechanism : "";
+	size_t len = str_size(mech) + str_size(auth->authcid) + str_size(auth->authzid) +
+		     str_size(auth->realm);
 	struct sx_auth copy;
+	char *p;
 
 	/* auth may point into sx->auth itself; copy before clearing. */
-	copy.mechanism = xstrdup_opt(auth->mechanism);
-	copy.authcid = xstrdup_opt(auth->authcid);
-	copy.authzid = xstrdup_opt(auth->authzid);
-	copy.realm = xstrdup_opt(auth->realm);
+	p = xmalloc(len);
+	copy.mechanism = str_put(&p, mech);
+	copy.authcid = str_put(&p, auth->authcid);
+	copy.authzid = str_put(&p, auth->authzid);
+	copy.realm = str_put(&p, auth->realm);
 	sx_auth_clear(sx);
 	sx->auth = copy;
 	sx->have_auth = 1;
@@ -371,8 +398,8 @@ void sx_set_auth(struct sx *sx, const struct sx_auth *auth)
 void sx_event(struct sx *sx, enum sx_event ev, const void *data)
 {
 	sx_enter(sx);
-	if (sx->cb.event != NULL && !sx->free_pending)
-		sx->cb.event(sx, ev, data, sx->ctx);
+	if (sx->cb->event != NULL && !sx->free_pending)
+		sx->cb->event(sx, ev, data, sx->ctx);
 	sx_leave(sx);
 }
 

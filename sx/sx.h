@@ -106,6 +106,8 @@ struct sx_callbacks {
 #define SX_F_CLOSED        0x08  /* stream over; only output remains */
 #define SX_F_PEER_CERT     0x10  /* peer presented a certificate that verified */
 
+/* `cb` is kept, not copied: it must outlive the stream (a static const
+ * table, as every owner has). */
 struct sx *sx_new(enum sx_type type, const struct sx_limits *limits,
 		  const struct sx_callbacks *cb, void *ctx);
 /* Free the stream and its plugins. Never from inside one of its callbacks. */

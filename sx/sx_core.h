@@ -27,14 +27,15 @@
 
 /* A header whose strings the stream owns. */
 struct sx_hdr_copy {
-	struct sx_header h;
+	struct sx_header h;     /* its strings all live in block */
+	char *block;
 	int set;
 };
 
 struct sx {
 	enum sx_type type;
 	struct sx_limits lim;
-	struct sx_callbacks cb;
+	const struct sx_callbacks *cb;  /* the owner's, never NULL */
 	void *ctx;
 	unsigned flags;
 
@@ -46,10 +47,25 @@ struct sx {
 
 	/* The parser and the element being built. */
 	XML_Parser xp;
-	int parsing;            /* inside XML_Parse: handlers may be running */
-	int stop;               /* handlers ignore further events */
-	int xp_stopped;         /* XML_StopParser was called */
-	int restart_pending;    /* replace the parser once XML_Parse returns */
+	/* Flags are bits: a server holds tens of thousands of streams. */
+	unsigned parsing : 1;   /* inside XML_Parse: handlers may be running */
+	unsigned stop : 1;      /* handlers ignore further events */
+	unsigned xp_stopped : 1;/* XML_StopParser was called */
+	unsigned restart_pending : 1; /* replace the parser once XML_Parse returns */
+	/* An idle stream may give its parser back (sx_trim) and rebuild it
+	 * from the header it recorded when input comes: see parse.c. */
+	unsigned parked : 1;    /* xp freed between stanzas */
+	unsigned parkable : 1;  /* the header can be replayed faithfully */
+	unsigned replay : 1;    /* feeding the replayed header: no events */
+	/* Stream state since the last restart, and overall. */
+	unsigned header_recv : 1;
+	unsigned header_sent : 1;
+	unsigned peer_closed : 1;
+	unsigned we_closed : 1;
+	unsigned error_sent : 1;
+	unsigned closed_called : 1;
+	unsigned free_pending : 1;  /* sx_free was called from a callback */
+	unsigned have_auth : 1;
 	unsigned depth;         /* open elements, the stream root included */
 	struct nad *nad;
 	int cur;
@@ -60,20 +76,8 @@ struct sx {
 	char *decl_prefix;
 	char *decl_uri;
 	unsigned decl_prefixed; /* prefixed declarations on the header */
-	/* An idle stream may give its parser back (sx_trim) and rebuild it
-	 * from the header it recorded when input comes: see parse.c. */
-	int parked;             /* xp freed between stanzas */
-	int parkable;           /* the header can be replayed faithfully */
-	int replay;             /* feeding the replayed header: no events */
 	char *root_prefix;      /* prefix of the peer's root element, or NULL */
 
-	/* Stream state since the last restart, and overall. */
-	int header_recv;
-	int header_sent;
-	int peer_closed;
-	int we_closed;
-	int error_sent;
-	int closed_called;
 	struct sx_hdr_copy peer;
 	char *id;
 	char *out_ns;           /* the default namespace we declared */
@@ -85,10 +89,8 @@ struct sx {
 	struct buf out;         /* bytes for the owner to write */
 
 	int busy;               /* nesting of public calls */
-	int free_pending;       /* sx_free was called from a callback */
 
 	struct sx_auth auth;
-	int have_auth;
 };
 
 /* sx/sx.c */

@@ -41,7 +41,7 @@ struct sx_plugin {
 	void (*trim)(struct sx *sx, void *pdata);
 };
 
-#define SX_MAX_PLUGINS 8
+#define SX_MAX_PLUGINS 4
 
 /* Attach a plugin with its per-stream state; returns 0, or -1 if the
  * plugin is already attached or there is no room. */

@@ -53,20 +53,20 @@ struct sx_tls_ctx {
 struct tls {
 	struct sx_tls_ctx *ctx;  /* NULL: a server that offers nothing */
 	enum sx_type role;
-	int required;
-	int starttls_sent;      /* client: <starttls/> went out */
-	int active;             /* records flow (after <proceed/> or direct) */
-	int started;            /* SSL_do_handshake has run */
-	int done;               /* handshake finished */
-	int dead;               /* failed: drop everything */
+	unsigned required : 1;
+	unsigned starttls_sent : 1; /* client: <starttls/> went out */
+	unsigned active : 1;    /* records flow (after <proceed/> or direct) */
+	unsigned started : 1;   /* SSL_do_handshake has run */
+	unsigned done : 1;      /* handshake finished */
+	unsigned dead : 1;      /* failed: drop everything */
 	SSL *ssl;
-	BIO *bio;               /* tls_bio over rq and wq; owned by ssl */
+	BIO *bio;               /* tls_bio over rq and wq; owned by ssl;
+				 * NULL while a trimmed stream is idle */
 	struct buf rq;          /* records from the peer, from rpos on */
 	size_t rpos;
 	struct buf wq;          /* records OpenSSL wrote for the peer */
 	struct buf pending;     /* plaintext written before the handshake ended */
 	char *server_name;      /* client: SNI and name to verify */
-	char *sni;              /* server: what the client asked for */
 	char **peer_names;      /* NULL-terminated; NULL until verified */
 };
 
@@ -119,15 +119,10 @@ static int tls_verify_accept(int preverify_ok, X509_STORE_CTX *store)
 static int tls_sni_cb(SSL *ssl, int *alert, void *arg)
 {
 	struct sx_tls_ctx *ctx = arg;
-	struct tls *t = SSL_get_app_data(ssl);
 	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	struct sx_tls_ctx *chosen;
 
-	if (name == NULL || t == NULL)
-		return SSL_TLSEXT_ERR_OK;
-	free(t->sni);
-	t->sni = xstrdup(name);
-	if (ctx->sni_select == NULL)
+	if (name == NULL || ctx->sni_select == NULL)
 		return SSL_TLSEXT_ERR_OK;
 	chosen = ctx->sni_select(name, ctx->sni_arg);
 	if (chosen != NULL && chosen->role == SX_SERVER && chosen->ssl_ctx != SSL_get_SSL_CTX(ssl))
@@ -481,12 +476,26 @@ static char **tls_cert_names(X509 *cert)
 	return names;
 }
 
+/* The BIO, made again for a stream trimmed while idle (tls_trim). */
+static void tls_bio_attach(struct tls *t)
+{
+	if (t->bio != NULL)
+		return;
+	t->bio = BIO_new(tls_bio_method());
+	if (t->bio == NULL)
+		abort();        /* out of memory, as xmalloc */
+	BIO_set_data(t->bio, t);
+	/* The same BIO both ways: one reference, which ssl now owns. */
+	SSL_set_bio(t->ssl, t->bio, t->bio);
+}
+
 /* Encrypt `data` into `out` (replacing its contents). */
 static int tls_encrypt(struct tls *t, const char *data, size_t len, struct buf *out)
 {
 	struct buf plain;
 	int n;
 
+	tls_bio_attach(t);
 	while (len > 0) {
 		int chunk = len > INT_MAX ? INT_MAX : (int)len;
 
@@ -536,6 +545,7 @@ static int tls_handshake(struct sx *sx, struct tls *t)
 	int r, e;
 
 	t->started = 1;
+	tls_bio_attach(t);
 	ERR_clear_error();
 	r = SSL_do_handshake(t->ssl);
 	if (r == 1) {
@@ -557,6 +567,7 @@ static int tls_read(struct sx *sx, struct tls *t, struct buf *in)
 	char tmp[16384];
 	int n, e;
 
+	tls_bio_attach(t);
 	for (;;) {
 		ERR_clear_error();
 		n = SSL_read(t->ssl, tmp, sizeof(tmp));
@@ -583,13 +594,7 @@ static void tls_start(struct sx *sx, struct tls *t)
 	t->ssl = SSL_new(t->ctx->ssl_ctx);
 	if (t->ssl == NULL)
 		abort();        /* out of memory, as xmalloc */
-	t->bio = BIO_new(tls_bio_method());
-	if (t->bio == NULL)
-		abort();
-	BIO_set_data(t->bio, t);
-	/* The same BIO both ways: one reference, which ssl now owns. */
-	SSL_set_bio(t->ssl, t->bio, t->bio);
-	SSL_set_app_data(t->ssl, t);
+	tls_bio_attach(t);
 	if (t->role == SX_SERVER) {
 		SSL_set_accept_state(t->ssl);
 	} else {
@@ -604,7 +609,9 @@ static void tls_start(struct sx *sx, struct tls *t)
 
 /* ---- plugin hooks ---- */
 
-/* Idle: the record queues give their (emptied) buffers back. */
+/* Idle: the record queues give their (emptied) buffers back, and after
+ * the handshake the BIO goes too (about 220 bytes with its lock); the
+ * next record makes a new one. */
 static void tls_trim(struct sx *sx, void *pdata)
 {
 	struct tls *t = pdata;
@@ -614,6 +621,11 @@ static void tls_trim(struct sx *sx, void *pdata)
 		buf_free(&t->rq);
 	if (t->wq.len == 0)
 		buf_free(&t->wq);
+	if (t->bio != NULL && t->done && !t->dead && t->rq.len == 0 &&
+	    t->wq.len == 0 && !SSL_in_init(t->ssl) && SSL_pending(t->ssl) == 0) {
+		SSL_set_bio(t->ssl, NULL, NULL);
+		t->bio = NULL;
+	}
 }
 
 static int tls_rio(struct sx *sx, void *pdata, struct buf *in)
@@ -783,7 +795,6 @@ static void tls_free(struct sx *sx, void *pdata)
 	buf_free(&t->wq);
 	buf_free(&t->pending);
 	free(t->server_name);
-	free(t->sni);
 	for (p = t->peer_names; p != NULL && *p != NULL; p++)
 		free(*p);
 	free(t->peer_names);
@@ -829,7 +840,7 @@ int sx_tls_starttls(struct sx *sx, struct sx_tls_ctx *ctx, int required)
 
 	if (t == NULL)
 		return -1;
-	t->required = required;
+	t->required = required != 0;
 	return 0;
 }
 
@@ -861,7 +872,10 @@ const char *sx_tls_sni(const struct sx *sx)
 {
 	struct tls *t = sx_plugin_data((struct sx *)sx, &tls_plugin);
 
-	return t != NULL ? t->sni : NULL;
+	/* OpenSSL keeps the name (a server's SSL_get_servername). */
+	if (t == NULL || t->role != SX_SERVER || t->ssl == NULL)
+		return NULL;
+	return SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
 }
 
 int sx_tls_required(struct sx *sx)

@@ -172,6 +172,9 @@ static void run_starttls(int max_version, const char *want_version, size_t chunk
 	 * afterwards flows as before, twice over. */
 	assert_int_equal(sx_trim(t.p.s.sx), 1);
 	assert_int_equal(sx_trim(t.p.c.sx), 1);
+	/* The name the client asked for outlives the trim (it is read from
+	 * the TLS session, not kept by the BIO). */
+	assert_string_equal(sx_tls_sni(t.p.s.sx), "example.org");
 	check_traffic(&t.p);
 	assert_int_equal(sx_trim(t.p.s.sx), 1);
 	check_traffic(&t.p);

@@ -612,9 +612,10 @@ def test_sigterm_with_clients_connected(sandbox, xmpp):
 
 
 def test_idle_tls_sessions_keep_working(sandbox, xmpp):
-    """An idle stream gives back its parser and TLS buffers after a quiet
-    sweep (c2s trims every 2 s); clients that were quiet longer than that
-    must notice nothing: messages still flow both ways, several times."""
+    """An idle stream gives back its parser, TLS buffers and BIO after a
+    whole quiet sweep interval (c2s sweeps every second); clients that were
+    quiet longer than that must notice nothing: messages still flow both
+    ways, several times."""
     node = node_with_our_c2s(sandbox, tls=True)
     alice = xmpp.client("alice@localhost", "pw-a", node.c2s_address,
                         tls="starttls", cafile=node.cert.certfile)
@@ -625,11 +626,11 @@ def test_idle_tls_sessions_keep_working(sandbox, xmpp):
     alice.login()
     bob.login()
     for i in range(3):
-        time.sleep(4.5)     # two sweeps with no traffic: both trimmed
+        time.sleep(2.5)     # two sweeps with no traffic: both trimmed
         alice.send_message("bob@localhost", "after quiet %d" % i)
         assert bob.wait_message(body="after quiet %d" % i)["from"].bare == \
             "alice@localhost"
-        time.sleep(4.5)
+        time.sleep(2.5)
         bob.send_message("alice@localhost", "reply %d" % i)
         assert alice.wait_message(body="reply %d" % i)["from"].bare == \
             "bob@localhost"

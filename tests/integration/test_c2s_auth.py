@@ -8,6 +8,7 @@ tests/lib/rawclient.py."""
 
 import socket
 import sqlite3
+import subprocess
 import time
 
 import pytest
@@ -46,15 +47,15 @@ PLUS = "<scram-sha-1/><scram-sha-1-plus/><scram-sha-256/><scram-sha-256-plus/>"
 
 
 def c2s_node(sandbox, mechs=PLUS, ssl_mechs="", ca=None, module="sqlite",
-             backend=None, traditional="", scram=""):
+             backend=None, traditional="", scram="", tls_attrs="",
+             prepare_only=False):
     """A stock router and sm with our c2s; TLS with the node's certificate,
     client certificates asked for and checked against `ca` if given;
     authreg `module` with its section `backend` (default: sqlite on the
     node's database)."""
     node = jabberd.Node(sandbox, flavor={"c2s": "ours"}, tls=True)
-    tls_attrs = ""
     if ca is not None:
-        tls_attrs = "cachain='%s' verify-mode='1'" % ca.certfile
+        tls_attrs += " cachain='%s' verify-mode='1'" % ca.certfile
     node.config("c2s").write_text(C2S_XML.format(
         ip=node.ip, router_port=node.router_port, user=node.router_user,
         password=node.router_pass, log=node.log("c2s"), domain=node.domain,
@@ -62,7 +63,7 @@ def c2s_node(sandbox, mechs=PLUS, ssl_mechs="", ca=None, module="sqlite",
         mechs=mechs, ssl_mechs=ssl_mechs, module=module,
         traditional=traditional, scram=scram,
         backend=backend or "<sqlite><dbname>%s</dbname></sqlite>" % node.db))
-    return node.start()
+    return node if prepare_only else node.start()
 
 
 def register(xmpp, node, user, password):
@@ -77,6 +78,41 @@ def tls_client(node, version=None, cert=None):
     feats = c.starttls(tls_version=version, cert=cert,
                        cafile=node.cert.certfile)
     return c, feats
+
+
+@pytest.mark.parametrize("attrs,suite", [
+    ("", "TLS_CHACHA20_POLY1305_SHA256"),
+    ("ciphersuites='TLS_AES_128_GCM_SHA256'", "TLS_AES_128_GCM_SHA256")])
+def test_tls13_suites(sandbox, xmpp, attrs, suite):
+    """TLS 1.3 suites: by default c2s picks ChaCha20-Poly1305 when the
+    client offers it (the smallest per-session state); an id's
+    `ciphersuites` attribute replaces the list. The session works either
+    way, including after it went quiet and was trimmed."""
+    node = c2s_node(sandbox, tls_attrs=attrs)
+    register(xmpp, node, "suite", "pw-suite")
+    c, feats = tls_client(node, version="1.3")
+    assert c.tls.get_cipher_name() == suite
+    assert c.scram("suite", "pw-suite", "SCRAM-SHA-256")[0] == "success"
+    assert c.bind("s").startswith("suite@localhost/s")
+    time.sleep(2.5)     # two quiet trim sweeps
+    c.mark()
+    c.send("<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>")
+    assert "id='r1'" in c.read_until("</iq>", "</stream:stream>").replace('"', "'")
+    c.close()
+
+
+def test_tls13_suites_bad_value(sandbox):
+    """A ciphersuites value OpenSSL does not know stops c2s at start, with
+    the value in its error."""
+    node = c2s_node(sandbox, tls_attrs="ciphersuites='TLS_NO_SUCH_SUITE'",
+                    prepare_only=True)
+    p = subprocess.run([jabberd.our_binary_or_skip("c2s"), "-c",
+                        str(node.config("c2s"))], timeout=20,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert p.returncode != 0
+    log = node.log("c2s")
+    text = p.stdout.decode() + (log.read_text() if log.exists() else "")
+    assert "TLS_NO_SUCH_SUITE" in text, text
 
 
 @pytest.mark.parametrize("version,cb_type", [("1.3", "tls-exporter"),
