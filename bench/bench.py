@@ -229,8 +229,13 @@ def main():
                     help="perf record the server for this long during the "
                     "message run (give --messages enough to last)")
     ap.add_argument("--perf-delay", type=float, default=4)
+    ap.add_argument("--our-ciphersuites", metavar="SUITES",
+                    help="TLS 1.3 suites for our c2s (its ciphersuites "
+                    "attribute), e.g. TLS_AES_256_GCM_SHA384 to compare "
+                    "with its ChaCha20 default")
     a = ap.parse_args()
     a.scenarios = [s for s in a.scenarios.split(",") if s]
+    servers.OUR_CIPHERSUITES = a.our_ciphersuites
     for s in a.scenarios:
         if s not in SCENARIOS:
             sys.exit("bench: unknown scenario %r" % s)

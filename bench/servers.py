@@ -88,6 +88,9 @@ class Server:
             d.stop()
 
 
+# Our c2s's TLS 1.3 suites (bench.py --our-ciphersuites); None: its default.
+OUR_CIPHERSUITES = None
+
 C2S_XML = """<c2s>
   <id>c2s</id>
   <router><ip>{ip}</ip><port>{router_port}</port>
@@ -95,7 +98,7 @@ C2S_XML = """<c2s>
     <retry><init>3</init><lost>3</lost><sleep>1</sleep></retry></router>
   <log type='file'><ident>jabberd/c2s</ident><file>{log}</file></log>
   <local>
-    <id pemfile='{pem}'>{domain}</id>
+    <id pemfile='{pem}'{id_attrs}>{domain}</id>
     <ip>{ip}</ip><port>{port}</port>
   </local>
   <io>
@@ -133,6 +136,8 @@ class Jabberd(Server):
             ip=n.ip, router_port=n.router_port, user=n.router_user,
             password=n.router_pass, log=n.log("c2s"), pem=n.cert.pemfile,
             domain=DOMAIN, port=n.c2s_port, max_fds=max_sessions + 200,
+            id_attrs=(" ciphersuites='%s'" % OUR_CIPHERSUITES
+                      if OUR_CIPHERSUITES and self.flavor == "ours" else ""),
             libdir=n._libdir("c2s"), db=n.db))
         jabberd.create_stock_schema(n.db)
         row = our_scram_row(PASSWORD) if self.flavor == "ours" else PASSWORD
