@@ -45,3 +45,10 @@ bench_xmpp_bench_fuzz_fuzz_stream_LDADD = $(XB_LIBS)
 bench_xmpp_bench_fuzz_fuzz_stream_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += bench/xmpp-bench/fuzz/stream.dict \
 	bench/xmpp-bench/fuzz/corpus/stream
+
+# trim-cost: CPU per stanza on a stream that was trimmed before it, against
+# one that was not (what a client talking just slower than c2s's trim sweep
+# costs). A benchmark, not a test: run it by hand.
+noinst_PROGRAMS += bench/trim/trim-cost
+bench_trim_trim_cost_SOURCES = bench/trim/trim-cost.c
+bench_trim_trim_cost_LDADD = $(SX_LIBS)
