@@ -493,6 +493,7 @@ static void comp_settings_copy(struct comp_settings *dst, const struct comp_sett
 	dst->pemfile = xstrdup_opt(src->pemfile);
 	dst->key_password = xstrdup_opt(src->key_password);
 	dst->ciphers = xstrdup_opt(src->ciphers);
+	dst->ciphersuites = xstrdup_opt(src->ciphersuites);
 	/* 0 attempts would never try: jabberd2 tries once. */
 	dst->retry_init = src->retry_init == 0 ? 1 : src->retry_init;
 	dst->retry_lost = src->retry_lost == 0 ? 1 : src->retry_lost;
@@ -514,6 +515,7 @@ static void comp_settings_free(struct comp_settings *s)
 		free((char *)s->key_password);
 	}
 	free((char *)s->ciphers);
+	free((char *)s->ciphersuites);
 	free((char *)s->ident);
 }
 
@@ -526,6 +528,7 @@ static int comp_crypto_new(struct comp *comp, const char **error_r)
 			.pemfile = comp->set.pemfile,
 			.key_password = comp->set.key_password,
 			.ciphers = comp->set.ciphers,
+			.ciphersuites = comp->set.ciphersuites,
 		};
 
 		comp->tls = sx_tls_ctx_new(SX_CLIENT, &tc, error_r);

@@ -72,6 +72,7 @@ struct comp_settings {
 	const char *pemfile;            /* router.pemfile: STARTTLS if offered */
 	const char *key_password;       /* router.private_key_password */
 	const char *ciphers;            /* router.ciphers */
+	const char *ciphersuites;       /* router.ciphersuites (TLS 1.3) */
 	int retry_init;                 /* router.retry.init, default 3 */
 	int retry_lost;                 /* router.retry.lost, default 3 */
 	int retry_sleep;                /* router.retry.sleep in s, default 2,

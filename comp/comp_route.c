@@ -22,6 +22,8 @@ static const struct config_key comp_keys[] = {
 	{ "router.private_key_password", CONFIG_STRING, NULL,
 	  offsetof(struct comp_settings, key_password), 0, 0 },
 	{ "router.ciphers", CONFIG_STRING, NULL, offsetof(struct comp_settings, ciphers), 0, 0 },
+	{ "router.ciphersuites", CONFIG_STRING, NULL,
+	  offsetof(struct comp_settings, ciphersuites), 0, 0 },
 	{ "router.retry.init", CONFIG_INT, "3", offsetof(struct comp_settings, retry_init),
 	  -1, 1000000 },
 	{ "router.retry.lost", CONFIG_INT, "3", offsetof(struct comp_settings, retry_lost),

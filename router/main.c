@@ -38,7 +38,7 @@ struct routerd_opts {
 	const char *log_ident, *log_facility, *log_file;
 	const char *ip;
 	int port;
-	const char *users, *secret, *pemfile, *key_password, *ciphers;
+	const char *users, *secret, *pemfile, *key_password, *ciphers, *ciphersuites;
 	int check_interval, keepalive, max_fds;
 	int bytes, connects;
 	const char *access_order, *filter, *module;
@@ -59,6 +59,7 @@ static const struct config_key routerd_keys[] = {
 	{ "local.pemfile", CONFIG_STRING, NULL, O(pemfile), 0, 0 },
 	{ "local.private_key_password", CONFIG_STRING, NULL, O(key_password), 0, 0 },
 	{ "local.ciphers", CONFIG_STRING, NULL, O(ciphers), 0, 0 },
+	{ "local.ciphersuites", CONFIG_STRING, NULL, O(ciphersuites), 0, 0 },
 	{ "check.interval", CONFIG_INT, "60", O(check_interval), 0, 86400 },
 	{ "check.keepalive", CONFIG_INT, "0", O(keepalive), 0, 86400 },
 	{ "io.max_fds", CONFIG_INT, "1024", O(max_fds), 0, 1 << 20 },
@@ -228,7 +229,7 @@ static int setup(struct routerd *d, const struct routerd_opts *o, const char **e
 {
 	struct mio_listen_settings ls = { .ip = o->ip, .port = o->port };
 	struct sx_tls_config tc = { .pemfile = o->pemfile, .key_password = o->key_password,
-				    .ciphers = o->ciphers };
+				    .ciphers = o->ciphers, .ciphersuites = o->ciphersuites };
 
 	if (read_sections(d, o, error_r) < 0 || routerd_sasl_init(d, error_r) < 0)
 		return -1;

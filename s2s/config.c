@@ -49,6 +49,7 @@ static const struct config_key s2s_keys[] = {
 	{ "local.cachain", CONFIG_STRING, NULL, OFF(cachain), 0, 0 },
 	{ "local.private_key_password", CONFIG_STRING, NULL, OFF(key_password), 0, 0 },
 	{ "local.ciphers", CONFIG_STRING, NULL, OFF(ciphers), 0, 0 },
+	{ "local.ciphersuites", CONFIG_STRING, NULL, OFF(ciphersuites), 0, 0 },
 	{ "local.verify-mode", CONFIG_INT, "0", OFF(verify_mode), 0, 7 },
 	{ "io.max_fds", CONFIG_INT, "1024", OFF(max_fds), 0, 1000000 },
 	{ "io.limits.stanzasize", CONFIG_INT, "0", OFF(stanzasize), 0, 0x7fffffff },

@@ -493,6 +493,7 @@ static int make_tls(struct s2sd *d, const char **error_r)
 	tc.key_password = key_password;
 	tc.cachain = d->cfg.cachain;
 	tc.ciphers = d->cfg.ciphers;
+	tc.ciphersuites = d->cfg.ciphersuites;
 	/* Ask peers for a certificate whenever we can verify one, so SASL
 	 * EXTERNAL is possible. */
 	tc.verify_mode = d->cfg.cachain != NULL ? 1 : 0;

@@ -59,7 +59,7 @@ struct s2s_config {
 	int local_port;
 	int ssl_port;                  /* local.ssl-port: direct TLS (ours) */
 	const char *secret;
-	const char *pemfile, *cachain, *key_password, *ciphers;
+	const char *pemfile, *cachain, *key_password, *ciphers, *ciphersuites;
 	int verify_mode;               /* jabberd2's OpenSSL bits, 0..7 */
 	/* io */
 	int max_fds;

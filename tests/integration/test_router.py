@@ -575,6 +575,30 @@ def test_sigterm_closes_streams(sandbox):
 TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls"
 
 
+def test_tls13_suites_on_component_links(sandbox):
+    """local.ciphersuites sets the TLS 1.3 suites a component link gets;
+    a value OpenSSL does not know stops the router, naming it."""
+    cert = certs.self_signed(sandbox.dir, "localhost")
+    r = Router(sandbox, local_extra="<pemfile>%s</pemfile><ciphersuites>"
+               "TLS_AES_128_GCM_SHA256</ciphersuites>" % cert.pemfile)
+    c = Component(r.addr)
+    c.send(HEADER)
+    c.wait_header()
+    c.expect(q(STREAMS, "features"))
+    c.send("<starttls xmlns='%s'/>" % TLS_NS)
+    assert c.next().tag == q(TLS_NS, "proceed")
+    ctx = ssl.create_default_context(cafile=str(cert.certfile))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    c.sock = ctx.wrap_socket(c.sock, server_hostname="localhost")
+    assert c.sock.cipher()[0] == "TLS_AES_128_GCM_SHA256"
+    bad = Router(sandbox, local_extra="<pemfile>%s</pemfile><ciphersuites>"
+                 "TLS_NO_SUCH_SUITE</ciphersuites>" % cert.pemfile, start=False)
+    p = subprocess.run([bad.binary, "-c", bad.config], timeout=20,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert p.returncode != 0
+    assert "TLS_NO_SUCH_SUITE" in p.stdout.decode() + bad.log.read_text()
+
+
 def test_starttls_on_component_links(sandbox, flavor):
     cert = certs.self_signed(sandbox.dir, "localhost")
     r = Router(sandbox, local_extra="<pemfile>%s</pemfile>" % cert.pemfile, flavor=flavor)

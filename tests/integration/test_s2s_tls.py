@@ -15,6 +15,8 @@ c2s or of this tree's daemons, each with our s2s:
   ways.
 """
 
+import subprocess
+
 import pytest
 
 from lib import certs, jabberd
@@ -115,3 +117,19 @@ def test_certificate_per_local_domain(sandbox, xmpp, flavor):
     # which the connecting side verified against that name.
     assert "stream to b.test ready (TLS) (certificate verified)" in ta
     assert "stream to a.test ready (TLS) (certificate verified)" in tb
+
+
+def test_tls13_suites_bad_value(sandbox):
+    """local.ciphersuites goes to OpenSSL: a suite it does not know stops
+    s2s at start, naming it."""
+    import subprocess
+
+    node = jabberd.Node(sandbox, 1, domain="a.test")
+    cert = certs.self_signed(sandbox.dir, "a.test")
+    s = S2S(node, tls=cert, local="<ciphersuites>TLS_NO_SUCH_SUITE</ciphersuites>")
+    s._render()
+    p = subprocess.run([jabberd.our_binary_or_skip("s2s"), "-c", str(s.config)],
+                       timeout=20, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert p.returncode != 0
+    text = p.stdout.decode() + (s.log.read_text() if s.log.exists() else "")
+    assert "TLS_NO_SUCH_SUITE" in text, text
