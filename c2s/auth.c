@@ -94,14 +94,16 @@ static char *user_key(const struct c2s_conn *c, const char *node)
 int c2s_auth_throttled(struct c2s_conn *c, const char *node)
 {
 	struct c2s *c2s = c->c2s;
-	char *ukey = user_key(c, node), *ikey = xasprintf("ip:%s", mio_conn_peer_ip(c->mc));
+	char ipbuf[C2S_IP_MAX];
+	const char *ip = c2s_client_ip(c, ipbuf, sizeof(ipbuf));
+	char *ukey = user_key(c, node), *ikey = xasprintf("ip:%s", ip);
 	int limit = c2s->o.auth_fail_limit, win = c2s->o.auth_fail_window;
 	int blocked = c2s_fail_blocked(c2s->fails, ikey, limit, win) ||
 		      c2s_fail_blocked(c2s->fails, ukey, limit, win);
 
 	if (blocked)
 		log_notice("c2s: conn %s: too many failed logins for %s or from %s; "
-			   "refused for now", c->id, node, mio_conn_peer_ip(c->mc));
+			   "refused for now", c->id, node, ip);
 	free(ukey);
 	free(ikey);
 	return blocked;
@@ -303,12 +305,14 @@ void c2s_pause(struct c2s_conn *c, unsigned ms)
 void c2s_auth_failed(struct c2s_conn *c, const char *condition)
 {
 	struct c2s *c2s = c->c2s;
-	char *key = xasprintf("ip:%s", mio_conn_peer_ip(c->mc));
+	char ipbuf[C2S_IP_MAX];
+	const char *ip = c2s_client_ip(c, ipbuf, sizeof(ipbuf));
+	char *key = xasprintf("ip:%s", ip);
 	unsigned ms;
 
 	forget_upgrade(c);
 	log_notice("c2s: conn %s: SASL failure (%s) for %s from %s", c->id, condition,
-		   c->last_authcid != NULL ? c->last_authcid : "?", mio_conn_peer_ip(c->mc));
+		   c->last_authcid != NULL ? c->last_authcid : "?", ip);
 	/* A throttled attempt is not counted again. */
 	if (strcmp(condition, "temporary-auth-failure") != 0) {
 		c2s_fail_note(c2s->fails, key, c2s->o.auth_fail_window);

@@ -302,6 +302,11 @@ void c2s_ws_attach(struct c2s_conn *c, const char *ip);
 /* At the first stream header: 0 for a plain XMPP stream, 1 for a
  * WebSocket one (no STARTTLS), -1 if refused (stream error sent). */
 int c2s_ws_first_header(struct c2s_conn *c);
+/* The client's address for logs and per-IP limits: the socket's peer, or,
+ * behind a trusted WebSocket proxy, the last X-Forwarded-For entry that
+ * is not itself a trusted proxy (written into buf). */
+const char *c2s_client_ip(const struct c2s_conn *c, char *buf, size_t size);
+#define C2S_IP_MAX 64
 
 /* ---- register.c ---- */
 void c2s_register_iq(struct c2s_conn *c, struct nad *nad);

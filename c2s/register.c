@@ -73,7 +73,8 @@ static void reg_create(struct c2s_conn *c, const struct nad *nad, int q)
 {
 	struct c2s *c2s = c->c2s;
 	const char *user = field(nad, q, "username"), *pass = field(nad, q, "password");
-	const char *ip = mio_conn_peer_ip(c->mc), *error;
+	char ipbuf[C2S_IP_MAX];
+	const char *ip = c2s_client_ip(c, ipbuf, sizeof(ipbuf)), *error;
 	char node[JID_PART_MAX + 1];
 	int rc;
 

@@ -30,6 +30,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "util/buf.h"
 #include "util/config_file.h"
@@ -124,6 +126,49 @@ void c2s_ws_attach(struct c2s_conn *c, const char *ip)
 		return;
 	sx_ws_server(c->sx, &w->sx);
 	c->ws_proxy = w->proxies != NULL && mio_access_check_ip(w->proxies, ip);
+}
+
+/* X-Forwarded-For lists the addresses a request passed through, each
+ * proxy appending the one it saw. Only the entries our trusted proxies
+ * appended can be believed: walk from the right past trusted proxies and
+ * take the first other address. Anything that is not an IP address ends
+ * the walk with the socket's peer. */
+const char *c2s_client_ip(const struct c2s_conn *c, char *buf, size_t size)
+{
+	const char *peer = mio_conn_peer_ip(c->mc);
+	const char *xff, *end, *start;
+	const struct c2s_ws *w = c->c2s->ws;
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (!c->ws_proxy || w == NULL || (xff = sx_ws_forwarded_for(c->sx)) == NULL)
+		return peer;
+	end = xff + strlen(xff);
+	while (end > xff) {
+		size_t n;
+
+		start = end;
+		while (start > xff && start[-1] != ',')
+			start--;
+		n = (size_t)(end - start);
+		while (n > 0 && (*start == ' ' || *start == '\t')) {
+			start++;
+			n--;
+		}
+		while (n > 0 && (start[n - 1] == ' ' || start[n - 1] == '\t'))
+			n--;
+		if (n == 0 || n >= size)
+			return peer;
+		memcpy(buf, start, n);
+		buf[n] = '\0';
+		if (inet_pton(AF_INET, buf, addr) != 1 && inet_pton(AF_INET6, buf, addr) != 1)
+			return peer;
+		if (!mio_access_check_ip(w->proxies, buf))
+			return buf;
+		end = start > xff ? start - 1 : xff;
+		while (end > xff && end[-1] == ',')
+			end--;
+	}
+	return peer;
 }
 
 int c2s_ws_first_header(struct c2s_conn *c)

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import socket
 import ssl
 import struct
@@ -392,6 +393,50 @@ def test_required_tls_trusted_proxy(sandbox):
     assert any(m.text == "SCRAM-SHA-1" for m in feats.iter("{%s}mechanism" % SASL))
     d.close()
     assert "WebSocket client 203.0.113.9 (via proxy)" in node.log("c2s").read_text()
+
+
+def sasl_condition(c, user, password):
+    """SCRAM-SHA-1 on an open stream: None on success, else the condition
+    of the <failure/> the server sent."""
+    try:
+        c.scram_sha1(user, password)
+        return None
+    except AssertionError:
+        m = re.match(r"<failure xmlns='%s'><([a-z-]+)/>" % SASL, c.received[-1])
+        assert m, c.received
+        return m.group(1)
+
+
+def test_auth_throttle_per_forwarded_client(sandbox, xmpp):
+    """Behind a trusted proxy the per-IP login throttle counts the client
+    the proxy forwards, not the proxy: one client's failures do not lock
+    out the others. Only what the proxy appended is believed, so a client
+    cannot dodge the count by writing another address in front."""
+    node = ws_node(sandbox, websocket_xml="<websocket><trusted-proxy>127.0.0.1"
+                   "</trusted-proxy></websocket>",
+                   extra_authreg="<throttle><delay>0</delay><failures>2</failures>"
+                   "<seconds>600</seconds></throttle>")
+    for user in ("pia", "quin"):
+        xmpp.client("%s@localhost" % user, "pw-" + user, node.c2s_address).register()
+
+    def via_proxy(xff):
+        c = WsXmpp(node.c2s_address, source="127.0.0.1",
+                   header=["X-Forwarded-For: " + xff])
+        c.open()
+        return c
+
+    for _ in range(2):
+        c = via_proxy("198.51.100.7")
+        assert sasl_condition(c, "pia", "wrong") == "not-authorized"
+        c.close()
+    c = via_proxy("198.51.100.8, 198.51.100.7")
+    assert sasl_condition(c, "quin", "pw-quin") == "temporary-auth-failure"
+    c.close()
+    c = via_proxy("198.51.100.8")
+    assert sasl_condition(c, "quin", "pw-quin") is None
+    c.close()
+    log = node.log("c2s").read_text()
+    assert "too many failed logins for quin or from 198.51.100.7" in log
 
 
 def test_slow_upgrade_request_times_out(sandbox):
