@@ -565,6 +565,9 @@ static void s2s_check_pairs(struct s2s *s2s, time_t now)
 	}
 }
 
+/* Seconds without input after which a check trims a stream (sx_trim). */
+#define S2S_TRIM_IDLE 5
+
 void s2s_check(struct s2s *s2s)
 {
 	time_t now = s2s_now(s2s);
@@ -592,6 +595,14 @@ void s2s_check(struct s2s *s2s)
 			c->last_keepalive = now;
 			sx_send_raw(c->sx, " ", 1);
 		}
+		/* Nothing read for S2S_TRIM_IDLE seconds: at this check the
+		 * stream gives back its parser and TLS buffers until input
+		 * comes (an outgoing stream mostly writes, and does not need
+		 * its parser between the peer's rare replies). */
+		if (c->state == S2S_CONN_READY && !(sx_flags(c->sx) & SX_F_CLOSED) &&
+		    now - c->last_read >= S2S_TRIM_IDLE && sx_trim(c->sx))
+			log_debug("s2s: %s stream %s idle: trimmed",
+				  c->incoming ? "incoming" : "outgoing", s2s_conn_domain(c));
 	}
 	s2s_flush(s2s);
 }

@@ -127,6 +127,29 @@ def test_presence_subscription_and_iq(sandbox, xmpp, flavor):
     assert rtt is not None and rtt >= 0
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["dialback", "tls"])
+def test_idle_streams_trimmed_and_used_again(sandbox, xmpp, tls):
+    """A stream that read nothing for a while gives back its parser and
+    TLS buffers at the next check (our s2s logs it in debug); the next
+    stanza each way goes through as before, and the streams are trimmed
+    again once quiet."""
+    a, b, sa, sb = two_domains(sandbox, tls=tls, flavor="ours")
+    alice, bob = users(xmpp, a, b)
+    for i in range(2):
+        alice.send_message(bob.full_jid, "a to b %d" % i)
+        bob.wait_message(body="a to b %d" % i)
+        bob.send_message(alice.full_jid, "b to a %d" % i)
+        alice.wait_message(body="b to a %d" % i)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            trims = [log.count("idle: trimmed") for log in (sa.log_text(), sb.log_text())]
+            if min(trims) >= i + 1:
+                break
+            time.sleep(0.5)
+        # The checks (every second here) trim after 5 s without input.
+        assert min(trims) >= i + 1, trims
+
+
 @NODE_FLAVORS
 def test_starttls_and_sasl_external(sandbox, xmpp, flavor):
     a, b, sa, sb = two_domains(sandbox, tls=True, flavor=flavor)
