@@ -19,8 +19,7 @@ import time
 import pytest
 
 from lib import certs, jabberd
-from lib.s2s import S2S
-from lib.xmpp import XmppError
+from lib.s2s import S2S, recv_until, users
 
 # The node flavor around our s2s: Debian's router, sm and c2s, or ours.
 NODE_FLAVORS = pytest.mark.parametrize("flavor", [
@@ -47,16 +46,6 @@ def two_domains(sandbox, tls=False, a_cert_name="a.test", flavor="stock"):
     sa.start()
     sb.start()
     return a, b, sa, sb
-
-
-def users(xmpp, a, b):
-    alice = xmpp.client("alice@a.test", "alice-pw", a.c2s_address)
-    bob = xmpp.client("bob@b.test", "bob-pw", b.c2s_address)
-    alice.register()
-    bob.register()
-    alice.login()
-    bob.login()
-    return alice, bob
 
 
 def wait_error(client, timeout=20.0):
@@ -277,23 +266,6 @@ def test_certificate_for_wrong_name_falls_back_to_dialback(sandbox, xmpp, flavor
     text = sb.log_text()
     assert text.count("SASL EXTERNAL refused: certificate does not name a.test") == 1
     assert "a.test -> b.test valid (dialback)" in sa.log_text()
-
-
-def recv_until(sock, needle, limit=10.0):
-    """Read from sock until `needle` (bytes) shows up or the peer closes;
-    bounded by `limit` seconds. Returns everything read."""
-    data = b""
-    end = time.monotonic() + limit
-    while needle not in data and time.monotonic() < end:
-        sock.settimeout(max(0.05, end - time.monotonic()))
-        try:
-            chunk = sock.recv(4096)
-        except socket.timeout:
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 @NODE_FLAVORS

@@ -28,7 +28,7 @@ import time
 import pytest
 
 from lib import jabberd
-from lib.s2s import S2S
+from lib.s2s import S2S, recv_until, users
 
 NODE_FLAVORS = pytest.mark.parametrize("flavor", [
     pytest.param("stock", marks=pytest.mark.stock, id="stock-node"),
@@ -39,23 +39,6 @@ HEADER = ("<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
           "xmlns:stream='http://etherx.jabber.org/streams' "
           "xmlns:db='jabber:server:dialback' version='1.0' "
           "to='%s' from='%s'>")
-
-
-def recv_until(sock, needle, limit=10.0):
-    """Read until `needle` (bytes) shows up or the peer closes, at most
-    `limit` seconds. Returns everything read."""
-    data = b""
-    end = time.monotonic() + limit
-    while needle not in data and time.monotonic() < end:
-        sock.settimeout(max(0.05, end - time.monotonic()))
-        try:
-            chunk = sock.recv(4096)
-        except socket.timeout:
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def open_stream(s2s, to, frm):
@@ -86,16 +69,6 @@ def nodes(sandbox, flavor, a_kw=None, b_kw=None, start_b=True):
     if start_b:
         sb.start()
     return a, b, sa, sb
-
-
-def users(xmpp, a, b):
-    alice = xmpp.client("alice@a.test", "alice-pw", a.c2s_address)
-    bob = xmpp.client("bob@b.test", "bob-pw", b.c2s_address)
-    alice.register()
-    bob.register()
-    alice.login()
-    bob.login()
-    return alice, bob
 
 
 @NODE_FLAVORS

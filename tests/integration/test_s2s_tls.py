@@ -21,22 +21,12 @@ import pytest
 
 from lib import certs, jabberd
 from lib.dns import Responder, Zone
-from lib.s2s import S2S
+from lib.s2s import S2S, users
 
 NODE_FLAVORS = pytest.mark.parametrize("flavor", [
     pytest.param("stock", marks=pytest.mark.stock, id="stock-node"),
     pytest.param("ours", marks=pytest.mark.ours, id="all-ours"),
 ])
-
-
-def users(xmpp, a, b):
-    alice = xmpp.client("alice@a.test", "alice-pw", a.c2s_address)
-    bob = xmpp.client("bob@b.test", "bob-pw", b.c2s_address)
-    alice.register()
-    bob.register()
-    alice.login()
-    bob.login()
-    return alice, bob
 
 
 def chain_of(sandbox, *cs):
@@ -122,8 +112,6 @@ def test_certificate_per_local_domain(sandbox, xmpp, flavor):
 def test_tls13_suites_bad_value(sandbox):
     """local.ciphersuites goes to OpenSSL: a suite it does not know stops
     s2s at start, naming it."""
-    import subprocess
-
     node = jabberd.Node(sandbox, 1, domain="a.test")
     cert = certs.self_signed(sandbox.dir, "a.test")
     s = S2S(node, tls=cert, local="<ciphersuites>TLS_NO_SUCH_SUITE</ciphersuites>")

@@ -12,8 +12,39 @@ router as the default route.
 """
 
 import secrets
+import socket
+import time
 
 from . import jabberd
+
+
+def users(xmpp, a, b):
+    """alice@a.test and bob@b.test, registered and logged in at their
+    nodes' c2s."""
+    alice = xmpp.client("alice@a.test", "alice-pw", a.c2s_address)
+    bob = xmpp.client("bob@b.test", "bob-pw", b.c2s_address)
+    alice.register()
+    bob.register()
+    alice.login()
+    bob.login()
+    return alice, bob
+
+
+def recv_until(sock, needle, limit=10.0):
+    """Read from a raw socket until `needle` (bytes) shows up or the peer
+    closes, at most `limit` seconds. Returns everything read."""
+    data = b""
+    end = time.monotonic() + limit
+    while needle not in data and time.monotonic() < end:
+        sock.settimeout(max(0.05, end - time.monotonic()))
+        try:
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 class S2S:
