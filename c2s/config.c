@@ -33,7 +33,7 @@ static const struct config_key c2s_keys[] = {
 	{ "local.pemfile", CONFIG_STRING, NULL, O(pemfile), 0, 0 },
 	{ "local.cachain", CONFIG_STRING, NULL, O(cachain), 0, 0 },
 	{ "local.ciphers", CONFIG_STRING, NULL, O(ciphers), 0, 0 },
-	{ "local.ciphersuites", CONFIG_STRING, NULL, O(ciphersuites), 0, 0 },
+	{ "local.ciphersuites", CONFIG_STRING, C2S_DEFAULT_CIPHERSUITES, O(ciphersuites), 0, 0 },
 	{ "local.private_key_password", CONFIG_STRING, NULL, O(key_password), 0, 0 },
 	{ "local.verify-mode", CONFIG_INT, "0", O(verify_mode), 0, 0 },
 	{ "io.max_fds", CONFIG_INT, "1024", O(max_fds), 0, 1 << 20 },

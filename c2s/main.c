@@ -58,8 +58,7 @@ static int listen_all(struct c2s *c2s, const char **error_r)
 	struct mio_listen_settings ls = { .ip = o->ip, .access = c2s->access };
 	struct sx_tls_config tc = { .pemfile = o->pemfile, .cachain = o->cachain,
 				    .key_password = o->key_password, .ciphers = o->ciphers,
-				    .ciphersuites = o->ciphersuites != NULL ? o->ciphersuites :
-						    C2S_DEFAULT_CIPHERSUITES };
+				    .ciphersuites = o->ciphersuites };
 
 	ls.connects.max = (unsigned)o->connects;
 	ls.connects.window_ms = 1000 * attr_seconds(c2s->cfg, "io.limits.connects", "seconds", 5);

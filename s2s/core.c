@@ -599,8 +599,8 @@ void s2s_check(struct s2s *s2s)
 		 * stream gives back its parser and TLS buffers until input
 		 * comes (an outgoing stream mostly writes, and does not need
 		 * its parser between the peer's rare replies). */
-		if (c->state == S2S_CONN_READY && !(sx_flags(c->sx) & SX_F_CLOSED) &&
-		    now - c->last_read >= S2S_TRIM_IDLE && sx_trim(c->sx))
+		if (c->state == S2S_CONN_READY && now - c->last_read >= S2S_TRIM_IDLE &&
+		    sx_trim(c->sx))
 			log_debug("s2s: %s stream %s idle: trimmed",
 				  c->incoming ? "incoming" : "outgoing", s2s_conn_domain(c));
 	}
