@@ -14,12 +14,23 @@ router_librouter_a_SOURCES = \
 	router/module.c
 ROUTER_LIBS = router/librouter.a $(MIO_LIBS) $(UTIL_LIBS) -ldl
 
+# The linking contract of router_module.h: every public function of util,
+# sx and mio works from a module. Those static libraries are linked whole
+# (every object, not only what the router calls) and exported with
+# -rdynamic, so a module binds to them at dlopen. Both the daemon and the
+# module unit test link them this way (in LDFLAGS, as automake wants
+# linker flags there; whole archives do not depend on link order).
+ROUTER_EXPORT_LIBS = -Wl,--whole-archive util/libutil.a sx/libsx.a mio/libmio.a \
+	-Wl,--no-whole-archive
+ROUTER_EXPORT_DEPS = util/libutil.a sx/libsx.a mio/libmio.a
+
 # Unit tests (cmocka): the core driven with nads, no sockets; the module
 # loader with a tiny module built as a shared object (and one with a wrong
 # ABI number). The test programs export their symbols (-rdynamic) so the
 # module can call back, as the daemon does.
 ROUTER_TEST_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) \
 	-DROUTER_TEST_MODULE='"$(abs_top_builddir)/router/tests/test_module.so"' \
+	-DROUTER_TEST_MODULE_TLS='"$(abs_top_builddir)/router/tests/test_module_tls.so"' \
 	-DROUTER_TEST_MODULE_BADABI='"$(abs_top_builddir)/router/tests/test_module_badabi.so"'
 ROUTER_TEST_LDADD = $(ROUTER_LIBS) $(CMOCKA_LIBS)
 
@@ -31,7 +42,8 @@ ROUTER_TESTS = \
 	router/tests/test_module
 check_PROGRAMS += $(ROUTER_TESTS) \
 	router/tests/test_module.so \
-	router/tests/test_module_badabi.so
+	router/tests/test_module_badabi.so \
+	router/tests/test_module_tls.so
 TESTS += $(ROUTER_TESTS)
 endif
 
@@ -49,8 +61,9 @@ router_tests_test_users_LDADD = $(ROUTER_TEST_LDADD)
 router_tests_test_module_SOURCES = router/tests/test_module.c \
 	router/tests/router_test.c router/tests/router_test.h
 router_tests_test_module_CPPFLAGS = $(ROUTER_TEST_CPPFLAGS)
-router_tests_test_module_LDADD = $(ROUTER_TEST_LDADD)
-router_tests_test_module_LDFLAGS = $(AM_LDFLAGS) -rdynamic
+router_tests_test_module_LDADD = $(ROUTER_TEST_LDADD) $(SX_LIBS) $(LIBEVENT_LIBS)
+EXTRA_router_tests_test_module_DEPENDENCIES = $(ROUTER_EXPORT_DEPS)
+router_tests_test_module_LDFLAGS = $(AM_LDFLAGS) -rdynamic $(ROUTER_EXPORT_LIBS)
 # Our modules: plain programs linked as shared objects (no libtool).
 router_tests_test_module_so_SOURCES = router/tests/module_test_so.c
 router_tests_test_module_so_CFLAGS = $(AM_CFLAGS) -fPIC
@@ -59,13 +72,20 @@ router_tests_test_module_badabi_so_SOURCES = router/tests/module_test_so.c
 router_tests_test_module_badabi_so_CPPFLAGS = $(AM_CPPFLAGS) -DROUTER_TEST_BAD_ABI
 router_tests_test_module_badabi_so_CFLAGS = $(AM_CFLAGS) -fPIC
 router_tests_test_module_badabi_so_LDFLAGS = $(AM_LDFLAGS) -shared
+# The module the integration tests load into the daemon: a TLS listener,
+# a bound name, a redirect, and a goodbye to its peer at SIGTERM.
+router_tests_test_module_tls_so_SOURCES = router/tests/module_tls_so.c
+router_tests_test_module_tls_so_CFLAGS = $(AM_CFLAGS) -fPIC
+router_tests_test_module_tls_so_LDFLAGS = $(AM_LDFLAGS) -shared
 
 # The daemon. -rdynamic exports its symbols to the module it loads.
 bin_PROGRAMS += router/router
 router_router_SOURCES = router/main.c router/conn.c
-router_router_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
+router_router_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"' \
+	-DROUTER_MODULE_DIR='"$(pkglibdir)"'
 router_router_LDADD = $(ROUTER_LIBS) $(SX_LIBS) $(LIBEVENT_LIBS)
-router_router_LDFLAGS = $(AM_LDFLAGS) -rdynamic
+EXTRA_router_router_DEPENDENCIES = $(ROUTER_EXPORT_DEPS)
+router_router_LDFLAGS = $(AM_LDFLAGS) -rdynamic $(ROUTER_EXPORT_LIBS)
 
 # Fuzz targets (libFuzzer): component elements through the routing core,
 # and router-filter.xml files applied to routes.

@@ -5,11 +5,15 @@
  * the structured sections - log type, limits, access rules, aliases, ACLs -
  * walked by hand), writes the pid file, opens the log, loads
  * router-users.xml, router-filter.xml and the optional module, listens,
- * and runs the loop. SIGHUP reopens the log and reloads users and filter;
- * SIGTERM/SIGINT close every stream cleanly and exit 0.
+ * and runs the loop. SIGHUP reopens the log and reloads users and filter,
+ * then tells the module. SIGTERM/SIGINT tell the module first (it may keep
+ * the loop running, bounded, while it drains and tells its peers), then
+ * close every stream cleanly; the module is freed before the loop, and the
+ * router exits 0.
  */
 #include "config.h"
 #include "router/router.h"
+#include "router/router_module.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -28,6 +32,9 @@
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc/jabberd"
+#endif
+#ifndef ROUTER_MODULE_DIR
+#define ROUTER_MODULE_DIR "/usr/lib/jabberd-cluster"
 #endif
 
 /* How long SIGTERM waits for the streams to close. */
@@ -171,6 +178,41 @@ static int load_filter(struct routerd *d, const char *file, const char **error_r
 	return 0;
 }
 
+/*
+ * The module: <cluster> loads the cluster module from <cluster><module>,
+ * or from the installed module directory; a top-level <module> loads any
+ * module. Errors name the file, line and element.
+ */
+static int load_module(struct routerd *d, const struct routerd_opts *o,
+		       const char **error_r)
+{
+	const struct config_node *cluster = config_node(d->cfg, "cluster", 0);
+	const struct config_node *node = cluster;
+	const char *path = o->module;
+
+	if (cluster != NULL && o->module != NULL) {
+		*error_r = config_errorf(d->cfg, config_node(d->cfg, "module", 0),
+					 "a module is loaded by <cluster>; remove <module>");
+		return -1;
+	}
+	if (cluster != NULL) {
+		path = config_get(d->cfg, "cluster.module");
+		if (path == NULL)
+			path = ROUTER_MODULE_DIR "/cluster.so";
+		else
+			node = config_node(d->cfg, "cluster.module", 0);
+	} else if (path != NULL) {
+		node = config_node(d->cfg, "module", 0);
+	} else {
+		return 0;
+	}
+	if (router_module_load(d->r, path, error_r) < 0) {
+		*error_r = config_errorf(d->cfg, node, "%s", *error_r);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- signals and timers ---- */
 
 static void on_hup(int signo, void *ctx)
@@ -185,11 +227,47 @@ static void on_hup(int signo, void *ctx)
 	load_users(d);
 	if (load_filter(d, file != NULL ? file : SYSCONFDIR "/router-filter.xml", &error) < 0)
 		log_error("router: filter: %s; no rules now", error);
+	router_module_hup(d->r);
 }
 
 static void on_drain_timeout(struct mio_timer *t, void *ctx)
 {
 	mio_stop(ctx);
+}
+
+/* SIGTERM, after the module: stop listening, close every stream, and
+ * stop the loop once they are closed (or after ROUTERD_DRAIN_MS). */
+static void close_streams(struct routerd *d)
+{
+	if (d->closing)
+		return;
+	d->closing = 1;
+	mio_timer_free(&d->module_wait);
+	mio_listener_free(&d->listener);
+	routerd_close_all(d);
+	if (list_empty(&d->conns)) {
+		mio_stop(d->mio);
+		return;
+	}
+	d->drain = mio_timer_new(d->mio, on_drain_timeout, d->mio);
+	mio_timer_start(d->drain, ROUTERD_DRAIN_MS, 0);
+}
+
+/* router_mod_stopped(), or the module's time is up. */
+static void on_module_stopped(void *ctx)
+{
+	struct routerd *d = ctx;
+
+	if (!d->module_draining)
+		return;
+	d->module_draining = 0;
+	close_streams(d);
+}
+
+static void on_module_timeout(struct mio_timer *t, void *ctx)
+{
+	log_warnx("router: the module did not finish stopping in %d ms", ROUTER_MOD_STOP_MS);
+	on_module_stopped(ctx);
 }
 
 static void on_term(int signo, void *ctx)
@@ -200,14 +278,15 @@ static void on_term(int signo, void *ctx)
 		return;
 	log_notice("router: shutting down (signal %d)", signo);
 	d->shutting_down = 1;
-	mio_listener_free(&d->listener);
-	routerd_close_all(d);
-	if (list_empty(&d->conns)) {
-		mio_stop(d->mio);
+	/* The module goes first, while the components are still here. */
+	d->module_draining = 1;
+	if (router_module_stop(d->r) && d->module_draining) {
+		d->module_wait = mio_timer_new(d->mio, on_module_timeout, d);
+		mio_timer_start(d->module_wait, ROUTER_MOD_STOP_MS, 0);
 		return;
 	}
-	d->drain = mio_timer_new(d->mio, on_drain_timeout, d->mio);
-	mio_timer_start(d->drain, ROUTERD_DRAIN_MS, 0);
+	d->module_draining = 0;
+	close_streams(d);
 }
 
 static void on_debug(int signo, void *ctx)
@@ -245,7 +324,7 @@ static int setup(struct routerd *d, const struct routerd_opts *o, const char **e
 		if ((d->r->msglog = router_msglog_new(o->message_log_file, error_r)) == NULL)
 			return -1;
 	}
-	if (o->module != NULL && router_module_load(d->r, o->module, error_r) < 0)
+	if (load_module(d, o, error_r) < 0)
 		return -1;
 	d->bytes.max = (unsigned)o->bytes;
 	d->bytes.window_ms = 1000 * attr_seconds(d->cfg, "io.limits.bytes", "seconds", 5);
@@ -286,8 +365,9 @@ static int run(struct routerd *d, const struct routerd_opts *o)
 		rc = 1;
 	}
 	mio_timer_free(&check);
-	log_notice("router: stopped (%llu routed, %llu bounced)",
-		   (unsigned long long)d->r->routed, (unsigned long long)d->r->bounced);
+	log_notice("router: stopped (%llu routed, %llu bounced, %llu redirected)",
+		   (unsigned long long)d->r->routed, (unsigned long long)d->r->bounced,
+		   (unsigned long long)d->r->redirected);
 	return rc;
 }
 
@@ -335,9 +415,16 @@ int main(int argc, char **argv)
 	d.flush = mio_timer_new(d.mio, routerd_flush, &d);
 	d.congestion = mio_timer_new(d.mio, routerd_congestion_check, &d);
 	load_users(&d);
+	d.r->congested = routerd_comp_congested;
+	d.r->module_stopped = on_module_stopped;
+	d.r->module_stopped_ctx = &d;
 	rc = run(&d, &o);
-	/* The loop first: closing the streams frees their components. */
+	/* The module before the loop: it frees its own listeners, streams
+	 * and timers. Then the loop: closing the streams frees their
+	 * components. */
+	router_module_unload(d.r);
 	d.exiting = 1;
+	mio_timer_free(&d.module_wait);
 	mio_free(&d.mio);
 	mio_timer_free(&d.drain);
 	mio_timer_free(&d.flush);

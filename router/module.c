@@ -39,11 +39,15 @@ struct router_mod_timer {
 static void module_send(struct router_comp *comp, struct nad *nad)
 {
 	struct router_module_inst *m = comp->owner;
+	struct router *r = comp->r;
 
-	if (m->desc->deliver != NULL)
-		m->desc->deliver(m->state, nad);
-	else
+	if (m->desc->deliver == NULL) {
 		nad_free(&nad);
+		return;
+	}
+	r->module_depth++;
+	m->desc->deliver(m->state, nad);
+	r->module_depth--;
 }
 
 int router_module_load(struct router *r, const char *path, const char **error_r)
@@ -74,9 +78,11 @@ int router_module_load(struct router *r, const char *path, const char **error_r)
 	m->desc = desc;
 	m->comp = router_comp_new(r, desc->name, 0, module_send, m);
 	r->module = m;
+	r->module_comp = m->comp;
 	if (desc->init(r, &m->state, error_r) < 0) {
 		router_comp_free(&m->comp);
 		r->module = NULL;
+		r->module_comp = NULL;
 		dlclose(dl);
 		free(m);
 		return -1;
@@ -92,6 +98,8 @@ void router_module_unload(struct router *r)
 	if (m == NULL)
 		return;
 	r->module = NULL;
+	r->module_comp = NULL;
+	router_redirect_clear_all(r);
 	router_comp_free(&m->comp);
 	if (m->desc->free != NULL)
 		m->desc->free(m->state);
@@ -103,9 +111,31 @@ int router_module_route(struct router *r, struct router_comp *sender, struct nad
 {
 	struct router_module_inst *m = r->module;
 
+	int rc;
+
 	if (m->desc->route == NULL || sender == m->comp)
 		return 0;
-	return m->desc->route(m->state, sender->user, nad) == ROUTER_MOD_HANDLED;
+	r->module_depth++;
+	rc = m->desc->route(m->state, sender->user, nad) == ROUTER_MOD_HANDLED;
+	r->module_depth--;
+	return rc;
+}
+
+int router_module_stop(struct router *r)
+{
+	struct router_module_inst *m = r->module;
+
+	if (m == NULL || m->desc->stop == NULL)
+		return 0;
+	return m->desc->stop(m->state) == ROUTER_MOD_DRAINING;
+}
+
+void router_module_hup(struct router *r)
+{
+	struct router_module_inst *m = r->module;
+
+	if (m != NULL && m->desc->hup != NULL)
+		m->desc->hup(m->state);
 }
 
 /* ---- the calls a module makes ---- */
@@ -131,64 +161,122 @@ int router_mod_unbind(struct router *r, const char *name)
 	return router_unbind_name(r->module->comp, name);
 }
 
-void router_mod_route(struct router *r, struct nad *nad)
+int router_mod_route(struct router *r, struct nad *nad, const char **error_r)
 {
-	const char *type = nad_attr(nad, 0, NULL, "type");
-	struct router_comp *c, *self = r->module != NULL ? r->module->comp : NULL;
+	const char *type = nad_attr(nad, 0, NULL, "type"), *error = NULL;
+	struct router_comp *c;
+	int code;
 
-	if (type == NULL) {
-		router_route_unicast(r, NULL, nad);
-		return;
-	}
-	if (strcmp(type, "broadcast") == 0)
+	if (r->module_depth > ROUTER_MOD_MAX_DEPTH) {
+		nad_free(&nad);
+		error = "loop: module calls nested too deep";
+	} else if (type == NULL) {
+		r->module_depth++;
+		code = router_route_unicast(r, NULL, nad);
+		r->module_depth--;
+		error = code == 0 ? NULL : code == -1 ? "loop: route to the module itself" :
+			code == 404 ? "no such name" : "undeliverable route";
+	} else if (strcmp(type, "broadcast") == 0) {
 		LIST_FOREACH(c, &r->comps, struct router_comp, link)
-			if (c != self)
+			if (c != r->module_comp)
 				router_deliver(c, nad_copy(nad));
-	nad_free(&nad);
+		nad_free(&nad);
+	} else {
+		nad_free(&nad);
+		error = "unknown route type";
+	}
+	if (error_r != NULL)
+		*error_r = error;
+	return error == NULL ? 0 : -1;
+}
+
+int router_mod_congested(struct router *r, const char *name)
+{
+	struct router_route *route = router_lookup(r, name);
+	struct router_comp *c;
+
+	if (route == NULL || route->n == 0)
+		return -1;
+	/* Congested when every holder is: a route goes to one of them. */
+	for (unsigned i = 0; i < route->n; i++) {
+		c = route->members[i];
+		if (c == r->module_comp ||
+		    (!c->throttled && (r->congested == NULL || !r->congested(c))))
+			return 0;
+	}
+	return 1;
 }
 
 int router_mod_redirect_set(struct router *r, const char *jid, const char *name,
 			    const char **error_r)
 {
-	struct jid *j = jid_new(jid, strlen(jid), error_r);
-
-	if (j == NULL)
-		return -1;
-	if (r->redirects == NULL)
-		r->redirects = xhash_new();
-	if (xhash_count(r->redirects) >= ROUTER_MOD_MAX_REDIRECTS &&
-	    xhash_get(r->redirects, jid_full(j)) == NULL) {
-		jid_free(&j);
-		*error_r = "redirect table full";
-		return -1;
-	}
-	free(xhash_put(r->redirects, jid_full(j), xstrdup(name)));
-	jid_free(&j);
-	return 0;
+	return router_redirect_set(r, jid, name, error_r);
 }
 
 int router_mod_redirect_clear(struct router *r, const char *jid)
 {
-	const char *error;
-	struct jid *j = jid_new(jid, strlen(jid), &error);
-	void *old = NULL;
-
-	if (j != NULL && r->redirects != NULL)
-		old = xhash_remove(r->redirects, jid_full(j));
-	jid_free(&j);
-	free(old);
-	return old != NULL ? 0 : -1;
+	return router_redirect_clear(r, jid);
 }
 
 void router_mod_redirect_clear_all(struct router *r)
 {
-	if (r->redirects != NULL)
-		xhash_clear(r->redirects, free);
+	router_redirect_clear_all(r);
+}
+
+int router_mod_redirect_hits(struct router *r, const char *jid, uint64_t *hits_r)
+{
+	const struct router_redirect *e = router_redirect_get(r, jid);
+
+	if (e == NULL)
+		return -1;
+	*hits_r = e->hits;
+	return 0;
+}
+
+void router_mod_stats(struct router *r, struct router_mod_stats *st)
+{
+	st->routed = r->routed;
+	st->bounced = r->bounced;
+	st->redirect_hits = r->redirected;
+	st->redirect_misses = r->redirect_misses;
+	st->redirects = xhash_count(r->redirects);
+}
+
+void router_mod_stopped(struct router *r)
+{
+	if (r->module_stopped != NULL)
+		r->module_stopped(r->module_stopped_ctx);
+}
+
+struct mio *router_mod_mio(struct router *r)
+{
+	return r->mio;
 }
 
 const char *router_mod_config(struct router *r, const char *key, int n)
 {
 	return r->cfg != NULL ? config_get_n(r->cfg, key, n) : NULL;
+}
+
+int router_mod_config_count(struct router *r, const char *key)
+{
+	return r->cfg != NULL ? config_count(r->cfg, key) : 0;
+}
+
+const char *router_mod_config_attr(struct router *r, const char *key, int n,
+				   const char *attr)
+{
+	return r->cfg != NULL ? config_attr(r->cfg, key, n, attr) : NULL;
+}
+
+const struct config_node *router_mod_config_node(struct router *r, const char *key, int n)
+{
+	return r->cfg != NULL ? config_node(r->cfg, key, n) : NULL;
+}
+
+const struct config *router_mod_config_tree(struct router *r)
+{
+	return r->cfg;
 }
 
 static void mod_timer_fire(struct mio_timer *timer, void *ctx)

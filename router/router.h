@@ -64,6 +64,18 @@ struct router_comp {
 	void *owner;                    /* the daemon's connection, the test... */
 };
 
+/* Is the component's output backlog over the congestion mark? */
+typedef int router_congested_fn(const struct router_comp *comp);
+
+/* One per-JID redirect (router_module.h): routes to a module-held name
+ * about `jid` go to the holders of `name`. */
+struct router_redirect {
+	char *jid;                      /* prepared, full or bare */
+	char *name;
+	uint64_t hits;
+	struct list_node lru;           /* r->redirect_lru, most recent first */
+};
+
 /* One routed name and its holders, in bind order. */
 struct router_route {
 	char *name;
@@ -86,13 +98,22 @@ struct router {
 	/* The loaded module, NULL if none: the only thing normal routing
 	 * checks. */
 	struct router_module_inst *module;
-	/* Per-JID redirects set by the module: prepared JID -> name
-	 * (char *). NULL until the first one. */
+	struct router_comp *module_comp;        /* holds the module's names */
+	unsigned module_depth;          /* nested module calls (loop bound) */
+	/* Per-JID redirects set by the module: prepared JID -> struct
+	 * router_redirect, and the same entries by last use. At most
+	 * redirect_max; the least recently used goes first. */
 	struct xhash *redirects;
+	struct list_node redirect_lru;
+	size_t redirect_max;
 	struct mio *mio;                /* for module timers; may be NULL */
+	router_congested_fn *congested; /* the daemon's; NULL: never */
+	/* SIGTERM: the module called router_mod_stopped(). */
+	void (*module_stopped)(void *ctx);
+	void *module_stopped_ctx;
 	const struct config *cfg;       /* for module config lookups */
 	/* Counters for the benchmark and the logs. */
-	uint64_t routed, bounced, redirected;
+	uint64_t routed, bounced, redirected, redirect_misses;
 };
 
 /* ---- routes.c: the routing core ---- */
@@ -126,8 +147,10 @@ void router_legacy_stanza(struct router_comp *comp, struct nad *nad);
  * -1 if name is an alias name (the link is refused with host-unknown). */
 int router_legacy_bind(struct router_comp *comp, const char *name);
 /* Route a unicast route as if `sender` (may be NULL: a module, no checks
- * on from) had sent it, after the module hook. Takes the nad. */
-void router_route_unicast(struct router *r, struct router_comp *sender, struct nad *nad);
+ * on from, no redirects, never back to the module) had sent it, after the
+ * module hook. Takes the nad. 0 if delivered, else the code it was
+ * bounced with, or -1 (dropped: it would loop back to the module). */
+int router_route_unicast(struct router *r, struct router_comp *sender, struct nad *nad);
 /* Send one element to a component: queued while throttled, unwrapped for
  * XEP-0114 links. Takes the nad. */
 void router_deliver(struct router_comp *comp, struct nad *nad);
@@ -146,8 +169,26 @@ int router_unbind_name(struct router_comp *comp, const char *name);
  * aliases whose target it is) is now available or unavailable. */
 void router_advertise(struct router *r, const char *name, struct router_comp *except,
 		      int unavailable);
-/* The redirect target name for a route's payload, or NULL. */
-const char *router_redirect_lookup(const struct router *r, const struct nad *nad);
+/*
+ * The redirect for a unicast route from `sender` (NULL: injected by the
+ * module, never redirected) addressed to `to`, or NULL. Only routes to a
+ * name the module holds are looked at; the JID is the session's user for
+ * c2s session traffic (payload from, or <session/> target), else the
+ * payload's to. A redirect never sends a route back to its sender. A hit
+ * counts and becomes the most recently used entry.
+ */
+struct router_route *router_redirect_lookup(struct router *r,
+					    const struct router_comp *sender,
+					    const char *to, const struct nad *nad);
+/* Set jid -> name (name must be routed now); evicts the least recently
+ * used entry when full. 0, or -1 with *error_r. */
+int router_redirect_set(struct router *r, const char *jid, const char *name,
+			const char **error_r);
+/* The entry for a JID (any spelling jid_new accepts), or NULL. */
+struct router_redirect *router_redirect_get(const struct router *r, const char *jid);
+/* Drop one entry (0), or -1 if there was none. */
+int router_redirect_clear(struct router *r, const char *jid);
+void router_redirect_clear_all(struct router *r);
 /* Drop the redirects pointing at `name` (its last holder left). */
 void router_redirect_drop_name(struct router *r, const char *name);
 /* Pick the member a route goes to (SHA-1 of the payload's bare JID). */
@@ -194,6 +235,10 @@ int router_module_load(struct router *r, const char *path, const char **error_r)
 void router_module_unload(struct router *r);
 /* The hook: 1 if the module took the route (and the nad). */
 int router_module_route(struct router *r, struct router_comp *sender, struct nad *nad);
+/* SIGTERM: the module's stop(); 1 if it is draining (the router waits for
+ * router_mod_stopped(), through r->module_stopped), 0 if done. */
+int router_module_stop(struct router *r);
+void router_module_hup(struct router *r);
 
 /* ---- the daemon (main.c, conn.c) ---- */
 
@@ -216,7 +261,10 @@ struct routerd {
 	struct mio_timer *congestion;   /* checks when to resume them */
 	struct router_conn *reading;    /* the stream whose input is handled */
 	struct mio_timer *drain;        /* SIGTERM: give up waiting */
+	struct mio_timer *module_wait;  /* SIGTERM: give up on the module */
 	int shutting_down;
+	int module_draining;            /* SIGTERM: the module's stop() */
+	int closing;                    /* SIGTERM: streams being closed */
 	int exiting;                    /* the loop is being freed */
 };
 
@@ -231,6 +279,8 @@ void routerd_flush(struct mio_timer *t, void *ctx);
 void routerd_congestion_check(struct mio_timer *t, void *ctx);
 void routerd_keepalive(struct routerd *d, unsigned seconds);
 void routerd_close_all(struct routerd *d);
+/* router_congested_fn for the daemon's components. */
+int routerd_comp_congested(const struct router_comp *comp);
 
 /* users.c */
 /* Load router-users.xml into a new table (name -> secret, values

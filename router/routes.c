@@ -39,6 +39,9 @@ struct router *router_new(void)
 	for (int i = 0; i < ROUTER_ACL_COUNT; i++)
 		r->acl[i] = xhash_new();
 	r->log_sinks = xhash_new();
+	r->redirects = xhash_new();
+	list_init(&r->redirect_lru);
+	r->redirect_max = ROUTER_MOD_MAX_REDIRECTS;
 	list_init(&r->comps);
 	r->next_id = 1;
 	return r;
@@ -60,8 +63,7 @@ void router_free(struct router **rp)
 	for (int i = 0; i < ROUTER_ACL_COUNT; i++)
 		xhash_free(&r->acl[i]);
 	xhash_free(&r->log_sinks);
-	if (r->redirects != NULL)
-		xhash_clear(r->redirects, free);
+	router_redirect_clear_all(r);
 	xhash_free(&r->redirects);
 	router_filter_free(&r->filter);
 	router_msglog_free(&r->msglog);
@@ -415,8 +417,7 @@ int router_unbind_name(struct router_comp *c, const char *name)
 	if (route->n > 0)
 		return 0;
 	xhash_remove(r->routes, route->name);
-	if (r->redirects != NULL)
-		router_redirect_drop_name(r, route->name);
+	router_redirect_drop_name(r, route->name);
 	router_advertise(r, route->name, c, 1);
 	free(route->name);
 	free(route->members);
@@ -564,18 +565,20 @@ static void log_sinks_copy(struct router *r, const struct nad *nad)
 }
 
 /* Unicast routing proper; `to` is the route's to domain, or NULL to
- * read it here. */
-static void route_unicast(struct router *r, struct router_comp *sender, struct nad *nad,
+ * read it here. 0 if delivered, else the code it was bounced with (-1:
+ * dropped, it would have gone back to the module that injected it). */
+static int route_unicast(struct router *r, struct router_comp *sender, struct nad *nad,
 			  const char *to_domain)
 {
 	char to[JID_PART_MAX + 1];
 	struct router_route *route;
+	struct router_comp *to_comp;
 	int code;
 
 	if (r->filter != NULL) {
 		if ((code = router_filter_check(r->filter, nad)) != 0) {
 			router_bounce(sender, nad, code);
-			return;
+			return code;
 		}
 		to_domain = NULL;       /* a redirect may have changed it */
 	}
@@ -583,35 +586,37 @@ static void route_unicast(struct router *r, struct router_comp *sender, struct n
 		snprintf(to, sizeof(to), "%s", to_domain);
 	else if (attr_domain(nad, 0, "to", to, sizeof(to)) < 0) {
 		router_bounce(sender, nad, 400);
-		return;
+		return 400;
 	}
 	route = NULL;
-	if (r->redirects != NULL && xhash_count(r->redirects) > 0) {
-		const char *name = router_redirect_lookup(r, nad);
-
-		if (name != NULL && (route = router_lookup(r, name)) != NULL)
-			r->redirected++;
-	}
+	if (r->module_comp != NULL)
+		route = router_redirect_lookup(r, sender, to, nad);
 	if (route == NULL)
 		route = router_lookup(r, to);
 	if (route == NULL) {
 		if (r->default_comp == NULL || r->default_comp == sender) {
 			router_bounce(sender, nad, 404);
-			return;
+			return 404;
 		}
 		route = router_lookup(r, r->default_name);
+	}
+	to_comp = router_pick(route, nad);
+	if (sender == NULL && to_comp == r->module_comp && to_comp != NULL) {
+		nad_free(&nad);
+		return -1;
 	}
 	if (xhash_count(r->log_sinks) > 0)
 		log_sinks_copy(r, nad);
 	if (r->msglog != NULL)
 		router_msglog_route(r->msglog, nad);
 	r->routed++;
-	router_deliver(router_pick(route, nad), nad);
+	router_deliver(to_comp, nad);
+	return 0;
 }
 
-void router_route_unicast(struct router *r, struct router_comp *sender, struct nad *nad)
+int router_route_unicast(struct router *r, struct router_comp *sender, struct nad *nad)
 {
-	route_unicast(r, sender, nad, NULL);
+	return route_unicast(r, sender, nad, NULL);
 }
 
 static void route_broadcast(struct router_comp *sender, struct nad *nad)
@@ -722,21 +727,134 @@ void router_comp_element(struct router_comp *c, struct nad *nad)
 
 /* ---- redirects ---- */
 
-const char *router_redirect_lookup(const struct router *r, const struct nad *nad)
+static void redirect_free(void *val)
 {
-	int payload = nad_child(nad, 0, NULL, NULL);
-	const char *to = payload != NAD_NONE ? nad_attr(nad, payload, NULL, "to") : NULL;
-	const char *error, *name = NULL;
+	struct router_redirect *e = val;
+
+	list_remove(&e->lru);
+	free(e->jid);
+	free(e->name);
+	free(e);
+}
+
+/*
+ * Whose route is it? c2s marks its session traffic with the session
+ * namespace (sc:c2s on the stanza) and names the user in `from`; a session
+ * request names it in `target`. Everything else (s2s, other components) is
+ * for the payload's `to`.
+ */
+static const char *redirect_jid(const struct nad *nad, int payload)
+{
+	const char *ns = nad_ns(nad, payload);
+
+	if (ns != NULL && strcmp(ns, ROUTER_NS_SESS) == 0 &&
+	    strcmp(nad_name(nad, payload), "session") == 0)
+		return nad_attr(nad, payload, NULL, "target");
+	if (nad_attr(nad, payload, ROUTER_NS_SESS, "c2s") != NULL)
+		return nad_attr(nad, payload, NULL, "from");
+	return nad_attr(nad, payload, NULL, "to");
+}
+
+static struct router_redirect *redirect_find(const struct router *r, const char *s)
+{
+	struct router_redirect *e = NULL;
+	const char *error;
 	struct jid *jid;
 
-	if (to == NULL || (jid = jid_new(to, strlen(to), &error)) == NULL)
+	if (s == NULL || (jid = jid_new(s, strlen(s), &error)) == NULL)
 		return NULL;
 	if (jid_resource(jid)[0] != '\0')
-		name = xhash_get(r->redirects, jid_full(jid));
-	if (name == NULL)
-		name = xhash_get(r->redirects, jid_bare(jid));
+		e = xhash_get(r->redirects, jid_full(jid));
+	if (e == NULL)
+		e = xhash_get(r->redirects, jid_bare(jid));
 	jid_free(&jid);
-	return name;
+	return e;
+}
+
+struct router_route *router_redirect_lookup(struct router *r,
+					    const struct router_comp *sender,
+					    const char *to, const struct nad *nad)
+{
+	int payload = nad_child(nad, 0, NULL, NULL);
+	struct router_redirect *e;
+	struct router_route *route;
+
+	if (sender == NULL || sender == r->module_comp || payload == NAD_NONE ||
+	    !router_holds(r, r->module_comp, to))
+		return NULL;
+	e = xhash_count(r->redirects) > 0 ? redirect_find(r, redirect_jid(nad, payload)) : NULL;
+	route = e != NULL ? router_lookup(r, e->name) : NULL;
+	/* Back to its sender would loop (a component re-sending what it
+	 * cannot place): the module decides instead. */
+	if (route == NULL || (route->n == 1 && route->members[0] == sender)) {
+		r->redirect_misses++;
+		return NULL;
+	}
+	e->hits++;
+	list_remove(&e->lru);
+	list_add_head(&r->redirect_lru, &e->lru);
+	r->redirected++;
+	return route;
+}
+
+int router_redirect_set(struct router *r, const char *jid, const char *name,
+			const char **error_r)
+{
+	struct jid *j = jid_new(jid, strlen(jid), error_r);
+	struct router_redirect *e;
+
+	if (j == NULL)
+		return -1;
+	if (router_lookup(r, name) == NULL) {
+		jid_free(&j);
+		*error_r = "redirect target is not a bound name";
+		return -1;
+	}
+	if ((e = xhash_get(r->redirects, jid_full(j))) != NULL) {
+		free(e->name);
+		list_remove(&e->lru);
+	} else {
+		if (xhash_count(r->redirects) >= r->redirect_max) {
+			struct router_redirect *old = LIST_ENTRY(r->redirect_lru.prev,
+								 struct router_redirect, lru);
+
+			redirect_free(xhash_remove(r->redirects, old->jid));
+		}
+		e = xcalloc(1, sizeof(*e));
+		e->jid = xstrdup(jid_full(j));
+		xhash_put(r->redirects, e->jid, e);
+	}
+	e->name = xstrdup(name);
+	list_add_head(&r->redirect_lru, &e->lru);
+	jid_free(&j);
+	return 0;
+}
+
+struct router_redirect *router_redirect_get(const struct router *r, const char *jid)
+{
+	struct router_redirect *e = NULL;
+	const char *error;
+	struct jid *j = jid_new(jid, strlen(jid), &error);
+
+	if (j != NULL)
+		e = xhash_get(r->redirects, jid_full(j));
+	jid_free(&j);
+	return e;
+}
+
+int router_redirect_clear(struct router *r, const char *jid)
+{
+	struct router_redirect *e = router_redirect_get(r, jid);
+
+	if (e == NULL)
+		return -1;
+	redirect_free(xhash_remove(r->redirects, e->jid));
+	return 0;
+}
+
+void router_redirect_clear_all(struct router *r)
+{
+	xhash_clear(r->redirects, redirect_free);
 }
 
 void router_redirect_drop_name(struct router *r, const char *name)
@@ -745,10 +863,12 @@ void router_redirect_drop_name(struct router *r, const char *name)
 	const char *key;
 	void *val;
 
+	if (xhash_count(r->redirects) == 0)
+		return;
 	xhash_iter_init(r->redirects, &it);
 	while (xhash_iter_next(&it, &key, &val))
-		if (strcmp(val, name) == 0)
-			free(xhash_iter_remove(&it));
+		if (strcmp(((struct router_redirect *)val)->name, name) == 0)
+			redirect_free(xhash_iter_remove(&it));
 }
 
 /* ---- error codes ---- */

@@ -6,8 +6,11 @@
  * of a pretend remote node, takes every route addressed to
  * "intercept.example", answers each route it is delivered by sending it
  * back to its sender with to and from swapped, and runs a periodic timer
- * when the router has a loop. test_module.c reads its counters through
- * module_test_counts().
+ * when the router has a loop. At init it calls one function from each
+ * library of the linking contract (router_module.h): util's nad_parse, sx's
+ * sx_new/sx_free, mio's mio_timer_new on the router's loop; a router that
+ * does not export them fails to dlopen it. test_module.c reads its
+ * counters through module_test_counts().
  */
 #include "config.h"
 #include "router/router_module.h"
@@ -16,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mio/mio.h"
+#include "sx/sx.h"
 #include "util/nad.h"
 
 /* Exported for the test; not part of the module interface. */
@@ -24,6 +29,59 @@ void module_test_counts(int *taken, int *delivered, int *ticks, int *freed);
 static int taken, delivered, ticks, freed;
 static struct router *router;
 static struct router_mod_timer *timer;
+static struct mio_timer *mio_timer;
+
+static void sx_element(struct sx *sx, struct nad *nad, void *ctx)
+{
+	(void)sx;
+	(void)ctx;
+	nad_free(&nad);
+}
+
+static void sx_closed(struct sx *sx, const char *condition, const char *text, void *ctx)
+{
+	(void)sx;
+	(void)condition;
+	(void)text;
+	(void)ctx;
+}
+
+static const struct sx_callbacks sx_cb = {
+	.element = sx_element,
+	.closed = sx_closed,
+};
+
+static void mio_tick(struct mio_timer *t, void *ctx)
+{
+	(void)t;
+	(void)ctx;
+}
+
+/* One call into each library the router exports. */
+static int use_libraries(struct router *r, const char **error_r)
+{
+	static const char xml[] = "<probe xmlns='urn:test'/>";
+	struct nad *nad = nad_parse(xml, sizeof(xml) - 1, 0, error_r, NULL);
+	struct sx *sx;
+
+	if (nad == NULL)
+		return -1;
+	if (strcmp(nad_name(nad, 0), "probe") != 0) {
+		nad_free(&nad);
+		*error_r = "nad_parse gave the wrong element";
+		return -1;
+	}
+	nad_free(&nad);
+	sx = sx_new(SX_SERVER, NULL, &sx_cb, NULL);
+	if (sx == NULL) {
+		*error_r = "sx_new failed";
+		return -1;
+	}
+	sx_free(&sx);
+	if (router_mod_mio(r) != NULL)
+		mio_timer = mio_timer_new(router_mod_mio(r), mio_tick, NULL);
+	return 0;
+}
 
 void module_test_counts(int *taken_r, int *delivered_r, int *ticks_r, int *freed_r)
 {
@@ -44,7 +102,8 @@ static int test_init(struct router *r, void **state_r, const char **error_r)
 	router = r;
 	taken = delivered = ticks = freed = 0;
 	*state_r = &taken;
-	if (router_mod_bind(r, "remote.example", 0, error_r) < 0)
+	if (use_libraries(r, error_r) < 0 ||
+	    router_mod_bind(r, "remote.example", 0, error_r) < 0)
 		return -1;
 	timer = router_mod_timer_new(r, tick, NULL);
 	if (timer != NULL)
@@ -56,6 +115,7 @@ static void test_free(void *state)
 {
 	(void)state;
 	router_mod_timer_free(&timer);
+	mio_timer_free(&mio_timer);
 	freed++;
 }
 
@@ -91,7 +151,7 @@ static void test_deliver(void *state, struct nad *nad)
 	nad_attr_set(nad, 0, NULL, "from", t);
 	free(t);
 	free(f);
-	router_mod_route(router, nad);
+	router_mod_route(router, nad, NULL);
 }
 
 const struct router_module router_module = {

@@ -27,6 +27,7 @@
 #include "router/tests/router_test.h"
 #include "util/hash.h"
 #include "util/nad.h"
+#include "util/xhash.h"
 
 #define NS " xmlns='" COMP_NS "'"
 #define BIND(attrs) "<bind" NS attrs "/>"
@@ -556,56 +557,206 @@ static void test_error_codes(void **state)
 		assert_int_equal(router_error_code(t[i].cond), t[i].code);
 }
 
-static void test_redirects(void **state)
+/*
+ * Redirects, with the exact routes c2s, sm and s2s send. "cluster" stands
+ * for the module (r->module_comp): it holds the clustered domain, the sm
+ * is bound under its router_id "sm-n1", and a redirect for a JID sends
+ * routes to the domain about that JID straight to the sm.
+ */
+#define SC "xmlns:sc='http://jabberd.jabberstudio.org/ns/session/1.0'"
+#define SM "xmlns:sm='http://jabberd.jabberstudio.org/ns/session/1.0'"
+/* c2s: a session request (to the domain), then the session's stanzas
+ * (to the sm's name once it answered, to the domain before). */
+#define C2S_START "<route" NS " to='dom.example' from='c2s'><sc:session " SC \
+	" sc:c2s='c1' action='start' target='alice@dom.example/res' id='q1'/></route>"
+#define C2S_MSG(to) "<route" NS " to='" to "' from='c2s'><message xmlns='jabber:client' " SC \
+	" to='bob@dom.example' from='alice@dom.example/res' sc:c2s='c1' sc:sm='s1'>" \
+	"<body>hi</body></message></route>"
+/* sm: a delivery to alice's c2s. */
+#define SM_DELIVER "<route" NS " to='c2s' from='sm-n1'><message xmlns='jabber:client' " SM \
+	" from='bob@dom.example/r' to='alice@dom.example/res' sm:c2s='c1' sm:sm='s1'>" \
+	"<body>yo</body></message></route>"
+/* s2s: a stanza from a remote server for alice. */
+#define S2S_MSG "<route" NS " to='dom.example' from='s2s'><message xmlns='jabber:client'" \
+	" from='x@remote.example/r' to='alice@dom.example'><body>re</body></message></route>"
+/* The sm handing back what it cannot place (to the domain, for alice). */
+#define SM_BACK "<route" NS " to='dom.example' from='sm-n1'><message xmlns='jabber:client'" \
+	" from='x@remote.example/r' to='alice@dom.example'><body>re</body></message></route>"
+
+struct redirect_env {
+	struct router *r;
+	struct rt *cluster, *sm, *sm2, *c2s, *s2s;
+};
+
+static void redirect_env_new(struct redirect_env *e)
 {
-	struct router *r = router_new();
-	struct rt *sm = rt_new(r, "sm", 0), *sm2 = rt_new(r, "sm2", 0);
-	struct rt *c2s = rt_new(r, "c2s", 0);
 	const char *error = NULL;
-	const char *to_ann = "<route" NS " to='dom.example' from='c2s'><message"
-			     " xmlns='jabber:client' to='ann@dom.example/desk'/></route>";
-	const char *to_ann2 = "<route" NS " to='dom.example' from='c2s'><message"
-			      " xmlns='jabber:client' to='ann@dom.example/phone'/></route>";
+
+	e->r = router_new();
+	router_acl_add(e->r, ROUTER_ACL_ALL, "cluster");
+	e->cluster = rt_new(e->r, "cluster", 0);
+	e->sm = rt_new(e->r, "sm-n1", 0);
+	e->sm2 = rt_new(e->r, "sm-n2", 0);
+	e->c2s = rt_new(e->r, "c2s", 0);
+	e->s2s = rt_new(e->r, "s2s", 0);
+	bind_ok(e->cluster, "dom.example");
+	bind_ok(e->sm, "sm-n1");
+	bind_ok(e->sm2, "sm-n2");
+	bind_ok(e->c2s, "c2s");
+	bind_ok(e->s2s, "s2s");
+	e->r->module_comp = e->cluster->c;
+	rt_clear(e->cluster);
+	rt_clear(e->sm);
+	rt_clear(e->sm2);
+	rt_clear(e->c2s);
+	rt_clear(e->s2s);
+	assert_int_equal(router_mod_redirect_set(e->r, "alice@dom.example", "sm-n1", &error), 0);
+}
+
+static void redirect_env_free(struct redirect_env *e)
+{
+	rt_expect_none(e->cluster);
+	rt_expect_none(e->sm);
+	rt_expect_none(e->sm2);
+	rt_expect_none(e->c2s);
+	rt_expect_none(e->s2s);
+	e->r->module_comp = NULL;
+	rt_free(&e->cluster);
+	rt_free(&e->sm);
+	rt_free(&e->sm2);
+	rt_free(&e->c2s);
+	rt_free(&e->s2s);
+	router_free(&e->r);
+}
+
+/* (a) Routes to the domain about alice go straight to her sm: c2s's
+ * session request (by target), her session's stanzas (by from, so a
+ * redirect for the recipient bob does not take her outbound stanza past
+ * her sm), and inbound stanzas from s2s (by to). */
+static void test_redirect_c2s_to_sm(void **state)
+{
+	struct redirect_env e;
+	struct router_mod_stats st;
+	const char *error = NULL;
+	uint64_t hits = 0;
 
 	(void)state;
-	router_acl_add(r, ROUTER_ACL_ALL, "sm");
-	bind_ok(sm, "dom.example");
-	bind_ok(sm2, "sm2");
-	bind_ok(c2s, "c2s");
-	rt_clear(sm);
-	rt_clear(sm2);
-	/* A full-JID entry wins over the name table; bare JIDs cover the
-	 * other resources; invalid JIDs are refused. */
-	assert_int_equal(router_mod_redirect_set(r, "ANN@dom.example/desk", "sm2", &error), 0);
-	assert_int_equal(router_mod_redirect_set(r, "a@@b", "sm2", &error), -1);
-	rt_feed(c2s, to_ann);
-	rt_expect(sm2, to_ann);
-	rt_feed(c2s, to_ann2);
-	rt_expect(sm, to_ann2);
-	assert_int_equal(router_mod_redirect_set(r, "ann@dom.example", "sm2", &error), 0);
-	rt_feed(c2s, to_ann2);
-	rt_expect(sm2, to_ann2);
-	assert_int_equal(router_mod_redirect_clear(r, "ann@dom.example"), 0);
-	assert_int_equal(router_mod_redirect_clear(r, "ann@dom.example"), -1);
-	rt_feed(c2s, to_ann2);
-	rt_expect(sm, to_ann2);
-	assert_int_equal(r->redirected, 2);
-	/* The target leaves: its entries go, routing falls back. */
-	rt_free(&sm2);
-	rt_expect(sm, UNAV("sm2"));
-	rt_expect(c2s, UNAV("sm2"));
-	{
-		struct nad *nad = rt_parse(to_ann);
+	redirect_env_new(&e);
+	assert_int_equal(router_mod_redirect_set(e.r, "bob@dom.example", "sm-n2", &error), 0);
+	rt_feed(e.c2s, C2S_START);
+	rt_expect(e.sm, C2S_START);
+	rt_feed(e.c2s, C2S_MSG("dom.example"));
+	rt_expect(e.sm, C2S_MSG("dom.example"));
+	rt_feed(e.s2s, S2S_MSG);
+	rt_expect(e.sm, S2S_MSG);
+	/* Routes already addressed to the sm's name are not looked at. */
+	rt_feed(e.c2s, C2S_MSG("sm-n1"));
+	rt_expect(e.sm, C2S_MSG("sm-n1"));
+	/* Without an entry the module gets them. */
+	assert_int_equal(router_mod_redirect_clear(e.r, "alice@dom.example"), 0);
+	rt_feed(e.c2s, C2S_MSG("dom.example"));
+	rt_expect(e.cluster, C2S_MSG("dom.example"));
+	router_mod_stats(e.r, &st);
+	assert_int_equal(st.redirect_hits, 3);
+	assert_int_equal(st.redirect_misses, 1);
+	assert_int_equal(st.redirects, 1);
+	assert_int_equal(router_mod_redirect_hits(e.r, "bob@dom.example", &hits), 0);
+	assert_int_equal(hits, 0);
+	redirect_env_free(&e);
+}
 
-		assert_null(router_redirect_lookup(r, nad));
-		nad_free(&nad);
-	}
-	rt_feed(c2s, to_ann);
-	rt_expect(sm, to_ann);
-	rt_expect_none(c2s);
-	rt_free(&sm);
-	rt_free(&c2s);
-	router_free(&r);
+/* (b) The sm's deliveries to c2s are addressed to c2s's name, never to a
+ * name the module holds: a redirect for their recipient never touches
+ * them (it used to send them back into the sm, forever). */
+static void test_redirect_sm_to_c2s_untouched(void **state)
+{
+	struct redirect_env e;
+
+	(void)state;
+	redirect_env_new(&e);
+	rt_feed(e.sm, SM_DELIVER);
+	rt_expect(e.c2s, SM_DELIVER);
+	assert_int_equal(e.r->redirected, 0);
+	assert_int_equal(e.r->redirect_misses, 0);
+	redirect_env_free(&e);
+}
+
+/* (c) No loop: a route the sm sends back to the domain does not return
+ * to the sm by its own redirect (the module decides), and a route the
+ * module injects is never redirected and never delivered back to the
+ * module itself. */
+static void test_redirect_no_loop(void **state)
+{
+	struct redirect_env e;
+	const char *error = NULL;
+
+	(void)state;
+	redirect_env_new(&e);
+	rt_feed(e.sm, SM_BACK);
+	rt_expect(e.cluster, SM_BACK);
+	assert_int_equal(e.r->redirected, 0);
+	assert_int_equal(e.r->redirect_misses, 1);
+	/* Injected: to the domain would reach the module itself. */
+	assert_int_equal(router_mod_route(e.r, rt_parse(S2S_MSG), &error), -1);
+	assert_non_null(strstr(error, "loop"));
+	/* Injected to the sm's name: delivered, and said so. */
+	assert_int_equal(router_mod_route(e.r, rt_parse(C2S_MSG("sm-n1")), &error), 0);
+	rt_expect(e.sm, C2S_MSG("sm-n1"));
+	assert_int_equal(router_mod_route(e.r, rt_parse(C2S_MSG("nowhere")), &error), -1);
+	assert_string_equal(error, "no such name");
+	redirect_env_free(&e);
+}
+
+/* The table: full JIDs over bare ones, invalid JIDs and unbound targets
+ * refused, LRU eviction when full (never refusal), per-entry hits, and
+ * entries dropped with their target. */
+static void test_redirect_table(void **state)
+{
+	struct redirect_env e;
+	const char *error = NULL;
+	uint64_t hits = 0;
+
+	(void)state;
+	redirect_env_new(&e);
+	assert_int_equal(router_mod_redirect_set(e.r, "a@@b", "sm-n1", &error), -1);
+	assert_int_equal(router_mod_redirect_set(e.r, "carol@dom.example", "nobody", &error), -1);
+	assert_non_null(strstr(error, "not a bound name"));
+	/* A full JID entry wins for that resource only. */
+	assert_int_equal(router_mod_redirect_set(e.r, "ALICE@dom.example/res", "sm-n2", &error), 0);
+	rt_feed(e.c2s, C2S_START);
+	rt_expect(e.sm2, C2S_START);
+	rt_feed(e.s2s, S2S_MSG);
+	rt_expect(e.sm, S2S_MSG);
+	assert_int_equal(router_mod_redirect_hits(e.r, "alice@dom.example/res", &hits), 0);
+	assert_int_equal(hits, 1);
+	assert_int_equal(router_mod_redirect_hits(e.r, "alice@dom.example", &hits), 0);
+	assert_int_equal(hits, 1);
+	/* Full at 2: a new entry evicts the least recently used one (the
+	 * full JID, hit before the bare one), not the new one. */
+	e.r->redirect_max = 2;
+	assert_int_equal(router_mod_redirect_set(e.r, "bob@dom.example", "sm-n2", &error), 0);
+	assert_int_equal(xhash_count(e.r->redirects), 2);
+	assert_int_equal(router_mod_redirect_hits(e.r, "alice@dom.example/res", &hits), -1);
+	assert_int_equal(router_mod_redirect_hits(e.r, "alice@dom.example", &hits), 0);
+	rt_feed(e.c2s, C2S_START);
+	rt_expect(e.sm, C2S_START);
+	/* alice was just used: carol evicts bob. */
+	assert_int_equal(router_mod_redirect_set(e.r, "carol@dom.example", "sm-n2", &error), 0);
+	assert_int_equal(router_mod_redirect_hits(e.r, "bob@dom.example", &hits), -1);
+	assert_int_equal(router_mod_redirect_hits(e.r, "alice@dom.example", &hits), 0);
+	assert_int_equal(hits, 2);
+	/* The target leaves: its entries go, routing falls back. */
+	rt_free(&e.sm);
+	assert_int_equal(xhash_count(e.r->redirects), 1);
+	assert_int_equal(router_mod_redirect_hits(e.r, "alice@dom.example", &hits), -1);
+	rt_clear(e.cluster);
+	rt_clear(e.sm2);
+	rt_clear(e.c2s);
+	rt_clear(e.s2s);
+	rt_feed(e.s2s, S2S_MSG);
+	rt_expect(e.cluster, S2S_MSG);
+	e.sm = rt_new(e.r, "sm-n1", 0);
+	redirect_env_free(&e);
 }
 
 static void test_message_log(void **state)
@@ -670,7 +821,10 @@ int main(void)
 		cmocka_unit_test(test_legacy),
 		cmocka_unit_test(test_error_codes),
 		cmocka_unit_test(test_message_log),
-		cmocka_unit_test(test_redirects),
+		cmocka_unit_test(test_redirect_c2s_to_sm),
+		cmocka_unit_test(test_redirect_sm_to_c2s_untouched),
+		cmocka_unit_test(test_redirect_no_loop),
+		cmocka_unit_test(test_redirect_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
