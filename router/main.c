@@ -207,7 +207,11 @@ static int load_module(struct routerd *d, const struct routerd_opts *o,
 		return 0;
 	}
 	if (router_module_load(d->r, path, error_r) < 0) {
-		*error_r = config_errorf(d->cfg, node, "%s", *error_r);
+		char reason[512];
+
+		/* The reason may be in config_errorf's own buffer. */
+		snprintf(reason, sizeof(reason), "%s", *error_r);
+		*error_r = config_errorf(d->cfg, node, "%s", reason);
 		return -1;
 	}
 	return 0;

@@ -80,6 +80,9 @@ int router_module_load(struct router *r, const char *path, const char **error_r)
 	r->module = m;
 	r->module_comp = m->comp;
 	if (desc->init(r, &m->state, error_r) < 0) {
+		/* The reason may live in the module: copy it before dlclose. */
+		snprintf(err, sizeof(err), "module %s: init failed: %s", path, *error_r);
+		*error_r = err;
 		router_comp_free(&m->comp);
 		r->module = NULL;
 		r->module_comp = NULL;

@@ -218,8 +218,7 @@ static int tmod_init(struct router *r, void **state_r, const char **error_r)
 	struct tmod *m;
 
 	if (node == NULL || port == NULL || router_mod_mio(r) == NULL) {
-		*error_r = config_errorf(router_mod_config_tree(r), node,
-					 "test module: no <listen port=...>");
+		*error_r = "test module: no <listen port=...>";
 		return -1;
 	}
 	tc.pemfile = router_mod_config(r, "cluster.pemfile", 0);
