@@ -25,8 +25,9 @@
 
 /* Exported for the test; not part of the module interface. */
 void module_test_counts(int *taken, int *delivered, int *ticks, int *freed);
+void module_test_hooks(int *stops, int *hups);
 
-static int taken, delivered, ticks, freed;
+static int taken, delivered, ticks, freed, stops, hups;
 static struct router *router;
 static struct router_mod_timer *timer;
 static struct mio_timer *mio_timer;
@@ -91,6 +92,27 @@ void module_test_counts(int *taken_r, int *delivered_r, int *ticks_r, int *freed
 	*freed_r = freed;
 }
 
+void module_test_hooks(int *stops_r, int *hups_r)
+{
+	*stops_r = stops;
+	*hups_r = hups;
+}
+
+/* Drains at once: says it is done from inside stop(). */
+static int test_stop(void *state)
+{
+	(void)state;
+	stops++;
+	router_mod_stopped(router);
+	return ROUTER_MOD_DRAINING;
+}
+
+static void test_hup(void *state)
+{
+	(void)state;
+	hups++;
+}
+
 static void tick(void *ctx)
 {
 	(void)ctx;
@@ -100,7 +122,7 @@ static void tick(void *ctx)
 static int test_init(struct router *r, void **state_r, const char **error_r)
 {
 	router = r;
-	taken = delivered = ticks = freed = 0;
+	taken = delivered = ticks = freed = stops = hups = 0;
 	*state_r = &taken;
 	if (use_libraries(r, error_r) < 0 ||
 	    router_mod_bind(r, "remote.example", 0, error_r) < 0)
@@ -165,4 +187,6 @@ const struct router_module router_module = {
 	.free = test_free,
 	.route = test_route,
 	.deliver = test_deliver,
+	.stop = test_stop,
+	.hup = test_hup,
 };

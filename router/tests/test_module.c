@@ -4,7 +4,10 @@
  * is loaded with dlopen, a wrong ABI number and a missing file are refused,
  * the module's route hook takes routes before normal routing, names it
  * binds for remote nodes are advertised and routed to it, it can deliver
- * to local components, and its timers run on the router's loop.
+ * to local components, and its timers run on the router's loop; its stop
+ * and hup hooks run, config accessors give attributes and subtrees, the
+ * stats and back-pressure calls answer, and nested module calls are
+ * bounded.
  */
 #include "config.h"
 #include "router/router.h"
@@ -21,7 +24,10 @@
 #include <cmocka.h>
 
 #include "mio/mio.h"
+#include "router/router_module.h"
 #include "router/tests/router_test.h"
+#include "util/config_file.h"
+#include "util/nad.h"
 
 #define NS " xmlns='" COMP_NS "'"
 #define MSG "<message xmlns='jabber:client' from='a@sm' to='b@remote.example'/>"
@@ -35,6 +41,18 @@ static void counts(int *taken, int *delivered, int *ticks, int *freed)
 	*(void **)&fn = dlsym(dl, "module_test_counts");
 	assert_non_null(fn);
 	fn(taken, delivered, ticks, freed);
+	dlclose(dl);
+}
+
+static void hooks(int *stops, int *hups)
+{
+	void *dl = dlopen(ROUTER_TEST_MODULE, RTLD_NOW | RTLD_NOLOAD);
+	void (*fn)(int *, int *);
+
+	assert_non_null(dl);
+	*(void **)&fn = dlsym(dl, "module_test_hooks");
+	assert_non_null(fn);
+	fn(stops, hups);
 	dlclose(dl);
 }
 
@@ -106,11 +124,95 @@ static void test_hooks(void **state)
 	router_free(&r);
 }
 
+static int stopped_calls;
+
+static void on_stopped(void *ctx)
+{
+	(void)ctx;
+	stopped_calls++;
+}
+
+static int congested_sm(const struct router_comp *c)
+{
+	return strcmp(c->user, "sm") == 0;
+}
+
+/* stop/hup, stats, back-pressure, config accessors, the nesting bound. */
+static void test_abi2_calls(void **state)
+{
+	static const char xml[] =
+		"<router><cluster><peer host='a'/><peer host='b'><port>7</port></peer>"
+		"</cluster></router>";
+	struct router *r = router_new();
+	struct rt *sm = rt_new(r, "sm", 0), *c2s = rt_new(r, "c2s", 0);
+	const struct config_node *peer;
+	struct router_mod_stats st;
+	struct config *cfg;
+	const char *error = NULL;
+	int stops, hups;
+
+	(void)state;
+	cfg = config_load_mem("router.xml", xml, sizeof(xml) - 1, NULL, &error);
+	assert_non_null(cfg);
+	r->cfg = cfg;
+	r->module_stopped = on_stopped;
+	r->congested = congested_sm;
+	rt_feed(sm, "<bind" NS " name='sm'/>");
+	rt_feed(c2s, "<bind" NS " name='c2s'/>");
+	assert_int_equal(router_module_load(r, ROUTER_TEST_MODULE, &error), 0);
+	rt_clear(sm);
+	rt_clear(c2s);
+	/* SIGTERM and SIGHUP reach the module; it said it was done. */
+	stopped_calls = 0;
+	assert_int_equal(router_module_stop(r), 1);
+	router_module_hup(r);
+	hooks(&stops, &hups);
+	assert_int_equal(stops, 1);
+	assert_int_equal(hups, 1);
+	assert_int_equal(stopped_calls, 1);
+	/* Config: counts, attributes, subtrees. */
+	assert_int_equal(router_mod_config_count(r, "cluster.peer"), 2);
+	assert_string_equal(router_mod_config_attr(r, "cluster.peer", 1, "host"), "b");
+	peer = router_mod_config_node(r, "cluster.peer", 1);
+	assert_non_null(peer);
+	assert_string_equal(config_node_value(config_node_child(peer, "port")), "7");
+	assert_ptr_equal(router_mod_config_tree(r), cfg);
+	/* Back-pressure: sm's output is over the mark, c2s's is not until
+	 * it throttles; unknown names are -1. */
+	assert_int_equal(router_mod_congested(r, "sm"), 1);
+	assert_int_equal(router_mod_congested(r, "c2s"), 0);
+	rt_feed(c2s, "<throttle" NS "/>");
+	rt_clear(c2s);
+	assert_int_equal(router_mod_congested(r, "c2s"), 1);
+	assert_int_equal(router_mod_congested(r, "nobody"), -1);
+	/* The module's injections: delivered (0), or refused with a reason. */
+	assert_int_equal(router_mod_route(r, rt_parse("<route" NS " to='sm' from='remote.example'>"
+						      MSG "</route>"), &error), 0);
+	rt_expect(sm, "<route" NS " to='sm' from='remote.example'>" MSG "</route>");
+	assert_int_equal(router_mod_route(r, rt_parse("<route" NS " to='remote.example'"
+						      " from='x'/>"), &error), -1);
+	assert_non_null(strstr(error, "loop"));
+	r->module_depth = ROUTER_MOD_MAX_DEPTH + 1;
+	assert_int_equal(router_mod_route(r, rt_parse("<route" NS " to='sm' from='x'/>"),
+					  &error), -1);
+	assert_non_null(strstr(error, "nested"));
+	r->module_depth = 0;
+	rt_expect_none(sm);
+	router_mod_stats(r, &st);
+	assert_int_equal(st.routed, 1);
+	assert_int_equal(st.redirects, 0);
+	rt_free(&sm);
+	rt_free(&c2s);
+	router_free(&r);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_hooks),
+		cmocka_unit_test(test_abi2_calls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
