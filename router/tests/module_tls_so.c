@@ -10,7 +10,9 @@
  *	  <listen ip='127.0.0.1' port='N'/>   direct-TLS listener for peers
  *	  <pemfile>cert+key.pem</pemfile>
  *	  <forward>sm-n1</forward>            optional: where routes that
- *	</cluster>                             reach the module go
+ *	                                       reach the module go
+ *	  <hang/>                             optional: stop() says it is
+ *	</cluster>                             draining and never finishes
  *
  * A peer connects with TLS and opens an XML stream (no default
  * namespace); each element gets one answer:
@@ -46,6 +48,7 @@ struct tmod {
 	const char *forward;
 	struct list_node peers;
 	int stopping;
+	int hang;
 	uint64_t delivered, forwarded;
 };
 
@@ -230,6 +233,7 @@ static int tmod_init(struct router *r, void **state_r, const char **error_r)
 	m->r = r;
 	list_init(&m->peers);
 	m->forward = router_mod_config(r, "cluster.forward", 0);
+	m->hang = router_mod_config_count(r, "cluster.hang") > 0;
 	if ((m->tls = sx_tls_ctx_new(SX_SERVER, &tc, error_r)) == NULL)
 		goto err;
 	ls.ip = config_node_attr(node, "ip");
@@ -253,6 +257,8 @@ static int tmod_stop(void *state)
 	struct tmod *m = state;
 	struct list_node *n;
 
+	if (m->hang)
+		return ROUTER_MOD_DRAINING;
 	m->stopping = 1;
 	mio_listener_free(&m->listener);
 	if (list_empty(&m->peers))

@@ -132,6 +132,29 @@ def test_tls_module_binds_redirects_and_says_goodbye(sandbox):
     assert "shutting down\n" not in log[order[3]:], log
 
 
+def test_module_drain_is_bounded(sandbox):
+    """A module that never finishes stopping holds the router 5 s, not
+    more: then the components are closed and the router exits 0."""
+    mod = built_module("test_module_tls.so")
+    cert = certs.self_signed(sandbox.dir, "localhost")
+    r, addr = module_router(sandbox, mod, cert, extra="<hang/>")
+    sm = r.component("sm", bind="sm")
+    start = time.monotonic()
+    r.daemon.signal(signal.SIGTERM)
+    sm.nothing(wait=1.0)
+    assert not sm.closed
+    with pytest.raises(Closed):
+        for _ in range(10):
+            sm.next(timeout=10)
+    sm.close()
+    while r.daemon.alive() and time.monotonic() < start + 15:
+        time.sleep(0.05)
+    assert r.daemon.returncode == 0
+    r.daemon.expect_exit = True
+    assert 4.5 < time.monotonic() - start < 12
+    assert "the module did not finish stopping in 5000 ms" in r.log.read_text()
+
+
 def run_router(r):
     p = subprocess.run([r.binary, "-c", r.config], timeout=20,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
