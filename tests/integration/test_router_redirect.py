@@ -24,6 +24,14 @@ def stats(peer):
     return {k: int(v) for k, v in el.attrib.items()}
 
 
+def new_user(xmpp, node, peer, jid, password):
+    """Register and log in; the module's stats afterwards."""
+    c = xmpp.client(jid, password, node.c2s_address)
+    c.register()
+    c.login()
+    return c, stats(peer)
+
+
 def sm_has_router_id():
     """Seed patch 1 lives on another branch until it is merged; without
     it the sm binds the domain itself and this set-up cannot exist."""
@@ -70,17 +78,11 @@ def test_redirect_with_real_c2s_and_sm(sandbox, xmpp):
 
     # (a) alice's session is set up with no route through the module.
     s0 = stats(peer)
-    alice = xmpp.client("alice@localhost", "pw-a", node.c2s_address)
-    alice.register()
-    alice.login()
-    s1 = stats(peer)
+    alice, s1 = new_user(xmpp, node, peer, "alice@localhost", "pw-a")
     assert s1["hits"] > s0["hits"], (s0, s1)
     assert s1["delivered"] == s0["delivered"], (s0, s1)
     # bob has no redirect: his go through the module (and on to sm-n1).
-    bob = xmpp.client("bob@localhost", "pw-b", node.c2s_address)
-    bob.register()
-    bob.login()
-    s2 = stats(peer)
+    bob, s2 = new_user(xmpp, node, peer, "bob@localhost", "pw-b")
     assert s2["delivered"] > s1["delivered"], (s1, s2)
     assert s2["hits"] == s1["hits"], (s1, s2)
 
