@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int logged;
 	struct router *r;
-	struct router_comp *sm, *sm2, *s2s, *logger, *muc;
+	struct router_comp *sm, *sm2, *s2s, *logger, *muc, *cluster;
 	struct nad *nad, *copy;
 	const char *err;
 
@@ -79,12 +79,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	feed(logger, "<bind " COMP " name='logger'><log/></bind>");
 	feed(logger, "<throttle " COMP "/>");
 	router_legacy_bind(muc, "muc.example");
-	router_mod_redirect_set(r, "ann@sm/desk", "s2s", &err);
-	router_mod_redirect_set(r, "bob@alias.example", "logger", &err);
+	/* A stand-in for the module, holding a clustered domain: redirects
+	 * apply to routes addressed to it. */
+	cluster = router_comp_new(r, "admin", 0, sink, NULL);
+	feed(cluster, "<bind " COMP " name='dom.example'/>");
+	r->module_comp = cluster;
+	router_mod_redirect_set(r, "ann@dom.example/desk", "s2s", &err);
+	router_mod_redirect_set(r, "bob@dom.example", "logger", &err);
+	router_mod_redirect_set(r, "sm@dom.example", "sm", &err);
 	copy = nad_copy(nad);
 	router_comp_element(sm, nad);
 	router_legacy_stanza(muc, copy);
 	router_comp_free(&sm2);
+	r->module_comp = NULL;
 	router_free(&r);
 	return 0;
 }
