@@ -66,7 +66,12 @@ static void test_refused(void **state)
 	assert_non_null(strstr(error, "/nonexistent/mod.so"));
 	assert_int_equal(router_module_load(r, ROUTER_TEST_MODULE_BADABI, &error), -1);
 	assert_non_null(strstr(error, "ABI"));
+	/* A failing init: its reason (a string inside the module) is read
+	 * after the module is unloaded, so the loader must have copied it. */
+	assert_int_equal(router_module_load(r, ROUTER_TEST_MODULE_TLS, &error), -1);
+	assert_non_null(strstr(error, "init failed: test module: no <listen port=...>"));
 	assert_null(r->module);
+	assert_null(r->module_comp);
 	router_free(&r);
 }
 
