@@ -64,13 +64,6 @@ static size_t conn_backlog(const struct router_conn *c)
 	return mio_conn_queued(c->mc) + sx_output_pending(c->sx);
 }
 
-int routerd_comp_congested(const struct router_comp *comp)
-{
-	const struct router_conn *c = comp->owner;
-
-	return c != NULL && conn_backlog(c) >= CONN_CONGESTED;
-}
-
 /* Resume each held-back sender once the component it was routing to has
  * caught up (or gone). */
 void routerd_congestion_check(struct mio_timer *t, void *ctx)
@@ -427,4 +420,12 @@ int routerd_sasl_init(struct routerd *d, const char **error_r)
 
 	d->sasl = sx_sasl_ctx_new(&cfg, error_r);
 	return d->sasl != NULL ? 0 : -1;
+}
+
+/* For router_mod_congested(): a component's output over the mark. */
+int routerd_comp_congested(const struct router_comp *comp)
+{
+	const struct router_conn *c = comp->owner;
+
+	return c != NULL && conn_backlog(c) >= CONN_CONGESTED;
 }

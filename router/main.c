@@ -369,9 +369,8 @@ static int run(struct routerd *d, const struct routerd_opts *o)
 		rc = 1;
 	}
 	mio_timer_free(&check);
-	log_notice("router: stopped (%llu routed, %llu bounced, %llu redirected)",
-		   (unsigned long long)d->r->routed, (unsigned long long)d->r->bounced,
-		   (unsigned long long)d->r->redirected);
+	log_notice("router: stopped (%llu routed, %llu bounced)",
+		   (unsigned long long)d->r->routed, (unsigned long long)d->r->bounced);
 	return rc;
 }
 
