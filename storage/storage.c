@@ -299,21 +299,6 @@ enum storage_result storage_replace(struct storage *st, const char *type, const 
 	return ret;
 }
 
-void storage_sql_ident(struct buf *sql, const char *prefix, const char *name)
-{
-	buf_append_char(sql, '"');
-	for (int part = 0; part < 2; part++) {
-		const char *s = part == 0 ? prefix : name;
-
-		for (; s != NULL && *s != '\0'; s++) {
-			if (*s == '"')
-				buf_append_char(sql, '"');
-			buf_append_char(sql, *s);
-		}
-	}
-	buf_append_char(sql, '"');
-}
-
 void storage_nad_text(const struct nad *nad, struct buf *out)
 {
 	buf_append_str(out, "NAD");

@@ -80,9 +80,6 @@ const struct nad *os_object_field_nad(const struct os_object *o, size_t i);
 
 /* ---- SQL helpers (storage.c) ---- */
 
-/* Append `prefix` + `name` as one double-quoted SQL identifier (prefix may
- * be NULL); embedded quotes are doubled. */
-void storage_sql_ident(struct buf *sql, const char *prefix, const char *name);
 /* Append "NAD" + the serialized root element, as jabberd2 stores XML. */
 void storage_nad_text(const struct nad *nad, struct buf *out);
 /* True for a key that names a column storage_put() writes (not the owner

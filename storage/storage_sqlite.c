@@ -10,14 +10,17 @@
  * jabberd2's `transactions` switch is not needed: every write of several
  * rows here is one transaction.
  *
- * Opening creates any missing table of the jabberd2 schema
- * (schema_sqlite.c); a new file also gets jabberd2's page size and WAL
- * journal. Statements are built with every value a bound parameter and
- * every identifier quoted, and kept prepared in a small cache keyed by
- * their text. Writes of several rows run in one transaction.
+ * The connection (dbname, busy-timeout, sql; a new file gets jabberd2's
+ * page size and WAL journal) and the cache of prepared statements, keyed
+ * by their text, are the SQL layer's (sql.h), shared with c2s's sqlite
+ * authreg. Opening creates any missing table of the jabberd2 schema
+ * (schema_sqlite.c). Statements are built with every value a bound
+ * parameter and every identifier quoted. Writes of several rows run in one
+ * transaction.
  */
 #include "config.h"
 #include "storage/storage_private.h"
+#include "storage/sql.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,24 +33,13 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-#define SQLITE_DEFAULT_BUSY_MS 1000
-/* Prepared statements kept per database; the sm uses a few dozen shapes. */
-#define SQLITE_STMT_CACHE 48
 /* No owner has this many rows of one type; more means something is wrong,
  * and reading on would exhaust memory. */
 #define SQLITE_MAX_ROWS 1000000
 
-struct stmt_slot {
-	char *sql;
-	sqlite3_stmt *stmt;
-	unsigned long last_use;
-};
-
 struct sqlite_data {
-	sqlite3 *db;
+	struct sql_conn *conn;
 	char *prefix;
-	struct stmt_slot cache[SQLITE_STMT_CACHE];
-	unsigned long clock;
 };
 
 static const char *option(struct storage_backend *be, const char *name)
@@ -63,80 +55,40 @@ static const char *option(struct storage_backend *be, const char *name)
 static const char *db_error(struct storage_backend *be, const char *what)
 {
 	struct sqlite_data *d = be->data;
+	const char *error;
 
-	return storage_backend_error(be, "sqlite: %s: %s", what, sqlite3_errmsg(d->db));
+	sql_sqlite_fail(d->conn, what, &error);
+	return error;
 }
 
-/*
- * A prepared statement for `sql`, from the cache or newly prepared (then
- * cached in place of the least recently used one). Returns NULL with
- * *error_r set if SQLite refuses the statement.
- */
 static sqlite3_stmt *stmt_get(struct storage_backend *be, const char *sql, const char **error_r)
 {
 	struct sqlite_data *d = be->data;
-	struct stmt_slot *victim = &d->cache[0];
-	sqlite3_stmt *stmt;
 
-	d->clock++;
-	for (size_t i = 0; i < SQLITE_STMT_CACHE; i++) {
-		struct stmt_slot *s = &d->cache[i];
-
-		if (s->sql != NULL && strcmp(s->sql, sql) == 0) {
-			s->last_use = d->clock;
-			return s->stmt;
-		}
-		if (s->last_use < victim->last_use)
-			victim = s;
-	}
-	if (sqlite3_prepare_v2(d->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-		*error_r = db_error(be, "prepare");
-		return NULL;
-	}
-	sqlite3_finalize(victim->stmt);
-	free(victim->sql);
-	victim->sql = xstrdup(sql);
-	victim->stmt = stmt;
-	victim->last_use = d->clock;
-	return stmt;
-}
-
-/* Make a cached statement ready for its next use. */
-static void stmt_done(sqlite3_stmt *stmt)
-{
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
-}
-
-static void cache_clear(struct sqlite_data *d)
-{
-	for (size_t i = 0; i < SQLITE_STMT_CACHE; i++) {
-		sqlite3_finalize(d->cache[i].stmt);
-		free(d->cache[i].sql);
-		memset(&d->cache[i], 0, sizeof(d->cache[i]));
-	}
+	return sql_sqlite_stmt(d->conn, sql, error_r);
 }
 
 /* Run SQL text without results (transaction control, schema). */
 static int exec(struct storage_backend *be, const char *sql, const char **error_r)
 {
 	struct sqlite_data *d = be->data;
-	char *msg = NULL;
 
-	if (sqlite3_exec(d->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		*error_r = storage_backend_error(be, "sqlite: %s", msg ? msg : "exec failed");
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
+	return sql_exec(d->conn, sql, "exec", error_r);
+}
+
+/* BEGIN IMMEDIATE: the write lock at once, not at the first write. */
+static int begin(struct storage_backend *be, const char **error_r)
+{
+	struct sqlite_data *d = be->data;
+
+	return sql_begin(d->conn, 0, error_r);
 }
 
 static void rollback(struct storage_backend *be)
 {
 	struct sqlite_data *d = be->data;
 
-	if (!sqlite3_get_autocommit(d->db))
-		sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+	sql_rollback(d->conn);
 }
 
 /* ---- schema ---- */
@@ -152,7 +104,7 @@ static int table_exists(struct storage_backend *be, const char *name, int *exist
 		return -1;
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	stmt_done(stmt);
+	sql_sqlite_done(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		*error_r = db_error(be, "reading the schema");
 		return -1;
@@ -169,9 +121,9 @@ static int create_index(struct storage_backend *be, const char *prefix,
 	int ret;
 
 	buf_append_str(&sql, "CREATE INDEX IF NOT EXISTS ");
-	storage_sql_ident(&sql, prefix, ix->name);
+	sql_ident(&sql, prefix, ix->name);
 	buf_append_str(&sql, " ON ");
-	storage_sql_ident(&sql, prefix, t->name);
+	sql_ident(&sql, prefix, t->name);
 	buf_printf(&sql, " (%s)", ix->columns);
 	ret = exec(be, sql.data, error_r);
 	buf_free(&sql);
@@ -185,7 +137,7 @@ static int create_table(struct storage_backend *be, const struct storage_sqlite_
 	int ret;
 
 	buf_append_str(&sql, "CREATE TABLE ");
-	storage_sql_ident(&sql, prefix, t->name);
+	sql_ident(&sql, prefix, t->name);
 	buf_printf(&sql, " (%s)", t->columns);
 	ret = exec(be, sql.data, error_r);
 	buf_free(&sql);
@@ -201,7 +153,7 @@ static int create_missing(struct storage_backend *be, const char **error_r)
 	struct sqlite_data *d = be->data;
 	unsigned created = 0;
 
-	if (exec(be, "BEGIN IMMEDIATE", error_r) < 0)
+	if (begin(be, error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < storage_sqlite_schema_len; i++) {
 		const struct storage_sqlite_table *t = &storage_sqlite_schema[i];
@@ -248,23 +200,6 @@ static void add_our_indexes(struct storage_backend *be)
 
 static int ensure_schema(struct storage_backend *be, const char **error_r)
 {
-	sqlite3_stmt *stmt;
-	int rc, empty;
-
-	stmt = stmt_get(be, "SELECT count(*) FROM sqlite_master", error_r);
-	if (stmt == NULL)
-		return -1;
-	rc = sqlite3_step(stmt);
-	empty = rc == SQLITE_ROW && sqlite3_column_int64(stmt, 0) == 0;
-	stmt_done(stmt);
-	if (rc != SQLITE_ROW) {
-		*error_r = db_error(be, "reading the schema");
-		return -1;
-	}
-	/* jabberd2's setup script settings, for a database we create. */
-	if (empty && (exec(be, "PRAGMA page_size = 4096", error_r) < 0 ||
-		      exec(be, "PRAGMA journal_mode = WAL", error_r) < 0))
-		return -1;
 	if (create_missing(be, error_r) < 0)
 		return -1;
 	add_our_indexes(be);
@@ -273,27 +208,13 @@ static int ensure_schema(struct storage_backend *be, const char **error_r)
 
 /* ---- open / close ---- */
 
-static int parse_busy_timeout(const char *text, int *ms_r)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || v < 0 || v > 3600000)
-		return -1;
-	*ms_r = (int)v;
-	return 0;
-}
-
 static void sqlite_close(struct storage_backend *be)
 {
 	struct sqlite_data *d = be->data;
 
 	if (d == NULL)
 		return;
-	cache_clear(d);
-	sqlite3_close(d->db);
+	sql_close(&d->conn);
 	free(d->prefix);
 	free(d);
 	be->data = NULL;
@@ -301,42 +222,24 @@ static void sqlite_close(struct storage_backend *be)
 
 static int sqlite_open(struct storage_backend *be, const char **error_r)
 {
-	const char *dbname = option(be, "dbname"), *busy = option(be, "busy-timeout");
-	const char *sql = option(be, "sql"), *prefix = option(be, "prefix");
+	const struct sql_settings set = {
+		.kind = SQL_SQLITE,
+		.section = "storage.sqlite",
+		.option = be->option,
+		.option_ctx = be->option_ctx,
+	};
+	const char *prefix = option(be, "prefix");
 	struct sqlite_data *d;
-	int busy_ms = SQLITE_DEFAULT_BUSY_MS;
 
-	if (dbname == NULL || *dbname == '\0') {
-		*error_r = "storage.sqlite.dbname is not set";
-		return -1;
-	}
-	if (busy != NULL && parse_busy_timeout(busy, &busy_ms) < 0) {
-		*error_r = "storage.sqlite.busy-timeout is not a number of milliseconds";
-		return -1;
-	}
 	be->data = d = xcalloc(1, sizeof(*d));
 	d->prefix = prefix != NULL && *prefix != '\0' ? xstrdup(prefix) : NULL;
-	if (sqlite3_open_v2(dbname, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-			    NULL) != SQLITE_OK) {
-		*error_r = storage_backend_error(be, "sqlite: cannot open '%s': %s", dbname,
-						 d->db ? sqlite3_errmsg(d->db) : "out of memory");
-		goto err;
+	if (sql_open(&d->conn, &set, error_r) < 0 || ensure_schema(be, error_r) < 0) {
+		/* The error text belongs to the connection closed here. */
+		*error_r = storage_backend_error(be, "%s", *error_r);
+		sqlite_close(be);
+		return -1;
 	}
-	sqlite3_extended_result_codes(d->db, 1);
-	/* Without this, SQLite reads a quoted name that matches no column as a
-	 * string literal, and a filter on a misspelt key silently matches
-	 * nothing instead of failing. (DDL keeps the default, so an old
-	 * schema that relies on it still loads.) */
-	sqlite3_db_config(d->db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
-	sqlite3_busy_timeout(d->db, busy_ms);
-	if (sql != NULL && exec(be, sql, error_r) < 0)
-		goto err;
-	if (ensure_schema(be, error_r) < 0)
-		goto err;
 	return 0;
-err:
-	sqlite_close(be);
-	return -1;
 }
 
 /* ---- statements ---- */
@@ -382,7 +285,7 @@ static sqlite3_stmt *stmt_where(struct storage_backend *be, const char *verb,
 	sqlite3_stmt *stmt;
 
 	buf_append_str(&sql, verb);
-	storage_sql_ident(&sql, d->prefix, type);
+	sql_ident(&sql, d->prefix, type);
 	sql_where(&sql, filter);
 	buf_append_str(&sql, tail);
 	stmt = stmt_get(be, sql.data, error_r);
@@ -428,13 +331,13 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 	int param = 1, rc;
 
 	buf_append_str(&sql, "INSERT INTO ");
-	storage_sql_ident(&sql, d->prefix, type);
+	sql_ident(&sql, d->prefix, type);
 	buf_append_str(&sql, " (\"collection-owner\"");
 	for (size_t i = 0; i < n; i++) {
 		if (!storage_key_is_data(os_object_field(o, i, NULL)))
 			continue;
 		buf_append_str(&sql, ", ");
-		storage_sql_ident(&sql, NULL, os_object_field(o, i, NULL));
+		sql_ident(&sql, NULL, os_object_field(o, i, NULL));
 		param++;
 	}
 	buf_append_str(&sql, ") VALUES (?");
@@ -452,7 +355,7 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 	rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE)
 		*error_r = db_error(be, "insert");
-	stmt_done(stmt);
+	sql_sqlite_done(stmt);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -471,7 +374,7 @@ static enum storage_result sqlite_put(struct storage_backend *be, const char *ty
 				      const char *owner, const struct os *os,
 				      const char **error_r)
 {
-	if (exec(be, "BEGIN IMMEDIATE", error_r) < 0)
+	if (begin(be, error_r) < 0)
 		return STORAGE_ERROR;
 	if (insert_all(be, type, owner, os, error_r) < 0 || exec(be, "COMMIT", error_r) < 0) {
 		rollback(be);
@@ -533,11 +436,11 @@ static enum storage_result sqlite_get(struct storage_backend *be, const char *ty
 	if (rc != SQLITE_DONE) {
 		*error_r = rc == SQLITE_ROW ? "sqlite: too many rows"
 					    : db_error(be, "select");
-		stmt_done(stmt);
+		sql_sqlite_done(stmt);
 		os_free(&os);
 		return STORAGE_ERROR;
 	}
-	stmt_done(stmt);
+	sql_sqlite_done(stmt);
 	if (os_count(os) == 0) {
 		os_free(&os);
 		return STORAGE_NOT_FOUND;
@@ -561,7 +464,7 @@ static enum storage_result sqlite_count(struct storage_backend *be, const char *
 		*count_r = sqlite3_column_int64(stmt, 0);
 	else
 		*error_r = db_error(be, "count");
-	stmt_done(stmt);
+	sql_sqlite_done(stmt);
 	return rc == SQLITE_ROW ? STORAGE_OK : STORAGE_ERROR;
 }
 
@@ -576,7 +479,7 @@ static int delete_where(struct storage_backend *be, const char *type, const char
 	rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE)
 		*error_r = db_error(be, "delete");
-	stmt_done(stmt);
+	sql_sqlite_done(stmt);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -592,7 +495,7 @@ static enum storage_result sqlite_replace(struct storage_backend *be, const char
 					  const struct storage_filter *filter,
 					  const struct os *os, const char **error_r)
 {
-	if (exec(be, "BEGIN IMMEDIATE", error_r) < 0)
+	if (begin(be, error_r) < 0)
 		return STORAGE_ERROR;
 	if (delete_where(be, type, owner, filter, error_r) < 0 ||
 	    insert_all(be, type, owner, os, error_r) < 0 || exec(be, "COMMIT", error_r) < 0) {
