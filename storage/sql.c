@@ -211,9 +211,11 @@ static int sqlite_open(struct sql_conn *conn, const struct sql_settings *set,
 		       const char **error_r)
 {
 	const char *dbname = sql_option(set, "dbname", 1);
-	const char *busy = sql_option(set, "busy-timeout", 0), *sql = sql_option(set, "sql", 1);
+	const char *busy = sql_option(set, "busy-timeout", 0), *sql = NULL;
 	int busy_ms = SQL_SQLITE_BUSY_MS;
 
+	if (set->init_sql_option != NULL)
+		sql = sql_option(set, set->init_sql_option, 1);
 	if (dbname == NULL) {
 		*error_r = sql_errorf(conn, "%s.dbname is not set", set->section);
 		return -1;

@@ -7,8 +7,9 @@
  *
  *  - opening, from the jabberd2 options of one config section
  *    ("storage.pgsql", "authreg.sqlite"...), read through a callback:
- *    sqlite: dbname (the file), busy-timeout (ms, default 1000), sql (run
- *    once after opening); a new file gets jabberd2's page size and WAL;
+ *    sqlite: dbname (the file), busy-timeout (ms, default 1000), and for
+ *    storage sql (run once after opening); a new file gets jabberd2's
+ *    page size and WAL;
  *    pgsql: conninfo, or host/port/dbname/user/pass, then schema
  *    (search_path); client_encoding is always UTF8 (every string we hand
  *    over is UTF-8, whatever the database's default); connect_timeout 10 s
@@ -56,6 +57,9 @@ struct sql_settings {
 	const char *section;
 	sql_option_fn *option;
 	void *option_ctx;
+	/* sqlite: the option holding SQL to run once after opening
+	 * ("sql" for storage.sqlite.sql), or NULL for none. */
+	const char *init_sql_option;
 	/* pgsql: the application name the server shows, and the longest a
 	 * statement may run (ms; 0: the server's default). */
 	const char *application_name;

@@ -227,6 +227,7 @@ static int sqlite_open(struct storage_backend *be, const char **error_r)
 		.section = "storage.sqlite",
 		.option = be->option,
 		.option_ctx = be->option_ctx,
+		.init_sql_option = "sql",
 	};
 	const char *prefix = option(be, "prefix");
 	struct sqlite_data *d;

@@ -265,7 +265,7 @@ static void test_open_errors(void **state)
 	cfg = config_load_mem("c2s.xml", xml, strlen(xml), NULL, &error);
 	assert_non_null(cfg);
 	assert_null(authreg_new("pgsql", cfg, &set, &error));
-	assert_non_null(strstr(error, "pgsql authreg: cannot connect"));
+	assert_non_null(strstr(error, "authreg.pgsql: cannot connect"));
 	assert_null(strstr(error, "wrong-pw-77"));
 	config_free(&cfg);
 
