@@ -66,6 +66,10 @@ struct sql_settings {
 	int statement_timeout_ms;
 };
 
+/* The section's option `name` (set->section + "." + name), or NULL; an
+ * empty value reads as absent when `nonempty`. */
+const char *sql_option(const struct sql_settings *set, const char *name, int nonempty);
+
 /* The kind named "sqlite" or "pgsql"; -1 for another name, or "pgsql" in
  * a build without libpq. */
 int sql_kind_parse(const char *name, enum sql_kind *kind_r);

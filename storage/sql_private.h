@@ -35,9 +35,6 @@ struct sql_conn {
 	int statement_timeout_ms;
 };
 
-/* The section's option `name`, or NULL (an empty value reads as absent
- * when `nonempty`). */
-const char *sql_option(const struct sql_settings *set, const char *name, int nonempty);
 
 /* Format the connection's error: on one line, the password blotted out.
  * Returns it (for *error_r). */

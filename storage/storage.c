@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "storage/storage_private.h"
+#include "storage/sql.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/nad.h"
@@ -297,6 +298,47 @@ enum storage_result storage_replace(struct storage *st, const char *type, const 
 	ret = be->driver->replace(be, type, owner, f, os, error_r);
 	storage_filter_free(&f);
 	return ret;
+}
+
+int storage_sql_open(struct storage_backend *be, enum sql_kind kind,
+		     int (*ensure_schema)(struct storage_backend *be, const char **error_r),
+		     const char **error_r)
+{
+	char section[64];
+	struct sql_settings set = {
+		.kind = kind,
+		.section = section,
+		.option = be->option,
+		.option_ctx = be->option_ctx,
+		.init_sql_option = "sql",
+		.application_name = "jabberd-sm",
+	};
+	struct storage_sql *d = xcalloc(1, sizeof(*d));
+	const char *prefix;
+
+	snprintf(section, sizeof(section), "storage.%s", be->driver->name);
+	prefix = sql_option(&set, "prefix", 1);
+	d->prefix = prefix != NULL ? xstrdup(prefix) : NULL;
+	d->serializable = sql_option(&set, "transactions", 0) != NULL;
+	be->data = d;
+	if (sql_open(&d->conn, &set, error_r) == 0 && ensure_schema(be, error_r) == 0)
+		return 0;
+	/* The error text may belong to the connection closed here. */
+	*error_r = storage_backend_error(be, "%s", *error_r);
+	storage_sql_close(be);
+	return -1;
+}
+
+void storage_sql_close(struct storage_backend *be)
+{
+	struct storage_sql *d = be->data;
+
+	if (d == NULL)
+		return;
+	sql_close(&d->conn);
+	free(d->prefix);
+	free(d);
+	be->data = NULL;
 }
 
 void storage_nad_text(const struct nad *nad, struct buf *out)

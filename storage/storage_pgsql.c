@@ -30,7 +30,6 @@
  */
 #include "config.h"
 #include "storage/storage_private.h"
-#include "storage/sql.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -59,28 +58,12 @@
 /* Attempts of one operation: a reconnect, or serialization failures. */
 #define PGSQL_ATTEMPTS 4
 
-struct pgsql_data {
-	struct sql_conn *conn;
-	char *prefix;
-	int serializable;
-};
-
-static const char *option(struct storage_backend *be, const char *name)
-{
-	char key[64];
-
-	if (be->option == NULL)
-		return NULL;
-	snprintf(key, sizeof(key), "storage.pgsql.%s", name);
-	return be->option(be->option_ctx, key);
-}
-
 /* Run one statement (sql_pgsql_run) on the backend's connection. */
 static PGresult *run(struct storage_backend *be, const char *sql, int n,
 		     const char *const *values, ExecStatusType want, const char *what,
 		     const char **error_r)
 {
-	struct pgsql_data *d = be->data;
+	struct storage_sql *d = be->data;
 
 	return sql_pgsql_run(d->conn, sql, n, values, want, what, error_r);
 }
@@ -88,7 +71,7 @@ static PGresult *run(struct storage_backend *be, const char *sql, int n,
 static int run_cmd(struct storage_backend *be, const char *sql, const char *what,
 		   const char **error_r)
 {
-	struct pgsql_data *d = be->data;
+	struct storage_sql *d = be->data;
 
 	return sql_exec(d->conn, sql, what, error_r);
 }
@@ -162,7 +145,7 @@ static int create_table(struct storage_backend *be, const struct storage_pgsql_t
 static int create_missing(struct storage_backend *be, unsigned ours, unsigned *created,
 			  const char **error_r)
 {
-	struct pgsql_data *d = be->data;
+	struct storage_sql *d = be->data;
 	unsigned made = 0;
 	int exists;
 
@@ -211,52 +194,19 @@ static int ensure_schema(struct storage_backend *be, const char **error_r)
 	return 0;
 }
 
-static void pgsql_close(struct storage_backend *be)
-{
-	struct pgsql_data *d = be->data;
-
-	if (d == NULL)
-		return;
-	sql_close(&d->conn);
-	free(d->prefix);
-	free(d);
-	be->data = NULL;
-}
-
-static char *opt_dup(struct storage_backend *be, const char *name)
-{
-	const char *v = option(be, name);
-
-	return v != NULL && *v != '\0' ? xstrdup(v) : NULL;
-}
-
 static int pgsql_open(struct storage_backend *be, const char **error_r)
 {
-	const struct sql_settings set = {
-		.kind = SQL_PGSQL,
-		.section = "storage.pgsql",
-		.option = be->option,
-		.option_ctx = be->option_ctx,
-		.application_name = "jabberd-sm",
-	};
-	struct pgsql_data *d;
+	struct storage_sql *d;
 	PGconn *pg;
 
-	be->data = d = xcalloc(1, sizeof(*d));
-	d->prefix = opt_dup(be, "prefix");
-	d->serializable = option(be, "transactions") != NULL;
-	if (sql_open(&d->conn, &set, error_r) < 0 || ensure_schema(be, error_r) < 0)
-		goto err;
+	if (storage_sql_open(be, SQL_PGSQL, ensure_schema, error_r) < 0)
+		return -1;
+	d = be->data;
 	pg = sql_pgsql_conn(d->conn);
 	log_info("pgsql: connected to database '%s' on %s as user '%s'%s", PQdb(pg),
 		 PQhost(pg) ? PQhost(pg) : "(default host)", PQuser(pg),
 		 d->serializable ? ", serializable transactions" : "");
 	return 0;
-err:
-	/* The error text belongs to the connection closed here. */
-	*error_r = storage_backend_error(be, "%s", *error_r);
-	pgsql_close(be);
-	return -1;
 }
 
 /* ---- statements ---- */
@@ -297,7 +247,7 @@ static int build_where(struct storage_backend *be, const char *verb, const char 
 		       const char *tail, struct buf *sql, struct params *p,
 		       const char **error_r)
 {
-	struct pgsql_data *d = be->data;
+	struct storage_sql *d = be->data;
 	const struct storage_filter *pairs[STORAGE_FILTER_MAX_NODES];
 	size_t npairs = storage_filter_pairs(filter, pairs, STORAGE_FILTER_MAX_NODES);
 	int param_no = 1;
@@ -367,7 +317,7 @@ static void param_field(struct params *p, const struct os_object *o, size_t i,
 static int insert_object(struct storage_backend *be, const char *type, const char *owner,
 			 const struct os_object *o, const char **error_r)
 {
-	struct pgsql_data *d = be->data;
+	struct storage_sql *d = be->data;
 	size_t n = os_object_nfields(o);
 	struct buf sql = { 0 }, *texts = xcalloc(n + 1, sizeof(*texts));
 	struct params p;
@@ -507,7 +457,7 @@ struct pgsql_op {
 static enum storage_result do_write(struct storage_backend *be, const struct pgsql_op *op,
 				    int *committing, const char **error_r)
 {
-	struct pgsql_data *d = be->data;
+	struct storage_sql *d = be->data;
 
 	if (sql_begin(d->conn, d->serializable, error_r) < 0)
 		return STORAGE_ERROR;
@@ -562,7 +512,7 @@ static int retryable(const struct pgsql_op *op, const char *sqlstate)
 static enum storage_result op_run(struct storage_backend *be, const struct pgsql_op *op,
 				   const char **error_r)
 {
-	struct pgsql_data *d = be->data;
+	struct storage_sql *d = be->data;
 	int reconnected = 0;
 
 	for (int attempt = 0; attempt < PGSQL_ATTEMPTS; attempt++) {
@@ -643,7 +593,7 @@ static enum storage_result pgsql_replace(struct storage_backend *be, const char 
 const struct storage_driver storage_driver_pgsql = {
 	.name = "pgsql",
 	.open = pgsql_open,
-	.close = pgsql_close,
+	.close = storage_sql_close,
 	.put = pgsql_put,
 	.get = pgsql_get,
 	.count = pgsql_count,

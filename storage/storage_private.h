@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storage/sql.h"
 #include "storage/storage.h"
 
 struct buf;
@@ -134,6 +135,25 @@ struct storage_driver {
 };
 
 extern const struct storage_driver storage_driver_sqlite;
+
+/* ---- what the SQL drivers share (storage.c) ---- */
+
+/* be->data of an SQL driver. */
+struct storage_sql {
+	struct sql_conn *conn;  /* storage/sql.h */
+	char *prefix;           /* storage.<driver>.prefix, or NULL */
+	int serializable;       /* storage.<driver>.transactions is present */
+};
+
+/*
+ * Open be->data as a struct storage_sql: the connection of `kind` from the
+ * options of section storage.<driver name>, then `ensure_schema`. Returns
+ * 0, or -1 with *error_r (in be->error) and nothing left open.
+ */
+int storage_sql_open(struct storage_backend *be, enum sql_kind kind,
+		     int (*ensure_schema)(struct storage_backend *be, const char **error_r),
+		     const char **error_r);
+void storage_sql_close(struct storage_backend *be);
 
 /* ---- the sqlite schema (schema_sqlite.c) ---- */
 

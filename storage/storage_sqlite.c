@@ -20,7 +20,6 @@
  */
 #include "config.h"
 #include "storage/storage_private.h"
-#include "storage/sql.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -37,24 +36,10 @@
  * and reading on would exhaust memory. */
 #define SQLITE_MAX_ROWS 1000000
 
-struct sqlite_data {
-	struct sql_conn *conn;
-	char *prefix;
-};
-
-static const char *option(struct storage_backend *be, const char *name)
-{
-	char key[64];
-
-	if (be->option == NULL)
-		return NULL;
-	snprintf(key, sizeof(key), "storage.sqlite.%s", name);
-	return be->option(be->option_ctx, key);
-}
 
 static const char *db_error(struct storage_backend *be, const char *what)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 	const char *error;
 
 	sql_sqlite_fail(d->conn, what, &error);
@@ -63,7 +48,7 @@ static const char *db_error(struct storage_backend *be, const char *what)
 
 static sqlite3_stmt *stmt_get(struct storage_backend *be, const char *sql, const char **error_r)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 
 	return sql_sqlite_stmt(d->conn, sql, error_r);
 }
@@ -71,7 +56,7 @@ static sqlite3_stmt *stmt_get(struct storage_backend *be, const char *sql, const
 /* Run SQL text without results (transaction control, schema). */
 static int exec(struct storage_backend *be, const char *sql, const char **error_r)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 
 	return sql_exec(d->conn, sql, "exec", error_r);
 }
@@ -79,14 +64,14 @@ static int exec(struct storage_backend *be, const char *sql, const char **error_
 /* BEGIN IMMEDIATE: the write lock at once, not at the first write. */
 static int begin(struct storage_backend *be, const char **error_r)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 
 	return sql_begin(d->conn, 0, error_r);
 }
 
 static void rollback(struct storage_backend *be)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 
 	sql_rollback(d->conn);
 }
@@ -150,7 +135,7 @@ static int create_table(struct storage_backend *be, const struct storage_sqlite_
  * transaction. */
 static int create_missing(struct storage_backend *be, const char **error_r)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 	unsigned created = 0;
 
 	if (begin(be, error_r) < 0)
@@ -183,7 +168,7 @@ static int create_missing(struct storage_backend *be, const char **error_r)
  * cannot write to still works without them, so failure only warns. */
 static void add_our_indexes(struct storage_backend *be)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 	const char *error;
 
 	for (size_t i = 0; i < storage_sqlite_schema_len; i++) {
@@ -208,39 +193,9 @@ static int ensure_schema(struct storage_backend *be, const char **error_r)
 
 /* ---- open / close ---- */
 
-static void sqlite_close(struct storage_backend *be)
-{
-	struct sqlite_data *d = be->data;
-
-	if (d == NULL)
-		return;
-	sql_close(&d->conn);
-	free(d->prefix);
-	free(d);
-	be->data = NULL;
-}
-
 static int sqlite_open(struct storage_backend *be, const char **error_r)
 {
-	const struct sql_settings set = {
-		.kind = SQL_SQLITE,
-		.section = "storage.sqlite",
-		.option = be->option,
-		.option_ctx = be->option_ctx,
-		.init_sql_option = "sql",
-	};
-	const char *prefix = option(be, "prefix");
-	struct sqlite_data *d;
-
-	be->data = d = xcalloc(1, sizeof(*d));
-	d->prefix = prefix != NULL && *prefix != '\0' ? xstrdup(prefix) : NULL;
-	if (sql_open(&d->conn, &set, error_r) < 0 || ensure_schema(be, error_r) < 0) {
-		/* The error text belongs to the connection closed here. */
-		*error_r = storage_backend_error(be, "%s", *error_r);
-		sqlite_close(be);
-		return -1;
-	}
-	return 0;
+	return storage_sql_open(be, SQL_SQLITE, ensure_schema, error_r);
 }
 
 /* ---- statements ---- */
@@ -281,7 +236,7 @@ static sqlite3_stmt *stmt_where(struct storage_backend *be, const char *verb,
 				const struct storage_filter *filter, const char *tail,
 				const char **error_r)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 	struct buf sql = { 0 };
 	sqlite3_stmt *stmt;
 
@@ -325,7 +280,7 @@ static void bind_field(sqlite3_stmt *stmt, int param, const struct os_object *o,
 static int insert_object(struct storage_backend *be, const char *type, const char *owner,
 			 const struct os_object *o, const char **error_r)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 	struct buf sql = { 0 };
 	size_t n = os_object_nfields(o);
 	sqlite3_stmt *stmt;
@@ -509,7 +464,7 @@ static enum storage_result sqlite_replace(struct storage_backend *be, const char
 const struct storage_driver storage_driver_sqlite = {
 	.name = "sqlite",
 	.open = sqlite_open,
-	.close = sqlite_close,
+	.close = storage_sql_close,
 	.put = sqlite_put,
 	.get = sqlite_get,
 	.count = sqlite_count,

@@ -404,20 +404,6 @@ int main(void)
 		TEST(test_client_encoding_utf8),
 		TEST(test_statement_timeout),
 	};
-	const char *why;
-	int failed;
 
-	switch (pgt_start(&why)) {
-	case 0:
-		break;
-	case 1:
-		fprintf(stderr, "test_authreg_pgsql: %s: SKIP\n", why);
-		return 77;
-	default:
-		fprintf(stderr, "test_authreg_pgsql: cannot start a PostgreSQL server: %s\n", why);
-		return 1;
-	}
-	failed = cmocka_run_group_tests(tests, NULL, NULL);
-	pgt_stop();
-	return failed;
+	return PGT_RUN_GROUP("test_authreg_pgsql", tests);
 }

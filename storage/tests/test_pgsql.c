@@ -1080,21 +1080,6 @@ int main(void)
 		TEST_UNOPENED(test_jabberd2_schema),
 		TEST_UNOPENED(test_jabberd2_rows),
 	};
-	const char *why;
-	int failed;
 
-	switch (pgt_start(&why)) {
-	case 0:
-		break;
-	case 1:
-		/* 77 tells the automake test driver this test was skipped. */
-		fprintf(stderr, "test_pgsql: %s: SKIP\n", why);
-		return 77;
-	default:
-		fprintf(stderr, "test_pgsql: cannot start a PostgreSQL server: %s\n", why);
-		return 1;
-	}
-	failed = cmocka_run_group_tests(tests, NULL, NULL);
-	pgt_stop();
-	return failed;
+	return PGT_RUN_GROUP("test_pgsql", tests);
 }
