@@ -185,11 +185,15 @@ static int ar_pgsql_open(void **ctx_r, const struct config *cfg, const char **er
 static PGresult *arpg_exec(struct ar_pgsql *d, enum arpg_stmt which, int n,
 			   const char *const *params)
 {
+	static const char *const what[ARPG_NSTMT] = {
+		[ARPG_GET] = "select", [ARPG_SET] = "update",
+		[ARPG_CREATE] = "insert", [ARPG_DELETE] = "delete",
+	};
 	int want = which == ARPG_GET ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
 	const char *error;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		PGresult *r = sql_pgsql_run(d->conn, d->sql[which], n, params, want, "authreg",
+		PGresult *r = sql_pgsql_run(d->conn, d->sql[which], n, params, want, what[which],
 					    &error);
 
 		if (r != NULL)
