@@ -19,19 +19,6 @@
 
 #define SQL_SQLITE_BUSY_MS 1000
 
-int sql_kind_parse(const char *name, enum sql_kind *kind_r)
-{
-	if (strcmp(name, "sqlite") == 0)
-		*kind_r = SQL_SQLITE;
-#ifdef HAVE_PGSQL
-	else if (strcmp(name, "pgsql") == 0)
-		*kind_r = SQL_PGSQL;
-#endif
-	else
-		return -1;
-	return 0;
-}
-
 const char *sql_option(const struct sql_settings *set, const char *name, int nonempty)
 {
 	char key[96];
@@ -82,19 +69,9 @@ const char *sql_errorf(struct sql_conn *conn, const char *fmt, ...)
 	return conn->error.data;
 }
 
-const char *sql_error(const struct sql_conn *conn)
-{
-	return conn->error.data != NULL ? conn->error.data : "no error";
-}
-
 const char *sql_sqlstate(const struct sql_conn *conn)
 {
 	return conn->sqlstate;
-}
-
-enum sql_kind sql_kind(const struct sql_conn *conn)
-{
-	return conn->kind;
 }
 
 void sql_ident(struct buf *sql, const char *prefix, const char *name)

@@ -27,8 +27,8 @@
  * the interface above that is driver-neutral, so that another driver
  * (MySQL, issue 15) adds a kind here, not a copy of it in every caller.
  *
- * Calls block. Error strings returned in *error_r, and by sql_error(), are
- * owned by the connection and valid until its next call.
+ * Calls block. Error strings returned in *error_r are owned by the
+ * connection and valid until its next call.
  */
 #ifndef STORAGE_SQL_H
 #define STORAGE_SQL_H
@@ -70,10 +70,6 @@ struct sql_settings {
  * empty value reads as absent when `nonempty`. */
 const char *sql_option(const struct sql_settings *set, const char *name, int nonempty);
 
-/* The kind named "sqlite" or "pgsql"; -1 for another name, or "pgsql" in
- * a build without libpq. */
-int sql_kind_parse(const char *name, enum sql_kind *kind_r);
-
 /*
  * Open a connection as `set` says. Returns 0 and *conn_r, or -1 with the
  * reason in *error_r (in a static buffer: valid until the next failed
@@ -82,10 +78,6 @@ int sql_kind_parse(const char *name, enum sql_kind *kind_r);
 int sql_open(struct sql_conn **conn_r, const struct sql_settings *set, const char **error_r);
 void sql_close(struct sql_conn **connp);
 
-enum sql_kind sql_kind(const struct sql_conn *conn);
-
-/* The last error on this connection (one line, password blotted out). */
-const char *sql_error(const struct sql_conn *conn);
 /* SQLSTATE of the last failed pgsql statement ("" if none or sqlite). */
 const char *sql_sqlstate(const struct sql_conn *conn);
 

@@ -22,7 +22,7 @@ struct sql_stmt_slot {
 struct sql_conn {
 	enum sql_kind kind;
 	char *section;
-	struct buf error;        /* last error, for *error_r and sql_error() */
+	struct buf error;        /* last error, for *error_r */
 	char sqlstate[6];        /* of the last failed pgsql statement */
 	char *password;          /* only to blot it out of error text */
 	/* sqlite */
