@@ -341,6 +341,28 @@ void storage_sql_close(struct storage_backend *be)
 	be->data = NULL;
 }
 
+int storage_sql_create(struct storage_backend *be, const char *prefix, const char *table,
+		       const char *index, const char *columns, const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	struct buf sql = { 0 };
+	int ret;
+
+	if (index != NULL) {
+		buf_append_str(&sql, "CREATE INDEX IF NOT EXISTS ");
+		sql_ident(&sql, prefix, index);
+		buf_append_str(&sql, " ON ");
+	} else {
+		buf_append_str(&sql, "CREATE TABLE ");
+	}
+	sql_ident(&sql, prefix, table);
+	buf_printf(&sql, " (%s)", columns);
+	ret = sql_exec(d->conn, sql.data, index != NULL ? "creating an index" : "creating a table",
+		       error_r);
+	buf_free(&sql);
+	return ret;
+}
+
 void storage_nad_text(const struct nad *nad, struct buf *out)
 {
 	buf_append_str(out, "NAD");

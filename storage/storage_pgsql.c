@@ -119,23 +119,11 @@ static int relation_exists(struct storage_backend *be, const char *prefix, const
 static int create_table(struct storage_backend *be, const struct storage_pgsql_table *t,
 			const char *prefix, const char **error_r)
 {
-	struct buf sql = { 0 };
-	int ret;
+	int ret = storage_sql_create(be, prefix, t->name, NULL, t->columns, error_r);
 
-	buf_append_str(&sql, "CREATE TABLE ");
-	sql_ident(&sql, prefix, t->name);
-	buf_printf(&sql, " (%s)", t->columns);
-	ret = run_cmd(be, sql.data, "creating a table", error_r);
-	for (size_t i = 0; ret == 0 && i < t->nindexes; i++) {
-		buf_reset(&sql);
-		buf_append_str(&sql, "CREATE INDEX ");
-		sql_ident(&sql, prefix, t->indexes[i].name);
-		buf_append_str(&sql, " ON ");
-		sql_ident(&sql, prefix, t->name);
-		buf_printf(&sql, " (%s)", t->indexes[i].columns);
-		ret = run_cmd(be, sql.data, "creating an index", error_r);
-	}
-	buf_free(&sql);
+	for (size_t i = 0; ret == 0 && i < t->nindexes; i++)
+		ret = storage_sql_create(be, prefix, t->name, t->indexes[i].name,
+					 t->indexes[i].columns, error_r);
 	return ret;
 }
 

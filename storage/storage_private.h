@@ -154,6 +154,10 @@ int storage_sql_open(struct storage_backend *be, enum sql_kind kind,
 		     int (*ensure_schema)(struct storage_backend *be, const char **error_r),
 		     const char **error_r);
 void storage_sql_close(struct storage_backend *be);
+/* CREATE TABLE "prefix+table" (columns); or, with `index`, CREATE INDEX IF
+ * NOT EXISTS "prefix+index" ON "prefix+table" (columns). */
+int storage_sql_create(struct storage_backend *be, const char *prefix, const char *table,
+		       const char *index, const char *columns, const char **error_r);
 
 /* ---- the sqlite schema (schema_sqlite.c) ---- */
 

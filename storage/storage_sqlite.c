@@ -102,30 +102,14 @@ static int create_index(struct storage_backend *be, const char *prefix,
 			const struct storage_sqlite_table *t,
 			const struct storage_sqlite_index *ix, const char **error_r)
 {
-	struct buf sql = { 0 };
-	int ret;
-
-	buf_append_str(&sql, "CREATE INDEX IF NOT EXISTS ");
-	sql_ident(&sql, prefix, ix->name);
-	buf_append_str(&sql, " ON ");
-	sql_ident(&sql, prefix, t->name);
-	buf_printf(&sql, " (%s)", ix->columns);
-	ret = exec(be, sql.data, error_r);
-	buf_free(&sql);
-	return ret;
+	return storage_sql_create(be, prefix, t->name, ix->name, ix->columns, error_r);
 }
 
 static int create_table(struct storage_backend *be, const struct storage_sqlite_table *t,
 			const char *prefix, const char **error_r)
 {
-	struct buf sql = { 0 };
-	int ret;
+	int ret = storage_sql_create(be, prefix, t->name, NULL, t->columns, error_r);
 
-	buf_append_str(&sql, "CREATE TABLE ");
-	sql_ident(&sql, prefix, t->name);
-	buf_printf(&sql, " (%s)", t->columns);
-	ret = exec(be, sql.data, error_r);
-	buf_free(&sql);
 	for (size_t i = 0; ret == 0 && i < t->nindexes; i++)
 		ret = create_index(be, prefix, t, &t->indexes[i], error_r);
 	return ret;
