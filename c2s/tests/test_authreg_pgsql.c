@@ -329,8 +329,6 @@ static void test_conninfo_password_redacted(void **state)
 static void test_client_encoding_utf8(void **state)
 {
 	struct fixture *f = *state;
-	struct authreg_settings set = { .scram_iter = 64, .upgrade = 1 };
-	const char *error = NULL;
 	char db[64], xml[512];
 	PGconn *c;
 	PGresult *r;
@@ -339,15 +337,10 @@ static void test_client_encoding_utf8(void **state)
 	snprintf(xml, sizeof(xml), "CREATE DATABASE %s ENCODING 'LATIN1' LC_COLLATE 'C' "
 		 "LC_CTYPE 'C' TEMPLATE template0", db);
 	pgt_exec("postgres", xml, 0);
-	snprintf(xml, sizeof(xml),
-		 "<c2s><authreg><pgsql><host>%s</host><port>%s</port><dbname>%s</dbname>"
-		 "<user>%s</user></pgsql></authreg></c2s>", pgt_host(), pgt_port(), db,
-		 PGT_SUPERUSER);
-	f->cfg = config_load_mem("c2s.xml", xml, strlen(xml), NULL, &error);
-	assert_non_null(f->cfg);
-	f->ar = authreg_new("pgsql", f->cfg, &set, &error);
-	if (f->ar == NULL)
-		fail_msg("authreg_new: %s", error);
+	/* conninfo wins over the fixture's own database. */
+	snprintf(xml, sizeof(xml), "<conninfo>host=%s port=%s dbname=%s user=%s</conninfo>",
+		 pgt_host(), pgt_port(), db, PGT_SUPERUSER);
+	open_ok(f, xml, 1);
 	assert_int_equal(authreg_create_user(f->ar, "j\xc3\xb6rg", "localhost"), AUTHREG_OK);
 	assert_int_equal(authreg_set_password(f->ar, "j\xc3\xb6rg", "localhost", "pw"),
 			 AUTHREG_OK);
