@@ -16,6 +16,7 @@
 
 #include "sx/sx.h"
 #include "util/buf.h"
+#include "util/config_file.h"
 #include "util/hash.h"
 #include "util/log.h"
 
@@ -33,6 +34,11 @@ const struct authreg_backend *const authreg_backends[] = {
 	&authreg_backend_pipe,
 	NULL,
 };
+
+const char *authreg_config_option(void *ctx, const char *key)
+{
+	return config_get(ctx, key);
+}
 
 const char *authreg_module_names(void)
 {

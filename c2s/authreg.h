@@ -71,6 +71,11 @@ struct authreg_backend {
 	int (*remove)(void *ctx, const char *user, const char *realm);
 };
 
+/* config_get() in the shape of the SQL layer's option callback
+ * (storage/sql.h), ctx being the struct config: the SQL backends read
+ * their connection options through it. */
+const char *authreg_config_option(void *ctx, const char *key);
+
 extern const struct authreg_backend authreg_backend_sqlite;
 #ifdef HAVE_PGSQL
 extern const struct authreg_backend authreg_backend_pgsql;

@@ -102,6 +102,7 @@ struct c2s {
 	struct sx_sasl_ctx *sasl;
 	struct sx_tls_ctx *ssl_tls;     /* local.pemfile for ssl-port */
 	struct mio_access *access;
+	struct mio_access *reg_exempt;  /* authreg.register.exempt (config.c) */
 	struct mio_listener *listener, *ssl_listener, *ws_listener;
 	struct c2s_ws *ws;              /* io.websocket, or NULL (ws.c) */
 	struct mio_timer *flush, *check, *drain, *trim;
@@ -310,6 +311,9 @@ const char *c2s_client_ip(const struct c2s_conn *c, char *buf, size_t size);
 
 /* ---- register.c ---- */
 void c2s_register_iq(struct c2s_conn *c, struct nad *nad);
+/* 1 if registrations from `ip` are not limited (authreg.register.exempt;
+ * loopback by default). */
+int c2s_register_exempt(const struct c2s *c2s, const char *ip);
 void c2s_register_created(struct c2s_conn *c, int ok);
 
 #endif

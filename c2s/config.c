@@ -70,6 +70,7 @@ static const struct config_key c2s_keys[] = {
 static const char *const c2s_sections[] = {
 	"router", "log", "local.id", "io.access", "io.limits", "authreg.path",
 	"authreg.mechanisms", "authreg.ssl-mechanisms", "authreg.sqlite", "authreg.pgsql",
+	"authreg.register.exempt",
 	"authreg.pipe", "stats", "pbx", "stream_redirect", "io.websocket", "local.httpforward",
 	NULL,
 };
@@ -249,6 +250,74 @@ static int access_read(struct c2s *c2s, const char **error_r)
 	return 0;
 }
 
+/* Addresses whose in-band registrations are not limited when c2s.xml
+ * names none: loopback, as prosody exempts it. A jabberd2 c2s.xml sets no
+ * limit at all, so local scripts and tests that register many accounts
+ * keep working under ours. */
+static const char *const c2s_reg_exempt_default[] = { "127.0.0.0/8", "::1" };
+
+/* One exempt entry: an address, or address/prefix-length, with blanks
+ * around it (an indented c2s.xml) ignored. */
+static int reg_exempt_add(struct mio_access *acl, const char *entry, const char **error_r)
+{
+	static const char blanks[] = " \t\r\n";
+	char text[80], *slash;
+	size_t len;
+
+	entry += strspn(entry, blanks);
+	len = strlen(entry);
+	while (len > 0 && strchr(blanks, entry[len - 1]) != NULL)
+		len--;
+	if (len == 0 || len >= sizeof(text)) {
+		*error_r = "not an address or address/prefix-length";
+		return -1;
+	}
+	memcpy(text, entry, len);
+	text[len] = '\0';
+	if ((slash = strchr(text, '/')) == NULL)
+		return mio_access_add(acl, 1, text, NULL, error_r);
+	*slash = '\0';
+	if (slash[1] == '\0') {
+		*error_r = "no prefix length after '/'";
+		return -1;
+	}
+	return mio_access_add(acl, 1, text, slash + 1, error_r);
+}
+
+/*
+ * authreg.register.exempt: each <exempt> holds an address or a CIDR
+ * block; an empty <exempt/> adds nothing, so <exempt/> alone leaves no
+ * address exempt. Without any <exempt>, the loopback defaults.
+ */
+static int reg_exempt_read(struct c2s *c2s, const char **error_r)
+{
+	const struct config *cfg = c2s->cfg;
+	const char *key = "authreg.register.exempt";
+	int n = config_count(cfg, key);
+
+	mio_access_free(&c2s->reg_exempt);
+	/* deny,allow with allow rules only: listed means exempt. */
+	c2s->reg_exempt = mio_access_new(MIO_ACCESS_DENY_ALLOW);
+	for (size_t i = 0; n == 0 && i < sizeof(c2s_reg_exempt_default) /
+						sizeof(c2s_reg_exempt_default[0]); i++)
+		if (reg_exempt_add(c2s->reg_exempt, c2s_reg_exempt_default[i], error_r) < 0)
+			return -1;
+	for (int i = 0; i < n; i++) {
+		const char *v = config_node_value(config_node(cfg, key, i));
+
+		/* An empty element reads "1", as jabberd2's switches do. */
+		if (strcmp(v, "1") == 0 || v[0] == '\0')
+			continue;
+		if (reg_exempt_add(c2s->reg_exempt, v, error_r) < 0) {
+			*error_r = config_errorf(cfg, config_node(cfg, key, i),
+						 "'%s' is not an address or CIDR block: %s", v,
+						 *error_r);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	unsigned bit;
@@ -356,7 +425,8 @@ int c2s_config_read(struct c2s *c2s, const char **error_r)
 		*error_r = "no local.id: no domain to serve";
 		return -1;
 	}
-	if (access_read(c2s, error_r) < 0 || legacy_type(c2s, &set.legacy, error_r) < 0)
+	if (access_read(c2s, error_r) < 0 || reg_exempt_read(c2s, error_r) < 0 ||
+	    legacy_type(c2s, &set.legacy, error_r) < 0)
 		return -1;
 	c2s_redirects_read(c2s, cfg);
 	set.scram_iter = (unsigned)c2s->o.scram_iter;

@@ -276,6 +276,7 @@ static void cleanup(struct c2s *c2s)
 	c2s_ws_free(c2s);
 	authreg_free(&c2s->ar);
 	mio_access_free(&c2s->access);
+	mio_access_free(&c2s->reg_exempt);
 	config_free(&c2s->cfg);
 	log_close();
 }

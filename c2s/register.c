@@ -6,7 +6,10 @@
  * waits for the sm. After authentication the same namespace changes the
  * password (register-enable or password-change) or, with <remove/>,
  * deletes the account in authreg and at the sm. Registrations are limited
- * per client address (authreg.register.limit per .seconds).
+ * per client address (authreg.register.limit per .seconds), the address
+ * the per-IP throttle uses (c2s_client_ip: behind a trusted WebSocket
+ * proxy, the forwarded client), except for the addresses listed in
+ * authreg.register.exempt (loopback by default).
  */
 #include "config.h"
 #include "c2s/c2s.h"
@@ -69,6 +72,11 @@ static const char *field(const struct nad *nad, int q, const char *name)
 	return len > 0 ? t : NULL;
 }
 
+int c2s_register_exempt(const struct c2s *c2s, const char *ip)
+{
+	return c2s->reg_exempt != NULL && mio_access_check_ip(c2s->reg_exempt, ip);
+}
+
 static void reg_create(struct c2s_conn *c, const struct nad *nad, int q)
 {
 	struct c2s *c2s = c->c2s;
@@ -76,7 +84,7 @@ static void reg_create(struct c2s_conn *c, const struct nad *nad, int q)
 	char ipbuf[C2S_IP_MAX];
 	const char *ip = c2s_client_ip(c, ipbuf, sizeof(ipbuf)), *error;
 	char node[JID_PART_MAX + 1];
-	int rc;
+	int rc, exempt;
 
 	if (c->reg_user != NULL) {
 		c2s_iq_error(c, nad, "wait", "resource-constraint");
@@ -86,7 +94,9 @@ static void reg_create(struct c2s_conn *c, const struct nad *nad, int q)
 		c2s_iq_error(c, nad, "modify", "not-acceptable");
 		return;
 	}
-	if (c2s_fail_blocked(c2s->regs, ip, c2s->o.register_limit, c2s->o.register_window)) {
+	exempt = c2s_register_exempt(c2s, ip);
+	if (!exempt &&
+	    c2s_fail_blocked(c2s->regs, ip, c2s->o.register_limit, c2s->o.register_window)) {
 		log_notice("c2s: conn %s: registration limit reached for %s", c->id, ip);
 		c2s_iq_error(c, nad, "wait", "resource-constraint");
 		return;
@@ -99,7 +109,8 @@ static void reg_create(struct c2s_conn *c, const struct nad *nad, int q)
 			     rc == AUTHREG_FAIL ? "conflict" : "internal-server-error");
 		return;
 	}
-	c2s_fail_note(c2s->regs, ip, c2s->o.register_window);
+	if (!exempt)
+		c2s_fail_note(c2s->regs, ip, c2s->o.register_window);
 	c->reg_user = xstrdup(node);
 	c->reg_iq_id = xstrdup_opt(nad_attr(nad, 0, NULL, "id"));
 	{

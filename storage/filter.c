@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/sql.h"
 #include "storage/storage_private.h"
 #include "util/buf.h"
 
@@ -271,7 +272,7 @@ void storage_filter_sql(const struct storage_filter *f, enum storage_param_style
 	switch (f->op) {
 	case STORAGE_FILTER_PAIR:
 		buf_append_char(sql, '(');
-		storage_sql_ident(sql, NULL, f->key);
+		sql_ident(sql, NULL, f->key);
 		++*param_no;
 		if (style == STORAGE_PARAM_DOLLAR)
 			buf_printf(sql, " = $%d)", *param_no);

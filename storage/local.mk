@@ -8,6 +8,7 @@ storage_libstorage_a_SOURCES = \
 	storage/filter.c \
 	storage/os.c \
 	storage/schema_sqlite.c \
+	storage/sql.c \
 	storage/storage.c \
 	storage/storage_sqlite.c
 
@@ -15,10 +16,13 @@ if HAVE_PGSQL
 storage_libstorage_a_CPPFLAGS += $(PQ_CFLAGS)
 storage_libstorage_a_SOURCES += \
 	storage/schema_pgsql.c \
+	storage/sql_pgsql.c \
 	storage/storage_pgsql.c
 endif
 
 STORAGE_HDRS = \
+	storage/sql.h \
+	storage/sql_private.h \
 	storage/storage.h \
 	storage/storage_private.h
 EXTRA_DIST += $(STORAGE_HDRS)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "storage/storage_private.h"
+#include "storage/sql.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/nad.h"
@@ -299,19 +300,67 @@ enum storage_result storage_replace(struct storage *st, const char *type, const 
 	return ret;
 }
 
-void storage_sql_ident(struct buf *sql, const char *prefix, const char *name)
+int storage_sql_open(struct storage_backend *be, enum sql_kind kind,
+		     int (*ensure_schema)(struct storage_backend *be, const char **error_r),
+		     const char **error_r)
 {
-	buf_append_char(sql, '"');
-	for (int part = 0; part < 2; part++) {
-		const char *s = part == 0 ? prefix : name;
+	char section[64];
+	struct sql_settings set = {
+		.kind = kind,
+		.section = section,
+		.option = be->option,
+		.option_ctx = be->option_ctx,
+		.init_sql_option = "sql",
+		.application_name = "jabberd-sm",
+	};
+	struct storage_sql *d = xcalloc(1, sizeof(*d));
+	const char *prefix;
 
-		for (; s != NULL && *s != '\0'; s++) {
-			if (*s == '"')
-				buf_append_char(sql, '"');
-			buf_append_char(sql, *s);
-		}
+	snprintf(section, sizeof(section), "storage.%s", be->driver->name);
+	prefix = sql_option(&set, "prefix", 1);
+	d->prefix = prefix != NULL ? xstrdup(prefix) : NULL;
+	d->serializable = sql_option(&set, "transactions", 0) != NULL;
+	be->data = d;
+	if (sql_open(&d->conn, &set, error_r) == 0 && ensure_schema(be, error_r) == 0)
+		return 0;
+	/* The error text may belong to the connection closed here. */
+	*error_r = storage_backend_error(be, "%s", *error_r);
+	storage_sql_close(be);
+	return -1;
+}
+
+void storage_sql_close(struct storage_backend *be)
+{
+	struct storage_sql *d = be->data;
+
+	if (d == NULL)
+		return;
+	sql_close(&d->conn);
+	free(d->prefix);
+	free(d);
+	be->data = NULL;
+}
+
+int storage_sql_create(struct storage_backend *be, const char *prefix, const char *table,
+		       const char *index, const char *columns, const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	struct buf sql = { 0 };
+	int ret;
+
+	if (index != NULL) {
+		buf_append_str(&sql, "CREATE INDEX IF NOT EXISTS ");
+		sql_ident(&sql, prefix, index);
+		buf_append_str(&sql, " ON ");
+	} else {
+		buf_append_str(&sql, "CREATE TABLE ");
 	}
-	buf_append_char(sql, '"');
+	sql_ident(&sql, prefix, table);
+	buf_printf(&sql, " (%s)", columns);
+	ret = sql_exec(d->conn, sql.data, index != NULL ? "creating an index" : "creating a table",
+		       error_r);
+	buf_free(&sql);
+	return ret;
 }
 
 void storage_nad_text(const struct nad *nad, struct buf *out)

@@ -20,11 +20,13 @@
  * Statements are not prepared once and kept: a kept `SELECT *` breaks when
  * an administrator adds a column, and these statements are cheap to plan.
  *
- * Opening connects (failure is reported with host, port, database and
- * user, never the password), then creates any missing piece of the schema
- * (schema_pgsql.c) under an advisory lock, so that nodes starting together
- * do not race. A connection lost later is re-established once per
- * operation, and the operation retried if it had not reached COMMIT.
+ * The connection (options conninfo, host, port, dbname, user, pass and
+ * schema; UTF-8; errors without the password; reconnecting) is the SQL
+ * layer's (sql.h), shared with c2s's pgsql authreg. Opening connects, then
+ * creates any missing piece of the schema (schema_pgsql.c) under the
+ * layer's schema lock, so that nodes starting together do not race. A
+ * connection lost later is re-established once per operation, and the
+ * operation retried if it had not reached COMMIT.
  */
 #include "config.h"
 #include "storage/storage_private.h"
@@ -55,119 +57,23 @@
 #define PGSQL_MAX_ROWS 1000000
 /* Attempts of one operation: a reconnect, or serialization failures. */
 #define PGSQL_ATTEMPTS 4
-/* Seconds libpq waits for a connection, unless conninfo says otherwise. */
-#define PGSQL_CONNECT_TIMEOUT "10"
-/* Key of the advisory lock held while the schema is checked and created:
- * "jab2" in ASCII (0x6a616232). */
-#define PGSQL_SCHEMA_LOCK "1784767026"
 
-struct pgsql_data {
-	PGconn *conn;
-	char *prefix;
-	char *schema;
-	char *password; /* only to redact it from error text */
-	int serializable;
-	char sqlstate[6]; /* of the last failed statement, "" if none */
-};
-
-static const char *option(struct storage_backend *be, const char *name)
-{
-	char key[64];
-
-	if (be->option == NULL)
-		return NULL;
-	snprintf(key, sizeof(key), "storage.pgsql.%s", name);
-	return be->option(be->option_ctx, key);
-}
-
-/* Append libpq's text to out on one line (its lines joined by spaces,
- * none trailing), with the password, should libpq ever echo it, blotted
- * out. */
-static void clean_text(const struct pgsql_data *d, const char *text, struct buf *out)
-{
-	size_t plen = d->password != NULL ? strlen(d->password) : 0;
-
-	while (*text != '\0') {
-		if (plen >= 4 && strncmp(text, d->password, plen) == 0) {
-			buf_append_str(out, "***");
-			text += plen;
-		} else if (*text == '\n' || *text == '\t') {
-			text += strspn(text, "\n\t");
-			if (*text != '\0')
-				buf_append_char(out, ' ');
-		} else {
-			buf_append_char(out, *text++);
-		}
-	}
-}
-
-/* Error text for a failed statement: its primary message and SQLSTATE, or
- * the connection's message when there is no result to ask. */
-static const char *db_error(struct storage_backend *be, const char *what, const PGresult *res)
-{
-	struct pgsql_data *d = be->data;
-	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	struct buf text = { 0 };
-	const char *ret;
-
-	snprintf(d->sqlstate, sizeof(d->sqlstate), "%s", state ? state : "");
-	clean_text(d, msg ? msg : PQerrorMessage(d->conn), &text);
-	if (text.data == NULL)
-		buf_append_str(&text, "unknown error");
-	if (state != NULL)
-		ret = storage_backend_error(be, "pgsql: %s: %s (SQLSTATE %s)", what, text.data,
-					    state);
-	else
-		ret = storage_backend_error(be, "pgsql: %s: %s", what, text.data);
-	buf_free(&text);
-	return ret;
-}
-
-/*
- * Run one statement with `n` text parameters and check it returned
- * `want`. Returns the result (PQclear it), or NULL with *error_r set.
- */
+/* Run one statement (sql_pgsql_run) on the backend's connection. */
 static PGresult *run(struct storage_backend *be, const char *sql, int n,
 		     const char *const *values, ExecStatusType want, const char *what,
 		     const char **error_r)
 {
-	struct pgsql_data *d = be->data;
-	PGresult *res = PQexecParams(d->conn, sql, n, NULL, values, NULL, NULL, 0);
+	struct storage_sql *d = be->data;
 
-	if (res == NULL || PQresultStatus(res) != want) {
-		*error_r = db_error(be, what, res);
-		PQclear(res);
-		return NULL;
-	}
-	return res;
+	return sql_pgsql_run(d->conn, sql, n, values, want, what, error_r);
 }
 
 static int run_cmd(struct storage_backend *be, const char *sql, const char *what,
 		   const char **error_r)
 {
-	PGresult *res = run(be, sql, 0, NULL, PGRES_COMMAND_OK, what, error_r);
+	struct storage_sql *d = be->data;
 
-	PQclear(res);
-	return res != NULL ? 0 : -1;
-}
-
-static int begin(struct storage_backend *be, const char **error_r)
-{
-	struct pgsql_data *d = be->data;
-
-	return run_cmd(be, d->serializable ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN",
-		       "begin", error_r);
-}
-
-/* Abandon the open transaction, if the connection still has one. */
-static void rollback(struct storage_backend *be)
-{
-	struct pgsql_data *d = be->data;
-
-	if (PQtransactionStatus(d->conn) != PQTRANS_IDLE &&
-	    PQtransactionStatus(d->conn) != PQTRANS_UNKNOWN)
-		PQclear(PQexec(d->conn, "ROLLBACK"));
+	return sql_exec(d->conn, sql, what, error_r);
 }
 
 /* "prefix+name" quoted, or -1 if PostgreSQL would truncate the name. */
@@ -182,7 +88,7 @@ static int table_ident(struct storage_backend *be, const char *prefix, const cha
 						 PGSQL_MAX_IDENT);
 		return -1;
 	}
-	storage_sql_ident(sql, prefix, name);
+	sql_ident(sql, prefix, name);
 	return 0;
 }
 
@@ -213,23 +119,11 @@ static int relation_exists(struct storage_backend *be, const char *prefix, const
 static int create_table(struct storage_backend *be, const struct storage_pgsql_table *t,
 			const char *prefix, const char **error_r)
 {
-	struct buf sql = { 0 };
-	int ret;
+	int ret = storage_sql_create(be, prefix, t->name, NULL, t->columns, error_r);
 
-	buf_append_str(&sql, "CREATE TABLE ");
-	storage_sql_ident(&sql, prefix, t->name);
-	buf_printf(&sql, " (%s)", t->columns);
-	ret = run_cmd(be, sql.data, "creating a table", error_r);
-	for (size_t i = 0; ret == 0 && i < t->nindexes; i++) {
-		buf_reset(&sql);
-		buf_append_str(&sql, "CREATE INDEX ");
-		storage_sql_ident(&sql, prefix, t->indexes[i].name);
-		buf_append_str(&sql, " ON ");
-		storage_sql_ident(&sql, prefix, t->name);
-		buf_printf(&sql, " (%s)", t->indexes[i].columns);
-		ret = run_cmd(be, sql.data, "creating an index", error_r);
-	}
-	buf_free(&sql);
+	for (size_t i = 0; ret == 0 && i < t->nindexes; i++)
+		ret = storage_sql_create(be, prefix, t->name, t->indexes[i].name,
+					 t->indexes[i].columns, error_r);
 	return ret;
 }
 
@@ -239,18 +133,12 @@ static int create_table(struct storage_backend *be, const struct storage_pgsql_t
 static int create_missing(struct storage_backend *be, unsigned ours, unsigned *created,
 			  const char **error_r)
 {
-	struct pgsql_data *d = be->data;
+	struct storage_sql *d = be->data;
 	unsigned made = 0;
-	PGresult *lock;
 	int exists;
 
-	if (begin(be, error_r) < 0)
+	if (sql_begin(d->conn, 0, error_r) < 0 || sql_schema_lock(d->conn, error_r) < 0)
 		goto err;
-	lock = run(be, "SELECT pg_advisory_xact_lock(" PGSQL_SCHEMA_LOCK ")", 0, NULL,
-		   PGRES_TUPLES_OK, "taking the schema lock", error_r);
-	if (lock == NULL)
-		goto err;
-	PQclear(lock);
 	if (relation_exists(be, NULL, STORAGE_PGSQL_SEQUENCE, &exists, error_r) < 0)
 		goto err;
 	if (!exists && run_cmd(be, "CREATE SEQUENCE \"" STORAGE_PGSQL_SEQUENCE "\"",
@@ -268,12 +156,12 @@ static int create_missing(struct storage_backend *be, unsigned ours, unsigned *c
 			goto err;
 		made += !exists;
 	}
-	if (run_cmd(be, "COMMIT", "commit", error_r) == 0) {
+	if (sql_commit(d->conn, error_r) == 0) {
 		*created += made;
 		return 0;
 	}
 err:
-	rollback(be);
+	sql_rollback(d->conn);
 	return -1;
 }
 
@@ -294,177 +182,19 @@ static int ensure_schema(struct storage_backend *be, const char **error_r)
 	return 0;
 }
 
-/* ---- connecting ---- */
-
-static void notice_cb(void *arg, const char *message)
-{
-	(void)arg;
-	log_debug("pgsql: %.*s", (int)strcspn(message, "\n"), message);
-}
-
-/* What every new or reset connection needs: the schema search path. */
-static int session_setup(struct storage_backend *be, const char **error_r)
-{
-	struct pgsql_data *d = be->data;
-	struct buf sql = { 0 };
-	int ret;
-
-	if (d->schema == NULL)
-		return 0;
-	buf_append_str(&sql, "SET search_path TO ");
-	storage_sql_ident(&sql, NULL, d->schema);
-	ret = run_cmd(be, sql.data, "setting the schema search path", error_r);
-	buf_free(&sql);
-	return ret;
-}
-
-/* Why connecting failed, and to what; the password (should it appear in
- * any of it, even as a misplaced database name) blotted out. */
-static const char *connect_error(struct storage_backend *be, const char *what)
-{
-	struct pgsql_data *d = be->data;
-	const char *db = PQdb(d->conn), *host = PQhost(d->conn), *port = PQport(d->conn);
-	const char *user = PQuser(d->conn);
-	struct buf raw = { 0 }, text = { 0 };
-	const char *ret;
-
-	buf_printf(&raw, "database '%s' on %s%s%s as user '%s': %s", db ? db : "",
-		   host && *host ? host : "(default host)", port && *port ? " port " : "",
-		   port && *port ? port : "", user ? user : "", PQerrorMessage(d->conn));
-	clean_text(d, raw.data, &text);
-	ret = storage_backend_error(be, "pgsql: %s %s", what, text.data);
-	buf_free(&raw);
-	buf_free(&text);
-	return ret;
-}
-
-/* The password among parsed connection options, to keep it out of error
- * text. */
-static char *conninfo_password(const PQconninfoOption *opts)
-{
-	for (const PQconninfoOption *o = opts; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
-			return xstrdup(o->val);
-	return NULL;
-}
-
-/* Connection parameters for PQconnectdbParams, NULL-terminated. */
-struct conn_params {
-	const char *keys[10];
-	const char *values[10];
-	int n;
-};
-
-static void conn_param(struct conn_params *p, const char *key, const char *value)
-{
-	p->keys[p->n] = key;
-	p->values[p->n++] = value;
-	p->keys[p->n] = p->values[p->n] = NULL;
-}
-
-/*
- * Connect with conninfo, or else the separate options. Our connect
- * timeout comes first so a conninfo can override it; the client encoding
- * comes last because every string we handle is UTF-8.
- */
-static int pgsql_connect(struct storage_backend *be, const char **error_r)
-{
-	struct pgsql_data *d = be->data;
-	const char *conninfo = option(be, "conninfo");
-	static const char *const names[][2] = {
-		{ "host", "host" }, { "port", "port" }, { "dbname", "dbname" },
-		{ "user", "user" }, { "pass", "password" },
-	};
-	struct conn_params p = { .n = 0 };
-
-	conn_param(&p, "connect_timeout", PGSQL_CONNECT_TIMEOUT);
-	conn_param(&p, "fallback_application_name", "jabberd-sm");
-	if (conninfo != NULL) {
-		/* libpq's parse errors may quote any of it, the password too. */
-		PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-
-		if (opts == NULL) {
-			*error_r = "pgsql: storage.pgsql.conninfo is not a valid connection "
-				   "string (not shown: it may hold the password)";
-			return -1;
-		}
-		d->password = conninfo_password(opts);
-		PQconninfoFree(opts);
-		conn_param(&p, "dbname", conninfo);
-	} else {
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			if (option(be, names[i][0]) != NULL)
-				conn_param(&p, names[i][1], option(be, names[i][0]));
-		d->password = option(be, "pass") ? xstrdup(option(be, "pass")) : NULL;
-	}
-	conn_param(&p, "client_encoding", "UTF8");
-	d->conn = PQconnectdbParams(p.keys, p.values, conninfo != NULL);
-	if (d->conn == NULL) {
-		*error_r = "pgsql: out of memory for the connection";
-		return -1;
-	}
-	if (PQstatus(d->conn) != CONNECTION_OK) {
-		*error_r = connect_error(be, "cannot connect to");
-		return -1;
-	}
-	PQsetNoticeProcessor(d->conn, notice_cb, NULL);
-	return 0;
-}
-
-/* After the server went away: connect again as before. */
-static int reconnect(struct storage_backend *be, const char **error_r)
-{
-	struct pgsql_data *d = be->data;
-
-	PQreset(d->conn);
-	if (PQstatus(d->conn) != CONNECTION_OK) {
-		*error_r = connect_error(be, "cannot reconnect to");
-		return -1;
-	}
-	return session_setup(be, error_r);
-}
-
-static void pgsql_close(struct storage_backend *be)
-{
-	struct pgsql_data *d = be->data;
-
-	if (d == NULL)
-		return;
-	PQfinish(d->conn);
-	free(d->prefix);
-	free(d->schema);
-	if (d->password != NULL)
-		memset(d->password, 0, strlen(d->password));
-	free(d->password);
-	free(d);
-	be->data = NULL;
-}
-
-static char *opt_dup(struct storage_backend *be, const char *name)
-{
-	const char *v = option(be, name);
-
-	return v != NULL && *v != '\0' ? xstrdup(v) : NULL;
-}
-
 static int pgsql_open(struct storage_backend *be, const char **error_r)
 {
-	struct pgsql_data *d;
+	struct storage_sql *d;
+	PGconn *pg;
 
-	be->data = d = xcalloc(1, sizeof(*d));
-	d->prefix = opt_dup(be, "prefix");
-	d->schema = opt_dup(be, "schema");
-	d->serializable = option(be, "transactions") != NULL;
-	if (pgsql_connect(be, error_r) < 0 || session_setup(be, error_r) < 0 ||
-	    ensure_schema(be, error_r) < 0)
-		goto err;
-	log_info("pgsql: connected to database '%s' on %s as user '%s'%s", PQdb(d->conn),
-		 PQhost(d->conn) ? PQhost(d->conn) : "(default host)", PQuser(d->conn),
+	if (storage_sql_open(be, SQL_PGSQL, ensure_schema, error_r) < 0)
+		return -1;
+	d = be->data;
+	pg = sql_pgsql_conn(d->conn);
+	log_info("pgsql: connected to database '%s' on %s as user '%s'%s", PQdb(pg),
+		 PQhost(pg) ? PQhost(pg) : "(default host)", PQuser(pg),
 		 d->serializable ? ", serializable transactions" : "");
 	return 0;
-err:
-	pgsql_close(be);
-	return -1;
 }
 
 /* ---- statements ---- */
@@ -505,7 +235,7 @@ static int build_where(struct storage_backend *be, const char *verb, const char 
 		       const char *tail, struct buf *sql, struct params *p,
 		       const char **error_r)
 {
-	struct pgsql_data *d = be->data;
+	struct storage_sql *d = be->data;
 	const struct storage_filter *pairs[STORAGE_FILTER_MAX_NODES];
 	size_t npairs = storage_filter_pairs(filter, pairs, STORAGE_FILTER_MAX_NODES);
 	int param_no = 1;
@@ -575,7 +305,7 @@ static void param_field(struct params *p, const struct os_object *o, size_t i,
 static int insert_object(struct storage_backend *be, const char *type, const char *owner,
 			 const struct os_object *o, const char **error_r)
 {
-	struct pgsql_data *d = be->data;
+	struct storage_sql *d = be->data;
 	size_t n = os_object_nfields(o);
 	struct buf sql = { 0 }, *texts = xcalloc(n + 1, sizeof(*texts));
 	struct params p;
@@ -591,7 +321,7 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 		if (!storage_key_is_data(os_object_field(o, i, NULL)))
 			continue;
 		buf_append_str(&sql, ", ");
-		storage_sql_ident(&sql, NULL, os_object_field(o, i, NULL));
+		sql_ident(&sql, NULL, os_object_field(o, i, NULL));
 		param_field(&p, o, i, &texts[i]);
 	}
 	buf_append_str(&sql, ") VALUES ($1, nextval('\"" STORAGE_PGSQL_SEQUENCE "\"')");
@@ -715,7 +445,9 @@ struct pgsql_op {
 static enum storage_result do_write(struct storage_backend *be, const struct pgsql_op *op,
 				    int *committing, const char **error_r)
 {
-	if (begin(be, error_r) < 0)
+	struct storage_sql *d = be->data;
+
+	if (sql_begin(d->conn, d->serializable, error_r) < 0)
 		return STORAGE_ERROR;
 	if (op->kind == OP_REPLACE && do_delete(be, op->type, op->owner, op->filter, error_r) < 0)
 		goto err;
@@ -723,10 +455,10 @@ static enum storage_result do_write(struct storage_backend *be, const struct pgs
 		if (insert_object(be, op->type, op->owner, o, error_r) < 0)
 			goto err;
 	*committing = 1;
-	if (run_cmd(be, "COMMIT", "commit", error_r) == 0)
+	if (sql_commit(d->conn, error_r) == 0)
 		return STORAGE_OK;
 err:
-	rollback(be);
+	sql_rollback(d->conn);
 	return STORAGE_ERROR;
 }
 
@@ -768,29 +500,28 @@ static int retryable(const struct pgsql_op *op, const char *sqlstate)
 static enum storage_result op_run(struct storage_backend *be, const struct pgsql_op *op,
 				   const char **error_r)
 {
-	struct pgsql_data *d = be->data;
+	struct storage_sql *d = be->data;
 	int reconnected = 0;
 
 	for (int attempt = 0; attempt < PGSQL_ATTEMPTS; attempt++) {
 		int committing = 0;
 		enum storage_result r;
 
-		if (PQstatus(d->conn) != CONNECTION_OK) {
-			if (reconnected || reconnect(be, error_r) < 0)
+		if (sql_lost(d->conn)) {
+			if (reconnected || sql_reconnect(d->conn, error_r) < 0)
 				return STORAGE_ERROR;
 			reconnected = 1;
 		}
-		d->sqlstate[0] = '\0';
 		r = op_once(be, op, &committing, error_r);
 		if (r != STORAGE_ERROR)
 			return r;
-		if (PQstatus(d->conn) != CONNECTION_OK) {
+		if (sql_lost(d->conn)) {
 			if (committing || reconnected)
 				return STORAGE_ERROR;
 			log_warnx("%s; reconnecting", *error_r);
 			continue;
 		}
-		if (!retryable(op, d->sqlstate))
+		if (!retryable(op, sql_sqlstate(d->conn)))
 			return STORAGE_ERROR;
 		log_debug("%s; trying again", *error_r);
 	}
@@ -850,7 +581,7 @@ static enum storage_result pgsql_replace(struct storage_backend *be, const char 
 const struct storage_driver storage_driver_pgsql = {
 	.name = "pgsql",
 	.open = pgsql_open,
-	.close = pgsql_close,
+	.close = storage_sql_close,
 	.put = pgsql_put,
 	.get = pgsql_get,
 	.count = pgsql_count,

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storage/sql.h"
 #include "storage/storage.h"
 
 struct buf;
@@ -80,9 +81,6 @@ const struct nad *os_object_field_nad(const struct os_object *o, size_t i);
 
 /* ---- SQL helpers (storage.c) ---- */
 
-/* Append `prefix` + `name` as one double-quoted SQL identifier (prefix may
- * be NULL); embedded quotes are doubled. */
-void storage_sql_ident(struct buf *sql, const char *prefix, const char *name);
 /* Append "NAD" + the serialized root element, as jabberd2 stores XML. */
 void storage_nad_text(const struct nad *nad, struct buf *out);
 /* True for a key that names a column storage_put() writes (not the owner
@@ -137,6 +135,29 @@ struct storage_driver {
 };
 
 extern const struct storage_driver storage_driver_sqlite;
+
+/* ---- what the SQL drivers share (storage.c) ---- */
+
+/* be->data of an SQL driver. */
+struct storage_sql {
+	struct sql_conn *conn;  /* storage/sql.h */
+	char *prefix;           /* storage.<driver>.prefix, or NULL */
+	int serializable;       /* storage.<driver>.transactions is present */
+};
+
+/*
+ * Open be->data as a struct storage_sql: the connection of `kind` from the
+ * options of section storage.<driver name>, then `ensure_schema`. Returns
+ * 0, or -1 with *error_r (in be->error) and nothing left open.
+ */
+int storage_sql_open(struct storage_backend *be, enum sql_kind kind,
+		     int (*ensure_schema)(struct storage_backend *be, const char **error_r),
+		     const char **error_r);
+void storage_sql_close(struct storage_backend *be);
+/* CREATE TABLE "prefix+table" (columns); or, with `index`, CREATE INDEX IF
+ * NOT EXISTS "prefix+index" ON "prefix+table" (columns). */
+int storage_sql_create(struct storage_backend *be, const char *prefix, const char *table,
+		       const char *index, const char *columns, const char **error_r);
 
 /* ---- the sqlite schema (schema_sqlite.c) ---- */
 

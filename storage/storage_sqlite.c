@@ -10,11 +10,13 @@
  * jabberd2's `transactions` switch is not needed: every write of several
  * rows here is one transaction.
  *
- * Opening creates any missing table of the jabberd2 schema
- * (schema_sqlite.c); a new file also gets jabberd2's page size and WAL
- * journal. Statements are built with every value a bound parameter and
- * every identifier quoted, and kept prepared in a small cache keyed by
- * their text. Writes of several rows run in one transaction.
+ * The connection (dbname, busy-timeout, sql; a new file gets jabberd2's
+ * page size and WAL journal) and the cache of prepared statements, keyed
+ * by their text, are the SQL layer's (sql.h), shared with c2s's sqlite
+ * authreg. Opening creates any missing table of the jabberd2 schema
+ * (schema_sqlite.c). Statements are built with every value a bound
+ * parameter and every identifier quoted. Writes of several rows run in one
+ * transaction.
  */
 #include "config.h"
 #include "storage/storage_private.h"
@@ -30,113 +32,48 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-#define SQLITE_DEFAULT_BUSY_MS 1000
-/* Prepared statements kept per database; the sm uses a few dozen shapes. */
-#define SQLITE_STMT_CACHE 48
 /* No owner has this many rows of one type; more means something is wrong,
  * and reading on would exhaust memory. */
 #define SQLITE_MAX_ROWS 1000000
 
-struct stmt_slot {
-	char *sql;
-	sqlite3_stmt *stmt;
-	unsigned long last_use;
-};
-
-struct sqlite_data {
-	sqlite3 *db;
-	char *prefix;
-	struct stmt_slot cache[SQLITE_STMT_CACHE];
-	unsigned long clock;
-};
-
-static const char *option(struct storage_backend *be, const char *name)
-{
-	char key[64];
-
-	if (be->option == NULL)
-		return NULL;
-	snprintf(key, sizeof(key), "storage.sqlite.%s", name);
-	return be->option(be->option_ctx, key);
-}
 
 static const char *db_error(struct storage_backend *be, const char *what)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
+	const char *error;
 
-	return storage_backend_error(be, "sqlite: %s: %s", what, sqlite3_errmsg(d->db));
+	sql_sqlite_fail(d->conn, what, &error);
+	return error;
 }
 
-/*
- * A prepared statement for `sql`, from the cache or newly prepared (then
- * cached in place of the least recently used one). Returns NULL with
- * *error_r set if SQLite refuses the statement.
- */
 static sqlite3_stmt *stmt_get(struct storage_backend *be, const char *sql, const char **error_r)
 {
-	struct sqlite_data *d = be->data;
-	struct stmt_slot *victim = &d->cache[0];
-	sqlite3_stmt *stmt;
+	struct storage_sql *d = be->data;
 
-	d->clock++;
-	for (size_t i = 0; i < SQLITE_STMT_CACHE; i++) {
-		struct stmt_slot *s = &d->cache[i];
-
-		if (s->sql != NULL && strcmp(s->sql, sql) == 0) {
-			s->last_use = d->clock;
-			return s->stmt;
-		}
-		if (s->last_use < victim->last_use)
-			victim = s;
-	}
-	if (sqlite3_prepare_v2(d->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-		*error_r = db_error(be, "prepare");
-		return NULL;
-	}
-	sqlite3_finalize(victim->stmt);
-	free(victim->sql);
-	victim->sql = xstrdup(sql);
-	victim->stmt = stmt;
-	victim->last_use = d->clock;
-	return stmt;
-}
-
-/* Make a cached statement ready for its next use. */
-static void stmt_done(sqlite3_stmt *stmt)
-{
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
-}
-
-static void cache_clear(struct sqlite_data *d)
-{
-	for (size_t i = 0; i < SQLITE_STMT_CACHE; i++) {
-		sqlite3_finalize(d->cache[i].stmt);
-		free(d->cache[i].sql);
-		memset(&d->cache[i], 0, sizeof(d->cache[i]));
-	}
+	return sql_sqlite_stmt(d->conn, sql, error_r);
 }
 
 /* Run SQL text without results (transaction control, schema). */
 static int exec(struct storage_backend *be, const char *sql, const char **error_r)
 {
-	struct sqlite_data *d = be->data;
-	char *msg = NULL;
+	struct storage_sql *d = be->data;
 
-	if (sqlite3_exec(d->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		*error_r = storage_backend_error(be, "sqlite: %s", msg ? msg : "exec failed");
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
+	return sql_exec(d->conn, sql, "exec", error_r);
+}
+
+/* BEGIN IMMEDIATE: the write lock at once, not at the first write. */
+static int begin(struct storage_backend *be, const char **error_r)
+{
+	struct storage_sql *d = be->data;
+
+	return sql_begin(d->conn, 0, error_r);
 }
 
 static void rollback(struct storage_backend *be)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 
-	if (!sqlite3_get_autocommit(d->db))
-		sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+	sql_rollback(d->conn);
 }
 
 /* ---- schema ---- */
@@ -152,7 +89,7 @@ static int table_exists(struct storage_backend *be, const char *name, int *exist
 		return -1;
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	stmt_done(stmt);
+	sql_sqlite_done(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		*error_r = db_error(be, "reading the schema");
 		return -1;
@@ -165,30 +102,14 @@ static int create_index(struct storage_backend *be, const char *prefix,
 			const struct storage_sqlite_table *t,
 			const struct storage_sqlite_index *ix, const char **error_r)
 {
-	struct buf sql = { 0 };
-	int ret;
-
-	buf_append_str(&sql, "CREATE INDEX IF NOT EXISTS ");
-	storage_sql_ident(&sql, prefix, ix->name);
-	buf_append_str(&sql, " ON ");
-	storage_sql_ident(&sql, prefix, t->name);
-	buf_printf(&sql, " (%s)", ix->columns);
-	ret = exec(be, sql.data, error_r);
-	buf_free(&sql);
-	return ret;
+	return storage_sql_create(be, prefix, t->name, ix->name, ix->columns, error_r);
 }
 
 static int create_table(struct storage_backend *be, const struct storage_sqlite_table *t,
 			const char *prefix, const char **error_r)
 {
-	struct buf sql = { 0 };
-	int ret;
+	int ret = storage_sql_create(be, prefix, t->name, NULL, t->columns, error_r);
 
-	buf_append_str(&sql, "CREATE TABLE ");
-	storage_sql_ident(&sql, prefix, t->name);
-	buf_printf(&sql, " (%s)", t->columns);
-	ret = exec(be, sql.data, error_r);
-	buf_free(&sql);
 	for (size_t i = 0; ret == 0 && i < t->nindexes; i++)
 		ret = create_index(be, prefix, t, &t->indexes[i], error_r);
 	return ret;
@@ -198,10 +119,10 @@ static int create_table(struct storage_backend *be, const struct storage_sqlite_
  * transaction. */
 static int create_missing(struct storage_backend *be, const char **error_r)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 	unsigned created = 0;
 
-	if (exec(be, "BEGIN IMMEDIATE", error_r) < 0)
+	if (begin(be, error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < storage_sqlite_schema_len; i++) {
 		const struct storage_sqlite_table *t = &storage_sqlite_schema[i];
@@ -231,7 +152,7 @@ static int create_missing(struct storage_backend *be, const char **error_r)
  * cannot write to still works without them, so failure only warns. */
 static void add_our_indexes(struct storage_backend *be)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 	const char *error;
 
 	for (size_t i = 0; i < storage_sqlite_schema_len; i++) {
@@ -248,23 +169,6 @@ static void add_our_indexes(struct storage_backend *be)
 
 static int ensure_schema(struct storage_backend *be, const char **error_r)
 {
-	sqlite3_stmt *stmt;
-	int rc, empty;
-
-	stmt = stmt_get(be, "SELECT count(*) FROM sqlite_master", error_r);
-	if (stmt == NULL)
-		return -1;
-	rc = sqlite3_step(stmt);
-	empty = rc == SQLITE_ROW && sqlite3_column_int64(stmt, 0) == 0;
-	stmt_done(stmt);
-	if (rc != SQLITE_ROW) {
-		*error_r = db_error(be, "reading the schema");
-		return -1;
-	}
-	/* jabberd2's setup script settings, for a database we create. */
-	if (empty && (exec(be, "PRAGMA page_size = 4096", error_r) < 0 ||
-		      exec(be, "PRAGMA journal_mode = WAL", error_r) < 0))
-		return -1;
 	if (create_missing(be, error_r) < 0)
 		return -1;
 	add_our_indexes(be);
@@ -273,70 +177,9 @@ static int ensure_schema(struct storage_backend *be, const char **error_r)
 
 /* ---- open / close ---- */
 
-static int parse_busy_timeout(const char *text, int *ms_r)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || v < 0 || v > 3600000)
-		return -1;
-	*ms_r = (int)v;
-	return 0;
-}
-
-static void sqlite_close(struct storage_backend *be)
-{
-	struct sqlite_data *d = be->data;
-
-	if (d == NULL)
-		return;
-	cache_clear(d);
-	sqlite3_close(d->db);
-	free(d->prefix);
-	free(d);
-	be->data = NULL;
-}
-
 static int sqlite_open(struct storage_backend *be, const char **error_r)
 {
-	const char *dbname = option(be, "dbname"), *busy = option(be, "busy-timeout");
-	const char *sql = option(be, "sql"), *prefix = option(be, "prefix");
-	struct sqlite_data *d;
-	int busy_ms = SQLITE_DEFAULT_BUSY_MS;
-
-	if (dbname == NULL || *dbname == '\0') {
-		*error_r = "storage.sqlite.dbname is not set";
-		return -1;
-	}
-	if (busy != NULL && parse_busy_timeout(busy, &busy_ms) < 0) {
-		*error_r = "storage.sqlite.busy-timeout is not a number of milliseconds";
-		return -1;
-	}
-	be->data = d = xcalloc(1, sizeof(*d));
-	d->prefix = prefix != NULL && *prefix != '\0' ? xstrdup(prefix) : NULL;
-	if (sqlite3_open_v2(dbname, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-			    NULL) != SQLITE_OK) {
-		*error_r = storage_backend_error(be, "sqlite: cannot open '%s': %s", dbname,
-						 d->db ? sqlite3_errmsg(d->db) : "out of memory");
-		goto err;
-	}
-	sqlite3_extended_result_codes(d->db, 1);
-	/* Without this, SQLite reads a quoted name that matches no column as a
-	 * string literal, and a filter on a misspelt key silently matches
-	 * nothing instead of failing. (DDL keeps the default, so an old
-	 * schema that relies on it still loads.) */
-	sqlite3_db_config(d->db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
-	sqlite3_busy_timeout(d->db, busy_ms);
-	if (sql != NULL && exec(be, sql, error_r) < 0)
-		goto err;
-	if (ensure_schema(be, error_r) < 0)
-		goto err;
-	return 0;
-err:
-	sqlite_close(be);
-	return -1;
+	return storage_sql_open(be, SQL_SQLITE, ensure_schema, error_r);
 }
 
 /* ---- statements ---- */
@@ -377,12 +220,12 @@ static sqlite3_stmt *stmt_where(struct storage_backend *be, const char *verb,
 				const struct storage_filter *filter, const char *tail,
 				const char **error_r)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 	struct buf sql = { 0 };
 	sqlite3_stmt *stmt;
 
 	buf_append_str(&sql, verb);
-	storage_sql_ident(&sql, d->prefix, type);
+	sql_ident(&sql, d->prefix, type);
 	sql_where(&sql, filter);
 	buf_append_str(&sql, tail);
 	stmt = stmt_get(be, sql.data, error_r);
@@ -421,20 +264,20 @@ static void bind_field(sqlite3_stmt *stmt, int param, const struct os_object *o,
 static int insert_object(struct storage_backend *be, const char *type, const char *owner,
 			 const struct os_object *o, const char **error_r)
 {
-	struct sqlite_data *d = be->data;
+	struct storage_sql *d = be->data;
 	struct buf sql = { 0 };
 	size_t n = os_object_nfields(o);
 	sqlite3_stmt *stmt;
 	int param = 1, rc;
 
 	buf_append_str(&sql, "INSERT INTO ");
-	storage_sql_ident(&sql, d->prefix, type);
+	sql_ident(&sql, d->prefix, type);
 	buf_append_str(&sql, " (\"collection-owner\"");
 	for (size_t i = 0; i < n; i++) {
 		if (!storage_key_is_data(os_object_field(o, i, NULL)))
 			continue;
 		buf_append_str(&sql, ", ");
-		storage_sql_ident(&sql, NULL, os_object_field(o, i, NULL));
+		sql_ident(&sql, NULL, os_object_field(o, i, NULL));
 		param++;
 	}
 	buf_append_str(&sql, ") VALUES (?");
@@ -452,7 +295,7 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 	rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE)
 		*error_r = db_error(be, "insert");
-	stmt_done(stmt);
+	sql_sqlite_done(stmt);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -471,7 +314,7 @@ static enum storage_result sqlite_put(struct storage_backend *be, const char *ty
 				      const char *owner, const struct os *os,
 				      const char **error_r)
 {
-	if (exec(be, "BEGIN IMMEDIATE", error_r) < 0)
+	if (begin(be, error_r) < 0)
 		return STORAGE_ERROR;
 	if (insert_all(be, type, owner, os, error_r) < 0 || exec(be, "COMMIT", error_r) < 0) {
 		rollback(be);
@@ -533,11 +376,11 @@ static enum storage_result sqlite_get(struct storage_backend *be, const char *ty
 	if (rc != SQLITE_DONE) {
 		*error_r = rc == SQLITE_ROW ? "sqlite: too many rows"
 					    : db_error(be, "select");
-		stmt_done(stmt);
+		sql_sqlite_done(stmt);
 		os_free(&os);
 		return STORAGE_ERROR;
 	}
-	stmt_done(stmt);
+	sql_sqlite_done(stmt);
 	if (os_count(os) == 0) {
 		os_free(&os);
 		return STORAGE_NOT_FOUND;
@@ -561,7 +404,7 @@ static enum storage_result sqlite_count(struct storage_backend *be, const char *
 		*count_r = sqlite3_column_int64(stmt, 0);
 	else
 		*error_r = db_error(be, "count");
-	stmt_done(stmt);
+	sql_sqlite_done(stmt);
 	return rc == SQLITE_ROW ? STORAGE_OK : STORAGE_ERROR;
 }
 
@@ -576,7 +419,7 @@ static int delete_where(struct storage_backend *be, const char *type, const char
 	rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE)
 		*error_r = db_error(be, "delete");
-	stmt_done(stmt);
+	sql_sqlite_done(stmt);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -592,7 +435,7 @@ static enum storage_result sqlite_replace(struct storage_backend *be, const char
 					  const struct storage_filter *filter,
 					  const struct os *os, const char **error_r)
 {
-	if (exec(be, "BEGIN IMMEDIATE", error_r) < 0)
+	if (begin(be, error_r) < 0)
 		return STORAGE_ERROR;
 	if (delete_where(be, type, owner, filter, error_r) < 0 ||
 	    insert_all(be, type, owner, os, error_r) < 0 || exec(be, "COMMIT", error_r) < 0) {
@@ -605,7 +448,7 @@ static enum storage_result sqlite_replace(struct storage_backend *be, const char
 const struct storage_driver storage_driver_sqlite = {
 	.name = "sqlite",
 	.open = sqlite_open,
-	.close = sqlite_close,
+	.close = storage_sql_close,
 	.put = sqlite_put,
 	.get = sqlite_get,
 	.count = sqlite_count,

@@ -188,6 +188,12 @@ static int teardown(void **state)
 	authreg_free(&f->ar);
 	config_free(&f->cfg);
 	unlink(f->db);
+	for (int i = 0; i < 2; i++) {
+		char side[128];
+
+		snprintf(side, sizeof(side), "%s%s", f->db, i == 0 ? "-wal" : "-shm");
+		unlink(side);
+	}
 	rmdir(f->dir);
 	free(f);
 	return 0;
@@ -356,6 +362,38 @@ static void test_store_plaintext(void **state)
 	free(col);
 }
 
+/* The file is opened by the SQL layer the sm's storage uses: a new file
+ * gets jabberd2's WAL journal (so the sm reading it does not block c2s's
+ * writes), whoever creates it first; a busy-timeout that is not a number
+ * is refused, naming the option. */
+static void test_sqlite_opened_as_storage(void **state)
+{
+	struct fixture *f = *state;
+	struct authreg_settings set = { .scram_iter = 64 };
+	const char *error = NULL;
+	struct config *cfg;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char xml[256];
+
+	f->ar = open_ar(f, 1, AUTHREG_LEGACY_PLAINTEXT);
+	assert_int_equal(authreg_create_user(f->ar, "wal", "localhost"), AUTHREG_OK);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+
+	snprintf(xml, sizeof(xml), "<c2s><authreg><sqlite><dbname>%s</dbname>"
+		 "<busy-timeout>soon</busy-timeout></sqlite></authreg></c2s>", f->db);
+	cfg = config_load_mem("c2s.xml", xml, strlen(xml), NULL, &error);
+	assert_non_null(cfg);
+	assert_null(authreg_new("sqlite", cfg, &set, &error));
+	assert_non_null(strstr(error, "authreg.sqlite.busy-timeout"));
+	config_free(&cfg);
+}
+
 static void test_unknown_module(void **state)
 {
 	struct fixture *f = *state;
@@ -382,6 +420,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a1hash_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_plaintext, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_module, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sqlite_opened_as_storage, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -265,7 +265,7 @@ static void test_open_errors(void **state)
 	cfg = config_load_mem("c2s.xml", xml, strlen(xml), NULL, &error);
 	assert_non_null(cfg);
 	assert_null(authreg_new("pgsql", cfg, &set, &error));
-	assert_non_null(strstr(error, "pgsql authreg: cannot connect"));
+	assert_non_null(strstr(error, "authreg.pgsql: cannot connect"));
 	assert_null(strstr(error, "wrong-pw-77"));
 	config_free(&cfg);
 
@@ -297,6 +297,66 @@ static void test_statement_timeout(void **state)
 	assert_true(time(NULL) - start <= 3);
 	PQfinish(locker);
 	assert_int_equal(authreg_user_exists(f->ar, "hal", "localhost"), AUTHREG_OK);
+}
+
+/* A password inside authreg.pgsql.conninfo is never shown, even where
+ * the server quotes it back (here it was also given as the database
+ * name, a typo an operator can make). */
+static void test_conninfo_password_redacted(void **state)
+{
+	struct fixture *f = *state;
+	const char *error = NULL;
+	char xml[512];
+
+	snprintf(xml, sizeof(xml), "<conninfo>host=%s port=%s user=%s dbname=Secret-pw-4711 "
+		 "password=Secret-pw-4711</conninfo>", pgt_host(), pgt_port(), PGT_SUPERUSER);
+	assert_null(open_with(f, xml, 1, &error));
+	assert_non_null(strstr(error, "authreg.pgsql: cannot connect"));
+	assert_non_null(strstr(error, "does not exist"));
+	assert_null(strstr(error, "Secret-pw-4711"));
+	/* A URI too. */
+	snprintf(xml, sizeof(xml), "<conninfo>postgresql://%s:Secret-pw-4711@/Secret-pw-4711"
+		 "?host=%s&amp;port=%s</conninfo>", PGT_SUPERUSER, pgt_host(), pgt_port());
+	assert_null(open_with(f, xml, 1, &error));
+	assert_non_null(strstr(error, "does not exist"));
+	assert_null(strstr(error, "Secret-pw-4711"));
+}
+
+/* On a database whose encoding is not UTF-8 (LATIN1 here), a non-ASCII
+ * user name is stored as the character it is, not as its UTF-8 bytes
+ * read as LATIN1 ("jÃ¶rg"): the connection's client encoding is UTF8,
+ * so the server converts. */
+static void test_client_encoding_utf8(void **state)
+{
+	struct fixture *f = *state;
+	char db[64], xml[512];
+	PGconn *c;
+	PGresult *r;
+
+	snprintf(db, sizeof(db), "%s_latin1", f->fx->dbname);
+	snprintf(xml, sizeof(xml), "CREATE DATABASE %s ENCODING 'LATIN1' LC_COLLATE 'C' "
+		 "LC_CTYPE 'C' TEMPLATE template0", db);
+	pgt_exec("postgres", xml, 0);
+	/* conninfo wins over the fixture's own database. */
+	snprintf(xml, sizeof(xml), "<conninfo>host=%s port=%s dbname=%s user=%s</conninfo>",
+		 pgt_host(), pgt_port(), db, PGT_SUPERUSER);
+	open_ok(f, xml, 1);
+	assert_int_equal(authreg_create_user(f->ar, "j\xc3\xb6rg", "localhost"), AUTHREG_OK);
+	assert_int_equal(authreg_set_password(f->ar, "j\xc3\xb6rg", "localhost", "pw"),
+			 AUTHREG_OK);
+	assert_int_equal(authreg_check_password(f->ar, "j\xc3\xb6rg", "localhost", "pw"),
+			 AUTHREG_OK);
+	c = pgt_connect(db);
+	r = PQexec(c, "SELECT length(username), username = 'j' || chr(246) || 'rg' FROM authreg");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(PQntuples(r), 1);
+	assert_string_equal(PQgetvalue(r, 0, 0), "4");
+	assert_string_equal(PQgetvalue(r, 0, 1), "t");
+	PQclear(r);
+	PQfinish(c);
+	authreg_free(&f->ar);
+	snprintf(xml, sizeof(xml), "DROP DATABASE %s", db);
+	pgt_exec("postgres", xml, 0);
 }
 
 /* conninfo replaces the five separate options. */
@@ -333,22 +393,10 @@ int main(void)
 		TEST(test_reconnect),
 		TEST(test_open_errors),
 		TEST(test_conninfo),
+		TEST(test_conninfo_password_redacted),
+		TEST(test_client_encoding_utf8),
 		TEST(test_statement_timeout),
 	};
-	const char *why;
-	int failed;
 
-	switch (pgt_start(&why)) {
-	case 0:
-		break;
-	case 1:
-		fprintf(stderr, "test_authreg_pgsql: %s: SKIP\n", why);
-		return 77;
-	default:
-		fprintf(stderr, "test_authreg_pgsql: cannot start a PostgreSQL server: %s\n", why);
-		return 1;
-	}
-	failed = cmocka_run_group_tests(tests, NULL, NULL);
-	pgt_stop();
-	return failed;
+	return PGT_RUN_GROUP("test_authreg_pgsql", tests);
 }

@@ -62,6 +62,7 @@ static void unload(struct c2s *c2s)
 	authreg_free(&c2s->ar);
 	sx_sasl_ctx_free(&c2s->sasl);
 	mio_access_free(&c2s->access);
+	mio_access_free(&c2s->reg_exempt);
 	config_free(&c2s->cfg);
 }
 
@@ -228,6 +229,58 @@ static void test_refused(void **state)
 	}
 }
 
+/* authreg.register.exempt: loopback by default (IPv4 block, ::1, and
+ * 127/8 seen through a dual-stack listener); an empty <exempt/> clears
+ * it; listed blocks replace the defaults; an entry that does not parse
+ * is refused naming c2s.xml, the element and the value. */
+static void test_register_exempt(void **state)
+{
+	static const struct {
+		const char *authreg;
+		const char *exempt[4], *limited[4];
+	} cases[] = {
+		{ "", { "127.0.0.1", "127.9.8.7", "::1", "::ffff:127.0.0.2" },
+		  { "10.0.0.1", "128.0.0.1", "::2", "192.168.1.1" } },
+		{ "<register><exempt/></register>", { NULL },
+		  { "127.0.0.1", "::1", "10.0.0.1", NULL } },
+		{ "<register><exempt>10.1.0.0/16</exempt><exempt> 2001:db8::1 </exempt>"
+		  "<exempt>192.0.2.7</exempt></register>",
+		  { "10.1.255.3", "2001:db8::1", "192.0.2.7", NULL },
+		  { "127.0.0.1", "::1", "10.2.0.1", "192.0.2.8" } },
+	};
+	static const char *const bad[] = { "10.1.0.0/33", "localhost", "10.0.0.0/", "::1/129" };
+	char body[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct c2s c2s;
+		const char *error = NULL;
+
+		if (load(&c2s, "<port>5222</port><id>x.org</id>", cases[i].authreg, &error) < 0)
+			fail_msg("case %zu: %s", i, error);
+		for (size_t j = 0; j < 4; j++) {
+			if (cases[i].exempt[j] != NULL && !c2s_register_exempt(&c2s, cases[i].exempt[j]))
+				fail_msg("case %zu: %s not exempt", i, cases[i].exempt[j]);
+			if (cases[i].limited[j] != NULL && c2s_register_exempt(&c2s, cases[i].limited[j]))
+				fail_msg("case %zu: %s exempt", i, cases[i].limited[j]);
+		}
+		unload(&c2s);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct c2s c2s;
+		const char *error = NULL;
+
+		snprintf(body, sizeof(body), "<register><exempt>::1</exempt><exempt>%s</exempt>"
+			 "</register>", bad[i]);
+		if (load(&c2s, "<port>5222</port><id>x.org</id>", body, &error) == 0)
+			fail_msg("'%s' accepted", bad[i]);
+		if (strstr(error, "c2s.xml:1: <authreg><register><exempt>") == NULL ||
+		    strstr(error, bad[i]) == NULL)
+			fail_msg("'%s': error '%s'", bad[i], error);
+		unload(&c2s);
+	}
+}
+
 /* io.websocket: absent, with its options, and each option refused with
  * the file and element named. */
 static void test_websocket(void **state)
@@ -298,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_stream_management_options),
 		cmocka_unit_test(test_websocket),
+		cmocka_unit_test(test_register_exempt),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

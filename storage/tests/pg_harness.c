@@ -710,3 +710,23 @@ void pgt_stop(void)
 	pgt_jd2_script = NULL;
 	pg_server_stop(&server);
 }
+
+int pgt_run_group(const char *name, const struct CMUnitTest *tests, size_t n)
+{
+	const char *reason;
+	int failed;
+
+	switch (pgt_start(&reason)) {
+	case 0:
+		break;
+	case 1:
+		fprintf(stderr, "%s: %s: SKIP\n", name, reason);
+		return 77;
+	default:
+		fprintf(stderr, "%s: cannot start a PostgreSQL server: %s\n", name, reason);
+		return 1;
+	}
+	failed = _cmocka_run_group_tests(name, tests, n, NULL, NULL);
+	pgt_stop();
+	return failed;
+}

@@ -20,6 +20,7 @@
 #ifndef STORAGE_TESTS_PG_HARNESS_H
 #define STORAGE_TESTS_PG_HARNESS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libpq-fe.h>
@@ -48,6 +49,16 @@ int pgt_start(const char **why_r);
 /* Stop the server (fast shutdown) and remove its directory; waits for
  * that, at most about a minute. */
 void pgt_stop(void);
+
+struct CMUnitTest;
+/*
+ * The whole main() of a test program on the private server: start it, run
+ * the cmocka group `tests` (n of them) named `name`, stop it. Returns the
+ * exit status: the number of failures, 77 (automake's "skipped") without
+ * server binaries, 1 if the server could not start.
+ */
+int pgt_run_group(const char *name, const struct CMUnitTest *tests, size_t n);
+#define PGT_RUN_GROUP(name, tests) pgt_run_group(name, tests, sizeof(tests) / sizeof((tests)[0]))
 
 /* The socket directory (libpq's host), port, and the temporary directory
  * the test may use for its own files. */

@@ -28,6 +28,7 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 
+#include "storage/sql.h"
 #include "storage/storage.h"
 #include "storage/tests/pg_harness.h"
 #include "storage/tests/storage_test.h"
@@ -764,6 +765,65 @@ static void test_connect_options(void **state)
 	pgt_check_open(fx, PASSWORD, -1, "/nonexistent-dir");
 }
 
+/* The SQL layer itself (storage/sql.h), as the storage driver and c2s's
+ * authreg use it: the client encoding is UTF8 even where conninfo asks
+ * for another, the statement timeout and search path hold on the session
+ * and come back after a reconnection, and a failed statement's error
+ * survives the rollback that follows it. */
+static void test_sql_layer_session(void **state)
+{
+	struct pgt_fixture *fx = *state;
+	char conninfo[256];
+	const char *error = NULL;
+	struct sql_conn *conn;
+	struct sql_settings set = {
+		.kind = SQL_PGSQL,
+		.section = "storage.pgsql",
+		.option = pgt_opt_get,
+		.option_ctx = fx,
+		.statement_timeout_ms = 4000,
+	};
+	static const char *const show[][2] = {
+		{ "SHOW client_encoding", "UTF8" },
+		{ "SHOW statement_timeout", "4s" },
+		{ "SHOW search_path", "jd" },
+	};
+	PGresult *r;
+
+	pgt_exec(fx->dbname, "CREATE SCHEMA jd", 0);
+	snprintf(conninfo, sizeof(conninfo), "host=%s port=%s dbname=%s user=%s "
+		 "client_encoding=LATIN1", pgt_host(), pgt_port(), fx->dbname, PGT_SUPERUSER);
+	pgt_opt_set(fx, "storage.pgsql.conninfo", conninfo);
+	pgt_opt_set(fx, "storage.pgsql.schema", "jd");
+	if (sql_open(&conn, &set, &error) < 0)
+		fail_msg("sql_open: %s", error);
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(show) / sizeof(show[0]); i++) {
+			r = sql_pgsql_run(conn, show[i][0], 0, NULL, PGRES_TUPLES_OK, "show", &error);
+			assert_non_null(r);
+			assert_string_equal(PQgetvalue(r, 0, 0), show[i][1]);
+			PQclear(r);
+		}
+		if (round == 1)
+			break;
+		pgt_exec(fx->dbname, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+			 "WHERE application_name = '' AND pid <> pg_backend_pid() AND "
+			 "datname = current_database()", 0);
+		r = sql_pgsql_run(conn, "SELECT 1", 0, NULL, PGRES_TUPLES_OK, "select", &error);
+		assert_null(r);
+		assert_true(sql_lost(conn));
+		assert_int_equal(sql_reconnect(conn, &error), 0);
+	}
+	assert_int_equal(sql_begin(conn, 0, &error), 0);
+	assert_int_equal(sql_exec(conn, "SELECT * FROM nowhere", "select", &error), -1);
+	assert_string_equal(sql_sqlstate(conn), "42P01");
+	sql_rollback(conn);
+	assert_non_null(strstr(error, "relation \"nowhere\" does not exist"));
+	assert_int_equal(sql_exec(conn, "SELECT 1", "select", &error), 0);
+	sql_close(&conn);
+	assert_null(conn);
+}
+
 /* The server ends our session (a restart, an administrator): the next
  * operation connects again, restores the schema search path, and works. */
 static void test_reconnect(void **state)
@@ -1073,6 +1133,7 @@ int main(void)
 		TEST(test_driver_routing),
 		TEST_UNOPENED(test_connect_options),
 		TEST_UNOPENED(test_reconnect),
+		TEST_UNOPENED(test_sql_layer_session),
 		TEST(test_concurrent_replace),
 		TEST_UNOPENED(test_transactions_option),
 		TEST(test_many_parameters),
@@ -1080,21 +1141,6 @@ int main(void)
 		TEST_UNOPENED(test_jabberd2_schema),
 		TEST_UNOPENED(test_jabberd2_rows),
 	};
-	const char *why;
-	int failed;
 
-	switch (pgt_start(&why)) {
-	case 0:
-		break;
-	case 1:
-		/* 77 tells the automake test driver this test was skipped. */
-		fprintf(stderr, "test_pgsql: %s: SKIP\n", why);
-		return 77;
-	default:
-		fprintf(stderr, "test_pgsql: cannot start a PostgreSQL server: %s\n", why);
-		return 1;
-	}
-	failed = cmocka_run_group_tests(tests, NULL, NULL);
-	pgt_stop();
-	return failed;
+	return PGT_RUN_GROUP("test_pgsql", tests);
 }

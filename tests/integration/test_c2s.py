@@ -10,6 +10,7 @@ import re
 import socket
 import sqlite3
 import ssl
+import subprocess
 import time
 
 import pytest
@@ -359,12 +360,77 @@ def test_auth_throttle_per_account(sandbox, xmpp):
 
 
 def test_register_rate_limit_per_ip(sandbox, xmpp):
+    """With the exempt list emptied (<exempt/>), loopback is limited like
+    any address."""
     node = node_with_our_c2s(sandbox, extra_authreg=(
-        "<register><limit>1</limit><seconds>600</seconds></register>"))
+        "<register><limit>1</limit><seconds>600</seconds><exempt/></register>"))
     xmpp.client("lea@localhost", "pw", node.c2s_address).register()
     with pytest.raises(XmppError, match="registration refused: resource-constraint"):
         xmpp.client("max@localhost", "pw", node.c2s_address).register(timeout=10)
     assert authreg_row(node, "max") is None
+
+
+def test_register_loopback_exempt_by_default(sandbox, xmpp):
+    """jabberd2's c2s.xml sets no registration limit: with no <register>
+    section at all, ten registrations in a row from loopback succeed (the
+    default limit, 5 an hour, would refuse the sixth)."""
+    node = node_with_our_c2s(sandbox)
+    for i in range(10):
+        xmpp.client("reg%d@localhost" % i, "pw", node.c2s_address).register(timeout=10)
+    for i in range(10):
+        assert authreg_row(node, "reg%d" % i) is not None
+    assert "registration limit reached" not in node.log("c2s").read_text()
+
+
+def test_register_limit_default_without_exempt(sandbox, xmpp):
+    """The default limit still holds for an address that is not exempt:
+    with the exempt list emptied, the sixth registration in an hour from
+    one address is refused."""
+    node = node_with_our_c2s(sandbox, extra_authreg="<register><exempt/></register>")
+    for i in range(5):
+        xmpp.client("lim%d@localhost" % i, "pw", node.c2s_address).register(timeout=10)
+    with pytest.raises(XmppError, match="registration refused: resource-constraint"):
+        xmpp.client("lim5@localhost", "pw", node.c2s_address).register(timeout=10)
+    assert authreg_row(node, "lim5") is None
+    assert "registration limit reached for 127." in node.log("c2s").read_text()
+
+
+@pytest.mark.parametrize("exempt,refused", [
+    ("<exempt>10.0.0.0/8</exempt><exempt>::1</exempt>", True),
+    ("<exempt>\n  127.0.0.0/8\n</exempt>", False),
+])
+def test_register_custom_exempt(sandbox, xmpp, exempt, refused):
+    """A configured exempt list replaces the default: a list without the
+    client's block (10/8 and ::1) leaves it limited; a list with it
+    (127/8) exempts it."""
+    node = node_with_our_c2s(sandbox, extra_authreg=(
+        "<register><limit>1</limit><seconds>600</seconds>%s</register>" % exempt))
+    xmpp.client("ora@localhost", "pw", node.c2s_address).register(timeout=10)
+    if refused:
+        with pytest.raises(XmppError, match="registration refused: resource-constraint"):
+            xmpp.client("pia@localhost", "pw", node.c2s_address).register(timeout=10)
+        assert authreg_row(node, "pia") is None
+    else:
+        for name in ("pia", "quin", "rex"):
+            xmpp.client(name + "@localhost", "pw", node.c2s_address).register(timeout=10)
+            assert authreg_row(node, name) is not None
+
+
+def test_register_bad_exempt_refused(sandbox):
+    """An exempt entry that does not parse stops c2s at start, naming the
+    file, the element and the value."""
+    node = jabberd.Node(sandbox, flavor={"c2s": "ours"})
+    node.config("c2s").write_text(C2S_XML.format(
+        ip=node.ip, router_port=node.router_port, user=node.router_user,
+        password=node.router_pass, log=node.log("c2s"), attrs="",
+        domain=node.domain, port=node.c2s_port, mechs="<plain/>", db=node.db,
+        iterations=64, stanzasize=65535, extra_local="", extra_io="",
+        extra_authreg="<register><exempt>127.0.0.0/40</exempt></register>"))
+    proc = subprocess.run([str(paths.our_binary("c2s")), "-t", "-c", str(node.config("c2s"))],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0
+    err = proc.stdout + proc.stderr
+    assert "c2s.xml" in err and "<exempt>" in err and "127.0.0.0/40" in err, err
 
 
 def test_password_change_and_cancel(sandbox, xmpp):

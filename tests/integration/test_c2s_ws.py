@@ -439,6 +439,40 @@ def test_auth_throttle_per_forwarded_client(sandbox, xmpp):
     assert "too many failed logins for quin or from 198.51.100.7" in log
 
 
+def test_register_limit_per_forwarded_client(sandbox, xmpp):
+    """Behind a trusted proxy on loopback, the registration limit counts
+    the client the proxy forwards: the default loopback exemption does not
+    make every proxied client exempt, while clients that really are on
+    loopback stay exempt."""
+    node = ws_node(sandbox, websocket_xml="<websocket><trusted-proxy>127.0.0.1"
+                   "</trusted-proxy></websocket>",
+                   extra_authreg="<register><limit>1</limit><seconds>600</seconds>"
+                   "</register>")
+
+    def register_via_proxy(xff, user):
+        c = WsXmpp(node.c2s_address, source="127.0.0.1",
+                   header=["X-Forwarded-For: " + xff])
+        c.open()
+        c.send("<iq xmlns='%s' type='set' id='reg'><query xmlns='jabber:iq:register'>"
+               "<username>%s</username><password>pw</password></query></iq>"
+               % (CLIENT, user))
+        res = c.recv_until("{%s}iq" % CLIENT)
+        c.close()
+        if res.get("type") == "result":
+            return None
+        cond = res.find("{%s}error" % CLIENT)
+        return cond[0].tag.split("}")[1] if cond is not None and len(cond) else "?"
+
+    assert register_via_proxy("203.0.113.9", "una") is None
+    assert register_via_proxy("203.0.113.9", "vic") == "resource-constraint"
+    assert register_via_proxy("203.0.113.10", "wes") is None
+    assert register_via_proxy("127.0.0.1", "xia") is None
+    assert register_via_proxy("127.0.0.1", "yul") is None
+    for name in ("zed", "zoe"):
+        xmpp.client(name + "@localhost", "pw", node.c2s_address).register(timeout=10)
+    assert "registration limit reached for 203.0.113.9" in node.log("c2s").read_text()
+
+
 def test_slow_upgrade_request_times_out(sandbox):
     """A client that never finishes its HTTP request (slowloris) is closed
     by the unauthenticated-stream timeout (io.check.auth)."""

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sql: the one SQL connection layer, under the sm's storage drivers
+ * (storage_sqlite.c, storage_pgsql.c) and c2s's authreg backends
+ * (authreg_sqlite.c, authreg_pgsql.c). It owns what both sides used to do
+ * each in their own way, and did differently:
+ *
+ *  - opening, from the jabberd2 options of one config section
+ *    ("storage.pgsql", "authreg.sqlite"...), read through a callback:
+ *    sqlite: dbname (the file), busy-timeout (ms, default 1000), and for
+ *    storage sql (run once after opening); a new file gets jabberd2's
+ *    page size and WAL;
+ *    pgsql: conninfo, or host/port/dbname/user/pass, then schema
+ *    (search_path); client_encoding is always UTF8 (every string we hand
+ *    over is UTF-8, whatever the database's default); connect_timeout 10 s
+ *    unless conninfo says otherwise;
+ *  - error text, on one line, with the password (from `pass` or from
+ *    inside conninfo) never shown;
+ *  - a lost pgsql connection re-established (sql_reconnect), with its
+ *    session settings (search_path, statement_timeout) restored;
+ *  - transactions (sql_begin/sql_commit/sql_rollback) and the schema lock
+ *    that keeps daemons starting together from creating tables twice;
+ *  - prepared statements: a per-connection sqlite cache keyed by SQL text.
+ *
+ * Statements themselves stay with each driver (sqlite3_stmt binding or
+ * libpq text parameters), through the native handle this layer hands out;
+ * the interface above that is driver-neutral, so that another driver
+ * (MySQL, issue 15) adds a kind here, not a copy of it in every caller.
+ *
+ * Calls block. Error strings returned in *error_r are owned by the
+ * connection and valid until its next call.
+ */
+#ifndef STORAGE_SQL_H
+#define STORAGE_SQL_H
+
+#include <stddef.h>
+
+struct buf;
+struct sql_conn;
+struct sqlite3;
+struct sqlite3_stmt;
+struct pg_conn;
+struct pg_result;
+
+enum sql_kind {
+	SQL_SQLITE,
+	SQL_PGSQL,
+};
+
+/* An option of the section: the value, or NULL when absent. */
+typedef const char *sql_option_fn(void *ctx, const char *key);
+
+struct sql_settings {
+	enum sql_kind kind;
+	/* The config section, "storage.pgsql" or "authreg.sqlite": options are
+	 * read as section + "." + name, and errors name it. */
+	const char *section;
+	sql_option_fn *option;
+	void *option_ctx;
+	/* sqlite: the option holding SQL to run once after opening
+	 * ("sql" for storage.sqlite.sql), or NULL for none. */
+	const char *init_sql_option;
+	/* pgsql: the application name the server shows, and the longest a
+	 * statement may run (ms; 0: the server's default). */
+	const char *application_name;
+	int statement_timeout_ms;
+};
+
+/* The section's option `name` (set->section + "." + name), or NULL; an
+ * empty value reads as absent when `nonempty`. */
+const char *sql_option(const struct sql_settings *set, const char *name, int nonempty);
+
+/*
+ * Open a connection as `set` says. Returns 0 and *conn_r, or -1 with the
+ * reason in *error_r (in a static buffer: valid until the next failed
+ * sql_open). The reason never holds the password.
+ */
+int sql_open(struct sql_conn **conn_r, const struct sql_settings *set, const char **error_r);
+void sql_close(struct sql_conn **connp);
+
+/* SQLSTATE of the last failed pgsql statement ("" if none or sqlite). */
+const char *sql_sqlstate(const struct sql_conn *conn);
+
+/* Run SQL text that returns nothing we read (may hold several statements
+ * on sqlite; one on pgsql). 0, or -1 with *error_r "<kind>: <what>: ...". */
+int sql_exec(struct sql_conn *conn, const char *sql, const char *what, const char **error_r);
+
+/* ---- transactions ---- */
+
+/* BEGIN, taking the write lock at once on sqlite (BEGIN IMMEDIATE) and,
+ * with `serializable`, at SERIALIZABLE isolation on pgsql. */
+int sql_begin(struct sql_conn *conn, int serializable, const char **error_r);
+int sql_commit(struct sql_conn *conn, const char **error_r);
+/* Abandon the open transaction, if there is one. Never fails. */
+void sql_rollback(struct sql_conn *conn);
+/* Inside a transaction: wait for the lock all our daemons take while they
+ * check and create tables, held until the transaction ends (pgsql; on
+ * sqlite, BEGIN IMMEDIATE already serialises writers). */
+int sql_schema_lock(struct sql_conn *conn, const char **error_r);
+
+/* ---- connection loss (pgsql; sqlite connections are never lost) ---- */
+
+/* 1 if the server connection is gone. */
+int sql_lost(const struct sql_conn *conn);
+/* Connect again as at open, restoring the session settings. 0 or -1. */
+int sql_reconnect(struct sql_conn *conn, const char **error_r);
+
+/* ---- SQL text ---- */
+
+/* Append `prefix` + `name` as one double-quoted identifier (prefix may be
+ * NULL); embedded quotes are doubled. Valid in SQLite and PostgreSQL. */
+void sql_ident(struct buf *sql, const char *prefix, const char *name);
+
+/* ---- sqlite statements ---- */
+
+struct sqlite3 *sql_sqlite_db(struct sql_conn *conn);
+/*
+ * A prepared statement for `sql`, from the connection's cache or newly
+ * prepared (replacing the least recently used). The connection owns it:
+ * use it, then sql_sqlite_done(). NULL with *error_r if SQLite refuses it.
+ */
+struct sqlite3_stmt *sql_sqlite_stmt(struct sql_conn *conn, const char *sql,
+				     const char **error_r);
+/* Reset a cached statement and drop its bindings (copies of secrets
+ * included) for its next use. */
+void sql_sqlite_done(struct sqlite3_stmt *stmt);
+/* Set *error_r to "sqlite: <what>: <SQLite's message>"; returns -1. */
+int sql_sqlite_fail(struct sql_conn *conn, const char *what, const char **error_r);
+
+/* ---- pgsql statements (only in builds with libpq) ---- */
+
+struct pg_conn *sql_pgsql_conn(struct sql_conn *conn);
+/*
+ * Run one statement with `n` text parameters (types left to the server)
+ * and check its status is `want` (a libpq ExecStatusType). Returns the
+ * result (PQclear it), or NULL with *error_r "pgsql: <what>: <message>
+ * (SQLSTATE xxxxx)" and sql_sqlstate() set. No reconnection.
+ */
+struct pg_result *sql_pgsql_run(struct sql_conn *conn, const char *sql, int n,
+				const char *const *values, int want, const char *what,
+				const char **error_r);
+
+#endif
