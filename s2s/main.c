@@ -27,6 +27,7 @@
 #include "util/list.h"
 #include "util/log.h"
 #include "util/pidfile.h"
+#include "util/sdnotify.h"
 #include "util/nad.h"
 
 struct s2sd {
@@ -366,7 +367,9 @@ static void c_bound(struct comp *comp, const char *name, int error, void *ctx)
 	if (d_listen(d) < 0) {
 		d->rc = 1;
 		mio_stop(d->mio);
+		return;
 	}
+	sdnotify_ready("ready for servers");
 }
 
 static void c_element(struct comp *comp, struct nad *nad, void *ctx)
@@ -420,7 +423,9 @@ static void on_signal(int signo, void *ctx)
 
 	switch (signo) {
 	case SIGHUP:
+		sdnotify_reloading();
 		log_reopen();
+		sdnotify_reloaded();
 		break;
 	case SIGUSR1:
 		log_set_debug(0);
@@ -433,6 +438,7 @@ static void on_signal(int signo, void *ctx)
 			return;
 		log_notice("s2s: shutting down");
 		d->shutting_down = 1;
+		sdnotify_stopping();
 		mio_listener_free(&d->listener);
 		mio_listener_free(&d->tls_listener);
 		s2s_shutdown(d->s2s);
@@ -585,8 +591,10 @@ static int d_setup(struct s2sd *d)
 static int d_run(struct s2sd *d)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
+	struct mio_timer *watchdog;
 	const char *err;
 	size_t i;
+	int rc;
 
 	if ((d->mio = mio_new(&err)) == NULL) {
 		log_error("s2s: %s", err);
@@ -600,11 +608,16 @@ static int d_run(struct s2sd *d)
 	if (d_setup(d) < 0)
 		return 1;
 	comp_start(d->comp);
+	watchdog = mio_timer_new(d->mio, sdnotify_watchdog_timer, NULL);
+	if (sdnotify_watchdog_ms() > 0)
+		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
 	if (mio_run(d->mio, &err) < 0) {
 		log_error("s2s: %s", err);
-		return 1;
-	}
-	return d->rc;
+		rc = 1;
+	} else
+		rc = d->rc;
+	mio_timer_free(&watchdog);
+	return rc;
 }
 
 static void d_free(struct s2sd *d)
@@ -678,6 +691,7 @@ int main(int argc, char **argv)
 	if (pidfile_write(d.cfg.pidfile, &err) < 0)
 		log_warnx("s2s: cannot write pid file %s: %s", d.cfg.pidfile, err);
 	rc = d_run(&d);
+	pidfile_remove(d.cfg.pidfile);
 	d_free(&d);
 	log_close();
 	return rc;
