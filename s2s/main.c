@@ -12,6 +12,7 @@
 #include "s2s/s2s.h"
 
 #include <fcntl.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@ struct attempt {
 	struct s2s_conn *conn;
 	struct s2s_target *targets;
 	size_t n, idx;
+	size_t refused;         /* targets that answered "nobody listens" */
 	int resolving;
 	struct mio_connector *ctor;
 	struct list_node link;
@@ -212,6 +214,8 @@ static void on_connect(struct mio_connector *ctor, struct mio_conn *mc, const ch
 	if (mc == NULL) {
 		log_notice("s2s: %s: cannot connect to %s port %d: %s",
 			   s2s_conn_domain(a->conn), tg->ip, tg->port, error);
+		if (mio_connector_errno(ctor) == ECONNREFUSED)
+			a->refused++;
 		s2s_resolver_bad_host(d->res, tg->ip, tg->port);
 		a->idx++;
 		attempt_next(a);
@@ -246,7 +250,13 @@ static void attempt_next(struct attempt *a)
 		log_notice("s2s: cannot connect to %s port %d: %s", tg->ip, tg->port, err);
 		a->idx++;
 	}
-	s2s_conn_failed(a->conn, 0, "no address could be reached");
+	/* Every address refusing is a definite answer; a timeout or an
+	 * unreachable address may pass, and the queue waits (check.retry). */
+	if (a->n > 0 && a->refused == a->n)
+		s2s_conn_failed(a->conn, S2S_CONNECT_REFUSED,
+				"every address refused the connection");
+	else
+		s2s_conn_failed(a->conn, S2S_CONNECT_UNREACHED, "no address could be reached");
 	attempt_free(a);
 	s2s_flush(d->s2s);
 }
@@ -260,7 +270,7 @@ static void on_resolved(const char *domain, const struct s2s_target *targets, si
 	a->resolving = 0;
 	if (n == 0) {
 		log_notice("s2s: cannot resolve %s: %s", domain, error);
-		s2s_conn_failed(a->conn, 1, error);
+		s2s_conn_failed(a->conn, S2S_CONNECT_NO_NAME, error);
 		attempt_free(a);
 		s2s_flush(d->s2s);
 		return;
