@@ -12,9 +12,9 @@
 #   $(localstatedir)/log/jabberd  log files (with <log type='file'>)
 #   $(systemdsystemunitdir)       jabberd.service, jabberd-{router,sm,c2s,
 #                                 s2s}.service (when built with libsystemd)
-# Paths inside the files are substituted here, by make, so that
-# `make install prefix=...` and distcheck's relocated installs see their
-# own paths.
+# The paths inside these files are filled in as they are installed, so
+# `make install prefix=/elsewhere` (and distcheck's relocated installs)
+# get their own paths without a rebuild. docs/install.md tells more.
 
 etc_edit = sed \
 	-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
@@ -24,89 +24,77 @@ etc_edit = sed \
 
 ETC_CONFIGS = router.xml sm.xml c2s.xml s2s.xml router-users.xml \
 	router-filter.xml jabberd.cfg
-ETC_DIST = \
-	etc/router.xml.dist \
-	etc/sm.xml.dist \
-	etc/c2s.xml.dist \
-	etc/s2s.xml.dist \
-	etc/router-users.xml.dist \
-	etc/router-filter.xml.dist \
-	etc/jabberd.cfg.dist
-sysconf_DATA = $(ETC_DIST)
-EXTRA_DIST += $(ETC_DIST:=.in) etc/README.md
-CLEANFILES += $(ETC_DIST)
+EXTRA_DIST += \
+	etc/README.md \
+	etc/router.xml.dist.in \
+	etc/sm.xml.dist.in \
+	etc/c2s.xml.dist.in \
+	etc/s2s.xml.dist.in \
+	etc/router-users.xml.dist.in \
+	etc/router-filter.xml.dist.in \
+	etc/jabberd.cfg.dist.in \
+	etc/systemd/jabberd.service.in \
+	etc/systemd/jabberd-daemon.service.in \
+	tools/jabberd.in
 
-$(ETC_DIST): Makefile
-	$(AM_V_GEN)$(MKDIR_P) $(@D) && rm -f $@ $@.tmp && \
-	$(etc_edit) $(srcdir)/$@.in > $@.tmp && mv $@.tmp $@
-etc/router.xml.dist: $(srcdir)/etc/router.xml.dist.in
-etc/sm.xml.dist: $(srcdir)/etc/sm.xml.dist.in
-etc/c2s.xml.dist: $(srcdir)/etc/c2s.xml.dist.in
-etc/s2s.xml.dist: $(srcdir)/etc/s2s.xml.dist.in
-etc/router-users.xml.dist: $(srcdir)/etc/router-users.xml.dist.in
-etc/router-filter.xml.dist: $(srcdir)/etc/router-filter.xml.dist.in
-etc/jabberd.cfg.dist: $(srcdir)/etc/jabberd.cfg.dist.in
+# The units go in only with sd_notify support: Type=notify needs it.
+if HAVE_SYSTEMD
+JABBERD_UNIT_DAEMONS = router sm c2s s2s
+JABBERD_UNIT_MAIN = jabberd
+endif
 
-# The launcher.
-bin_SCRIPTS = tools/jabberd
-EXTRA_DIST += tools/jabberd.in
-CLEANFILES += tools/jabberd
-tools/jabberd: $(srcdir)/tools/jabberd.in Makefile
-	$(AM_V_GEN)$(MKDIR_P) $(@D) && rm -f $@ $@.tmp && \
-	$(etc_edit) $(srcdir)/tools/jabberd.in > $@.tmp && chmod +x $@.tmp && mv $@.tmp $@
+install-exec-local:
+	$(MKDIR_P) "$(DESTDIR)$(bindir)"
+	$(etc_edit) $(srcdir)/tools/jabberd.in > "$(DESTDIR)$(bindir)/jabberd.tmp"
+	chmod 755 "$(DESTDIR)$(bindir)/jabberd.tmp"
+	mv "$(DESTDIR)$(bindir)/jabberd.tmp" "$(DESTDIR)$(bindir)/jabberd"
 
-# The working copies (0640: they hold the router secret) and the state
-# directories. The daemons run as a user of the operator's choice (the
-# units say "jabber"), who must own the state directories: a packager's
-# job, not make's.
-install-data-hook:
+# NAME.dist is always the shipped file; NAME (0640: it holds the router
+# secret) only if missing. The state directories are made here; the user
+# the daemons run as (the units say "jabber") must own them: a
+# packager's job, not make's.
+install-data-local:
+	$(MKDIR_P) "$(DESTDIR)$(sysconfdir)" "$(DESTDIR)$(localstatedir)/jabberd/pid" \
+	  "$(DESTDIR)$(localstatedir)/jabberd/db" "$(DESTDIR)$(localstatedir)/log/jabberd"
 	@for f in $(ETC_CONFIGS); do \
-	  if test -f "$(DESTDIR)$(sysconfdir)/$$f"; then \
-	    echo " keeping $(DESTDIR)$(sysconfdir)/$$f"; \
+	  d="$(DESTDIR)$(sysconfdir)/$$f"; \
+	  echo " $$d.dist"; \
+	  $(etc_edit) "$(srcdir)/etc/$$f.dist.in" > "$$d.dist" || exit 1; \
+	  chmod 644 "$$d.dist"; \
+	  if test -f "$$d"; then \
+	    echo " keeping $$d"; \
 	  else \
-	    echo " $(INSTALL) -m 640 etc/$$f.dist $(DESTDIR)$(sysconfdir)/$$f"; \
-	    $(INSTALL) -m 640 "etc/$$f.dist" "$(DESTDIR)$(sysconfdir)/$$f" || exit 1; \
+	    $(INSTALL) -m 640 "$$d.dist" "$$d" || exit 1; \
 	  fi; \
 	done
-	$(MKDIR_P) "$(DESTDIR)$(localstatedir)/jabberd/pid" \
-	  "$(DESTDIR)$(localstatedir)/jabberd/db" "$(DESTDIR)$(localstatedir)/log/jabberd"
+	@if test -n "$(JABBERD_UNIT_MAIN)"; then \
+	  u="$(DESTDIR)$(systemdsystemunitdir)"; \
+	  $(MKDIR_P) "$$u" && \
+	  echo " $$u/jabberd.service" && \
+	  $(etc_edit) $(srcdir)/etc/systemd/jabberd.service.in > "$$u/jabberd.service" || exit 1; \
+	fi
+	@for d in $(JABBERD_UNIT_DAEMONS); do \
+	  u="$(DESTDIR)$(systemdsystemunitdir)/jabberd-$$d.service"; \
+	  case $$d in \
+	  c2s|s2s) after=' jabberd-router.service'; req='\nRequires=jabberd-router.service' ;; \
+	  *) after= req= ;; \
+	  esac; \
+	  echo " $$u"; \
+	  $(etc_edit) -e "s|@daemon[@]|$$d|g" -e "s|@after[@]|$$after|" \
+	    -e "s|@requires[@]|$$req|" \
+	    $(srcdir)/etc/systemd/jabberd-daemon.service.in > "$$u" || exit 1; \
+	done
 
 # Uninstall takes away the working copies nobody edited (an edited one is
 # the operator's and stays).
-uninstall-hook:
+uninstall-local:
+	rm -f "$(DESTDIR)$(bindir)/jabberd"
 	@for f in $(ETC_CONFIGS); do \
-	  if cmp -s "etc/$$f.dist" "$(DESTDIR)$(sysconfdir)/$$f"; then \
-	    echo " rm -f $(DESTDIR)$(sysconfdir)/$$f"; \
-	    rm -f "$(DESTDIR)$(sysconfdir)/$$f"; \
-	  fi; \
+	  d="$(DESTDIR)$(sysconfdir)/$$f"; \
+	  if cmp -s "$$d.dist" "$$d"; then echo " rm -f $$d"; rm -f "$$d"; fi; \
+	  rm -f "$$d.dist"; \
 	done
-
-# systemd units, from one template for the four daemons.
-EXTRA_DIST += etc/systemd/jabberd.service.in etc/systemd/jabberd-daemon.service.in
-JABBERD_UNITS = \
-	etc/systemd/jabberd.service \
-	etc/systemd/jabberd-router.service \
-	etc/systemd/jabberd-sm.service \
-	etc/systemd/jabberd-c2s.service \
-	etc/systemd/jabberd-s2s.service
-CLEANFILES += $(JABBERD_UNITS)
-if HAVE_SYSTEMD
-systemdsystemunit_DATA = $(JABBERD_UNITS)
-endif
-
-etc/systemd/jabberd.service: $(srcdir)/etc/systemd/jabberd.service.in Makefile
-	$(AM_V_GEN)$(MKDIR_P) $(@D) && $(etc_edit) $(srcdir)/etc/systemd/jabberd.service.in > $@
-# router and sm depend on nothing but the node (as jabberd2's: sm does not
-# wait for the router, it connects when the router is there); c2s and s2s
-# need the router.
-etc/systemd/jabberd-router.service etc/systemd/jabberd-sm.service: \
-		$(srcdir)/etc/systemd/jabberd-daemon.service.in Makefile
-	$(AM_V_GEN)$(MKDIR_P) $(@D) && d=`basename $@ .service | sed 's/^jabberd-//'` && \
-	$(etc_edit) -e "s|@daemon[@]|$$d|g" -e 's|@after[@]||' -e 's|@requires[@]||' \
-	  $(srcdir)/etc/systemd/jabberd-daemon.service.in > $@
-etc/systemd/jabberd-c2s.service etc/systemd/jabberd-s2s.service: \
-		$(srcdir)/etc/systemd/jabberd-daemon.service.in Makefile
-	$(AM_V_GEN)$(MKDIR_P) $(@D) && d=`basename $@ .service | sed 's/^jabberd-//'` && \
-	$(etc_edit) -e "s|@daemon[@]|$$d|g" -e 's|@after[@]| jabberd-router.service|' \
-	  -e 's|@requires[@]|\nRequires=jabberd-router.service|' \
-	  $(srcdir)/etc/systemd/jabberd-daemon.service.in > $@
+	@for d in $(JABBERD_UNIT_MAIN) $(JABBERD_UNIT_DAEMONS); do \
+	  case $$d in jabberd) u=jabberd ;; *) u=jabberd-$$d ;; esac; \
+	  rm -f "$(DESTDIR)$(systemdsystemunitdir)/$$u.service"; \
+	done
