@@ -39,8 +39,9 @@ def install(sandbox):
     return prefix
 
 
-def adjust(prefix, ip, ports):
-    """Move the installed configs to free loopback ports and file logs."""
+def adjust(prefix, ip, ports, log_type="file"):
+    """Move the installed configs to free loopback ports, logs of
+    `log_type` (file: under <localstatedir>/log/jabberd)."""
     etc = prefix / "etc"
     for d in DAEMONS:
         f = etc / (d + ".xml")
@@ -50,7 +51,7 @@ def adjust(prefix, ip, ports):
         text = text.replace("<port>5347</port>", "<port>%d</port>" % ports["router"])
         text = text.replace("<port>5222</port>", "<port>%d</port>" % ports["c2s"])
         text = text.replace("<port>5269</port>", "<port>%d</port>" % ports["s2s"])
-        text = text.replace("<log type='syslog'>", "<log type='file'>")
+        text = text.replace("<log type='syslog'>", "<log type='%s'>" % log_type)
         f.write_text(text)
 
 
@@ -77,18 +78,18 @@ def wait_for(what, cond, timeout):
         time.sleep(0.05)
 
 
-def start_node(sandbox, extra_cfg=""):
+def start_node(sandbox, extra_cfg="", args=(), log_type="file"):
     prefix = install(sandbox)
     ip = "127.0.0.1"
     ports = {d: sandbox.free_port(ip) for d in ("router", "c2s", "s2s")}
-    adjust(prefix, ip, ports)
+    adjust(prefix, ip, ports, log_type)
     cert = certs.self_signed(sandbox.dir, DOMAIN)
     shutil.copy(cert.pemfile, prefix / "etc" / "server.pem")
     if extra_cfg:
         with open(prefix / "etc" / "jabberd.cfg", "a") as f:
             f.write(extra_cfg)
     logs = prefix / "var" / "log" / "jabberd"
-    launcher = sandbox.start("jabberd", [prefix / "bin" / "jabberd"],
+    launcher = sandbox.start("jabberd", [prefix / "bin" / "jabberd"] + list(args),
                              logs=[logs / (d + ".log") for d in DAEMONS],
                              ready_port=(ip, ports["c2s"]))
     launcher.wait_log(r"c2s: ready for clients", timeout=paths.scaled(20))
@@ -178,6 +179,25 @@ def test_launcher_hup_and_term(sandbox, xmpp):
         for d in DAEMONS:
             assert re.search(r"%s: (stopped|shutting down)" % d,
                              (logs / (d + ".log")).read_text()), d
+    finally:
+        kill_leftovers(prefix)
+
+
+def test_launcher_debug_prefixes_output(sandbox):
+    """-D: each daemon runs with -D and its output comes through the
+    launcher, each line prefixed with the daemon's tag, as jabberd2's."""
+    prefix, launcher, _, _, _ = start_node(sandbox, args=["-D"], log_type="stdout")
+    try:
+        out = launcher.output()
+        for tag, line in (("ROUT: ", "router: listening on"),
+                          ("SM  : ", "sm: sm ready for sessions"),
+                          ("C2S : ", "c2s: ready for clients"),
+                          ("S2S : ", "s2s: listening for servers")):
+            launcher.wait_log(re.escape(tag) + r".*" + re.escape(line), timeout=10)
+        assert re.search(r"(?m)^C2S : .*\[debug\]", launcher.output()), out[-2000:]
+        launcher.signal(signal.SIGTERM)
+        launcher.proc.wait(paths.scaled(20))
+        assert launcher.proc.returncode == 0
     finally:
         kill_leftovers(prefix)
 
