@@ -147,12 +147,12 @@ static void on_hup(int signo, void *ctx)
 	cfg = config_load(c2s->cfg_file, c2s->cfg_id, &error);
 	if (cfg == NULL) {
 		log_error("c2s: SIGHUP: %s; stream_redirect unchanged", error);
-	} else {
-		c2s_redirects_read(c2s, cfg);
-		config_free(&cfg);
-		log_notice("c2s: SIGHUP: log reopened, %zu stream redirects",
-			   c2s->nredirects);
+		sdnotify_reloaded();
+		return;
 	}
+	c2s_redirects_read(c2s, cfg);
+	config_free(&cfg);
+	log_notice("c2s: SIGHUP: log reopened, %zu stream redirects", c2s->nredirects);
 	sdnotify_reloaded();
 }
 
