@@ -19,9 +19,10 @@ static int sdnotify_sent_ready;
 static void sdnotify_send(const char *state)
 {
 #ifdef HAVE_SYSTEMD
-	/* unset_environment=0: children (the pipe authreg's program) must
-	 * not see NOTIFY_SOCKET either way, but the watchdog needs
-	 * WATCHDOG_USEC later; the socket is only written here. */
+	/* unset_environment=0: later messages (watchdog, reload, stop) need
+	 * NOTIFY_SOCKET and WATCHDOG_USEC. A child (the pipe authreg's
+	 * program) inherits them; the units' NotifyAccess=main makes
+	 * systemd ignore anything it might send. */
 	(void)sd_notify(0, state);
 #else
 	(void)state;
