@@ -90,7 +90,8 @@ def start_node(sandbox, extra_cfg="", args=(), log_type="file"):
             f.write(extra_cfg)
     logs = prefix / "var" / "log" / "jabberd"
     launcher = sandbox.start("jabberd", [prefix / "bin" / "jabberd"] + list(args),
-                             logs=[logs / (d + ".log") for d in DAEMONS],
+                             logs=[logs / (d + ext) for d in DAEMONS
+                                   for ext in (".log", ".log.1")],
                              ready_port=(ip, ports["c2s"]))
     launcher.wait_log(r"c2s: ready for clients", timeout=paths.scaled(20))
     wait_for("four pid files", lambda: len(pidfiles(prefix)) == 4, 20)
@@ -162,7 +163,13 @@ def test_launcher_hup_and_term(sandbox, xmpp):
         ann.send_message(ann.full_jid, "before SIGHUP")
         ann.wait_message(body="before SIGHUP")
 
+        # logrotate's way: move the files away, then SIGHUP; every daemon
+        # opens a new file.
+        for d in DAEMONS:
+            (logs / (d + ".log")).rename(logs / (d + ".log.1"))
         launcher.signal(signal.SIGHUP)
+        wait_for("new log files",
+                 lambda: all((logs / (d + ".log")).exists() for d in DAEMONS), 10)
         wait_for("c2s to reload", lambda: "c2s: SIGHUP" in (logs / "c2s.log").read_text(), 10)
         wait_for("router to reload",
                  lambda: "router: SIGHUP" in (logs / "router.log").read_text(), 10)
