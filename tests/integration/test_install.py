@@ -21,7 +21,8 @@ import time
 
 import pytest
 
-from lib import certs, paths
+from lib import certs, jabberd, paths
+from lib.s2s import S2S
 
 DAEMONS = ("router", "sm", "c2s", "s2s")
 DOMAIN = "localhost.localdomain"
@@ -242,3 +243,15 @@ def test_launcher_restarts_on_failure(sandbox):
         launcher.signal(signal.SIGTERM)
         launcher.proc.wait(paths.scaled(20))
         kill_leftovers(prefix)
+
+
+def test_sigint_is_an_orderly_exit(sandbox):
+    """SIGINT (Ctrl-C on a daemon run by hand) ends each daemon as SIGTERM
+    does: streams closed, exit status 0."""
+    node = jabberd.Node(sandbox, number=1, flavor="ours", domain="a.test").start()
+    s2s = S2S(node).start()
+    daemons = [s2s.daemon] + [node.daemons[d] for d in ("c2s", "sm", "router")]
+    for d in daemons:
+        d.signal(signal.SIGINT)
+        assert d.stop() == [], d.name
+        assert re.search(r"shutting down", d.output()), d.name
