@@ -255,3 +255,34 @@ def test_sigint_is_an_orderly_exit(sandbox):
         d.signal(signal.SIGINT)
         assert d.stop() == [], d.name
         assert re.search(r"shutting down", d.output()), d.name
+
+
+def test_launcher_background(sandbox):
+    """-b: the launcher detaches (its command returns 0 at once) and keeps
+    the node running; SIGTERM to the detached launcher stops it all."""
+    prefix = install(sandbox)
+    ip = "127.0.0.1"
+    ports = {d: sandbox.free_port(ip) for d in ("router", "c2s", "s2s")}
+    adjust(prefix, ip, ports)
+    cert = certs.self_signed(sandbox.dir, DOMAIN)
+    shutil.copy(cert.pemfile, prefix / "etc" / "server.pem")
+    bg = None
+    try:
+        r = subprocess.run([str(prefix / "bin" / "jabberd"), "-b"], timeout=paths.scaled(10),
+                           env=sandbox.environment(), stdin=subprocess.DEVNULL,
+                           capture_output=True)
+        assert r.returncode == 0, r.stderr
+        wait_for("four pid files", lambda: len(pidfiles(prefix)) == 4, 20)
+        pids = read_pids(prefix)
+        with open("/proc/%d/stat" % pids["router"]) as f:
+            bg = int(f.read().rsplit(")", 1)[1].split()[1])
+        with open("/proc/%d/cmdline" % bg, "rb") as f:
+            assert b"jabberd" in f.read()
+        assert all(alive(p) for p in pids.values())
+        os.kill(bg, signal.SIGTERM)
+        wait_for("the node to stop", lambda: not alive(bg) and pidfiles(prefix) == [], 20)
+        assert not any(alive(p) for p in pids.values())
+    finally:
+        if bg is not None and alive(bg):
+            os.kill(bg, signal.SIGKILL)
+        kill_leftovers(prefix)
