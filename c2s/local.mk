@@ -72,7 +72,6 @@ c2s_fuzz_fuzz_authpipe_SOURCES = c2s/fuzz/fuzz_authpipe.c
 c2s_fuzz_fuzz_authpipe_LDADD = $(C2S_LIBS)
 c2s_fuzz_fuzz_authpipe_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += c2s/fuzz/authpipe.dict c2s/fuzz/corpus/authpipe
-EXTRA_DIST += etc/c2s.xml.dist.in
 
 # The pgsql backend's tests run a private PostgreSQL server with the
 # storage tests' harness (skipped without Debian's postgresql).

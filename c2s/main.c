@@ -25,6 +25,7 @@
 #include "util/config_file.h"
 #include "util/log.h"
 #include "util/pidfile.h"
+#include "util/sdnotify.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
@@ -116,6 +117,7 @@ static void on_bound(struct comp *comp, const char *name, int error, void *ctx)
 		return;
 	}
 	log_notice("c2s: ready for clients");
+	sdnotify_ready("ready for clients");
 }
 
 static void on_down(struct comp *comp, const char *reason, int final, void *ctx)
@@ -140,15 +142,18 @@ static void on_hup(int signo, void *ctx)
 	struct config *cfg;
 	const char *error;
 
+	sdnotify_reloading();
 	log_reopen();
 	cfg = config_load(c2s->cfg_file, c2s->cfg_id, &error);
 	if (cfg == NULL) {
 		log_error("c2s: SIGHUP: %s; stream_redirect unchanged", error);
+		sdnotify_reloaded();
 		return;
 	}
 	c2s_redirects_read(c2s, cfg);
 	config_free(&cfg);
 	log_notice("c2s: SIGHUP: log reopened, %zu stream redirects", c2s->nredirects);
+	sdnotify_reloaded();
 }
 
 /* Clients that do not close in time are cut off, and so is the link. */
@@ -168,6 +173,7 @@ static void on_term(int signo, void *ctx)
 		return;
 	log_notice("c2s: shutting down (signal %d)", signo);
 	c2s->shutting_down = 1;
+	sdnotify_stopping();
 	mio_listener_free(&c2s->listener);
 	mio_listener_free(&c2s->ssl_listener);
 	mio_listener_free(&c2s->ws_listener);
@@ -237,7 +243,9 @@ static int setup(struct c2s *c2s, const char **error_r)
 
 static int run(struct c2s *c2s)
 {
+	struct mio_timer *watchdog;
 	const char *error;
+	int rc;
 
 	if (setup(c2s, &error) < 0) {
 		log_error("c2s: %s", error);
@@ -249,11 +257,16 @@ static int run(struct c2s *c2s)
 	mio_signal(c2s->mio, SIGUSR1, on_debug, c2s, &error);
 	mio_signal(c2s->mio, SIGUSR2, on_debug, c2s, &error);
 	check_interval_start(c2s);
+	watchdog = mio_timer_new(c2s->mio, sdnotify_watchdog_timer, NULL);
+	if (sdnotify_watchdog_ms() > 0)
+		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
 	if (mio_run(c2s->mio, &error) < 0) {
 		log_error("c2s: %s", error);
-		return 1;
-	}
-	return c2s->exit_code;
+		rc = 1;
+	} else
+		rc = c2s->exit_code;
+	mio_timer_free(&watchdog);
+	return rc;
 }
 
 static void cleanup(struct c2s *c2s)
@@ -338,6 +351,7 @@ int main(int argc, char **argv)
 		fatalx("c2s: %s", error);
 	c2s.flush = mio_timer_new(c2s.mio, c2s_flush, &c2s);
 	rc = run(&c2s);
+	pidfile_remove(c2s.o.pidfile);
 	log_notice("c2s: stopped");
 	cleanup(&c2s);
 	return rc;

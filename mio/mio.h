@@ -340,6 +340,12 @@ struct mio_connector *mio_connect(struct mio *mio,
 /* Attempts started so far (the one in progress included). */
 unsigned int mio_connector_attempts(const struct mio_connector *connector);
 
+/* Inside the callback of a failed connect: the errno of the last failure
+ * (ECONNREFUSED when the peer answered that nobody listens, ETIMEDOUT when
+ * it did not answer in time), so the owner can tell a definite answer
+ * from one worth retrying. */
+int mio_connector_errno(const struct mio_connector *connector);
+
 /* Give up without calling the callback. NULLs *connector. Harmless inside
  * the connector's own callback; must not be called after it has run (the
  * connector is gone then). */

@@ -45,6 +45,7 @@ struct mio_connector {
 	int in_cb;
 	char name[INET6_ADDRSTRLEN + 8];
 	char err[MIO_ERRBUF];
+	int errnum;                     /* errno of the last failure */
 };
 
 static void mio_connector_attempt(evutil_socket_t fd, short what, void *arg);
@@ -98,6 +99,11 @@ unsigned int mio_connector_attempts(const struct mio_connector *c)
 	return c->attempts;
 }
 
+int mio_connector_errno(const struct mio_connector *c)
+{
+	return c->errnum;
+}
+
 /* Tell the owner and free the connector. */
 static void mio_connector_done(struct mio_connector *c, struct mio_conn *conn,
 			       const char *error)
@@ -148,12 +154,14 @@ static void mio_connector_io(evutil_socket_t fd, short what, void *arg)
 	int err = 0;
 
 	if (what & EV_TIMEOUT) {
+		c->errnum = ETIMEDOUT;
 		mio_connector_fail(c, "connect: timed out");
 		return;
 	}
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
 	if (err != 0) {
+		c->errnum = err;
 		mio_connector_fail(c, mio_strerror(c->err, sizeof(c->err),
 						   "connect", err));
 		return;
@@ -170,18 +178,21 @@ static int mio_connector_start(struct mio_connector *c)
 
 	c->fd = socket(c->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
-		mio_strerror(c->err, sizeof(c->err), "socket", errno);
+		c->errnum = errno;
+		mio_strerror(c->err, sizeof(c->err), "socket", c->errnum);
 		return -1;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (c->sourcelen > 0 &&
 	    bind(c->fd, (struct sockaddr *)&c->source, c->sourcelen) < 0) {
-		mio_strerror(c->err, sizeof(c->err), "bind", errno);
+		c->errnum = errno;
+		mio_strerror(c->err, sizeof(c->err), "bind", c->errnum);
 		return -1;
 	}
 	if (connect(c->fd, (struct sockaddr *)&c->peer, c->peerlen) < 0 &&
 	    errno != EINPROGRESS) {
-		mio_strerror(c->err, sizeof(c->err), "connect", errno);
+		c->errnum = errno;
+		mio_strerror(c->err, sizeof(c->err), "connect", c->errnum);
 		return -1;
 	}
 	/* Even an immediate success is reported through the event, so the

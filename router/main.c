@@ -28,6 +28,7 @@
 #include "util/config_file.h"
 #include "util/log.h"
 #include "util/pidfile.h"
+#include "util/sdnotify.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
@@ -224,6 +225,7 @@ static void on_hup(int signo, void *ctx)
 	struct routerd *d = ctx;
 	const char *file = config_get(d->cfg, "aci.filter"), *error;
 
+	sdnotify_reloading();
 	log_reopen();
 	if (d->r->msglog != NULL)
 		router_msglog_reopen(d->r->msglog);
@@ -232,6 +234,7 @@ static void on_hup(int signo, void *ctx)
 	if (load_filter(d, file != NULL ? file : SYSCONFDIR "/router-filter.xml", &error) < 0)
 		log_error("router: filter: %s; no rules now", error);
 	router_module_hup(d->r);
+	sdnotify_reloaded();
 }
 
 static void on_drain_timeout(struct mio_timer *t, void *ctx)
@@ -282,6 +285,7 @@ static void on_term(int signo, void *ctx)
 		return;
 	log_notice("router: shutting down (signal %d)", signo);
 	d->shutting_down = 1;
+	sdnotify_stopping();
 	/* The module goes first, while the components are still here. */
 	d->module_draining = 1;
 	if (router_module_stop(d->r) && d->module_draining) {
@@ -345,7 +349,7 @@ static int setup(struct routerd *d, const struct routerd_opts *o, const char **e
 static int run(struct routerd *d, const struct routerd_opts *o)
 {
 	const char *error;
-	struct mio_timer *check;
+	struct mio_timer *check, *watchdog;
 	int rc = 0;
 
 	if (setup(d, o, &error) < 0) {
@@ -353,6 +357,10 @@ static int run(struct routerd *d, const struct routerd_opts *o)
 		return 1;
 	}
 	log_notice("router: listening on %s:%d", o->ip, mio_listener_port(d->listener));
+	sdnotify_ready("listening for components");
+	watchdog = mio_timer_new(d->mio, sdnotify_watchdog_timer, NULL);
+	if (sdnotify_watchdog_ms() > 0)
+		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
 	mio_signal(d->mio, SIGHUP, on_hup, d, &error);
 	mio_signal(d->mio, SIGTERM, on_term, d, &error);
 	mio_signal(d->mio, SIGINT, on_term, d, &error);
@@ -369,6 +377,7 @@ static int run(struct routerd *d, const struct routerd_opts *o)
 		rc = 1;
 	}
 	mio_timer_free(&check);
+	mio_timer_free(&watchdog);
 	log_notice("router: stopped (%llu routed, %llu bounced)",
 		   (unsigned long long)d->r->routed, (unsigned long long)d->r->bounced);
 	return rc;
@@ -439,6 +448,7 @@ int main(int argc, char **argv)
 	if (d.users != NULL)
 		xhash_clear(d.users, free);
 	xhash_free(&d.users);
+	pidfile_remove(o.pidfile);
 	config_free(&d.cfg);
 	log_close();
 	return rc;

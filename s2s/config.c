@@ -12,7 +12,8 @@
  *   <lookup><nameserver ip='127.0.0.1' port='5353'/>
  *     the DNS server c-ares asks (tests serve SRV records from loopback);
  *     without it the NSCACHEIP environment variable is honoured as
- *     jabberd2's resolver does, then /etc/resolv.conf.
+ *     jabberd2's resolver does, then /etc/resolv.conf; without a port,
+ *     RES_OPTIONS's "port:N" (also jabberd2's), then 53.
  * <io><limits><queue>N</queue> bounding each domain pair's queue, and
  * <io><limits><domainstreams>N</domainstreams> bounding the incoming
  * streams one remote domain may hold open (a flood from one peer), and
@@ -178,7 +179,7 @@ int s2s_config_read(const struct config *cf, struct s2s_config *cfg, const char 
 		return -1;
 	cfg->nameserver_ip = config_attr(cf, "lookup.nameserver", 0, "ip");
 	port = config_attr(cf, "lookup.nameserver", 0, "port");
-	cfg->nameserver_port = port != NULL ? atoi(port) : 53;
+	cfg->nameserver_port = port != NULL ? atoi(port) : 0;    /* 0: RES_OPTIONS or 53 */
 	if (cfg->nameserver_ip == NULL && (env = getenv("NSCACHEIP")) != NULL && *env != '\0')
 		cfg->nameserver_ip = env;
 	if (cfg->min_ttl < 5)

@@ -451,14 +451,19 @@ static void s2s_conn_free(struct s2s_conn *c)
 	free(c);
 }
 
-void s2s_conn_failed(struct s2s_conn *conn, int dns, const char *reason)
+void s2s_conn_failed(struct s2s_conn *conn, int why, const char *reason)
 {
 	log_notice("s2s: cannot connect to %s: %s", conn->domain, reason);
 	/* XEP-0220 2.4: a receiving server that could not find the
 	 * authoritative server says remote-server-not-found, one that could
-	 * not reach it remote-connection-failed. */
-	if (dns)
+	 * not reach it remote-connection-failed. A refused connection is as
+	 * definite as a missing name for what waits: bounced at once, as
+	 * jabberd2 and prosody do; retrying cannot help until someone
+	 * listens. */
+	if (why == S2S_CONNECT_NO_NAME)
 		s2s_out_gone(conn, "remote-server-not-found", 0, "remote-server-not-found");
+	else if (why == S2S_CONNECT_REFUSED)
+		s2s_out_gone(conn, "remote-server-not-found", 0, "remote-connection-failed");
 	else
 		s2s_out_gone(conn, "remote-server-timeout", 1, "remote-connection-failed");
 	s2s_conn_free(conn);

@@ -12,6 +12,7 @@
 #include "s2s/s2s.h"
 
 #include <fcntl.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "util/list.h"
 #include "util/log.h"
 #include "util/pidfile.h"
+#include "util/sdnotify.h"
 #include "util/nad.h"
 
 struct s2sd {
@@ -57,6 +59,7 @@ struct attempt {
 	struct s2s_conn *conn;
 	struct s2s_target *targets;
 	size_t n, idx;
+	size_t refused;         /* targets that answered "nobody listens" */
 	int resolving;
 	struct mio_connector *ctor;
 	struct list_node link;
@@ -211,6 +214,8 @@ static void on_connect(struct mio_connector *ctor, struct mio_conn *mc, const ch
 	if (mc == NULL) {
 		log_notice("s2s: %s: cannot connect to %s port %d: %s",
 			   s2s_conn_domain(a->conn), tg->ip, tg->port, error);
+		if (mio_connector_errno(ctor) == ECONNREFUSED)
+			a->refused++;
 		s2s_resolver_bad_host(d->res, tg->ip, tg->port);
 		a->idx++;
 		attempt_next(a);
@@ -245,7 +250,13 @@ static void attempt_next(struct attempt *a)
 		log_notice("s2s: cannot connect to %s port %d: %s", tg->ip, tg->port, err);
 		a->idx++;
 	}
-	s2s_conn_failed(a->conn, 0, "no address could be reached");
+	/* Every address refusing is a definite answer; a timeout or an
+	 * unreachable address may pass, and the queue waits (check.retry). */
+	if (a->n > 0 && a->refused == a->n)
+		s2s_conn_failed(a->conn, S2S_CONNECT_REFUSED,
+				"every address refused the connection");
+	else
+		s2s_conn_failed(a->conn, S2S_CONNECT_UNREACHED, "no address could be reached");
 	attempt_free(a);
 	s2s_flush(d->s2s);
 }
@@ -259,7 +270,7 @@ static void on_resolved(const char *domain, const struct s2s_target *targets, si
 	a->resolving = 0;
 	if (n == 0) {
 		log_notice("s2s: cannot resolve %s: %s", domain, error);
-		s2s_conn_failed(a->conn, 1, error);
+		s2s_conn_failed(a->conn, S2S_CONNECT_NO_NAME, error);
 		attempt_free(a);
 		s2s_flush(d->s2s);
 		return;
@@ -366,7 +377,9 @@ static void c_bound(struct comp *comp, const char *name, int error, void *ctx)
 	if (d_listen(d) < 0) {
 		d->rc = 1;
 		mio_stop(d->mio);
+		return;
 	}
+	sdnotify_ready("ready for servers");
 }
 
 static void c_element(struct comp *comp, struct nad *nad, void *ctx)
@@ -420,7 +433,9 @@ static void on_signal(int signo, void *ctx)
 
 	switch (signo) {
 	case SIGHUP:
+		sdnotify_reloading();
 		log_reopen();
+		sdnotify_reloaded();
 		break;
 	case SIGUSR1:
 		log_set_debug(0);
@@ -433,6 +448,7 @@ static void on_signal(int signo, void *ctx)
 			return;
 		log_notice("s2s: shutting down");
 		d->shutting_down = 1;
+		sdnotify_stopping();
 		mio_listener_free(&d->listener);
 		mio_listener_free(&d->tls_listener);
 		s2s_shutdown(d->s2s);
@@ -585,8 +601,10 @@ static int d_setup(struct s2sd *d)
 static int d_run(struct s2sd *d)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
+	struct mio_timer *watchdog;
 	const char *err;
 	size_t i;
+	int rc;
 
 	if ((d->mio = mio_new(&err)) == NULL) {
 		log_error("s2s: %s", err);
@@ -600,11 +618,16 @@ static int d_run(struct s2sd *d)
 	if (d_setup(d) < 0)
 		return 1;
 	comp_start(d->comp);
+	watchdog = mio_timer_new(d->mio, sdnotify_watchdog_timer, NULL);
+	if (sdnotify_watchdog_ms() > 0)
+		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
 	if (mio_run(d->mio, &err) < 0) {
 		log_error("s2s: %s", err);
-		return 1;
-	}
-	return d->rc;
+		rc = 1;
+	} else
+		rc = d->rc;
+	mio_timer_free(&watchdog);
+	return rc;
 }
 
 static void d_free(struct s2sd *d)
@@ -678,6 +701,7 @@ int main(int argc, char **argv)
 	if (pidfile_write(d.cfg.pidfile, &err) < 0)
 		log_warnx("s2s: cannot write pid file %s: %s", d.cfg.pidfile, err);
 	rc = d_run(&d);
+	pidfile_remove(d.cfg.pidfile);
 	d_free(&d);
 	log_close();
 	return rc;

@@ -11,6 +11,9 @@
  * operator's priorities and weights decide between STARTTLS and direct
  * TLS; a "." for one of them only means that kind is not offered.
  * Addresses that failed recently (s2s_resolver_bad_host) go last.
+ * The servers asked are lookup.nameserver, else NSCACHEIP, else
+ * /etc/resolv.conf's; RES_OPTIONS's "port:N" gives their port, as it does
+ * for jabberd2's resolver (udns), though c-ares itself ignores it.
  * Answers are cached for their address TTL, clamped to lookup.min-ttl and
  * lookup.max-ttl (none with lookup.no-cache); static hosts never are.
  *
@@ -531,12 +534,45 @@ void s2s_resolver_bad_host(struct s2s_resolver *r, const char *ip, int port)
 	free(xhash_put(r->bad, key, when));
 }
 
+/* The N of "port:N" among RES_OPTIONS's blank-separated options, or 0. */
+static int res_env_port(void)
+{
+	const char *env = getenv("RES_OPTIONS"), *p;
+	char *end;
+	long v;
+
+	for (p = env; p != NULL && (p = strstr(p, "port:")) != NULL; p += 5) {
+		if (p != env && p[-1] != ' ' && p[-1] != '\t')
+			continue;
+		v = strtol(p + 5, &end, 10);
+		if (end != p + 5 && (*end == '\0' || *end == ' ' || *end == '\t') && v > 0 &&
+		    v < 65536)
+			return (int)v;
+	}
+	return 0;
+}
+
+/* Ask every server c-ares took from resolv.conf on `port` instead. */
+static int res_set_port(ares_channel ch, int port)
+{
+	struct ares_addr_port_node *servers = NULL, *s;
+	int rc;
+
+	if ((rc = ares_get_servers_ports(ch, &servers)) != ARES_SUCCESS)
+		return rc;
+	for (s = servers; s != NULL; s = s->next)
+		s->udp_port = s->tcp_port = port;
+	rc = ares_set_servers_ports(ch, servers);
+	ares_free_data(servers);
+	return rc;
+}
+
 struct s2s_resolver *s2s_resolver_new(struct mio *mio, const struct s2s_config *cfg,
 				      const char **error_r)
 {
 	struct s2s_resolver *r = xcalloc(1, sizeof(*r));
 	struct ares_options opt = { 0 };
-	int rc;
+	int rc, env_port = res_env_port();
 
 	r->mio = mio;
 	r->cfg = cfg;
@@ -555,14 +591,22 @@ struct s2s_resolver *s2s_resolver_new(struct mio *mio, const struct s2s_config *
 		goto err;
 	r->have_ch = 1;
 	if (cfg->nameserver_ip != NULL) {
+		int port = cfg->nameserver_port > 0 ? cfg->nameserver_port
+						    : env_port > 0 ? env_port : 53;
 		char *csv = strchr(cfg->nameserver_ip, ':') != NULL
-				    ? xasprintf("[%s]:%d", cfg->nameserver_ip, cfg->nameserver_port)
-				    : xasprintf("%s:%d", cfg->nameserver_ip, cfg->nameserver_port);
+				    ? xasprintf("[%s]:%d", cfg->nameserver_ip, port)
+				    : xasprintf("%s:%d", cfg->nameserver_ip, port);
 
 		rc = ares_set_servers_ports_csv(r->ch, csv);
 		free(csv);
 		if (rc != ARES_SUCCESS)
 			goto err;
+		log_info("s2s: DNS server %s port %d", cfg->nameserver_ip, port);
+	} else if (env_port > 0) {
+		if ((rc = res_set_port(r->ch, env_port)) != ARES_SUCCESS)
+			goto err;
+		log_info("s2s: DNS servers of resolv.conf asked on port %d (RES_OPTIONS)",
+			 env_port);
 	}
 	return r;
 err:

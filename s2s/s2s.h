@@ -81,7 +81,7 @@ struct s2s_config {
 	int bad_host_timeout;
 	int min_ttl, max_ttl, etc_hosts_ttl, no_cache;
 	const char *nameserver_ip;     /* lookup.nameserver@ip, or NSCACHEIP */
-	int nameserver_port;
+	int nameserver_port;           /* 0: RES_OPTIONS port:N, or 53 */
 	/* policy */
 	int out_conn_reuse;
 	int require_tls;
@@ -237,8 +237,14 @@ struct s2s_conn *s2s_conn_accepted(struct s2s *s2s, void *transport);
 /* The same on the direct TLS listener (XEP-0368): TLS before any XML. */
 struct s2s_conn *s2s_conn_accepted_tls(struct s2s *s2s, void *transport);
 void s2s_conn_connected(struct s2s_conn *conn, void *transport, int direct_tls);
-/* The connect failed: dns = 1 when the name did not resolve. */
-void s2s_conn_failed(struct s2s_conn *conn, int dns, const char *reason);
+/* Why a connect failed, which decides the bounce and whether to retry. */
+enum s2s_conn_failure {
+	S2S_CONNECT_UNREACHED = 0, /* timed out, no route: retried (check.retry) */
+	S2S_CONNECT_NO_NAME = 1,   /* no address: remote-server-not-found at once */
+	S2S_CONNECT_REFUSED = 2,   /* every address refused: the same */
+};
+/* The connect failed; `why` is an enum s2s_conn_failure. */
+void s2s_conn_failed(struct s2s_conn *conn, int why, const char *reason);
 void s2s_conn_input(struct s2s_conn *conn, const void *data, size_t len);
 /* The transport is gone (peer closed, error, or after ops->close). */
 void s2s_conn_gone(struct s2s_conn *conn, const char *reason);

@@ -40,7 +40,7 @@ sm_libsm_a_SOURCES = \
 	sm/mod_roster_publish.c
 
 bin_PROGRAMS += sm/sm
-sm_sm_CPPFLAGS = $(AM_CPPFLAGS)
+sm_sm_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
 sm_sm_SOURCES = sm/main.c
 SM_LIBS = sm/libsm.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
 sm_sm_LDADD = $(SM_LIBS)
@@ -68,5 +68,4 @@ sm_fuzz_fuzz_sm_SOURCES = sm/fuzz/fuzz_sm.c
 sm_fuzz_fuzz_sm_LDADD = $(SM_LIBS)
 sm_fuzz_fuzz_sm_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += sm/fuzz/sm.dict sm/fuzz/corpus
-EXTRA_DIST += etc/sm.xml.dist.in
 EXTRA_DIST += sm/README.md

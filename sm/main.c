@@ -25,6 +25,7 @@
 #include "util/config_file.h"
 #include "util/log.h"
 #include "util/pidfile.h"
+#include "util/sdnotify.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
@@ -68,8 +69,10 @@ static void on_bound(struct comp *comp, const char *name, int error, void *ctx)
 		mio_stop(sm->mio);
 		return;
 	}
-	if (--sm_binds_pending == 0)
+	if (--sm_binds_pending == 0) {
 		log_notice("sm: %s ready for sessions", sm->id);
+		sdnotify_ready("ready for sessions");
+	}
 }
 
 static void on_ready(struct comp *comp, void *ctx)
@@ -130,7 +133,9 @@ static int link_router(struct sm *sm, const char **error_r)
 static void on_hup(int signo, void *ctx)
 {
 	(void)signo, (void)ctx;
+	sdnotify_reloading();
 	log_reopen();
+	sdnotify_reloaded();
 }
 
 static void on_term(int signo, void *ctx)
@@ -143,6 +148,7 @@ static void on_term(int signo, void *ctx)
 	}
 	log_notice("sm: shutting down (signal %d)", signo);
 	sm->shutting_down = 1;
+	sdnotify_stopping();
 	comp_close(sm->comp);
 }
 
@@ -154,7 +160,9 @@ static void on_debug(int signo, void *ctx)
 
 static int run(struct sm *sm)
 {
+	struct mio_timer *watchdog;
 	const char *error;
+	int rc;
 
 	if (link_router(sm, &error) < 0) {
 		log_error("sm: %s", error);
@@ -165,11 +173,16 @@ static int run(struct sm *sm)
 	mio_signal(sm->mio, SIGINT, on_term, sm, &error);
 	mio_signal(sm->mio, SIGUSR1, on_debug, sm, &error);
 	mio_signal(sm->mio, SIGUSR2, on_debug, sm, &error);
+	watchdog = mio_timer_new(sm->mio, sdnotify_watchdog_timer, NULL);
+	if (sdnotify_watchdog_ms() > 0)
+		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
 	if (mio_run(sm->mio, &error) < 0) {
 		log_error("sm: %s", error);
-		return 1;
-	}
-	return sm->exit_code;
+		rc = 1;
+	} else
+		rc = sm->exit_code;
+	mio_timer_free(&watchdog);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -215,6 +228,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = run(sm);
+	pidfile_remove(o.pidfile);      /* the path lives in sm->cfg */
 	comp_free(&sm->comp);
 	sm_free(&sm);
 	mio_free(&mio);

@@ -4,7 +4,8 @@
 # the top Makefile.am. One source or test per line, so others can append.
 
 noinst_LIBRARIES += util/libutil.a
-util_libutil_a_CPPFLAGS = $(AM_CPPFLAGS) $(EXPAT_CFLAGS) $(IDN_CFLAGS) $(OPENSSL_CFLAGS)
+util_libutil_a_CPPFLAGS = $(AM_CPPFLAGS) $(EXPAT_CFLAGS) $(IDN_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(SYSTEMD_CFLAGS)
 util_libutil_a_SOURCES = \
 	util/buf.c \
 	util/log.c \
@@ -13,6 +14,7 @@ util_libutil_a_SOURCES = \
 	util/hash.c \
 	util/config_file.c \
 	util/pidfile.c \
+	util/sdnotify.c \
 	util/nad.c
 
 UTIL_HDRS = \
@@ -23,6 +25,7 @@ UTIL_HDRS = \
 	util/hash.h \
 	util/config_file.h \
 	util/pidfile.h \
+	util/sdnotify.h \
 	util/list.h \
 	util/nad.h
 EXTRA_DIST += $(UTIL_HDRS)

@@ -37,3 +37,21 @@ int pidfile_write(const char *path, const char **error_r)
 	}
 	return 0;
 }
+
+void pidfile_remove(const char *path)
+{
+	char buf[32], want[32];
+	ssize_t n;
+	int fd;
+
+	if (path == NULL || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	snprintf(want, sizeof(want), "%ld", (long)getpid());
+	if (strcmp(buf, want) == 0)
+		(void)unlink(path);
+}

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "mio/mio.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,7 @@ struct outcome {
 	struct mio_conn *conn;
 	char error[128];
 	unsigned int attempts;
+	int errnum;             /* mio_connector_errno in the callback */
 	uint64_t at_ms;
 	int setup;              /* set the connection up */
 	int closes;
@@ -63,6 +65,7 @@ static void on_connect(struct mio_connector *c, struct mio_conn *conn,
 	o->calls++;
 	o->conn = conn;
 	o->attempts = mio_connector_attempts(c);
+	o->errnum = conn == NULL ? mio_connector_errno(c) : 0;
 	o->at_ms = mio_test_now();
 	snprintf(o->error, sizeof(o->error), "%s", error ? error : "");
 	/* Harmless here; the connector is freed after we return. */
@@ -164,6 +167,8 @@ static uint64_t give_up_after(unsigned int retry_ms, unsigned int retry_max_ms,
 	assert_null(o->conn);
 	assert_int_equal(o->attempts, 4);
 	assert_non_null(strstr(o->error, "refused"));
+	/* What s2s reads to bounce at once rather than retry. */
+	assert_int_equal(o->errnum, ECONNREFUSED);
 	mio_test_run_until(o->mio, NULL, NULL, 20);
 	assert_int_equal(o->calls, 1);
 	mio_free(&o->mio);
@@ -232,6 +237,7 @@ static void test_timeout(void **state)
 	assert_true(mio_test_run_until(o.mio, called, &o, 2000));
 	assert_null(o.conn);
 	assert_string_equal(o.error, "connect: timed out");
+	assert_int_equal(o.errnum, ETIMEDOUT);
 	assert_int_equal(o.attempts, 1);
 	assert_true(o.at_ms - start >= 140);
 	assert_true(o.at_ms - start < 1000);

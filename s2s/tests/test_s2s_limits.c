@@ -2,7 +2,8 @@
 /*
  * Unit tests for the s2s engine's failure paths, on the in-memory host
  * of s2s_testhost.c: dialback errors carrying a condition (XEP-0220
- * 2.4) in the receiving and authoritative roles, check.retry, and the
+ * 2.4) in the receiving and authoritative roles, check.retry (and the
+ * refused connection it does not apply to), and the
  * per-stream stanza rate limit.
  */
 #include "config.h"
@@ -84,7 +85,7 @@ static void test_dialback_error_connection_failed(void **state)
 	send_msg(&evil, "x@down.example", "bob@other.example.net", "hello");
 	assert_int_equal(T.nblack, 1);
 	assert_int_equal(evil.nroutes, 0);
-	s2s_conn_failed(T.blackholed[0], 0, "connection refused");
+	s2s_conn_failed(T.blackholed[0], S2S_CONNECT_REFUSED, "connection refused");
 	pump();
 	e = in_end(&b);
 	assert_wire_has(e, "type='error'><error type='cancel'>"
@@ -171,7 +172,7 @@ static void test_retry_after_failed_connect(void **state)
 	add_dom("other.example.net", &b, D_BLACKHOLE);
 	send_msg(&a, "alice@example.org", "bob@other.example.net", "eventually");
 	assert_int_equal(T.nblack, 1);
-	s2s_conn_failed(T.blackholed[0], 0, "connection refused");
+	s2s_conn_failed(T.blackholed[0], 0, "timed out");
 	pump();
 	assert_int_equal(a.nroutes, 0);
 	assert_int_equal(s2s_queue_len(a.s2s, "example.org", "other.example.net"), 1);
@@ -180,7 +181,7 @@ static void test_retry_after_failed_connect(void **state)
 	s2s_check(a.s2s);
 	pump();
 	assert_int_equal(T.nblack, 2);
-	s2s_conn_failed(T.blackholed[1], 0, "connection refused");
+	s2s_conn_failed(T.blackholed[1], 0, "timed out");
 	pump();
 	/* The second waits 2 s. */
 	T.now += 1;
@@ -209,14 +210,14 @@ static void test_retry_bounded(void **state)
 	eng_start(&a);
 	add_dom("down.example", NULL, D_BLACKHOLE);
 	send_msg(&a, "alice@example.org", "bob@down.example", "no retry");
-	s2s_conn_failed(T.blackholed[0], 0, "connection refused");
+	s2s_conn_failed(T.blackholed[0], 0, "timed out");
 	assert_int_equal(a.nroutes, 1);
 	assert_route_has(&a, 0, "<remote-server-timeout ");
 
 	a.s2s->set.check_retry = 5;
 	send_msg(&a, "alice@example.org", "bob@down.example", "some retries");
 	for (i = 1; a.nroutes == 1 && i < 10; i++) {
-		s2s_conn_failed(T.blackholed[T.nblack - 1], 0, "connection refused");
+		s2s_conn_failed(T.blackholed[T.nblack - 1], 0, "timed out");
 		pump();
 		T.now += 4;
 		s2s_check(a.s2s);
@@ -227,6 +228,30 @@ static void test_retry_bounded(void **state)
 	assert_int_equal(a.nroutes, 2);
 	assert_int_equal(T.nblack, 4);
 	assert_route_has(&a, 1, "<remote-server-timeout ");
+}
+
+/* Every address refused the connection: a definite answer. What waits is
+ * bounced at once with remote-server-not-found, check.retry or not, and
+ * nothing connects again for it. */
+static void test_refused_bounces_at_once(void **state)
+{
+	static struct eng a;
+
+	eng_init(&a, "s2s-a", "secret");
+	a.set.check_retry = 300;
+	eng_start(&a);
+	add_dom("down.example", NULL, D_BLACKHOLE);
+	send_msg(&a, "alice@example.org", "bob@down.example", "refused");
+	assert_int_equal(T.nblack, 1);
+	s2s_conn_failed(T.blackholed[0], S2S_CONNECT_REFUSED, "connection refused");
+	pump();
+	assert_int_equal(a.nroutes, 1);
+	assert_route_has(&a, 0, "<remote-server-not-found ");
+	T.now += 5;
+	s2s_check(a.s2s);
+	pump();
+	assert_int_equal(T.nblack, 1);
+	assert_int_equal(a.nroutes, 1);
 }
 
 /* io.limits.stanzas: the stanza past the limit in one window pauses the
@@ -275,6 +300,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_retry_after_failed_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_bounces_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stanza_rate_throttles, setup, teardown),
 	};
 

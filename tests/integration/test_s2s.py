@@ -155,19 +155,25 @@ def test_starttls_and_sasl_external(sandbox, xmpp, flavor):
 @NODE_FLAVORS
 def test_other_domain_down_bounces(sandbox, xmpp, flavor):
     a = jabberd.Node(sandbox, number=1, flavor=flavor, domain="a.test").start()
-    # No check.retry: the first refused connect bounces (test_s2s_limits.py
-    # has the retry).
-    sa = S2S(a, check_retry=0)
+    # check.retry is on (its default, 300 s), but a refused connection is a
+    # definite answer: no retry, remote-server-not-found at once, as
+    # jabberd2 and prosody answer (test_s2s_limits.py has the retry, for
+    # failures where retrying can help).
+    sa = S2S(a)
     # b.test's address is known, but nothing listens there.
     sa.host("b.test", "127.0.0.3", sandbox.free_port("127.0.0.3"))
     sa.start()
     alice = xmpp.client("alice@a.test", "alice-pw", a.c2s_address)
     alice.register()
     alice.login()
+    start = time.monotonic()
     alice.send_message("bob@b.test", "anyone there?")
     err = wait_error(alice)
+    took = time.monotonic() - start
     assert err["from"].bare == "bob@b.test"
-    assert err["error"]["condition"] == "remote-server-timeout"
+    assert err["error"]["condition"] == "remote-server-not-found"
+    assert took < 5, "answered after %.1f s" % took
+    assert "connecting again" not in sa.log_text()
 
 
 @NODE_FLAVORS

@@ -67,8 +67,10 @@ class S2S:
         self.lookup = lookup         # more XML inside <lookup> (<srv>s)
         self.hosts = []              # (domain, ip, port, direct TLS)
         # Never the system's DNS: a loopback port where nothing answers,
-        # so lookups of names without a static host fail fast.
+        # so lookups of names without a static host fail fast. None: no
+        # <nameserver>, the environment (NSCACHEIP, RES_OPTIONS) decides.
         self.nameserver = (node.ip, self.sb.free_port(node.ip))
+        self.env = None              # extra environment for the daemon
         self.daemon = None
 
     @property
@@ -100,7 +102,8 @@ class S2S:
             "<host name='%s' ip='%s' port='%d'%s/>"
             % (d, ip, port, " tls='1'" if tls else "")
             for d, ip, port, tls in self.hosts)
-        hosts += "\n    <nameserver ip='%s' port='%d'/>" % self.nameserver
+        if self.nameserver is not None:
+            hosts += "\n    <nameserver ip='%s' port='%d'/>" % self.nameserver
         n = self.node
         self.sb.render("s2s/s2s.xml.in", self.config, IP=n.ip,
                        LISTEN_IP=self.ip, CHECK_RETRY=self.check_retry,
@@ -118,7 +121,7 @@ class S2S:
         binary = jabberd.our_binary_or_skip("s2s")
         self._render()
         self.daemon = self.sb.start(self.name, [binary, "-D", "-c", self.config],
-                                    logs=[self.log],
+                                    logs=[self.log], env=self.env,
                                     ready_port=(self.ip, self.port),
                                     timeout=timeout)
         return self

@@ -3,7 +3,8 @@
  * test_pidfile: the pid file is exactly the decimal pid (no newline, as
  * jabberd2 writes it and as init scripts read it), a longer old file is
  * truncated, no <pidfile> writes nothing, and an unwritable path is an
- * error with a reason.
+ * error with a reason. pidfile_remove takes away our own file and leaves
+ * one that another process has rewritten since.
  */
 #include "config.h"
 
@@ -69,12 +70,36 @@ static void test_unwritable_path_says_why(void **state)
 	assert_non_null(strstr(error, "No such file"));
 }
 
+static void test_remove_only_our_own(void **state)
+{
+	char dir[] = "/tmp/test_pidfile.XXXXXX", path[64];
+	const char *error = NULL;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/x.pid", dir);
+	assert_int_equal(pidfile_write(path, &error), 0);
+	pidfile_remove(path);
+	assert_int_equal(access(path, F_OK), -1);
+	/* A daemon started since with the same file keeps it. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%ld", (long)getpid() + 1);
+	fclose(f);
+	pidfile_remove(path);
+	assert_int_equal(access(path, F_OK), 0);
+	pidfile_remove(NULL);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_writes_pid_without_newline),
 		cmocka_unit_test(test_no_path_is_no_file),
 		cmocka_unit_test(test_unwritable_path_says_why),
+		cmocka_unit_test(test_remove_only_our_own),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
