@@ -37,7 +37,9 @@ sm_libsm_a_SOURCES = \
 	sm/mod_help.c \
 	sm/mod_vacation.c \
 	sm/mod_amp.c \
-	sm/mod_roster_publish.c
+	sm/mod_roster_publish.c \
+	sm/datetime.c sm/datetime.h \
+	sm/amp.h sm/echo.h sm/offline.h sm/presence.h sm/privacy.h sm/roster.h
 
 bin_PROGRAMS += sm/sm
 sm_sm_CPPFLAGS = $(AM_CPPFLAGS)

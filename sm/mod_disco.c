@@ -22,6 +22,16 @@
 #include "util/jid.h"
 #include "util/nad.h"
 #include "util/xhash.h"
+#include "sm/roster.h"
+
+/* The module's data: per sm, the components found by disco: name ->
+ * char *display name. */
+static int disco_slot;
+
+static struct xhash *disco_services(const struct sm *sm)
+{
+	return sm->mod[disco_slot];
+}
 
 static int disco_is(const struct pkt *pkt, const char *ns)
 {
@@ -71,7 +81,7 @@ static void disco_items(struct sm *sm, struct pkt *pkt)
 
 	pkt_result(pkt);
 	q = nad_elem_add(pkt->nad, 0, SM_NS_DISCO_ITEMS, "query");
-	xhash_iter_init(sm->services, &it);
+	xhash_iter_init(disco_services(sm), &it);
 	while (xhash_iter_next(&it, &svc, &label)) {
 		int e = nad_elem_add(pkt->nad, q, SM_NS_DISCO_ITEMS, "item");
 
@@ -111,7 +121,7 @@ static int disco_answer(struct pkt *pkt)
 	if (id != NAD_NONE && !sm_serves(sm, from)) {
 		const char *name = nad_attr(pkt->nad, id, NULL, "name");
 
-		free(xhash_put(sm->services, from, xstrdup(name != NULL ? name : "")));
+		free(xhash_put(disco_services(sm), from, xstrdup(name != NULL ? name : "")));
 	}
 	pkt_free(&pkt);
 	return 1;
@@ -170,7 +180,7 @@ static enum mod_ret disco_pkt_router(struct pkt *pkt)
 	if (name == NULL || strcmp(name, sm->id) == 0 || sm_serves(sm, name))
 		return MOD_PASS;
 	if (pkt->type == PKT_PRESENCE_UN) {
-		free(xhash_remove(sm->services, name));
+		free(xhash_remove(disco_services(sm), name));
 		return MOD_PASS;
 	}
 	xhash_iter_init(sm->hosts, &it);
@@ -185,9 +195,28 @@ static enum mod_ret disco_pkt_router(struct pkt *pkt)
 	return MOD_PASS;
 }
 
+static int disco_init(struct sm *sm, const char *arg)
+{
+	(void)arg;
+	sm->mod[disco_slot] = xhash_new();
+	return 0;
+}
+
+static void disco_fini(struct sm *sm)
+{
+	struct xhash *services = disco_services(sm);
+
+	xhash_clear(services, free);
+	xhash_free(&services);
+	sm->mod[disco_slot] = NULL;
+}
+
 const struct sm_module sm_module_disco = {
 	.name = "disco",
 	.abi = SM_MODULE_ABI,
+	.init = disco_init,
+	.fini = disco_fini,
+	.slot = &disco_slot,
 	.pkt_sm = disco_pkt_sm,
 	.pkt_user = disco_pkt_user,
 	.pkt_router = disco_pkt_router,

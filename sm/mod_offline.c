@@ -12,7 +12,7 @@
  * is handled by its rule (dropped, bounced...) instead of delivered.
  */
 #include "config.h"
-#include "sm/sm.h"
+#include "sm/offline.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +23,8 @@
 #include "util/jid.h"
 #include "util/log.h"
 #include "util/nad.h"
+#include "sm/amp.h"
+#include "sm/sm.h"
 
 int offline_wanted(const struct sm *sm, const struct pkt *pkt)
 {

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * offline.h: what mod_offline offers the others (mod_amp asks whether a
+ * message would be stored).
+ */
+#ifndef SM_OFFLINE_H
+#define SM_OFFLINE_H
+
+struct pkt;
+struct sm;
+
+/* Would offline storage keep this stanza (by type and sm.xml's offline
+ * options)? */
+int offline_wanted(const struct sm *sm, const struct pkt *pkt);
+
+#endif
