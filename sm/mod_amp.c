@@ -71,6 +71,13 @@ static const struct amp_sm *amp_sm(const struct sm *sm)
 	return sm->mod[amp_slot];
 }
 
+/* The switches in force: sm.xml's, and storage off when mod_offline
+ * stores no messages (asked now: it may start after this module). */
+static unsigned amp_off(const struct sm *sm)
+{
+	return amp_sm(sm)->off | (offline_drops_messages(sm) ? AMP_OFF_STORAGE : 0);
+}
+
 static const struct {
 	const char *key;        /* under amp. in sm.xml */
 	unsigned bit;
@@ -161,8 +168,6 @@ static int amp_init(struct sm *sm, const char *arg)
 	for (i = 0; i < AMP_NSWITCHES; i++)
 		if (config_get(sm->cfg, amp_switches[i].key) != NULL)
 			as->off |= amp_switches[i].bit;
-	if (sm->offline_drop_messages)
-		as->off |= AMP_OFF_STORAGE;
 	sm_feature(sm, NS_AMP);
 	for (i = 0; i < AMP_NSWITCHES; i++)
 		if (amp_switches[i].feature != NULL && !(as->off & amp_switches[i].bit))
@@ -297,7 +302,7 @@ static enum mod_ret amp_pkt_user(struct user *user, struct pkt *pkt)
 			return MOD_HANDLED;
 		}
 		rules[n] = r;
-		verdict[n] = amp_rule_check(amp_sm(user->sm)->off,
+		verdict[n] = amp_rule_check(amp_off(user->sm),
 					    nad_attr(pkt->nad, r, NULL, "action"),
 					    nad_attr(pkt->nad, r, NULL, "condition"),
 					    nad_attr(pkt->nad, r, NULL, "value"), &dest);
@@ -338,7 +343,7 @@ int amp_stored_expired(struct pkt *pkt)
 	for (r = nad_child(pkt->nad, amp, NS_AMP, "rule"); r != NAD_NONE && n < AMP_MAX_RULES;
 	     r = nad_next(pkt->nad, r, NS_AMP, "rule"), n++) {
 		if (!is(nad_attr(pkt->nad, r, NULL, "condition"), "expire-at") ||
-		    amp_rule_check(amp_sm(pkt->sm)->off, nad_attr(pkt->nad, r, NULL, "action"),
+		    amp_rule_check(amp_off(pkt->sm), nad_attr(pkt->nad, r, NULL, "action"),
 				   "expire-at", nad_attr(pkt->nad, r, NULL, "value"), &dest) !=
 		    AMP_MET)
 			continue;

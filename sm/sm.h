@@ -181,8 +181,6 @@ struct sm {
 	void **mod;                     /* per-sm module data, by slot */
 	time_t started;
 	int auto_create;
-	int offline_quota, offline_store_headlines, offline_drop_messages;
-	int offline_drop_s10n;
 	const char *identity_category, *identity_type, *identity_name;
 	int exit_code;
 	int shutting_down;

@@ -28,10 +28,6 @@
 static const struct config_key sm_keys[] = {
 	{ "id", CONFIG_STRING, "sm", O(id), 0, 0 },
 	{ "user.auto-create", CONFIG_FLAG, "0", O(auto_create), 0, 0 },
-	{ "offline.dropmessages", CONFIG_FLAG, "0", O(offline_drop_messages), 0, 0 },
-	{ "offline.storeheadlines", CONFIG_FLAG, "0", O(offline_store_headlines), 0, 0 },
-	{ "offline.dropsubscriptions", CONFIG_FLAG, "0", O(offline_drop_s10n), 0, 0 },
-	{ "offline.userquota", CONFIG_INT, "0", O(offline_quota), 0, 1 << 30 },
 	{ "discovery.identity.category", CONFIG_STRING, "server", O(identity_category), 0, 0 },
 	{ "discovery.identity.type", CONFIG_STRING, "im", O(identity_type), 0, 0 },
 	{ "discovery.identity.name", CONFIG_STRING, "Jabber IM server", O(identity_name), 0, 0 },
@@ -43,7 +39,7 @@ static const struct config_key sm_keys[] = {
  * own options (each module reads its keys in its init). */
 static const char *const sm_sections[] = {
 	"pidfile", "log", "router", "local", "storage", "modules", "discovery", "aci",
-	"user", "amp", "status", "roster", NULL,
+	"user", "amp", "status", "roster", "offline", NULL,
 };
 
 /* The sm id and the served domains, nameprep'd. */
