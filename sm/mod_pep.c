@@ -124,8 +124,8 @@ static struct pkt *pep_items(struct user *user, struct pkt *pkt, int ps)
 {
 	int items = nad_child(pkt->nad, ps, NS_PUBSUB, "items"), q;
 	const char *node = items != NAD_NONE ? nad_attr(pkt->nad, items, NULL, "node") : NULL;
-	const struct nad *item = node != NULL && user->mod[pep_slot] != NULL ? xhash_get(user->mod[pep_slot], node)
-								  : NULL;
+	struct xhash *nodes = user->mod[pep_slot];
+	const struct nad *item = node != NULL && nodes != NULL ? xhash_get(nodes, node) : NULL;
 	char *name;
 
 	if (node == NULL)
