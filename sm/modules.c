@@ -221,36 +221,36 @@ void sm_modules_fini(struct sm *sm)
 	sm->mod = NULL;
 }
 
-void mm_user_free(struct sm *sm, struct user *user)
+/* Hand each loaded module's data in *modp (the user's, or else the
+ * session's) to its free hook, then free the array. */
+static void data_free(struct sm *sm, void ***modp, struct user *user, struct sess *sess)
 {
+	void **mod = *modp;
 	int i;
 
-	for (i = 0; user->mod != NULL && i < sm->nloaded; i++) {
+	for (i = 0; mod != NULL && i < sm->nloaded; i++) {
 		const struct sm_module *m = sm->loaded[i];
 
-		if (m->slot != NULL && user->mod[*m->slot] != NULL && m->user_free != NULL) {
-			m->user_free(user, user->mod[*m->slot]);
-			user->mod[*m->slot] = NULL;
-		}
+		if (m->slot == NULL || mod[*m->slot] == NULL)
+			continue;
+		if (user != NULL && m->user_free != NULL)
+			m->user_free(user, mod[*m->slot]);
+		else if (user == NULL && m->sess_free != NULL)
+			m->sess_free(sess, mod[*m->slot]);
+		mod[*m->slot] = NULL;
 	}
-	free(user->mod);
-	user->mod = NULL;
+	free(mod);
+	*modp = NULL;
+}
+
+void mm_user_free(struct sm *sm, struct user *user)
+{
+	data_free(sm, &user->mod, user, NULL);
 }
 
 void mm_sess_free(struct sm *sm, struct sess *sess)
 {
-	int i;
-
-	for (i = 0; sess->mod != NULL && i < sm->nloaded; i++) {
-		const struct sm_module *m = sm->loaded[i];
-
-		if (m->slot != NULL && sess->mod[*m->slot] != NULL && m->sess_free != NULL) {
-			m->sess_free(sess, sess->mod[*m->slot]);
-			sess->mod[*m->slot] = NULL;
-		}
-	}
-	free(sess->mod);
-	sess->mod = NULL;
+	data_free(sm, &sess->mod, NULL, sess);
 }
 
 /* ---- running chains ---- */
