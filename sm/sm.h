@@ -297,7 +297,8 @@ void sess_control(struct sm *sm, const char *to, const char *c2s_id, const char 
 
 /* Every module built in, NULL-terminated (modules.c). sm_registry is the
  * table sm_modules_init() reads: sm_modules, unless a unit test points it
- * at a table of its own before sm_new(). */
+ * at a table of its own before sm_new() (and back after sm_free(): slot
+ * numbers follow the table, so no sm made from another may be alive). */
 extern const struct sm_module *const sm_modules[];
 extern const struct sm_module *const *sm_registry;
 
