@@ -14,23 +14,44 @@
 #include "config.h"
 #include "sm/sm.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/jid.h"
+#include "util/log.h"
 #include "util/nad.h"
 #include "util/xhash.h"
 #include "sm/roster.h"
 
-/* The module's data: per sm, the components found by disco: name ->
- * char *display name. */
+/* The module's data: per sm, the server's identity from sm.xml and the
+ * components found by disco. */
+struct disco_sm {
+	const char *category, *type, *name;     /* discovery.identity */
+	struct xhash *services;                 /* name -> char *display name */
+};
+
+#define O(f) offsetof(struct disco_sm, f)
+static const struct config_key disco_keys[] = {
+	{ "discovery.identity.category", CONFIG_STRING, "server", O(category), 0, 0 },
+	{ "discovery.identity.type", CONFIG_STRING, "im", O(type), 0, 0 },
+	{ "discovery.identity.name", CONFIG_STRING, "Jabber IM server", O(name), 0, 0 },
+	{ NULL, 0, NULL, 0, 0, 0 },
+};
+#undef O
+
 static int disco_slot;
+
+static struct disco_sm *disco_sm(const struct sm *sm)
+{
+	return sm->mod[disco_slot];
+}
 
 static struct xhash *disco_services(const struct sm *sm)
 {
-	return sm->mod[disco_slot];
+	return disco_sm(sm)->services;
 }
 
 static int disco_is(const struct pkt *pkt, const char *ns)
@@ -62,8 +83,8 @@ static void disco_info(struct sm *sm, struct pkt *pkt)
 
 	pkt_result(pkt);
 	q = nad_elem_add(pkt->nad, 0, SM_NS_DISCO_INFO, "query");
-	disco_identity(pkt->nad, q, sm->identity_category, sm->identity_type,
-		       sm->identity_name);
+	disco_identity(pkt->nad, q, disco_sm(sm)->category, disco_sm(sm)->type,
+		       disco_sm(sm)->name);
 	disco_feature(pkt->nad, q, SM_NS_DISCO_INFO);
 	disco_feature(pkt->nad, q, SM_NS_DISCO_ITEMS);
 	xhash_iter_init(sm->features, &it);
@@ -197,17 +218,26 @@ static enum mod_ret disco_pkt_router(struct pkt *pkt)
 
 static int disco_init(struct sm *sm, const char *arg)
 {
+	struct disco_sm *ds = xcalloc(1, sizeof(*ds));
+	const char *error;
+
 	(void)arg;
-	sm->mod[disco_slot] = xhash_new();
+	ds->services = xhash_new();
+	sm->mod[disco_slot] = ds;
+	if (config_apply(sm->cfg, disco_keys, ds, &error) < 0) {
+		log_error("sm: disco: %s", error);
+		return -1;
+	}
 	return 0;
 }
 
 static void disco_fini(struct sm *sm)
 {
-	struct xhash *services = disco_services(sm);
+	struct disco_sm *ds = disco_sm(sm);
 
-	xhash_clear(services, free);
-	xhash_free(&services);
+	xhash_clear(ds->services, free);
+	xhash_free(&ds->services);
+	free(ds);
 	sm->mod[disco_slot] = NULL;
 }
 

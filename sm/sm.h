@@ -181,7 +181,6 @@ struct sm {
 	void **mod;                     /* per-sm module data, by slot */
 	time_t started;
 	int auto_create;
-	const char *identity_category, *identity_type, *identity_name;
 	int exit_code;
 	int shutting_down;
 	/* Tests and fuzzers: where sm_send() hands elements instead of the

@@ -28,9 +28,6 @@
 static const struct config_key sm_keys[] = {
 	{ "id", CONFIG_STRING, "sm", O(id), 0, 0 },
 	{ "user.auto-create", CONFIG_FLAG, "0", O(auto_create), 0, 0 },
-	{ "discovery.identity.category", CONFIG_STRING, "server", O(identity_category), 0, 0 },
-	{ "discovery.identity.type", CONFIG_STRING, "im", O(identity_type), 0, 0 },
-	{ "discovery.identity.name", CONFIG_STRING, "Jabber IM server", O(identity_name), 0, 0 },
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
 #undef O

@@ -168,6 +168,8 @@ static const char sm_xml[] =
 	"<sm><id>sm</id><local><id>example.org</id></local>"
 	"<storage><driver>sqlite</driver><sqlite><dbname>%s</dbname></sqlite></storage>"
 	"<user><template><publish><check-remove-domain/></publish></template></user>"
+	"<discovery><identity><name>Slots</name></identity></discovery>"
+	"<offline><userquota>1</userquota></offline>"
 	"<modules>"
 	"<chain id='sess-start'><module>status</module><module>probe</module></chain>"
 	"<chain id='sess-end'><module>status</module><module>iq-last</module></chain>"
@@ -387,6 +389,11 @@ static void test_every_module_state(void **state)
 	for (i = 0; i < sizeof(sm_mods) / sizeof(sm_mods[0]); i++)
 		if (slot_of(sm, sm->mod, sm_mods[i]) == NULL)
 			fail_msg("no sm data for %s", sm_mods[i]);
+	/* Options the modules read themselves: disco's identity. */
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "5", smid, "<iq type='get' id='d1' to='example.org'>"
+			  "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+	assert_non_null(sm_test_out_find("id='d1'", "category='server'", "name='Slots'", NULL));
 
 	/* The session ends: its directed presence still gets unavailable
 	 * (mod_presence's data, read before it is freed). */
@@ -405,6 +412,16 @@ static void test_every_module_state(void **state)
 	assert_null(slot_of(sm, sess->user->mod, "pep"));         /* PEP is not stored */
 	assert_null(slot_of(sm, sess->mod, "carbons"));
 	assert_null(slot_of(sm, sess->mod, "presence"));
+	sm_test_sess_req(sm, "end", "5", smid, NULL);
+
+	/* and offline's: a quota of one message. */
+	sm_test_out_clear();
+	for (i = 0; i < 2; i++)
+		sm_test_feed(sm, "<route xmlns='" SM_TEST_NS_COMP "' to='sm' from='s2s'>"
+			     "<message xmlns='jabber:client' id='m%zu' to='ann@example.org' "
+			     "from='bob@remote.net/x'><body>hi</body></message></route>", i);
+	assert_null(sm_test_out_find("id='m0'", "service-unavailable", NULL));
+	assert_non_null(sm_test_out_find("id='m1'", "service-unavailable", NULL));
 }
 
 int main(void)
