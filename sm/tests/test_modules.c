@@ -23,6 +23,7 @@
 
 #include "sm/tests/sm_testlib.h"
 
+#include "storage/storage.h"
 #include "util/buf.h"
 #include "util/jid.h"
 #include "util/xhash.h"
@@ -424,6 +425,78 @@ static void test_every_module_state(void **state)
 	assert_non_null(sm_test_out_find("id='m1'", "service-unavailable", NULL));
 }
 
+/* ---- services without their module ---- */
+
+/* roster-publish, amp and carbons, but neither roster nor offline nor
+ * privacy: their services answer as if there were nothing. */
+static const char bare_xml[] =
+	"<sm><id>sm</id><local><id>example.org</id></local>"
+	"<storage><driver>sqlite</driver><sqlite><dbname>%s</dbname></sqlite></storage>"
+	"<user><template><publish/></template></user>"
+	"<modules>"
+	"<chain id='in-sess'><module>presence</module><module>carbons</module>"
+	"<module>deliver</module></chain>"
+	"<chain id='in-router'><module>session</module></chain>"
+	"<chain id='pkt-user'><module>presence</module><module>amp</module>"
+	"<module>carbons</module><module>deliver</module></chain>"
+	"<chain id='user-load'><module>active</module><module>roster-publish</module></chain>"
+	"<chain id='user-create'><module>active</module></chain>"
+	"</modules></sm>";
+
+static void test_services_without_module(void **state)
+{
+	struct fixture *f = *state;
+	struct os *os = os_new();
+	struct os_object *o = os_object_new(os);
+	const char *smid, *error;
+	struct sess *sess;
+	char db[128], *xml;
+
+	/* The fixture's sm is not this one. */
+	sm_free(&f->sm);
+	snprintf(db, sizeof(db), "%s/sqlite.db", f->dir);
+	xml = xasprintf(bare_xml, db);
+	f->sm = sm_test_sm_new(xml);
+	free(xml);
+	assert_null(mm_loaded(f->sm, "roster"));
+	/* A published contact for a user with no roster module: skipped. */
+	os_object_put_str(o, "jid", "carol@example.org");
+	os_object_put_str(o, "group", "G");
+	os_object_put_bool(o, "to", 1);
+	os_object_put_bool(o, "from", 1);
+	os_object_put_int(o, "ask", 0);
+	assert_int_equal(storage_put(f->sm->st, "published-roster", "", os, &error), STORAGE_OK);
+	os_free(&os);
+	smid = sm_test_login(f->sm, "ann@example.org", "desk", "5");
+	sess = xhash_get(f->sm->sessions, smid);
+	assert_non_null(sess);
+	{
+		int64_t n = -1;
+		int rc = storage_count(f->sm->st, "roster-items", "ann@example.org", NULL, &n, &error);
+
+		if (rc != STORAGE_OK)
+			fail_msg("count: %d %s", rc, error);
+		assert_int_equal(n, 0);
+	}
+	/* No privacy module: the message reaches the available session. */
+	sm_test_from_sess(f->sm, "5", smid, "<presence/>");
+	sm_test_out_clear();
+	sm_test_feed(f->sm, "<route xmlns='" SM_TEST_NS_COMP "' to='sm' from='s2s'>"
+		     "<message xmlns='jabber:client' id='m1' to='ann@example.org' "
+		     "from='bob@remote.net/x'><body>hi</body></message></route>");
+	assert_non_null(sm_test_out_find("id='m1'", ":sm='", "<body>hi</body>", NULL));
+	sm_test_sess_req(f->sm, "end", "5", smid, NULL);
+	/* No offline module: to amp, an offline user's message is stored
+	 * nowhere, so "deliver none" is met. */
+	sm_test_out_clear();
+	sm_test_feed(f->sm, "<route xmlns='" SM_TEST_NS_COMP "' to='sm' from='s2s'>"
+		     "<message xmlns='jabber:client' id='m2' to='ann@example.org' "
+		     "from='bob@remote.net/x'><body>hi</body><amp xmlns='"
+		     "http://jabber.org/protocol/amp'><rule condition='deliver' value='none' "
+		     "action='alert'/></amp></message></route>");
+	assert_non_null(sm_test_out_find("id='m2'", "status='alert'", NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +504,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_probe_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_at_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_module_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_services_without_module, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
