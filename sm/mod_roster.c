@@ -14,7 +14,7 @@
  *
  * Subscription states are the item's to/from flags and ask (1 = we asked
  * to subscribe). What jabberd2 has no column for lives in our
- * roster-state table (roster_user(user)->s10n, SM_S10N_* bits; jabberd2 ignores it):
+ * roster-state table (struct roster_user s10n, SM_S10N_* bits; jabberd2 ignores it):
  * a pre-approval (RFC 6121 3.4; the item says approved='true') and a
  * contact's request still unanswered, which tells a user's "subscribed"
  * that approves it from one that pre-approves. An unanswered subscribe is
@@ -67,8 +67,10 @@ static struct roster_sm *roster_sm(const struct sm *sm)
 	return sm->mod[roster_slot];
 }
 
-/* The user's roster data, made on first use (the module is loaded: its
- * hooks are running). */
+/* The user's roster data, made on first use. Only for the module's own
+ * hooks, which run only when it is loaded; the services of roster.h read
+ * user->mod directly, since data made for a module that is not loaded
+ * would never be freed. */
 static struct roster_user *roster_user(const struct user *user)
 {
 	struct roster_user *ru = user->mod[roster_slot];
@@ -694,11 +696,14 @@ static int roster_deliver(struct user *user, struct pkt *pkt)
 void roster_pending_to_session(struct sess *sess)
 {
 	struct user *user = sess->user;
+	struct roster_user *ru = user->mod[roster_slot];      /* not made here */
 	struct xhash_iter it;
 	const char *bare;
 	void *state;
 
-	xhash_iter_init(roster_user(user)->s10n, &it);
+	if (ru == NULL)
+		return;
+	xhash_iter_init(ru->s10n, &it);
 	while (xhash_iter_next(&it, &bare, &state)) {
 		struct roster_item *item = roster_get(user, bare);
 		struct pkt *p;
