@@ -37,7 +37,9 @@ sm_libsm_a_SOURCES = \
 	sm/mod_help.c \
 	sm/mod_vacation.c \
 	sm/mod_amp.c \
-	sm/mod_roster_publish.c
+	sm/mod_roster_publish.c \
+	sm/datetime.c sm/datetime.h \
+	sm/amp.h sm/echo.h sm/offline.h sm/presence.h sm/privacy.h sm/roster.h
 
 bin_PROGRAMS += sm/sm
 sm_sm_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
@@ -46,7 +48,8 @@ SM_LIBS = sm/libsm.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
 sm_sm_LDADD = $(SM_LIBS)
 
 if HAVE_CMOCKA
-SM_TESTS = sm/tests/test_sm sm/tests/test_amp sm/tests/test_roster_publish
+SM_TESTS = sm/tests/test_sm sm/tests/test_amp sm/tests/test_roster_publish \
+	sm/tests/test_modules
 check_PROGRAMS += $(SM_TESTS)
 TESTS += $(SM_TESTS)
 endif
@@ -59,6 +62,9 @@ sm_tests_test_amp_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 sm_tests_test_roster_publish_SOURCES = sm/tests/test_roster_publish.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_roster_publish_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_roster_publish_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
+sm_tests_test_modules_SOURCES = sm/tests/test_modules.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
+sm_tests_test_modules_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+sm_tests_test_modules_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz target: router input to the sm.
 if ENABLE_FUZZING

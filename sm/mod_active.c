@@ -26,12 +26,6 @@ static int active_user_load(struct user *user)
 	}
 	if (rc == STORAGE_NOT_FOUND)
 		return -1;
-	{
-		int64_t t = 0;
-
-		os_object_get_int(os_first(os), "time", &t);
-		user->active = (time_t)t;
-	}
 	os_free(&os);
 	return 0;
 }

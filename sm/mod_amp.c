@@ -38,7 +38,7 @@
  * while the message waited still acts.
  */
 #include "config.h"
-#include "sm/sm.h"
+#include "sm/amp.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +50,33 @@
 #include "util/jid.h"
 #include "util/log.h"
 #include "util/nad.h"
+#include "sm/datetime.h"
+#include "sm/offline.h"
+#include "sm/sm.h"
 
 #define NS_AMP "http://jabber.org/protocol/amp"
 #define NS_AMP_ERRORS "http://jabber.org/protocol/amp#errors"
 #define AMP_MAX_RULES 16
+
+/* The module's data: per sm, what sm.xml switched off (AMP_OFF_*);
+ * NULL when the module is not loaded. */
+struct amp_sm {
+	unsigned off;
+};
+
+static int amp_slot;
+
+static const struct amp_sm *amp_sm(const struct sm *sm)
+{
+	return sm->mod[amp_slot];
+}
+
+/* The switches in force: sm.xml's, and storage off when mod_offline
+ * stores no messages (asked now: it may start after this module). */
+static unsigned amp_off(const struct sm *sm)
+{
+	return amp_sm(sm)->off | (offline_drops_messages(sm) ? AMP_OFF_STORAGE : 0);
+}
 
 static const struct {
 	const char *key;        /* under amp. in sm.xml */
@@ -121,7 +144,7 @@ enum amp_check amp_rule_check(unsigned off, const char *action, const char *cond
 		else
 			return AMP_BAD_VALUE;
 	} else if (is(condition, "expire-at") && !(off & AMP_OFF_EXPIREAT)) {
-		time_t t = value != NULL ? sm_datetime_parse(value, strlen(value)) : -1;
+		time_t t = value != NULL ? datetime_parse(value, strlen(value)) : -1;
 
 		if (t < 0)
 			return AMP_BAD_VALUE;
@@ -138,17 +161,16 @@ static int amp_init(struct sm *sm, const char *arg)
 {
 	size_t i;
 
+	struct amp_sm *as = xcalloc(1, sizeof(*as));
+
 	(void)arg;
-	sm->amp = 1;
-	sm->amp_off = 0;
+	sm->mod[amp_slot] = as;
 	for (i = 0; i < AMP_NSWITCHES; i++)
 		if (config_get(sm->cfg, amp_switches[i].key) != NULL)
-			sm->amp_off |= amp_switches[i].bit;
-	if (sm->offline_drop_messages)
-		sm->amp_off |= AMP_OFF_STORAGE;
+			as->off |= amp_switches[i].bit;
 	sm_feature(sm, NS_AMP);
 	for (i = 0; i < AMP_NSWITCHES; i++)
-		if (amp_switches[i].feature != NULL && !(sm->amp_off & amp_switches[i].bit))
+		if (amp_switches[i].feature != NULL && !(as->off & amp_switches[i].bit))
 			sm_feature(sm, amp_switches[i].feature);
 	return 0;
 }
@@ -280,7 +302,7 @@ static enum mod_ret amp_pkt_user(struct user *user, struct pkt *pkt)
 			return MOD_HANDLED;
 		}
 		rules[n] = r;
-		verdict[n] = amp_rule_check(user->sm->amp_off,
+		verdict[n] = amp_rule_check(amp_off(user->sm),
 					    nad_attr(pkt->nad, r, NULL, "action"),
 					    nad_attr(pkt->nad, r, NULL, "condition"),
 					    nad_attr(pkt->nad, r, NULL, "value"), &dest);
@@ -312,7 +334,7 @@ int amp_stored_expired(struct pkt *pkt)
 	struct amp_dest dest = { 1, 1, 0, 0, 0 };
 	int amp, r, n = 0;
 
-	if (!pkt->sm->amp || pkt->type != PKT_MESSAGE || pkt->from == NULL || pkt->to == NULL)
+	if (amp_sm(pkt->sm) == NULL || pkt->type != PKT_MESSAGE || pkt->from == NULL || pkt->to == NULL)
 		return 0;
 	amp = nad_child(pkt->nad, 0, NS_AMP, "amp");
 	if (amp == NAD_NONE || nad_attr(pkt->nad, amp, NULL, "status") != NULL)
@@ -321,7 +343,7 @@ int amp_stored_expired(struct pkt *pkt)
 	for (r = nad_child(pkt->nad, amp, NS_AMP, "rule"); r != NAD_NONE && n < AMP_MAX_RULES;
 	     r = nad_next(pkt->nad, r, NS_AMP, "rule"), n++) {
 		if (!is(nad_attr(pkt->nad, r, NULL, "condition"), "expire-at") ||
-		    amp_rule_check(pkt->sm->amp_off, nad_attr(pkt->nad, r, NULL, "action"),
+		    amp_rule_check(amp_off(pkt->sm), nad_attr(pkt->nad, r, NULL, "action"),
 				   "expire-at", nad_attr(pkt->nad, r, NULL, "value"), &dest) !=
 		    AMP_MET)
 			continue;
@@ -354,7 +376,7 @@ static enum mod_ret amp_pkt_sm(struct pkt *pkt)
 	e = nad_elem_add(pkt->nad, q, SM_NS_DISCO_INFO, "feature");
 	nad_attr_set(pkt->nad, e, NULL, "var", NS_AMP);
 	for (i = 0; i < AMP_NSWITCHES; i++) {
-		if (amp_switches[i].feature == NULL || (sm->amp_off & amp_switches[i].bit))
+		if (amp_switches[i].feature == NULL || (amp_sm(sm)->off & amp_switches[i].bit))
 			continue;
 		e = nad_elem_add(pkt->nad, q, SM_NS_DISCO_INFO, "feature");
 		nad_attr_set(pkt->nad, e, NULL, "var", amp_switches[i].feature);
@@ -363,10 +385,18 @@ static enum mod_ret amp_pkt_sm(struct pkt *pkt)
 	return MOD_HANDLED;
 }
 
+static void amp_fini(struct sm *sm)
+{
+	free(sm->mod[amp_slot]);
+	sm->mod[amp_slot] = NULL;
+}
+
 const struct sm_module sm_module_amp = {
 	.name = "amp",
 	.abi = SM_MODULE_ABI,
 	.init = amp_init,
+	.fini = amp_fini,
+	.slot = &amp_slot,
 	.pkt_sm = amp_pkt_sm,
 	.pkt_user = amp_pkt_user,
 };

@@ -18,10 +18,20 @@
 #include "util/jid.h"
 #include "util/list.h"
 #include "util/nad.h"
+#include "sm/privacy.h"
 
 #define NS_CARBONS "urn:xmpp:carbons:2"
 #define NS_FORWARD "urn:xmpp:forward:0"
 #define NS_HINTS "urn:xmpp:hints"
+
+/* The module's data: per session, whether it enabled carbons, as a
+ * pointer to the session itself (non-NULL: on); nothing to free. */
+static int carbons_slot;
+
+static int carbons_on(const struct sess *sess)
+{
+	return sess->mod[carbons_slot] != NULL;
+}
 
 static int carbons_eligible(const struct pkt *pkt)
 {
@@ -65,9 +75,9 @@ static enum mod_ret carbons_in_sess(struct sess *sess, struct pkt *pkt)
 		if (c == NAD_NONE)
 			pkt_error(pkt, "bad-request");
 		else if (strcmp(nad_name(pkt->nad, c), "enable") == 0)
-			sess->carbons = 1;
+			sess->mod[carbons_slot] = sess;
 		else if (strcmp(nad_name(pkt->nad, c), "disable") == 0)
-			sess->carbons = 0;
+			sess->mod[carbons_slot] = NULL;
 		else
 			pkt_error(pkt, "bad-request");
 		if (pkt->type != PKT_IQ_ERROR)
@@ -81,7 +91,7 @@ static enum mod_ret carbons_in_sess(struct sess *sess, struct pkt *pkt)
 	     n = list_next(&sess->user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
 
-		if (s != sess && s->carbons && !jid_equal(s->jid, pkt->to))
+		if (s != sess && carbons_on(s) && !jid_equal(s->jid, pkt->to))
 			carbons_copy(pkt, s, "sent");
 	}
 	return MOD_PASS;
@@ -112,7 +122,7 @@ static enum mod_ret carbons_pkt_user(struct user *user, struct pkt *pkt)
 
 		/* A session whose privacy list refuses the sender gets no
 		 * copy either. */
-		if (s->carbons && !carbons_reaches(user, pkt, s) && !privacy_sess_denies(s, pkt))
+		if (carbons_on(s) && !carbons_reaches(user, pkt, s) && !privacy_sess_denies(s, pkt))
 			carbons_copy(pkt, s, "received");
 	}
 	return MOD_PASS;
@@ -128,6 +138,7 @@ static int carbons_init(struct sm *sm, const char *arg)
 const struct sm_module sm_module_carbons = {
 	.name = "carbons",
 	.abi = SM_MODULE_ABI,
+	.slot = &carbons_slot,
 	.init = carbons_init,
 	.in_sess = carbons_in_sess,
 	.pkt_user = carbons_pkt_user,

@@ -22,6 +22,7 @@
 #include "util/jid.h"
 #include "util/list.h"
 #include "util/nad.h"
+#include "sm/privacy.h"
 
 static enum mod_ret deliver_in_sess(struct sess *sess, struct pkt *pkt)
 {

@@ -14,14 +14,45 @@
 #include "config.h"
 #include "sm/sm.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/jid.h"
+#include "util/log.h"
 #include "util/nad.h"
 #include "util/xhash.h"
+#include "sm/roster.h"
+
+/* The module's data: per sm, the server's identity from sm.xml and the
+ * components found by disco. */
+struct disco_sm {
+	const char *category, *type, *name;     /* discovery.identity */
+	struct xhash *services;                 /* name -> char *display name */
+};
+
+#define O(f) offsetof(struct disco_sm, f)
+static const struct config_key disco_keys[] = {
+	{ "discovery.identity.category", CONFIG_STRING, "server", O(category), 0, 0 },
+	{ "discovery.identity.type", CONFIG_STRING, "im", O(type), 0, 0 },
+	{ "discovery.identity.name", CONFIG_STRING, "Jabber IM server", O(name), 0, 0 },
+	{ NULL, 0, NULL, 0, 0, 0 },
+};
+#undef O
+
+static int disco_slot;
+
+static struct disco_sm *disco_sm(const struct sm *sm)
+{
+	return sm->mod[disco_slot];
+}
+
+static struct xhash *disco_services(const struct sm *sm)
+{
+	return disco_sm(sm)->services;
+}
 
 static int disco_is(const struct pkt *pkt, const char *ns)
 {
@@ -52,8 +83,8 @@ static void disco_info(struct sm *sm, struct pkt *pkt)
 
 	pkt_result(pkt);
 	q = nad_elem_add(pkt->nad, 0, SM_NS_DISCO_INFO, "query");
-	disco_identity(pkt->nad, q, sm->identity_category, sm->identity_type,
-		       sm->identity_name);
+	disco_identity(pkt->nad, q, disco_sm(sm)->category, disco_sm(sm)->type,
+		       disco_sm(sm)->name);
 	disco_feature(pkt->nad, q, SM_NS_DISCO_INFO);
 	disco_feature(pkt->nad, q, SM_NS_DISCO_ITEMS);
 	xhash_iter_init(sm->features, &it);
@@ -71,7 +102,7 @@ static void disco_items(struct sm *sm, struct pkt *pkt)
 
 	pkt_result(pkt);
 	q = nad_elem_add(pkt->nad, 0, SM_NS_DISCO_ITEMS, "query");
-	xhash_iter_init(sm->services, &it);
+	xhash_iter_init(disco_services(sm), &it);
 	while (xhash_iter_next(&it, &svc, &label)) {
 		int e = nad_elem_add(pkt->nad, q, SM_NS_DISCO_ITEMS, "item");
 
@@ -111,7 +142,7 @@ static int disco_answer(struct pkt *pkt)
 	if (id != NAD_NONE && !sm_serves(sm, from)) {
 		const char *name = nad_attr(pkt->nad, id, NULL, "name");
 
-		free(xhash_put(sm->services, from, xstrdup(name != NULL ? name : "")));
+		free(xhash_put(disco_services(sm), from, xstrdup(name != NULL ? name : "")));
 	}
 	pkt_free(&pkt);
 	return 1;
@@ -170,7 +201,7 @@ static enum mod_ret disco_pkt_router(struct pkt *pkt)
 	if (name == NULL || strcmp(name, sm->id) == 0 || sm_serves(sm, name))
 		return MOD_PASS;
 	if (pkt->type == PKT_PRESENCE_UN) {
-		free(xhash_remove(sm->services, name));
+		free(xhash_remove(disco_services(sm), name));
 		return MOD_PASS;
 	}
 	xhash_iter_init(sm->hosts, &it);
@@ -185,9 +216,37 @@ static enum mod_ret disco_pkt_router(struct pkt *pkt)
 	return MOD_PASS;
 }
 
+static int disco_init(struct sm *sm, const char *arg)
+{
+	struct disco_sm *ds = xcalloc(1, sizeof(*ds));
+	const char *error;
+
+	(void)arg;
+	ds->services = xhash_new();
+	sm->mod[disco_slot] = ds;
+	if (config_apply(sm->cfg, disco_keys, ds, &error) < 0) {
+		log_error("sm: disco: %s", error);
+		return -1;
+	}
+	return 0;
+}
+
+static void disco_fini(struct sm *sm)
+{
+	struct disco_sm *ds = disco_sm(sm);
+
+	xhash_clear(ds->services, free);
+	xhash_free(&ds->services);
+	free(ds);
+	sm->mod[disco_slot] = NULL;
+}
+
 const struct sm_module sm_module_disco = {
 	.name = "disco",
 	.abi = SM_MODULE_ABI,
+	.init = disco_init,
+	.fini = disco_fini,
+	.slot = &disco_slot,
 	.pkt_sm = disco_pkt_sm,
 	.pkt_user = disco_pkt_user,
 	.pkt_router = disco_pkt_router,

@@ -8,19 +8,18 @@
  * echoes facing each other would then loop).
  */
 #include "config.h"
-#include "sm/sm.h"
+#include "sm/echo.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
 #include "util/jid.h"
+#include "sm/sm.h"
 
 #define ECHO_RESOURCE "echo"
 
-/* Available presence from <domain>/<resource> to the asker's bare JID;
- * shared with mod_help, which answers the same way from /help. */
-void sm_answer_probe(struct pkt *pkt, const char *resource)
+void echo_answer_probe(struct pkt *pkt, const char *resource)
 {
 	struct buf from = { 0 };
 
@@ -36,7 +35,7 @@ static enum mod_ret echo_pkt_sm(struct pkt *pkt)
 	if (pkt->from == NULL)
 		return MOD_PASS;
 	if (pkt->type & (PKT_PRESENCE_PROBE | PKT_S10N))
-		sm_answer_probe(pkt, ECHO_RESOURCE);
+		echo_answer_probe(pkt, ECHO_RESOURCE);
 	if (pkt->type != PKT_MESSAGE || strcmp(jid_resource(pkt->to), ECHO_RESOURCE) != 0)
 		return MOD_PASS;
 	to = xstrdup(jid_full(pkt->from));

@@ -15,6 +15,7 @@
  */
 #include "config.h"
 #include "sm/sm.h"
+#include "sm/echo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +105,7 @@ static enum mod_ret help_pkt_sm(struct pkt *pkt)
 	if (pkt->from == NULL)
 		return MOD_PASS;
 	if (pkt->type & (PKT_PRESENCE_PROBE | PKT_S10N))
-		sm_answer_probe(pkt, HELP_RESOURCE);
+		echo_answer_probe(pkt, HELP_RESOURCE);
 	res = jid_resource(pkt->to);
 	if (pkt->type != PKT_MESSAGE || (res[0] != '\0' && strcmp(res, HELP_RESOURCE) != 0))
 		return MOD_PASS;

@@ -16,6 +16,7 @@
 #include "util/jid.h"
 #include "util/log.h"
 #include "util/nad.h"
+#include "sm/roster.h"
 
 #define NS_LAST "jabber:iq:last"
 

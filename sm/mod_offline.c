@@ -12,34 +12,69 @@
  * is handled by its rule (dropped, bounced...) instead of delivered.
  */
 #include "config.h"
-#include "sm/sm.h"
+#include "sm/offline.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "comp/comp.h"
 #include "storage/storage.h"
+#include "util/buf.h"
+#include "util/config_file.h"
 #include "util/jid.h"
 #include "util/log.h"
 #include "util/nad.h"
+#include "sm/amp.h"
+#include "sm/sm.h"
+
+/* The module's data: per sm, sm.xml's offline options. */
+struct offline_sm {
+	int quota, store_headlines, drop_messages, drop_s10n;
+};
+
+#define O(f) offsetof(struct offline_sm, f)
+static const struct config_key offline_keys[] = {
+	{ "offline.dropmessages", CONFIG_FLAG, "0", O(drop_messages), 0, 0 },
+	{ "offline.storeheadlines", CONFIG_FLAG, "0", O(store_headlines), 0, 0 },
+	{ "offline.dropsubscriptions", CONFIG_FLAG, "0", O(drop_s10n), 0, 0 },
+	{ "offline.userquota", CONFIG_INT, "0", O(quota), 0, 1 << 30 },
+	{ NULL, 0, NULL, 0, 0, 0 },
+};
+#undef O
+
+static int offline_slot;
+
+static const struct offline_sm *offline_sm(const struct sm *sm)
+{
+	return sm->mod[offline_slot];
+}
 
 int offline_wanted(const struct sm *sm, const struct pkt *pkt)
 {
+	const struct offline_sm *opt = offline_sm(sm);
 	const char *type = nad_attr(pkt->nad, 0, NULL, "type");
 
+	if (opt == NULL)
+		return 0;
 	if (pkt->type == PKT_MESSAGE) {
-		if (sm->offline_drop_messages)
+		if (opt->drop_messages)
 			return 0;
 		if (type != NULL && strcmp(type, "groupchat") == 0)
 			return 0;
 		if (type != NULL && strcmp(type, "headline") == 0)
-			return sm->offline_store_headlines;
+			return opt->store_headlines;
 		return nad_child(pkt->nad, 0, NULL, NULL) != NAD_NONE;
 	}
 	if (pkt->type & (PKT_S10N | PKT_S10N_ED | PKT_S10N_UN | PKT_S10N_UNED))
-		return !sm->offline_drop_s10n;
+		return !opt->drop_s10n;
 	return 0;
+}
+
+int offline_drops_messages(const struct sm *sm)
+{
+	return offline_sm(sm) == NULL || offline_sm(sm)->drop_messages;
 }
 
 static enum mod_ret offline_pkt_user(struct user *user, struct pkt *pkt)
@@ -49,14 +84,14 @@ static enum mod_ret offline_pkt_user(struct user *user, struct pkt *pkt)
 	struct nad *route;
 	struct os *os;
 	int64_t count = 0;
-	int rc;
+	int quota = offline_sm(sm)->quota, rc;
 
 	if (!offline_wanted(sm, pkt) || user_top_sess(user) != NULL)
 		return MOD_PASS;
-	if (sm->offline_quota > 0 &&
+	if (quota > 0 &&
 	    storage_count(sm->st, "queue", owner, NULL, &count, &error) == STORAGE_OK &&
-	    count >= sm->offline_quota) {
-		log_notice("sm: offline quota of %s reached (%d)", owner, sm->offline_quota);
+	    count >= quota) {
+		log_notice("sm: offline quota of %s reached (%d)", owner, quota);
 		if (pkt->type == PKT_MESSAGE) {
 			pkt_router(pkt_error(pkt, "service-unavailable"));
 			return MOD_HANDLED;
@@ -140,15 +175,31 @@ static void offline_user_delete(struct sm *sm, const struct jid *jid)
 
 static int offline_init(struct sm *sm, const char *arg)
 {
+	struct offline_sm *opt = xcalloc(1, sizeof(*opt));
+	const char *error;
+
 	(void)arg;
+	sm->mod[offline_slot] = opt;
+	if (config_apply(sm->cfg, offline_keys, opt, &error) < 0) {
+		log_error("sm: offline: %s", error);
+		return -1;
+	}
 	sm_feature(sm, "msgoffline");
 	return 0;
+}
+
+static void offline_fini(struct sm *sm)
+{
+	free(sm->mod[offline_slot]);
+	sm->mod[offline_slot] = NULL;
 }
 
 const struct sm_module sm_module_offline = {
 	.name = "offline",
 	.abi = SM_MODULE_ABI,
 	.init = offline_init,
+	.fini = offline_fini,
+	.slot = &offline_slot,
 	.in_sess = offline_in_sess,
 	.pkt_user = offline_pkt_user,
 	.user_delete = offline_user_delete,

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "sm/sm.h"
+#include "sm/roster.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,10 @@
 #define NS_PUBSUB "http://jabber.org/protocol/pubsub"
 #define NS_PUBSUB_EVENT "http://jabber.org/protocol/pubsub#event"
 
+/* The module's data: per user, node -> last item nad (made on the first
+ * publish). */
+static int pep_slot;
+
 static void pep_free_item(void *v)
 {
 	struct nad *nad = v;
@@ -30,12 +35,13 @@ static void pep_free_item(void *v)
 	nad_free(&nad);
 }
 
-void pep_free(struct user *user)
+static void pep_user_free(struct user *user, void *data)
 {
-	if (user->pep == NULL)
-		return;
-	xhash_clear(user->pep, pep_free_item);
-	xhash_free(&user->pep);
+	struct xhash *items = data;
+
+	(void)user;
+	xhash_clear(items, pep_free_item);
+	xhash_free(&items);
 }
 
 /* <event><items node><item .../></items></event> in a headline to `to`. */
@@ -60,16 +66,19 @@ static void pep_notify(struct user *user, const char *node, const struct nad *it
 
 static void pep_broadcast(struct user *user, const char *node, const struct nad *item)
 {
+	struct xhash *roster = roster_items(user);
 	struct xhash_iter it;
 	struct list_node *n;
 	void *v;
 
-	xhash_iter_init(user->roster, &it);
-	while (xhash_iter_next(&it, NULL, &v)) {
-		struct roster_item *ri = v;
+	if (roster != NULL) {
+		xhash_iter_init(roster, &it);
+		while (xhash_iter_next(&it, NULL, &v)) {
+			struct roster_item *ri = v;
 
-		if (ri->from)
-			pep_notify(user, node, item, jid_bare(ri->jid), NULL);
+			if (ri->from)
+				pep_notify(user, node, item, jid_bare(ri->jid), NULL);
+		}
 	}
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
@@ -95,10 +104,10 @@ static const char *pep_publish(struct sess *sess, struct pkt *pkt, int ps)
 	copy = nad_extract(pkt->nad, item);
 	if (nad_attr(copy, 0, NULL, "id") == NULL)
 		nad_attr_set(copy, 0, NULL, "id", "current");
-	if (user->pep == NULL)
-		user->pep = xhash_new();
+	if (user->mod[pep_slot] == NULL)
+		user->mod[pep_slot] = xhash_new();
 	name = xstrdup(node);
-	pep_free_item(xhash_put(user->pep, name, copy));
+	pep_free_item(xhash_put(user->mod[pep_slot], name, copy));
 	pep_broadcast(user, name, copy);
 	pkt_result(pkt);
 	ps = nad_elem_add(pkt->nad, 0, NS_PUBSUB, "pubsub");
@@ -115,8 +124,8 @@ static struct pkt *pep_items(struct user *user, struct pkt *pkt, int ps)
 {
 	int items = nad_child(pkt->nad, ps, NS_PUBSUB, "items"), q;
 	const char *node = items != NAD_NONE ? nad_attr(pkt->nad, items, NULL, "node") : NULL;
-	const struct nad *item = node != NULL && user->pep != NULL ? xhash_get(user->pep, node)
-								  : NULL;
+	struct xhash *nodes = user->mod[pep_slot];
+	const struct nad *item = node != NULL && nodes != NULL ? xhash_get(nodes, node) : NULL;
 	char *name;
 
 	if (node == NULL)
@@ -184,6 +193,8 @@ static int pep_init(struct sm *sm, const char *arg)
 const struct sm_module sm_module_pep = {
 	.name = "pep",
 	.abi = SM_MODULE_ABI,
+	.slot = &pep_slot,
+	.user_free = pep_user_free,
 	.init = pep_init,
 	.in_sess = pep_in_sess,
 	.pkt_user = pep_pkt_user,

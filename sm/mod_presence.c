@@ -10,7 +10,7 @@
  * for contacts the user lets see its presence.
  */
 #include "config.h"
-#include "sm/sm.h"
+#include "sm/presence.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,14 @@
 #include "util/list.h"
 #include "util/nad.h"
 #include "util/xhash.h"
+#include "sm/privacy.h"
+#include "sm/roster.h"
+#include "sm/sm.h"
+
+/* The module's data: per session, the full JIDs it sent directed
+ * available presence to (made on the first), which its unavailable
+ * reaches too. */
+static int presence_slot;
 
 #define SESS_FOREACH(user, s, n)                                                    \
 	for ((n) = list_first(&(user)->sessions);                                  \
@@ -49,10 +57,13 @@ static void pres_send(const struct pkt *pkt, const char *to)
 /* Copies to every contact whose item has the flag set. */
 static void pres_to_roster(struct user *user, const struct pkt *pkt, int want_from)
 {
+	struct xhash *roster = roster_items(user);
 	struct xhash_iter it;
 	void *v;
 
-	xhash_iter_init(user->roster, &it);
+	if (roster == NULL)
+		return;
+	xhash_iter_init(roster, &it);
 	while (xhash_iter_next(&it, NULL, &v)) {
 		struct roster_item *item = v;
 
@@ -119,6 +130,7 @@ static void pres_available(struct sess *sess, struct pkt *pkt)
 
 static void pres_unavailable(struct sess *sess, struct pkt *pkt)
 {
+	struct xhash *directed = sess->mod[presence_slot];
 	struct xhash_iter it;
 	const char *to;
 
@@ -126,17 +138,19 @@ static void pres_unavailable(struct sess *sess, struct pkt *pkt)
 		pres_to_roster(sess->user, pkt, 1);
 		pres_to_sessions(sess->user, pkt, sess, 0);
 	}
-	xhash_iter_init(sess->directed, &it);
-	while (xhash_iter_next(&it, &to, NULL)) {
-		pres_send(pkt, to);
-		xhash_iter_remove(&it);
+	if (directed != NULL) {
+		xhash_iter_init(directed, &it);
+		while (xhash_iter_next(&it, &to, NULL)) {
+			pres_send(pkt, to);
+			xhash_iter_remove(&it);
+		}
 	}
 	sess->available = 0;
 	sess->priority = 0;
 	nad_free(&sess->pres);
 }
 
-void pres_update(struct sess *sess, struct pkt *pkt)
+void presence_update(struct sess *sess, struct pkt *pkt)
 {
 	pkt_set_from(pkt, jid_full(sess->jid));
 	if (pkt->type == PKT_PRESENCE)
@@ -146,7 +160,7 @@ void pres_update(struct sess *sess, struct pkt *pkt)
 	pkt_free(&pkt);
 }
 
-void pres_roster(struct user *user, const struct roster_item *item)
+void presence_roster(struct user *user, const struct roster_item *item)
 {
 	struct list_node *n;
 	struct sess *s;
@@ -162,7 +176,7 @@ void pres_roster(struct user *user, const struct roster_item *item)
 		}
 }
 
-void pres_gone(struct user *user, const struct jid *jid)
+void presence_gone(struct user *user, const struct jid *jid)
 {
 	struct list_node *n;
 	struct sess *s;
@@ -184,7 +198,7 @@ static enum mod_ret presence_in_sess(struct sess *sess, struct pkt *pkt)
 	if (!(pkt->type & PKT_PRESENCE_ANY))
 		return MOD_PASS;
 	if (pkt->to == NULL && (pkt->type & (PKT_PRESENCE | PKT_PRESENCE_UN))) {
-		pres_update(sess, pkt);
+		presence_update(sess, pkt);
 		return MOD_HANDLED;
 	}
 	if (pkt->to == NULL) {
@@ -192,10 +206,12 @@ static enum mod_ret presence_in_sess(struct sess *sess, struct pkt *pkt)
 		return MOD_HANDLED;
 	}
 	/* Directed presence: remember who saw us, so they see us leave. */
-	if (pkt->type == PKT_PRESENCE && sess->available)
-		xhash_put(sess->directed, jid_full(pkt->to), sess);
-	else if (pkt->type == PKT_PRESENCE_UN)
-		xhash_remove(sess->directed, jid_full(pkt->to));
+	if (pkt->type == PKT_PRESENCE && sess->available) {
+		if (sess->mod[presence_slot] == NULL)
+			sess->mod[presence_slot] = xhash_new();
+		xhash_put(sess->mod[presence_slot], jid_full(pkt->to), sess);
+	} else if (pkt->type == PKT_PRESENCE_UN && sess->mod[presence_slot] != NULL)
+		xhash_remove(sess->mod[presence_slot], jid_full(pkt->to));
 	pkt_router(pkt);
 	return MOD_HANDLED;
 }
@@ -278,9 +294,19 @@ static int presence_init(struct sm *sm, const char *arg)
 	return 0;
 }
 
+static void presence_sess_free(struct sess *sess, void *data)
+{
+	struct xhash *directed = data;
+
+	(void)sess;
+	xhash_free(&directed);
+}
+
 const struct sm_module sm_module_presence = {
 	.name = "presence",
 	.abi = SM_MODULE_ABI,
+	.slot = &presence_slot,
+	.sess_free = presence_sess_free,
 	.init = presence_init,
 	.in_sess = presence_in_sess,
 	.in_router = presence_in_router,

@@ -25,7 +25,7 @@
  * current presence if the contact is subscribed.
  */
 #include "config.h"
-#include "sm/sm.h"
+#include "sm/privacy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,10 +38,78 @@
 #include "util/log.h"
 #include "util/nad.h"
 #include "util/xhash.h"
+#include "sm/presence.h"
+#include "sm/roster.h"
+#include "sm/sm.h"
 
 #define NS_BLOCKING "urn:xmpp:blocking"
 #define NS_BLOCKING_ERRORS "urn:xmpp:blocking:errors"
 #define NS_PRIVACY "jabber:iq:privacy"
+
+struct privacy;
+
+/* The module's data, in its slots: per user, the block list (NULL until
+ * user-load ran) and the XEP-0016 lists (NULL until read); per session,
+ * its active list and whether it fetched the block list. */
+struct privacy_user {
+	struct xhash *blocked;          /* XEP-0191: address -> user */
+	struct privacy *lists;
+};
+
+struct privacy_sess {
+	char *active;                   /* XEP-0016 active list, or NULL */
+	int blocklist_fetched;          /* wants block list pushes */
+};
+
+static int privacy_slot;
+
+static struct privacy_user *privacy_user(const struct user *user)
+{
+	return user->mod[privacy_slot];
+}
+
+static struct privacy_user *privacy_user_new(struct user *user)
+{
+	if (user->mod[privacy_slot] == NULL)
+		user->mod[privacy_slot] = xcalloc(1, sizeof(struct privacy_user));
+	return user->mod[privacy_slot];
+}
+
+/* The block list, or NULL before user-load. */
+static struct xhash *privacy_blocklist(const struct user *user)
+{
+	const struct privacy_user *pu = privacy_user(user);
+
+	return pu != NULL ? pu->blocked : NULL;
+}
+
+/* The XEP-0016 lists, or NULL before they are read. */
+static struct privacy *privacy_lists(const struct user *user)
+{
+	const struct privacy_user *pu = privacy_user(user);
+
+	return pu != NULL ? pu->lists : NULL;
+}
+
+static struct privacy_sess *privacy_sess(const struct sess *sess)
+{
+	return sess->mod[privacy_slot];
+}
+
+static struct privacy_sess *privacy_sess_new(struct sess *sess)
+{
+	if (sess->mod[privacy_slot] == NULL)
+		sess->mod[privacy_slot] = xcalloc(1, sizeof(struct privacy_sess));
+	return sess->mod[privacy_slot];
+}
+
+/* The session's active list, or NULL. */
+static const char *privacy_active(const struct sess *sess)
+{
+	const struct privacy_sess *ps = privacy_sess(sess);
+
+	return ps != NULL ? ps->active : NULL;
+}
 
 static void privacy_lists_load(struct user *user);
 
@@ -50,17 +118,18 @@ static void privacy_lists_load(struct user *user);
 static int privacy_user_load(struct user *user)
 {
 	char *filter = storage_filter_str("list", NS_BLOCKING);
+	struct privacy_user *pu = privacy_user_new(user);
 	struct os *os = NULL;
 	struct os_object *o;
 	const char *error, *v;
 
-	if (user->blocked == NULL)
-		user->blocked = xhash_new();
+	if (pu->blocked == NULL)
+		pu->blocked = xhash_new();
 	if (storage_get(user->sm->st, "privacy-items", jid_bare(user->jid), filter, &os,
 			&error) == STORAGE_OK) {
 		for (o = os_first(os); o != NULL; o = os_next(o))
 			if (os_object_get_str(o, "value", &v) == 0)
-				xhash_put(user->blocked, v, user);
+				xhash_put(pu->blocked, v, user);
 	}
 	os_free(&os);
 	free(filter);
@@ -77,7 +146,7 @@ static void privacy_save(struct user *user)
 	const char *jid, *error;
 	int order = 0;
 
-	xhash_iter_init(user->blocked, &it);
+	xhash_iter_init(privacy_blocklist(user), &it);
 	while (xhash_iter_next(&it, &jid, NULL)) {
 		struct os_object *o = os_object_new(os);
 
@@ -99,11 +168,13 @@ static void privacy_save(struct user *user)
 /* Is `jid` covered by an item (full, bare or domain)? */
 static int privacy_blocked(const struct user *user, const struct jid *jid)
 {
-	if (user->blocked == NULL || jid == NULL || xhash_count(user->blocked) == 0)
+	struct xhash *blocked = privacy_blocklist(user);
+
+	if (blocked == NULL || jid == NULL || xhash_count(blocked) == 0)
 		return 0;
-	return xhash_get(user->blocked, jid_full(jid)) != NULL ||
-	       xhash_get(user->blocked, jid_bare(jid)) != NULL ||
-	       xhash_get(user->blocked, jid_domain(jid)) != NULL;
+	return xhash_get(blocked, jid_full(jid)) != NULL ||
+	       xhash_get(blocked, jid_bare(jid)) != NULL ||
+	       xhash_get(blocked, jid_domain(jid)) != NULL;
 }
 
 
@@ -146,7 +217,7 @@ static void plist_clear(struct privacy_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-void privacy_free(struct privacy **pp)
+static void privacy_free(struct privacy **pp)
 {
 	struct privacy *p = *pp;
 	int i;
@@ -241,6 +312,7 @@ static void plist_load_item(struct privacy *p, struct os_object *o)
 static void privacy_lists_load(struct user *user)
 {
 	struct privacy *p = xcalloc(1, sizeof(*p));
+	struct privacy_user *pu;
 	struct os *os = NULL;
 	struct os_object *o;
 	const char *error, *def;
@@ -260,8 +332,9 @@ static void privacy_lists_load(struct user *user)
 	    os_object_get_str(os_first(os), "default", &def) == 0 && plist_find(p, def) != NULL)
 		p->def = xstrdup(def);
 	os_free(&os);
-	privacy_free(&user->privacy);
-	user->privacy = p;
+	pu = privacy_user_new(user);
+	privacy_free(&pu->lists);
+	pu->lists = p;
 }
 
 /* Does item `it` match the address (and roster state) of `jid`? */
@@ -318,10 +391,12 @@ static const struct privacy_list *plist_in_force(struct user *user, const struct
 {
 	struct privacy_list *l = NULL;
 
-	if (sess != NULL && sess->privacy_active != NULL)
-		l = plist_find(user->privacy, sess->privacy_active);
-	if (l == NULL && user->privacy != NULL)
-		l = plist_find(user->privacy, user->privacy->def);
+	struct privacy *p = privacy_lists(user);
+
+	if (sess != NULL && privacy_active(sess) != NULL)
+		l = plist_find(p, privacy_active(sess));
+	if (l == NULL && p != NULL)
+		l = plist_find(p, p->def);
 	return l;
 }
 
@@ -340,14 +415,14 @@ static int pkind(const struct pkt *pkt, int out)
 
 static void plists_names(struct sess *sess, struct pkt *pkt)
 {
-	struct privacy *p = sess->user->privacy;
+	struct privacy *p = privacy_lists(sess->user);
 	int q, e, i;
 
 	pkt_result(pkt);
 	q = nad_elem_add(pkt->nad, 0, NS_PRIVACY, "query");
 	e = nad_elem_add(pkt->nad, q, NS_PRIVACY, "active");
-	if (sess->privacy_active != NULL)
-		nad_attr_set(pkt->nad, e, NULL, "name", sess->privacy_active);
+	if (privacy_active(sess) != NULL)
+		nad_attr_set(pkt->nad, e, NULL, "name", privacy_active(sess));
 	e = nad_elem_add(pkt->nad, q, NS_PRIVACY, "default");
 	if (p->def != NULL)
 		nad_attr_set(pkt->nad, e, NULL, "name", p->def);
@@ -392,12 +467,12 @@ static const char *plists_get(struct sess *sess, struct pkt *pkt, int q)
 	}
 	if (nad_next(pkt->nad, e, NS_PRIVACY, "list") != NAD_NONE)
 		return "bad-request";
-	l = plist_find(sess->user->privacy, nad_attr(pkt->nad, e, NULL, "name"));
+	l = plist_find(privacy_lists(sess->user), nad_attr(pkt->nad, e, NULL, "name"));
 	if (l == NULL)
 		return "item-not-found";
 	name = xstrdup(l->name);
 	pkt_result(pkt);
-	plist_to_nad(plist_find(sess->user->privacy, name), pkt->nad,
+	plist_to_nad(plist_find(privacy_lists(sess->user), name), pkt->nad,
 		     nad_elem_add(pkt->nad, 0, NS_PRIVACY, "query"));
 	free(name);
 	return NULL;
@@ -478,8 +553,10 @@ static void plist_store_default(struct user *user)
 	struct os *os = os_new();
 	const char *error;
 
-	if (user->privacy->def != NULL) {
-		os_object_put_str(os_object_new(os), "default", user->privacy->def);
+	const char *def = privacy_lists(user)->def;
+
+	if (def != NULL) {
+		os_object_put_str(os_object_new(os), "default", def);
 		storage_replace(user->sm->st, "privacy-default", jid_bare(user->jid), NULL, os,
 				&error);
 	} else
@@ -515,7 +592,7 @@ static int plist_in_use(struct user *user, const struct sess *except, const char
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
 
-		if (s != except && s->privacy_active != NULL && strcmp(s->privacy_active, name) == 0)
+		if (s != except && privacy_active(s) != NULL && strcmp(privacy_active(s), name) == 0)
 			return 1;
 	}
 	return 0;
@@ -524,6 +601,7 @@ static int plist_in_use(struct user *user, const struct sess *except, const char
 static const char *plists_set_list(struct sess *sess, struct pkt *pkt, int e)
 {
 	struct user *user = sess->user;
+	struct privacy *p = privacy_lists(user);
 	const char *name = nad_attr(pkt->nad, e, NULL, "name"), *cond;
 	struct privacy_list nl = { 0 }, *l;
 	char *lname;
@@ -536,19 +614,19 @@ static const char *plists_set_list(struct sess *sess, struct pkt *pkt, int e)
 		free(lname);
 		return cond;
 	}
-	l = plist_find(user->privacy, lname);
+	l = plist_find(p, lname);
 	if (nl.nitems == 0) {
 		/* Removal. */
 		if (l == NULL || plist_in_use(user, sess, lname) ||
-		    (user->privacy->def != NULL && strcmp(user->privacy->def, lname) == 0)) {
+		    (p->def != NULL && strcmp(p->def, lname) == 0)) {
 			cond = l == NULL ? "item-not-found" : "conflict";
 		} else {
-			plist_remove(user->privacy, l);
+			plist_remove(p, l);
 			plist_store(user, lname, NULL);
 		}
 	} else {
 		if (l == NULL)
-			l = plist_add(user->privacy, lname);
+			l = plist_add(p, lname);
 		nl.name = xstrdup(lname);
 		plist_clear(l);
 		*l = nl;
@@ -565,9 +643,9 @@ static const char *plists_set_list(struct sess *sess, struct pkt *pkt, int e)
 /* <active/> or <default/>: name the list (or none). */
 static const char *plists_set_choice(struct sess *sess, struct pkt *pkt, int e, int def)
 {
-	struct privacy *p = sess->user->privacy;
+	struct privacy *p = privacy_lists(sess->user);
 	const char *name = nad_attr(pkt->nad, e, NULL, "name");
-	char **slot = def ? &p->def : &sess->privacy_active;
+	char **slot = def ? &p->def : &privacy_sess_new(sess)->active;
 
 	if (name != NULL && plist_find(p, name) == NULL)
 		return "item-not-found";
@@ -601,7 +679,7 @@ static void plists_iq(struct sess *sess, struct pkt *pkt)
 	int q = nad_child(pkt->nad, 0, NS_PRIVACY, "query");
 	const char *cond;
 
-	if (sess->user->privacy == NULL)
+	if (privacy_lists(sess->user) == NULL)
 		privacy_lists_load(sess->user);
 	if (q == NAD_NONE)
 		cond = "bad-request";
@@ -623,7 +701,7 @@ static void privacy_push(struct user *user, const char *what, const struct pkt *
 		char id[24] = "block";
 		struct pkt *push;
 
-		if (!s->blocklist_fetched)
+		if (privacy_sess(s) == NULL || !privacy_sess(s)->blocklist_fetched)
 			continue;
 		hash_random_id(id + 5, 12);
 		push = pkt_create(user->sm, "iq", "set", jid_full(s->jid), NULL);
@@ -642,10 +720,10 @@ static void privacy_get(struct sess *sess, struct pkt *pkt)
 	const char *jid;
 	int l;
 
-	sess->blocklist_fetched = 1;
+	privacy_sess_new(sess)->blocklist_fetched = 1;
 	pkt_result(pkt);
 	l = nad_elem_add(pkt->nad, 0, NS_BLOCKING, "blocklist");
-	xhash_iter_init(sess->user->blocked, &it);
+	xhash_iter_init(privacy_blocklist(sess->user), &it);
 	while (xhash_iter_next(&it, &jid, NULL))
 		nad_attr_set(pkt->nad, nad_elem_add(pkt->nad, l, NS_BLOCKING, "item"), NULL, "jid",
 			     jid);
@@ -683,14 +761,15 @@ static void privacy_presence(struct user *user, const struct jid *jid, int block
 	struct roster_item *item = roster_get(user, jid_bare(jid));
 
 	if (block)
-		pres_gone(user, jid);
+		presence_gone(user, jid);
 	else if (item != NULL && item->from)
-		pres_roster(user, item);
+		presence_roster(user, item);
 }
 
 static void privacy_set(struct sess *sess, struct pkt *pkt, int q, int block)
 {
 	struct user *user = sess->user;
+	struct xhash *blocked = privacy_blocklist(user);
 	struct jid **jids = NULL;
 	int n = 0, i;
 
@@ -703,14 +782,14 @@ static void privacy_set(struct sess *sess, struct pkt *pkt, int q, int block)
 		return;
 	}
 	if (!block && n == 0) {
-		xhash_clear(user->blocked, NULL);
+		xhash_clear(blocked, NULL);
 	}
 	for (i = 0; i < n; i++) {
 		if (block) {
 			privacy_presence(user, jids[i], 1);
-			xhash_put(user->blocked, jid_full(jids[i]), user);
+			xhash_put(blocked, jid_full(jids[i]), user);
 		} else {
-			xhash_remove(user->blocked, jid_full(jids[i]));
+			xhash_remove(blocked, jid_full(jids[i]));
 			privacy_presence(user, jids[i], 0);
 		}
 		jid_free(&jids[i]);
@@ -732,7 +811,7 @@ static enum mod_ret privacy_in_sess(struct sess *sess, struct pkt *pkt)
 		plists_iq(sess, pkt);
 		return MOD_HANDLED;
 	}
-	if (strcmp(pkt->iq_ns, NS_BLOCKING) != 0 || sess->user->blocked == NULL)
+	if (strcmp(pkt->iq_ns, NS_BLOCKING) != 0 || privacy_blocklist(sess->user) == NULL)
 		return MOD_PASS;
 	q = nad_child(pkt->nad, 0, NS_BLOCKING, NULL);
 	if (q == NAD_NONE)
@@ -758,26 +837,24 @@ static int any_active(const struct user *user)
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		const struct sess *s = LIST_ENTRY(n, struct sess, link);
 
-		if (s->available && s->privacy_active != NULL)
+		if (s->available && privacy_active(s) != NULL)
 			return 1;
 	}
 	return 0;
 }
 
-/* For delivery to a bare JID: 1 if the list in force for `sess` (its
- * active list, else the default) refuses `pkt` from outside. */
 int privacy_sess_denies(struct sess *sess, const struct pkt *pkt)
 {
 	struct user *user = sess->user;
 
-	if (user->privacy == NULL || pkt->from == NULL)
+	if (privacy_lists(user) == NULL || pkt->from == NULL)
 		return 0;
 	return plist_denies(user, plist_in_force(user, sess), pkt->from, pkind(pkt, 0));
 }
 
 int privacy_user_denies(struct user *user, const struct pkt *pkt)
 {
-	if (user->privacy == NULL || pkt->from == NULL)
+	if (privacy_lists(user) == NULL || pkt->from == NULL)
 		return 0;
 	return plist_denies(user, plist_in_force(user, NULL), pkt->from, pkind(pkt, 0));
 }
@@ -862,9 +939,31 @@ static int privacy_init(struct sm *sm, const char *arg)
 	return 0;
 }
 
+static void privacy_user_free(struct user *user, void *data)
+{
+	struct privacy_user *pu = data;
+
+	(void)user;
+	xhash_free(&pu->blocked);
+	privacy_free(&pu->lists);
+	free(pu);
+}
+
+static void privacy_sess_free(struct sess *sess, void *data)
+{
+	struct privacy_sess *ps = data;
+
+	(void)sess;
+	free(ps->active);
+	free(ps);
+}
+
 const struct sm_module sm_module_privacy = {
 	.name = "privacy",
 	.abi = SM_MODULE_ABI,
+	.slot = &privacy_slot,
+	.user_free = privacy_user_free,
+	.sess_free = privacy_sess_free,
 	.init = privacy_init,
 	.in_sess = privacy_in_sess,
 	.in_router = privacy_in_router,

@@ -14,7 +14,7 @@
  *
  * Subscription states are the item's to/from flags and ask (1 = we asked
  * to subscribe). What jabberd2 has no column for lives in our
- * roster-state table (user->s10n, SM_S10N_* bits; jabberd2 ignores it):
+ * roster-state table (struct roster_user s10n, SM_S10N_* bits; jabberd2 ignores it):
  * a pre-approval (RFC 6121 3.4; the item says approved='true') and a
  * contact's request still unanswered, which tells a user's "subscribed"
  * that approves it from one that pre-approves. An unanswered subscribe is
@@ -23,24 +23,86 @@
  * 3.1.3); it is not put in offline storage, which delivers only once.
  */
 #include "config.h"
-#include "sm/sm.h"
+#include "sm/roster.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "storage/storage.h"
 #include "util/buf.h"
+#include "util/config_file.h"
 #include "util/hash.h"
 #include "util/jid.h"
 #include "util/log.h"
 #include "util/nad.h"
 #include "util/xhash.h"
+#include "sm/presence.h"
+#include "sm/sm.h"
+
+/* The module's data, in its slots. Per user: the roster, its version and
+ * the roster-state bits; per session: whether it fetched the roster (it
+ * then gets pushes); per sm: sm.xml's options. */
+struct roster_user {
+	struct xhash *items;            /* bare jid -> struct roster_item */
+	int64_t ver;
+	struct xhash *s10n;             /* bare jid -> SM_S10N_* bits, as a
+					 * pointer */
+};
+
+struct roster_sess {
+	int fetched;
+};
+
+struct roster_sm {
+	int max;                        /* roster.maxitems, 0: no limit */
+};
+
+static int roster_slot;
+
+static struct roster_sm *roster_sm(const struct sm *sm)
+{
+	return sm->mod[roster_slot];
+}
+
+/* The user's roster data, made on first use. Only for the module's own
+ * hooks, which run only when it is loaded; the services of roster.h read
+ * user->mod directly, since data made for a module that is not loaded
+ * would never be freed. */
+static struct roster_user *roster_user(const struct user *user)
+{
+	struct roster_user *ru = user->mod[roster_slot];
+
+	if (ru == NULL) {
+		ru = xcalloc(1, sizeof(*ru));
+		ru->items = xhash_new();
+		ru->s10n = xhash_new();
+		user->mod[roster_slot] = ru;
+	}
+	return ru;
+}
 
 struct roster_item *roster_get(struct user *user, const char *bare)
 {
-	return xhash_get(user->roster, bare);
+	struct roster_user *ru = user->mod[roster_slot];
+
+	return ru != NULL ? xhash_get(ru->items, bare) : NULL;
+}
+
+struct xhash *roster_items(struct user *user)
+{
+	struct roster_user *ru = user->mod[roster_slot];
+
+	return ru != NULL ? ru->items : NULL;
+}
+
+int roster_full(struct user *user)
+{
+	const struct roster_sm *rs = roster_sm(user->sm);
+
+	return rs != NULL && rs->max > 0 && xhash_count(roster_user(user)->items) >= (size_t)rs->max;
 }
 
 static void item_free(struct roster_item *item)
@@ -66,7 +128,7 @@ static struct roster_item *item_new(struct user *user, const struct jid *jid)
 	struct roster_item *item = xcalloc(1, sizeof(*item));
 
 	item->jid = jid_copy_bare(jid);
-	xhash_put(user->roster, jid_bare(item->jid), item);
+	xhash_put(roster_user(user)->items, jid_bare(item->jid), item);
 	return item;
 }
 
@@ -78,7 +140,7 @@ static struct roster_item *item_new(struct user *user, const struct jid *jid)
 
 static int s10n_get(const struct user *user, const char *bare)
 {
-	return (int)(intptr_t)xhash_get(user->s10n, bare);
+	return (int)(intptr_t)xhash_get(roster_user(user)->s10n, bare);
 }
 
 /* Set the state bits of one contact, in memory and in roster-state. */
@@ -95,12 +157,12 @@ static void s10n_set(struct user *user, const char *bare, int state)
 		return;
 	}
 	if (state == 0) {
-		xhash_remove(user->s10n, bare);
+		xhash_remove(roster_user(user)->s10n, bare);
 		rc = storage_delete(user->sm->st, "roster-state", owner, filter, &error);
 	} else {
 		struct os_object *o = os_object_new(os);
 
-		xhash_put(user->s10n, bare, (void *)(intptr_t)state);
+		xhash_put(roster_user(user)->s10n, bare, (void *)(intptr_t)state);
 		os_object_put_str(o, "jid", bare);
 		os_object_put_int(o, "state", state);
 		rc = storage_replace(user->sm->st, "roster-state", owner, filter, os, &error);
@@ -129,7 +191,7 @@ static void s10n_load(struct user *user)
 		    (state & (SM_S10N_APPROVED | SM_S10N_PENDING_IN)) == 0 ||
 		    (j = jid_new(jid, strlen(jid), &error)) == NULL)
 			continue;
-		xhash_put(user->s10n, jid_bare(j),
+		xhash_put(roster_user(user)->s10n, jid_bare(j),
 			  (void *)(intptr_t)(state & (SM_S10N_APPROVED | SM_S10N_PENDING_IN)));
 		jid_free(&j);
 	}
@@ -142,8 +204,8 @@ static void roster_bump(struct user *user)
 	const char *owner = jid_bare(user->jid), *error;
 	struct os *os = os_new();
 
-	user->roster_ver++;
-	os_object_put_int(os_object_new(os), "ver", user->roster_ver);
+	roster_user(user)->ver++;
+	os_object_put_int(os_object_new(os), "ver", roster_user(user)->ver);
 	if (storage_replace(user->sm->st, "roster-version", owner, NULL, os, &error) ==
 	    STORAGE_ERROR)
 		log_error("sm: roster: cannot save the version for %s: %s", owner, error);
@@ -163,7 +225,7 @@ static int roster_load_ver(struct user *user)
 	if (storage_get(user->sm->st, "roster-version", jid_bare(user->jid), NULL, &os,
 			&error) == STORAGE_OK &&
 	    os_object_get_int(os_first(os), "ver", &ver) == 0) {
-		user->roster_ver = ver;
+		roster_user(user)->ver = ver;
 		found = 1;
 	}
 	os_free(&os);
@@ -226,8 +288,8 @@ static int roster_user_load(struct user *user)
 		os_object_get_int(o, "ask", &ask);
 		item->ask = (int)ask;
 		if (derive && os_object_get_int(o, "object-sequence", &seq) == 0 &&
-		    seq > user->roster_ver)
-			user->roster_ver = seq;
+		    seq > roster_user(user)->ver)
+			roster_user(user)->ver = seq;
 	}
 	os_free(&os);
 	roster_load_groups(user);
@@ -281,13 +343,13 @@ static void roster_remove(struct user *user, struct roster_item *item)
 	s10n_set(user, jid_bare(item->jid),
 		 s10n_get(user, jid_bare(item->jid)) & ~SM_S10N_APPROVED);
 	roster_bump(user);
-	xhash_remove(user->roster, jid_bare(item->jid));
+	xhash_remove(roster_user(user)->items, jid_bare(item->jid));
 }
 
 /* For mod_roster_publish, which edits rosters as they load. */
 struct roster_item *roster_item_new(struct user *user, const struct jid *jid)
 {
-	return item_new(user, jid);
+	return roster_sm(user->sm) != NULL ? item_new(user, jid) : NULL;
 }
 
 void roster_item_add_group(struct roster_item *item, const char *group)
@@ -336,7 +398,7 @@ static void roster_ver_attr(struct user *user, struct nad *nad, int query)
 {
 	char ver[32];
 
-	snprintf(ver, sizeof(ver), "%" PRId64, user->roster_ver);
+	snprintf(ver, sizeof(ver), "%" PRId64, roster_user(user)->ver);
 	nad_attr_set(nad, query, NULL, "ver", ver);
 }
 
@@ -351,7 +413,7 @@ static void roster_push(struct user *user, const struct roster_item *item, int r
 		struct pkt *push;
 		int q;
 
-		if (!s->roster_fetched)
+		if (s->mod[roster_slot] == NULL)
 			continue;
 		hash_random_id(id + 4, 12);
 		push = pkt_create(user->sm, "iq", "set", jid_full(s->jid), NULL);
@@ -375,8 +437,10 @@ static void roster_get_iq(struct sess *sess, struct pkt *pkt)
 	struct xhash_iter it;
 	void *v;
 
-	sess->roster_fetched = 1;
-	snprintf(cur, sizeof(cur), "%" PRId64, user->roster_ver);
+	if (sess->mod[roster_slot] == NULL)
+		sess->mod[roster_slot] = xcalloc(1, sizeof(struct roster_sess));
+	((struct roster_sess *)sess->mod[roster_slot])->fetched = 1;
+	snprintf(cur, sizeof(cur), "%" PRId64, roster_user(user)->ver);
 	if (versioned && strcmp(v0, cur) == 0) {
 		/* Up to date: an empty result, pushes follow (XEP-0237). */
 		pkt_sess(pkt_result(pkt), sess);
@@ -386,7 +450,7 @@ static void roster_get_iq(struct sess *sess, struct pkt *pkt)
 	q = nad_elem_add(pkt->nad, 0, SM_NS_ROSTER, "query");
 	if (versioned)
 		roster_ver_attr(user, pkt->nad, q);
-	xhash_iter_init(user->roster, &it);
+	xhash_iter_init(roster_user(user)->items, &it);
 	while (xhash_iter_next(&it, NULL, &v))
 		item_to_nad(user, v, pkt->nad, q, 0);
 	pkt_sess(pkt, sess);
@@ -433,8 +497,7 @@ static const char *roster_set_item(struct user *user, struct pkt *pkt, int e)
 		return NULL;
 	}
 	if (item == NULL) {
-		if (user->sm->roster_max > 0 &&
-		    xhash_count(user->roster) >= (size_t)user->sm->roster_max) {
+		if (roster_full(user)) {
 			jid_free(&jid);
 			return "not-allowed";
 		}
@@ -490,8 +553,7 @@ static void roster_preapprove(struct sess *sess, struct pkt *pkt, struct roster_
 
 	if (!(state & SM_S10N_APPROVED)) {
 		if (item == NULL) {
-			if (user->sm->roster_max > 0 &&
-			    xhash_count(user->roster) >= (size_t)user->sm->roster_max) {
+			if (roster_full(user)) {
 				pkt_sess(pkt_error(pkt, "not-allowed"), sess);
 				return;
 			}
@@ -571,9 +633,9 @@ static void roster_out_s10n(struct sess *sess, struct pkt *pkt)
 
 		pkt_router(pkt);
 		if (t == PKT_S10N_ED)
-			pres_roster(user, item);
+			presence_roster(user, item);
 		else
-			pres_gone(user, item->jid);
+			presence_gone(user, item->jid);
 		return;
 	}
 	pkt_router(pkt);
@@ -634,11 +696,14 @@ static int roster_deliver(struct user *user, struct pkt *pkt)
 void roster_pending_to_session(struct sess *sess)
 {
 	struct user *user = sess->user;
+	struct roster_user *ru = user->mod[roster_slot];      /* not made here */
 	struct xhash_iter it;
 	const char *bare;
 	void *state;
 
-	xhash_iter_init(user->s10n, &it);
+	if (ru == NULL)
+		return;
+	xhash_iter_init(ru->s10n, &it);
 	while (xhash_iter_next(&it, &bare, &state)) {
 		struct roster_item *item = roster_get(user, bare);
 		struct pkt *p;
@@ -674,10 +739,10 @@ static enum mod_ret roster_pkt_user(struct user *user, struct pkt *pkt)
 			/* Already granted: answer for the user. */
 			pkt_router(pkt_create(user->sm, "presence", "subscribed",
 					      jid_bare(pkt->from), jid_bare(user->jid)));
-			pres_roster(user, item);
+			presence_roster(user, item);
 			deliver = 0;
 		} else if (!(s10n_get(user, jid_bare(pkt->from)) & SM_S10N_PENDING_IN) &&
-			   xhash_count(user->s10n) >= ROSTER_MAX_STATES) {
+			   xhash_count(roster_user(user)->s10n) >= ROSTER_MAX_STATES) {
 			/* Strangers control how many requests wait; each is a row. */
 			pkt_router(pkt_error(pkt, "resource-constraint"));
 			return MOD_HANDLED;
@@ -743,9 +808,51 @@ static void roster_user_delete(struct sm *sm, const struct jid *jid)
 	storage_delete(sm->st, "roster-state", jid_bare(jid), NULL, &error);
 }
 
+#define O(f) offsetof(struct roster_sm, f)
+static const struct config_key roster_keys[] = {
+	{ "roster.maxitems", CONFIG_INT, "0", O(max), 0, 1 << 30 },
+	{ NULL, 0, NULL, 0, 0, 0 },
+};
+#undef O
+
+static void roster_user_free(struct user *user, void *data)
+{
+	struct roster_user *ru = data;
+	struct xhash_iter it;
+	void *v;
+
+	(void)user;
+	xhash_iter_init(ru->items, &it);
+	while (xhash_iter_next(&it, NULL, &v))
+		item_free(v);
+	xhash_free(&ru->items);
+	xhash_free(&ru->s10n);
+	free(ru);
+}
+
+static void roster_sess_free(struct sess *sess, void *data)
+{
+	(void)sess;
+	free(data);
+}
+
+static void roster_fini(struct sm *sm)
+{
+	free(sm->mod[roster_slot]);
+	sm->mod[roster_slot] = NULL;
+}
+
 static int roster_init(struct sm *sm, const char *arg)
 {
+	struct roster_sm *rs = xcalloc(1, sizeof(*rs));
+	const char *error;
+
 	(void)arg;
+	sm->mod[roster_slot] = rs;
+	if (config_apply(sm->cfg, roster_keys, rs, &error) < 0) {
+		log_error("sm: roster: %s", error);
+		return -1;
+	}
 	sm_feature(sm, "jabber:iq:roster");
 	sm_feature(sm, "urn:xmpp:features:rosterver");
 	/* The stream feature of RFC 6121 3.4 is c2s's to offer, and neither
@@ -758,6 +865,10 @@ const struct sm_module sm_module_roster = {
 	.name = "roster",
 	.abi = SM_MODULE_ABI,
 	.init = roster_init,
+	.fini = roster_fini,
+	.slot = &roster_slot,
+	.user_free = roster_user_free,
+	.sess_free = roster_sess_free,
 	.in_sess = roster_in_sess,
 	.pkt_user = roster_pkt_user,
 	.user_load = roster_user_load,

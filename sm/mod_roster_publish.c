@@ -46,6 +46,7 @@
 #include "util/jid.h"
 #include "util/log.h"
 #include "util/xhash.h"
+#include "sm/roster.h"
 
 #define RP_CACHE_MAX 10000
 #define RP_KEY "user.template.publish"
@@ -119,6 +120,15 @@ static void cache_put(struct xhash *h, long ttl, const char *key, const char *va
 }
 
 /* Is bare a user of this sm (an "active" row)? */
+/* The module's data: per sm, its options and caches (NULL without
+ * user.template.publish: the module then does nothing). */
+static int rp_slot;
+
+static struct roster_publish *rp_of(const struct sm *sm)
+{
+	return sm->mod[rp_slot];
+}
+
 static int rp_known(struct sm *sm, struct roster_publish *rp, const char *bare)
 {
 	const char *v, *error;
@@ -236,14 +246,16 @@ static void rp_row(struct user *user, struct roster_publish *rp, const struct os
 			jid_free(&jid);
 			return;
 		}
-		if (sm->roster_max > 0 && (int)xhash_count(user->roster) >= sm->roster_max) {
+		if (roster_full(user))
 			log_warnx("sm: roster-publish: roster of %s is full; %s not added",
 				  jid_bare(user->jid), jid_bare(jid));
+		else
+			item = roster_item_new(user, jid);      /* NULL without mod_roster */
+		if (item == NULL) {
 			free(group);
 			jid_free(&jid);
 			return;
 		}
-		item = roster_item_new(user, jid);
 		if (os_object_get_str(o, "name", &s) == 0)
 			item->name = xstrdup(s);
 		item->to = to;
@@ -280,7 +292,7 @@ static void rp_row(struct user *user, struct roster_publish *rp, const struct os
 static int rp_user_load(struct user *user)
 {
 	struct sm *sm = user->sm;
-	struct roster_publish *rp = sm->roster_publish;
+	struct roster_publish *rp = rp_of(sm);
 	struct os *os = NULL;
 	struct os_object *o;
 	const char *key, *error;
@@ -314,7 +326,7 @@ static int rp_init(struct sm *sm, const char *arg)
 	struct roster_publish *rp;
 
 	(void)arg;
-	if (sm->roster_publish != NULL || config_get(sm->cfg, RP_KEY) == NULL)
+	if (config_get(sm->cfg, RP_KEY) == NULL)
 		return 0;
 	rp = xcalloc(1, sizeof(*rp));
 	rp->fetch_fixed = config_get(sm->cfg, RP_KEY ".fetch-key.fixed");
@@ -335,13 +347,13 @@ static int rp_init(struct sm *sm, const char *arg)
 		rp->suffix = NULL;
 	rp->active = xhash_new();
 	rp->groups = xhash_new();
-	sm->roster_publish = rp;
+	sm->mod[rp_slot] = rp;
 	return 0;
 }
 
 static void rp_fini(struct sm *sm)
 {
-	struct roster_publish *rp = sm->roster_publish;
+	struct roster_publish *rp = rp_of(sm);
 
 	if (rp == NULL)
 		return;
@@ -350,7 +362,7 @@ static void rp_fini(struct sm *sm)
 	xhash_clear(rp->groups, cached_free);
 	xhash_free(&rp->groups);
 	free(rp);
-	sm->roster_publish = NULL;
+	sm->mod[rp_slot] = NULL;
 }
 
 const struct sm_module sm_module_roster_publish = {
@@ -358,5 +370,6 @@ const struct sm_module sm_module_roster_publish = {
 	.abi = SM_MODULE_ABI,
 	.init = rp_init,
 	.fini = rp_fini,
+	.slot = &rp_slot,
 	.user_load = rp_user_load,
 };

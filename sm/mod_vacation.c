@@ -39,6 +39,7 @@
 #include "util/log.h"
 #include "util/nad.h"
 #include "util/xhash.h"
+#include "sm/datetime.h"
 
 #define NS_VACATION "http://jabber.org/protocol/vacation"
 #define VACATION_MAX_MESSAGE 4096
@@ -49,8 +50,20 @@ struct vacation {
 	char *message;
 };
 
-/* sm->vacation_replied: "<owner> <sender>" (bare JIDs; a space is in
+/* The module's data: per user, its struct vacation (NULL: none set);
+ * per sm, who was answered: "<owner> <sender>" (bare JIDs; a space is in
  * neither) -> answered. */
+static int vacation_slot;
+
+static struct vacation *vacation_of(const struct user *user)
+{
+	return user->mod[vacation_slot];
+}
+
+static struct xhash *vacation_replied(const struct sm *sm)
+{
+	return sm->mod[vacation_slot];
+}
 
 static char *replied_key(const char *owner, const char *sender)
 {
@@ -67,58 +80,27 @@ static void replied_forget(struct sm *sm, const char *owner)
 	struct xhash_iter it;
 	const char *key;
 
-	if (sm->vacation_replied == NULL)
-		return;
-	xhash_iter_init(sm->vacation_replied, &it);
+	xhash_iter_init(vacation_replied(sm), &it);
 	while (xhash_iter_next(&it, &key, NULL))
 		if (strncmp(key, owner, len) == 0 && key[len] == ' ')
 			xhash_iter_remove(&it);
 }
 
-void vacation_free(struct user *user)
+static void vacation_user_free(struct user *user, void *data)
 {
-	struct vacation *v = user->vacation;
+	struct vacation *v = data;
 
-	if (v == NULL)
-		return;
+	(void)user;
 	free(v->message);
 	free(v);
-	user->vacation = NULL;
 }
 
-static int digits2(const char *p, int *v)
+/* The user's settings are gone. */
+static void vacation_clear(struct user *user)
 {
-	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
-		return 0;
-	*v = (p[0] - '0') * 10 + (p[1] - '0');
-	return 1;
-}
-
-/* XEP-0082 DateTime: CCYY-MM-DDThh:mm:ss[.sss](Z|(+|-)hh:mm). -1 if not. */
-time_t sm_datetime_parse(const char *s, size_t len)
-{
-	char buf[40], *p;
-	struct tm tm = { 0 };
-	time_t t;
-	int sign, hh, mm;
-
-	if (len >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if ((p = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
-		return -1;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			;
-	t = timegm(&tm);
-	if (strcmp(p, "Z") == 0)
-		return t;
-	if ((*p != '+' && *p != '-') || strlen(p) != 6 || p[3] != ':' ||
-	    !digits2(p + 1, &hh) || !digits2(p + 4, &mm) || hh > 23 || mm > 59)
-		return -1;
-	sign = *p == '+' ? 1 : -1;
-	return t - sign * (hh * 3600 + mm * 60);
+	if (vacation_of(user) != NULL)
+		vacation_user_free(user, vacation_of(user));
+	user->mod[vacation_slot] = NULL;
 }
 
 static void vacation_text(struct nad *nad, int q, const char *name, const char *text)
@@ -141,7 +123,7 @@ static void vacation_time_elem(struct nad *nad, int q, const char *name, time_t 
 
 static void vacation_get(struct sess *sess, struct pkt *pkt)
 {
-	struct vacation *v = sess->user->vacation;
+	struct vacation *v = vacation_of(sess->user);
 	int q;
 
 	pkt_result(pkt);
@@ -162,7 +144,7 @@ static time_t vacation_time_of(const struct nad *nad, int e)
 
 	if (text == NULL || len == 0)
 		return 0;
-	return sm_datetime_parse(text, len);
+	return datetime_parse(text, len);
 }
 
 /* Returns the error condition, or NULL. */
@@ -186,7 +168,7 @@ static const char *vacation_set(struct sess *sess, struct pkt *pkt)
 			log_error("sm: vacation: cannot clear %s: %s", owner, error);
 			return "internal-server-error";
 		}
-		vacation_free(user);
+		vacation_clear(user);
 		replied_forget(user->sm, owner);
 		return NULL;
 	}
@@ -217,8 +199,8 @@ static const char *vacation_set(struct sess *sess, struct pkt *pkt)
 		return "internal-server-error";
 	}
 	os_free(&os);
-	vacation_free(user);
-	user->vacation = v;
+	vacation_clear(user);
+	user->mod[vacation_slot] = v;
 	replied_forget(user->sm, owner);
 	return NULL;
 }
@@ -245,7 +227,8 @@ static enum mod_ret vacation_in_sess(struct sess *sess, struct pkt *pkt)
 
 static enum mod_ret vacation_pkt_user(struct user *user, struct pkt *pkt)
 {
-	struct vacation *v = user->vacation;
+	struct vacation *v = vacation_of(user);
+	struct xhash *replied = vacation_replied(user->sm);
 	const char *type;
 	struct pkt *reply;
 	time_t now;
@@ -264,16 +247,14 @@ static enum mod_ret vacation_pkt_user(struct user *user, struct pkt *pkt)
 	now = time(NULL);
 	if (now < v->start || (v->end != 0 && now >= v->end))
 		return MOD_PASS;
-	if (user->sm->vacation_replied == NULL)
-		user->sm->vacation_replied = xhash_new();
 	key = replied_key(jid_bare(user->jid), jid_bare(pkt->from));
-	if (xhash_get(user->sm->vacation_replied, key) != NULL) {
+	if (xhash_get(replied, key) != NULL) {
 		free(key);
 		return MOD_PASS;
 	}
-	if (xhash_count(user->sm->vacation_replied) >= VACATION_MAX_REPLIED)
-		xhash_clear(user->sm->vacation_replied, NULL);
-	xhash_put(user->sm->vacation_replied, key, (void *)1);
+	if (xhash_count(replied) >= VACATION_MAX_REPLIED)
+		xhash_clear(replied, NULL);
+	xhash_put(replied, key, (void *)1);
 	free(key);
 	reply = pkt_create(user->sm, "message", NULL, jid_full(pkt->from),
 			   jid_domain(user->jid));
@@ -299,11 +280,13 @@ static int vacation_user_load(struct user *user)
 	if (o != NULL && os_object_get_int(o, "start", &start) == 0 &&
 	    os_object_get_int(o, "end", &end) == 0 &&
 	    os_object_get_str(o, "message", &message) == 0) {
-		vacation_free(user);
-		user->vacation = xcalloc(1, sizeof(*user->vacation));
-		user->vacation->start = (time_t)start;
-		user->vacation->end = (time_t)end;
-		user->vacation->message = xstrdup(message);
+		struct vacation *v = xcalloc(1, sizeof(*v));
+
+		v->start = (time_t)start;
+		v->end = (time_t)end;
+		v->message = xstrdup(message);
+		vacation_clear(user);
+		user->mod[vacation_slot] = v;
 	}
 	os_free(&os);
 	return 0;
@@ -319,13 +302,17 @@ static void vacation_user_delete(struct sm *sm, const struct jid *jid)
 static int vacation_init(struct sm *sm, const char *arg)
 {
 	(void)arg;
+	sm->mod[vacation_slot] = xhash_new();
 	sm_feature(sm, NS_VACATION);
 	return 0;
 }
 
 static void vacation_fini(struct sm *sm)
 {
-	xhash_free(&sm->vacation_replied);
+	struct xhash *replied = vacation_replied(sm);
+
+	xhash_free(&replied);
+	sm->mod[vacation_slot] = NULL;
 }
 
 const struct sm_module sm_module_vacation = {
@@ -333,6 +320,8 @@ const struct sm_module sm_module_vacation = {
 	.abi = SM_MODULE_ABI,
 	.init = vacation_init,
 	.fini = vacation_fini,
+	.slot = &vacation_slot,
+	.user_free = vacation_user_free,
 	.in_sess = vacation_in_sess,
 	.pkt_user = vacation_pkt_user,
 	.user_load = vacation_user_load,

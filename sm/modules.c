@@ -6,6 +6,12 @@
  * jabberd2. A chain id or module name we do not know is logged and skipped
  * (so a stock sm.xml naming modules we lack still loads); so is a module
  * listed in a chain it has no hook for.
+ *
+ * Module data slots (sm.h, "Module data") are numbered here: each module
+ * of the registry that names a slot gets the next index, so the numbers
+ * are the same in every sm of the process, and each array of data holds
+ * one pointer per such module. The core never frees a module's data
+ * itself: it hands the data to the module's own free hooks.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -55,6 +61,8 @@ const struct sm_module *const sm_modules[] = {
 	NULL,
 };
 
+const struct sm_module *const *sm_registry = sm_modules;
+
 static const char *const chain_names[CHAIN_COUNT] = {
 	[CHAIN_SESS_START] = "sess-start",
 	[CHAIN_SESS_END] = "sess-end",
@@ -98,10 +106,37 @@ static const struct sm_module *module_find(const char *name)
 {
 	size_t i;
 
-	for (i = 0; sm_modules[i] != NULL; i++)
-		if (strcmp(sm_modules[i]->name, name) == 0)
-			return sm_modules[i];
+	for (i = 0; sm_registry[i] != NULL; i++)
+		if (strcmp(sm_registry[i]->name, name) == 0)
+			return sm_registry[i];
 	return NULL;
+}
+
+const struct sm_module *mm_loaded(const struct sm *sm, const char *name)
+{
+	int i;
+
+	for (i = 0; i < sm->nloaded; i++)
+		if (strcmp(sm->loaded[i]->name, name) == 0)
+			return sm->loaded[i];
+	return NULL;
+}
+
+/* Number the slots of the registry's modules. */
+static void slots_number(struct sm *sm)
+{
+	size_t i;
+
+	sm->nslots = 0;
+	for (i = 0; sm_registry[i] != NULL; i++)
+		if (sm_registry[i]->slot != NULL)
+			*sm_registry[i]->slot = sm->nslots++;
+	sm->mod = mm_data_new(sm);
+}
+
+void **mm_data_new(const struct sm *sm)
+{
+	return xcalloc(sm->nslots > 0 ? (size_t)sm->nslots : 1, sizeof(void *));
 }
 
 static int chain_find(const char *id)
@@ -114,13 +149,11 @@ static int chain_find(const char *id)
 	return -1;
 }
 
-/* Add one <module> of a chain. inited marks modules whose init ran. */
-static int chain_add(struct sm *sm, int c, const struct config_node *mn, char *inited,
-		     const char **error_r)
+/* Add one <module> of a chain, starting the module the first time. */
+static int chain_add(struct sm *sm, int c, const struct config_node *mn, const char **error_r)
 {
 	const char *name = config_node_value(mn);
 	const struct sm_module *m = module_find(name);
-	size_t idx;
 
 	if (m == NULL || m->abi != SM_MODULE_ABI) {
 		log_warnx("sm: %s", config_errorf(sm->cfg, mn, "module '%s' is not available; "
@@ -131,14 +164,14 @@ static int chain_add(struct sm *sm, int c, const struct config_node *mn, char *i
 		log_debug("sm: module '%s' has nothing to do in chain %s", name, chain_names[c]);
 		return 0;
 	}
-	for (idx = 0; sm_modules[idx] != m; idx++)
-		;
-	if (!inited[idx]) {
+	if (mm_loaded(sm, m->name) == NULL) {
+		/* Listed first, so that its fini undoes a failed init. */
+		sm->loaded = xrealloc(sm->loaded, (size_t)(sm->nloaded + 1) * sizeof(m));
+		sm->loaded[sm->nloaded++] = m;
 		if (m->init != NULL && m->init(sm, config_node_attr(mn, "arg")) < 0) {
 			*error_r = config_errorf(sm->cfg, mn, "module '%s' failed to start", name);
 			return -1;
 		}
-		inited[idx] = 1;
 	}
 	sm->chains[c] = xrealloc(sm->chains[c], (size_t)(sm->nchain[c] + 1) * sizeof(m));
 	sm->chains[c][sm->nchain[c]++] = m;
@@ -147,9 +180,9 @@ static int chain_add(struct sm *sm, int c, const struct config_node *mn, char *i
 
 int sm_modules_init(struct sm *sm, const char **error_r)
 {
-	char inited[64] = { 0 };
 	int i, n = config_count(sm->cfg, "modules.chain");
 
+	slots_number(sm);
 	for (i = 0; i < n; i++) {
 		const struct config_node *cn = config_node(sm->cfg, "modules.chain", i), *mn;
 		int c = chain_find(config_node_attr(cn, "id"));
@@ -161,24 +194,63 @@ int sm_modules_init(struct sm *sm, const char **error_r)
 		}
 		for (mn = config_node_child(cn, "module"); mn != NULL;
 		     mn = config_node_next(mn, "module"))
-			if (chain_add(sm, c, mn, inited, error_r) < 0)
+			if (chain_add(sm, c, mn, error_r) < 0)
 				return -1;
 	}
 	return 0;
 }
 
+/* Modules stop in the reverse order of their start; a module never
+ * started (in no chain) is not asked. */
 void sm_modules_fini(struct sm *sm)
 {
 	int i;
 
-	for (i = 0; sm_modules[i] != NULL; i++)
-		if (sm_modules[i]->fini != NULL)
-			sm_modules[i]->fini(sm);
+	for (i = sm->nloaded - 1; i >= 0; i--)
+		if (sm->loaded[i]->fini != NULL)
+			sm->loaded[i]->fini(sm);
+	free(sm->loaded);
+	sm->loaded = NULL;
+	sm->nloaded = 0;
 	for (i = 0; i < CHAIN_COUNT; i++) {
 		free(sm->chains[i]);
 		sm->chains[i] = NULL;
 		sm->nchain[i] = 0;
 	}
+	free(sm->mod);
+	sm->mod = NULL;
+}
+
+/* Hand each loaded module's data in *modp (the user's, or else the
+ * session's) to its free hook, then free the array. */
+static void data_free(struct sm *sm, void ***modp, struct user *user, struct sess *sess)
+{
+	void **mod = *modp;
+	int i;
+
+	for (i = 0; mod != NULL && i < sm->nloaded; i++) {
+		const struct sm_module *m = sm->loaded[i];
+
+		if (m->slot == NULL || mod[*m->slot] == NULL)
+			continue;
+		if (user != NULL && m->user_free != NULL)
+			m->user_free(user, mod[*m->slot]);
+		else if (user == NULL && m->sess_free != NULL)
+			m->sess_free(sess, mod[*m->slot]);
+		mod[*m->slot] = NULL;
+	}
+	free(mod);
+	*modp = NULL;
+}
+
+void mm_user_free(struct sm *sm, struct user *user)
+{
+	data_free(sm, &user->mod, user, NULL);
+}
+
+void mm_sess_free(struct sm *sm, struct sess *sess)
+{
+	data_free(sm, &sess->mod, NULL, sess);
 }
 
 /* ---- running chains ---- */

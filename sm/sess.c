@@ -20,6 +20,7 @@
 #include "util/log.h"
 #include "util/nad.h"
 #include "util/xhash.h"
+#include "sm/presence.h"
 
 void sess_control(struct sm *sm, const char *to, const char *c2s_id, const char *sm_id,
 		  const char *action, const char *target, const char *id, int failed)
@@ -69,7 +70,7 @@ struct sess *sess_start(struct sm *sm, struct user *user, const struct jid *jid,
 	sess->jid = jid_copy(jid);
 	sess->c2s = xstrdup(c2s);
 	sess->c2s_id = xstrdup(c2s_id);
-	sess->directed = xhash_new();
+	sess->mod = mm_data_new(sm);
 	do
 		sess_make_id(sess);
 	while (xhash_get(sm->sessions, sess->sm_id) != NULL);
@@ -91,7 +92,7 @@ void sess_end(struct sess *sess, const char *action)
 					    jid_full(sess->jid));
 
 		if (un != NULL)
-			pres_update(sess, un);
+			presence_update(sess, un);
 	}
 	mm_sess_end(sm, sess);
 	if (action != NULL)
@@ -104,8 +105,7 @@ void sess_end(struct sess *sess, const char *action)
 	free(sess->c2s);
 	free(sess->c2s_id);
 	nad_free(&sess->pres);
-	xhash_free(&sess->directed);
-	free(sess->privacy_active);
+	mm_sess_free(sm, sess);
 	free(sess);
 	user_release(user);
 }
@@ -125,8 +125,7 @@ void sess_free_all(struct sm *sm)
 		free(sess->c2s);
 		free(sess->c2s_id);
 		nad_free(&sess->pres);
-		xhash_free(&sess->directed);
-		free(sess->privacy_active);
+		mm_sess_free(sm, sess);
 		free(sess);
 	}
 }

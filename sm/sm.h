@@ -93,34 +93,25 @@ struct pkt {
 					 * changed), or NULL */
 };
 
-struct roster_item {
-	struct jid *jid;                /* bare */
-	char *name;
-	int to, from;                   /* subscription */
-	int ask;                        /* 0, 1 subscribe, 2 unsubscribe */
-	char **groups;
-	int ngroups;
-};
-
-/* Subscription state jabberd2 has no column for (our roster-state
- * table): the user pre-approved the contact (RFC 6121 3.4), the contact's
- * request waits for the user's answer (3.1.3). */
-#define SM_S10N_APPROVED 1
-#define SM_S10N_PENDING_IN 2
+/*
+ * Module data. The core structs below carry no module's state: a module
+ * that keeps some per user, per session or per sm names a slot in its
+ * descriptor (`.slot`, a static int of its own), and sm_modules_init()
+ * numbers the slots. user->mod, sess->mod and sm->mod are arrays of
+ * sm->nslots pointers, NULL until the module puts its data there; the
+ * module reads its own with an array index (user->mod[its slot]) through
+ * typed accessors of its own, and frees it in its user_free, sess_free
+ * and fini hooks, which the core calls for every loaded module. Where one
+ * module needs another, it includes that module's service header
+ * (privacy.h, presence.h, roster.h, offline.h, amp.h, echo.h); each
+ * service answers sensibly when its module is not loaded.
+ */
 
 struct user {
 	struct sm *sm;
 	struct jid *jid;                /* bare */
-	struct xhash *roster;           /* bare jid -> struct roster_item */
-	int64_t roster_ver;
-	struct xhash *s10n;             /* bare jid -> SM_S10N_* bits, as a
-					 * pointer (mod_roster) */
 	struct list_node sessions;      /* struct sess.link */
-	time_t active;
-	struct xhash *blocked;          /* XEP-0191 block list (mod_privacy) */
-	struct privacy *privacy;        /* XEP-0016 lists (mod_privacy) */
-	struct xhash *pep;              /* node -> last item nad (mod_pep) */
-	struct vacation *vacation;      /* mod_vacation settings, or NULL */
+	void **mod;                     /* module data, by slot */
 	int refs;                       /* held by packets being handled */
 };
 
@@ -133,12 +124,7 @@ struct sess {
 	int available;                  /* sent available presence */
 	int priority;
 	struct nad *pres;               /* last broadcast presence */
-	struct xhash *directed;         /* full jids we sent directed
-					 * available presence to */
-	int roster_fetched;             /* wants roster pushes */
-	int blocklist_fetched;          /* wants block list pushes */
-	int carbons;                    /* XEP-0280 enabled */
-	char *privacy_active;           /* XEP-0016 active list, or NULL */
+	void **mod;                     /* module data, by slot */
 	int ended;
 	struct list_node link;
 };
@@ -166,6 +152,14 @@ struct sm_module {
 	void (*user_delete)(struct sm *sm, const struct jid *jid);
 	/* disco-extend: add XEP-0128 forms to the server's disco#info. */
 	void (*disco_extend)(struct sm *sm, struct nad *nad, int query);
+	/* Data slots (see "Module data" above). slot: the module's own
+	 * static int, numbered by sm_modules_init() (NULL: no data). The
+	 * free hooks get the module's non-NULL data as the user or session
+	 * leaves memory (after user-unload / sess-end), and the core clears
+	 * the slot; per-sm data is the module's to free in fini. */
+	int *slot;
+	void (*user_free)(struct user *user, void *data);
+	void (*sess_free)(struct sess *sess, void *data);
 };
 
 struct sm {
@@ -179,20 +173,14 @@ struct sm {
 	struct xhash *users;            /* bare jid -> struct user */
 	struct xhash *sessions;         /* sm id -> struct sess */
 	struct xhash *features;         /* disco features (namespaces) */
-	struct xhash *services;         /* components found by disco: name ->
-					 * char *display name (mod_disco) */
 	const struct sm_module **chains[CHAIN_COUNT];
 	int nchain[CHAIN_COUNT];
+	const struct sm_module **loaded; /* modules whose init ran */
+	int nloaded;
+	int nslots;                     /* length of every ->mod array */
+	void **mod;                     /* per-sm module data, by slot */
 	time_t started;
 	int auto_create;
-	int offline_quota, offline_store_headlines, offline_drop_messages;
-	int offline_drop_s10n;
-	int roster_max;
-	struct xhash *vacation_replied; /* mod_vacation: who was answered */
-	int amp;                        /* mod_amp is loaded */
-	unsigned amp_off;               /* mod_amp: AMP_OFF_* */
-	struct roster_publish *roster_publish; /* mod_roster_publish, or NULL */
-	const char *identity_category, *identity_type, *identity_name;
 	int exit_code;
 	int shutting_down;
 	/* Tests and fuzzers: where sm_send() hands elements instead of the
@@ -237,6 +225,16 @@ void mm_user_unload(struct sm *sm, struct user *user);
 int mm_user_create(struct sm *sm, const struct jid *jid);
 void mm_user_delete(struct sm *sm, const struct jid *jid);
 void mm_disco_extend(struct sm *sm, struct nad *nad, int query);
+/* A zeroed module data array (sm->nslots pointers) for a new user or
+ * session. */
+void **mm_data_new(const struct sm *sm);
+/* The user (session) leaves memory: each loaded module's user_free
+ * (sess_free) hook gets its data, then the array is freed. */
+void mm_user_free(struct sm *sm, struct user *user);
+void mm_sess_free(struct sm *sm, struct sess *sess);
+/* The loaded module named `name`, or NULL (tests, config checks: not for
+ * the stanza path). */
+const struct sm_module *mm_loaded(const struct sm *sm, const char *name);
 
 /* ---- pkt.c: packets ---- */
 /* A packet from a stanza nad (taken). NULL if the stanza's addresses are
@@ -296,97 +294,11 @@ void sess_free_all(struct sm *sm);
 void sess_control(struct sm *sm, const char *to, const char *c2s_id, const char *sm_id,
 		  const char *action, const char *target, const char *id, int failed);
 
-/* ---- mod_presence.c: presence (RFC 6121 section 4) ---- */
-/* The session's own presence (no `to`): broadcast, probe, remember.
- * Takes pkt. */
-void pres_update(struct sess *sess, struct pkt *pkt);
-/* Send each available session's presence to the contact of `item`. */
-void pres_roster(struct user *user, const struct roster_item *item);
-/* Send unavailable from each available session to `jid`. */
-void pres_gone(struct user *user, const struct jid *jid);
-
-/* ---- mod_privacy.c ---- */
-struct privacy;
-/* Free a user's privacy lists (user.c, when the user leaves memory). */
-void privacy_free(struct privacy **pp);
-/* For delivery to a bare JID: 1 if the session's list in force (XEP-0016
- * active list, else the default) refuses this stanza from outside. */
-int privacy_sess_denies(struct sess *sess, const struct pkt *pkt);
-/* The same for the user's default list (sess NULL: no session takes it). */
-int privacy_user_denies(struct user *user, const struct pkt *pkt);
-
-/* ---- mod_echo.c ---- */
-/* Answer a probe or subscription request to a domain of ours with
- * available presence from <domain>/<resource> (mod_echo, mod_help). */
-void sm_answer_probe(struct pkt *pkt, const char *resource);
-
-/* ---- mod_vacation.c ---- */
-struct vacation;
-/* Free a user's vacation settings (user.c). */
-void vacation_free(struct user *user);
-
-/* XEP-0082 DateTime (CCYY-MM-DDThh:mm:ss[.sss](Z|+hh:mm|-hh:mm)) of
- * len bytes to Unix time; -1 if it is not one (mod_vacation, mod_amp). */
-time_t sm_datetime_parse(const char *s, size_t len);
-
-/* ---- mod_offline.c ---- */
-/* Would offline storage keep this stanza (by type and sm.xml's offline
- * options)? */
-int offline_wanted(const struct sm *sm, const struct pkt *pkt);
-
-/* ---- mod_amp.c: XEP-0079 ---- */
-/* sm->amp_off bits: what sm.xml's <amp> switched off. */
-#define AMP_OFF_DROP 0x01
-#define AMP_OFF_ERROR 0x02
-#define AMP_OFF_ALERT 0x04
-#define AMP_OFF_NOTIFY 0x08
-#define AMP_OFF_DELIVER 0x10
-#define AMP_OFF_EXPIREAT 0x20
-#define AMP_OFF_MATCHRES 0x40
-#define AMP_OFF_STORAGE 0x80    /* offline storage is off */
-/* What one rule comes to. */
-enum amp_check {
-	AMP_NOT_MET,
-	AMP_MET,
-	AMP_BAD_ACTION,         /* unknown or switched off */
-	AMP_BAD_CONDITION,      /* unknown or switched off */
-	AMP_BAD_VALUE,          /* missing or invalid value, missing action */
-};
-/* Where the message would go, as the rules see it. */
-struct amp_dest {
-	int online;             /* some session takes it now */
-	int exact;              /* the session of the resource it names does */
-	int bare;               /* it names no resource */
-	int storable;           /* offline storage would keep it */
-	time_t now;
-};
-/* Check one <rule action condition value> against dest, with sm.xml's
- * switches `off` (AMP_OFF_*). Any argument may be NULL (absent). */
-enum amp_check amp_rule_check(unsigned off, const char *action, const char *condition,
-			      const char *value, const struct amp_dest *dest);
-/* A stored message about to go to a session (mod_offline): its
- * expire-at rules are checked again now, if mod_amp is loaded. 1 if a
- * rule met took the message (dropped, alerted, bounced), 0 to deliver it
- * (after a notify, if one was met). */
-int amp_stored_expired(struct pkt *pkt);
-
-/* ---- mod_pep.c ---- */
-/* Free a user's published items (user.c). */
-void pep_free(struct user *user);
-
-/* ---- mod_roster.c helpers ---- */
-struct roster_item *roster_get(struct user *user, const char *bare);
-/* The session just became available: hand it every contact's request
- * still waiting for the user's answer (RFC 6121 3.1.3; mod_roster). */
-void roster_pending_to_session(struct sess *sess);
-/* A new item for the bare of jid in the user's roster (memory only). */
-struct roster_item *roster_item_new(struct user *user, const struct jid *jid);
-void roster_item_add_group(struct roster_item *item, const char *group);
-/* Store the item and its groups; raises the roster version. */
-void roster_item_save(struct user *user, struct roster_item *item);
-/* Remove the item from storage and the roster, and free it. */
-void roster_item_delete(struct user *user, struct roster_item *item);
-
+/* Every module built in, NULL-terminated (modules.c). sm_registry is the
+ * table sm_modules_init() reads: sm_modules, unless a unit test points it
+ * at a table of its own before sm_new() (and back after sm_free(): slot
+ * numbers follow the table, so no sm made from another may be alive). */
 extern const struct sm_module *const sm_modules[];
+extern const struct sm_module *const *sm_registry;
 
 #endif

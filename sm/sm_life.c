@@ -28,22 +28,15 @@
 static const struct config_key sm_keys[] = {
 	{ "id", CONFIG_STRING, "sm", O(id), 0, 0 },
 	{ "user.auto-create", CONFIG_FLAG, "0", O(auto_create), 0, 0 },
-	{ "offline.dropmessages", CONFIG_FLAG, "0", O(offline_drop_messages), 0, 0 },
-	{ "offline.storeheadlines", CONFIG_FLAG, "0", O(offline_store_headlines), 0, 0 },
-	{ "offline.dropsubscriptions", CONFIG_FLAG, "0", O(offline_drop_s10n), 0, 0 },
-	{ "offline.userquota", CONFIG_INT, "0", O(offline_quota), 0, 1 << 30 },
-	{ "roster.maxitems", CONFIG_INT, "0", O(roster_max), 0, 1 << 30 },
-	{ "discovery.identity.category", CONFIG_STRING, "server", O(identity_category), 0, 0 },
-	{ "discovery.identity.type", CONFIG_STRING, "im", O(identity_type), 0, 0 },
-	{ "discovery.identity.name", CONFIG_STRING, "Jabber IM server", O(identity_name), 0, 0 },
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
 #undef O
 
-/* What main.c reads itself, or sections walked by hand. */
+/* What main.c reads itself, sections walked by hand, and the modules'
+ * own options (each module reads its keys in its init). */
 static const char *const sm_sections[] = {
 	"pidfile", "log", "router", "local", "storage", "modules", "discovery", "aci",
-	"user", "amp", "status", NULL,
+	"user", "amp", "status", "roster", "offline", NULL,
 };
 
 /* The sm id and the served domains, nameprep'd. */
@@ -104,7 +97,6 @@ struct sm *sm_new(struct config *cfg, struct mio *mio, const char **error_r)
 	sm->users = xhash_new();
 	sm->sessions = xhash_new();
 	sm->features = xhash_new();
-	sm->services = xhash_new();
 	if (config_apply(cfg, sm_keys, sm, error_r) < 0 || sm_read_hosts(sm, error_r) < 0 ||
 	    sm_open_storage(sm, error_r) < 0 || sm_modules_init(sm, error_r) < 0) {
 		snprintf(reason, sizeof(reason), "%s", *error_r);
@@ -131,8 +123,6 @@ void sm_free(struct sm **smp)
 	xhash_free(&sm->users);
 	xhash_free(&sm->sessions);
 	xhash_free(&sm->features);
-	xhash_clear(sm->services, free);
-	xhash_free(&sm->services);
 	config_free(&sm->cfg);
 	free(sm->id_buf);
 	free(sm);

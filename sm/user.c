@@ -15,33 +15,14 @@
 #include "util/jid.h"
 #include "util/log.h"
 #include "util/xhash.h"
+#include "sm/privacy.h"
 
+/* The user-unload chain, then each module frees its data of the user
+ * (its user_free hook): nothing here knows what modules keep. */
 static void user_free(struct user *user)
 {
 	mm_user_unload(user->sm, user);
-	if (user->roster != NULL) {
-		struct xhash_iter it;
-		void *v;
-
-		xhash_iter_init(user->roster, &it);
-		while (xhash_iter_next(&it, NULL, &v)) {
-			struct roster_item *item = v;
-			int i;
-
-			jid_free(&item->jid);
-			free(item->name);
-			for (i = 0; i < item->ngroups; i++)
-				free(item->groups[i]);
-			free(item->groups);
-			free(item);
-		}
-		xhash_free(&user->roster);
-	}
-	xhash_free(&user->s10n);
-	xhash_free(&user->blocked);
-	privacy_free(&user->privacy);
-	pep_free(user);
-	vacation_free(user);
+	mm_user_free(user->sm, user);
 	jid_free(&user->jid);
 	free(user);
 }
@@ -55,8 +36,7 @@ struct user *user_load(struct sm *sm, const struct jid *jid)
 	user = xcalloc(1, sizeof(*user));
 	user->sm = sm;
 	user->jid = jid_copy_bare(jid);
-	user->roster = xhash_new();
-	user->s10n = xhash_new();
+	user->mod = mm_data_new(sm);
 	list_init(&user->sessions);
 	if (mm_user_load(sm, user) < 0) {
 		log_debug("sm: user %s not loaded (unknown)", jid_bare(jid));

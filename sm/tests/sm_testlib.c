@@ -116,3 +116,46 @@ void sm_test_feed(struct sm *sm, const char *fmt, ...)
 	buf_free(&b);
 	sm_router_element(sm, nad);
 }
+
+void sm_test_sess_req(struct sm *sm, const char *action, const char *c2s_id,
+		      const char *smid, const char *target)
+{
+	sm_test_feed(sm, "<route xmlns='" SM_TEST_NS_COMP "' to='example.org' from='c2s'>"
+	     "<sc:session xmlns:sc='" SM_TEST_NS_SESS "' sc:c2s='%s'%s%s%s action='%s'%s%s%s "
+	     "id='req1'/></route>", c2s_id, smid ? " sc:sm='" : "", smid ? smid : "",
+	     smid ? "'" : "", action, target ? " target='" : "", target ? target : "",
+	     target ? "'" : "");
+}
+
+const char *sm_test_login(struct sm *sm, const char *bare, const char *res, const char *c2s_id)
+{
+	static char smid[4][41];
+	static int n;
+	char target[256];
+	const char *o, *p;
+	char *s = smid[n++ % 4];
+
+	snprintf(target, sizeof(target), "%s/%s", bare, res);
+	sm_test_out_clear();
+	sm_test_sess_req(sm, "create", c2s_id, NULL, bare);
+	sm_test_sess_req(sm, "start", c2s_id, NULL, target);
+	o = sm_test_out_find("action='started'", NULL);
+	if (o == NULL) {
+		sm_test_out_dump();
+		fail_msg("no started for %s", target);
+	}
+	p = strstr(o, ":sm='");
+	assert_non_null(p);
+	memcpy(s, p + 5, 40);
+	s[40] = '\0';
+	sm_test_out_clear();
+	return s;
+}
+
+void sm_test_from_sess(struct sm *sm, const char *c2s_id, const char *smid,
+		       const char *stanza)
+{
+	sm_test_feed(sm, "<route xmlns='" SM_TEST_NS_COMP "' to='sm' from='c2s'>%.*s xmlns='jabber:client' "
+	     "xmlns:sc='" SM_TEST_NS_SESS "' sc:c2s='%s' sc:sm='%s'%s</route>",
+	     (int)strcspn(stanza, " />"), stanza, c2s_id, smid, stanza + strcspn(stanza, " />"));
+}

@@ -36,4 +36,18 @@ struct sm *sm_test_sm_new(const char *xml);
 /* Feed one element (printf-style) as the router would deliver it. */
 void sm_test_feed(struct sm *sm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+#define SM_TEST_NS_COMP "http://jabberd.jabberstudio.org/ns/component/1.0"
+#define SM_TEST_NS_SESS "http://jabberd.jabberstudio.org/ns/session/1.0"
+/* Session control from c2s "c2s" (create, start, end, delete...):
+ * smid and target may be NULL. */
+void sm_test_sess_req(struct sm *sm, const char *action, const char *c2s_id,
+		      const char *smid, const char *target);
+/* Create the user and start a session for bare/res; returns its sm id
+ * (static storage, four in turn). Clears the captured output. */
+const char *sm_test_login(struct sm *sm, const char *bare, const char *res,
+			  const char *c2s_id);
+/* A stanza (text) from the session smid of c2s connection c2s_id. */
+void sm_test_from_sess(struct sm *sm, const char *c2s_id, const char *smid,
+		       const char *stanza);
+
 #endif

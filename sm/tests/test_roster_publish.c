@@ -26,6 +26,7 @@
 #include "util/config_file.h"
 #include "util/jid.h"
 #include "util/nad.h"
+#include "sm/roster.h"
 
 #define COMP "http://jabberd.jabberstudio.org/ns/component/1.0"
 #define SESS "http://jabberd.jabberstudio.org/ns/session/1.0"

@@ -104,50 +104,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void sess_req(struct sm *sm, const char *action, const char *c2s_id,
-		     const char *smid, const char *target)
-{
-	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'>"
-	     "<sc:session xmlns:sc='" SESS "' sc:c2s='%s'%s%s%s action='%s'%s%s%s "
-	     "id='req1'/></route>", c2s_id, smid ? " sc:sm='" : "", smid ? smid : "",
-	     smid ? "'" : "", action, target ? " target='" : "", target ? target : "",
-	     target ? "'" : "");
-}
-
-/* Create the user and start a session; returns its sm id (static). */
-static const char *login(struct sm *sm, const char *bare, const char *res, const char *c2s_id)
-{
-	static char smid[4][41];
-	static int n;
-	char target[256];
-	const char *o, *p;
-	char *s = smid[n++ % 4];
-
-	snprintf(target, sizeof(target), "%s/%s", bare, res);
-	sm_test_out_clear();
-	sess_req(sm, "create", c2s_id, NULL, bare);
-	sess_req(sm, "start", c2s_id, NULL, target);
-	o = sm_test_out_find("action='started'", NULL);
-	if (o == NULL) {
-		sm_test_out_dump();
-		fail_msg("no started for %s", target);
-	}
-	p = strstr(o, ":sm='");
-	assert_non_null(p);
-	memcpy(s, p + 5, 40);
-	s[40] = '\0';
-	sm_test_out_clear();
-	return s;
-}
-
-/* A stanza from a session. */
-static void from_sess(struct sm *sm, const char *c2s_id, const char *smid, const char *stanza)
-{
-	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm' from='c2s'>%.*s xmlns='jabber:client' "
-	     "xmlns:sc='" SESS "' sc:c2s='%s' sc:sm='%s'%s</route>",
-	     (int)strcspn(stanza, " />"), stanza, c2s_id, smid, stanza + strcspn(stanza, " />"));
-}
-
 static int64_t count(struct sm *sm, const char *type, const char *owner)
 {
 	int64_t n = -1;
@@ -164,35 +120,35 @@ static void test_session_protocol(void **state)
 	struct sm *sm = ((struct fixture *)*state)->sm;
 	const char *smid;
 
-	sess_req(sm, "start", "5", NULL, "ann@example.org/desk");
+	sm_test_sess_req(sm, "start", "5", NULL, "ann@example.org/desk");
 	assert_non_null(sm_test_out_find("action='start'", ":failed='1'", "to='c2s'", "from='sm'",
 				 "id='req1'", NULL));
 	sm_test_out_clear();
-	sess_req(sm, "start", "5", NULL, "ann@elsewhere.net/desk");
+	sm_test_sess_req(sm, "start", "5", NULL, "ann@elsewhere.net/desk");
 	assert_non_null(sm_test_out_find(":failed='1'", NULL));
 	sm_test_out_clear();
-	sess_req(sm, "create", "5", NULL, "ann@example.org");
+	sm_test_sess_req(sm, "create", "5", NULL, "ann@example.org");
 	assert_non_null(sm_test_out_find("action='created'", "target='ann@example.org'", NULL));
 	assert_int_equal(count(sm, "active", "ann@example.org"), 1);
 	sm_test_out_clear();
-	sess_req(sm, "create", "5", NULL, "ann@example.org");
+	sm_test_sess_req(sm, "create", "5", NULL, "ann@example.org");
 	assert_non_null(sm_test_out_find("action='create'", ":failed='1'", NULL));
 
-	smid = login(sm, "ann@example.org", "desk", "5");
+	smid = sm_test_login(sm, "ann@example.org", "desk", "5");
 	assert_int_equal(strlen(smid), 40);
 	/* The same resource again replaces the older session. */
-	sess_req(sm, "start", "6", NULL, "ann@example.org/desk");
+	sm_test_sess_req(sm, "start", "6", NULL, "ann@example.org/desk");
 	assert_non_null(sm_test_out_find("action='replaced'", smid, ":c2s='5'", NULL));
 	assert_non_null(sm_test_out_find("action='started'", ":c2s='6'", NULL));
 	sm_test_out_clear();
 	/* A stanza for the replaced session: c2s is told it is unknown. */
-	from_sess(sm, "5", smid, "<message to='bob@example.org'><body>x</body></message>");
+	sm_test_from_sess(sm, "5", smid, "<message to='bob@example.org'><body>x</body></message>");
 	assert_non_null(sm_test_out_find(":failed='1'", "to='c2s'", "<message", NULL));
 	sm_test_out_clear();
-	sess_req(sm, "end", "6", "0000000000000000000000000000000000000000", NULL);
+	sm_test_sess_req(sm, "end", "6", "0000000000000000000000000000000000000000", NULL);
 	assert_non_null(sm_test_out_find("action='end'", ":failed='1'", NULL));
 	sm_test_out_clear();
-	sess_req(sm, "delete", "6", NULL, "ann@example.org");
+	sm_test_sess_req(sm, "delete", "6", NULL, "ann@example.org");
 	assert_non_null(sm_test_out_find("action='ended'", ":c2s='6'", NULL));
 	assert_non_null(sm_test_out_find("action='deleted'", NULL));
 	assert_int_equal(count(sm, "active", "ann@example.org"), 0);
@@ -205,57 +161,57 @@ static void test_session_protocol(void **state)
 static void test_delivery_and_priority(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a = login(sm, "ann@example.org", "a", "1");
-	const char *b1 = login(sm, "bob@example.org", "one", "2");
-	const char *b2 = login(sm, "bob@example.org", "two", "3");
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "1");
+	const char *b1 = sm_test_login(sm, "bob@example.org", "one", "2");
+	const char *b2 = sm_test_login(sm, "bob@example.org", "two", "3");
 
-	from_sess(sm, "2", b1, "<presence><priority>5</priority></presence>");
-	from_sess(sm, "3", b2, "<presence><priority>-1</priority></presence>");
+	sm_test_from_sess(sm, "2", b1, "<presence><priority>5</priority></presence>");
+	sm_test_from_sess(sm, "3", b2, "<presence><priority>-1</priority></presence>");
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<message to='bob@example.org' type='chat'><body>hi</body></message>");
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' type='chat'><body>hi</body></message>");
 	/* Only the non-negative top priority resource gets the bare message. */
 	assert_int_equal(sm_test_nout, 1);
 	assert_non_null(sm_test_out_find(":c2s='2'", "from='ann@example.org/a'", "<body>hi</body>",
 				 NULL));
 	sm_test_out_clear();
 	/* To a full JID: that resource, even with a negative priority. */
-	from_sess(sm, "1", a, "<message to='bob@example.org/two'><body>2</body></message>");
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/two'><body>2</body></message>");
 	assert_non_null(sm_test_out_find(":c2s='3'", "<body>2</body>", NULL));
 	sm_test_out_clear();
 	/* A session's sender address is its own, whatever it claims. */
-	from_sess(sm, "1", a, "<message to='bob@example.org/one' from='eve@example.org/x'>"
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/one' from='eve@example.org/x'>"
 		  "<body>3</body></message>");
 	assert_non_null(sm_test_out_find("from='ann@example.org/a'", "<body>3</body>", NULL));
 	sm_test_out_clear();
 	/* Unknown user: service-unavailable back to the sender's session. */
-	from_sess(sm, "1", a, "<message to='nobody@example.org' id='m1'><body>?</body></message>");
+	sm_test_from_sess(sm, "1", a, "<message to='nobody@example.org' id='m1'><body>?</body></message>");
 	assert_non_null(sm_test_out_find(":c2s='1'", "type='error'", "service-unavailable",
 				 "from='nobody@example.org'", NULL));
 	sm_test_out_clear();
 	/* Remote domain: routed from our id to that domain. */
-	from_sess(sm, "1", a, "<message to='zed@far.example'><body>out</body></message>");
+	sm_test_from_sess(sm, "1", a, "<message to='zed@far.example'><body>out</body></message>");
 	assert_non_null(sm_test_out_find("to='far.example'", "from='sm'", "<body>out</body>", NULL));
 	assert_null(sm_test_out_find(":sm=", NULL));
 	sm_test_out_clear();
 	/* RFC 6121 8.5: groupchat to the bare JID bounces, headline goes to
 	 * every non-negative session, a message to a missing resource goes
 	 * to the bare JID's choice. */
-	from_sess(sm, "1", a, "<message to='bob@example.org' type='groupchat'><body>g</body>"
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' type='groupchat'><body>g</body>"
 		  "</message>");
 	assert_non_null(sm_test_out_find(":c2s='1'", "service-unavailable", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<message to='bob@example.org' type='headline'><body>h</body>"
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' type='headline'><body>h</body>"
 		  "</message>");
 	assert_int_equal(sm_test_nout, 1);
 	assert_non_null(sm_test_out_find(":c2s='2'", "<body>h</body>", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<message to='bob@example.org/gone'><body>r</body></message>");
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/gone'><body>r</body></message>");
 	assert_non_null(sm_test_out_find(":c2s='2'", "<body>r</body>", NULL));
 	sm_test_out_clear();
 	/* Only a negative priority left: a bare message waits offline. */
-	from_sess(sm, "2", b1, "<presence type='unavailable'/>");
+	sm_test_from_sess(sm, "2", b1, "<presence type='unavailable'/>");
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<message to='bob@example.org'><body>later</body></message>");
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>later</body></message>");
 	assert_int_equal(sm_test_nout, 0);
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 1);
 }
@@ -263,22 +219,22 @@ static void test_delivery_and_priority(void **state)
 static void test_offline_quota_and_flush(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a = login(sm, "ann@example.org", "a", "1"), *b;
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "1"), *b;
 
-	sess_req(sm, "create", "9", NULL, "bob@example.org");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<message to='bob@example.org'><body>one</body></message>");
-	from_sess(sm, "1", a, "<message to='bob@example.org'><body>two</body></message>");
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>one</body></message>");
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>two</body></message>");
 	assert_int_equal(sm_test_nout, 0);
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
 	/* Over the quota of 2: bounced. */
-	from_sess(sm, "1", a, "<message to='bob@example.org'><body>three</body></message>");
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>three</body></message>");
 	assert_non_null(sm_test_out_find(":c2s='1'", "service-unavailable", NULL));
 	/* Headlines are not kept by default. */
 	sm_test_out_clear();
-	b = login(sm, "bob@example.org", "r", "2");
+	b = sm_test_login(sm, "bob@example.org", "r", "2");
 	assert_int_equal(sm_test_nout, 0);
-	from_sess(sm, "2", b, "<presence/>");
+	sm_test_from_sess(sm, "2", b, "<presence/>");
 	assert_non_null(sm_test_out_find(":c2s='2'", "<body>one</body>", "urn:xmpp:delay", "stamp=",
 				 NULL));
 	assert_non_null(sm_test_out_find(":c2s='2'", "<body>two</body>", NULL));
@@ -290,10 +246,10 @@ static void test_offline_quota_and_flush(void **state)
 static void test_roster_and_subscriptions(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a = login(sm, "ann@example.org", "a", "1"), *o;
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "1"), *o;
 	char ver[32];
 
-	from_sess(sm, "1", a, "<iq type='get' id='r1'><query xmlns='jabber:iq:roster' ver=''/>"
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='r1'><query xmlns='jabber:iq:roster' ver=''/>"
 		  "</iq>");
 	/* The template roster's item is there from the start. */
 	o = sm_test_out_find("type='result'", "id='r1'", "ver='", "jid='help@example.org'", NULL);
@@ -308,7 +264,7 @@ static void test_roster_and_subscriptions(void **state)
 	assert_non_null(sm_test_out_find("id='r1b'", "type='result'", NULL));
 	assert_null(sm_test_out_find("help@example.org", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='set' id='r2'><query xmlns='jabber:iq:roster'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='r2'><query xmlns='jabber:iq:roster'>"
 		  "<item jid='zed@far.example' name='Zed'><group>G1</group></item></query></iq>");
 	assert_non_null(sm_test_out_find("type='result'", "id='r2'", NULL));
 	assert_non_null(sm_test_out_find("type='set'", "jid='zed@far.example'", "subscription='none'",
@@ -318,7 +274,7 @@ static void test_roster_and_subscriptions(void **state)
 	sm_test_out_clear();
 	/* Subscribe: ask='subscribe' pushed, the request routed out from
 	 * the bare JID. */
-	from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribe'/>");
+	sm_test_from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribe'/>");
 	assert_non_null(sm_test_out_find("ask='subscribe'", NULL));
 	assert_non_null(sm_test_out_find("to='far.example'", "type='subscribe'",
 				 "from='ann@example.org'", NULL));
@@ -343,18 +299,18 @@ static void test_roster_and_subscriptions(void **state)
 	     "to='ann@example.org'/></route>");
 	assert_int_equal(sm_test_nout, 0);
 	/* A bad item is refused and nothing is stored. */
-	from_sess(sm, "1", a, "<iq type='set' id='r3'><query xmlns='jabber:iq:roster'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='r3'><query xmlns='jabber:iq:roster'>"
 		  "<item jid='@@bad'/></query></iq>");
 	assert_non_null(sm_test_out_find("id='r3'", "jid-malformed", NULL));
 	assert_int_equal(count(sm, "roster-items", "ann@example.org"), 2);
 	sm_test_out_clear();
 	/* The version moved on; a fetch with the current one is empty. */
-	from_sess(sm, "1", a, "<iq type='get' id='r4'><query xmlns='jabber:iq:roster' "
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='r4'><query xmlns='jabber:iq:roster' "
 		  "ver='0'/></iq>");
 	assert_non_null(sm_test_out_find("id='r4'", "jid='zed@far.example'", NULL));
 	sm_test_out_clear();
 	/* Remove: unsubscribe sent, item gone. */
-	from_sess(sm, "1", a, "<iq type='set' id='r5'><query xmlns='jabber:iq:roster'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='r5'><query xmlns='jabber:iq:roster'>"
 		  "<item jid='zed@far.example' subscription='remove'/></query></iq>");
 	assert_non_null(sm_test_out_find("to='far.example'", "type='unsubscribe'", NULL));
 	assert_non_null(sm_test_out_find("subscription='remove'", NULL));
@@ -367,11 +323,11 @@ static void test_roster_and_subscriptions(void **state)
 static void test_presence_preapproval(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a = login(sm, "ann@example.org", "a", "1");
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "1");
 
-	from_sess(sm, "1", a, "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>");
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribed'/>");
+	sm_test_from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribed'/>");
 	assert_null(sm_test_out_find("to='zed@far.example'", "type='subscribed'", NULL));
 	assert_non_null(sm_test_out_find("jid='zed@far.example'", "subscription='none'",
 				 "approved='true'", NULL));
@@ -391,7 +347,7 @@ static void test_presence_preapproval(void **state)
 	     "to='ann@example.org'/></route>");
 	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 1);
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<presence to='kim@far.example' type='subscribed'/>");
+	sm_test_from_sess(sm, "1", a, "<presence to='kim@far.example' type='subscribed'/>");
 	assert_non_null(sm_test_out_find("to='kim@far.example'", "type='subscribed'", NULL));
 	assert_non_null(sm_test_out_find("jid='kim@far.example'", "subscription='from'", NULL));
 	assert_int_equal(count(sm, "roster-state", "ann@example.org"), 0);
@@ -410,20 +366,20 @@ static void test_presence_preapproval(void **state)
 static void test_presence_broadcast_and_end(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a = login(sm, "ann@example.org", "a", "1");
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "1");
 
 	/* Give ann a contact who sees her presence (from) and whom she sees
 	 * (to), as if both had subscribed earlier. */
-	from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribe'/>");
+	sm_test_from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribe'/>");
 	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 	     "xmlns='jabber:client' type='subscribed' from='zed@far.example' "
 	     "to='ann@example.org'/></route>");
 	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
 	     "xmlns='jabber:client' type='subscribe' from='zed@far.example' "
 	     "to='ann@example.org'/></route>");
-	from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribed'/>");
+	sm_test_from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribed'/>");
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<presence><show>away</show></presence>");
+	sm_test_from_sess(sm, "1", a, "<presence><show>away</show></presence>");
 	assert_non_null(sm_test_out_find("to='far.example'", "<show>away</show>",
 				 "from='ann@example.org/a'", NULL));
 	assert_non_null(sm_test_out_find("type='probe'", "to='zed@far.example'", NULL));
@@ -432,7 +388,7 @@ static void test_presence_broadcast_and_end(void **state)
 	sm_test_out_clear();
 	/* Directed presence to a stranger, then the c2s goes away: both the
 	 * contact and the stranger hear she is unavailable. */
-	from_sess(sm, "1", a, "<presence to='x@other.example/r'/>");
+	sm_test_from_sess(sm, "1", a, "<presence to='x@other.example/r'/>");
 	sm_test_out_clear();
 	sm_test_feed(sm, "<presence xmlns='" COMP "' from='c2s' type='unavailable'/>");
 	assert_non_null(sm_test_out_find("type='unavailable'", "to='zed@far.example'", NULL));
@@ -475,7 +431,7 @@ static const struct {
 static void test_server_iqs(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a = login(sm, "ann@example.org", "a", "1");
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "1");
 	size_t i;
 	char iq[512];
 
@@ -483,7 +439,7 @@ static void test_server_iqs(void **state)
 		sm_test_out_clear();
 		snprintf(iq, sizeof(iq), "<iq type='get' id='q%zu' to='%s'>%s</iq>", i,
 			 iq_cases[i].to, iq_cases[i].query);
-		from_sess(sm, "1", a, iq);
+		sm_test_from_sess(sm, "1", a, iq);
 		if (sm_test_out_find(":c2s='1'", iq_cases[i].expect, NULL) == NULL) {
 			sm_test_out_dump();
 			fail_msg("case %zu: no reply with %s", i, iq_cases[i].expect);
@@ -500,12 +456,12 @@ static void test_server_iqs(void **state)
 	     "to='example.org'><query xmlns='http://jabber.org/protocol/disco#info'>"
 	     "<identity category='conference' type='text' name='Rooms'/></query></iq></route>");
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='get' id='i1' to='example.org'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='i1' to='example.org'>"
 		  "<query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
 	assert_non_null(sm_test_out_find("id='i1'", "jid='muc.example.org'", "name='Rooms'", NULL));
 	sm_test_feed(sm, "<presence xmlns='" COMP "' from='muc.example.org' type='unavailable'/>");
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='get' id='i2' to='example.org'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='i2' to='example.org'>"
 		  "<query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
 	assert_non_null(sm_test_out_find("id='i2'", NULL));
 	assert_null(sm_test_out_find("muc.example.org", NULL));
@@ -513,26 +469,26 @@ static void test_server_iqs(void **state)
 	 * (the nad's strings move); modules after that must not read the
 	 * old ones. Under ASan this was a use after free. */
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='get' id='n'><query xmlns='urn:example:"
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='n'><query xmlns='urn:example:"
 		  "a-namespace-long-enough-to-make-the-arena-grow-when-to-is-added'/></iq>");
 	assert_non_null(sm_test_out_find("id='n'", "service-unavailable", NULL));
 	/* A ping without to is for the account, answered by the server. */
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq>");
 	assert_non_null(sm_test_out_find("id='p'", "type='result'", NULL));
 	/* Not a stanza, an unknown type, iqs against RFC 6120 8.2.3:
 	 * bad-request. */
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<foo/>");
+	sm_test_from_sess(sm, "1", a, "<foo/>");
 	assert_non_null(sm_test_out_find("bad-request", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<presence type='whatever' to='bob@example.org'/>");
+	sm_test_from_sess(sm, "1", a, "<presence type='whatever' to='bob@example.org'/>");
 	assert_non_null(sm_test_out_find(":c2s='1'", "bad-request", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='result' to='example.org'/>");
+	sm_test_from_sess(sm, "1", a, "<iq type='result' to='example.org'/>");
 	assert_non_null(sm_test_out_find(":c2s='1'", "bad-request", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='get' id='two' to='example.org'><ping "
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='two' to='example.org'><ping "
 		  "xmlns='urn:xmpp:ping'/><ping xmlns='urn:xmpp:ping'/></iq>");
 	assert_non_null(sm_test_out_find("id='two'", "bad-request", NULL));
 	/* Well-formed results and errors are never answered. */
@@ -551,39 +507,39 @@ static void test_server_iqs(void **state)
 static void test_private_and_vcard(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a = login(sm, "ann@example.org", "a", "1");
-	const char *b = login(sm, "bob@example.org", "b", "2");
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "1");
+	const char *b = sm_test_login(sm, "bob@example.org", "b", "2");
 
-	from_sess(sm, "1", a, "<iq type='set' id='p1'><query xmlns='jabber:iq:private'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='p1'><query xmlns='jabber:iq:private'>"
 		  "<storage xmlns='storage:bookmarks'><conference jid='r@c.example'/></storage>"
 		  "</query></iq>");
 	assert_non_null(sm_test_out_find("id='p1'", "type='result'", NULL));
 	assert_int_equal(count(sm, "private", "ann@example.org"), 1);
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='get' id='p2'><query xmlns='jabber:iq:private'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='p2'><query xmlns='jabber:iq:private'>"
 		  "<storage xmlns='storage:bookmarks'/></query></iq>");
 	assert_non_null(sm_test_out_find("id='p2'", "<conference jid='r@c.example'/>", NULL));
 	sm_test_out_clear();
 	/* Nothing stored under another namespace: the empty element back. */
-	from_sess(sm, "1", a, "<iq type='get' id='p3'><query xmlns='jabber:iq:private'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='p3'><query xmlns='jabber:iq:private'>"
 		  "<x xmlns='urn:example:none'/></query></iq>");
 	assert_non_null(sm_test_out_find("id='p3'", "type='result'", "<x xmlns='urn:example:none'/>",
 				 NULL));
 	sm_test_out_clear();
 	/* Someone else's private storage is forbidden. */
-	from_sess(sm, "2", b, "<iq type='get' id='p4' to='ann@example.org'>"
+	sm_test_from_sess(sm, "2", b, "<iq type='get' id='p4' to='ann@example.org'>"
 		  "<query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'/>"
 		  "</query></iq>");
 	assert_non_null(sm_test_out_find("id='p4'", "forbidden", NULL));
 	sm_test_out_clear();
 
 	/* vCard: stored per field, over-long values cut to max-1 (7). */
-	from_sess(sm, "1", a, "<iq type='set' id='v1'><vCard xmlns='vcard-temp'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='v1'><vCard xmlns='vcard-temp'>"
 		  "<FN>Ann</FN><NICKNAME>annabelle-the-long</NICKNAME><EMAIL><USERID>a@b"
 		  "</USERID></EMAIL><X-UNKNOWN>dropped</X-UNKNOWN></vCard></iq>");
 	assert_non_null(sm_test_out_find("id='v1'", "type='result'", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "2", b, "<iq type='get' id='v2' to='ann@example.org'>"
+	sm_test_from_sess(sm, "2", b, "<iq type='get' id='v2' to='ann@example.org'>"
 		  "<vCard xmlns='vcard-temp'/></iq>");
 	assert_non_null(sm_test_out_find("id='v2'", ":c2s='2'", "<FN>Ann</FN>",
 				 "<NICKNAME>annabel</NICKNAME>", "<EMAIL><USERID>a@b</USERID></EMAIL>",
@@ -591,11 +547,11 @@ static void test_private_and_vcard(void **state)
 	assert_null(sm_test_out_find("X-UNKNOWN", NULL));
 	sm_test_out_clear();
 	/* Only the owner writes. */
-	from_sess(sm, "2", b, "<iq type='set' id='v3' to='ann@example.org'>"
+	sm_test_from_sess(sm, "2", b, "<iq type='set' id='v3' to='ann@example.org'>"
 		  "<vCard xmlns='vcard-temp'><FN>Mallory</FN></vCard></iq>");
 	assert_non_null(sm_test_out_find("id='v3'", "forbidden", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='get' id='v4'><vCard xmlns='vcard-temp'/></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='v4'><vCard xmlns='vcard-temp'/></iq>");
 	assert_non_null(sm_test_out_find("id='v4'", "<FN>Ann</FN>", NULL));
 }
 
@@ -604,43 +560,43 @@ static void test_private_and_vcard(void **state)
 static void test_blocking(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a = login(sm, "ann@example.org", "a", "1");
-	const char *b = login(sm, "bob@example.org", "b", "2");
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "1");
+	const char *b = sm_test_login(sm, "bob@example.org", "b", "2");
 
-	from_sess(sm, "1", a, "<iq type='get' id='b0'><blocklist xmlns='urn:xmpp:blocking'/>"
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='b0'><blocklist xmlns='urn:xmpp:blocking'/>"
 		  "</iq>");
 	assert_non_null(sm_test_out_find("id='b0'", "<blocklist xmlns='urn:xmpp:blocking'/>", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='set' id='b1'><block xmlns='urn:xmpp:blocking'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='b1'><block xmlns='urn:xmpp:blocking'>"
 		  "<item jid='bob@example.org'/></block></iq>");
 	assert_non_null(sm_test_out_find("id='b1'", "type='result'", NULL));
 	/* The fetching session gets the push. */
 	assert_non_null(sm_test_out_find("type='set'", "<block xmlns='urn:xmpp:blocking'>", NULL));
 	assert_int_equal(count(sm, "privacy-items", "ann@example.org"), 1);
 	sm_test_out_clear();
-	from_sess(sm, "2", b, "<message to='ann@example.org/a'><body>hey</body></message>");
+	sm_test_from_sess(sm, "2", b, "<message to='ann@example.org/a'><body>hey</body></message>");
 	assert_non_null(sm_test_out_find(":c2s='2'", "service-unavailable", NULL));
 	assert_null(sm_test_out_find(":c2s='1'", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "2", b, "<presence to='ann@example.org'/>");
+	sm_test_from_sess(sm, "2", b, "<presence to='ann@example.org'/>");
 	assert_int_equal(sm_test_nout, 0);
-	from_sess(sm, "1", a, "<message to='bob@example.org'><body>no</body></message>");
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>no</body></message>");
 	assert_non_null(sm_test_out_find(":c2s='1'", "not-acceptable",
 				 "<blocked xmlns='urn:xmpp:blocking:errors'/>", NULL));
 	assert_null(sm_test_out_find(":c2s='2'", NULL));
 	sm_test_out_clear();
 	/* Bad items are refused as a whole. */
-	from_sess(sm, "1", a, "<iq type='set' id='b2'><block xmlns='urn:xmpp:blocking'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='b2'><block xmlns='urn:xmpp:blocking'>"
 		  "<item jid='ok@example.org'/><item jid='@bad'/></block></iq>");
 	assert_non_null(sm_test_out_find("id='b2'", "jid-malformed", NULL));
 	assert_int_equal(count(sm, "privacy-items", "ann@example.org"), 1);
 	sm_test_out_clear();
 	/* Unblock all: mail flows again. */
-	from_sess(sm, "1", a, "<iq type='set' id='b3'><unblock xmlns='urn:xmpp:blocking'/></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='b3'><unblock xmlns='urn:xmpp:blocking'/></iq>");
 	assert_non_null(sm_test_out_find("id='b3'", "type='result'", NULL));
 	assert_int_equal(count(sm, "privacy-items", "ann@example.org"), 0);
 	sm_test_out_clear();
-	from_sess(sm, "2", b, "<message to='ann@example.org/a'><body>again</body></message>");
+	sm_test_from_sess(sm, "2", b, "<message to='ann@example.org/a'><body>again</body></message>");
 	assert_non_null(sm_test_out_find(":c2s='1'", "<body>again</body>", NULL));
 }
 
@@ -651,19 +607,19 @@ static void test_blocking(void **state)
 static void test_privacy_lists(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a = login(sm, "ann@example.org", "a", "1");
-	const char *b = login(sm, "bob@example.org", "b", "2");
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "1");
+	const char *b = sm_test_login(sm, "bob@example.org", "b", "2");
 
-	from_sess(sm, "1", a, "<iq type='get' id='l0'>" PRIV "</query></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='l0'>" PRIV "</query></iq>");
 	assert_non_null(sm_test_out_find("id='l0'", "<active/>", "<default/>", NULL));
 	sm_test_out_clear();
 	/* No action: refused, nothing stored. */
-	from_sess(sm, "1", a, "<iq type='set' id='l1'>" PRIV "<list name='strict'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='l1'>" PRIV "<list name='strict'>"
 		  "<item type='jid' value='bob@example.org' order='1'/></list></query></iq>");
 	assert_non_null(sm_test_out_find("id='l1'", "bad-request", NULL));
 	assert_int_equal(count(sm, "privacy-items", "ann@example.org"), 0);
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='set' id='l2'>" PRIV "<list name='strict'>"
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='l2'>" PRIV "<list name='strict'>"
 		  "<item action='allow' order='9'/>"
 		  "<item type='jid' value='bob@example.org' action='deny' order='1'><message/></item>"
 		  "</list></query></iq>");
@@ -671,41 +627,41 @@ static void test_privacy_lists(void **state)
 	assert_non_null(sm_test_out_find("type='set'", "<list name='strict'/>", NULL));  /* push */
 	assert_int_equal(count(sm, "privacy-items", "ann@example.org"), 2);
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='get' id='l3'>" PRIV "<list name='strict'/></query></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='l3'>" PRIV "<list name='strict'/></query></iq>");
 	assert_non_null(sm_test_out_find("id='l3'", "value='bob@example.org'", "action='deny'",
 				 "order='1'", "<message/>", "action='allow'", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='set' id='l4'>" PRIV "<default name='strict'/></query></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='l4'>" PRIV "<default name='strict'/></query></iq>");
 	assert_non_null(sm_test_out_find("id='l4'", "type='result'", NULL));
 	assert_int_equal(count(sm, "privacy-default", "ann@example.org"), 1);
 	sm_test_out_clear();
 	/* Bob's messages are denied, his presence is not. */
-	from_sess(sm, "2", b, "<message to='ann@example.org/a'><body>m</body></message>");
+	sm_test_from_sess(sm, "2", b, "<message to='ann@example.org/a'><body>m</body></message>");
 	assert_non_null(sm_test_out_find(":c2s='2'", "service-unavailable", NULL));
 	assert_null(sm_test_out_find(":c2s='1'", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "2", b, "<presence to='ann@example.org/a'/>");
+	sm_test_from_sess(sm, "2", b, "<presence to='ann@example.org/a'/>");
 	assert_non_null(sm_test_out_find(":c2s='1'", "<presence", NULL));
 	sm_test_out_clear();
 	/* Ann's own messages to bob are held back too. */
-	from_sess(sm, "1", a, "<message to='bob@example.org/b'><body>n</body></message>");
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/b'><body>n</body></message>");
 	assert_non_null(sm_test_out_find(":c2s='1'", "not-acceptable", NULL));
 	assert_null(sm_test_out_find(":c2s='2'", NULL));
 	sm_test_out_clear();
 	/* The default list cannot be removed; decline it first. */
-	from_sess(sm, "1", a, "<iq type='set' id='l5'>" PRIV "<list name='strict'/></query></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='l5'>" PRIV "<list name='strict'/></query></iq>");
 	assert_non_null(sm_test_out_find("id='l5'", "conflict", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='set' id='l6'>" PRIV "<default/></query></iq>");
-	from_sess(sm, "1", a, "<iq type='set' id='l7'>" PRIV "<list name='strict'/></query></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='l6'>" PRIV "<default/></query></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='l7'>" PRIV "<list name='strict'/></query></iq>");
 	assert_non_null(sm_test_out_find("id='l7'", "type='result'", NULL));
 	assert_int_equal(count(sm, "privacy-items", "ann@example.org"), 0);
 	assert_int_equal(count(sm, "privacy-default", "ann@example.org"), 0);
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='get' id='l8'>" PRIV "<list name='strict'/></query></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='l8'>" PRIV "<list name='strict'/></query></iq>");
 	assert_non_null(sm_test_out_find("id='l8'", "item-not-found", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "2", b, "<message to='ann@example.org/a'><body>ok</body></message>");
+	sm_test_from_sess(sm, "2", b, "<message to='ann@example.org/a'><body>ok</body></message>");
 	assert_non_null(sm_test_out_find(":c2s='1'", "<body>ok</body>", NULL));
 }
 
@@ -714,17 +670,17 @@ static void test_privacy_lists(void **state)
 static void test_carbons(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a1 = login(sm, "ann@example.org", "one", "1");
-	const char *a2 = login(sm, "ann@example.org", "two", "2");
-	const char *b = login(sm, "bob@example.org", "b", "3");
+	const char *a1 = sm_test_login(sm, "ann@example.org", "one", "1");
+	const char *a2 = sm_test_login(sm, "ann@example.org", "two", "2");
+	const char *b = sm_test_login(sm, "bob@example.org", "b", "3");
 
-	from_sess(sm, "1", a1, "<presence><priority>5</priority></presence>");
-	from_sess(sm, "2", a2, "<presence><priority>1</priority></presence>");
-	from_sess(sm, "2", a2, "<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>");
+	sm_test_from_sess(sm, "1", a1, "<presence><priority>5</priority></presence>");
+	sm_test_from_sess(sm, "2", a2, "<presence><priority>1</priority></presence>");
+	sm_test_from_sess(sm, "2", a2, "<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>");
 	assert_non_null(sm_test_out_find("id='c1'", "type='result'", NULL));
 	sm_test_out_clear();
 	/* Received: "two" is not the top priority, so it gets a carbon. */
-	from_sess(sm, "3", b, "<message to='ann@example.org' type='chat'><body>in</body>"
+	sm_test_from_sess(sm, "3", b, "<message to='ann@example.org' type='chat'><body>in</body>"
 		  "</message>");
 	assert_non_null(sm_test_out_find(":c2s='1'", "<body>in</body>", NULL));
 	assert_non_null(sm_test_out_find(":c2s='2'", "<received xmlns='urn:xmpp:carbons:2'>",
@@ -732,22 +688,22 @@ static void test_carbons(void **state)
 				 "from='ann@example.org'", NULL));
 	sm_test_out_clear();
 	/* Sent from "one": copied to "two". */
-	from_sess(sm, "1", a1, "<message to='bob@example.org' type='chat'><body>out</body>"
+	sm_test_from_sess(sm, "1", a1, "<message to='bob@example.org' type='chat'><body>out</body>"
 		  "</message>");
 	assert_non_null(sm_test_out_find(":c2s='2'", "<sent xmlns='urn:xmpp:carbons:2'>",
 				 "<body>out</body>", NULL));
 	sm_test_out_clear();
 	/* Private messages and non-chat types are not copied. */
-	from_sess(sm, "1", a1, "<message to='bob@example.org' type='chat'><body>p</body>"
+	sm_test_from_sess(sm, "1", a1, "<message to='bob@example.org' type='chat'><body>p</body>"
 		  "<private xmlns='urn:xmpp:carbons:2'/></message>");
-	from_sess(sm, "1", a1, "<message to='bob@example.org' type='headline'><body>h</body>"
+	sm_test_from_sess(sm, "1", a1, "<message to='bob@example.org' type='headline'><body>h</body>"
 		  "</message>");
 	assert_null(sm_test_out_find(":c2s='2'", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "2", a2, "<iq type='set' id='c2'><disable xmlns='urn:xmpp:carbons:2'/>"
+	sm_test_from_sess(sm, "2", a2, "<iq type='set' id='c2'><disable xmlns='urn:xmpp:carbons:2'/>"
 		  "</iq>");
 	sm_test_out_clear();
-	from_sess(sm, "1", a1, "<message to='bob@example.org' type='chat'><body>x</body>"
+	sm_test_from_sess(sm, "1", a1, "<message to='bob@example.org' type='chat'><body>x</body>"
 		  "</message>");
 	assert_null(sm_test_out_find(":c2s='2'", NULL));
 }
@@ -757,14 +713,14 @@ static void test_carbons(void **state)
 static void test_template_and_status(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a = login(sm, "ann@example.org", "a", "1");
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "1");
 	struct os *os = NULL;
 	const char *error, *v;
 
-	from_sess(sm, "1", a, "<iq type='get' id='t1'><query xmlns='jabber:iq:roster'/></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='t1'><query xmlns='jabber:iq:roster'/></iq>");
 	assert_non_null(sm_test_out_find("id='t1'", "jid='help@example.org'", "subscription='both'",
 				 "<group>Staff</group>", NULL));
-	from_sess(sm, "1", a, "<presence><show>dnd</show></presence>");
+	sm_test_from_sess(sm, "1", a, "<presence><show>dnd</show></presence>");
 	assert_int_equal(storage_get(sm->st, "status", "ann@example.org", NULL, &os, &error),
 			 STORAGE_OK);
 	assert_int_equal(os_object_get_str(os_first(os), "status", &v), 0);
@@ -772,7 +728,7 @@ static void test_template_and_status(void **state)
 	assert_int_equal(os_object_get_str(os_first(os), "show", &v), 0);
 	assert_string_equal(v, "dnd");
 	os_free(&os);
-	sess_req(sm, "end", "1", a, NULL);
+	sm_test_sess_req(sm, "end", "1", a, NULL);
 	assert_int_equal(storage_get(sm->st, "status", "ann@example.org", NULL, &os, &error),
 			 STORAGE_OK);
 	assert_int_equal(os_object_get_str(os_first(os), "status", &v), 0);
@@ -786,32 +742,32 @@ static void test_template_and_status(void **state)
 static void test_announce_motd(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *adm = login(sm, "admin@example.org", "x", "1");
-	const char *a = login(sm, "ann@example.org", "a", "2"), *b;
+	const char *adm = sm_test_login(sm, "admin@example.org", "x", "1");
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "2"), *b;
 
-	from_sess(sm, "2", a, "<presence/>");
+	sm_test_from_sess(sm, "2", a, "<presence/>");
 	sm_test_out_clear();
 	/* Not in the ACL: forbidden. */
-	from_sess(sm, "2", a, "<message to='example.org/announce/online'><body>no</body>"
+	sm_test_from_sess(sm, "2", a, "<message to='example.org/announce/online'><body>no</body>"
 		  "</message>");
 	assert_non_null(sm_test_out_find(":c2s='2'", "forbidden", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "1", adm, "<message to='example.org/announce/motd'><body>Welcome"
+	sm_test_from_sess(sm, "1", adm, "<message to='example.org/announce/motd'><body>Welcome"
 		  "</body></message>");
 	assert_non_null(sm_test_out_find(":c2s='2'", "<body>Welcome</body>", "from='example.org'", NULL));
 	assert_int_equal(count(sm, "motd-message", "example.org"), 1);
 	sm_test_out_clear();
 	/* Bob logs in later: the MOTD once, at his first presence. */
-	sess_req(sm, "create", "3", NULL, "bob@example.org");
-	b = login(sm, "bob@example.org", "b", "3");
-	from_sess(sm, "3", b, "<presence/>");
+	sm_test_sess_req(sm, "create", "3", NULL, "bob@example.org");
+	b = sm_test_login(sm, "bob@example.org", "b", "3");
+	sm_test_from_sess(sm, "3", b, "<presence/>");
 	assert_non_null(sm_test_out_find(":c2s='3'", "<body>Welcome</body>", "urn:xmpp:delay", NULL));
 	assert_int_equal(count(sm, "motd-times", "bob@example.org"), 1);
 	sm_test_out_clear();
-	from_sess(sm, "3", b, "<presence type='unavailable'/>");
-	from_sess(sm, "3", b, "<presence/>");
+	sm_test_from_sess(sm, "3", b, "<presence type='unavailable'/>");
+	sm_test_from_sess(sm, "3", b, "<presence/>");
 	assert_null(sm_test_out_find("Welcome", NULL));
-	from_sess(sm, "1", adm, "<message to='example.org/announce/motd/delete'/>");
+	sm_test_from_sess(sm, "1", adm, "<message to='example.org/announce/motd/delete'/>");
 	assert_int_equal(count(sm, "motd-message", "example.org"), 0);
 }
 
@@ -820,16 +776,16 @@ static void test_announce_motd(void **state)
 static void test_pep(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a = login(sm, "ann@example.org", "a", "1");
-	const char *b = login(sm, "bob@example.org", "b", "2");
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "1");
+	const char *b = sm_test_login(sm, "bob@example.org", "b", "2");
 
 	/* Bob may see Ann's presence (from, on Ann's side). */
-	from_sess(sm, "2", b, "<presence to='ann@example.org' type='subscribe'/>");
-	from_sess(sm, "1", a, "<presence to='bob@example.org' type='subscribed'/>");
-	from_sess(sm, "1", a, "<presence/>");
-	from_sess(sm, "2", b, "<presence/>");
+	sm_test_from_sess(sm, "2", b, "<presence to='ann@example.org' type='subscribe'/>");
+	sm_test_from_sess(sm, "1", a, "<presence to='bob@example.org' type='subscribed'/>");
+	sm_test_from_sess(sm, "1", a, "<presence/>");
+	sm_test_from_sess(sm, "2", b, "<presence/>");
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='set' id='e1'><pubsub xmlns='http://jabber.org/protocol/"
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='e1'><pubsub xmlns='http://jabber.org/protocol/"
 		  "pubsub'><publish node='urn:xmpp:tune'><item><tune xmlns='urn:xmpp:tune'>"
 		  "<artist>X</artist></tune></item></publish></pubsub></iq>");
 	assert_non_null(sm_test_out_find("id='e1'", "type='result'", "node='urn:xmpp:tune'", NULL));
@@ -837,12 +793,12 @@ static void test_pep(void **state)
 				 "<artist>X</artist>", "from='ann@example.org'", NULL));
 	assert_non_null(sm_test_out_find(":c2s='1'", "pubsub#event", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "2", b, "<iq type='get' id='e2' to='ann@example.org'><pubsub "
+	sm_test_from_sess(sm, "2", b, "<iq type='get' id='e2' to='ann@example.org'><pubsub "
 		  "xmlns='http://jabber.org/protocol/pubsub'><items node='urn:xmpp:tune'/>"
 		  "</pubsub></iq>");
 	assert_non_null(sm_test_out_find("id='e2'", ":c2s='2'", "<artist>X</artist>", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "2", b, "<iq type='get' id='e3' to='ann@example.org'><pubsub "
+	sm_test_from_sess(sm, "2", b, "<iq type='get' id='e3' to='ann@example.org'><pubsub "
 		  "xmlns='http://jabber.org/protocol/pubsub'><items node='none'/></pubsub></iq>");
 	assert_non_null(sm_test_out_find("id='e3'", "item-not-found", NULL));
 }
@@ -855,7 +811,7 @@ static void expect_error(struct sm *sm, const char *smid, const char *stanza,
 			 const char *what, const char *cond)
 {
 	sm_test_out_clear();
-	from_sess(sm, "1", smid, stanza);
+	sm_test_from_sess(sm, "1", smid, stanza);
 	if (sm_test_nout != 1 || sm_test_out_find(":c2s='1'", what, "type='error'", cond, NULL) == NULL) {
 		sm_test_out_dump();
 		fail_msg("%.60s: expected only a %s %s", stanza, what, cond);
@@ -892,8 +848,8 @@ static void test_bad_input(void **state)
 	const char *a;
 	size_t i;
 
-	sess_req(sm, "create", "9", NULL, "bob@example.org");
-	a = login(sm, "ann@example.org", "a", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	a = sm_test_login(sm, "ann@example.org", "a", "1");
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		expect_error(sm, a, cases[i].stanza, cases[i].what, cases[i].cond);
 		/* Only the template's item; nothing queued for offline bob. */
@@ -907,10 +863,10 @@ static void test_bad_input_vcard_and_quota(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
 	const size_t big = 1024 * 1024;
-	const char *a = login(sm, "ann@example.org", "a", "1");
+	const char *a = sm_test_login(sm, "ann@example.org", "a", "1");
 	char *fill = xmalloc(big + 1), *stanza;
 
-	from_sess(sm, "1", a, "<iq type='set' id='v1'><vCard xmlns='vcard-temp'><FN>Ann</FN>"
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='v1'><vCard xmlns='vcard-temp'><FN>Ann</FN>"
 		  "</vCard></iq>");
 	assert_non_null(sm_test_out_find("id='v1'", "type='result'", NULL));
 	/* A 1 MB vCard is refused whole: the stored one is untouched. */
@@ -926,11 +882,11 @@ static void test_bad_input_vcard_and_quota(void **state)
 	stanza = xasprintf("<iq type='set' id='v3'><vCard xmlns='vcard-temp'><FN>Mid</FN>"
 			   "<NOTE>%s</NOTE></vCard></iq>", fill);
 	sm_test_out_clear();
-	from_sess(sm, "1", a, stanza);
+	sm_test_from_sess(sm, "1", a, stanza);
 	free(stanza);
 	assert_non_null(sm_test_out_find("id='v3'", "type='result'", NULL));
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<iq type='get' id='v4'><vCard xmlns='vcard-temp'/></iq>");
+	sm_test_from_sess(sm, "1", a, "<iq type='get' id='v4'><vCard xmlns='vcard-temp'/></iq>");
 	assert_non_null(sm_test_out_find("id='v4'", "<FN>Mid</FN>", NULL));
 	assert_null(sm_test_out_find("Big", NULL));
 	assert_int_equal(count(sm, "vcard", "ann@example.org"), 1);
@@ -939,15 +895,15 @@ static void test_bad_input_vcard_and_quota(void **state)
 	/* Offline quota (2): the third message bounces with
 	 * service-unavailable (RFC 6121 8.5.2.1.1), a subscription request
 	 * over it is dropped quietly (no errors for presence); 2 stay. */
-	sess_req(sm, "create", "9", NULL, "bob@example.org");
-	from_sess(sm, "1", a, "<message to='bob@example.org'><body>1</body></message>");
-	from_sess(sm, "1", a, "<message to='bob@example.org'><body>2</body></message>");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>1</body></message>");
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>2</body></message>");
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
 	expect_error(sm, a, "<message to='bob@example.org' id='m3'><body>3</body></message>",
 		     "id='m3'", "service-unavailable");
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
 	sm_test_out_clear();
-	from_sess(sm, "1", a, "<presence to='bob@example.org' type='subscribe'/>");
+	sm_test_from_sess(sm, "1", a, "<presence to='bob@example.org' type='subscribe'/>");
 	assert_null(sm_test_out_find("type='error'", NULL));
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
 }

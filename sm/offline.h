@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * offline.h: what mod_offline offers the others (mod_amp asks whether a
+ * message would be stored). Without mod_offline loaded nothing is.
+ */
+#ifndef SM_OFFLINE_H
+#define SM_OFFLINE_H
+
+struct pkt;
+struct sm;
+
+/* Would offline storage keep this stanza (by type and sm.xml's offline
+ * options)? */
+int offline_wanted(const struct sm *sm, const struct pkt *pkt);
+/* 1 if messages for an offline user are not stored: sm.xml's
+ * offline.dropmessages, or mod_offline not loaded. */
+int offline_drops_messages(const struct sm *sm);
+
+#endif

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * privacy.h: what mod_privacy offers the other modules and the core:
+ * per-session privacy checks for delivery to a bare JID (mod_deliver,
+ * mod_presence, mod_carbons, user_top_sess_for). The lists themselves
+ * stay in mod_privacy's data slots; without the module loaded (or before
+ * the user's lists are read) nothing is refused.
+ */
+#ifndef SM_PRIVACY_H
+#define SM_PRIVACY_H
+
+struct pkt;
+struct sess;
+struct user;
+
+/* For delivery to a bare JID: 1 if the session's list in force (XEP-0016
+ * active list, else the default) refuses this stanza from outside. */
+int privacy_sess_denies(struct sess *sess, const struct pkt *pkt);
+/* The same for the user's default list (sess NULL: no session takes it). */
+int privacy_user_denies(struct user *user, const struct pkt *pkt);
+
+#endif
