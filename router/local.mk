@@ -64,7 +64,7 @@ router_tests_test_module_badabi_so_LDFLAGS = $(AM_LDFLAGS) -shared
 bin_PROGRAMS += router/router
 router_router_SOURCES = router/main.c router/conn.c
 router_router_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
-router_router_LDADD = $(ROUTER_LIBS) $(SX_LIBS) $(LIBEVENT_LIBS)
+router_router_LDADD = link/liblink.a $(ROUTER_LIBS) $(SX_LIBS) $(LIBEVENT_LIBS)
 router_router_LDFLAGS = $(AM_LDFLAGS) -rdynamic
 
 # Fuzz targets (libFuzzer): component elements through the routing core,
