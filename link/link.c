@@ -13,6 +13,7 @@
 #include "mio/mio.h"
 #include "util/buf.h"
 #include "util/list.h"
+#include "util/log.h"
 
 #define LINK_HIGH_DEFAULT (1024 * 1024)
 #define LINK_LOW_DEFAULT (256 * 1024)
@@ -435,6 +436,8 @@ size_t link_set_trim(struct link_set *set)
 			n++;
 		l->stirred = 0;
 	}
+	if (n > 0)
+		log_debug("link: %zu idle stream(s) trimmed", n);
 	return n;
 }
 
