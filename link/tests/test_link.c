@@ -365,6 +365,53 @@ static void test_peer_stops_reading(void **state)
 	peer_free(&p);
 }
 
+/* The owner's pause (a rate limit) and back-pressure are separate: the
+ * end of back-pressure does not resume a link its owner holds, and the
+ * owner's resume does not end back-pressure. */
+static void test_owner_pause_kept(void **state)
+{
+	struct link_set_config cfg = { .high_mark = 64 * 1024, .low_mark = 16 * 1024 };
+	struct mio *mio = mio_new(NULL);
+	struct link_set *set = link_set_new(mio, &cfg);
+	struct owner o;
+	struct peer p;
+	int i;
+
+	(void)state;
+	pair_new(mio, set, &o, &p);
+	peer_send(&p, HEADER);
+	o.route_to = o.link;
+	o.reply_size = 8 * 1024;
+	for (i = 0; i < 400 && !link_paused(o.link); i++) {
+		peer_send(&p, "<iq/>");
+		mio_test_run_until(mio, NULL, NULL, 1);
+	}
+	assert_true(link_paused(o.link));
+	/* Held by back-pressure: the owner's resume changes nothing. */
+	link_pause(o.link);
+	link_resume(o.link);
+	assert_true(link_paused(o.link));
+	/* Now the owner holds it too; the peer catches up. */
+	link_pause(o.link);
+	o.route_to = NULL;
+	for (i = 0; i < 200; i++) {
+		peer_read(&p);
+		mio_test_run_until(mio, NULL, NULL, 2);
+	}
+	assert_true(link_paused(o.link));
+	i = o.elements;
+	peer_send(&p, "<message/>");
+	mio_test_run_until(mio, NULL, NULL, 50);
+	assert_int_equal(o.elements, i);
+	link_resume(o.link);
+	assert_false(link_paused(o.link));
+	assert_true(mio_test_run_until(mio, NULL, NULL, 50) == 0);
+	assert_true(o.elements > i);
+	link_set_free(&set);
+	mio_free(&mio);
+	peer_free(&p);
+}
+
 /* An idle link gives its parser back after one quiet sweep; a busy one
  * does not; a trimmed link parses the next stanza as usual. */
 static void test_idle_trim(void **state)
@@ -536,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_batched_flush),
 		cmocka_unit_test(test_backpressure),
 		cmocka_unit_test(test_peer_stops_reading),
+		cmocka_unit_test(test_owner_pause_kept),
 		cmocka_unit_test(test_idle_trim),
 		cmocka_unit_test(test_trim_timer),
 		cmocka_unit_test(test_graceful_close),
