@@ -37,7 +37,9 @@ struct link_set {
 
 struct link {
 	struct link_set *set;
-	struct mio_conn *mc;
+	struct mio_conn *mc;            /* NULL on a host's transport: */
+	const struct link_transport *tr;
+	void *tctx;
 	struct sx *sx;
 	const struct link_callbacks *cb;
 	void *ctx;
@@ -46,10 +48,50 @@ struct link {
 	unsigned ended : 1;             /* sx is over */
 	unsigned ended_told : 1;        /* cb->ended has run */
 	unsigned owner_paused : 1;
+	unsigned shut : 1;              /* transport shut down */
 	unsigned busy;                  /* inside on_read */
 	struct link *blocked_on;        /* back-pressure: until this catches up */
 	struct list_node all, dirty, paused;
 };
+
+static void link_congestion_check(struct link_set *set);
+
+/* ---- the transport: a mio connection or a host's ---- */
+
+static void tr_write(struct link *l, const void *data, size_t len)
+{
+	if (l->mc != NULL)
+		mio_conn_write(l->mc, data, len);
+	else
+		l->tr->write(l->tctx, data, len);
+}
+
+static int tr_closing(const struct link *l)
+{
+	return l->mc != NULL ? mio_conn_closing(l->mc) : l->shut;
+}
+
+static void tr_shutdown(struct link *l)
+{
+	if (l->mc != NULL) {
+		mio_conn_shutdown(l->mc, l->set->cfg.close_ms);
+		return;
+	}
+	l->shut = 1;
+	l->tr->shutdown(l->tctx);
+}
+
+static void tr_pause(struct link *l, int on)
+{
+	if (l->mc != NULL) {
+		if (on)
+			mio_conn_pause_read(l->mc);
+		else
+			mio_conn_resume_read(l->mc);
+	} else if (l->tr->pause != NULL) {
+		l->tr->pause(l->tctx, on);
+	}
+}
 
 /* ---- output ---- */
 
@@ -60,7 +102,7 @@ static void link_schedule(struct link *l)
 	if (list_linked(&l->dirty))
 		return;
 	list_add_tail(&set->dirty, &l->dirty);
-	if (!mio_timer_pending(set->flush))
+	if (set->flush != NULL && !mio_timer_pending(set->flush))
 		mio_timer_start(set->flush, 0, 0);
 }
 
@@ -73,7 +115,7 @@ static void link_write_out(struct link *l)
 
 	list_remove(&l->dirty);
 	while ((data = sx_output(l->sx, &len)) != NULL && len > 0) {
-		mio_conn_write(l->mc, data, len);
+		tr_write(l, data, len);
 		sx_output_consumed(l->sx, len);
 		l->last_write = time(NULL);
 		l->stirred = 1;
@@ -92,8 +134,8 @@ static void link_flush_close(struct link *l)
 			l->cb->ended(l, l->ctx);
 	}
 	link_write_out(l);
-	if (!mio_conn_closing(l->mc))
-		mio_conn_shutdown(l->mc, l->set->cfg.close_ms);
+	if (!tr_closing(l))
+		tr_shutdown(l);
 }
 
 static void link_flush_cb(struct mio_timer *t, void *ctx)
@@ -112,21 +154,22 @@ void link_set_flush(struct link_set *set)
 		link_write_out(l);
 		link_flush_close(l);
 	}
+	/* Without a loop there is no congestion timer: look after each
+	 * flush instead. */
+	if (set->congestion == NULL)
+		link_congestion_check(set);
 }
 
 size_t link_backlog(const struct link *l)
 {
-	return mio_conn_queued(l->mc) + sx_output_pending(l->sx);
+	return (l->mc != NULL ? mio_conn_queued(l->mc) : 0) + sx_output_pending(l->sx);
 }
 
 /* ---- back-pressure ---- */
 
 static void link_update_read(struct link *l)
 {
-	if (l->owner_paused || list_linked(&l->paused))
-		mio_conn_pause_read(l->mc);
-	else
-		mio_conn_resume_read(l->mc);
+	tr_pause(l, l->owner_paused || list_linked(&l->paused));
 }
 
 static void link_block(struct link *l, struct link *on)
@@ -136,7 +179,7 @@ static void link_block(struct link *l, struct link *on)
 	l->blocked_on = on;
 	list_add_tail(&set->paused, &l->paused);
 	link_update_read(l);
-	if (!mio_timer_pending(set->congestion))
+	if (set->congestion != NULL && !mio_timer_pending(set->congestion))
 		mio_timer_start(set->congestion, LINK_CONGESTION_CHECK_MS, 1);
 }
 
@@ -148,9 +191,8 @@ static void link_unblock(struct link *l)
 }
 
 /* Resume each held-back link once what held it has caught up (or gone). */
-static void link_congestion_cb(struct mio_timer *t, void *ctx)
+static void link_congestion_check(struct link_set *set)
 {
-	struct link_set *set = ctx;
 	struct link *l, *tmp;
 
 	LIST_FOREACH_SAFE(l, tmp, &set->paused, struct link, paused) {
@@ -158,6 +200,13 @@ static void link_congestion_cb(struct mio_timer *t, void *ctx)
 			continue;
 		link_unblock(l);
 	}
+}
+
+static void link_congestion_cb(struct mio_timer *t, void *ctx)
+{
+	struct link_set *set = ctx;
+
+	link_congestion_check(set);
 	if (list_empty(&set->paused))
 		mio_timer_stop(t);
 }
@@ -254,13 +303,11 @@ static const struct sx_callbacks link_sx_cb = {
 
 /* ---- mio callbacks ---- */
 
-static void link_on_read(struct mio_conn *mc, const void *data, size_t len, void *ctx)
+void link_input(struct link *l, const void *data, size_t len)
 {
-	struct link *l = ctx;
 	struct link_set *set = l->set;
 	struct link *outer = set->reading;
 
-	(void)mc;
 	l->last_read = time(NULL);
 	l->stirred = 1;
 	l->busy++;
@@ -273,6 +320,12 @@ static void link_on_read(struct mio_conn *mc, const void *data, size_t len, void
 	if (!list_linked(&l->paused) && link_backlog(l) >= set->cfg.high_mark)
 		link_block(l, l);
 	link_flush_close(l);
+}
+
+static void link_on_read(struct mio_conn *mc, const void *data, size_t len, void *ctx)
+{
+	(void)mc;
+	link_input(ctx, data, len);
 }
 
 /* Unhook from the set; the caller frees. */
@@ -325,15 +378,14 @@ static const struct mio_conn_callbacks link_mio_noop = {
 
 /* ---- life ---- */
 
-struct link *link_new(struct link_set *set, struct mio_conn *mc, enum sx_type type,
-		      const struct sx_limits *limits, const struct link_callbacks *cb,
-		      void *ctx)
+static struct link *link_alloc(struct link_set *set, enum sx_type type,
+			       const struct sx_limits *limits, const struct link_callbacks *cb,
+			       void *ctx)
 {
 	struct link *l = xcalloc(1, sizeof(*l));
 
-	assert(cb->element != NULL && cb->gone != NULL);
+	assert(cb->element != NULL);
 	l->set = set;
-	l->mc = mc;
 	l->cb = cb;
 	l->ctx = ctx;
 	l->last_read = l->last_write = time(NULL);
@@ -343,7 +395,30 @@ struct link *link_new(struct link_set *set, struct mio_conn *mc, enum sx_type ty
 	list_add_tail(&set->all, &l->all);
 	set->count++;
 	l->sx = sx_new(type, limits, &link_sx_cb, l);
+	return l;
+}
+
+struct link *link_new(struct link_set *set, struct mio_conn *mc, enum sx_type type,
+		      const struct sx_limits *limits, const struct link_callbacks *cb,
+		      void *ctx)
+{
+	struct link *l;
+
+	assert(cb->gone != NULL && set->mio != NULL);
+	l = link_alloc(set, type, limits, cb, ctx);
+	l->mc = mc;
 	mio_conn_setup(mc, &link_mio_cb, l);
+	return l;
+}
+
+struct link *link_new_transport(struct link_set *set, const struct link_transport *tr,
+				void *tctx, enum sx_type type, const struct sx_limits *limits,
+				const struct link_callbacks *cb, void *ctx)
+{
+	struct link *l = link_alloc(set, type, limits, cb, ctx);
+
+	l->tr = tr;
+	l->tctx = tctx;
 	return l;
 }
 
@@ -355,9 +430,11 @@ void link_free(struct link **linkp)
 		return;
 	*linkp = NULL;
 	assert(l->busy == 0);
-	/* on_close comes later, from the loop: it must not find us. */
-	mio_conn_setup(l->mc, &link_mio_noop, NULL);
-	mio_conn_close(l->mc);
+	if (l->mc != NULL) {
+		/* on_close comes later, from the loop: it must not find us. */
+		mio_conn_setup(l->mc, &link_mio_noop, NULL);
+		mio_conn_close(l->mc);
+	}
 	link_detach(l);
 	free(l);
 }
@@ -382,7 +459,10 @@ void link_error(struct link *l, const char *condition, const char *text)
 
 void link_drop(struct link *l)
 {
-	mio_conn_close(l->mc);
+	if (l->mc != NULL)
+		mio_conn_close(l->mc);
+	else if (!l->shut)
+		tr_shutdown(l);
 }
 
 void *link_sx_owner(const struct sx *sx)
@@ -404,7 +484,7 @@ struct mio_conn *link_conn(const struct link *l)
 
 uint64_t link_id(const struct link *l)
 {
-	return mio_conn_id(l->mc);
+	return l->mc != NULL ? mio_conn_id(l->mc) : 0;
 }
 
 time_t link_last_read(const struct link *l)
@@ -465,6 +545,8 @@ struct link_set *link_set_new(struct mio *mio, const struct link_set_config *cfg
 	list_init(&set->all);
 	list_init(&set->dirty);
 	list_init(&set->paused);
+	if (mio == NULL)
+		return set;
 	set->flush = mio_timer_new(mio, link_flush_cb, set);
 	set->congestion = mio_timer_new(mio, link_congestion_cb, set);
 	set->trim = mio_timer_new(mio, link_trim_cb, set);

@@ -64,7 +64,10 @@ struct link_set_config {
 	unsigned close_ms;
 };
 
-/* One set of links on a loop. Never returns NULL. */
+/* One set of links on a loop. Never returns NULL. With mio NULL the set
+ * has no timers (for links on a host's transport, link_new_transport):
+ * the host calls link_set_flush() after each entry and link_set_trim()
+ * when it wants to sweep. */
 struct link_set *link_set_new(struct mio *mio, const struct link_set_config *cfg);
 /* Free the set: every link still in it is freed at once without
  * callbacks (link_free). Not from inside a link callback. NULLs *setp. */
@@ -106,6 +109,28 @@ struct link *link_new(struct link_set *set, struct mio_conn *mc, enum sx_type ty
 		      const struct sx_limits *limits, const struct link_callbacks *cb,
 		      void *ctx);
 /*
+ * A link whose bytes travel through a host instead of a mio connection
+ * (an engine whose unit tests run in memory, as s2s's). The host feeds
+ * what it reads with link_input() and frees the link with link_free()
+ * when its transport is gone (gone is not called, and may be NULL).
+ */
+struct link_transport {
+	/* Queue bytes for the peer. Required. */
+	void (*write)(void *tctx, const void *data, size_t len);
+	/* The stream is over and its last bytes written: close the transport
+	 * after them. Called once. Required. */
+	void (*shutdown)(void *tctx);
+	/* Stop (on = 1) or restart reading. May be NULL. */
+	void (*pause)(void *tctx, int on);
+};
+struct link *link_new_transport(struct link_set *set, const struct link_transport *tr,
+				void *tctx, enum sx_type type, const struct sx_limits *limits,
+				const struct link_callbacks *cb, void *ctx);
+/* Bytes read from the peer, for links on a host's transport (mio links
+ * are fed by mio). */
+void link_input(struct link *link, const void *data, size_t len);
+
+/*
  * Close at once without calling back, and free the link and its sx now.
  * For shutdown and teardown; never inside one of the link's callbacks.
  * NULLs *linkp.
@@ -117,8 +142,9 @@ void link_free(struct link **linkp);
 void *link_sx_owner(const struct sx *sx);
 
 struct sx *link_sx(const struct link *link);
+/* The mio connection, NULL on a host's transport. */
 struct mio_conn *link_conn(const struct link *link);
-/* mio's connection id, for logs. */
+/* mio's connection id, for logs (0 on a host's transport). */
 uint64_t link_id(const struct link *link);
 /* Times (time(NULL)) of the last bytes read and written. */
 time_t link_last_read(const struct link *link);

@@ -576,6 +576,67 @@ static void test_peer_gone_and_free(void **state)
 	peer_free(&pb);
 }
 
+struct host {
+	struct buf out;
+	int shutdowns;
+	size_t out_at_shutdown;
+};
+
+static void host_write(void *tctx, const void *data, size_t len)
+{
+	struct host *h = tctx;
+
+	assert_int_equal(h->shutdowns, 0);      /* nothing after the close */
+	buf_append(&h->out, data, len);
+}
+
+static void host_shutdown(void *tctx)
+{
+	struct host *h = tctx;
+
+	h->shutdowns++;
+	h->out_at_shutdown = h->out.len;
+}
+
+static const struct link_transport host_tr = {
+	.write = host_write,
+	.shutdown = host_shutdown,
+};
+
+/* A link on a host's transport (as s2s's engine uses): input fed by the
+ * host, output only on link_set_flush (no loop), and the closing tag
+ * written before the transport is shut down, once. */
+static void test_host_transport(void **state)
+{
+	struct link_set *set = link_set_new(NULL, NULL);
+	struct host h = { 0 };
+	struct owner o = { 0 };
+	struct link *l;
+
+	(void)state;
+	buf_init(&h.out);
+	l = link_new_transport(set, &host_tr, &h, SX_SERVER, NULL, &own_cb, &o);
+	assert_null(link_conn(l));
+	link_input(l, HEADER "<message/>", strlen(HEADER "<message/>"));
+	assert_int_equal(o.opens, 1);
+	assert_int_equal(o.elements, 1);
+	assert_int_equal(h.out.len, 0);         /* batched until the flush */
+	link_set_flush(set);
+	assert_true(h.out.len > 0);
+	link_close(l);
+	assert_int_equal(h.shutdowns, 1);
+	buf_append_char(&h.out, '\0');
+	assert_non_null(strstr(h.out.data, "</stream:stream>"));
+	assert_int_equal(h.out_at_shutdown + 1, h.out.len);
+	link_set_flush(set);
+	assert_int_equal(h.shutdowns, 1);
+	assert_int_equal(o.gones, 0);
+	link_free(&l);
+	assert_int_equal(link_set_count(set), 0);
+	link_set_free(&set);
+	buf_free(&h.out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -590,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_error_flushed),
 		cmocka_unit_test(test_reap_outside_callback),
 		cmocka_unit_test(test_peer_gone_and_free),
+		cmocka_unit_test(test_host_transport),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
