@@ -212,65 +212,80 @@ static void wait_text(struct mio *mio, struct peer *p, const char *s)
 	assert_true(mio_test_run_until(mio, cond_text, &w, 2000));
 }
 
+/* One link on a loop and its peer; `opened`: the peer has sent its
+ * header and read our answer. */
+struct fix {
+	struct mio *mio;
+	struct link_set *set;
+	struct owner o;
+	struct peer p;
+};
+
+static void fix_open(struct fix *f, const struct link_set_config *cfg, int opened)
+{
+	f->mio = mio_new(NULL);
+	f->set = link_set_new(f->mio, cfg);
+	pair_new(f->mio, f->set, &f->o, &f->p);
+	if (opened) {
+		peer_send(&f->p, HEADER);
+		wait_text(f->mio, &f->p, "<stream:stream");
+	}
+}
+
+static void fix_close(struct fix *f)
+{
+	link_set_free(&f->set);
+	mio_free(&f->mio);
+	peer_free(&f->p);
+}
+
 /* The stream header and an element reach the owner, also when the peer's
  * bytes come one at a time; the header is answered. */
 static void test_read_into_sx(void **state)
 {
 	static const char stanza[] = "<message to='a@example.com'><body>hi</body></message>";
-	struct mio *mio = mio_new(NULL);
-	struct link_set *set = link_set_new(mio, NULL);
-	struct owner o;
-	struct peer p;
+	struct fix f;
 	char all[512];
 	size_t i;
 
 	(void)state;
-	pair_new(mio, set, &o, &p);
+	fix_open(&f, NULL, 0);
 	snprintf(all, sizeof(all), "%s%s", HEADER, stanza);
 	for (i = 0; all[i] != '\0'; i++) {
-		assert_int_equal(write(p.fd, &all[i], 1), 1);
-		mio_test_run_until(mio, NULL, NULL, 1);
+		assert_int_equal(write(f.p.fd, &all[i], 1), 1);
+		mio_test_run_until(f.mio, NULL, NULL, 1);
 	}
-	assert_true(mio_test_run_until(mio, cond_elements, &o, 2000));
-	assert_int_equal(o.opens, 1);
-	assert_int_equal(o.elements, 1);
-	wait_text(mio, &p, "<stream:stream");
-	assert_true(link_last_read(o.link) > 0);
-	link_set_free(&set);
-	mio_free(&mio);
-	peer_free(&p);
+	assert_true(mio_test_run_until(f.mio, cond_elements, &f.o, 2000));
+	assert_int_equal(f.o.opens, 1);
+	assert_int_equal(f.o.elements, 1);
+	wait_text(f.mio, &f.p, "<stream:stream");
+	assert_true(link_last_read(f.o.link) > 0);
+	fix_close(&f);
 }
 
 /* Many sends during one turn of the loop are not written one by one:
  * they wait in sx until the flush timer, then all arrive. */
 static void test_batched_flush(void **state)
 {
-	struct mio *mio = mio_new(NULL);
-	struct link_set *set = link_set_new(mio, NULL);
-	struct owner o;
-	struct peer p;
+	struct fix f;
 	int i;
 
 	(void)state;
-	pair_new(mio, set, &o, &p);
-	peer_send(&p, HEADER);
-	wait_text(mio, &p, "<stream:stream");
+	fix_open(&f, NULL, 1);
 	for (i = 0; i < 100; i++) {
 		struct nad *n = nad_new();
 
 		nad_attr_set(n, nad_elem_add(n, NAD_NONE, SX_NS_CLIENT, "presence"), NULL, "id",
 			     i == 99 ? "last" : "x");
-		link_send(o.link, n);
+		link_send(f.o.link, n);
 	}
 	/* Nothing handed to the socket yet: one write per loop turn. */
-	assert_true(sx_output_pending(link_sx(o.link)) > 0);
-	assert_int_equal(mio_conn_queued(link_conn(o.link)), 0);
-	assert_int_equal(peer_read(&p), 0);
-	wait_text(mio, &p, "id='last'");
-	assert_int_equal(sx_output_pending(link_sx(o.link)), 0);
-	link_set_free(&set);
-	mio_free(&mio);
-	peer_free(&p);
+	assert_true(sx_output_pending(link_sx(f.o.link)) > 0);
+	assert_int_equal(mio_conn_queued(link_conn(f.o.link)), 0);
+	assert_int_equal(peer_read(&f.p), 0);
+	wait_text(f.mio, &f.p, "id='last'");
+	assert_int_equal(sx_output_pending(link_sx(f.o.link)), 0);
+	fix_close(&f);
 }
 
 static int cond_not_paused(void *arg)
@@ -331,38 +346,33 @@ static void test_backpressure(void **state)
 static void test_peer_stops_reading(void **state)
 {
 	struct link_set_config cfg = { .high_mark = 64 * 1024, .low_mark = 16 * 1024 };
-	struct mio *mio = mio_new(NULL);
-	struct link_set *set = link_set_new(mio, &cfg);
-	struct owner o;
-	struct peer p;
+	struct fix f;
 	size_t most = 0;
 	int i;
 
 	(void)state;
-	pair_new(mio, set, &o, &p);
-	peer_send(&p, HEADER);
-	o.route_to = o.link;
-	o.direct = 1;           /* as an owner answering on its own sx */
-	o.reply_size = 8 * 1024;
+	fix_open(&f, &cfg, 0);
+	peer_send(&f.p, HEADER);
+	f.o.route_to = f.o.link;
+	f.o.direct = 1;         /* as an owner answering on its own sx */
+	f.o.reply_size = 8 * 1024;
 	for (i = 0; i < 400; i++) {
-		if (!link_paused(o.link))
-			peer_send(&p, "<iq/>");
-		mio_test_run_until(mio, NULL, NULL, 1);
-		if (link_backlog(o.link) > most)
-			most = link_backlog(o.link);
+		if (!link_paused(f.o.link))
+			peer_send(&f.p, "<iq/>");
+		mio_test_run_until(f.mio, NULL, NULL, 1);
+		if (link_backlog(f.o.link) > most)
+			most = link_backlog(f.o.link);
 	}
-	assert_true(link_paused(o.link));
+	assert_true(link_paused(f.o.link));
 	/* One read's worth of replies over the mark at most. */
 	assert_true(most < cfg.high_mark + 64 * 1024);
-	assert_true(mio_test_run_until(mio, cond_not_paused, o.link, 1) == 0);
-	for (i = 0; i < 500 && link_paused(o.link); i++) {
-		peer_read(&p);
-		mio_test_run_until(mio, NULL, NULL, 2);
+	assert_true(mio_test_run_until(f.mio, cond_not_paused, f.o.link, 1) == 0);
+	for (i = 0; i < 500 && link_paused(f.o.link); i++) {
+		peer_read(&f.p);
+		mio_test_run_until(f.mio, NULL, NULL, 2);
 	}
-	assert_false(link_paused(o.link));
-	link_set_free(&set);
-	mio_free(&mio);
-	peer_free(&p);
+	assert_false(link_paused(f.o.link));
+	fix_close(&f);
 }
 
 /* The owner's pause (a rate limit) and back-pressure are separate: the
@@ -371,72 +381,60 @@ static void test_peer_stops_reading(void **state)
 static void test_owner_pause_kept(void **state)
 {
 	struct link_set_config cfg = { .high_mark = 64 * 1024, .low_mark = 16 * 1024 };
-	struct mio *mio = mio_new(NULL);
-	struct link_set *set = link_set_new(mio, &cfg);
-	struct owner o;
-	struct peer p;
+	struct fix f;
 	int i;
 
 	(void)state;
-	pair_new(mio, set, &o, &p);
-	peer_send(&p, HEADER);
-	o.route_to = o.link;
-	o.reply_size = 8 * 1024;
-	for (i = 0; i < 400 && !link_paused(o.link); i++) {
-		peer_send(&p, "<iq/>");
-		mio_test_run_until(mio, NULL, NULL, 1);
+	fix_open(&f, &cfg, 0);
+	peer_send(&f.p, HEADER);
+	f.o.route_to = f.o.link;
+	f.o.reply_size = 8 * 1024;
+	for (i = 0; i < 400 && !link_paused(f.o.link); i++) {
+		peer_send(&f.p, "<iq/>");
+		mio_test_run_until(f.mio, NULL, NULL, 1);
 	}
-	assert_true(link_paused(o.link));
+	assert_true(link_paused(f.o.link));
 	/* Held by back-pressure: the owner's resume changes nothing. */
-	link_pause(o.link);
-	link_resume(o.link);
-	assert_true(link_paused(o.link));
+	link_pause(f.o.link);
+	link_resume(f.o.link);
+	assert_true(link_paused(f.o.link));
 	/* Now the owner holds it too; the peer catches up. */
-	link_pause(o.link);
-	o.route_to = NULL;
+	link_pause(f.o.link);
+	f.o.route_to = NULL;
 	for (i = 0; i < 200; i++) {
-		peer_read(&p);
-		mio_test_run_until(mio, NULL, NULL, 2);
+		peer_read(&f.p);
+		mio_test_run_until(f.mio, NULL, NULL, 2);
 	}
-	assert_true(link_paused(o.link));
-	i = o.elements;
-	peer_send(&p, "<message/>");
-	mio_test_run_until(mio, NULL, NULL, 50);
-	assert_int_equal(o.elements, i);
-	link_resume(o.link);
-	assert_false(link_paused(o.link));
-	assert_true(mio_test_run_until(mio, NULL, NULL, 50) == 0);
-	assert_true(o.elements > i);
-	link_set_free(&set);
-	mio_free(&mio);
-	peer_free(&p);
+	assert_true(link_paused(f.o.link));
+	i = f.o.elements;
+	peer_send(&f.p, "<message/>");
+	mio_test_run_until(f.mio, NULL, NULL, 50);
+	assert_int_equal(f.o.elements, i);
+	link_resume(f.o.link);
+	assert_false(link_paused(f.o.link));
+	assert_true(mio_test_run_until(f.mio, NULL, NULL, 50) == 0);
+	assert_true(f.o.elements > i);
+	fix_close(&f);
 }
 
 /* An idle link gives its parser back after one quiet sweep; a busy one
  * does not; a trimmed link parses the next stanza as usual. */
 static void test_idle_trim(void **state)
 {
-	struct mio *mio = mio_new(NULL);
-	struct link_set *set = link_set_new(mio, NULL);
-	struct owner o;
-	struct peer p;
+	struct fix f;
 
 	(void)state;
-	pair_new(mio, set, &o, &p);
-	peer_send(&p, HEADER);
-	wait_text(mio, &p, "<stream:stream");
+	fix_open(&f, NULL, 1);
 	/* Traffic since the last sweep: not trimmed yet. */
-	assert_int_equal(link_set_trim(set), 0);
-	assert_int_equal(link_set_trim(set), 1);
-	assert_int_equal(link_set_trim(set), 0);       /* already trimmed */
-	peer_send(&p, "<message><body>after</body></message>");
-	assert_true(mio_test_run_until(mio, cond_elements, &o, 2000));
-	assert_int_equal(o.elements, 1);
+	assert_int_equal(link_set_trim(f.set), 0);
+	assert_int_equal(link_set_trim(f.set), 1);
+	assert_int_equal(link_set_trim(f.set), 0);       /* already trimmed */
+	peer_send(&f.p, "<message><body>after</body></message>");
+	assert_true(mio_test_run_until(f.mio, cond_elements, &f.o, 2000));
+	assert_int_equal(f.o.elements, 1);
 	/* It read: the next sweep leaves it alone. */
-	assert_int_equal(link_set_trim(set), 0);
-	link_set_free(&set);
-	mio_free(&mio);
-	peer_free(&p);
+	assert_int_equal(link_set_trim(f.set), 0);
+	fix_close(&f);
 }
 
 static int cond_trimmed(void *arg)
@@ -448,105 +446,81 @@ static int cond_trimmed(void *arg)
 static void test_trim_timer(void **state)
 {
 	struct link_set_config cfg = { .trim_ms = 20 };
-	struct mio *mio = mio_new(NULL);
-	struct link_set *set = link_set_new(mio, &cfg);
-	struct owner o;
-	struct peer p;
+	struct fix f;
 
 	(void)state;
-	pair_new(mio, set, &o, &p);
-	peer_send(&p, HEADER);
-	wait_text(mio, &p, "<stream:stream");
-	mio_test_run_until(mio, NULL, NULL, 100);
+	fix_open(&f, &cfg, 1);
+	mio_test_run_until(f.mio, NULL, NULL, 100);
 	/* The timer trimmed it already: a manual sweep finds nothing. */
-	assert_false(cond_trimmed(set));
-	peer_send(&p, "<message/>");
-	assert_true(mio_test_run_until(mio, cond_elements, &o, 2000));
-	link_set_free(&set);
-	mio_free(&mio);
-	peer_free(&p);
+	assert_false(cond_trimmed(f.set));
+	peer_send(&f.p, "<message/>");
+	assert_true(mio_test_run_until(f.mio, cond_elements, &f.o, 2000));
+	fix_close(&f);
 }
 
 /* link_close: the closing tag reaches the peer before the socket is shut
  * down; ended runs once before, gone once after. */
 static void test_graceful_close(void **state)
 {
-	struct mio *mio = mio_new(NULL);
-	struct link_set *set = link_set_new(mio, NULL);
-	struct owner o;
-	struct peer p;
+	struct fix f;
 	int i;
 
 	(void)state;
-	pair_new(mio, set, &o, &p);
-	peer_send(&p, HEADER);
-	wait_text(mio, &p, "<stream:stream");
-	link_close(o.link);
-	assert_int_equal(o.ended, 1);
-	assert_int_equal(o.gones, 0);
-	for (i = 0; i < 1000 && !p.eof; i++) {
-		mio_test_run_until(mio, NULL, NULL, 1);
-		peer_read(&p);
+	fix_open(&f, NULL, 1);
+	link_close(f.o.link);
+	assert_int_equal(f.o.ended, 1);
+	assert_int_equal(f.o.gones, 0);
+	for (i = 0; i < 1000 && !f.p.eof; i++) {
+		mio_test_run_until(f.mio, NULL, NULL, 1);
+		peer_read(&f.p);
 	}
-	assert_true(p.eof);
-	assert_true(peer_has(&p, "</stream:stream>"));
+	assert_true(f.p.eof);
+	assert_true(peer_has(&f.p, "</stream:stream>"));
 	/* The peer closes its side too: the graceful close completes. */
-	shutdown(p.fd, SHUT_WR);
-	assert_true(mio_test_run_until(mio, cond_gone, &o, 2000));
-	assert_int_equal(o.ended, 1);
-	assert_string_equal(o.reason, "");
-	assert_int_equal(link_set_count(set), 0);
-	link_set_free(&set);
-	mio_free(&mio);
-	peer_free(&p);
+	shutdown(f.p.fd, SHUT_WR);
+	assert_true(mio_test_run_until(f.mio, cond_gone, &f.o, 2000));
+	assert_int_equal(f.o.ended, 1);
+	assert_string_equal(f.o.reason, "");
+	assert_int_equal(link_set_count(f.set), 0);
+	fix_close(&f);
 }
 
 /* A stream error from the peer's bad XML: the error is written, then the
  * socket goes. */
 static void test_error_flushed(void **state)
 {
-	struct mio *mio = mio_new(NULL);
-	struct link_set *set = link_set_new(mio, NULL);
-	struct owner o;
-	struct peer p;
+	struct fix f;
 	int i;
 
 	(void)state;
-	pair_new(mio, set, &o, &p);
-	peer_send(&p, HEADER "<a><b></a>");
-	for (i = 0; i < 1000 && !p.eof; i++) {
-		mio_test_run_until(mio, NULL, NULL, 1);
-		peer_read(&p);
+	fix_open(&f, NULL, 0);
+	peer_send(&f.p, HEADER "<a><b></a>");
+	for (i = 0; i < 1000 && !f.p.eof; i++) {
+		mio_test_run_until(f.mio, NULL, NULL, 1);
+		peer_read(&f.p);
 	}
-	assert_true(p.eof);
-	assert_true(peer_has(&p, "not-well-formed"));
-	assert_int_equal(o.closes, 1);
-	assert_int_equal(o.ended, 1);
-	link_set_free(&set);
-	mio_free(&mio);
-	peer_free(&p);
+	assert_true(f.p.eof);
+	assert_true(peer_has(&f.p, "not-well-formed"));
+	assert_int_equal(f.o.closes, 1);
+	assert_int_equal(f.o.ended, 1);
+	fix_close(&f);
 }
 
 /* link_drop inside the element callback: the link stays usable until the
  * callback returns, and gone runs later, from the loop. */
 static void test_reap_outside_callback(void **state)
 {
-	struct mio *mio = mio_new(NULL);
-	struct link_set *set = link_set_new(mio, NULL);
-	struct owner o;
-	struct peer p;
+	struct fix f;
 
 	(void)state;
-	pair_new(mio, set, &o, &p);
-	o.drop_on_element = 1;
-	peer_send(&p, HEADER "<message/><message/>");
-	assert_true(mio_test_run_until(mio, cond_gone, &o, 2000));
-	assert_int_equal(o.gone_inside, 0);
-	assert_int_equal(o.gones, 1);
-	assert_int_equal(link_set_count(set), 0);
-	link_set_free(&set);
-	mio_free(&mio);
-	peer_free(&p);
+	fix_open(&f, NULL, 0);
+	f.o.drop_on_element = 1;
+	peer_send(&f.p, HEADER "<message/><message/>");
+	assert_true(mio_test_run_until(f.mio, cond_gone, &f.o, 2000));
+	assert_int_equal(f.o.gone_inside, 0);
+	assert_int_equal(f.o.gones, 1);
+	assert_int_equal(link_set_count(f.set), 0);
+	fix_close(&f);
 }
 
 /* The peer going away: gone with the reason; link_free of a live link
