@@ -322,6 +322,20 @@ static int cond_rebound(void *arg)
 
 /* The whole happy path: auth, two binds in order (one multi), the
  * advertisement, and a route out and its bounce back in. */
+/* A message routed to c2s, which the fake router does not know, comes
+ * back bounced with 404. */
+static void route_bounced(struct mio *mio, struct comp *comp, struct seen *s)
+{
+	struct nad *msg = nad_new();
+
+	nad_elem_add(msg, nad_elem_add(msg, NAD_NONE, SX_NS_CLIENT, "message"), SX_NS_CLIENT,
+		     "body");
+	assert_int_equal(comp_route(comp, "c2s", "sm", msg, 0), 0);
+	nad_free(&msg);
+	assert_true(mio_test_run_until(mio, cond_route, s, 5000));
+	assert_string_equal(nad_attr(s->last, 0, NULL, "error"), "404");
+}
+
 static void test_bind_and_route(void **state)
 {
 	const char *error;
@@ -329,7 +343,6 @@ static void test_bind_and_route(void **state)
 	struct fake f;
 	struct seen s;
 	struct comp *comp;
-	struct nad *msg;
 	int p;
 
 	(void)state;
@@ -346,13 +359,7 @@ static void test_bind_and_route(void **state)
 	assert_string_equal(f.binds, "sm example.org/to ");
 	assert_true(comp_is_open(comp));
 
-	msg = nad_new();
-	nad_elem_add(msg, nad_elem_add(msg, NAD_NONE, SX_NS_CLIENT, "message"), SX_NS_CLIENT,
-		     "body");
-	assert_int_equal(comp_route(comp, "c2s", "sm", msg, 0), 0);
-	nad_free(&msg);
-	assert_true(mio_test_run_until(mio, cond_route, &s, 5000));
-	assert_string_equal(nad_attr(s.last, 0, NULL, "error"), "404");
+	route_bounced(mio, comp, &s);
 	assert_string_equal(nad_attr(s.last, 0, NULL, "to"), "c2s");
 	assert_string_equal(nad_attr(s.last, 0, NULL, "from"), "sm");
 	p = comp_route_payload(s.last);
@@ -395,7 +402,6 @@ static void test_idle_trim(void **state)
 	struct fake f;
 	struct seen s;
 	struct comp *comp;
-	struct nad *msg;
 	int fd;
 
 	(void)state;
@@ -411,12 +417,7 @@ static void test_idle_trim(void **state)
 	comp_start(comp);
 	assert_true(mio_test_run_until(mio, cond_bound2, &s, 5000));
 	assert_true(mio_test_run_until(mio, cond_trim_logged, NULL, 8000));
-	msg = nad_new();
-	nad_elem_add(msg, NAD_NONE, SX_NS_CLIENT, "message");
-	assert_int_equal(comp_route(comp, "c2s", "sm", msg, 0), 0);
-	nad_free(&msg);
-	assert_true(mio_test_run_until(mio, cond_route, &s, 5000));
-	assert_string_equal(nad_attr(s.last, 0, NULL, "error"), "404");
+	route_bounced(mio, comp, &s);
 	nad_free(&s.last);
 	comp_free(&comp);
 	fake_stop(&f);
