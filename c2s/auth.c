@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "link/link.h"
 #include "util/buf.h"
 #include "util/hash.h"
 #include "util/jid.h"
@@ -141,7 +142,7 @@ static void forget_upgrade(struct c2s_conn *c)
 static int cb_lookup(struct sx *sx, const char *mech, const char *hash,
 		     const char *authcid, const char *realm, struct sx_sasl_secret *secret)
 {
-	struct c2s_conn *c = sx_ctx(sx);
+	struct c2s_conn *c = link_sx_owner(sx);
 	char *node = prep_node(authcid);
 	int rc;
 
@@ -163,7 +164,7 @@ static int cb_lookup(struct sx *sx, const char *mech, const char *hash,
 static int cb_check_password(struct sx *sx, const char *authcid, const char *realm,
 			     const char *password)
 {
-	struct c2s_conn *c = sx_ctx(sx);
+	struct c2s_conn *c = link_sx_owner(sx);
 	char *node = prep_node(authcid);
 	int rc;
 
@@ -247,7 +248,7 @@ static int external_authorize(struct c2s_conn *c, const char *authzid, const cha
 static int cb_authorize(struct sx *sx, const char *mech, const char *authcid,
 			const char *authzid, const char *realm)
 {
-	struct c2s_conn *c = sx_ctx(sx);
+	struct c2s_conn *c = link_sx_owner(sx);
 	char *bare;
 	int ok;
 
@@ -291,14 +292,14 @@ static void on_delay_done(struct mio_timer *t, void *ctx)
 
 	/* While the sm starts the session, reading stays paused. */
 	if (c->state != C2S_STARTING)
-		mio_conn_resume_read(c->mc);
+		link_resume(c->lk);
 }
 
 void c2s_pause(struct c2s_conn *c, unsigned ms)
 {
 	if (c->delay == NULL)
 		c->delay = mio_timer_new(c->c2s->mio, on_delay_done, c);
-	mio_conn_pause_read(c->mc);
+	link_pause(c->lk);
 	mio_timer_start(c->delay, ms, 0);
 }
 

@@ -20,6 +20,8 @@
 #include "util/list.h"
 
 struct comp;
+struct link;
+struct link_set;
 struct config;
 struct nad;
 struct xhash;
@@ -105,7 +107,8 @@ struct c2s {
 	struct mio_access *reg_exempt;  /* authreg.register.exempt (config.c) */
 	struct mio_listener *listener, *ssl_listener, *ws_listener;
 	struct c2s_ws *ws;              /* io.websocket, or NULL (ws.c) */
-	struct mio_timer *flush, *check, *drain, *trim;
+	struct link_set *links;         /* flush, back-pressure, idle trim */
+	struct mio_timer *check, *drain;
 	struct mio_rate bytes;
 	struct mio_rate stanzas;        /* io.limits.stanzas (karma) */
 	struct sx_limits limits;
@@ -117,7 +120,6 @@ struct c2s {
 					 * resumable live streams under "l:<id>" */
 	size_t nparked;
 	struct list_node all;           /* every c2s_conn */
-	struct list_node dirty;         /* conns with output waiting in sx */
 	uint64_t next_id;
 	int shutting_down, exiting, exit_code, comp_closing;
 	int check_only;                 /* -t: no side effects (authreg not opened) */
@@ -144,8 +146,9 @@ struct c2s_sm {
 /* One client connection, with at most one session. */
 struct c2s_conn {
 	struct c2s *c2s;
-	struct mio_conn *mc;
-	struct sx *sx;
+	struct link *lk;                /* the stream on its socket */
+	struct mio_conn *mc;            /* link_conn(lk) */
+	struct sx *sx;                  /* link_sx(lk) */
 	char id[24];                    /* decimal, never reused: sc:c2s */
 	const struct c2s_host *host;
 	char *domain;                   /* the domain the client asked for */
@@ -170,14 +173,13 @@ struct c2s_conn {
 	unsigned anon_reserved : 1;     /* its name held in authreg */
 	unsigned anon_created : 1;      /* its user created at the sm */
 	unsigned ended : 1;
-	unsigned stirred : 1;           /* traffic since the last trim sweep */
-	time_t last_read, last_write, since;
+	time_t since;
 	struct mio_timer *delay;        /* resumes reading after a failed auth
 					 * or a stanza-rate pause */
 	time_t win_start;               /* io.limits.stanzas window */
 	unsigned win_count;
 	struct c2s_sm *sm;              /* XEP-0198, NULL until <enable/> */
-	struct list_node link, dirty;
+	struct list_node link;          /* c2s->all */
 };
 
 /* ---- config.c ---- */
@@ -217,16 +219,15 @@ void c2s_accept(struct mio_listener *l, struct mio_conn *mc, const char *ip,
 		int port, void *ctx);
 void c2s_accept_ssl(struct mio_listener *l, struct mio_conn *mc, const char *ip,
 		    int port, void *ctx);
-void c2s_flush(struct mio_timer *t, void *ctx);
 void c2s_conn_error(struct c2s_conn *c, const char *condition, const char *text);
 struct c2s_conn *c2s_conn_find(struct c2s *c2s, const char *id);
 /* Close every client stream of `domain` (NULL: all) with a stream error;
  * returns how many were closed. */
 int c2s_close_all(struct c2s *c2s, const char *domain, const char *condition);
 void c2s_check(struct c2s *c2s);
-/* Release the parser and buffers of streams idle since the last sweep. */
+/* Idle trim period of the client links (link/link.h): a stream quiet for
+ * a whole sweep releases its parser and buffers. */
 #define C2S_TRIM_MS 1000
-void c2s_trim_idle(struct c2s *c2s);
 /* Shutdown: close the router link once the clients are gone. */
 void c2s_shutdown_link(struct c2s *c2s);
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * conn.c: client connections. Glue between mio (the socket) and sx (the
- * stream): accepting on the plain and the direct-TLS port, the stream
- * header checks (host, version, advertisement by the router), attaching
- * TLS and SASL for the host asked for, writing out what sx produced, and
- * the end of a connection, which always ends its session at the sm.
+ * conn.c: client connections: accepting on the plain and the direct-TLS
+ * port, the stream header checks (host, version, advertisement by the
+ * router), attaching TLS and SASL for the host asked for, timeouts and
+ * keepalives, and the end of a connection, which always ends its session
+ * at the sm. The socket-to-stream glue (reading, batched output,
+ * back-pressure, idle trim, graceful close, reaping) is link/link.h's.
  *
  * Connection ids are a counter that never repeats in the life of the
  * process, so a late reply from the sm can never reach a newer connection
@@ -19,64 +20,16 @@
 #include <string.h>
 
 #include "comp/comp.h"
+#include "link/link.h"
 #include "util/buf.h"
 #include "util/jid.h"
 #include "util/log.h"
 #include "util/nad.h"
 #include "util/xhash.h"
 
-/* ---- output ---- */
-
-/* Write out from the loop soon (once per burst of sends). */
-static void conn_schedule(struct c2s_conn *c)
-{
-	if (list_linked(&c->dirty))
-		return;
-	list_add_tail(&c->c2s->dirty, &c->dirty);
-	if (!mio_timer_pending(c->c2s->flush))
-		mio_timer_start(c->c2s->flush, 0, 0);
-}
-
-static void conn_write_out(struct c2s_conn *c)
-{
-	size_t len;
-	const void *data = sx_output(c->sx, &len);
-
-	list_remove(&c->dirty);
-	if (len == 0)
-		return;
-	mio_conn_write(c->mc, data, len);
-	sx_output_consumed(c->sx, len);
-	c->last_write = time(NULL);
-	c->stirred = 1;
-}
-
-/* After the stream ended: write what is left and shut the socket down. */
-static void conn_flush_close(struct c2s_conn *c)
-{
-	if (!c->ended)
-		return;
-	conn_write_out(c);
-	if (!mio_conn_closing(c->mc))
-		mio_conn_shutdown(c->mc, 5000);
-}
-
-void c2s_flush(struct mio_timer *t, void *ctx)
-{
-	struct c2s *c2s = ctx;
-	struct list_node *n;
-
-	while ((n = list_first(&c2s->dirty)) != NULL) {
-		struct c2s_conn *c = LIST_ENTRY(n, struct c2s_conn, dirty);
-
-		conn_write_out(c);
-		conn_flush_close(c);
-	}
-}
-
 void c2s_conn_error(struct c2s_conn *c, const char *condition, const char *text)
 {
-	sx_error(c->sx, condition, text);
+	link_error(c->lk, condition, text);
 }
 
 struct c2s_conn *c2s_conn_find(struct c2s *c2s, const char *id)
@@ -180,12 +133,6 @@ static void conn_closed(struct sx *sx, const char *condition, const char *text, 
 	/* Only a stream that timed out may come back (XEP-0198 resumption);
 	 * a close or any other error ends the session. */
 	c2s_sm_conn_gone(c, condition != NULL && strcmp(condition, "connection-timeout") == 0);
-	conn_schedule(c);
-}
-
-static void conn_want_write(struct sx *sx, void *ctx)
-{
-	conn_schedule(ctx);
 }
 
 static void conn_event(struct sx *sx, enum sx_event ev, const void *data, void *ctx)
@@ -193,25 +140,7 @@ static void conn_event(struct sx *sx, enum sx_event ev, const void *data, void *
 	c2s_auth_event(ctx, ev, data);
 }
 
-static const struct sx_callbacks conn_sx_cb = {
-	.stream_open = conn_stream_open,
-	.element = conn_element,
-	.closed = conn_closed,
-	.want_write = conn_want_write,
-	.event = conn_event,
-};
-
-/* ---- mio callbacks ---- */
-
-static void conn_on_read(struct mio_conn *mc, const void *data, size_t len, void *ctx)
-{
-	struct c2s_conn *c = ctx;
-
-	c->last_read = time(NULL);
-	c->stirred = 1;
-	sx_input(c->sx, data, len);
-	conn_flush_close(c);
-}
+/* ---- the end ---- */
 
 static void conn_free(struct c2s_conn *c)
 {
@@ -236,7 +165,7 @@ static void conn_free(struct c2s_conn *c)
 	free(c);
 }
 
-static void conn_on_close(struct mio_conn *mc, const char *reason, void *ctx)
+static void conn_gone(struct link *lk, const char *reason, void *ctx)
 {
 	struct c2s_conn *c = ctx;
 	struct c2s *c2s = c->c2s;
@@ -250,17 +179,18 @@ static void conn_on_close(struct mio_conn *mc, const char *reason, void *ctx)
 	/* A parked or resumed session may have taken the id over. */
 	if (xhash_get(c2s->conns, c->id) == c)
 		xhash_remove(c2s->conns, c->id);
-	sx_free(&c->sx);
 	list_remove(&c->link);
-	list_remove(&c->dirty);
 	conn_free(c);
 	if (c2s->shutting_down && !c2s->exiting && list_empty(&c2s->all))
 		c2s_shutdown_link(c2s);
 }
 
-static const struct mio_conn_callbacks conn_mio_cb = {
-	.on_read = conn_on_read,
-	.on_close = conn_on_close,
+static const struct link_callbacks conn_link_cb = {
+	.stream_open = conn_stream_open,
+	.element = conn_element,
+	.closed = conn_closed,
+	.event = conn_event,
+	.gone = conn_gone,
 };
 
 static struct c2s_conn *conn_new(struct c2s *c2s, struct mio_conn *mc, const char *ip,
@@ -270,13 +200,12 @@ static struct c2s_conn *conn_new(struct c2s *c2s, struct mio_conn *mc, const cha
 
 	c->c2s = c2s;
 	c->mc = mc;
-	c->since = c->last_read = c->last_write = time(NULL);
+	c->since = time(NULL);
 	snprintf(c->id, sizeof(c->id), "%" PRIu64, ++c2s->next_id);
-	list_init(&c->dirty);
-	c->sx = sx_new(SX_SERVER, &c2s->limits, &conn_sx_cb, c);
+	c->lk = link_new(c2s->links, mc, SX_SERVER, &c2s->limits, &conn_link_cb, c);
+	c->sx = link_sx(c->lk);
 	xhash_put(c2s->conns, c->id, c);
 	list_add_tail(&c2s->all, &c->link);
-	mio_conn_setup(mc, &conn_mio_cb, c);
 	mio_conn_set_read_limit(mc, &c2s->bytes);
 	if (ws)
 		c2s_ws_attach(c, ip);
@@ -313,7 +242,6 @@ int c2s_close_all(struct c2s *c2s, const char *domain, const char *condition)
 		if (domain != NULL && (c->domain == NULL || strcmp(c->domain, domain) != 0))
 			continue;
 		c2s_conn_error(c, condition, NULL);
-		conn_flush_close(c);
 		n++;
 	}
 	return n;
@@ -330,25 +258,6 @@ void c2s_shutdown_link(struct c2s *c2s)
 	comp_close(c2s->comp);
 }
 
-/* Every C2S_TRIM_MS: streams with no traffic since the last sweep give
- * back their parser and TLS buffers (sx_trim), which is most of what an
- * idle session costs. A stream is trimmed only after a whole quiet sweep
- * interval, so busy streams do not rebuild their parser for every
- * stanza; a new session is trimmed one to two intervals after its last
- * login step, so the memory of a burst of logins is free for the next. */
-void c2s_trim_idle(struct c2s *c2s)
-{
-	struct c2s_conn *c;
-
-	LIST_FOREACH(c, &c2s->all, struct c2s_conn, link) {
-		if (c->ended || c->sx == NULL)
-			continue;
-		if (!c->stirred)
-			sx_trim(c->sx);
-		c->stirred = 0;
-	}
-}
-
 /* io.check: idle clients, keepalives, and streams that never log in. */
 void c2s_check(struct c2s *c2s)
 {
@@ -361,13 +270,13 @@ void c2s_check(struct c2s *c2s)
 	LIST_FOREACH_SAFE(c, tmp, &c2s->all, struct c2s_conn, link) {
 		if (c->ended)
 			continue;
-		if (o->check_idle > 0 && now - c->last_read >= o->check_idle)
+		if (o->check_idle > 0 && now - link_last_read(c->lk) >= o->check_idle)
 			c2s_conn_error(c, "connection-timeout", NULL);
 		else if (o->auth_timeout > 0 && c->state == C2S_CONNECTED &&
 			 now - c->since >= o->auth_timeout)
 			c2s_conn_error(c, "connection-timeout", "not authenticated in time");
-		else if (o->check_keepalive > 0 && now - c->last_write >= o->check_keepalive)
-			sx_send_raw(c->sx, " ", 1);
-		conn_flush_close(c);
+		else if (o->check_keepalive > 0 &&
+			 now - link_last_write(c->lk) >= o->check_keepalive)
+			link_send_raw(c->lk, " ", 1);
 	}
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "comp/comp.h"
+#include "link/link.h"
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
@@ -195,11 +196,6 @@ static void on_check(struct mio_timer *t, void *ctx)
 	c2s_check(ctx);
 }
 
-static void on_trim(struct mio_timer *t, void *ctx)
-{
-	c2s_trim_idle(ctx);
-}
-
 static void check_interval_start(struct c2s *c2s)
 {
 	unsigned s = (unsigned)c2s->o.check_interval;
@@ -210,8 +206,6 @@ static void check_interval_start(struct c2s *c2s)
 	c2s->check = mio_timer_new(c2s->mio, on_check, c2s);
 	if (s > 0)
 		mio_timer_start(c2s->check, 1000u * s, 1);
-	c2s->trim = mio_timer_new(c2s->mio, on_trim, c2s);
-	mio_timer_start(c2s->trim, C2S_TRIM_MS, 1);
 }
 
 static int setup(struct c2s *c2s, const char **error_r)
@@ -274,9 +268,8 @@ static void cleanup(struct c2s *c2s)
 	c2s->exiting = 1;
 	comp_free(&c2s->comp);
 	mio_free(&c2s->mio);
-	mio_timer_free(&c2s->flush);
+	link_set_free(&c2s->links);
 	mio_timer_free(&c2s->check);
-	mio_timer_free(&c2s->trim);
 	mio_timer_free(&c2s->drain);
 	xhash_free(&c2s->conns);
 	c2s_sm_free_all(c2s);
@@ -330,7 +323,6 @@ int main(int argc, char **argv)
 	c2s.cfg_file = file;
 	c2s.cfg_id = id;
 	list_init(&c2s.all);
-	list_init(&c2s.dirty);
 	c2s.conns = xhash_new();
 	c2s.fails = xhash_new();
 	c2s.regs = xhash_new();
@@ -349,7 +341,7 @@ int main(int argc, char **argv)
 		log_warnx("c2s: cannot write pid file %s: %s", c2s.o.pidfile, error);
 	if ((c2s.mio = mio_new(&error)) == NULL)
 		fatalx("c2s: %s", error);
-	c2s.flush = mio_timer_new(c2s.mio, c2s_flush, &c2s);
+	c2s.links = link_set_new(c2s.mio, &(struct link_set_config){ .trim_ms = C2S_TRIM_MS });
 	rc = run(&c2s);
 	pidfile_remove(c2s.o.pidfile);
 	log_notice("c2s: stopped");

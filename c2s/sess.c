@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "comp/comp.h"
+#include "link/link.h"
 #include "util/buf.h"
 #include "util/hash.h"
 #include "util/jid.h"
@@ -163,7 +164,7 @@ static void sess_started(struct c2s_conn *c, const struct nad *nad, int p)
 	free(c->req_id);
 	c->req_id = NULL;
 	c2s_send(c, r);
-	mio_conn_resume_read(c->mc);
+	link_resume(c->lk);
 	log_notice("c2s: conn %s: session started for %s", c->id, c->jid);
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "comp/comp.h"
+#include "link/link.h"
 #include "util/buf.h"
 #include "util/hash.h"
 #include "util/jid.h"
@@ -107,7 +108,7 @@ int c2s_session_start(struct c2s_conn *c, const char *resource, const char *iq_i
 	c->legacy_auth = legacy != 0;
 	c->state = C2S_STARTING;
 	/* Nothing else is read until the sm answers. */
-	mio_conn_pause_read(c->mc);
+	link_pause(c->lk);
 	if (c->anonymous) {
 		/* The sm has no such user: it is created first (the start
 		 * follows "created") and deleted when the session ends, as

@@ -5,9 +5,10 @@
  * binds and their replies, advertisements, and sending. Building routes is
  * in comp_route.c.
  *
- * Output: sx says when it has bytes for the router; a zero-delay timer
- * hands them to mio once the callback in progress has returned, so all
- * routes produced while handling one read leave in one write.
+ * The socket-to-stream glue is the link layer's (link/link.h): output
+ * leaves in one write per turn of the loop, a stream that ends writes its
+ * last bytes before the socket is shut down, and a link quiet for a whole
+ * COMP_TRIM_MS sweep gives back its parser and TLS buffers.
  */
 #include "config.h"
 #include "comp/comp.h"
@@ -17,12 +18,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "link/link.h"
 #include "mio/mio.h"
 #include "sx/sx.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/nad.h"
 #include "util/xhash.h"
+
+/* Idle trim period of the router link, and the time its graceful close
+ * may take. */
+#define COMP_TRIM_MS 2000
+#define COMP_CLOSE_MS 2000
 
 /* A name registered with comp_bind(). */
 struct comp_bind {
@@ -41,13 +48,12 @@ struct comp {
 	char hostname[256];
 
 	struct mio_connector *connector;
-	struct mio_conn *mc;
-	struct sx *sx;
+	struct link_set *links;         /* of one link: flush, trim */
+	struct link *link;              /* NULL while not connected */
+	struct sx *sx;                  /* link_sx(link) */
 	struct mio_timer *retry;
-	struct mio_timer *flush;
 	int attempts_left;              /* -1 = for ever */
 	int open;                       /* authenticated, second header seen */
-	int ended;                      /* sx is over: shut the socket down */
 	int closing;                    /* comp_close(): no reconnect */
 	char reason[256];               /* why the stream ended, for the log */
 
@@ -63,41 +69,6 @@ static void comp_attempt(struct comp *comp);
 static const char *comp_ident(const struct comp *comp)
 {
 	return comp->set.ident != NULL ? comp->set.ident : "comp";
-}
-
-/* ---- output ---- */
-
-static void comp_write_out(struct comp *comp)
-{
-	size_t len;
-	const void *data;
-
-	if (comp->sx == NULL || comp->mc == NULL)
-		return;
-	data = sx_output(comp->sx, &len);
-	if (len == 0)
-		return;
-	mio_conn_write(comp->mc, data, len);
-	sx_output_consumed(comp->sx, len);
-}
-
-/* After a call into sx: write what it produced and, once the stream has
- * ended, shut the socket down (mio's on_close then does the rest). */
-static void comp_after_sx(struct comp *comp)
-{
-	if (comp->mc == NULL || !comp->ended)
-		return;
-	comp_write_out(comp);
-	if (!mio_conn_closing(comp->mc))
-		mio_conn_shutdown(comp->mc, 2000);
-}
-
-static void comp_flush_cb(struct mio_timer *t, void *ctx)
-{
-	struct comp *comp = ctx;
-
-	(void)t;
-	comp_write_out(comp);
 }
 
 /* ---- binds ---- */
@@ -277,19 +248,9 @@ static void comp_sx_closed(struct sx *sx, const char *cond, const char *text, vo
 	struct comp *comp = ctx;
 
 	(void)sx;
-	comp->ended = 1;
 	if (cond != NULL)
 		snprintf(comp->reason, sizeof(comp->reason), "stream error: %s%s%s", cond,
 			 text != NULL ? ": " : "", text != NULL ? text : "");
-}
-
-static void comp_sx_want_write(struct sx *sx, void *ctx)
-{
-	struct comp *comp = ctx;
-
-	(void)sx;
-	if (!mio_timer_pending(comp->flush))
-		mio_timer_start(comp->flush, 0, 0);
 }
 
 static void comp_sx_event(struct sx *sx, enum sx_event ev, const void *data, void *ctx)
@@ -315,13 +276,6 @@ static void comp_sx_event(struct sx *sx, enum sx_event ev, const void *data, voi
 	}
 }
 
-static const struct sx_callbacks comp_sx_cb = {
-	.stream_open = comp_sx_open,
-	.element = comp_sx_element,
-	.closed = comp_sx_closed,
-	.want_write = comp_sx_want_write,
-	.event = comp_sx_event,
-};
 
 /* ---- connection life ---- */
 
@@ -340,38 +294,31 @@ static void comp_failed(struct comp *comp, const char *reason)
 		comp->cb.down(comp, reason, final, comp->ctx);
 }
 
-static void comp_mio_read(struct mio_conn *mc, const void *data, size_t len, void *ctx)
-{
-	struct comp *comp = ctx;
-
-	(void)mc;
-	sx_input(comp->sx, data, len);
-	comp_after_sx(comp);
-}
-
-static void comp_mio_close(struct mio_conn *mc, const char *reason, void *ctx)
+static void comp_link_gone(struct link *link, const char *reason, void *ctx)
 {
 	struct comp *comp = ctx;
 	char why[300];
 
-	(void)mc;
+	(void)link;
 	snprintf(why, sizeof(why), "%s", comp->reason[0] != '\0' ? comp->reason
 				 : reason != NULL ? reason : "connection closed");
 	if (comp->open)
 		comp->attempts_left = comp->set.retry_lost;
-	comp->mc = NULL;
+	comp->link = NULL;
+	comp->sx = NULL;
 	comp->open = 0;
-	comp->ended = 0;
 	comp->reason[0] = '\0';
-	sx_free(&comp->sx);
 	comp_pending_clear(comp);
 	xhash_clear(comp->avail, NULL);
 	comp_failed(comp, why);
 }
 
-static const struct mio_conn_callbacks comp_mio_cb = {
-	.on_read = comp_mio_read,
-	.on_close = comp_mio_close,
+static const struct link_callbacks comp_link_cb = {
+	.stream_open = comp_sx_open,
+	.element = comp_sx_element,
+	.closed = comp_sx_closed,
+	.event = comp_sx_event,
+	.gone = comp_link_gone,
 };
 
 /* TCP is up: open the stream and start authenticating. */
@@ -387,7 +334,6 @@ static void comp_stream_start(struct comp *comp)
 	struct sx_header hdr = { .version = "1.0" };
 	const char *error;
 
-	comp->sx = sx_new(SX_CLIENT, NULL, &comp_sx_cb, comp);
 	if (comp->tls != NULL)
 		sx_tls_starttls(comp->sx, comp->tls, 0);
 	sx_sasl_client(comp->sx, comp->sasl, &p);
@@ -410,10 +356,9 @@ static void comp_connected(struct mio_connector *c, struct mio_conn *mc, const c
 		comp_failed(comp, error != NULL ? error : "connect failed");
 		return;
 	}
-	comp->mc = mc;
-	mio_conn_setup(mc, &comp_mio_cb, comp);
+	comp->link = link_new(comp->links, mc, SX_CLIENT, NULL, &comp_link_cb, comp);
+	comp->sx = link_sx(comp->link);
 	comp_stream_start(comp);
-	comp_after_sx(comp);
 }
 
 static void comp_attempt(struct comp *comp)
@@ -425,7 +370,7 @@ static void comp_attempt(struct comp *comp)
 	};
 	const char *error;
 
-	if (comp->closing || comp->mc != NULL || comp->connector != NULL)
+	if (comp->closing || comp->link != NULL || comp->connector != NULL)
 		return;
 	if (comp->attempts_left > 0)
 		comp->attempts_left--;
@@ -457,14 +402,12 @@ void comp_close(struct comp *comp)
 	mio_timer_stop(comp->retry);
 	if (comp->connector != NULL)
 		mio_connector_cancel(&comp->connector);
-	if (comp->mc == NULL) {
+	if (comp->link == NULL) {
 		if (comp->cb.down != NULL)
 			comp->cb.down(comp, "closed", 1, comp->ctx);
 		return;
 	}
-	sx_close(comp->sx);
-	comp->ended = 1;
-	comp_after_sx(comp);
+	link_close(comp->link);
 }
 
 int comp_is_open(const struct comp *comp)
@@ -474,11 +417,11 @@ int comp_is_open(const struct comp *comp)
 
 int comp_send(struct comp *comp, struct nad *nad)
 {
-	if (!comp->open || comp->ended) {
+	if (!comp->open || link_ended(comp->link)) {
 		nad_free(&nad);
 		return -1;
 	}
-	sx_send(comp->sx, nad);
+	link_send(comp->link, nad);
 	return 0;
 }
 
@@ -556,25 +499,11 @@ struct comp *comp_new(struct mio *mio, const struct comp_settings *set,
 		return NULL;
 	}
 	comp->retry = mio_timer_new(mio, comp_retry_cb, comp);
-	comp->flush = mio_timer_new(mio, comp_flush_cb, comp);
+	comp->links = link_set_new(mio, &(struct link_set_config){ .trim_ms = COMP_TRIM_MS,
+								  .close_ms = COMP_CLOSE_MS });
 	comp->avail = xhash_new();
 	return comp;
 }
-
-static void comp_mio_noop_read(struct mio_conn *mc, const void *d, size_t l, void *ctx)
-{
-	(void)mc, (void)d, (void)l, (void)ctx;
-}
-
-static void comp_mio_noop_close(struct mio_conn *mc, const char *r, void *ctx)
-{
-	(void)mc, (void)r, (void)ctx;
-}
-
-static const struct mio_conn_callbacks comp_mio_noop = {
-	.on_read = comp_mio_noop_read,
-	.on_close = comp_mio_noop_close,
-};
 
 void comp_free(struct comp **compp)
 {
@@ -586,14 +515,9 @@ void comp_free(struct comp **compp)
 	*compp = NULL;
 	if (comp->connector != NULL)
 		mio_connector_cancel(&comp->connector);
-	if (comp->mc != NULL) {
-		/* on_close comes later, from the loop: it must not find us. */
-		mio_conn_setup(comp->mc, &comp_mio_noop, NULL);
-		mio_conn_close(comp->mc);
-	}
-	sx_free(&comp->sx);
+	link_free(&comp->link);
+	link_set_free(&comp->links);
 	mio_timer_free(&comp->retry);
-	mio_timer_free(&comp->flush);
 	sx_tls_ctx_free(&comp->tls);
 	sx_sasl_ctx_free(&comp->sasl);
 	for (i = 0; i < comp->nbinds; i++) {

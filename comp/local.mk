@@ -9,7 +9,7 @@ comp_libcomp_a_SOURCES = \
 	comp/comp_route.c
 
 # What a daemon using comp links (after its own objects).
-COMP_LIBS = comp/libcomp.a $(SX_LIBS) $(MIO_LIBS)
+COMP_LIBS = comp/libcomp.a $(LINK_LIBS)
 
 if HAVE_CMOCKA
 COMP_TESTS = comp/tests/test_comp

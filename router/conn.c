@@ -7,12 +7,12 @@
  * A header in the jabber:component:accept namespace makes it an XEP-0114
  * link instead, authenticated by <handshake/> with the router's secret.
  *
- * Output: sx tells us when its output goes from empty to non-empty; the
- * stream is then put on a list that a zero-delay timer flushes to mio once
- * the loop has finished the callback in progress, so everything routed to
- * a component while handling one read goes out in one write instead of
- * one per route. A stream that has ended is flushed and shut down (queue
- * written, then the socket closed) once the call that ended it returns.
+ * The socket-to-stream glue (reading into sx, batched output, back-pressure
+ * between components, idle trim, graceful close, reaping) is the link
+ * layer's (link/link.h): routes reach a component through link_send() in
+ * conn_send() below, and every element from a component arrives in
+ * conn_element(). A stream that has ended leaves the routing core at once
+ * (conn_ended) and its socket is shut down after its last bytes.
  */
 #include "config.h"
 #include "router/router.h"
@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "link/link.h"
 #include "mio/mio.h"
 #include "sx/sx.h"
 #include "util/buf.h"
@@ -35,124 +36,48 @@
 
 /* Back-pressure: a component with this much output waiting (in sx and in
  * mio) is congested, and a component routing to it stops being read until
- * every component is below the low mark again. So a component that reads
- * slowly cannot make the router queue without limit. */
+ * it is below the low mark again. So a component that reads slowly cannot
+ * make the router queue without limit. */
 #define CONN_CONGESTED (1024 * 1024)
 #define CONN_DECONGESTED (256 * 1024)
-#define CONN_CONGESTION_CHECK_MS 20
 
 struct router_conn {
 	struct routerd *d;
-	struct mio_conn *mc;
-	struct sx *sx;
+	struct link *link;
+	struct sx *sx;                  /* link_sx(link) */
 	struct router_comp *comp;       /* NULL until authenticated */
 	char *legacy_name;              /* XEP-0114: the name asked for */
 	char *user;                     /* who authenticated, for the log; the
 					 * component may be gone before the
 					 * socket closes */
 	int auth_failures;
-	int ended;                      /* sx is over: shut the socket down */
-	time_t last_out;
-	struct list_node link;          /* d->conns */
-	struct list_node dirty;         /* d->dirty: output waiting in sx */
-	struct list_node paused;        /* d->paused: not read (back-pressure) */
-	struct router_conn *blocked_on; /* ... until this one catches up */
+	struct list_node link_node;     /* d->conns */
 };
 
-static size_t conn_backlog(const struct router_conn *c)
+void routerd_links_init(struct routerd *d)
 {
-	return mio_conn_queued(c->mc) + sx_output_pending(c->sx);
+	struct link_set_config cfg = {
+		.trim_ms = ROUTERD_TRIM_MS,
+		.high_mark = CONN_CONGESTED,
+		.low_mark = CONN_DECONGESTED,
+	};
+
+	d->links = link_set_new(d->mio, &cfg);
 }
 
-/* Resume each held-back sender once the component it was routing to has
- * caught up (or gone). */
-void routerd_congestion_check(struct mio_timer *t, void *ctx)
+static unsigned long long conn_id(const struct router_conn *c)
 {
-	struct routerd *d = ctx;
-	struct router_conn *c, *tmp;
-
-	LIST_FOREACH_SAFE(c, tmp, &d->paused, struct router_conn, paused) {
-		if (c->blocked_on != NULL && conn_backlog(c->blocked_on) >= CONN_DECONGESTED)
-			continue;
-		list_remove(&c->paused);
-		c->blocked_on = NULL;
-		mio_conn_resume_read(c->mc);
-	}
-	if (list_empty(&d->paused))
-		mio_timer_stop(d->congestion);
-}
-
-/* Something was just sent to `rx` on behalf of the stream being read. */
-static void conn_check_pressure(struct router_conn *rx)
-{
-	struct routerd *d = rx->d;
-	struct router_conn *tx = d->reading;
-
-	if (tx == NULL || tx == rx || list_linked(&tx->paused) ||
-	    conn_backlog(rx) < CONN_CONGESTED)
-		return;
-	mio_conn_pause_read(tx->mc);
-	tx->blocked_on = rx;
-	list_add_tail(&d->paused, &tx->paused);
-	if (!mio_timer_pending(d->congestion))
-		mio_timer_start(d->congestion, CONN_CONGESTION_CHECK_MS, 1);
-}
-
-/* Hand what sx has for the peer to mio. */
-static void conn_write_out(struct router_conn *c)
-{
-	size_t len;
-	const void *data = sx_output(c->sx, &len);
-
-	list_remove(&c->dirty);
-	if (len == 0)
-		return;
-	mio_conn_write(c->mc, data, len);
-	sx_output_consumed(c->sx, len);
-	c->last_out = time(NULL);
-}
-
-void routerd_flush(struct mio_timer *t, void *ctx)
-{
-	struct routerd *d = ctx;
-	struct list_node *n;
-
-	while ((n = list_first(&d->dirty)) != NULL)
-		conn_write_out(LIST_ENTRY(n, struct router_conn, dirty));
-}
-
-/* Once the stream is over, the component leaves at once (its names are
- * unbound, the others told) and the socket is shut down after the queued
- * bytes are written. */
-static void conn_flush_close(struct router_conn *c)
-{
-	if (!c->ended)
-		return;
-	router_comp_free(&c->comp);
-	conn_write_out(c);
-	if (!mio_conn_closing(c->mc))
-		mio_conn_shutdown(c->mc, 5000);
+	return (unsigned long long)link_id(c->link);
 }
 
 /* ---- sx callbacks ---- */
 
-static void conn_want_write(struct sx *sx, void *ctx)
-{
-	struct router_conn *c = ctx;
-
-	if (list_linked(&c->dirty))
-		return;
-	list_add_tail(&c->d->dirty, &c->dirty);
-	if (!mio_timer_pending(c->d->flush))
-		mio_timer_start(c->d->flush, 0, 0);
-}
-
+/* Bytes out: a route for this component. */
 static void conn_send(struct router_comp *comp, struct nad *nad)
 {
 	struct router_conn *c = comp->owner;
 
-	sx_send(c->sx, nad);
-	conn_check_pressure(c);
+	link_send(c->link, nad);
 }
 
 static void conn_open_legacy(struct router_conn *c, const struct sx_header *hdr)
@@ -207,7 +132,7 @@ static void conn_stream_open(struct sx *sx, const struct sx_header *hdr, void *c
 		user[strcspn(user, "@")] = '\0';
 		c->comp = router_comp_new(c->d->r, user, 0, conn_send, c);
 		log_info("router: conn %llu: component %s authenticated",
-			 (unsigned long long)mio_conn_id(c->mc), user);
+			 conn_id(c), user);
 		c->user = user;
 	}
 }
@@ -231,7 +156,7 @@ static void conn_handshake(struct router_conn *c, struct nad *nad)
 	nad_free(&nad);
 	if (!ok) {
 		log_notice("router: conn %llu: XEP-0114 handshake for %s failed",
-			   (unsigned long long)mio_conn_id(c->mc), c->legacy_name);
+			   conn_id(c), c->legacy_name);
 		sx_error(c->sx, "not-authorized", NULL);
 		return;
 	}
@@ -241,10 +166,11 @@ static void conn_handshake(struct router_conn *c, struct nad *nad)
 	c->comp = router_comp_new(c->d->r, c->legacy_name, 1, conn_send, c);
 	c->user = xstrdup(c->legacy_name);
 	log_info("router: conn %llu: XEP-0114 component %s connected",
-		 (unsigned long long)mio_conn_id(c->mc), c->legacy_name);
+		 conn_id(c), c->legacy_name);
 	router_legacy_bind(c->comp, c->legacy_name);
 }
 
+/* Elements in: everything a component sends. */
 static void conn_element(struct sx *sx, struct nad *nad, void *ctx)
 {
 	struct router_conn *c = ctx;
@@ -271,9 +197,17 @@ static void conn_closed(struct sx *sx, const char *condition, const char *text, 
 
 	if (condition != NULL)
 		log_notice("router: conn %llu: stream closed: %s%s%s",
-			   (unsigned long long)mio_conn_id(c->mc), condition,
+			   conn_id(c), condition,
 			   text != NULL ? ": " : "", text != NULL ? text : "");
-	c->ended = 1;
+}
+
+/* Once the stream is over, the component leaves at once (its names are
+ * unbound, the others told), before the socket is shut down. */
+static void conn_ended(struct link *link, void *ctx)
+{
+	struct router_conn *c = ctx;
+
+	router_comp_free(&c->comp);
 }
 
 static void conn_event(struct sx *sx, enum sx_event ev, const void *data, void *ctx)
@@ -283,48 +217,21 @@ static void conn_event(struct sx *sx, enum sx_event ev, const void *data, void *
 	if (ev != SX_EV_AUTH_FAIL)
 		return;
 	log_notice("router: conn %llu: SASL authentication failed (%s)",
-		   (unsigned long long)mio_conn_id(c->mc), (const char *)data);
+		   conn_id(c), (const char *)data);
 	if (++c->auth_failures >= CONN_MAX_AUTH_FAILURES)
 		sx_error(sx, "not-authorized", NULL);
 }
 
-static const struct sx_callbacks conn_sx_cb = {
-	.stream_open = conn_stream_open,
-	.element = conn_element,
-	.closed = conn_closed,
-	.want_write = conn_want_write,
-	.event = conn_event,
-};
-
-/* ---- mio callbacks ---- */
-
-static void conn_on_read(struct mio_conn *mc, const void *data, size_t len, void *ctx)
+static void conn_gone(struct link *link, const char *reason, void *ctx)
 {
 	struct router_conn *c = ctx;
-
-	c->d->reading = c;
-	sx_input(c->sx, data, len);
-	c->d->reading = NULL;
-	conn_flush_close(c);
-}
-
-static void conn_on_close(struct mio_conn *mc, const char *reason, void *ctx)
-{
-	struct router_conn *c = ctx, *o;
 	struct routerd *d = c->d;
 
-	log_info("router: conn %llu (%s) closed%s%s",
-		 (unsigned long long)mio_conn_id(mc),
+	log_info("router: conn %llu (%s) closed%s%s", conn_id(c),
 		 c->user != NULL ? c->user : "unauthenticated",
 		 reason != NULL ? ": " : "", reason != NULL ? reason : "");
 	router_comp_free(&c->comp);
-	sx_free(&c->sx);
-	list_remove(&c->link);
-	list_remove(&c->dirty);
-	list_remove(&c->paused);
-	LIST_FOREACH(o, &d->paused, struct router_conn, paused)
-		if (o->blocked_on == c)
-			o->blocked_on = NULL;
+	list_remove(&c->link_node);
 	free(c->legacy_name);
 	free(c->user);
 	free(c);
@@ -332,9 +239,13 @@ static void conn_on_close(struct mio_conn *mc, const char *reason, void *ctx)
 		mio_stop(d->mio);
 }
 
-static const struct mio_conn_callbacks conn_mio_cb = {
-	.on_read = conn_on_read,
-	.on_close = conn_on_close,
+static const struct link_callbacks conn_link_cb = {
+	.stream_open = conn_stream_open,
+	.element = conn_element,
+	.closed = conn_closed,
+	.ended = conn_ended,
+	.event = conn_event,
+	.gone = conn_gone,
 };
 
 void routerd_accept(struct mio_listener *l, struct mio_conn *mc, const char *ip,
@@ -344,18 +255,14 @@ void routerd_accept(struct mio_listener *l, struct mio_conn *mc, const char *ip,
 	struct router_conn *c = xcalloc(1, sizeof(*c));
 
 	c->d = d;
-	c->mc = mc;
-	c->last_out = time(NULL);
-	list_init(&c->dirty);
-	list_init(&c->paused);
-	c->sx = sx_new(SX_SERVER, &d->limits, &conn_sx_cb, c);
+	c->link = link_new(d->links, mc, SX_SERVER, &d->limits, &conn_link_cb, c);
+	c->sx = link_sx(c->link);
 	if (d->tls != NULL)
 		sx_tls_starttls(c->sx, d->tls, 0);
 	sx_sasl_server(c->sx, d->sasl, "jabberd-router");
-	list_add_tail(&d->conns, &c->link);
-	mio_conn_setup(mc, &conn_mio_cb, c);
+	list_add_tail(&d->conns, &c->link_node);
 	mio_conn_set_read_limit(mc, &d->bytes);
-	log_info("router: conn %llu from %s:%d", (unsigned long long)mio_conn_id(mc), ip, port);
+	log_info("router: conn %llu from %s:%d", conn_id(c), ip, port);
 }
 
 /* Keepalives: a space to every stream that has been quiet that long. */
@@ -364,9 +271,9 @@ void routerd_keepalive(struct routerd *d, unsigned seconds)
 	struct router_conn *c;
 	time_t now = time(NULL);
 
-	LIST_FOREACH(c, &d->conns, struct router_conn, link)
-		if (c->comp != NULL && now - c->last_out >= (time_t)seconds)
-			sx_send_raw(c->sx, " ", 1);
+	LIST_FOREACH(c, &d->conns, struct router_conn, link_node)
+		if (c->comp != NULL && now - link_last_write(c->link) >= (time_t)seconds)
+			link_send_raw(c->link, " ", 1);
 }
 
 /* SIGTERM: close every stream cleanly (</stream:stream>, then the socket). */
@@ -374,11 +281,8 @@ void routerd_close_all(struct routerd *d)
 {
 	struct router_conn *c, *tmp;
 
-	LIST_FOREACH_SAFE(c, tmp, &d->conns, struct router_conn, link) {
-		sx_close(c->sx);
-		c->ended = 1;
-		conn_flush_close(c);
-	}
+	LIST_FOREACH_SAFE(c, tmp, &d->conns, struct router_conn, link_node)
+		link_close(c->link);
 }
 
 /* ---- SASL against router-users.xml ---- */
@@ -387,7 +291,7 @@ static int conn_sasl_lookup(struct sx *sx, const char *mech, const char *hash,
 			    const char *authcid, const char *realm,
 			    struct sx_sasl_secret *secret)
 {
-	struct router_conn *c = sx_ctx(sx);
+	struct router_conn *c = link_sx_owner(sx);
 	const char *pw;
 
 	if (c->d->users == NULL || authcid == NULL ||
@@ -427,5 +331,5 @@ int routerd_comp_congested(const struct router_comp *comp)
 {
 	const struct router_conn *c = comp->owner;
 
-	return c != NULL && conn_backlog(c) >= CONN_CONGESTED;
+	return c != NULL && link_backlog(c->link) >= CONN_CONGESTED;
 }

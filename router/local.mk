@@ -15,14 +15,14 @@ router_librouter_a_SOURCES = \
 ROUTER_LIBS = router/librouter.a $(MIO_LIBS) $(UTIL_LIBS) -ldl
 
 # The linking contract of router_module.h: every public function of util,
-# sx and mio works from a module. Those static libraries are linked whole
+# sx, mio and link works from a module. Those static libraries are linked whole
 # (every object, not only what the router calls) and exported with
 # -rdynamic, so a module binds to them at dlopen. Both the daemon and the
 # module unit test link them this way (in LDFLAGS, as automake wants
 # linker flags there; whole archives do not depend on link order).
 ROUTER_EXPORT_LIBS = -Wl,--whole-archive util/libutil.a sx/libsx.a mio/libmio.a \
-	-Wl,--no-whole-archive
-ROUTER_EXPORT_DEPS = util/libutil.a sx/libsx.a mio/libmio.a
+	link/liblink.a -Wl,--no-whole-archive
+ROUTER_EXPORT_DEPS = util/libutil.a sx/libsx.a mio/libmio.a link/liblink.a
 
 # Unit tests (cmocka): the core driven with nads, no sockets; the module
 # loader with a tiny module built as a shared object (and one with a wrong

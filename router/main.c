@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "link/link.h"
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
@@ -417,15 +418,12 @@ int main(int argc, char **argv)
 	if (pidfile_write(o.pidfile, &error) < 0)
 		log_warnx("router: cannot write pid file %s: %s", o.pidfile, error);
 	list_init(&d.conns);
-	list_init(&d.dirty);
-	list_init(&d.paused);
 	d.r = router_new();
 	d.r->cfg = d.cfg;
 	d.secret = o.secret;
 	if ((d.mio = d.r->mio = mio_new(&error)) == NULL)
 		fatalx("router: %s", error);
-	d.flush = mio_timer_new(d.mio, routerd_flush, &d);
-	d.congestion = mio_timer_new(d.mio, routerd_congestion_check, &d);
+	routerd_links_init(&d);
 	load_users(&d);
 	d.r->congested = routerd_comp_congested;
 	d.r->module_stopped = on_module_stopped;
@@ -439,8 +437,7 @@ int main(int argc, char **argv)
 	mio_timer_free(&d.module_wait);
 	mio_free(&d.mio);
 	mio_timer_free(&d.drain);
-	mio_timer_free(&d.flush);
-	mio_timer_free(&d.congestion);
+	link_set_free(&d.links);
 	router_free(&d.r);
 	sx_sasl_ctx_free(&d.sasl);
 	sx_tls_ctx_free(&d.tls);

@@ -27,6 +27,7 @@ struct router_comp;
 struct router_filter;
 struct router_msglog;
 struct router_module;
+struct link_set;
 struct mio;
 struct config;
 struct router_module_inst;
@@ -255,11 +256,7 @@ struct routerd {
 	struct sx_limits limits;
 	struct mio_rate bytes;          /* io.limits.bytes per link */
 	struct list_node conns;
-	struct list_node dirty;         /* streams with output to flush */
-	struct mio_timer *flush;        /* zero-delay: flush them */
-	struct list_node paused;        /* senders held back (congestion) */
-	struct mio_timer *congestion;   /* checks when to resume them */
-	struct router_conn *reading;    /* the stream whose input is handled */
+	struct link_set *links;         /* flush, back-pressure, idle trim */
 	struct mio_timer *drain;        /* SIGTERM: give up waiting */
 	struct mio_timer *module_wait;  /* SIGTERM: give up on the module */
 	int shutting_down;
@@ -273,10 +270,10 @@ struct routerd {
 int routerd_sasl_init(struct routerd *d, const char **error_r);
 void routerd_accept(struct mio_listener *l, struct mio_conn *mc, const char *ip,
 		    int port, void *ctx);
-/* The flush timer's callback (ctx: the routerd). */
-void routerd_flush(struct mio_timer *t, void *ctx);
-/* The congestion timer's callback (ctx: the routerd). */
-void routerd_congestion_check(struct mio_timer *t, void *ctx);
+/* The component links' set (link/link.h): idle trim every
+ * ROUTERD_TRIM_MS, back-pressure at 1 MiB / 256 KiB. */
+#define ROUTERD_TRIM_MS 2000
+void routerd_links_init(struct routerd *d);
 void routerd_keepalive(struct routerd *d, unsigned seconds);
 void routerd_close_all(struct routerd *d);
 /* router_congested_fn for the daemon's components. */

@@ -26,13 +26,15 @@
  * or init fails. Without a module, routing pays one NULL test per route.
  *
  * What a module may call (the linking contract): the functions declared
- * below, and every function declared in the public headers of the three
+ * below, and every function declared in the public headers of the four
  * libraries under the daemons:
  *	util/  buf.h config_file.h hash.h jid.h list.h log.h nad.h xhash.h
  *	       and the other headers of util/
  *	sx/    sx.h (streams, TLS, SASL plugins)
  *	mio/   mio.h (listeners, connects, timers, on router_mod_mio()'s loop)
- * The router links those three static libraries whole (every object, not
+ *	link/  link.h (a socket's stream: read into sx, flush, back-pressure,
+ *	       idle trim, graceful close, reap; the cluster's links use it)
+ * The router links those four static libraries whole (every object, not
  * only what the router itself uses) and exports their symbols, so a module
  * links against nothing of ours: it is built -shared with our headers and
  * its unresolved symbols bind to the router at dlopen. libevent, OpenSSL

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "link/link.h"
 #include "util/buf.h"
 #include "util/jid.h"
 #include "util/log.h"
@@ -378,11 +379,36 @@ void s2s_deliver(struct s2s *s2s, struct nad *stanza)
 
 /* ---- connections ---- */
 
-void s2s_sx_want_write(struct sx *sx, void *ctx)
+/* The stream's bytes go through the host (struct s2s_ops), which is
+ * what lets the unit tests run engines in memory; the link layer does the
+ * rest (reading into sx, batched output, the close after the last
+ * bytes). */
+static void s2s_tr_write(void *tctx, const void *data, size_t len)
 {
-	struct s2s_conn *conn = ctx;
+	struct s2s_conn *c = tctx;
 
-	conn->dirty = 1;
+	c->s2s->ops->write(c->s2s, c, data, len, c->s2s->host);
+}
+
+static void s2s_tr_shutdown(void *tctx)
+{
+	struct s2s_conn *c = tctx;
+
+	c->reported = 1;
+	c->state = S2S_CONN_CLOSING;
+	c->s2s->ops->close(c->s2s, c, c->s2s->host);
+}
+
+static const struct link_transport s2s_transport = {
+	.write = s2s_tr_write,
+	.shutdown = s2s_tr_shutdown,
+};
+
+void s2s_conn_stream(struct s2s_conn *c, enum sx_type type, const struct sx_limits *lim,
+		     const struct link_callbacks *cb)
+{
+	c->lk = link_new_transport(c->s2s->links, &s2s_transport, c, type, lim, cb, c);
+	c->sx = link_sx(c->lk);
 }
 
 struct s2s_conn *s2s_conn_new(struct s2s *s2s, int incoming)
@@ -396,11 +422,6 @@ struct s2s_conn *s2s_conn_new(struct s2s *s2s, int incoming)
 	list_init(&c->pairs);
 	list_add_tail(&s2s->conns, &c->link);
 	return c;
-}
-
-void s2s_conn_mark(struct s2s_conn *conn)
-{
-	conn->dirty = 1;
 }
 
 static struct s2s_conn *s2s_conn_accept(struct s2s *s2s, void *transport, int direct_tls)
@@ -441,7 +462,8 @@ static void s2s_conn_free(struct s2s_conn *c)
 	if (c->key != NULL && xhash_get(s2s->outs, c->key) == c)
 		xhash_remove(s2s->outs, c->key);
 	list_remove(&c->link);
-	sx_free(&c->sx);
+	link_free(&c->lk);
+	c->sx = NULL;
 	xhash_free(&c->valid);
 	free(c->domain);
 	free(c->key);
@@ -472,8 +494,8 @@ void s2s_conn_failed(struct s2s_conn *conn, int why, const char *reason)
 void s2s_conn_input(struct s2s_conn *conn, const void *data, size_t len)
 {
 	conn->last_read = s2s_now(conn->s2s);
-	if (conn->sx != NULL)
-		sx_input(conn->sx, data, len);
+	if (conn->lk != NULL)
+		link_input(conn->lk, data, len);
 }
 
 void s2s_conn_gone(struct s2s_conn *conn, const char *reason)
@@ -498,28 +520,10 @@ const char *s2s_conn_domain(const struct s2s_conn *conn)
 
 void s2s_flush(struct s2s *s2s)
 {
-	struct s2s_conn *c, *tmp;
-
 	if (s2s->flushing)
 		return;
 	s2s->flushing = 1;
-	LIST_FOREACH_SAFE(c, tmp, &s2s->conns, struct s2s_conn, link) {
-		const void *data;
-		size_t len;
-
-		if (c->sx == NULL || c->transport == NULL)
-			continue;
-		while ((data = sx_output(c->sx, &len)) != NULL && len > 0) {
-			s2s->ops->write(s2s, c, data, len, s2s->host);
-			sx_output_consumed(c->sx, len);
-		}
-		c->dirty = 0;
-		if ((sx_flags(c->sx) & SX_F_CLOSED) && !c->reported) {
-			c->reported = 1;
-			c->state = S2S_CONN_CLOSING;
-			s2s->ops->close(s2s, c, s2s->host);
-		}
-	}
+	link_set_flush(s2s->links);
 	s2s->flushing = 0;
 }
 
@@ -643,6 +647,7 @@ struct s2s *s2s_new(const struct s2s_settings *set, const struct s2s_ops *ops, v
 	s2s->outs = xhash_new();
 	list_init(&s2s->conns);
 	list_init(&s2s->verifies);
+	s2s->links = link_set_new(NULL, NULL);
 	sc.mechs = SX_SASL_EXTERNAL;
 	sc.cb = &scb;
 	s2s->sasl_server = sx_sasl_ctx_new(&sc, &err);
@@ -666,6 +671,7 @@ void s2s_free(struct s2s **s2sp)
 	xhash_clear(s2s->pairs, s2s_pair_destroy);
 	while (!list_empty(&s2s->conns))
 		s2s_conn_free(LIST_ENTRY(list_first(&s2s->conns), struct s2s_conn, link));
+	link_set_free(&s2s->links);
 	xhash_free(&s2s->pairs);
 	xhash_free(&s2s->outs);
 	sx_sasl_ctx_free(&s2s->sasl_server);
@@ -719,7 +725,7 @@ unsigned s2s_conn_count(struct s2s *s2s, int incoming)
 static int s2s_sasl_authorize(struct sx *sx, const char *mech, const char *authcid,
 			      const char *authzid, const char *realm)
 {
-	struct s2s_conn *c = sx_ctx(sx);
+	struct s2s_conn *c = link_sx_owner(sx);
 	const char *claimed = authzid != NULL ? authzid : c->domain;
 
 	if (claimed == NULL || !s2s_cert_names_match(sx_tls_peer_names(sx), claimed)) {

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "link/link.h"
 #include "util/buf.h"
 #include "util/jid.h"
 #include "util/log.h"
@@ -29,11 +30,10 @@ static void in_element(struct sx *sx, struct nad *nad, void *ctx);
 static void in_closed(struct sx *sx, const char *cond, const char *text, void *ctx);
 static void in_event(struct sx *sx, enum sx_event ev, const void *data, void *ctx);
 
-static const struct sx_callbacks in_cb = {
+static const struct link_callbacks in_cb = {
 	.stream_open = in_stream_open,
 	.element = in_element,
 	.closed = in_closed,
-	.want_write = s2s_sx_want_write,
 	.event = in_event,
 };
 
@@ -43,7 +43,7 @@ void s2s_in_start(struct s2s_conn *c, int direct_tls)
 	struct sx_limits lim = { 0 };
 
 	lim.max_stanza = s2s->set.stanzasize;
-	c->sx = sx_new(SX_SERVER, &lim, &in_cb, c);
+	s2s_conn_stream(c, SX_SERVER, &lim, &in_cb);
 	/* Direct TLS (XEP-0368): no STARTTLS inside it. */
 	if (direct_tls && s2s->set.tls_server != NULL)
 		sx_tls_direct(c->sx, s2s->set.tls_server);
@@ -399,7 +399,6 @@ static void in_closed(struct sx *sx, const char *cond, const char *text, void *c
 		log_notice("s2s: incoming stream from %s ended: %s%s%s", s2s_conn_domain(c), cond,
 			   text != NULL ? ": " : "", text != NULL ? text : "");
 	c->state = S2S_CONN_CLOSING;
-	s2s_conn_mark(c);
 }
 
 static void in_event(struct sx *sx, enum sx_event ev, const void *data, void *ctx)

@@ -12,7 +12,7 @@ s2s_libs2s_a_SOURCES = \
 	s2s/config.c \
 	s2s/resolve.c
 
-S2S_LIBS = s2s/libs2s.a $(SX_LIBS) $(MIO_LIBS) $(CARES_LIBS)
+S2S_LIBS = s2s/libs2s.a $(LINK_LIBS) $(CARES_LIBS)
 
 # The daemon.
 bin_PROGRAMS += s2s/s2s

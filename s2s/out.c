@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "link/link.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/nad.h"
@@ -25,11 +26,10 @@ static void out_element(struct sx *sx, struct nad *nad, void *ctx);
 static void out_closed(struct sx *sx, const char *cond, const char *text, void *ctx);
 static void out_event(struct sx *sx, enum sx_event ev, const void *data, void *ctx);
 
-static const struct sx_callbacks out_cb = {
+static const struct link_callbacks out_cb = {
 	.stream_open = out_stream_open,
 	.element = out_element,
 	.closed = out_closed,
-	.want_write = s2s_sx_want_write,
 	.event = out_event,
 };
 
@@ -73,7 +73,7 @@ void s2s_out_open(struct s2s_conn *c, int direct_tls)
 	struct sx_limits lim = { 0 };
 
 	lim.max_stanza = s2s->set.stanzasize;
-	c->sx = sx_new(SX_CLIENT, &lim, &out_cb, c);
+	s2s_conn_stream(c, SX_CLIENT, &lim, &out_cb);
 	c->state = S2S_CONN_OPENING;
 	c->created = s2s_now(s2s);
 	if (s2s->set.tls_client != NULL) {
@@ -90,7 +90,6 @@ void s2s_out_open(struct s2s_conn *c, int direct_tls)
 		sx_tls_set_server_name(c->sx, c->domain);
 	}
 	out_send_header(c);
-	s2s_conn_mark(c);
 }
 
 static struct nad *out_db_elem(const char *name, const char *from, const char *to,
@@ -343,7 +342,6 @@ static void out_closed(struct sx *sx, const char *cond, const char *text, void *
 		log_notice("s2s: stream to %s ended: %s%s%s", c->domain, cond,
 			   text != NULL ? ": " : "", text != NULL ? text : "");
 	c->state = S2S_CONN_CLOSING;
-	s2s_conn_mark(c);
 }
 
 static void out_event(struct sx *sx, enum sx_event ev, const void *data, void *ctx)

@@ -26,6 +26,9 @@
 #include "util/list.h"
 
 struct nad;
+struct link;
+struct link_callbacks;
+struct link_set;
 struct config;
 struct xhash;
 
@@ -304,7 +307,8 @@ struct s2s_conn {
 	struct s2s *s2s;
 	int incoming;
 	enum s2s_conn_state state;
-	struct sx *sx;
+	struct link *lk;        /* the stream on the host's transport */
+	struct sx *sx;          /* link_sx(lk) */
 	void *transport;
 	char *domain;           /* out: remote domain; in: NULL */
 	char *key;              /* out: the conns table key */
@@ -321,7 +325,6 @@ struct s2s_conn {
 	time_t rate_start, throttled_until;
 	int rate_n;
 	int rate_logged;
-	int dirty;
 	int reported;           /* ops->close called */
 	struct list_node link;  /* in s2s->conns */
 };
@@ -336,6 +339,7 @@ struct s2s {
 	struct list_node verifies;
 	struct sx_sasl_ctx *sasl_server;
 	struct sx_sasl_ctx *sasl_client;
+	struct link_set *links; /* no loop: s2s_flush flushes it */
 	int flushing;
 };
 
@@ -356,9 +360,9 @@ void s2s_pair_flush(struct s2s *s2s, struct s2s_pair *pair);
 /* Deliver a stanza from a peer to the router. */
 void s2s_deliver(struct s2s *s2s, struct nad *stanza);
 struct s2s_conn *s2s_conn_new(struct s2s *s2s, int incoming);
-void s2s_conn_mark(struct s2s_conn *conn);
-/* sx callbacks shared by both directions. */
-void s2s_sx_want_write(struct sx *sx, void *ctx);
+/* A new stream on conn's transport (in.c, out.c). */
+void s2s_conn_stream(struct s2s_conn *conn, enum sx_type type, const struct sx_limits *lim,
+		     const struct link_callbacks *cb);
 
 /* out.c */
 /* Get or start the outgoing conn for remote (and local, without reuse). */

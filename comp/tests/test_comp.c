@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -24,6 +25,7 @@
 #include "sx/sx.h"
 #include "util/buf.h"
 #include "util/config_file.h"
+#include "util/log.h"
 #include "util/nad.h"
 
 /* ---- the fake router ---- */
@@ -320,6 +322,20 @@ static int cond_rebound(void *arg)
 
 /* The whole happy path: auth, two binds in order (one multi), the
  * advertisement, and a route out and its bounce back in. */
+/* A message routed to c2s, which the fake router does not know, comes
+ * back bounced with 404. */
+static void route_bounced(struct mio *mio, struct comp *comp, struct seen *s)
+{
+	struct nad *msg = nad_new();
+
+	nad_elem_add(msg, nad_elem_add(msg, NAD_NONE, SX_NS_CLIENT, "message"), SX_NS_CLIENT,
+		     "body");
+	assert_int_equal(comp_route(comp, "c2s", "sm", msg, 0), 0);
+	nad_free(&msg);
+	assert_true(mio_test_run_until(mio, cond_route, s, 5000));
+	assert_string_equal(nad_attr(s->last, 0, NULL, "error"), "404");
+}
+
 static void test_bind_and_route(void **state)
 {
 	const char *error;
@@ -327,7 +343,6 @@ static void test_bind_and_route(void **state)
 	struct fake f;
 	struct seen s;
 	struct comp *comp;
-	struct nad *msg;
 	int p;
 
 	(void)state;
@@ -344,13 +359,7 @@ static void test_bind_and_route(void **state)
 	assert_string_equal(f.binds, "sm example.org/to ");
 	assert_true(comp_is_open(comp));
 
-	msg = nad_new();
-	nad_elem_add(msg, nad_elem_add(msg, NAD_NONE, SX_NS_CLIENT, "message"), SX_NS_CLIENT,
-		     "body");
-	assert_int_equal(comp_route(comp, "c2s", "sm", msg, 0), 0);
-	nad_free(&msg);
-	assert_true(mio_test_run_until(mio, cond_route, &s, 5000));
-	assert_string_equal(nad_attr(s.last, 0, NULL, "error"), "404");
+	route_bounced(mio, comp, &s);
 	assert_string_equal(nad_attr(s.last, 0, NULL, "to"), "c2s");
 	assert_string_equal(nad_attr(s.last, 0, NULL, "from"), "sm");
 	p = comp_route_payload(s.last);
@@ -367,6 +376,57 @@ static void test_bind_and_route(void **state)
 }
 
 /* A refused bind names the name and the router's code. */
+static char trim_log[64];
+
+static int cond_trim_logged(void *arg)
+{
+	char text[4096];
+	FILE *f = fopen(trim_log, "r");
+	size_t n;
+
+	(void)arg;
+	if (f == NULL)
+		return 0;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	return strstr(text, "link: 1 idle stream(s) trimmed") != NULL;
+}
+
+/* The router link, once quiet for a whole sweep, gives back its parser
+ * (the link layer logs the sweep at debug level), and still routes. */
+static void test_idle_trim(void **state)
+{
+	const char *error;
+	struct mio *mio = mio_new(&error);
+	struct fake f;
+	struct seen s;
+	struct comp *comp;
+	int fd;
+
+	(void)state;
+	snprintf(trim_log, sizeof(trim_log), "/tmp/test_comp_trim.XXXXXX");
+	assert_true((fd = mkstemp(trim_log)) >= 0);
+	close(fd);
+	assert_int_equal(log_open(LOG_TYPE_FILE, "test_comp", NULL, trim_log, &error), 0);
+	log_set_debug(1);
+	fake_start(&f, mio);
+	comp = t_comp(mio, f.port, "s3cret", 1, &s);
+	comp_bind(comp, "sm", NULL, 0);
+	comp_bind(comp, "example.org", "to", 0);
+	comp_start(comp);
+	assert_true(mio_test_run_until(mio, cond_bound2, &s, 5000));
+	assert_true(mio_test_run_until(mio, cond_trim_logged, NULL, 8000));
+	route_bounced(mio, comp, &s);
+	nad_free(&s.last);
+	comp_free(&comp);
+	fake_stop(&f);
+	mio_free(&mio);
+	log_set_debug(0);
+	log_close();
+	unlink(trim_log);
+}
+
 static void test_bind_refused(void **state)
 {
 	const char *error;
@@ -550,6 +610,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bind_and_route),
+		cmocka_unit_test(test_idle_trim),
 		cmocka_unit_test(test_bind_refused),
 		cmocka_unit_test(test_bad_password),
 		cmocka_unit_test(test_reconnect),

@@ -8,8 +8,9 @@
  * back to its sender with to and from swapped, and runs a periodic timer
  * when the router has a loop. At init it calls one function from each
  * library of the linking contract (router_module.h): util's nad_parse, sx's
- * sx_new/sx_free, mio's mio_timer_new on the router's loop; a router that
- * does not export them fails to dlopen it. test_module.c reads its
+ * sx_new/sx_free, mio's mio_timer_new on the router's loop, link's
+ * link_set_new/link_set_free; a router that does not export them fails to
+ * dlopen it. test_module.c reads its
  * counters through module_test_counts().
  */
 #include "config.h"
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "link/link.h"
 #include "mio/mio.h"
 #include "sx/sx.h"
 #include "util/nad.h"
@@ -63,6 +65,7 @@ static int use_libraries(struct router *r, const char **error_r)
 {
 	static const char xml[] = "<probe xmlns='urn:test'/>";
 	struct nad *nad = nad_parse(xml, sizeof(xml) - 1, 0, error_r, NULL);
+	struct link_set *links;
 	struct sx *sx;
 
 	if (nad == NULL)
@@ -81,6 +84,13 @@ static int use_libraries(struct router *r, const char **error_r)
 	sx_free(&sx);
 	if (router_mod_mio(r) != NULL)
 		mio_timer = mio_timer_new(router_mod_mio(r), mio_tick, NULL);
+	links = link_set_new(NULL, NULL);
+	if (link_set_count(links) != 0) {
+		*error_r = "link_set_new gave a set that is not empty";
+		link_set_free(&links);
+		return -1;
+	}
+	link_set_free(&links);
 	return 0;
 }
 

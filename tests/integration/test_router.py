@@ -660,6 +660,33 @@ def test_keepalive_space(sandbox):
     assert data.strip() == b"" and b" " in data
 
 
+def test_idle_links_trimmed_then_route(sandbox):
+    """Component links that stay quiet give back their parser and buffers
+    (the router logs the sweep at debug level), and a trimmed link still
+    routes both ways."""
+    r = Router(sandbox, start=False)
+    r.daemon = sandbox.start("router", [r.binary, "-D", "-c", r.config],
+                             logs=[r.log], ready_port=r.addr)
+    a = r.component("sm", bind="sm")
+    b = r.component("c2s", bind="c2s")
+    deadline = time.monotonic() + TIMEOUT
+    trimmed = re.compile(r"link: ([0-9]+) idle stream\(s\) trimmed")
+    while time.monotonic() < deadline:
+        with open(r.log) as f:
+            counts = [int(m) for m in trimmed.findall(f.read())]
+        if counts and max(counts) >= 2:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("no sweep trimmed both idle component links")
+    a.route("c2s", "sm", msg("a@localhost", "b@localhost", "after trim"))
+    el = b.expect(q(COMP, "route"))
+    assert el.get("from") == "sm" and "after trim" in ET.tostring(el).decode()
+    b.route("sm", "c2s", msg("b@localhost", "a@localhost", "back"))
+    el = a.expect(q(COMP, "route"))
+    assert el.get("from") == "c2s" and "back" in ET.tostring(el).decode()
+
+
 def test_access_deny(sandbox):
     r = Router(sandbox, extra="<io><access><order>allow,deny"
                               "</order><deny ip='127.0.0.1'/></access></io>")
