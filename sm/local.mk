@@ -60,6 +60,15 @@ sm_tests_test_roster_publish_SOURCES = sm/tests/test_roster_publish.c sm/tests/s
 sm_tests_test_roster_publish_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_roster_publish_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 
+# A router module standing in for the cluster module in
+# tests/integration/test_sm_router_id.py (seed patch 1): binds a domain and
+# relays its routes to the sm's <router_id>. Built with the daemons so the
+# integration test never lacks it.
+noinst_PROGRAMS += sm/tests/relay_module.so
+sm_tests_relay_module_so_SOURCES = sm/tests/relay_module_so.c
+sm_tests_relay_module_so_CFLAGS = $(AM_CFLAGS) -fPIC
+sm_tests_relay_module_so_LDFLAGS = $(AM_LDFLAGS) -shared
+
 # Fuzz target: router input to the sm.
 if ENABLE_FUZZING
 noinst_PROGRAMS += sm/fuzz/fuzz_sm

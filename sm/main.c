@@ -3,7 +3,8 @@
  * main.c: the sm daemon. Reads the command line (-c FILE, -i ID, -D, -h,
  * as jabberd2's sm) and sm.xml, writes the pid file, opens the log and the
  * storage drivers, sets up the module chains, links to the router (comp/)
- * binding its id and each served domain (multi='to'), and runs the loop.
+ * binding its id and each served domain (multi='to'), or with
+ * <router_id> that name alone (patch 1), and runs the loop.
  * A refused bind exits 1; giving up on the router exits 0 (compat spec
  * section 1). SIGHUP reopens the log; SIGTERM/SIGINT close the router link
  * and exit 0.
@@ -77,7 +78,11 @@ static void on_ready(struct comp *comp, void *ctx)
 	struct sm *sm = ctx;
 
 	(void)comp;
-	sm_binds_pending = 1 + (int)xhash_count(sm->hosts) - (xhash_get(sm->hosts, sm->id) != NULL);
+	if (sm->router_id != NULL)
+		sm_binds_pending = 1;
+	else
+		sm_binds_pending = 1 + (int)xhash_count(sm->hosts) -
+				   (xhash_get(sm->hosts, sm->id) != NULL);
 }
 
 static void on_element(struct comp *comp, struct nad *nad, void *ctx)
@@ -117,8 +122,10 @@ static int link_router(struct sm *sm, const char **error_r)
 	if (sm->comp == NULL)
 		return -1;
 	comp_bind(sm->comp, sm->id, NULL, 0);
+	/* With <router_id> the domains are bound by whoever hands us their
+	 * stanzas (the cluster module), not by us. */
 	xhash_iter_init(sm->hosts, &it);
-	while (xhash_iter_next(&it, &host, NULL))
+	while (sm->router_id == NULL && xhash_iter_next(&it, &host, NULL))
 		if (strcmp(host, sm->id) != 0)
 			comp_bind(sm->comp, host, "to", 0);
 	comp_start(sm->comp);

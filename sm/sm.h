@@ -170,7 +170,11 @@ struct sm_module {
 
 struct sm {
 	struct config *cfg;
-	const char *id;                 /* our name at the router (nameprep'd) */
+	const char *id;                 /* our name at the router (nameprep'd):
+					 * <router_id> if set, else <id> */
+	const char *router_id;          /* <router_id> (then == id), or NULL:
+					 * bind only that name, and send every
+					 * route from it (patch 1) */
 	char *id_buf;
 	struct xhash *hosts;            /* served domains */
 	struct mio *mio;

@@ -27,6 +27,7 @@
 #define O(f) offsetof(struct sm, f)
 static const struct config_key sm_keys[] = {
 	{ "id", CONFIG_STRING, "sm", O(id), 0, 0 },
+	{ "router_id", CONFIG_STRING, NULL, O(router_id), 0, 0 },
 	{ "user.auto-create", CONFIG_FLAG, "0", O(auto_create), 0, 0 },
 	{ "offline.dropmessages", CONFIG_FLAG, "0", O(offline_drop_messages), 0, 0 },
 	{ "offline.storeheadlines", CONFIG_FLAG, "0", O(offline_store_headlines), 0, 0 },
@@ -46,7 +47,9 @@ static const char *const sm_sections[] = {
 	"user", "amp", "status", NULL,
 };
 
-/* The sm id and the served domains, nameprep'd. */
+/* The sm id and the served domains, nameprep'd. With <router_id>, that
+ * name replaces <id> as our name at the router (patch 1): <id> then only
+ * names the served domain when <local> lists none. */
 static int sm_read_hosts(struct sm *sm, const char **error_r)
 {
 	char name[JID_PART_MAX + 1];
@@ -67,6 +70,22 @@ static int sm_read_hosts(struct sm *sm, const char **error_r)
 	}
 	if (n == 0)
 		xhash_put(sm->hosts, sm->id, sm);
+	if (sm->router_id != NULL) {
+		if (jid_nameprep(sm->router_id, name, sizeof(name), error_r) < 0) {
+			*error_r = config_errorf(sm->cfg, config_node(sm->cfg, "router_id", 0),
+						 "%s", *error_r);
+			return -1;
+		}
+		if (sm_serves(sm, name)) {
+			*error_r = config_errorf(sm->cfg, config_node(sm->cfg, "router_id", 0),
+						 "router_id '%s' is a served domain", name);
+			return -1;
+		}
+		free(sm->id_buf);
+		sm->id_buf = xstrdup(name);
+		sm->id = sm->id_buf;
+		sm->router_id = sm->id;
+	}
 	return 0;
 }
 
