@@ -49,7 +49,12 @@ if HAVE_CMOCKA
 SM_TESTS = sm/tests/test_sm sm/tests/test_amp sm/tests/test_roster_publish
 check_PROGRAMS += $(SM_TESTS)
 TESTS += $(SM_TESTS)
+# Run by hand (sm/tests/bench_c2s_gone.c says how).
+check_PROGRAMS += sm/tests/bench_c2s_gone
 endif
+sm_tests_bench_c2s_gone_SOURCES = sm/tests/bench_c2s_gone.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
+sm_tests_bench_c2s_gone_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+sm_tests_bench_c2s_gone_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 sm_tests_test_sm_SOURCES = sm/tests/test_sm.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_sm_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_sm_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)

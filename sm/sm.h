@@ -127,7 +127,7 @@ struct user {
 struct sess {
 	struct user *user;
 	struct jid *jid;                /* full */
-	char sm_id[41];                 /* our id: SHA-1 hex */
+	char sm_id[41];                 /* our id: 160 random bits, hex */
 	char *c2s;                      /* c2s component (route address) */
 	char *c2s_id;                   /* c2s's key for the connection */
 	int available;                  /* sent available presence */
@@ -141,6 +141,7 @@ struct sess {
 	char *privacy_active;           /* XEP-0016 active list, or NULL */
 	int ended;
 	struct list_node link;
+	struct list_node c2s_link;      /* in sm->by_c2s, the sessions of c2s */
 };
 
 struct sm_module {
@@ -182,6 +183,7 @@ struct sm {
 	struct storage *st;
 	struct xhash *users;            /* bare jid -> struct user */
 	struct xhash *sessions;         /* sm id -> struct sess */
+	struct xhash *by_c2s;           /* component -> its sessions (sess.c) */
 	struct xhash *features;         /* disco features (namespaces) */
 	struct xhash *services;         /* components found by disco: name ->
 					 * char *display name (mod_disco) */
@@ -294,6 +296,10 @@ struct sess *sess_start(struct sm *sm, struct user *user, const struct jid *jid,
 /* End the session: sess-end chain, tell c2s `action` ("ended",
  * "replaced", or NULL for nothing), free it. */
 void sess_end(struct sess *sess, const char *action);
+/* End (sess_end, no notice to the c2s) every session the component c2s
+ * started, or every session; `why` is for the log. Return how many. */
+int sess_end_c2s(struct sm *sm, const char *c2s, const char *why);
+int sess_end_all(struct sm *sm, const char *why);
 /* At exit: free every session without telling anyone. */
 void sess_free_all(struct sm *sm);
 /* Send a session control reply. */

@@ -122,6 +122,7 @@ struct sm *sm_new(struct config *cfg, struct mio *mio, const char **error_r)
 	sm->hosts = xhash_new();
 	sm->users = xhash_new();
 	sm->sessions = xhash_new();
+	sm->by_c2s = xhash_new();
 	sm->features = xhash_new();
 	sm->services = xhash_new();
 	if (config_apply(cfg, sm_keys, sm, error_r) < 0 || sm_read_hosts(sm, error_r) < 0 ||
@@ -149,6 +150,7 @@ void sm_free(struct sm **smp)
 	xhash_free(&sm->hosts);
 	xhash_free(&sm->users);
 	xhash_free(&sm->sessions);
+	xhash_free(&sm->by_c2s);
 	xhash_free(&sm->features);
 	xhash_clear(sm->services, free);
 	xhash_free(&sm->services);

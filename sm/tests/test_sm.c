@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -26,6 +27,7 @@
 #include "storage/storage.h"
 #include "util/buf.h"
 #include "util/config_file.h"
+#include "util/hash.h"
 #include "util/nad.h"
 #include "util/xhash.h"
 
@@ -104,18 +106,27 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void sess_req(struct sm *sm, const char *action, const char *c2s_id,
-		     const char *smid, const char *target)
+/* A session request from the component `from`. */
+static void sess_req_from(struct sm *sm, const char *from, const char *action,
+			  const char *c2s_id, const char *smid, const char *target)
 {
-	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'>"
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='%s'>"
 	     "<sc:session xmlns:sc='" SESS "' sc:c2s='%s'%s%s%s action='%s'%s%s%s "
-	     "id='req1'/></route>", c2s_id, smid ? " sc:sm='" : "", smid ? smid : "",
+	     "id='req1'/></route>", from, c2s_id, smid ? " sc:sm='" : "", smid ? smid : "",
 	     smid ? "'" : "", action, target ? " target='" : "", target ? target : "",
 	     target ? "'" : "");
 }
 
-/* Create the user and start a session; returns its sm id (static). */
-static const char *login(struct sm *sm, const char *bare, const char *res, const char *c2s_id)
+static void sess_req(struct sm *sm, const char *action, const char *c2s_id,
+		     const char *smid, const char *target)
+{
+	sess_req_from(sm, "c2s", action, c2s_id, smid, target);
+}
+
+/* Create the user and start a session from the component c2s; returns
+ * its sm id (static). */
+static const char *login_from(struct sm *sm, const char *c2s, const char *bare,
+			      const char *res, const char *c2s_id)
 {
 	static char smid[4][41];
 	static int n;
@@ -125,8 +136,8 @@ static const char *login(struct sm *sm, const char *bare, const char *res, const
 
 	snprintf(target, sizeof(target), "%s/%s", bare, res);
 	sm_test_out_clear();
-	sess_req(sm, "create", c2s_id, NULL, bare);
-	sess_req(sm, "start", c2s_id, NULL, target);
+	sess_req_from(sm, c2s, "create", c2s_id, NULL, bare);
+	sess_req_from(sm, c2s, "start", c2s_id, NULL, target);
 	o = sm_test_out_find("action='started'", NULL);
 	if (o == NULL) {
 		sm_test_out_dump();
@@ -140,12 +151,23 @@ static const char *login(struct sm *sm, const char *bare, const char *res, const
 	return s;
 }
 
-/* A stanza from a session. */
+static const char *login(struct sm *sm, const char *bare, const char *res, const char *c2s_id)
+{
+	return login_from(sm, "c2s", bare, res, c2s_id);
+}
+
+/* A stanza from a session, sent by the component `from`. */
+static void from_sess_via(struct sm *sm, const char *from, const char *c2s_id,
+			  const char *smid, const char *stanza)
+{
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm' from='%s'>%.*s xmlns='jabber:client' "
+	     "xmlns:sc='" SESS "' sc:c2s='%s' sc:sm='%s'%s</route>", from,
+	     (int)strcspn(stanza, " />"), stanza, c2s_id, smid, stanza + strcspn(stanza, " />"));
+}
+
 static void from_sess(struct sm *sm, const char *c2s_id, const char *smid, const char *stanza)
 {
-	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm' from='c2s'>%.*s xmlns='jabber:client' "
-	     "xmlns:sc='" SESS "' sc:c2s='%s' sc:sm='%s'%s</route>",
-	     (int)strcspn(stanza, " />"), stanza, c2s_id, smid, stanza + strcspn(stanza, " />"));
+	from_sess_via(sm, "c2s", c2s_id, smid, stanza);
 }
 
 static int64_t count(struct sm *sm, const char *type, const char *owner)
@@ -196,6 +218,100 @@ static void test_session_protocol(void **state)
 	assert_non_null(sm_test_out_find("action='ended'", ":c2s='6'", NULL));
 	assert_non_null(sm_test_out_find("action='deleted'", NULL));
 	assert_int_equal(count(sm, "active", "ann@example.org"), 0);
+	assert_int_equal(xhash_count(sm->sessions), 0);
+	assert_int_equal(xhash_count(sm->users), 0);
+}
+
+/* Session ids are 160 random bits in hex: not jabberd2's SHA-1 of the
+ * time, a counter and the JID, which anyone (another node) can compute
+ * again, and which two nodes compute alike for one JID in one second. */
+static void test_session_ids_unguessable(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	time_t t0 = time(NULL), t1;
+	char ids[8][41], seed[128], guess[HASH_SHA1_HEX_SIZE];
+	int i, j;
+	long t;
+	unsigned long c;
+
+	for (i = 0; i < 8; i++) {
+		/* The same full JID each time: each login replaces the last. */
+		snprintf(ids[i], sizeof(ids[i]), "%s", login(sm, "ann@example.org", "desk", "1"));
+		assert_int_equal(strspn(ids[i], "0123456789abcdef"), 40);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(ids[i], ids[j]);
+	}
+	t1 = time(NULL);
+	for (t = (long)t0 - 1; t <= (long)t1 + 1; t++) {
+		for (c = 0; c <= 64; c++) {
+			int n = snprintf(seed, sizeof(seed), "%ld.%lu.%s", t, c,
+					 "ann@example.org/desk");
+
+			assert_int_equal(hash_sha1_hex(seed, (size_t)n, guess), 0);
+			for (i = 0; i < 8; i++)
+				assert_string_not_equal(ids[i], guess);
+		}
+	}
+}
+
+/* Only the component that started a session may end it or act as it:
+ * another one naming its id (an XEP-0114 component, say) gets the request
+ * back failed, and the session is untouched. */
+static void test_session_control_owner(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a = login(sm, "ann@example.org", "desk", "1");
+	char smid[41];
+
+	snprintf(smid, sizeof(smid), "%s", a);
+	login(sm, "bob@example.org", "home", "2");
+	sm_test_out_clear();
+	sess_req_from(sm, "muc.example.org", "end", "1", smid, NULL);
+	assert_non_null(sm_test_out_find("action='end'", ":failed='1'", "to='muc.example.org'",
+					 NULL));
+	assert_null(sm_test_out_find("action='ended'", NULL));
+	assert_non_null(xhash_get(sm->sessions, smid));
+	sm_test_out_clear();
+	/* Acting as her: the stanza comes back failed to its sender; bob
+	 * gets nothing and nothing is stored for him. */
+	from_sess_via(sm, "muc.example.org", "1", smid,
+		      "<message to='bob@example.org/home'><body>forged</body></message>");
+	assert_non_null(sm_test_out_find(":failed='1'", "to='muc.example.org'", "forged", NULL));
+	assert_null(sm_test_out_find("to='c2s'", NULL));
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 0);
+	/* The session still works through its own c2s. */
+	sm_test_out_clear();
+	from_sess(sm, "1", smid, "<message to='bob@example.org/home'><body>real</body></message>");
+	assert_non_null(sm_test_out_find("to='c2s'", ":c2s='2'", "real", NULL));
+	sm_test_out_clear();
+	sess_req(sm, "end", "1", smid, NULL);
+	assert_non_null(sm_test_out_find("action='ended'", smid, NULL));
+	assert_null(xhash_get(sm->sessions, smid));
+}
+
+/* A c2s that goes away takes its sessions, and only its sessions. */
+static void test_c2s_gone_ends_its_sessions(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	char keep[41];
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		char res[16];
+
+		snprintf(res, sizeof(res), "r%d", i);
+		login_from(sm, i % 2 ? "c2s-b" : "c2s", i % 4 < 2 ? "ann@example.org" :
+			   "bob@example.org", res, "7");
+	}
+	snprintf(keep, sizeof(keep), "%s", login_from(sm, "c2s-b", "cy@example.org", "x", "8"));
+	assert_int_equal(xhash_count(sm->sessions), 21);
+	sm_test_feed(sm, "<presence xmlns='" COMP "' from='c2s' type='unavailable'/>");
+	assert_int_equal(xhash_count(sm->sessions), 11);
+	assert_non_null(xhash_get(sm->sessions, keep));
+	/* An unrelated name leaving changes nothing. */
+	sm_test_feed(sm, "<presence xmlns='" COMP "' from='muc.example.org' type='unavailable'/>");
+	assert_int_equal(xhash_count(sm->sessions), 11);
+	sm_test_feed(sm, "<presence xmlns='" COMP "' from='c2s-b' type='unavailable'/>");
 	assert_int_equal(xhash_count(sm->sessions), 0);
 	assert_int_equal(xhash_count(sm->users), 0);
 }
@@ -956,6 +1072,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_session_protocol, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_ids_unguessable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_control_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_c2s_gone_ends_its_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_and_priority, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_quota_and_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roster_and_subscriptions, setup, teardown),
