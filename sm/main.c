@@ -6,8 +6,10 @@
  * binding its id and each served domain (multi='to'), or with
  * <router_id> that name alone (patch 1), and runs the loop.
  * A refused bind exits 1; giving up on the router exits 0 (compat spec
- * section 1). SIGHUP reopens the log; SIGTERM/SIGINT close the router link
- * and exit 0.
+ * section 1). Losing the router ends every session (their c2s links went
+ * with it); what the sm sends outside meanwhile is held until the link is
+ * back. SIGHUP reopens the log; SIGTERM/SIGINT end the sessions (contacts
+ * get unavailable presence), close the router link and exit 0.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -78,6 +80,8 @@ static void on_ready(struct comp *comp, void *ctx)
 	struct sm *sm = ctx;
 
 	(void)comp;
+	/* After the binds, so the router knows our name first. */
+	sm_send_held(sm);
 	if (sm->router_id != NULL)
 		sm_binds_pending = 1;
 	else
@@ -96,6 +100,11 @@ static void on_down(struct comp *comp, const char *reason, int final, void *ctx)
 	struct sm *sm = ctx;
 
 	(void)comp;
+	/* The router that carried our sessions' c2s links is gone, and c2s
+	 * has dropped their clients: end the sessions now (contacts told they
+	 * are unavailable once the link is back), rather than keep ghosts
+	 * that would swallow their messages and look available. */
+	sess_end_all(sm, "lost the router");
 	if (!final)
 		return;
 	if (!sm->shutting_down)
@@ -150,6 +159,10 @@ static void on_term(int signo, void *ctx)
 	}
 	log_notice("sm: shutting down (signal %d)", signo);
 	sm->shutting_down = 1;
+	/* Contacts hear that our users are gone; c2s closes their streams
+	 * when the router says we left. */
+	if (comp_is_open(sm->comp))
+		sess_end_all(sm, "shutting down");
 	comp_close(sm->comp);
 }
 

@@ -201,6 +201,11 @@ struct sm {
 	const char *identity_category, *identity_type, *identity_name;
 	int exit_code;
 	int shutting_down;
+	/* Routes for outside sent while the router link is down, sent when it
+	 * is back (sm_send, sm_send_held). */
+	struct nad **held;
+	size_t nheld;
+	unsigned long held_dropped;
 	/* Tests and fuzzers: where sm_send() hands elements instead of the
 	 * router link. Takes the nad. */
 	void (*send_hook)(struct sm *sm, struct nad *nad);
@@ -215,8 +220,13 @@ struct sm *sm_new(struct config *cfg, struct mio *mio, const char **error_r);
 void sm_free(struct sm **smp);
 /* 1 if jid (full or bare) is listed in an aci.acl of `type` or 'all'. */
 int sm_acl(struct sm *sm, const char *type, const struct jid *jid);
-/* Send an element to the router (or the send hook). Takes the nad. */
+/* Send an element to the router (or the send hook). Takes the nad.
+ * While the link is down, routes for outside (not for a client session,
+ * not session control: those sessions are gone) are held, at most
+ * SM_HELD_MAX, and sent by sm_send_held() when it is back. */
+#define SM_HELD_MAX 65536
 void sm_send(struct sm *sm, struct nad *nad);
+void sm_send_held(struct sm *sm);
 
 /* ---- sm.c: input from the router, dispatch ---- */
 void sm_router_element(struct sm *sm, struct nad *nad);

@@ -143,6 +143,9 @@ void sm_free(struct sm **smp)
 	if (sm == NULL)
 		return;
 	*smp = NULL;
+	while (sm->nheld > 0)
+		nad_free(&sm->held[--sm->nheld]);
+	free(sm->held);
 	sess_free_all(sm);
 	user_free_all(sm);
 	sm_modules_fini(sm);
@@ -181,6 +184,55 @@ int sm_acl(struct sm *sm, const char *type, const struct jid *jid)
 	return 0;
 }
 
+/* A route for a client session or a session control element: worth
+ * nothing once the link that carried the session is gone. */
+static int sm_for_session(const struct nad *nad)
+{
+	int p = comp_route_payload(nad);
+	const char *ns;
+
+	if (p == NAD_NONE)
+		return 1;
+	ns = nad_ns(nad, p);
+	return (ns != NULL && strcmp(ns, SM_NS_SESSION) == 0) ||
+	       nad_attr(nad, p, SM_NS_SESSION, "c2s") != NULL;
+}
+
+static void sm_hold(struct sm *sm, struct nad *nad)
+{
+	if (strcmp(nad_name(nad, 0), "route") != 0 || sm_for_session(nad)) {
+		nad_free(&nad);
+		return;
+	}
+	if (sm->nheld >= SM_HELD_MAX) {
+		if (sm->held_dropped++ == 0)
+			log_warnx("sm: %d routes held for the router already; dropping more",
+				  SM_HELD_MAX);
+		nad_free(&nad);
+		return;
+	}
+	if ((sm->nheld & (sm->nheld - 1)) == 0)
+		sm->held = xrealloc(sm->held, (sm->nheld == 0 ? 1 : 2 * sm->nheld) *
+				    sizeof(*sm->held));
+	sm->held[sm->nheld++] = nad;
+}
+
+void sm_send_held(struct sm *sm)
+{
+	size_t i, n = sm->nheld;
+
+	if (n == 0)
+		return;
+	log_notice("sm: sending %zu route%s held while the router was away%s", n,
+		   n == 1 ? "" : "s", sm->held_dropped > 0 ? " (some were dropped)" : "");
+	sm->nheld = 0;
+	for (i = 0; i < n; i++)
+		comp_send(sm->comp, sm->held[i]);
+	free(sm->held);
+	sm->held = NULL;
+	sm->held_dropped = 0;
+}
+
 void sm_send(struct sm *sm, struct nad *nad)
 {
 	if (sm->send_hook != NULL) {
@@ -189,6 +241,10 @@ void sm_send(struct sm *sm, struct nad *nad)
 	}
 	if (sm->comp == NULL) {
 		nad_free(&nad);
+		return;
+	}
+	if (!comp_is_open(sm->comp)) {
+		sm_hold(sm, nad);
 		return;
 	}
 	comp_send(sm->comp, nad);
