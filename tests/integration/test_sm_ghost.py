@@ -140,6 +140,18 @@ def stored(node, owner, n, timeout=10.0):
         time.sleep(0.05)
 
 
+def start_sm_again(sandbox, node, n):
+    """Start our sm once more, after it stopped (a new log file, so the
+    readiness line awaited is the new one's)."""
+    log = node.log("sm-%d" % n)
+    conf = node.config("sm").read_text().replace(str(node.log("sm")), str(log))
+    path = node.dir / ("sm-%d.xml" % n)
+    path.write_text(conf)
+    node.daemons["sm"] = sandbox.start(
+        "node1-sm-%d" % n, [jabberd.our_binary_or_skip("sm"), "-c", path],
+        logs=[log], ready_log=r"ready for sessions")
+
+
 def test_router_restart_ends_sessions(sandbox, xmpp):
     node = jabberd.Node(sandbox, flavor="ours").start()
     alice, carol = setup_alice_and_carol(xmpp, node)
@@ -196,14 +208,7 @@ def test_sm_restart_ends_sessions_and_closes_streams(sandbox, xmpp):
         q(CLIENT, "body")) == "lost?", "the message returned")
     carol.pump(0.5)
     assert len(carol.presences("alice@localhost", "unavailable")) == 1, [ET.tostring(r) for r, _ in carol.got]
-    # The sm again (a new log file, so the readiness line is the new one's).
-    log = node.log("sm-2")
-    conf = node.config("sm").read_text().replace(str(node.log("sm")), str(log))
-    path = node.dir / "sm-2.xml"
-    path.write_text(conf)
-    node.daemons["sm"] = sandbox.start(
-        "node1-sm-2", [jabberd.our_binary_or_skip("sm"), "-c", path],
-        logs=[log], ready_log=r"ready for sessions")
+    start_sm_again(sandbox, node, 2)
     c2s.wait_log(r"localhost is available", since=c2s_mark)
     send_message(carol, "while you were away 2")
     stored(node, "alice@localhost", 1)

@@ -14,7 +14,9 @@ import signal
 import pytest
 
 from lib import jabberd, paths
+from test_c2s import Raw, wait_until
 from test_sm import run, wait_event
+from test_sm_ghost import start_sm_again
 
 
 def router_id_node(sandbox, router_id="sm-n1"):
@@ -82,3 +84,28 @@ def test_sm_router_id_login_messages_presence(sandbox, xmpp):
     assert re.search(r"bound sm-n1", router_log)
     assert not re.search(r"bound localhost", router_log)
     assert "cannot bind" not in node.log("sm").read_text()
+
+
+def test_sm_router_id_leaving_closes_streams(sandbox, xmpp):
+    """The sm with <router_id> stops while the domain stays served (the
+    module holds it): c2s closes the streams of its sessions with <reset/>
+    all the same, new streams are accepted, and once an sm is back the
+    user logs in again."""
+    node = router_id_node(sandbox).start()
+    alice = xmpp.client("alice@localhost", "alice-pw-1", node.c2s_address)
+    alice.register()
+    alice.login()
+    c2s = node.daemons["c2s"]
+    mark = c2s.mark()
+    assert not node.daemons["sm"].stop()
+    wait_until(xmpp, lambda: alice.xmpp.transport is None, "alice's stream closed")
+    assert alice.errors == ["reset"], alice.errors
+    c2s.wait_log(r"the sm sm-n1 is gone at the router: 1 client stream closed", since=mark)
+    r = Raw(node.c2s_address)
+    assert "<host-gone" not in r.open("localhost")
+    r.close()
+    start_sm_again(sandbox, node, 2)
+    alice = xmpp.client("alice@localhost", "alice-pw-1", node.c2s_address)
+    alice.login()
+    alice.send_message(str(alice.full_jid), "me again")
+    alice.wait_message(body="me again")
