@@ -179,6 +179,15 @@ static void sess_failed(struct c2s_conn *c, const char *action)
 		c2s_register_created(c, 0);
 }
 
+/* Only the sm holding a session may speak for it: the route's from (which
+ * the router checks) is the name that answered the start, or the domain
+ * (a jabberd2 sm sends its stanzas for clients from there). */
+static int from_session_sm(const struct c2s_conn *c, const char *rfrom)
+{
+	return rfrom != NULL && ((c->sm_name != NULL && strcmp(rfrom, c->sm_name) == 0) ||
+				 (c->domain != NULL && strcmp(rfrom, c->domain) == 0));
+}
+
 static void sess_control_in(struct c2s *c2s, const struct nad *nad, int p)
 {
 	const char *action = nad_attr(nad, p, NULL, "action");
@@ -211,6 +220,11 @@ static void sess_control_in(struct c2s *c2s, const struct nad *nad, int p)
 		}
 		if (c->state != C2S_ACTIVE || sm == NULL || strcmp(sm, c->sm_id) != 0)
 			return;
+		if (!from_session_sm(c, rfrom)) {
+			log_warnx("c2s: conn %s: '%s' %s from %s, not its sm %s; ignored", c->id,
+				  action, c->jid, rfrom != NULL ? rfrom : "(no from)", c->sm_name);
+			return;
+		}
 		c->state = C2S_CONNECTED;
 		log_info("c2s: conn %s: the sm %s the session of %s", c->id, action, c->jid);
 		if (strcmp(action, "replaced") == 0)
@@ -243,6 +257,13 @@ static void deliver(struct c2s *c2s, const struct nad *route, int p)
 	struct c2s_conn *c = cid != NULL ? c2s_conn_find(c2s, cid) : NULL;
 	struct nad *out;
 
+	if (c != NULL && !from_session_sm(c, nad_attr(route, 0, NULL, "from"))) {
+		const char *rfrom = nad_attr(route, 0, NULL, "from");
+
+		log_warnx("c2s: conn %s: a stanza for %s from %s, not its sm; dropped", c->id,
+			  c->jid != NULL ? c->jid : "-", rfrom != NULL ? rfrom : "(no from)");
+		return;
+	}
 	if (c == NULL || c->ended || c->state != C2S_ACTIVE || sm == NULL ||
 	    strcmp(sm, c->sm_id) != 0) {
 		if (c == NULL && c2s_sm_parked_deliver(c2s, cid, sm, route, p))
