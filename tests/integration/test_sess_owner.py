@@ -13,8 +13,8 @@ import re
 import xml.etree.ElementTree as ET
 
 from lib import jabberd
-from test_c2s import wait_until
 from test_router import COMP, Component, q
+from test_sm import two_users
 
 SESS = "http://jabberd.jabberstudio.org/ns/session/1.0"
 
@@ -31,10 +31,7 @@ def returned(comp, tag):
 
 def test_foreign_component_cannot_touch_a_session(sandbox, xmpp):
     node = jabberd.Node(sandbox, flavor="ours").start()
-    alice = xmpp.client("alice@localhost", "alice-pw-1", node.c2s_address)
-    bob = xmpp.client("bob@localhost", "bob-pw-2", node.c2s_address)
-    alice.register()
-    bob.register()
+    alice, bob = two_users(xmpp, node)
     alice.login()
     bob.login()
     m = re.search(r"session started: alice@localhost/\S+ \(c2s c2s/(\S+), sm ([0-9a-f]{40})\)",

@@ -15,7 +15,7 @@ import pytest
 
 from lib import jabberd, paths
 from test_c2s import Raw, wait_until
-from test_sm import run, wait_event
+from test_sm import run, two_users, wait_event
 from test_sm_ghost import start_sm_again
 
 
@@ -53,10 +53,7 @@ def test_sm_router_id_login_messages_presence(sandbox, xmpp):
     node = router_id_node(sandbox).start()
     c2s = node.daemons["c2s"]
     c2s.signal(signal.SIGUSR2)      # debug on: c2s logs what it receives
-    alice = xmpp.client("alice@localhost", "alice-pw-1", node.c2s_address)
-    bob = xmpp.client("bob@localhost", "bob-pw-2", node.c2s_address)
-    alice.register()
-    bob.register()
+    alice, bob = two_users(xmpp, node)
     alice.login()
     bob.login()
     # Presence: a subscription both ways (slixmpp answers requests
