@@ -316,6 +316,55 @@ static void test_c2s_gone_ends_its_sessions(void **state)
 	assert_int_equal(xhash_count(sm->users), 0);
 }
 
+/* <router_id> (seed patch 1): our name at the router, and the from of
+ * every route, client stanzas included; the domains are still served. A
+ * served domain cannot be the router_id. */
+static void test_router_id(void **state)
+{
+	struct fixture *f = *state;
+	char db[128], tmpl[128], *xml, *with;
+	const char *a, *error = NULL;
+	struct config *cfg;
+	struct sm *sm;
+
+	snprintf(db, sizeof(db), "%s/sqlite.db", f->dir);
+	snprintf(tmpl, sizeof(tmpl), "%s/roster.xml", f->dir);
+	xml = xasprintf(sm_xml, db, tmpl);
+	with = strstr(xml, "<id>sm</id>");
+	assert_non_null(with);
+	with = xasprintf("%.*s<id>sm</id><router_id>SM-N1</router_id>%s", (int)(with - xml), xml,
+			 with + strlen("<id>sm</id>"));
+	sm = sm_test_sm_new(with);
+	assert_string_equal(sm->id, "sm-n1");
+	assert_string_equal(sm->router_id, "sm-n1");
+	assert_true(sm_serves(sm, "example.org"));
+	assert_false(sm_serves(sm, "sm-n1"));
+	sm_test_out_clear();
+	sess_req(sm, "create", "1", NULL, "ann@example.org");
+	assert_non_null(sm_test_out_find("action='created'", "from='sm-n1'", NULL));
+	a = login(sm, "ann@example.org", "desk", "1");
+	login(sm, "bob@example.org", "home", "2");
+	from_sess(sm, "1", a, "<message to='bob@example.org/home'><body>in</body></message>");
+	assert_non_null(sm_test_out_find("to='c2s'", ":c2s='2'", "from='sm-n1'", "in", NULL));
+	from_sess(sm, "1", a, "<message to='zed@far.example'><body>out</body></message>");
+	assert_non_null(sm_test_out_find("to='far.example'", "from='sm-n1'", "out", NULL));
+	assert_null(sm_test_out_find("from='example.org'", NULL));
+	sm_test_out_clear();
+	sm_free(&sm);
+	free(with);
+
+	with = xasprintf("<sm><id>sm</id><router_id>example.org</router_id>"
+			 "<local><id>example.org</id></local>"
+			 "<storage><driver>sqlite</driver><sqlite><dbname>%s</dbname></sqlite>"
+			 "</storage></sm>", db);
+	cfg = config_load_mem("sm.xml", with, strlen(with), NULL, &error);
+	assert_non_null(cfg);
+	assert_null(sm_new(cfg, NULL, &error));
+	assert_non_null(strstr(error, "is a served domain"));
+	free(with);
+	free(xml);
+}
+
 /* ---- delivery ---- */
 
 static void test_delivery_and_priority(void **state)
@@ -1075,6 +1124,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_session_ids_unguessable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_control_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_c2s_gone_ends_its_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_router_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_and_priority, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_quota_and_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roster_and_subscriptions, setup, teardown),
