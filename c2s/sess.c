@@ -292,16 +292,19 @@ static void bounced(struct c2s *c2s, const struct nad *route, int p)
 	}
 }
 
-/* The sm that holds these clients' sessions left the router: the
- * sessions are gone with it, so the clients must log in again (c2s/README.md
- * says why the condition is reset). */
-static int close_by_sm(struct c2s *c2s, const char *sm_name)
+/* The sm that holds these clients' sessions, or their domain, left the
+ * router: the sessions are gone with it, so the clients must log in again
+ * (c2s/README.md says why the condition is reset). Whichever of the two
+ * names the router announces first, the streams get the same error. */
+static int close_sessions(struct c2s *c2s, const char *name)
 {
 	struct c2s_conn *c, *tmp;
 	int n = 0;
 
 	LIST_FOREACH_SAFE(c, tmp, &c2s->all, struct c2s_conn, link) {
-		if (c->ended || c->sm_name == NULL || strcmp(c->sm_name, sm_name) != 0)
+		if (c->ended || c->state != C2S_ACTIVE ||
+		    !((c->sm_name != NULL && strcmp(c->sm_name, name) == 0) ||
+		      (c->domain != NULL && strcmp(c->domain, name) == 0)))
 			continue;
 		c2s_conn_error(c, "reset", "the session manager went away");
 		n++;
@@ -319,10 +322,10 @@ static void advertisement(struct c2s *c2s, const struct nad *nad)
 	if (type != NULL && strcmp(type, "unavailable") == 0) {
 		/* Every name that leaves is announced (s2s, other components);
 		 * only a domain of ours, or one with client streams, is news. */
-		int n = close_by_sm(c2s, from);
+		int n = close_sessions(c2s, from);
 
 		if (n > 0)
-			log_notice("c2s: the sm %s is gone at the router: %d client stream%s closed",
+			log_notice("c2s: %s is gone at the router: %d session stream%s closed",
 				   from, n, n == 1 ? "" : "s");
 		n = c2s_close_all(c2s, from, "host-gone");
 		if (n > 0 || c2s_host_find(c2s, from) != NULL)

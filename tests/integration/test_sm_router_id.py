@@ -97,7 +97,7 @@ def test_sm_router_id_leaving_closes_streams(sandbox, xmpp):
     assert not node.daemons["sm"].stop()
     wait_until(xmpp, lambda: alice.xmpp.transport is None, "alice's stream closed")
     assert alice.errors == ["reset"], alice.errors
-    c2s.wait_log(r"the sm sm-n1 is gone at the router: 1 client stream closed", since=mark)
+    c2s.wait_log(r"sm-n1 is gone at the router: 1 session stream closed", since=mark)
     r = Raw(node.c2s_address)
     assert "<host-gone" not in r.open("localhost")
     r.close()
