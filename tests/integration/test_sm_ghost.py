@@ -8,13 +8,14 @@ counts what it gets.
   (it used to keep them, so a message sent to the user then vanished into
   the old session and the user looked available to contacts). The
   contact gets alice's unavailable presence exactly once, after the
-  router is back; a probe is answered unavailable; a message sent then is
-  stored offline and delivered when alice logs in again.
+  router is back; a probe is answered unavailable; messages sent then are
+  stored offline and delivered, in order, when alice logs in again.
 - sm restart: the sm ends its sessions before leaving (the contact gets
   the unavailable presence exactly once), c2s closes alice's stream with
-  <reset/>; a message sent while the sm is away comes back to its sender
-  as an error, one sent after it is back is stored and delivered at the
-  next login. Every message is delivered or returned, none lost.
+  <reset/>; messages sent while the sm is away come back to their sender
+  as errors, those sent after it is back are stored and delivered, in
+  order, at the next login. Every message is delivered or returned, none
+  lost.
 """
 
 import socket
@@ -29,6 +30,7 @@ from test_sm import run, wait_event
 
 CLIENT = "jabber:client"
 CAROL = "carol@other.test"
+N = 5               # messages sent in each phase
 
 
 class Contact:
@@ -188,11 +190,14 @@ def test_router_restart_ends_sessions(sandbox, xmpp):
     carol.wait_for(lambda r, p: p.tag == q(CLIENT, "presence")
                    and p.get("from", "").startswith("alice@localhost"), "probe answer")
     assert carol.presences("alice@localhost", None) == [], "alice still looks available"
-    send_message(carol, "while you were away 1")
-    stored(node, "alice@localhost", 1)
+    for i in range(N):
+        send_message(carol, "while you were away %d" % i)
+    stored(node, "alice@localhost", N)
     alice = xmpp.client("alice@localhost", "alice-pw-1", node.c2s_address)
     alice.login()
-    alice.wait_message(body="while you were away 1", sender=CAROL)
+    for i in range(N):
+        got = alice.wait_message(sender=CAROL)
+        assert got["body"] == "while you were away %d" % i
     stored(node, "alice@localhost", 0)
     carol.close()
 
@@ -210,16 +215,24 @@ def test_sm_restart_ends_sessions_and_closes_streams(sandbox, xmpp):
     # The sm told carol alice is gone, once, before it left.
     carol.wait_for(unavailable_from(carol, "alice@localhost"), "alice unavailable")
     # A message while the sm is away comes back to its sender.
-    send_message(carol, "lost?")
+    for i in range(N):
+        send_message(carol, "lost? %d" % i)
     carol.wait_for(lambda r, p: r.get("error") is not None and p.findtext(
-        q(CLIENT, "body")) == "lost?", "the message returned")
+        q(CLIENT, "body")) == "lost? %d" % (N - 1), "the messages returned")
+    returned = [p.findtext(q(CLIENT, "body")) for r, p in list(carol.got)
+                if r.get("error") is not None and p.tag == q(CLIENT, "message")]
+    assert returned == ["lost? %d" % i for i in range(N)], returned
     carol.pump(0.5)
     assert len(carol.presences("alice@localhost", "unavailable")) == 1, [ET.tostring(r) for r, _ in carol.got]
     start_sm_again(sandbox, node, 2)
     c2s.wait_log(r"localhost is available", since=c2s_mark)
-    send_message(carol, "while you were away 2")
-    stored(node, "alice@localhost", 1)
+    for i in range(N):
+        send_message(carol, "while you were away %d" % i)
+    stored(node, "alice@localhost", N)
     alice = xmpp.client("alice@localhost", "alice-pw-1", node.c2s_address)
     alice.login()
-    alice.wait_message(body="while you were away 2", sender=CAROL)
+    for i in range(N):
+        got = alice.wait_message(sender=CAROL)
+        assert got["body"] == "while you were away %d" % i
+    stored(node, "alice@localhost", 0)
     carol.close()
