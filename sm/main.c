@@ -104,7 +104,7 @@ static void on_down(struct comp *comp, const char *reason, int final, void *ctx)
 	 * has dropped their clients: end the sessions now (contacts told they
 	 * are unavailable once the link is back), rather than keep ghosts
 	 * that would swallow their messages and look available. */
-	sess_end_all(sm, "lost the router");
+	sess_end_all(sm, "the router link is down");
 	if (!final)
 		return;
 	if (!sm->shutting_down)

@@ -143,7 +143,7 @@ static enum mod_ret session_in_router(struct pkt *pkt)
 static enum mod_ret session_pkt_router(struct pkt *pkt)
 {
 	if (pkt->type == PKT_PRESENCE_UN && pkt->rfrom != NULL)
-		sess_end_c2s(pkt->sm, pkt->rfrom, "went away");
+		sess_end_c2s(pkt->sm, pkt->rfrom, "the c2s went away");
 	return MOD_PASS;
 }
 

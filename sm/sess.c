@@ -96,7 +96,7 @@ int sess_end_c2s(struct sm *sm, const char *c2s, const char *why)
 	while ((b = xhash_get(sm->by_c2s, c2s)) != NULL) {
 		struct sess *sess = LIST_ENTRY(list_first(&b->sessions), struct sess, c2s_link);
 
-		log_notice("sm: %s %s; ending %s", c2s, why, jid_full(sess->jid));
+		log_notice("sm: ending %s (c2s %s): %s", jid_full(sess->jid), c2s, why);
 		sess_end(sess, NULL);
 		n++;
 	}
