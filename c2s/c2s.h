@@ -287,6 +287,10 @@ int c2s_sm_parked_deliver(struct c2s *c2s, const char *cid, const char *sm_id,
 			  const struct nad *route, int payload);
 /* The sm ended a parked session: 1 if it was one. */
 int c2s_sm_parked_ended(struct c2s *c2s, const char *cid, const char *sm_id);
+/* End the parked sessions held at the sm `name` or of the domain `name`
+ * (NULL: all; the router link is down): the sm has ended them, so a
+ * resumption would reach no session. Returns how many. */
+int c2s_sm_parked_gone(struct c2s *c2s, const char *name);
 /* End every parked session (shutdown), then free what is left (exit). */
 void c2s_sm_shutdown(struct c2s *c2s);
 void c2s_sm_free_all(struct c2s *c2s);

@@ -322,7 +322,7 @@ static void advertisement(struct c2s *c2s, const struct nad *nad)
 	if (type != NULL && strcmp(type, "unavailable") == 0) {
 		/* Every name that leaves is announced (s2s, other components);
 		 * only a domain of ours, or one with client streams, is news. */
-		int n = close_sessions(c2s, from);
+		int n = close_sessions(c2s, from) + c2s_sm_parked_gone(c2s, from);
 
 		if (n > 0)
 			log_notice("c2s: %s is gone at the router: %d session stream%s closed",

@@ -392,6 +392,27 @@ void c2s_sm_shutdown(struct c2s *c2s)
 	free(v);
 }
 
+int c2s_sm_parked_gone(struct c2s *c2s, const char *name)
+{
+	size_t n, i;
+	struct c2s_parked **v;
+	int ended = 0;
+
+	if (c2s->parked == NULL)
+		return 0;
+	v = parked_all(c2s, &n);
+	for (i = 0; i < n; i++) {
+		if (name != NULL && !(v[i]->sm_name != NULL && strcmp(v[i]->sm_name, name) == 0) &&
+		    !(v[i]->domain != NULL && strcmp(v[i]->domain, name) == 0))
+			continue;
+		/* The sm has no such session any more: nothing to end there. */
+		parked_end(v[i], 1, name != NULL ? "its sm went away" : "the router link is down");
+		ended++;
+	}
+	free(v);
+	return ended;
+}
+
 void c2s_sm_free_all(struct c2s *c2s)
 {
 	size_t n;

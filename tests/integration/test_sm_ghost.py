@@ -18,12 +18,14 @@ counts what it gets.
   lost.
 """
 
+import re
 import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
 
 from lib import jabberd, paths
+from test_c2s_sm import SM, Raw, attr, login, register, sm_node, wait_c2s
 from test_c2s import wait_until
 from test_router import COMP, Closed, Component, q
 from test_sm import run, wait_event
@@ -236,3 +238,29 @@ def test_sm_restart_ends_sessions_and_closes_streams(sandbox, xmpp):
         assert got["body"] == "while you were away %d" % i
     stored(node, "alice@localhost", 0)
     carol.close()
+
+
+def test_parked_session_ends_with_its_sm(sandbox, xmpp):
+    """XEP-0198: a session parked at c2s for resumption (its connection
+    cut) ends when its sm goes away, since the sm ended it: the client's
+    <resume/> then gets item-not-found and it logs in anew, instead of
+    resuming a session that no longer exists."""
+    node = sm_node(sandbox)
+    register(xmpp, node, "dora")
+    r, jid = login(node, "dora", "phone")
+    smid = attr(r.enable(), "id")
+    c2s = node.daemons["c2s"]
+    mark = c2s.mark()
+    r.cut()
+    wait_c2s(node, r"kept 300 s for resumption", mark)
+    assert not node.daemons["sm"].stop()
+    wait_c2s(node, r"session %s \(conn \S+\) not resumed: its sm went away" % re.escape(jid),
+             mark)
+    start_sm_again(sandbox, node, 2)
+    c2s.wait_log(r"localhost is available", since=mark)
+    r2 = Raw(node)
+    r2.auth("dora", "pw")
+    r2.send("<resume xmlns='%s' previd='%s' h='0'/>" % (SM, smid))
+    failed = r2.read_until(r"<failed[^>]*>.*?</failed>|<failed[^>]*/>").group(0)
+    assert "item-not-found" in failed, failed
+    r2.close()
