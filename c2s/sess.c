@@ -322,17 +322,21 @@ static void advertisement(struct c2s *c2s, const struct nad *nad)
 	if (type != NULL && strcmp(type, "unavailable") == 0) {
 		/* Every name that leaves is announced (s2s, other components);
 		 * only a domain of ours, or one with client streams, is news. */
-		int n = close_sessions(c2s, from) + c2s_sm_parked_gone(c2s, from);
+		int n = close_sessions(c2s, from), parked = c2s_sm_parked_orphan(c2s, from);
 
-		if (n > 0)
-			log_notice("c2s: %s is gone at the router: %d session stream%s closed",
-				   from, n, n == 1 ? "" : "s");
+		if (n > 0 || parked > 0)
+			log_notice("c2s: %s is gone at the router: %d session stream%s closed, "
+				   "%d parked session%s over", from, n, n == 1 ? "" : "s",
+				   parked, parked == 1 ? "" : "s");
 		n = c2s_close_all(c2s, from, "host-gone");
 		if (n > 0 || c2s_host_find(c2s, from) != NULL)
 			log_notice("c2s: %s is gone at the router: %d client stream%s closed",
 				   from, n, n == 1 ? "" : "s");
-	} else if (c2s_host_find(c2s, from) != NULL)
-		log_info("c2s: %s is available", from);
+	} else {
+		if (c2s_host_find(c2s, from) != NULL)
+			log_info("c2s: %s is available", from);
+		c2s_sm_parked_orphans_end(c2s, from);
+	}
 }
 
 void c2s_router_element(struct comp *comp, struct nad *nad, void *ctx)

@@ -25,7 +25,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from lib import jabberd, paths
-from test_c2s_sm import SM, Raw, attr, login, register, sm_node, wait_c2s
+from test_c2s_sm import SM, Raw, attr, client, login, register, send, sm_node, wait_c2s
 from test_c2s import wait_until
 from test_router import COMP, Closed, Component, q
 from test_sm import run, wait_event
@@ -240,27 +240,63 @@ def test_sm_restart_ends_sessions_and_closes_streams(sandbox, xmpp):
     carol.close()
 
 
-def test_parked_session_ends_with_its_sm(sandbox, xmpp):
-    """XEP-0198: a session parked at c2s for resumption (its connection
-    cut) ends when its sm goes away, since the sm ended it: the client's
-    <resume/> then gets item-not-found and it logs in anew, instead of
-    resuming a session that no longer exists."""
-    node = sm_node(sandbox)
-    register(xmpp, node, "dora")
+def parked_with_unacked(xmpp, node):
+    """dora's stream, with resumption, cut while a message to her is not
+    acknowledged: her session is parked at c2s. Returns (jid, resumption
+    id, c2s log mark)."""
+    register(xmpp, node, "dora", "eve")
+    eve = client(xmpp, node, "eve")
+    eve.login()
     r, jid = login(node, "dora", "phone")
     smid = attr(r.enable(), "id")
-    c2s = node.daemons["c2s"]
-    mark = c2s.mark()
+    send(xmpp, eve, jid, "unacked")
+    r.read_until("unacked")
+    mark = node.daemons["c2s"].mark()
     r.cut()
-    wait_c2s(node, r"kept 300 s for resumption", mark)
-    assert not node.daemons["sm"].stop()
-    wait_c2s(node, r"session %s \(conn \S+\) not resumed: its sm went away" % re.escape(jid),
-             mark)
-    start_sm_again(sandbox, node, 2)
-    c2s.wait_log(r"localhost is available", since=mark)
+    wait_c2s(node, r"kept 300 s for resumption \(1 unacknowledged\)", mark)
+    eve.disconnect()
+    return jid, smid, mark
+
+
+def parked_is_over(xmpp, node, jid, smid, mark):
+    """Once an sm serves the domain again, c2s ends the parked session and
+    hands its unacknowledged message back: it is stored, <resume/> gets
+    item-not-found, and the next login receives it."""
+    wait_c2s(node, r"session %s \(conn \S+\) not resumed: its sm went away; "
+             r"1 message back to the sm" % re.escape(jid), mark)
+    stored(node, "dora@localhost", 1)
     r2 = Raw(node)
     r2.auth("dora", "pw")
     r2.send("<resume xmlns='%s' previd='%s' h='0'/>" % (SM, smid))
     failed = r2.read_until(r"<failed[^>]*>.*?</failed>|<failed[^>]*/>").group(0)
     assert "item-not-found" in failed, failed
     r2.close()
+    dora = client(xmpp, node, "dora")
+    dora.login()
+    dora.wait_message(body="unacked")
+
+
+def test_parked_session_ends_with_its_sm(sandbox, xmpp):
+    """XEP-0198: a session parked at c2s for resumption (its connection
+    cut) is over when its sm goes away, since the sm ended it: it cannot
+    be resumed, and its unacknowledged message is stored once the sm is
+    back."""
+    node = sm_node(sandbox)
+    jid, smid, mark = parked_with_unacked(xmpp, node)
+    assert not node.daemons["sm"].stop()
+    # The router announces the sm's name and its domain, in either order.
+    wait_c2s(node, r"(sm|localhost) is gone at the router: 0 session streams closed, "
+             r"1 parked session over", mark)
+    start_sm_again(sandbox, node, 2)
+    parked_is_over(xmpp, node, jid, smid, mark)
+
+
+def test_parked_session_after_router_restart(sandbox, xmpp):
+    """The same when the router restarts: the sm ended every session."""
+    node = sm_node(sandbox)
+    jid, smid, mark = parked_with_unacked(xmpp, node)
+    assert not node.daemons["router"].stop()
+    node.daemons["router"] = sandbox.start(
+        "node1-router-2", [jabberd.our_binary_or_skip("router"), "-c", node.config("router")],
+        logs=[node.log("router")], ready_port=(node.ip, node.router_port))
+    parked_is_over(xmpp, node, jid, smid, mark)
