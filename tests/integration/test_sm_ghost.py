@@ -156,6 +156,21 @@ def start_sm_again(sandbox, node, n):
         logs=[log], ready_log=r"ready for sessions")
 
 
+def messages_kept_for_next_login(xmpp, node, carol):
+    """alice is offline: N messages from carol are stored, and her next
+    login receives them all, in order."""
+    for i in range(N):
+        send_message(carol, "while you were away %d" % i)
+    stored(node, "alice@localhost", N)
+    alice = xmpp.client("alice@localhost", "alice-pw-1", node.c2s_address)
+    alice.login()
+    for i in range(N):
+        got = alice.wait_message(sender=CAROL)
+        assert got["body"] == "while you were away %d" % i
+    stored(node, "alice@localhost", 0)
+    carol.close()
+
+
 def test_router_restart_ends_sessions(sandbox, xmpp):
     node = jabberd.Node(sandbox, flavor="ours")
     # Room for a slow restart (sanitizers): 20 attempts a second apart.
@@ -192,16 +207,7 @@ def test_router_restart_ends_sessions(sandbox, xmpp):
     carol.wait_for(lambda r, p: p.tag == q(CLIENT, "presence")
                    and p.get("from", "").startswith("alice@localhost"), "probe answer")
     assert carol.presences("alice@localhost", None) == [], "alice still looks available"
-    for i in range(N):
-        send_message(carol, "while you were away %d" % i)
-    stored(node, "alice@localhost", N)
-    alice = xmpp.client("alice@localhost", "alice-pw-1", node.c2s_address)
-    alice.login()
-    for i in range(N):
-        got = alice.wait_message(sender=CAROL)
-        assert got["body"] == "while you were away %d" % i
-    stored(node, "alice@localhost", 0)
-    carol.close()
+    messages_kept_for_next_login(xmpp, node, carol)
 
 
 def test_sm_restart_ends_sessions_and_closes_streams(sandbox, xmpp):
@@ -225,19 +231,10 @@ def test_sm_restart_ends_sessions_and_closes_streams(sandbox, xmpp):
                 if r.get("error") is not None and p.tag == q(CLIENT, "message")]
     assert returned == ["lost? %d" % i for i in range(N)], returned
     carol.pump(0.5)
-    assert len(carol.presences("alice@localhost", "unavailable")) == 1, [ET.tostring(r) for r, _ in carol.got]
+    assert len(carol.presences("alice@localhost", "unavailable")) == 1, carol.got
     start_sm_again(sandbox, node, 2)
     c2s.wait_log(r"localhost is available", since=c2s_mark)
-    for i in range(N):
-        send_message(carol, "while you were away %d" % i)
-    stored(node, "alice@localhost", N)
-    alice = xmpp.client("alice@localhost", "alice-pw-1", node.c2s_address)
-    alice.login()
-    for i in range(N):
-        got = alice.wait_message(sender=CAROL)
-        assert got["body"] == "while you were away %d" % i
-    stored(node, "alice@localhost", 0)
-    carol.close()
+    messages_kept_for_next_login(xmpp, node, carol)
 
 
 def parked_with_unacked(xmpp, node):
