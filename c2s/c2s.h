@@ -289,6 +289,14 @@ int c2s_sm_parked_deliver(struct c2s *c2s, const char *cid, const char *sm_id,
 			  const struct nad *route, int payload);
 /* The sm ended a parked session: 1 if it was one. */
 int c2s_sm_parked_ended(struct c2s *c2s, const char *cid, const char *sm_id);
+/* The sm `name` (or the domain `name`; NULL: the router link) went away
+ * and ended its sessions: the parked ones of it become orphans, which
+ * cannot be resumed. Returns how many. c2s_sm_parked_orphans_end(), for
+ * each name the router says is available, ends the orphans of that domain,
+ * or of that sm while their domain is served, so that their
+ * unacknowledged messages reach an sm. */
+int c2s_sm_parked_orphan(struct c2s *c2s, const char *name);
+void c2s_sm_parked_orphans_end(struct c2s *c2s, const char *domain);
 /* End every parked session (shutdown), then free what is left (exit). */
 void c2s_sm_shutdown(struct c2s *c2s);
 void c2s_sm_free_all(struct c2s *c2s);

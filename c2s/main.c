@@ -128,6 +128,7 @@ static void on_down(struct comp *comp, const char *reason, int final, void *ctx)
 	log_warnx("c2s: router link down: %s", reason != NULL ? reason : "closed");
 	/* Without the router no session can go on: the sm will drop them. */
 	c2s_close_all(c2s, NULL, "internal-server-error");
+	c2s_sm_parked_orphan(c2s, NULL);
 	if (final) {
 		if (!c2s->shutting_down)
 			log_notice("c2s: giving up on the router; exiting");

@@ -180,6 +180,15 @@ static void sess_failed(struct c2s_conn *c, const char *action)
 		c2s_register_created(c, 0);
 }
 
+/* Only the sm holding a session may speak for it: the route's from (which
+ * the router checks) is the name that answered the start, or the domain
+ * (a jabberd2 sm sends its stanzas for clients from there). */
+static int from_session_sm(const struct c2s_conn *c, const char *rfrom)
+{
+	return rfrom != NULL && ((c->sm_name != NULL && strcmp(rfrom, c->sm_name) == 0) ||
+				 (c->domain != NULL && strcmp(rfrom, c->domain) == 0));
+}
+
 static void sess_control_in(struct c2s *c2s, const struct nad *nad, int p)
 {
 	const char *action = nad_attr(nad, p, NULL, "action");
@@ -212,6 +221,11 @@ static void sess_control_in(struct c2s *c2s, const struct nad *nad, int p)
 		}
 		if (c->state != C2S_ACTIVE || sm == NULL || strcmp(sm, c->sm_id) != 0)
 			return;
+		if (!from_session_sm(c, rfrom)) {
+			log_warnx("c2s: conn %s: '%s' %s from %s, not its sm %s; ignored", c->id,
+				  action, c->jid, rfrom != NULL ? rfrom : "(no from)", c->sm_name);
+			return;
+		}
 		c->state = C2S_CONNECTED;
 		log_info("c2s: conn %s: the sm %s the session of %s", c->id, action, c->jid);
 		if (strcmp(action, "replaced") == 0)
@@ -244,6 +258,13 @@ static void deliver(struct c2s *c2s, const struct nad *route, int p)
 	struct c2s_conn *c = cid != NULL ? c2s_conn_find(c2s, cid) : NULL;
 	struct nad *out;
 
+	if (c != NULL && !from_session_sm(c, nad_attr(route, 0, NULL, "from"))) {
+		const char *rfrom = nad_attr(route, 0, NULL, "from");
+
+		log_warnx("c2s: conn %s: a stanza for %s from %s, not its sm; dropped", c->id,
+			  c->jid != NULL ? c->jid : "-", rfrom != NULL ? rfrom : "(no from)");
+		return;
+	}
 	if (c == NULL || c->ended || c->state != C2S_ACTIVE || sm == NULL ||
 	    strcmp(sm, c->sm_id) != 0) {
 		if (c == NULL && c2s_sm_parked_deliver(c2s, cid, sm, route, p))
@@ -272,6 +293,26 @@ static void bounced(struct c2s *c2s, const struct nad *route, int p)
 	}
 }
 
+/* The sm that holds these clients' sessions, or their domain, left the
+ * router: the sessions are gone with it, so the clients must log in again
+ * (c2s/README.md says why the condition is reset). Whichever of the two
+ * names the router announces first, the streams get the same error. */
+static int close_sessions(struct c2s *c2s, const char *name)
+{
+	struct c2s_conn *c, *tmp;
+	int n = 0;
+
+	LIST_FOREACH_SAFE(c, tmp, &c2s->all, struct c2s_conn, link) {
+		if (c->ended || c->state != C2S_ACTIVE ||
+		    !((c->sm_name != NULL && strcmp(c->sm_name, name) == 0) ||
+		      (c->domain != NULL && strcmp(c->domain, name) == 0)))
+			continue;
+		c2s_conn_error(c, "reset", "the session manager went away");
+		n++;
+	}
+	return n;
+}
+
 static void advertisement(struct c2s *c2s, const struct nad *nad)
 {
 	const char *from = nad_attr(nad, 0, NULL, "from");
@@ -282,13 +323,21 @@ static void advertisement(struct c2s *c2s, const struct nad *nad)
 	if (type != NULL && strcmp(type, "unavailable") == 0) {
 		/* Every name that leaves is announced (s2s, other components);
 		 * only a domain of ours, or one with client streams, is news. */
-		int n = c2s_close_all(c2s, from, "host-gone");
+		int n = close_sessions(c2s, from), parked = c2s_sm_parked_orphan(c2s, from);
 
+		if (n > 0 || parked > 0)
+			log_notice("c2s: %s is gone at the router: %d session stream%s closed, "
+				   "%d parked session%s over", from, n, n == 1 ? "" : "s",
+				   parked, parked == 1 ? "" : "s");
+		n = c2s_close_all(c2s, from, "host-gone");
 		if (n > 0 || c2s_host_find(c2s, from) != NULL)
 			log_notice("c2s: %s is gone at the router: %d client stream%s closed",
 				   from, n, n == 1 ? "" : "s");
-	} else if (c2s_host_find(c2s, from) != NULL)
-		log_info("c2s: %s is available", from);
+	} else {
+		if (c2s_host_find(c2s, from) != NULL)
+			log_info("c2s: %s is available", from);
+		c2s_sm_parked_orphans_end(c2s, from);
+	}
 }
 
 void c2s_router_element(struct comp *comp, struct nad *nad, void *ctx)

@@ -47,6 +47,7 @@ struct c2s_parked {
 	char *user, *domain, *jid, *sm_id, *sm_name;
 	struct c2s_sm *sm;
 	struct mio_timer *timer;
+	int orphaned;                   /* the router link was lost since */
 };
 
 
@@ -392,6 +393,53 @@ void c2s_sm_shutdown(struct c2s *c2s)
 	free(v);
 }
 
+int c2s_sm_parked_orphan(struct c2s *c2s, const char *name)
+{
+	size_t n, i;
+	struct c2s_parked **v;
+	int marked = 0;
+
+	if (c2s->parked == NULL)
+		return 0;
+	v = parked_all(c2s, &n);
+	for (i = 0; i < n; i++) {
+		struct c2s_parked *p = v[i];
+
+		if (p->orphaned || (name != NULL &&
+				    !(p->domain != NULL && strcmp(p->domain, name) == 0) &&
+				    !(p->sm_name != NULL && strcmp(p->sm_name, name) == 0)))
+			continue;
+		p->orphaned = 1;
+		marked++;
+	}
+	free(v);
+	return marked;
+}
+
+void c2s_sm_parked_orphans_end(struct c2s *c2s, const char *name)
+{
+	size_t n, i;
+	struct c2s_parked **v;
+
+	if (c2s->parked == NULL)
+		return;
+	v = parked_all(c2s, &n);
+	/* The sm has no such session any more: nothing to end there; the
+	 * unacknowledged messages go back to the domain, once it is served
+	 * (with <router_id> it stayed served: then once that sm is back). */
+	for (i = 0; i < n; i++) {
+		struct c2s_parked *p = v[i];
+
+		if (!p->orphaned || p->domain == NULL)
+			continue;
+		if (strcmp(p->domain, name) == 0 ||
+		    (p->sm_name != NULL && strcmp(p->sm_name, name) == 0 &&
+		     c2s->comp != NULL && comp_name_available(c2s->comp, p->domain)))
+			parked_end(p, 1, "its sm went away");
+	}
+	free(v);
+}
+
 void c2s_sm_free_all(struct c2s *c2s)
 {
 	size_t n;
@@ -567,8 +615,10 @@ static void do_resume(struct c2s_conn *c, const struct nad *nad)
 	if (previd != NULL && strlen(previd) == SM_ID_LEN && parked_by(c2s, "r", previd) == NULL)
 		take_over(c, previd);
 	p = previd != NULL && strlen(previd) == SM_ID_LEN ? parked_by(c2s, "r", previd) : NULL;
-	/* Another user's id reads like an unknown one. */
-	if (p == NULL || strcmp(p->user, c->user) != 0 || strcmp(p->domain, c->domain) != 0) {
+	/* Another user's id reads like an unknown one, and so does the id of
+	 * a session its sm has ended (an orphan). */
+	if (p == NULL || p->orphaned || strcmp(p->user, c->user) != 0 ||
+	    strcmp(p->domain, c->domain) != 0) {
 		log_info("c2s: conn %s: resumption refused: no such session of %s", c->id,
 			 c->user);
 		send_failed(c, "item-not-found");

@@ -52,7 +52,12 @@ SM_TESTS = sm/tests/test_sm sm/tests/test_amp sm/tests/test_roster_publish \
 	sm/tests/test_modules
 check_PROGRAMS += $(SM_TESTS)
 TESTS += $(SM_TESTS)
+# Run by hand (sm/tests/bench_c2s_gone.c says how).
+check_PROGRAMS += sm/tests/bench_c2s_gone
 endif
+sm_tests_bench_c2s_gone_SOURCES = sm/tests/bench_c2s_gone.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
+sm_tests_bench_c2s_gone_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+sm_tests_bench_c2s_gone_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 sm_tests_test_sm_SOURCES = sm/tests/test_sm.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_sm_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_sm_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
@@ -65,6 +70,15 @@ sm_tests_test_roster_publish_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 sm_tests_test_modules_SOURCES = sm/tests/test_modules.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_modules_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_modules_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
+
+# A router module standing in for the cluster module in
+# tests/integration/test_sm_router_id.py (seed patch 1): binds a domain and
+# relays its routes to the sm's <router_id>. Built with the daemons so the
+# integration test never lacks it.
+noinst_PROGRAMS += sm/tests/relay_module.so
+sm_tests_relay_module_so_SOURCES = sm/tests/relay_module_so.c
+sm_tests_relay_module_so_CFLAGS = $(AM_CFLAGS) -fPIC
+sm_tests_relay_module_so_LDFLAGS = $(AM_LDFLAGS) -shared
 
 # Fuzz target: router input to the sm.
 if ENABLE_FUZZING

@@ -3,10 +3,13 @@
  * main.c: the sm daemon. Reads the command line (-c FILE, -i ID, -D, -h,
  * as jabberd2's sm) and sm.xml, writes the pid file, opens the log and the
  * storage drivers, sets up the module chains, links to the router (comp/)
- * binding its id and each served domain (multi='to'), and runs the loop.
+ * binding its id and each served domain (multi='to'), or with
+ * <router_id> that name alone (patch 1), and runs the loop.
  * A refused bind exits 1; giving up on the router exits 0 (compat spec
- * section 1). SIGHUP reopens the log; SIGTERM/SIGINT close the router link
- * and exit 0.
+ * section 1). Losing the router ends every session (their c2s links went
+ * with it); what the sm sends outside meanwhile is held until the link is
+ * back. SIGHUP reopens the log; SIGTERM/SIGINT end the sessions (contacts
+ * get unavailable presence), close the router link and exit 0.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -80,7 +83,13 @@ static void on_ready(struct comp *comp, void *ctx)
 	struct sm *sm = ctx;
 
 	(void)comp;
-	sm_binds_pending = 1 + (int)xhash_count(sm->hosts) - (xhash_get(sm->hosts, sm->id) != NULL);
+	/* After the binds, so the router knows our name first. */
+	sm_send_held(sm);
+	if (sm->router_id != NULL)
+		sm_binds_pending = 1;
+	else
+		sm_binds_pending = 1 + (int)xhash_count(sm->hosts) -
+				   (xhash_get(sm->hosts, sm->id) != NULL);
 }
 
 static void on_element(struct comp *comp, struct nad *nad, void *ctx)
@@ -94,6 +103,11 @@ static void on_down(struct comp *comp, const char *reason, int final, void *ctx)
 	struct sm *sm = ctx;
 
 	(void)comp;
+	/* The router that carried our sessions' c2s links is gone, and c2s
+	 * has dropped their clients: end the sessions now (contacts told they
+	 * are unavailable once the link is back), rather than keep ghosts
+	 * that would swallow their messages and look available. */
+	sess_end_all(sm, "the router link is down");
 	if (!final)
 		return;
 	if (!sm->shutting_down)
@@ -120,8 +134,10 @@ static int link_router(struct sm *sm, const char **error_r)
 	if (sm->comp == NULL)
 		return -1;
 	comp_bind(sm->comp, sm->id, NULL, 0);
+	/* With <router_id> the domains are bound by whoever hands us their
+	 * stanzas (the cluster module), not by us. */
 	xhash_iter_init(sm->hosts, &it);
-	while (xhash_iter_next(&it, &host, NULL))
+	while (sm->router_id == NULL && xhash_iter_next(&it, &host, NULL))
 		if (strcmp(host, sm->id) != 0)
 			comp_bind(sm->comp, host, "to", 0);
 	comp_start(sm->comp);
@@ -149,6 +165,10 @@ static void on_term(int signo, void *ctx)
 	log_notice("sm: shutting down (signal %d)", signo);
 	sm->shutting_down = 1;
 	sdnotify_stopping();
+	/* Contacts hear that our users are gone; c2s closes their streams
+	 * when the router says we left. */
+	if (comp_is_open(sm->comp))
+		sess_end_all(sm, "shutting down");
 	comp_close(sm->comp);
 }
 

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "sm/presence.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,7 +142,14 @@ static void pres_unavailable(struct sess *sess, struct pkt *pkt)
 	if (directed != NULL) {
 		xhash_iter_init(directed, &it);
 		while (xhash_iter_next(&it, &to, NULL)) {
-			pres_send(pkt, to);
+			char bare[JID_MAX + 1];
+			const struct roster_item *item;
+
+			/* A contact the broadcast reached already hears it once. */
+			snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(to, "/"), to);
+			item = roster_get(sess->user, bare);
+			if (!sess->available || item == NULL || !item->from)
+				pres_send(pkt, to);
 			xhash_iter_remove(&it);
 		}
 	}

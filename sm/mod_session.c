@@ -4,6 +4,7 @@
  * start/started, end/ended, create/created, delete/deleted, with the
  * request returned marked sc:failed='1' when it cannot be done. In the
  * pkt-router chain it ends the sessions of a c2s the router says is gone.
+ * A session is ended only by the component that started it.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -58,6 +59,14 @@ static void session_end(struct sess_req *r)
 
 	if (sess == NULL) {
 		session_fail(r, "unknown session");
+		return;
+	}
+	/* Only the component that started it (the router checks that a
+	 * route's from is a name its sender holds). */
+	if (strcmp(sess->c2s, r->c2s) != 0) {
+		log_warnx("sm: %s tried to end the session %s of %s, held by %s; refused",
+			  r->c2s, sess->sm_id, jid_full(sess->jid), sess->c2s);
+		session_fail(r, "not the session's component");
 		return;
 	}
 	sess_end(sess, "ended");
@@ -133,29 +142,8 @@ static enum mod_ret session_in_router(struct pkt *pkt)
 /* The router says a component went away: end the sessions it carried. */
 static enum mod_ret session_pkt_router(struct pkt *pkt)
 {
-	struct xhash_iter it;
-	void *v;
-	int again = 1;
-
-	if (pkt->type != PKT_PRESENCE_UN || pkt->rfrom == NULL)
-		return MOD_PASS;
-	/* Ending a session may end others (a user's last one frees the user),
-	 * so restart the walk after each. */
-	while (again) {
-		again = 0;
-		xhash_iter_init(pkt->sm->sessions, &it);
-		while (xhash_iter_next(&it, NULL, &v)) {
-			struct sess *sess = v;
-
-			if (strcmp(sess->c2s, pkt->rfrom) == 0) {
-				log_notice("sm: %s went away; ending %s", pkt->rfrom,
-					   jid_full(sess->jid));
-				sess_end(sess, NULL);
-				again = 1;
-				break;
-			}
-		}
-	}
+	if (pkt->type == PKT_PRESENCE_UN && pkt->rfrom != NULL)
+		sess_end_c2s(pkt->sm, pkt->rfrom, "the c2s went away");
 	return MOD_PASS;
 }
 

@@ -261,7 +261,10 @@ void pkt_sess(struct pkt *pkt, struct sess *sess)
 		pkt_free(&pkt);
 		return;
 	}
-	route = comp_route_new(sess->c2s, jid_domain(sess->jid), NULL);
+	/* jabberd2 sends these from the user's domain; with <router_id>
+	 * every route we send names us. */
+	route = comp_route_new(sess->c2s, pkt->sm->router_id != NULL ?
+			       pkt->sm->router_id : jid_domain(sess->jid), NULL);
 	st = nad_graft(route, 0, pkt->nad, 0);
 	nad_attr_set_prefixed(route, st, SM_NS_SESSION, "sm", "c2s", sess->c2s_id);
 	nad_attr_set_prefixed(route, st, SM_NS_SESSION, "sm", "sm", sess->sm_id);

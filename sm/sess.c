@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * sess.c: sessions, one per resource a c2s started (compat spec section
- * 5). Each gets a 40-hex sm id (SHA-1 of the time, a counter and its full
- * JID) that the c2s uses to address it. Starting a session for a resource
- * that already has one replaces the older; ending one broadcasts
- * unavailable presence if it was available and runs the sess-end chain.
+ * 5). Each gets a 40-hex sm id that the c2s uses to address it: 160
+ * random bits (jabberd2 hashes the time and the JID, which another node,
+ * or anyone who knows when a user logged in, can reproduce). The id is
+ * no credential: session traffic is accepted only from the component that
+ * started the session (sess->c2s; mod_session.c, sm.c). Starting a
+ * session for a resource that already has one replaces the older; ending
+ * one broadcasts unavailable presence if it was available and runs the
+ * sess-end chain.
  */
 #include "config.h"
 #include "sm/sm.h"
 
-#include <stdio.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/rand.h>
 
 #include "comp/comp.h"
 #include "util/buf.h"
@@ -45,13 +51,74 @@ void sess_control(struct sm *sm, const char *to, const char *c2s_id, const char 
 
 static void sess_make_id(struct sess *sess)
 {
-	static unsigned long counter;
-	char seed[JID_MAX + 64];
-	int n;
+	unsigned char rnd[20];
 
-	n = snprintf(seed, sizeof(seed), "%ld.%lu.%s", (long)time(NULL), ++counter,
-		     jid_full(sess->jid));
-	hash_sha1_hex(seed, (size_t)n, sess->sm_id);
+	static_assert(sizeof(sess->sm_id) == 2 * sizeof(rnd) + 1, "sm id is 40 hex");
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		fatalx("sm: no random bytes for a session id");
+	hash_hex(rnd, sizeof(rnd), sess->sm_id);
+}
+
+/* The sessions one component started (sm->by_c2s), so that they can be
+ * ended when it goes, at a cost in their number alone. */
+struct sess_by_c2s {
+	struct list_node sessions;      /* struct sess.c2s_link */
+};
+
+static void by_c2s_add(struct sm *sm, struct sess *sess)
+{
+	struct sess_by_c2s *b = xhash_get(sm->by_c2s, sess->c2s);
+
+	if (b == NULL) {
+		b = xcalloc(1, sizeof(*b));
+		list_init(&b->sessions);
+		xhash_put(sm->by_c2s, sess->c2s, b);
+	}
+	list_add_tail(&b->sessions, &sess->c2s_link);
+}
+
+static void by_c2s_remove(struct sm *sm, struct sess *sess)
+{
+	struct sess_by_c2s *b = xhash_get(sm->by_c2s, sess->c2s);
+
+	list_remove(&sess->c2s_link);
+	if (b != NULL && list_empty(&b->sessions)) {
+		xhash_remove(sm->by_c2s, sess->c2s);
+		free(b);
+	}
+}
+
+int sess_end_c2s(struct sm *sm, const char *c2s, const char *why)
+{
+	struct sess_by_c2s *b;
+	int n = 0;
+
+	/* Looked up again after each: ending one session may end others. */
+	while ((b = xhash_get(sm->by_c2s, c2s)) != NULL) {
+		struct sess *sess = LIST_ENTRY(list_first(&b->sessions), struct sess, c2s_link);
+
+		log_notice("sm: ending %s (c2s %s): %s", jid_full(sess->jid), c2s, why);
+		sess_end(sess, NULL);
+		n++;
+	}
+	return n;
+}
+
+int sess_end_all(struct sm *sm, const char *why)
+{
+	struct xhash_iter it;
+	const char *c2s;
+	char *name;
+	int n = 0;
+
+	for (;;) {
+		xhash_iter_init(sm->by_c2s, &it);
+		if (!xhash_iter_next(&it, &c2s, NULL))
+			return n;
+		name = xstrdup(c2s);    /* the key goes with its last session */
+		n += sess_end_c2s(sm, name, why);
+		free(name);
+	}
 }
 
 struct sess *sess_start(struct sm *sm, struct user *user, const struct jid *jid,
@@ -76,6 +143,7 @@ struct sess *sess_start(struct sm *sm, struct user *user, const struct jid *jid,
 	while (xhash_get(sm->sessions, sess->sm_id) != NULL);
 	list_add_tail(&user->sessions, &sess->link);
 	xhash_put(sm->sessions, sess->sm_id, sess);
+	by_c2s_add(sm, sess);
 	log_notice("sm: session started: %s (c2s %s/%s, sm %s)", jid_full(jid), c2s, c2s_id,
 		   sess->sm_id);
 	mm_sess_start(sm, sess);
@@ -100,6 +168,7 @@ void sess_end(struct sess *sess, const char *action)
 	log_notice("sm: session ended: %s", jid_full(sess->jid));
 	sess->ended = 1;
 	xhash_remove(sm->sessions, sess->sm_id);
+	by_c2s_remove(sm, sess);
 	list_remove(&sess->link);
 	jid_free(&sess->jid);
 	free(sess->c2s);
@@ -121,6 +190,7 @@ void sess_free_all(struct sm *sm)
 
 		xhash_iter_remove(&it);
 		list_remove(&sess->link);
+		list_remove(&sess->c2s_link);
 		jid_free(&sess->jid);
 		free(sess->c2s);
 		free(sess->c2s_id);
@@ -128,4 +198,5 @@ void sess_free_all(struct sm *sm)
 		mm_sess_free(sm, sess);
 		free(sess);
 	}
+	xhash_clear(sm->by_c2s, free);
 }

@@ -7,7 +7,8 @@
  * in-sess chain of their session. Stanzas for us then go to the pkt-sm
  * chain (addressed to a domain) or the pkt-user chain (to a user), with
  * the RFC 6120/6121 answers when no module took them. Advertisements go
- * to the pkt-router chain.
+ * to the pkt-router chain. Session traffic is accepted only from the
+ * component that started the session (sess->c2s).
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -94,12 +95,14 @@ static void sm_route_error(struct sm *sm, struct nad *route, int payload)
 {
 	const char *smid = nad_attr(route, payload, SM_NS_SESSION, "sm");
 	const char *code = nad_attr(route, 0, NULL, "error");
+	const char *to = nad_attr(route, 0, NULL, "to");
 	struct sess *sess;
 	struct pkt *pkt;
 
 	if (smid != NULL) {
 		sess = xhash_get(sm->sessions, smid);
-		if (sess != NULL) {
+		/* A bounce keeps to: the component that is unreachable. */
+		if (sess != NULL && to != NULL && strcmp(to, sess->c2s) == 0) {
 			log_notice("sm: session %s: its c2s is unreachable (error %s); ending it",
 				   jid_full(sess->jid), code);
 			sess_end(sess, NULL);
@@ -120,9 +123,16 @@ static void sm_route_error(struct sm *sm, struct nad *route, int payload)
 static void sm_from_sess(struct sm *sm, struct nad *route, int payload, const char *smid)
 {
 	struct sess *sess = xhash_get(sm->sessions, smid);
+	const char *rfrom = nad_attr(route, 0, NULL, "from");
 	struct nad *nad;
 	struct pkt *pkt;
 
+	/* A session acts only through the component that started it. */
+	if (sess != NULL && (rfrom == NULL || strcmp(rfrom, sess->c2s) != 0)) {
+		log_warnx("sm: %s sent a stanza as the session %s of %s, held by %s; refused",
+			  rfrom != NULL ? rfrom : "(no from)", smid, jid_full(sess->jid), sess->c2s);
+		sess = NULL;
+	}
 	if (sess == NULL) {
 		/* Tell the c2s this session is unknown here. */
 		nad = nad_copy(route);

@@ -118,7 +118,7 @@ struct user {
 struct sess {
 	struct user *user;
 	struct jid *jid;                /* full */
-	char sm_id[41];                 /* our id: SHA-1 hex */
+	char sm_id[41];                 /* our id: 160 random bits, hex */
 	char *c2s;                      /* c2s component (route address) */
 	char *c2s_id;                   /* c2s's key for the connection */
 	int available;                  /* sent available presence */
@@ -127,6 +127,7 @@ struct sess {
 	void **mod;                     /* module data, by slot */
 	int ended;
 	struct list_node link;
+	struct list_node c2s_link;      /* in sm->by_c2s, the sessions of c2s */
 };
 
 struct sm_module {
@@ -164,7 +165,11 @@ struct sm_module {
 
 struct sm {
 	struct config *cfg;
-	const char *id;                 /* our name at the router (nameprep'd) */
+	const char *id;                 /* our name at the router (nameprep'd):
+					 * <router_id> if set, else <id> */
+	const char *router_id;          /* <router_id> (then == id), or NULL:
+					 * bind only that name, and send every
+					 * route from it (patch 1) */
 	char *id_buf;
 	struct xhash *hosts;            /* served domains */
 	struct mio *mio;
@@ -172,6 +177,7 @@ struct sm {
 	struct storage *st;
 	struct xhash *users;            /* bare jid -> struct user */
 	struct xhash *sessions;         /* sm id -> struct sess */
+	struct xhash *by_c2s;           /* component -> its sessions (sess.c) */
 	struct xhash *features;         /* disco features (namespaces) */
 	const struct sm_module **chains[CHAIN_COUNT];
 	int nchain[CHAIN_COUNT];
@@ -183,6 +189,11 @@ struct sm {
 	int auto_create;
 	int exit_code;
 	int shutting_down;
+	/* Routes for outside sent while the router link is down, sent when it
+	 * is back (sm_send, sm_send_held). */
+	struct nad **held;
+	size_t nheld;
+	unsigned long held_dropped;
 	/* Tests and fuzzers: where sm_send() hands elements instead of the
 	 * router link. Takes the nad. */
 	void (*send_hook)(struct sm *sm, struct nad *nad);
@@ -197,8 +208,13 @@ struct sm *sm_new(struct config *cfg, struct mio *mio, const char **error_r);
 void sm_free(struct sm **smp);
 /* 1 if jid (full or bare) is listed in an aci.acl of `type` or 'all'. */
 int sm_acl(struct sm *sm, const char *type, const struct jid *jid);
-/* Send an element to the router (or the send hook). Takes the nad. */
+/* Send an element to the router (or the send hook). Takes the nad.
+ * While the link is down, routes for outside (not for a client session,
+ * not session control: those sessions are gone) are held, at most
+ * SM_HELD_MAX, and sent by sm_send_held() when it is back. */
+#define SM_HELD_MAX 65536
 void sm_send(struct sm *sm, struct nad *nad);
+void sm_send_held(struct sm *sm);
 
 /* ---- sm.c: input from the router, dispatch ---- */
 void sm_router_element(struct sm *sm, struct nad *nad);
@@ -288,6 +304,10 @@ struct sess *sess_start(struct sm *sm, struct user *user, const struct jid *jid,
 /* End the session: sess-end chain, tell c2s `action` ("ended",
  * "replaced", or NULL for nothing), free it. */
 void sess_end(struct sess *sess, const char *action);
+/* End (sess_end, no notice to the c2s) every session the component c2s
+ * started, or every session; `why` is for the log. Return how many. */
+int sess_end_c2s(struct sm *sm, const char *c2s, const char *why);
+int sess_end_all(struct sm *sm, const char *why);
 /* At exit: free every session without telling anyone. */
 void sess_free_all(struct sm *sm);
 /* Send a session control reply. */

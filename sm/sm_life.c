@@ -27,6 +27,7 @@
 #define O(f) offsetof(struct sm, f)
 static const struct config_key sm_keys[] = {
 	{ "id", CONFIG_STRING, "sm", O(id), 0, 0 },
+	{ "router_id", CONFIG_STRING, NULL, O(router_id), 0, 0 },
 	{ "user.auto-create", CONFIG_FLAG, "0", O(auto_create), 0, 0 },
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
@@ -39,7 +40,9 @@ static const char *const sm_sections[] = {
 	"user", "amp", "status", "roster", "offline", NULL,
 };
 
-/* The sm id and the served domains, nameprep'd. */
+/* The sm id and the served domains, nameprep'd. With <router_id>, that
+ * name replaces <id> as our name at the router (patch 1): <id> then only
+ * names the served domain when <local> lists none. */
 static int sm_read_hosts(struct sm *sm, const char **error_r)
 {
 	char name[JID_PART_MAX + 1];
@@ -60,6 +63,22 @@ static int sm_read_hosts(struct sm *sm, const char **error_r)
 	}
 	if (n == 0)
 		xhash_put(sm->hosts, sm->id, sm);
+	if (sm->router_id != NULL) {
+		if (jid_nameprep(sm->router_id, name, sizeof(name), error_r) < 0) {
+			*error_r = config_errorf(sm->cfg, config_node(sm->cfg, "router_id", 0),
+						 "%s", *error_r);
+			return -1;
+		}
+		if (sm_serves(sm, name)) {
+			*error_r = config_errorf(sm->cfg, config_node(sm->cfg, "router_id", 0),
+						 "router_id '%s' is a served domain", name);
+			return -1;
+		}
+		free(sm->id_buf);
+		sm->id_buf = xstrdup(name);
+		sm->id = sm->id_buf;
+		sm->router_id = sm->id;
+	}
 	return 0;
 }
 
@@ -96,6 +115,7 @@ struct sm *sm_new(struct config *cfg, struct mio *mio, const char **error_r)
 	sm->hosts = xhash_new();
 	sm->users = xhash_new();
 	sm->sessions = xhash_new();
+	sm->by_c2s = xhash_new();
 	sm->features = xhash_new();
 	if (config_apply(cfg, sm_keys, sm, error_r) < 0 || sm_read_hosts(sm, error_r) < 0 ||
 	    sm_open_storage(sm, error_r) < 0 || sm_modules_init(sm, error_r) < 0) {
@@ -115,6 +135,9 @@ void sm_free(struct sm **smp)
 	if (sm == NULL)
 		return;
 	*smp = NULL;
+	while (sm->nheld > 0)
+		nad_free(&sm->held[--sm->nheld]);
+	free(sm->held);
 	sess_free_all(sm);
 	user_free_all(sm);
 	sm_modules_fini(sm);
@@ -122,6 +145,7 @@ void sm_free(struct sm **smp)
 	xhash_free(&sm->hosts);
 	xhash_free(&sm->users);
 	xhash_free(&sm->sessions);
+	xhash_free(&sm->by_c2s);
 	xhash_free(&sm->features);
 	config_free(&sm->cfg);
 	free(sm->id_buf);
@@ -150,6 +174,55 @@ int sm_acl(struct sm *sm, const char *type, const struct jid *jid)
 	return 0;
 }
 
+/* A route for a client session or a session control element: worth
+ * nothing once the link that carried the session is gone. */
+static int sm_for_session(const struct nad *nad)
+{
+	int p = comp_route_payload(nad);
+	const char *ns;
+
+	if (p == NAD_NONE)
+		return 1;
+	ns = nad_ns(nad, p);
+	return (ns != NULL && strcmp(ns, SM_NS_SESSION) == 0) ||
+	       nad_attr(nad, p, SM_NS_SESSION, "c2s") != NULL;
+}
+
+static void sm_hold(struct sm *sm, struct nad *nad)
+{
+	if (strcmp(nad_name(nad, 0), "route") != 0 || sm_for_session(nad)) {
+		nad_free(&nad);
+		return;
+	}
+	if (sm->nheld >= SM_HELD_MAX) {
+		if (sm->held_dropped++ == 0)
+			log_warnx("sm: %d routes held for the router already; dropping more",
+				  SM_HELD_MAX);
+		nad_free(&nad);
+		return;
+	}
+	if ((sm->nheld & (sm->nheld - 1)) == 0)
+		sm->held = xrealloc(sm->held, (sm->nheld == 0 ? 1 : 2 * sm->nheld) *
+				    sizeof(*sm->held));
+	sm->held[sm->nheld++] = nad;
+}
+
+void sm_send_held(struct sm *sm)
+{
+	size_t i, n = sm->nheld;
+
+	if (n == 0)
+		return;
+	log_notice("sm: sending %zu route%s held while the router was away%s", n,
+		   n == 1 ? "" : "s", sm->held_dropped > 0 ? " (some were dropped)" : "");
+	sm->nheld = 0;
+	for (i = 0; i < n; i++)
+		comp_send(sm->comp, sm->held[i]);
+	free(sm->held);
+	sm->held = NULL;
+	sm->held_dropped = 0;
+}
+
 void sm_send(struct sm *sm, struct nad *nad)
 {
 	if (sm->send_hook != NULL) {
@@ -158,6 +231,10 @@ void sm_send(struct sm *sm, struct nad *nad)
 	}
 	if (sm->comp == NULL) {
 		nad_free(&nad);
+		return;
+	}
+	if (!comp_is_open(sm->comp)) {
+		sm_hold(sm, nad);
 		return;
 	}
 	comp_send(sm->comp, nad);

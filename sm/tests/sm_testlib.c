@@ -117,17 +117,24 @@ void sm_test_feed(struct sm *sm, const char *fmt, ...)
 	sm_router_element(sm, nad);
 }
 
-void sm_test_sess_req(struct sm *sm, const char *action, const char *c2s_id,
-		      const char *smid, const char *target)
+void sm_test_sess_req_from(struct sm *sm, const char *from, const char *action,
+			   const char *c2s_id, const char *smid, const char *target)
 {
-	sm_test_feed(sm, "<route xmlns='" SM_TEST_NS_COMP "' to='example.org' from='c2s'>"
+	sm_test_feed(sm, "<route xmlns='" SM_TEST_NS_COMP "' to='example.org' from='%s'>"
 	     "<sc:session xmlns:sc='" SM_TEST_NS_SESS "' sc:c2s='%s'%s%s%s action='%s'%s%s%s "
-	     "id='req1'/></route>", c2s_id, smid ? " sc:sm='" : "", smid ? smid : "",
+	     "id='req1'/></route>", from, c2s_id, smid ? " sc:sm='" : "", smid ? smid : "",
 	     smid ? "'" : "", action, target ? " target='" : "", target ? target : "",
 	     target ? "'" : "");
 }
 
-const char *sm_test_login(struct sm *sm, const char *bare, const char *res, const char *c2s_id)
+void sm_test_sess_req(struct sm *sm, const char *action, const char *c2s_id,
+		      const char *smid, const char *target)
+{
+	sm_test_sess_req_from(sm, "c2s", action, c2s_id, smid, target);
+}
+
+const char *sm_test_login_from(struct sm *sm, const char *c2s, const char *bare,
+			       const char *res, const char *c2s_id)
 {
 	static char smid[4][41];
 	static int n;
@@ -137,8 +144,8 @@ const char *sm_test_login(struct sm *sm, const char *bare, const char *res, cons
 
 	snprintf(target, sizeof(target), "%s/%s", bare, res);
 	sm_test_out_clear();
-	sm_test_sess_req(sm, "create", c2s_id, NULL, bare);
-	sm_test_sess_req(sm, "start", c2s_id, NULL, target);
+	sm_test_sess_req_from(sm, c2s, "create", c2s_id, NULL, bare);
+	sm_test_sess_req_from(sm, c2s, "start", c2s_id, NULL, target);
 	o = sm_test_out_find("action='started'", NULL);
 	if (o == NULL) {
 		sm_test_out_dump();
@@ -152,10 +159,21 @@ const char *sm_test_login(struct sm *sm, const char *bare, const char *res, cons
 	return s;
 }
 
+const char *sm_test_login(struct sm *sm, const char *bare, const char *res, const char *c2s_id)
+{
+	return sm_test_login_from(sm, "c2s", bare, res, c2s_id);
+}
+
+void sm_test_from_sess_via(struct sm *sm, const char *from, const char *c2s_id,
+			   const char *smid, const char *stanza)
+{
+	sm_test_feed(sm, "<route xmlns='" SM_TEST_NS_COMP "' to='sm' from='%s'>%.*s xmlns='jabber:client' "
+	     "xmlns:sc='" SM_TEST_NS_SESS "' sc:c2s='%s' sc:sm='%s'%s</route>", from,
+	     (int)strcspn(stanza, " />"), stanza, c2s_id, smid, stanza + strcspn(stanza, " />"));
+}
+
 void sm_test_from_sess(struct sm *sm, const char *c2s_id, const char *smid,
 		       const char *stanza)
 {
-	sm_test_feed(sm, "<route xmlns='" SM_TEST_NS_COMP "' to='sm' from='c2s'>%.*s xmlns='jabber:client' "
-	     "xmlns:sc='" SM_TEST_NS_SESS "' sc:c2s='%s' sc:sm='%s'%s</route>",
-	     (int)strcspn(stanza, " />"), stanza, c2s_id, smid, stanza + strcspn(stanza, " />"));
+	sm_test_from_sess_via(sm, "c2s", c2s_id, smid, stanza);
 }

@@ -38,15 +38,23 @@ void sm_test_feed(struct sm *sm, const char *fmt, ...) __attribute__((format(pri
 
 #define SM_TEST_NS_COMP "http://jabberd.jabberstudio.org/ns/component/1.0"
 #define SM_TEST_NS_SESS "http://jabberd.jabberstudio.org/ns/session/1.0"
-/* Session control from c2s "c2s" (create, start, end, delete...):
- * smid and target may be NULL. */
+/* Session control from component `from` (create, start, end, delete...):
+ * smid and target may be NULL. sm_test_sess_req() is from "c2s". */
+void sm_test_sess_req_from(struct sm *sm, const char *from, const char *action,
+			   const char *c2s_id, const char *smid, const char *target);
 void sm_test_sess_req(struct sm *sm, const char *action, const char *c2s_id,
 		      const char *smid, const char *target);
-/* Create the user and start a session for bare/res; returns its sm id
- * (static storage, four in turn). Clears the captured output. */
+/* Create the user and start a session for bare/res from component c2s;
+ * returns its sm id (static storage, four in turn). Clears the captured
+ * output. sm_test_login() is from "c2s". */
+const char *sm_test_login_from(struct sm *sm, const char *c2s, const char *bare,
+			       const char *res, const char *c2s_id);
 const char *sm_test_login(struct sm *sm, const char *bare, const char *res,
 			  const char *c2s_id);
-/* A stanza (text) from the session smid of c2s connection c2s_id. */
+/* A stanza (text) from the session smid of c2s connection c2s_id, sent by
+ * component `from`; sm_test_from_sess() is from "c2s". */
+void sm_test_from_sess_via(struct sm *sm, const char *from, const char *c2s_id,
+			   const char *smid, const char *stanza);
 void sm_test_from_sess(struct sm *sm, const char *c2s_id, const char *smid,
 		       const char *stanza);
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -26,6 +27,7 @@
 #include "storage/storage.h"
 #include "util/buf.h"
 #include "util/config_file.h"
+#include "util/hash.h"
 #include "util/nad.h"
 #include "util/xhash.h"
 
@@ -154,6 +156,149 @@ static void test_session_protocol(void **state)
 	assert_int_equal(count(sm, "active", "ann@example.org"), 0);
 	assert_int_equal(xhash_count(sm->sessions), 0);
 	assert_int_equal(xhash_count(sm->users), 0);
+}
+
+/* Session ids are 160 random bits in hex: not jabberd2's SHA-1 of the
+ * time, a counter and the JID, which anyone (another node) can compute
+ * again, and which two nodes compute alike for one JID in one second. */
+static void test_session_ids_unguessable(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	time_t t0 = time(NULL), t1;
+	char ids[8][41], seed[128], guess[HASH_SHA1_HEX_SIZE];
+	int i, j;
+	long t;
+	unsigned long c;
+
+	for (i = 0; i < 8; i++) {
+		/* The same full JID each time: each login replaces the last. */
+		snprintf(ids[i], sizeof(ids[i]), "%s", sm_test_login(sm, "ann@example.org", "desk", "1"));
+		assert_int_equal(strspn(ids[i], "0123456789abcdef"), 40);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(ids[i], ids[j]);
+	}
+	t1 = time(NULL);
+	for (t = (long)t0 - 1; t <= (long)t1 + 1; t++) {
+		for (c = 0; c <= 64; c++) {
+			int n = snprintf(seed, sizeof(seed), "%ld.%lu.%s", t, c,
+					 "ann@example.org/desk");
+
+			assert_int_equal(hash_sha1_hex(seed, (size_t)n, guess), 0);
+			for (i = 0; i < 8; i++)
+				assert_string_not_equal(ids[i], guess);
+		}
+	}
+}
+
+/* Only the component that started a session may end it or act as it:
+ * another one naming its id (an XEP-0114 component, say) gets the request
+ * back failed, and the session is untouched. */
+static void test_session_control_owner(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	char smid[41];
+
+	snprintf(smid, sizeof(smid), "%s", a);
+	sm_test_login(sm, "bob@example.org", "home", "2");
+	sm_test_out_clear();
+	sm_test_sess_req_from(sm, "muc.example.org", "end", "1", smid, NULL);
+	assert_non_null(sm_test_out_find("action='end'", ":failed='1'", "to='muc.example.org'",
+					 NULL));
+	assert_null(sm_test_out_find("action='ended'", NULL));
+	assert_non_null(xhash_get(sm->sessions, smid));
+	sm_test_out_clear();
+	/* Acting as her: the stanza comes back failed to its sender; bob
+	 * gets nothing and nothing is stored for him. */
+	sm_test_from_sess_via(sm, "muc.example.org", "1", smid,
+		      "<message to='bob@example.org/home'><body>forged</body></message>");
+	assert_non_null(sm_test_out_find(":failed='1'", "to='muc.example.org'", "forged", NULL));
+	assert_null(sm_test_out_find("to='c2s'", NULL));
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 0);
+	/* The session still works through its own c2s. */
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", smid, "<message to='bob@example.org/home'><body>real</body></message>");
+	assert_non_null(sm_test_out_find("to='c2s'", ":c2s='2'", "real", NULL));
+	sm_test_out_clear();
+	sm_test_sess_req(sm, "end", "1", smid, NULL);
+	assert_non_null(sm_test_out_find("action='ended'", smid, NULL));
+	assert_null(xhash_get(sm->sessions, smid));
+}
+
+/* A c2s that goes away takes its sessions, and only its sessions. */
+static void test_c2s_gone_ends_its_sessions(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	char keep[41];
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		char res[16];
+
+		snprintf(res, sizeof(res), "r%d", i);
+		sm_test_login_from(sm, i % 2 ? "c2s-b" : "c2s", i % 4 < 2 ? "ann@example.org" :
+			   "bob@example.org", res, "7");
+	}
+	snprintf(keep, sizeof(keep), "%s", sm_test_login_from(sm, "c2s-b", "cy@example.org", "x", "8"));
+	assert_int_equal(xhash_count(sm->sessions), 21);
+	sm_test_feed(sm, "<presence xmlns='" COMP "' from='c2s' type='unavailable'/>");
+	assert_int_equal(xhash_count(sm->sessions), 11);
+	assert_non_null(xhash_get(sm->sessions, keep));
+	/* An unrelated name leaving changes nothing. */
+	sm_test_feed(sm, "<presence xmlns='" COMP "' from='muc.example.org' type='unavailable'/>");
+	assert_int_equal(xhash_count(sm->sessions), 11);
+	sm_test_feed(sm, "<presence xmlns='" COMP "' from='c2s-b' type='unavailable'/>");
+	assert_int_equal(xhash_count(sm->sessions), 0);
+	assert_int_equal(xhash_count(sm->users), 0);
+}
+
+/* <router_id> (seed patch 1): our name at the router, and the from of
+ * every route, client stanzas included; the domains are still served. A
+ * served domain cannot be the router_id. */
+static void test_router_id(void **state)
+{
+	struct fixture *f = *state;
+	char db[128], tmpl[128], *xml, *with;
+	const char *a, *error = NULL;
+	struct config *cfg;
+	struct sm *sm;
+
+	snprintf(db, sizeof(db), "%s/sqlite.db", f->dir);
+	snprintf(tmpl, sizeof(tmpl), "%s/roster.xml", f->dir);
+	xml = xasprintf(sm_xml, db, tmpl);
+	with = strstr(xml, "<id>sm</id>");
+	assert_non_null(with);
+	with = xasprintf("%.*s<id>sm</id><router_id>SM-N1</router_id>%s", (int)(with - xml), xml,
+			 with + strlen("<id>sm</id>"));
+	sm = sm_test_sm_new(with);
+	assert_string_equal(sm->id, "sm-n1");
+	assert_string_equal(sm->router_id, "sm-n1");
+	assert_true(sm_serves(sm, "example.org"));
+	assert_false(sm_serves(sm, "sm-n1"));
+	sm_test_out_clear();
+	sm_test_sess_req(sm, "create", "1", NULL, "ann@example.org");
+	assert_non_null(sm_test_out_find("action='created'", "from='sm-n1'", NULL));
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_login(sm, "bob@example.org", "home", "2");
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/home'><body>in</body></message>");
+	assert_non_null(sm_test_out_find("to='c2s'", ":c2s='2'", "from='sm-n1'", "in", NULL));
+	sm_test_from_sess(sm, "1", a, "<message to='zed@far.example'><body>out</body></message>");
+	assert_non_null(sm_test_out_find("to='far.example'", "from='sm-n1'", "out", NULL));
+	assert_null(sm_test_out_find("from='example.org'", NULL));
+	sm_test_out_clear();
+	sm_free(&sm);
+	free(with);
+
+	with = xasprintf("<sm><id>sm</id><router_id>example.org</router_id>"
+			 "<local><id>example.org</id></local>"
+			 "<storage><driver>sqlite</driver><sqlite><dbname>%s</dbname></sqlite>"
+			 "</storage></sm>", db);
+	cfg = config_load_mem("sm.xml", with, strlen(with), NULL, &error);
+	assert_non_null(cfg);
+	assert_null(sm_new(cfg, NULL, &error));
+	assert_non_null(strstr(error, "is a served domain"));
+	free(with);
+	free(xml);
 }
 
 /* ---- delivery ---- */
@@ -912,6 +1057,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_session_protocol, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_ids_unguessable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_control_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_c2s_gone_ends_its_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_router_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_and_priority, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_quota_and_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roster_and_subscriptions, setup, teardown),
