@@ -250,6 +250,7 @@ int sx_parser_park(struct sx *sx)
 	XML_ParserFree(sx->xp);
 	sx->xp = NULL;
 	sx->parked = 1;
+	buf_free(&sx->raw);
 	return 1;
 }
 
@@ -287,7 +288,7 @@ static int sx_parser_unpark(struct sx *sx)
 	st = XML_Parse(sx->xp, b.data, (int)b.len, XML_FALSE);
 	sx->parsing = 0;
 	sx->replay = 0;
-	sx->fed = sx->mark = b.len;
+	sx->fed = sx->mark = sx->raw_base = b.len;
 	buf_free(&b);
 	if (st != XML_STATUS_OK || sx->depth != 1) {
 		sx_error(sx, "internal-server-error", "could not resume the parser");
@@ -296,14 +297,90 @@ static int sx_parser_unpark(struct sx *sx)
 	return 0;
 }
 
+/* ---- the received bytes (sx_keep_raw) ----
+ *
+ * sx_feed_slice keeps every byte it hands expat from the last mark on, so
+ * when a top-level element ends, its bytes (from its start tag's index to
+ * the mark) are all in sx->raw, however the input was split. They go with
+ * the nad only when their meaning is theirs alone: no prefix but xml: on
+ * any element or attribute (a prefix may come from the stream header),
+ * and an unprefixed element outside any default namespace declared inside
+ * the element relies on the header's default namespace, which is then
+ * recorded with the bytes (sx_send compares it with the writing stream's).
+ */
+
+static void sx_raw_begin(struct sx *sx)
+{
+	XML_Index i = XML_GetCurrentByteIndex(sx->xp);
+
+	sx->raw_ok = i >= 0 && (unsigned long long)i >= sx->raw_base;
+	sx->raw_start = i >= 0 ? (unsigned long long)i : 0;
+	sx->raw_dep = 0;
+	sx->raw_dflt = 0;
+}
+
+/* Check one start tag's names (expat's "uri SEP local SEP prefix"). */
+static void sx_raw_names(struct sx *sx, unsigned level, const XML_Char *name,
+			 const XML_Char **atts)
+{
+	const char *sep = strchr(name, SX_SEP);
+	int i;
+
+	if (sx->raw_decl && sx->raw_dflt == 0)
+		sx->raw_dflt = level;
+	if (sep != NULL && strchr(sep + 1, SX_SEP) != NULL)
+		sx->raw_ok = 0;         /* a prefixed element */
+	else if (sx->raw_dflt == 0)
+		sx->raw_dep = 1;        /* in the inherited default namespace */
+	for (i = 0; atts[i] != NULL; i += 2)
+		if (strchr(atts[i], SX_SEP) != NULL && !sx_name_is(atts[i], NAD_NS_XML, NULL))
+			sx->raw_ok = 0;
+}
+
+static void sx_raw_attach(struct sx *sx, struct nad *nad)
+{
+	const char *ns = sx->raw_dep ? sx->peer.h.ns : NULL;
+
+	sx->raw_ok = 0;
+	if (sx->raw_dep && ns == NULL)
+		return;         /* unqualified elements: no namespace to match */
+	if (!sx->keep_raw || sx->raw_start < sx->raw_base || sx->mark > sx->raw_base + sx->raw.len)
+		return;
+	nad_raw_set(nad, sx->raw.data + (sx->raw_start - sx->raw_base),
+		    (size_t)(sx->mark - sx->raw_start), ns);
+}
+
+/* Before a slice goes to expat: keep it. */
+static void sx_raw_keep(struct sx *sx, const char *data, size_t n)
+{
+	buf_append(&sx->raw, data, n);
+}
+
+/* After: drop what lies before the mark (no element in progress starts
+ * before it). */
+static void sx_raw_trim(struct sx *sx)
+{
+	if (sx->mark <= sx->raw_base)
+		return;
+	buf_consume(&sx->raw, (size_t)(sx->mark - sx->raw_base));
+	sx->raw_base = sx->mark;
+}
+
 /* ---- the parser: expat handlers ---- */
 
 static void XMLCALL sx_xml_nsdecl(void *arg, const XML_Char *prefix, const XML_Char *uri)
 {
 	struct sx *sx = arg;
 
-	if (sx->stop || sx->depth != 0 || sx->replay)
+	if (sx->stop || sx->replay)
 		return;
+	if (sx->depth != 0) {
+		/* Inside an element: a default namespace declared here makes
+		 * its subtree independent of the stream's. */
+		if (prefix == NULL)
+			sx->raw_decl = 1;
+		return;
+	}
 	if (prefix != NULL)
 		sx->decl_prefixed++;
 	if (prefix == NULL) {
@@ -344,7 +421,12 @@ static void XMLCALL sx_xml_start(void *arg, const XML_Char *name, const XML_Char
 		assert(sx->nad == NULL);
 		sx->nad = nad_new();
 		sx->cur = NAD_NONE;
+		if (sx->keep_raw)
+			sx_raw_begin(sx);
 	}
+	if (sx->raw_ok)
+		sx_raw_names(sx, level, name, atts);
+	sx->raw_decl = 0;
 	sx->cur = nad_elem_add_qname(sx->nad, sx->cur, name, SX_SEP);
 	for (i = 0; atts[i] != NULL; i += 2)
 		nad_attr_set_qname(sx->nad, sx->cur, atts[i], SX_SEP, atts[i + 1]);
@@ -363,6 +445,8 @@ static void XMLCALL sx_xml_end(void *arg, const XML_Char *name)
 		sx_peer_close(sx);
 		return;
 	}
+	if (sx->raw_dflt == sx->depth)
+		sx->raw_dflt = 0;
 	if (sx->depth > 1) {
 		sx->cur = nad_parent(sx->nad, sx->cur);
 		return;
@@ -375,6 +459,8 @@ static void XMLCALL sx_xml_end(void *arg, const XML_Char *name)
 		sx_error(sx, "policy-violation", "stanza too large");
 		return;
 	}
+	if (sx->raw_ok)
+		sx_raw_attach(sx, nad);
 	if (nad_ns(nad, 0) != NULL && strcmp(nad_ns(nad, 0), SX_NS_STREAMS) == 0 &&
 	    strcmp(nad_name(nad, 0), "error") == 0) {
 		sx_peer_error(sx, nad);
@@ -450,6 +536,9 @@ void sx_parser_init(struct sx *sx)
 	sx->depth = 0;
 	sx->fed = sx->mark = 0;
 	sx->stop = sx->xp_stopped = 0;
+	buf_reset(&sx->raw);
+	sx->raw_base = 0;
+	sx->raw_ok = sx->raw_decl = 0;
 }
 
 /* ---- the parser: feeding ---- */
@@ -522,10 +611,14 @@ static int sx_feed_slice(struct sx *sx, const char *data, int n)
 {
 	enum XML_Status st;
 
+	if (sx->keep_raw)
+		sx_raw_keep(sx, data, (size_t)n);
 	sx->parsing = 1;
 	st = XML_Parse(sx->xp, data, n, XML_FALSE);
 	sx->parsing = 0;
 	sx->fed += (unsigned long long)n;
+	if (sx->keep_raw)
+		sx_raw_trim(sx);
 	if (sx->restart_pending) {
 		sx_restart_now(sx);
 		return -1;

@@ -95,8 +95,13 @@ static double measure_end(double units, const char *per)
 
 	for (int i = 0; i < R.o->npids; i++) {
 		double c1 = xb_proc_cpu_s(R.o->pids[i]);
-		if (c1 >= 0 && R.cpu0[i] >= 0)
+		if (c1 >= 0 && R.cpu0[i] >= 0) {
 			cpu += c1 - R.cpu0[i];
+			/* Each process's own share, e.g. the router's. */
+			snprintf(key, sizeof key, "server_cpu_s_per_1000_%s_pid%ld", per,
+				 (long)R.o->pids[i]);
+			add(key, units > 0 ? (c1 - R.cpu0[i]) * 1000 / units : 0, "s");
+		}
 	}
 	add("seconds", secs, "s");
 	if (R.o->npids > 0) {
