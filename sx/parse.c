@@ -309,6 +309,38 @@ static int sx_parser_unpark(struct sx *sx)
  * recorded with the bytes (sx_send compares it with the writing stream's).
  */
 
+/* A prefix declared on the start tag about to be reported. */
+static void sx_raw_prefix(struct sx *sx, const XML_Char *prefix)
+{
+	struct sx_raw_pfx *p;
+
+	if (sx->raw_npfx == SX_RAW_PFX || strlen(prefix) >= sizeof(p->name)) {
+		sx->raw_pfx_over = 1;
+		return;
+	}
+	p = &sx->raw_pfx[sx->raw_npfx++];
+	strcpy(p->name, prefix);
+	p->level = 0;
+}
+
+/* Is `prefix` declared inside the element, in scope here? */
+static int sx_raw_prefix_known(const struct sx *sx, const char *prefix)
+{
+	for (unsigned i = 0; i < sx->raw_npfx; i++)
+		if (strcmp(sx->raw_pfx[i].name, prefix) == 0)
+			return 1;
+	return strcmp(prefix, "xml") == 0;
+}
+
+/* An element ended at `level`: its declarations go out of scope. */
+static void sx_raw_end(struct sx *sx, unsigned level)
+{
+	if (sx->raw_dflt == level)
+		sx->raw_dflt = 0;
+	while (sx->raw_npfx > 0 && sx->raw_pfx[sx->raw_npfx - 1].level >= level)
+		sx->raw_npfx--;
+}
+
 static void sx_raw_begin(struct sx *sx)
 {
 	XML_Index i = XML_GetCurrentByteIndex(sx->xp);
@@ -320,20 +352,33 @@ static void sx_raw_begin(struct sx *sx)
 }
 
 /* Check one start tag's names (expat's "uri SEP local SEP prefix"). */
+/* The prefix of an expat name, or NULL. */
+static const char *sx_raw_name_prefix(const XML_Char *name)
+{
+	const char *sep = strchr(name, SX_SEP);
+
+	sep = sep != NULL ? strchr(sep + 1, SX_SEP) : NULL;
+	return sep != NULL ? sep + 1 : NULL;
+}
+
 static void sx_raw_names(struct sx *sx, unsigned level, const XML_Char *name,
 			 const XML_Char **atts)
 {
-	const char *sep = strchr(name, SX_SEP);
+	const char *pfx = sx_raw_name_prefix(name);
 	int i;
 
 	if (sx->raw_decl && sx->raw_dflt == 0)
 		sx->raw_dflt = level;
-	if (sep != NULL && strchr(sep + 1, SX_SEP) != NULL)
-		sx->raw_ok = 0;         /* a prefixed element */
-	else if (sx->raw_dflt == 0)
+	if (sx->raw_pfx_over)
+		sx->raw_ok = 0;
+	if (pfx != NULL) {
+		if (!sx_raw_prefix_known(sx, pfx))
+			sx->raw_ok = 0; /* bound on the stream header */
+	} else if (sx->raw_dflt == 0) {
 		sx->raw_dep = 1;        /* in the inherited default namespace */
+	}
 	for (i = 0; atts[i] != NULL; i += 2)
-		if (strchr(atts[i], SX_SEP) != NULL && !sx_name_is(atts[i], NAD_NS_XML, NULL))
+		if ((pfx = sx_raw_name_prefix(atts[i])) != NULL && !sx_raw_prefix_known(sx, pfx))
 			sx->raw_ok = 0;
 }
 
@@ -375,10 +420,12 @@ static void XMLCALL sx_xml_nsdecl(void *arg, const XML_Char *prefix, const XML_C
 	if (sx->stop || sx->replay)
 		return;
 	if (sx->depth != 0) {
-		/* Inside an element: a default namespace declared here makes
-		 * its subtree independent of the stream's. */
+		/* Inside an element: what is declared here does not depend
+		 * on the stream (sx_keep_raw). */
 		if (prefix == NULL)
 			sx->raw_decl = 1;
+		else if (sx->keep_raw)
+			sx_raw_prefix(sx, prefix);
 		return;
 	}
 	if (prefix != NULL)
@@ -424,8 +471,13 @@ static void XMLCALL sx_xml_start(void *arg, const XML_Char *name, const XML_Char
 		if (sx->keep_raw)
 			sx_raw_begin(sx);
 	}
-	if (sx->raw_ok)
-		sx_raw_names(sx, level, name, atts);
+	if (sx->keep_raw) {
+		for (unsigned k = sx->raw_npfx; k > 0 && sx->raw_pfx[k - 1].level == 0; k--)
+			sx->raw_pfx[k - 1].level = level;
+		if (sx->raw_ok)
+			sx_raw_names(sx, level, name, atts);
+		sx->raw_pfx_over = 0;
+	}
 	sx->raw_decl = 0;
 	sx->cur = nad_elem_add_qname(sx->nad, sx->cur, name, SX_SEP);
 	for (i = 0; atts[i] != NULL; i += 2)
@@ -445,8 +497,8 @@ static void XMLCALL sx_xml_end(void *arg, const XML_Char *name)
 		sx_peer_close(sx);
 		return;
 	}
-	if (sx->raw_dflt == sx->depth)
-		sx->raw_dflt = 0;
+	if (sx->keep_raw)
+		sx_raw_end(sx, sx->depth);
 	if (sx->depth > 1) {
 		sx->cur = nad_parent(sx->nad, sx->cur);
 		return;
@@ -539,6 +591,7 @@ void sx_parser_init(struct sx *sx)
 	buf_reset(&sx->raw);
 	sx->raw_base = 0;
 	sx->raw_ok = sx->raw_decl = 0;
+	sx->raw_npfx = sx->raw_pfx_over = 0;
 }
 
 /* ---- the parser: feeding ---- */

@@ -305,6 +305,7 @@ static void sx_destroy(struct sx *sx)
 	buf_free(&sx->in);
 	buf_free(&sx->inq);
 	buf_free(&sx->raw);
+	free(sx->raw_pfx);
 	buf_free(&sx->out);
 	free(sx);
 }
@@ -350,8 +351,15 @@ void sx_keep_raw(struct sx *sx, int on)
 		sx->raw_base = sx->fed;
 	}
 	sx->keep_raw = on != 0;
-	if (!on)
+	if (on && sx->raw_pfx == NULL)
+		sx->raw_pfx = xcalloc(SX_RAW_PFX, sizeof(*sx->raw_pfx));
+	if (!on) {
 		buf_free(&sx->raw);
+		free(sx->raw_pfx);
+		sx->raw_pfx = NULL;
+		sx->raw_ok = 0;
+	}
+	sx->raw_npfx = sx->raw_pfx_over = 0;
 }
 
 const char *sx_id(const struct sx *sx)

@@ -32,6 +32,13 @@ struct sx_hdr_copy {
 	int set;
 };
 
+#define SX_RAW_PFX 8
+
+struct sx_raw_pfx {
+	char name[24];
+	unsigned level;
+};
+
 struct sx {
 	enum sx_type type;
 	struct sx_limits lim;
@@ -90,6 +97,13 @@ struct sx {
 	unsigned long long raw_base;
 	unsigned long long raw_start;
 	unsigned raw_dflt;
+	/* Prefixes declared inside it and in scope, innermost last (level
+	 * 0: declared on the start tag not yet reported); allocated by
+	 * sx_keep_raw. Past SX_RAW_PFX, or a longer name, the element goes
+	 * without its bytes. */
+	struct sx_raw_pfx *raw_pfx;
+	unsigned raw_npfx;
+	unsigned raw_pfx_over;
 
 	struct sx_hdr_copy peer;
 	char *id;

@@ -53,12 +53,27 @@ static const struct raw_case cases[] = {
 	{ "<route to='sm' from='c2s'><message><body>x</body></message></route>", 1, ACCEPT },
 	/* Self-contained root, but a child in the stream's namespace. */
 	{ "<route xmlns='" COMP "'><message xmlns='jabber:client'/></route>", 1, NULL },
-	/* Prefixes: never raw, whether declared on the stream or inside. */
+	/* Prefixes bound on the stream header: no bytes. */
 	{ "<db:verify to='a' from='b' id='1'>k</db:verify>", 0, NULL },
-	{ "<route xmlns='" COMP "'><message xmlns='jabber:client'><f:x xmlns:f='urn:f'/>"
-	  "</message></route>", 0, NULL },
 	{ "<route xmlns='" COMP "' db:x='1'/>", 0, NULL },
 	{ "<stream:features/>", 0, NULL },
+	/* Prefixes declared inside, in scope where used: bytes (jabberd2's
+	 * session attributes on c2s routes). */
+	{ "<route xmlns='" COMP "'><message xmlns='jabber:client' xmlns:sc='urn:sc' "
+	  "sc:c2s='1' sc:sm='2'><f:x xmlns:f='urn:f' f:a='b'><f:y/></f:x></message></route>",
+	  1, NULL },
+	{ "<db:r xmlns:db='urn:mine' xmlns='urn:d'><db:s/></db:r>", 1, NULL },
+	/* ... but out of scope again after their element: the stream's. */
+	{ "<route xmlns='" COMP "'><a xmlns:db='urn:other'/><db:b/></route>", 0, NULL },
+	{ "<route xmlns='" COMP "'><a xmlns:db='urn:other' db:x='1'/><b db:y='2'/></route>",
+	  0, NULL },
+	/* Eight declarations fit; a ninth, or a long prefix, and no bytes. */
+	{ "<r xmlns='urn:r' xmlns:a='u' xmlns:b='u' xmlns:c='u' xmlns:d='u' xmlns:e='u' "
+	  "xmlns:f='u' xmlns:g='u' xmlns:h='u'><a:x/></r>", 1, NULL },
+	{ "<r xmlns='urn:r' xmlns:a='u' xmlns:b='u' xmlns:c='u' xmlns:d='u' xmlns:e='u' "
+	  "xmlns:f='u' xmlns:g='u' xmlns:h='u'><i:x xmlns:i='u'/></r>", 0, NULL },
+	{ "<r xmlns='urn:r' xmlns:abcdefghijklmnopqrstuvwxyz='u'/>", 0, NULL },
+	{ "<route xmlns='" COMP "'/>", 1, NULL },
 };
 
 static const size_t ncases = sizeof(cases) / sizeof(cases[0]);

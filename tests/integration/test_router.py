@@ -412,13 +412,23 @@ def test_routes_forwarded_as_received(sandbox):
     assert el.get("error") == "401"
     assert el[0].find("{jabber:client}body").text == "\u263a & <b>"
     assert b"CDATA" not in sm.raw
-    # Prefixes in the payload: written from the tree, same names.
+    # Prefixes declared inside the route (jabberd2's session attributes):
+    # the same bytes.
+    sess = ("<route xmlns='%s' to='c2s' from='sm'><message xmlns='jabber:client' "
+            "xmlns:sc='%s' sc:c2s='7' sc:sm='8'><p:y xmlns:p='urn:p' p:a='1'/>"
+            "</message></route>" % (COMP, "http://jabberd.jabberstudio.org/ns/session/1.0"))
+    sm.send(sess)
+    c2s.expect(q(COMP, "route"))
+    assert sess.encode() in c2s.raw
+    # A prefix bound on the sender's stream header: written from the tree
+    # (so with single quotes), same names.
     pre = ("<route xmlns='%s' to='c2s' from='sm'><message xmlns='jabber:client'>"
-           "<p:y xmlns:p='urn:p' p:a='1'/></message></route>" % COMP)
+           "<stream:y a=\"1\"/></message></route>" % COMP)
     sm.send(pre)
     el = c2s.expect(q(COMP, "route"))
     y = el[0][0]
-    assert y.tag == "{urn:p}y" and y.get("{urn:p}a") == "1"
+    assert y.tag == "{%s}y" % STREAMS and y.get("a") == "1"
+    assert pre.encode() not in c2s.raw
     sm.nothing()
 
 
