@@ -302,11 +302,12 @@ static int sx_parser_unpark(struct sx *sx)
  * sx_feed_slice keeps every byte it hands expat from the last mark on, so
  * when a top-level element ends, its bytes (from its start tag's index to
  * the mark) are all in sx->raw, however the input was split. They go with
- * the nad only when their meaning is theirs alone: no prefix but xml: on
- * any element or attribute (a prefix may come from the stream header),
- * and an unprefixed element outside any default namespace declared inside
- * the element relies on the header's default namespace, which is then
- * recorded with the bytes (sx_send compares it with the writing stream's).
+ * the nad only when their meaning is theirs alone: every prefix used on an
+ * element or attribute (but xml:) must be declared inside the element, in
+ * scope where it is used (else it is the stream header's); an unprefixed
+ * element outside any default namespace declared inside relies on the
+ * header's default namespace, which is then recorded with the bytes
+ * (sx_send compares it with the writing stream's).
  */
 
 /* A prefix declared on the start tag about to be reported. */
@@ -351,8 +352,7 @@ static void sx_raw_begin(struct sx *sx)
 	sx->raw_dflt = 0;
 }
 
-/* Check one start tag's names (expat's "uri SEP local SEP prefix"). */
-/* The prefix of an expat name, or NULL. */
+/* The prefix of an expat name ("uri SEP local SEP prefix"), or NULL. */
 static const char *sx_raw_name_prefix(const XML_Char *name)
 {
 	const char *sep = strchr(name, SX_SEP);
@@ -361,6 +361,7 @@ static const char *sx_raw_name_prefix(const XML_Char *name)
 	return sep != NULL ? sep + 1 : NULL;
 }
 
+/* Check one start tag's names. */
 static void sx_raw_names(struct sx *sx, unsigned level, const XML_Char *name,
 			 const XML_Char **atts)
 {

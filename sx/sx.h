@@ -134,10 +134,10 @@ int sx_input(struct sx *sx, const void *data, size_t len);
 
 /* Attach to each top-level element the peer sends the exact bytes it
  * arrived as (nad_raw), when their meaning does not depend on the
- * stream's prefixes: no prefixed element or attribute other than xml:.
- * A hop that passes the element on unchanged then writes those bytes
- * instead of serializing the tree (sx_send). Off by default; costs a
- * copy of the input. */
+ * stream's prefixes: every prefix used in it (but xml:) is declared
+ * inside it, at most 8 in scope at once. A hop that passes the element
+ * on unchanged then writes those bytes instead of serializing the tree
+ * (sx_send). Off by default; costs a copy of the input. */
 void sx_keep_raw(struct sx *sx, int on);
 
 /* Send an element; sx takes ownership of the nad. It is written in the
