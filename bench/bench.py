@@ -42,6 +42,8 @@ COLUMNS = [
     ("msg p99 ms", "messages", "latency_p99_ms", "%.2f"),
     ("server CPU s/1000 msgs", "messages", "server_cpu_s_per_1000_msgs",
      "%.3f"),
+    ("router CPU s/1000 msgs", "messages", "router_cpu_s_per_1000_msgs",
+     "%.3f"),
     ("generator CPU s/1000 msgs", "messages",
      "generator_cpu_s_per_1000_msgs", "%.3f"),
     ("presences/s fan-out", "fanout", "presences_per_s", "%.0f"),
@@ -101,6 +103,11 @@ def run_scenario(a, srv, name, outdir):
         key = "kib_per_session_pid%d" % srv.pids()[2]
         if key in res["results"]:
             res["results"]["c2s_kib_per_session"] = res["results"][key]
+    # The router's own CPU (the hop a cluster adds to every stanza).
+    if name == "messages" and isinstance(srv, servers.Jabberd):
+        key = "server_cpu_s_per_1000_msgs_pid%d" % srv.pids()[0]
+        if key in res["results"]:
+            res["results"]["router_cpu_s_per_1000_msgs"] = res["results"][key]
     print("  %-8s %-12s %s %.1fs" % (srv.name, name,
                                       "ok" if res["complete"] else
                                       "FAILED: %s" % res.get("error"),
@@ -184,6 +191,8 @@ def table(all_results, kinds):
 
 
 def servers_label(kind):
+    if kind == "base":
+        return "ours (--base-builddir)"
     return {"ours": "ours", "stock": "jabberd2 2.7",
             "prosody": "prosody 0.12", "ejabberd": "ejabberd 23.01"}.get(
                 kind, kind)
@@ -225,6 +234,9 @@ def main():
     ap.add_argument("--duration", type=float, default=300)
     ap.add_argument("--pause", type=float, default=3)
     ap.add_argument("--out", default="bench-results")
+    ap.add_argument("--base-builddir", metavar="DIR",
+                    help="server 'base': our daemons from this other build "
+                    "tree (a baseline commit), run interleaved with 'ours'")
     ap.add_argument("--perf", type=float, default=0, metavar="SECONDS",
                     help="perf record the server for this long during the "
                     "message run (give --messages enough to last)")
@@ -236,6 +248,8 @@ def main():
     a = ap.parse_args()
     a.scenarios = [s for s in a.scenarios.split(",") if s]
     servers.OUR_CIPHERSUITES = a.our_ciphersuites
+    servers.BASE_BUILDDIR = (str(Path(a.base_builddir).resolve())
+                             if a.base_builddir else None)
     for s in a.scenarios:
         if s not in SCENARIOS:
             sys.exit("bench: unknown scenario %r" % s)

@@ -7,6 +7,8 @@ benchmark.
 
   Jabberd("ours")   this tree's router, sm and c2s from $JC_BUILDDIR
   Jabberd("stock")  Debian's jabberd2 2.7 with the same configs
+  Jabberd("ours", builddir=D)  server "base": ours from another build
+                    tree D (bench.py --base-builddir), e.g. a baseline
   Prosody()         Debian's prosody, internal_hashed accounts (files)
   Ejabberd()        Debian's ejabberd on SQLite (its lite.sql schema)
 
@@ -21,6 +23,7 @@ The process-wide sandbox and daemon handling is the test harness's
 """
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -90,6 +93,8 @@ class Server:
 
 # Our c2s's TLS 1.3 suites (bench.py --our-ciphersuites); None: its default.
 OUR_CIPHERSUITES = None
+# bench.py --base-builddir: the build tree of server "base".
+BASE_BUILDDIR = None
 
 C2S_XML = """<c2s>
   <id>c2s</id>
@@ -122,15 +127,40 @@ class Jabberd(Server):
     """Ours or Debian's jabberd2: router, sm and c2s from the test
     harness's node templates, with a c2s.xml for many TLS clients."""
 
-    def __init__(self, sandbox, number, flavor):
+    def __init__(self, sandbox, number, flavor, builddir=None):
         self.name = flavor if flavor == "ours" else "jabberd2"
         self.flavor = flavor
+        # Another build tree of ours (server "base"), or None for
+        # $JC_BUILDDIR.
+        self.builddir = builddir
+        if builddir is not None:
+            self.name = "base"
         super().__init__(sandbox, number)
         self.node = jabberd.Node(sandbox, number=number, flavor=flavor,
                                  tls=True)
 
+    @contextlib.contextmanager
+    def _tree(self):
+        """Our binaries and plug-ins come from self.builddir here."""
+        old = os.environ.get("JC_BUILDDIR")
+        if self.builddir is not None:
+            os.environ["JC_BUILDDIR"] = str(self.builddir)
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop("JC_BUILDDIR", None)
+            else:
+                os.environ["JC_BUILDDIR"] = old
+
     def prepare(self, users, prefix_users, fan_first, fan_users, contacts,
                 max_sessions):
+        with self._tree():
+            self._prepare(users, prefix_users, fan_first, fan_users,
+                          contacts, max_sessions)
+
+    def _prepare(self, users, prefix_users, fan_first, fan_users, contacts,
+                 max_sessions):
         n = self.node
         n.config("c2s").write_text(C2S_XML.format(
             ip=n.ip, router_port=n.router_port, user=n.router_user,
@@ -163,8 +193,10 @@ class Jabberd(Server):
         n = self.node
         for d in jabberd.DAEMONS:
             port = {"router": n.router_port, "c2s": n.c2s_port}.get(d)
+            with self._tree():
+                binary = n._binary(d)
             n.daemons[d] = self.sb.start(
-                "%s-%s" % (self.name, d), [n._binary(d), "-c", n.config(d)],
+                "%s-%s" % (self.name, d), [binary, "-c", n.config(d)],
                 logs=[n.log(d)], ready_port=(n.ip, port) if port else None,
                 ready_log=jabberd.READY_LOG[self.flavor].get(d), timeout=30)
         self.address = (n.ip, n.c2s_port)
@@ -253,6 +285,8 @@ class Prosody(Server):
 def make(kind, sandbox, number):
     if kind in ("ours", "stock"):
         return Jabberd(sandbox, number, kind)
+    if kind == "base":
+        return Jabberd(sandbox, number, "ours", builddir=BASE_BUILDDIR)
     if kind == "prosody":
         return Prosody(sandbox, number)
     if kind == "ejabberd":
@@ -263,6 +297,13 @@ def make(kind, sandbox, number):
 
 def available(kind):
     """None if the server can run here, else why not."""
+    if kind == "base":
+        if BASE_BUILDDIR is None:
+            return "no --base-builddir given"
+        missing = [d for d in jabberd.DAEMONS
+                   if not os.access(Path(BASE_BUILDDIR) / d / d, os.X_OK)]
+        return ("not built in %s: %s" % (BASE_BUILDDIR, " ".join(missing))
+                if missing else None)
     if kind == "ours":
         missing = [d for d in jabberd.DAEMONS if paths.our_binary(d) is None]
         return ("not built in %s: %s" % (paths.builddir(), " ".join(missing))

@@ -260,6 +260,8 @@ void routerd_accept(struct mio_listener *l, struct mio_conn *mc, const char *ip,
 	if (d->tls != NULL)
 		sx_tls_starttls(c->sx, d->tls, 0);
 	sx_sasl_server(c->sx, d->sasl, "jabberd-router");
+	/* Routes passed on unchanged go out as the bytes they came in as. */
+	sx_keep_raw(c->sx, 1);
 	list_add_tail(&d->conns, &c->link_node);
 	mio_conn_set_read_limit(mc, &d->bytes);
 	log_info("router: conn %llu from %s:%d", conn_id(c), ip, port);

@@ -21,7 +21,8 @@ if HAVE_CMOCKA
 SX_CORE_TESTS = \
 	sx/tests/test_sx \
 	sx/tests/test_sx_limits \
-	sx/tests/test_sx_trim
+	sx/tests/test_sx_trim \
+	sx/tests/test_sx_raw
 check_PROGRAMS += $(SX_CORE_TESTS)
 TESTS += $(SX_CORE_TESTS)
 endif
@@ -35,6 +36,9 @@ sx_tests_test_sx_limits_LDADD = $(SX_TEST_LDADD)
 sx_tests_test_sx_trim_SOURCES = sx/tests/test_sx_trim.c sx/tests/sx_test.c sx/tests/sx_test.h
 sx_tests_test_sx_trim_CPPFLAGS = $(SX_TEST_CPPFLAGS)
 sx_tests_test_sx_trim_LDADD = $(SX_TEST_LDADD)
+sx_tests_test_sx_raw_SOURCES = sx/tests/test_sx_raw.c sx/tests/sx_test.c sx/tests/sx_test.h
+sx_tests_test_sx_raw_CPPFLAGS = $(SX_TEST_CPPFLAGS)
+sx_tests_test_sx_raw_LDADD = $(SX_TEST_LDADD)
 
 # Fuzz target for the stream parser.
 if ENABLE_FUZZING

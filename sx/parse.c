@@ -250,6 +250,7 @@ int sx_parser_park(struct sx *sx)
 	XML_ParserFree(sx->xp);
 	sx->xp = NULL;
 	sx->parked = 1;
+	buf_free(&sx->raw);
 	return 1;
 }
 
@@ -287,7 +288,7 @@ static int sx_parser_unpark(struct sx *sx)
 	st = XML_Parse(sx->xp, b.data, (int)b.len, XML_FALSE);
 	sx->parsing = 0;
 	sx->replay = 0;
-	sx->fed = sx->mark = b.len;
+	sx->fed = sx->mark = sx->raw_base = b.len;
 	buf_free(&b);
 	if (st != XML_STATUS_OK || sx->depth != 1) {
 		sx_error(sx, "internal-server-error", "could not resume the parser");
@@ -296,14 +297,138 @@ static int sx_parser_unpark(struct sx *sx)
 	return 0;
 }
 
+/* ---- the received bytes (sx_keep_raw) ----
+ *
+ * sx_feed_slice keeps every byte it hands expat from the last mark on, so
+ * when a top-level element ends, its bytes (from its start tag's index to
+ * the mark) are all in sx->raw, however the input was split. They go with
+ * the nad only when their meaning is theirs alone: every prefix used on an
+ * element or attribute (but xml:) must be declared inside the element, in
+ * scope where it is used (else it is the stream header's); an unprefixed
+ * element outside any default namespace declared inside relies on the
+ * header's default namespace, which is then recorded with the bytes
+ * (sx_send compares it with the writing stream's).
+ */
+
+/* A prefix declared on the start tag about to be reported. */
+static void sx_raw_prefix(struct sx *sx, const XML_Char *prefix)
+{
+	struct sx_raw_pfx *p;
+
+	if (sx->raw_npfx == SX_RAW_PFX || strlen(prefix) >= sizeof(p->name)) {
+		sx->raw_pfx_over = 1;
+		return;
+	}
+	p = &sx->raw_pfx[sx->raw_npfx++];
+	strcpy(p->name, prefix);
+	p->level = 0;
+}
+
+/* Is `prefix` declared inside the element, in scope here? */
+static int sx_raw_prefix_known(const struct sx *sx, const char *prefix)
+{
+	for (unsigned i = 0; i < sx->raw_npfx; i++)
+		if (strcmp(sx->raw_pfx[i].name, prefix) == 0)
+			return 1;
+	return strcmp(prefix, "xml") == 0;
+}
+
+/* An element ended at `level`: its declarations go out of scope. */
+static void sx_raw_end(struct sx *sx, unsigned level)
+{
+	if (sx->raw_dflt == level)
+		sx->raw_dflt = 0;
+	while (sx->raw_npfx > 0 && sx->raw_pfx[sx->raw_npfx - 1].level >= level)
+		sx->raw_npfx--;
+}
+
+static void sx_raw_begin(struct sx *sx)
+{
+	XML_Index i = XML_GetCurrentByteIndex(sx->xp);
+
+	sx->raw_ok = i >= 0 && (unsigned long long)i >= sx->raw_base;
+	sx->raw_start = i >= 0 ? (unsigned long long)i : 0;
+	sx->raw_dep = 0;
+	sx->raw_dflt = 0;
+}
+
+/* The prefix of an expat name ("uri SEP local SEP prefix"), or NULL. */
+static const char *sx_raw_name_prefix(const XML_Char *name)
+{
+	const char *sep = strchr(name, SX_SEP);
+
+	sep = sep != NULL ? strchr(sep + 1, SX_SEP) : NULL;
+	return sep != NULL ? sep + 1 : NULL;
+}
+
+/* Check one start tag's names. */
+static void sx_raw_names(struct sx *sx, unsigned level, const XML_Char *name,
+			 const XML_Char **atts)
+{
+	const char *pfx = sx_raw_name_prefix(name);
+	int i;
+
+	if (sx->raw_decl && sx->raw_dflt == 0)
+		sx->raw_dflt = level;
+	if (sx->raw_pfx_over)
+		sx->raw_ok = 0;
+	if (pfx != NULL) {
+		if (!sx_raw_prefix_known(sx, pfx))
+			sx->raw_ok = 0; /* bound on the stream header */
+	} else if (sx->raw_dflt == 0) {
+		sx->raw_dep = 1;        /* in the inherited default namespace */
+	}
+	for (i = 0; atts[i] != NULL; i += 2)
+		if ((pfx = sx_raw_name_prefix(atts[i])) != NULL && !sx_raw_prefix_known(sx, pfx))
+			sx->raw_ok = 0;
+}
+
+static void sx_raw_attach(struct sx *sx, struct nad *nad)
+{
+	const char *ns = sx->raw_dep ? sx->peer.h.ns : NULL;
+
+	sx->raw_ok = 0;
+	if (sx->raw_dep && ns == NULL)
+		return;         /* unqualified elements: no namespace to match */
+	if (!sx->keep_raw || sx->raw_start < sx->raw_base || sx->mark > sx->raw_base + sx->raw.len)
+		return;
+	nad_raw_set(nad, sx->raw.data + (sx->raw_start - sx->raw_base),
+		    (size_t)(sx->mark - sx->raw_start), ns);
+}
+
+/* Before a slice goes to expat: keep it. */
+static void sx_raw_keep(struct sx *sx, const char *data, size_t n)
+{
+	buf_append(&sx->raw, data, n);
+}
+
+/* After: drop what lies before the mark (no element in progress starts
+ * before it). */
+static void sx_raw_trim(struct sx *sx)
+{
+	if (sx->mark <= sx->raw_base)
+		return;
+	buf_consume(&sx->raw, (size_t)(sx->mark - sx->raw_base));
+	sx->raw_base = sx->mark;
+}
+
 /* ---- the parser: expat handlers ---- */
 
 static void XMLCALL sx_xml_nsdecl(void *arg, const XML_Char *prefix, const XML_Char *uri)
 {
 	struct sx *sx = arg;
 
-	if (sx->stop || sx->depth != 0 || sx->replay)
+	if (sx->stop || sx->replay)
 		return;
+	if (sx->depth != 0) {
+		/* Inside an element: what is declared here does not depend
+		 * on the stream (sx_keep_raw). */
+		if (prefix == NULL)
+			sx->raw_decl = 1;
+		else if (sx->keep_raw)
+			sx_raw_prefix(sx, prefix);
+		return;
+	}
 	if (prefix != NULL)
 		sx->decl_prefixed++;
 	if (prefix == NULL) {
@@ -344,7 +469,17 @@ static void XMLCALL sx_xml_start(void *arg, const XML_Char *name, const XML_Char
 		assert(sx->nad == NULL);
 		sx->nad = nad_new();
 		sx->cur = NAD_NONE;
+		if (sx->keep_raw)
+			sx_raw_begin(sx);
 	}
+	if (sx->keep_raw) {
+		for (unsigned k = sx->raw_npfx; k > 0 && sx->raw_pfx[k - 1].level == 0; k--)
+			sx->raw_pfx[k - 1].level = level;
+		if (sx->raw_ok)
+			sx_raw_names(sx, level, name, atts);
+		sx->raw_pfx_over = 0;
+	}
+	sx->raw_decl = 0;
 	sx->cur = nad_elem_add_qname(sx->nad, sx->cur, name, SX_SEP);
 	for (i = 0; atts[i] != NULL; i += 2)
 		nad_attr_set_qname(sx->nad, sx->cur, atts[i], SX_SEP, atts[i + 1]);
@@ -363,6 +498,8 @@ static void XMLCALL sx_xml_end(void *arg, const XML_Char *name)
 		sx_peer_close(sx);
 		return;
 	}
+	if (sx->keep_raw)
+		sx_raw_end(sx, sx->depth);
 	if (sx->depth > 1) {
 		sx->cur = nad_parent(sx->nad, sx->cur);
 		return;
@@ -375,6 +512,8 @@ static void XMLCALL sx_xml_end(void *arg, const XML_Char *name)
 		sx_error(sx, "policy-violation", "stanza too large");
 		return;
 	}
+	if (sx->raw_ok)
+		sx_raw_attach(sx, nad);
 	if (nad_ns(nad, 0) != NULL && strcmp(nad_ns(nad, 0), SX_NS_STREAMS) == 0 &&
 	    strcmp(nad_name(nad, 0), "error") == 0) {
 		sx_peer_error(sx, nad);
@@ -450,6 +589,10 @@ void sx_parser_init(struct sx *sx)
 	sx->depth = 0;
 	sx->fed = sx->mark = 0;
 	sx->stop = sx->xp_stopped = 0;
+	buf_reset(&sx->raw);
+	sx->raw_base = 0;
+	sx->raw_ok = sx->raw_decl = 0;
+	sx->raw_npfx = sx->raw_pfx_over = 0;
 }
 
 /* ---- the parser: feeding ---- */
@@ -522,10 +665,14 @@ static int sx_feed_slice(struct sx *sx, const char *data, int n)
 {
 	enum XML_Status st;
 
+	if (sx->keep_raw)
+		sx_raw_keep(sx, data, (size_t)n);
 	sx->parsing = 1;
 	st = XML_Parse(sx->xp, data, n, XML_FALSE);
 	sx->parsing = 0;
 	sx->fed += (unsigned long long)n;
+	if (sx->keep_raw)
+		sx_raw_trim(sx);
 	if (sx->restart_pending) {
 		sx_restart_now(sx);
 		return -1;

@@ -304,6 +304,8 @@ static void sx_destroy(struct sx *sx)
 	free(sx->out_prefix_ns);
 	buf_free(&sx->in);
 	buf_free(&sx->inq);
+	buf_free(&sx->raw);
+	free(sx->raw_pfx);
 	buf_free(&sx->out);
 	free(sx);
 }
@@ -339,6 +341,25 @@ int sx_trim(struct sx *sx)
 	/* The output buffer needs nothing: sx_output_consumed frees it
 	 * once drained. */
 	return sx_parser_park(sx);
+}
+
+void sx_keep_raw(struct sx *sx, int on)
+{
+	if (on && !sx->keep_raw) {
+		/* An element already under way is not captured. */
+		buf_reset(&sx->raw);
+		sx->raw_base = sx->fed;
+	}
+	sx->keep_raw = on != 0;
+	if (on && sx->raw_pfx == NULL)
+		sx->raw_pfx = xcalloc(SX_RAW_PFX, sizeof(*sx->raw_pfx));
+	if (!on) {
+		buf_free(&sx->raw);
+		free(sx->raw_pfx);
+		sx->raw_pfx = NULL;
+		sx->raw_ok = 0;
+	}
+	sx->raw_npfx = sx->raw_pfx_over = 0;
 }
 
 const char *sx_id(const struct sx *sx)
@@ -485,7 +506,9 @@ out:
 void sx_send(struct sx *sx, struct nad *nad)
 {
 	const char *scope[] = { "stream", SX_NS_STREAMS, NULL, NULL, NULL };
+	const char *raw, *raw_ns;
 	struct buf b = { 0 };
+	size_t len;
 
 	sx_enter(sx);
 	if ((sx->flags & SX_F_CLOSED) || sx->we_closed || nad_root(nad) == NAD_NONE)
@@ -493,6 +516,12 @@ void sx_send(struct sx *sx, struct nad *nad)
 	if (sx->out_prefix != NULL) {
 		scope[2] = sx->out_prefix;
 		scope[3] = sx->out_prefix_ns;
+	}
+	raw = nad_raw(nad, &len, &raw_ns);
+	if (raw != NULL && (raw_ns == NULL ||
+			    (sx->out_ns != NULL && strcmp(raw_ns, sx->out_ns) == 0))) {
+		sx_write(sx, raw, len);
+		goto out;
 	}
 	nad_serialize_scoped(nad, nad_root(nad), sx->out_ns, scope, &b);
 	sx_write(sx, b.data, b.len);

@@ -132,9 +132,19 @@ const struct sx_auth *sx_auth(const struct sx *sx);
  */
 int sx_input(struct sx *sx, const void *data, size_t len);
 
+/* Attach to each top-level element the peer sends the exact bytes it
+ * arrived as (nad_raw), when their meaning does not depend on the
+ * stream's prefixes: every prefix used in it (but xml:) is declared
+ * inside it, at most 8 in scope at once. A hop that passes the element
+ * on unchanged then writes those bytes instead of serializing the tree
+ * (sx_send). Off by default; costs a copy of the input. */
+void sx_keep_raw(struct sx *sx, int on);
+
 /* Send an element; sx takes ownership of the nad. It is written in the
  * stream's default namespace (so a jabber:client stanza on a c2s stream
- * carries no xmlns). Ignored after close. */
+ * carries no xmlns). A nad that still carries its received bytes
+ * (nad_raw) is written as those bytes when the default namespace they
+ * rely on, if any, is this stream's. Ignored after close. */
 void sx_send(struct sx *sx, struct nad *nad);
 /* Send raw bytes (a whitespace keepalive, a pre-serialized stanza). */
 void sx_send_raw(struct sx *sx, const char *data, size_t len);

@@ -32,6 +32,13 @@ struct sx_hdr_copy {
 	int set;
 };
 
+#define SX_RAW_PFX 8
+
+struct sx_raw_pfx {
+	char name[24];
+	unsigned level;
+};
+
 struct sx {
 	enum sx_type type;
 	struct sx_limits lim;
@@ -66,6 +73,11 @@ struct sx {
 	unsigned closed_called : 1;
 	unsigned free_pending : 1;  /* sx_free was called from a callback */
 	unsigned have_auth : 1;
+	/* sx_keep_raw: each top-level element's bytes go with its nad. */
+	unsigned keep_raw : 1;
+	unsigned raw_ok : 1;    /* the element being parsed may go as bytes */
+	unsigned raw_dep : 1;   /* ... and relies on the header's default ns */
+	unsigned raw_decl : 1;  /* the next start tag declares a default ns */
 	unsigned depth;         /* open elements, the stream root included */
 	struct nad *nad;
 	int cur;
@@ -77,6 +89,21 @@ struct sx {
 	char *decl_uri;
 	unsigned decl_prefixed; /* prefixed declarations on the header */
 	char *root_prefix;      /* prefix of the peer's root element, or NULL */
+	/* sx_keep_raw: the plaintext fed to the parser from offset raw_base
+	 * on (nothing before the mark is kept), where the element being
+	 * parsed starts at raw_start; raw_dflt is the depth of the
+	 * outermost default namespace declared inside it (0: none). */
+	struct buf raw;
+	unsigned long long raw_base;
+	unsigned long long raw_start;
+	unsigned raw_dflt;
+	/* Prefixes declared inside it and in scope, innermost last (level
+	 * 0: declared on the start tag not yet reported); allocated by
+	 * sx_keep_raw. Past SX_RAW_PFX, or a longer name, the element goes
+	 * without its bytes. */
+	struct sx_raw_pfx *raw_pfx;
+	unsigned raw_npfx;
+	unsigned raw_pfx_over;
 
 	struct sx_hdr_copy peer;
 	char *id;

@@ -64,6 +64,11 @@ struct nad {
 	char *arena;
 	size_t arena_len;
 	size_t arena_size;
+	/* The root element exactly as it was received (nad_raw_set), or
+	 * NULL; dropped by every change to the tree. */
+	char *raw;
+	size_t raw_len;
+	char *raw_ns;           /* the inherited default namespace it uses */
 };
 
 /* ---- arena ---- */
@@ -148,6 +153,8 @@ void nad_free(struct nad **nadp)
 	free(nad->elems);
 	free(nad->attrs);
 	free(nad->arena);
+	free(nad->raw);
+	free(nad->raw_ns);
 	free(nad);
 	*nadp = NULL;
 }
@@ -166,7 +173,45 @@ struct nad *nad_copy(const struct nad *nad)
 		memcpy(c->attrs, nad->attrs, sizeof(*c->attrs) * (size_t)nad->nattrs);
 	if (nad->arena_len > 0)
 		memcpy(c->arena, nad->arena, nad->arena_len);
+	if (nad->raw != NULL) {
+		c->raw = xmalloc(nad->raw_len);
+		memcpy(c->raw, nad->raw, nad->raw_len);
+	}
+	c->raw_ns = nad->raw_ns != NULL ? xstrdup(nad->raw_ns) : NULL;
 	return c;
+}
+
+/* ---- the received bytes ---- */
+
+void nad_raw_set(struct nad *nad, const char *data, size_t len, const char *inherited_ns)
+{
+	nad_raw_drop(nad);
+	if (data == NULL || len == 0)
+		return;
+	nad->raw = xmalloc(len);
+	memcpy(nad->raw, data, len);
+	nad->raw_len = len;
+	nad->raw_ns = inherited_ns != NULL ? xstrdup(inherited_ns) : NULL;
+}
+
+const char *nad_raw(const struct nad *nad, size_t *len_r, const char **inherited_ns_r)
+{
+	if (nad == NULL || nad->raw == NULL)
+		return NULL;
+	*len_r = nad->raw_len;
+	if (inherited_ns_r != NULL)
+		*inherited_ns_r = nad->raw_ns;
+	return nad->raw;
+}
+
+void nad_raw_drop(struct nad *nad)
+{
+	if (nad->raw == NULL)
+		return;
+	free(nad->raw);
+	free(nad->raw_ns);
+	nad->raw = nad->raw_ns = NULL;
+	nad->raw_len = 0;
 }
 
 /* ---- building ---- */
@@ -185,6 +230,7 @@ static int nad_elem_new(struct nad *nad, int parent, const char *ns, size_t nsle
 	struct nad_elem *e;
 	int idx;
 
+	nad_raw_drop(nad);
 	assert(parent == NAD_NONE ? nad->nelems == 0 : nad_valid(nad, parent));
 	assert(nad->nelems < INT_MAX);
 	nad_arena_reserve(nad, nad_strsize(ns, nslen) + nad_strsize(prefix, plen) + nlen + 1,
@@ -271,6 +317,7 @@ void nad_elem_set_ns(struct nad *nad, int elem, const char *ns)
 	size_t old, off;
 	int e;
 
+	nad_raw_drop(nad);
 	assert(nad_valid(nad, elem));
 	nad_arena_reserve(nad, nad_strsize(ns, ns ? strlen(ns) : 0), ptrs, 1);
 	off = nad_put_opt(nad, ns, ns ? strlen(ns) : 0);
@@ -307,6 +354,7 @@ static void nad_unlink(struct nad *nad, int elem)
 	size_t tail = e->tail, tail_len = e->tail_len;
 	int parent = e->parent, prev = e->prev;
 
+	nad_raw_drop(nad);
 	if (e->prev != NAD_NONE)
 		nad->elems[e->prev].next = e->next;
 	else
@@ -356,6 +404,7 @@ static void nad_text_grow(struct nad *nad, int elem, int tail, const char *text,
 	size_t *off, *cur;
 	size_t old;
 
+	nad_raw_drop(nad);
 	nad_arena_reserve(nad, len + 1 + (tail ? nad->elems[elem].tail_len :
 					  nad->elems[elem].cdata_len), ptrs, 1);
 	off = tail ? &nad->elems[elem].tail : &nad->elems[elem].cdata;
@@ -397,6 +446,7 @@ void nad_text_set(struct nad *nad, int elem, const char *text, size_t len)
 	const char **ptrs[1] = { &text };
 	struct nad_elem *e;
 
+	nad_raw_drop(nad);
 	assert(nad_valid(nad, elem));
 	nad_arena_reserve(nad, len + 1, ptrs, 1);
 	while (nad->elems[elem].first_child != NAD_NONE) {
@@ -455,6 +505,7 @@ static void nad_attr_put(struct nad *nad, int elem, struct nad_qname *q, const c
 	struct nad_attr *at;
 	int a, prev = NAD_NONE;
 
+	nad_raw_drop(nad);
 	assert(nad_valid(nad, elem));
 	a = nad_attr_find(nad, elem, q->ns, q->nslen, q->name, q->nlen, &prev);
 	if (value == NULL) {
@@ -667,7 +718,7 @@ size_t nad_memory(const struct nad *nad)
 	if (nad == NULL)
 		return 0;
 	return sizeof(*nad) + sizeof(*nad->elems) * (size_t)nad->elems_size +
-		sizeof(*nad->attrs) * (size_t)nad->attrs_size + nad->arena_size;
+		sizeof(*nad->attrs) * (size_t)nad->attrs_size + nad->arena_size + nad->raw_len;
 }
 
 /* ---- copying between nads ---- */

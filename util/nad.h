@@ -102,6 +102,22 @@ int nad_attr_next(const struct nad *nad, int elem, int *pos, const char **ns_r,
 const char *nad_text(const struct nad *nad, int elem, size_t *len_r);
 /* Text after elem's end tag, never NULL. */
 const char *nad_tail(const struct nad *nad, int elem, size_t *len_r);
+/*
+ * The received bytes. A parser may attach the exact bytes the root
+ * element arrived as (sx does on streams that asked for it, see
+ * sx_keep_raw), so that a hop that forwards the element unchanged writes
+ * them out instead of serializing the tree again. `inherited_ns` is the
+ * default namespace the bytes rely on from where they were parsed (an
+ * unprefixed element without its own xmlns inside them), NULL if they
+ * rely on none; a writer may use the bytes only where that same default
+ * namespace is in force. Every change to the tree drops them (a changed
+ * tree is serialized); nad_copy copies them. nad_raw returns NULL when
+ * there are none, else the bytes (not NUL-terminated) and their length.
+ */
+void nad_raw_set(struct nad *nad, const char *data, size_t len, const char *inherited_ns);
+const char *nad_raw(const struct nad *nad, size_t *len_r, const char **inherited_ns_r);
+void nad_raw_drop(struct nad *nad);
+
 /* Number of elements ever added (including unlinked ones). */
 int nad_count(const struct nad *nad);
 /* Bytes the nad holds (arrays and arena), for limits and accounting. */

@@ -93,12 +93,23 @@ static double measure_end(double units, const char *per)
 	double secs = xb_now() - R.tm0, cpu = 0;
 	char key[64];
 
+	double each[XB_MAX_PIDS];
+
 	for (int i = 0; i < R.o->npids; i++) {
 		double c1 = xb_proc_cpu_s(R.o->pids[i]);
-		if (c1 >= 0 && R.cpu0[i] >= 0)
-			cpu += c1 - R.cpu0[i];
+		each[i] = c1 >= 0 && R.cpu0[i] >= 0 ? c1 - R.cpu0[i] : -1;
+		if (each[i] >= 0)
+			cpu += each[i];
 	}
-	add("seconds", secs, "s");
+	add("seconds", secs, "s");      /* first: the login scenario reads it */
+	/* Each process's own share, e.g. the router's. */
+	for (int i = 0; i < R.o->npids; i++) {
+		if (each[i] < 0)
+			continue;
+		snprintf(key, sizeof key, "server_cpu_s_per_1000_%s_pid%ld", per,
+			 (long)R.o->pids[i]);
+		add(key, units > 0 ? each[i] * 1000 / units : 0, "s");
+	}
 	if (R.o->npids > 0) {
 		add("server_cpu_s", cpu, "s");
 		snprintf(key, sizeof key, "server_cpu_s_per_1000_%s", per);

@@ -269,7 +269,7 @@ double xb_self_cpu_s(void);
 
 /* ---- report.c ---- */
 
-#define XB_MAX_RESULTS 32
+#define XB_MAX_RESULTS 48
 
 struct xb_result {
 	char key[48];

@@ -492,6 +492,55 @@ static void test_growth(void **state)
 	nad_free(&cp);
 }
 
+/* The received bytes: kept by copies, dropped by every change. */
+static void test_raw(void **state)
+{
+	static const char xml[] = "<r xmlns='urn:r' a=\"1\"><c>t</c></r>";
+	struct nad *nad, *c;
+	const char *raw, *ns;
+	size_t len;
+
+	(void)state;
+	for (int change = 0; change < 9; change++) {
+		nad = nad_parse(xml, strlen(xml), 0, &raw, NULL);
+		assert_non_null(nad);
+		assert_null(nad_raw(nad, &len, NULL));
+		nad_raw_set(nad, xml, strlen(xml), change % 2 ? "jabber:client" : NULL);
+		raw = nad_raw(nad, &len, &ns);
+		assert_non_null(raw);
+		assert_int_equal(len, strlen(xml));
+		assert_memory_equal(raw, xml, len);
+		if (change % 2)
+			assert_string_equal(ns, "jabber:client");
+		else
+			assert_null(ns);
+		/* Readers and copies leave them. */
+		assert_string_equal(nad_attr(nad, 0, NULL, "a"), "1");
+		c = nad_copy(nad);
+		assert_non_null(nad_raw(c, &len, NULL));
+		assert_int_equal(len, strlen(xml));
+		nad_free(&c);
+		c = nad_extract(nad, 1);
+		assert_null(nad_raw(c, &len, NULL));
+		nad_free(&c);
+		assert_non_null(nad_raw(nad, &len, NULL));
+		switch (change) {
+		case 0: nad_attr_set(nad, 0, NULL, "a", "2"); break;
+		case 1: nad_attr_set(nad, 0, NULL, "a", NULL); break;
+		case 2: nad_elem_add(nad, 0, NULL, "d"); break;
+		case 3: nad_text_append(nad, 1, "u", 1); break;
+		case 4: nad_text_set(nad, 0, "v", 1); break;
+		case 5: nad_elem_remove(nad, 1); break;
+		case 6: nad_elem_set_ns(nad, 0, "urn:s"); break;
+		case 7: c = nad_copy(nad); nad_graft(nad, 0, c, 1); nad_free(&c); break;
+		case 8: nad_raw_drop(nad); break;
+		}
+		if (nad_raw(nad, &len, NULL) != NULL)
+			fail_msg("change %d kept the bytes", change);
+		nad_free(&nad);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_parse_rules),
 		cmocka_unit_test(test_parse_depth),
 		cmocka_unit_test(test_growth),
+		cmocka_unit_test(test_raw),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
