@@ -48,6 +48,7 @@
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
+#include "util/signals.h"
 
 /* Longest line the program may send (a base64 password fits easily). */
 #define ARPIPE_LINE_MAX 4096
@@ -260,8 +261,10 @@ static int arpipe_start(struct ar_pipe *d)
 		/* The child: the pipes on stdin and stdout, default signals,
 		 * and none of c2s's descriptors (a restart happens while
 		 * clients are connected: their sockets must not live on in
-		 * the program). */
+		 * the program). Signals c2s holds while it starts
+		 * (util/signals.h) are not held in the program. */
 		signal(SIGPIPE, SIG_DFL);
+		signals_release();
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
 			_exit(127);
 		if (close_range(3, ~0U, 0) < 0)

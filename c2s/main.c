@@ -27,6 +27,7 @@
 #include "util/log.h"
 #include "util/pidfile.h"
 #include "util/sdnotify.h"
+#include "util/signals.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
@@ -251,6 +252,7 @@ static int run(struct c2s *c2s)
 	mio_signal(c2s->mio, SIGINT, on_term, c2s, &error);
 	mio_signal(c2s->mio, SIGUSR1, on_debug, c2s, &error);
 	mio_signal(c2s->mio, SIGUSR2, on_debug, c2s, &error);
+	signals_release();
 	check_interval_start(c2s);
 	watchdog = mio_timer_new(c2s->mio, sdnotify_watchdog_timer, NULL);
 	if (sdnotify_watchdog_ms() > 0)
@@ -294,6 +296,7 @@ int main(int argc, char **argv)
 	struct c2s c2s = { 0 };
 	int ch, debug = 0, check_only = 0, rc;
 
+	signals_hold();        /* until the loop handles them */
 	umask(027);
 	while ((ch = getopt(argc, argv, "Dc:hi:t?")) != -1) {
 		switch (ch) {

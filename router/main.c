@@ -30,6 +30,7 @@
 #include "util/log.h"
 #include "util/pidfile.h"
 #include "util/sdnotify.h"
+#include "util/signals.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
@@ -367,6 +368,7 @@ static int run(struct routerd *d, const struct routerd_opts *o)
 	mio_signal(d->mio, SIGINT, on_term, d, &error);
 	mio_signal(d->mio, SIGUSR1, on_debug, d, &error);
 	mio_signal(d->mio, SIGUSR2, on_debug, d, &error);
+	signals_release();
 	keepalive_secs = (unsigned)o->keepalive;
 	check = mio_timer_new(d->mio, on_check, d);
 	if (o->check_interval > 0)
@@ -391,6 +393,7 @@ int main(int argc, char **argv)
 	struct routerd_opts o = { 0 };
 	int ch, debug = 0, rc;
 
+	signals_hold();        /* until the loop handles them */
 	umask(027);
 	while ((ch = getopt(argc, argv, "Dc:hi:?")) != -1) {
 		switch (ch) {

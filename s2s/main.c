@@ -29,6 +29,7 @@
 #include "util/log.h"
 #include "util/pidfile.h"
 #include "util/sdnotify.h"
+#include "util/signals.h"
 #include "util/nad.h"
 
 struct s2sd {
@@ -615,6 +616,7 @@ static int d_run(struct s2sd *d)
 			log_error("s2s: %s", err);
 			return 1;
 		}
+	signals_release();
 	if (d_setup(d) < 0)
 		return 1;
 	comp_start(d->comp);
@@ -667,6 +669,7 @@ int main(int argc, char **argv)
 	struct s2sd d = { 0 };
 	int ch, debug = 0, check_only = 0, rc;
 
+	signals_hold();        /* until the loop handles them */
 	umask(027);
 	while ((ch = getopt(argc, argv, "Dc:hi:t?")) != -1) {
 		switch (ch) {

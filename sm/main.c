@@ -29,6 +29,7 @@
 #include "util/log.h"
 #include "util/pidfile.h"
 #include "util/sdnotify.h"
+#include "util/signals.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
@@ -193,6 +194,7 @@ static int run(struct sm *sm)
 	mio_signal(sm->mio, SIGINT, on_term, sm, &error);
 	mio_signal(sm->mio, SIGUSR1, on_debug, sm, &error);
 	mio_signal(sm->mio, SIGUSR2, on_debug, sm, &error);
+	signals_release();
 	watchdog = mio_timer_new(sm->mio, sdnotify_watchdog_timer, NULL);
 	if (sdnotify_watchdog_ms() > 0)
 		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
@@ -214,6 +216,7 @@ int main(int argc, char **argv)
 	struct sm *sm;
 	int ch, debug = 0, rc;
 
+	signals_hold();        /* until the loop handles them */
 	umask(027);
 	while ((ch = getopt(argc, argv, "Dc:hi:?")) != -1) {
 		switch (ch) {

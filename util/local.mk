@@ -15,6 +15,7 @@ util_libutil_a_SOURCES = \
 	util/config_file.c \
 	util/pidfile.c \
 	util/sdnotify.c \
+	util/signals.c \
 	util/nad.c
 
 UTIL_HDRS = \
@@ -26,6 +27,7 @@ UTIL_HDRS = \
 	util/config_file.h \
 	util/pidfile.h \
 	util/sdnotify.h \
+	util/signals.h \
 	util/list.h \
 	util/nad.h
 EXTRA_DIST += $(UTIL_HDRS)
@@ -45,7 +47,8 @@ UTIL_TESTS = \
 	util/tests/test_config \
 	util/tests/test_config_jabberd2 \
 	util/tests/test_list \
-	util/tests/test_pidfile
+	util/tests/test_pidfile \
+	util/tests/test_signals
 check_PROGRAMS += $(UTIL_TESTS)
 TESTS += $(UTIL_TESTS)
 endif
@@ -56,6 +59,8 @@ util_tests_test_log_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_log_LDADD = $(UTIL_TEST_LDADD)
 util_tests_test_pidfile_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_pidfile_LDADD = $(UTIL_TEST_LDADD)
+util_tests_test_signals_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
+util_tests_test_signals_LDADD = $(UTIL_TEST_LDADD)
 util_tests_test_jid_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_jid_LDADD = $(UTIL_TEST_LDADD)
 util_tests_test_xhash_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)

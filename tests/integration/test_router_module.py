@@ -37,6 +37,7 @@ class Peer(Stream):
         sock = socket.create_connection(addr, timeout=TIMEOUT)
         ctx = ssl.create_default_context(cafile=str(cafile))
         self.sock = ctx.wrap_socket(sock, server_hostname="localhost")
+        self.raw = bytearray()
         self.restart()
         self.closed = False
         self.send("<?xml version='1.0'?><stream:stream xmlns:stream='%s' "
