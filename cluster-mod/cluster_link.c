@@ -53,7 +53,7 @@ struct cluster_peer {
 	struct mio_timer *retry;
 	unsigned backoff_ms;
 	time_t up_since;
-	uint64_t bytes_in, bytes_out, ups;
+	uint64_t bytes_in, bytes_out, ups, duplicates;
 	int logged_refusal;             /* reason+1 last logged, 0 none */
 	int logged_connect_error;
 	char last_error[200];
@@ -268,6 +268,7 @@ static void link_attach(struct cluster_link *l, struct cluster_peer *p)
 	if (p->link != NULL) {
 		struct cluster_link *old = p->link;
 
+		p->duplicates++;
 		if (!link_preferred(l, ls->cc->node)) {
 			log_info("cluster: link to %s: keeping the link %s, closing the "
 				 "duplicate %s", p->name, old->remote, l->remote);
@@ -281,6 +282,7 @@ static void link_attach(struct cluster_link *l, struct cluster_peer *p)
 	}
 	if (!l->outgoing && p->dialling != NULL && link_preferred(l, ls->cc->node)) {
 		/* Our own dial would lose against this one: drop it. */
+		p->duplicates++;
 		p->dialling->peer = NULL;
 		mio_conn_shutdown(p->dialling->mc, 1000);
 		p->dialling = NULL;
@@ -762,6 +764,7 @@ void cluster_links_peer_status(const struct cluster_links *ls, int i,
 	st->bytes_in = p->bytes_in;
 	st->bytes_out = p->bytes_out;
 	st->ups = p->ups;
+	st->duplicates = p->duplicates;
 	st->backoff_ms = p->backoff_ms;
 	st->last_error = p->last_error;
 }

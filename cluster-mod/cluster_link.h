@@ -112,6 +112,7 @@ struct cluster_peer_status {
 	time_t up_since;                /* 0 when down */
 	uint64_t bytes_in, bytes_out;   /* application bytes, all links */
 	uint64_t ups;                   /* times the link came up */
+	uint64_t duplicates;            /* second links of the pair closed */
 	unsigned backoff_ms;            /* next redial pause */
 	const char *last_error;         /* "" if none */
 };

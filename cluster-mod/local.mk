@@ -18,7 +18,8 @@ cluster_mod_cluster_so_LDFLAGS = $(AM_LDFLAGS) -shared
 cluster_mod_cluster_so_LDADD = $(OPENSSL_LIBS)
 
 if HAVE_CMOCKA
-CLUSTER_LINK_TESTS = cluster-mod/tests/test_cluster_config
+CLUSTER_LINK_TESTS = cluster-mod/tests/test_cluster_config \
+	cluster-mod/tests/test_cluster_link
 check_PROGRAMS += $(CLUSTER_LINK_TESTS)
 TESTS += $(CLUSTER_LINK_TESTS)
 endif
@@ -26,5 +27,12 @@ cluster_mod_tests_test_cluster_config_SOURCES = cluster-mod/tests/test_cluster_c
 	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
 cluster_mod_tests_test_cluster_config_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 cluster_mod_tests_test_cluster_config_LDADD = $(UTIL_LIBS) $(CMOCKA_LIBS)
+cluster_mod_tests_test_cluster_link_SOURCES = cluster-mod/tests/test_cluster_link.c \
+	cluster-mod/cluster_link.c cluster-mod/cluster_link.h \
+	cluster-mod/cluster_tls.c cluster-mod/cluster_tls.h \
+	cluster-mod/cluster_config.c cluster-mod/cluster_config.h \
+	mio/tests/mio_test.c mio/tests/mio_test.h
+cluster_mod_tests_test_cluster_link_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS)
+cluster_mod_tests_test_cluster_link_LDADD = $(MIO_LIBS) $(UTIL_LIBS) $(CMOCKA_LIBS)
 EXTRA_DIST += cluster-mod/README.md
 # ---- end of i13-link ----
