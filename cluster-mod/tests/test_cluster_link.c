@@ -273,6 +273,19 @@ static void test_simultaneous_dial_keeps_one_link(void **state)
 	assert_true(sa.duplicates + sb.duplicates >= 1);
 	assert_int_equal(sa.outgoing, 1);
 	assert_int_equal(sb.outgoing, 0);
+	/* n1 never lost its link; n2 at most swapped its own dial for n1's
+	 * once; and it stays so. */
+	assert_int_equal(p.a.downs, 0);
+	assert_int_equal(sa.ups, 1);
+	assert_true(p.b.downs <= 1);
+	{
+		struct cluster_link *la = p.a.link, *lb = p.b.link;
+
+		mio_test_run_until(p.mio, NULL, NULL, 500);
+		assert_ptr_equal(p.a.link, la);
+		assert_ptr_equal(p.b.link, lb);
+		assert_int_equal(p.a.downs, 0);
+	}
 	/* n1 dialled n2's listener from its own <ip>. */
 	{
 		char want[64];
