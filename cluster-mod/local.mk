@@ -25,7 +25,7 @@ cluster_mod_tests_test_proto_SOURCES = cluster-mod/tests/test_proto.c \
 cluster_mod_tests_test_proto_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 cluster_mod_tests_test_proto_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
 cluster_mod_tests_test_place_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
-cluster_mod_tests_test_place_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS) -lm
+cluster_mod_tests_test_place_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
 
 # Writes one valid frame of each type as the fuzz target's seed corpus:
 # cluster-mod/tests/gen_proto_corpus DIR (the seeds in the tree came from it).

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * libFuzzer target for cluster-mod/cluster_proto.c. The input is a byte
- * stream as TLS would hand it to a link: the first byte picks the link's
- * negotiated version (0: before negotiation), the rest is scanned and
- * decoded frame after frame. Every accepted frame must re-encode to
+ * libFuzzer target for cluster-mod/cluster_proto.c. The first byte of the
+ * input is the link's negotiated version (0: before negotiation; versions
+ * this build lacks must be refused too); the rest is a byte stream as TLS
+ * would hand it to a link, scanned and decoded frame after frame until the
+ * first rejection, as a link closes there. Every accepted frame must re-encode to
  * exactly the bytes it came from (the encoding is canonical), a rejection
  * must say why, and scan must never claim more bytes than it was given.
  */
@@ -29,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	version = data[0] % 2 == 0 ? 0 : CLUSTER_PROTO_VERSION_MAX;
+	version = data[0];
 	for (off = 1; off < size;) {
 		error = NULL;
 		flen = 0;

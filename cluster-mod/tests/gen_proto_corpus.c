@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * gen_proto_corpus DIR: write one file per sample frame (proto_samples.c)
- * into DIR, encoded by cluster_frame_encode: the seed corpus of
- * cluster-mod/fuzz/fuzz_frame. Exit 1 if a sample does not encode.
+ * gen_proto_corpus DIR: write the seed corpus of cluster-mod/fuzz/fuzz_frame
+ * into DIR: one file per sample frame (proto_samples.c) encoded by
+ * cluster_frame_encode, each after the byte that tells the target the
+ * link's version (the frame's own header version, so pre-negotiation
+ * frames are seeded as such), and one file "stream" with every sample
+ * back to back on a negotiated link. Exit 1 if a sample does not encode.
  */
 #include "config.h"
 
@@ -17,7 +20,7 @@ int main(int argc, char **argv)
 {
 	const struct proto_sample *s;
 	const char *error = NULL;
-	struct buf b = { 0 };
+	struct buf b = { 0 }, all = { 0 };
 	size_t n, i;
 	char *path;
 	FILE *f;
@@ -27,13 +30,22 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	s = proto_samples(&n);
-	for (i = 0; i < n; i++) {
-		buf_reset(&b);
-		if (cluster_frame_encode(&s[i].frame, &b, &error) < 0) {
-			fprintf(stderr, "%s: %s\n", s[i].name, error);
-			return 1;
+	buf_append_char(&all, (char)CLUSTER_PROTO_VERSION_MAX);
+	for (i = 0; i <= n; i++) {
+		if (i < n) {
+			buf_reset(&b);
+			buf_append_char(&b, (char)s[i].frame.version);
+			if (cluster_frame_encode(&s[i].frame, &b, &error) < 0) {
+				fprintf(stderr, "%s: %s\n", s[i].name, error);
+				return 1;
+			}
+			buf_append(&all, b.data + 1, b.len - 1);
 		}
-		path = xasprintf("%s/%s", argv[1], s[i].name);
+		path = xasprintf("%s/%s", argv[1], i < n ? s[i].name : "stream");
+		if (i == n) {
+			buf_free(&b);
+			b = all;        /* freed below */
+		}
 		if ((f = fopen(path, "wb")) == NULL || fwrite(b.data, 1, b.len, f) != b.len ||
 		    fclose(f) != 0) {
 			perror(path);
