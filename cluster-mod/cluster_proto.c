@@ -593,12 +593,12 @@ int cluster_frame_decode(const void *buf, size_t len, uint8_t version,
 		*error_r = "bytes after the frame";
 		return -1;
 	}
-	frame->version = c.in[2];
-	frame->type = c.in[3];
-	if (!version_allowed(frame->type, frame->version, version)) {
+	if (!version_allowed(c.in[3], c.in[2], version)) {
 		*error_r = "frame version does not match the link's";
 		return -1;
 	}
+	frame->version = c.in[2];
+	frame->type = c.in[3];
 	c.in += CLUSTER_FRAME_HEADER_LEN;
 	c.inlen = len - CLUSTER_FRAME_HEADER_LEN;
 	xfer_payload(&c, frame);
