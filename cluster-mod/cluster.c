@@ -5,11 +5,11 @@
  * (router/router_module.h, ABI 2). So far it reads the section
  * (cluster_config.c), proves the node's name with its certificate, and
  * keeps authenticated TLS links to its peers (cluster_link.c): up at
- * start, redialled with backoff, closed with close_notify at SIGTERM
- * within the router's bounded drain, and reported at SIGHUP. The frame
- * codec (cluster_proto.h) plugs into the links' byte seam, on_bytes and
- * cluster_link_send; until it does, bytes a peer sends are counted and
- * dropped.
+ * start, redialled with backoff, opened with HELLO/HELLO_ACK and kept
+ * with PING/PONG (cluster_peer.c, in the frames of cluster_proto.c),
+ * closed with BYE and close_notify at SIGTERM within the router's bounded
+ * drain, and reported at SIGHUP. Routing state, stanzas and membership
+ * frames reach cluster_on_frame(), which does not handle them yet.
  */
 #include "config.h"
 #include "router/router_module.h"
@@ -20,7 +20,8 @@
 #include <unistd.h>
 
 #include "cluster-mod/cluster_config.h"
-#include "cluster-mod/cluster_link.h"
+#include "cluster-mod/cluster_peer.h"
+#include "cluster-mod/cluster_proto.h"
 #include "cluster-mod/cluster_tls.h"
 #include "util/config_file.h"
 #include "util/log.h"
@@ -28,38 +29,19 @@
 struct cluster {
 	struct router *r;
 	struct cluster_config *cc;
-	struct cluster_links *links;
+	struct cluster_peers *peers;
 };
 
-static void cluster_on_up(struct cluster_link *link, const char *peer, void *ctx)
+static void cluster_on_frame(const char *peer, const struct cluster_frame *frame, void *ctx)
 {
-	(void)link;
 	(void)ctx;
-	log_debug("cluster: %s is a member now", peer);
+	/* Routing state, stanzas and membership are the next layers. */
+	log_debug("cluster: peer %s: %s frame not handled yet", peer,
+		  cluster_frame_type_name(frame->type));
 }
 
-static void cluster_on_bytes(struct cluster_link *link, const void *data, size_t len,
-			     void *ctx)
-{
-	(void)data;
-	(void)ctx;
-	/* No frame codec yet (cluster_proto.h, branch i13-proto). */
-	log_debug("cluster: %zu bytes from %s (no frame codec yet: dropped)", len,
-		  cluster_link_peer(link));
-}
-
-static void cluster_on_down(struct cluster_link *link, const char *peer, const char *reason,
-			    void *ctx)
-{
-	(void)link;
-	(void)ctx;
-	log_debug("cluster: %s is gone: %s", peer, reason);
-}
-
-static const struct cluster_link_callbacks cluster_link_cb = {
-	.on_up = cluster_on_up,
-	.on_bytes = cluster_on_bytes,
-	.on_down = cluster_on_down,
+static const struct cluster_peer_hooks cluster_hooks = {
+	.on_frame = cluster_on_frame,
 };
 
 static void cluster_free(void *state)
@@ -68,7 +50,7 @@ static void cluster_free(void *state)
 
 	if (c == NULL)
 		return;
-	cluster_links_free(&c->links);
+	cluster_peers_free(&c->peers);
 	cluster_config_free(&c->cc);
 	free(c);
 	log_info("cluster: module freed");
@@ -118,9 +100,9 @@ static int cluster_init(struct router *r, void **state_r, const char **error_r)
 		*error_r = init_error(r, key, error);
 		goto err;
 	}
-	c->links = cluster_links_new(router_mod_mio(r), c->cc, ssl_ctx, &cluster_link_cb, c,
+	c->peers = cluster_peers_new(router_mod_mio(r), c->cc, ssl_ctx, &cluster_hooks, c,
 				     &error);
-	if (c->links == NULL) {
+	if (c->peers == NULL) {
 		snprintf(buf, sizeof(buf), "cannot listen on %s port %d: %s", c->cc->ip,
 			 c->cc->port, error);
 		*error_r = init_error(r, "cluster.ip", buf);
@@ -144,12 +126,12 @@ static void cluster_stopped(void *arg)
 	router_mod_stopped(c->r);
 }
 
-/* SIGTERM: close_notify to every peer, then let the router go on. */
+/* SIGTERM: BYE and close_notify to every peer, then let the router go on. */
 static int cluster_stop(void *state)
 {
 	struct cluster *c = state;
 
-	if (cluster_links_stop(c->links, cluster_stopped, c) == 0)
+	if (cluster_peers_stop(c->peers, cluster_stopped, c) == 0)
 		return ROUTER_MOD_STOPPED;
 	return ROUTER_MOD_DRAINING;
 }
@@ -158,7 +140,7 @@ static void cluster_hup(void *state)
 {
 	struct cluster *c = state;
 
-	cluster_links_log_status(c->links);
+	cluster_peers_log_status(c->peers);
 }
 
 const struct router_module router_module = {

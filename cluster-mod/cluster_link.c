@@ -39,6 +39,7 @@ struct cluster_link {
 	size_t handshake_bytes;
 	char remote[64];                /* "ip:port" of the other end */
 	char name[CLUSTER_NODE_NAME_MAX + 1];
+	void *data;                     /* the user's */
 	struct list_node node;          /* ls->links */
 };
 
@@ -104,6 +105,21 @@ const char *cluster_link_state_name(enum cluster_link_state s)
 const char *cluster_link_peer(const struct cluster_link *l)
 {
 	return l->name;
+}
+
+int cluster_link_outgoing(const struct cluster_link *l)
+{
+	return l->outgoing;
+}
+
+void cluster_link_set_data(struct cluster_link *l, void *data)
+{
+	l->data = data;
+}
+
+void *cluster_link_data(const struct cluster_link *l)
+{
+	return l->data;
 }
 
 /* ---- peers ---- */
@@ -708,6 +724,18 @@ void cluster_links_free(struct cluster_links **lsp)
 	SSL_CTX_free(ls->ssl_ctx);
 	free(ls);
 	*lsp = NULL;
+}
+
+void cluster_link_close(struct cluster_link *l, const char *reason)
+{
+	if (mio_conn_closing(l->mc))
+		return;
+	if (l->up && l->ssl != NULL) {
+		SSL_shutdown(l->ssl);
+		link_flush(l);
+	}
+	link_detach(l, reason);
+	mio_conn_shutdown(l->mc, 1000);
 }
 
 int cluster_link_send(struct cluster_link *l, const void *data, size_t len)

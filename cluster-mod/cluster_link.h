@@ -91,8 +91,21 @@ void cluster_links_free(struct cluster_links **lsp);
  */
 int cluster_link_send(struct cluster_link *link, const void *data, size_t len);
 
+/*
+ * Close the link gracefully: TLS close_notify, then the socket once the
+ * queue is written. on_down follows at once (from inside this call) if
+ * the link was up; the link pointer is invalid after this returns. The
+ * peer's link is redialled with backoff as after any loss.
+ */
+void cluster_link_close(struct cluster_link *link, const char *reason);
+
 /* The peer's node name ("" before authentication). */
 const char *cluster_link_peer(const struct cluster_link *link);
+/* 1 if this node dialled the link, 0 if it accepted it. */
+int cluster_link_outgoing(const struct cluster_link *link);
+/* One pointer of the user's per link (NULL until set). */
+void cluster_link_set_data(struct cluster_link *link, void *data);
+void *cluster_link_data(const struct cluster_link *link);
 
 /* ---- status ---- */
 

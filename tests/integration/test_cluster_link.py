@@ -167,9 +167,20 @@ def test_three_nodes_link_up_once_per_pair_from_own_ip(sandbox):
                 link_up(nodes[a], b)
     # Let simultaneous dials settle, then every node has both peers up.
     time.sleep(1.0)
+    # The protocol opened on each link (HELLO/HELLO_ACK) and heartbeats
+    # run: a PONG came back on each.
+    for a in nodes:
+        for b in nodes:
+            if a != b:
+                nodes[a].wait(r"cluster: peer %s open: protocol version 1, "
+                              r"incarnation \d+" % b)
+    time.sleep(1.2)
     for n, node in nodes.items():
         st = node.status()
         assert re.search(r"node %s, 2 peers, 2 up" % n, st), st
+        assert re.search(r"protocol versions 1-1, incarnation \d+, 2 peers open", st), st
+        assert len(re.findall(r"peer n\d open, version 1, incarnation \d+, rtt "
+                              r"[\d.]+ ms \([1-9]\d* pongs\)", st)) == 2, st
         assert "TLSv1.3" in node.text()
         assert "mutually authenticated" in node.text()
     # One link per pair: both ends name the same connection, one side the
@@ -201,11 +212,12 @@ def test_restart_and_kill_bring_the_link_back(sandbox):
     n1, n2 = nodes["n1"], nodes["n2"]
     link_up(n1, "n2")
     link_up(n1, "n3")
-    # SIGTERM: n2 says goodbye (close_notify) and n1 drops it at once.
+    # SIGTERM: n2 says BYE, then close_notify, and n1 drops it at once.
     mark = n1.daemon.mark()
     t0 = time.monotonic()
     n2.daemon.signal(signal.SIGTERM)
-    n1.wait(r"link to n2: the peer closed it \(TLS close_notify\)", since=mark)
+    n1.wait(r"cluster: peer n2 said BYE: shutting down: node stopping", since=mark)
+    n1.wait(r"cluster: link to n2 down: the peer said BYE", since=mark)
     assert time.monotonic() - t0 < 3
     n2.daemon.proc.wait(10)
     assert n2.daemon.proc.returncode == 0
