@@ -68,7 +68,8 @@ class Node:
     """One router with a <cluster> section. `peers` is a list of
     (name, ip, port)."""
 
-    def __init__(self, sandbox, name, ip, pem, cachain, peers=(), cport=None):
+    def __init__(self, sandbox, name, ip, pem, cachain, peers=(), cport=None,
+                 domain="example.org"):
         self.sb = sandbox
         self.name = name
         self.ip = ip
@@ -92,13 +93,13 @@ class Node:
     <ip>%s</ip> <port>%d</port>
     <pemfile>%s</pemfile>
     <cachain>%s</cachain>%s
-    <domain>example.org</domain>
+    <domain>%s</domain>
     <profile>lan</profile>
   </cluster>
 </router>
 """ % (sandbox.path("router-%s.pid" % name), self.log, ip, self.port, users,
             cluster_so(), name, ip, self.cport, pem.pemfile, cachain.certfile,
-            peer_xml))
+            peer_xml, domain))
         self.daemon = None
         self.starts = 0
 
@@ -237,6 +238,53 @@ def test_restart_and_kill_bring_the_link_back(sandbox):
     link_up(nodes["n3"], "n2", since=None)
     st = n1.status()
     assert re.search(r"peer n2 .* up via .*up 3 times", st), st
+
+
+def test_silent_peer_times_out_and_comes_back(sandbox):
+    """A peer that stops answering (SIGSTOP: its socket stays open) is
+    dropped after the LAN heartbeat timeout, 3 s; it is back when it runs
+    again."""
+    pki = Pki(sandbox)
+    ips = {"n1": "127.0.0.2", "n2": "127.0.0.3"}
+    cport = {n: sandbox.free_port(ip) for n, ip in ips.items()}
+    n1 = Node(sandbox, "n1", ips["n1"], pki.node("n1"), pki.ca,
+              [("n2", ips["n2"], cport["n2"])], cport["n1"]).start()
+    n2 = Node(sandbox, "n2", ips["n2"], pki.node("n2"), pki.ca,
+              [("n1", ips["n1"], cport["n1"])], cport["n2"]).start()
+    n1.wait(r"cluster: peer n2 open: protocol version 1")
+    time.sleep(1.5)                 # heartbeats flow: no timeout meanwhile
+    assert "heartbeat timeout" not in n1.text()
+    mark = n1.daemon.mark()
+    t0 = time.monotonic()
+    os.kill(n2.daemon.pid, signal.SIGSTOP)
+    try:
+        m = n1.wait(r"cluster: peer n2: heartbeat timeout \(nothing for (\d+) ms\)",
+                    since=mark, timeout=10)
+        elapsed = time.monotonic() - t0
+    finally:
+        os.kill(n2.daemon.pid, signal.SIGCONT)
+    assert 3000 <= int(m.group(1)) < 4500, m.group(0)
+    assert 2.0 <= elapsed < 5.0, elapsed
+    n1.wait(r"cluster: link to n2 down: heartbeat timeout", since=mark)
+    n1.wait(r"cluster: peer n2 open: protocol version 1", since=mark)
+
+
+def test_hello_with_other_domains_is_refused(sandbox):
+    pki = Pki(sandbox)
+    ips = {"n1": "127.0.0.2", "n2": "127.0.0.3"}
+    cport = {n: sandbox.free_port(ip) for n, ip in ips.items()}
+    n1 = Node(sandbox, "n1", ips["n1"], pki.node("n1"), pki.ca, [],
+              cport["n1"]).start()
+    n2 = Node(sandbox, "n2", ips["n2"], pki.node("n2"), pki.ca,
+              [("n1", ips["n1"], cport["n1"])], cport["n2"],
+              domain="other.example").start()
+    n1.wait(r"cluster: refused HELLO from n2: clustered domains differ")
+    n2.wait(r"cluster: peer n1 refused our HELLO: clustered domains differ")
+    time.sleep(1.5)                 # n2 redials (backoff), refused again
+    assert count(n1, r"refused HELLO from n2") == 1, n1.text()
+    assert count(n2, r"peer n1 refused our HELLO") == 1, n2.text()
+    assert count(n1, r"link to n2 up") >= 2, n1.text()
+    assert "peer n2 open" not in n1.text() and "peer n1 open" not in n2.text()
 
 
 def test_refusals_are_logged_once_with_reason(sandbox):
