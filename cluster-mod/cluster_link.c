@@ -253,18 +253,6 @@ static void link_flush(struct cluster_link *l)
 		mio_conn_write(l->mc, buf, (size_t)n);
 }
 
-/* The reason of a failed handshake, from OpenSSL's queue (emptied). */
-static void ssl_reason(char *buf, size_t size)
-{
-	unsigned long e = ERR_peek_last_error();
-
-	if (e != 0)
-		ERR_error_string_n(e, buf, size);
-	else
-		snprintf(buf, size, "connection closed during the handshake");
-	ERR_clear_error();
-}
-
 /* Which link of a pair to keep: the one dialled by the smaller name. */
 static int link_preferred(const struct cluster_link *l, const char *self)
 {
@@ -380,7 +368,8 @@ static void link_read_app(struct cluster_link *l)
 		} else {
 			char reason[256];
 
-			ssl_reason(reason, sizeof(reason));
+			cluster_tls_last_error(reason, sizeof(reason),
+					       "unknown TLS error");
 			log_warnx("cluster: link to %s: TLS error: %s", l->name, reason);
 			link_detach(l, "TLS error");
 		}
@@ -401,7 +390,8 @@ static void link_pump(struct cluster_link *l)
 		} else if (SSL_get_error(l->ssl, rc) != SSL_ERROR_WANT_READ) {
 			char reason[256];
 
-			ssl_reason(reason, sizeof(reason));
+			cluster_tls_last_error(reason, sizeof(reason),
+					       "connection closed during the handshake");
 			link_refuse(l, CLUSTER_REFUSE_HANDSHAKE, reason);
 			if (l->outgoing && l->peer != NULL) {
 				l->peer->dialling = NULL;
@@ -753,7 +743,8 @@ int cluster_link_send(struct cluster_link *l, const void *data, size_t len)
 		if (n <= 0) {
 			char reason[256];
 
-			ssl_reason(reason, sizeof(reason));
+			cluster_tls_last_error(reason, sizeof(reason),
+					       "unknown TLS error");
 			log_warnx("cluster: link to %s: TLS write failed: %s", l->name, reason);
 			link_detach(l, "TLS write failed");
 			mio_conn_close(l->mc);

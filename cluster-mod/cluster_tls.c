@@ -31,19 +31,24 @@ const char *cluster_refusal_name(enum cluster_refusal r)
 	return (unsigned)r < CLUSTER_REFUSE_COUNT ? refusal_names[r] : "unknown";
 }
 
-/* "what: OpenSSL's last reason", into the static buffer; empties the
- * thread's error queue. */
-static const char *tls_errorf(const char *what, const char *file)
+void cluster_tls_last_error(char *buf, size_t size, const char *what)
 {
 	unsigned long e = ERR_peek_last_error();
-	char reason[256];
 
 	if (e != 0)
-		ERR_error_string_n(e, reason, sizeof(reason));
+		ERR_error_string_n(e, buf, size);
 	else
-		snprintf(reason, sizeof(reason), "unknown error");
-	snprintf(tls_errbuf, sizeof(tls_errbuf), "%s %s: %s", what, file, reason);
+		snprintf(buf, size, "%s", what);
 	ERR_clear_error();
+}
+
+/* "what file: OpenSSL's last reason", into the static buffer. */
+static const char *tls_errorf(const char *what, const char *file)
+{
+	char reason[256];
+
+	cluster_tls_last_error(reason, sizeof(reason), "unknown error");
+	snprintf(tls_errbuf, sizeof(tls_errbuf), "%s %s: %s", what, file, reason);
 	return tls_errbuf;
 }
 

@@ -44,6 +44,10 @@ const char *cluster_refusal_name(enum cluster_refusal r);
 SSL_CTX *cluster_tls_ctx_new(const char *pemfile, const char *cachain, const char *node,
 			     const char **element_r, const char **error_r);
 
+/* OpenSSL's last error reason into buf ("what" if the queue is empty),
+ * and empty the thread's error queue. */
+void cluster_tls_last_error(char *buf, size_t size, const char *what);
+
 /* 1 if `cert` carries `name` as its subject CN or a DNS subjectAltName
  * (exact, case-insensitive, no wildcards), else 0. */
 int cluster_tls_cert_has_name(X509 *cert, const char *name);
