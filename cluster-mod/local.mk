@@ -75,10 +75,12 @@ cluster_mod_tests_test_cluster_config_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 cluster_mod_tests_test_cluster_config_LDADD = $(UTIL_LIBS) $(CMOCKA_LIBS)
 cluster_mod_tests_test_cluster_link_SOURCES = cluster-mod/tests/test_cluster_link.c \
 	cluster-mod/cluster_link.c cluster-mod/cluster_link.h \
+	cluster-mod/cluster_peer.c cluster-mod/cluster_peer.h \
 	cluster-mod/cluster_tls.c cluster-mod/cluster_tls.h \
 	cluster-mod/cluster_config.c cluster-mod/cluster_config.h \
 	mio/tests/mio_test.c mio/tests/mio_test.h
 cluster_mod_tests_test_cluster_link_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS)
-cluster_mod_tests_test_cluster_link_LDADD = $(MIO_LIBS) $(UTIL_LIBS) $(CMOCKA_LIBS)
+cluster_mod_tests_test_cluster_link_LDADD = cluster-mod/libclusterproto.a $(MIO_LIBS) \
+	$(UTIL_LIBS) $(CMOCKA_LIBS)
 EXTRA_DIST += cluster-mod/README.md
 # ---- end of i13-link ----

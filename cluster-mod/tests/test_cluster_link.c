@@ -26,7 +26,10 @@
 #include <openssl/x509v3.h>
 
 #include "cluster-mod/cluster_config.h"
+#include "cluster-mod/cluster_peer.h"
+#include "cluster-mod/cluster_proto.h"
 #include "cluster-mod/cluster_tls.h"
+#include "util/buf.h"
 #include "mio/mio.h"
 #include "mio/tests/mio_test.h"
 
@@ -414,6 +417,164 @@ static void test_own_name_checked(void **state)
 	assert_non_null(strstr(error, "nope-ca.pem"));
 }
 
+/* ---- the protocol layer (cluster_peer.c) against a raw link ---- */
+
+struct raw_pair {
+	struct mio *mio;
+	struct side a;                  /* cluster_peers, n1, listens only */
+	struct side b;                  /* raw links, n2, dials n1 */
+	struct cluster_peers *peers;
+	char *domain;
+};
+
+/* The first whole frame in what b received, decoded (version 0). */
+static int raw_frame(struct side *b, size_t skip, struct cluster_frame *f)
+{
+	size_t len = 0;
+	const char *error;
+
+	if (b->got_len <= skip ||
+	    cluster_frame_scan(b->got + skip, b->got_len - skip, &len, &error) !=
+	    CLUSTER_SCAN_FRAME)
+		return -1;
+	assert_int_equal(cluster_frame_decode(b->got + skip, len, 0, f, &error), 0);
+	return (int)len;
+}
+
+static int b_up(void *arg)
+{
+	return ((struct side *)arg)->link != NULL;
+}
+
+static int b_down_with_bytes(void *arg)
+{
+	struct side *b = arg;
+
+	return b->downs > 0 && b->got_len > 0;
+}
+
+static void raw_start(struct raw_pair *p)
+{
+	const char *error, *element;
+	int pa = mio_test_free_port("127.0.0.2"), pb = mio_test_free_port("127.0.0.3");
+	SSL_CTX *ctx;
+
+	memset(p, 0, sizeof(*p));
+	p->mio = mio_new(&error);
+	side_init(&p->a, "n1", "127.0.0.2", pa, "n2", "127.0.0.3", pb);
+	p->a.cc.npeers = 0;
+	p->domain = (char *)"example.org";
+	p->a.cc.domains = &p->domain;
+	p->a.cc.ndomains = 1;
+	side_init(&p->b, "n2", "127.0.0.3", pb, "n1", "127.0.0.2", pa);
+	ctx = cluster_tls_ctx_new(path_of("n1.pem"), p->a.cc.cachain, "n1", &element, &error);
+	assert_non_null(ctx);
+	p->peers = cluster_peers_new(p->mio, &p->a.cc, ctx, NULL, NULL, &error);
+	assert_non_null(p->peers);
+	side_start(&p->b, p->mio, path_of("n2.pem"));
+	assert_true(mio_test_run_until(p->mio, b_up, &p->b, 5000));
+}
+
+static void raw_free(struct raw_pair *p)
+{
+	cluster_peers_free(&p->peers);
+	cluster_links_free(&p->b.links);
+	mio_free(&p->mio);
+	free(p->b.got);
+}
+
+static void raw_send_hello(struct raw_pair *p, const char *node, const char *domain)
+{
+	struct cluster_frame f = { .version = 0, .type = CLUSTER_FRAME_HELLO };
+	struct cluster_bytes dom = cluster_bytes_str(domain);
+	struct buf out = { 0 };
+	const char *error;
+
+	f.u.hello.version_min = 1;
+	f.u.hello.version_max = 1;
+	f.u.hello.incarnation = 7;
+	f.u.hello.node = cluster_bytes_str(node);
+	f.u.hello.ip = cluster_bytes_str("127.0.0.3");
+	f.u.hello.port = (uint16_t)p->b.cc.port;
+	f.u.hello.ndomains = 1;
+	f.u.hello.domains = &dom;
+	assert_int_equal(cluster_frame_encode(&f, &out, &error), 0);
+	assert_int_equal(cluster_link_send(p->b.link, out.data, out.len), 0);
+	buf_free(&out);
+}
+
+/* A HELLO that names another node than the certificate, or other
+ * domains, gets HELLO_ACK with the refusal and the link closes. */
+static void test_hello_refusals(void **state)
+{
+	static const struct {
+		const char *node, *domain;
+		uint8_t result;
+	} cases[] = {
+		{ "n7", "example.org", CLUSTER_HELLO_REFUSE_NAME },
+		{ "n2", "example.net", CLUSTER_HELLO_REFUSE_DOMAINS },
+		{ "n2", "example.org", CLUSTER_HELLO_OK },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct raw_pair p;
+		struct cluster_frame f;
+
+		raw_start(&p);
+		raw_send_hello(&p, cases[i].node, cases[i].domain);
+		if (cases[i].result != CLUSTER_HELLO_OK) {
+			assert_true(mio_test_run_until(p.mio, b_down_with_bytes, &p.b, 3000));
+		} else {
+			assert_true(mio_test_run_until(p.mio, got_pong, &p.b, 3000));
+			mio_test_run_until(p.mio, NULL, NULL, 100);
+			assert_int_equal(p.b.downs, 0);
+			assert_int_equal(cluster_peers_open(p.peers), 1);
+		}
+		assert_true(raw_frame(&p.b, 0, &f) > 0);
+		assert_int_equal(f.type, CLUSTER_FRAME_HELLO_ACK);
+		assert_int_equal(f.u.hello_ack.result, cases[i].result);
+		assert_int_equal(f.u.hello_ack.version, cases[i].result == 0 ? 1 : 0);
+		cluster_frame_clear(&f);
+		raw_free(&p);
+	}
+}
+
+/* Bytes that are no frame end the link with BYE(protocol error). */
+static void test_garbage_gets_bye(void **state)
+{
+	struct raw_pair p;
+	struct cluster_frame f;
+	int len;
+
+	(void)state;
+	raw_start(&p);
+	raw_send_hello(&p, "n2", "example.org");
+	assert_true(mio_test_run_until(p.mio, got_pong, &p.b, 3000));
+	assert_int_equal(cluster_link_send(p.b.link, "GET / HTTP/1.0\r\n\r\n", 18), 0);
+	assert_true(mio_test_run_until(p.mio, b_down_with_bytes, &p.b, 3000));
+	len = raw_frame(&p.b, 0, &f);          /* HELLO_ACK */
+	assert_true(len > 0);
+	cluster_frame_clear(&f);
+	/* Then BYE (PINGs may come between, at most one a second). */
+	for (size_t off = (size_t)len;;) {
+		size_t flen = 0;
+		const char *error;
+
+		assert_int_equal(cluster_frame_scan(p.b.got + off, p.b.got_len - off, &flen,
+						    &error), CLUSTER_SCAN_FRAME);
+		assert_int_equal(cluster_frame_decode(p.b.got + off, flen, 1, &f, &error), 0);
+		if (f.type == CLUSTER_FRAME_BYE)
+			break;
+		cluster_frame_clear(&f);
+		off += flen;
+	}
+	assert_int_equal(f.u.bye.reason, CLUSTER_BYE_PROTOCOL_ERROR);
+	cluster_frame_clear(&f);
+	assert_int_equal(cluster_peers_open(p.peers), 0);
+	raw_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +582,8 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_dial_keeps_one_link),
 		cmocka_unit_test(test_bytes_cross_the_seam),
 		cmocka_unit_test(test_stop_says_close_notify),
+		cmocka_unit_test(test_hello_refusals),
+		cmocka_unit_test(test_garbage_gets_bye),
 	};
 
 	return cmocka_run_group_tests(tests, setup_certs, teardown_certs);
