@@ -38,7 +38,7 @@ struct conv {
 	uint8_t version;                /* 0 until negotiated */
 	uint64_t peer_incarnation;
 	struct mio_timer *timer;
-	uint64_t started_ms, last_rx_ms;
+	uint64_t started_ms, last_rx_ms, last_ping_ms;
 	uint64_t ping_seq, rtt_us, pongs;
 	struct list_node node;
 };
@@ -331,6 +331,9 @@ static void conv_tick(struct mio_timer *t, void *ctx)
 		cluster_link_close(c->link, text);
 		return;
 	}
+	if (now - c->last_ping_ms < c->ps->ping_ms)
+		return;
+	c->last_ping_ms = now;
 	f.u.ping.seq = ++c->ping_seq;
 	f.u.ping.timestamp_us = now_us();
 	conv_send(c, &f);
@@ -340,8 +343,9 @@ static void peers_on_up(struct cluster_link *link, const char *peer, void *ctx)
 {
 	struct cluster_peers *ps = ctx;
 	struct conv *c = xcalloc(1, sizeof(*c));
-	/* Tick often enough for both the heartbeat and the silence check. */
-	unsigned tick = ps->ping_ms < ps->timeout_ms / 3 ? ps->ping_ms : ps->timeout_ms / 3;
+	/* Tick at a twelfth of the timeout, so that silence is noticed
+	 * within 9 % of it; PINGs go every ping_ms. */
+	unsigned tick = ps->timeout_ms / 12;
 
 	c->ps = ps;
 	c->link = link;
