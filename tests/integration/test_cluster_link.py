@@ -17,6 +17,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 import pytest
@@ -364,6 +365,52 @@ def test_refusals_are_logged_once_with_reason(sandbox):
     # never took n4's link as its link to n3.
     assert "link to n3 up" not in text
     assert impostor.daemon.alive()
+
+
+def test_dialling_a_plain_tcp_server_is_refused(sandbox):
+    """n1's peer n2 is a plain TCP server that greets with a banner: each
+    redial is refused as not TLS, logged once."""
+    pki = Pki(sandbox)
+    srv = socket.socket()
+    srv.bind(("127.0.0.3", 0))
+    srv.listen(8)
+    srv.settimeout(0.2)
+    port = srv.getsockname()[1]
+    accepted = []
+    stop = threading.Event()
+
+    def serve():
+        deadline = time.monotonic() + 30
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                conn, addr = srv.accept()
+            except socket.timeout:
+                continue
+            accepted.append(addr)
+            try:
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+            except OSError:
+                pass
+            conn.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        n1 = Node(sandbox, "n1", "127.0.0.2", pki.node("n1"), pki.ca,
+                  [("n2", "127.0.0.3", port)]).start()
+        n1.wait(r"cluster: refused outgoing link to n2 at 127\.0\.0\.3:%d: not TLS: "
+                r"first byte 0x53 is no TLS record" % port)
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        t.join(10)
+        srv.close()
+    assert len(accepted) >= 3, accepted             # it kept redialling...
+    assert all(a[0] == "127.0.0.2" for a in accepted), accepted  # from <ip>
+    assert count(n1, r"refused outgoing link to n2") == 1, n1.text()   # ...logged once
+    st = n1.status()
+    m = re.search(r"refused: not TLS (\d+),", st)
+    assert m and int(m.group(1)) == len(accepted), (st, accepted)
 
 
 def test_own_certificate_without_own_name_refuses_to_start(sandbox):
