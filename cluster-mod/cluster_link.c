@@ -40,6 +40,7 @@ struct cluster_link {
 	char remote[64];                /* "ip:port" of the other end */
 	char name[CLUSTER_NODE_NAME_MAX + 1];
 	void *data;                     /* the user's */
+	struct mio_timer *deadline;     /* the whole handshake, from accept/connect */
 	struct list_node node;          /* ls->links */
 };
 
@@ -303,7 +304,7 @@ static void link_attach(struct cluster_link *l, struct cluster_peer *p)
 	p->logged_connect_error = 0;
 	p->last_error[0] = '\0';
 	refusal_forget(ls, mio_conn_peer_ip(l->mc));
-	mio_conn_set_idle_timeout(l->mc, 0);
+	mio_timer_stop(l->deadline);
 	log_notice("cluster: link to %s up (%s %s, %s, mutually authenticated)", p->name,
 		   l->outgoing ? "dialled" : "accepted from", l->remote, SSL_get_version(l->ssl));
 	if (ls->cb.on_up != NULL)
@@ -447,12 +448,14 @@ static void link_on_read(struct mio_conn *mc, const void *data, size_t len, void
 	link_pump(l);
 }
 
-static void link_on_idle(struct mio_conn *mc, void *ctx)
+/* The handshake deadline: an absolute limit, so that a peer trickling
+ * bytes cannot hold a connection open for long. */
+static void link_on_deadline(struct mio_timer *t, void *ctx)
 {
 	struct cluster_link *l = ctx;
 
-	(void)mc;
-	if (l->ls == NULL || l->up || l->refused)
+	(void)t;
+	if (l->ls == NULL || l->up || l->refused || mio_conn_closing(l->mc))
 		return;
 	link_refuse(l, CLUSTER_REFUSE_TIMEOUT, "no complete TLS handshake in 10 s");
 	if (l->outgoing && l->peer != NULL) {
@@ -507,6 +510,7 @@ static void link_on_close(struct mio_conn *mc, const char *reason, void *ctx)
 		}
 		list_remove(&l->node);
 	}
+	mio_timer_free(&l->deadline);
 	SSL_free(l->ssl);
 	free(l);
 	if (ls != NULL && ls->stopping && list_empty(&ls->links) && ls->stopped != NULL) {
@@ -520,7 +524,6 @@ static void link_on_close(struct mio_conn *mc, const char *reason, void *ctx)
 static const struct mio_conn_callbacks link_mio_cb = {
 	.on_read = link_on_read,
 	.on_drain = link_on_drain,
-	.on_idle = link_on_idle,
 	.on_close = link_on_close,
 };
 
@@ -550,7 +553,8 @@ static struct cluster_link *link_new(struct cluster_links *ls, struct mio_conn *
 		SSL_set_accept_state(l->ssl);
 	list_add_tail(&ls->links, &l->node);
 	mio_conn_setup(mc, &link_mio_cb, l);
-	mio_conn_set_idle_timeout(mc, CLUSTER_LINK_HANDSHAKE_MS);
+	l->deadline = mio_timer_new(ls->mio, link_on_deadline, l);
+	mio_timer_start(l->deadline, CLUSTER_LINK_HANDSHAKE_MS, 0);
 	return l;
 }
 
@@ -705,6 +709,7 @@ void cluster_links_free(struct cluster_links **lsp)
 	LIST_FOREACH_SAFE(l, tmp, &ls->links, struct cluster_link, node) {
 		l->ls = NULL;
 		l->peer = NULL;
+		mio_timer_free(&l->deadline);
 		list_remove(&l->node);
 		mio_conn_close(l->mc);
 	}

@@ -418,6 +418,27 @@ def test_dialling_a_plain_tcp_server_is_refused(sandbox):
     assert m and 2 <= int(m.group(1)) <= len(accepted), (st, accepted)
 
 
+def test_trickled_handshake_is_refused_after_10_s(sandbox):
+    """A client that starts a TLS record and then trickles a byte every
+    4 s is refused when the 10 s handshake limit passes (a limit on the
+    whole handshake, not on silence)."""
+    pki = Pki(sandbox)
+    n1 = Node(sandbox, "n1", "127.0.0.2", pki.node("n1"), pki.ca).start()
+    with socket.create_connection((n1.ip, n1.cport), timeout=5) as s:
+        s.sendall(b"\x16\x03\x01")
+        t0 = time.monotonic()
+        for byte in (b"\x00", b"\x04"):
+            time.sleep(4)
+            s.sendall(byte)
+        m = n1.wait(r"refused incoming link from 127\.0\.0\.1:\d+: handshake timeout",
+                    timeout=20)
+        elapsed = time.monotonic() - t0
+        s.settimeout(5)
+        assert s.recv(100) == b""
+    assert 9.0 <= elapsed < 13.0, elapsed
+    assert m
+
+
 def test_own_certificate_without_own_name_refuses_to_start(sandbox):
     pki = Pki(sandbox)
     node = Node(sandbox, "n1", "127.0.0.2", pki.node("n1", cert_name="n9"), pki.ca)
