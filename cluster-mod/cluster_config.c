@@ -98,39 +98,40 @@ static int once(struct reader *rd, const struct config_node *n, int *seen)
 	return 0;
 }
 
-static int read_node(struct reader *rd, const struct config_node *n)
+/* A single text element that `valid` must accept; `what` completes
+ * "'<value>' ..." in the error. */
+static int read_checked(struct reader *rd, const struct config_node *n, int *seen,
+			int (*valid)(const char *), const char *what, char **out)
 {
 	char *v;
 
-	if (once(rd, n, &rd->seen_node) < 0)
+	if (once(rd, n, seen) < 0)
 		return -1;
 	v = text_of(n);
-	if (!cluster_node_name_valid(v)) {
-		rd->error = config_errorf(rd->cfg, n, "'%s' is not a node name "
-					  "(1 to %d letters, digits, '.', '-', '_')",
-					  v, CLUSTER_NODE_NAME_MAX);
+	if (!valid(v)) {
+		rd->error = config_errorf(rd->cfg, n, "'%s' %s", v, what);
 		free(v);
 		return -1;
 	}
-	rd->cc->node = v;
+	*out = v;
 	return 0;
+}
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static int read_node(struct reader *rd, const struct config_node *n)
+{
+	return read_checked(rd, n, &rd->seen_node, cluster_node_name_valid,
+			    "is not a node name (1 to " STR(CLUSTER_NODE_NAME_MAX)
+			    " letters, digits, '.', '-', '_')",
+			    &rd->cc->node);
 }
 
 static int read_ip(struct reader *rd, const struct config_node *n)
 {
-	char *v;
-
-	if (once(rd, n, &rd->seen_ip) < 0)
-		return -1;
-	v = text_of(n);
-	if (!ip_valid(v)) {
-		rd->error = config_errorf(rd->cfg, n, "'%s' is not a numeric IPv4 or "
-					  "IPv6 address", v);
-		free(v);
-		return -1;
-	}
-	rd->cc->ip = v;
-	return 0;
+	return read_checked(rd, n, &rd->seen_ip, ip_valid,
+			    "is not a numeric IPv4 or IPv6 address", &rd->cc->ip);
 }
 
 static int read_port(struct reader *rd, const struct config_node *n)
