@@ -807,7 +807,7 @@ void cluster_links_log_status(const struct cluster_links *ls)
 
 	for (int i = 0; i < ls->npeers; i++)
 		up += ls->peers[i]->link != NULL;
-	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++)
+	for (int r = 0; r < CLUSTER_REFUSE_COUNT && off < sizeof(refused); r++)
 		off += (size_t)snprintf(refused + off, sizeof(refused) - off, "%s%s %llu",
 					r ? ", " : "", cluster_refusal_name((enum cluster_refusal)r),
 					(unsigned long long)ls->refusals[r]);
