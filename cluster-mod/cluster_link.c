@@ -466,8 +466,11 @@ static void link_on_deadline(struct mio_timer *t, void *ctx)
 
 static void link_on_drain(struct mio_conn *mc, void *ctx)
 {
+	struct cluster_link *l = ctx;
+
 	(void)mc;
-	(void)ctx;
+	if (l->ls != NULL && l->up && l->ls->cb.on_drain != NULL)
+		l->ls->cb.on_drain(l, l->ls->ctx);
 }
 
 /* The link stops being its peer's link (it may still be closing). */
@@ -759,6 +762,7 @@ int cluster_link_send(struct cluster_link *l, const void *data, size_t len)
 	}
 	l->peer->bytes_out += len;
 	link_flush(l);
+	/* mio's default high-water mark (mio_conn_write says the same). */
 	return mio_conn_queued(l->mc) >= 256 * 1024 ? 1 : 0;
 }
 

@@ -55,6 +55,9 @@ struct cluster_link_callbacks {
 	/* Decrypted bytes from the peer; `data` is valid during the call. */
 	void (*on_bytes)(struct cluster_link *link, const void *data, size_t len,
 			 void *ctx);
+	/* Optional: the link's output went back below the low-water mark
+	 * after cluster_link_send() returned 1. */
+	void (*on_drain)(struct cluster_link *link, void *ctx);
 	/* The peer's link went down (`reason` says why); the link pointer is
 	 * invalid after this returns. A new one may come up later. */
 	void (*on_down)(struct cluster_link *link, const char *peer, const char *reason,
