@@ -156,6 +156,7 @@ struct side {
 	char *got;
 	size_t got_len;
 	int stopped;
+	int drained;
 };
 
 static void on_up(struct cluster_link *link, const char *peer, void *ctx)
@@ -190,9 +191,20 @@ static void on_down(struct cluster_link *link, const char *peer, const char *rea
 	snprintf(s->down_reason, sizeof(s->down_reason), "%s", reason);
 }
 
+static void on_drain(struct cluster_link *link, void *ctx)
+{
+	(void)link;
+	((struct side *)ctx)->drained++;
+}
+
 static const struct cluster_link_callbacks cb = {
-	.on_up = on_up, .on_bytes = on_bytes, .on_down = on_down,
+	.on_up = on_up, .on_bytes = on_bytes, .on_down = on_down, .on_drain = on_drain,
 };
+
+static int drained(void *arg)
+{
+	return ((struct side *)arg)->drained > 0;
+}
 
 static void side_init(struct side *s, const char *node, const char *ip, int port,
 		      const char *peer, const char *peer_ip, int peer_port)
@@ -340,6 +352,17 @@ static void test_bytes_cross_the_seam(void **state)
 	cluster_links_peer_status(p.a.links, 0, &st);
 	assert_int_equal(st.bytes_out, sizeof(big));
 	assert_int_equal(st.bytes_in, 4);
+	/* Back-pressure: sending faster than the loop writes reports 1, and
+	 * on_drain follows once the queue has gone down. */
+	{
+		static char chunk[65536];
+		int rc = 0;
+
+		for (int i = 0; i < 1000 && rc == 0; i++)
+			rc = cluster_link_send(p.a.link, chunk, sizeof(chunk));
+		assert_int_equal(rc, 1);
+		assert_true(mio_test_run_until(p.mio, drained, &p.a, 5000));
+	}
 	/* More than the output bound at once is refused, not queued. */
 	{
 		size_t huge = CLUSTER_LINK_MAX_OUT + 1;
