@@ -82,5 +82,14 @@ cluster_mod_tests_test_cluster_link_SOURCES = cluster-mod/tests/test_cluster_lin
 cluster_mod_tests_test_cluster_link_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS)
 cluster_mod_tests_test_cluster_link_LDADD = cluster-mod/libclusterproto.a $(MIO_LIBS) \
 	$(UTIL_LIBS) $(CMOCKA_LIBS)
-EXTRA_DIST += cluster-mod/README.md
+# Fuzz target for the <cluster> section (seeds: fuzz/corpus/cluster_config/).
+if ENABLE_FUZZING
+noinst_PROGRAMS += cluster-mod/fuzz/fuzz_cluster_config
+endif
+cluster_mod_fuzz_fuzz_cluster_config_SOURCES = cluster-mod/fuzz/fuzz_cluster_config.c \
+	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
+cluster_mod_fuzz_fuzz_cluster_config_LDADD = $(UTIL_LIBS)
+cluster_mod_fuzz_fuzz_cluster_config_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += cluster-mod/README.md cluster-mod/fuzz/cluster_config.dict \
+	cluster-mod/fuzz/corpus/cluster_config
 # ---- end of i13-link ----
