@@ -20,6 +20,10 @@ CLUSTERPROTO_TESTS = \
 check_PROGRAMS += $(CLUSTERPROTO_TESTS)
 TESTS += $(CLUSTERPROTO_TESTS)
 endif
+# A second implementation written from docs/cluster-protocol.md decodes the
+# seed corpus and recomputes placement weights: the document stays exact.
+TESTS += cluster-mod/tests/test_proto_doc.py
+EXTRA_DIST += cluster-mod/tests/test_proto_doc.py
 cluster_mod_tests_test_proto_SOURCES = cluster-mod/tests/test_proto.c \
 	cluster-mod/tests/proto_samples.c cluster-mod/tests/proto_samples.h
 cluster_mod_tests_test_proto_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
