@@ -3,9 +3,12 @@
 
 # --- i13-proto: the wire format and placement (pure code, no I/O) ---
 # libclusterproto.a holds the frame codec (cluster_proto.[ch]) and the
-# rendezvous placement (cluster_place.[ch]); the module links it.
+# rendezvous placement (cluster_place.[ch]); the module links it. It goes
+# into cluster.so, so it is built position-independent whatever the
+# compiler's default.
 noinst_LIBRARIES += cluster-mod/libclusterproto.a
 cluster_mod_libclusterproto_a_CPPFLAGS = $(AM_CPPFLAGS)
+cluster_mod_libclusterproto_a_CFLAGS = $(AM_CFLAGS) -fPIC
 cluster_mod_libclusterproto_a_SOURCES = \
 	cluster-mod/cluster_proto.h \
 	cluster-mod/cluster_proto.c \
