@@ -3,9 +3,12 @@
 
 # --- i13-proto: the wire format and placement (pure code, no I/O) ---
 # libclusterproto.a holds the frame codec (cluster_proto.[ch]) and the
-# rendezvous placement (cluster_place.[ch]); the module links it.
+# rendezvous placement (cluster_place.[ch]); the module links it. It goes
+# into cluster.so, so it is built position-independent whatever the
+# compiler's default.
 noinst_LIBRARIES += cluster-mod/libclusterproto.a
 cluster_mod_libclusterproto_a_CPPFLAGS = $(AM_CPPFLAGS)
+cluster_mod_libclusterproto_a_CFLAGS = $(AM_CFLAGS) -fPIC
 cluster_mod_libclusterproto_a_SOURCES = \
 	cluster-mod/cluster_proto.h \
 	cluster-mod/cluster_proto.c \
@@ -20,6 +23,10 @@ CLUSTERPROTO_TESTS = \
 check_PROGRAMS += $(CLUSTERPROTO_TESTS)
 TESTS += $(CLUSTERPROTO_TESTS)
 endif
+# A second implementation written from docs/cluster-protocol.md decodes the
+# seed corpus and recomputes placement weights: the document stays exact.
+TESTS += cluster-mod/tests/test_proto_doc.py
+EXTRA_DIST += cluster-mod/tests/test_proto_doc.py
 cluster_mod_tests_test_proto_SOURCES = cluster-mod/tests/test_proto.c \
 	cluster-mod/tests/proto_samples.c cluster-mod/tests/proto_samples.h
 cluster_mod_tests_test_proto_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)

@@ -678,6 +678,7 @@ static void test_frame_versions(void **state)
 		{ 0, CLUSTER_FRAME_HELLO, 0, 1 },
 		{ 0, CLUSTER_FRAME_HELLO, V, 1 },
 		{ V, CLUSTER_FRAME_HELLO, 0, 0 },
+		{ V, CLUSTER_FRAME_HELLO, V, 0 },       /* fuzz_frame's first finding */
 		{ 0, CLUSTER_FRAME_ACK, 0, 0 },         /* nothing else before negotiation */
 		{ V, CLUSTER_FRAME_ACK, 0, 0 },
 		{ 0, CLUSTER_FRAME_ACK, V, 0 },
