@@ -53,9 +53,8 @@ EXTRA_DIST += cluster-mod/fuzz/frame.dict cluster-mod/fuzz/corpus/frame
 
 # ---- module skeleton, config and TLS links (branch i13-link) ----
 # cluster.so: built -shared against our headers; its util/mio symbols bind
-# to the router at dlopen (router_module.h), OpenSSL it links itself. The
-# codec's source is compiled in here (position-independent) rather than
-# linking libclusterproto.a, which is not.
+# to the router at dlopen (router_module.h); OpenSSL and the codec
+# (libclusterproto.a, position-independent) it links itself.
 clustermoddir = $(pkglibdir)
 clustermod_PROGRAMS = cluster-mod/cluster.so
 cluster_mod_cluster_so_SOURCES = \
@@ -63,12 +62,11 @@ cluster_mod_cluster_so_SOURCES = \
 	cluster-mod/cluster_config.c cluster-mod/cluster_config.h \
 	cluster-mod/cluster_tls.c cluster-mod/cluster_tls.h \
 	cluster-mod/cluster_link.c cluster-mod/cluster_link.h \
-	cluster-mod/cluster_peer.c cluster-mod/cluster_peer.h \
-	cluster-mod/cluster_proto.c cluster-mod/cluster_proto.h
+	cluster-mod/cluster_peer.c cluster-mod/cluster_peer.h
 cluster_mod_cluster_so_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 cluster_mod_cluster_so_CFLAGS = $(AM_CFLAGS) -fPIC
 cluster_mod_cluster_so_LDFLAGS = $(AM_LDFLAGS) -shared
-cluster_mod_cluster_so_LDADD = $(OPENSSL_LIBS)
+cluster_mod_cluster_so_LDADD = cluster-mod/libclusterproto.a $(OPENSSL_LIBS)
 
 if HAVE_CMOCKA
 CLUSTER_LINK_TESTS = cluster-mod/tests/test_cluster_config \
