@@ -55,13 +55,13 @@ static uint64_t xhash_load64(const unsigned char *p, size_t n)
 	return v;
 }
 
-static uint64_t xhash_siphash(const void *data, size_t len)
+uint64_t xhash_siphash_keyed(const uint64_t key[2], const void *data, size_t len)
 {
 	const unsigned char *p = data;
-	uint64_t v0 = 0x736f6d6570736575ULL ^ xhash_key[0];
-	uint64_t v1 = 0x646f72616e646f6dULL ^ xhash_key[1];
-	uint64_t v2 = 0x6c7967656e657261ULL ^ xhash_key[0];
-	uint64_t v3 = 0x7465646279746573ULL ^ xhash_key[1];
+	uint64_t v0 = 0x736f6d6570736575ULL ^ key[0];
+	uint64_t v1 = 0x646f72616e646f6dULL ^ key[1];
+	uint64_t v2 = 0x6c7967656e657261ULL ^ key[0];
+	uint64_t v3 = 0x7465646279746573ULL ^ key[1];
 	uint64_t m;
 	size_t i, blocks = len / 8;
 
@@ -79,6 +79,11 @@ static uint64_t xhash_siphash(const void *data, size_t len)
 	for (i = 0; i < 3; i++)
 		XHASH_SIPROUND(v0, v1, v2, v3);
 	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint64_t xhash_siphash(const void *data, size_t len)
+{
+	return xhash_siphash_keyed(xhash_key, data, len);
 }
 
 /* Pick the process-wide SipHash key once. Without getrandom() (very old

@@ -18,6 +18,7 @@
 #define UTIL_XHASH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct xhash;
 struct xhash_entry;
@@ -28,6 +29,13 @@ struct xhash_iter {
 	struct xhash_entry *cur;        /* entry last returned */
 	struct xhash_entry *next;       /* entry to return next */
 };
+
+/*
+ * SipHash-1-3 of `len` bytes under a caller-chosen 128-bit key (the table
+ * itself uses a random per-process key). For hashes every node must agree
+ * on, such as cluster placement, where the key is a fixed constant.
+ */
+uint64_t xhash_siphash_keyed(const uint64_t key[2], const void *data, size_t len);
 
 struct xhash *xhash_new(void);
 /* Frees the table and its keys, not the values. */

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cluster_config: router.xml's <cluster> section, read once at start by
+ * the cluster module (cluster.c) into a struct cluster_config. The names
+ * are those of issue 13, which operators and their tooling rely on:
+ *
+ *	<cluster>
+ *	  <node>n1</node>
+ *	  <ip>127.0.0.2</ip> <port>5348</port>
+ *	  <pemfile>/etc/jabberd2/cluster/n1.pem</pemfile>
+ *	  <cachain>/etc/jabberd2/cluster/ca.pem</cachain>
+ *	  <peer name='n2' ip='127.0.0.3' port='5348'/>     repeatable
+ *	  <domain>example.org</domain>                    repeatable
+ *	  <profile>lan</profile>                          lan | wan
+ *	</cluster>
+ *
+ * Every error names the file, the line and the element, and says what is
+ * wrong ("router.xml:7: <cluster><peer>: name 'n1' is this node's own
+ * name"). Unknown child elements are logged as warnings, not errors, so a
+ * newer router.xml still starts an older module.
+ */
+#ifndef CLUSTER_MOD_CLUSTER_CONFIG_H
+#define CLUSTER_MOD_CLUSTER_CONFIG_H
+
+struct config;
+
+#define CLUSTER_DEFAULT_PORT 5348
+/* A node name: 1..63 of [A-Za-z0-9.-_], so that it fits a certificate's
+ * CN or DNS subjectAltName and a log line. */
+#define CLUSTER_NODE_NAME_MAX 63
+/* Peers and domains one section may list. */
+#define CLUSTER_MAX_PEERS 64
+#define CLUSTER_MAX_DOMAINS 64
+
+enum cluster_profile {
+	CLUSTER_PROFILE_LAN = 0,
+	CLUSTER_PROFILE_WAN = 1,
+};
+
+struct cluster_peer_config {
+	char *name;
+	char *ip;               /* numeric IPv4 or IPv6 */
+	int port;
+	unsigned line;          /* in router.xml, for later messages */
+};
+
+struct cluster_config {
+	char *file;             /* router.xml's path, for messages */
+	char *node;
+	char *ip;
+	int port;
+	char *pemfile;
+	char *cachain;
+	unsigned pemfile_line;  /* where <pemfile> is, for the certificate check */
+	struct cluster_peer_config *peers;
+	int npeers;
+	char **domains;
+	int ndomains;
+	enum cluster_profile profile;
+};
+
+/*
+ * Read the <cluster> section of `cfg` (a router.xml as loaded by
+ * config_load). Returns the settings (free with cluster_config_free), or
+ * NULL with *error_r: "<file>:<line>: <cluster><elem>: what is wrong",
+ * valid until the next config call. Files are not opened here.
+ */
+struct cluster_config *cluster_config_read(const struct config *cfg, const char **error_r);
+
+void cluster_config_free(struct cluster_config **ccp);
+
+/* 1 if `name` is a valid node name (see CLUSTER_NODE_NAME_MAX). */
+int cluster_node_name_valid(const char *name);
+
+const char *cluster_profile_name(enum cluster_profile p);
+
+#endif

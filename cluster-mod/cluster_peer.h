@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cluster_peer: what this node says to each peer over its authenticated
+ * link (cluster_link.h), in the frames of cluster_proto.h
+ * (docs/cluster-protocol.md): the opening (the dialling node sends HELLO,
+ * the accepting node checks it and answers HELLO_ACK with the negotiated
+ * version or a refusal), heartbeats (PING/PONG, round-trip time, a link
+ * silent past the profile's timeout is closed), and BYE (sent at SIGTERM,
+ * before TLS close_notify; received, the peer is dropped at once). A frame
+ * that does not decode completely ends the link with BYE(protocol error).
+ *
+ * Frames past the opening that this layer does not handle (state,
+ * stanzas, members) go to the on_frame hook, for the layers to come.
+ */
+#ifndef CLUSTER_MOD_CLUSTER_PEER_H
+#define CLUSTER_MOD_CLUSTER_PEER_H
+
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+struct mio;
+struct cluster_config;
+struct cluster_frame;
+struct cluster_peers;
+
+/* Heartbeat timing per <profile>: PING every interval; a link that has
+ * received nothing for the timeout is closed. The opening (HELLO to
+ * HELLO_ACK) must finish within CLUSTER_PEER_OPEN_MS. */
+#define CLUSTER_PEER_LAN_PING_MS 1000
+#define CLUSTER_PEER_LAN_TIMEOUT_MS 3000
+#define CLUSTER_PEER_WAN_PING_MS 5000
+#define CLUSTER_PEER_WAN_TIMEOUT_MS 15000
+#define CLUSTER_PEER_OPEN_MS 10000
+
+struct cluster_peer_hooks {
+	/* A peer's link is open (version negotiated) / closed. */
+	void (*on_open)(const char *peer, unsigned version, void *ctx);
+	void (*on_close)(const char *peer, const char *reason, void *ctx);
+	/* Any other decoded frame from an open peer; views valid during the
+	 * call only. */
+	void (*on_frame)(const char *peer, const struct cluster_frame *frame, void *ctx);
+};
+
+/*
+ * Start the links (cluster_links_new, taking ssl_ctx) and speak the
+ * protocol over them. Returns NULL with *error_r if the node cannot
+ * listen.
+ */
+struct cluster_peers *cluster_peers_new(struct mio *mio, const struct cluster_config *cc,
+					SSL_CTX *ssl_ctx, const struct cluster_peer_hooks *hooks,
+					void *ctx, const char **error_r);
+
+/* SIGTERM: BYE(shutting down) to every open peer, then close every link
+ * (cluster_links_stop). Returns 0, or 1 and calls done(arg) later. */
+int cluster_peers_stop(struct cluster_peers *ps, void (*done)(void *arg), void *arg);
+
+void cluster_peers_free(struct cluster_peers **psp);
+
+/* Peers whose link is open now. */
+int cluster_peers_open(const struct cluster_peers *ps);
+
+/* The link status (cluster_links_log_status) and, per open peer, the
+ * protocol version, the peer's incarnation and the last round-trip time. */
+void cluster_peers_log_status(const struct cluster_peers *ps);
+
+#endif

@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# cluster-mod/: the cluster module the router loads (see cluster-mod/README.md).
+
+# --- i13-proto: the wire format and placement (pure code, no I/O) ---
+# libclusterproto.a holds the frame codec (cluster_proto.[ch]) and the
+# rendezvous placement (cluster_place.[ch]); the module links it. It goes
+# into cluster.so, so it is built position-independent whatever the
+# compiler's default.
+noinst_LIBRARIES += cluster-mod/libclusterproto.a
+cluster_mod_libclusterproto_a_CPPFLAGS = $(AM_CPPFLAGS)
+cluster_mod_libclusterproto_a_CFLAGS = $(AM_CFLAGS) -fPIC
+cluster_mod_libclusterproto_a_SOURCES = \
+	cluster-mod/cluster_proto.h \
+	cluster-mod/cluster_proto.c \
+	cluster-mod/cluster_place.h \
+	cluster-mod/cluster_place.c
+CLUSTERPROTO_LIBS = cluster-mod/libclusterproto.a $(UTIL_LIBS)
+
+if HAVE_CMOCKA
+CLUSTERPROTO_TESTS = \
+	cluster-mod/tests/test_proto \
+	cluster-mod/tests/test_place
+check_PROGRAMS += $(CLUSTERPROTO_TESTS)
+TESTS += $(CLUSTERPROTO_TESTS)
+endif
+# A second implementation written from docs/cluster-protocol.md decodes the
+# seed corpus and recomputes placement weights: the document stays exact.
+TESTS += cluster-mod/tests/test_proto_doc.py
+EXTRA_DIST += cluster-mod/tests/test_proto_doc.py
+cluster_mod_tests_test_proto_SOURCES = cluster-mod/tests/test_proto.c \
+	cluster-mod/tests/proto_samples.c cluster-mod/tests/proto_samples.h
+cluster_mod_tests_test_proto_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+cluster_mod_tests_test_proto_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
+cluster_mod_tests_test_place_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+cluster_mod_tests_test_place_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
+
+# Writes one valid frame of each type as the fuzz target's seed corpus:
+# cluster-mod/tests/gen_proto_corpus DIR (the seeds in the tree came from it).
+noinst_PROGRAMS += cluster-mod/tests/gen_proto_corpus
+cluster_mod_tests_gen_proto_corpus_SOURCES = cluster-mod/tests/gen_proto_corpus.c \
+	cluster-mod/tests/proto_samples.c cluster-mod/tests/proto_samples.h
+cluster_mod_tests_gen_proto_corpus_LDADD = $(CLUSTERPROTO_LIBS)
+
+# Fuzz target for the frame decoder (seeds: fuzz/corpus/frame/, frame.dict).
+if ENABLE_FUZZING
+noinst_PROGRAMS += cluster-mod/fuzz/fuzz_frame
+endif
+cluster_mod_fuzz_fuzz_frame_SOURCES = cluster-mod/fuzz/fuzz_frame.c
+cluster_mod_fuzz_fuzz_frame_LDADD = $(CLUSTERPROTO_LIBS)
+cluster_mod_fuzz_fuzz_frame_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += cluster-mod/fuzz/frame.dict cluster-mod/fuzz/corpus/frame
+# --- end i13-proto ---
+
+# ---- module skeleton, config and TLS links (branch i13-link) ----
+# cluster.so: built -shared against our headers; its util/mio symbols bind
+# to the router at dlopen (router_module.h); OpenSSL and the codec
+# (libclusterproto.a, position-independent) it links itself.
+clustermoddir = $(pkglibdir)
+clustermod_PROGRAMS = cluster-mod/cluster.so
+cluster_mod_cluster_so_SOURCES = \
+	cluster-mod/cluster.c \
+	cluster-mod/cluster_config.c cluster-mod/cluster_config.h \
+	cluster-mod/cluster_tls.c cluster-mod/cluster_tls.h \
+	cluster-mod/cluster_link.c cluster-mod/cluster_link.h \
+	cluster-mod/cluster_peer.c cluster-mod/cluster_peer.h
+cluster_mod_cluster_so_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+cluster_mod_cluster_so_CFLAGS = $(AM_CFLAGS) -fPIC
+cluster_mod_cluster_so_LDFLAGS = $(AM_LDFLAGS) -shared
+cluster_mod_cluster_so_LDADD = cluster-mod/libclusterproto.a $(OPENSSL_LIBS)
+
+if HAVE_CMOCKA
+CLUSTER_LINK_TESTS = cluster-mod/tests/test_cluster_config \
+	cluster-mod/tests/test_cluster_link
+check_PROGRAMS += $(CLUSTER_LINK_TESTS)
+TESTS += $(CLUSTER_LINK_TESTS)
+endif
+cluster_mod_tests_test_cluster_config_SOURCES = cluster-mod/tests/test_cluster_config.c \
+	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
+cluster_mod_tests_test_cluster_config_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+cluster_mod_tests_test_cluster_config_LDADD = $(UTIL_LIBS) $(CMOCKA_LIBS)
+cluster_mod_tests_test_cluster_link_SOURCES = cluster-mod/tests/test_cluster_link.c \
+	cluster-mod/cluster_link.c cluster-mod/cluster_link.h \
+	cluster-mod/cluster_peer.c cluster-mod/cluster_peer.h \
+	cluster-mod/cluster_tls.c cluster-mod/cluster_tls.h \
+	cluster-mod/cluster_config.c cluster-mod/cluster_config.h \
+	mio/tests/mio_test.c mio/tests/mio_test.h
+cluster_mod_tests_test_cluster_link_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS)
+cluster_mod_tests_test_cluster_link_LDADD = cluster-mod/libclusterproto.a $(MIO_LIBS) \
+	$(UTIL_LIBS) $(CMOCKA_LIBS)
+# Fuzz target for the <cluster> section (seeds: fuzz/corpus/cluster_config/).
+if ENABLE_FUZZING
+noinst_PROGRAMS += cluster-mod/fuzz/fuzz_cluster_config
+endif
+cluster_mod_fuzz_fuzz_cluster_config_SOURCES = cluster-mod/fuzz/fuzz_cluster_config.c \
+	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
+cluster_mod_fuzz_fuzz_cluster_config_LDADD = $(UTIL_LIBS)
+cluster_mod_fuzz_fuzz_cluster_config_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += cluster-mod/README.md cluster-mod/fuzz/cluster_config.dict \
+	cluster-mod/fuzz/corpus/cluster_config
+# ---- end of i13-link ----
