@@ -144,18 +144,6 @@ def stored(node, owner, n, timeout=10.0):
         time.sleep(0.05)
 
 
-def start_sm_again(sandbox, node, n):
-    """Start our sm once more, after it stopped (a new log file, so the
-    readiness line awaited is the new one's)."""
-    log = node.log("sm-%d" % n)
-    conf = node.config("sm").read_text().replace(str(node.log("sm")), str(log))
-    path = node.dir / ("sm-%d.xml" % n)
-    path.write_text(conf)
-    node.daemons["sm"] = sandbox.start(
-        "node1-sm-%d" % n, [jabberd.our_binary_or_skip("sm"), "-c", path],
-        logs=[log], ready_log=r"ready for sessions")
-
-
 def messages_kept_for_next_login(xmpp, node, carol):
     """alice is offline: N messages from carol are stored, and her next
     login receives them all, in order."""
@@ -232,7 +220,7 @@ def test_sm_restart_ends_sessions_and_closes_streams(sandbox, xmpp):
     assert returned == ["lost? %d" % i for i in range(N)], returned
     carol.pump(0.5)
     assert len(carol.presences("alice@localhost", "unavailable")) == 1, carol.got
-    start_sm_again(sandbox, node, 2)
+    jabberd.start_our_sm_again(sandbox, node, 2)
     c2s.wait_log(r"localhost is available", since=c2s_mark)
     messages_kept_for_next_login(xmpp, node, carol)
 
@@ -284,7 +272,7 @@ def test_parked_session_ends_with_its_sm(sandbox, xmpp):
     # The router announces the sm's name and its domain, in either order.
     wait_c2s(node, r"(sm|localhost) is gone at the router: 0 session streams closed, "
              r"1 parked session over", mark)
-    start_sm_again(sandbox, node, 2)
+    jabberd.start_our_sm_again(sandbox, node, 2)
     parked_is_over(xmpp, node, jid, smid, mark)
 
 

@@ -26,13 +26,7 @@ def restart_sm(sandbox, node, n):
     a domain back once its sm left, so it restarts too, after the sm."""
     assert not node.daemons["c2s"].stop()
     assert not node.daemons["sm"].stop()
-    log = node.log("sm-%d" % n)
-    conf = node.config("sm").read_text().replace(str(node.log("sm")), str(log))
-    path = node.dir / ("sm-%d.xml" % n)
-    path.write_text(conf)
-    node.daemons["sm"] = sandbox.start(
-        "node1-sm-%d" % n, [jabberd.our_binary_or_skip("sm"), "-c", path],
-        logs=[log], ready_log=r"ready for sessions")
+    jabberd.start_our_sm_again(sandbox, node, n)
     node.daemons["c2s"] = sandbox.start(
         "node1-c2s-%d" % n, [jabberd.stock_binary_or_skip("c2s"), "-c", node.config("c2s")],
         logs=[node.log("c2s")], ready_port=node.c2s_address)

@@ -16,7 +16,6 @@ import pytest
 from lib import jabberd, paths
 from test_c2s import Raw, wait_until
 from test_sm import run, two_users, wait_event
-from test_sm_ghost import start_sm_again
 
 
 def router_id_node(sandbox, router_id="sm-n1"):
@@ -101,7 +100,7 @@ def test_sm_router_id_leaving_closes_streams(sandbox, xmpp):
     r = Raw(node.c2s_address)
     assert "<host-gone" not in r.open("localhost")
     r.close()
-    start_sm_again(sandbox, node, 2)
+    jabberd.start_our_sm_again(sandbox, node, 2)
     alice = xmpp.client("alice@localhost", "alice-pw-1", node.c2s_address)
     alice.login()
     alice.send_message(str(alice.full_jid), "me again")

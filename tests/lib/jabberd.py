@@ -213,3 +213,15 @@ class Node:
     @property
     def c2s_address(self):
         return (self.ip, self.c2s_port)
+
+
+def start_our_sm_again(sandbox, node, n):
+    """Start our sm once more, after it stopped (a new log file, so the
+    readiness line awaited is the new one's)."""
+    log = node.log("sm-%d" % n)
+    conf = node.config("sm").read_text().replace(str(node.log("sm")), str(log))
+    path = node.dir / ("sm-%d.xml" % n)
+    path.write_text(conf)
+    node.daemons["sm"] = sandbox.start(
+        "node1-sm-%d" % n, [our_binary_or_skip("sm"), "-c", path],
+        logs=[log], ready_log=r"ready for sessions")
