@@ -20,9 +20,11 @@
 #include <unistd.h>
 
 #include "cluster-mod/cluster_config.h"
+#include "cluster-mod/cluster_control.h"
 #include "cluster-mod/cluster_peer.h"
 #include "cluster-mod/cluster_proto.h"
 #include "cluster-mod/cluster_tls.h"
+#include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
 
@@ -30,6 +32,7 @@ struct cluster {
 	struct router *r;
 	struct cluster_config *cc;
 	struct cluster_peers *peers;
+	struct cluster_control *control;        /* status socket (i13-status) */
 };
 
 static void cluster_on_frame(const char *peer, const struct cluster_frame *frame, void *ctx)
@@ -44,12 +47,83 @@ static const struct cluster_peer_hooks cluster_hooks = {
 	.on_frame = cluster_on_frame,
 };
 
+/* ---- the control socket (i13-status; cluster_control.h) ---- */
+
+/* A status snapshot of this node, formatted by cluster_status.c. */
+static void cluster_report(enum cluster_control_request req, struct buf *out, void *ctx)
+{
+	struct cluster *c = ctx;
+	const struct cluster_links *ls = cluster_peers_links(c->peers);
+	struct cluster_status st = {
+		.node = c->cc->node,
+		.profile = cluster_profile_name(c->cc->profile),
+		.incarnation = cluster_peers_incarnation(c->peers),
+		.version_min = CLUSTER_PROTO_VERSION_MIN,
+		.version_max = CLUSTER_PROTO_VERSION_MAX,
+		.now = time(NULL),
+	};
+	struct cluster_status_peer *peers;
+	struct cluster_peer_open_info info;
+
+	st.npeers = cluster_links_peer_count(ls);
+	peers = calloc((size_t)st.npeers + 1, sizeof(*peers));
+	if (peers == NULL) {
+		buf_append_str(out, "error: out of memory\n");
+		return;
+	}
+	for (int i = 0; i < st.npeers; i++) {
+		cluster_links_peer_status(ls, i, &peers[i].link);
+		if (cluster_peers_open_info(c->peers, peers[i].link.name, &info)) {
+			peers[i].open = 1;
+			peers[i].version = info.version;
+			peers[i].incarnation = info.incarnation;
+			peers[i].rtt_us = info.rtt_us;
+		}
+	}
+	st.peers = peers;
+	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++)
+		st.refusals[r] = cluster_links_refusals(ls, (enum cluster_refusal)r);
+	router_mod_stats(c->r, &st.router);
+	if (req == CLUSTER_REQ_JSON)
+		cluster_status_json(&st, out);
+	else if (req == CLUSTER_REQ_METRICS)
+		cluster_status_metrics(&st, out);
+	else
+		cluster_status_text(&st, out);
+	free(peers);
+}
+
+static int cluster_control_start(struct cluster *c, const char **error_r)
+{
+	static char buf[512];
+	char path[CLUSTER_CONTROL_PATH_MAX + 1];
+	const char *error;
+
+	if (cluster_control_path(router_mod_config_tree(c->r), path, sizeof(path)) < 0) {
+		*error_r = "<control>: the control socket's path is too long for a unix "
+			   "socket; set a shorter one";
+		return -1;
+	}
+	c->control = cluster_control_new(router_mod_mio(c->r), path, cluster_report, c,
+					 &error);
+	if (c->control == NULL) {
+		snprintf(buf, sizeof(buf), "cannot make the control socket (<control>): %s",
+			 error);
+		*error_r = buf;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- end of the control socket ---- */
+
 static void cluster_free(void *state)
 {
 	struct cluster *c = state;
 
 	if (c == NULL)
 		return;
+	cluster_control_free(&c->control);
 	cluster_peers_free(&c->peers);
 	cluster_config_free(&c->cc);
 	free(c);
@@ -106,6 +180,11 @@ static int cluster_init(struct router *r, void **state_r, const char **error_r)
 		snprintf(buf, sizeof(buf), "cannot listen on %s port %d: %s", c->cc->ip,
 			 c->cc->port, error);
 		*error_r = init_error(r, "cluster.ip", buf);
+		goto err;
+	}
+	if (cluster_control_start(c, &error) < 0) {
+		*error_r = init_error(r, router_mod_config_node(r, "cluster.control", 0) != NULL ?
+				      "cluster.control" : "cluster", error);
 		goto err;
 	}
 	log_notice("cluster: node %s, profile %s, %d domain%s", c->cc->node,

@@ -10,12 +10,17 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
+
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"    /* configure's --localstatedir in a build */
+#endif
 
 int cluster_node_name_valid(const char *name)
 {
@@ -81,6 +86,7 @@ struct reader {
 	struct cluster_config *cc;
 	const char *error;
 	int seen_node, seen_ip, seen_port, seen_pemfile, seen_cachain, seen_profile;
+	int seen_control;
 };
 
 /* Record the first error (later ones are consequences). */
@@ -158,6 +164,20 @@ static int read_file(struct reader *rd, const struct config_node *n, int *seen, 
 	*out = text_of(n);
 	if (**out == '\0')
 		READ_FAIL(rd, n, "empty: the path of a PEM file is needed");
+	return 0;
+}
+
+/* <control>: the status socket's path (cluster_control.h). */
+static int read_control(struct reader *rd, const struct config_node *n)
+{
+	if (once(rd, n, &rd->seen_control) < 0)
+		return -1;
+	rd->cc->control = text_of(n);
+	if (rd->cc->control[0] != '/')
+		READ_FAIL(rd, n, "'%s' is not an absolute path", rd->cc->control);
+	if (strlen(rd->cc->control) > CLUSTER_CONTROL_PATH_MAX)
+		READ_FAIL(rd, n, "path longer than %d bytes (a unix socket's limit)",
+			  CLUSTER_CONTROL_PATH_MAX);
 	return 0;
 }
 
@@ -263,6 +283,8 @@ static int read_child(struct reader *rd, const struct config_node *n)
 		return read_domain(rd, n);
 	if (strcmp(name, "profile") == 0)
 		return read_profile(rd, n);
+	if (strcmp(name, "control") == 0)
+		return read_control(rd, n);
 	if (strcmp(name, "module") == 0)
 		return 0;       /* the router's: which file to load */
 	log_warnx("%s", config_errorf(rd->cfg, n, "unknown element, ignored"));
@@ -349,6 +371,25 @@ void cluster_config_free(struct cluster_config **ccp)
 	free(cc->ip);
 	free(cc->pemfile);
 	free(cc->cachain);
+	free(cc->control);
 	free(cc);
 	*ccp = NULL;
+}
+
+int cluster_control_path(const struct config *cfg, char *out, size_t size)
+{
+	const char *control = config_get(cfg, "cluster.control");
+	const char *pidfile = config_get(cfg, "pidfile");
+	const char *slash;
+	int n;
+
+	if (control != NULL && control[0] != '\0')
+		n = snprintf(out, size, "%s", control);
+	else if (pidfile != NULL && (slash = strrchr(pidfile, '/')) != NULL)
+		n = snprintf(out, size, "%.*s/%s", (int)(slash - pidfile), pidfile,
+			     CLUSTER_CONTROL_DEFAULT_NAME);
+	else
+		n = snprintf(out, size, "%s/jabberd/%s", LOCALSTATEDIR,
+			     CLUSTER_CONTROL_DEFAULT_NAME);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
 }

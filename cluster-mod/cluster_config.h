@@ -12,6 +12,7 @@
  *	  <peer name='n2' ip='127.0.0.3' port='5348'/>     repeatable
  *	  <domain>example.org</domain>                    repeatable
  *	  <profile>lan</profile>                          lan | wan
+ *	  <control>/var/lib/jabberd/pid/cluster.sock</control>   optional
  *	</cluster>
  *
  * Every error names the file, the line and the element, and says what is
@@ -22,6 +23,8 @@
 #ifndef CLUSTER_MOD_CLUSTER_CONFIG_H
 #define CLUSTER_MOD_CLUSTER_CONFIG_H
 
+#include <stddef.h>
+
 struct config;
 
 #define CLUSTER_DEFAULT_PORT 5348
@@ -31,6 +34,8 @@ struct config;
 /* Peers and domains one section may list. */
 #define CLUSTER_MAX_PEERS 64
 #define CLUSTER_MAX_DOMAINS 64
+/* <control>: an absolute path that fits sockaddr_un's sun_path. */
+#define CLUSTER_CONTROL_PATH_MAX 107
 
 enum cluster_profile {
 	CLUSTER_PROFILE_LAN = 0,
@@ -57,6 +62,7 @@ struct cluster_config {
 	char **domains;
 	int ndomains;
 	enum cluster_profile profile;
+	char *control;          /* <control>, or NULL: the default path */
 };
 
 /*
@@ -73,5 +79,15 @@ void cluster_config_free(struct cluster_config **ccp);
 int cluster_node_name_valid(const char *name);
 
 const char *cluster_profile_name(enum cluster_profile p);
+
+/*
+ * The control socket's path (cluster_control.h) for router.xml `cfg`:
+ * <cluster><control>, or "cluster.sock" in the directory of the router's
+ * <pidfile>, or LOCALSTATEDIR/jabberd/cluster.sock. Shared by the module
+ * and the jabberd-cluster command. Returns 0, or -1 if it does not fit
+ * `size`.
+ */
+#define CLUSTER_CONTROL_DEFAULT_NAME "cluster.sock"
+int cluster_control_path(const struct config *cfg, char *out, size_t size);
 
 #endif

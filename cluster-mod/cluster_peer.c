@@ -488,6 +488,33 @@ int cluster_peers_open(const struct cluster_peers *ps)
 	return n;
 }
 
+const struct cluster_links *cluster_peers_links(const struct cluster_peers *ps)
+{
+	return ps->links;
+}
+
+uint64_t cluster_peers_incarnation(const struct cluster_peers *ps)
+{
+	return ps->incarnation;
+}
+
+int cluster_peers_open_info(const struct cluster_peers *ps, const char *name,
+			    struct cluster_peer_open_info *info)
+{
+	const struct conv *c;
+
+	LIST_FOREACH(c, &ps->convs, struct conv, node) {
+		if (!c->open || strcmp(c->name, name) != 0)
+			continue;
+		info->version = c->version;
+		info->incarnation = c->peer_incarnation;
+		info->rtt_us = c->rtt_us;
+		info->pongs = c->pongs;
+		return 1;
+	}
+	return 0;
+}
+
 void cluster_peers_log_status(const struct cluster_peers *ps)
 {
 	const struct conv *c;

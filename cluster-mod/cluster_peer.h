@@ -60,6 +60,19 @@ void cluster_peers_free(struct cluster_peers **psp);
 /* Peers whose link is open now. */
 int cluster_peers_open(const struct cluster_peers *ps);
 
+/* For the status report (cluster_control.h). */
+const struct cluster_links *cluster_peers_links(const struct cluster_peers *ps);
+uint64_t cluster_peers_incarnation(const struct cluster_peers *ps);
+struct cluster_peer_open_info {
+	unsigned version;               /* negotiated protocol version */
+	uint64_t incarnation;           /* the peer's */
+	uint64_t rtt_us;                /* last PING round trip; 0 before a PONG */
+	uint64_t pongs;
+};
+/* 1 and *info if peer `name`'s link is open (version negotiated), else 0. */
+int cluster_peers_open_info(const struct cluster_peers *ps, const char *name,
+			    struct cluster_peer_open_info *info);
+
 /* The link status (cluster_links_log_status) and, per open peer, the
  * protocol version, the peer's incarnation and the last round-trip time. */
 void cluster_peers_log_status(const struct cluster_peers *ps);

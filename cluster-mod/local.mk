@@ -98,3 +98,33 @@ cluster_mod_fuzz_fuzz_cluster_config_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += cluster-mod/README.md cluster-mod/fuzz/cluster_config.dict \
 	cluster-mod/fuzz/corpus/cluster_config
 # ---- end of i13-link ----
+
+# ---- status: control socket and the jabberd-cluster command (i13-status) ----
+# The control socket's default path is under $(localstatedir)
+# (cluster_control_path in cluster_config.c); module and command agree.
+CLUSTER_DIRS_CPPFLAGS = -DLOCALSTATEDIR='"$(localstatedir)"' -DSYSCONFDIR='"$(sysconfdir)"'
+cluster_mod_cluster_so_SOURCES += \
+	cluster-mod/cluster_status.c cluster-mod/cluster_status.h \
+	cluster-mod/cluster_control.c cluster-mod/cluster_control.h
+cluster_mod_cluster_so_CPPFLAGS += $(CLUSTER_DIRS_CPPFLAGS)
+
+bin_PROGRAMS += cluster-mod/jabberd-cluster
+cluster_mod_jabberd_cluster_SOURCES = cluster-mod/jabberd-cluster.c \
+	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
+cluster_mod_jabberd_cluster_CPPFLAGS = $(AM_CPPFLAGS) $(CLUSTER_DIRS_CPPFLAGS)
+cluster_mod_jabberd_cluster_LDADD = $(UTIL_LIBS)
+
+if HAVE_CMOCKA
+check_PROGRAMS += cluster-mod/tests/test_cluster_status
+TESTS += cluster-mod/tests/test_cluster_status
+endif
+cluster_mod_tests_test_cluster_status_SOURCES = cluster-mod/tests/test_cluster_status.c \
+	cluster-mod/cluster_status.c cluster-mod/cluster_status.h \
+	cluster-mod/cluster_link.c cluster-mod/cluster_link.h \
+	cluster-mod/cluster_tls.c cluster-mod/cluster_tls.h \
+	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
+cluster_mod_tests_test_cluster_status_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) \
+	$(OPENSSL_CFLAGS) $(CLUSTER_DIRS_CPPFLAGS)
+cluster_mod_tests_test_cluster_status_LDADD = cluster-mod/libclusterproto.a $(MIO_LIBS) \
+	$(UTIL_LIBS) $(CMOCKA_LIBS) $(OPENSSL_LIBS)
+# ---- end of i13-status ----

@@ -187,6 +187,20 @@ struct mio_listener *mio_listen(struct mio *mio,
 				mio_accept_cb *cb, void *ctx,
 				const char **error_r);
 
+/*
+ * Listen on a unix stream socket at `path`, created with permissions
+ * `mode` (e.g. 0600) and owned by this process's user. A stale socket
+ * file (nobody answers on it) is replaced; any other file, or a socket a
+ * live process listens on, is an error. The file is unlinked when the
+ * listener is freed. Accepted connections pass the connection cap only
+ * (no access list or rate: the file's permissions decide who connects);
+ * their peer ip is "" and port 0. Returns NULL with *error_r set (valid
+ * until the next mio call).
+ */
+struct mio_listener *mio_listen_unix(struct mio *mio, const char *path, unsigned mode,
+				     int backlog, mio_accept_cb *cb, void *ctx,
+				     const char **error_r);
+
 /* The port actually bound (useful with port 0). */
 int mio_listener_port(const struct mio_listener *listener);
 

@@ -13,6 +13,9 @@
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,7 +44,8 @@ struct mio_listener {
 	int freed;                      /* mio_listener_free inside the callback */
 	unsigned int refused;           /* at the cap, since the last log line */
 	int starved;                    /* out of descriptors, logged */
-	char name[INET6_ADDRSTRLEN + 8];
+	char *path;                     /* a unix socket's path, unlinked at free */
+	char name[INET6_ADDRSTRLEN + 80];
 };
 
 void mio_listener_destroy(struct mio_listener *l)
@@ -58,6 +62,9 @@ void mio_listener_destroy(struct mio_listener *l)
 	if (l->ev_resume != NULL)
 		event_free(l->ev_resume);
 	close(l->fd);
+	if (l->path != NULL)
+		unlink(l->path);
+	free(l->path);
 	mio_rate_table_clear(&l->rates);
 	free(l);
 }
@@ -108,6 +115,8 @@ static int mio_listener_admit(struct mio_listener *l, const struct sockaddr *sa)
 
 	if (!mio_listener_under_cap(l))
 		return 0;
+	if (l->path != NULL)
+		return 1;       /* unix: the file's permissions are the gate */
 	mio_addr_format(sa, ip, sizeof(ip), &port);
 	if (l->access != NULL && !mio_access_check(l->access, sa)) {
 		log_notice("%s: [%s] access denied by configuration", l->name, ip);
@@ -264,6 +273,106 @@ static int mio_listen_open(struct mio *mio, const char *ip, int port,
 	return fd;
 }
 
+/* Register a listening fd with the loop. */
+static struct mio_listener *mio_listener_add(struct mio *mio, int fd,
+					     mio_accept_cb *cb, void *ctx)
+{
+	struct mio_listener *l = xcalloc(1, sizeof(*l));
+
+	l->mio = mio;
+	l->fd = fd;
+	l->cb = cb;
+	l->ctx = ctx;
+	l->ev = event_new(mio->base, fd, EV_READ | EV_PERSIST,
+			  mio_listener_accept_cb, l);
+	if (l->ev == NULL)
+		abort();
+	event_add(l->ev, NULL);
+	l->next = mio->listeners;
+	if (l->next != NULL)
+		l->next->prev = l;
+	mio->listeners = l;
+	return l;
+}
+
+/* Whether a process listens on the unix socket `path` (a stale file left
+ * by a process that died does not answer). */
+static int mio_unix_alive(const struct sockaddr_un *sun)
+{
+	int fd, rc;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	return rc == 0 || (errno != ECONNREFUSED && errno != ENOENT);
+}
+
+struct mio_listener *mio_listen_unix(struct mio *mio, const char *path, unsigned mode,
+				     int backlog, mio_accept_cb *cb, void *ctx,
+				     const char **error_r)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct mio_listener *l;
+	struct stat st;
+	mode_t old_mask;
+	int fd, rc, err;
+
+	if (path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(mio->errbuf, sizeof(mio->errbuf),
+			 "%s: path empty or longer than %zu bytes", path,
+			 sizeof(sun.sun_path) - 1);
+		*error_r = mio->errbuf;
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(mio->errbuf, sizeof(mio->errbuf),
+				 "%s: exists and is not a socket", path);
+			*error_r = mio->errbuf;
+			return NULL;
+		}
+		if (mio_unix_alive(&sun)) {
+			snprintf(mio->errbuf, sizeof(mio->errbuf),
+				 "%s: another process listens on it", path);
+			*error_r = mio->errbuf;
+			return NULL;
+		}
+		unlink(path);   /* stale, from a process that died */
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*error_r = mio_strerror(mio->errbuf, sizeof(mio->errbuf), "socket", errno);
+		return NULL;
+	}
+	/* Created with no more than `mode` from the start: no window in
+	 * which another user could connect. The loop is single-threaded. */
+	old_mask = umask((mode_t)(~mode & 0777));
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	err = errno;
+	umask(old_mask);
+	if (rc < 0) {
+		snprintf(mio->errbuf, sizeof(mio->errbuf), "bind %s: %s", path,
+			 strerror(err));
+		*error_r = mio->errbuf;
+		close(fd);
+		return NULL;
+	}
+	if (chmod(path, (mode_t)mode) < 0 || listen(fd, backlog > 0 ? backlog : 128) < 0) {
+		snprintf(mio->errbuf, sizeof(mio->errbuf), "%s: %s", path, strerror(errno));
+		*error_r = mio->errbuf;
+		unlink(path);
+		close(fd);
+		return NULL;
+	}
+	l = mio_listener_add(mio, fd, cb, ctx);
+	l->path = xstrdup(path);
+	snprintf(l->name, sizeof(l->name), "unix:%.*s", (int)sizeof(l->name) - 6, path);
+	return l;
+}
+
 struct mio_listener *mio_listen(struct mio *mio,
 				const struct mio_listen_settings *set,
 				mio_accept_cb *cb, void *ctx,
@@ -276,26 +385,13 @@ struct mio_listener *mio_listen(struct mio *mio,
 	fd = mio_listen_open(mio, ip, set->port, set->backlog, error_r);
 	if (fd < 0)
 		return NULL;
-	l = xcalloc(1, sizeof(*l));
-	l->mio = mio;
-	l->fd = fd;
+	l = mio_listener_add(mio, fd, cb, ctx);
 	l->port = mio_bound_port(fd);
-	l->cb = cb;
-	l->ctx = ctx;
 	l->access = set->access;
 	mio_rate_table_init(&l->rates, &set->connects);
 	if (strchr(ip, ':') != NULL)
 		snprintf(l->name, sizeof(l->name), "[%s]:%d", ip, l->port);
 	else
 		snprintf(l->name, sizeof(l->name), "%s:%d", ip, l->port);
-	l->ev = event_new(mio->base, fd, EV_READ | EV_PERSIST,
-			  mio_listener_accept_cb, l);
-	if (l->ev == NULL)
-		abort();
-	event_add(l->ev, NULL);
-	l->next = mio->listeners;
-	if (l->next != NULL)
-		l->next->prev = l;
-	mio->listeners = l;
 	return l;
 }

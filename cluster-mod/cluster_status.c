@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cluster_status.c: the control socket's request parser and report
+ * formatters (cluster_status.h). No I/O here.
+ */
+#include "config.h"
+#include "cluster-mod/cluster_status.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+enum cluster_control_request cluster_control_parse(const char *line, size_t len)
+{
+	while (len > 0 && is_blank(line[0])) {
+		line++;
+		len--;
+	}
+	while (len > 0 && is_blank(line[len - 1]))
+		len--;
+	if (len == 6 && memcmp(line, "status", 6) == 0)
+		return CLUSTER_REQ_STATUS;
+	if (len == 7 && memcmp(line, "metrics", 7) == 0)
+		return CLUSTER_REQ_METRICS;
+	if (len > 6 && memcmp(line, "status", 6) == 0 && is_blank(line[6])) {
+		size_t i = 6;
+
+		while (i < len && is_blank(line[i]))
+			i++;
+		if (len - i == 4 && memcmp(line + i, "json", 4) == 0)
+			return CLUSTER_REQ_JSON;
+	}
+	return CLUSTER_REQ_INVALID;
+}
+
+static void utc(time_t t, char *out, size_t size)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, size, "%lld", (long long)t);
+}
+
+static const char *peer_state(const struct cluster_status_peer *p)
+{
+	if (p->link.state == CLUSTER_LINK_UP && !p->open)
+		return "opening";       /* TLS up, HELLO not done */
+	return cluster_link_state_name(p->link.state);
+}
+
+void cluster_status_text(const struct cluster_status *st, struct buf *out)
+{
+	char since[32];
+	int open = 0;
+
+	for (int i = 0; i < st->npeers; i++)
+		open += st->peers[i].open;
+	buf_printf(out, "node %s\n", st->node);
+	buf_printf(out, "  incarnation  %" PRIu64 "\n", st->incarnation);
+	buf_printf(out, "  protocol     versions %u-%u\n", st->version_min, st->version_max);
+	buf_printf(out, "  profile      %s\n", st->profile);
+	buf_printf(out, "  peers        %d known, %d up\n", st->npeers, open);
+	for (int i = 0; i < st->npeers; i++) {
+		const struct cluster_status_peer *p = &st->peers[i];
+		const struct cluster_peer_status *l = &p->link;
+
+		buf_printf(out, "peer %s\n", l->name);
+		if (l->ip[0] != '\0')
+			buf_printf(out, "  address      %s port %d\n", l->ip, l->port);
+		else
+			buf_printf(out, "  address      (not configured; it dialled us)\n");
+		buf_printf(out, "  link         %s", peer_state(p));
+		if (l->state == CLUSTER_LINK_UP) {
+			utc(l->up_since, since, sizeof(since));
+			buf_printf(out, " since %s (%lld s), %s %s", since,
+				   (long long)(st->now - l->up_since),
+				   l->outgoing ? "dialled to" : "accepted from", l->remote);
+		} else if (l->state == CLUSTER_LINK_DOWN) {
+			buf_printf(out, ", next dial in %u ms", l->backoff_ms);
+		}
+		buf_printf(out, "\n");
+		if (p->open) {
+			buf_printf(out, "  protocol     version %u, peer incarnation %" PRIu64 "\n",
+				   p->version, p->incarnation);
+			buf_printf(out, "  rtt          %.3f ms\n", (double)p->rtt_us / 1000.0);
+		}
+		buf_printf(out, "  bytes        in %" PRIu64 ", out %" PRIu64 "\n", l->bytes_in,
+			   l->bytes_out);
+		buf_printf(out, "  links up     %" PRIu64 " (duplicates closed %" PRIu64 ")\n",
+			   l->ups, l->duplicates);
+		buf_printf(out, "  last error   %s\n", l->last_error[0] != '\0' ? l->last_error : "-");
+	}
+	buf_printf(out, "refusals\n");
+	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++)
+		buf_printf(out, "  %-22s %" PRIu64 "\n", cluster_refusal_name((enum cluster_refusal)r),
+			   st->refusals[r]);
+	buf_printf(out, "router\n");
+	buf_printf(out, "  routed       %" PRIu64 "\n", st->router.routed);
+	buf_printf(out, "  bounced      %" PRIu64 "\n", st->router.bounced);
+	buf_printf(out, "  redirects    %" PRIu64 " entries, %" PRIu64 " hits, %" PRIu64 " misses\n",
+		   st->router.redirects, st->router.redirect_hits, st->router.redirect_misses);
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped; other
+ * bytes as they are (our strings are node names, addresses and error
+ * texts in ASCII). */
+static void json_str(struct buf *out, const char *s)
+{
+	buf_append_char(out, '"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			buf_printf(out, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(out, "\\u%04x", c);
+		else
+			buf_append_char(out, (char)c);
+	}
+	buf_append_char(out, '"');
+}
+
+void cluster_status_json(const struct cluster_status *st, struct buf *out)
+{
+	buf_append_str(out, "{\"node\":");
+	json_str(out, st->node);
+	buf_printf(out, ",\"incarnation\":%" PRIu64 ",\"protocol\":{\"min\":%u,\"max\":%u}",
+		   st->incarnation, st->version_min, st->version_max);
+	buf_append_str(out, ",\"profile\":");
+	json_str(out, st->profile);
+	buf_printf(out, ",\"now\":%lld,\"peers\":[", (long long)st->now);
+	for (int i = 0; i < st->npeers; i++) {
+		const struct cluster_status_peer *p = &st->peers[i];
+		const struct cluster_peer_status *l = &p->link;
+
+		buf_append_str(out, i > 0 ? ",{\"name\":" : "{\"name\":");
+		json_str(out, l->name);
+		buf_append_str(out, ",\"ip\":");
+		json_str(out, l->ip);
+		buf_printf(out, ",\"port\":%d,\"state\":", l->port);
+		json_str(out, peer_state(p));
+		buf_printf(out, ",\"open\":%s,\"outgoing\":%s,\"remote\":",
+			   p->open ? "true" : "false", l->outgoing ? "true" : "false");
+		json_str(out, l->remote);
+		buf_printf(out, ",\"up_since\":%lld", (long long)l->up_since);
+		if (p->open)
+			buf_printf(out, ",\"version\":%u,\"peer_incarnation\":%" PRIu64
+				   ",\"rtt_us\":%" PRIu64, p->version, p->incarnation, p->rtt_us);
+		else
+			buf_append_str(out, ",\"version\":null,\"peer_incarnation\":null,\"rtt_us\":null");
+		buf_printf(out, ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
+			   ",\"ups\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"backoff_ms\":%u"
+			   ",\"last_error\":", l->bytes_in, l->bytes_out, l->ups, l->duplicates,
+			   l->backoff_ms);
+		json_str(out, l->last_error);
+		buf_append_char(out, '}');
+	}
+	buf_append_str(out, "],\"refusals\":{");
+	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++) {
+		if (r > 0)
+			buf_append_char(out, ',');
+		json_str(out, cluster_refusal_name((enum cluster_refusal)r));
+		buf_printf(out, ":%" PRIu64, st->refusals[r]);
+	}
+	buf_printf(out, "},\"router\":{\"routed\":%" PRIu64 ",\"bounced\":%" PRIu64
+		   ",\"redirect_hits\":%" PRIu64 ",\"redirect_misses\":%" PRIu64
+		   ",\"redirect_entries\":%" PRIu64 "}}\n", st->router.routed,
+		   st->router.bounced, st->router.redirect_hits, st->router.redirect_misses,
+		   st->router.redirects);
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void prom_label(struct buf *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_printf(out, "\\%c", *s);
+		else if (*s == '\n')
+			buf_append_str(out, "\\n");
+		else
+			buf_append_char(out, *s);
+	}
+}
+
+static void prom_head(struct buf *out, const char *name, const char *type, const char *help)
+{
+	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One line per peer of metric `name`, value from `get`. */
+static void prom_peers(const struct cluster_status *st, struct buf *out, const char *name,
+		       const char *type, const char *help,
+		       int (*get)(const struct cluster_status_peer *p, double *v))
+{
+	double v;
+
+	prom_head(out, name, type, help);
+	for (int i = 0; i < st->npeers; i++) {
+		if (!get(&st->peers[i], &v))
+			continue;
+		buf_printf(out, "%s{node=\"", name);
+		prom_label(out, st->node);
+		buf_append_str(out, "\",peer=\"");
+		prom_label(out, st->peers[i].link.name);
+		buf_printf(out, "\"} %.17g\n", v);
+	}
+}
+
+static int get_up(const struct cluster_status_peer *p, double *v)
+{
+	*v = p->open ? 1 : 0;
+	return 1;
+}
+
+static int get_rtt(const struct cluster_status_peer *p, double *v)
+{
+	*v = (double)p->rtt_us / 1e6;
+	return p->open;
+}
+
+static int get_in(const struct cluster_status_peer *p, double *v)
+{
+	*v = (double)p->link.bytes_in;
+	return 1;
+}
+
+static int get_out(const struct cluster_status_peer *p, double *v)
+{
+	*v = (double)p->link.bytes_out;
+	return 1;
+}
+
+static int get_ups(const struct cluster_status_peer *p, double *v)
+{
+	*v = (double)p->link.ups;
+	return 1;
+}
+
+static void prom_router(const struct cluster_status *st, struct buf *out, const char *name,
+			const char *type, const char *help, uint64_t v)
+{
+	prom_head(out, name, type, help);
+	buf_printf(out, "%s{node=\"", name);
+	prom_label(out, st->node);
+	buf_printf(out, "\"} %" PRIu64 "\n", v);
+}
+
+void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
+{
+	prom_peers(st, out, "jabberd_cluster_peer_up", "gauge",
+		   "1 if the link to the peer is up and its protocol opened, else 0.", get_up);
+	prom_peers(st, out, "jabberd_cluster_peer_rtt_seconds", "gauge",
+		   "Last PING round-trip time to the peer (open peers only).", get_rtt);
+	prom_peers(st, out, "jabberd_cluster_peer_received_bytes_total", "counter",
+		   "Application bytes received from the peer since start.", get_in);
+	prom_peers(st, out, "jabberd_cluster_peer_sent_bytes_total", "counter",
+		   "Application bytes sent to the peer since start.", get_out);
+	prom_peers(st, out, "jabberd_cluster_peer_link_ups_total", "counter",
+		   "Times the link to the peer came up since start.", get_ups);
+	prom_head(out, "jabberd_cluster_refusals_total", "counter",
+		  "Peers refused before authentication, by reason, since start.");
+	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++) {
+		buf_append_str(out, "jabberd_cluster_refusals_total{node=\"");
+		prom_label(out, st->node);
+		buf_append_str(out, "\",reason=\"");
+		prom_label(out, cluster_refusal_name((enum cluster_refusal)r));
+		buf_printf(out, "\"} %" PRIu64 "\n", st->refusals[r]);
+	}
+	prom_router(st, out, "jabberd_router_routed_total", "counter",
+		    "Unicast routes delivered since start.", st->router.routed);
+	prom_router(st, out, "jabberd_router_bounced_total", "counter",
+		    "Routes sent back with an error since start.", st->router.bounced);
+	prom_router(st, out, "jabberd_router_redirect_hits_total", "counter",
+		    "Routes a per-JID redirect sent since start.", st->router.redirect_hits);
+	prom_router(st, out, "jabberd_router_redirect_misses_total", "counter",
+		    "Routes to the module's names without a usable redirect since start.",
+		    st->router.redirect_misses);
+	prom_router(st, out, "jabberd_router_redirect_entries", "gauge",
+		    "Per-JID redirect entries now.", st->router.redirects);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cluster_status: what the control socket (cluster_control.h) answers,
+ * without any I/O: the request parser, and the three formatters of a
+ * snapshot of the node's state (text for people, JSON for scripts,
+ * Prometheus text format for monitoring). The module fills the snapshot
+ * from the links, the peer protocol and the router's counters at each
+ * request; the unit test fills it by hand.
+ *
+ * Nothing secret is in the snapshot (no key, no certificate): names,
+ * addresses, counters and error texts only.
+ */
+#ifndef CLUSTER_MOD_CLUSTER_STATUS_H
+#define CLUSTER_MOD_CLUSTER_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cluster-mod/cluster_link.h"
+#include "cluster-mod/cluster_tls.h"
+#include "router/router_module.h"
+
+struct buf;
+
+/* One request line's bytes, "\n" (or "\r\n") excluded. */
+#define CLUSTER_CONTROL_MAX_REQUEST 256
+
+enum cluster_control_request {
+	CLUSTER_REQ_INVALID = 0,
+	CLUSTER_REQ_STATUS,             /* "status": text */
+	CLUSTER_REQ_JSON,               /* "status json" */
+	CLUSTER_REQ_METRICS,            /* "metrics": Prometheus text format */
+};
+
+/* Parse one request line (without its newline; surrounding blanks are
+ * ignored). Anything else is CLUSTER_REQ_INVALID. */
+enum cluster_control_request cluster_control_parse(const char *line, size_t len);
+
+struct cluster_status_peer {
+	struct cluster_peer_status link;        /* cluster_links_peer_status() */
+	int open;                               /* protocol opened (HELLO done) */
+	unsigned version;                       /* when open */
+	uint64_t incarnation;                   /* the peer's, when open */
+	uint64_t rtt_us;                        /* last round trip, when open */
+};
+
+struct cluster_status {
+	const char *node;
+	const char *profile;
+	uint64_t incarnation;
+	unsigned version_min, version_max;
+	time_t now;
+	int npeers;
+	const struct cluster_status_peer *peers;
+	uint64_t refusals[CLUSTER_REFUSE_COUNT];
+	struct router_mod_stats router;
+};
+
+/* Append the report to `out`. */
+void cluster_status_text(const struct cluster_status *st, struct buf *out);
+void cluster_status_json(const struct cluster_status *st, struct buf *out);
+void cluster_status_metrics(const struct cluster_status *st, struct buf *out);
+
+#endif

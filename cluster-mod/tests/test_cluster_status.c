@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_cluster_status: the control socket's request parser and its three
+ * report formats (cluster_status.h), and where the socket is
+ * (cluster_control_path), without any socket.
+ */
+#include "config.h"
+#include "cluster-mod/cluster_status.h"
+
+#include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster-mod/cluster_config.h"
+#include "util/buf.h"
+#include "util/config_file.h"
+
+static enum cluster_control_request parse(const char *s)
+{
+	return cluster_control_parse(s, strlen(s));
+}
+
+static void test_parse(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("status"), CLUSTER_REQ_STATUS);
+	assert_int_equal(parse(" status \r"), CLUSTER_REQ_STATUS);
+	assert_int_equal(parse("status json"), CLUSTER_REQ_JSON);
+	assert_int_equal(parse("status \t json\r"), CLUSTER_REQ_JSON);
+	assert_int_equal(parse("metrics"), CLUSTER_REQ_METRICS);
+	assert_int_equal(parse(""), CLUSTER_REQ_INVALID);
+	assert_int_equal(parse("statusjson"), CLUSTER_REQ_INVALID);
+	assert_int_equal(parse("status xml"), CLUSTER_REQ_INVALID);
+	assert_int_equal(parse("status json x"), CLUSTER_REQ_INVALID);
+	assert_int_equal(parse("STATUS"), CLUSTER_REQ_INVALID);
+	assert_int_equal(parse("metric"), CLUSTER_REQ_INVALID);
+	/* a NUL inside the line is not the end of it */
+	assert_int_equal(cluster_control_parse("status\0json", 11), CLUSTER_REQ_INVALID);
+}
+
+/* n1 with n2 open (rtt 250 us) and n3 down after a refused dial. */
+static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
+{
+	memset(p, 0, 2 * sizeof(*p));
+	p[0].link = (struct cluster_peer_status){
+		.name = "n2", .ip = "127.0.0.3", .port = 5348, .state = CLUSTER_LINK_UP,
+		.outgoing = 1, .remote = "127.0.0.3:5348", .up_since = 1000,
+		.bytes_in = 1234, .bytes_out = 5678, .ups = 1, .last_error = "",
+	};
+	p[0].open = 1;
+	p[0].version = 1;
+	p[0].incarnation = 42;
+	p[0].rtt_us = 250;
+	p[1].link = (struct cluster_peer_status){
+		.name = "n3", .ip = "127.0.0.4", .port = 5348, .state = CLUSTER_LINK_DOWN,
+		.remote = "", .bytes_in = 10, .bytes_out = 20, .ups = 2, .backoff_ms = 400,
+		.last_error = "connect: \"Connection refused\"",
+	};
+	*st = (struct cluster_status){
+		.node = "n1", .profile = "lan", .incarnation = 7, .version_min = 1,
+		.version_max = 1, .now = 1060, .npeers = 2, .peers = p,
+		.router = { .routed = 11, .bounced = 3, .redirect_hits = 5,
+			    .redirect_misses = 2, .redirects = 4 },
+	};
+	st->refusals[CLUSTER_REFUSE_WRONG_CA] = 9;
+}
+
+static void test_text(void **state)
+{
+	struct cluster_status st;
+	struct cluster_status_peer p[2];
+	struct buf b = { 0 };
+
+	(void)state;
+	fill(&st, p);
+	cluster_status_text(&st, &b);
+	assert_non_null(strstr(b.data, "node n1\n"));
+	assert_non_null(strstr(b.data, "incarnation  7\n"));
+	assert_non_null(strstr(b.data, "peers        2 known, 1 up\n"));
+	assert_non_null(strstr(b.data, "peer n2\n"));
+	assert_non_null(strstr(b.data, "link         up since 1970-01-01T00:16:40Z (60 s), "
+				       "dialled to 127.0.0.3:5348\n"));
+	assert_non_null(strstr(b.data, "rtt          0.250 ms\n"));
+	assert_non_null(strstr(b.data, "bytes        in 1234, out 5678\n"));
+	assert_non_null(strstr(b.data, "peer n3\n"));
+	assert_non_null(strstr(b.data, "link         down, next dial in 400 ms\n"));
+	assert_non_null(strstr(b.data, "last error   connect: \"Connection refused\"\n"));
+	assert_non_null(strstr(b.data, "wrong CA"));
+	assert_non_null(strstr(b.data, "redirects    4 entries, 5 hits, 2 misses\n"));
+	/* n3 is down: no rtt line for it */
+	assert_null(strstr(strstr(b.data, "peer n3\n"), "rtt"));
+	buf_free(&b);
+}
+
+static void test_json(void **state)
+{
+	struct cluster_status st;
+	struct cluster_status_peer p[2];
+	struct buf b = { 0 };
+
+	(void)state;
+	fill(&st, p);
+	cluster_status_json(&st, &b);
+	assert_non_null(strstr(b.data, "{\"node\":\"n1\",\"incarnation\":7,"));
+	assert_non_null(strstr(b.data, "\"name\":\"n2\""));
+	assert_non_null(strstr(b.data, "\"state\":\"up\",\"open\":true"));
+	assert_non_null(strstr(b.data, "\"rtt_us\":250"));
+	assert_non_null(strstr(b.data, "\"state\":\"down\",\"open\":false"));
+	assert_non_null(strstr(b.data, "\"rtt_us\":null"));
+	/* the quotes of the error text are escaped */
+	assert_non_null(strstr(b.data, "\"last_error\":\"connect: \\\"Connection refused\\\"\""));
+	assert_non_null(strstr(b.data, "\"wrong CA\":9"));
+	assert_non_null(strstr(b.data, "\"redirect_misses\":2,\"redirect_entries\":4}}\n"));
+	/* one line, no raw control byte */
+	for (size_t i = 0; i + 1 < b.len; i++)
+		assert_true((unsigned char)b.data[i] >= 0x20);
+	buf_free(&b);
+}
+
+/* One line of the Prometheus text format: `# HELP name text`,
+ * `# TYPE name counter|gauge`, or `name{l="v",...} value`; a sample's
+ * name must have had its TYPE. Returns 0 if the line is good. */
+static int prom_line(const char *line, char *typed, size_t typed_size)
+{
+	char name[128], type[32];
+	const char *p;
+	char *end;
+	size_t n;
+
+	if (strncmp(line, "# HELP ", 7) == 0)
+		return sscanf(line + 7, "%127[a-zA-Z0-9_:] %*s", name) == 1 ? 0 : -1;
+	if (strncmp(line, "# TYPE ", 7) == 0) {
+		if (sscanf(line + 7, "%127[a-zA-Z0-9_:] %31s", name, type) != 2)
+			return -1;
+		if (strcmp(type, "counter") != 0 && strcmp(type, "gauge") != 0)
+			return -1;
+		snprintf(typed, typed_size, "%s", name);
+		return 0;
+	}
+	n = strspn(line, "abcdefghijklmnopqrstuvwxyz_:0123456789");
+	if (n == 0 || strncmp(line, typed, n) != 0 || typed[n] != '\0')
+		return -1;
+	p = line + n;
+	if (*p == '{') {
+		p++;
+		while (*p != '}') {
+			n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+			if (n == 0 || p[n] != '=' || p[n + 1] != '"')
+				return -1;
+			p += n + 2;
+			while (*p != '"') {
+				if (*p == '\0' || *p == '\n')
+					return -1;
+				p += *p == '\\' ? 2 : 1;
+			}
+			p++;
+			if (*p == ',')
+				p++;
+			else if (*p != '}')
+				return -1;
+		}
+		p++;
+	}
+	if (*p != ' ')
+		return -1;
+	strtod(p + 1, &end);
+	return end != p + 1 && *end == '\0' ? 0 : -1;
+}
+
+static void test_metrics(void **state)
+{
+	struct cluster_status st;
+	struct cluster_status_peer p[2];
+	struct buf b = { 0 };
+	char typed[128] = "", *line, *save = NULL;
+	int samples = 0;
+
+	(void)state;
+	fill(&st, p);
+	p[1].link.name = "n\"3";        /* escaped in the label */
+	cluster_status_metrics(&st, &b);
+	assert_non_null(strstr(b.data, "jabberd_cluster_peer_up{node=\"n1\",peer=\"n2\"} 1\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_peer_up{node=\"n1\",peer=\"n\\\"3\"} 0\n"));
+	assert_non_null(strstr(b.data,
+			       "jabberd_cluster_peer_rtt_seconds{node=\"n1\",peer=\"n2\"} 0.00025"));
+	assert_null(strstr(b.data, "jabberd_cluster_peer_rtt_seconds{node=\"n1\",peer=\"n\\\"3\"}"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_refusals_total{node=\"n1\","
+				       "reason=\"wrong CA\"} 9\n"));
+	assert_non_null(strstr(b.data, "jabberd_router_redirect_hits_total{node=\"n1\"} 5\n"));
+	assert_non_null(strstr(b.data, "jabberd_router_redirect_misses_total{node=\"n1\"} 2\n"));
+	assert_int_equal(b.data[b.len - 1], '\n');
+	for (line = strtok_r(b.data, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (prom_line(line, typed, sizeof(typed)) != 0)
+			fail_msg("not Prometheus text format: %s", line);
+		samples += line[0] != '#';
+	}
+	/* 2 peers x 4 per-peer metrics + rtt of n2 + refusal reasons + 5 router */
+	assert_int_equal(samples, 2 * 4 + 1 + CLUSTER_REFUSE_COUNT + 5);
+	buf_free(&b);
+}
+
+static void test_prom_checker_catches(void **state)
+{
+	char typed[128] = "x_total";
+
+	(void)state;
+	/* the checker above must be able to fail */
+	assert_int_equal(prom_line("x_total 1", typed, sizeof(typed)), 0);
+	assert_int_equal(prom_line("x_total{a=\"b\"} 1", typed, sizeof(typed)), 0);
+	assert_int_equal(prom_line("y_total 1", typed, sizeof(typed)), -1);
+	assert_int_equal(prom_line("x_total{a=b} 1", typed, sizeof(typed)), -1);
+	assert_int_equal(prom_line("x_total{a=\"b} 1", typed, sizeof(typed)), -1);
+	assert_int_equal(prom_line("x_total one", typed, sizeof(typed)), -1);
+	assert_int_equal(prom_line("# TYPE x_total histogramm", typed, sizeof(typed)), -1);
+}
+
+static const char *path_of(const char *xml)
+{
+	static char path[CLUSTER_CONTROL_PATH_MAX + 1];
+	const char *error;
+	struct config *cfg = config_load_mem("router.xml", xml, strlen(xml), "r1", &error);
+
+	assert_non_null(cfg);
+	assert_int_equal(cluster_control_path(cfg, path, sizeof(path)), 0);
+	config_free(&cfg);
+	return path;
+}
+
+static void test_path(void **state)
+{
+	(void)state;
+	assert_string_equal(path_of("<router><pidfile>/run/j/${id}.pid</pidfile>"
+				    "<cluster><control>/tmp/c.sock</control></cluster></router>"),
+			    "/tmp/c.sock");
+	assert_string_equal(path_of("<router><pidfile>/run/j/${id}.pid</pidfile>"
+				    "<cluster/></router>"),
+			    "/run/j/cluster.sock");
+	assert_string_equal(path_of("<router><cluster/></router>"),
+			    LOCALSTATEDIR "/jabberd/cluster.sock");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_prom_checker_catches),
+		cmocka_unit_test(test_path),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
