@@ -380,16 +380,21 @@ int cluster_control_path(const struct config *cfg, char *out, size_t size)
 {
 	const char *control = config_get(cfg, "cluster.control");
 	const char *pidfile = config_get(cfg, "pidfile");
-	const char *slash;
+	size_t stem;
 	int n;
 
-	if (control != NULL && control[0] != '\0')
+	if (control != NULL && control[0] != '\0') {
 		n = snprintf(out, size, "%s", control);
-	else if (pidfile != NULL && (slash = strrchr(pidfile, '/')) != NULL)
-		n = snprintf(out, size, "%.*s/%s", (int)(slash - pidfile), pidfile,
+	} else if (pidfile != NULL && pidfile[0] == '/') {
+		/* beside the pid file, named after it: one per router */
+		stem = strlen(pidfile);
+		if (stem > 4 && strcmp(pidfile + stem - 4, ".pid") == 0)
+			stem -= 4;
+		n = snprintf(out, size, "%.*s-%s", (int)stem, pidfile,
 			     CLUSTER_CONTROL_DEFAULT_NAME);
-	else
+	} else {
 		n = snprintf(out, size, "%s/jabberd/%s", LOCALSTATEDIR,
 			     CLUSTER_CONTROL_DEFAULT_NAME);
+	}
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }

@@ -82,8 +82,10 @@ const char *cluster_profile_name(enum cluster_profile p);
 
 /*
  * The control socket's path (cluster_control.h) for router.xml `cfg`:
- * <cluster><control>, or "cluster.sock" in the directory of the router's
- * <pidfile>, or LOCALSTATEDIR/jabberd/cluster.sock. Shared by the module
+ * <cluster><control>; or beside the router's <pidfile>, named after it
+ * (.../pid/router.pid gives .../pid/router-cluster.sock, one per router
+ * on the host); or LOCALSTATEDIR/jabberd/cluster.sock without a
+ * <pidfile>. Shared by the module
  * and the jabberd-cluster command. Returns 0, or -1 if it does not fit
  * `size`.
  */

@@ -242,7 +242,10 @@ static void test_path(void **state)
 			    "/tmp/c.sock");
 	assert_string_equal(path_of("<router><pidfile>/run/j/${id}.pid</pidfile>"
 				    "<cluster/></router>"),
-			    "/run/j/cluster.sock");
+			    "/run/j/r1-cluster.sock");
+	assert_string_equal(path_of("<router><pidfile>/run/j/router</pidfile>"
+				    "<cluster/></router>"),
+			    "/run/j/router-cluster.sock");
 	assert_string_equal(path_of("<router><cluster/></router>"),
 			    LOCALSTATEDIR "/jabberd/cluster.sock");
 }
