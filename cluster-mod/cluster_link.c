@@ -576,7 +576,9 @@ static void on_connected(struct mio_connector *c, struct mio_conn *mc, const cha
 			log_info("cluster: link to %s at %s:%d: cannot connect: %s (retrying "
 				 "with backoff)", p->name, p->ip, p->port, error);
 		p->logged_connect_error = 1;
-		snprintf(p->last_error, sizeof(p->last_error), "connect: %s", error);
+		/* mio's errors may already say "connect: ..." */
+		snprintf(p->last_error, sizeof(p->last_error), "%s%s",
+			 strncmp(error, "connect", 7) == 0 ? "" : "connect: ", error);
 		peer_schedule(p);
 		return;
 	}

@@ -209,7 +209,7 @@ static void prom_peers(const struct cluster_status *st, struct buf *out, const c
 		prom_label(out, st->node);
 		buf_append_str(out, "\",peer=\"");
 		prom_label(out, st->peers[i].link.name);
-		buf_printf(out, "\"} %.17g\n", v);
+		buf_printf(out, "\"} %.9g\n", v);
 	}
 }
 
