@@ -321,8 +321,8 @@ struct mio_listener *mio_listen_unix(struct mio *mio, const char *path, unsigned
 
 	if (path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(mio->errbuf, sizeof(mio->errbuf),
-			 "%s: path empty or longer than %zu bytes", path,
-			 sizeof(sun.sun_path) - 1);
+			 "unix socket path empty or longer than %zu bytes: %s",
+			 sizeof(sun.sun_path) - 1, path);
 		*error_r = mio->errbuf;
 		return NULL;
 	}

@@ -3,8 +3,8 @@
  * Unit tests for mio/mio_listen.c with plain loopback clients: the
  * connection cap (refused beyond it, logged once per burst), the
  * per-address connect rate limit, access lists applied at accept, IPv6 and
- * dual-stack listeners, listen errors, and a listener freed from its own
- * accept callback.
+ * dual-stack listeners, listen errors, a listener freed from its own
+ * accept callback, and unix socket listeners.
  */
 #include "config.h"
 #include "mio/mio.h"
@@ -12,10 +12,14 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -398,6 +402,106 @@ static void test_not_set_up(void **state)
 	server_free(&s);
 }
 
+static void unix_accept(struct mio_listener *l, struct mio_conn *conn,
+			const char *ip, int port, void *ctx)
+{
+	struct server *s = ctx;
+
+	(void)l;
+	assert_string_equal(ip, "");
+	assert_int_equal(port, 0);
+	assert_true(s->accepted < MAX_CLIENTS);
+	s->conns[s->accepted++] = conn;
+	mio_conn_setup(conn, &srv_cb, s);
+}
+
+static void unix_addr(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	assert_true(strlen(path) < sizeof(sun->sun_path));
+	memcpy(sun->sun_path, path, strlen(path) + 1);
+}
+
+static int unix_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	unix_addr(&sun, path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int one_accepted(void *arg)
+{
+	return ((struct server *)arg)->accepted >= 1;
+}
+
+/* mio_listen_unix: made with the mode asked, accepted connections have no
+ * address, a stale file is replaced, a live socket or another file is
+ * refused, and the file goes with the listener. */
+static void test_unix(void **state)
+{
+	char dir[] = "/tmp/mio-unix-XXXXXX", path[128], other[160];
+	const char *error = NULL;
+	struct server s = { 0 };
+	struct mio_listener *l2;
+	struct stat st;
+	int fd, stale;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	/* a stale socket file: bound, then its socket closed */
+	stale = socket(AF_UNIX, SOCK_STREAM, 0);
+	{
+		struct sockaddr_un sun;
+
+		unix_addr(&sun, path);
+		assert_int_equal(bind(stale, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	}
+	close(stale);
+	s.mio = mio_new(&error);
+	assert_non_null(s.mio);
+	s.listener = mio_listen_unix(s.mio, path, 0600, 0, unix_accept, &s, &error);
+	if (s.listener == NULL)
+		fail_msg("listen: %s", error);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	fd = unix_connect(path);
+	assert_true(fd >= 0);
+	assert_true(mio_test_run_until(s.mio, one_accepted, &s, 2000));
+	/* a second listener on the live socket is refused, the file kept */
+	l2 = mio_listen_unix(s.mio, path, 0600, 0, unix_accept, &s, &error);
+	assert_null(l2);
+	assert_non_null(strstr(error, "another process listens"));
+	assert_int_equal(stat(path, &st), 0);
+	/* a file that is not a socket is not replaced */
+	snprintf(other, sizeof(other), "%s/plain", dir);
+	close(open(other, O_CREAT | O_WRONLY, 0600));
+	assert_null(mio_listen_unix(s.mio, other, 0600, 0, unix_accept, &s, &error));
+	assert_non_null(strstr(error, "not a socket"));
+	unlink(other);
+	/* no such directory; a path too long for sun_path */
+	snprintf(other, sizeof(other), "%s/nodir/s.sock", dir);
+	assert_null(mio_listen_unix(s.mio, other, 0600, 0, unix_accept, &s, &error));
+	memset(other, 'a', sizeof(other) - 1);
+	other[0] = '/';
+	other[sizeof(other) - 1] = '\0';
+	assert_null(mio_listen_unix(s.mio, other, 0600, 0, unix_accept, &s, &error));
+	assert_non_null(strstr(error, "longer than"));
+	close(fd);
+	server_free(&s);
+	/* the file went with the listener */
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_listen_errors),
 		cmocka_unit_test(test_free_in_accept),
 		cmocka_unit_test(test_not_set_up),
+		cmocka_unit_test(test_unix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
