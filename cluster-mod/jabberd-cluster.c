@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,19 @@ static int wait_fd(int fd, short events, long long deadline)
 	}
 }
 
+/* The last guard: a connect that blocks (a router stopped with SIGSTOP
+ * and its backlog full) still ends, with status 1. */
+static void on_alarm(int sig)
+{
+	static const char msg[] = "jabberd-cluster: no answer in time\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing more to say */
+	}
+	_exit(1);
+}
+
 static int ask(const char *path, const char *request)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -87,6 +101,8 @@ static int ask(const char *path, const char *request)
 		return 1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
+	signal(SIGALRM, on_alarm);
+	alarm(CLIENT_TIMEOUT_MS / 1000 + 2);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		fprintf(stderr, "jabberd-cluster: cannot reach the cluster module at %s: %s "

@@ -301,7 +301,9 @@ static int mio_unix_alive(const struct sockaddr_un *sun)
 {
 	int fd, rc;
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a live listener with a full backlog answers EAGAIN
+	 * instead of holding us up. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
 	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
