@@ -118,28 +118,28 @@ if HAVE_CMOCKA
 check_PROGRAMS += cluster-mod/tests/test_cluster_status
 TESTS += cluster-mod/tests/test_cluster_status
 endif
-cluster_mod_tests_test_cluster_status_SOURCES = cluster-mod/tests/test_cluster_status.c \
+# The reports and what they name (state and refusal names), for the
+# unit test and the fuzz target.
+CLUSTER_STATUS_SOURCES = \
 	cluster-mod/cluster_status.c cluster-mod/cluster_status.h \
 	cluster-mod/cluster_link.c cluster-mod/cluster_link.h \
 	cluster-mod/cluster_tls.c cluster-mod/cluster_tls.h \
 	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
+CLUSTER_STATUS_LIBS = cluster-mod/libclusterproto.a $(MIO_LIBS) $(UTIL_LIBS) $(OPENSSL_LIBS)
+cluster_mod_tests_test_cluster_status_SOURCES = cluster-mod/tests/test_cluster_status.c \
+	$(CLUSTER_STATUS_SOURCES)
 cluster_mod_tests_test_cluster_status_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(CLUSTER_DIRS_CPPFLAGS)
-cluster_mod_tests_test_cluster_status_LDADD = cluster-mod/libclusterproto.a $(MIO_LIBS) \
-	$(UTIL_LIBS) $(CMOCKA_LIBS) $(OPENSSL_LIBS)
+cluster_mod_tests_test_cluster_status_LDADD = $(CLUSTER_STATUS_LIBS) $(CMOCKA_LIBS)
 # Fuzz target for the control socket's parser and reports (seeds:
 # fuzz/corpus/control/).
 if ENABLE_FUZZING
 noinst_PROGRAMS += cluster-mod/fuzz/fuzz_control
 endif
 cluster_mod_fuzz_fuzz_control_SOURCES = cluster-mod/fuzz/fuzz_control.c \
-	cluster-mod/cluster_status.c cluster-mod/cluster_status.h \
-	cluster-mod/cluster_link.c cluster-mod/cluster_link.h \
-	cluster-mod/cluster_tls.c cluster-mod/cluster_tls.h \
-	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
+	$(CLUSTER_STATUS_SOURCES)
 cluster_mod_fuzz_fuzz_control_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
-cluster_mod_fuzz_fuzz_control_LDADD = cluster-mod/libclusterproto.a $(MIO_LIBS) \
-	$(UTIL_LIBS) $(OPENSSL_LIBS)
+cluster_mod_fuzz_fuzz_control_LDADD = $(CLUSTER_STATUS_LIBS)
 cluster_mod_fuzz_fuzz_control_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += cluster-mod/fuzz/corpus/control
 # ---- end of i13-status ----
