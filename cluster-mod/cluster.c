@@ -66,11 +66,7 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 	struct cluster_peer_open_info info;
 
 	st.npeers = cluster_links_peer_count(ls);
-	peers = calloc((size_t)st.npeers + 1, sizeof(*peers));
-	if (peers == NULL) {
-		buf_append_str(out, "error: out of memory\n");
-		return;
-	}
+	peers = xcalloc((size_t)st.npeers + 1, sizeof(*peers));
 	for (int i = 0; i < st.npeers; i++) {
 		cluster_links_peer_status(ls, i, &peers[i].link);
 		if (cluster_peers_open_info(c->peers, peers[i].link.name, &info)) {

@@ -126,15 +126,11 @@ static void control_accept(struct mio_listener *listener, struct mio_conn *conn,
 			   const char *peer_ip, int peer_port, void *ctx)
 {
 	struct cluster_control *cc = ctx;
-	struct client *cl = calloc(1, sizeof(*cl));
+	struct client *cl = xcalloc(1, sizeof(*cl));
 
 	(void)listener;
 	(void)peer_ip;
 	(void)peer_port;
-	if (cl == NULL) {
-		mio_conn_close(conn);
-		return;
-	}
 	cl->cc = cc;
 	cl->conn = conn;
 	list_add_tail(&cc->clients, &cl->node);
@@ -157,12 +153,8 @@ struct cluster_control *cluster_control_new(struct mio *mio, const char *path,
 					    cluster_control_report_cb *report, void *ctx,
 					    const char **error_r)
 {
-	struct cluster_control *cc = calloc(1, sizeof(*cc));
+	struct cluster_control *cc = xcalloc(1, sizeof(*cc));
 
-	if (cc == NULL) {
-		*error_r = "out of memory";
-		return NULL;
-	}
 	cc->mio = mio;
 	cc->report = report;
 	cc->ctx = ctx;

@@ -311,39 +311,50 @@ static int mio_unix_alive(const struct sockaddr_un *sun)
 	return rc == 0 || (errno != ECONNREFUSED && errno != ENOENT);
 }
 
+/* Fill `sun` for `path` and clear the way: a stale socket file is
+ * removed; a live one, or any other file, is an error. Returns 0 or -1. */
+static int mio_unix_prepare(struct mio *mio, const char *path, struct sockaddr_un *sun,
+			    const char **error_r)
+{
+	struct stat st;
+
+	if (path[0] == '\0' || strlen(path) >= sizeof(sun->sun_path)) {
+		snprintf(mio->errbuf, sizeof(mio->errbuf),
+			 "unix socket path empty or longer than %zu bytes: %s",
+			 sizeof(sun->sun_path) - 1, path);
+		*error_r = mio->errbuf;
+		return -1;
+	}
+	memcpy(sun->sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(mio->errbuf, sizeof(mio->errbuf), "%s: exists and is not a socket",
+			 path);
+		*error_r = mio->errbuf;
+		return -1;
+	}
+	if (mio_unix_alive(sun)) {
+		snprintf(mio->errbuf, sizeof(mio->errbuf),
+			 "%s: another process listens on it", path);
+		*error_r = mio->errbuf;
+		return -1;
+	}
+	unlink(path);   /* stale, from a process that died */
+	return 0;
+}
+
 struct mio_listener *mio_listen_unix(struct mio *mio, const char *path, unsigned mode,
 				     int backlog, mio_accept_cb *cb, void *ctx,
 				     const char **error_r)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct mio_listener *l;
-	struct stat st;
 	mode_t old_mask;
 	int fd, rc, err;
 
-	if (path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(mio->errbuf, sizeof(mio->errbuf),
-			 "unix socket path empty or longer than %zu bytes: %s",
-			 sizeof(sun.sun_path) - 1, path);
-		*error_r = mio->errbuf;
+	if (mio_unix_prepare(mio, path, &sun, error_r) < 0)
 		return NULL;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(mio->errbuf, sizeof(mio->errbuf),
-				 "%s: exists and is not a socket", path);
-			*error_r = mio->errbuf;
-			return NULL;
-		}
-		if (mio_unix_alive(&sun)) {
-			snprintf(mio->errbuf, sizeof(mio->errbuf),
-				 "%s: another process listens on it", path);
-			*error_r = mio->errbuf;
-			return NULL;
-		}
-		unlink(path);   /* stale, from a process that died */
-	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*error_r = mio_strerror(mio->errbuf, sizeof(mio->errbuf), "socket", errno);
