@@ -3,7 +3,8 @@
 the `jabberd-cluster` command that reads it, against our routers on
 127.0.0.2-.4 loading cluster-mod/cluster.so: `status` shows the peers up
 with their round-trip time, and a stopped peer down with the reason;
-`json` parses; `metrics` is Prometheus text format line by line; the
+`json` parses; `metrics` is Prometheus text format line by line;
+refusals are counted by reason and shown as the peer's last error; the
 socket is 0600; a request over the size bound, a silent client, and more
 clients than the bound do not stall the router; a socket that cannot be
 made stops the start with an error naming <control>; a router that is
@@ -256,3 +257,31 @@ def test_control_socket_that_cannot_be_made_stops_the_start(sandbox):
     assert p.returncode != 0, out
     line = [l for l in out.splitlines() if "control socket" in l]
     assert line and "<control>" in line[0] and "no-such-dir" in line[0], out
+
+
+def test_refusals_by_reason_in_status_and_metrics(sandbox):
+    """n1 expects n2 at .3, where a node with a certificate from another
+    CA runs: the refusals are counted by reason, the peer shows the
+    refusal as its last error, and no key material appears."""
+    pki = tcl.Pki(sandbox)
+    cport = {"n1": sandbox.free_port("127.0.0.2"), "n2": sandbox.free_port("127.0.0.3")}
+    n1 = tcl.Node(sandbox, "n1", "127.0.0.2", pki.node("n1"), pki.ca,
+                  [("n2", "127.0.0.3", cport["n2"])], cport["n1"]).start()
+    tcl.Node(sandbox, "n2", "127.0.0.3", pki.node("n2", ca=pki.other_ca), pki.other_ca,
+             [("n1", "127.0.0.2", cport["n1"])], cport["n2"]).start()
+    n1.wait(r"refused outgoing link to n2 at 127\.0\.0\.3:%d: wrong CA" % cport["n2"])
+    n1.wait(r"refused incoming link from 127\.0\.0\.3:\d+: wrong CA")
+    rc, out, err = run("-c", n1.config, "metrics")
+    assert rc == 0, err
+    s = parse_prometheus(out)
+    assert s[("jabberd_cluster_refusals_total", (("node", "n1"), ("reason", "wrong CA")))] >= 2
+    assert s[("jabberd_cluster_refusals_total", (("node", "n1"), ("reason", "not TLS")))] == 0
+    assert s[("jabberd_cluster_peer_up", (("node", "n1"), ("peer", "n2")))] == 0
+    rc, out, err = run("-c", n1.config, "status")
+    assert rc == 0, err
+    m = re.search(r"^  wrong CA +(\d+)$", out, re.M)
+    assert m and int(m.group(1)) >= 2, out
+    block = peer_block(out, "n2")
+    assert re.search(r"last error   refused: wrong CA", block), block
+    assert "  peers        1 known, 0 up\n" in out, out
+    assert "PRIVATE KEY" not in out and "BEGIN" not in out
