@@ -12,6 +12,7 @@
  *	  <peer name='n2' ip='127.0.0.3' port='5348'/>     repeatable
  *	  <domain>example.org</domain>                    repeatable
  *	  <profile>lan</profile>                          lan | wan
+ *	  <sm>sm-n1</sm>          the local sm's <router_id> (optional)
  *	</cluster>
  *
  * Every error names the file, the line and the element, and says what is
@@ -57,6 +58,7 @@ struct cluster_config {
 	char **domains;
 	int ndomains;
 	enum cluster_profile profile;
+	char *sm;               /* <sm>: the local sm's router name, or NULL */
 };
 
 /*

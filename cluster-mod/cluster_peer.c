@@ -274,6 +274,8 @@ static int conv_frame(struct conv *c, const struct cluster_frame *f)
 			 (const char *)f->u.bye.text.ptr);
 		log_notice("cluster: peer %s said BYE: %s%s%s", c->name,
 			   bye_reason_name(f->u.bye.reason), text[0] ? ": " : "", text);
+		if (c->open && c->ps->hooks.on_bye != NULL)
+			c->ps->hooks.on_bye(c->name, f->u.bye.reason, c->ps->ctx);
 		cluster_link_close(c->link, "the peer said BYE");
 		return -1;
 	default:
@@ -476,6 +478,29 @@ void cluster_peers_free(struct cluster_peers **psp)
 	cluster_links_free(&ps->links);
 	free(ps);
 	*psp = NULL;
+}
+
+int cluster_peers_send(struct cluster_peers *ps, const char *peer,
+		       const struct cluster_frame *frame)
+{
+	struct conv *c;
+	int n = 0;
+
+	LIST_FOREACH(c, &ps->convs, struct conv, node) {
+		struct cluster_frame f = *frame;
+
+		if (!c->open || (peer != NULL && strcmp(c->name, peer) != 0))
+			continue;
+		f.version = c->version;
+		conv_send(c, &f);
+		n++;
+	}
+	return n;
+}
+
+uint64_t cluster_peers_incarnation(const struct cluster_peers *ps)
+{
+	return ps->incarnation;
 }
 
 int cluster_peers_open(const struct cluster_peers *ps)

@@ -63,7 +63,8 @@ cluster_mod_cluster_so_SOURCES = \
 	cluster-mod/cluster_tls.c cluster-mod/cluster_tls.h \
 	cluster-mod/cluster_link.c cluster-mod/cluster_link.h \
 	cluster-mod/cluster_peer.c cluster-mod/cluster_peer.h \
-	cluster-mod/cluster_state.c cluster-mod/cluster_state.h
+	cluster-mod/cluster_state.c cluster-mod/cluster_state.h \
+	cluster-mod/cluster_local.c cluster-mod/cluster_local.h
 cluster_mod_cluster_so_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 cluster_mod_cluster_so_CFLAGS = $(AM_CFLAGS) -fPIC
 cluster_mod_cluster_so_LDFLAGS = $(AM_LDFLAGS) -shared
