@@ -666,6 +666,15 @@ void cluster_state_log_status(const struct cluster_state *st)
 			   o->in_snapshot ? " (snapshot arriving)" :
 			   o->asked ? " (asked)" : "");
 	}
+	/* The first few sessions themselves, for operators and tests. */
+	for (size_t i = 0, n = 0; i < st->nbuckets && n < CLUSTER_STATE_STATUS_SESSIONS; i++) {
+		for (const struct st_entry *e = st->buckets[i];
+		     e != NULL && n < CLUSTER_STATE_STATUS_SESSIONS; e = e->next, n++)
+			log_notice("cluster: state: session %s on %s, priority %d, %s", e->data,
+				   st->origins[e->origin].name, e->priority,
+				   e->flags & CLUSTER_SESSION_AVAILABLE ? "available" :
+				   "unavailable");
+	}
 }
 
 /* ---- life ---- */

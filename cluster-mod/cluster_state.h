@@ -94,8 +94,12 @@ size_t cluster_state_count(const struct cluster_state *st, const char *node);
 uint64_t cluster_state_last_seq(const struct cluster_state *st, const char *node,
 				uint64_t *incarnation_r);
 
-/* One line per origin: "cluster: state: n2: 12 sessions, incarnation I,
- * last seq S" and the local totals. */
+/* The local totals ("cluster: state: local 3 sessions, seq S, D deltas
+ * held"), one line per peer ("cluster: state: node n2: 12 sessions,
+ * incarnation I, last seq S"), then the first
+ * CLUSTER_STATE_STATUS_SESSIONS sessions ("cluster: state: session JID on
+ * n2, priority 5, available"). */
+#define CLUSTER_STATE_STATUS_SESSIONS 32
 void cluster_state_log_status(const struct cluster_state *st);
 
 #endif
