@@ -9,6 +9,7 @@ presence change updates it; node 2 restarted gets it back (snapshot);
 logout removes it.
 """
 
+import asyncio
 import re
 import signal
 import time
@@ -92,6 +93,7 @@ def test_session_replicated_updated_resynced_removed(sandbox, xmpp):
     assert re.search(r"local 1 sessions", st), st
     # a presence change: priority 7
     alice.xmpp.send_presence(ppriority=7)
+    xmpp.run(asyncio.sleep(1.0), 5, "alice's presence sent")   # drive the client loop
     wait_status(n2, r"session %s on n1, priority 7, available" % jid)
     # node 2 restarts (SIGTERM): it asks again and gets a snapshot
     assert not n2.daemons["router"].stop()
