@@ -29,11 +29,11 @@ struct cluster_local {
 	unsigned long handed, dropped, notified, refused;
 };
 
-static void send_hook(void *ctx, const char *peer, const struct cluster_frame *frame)
+static int send_hook(void *ctx, const char *peer, const struct cluster_frame *frame)
 {
 	struct cluster_local *cl = ctx;
 
-	cluster_peers_send(cl->peers, peer, frame);
+	return cluster_peers_send(cl->peers, peer, frame);
 }
 
 static void flush_cb(void *ctx)

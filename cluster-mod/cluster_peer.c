@@ -117,20 +117,25 @@ static void memo_forget(struct cluster_peers *ps, const char *name)
 			ps->memo[i].result = 0;
 }
 
-static void conv_send(struct conv *c, const struct cluster_frame *f)
+/* Returns 0, or -1 when the frame was not queued (logged). */
+static int conv_send(struct conv *c, const struct cluster_frame *f)
 {
 	struct buf out = { 0 };
 	const char *error;
+	int r = 0;
 
 	if (cluster_frame_encode(f, &out, &error) < 0) {
 		log_warnx("cluster: peer %s: cannot encode %s: %s", c->name,
 			  cluster_frame_type_name(f->type), error);
-		return;
+		return -1;
 	}
-	if (cluster_link_send(c->link, out.data, out.len) < 0)
+	if (cluster_link_send(c->link, out.data, out.len) < 0) {
 		log_info("cluster: peer %s: %s not sent (link output full or closing)", c->name,
 			 cluster_frame_type_name(f->type));
+		r = -1;
+	}
 	buf_free(&out);
+	return r;
 }
 
 /* Send BYE and close. The conv is gone when this returns. */
@@ -492,8 +497,8 @@ int cluster_peers_send(struct cluster_peers *ps, const char *peer,
 		if (!c->open || (peer != NULL && strcmp(c->name, peer) != 0))
 			continue;
 		f.version = c->version;
-		conv_send(c, &f);
-		n++;
+		if (conv_send(c, &f) == 0)
+			n++;
 	}
 	return n;
 }

@@ -61,7 +61,7 @@ void cluster_peers_free(struct cluster_peers **psp);
 
 /* Send a frame (its version is set per link) to the open peer `peer`, or
  * to every open peer when peer is NULL. Returns the peers it was queued
- * for. */
+ * for (a link whose output is full refuses it). */
 int cluster_peers_send(struct cluster_peers *ps, const char *peer,
 		       const struct cluster_frame *frame);
 

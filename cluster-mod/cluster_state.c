@@ -329,7 +329,14 @@ static void send_snapshot(struct cluster_state *st, const char *peer)
 			if (n == CLUSTER_ENTRIES_MAX ||
 			    (n > 0 && bytes + est > CLUSTER_STATE_CHUNK_BYTES)) {
 				f.u.snapshot.nentries = n;
-				st->send(st->ctx, peer, &f);
+				if (st->send(st->ctx, peer, &f) == 0) {
+					/* The peer keeps a partial snapshot until
+					 * its link reopens and it asks again. */
+					log_warnx("cluster: state: snapshot to %s cut short: "
+						  "link output full", peer);
+					free(ents);
+					return;
+				}
 				f.u.snapshot.flags = 0;
 				n = bytes = 0;
 			}

@@ -44,8 +44,9 @@ struct cluster_state;
  * bytes (well under CLUSTER_FRAME_MAX). */
 #define CLUSTER_STATE_CHUNK_BYTES (512u * 1024u)
 
-typedef void (*cluster_state_send_fn)(void *ctx, const char *peer,
-				      const struct cluster_frame *frame);
+/* Returns how many peers the frame was queued for. */
+typedef int (*cluster_state_send_fn)(void *ctx, const char *peer,
+				     const struct cluster_frame *frame);
 
 struct cluster_state *cluster_state_new(const char *self, uint64_t incarnation,
 					size_t history_max, cluster_state_send_fn send,

@@ -38,20 +38,24 @@ static void enqueue(struct state_net *net, int from, int to, const struct cluste
 	}
 }
 
-static void send_hook(void *ctx, const char *peer, const struct cluster_frame *f)
+static int send_hook(void *ctx, const char *peer, const struct cluster_frame *f)
 {
 	struct hook_ctx *h = ctx;
 	struct state_net *net = h->net;
+	int n = 0;
 
 	net->sent[h->from][f->type & 15]++;
 	if (net->drop)
-		return;
+		return 0;
 	for (int to = 0; to < net->n; to++) {
 		if (to == h->from)
 			continue;
-		if (peer == NULL || strcmp(peer, net->name[to]) == 0)
+		if (peer == NULL || strcmp(peer, net->name[to]) == 0) {
 			enqueue(net, h->from, to, f);
+			n++;
+		}
 	}
+	return n;
 }
 
 void state_net_restart(struct state_net *net, int i, uint64_t incarnation, size_t history_max)
