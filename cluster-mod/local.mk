@@ -118,4 +118,13 @@ noinst_PROGRAMS += cluster-mod/tests/bench_cluster_state
 cluster_mod_tests_bench_cluster_state_SOURCES = cluster-mod/tests/bench_cluster_state.c \
 	$(CLUSTER_STATE_NET)
 cluster_mod_tests_bench_cluster_state_LDADD = $(CLUSTERPROTO_LIBS)
+# Fuzz target for the table fed by a peer (seeds: fuzz/corpus/state/).
+if ENABLE_FUZZING
+noinst_PROGRAMS += cluster-mod/fuzz/fuzz_state
+endif
+cluster_mod_fuzz_fuzz_state_SOURCES = cluster-mod/fuzz/fuzz_state.c \
+	cluster-mod/cluster_state.c cluster-mod/cluster_state.h
+cluster_mod_fuzz_fuzz_state_LDADD = $(CLUSTERPROTO_LIBS)
+cluster_mod_fuzz_fuzz_state_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += cluster-mod/fuzz/corpus/state
 # ---- end of i13-state ----
