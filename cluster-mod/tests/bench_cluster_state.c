@@ -60,6 +60,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2; i++)
 		for (int j = 0; j < 2; j++)
 			buf_free(&net.q[i][j]);
+	net.bytes[0] = 0;
 	before = mallinfo2().uordblks;
 	t0 = now_s();
 	cluster_state_peer_open(net.st[1], "n1");
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("remote sessions: %ld\n", n);
-	printf("snapshot frames: %u\n", net.sent[0][8]);
+	printf("snapshot frames: %u, %zu bytes\n", net.sent[0][8], net.bytes[0]);
 	printf("resync time: %.3f s\n", t1 - t0);
 	printf("memory per remote session: %.1f bytes (heap +%zu bytes)\n",
 	       (double)(after - before) / (double)n, after - before);

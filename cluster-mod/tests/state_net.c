@@ -30,12 +30,14 @@ int state_net_index(const struct state_net *net, const char *name)
 static void enqueue(struct state_net *net, int from, int to, const struct cluster_frame *f)
 {
 	const char *error;
+	size_t before = net->q[from][to].len;
 
 	if (cluster_frame_encode(f, &net->q[from][to], &error) < 0) {
 		fprintf(stderr, "state_net: cannot encode %s: %s\n",
 			cluster_frame_type_name(f->type), error);
 		abort();
 	}
+	net->bytes[from] += net->q[from][to].len - before;
 }
 
 static int send_hook(void *ctx, const char *peer, const struct cluster_frame *f)

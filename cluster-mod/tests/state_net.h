@@ -26,6 +26,7 @@ struct state_net {
 	struct buf q[STATE_NET_NODES][STATE_NET_NODES];
 	/* frames sent, per sender and frame type */
 	unsigned sent[STATE_NET_NODES][16];
+	size_t bytes[STATE_NET_NODES];  /* encoded bytes queued, per sender */
 	int drop;               /* while set, frames are counted but not queued */
 	int errors;             /* cluster_state_frame refusals */
 };
