@@ -50,7 +50,7 @@ static void cluster_on_frame(const char *peer, const struct cluster_frame *frame
 		  cluster_frame_type_name(frame->type));
 }
 
-/* i13-state: a peer's link opened / it said BYE. */
+/* i13-state: a peer's link opened / closed / it said BYE. */
 static void cluster_on_open(const char *peer, unsigned version, void *ctx)
 {
 	struct cluster *c = ctx;
@@ -58,6 +58,15 @@ static void cluster_on_open(const char *peer, unsigned version, void *ctx)
 	(void)version;
 	if (c->local != NULL)
 		cluster_local_peer_open(c->local, peer);
+}
+
+static void cluster_on_close(const char *peer, const char *reason, void *ctx)
+{
+	struct cluster *c = ctx;
+
+	(void)reason;
+	if (c->local != NULL)
+		cluster_local_peer_closed(c->local, peer);
 }
 
 static void cluster_on_bye(const char *peer, unsigned reason, void *ctx)
@@ -78,6 +87,7 @@ static void cluster_deliver(void *state, struct nad *nad)
 
 static const struct cluster_peer_hooks cluster_hooks = {
 	.on_open = cluster_on_open,
+	.on_close = cluster_on_close,
 	.on_frame = cluster_on_frame,
 	.on_bye = cluster_on_bye,
 };

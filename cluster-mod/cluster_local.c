@@ -26,6 +26,8 @@ struct cluster_local {
 	struct cluster_state *state;
 	struct router_mod_timer *flush;
 	int flush_armed;
+	struct router_mod_timer *retry; /* snapshots waiting for link room */
+	int retry_armed;
 	unsigned long handed, dropped, notified, refused;
 };
 
@@ -42,6 +44,27 @@ static void flush_cb(void *ctx)
 
 	cl->flush_armed = 0;
 	cluster_state_flush(cl->state);
+}
+
+/* Snapshot chunks a full link refused go out as its output drains. */
+#define RETRY_MS 20
+
+static void retry_cb(void *ctx)
+{
+	struct cluster_local *cl = ctx;
+
+	if (cluster_state_retry(cl->state) == 0) {
+		router_mod_timer_stop(cl->retry);
+		cl->retry_armed = 0;
+	}
+}
+
+static void retry_arm(struct cluster_local *cl)
+{
+	if (!cl->retry_armed && cluster_state_retry(cl->state) > 0) {
+		cl->retry_armed = 1;
+		router_mod_timer_start(cl->retry, RETRY_MS, 1);
+	}
 }
 
 static uint64_t now_ms(void)
@@ -153,6 +176,12 @@ void cluster_local_frame(struct cluster_local *cl, const char *peer,
 	if (cluster_state_frame(cl->state, peer, frame, &error) < 0)
 		log_warnx("cluster: peer %s: %s ignored: %s", peer,
 			  cluster_frame_type_name(frame->type), error);
+	retry_arm(cl);
+}
+
+void cluster_local_peer_closed(struct cluster_local *cl, const char *peer)
+{
+	cluster_state_peer_closed(cl->state, peer);
 }
 
 void cluster_local_peer_open(struct cluster_local *cl, const char *peer)
@@ -186,6 +215,7 @@ struct cluster_local *cluster_local_new(struct router *r, const struct cluster_c
 	cl->state = cluster_state_new(cc->node, cluster_peers_incarnation(peers),
 				      CLUSTER_STATE_HISTORY, send_hook, cl);
 	cl->flush = router_mod_timer_new(r, flush_cb, cl);
+	cl->retry = router_mod_timer_new(r, retry_cb, cl);
 	/* Without <sm> there is nobody to hand the domains to: the module
 	 * does not hold them (the sm binds them itself, as without a cluster). */
 	for (int i = 0; cc->sm != NULL && i < cc->ndomains; i++) {
@@ -209,6 +239,7 @@ void cluster_local_free(struct cluster_local **clp)
 	if (cl == NULL)
 		return;
 	router_mod_timer_free(&cl->flush);
+	router_mod_timer_free(&cl->retry);
 	cluster_state_free(&cl->state);
 	free(cl);
 	*clp = NULL;

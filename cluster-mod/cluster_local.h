@@ -33,6 +33,7 @@ void cluster_local_deliver(struct cluster_local *cl, struct nad *nad);
 void cluster_local_frame(struct cluster_local *cl, const char *peer,
 			 const struct cluster_frame *frame);
 void cluster_local_peer_open(struct cluster_local *cl, const char *peer);
+void cluster_local_peer_closed(struct cluster_local *cl, const char *peer);
 void cluster_local_peer_bye(struct cluster_local *cl, const char *peer, unsigned reason);
 /* SIGHUP status lines: table sizes and sequences. */
 void cluster_local_log_status(const struct cluster_local *cl);

@@ -49,6 +49,16 @@ struct st_delta {
 	char data[];            /* jid NUL sid NUL */
 };
 
+/* A snapshot being sent to one peer (copies of our entries at the
+ * request), as far as its link takes it. */
+struct st_outsnap {
+	struct st_outsnap *next_snap;
+	char *peer;
+	struct st_delta **items;
+	size_t n, next;         /* entries, and the first not yet sent */
+	uint64_t seq, incarnation;
+};
+
 struct st_origin {
 	char *name;
 	uint64_t incarnation;
@@ -72,6 +82,7 @@ struct cluster_state {
 	struct st_delta **hist;
 	size_t hist_max, hist_count, hist_head; /* head: slot of the oldest */
 	uint64_t flushed_seq;
+	struct st_outsnap *outsnaps;
 	cluster_state_send_fn send;
 	void *ctx;
 };
@@ -306,63 +317,8 @@ static void send_deltas(struct cluster_state *st, const char *peer, uint64_t fro
 	free(ents);
 }
 
-/* Our entries, as of our last sequence, in chunks. */
-static void send_snapshot(struct cluster_state *st, const char *peer)
-{
-	struct cluster_entry *ents = xcalloc(CLUSTER_ENTRIES_MAX, sizeof(*ents));
-	struct cluster_frame f = { .version = CLUSTER_PROTO_VERSION_MAX,
-				   .type = CLUSTER_FRAME_STATE_SNAPSHOT };
-	size_t n = 0, bytes = 0, left = st->origins[0].count;
-
-	f.u.snapshot.origin = cluster_bytes_str(st->origins[0].name);
-	f.u.snapshot.incarnation = st->origins[0].incarnation;
-	f.u.snapshot.seq = st->origins[0].last_seq;
-	f.u.snapshot.flags = CLUSTER_SNAPSHOT_BEGIN;
-	f.u.snapshot.entries = ents;
-	for (size_t i = 0; i < st->nbuckets && left > 0; i++) {
-		for (const struct st_entry *e = st->buckets[i]; e != NULL; e = e->next) {
-			size_t est;
-
-			if (e->origin != 0)
-				continue;
-			est = entry_wire_estimate(e->jidlen, e->sidlen);
-			if (n == CLUSTER_ENTRIES_MAX ||
-			    (n > 0 && bytes + est > CLUSTER_STATE_CHUNK_BYTES)) {
-				f.u.snapshot.nentries = n;
-				if (st->send(st->ctx, peer, &f) == 0) {
-					/* The peer keeps a partial snapshot until
-					 * its link reopens and it asks again. */
-					log_warnx("cluster: state: snapshot to %s cut short: "
-						  "link output full", peer);
-					free(ents);
-					return;
-				}
-				f.u.snapshot.flags = 0;
-				n = bytes = 0;
-			}
-			bytes += est;
-			ents[n++] = (struct cluster_entry){
-				.op = CLUSTER_OP_SESSION_ADD,
-				.name = { (const uint8_t *)e->data, e->jidlen },
-				.priority = e->priority,
-				.flags = e->flags,
-				.started_ms = e->started_ms,
-				.sid = { (const uint8_t *)entry_sid(e), e->sidlen },
-			};
-			left--;
-		}
-	}
-	f.u.snapshot.flags |= CLUSTER_SNAPSHOT_END;
-	f.u.snapshot.nentries = n;
-	st->send(st->ctx, peer, &f);
-	free(ents);
-}
-
-/* ---- local changes ---- */
-
-static void hist_push(struct cluster_state *st, uint8_t op, const char *jid, size_t jidlen,
-		      const char *sid, size_t sidlen, int priority, uint8_t flags,
-		      uint64_t started_ms)
+static struct st_delta *delta_new(uint8_t op, const char *jid, size_t jidlen, const char *sid,
+				  size_t sidlen, int priority, uint8_t flags, uint64_t started_ms)
 {
 	struct st_delta *d = xmalloc(sizeof(*d) + jidlen + sidlen + 2);
 
@@ -376,6 +332,136 @@ static void hist_push(struct cluster_state *st, uint8_t op, const char *jid, siz
 	d->data[jidlen] = '\0';
 	memcpy(d->data + jidlen + 1, sid, sidlen);
 	d->data[jidlen + 1 + sidlen] = '\0';
+	return d;
+}
+
+static void outsnap_free(struct st_outsnap *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		free(o->items[i]);
+	free(o->items);
+	free(o->peer);
+	free(o);
+}
+
+/* Send what the link takes of a snapshot. Returns 1 when it is all sent
+ * (o is then freed by the caller), 0 when the link refused a chunk (the
+ * rest goes at cluster_state_retry). */
+static int outsnap_pump(struct cluster_state *st, struct st_outsnap *o)
+{
+	struct cluster_entry *ents = xcalloc(CLUSTER_ENTRIES_MAX, sizeof(*ents));
+	struct cluster_frame f = { .version = CLUSTER_PROTO_VERSION_MAX,
+				   .type = CLUSTER_FRAME_STATE_SNAPSHOT };
+	int done = 0;
+
+	f.u.snapshot.origin = cluster_bytes_str(st->origins[0].name);
+	f.u.snapshot.incarnation = o->incarnation;
+	f.u.snapshot.seq = o->seq;
+	f.u.snapshot.entries = ents;
+	while (!done) {
+		size_t n = 0, bytes = 0;
+
+		while (o->next + n < o->n && n < CLUSTER_ENTRIES_MAX) {
+			const struct st_delta *d = o->items[o->next + n];
+			size_t est = entry_wire_estimate(d->jidlen, d->sidlen);
+
+			if (n > 0 && bytes + est > CLUSTER_STATE_CHUNK_BYTES)
+				break;
+			bytes += est;
+			ents[n++] = (struct cluster_entry){
+				.op = CLUSTER_OP_SESSION_ADD,
+				.name = { (const uint8_t *)d->data, d->jidlen },
+				.priority = d->priority,
+				.flags = d->flags,
+				.started_ms = d->started_ms,
+				.sid = { (const uint8_t *)d->data + d->jidlen + 1, d->sidlen },
+			};
+		}
+		f.u.snapshot.flags = (o->next == 0 ? CLUSTER_SNAPSHOT_BEGIN : 0) |
+				     (o->next + n == o->n ? CLUSTER_SNAPSHOT_END : 0);
+		f.u.snapshot.nentries = n;
+		if (st->send(st->ctx, o->peer, &f) == 0)
+			break;          /* link output full: later */
+		o->next += n;
+		done = o->next == o->n;
+	}
+	free(ents);
+	return done;
+}
+
+static void outsnap_drop(struct cluster_state *st, const char *peer)
+{
+	for (struct st_outsnap **pp = &st->outsnaps; *pp != NULL; pp = &(*pp)->next_snap) {
+		if (strcmp((*pp)->peer, peer) == 0) {
+			struct st_outsnap *o = *pp;
+
+			*pp = o->next_snap;
+			outsnap_free(o);
+			return;
+		}
+	}
+}
+
+/* Our entries as of our last sequence, copied now and sent in chunks as
+ * the peer's link takes them (a link holds a few MB of output; 100,000
+ * sessions are about 7 MB). */
+static void send_snapshot(struct cluster_state *st, const char *peer)
+{
+	struct st_outsnap *o = xcalloc(1, sizeof(*o));
+	size_t left = st->origins[0].count;
+
+	outsnap_drop(st, peer);
+	o->peer = xstrdup(peer);
+	o->seq = st->origins[0].last_seq;
+	o->incarnation = st->origins[0].incarnation;
+	o->items = xcalloc(left > 0 ? left : 1, sizeof(*o->items));
+	for (size_t i = 0; i < st->nbuckets && o->n < left; i++)
+		for (const struct st_entry *e = st->buckets[i]; e != NULL; e = e->next)
+			if (e->origin == 0)
+				o->items[o->n++] = delta_new(CLUSTER_OP_SESSION_ADD, e->data,
+							     e->jidlen, entry_sid(e), e->sidlen,
+							     e->priority, e->flags,
+							     e->started_ms);
+	if (outsnap_pump(st, o)) {
+		outsnap_free(o);
+		return;
+	}
+	o->next_snap = st->outsnaps;
+	st->outsnaps = o;
+}
+
+size_t cluster_state_retry(struct cluster_state *st)
+{
+	size_t left = 0;
+
+	for (struct st_outsnap **pp = &st->outsnaps; *pp != NULL;) {
+		struct st_outsnap *o = *pp;
+
+		if (outsnap_pump(st, o)) {
+			*pp = o->next_snap;
+			outsnap_free(o);
+		} else {
+			left++;
+			pp = &o->next_snap;
+		}
+	}
+	return left;
+}
+
+void cluster_state_peer_closed(struct cluster_state *st, const char *peer)
+{
+	outsnap_drop(st, peer);
+}
+
+/* ---- local changes ---- */
+
+static void hist_push(struct cluster_state *st, uint8_t op, const char *jid, size_t jidlen,
+		      const char *sid, size_t sidlen, int priority, uint8_t flags,
+		      uint64_t started_ms)
+{
+	struct st_delta *d = delta_new(op, jid, jidlen, sid, sidlen, priority, flags,
+				       started_ms);
+
 	if (st->hist_count == st->hist_max) {
 		free(st->hist[st->hist_head]);
 		st->hist[st->hist_head] = d;
@@ -727,6 +813,12 @@ void cluster_state_free(struct cluster_state **stp)
 	for (size_t k = 0; k < st->hist_count; k++)
 		free(st->hist[(st->hist_head + k) % st->hist_max]);
 	free(st->hist);
+	while (st->outsnaps != NULL) {
+		struct st_outsnap *o = st->outsnaps;
+
+		st->outsnaps = o->next_snap;
+		outsnap_free(o);
+	}
 	for (unsigned i = 0; i < st->norigins; i++)
 		free(st->origins[i].name);
 	free(st);

@@ -72,6 +72,13 @@ int cluster_state_frame(struct cluster_state *st, const char *peer,
 /* A peer's link opened: ask for its entries since the last we saw (or a
  * snapshot). */
 void cluster_state_peer_open(struct cluster_state *st, const char *peer);
+/* A snapshot goes out as far as the peer's link takes it (the send hook
+ * returns 0 when the link refuses a frame); call this when the links may
+ * have room again. Returns the snapshots still being sent. */
+size_t cluster_state_retry(struct cluster_state *st);
+/* A peer's link closed: forget the snapshot being sent to it (it asks
+ * again when the link reopens). Its entries are kept. */
+void cluster_state_peer_closed(struct cluster_state *st, const char *peer);
 /* A peer said BYE (shutting down): drop its entries at once. */
 void cluster_state_peer_bye(struct cluster_state *st, const char *peer);
 

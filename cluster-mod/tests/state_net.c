@@ -27,7 +27,9 @@ int state_net_index(const struct state_net *net, const char *name)
 	return -1;
 }
 
-static void enqueue(struct state_net *net, int from, int to, const struct cluster_frame *f)
+/* Returns 1, or 0 when the queue is over its cap (the frame is not
+ * queued). */
+static int enqueue(struct state_net *net, int from, int to, const struct cluster_frame *f)
 {
 	const char *error;
 	size_t before = net->q[from][to].len;
@@ -37,7 +39,13 @@ static void enqueue(struct state_net *net, int from, int to, const struct cluste
 			cluster_frame_type_name(f->type), error);
 		abort();
 	}
+	if (net->cap != 0 && net->q[from][to].len > net->cap) {
+		net->q[from][to].len = before;
+		net->refused++;
+		return 0;
+	}
 	net->bytes[from] += net->q[from][to].len - before;
+	return 1;
 }
 
 static int send_hook(void *ctx, const char *peer, const struct cluster_frame *f)
@@ -52,10 +60,8 @@ static int send_hook(void *ctx, const char *peer, const struct cluster_frame *f)
 	for (int to = 0; to < net->n; to++) {
 		if (to == h->from)
 			continue;
-		if (peer == NULL || strcmp(peer, net->name[to]) == 0) {
-			enqueue(net, h->from, to, f);
-			n++;
-		}
+		if (peer == NULL || strcmp(peer, net->name[to]) == 0)
+			n += enqueue(net, h->from, to, f);
 	}
 	return n;
 }
@@ -116,6 +122,11 @@ unsigned state_net_pump(struct state_net *net)
 				}
 				buf_free(&in);
 			}
+		}
+		for (int i = 0; !busy && i < net->n; i++) {
+			busy = cluster_state_retry(net->st[i]) > 0;
+			for (int j = 0; j < net->n; j++)
+				busy |= net->q[i][j].len > 0;
 		}
 		if (!busy)
 			break;

@@ -28,7 +28,10 @@ struct state_net {
 	unsigned sent[STATE_NET_NODES][16];
 	size_t bytes[STATE_NET_NODES];  /* encoded bytes queued, per sender */
 	int drop;               /* while set, frames are counted but not queued */
+	size_t cap;             /* when not 0: a queue refuses a frame past it,
+				 * as a link with its output full */
 	int errors;             /* cluster_state_frame refusals */
+	unsigned refused;       /* frames refused by a full queue */
 };
 
 /* Nodes "n1".."nN" (n <= STATE_NET_NODES), incarnations 1000+i. */
@@ -36,8 +39,9 @@ void state_net_init(struct state_net *net, int n, size_t history_max);
 /* Replace node i by a new incarnation (its table starts empty). */
 void state_net_restart(struct state_net *net, int i, uint64_t incarnation,
 		       size_t history_max);
-/* Deliver queued frames until every queue is empty (bounded); returns
- * the frames delivered. */
+/* Deliver queued frames until every queue is empty and no snapshot is
+ * left to send (cluster_state_retry), bounded; returns the frames
+ * delivered. */
 unsigned state_net_pump(struct state_net *net);
 void state_net_free(struct state_net *net);
 /* The index of node `name`, or -1. */

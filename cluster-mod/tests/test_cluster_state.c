@@ -224,6 +224,42 @@ static void test_big_snapshot_chunks(void **state)
 	state_net_free(&net);
 }
 
+/* A link whose output is full takes a snapshot a chunk at a time: the
+ * rest goes when there is room, and the peer ends up with all of it. */
+static void test_snapshot_paced_by_link(void **state)
+{
+	struct state_net net;
+	char jid[64];
+
+	(void)state;
+	state_net_init(&net, 2, 16);
+	net.cap = 200 * 1024;         /* one chunk (4,096 entries) at a time */
+	for (int i = 0; i < 10000; i++) {
+		snprintf(jid, sizeof(jid), "u%d@example.org/r", i);
+		set(net.st[0], jid, i % 100, 1);
+	}
+	cluster_state_peer_open(net.st[1], "n1");
+	state_net_pump(&net);
+	assert_true(net.refused > 0);
+	assert_int_equal(cluster_state_count(net.st[1], "n1"), 10000);
+	assert_int_equal(cluster_state_last_seq(net.st[1], "n1", NULL), 10000);
+	assert_int_equal(net.errors, 0);
+	/* a link that closes mid-snapshot: the rest is not sent */
+	{
+		struct cluster_frame f = { .version = 1,
+					   .type = CLUSTER_FRAME_STATE_REQUEST };
+		const char *error = NULL;
+
+		f.u.request.origin = cluster_bytes_str("n1");
+		f.u.request.mode = CLUSTER_REQUEST_SNAPSHOT;
+		assert_int_equal(cluster_state_frame(net.st[0], "n2", &f, &error), 0);
+		assert_int_equal(cluster_state_retry(net.st[0]), 1);  /* queue full */
+		cluster_state_peer_closed(net.st[0], "n2");
+		assert_int_equal(cluster_state_retry(net.st[0]), 0);
+	}
+	state_net_free(&net);
+}
+
 static void test_incarnation_replaces(void **state)
 {
 	struct state_net net;
@@ -338,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_replaces),
 		cmocka_unit_test(test_history_within_bound_sends_deltas),
 		cmocka_unit_test(test_big_snapshot_chunks),
+		cmocka_unit_test(test_snapshot_paced_by_link),
 		cmocka_unit_test(test_incarnation_replaces),
 		cmocka_unit_test(test_bye_drops),
 		cmocka_unit_test(test_own_entries_refused),
