@@ -5,7 +5,8 @@
  * name (bit 0: "n1", else "n9") and the history bound (1 + bits 1-4);
  * the rest is a byte stream of version-1 frames from peer "n2", decoded
  * as a link would (stopping at the first rejection) and handed to
- * cluster_state_frame(), with local changes between frames. Every frame
+ * cluster_state_frame(), with local changes, link-full refusals, retries
+ * and link closes between frames. Every frame
  * the table sends in answer must encode (cluster_frame_encode checks what
  * a peer's decoder checks), and the table's counts must stay consistent
  * (no more entries than the input could have carried).
@@ -22,6 +23,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static unsigned sends;
+
+/* Every fifth frame finds the link's output full. */
 static int send_check(void *ctx, const char *peer, const struct cluster_frame *f)
 {
 	struct buf out = { 0 };
@@ -32,7 +36,7 @@ static int send_check(void *ctx, const char *peer, const struct cluster_frame *f
 	if (cluster_frame_encode(f, &out, &error) < 0)
 		abort();        /* the table built a frame a peer must reject */
 	buf_free(&out);
-	return 1;
+	return ++sends % 5 != 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -45,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	sends = 0;
 	st = cluster_state_new(data[0] & 1 ? "n1" : "n9", 7, 1 + ((data[0] >> 1) & 15),
 			       send_check, NULL);
 	cluster_state_local_set(st, "me@example.org/a", "s1", 1, 1, 1, &error);
@@ -64,6 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			cluster_state_local_set(st, jid, "s", (int)k % 5, 1, k, &error);
 		cluster_state_flush(st);
+		if (k % 4 == 3)
+			cluster_state_peer_closed(st, "n2");
+		cluster_state_retry(st);
 	}
 	if (cluster_state_count(st, "n2") > cluster_state_count(st, NULL) ||
 	    cluster_state_count(st, NULL) > 64 * size + 4)
