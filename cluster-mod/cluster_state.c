@@ -68,6 +68,7 @@ struct st_origin {
 	uint8_t known;          /* incarnation known */
 	uint8_t in_snapshot;
 	uint8_t asked;          /* a STATE_REQUEST is out */
+	uint32_t gaps;          /* deltas past a gap since that request */
 	uint8_t overflow_logged;
 };
 
@@ -86,6 +87,9 @@ struct cluster_state {
 	cluster_state_send_fn send;
 	void *ctx;
 };
+
+/* Deltas past a gap after which a STATE_REQUEST is sent again. */
+#define GAP_REASK 64
 
 /* ---- entries ---- */
 
@@ -263,6 +267,7 @@ static void send_request(struct cluster_state *st, const char *peer, unsigned or
 		f.u.request.mode = CLUSTER_REQUEST_SNAPSHOT;
 	}
 	o->asked = 1;
+	o->gaps = 0;
 	log_debug("cluster: state: asking %s for %s's entries %s %llu", peer, o->name,
 		  o->known ? "since" : "snapshot", (unsigned long long)o->last_seq);
 	st->send(st->ctx, peer, &f);
@@ -568,7 +573,7 @@ static int on_delta(struct cluster_state *st, const char *peer,
 		return 0;       /* the snapshot carries it */
 	if (!o->known || o->incarnation != d->incarnation) {
 		if (d->first_seq != 1) {
-			if (!o->asked || o->known) {
+			if (!o->asked || o->known || ++o->gaps % GAP_REASK == 0) {
 				o->known = 0;
 				send_request(st, peer, (unsigned)i);
 			}
@@ -586,7 +591,9 @@ static int on_delta(struct cluster_state *st, const char *peer,
 	if (d->first_seq > o->last_seq + 1) {
 		log_info("cluster: state: %s: gap after %llu (delta from %llu)", o->name,
 			 (unsigned long long)o->last_seq, (unsigned long long)d->first_seq);
-		if (!o->asked)
+		/* Ask once; again every GAP_REASK deltas in case the answer
+		 * was lost (a full link refuses frames). */
+		if (!o->asked || ++o->gaps % GAP_REASK == 0)
 			send_request(st, peer, (unsigned)i);
 		return 0;
 	}

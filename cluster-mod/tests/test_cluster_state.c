@@ -138,6 +138,43 @@ static void test_gap_requests(void **state)
 	state_net_free(&net);
 }
 
+/* The answer to a request is lost: after 64 more deltas past the gap the
+ * peer asks again, and catches up. */
+static void test_gap_request_repeated(void **state)
+{
+	struct state_net net;
+	char jid[64];
+
+	(void)state;
+	state_net_init(&net, 2, 256);
+	net.drop = 1;                   /* seq 1 is lost */
+	set(net.st[0], "a@example.org/r1", 1, 1);
+	cluster_state_flush(net.st[0]);
+	net.drop = 0;
+	set(net.st[0], "b@example.org/r1", 1, 1);
+	cluster_state_flush(net.st[0]);
+	net.drop = 1;                   /* n2's request is lost too */
+	state_net_pump(&net);
+	net.drop = 0;
+	assert_int_equal(net.sent[1][CLUSTER_FRAME_STATE_REQUEST], 1);
+	/* the next 63 deltas past the gap do not each ask again */
+	for (int i = 0; i < 63; i++) {
+		snprintf(jid, sizeof(jid), "u%d@example.org/r", i);
+		set(net.st[0], jid, 0, 1);
+		cluster_state_flush(net.st[0]);
+	}
+	state_net_pump(&net);
+	assert_int_equal(net.sent[1][CLUSTER_FRAME_STATE_REQUEST], 1);
+	assert_int_equal(cluster_state_count(net.st[1], "n1"), 0);
+	/* the 64th does, and n2 catches up */
+	set(net.st[0], "z@example.org/r", 0, 1);
+	cluster_state_flush(net.st[0]);
+	state_net_pump(&net);
+	assert_int_equal(net.sent[1][CLUSTER_FRAME_STATE_REQUEST], 2);
+	assert_int_equal(cluster_state_count(net.st[1], "n1"), 66);
+	state_net_free(&net);
+}
+
 static void test_snapshot_replaces(void **state)
 {
 	struct state_net net;
@@ -371,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_deltas_in_order),
 		cmocka_unit_test(test_duplicates_ignored),
 		cmocka_unit_test(test_gap_requests),
+		cmocka_unit_test(test_gap_request_repeated),
 		cmocka_unit_test(test_snapshot_replaces),
 		cmocka_unit_test(test_history_within_bound_sends_deltas),
 		cmocka_unit_test(test_big_snapshot_chunks),
