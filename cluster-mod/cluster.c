@@ -8,8 +8,10 @@
  * start, redialled with backoff, opened with HELLO/HELLO_ACK and kept
  * with PING/PONG (cluster_peer.c, in the frames of cluster_proto.c),
  * closed with BYE and close_notify at SIGTERM within the router's bounded
- * drain, and reported at SIGHUP. Routing state, stanzas and membership
- * frames reach cluster_on_frame(), which does not handle them yet.
+ * drain, and reported at SIGHUP. The session table and the local
+ * hand-off of the domains' routes to this node's sm are cluster_local.c
+ * (hooks marked i13-state below); stanza and membership frames are not
+ * handled yet.
  */
 #include "config.h"
 #include "router/router_module.h"
@@ -21,6 +23,7 @@
 
 #include "cluster-mod/cluster_config.h"
 #include "cluster-mod/cluster_control.h"
+#include "cluster-mod/cluster_local.h"
 #include "cluster-mod/cluster_peer.h"
 #include "cluster-mod/cluster_proto.h"
 #include "cluster-mod/cluster_tls.h"
@@ -33,18 +36,63 @@ struct cluster {
 	struct cluster_config *cc;
 	struct cluster_peers *peers;
 	struct cluster_control *control;        /* status socket (i13-status) */
+	struct cluster_local *local;    /* i13-state: session table, hand-off */
 };
 
 static void cluster_on_frame(const char *peer, const struct cluster_frame *frame, void *ctx)
 {
-	(void)ctx;
-	/* Routing state, stanzas and membership are the next layers. */
+	struct cluster *c = ctx;
+
+	/* i13-state: routing state; stanzas and membership are next. */
+	if (c->local != NULL && frame->type >= CLUSTER_FRAME_STATE_DELTA &&
+	    frame->type <= CLUSTER_FRAME_STATE_SNAPSHOT) {
+		cluster_local_frame(c->local, peer, frame);
+		return;
+	}
 	log_debug("cluster: peer %s: %s frame not handled yet", peer,
 		  cluster_frame_type_name(frame->type));
 }
 
+/* i13-state: a peer's link opened / closed / it said BYE. */
+static void cluster_on_open(const char *peer, unsigned version, void *ctx)
+{
+	struct cluster *c = ctx;
+
+	(void)version;
+	if (c->local != NULL)
+		cluster_local_peer_open(c->local, peer);
+}
+
+static void cluster_on_close(const char *peer, const char *reason, void *ctx)
+{
+	struct cluster *c = ctx;
+
+	(void)reason;
+	if (c->local != NULL)
+		cluster_local_peer_closed(c->local, peer);
+}
+
+static void cluster_on_bye(const char *peer, unsigned reason, void *ctx)
+{
+	struct cluster *c = ctx;
+
+	if (c->local != NULL)
+		cluster_local_peer_bye(c->local, peer, reason);
+}
+
+/* i13-state: routes for the domains and the sm's session notifications. */
+static void cluster_deliver(void *state, struct nad *nad)
+{
+	struct cluster *c = state;
+
+	cluster_local_deliver(c->local, nad);
+}
+
 static const struct cluster_peer_hooks cluster_hooks = {
+	.on_open = cluster_on_open,
+	.on_close = cluster_on_close,
 	.on_frame = cluster_on_frame,
+	.on_bye = cluster_on_bye,
 };
 
 /* ---- the control socket (i13-status; cluster_control.h) ---- */
@@ -102,6 +150,13 @@ static int cluster_control_start(struct cluster *c, const char **error_r)
 	}
 	c->control = cluster_control_new(router_mod_mio(c->r), path, cluster_report, c,
 					 &error);
+	if (c->control == NULL && c->cc->control == NULL) {
+		/* Only the default path: the node runs, without the status
+		 * socket, and says so once. A <control> given is a promise. */
+		log_warnx("cluster: no control socket (the default %s: %s); set <control> "
+			  "to a path the router can make", path, error);
+		return 0;
+	}
 	if (c->control == NULL) {
 		snprintf(buf, sizeof(buf), "cannot make the control socket (<control>): %s",
 			 error);
@@ -121,6 +176,7 @@ static void cluster_free(void *state)
 		return;
 	cluster_control_free(&c->control);
 	cluster_peers_free(&c->peers);
+	cluster_local_free(&c->local);  /* i13-state */
 	cluster_config_free(&c->cc);
 	free(c);
 	log_info("cluster: module freed");
@@ -183,6 +239,9 @@ static int cluster_init(struct router *r, void **state_r, const char **error_r)
 				      "cluster.control" : "cluster", error);
 		goto err;
 	}
+	c->local = cluster_local_new(r, c->cc, c->peers, error_r);     /* i13-state */
+	if (c->local == NULL)
+		goto err;
 	log_notice("cluster: node %s, profile %s, %d domain%s", c->cc->node,
 		   cluster_profile_name(c->cc->profile), c->cc->ndomains,
 		   c->cc->ndomains == 1 ? "" : "s");
@@ -216,6 +275,7 @@ static void cluster_hup(void *state)
 	struct cluster *c = state;
 
 	cluster_peers_log_status(c->peers);
+	cluster_local_log_status(c->local);     /* i13-state */
 }
 
 const struct router_module router_module = {
@@ -223,6 +283,7 @@ const struct router_module router_module = {
 	.abi = ROUTER_MODULE_ABI,
 	.init = cluster_init,
 	.free = cluster_free,
+	.deliver = cluster_deliver,
 	.stop = cluster_stop,
 	.hup = cluster_hup,
 };

@@ -86,7 +86,7 @@ struct reader {
 	struct cluster_config *cc;
 	const char *error;
 	int seen_node, seen_ip, seen_port, seen_pemfile, seen_cachain, seen_profile;
-	int seen_control;
+	int seen_control, seen_sm;
 };
 
 /* Record the first error (later ones are consequences). */
@@ -261,6 +261,25 @@ static int read_profile(struct reader *rd, const struct config_node *n)
 	return 0;
 }
 
+/* <sm>: the router name of this node's sm (its <router_id>), where
+ * routes for the clustered domains are handed while no other node is
+ * involved. */
+static int read_sm(struct reader *rd, const struct config_node *n)
+{
+	char *v;
+
+	if (once(rd, n, &rd->seen_sm) < 0)
+		return -1;
+	v = text_of(n);
+	if (*v == '\0' || strlen(v) > 1023 || strpbrk(v, "@/ ") != NULL) {
+		rd->error = config_errorf(rd->cfg, n, "'%s' is not a component name", v);
+		free(v);
+		return -1;
+	}
+	rd->cc->sm = v;
+	return 0;
+}
+
 static int read_child(struct reader *rd, const struct config_node *n)
 {
 	const char *name = config_node_name(n);
@@ -285,6 +304,8 @@ static int read_child(struct reader *rd, const struct config_node *n)
 		return read_profile(rd, n);
 	if (strcmp(name, "control") == 0)
 		return read_control(rd, n);
+	if (strcmp(name, "sm") == 0)
+		return read_sm(rd, n);
 	if (strcmp(name, "module") == 0)
 		return 0;       /* the router's: which file to load */
 	log_warnx("%s", config_errorf(rd->cfg, n, "unknown element, ignored"));
@@ -372,6 +393,7 @@ void cluster_config_free(struct cluster_config **ccp)
 	free(cc->pemfile);
 	free(cc->cachain);
 	free(cc->control);
+	free(cc->sm);
 	free(cc);
 	*ccp = NULL;
 }

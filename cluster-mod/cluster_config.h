@@ -13,6 +13,7 @@
  *	  <domain>example.org</domain>                    repeatable
  *	  <profile>lan</profile>                          lan | wan
  *	  <control>/var/lib/jabberd/pid/cluster.sock</control>   optional
+ *	  <sm>sm-n1</sm>          the local sm's <router_id> (optional)
  *	</cluster>
  *
  * Every error names the file, the line and the element, and says what is
@@ -63,6 +64,7 @@ struct cluster_config {
 	int ndomains;
 	enum cluster_profile profile;
 	char *control;          /* <control>, or NULL: the default path */
+	char *sm;               /* <sm>: the local sm's router name, or NULL */
 };
 
 /*

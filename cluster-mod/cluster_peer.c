@@ -117,20 +117,25 @@ static void memo_forget(struct cluster_peers *ps, const char *name)
 			ps->memo[i].result = 0;
 }
 
-static void conv_send(struct conv *c, const struct cluster_frame *f)
+/* Returns 0, or -1 when the frame was not queued (logged). */
+static int conv_send(struct conv *c, const struct cluster_frame *f)
 {
 	struct buf out = { 0 };
 	const char *error;
+	int r = 0;
 
 	if (cluster_frame_encode(f, &out, &error) < 0) {
 		log_warnx("cluster: peer %s: cannot encode %s: %s", c->name,
 			  cluster_frame_type_name(f->type), error);
-		return;
+		return -1;
 	}
-	if (cluster_link_send(c->link, out.data, out.len) < 0)
+	if (cluster_link_send(c->link, out.data, out.len) < 0) {
 		log_info("cluster: peer %s: %s not sent (link output full or closing)", c->name,
 			 cluster_frame_type_name(f->type));
+		r = -1;
+	}
 	buf_free(&out);
+	return r;
 }
 
 /* Send BYE and close. The conv is gone when this returns. */
@@ -274,6 +279,8 @@ static int conv_frame(struct conv *c, const struct cluster_frame *f)
 			 (const char *)f->u.bye.text.ptr);
 		log_notice("cluster: peer %s said BYE: %s%s%s", c->name,
 			   bye_reason_name(f->u.bye.reason), text[0] ? ": " : "", text);
+		if (c->open && c->ps->hooks.on_bye != NULL)
+			c->ps->hooks.on_bye(c->name, f->u.bye.reason, c->ps->ctx);
 		cluster_link_close(c->link, "the peer said BYE");
 		return -1;
 	default:
@@ -478,6 +485,29 @@ void cluster_peers_free(struct cluster_peers **psp)
 	*psp = NULL;
 }
 
+int cluster_peers_send(struct cluster_peers *ps, const char *peer,
+		       const struct cluster_frame *frame)
+{
+	struct conv *c;
+	int n = 0;
+
+	LIST_FOREACH(c, &ps->convs, struct conv, node) {
+		struct cluster_frame f = *frame;
+
+		if (!c->open || (peer != NULL && strcmp(c->name, peer) != 0))
+			continue;
+		f.version = c->version;
+		if (conv_send(c, &f) == 0)
+			n++;
+	}
+	return n;
+}
+
+uint64_t cluster_peers_incarnation(const struct cluster_peers *ps)
+{
+	return ps->incarnation;
+}
+
 int cluster_peers_open(const struct cluster_peers *ps)
 {
 	const struct conv *c;
@@ -491,11 +521,6 @@ int cluster_peers_open(const struct cluster_peers *ps)
 const struct cluster_links *cluster_peers_links(const struct cluster_peers *ps)
 {
 	return ps->links;
-}
-
-uint64_t cluster_peers_incarnation(const struct cluster_peers *ps)
-{
-	return ps->incarnation;
 }
 
 int cluster_peers_open_info(const struct cluster_peers *ps, const char *name,

@@ -40,6 +40,8 @@ struct cluster_peer_hooks {
 	/* Any other decoded frame from an open peer; views valid during the
 	 * call only. */
 	void (*on_frame)(const char *peer, const struct cluster_frame *frame, void *ctx);
+	/* The peer said BYE (enum cluster_bye_reason); on_close follows. */
+	void (*on_bye)(const char *peer, unsigned reason, void *ctx);
 };
 
 /*
@@ -57,12 +59,20 @@ int cluster_peers_stop(struct cluster_peers *ps, void (*done)(void *arg), void *
 
 void cluster_peers_free(struct cluster_peers **psp);
 
+/* Send a frame (its version is set per link) to the open peer `peer`, or
+ * to every open peer when peer is NULL. Returns the peers it was queued
+ * for (a link whose output is full refuses it). */
+int cluster_peers_send(struct cluster_peers *ps, const char *peer,
+		       const struct cluster_frame *frame);
+
+/* This node's incarnation, as sent in HELLO. */
+uint64_t cluster_peers_incarnation(const struct cluster_peers *ps);
+
 /* Peers whose link is open now. */
 int cluster_peers_open(const struct cluster_peers *ps);
 
 /* For the status report (cluster_control.h). */
 const struct cluster_links *cluster_peers_links(const struct cluster_peers *ps);
-uint64_t cluster_peers_incarnation(const struct cluster_peers *ps);
 struct cluster_peer_open_info {
 	unsigned version;               /* negotiated protocol version */
 	uint64_t incarnation;           /* the peer's */

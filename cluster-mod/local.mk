@@ -62,7 +62,9 @@ cluster_mod_cluster_so_SOURCES = \
 	cluster-mod/cluster_config.c cluster-mod/cluster_config.h \
 	cluster-mod/cluster_tls.c cluster-mod/cluster_tls.h \
 	cluster-mod/cluster_link.c cluster-mod/cluster_link.h \
-	cluster-mod/cluster_peer.c cluster-mod/cluster_peer.h
+	cluster-mod/cluster_peer.c cluster-mod/cluster_peer.h \
+	cluster-mod/cluster_state.c cluster-mod/cluster_state.h \
+	cluster-mod/cluster_local.c cluster-mod/cluster_local.h
 cluster_mod_cluster_so_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 cluster_mod_cluster_so_CFLAGS = $(AM_CFLAGS) -fPIC
 cluster_mod_cluster_so_LDFLAGS = $(AM_LDFLAGS) -shared
@@ -143,3 +145,30 @@ cluster_mod_fuzz_fuzz_control_LDADD = $(CLUSTER_STATUS_LIBS)
 cluster_mod_fuzz_fuzz_control_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += cluster-mod/fuzz/corpus/control
 # ---- end of i13-status ----
+# ---- replicated session table (branch i13-state) ----
+if HAVE_CMOCKA
+check_PROGRAMS += cluster-mod/tests/test_cluster_state
+TESTS += cluster-mod/tests/test_cluster_state
+endif
+CLUSTER_STATE_NET = cluster-mod/cluster_state.c cluster-mod/cluster_state.h \
+	cluster-mod/tests/state_net.c cluster-mod/tests/state_net.h
+cluster_mod_tests_test_cluster_state_SOURCES = cluster-mod/tests/test_cluster_state.c \
+	$(CLUSTER_STATE_NET)
+cluster_mod_tests_test_cluster_state_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+cluster_mod_tests_test_cluster_state_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
+# Memory per remote session and snapshot resync time of 100,000 sessions:
+# build/cluster-mod/tests/bench_cluster_state [N]
+noinst_PROGRAMS += cluster-mod/tests/bench_cluster_state
+cluster_mod_tests_bench_cluster_state_SOURCES = cluster-mod/tests/bench_cluster_state.c \
+	$(CLUSTER_STATE_NET)
+cluster_mod_tests_bench_cluster_state_LDADD = $(CLUSTERPROTO_LIBS)
+# Fuzz target for the table fed by a peer (seeds: fuzz/corpus/state/).
+if ENABLE_FUZZING
+noinst_PROGRAMS += cluster-mod/fuzz/fuzz_state
+endif
+cluster_mod_fuzz_fuzz_state_SOURCES = cluster-mod/fuzz/fuzz_state.c \
+	cluster-mod/cluster_state.c cluster-mod/cluster_state.h
+cluster_mod_fuzz_fuzz_state_LDADD = $(CLUSTERPROTO_LIBS)
+cluster_mod_fuzz_fuzz_state_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += cluster-mod/fuzz/corpus/state
+# ---- end of i13-state ----

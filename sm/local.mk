@@ -12,6 +12,7 @@ sm_libsm_a_SOURCES = \
 	sm/pkt.c \
 	sm/user.c \
 	sm/sess.c \
+	sm/cluster_notify.c \
 	sm/modules.c \
 	sm/mod_session.c \
 	sm/mod_active.c \

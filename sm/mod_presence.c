@@ -165,6 +165,8 @@ void presence_update(struct sess *sess, struct pkt *pkt)
 		pres_available(sess, pkt);
 	else if (pkt->type == PKT_PRESENCE_UN)
 		pres_unavailable(sess, pkt);
+	if (pkt->type == PKT_PRESENCE || pkt->type == PKT_PRESENCE_UN)
+		sm_cluster_notify(sess, "update");
 	pkt_free(&pkt);
 }
 

@@ -147,6 +147,7 @@ struct sess *sess_start(struct sm *sm, struct user *user, const struct jid *jid,
 	log_notice("sm: session started: %s (c2s %s/%s, sm %s)", jid_full(jid), c2s, c2s_id,
 		   sess->sm_id);
 	mm_sess_start(sm, sess);
+	sm_cluster_notify(sess, "start");
 	return sess;
 }
 
@@ -166,6 +167,7 @@ void sess_end(struct sess *sess, const char *action)
 	if (action != NULL)
 		sess_control(sm, sess->c2s, sess->c2s_id, sess->sm_id, action, NULL, NULL, 0);
 	log_notice("sm: session ended: %s", jid_full(sess->jid));
+	sm_cluster_notify(sess, "end");
 	sess->ended = 1;
 	xhash_remove(sm->sessions, sess->sm_id);
 	by_c2s_remove(sm, sess);

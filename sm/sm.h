@@ -170,6 +170,8 @@ struct sm {
 	const char *router_id;          /* <router_id> (then == id), or NULL:
 					 * bind only that name, and send every
 					 * route from it (patch 1) */
+	const char *cluster_notify;     /* <cluster><notify>: where session
+					 * changes go (patch 3), or NULL */
 	char *id_buf;
 	struct xhash *hosts;            /* served domains */
 	struct mio *mio;
@@ -214,6 +216,12 @@ int sm_acl(struct sm *sm, const char *type, const struct jid *jid);
  * SM_HELD_MAX, and sent by sm_send_held() when it is back. */
 #define SM_HELD_MAX 65536
 void sm_send(struct sm *sm, struct nad *nad);
+
+/* Patch 3 (sm/cluster_notify.c): with <router_id> and <cluster><notify>,
+ * tell the cluster module that a session started, changed availability or
+ * priority, or ended. No-op without that configuration. */
+#define SM_CLUSTER_NS "urn:jabberd-cluster:session"
+void sm_cluster_notify(struct sess *sess, const char *action);
 void sm_send_held(struct sm *sm);
 
 /* ---- sm.c: input from the router, dispatch ---- */

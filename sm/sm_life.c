@@ -28,6 +28,7 @@
 static const struct config_key sm_keys[] = {
 	{ "id", CONFIG_STRING, "sm", O(id), 0, 0 },
 	{ "router_id", CONFIG_STRING, NULL, O(router_id), 0, 0 },
+	{ "cluster.notify", CONFIG_STRING, NULL, O(cluster_notify), 0, 0 },
 	{ "user.auto-create", CONFIG_FLAG, "0", O(auto_create), 0, 0 },
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
@@ -37,7 +38,7 @@ static const struct config_key sm_keys[] = {
  * own options (each module reads its keys in its init). */
 static const char *const sm_sections[] = {
 	"pidfile", "log", "router", "local", "storage", "modules", "discovery", "aci",
-	"user", "amp", "status", "roster", "offline", NULL,
+	"user", "amp", "status", "roster", "offline", "cluster", NULL,
 };
 
 /* The sm id and the served domains, nameprep'd. With <router_id>, that

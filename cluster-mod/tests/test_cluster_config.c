@@ -52,6 +52,7 @@ static void test_full_section(void **state)
 		"  <domain>example.net</domain>\n"
 		"  <profile>wan</profile>\n"
 		"  <module>/x/cluster.so</module>\n"
+		"  <sm>sm-n1</sm>\n"
 		"</cluster>", &error);
 
 	(void)state;
@@ -71,6 +72,7 @@ static void test_full_section(void **state)
 	assert_int_equal(cc->ndomains, 2);
 	assert_string_equal(cc->domains[1], "example.net");
 	assert_int_equal(cc->profile, CLUSTER_PROFILE_WAN);
+	assert_string_equal(cc->sm, "sm-n1");
 	cluster_config_free(&cc);
 	assert_null(cc);
 }
@@ -86,6 +88,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cc->port, CLUSTER_DEFAULT_PORT);
 	assert_int_equal(cc->npeers, 0);
 	assert_int_equal(cc->profile, CLUSTER_PROFILE_LAN);
+	assert_null(cc->sm);
 	cluster_config_free(&cc);
 }
 
@@ -149,6 +152,10 @@ static const struct bad_case {
 	  { "<cluster><domain>", "listed twice" } },
 	{ "<cluster>" GOOD_HEAD "<domain>d</domain><profile>fast</profile></cluster>",
 	  { "<cluster><profile>", "'fast' is not a profile (lan or wan)" } },
+	{ "<cluster>" GOOD_HEAD "<domain>d</domain><sm>a@b</sm></cluster>",
+	  { "<cluster><sm>", "'a@b' is not a component name" } },
+	{ "<cluster>" GOOD_HEAD "<domain>d</domain><sm>x</sm><sm>y</sm></cluster>",
+	  { "<cluster><sm>", "more than once" } },
 	{ "<cluster/>\n<cluster/>", { "router.xml:4: <cluster>", "more than once" } },
 };
 

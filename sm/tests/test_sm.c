@@ -252,25 +252,37 @@ static void test_c2s_gone_ends_its_sessions(void **state)
 	assert_int_equal(xhash_count(sm->users), 0);
 }
 
-/* <router_id> (seed patch 1): our name at the router, and the from of
- * every route, client stanzas included; the domains are still served. A
- * served domain cannot be the router_id. */
-static void test_router_id(void **state)
+/* The fixture's sm.xml with `extra` after <id>sm</id>: the xml (free it)
+ * and, in *sm_r, a new sm of it. */
+static char *sm_xml_with(const struct fixture *f, const char *extra, struct sm **sm_r)
 {
-	struct fixture *f = *state;
 	char db[128], tmpl[128], *xml, *with;
-	const char *a, *error = NULL;
-	struct config *cfg;
-	struct sm *sm;
 
 	snprintf(db, sizeof(db), "%s/sqlite.db", f->dir);
 	snprintf(tmpl, sizeof(tmpl), "%s/roster.xml", f->dir);
 	xml = xasprintf(sm_xml, db, tmpl);
 	with = strstr(xml, "<id>sm</id>");
 	assert_non_null(with);
-	with = xasprintf("%.*s<id>sm</id><router_id>SM-N1</router_id>%s", (int)(with - xml), xml,
+	with = xasprintf("%.*s<id>sm</id>%s%s", (int)(with - xml), xml, extra,
 			 with + strlen("<id>sm</id>"));
-	sm = sm_test_sm_new(with);
+	free(xml);
+	*sm_r = sm_test_sm_new(with);
+	return with;
+}
+
+/* <router_id> (seed patch 1): our name at the router, and the from of
+ * every route, client stanzas included; the domains are still served. A
+ * served domain cannot be the router_id. */
+static void test_router_id(void **state)
+{
+	struct fixture *f = *state;
+	char db[128], *with;
+	const char *a, *error = NULL;
+	struct config *cfg;
+	struct sm *sm;
+
+	snprintf(db, sizeof(db), "%s/sqlite.db", f->dir);
+	with = sm_xml_with(f, "<router_id>SM-N1</router_id>", &sm);
 	assert_string_equal(sm->id, "sm-n1");
 	assert_string_equal(sm->router_id, "sm-n1");
 	assert_true(sm_serves(sm, "example.org"));
@@ -298,7 +310,42 @@ static void test_router_id(void **state)
 	assert_null(sm_new(cfg, NULL, &error));
 	assert_non_null(strstr(error, "is a served domain"));
 	free(with);
-	free(xml);
+}
+
+/* Patch 3: with <router_id> and <cluster><notify>, session changes reach
+ * the cluster module; without <cluster>, nothing is sent. */
+static void test_cluster_notify(void **state)
+{
+	struct fixture *f = *state;
+	const char *a;
+	struct sm *sm;
+	char *with = sm_xml_with(f, "<router_id>sm-n1</router_id>"
+				 "<cluster><notify>example.org</notify></cluster>", &sm);
+
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<presence><priority>5</priority></presence>");
+	assert_non_null(sm_test_out_find("to='example.org'", "from='sm-n1'",
+					 "urn:jabberd-cluster:session", "action='update'",
+					 "jid='ann@example.org/desk'", "priority='5'",
+					 "available='1'", NULL));
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<presence><priority>-3</priority></presence>");
+	assert_non_null(sm_test_out_find("action='update'", "priority='-3'", NULL));
+	sm_test_out_clear();
+	sm_test_sess_req(sm, "end", "1", a, NULL);
+	assert_non_null(sm_test_out_find("urn:jabberd-cluster:session", "action='end'",
+					 "jid='ann@example.org/desk'", NULL));
+	sm_test_out_clear();
+	sm_free(&sm);
+	free(with);
+
+	/* the fixture's sm has no <cluster>: no notification */
+	sm = f->sm;
+	a = sm_test_login(sm, "bob@example.org", "desk", "2");
+	sm_test_from_sess(sm, "2", a, "<presence><priority>5</priority></presence>");
+	sm_test_sess_req(sm, "end", "2", a, NULL);
+	assert_null(sm_test_out_find("urn:jabberd-cluster:session", NULL));
 }
 
 /* ---- delivery ---- */
@@ -1061,6 +1108,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_session_control_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_c2s_gone_ends_its_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_router_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_and_priority, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_quota_and_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roster_and_subscriptions, setup, teardown),

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cluster_state: the replicated session table (DESIGN.md section 3.2,
+ * docs/cluster-protocol.md STATE_DELTA / STATE_REQUEST / STATE_SNAPSHOT).
+ *
+ * Entries are full JID -> (node, priority, available, sm session id,
+ * start time). Each node is the only writer of its own entries: local
+ * changes (the sm's notifications) are stamped (this node, incarnation,
+ * sequence), kept in a bounded history and sent to every open peer as
+ * STATE_DELTA at cluster_state_flush() (once per loop turn, so changes are
+ * batched). A peer's entries change only through its frames:
+ *
+ *  - a STATE_DELTA that continues the sequence is applied; one already
+ *    seen is ignored; one past a gap is dropped and answered with
+ *    STATE_REQUEST(since the last sequence seen);
+ *  - a delta of a new incarnation that starts at sequence 1 replaces the
+ *    origin's entries; any other unknown incarnation asks for a snapshot;
+ *  - a STATE_SNAPSHOT (BEGIN..END) replaces the origin's entries;
+ *  - a STATE_REQUEST for our entries is answered with the deltas since
+ *    from_seq while the history still holds them, else with a snapshot.
+ *
+ * A peer whose link closes keeps its entries (failure detection comes
+ * later); a peer that says BYE has them dropped (cluster_state_peer_bye).
+ *
+ * Not thread-safe; everything runs on the router's loop. Frames go out
+ * through the send hook (peer NULL: every open peer).
+ */
+#ifndef CLUSTER_MOD_CLUSTER_STATE_H
+#define CLUSTER_MOD_CLUSTER_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cluster_frame;
+struct cluster_state;
+
+/* Default bound of the local delta history. */
+#define CLUSTER_STATE_HISTORY 65536
+/* Origins (this node and its peers) the table tracks, at most. */
+#define CLUSTER_STATE_ORIGINS_MAX 65
+/* Entries one origin may hold here; adds past it are dropped (logged). */
+#define CLUSTER_STATE_ORIGIN_ENTRIES_MAX 2000000
+/* A STATE_DELTA/STATE_SNAPSHOT we send stays under this many payload
+ * bytes (well under CLUSTER_FRAME_MAX). */
+#define CLUSTER_STATE_CHUNK_BYTES (512u * 1024u)
+
+/* Returns how many peers the frame was queued for. */
+typedef int (*cluster_state_send_fn)(void *ctx, const char *peer,
+				     const struct cluster_frame *frame);
+
+struct cluster_state *cluster_state_new(const char *self, uint64_t incarnation,
+					size_t history_max, cluster_state_send_fn send,
+					void *ctx);
+void cluster_state_free(struct cluster_state **stp);
+
+/* A local session starts or changes (priority -128..127). Returns 0, or
+ * -1 with *error_r (JID or sid too long, empty JID). */
+int cluster_state_local_set(struct cluster_state *st, const char *jid, const char *sid,
+			    int priority, int available, uint64_t started_ms,
+			    const char **error_r);
+/* A local session ends. Returns 0, or -1 if there was none. */
+int cluster_state_local_remove(struct cluster_state *st, const char *jid);
+/* Send the deltas made since the last flush to every open peer. */
+void cluster_state_flush(struct cluster_state *st);
+
+/* A STATE_* frame from `peer`. Returns 0 (applied, ignored as a
+ * duplicate, or answered), or -1 with *error_r when the frame is not
+ * acceptable (wrong origin, chunk out of order); the caller may end the
+ * link. Frames of other types return 0 and are ignored. */
+int cluster_state_frame(struct cluster_state *st, const char *peer,
+			const struct cluster_frame *frame, const char **error_r);
+/* A peer's link opened: ask for its entries since the last we saw (or a
+ * snapshot). */
+void cluster_state_peer_open(struct cluster_state *st, const char *peer);
+/* A snapshot goes out as far as the peer's link takes it (the send hook
+ * returns 0 when the link refuses a frame); call this when the links may
+ * have room again. Returns the snapshots still being sent. */
+size_t cluster_state_retry(struct cluster_state *st);
+/* A peer's link closed: forget the snapshot being sent to it (it asks
+ * again when the link reopens). Its entries are kept. */
+void cluster_state_peer_closed(struct cluster_state *st, const char *peer);
+/* A peer said BYE (shutting down): drop its entries at once. */
+void cluster_state_peer_bye(struct cluster_state *st, const char *peer);
+
+struct cluster_state_session {
+	const char *jid;
+	const char *node;
+	const char *sid;                /* "" when the sm gave none */
+	int priority;
+	int available;
+	uint64_t started_ms;
+};
+
+/* The session `jid` held by `node` (NULL: any node). Views valid until
+ * the next change. Returns 0, or -1. */
+int cluster_state_lookup(const struct cluster_state *st, const char *jid, const char *node,
+			 struct cluster_state_session *s_r);
+/* Entries held by `node` (NULL: all). */
+size_t cluster_state_count(const struct cluster_state *st, const char *node);
+/* For this node: its last sequence; for a peer: the last one applied of
+ * its incarnation (*incarnation_r when not NULL). 0 when unknown. */
+uint64_t cluster_state_last_seq(const struct cluster_state *st, const char *node,
+				uint64_t *incarnation_r);
+
+/* The local totals ("cluster: state: local 3 sessions, seq S, D deltas
+ * held"), one line per peer ("cluster: state: node n2: 12 sessions,
+ * incarnation I, last seq S"), then the first
+ * CLUSTER_STATE_STATUS_SESSIONS sessions ("cluster: state: session JID on
+ * n2, priority 5, available"). */
+#define CLUSTER_STATE_STATUS_SESSIONS 32
+void cluster_state_log_status(const struct cluster_state *st);
+
+#endif
