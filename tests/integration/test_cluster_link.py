@@ -27,11 +27,16 @@ from lib import certs, paths
 TIMEOUT = 20
 
 
+def built(name):
+    """cluster-mod/NAME in the build tree, or skip the test."""
+    path = paths.builddir() / "cluster-mod" / name
+    if not path.is_file():
+        pytest.skip("cluster-mod/%s not built" % name)
+    return path
+
+
 def cluster_so():
-    mod = paths.builddir() / "cluster-mod" / "cluster.so"
-    if not mod.is_file():
-        pytest.skip("cluster-mod/cluster.so not built")
-    return mod
+    return built("cluster.so")
 
 
 def router_binary():

@@ -29,10 +29,7 @@ TIMEOUT = 20
 
 
 def command():
-    cmd = paths.builddir() / "cluster-mod" / "jabberd-cluster"
-    if not cmd.is_file():
-        pytest.skip("cluster-mod/jabberd-cluster not built")
-    return cmd
+    return tcl.built("jabberd-cluster")
 
 
 def run(*args, timeout=15):
