@@ -22,17 +22,10 @@ import time
 
 import pytest
 
-from lib import certs, paths
+from lib import paths
+from lib.cluster import Pki, built
 
 TIMEOUT = 20
-
-
-def built(name):
-    """cluster-mod/NAME in the build tree, or skip the test."""
-    path = paths.builddir() / "cluster-mod" / name
-    if not path.is_file():
-        pytest.skip("cluster-mod/%s not built" % name)
-    return path
 
 
 def cluster_so():
@@ -44,30 +37,6 @@ def router_binary():
     if binary is None:
         pytest.skip("our router is not built")
     return binary
-
-
-class Pki:
-    """The cluster's CA and node certificates (CN and DNS SAN = the node
-    name), plus another CA to sign impostors with."""
-
-    def __init__(self, sandbox):
-        self.dir = sandbox.path("pki")
-        self.dir.mkdir()
-        self.ca = certs.make_ca(self.dir, "Cluster CA")
-        other = sandbox.path("pki-other")
-        other.mkdir()
-        self.other_dir = other
-        self.other_ca = certs.make_ca(other, "Other CA")
-
-    def node(self, name, ca=None, cert_name=None):
-        """A pemfile for node `name` signed by `ca` (default: the cluster's),
-        carrying `cert_name` (default: `name`)."""
-        ca = ca or self.ca
-        d = self.dir if ca is self.ca else self.other_dir
-        sub = d / ("%s-%s" % (name, cert_name or name))
-        sub.mkdir(exist_ok=True)
-        cn = cert_name or name
-        return certs.issue(sub, ca, cn, dns_names=[cn])
 
 
 class Node:
