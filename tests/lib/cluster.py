@@ -230,17 +230,20 @@ class ClusterNode:
         return {m.group(1): (m.group(2), int(m.group(3)), m.group(4) == "available")
                 for m in SESSION_RE.finditer(self.hup_status())}
 
-    def wait_session(self, jid, present=True, timeout=TIMEOUT):
-        """Wait until `jid` is (or is no longer) in the table; returns the
-        table."""
+    def wait_session(self, jid, present=True, want=None, timeout=TIMEOUT):
+        """Wait until `jid` is (or is no longer) in the table, and if `want`
+        is given, until its entry is that (node, priority, available);
+        returns the table."""
         deadline = time.monotonic() + paths.scaled(timeout)
         while True:
             table = self.sessions()
-            if (str(jid) in table) == present:
+            entry = table.get(str(jid))
+            if (entry is not None) == present and (want is None or entry == want):
                 return table
             if time.monotonic() > deadline:
-                raise AssertionError("node %s %s session %s; its table: %r" % (
-                    self.name, "never showed" if present else "still shows", jid, table))
+                raise AssertionError("node %s %s session %s%s; its table: %r" % (
+                    self.name, "never showed" if present else "still shows", jid,
+                    " as %r" % (want,) if want else "", table))
             time.sleep(0.3)
 
 
