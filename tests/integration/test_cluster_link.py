@@ -23,13 +23,9 @@ import time
 import pytest
 
 from lib import paths
-from lib.cluster import Pki, built
+from lib.cluster import Pki, built, cluster_section  # noqa: F401 (built: test_cluster_status)
 
 TIMEOUT = 20
-
-
-def cluster_so():
-    return built("cluster.so")
 
 
 def router_binary():
@@ -54,27 +50,16 @@ class Node:
         users = sandbox.write("router-users-%s.xml" % name,
                               "<users><user><name>sm</name><secret>x</secret>"
                               "</user></users>")
-        peer_xml = "".join("\n    <peer name='%s' ip='%s' port='%d'/>" % p
-                           for p in peers)
         self.config = sandbox.write("router-%s.xml" % name, """<router>
   <id>router</id>
   <pidfile>%s</pidfile>
   <log type='file'><file>%s</file></log>
   <local><ip>%s</ip><port>%d</port><users>%s</users></local>
   <aci><acl type='all'><user>sm</user></acl></aci>
-  <cluster>
-    <module>%s</module>
-    <node>%s</node>
-    <ip>%s</ip> <port>%d</port>
-    <pemfile>%s</pemfile>
-    <cachain>%s</cachain>%s
-    <domain>%s</domain>
-    <profile>lan</profile>
-  </cluster>
+  %s
 </router>
 """ % (sandbox.path("router-%s.pid" % name), self.log, ip, self.port, users,
-            cluster_so(), name, ip, self.cport, pem.pemfile, cachain.certfile,
-            peer_xml, domain))
+            cluster_section(name, ip, self.cport, pem, cachain, peers, domain)))
         self.daemon = None
         self.starts = 0
 

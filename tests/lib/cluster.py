@@ -78,6 +78,23 @@ class Pki:
         return certs.issue(sub, ca, cn, dns_names=[cn])
 
 
+def cluster_section(name, ip, port, pem, ca, peers, domain, extra=""):
+    """router.xml's <cluster> for node `name` listening on ip:port with
+    certificate `pem` (a certs.Cert) of CA `ca`, `peers` a list of (name,
+    ip, port), LAN profile, and `extra` XML inside."""
+    peer_xml = "".join("\n    <peer name='%s' ip='%s' port='%d'/>" % p for p in peers)
+    return """<cluster>
+    <module>%s</module>
+    <node>%s</node>
+    <ip>%s</ip> <port>%d</port>
+    <pemfile>%s</pemfile>
+    <cachain>%s</cachain>%s
+    <domain>%s</domain>
+    <profile>lan</profile>%s
+  </cluster>""" % (built("cluster.so"), name, ip, port, pem.pemfile, ca.certfile, peer_xml,
+                   domain, "\n    " + extra if extra else "")
+
+
 def _since(path):
     """A wait_log(since=...) mark for `path` as it is now."""
     try:
@@ -127,24 +144,14 @@ class ClusterNode:
         if n != 1 or m != 1:
             raise RuntimeError("c2s template changed: cannot switch authreg to pgsql")
         path.write_text(text)
-        peers = "".join("\n    <peer name='n%d' ip='%s' port='%d'/>"
-                        % (n, sandbox_mod.node_ip(n), p)
-                        for n, p in sorted(cports.items()) if n != self.number)
-        pem = c.pki.node(self.name)
+        peers = [("n%d" % n, sandbox_mod.node_ip(n), p)
+                 for n, p in sorted(cports.items()) if n != self.number]
+        section = cluster_section(self.name, self.ip, self.cport, c.pki.node(self.name),
+                                  c.pki.ca, peers, c.domain,
+                                  "<sm>%s</sm>\n    <control>%s</control>"
+                                  % (self.sm_id, self.control))
         path = node.config("router")
-        path.write_text(path.read_text().replace("</router>", """  <cluster>
-    <module>%s</module>
-    <node>%s</node>
-    <ip>%s</ip> <port>%d</port>
-    <pemfile>%s</pemfile>
-    <cachain>%s</cachain>%s
-    <domain>%s</domain>
-    <profile>lan</profile>
-    <sm>%s</sm>
-    <control>%s</control>
-  </cluster>
-</router>""" % (built("cluster.so"), self.name, self.ip, self.cport, pem.pemfile,
-                c.pki.ca.certfile, peers, c.domain, self.sm_id, self.control)))
+        path.write_text(path.read_text().replace("</router>", "  %s\n</router>" % section))
 
     # The daemons.
     @property
