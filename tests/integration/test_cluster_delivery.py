@@ -6,12 +6,14 @@ once; exchange messages to full and bare JIDs, the bare ones following
 priorities across nodes (the highest wins, ties each get a copy, negative
 never); ping and ask the software version of a full JID on another node;
 get what was sent while they were offline everywhere at their next login,
-on any node, exactly once; get roster pushes and carbons on resources on
+on any node, exactly once (also when two nodes log them in at the same
+moment); get roster pushes and carbons on resources on
 two nodes; lose an older session to a newer one with the same full JID on
 another node (stream error `conflict`); see the users of a node killed
 with kill -9 go unavailable, once, within seconds, their bare-JID messages
 going to their surviving resources; and all of it again once the node is
-back.
+back. A node stopped with SIGTERM: its users' contacts see them go at
+once, not after a heartbeat timeout.
 
 How a stanza crosses the cluster is /work/prompts/iface13.md's (the module
 forwards what the sm chose, the sm delivers). Each failure says what the
@@ -387,26 +389,31 @@ def test_node_killed_contacts_see_unavailable_once_then_node_back(cluster3, xmpp
     (a, apw), (b, bpw) = users(cluster3, "alice", "bob")
     register(cluster3, xmpp, (a, apw), (b, bpw))
     befriend(cluster3, a, b)
-    bob = online(cluster3, xmpp, 2, b, bpw)
+    bob = online(cluster3, xmpp, 2, b, bpw, resource="two")
+    bob1 = online(cluster3, xmpp, 1, b, bpw, resource="one")
     survivor = online(cluster3, xmpp, 1, a, apw, resource="one", priority=1)
     doomed = online(cluster3, xmpp, 3, a, apw, resource="three", priority=5)
-    for p in (survivor, doomed):
-        wait_for(xmpp, bob, "presence", available_from(p.full_jid),
-                 "bob (n2) sees %s online" % p)
+    for watcher in (bob, bob1):
+        for p in (survivor, doomed):
+            wait_for(xmpp, watcher, "presence", available_from(p.full_jid),
+                     "%s sees %s online" % (watcher, p))
     doomed_jid = doomed.full_jid
     cluster3[3].kill()
     killed = time.monotonic()
     doomed.xmpp.abort()
     doomed.xmpp = None
-    wait_for(xmpp, bob, "presence", unavailable_from(doomed_jid),
-             "bob (n2) sees alice/three go offline when her node n3 is killed",
-             timeout=DEATH)
-    took = time.monotonic() - killed
+    took = {}
+    for watcher in (bob, bob1):
+        wait_for(xmpp, watcher, "presence", unavailable_from(doomed_jid),
+                 "%s sees alice/three go offline when her node n3 is killed" % watcher,
+                 timeout=DEATH - (time.monotonic() - killed))
+        took[str(watcher)] = time.monotonic() - killed
     quiet(xmpp)
-    assert len(matching(bob, "presence", unavailable_from(doomed_jid))) == 1, \
-        "bob (n2) saw alice/three's (n3, killed) unavailable more than once"
-    never(bob, "presence", unavailable_from(survivor.full_jid),
-          "alice/one (n1) is still online")
+    for watcher in (bob, bob1):
+        assert len(matching(watcher, "presence", unavailable_from(doomed_jid))) == 1, \
+            "%s saw alice/three's (n3, killed) unavailable more than once" % watcher
+        never(watcher, "presence", unavailable_from(survivor.full_jid),
+              "alice/one (n1) is still online")
     for node in (cluster3[1], cluster3[2]):
         node.wait_session(doomed_jid, present=False)
     # bare-JID messages now go to the surviving resource
@@ -428,4 +435,62 @@ def test_node_killed_contacts_see_unavailable_once_then_node_back(cluster3, xmpp
     back.send_message(bob.full_jid, "hello from the new n3")
     exactly_once(xmpp, bob, "message", body_is("hello from the new n3"),
                  "bob (n2) gets a message from alice on the restarted n3")
-    print("kill -9 to bob seeing alice/three unavailable: %.1f s" % took)
+    print("kill -9 to the contacts seeing alice/three unavailable: %r" % took)
+
+
+def test_node_stopped_with_sigterm_its_users_contacts_see_them_go_at_once(cluster3, xmpp):
+    (a, apw), (b, bpw) = users(cluster3, "alice", "bob")
+    register(cluster3, xmpp, (a, apw), (b, bpw))
+    befriend(cluster3, a, b)
+    bob = online(cluster3, xmpp, 1, b, bpw)
+    alice = online(cluster3, xmpp, 3, a, apw)
+    wait_for(xmpp, bob, "presence", available_from(alice.full_jid),
+             "bob (n1) sees alice (n3) online")
+    full = alice.full_jid
+    t0 = time.monotonic()
+    problems = cluster3[3].stop()
+    assert not problems, problems
+    alice.xmpp.abort()
+    alice.xmpp = None
+    exactly_once(xmpp, bob, "presence", unavailable_from(full),
+                 "bob (n1) sees alice go offline when her node n3 is stopped")
+    took = time.monotonic() - t0
+    # SIGTERM: c2s, sm and router end in order; the peers do not wait for
+    # a heartbeat timeout
+    assert took < 3 + QUIET, "bob saw alice (n3, stopped) go only %.1f s later" % took
+
+
+def test_offline_message_delivered_once_when_two_nodes_log_in_together(cluster3, xmpp):
+    (a, apw), (b, bpw) = users(cluster3, "alice", "bob")
+    register(cluster3, xmpp, (a, apw), (b, bpw))
+    alice = online(cluster3, xmpp, 1, a, apw)
+    alice.send_message(b, "exactly one of you")
+    deadline = time.monotonic() + TIMEOUT
+    while cluster3[1].node.sm_count("queue", b) < 1 and time.monotonic() < deadline:
+        quiet(xmpp, 0.2)
+    assert cluster3[1].node.sm_count("queue", b) == 1, "alice's message was not stored"
+    two, three = (Person(xmpp, b + "/" + r, bpw, cluster3[n].c2s_address, "none", None)
+                  for r, n in (("two", 2), ("three", 3)))
+    two.node, three.node = 2, 3
+    xmpp.clients.extend((two, three))
+
+    async def log_in(p):
+        # Client.login(), with both streams started at the same moment
+        x = p._stream()
+        p.messages = asyncio.Queue()
+        x.add_event_handler("message", p.messages.put_nowait)
+        fut, _ = p._outcome(x)
+        p.xmpp = x
+        await p._run_stream(x, fut, "login")
+        x.send_presence()
+        await x.get_roster(timeout=TIMEOUT)
+
+    async def both():
+        await asyncio.gather(log_in(two), log_in(three))
+    xmpp.run(both(), TIMEOUT, "bob logging in on n2 and n3 at once")
+    quiet(xmpp, QUIET + 1)
+    got = {str(p): len(matching(p, "message", body_is("exactly one of you")))
+           for p in (two, three)}
+    assert sum(got.values()) == 1, \
+        "bob logging in on n2 and n3 at the same moment got the offline message " \
+        "%d times (per resource: %r), expected once" % (sum(got.values()), got)

@@ -6,10 +6,13 @@ the others with its password, and only with it; a roster item added
 through one node is there on another), a session on one node shows in the
 other nodes' session tables, and a node killed with kill -9 and started
 again rejoins: linked again, its new sessions replicated, its old ones
-gone.
+gone; a router stopped with SIGTERM says goodbye and its peers drop its
+sessions at once.
 """
 
 from lib import xmpp as xmpp_mod
+import time
+
 import pytest
 
 TIMEOUT = 15
@@ -83,3 +86,32 @@ def test_node_killed_and_restarted_rejoins(cluster3, xmpp):
         # the killed run's session went with it
         if old_full != new_full:
             cluster3[n].wait_session(old_full, present=False)
+
+
+def test_router_stopped_with_sigterm_is_dropped_by_its_peers_at_once(cluster3, xmpp):
+    jid, pw = cluster3.user("erin")
+    c = cluster3.client(xmpp, 3, jid, pw)
+    c.register()
+    c.login()
+    full = str(c.full_jid)
+    for n in (1, 2):
+        cluster3[n].wait_session(full)
+    marks = {n: cluster3[n].daemons["router"].mark() for n in (1, 2)}
+    # only the router: its sm keeps the session, so what removes it on the
+    # peers is the router's goodbye, not a session end
+    t0 = time.monotonic()
+    assert not cluster3[3].daemons["router"].stop(), "n3's router did not exit 0 on SIGTERM"
+    for n in (1, 2):
+        cluster3[n].daemons["router"].wait_log(
+            r"cluster: state: n3 left: dropping its [1-9]\d* sessions", since=marks[n],
+            timeout=5)
+    took = time.monotonic() - t0
+    for n in (1, 2):
+        cluster3[n].wait_session(full, present=False, timeout=1)
+    # well inside the LAN profile's 3 s of silence: the goodbye did it
+    assert took < 2.5, "n1 and n2 dropped n3's sessions %.1f s after its SIGTERM" % took
+    c.xmpp.abort()
+    c.xmpp = None
+    cluster3[3].kill()          # its sm and c2s, left without a router
+    cluster3[3].start()
+    cluster3.wait_linked()
