@@ -14,6 +14,7 @@ Each check reads the members as the node's control socket reports them
 
 import json
 import os
+import re
 import signal
 import time
 
@@ -95,6 +96,18 @@ def test_kill9_dead_within_3s_and_back_after_restart(sandbox):
     for name in ("n1", "n3"):
         nodes[name].wait(r"cluster: node n2 declared dead: dropping its sessions",
                          since=marks[name])
+    # The metrics and the text status say the same.
+    samples = tcs.parse_prometheus(tcs.ask_raw(tcs.sock_path(n1), b"metrics\n"))
+    state = {st: samples[("jabberd_cluster_member_state",
+                          (("node", "n1"), ("member", "n2"), ("state", st)))]
+             for st in ("alive", "suspect", "dead", "left")}
+    assert state == {"alive": 0, "suspect": 0, "dead": 1, "left": 0}, state
+    since = samples[("jabberd_cluster_member_state_since_seconds",
+                     (("node", "n1"), ("member", "n2")))]
+    assert abs(since - time.time()) < 10, since
+    text = tcs.ask_raw(tcs.sock_path(n1), b"status\n")
+    assert re.search(r"^member n2\n  state        dead since \S+Z \(\d+ s\)\n", text,
+                     re.M), text
     # The others stay alive to each other.
     assert members(n1)["n3"]["state"] == "alive"
     assert members(n3)["n1"]["state"] == "alive"
