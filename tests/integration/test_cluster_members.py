@@ -16,6 +16,8 @@ import json
 import os
 import re
 import signal
+import socket
+import threading
 import time
 
 import test_cluster_link as tcl
@@ -172,3 +174,138 @@ def test_sigstop_dead_then_new_incarnation(sandbox):
     wait_state(n2, "n3", "alive")
     assert "node n1 declared dead" not in n2.text()
     assert "node n3 declared dead" not in n2.text()
+
+
+class CutProxy:
+    """A TCP forwarder on loopback that the test can cut: cut() closes
+    every connection through it and refuses new ones (accepts and closes
+    at once) until heal()."""
+
+    def __init__(self, ip, port, target):
+        self.ip = ip
+        self.target = target
+        self.cut_now = False
+        self.stopping = False
+        self.conns = []
+        self.lock = threading.Lock()
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((ip, port))
+        self.lsock.listen(16)
+        self.lsock.settimeout(0.2)
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                continue
+            if self.cut_now:
+                c.close()
+                continue
+            try:
+                u = socket.create_connection(self.target, timeout=2,
+                                             source_address=(self.ip, 0))
+            except OSError:
+                c.close()
+                continue
+            with self.lock:
+                self.conns += [c, u]
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, a, b):
+        a.settimeout(0.5)
+        while not self.stopping:
+            try:
+                data = a.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            try:
+                b.sendall(data)
+            except OSError:
+                break
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        self.cut_now = True
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def heal(self):
+        self.cut_now = False
+
+    def close(self):
+        self.stopping = True
+        self.cut()
+        self.lsock.close()
+        self.thread.join(5)
+
+
+def test_one_cut_link_is_not_a_dead_node(sandbox):
+    """n1 and n2 reach each other only through proxies the test owns (in
+    both directions: each dials the other); n3 reaches both directly. The
+    proxies cut the n1-n2 link: n1 and n2 suspect each other but n3 still
+    sees both, so neither is declared dead; healed, they link again."""
+    pki = tcl.Pki(sandbox)
+    ips = {"n1": "127.0.0.2", "n2": "127.0.0.3", "n3": "127.0.0.4"}
+    cport = {n: sandbox.free_port(ip) for n, ip in ips.items()}
+    p12 = ("127.0.0.5", sandbox.free_port("127.0.0.5"))      # n1 -> n2
+    p21 = ("127.0.0.6", sandbox.free_port("127.0.0.6"))      # n2 -> n1
+    proxies = [CutProxy(p12[0], p12[1], (ips["n2"], cport["n2"])),
+               CutProxy(p21[0], p21[1], (ips["n1"], cport["n1"]))]
+    try:
+        peers = {
+            "n1": [("n2",) + p12, ("n3", ips["n3"], cport["n3"])],
+            "n2": [("n1",) + p21, ("n3", ips["n3"], cport["n3"])],
+            "n3": [("n1", ips["n1"], cport["n1"]), ("n2", ips["n2"], cport["n2"])],
+        }
+        nodes = {n: tcl.Node(sandbox, n, ip, pki.node(n), pki.ca, peers[n],
+                             cport[n]).start() for n, ip in ips.items()}
+        wait_all_alive(nodes)
+        n1, n2 = nodes["n1"], nodes["n2"]
+        time.sleep(1.5)
+        # The n1-n2 link goes through a proxy, whichever dial was kept
+        # (the proxy's own address is the far end either way).
+        doc = json.loads(tcs.ask_raw(tcs.sock_path(n1), b"status json\n"))
+        p = [p for p in doc["peers"] if p["name"] == "n2"][0]
+        assert p["open"] and p["remote"].split(":")[0] in (p12[0], p21[0]), p
+        marks = {n: nodes[n].daemon.mark() for n in nodes}
+        for px in proxies:
+            px.cut()
+        n1.wait(r"cluster: link to n2 down", since=marks["n1"])
+        wait_state(n1, "n2", "suspect", timeout=5)
+        wait_state(n2, "n1", "suspect", timeout=5)
+        # Well past the 3 s bound: still suspect, never dead, anywhere.
+        time.sleep(6)
+        for a, b in (("n1", "n2"), ("n2", "n1")):
+            assert members(nodes[a])[b]["state"] == "suspect", members(nodes[a])
+        for n, node in nodes.items():
+            assert "declared dead" not in node.text(), (n, node.text())
+        assert members(nodes["n3"])["n1"]["state"] == "alive"
+        assert members(nodes["n3"])["n2"]["state"] == "alive"
+        # Healed: the link comes back (redial with backoff, at most 5 s).
+        for px in proxies:
+            px.heal()
+        wait_state(n1, "n2", "alive", timeout=15)
+        wait_state(n2, "n1", "alive", timeout=15)
+        assert "says this node is dead" not in n1.text() + n2.text()
+    finally:
+        for px in proxies:
+            px.close()
