@@ -183,4 +183,14 @@ cluster_mod_tests_test_cluster_members_SOURCES = cluster-mod/tests/test_cluster_
 	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
 cluster_mod_tests_test_cluster_members_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 cluster_mod_tests_test_cluster_members_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
+# Fuzz target for the member table fed by peers (seeds: fuzz/corpus/members/).
+if ENABLE_FUZZING
+noinst_PROGRAMS += cluster-mod/fuzz/fuzz_members
+endif
+cluster_mod_fuzz_fuzz_members_SOURCES = cluster-mod/fuzz/fuzz_members.c \
+	cluster-mod/cluster_members.c cluster-mod/cluster_members.h \
+	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
+cluster_mod_fuzz_fuzz_members_LDADD = $(CLUSTERPROTO_LIBS)
+cluster_mod_fuzz_fuzz_members_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += cluster-mod/fuzz/corpus/members
 # ---- end of i13-memb ----
