@@ -167,7 +167,7 @@ cluster_mod_tests_bench_cluster_state_LDADD = $(CLUSTERPROTO_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += cluster-mod/fuzz/fuzz_state
 endif
-cluster_mod_fuzz_fuzz_state_SOURCES = cluster-mod/fuzz/fuzz_state.c \
+cluster_mod_fuzz_fuzz_state_SOURCES = cluster-mod/fuzz/fuzz_state.c cluster-mod/fuzz/fuzz_frames.h \
 	cluster-mod/cluster_state.c cluster-mod/cluster_state.h
 cluster_mod_fuzz_fuzz_state_LDADD = $(CLUSTERPROTO_LIBS)
 cluster_mod_fuzz_fuzz_state_LDFLAGS = $(LIB_FUZZING_ENGINE)
@@ -187,7 +187,7 @@ cluster_mod_tests_test_cluster_members_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIB
 if ENABLE_FUZZING
 noinst_PROGRAMS += cluster-mod/fuzz/fuzz_members
 endif
-cluster_mod_fuzz_fuzz_members_SOURCES = cluster-mod/fuzz/fuzz_members.c \
+cluster_mod_fuzz_fuzz_members_SOURCES = cluster-mod/fuzz/fuzz_members.c cluster-mod/fuzz/fuzz_frames.h \
 	cluster-mod/cluster_members.c cluster-mod/cluster_members.h \
 	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
 cluster_mod_fuzz_fuzz_members_LDADD = $(CLUSTERPROTO_LIBS)
