@@ -309,3 +309,29 @@ def test_one_cut_link_is_not_a_dead_node(sandbox):
     finally:
         for px in proxies:
             px.close()
+
+
+def test_wan_profile_kill9_dead_after_one_wan_heartbeat(sandbox):
+    """<profile>wan</profile>: the same rules on WAN timing (PING every
+    5 s): a killed node is suspect at once and dead 5 s later, well
+    within the 15 s bound, and not sooner."""
+    pki = tcl.Pki(sandbox)
+    names = [("n1", "127.0.0.2"), ("n2", "127.0.0.3"), ("n3", "127.0.0.4")]
+    cports = {n: sandbox.free_port(ip) for n, ip in names}
+    nodes = {}
+    for n, ip in names:
+        peers = [(m, mip, cports[m]) for m, mip in names if m != n]
+        node = tcl.Node(sandbox, n, ip, pki.node(n), pki.ca, peers, cports[n])
+        node.config.write_text(node.config.read_text().replace(
+            "<profile>lan</profile>", "<profile>wan</profile>"))
+        nodes[n] = node.start()
+    wait_all_alive(nodes)
+    assert json.loads(tcs.ask_raw(tcs.sock_path(nodes["n1"]),
+                                  b"status json\n"))["profile"] == "wan"
+    t0 = time.monotonic()
+    nodes["n2"].kill()
+    _, suspect_at = wait_state(nodes["n1"], "n2", "suspect", timeout=5)
+    _, dead_at = wait_state(nodes["n1"], "n2", "dead", timeout=20)
+    print("wan: kill -9 -> suspect %.3f s, dead %.3f s" % (suspect_at - t0, dead_at - t0))
+    assert suspect_at - t0 < 1.0
+    assert 4.5 <= dead_at - t0 <= 15.0, dead_at - t0
