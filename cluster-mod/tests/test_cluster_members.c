@@ -479,6 +479,53 @@ static void test_refused_frames(void **unused)
 	net_free(&net);
 }
 
+/* A MEMBERS frame that names this node: dead or left at an older
+ * incarnation, or suspect, changes nothing; dead at the current one makes
+ * a new incarnation, announced to every open peer, once per frame. */
+static void test_frame_names_us(void **unused)
+{
+	struct net net;
+	struct cluster_member me = { .name = cluster_bytes_str("n1"),
+				     .ip = cluster_bytes_str("127.0.0.2"), .port = 5348 };
+	struct cluster_members fm = { 1, &me };
+	const char *error = NULL;
+	uint64_t inc;
+	unsigned sent;
+
+	(void)unused;
+	net_init(&net, 2);
+	link_open(&net, 0, 1);
+	inc = cluster_members_incarnation(net.m[0]);
+	me.incarnation = inc - 1;
+	me.state = CLUSTER_MEMBER_DEAD;
+	assert_int_equal(cluster_members_frame(net.m[0], "n2", &fm, net.now, &error), 0);
+	me.incarnation = inc;
+	me.state = CLUSTER_MEMBER_SUSPECT;
+	assert_int_equal(cluster_members_frame(net.m[0], "n2", &fm, net.now, &error), 0);
+	assert_int_equal(net.reincarnations[0], 0);
+	assert_int_equal(cluster_members_incarnation(net.m[0]), inc);
+	sent = net.sent[0];
+	me.state = CLUSTER_MEMBER_DEAD;
+	assert_int_equal(cluster_members_frame(net.m[0], "n2", &fm, net.now, &error), 0);
+	assert_int_equal(net.reincarnations[0], 1);
+	assert_int_equal(cluster_members_incarnation(net.m[0]), inc + 1);
+	assert_int_equal(net.sent[0], sent + 1);        /* announced */
+	pump(&net);
+	/* n2 now knows the new incarnation; the old one's death is stale */
+	{
+		struct cluster_member_info info;
+
+		for (int i = 0; i < cluster_members_count(net.m[1]); i++) {
+			cluster_members_get(net.m[1], i, &info);
+			if (strcmp(info.name, "n1") == 0)
+				assert_int_equal(info.incarnation, inc + 1);
+		}
+	}
+	assert_int_equal(cluster_members_frame(net.m[0], "n2", &fm, net.now, &error), 0);
+	assert_int_equal(net.reincarnations[0], 1);
+	net_free(&net);
+}
+
 /* The table holds 256 members at most, this node included. */
 static void test_table_bound(void **unused)
 {
@@ -533,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_left_and_restart),
 		cmocka_unit_test(test_left_learned_from_peer),
 		cmocka_unit_test(test_refused_frames),
+		cmocka_unit_test(test_frame_names_us),
 		cmocka_unit_test(test_table_bound),
 		cmocka_unit_test(test_wan_timing),
 	};
