@@ -187,7 +187,7 @@ static void cluster_on_frame(const char *peer, const struct cluster_frame *frame
 {
 	struct cluster *c = ctx;
 
-	/* i13-state: routing state; stanzas and membership are next. */
+	/* i13-state: routing state; stanzas are next. */
 	if (c->local != NULL && frame->type >= CLUSTER_FRAME_STATE_DELTA &&
 	    frame->type <= CLUSTER_FRAME_STATE_SNAPSHOT) {
 		cluster_local_frame(c->local, peer, frame);
