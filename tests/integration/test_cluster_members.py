@@ -335,3 +335,41 @@ def test_wan_profile_kill9_dead_after_one_wan_heartbeat(sandbox):
     print("wan: kill -9 -> suspect %.3f s, dead %.3f s" % (suspect_at - t0, dead_at - t0))
     assert suspect_at - t0 < 1.0
     assert 4.5 <= dead_at - t0 <= 15.0, dead_at - t0
+
+
+def test_dead_node_sessions_dropped(sandbox, xmpp):
+    """Two whole nodes (router with <cluster>, our sm with <router_id>, our
+    c2s): alice logs in on node 1 and node 2's session table holds her
+    session; node 1 is killed with kill -9 (all three daemons): node 2
+    declares it dead within 3 s and drops its sessions (reason node-dead)
+    through the one drop path."""
+    import test_cluster_state as tcst
+    pki = tcl.Pki(sandbox)
+    cports = {1: sandbox.free_port("127.0.0.2"), 2: sandbox.free_port("127.0.0.3")}
+    n1 = tcst.cluster_node(sandbox, pki, 1, cports)
+    n2 = tcst.cluster_node(sandbox, pki, 2, cports)
+    n1.start()
+    n2.start()
+    n2.daemons["router"].wait_log(r"cluster: peer n1 open", timeout=TIMEOUT)
+    alice = xmpp.client("alice@localhost", "alice-pw-1", n1.c2s_address)
+    alice.register()
+    alice.login()
+    jid = re.escape(str(alice.full_jid))
+    tcst.wait_status(n2, r"session %s on n1, priority 0, available" % jid)
+    mark = n2.daemons["router"].mark()
+    for d in ("c2s", "sm", "router"):
+        daemon = n1.daemons[d]
+        if d == "router":
+            t0 = time.monotonic()
+        os.kill(daemon.pid, signal.SIGKILL)
+        daemon.proc.wait(10)
+        daemon.stopped = True           # killed on purpose
+    m = n2.daemons["router"].wait_log(
+        r"cluster: state: dropping the (\d+) sessions of n1 \(node-dead\)", since=mark,
+        timeout=10)
+    elapsed = time.monotonic() - t0
+    assert m.group(1) == "1", m.group(0)
+    assert elapsed <= 3.0, elapsed
+    st = tcst.status(n2)
+    assert not re.search(r"session %s on n1" % jid, st), st
+    assert re.search(r"node n1: 0 sessions", st), st
