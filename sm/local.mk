@@ -13,6 +13,7 @@ sm_libsm_a_SOURCES = \
 	sm/user.c \
 	sm/sess.c \
 	sm/cluster_notify.c \
+	sm/cluster.c \
 	sm/modules.c \
 	sm/mod_session.c \
 	sm/mod_active.c \
@@ -40,7 +41,7 @@ sm_libsm_a_SOURCES = \
 	sm/mod_amp.c \
 	sm/mod_roster_publish.c \
 	sm/datetime.c sm/datetime.h \
-	sm/amp.h sm/echo.h sm/offline.h sm/presence.h sm/privacy.h sm/roster.h
+	sm/amp.h sm/carbons.h sm/echo.h sm/offline.h sm/presence.h sm/privacy.h sm/roster.h
 
 bin_PROGRAMS += sm/sm
 sm_sm_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'

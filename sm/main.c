@@ -76,6 +76,9 @@ static void on_bound(struct comp *comp, const char *name, int error, void *ctx)
 	if (--sm_binds_pending == 0) {
 		log_notice("sm: %s ready for sessions", sm->id);
 		sdnotify_ready("ready for sessions");
+		/* In a cluster: the remote sessions, now that the router
+		 * knows our name (sm/cluster.c). */
+		sm_cluster_sync(sm);
 	}
 }
 
