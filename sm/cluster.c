@@ -140,28 +140,35 @@ struct sm_fwd_node {
 	size_t n;
 };
 
-void sm_fwd_add(struct sm_fwd *f, const struct rsess *r)
+static void fwd_add(struct sm_fwd *f, const char *node, const char *target)
 {
 	struct sm_fwd_node *fn = NULL;
 	size_t i;
 
 	for (i = 0; i < f->n; i++)
-		if (strcmp(f->v[i].node, r->node) == 0) {
+		if (strcmp(f->v[i].node, node) == 0) {
 			fn = &f->v[i];
 			break;
 		}
 	if (fn == NULL) {
 		f->v = xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
 		fn = &f->v[f->n++];
-		fn->node = xstrdup(r->node);
+		fn->node = xstrdup(node);
 		fn->targets = NULL;
 		fn->n = 0;
 	}
 	for (i = 0; i < fn->n; i++)
-		if (strcmp(fn->targets[i], jid_full(r->jid)) == 0)
+		if (strcmp(fn->targets[i], target) == 0)
 			return;         /* one copy per session */
-	fn->targets = xrealloc(fn->targets, (fn->n + 1) * sizeof(*fn->targets));
-	fn->targets[fn->n++] = xstrdup(jid_full(r->jid));
+	if ((fn->n & (fn->n - 1)) == 0)
+		fn->targets = xrealloc(fn->targets, (fn->n == 0 ? 1 : 2 * fn->n) *
+				       sizeof(*fn->targets));
+	fn->targets[fn->n++] = xstrdup(target);
+}
+
+void sm_fwd_add(struct sm_fwd *f, const struct rsess *r)
+{
+	fwd_add(f, r->node, jid_full(r->jid));
 }
 
 void sm_fwd_clear(struct sm_fwd *f)
@@ -257,21 +264,32 @@ void sm_cluster_batch_end(struct sm *sm, const struct pkt *pkt)
 	c->batch_from = NULL;
 }
 
-void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt *pkt)
+void sm_cluster_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to)
 {
 	struct sm_cluster *c = sm->cluster;
-	struct sm_fwd own = { 0 };
-	struct rsess *r;
-	int batched;
+	size_t i, j;
 
-	if (c == NULL)
+	if (c == NULL || c->batch_depth == 0 || c->batch_from == NULL || pkt->from == NULL ||
+	    strcmp(c->batch_from, jid_full(pkt->from)) != 0 ||
+	    (pkt->type & (PKT_PRESENCE | PKT_PRESENCE_UN | PKT_PRESENCE_PROBE)) == 0) {
+		sm_fwd_send(sm, f, pkt, keep_to);
 		return;
-	batched = c->batch_depth > 0 && c->batch_from != NULL && pkt->from != NULL &&
-		  strcmp(c->batch_from, jid_full(pkt->from)) == 0;
+	}
+	for (i = 0; i < f->n; i++)
+		for (j = 0; j < f->v[i].n; j++)
+			fwd_add(&c->batch, f->v[i].node, f->v[i].targets[j]);
+	sm_fwd_clear(f);
+}
+
+void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt *pkt)
+{
+	struct sm_fwd fwd = { 0 };
+	struct rsess *r;
+
 	for (r = sm_remote_first(sm, user->jid); r != NULL; r = r->next)
 		if (r->available && rsess_usable(r, pkt))
-			sm_fwd_add(batched ? &c->batch : &own, r);
-	sm_fwd_send(sm, &own, pkt, 0);
+			sm_fwd_add(&fwd, r);
+	sm_cluster_send(sm, &fwd, pkt, 0);
 }
 
 /* ---- seed patch 2: holding ---- */
@@ -736,7 +754,7 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 	pkt->exclude_node = xstrdup(undelivered != NULL ? node : from_node);
 	if (undelivered != NULL) {
 		/* Rule 4: once per stanza (the targets shared one copy). */
-		log_notice("sm: cluster: a %s for %s was not delivered on %s (%s)",
+		log_notice("sm: cluster: %s for %s not delivered on %s (%s)",
 			   nad_name(pkt->nad, 0), jid_full(targets[0]), node, undelivered);
 		cluster_fallback(sm, pkt);
 		targets_free(targets, n);

@@ -105,7 +105,10 @@ static void pres_probe_contacts(struct sess *sess)
 	struct user *user = sess->user;
 	struct pkt *probe = pkt_create(user->sm, "presence", "probe", NULL, jid_bare(user->jid));
 
+	/* Contacts' sessions on one node share one probe route. */
+	sm_cluster_batch_begin(user->sm, probe);
 	pres_to_roster(user, probe, 0);
+	sm_cluster_batch_end(user->sm, probe);
 	pkt_free(&probe);
 }
 
@@ -274,7 +277,7 @@ static void presence_probe(struct user *user, struct pkt *pkt)
 			sm_fwd_add(&fwd, r);
 			sent = 1;
 		}
-	sm_fwd_send(user->sm, &fwd, pkt, 1);
+	sm_cluster_send(user->sm, &fwd, pkt, 1);
 	SESS_FOREACH(user, s, n)
 		if (s->available && s->pres != NULL) {
 			struct pkt *p = pkt_new(user->sm, nad_copy(s->pres));

@@ -195,7 +195,8 @@ void pkt_set_from(struct pkt *pkt, const char *from)
 	pkt_addr(pkt, "from", &pkt->from);
 }
 
-/* Swap to and from. */
+/* Swap to and from. A reply goes back to the sender wherever it is: what
+ * excluded a node for the addressee does not hold for it. */
 static void pkt_swap(struct pkt *pkt)
 {
 	char *to = xstrdup_opt(nad_attr(pkt->nad, 0, NULL, "to"));
@@ -205,6 +206,8 @@ static void pkt_swap(struct pkt *pkt)
 	nad_attr_set(pkt->nad, 0, NULL, "from", to);
 	free(to);
 	free(from);
+	free(pkt->exclude_node);
+	pkt->exclude_node = NULL;
 	pkt_addr(pkt, "to", &pkt->to);
 	pkt_addr(pkt, "from", &pkt->from);
 }

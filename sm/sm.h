@@ -292,6 +292,9 @@ void sm_forward_one(struct sm *sm, struct pkt *pkt, const struct rsess *r);
  * sent at the end as one route per node. */
 void sm_cluster_batch_begin(struct sm *sm, const struct pkt *pkt);
 void sm_cluster_batch_end(struct sm *sm, const struct pkt *pkt);
+/* Send f's stanza (as sm_fwd_send), or, for presence (probes included)
+ * from the sender of the broadcast under way, add f's targets to it. */
+void sm_cluster_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to);
 /* Presence for user's available remote sessions (no `to`). */
 void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt *pkt);
 /* Rule 6: a broadcast from another node's sm (takes pkt). */
