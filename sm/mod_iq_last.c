@@ -59,7 +59,8 @@ static enum mod_ret last_pkt_user(struct user *user, struct pkt *pkt)
 		pkt_router(pkt_error(pkt, "forbidden"));
 		return MOD_HANDLED;
 	}
-	if (!list_empty(&user->sessions)) {
+	/* Online here or, in a cluster, on another node. */
+	if (!list_empty(&user->sessions) || sm_remote_first(user->sm, user->jid) != NULL) {
 		last_reply(pkt, 0);
 		return MOD_HANDLED;
 	}

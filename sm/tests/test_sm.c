@@ -1659,6 +1659,31 @@ static void test_cluster_roster_push_and_carbons(void **state)
 	assert_null(sm_test_out_find("jc:node='n3'", NULL));
 }
 
+/* A user online only on another node is online for jabber:iq:last and in
+ * the status table. */
+static void test_cluster_last_and_status(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	struct os *os = NULL;
+	const char *b, *error, *st = NULL;
+
+	cl_synced(sm);
+	b = sm_test_login(sm, "bob@example.org", "home", "2");
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	sm_test_sess_req(sm, "end", "2", b, NULL);
+	assert_int_equal(storage_get(sm->st, "status", "bob@example.org", NULL, &os, &error),
+			 STORAGE_OK);
+	assert_int_equal(os_object_get_str(os_first(os), "status", &st), 0);
+	assert_string_equal(st, "online");
+	os_free(&os);
+	sm_test_out_clear();
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'><iq "
+		     "xmlns='jabber:client' type='get' id='l1' from='bob@example.org/x' "
+		     "to='bob@example.org'><query xmlns='jabber:iq:last'/></iq></route>");
+	assert_non_null(sm_test_out_find("jc:node='n2'", "jc:targets='bob@example.org/x'",
+					 "id='l1'", "type='result'", "seconds='0'", NULL));
+}
+
 /* What the module sends is checked whole: one bad element rejects the
  * route, nothing of it applied; stanzas with bad targets are dropped;
  * cluster elements from anyone but the module are not obeyed. */
@@ -1775,6 +1800,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cluster_node_dead, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_conflict, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_roster_push_and_carbons, setup_cluster,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_last_and_status, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_bad_input, setup_cluster, teardown),
 	};
