@@ -8,7 +8,10 @@
  * session started last, so inputs can reach the in-session chain. The sm
  * runs on an in-memory SQLite database with the dist module chains and
  * user.auto-create; it is rebuilt every few hundred inputs so state stays
- * bounded.
+ * bounded. An input that starts with "@CLUSTER@" goes to a second sm, the
+ * same with <router_id>sm-n1 and <cluster><notify>example.org (the sm in
+ * a cluster, sm/cluster.c): routes from 'example.org' then carry remote
+ * sessions, forwarded, undelivered and conflict elements.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -66,7 +69,9 @@ static const char fuzz_xml[] =
 	"<chain id='disco-extend'><module>iq-version</module><module>help</module></chain>"
 	"</modules></sm>";
 
-static struct sm *fz_sm;
+#define FUZZ_CLUSTER "@CLUSTER@"
+
+static struct sm *fz_sm, *fz_csm;
 static unsigned fz_runs;
 static char fz_smid[41];
 
@@ -84,20 +89,35 @@ static void fz_send(struct sm *sm, struct nad *nad)
 	nad_free(&nad);
 }
 
-static void fz_reset(void)
+static struct sm *fz_new(const char *xml)
 {
 	const char *error;
 	struct config *cfg;
+	struct sm *sm;
+
+	cfg = config_load_mem("sm.xml", xml, strlen(xml), NULL, &error);
+	if (cfg == NULL || (sm = sm_new(cfg, NULL, &error)) == NULL)
+		abort();
+	sm->send_hook = fz_send;
+	return sm;
+}
+
+static void fz_reset(void)
+{
+	const char *at = strstr(fuzz_xml, "<local>");
+	char *xml;
 
 	sm_free(&fz_sm);
-	cfg = config_load_mem("sm.xml", fuzz_xml, sizeof(fuzz_xml) - 1, NULL, &error);
-	if (cfg == NULL || (fz_sm = sm_new(cfg, NULL, &error)) == NULL)
-		abort();
-	fz_sm->send_hook = fz_send;
+	sm_free(&fz_csm);
+	fz_sm = fz_new(fuzz_xml);
+	xml = xasprintf("%.*s<router_id>sm-n1</router_id><cluster><notify>example.org</notify>"
+			"</cluster>%s", (int)(at - fuzz_xml), fuzz_xml, at);
+	fz_csm = fz_new(xml);
+	free(xml);
 	fz_smid[0] = '\0';
 }
 
-static void fz_element(const char *s, size_t len)
+static void fz_element(struct sm *sm, const char *s, size_t len)
 {
 	struct buf b = { 0 };
 	const char *error;
@@ -114,12 +134,13 @@ static void fz_element(const char *s, size_t len)
 	nad = nad_parse(b.data != NULL ? b.data : "", b.len, 32, &error, NULL);
 	buf_free(&b);
 	if (nad != NULL)
-		sm_router_element(fz_sm, nad);
+		sm_router_element(sm, nad);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *end = p + size;
+	struct sm *sm;
 	int n = 0;
 
 	if (fz_sm == NULL) {
@@ -129,11 +150,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_reset();
 	} else if (++fz_runs % FUZZ_RESET == 0)
 		fz_reset();
+	sm = fz_sm;
+	if (size >= strlen(FUZZ_CLUSTER) && memcmp(p, FUZZ_CLUSTER, strlen(FUZZ_CLUSTER)) == 0) {
+		sm = fz_csm;
+		p += strlen(FUZZ_CLUSTER);
+	}
 	while (p < end && n++ < FUZZ_MAX_ELEMS) {
 		const char *sep = memmem(p, (size_t)(end - p), "||", 2);
 		const char *e = sep != NULL ? sep : end;
 
-		fz_element(p, (size_t)(e - p));
+		fz_element(sm, p, (size_t)(e - p));
 		p = sep != NULL ? sep + 2 : end;
 	}
 	return 0;
