@@ -631,6 +631,72 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 		cluster_release(sm, "the cluster's view is complete");
 }
 
+/* ---- rule 6 and 8: broadcasts between sms ---- */
+
+void sm_cluster_changed(struct sm *sm, const struct jid *jid, const char *what)
+{
+	struct nad *route;
+	int el;
+
+	if (sm->cluster == NULL)
+		return;
+	route = comp_route_new(sm->cluster_notify, sm->router_id, NULL);
+	nad_attr_set_prefixed(route, 0, NS, "jc", "node", "*");
+	el = nad_elem_add(route, 0, NS, "user");
+	nad_attr_set(route, el, NULL, "action", "changed");
+	nad_attr_set(route, el, NULL, "jid", jid_bare(jid));
+	nad_attr_set(route, el, NULL, "what", what);
+	sm_send(sm, route);
+}
+
+/* Rule 6: `<user action='changed' jid=... what=.../>` from another node's
+ * sm. What a module keeps of a loaded user is read again from storage:
+ * the roster (mod_roster) and the privacy lists (mod_privacy); vCards and
+ * private storage are read from storage on each request already, PEP
+ * items are not shared (memory only, as in jabberd2). `account` (deleted,
+ * or its password changed) ends the user's sessions here. */
+static void cluster_broadcast_in(struct sm *sm, const struct nad *nad, int el,
+				 const char *node)
+{
+	const char *ns = nad_ns(nad, el), *jid, *what, *action, *error;
+	struct user *user;
+	struct jid *j;
+
+	if (ns == NULL || strcmp(ns, NS) != 0 || strcmp(nad_name(nad, el), "user") != 0) {
+		log_warnx("sm: cluster: an unknown broadcast from %s; dropped", node);
+		return;
+	}
+	jid = nad_attr(nad, el, NULL, "jid");
+	what = nad_attr(nad, el, NULL, "what");
+	action = nad_attr(nad, el, NULL, "action");
+	j = jid != NULL ? jid_new(jid, strlen(jid), &error) : NULL;
+	if (j == NULL || what == NULL || action == NULL || strcmp(action, "changed") != 0) {
+		log_warnx("sm: cluster: a bad broadcast from %s; dropped", node);
+		jid_free(&j);
+		return;
+	}
+	user = xhash_get(sm->users, jid_bare(j));
+	if (user != NULL && (strcmp(what, "roster") == 0 || strcmp(what, "privacy") == 0)) {
+		log_debug("sm: cluster: reading %s's %s again (changed on %s)", jid_bare(j), what,
+			  node);
+		mm_user_reload(sm, user, what);
+	} else if (user != NULL && strcmp(what, "account") == 0) {
+		struct sess *s, *tmp;
+
+		log_notice("sm: cluster: the account %s changed on %s; ending its sessions here",
+			   jid_bare(j), node);
+		user->refs++;
+		LIST_FOREACH_SAFE(s, tmp, &user->sessions, struct sess, link)
+			sess_end(s, "ended");
+		user->refs--;
+		user_release(user);
+	} else {
+		log_info("sm: cluster: %s's %s changed on %s", jid_bare(j), what,
+			 node);
+	}
+	jid_free(&j);
+}
+
 /* ---- rule 3 and 4: stanzas from other nodes ---- */
 
 /* Parse jc:targets: space-separated full JIDs of our domains, at most
@@ -738,7 +804,12 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 		log_warnx("sm: cluster: a forwarded stanza with a bad node name; dropped");
 		return;
 	}
-	if ((ts != NULL || undelivered != NULL) && targets_parse(sm, ts, &targets, &n) < 0) {
+	if (ts == NULL && undelivered == NULL) {
+		/* Rule 6: a broadcast from another sm. */
+		cluster_broadcast_in(sm, route, payload, from_node);
+		return;
+	}
+	if (targets_parse(sm, ts, &targets, &n) < 0) {
 		log_warnx("sm: cluster: a stanza from %s with bad targets; dropped",
 			  undelivered != NULL ? node : from_node);
 		return;
@@ -758,11 +829,6 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 			   nad_name(pkt->nad, 0), jid_full(targets[0]), node, undelivered);
 		cluster_fallback(sm, pkt);
 		targets_free(targets, n);
-		return;
-	}
-	if (targets == NULL) {
-		/* Rule 6: a broadcast from another sm. */
-		sm_cluster_broadcast_in(sm, pkt);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -804,6 +870,11 @@ int sm_cluster_route(struct sm *sm, struct nad *route, int payload)
 
 	if (sm->cluster == NULL || from == NULL || strcmp(from, sm->cluster_notify) != 0)
 		return 0;
+	if (nad_attr(route, 0, NS, "from-node") != NULL ||
+	    nad_attr(route, 0, NS, "undelivered") != NULL) {
+		cluster_forwarded(sm, route, payload);
+		return 1;
+	}
 	if (ns != NULL && strcmp(ns, NS) == 0) {
 		const char *name = nad_name(route, payload);
 
@@ -815,56 +886,7 @@ int sm_cluster_route(struct sm *sm, struct nad *route, int payload)
 			log_warnx("sm: cluster: unknown element '%s' from %s", name, from);
 		return 1;
 	}
-	if (nad_attr(route, 0, NS, "from-node") != NULL ||
-	    nad_attr(route, 0, NS, "undelivered") != NULL) {
-		cluster_forwarded(sm, route, payload);
-		return 1;
-	}
 	return 0;
-}
-
-/* Rule 6: `<user action='changed' jid=... what=.../>` from another node's
- * sm. `account` (deleted, or its password changed) ends the user's
- * sessions here. The rest of what sm modules keep of a user is read
- * from storage when the user is loaded and kept while it has sessions:
- * dropping those caches is not done yet (logged). */
-void sm_cluster_broadcast_in(struct sm *sm, struct pkt *pkt)
-{
-	const char *ns = nad_ns(pkt->nad, 0), *jid, *what, *action, *error;
-	struct user *user;
-	struct jid *j;
-
-	if (ns == NULL || strcmp(ns, NS) != 0 || strcmp(nad_name(pkt->nad, 0), "user") != 0) {
-		pkt_free(&pkt);
-		return;
-	}
-	jid = nad_attr(pkt->nad, 0, NULL, "jid");
-	what = nad_attr(pkt->nad, 0, NULL, "what");
-	action = nad_attr(pkt->nad, 0, NULL, "action");
-	j = jid != NULL ? jid_new(jid, strlen(jid), &error) : NULL;
-	if (j == NULL || what == NULL || action == NULL || strcmp(action, "changed") != 0) {
-		log_warnx("sm: cluster: a bad broadcast from %s; dropped", pkt->exclude_node);
-		jid_free(&j);
-		pkt_free(&pkt);
-		return;
-	}
-	user = xhash_get(sm->users, jid_bare(j));
-	if (user != NULL && strcmp(what, "account") == 0) {
-		struct sess *s, *tmp;
-
-		log_notice("sm: cluster: the account %s changed on %s; ending its sessions here",
-			   jid_bare(j), pkt->exclude_node);
-		user->refs++;
-		LIST_FOREACH_SAFE(s, tmp, &user->sessions, struct sess, link)
-			sess_end(s, "ended");
-		user->refs--;
-		user_release(user);
-	} else {
-		log_info("sm: cluster: %s's %s changed on %s", jid_bare(j), what,
-			 pkt->exclude_node);
-	}
-	jid_free(&j);
-	pkt_free(&pkt);
 }
 
 /* ---- life ---- */

@@ -163,6 +163,7 @@ static void privacy_save(struct user *user)
 			  jid_bare(user->jid), error);
 	os_free(&os);
 	free(filter);
+	sm_cluster_changed(user->sm, user->jid, "privacy");
 }
 
 /* Is `jid` covered by an item (full, bare or domain)? */
@@ -546,6 +547,7 @@ static void plist_store(struct user *user, const char *name, const struct privac
 			  error);
 	os_free(&os);
 	free(filter);
+	sm_cluster_changed(user->sm, user->jid, "privacy");
 }
 
 static void plist_store_default(struct user *user)
@@ -562,6 +564,7 @@ static void plist_store_default(struct user *user)
 	} else
 		storage_delete(user->sm->st, "privacy-default", jid_bare(user->jid), NULL, &error);
 	os_free(&os);
+	sm_cluster_changed(user->sm, user->jid, "privacy");
 }
 
 /* Tell every session a list changed (XEP-0016 2.6). */

@@ -210,6 +210,8 @@ static void roster_bump(struct user *user)
 	    STORAGE_ERROR)
 		log_error("sm: roster: cannot save the version for %s: %s", owner, error);
 	os_free(&os);
+	/* In a cluster, the other nodes' sms read it again. */
+	sm_cluster_changed(user->sm, user->jid, "roster");
 }
 
 /* Our stored version, if there is one, replaces the one derived from the

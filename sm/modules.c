@@ -253,6 +253,22 @@ void mm_sess_free(struct sm *sm, struct sess *sess)
 	data_free(sm, &sess->mod, NULL, sess);
 }
 
+int mm_user_reload(struct sm *sm, struct user *user, const char *name)
+{
+	const struct sm_module *m = mm_loaded(sm, name);
+
+	if (m == NULL)
+		return -1;
+	if (m->slot != NULL && user->mod[*m->slot] != NULL) {
+		if (m->user_free != NULL)
+			m->user_free(user, user->mod[*m->slot]);
+		user->mod[*m->slot] = NULL;
+	}
+	if (m->user_load != NULL)
+		m->user_load(user);
+	return 0;
+}
+
 /* ---- running chains ---- */
 
 #define CHAIN_RUN(c, call)                                                   \

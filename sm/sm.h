@@ -297,8 +297,9 @@ void sm_cluster_batch_end(struct sm *sm, const struct pkt *pkt);
 void sm_cluster_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to);
 /* Presence for user's available remote sessions (no `to`). */
 void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt *pkt);
-/* Rule 6: a broadcast from another node's sm (takes pkt). */
-void sm_cluster_broadcast_in(struct sm *sm, struct pkt *pkt);
+/* Rule 8: tell the other nodes' sms that the user's `what` (roster,
+ * privacy...) changed in storage, so they read it again. */
+void sm_cluster_changed(struct sm *sm, const struct jid *jid, const char *what);
 
 /* ---- sm.c: input from the router, dispatch ---- */
 void sm_router_element(struct sm *sm, struct nad *nad);
@@ -332,6 +333,10 @@ void **mm_data_new(const struct sm *sm);
  * (sess_free) hook gets its data, then the array is freed. */
 void mm_user_free(struct sm *sm, struct user *user);
 void mm_sess_free(struct sm *sm, struct sess *sess);
+/* Drop what the loaded module `name` keeps of the user (its user_free)
+ * and run its user_load again: the data changed in storage (in a cluster,
+ * through another node). -1 if the module is not loaded. */
+int mm_user_reload(struct sm *sm, struct user *user, const char *name);
 /* The loaded module named `name`, or NULL (tests, config checks: not for
  * the stanza path). */
 const struct sm_module *mm_loaded(const struct sm *sm, const char *name);
