@@ -104,17 +104,26 @@ static struct sm *fz_new(const char *xml)
 
 static void fz_reset(void)
 {
-	const char *at = strstr(fuzz_xml, "<local>");
-	char *xml;
-
 	sm_free(&fz_sm);
 	sm_free(&fz_csm);
 	fz_sm = fz_new(fuzz_xml);
-	xml = xasprintf("%.*s<router_id>sm-n1</router_id><cluster><notify>example.org</notify>"
-			"</cluster>%s", (int)(at - fuzz_xml), fuzz_xml, at);
-	fz_csm = fz_new(xml);
-	free(xml);
 	fz_smid[0] = '\0';
+}
+
+/* The sm in a cluster, made on first use after a reset. */
+static struct sm *fz_cluster_sm(void)
+{
+	const char *at = strstr(fuzz_xml, "<local>");
+	char *xml;
+
+	if (fz_csm == NULL) {
+		xml = xasprintf("%.*s<router_id>sm-n1</router_id><cluster><notify>"
+				"example.org</notify></cluster>%s", (int)(at - fuzz_xml),
+				fuzz_xml, at);
+		fz_csm = fz_new(xml);
+		free(xml);
+	}
+	return fz_csm;
 }
 
 static void fz_element(struct sm *sm, const char *s, size_t len)
@@ -152,7 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_reset();
 	sm = fz_sm;
 	if (size >= strlen(FUZZ_CLUSTER) && memcmp(p, FUZZ_CLUSTER, strlen(FUZZ_CLUSTER)) == 0) {
-		sm = fz_csm;
+		sm = fz_cluster_sm();
 		p += strlen(FUZZ_CLUSTER);
 	}
 	while (p < end && n++ < FUZZ_MAX_ELEMS) {
