@@ -202,8 +202,23 @@ void presence_update(struct sess *sess, struct pkt *pkt)
 
 void presence_roster(struct user *user, const struct roster_item *item)
 {
+	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
+	struct rsess *r;
 	struct sess *s;
+	struct pkt *probe;
+
+	/* The sessions on other nodes: their sm answers a probe on the
+	 * contact's behalf (it read the changed roster first: rule 8). */
+	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+		if (r->available)
+			sm_fwd_add(&fwd, r);
+	if (fwd.n > 0 && (probe = pkt_create(user->sm, "presence", "probe", jid_bare(user->jid),
+					     jid_bare(item->jid))) != NULL) {
+		sm_fwd_send(user->sm, &fwd, probe, 1);
+		pkt_free(&probe);
+	}
+	sm_fwd_clear(&fwd);
 
 	SESS_FOREACH(user, s, n)
 		if (s->available && s->pres != NULL) {
@@ -219,7 +234,17 @@ void presence_roster(struct user *user, const struct roster_item *item)
 void presence_gone(struct user *user, const struct jid *jid)
 {
 	struct list_node *n;
+	struct rsess *r;
 	struct sess *s;
+
+	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+		if (r->available) {
+			struct pkt *p = pkt_create(user->sm, "presence", "unavailable",
+						   jid_bare(jid), jid_full(r->jid));
+
+			if (p != NULL)
+				pkt_router(p);
+		}
 
 	SESS_FOREACH(user, s, n)
 		if (s->available) {

@@ -1415,6 +1415,21 @@ static void test_cluster_presence_fan_out(void **state)
 		     "to='ann@example.org'/></route>");
 	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='ann@example.org/phone'",
 					 "type='probe'", "from='dan@example.org/z'", NULL));
+	/* ann grants a subscription: her session on n3 answers a probe on
+	 * the contact's behalf; she revokes it: the contact hears "phone"
+	 * go unavailable too. */
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+		     "xmlns='jabber:client' type='subscribe' from='zed@far.example' "
+		     "to='ann@example.org'/></route>");
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribed'/>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='ann@example.org/phone'",
+					 "type='probe'", "from='zed@far.example'",
+					 "to='ann@example.org'", NULL));
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<presence to='zed@far.example' type='unsubscribed'/>");
+	assert_non_null(sm_test_out_find("to='far.example'", "type='unavailable'",
+					 "from='ann@example.org/phone'", "to='zed@far.example'", NULL));
 }
 
 /* Rule 3: a forwarded stanza is delivered to each named local session;
