@@ -55,6 +55,7 @@ struct held_pkt {
 struct sm_cluster {
 	struct xhash *remote;           /* bare JID -> struct rsess list */
 	size_t nremote;
+	struct xhash *nodes;            /* node name -> its one copy (rsess.node) */
 	int synced;                     /* the module said synced (or we gave up) */
 	time_t wait_since;              /* when we asked (or started) */
 	struct pkt **held;
@@ -77,9 +78,20 @@ int sm_clustered(const struct sm *sm)
 
 static void rsess_free(struct rsess *r)
 {
-	jid_free(&r->jid);
-	free(r->node);
 	free(r);
+}
+
+/* The one copy of a node name; NULL when SM_CLUSTER_NODES_MAX names are
+ * known already. */
+static const char *node_intern(struct sm_cluster *c, const char *node)
+{
+	char *n = xhash_get(c->nodes, node);
+
+	if (n == NULL && xhash_count(c->nodes) < SM_CLUSTER_NODES_MAX) {
+		n = xstrdup(node);
+		xhash_put(c->nodes, n, n);
+	}
+	return n;
 }
 
 static void rsess_free_list(void *v)
@@ -111,7 +123,7 @@ struct rsess *sm_remote_get(const struct sm *sm, const struct jid *full, const s
 	if (full == NULL || jid_resource(full)[0] == '\0')
 		return NULL;
 	for (r = sm_remote_first(sm, full); r != NULL; r = r->next)
-		if (strcmp(jid_resource(r->jid), jid_resource(full)) == 0)
+		if (strcmp(r->full + r->res, jid_resource(full)) == 0)
 			return rsess_usable(r, pkt) ? r : NULL;
 	return NULL;
 }
@@ -168,7 +180,7 @@ static void fwd_add(struct sm_fwd *f, const char *node, const char *target)
 
 void sm_fwd_add(struct sm_fwd *f, const struct rsess *r)
 {
-	fwd_add(f, r->node, jid_full(r->jid));
+	fwd_add(f, r->node, r->full);
 }
 
 void sm_fwd_clear(struct sm_fwd *f)
@@ -490,7 +502,7 @@ static struct rsess *stub_find(struct sm_cluster *c, const struct jid *jid)
 	struct rsess *r;
 
 	for (r = xhash_get(c->remote, jid_bare(jid)); r != NULL; r = r->next)
-		if (strcmp(jid_full(r->jid), jid_full(jid)) == 0)
+		if (strcmp(r->full, jid_full(jid)) == 0)
 			return r;
 	return NULL;
 }
@@ -501,7 +513,7 @@ static struct rsess *stub_take(struct sm_cluster *c, const struct jid *jid)
 	struct rsess *head = xhash_get(c->remote, jid_bare(jid)), **rp, *r;
 
 	for (rp = &head; *rp != NULL; rp = &(*rp)->next)
-		if (strcmp(jid_full((*rp)->jid), jid_full(jid)) == 0)
+		if (strcmp((*rp)->full, jid_full(jid)) == 0)
 			break;
 	r = *rp;
 	if (r == NULL)
@@ -519,20 +531,25 @@ static struct rsess *stub_take(struct sm_cluster *c, const struct jid *jid)
 static void stub_set(struct sm_cluster *c, const struct remote_op *o)
 {
 	struct rsess *r = stub_find(c, o->jid);
+	const char *node = node_intern(c, o->node);
+	size_t len = strlen(jid_full(o->jid));
 
+	if (node == NULL) {
+		log_warnx("sm: cluster: more than %d node names; %s on %s ignored",
+			  SM_CLUSTER_NODES_MAX, jid_full(o->jid), o->node);
+		return;
+	}
 	if (r == NULL) {
-		r = xcalloc(1, sizeof(*r));
-		r->jid = jid_copy(o->jid);
+		r = xcalloc(1, sizeof(*r) + len + 1);
+		memcpy(r->full, jid_full(o->jid), len + 1);
+		r->res = (uint16_t)(len - strlen(jid_resource(o->jid)));
 		r->next = xhash_get(c->remote, jid_bare(o->jid));
-		xhash_put(c->remote, jid_bare(r->jid), r);
+		xhash_put(c->remote, jid_bare(o->jid), r);
 		c->nremote++;
 	}
-	if (r->node == NULL || strcmp(r->node, o->node) != 0) {
-		free(r->node);
-		r->node = xstrdup(o->node);
-	}
-	r->priority = o->priority;
-	r->available = o->available;
+	r->node = node;
+	r->priority = (int8_t)o->priority;
+	r->available = (uint8_t)o->available;
 	r->started = o->started;
 }
 
@@ -540,11 +557,13 @@ static void stub_set(struct sm_cluster *c, const struct remote_op *o)
  * Each local user who sees its presence (a roster item with a `to`
  * subscription, or its own other resources) hears it go unavailable on
  * each of its available sessions, once. */
-static void stub_gone(struct sm *sm, const struct jid *jid)
+static void stub_gone(struct sm *sm, const struct rsess *r)
 {
+	char bare[JID_MAX + 1];
 	struct xhash_iter it;
 	void *v;
 
+	snprintf(bare, sizeof(bare), "%.*s", r->res - 1, r->full);
 	xhash_iter_init(sm->users, &it);
 	while (xhash_iter_next(&it, NULL, &v)) {
 		struct user *u = v;
@@ -553,8 +572,8 @@ static void stub_gone(struct sm *sm, const struct jid *jid)
 
 		if (list_empty(&u->sessions))
 			continue;
-		item = roster_get(u, jid_bare(jid));
-		if (!jid_equal_bare(u->jid, jid) && (item == NULL || !item->to))
+		item = roster_get(u, bare);
+		if (strcmp(jid_bare(u->jid), bare) != 0 && (item == NULL || !item->to))
 			continue;
 		for (n = list_first(&u->sessions); n != NULL; n = list_next(&u->sessions, n)) {
 			struct sess *s = LIST_ENTRY(n, struct sess, link);
@@ -562,8 +581,7 @@ static void stub_gone(struct sm *sm, const struct jid *jid)
 
 			if (!s->available)
 				continue;
-			un = pkt_create(sm, "presence", "unavailable", jid_full(s->jid),
-					jid_full(jid));
+			un = pkt_create(sm, "presence", "unavailable", jid_full(s->jid), r->full);
 			if (un == NULL)
 				continue;
 			if (privacy_sess_denies(s, un))
@@ -622,7 +640,7 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 			stub_set(c, &ops[i]);
 		} else if ((r = stub_take(c, ops[i].jid)) != NULL) {
 			if (r->available && strcmp(ops[i].reason, "node-dead") == 0)
-				stub_gone(sm, r->jid);
+				stub_gone(sm, r);
 			rsess_free(r);
 		}
 		jid_free(&ops[i].jid);
@@ -899,6 +917,7 @@ void sm_cluster_init(struct sm *sm)
 		return;
 	c = xcalloc(1, sizeof(*c));
 	c->remote = xhash_new();
+	c->nodes = xhash_new();
 	c->wait_since = time(NULL);
 	if (sm->mio != NULL) {
 		c->timer = mio_timer_new(sm->mio, cluster_timer, sm);
@@ -919,6 +938,8 @@ void sm_cluster_free(struct sm *sm)
 	free(c->held);
 	xhash_clear(c->remote, rsess_free_list);
 	xhash_free(&c->remote);
+	xhash_clear(c->nodes, free);
+	xhash_free(&c->nodes);
 	mio_timer_free(&c->timer);
 	sm_fwd_clear(&c->batch);
 	free(c->batch_from);

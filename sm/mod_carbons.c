@@ -102,7 +102,7 @@ static void carbons_remote(const struct pkt *pkt, struct user *user, const struc
 	struct pkt *c;
 
 	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
-		if (r->available && rsess_usable(r, pkt) && !(reached != NULL && jid_equal(r->jid, reached)) &&
+		if (r->available && rsess_usable(r, pkt) && !(reached != NULL && strcmp(r->full, jid_full(reached)) == 0) &&
 		    !(top >= 0 && r->priority == top))
 			sm_fwd_add(&fwd, r);
 	if (fwd.n == 0)

@@ -240,7 +240,7 @@ void presence_gone(struct user *user, const struct jid *jid)
 	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
 		if (r->available) {
 			struct pkt *p = pkt_create(user->sm, "presence", "unavailable",
-						   jid_bare(jid), jid_full(r->jid));
+						   jid_bare(jid), r->full);
 
 			if (p != NULL)
 				pkt_router(p);

@@ -13,6 +13,7 @@
 #ifndef SM_SM_H
 #define SM_SM_H
 
+#include <assert.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -232,19 +233,23 @@ void sm_send_held(struct sm *sm);
 
 /* ---- cluster.c: the sm in a cluster (sm/README.md "In a cluster") ---- */
 /* A session on another node, as the cluster module reported it (rule 1):
- * what delivery decisions need, nothing more. The stubs of a bare JID are
- * a list (sm_remote_first); they never sit in user->sessions. */
+ * what delivery decisions need, nothing more, in one allocation. The
+ * stubs of a bare JID are a list (sm_remote_first); they never sit in
+ * user->sessions. */
 struct rsess {
 	struct rsess *next;             /* the same user's next stub */
-	struct jid *jid;                /* full */
-	char *node;
-	int priority;
-	int available;
+	const char *node;               /* one copy per node name (cluster.c) */
 	uint64_t started;               /* ms since the epoch */
+	int8_t priority;                /* -128..127 */
+	uint8_t available;
+	uint16_t res;                   /* offset of the resource in full */
+	char full[];                    /* the full JID */
 };
+static_assert(sizeof(struct rsess) == 32, "a stub's fixed part stays 32 bytes");
 #define SM_CLUSTER_TARGETS_MAX 1024     /* jc:targets per route (rules 3, 7) */
 #define SM_CLUSTER_REMOTE_MAX 256       /* <s/> per <remote/> (rule 1) */
 #define SM_CLUSTER_NODE_MAX 64          /* a node name's length */
+#define SM_CLUSTER_NODES_MAX 1024       /* distinct node names kept */
 #define SM_CLUSTER_HOLD_MAX 10000       /* stanzas held until synced (rule 2) */
 #define SM_CLUSTER_HOLD_SECS 10         /* ... or this long */
 void sm_cluster_init(struct sm *sm);
