@@ -355,9 +355,16 @@ size_t sm_cluster_held(const struct sm *sm)
 int sm_cluster_hold(struct sm *sm, struct user *user, struct pkt *pkt)
 {
 	struct sm_cluster *c = sm->cluster;
+	const char *res;
 
-	if (c == NULL || c->synced || !list_empty(&user->sessions) ||
-	    sm_remote_first(sm, user->jid) != NULL)
+	/* Held unless an available session is known somewhere, or the
+	 * session the stanza names: the nodes not heard from yet may hold
+	 * one that changes the decision. */
+	if (c == NULL || c->synced || user_available_anywhere(user, NULL))
+		return 0;
+	res = jid_resource(pkt->to);
+	if (res[0] != '\0' && (user_sess(user, res) != NULL ||
+				sm_remote_get(sm, pkt->to, NULL) != NULL))
 		return 0;
 	/* An iq to the bare JID is the sm's to answer, sessions or not. */
 	if ((pkt->type & PKT_IQ_ANY) && jid_resource(pkt->to)[0] == '\0')

@@ -267,8 +267,9 @@ size_t sm_cluster_held(const struct sm *sm);
 /* A route from the module (rules 1, 3, 4, 5, 6): 1 if it was one (it was
  * handled), 0 if it is an ordinary route. */
 int sm_cluster_route(struct sm *sm, struct nad *route, int payload);
-/* Seed patch 2: 1 if pkt was held (taken) because the user has no
- * session known anywhere and the cluster has not said synced yet. */
+/* Seed patch 2: 1 if pkt was held (taken) because the cluster has not
+ * said synced yet and the user has no available session known anywhere
+ * (nor the session a full JID names). */
 int sm_cluster_hold(struct sm *sm, struct user *user, struct pkt *pkt);
 /* The stubs of jid's bare JID (NULL: none, or no cluster). */
 struct rsess *sm_remote_first(const struct sm *sm, const struct jid *jid);

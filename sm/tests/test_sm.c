@@ -1315,8 +1315,8 @@ static void test_cluster_bare_jid_priorities(void **state)
 }
 
 /* Seed patch 2 and rule 2: the sm asks for the table; until the module
- * says synced, a stanza for a user with no session known anywhere is
- * held, neither stored nor bounced; then the complete view decides. An
+ * says synced, a stanza for a user with no available session known
+ * anywhere is held, neither stored nor bounced; then the complete view decides. An
  * iq to the bare JID is answered at once. After SM_CLUSTER_HOLD_SECS
  * without synced the sm proceeds as if synced. */
 static void test_cluster_hold_until_synced(void **state)
@@ -1331,11 +1331,17 @@ static void test_cluster_hold_until_synced(void **state)
 					 "<sync xmlns='" CL_NS "'/>", NULL));
 	sm_test_out_clear();
 	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>held</body></message>");
+	/* A session known but unavailable is no reason to decide yet. */
+	cl_stub(sm, "add", "bob@example.org/idle", "n3", 0, 0);
 	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/x' type='chat'><body>held2</body>"
 			  "</message>");
 	assert_nout(0);
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 0);
 	assert_int_equal(sm_cluster_held(sm), 2);
+	/* The full JID it names is known: delivered at once. */
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/idle'><body>now</body></message>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "<body>now</body>", NULL));
+	sm_test_out_clear();
 	/* The sm's own answer for a bare JID is not held. */
 	sm_test_from_sess(sm, "1", a, "<iq to='bob@example.org' type='get' id='vc'>"
 			  "<vCard xmlns='vcard-temp'/></iq>");
