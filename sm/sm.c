@@ -82,12 +82,10 @@ void sm_dispatch(struct sm *sm, struct pkt *pkt)
 		sm_unhandled_user(pkt, 0);
 		return;
 	}
-	if (sm_cluster_hold(sm, user, pkt)) {
-		user_release(user);
-		return;
-	}
+	/* Held first (seed patch 2): holding one too many delivers the
+	 * others, which may load and release this user too. */
 	user->refs++;
-	if (mm_pkt_user(sm, user, pkt) == MOD_PASS)
+	if (!sm_cluster_hold(sm, user, pkt) && mm_pkt_user(sm, user, pkt) == MOD_PASS)
 		sm_unhandled_user(pkt, 1);
 	user->refs--;
 	user_release(user);

@@ -1323,6 +1323,7 @@ static void test_cluster_hold_until_synced(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
 	const char *a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	int i;
 
 	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
 	sm_test_out_clear();
@@ -1371,6 +1372,20 @@ static void test_cluster_hold_until_synced(void **state)
 	assert_int_equal(sm_cluster_held(sm), 0);
 	assert_true(sm_cluster_synced(sm));
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 1);
+	/* At most SM_CLUSTER_HOLD_MAX held: one more and it proceeds. */
+	sm_cluster_sync(sm);
+	sm_test_out_clear();
+	for (i = 0; i < SM_CLUSTER_HOLD_MAX; i++)
+		sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+			     "xmlns='jabber:client' from='zed@far.example/r' to='bob@example.org'>"
+			     "<status>%d</status></presence></route>", i);
+	assert_int_equal(sm_cluster_held(sm), SM_CLUSTER_HOLD_MAX);
+	assert_false(sm_cluster_synced(sm));
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+		     "xmlns='jabber:client' from='zed@far.example/r' to='bob@example.org'/></route>");
+	assert_int_equal(sm_cluster_held(sm), 0);
+	assert_true(sm_cluster_synced(sm));
+	assert_nout(0);
 }
 
 /* The sender's presence reaches its contacts' sessions on other nodes as
