@@ -560,28 +560,13 @@ static void stub_set(struct sm_cluster *c, const struct remote_op *o)
 	r->started = o->started;
 }
 
-/* Rule 1, node-dead: the session ended without its sm telling anyone.
- * Each local user who sees its presence (a roster item with a `to`
- * subscription, or its own other resources) hears it go unavailable on
- * each of its available sessions, once. */
-static void stub_gone(struct sm *sm, const struct rsess *r)
+/* Unavailable from the stubs of chain r (one bare JID) to each available
+ * session of u. */
+static void gone_to_user(struct sm *sm, struct user *u, const struct rsess *r)
 {
-	char bare[JID_MAX + 1];
-	struct xhash_iter it;
-	void *v;
-
-	snprintf(bare, sizeof(bare), "%.*s", r->res - 1, r->full);
-	xhash_iter_init(sm->users, &it);
-	while (xhash_iter_next(&it, NULL, &v)) {
-		struct user *u = v;
-		const struct roster_item *item;
+	for (; r != NULL; r = r->next) {
 		struct list_node *n;
 
-		if (list_empty(&u->sessions))
-			continue;
-		item = roster_get(u, bare);
-		if (strcmp(jid_bare(u->jid), bare) != 0 && (item == NULL || !item->to))
-			continue;
 		for (n = list_first(&u->sessions); n != NULL; n = list_next(&u->sessions, n)) {
 			struct sess *s = LIST_ENTRY(n, struct sess, link);
 			struct pkt *un;
@@ -599,10 +584,52 @@ static void stub_gone(struct sm *sm, const struct rsess *r)
 	}
 }
 
+/* Rule 1, node-dead: those sessions ended without their sm telling anyone.
+ * `dead`: bare JID -> chain of the removed stubs that were available.
+ * Each local user who sees their presence (a roster item with a `to`
+ * subscription, or its own other resources) hears each go unavailable on
+ * each of its available sessions, once. One pass over the users with
+ * sessions, each costing the smaller of its roster and the dead set. */
+static void stubs_gone(struct sm *sm, struct xhash *dead)
+{
+	size_t ndead = xhash_count(dead);
+	struct xhash_iter it, ri;
+	void *v;
+
+	xhash_iter_init(sm->users, &it);
+	while (xhash_iter_next(&it, NULL, &v)) {
+		struct user *u = v;
+		struct xhash *roster = roster_items(u);
+		const struct roster_item *item;
+		const char *bare;
+		void *chain;
+
+		if (list_empty(&u->sessions))
+			continue;
+		if ((chain = xhash_get(dead, jid_bare(u->jid))) != NULL)
+			gone_to_user(sm, u, chain);
+		if (roster == NULL)
+			continue;
+		if (xhash_count(roster) <= ndead) {
+			xhash_iter_init(roster, &ri);
+			while (xhash_iter_next(&ri, &bare, &v))
+				if (((const struct roster_item *)v)->to &&
+				    (chain = xhash_get(dead, bare)) != NULL)
+					gone_to_user(sm, u, chain);
+			continue;
+		}
+		xhash_iter_init(dead, &ri);
+		while (xhash_iter_next(&ri, &bare, &chain))
+			if ((item = roster_get(u, bare)) != NULL && item->to)
+				gone_to_user(sm, u, chain);
+	}
+}
+
 static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 {
 	struct sm_cluster *c = sm->cluster;
 	struct remote_op ops[SM_CLUSTER_REMOTE_MAX];
+	struct xhash *dead = NULL;
 	const char *reset = nad_attr(nad, el, NULL, "reset");
 	const char *synced = nad_attr(nad, el, NULL, "synced");
 	const char *why = NULL;
@@ -646,11 +673,20 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 		if (ops[i].op != OP_REMOVE) {
 			stub_set(c, &ops[i]);
 		} else if ((r = stub_take(c, ops[i].jid)) != NULL) {
-			if (r->available && strcmp(ops[i].reason, "node-dead") == 0)
-				stub_gone(sm, r);
-			rsess_free(r);
+			if (r->available && strcmp(ops[i].reason, "node-dead") == 0) {
+				if (dead == NULL)
+					dead = xhash_new();
+				r->next = xhash_get(dead, jid_bare(ops[i].jid));
+				xhash_put(dead, jid_bare(ops[i].jid), r);
+			} else
+				rsess_free(r);
 		}
 		jid_free(&ops[i].jid);
+	}
+	if (dead != NULL) {
+		stubs_gone(sm, dead);
+		xhash_clear(dead, rsess_free_list);
+		xhash_free(&dead);
 	}
 	if (synced != NULL && !c->synced)
 		cluster_release(sm, "the cluster's view is complete");

@@ -1600,6 +1600,7 @@ static void test_cluster_node_dead(void **state)
 	a2 = sm_test_login(sm, "ann@example.org", "lap", "2");
 	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
 	sm_test_sess_req(sm, "create", "9", NULL, "carl@example.org");
+	sm_test_sess_req(sm, "create", "9", NULL, "dan@example.org");
 	befriend(sm, "1", a, "bob@example.org");
 	sm_test_from_sess(sm, "1", a, "<presence/>");
 	sm_test_from_sess(sm, "2", a2, "<presence/>");
@@ -1615,11 +1616,34 @@ static void test_cluster_node_dead(void **state)
 	assert_non_null(sm_test_out_find(":c2s='2'", "type='unavailable'",
 					 "from='bob@example.org/x'", "to='ann@example.org/lap'", NULL));
 	sm_test_out_clear();
-	/* Said twice: once only. Not a contact (carl): nothing. */
+	/* Said twice: once only. Not a contact (carl): nothing. Ended
+	 * normally: nothing (its sm said it). */
 	cl_remove(sm, "bob@example.org/x", "n2", "node-dead");
 	cl_remove(sm, "carl@example.org/z", "n2", "node-dead");
 	cl_remove(sm, "bob@example.org/y", "n2", "end");
 	assert_nout(0);
+	assert_int_equal(sm_remote_count(sm), 0);
+	/* A whole node in one route (more dead users than ann has contacts):
+	 * each of her sessions hears each of bob's sessions, and her own. */
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	cl_stub(sm, "add", "bob@example.org/y", "n2", 0, 1);
+	cl_stub(sm, "add", "bob@example.org/off", "n2", 0, 0);
+	cl_stub(sm, "add", "carl@example.org/z", "n2", 0, 1);
+	cl_stub(sm, "add", "dan@example.org/w", "n2", 0, 1);
+	cl_stub(sm, "add", "ann@example.org/phone", "n2", 0, 1);
+	sm_test_out_clear();
+	cl_feed(sm, "<remote xmlns='" CL_NS "'>"
+		"<s action='remove' jid='bob@example.org/x' node='n2' reason='node-dead'/>"
+		"<s action='remove' jid='bob@example.org/y' node='n2' reason='node-dead'/>"
+		"<s action='remove' jid='bob@example.org/off' node='n2' reason='node-dead'/>"
+		"<s action='remove' jid='carl@example.org/z' node='n2' reason='node-dead'/>"
+		"<s action='remove' jid='dan@example.org/w' node='n2' reason='node-dead'/>"
+		"<s action='remove' jid='ann@example.org/phone' node='n2' reason='node-dead'/>"
+		"</remote>");
+	assert_nout(6);
+	assert_int_equal(out_count("from='bob@example.org/x'", NULL), 2);
+	assert_int_equal(out_count("from='bob@example.org/y'", NULL), 2);
+	assert_int_equal(out_count("from='ann@example.org/phone'", NULL), 2);
 	assert_int_equal(sm_remote_count(sm), 0);
 }
 
