@@ -66,7 +66,7 @@ struct sm_cluster {
 	int batch_depth;
 	char *batch_from;
 	struct sm_fwd batch;
-	unsigned long forwarded, held_total;
+	unsigned long forwarded, held_total, looped;
 };
 
 int sm_clustered(const struct sm *sm)
@@ -929,7 +929,18 @@ int sm_cluster_route(struct sm *sm, struct nad *route, int payload)
 	const char *from = nad_attr(route, 0, NULL, "from");
 	const char *ns = nad_ns(route, payload);
 
-	if (sm->cluster == NULL || from == NULL || strcmp(from, sm->cluster_notify) != 0)
+	if (sm->cluster == NULL || from == NULL)
+		return 0;
+	/* Our own forward (rule 7) or broadcast (rule 8) handed back: a
+	 * module that does not forward yet. Dropped, or it would go round. */
+	if (strcmp(from, sm->router_id) == 0 && nad_attr(route, 0, NS, "node") != NULL) {
+		if (sm->cluster->looped++ == 0)
+			log_warnx("sm: cluster: %s handed back a stanza we forwarded to node %s; "
+				  "dropped (logged once)", sm->cluster_notify,
+				  nad_attr(route, 0, NS, "node"));
+		return 1;
+	}
+	if (strcmp(from, sm->cluster_notify) != 0)
 		return 0;
 	if (nad_attr(route, 0, NS, "from-node") != NULL ||
 	    nad_attr(route, 0, NS, "undelivered") != NULL) {

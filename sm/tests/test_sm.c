@@ -1855,6 +1855,14 @@ static void test_cluster_bad_input(void **state)
 	cl_feed(sm, b.data);
 	assert_int_equal(sm_remote_count(sm), SM_CLUSTER_REMOTE_MAX);
 	buf_free(&b);
+	/* Our own forward handed back (a module that does not forward):
+	 * dropped, not delivered again. */
+	sm_test_out_clear();
+	sm_test_feed(sm, "<route xmlns='" COMP "' xmlns:jc='" CL_NS "' to='sm-n1' from='sm-n1' "
+		     "jc:node='n2' jc:targets='u1@example.org/r'><message xmlns='jabber:client' "
+		     "from='ann@example.org/desk' to='u1@example.org/r'><body>l</body></message>"
+		     "</route>");
+	assert_nout(0);
 	/* Not from the module: not a stub. */
 	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm-n1' from='c2s'><remote xmlns='" CL_NS "'>"
 		     "<s action='add' jid='bob@example.org/x' node='n2' priority='0' "
