@@ -13,6 +13,11 @@
  * A session whose XEP-0016 list in force refuses the message is passed
  * over (mod_privacy); one every available session refuses is bounced
  * with service-unavailable, not stored.
+ *
+ * In a cluster the user's sessions on other nodes (sm/cluster.c stubs)
+ * count as well: a full JID one of them holds is forwarded to its node,
+ * and the bare-JID choice is made over local and remote sessions together
+ * (priorities across nodes, ties get copies, one route per node).
  */
 #include "config.h"
 #include "sm/sm.h"
