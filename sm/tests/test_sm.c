@@ -1494,6 +1494,17 @@ static void test_cluster_forwarded_in(void **state)
 	assert_nout(1);
 	assert_non_null(sm_test_out_find(":c2s='2'", "<body>g</body>", NULL));
 	sm_test_out_clear();
+	/* A third node's session with the top priority: forwarded there,
+	 * once more, still not back to n2. */
+	cl_stub(sm, "add", "bob@example.org/third", "n3", 10, 1);
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/gone'",
+	      "<message from='ann@example.org/desk' to='bob@example.org/gone'><body>g3</body>"
+	      "</message>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='bob@example.org/third'",
+					 "<body>g3</body>", NULL));
+	cl_remove(sm, "bob@example.org/third", "n3", "end");
+	sm_test_out_clear();
 	/* An iq: service-unavailable to the sender (on n2); presence: dropped. */
 	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/gone'",
 	      "<iq from='ann@example.org/desk' to='bob@example.org/gone' type='get' id='q'>"
