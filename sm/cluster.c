@@ -336,6 +336,12 @@ void sm_cluster_tick(struct sm *sm, time_t now)
 	cluster_release(sm, "gave up waiting for the cluster");
 }
 
+void sm_cluster_proceed(struct sm *sm, const char *why)
+{
+	if (sm->cluster != NULL && !sm->cluster->synced)
+		cluster_release(sm, why);
+}
+
 static void cluster_timer(struct mio_timer *t, void *ctx)
 {
 	(void)t;

@@ -169,8 +169,10 @@ static void on_term(int signo, void *ctx)
 	log_notice("sm: shutting down (signal %d)", signo);
 	sm->shutting_down = 1;
 	sdnotify_stopping();
-	/* Contacts hear that our users are gone; c2s closes their streams
-	 * when the router says we left. */
+	/* Stanzas held for the cluster's view are decided now (stored
+	 * offline if nothing else), not lost. Contacts hear that our users
+	 * are gone; c2s closes their streams when the router says we left. */
+	sm_cluster_proceed(sm, "shutting down");
 	if (comp_is_open(sm->comp))
 		sess_end_all(sm, "shutting down");
 	comp_close(sm->comp);

@@ -263,6 +263,9 @@ void sm_cluster_sync(struct sm *sm);
  * one-second timer calls it; tests call it with their own clock). */
 void sm_cluster_tick(struct sm *sm, time_t now);
 int sm_cluster_synced(const struct sm *sm);
+/* Stop waiting for `synced`: the held stanzas are decided now, with what
+ * is known (at shutdown, so that none is lost). */
+void sm_cluster_proceed(struct sm *sm, const char *why);
 size_t sm_cluster_held(const struct sm *sm);
 /* A route from the module (rules 1, 3, 4, 5, 6): 1 if it was one (it was
  * handled), 0 if it is an ordinary route. */

@@ -1386,6 +1386,14 @@ static void test_cluster_hold_until_synced(void **state)
 	assert_int_equal(sm_cluster_held(sm), 0);
 	assert_true(sm_cluster_synced(sm));
 	assert_nout(0);
+	/* At shutdown the held are decided with what is known. */
+	sm_cluster_sync(sm);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>bye</body></message>");
+	assert_int_equal(sm_cluster_held(sm), 1);
+	sm_cluster_proceed(sm, "shutting down");
+	assert_int_equal(sm_cluster_held(sm), 0);
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
 }
 
 /* The sender's presence reaches its contacts' sessions on other nodes as
