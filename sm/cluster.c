@@ -21,6 +21,8 @@
  * - Forwarding (rule 7): stanzas for remote sessions go back to the module
  *   as one route per node naming the targets; forwarded stanzas (rule 3),
  *   undelivered ones (rule 4), conflicts (rule 5) come from it.
+ * - Between sms (rules 6 and 8): a user's roster or privacy lists changed
+ *   here are announced to the other nodes' sms, which read them again.
  *
  * Every route from the module is checked completely before anything is
  * applied: one bad element rejects the whole route, with a log line.
