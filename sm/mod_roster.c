@@ -170,6 +170,8 @@ static void s10n_set(struct user *user, const char *bare, int state)
 	if (rc == STORAGE_ERROR)
 		log_error("sm: roster: cannot save the state of %s for %s: %s", bare, owner,
 			  error);
+	else
+		sm_cluster_changed(user->sm, owner, SM_DATA_ROSTER);
 	os_free(&os);
 	free(filter);
 }
@@ -210,6 +212,8 @@ static void roster_bump(struct user *user)
 	    STORAGE_ERROR)
 		log_error("sm: roster: cannot save the version for %s: %s", owner, error);
 	os_free(&os);
+	/* Every change of items or groups ends here: other nodes' copies go. */
+	sm_cluster_changed(user->sm, owner, SM_DATA_ROSTER);
 }
 
 /* Our stored version, if there is one, replaces the one derived from the
@@ -830,6 +834,17 @@ static void roster_user_free(struct user *user, void *data)
 	free(ru);
 }
 
+/* Written on another node: read the roster again. Sessions keep whether
+ * they fetched it (they still get pushes). */
+static void roster_user_changed(struct user *user, enum sm_user_data what)
+{
+	if (what != SM_DATA_ROSTER || user->mod[roster_slot] == NULL)
+		return;
+	roster_user_free(user, user->mod[roster_slot]);
+	user->mod[roster_slot] = NULL;
+	roster_user_load(user);
+}
+
 static void roster_sess_free(struct sess *sess, void *data)
 {
 	(void)sess;
@@ -873,4 +888,5 @@ const struct sm_module sm_module_roster = {
 	.pkt_user = roster_pkt_user,
 	.user_load = roster_user_load,
 	.user_delete = roster_user_delete,
+	.user_changed = roster_user_changed,
 };
