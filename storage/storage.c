@@ -300,6 +300,21 @@ enum storage_result storage_replace(struct storage *st, const char *type, const 
 	return ret;
 }
 
+enum storage_result storage_take(struct storage *st, const char *type, const char *owner,
+				 const char *filter, struct os **os_r, const char **error_r)
+{
+	struct storage_filter *f;
+	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	enum storage_result ret;
+
+	*os_r = NULL;
+	if (be == NULL)
+		return STORAGE_ERROR;
+	ret = be->driver->take(be, type, owner, f, os_r, error_r);
+	storage_filter_free(&f);
+	return ret;
+}
+
 int storage_sql_open(struct storage_backend *be, enum sql_kind kind,
 		     int (*ensure_schema)(struct storage_backend *be, const char **error_r),
 		     const char **error_r)

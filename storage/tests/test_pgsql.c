@@ -919,6 +919,90 @@ static void test_concurrent_replace(void **state)
 	pgt_assert_query(fx, "SELECT fn FROM vcard", "mine\n");
 }
 
+/* take: in order, gone after, filtered, other owners untouched. */
+static void test_take(void **state)
+{
+	stt_take_basics(((struct pgt_fixture *)*state)->st);
+}
+
+struct taking_node {
+	struct pgt_fixture fx;
+	int done;
+	enum storage_result rc;
+	size_t got;
+	char error[256];
+};
+
+static void *taking_node_run(void *arg)
+{
+	struct taking_node *n = arg;
+	const char *error = NULL;
+	struct os *os = NULL;
+
+	n->rc = STORAGE_ERROR;
+	if (pgt_open(&n->fx, &error) == 0)
+		n->rc = storage_take(n->fx.st, "queue", "a@x", NULL, &os, &error);
+	if (n->rc == STORAGE_ERROR)
+		snprintf(n->error, sizeof(n->error), "%s", error ? error : "?");
+	n->got = os != NULL ? os_count(os) : 0;
+	os_free(&os);
+	storage_free(&n->fx.st);
+	__atomic_store_n(&n->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Another node is taking the queue (its DELETE not yet committed): our
+ * take waits for it rather than reading the rows it is taking, and then
+ * gets none. A read-then-delete would have returned them at once. */
+static void test_take_while_other_takes(void **state)
+{
+	struct pgt_fixture *fx = *state;
+	PGconn *other = pgt_connect(fx->dbname);
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	static struct taking_node node;  /* static: see test_concurrent_replace */
+	pthread_t thread;
+	PGresult *r;
+
+	for (int i = 0; i < 5; i++)
+		pgt_put_one_str(fx, "queue", "a@x", "xml", "NAD<message/>");
+	r = PQexec(other, "BEGIN; DELETE FROM queue WHERE \"collection-owner\" = 'a@x'");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	memset(&node, 0, sizeof(node));
+	memcpy(node.fx.opts, fx->opts, sizeof(node.fx.opts));
+	assert_int_equal(pthread_create(&thread, NULL, taking_node_run, &node), 0);
+	for (int i = 0; i < 15; i++)
+		nanosleep(&pause, NULL);
+	assert_int_equal(__atomic_load_n(&node.done, __ATOMIC_SEQ_CST), 0);
+	r = PQexec(other, "COMMIT");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(other);
+	for (int i = 0; i < 1000 && !__atomic_load_n(&node.done, __ATOMIC_SEQ_CST); i++)
+		nanosleep(&pause, NULL);
+	if (!__atomic_load_n(&node.done, __ATOMIC_SEQ_CST))
+		fail_msg("the second node did not finish"); /* teardown ends it */
+	pthread_join(thread, NULL);
+	if (node.rc == STORAGE_ERROR)
+		fail_msg("second node: %s", node.error);
+	assert_int_equal(node.rc, STORAGE_NOT_FOUND);
+	assert_int_equal((int)node.got, 0);
+}
+
+/* Two nodes' connections take one queue at the same moment, 30 times:
+ * each message goes to exactly one. */
+static void test_take_race(void **state)
+{
+	struct pgt_fixture *fx = *state;
+	struct pgt_fixture b = { 0 };
+	const char *error = NULL;
+
+	memcpy(b.opts, fx->opts, sizeof(b.opts));
+	assert_int_equal(pgt_open(&b, &error), 0);
+	stt_race_take(fx->st, b.st, "a@x", 30, 50);
+	storage_free(&b.st);
+}
+
 /* transactions: writes run SERIALIZABLE, and still work. */
 static void test_transactions_option(void **state)
 {
@@ -1135,6 +1219,9 @@ int main(void)
 		TEST_UNOPENED(test_reconnect),
 		TEST_UNOPENED(test_sql_layer_session),
 		TEST(test_concurrent_replace),
+		TEST(test_take),
+		TEST(test_take_while_other_takes),
+		TEST(test_take_race),
 		TEST_UNOPENED(test_transactions_option),
 		TEST(test_many_parameters),
 		TEST(test_column_types),
