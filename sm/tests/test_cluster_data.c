@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -34,8 +35,9 @@ static const char sm_xml[] =
 	"<storage><driver>sqlite</driver><sqlite><dbname>%s/sqlite.db</dbname></sqlite>"
 	"</storage>"
 	"<modules>"
-	"<chain id='sess-end'><module>iq-last</module></chain>"
-	"<chain id='in-sess'><module>validate</module>"
+	"<chain id='sess-start'><module>status</module></chain>"
+	"<chain id='sess-end'><module>status</module><module>iq-last</module></chain>"
+	"<chain id='in-sess'><module>validate</module><module>status</module>"
 	"<module>privacy</module><module>roster</module>"
 	"<module>iq-vcard</module><module>iq-private</module><module>vacation</module>"
 	"<module>presence</module><module>deliver</module></chain>"
@@ -317,6 +319,71 @@ static void test_account_deleted_elsewhere(void **state)
 	assert_non_null(sm_test_out_find("failed='1'", NULL));
 }
 
+/* The status table of a user online on node 1 whose session on node 2
+ * ends: node 2 writes "offline" and says so, node 1 writes "online"
+ * again; iq:last asked at node 2 answers 0 (online) from then on, not
+ * the time since the logout there. */
+static void test_status_and_last_across_nodes(void **state)
+{
+	struct fixture *f = *state;
+	struct os *os = os_new(), *got = NULL;
+	struct os_object *o = os_object_new(os);
+	const char *error, *a1, *a2, *b2, *status;
+
+	os_object_put_str(o, "jid", "bob@example.org");
+	os_object_put_bool(o, "to", 1);
+	os_object_put_bool(o, "from", 1);
+	os_object_put_int(o, "ask", 0);
+	assert_int_equal(storage_put(f->n1->st, "roster-items", "ann@example.org", os, &error),
+			 STORAGE_OK);
+	os_free(&os);
+	a1 = sm_test_login(f->n1, "ann@example.org", "desk", "1");
+	sm_test_from_sess(f->n1, "1", a1, "<presence><show>dnd</show></presence>");
+	a2 = sm_test_login(f->n2, "ann@example.org", "phone", "2");
+	b2 = sm_test_login(f->n2, "bob@example.org", "home", "3");
+	sm_test_sess_req(f->n2, "end", "2", a2, NULL);
+	assert_broadcast("status");
+	sm_test_out_clear();
+	assert_int_equal(storage_get(f->n1->st, "status", "ann@example.org", NULL, &got, &error),
+			 STORAGE_OK);
+	assert_int_equal(os_object_get_str(os_first(got), "status", &status), 0);
+	assert_string_equal(status, "offline");
+	os_free(&got);
+	/* ann left node 2 a while ago, say */
+	os = os_new();
+	os_object_put_int(os_object_new(os), "time", (int64_t)time(NULL) - 5000);
+	assert_int_equal(storage_replace(f->n1->st, "logout", "ann@example.org", NULL, os, &error),
+			 STORAGE_OK);
+	os_free(&os);
+	sm_test_from_sess(f->n2, "3", b2, "<iq type='get' id='l1' to='ann@example.org'>"
+			  "<query xmlns='jabber:iq:last'/></iq>");
+	assert_non_null(sm_test_out_find("id='l1'", "seconds='500", NULL));       /* wrong */
+	sm_test_out_clear();
+
+	changed_in(f->n1, "example.org", "ann@example.org", "status");
+	assert_int_equal(sm_test_nout, 0);
+	assert_int_equal(storage_get(f->n1->st, "status", "ann@example.org", NULL, &got, &error),
+			 STORAGE_OK);
+	assert_int_equal(os_object_get_str(os_first(got), "status", &status), 0);
+	assert_string_equal(status, "online");
+	assert_int_equal(os_object_get_str(os_first(got), "show", &status), 0);
+	assert_string_equal(status, "dnd");
+	os_free(&got);
+	sm_test_from_sess(f->n2, "3", b2, "<iq type='get' id='l2' to='ann@example.org'>"
+			  "<query xmlns='jabber:iq:last'/></iq>");
+	assert_non_null(sm_test_out_find("id='l2'", "seconds='0'", NULL));
+	sm_test_out_clear();
+
+	/* Her last session anywhere ends: offline, and the logout time. */
+	sm_test_sess_req(f->n1, "end", "1", a1, NULL);
+	sm_test_out_clear();
+	changed_in(f->n2, "example.org", "ann@example.org", "status");
+	sm_test_from_sess(f->n2, "3", b2, "<iq type='get' id='l3' to='ann@example.org'>"
+			  "<query xmlns='jabber:iq:last'/></iq>");
+	assert_non_null(sm_test_out_find("id='l3'", "seconds='", NULL));
+	assert_null(sm_test_out_find("id='l3'", "seconds='500", NULL));
+}
+
 /* Bad broadcasts change nothing and crash nothing; an sm without
  * <cluster> sends none and takes none. */
 static void test_bad_and_unconfigured(void **state)
@@ -370,6 +437,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vcard_private_across_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vacation_fresh_after_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_account_deleted_elsewhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_and_last_across_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_and_unconfigured, setup, teardown),
 	};
 
