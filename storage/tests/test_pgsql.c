@@ -857,6 +857,28 @@ static void test_reconnect(void **state)
 }
 
 /* The second node of test_concurrent_replace, on its own connection. */
+/* A second node's thread waits on what `other`'s open transaction holds:
+ * check it is still waiting after 300 ms, COMMIT (other is closed), then
+ * wait for the thread to finish (20 s at most) and join it. */
+static void commit_and_join(PGconn *other, pthread_t thread, int *done)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	PGresult *r;
+
+	for (int i = 0; i < 15; i++)
+		nanosleep(&pause, NULL);
+	assert_int_equal(__atomic_load_n(done, __ATOMIC_SEQ_CST), 0);
+	r = PQexec(other, "COMMIT");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(other);
+	for (int i = 0; i < 1000 && !__atomic_load_n(done, __ATOMIC_SEQ_CST); i++)
+		nanosleep(&pause, NULL);
+	if (!__atomic_load_n(done, __ATOMIC_SEQ_CST))
+		fail_msg("the second node did not finish"); /* teardown ends it */
+	pthread_join(thread, NULL);
+}
+
 struct second_node {
 	struct pgt_fixture fx;
 	int done;
@@ -887,7 +909,6 @@ static void test_concurrent_replace(void **state)
 {
 	struct pgt_fixture *fx = *state;
 	PGconn *other = pgt_connect(fx->dbname);
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
 	/* Static: should the thread outlive a failed test, it still has it. */
 	static struct second_node node;
 	pthread_t thread;
@@ -902,18 +923,7 @@ static void test_concurrent_replace(void **state)
 	memset(&node, 0, sizeof(node));
 	memcpy(node.fx.opts, fx->opts, sizeof(node.fx.opts));
 	assert_int_equal(pthread_create(&thread, NULL, second_node_run, &node), 0);
-	for (int i = 0; i < 15; i++)
-		nanosleep(&pause, NULL);
-	assert_int_equal(__atomic_load_n(&node.done, __ATOMIC_SEQ_CST), 0);
-	r = PQexec(other, "COMMIT");
-	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r);
-	PQfinish(other);
-	for (int i = 0; i < 1000 && !__atomic_load_n(&node.done, __ATOMIC_SEQ_CST); i++)
-		nanosleep(&pause, NULL);
-	if (!__atomic_load_n(&node.done, __ATOMIC_SEQ_CST))
-		fail_msg("the second node did not finish"); /* teardown ends it */
-	pthread_join(thread, NULL);
+	commit_and_join(other, thread, &node.done);
 	if (!node.ok)
 		fail_msg("second node: %s", node.error);
 	pgt_assert_query(fx, "SELECT fn FROM vcard", "mine\n");
@@ -958,7 +968,6 @@ static void test_take_while_other_takes(void **state)
 {
 	struct pgt_fixture *fx = *state;
 	PGconn *other = pgt_connect(fx->dbname);
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
 	static struct taking_node node;  /* static: see test_concurrent_replace */
 	pthread_t thread;
 	PGresult *r;
@@ -971,18 +980,7 @@ static void test_take_while_other_takes(void **state)
 	memset(&node, 0, sizeof(node));
 	memcpy(node.fx.opts, fx->opts, sizeof(node.fx.opts));
 	assert_int_equal(pthread_create(&thread, NULL, taking_node_run, &node), 0);
-	for (int i = 0; i < 15; i++)
-		nanosleep(&pause, NULL);
-	assert_int_equal(__atomic_load_n(&node.done, __ATOMIC_SEQ_CST), 0);
-	r = PQexec(other, "COMMIT");
-	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r);
-	PQfinish(other);
-	for (int i = 0; i < 1000 && !__atomic_load_n(&node.done, __ATOMIC_SEQ_CST); i++)
-		nanosleep(&pause, NULL);
-	if (!__atomic_load_n(&node.done, __ATOMIC_SEQ_CST))
-		fail_msg("the second node did not finish"); /* teardown ends it */
-	pthread_join(thread, NULL);
+	commit_and_join(other, thread, &node.done);
 	if (node.rc == STORAGE_ERROR)
 		fail_msg("second node: %s", node.error);
 	assert_int_equal(node.rc, STORAGE_NOT_FOUND);
