@@ -175,8 +175,8 @@ static int ensure_schema(struct storage_backend *be, const char **error_r)
 	/* jabberd2's own databases lack these; a user who may not create
 	 * tables still gets a driver for everything else. */
 	if (create_missing(be, STORAGE_PGSQL_OURS, &created, &why) < 0)
-		log_warnx("pgsql: tables published-roster, published-roster-groups and verify "
-			  "not created: %s", why);
+		log_warnx("pgsql: tables published-roster, published-roster-groups, verify, "
+			  "roster-version, roster-state and pep-items not created: %s", why);
 	if (created > 0)
 		log_info("pgsql: created %u missing table(s) of the jabberd2 schema", created);
 	return 0;

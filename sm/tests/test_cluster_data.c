@@ -40,7 +40,7 @@ static const char sm_xml[] =
 	"<chain id='in-sess'><module>validate</module><module>status</module>"
 	"<module>privacy</module><module>roster</module>"
 	"<module>iq-vcard</module><module>iq-private</module><module>vacation</module>"
-	"<module>presence</module><module>deliver</module></chain>"
+	"<module>pep</module><module>presence</module><module>deliver</module></chain>"
 	"<chain id='in-router'><module>session</module><module>validate</module>"
 	"<module>presence</module><module>privacy</module></chain>"
 	"<chain id='out-router'><module>privacy</module></chain>"
@@ -277,6 +277,41 @@ static void test_vcard_private_across_nodes(void **state)
 	assert_non_null(sm_test_out_find("id='p2'", "<conference jid='r@c.example'/>", NULL));
 }
 
+#define PEP_GET(id) "<iq type='get' id='" id "'><pubsub xmlns='http://jabber.org/protocol/pubsub'>" \
+		    "<items node='urn:example:mood'/></pubsub></iq>"
+
+/* PEP items are stored: published on node 2, node 1 (which had read them
+ * before) serves the new item after the broadcast. */
+static void test_pep_fresh_after_changed(void **state)
+{
+	struct fixture *f = *state;
+	const char *a1 = sm_test_login(f->n1, "ann@example.org", "desk", "1");
+	const char *a2 = sm_test_login(f->n2, "ann@example.org", "phone", "2");
+	int64_t n = -1;
+	const char *error;
+
+	sm_test_from_sess(f->n1, "1", a1, PEP_GET("g1"));
+	assert_non_null(sm_test_out_find("id='g1'", "item-not-found", NULL));
+	sm_test_out_clear();
+	sm_test_from_sess(f->n2, "2", a2, "<iq type='set' id='p'>"
+			  "<pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+			  "<publish node='urn:example:mood'><item id='x'>"
+			  "<mood xmlns='urn:example:mood'>calm</mood></item></publish></pubsub></iq>");
+	assert_non_null(sm_test_out_find("id='p'", "type='result'", NULL));
+	assert_broadcast("pep");
+	sm_test_out_clear();
+	assert_int_equal(storage_count(f->n1->st, "pep-items", "ann@example.org", NULL, &n,
+				       &error), STORAGE_OK);
+	assert_int_equal(n, 1);
+	sm_test_from_sess(f->n1, "1", a1, PEP_GET("g2"));
+	assert_non_null(sm_test_out_find("id='g2'", "item-not-found", NULL));     /* stale */
+	sm_test_out_clear();
+	changed_in(f->n1, "example.org", "ann@example.org", "pep");
+	sm_test_from_sess(f->n1, "1", a1, PEP_GET("g3"));
+	assert_non_null(sm_test_out_find("id='g3'", "type='result'", "id='x'",
+					 "<mood xmlns='urn:example:mood'>calm</mood>", NULL));
+}
+
 /* Vacation settings (cached per loaded user) set on node 2 answer on
  * node 1 after the broadcast. */
 static void test_vacation_fresh_after_changed(void **state)
@@ -436,6 +471,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_privacy_fresh_after_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vcard_private_across_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vacation_fresh_after_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pep_fresh_after_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_account_deleted_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_and_last_across_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_and_unconfigured, setup, teardown),
