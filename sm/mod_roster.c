@@ -200,12 +200,22 @@ static void s10n_load(struct user *user)
 	os_free(&os);
 }
 
-/* Every change raises the version, stored at once (see the top). */
+static int roster_load_ver(struct user *user);
+
+/* Every change raises the version, stored at once (see the top). In a
+ * cluster another node's sm may have raised it since we read it (its
+ * `changed` still on the way): go on from the higher of the two, so the
+ * version never goes back. (Two nodes raising it in the same instant may
+ * still store one number for two changes.) */
 static void roster_bump(struct user *user)
 {
 	const char *owner = jid_bare(user->jid), *error;
 	struct os *os = os_new();
+	int64_t mine = roster_user(user)->ver;
 
+	if (user->sm->cluster_notify != NULL && roster_load_ver(user) &&
+	    roster_user(user)->ver < mine)
+		roster_user(user)->ver = mine;
 	roster_user(user)->ver++;
 	os_object_put_int(os_object_new(os), "ver", roster_user(user)->ver);
 	if (storage_replace(user->sm->st, "roster-version", owner, NULL, os, &error) ==
@@ -838,9 +848,12 @@ static void roster_user_free(struct user *user, void *data)
  * they fetched it (they still get pushes). */
 static void roster_user_changed(struct user *user, enum sm_user_data what)
 {
-	if (what != SM_DATA_ROSTER || user->mod[roster_slot] == NULL)
+	if (what != SM_DATA_ROSTER)
 		return;
-	roster_user_free(user, user->mod[roster_slot]);
+	/* No data yet is an empty roster of version 0 read at load, which
+	 * may be stale just the same. */
+	if (user->mod[roster_slot] != NULL)
+		roster_user_free(user, user->mod[roster_slot]);
 	user->mod[roster_slot] = NULL;
 	roster_user_load(user);
 }

@@ -163,6 +163,46 @@ static void test_roster_fresh_after_changed(void **state)
 	assert_non_null(sm_test_out_find("from='sm-n1'", "what='roster'", NULL));
 }
 
+/* The stored roster version of ann. */
+static int64_t roster_ver(struct sm *sm)
+{
+	struct os *os = NULL;
+	const char *error;
+	int64_t ver = -1;
+
+	assert_int_equal(storage_get(sm->st, "roster-version", "ann@example.org", NULL, &os,
+				     &error), STORAGE_OK);
+	assert_int_equal(os_object_get_int(os_first(os), "ver", &ver), 0);
+	os_free(&os);
+	return ver;
+}
+
+/* Node 1 changes the roster before node 2's broadcast reached it: the
+ * version still goes up past node 2's, never reusing its number. */
+static void test_roster_version_never_reused(void **state)
+{
+	struct fixture *f = *state;
+	const char *a1 = sm_test_login(f->n1, "ann@example.org", "desk", "1");
+	const char *a2 = sm_test_login(f->n2, "ann@example.org", "phone", "2");
+	int64_t v;
+
+	sm_test_from_sess(f->n1, "1", a1, "<iq type='set' id='s0'><query xmlns='jabber:iq:roster'>"
+			  "<item jid='zed@example.org'/></query></iq>");
+	changed_in(f->n2, "example.org", "ann@example.org", "roster");
+	/* node 2 never used ann's roster before: read again all the same */
+	sm_test_out_clear();
+	sm_test_from_sess(f->n2, "2", a2, ROSTER_GET);
+	assert_non_null(sm_test_out_find("id='r'", "zed@example.org", NULL));
+	sm_test_from_sess(f->n2, "2", a2, "<iq type='set' id='s1'><query xmlns='jabber:iq:roster'>"
+			  "<item jid='bob@example.org'/></query></iq>");
+	v = roster_ver(f->n2);
+	sm_test_out_clear();
+	/* node 1 has not heard of it */
+	sm_test_from_sess(f->n1, "1", a1, "<iq type='set' id='s2'><query xmlns='jabber:iq:roster'>"
+			  "<item jid='cat@example.org'/></query></iq>");
+	assert_true(roster_ver(f->n1) == v + 1);
+}
+
 #define BLOCK(v) "<iq type='set' id='b'><block xmlns='urn:xmpp:blocking'><item jid='" v \
 		 "'/></block></iq>"
 #define PRIV "<query xmlns='jabber:iq:privacy'>"
@@ -468,6 +508,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_roster_fresh_after_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roster_version_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_privacy_fresh_after_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vcard_private_across_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vacation_fresh_after_changed, setup, teardown),
