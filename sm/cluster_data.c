@@ -104,6 +104,12 @@ int sm_cluster_route(struct sm *sm, const struct nad *route, int payload)
 	action = nad_attr(route, payload, NULL, "action");
 	jid = nad_attr(route, payload, NULL, "jid");
 	name = nad_attr(route, payload, NULL, "what");
+	if (from != NULL && sm->router_id != NULL && strcmp(from, sm->router_id) == 0) {
+		/* Our own broadcast, handed back by a cluster module that does
+		 * not carry it to the other nodes: nothing to do. */
+		log_debug("sm: cluster: our own user broadcast came back");
+		return 1;
+	}
 	if (sm->router_id == NULL || sm->cluster_notify == NULL)
 		why = "no <cluster><notify> in sm.xml";
 	else if (from == NULL || strcmp(from, sm->cluster_notify) != 0)
