@@ -116,6 +116,20 @@ static void assert_broadcast(const char *what)
 	}
 }
 
+/* ann writes `what` through node 2 (the iq `stanza`, answered with a
+ * result `id`), and node 2 sends the broadcast (captured, then cleared). */
+static void n2_writes(struct fixture *f, const char *a2, const char *id, const char *what,
+		      const char *stanza)
+{
+	char i[64];
+
+	snprintf(i, sizeof(i), "id='%s'", id);
+	sm_test_from_sess(f->n2, "2", a2, stanza);
+	assert_non_null(sm_test_out_find(i, "type='result'", NULL));
+	assert_broadcast(what);
+	sm_test_out_clear();
+}
+
 #define ROSTER_GET "<iq type='get' id='r'><query xmlns='jabber:iq:roster'/></iq>"
 
 /* A roster set on one node: it says so; the other node's loaded copy is
@@ -130,12 +144,10 @@ static void test_roster_fresh_after_changed(void **state)
 	sm_test_from_sess(f->n1, "1", a1, ROSTER_GET);
 	assert_null(sm_test_out_find("bob@example.org", NULL));
 	sm_test_out_clear();
-	sm_test_from_sess(f->n2, "2", a2, "<iq type='set' id='s'><query xmlns='jabber:iq:roster'>"
-			  "<item jid='bob@example.org' name='Bob'><group>Pals</group></item>"
-			  "</query></iq>");
-	assert_non_null(sm_test_out_find("id='s'", "type='result'", NULL));
-	assert_broadcast("roster");
-	sm_test_out_clear();
+	n2_writes(f, a2, "s", "roster",
+		  "<iq type='set' id='s'><query xmlns='jabber:iq:roster'>"
+		  "<item jid='bob@example.org' name='Bob'><group>Pals</group></item>"
+		  "</query></iq>");
 
 	/* Not told yet: node 1 answers from memory. */
 	sm_test_from_sess(f->n1, "1", a1, ROSTER_GET);
@@ -245,12 +257,10 @@ static void test_privacy_fresh_after_changed(void **state)
 	assert_non_null(sm_test_out_find("id='l2'", "type='result'", NULL));
 	changed_in(f->n2, "example.org", "ann@example.org", "privacy");
 	sm_test_out_clear();
-	sm_test_from_sess(f->n2, "2", a2, "<iq type='set' id='l3'>" PRIV "<list name='work'>"
-			  "<item type='jid' value='bob@example.org' action='deny' order='1'>"
-			  "<message/></item><item action='allow' order='9'/></list></query></iq>");
-	assert_non_null(sm_test_out_find("id='l3'", "type='result'", NULL));
-	assert_broadcast("privacy");
-	sm_test_out_clear();
+	n2_writes(f, a2, "l3", "privacy",
+		  "<iq type='set' id='l3'>" PRIV "<list name='work'>"
+		  "<item type='jid' value='bob@example.org' action='deny' order='1'>"
+		  "<message/></item><item action='allow' order='9'/></list></query></iq>");
 	changed_in(f->n1, "example.org", "ann@example.org", "privacy");
 	sm_test_from_sess(f->n1, "3", b1, "<message to='ann@example.org/desk'><body>3</body>"
 			  "</message>");
@@ -291,11 +301,9 @@ static void test_vcard_private_across_nodes(void **state)
 			  "<vCard xmlns='vcard-temp'/></iq>");
 	assert_null(sm_test_out_find("<FN>", NULL));
 	sm_test_out_clear();
-	sm_test_from_sess(f->n2, "2", a2, "<iq type='set' id='v1'><vCard xmlns='vcard-temp'>"
-			  "<FN>Ann Two</FN></vCard></iq>");
-	assert_non_null(sm_test_out_find("id='v1'", "type='result'", NULL));
-	assert_broadcast("vcard");
-	sm_test_out_clear();
+	n2_writes(f, a2, "v1", "vcard",
+		  "<iq type='set' id='v1'><vCard xmlns='vcard-temp'>"
+		  "<FN>Ann Two</FN></vCard></iq>");
 	sm_test_from_sess(f->n1, "3", b1, "<iq type='get' id='v2' to='ann@example.org'>"
 			  "<vCard xmlns='vcard-temp'/></iq>");
 	assert_non_null(sm_test_out_find("id='v2'", "<FN>Ann Two</FN>", NULL));
@@ -305,12 +313,10 @@ static void test_vcard_private_across_nodes(void **state)
 	assert_non_null(sm_test_out_find("id='v3'", ":c2s='1'", "<FN>Ann Two</FN>", NULL));
 	sm_test_out_clear();
 
-	sm_test_from_sess(f->n2, "2", a2, "<iq type='set' id='p1'><query xmlns='jabber:iq:private'>"
-			  "<storage xmlns='storage:bookmarks'><conference jid='r@c.example'/>"
-			  "</storage></query></iq>");
-	assert_non_null(sm_test_out_find("id='p1'", "type='result'", NULL));
-	assert_broadcast("private");
-	sm_test_out_clear();
+	n2_writes(f, a2, "p1", "private",
+		  "<iq type='set' id='p1'><query xmlns='jabber:iq:private'>"
+		  "<storage xmlns='storage:bookmarks'><conference jid='r@c.example'/>"
+		  "</storage></query></iq>");
 	changed_in(f->n1, "example.org", "ann@example.org", "private");
 	sm_test_from_sess(f->n1, "1", a1, "<iq type='get' id='p2'><query xmlns='jabber:iq:private'>"
 			  "<storage xmlns='storage:bookmarks'/></query></iq>");
@@ -333,13 +339,11 @@ static void test_pep_fresh_after_changed(void **state)
 	sm_test_from_sess(f->n1, "1", a1, PEP_GET("g1"));
 	assert_non_null(sm_test_out_find("id='g1'", "item-not-found", NULL));
 	sm_test_out_clear();
-	sm_test_from_sess(f->n2, "2", a2, "<iq type='set' id='p'>"
-			  "<pubsub xmlns='http://jabber.org/protocol/pubsub'>"
-			  "<publish node='urn:example:mood'><item id='x'>"
-			  "<mood xmlns='urn:example:mood'>calm</mood></item></publish></pubsub></iq>");
-	assert_non_null(sm_test_out_find("id='p'", "type='result'", NULL));
-	assert_broadcast("pep");
-	sm_test_out_clear();
+	n2_writes(f, a2, "p", "pep",
+		  "<iq type='set' id='p'>"
+		  "<pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+		  "<publish node='urn:example:mood'><item id='x'>"
+		  "<mood xmlns='urn:example:mood'>calm</mood></item></publish></pubsub></iq>");
 	assert_int_equal(storage_count(f->n1->st, "pep-items", "ann@example.org", NULL, &n,
 				       &error), STORAGE_OK);
 	assert_int_equal(n, 1);
@@ -362,12 +366,10 @@ static void test_vacation_fresh_after_changed(void **state)
 	const char *a1 = sm_test_login(f->n1, "ann@example.org", "desk", "1");
 
 	(void)a1;       /* ann loaded on node 1, no available session */
-	sm_test_from_sess(f->n2, "2", a2, "<iq type='set' id='va'>"
-			  "<query xmlns='http://jabber.org/protocol/vacation'><start/><end/>"
-			  "<message>Gone fishing</message></query></iq>");
-	assert_non_null(sm_test_out_find("id='va'", "type='result'", NULL));
-	assert_broadcast("private");
-	sm_test_out_clear();
+	n2_writes(f, a2, "va", "private",
+		  "<iq type='set' id='va'>"
+		  "<query xmlns='http://jabber.org/protocol/vacation'><start/><end/>"
+		  "<message>Gone fishing</message></query></iq>");
 	sm_test_from_sess(f->n1, "3", b1, "<message to='ann@example.org'><body>x</body></message>");
 	assert_null(sm_test_out_find("Gone fishing", NULL));      /* stale */
 	sm_test_out_clear();
