@@ -487,6 +487,9 @@ static void test_bad_and_unconfigured(void **state)
 	sm_test_feed(f->n1, "<route xmlns='" SM_TEST_NS_COMP "' to='sm-n1' from='example.org'>"
 		     "<user xmlns='" NS "' action='changed' jid='ann@example.org' "
 		     "what='account'/></route>");
+	/* our own broadcast handed back; a user not loaded here */
+	changed_in(f->n1, "sm-n1", "ann@example.org", "account");
+	changed_in(f->n1, "example.org", "zed@example.org", "account");
 	assert_int_equal(sm_test_nout, 0);
 	sm_test_from_sess(f->n1, "1", a1, "<iq type='get' id='alive'>"
 			  "<query xmlns='jabber:iq:roster'/></iq>");
