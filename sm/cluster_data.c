@@ -78,6 +78,24 @@ void sm_cluster_changed(struct sm *sm, const char *bare, enum sm_user_data what)
 	sm_send(sm, nad);
 }
 
+void sm_cluster_reload_all(struct sm *sm)
+{
+	static const enum sm_user_data cached[] = {
+		SM_DATA_ROSTER, SM_DATA_PRIVACY, SM_DATA_PRIVATE, SM_DATA_PEP,
+	};
+	struct xhash_iter it;
+	unsigned long n = 0;
+	void *v;
+
+	xhash_iter_init(sm->users, &it);
+	while (xhash_iter_next(&it, NULL, &v)) {
+		for (size_t i = 0; i < sizeof(cached) / sizeof(cached[0]); i++)
+			mm_user_changed(sm, v, cached[i]);
+		n++;
+	}
+	log_info("sm: cluster: the data of %lu loaded user(s) read again", n);
+}
+
 /* The user was deleted on another node: its sessions here end. */
 static void account_gone(struct user *user)
 {

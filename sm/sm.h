@@ -253,6 +253,10 @@ void sm_send_held(struct sm *sm);
  * valid or not), 0 if it is something else. */
 void sm_cluster_changed(struct sm *sm, const char *bare, enum sm_user_data what);
 int sm_cluster_route(struct sm *sm, const struct nad *route, int payload);
+/* Every loaded user's data read again (roster, privacy, private, PEP):
+ * for when `changed` broadcasts may have been lost, e.g. the cluster's
+ * view was reset (<remote reset='1'/>) after a peer was unreachable. */
+void sm_cluster_reload_all(struct sm *sm);
 /* The name of `what` on the wire ("roster", ...). */
 const char *sm_user_data_name(enum sm_user_data what);
 

@@ -215,6 +215,26 @@ static void test_roster_version_never_reused(void **state)
 	assert_true(roster_ver(f->n1) == v + 1);
 }
 
+/* Broadcasts lost (a peer unreachable): reading every loaded user again
+ * catches up. */
+static void test_reload_all(void **state)
+{
+	struct fixture *f = *state;
+	const char *a1 = sm_test_login(f->n1, "ann@example.org", "desk", "1");
+	const char *a2 = sm_test_login(f->n2, "ann@example.org", "phone", "2");
+
+	sm_test_from_sess(f->n1, "1", a1, ROSTER_GET);
+	n2_writes(f, a2, "s", "roster", "<iq type='set' id='s'><query xmlns='jabber:iq:roster'>"
+		  "<item jid='bob@example.org'/></query></iq>");
+	sm_test_from_sess(f->n1, "1", a1, ROSTER_GET);
+	assert_null(sm_test_out_find("bob@example.org", NULL));
+	sm_test_out_clear();
+	sm_cluster_reload_all(f->n1);
+	assert_int_equal(sm_test_nout, 0);
+	sm_test_from_sess(f->n1, "1", a1, ROSTER_GET);
+	assert_non_null(sm_test_out_find("id='r'", "bob@example.org", NULL));
+}
+
 #define BLOCK(v) "<iq type='set' id='b'><block xmlns='urn:xmpp:blocking'><item jid='" v \
 		 "'/></block></iq>"
 #define PRIV "<query xmlns='jabber:iq:privacy'>"
@@ -515,6 +535,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_roster_fresh_after_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roster_version_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_privacy_fresh_after_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vcard_private_across_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vacation_fresh_after_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pep_fresh_after_changed, setup, teardown),
