@@ -57,6 +57,20 @@ enum chain_id {
 	CHAIN_COUNT,
 };
 
+/* A user's data an sm may keep in memory and another node's sm may
+ * write: the `what` of the cluster's `changed` broadcast
+ * (sm/cluster_data.c, patches/03-sm-notifies-cluster.md). */
+enum sm_user_data {
+	SM_DATA_ROSTER,         /* roster items, groups, version, roster-state */
+	SM_DATA_PRIVACY,        /* privacy lists, default list, block list */
+	SM_DATA_VCARD,
+	SM_DATA_PRIVATE,        /* private XML storage, vacation settings */
+	SM_DATA_PEP,
+	SM_DATA_STATUS,         /* the status table (online/offline) */
+	SM_DATA_ACCOUNT,        /* the user was deleted */
+	SM_DATA_COUNT,
+};
+
 /* Packet kinds (bits, so modules can test groups). */
 enum pkt_type {
 	PKT_NONE = 0,
@@ -161,6 +175,11 @@ struct sm_module {
 	int *slot;
 	void (*user_free)(struct user *user, void *data);
 	void (*sess_free)(struct sess *sess, void *data);
+	/* Another node's sm wrote this user's `what` (the `changed`
+	 * broadcast, received by sm/cluster_data.c): drop what the module
+	 * keeps of it so that the next use reads storage again. Called for every loaded module,
+	 * only for users in memory. */
+	void (*user_changed)(struct user *user, enum sm_user_data what);
 };
 
 struct sm {
@@ -224,6 +243,23 @@ void sm_send(struct sm *sm, struct nad *nad);
 void sm_cluster_notify(struct sess *sess, const char *action);
 void sm_send_held(struct sm *sm);
 
+/* sm/cluster_data.c: one user's data, one truth across nodes sharing a
+ * database. sm_cluster_changed(): after writing `what` of user `bare`,
+ * tell every other node's sm (with <router_id> and <cluster><notify>;
+ * no-op without). sm_cluster_route(): a route from the cluster module
+ * whose payload is a `<user action='changed'/>`: the loaded user's
+ * modules drop that data (user_changed hooks; account: the local
+ * sessions end). Returns 1 if the route was such a broadcast (taken,
+ * valid or not), 0 if it is something else. */
+void sm_cluster_changed(struct sm *sm, const char *bare, enum sm_user_data what);
+int sm_cluster_route(struct sm *sm, const struct nad *route, int payload);
+/* Every loaded user's data read again (roster, privacy, private, PEP):
+ * for when `changed` broadcasts may have been lost, e.g. the cluster's
+ * view was reset (<remote reset='1'/>) after a peer was unreachable. */
+void sm_cluster_reload_all(struct sm *sm);
+/* The name of `what` on the wire ("roster", ...). */
+const char *sm_user_data_name(enum sm_user_data what);
+
 /* ---- sm.c: input from the router, dispatch ---- */
 void sm_router_element(struct sm *sm, struct nad *nad);
 /* Deliver a packet addressed to one of our domains or users, as if it
@@ -256,6 +292,8 @@ void **mm_data_new(const struct sm *sm);
  * (sess_free) hook gets its data, then the array is freed. */
 void mm_user_free(struct sm *sm, struct user *user);
 void mm_sess_free(struct sm *sm, struct sess *sess);
+/* Each loaded module's user_changed hook (sm/cluster_data.c). */
+void mm_user_changed(struct sm *sm, struct user *user, enum sm_user_data what);
 /* The loaded module named `name`, or NULL (tests, config checks: not for
  * the stanza path). */
 const struct sm_module *mm_loaded(const struct sm *sm, const char *name);

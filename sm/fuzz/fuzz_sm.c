@@ -4,7 +4,8 @@
  * do: the input is a list of XML elements separated by "||", each parsed
  * and handed to sm_router_element() as if it came from the router
  * (routes with session control, client stanzas, stanzas from outside,
- * advertisements). "@SM@" in an element is replaced by the sm id of the
+ * advertisements, the cluster module's `changed` broadcasts: the sm has
+ * <router_id> and <cluster><notify>). "@SM@" in an element is replaced by the sm id of the
  * session started last, so inputs can reach the in-session chain. The sm
  * runs on an in-memory SQLite database with the dist module chains and
  * user.auto-create; it is rebuilt every few hundred inputs so state stays
@@ -29,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_MAX_ELEMS 16
 
 static const char fuzz_xml[] =
-	"<sm><id>sm</id><local><id>example.org</id></local>"
+	"<sm><id>sm</id><router_id>sm-n1</router_id><cluster><notify>example.org</notify>"
+	"</cluster><local><id>example.org</id></local>"
 	"<user><auto-create/></user><offline><userquota>3</userquota></offline>"
 	"<aci><acl type='broadcast'><jid>ann@example.org</jid></acl>"
 	"<acl type='messages'><jid>ann@example.org</jid><jid>not a jid@@</jid></acl></aci>"
