@@ -189,10 +189,9 @@ void cluster_local_peer_open(struct cluster_local *cl, const char *peer)
 	cluster_state_peer_open(cl->state, peer);
 }
 
-void cluster_local_peer_bye(struct cluster_local *cl, const char *peer, unsigned reason)
+void cluster_local_node_dead(struct cluster_local *cl, const char *node)
 {
-	if (reason == CLUSTER_BYE_SHUTDOWN)
-		cluster_state_peer_bye(cl->state, peer);
+	cluster_state_drop_node(cl->state, node, CLUSTER_STATE_DROP_NODE_DEAD);
 }
 
 void cluster_local_log_status(const struct cluster_local *cl)

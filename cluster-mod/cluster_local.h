@@ -10,7 +10,8 @@
  *    urn:jabberd-cluster:session, patches/03-sm-notifies-cluster.md) into
  *    the replicated session table (cluster_state.h), and runs the table's
  *    frames over the peer links: deltas flushed once per loop turn, a
- *    STATE_REQUEST when a link opens, a peer's entries dropped at its BYE.
+ *    STATE_REQUEST when a link opens, a node's entries dropped when the
+ *    membership declares it dead or gone (cluster_local_node_dead).
  */
 #ifndef CLUSTER_MOD_CLUSTER_LOCAL_H
 #define CLUSTER_MOD_CLUSTER_LOCAL_H
@@ -34,7 +35,9 @@ void cluster_local_frame(struct cluster_local *cl, const char *peer,
 			 const struct cluster_frame *frame);
 void cluster_local_peer_open(struct cluster_local *cl, const char *peer);
 void cluster_local_peer_closed(struct cluster_local *cl, const char *peer);
-void cluster_local_peer_bye(struct cluster_local *cl, const char *peer, unsigned reason);
+/* The membership declared `node` dead, or it left (BYE): drop its
+ * entries (reason node-dead). */
+void cluster_local_node_dead(struct cluster_local *cl, const char *node);
 /* SIGHUP status lines: table sizes and sequences. */
 void cluster_local_log_status(const struct cluster_local *cl);
 

@@ -686,14 +686,20 @@ void cluster_state_peer_open(struct cluster_state *st, const char *peer)
 	send_request(st, peer, (unsigned)i);
 }
 
-void cluster_state_peer_bye(struct cluster_state *st, const char *peer)
+const char *cluster_state_drop_reason_name(enum cluster_state_drop_reason reason)
+{
+	return reason == CLUSTER_STATE_DROP_REPLACED ? "replaced" : "node-dead";
+}
+
+void cluster_state_drop_node(struct cluster_state *st, const char *peer,
+			     enum cluster_state_drop_reason reason)
 {
 	int i = origin_find(st, peer, strlen(peer));
 
 	if (i <= 0)
 		return;
-	log_info("cluster: state: %s left: dropping its %zu sessions", peer,
-		 st->origins[i].count);
+	log_info("cluster: state: dropping the %zu sessions of %s (%s)", st->origins[i].count,
+		 peer, cluster_state_drop_reason_name(reason));
 	origin_drop_entries(st, (unsigned)i);
 	st->origins[i].known = 0;
 	st->origins[i].in_snapshot = 0;

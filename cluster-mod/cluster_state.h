@@ -19,8 +19,9 @@
  *  - a STATE_REQUEST for our entries is answered with the deltas since
  *    from_seq while the history still holds them, else with a snapshot.
  *
- * A peer whose link closes keeps its entries (failure detection comes
- * later); a peer that says BYE has them dropped (cluster_state_peer_bye).
+ * A peer whose link closes keeps its entries; a node the membership
+ * declares dead or gone (cluster_members.h: BYE, failure detection) has
+ * them dropped (cluster_state_drop_node, the one drop path).
  *
  * Not thread-safe; everything runs on the router's loop. Frames go out
  * through the send hook (peer NULL: every open peer).
@@ -79,8 +80,17 @@ size_t cluster_state_retry(struct cluster_state *st);
 /* A peer's link closed: forget the snapshot being sent to it (it asks
  * again when the link reopens). Its entries are kept. */
 void cluster_state_peer_closed(struct cluster_state *st, const char *peer);
-/* A peer said BYE (shutting down): drop its entries at once. */
-void cluster_state_peer_bye(struct cluster_state *st, const char *peer);
+/* Why a node's entries are dropped all at once (the sm's
+ * <remote><s action='remove' reason=.../>: iface13 rule 1). */
+enum cluster_state_drop_reason {
+	CLUSTER_STATE_DROP_NODE_DEAD = 1,       /* declared dead, or left (BYE) */
+	CLUSTER_STATE_DROP_REPLACED,            /* a newer incarnation of it */
+};
+const char *cluster_state_drop_reason_name(enum cluster_state_drop_reason reason);
+/* Drop every entry of `node` at once (the membership declared it dead or
+ * gone); it is asked for a snapshot again when its link opens. */
+void cluster_state_drop_node(struct cluster_state *st, const char *node,
+			     enum cluster_state_drop_reason reason);
 
 struct cluster_state_session {
 	const char *jid;

@@ -21,8 +21,7 @@
  * - Forwarding (rule 7): stanzas for remote sessions go back to the module
  *   as one route per node naming the targets; forwarded stanzas (rule 3),
  *   undelivered ones (rule 4), conflicts (rule 5) come from it.
- * - Between sms (rules 6 and 8): a user's roster or privacy lists changed
- *   here are announced to the other nodes' sms, which read them again.
+ * (Broadcasts between sms, rules 6 and 8, are sm/cluster_data.c's.)
  *
  * Every route from the module is checked completely before anything is
  * applied: one bad element rejects the whole route, with a log line.
@@ -674,6 +673,8 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 			   c->nremote == 1 ? "" : "s");
 		xhash_clear(c->remote, rsess_free_list);
 		c->nremote = 0;
+		/* Broadcasts from other sms may have been lost meanwhile. */
+		sm_cluster_reload_all(sm);
 	}
 	for (i = 0; i < n; i++) {
 		struct rsess *r;
@@ -698,72 +699,6 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 	}
 	if (synced != NULL && !c->synced)
 		cluster_release(sm, "the cluster's view is complete");
-}
-
-/* ---- rule 6 and 8: broadcasts between sms ---- */
-
-void sm_cluster_changed(struct sm *sm, const struct jid *jid, const char *what)
-{
-	struct nad *route;
-	int el;
-
-	if (sm->cluster == NULL)
-		return;
-	route = comp_route_new(sm->cluster_notify, sm->router_id, NULL);
-	nad_attr_set_prefixed(route, 0, NS, "jc", "node", "*");
-	el = nad_elem_add(route, 0, NS, "user");
-	nad_attr_set(route, el, NULL, "action", "changed");
-	nad_attr_set(route, el, NULL, "jid", jid_bare(jid));
-	nad_attr_set(route, el, NULL, "what", what);
-	sm_send(sm, route);
-}
-
-/* Rule 6: `<user action='changed' jid=... what=.../>` from another node's
- * sm. What a module keeps of a loaded user is read again from storage:
- * the roster (mod_roster) and the privacy lists (mod_privacy); vCards and
- * private storage are read from storage on each request already, PEP
- * items are not shared (memory only, as in jabberd2). `account` (deleted,
- * or its password changed) ends the user's sessions here. */
-static void cluster_broadcast_in(struct sm *sm, const struct nad *nad, int el,
-				 const char *node)
-{
-	const char *ns = nad_ns(nad, el), *jid, *what, *action, *error;
-	struct user *user;
-	struct jid *j;
-
-	if (ns == NULL || strcmp(ns, NS) != 0 || strcmp(nad_name(nad, el), "user") != 0) {
-		log_warnx("sm: cluster: an unknown broadcast from %s; dropped", node);
-		return;
-	}
-	jid = nad_attr(nad, el, NULL, "jid");
-	what = nad_attr(nad, el, NULL, "what");
-	action = nad_attr(nad, el, NULL, "action");
-	j = jid != NULL ? jid_new(jid, strlen(jid), &error) : NULL;
-	if (j == NULL || what == NULL || action == NULL || strcmp(action, "changed") != 0) {
-		log_warnx("sm: cluster: a bad broadcast from %s; dropped", node);
-		jid_free(&j);
-		return;
-	}
-	user = xhash_get(sm->users, jid_bare(j));
-	if (user != NULL && (strcmp(what, "roster") == 0 || strcmp(what, "privacy") == 0)) {
-		log_debug("sm: cluster: reading %s's %s again (changed on %s)", jid_bare(j), what,
-			  node);
-		mm_user_reload(sm, user, what);
-	} else if (user != NULL && strcmp(what, "account") == 0) {
-		struct sess *s, *tmp;
-
-		log_notice("sm: cluster: the account %s changed on %s; ending its sessions here",
-			   jid_bare(j), node);
-		user->refs++;
-		LIST_FOREACH_SAFE(s, tmp, &user->sessions, struct sess, link)
-			sess_end(s, "ended");
-		user->refs--;
-		user_release(user);
-	} else {
-		log_info("sm: cluster: %s's %s changed on %s", jid_bare(j), what,
-			 node);
-	}
-	jid_free(&j);
 }
 
 /* ---- rule 3 and 4: stanzas from other nodes ---- */
@@ -874,8 +809,9 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 		return;
 	}
 	if (ts == NULL && undelivered == NULL) {
-		/* Rule 6: a broadcast from another sm. */
-		cluster_broadcast_in(sm, route, payload, from_node);
+		/* Rule 6: a broadcast from another sm; sm/cluster_data.c took
+		 * the ones this sm knows. */
+		log_warnx("sm: cluster: an unknown broadcast from %s; dropped", from_node);
 		return;
 	}
 	if (targets_parse(sm, ts, &targets, &n) < 0) {
@@ -932,7 +868,7 @@ static void cluster_conflict(struct sm *sm, const struct nad *nad, int el)
 	sess_end(sess, "replaced");
 }
 
-int sm_cluster_route(struct sm *sm, struct nad *route, int payload)
+int sm_cluster_in(struct sm *sm, struct nad *route, int payload)
 {
 	const char *from = nad_attr(route, 0, NULL, "from");
 	const char *ns = nad_ns(route, payload);

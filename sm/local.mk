@@ -14,6 +14,7 @@ sm_libsm_a_SOURCES = \
 	sm/sess.c \
 	sm/cluster_notify.c \
 	sm/cluster.c \
+	sm/cluster_data.c \
 	sm/modules.c \
 	sm/mod_session.c \
 	sm/mod_active.c \
@@ -51,7 +52,7 @@ sm_sm_LDADD = $(SM_LIBS)
 
 if HAVE_CMOCKA
 SM_TESTS = sm/tests/test_sm sm/tests/test_amp sm/tests/test_roster_publish \
-	sm/tests/test_modules
+	sm/tests/test_modules sm/tests/test_cluster_data
 check_PROGRAMS += $(SM_TESTS)
 TESTS += $(SM_TESTS)
 # Run by hand (sm/tests/bench_c2s_gone.c, bench_remote_stubs.c say how).
@@ -76,6 +77,9 @@ sm_tests_test_roster_publish_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 sm_tests_test_modules_SOURCES = sm/tests/test_modules.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_modules_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_modules_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
+sm_tests_test_cluster_data_SOURCES = sm/tests/test_cluster_data.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
+sm_tests_test_cluster_data_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+sm_tests_test_cluster_data_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 
 # A router module standing in for the cluster module in
 # tests/integration/test_sm_router_id.py (seed patch 1): binds a domain and

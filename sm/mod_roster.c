@@ -170,6 +170,8 @@ static void s10n_set(struct user *user, const char *bare, int state)
 	if (rc == STORAGE_ERROR)
 		log_error("sm: roster: cannot save the state of %s for %s: %s", bare, owner,
 			  error);
+	else
+		sm_cluster_changed(user->sm, owner, SM_DATA_ROSTER);
 	os_free(&os);
 	free(filter);
 }
@@ -198,20 +200,30 @@ static void s10n_load(struct user *user)
 	os_free(&os);
 }
 
-/* Every change raises the version, stored at once (see the top). */
+static int roster_load_ver(struct user *user);
+
+/* Every change raises the version, stored at once (see the top). In a
+ * cluster another node's sm may have raised it since we read it (its
+ * `changed` still on the way): go on from the higher of the two, so the
+ * version never goes back. (Two nodes raising it in the same instant may
+ * still store one number for two changes.) */
 static void roster_bump(struct user *user)
 {
 	const char *owner = jid_bare(user->jid), *error;
 	struct os *os = os_new();
+	int64_t mine = roster_user(user)->ver;
 
+	if (user->sm->cluster_notify != NULL && roster_load_ver(user) &&
+	    roster_user(user)->ver < mine)
+		roster_user(user)->ver = mine;
 	roster_user(user)->ver++;
 	os_object_put_int(os_object_new(os), "ver", roster_user(user)->ver);
 	if (storage_replace(user->sm->st, "roster-version", owner, NULL, os, &error) ==
 	    STORAGE_ERROR)
 		log_error("sm: roster: cannot save the version for %s: %s", owner, error);
 	os_free(&os);
-	/* In a cluster, the other nodes' sms read it again. */
-	sm_cluster_changed(user->sm, user->jid, "roster");
+	/* Every change of items or groups ends here: other nodes' copies go. */
+	sm_cluster_changed(user->sm, owner, SM_DATA_ROSTER);
 }
 
 /* Our stored version, if there is one, replaces the one derived from the
@@ -872,6 +884,20 @@ static void roster_user_free(struct user *user, void *data)
 	free(ru);
 }
 
+/* Written on another node: read the roster again. Sessions keep whether
+ * they fetched it (they still get pushes). */
+static void roster_user_changed(struct user *user, enum sm_user_data what)
+{
+	if (what != SM_DATA_ROSTER)
+		return;
+	/* No data yet is an empty roster of version 0 read at load, which
+	 * may be stale just the same. */
+	if (user->mod[roster_slot] != NULL)
+		roster_user_free(user, user->mod[roster_slot]);
+	user->mod[roster_slot] = NULL;
+	roster_user_load(user);
+}
+
 static void roster_sess_free(struct sess *sess, void *data)
 {
 	(void)sess;
@@ -915,4 +941,5 @@ const struct sm_module sm_module_roster = {
 	.pkt_user = roster_pkt_user,
 	.user_load = roster_user_load,
 	.user_delete = roster_user_delete,
+	.user_changed = roster_user_changed,
 };

@@ -253,22 +253,6 @@ void mm_sess_free(struct sm *sm, struct sess *sess)
 	data_free(sm, &sess->mod, NULL, sess);
 }
 
-int mm_user_reload(struct sm *sm, struct user *user, const char *name)
-{
-	const struct sm_module *m = mm_loaded(sm, name);
-
-	if (m == NULL)
-		return -1;
-	if (m->slot != NULL && user->mod[*m->slot] != NULL) {
-		if (m->user_free != NULL)
-			m->user_free(user, user->mod[*m->slot]);
-		user->mod[*m->slot] = NULL;
-	}
-	if (m->user_load != NULL)
-		m->user_load(user);
-	return 0;
-}
-
 /* ---- running chains ---- */
 
 #define CHAIN_RUN(c, call)                                                   \
@@ -367,4 +351,13 @@ void mm_disco_extend(struct sm *sm, struct nad *nad, int query)
 
 	for (i = 0; i < sm->nchain[CHAIN_DISCO_EXTEND]; i++)
 		sm->chains[CHAIN_DISCO_EXTEND][i]->disco_extend(sm, nad, query);
+}
+
+void mm_user_changed(struct sm *sm, struct user *user, enum sm_user_data what)
+{
+	int i;
+
+	for (i = 0; i < sm->nloaded; i++)
+		if (sm->loaded[i]->user_changed != NULL)
+			sm->loaded[i]->user_changed(user, what);
 }

@@ -173,7 +173,7 @@ static void sm_route(struct sm *sm, struct nad *route)
 		sm_route_error(sm, route, payload);
 		return;
 	}
-	if (sm_cluster_route(sm, route, payload))
+	if (sm_cluster_route(sm, route, payload) || sm_cluster_in(sm, route, payload))
 		return;
 	smid = nad_attr(route, payload, SM_NS_SESSION, "sm");
 	if (smid != NULL && strcmp(nad_name(route, payload), "session") != 0) {

@@ -58,6 +58,20 @@ enum chain_id {
 	CHAIN_COUNT,
 };
 
+/* A user's data an sm may keep in memory and another node's sm may
+ * write: the `what` of the cluster's `changed` broadcast
+ * (sm/cluster_data.c, patches/03-sm-notifies-cluster.md). */
+enum sm_user_data {
+	SM_DATA_ROSTER,         /* roster items, groups, version, roster-state */
+	SM_DATA_PRIVACY,        /* privacy lists, default list, block list */
+	SM_DATA_VCARD,
+	SM_DATA_PRIVATE,        /* private XML storage, vacation settings */
+	SM_DATA_PEP,
+	SM_DATA_STATUS,         /* the status table (online/offline) */
+	SM_DATA_ACCOUNT,        /* the user was deleted */
+	SM_DATA_COUNT,
+};
+
 /* Packet kinds (bits, so modules can test groups). */
 enum pkt_type {
 	PKT_NONE = 0,
@@ -165,6 +179,11 @@ struct sm_module {
 	int *slot;
 	void (*user_free)(struct user *user, void *data);
 	void (*sess_free)(struct sess *sess, void *data);
+	/* Another node's sm wrote this user's `what` (the `changed`
+	 * broadcast, received by sm/cluster_data.c): drop what the module
+	 * keeps of it so that the next use reads storage again. Called for every loaded module,
+	 * only for users in memory. */
+	void (*user_changed)(struct user *user, enum sm_user_data what);
 };
 
 struct sm {
@@ -267,9 +286,10 @@ int sm_cluster_synced(const struct sm *sm);
  * is known (at shutdown, so that none is lost). */
 void sm_cluster_proceed(struct sm *sm, const char *why);
 size_t sm_cluster_held(const struct sm *sm);
-/* A route from the module (rules 1, 3, 4, 5, 6): 1 if it was one (it was
- * handled), 0 if it is an ordinary route. */
-int sm_cluster_route(struct sm *sm, struct nad *route, int payload);
+/* A route from the module (rules 1, 3, 4, 5): 1 if it was one (it was
+ * handled), 0 if it is an ordinary route. After sm_cluster_route(), which
+ * takes the broadcasts between sms (rules 6, 8: sm/cluster_data.c). */
+int sm_cluster_in(struct sm *sm, struct nad *route, int payload);
 /* Seed patch 2: 1 if pkt was held (taken) because the cluster has not
  * said synced yet and the user has no available session known anywhere
  * (nor the session a full JID names). */
@@ -306,9 +326,23 @@ void sm_cluster_batch_end(struct sm *sm, const struct pkt *pkt);
 void sm_cluster_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to);
 /* Presence for user's available remote sessions (no `to`). */
 void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt *pkt);
-/* Rule 8: tell the other nodes' sms that the user's `what` (roster,
- * privacy...) changed in storage, so they read it again. */
-void sm_cluster_changed(struct sm *sm, const struct jid *jid, const char *what);
+
+/* sm/cluster_data.c: one user's data, one truth across nodes sharing a
+ * database. sm_cluster_changed(): after writing `what` of user `bare`,
+ * tell every other node's sm (with <router_id> and <cluster><notify>;
+ * no-op without). sm_cluster_route(): a route from the cluster module
+ * whose payload is a `<user action='changed'/>`: the loaded user's
+ * modules drop that data (user_changed hooks; account: the local
+ * sessions end). Returns 1 if the route was such a broadcast (taken,
+ * valid or not), 0 if it is something else. */
+void sm_cluster_changed(struct sm *sm, const char *bare, enum sm_user_data what);
+int sm_cluster_route(struct sm *sm, const struct nad *route, int payload);
+/* Every loaded user's data read again (roster, privacy, private, PEP):
+ * for when `changed` broadcasts may have been lost, e.g. the cluster's
+ * view was reset (<remote reset='1'/>) after a peer was unreachable. */
+void sm_cluster_reload_all(struct sm *sm);
+/* The name of `what` on the wire ("roster", ...). */
+const char *sm_user_data_name(enum sm_user_data what);
 
 /* ---- sm.c: input from the router, dispatch ---- */
 void sm_router_element(struct sm *sm, struct nad *nad);
@@ -342,10 +376,8 @@ void **mm_data_new(const struct sm *sm);
  * (sess_free) hook gets its data, then the array is freed. */
 void mm_user_free(struct sm *sm, struct user *user);
 void mm_sess_free(struct sm *sm, struct sess *sess);
-/* Drop what the loaded module `name` keeps of the user (its user_free)
- * and run its user_load again: the data changed in storage (in a cluster,
- * through another node). -1 if the module is not loaded. */
-int mm_user_reload(struct sm *sm, struct user *user, const char *name);
+/* Each loaded module's user_changed hook (sm/cluster_data.c). */
+void mm_user_changed(struct sm *sm, struct user *user, enum sm_user_data what);
 /* The loaded module named `name`, or NULL (tests, config checks: not for
  * the stanza path). */
 const struct sm_module *mm_loaded(const struct sm *sm, const char *name);

@@ -88,6 +88,7 @@ void user_delete(struct sm *sm, const struct jid *jid)
 		user_release(user);
 	}
 	mm_user_delete(sm, jid);
+	sm_cluster_changed(sm, jid_bare(jid), SM_DATA_ACCOUNT);
 }
 
 struct sess *user_sess(struct user *user, const char *resource)

@@ -236,8 +236,10 @@ enum storage_result storage_put(struct storage *st, const char *type, const char
 	return be->driver->put(be, type, owner, os, error_r);
 }
 
-enum storage_result storage_get(struct storage *st, const char *type, const char *owner,
-				const char *filter, struct os **os_r, const char **error_r)
+/* get, or with `take` take. */
+static enum storage_result storage_rows(struct storage *st, const char *type, const char *owner,
+					const char *filter, int take, struct os **os_r,
+					const char **error_r)
 {
 	struct storage_filter *f;
 	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
@@ -246,9 +248,15 @@ enum storage_result storage_get(struct storage *st, const char *type, const char
 	*os_r = NULL;
 	if (be == NULL)
 		return STORAGE_ERROR;
-	ret = be->driver->get(be, type, owner, f, os_r, error_r);
+	ret = (take ? be->driver->take : be->driver->get)(be, type, owner, f, os_r, error_r);
 	storage_filter_free(&f);
 	return ret;
+}
+
+enum storage_result storage_get(struct storage *st, const char *type, const char *owner,
+				const char *filter, struct os **os_r, const char **error_r)
+{
+	return storage_rows(st, type, owner, filter, 0, os_r, error_r);
 }
 
 enum storage_result storage_count(struct storage *st, const char *type, const char *owner,
@@ -298,6 +306,12 @@ enum storage_result storage_replace(struct storage *st, const char *type, const 
 	ret = be->driver->replace(be, type, owner, f, os, error_r);
 	storage_filter_free(&f);
 	return ret;
+}
+
+enum storage_result storage_take(struct storage *st, const char *type, const char *owner,
+				 const char *filter, struct os **os_r, const char **error_r)
+{
+	return storage_rows(st, type, owner, filter, 1, os_r, error_r);
 }
 
 int storage_sql_open(struct storage_backend *be, enum sql_kind kind,

@@ -165,6 +165,12 @@ int storage_add_type(struct storage *st, const char *driver, const char *type,
  * delete:  remove the matching objects (none matching is STORAGE_OK).
  * replace: delete the matches and insert os in one transaction: if any
  *          insert fails, the old objects are still there.
+ * take:    get and delete in one step: the matching objects, in
+ *          object-sequence order, are removed and returned. Of two
+ *          callers taking at the same moment (two sms on one database),
+ *          each object goes to exactly one; on STORAGE_ERROR nothing was
+ *          taken (pgsql: unless the connection was lost while the
+ *          statement ran, when the outcome cannot be known).
  */
 enum storage_result storage_put(struct storage *st, const char *type, const char *owner,
 				const struct os *os, const char **error_r);
@@ -177,5 +183,7 @@ enum storage_result storage_delete(struct storage *st, const char *type, const c
 enum storage_result storage_replace(struct storage *st, const char *type, const char *owner,
 				    const char *filter, const struct os *os,
 				    const char **error_r);
+enum storage_result storage_take(struct storage *st, const char *type, const char *owner,
+				 const char *filter, struct os **os_r, const char **error_r);
 
 #endif

@@ -4,14 +4,17 @@
  * do: the input is a list of XML elements separated by "||", each parsed
  * and handed to sm_router_element() as if it came from the router
  * (routes with session control, client stanzas, stanzas from outside,
- * advertisements). "@SM@" in an element is replaced by the sm id of the
+ * advertisements, the cluster module's `changed` broadcasts: the sm has
+ * <router_id> and <cluster><notify>). "@SM@" in an element is replaced by the sm id of the
  * session started last, so inputs can reach the in-session chain. The sm
  * runs on an in-memory SQLite database with the dist module chains and
  * user.auto-create; it is rebuilt every few hundred inputs so state stays
- * bounded. An input that starts with "@CLUSTER@" goes to a second sm, the
- * same with <router_id>sm-n1 and <cluster><notify>example.org (the sm in
- * a cluster, sm/cluster.c): routes from 'example.org' then carry remote
- * sessions, forwarded, undelivered and conflict elements.
+ * bounded. In a cluster the sm holds stanzas until the module says
+ * `synced` (sm/cluster.c): a fresh sm is told so at once, so that inputs
+ * reach delivery and offline storage; an input that starts with "@SYNC@"
+ * makes it ask again first (it then holds until the input says synced).
+ * Routes from 'example.org' carry the module's remote sessions,
+ * forwarded, undelivered and conflict elements.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -29,10 +32,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_RESET 300
+#define FUZZ_SYNC "@SYNC@"
 #define FUZZ_MAX_ELEMS 16
 
 static const char fuzz_xml[] =
-	"<sm><id>sm</id><local><id>example.org</id></local>"
+	"<sm><id>sm</id><router_id>sm-n1</router_id><cluster><notify>example.org</notify>"
+	"</cluster><local><id>example.org</id></local>"
 	"<user><auto-create/></user><offline><userquota>3</userquota></offline>"
 	"<aci><acl type='broadcast'><jid>ann@example.org</jid></acl>"
 	"<acl type='messages'><jid>ann@example.org</jid><jid>not a jid@@</jid></acl></aci>"
@@ -69,9 +74,7 @@ static const char fuzz_xml[] =
 	"<chain id='disco-extend'><module>iq-version</module><module>help</module></chain>"
 	"</modules></sm>";
 
-#define FUZZ_CLUSTER "@CLUSTER@"
-
-static struct sm *fz_sm, *fz_csm;
+static struct sm *fz_sm;
 static unsigned fz_runs;
 static char fz_smid[41];
 
@@ -89,44 +92,35 @@ static void fz_send(struct sm *sm, struct nad *nad)
 	nad_free(&nad);
 }
 
-static struct sm *fz_new(const char *xml)
+/* The module's `synced` (rule 2 of the cluster's interface). */
+static void fz_synced(void)
 {
+	static const char synced[] =
+		"<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' to='sm-n1' "
+		"from='example.org'><remote xmlns='" SM_CLUSTER_NS "' synced='1'/></route>";
 	const char *error;
-	struct config *cfg;
-	struct sm *sm;
+	struct nad *nad = nad_parse(synced, sizeof(synced) - 1, 0, &error, NULL);
 
-	cfg = config_load_mem("sm.xml", xml, strlen(xml), NULL, &error);
-	if (cfg == NULL || (sm = sm_new(cfg, NULL, &error)) == NULL)
+	if (nad == NULL)
 		abort();
-	sm->send_hook = fz_send;
-	return sm;
+	sm_router_element(fz_sm, nad);
 }
 
 static void fz_reset(void)
 {
+	const char *error;
+	struct config *cfg;
+
 	sm_free(&fz_sm);
-	sm_free(&fz_csm);
-	fz_sm = fz_new(fuzz_xml);
+	cfg = config_load_mem("sm.xml", fuzz_xml, sizeof(fuzz_xml) - 1, NULL, &error);
+	if (cfg == NULL || (fz_sm = sm_new(cfg, NULL, &error)) == NULL)
+		abort();
+	fz_sm->send_hook = fz_send;
 	fz_smid[0] = '\0';
+	fz_synced();
 }
 
-/* The sm in a cluster, made on first use after a reset. */
-static struct sm *fz_cluster_sm(void)
-{
-	const char *at = strstr(fuzz_xml, "<local>");
-	char *xml;
-
-	if (fz_csm == NULL) {
-		xml = xasprintf("%.*s<router_id>sm-n1</router_id><cluster><notify>"
-				"example.org</notify></cluster>%s", (int)(at - fuzz_xml),
-				fuzz_xml, at);
-		fz_csm = fz_new(xml);
-		free(xml);
-	}
-	return fz_csm;
-}
-
-static void fz_element(struct sm *sm, const char *s, size_t len)
+static void fz_element(const char *s, size_t len)
 {
 	struct buf b = { 0 };
 	const char *error;
@@ -143,13 +137,12 @@ static void fz_element(struct sm *sm, const char *s, size_t len)
 	nad = nad_parse(b.data != NULL ? b.data : "", b.len, 32, &error, NULL);
 	buf_free(&b);
 	if (nad != NULL)
-		sm_router_element(sm, nad);
+		sm_router_element(fz_sm, nad);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *end = p + size;
-	struct sm *sm;
 	int n = 0;
 
 	if (fz_sm == NULL) {
@@ -159,16 +152,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_reset();
 	} else if (++fz_runs % FUZZ_RESET == 0)
 		fz_reset();
-	sm = fz_sm;
-	if (size >= strlen(FUZZ_CLUSTER) && memcmp(p, FUZZ_CLUSTER, strlen(FUZZ_CLUSTER)) == 0) {
-		sm = fz_cluster_sm();
-		p += strlen(FUZZ_CLUSTER);
+	if (size >= strlen(FUZZ_SYNC) && memcmp(p, FUZZ_SYNC, strlen(FUZZ_SYNC)) == 0) {
+		sm_cluster_sync(fz_sm);
+		p += strlen(FUZZ_SYNC);
 	}
 	while (p < end && n++ < FUZZ_MAX_ELEMS) {
 		const char *sep = memmem(p, (size_t)(end - p), "||", 2);
 		const char *e = sep != NULL ? sep : end;
 
-		fz_element(sm, p, (size_t)(e - p));
+		fz_element(p, (size_t)(e - p));
 		p = sep != NULL ? sep + 2 : end;
 	}
 	return 0;

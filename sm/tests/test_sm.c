@@ -22,7 +22,6 @@
 
 #include <cmocka.h>
 
-#include "sm/roster.h"
 #include "sm/tests/sm_testlib.h"
 
 #include "storage/storage.h"
@@ -1764,59 +1763,6 @@ static void test_cluster_last_and_status(void **state)
 					 "id='l1'", "type='result'", "seconds='0'", NULL));
 }
 
-/* Rule 8 and 6: a roster change here tells the other nodes' sms; one
- * made elsewhere (in the shared storage) is read again here when its sm
- * says so; a changed account ends the user's sessions here. */
-static void test_cluster_user_changed(void **state)
-{
-	struct sm *sm = ((struct fixture *)*state)->sm;
-	struct user *ann;
-	struct os *os;
-	struct os_object *o;
-	const char *a, *error;
-	char *filter;
-
-	cl_synced(sm);
-	a = sm_test_login(sm, "ann@example.org", "desk", "1");
-	sm_test_from_sess(sm, "1", a, "<iq type='set' id='r1'><query xmlns='jabber:iq:roster'>"
-			  "<item jid='zed@far.example'/></query></iq>");
-	assert_non_null(sm_test_out_find("to='example.org'", "from='sm-n1'", "jc:node='*'",
-					 "<user xmlns='" CL_NS "' action='changed' "
-					 "jid='ann@example.org' what='roster'/>", NULL));
-	/* Another node's sm adds an item to the shared storage. */
-	ann = xhash_get(sm->users, "ann@example.org");
-	assert_non_null(ann);
-	os = os_new();
-	o = os_object_new(os);
-	os_object_put_str(o, "jid", "new@example.org");
-	os_object_put_str(o, "name", "New");
-	os_object_put_bool(o, "to", 1);
-	os_object_put_bool(o, "from", 1);
-	os_object_put_int(o, "ask", 0);
-	filter = storage_filter_str("jid", "new@example.org");
-	assert_int_equal(storage_replace(sm->st, "roster-items", "ann@example.org", filter, os,
-					 &error), STORAGE_OK);
-	free(filter);
-	os_free(&os);
-	assert_null(roster_get(ann, "new@example.org"));
-	sm_test_feed(sm, "<route xmlns='" COMP "' xmlns:jc='" CL_NS "' to='sm-n1' "
-		     "from='example.org' jc:from-node='n2'><user xmlns='" CL_NS "' "
-		     "action='changed' jid='ann@example.org' what='roster'/></route>");
-	assert_non_null(roster_get(ann, "new@example.org"));
-	assert_non_null(roster_get(ann, "zed@far.example"));
-	/* Not from the module: ignored. */
-	sm_test_feed(sm, "<route xmlns='" COMP "' xmlns:jc='" CL_NS "' to='sm-n1' from='c2s' "
-		     "jc:from-node='n2'><user xmlns='" CL_NS "' action='changed' "
-		     "jid='ann@example.org' what='account'/></route>");
-	assert_int_equal(xhash_count(sm->sessions), 1);
-	sm_test_out_clear();
-	sm_test_feed(sm, "<route xmlns='" COMP "' xmlns:jc='" CL_NS "' to='sm-n1' "
-		     "from='example.org' jc:from-node='n2'><user xmlns='" CL_NS "' "
-		     "action='changed' jid='ann@example.org' what='account'/></route>");
-	assert_int_equal(xhash_count(sm->sessions), 0);
-	assert_non_null(sm_test_out_find("to='c2s'", "action='ended'", NULL));
-}
-
 /* What the module sends is checked whole: one bad element rejects the
  * route, nothing of it applied; stanzas with bad targets are dropped;
  * cluster elements from anyone but the module are not obeyed. */
@@ -1944,7 +1890,6 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_last_and_status, setup_cluster,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_cluster_user_changed, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_bad_input, setup_cluster, teardown),
 	};
 
