@@ -13,6 +13,7 @@ sm_libsm_a_SOURCES = \
 	sm/user.c \
 	sm/sess.c \
 	sm/cluster_notify.c \
+	sm/cluster.c \
 	sm/cluster_data.c \
 	sm/modules.c \
 	sm/mod_session.c \
@@ -41,7 +42,7 @@ sm_libsm_a_SOURCES = \
 	sm/mod_amp.c \
 	sm/mod_roster_publish.c \
 	sm/datetime.c sm/datetime.h \
-	sm/amp.h sm/echo.h sm/offline.h sm/presence.h sm/privacy.h sm/roster.h
+	sm/amp.h sm/carbons.h sm/echo.h sm/offline.h sm/presence.h sm/privacy.h sm/roster.h
 
 bin_PROGRAMS += sm/sm
 sm_sm_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
@@ -54,12 +55,16 @@ SM_TESTS = sm/tests/test_sm sm/tests/test_amp sm/tests/test_roster_publish \
 	sm/tests/test_modules sm/tests/test_cluster_data
 check_PROGRAMS += $(SM_TESTS)
 TESTS += $(SM_TESTS)
-# Run by hand (sm/tests/bench_c2s_gone.c says how).
-check_PROGRAMS += sm/tests/bench_c2s_gone
+# Run by hand (sm/tests/bench_c2s_gone.c, bench_remote_stubs.c say how).
+check_PROGRAMS += sm/tests/bench_c2s_gone sm/tests/bench_remote_stubs
 endif
 sm_tests_bench_c2s_gone_SOURCES = sm/tests/bench_c2s_gone.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_bench_c2s_gone_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_bench_c2s_gone_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
+sm_tests_bench_remote_stubs_SOURCES = sm/tests/bench_remote_stubs.c sm/tests/sm_testlib.c \
+	sm/tests/sm_testlib.h
+sm_tests_bench_remote_stubs_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+sm_tests_bench_remote_stubs_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 sm_tests_test_sm_SOURCES = sm/tests/test_sm.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_sm_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_sm_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)

@@ -76,6 +76,9 @@ static void on_bound(struct comp *comp, const char *name, int error, void *ctx)
 	if (--sm_binds_pending == 0) {
 		log_notice("sm: %s ready for sessions", sm->id);
 		sdnotify_ready("ready for sessions");
+		/* In a cluster: the remote sessions, now that the router
+		 * knows our name (sm/cluster.c). */
+		sm_cluster_sync(sm);
 	}
 }
 
@@ -166,8 +169,10 @@ static void on_term(int signo, void *ctx)
 	log_notice("sm: shutting down (signal %d)", signo);
 	sm->shutting_down = 1;
 	sdnotify_stopping();
-	/* Contacts hear that our users are gone; c2s closes their streams
-	 * when the router says we left. */
+	/* Stanzas held for the cluster's view are decided now (stored
+	 * offline if nothing else), not lost. Contacts hear that our users
+	 * are gone; c2s closes their streams when the router says we left. */
+	sm_cluster_proceed(sm, "shutting down");
 	if (comp_is_open(sm->comp))
 		sess_end_all(sm, "shutting down");
 	comp_close(sm->comp);

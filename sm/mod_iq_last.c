@@ -82,7 +82,10 @@ static enum mod_ret last_pkt_user(struct user *user, struct pkt *pkt)
 		pkt_router(pkt_error(pkt, "forbidden"));
 		return MOD_HANDLED;
 	}
-	if (!list_empty(&user->sessions) || online_elsewhere(user)) {
+	/* Online here or, in a cluster, on another node (a stub, or the
+	 * status table). */
+	if (!list_empty(&user->sessions) || sm_remote_first(user->sm, user->jid) != NULL ||
+	    online_elsewhere(user)) {
 		last_reply(pkt, 0);
 		return MOD_HANDLED;
 	}

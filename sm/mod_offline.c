@@ -88,7 +88,7 @@ static enum mod_ret offline_pkt_user(struct user *user, struct pkt *pkt)
 	int64_t count = 0;
 	int quota = offline_sm(sm)->quota, rc;
 
-	if (!offline_wanted(sm, pkt) || user_top_sess(user) != NULL)
+	if (!offline_wanted(sm, pkt) || user_available_anywhere(user, pkt))
 		return MOD_PASS;
 	if (quota > 0 &&
 	    storage_count(sm->st, "queue", owner, NULL, &count, &error) == STORAGE_OK &&

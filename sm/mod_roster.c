@@ -416,10 +416,25 @@ static void roster_ver_attr(struct user *user, struct nad *nad, int query)
 	nad_attr_set(nad, query, NULL, "ver", ver);
 }
 
-/* Push a changed item to every session that fetched the roster. */
+int roster_push_wanted(struct sess *sess, const struct pkt *pkt)
+{
+	if (pkt->type != PKT_IQ_SET || pkt->iq_ns == NULL ||
+	    strcmp(pkt->iq_ns, SM_NS_ROSTER) != 0 || pkt->from == NULL ||
+	    strcmp(jid_full(pkt->from), jid_bare(sess->user->jid)) != 0)
+		return 1;
+	return sess->mod[roster_slot] != NULL;
+}
+
+/* Push a changed item to every session that fetched the roster. In a
+ * cluster, to every session of the user on other nodes too (one route
+ * per node, no `to`, from the bare JID): whether one fetched the roster
+ * is known only there, and its sm drops the push if not
+ * (roster_push_wanted). */
 static void roster_push(struct user *user, const struct roster_item *item, int removed)
 {
+	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
+	struct rsess *r;
 
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
@@ -436,6 +451,22 @@ static void roster_push(struct user *user, const struct roster_item *item, int r
 		roster_ver_attr(user, push->nad, q);
 		item_to_nad(user, item, push->nad, q, removed);
 		pkt_sess(push, s);
+	}
+	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+		sm_fwd_add(&fwd, r);
+	if (fwd.n > 0) {
+		char id[24] = "push";
+		struct pkt *push;
+		int q;
+
+		hash_random_id(id + 4, 12);
+		push = pkt_create(user->sm, "iq", "set", NULL, jid_bare(user->jid));
+		nad_attr_set(push->nad, 0, NULL, "id", id);
+		q = nad_elem_add(push->nad, 0, SM_NS_ROSTER, "query");
+		roster_ver_attr(user, push->nad, q);
+		item_to_nad(user, item, push->nad, q, removed);
+		sm_fwd_send(user->sm, &fwd, push, 0);
+		pkt_free(&push);
 	}
 }
 
@@ -688,8 +719,17 @@ static enum mod_ret roster_in_sess(struct sess *sess, struct pkt *pkt)
  * there are none (it then goes to offline storage). */
 static int roster_deliver(struct user *user, struct pkt *pkt)
 {
+	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
+	struct rsess *r;
 	int sent = 0;
+
+	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+		if (r->available && rsess_usable(r, pkt)) {
+			sm_fwd_add(&fwd, r);
+			sent = 1;
+		}
+	sm_fwd_send(user->sm, &fwd, pkt, 1);
 
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);

@@ -79,7 +79,10 @@ static void status_sess_end(struct sess *sess)
 {
 	struct list_node *n;
 
-	/* Others still online: the user is. */
+	/* Others still online (here or, in a cluster, on another node):
+	 * the user is. */
+	if (sm_remote_first(sess->user->sm, sess->user->jid) != NULL)
+		return;
 	for (n = list_first(&sess->user->sessions); n != NULL;
 	     n = list_next(&sess->user->sessions, n))
 		if (LIST_ENTRY(n, struct sess, link) != sess)

@@ -238,7 +238,7 @@ static enum mod_ret vacation_pkt_user(struct user *user, struct pkt *pkt)
 	int b;
 
 	if (v == NULL || pkt->type != PKT_MESSAGE || pkt->from == NULL ||
-	    user_top_sess(user) != NULL)
+	    user_available_anywhere(user, pkt))
 		return MOD_PASS;
 	type = nad_attr(pkt->nad, 0, NULL, "type");
 	if (type != NULL && (strcmp(type, "groupchat") == 0 || strcmp(type, "headline") == 0))

@@ -9,7 +9,12 @@
  * session started last, so inputs can reach the in-session chain. The sm
  * runs on an in-memory SQLite database with the dist module chains and
  * user.auto-create; it is rebuilt every few hundred inputs so state stays
- * bounded.
+ * bounded. In a cluster the sm holds stanzas until the module says
+ * `synced` (sm/cluster.c): a fresh sm is told so at once, so that inputs
+ * reach delivery and offline storage; an input that starts with "@SYNC@"
+ * makes it ask again first (it then holds until the input says synced).
+ * Routes from 'example.org' carry the module's remote sessions,
+ * forwarded, undelivered and conflict elements.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -27,6 +32,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_RESET 300
+#define FUZZ_SYNC "@SYNC@"
 #define FUZZ_MAX_ELEMS 16
 
 static const char fuzz_xml[] =
@@ -86,6 +92,20 @@ static void fz_send(struct sm *sm, struct nad *nad)
 	nad_free(&nad);
 }
 
+/* The module's `synced` (rule 2 of the cluster's interface). */
+static void fz_synced(void)
+{
+	static const char synced[] =
+		"<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' to='sm-n1' "
+		"from='example.org'><remote xmlns='" SM_CLUSTER_NS "' synced='1'/></route>";
+	const char *error;
+	struct nad *nad = nad_parse(synced, sizeof(synced) - 1, 0, &error, NULL);
+
+	if (nad == NULL)
+		abort();
+	sm_router_element(fz_sm, nad);
+}
+
 static void fz_reset(void)
 {
 	const char *error;
@@ -97,6 +117,7 @@ static void fz_reset(void)
 		abort();
 	fz_sm->send_hook = fz_send;
 	fz_smid[0] = '\0';
+	fz_synced();
 }
 
 static void fz_element(const char *s, size_t len)
@@ -131,6 +152,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_reset();
 	} else if (++fz_runs % FUZZ_RESET == 0)
 		fz_reset();
+	if (size >= strlen(FUZZ_SYNC) && memcmp(p, FUZZ_SYNC, strlen(FUZZ_SYNC)) == 0) {
+		sm_cluster_sync(fz_sm);
+		p += strlen(FUZZ_SYNC);
+	}
 	while (p < end && n++ < FUZZ_MAX_ELEMS) {
 		const char *sep = memmem(p, (size_t)(end - p), "||", 2);
 		const char *e = sep != NULL ? sep : end;

@@ -69,6 +69,10 @@ static struct sm *sm_make(const struct fixture *f, const char *extra)
 	struct sm *sm = sm_test_sm_new(xml);
 
 	free(xml);
+	/* The module's view is complete (sm/cluster.c holds stanzas for
+	 * users with no available session until it is). */
+	sm_test_feed(sm, "<route xmlns='" SM_TEST_NS_COMP "' to='%s' from='example.org'>"
+		     "<remote xmlns='" NS "' synced='1'/></route>", sm->id);
 	return sm;
 }
 
