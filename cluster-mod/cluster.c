@@ -49,6 +49,12 @@ static void cluster_on_frame(const char *peer, const struct cluster_frame *frame
 		cluster_local_frame(c->local, peer, frame);
 		return;
 	}
+	/* i13-fwd: STANZA and ACK (cluster_fwd.c through cluster_local.c). */
+	if (c->local != NULL && (frame->type == CLUSTER_FRAME_STANZA ||
+				 frame->type == CLUSTER_FRAME_ACK)) {
+		cluster_local_frame(c->local, peer, frame);
+		return;
+	}
 	log_debug("cluster: peer %s: %s frame not handled yet", peer,
 		  cluster_frame_type_name(frame->type));
 }

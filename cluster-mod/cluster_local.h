@@ -15,6 +15,9 @@
 #ifndef CLUSTER_MOD_CLUSTER_LOCAL_H
 #define CLUSTER_MOD_CLUSTER_LOCAL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct router;
 struct nad;
 struct cluster_config;
@@ -35,6 +38,39 @@ void cluster_local_frame(struct cluster_local *cl, const char *peer,
 void cluster_local_peer_open(struct cluster_local *cl, const char *peer);
 void cluster_local_peer_closed(struct cluster_local *cl, const char *peer);
 void cluster_local_peer_bye(struct cluster_local *cl, const char *peer, unsigned reason);
+/* i13-fwd: a peer is dead (membership's on_node_dead, BYE(shutting down),
+ * or a link down for 2 x the heartbeat timeout until membership exists):
+ * its sessions go (reason node-dead) and its unacknowledged stanzas go back
+ * to the sm (iface13.md rule 4). */
+void cluster_local_node_dead(struct cluster_local *cl, const char *node);
+
+/* Counters of the module's side of iface13.md, for the status. */
+struct cluster_local_counters {
+	uint64_t fwd_out;               /* routes from the sm forwarded (rule 7) */
+	uint64_t fwd_in;                /* stanzas from peers handed to the sm */
+	uint64_t broadcasts;            /* jc:node='*' routes (rule 8) */
+	uint64_t undelivered;           /* stanzas handed back (rule 4) */
+	uint64_t stubs_pushed;          /* <s/> sent to the sm (rule 1) */
+	uint64_t stub_routes;           /* <remote/> routes they went in */
+	uint64_t syncs;                 /* <sync/> answered (rule 2) */
+	uint64_t conflicts;             /* <conflict/> sent (rule 5) */
+	uint64_t sm_dropped;            /* not handed to the sm */
+};
+struct cluster_local_tables {
+	size_t local, remote;           /* sessions in the table */
+	size_t bare;                    /* bare JIDs with a local session */
+	struct cluster_local_counters counters;
+};
+void cluster_local_tables(const struct cluster_local *cl, struct cluster_local_tables *t);
+struct cluster_local_peer_tables {
+	size_t sessions;                /* its entries here */
+	size_t unacked, unacked_bytes;  /* our stanzas it has not acknowledged */
+	uint64_t sent, received, undelivered;
+};
+/* 0 and *t for a configured peer, else -1. */
+int cluster_local_peer_tables(const struct cluster_local *cl, const char *peer,
+			      struct cluster_local_peer_tables *t);
+
 /* SIGHUP status lines: table sizes and sequences. */
 void cluster_local_log_status(const struct cluster_local *cl);
 
