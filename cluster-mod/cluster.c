@@ -130,6 +130,25 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 			peers[i].rtt_us = info.rtt_us;
 		}
 	}
+	if (c->local != NULL) {        /* i13-fwd: tables and queues */
+		struct cluster_local_tables t;
+		struct cluster_local_peer_tables pt;
+
+		cluster_local_tables(c->local, &t);
+		st.tables = (struct cluster_status_tables){
+			.local_sessions = t.local, .remote_sessions = t.remote,
+			.stubs_pushed = t.counters.stubs_pushed,
+			.redirect_entries = t.redirects, .handed = t.handed,
+			.forwarded_out = t.counters.fwd_out, .forwarded_in = t.counters.fwd_in,
+			.undelivered = t.counters.undelivered,
+		};
+		for (int i = 0; i < st.npeers; i++)
+			if (cluster_local_peer_tables(c->local, peers[i].link.name, &pt) == 0) {
+				peers[i].sessions = pt.sessions;
+				peers[i].queue_frames = pt.unacked;
+				peers[i].queue_bytes = pt.unacked_bytes;
+			}
+	}
 	st.peers = peers;
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++)
 		st.refusals[r] = cluster_links_refusals(ls, (enum cluster_refusal)r);

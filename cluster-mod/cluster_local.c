@@ -549,7 +549,8 @@ void cluster_local_tables(const struct cluster_local *cl, struct cluster_local_t
 	t->local = cluster_state_count(cl->state, cl->cc->node);
 	t->remote = cluster_state_count(cl->state, NULL) - t->local;
 	t->counters = cl->c;
-	t->bare = xhash_count(cl->bare);
+	t->redirects = cl->cc->sm != NULL ? t->local + xhash_count(cl->bare) : 0;
+	t->handed = cl->handed;
 }
 
 int cluster_local_peer_tables(const struct cluster_local *cl, const char *peer,

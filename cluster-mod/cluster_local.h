@@ -58,7 +58,8 @@ struct cluster_local_counters {
 };
 struct cluster_local_tables {
 	size_t local, remote;           /* sessions in the table */
-	size_t bare;                    /* bare JIDs with a local session */
+	size_t redirects;               /* redirects installed: local + bare */
+	uint64_t handed;                /* routes for the domains handed to the sm */
 	struct cluster_local_counters counters;
 };
 void cluster_local_tables(const struct cluster_local *cl, struct cluster_local_tables *t);

@@ -96,6 +96,9 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 		buf_printf(out, "  links up     %" PRIu64 " (duplicates closed %" PRIu64 ")\n",
 			   l->ups, l->duplicates);
 		buf_printf(out, "  last error   %s\n", l->last_error[0] != '\0' ? l->last_error : "-");
+		buf_printf(out, "  sessions     %" PRIu64 "\n", p->sessions);
+		buf_printf(out, "  queue        %" PRIu64 " unacked, %" PRIu64 " bytes\n",
+			   p->queue_frames, p->queue_bytes);
 	}
 	buf_printf(out, "refusals\n");
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++)
@@ -106,6 +109,14 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 	buf_printf(out, "  bounced      %" PRIu64 "\n", st->router.bounced);
 	buf_printf(out, "  redirects    %" PRIu64 " entries, %" PRIu64 " hits, %" PRIu64 " misses\n",
 		   st->router.redirects, st->router.redirect_hits, st->router.redirect_misses);
+	buf_printf(out, "tables\n");
+	buf_printf(out, "  local        %" PRIu64 " sessions\n", st->tables.local_sessions);
+	buf_printf(out, "  remote       %" PRIu64 " sessions\n", st->tables.remote_sessions);
+	buf_printf(out, "  stubs        %" PRIu64 " pushed\n", st->tables.stubs_pushed);
+	buf_printf(out, "  redirects    %" PRIu64 " installed\n", st->tables.redirect_entries);
+	buf_printf(out, "  handed       %" PRIu64 "\n", st->tables.handed);
+	buf_printf(out, "  forwarded    out %" PRIu64 ", in %" PRIu64 ", undelivered %" PRIu64 "\n",
+		   st->tables.forwarded_out, st->tables.forwarded_in, st->tables.undelivered);
 }
 
 /* A JSON string: quotes, backslashes and control bytes escaped; other
@@ -160,7 +171,8 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 			   ",\"last_error\":", l->bytes_in, l->bytes_out, l->ups, l->duplicates,
 			   l->backoff_ms);
 		json_str(out, l->last_error);
-		buf_append_char(out, '}');
+		buf_printf(out, ",\"sessions\":%" PRIu64 ",\"queue\":{\"frames\":%" PRIu64
+			   ",\"bytes\":%" PRIu64 "}}", p->sessions, p->queue_frames, p->queue_bytes);
 	}
 	buf_append_str(out, "],\"refusals\":{");
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++) {
@@ -171,9 +183,16 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 	}
 	buf_printf(out, "},\"router\":{\"routed\":%" PRIu64 ",\"bounced\":%" PRIu64
 		   ",\"redirect_hits\":%" PRIu64 ",\"redirect_misses\":%" PRIu64
-		   ",\"redirect_entries\":%" PRIu64 "}}\n", st->router.routed,
+		   ",\"redirect_entries\":%" PRIu64 "}", st->router.routed,
 		   st->router.bounced, st->router.redirect_hits, st->router.redirect_misses,
 		   st->router.redirects);
+	buf_printf(out, ",\"tables\":{\"local_sessions\":%" PRIu64 ",\"remote_sessions\":%"
+		   PRIu64 ",\"stubs_pushed\":%" PRIu64 ",\"redirect_entries\":%" PRIu64
+		   ",\"handed\":%" PRIu64 ",\"forwarded_out\":%" PRIu64 ",\"forwarded_in\":%"
+		   PRIu64 ",\"undelivered\":%" PRIu64 "}}\n", st->tables.local_sessions,
+		   st->tables.remote_sessions, st->tables.stubs_pushed,
+		   st->tables.redirect_entries, st->tables.handed, st->tables.forwarded_out,
+		   st->tables.forwarded_in, st->tables.undelivered);
 }
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
@@ -243,6 +262,24 @@ static int get_ups(const struct cluster_status_peer *p, double *v)
 	return 1;
 }
 
+static int get_sessions(const struct cluster_status_peer *p, double *v)
+{
+	*v = (double)p->sessions;
+	return 1;
+}
+
+static int get_qframes(const struct cluster_status_peer *p, double *v)
+{
+	*v = (double)p->queue_frames;
+	return 1;
+}
+
+static int get_qbytes(const struct cluster_status_peer *p, double *v)
+{
+	*v = (double)p->queue_bytes;
+	return 1;
+}
+
 static void prom_router(const struct cluster_status *st, struct buf *out, const char *name,
 			const char *type, const char *help, uint64_t v)
 {
@@ -264,6 +301,12 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 		   "Application bytes sent to the peer since start.", get_out);
 	prom_peers(st, out, "jabberd_cluster_peer_link_ups_total", "counter",
 		   "Times the link to the peer came up since start.", get_ups);
+	prom_peers(st, out, "jabberd_cluster_peer_sessions", "gauge",
+		   "The peer's sessions in this node's session table.", get_sessions);
+	prom_peers(st, out, "jabberd_cluster_peer_queue_frames", "gauge",
+		   "Stanzas sent to the peer and not acknowledged yet.", get_qframes);
+	prom_peers(st, out, "jabberd_cluster_peer_queue_bytes", "gauge",
+		   "Route bytes sent to the peer and not acknowledged yet.", get_qbytes);
 	prom_head(out, "jabberd_cluster_refusals_total", "counter",
 		  "Peers refused before authentication, by reason, since start.");
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++) {
@@ -284,4 +327,27 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 		    st->router.redirect_misses);
 	prom_router(st, out, "jabberd_router_redirect_entries", "gauge",
 		    "Per-JID redirect entries now.", st->router.redirects);
+	prom_router(st, out, "jabberd_cluster_local_sessions", "gauge",
+		    "Sessions of this node's sm in the session table.",
+		    st->tables.local_sessions);
+	prom_router(st, out, "jabberd_cluster_remote_sessions", "gauge",
+		    "Sessions of other nodes in the session table.", st->tables.remote_sessions);
+	prom_router(st, out, "jabberd_cluster_stubs_pushed_total", "counter",
+		    "Remote session changes sent to the local sm since start.",
+		    st->tables.stubs_pushed);
+	prom_router(st, out, "jabberd_cluster_redirects_installed", "gauge",
+		    "Redirects the module holds for local sessions (full and bare JIDs).",
+		    st->tables.redirect_entries);
+	prom_router(st, out, "jabberd_cluster_handed_total", "counter",
+		    "Routes for the clustered domains the module handed to the local sm.",
+		    st->tables.handed);
+	prom_router(st, out, "jabberd_cluster_forwarded_out_total", "counter",
+		    "Stanzas the local sm sent to other nodes since start.",
+		    st->tables.forwarded_out);
+	prom_router(st, out, "jabberd_cluster_forwarded_in_total", "counter",
+		    "Stanzas from other nodes handed to the local sm since start.",
+		    st->tables.forwarded_in);
+	prom_router(st, out, "jabberd_cluster_undelivered_total", "counter",
+		    "Stanzas handed back to the local sm as undelivered since start.",
+		    st->tables.undelivered);
 }
