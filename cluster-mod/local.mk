@@ -184,3 +184,13 @@ cluster_mod_tests_test_cluster_fwd_SOURCES = cluster-mod/tests/test_cluster_fwd.
 cluster_mod_tests_test_cluster_fwd_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 cluster_mod_tests_test_cluster_fwd_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
 # ---- end of i13-fwd ----
+# Fuzz target for the stanza transport fed by a peer (seeds: fuzz/corpus/fwd/:
+# a configuration byte, then STANZA and ACK frames).
+if ENABLE_FUZZING
+noinst_PROGRAMS += cluster-mod/fuzz/fuzz_fwd
+endif
+cluster_mod_fuzz_fuzz_fwd_SOURCES = cluster-mod/fuzz/fuzz_fwd.c \
+	cluster-mod/cluster_fwd.c cluster-mod/cluster_fwd.h
+cluster_mod_fuzz_fuzz_fwd_LDADD = $(CLUSTERPROTO_LIBS)
+cluster_mod_fuzz_fuzz_fwd_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += cluster-mod/fuzz/corpus/fwd
