@@ -23,8 +23,6 @@ checked as it arrives:
 """
 
 import json
-import os
-import re
 import signal
 import subprocess
 import time
@@ -32,7 +30,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from test_cluster_link import Pki, built, cluster_so, router_binary
+from test_cluster_link import Node, Pki, built
 from test_router import COMP, Closed, Component, q
 
 NS = "urn:jabberd-cluster:session"
@@ -45,58 +43,21 @@ def jc(name):
     return "{%s}%s" % (NS, name)
 
 
-class FwdNode:
-    """A router with <cluster> holding example.org, handing it to sm-nN."""
+class FwdNode(Node):
+    """test_cluster_link's router with <cluster>, holding example.org and
+    handing it to sm-nN (<sm>), with a control socket."""
 
     def __init__(self, sandbox, pki, number, cports):
-        self.sb = sandbox
-        self.name = "n%d" % number
-        self.ip = "127.0.0.%d" % (number + 1)
-        self.port = sandbox.free_port(self.ip)
-        self.sm_id = "sm-" + self.name
-        self.log = sandbox.path("router-%s.log" % self.name)
-        self.control = sandbox.path("control-%s.sock" % self.name)
-        users = sandbox.write("router-users-%s.xml" % self.name,
-                              "<users><user><name>sm</name><secret>x</secret>"
-                              "</user></users>")
-        peers = "".join("<peer name='n%d' ip='127.0.0.%d' port='%d'/>" % (n, n + 1, p)
-                        for n, p in cports.items() if n != number)
-        pem = pki.node(self.name)
-        self.config = sandbox.write("router-%s.xml" % self.name, """<router>
-  <id>router</id>
-  <pidfile>%s</pidfile>
-  <log type='file'><file>%s</file></log>
-  <local><ip>%s</ip><port>%d</port><users>%s</users></local>
-  <aci><acl type='all'><user>sm</user></acl></aci>
-  <cluster>
-    <module>%s</module>
-    <node>%s</node>
-    <ip>%s</ip> <port>%d</port>
-    <pemfile>%s</pemfile>
-    <cachain>%s</cachain>
-    %s
-    <domain>%s</domain>
-    <profile>lan</profile>
-    <control>%s</control>
-    <sm>%s</sm>
-  </cluster>
-</router>
-""" % (sandbox.path("router-%s.pid" % self.name), self.log, self.ip, self.port, users,
-            cluster_so(), self.name, self.ip, cports[number], pem.pemfile,
-            pki.ca.certfile, peers, DOMAIN, self.control, self.sm_id))
-        self.daemon = None
-        self.starts = 0
-
-    def start(self):
-        self.starts += 1
-        self.daemon = self.sb.start(
-            "router-%s-%d" % (self.name, self.starts),
-            [router_binary(), "-c", str(self.config)], logs=[self.log],
-            ready_port=(self.ip, self.port))
-        return self
-
-    def wait(self, pattern, timeout=TIMEOUT, since=None):
-        return self.daemon.wait_log(pattern, timeout=timeout, since=since)
+        name = "n%d" % number
+        peers = [("n%d" % n, "127.0.0.%d" % (n + 1), p)
+                 for n, p in cports.items() if n != number]
+        super().__init__(sandbox, name, "127.0.0.%d" % (number + 1), pki.node(name),
+                         pki.ca, peers, cports[number], domain=DOMAIN)
+        self.sm_id = "sm-" + name
+        self.control = sandbox.path("control-%s.sock" % name)
+        self.config.write_text(self.config.read_text().replace(
+            "</cluster>", "  <control>%s</control>\n    <sm>%s</sm>\n  </cluster>"
+            % (self.control, self.sm_id), 1))
 
     def sm(self):
         """The scripted sm: authenticated as sm, bound as sm-nN."""
@@ -111,11 +72,6 @@ class FwdNode:
                               "json"], capture_output=True, text=True, timeout=15)
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
-
-    def kill(self):
-        os.kill(self.daemon.pid, signal.SIGKILL)
-        self.daemon.proc.wait(10)
-        self.daemon.stopped = True     # killed on purpose: not a problem
 
 
 def routes(sm, wait=TIMEOUT):
