@@ -83,8 +83,10 @@ static void flush_cb(void *ctx)
 static void retry_cb(void *ctx)
 {
 	struct cluster_local *cl = ctx;
+	size_t snaps = cluster_state_retry(cl->state);
+	int fwd_left = cluster_fwd_flush(cl->fwd);      /* i13-fwd */
 
-	if ((cluster_state_retry(cl->state) == 0) & (cluster_fwd_flush(cl->fwd) == 0)) {
+	if (snaps == 0 && !fwd_left) {
 		router_mod_timer_stop(cl->retry);
 		cl->retry_armed = 0;
 	}
