@@ -32,6 +32,7 @@ struct fwd_peer {
 	uint8_t known;          /* incarnation seen */
 	uint8_t open;
 	uint8_t ack_due;        /* delivered stanzas not yet acknowledged */
+	uint8_t gone;           /* declared gone, not open since */
 	/* out: seq next_seq - 1 is the last given a number */
 	struct fwd_item *head, *tail;
 	struct fwd_item *cursor; /* first item not yet handed to this link */
@@ -184,6 +185,11 @@ int cluster_fwd_send(struct cluster_fwd *fwd, const char *node, const uint8_t *r
 		undelivered(fwd, node, CLUSTER_FWD_TOO_BIG, route, len, targets, ntargets);
 		return -1;
 	}
+	if (p->gone) {
+		p->undelivered += ntargets > 0;
+		undelivered(fwd, node, CLUSTER_FWD_NODE_DEAD, route, len, targets, ntargets);
+		return -1;
+	}
 	if (p->frames >= fwd->max_frames || p->bytes + len + tlen > fwd->max_bytes) {
 		p->undelivered += ntargets > 0;
 		undelivered(fwd, node, CLUSTER_FWD_QUEUE_FULL, route, len, targets, ntargets);
@@ -246,6 +252,7 @@ void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t i
 	p->known = 1;
 	p->incarnation = incarnation;
 	p->open = 1;
+	p->gone = 0;
 	p->since_ack = 0;
 	/* Tell the peer at once what arrived, in case our last ACK was lost
 	 * with the link; then everything it has not acknowledged, in order. */
@@ -277,6 +284,8 @@ void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 		log_notice("cluster: fwd: %s gone (%s): %zu unacknowledged stanzas handed "
 			   "back to the sm", node, cluster_fwd_reason_name(reason), p->frames);
 	drain(fwd, p, reason);
+	/* Until its link opens again, what is sent to it comes back at once. */
+	p->gone = !p->open;
 }
 
 static int on_stanza(struct cluster_fwd *fwd, struct fwd_peer *p,

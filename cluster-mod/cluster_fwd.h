@@ -81,7 +81,7 @@ void cluster_fwd_free(struct cluster_fwd **fwdp);
  * 0 for a broadcast). The bytes and targets are copied. Returns 0 when it
  * is queued (sent now if the link is open, else when it opens), or -1
  * after handing it to the undelivered hook (unknown node, queue full, too
- * big for a frame); a broadcast is then just dropped.
+ * big for a frame, node gone); a broadcast is then just dropped.
  */
 int cluster_fwd_send(struct cluster_fwd *fwd, const char *node, const uint8_t *route,
 		     size_t len, const char *const *targets, size_t ntargets);
@@ -93,8 +93,10 @@ void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t i
 /* The link closed: stanzas stay queued for the same incarnation. */
 void cluster_fwd_peer_closed(struct cluster_fwd *fwd, const char *peer);
 /* The peer is gone for good (declared dead, BYE(shutting down)): every
- * unacknowledged stanza goes to the undelivered hook with `reason`; the
- * next link (a new incarnation, or the same one coming back) starts anew. */
+ * unacknowledged stanza goes to the undelivered hook with `reason`, and
+ * until its link opens again every stanza sent to it goes there at once
+ * (node-dead). A new incarnation starts the numbering anew; the same one
+ * coming back goes on with it. */
 void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 			   enum cluster_fwd_reason reason);
 

@@ -779,6 +779,8 @@ struct cluster_local *cluster_local_new(struct router *r, const struct cluster_c
 			names[i] = cc->peers[i].name;
 			cl->dead_ctx[i] = (struct dead_ctx){ cl, i };
 			cl->dead[i] = router_mod_timer_new(r, dead_cb, &cl->dead_ctx[i]);
+			/* A peer never reached is taken for dead as well. */
+			router_mod_timer_start(cl->dead[i], dead_wait_ms(cl), 0);
 		}
 		cl->fwd = cluster_fwd_new(names, cc->npeers, 0, 0, &hooks, cl);
 		cl->bare = xhash_new();

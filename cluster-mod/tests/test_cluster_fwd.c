@@ -395,6 +395,16 @@ static void test_node_gone_and_broadcasts(void **state)
 	/* Gone twice: nothing more. */
 	cluster_fwd_node_gone(net.e[0].fwd, "n2", CLUSTER_FWD_NODE_DEAD);
 	assert_int_equal(net.e[0].nundelivered, 2);
+	/* While it is gone, a stanza for it comes back at once. */
+	{
+		const char *t = "z@d/r";
+
+		assert_int_equal(cluster_fwd_send(net.e[0].fwd, "n2", (const uint8_t *)"<g/>", 4,
+						  &t, 1), -1);
+	}
+	assert_int_equal(net.e[0].nundelivered, 3);
+	assert_string_equal(net.e[0].undelivered[2], "<g/>");
+	assert_int_equal(net.e[0].ureason[2], CLUSTER_FWD_NODE_DEAD);
 	/* The same incarnation comes back after all: numbering goes on,
 	 * so the receiver takes the next stanza (not a duplicate). */
 	net_open(&net, 1000, 2000);

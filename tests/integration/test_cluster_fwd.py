@@ -301,3 +301,33 @@ def test_link_loss_resends_without_loss_or_duplicates(sandbox):
     assert got == ["m%d" % i for i in range(20)]
     no_route(sm2, wait=1.5)
     assert n1.json()["tables"]["undelivered"] == 0
+
+
+def test_sync_waits_for_peers_and_unreachable_node(sandbox):
+    """n3 is configured but never runs: a <sync/> is answered with reset
+    at once and `synced` only once 2 x the heartbeat timeout (6 s) has
+    passed since start; a stanza for n3 then comes straight back as
+    node-dead."""
+    pki = Pki(sandbox)
+    cports = {n: sandbox.free_port("127.0.0.%d" % (n + 1)) for n in (1, 2, 3)}
+    started = time.monotonic()
+    n1 = FwdNode(sandbox, pki, 1, cports).start()
+    n2 = FwdNode(sandbox, pki, 2, cports).start()
+    n1.wait(r"cluster: peer n2 open")
+    sm1 = n1.sm()
+    sm1.send("<route xmlns='%s' to='%s' from='sm-n1'><sync xmlns='%s'/></route>"
+             % (COMP, DOMAIN, NS))
+    remote, ss = stubs(next_route(sm1))
+    assert remote.get("reset") == "1"
+    remote, ss = stubs(next_route(sm1))
+    assert remote.get("synced") == "1" and ss == []
+    assert time.monotonic() - started >= 6.0
+    bob = "bob@%s/x" % DOMAIN
+    forward(sm1, "n1", "n3", [bob], message("alice@%s/a" % DOMAIN, bob, "to-n3"))
+    r = next_route(sm1, wait=5)
+    assert r.get(jc("undelivered")) == "node-dead" and r.get(jc("node")) == "n3"
+    # n2 is open: what goes there is delivered
+    sm2 = n2.sm()
+    forward(sm1, "n1", "n2", [bob], message("alice@%s/a" % DOMAIN, bob, "to-n2"))
+    r = next_route(sm2)
+    assert r.find("{%s}message/{%s}body" % (CLIENT, CLIENT)).text == "to-n2"
