@@ -10,8 +10,9 @@
  * closed with BYE and close_notify at SIGTERM within the router's bounded
  * drain, and reported at SIGHUP. The session table and the local
  * hand-off of the domains' routes to this node's sm are cluster_local.c
- * (hooks marked i13-state below); stanza and membership frames are not
- * handled yet.
+ * (hooks marked i13-state below); STANZA/ACK frames go there too, to the
+ * forwarding transport (cluster_fwd.c, hooks marked i13-fwd); membership
+ * frames are not handled yet.
  */
 #include "config.h"
 #include "router/router_module.h"

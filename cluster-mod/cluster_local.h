@@ -3,9 +3,13 @@
  * cluster_local: what the cluster module does for its own node (for now):
  *
  *  - it binds the clustered domains at the router and hands every route
- *    for them to the local sm (<cluster><sm>, the sm's <router_id>), so a
- *    node serves its users on its own until forwarding between nodes
- *    exists;
+ *    for them to the local sm (<cluster><sm>, the sm's <router_id>), which
+ *    decides where each stanza goes;
+ *  - i13-fwd: it speaks the module's side of the module <-> sm protocol
+ *    (docs/cluster-protocol.md "The module and its sm"): remote sessions
+ *    pushed to the sm, <sync/>, stanzas forwarded to and from other nodes
+ *    (cluster_fwd.h), undelivered ones handed back, conflicts; and it
+ *    installs the router's redirects for local sessions (patch 4);
  *  - it takes the local sm's session notifications (seed patch 3,
  *    urn:jabberd-cluster:session, patches/03-sm-notifies-cluster.md) into
  *    the replicated session table (cluster_state.h), and runs the table's
