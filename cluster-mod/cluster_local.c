@@ -513,6 +513,31 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const cha
 	nad_free(&nad);
 }
 
+/* The local sm went away (the router's unavailable presence for S): c2s
+ * closes the sessions it held (patch 1), so they end here too, and the
+ * router has dropped the redirects naming S. */
+static void collect_jid(void *ctx, const struct cluster_state_session *s)
+{
+	struct buf *b = ctx;
+
+	buf_append(b, s->jid, strlen(s->jid) + 1);
+}
+
+static void local_sm_gone(struct cluster_local *cl)
+{
+	struct buf jids;
+	size_t n = 0;
+
+	buf_init(&jids);
+	cluster_state_foreach(cl->state, 1, collect_jid, &jids);
+	for (size_t off = 0; off < jids.len; off += strlen(jids.data + off) + 1, n++)
+		(void)cluster_state_local_remove(cl->state, jids.data + off);
+	buf_free(&jids);
+	xhash_clear(cl->bare, NULL);
+	log_notice("cluster: %s went away: its %zu sessions ended", cl->cc->sm, n);
+	flush_arm(cl);
+}
+
 void cluster_local_node_dead(struct cluster_local *cl, const char *node)
 {
 	cluster_state_drop_node(cl->state, node, CLUSTER_STATE_REASON_NODE_DEAD);
@@ -642,6 +667,13 @@ void cluster_local_deliver(struct cluster_local *cl, struct nad *nad)
 	int el;
 
 	if (nad_root(nad) == NAD_NONE || strcmp(nad_name(nad, 0), "route") != 0) {
+		const char *type = nad_attr(nad, 0, NULL, "type");
+
+		from = nad_attr(nad, 0, NULL, "from");
+		if (nad_root(nad) != NAD_NONE && strcmp(nad_name(nad, 0), "presence") == 0 &&
+		    cl->cc->sm != NULL && from != NULL && strcmp(from, cl->cc->sm) == 0 &&
+		    type != NULL && strcmp(type, "unavailable") == 0)
+			local_sm_gone(cl);      /* i13-fwd */
 		nad_free(&nad);                 /* advertisements */
 		return;
 	}

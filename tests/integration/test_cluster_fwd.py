@@ -331,3 +331,19 @@ def test_sync_waits_for_peers_and_unreachable_node(sandbox):
     forward(sm1, "n1", "n2", [bob], message("alice@%s/a" % DOMAIN, bob, "to-n2"))
     r = next_route(sm2)
     assert r.find("{%s}message/{%s}body" % (CLIENT, CLIENT)).text == "to-n2"
+
+
+def test_sm_gone_ends_its_sessions(sandbox):
+    """n2's sm disconnects: c2s closes the sessions it held (patch 1), so
+    n2's module ends them in the table and n1's sm sees them removed."""
+    n1, n2 = two_nodes(sandbox)
+    sm1, sm2 = n1.sm(), n2.sm()
+    bob = "bob@%s/phone" % DOMAIN
+    notify(sm2, "n2", "start", bob, sid="b1")
+    assert [s["action"] for s in stubs(next_route(sm1))[1]] == ["add"]
+    sm2.sock.close()
+    _, ss = stubs(next_route(sm1))
+    assert [(s["action"], s["jid"], s["reason"]) for s in ss] == [("remove", bob, "end")]
+    st = n2.json()
+    assert st["tables"]["local_sessions"] == 0 and st["tables"]["redirect_entries"] == 0
+    assert st["router"]["redirect_entries"] == 0
