@@ -382,7 +382,8 @@ static int split_targets(char *list, const char **v)
 {
 	int n = 0;
 
-	for (char *t = strtok(list, " "); t != NULL; t = strtok(NULL, " ")) {
+	for (char *save = NULL, *t = strtok_r(list, " ", &save); t != NULL;
+	     t = strtok_r(NULL, " ", &save)) {
 		if (n == CLUSTER_TARGETS_MAX || strlen(t) > CLUSTER_JID_MAX)
 			return -1;
 		v[n++] = t;
