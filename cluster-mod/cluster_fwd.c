@@ -147,8 +147,7 @@ static void release(struct fwd_peer *p, uint64_t seq)
 		p->acked = seq;
 }
 
-/* Every queued stanza back to the sm; numbering goes on (a returning
- * link of the same incarnation must not see old numbers again). */
+/* Every queued stanza back to the sm. */
 static void drain(struct cluster_fwd *fwd, struct fwd_peer *p, enum cluster_fwd_reason reason)
 {
 	while (p->head != NULL) {
@@ -163,6 +162,17 @@ static void drain(struct cluster_fwd *fwd, struct fwd_peer *p, enum cluster_fwd_
 	p->tail = p->cursor = NULL;
 	p->frames = p->bytes = 0;
 	p->acked = p->next_seq - 1;
+}
+
+/* Both directions' numbering starts again (the peer is, or will be, a
+ * new incarnation, or this node is). */
+static void renumber(struct fwd_peer *p)
+{
+	p->next_seq = 1;
+	p->acked = 0;
+	p->delivered = 0;
+	p->ack_due = 0;
+	p->since_ack = 0;
 }
 
 int cluster_fwd_send(struct cluster_fwd *fwd, const char *node, const uint8_t *route,
@@ -243,9 +253,7 @@ void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t i
 	}
 	if (!p->known || p->incarnation != incarnation) {
 		/* Both directions start again for this pair of incarnations. */
-		p->next_seq = 1;
-		p->acked = 0;
-		p->delivered = 0;
+		renumber(p);
 		for (struct fwd_item *it = p->head; it != NULL; it = it->next)
 			it->seq = p->next_seq++;   /* queued before the first link */
 	}
@@ -284,8 +292,22 @@ void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 		log_notice("cluster: fwd: %s gone (%s): %zu unacknowledged stanzas handed "
 			   "back to the sm", node, cluster_fwd_reason_name(reason), p->frames);
 	drain(fwd, p, reason);
-	/* Until its link opens again, what is sent to it comes back at once. */
+	/* A node declared dead or gone comes back only as a new incarnation
+	 * (membership), possibly over a link that stayed open: both
+	 * directions start from 1 again. Until its link opens again, what is
+	 * sent to it comes back at once. */
+	renumber(p);
 	p->gone = !p->open;
+}
+
+void cluster_fwd_reincarnated(struct cluster_fwd *fwd)
+{
+	for (int i = 0; i < fwd->npeers; i++) {
+		struct fwd_peer *p = &fwd->peers[i];
+
+		drain(fwd, p, CLUSTER_FWD_NODE_DEAD);
+		renumber(p);
+	}
 }
 
 static int on_stanza(struct cluster_fwd *fwd, struct fwd_peer *p,

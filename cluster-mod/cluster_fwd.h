@@ -95,10 +95,17 @@ void cluster_fwd_peer_closed(struct cluster_fwd *fwd, const char *peer);
 /* The peer is gone for good (declared dead, BYE(shutting down)): every
  * unacknowledged stanza goes to the undelivered hook with `reason`, and
  * until its link opens again every stanza sent to it goes there at once
- * (node-dead). A new incarnation starts the numbering anew; the same one
- * coming back goes on with it. */
+ * (node-dead). Both directions' numbering restarts from 1: such a node
+ * comes back only as a new incarnation (membership), possibly over a link
+ * that stayed open. */
 void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 			   enum cluster_fwd_reason reason);
+
+/* This node took a new incarnation (it learnt it was declared dead): its
+ * peers take it for a new node, so with each of them everything not
+ * acknowledged goes back (node-dead) and both directions' numbering
+ * restarts from 1, on the links as they are. */
+void cluster_fwd_reincarnated(struct cluster_fwd *fwd);
 
 /* A STANZA or ACK from `peer` (other types are ignored). Returns 0, or
  * -1 with *error_r (an ACK for stanzas never sent). */

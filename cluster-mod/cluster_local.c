@@ -541,19 +541,26 @@ static void local_sm_gone(struct cluster_local *cl)
 
 void cluster_local_node_dead(struct cluster_local *cl, const char *node)
 {
-	cluster_state_drop_node(cl->state, node, CLUSTER_STATE_REASON_NODE_DEAD);
+	cluster_state_drop_node(cl->state, node, CLUSTER_STATE_DROP_NODE_DEAD);
 	cluster_fwd_node_gone(cl->fwd, node, CLUSTER_FWD_NODE_DEAD);
 	stubs_flush(cl);
 }
 
-/* Until membership declares nodes dead: a peer whose link stays down for
- * 2 x the heartbeat timeout is taken for dead. */
+void cluster_local_reincarnated(struct cluster_local *cl)
+{
+	cluster_fwd_reincarnated(cl->fwd);
+}
+
+/* Membership declares dead only nodes that were alive once; a configured
+ * peer whose link has not opened 2 x the heartbeat timeout after start is
+ * taken for dead here, so that stanzas for it come back to the sm. */
 static void dead_cb(void *ctx)
 {
 	struct dead_ctx *d = ctx;
 	const char *name = d->cl->cc->peers[d->i].name;
 
-	log_notice("cluster: %s: link down for 2 x the heartbeat timeout: taken for dead", name);
+	log_notice("cluster: %s not reached within 2 x the heartbeat timeout: stanzas for it "
+		   "go back to the sm", name);
 	cluster_local_node_dead(d->cl, name);
 }
 
@@ -743,12 +750,8 @@ void cluster_local_frame(struct cluster_local *cl, const char *peer,
 
 void cluster_local_peer_closed(struct cluster_local *cl, const char *peer)
 {
-	int i = peer_index(cl, peer);
-
 	cluster_state_peer_closed(cl->state, peer);
 	cluster_fwd_peer_closed(cl->fwd, peer);
-	if (i >= 0)
-		router_mod_timer_start(cl->dead[i], dead_wait_ms(cl), 0);
 }
 
 void cluster_local_peer_open(struct cluster_local *cl, const char *peer)
@@ -764,14 +767,6 @@ void cluster_local_peer_open(struct cluster_local *cl, const char *peer)
 	flush_arm(cl);
 }
 
-void cluster_local_peer_bye(struct cluster_local *cl, const char *peer, unsigned reason)
-{
-	/* A node shutting down: its sessions go as node-dead (its sm may
-	 * not have said unavailable for each), and so do our stanzas it did
-	 * not acknowledge. */
-	if (reason == CLUSTER_BYE_SHUTDOWN)
-		cluster_local_node_dead(cl, peer);
-}
 
 void cluster_local_log_status(const struct cluster_local *cl)
 {

@@ -14,7 +14,8 @@
  *    urn:jabberd-cluster:session, patches/03-sm-notifies-cluster.md) into
  *    the replicated session table (cluster_state.h), and runs the table's
  *    frames over the peer links: deltas flushed once per loop turn, a
- *    STATE_REQUEST when a link opens, a peer's entries dropped at its BYE.
+ *    STATE_REQUEST when a link opens, a node's entries dropped when the
+ *    membership declares it dead or gone (cluster_local_node_dead).
  */
 #ifndef CLUSTER_MOD_CLUSTER_LOCAL_H
 #define CLUSTER_MOD_CLUSTER_LOCAL_H
@@ -41,12 +42,14 @@ void cluster_local_frame(struct cluster_local *cl, const char *peer,
 			 const struct cluster_frame *frame);
 void cluster_local_peer_open(struct cluster_local *cl, const char *peer);
 void cluster_local_peer_closed(struct cluster_local *cl, const char *peer);
-void cluster_local_peer_bye(struct cluster_local *cl, const char *peer, unsigned reason);
-/* i13-fwd: a peer is dead (membership's on_node_dead, BYE(shutting down),
- * or a link down for 2 x the heartbeat timeout until membership exists):
- * its sessions go (reason node-dead) and its unacknowledged stanzas go back
- * to the sm (iface13.md rule 4). */
+/* The membership declared `node` dead, or it left (BYE): drop its
+ * entries (reason node-dead) and hand the stanzas it did not acknowledge
+ * back to the sm (i13-fwd, iface13.md rule 4). */
 void cluster_local_node_dead(struct cluster_local *cl, const char *node);
+
+/* This node took a new incarnation (membership): forwarding starts anew
+ * with every peer (cluster_fwd_reincarnated). */
+void cluster_local_reincarnated(struct cluster_local *cl);
 
 /* Counters of the module's side of iface13.md, for the status. */
 struct cluster_local_counters {

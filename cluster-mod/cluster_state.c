@@ -717,25 +717,26 @@ void cluster_state_peer_open(struct cluster_state *st, const char *peer)
 	send_request(st, peer, (unsigned)i);
 }
 
-void cluster_state_drop_node(struct cluster_state *st, const char *node,
-			     enum cluster_state_reason reason)
+const char *cluster_state_drop_reason_name(enum cluster_state_drop_reason reason)
 {
-	int i = origin_find(st, node, strlen(node));
+	return reason == CLUSTER_STATE_DROP_REPLACED ? "replaced" : "node-dead";
+}
+
+void cluster_state_drop_node(struct cluster_state *st, const char *peer,
+			     enum cluster_state_drop_reason reason)
+{
+	int i = origin_find(st, peer, strlen(peer));
 
 	if (i <= 0)
 		return;
-	log_info("cluster: state: %s gone: dropping its %zu sessions", node,
-		 st->origins[i].count);
-	origin_drop_entries(st, (unsigned)i, reason);
+	log_info("cluster: state: dropping the %zu sessions of %s (%s)", st->origins[i].count,
+		 peer, cluster_state_drop_reason_name(reason));
+	origin_drop_entries(st, (unsigned)i, reason == CLUSTER_STATE_DROP_REPLACED ?
+			    CLUSTER_STATE_REASON_REPLACED : CLUSTER_STATE_REASON_NODE_DEAD);
 	st->origins[i].known = 0;
 	st->origins[i].in_snapshot = 0;
 	st->origins[i].asked = 0;
 	st->origins[i].last_seq = 0;
-}
-
-void cluster_state_peer_bye(struct cluster_state *st, const char *peer)
-{
-	cluster_state_drop_node(st, peer, CLUSTER_STATE_REASON_NODE_DEAD);
 }
 
 void cluster_state_set_watch(struct cluster_state *st, cluster_state_watch_fn fn, void *ctx)

@@ -19,8 +19,9 @@
  *  - a STATE_REQUEST for our entries is answered with the deltas since
  *    from_seq while the history still holds them, else with a snapshot.
  *
- * A peer whose link closes keeps its entries (failure detection comes
- * later); a peer that says BYE has them dropped (cluster_state_peer_bye).
+ * A peer whose link closes keeps its entries; a node the membership
+ * declares dead or gone (cluster_members.h: BYE, failure detection) has
+ * them dropped (cluster_state_drop_node, the one drop path).
  *
  * Not thread-safe; everything runs on the router's loop. Frames go out
  * through the send hook (peer NULL: every open peer).
@@ -79,9 +80,17 @@ size_t cluster_state_retry(struct cluster_state *st);
 /* A peer's link closed: forget the snapshot being sent to it (it asks
  * again when the link reopens). Its entries are kept. */
 void cluster_state_peer_closed(struct cluster_state *st, const char *peer);
-/* A peer said BYE (shutting down): drop its entries at once
- * (cluster_state_drop_node with CLUSTER_STATE_REASON_NODE_DEAD). */
-void cluster_state_peer_bye(struct cluster_state *st, const char *peer);
+/* Why a node's entries are dropped all at once (the sm's
+ * <remote><s action='remove' reason=.../>: iface13 rule 1). */
+enum cluster_state_drop_reason {
+	CLUSTER_STATE_DROP_NODE_DEAD = 1,       /* declared dead, or left (BYE) */
+	CLUSTER_STATE_DROP_REPLACED,            /* a newer incarnation of it */
+};
+const char *cluster_state_drop_reason_name(enum cluster_state_drop_reason reason);
+/* Drop every entry of `node` at once (the membership declared it dead or
+ * gone); it is asked for a snapshot again when its link opens. */
+void cluster_state_drop_node(struct cluster_state *st, const char *node,
+			     enum cluster_state_drop_reason reason);
 
 struct cluster_state_session {
 	const char *jid;
@@ -106,16 +115,13 @@ enum cluster_state_change {
 	CLUSTER_STATE_REMOVED,
 };
 /* Called for every change of a PEER's entries (never this node's own),
- * including each entry of a node dropped at once; the view is valid
+ * including each entry of a node dropped at once (cluster_state_drop_node:
+ * DROP_NODE_DEAD gives REASON_NODE_DEAD, DROP_REPLACED REASON_REPLACED); the view is valid
  * during the call only and the watch must not change the table. */
 typedef void (*cluster_state_watch_fn)(void *ctx, enum cluster_state_change change,
 				       enum cluster_state_reason reason,
 				       const struct cluster_state_session *s);
 void cluster_state_set_watch(struct cluster_state *st, cluster_state_watch_fn fn, void *ctx);
-/* Drop all of `node`'s entries now (BYE, declared dead, ...), telling the
- * watch with `reason`; its state is asked for again when its link opens. */
-void cluster_state_drop_node(struct cluster_state *st, const char *node,
-			     enum cluster_state_reason reason);
 /* 1 when we hold `peer`'s entries of `incarnation` (a snapshot or deltas
  * from sequence 1 applied, no snapshot half-way), else 0. */
 int cluster_state_peer_synced(const struct cluster_state *st, const char *peer,

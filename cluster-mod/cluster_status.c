@@ -100,6 +100,17 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 		buf_printf(out, "  queue        %" PRIu64 " unacked, %" PRIu64 " bytes\n",
 			   p->queue_frames, p->queue_bytes);
 	}
+	for (int i = 0; i < st->nmembers; i++) {
+		const struct cluster_status_member *m = &st->members[i];
+
+		utc(m->since, since, sizeof(since));
+		buf_printf(out, "member %s\n", m->name);
+		buf_printf(out, "  state        %s since %s (%lld s)%s\n", m->state, since,
+			   (long long)(st->now - m->since), m->self ? ", this node" : "");
+		buf_printf(out, "  incarnation  %" PRIu64 "\n", m->incarnation);
+		if (m->ip[0] != '\0')
+			buf_printf(out, "  address      %s port %d\n", m->ip, m->port);
+	}
 	buf_printf(out, "refusals\n");
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++)
 		buf_printf(out, "  %-22s %" PRIu64 "\n", cluster_refusal_name((enum cluster_refusal)r),
@@ -173,6 +184,20 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 		json_str(out, l->last_error);
 		buf_printf(out, ",\"sessions\":%" PRIu64 ",\"queue\":{\"frames\":%" PRIu64
 			   ",\"bytes\":%" PRIu64 "}}", p->sessions, p->queue_frames, p->queue_bytes);
+	}
+	buf_append_str(out, "],\"members\":[");
+	for (int i = 0; i < st->nmembers; i++) {
+		const struct cluster_status_member *m = &st->members[i];
+
+		buf_append_str(out, i > 0 ? ",{\"name\":" : "{\"name\":");
+		json_str(out, m->name);
+		buf_append_str(out, ",\"ip\":");
+		json_str(out, m->ip);
+		buf_printf(out, ",\"port\":%d,\"incarnation\":%" PRIu64 ",\"state\":", m->port,
+			   m->incarnation);
+		json_str(out, m->state);
+		buf_printf(out, ",\"since\":%lld,\"self\":%s}", (long long)m->since,
+			   m->self ? "true" : "false");
 	}
 	buf_append_str(out, "],\"refusals\":{");
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++) {
@@ -289,6 +314,35 @@ static void prom_router(const struct cluster_status *st, struct buf *out, const 
 	buf_printf(out, "\"} %" PRIu64 "\n", v);
 }
 
+/* The members' states, one sample per member and state (1 for the
+ * member's state, 0 for the others), and when each entered it. */
+static void prom_members(const struct cluster_status *st, struct buf *out)
+{
+	static const char *const states[] = { "alive", "suspect", "dead", "left" };
+
+	prom_head(out, "jabberd_cluster_member_state", "gauge",
+		  "1 for the state this node sees the member in (alive, suspect, dead, left), "
+		  "else 0.");
+	for (int i = 0; i < st->nmembers; i++)
+		for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+			buf_append_str(out, "jabberd_cluster_member_state{node=\"");
+			prom_label(out, st->node);
+			buf_append_str(out, "\",member=\"");
+			prom_label(out, st->members[i].name);
+			buf_printf(out, "\",state=\"%s\"} %d\n", states[k],
+				   strcmp(st->members[i].state, states[k]) == 0);
+		}
+	prom_head(out, "jabberd_cluster_member_state_since_seconds", "gauge",
+		  "Unix time the member entered its current state.");
+	for (int i = 0; i < st->nmembers; i++) {
+		buf_append_str(out, "jabberd_cluster_member_state_since_seconds{node=\"");
+		prom_label(out, st->node);
+		buf_append_str(out, "\",member=\"");
+		prom_label(out, st->members[i].name);
+		buf_printf(out, "\"} %lld\n", (long long)st->members[i].since);
+	}
+}
+
 void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 {
 	prom_peers(st, out, "jabberd_cluster_peer_up", "gauge",
@@ -316,6 +370,7 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 		prom_label(out, cluster_refusal_name((enum cluster_refusal)r));
 		buf_printf(out, "\"} %" PRIu64 "\n", st->refusals[r]);
 	}
+	prom_members(st, out);
 	prom_router(st, out, "jabberd_router_routed_total", "counter",
 		    "Unicast routes delivered since start.", st->router.routed);
 	prom_router(st, out, "jabberd_router_bounced_total", "counter",

@@ -58,6 +58,17 @@ struct cluster_status_tables {
 	uint64_t forwarded_out, forwarded_in, undelivered;
 };
 
+/* A member of the cluster as this node sees it (cluster_members.h). */
+struct cluster_status_member {
+	const char *name;
+	const char *ip;                 /* "" when not known */
+	int port;
+	uint64_t incarnation;
+	const char *state;              /* alive, suspect, dead, left */
+	time_t since;                   /* in that state since (Unix time) */
+	int self;
+};
+
 struct cluster_status {
 	const char *node;
 	const char *profile;
@@ -69,6 +80,8 @@ struct cluster_status {
 	uint64_t refusals[CLUSTER_REFUSE_COUNT];
 	struct router_mod_stats router;
 	struct cluster_status_tables tables;
+	int nmembers;                           /* i13-memb */
+	const struct cluster_status_member *members;
 };
 
 /* Append the report to `out`. */

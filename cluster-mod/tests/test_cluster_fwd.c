@@ -346,6 +346,30 @@ static void test_sender_restart_receiver_resets(void **state)
 	net_free(&net);
 }
 
+static void test_self_reincarnated(void **state)
+{
+	struct net net;
+
+	(void)state;
+	net_init(&net, 0, 0);
+	net_open(&net, 1000, 2000);
+	send_n(&net.e[1], "n1", 0, 5);
+	net_pump(&net);
+	net_close(&net);
+	send_n(&net.e[0], "n2", 0, 2);          /* queued while the link is down */
+	/* n1 learns it was declared dead and takes a new incarnation: what it
+	 * queued comes back, and n2's fresh numbering is not taken for
+	 * duplicates of the old. */
+	cluster_fwd_reincarnated(net.e[0].fwd);
+	assert_int_equal(net.e[0].nundelivered, 2);
+	net.e[0].ndelivered = 0;
+	net_open(&net, 1001, 2000);
+	send_n(&net.e[1], "n1", 0, 3);
+	net_pump(&net);
+	assert_delivered_in_order(&net.e[0], 3);
+	net_free(&net);
+}
+
 static void test_queue_bound(void **state)
 {
 	struct net net;
@@ -405,14 +429,18 @@ static void test_node_gone_and_broadcasts(void **state)
 	assert_int_equal(net.e[0].nundelivered, 3);
 	assert_string_equal(net.e[0].undelivered[2], "<g/>");
 	assert_int_equal(net.e[0].ureason[2], CLUSTER_FWD_NODE_DEAD);
-	/* The same incarnation comes back after all: numbering goes on,
-	 * so the receiver takes the next stanza (not a duplicate). */
+	/* It comes back as a new incarnation over a link that stayed open
+	 * (it learnt it was declared dead): both ends number from 1 again. */
+	cluster_fwd_reincarnated(net.e[1].fwd);
 	net_open(&net, 1000, 2000);
+	assert_int_equal(queue(&net.e[0], "n2").next_seq, 1);
 	send_n(&net.e[0], "n2", 0, 1);
+	send_n(&net.e[1], "n1", 0, 2);
 	net_pump(&net);
 	assert_int_equal(net.e[1].ndelivered, 1);
 	assert_string_equal(net.e[1].delivered[0], "<m0/>");
-	assert_int_equal(queue(&net.e[1], "n1").delivered_in, 4);
+	assert_int_equal(queue(&net.e[1], "n1").delivered_in, 1);
+	assert_delivered_in_order(&net.e[0], 2);
 	net_free(&net);
 }
 
@@ -468,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_link_loss_resend_no_duplicates),
 		cmocka_unit_test(test_new_incarnation_undelivered),
 		cmocka_unit_test(test_sender_restart_receiver_resets),
+		cmocka_unit_test(test_self_reincarnated),
 		cmocka_unit_test(test_queue_bound),
 		cmocka_unit_test(test_node_gone_and_broadcasts),
 		cmocka_unit_test(test_unknown_node_too_big_bad_ack),

@@ -349,7 +349,7 @@ static void test_bye_drops(void **state)
 	cluster_state_flush(net.st[1]);
 	state_net_pump(&net);
 	assert_int_equal(cluster_state_count(net.st[2], NULL), 2);
-	cluster_state_peer_bye(net.st[2], "n1");
+	cluster_state_drop_node(net.st[2], "n1", CLUSTER_STATE_DROP_NODE_DEAD);
 	assert_int_equal(cluster_state_count(net.st[2], "n1"), 0);
 	assert_int_equal(cluster_state_count(net.st[2], "n2"), 1);
 	assert_int_equal(cluster_state_last_seq(net.st[2], "n1", NULL), 0);
@@ -391,7 +391,7 @@ static void test_watch(void **state)
 	cluster_state_flush(net.st[0]);
 	state_net_pump(&net);
 	/* the owner's own changes are not watched; the peer's all are */
-	cluster_state_peer_bye(net.st[1], "n1");
+	cluster_state_drop_node(net.st[1], "n1", CLUSTER_STATE_DROP_NODE_DEAD);
 	assert_int_equal(nwatched, 5);
 	assert_string_equal(watched[0], "add - a@example.org/r n1");
 	assert_string_equal(watched[1], "update - a@example.org/r n1");
