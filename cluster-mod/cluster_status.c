@@ -6,7 +6,9 @@
 #include "config.h"
 #include "cluster-mod/cluster_status.h"
 
+#include <assert.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -238,16 +240,30 @@ static void prom_head(struct buf *out, const char *name, const char *type, const
 	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* One line per peer of metric `name`, value from `get`. */
+/* A peer's value: from `get` (0: no sample), or the uint64_t at `off`. */
+static int peer_value(const struct cluster_status_peer *p,
+		      int (*get)(const struct cluster_status_peer *p, double *v), size_t off,
+		      double *v)
+{
+	uint64_t u;
+
+	if (get != NULL)
+		return get(p, v);
+	memcpy(&u, (const char *)p + off, sizeof(u));
+	*v = (double)u;
+	return 1;
+}
+
+/* One line per peer of metric `name`, value from `get` or at `off`. */
 static void prom_peers(const struct cluster_status *st, struct buf *out, const char *name,
 		       const char *type, const char *help,
-		       int (*get)(const struct cluster_status_peer *p, double *v))
+		       int (*get)(const struct cluster_status_peer *p, double *v), size_t off)
 {
 	double v;
 
 	prom_head(out, name, type, help);
 	for (int i = 0; i < st->npeers; i++) {
-		if (!get(&st->peers[i], &v))
+		if (!peer_value(&st->peers[i], get, off, &v))
 			continue;
 		buf_printf(out, "%s{node=\"", name);
 		prom_label(out, st->node);
@@ -269,41 +285,17 @@ static int get_rtt(const struct cluster_status_peer *p, double *v)
 	return p->open;
 }
 
-static int get_in(const struct cluster_status_peer *p, double *v)
-{
-	*v = (double)p->link.bytes_in;
-	return 1;
-}
-
-static int get_out(const struct cluster_status_peer *p, double *v)
-{
-	*v = (double)p->link.bytes_out;
-	return 1;
-}
-
-static int get_ups(const struct cluster_status_peer *p, double *v)
-{
-	*v = (double)p->link.ups;
-	return 1;
-}
-
-static int get_sessions(const struct cluster_status_peer *p, double *v)
-{
-	*v = (double)p->sessions;
-	return 1;
-}
-
-static int get_qframes(const struct cluster_status_peer *p, double *v)
-{
-	*v = (double)p->queue_frames;
-	return 1;
-}
-
-static int get_qbytes(const struct cluster_status_peer *p, double *v)
-{
-	*v = (double)p->queue_bytes;
-	return 1;
-}
+/* A peer's uint64_t field, read by peer_value(). */
+#define PEER_U64(field) NULL, offsetof(struct cluster_status_peer, field)
+#define PEER_FIELD_IS_U64(field) \
+	static_assert(sizeof(((struct cluster_status_peer *)0)->field) == sizeof(uint64_t), \
+		      #field " is read as a uint64_t")
+PEER_FIELD_IS_U64(link.bytes_in);
+PEER_FIELD_IS_U64(link.bytes_out);
+PEER_FIELD_IS_U64(link.ups);
+PEER_FIELD_IS_U64(sessions);
+PEER_FIELD_IS_U64(queue_frames);
+PEER_FIELD_IS_U64(queue_bytes);
 
 static void prom_router(const struct cluster_status *st, struct buf *out, const char *name,
 			const char *type, const char *help, uint64_t v)
@@ -346,21 +338,21 @@ static void prom_members(const struct cluster_status *st, struct buf *out)
 void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 {
 	prom_peers(st, out, "jabberd_cluster_peer_up", "gauge",
-		   "1 if the link to the peer is up and its protocol opened, else 0.", get_up);
+		   "1 if the link to the peer is up and its protocol opened, else 0.", get_up, 0);
 	prom_peers(st, out, "jabberd_cluster_peer_rtt_seconds", "gauge",
-		   "Last PING round-trip time to the peer (open peers only).", get_rtt);
+		   "Last PING round-trip time to the peer (open peers only).", get_rtt, 0);
 	prom_peers(st, out, "jabberd_cluster_peer_received_bytes_total", "counter",
-		   "Application bytes received from the peer since start.", get_in);
+		   "Application bytes received from the peer since start.", PEER_U64(link.bytes_in));
 	prom_peers(st, out, "jabberd_cluster_peer_sent_bytes_total", "counter",
-		   "Application bytes sent to the peer since start.", get_out);
+		   "Application bytes sent to the peer since start.", PEER_U64(link.bytes_out));
 	prom_peers(st, out, "jabberd_cluster_peer_link_ups_total", "counter",
-		   "Times the link to the peer came up since start.", get_ups);
+		   "Times the link to the peer came up since start.", PEER_U64(link.ups));
 	prom_peers(st, out, "jabberd_cluster_peer_sessions", "gauge",
-		   "The peer's sessions in this node's session table.", get_sessions);
+		   "The peer's sessions in this node's session table.", PEER_U64(sessions));
 	prom_peers(st, out, "jabberd_cluster_peer_queue_frames", "gauge",
-		   "Stanzas sent to the peer and not acknowledged yet.", get_qframes);
+		   "Stanzas sent to the peer and not acknowledged yet.", PEER_U64(queue_frames));
 	prom_peers(st, out, "jabberd_cluster_peer_queue_bytes", "gauge",
-		   "Route bytes sent to the peer and not acknowledged yet.", get_qbytes);
+		   "Route bytes sent to the peer and not acknowledged yet.", PEER_U64(queue_bytes));
 	prom_head(out, "jabberd_cluster_refusals_total", "counter",
 		  "Peers refused before authentication, by reason, since start.");
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++) {
