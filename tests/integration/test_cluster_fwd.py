@@ -275,6 +275,7 @@ def test_kill_receiver_unacked_come_back_once(sandbox):
     assert got == ["m0", "m1", "m2", "m3", "m4"]
     assert [(s["jid"], s["node"], s["reason"]) for s in removed] == [(bob, "n2", "node-dead")]
     assert waited < 10, waited
+    print("\nkill -9 -> 5 unacknowledged stanzas back to the sender's sm: %.2f s" % waited)
     assert re.search(r"cluster: member n2 \(incarnation \d+\) dead", n1.log.read_text())
     no_route(sm1, wait=2.0)            # exactly once
     st = n1.json()
