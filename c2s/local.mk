@@ -8,6 +8,7 @@ c2s_libc2s_a_SOURCES = \
 	c2s/authreg_password.c \
 	c2s/authreg_sqlite.c \
 	c2s/authreg_pipe.c \
+	c2s/authreg_anon.c \
 	c2s/c2s.h \
 	c2s/config.c \
 	c2s/conn.c \
@@ -25,6 +26,16 @@ if HAVE_PGSQL
 c2s_libc2s_a_CPPFLAGS = $(AM_CPPFLAGS) $(PQ_CFLAGS)
 c2s_libc2s_a_SOURCES += c2s/authreg_pgsql.c
 C2S_LIBS += $(PQ_LIBS)
+endif
+
+# The pam and ldap authreg backends, each when configure found its library.
+if HAVE_PAM
+c2s_libc2s_a_SOURCES += c2s/authreg_pam.c
+C2S_LIBS += $(PAM_LIBS)
+endif
+if HAVE_LDAP
+c2s_libc2s_a_SOURCES += c2s/authreg_ldap.c
+C2S_LIBS += $(LDAP_LIBS)
 endif
 
 if HAVE_CMOCKA

@@ -204,6 +204,8 @@ void c2s_register_iq(struct c2s_conn *c, struct nad *nad)
 	}
 	if (c->state == C2S_CONNECTED)
 		reg_create(c, nad, q);
+	else if (!authreg_can_register(c->c2s->ar))
+		c2s_iq_error(c, nad, "cancel", "not-allowed");  /* accounts live elsewhere */
 	else if (nad_child(nad, q, C2S_NS_REGISTER, "remove") != NAD_NONE)
 		reg_remove(c, nad);
 	else
