@@ -1,0 +1,306 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Our c2s (behind Debian's stock router and sm) with the authreg backends
+whose accounts live elsewhere: ldap against a private slapd this test
+starts on loopback (its own config, mdb database, users added with
+ldapadd, stopped by pid), pam with a PAM service file the test writes in a
+directory of its own (authreg.pam.confdir; the password is judged by a
+pam_exec script reading the test's user list), and anon (ANONYMOUS only).
+
+The same cases run over ldap and pam (CHECK_CASES): the right password
+logs in (a slixmpp client, to a session), a wrong one, an unknown user
+and an empty password do not; SCRAM and DIGEST-MD5 are not offered (the
+backend has no secret for them); in-band registration is refused."""
+
+import pathlib
+import shutil
+import sqlite3
+import time
+
+import pytest
+
+from lib import paths
+from lib.xmpp import XmppError
+from test_c2s_auth import c2s_node, tls_client
+
+USERS = {"alice": "secret a", "bob": "bob's-pw"}
+SUFFIX = "dc=example,dc=test"
+
+
+def activate(node, user):
+    """The stock sm loads a user only with an `active` row: as an operator
+    of an LDAP or PAM site sets sm's user.auto-create, the test adds it."""
+    con = sqlite3.connect(str(node.db), timeout=5)
+    try:
+        con.execute('INSERT INTO active ("collection-owner", time) VALUES (?, ?)',
+                    ("%s@localhost" % user, int(time.time())))
+        con.commit()
+    finally:
+        con.close()
+
+
+# ---- a private slapd ----
+
+SLAPD_CONF = """include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+pidfile {dir}/slapd.pid
+modulepath /usr/lib/ldap
+moduleload back_mdb
+database mdb
+maxsize 16777216
+suffix "{suffix}"
+rootdn "cn=admin,{suffix}"
+rootpw adminpw
+directory {dir}/db
+access to attrs=userPassword by anonymous auth by * none
+access to * by * read
+"""
+
+LDIF = """dn: {suffix}
+objectClass: dcObject
+objectClass: organization
+o: test
+dc: example
+
+dn: ou=people,{suffix}
+objectClass: organizationalUnit
+ou: people
+
+dn: cn=reader,{suffix}
+objectClass: person
+cn: reader
+sn: reader
+userPassword: readerpw
+"""
+
+PERSON = """
+dn: uid={uid},ou=people,{suffix}
+objectClass: inetOrgPerson
+uid: {uid}
+cn: {uid}
+sn: {uid}
+{extra}userPassword: {pw}
+"""
+
+
+def slapd_or_skip():
+    for prog in ("/usr/sbin/slapd", "ldapadd"):
+        if shutil.which(prog) is None:
+            pytest.skip("%s not installed (Debian slapd, ldap-utils; "
+                        "tools/install-deps --test)" % prog)
+
+
+def start_slapd(sandbox, people):
+    """A slapd on 127.0.0.1 with `people` ({uid: (password, employeeType)})
+    under ou=people. Returns (daemon, port)."""
+    import subprocess
+
+    slapd_or_skip()
+    d = sandbox.path("slapd")
+    (d / "db").mkdir(parents=True)
+    conf = sandbox.write("slapd/slapd.conf", SLAPD_CONF.format(dir=d, suffix=SUFFIX))
+    port = sandbox.free_port()
+    uri = "ldap://127.0.0.1:%d/" % port
+    daemon = sandbox.start("slapd", ["/usr/sbin/slapd", "-d", "0", "-h", uri,
+                                     "-f", conf], ready_port=("127.0.0.1", port))
+    ldif = LDIF.format(suffix=SUFFIX)
+    for uid, (pw, etype) in people.items():
+        extra = "employeeType: %s\n" % etype if etype else ""
+        ldif += PERSON.format(uid=uid, suffix=SUFFIX, pw=pw, extra=extra)
+    subprocess.run(["ldapadd", "-x", "-H", uri, "-D", "cn=admin," + SUFFIX,
+                    "-w", "adminpw"], input=ldif.encode(), check=True,
+                   stdout=subprocess.DEVNULL, timeout=paths.scaled(20))
+    return daemon, port
+
+
+def ldap_backend(port, extra=""):
+    return ("<ldap><host>127.0.0.1</host><port>%d</port><v3/>"
+            "<binddn>cn=reader,%s</binddn><bindpw>readerpw</bindpw>"
+            "<uidattr>uid</uidattr><basedn>ou=people,%s</basedn>%s"
+            "<timeout>5</timeout></ldap>" % (port, SUFFIX, SUFFIX, extra))
+
+
+# ---- a PAM service of the test's own ----
+
+PAM_CHECK = """#!/bin/sh
+# pam_exec expose_authtok: the password on stdin (NUL-terminated).
+pw=$(tr -d '\\000')
+while IFS= read -r line; do
+  [ "$line" = "$PAM_USER:$pw" ] && exit 0
+done < '{users}'
+exit 1
+"""
+
+
+def pam_backend(sandbox):
+    if not any(p.joinpath("pam_exec.so").exists() for p in
+               (pathlib.Path("/lib/x86_64-linux-gnu/security"),
+                pathlib.Path("/usr/lib/x86_64-linux-gnu/security"),
+                pathlib.Path("/lib/security"))):
+        pytest.skip("pam_exec.so not found (Debian libpam-modules)")
+    users = sandbox.write("pam/users", "".join(
+        "%s:%s\n" % kv for kv in USERS.items()))
+    check = sandbox.write("pam/check.sh", PAM_CHECK.format(users=users))
+    check.chmod(0o700)
+    sandbox.write("pam/conf/xmpp-test",
+                  # Debian's own pattern: pam_exec reports a script's
+                  # "no" as a system error; pam_deny makes it a wrong
+                  # password, as pam_unix would say.
+                  "auth [success=1 default=ignore] pam_exec.so expose_authtok quiet %s\n"
+                  "auth requisite pam_deny.so\n"
+                  "auth required pam_permit.so\n"
+                  "account required pam_permit.so\n" % check)
+    return ("<pam><service>xmpp-test</service><confdir>%s</confdir></pam>"
+            % sandbox.path("pam/conf"))
+
+
+@pytest.fixture(params=["ldap", "pam"])
+def check_node(request, sandbox):
+    """A node whose c2s checks passwords through ldap or pam, with the
+    accounts of USERS."""
+    if request.param == "ldap":
+        _, port = start_slapd(sandbox, {u: (p, None) for u, p in USERS.items()})
+        backend = ldap_backend(port)
+    else:
+        backend = pam_backend(sandbox)
+    node = c2s_node(sandbox, mechs="<plain/><digest-md5/><scram-sha-1/><scram-sha-256/>",
+                    module=request.param, backend=backend, scram="<plaintext/>")
+    for u in USERS:
+        activate(node, u)
+    return node
+
+
+def plain(node, user, password):
+    c, _ = tls_client(node)
+    c.auth("PLAIN", b"\0" + user.encode() + b"\0" + password.encode())
+    out = c.sasl_outcome()
+    c.close()
+    return out
+
+
+def test_check_right_password_logs_in(check_node, xmpp):
+    """A stock client logs in with the directory's (or PAM's) password, to
+    a session, and can talk to another such user."""
+    a = xmpp.client("alice@localhost", USERS["alice"], check_node.c2s_address,
+                    tls="starttls", cafile=check_node.cert.certfile)
+    a.login()
+    b = xmpp.client("bob@localhost", USERS["bob"], check_node.c2s_address,
+                    tls="starttls", cafile=check_node.cert.certfile)
+    b.login()
+    a.send_message("bob@localhost", "hello bob")
+    b.wait_message(body="hello bob")
+
+
+def test_check_wrong_unknown_empty_refused(check_node):
+    assert plain(check_node, "alice", "secret b") == ("failure", "not-authorized")
+    assert plain(check_node, "carol", "secret a") == ("failure", "not-authorized")
+    assert plain(check_node, "alice", "") == ("failure", "not-authorized")
+    assert plain(check_node, "bob", USERS["bob"])[0] == "success"
+
+
+def test_check_no_scram_no_registration(check_node):
+    """Only PLAIN can work: no secret for SCRAM or DIGEST-MD5 (named in
+    the config, still not offered); the accounts are not ours to create."""
+    c, feats = tls_client(check_node)
+    assert "<mechanism>PLAIN</mechanism>" in feats
+    assert "SCRAM" not in feats and "DIGEST-MD5" not in feats
+    assert "jabber.org/features/iq-register" not in feats
+    c.mark()
+    c.send("<iq type='set' id='r1'><query xmlns='jabber:iq:register'>"
+           "<username>dave</username><password>x</password></query></iq>")
+    reply = c.read_until("</iq>", "id='r1'/>", "</stream:stream>")
+    # Refused as with register-enable off: the stream ends not-authorized.
+    assert "type='result'" not in reply and "not-authorized" in reply, reply
+    c.close()
+
+
+# ---- ldap only ----
+
+def test_ldap_filter_metacharacters_escaped(sandbox):
+    """A name holding LDAP filter syntax is a literal name: 'a*' with
+    alice's password must not find alice's entry (jabberd2 put the name
+    into the filter unescaped)."""
+    _, port = start_slapd(sandbox, {"alice": (USERS["alice"], None)})
+    node = c2s_node(sandbox, mechs="<plain/>", module="ldap",
+                    backend=ldap_backend(port))
+    activate(node, "alice")
+    assert plain(node, "a*", USERS["alice"]) == ("failure", "not-authorized")
+    assert plain(node, "*", USERS["alice"]) == ("failure", "not-authorized")
+    assert plain(node, "alice", USERS["alice"])[0] == "success"
+
+
+def test_ldap_query_restricts_users(sandbox):
+    """authreg.ldap.query: only entries that also match it may log in."""
+    _, port = start_slapd(sandbox, {"alice": (USERS["alice"], "xmpp"),
+                                    "bob": (USERS["bob"], "other")})
+    node = c2s_node(sandbox, mechs="<plain/>", module="ldap",
+                    backend=ldap_backend(port, "<query>(employeeType=xmpp)</query>"))
+    assert plain(node, "alice", USERS["alice"])[0] == "success"
+    assert plain(node, "bob", USERS["bob"]) == ("failure", "not-authorized")
+
+
+def test_ldap_server_restart(sandbox):
+    """slapd goes away: logins fail (the client is told, c2s keeps
+    running); once it is back, the next login works again (a new
+    connection is made)."""
+    slapd, port = start_slapd(sandbox, {"alice": (USERS["alice"], None)})
+    node = c2s_node(sandbox, mechs="<plain/>", module="ldap",
+                    backend=ldap_backend(port))
+    assert plain(node, "alice", USERS["alice"])[0] == "success"
+    slapd.stop()
+    assert plain(node, "alice", USERS["alice"])[0] == "failure"
+    conf = sandbox.path("slapd", "slapd.conf")
+    sandbox.start("slapd2", ["/usr/sbin/slapd", "-d", "0", "-h",
+                             "ldap://127.0.0.1:%d/" % port, "-f", conf],
+                  ready_port=("127.0.0.1", port))
+    assert plain(node, "alice", USERS["alice"])[0] == "success"
+    assert node.daemons["c2s"].alive()
+
+
+def test_ldap_unreachable_at_start_fails(sandbox):
+    """As jabberd2: c2s does not start when the directory cannot be
+    reached, and says why."""
+    slapd_or_skip()
+    port = sandbox.free_port()
+    node = c2s_node(sandbox, mechs="<plain/>", module="ldap",
+                    backend=ldap_backend(port), prepare_only=True)
+    with pytest.raises(Exception):
+        node.start(timeout=paths.scaled(10))
+    c2s = node.daemons.get("c2s") or sandbox.daemon("node1-c2s")
+    c2s.expect_exit = True
+    end = time.monotonic() + paths.scaled(10)
+    while c2s.alive():
+        assert time.monotonic() < end
+        time.sleep(0.1)
+    assert c2s.returncode != 0
+    assert "cannot connect and bind to the directory" in c2s.output()
+
+
+# ---- anon ----
+
+def test_anon_backend(sandbox, xmpp):
+    """authreg anon: ANONYMOUS logs in (a stock client, no name given) to
+    a random JID with a bound resource, two such users talk; a password
+    login with any name is refused (jabberd2's anon let it through as any
+    JID); nothing to register."""
+    node = c2s_node(sandbox, mechs="<anonymous/><plain/>", module="anon",
+                    backend="<!-- anon has no options -->")
+    a = xmpp.client("localhost", "", node.c2s_address, tls="starttls",
+                    cafile=node.cert.certfile)
+    a.login()
+    b = xmpp.client("localhost", "", node.c2s_address, tls="starttls",
+                    cafile=node.cert.certfile)
+    b.login()
+    ja, jb = a.full_jid, b.full_jid
+    assert ja.user and jb.user and ja.user != jb.user
+    assert ja.resource and ja.domain == "localhost"
+    a.send_message(str(jb), "hi anon")
+    b.wait_message(body="hi anon")
+    assert plain(node, ja.user, "anything") == ("failure", "not-authorized")
+    assert plain(node, "admin", "admin") == ("failure", "not-authorized")
+    c, feats = tls_client(node)
+    assert "SCRAM" not in feats and "jabber.org/features/iq-register" not in feats
+    c.close()
+    with pytest.raises(XmppError):
+        xmpp.client("someone@localhost", "pw", node.c2s_address, tls="starttls",
+                    cafile=node.cert.certfile).register()
