@@ -38,6 +38,7 @@ const struct authreg_backend *const authreg_backends[] = {
 #endif
 #ifdef HAVE_LDAP
 	&authreg_backend_ldap,
+	&authreg_backend_ldapfull,
 #endif
 	NULL,
 };
@@ -138,9 +139,14 @@ static int ar_get(struct authreg *ar, const char *user, const char *realm, char 
 	return rc == 0 ? AUTHREG_OK : AUTHREG_FAIL;
 }
 
+int authreg_has_secrets(const struct authreg *ar)
+{
+	return !ar->be->no_secrets && (ar->be->has_secrets == NULL || ar->be->has_secrets(ar->ctx));
+}
+
 int authreg_stores_plaintext(const struct authreg *ar)
 {
-	return ar->set.store_plaintext && !ar->be->no_secrets;
+	return ar->set.store_plaintext && authreg_has_secrets(ar);
 }
 
 int authreg_can_register(const struct authreg *ar)

@@ -61,6 +61,8 @@ struct authreg_settings {
  * no_secrets: get never yields a password or keys (pam, ldap, anon: the
  *      accounts live elsewhere and only `check` can judge a password), so
  *      SCRAM, DIGEST-MD5 and the XEP-0078 digest are not offered.
+ * has_secrets (optional): the same decided by the opened backend's
+ *      configuration (ldapfull: only without pwscheme); 0 = no secrets.
  * set, create, remove may be NULL: the accounts are managed elsewhere;
  *      in-band registration, password change and account removal are
  *      then refused (authreg_can_register()).
@@ -69,6 +71,7 @@ struct authreg_backend {
 	const char *name;
 	int plaintext_only;
 	int no_secrets;
+	int (*has_secrets)(void *ctx);
 	int (*open)(void **ctx_r, const struct config *cfg, const char **error_r);
 	void (*close)(void **ctxp);
 	int (*get)(void *ctx, const char *user, const char *realm, char **stored_r);
@@ -94,6 +97,7 @@ extern const struct authreg_backend authreg_backend_pam;
 #endif
 #ifdef HAVE_LDAP
 extern const struct authreg_backend authreg_backend_ldap;
+extern const struct authreg_backend authreg_backend_ldapfull;
 #endif
 
 /* The backends this c2s has, NULL-terminated; "sqlite, pgsql, ..." for
@@ -130,6 +134,10 @@ int authreg_user_exists(struct authreg *ar, const char *user, const char *realm)
 /* 1 if passwords are stored in clear (authreg.scram.plaintext, or a
  * backend that keeps its own), so a method that needs them can work. */
 int authreg_stores_plaintext(const struct authreg *ar);
+
+/* 1 if the backend can hand out a password or keys (for SCRAM,
+ * DIGEST-MD5), 0 if it can only judge one. */
+int authreg_has_secrets(const struct authreg *ar);
 
 /* 1 if accounts can be created, removed and given a new password here
  * (0 for pam, ldap and anon: the accounts live elsewhere). */

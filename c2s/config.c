@@ -71,7 +71,7 @@ static const char *const c2s_sections[] = {
 	"router", "log", "local.id", "io.access", "io.limits", "authreg.path",
 	"authreg.mechanisms", "authreg.ssl-mechanisms", "authreg.sqlite", "authreg.pgsql",
 	"authreg.register.exempt",
-	"authreg.pipe", "authreg.pam", "authreg.ldap", "stats", "pbx", "stream_redirect", "io.websocket", "local.httpforward",
+	"authreg.pipe", "authreg.pam", "authreg.ldap", "authreg.ldapfull", "stats", "pbx", "stream_redirect", "io.websocket", "local.httpforward",
 	NULL,
 };
 
@@ -377,17 +377,18 @@ unsigned c2s_config_mechs(const struct c2s *c2s)
 
 	const struct authreg_backend *be = authreg_backend_find(c2s->o.authreg_module);
 
-	/* pam, ldap, anon: only the backend can judge a password, there is
-	 * no secret for SCRAM or DIGEST-MD5 to work from. */
-	if (be != NULL && be->no_secrets) {
+	/* pam, ldap, anon, ldapfull with a pwscheme: only the backend can
+	 * judge a password, there is no secret for SCRAM or DIGEST-MD5. */
+	if (c2s->ar != NULL ? !authreg_has_secrets(c2s->ar) : be != NULL && be->no_secrets) {
 		if (bits & (SX_SASL_SCRAM_ALL | SX_SASL_DIGEST_MD5))
 			log_info("c2s: SCRAM and DIGEST-MD5 not offered: authreg module %s "
-				 "only checks passwords", be->name);
+				 "only checks passwords", c2s->o.authreg_module);
 		return bits & ~(unsigned)(SX_SASL_SCRAM_ALL | SX_SASL_DIGEST_MD5);
 	}
 	if (!scram_named)
 		bits |= SX_SASL_SCRAM_SHA_1 | SX_SASL_SCRAM_SHA_256;
-	if ((bits & SX_SASL_DIGEST_MD5) && !c2s->o.scram_plaintext) {
+	if ((bits & SX_SASL_DIGEST_MD5) && !c2s->o.scram_plaintext &&
+	    (c2s->ar == NULL || !authreg_stores_plaintext(c2s->ar))) {
 		log_info("c2s: DIGEST-MD5 not offered: passwords are stored as SCRAM "
 			 "hashes (authreg.scram.plaintext keeps them in clear)");
 		bits &= ~(unsigned)SX_SASL_DIGEST_MD5;

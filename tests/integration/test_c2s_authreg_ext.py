@@ -52,7 +52,7 @@ suffix "{suffix}"
 rootdn "cn=admin,{suffix}"
 rootpw adminpw
 directory {dir}/db
-access to attrs=userPassword by anonymous auth by * none
+access to attrs=userPassword by dn.exact="cn=reader,{suffix}" write by anonymous auth by * none
 access to * by * read
 """
 
@@ -79,8 +79,7 @@ objectClass: inetOrgPerson
 uid: {uid}
 cn: {uid}
 sn: {uid}
-{extra}userPassword: {pw}
-"""
+{extra}"""
 
 
 def slapd_or_skip():
@@ -91,8 +90,9 @@ def slapd_or_skip():
 
 
 def start_slapd(sandbox, people):
-    """A slapd on 127.0.0.1 with `people` ({uid: (password, employeeType)})
-    under ou=people. Returns (daemon, port)."""
+    """A slapd on 127.0.0.1 with `people` ({uid: (userPassword or None,
+    employeeType or None)}) under ou=people; cn=reader may read and write
+    userPassword. Returns (daemon, port)."""
     import subprocess
 
     slapd_or_skip()
@@ -106,6 +106,7 @@ def start_slapd(sandbox, people):
     ldif = LDIF.format(suffix=SUFFIX)
     for uid, (pw, etype) in people.items():
         extra = "employeeType: %s\n" % etype if etype else ""
+        extra += "userPassword: %s\n" % pw if pw is not None else ""
         ldif += PERSON.format(uid=uid, suffix=SUFFIX, pw=pw, extra=extra)
     subprocess.run(["ldapadd", "-x", "-H", uri, "-D", "cn=admin," + SUFFIX,
                     "-w", "adminpw"], input=ldif.encode(), check=True,
@@ -303,4 +304,94 @@ def test_anon_backend(sandbox, xmpp):
     c.close()
     with pytest.raises(XmppError):
         xmpp.client("someone@localhost", "pw", node.c2s_address, tls="starttls",
+                    cafile=node.cert.certfile).register()
+
+
+# ---- ldapfull ----
+
+def ldapfull_backend(port, extra=""):
+    return ("<ldapfull><uri>ldap://127.0.0.1:%d/</uri>"
+            "<binddn>cn=reader,%s</binddn><bindpw>readerpw</bindpw>"
+            "<objectclass>inetOrgPerson</objectclass><uidattr>uid</uidattr>"
+            "<pwattr>userPassword</pwattr><basedn>ou=people,%s</basedn>%s"
+            "<timeout>5</timeout></ldapfull>" % (port, SUFFIX, SUFFIX, extra))
+
+
+def slappasswd(scheme, password, extra=()):
+    import subprocess
+
+    return subprocess.run(["/usr/sbin/slappasswd", "-h", scheme, "-s", password,
+                           *extra], check=True, capture_output=True,
+                          timeout=paths.scaled(10)).stdout.decode().strip()
+
+
+def user_password(port, uid):
+    """userPassword of the entry, as the directory holds it."""
+    import base64
+    import subprocess
+
+    out = subprocess.run(
+        ["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", "ldap://127.0.0.1:%d/" % port,
+         "-D", "cn=reader," + SUFFIX, "-w", "readerpw", "-b",
+         "uid=%s,ou=people,%s" % (uid, SUFFIX), "-s", "base", "userPassword"],
+        check=True, capture_output=True, timeout=paths.scaled(10)).stdout.decode()
+    for line in out.splitlines():
+        if line.startswith("userPassword:: "):
+            return base64.b64decode(line.split(" ", 1)[1]).decode()
+        if line.startswith("userPassword: "):
+            return line.split(" ", 1)[1]
+    return None
+
+
+def test_ldapfull_clear_password_read(sandbox, xmpp):
+    """ldapfull without pwscheme (jabberd2's default): the attribute holds
+    the password in clear, c2s reads it, so SCRAM works as well as PLAIN."""
+    _, port = start_slapd(sandbox, {"alice": (USERS["alice"], None)})
+    node = c2s_node(sandbox, mechs="<plain/><scram-sha-1/>", module="ldapfull",
+                    backend=ldapfull_backend(port))
+    activate(node, "alice")
+    c, feats = tls_client(node)
+    assert "SCRAM-SHA-1" in feats
+    assert c.scram("alice", USERS["alice"], "SCRAM-SHA-1")[0] == "success"
+    c.close()
+    assert plain(node, "alice", "wrong") == ("failure", "not-authorized")
+    xmpp.client("alice@localhost", USERS["alice"], node.c2s_address,
+                tls="starttls", cafile=node.cert.certfile).login()
+
+
+@pytest.mark.parametrize("scheme,made", [
+    ("ssha", lambda pw: slappasswd("{SSHA}", pw)),
+    ("sha", lambda pw: slappasswd("{SHA}", pw)),
+    ("crypt", lambda pw: slappasswd("{CRYPT}", pw, ("-c", "$6$%.16s"))),
+])
+def test_ldapfull_pwscheme(sandbox, xmpp, scheme, made):
+    """ldapfull with pwscheme: a password slappasswd hashed (an independent
+    implementation) logs in with PLAIN and not with a wrong one; SCRAM is
+    not offered. In-band registration gives a password to a directory entry
+    that has none, stored in the scheme (never in clear); an entry that has
+    one cannot be registered again (jabberd2 let anyone set it), and a name
+    with no entry cannot be registered at all."""
+    _, port = start_slapd(sandbox, {"alice": (made(USERS["alice"]), None),
+                                    "carol": (None, None)})
+    node = c2s_node(sandbox, mechs="<plain/><scram-sha-1/>", module="ldapfull",
+                    backend=ldapfull_backend(port, "<pwscheme>%s</pwscheme>" % scheme))
+    activate(node, "alice")
+    assert plain(node, "alice", USERS["alice"])[0] == "success"
+    assert plain(node, "alice", "wrong") == ("failure", "not-authorized")
+    c, feats = tls_client(node)
+    assert "SCRAM" not in feats
+    c.close()
+    xmpp.client("carol@localhost", "carol pw", node.c2s_address, tls="starttls",
+                cafile=node.cert.certfile).register()
+    stored = user_password(port, "carol")
+    prefix = {"ssha": "{SSHA}", "sha": "{SHA}", "crypt": "$6$"}[scheme]
+    assert stored is not None and stored.startswith(prefix), stored
+    assert "carol pw" not in stored
+    assert plain(node, "carol", "carol pw")[0] == "success"
+    with pytest.raises(XmppError, match="conflict"):
+        xmpp.client("alice@localhost", "taken", node.c2s_address, tls="starttls",
+                    cafile=node.cert.certfile).register()
+    assert plain(node, "alice", USERS["alice"])[0] == "success"
+    with pytest.raises(XmppError):
+        xmpp.client("dave@localhost", "x", node.c2s_address, tls="starttls",
                     cafile=node.cert.certfile).register()
