@@ -40,6 +40,10 @@ endif
 
 if HAVE_CMOCKA
 C2S_TESTS = c2s/tests/test_authreg c2s/tests/test_authreg_pipe c2s/tests/test_config c2s/tests/test_smq
+C2S_TESTS += c2s/tests/test_authreg_anon
+if HAVE_PAM
+C2S_TESTS += c2s/tests/test_authreg_pam
+endif
 check_PROGRAMS += $(C2S_TESTS)
 TESTS += $(C2S_TESTS)
 endif
@@ -53,6 +57,12 @@ c2s_tests_test_smq_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
 c2s_tests_test_authreg_pipe_SOURCES = c2s/tests/test_authreg_pipe.c
 c2s_tests_test_authreg_pipe_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 c2s_tests_test_authreg_pipe_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
+c2s_tests_test_authreg_anon_SOURCES = c2s/tests/test_authreg_anon.c
+c2s_tests_test_authreg_anon_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+c2s_tests_test_authreg_anon_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
+c2s_tests_test_authreg_pam_SOURCES = c2s/tests/test_authreg_pam.c
+c2s_tests_test_authreg_pam_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+c2s_tests_test_authreg_pam_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
 c2s_tests_test_config_SOURCES = c2s/tests/test_config.c $(SX_TLSLIB)
 c2s_tests_test_config_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 c2s_tests_test_config_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
