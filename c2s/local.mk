@@ -21,7 +21,7 @@ c2s_libc2s_a_SOURCES = \
 	c2s/smq.h \
 	c2s/smq.c \
 	c2s/sm198.c
-C2S_LIBS = c2s/libc2s.a $(COMP_LIBS) storage/libstorage.a $(UTIL_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) -lcrypt
+C2S_LIBS = c2s/libc2s.a $(METRICS_LIBS) $(COMP_LIBS) storage/libstorage.a $(UTIL_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) -lcrypt
 if HAVE_PGSQL
 c2s_libc2s_a_CPPFLAGS = $(AM_CPPFLAGS) $(PQ_CFLAGS)
 c2s_libc2s_a_SOURCES += c2s/authreg_pgsql.c

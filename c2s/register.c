@@ -111,6 +111,7 @@ static void reg_create(struct c2s_conn *c, const struct nad *nad, int q)
 	}
 	if (!exempt)
 		c2s_fail_note(c2s->regs, ip, c2s->o.register_window);
+	c2s->n.registrations++;
 	c->reg_user = xstrdup(node);
 	c->reg_iq_id = xstrdup_opt(nad_attr(nad, 0, NULL, "id"));
 	{
