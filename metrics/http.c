@@ -91,8 +91,6 @@ long metrics_http_parse(const char *data, size_t len, struct metrics_req *req)
 	long rc;
 
 	memset(req, 0, sizeof(*req));
-	if (memchr(data, '\0', len) != NULL)
-		return -400;
 	/* Robustness (RFC 9112 2.2): empty lines before the request line. */
 	p = data;
 	while ((size_t)(p - data) < len && (*p == '\r' || *p == '\n'))
@@ -100,6 +98,9 @@ long metrics_http_parse(const char *data, size_t len, struct metrics_req *req)
 	if ((size_t)(p - data) > 8)
 		return -400;
 	end = header_end(p, len - (size_t)(p - data));
+	/* A NUL in the request (not in what may follow it) is malformed. */
+	if (memchr(data, '\0', end > 0 ? (size_t)(p - data) + end : len) != NULL)
+		return -400;
 	if (end == 0)
 		return len >= METRICS_REQ_MAX ? -431 : 0;
 	if ((size_t)(p - data) + end > METRICS_REQ_MAX)
