@@ -231,7 +231,7 @@ static int check_a1hash(const char *stored, const char *user, const char *realm,
 	return hash_str_equal_ct(hex, stored);
 }
 
-static int check_crypt(const char *stored, const char *password)
+int authreg_crypt_matches(const char *stored, const char *password)
 {
 	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
 	const char *out = crypt_r(password, stored, cd);
@@ -265,7 +265,7 @@ static int check_stored(struct authreg *ar, const char *stored, const char *user
 	*legacy_r = 1;
 	switch (ar->set.legacy) {
 	case AUTHREG_LEGACY_CRYPT:
-		return check_crypt(stored, password);
+		return authreg_crypt_matches(stored, password);
 	case AUTHREG_LEGACY_A1HASH:
 		return check_a1hash(stored, user, realm, password);
 	case AUTHREG_LEGACY_PLAINTEXT:

@@ -171,6 +171,11 @@ int authreg_upgrade(struct authreg *ar, const char *user, const char *realm,
 int authreg_create_user(struct authreg *ar, const char *user, const char *realm);
 int authreg_delete_user(struct authreg *ar, const char *user, const char *realm);
 
+/* crypt(3) of `password` with `stored` as the setting equals `stored`
+ * (compared in constant time): 1, else 0. For jabberd2's crypt rows and
+ * ldapfull's crypt values. */
+int authreg_crypt_matches(const char *stored, const char *password);
+
 /* ---- the pipe protocol's parsing (authreg_pipe.c; for the fuzz target) ---- */
 
 #define AUTHREG_PIPE_EXISTS (1u << 0)   /* USER-EXISTS announced */

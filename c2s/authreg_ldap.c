@@ -409,17 +409,6 @@ static char *sha_make(int salted, const char *password)
 	return s;
 }
 
-static int crypt_check(const char *stored, const char *password)
-{
-	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
-	const char *out = crypt_r(password, stored, cd);
-	int ok = out != NULL && out[0] != '*' && hash_str_equal_ct(out, stored);
-
-	OPENSSL_cleanse(cd, sizeof(*cd));
-	free(cd);
-	return ok;
-}
-
 static char *crypt_make(const char *password)
 {
 	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
@@ -441,9 +430,9 @@ static int full_matches(const struct ar_ldap *d, const char *stored, const char 
 	if (strncasecmp(stored, "{SSHA}", 6) == 0)
 		return sha_check(stored + 6, 1, password);
 	if (strncasecmp(stored, "{CRYPT}", 7) == 0)
-		return crypt_check(stored + 7, password);
+		return authreg_crypt_matches(stored + 7, password);
 	if (d->scheme == PW_CRYPT)
-		return crypt_check(stored, password);
+		return authreg_crypt_matches(stored, password);
 	if (stored[0] == '{')
 		return 0;       /* a scheme we do not know */
 	return hash_str_equal_ct(stored, password);
