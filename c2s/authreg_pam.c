@@ -25,6 +25,7 @@
 #include <security/pam_appl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -75,6 +76,18 @@ static void arpam_no_delay(int status, unsigned delay_usec, void *appdata)
 	(void)appdata;
 }
 
+static void arpam_close(void **ctxp)
+{
+	struct ar_pam *p = *ctxp;
+
+	if (p == NULL)
+		return;
+	free(p->service);
+	free(p->confdir);
+	free(p);
+	*ctxp = NULL;
+}
+
 static int arpam_open(void **ctx_r, const struct config *cfg, const char **error_r)
 {
 	const char *service = config_get(cfg, "authreg.pam.service");
@@ -88,22 +101,33 @@ static int arpam_open(void **ctx_r, const struct config *cfg, const char **error
 	p = xcalloc(1, sizeof(*p));
 	p->service = xstrdup(service != NULL ? service : "jabberd");
 	p->confdir = confdir != NULL && confdir[0] != '\0' ? xstrdup(confdir) : NULL;
+	/* With a directory of its own, Linux-PAM has no "other" to fall back
+	 * on: every login would abort (and leak in libpam). Refuse at start. */
+	if (p->confdir != NULL) {
+		static char msg[256];
+		char *file = xasprintf("%s/%s", p->confdir, p->service);
+		int missing = access(file, R_OK) != 0;
+
+		if (missing)
+			snprintf(msg, sizeof(msg), "authreg.pam: cannot read the service file %s",
+				 file);
+		free(file);
+		if (missing) {
+			*error_r = msg;
+			arpam_close((void **)&p);
+			return -1;
+		}
+	} else {
+		char *file = xasprintf("/etc/pam.d/%s", p->service);
+
+		if (access(file, F_OK) != 0)
+			log_warnx("c2s: authreg pam: no %s: PAM uses its \"other\" service", file);
+		free(file);
+	}
 	log_info("c2s: authreg pam: service %s%s%s", p->service,
 		 p->confdir != NULL ? " in " : "", p->confdir != NULL ? p->confdir : "");
 	*ctx_r = p;
 	return 0;
-}
-
-static void arpam_close(void **ctxp)
-{
-	struct ar_pam *p = *ctxp;
-
-	if (p == NULL)
-		return;
-	free(p->service);
-	free(p->confdir);
-	free(p);
-	*ctxp = NULL;
 }
 
 /* Everyone exists (as in jabberd2), with no secret to hand out. */

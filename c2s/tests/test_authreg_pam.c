@@ -141,12 +141,18 @@ static void test_pam_no_secret_no_register(void **state)
 static void test_pam_missing_service(void **state)
 {
 	struct fixture *f = *state;
+	struct authreg_settings set = { 0 };
+	const char *error = NULL;
+	char xml[512];
 
-	/* No such file in confdir: Linux-PAM falls back to its "other"
-	 * service, which on Debian denies; never a success. */
-	open_pam(f, "no-such-service");
-	assert_int_not_equal(authreg_check_password(f->ar, "ann", "localhost", "right pw"),
-			     AUTHREG_OK);
+	/* No such file in confdir: Linux-PAM would abort every login there
+	 * (no "other" to fall back on); c2s refuses to start, naming it. */
+	snprintf(xml, sizeof(xml), "<c2s><authreg><pam><service>no-such</service>"
+		 "<confdir>%s/pam</confdir></pam></authreg></c2s>", f->dir);
+	f->cfg = config_load_mem("c2s.xml", xml, strlen(xml), NULL, &error);
+	assert_non_null(f->cfg);
+	assert_null(authreg_new("pam", f->cfg, &set, &error));
+	assert_non_null(strstr(error, "/pam/no-such"));
 }
 
 static void test_pam_bad_service_name(void **state)
