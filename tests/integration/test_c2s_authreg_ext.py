@@ -6,10 +6,11 @@ ldapadd, stopped by pid), pam with a PAM service file the test writes in a
 directory of its own (authreg.pam.confdir; the password is judged by a
 pam_exec script reading the test's user list), and anon (ANONYMOUS only).
 
-The same cases run over ldap and pam (CHECK_CASES): the right password
-logs in (a slixmpp client, to a session), a wrong one, an unknown user
-and an empty password do not; SCRAM and DIGEST-MD5 are not offered (the
-backend has no secret for them); in-band registration is refused."""
+One case list runs over sqlite, ldap, ldapfull and pam (account_node):
+the right password logs in (a slixmpp client, to a session), a wrong
+one, an unknown user and an empty password do not. Over ldap and pam
+(check_node): SCRAM and DIGEST-MD5 are not offered (the backend has no
+secret for them), in-band registration is refused."""
 
 import pathlib
 import shutil
@@ -155,20 +156,39 @@ def pam_backend(sandbox):
             % sandbox.path("pam/conf"))
 
 
-@pytest.fixture(params=["ldap", "pam"])
-def check_node(request, sandbox):
-    """A node whose c2s checks passwords through ldap or pam, with the
-    accounts of USERS."""
-    if request.param == "ldap":
+def backend_node(sandbox, xmpp, module):
+    """A node whose c2s keeps (or finds) the accounts of USERS in authreg
+    `module`: sqlite (registered in-band, as users do), ldap and ldapfull
+    (entries in a private slapd; ldapfull with the password in clear in
+    userPassword, jabberd2's default), pam (the test's service file)."""
+    backend = None
+    if module in ("ldap", "ldapfull"):
         _, port = start_slapd(sandbox, {u: (p, None) for u, p in USERS.items()})
-        backend = ldap_backend(port)
-    else:
+        backend = ldap_backend(port) if module == "ldap" else ldapfull_backend(port)
+    elif module == "pam":
         backend = pam_backend(sandbox)
     node = c2s_node(sandbox, mechs="<plain/><digest-md5/><scram-sha-1/><scram-sha-256/>",
-                    module=request.param, backend=backend, scram="<plaintext/>")
-    for u in USERS:
-        activate(node, u)
+                    module=module, backend=backend, scram="<plaintext/>")
+    for u, pw in USERS.items():
+        if module == "sqlite":
+            xmpp.client("%s@localhost" % u, pw, node.c2s_address, tls="starttls",
+                        cafile=node.cert.certfile).register()
+        else:
+            activate(node, u)
     return node
+
+
+# One case list over every backend: the accounts' passwords work, and
+# nothing else does.
+@pytest.fixture(params=["sqlite", "ldap", "ldapfull", "pam"])
+def account_node(request, sandbox, xmpp):
+    return backend_node(sandbox, xmpp, request.param)
+
+
+# The backends that can only judge a password.
+@pytest.fixture(params=["ldap", "pam"])
+def check_node(request, sandbox, xmpp):
+    return backend_node(sandbox, xmpp, request.param)
 
 
 def plain(node, user, password):
@@ -179,24 +199,25 @@ def plain(node, user, password):
     return out
 
 
-def test_check_right_password_logs_in(check_node, xmpp):
-    """A stock client logs in with the directory's (or PAM's) password, to
-    a session, and can talk to another such user."""
-    a = xmpp.client("alice@localhost", USERS["alice"], check_node.c2s_address,
-                    tls="starttls", cafile=check_node.cert.certfile)
+def test_right_password_logs_in(account_node, xmpp):
+    """A stock client logs in with the account's password (whatever
+    mechanism it picks among those offered), to a session, and can talk
+    to another user."""
+    a = xmpp.client("alice@localhost", USERS["alice"], account_node.c2s_address,
+                    tls="starttls", cafile=account_node.cert.certfile)
     a.login()
-    b = xmpp.client("bob@localhost", USERS["bob"], check_node.c2s_address,
-                    tls="starttls", cafile=check_node.cert.certfile)
+    b = xmpp.client("bob@localhost", USERS["bob"], account_node.c2s_address,
+                    tls="starttls", cafile=account_node.cert.certfile)
     b.login()
     a.send_message("bob@localhost", "hello bob")
     b.wait_message(body="hello bob")
 
 
-def test_check_wrong_unknown_empty_refused(check_node):
-    assert plain(check_node, "alice", "secret b") == ("failure", "not-authorized")
-    assert plain(check_node, "carol", "secret a") == ("failure", "not-authorized")
-    assert plain(check_node, "alice", "") == ("failure", "not-authorized")
-    assert plain(check_node, "bob", USERS["bob"])[0] == "success"
+def test_wrong_unknown_empty_refused(account_node):
+    assert plain(account_node, "alice", "secret b") == ("failure", "not-authorized")
+    assert plain(account_node, "carol", "secret a") == ("failure", "not-authorized")
+    assert plain(account_node, "alice", "") == ("failure", "not-authorized")
+    assert plain(account_node, "bob", USERS["bob"])[0] == "success"
 
 
 def test_check_no_scram_no_registration(check_node):
