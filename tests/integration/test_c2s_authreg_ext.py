@@ -6,7 +6,8 @@ ldapadd, stopped by pid), pam with a PAM service file the test writes in a
 directory of its own (authreg.pam.confdir; the password is judged by a
 pam_exec script reading the test's user list), and anon (ANONYMOUS only).
 
-One case list runs over sqlite, ldap, ldapfull and pam (account_node):
+One case list runs over sqlite, pgsql, pipe, ldap, ldapfull and pam
+(account_node):
 the right password logs in (a slixmpp client, to a session), a wrong
 one, an unknown user and an empty password do not. Over ldap and pam
 (check_node): SCRAM and DIGEST-MD5 are not offered (the backend has no
@@ -21,7 +22,7 @@ import pytest
 
 from lib import paths
 from lib.xmpp import XmppError
-from test_c2s_auth import c2s_node, tls_client
+from test_c2s_auth import PIPE_PROGRAM, c2s_node, tls_client
 
 USERS = {"alice": "secret a", "bob": "bob's-pw"}
 SUFFIX = "dc=example,dc=test"
@@ -156,13 +157,29 @@ def pam_backend(sandbox):
             % sandbox.path("pam/conf"))
 
 
-def backend_node(sandbox, xmpp, module):
+def backend_node(sandbox, xmpp, module, request=None):
     """A node whose c2s keeps (or finds) the accounts of USERS in authreg
-    `module`: sqlite (registered in-band, as users do), ldap and ldapfull
-    (entries in a private slapd; ldapfull with the password in clear in
-    userPassword, jabberd2's default), pam (the test's service file)."""
+    `module`: sqlite, pgsql (the session's private PostgreSQL) and pipe
+    (test_c2s_auth's account program), registered in-band as users do;
+    ldap and ldapfull (entries in a private slapd; ldapfull with the
+    password in clear in userPassword, jabberd2's default), pam (the
+    test's service file)."""
     backend = None
-    if module in ("ldap", "ldapfull"):
+    if module == "pipe":
+        prog = sandbox.path("authpipe.py")
+        prog.write_text(PIPE_PROGRAM.format(log=sandbox.path("authpipe.log")))
+        prog.chmod(0o700)
+        backend = "<pipe><exec>%s</exec></pipe>" % prog
+    elif module == "pgsql":
+        from lib import pgsql
+
+        pg_server = request.getfixturevalue("pg_server")
+        db = pg_server.database()
+        request.addfinalizer(lambda: db.save_log(sandbox.path("postgresql.log")))
+        backend = ("<pgsql><host>%s</host><port>%d</port><dbname>%s</dbname>"
+                   "<user>%s</user></pgsql>" % (pg_server.socket_dir, pgsql.PORT,
+                                               db.name, pgsql.SUPERUSER))
+    elif module in ("ldap", "ldapfull"):
         _, port = start_slapd(sandbox, {u: (p, None) for u, p in USERS.items()})
         backend = ldap_backend(port) if module == "ldap" else ldapfull_backend(port)
     elif module == "pam":
@@ -170,7 +187,7 @@ def backend_node(sandbox, xmpp, module):
     node = c2s_node(sandbox, mechs="<plain/><digest-md5/><scram-sha-1/><scram-sha-256/>",
                     module=module, backend=backend, scram="<plaintext/>")
     for u, pw in USERS.items():
-        if module == "sqlite":
+        if module in ("sqlite", "pgsql", "pipe"):
             xmpp.client("%s@localhost" % u, pw, node.c2s_address, tls="starttls",
                         cafile=node.cert.certfile).register()
         else:
@@ -180,9 +197,9 @@ def backend_node(sandbox, xmpp, module):
 
 # One case list over every backend: the accounts' passwords work, and
 # nothing else does.
-@pytest.fixture(params=["sqlite", "ldap", "ldapfull", "pam"])
+@pytest.fixture(params=["sqlite", "pgsql", "pipe", "ldap", "ldapfull", "pam"])
 def account_node(request, sandbox, xmpp):
-    return backend_node(sandbox, xmpp, request.param)
+    return backend_node(sandbox, xmpp, request.param, request)
 
 
 # The backends that can only judge a password.
