@@ -26,6 +26,7 @@
 #include "comp/comp.h"
 #include "metrics/metrics.h"
 #include "mio/mio.h"
+#include "storage/storage.h"
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
@@ -202,6 +203,19 @@ static void render_metrics(struct buf *out, void *ctx)
 		     "Routes dropped without an answer, by cause.");
 	metrics_sample_label(out, "jabberd_sm_dropped_total", "cause", "held-queue-full",
 			     sm->held_dropped);
+	if (sm->st != NULL) {
+		struct storage_stats ss;
+
+		storage_stats(sm->st, &ss);
+		metrics_one(out, "jabberd_sm_storage_calls_total", "counter",
+			    "Storage driver calls (get, put, count, delete, replace).", ss.calls);
+		metrics_one(out, "jabberd_sm_storage_errors_total", "counter",
+			    "Storage driver calls that failed.", ss.errors);
+		metrics_head(out, "jabberd_sm_storage_seconds_total", "counter",
+			     "Time the sm waited for storage, in seconds.");
+		metrics_sample_double(out, "jabberd_sm_storage_seconds_total",
+				      (double)ss.us / 1e6);
+	}
 }
 
 static int run(struct sm *sm)

@@ -104,6 +104,9 @@ def test_each_daemon_scraped(sandbox, xmpp, node):
     sm = scrape(node.metrics["sm"])
     assert sm[("jabberd_sm_sessions", ())] == 1
     assert sm[("jabberd_sm_router_link_up", ())] == 1
+    assert sm[("jabberd_sm_storage_calls_total", ())] > 0    # the user's roster...
+    assert sm[("jabberd_sm_storage_errors_total", ())] == 0
+    assert sm[("jabberd_sm_storage_seconds_total", ())] > 0
 
     r = scrape(node.metrics["router"])
     assert r[("jabberd_router_components", ())] >= 3     # sm, c2s, s2s
