@@ -593,6 +593,19 @@ static void render_metrics(struct buf *out, void *ctx)
 		    "Domain pairs with stanzas waiting.", waiting);
 	metrics_one(out, "jabberd_s2s_router_link_up", "gauge",
 		    "1 while the link to the router is open.", comp_is_open(d->comp) ? 1 : 0);
+	{
+		static const char *const conds[] = S2S_BOUNCE_CONDS;
+
+		metrics_head(out, "jabberd_s2s_bounced_total", "counter",
+			     "Stanzas sent back to their sender with an error, by condition.");
+		for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++)
+			metrics_sample_label(out, "jabberd_s2s_bounced_total", "condition",
+					     conds[i], d->s2s->bounced[i]);
+	}
+	metrics_head(out, "jabberd_s2s_dropped_total", "counter",
+		     "Stanzas dropped without an answer, by cause.");
+	metrics_sample_label(out, "jabberd_s2s_dropped_total", "cause", "error-not-bounced",
+			     d->s2s->dropped);
 }
 
 static int d_setup(struct s2sd *d)

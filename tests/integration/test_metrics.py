@@ -15,6 +15,7 @@ import pytest
 from lib import jabberd, paths
 from lib.s2s import S2S
 from test_cluster_status import parse_prometheus
+from test_s2s import wait_error
 
 
 def with_metrics(path, ip, port):
@@ -80,6 +81,8 @@ def test_each_daemon_scraped(sandbox, xmpp, node):
         render()
         with_metrics(s2s.config, node.ip, s2s_port)
     s2s._render = render_with_metrics
+    # nowhere.test's address is known, but nothing listens there.
+    s2s.host("nowhere.test", node.ip, sandbox.free_port(node.ip))
     s2s.start()
 
     before = scrape(node.metrics["c2s"])
@@ -118,6 +121,16 @@ def test_each_daemon_scraped(sandbox, xmpp, node):
     assert s[("jabberd_s2s_router_link_up", ())] == 1
     assert s[("jabberd_s2s_streams", (("direction", "in"),))] == 0
     assert s[("jabberd_s2s_queued_stanzas", ())] == 0
+
+    nf = ("jabberd_s2s_bounced_total", (("condition", "remote-server-not-found"),))
+    assert s[nf] == 0
+    # A domain whose server refuses the connection: the message comes
+    # back with remote-server-not-found, and the count says so.
+    a.send_message("someone@nowhere.test", "lost")
+    assert wait_error(a)["error"]["condition"] == "remote-server-not-found"
+    s = scrape((node.ip, s2s_port))
+    assert s[nf] == 1
+    assert sum(v for (name, _), v in s.items() if name == "jabberd_s2s_bounced_total") == 1
 
     a.disconnect()
     end = time.monotonic() + paths.scaled(10)
