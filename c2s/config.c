@@ -71,7 +71,8 @@ static const char *const c2s_sections[] = {
 	"router", "log", "local.id", "io.access", "io.limits", "authreg.path",
 	"authreg.mechanisms", "authreg.ssl-mechanisms", "authreg.sqlite", "authreg.pgsql",
 	"authreg.register.exempt",
-	"authreg.pipe", "authreg.pam", "authreg.ldap", "authreg.ldapfull", "metrics", "stats", "pbx", "stream_redirect", "io.websocket", "local.httpforward",
+	"authreg.pipe", "authreg.pam", "authreg.ldap", "authreg.ldapfull", "metrics", "stats",
+	"pbx", "stream_redirect", "io.websocket", "local.httpforward",
 	NULL,
 };
 
@@ -371,11 +372,10 @@ static unsigned mechs_of(const struct c2s *c2s, const char *key, int *scram_name
  */
 unsigned c2s_config_mechs(const struct c2s *c2s)
 {
+	const struct authreg_backend *be = authreg_backend_find(c2s->o.authreg_module);
 	int scram_named = 0;
 	unsigned bits = mechs_of(c2s, "authreg.mechanisms.sasl", &scram_named) |
 			mechs_of(c2s, "authreg.ssl-mechanisms.sasl", &scram_named);
-
-	const struct authreg_backend *be = authreg_backend_find(c2s->o.authreg_module);
 
 	/* pam, ldap, anon, ldapfull with a pwscheme: only the backend can
 	 * judge a password, there is no secret for SCRAM or DIGEST-MD5. */
