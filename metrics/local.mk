@@ -24,4 +24,4 @@ endif
 metrics_fuzz_fuzz_metrics_http_SOURCES = metrics/fuzz/fuzz_metrics_http.c
 metrics_fuzz_fuzz_metrics_http_LDADD = $(METRICS_LIBS) $(UTIL_LIBS)
 metrics_fuzz_fuzz_metrics_http_LDFLAGS = $(LIB_FUZZING_ENGINE)
-EXTRA_DIST += metrics/fuzz/metrics_http.dict metrics/fuzz/corpus/metrics_http
+EXTRA_DIST += metrics/README.md metrics/fuzz/metrics_http.dict metrics/fuzz/corpus/metrics_http
