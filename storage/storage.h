@@ -142,6 +142,13 @@ struct storage *storage_new(storage_option_fn *option, void *ctx);
 /* Closes every driver instance. */
 void storage_free(struct storage **stp);
 
+/* Driver calls (put, get, count, delete, replace) since storage_new(),
+ * those that failed, and the time they took (for /metrics). */
+struct storage_stats {
+	uint64_t calls, errors, us;
+};
+void storage_stats(const struct storage *st, struct storage_stats *out);
+
 /*
  * Route a data type to a driver ("sqlite", "pgsql"); type NULL makes it the
  * default for every type not routed explicitly. A driver is opened (with
