@@ -2,7 +2,7 @@
 # etc/ and the launcher: what `make install` lays out besides the daemons,
 # as jabberd2 does (compat spec sections 1 and 9):
 #   $(bindir)                     router sm c2s s2s, and the jabberd launcher
-#   $(sysconfdir)                 router.xml sm.xml c2s.xml s2s.xml
+#   $(sysconfdir)                 router.xml sm.xml c2s.xml s2s.xml muc.xml
 #                                 router-users.xml router-filter.xml
 #                                 jabberd.cfg, each also as NAME.dist; the
 #                                 NAME copy is made only if it is missing,
@@ -22,7 +22,7 @@ etc_edit = sed \
 	-e 's|@pkglibdir[@]|$(pkglibdir)|g' \
 	-e 's|@bindir[@]|$(bindir)|g'
 
-ETC_CONFIGS = router.xml sm.xml c2s.xml s2s.xml router-users.xml \
+ETC_CONFIGS = router.xml sm.xml c2s.xml s2s.xml muc.xml router-users.xml \
 	router-filter.xml jabberd.cfg
 EXTRA_DIST += \
 	etc/README.md \
@@ -30,6 +30,7 @@ EXTRA_DIST += \
 	etc/sm.xml.dist.in \
 	etc/c2s.xml.dist.in \
 	etc/s2s.xml.dist.in \
+	etc/muc.xml.dist.in \
 	etc/router-users.xml.dist.in \
 	etc/router-filter.xml.dist.in \
 	etc/jabberd.cfg.dist.in \

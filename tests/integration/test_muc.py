@@ -1,0 +1,321 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The muc daemon (XEP-0045) behind our router, sm and c2s, driven by
+slixmpp clients with its xep_0045 plugin: what each occupant sees when
+others join, leave, talk, change nick, are kicked, banned or given voice;
+members-only and password-protected rooms; history on join; the limits;
+invitations, discovery and destruction; and persistent rooms surviving a
+restart of the muc (on both storage drivers). Skipped when a daemon is
+not built (failed under JC_REQUIRE_DAEMONS=1).
+"""
+
+import asyncio
+
+import pytest
+from slixmpp import JID
+from slixmpp.exceptions import IqError, PresenceError
+
+from lib import jabberd
+
+SERVICE = "conference.localhost"
+ROOM = "lounge@" + SERVICE
+
+
+def start_muc(sandbox, node, storage=None, n=1, occupants=50, rooms_per_user=10):
+    """Start our muc on `node`'s router, serving SERVICE, its rooms in
+    node's sqlite database file muc.db or in `storage` (pgsql)."""
+    if storage is None:
+        driver = ("<driver>sqlite</driver><sqlite><dbname>%s</dbname>"
+                  "<busy-timeout>2000</busy-timeout></sqlite>" % (node.dir / "muc.db"))
+    else:
+        driver = storage.sm_storage_xml()
+    log = node.log("muc-%d" % n)
+    conf = node.dir / ("muc-%d.xml" % n)
+    sandbox.render("jabberd2/muc.xml.in", conf, SERVICE=SERVICE, IP=node.ip,
+                   ROUTER_PORT=node.router_port, ROUTER_USER=node.router_user,
+                   ROUTER_PASS=node.router_pass, LOG=log, STORAGE_DRIVER=driver,
+                   OCCUPANTS=occupants, ROOMS_PER_USER=rooms_per_user)
+    binary = jabberd.our_binary_or_skip("muc")
+    return sandbox.start("node%d-muc-%d" % (node.number, n), [binary, "-c", conf],
+                         logs=[log], ready_log=r"ready for rooms")
+
+
+def muc_node(sandbox, storage=None, **kw):
+    node = jabberd.Node(sandbox, number=1, flavor="ours", storage=storage).start()
+    start_muc(sandbox, node, storage, **kw)
+    return node
+
+
+def run(client, coro, what, timeout=15.0):
+    return client.cloop.run(coro, timeout, what)
+
+
+def user(xmpp, node, name):
+    c = xmpp.client("%s@localhost" % name, name + "-pw", node.c2s_address)
+    c.register()
+    c.login()
+    c.xmpp.register_plugin("xep_0004")
+    c.xmpp.register_plugin("xep_0045")
+    c.xmpp.register_plugin("xep_0082")
+    c.muc = c.xmpp["xep_0045"]
+    return c
+
+
+def join(c, nick, room=ROOM, **kw):
+    """Join; returns (own presence, subject, occupants, history)."""
+    return run(c, c.muc.join_muc_wait(JID(room), nick, timeout=10, **kw),
+               "%s joins %s" % (c.jid, room))
+
+
+def join_error(c, nick, room=ROOM, **kw):
+    """Join expecting a refusal; returns the error condition and text."""
+    with pytest.raises(PresenceError) as e:
+        join(c, nick, room, **kw)
+    return e.value.presence["error"]["condition"], e.value.presence["error"]["text"]
+
+
+def create(c, nick, room=ROOM, **fields):
+    """Create a room (locked until configured: XEP-0045 10.1) and submit
+    its configuration with `fields` (muc#roomconfig_ names without the
+    prefix)."""
+    pres = join(c, nick, room)[0]
+    assert 201 in pres["muc"]["status_codes"]
+    form = run(c, c.muc.get_room_config(JID(room)), "config form")
+    for k, v in fields.items():
+        name = k if k.startswith("muc#") else "muc#roomconfig_" + k
+        form.field[name]["value"] = v
+    run(c, c.muc.set_room_config(JID(room), form), "config submit")
+
+
+def event(client, name, pred=lambda e: True, timeout=10.0):
+    """Wait for a slixmpp event matching pred; returns it."""
+    x = client.xmpp
+    fut = client.cloop.loop.create_future()
+
+    def handler(e):
+        if not fut.done() and pred(e):
+            fut.set_result(e)
+    x.add_event_handler(name, handler)
+
+    async def go():
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            x.del_event_handler(name, handler)
+    return go()
+
+
+def presence_of(client, nick, unavailable=False, room=ROOM):
+    """A coroutine: the next MUC presence of `nick` seen by client."""
+    def pred(p):
+        return (p["from"] == JID("%s/%s" % (room, nick)) and
+                (p["type"] == "unavailable") == unavailable)
+    return event(client, "muc::%s::presence" % room, pred)
+
+
+def groupchat(client, body, room=ROOM):
+    return event(client, "muc::%s::message" % room, lambda m: m["body"] == body)
+
+
+def say(client, body, room=ROOM):
+    client.xmpp.send_message(mto=JID(room), mbody=body, mtype="groupchat")
+
+
+def test_muc_join_talk_leave(sandbox, xmpp):
+    node = muc_node(sandbox)
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    create(alice, "Alice")
+    seen = presence_of(alice, "Bob")
+    pres, subject, occupants, history = join(bob, "Bob")
+    assert 110 in pres["muc"]["status_codes"]
+    # slixmpp counts bob himself among those it saw come online
+    others = [p for p in occupants if p["from"] != JID(ROOM + "/Bob")]
+    assert [str(p["from"]) for p in others] == [ROOM + "/Alice"]
+    assert subject["subject"] == ""
+    p = run(alice, seen, "alice sees bob join")
+    # alice is a moderator: she sees bob's real JID; bob does not see hers
+    assert p["muc"]["jid"] == bob.full_jid
+    assert others[0]["muc"]["jid"] == JID("")
+
+    # messages reach every occupant, from the sender's room JID
+    got_a, got_b = groupchat(alice, "hello all"), groupchat(bob, "hello all")
+    say(bob, "hello all")
+    m = run(alice, got_a, "alice gets the message")
+    assert m["from"] == JID(ROOM + "/Bob")
+    run(bob, got_b, "bob gets his own message")
+
+    # the subject
+    subj = event(bob, "muc::%s::groupchat_subject" % ROOM)
+    alice.muc.set_subject(JID(ROOM), "Today: tests")
+    assert run(bob, subj, "subject")["subject"] == "Today: tests"
+
+    # a private message, addressed to the nick, arrives from bob's room JID
+    bob.xmpp.send_message(mto=JID(ROOM + "/Alice"), mbody="psst", mtype="chat")
+    m = alice.wait_message(body="psst")
+    assert m["from"] == JID(ROOM + "/Bob")
+
+    # bob leaves: alice sees him go
+    gone = presence_of(alice, "Bob", unavailable=True)
+    bob.muc.leave_muc(JID(ROOM), "Bob", "bye")
+    assert run(alice, gone, "bob leaves")["status"] == "bye"
+
+
+def test_muc_nick_change_and_conflict(sandbox, xmpp):
+    node = muc_node(sandbox)
+    alice, bob, carol = (user(xmpp, node, n) for n in ("alice", "bob", "carol"))
+    create(alice, "Alice")
+    join(bob, "Bob")
+    cond, _ = join_error(carol, "Bob")
+    assert cond == "conflict"
+    # bob becomes Robert: alice sees Bob leave with 303, then Robert
+    old = presence_of(alice, "Bob", unavailable=True)
+    new = presence_of(alice, "Robert")
+    bob.xmpp.send_presence(pto=JID(ROOM + "/Robert"))
+    p = run(alice, old, "303")
+    assert 303 in p["muc"]["status_codes"]
+    assert p["muc"].get_item_attr("nick", "") == "Robert"
+    run(alice, new, "new nick")
+    # and now Bob is free for carol
+    join(carol, "Bob")
+
+
+def test_muc_kick_ban_voice(sandbox, xmpp):
+    node = muc_node(sandbox)
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    create(alice, "Alice", moderatedroom=True)
+    pres = join(bob, "Bob")[0]
+    assert pres["muc"]["role"] == "visitor"
+    # a visitor has no voice in a moderated room
+    err = event(bob, "muc::%s::message_error" % ROOM)
+    say(bob, "can I talk?")
+    assert run(bob, err, "visitor refused")["error"]["condition"] == "forbidden"
+    # voice
+    voiced = presence_of(bob, "Bob")
+    run(alice, alice.muc.set_role(JID(ROOM), "Bob", "participant"), "voice")
+    assert run(bob, voiced, "voiced")["muc"]["role"] == "participant"
+    got = groupchat(alice, "thanks")
+    say(bob, "thanks")
+    run(alice, got, "bob speaks")
+    # kick
+    kicked = presence_of(bob, "Bob", unavailable=True)
+    run(alice, alice.muc.set_role(JID(ROOM), "Bob", "none", reason="calm down"), "kick")
+    p = run(bob, kicked, "kicked")
+    assert 307 in p["muc"]["status_codes"]
+    # ban
+    join(bob, "Bob")
+    banned = presence_of(bob, "Bob", unavailable=True)
+    run(alice, alice.muc.set_affiliation(JID(ROOM), "outcast", jid=JID("bob@localhost")),
+        "ban")
+    assert 301 in run(bob, banned, "banned")["muc"]["status_codes"]
+    cond, _ = join_error(bob, "Bob")
+    assert cond == "forbidden"
+    outcasts = run(alice, alice.muc.get_affiliation_list(JID(ROOM), "outcast"), "list")
+    assert outcasts == [JID("bob@localhost")]
+    # bob may not kick or ban
+    with pytest.raises(IqError) as e:
+        run(bob, bob.muc.set_role(JID(ROOM), "Alice", "none"), "bob kicks")
+    assert e.value.iq["error"]["condition"] == "item-not-found" or \
+        e.value.iq["error"]["condition"] == "forbidden"
+
+
+def test_muc_members_only_and_password(sandbox, xmpp):
+    node = muc_node(sandbox)
+    alice, bob, carol = (user(xmpp, node, n) for n in ("alice", "bob", "carol"))
+    create(alice, "Alice", membersonly=True)
+    cond, text = join_error(bob, "Bob")
+    assert cond == "registration-required"
+    assert "members-only" in text
+    run(alice, alice.muc.set_affiliation(JID(ROOM), "member", jid=JID("bob@localhost")),
+        "member")
+    join(bob, "Bob")
+
+    room2 = "secret@" + SERVICE
+    create(alice, "Alice", room2, passwordprotectedroom=True, roomsecret="s3cret")
+    cond, _ = join_error(carol, "Carol", room2)
+    assert cond == "not-authorized"
+    cond, _ = join_error(carol, "Carol", room2, password="wrong")
+    assert cond == "not-authorized"
+    join(carol, "Carol", room2, password="s3cret")
+
+
+def test_muc_history_on_join(sandbox, xmpp):
+    node = muc_node(sandbox)
+    alice, bob, carol = (user(xmpp, node, n) for n in ("alice", "bob", "carol"))
+    create(alice, "Alice")
+    last = groupchat(alice, "m4")
+    for i in range(5):
+        say(alice, "m%d" % i)
+    run(alice, last, "messages sent")
+    history = join(bob, "Bob", maxstanzas=2)[3]
+    assert [m["body"] for m in history] == ["m3", "m4"]
+    assert all(m["delay"]["from"] == JID(ROOM) for m in history)
+    history = join(carol, "Carol", maxchars=0)[3]
+    assert history == []
+
+
+def test_muc_limits(sandbox, xmpp):
+    node = muc_node(sandbox, rooms_per_user=1, occupants=2)
+    alice, bob, carol = (user(xmpp, node, n) for n in ("alice", "bob", "carol"))
+    create(alice, "Alice")
+    cond, text = join_error(alice, "Alice", "second@" + SERVICE)
+    assert cond == "not-allowed"
+    assert "rooms-per-user" in text
+    join(bob, "Bob")
+    cond, text = join_error(carol, "Carol")
+    assert cond == "service-unavailable"
+    assert "occupants" in text
+
+
+def test_muc_invite_disco_destroy(sandbox, xmpp):
+    node = muc_node(sandbox)
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    create(alice, "Alice", roomname="The Lounge", whois="anyone")
+    # a mediated invitation arrives from the room, naming alice
+    inv = event(bob, "groupchat_invite")
+    alice.muc.invite(JID(ROOM), JID("bob@localhost"), reason="come")
+    m = run(bob, inv, "invitation")
+    assert m["from"] == JID(ROOM)
+    assert m["muc"]["invite"]["from"] == alice.full_jid
+    # disco: the service lists the room, the room tells its features
+    items = run(bob, bob.xmpp["xep_0030"].get_items(jid=SERVICE), "items")
+    assert (ROOM, None, "The Lounge") in items["disco_items"]["items"]
+    info = run(bob, bob.xmpp["xep_0030"].get_info(jid=ROOM), "info")
+    features = info["disco_info"]["features"]
+    assert "http://jabber.org/protocol/muc" in features
+    assert {"muc_public", "muc_temporary", "muc_open", "muc_nonanonymous"} <= set(features)
+    # non-anonymous: bob gets 100 and sees alice's JID
+    pres, _, occ, _ = join(bob, "Bob")
+    assert 100 in pres["muc"]["status_codes"]
+    assert [p["muc"]["jid"] for p in occ if p["from"] == JID(ROOM + "/Alice")] \
+        == [alice.full_jid]
+    # destroy with an alternate venue
+    gone = presence_of(bob, "Bob", unavailable=True)
+    run(alice, alice.muc.destroy(JID(ROOM), reason="moving",
+                                 altroom=JID("new@" + SERVICE)), "destroy")
+    p = run(bob, gone, "destroyed")
+    assert p["muc"]["destroy"]["jid"] == JID("new@" + SERVICE)
+    with pytest.raises(IqError) as e:
+        run(bob, bob.xmpp["xep_0030"].get_info(jid=ROOM), "info after")
+    assert e.value.iq["error"]["condition"] == "item-not-found"
+
+
+def test_muc_persistent_room_survives_restart(sandbox, xmpp, sm_storage):
+    node = muc_node(sandbox, sm_storage)
+    alice, bob, carol = (user(xmpp, node, n) for n in ("alice", "bob", "carol"))
+    create(alice, "Alice", persistentroom=True, membersonly=True, roomname="Kept")
+    run(alice, alice.muc.set_affiliation(JID(ROOM), "member", jid=JID("bob@localhost")),
+        "member")
+    alice.muc.set_subject(JID(ROOM), "Kept subject")
+    join(bob, "Bob")
+    sandbox.daemon("node1-muc-1").stop()
+    start_muc(sandbox, node, sm_storage, n=2)
+    log = node.log("muc-2").read_text()
+    assert "1 persistent rooms loaded" in log
+    # the room, its configuration, subject and affiliations are back
+    info = run(carol, carol.xmpp["xep_0030"].get_info(jid=ROOM), "info")
+    assert {"muc_persistent", "muc_membersonly"} <= set(info["disco_info"]["features"])
+    cond, _ = join_error(carol, "Carol")
+    assert cond == "registration-required"
+    subject = join(bob, "Bob2")[1]
+    assert subject["subject"] == "Kept subject"
+    assert run(alice, alice.muc.get_affiliation_list(JID(ROOM), "owner"),
+               "owners") == [JID("alice@localhost")]
