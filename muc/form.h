@@ -25,7 +25,6 @@ struct jid;
 #define MUC_NS_ROOMINFO "http://jabber.org/protocol/muc#roominfo"
 #define MUC_NS_XDATA "jabber:x:data"
 #define MUC_NS_DELAY "urn:xmpp:delay"
-#define MUC_NS_CONFERENCE "jabber:x:conference"
 
 /* Longest nick we accept, in bytes after preparation. */
 #define MUC_NICK_MAX 128

@@ -239,11 +239,12 @@ static struct nad *occupant_presence(struct muc_room *mr, const struct occupant 
 	enum muc_affil a = room_affil(mr->room, o->real);
 	int x, item, c, i;
 
+	/* Extended presence (show, status, caps, avatars...) passes on; the
+	 * MUC elements were taken out when it was kept. */
 	if (o->presence != NULL)
 		for (c = nad_child(o->presence, 0, NULL, NULL); c != NAD_NONE;
 		     c = nad_next(o->presence, c, NULL, NULL))
-			if (nad_ns(o->presence, c) != NULL &&
-			    strcmp(nad_ns(o->presence, c), SX_NS_CLIENT) == 0)
+			if (strcmp(nad_name(o->presence, c), "error") != 0)
 				nad_graft(nad, 0, o->presence, c);
 	x = nad_elem_add(nad, 0, MUC_NS_USER, "x");
 	if (ex != NULL && ex->destroy) {

@@ -4,8 +4,8 @@
  * of the service and its rooms (with the room features of XEP-0045 6.4),
  * the owner's room configuration and destruction (muc#owner), the
  * admin's and moderator's affiliation and role changes and lists
- * (muc#admin: kick, ban, voice, member and admin lists), and XEP-0410
- * self-ping.
+ * (muc#admin: kick, ban, voice, member and admin lists), iq relayed
+ * between occupants, and XEP-0410 self-ping.
  */
 #include "config.h"
 
@@ -85,7 +85,6 @@ static void service_iq(struct muc *muc, struct muc_service *svc, const struct na
 		add_feature(nad, r, NS_DISCO_INFO);
 		add_feature(nad, r, NS_DISCO_ITEMS);
 		add_feature(nad, r, NS_PING);
-		add_feature(nad, r, MUC_NS_CONFERENCE);
 		muc_send(muc, nad);
 	} else if (strcmp(ns, NS_DISCO_ITEMS) == 0) {
 		nad = iq_result(stanza, q, &r);
@@ -108,6 +107,33 @@ static void service_iq(struct muc *muc, struct muc_service *svc, const struct na
 
 /* ---- a room's disco ---- */
 
+static void info_field(struct nad *nad, int x, const char *var, const char *type,
+		       const char *value)
+{
+	int f = nad_elem_add(nad, x, MUC_NS_XDATA, "field"), v;
+
+	nad_attr_set(nad, f, NULL, "var", var);
+	if (type != NULL)
+		nad_attr_set(nad, f, NULL, "type", type);
+	v = nad_elem_add(nad, f, MUC_NS_XDATA, "value");
+	nad_text_append(nad, v, value, strlen(value));
+}
+
+/* The muc#roominfo extension of the room's disco#info (XEP-0045 6.4). */
+static void room_info_form(struct nad *nad, int q, const struct muc_room *mr)
+{
+	int x = nad_elem_add(nad, q, MUC_NS_XDATA, "x");
+	char num[24];
+
+	nad_attr_set(nad, x, NULL, "type", "result");
+	info_field(nad, x, "FORM_TYPE", "hidden", MUC_NS_ROOMINFO);
+	info_field(nad, x, "muc#roominfo_description", NULL, mr->room->cfg.desc);
+	snprintf(num, sizeof(num), "%zu", mr->occ->count);
+	info_field(nad, x, "muc#roominfo_occupants", NULL, num);
+	info_field(nad, x, "muc#roominfo_subject", NULL,
+		   mr->room->subject != NULL ? mr->room->subject : "");
+}
+
 static void room_disco_info(struct muc *muc, struct muc_room *mr, const struct nad *stanza,
 			    int q)
 {
@@ -124,10 +150,35 @@ static void room_disco_info(struct muc *muc, struct muc_room *mr, const struct n
 	add_feature(nad, q, c->password_protected ? "muc_passwordprotected" : "muc_unsecured");
 	add_feature(nad, q, c->nonanonymous ? "muc_nonanonymous" : "muc_semianonymous");
 	add_feature(nad, q, "urn:xmpp:ping");
+	room_info_form(nad, q, mr);
 	muc_send(muc, nad);
 }
 
 /* ---- muc#owner ---- */
+
+/* Tell the occupants the configuration changed (104), and whether
+ * their real JIDs are now shown to all (172) or no longer (173). */
+static void config_changed(struct muc *muc, struct muc_room *mr, int was_nonanonymous)
+{
+	int codes[2] = { 104, 0 }, i, x, st;
+	struct occupant *o, *tmp;
+	struct nad *nad;
+	char num[8];
+
+	if (mr->room->cfg.nonanonymous != was_nonanonymous)
+		codes[1] = mr->room->cfg.nonanonymous ? 172 : 173;
+	OCCUPANTS_FOREACH(o, tmp, mr->occ) {
+		nad = muc_stanza_new("message", "groupchat", jid_full(o->real),
+				     jid_bare(mr->room->jid));
+		x = nad_elem_add(nad, 0, MUC_NS_USER, "x");
+		for (i = 0; i < 2 && codes[i] != 0; i++) {
+			st = nad_elem_add(nad, x, MUC_NS_USER, "status");
+			snprintf(num, sizeof(num), "%d", codes[i]);
+			nad_attr_set(nad, st, NULL, "code", num);
+		}
+		muc_send(muc, nad);
+	}
+}
 
 static void owner_set(struct muc *muc, struct muc_room *mr, const struct nad *stanza,
 		      int q)
@@ -136,7 +187,7 @@ static void owner_set(struct muc *muc, struct muc_room *mr, const struct nad *st
 	int d = nad_child(stanza, q, MUC_NS_OWNER, "destroy"), reason, r;
 	struct muc_pres_extra ex = { .codes = { 322 }, .ncodes = 1 };
 	struct occupant *o, *tmp;
-	int was_members_only;
+	int was_members_only, was_nonanonymous, was_locked;
 	const char *error;
 
 	if (d != NAD_NONE) {
@@ -159,6 +210,8 @@ static void owner_set(struct muc *muc, struct muc_room *mr, const struct nad *st
 		return;
 	}
 	was_members_only = mr->room->cfg.members_only;
+	was_nonanonymous = mr->room->cfg.nonanonymous;
+	was_locked = mr->room->locked;
 	if (muc_form_apply(stanza, x, &mr->room->cfg, muc->limits.occupants, &error) < 0) {
 		muc_error(muc, stanza, "not-acceptable", error);
 		return;
@@ -167,6 +220,8 @@ static void owner_set(struct muc *muc, struct muc_room *mr, const struct nad *st
 	mr->room->dirty = 1;
 	muc_room_changed(muc, mr);
 	muc_send(muc, iq_result(stanza, NAD_NONE, &r));
+	if (!was_locked)
+		config_changed(muc, mr, was_nonanonymous);
 	/* XEP-0045 9.7: a room made members-only loses its non-members
 	 * (status 322). The owner stays, so the room does too. */
 	if (mr->room->cfg.members_only && !was_members_only)
@@ -415,6 +470,72 @@ static void room_admin(struct muc *muc, struct muc_room *mr, const struct nad *s
 	admin_set(muc, mr, stanza, q, actor, aa);
 }
 
+/* ---- iq between occupants ---- */
+
+/* The occupant that is `real`, or for a bare JID (the vCard answer of
+ * someone's account) the first occupant of that account. */
+static struct occupant *occupant_of(const struct muc_room *mr, const struct jid *real)
+{
+	struct occupant *o = occupants_by_real(mr->occ, real), *tmp;
+
+	if (o != NULL || jid_resource(real)[0] != '\0')
+		return o;
+	OCCUPANTS_FOREACH(o, tmp, mr->occ)
+		if (jid_equal_bare(o->real, real))
+			return o;
+	return NULL;
+}
+
+/* Relay `nad` from occupant `o` to occupant `target`, to its real JID
+ * (its bare JID for a vCard request, XEP-0045 17.3). */
+static void relay_iq(struct muc *muc, struct muc_room *mr, const struct nad *stanza,
+		     const struct occupant *o, const struct occupant *target, int bare)
+{
+	char from[JID_MAX + 1];
+	struct nad *nad = nad_copy(stanza);
+
+	nad_attr_set(nad, 0, NULL, "from", muc_occ_jid(mr, o->nick, from, sizeof(from)));
+	nad_attr_set(nad, 0, NULL, "to", bare ? jid_bare(target->real) : jid_full(target->real));
+	muc_send(muc, nad);
+}
+
+/*
+ * An iq to room/nick. Requests from occupants are relayed to the
+ * occupant with that nick, from the requester's room JID, and answers
+ * (results and errors addressed to a room JID) go back the same way; the
+ * service keeps no state for them. An occupant pinging its own room JID
+ * is answered here (XEP-0410 self-ping: "am I still joined?").
+ */
+static void occupant_iq(struct muc *muc, struct muc_room *mr, const struct nad *nad,
+			const struct jid *from, const struct jid *to, int q)
+{
+	const char *type = nad_attr(nad, 0, NULL, "type");
+	const char *ns = q != NAD_NONE ? nad_ns(nad, q) : NULL;
+	struct occupant *o = occupant_of(mr, from);
+	struct occupant *target = occupants_by_nick(mr->occ, jid_resource(to));
+	int r, request = type != NULL && (strcmp(type, "get") == 0 || strcmp(type, "set") == 0);
+
+	if (!request) {
+		if (type != NULL && o != NULL && target != NULL &&
+		    (strcmp(type, "result") == 0 || strcmp(type, "error") == 0))
+			relay_iq(muc, mr, nad, o, target, 0);
+		return;
+	}
+	if (o == NULL) {
+		muc_error(muc, nad, "not-acceptable", "you are not in this room");
+		return;
+	}
+	if (target == o && ns != NULL && strcmp(ns, NS_PING) == 0) {
+		muc_send(muc, iq_result(nad, NAD_NONE, &r));
+		return;
+	}
+	if (target == NULL) {
+		muc_error(muc, nad, "item-not-found", "no occupant with this nick");
+		return;
+	}
+	relay_iq(muc, mr, nad, o, target, ns != NULL && strcmp(ns, "vcard-temp") == 0);
+}
+
 /* ---- dispatch ---- */
 
 void muc_iq(struct muc *muc, struct muc_service *svc, struct nad *nad,
@@ -422,9 +543,15 @@ void muc_iq(struct muc *muc, struct muc_service *svc, struct nad *nad,
 {
 	const char *type = nad_attr(nad, 0, NULL, "type"), *ns;
 	int q = nad_child(nad, 0, NULL, NULL), r;
-	struct muc_room *mr;
-	struct occupant *o;
+	struct muc_room *mr = NULL;
 
+	if (jid_node(to)[0] != '\0' && jid_resource(to)[0] != '\0') {
+		if ((mr = xhash_get(svc->rooms, jid_bare(to))) != NULL)
+			occupant_iq(muc, mr, nad, from, to, q);
+		else
+			muc_error(muc, nad, "item-not-found", "no such room");
+		return;
+	}
 	if (type == NULL || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0))
 		return;         /* results and errors: we asked nothing */
 	if (q == NAD_NONE || (ns = nad_ns(nad, q)) == NULL) {
@@ -438,19 +565,6 @@ void muc_iq(struct muc *muc, struct muc_service *svc, struct nad *nad,
 	mr = xhash_get(svc->rooms, jid_bare(to));
 	if (mr == NULL) {
 		muc_error(muc, nad, "item-not-found", "no such room");
-		return;
-	}
-	if (jid_resource(to)[0] != '\0') {
-		/* XEP-0410: an occupant pinging itself learns whether it is
-		 * still joined. Other iqs to occupants are not relayed. */
-		o = occupants_by_real(mr->occ, from);
-		if (strcmp(ns, NS_PING) != 0)
-			muc_error(muc, nad, "feature-not-implemented",
-				  "iq to occupants is not relayed");
-		else if (o == NULL)
-			muc_error(muc, nad, "not-acceptable", "you are not in this room");
-		else
-			muc_send(muc, iq_result(nad, NAD_NONE, &r));
 		return;
 	}
 	if (strcmp(ns, NS_DISCO_INFO) == 0 && strcmp(type, "get") == 0)

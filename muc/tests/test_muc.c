@@ -642,6 +642,70 @@ static void test_bad_input(void **state)
 	done(&muc);
 }
 
+static void test_iq_relay_config_change(void **state)
+{
+	struct muc *muc = room_with_two("");
+	struct nad *m;
+
+	(void)state;
+	/* an iq from bob to alice's room JID reaches alice from bob's room
+	 * JID; her answer goes back the same way */
+	in(muc, "<iq xmlns='jabber:client' type='get' id='v1' from='" B "' to='" ROOM "/alice'>"
+	   "<query xmlns='jabber:iq:version'/></iq>");
+	m = take("iq", A, ROOM "/bob");
+	assert_string_equal(nad_attr(m, 0, NULL, "id"), "v1");
+	nad_free(&m);
+	in(muc, "<iq xmlns='jabber:client' type='result' id='v1' from='" A "' to='" ROOM "/bob'>"
+	   "<query xmlns='jabber:iq:version'><name>x</name></query></iq>");
+	m = take("iq", B, ROOM "/alice");
+	assert_string_equal(nad_attr(m, 0, NULL, "type"), "result");
+	nad_free(&m);
+	/* a vCard request goes to the account (bare JID) */
+	in(muc, "<iq xmlns='jabber:client' type='get' id='v2' from='" B "' to='" ROOM "/alice'>"
+	   "<vCard xmlns='vcard-temp'/></iq>");
+	nad_free((m = take("iq", "alice@localhost", ROOM "/bob"), &m));
+	in(muc, "<iq xmlns='jabber:client' type='result' id='v2' from='alice@localhost' to='"
+	   ROOM "/bob'><vCard xmlns='vcard-temp'/></iq>");
+	nad_free((m = take("iq", B, ROOM "/alice"), &m));
+	/* non-occupants cannot reach occupants */
+	in(muc, "<iq xmlns='jabber:client' type='get' id='v3' from='" C "' to='" ROOM "/alice'>"
+	   "<query xmlns='jabber:iq:version'/></iq>");
+	expect_error("iq", C, "not-acceptable");
+	assert_int_equal(ncap, 0);
+	/* extended presence (here a caps element) passes on */
+	in(muc, "<presence xmlns='jabber:client' from='" B "' to='" ROOM "/bob'><show>away</show>"
+	   "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='v'/></presence>");
+	m = take("presence", A, ROOM "/bob");
+	assert_int_not_equal(nad_child(m, 0, "http://jabber.org/protocol/caps", "c"), NAD_NONE);
+	assert_string_equal(nad_text(m, nad_child(m, 0, NULL, "show"), NULL), "away");
+	nad_free(&m);
+	clear();
+	/* a configuration change is announced: 104, and 172 when real JIDs
+	 * become visible to all */
+	in(muc, OWNER_SUBMIT(FIELD("muc#roomconfig_whois", "anyone")));
+	m = take("message", B, ROOM);
+	assert_true(has_status(m, 104) && has_status(m, 172));
+	nad_free(&m);
+	/* the room's disco#info carries muc#roominfo */
+	clear();
+	in(muc, "<iq xmlns='jabber:client' type='get' id='i' from='" C "' to='" ROOM "'>"
+	   "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+	m = take("iq", C, ROOM);
+	{
+		int q = nad_child(m, 0, NULL, "query"), x = nad_child(m, q, MUC_NS_XDATA, "x");
+		int f;
+
+		for (f = nad_child(m, x, NULL, "field"); f != NAD_NONE;
+		     f = nad_next(m, f, NULL, "field"))
+			if (strcmp(nad_attr(m, f, NULL, "var"), "muc#roominfo_occupants") == 0)
+				break;
+		assert_int_not_equal(f, NAD_NONE);
+		assert_string_equal(nad_text(m, nad_child(m, f, NULL, "value"), NULL), "2");
+	}
+	nad_free(&m);
+	done(&muc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -656,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_disco),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_iq_relay_config_change),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

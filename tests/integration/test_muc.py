@@ -319,3 +319,24 @@ def test_muc_persistent_room_survives_restart(sandbox, xmpp, sm_storage):
     assert subject["subject"] == "Kept subject"
     assert run(alice, alice.muc.get_affiliation_list(JID(ROOM), "owner"),
                "owners") == [JID("alice@localhost")]
+
+
+def test_muc_session_end_leaves_and_direct_invite(sandbox, xmpp):
+    node = muc_node(sandbox)
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    create(alice, "Alice")
+    # a direct invitation (XEP-0249) goes from user to user, naming the room
+    bob.xmpp.register_plugin("xep_0249")
+    inv = event(bob, "groupchat_direct_invite")
+    alice.xmpp.register_plugin("xep_0249")
+    alice.xmpp["xep_0249"].send_invitation(bob.full_jid, JID(ROOM), reason="come")
+    assert run(bob, inv, "direct invitation")["groupchat_invite"]["jid"] == JID(ROOM)
+    join(bob, "Bob")
+    # bob's session ends without leaving: his sm tells the room, alice
+    # sees him go
+    gone = presence_of(alice, "Bob", unavailable=True)
+    bob.disconnect()
+    run(alice, gone, "bob's session ended")
+    # the nick is free again
+    carol = user(xmpp, node, "carol")
+    join(carol, "Bob")
