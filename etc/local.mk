@@ -11,7 +11,8 @@
 #   $(localstatedir)/jabberd/db   the SQLite database
 #   $(localstatedir)/log/jabberd  log files (with <log type='file'>)
 #   $(systemdsystemunitdir)       jabberd.service, jabberd-{router,sm,c2s,
-#                                 s2s}.service (when built with libsystemd)
+#                                 s2s,muc}.service (when built with libsystemd;
+#                                 jabberd.service does not pull muc in)
 # The paths inside these files are filled in as they are installed, so
 # `make install prefix=/elsewhere` (and distcheck's relocated installs)
 # get their own paths without a rebuild. docs/install.md tells more.
@@ -40,7 +41,7 @@ EXTRA_DIST += \
 
 # The units go in only with sd_notify support: Type=notify needs it.
 if HAVE_SYSTEMD
-JABBERD_UNIT_DAEMONS = router sm c2s s2s
+JABBERD_UNIT_DAEMONS = router sm c2s s2s muc
 JABBERD_UNIT_MAIN = jabberd
 endif
 
@@ -77,7 +78,7 @@ install-data-local:
 	@for d in $(JABBERD_UNIT_DAEMONS); do \
 	  u="$(DESTDIR)$(systemdsystemunitdir)/jabberd-$$d.service"; \
 	  case $$d in \
-	  c2s|s2s) after=' jabberd-router.service'; req='\nRequires=jabberd-router.service' ;; \
+	  c2s|s2s|muc) after=' jabberd-router.service'; req='\nRequires=jabberd-router.service' ;; \
 	  *) after= req= ;; \
 	  esac; \
 	  echo " $$u"; \
