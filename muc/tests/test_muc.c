@@ -706,6 +706,59 @@ static void test_iq_relay_config_change(void **state)
 	done(&muc);
 }
 
+static void test_lifecycle_codes(void **state)
+{
+	struct muc *muc = service("");
+	struct nad *p;
+
+	(void)state;
+	/* cancelling the first configuration destroys the locked room */
+	join(muc, A, "alice", MUCX);
+	clear();
+	in(muc, "<iq xmlns='jabber:client' type='set' id='c' from='" A "' to='" ROOM "'>"
+	   "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+	   "<x xmlns='jabber:x:data' type='cancel'/></query></iq>");
+	nad_free((p = take("iq", A, ROOM), &p));
+	p = take("presence", A, ROOM "/alice");
+	assert_string_equal(nad_attr(p, 0, NULL, "type"), "unavailable");
+	nad_free(&p);
+	assert_null(muc_room_get(muc, ROOM));
+	done(&muc);
+
+	/* lock-new-rooms 0: every room is instant */
+	muc = service("<lock-new-rooms>0</lock-new-rooms>");
+	join(muc, A, "alice", MUCX);
+	join(muc, B, "bob", MUCX);
+	p = take("presence", B, ROOM "/bob");
+	assert_true(has_status(p, 110));
+	nad_free(&p);
+	clear();
+	/* an error bounced from bob's real JID: he is gone (333) */
+	in(muc, "<message xmlns='jabber:client' type='error' from='" B "' to='" ROOM "'>"
+	   "<error type='cancel'><recipient-unavailable xmlns='" STANZAS "'/></error></message>");
+	p = take("presence", A, ROOM "/bob");
+	assert_true(has_status(p, 333));
+	nad_free(&p);
+	clear();
+	/* a member demoted in a members-only room is removed (321) */
+	join(muc, B, "bob", MUCX);
+	in(muc, ADMIN_SET(A, "<item jid='bob@localhost' affiliation='member'/>"));
+	in(muc, OWNER_SUBMIT(FIELD("muc#roomconfig_membersonly", "1")));
+	clear();
+	in(muc, ADMIN_SET(A, "<item jid='bob@localhost' affiliation='none'/>"));
+	p = take("presence", A, ROOM "/bob");
+	assert_true(has_status(p, 321));
+	assert_string_equal(nad_attr(p, 0, NULL, "type"), "unavailable");
+	nad_free(&p);
+	clear();
+	/* shutdown: each occupant hears 332 */
+	muc_shutdown(muc);
+	p = take("presence", A, ROOM "/alice");
+	assert_true(has_status(p, 332));
+	nad_free(&p);
+	done(&muc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_iq_relay_config_change),
+		cmocka_unit_test(test_lifecycle_codes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,8 +39,8 @@ def start_muc(sandbox, node, storage=None, n=1, occupants=50, rooms_per_user=10)
                          logs=[log], ready_log=r"ready for rooms")
 
 
-def muc_node(sandbox, storage=None, **kw):
-    node = jabberd.Node(sandbox, number=1, flavor="ours", storage=storage).start()
+def muc_node(sandbox, storage=None, flavor="ours", **kw):
+    node = jabberd.Node(sandbox, number=1, flavor=flavor, storage=storage).start()
     start_muc(sandbox, node, storage, **kw)
     return node
 
@@ -340,3 +340,21 @@ def test_muc_session_end_leaves_and_direct_invite(sandbox, xmpp):
     # the nick is free again
     carol = user(xmpp, node, "carol")
     join(carol, "Bob")
+
+
+@pytest.mark.stock
+def test_muc_with_stock_jabberd2(sandbox, xmpp):
+    """Our muc as a component of Debian's stock jabberd2 2.7 (router, sm
+    and c2s): rooms work the same."""
+    node = muc_node(sandbox, flavor="stock")
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    create(alice, "Alice")
+    seen = presence_of(alice, "Bob")
+    join(bob, "Bob")
+    run(alice, seen, "alice sees bob join")
+    got = groupchat(alice, "over stock jabberd2")
+    say(bob, "over stock jabberd2")
+    assert run(alice, got, "message")["from"] == JID(ROOM + "/Bob")
+    gone = presence_of(alice, "Bob", unavailable=True)
+    bob.disconnect()
+    run(alice, gone, "bob's session ended")
