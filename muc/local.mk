@@ -25,7 +25,7 @@ MUC_LIBS = muc/libmuc.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
 muc_muc_LDADD = $(MUC_LIBS)
 
 if HAVE_CMOCKA
-MUC_TESTS = muc/tests/test_room muc/tests/test_muc
+MUC_TESTS = muc/tests/test_room muc/tests/test_muc muc/tests/test_store
 check_PROGRAMS += $(MUC_TESTS)
 TESTS += $(MUC_TESTS)
 endif
@@ -33,6 +33,8 @@ muc_tests_test_room_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 muc_tests_test_room_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)
 muc_tests_test_muc_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 muc_tests_test_muc_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)
+muc_tests_test_store_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+muc_tests_test_store_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz target for the parsers of client input (room JID and nick, the
 # configuration form, the history request).
