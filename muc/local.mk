@@ -28,7 +28,10 @@ if HAVE_CMOCKA
 MUC_TESTS = muc/tests/test_room muc/tests/test_muc muc/tests/test_store
 check_PROGRAMS += $(MUC_TESTS)
 TESTS += $(MUC_TESTS)
+# Run by hand (muc/tests/bench_muc.c says how).
+check_PROGRAMS += muc/tests/bench_muc
 endif
+muc_tests_bench_muc_LDADD = $(MUC_LIBS)
 muc_tests_test_room_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 muc_tests_test_room_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)
 muc_tests_test_muc_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
