@@ -774,6 +774,26 @@ static void mediated(struct muc *muc, struct muc_room *mr, struct occupant *o,
 		invite_one(muc, mr, stanza, inv, from);
 }
 
+/* Does this error say the occupant's client is no longer there (as
+ * opposed to refusing one stanza)? */
+static int error_means_gone(const struct nad *stanza)
+{
+	static const char *const gone[] = {
+		"gone", "item-not-found", "recipient-unavailable", "redirect",
+		"remote-server-not-found", "remote-server-timeout", "service-unavailable",
+	};
+	int e = nad_child(stanza, 0, SX_NS_CLIENT, "error"), c;
+	size_t i;
+
+	c = e != NAD_NONE ? nad_child(stanza, e, SX_NS_STANZA_ERRORS, NULL) : NAD_NONE;
+	if (c == NAD_NONE)
+		return 1;       /* no condition given: nothing to keep it for */
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		if (strcmp(nad_name(stanza, c), gone[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void muc_message(struct muc *muc, struct muc_service *svc, const struct nad *stanza,
 			const struct jid *from, const struct jid *to)
 {
@@ -787,8 +807,10 @@ static void muc_message(struct muc *muc, struct muc_service *svc, const struct n
 	int x;
 
 	if (type != NULL && strcmp(type, "error") == 0) {
-		/* An occupant's server could not deliver to it: it is gone. */
-		if (o != NULL && jid_resource(to)[0] == '\0')
+		/* An occupant's server could not deliver to it: it is gone.
+		 * The bounce of a room message is addressed to the sender's
+		 * room JID, so `to` says nothing; the condition does. */
+		if (o != NULL && error_means_gone(stanza))
 			muc_occupant_leave(muc, mr, o, &ex);
 		return;
 	}

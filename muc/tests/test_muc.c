@@ -733,8 +733,13 @@ static void test_lifecycle_codes(void **state)
 	assert_true(has_status(p, 110));
 	nad_free(&p);
 	clear();
-	/* an error bounced from bob's real JID: he is gone (333) */
-	in(muc, "<message xmlns='jabber:client' type='error' from='" B "' to='" ROOM "'>"
+	/* an error from bob that refuses one stanza: he stays */
+	in(muc, "<message xmlns='jabber:client' type='error' from='" B "' to='" ROOM "/alice'>"
+	   "<error type='cancel'><not-acceptable xmlns='" STANZAS "'/></error></message>");
+	assert_int_equal(ncap, 0);
+	/* a message bounced from bob's real JID (to the sender's room JID):
+	 * he is gone (333) */
+	in(muc, "<message xmlns='jabber:client' type='error' from='" B "' to='" ROOM "/alice'>"
 	   "<error type='cancel'><recipient-unavailable xmlns='" STANZAS "'/></error></message>");
 	p = take("presence", A, ROOM "/bob");
 	assert_true(has_status(p, 333));
