@@ -161,6 +161,25 @@ void muc_send(struct muc *muc, struct nad *stanza)
 	muc->send(muc, stanza);
 }
 
+void muc_occupant_send(struct muc *muc, const struct occupant *o, struct nad *stanza)
+{
+	const struct occupant_session *s;
+	struct nad *nad;
+
+	OCCUPANT_SESSIONS_FOREACH(s, o) {
+		nad = s->link.next == &o->sessions ? stanza : nad_copy(stanza);
+		nad_attr_set(nad, 0, NULL, "to", jid_full(s->real));
+		muc_send(muc, nad);
+	}
+}
+
+/* To one session only (a session that just joined or left). */
+static void send_to(struct muc *muc, const struct jid *real, struct nad *stanza)
+{
+	nad_attr_set(stanza, 0, NULL, "to", jid_full(real));
+	muc_send(muc, stanza);
+}
+
 static const char *cond_type(const char *cond)
 {
 	static const struct { const char *cond, *type; } types[] = {
@@ -288,7 +307,7 @@ void muc_broadcast_presence(struct muc *muc, struct muc_room *mr,
 	struct occupant *to, *tmp;
 
 	OCCUPANTS_FOREACH(to, tmp, mr->occ)
-		muc_send(muc, occupant_presence(mr, o, to, unavailable, ex));
+		muc_occupant_send(muc, to, occupant_presence(mr, o, to, unavailable, ex));
 }
 
 /* ---- rooms ---- */
@@ -338,7 +357,7 @@ void muc_room_destroy(struct muc *muc, struct muc_room *mr, const char *alt,
 	const char *error;
 
 	OCCUPANTS_FOREACH(o, tmp, mr->occ)
-		muc_send(muc, occupant_presence(mr, o, o, 1, &ex));
+		muc_occupant_send(muc, o, occupant_presence(mr, o, o, 1, &ex));
 	if (muc->store != NULL && muc_store_delete(muc->store, jid_bare(mr->room->jid),
 						   &error) < 0)
 		log_warnx("muc: room %s not removed from storage: %s",
@@ -399,11 +418,11 @@ static struct nad *presence_keep(const struct nad *stanza)
 	return nad;
 }
 
-static void send_subject(struct muc *muc, struct muc_room *mr, const struct occupant *to)
+static void send_subject(struct muc *muc, struct muc_room *mr, const struct jid *to)
 {
 	char from[JID_MAX + 1];
 	const struct room *room = mr->room;
-	struct nad *nad = muc_stanza_new("message", "groupchat", jid_full(to->real),
+	struct nad *nad = muc_stanza_new("message", "groupchat", jid_full(to),
 					 muc_occ_jid(mr, room->subject_nick != NULL
 							 ? room->subject_nick : "",
 						     from, sizeof(from)));
@@ -413,7 +432,7 @@ static void send_subject(struct muc *muc, struct muc_room *mr, const struct occu
 	muc_send(muc, nad);
 }
 
-static void send_history(struct muc *muc, struct muc_room *mr, const struct occupant *to,
+static void send_history(struct muc *muc, struct muc_room *mr, const struct jid *to,
 			 struct room_history_req *req)
 {
 	const struct room_msg *m;
@@ -429,7 +448,7 @@ static void send_history(struct muc *muc, struct muc_room *mr, const struct occu
 	for (n = m != NULL ? &m->link : NULL; n != NULL; n = list_next(&mr->room->history, n)) {
 		m = LIST_ENTRY(n, const struct room_msg, link);
 		nad = nad_copy(m->nad);
-		nad_attr_set(nad, 0, NULL, "to", jid_full(to->real));
+		nad_attr_set(nad, 0, NULL, "to", jid_full(to));
 		muc_datetime_format(m->when, stamp, sizeof(stamp));
 		d = nad_elem_add(nad, 0, MUC_NS_DELAY, "delay");
 		nad_attr_set(nad, d, NULL, "from", jid_bare(mr->room->jid));
@@ -452,7 +471,10 @@ static int join_check(struct muc *muc, struct muc_room *mr, const struct nad *st
 {
 	const struct room_config *cfg = &mr->room->cfg;
 	enum muc_affil a = room_affil(mr->room, from);
+	const struct occupant *holder = occupants_by_nick(mr->occ, nick);
 	int pw, max = muc->limits.occupants;
+	/* Another session of the account that holds the nick joins it. */
+	int same = holder != NULL && jid_equal_bare(holder->real, from);
 	char text[96];
 
 	if (a == MUC_AFFIL_OUTCAST) {
@@ -478,16 +500,33 @@ static int join_check(struct muc *muc, struct muc_room *mr, const struct nad *st
 	}
 	if (cfg->max_users > 0 && cfg->max_users < max)
 		max = cfg->max_users;
-	if (mr->occ->count >= (size_t)max && a < MUC_AFFIL_ADMIN) {
+	if (!same && mr->occ->count >= (size_t)max && a < MUC_AFFIL_ADMIN) {
 		snprintf(text, sizeof(text), "the room is full (limit occupants, %d)", max);
 		join_refused(muc, stanza, "service-unavailable", text);
 		return -1;
 	}
-	if (occupants_by_nick(mr->occ, nick) != NULL) {
+	if (holder != NULL && !same) {
 		join_refused(muc, stanza, "conflict", "this nick is taken in this room");
 		return -1;
 	}
 	return 0;
+}
+
+/* Another session of an occupant joins: it alone hears the room (who is
+ * here, itself, history, subject); the others see no change. */
+static void join_session(struct muc *muc, struct muc_room *mr, struct occupant *o,
+			 const struct jid *from, struct room_history_req *req)
+{
+	struct occupant *other, *tmp;
+
+	if (occupants_add_session(mr->occ, o, from) < 0)
+		return;
+	OCCUPANTS_FOREACH(other, tmp, mr->occ)
+		if (other != o)
+			send_to(muc, from, occupant_presence(mr, other, o, 0, NULL));
+	send_to(muc, from, occupant_presence(mr, o, o, 0, NULL));
+	send_history(muc, mr, from, req);
+	send_subject(muc, mr, from);
 }
 
 static struct muc_room *join_create(struct muc *muc, struct muc_service *svc,
@@ -546,19 +585,24 @@ static void join(struct muc *muc, struct muc_service *svc, struct muc_room *mr,
 			room_drop(mr);
 		return;
 	}
+	if ((o = occupants_by_nick(mr->occ, nick)) != NULL) {
+		join_session(muc, mr, o, from, &req);
+		return;
+	}
 	o = occupants_add(mr->occ, nick, from,
 			  room_default_role(mr->room, room_affil(mr->room, from)),
 			  presence_keep(stanza));
 	/* Everyone already here, to the newcomer; then the newcomer to all. */
 	OCCUPANTS_FOREACH(other, tmp, mr->occ)
 		if (other != o)
-			muc_send(muc, occupant_presence(mr, other, o, 0, NULL));
+			muc_occupant_send(muc, o, occupant_presence(mr, other, o, 0, NULL));
 	if (created)
 		ex.codes[ex.ncodes++] = 201;
 	OCCUPANTS_FOREACH(other, tmp, mr->occ)
-		muc_send(muc, occupant_presence(mr, o, other, 0, other == o ? &ex : NULL));
-	send_history(muc, mr, o, &req);
-	send_subject(muc, mr, o);
+		muc_occupant_send(muc, other,
+				  occupant_presence(mr, o, other, 0, other == o ? &ex : NULL));
+	send_history(muc, mr, o->real, &req);
+	send_subject(muc, mr, o->real);
 	if (created)
 		muc_room_changed(muc, mr);
 }
@@ -578,6 +622,17 @@ static void nick_change(struct muc *muc, struct muc_room *mr, struct occupant *o
 	muc_broadcast_presence(muc, mr, o, 0, NULL);
 }
 
+/* One session of an occupant that has several leaves: it alone hears
+ * itself go. 0, or -1 if it is the occupant's last session. */
+static int session_leave(struct muc *muc, struct muc_room *mr, struct occupant *o,
+			 const struct jid *from, const struct muc_pres_extra *ex)
+{
+	if (occupants_remove_session(mr->occ, o, from) < 0)
+		return -1;
+	send_to(muc, from, occupant_presence(mr, o, o, 1, ex));
+	return 0;
+}
+
 static void muc_presence(struct muc *muc, struct muc_service *svc, const struct nad *stanza,
 			 const struct jid *from, const struct jid *to)
 {
@@ -589,12 +644,14 @@ static void muc_presence(struct muc *muc, struct muc_service *svc, const struct 
 	if (jid_node(to)[0] == '\0')
 		return;         /* presence to the service itself */
 	if (type != NULL && (strcmp(type, "unavailable") == 0 || strcmp(type, "error") == 0)) {
-		if (o != NULL) {
-			if (strcmp(type, "error") == 0)
-				ex.codes[ex.ncodes++] = 333;
-			occupant_set_presence(o, presence_keep(stanza));
-			muc_occupant_leave(muc, mr, o, &ex);
-		}
+		if (o == NULL)
+			return;
+		if (strcmp(type, "error") == 0)
+			ex.codes[ex.ncodes++] = 333;
+		if (session_leave(muc, mr, o, from, &ex) == 0)
+			return;
+		occupant_set_presence(o, presence_keep(stanza));
+		muc_occupant_leave(muc, mr, o, &ex);
 		return;
 	}
 	if (type != NULL)
@@ -642,21 +699,16 @@ static void private_message(struct muc *muc, struct muc_room *mr, struct occupan
 	}
 	nad = nad_copy(stanza);
 	nad_attr_set(nad, 0, NULL, "from", muc_occ_jid(mr, o->nick, from, sizeof(from)));
-	nad_attr_set(nad, 0, NULL, "to", jid_full(target->real));
 	nad_elem_add(nad, 0, MUC_NS_USER, "x");
-	muc_send(muc, nad);
+	muc_occupant_send(muc, target, nad);
 }
 
 static void broadcast_message(struct muc *muc, struct muc_room *mr, const struct nad *msg)
 {
 	struct occupant *to, *tmp;
-	struct nad *nad;
 
-	OCCUPANTS_FOREACH(to, tmp, mr->occ) {
-		nad = nad_copy(msg);
-		nad_attr_set(nad, 0, NULL, "to", jid_full(to->real));
-		muc_send(muc, nad);
-	}
+	OCCUPANTS_FOREACH(to, tmp, mr->occ)
+		muc_occupant_send(muc, to, nad_copy(msg));
 }
 
 static void groupchat(struct muc *muc, struct muc_room *mr, struct occupant *o,
@@ -810,7 +862,8 @@ static void muc_message(struct muc *muc, struct muc_service *svc, const struct n
 		/* An occupant's server could not deliver to it: it is gone.
 		 * The bounce of a room message is addressed to the sender's
 		 * room JID, so `to` says nothing; the condition does. */
-		if (o != NULL && error_means_gone(stanza))
+		if (o != NULL && error_means_gone(stanza) &&
+		    session_leave(muc, mr, o, from, &ex) < 0)
 			muc_occupant_leave(muc, mr, o, &ex);
 		return;
 	}
@@ -909,7 +962,7 @@ void muc_shutdown(struct muc *muc)
 			struct muc_room *mr = v;
 
 			OCCUPANTS_FOREACH(o, tmp, mr->occ)
-				muc_send(muc, occupant_presence(mr, o, o, 1, &ex));
+				muc_occupant_send(muc, o, occupant_presence(mr, o, o, 1, &ex));
 		}
 	}
 }

@@ -167,17 +167,16 @@ static void config_changed(struct muc *muc, struct muc_room *mr, int was_nonanon
 
 	if (mr->room->cfg.nonanonymous != was_nonanonymous)
 		codes[1] = mr->room->cfg.nonanonymous ? 172 : 173;
-	OCCUPANTS_FOREACH(o, tmp, mr->occ) {
-		nad = muc_stanza_new("message", "groupchat", jid_full(o->real),
-				     jid_bare(mr->room->jid));
-		x = nad_elem_add(nad, 0, MUC_NS_USER, "x");
-		for (i = 0; i < 2 && codes[i] != 0; i++) {
-			st = nad_elem_add(nad, x, MUC_NS_USER, "status");
-			snprintf(num, sizeof(num), "%d", codes[i]);
-			nad_attr_set(nad, st, NULL, "code", num);
-		}
-		muc_send(muc, nad);
+	nad = muc_stanza_new("message", "groupchat", NULL, jid_bare(mr->room->jid));
+	x = nad_elem_add(nad, 0, MUC_NS_USER, "x");
+	for (i = 0; i < 2 && codes[i] != 0; i++) {
+		st = nad_elem_add(nad, x, MUC_NS_USER, "status");
+		snprintf(num, sizeof(num), "%d", codes[i]);
+		nad_attr_set(nad, st, NULL, "code", num);
 	}
+	OCCUPANTS_FOREACH(o, tmp, mr->occ)
+		muc_occupant_send(muc, o, nad_copy(nad));
+	nad_free(&nad);
 }
 
 static void owner_set(struct muc *muc, struct muc_room *mr, const struct nad *stanza,

@@ -29,6 +29,8 @@ struct nad *muc_stanza_new(const char *name, const char *type, const char *to,
 			   const char *from);
 /* Send (taken). */
 void muc_send(struct muc *muc, struct nad *stanza);
+/* Send (taken) to every session of occupant o, `to` set for each. */
+void muc_occupant_send(struct muc *muc, const struct occupant *o, struct nad *stanza);
 /* Answer `stanza` (not taken) with an error: to/from swapped, the
  * condition, and `text` (may be NULL) naming the reason or limit. */
 void muc_error(struct muc *muc, const struct nad *stanza, const char *cond,

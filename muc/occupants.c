@@ -23,10 +23,31 @@ struct occupants *occupants_new(void)
 	return occ;
 }
 
+static struct occupant_session *session_new(struct occupant *o, const struct jid *real)
+{
+	struct occupant_session *s = xcalloc(1, sizeof(*s));
+
+	s->real = jid_copy(real);
+	list_add_tail(&o->sessions, &s->link);
+	o->nsessions++;
+	return s;
+}
+
+static void session_free(struct occupant *o, struct occupant_session *s)
+{
+	list_remove(&s->link);
+	o->nsessions--;
+	jid_free(&s->real);
+	free(s);
+}
+
 static void occupant_free(struct occupant *o)
 {
+	struct occupant_session *s, *tmp;
+
+	LIST_FOREACH_SAFE(s, tmp, &o->sessions, struct occupant_session, link)
+		session_free(o, s);
 	free(o->nick);
-	jid_free(&o->real);
 	nad_free(&o->presence);
 	free(o);
 }
@@ -59,7 +80,8 @@ struct occupant *occupants_add(struct occupants *occ, const char *nick,
 	}
 	o = xcalloc(1, sizeof(*o));
 	o->nick = xstrdup(nick);
-	o->real = jid_copy(real);
+	list_init(&o->sessions);
+	o->real = session_new(o, real)->real;
 	o->role = role;
 	o->presence = presence;
 	xhash_put(occ->by_nick, o->nick, o);
@@ -79,14 +101,42 @@ struct occupant *occupants_by_real(const struct occupants *occ, const struct jid
 	return xhash_get(occ->by_real, jid_full(real));
 }
 
+int occupants_add_session(struct occupants *occ, struct occupant *o, const struct jid *real)
+{
+	if (xhash_get(occ->by_real, jid_full(real)) != NULL)
+		return -1;
+	xhash_put(occ->by_real, jid_full(session_new(o, real)->real), o);
+	return 0;
+}
+
+int occupants_remove_session(struct occupants *occ, struct occupant *o,
+			     const struct jid *real)
+{
+	struct occupant_session *s;
+
+	if (o->nsessions < 2)
+		return -1;
+	OCCUPANT_SESSIONS_FOREACH(s, o)
+		if (jid_equal(s->real, real))
+			break;
+	if (&s->link == &o->sessions)
+		return -1;
+	xhash_remove(occ->by_real, jid_full(s->real));
+	session_free(o, s);
+	o->real = LIST_ENTRY(o->sessions.next, struct occupant_session, link)->real;
+	return 0;
+}
+
 void occupants_remove(struct occupants *occ, struct occupant **op)
 {
 	struct occupant *o = *op;
+	struct occupant_session *s;
 
 	if (o == NULL)
 		return;
 	xhash_remove(occ->by_nick, o->nick);
-	xhash_remove(occ->by_real, jid_full(o->real));
+	OCCUPANT_SESSIONS_FOREACH(s, o)
+		xhash_remove(occ->by_real, jid_full(s->real));
 	list_remove(&o->link);
 	occ->count--;
 	occupant_free(o);

@@ -764,6 +764,55 @@ static void test_lifecycle_codes(void **state)
 	done(&muc);
 }
 
+#define A2 "alice@localhost/phone"
+
+static void test_multi_session_nick(void **state)
+{
+	struct muc *muc = room_with_two("");
+	struct nad *p;
+
+	(void)state;
+	/* alice's phone joins with her nick: it hears the room, bob sees
+	 * nothing new */
+	join(muc, A2, "alice", MUCX);
+	nad_free((p = take("presence", A2, ROOM "/bob"), &p));
+	p = take("presence", A2, ROOM "/alice");
+	assert_true(has_status(p, 110));
+	nad_free(&p);
+	nad_free((p = take("message", A2, ROOM), &p));          /* subject */
+	assert_int_equal(ncap, 0);
+	assert_int_equal(muc_room_get(muc, ROOM)->occ->count, 2);
+	/* both of alice's sessions get the room's messages and her PMs */
+	in(muc, "<message xmlns='jabber:client' type='groupchat' from='" B "' to='" ROOM
+	   "'><body>hi</body></message>");
+	assert_int_equal(count("message", A, ROOM "/bob"), 1);
+	assert_int_equal(count("message", A2, ROOM "/bob"), 1);
+	clear();
+	in(muc, "<message xmlns='jabber:client' type='chat' from='" B "' to='" ROOM
+	   "/alice'><body>psst</body></message>");
+	assert_int_equal(count("message", A, ROOM "/bob"), 1);
+	assert_int_equal(count("message", A2, ROOM "/bob"), 1);
+	clear();
+	/* the phone speaks as alice */
+	in(muc, "<message xmlns='jabber:client' type='groupchat' from='" A2 "' to='" ROOM
+	   "'><body>from the phone</body></message>");
+	assert_int_equal(count("message", B, ROOM "/alice"), 1);
+	clear();
+	/* another account cannot take the nick */
+	join(muc, C, "alice", MUCX);
+	expect_error("presence", C, "conflict");
+	/* the phone leaves: only it hears it; alice stays for bob */
+	in(muc, "<presence xmlns='jabber:client' type='unavailable' from='" A2 "' to='" ROOM
+	   "/alice'/>");
+	p = take("presence", A2, ROOM "/alice");
+	assert_true(has_status(p, 110));
+	assert_string_equal(nad_attr(p, 0, NULL, "type"), "unavailable");
+	nad_free(&p);
+	assert_int_equal(ncap, 0);
+	assert_non_null(occupants_by_nick(muc_room_get(muc, ROOM)->occ, "alice"));
+	done(&muc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -780,6 +829,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_iq_relay_config_change),
 		cmocka_unit_test(test_lifecycle_codes),
+		cmocka_unit_test(test_multi_session_nick),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

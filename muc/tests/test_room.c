@@ -171,6 +171,21 @@ static void test_occupants(void **state)
 	assert_int_equal(occupants_rename(occ, ob, "Robert"), 0);
 	assert_null(occupants_by_nick(occ, "Bob"));
 	assert_ptr_equal(occupants_by_nick(occ, "Robert"), ob);
+	/* a second session of bob's account: same occupant, found by either
+	 * full JID; removing one session leaves the other */
+	{
+		struct jid *b2 = J("bob@localhost/y");
+
+		assert_int_equal(occupants_add_session(occ, ob, b2), 0);
+		assert_int_equal(occupants_add_session(occ, ob, b2), -1);
+		assert_ptr_equal(occupants_by_real(occ, b2), ob);
+		assert_int_equal(ob->nsessions, 2);
+		assert_int_equal(occupants_remove_session(occ, ob, b), 0);
+		assert_null(occupants_by_real(occ, b));
+		assert_string_equal(jid_full(ob->real), "bob@localhost/y");
+		assert_int_equal(occupants_remove_session(occ, ob, b2), -1);
+		jid_free(&b2);
+	}
 	occupants_remove(occ, &oa);
 	assert_null(oa);
 	assert_null(occupants_by_nick(occ, "Alice"));

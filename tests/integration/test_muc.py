@@ -15,6 +15,7 @@ from slixmpp import JID
 from slixmpp.exceptions import IqError, PresenceError
 
 from lib import jabberd
+from lib.xmpp import XmppError
 
 SERVICE = "conference.localhost"
 ROOM = "lounge@" + SERVICE
@@ -358,3 +359,26 @@ def test_muc_with_stock_jabberd2(sandbox, xmpp):
     gone = presence_of(alice, "Bob", unavailable=True)
     bob.disconnect()
     run(alice, gone, "bob's session ended")
+
+
+def test_muc_two_devices_one_nick(sandbox, xmpp):
+    node = muc_node(sandbox)
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    phone = xmpp.client("alice@localhost", "alice-pw", node.c2s_address)
+    phone.login()
+    phone.xmpp.register_plugin("xep_0045")
+    phone.muc = phone.xmpp["xep_0045"]
+    create(alice, "Alice")
+    join(bob, "Bob")
+    # alice's second device joins with her nick: no conflict, and bob
+    # sees no one new
+    quiet = presence_of(bob, "Alice")
+    pres = join(phone, "Alice")[0]
+    assert 110 in pres["muc"]["status_codes"]
+    with pytest.raises(XmppError, match="timed out"):
+        run(bob, quiet, "no new presence for bob", timeout=1.5)
+    # both devices get the room's messages
+    got1, got2 = groupchat(alice, "to both"), groupchat(phone, "to both")
+    say(bob, "to both")
+    run(alice, got1, "desk")
+    run(phone, got2, "phone")
