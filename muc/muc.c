@@ -717,6 +717,7 @@ static void groupchat(struct muc *muc, struct muc_room *mr, struct occupant *o,
 	char from[JID_MAX + 1];
 	int subject = nad_child(stanza, 0, SX_NS_CLIENT, "subject");
 	int body = nad_child(stanza, 0, SX_NS_CLIENT, "body");
+	const char *error;
 	struct nad *msg;
 
 	if (o == NULL) {
@@ -741,10 +742,15 @@ static void groupchat(struct muc *muc, struct muc_room *mr, struct occupant *o,
 	nad_attr_set(msg, 0, NULL, "from", muc_occ_jid(mr, o->nick, from, sizeof(from)));
 	nad_attr_set(msg, 0, NULL, "to", NULL);
 	broadcast_message(muc, mr, msg);
-	if (body != NAD_NONE)
-		room_history_add(mr->room, msg, muc->now());
-	else
+	if (body == NAD_NONE) {
 		nad_free(&msg);
+		return;
+	}
+	if (muc->store != NULL && mr->room->cfg.persistent && muc->limits.history > 0 &&
+	    muc_store_history_add(muc->store, jid_bare(mr->room->jid), muc->now(), msg,
+				  muc->limits.history, &error) < 0)
+		log_warnx("muc: history of %s not saved: %s", jid_bare(mr->room->jid), error);
+	room_history_add(mr->room, msg, muc->now());
 }
 
 static void invite_one(struct muc *muc, struct muc_room *mr, const struct nad *stanza,
@@ -1007,11 +1013,26 @@ static void load_affil(void *ctx, const char *room, const char *jid, const char 
 	mr->room->dirty = 0;
 }
 
+static void load_history(void *ctx, const char *room, time_t when, const char *data)
+{
+	struct muc_room *mr = muc_room_get(ctx, room);
+	struct nad *msg;
+	const char *error;
+
+	if (mr == NULL)
+		return;
+	if ((msg = nad_parse(data, strlen(data), 32, &error, NULL)) == NULL) {
+		log_warnx("muc: a stored message of %s is unreadable (%s); skipped", room, error);
+		return;
+	}
+	room_history_add(mr->room, msg, when);
+}
+
 int muc_load_rooms(struct muc *muc, const char **error_r)
 {
 	if (muc->store == NULL)
 		return 0;
-	if (muc_store_load(muc->store, load_one, load_affil, muc, error_r) < 0)
+	if (muc_store_load(muc->store, load_one, load_affil, load_history, muc, error_r) < 0)
 		return -1;
 	log_notice("muc: %zu persistent rooms loaded", rooms_total(muc));
 	return 0;

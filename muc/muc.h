@@ -94,14 +94,22 @@ void muc_store_close(struct muc_store **storep);
 /* Save a persistent room (configuration, subject, affiliations). */
 int muc_store_save(struct muc_store *st, const struct room *room, const char *creator,
 		   const char **error_r);
+/* Remove a room: its row, affiliations and history. */
 int muc_store_delete(struct muc_store *st, const char *room, const char **error_r);
 /* Call room_fn for every saved room (its JID and saved XML), then
  * affil_fn for every saved affiliation (reason may be NULL). */
 typedef void muc_store_room_fn(void *ctx, const char *room, const char *data);
 typedef void muc_store_affil_fn(void *ctx, const char *room, const char *jid,
 				const char *affil, const char *reason);
+typedef void muc_store_history_fn(void *ctx, const char *room, time_t when,
+				  const char *data);
 int muc_store_load(struct muc_store *st, muc_store_room_fn *room_fn,
-		   muc_store_affil_fn *affil_fn, void *ctx, const char **error_r);
+		   muc_store_affil_fn *affil_fn, muc_store_history_fn *history_fn, void *ctx,
+		   const char **error_r);
+/* Keep a message of a persistent room's history (at `when`), and only
+ * the newest `keep` of that room. */
+int muc_store_history_add(struct muc_store *st, const char *room, time_t when,
+			  const struct nad *msg, int keep, const char **error_r);
 /* The XML a room is saved as, and back. */
 char *muc_room_serialize(const struct room *room, const char *creator);
 int muc_room_deserialize(struct room *room, const char *data, char **creator_r,

@@ -6,8 +6,8 @@
  * in the room now (occupants.[ch]) or how stanzas travel (muc.c): the
  * cluster may later keep a room on one node and its occupants on many.
  *
- * A room is saved to storage (store.c) as its configuration, subject and
- * affiliations; the history stays in memory.
+ * A persistent room is saved to storage (store.c): its configuration,
+ * subject and affiliations, and its history message by message.
  */
 #ifndef MUC_ROOM_H
 #define MUC_ROOM_H

@@ -9,7 +9,11 @@
  *   "muc-affiliation" (room TEXT, jid TEXT, affiliation TEXT, reason TEXT,
  *                      PRIMARY KEY (room, jid))
  *       one row per bare JID with an affiliation other than none, so an
- *       operator can ask "who owns what" with plain SQL.
+ *       operator can ask "who owns what" with plain SQL;
+ *   "muc-history"     (id, room TEXT, stamp BIGINT, data TEXT)
+ *       the discussion history of persistent rooms, one row per message
+ *       as broadcast, the newest <limits><history> kept per room; id is
+ *       INTEGER PRIMARY KEY on SQLite, BIGSERIAL on PostgreSQL.
  *
  * A save replaces the room's row and its affiliation rows in one
  * transaction. The same SQL text runs on both drivers ($1, $2...
@@ -49,6 +53,15 @@ static const char schema_affil[] =
 	"CREATE TABLE IF NOT EXISTS \"muc-affiliation\" ("
 	"\"room\" TEXT NOT NULL, \"jid\" TEXT NOT NULL, \"affiliation\" TEXT NOT NULL, "
 	"\"reason\" TEXT, PRIMARY KEY (\"room\", \"jid\"))";
+
+static const char schema_history_sqlite[] =
+	"CREATE TABLE IF NOT EXISTS \"muc-history\" (\"id\" INTEGER PRIMARY KEY, "
+	"\"room\" TEXT NOT NULL, \"stamp\" BIGINT NOT NULL, \"data\" TEXT NOT NULL)";
+static const char schema_history_pgsql[] =
+	"CREATE TABLE IF NOT EXISTS \"muc-history\" (\"id\" BIGSERIAL PRIMARY KEY, "
+	"\"room\" TEXT NOT NULL, \"stamp\" BIGINT NOT NULL, \"data\" TEXT NOT NULL)";
+static const char schema_history_index[] =
+	"CREATE INDEX IF NOT EXISTS \"i_muc_history_room\" ON \"muc-history\" (\"room\", \"id\")";
 
 static const char *cfg_option(void *ctx, const char *key)
 {
@@ -141,6 +154,9 @@ int muc_store_open(const struct config *cfg, struct muc_store **store_r,
 	if (sql_begin(st->conn, 0, error_r) < 0 || sql_schema_lock(st->conn, error_r) < 0 ||
 	    sql_exec(st->conn, schema, "creating muc-room", error_r) < 0 ||
 	    sql_exec(st->conn, schema_affil, "creating muc-affiliation", error_r) < 0 ||
+	    sql_exec(st->conn, st->kind == SQL_PGSQL ? schema_history_pgsql : schema_history_sqlite,
+		     "creating muc-history", error_r) < 0 ||
+	    sql_exec(st->conn, schema_history_index, "creating muc-history", error_r) < 0 ||
 	    sql_commit(st->conn, error_r) < 0) {
 		sql_rollback(st->conn);
 		muc_store_close(&st);
@@ -252,11 +268,38 @@ err:
 	return -1;
 }
 
+int muc_store_history_add(struct muc_store *st, const char *room, time_t when,
+			  const struct nad *msg, int keep, const char **error_r)
+{
+	static const char ins[] =
+		"INSERT INTO \"muc-history\" (\"room\", \"stamp\", \"data\") VALUES ($1, $2, $3)";
+	char stamp[32], trim[256], *data = nad_to_string(msg, NULL);
+	const char *vals[3] = { room, stamp, data };
+
+	snprintf(stamp, sizeof(stamp), "%lld", (long long)when);
+	/* The newest `keep` rows stay (keep is ours, from the config). */
+	snprintf(trim, sizeof(trim), "DELETE FROM \"muc-history\" WHERE \"room\" = $1 AND "
+		 "\"id\" <= (SELECT \"id\" FROM \"muc-history\" WHERE \"room\" = $1 "
+		 "ORDER BY \"id\" DESC LIMIT 1 OFFSET %d)", keep);
+	if (sql_begin(st->conn, 0, error_r) < 0 ||
+	    store_run(st, ins, 3, vals, NULL, NULL, "saving history", error_r) < 0 ||
+	    store_run(st, trim, 1, vals, NULL, NULL, "trimming history", error_r) < 0 ||
+	    sql_commit(st->conn, error_r) < 0) {
+		sql_rollback(st->conn);
+		free(data);
+		return -1;
+	}
+	free(data);
+	return 0;
+}
+
 int muc_store_delete(struct muc_store *st, const char *room, const char **error_r)
 {
 	const char *vals[1] = { room };
 
 	if (sql_begin(st->conn, 0, error_r) < 0 ||
+	    store_run(st, "DELETE FROM \"muc-history\" WHERE \"room\" = $1", 1, vals,
+		      NULL, NULL, "removing a room", error_r) < 0 ||
 	    store_run(st, "DELETE FROM \"muc-affiliation\" WHERE \"room\" = $1", 1, vals,
 		      NULL, NULL, "removing a room", error_r) < 0 ||
 	    store_run(st, "DELETE FROM \"muc-room\" WHERE \"room\" = $1", 1, vals,
@@ -271,8 +314,17 @@ int muc_store_delete(struct muc_store *st, const char *room, const char **error_
 struct load_ctx {
 	muc_store_room_fn *room_fn;
 	muc_store_affil_fn *affil_fn;
+	muc_store_history_fn *history_fn;
 	void *ctx;
 };
+
+static void history_row(void *ctx, const char *const *cols, int ncols)
+{
+	struct load_ctx *lc = ctx;
+
+	if (ncols >= 3 && cols[0] != NULL && cols[1] != NULL && cols[2] != NULL)
+		lc->history_fn(lc->ctx, cols[0], (time_t)strtoll(cols[1], NULL, 10), cols[2]);
+}
 
 static void room_row(void *ctx, const char *const *cols, int ncols)
 {
@@ -291,14 +343,21 @@ static void affil_row(void *ctx, const char *const *cols, int ncols)
 }
 
 int muc_store_load(struct muc_store *st, muc_store_room_fn *room_fn,
-		   muc_store_affil_fn *affil_fn, void *ctx, const char **error_r)
+		   muc_store_affil_fn *affil_fn, muc_store_history_fn *history_fn, void *ctx,
+		   const char **error_r)
 {
-	struct load_ctx lc = { .room_fn = room_fn, .affil_fn = affil_fn, .ctx = ctx };
+	struct load_ctx lc = {
+		.room_fn = room_fn, .affil_fn = affil_fn, .history_fn = history_fn, .ctx = ctx,
+	};
 
 	if (store_run(st, "SELECT \"room\", \"data\" FROM \"muc-room\"", 0, NULL, room_row,
 		      &lc, "loading rooms", error_r) < 0)
 		return -1;
-	return store_run(st, "SELECT \"room\", \"jid\", \"affiliation\", \"reason\" "
-			 "FROM \"muc-affiliation\"", 0, NULL, affil_row, &lc,
-			 "loading affiliations", error_r);
+	if (store_run(st, "SELECT \"room\", \"jid\", \"affiliation\", \"reason\" "
+		      "FROM \"muc-affiliation\"", 0, NULL, affil_row, &lc,
+		      "loading affiliations", error_r) < 0)
+		return -1;
+	return store_run(st, "SELECT \"room\", \"stamp\", \"data\" FROM \"muc-history\" "
+			 "ORDER BY \"id\"", 0, NULL, history_row, &lc, "loading history",
+			 error_r);
 }

@@ -3,7 +3,8 @@
  * test_store: persistent rooms on SQLite (a file in a temporary
  * directory): the tables are created when missing, a saved room comes
  * back with its configuration, subject and affiliations after the service
- * is made again, a room made temporary is removed from storage, and a
+ * is made again (with the newest messages of its history), a room made
+ * temporary is removed from storage, and a
  * destroyed room is gone. PostgreSQL runs the same statements; it is
  * covered by tests/integration/test_muc.py (both drivers).
  */
@@ -46,6 +47,7 @@ static struct muc *open_service(void)
 	struct muc *muc;
 
 	snprintf(xml, sizeof(xml), "<muc><service>conference.localhost</service>"
+		 "<limits><history>2</history></limits>"
 		 "<storage><driver>sqlite</driver><sqlite><dbname>%s/muc.db</dbname>"
 		 "</sqlite></storage></muc>", dir);
 	cfg = config_load_mem("muc.xml", xml, strlen(xml), NULL, &error);
@@ -98,6 +100,13 @@ static void test_persistent_room(void **state)
 		      "<item jid='eve@localhost' affiliation='outcast'><reason>spam</reason></item>"));
 	in(muc, "<message xmlns='jabber:client' type='groupchat' from='" A "' to='" ROOM "'>"
 	   "<subject>Kept subject</subject></message>");
+	/* three messages; the newest two are kept (limits.history) */
+	in(muc, "<message xmlns='jabber:client' type='groupchat' from='" A "' to='" ROOM "'>"
+	   "<body>m0</body></message>");
+	in(muc, "<message xmlns='jabber:client' type='groupchat' from='" A "' to='" ROOM "'>"
+	   "<body>m1</body></message>");
+	in(muc, "<message xmlns='jabber:client' type='groupchat' from='" A "' to='" ROOM "'>"
+	   "<body>m2 &amp; more</body></message>");
 	close_service(&muc);
 
 	/* a new service reads it all back */
@@ -114,6 +123,20 @@ static void test_persistent_room(void **state)
 	assert_int_equal(room_affil_str(mr->room, "eve@localhost"), MUC_AFFIL_OUTCAST);
 	assert_string_equal(mr->creator, "alice@localhost");
 	assert_int_equal(mr->occ->count, 0);
+	/* and the history, oldest first */
+	assert_int_equal(mr->room->history_len, 2);
+	{
+		const struct room_msg *m = LIST_ENTRY(mr->room->history.next, struct room_msg,
+						      link);
+		const struct nad *n = m->nad;
+
+		assert_string_equal(nad_text(n, nad_child(n, 0, NULL, "body"), NULL), "m1");
+		assert_string_equal(nad_attr(n, 0, NULL, "from"), ROOM "/alice");
+		assert_string_equal(nad_ns(n, 0), "jabber:client");
+		m = LIST_ENTRY(mr->room->history.prev, struct room_msg, link);
+		assert_string_equal(nad_text(m->nad, nad_child(m->nad, 0, NULL, "body"), NULL),
+				    "m2 & more");
+	}
 
 	/* made temporary: no longer in storage */
 	in(muc, "<presence xmlns='jabber:client' from='" A "' to='" ROOM "/alice'/>");

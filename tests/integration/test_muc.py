@@ -4,7 +4,7 @@ slixmpp clients with its xep_0045 plugin: what each occupant sees when
 others join, leave, talk, change nick, are kicked, banned or given voice;
 members-only and password-protected rooms; history on join; the limits;
 invitations, discovery and destruction; and persistent rooms surviving a
-restart of the muc (on both storage drivers). Skipped when a daemon is
+restart of the muc with their history (on both storage drivers). Skipped when a daemon is
 not built (failed under JC_REQUIRE_DAEMONS=1).
 """
 
@@ -307,6 +307,9 @@ def test_muc_persistent_room_survives_restart(sandbox, xmpp, sm_storage):
         "member")
     alice.muc.set_subject(JID(ROOM), "Kept subject")
     join(bob, "Bob")
+    said = groupchat(bob, "said before the restart")
+    say(alice, "said before the restart")
+    run(bob, said, "message before the restart")
     sandbox.daemon("node1-muc-1").stop()
     start_muc(sandbox, node, sm_storage, n=2)
     log = node.log("muc-2").read_text()
@@ -316,8 +319,10 @@ def test_muc_persistent_room_survives_restart(sandbox, xmpp, sm_storage):
     assert {"muc_persistent", "muc_membersonly"} <= set(info["disco_info"]["features"])
     cond, _ = join_error(carol, "Carol")
     assert cond == "registration-required"
-    subject = join(bob, "Bob2")[1]
+    _, subject, _, history = join(bob, "Bob2")
     assert subject["subject"] == "Kept subject"
+    # the history came back from storage: a rejoining user catches up
+    assert [m["body"] for m in history] == ["said before the restart"]
     assert run(alice, alice.muc.get_affiliation_list(JID(ROOM), "owner"),
                "owners") == [JID("alice@localhost")]
 
