@@ -41,10 +41,15 @@ muc_tests_test_store_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz target for the parsers of client input (room JID and nick, the
 # configuration form, the history request).
+# fuzz_muc_stanza drives the whole service with sequences of stanzas.
 if ENABLE_FUZZING
-noinst_PROGRAMS += muc/fuzz/fuzz_muc_input
+noinst_PROGRAMS += muc/fuzz/fuzz_muc_input muc/fuzz/fuzz_muc_stanza
 endif
 muc_fuzz_fuzz_muc_input_SOURCES = muc/fuzz/fuzz_muc_input.c
 muc_fuzz_fuzz_muc_input_LDADD = $(MUC_LIBS)
 muc_fuzz_fuzz_muc_input_LDFLAGS = $(LIB_FUZZING_ENGINE)
-EXTRA_DIST += muc/README.md muc/fuzz/muc_input.dict muc/fuzz/corpus
+muc_fuzz_fuzz_muc_stanza_SOURCES = muc/fuzz/fuzz_muc_stanza.c
+muc_fuzz_fuzz_muc_stanza_LDADD = $(MUC_LIBS)
+muc_fuzz_fuzz_muc_stanza_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += muc/README.md muc/fuzz/muc_input.dict muc/fuzz/muc_stanza.dict \
+	muc/fuzz/corpus
