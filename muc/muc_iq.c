@@ -222,11 +222,13 @@ static void owner_set(struct muc *muc, struct muc_room *mr, const struct nad *st
 	if (!was_locked)
 		config_changed(muc, mr, was_nonanonymous);
 	/* XEP-0045 9.7: a room made members-only loses its non-members
-	 * (status 322). The owner stays, so the room does too. */
+	 * (status 322); a temporary room whose owner configured it from
+	 * outside may go with its last occupant. */
 	if (mr->room->cfg.members_only && !was_members_only)
 		OCCUPANTS_FOREACH(o, tmp, mr->occ)
-			if (room_affil(mr->room, o->real) < MUC_AFFIL_MEMBER)
-				muc_occupant_leave(muc, mr, o, &ex);
+			if (room_affil(mr->room, o->real) < MUC_AFFIL_MEMBER &&
+			    muc_occupant_leave(muc, mr, o, &ex))
+				return;
 }
 
 static void room_owner(struct muc *muc, struct muc_room *mr, const struct nad *stanza,

@@ -813,6 +813,26 @@ static void test_multi_session_nick(void **state)
 	done(&muc);
 }
 
+static void test_owner_outside_makes_members_only(void **state)
+{
+	struct muc *muc = room_with_two("");
+	struct nad *p;
+
+	(void)state;
+	/* alice leaves; from outside she makes the temporary room
+	 * members-only: bob, its last occupant, goes (322), and the room
+	 * with him */
+	in(muc, "<presence xmlns='jabber:client' type='unavailable' from='" A "' to='" ROOM
+	   "/alice'/>");
+	clear();
+	in(muc, OWNER_SUBMIT(FIELD("muc#roomconfig_membersonly", "1")));
+	p = take("presence", B, ROOM "/bob");
+	assert_true(has_status(p, 322));
+	nad_free(&p);
+	assert_null(muc_room_get(muc, ROOM));
+	done(&muc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -830,6 +850,7 @@ int main(void)
 		cmocka_unit_test(test_iq_relay_config_change),
 		cmocka_unit_test(test_lifecycle_codes),
 		cmocka_unit_test(test_multi_session_nick),
+		cmocka_unit_test(test_owner_outside_makes_members_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
