@@ -141,6 +141,19 @@ static int field_set(const struct field *f, const char *v, struct room_config *c
 	return -1;
 }
 
+const char *muc_form_value(const struct nad *nad, int x, const char *var)
+{
+	const char *v;
+	int field, n = 0;
+
+	for (field = nad_child(nad, x, MUC_NS_XDATA, "field");
+	     field != NAD_NONE && n < MUC_FORM_FIELDS_MAX;
+	     field = nad_next(nad, field, MUC_NS_XDATA, "field"), n++)
+		if ((v = nad_attr(nad, field, NULL, "var")) != NULL && strcmp(v, var) == 0)
+			return field_value(nad, field);
+	return NULL;
+}
+
 int muc_form_is_cancel(const struct nad *nad, int x)
 {
 	const char *type = nad_attr(nad, x, NULL, "type");

@@ -23,6 +23,7 @@ struct jid;
 #define MUC_NS_OWNER "http://jabber.org/protocol/muc#owner"
 #define MUC_NS_ROOMCONFIG "http://jabber.org/protocol/muc#roomconfig"
 #define MUC_NS_ROOMINFO "http://jabber.org/protocol/muc#roominfo"
+#define MUC_NS_REQUEST "http://jabber.org/protocol/muc#request"
 #define MUC_NS_XDATA "jabber:x:data"
 #define MUC_NS_DELAY "urn:xmpp:delay"
 
@@ -41,6 +42,10 @@ struct jid;
  */
 int muc_form_apply(const struct nad *nad, int x, struct room_config *cfg,
 		   int max_users_limit, const char **error_r);
+/* The first value of field `var` of form `x` ("" for a field without a
+ * value), or NULL if the form has no such field. */
+const char *muc_form_value(const struct nad *nad, int x, const char *var);
+
 /* 1 if `x` is a form of type cancel. */
 int muc_form_is_cancel(const struct nad *nad, int x);
 

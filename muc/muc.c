@@ -832,6 +832,79 @@ static void mediated(struct muc *muc, struct muc_room *mr, struct occupant *o,
 		invite_one(muc, mr, stanza, inv, from);
 }
 
+/* ---- voice requests (XEP-0045 7.13, 8.6) ---- */
+
+static void form_field(struct nad *nad, int x, const char *var, const char *type,
+		       const char *label, const char *value)
+{
+	int f = nad_elem_add(nad, x, MUC_NS_XDATA, "field");
+
+	nad_attr_set(nad, f, NULL, "var", var);
+	nad_attr_set(nad, f, NULL, "type", type);
+	if (label != NULL)
+		nad_attr_set(nad, f, NULL, "label", label);
+	add_text_child(nad, f, MUC_NS_XDATA, "value", value);
+}
+
+/* A visitor asks for voice: every moderator gets the approval form. */
+static void voice_request(struct muc *muc, struct muc_room *mr, const struct occupant *o)
+{
+	struct occupant *m, *tmp;
+	struct nad *nad;
+	int x;
+
+	nad = muc_stanza_new("message", NULL, NULL, jid_bare(mr->room->jid));
+	x = nad_elem_add(nad, 0, MUC_NS_XDATA, "x");
+	nad_attr_set(nad, x, NULL, "type", "form");
+	add_text_child(nad, x, MUC_NS_XDATA, "title", "Voice request");
+	form_field(nad, x, "FORM_TYPE", "hidden", NULL, MUC_NS_REQUEST);
+	form_field(nad, x, "muc#role", "list-single", "Requested role", "participant");
+	form_field(nad, x, "muc#jid", "jid-single", "User ID", jid_full(o->real));
+	form_field(nad, x, "muc#roomnick", "text-single", "Room nickname", o->nick);
+	form_field(nad, x, "muc#request_allow", "boolean", "Grant voice?", "false");
+	OCCUPANTS_FOREACH(m, tmp, mr->occ)
+		if (m->role == MUC_ROLE_MODERATOR)
+			muc_occupant_send(muc, m, nad_copy(nad));
+	nad_free(&nad);
+}
+
+/* A moderator answers a voice request: approved, the visitor becomes a
+ * participant. */
+static void voice_answer(struct muc *muc, struct muc_room *mr, const struct nad *stanza,
+			 int form)
+{
+	const char *allow = muc_form_value(stanza, form, "muc#request_allow");
+	const char *nick = muc_form_value(stanza, form, "muc#roomnick");
+	struct occupant *t;
+
+	if (allow == NULL || (strcmp(allow, "1") != 0 && strcmp(allow, "true") != 0) ||
+	    nick == NULL || (t = occupants_by_nick(mr->occ, nick)) == NULL ||
+	    t->role != MUC_ROLE_VISITOR)
+		return;
+	t->role = MUC_ROLE_PARTICIPANT;
+	muc_broadcast_presence(muc, mr, t, 0, NULL);
+}
+
+static void request_form(struct muc *muc, struct muc_room *mr, struct occupant *o,
+			 const struct nad *stanza, int form)
+{
+	const char *role = muc_form_value(stanza, form, "muc#role");
+
+	if (o == NULL) {
+		muc_error(muc, stanza, "not-acceptable", "you are not in this room");
+		return;
+	}
+	if (o->role == MUC_ROLE_MODERATOR) {
+		voice_answer(muc, mr, stanza, form);
+		return;
+	}
+	if (role == NULL || strcmp(role, "participant") != 0 || o->role != MUC_ROLE_VISITOR) {
+		muc_error(muc, stanza, "bad-request", "only a visitor may ask for voice");
+		return;
+	}
+	voice_request(muc, mr, o);
+}
+
 /* Does this error say the occupant's client is no longer there (as
  * opposed to refusing one stanza)? */
 static int error_means_gone(const struct nad *stanza)
@@ -892,6 +965,15 @@ static void muc_message(struct muc *muc, struct muc_service *svc, const struct n
 	if (jid_resource(to)[0] != '\0') {
 		private_message(muc, mr, o, stanza, jid_resource(to));
 		return;
+	}
+	x = nad_child(stanza, 0, MUC_NS_XDATA, "x");
+	if (x != NAD_NONE && (type == NULL || strcmp(type, "groupchat") != 0)) {
+		const char *ft = muc_form_value(stanza, x, "FORM_TYPE");
+
+		if (ft != NULL && strcmp(ft, MUC_NS_REQUEST) == 0) {
+			request_form(muc, mr, o, stanza, x);
+			return;
+		}
 	}
 	x = nad_child(stanza, 0, MUC_NS_USER, "x");
 	if (x != NAD_NONE && (type == NULL || strcmp(type, "groupchat") != 0)) {

@@ -4,7 +4,8 @@
  * (muc/form.c): the input's first line is an address given to
  * muc_addr_parse (room JID and nick); the rest is parsed as XML and, if
  * it parses, offered to muc_form_apply (the room configuration form),
- * muc_history_parse (a join's history request) and muc_form_is_cancel.
+ * muc_history_parse (a join's history request), muc_form_is_cancel and
+ * muc_form_value.
  * An accepted form must survive the round trip: the form built from the
  * result, submitted back, gives an accepted form again.
  */
@@ -76,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		round_trip(&cfg);
 	room_config_clear(&cfg);
 	(void)muc_form_is_cancel(nad, 0);
+	(void)muc_form_value(nad, 0, "muc#request_allow");
 	(void)muc_history_parse(nad, 0, &req, &error);
 	nad_free(&nad);
 	return 0;

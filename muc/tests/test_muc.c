@@ -833,6 +833,42 @@ static void test_owner_outside_makes_members_only(void **state)
 	done(&muc);
 }
 
+static void test_voice_request(void **state)
+{
+	struct muc *muc = room_with_two(FIELD("muc#roomconfig_moderatedroom", "1"));
+	struct nad *m;
+
+	(void)state;
+	/* bob, a visitor, asks for voice: alice (moderator) gets the form */
+	in(muc, "<message xmlns='jabber:client' from='" B "' to='" ROOM "'>"
+	   "<x xmlns='jabber:x:data' type='submit'>"
+	   "<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>"
+	   "<field var='muc#role'><value>participant</value></field></x></message>");
+	m = take("message", A, ROOM);
+	assert_string_equal(muc_form_value(m, nad_child(m, 0, MUC_NS_XDATA, "x"),
+					   "muc#roomnick"), "bob");
+	nad_free(&m);
+	assert_int_equal(count("message", B, NULL), 0);
+	/* alice approves: bob is a participant, everyone sees it */
+	in(muc, "<message xmlns='jabber:client' from='" A "' to='" ROOM "'>"
+	   "<x xmlns='jabber:x:data' type='submit'>"
+	   "<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>"
+	   "<field var='muc#role'><value>participant</value></field>"
+	   "<field var='muc#roomnick'><value>bob</value></field>"
+	   "<field var='muc#request_allow'><value>true</value></field></x></message>");
+	m = take("presence", B, ROOM "/bob");
+	assert_string_equal(item_attr(m, "role"), "participant");
+	nad_free(&m);
+	/* a participant asking again is refused */
+	clear();
+	in(muc, "<message xmlns='jabber:client' from='" B "' to='" ROOM "'>"
+	   "<x xmlns='jabber:x:data' type='submit'>"
+	   "<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>"
+	   "<field var='muc#role'><value>participant</value></field></x></message>");
+	expect_error("message", B, "bad-request");
+	done(&muc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -851,6 +887,7 @@ int main(void)
 		cmocka_unit_test(test_lifecycle_codes),
 		cmocka_unit_test(test_multi_session_nick),
 		cmocka_unit_test(test_owner_outside_makes_members_only),
+		cmocka_unit_test(test_voice_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

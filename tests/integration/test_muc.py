@@ -189,6 +189,14 @@ def test_muc_kick_ban_voice(sandbox, xmpp):
     err = event(bob, "muc::%s::message_error" % ROOM)
     say(bob, "can I talk?")
     assert run(bob, err, "visitor refused")["error"]["condition"] == "forbidden"
+    # bob asks for voice: the moderator gets the request form
+    asked = event(alice, "message_xform", lambda m: m["from"] == JID(ROOM) and
+                  m.xml.find("{jabber:x:data}x") is not None)
+    bob.muc.request_voice(JID(ROOM), "participant")
+    form = run(alice, asked, "voice request").xml.find("{jabber:x:data}x")
+    fields = {f.get("var"): f.findtext("{jabber:x:data}value")
+              for f in form.findall("{jabber:x:data}field")}
+    assert fields["muc#roomnick"] == "Bob"
     # voice
     voiced = presence_of(bob, "Bob")
     run(alice, alice.muc.set_role(JID(ROOM), "Bob", "participant"), "voice")
