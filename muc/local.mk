@@ -14,6 +14,7 @@ muc_libmuc_a_SOURCES = \
 	muc/form.h \
 	muc/form.c \
 	muc/muc.c \
+	muc/muc_message.c \
 	muc/muc_iq.c \
 	muc/store.c \
 	sm/datetime.c

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * muc_private.h: what muc.c (service, presence, messages) and muc_iq.c
- * (disco, owner and admin queries) share. Not for other directories.
+ * muc_private.h: what muc.c (service, presence), muc_message.c (messages)
+ * and muc_iq.c (disco, owner and admin queries) share. Not for other
+ * directories.
  */
 #ifndef MUC_MUC_PRIVATE_H
 #define MUC_MUC_PRIVATE_H
@@ -35,6 +36,9 @@ void muc_occupant_send(struct muc *muc, const struct occupant *o, struct nad *st
  * condition, and `text` (may be NULL) naming the reason or limit. */
 void muc_error(struct muc *muc, const struct nad *stanza, const char *cond,
 	       const char *text);
+/* Add <name xmlns=ns>text</name> under parent. */
+void muc_text_child(struct nad *nad, int parent, const char *ns, const char *name,
+		    const char *text);
 /* "room@service/nick" into buf. */
 const char *muc_occ_jid(const struct muc_room *mr, const char *nick, char *buf,
 			size_t size);
@@ -46,12 +50,22 @@ void muc_broadcast_presence(struct muc *muc, struct muc_room *mr,
  * away if it empties (returns 1 then). */
 int muc_occupant_leave(struct muc *muc, struct muc_room *mr, struct occupant *o,
 		       const struct muc_pres_extra *ex);
+/* One session of an occupant that has several leaves: it alone hears
+ * itself go. 0, or -1 if it is the occupant's last session (the caller
+ * makes the occupant leave). */
+int muc_session_leave(struct muc *muc, struct muc_room *mr, struct occupant *o,
+		      const struct jid *from, const struct muc_pres_extra *ex);
 /* Save the room if persistent (or remove it from storage if no longer). */
 void muc_room_changed(struct muc *muc, struct muc_room *mr);
 /* Destroy: occupants told (with alternate venue), storage row removed,
  * room freed. */
 void muc_room_destroy(struct muc *muc, struct muc_room *mr, const char *alt,
 		      const char *reason);
+
+/* ---- muc_message.c ---- */
+
+void muc_message(struct muc *muc, struct muc_service *svc, const struct nad *stanza,
+		 const struct jid *from, const struct jid *to);
 
 /* ---- muc_iq.c ---- */
 
