@@ -4,8 +4,10 @@ slixmpp clients with its xep_0045 plugin: what each occupant sees when
 others join, leave, talk, change nick, are kicked, banned or given voice;
 members-only and password-protected rooms; history on join; the limits;
 invitations, discovery and destruction; and persistent rooms surviving a
-restart of the muc with their history (on both storage drivers). Skipped when a daemon is
-not built (failed under JC_REQUIRE_DAEMONS=1).
+restart of the muc with their history (on both storage drivers); our
+muc under Debian's stock jabberd2, and a prosody user joining a room of
+ours over s2s. Skipped when a daemon (or prosody) is not installed or
+built (failed under JC_REQUIRE_DAEMONS=1).
 """
 
 import asyncio
@@ -14,7 +16,9 @@ import pytest
 from slixmpp import JID
 from slixmpp.exceptions import IqError, PresenceError
 
+import test_s2s_prosody as tsp     # its start_prosody(), shared
 from lib import jabberd
+from lib.s2s import S2S
 from lib.xmpp import XmppError
 
 SERVICE = "conference.localhost"
@@ -24,6 +28,11 @@ ROOM = "lounge@" + SERVICE
 def start_muc(sandbox, node, storage=None, n=1, occupants=50, rooms_per_user=10):
     """Start our muc on `node`'s router, serving SERVICE, its rooms in
     node's sqlite database file muc.db or in `storage` (pgsql)."""
+    return start_muc_for(sandbox, node, SERVICE, storage, n, occupants, rooms_per_user)
+
+
+def start_muc_for(sandbox, node, service, storage=None, n=1, occupants=50,
+                  rooms_per_user=10):
     if storage is None:
         driver = ("<driver>sqlite</driver><sqlite><dbname>%s</dbname>"
                   "<busy-timeout>2000</busy-timeout></sqlite>" % (node.dir / "muc.db"))
@@ -31,7 +40,7 @@ def start_muc(sandbox, node, storage=None, n=1, occupants=50, rooms_per_user=10)
         driver = storage.sm_storage_xml()
     log = node.log("muc-%d" % n)
     conf = node.dir / ("muc-%d.xml" % n)
-    sandbox.render("jabberd2/muc.xml.in", conf, SERVICE=SERVICE, IP=node.ip,
+    sandbox.render("jabberd2/muc.xml.in", conf, SERVICE=service, IP=node.ip,
                    ROUTER_PORT=node.router_port, ROUTER_USER=node.router_user,
                    ROUTER_PASS=node.router_pass, LOG=log, STORAGE_DRIVER=driver,
                    OCCUPANTS=occupants, ROOMS_PER_USER=rooms_per_user)
@@ -395,3 +404,60 @@ def test_muc_two_devices_one_nick(sandbox, xmpp):
     say(bob, "to both")
     run(alice, got1, "desk")
     run(phone, got2, "phone")
+
+
+@pytest.mark.stock
+def test_muc_prosody_user_joins_over_s2s(sandbox, xmpp):
+    """Interop: a user of Debian's prosody (p.test) joins a room of ours
+    (conference.a.test, behind a stock jabberd2 node with our s2s) and
+    talks with a local user; prosody finds both of our domains at our s2s
+    through the test-only static resolver."""
+    a = jabberd.Node(sandbox, number=1, flavor="stock", domain="a.test").start()
+    service = "conference.a.test"
+    room = "lounge@" + service
+    sa = S2S(a)
+    # prosody must find conference.a.test at our s2s too: one more entry
+    # in its static resolver's map, added as its config is rendered
+    render = sandbox.render
+
+    def render_with_service(template, dest, **variables):
+        path = render(template, dest, **variables)
+        if str(template).startswith("prosody/"):
+            text = path.read_text()
+            path.write_text(text.replace(
+                'jc_static_s2s = { ["a.test"]',
+                'jc_static_s2s = { ["%s"] = { "%s", %d }, ["a.test"]'
+                % (service, a.ip, sa.port)))
+        return path
+    sandbox.render = render_with_service
+    p_c2s, p_s2s, pdom = tsp.start_prosody(sandbox, sa)
+    sandbox.render = render
+    assert service in (sandbox.path("prosody") / "prosody.cfg.lua").read_text()
+    sa.host(pdom, p_s2s[0], p_s2s[1])
+    sa.start()
+    start_muc_for(sandbox, a, service)
+    alice = xmpp.client("alice@a.test", "alice-pw", a.c2s_address)
+    carol = xmpp.client("carol@p.test", "carol-pw", p_c2s)
+    for c in (alice, carol):
+        c.register()
+        c.login()
+        c.xmpp.register_plugin("xep_0004")
+        c.xmpp.register_plugin("xep_0045")
+        c.muc = c.xmpp["xep_0045"]
+    create(alice, "Alice", room)
+    seen = presence_of(alice, "Carol", room=room)
+    pres = run(carol, carol.muc.join_muc_wait(JID(room), "Carol", timeout=30),
+               "carol joins over s2s", timeout=40)[0]
+    assert 110 in pres["muc"]["status_codes"]
+    run(alice, seen, "alice sees carol")
+    got = groupchat(alice, "hello from prosody", room)
+    say(carol, "hello from prosody", room)
+    assert run(alice, got, "carol's message")["from"] == JID(room + "/Carol")
+    got = groupchat(carol, "hello from jabberd", room)
+    say(alice, "hello from jabberd", room)
+    run(carol, got, "alice's message", timeout=30)
+    # both directions went through federation, the room's domain
+    # authenticated by dialback
+    log = sa.log_text()
+    assert "incoming p.test -> conference.a.test valid (dialback)" in log
+    assert "conference.a.test -> p.test valid (dialback)" in log
