@@ -5,8 +5,8 @@ others join, leave, talk, change nick, are kicked, banned or given voice;
 members-only and password-protected rooms; history on join; the limits;
 invitations, discovery and destruction; and persistent rooms surviving a
 restart of the muc with their history (on both storage drivers); our
-muc under Debian's stock jabberd2, and a prosody user joining a room of
-ours over s2s. Skipped when a daemon (or prosody) is not installed or
+muc under Debian's stock jabberd2, a prosody user joining a room of
+ours over s2s and ours joining prosody's. Skipped when a daemon (or prosody) is not installed or
 built (failed under JC_REQUIRE_DAEMONS=1).
 """
 
@@ -406,34 +406,33 @@ def test_muc_two_devices_one_nick(sandbox, xmpp):
     run(phone, got2, "phone")
 
 
-@pytest.mark.stock
-def test_muc_prosody_user_joins_over_s2s(sandbox, xmpp):
-    """Interop: a user of Debian's prosody (p.test) joins a room of ours
-    (conference.a.test, behind a stock jabberd2 node with our s2s) and
-    talks with a local user; prosody finds both of our domains at our s2s
-    through the test-only static resolver."""
+def federate_with_prosody(sandbox, xmpp, service):
+    """a.test: stock jabberd2 with our s2s and our muc serving `service`;
+    p.test: prosody with a muc component rooms.p.test. Each finds the
+    other's domains at its s2s listener (prosody through the test-only
+    static resolver, given our room domain as its config is rendered).
+    Returns our s2s and a logged-in user on each side."""
     a = jabberd.Node(sandbox, number=1, flavor="stock", domain="a.test").start()
-    service = "conference.a.test"
-    room = "lounge@" + service
     sa = S2S(a)
-    # prosody must find conference.a.test at our s2s too: one more entry
-    # in its static resolver's map, added as its config is rendered
     render = sandbox.render
 
     def render_with_service(template, dest, **variables):
         path = render(template, dest, **variables)
         if str(template).startswith("prosody/"):
-            text = path.read_text()
-            path.write_text(text.replace(
+            text = path.read_text().replace(
                 'jc_static_s2s = { ["a.test"]',
                 'jc_static_s2s = { ["%s"] = { "%s", %d }, ["a.test"]'
-                % (service, a.ip, sa.port)))
+                % (service, a.ip, sa.port))
+            path.write_text(text + '\nComponent "rooms.p.test" "muc"\n')
         return path
     sandbox.render = render_with_service
-    p_c2s, p_s2s, pdom = tsp.start_prosody(sandbox, sa)
-    sandbox.render = render
+    try:
+        p_c2s, p_s2s, pdom = tsp.start_prosody(sandbox, sa)
+    finally:
+        sandbox.render = render
     assert service in (sandbox.path("prosody") / "prosody.cfg.lua").read_text()
     sa.host(pdom, p_s2s[0], p_s2s[1])
+    sa.host("rooms.p.test", p_s2s[0], p_s2s[1])
     sa.start()
     start_muc_for(sandbox, a, service)
     alice = xmpp.client("alice@a.test", "alice-pw", a.c2s_address)
@@ -443,7 +442,19 @@ def test_muc_prosody_user_joins_over_s2s(sandbox, xmpp):
         c.login()
         c.xmpp.register_plugin("xep_0004")
         c.xmpp.register_plugin("xep_0045")
+        c.xmpp.register_plugin("xep_0082")
         c.muc = c.xmpp["xep_0045"]
+    return sa, alice, carol
+
+
+@pytest.mark.stock
+def test_muc_prosody_user_joins_over_s2s(sandbox, xmpp):
+    """Interop: a user of Debian's prosody (p.test) joins a room of ours
+    (conference.a.test, behind a stock jabberd2 node with our s2s) and
+    talks with a local user."""
+    service = "conference.a.test"
+    room = "lounge@" + service
+    sa, alice, carol = federate_with_prosody(sandbox, xmpp, service)
     create(alice, "Alice", room)
     seen = presence_of(alice, "Carol", room=room)
     pres = run(carol, carol.muc.join_muc_wait(JID(room), "Carol", timeout=30),
@@ -461,3 +472,20 @@ def test_muc_prosody_user_joins_over_s2s(sandbox, xmpp):
     log = sa.log_text()
     assert "incoming p.test -> conference.a.test valid (dialback)" in log
     assert "conference.a.test -> p.test valid (dialback)" in log
+
+
+@pytest.mark.stock
+def test_muc_our_user_joins_prosody_room(sandbox, xmpp):
+    """Interop the other way: our user joins a room of prosody's muc
+    component and talks with its user."""
+    sa, alice, carol = federate_with_prosody(sandbox, xmpp, "conference.a.test")
+    room = "hall@rooms.p.test"
+    create(carol, "Carol", room)    # locked until configured, as ours
+    seen = presence_of(carol, "Alice", room=room)
+    pres = run(alice, alice.muc.join_muc_wait(JID(room), "Alice", timeout=30),
+               "alice joins prosody's room", timeout=40)[0]
+    assert 110 in pres["muc"]["status_codes"]
+    run(carol, seen, "carol sees alice")
+    got = groupchat(carol, "hello from jabberd", room)
+    say(alice, "hello from jabberd", room)
+    run(carol, got, "alice's message", timeout=30)
