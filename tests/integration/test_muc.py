@@ -10,13 +10,13 @@ ours over s2s and ours joining prosody's. Skipped when a daemon (or prosody) is 
 built (failed under JC_REQUIRE_DAEMONS=1).
 """
 
-import asyncio
 
 import pytest
 from slixmpp import JID
 from slixmpp.exceptions import IqError, PresenceError
 
 import test_s2s_prosody as tsp     # its start_prosody(), shared
+from test_sm import wait_event as event
 from lib import jabberd
 from lib.s2s import S2S
 from lib.xmpp import XmppError
@@ -94,24 +94,6 @@ def create(c, nick, room=ROOM, **fields):
         name = k if k.startswith("muc#") else "muc#roomconfig_" + k
         form.field[name]["value"] = v
     run(c, c.muc.set_room_config(JID(room), form), "config submit")
-
-
-def event(client, name, pred=lambda e: True, timeout=10.0):
-    """Wait for a slixmpp event matching pred; returns it."""
-    x = client.xmpp
-    fut = client.cloop.loop.create_future()
-
-    def handler(e):
-        if not fut.done() and pred(e):
-            fut.set_result(e)
-    x.add_event_handler(name, handler)
-
-    async def go():
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        finally:
-            x.del_event_handler(name, handler)
-    return go()
 
 
 def presence_of(client, nick, unavailable=False, room=ROOM):
@@ -447,6 +429,24 @@ def federate_with_prosody(sandbox, xmpp, service):
     return sa, alice, carol
 
 
+def talk_across(owner, owner_nick, guest, guest_nick, room):
+    """owner creates `room` (locked until configured, on both servers),
+    guest joins it from the other server; each sees the other and gets
+    the other's message."""
+    create(owner, owner_nick, room)
+    seen = presence_of(owner, guest_nick, room=room)
+    pres = run(guest, guest.muc.join_muc_wait(JID(room), guest_nick, timeout=30),
+               "%s joins %s" % (guest.jid, room), timeout=40)[0]
+    assert 110 in pres["muc"]["status_codes"]
+    run(owner, seen, "the owner sees the guest")
+    got = groupchat(owner, "hello from the guest", room)
+    say(guest, "hello from the guest", room)
+    assert run(owner, got, "guest's message")["from"] == JID("%s/%s" % (room, guest_nick))
+    got = groupchat(guest, "hello from the owner", room)
+    say(owner, "hello from the owner", room)
+    run(guest, got, "owner's message", timeout=30)
+
+
 @pytest.mark.stock
 def test_muc_prosody_user_joins_over_s2s(sandbox, xmpp):
     """Interop: a user of Debian's prosody (p.test) joins a room of ours
@@ -455,18 +455,7 @@ def test_muc_prosody_user_joins_over_s2s(sandbox, xmpp):
     service = "conference.a.test"
     room = "lounge@" + service
     sa, alice, carol = federate_with_prosody(sandbox, xmpp, service)
-    create(alice, "Alice", room)
-    seen = presence_of(alice, "Carol", room=room)
-    pres = run(carol, carol.muc.join_muc_wait(JID(room), "Carol", timeout=30),
-               "carol joins over s2s", timeout=40)[0]
-    assert 110 in pres["muc"]["status_codes"]
-    run(alice, seen, "alice sees carol")
-    got = groupchat(alice, "hello from prosody", room)
-    say(carol, "hello from prosody", room)
-    assert run(alice, got, "carol's message")["from"] == JID(room + "/Carol")
-    got = groupchat(carol, "hello from jabberd", room)
-    say(alice, "hello from jabberd", room)
-    run(carol, got, "alice's message", timeout=30)
+    talk_across(alice, "Alice", carol, "Carol", room)
     # both directions went through federation, the room's domain
     # authenticated by dialback
     log = sa.log_text()
@@ -480,12 +469,4 @@ def test_muc_our_user_joins_prosody_room(sandbox, xmpp):
     component and talks with its user."""
     sa, alice, carol = federate_with_prosody(sandbox, xmpp, "conference.a.test")
     room = "hall@rooms.p.test"
-    create(carol, "Carol", room)    # locked until configured, as ours
-    seen = presence_of(carol, "Alice", room=room)
-    pres = run(alice, alice.muc.join_muc_wait(JID(room), "Alice", timeout=30),
-               "alice joins prosody's room", timeout=40)[0]
-    assert 110 in pres["muc"]["status_codes"]
-    run(carol, seen, "carol sees alice")
-    got = groupchat(carol, "hello from jabberd", room)
-    say(alice, "hello from jabberd", room)
-    run(carol, got, "alice's message", timeout=30)
+    talk_across(carol, "Carol", alice, "Alice", room)
