@@ -11,6 +11,8 @@ built (failed under JC_REQUIRE_DAEMONS=1).
 """
 
 
+import datetime
+
 import pytest
 from slixmpp import JID
 from slixmpp.exceptions import IqError, PresenceError
@@ -250,6 +252,11 @@ def test_muc_history_on_join(sandbox, xmpp):
     assert all(m["delay"]["from"] == JID(ROOM) for m in history)
     history = join(carol, "Carol", maxchars=0)[3]
     assert history == []
+    dave, erin = user(xmpp, node, "dave"), user(xmpp, node, "erin")
+    history = join(dave, "Dave", seconds=3600)[3]
+    assert [m["body"] for m in history] == ["m%d" % i for i in range(5)]
+    future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    assert join(erin, "Erin", since=future)[3] == []
 
 
 def test_muc_limits(sandbox, xmpp):
