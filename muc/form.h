@@ -24,6 +24,7 @@ struct jid;
 #define MUC_NS_ROOMCONFIG "http://jabber.org/protocol/muc#roomconfig"
 #define MUC_NS_ROOMINFO "http://jabber.org/protocol/muc#roominfo"
 #define MUC_NS_REQUEST "http://jabber.org/protocol/muc#request"
+#define MUC_NS_SID "urn:xmpp:sid:0"
 #define MUC_NS_XDATA "jabber:x:data"
 #define MUC_NS_DELAY "urn:xmpp:delay"
 

@@ -15,6 +15,7 @@ muc_libmuc_a_SOURCES = \
 	muc/form.c \
 	muc/muc.c \
 	muc/muc_message.c \
+	muc/muc_mam.c \
 	muc/muc_iq.c \
 	muc/store.c \
 	sm/datetime.c

@@ -95,6 +95,8 @@ static void groupchat(struct muc *muc, struct muc_room *mr, struct occupant *o,
 	msg = nad_copy(stanza);
 	nad_attr_set(msg, 0, NULL, "from", muc_occ_jid(mr, o->nick, from, sizeof(from)));
 	nad_attr_set(msg, 0, NULL, "to", NULL);
+	if (body != NAD_NONE)
+		muc_msg_stamp_id(mr, msg);
 	broadcast_message(muc, mr, msg);
 	if (body == NAD_NONE) {
 		nad_free(&msg);

@@ -67,6 +67,17 @@ void muc_room_destroy(struct muc *muc, struct muc_room *mr, const char *alt,
 void muc_message(struct muc *muc, struct muc_service *svc, const struct nad *stanza,
 		 const struct jid *from, const struct jid *to);
 
+/* ---- muc_mam.c ---- */
+
+/* The room's archive id of a kept message (its stanza-id), or NULL. */
+const char *muc_msg_id(const struct nad *msg);
+/* Give a groupchat message the room's stanza-id (XEP-0359), removing any
+ * the sender put there. */
+void muc_msg_stamp_id(struct muc_room *mr, struct nad *msg);
+/* A MAM query (iq set, <query xmlns='urn:xmpp:mam:2'/> at q). */
+void muc_mam_query(struct muc *muc, struct muc_room *mr, const struct nad *stanza, int q,
+		   const struct jid *from);
+
 /* ---- muc_iq.c ---- */
 
 void muc_iq(struct muc *muc, struct muc_service *svc, struct nad *nad,

@@ -869,6 +869,107 @@ static void test_voice_request(void **state)
 	done(&muc);
 }
 
+#define MAM_QUERY(from, inner)                                                   \
+	"<iq xmlns='jabber:client' type='set' id='q1' from='" from "' to='" ROOM "'>" \
+	"<query xmlns='urn:xmpp:mam:2' queryid='f'>" inner "</query></iq>"
+#define RSM "http://jabber.org/protocol/rsm"
+
+/* The bodies of the archived messages sent to `to`, in order, joined by
+ * spaces into buf; the fin's complete flag. */
+static int mam_page(const char *to, char *buf, size_t size, const char **first_id)
+{
+	struct nad *m, *fin;
+	int res, fwd, inner, f, complete;
+
+	buf[0] = '\0';
+	*first_id = NULL;
+	while ((m = find("message", to, ROOM)) != NULL) {
+		res = nad_child(m, 0, "urn:xmpp:mam:2", "result");
+		assert_int_not_equal(res, NAD_NONE);
+		assert_string_equal(nad_attr(m, res, NULL, "queryid"), "f");
+		fwd = nad_child(m, res, "urn:xmpp:forward:0", "forwarded");
+		assert_int_not_equal(nad_child(m, fwd, MUC_NS_DELAY, "delay"), NAD_NONE);
+		inner = nad_child(m, fwd, NULL, "message");
+		snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", buf[0] ? " " : "",
+			 nad_text(m, nad_child(m, inner, NULL, "body"), NULL));
+		nad_free(&m);
+	}
+	fin = take("iq", to, ROOM);
+	assert_string_equal(nad_attr(fin, 0, NULL, "type"), "result");
+	f = nad_child(fin, 0, "urn:xmpp:mam:2", "fin");
+	complete = nad_attr(fin, f, NULL, "complete") != NULL;
+	{
+		static char id[64];
+		int set = nad_child(fin, f, RSM, "set"), e = nad_child(fin, set, RSM, "first");
+
+		if (e != NAD_NONE) {
+			snprintf(id, sizeof(id), "%s", nad_text(fin, e, NULL));
+			*first_id = id;
+		}
+	}
+	nad_free(&fin);
+	return complete;
+}
+
+static void test_mam(void **state)
+{
+	struct muc *muc = room_with_two("");
+	char page[256], q[512];
+	const char *first;
+	struct nad *m;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		fake_now = 2000000 + i * 100;
+		in(muc, "<message xmlns='jabber:client' type='groupchat' from='" A "' to='" ROOM
+		   "'><body>m%d</body><stanza-id xmlns='urn:xmpp:sid:0' id='forged' by='" ROOM
+		   "'/></message>", i);
+	}
+	/* each broadcast carries the room's stanza-id, not the forged one */
+	m = take("message", B, ROOM "/alice");
+	assert_non_null(nad_attr(m, nad_child(m, 0, MUC_NS_SID, "stanza-id"), NULL, "id"));
+	assert_string_not_equal(nad_attr(m, nad_child(m, 0, MUC_NS_SID, "stanza-id"), NULL,
+					 "id"), "forged");
+	assert_int_equal(nad_next(m, nad_child(m, 0, MUC_NS_SID, "stanza-id"), MUC_NS_SID,
+				  "stanza-id"), NAD_NONE);
+	nad_free(&m);
+	clear();
+	/* everything */
+	in(muc, MAM_QUERY(C, ""));
+	assert_true(mam_page(C, page, sizeof(page), &first));
+	assert_string_equal(page, "m0 m1 m2 m3 m4");
+	/* the last page of two, then the two before it */
+	in(muc, MAM_QUERY(C, "<set xmlns='" RSM "'><max>2</max><before/></set>"));
+	assert_false(mam_page(C, page, sizeof(page), &first));
+	assert_string_equal(page, "m3 m4");
+	snprintf(q, sizeof(q), MAM_QUERY(C, "<set xmlns='" RSM "'><max>2</max><before>%s"
+			       "</before></set>"), first);
+	in(muc, "%s", q);
+	assert_false(mam_page(C, page, sizeof(page), &first));
+	assert_string_equal(page, "m1 m2");
+	/* forward from there to the end */
+	snprintf(q, sizeof(q), MAM_QUERY(C, "<set xmlns='" RSM "'><after>%s</after></set>"),
+		 first);
+	in(muc, "%s", q);
+	assert_true(mam_page(C, page, sizeof(page), &first));
+	assert_string_equal(page, "m2 m3 m4");
+	/* by time: start at m3's */
+	in(muc, MAM_QUERY(C, "<x xmlns='jabber:x:data' type='submit'>"
+			  "<field var='FORM_TYPE'><value>urn:xmpp:mam:2</value></field>"
+			  "<field var='start'><value>1970-01-24T03:38:20Z</value></field></x>"));
+	assert_true(mam_page(C, page, sizeof(page), &first));
+	assert_string_equal(page, "m3 m4");     /* 2000300 = 1970-01-24T03:38:20Z */
+	/* unknown id; and a members-only room keeps its archive to members */
+	in(muc, MAM_QUERY(C, "<set xmlns='" RSM "'><after>nope</after></set>"));
+	expect_error("iq", C, "item-not-found");
+	in(muc, OWNER_SUBMIT(FIELD("muc#roomconfig_membersonly", "1")));
+	clear();
+	in(muc, MAM_QUERY(C, ""));
+	expect_error("iq", C, "forbidden");
+	done(&muc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -888,6 +989,7 @@ int main(void)
 		cmocka_unit_test(test_multi_session_nick),
 		cmocka_unit_test(test_owner_outside_makes_members_only),
 		cmocka_unit_test(test_voice_request),
+		cmocka_unit_test(test_mam),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

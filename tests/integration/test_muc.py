@@ -329,6 +329,13 @@ def test_muc_persistent_room_survives_restart(sandbox, xmpp, sm_storage):
     assert subject["subject"] == "Kept subject"
     # the history came back from storage: a rejoining user catches up
     assert [m["body"] for m in history] == ["said before the restart"]
+    # ... and so does the room's archive (XEP-0313), ids kept
+    bob.xmpp.register_plugin("xep_0313")
+    fin = run(bob, bob.xmpp["xep_0313"].retrieve(jid=JID(ROOM)), "MAM query")
+    found = [r["mam_result"]["forwarded"]["stanza"] for r in fin["mam"]["results"]]
+    assert [m["body"] for m in found] == ["said before the restart"]
+    sid = history[0].xml.find("{urn:xmpp:sid:0}stanza-id")
+    assert fin["mam"]["results"][0]["mam_result"]["id"] == sid.get("id")
     assert run(alice, alice.muc.get_affiliation_list(JID(ROOM), "owner"),
                "owners") == [JID("alice@localhost")]
 
