@@ -10,10 +10,11 @@
  * closed with BYE and close_notify at SIGTERM within the router's bounded
  * drain, and reported at SIGHUP. The session table and the local
  * hand-off of the domains' routes to this node's sm are cluster_local.c
- * (hooks marked i13-state below). Membership and failure detection are
- * cluster_members.c (hooks marked i13-memb below): MEMBERS frames, a
- * tick every quarter heartbeat, and on_node_dead() when a member is
- * declared dead or leaves.
+ * (hooks marked i13-state below); STANZA/ACK frames go there too, to the
+ * forwarding transport (cluster_fwd.c, hooks marked i13-fwd). Membership
+ * and failure detection are cluster_members.c (hooks marked i13-memb
+ * below): MEMBERS frames, a tick every quarter heartbeat, and
+ * on_node_dead() when a member is declared dead or leaves.
  */
 #include "config.h"
 #include "router/router_module.h"
@@ -103,6 +104,8 @@ static void members_reincarnated(void *ctx, uint64_t incarnation)
 	struct cluster *c = ctx;
 
 	cluster_peers_set_incarnation(c->peers, incarnation);
+	if (c->local != NULL)   /* i13-fwd: numbering restarts with every peer */
+		cluster_local_reincarnated(c->local);
 }
 
 static const struct cluster_members_hooks members_hooks = {
@@ -190,6 +193,12 @@ static void cluster_on_frame(const char *peer, const struct cluster_frame *frame
 	/* i13-state: routing state; stanzas are next. */
 	if (c->local != NULL && frame->type >= CLUSTER_FRAME_STATE_DELTA &&
 	    frame->type <= CLUSTER_FRAME_STATE_SNAPSHOT) {
+		cluster_local_frame(c->local, peer, frame);
+		return;
+	}
+	/* i13-fwd: STANZA and ACK (cluster_fwd.c through cluster_local.c). */
+	if (c->local != NULL && (frame->type == CLUSTER_FRAME_STANZA ||
+				 frame->type == CLUSTER_FRAME_ACK)) {
 		cluster_local_frame(c->local, peer, frame);
 		return;
 	}
@@ -282,6 +291,25 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 			peers[i].incarnation = info.incarnation;
 			peers[i].rtt_us = info.rtt_us;
 		}
+	}
+	if (c->local != NULL) {        /* i13-fwd: tables and queues */
+		struct cluster_local_tables t;
+		struct cluster_local_peer_tables pt;
+
+		cluster_local_tables(c->local, &t);
+		st.tables = (struct cluster_status_tables){
+			.local_sessions = t.local, .remote_sessions = t.remote,
+			.stubs_pushed = t.counters.stubs_pushed,
+			.redirect_entries = t.redirects, .handed = t.handed,
+			.forwarded_out = t.counters.fwd_out, .forwarded_in = t.counters.fwd_in,
+			.undelivered = t.counters.undelivered,
+		};
+		for (int i = 0; i < st.npeers; i++)
+			if (cluster_local_peer_tables(c->local, peers[i].link.name, &pt) == 0) {
+				peers[i].sessions = pt.sessions;
+				peers[i].queue_frames = pt.unacked;
+				peers[i].queue_bytes = pt.unacked_bytes;
+			}
 	}
 	st.peers = peers;
 	memb = members_status(c, &st.nmembers);        /* i13-memb */

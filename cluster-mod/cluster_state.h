@@ -101,6 +101,36 @@ struct cluster_state_session {
 	uint64_t started_ms;
 };
 
+/* Why a peer's entry went (iface13.md rule 1's reason). */
+enum cluster_state_reason {
+	CLUSTER_STATE_REASON_NONE = 0,  /* add and update */
+	CLUSTER_STATE_REASON_END,       /* the session ended on its node */
+	CLUSTER_STATE_REASON_NODE_DEAD, /* its node died or left */
+	CLUSTER_STATE_REASON_REPLACED,  /* a new incarnation, or a snapshot
+					 * replacing the node's entries */
+};
+enum cluster_state_change {
+	CLUSTER_STATE_ADDED,
+	CLUSTER_STATE_UPDATED,
+	CLUSTER_STATE_REMOVED,
+};
+/* Called for every change of a PEER's entries (never this node's own),
+ * including each entry of a node dropped at once (cluster_state_drop_node:
+ * DROP_NODE_DEAD gives REASON_NODE_DEAD, DROP_REPLACED REASON_REPLACED); the view is valid
+ * during the call only and the watch must not change the table. */
+typedef void (*cluster_state_watch_fn)(void *ctx, enum cluster_state_change change,
+				       enum cluster_state_reason reason,
+				       const struct cluster_state_session *s);
+void cluster_state_set_watch(struct cluster_state *st, cluster_state_watch_fn fn, void *ctx);
+/* 1 when we hold `peer`'s entries of `incarnation` (a snapshot or deltas
+ * from sequence 1 applied, no snapshot half-way), else 0. */
+int cluster_state_peer_synced(const struct cluster_state *st, const char *peer,
+			      uint64_t incarnation);
+/* Every local (local != 0) or every peer's entry. */
+void cluster_state_foreach(const struct cluster_state *st, int local,
+			   void (*fn)(void *ctx, const struct cluster_state_session *s),
+			   void *ctx);
+
 /* The session `jid` held by `node` (NULL: any node). Views valid until
  * the next change. Returns 0, or -1. */
 int cluster_state_lookup(const struct cluster_state *st, const char *jid, const char *node,

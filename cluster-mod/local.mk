@@ -173,6 +173,28 @@ cluster_mod_fuzz_fuzz_state_LDADD = $(CLUSTERPROTO_LIBS)
 cluster_mod_fuzz_fuzz_state_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += cluster-mod/fuzz/corpus/state
 # ---- end of i13-state ----
+# ---- stanza forwarding between nodes (branch i13-fwd) ----
+cluster_mod_cluster_so_SOURCES += \
+	cluster-mod/cluster_fwd.c cluster-mod/cluster_fwd.h
+if HAVE_CMOCKA
+check_PROGRAMS += cluster-mod/tests/test_cluster_fwd
+TESTS += cluster-mod/tests/test_cluster_fwd
+endif
+cluster_mod_tests_test_cluster_fwd_SOURCES = cluster-mod/tests/test_cluster_fwd.c \
+	cluster-mod/cluster_fwd.c cluster-mod/cluster_fwd.h
+cluster_mod_tests_test_cluster_fwd_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+cluster_mod_tests_test_cluster_fwd_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
+# ---- end of i13-fwd ----
+# Fuzz target for the stanza transport fed by a peer (seeds: fuzz/corpus/fwd/:
+# a configuration byte, then STANZA and ACK frames).
+if ENABLE_FUZZING
+noinst_PROGRAMS += cluster-mod/fuzz/fuzz_fwd
+endif
+cluster_mod_fuzz_fuzz_fwd_SOURCES = cluster-mod/fuzz/fuzz_fwd.c cluster-mod/fuzz/fuzz_frames.h \
+	cluster-mod/cluster_fwd.c cluster-mod/cluster_fwd.h
+cluster_mod_fuzz_fuzz_fwd_LDADD = $(CLUSTERPROTO_LIBS)
+cluster_mod_fuzz_fuzz_fwd_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += cluster-mod/fuzz/corpus/fwd
 # ---- membership and failure detection (branch i13-memb) ----
 if HAVE_CMOCKA
 check_PROGRAMS += cluster-mod/tests/test_cluster_members

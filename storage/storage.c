@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "storage/storage_private.h"
 #include "storage/sql.h"
@@ -45,7 +46,32 @@ struct storage {
 	struct storage_route *routes;
 	size_t nroutes;
 	char *error;
+	struct storage_stats stats;
 };
+
+static uint64_t storage_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Count a driver call that started at t0 (storage_stats). */
+static enum storage_result storage_timed(struct storage *st, uint64_t t0,
+					 enum storage_result ret)
+{
+	st->stats.calls++;
+	st->stats.us += storage_now_us() - t0;
+	if (ret == STORAGE_ERROR)
+		st->stats.errors++;
+	return ret;
+}
+
+void storage_stats(const struct storage *st, struct storage_stats *out)
+{
+	*out = st->stats;
+}
 
 struct storage *storage_new(storage_option_fn *option, void *ctx)
 {
@@ -224,6 +250,7 @@ enum storage_result storage_put(struct storage *st, const char *type, const char
 {
 	struct storage_filter *f;
 	struct storage_backend *be = storage_prepare(st, type, owner, NULL, &f, error_r);
+	uint64_t t0;
 
 	if (be == NULL)
 		return STORAGE_ERROR;
@@ -233,22 +260,34 @@ enum storage_result storage_put(struct storage *st, const char *type, const char
 	}
 	if (os_count(os) == 0)
 		return STORAGE_OK;
-	return be->driver->put(be, type, owner, os, error_r);
+	t0 = storage_now_us();
+	return storage_timed(st, t0, be->driver->put(be, type, owner, os, error_r));
 }
 
-enum storage_result storage_get(struct storage *st, const char *type, const char *owner,
-				const char *filter, struct os **os_r, const char **error_r)
+/* get, or with `take` take. */
+static enum storage_result storage_rows(struct storage *st, const char *type, const char *owner,
+					const char *filter, int take, struct os **os_r,
+					const char **error_r)
 {
 	struct storage_filter *f;
 	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	uint64_t t0;
 	enum storage_result ret;
 
 	*os_r = NULL;
 	if (be == NULL)
 		return STORAGE_ERROR;
-	ret = be->driver->get(be, type, owner, f, os_r, error_r);
+	t0 = storage_now_us();
+	ret = storage_timed(st, t0, (take ? be->driver->take : be->driver->get)(be, type, owner, f,
+										  os_r, error_r));
 	storage_filter_free(&f);
 	return ret;
+}
+
+enum storage_result storage_get(struct storage *st, const char *type, const char *owner,
+				const char *filter, struct os **os_r, const char **error_r)
+{
+	return storage_rows(st, type, owner, filter, 0, os_r, error_r);
 }
 
 enum storage_result storage_count(struct storage *st, const char *type, const char *owner,
@@ -256,12 +295,14 @@ enum storage_result storage_count(struct storage *st, const char *type, const ch
 {
 	struct storage_filter *f;
 	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	uint64_t t0;
 	enum storage_result ret;
 
 	*count_r = 0;
 	if (be == NULL)
 		return STORAGE_ERROR;
-	ret = be->driver->count(be, type, owner, f, count_r, error_r);
+	t0 = storage_now_us();
+	ret = storage_timed(st, t0, be->driver->count(be, type, owner, f, count_r, error_r));
 	storage_filter_free(&f);
 	return ret;
 }
@@ -271,11 +312,13 @@ enum storage_result storage_delete(struct storage *st, const char *type, const c
 {
 	struct storage_filter *f;
 	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	uint64_t t0;
 	enum storage_result ret;
 
 	if (be == NULL)
 		return STORAGE_ERROR;
-	ret = be->driver->delete(be, type, owner, f, error_r);
+	t0 = storage_now_us();
+	ret = storage_timed(st, t0, be->driver->delete(be, type, owner, f, error_r));
 	storage_filter_free(&f);
 	return ret;
 }
@@ -286,6 +329,7 @@ enum storage_result storage_replace(struct storage *st, const char *type, const 
 {
 	struct storage_filter *f;
 	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	uint64_t t0;
 	enum storage_result ret;
 
 	if (be == NULL)
@@ -295,9 +339,16 @@ enum storage_result storage_replace(struct storage *st, const char *type, const 
 		*error_r = "no object set";
 		return STORAGE_ERROR;
 	}
-	ret = be->driver->replace(be, type, owner, f, os, error_r);
+	t0 = storage_now_us();
+	ret = storage_timed(st, t0, be->driver->replace(be, type, owner, f, os, error_r));
 	storage_filter_free(&f);
 	return ret;
+}
+
+enum storage_result storage_take(struct storage *st, const char *type, const char *owner,
+				 const char *filter, struct os **os_r, const char **error_r)
+{
+	return storage_rows(st, type, owner, filter, 1, os_r, error_r);
 }
 
 int storage_sql_open(struct storage_backend *be, enum sql_kind kind,

@@ -175,8 +175,8 @@ static int ensure_schema(struct storage_backend *be, const char **error_r)
 	/* jabberd2's own databases lack these; a user who may not create
 	 * tables still gets a driver for everything else. */
 	if (create_missing(be, STORAGE_PGSQL_OURS, &created, &why) < 0)
-		log_warnx("pgsql: tables published-roster, published-roster-groups and verify "
-			  "not created: %s", why);
+		log_warnx("pgsql: tables published-roster, published-roster-groups, verify, "
+			  "roster-version, roster-state and pep-items not created: %s", why);
 	if (created > 0)
 		log_info("pgsql: created %u missing table(s) of the jabberd2 schema", created);
 	return 0;
@@ -375,6 +375,20 @@ static void row_to_object(const PGresult *res, int row, struct os *os)
 	}
 }
 
+/* The rows of res (cleared here) as a new *os_r, or STORAGE_NOT_FOUND. */
+static enum storage_result rows_to_os(PGresult *res, struct os **os_r)
+{
+	int rows = PQntuples(res);
+
+	if (rows > 0) {
+		*os_r = os_new();
+		for (int i = 0; i < rows; i++)
+			row_to_object(res, i, *os_r);
+	}
+	PQclear(res);
+	return rows > 0 ? STORAGE_OK : STORAGE_NOT_FOUND;
+}
+
 static enum storage_result do_get(struct storage_backend *be, const char *type,
 				  const char *owner, const struct storage_filter *filter,
 				  struct os **os_r, const char **error_r)
@@ -394,13 +408,29 @@ static enum storage_result do_get(struct storage_backend *be, const char *type,
 		*error_r = "pgsql: too many rows";
 		return STORAGE_ERROR;
 	}
-	if (rows > 0) {
-		*os_r = os_new();
-		for (int i = 0; i < rows; i++)
-			row_to_object(res, i, *os_r);
-	}
-	PQclear(res);
-	return rows > 0 ? STORAGE_OK : STORAGE_NOT_FOUND;
+	return rows_to_os(res, os_r);
+}
+
+/*
+ * One DELETE ... RETURNING: atomic on its own. Two nodes taking the same
+ * owner's rows at once: the second DELETE waits on the rows the first
+ * locked, and once the first commits it skips them as gone (READ
+ * COMMITTED re-checks a row after the wait), so each row is returned to
+ * one of them. No row limit can apply to a DELETE; what a user may have
+ * of a type is bounded where it is written (offline.userquota).
+ */
+static enum storage_result do_take(struct storage_backend *be, const char *type,
+				   const char *owner, const struct storage_filter *filter,
+				   struct os **os_r, const char **error_r)
+{
+	static const char tail[] = " RETURNING *) SELECT * FROM \"taken\" "
+				   "ORDER BY \"object-sequence\"";
+	PGresult *res = run_where(be, "WITH \"taken\" AS (DELETE FROM ", type, owner, filter,
+				  tail, PGRES_TUPLES_OK, "take", error_r);
+
+	if (res == NULL)
+		return STORAGE_ERROR;
+	return rows_to_os(res, os_r);
 }
 
 static enum storage_result do_count(struct storage_backend *be, const char *type,
@@ -428,7 +458,7 @@ static int do_delete(struct storage_backend *be, const char *type, const char *o
 }
 
 /* An operation, for the retry loop. */
-enum pgsql_op_kind { OP_PUT, OP_GET, OP_COUNT, OP_DELETE, OP_REPLACE };
+enum pgsql_op_kind { OP_PUT, OP_GET, OP_COUNT, OP_DELETE, OP_REPLACE, OP_TAKE };
 
 struct pgsql_op {
 	enum pgsql_op_kind kind;
@@ -473,6 +503,11 @@ static enum storage_result op_once(struct storage_backend *be, const struct pgsq
 	case OP_DELETE:
 		return do_delete(be, op->type, op->owner, op->filter, error_r) < 0
 			       ? STORAGE_ERROR : STORAGE_OK;
+	case OP_TAKE:
+		/* Rows deleted by a statement whose answer was lost are gone:
+		 * never run it again. */
+		*committing = 1;
+		return do_take(be, op->type, op->owner, op->filter, op->os_r, error_r);
 	case OP_PUT:
 	case OP_REPLACE:
 		break;
@@ -578,6 +613,17 @@ static enum storage_result pgsql_replace(struct storage_backend *be, const char 
 	return op_run(be, &op, error_r);
 }
 
+static enum storage_result pgsql_take(struct storage_backend *be, const char *type,
+				      const char *owner, const struct storage_filter *filter,
+				      struct os **os_r, const char **error_r)
+{
+	const struct pgsql_op op = { .kind = OP_TAKE, .type = type, .owner = owner,
+				     .filter = filter, .os_r = os_r };
+
+	*os_r = NULL;
+	return op_run(be, &op, error_r);
+}
+
 const struct storage_driver storage_driver_pgsql = {
 	.name = "pgsql",
 	.open = pgsql_open,
@@ -587,4 +633,5 @@ const struct storage_driver storage_driver_pgsql = {
 	.count = pgsql_count,
 	.delete = pgsql_delete,
 	.replace = pgsql_replace,
+	.take = pgsql_take,
 };

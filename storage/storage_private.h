@@ -132,6 +132,10 @@ struct storage_driver {
 	enum storage_result (*replace)(struct storage_backend *be, const char *type,
 				       const char *owner, const struct storage_filter *filter,
 				       const struct os *os, const char **error_r);
+	/* get + delete, atomic: no object goes to two callers. */
+	enum storage_result (*take)(struct storage_backend *be, const char *type,
+				    const char *owner, const struct storage_filter *filter,
+				    struct os **os_r, const char **error_r);
 };
 
 extern const struct storage_driver storage_driver_sqlite;
