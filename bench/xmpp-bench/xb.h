@@ -28,7 +28,7 @@
 
 #include <expat.h>
 
-#define XB_MAX_PIDS 16
+#define XB_MAX_PIDS 32
 #define XB_HOST_MAX 64
 
 enum xb_scenario {
@@ -269,7 +269,7 @@ double xb_self_cpu_s(void);
 
 /* ---- report.c ---- */
 
-#define XB_MAX_RESULTS 48
+#define XB_MAX_RESULTS 96
 
 struct xb_result {
 	char key[48];

@@ -30,4 +30,5 @@ def test_cross_node_messages_beside_local(tmp_path):
                       p.stdout, re.M)
         assert m, "no figures for %s:\n%s" % (mode, text)
         assert float(m.group(1)) > 0 and float(m.group(4)) > 0, text
-    assert re.search(r"cross-node / local CPU per message: [\d.]+x", p.stdout), text
+    assert re.search(r"cross-node / local CPU per message, all daemons: [\d.]+x",
+                     p.stdout), text
