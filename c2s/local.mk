@@ -26,6 +26,11 @@ c2s_libc2s_a_CPPFLAGS = $(AM_CPPFLAGS) $(PQ_CFLAGS)
 c2s_libc2s_a_SOURCES += c2s/authreg_pgsql.c
 C2S_LIBS += $(PQ_LIBS)
 endif
+# The mysql backend, in its own conditional (libmariadb).
+if HAVE_MYSQL
+c2s_libc2s_a_SOURCES += c2s/authreg_mysql.c
+C2S_LIBS += $(MYSQL_LIBS)
+endif
 
 if HAVE_CMOCKA
 C2S_TESTS = c2s/tests/test_authreg c2s/tests/test_authreg_pipe c2s/tests/test_config c2s/tests/test_smq

@@ -20,6 +20,14 @@ storage_libstorage_a_SOURCES += \
 	storage/storage_pgsql.c
 endif
 
+if HAVE_MYSQL
+storage_libstorage_a_CPPFLAGS += $(MYSQL_CFLAGS)
+storage_libstorage_a_SOURCES += \
+	storage/schema_mysql.c \
+	storage/sql_mysql.c \
+	storage/storage_mysql.c
+endif
+
 STORAGE_HDRS = \
 	storage/sql.h \
 	storage/sql_private.h \

@@ -28,6 +28,9 @@ static const struct storage_driver *const storage_drivers[] = {
 #ifdef HAVE_PGSQL
 	&storage_driver_pgsql,
 #endif
+#ifdef HAVE_MYSQL
+	&storage_driver_mysql,
+#endif
 };
 
 struct storage_route {

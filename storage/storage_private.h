@@ -217,4 +217,23 @@ struct storage_pgsql_table {
 extern const struct storage_pgsql_table storage_pgsql_schema[];
 extern const size_t storage_pgsql_schema_len;
 
+/* ---- the MySQL/MariaDB driver and its schema (schema_mysql.c) ---- */
+
+/* Defined only when built with libmariadb (HAVE_MYSQL). */
+extern const struct storage_driver storage_driver_mysql;
+
+/* As STORAGE_PGSQL_UNPREFIXED and STORAGE_PGSQL_OURS. */
+#define STORAGE_MYSQL_UNPREFIXED 0x1
+#define STORAGE_MYSQL_OURS 0x2
+
+/* `columns` is the text inside CREATE TABLE's parentheses, keys included. */
+struct storage_mysql_table {
+	const char *name;
+	unsigned flags;
+	const char *columns;
+};
+
+extern const struct storage_mysql_table storage_mysql_schema[];
+extern const size_t storage_mysql_schema_len;
+
 #endif

@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * storage_mysql: the MySQL/MariaDB storage driver, for sites that run
+ * jabberd2 on MySQL and move over with their database (and for sm nodes
+ * sharing one). Options, under storage.mysql, as jabberd2 reads them:
+ *	host, port, dbname, user, pass
+ *	socket        (ours) a Unix socket, instead of host and port
+ *	transactions  present: writes run SERIALIZABLE
+ *	prefix        put in front of every sm table name
+ * Writes of several rows are always one transaction here (jabberd2 used
+ * none unless `transactions` was set); deadlocks are retried.
+ *
+ * Every value travels as a parameter of a statement prepared on the
+ * server (sql_mysql_run), as text the server converts to the column's
+ * type ("1"/"0" for booleans, decimal for integers); every identifier is
+ * quoted. Results are typed from their columns: TINYINT (jabberd2's
+ * booleans) as boolean, the other integer types as integers, the rest as
+ * text. Inserts leave "object-sequence" to each table's AUTO_INCREMENT,
+ * as jabberd2's do.
+ *
+ * The connection (options, utf8mb4, ANSI_QUOTES, errors without the
+ * password, reconnecting) is the SQL layer's (sql.h), shared with c2s's
+ * mysql authreg. Opening connects, then creates any missing table of the
+ * schema (schema_mysql.c) under the layer's schema lock. A connection
+ * lost later is re-established once per operation, and the operation
+ * retried if it had not reached COMMIT.
+ */
+#include "config.h"
+#include "storage/storage_private.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/log.h"
+
+/* MySQL refuses longer identifiers. */
+#define MYSQL_MAX_IDENT 64
+/* Attempts of one operation: a reconnect, or deadlocks. */
+#define MYSQL_ATTEMPTS 4
+
+/* "prefix+name" quoted, or -1 if MySQL would refuse the name. */
+static int table_ident(struct storage_backend *be, const char *prefix, const char *name,
+		       struct buf *sql, const char **error_r)
+{
+	size_t len = (prefix ? strlen(prefix) : 0) + strlen(name);
+
+	if (len > MYSQL_MAX_IDENT) {
+		*error_r = storage_backend_error(be, "mysql: table name '%s%s' is longer than "
+						 "%d bytes", prefix ? prefix : "", name,
+						 MYSQL_MAX_IDENT);
+		return -1;
+	}
+	sql_ident(sql, prefix, name);
+	return 0;
+}
+
+static int run(struct storage_backend *be, const char *sql, int n, const char *const *values,
+	       const char *what, struct sql_rows **rows_r, const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	struct sql_rows *rows = NULL;
+	int rc = sql_mysql_run(d->conn, sql, n, values, what, &rows, NULL, error_r);
+
+	if (rows_r != NULL)
+		*rows_r = rows;
+	else
+		sql_rows_free(&rows, 0);
+	return rc;
+}
+
+/* ---- schema ---- */
+
+static int table_exists(struct storage_backend *be, const char *prefix, const char *name,
+			int *exists_r, const char **error_r)
+{
+	static const char sql[] = "SELECT count(*) FROM information_schema.tables "
+				  "WHERE table_schema = DATABASE() AND table_name = ?";
+	struct buf full = { 0 };
+	struct sql_rows *rows = NULL;
+	const char *values[1];
+	int rc;
+
+	buf_printf(&full, "%s%s", prefix ? prefix : "", name);
+	values[0] = full.data;
+	rc = run(be, sql, 1, values, "reading the schema", &rows, error_r);
+	buf_free(&full);
+	if (rc < 0)
+		return -1;
+	*exists_r = rows != NULL && rows->nrows == 1 && sql_rows_cell(rows, 0, 0) != NULL &&
+		    strcmp(sql_rows_cell(rows, 0, 0), "0") != 0;
+	sql_rows_free(&rows, 0);
+	return 0;
+}
+
+/* Create the missing tables whose OURS flag equals `ours`, under the
+ * schema lock. (MySQL commits DDL at once: the lock, not the transaction,
+ * keeps two daemons from creating a table together.) */
+static int create_missing(struct storage_backend *be, unsigned ours, unsigned *created,
+			  const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	struct buf sql = { 0 };
+	int exists;
+
+	if (sql_begin(d->conn, 0, error_r) < 0 || sql_schema_lock(d->conn, error_r) < 0)
+		goto err;
+	for (size_t i = 0; i < storage_mysql_schema_len; i++) {
+		const struct storage_mysql_table *t = &storage_mysql_schema[i];
+		const char *prefix = t->flags & STORAGE_MYSQL_UNPREFIXED ? NULL : d->prefix;
+
+		if ((t->flags & STORAGE_MYSQL_OURS) != ours)
+			continue;
+		if (table_exists(be, prefix, t->name, &exists, error_r) < 0)
+			goto err;
+		if (exists)
+			continue;
+		buf_reset(&sql);
+		buf_append_str(&sql, "CREATE TABLE IF NOT EXISTS ");
+		if (table_ident(be, prefix, t->name, &sql, error_r) < 0)
+			goto err;
+		buf_printf(&sql, " (%s)" SQL_MYSQL_TABLE_OPTIONS, t->columns);
+		if (sql_exec(d->conn, sql.data, "creating a table", error_r) < 0)
+			goto err;
+		(*created)++;
+	}
+	buf_free(&sql);
+	return sql_commit(d->conn, error_r);
+err:
+	buf_free(&sql);
+	sql_rollback(d->conn);
+	return -1;
+}
+
+static int ensure_schema(struct storage_backend *be, const char **error_r)
+{
+	unsigned created = 0;
+	const char *why;
+
+	if (create_missing(be, 0, &created, error_r) < 0)
+		return -1;
+	/* jabberd2's own databases lack these; a user who may not create
+	 * tables still gets a driver for everything else. */
+	if (create_missing(be, STORAGE_MYSQL_OURS, &created, &why) < 0)
+		log_warnx("mysql: tables published-roster, published-roster-groups, verify, "
+			  "roster-version and roster-state not all created: %s", why);
+	if (created > 0)
+		log_info("mysql: created %u missing table(s) of the jabberd2 schema", created);
+	return 0;
+}
+
+static int mysql_open(struct storage_backend *be, const char **error_r)
+{
+	struct storage_sql *d;
+	const char *db;
+
+	if (storage_sql_open(be, SQL_MYSQL, ensure_schema, error_r) < 0)
+		return -1;
+	d = be->data;
+	db = be->option != NULL ? be->option(be->option_ctx, "storage.mysql.dbname") : NULL;
+	log_info("mysql: connected to database '%s'%s", db != NULL ? db : "",
+		 d->serializable ? ", serializable transactions" : "");
+	return 0;
+}
+
+/* ---- statements ---- */
+
+/* Text parameters of one statement; integers are formatted into `ints`,
+ * serialized XML into `texts`. */
+struct params {
+	const char **values;
+	char (*ints)[24];
+	struct buf *texts;
+	size_t max;
+	int n;
+};
+
+static void params_init(struct params *p, size_t max)
+{
+	p->values = xcalloc(max + 1, sizeof(*p->values));
+	p->ints = xcalloc(max + 1, sizeof(*p->ints));
+	p->texts = xcalloc(max + 1, sizeof(*p->texts));
+	p->max = max;
+	p->n = 0;
+}
+
+static void params_free(struct params *p)
+{
+	for (size_t i = 0; i < p->max; i++)
+		buf_free(&p->texts[i]);
+	free(p->values);
+	free(p->ints);
+	free(p->texts);
+}
+
+static void params_add_int(struct params *p, int64_t v)
+{
+	snprintf(p->ints[p->n], sizeof(p->ints[p->n]), "%" PRId64, v);
+	p->values[p->n] = p->ints[p->n];
+	p->n++;
+}
+
+/* `<verb> "prefix+type" WHERE "collection-owner" = ? [AND <filter>]<tail>`
+ * and its parameters: the owner, then the filter's values. */
+static int build_where(struct storage_backend *be, const char *verb, const char *type,
+		       const char *owner, const struct storage_filter *filter,
+		       const char *tail, struct buf *sql, struct params *p,
+		       const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	const struct storage_filter *pairs[STORAGE_FILTER_MAX_NODES];
+	size_t npairs = storage_filter_pairs(filter, pairs, STORAGE_FILTER_MAX_NODES);
+	int param_no = 1;
+
+	params_init(p, npairs + 1);
+	buf_append_str(sql, verb);
+	if (table_ident(be, d->prefix, type, sql, error_r) < 0)
+		return -1;
+	buf_append_str(sql, " WHERE \"collection-owner\" = ?");
+	if (filter != NULL) {
+		buf_append_str(sql, " AND ");
+		storage_filter_sql(filter, STORAGE_PARAM_QMARK, &param_no, sql);
+	}
+	buf_append_str(sql, tail);
+	p->values[p->n++] = owner;
+	for (size_t i = 0; i < npairs && i < STORAGE_FILTER_MAX_NODES; i++) {
+		if (pairs[i]->is_int)
+			params_add_int(p, pairs[i]->ival);
+		else
+			p->values[p->n++] = pairs[i]->value;
+	}
+	return 0;
+}
+
+static int run_where(struct storage_backend *be, const char *verb, const char *type,
+		     const char *owner, const struct storage_filter *filter, const char *tail,
+		     const char *what, struct sql_rows **rows_r, const char **error_r)
+{
+	struct buf sql = { 0 };
+	struct params p = { 0 };
+	int rc = -1;
+
+	if (build_where(be, verb, type, owner, filter, tail, &sql, &p, error_r) == 0)
+		rc = run(be, sql.data, p.n, p.values, what, rows_r, error_r);
+	params_free(&p);
+	buf_free(&sql);
+	return rc;
+}
+
+static void param_field(struct params *p, const struct os_object *o, size_t i)
+{
+	enum os_type type;
+
+	os_object_field(o, i, &type);
+	switch (type) {
+	case OS_TYPE_BOOLEAN:
+		p->values[p->n++] = os_object_field_int(o, i) != 0 ? "1" : "0";
+		break;
+	case OS_TYPE_INTEGER:
+		params_add_int(p, os_object_field_int(o, i));
+		break;
+	case OS_TYPE_STRING:
+		p->values[p->n++] = os_object_field_text(o, i);
+		break;
+	case OS_TYPE_NAD:
+		storage_nad_text(os_object_field_nad(o, i), &p->texts[p->n]);
+		p->values[p->n] = p->texts[p->n].data;
+		p->n++;
+		break;
+	}
+}
+
+static int insert_object(struct storage_backend *be, const char *type, const char *owner,
+			 const struct os_object *o, const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	size_t n = os_object_nfields(o);
+	struct buf sql = { 0 };
+	struct params p;
+	int rc = -1;
+
+	params_init(&p, n + 1);
+	p.values[p.n++] = owner;
+	buf_append_str(&sql, "INSERT INTO ");
+	if (table_ident(be, d->prefix, type, &sql, error_r) < 0)
+		goto out;
+	buf_append_str(&sql, " (\"collection-owner\"");
+	for (size_t i = 0; i < n; i++) {
+		if (!storage_key_is_data(os_object_field(o, i, NULL)))
+			continue;
+		buf_append_str(&sql, ", ");
+		sql_ident(&sql, NULL, os_object_field(o, i, NULL));
+		param_field(&p, o, i);
+	}
+	buf_append_str(&sql, ") VALUES (?");
+	for (int i = 1; i < p.n; i++)
+		buf_append_str(&sql, ", ?");
+	buf_append_char(&sql, ')');
+	rc = run(be, sql.data, p.n, p.values, "insert", NULL, error_r);
+out:
+	params_free(&p);
+	buf_free(&sql);
+	return rc;
+}
+
+/* ---- operations ---- */
+
+static void row_to_object(const struct sql_rows *rows, size_t row, struct os *os)
+{
+	struct os_object *o = os_object_new(os);
+
+	for (unsigned c = 0; c < rows->ncols; c++) {
+		const char *name = rows->names[c], *v = sql_rows_cell(rows, row, c);
+
+		if (strcmp(name, "collection-owner") == 0 || v == NULL)
+			continue;
+		switch (rows->types[c]) {
+		case SQL_COL_BOOL:
+			os_object_put_bool(o, name, strtoll(v, NULL, 10) != 0);
+			break;
+		case SQL_COL_INT:
+			os_object_put_int(o, name, strtoll(v, NULL, 10));
+			break;
+		case SQL_COL_TEXT:
+			os_object_put_str(o, name, v);
+			break;
+		}
+	}
+}
+
+static enum storage_result do_get(struct storage_backend *be, const char *type,
+				  const char *owner, const struct storage_filter *filter,
+				  struct os **os_r, const char **error_r)
+{
+	struct sql_rows *rows = NULL;
+	size_t n;
+
+	/* sql_mysql_run() refuses more than SQL_MYSQL_MAX_ROWS rows. */
+	if (run_where(be, "SELECT * FROM ", type, owner, filter,
+		      " ORDER BY \"object-sequence\"", "select", &rows, error_r) < 0)
+		return STORAGE_ERROR;
+	n = rows != NULL ? rows->nrows : 0;
+	if (n > 0) {
+		*os_r = os_new();
+		for (size_t i = 0; i < n; i++)
+			row_to_object(rows, i, *os_r);
+	}
+	sql_rows_free(&rows, 0);
+	return n > 0 ? STORAGE_OK : STORAGE_NOT_FOUND;
+}
+
+static enum storage_result do_count(struct storage_backend *be, const char *type,
+				    const char *owner, const struct storage_filter *filter,
+				    int64_t *count_r, const char **error_r)
+{
+	struct sql_rows *rows = NULL;
+
+	if (run_where(be, "SELECT count(*) FROM ", type, owner, filter, "", "count", &rows,
+		      error_r) < 0)
+		return STORAGE_ERROR;
+	*count_r = rows != NULL && rows->nrows == 1 && sql_rows_cell(rows, 0, 0) != NULL
+			   ? strtoll(sql_rows_cell(rows, 0, 0), NULL, 10) : 0;
+	sql_rows_free(&rows, 0);
+	return STORAGE_OK;
+}
+
+static int do_delete(struct storage_backend *be, const char *type, const char *owner,
+		     const struct storage_filter *filter, const char **error_r)
+{
+	return run_where(be, "DELETE FROM ", type, owner, filter, "", "delete", NULL, error_r);
+}
+
+enum mysql_op_kind { OP_PUT, OP_GET, OP_COUNT, OP_DELETE, OP_REPLACE };
+
+struct mysql_op {
+	enum mysql_op_kind kind;
+	const char *type;
+	const char *owner;
+	const struct storage_filter *filter;
+	const struct os *os;
+	struct os **os_r;
+	int64_t *count_r;
+};
+
+static enum storage_result do_write(struct storage_backend *be, const struct mysql_op *op,
+				    int *committing, const char **error_r)
+{
+	struct storage_sql *d = be->data;
+
+	if (sql_begin(d->conn, d->serializable, error_r) < 0)
+		return STORAGE_ERROR;
+	if (op->kind == OP_REPLACE && do_delete(be, op->type, op->owner, op->filter, error_r) < 0)
+		goto err;
+	for (struct os_object *o = os_first(op->os); o != NULL; o = os_next(o))
+		if (insert_object(be, op->type, op->owner, o, error_r) < 0)
+			goto err;
+	*committing = 1;
+	if (sql_commit(d->conn, error_r) == 0)
+		return STORAGE_OK;
+err:
+	sql_rollback(d->conn);
+	return STORAGE_ERROR;
+}
+
+static enum storage_result op_once(struct storage_backend *be, const struct mysql_op *op,
+				   int *committing, const char **error_r)
+{
+	switch (op->kind) {
+	case OP_GET:
+		return do_get(be, op->type, op->owner, op->filter, op->os_r, error_r);
+	case OP_COUNT:
+		return do_count(be, op->type, op->owner, op->filter, op->count_r, error_r);
+	case OP_DELETE:
+		return do_delete(be, op->type, op->owner, op->filter, error_r) < 0
+			       ? STORAGE_ERROR : STORAGE_OK;
+	case OP_PUT:
+	case OP_REPLACE:
+		break;
+	}
+	return do_write(be, op, committing, error_r);
+}
+
+/* Run op, reconnecting once if the connection was lost before COMMIT was
+ * sent, and again after a deadlock (SQLSTATE 40001), a few times. */
+static enum storage_result op_run(struct storage_backend *be, const struct mysql_op *op,
+				  const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	int reconnected = 0;
+
+	for (int attempt = 0; attempt < MYSQL_ATTEMPTS; attempt++) {
+		int committing = 0;
+		enum storage_result r;
+
+		if (sql_lost(d->conn)) {
+			if (reconnected || sql_reconnect(d->conn, error_r) < 0)
+				return STORAGE_ERROR;
+			reconnected = 1;
+		}
+		r = op_once(be, op, &committing, error_r);
+		if (r != STORAGE_ERROR)
+			return r;
+		if (sql_lost(d->conn)) {
+			if (committing || reconnected)
+				return STORAGE_ERROR;
+			log_warnx("%s; reconnecting", *error_r);
+			continue;
+		}
+		if (strcmp(sql_sqlstate(d->conn), "40001") != 0)
+			return STORAGE_ERROR;
+		log_debug("%s; trying again", *error_r);
+	}
+	return STORAGE_ERROR;
+}
+
+static enum storage_result mysql_put(struct storage_backend *be, const char *type,
+				     const char *owner, const struct os *os,
+				     const char **error_r)
+{
+	const struct mysql_op op = { .kind = OP_PUT, .type = type, .owner = owner, .os = os };
+
+	return op_run(be, &op, error_r);
+}
+
+static enum storage_result mysql_get(struct storage_backend *be, const char *type,
+				     const char *owner, const struct storage_filter *filter,
+				     struct os **os_r, const char **error_r)
+{
+	const struct mysql_op op = { .kind = OP_GET, .type = type, .owner = owner,
+				     .filter = filter, .os_r = os_r };
+
+	*os_r = NULL;
+	return op_run(be, &op, error_r);
+}
+
+static enum storage_result mysql_count(struct storage_backend *be, const char *type,
+				       const char *owner, const struct storage_filter *filter,
+				       int64_t *count_r, const char **error_r)
+{
+	const struct mysql_op op = { .kind = OP_COUNT, .type = type, .owner = owner,
+				     .filter = filter, .count_r = count_r };
+
+	return op_run(be, &op, error_r);
+}
+
+static enum storage_result mysql_delete(struct storage_backend *be, const char *type,
+					const char *owner, const struct storage_filter *filter,
+					const char **error_r)
+{
+	const struct mysql_op op = { .kind = OP_DELETE, .type = type, .owner = owner,
+				     .filter = filter };
+
+	return op_run(be, &op, error_r);
+}
+
+static enum storage_result mysql_replace(struct storage_backend *be, const char *type,
+					 const char *owner, const struct storage_filter *filter,
+					 const struct os *os, const char **error_r)
+{
+	const struct mysql_op op = { .kind = OP_REPLACE, .type = type, .owner = owner,
+				     .filter = filter, .os = os };
+
+	return op_run(be, &op, error_r);
+}
+
+const struct storage_driver storage_driver_mysql = {
+	.name = "mysql",
+	.open = mysql_open,
+	.close = storage_sql_close,
+	.put = mysql_put,
+	.get = mysql_get,
+	.count = mysql_count,
+	.delete = mysql_delete,
+	.replace = mysql_replace,
+};
