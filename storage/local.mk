@@ -47,6 +47,7 @@ STORAGE_TESTS = \
 	storage/tests/test_filter \
 	storage/tests/test_os \
 	storage/tests/test_sqlite \
+	storage/tests/test_backends \
 	storage/tests/test_jabberd2_db
 check_PROGRAMS += $(STORAGE_TESTS)
 TESTS += $(STORAGE_TESTS)
@@ -62,6 +63,22 @@ storage_tests_test_sqlite_SOURCES = \
 	storage/tests/storage_test.h
 storage_tests_test_sqlite_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
 storage_tests_test_sqlite_LDADD = $(STORAGE_TEST_LDADD)
+# The cases every driver passes, over every driver built in (the servers
+# each needs started by the test: skipped, per backend, when not installed).
+storage_tests_test_backends_SOURCES = \
+	storage/tests/test_backends.c \
+	storage/tests/storage_test.c \
+	storage/tests/storage_test.h
+storage_tests_test_backends_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
+storage_tests_test_backends_LDADD = $(STORAGE_TEST_LDADD)
+if HAVE_PGSQL
+storage_tests_test_backends_SOURCES += storage/tests/pg_harness.c storage/tests/pg_harness.h
+storage_tests_test_backends_CPPFLAGS += $(PQ_CFLAGS)
+endif
+if HAVE_MYSQL
+storage_tests_test_backends_SOURCES += storage/tests/my_harness.c storage/tests/my_harness.h
+storage_tests_test_backends_CPPFLAGS += $(MYSQL_CFLAGS)
+endif
 storage_tests_test_jabberd2_db_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
 storage_tests_test_jabberd2_db_LDADD = $(STORAGE_TEST_LDADD)
 
