@@ -33,7 +33,7 @@ C2S_LIBS += $(MYSQL_LIBS)
 endif
 
 if HAVE_CMOCKA
-C2S_TESTS = c2s/tests/test_authreg c2s/tests/test_authreg_pipe c2s/tests/test_config c2s/tests/test_smq
+C2S_TESTS = c2s/tests/test_authreg c2s/tests/test_authreg_backends c2s/tests/test_authreg_pipe c2s/tests/test_config c2s/tests/test_smq
 check_PROGRAMS += $(C2S_TESTS)
 TESTS += $(C2S_TESTS)
 endif
@@ -41,6 +41,20 @@ endif
 c2s_tests_test_authreg_SOURCES = c2s/tests/test_authreg.c
 c2s_tests_test_authreg_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 c2s_tests_test_authreg_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
+# What every SQL authreg backend does, over every backend built in (each
+# one's server started by the test; skipped per backend when missing).
+c2s_tests_test_authreg_backends_SOURCES = c2s/tests/test_authreg_backends.c
+c2s_tests_test_authreg_backends_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
+c2s_tests_test_authreg_backends_LDADD = $(C2S_LIBS) $(STORAGE_LIBS) $(UTIL_LIBS) $(CMOCKA_LIBS)
+if HAVE_PGSQL
+c2s_tests_test_authreg_backends_SOURCES += storage/tests/pg_harness.c \
+	storage/tests/storage_test.c
+c2s_tests_test_authreg_backends_CPPFLAGS += $(PQ_CFLAGS)
+endif
+if HAVE_MYSQL
+c2s_tests_test_authreg_backends_SOURCES += storage/tests/my_harness.c
+c2s_tests_test_authreg_backends_CPPFLAGS += $(MYSQL_CFLAGS)
+endif
 c2s_tests_test_smq_SOURCES = c2s/tests/test_smq.c
 c2s_tests_test_smq_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 c2s_tests_test_smq_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)

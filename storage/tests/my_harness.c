@@ -133,23 +133,32 @@ int myt_exec(const char *sql)
 	return rc;
 }
 
-long long myt_int(const char *sql)
+char *myt_text(const char *sql)
 {
 	MYSQL *m = admin();
 	MYSQL_RES *res;
 	MYSQL_ROW row;
-	long long v = -1;
+	char *v = NULL;
 
 	if (m != NULL && mysql_real_query(m, sql, strlen(sql)) == 0 &&
 	    (res = mysql_store_result(m)) != NULL) {
 		if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL)
-			v = atoll(row[0]);
+			v = strdup(row[0]);
 		mysql_free_result(res);
 	} else {
-		fprintf(stderr, "myt_int: %s: %s\n", sql, m ? mysql_error(m) : why);
+		fprintf(stderr, "myt_text: %s: %s\n", sql, m ? mysql_error(m) : why);
 	}
 	mysql_close(m);
 	return v;
+}
+
+long long myt_int(const char *sql)
+{
+	char *v = myt_text(sql);
+	long long n = v != NULL ? atoll(v) : -1;
+
+	free(v);
+	return n;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -37,5 +37,8 @@ int myt_exec(const char *sql);
 /* The first column of the first row of a query as root, as an integer
  * (-1 if no row or an error). */
 long long myt_int(const char *sql);
+/* The first column of the first row as root, copied (free() it), or NULL
+ * (no row, SQL NULL, or an error). */
+char *myt_text(const char *sql);
 
 #endif
