@@ -10,6 +10,9 @@
   pg_server  one private PostgreSQL server for the session
            (tests/lib/pgsql.py), started on first use, stopped at the end;
            skips its users if Debian's postgresql is not installed.
+  my_server  one private MariaDB server for the session
+           (tests/lib/mysql.py), started on first use, stopped at the end;
+           skips its users if Debian's mariadb-server is not installed.
   sm_storage  parametrized "sqlite" / "pgsql": None (the node's SQLite
            file) or a fresh pgsql.Database, for jabberd.Node(storage=...).
 
@@ -77,6 +80,22 @@ def pg_server():
     try:
         server = pgsql.Server()
     except pgsql.Unavailable as e:
+        jabberd.missing(str(e))
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def my_server():
+    from lib import jabberd, mysql
+    try:
+        server = mysql.Server()
+    except mysql.Unavailable as e:
         jabberd.missing(str(e))
     try:
         server.start()
