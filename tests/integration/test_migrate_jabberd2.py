@@ -174,6 +174,11 @@ def test_migrate_from_jabberd2_mysql(sandbox, xmpp, my_server):
 
     d, confs, router_port, address = debian_configs(sandbox, to_mysql)
     migrate(sandbox, xmpp, confs, router_port, address, d / "log")
+    # Our daemons took jabberd2's <mysql> sections as theirs, not as
+    # unknown options.
+    for name in ("sm", "c2s"):
+        log = (d / "log" / (name + ".log")).read_text()
+        assert not re.search(r"<mysql>.*unknown option", log), name
     # The data really is in MariaDB, in jabberd2's tables.
     assert db.query("SELECT count(*) FROM authreg")[0][0] == "3"
     assert db.query("SELECT count(*) FROM `roster-items` "
