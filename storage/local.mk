@@ -109,3 +109,21 @@ storage_tests_test_pgsql_SOURCES = \
 storage_tests_test_pgsql_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS) $(PQ_CFLAGS) \
 	-DJABBERD2_PGSQL_SETUP_PATHS='"$(abs_top_srcdir)/tests/data/jabberd2/db-setup.pgsql:/usr/share/doc/jabberd2/db-setup.pgsql.gz:/usr/share/doc/jabberd2/db-setup.pgsql"'
 storage_tests_test_pgsql_LDADD = $(STORAGE_TEST_LDADD)
+
+# The mysql driver's own tests start a private MariaDB (Debian's
+# mariadb-server; skipped without it) and read jabberd2's db-setup.mysql
+# from $JABBERD2_MYSQL_SETUP or /usr/share/doc/jabberd2.
+if HAVE_MYSQL
+if HAVE_CMOCKA
+check_PROGRAMS += storage/tests/test_mysql
+TESTS += storage/tests/test_mysql
+endif
+endif
+storage_tests_test_mysql_SOURCES = \
+	storage/tests/test_mysql.c \
+	storage/tests/my_harness.c \
+	storage/tests/my_harness.h \
+	storage/tests/storage_test.c \
+	storage/tests/storage_test.h
+storage_tests_test_mysql_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS) $(MYSQL_CFLAGS)
+storage_tests_test_mysql_LDADD = $(STORAGE_TEST_LDADD)
