@@ -109,3 +109,18 @@ c2s_tests_test_authreg_pgsql_SOURCES = \
 c2s_tests_test_authreg_pgsql_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS) $(PQ_CFLAGS) \
 	-DJABBERD2_PGSQL_SETUP_PATHS='"$(abs_top_srcdir)/tests/data/jabberd2/db-setup.pgsql:/usr/share/doc/jabberd2/db-setup.pgsql.gz:/usr/share/doc/jabberd2/db-setup.pgsql"'
 c2s_tests_test_authreg_pgsql_LDADD = $(C2S_LIBS) $(STORAGE_LIBS) $(UTIL_LIBS) $(CMOCKA_LIBS)
+
+# The mysql backend's own tests run a private MariaDB with the storage
+# tests' harness (skipped without Debian's mariadb-server).
+if HAVE_MYSQL
+if HAVE_CMOCKA
+check_PROGRAMS += c2s/tests/test_authreg_mysql
+TESTS += c2s/tests/test_authreg_mysql
+endif
+endif
+c2s_tests_test_authreg_mysql_SOURCES = \
+	c2s/tests/test_authreg_mysql.c \
+	storage/tests/my_harness.c \
+	storage/tests/my_harness.h
+c2s_tests_test_authreg_mysql_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(MYSQL_CFLAGS)
+c2s_tests_test_authreg_mysql_LDADD = $(C2S_LIBS) $(STORAGE_LIBS) $(UTIL_LIBS) $(CMOCKA_LIBS)
