@@ -9,16 +9,19 @@ config files and database; every user logs in with the password jabberd2
 stored and finds all of it.
 
 On SQLite (Debian's default) and on MySQL (a private MariaDB the test
-starts, tests/lib/mysql.py, with jabberd2's own db-setup.mysql). Skipped
-when jabberd2, our daemons or MariaDB are missing."""
+starts, tests/lib/mysql.py, with jabberd2's own db-setup.mysql); and
+from jabberd2's obsolete `fs` driver, moved to SQLite with
+tools/jabberd2-fs-to-sqlite as docs/migrating-from-jabberd2.md says.
+Skipped when jabberd2, our daemons or MariaDB are missing."""
 
 import re
+import subprocess
 from pathlib import Path
 from xml.etree.ElementTree import Element, SubElement
 
 import pytest
 
-from lib import jabberd
+from lib import jabberd, paths
 from lib.xmpp import XmppError
 from test_sm import iq, roster_items, roster_set
 
@@ -144,11 +147,13 @@ def check_data(xmpp, address):
         xmpp.client(jid("bob"), "not-bobs-password", address).login()
 
 
-def migrate(sandbox, xmpp, confs, router_port, address, logdir):
+def migrate(sandbox, xmpp, confs, router_port, address, logdir, between=None):
     stock = start_node(sandbox, "stock", confs, router_port, address, logdir)
     create_data(xmpp, address)
     for name in reversed(DAEMONS):
         assert not stock[name].stop(), "jabberd2's %s did not stop cleanly" % name
+    if between is not None:
+        between()
     start_node(sandbox, "ours", confs, router_port, address, logdir)
     check_data(xmpp, address)
 
@@ -183,3 +188,33 @@ def test_migrate_from_jabberd2_mysql(sandbox, xmpp, my_server):
     assert db.query("SELECT count(*) FROM authreg")[0][0] == "3"
     assert db.query("SELECT count(*) FROM `roster-items` "
                     "WHERE `collection-owner` = '%s'" % jid("alice"))[0][0] == "2"
+
+
+def test_migrate_from_jabberd2_fs(sandbox, xmpp):
+    """jabberd2's sm on its `fs` driver (c2s on SQLite, as `fs` has no
+    authreg); the operator copies the fs tree into the SQLite file with
+    the tool and sets sm.xml's driver to sqlite; ours finds everything."""
+    def to_fs(name, text):
+        if name == "sm":
+            text = text.replace("<driver>sqlite</driver>", "<driver>fs</driver>")
+        return text
+
+    d, confs, router_port, address = debian_configs(sandbox, to_fs)
+    db = d / "lib" / "sqlite.db"
+    jabberd.create_stock_schema(db)
+    (d / "lib" / "fs").mkdir()
+
+    def convert():
+        tool = paths.SRCDIR / "tools" / "jabberd2-fs-to-sqlite"
+        out = subprocess.run([str(tool), str(d / "lib" / "fs"), str(db)],
+                             capture_output=True, text=True, timeout=paths.scaled(60))
+        assert out.returncode == 0, out.stderr
+        assert "roster-items: 2" in out.stdout.splitlines()
+        # Run again: refused, nothing copied twice.
+        again = subprocess.run([str(tool), str(d / "lib" / "fs"), str(db)],
+                               capture_output=True, text=True, timeout=paths.scaled(60))
+        assert again.returncode == 1 and "already holds rows" in again.stderr
+        sm = confs["sm"].read_text()
+        confs["sm"].write_text(sm.replace("<driver>fs</driver>", "<driver>sqlite</driver>"))
+
+    migrate(sandbox, xmpp, confs, router_port, address, d / "log", between=convert)
