@@ -344,6 +344,151 @@ void storage_sql_close(struct storage_backend *be)
 	be->data = NULL;
 }
 
+/* ---- the operations of server SQL drivers ---- */
+
+enum sql_op_kind { OP_PUT, OP_GET, OP_COUNT, OP_DELETE, OP_REPLACE };
+
+struct sql_op {
+	enum sql_op_kind kind;
+	const char *type;
+	const char *owner;
+	const struct storage_filter *filter;
+	const struct os *os;
+	struct os **os_r;
+	int64_t *count_r;
+};
+
+/* put and replace: [delete, then] insert, in one transaction. *committing
+ * is set once COMMIT was sent, after which the outcome may be unknown. */
+static enum storage_result sql_write(struct storage_backend *be, const struct sql_op *op,
+				     int *committing, const char **error_r)
+{
+	const struct storage_sql_ops *ops = be->driver->sql;
+	struct storage_sql *d = be->data;
+
+	if (sql_begin(d->conn, d->serializable, error_r) < 0)
+		return STORAGE_ERROR;
+	if (op->kind == OP_REPLACE &&
+	    ops->delete(be, op->type, op->owner, op->filter, error_r) < 0)
+		goto err;
+	for (struct os_object *o = os_first(op->os); o != NULL; o = os_next(o))
+		if (ops->insert(be, op->type, op->owner, o, error_r) < 0)
+			goto err;
+	*committing = 1;
+	if (sql_commit(d->conn, error_r) == 0)
+		return STORAGE_OK;
+err:
+	sql_rollback(d->conn);
+	return STORAGE_ERROR;
+}
+
+static enum storage_result sql_op_once(struct storage_backend *be, const struct sql_op *op,
+				       int *committing, const char **error_r)
+{
+	const struct storage_sql_ops *ops = be->driver->sql;
+
+	switch (op->kind) {
+	case OP_GET:
+		return ops->get(be, op->type, op->owner, op->filter, op->os_r, error_r);
+	case OP_COUNT:
+		return ops->count(be, op->type, op->owner, op->filter, op->count_r, error_r);
+	case OP_DELETE:
+		return ops->delete(be, op->type, op->owner, op->filter, error_r) < 0
+			       ? STORAGE_ERROR : STORAGE_OK;
+	case OP_PUT:
+	case OP_REPLACE:
+		break;
+	}
+	return sql_write(be, op, committing, error_r);
+}
+
+/*
+ * Run op, reconnecting once if the connection was lost before COMMIT was
+ * sent (after it, a retry could store the objects twice, so the caller
+ * gets the error), and retrying what the driver's retryable() allows, a
+ * few times.
+ */
+static enum storage_result sql_op_run(struct storage_backend *be, const struct sql_op *op,
+				      const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	int reconnected = 0;
+
+	for (int attempt = 0; attempt < STORAGE_SQL_ATTEMPTS; attempt++) {
+		int committing = 0;
+		enum storage_result r;
+
+		if (sql_lost(d->conn)) {
+			if (reconnected || sql_reconnect(d->conn, error_r) < 0)
+				return STORAGE_ERROR;
+			reconnected = 1;
+		}
+		r = sql_op_once(be, op, &committing, error_r);
+		if (r != STORAGE_ERROR)
+			return r;
+		if (sql_lost(d->conn)) {
+			if (committing || reconnected)
+				return STORAGE_ERROR;
+			log_warnx("%s; reconnecting", *error_r);
+			continue;
+		}
+		if (!be->driver->sql->retryable(op->kind == OP_REPLACE, sql_sqlstate(d->conn)))
+			return STORAGE_ERROR;
+		log_debug("%s; trying again", *error_r);
+	}
+	return STORAGE_ERROR;
+}
+
+enum storage_result storage_sql_put(struct storage_backend *be, const char *type,
+				    const char *owner, const struct os *os,
+				    const char **error_r)
+{
+	const struct sql_op op = { .kind = OP_PUT, .type = type, .owner = owner, .os = os };
+
+	return sql_op_run(be, &op, error_r);
+}
+
+enum storage_result storage_sql_get(struct storage_backend *be, const char *type,
+				    const char *owner, const struct storage_filter *filter,
+				    struct os **os_r, const char **error_r)
+{
+	const struct sql_op op = { .kind = OP_GET, .type = type, .owner = owner,
+				   .filter = filter, .os_r = os_r };
+
+	*os_r = NULL;
+	return sql_op_run(be, &op, error_r);
+}
+
+enum storage_result storage_sql_count(struct storage_backend *be, const char *type,
+				      const char *owner, const struct storage_filter *filter,
+				      int64_t *count_r, const char **error_r)
+{
+	const struct sql_op op = { .kind = OP_COUNT, .type = type, .owner = owner,
+				   .filter = filter, .count_r = count_r };
+
+	return sql_op_run(be, &op, error_r);
+}
+
+enum storage_result storage_sql_delete(struct storage_backend *be, const char *type,
+				       const char *owner, const struct storage_filter *filter,
+				       const char **error_r)
+{
+	const struct sql_op op = { .kind = OP_DELETE, .type = type, .owner = owner,
+				   .filter = filter };
+
+	return sql_op_run(be, &op, error_r);
+}
+
+enum storage_result storage_sql_replace(struct storage_backend *be, const char *type,
+					const char *owner, const struct storage_filter *filter,
+					const struct os *os, const char **error_r)
+{
+	const struct sql_op op = { .kind = OP_REPLACE, .type = type, .owner = owner,
+				   .filter = filter, .os = os };
+
+	return sql_op_run(be, &op, error_r);
+}
+
 int storage_sql_create(struct storage_backend *be, const char *prefix, const char *table,
 		       const char *index, const char *columns, const char **error_r)
 {

@@ -38,8 +38,6 @@
 
 /* MySQL refuses longer identifiers. */
 #define MYSQL_MAX_IDENT 64
-/* Attempts of one operation: a reconnect, or deadlocks. */
-#define MYSQL_ATTEMPTS 4
 
 /* "prefix+name" quoted, or -1 if MySQL would refuse the name. */
 static int table_ident(struct storage_backend *be, const char *prefix, const char *name,
@@ -372,146 +370,29 @@ static int do_delete(struct storage_backend *be, const char *type, const char *o
 	return run_where(be, "DELETE FROM ", type, owner, filter, "", "delete", NULL, error_r);
 }
 
-enum mysql_op_kind { OP_PUT, OP_GET, OP_COUNT, OP_DELETE, OP_REPLACE };
+/* A deadlock (SQLSTATE 40001, InnoDB's error 1213) is worth another try. */
+static int retryable(int replace, const char *sqlstate)
+{
+	(void)replace;
+	return strcmp(sqlstate, "40001") == 0;
+}
 
-struct mysql_op {
-	enum mysql_op_kind kind;
-	const char *type;
-	const char *owner;
-	const struct storage_filter *filter;
-	const struct os *os;
-	struct os **os_r;
-	int64_t *count_r;
+static const struct storage_sql_ops mysql_ops = {
+	.get = do_get,
+	.count = do_count,
+	.delete = do_delete,
+	.insert = insert_object,
+	.retryable = retryable,
 };
-
-static enum storage_result do_write(struct storage_backend *be, const struct mysql_op *op,
-				    int *committing, const char **error_r)
-{
-	struct storage_sql *d = be->data;
-
-	if (sql_begin(d->conn, d->serializable, error_r) < 0)
-		return STORAGE_ERROR;
-	if (op->kind == OP_REPLACE && do_delete(be, op->type, op->owner, op->filter, error_r) < 0)
-		goto err;
-	for (struct os_object *o = os_first(op->os); o != NULL; o = os_next(o))
-		if (insert_object(be, op->type, op->owner, o, error_r) < 0)
-			goto err;
-	*committing = 1;
-	if (sql_commit(d->conn, error_r) == 0)
-		return STORAGE_OK;
-err:
-	sql_rollback(d->conn);
-	return STORAGE_ERROR;
-}
-
-static enum storage_result op_once(struct storage_backend *be, const struct mysql_op *op,
-				   int *committing, const char **error_r)
-{
-	switch (op->kind) {
-	case OP_GET:
-		return do_get(be, op->type, op->owner, op->filter, op->os_r, error_r);
-	case OP_COUNT:
-		return do_count(be, op->type, op->owner, op->filter, op->count_r, error_r);
-	case OP_DELETE:
-		return do_delete(be, op->type, op->owner, op->filter, error_r) < 0
-			       ? STORAGE_ERROR : STORAGE_OK;
-	case OP_PUT:
-	case OP_REPLACE:
-		break;
-	}
-	return do_write(be, op, committing, error_r);
-}
-
-/* Run op, reconnecting once if the connection was lost before COMMIT was
- * sent, and again after a deadlock (SQLSTATE 40001), a few times. */
-static enum storage_result op_run(struct storage_backend *be, const struct mysql_op *op,
-				  const char **error_r)
-{
-	struct storage_sql *d = be->data;
-	int reconnected = 0;
-
-	for (int attempt = 0; attempt < MYSQL_ATTEMPTS; attempt++) {
-		int committing = 0;
-		enum storage_result r;
-
-		if (sql_lost(d->conn)) {
-			if (reconnected || sql_reconnect(d->conn, error_r) < 0)
-				return STORAGE_ERROR;
-			reconnected = 1;
-		}
-		r = op_once(be, op, &committing, error_r);
-		if (r != STORAGE_ERROR)
-			return r;
-		if (sql_lost(d->conn)) {
-			if (committing || reconnected)
-				return STORAGE_ERROR;
-			log_warnx("%s; reconnecting", *error_r);
-			continue;
-		}
-		if (strcmp(sql_sqlstate(d->conn), "40001") != 0)
-			return STORAGE_ERROR;
-		log_debug("%s; trying again", *error_r);
-	}
-	return STORAGE_ERROR;
-}
-
-static enum storage_result mysql_put(struct storage_backend *be, const char *type,
-				     const char *owner, const struct os *os,
-				     const char **error_r)
-{
-	const struct mysql_op op = { .kind = OP_PUT, .type = type, .owner = owner, .os = os };
-
-	return op_run(be, &op, error_r);
-}
-
-static enum storage_result mysql_get(struct storage_backend *be, const char *type,
-				     const char *owner, const struct storage_filter *filter,
-				     struct os **os_r, const char **error_r)
-{
-	const struct mysql_op op = { .kind = OP_GET, .type = type, .owner = owner,
-				     .filter = filter, .os_r = os_r };
-
-	*os_r = NULL;
-	return op_run(be, &op, error_r);
-}
-
-static enum storage_result mysql_count(struct storage_backend *be, const char *type,
-				       const char *owner, const struct storage_filter *filter,
-				       int64_t *count_r, const char **error_r)
-{
-	const struct mysql_op op = { .kind = OP_COUNT, .type = type, .owner = owner,
-				     .filter = filter, .count_r = count_r };
-
-	return op_run(be, &op, error_r);
-}
-
-static enum storage_result mysql_delete(struct storage_backend *be, const char *type,
-					const char *owner, const struct storage_filter *filter,
-					const char **error_r)
-{
-	const struct mysql_op op = { .kind = OP_DELETE, .type = type, .owner = owner,
-				     .filter = filter };
-
-	return op_run(be, &op, error_r);
-}
-
-static enum storage_result mysql_replace(struct storage_backend *be, const char *type,
-					 const char *owner, const struct storage_filter *filter,
-					 const struct os *os, const char **error_r)
-{
-	const struct mysql_op op = { .kind = OP_REPLACE, .type = type, .owner = owner,
-				     .filter = filter, .os = os };
-
-	return op_run(be, &op, error_r);
-}
 
 const struct storage_driver storage_driver_mysql = {
 	.name = "mysql",
 	.open = mysql_open,
 	.close = storage_sql_close,
-	.put = mysql_put,
-	.get = mysql_get,
-	.count = mysql_count,
-	.delete = mysql_delete,
-	.replace = mysql_replace,
+	.put = storage_sql_put,
+	.get = storage_sql_get,
+	.count = storage_sql_count,
+	.delete = storage_sql_delete,
+	.replace = storage_sql_replace,
+	.sql = &mysql_ops,
 };

@@ -55,8 +55,6 @@
 /* No owner has this many rows of one type; more means something is wrong,
  * and reading on would exhaust memory. */
 #define PGSQL_MAX_ROWS 1000000
-/* Attempts of one operation: a reconnect, or serialization failures. */
-#define PGSQL_ATTEMPTS 4
 
 /* Run one statement (sql_pgsql_run) on the backend's connection. */
 static PGresult *run(struct storage_backend *be, const char *sql, int n,
@@ -427,164 +425,34 @@ static int do_delete(struct storage_backend *be, const char *type, const char *o
 	return res != NULL ? 0 : -1;
 }
 
-/* An operation, for the retry loop. */
-enum pgsql_op_kind { OP_PUT, OP_GET, OP_COUNT, OP_DELETE, OP_REPLACE };
-
-struct pgsql_op {
-	enum pgsql_op_kind kind;
-	const char *type;
-	const char *owner;
-	const struct storage_filter *filter;
-	const struct os *os;
-	struct os **os_r;
-	int64_t *count_r;
-};
-
-/* put and replace: [delete, then] insert, in one transaction. *committing
- * is set once COMMIT was sent, after which the outcome may be unknown. */
-static enum storage_result do_write(struct storage_backend *be, const struct pgsql_op *op,
-				    int *committing, const char **error_r)
-{
-	struct storage_sql *d = be->data;
-
-	if (sql_begin(d->conn, d->serializable, error_r) < 0)
-		return STORAGE_ERROR;
-	if (op->kind == OP_REPLACE && do_delete(be, op->type, op->owner, op->filter, error_r) < 0)
-		goto err;
-	for (struct os_object *o = os_first(op->os); o != NULL; o = os_next(o))
-		if (insert_object(be, op->type, op->owner, o, error_r) < 0)
-			goto err;
-	*committing = 1;
-	if (sql_commit(d->conn, error_r) == 0)
-		return STORAGE_OK;
-err:
-	sql_rollback(d->conn);
-	return STORAGE_ERROR;
-}
-
-static enum storage_result op_once(struct storage_backend *be, const struct pgsql_op *op,
-				   int *committing, const char **error_r)
-{
-	switch (op->kind) {
-	case OP_GET:
-		return do_get(be, op->type, op->owner, op->filter, op->os_r, error_r);
-	case OP_COUNT:
-		return do_count(be, op->type, op->owner, op->filter, op->count_r, error_r);
-	case OP_DELETE:
-		return do_delete(be, op->type, op->owner, op->filter, error_r) < 0
-			       ? STORAGE_ERROR : STORAGE_OK;
-	case OP_PUT:
-	case OP_REPLACE:
-		break;
-	}
-	return do_write(be, op, committing, error_r);
-}
-
 /*
  * Whether a failure means "run the transaction again": a serialization
  * failure or deadlock; and, for replace, a unique violation, which is how
  * two nodes replacing the same owner's rows at once collide (our DELETE
  * could not yet see the other's new row; on the next attempt it can).
  */
-static int retryable(const struct pgsql_op *op, const char *sqlstate)
+static int retryable(int replace, const char *sqlstate)
 {
 	return strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0 ||
-	       (op->kind == OP_REPLACE && strcmp(sqlstate, "23505") == 0);
+	       (replace && strcmp(sqlstate, "23505") == 0);
 }
 
-/*
- * Run op, reconnecting once if the connection was lost before COMMIT was
- * sent (after it, a retry could store the objects twice, so the caller
- * gets the error), and retrying what retryable() allows, a few times.
- */
-static enum storage_result op_run(struct storage_backend *be, const struct pgsql_op *op,
-				   const char **error_r)
-{
-	struct storage_sql *d = be->data;
-	int reconnected = 0;
-
-	for (int attempt = 0; attempt < PGSQL_ATTEMPTS; attempt++) {
-		int committing = 0;
-		enum storage_result r;
-
-		if (sql_lost(d->conn)) {
-			if (reconnected || sql_reconnect(d->conn, error_r) < 0)
-				return STORAGE_ERROR;
-			reconnected = 1;
-		}
-		r = op_once(be, op, &committing, error_r);
-		if (r != STORAGE_ERROR)
-			return r;
-		if (sql_lost(d->conn)) {
-			if (committing || reconnected)
-				return STORAGE_ERROR;
-			log_warnx("%s; reconnecting", *error_r);
-			continue;
-		}
-		if (!retryable(op, sql_sqlstate(d->conn)))
-			return STORAGE_ERROR;
-		log_debug("%s; trying again", *error_r);
-	}
-	return STORAGE_ERROR;
-}
-
-static enum storage_result pgsql_put(struct storage_backend *be, const char *type,
-				     const char *owner, const struct os *os,
-				     const char **error_r)
-{
-	const struct pgsql_op op = { .kind = OP_PUT, .type = type, .owner = owner, .os = os };
-
-	return op_run(be, &op, error_r);
-}
-
-static enum storage_result pgsql_get(struct storage_backend *be, const char *type,
-				     const char *owner, const struct storage_filter *filter,
-				     struct os **os_r, const char **error_r)
-{
-	const struct pgsql_op op = { .kind = OP_GET, .type = type, .owner = owner,
-				     .filter = filter, .os_r = os_r };
-
-	*os_r = NULL;
-	return op_run(be, &op, error_r);
-}
-
-static enum storage_result pgsql_count(struct storage_backend *be, const char *type,
-				       const char *owner, const struct storage_filter *filter,
-				       int64_t *count_r, const char **error_r)
-{
-	const struct pgsql_op op = { .kind = OP_COUNT, .type = type, .owner = owner,
-				     .filter = filter, .count_r = count_r };
-
-	return op_run(be, &op, error_r);
-}
-
-static enum storage_result pgsql_delete(struct storage_backend *be, const char *type,
-					const char *owner, const struct storage_filter *filter,
-					const char **error_r)
-{
-	const struct pgsql_op op = { .kind = OP_DELETE, .type = type, .owner = owner,
-				     .filter = filter };
-
-	return op_run(be, &op, error_r);
-}
-
-static enum storage_result pgsql_replace(struct storage_backend *be, const char *type,
-					 const char *owner, const struct storage_filter *filter,
-					 const struct os *os, const char **error_r)
-{
-	const struct pgsql_op op = { .kind = OP_REPLACE, .type = type, .owner = owner,
-				     .filter = filter, .os = os };
-
-	return op_run(be, &op, error_r);
-}
+static const struct storage_sql_ops pgsql_ops = {
+	.get = do_get,
+	.count = do_count,
+	.delete = do_delete,
+	.insert = insert_object,
+	.retryable = retryable,
+};
 
 const struct storage_driver storage_driver_pgsql = {
 	.name = "pgsql",
 	.open = pgsql_open,
 	.close = storage_sql_close,
-	.put = pgsql_put,
-	.get = pgsql_get,
-	.count = pgsql_count,
-	.delete = pgsql_delete,
-	.replace = pgsql_replace,
+	.put = storage_sql_put,
+	.get = storage_sql_get,
+	.count = storage_sql_count,
+	.delete = storage_sql_delete,
+	.replace = storage_sql_replace,
+	.sql = &pgsql_ops,
 };

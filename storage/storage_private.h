@@ -132,6 +132,8 @@ struct storage_driver {
 	enum storage_result (*replace)(struct storage_backend *be, const char *type,
 				       const char *owner, const struct storage_filter *filter,
 				       const struct os *os, const char **error_r);
+	/* Server SQL drivers: what storage_sql_put() and the others use. */
+	const struct storage_sql_ops *sql;
 };
 
 extern const struct storage_driver storage_driver_sqlite;
@@ -154,6 +156,50 @@ int storage_sql_open(struct storage_backend *be, enum sql_kind kind,
 		     int (*ensure_schema)(struct storage_backend *be, const char **error_r),
 		     const char **error_r);
 void storage_sql_close(struct storage_backend *be);
+
+/*
+ * What a server SQL driver (pgsql, mysql) does itself; storage_sql_put()
+ * and the others below do the rest the same way for both: writes of
+ * several rows in one transaction ([delete, then] inserts), a connection
+ * lost before COMMIT re-established once and the operation run again,
+ * and what `retryable` allows (by SQLSTATE) run again, up to
+ * STORAGE_SQL_ATTEMPTS times. get returns STORAGE_NOT_FOUND with *os_r
+ * NULL when nothing matches; delete and insert return 0 or -1.
+ */
+#define STORAGE_SQL_ATTEMPTS 4
+
+struct storage_sql_ops {
+	enum storage_result (*get)(struct storage_backend *be, const char *type,
+				   const char *owner, const struct storage_filter *filter,
+				   struct os **os_r, const char **error_r);
+	enum storage_result (*count)(struct storage_backend *be, const char *type,
+				     const char *owner, const struct storage_filter *filter,
+				     int64_t *count_r, const char **error_r);
+	int (*delete)(struct storage_backend *be, const char *type, const char *owner,
+		      const struct storage_filter *filter, const char **error_r);
+	int (*insert)(struct storage_backend *be, const char *type, const char *owner,
+		      const struct os_object *o, const char **error_r);
+	/* Whether a failure with this SQLSTATE means "run it again"; `replace`
+	 * is set for a replace. */
+	int (*retryable)(int replace, const char *sqlstate);
+};
+
+/* The driver operations over be->driver->sql. */
+enum storage_result storage_sql_put(struct storage_backend *be, const char *type,
+				    const char *owner, const struct os *os,
+				    const char **error_r);
+enum storage_result storage_sql_get(struct storage_backend *be, const char *type,
+				    const char *owner, const struct storage_filter *filter,
+				    struct os **os_r, const char **error_r);
+enum storage_result storage_sql_count(struct storage_backend *be, const char *type,
+				      const char *owner, const struct storage_filter *filter,
+				      int64_t *count_r, const char **error_r);
+enum storage_result storage_sql_delete(struct storage_backend *be, const char *type,
+				       const char *owner, const struct storage_filter *filter,
+				       const char **error_r);
+enum storage_result storage_sql_replace(struct storage_backend *be, const char *type,
+					const char *owner, const struct storage_filter *filter,
+					const struct os *os, const char **error_r);
 /* CREATE TABLE "prefix+table" (columns); or, with `index`, CREATE INDEX IF
  * NOT EXISTS "prefix+index" ON "prefix+table" (columns). */
 int storage_sql_create(struct storage_backend *be, const char *prefix, const char *table,
