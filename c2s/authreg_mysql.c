@@ -29,33 +29,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c2s/authreg_sql.h"
 #include "storage/sql.h"
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
 
-#define ARMY_STATEMENT_TIMEOUT 10
-
-enum army_stmt {
-	ARMY_GET,
-	ARMY_SET,
-	ARMY_CREATE,
-	ARMY_DELETE,
-	ARMY_NSTMT,
-};
-
 struct ar_mysql {
 	struct sql_conn *conn;
-	char *sql[ARMY_NSTMT];
+	char *sql[AUTHREG_SQL_NSTMT];
 };
-
-static const char *opt(const struct config *cfg, const char *name)
-{
-	char key[96];
-
-	snprintf(key, sizeof(key), "authreg.mysql.%s", name);
-	return config_get(cfg, key);
-}
 
 static void ar_mysql_close(void **ctxp)
 {
@@ -64,7 +47,7 @@ static void ar_mysql_close(void **ctxp)
 	if (d == NULL)
 		return;
 	sql_close(&d->conn);
-	for (int i = 0; i < ARMY_NSTMT; i++)
+	for (int i = 0; i < AUTHREG_SQL_NSTMT; i++)
 		free(d->sql[i]);
 	free(d);
 	*ctxp = NULL;
@@ -88,67 +71,36 @@ static int army_schema(struct ar_mysql *d, char *const q[4], const char **error_
 	return -1;
 }
 
-static void army_statements(struct ar_mysql *d, char *const q[4])
-{
-	d->sql[ARMY_GET] = xasprintf("SELECT %s FROM %s WHERE %s = ? AND %s = ?",
-				     q[3], q[0], q[1], q[2]);
-	d->sql[ARMY_SET] = xasprintf("UPDATE %s SET %s = ? WHERE %s = ? AND %s = ?",
-				     q[0], q[3], q[1], q[2]);
-	d->sql[ARMY_CREATE] = xasprintf("INSERT INTO %s (%s, %s) VALUES (?, ?)",
-					q[0], q[1], q[2]);
-	d->sql[ARMY_DELETE] = xasprintf("DELETE FROM %s WHERE %s = ? AND %s = ?",
-					q[0], q[1], q[2]);
-}
-
 static int ar_mysql_open(void **ctx_r, const struct config *cfg, const char **error_r)
 {
+	static const char section[] = "authreg.mysql";
 	static char errbuf[768];
-	static const char *const name_keys[4] = {
-		"table", "field.username", "field.realm", "field.password",
-	};
-	static const char *const name_default[4] = { "authreg", "username", "realm", "password" };
-	const char *timeout = opt(cfg, "timeout");
 	struct sql_settings set = {
 		.kind = SQL_MYSQL,
-		.section = "authreg.mysql",
+		.section = section,
 		.option = authreg_config_option,
 		.option_ctx = (void *)cfg,
-		.statement_timeout_ms = 1000 * (timeout != NULL && atoi(timeout) > 0
-						 ? atoi(timeout) : ARMY_STATEMENT_TIMEOUT),
+		.statement_timeout_ms = authreg_sql_timeout_ms(cfg, section),
 	};
 	struct ar_mysql *d;
-	char *q[4];
+	char *q[AUTHREG_SQL_NNAMES];
 	int rc;
 
-	if (opt(cfg, "sql.select") != NULL || opt(cfg, "sql.create") != NULL ||
-	    opt(cfg, "sql.setpassword") != NULL || opt(cfg, "sql.delete") != NULL ||
-	    opt(cfg, "sql.checkpassword") != NULL)
-		log_warnx("c2s: authreg.mysql.sql.* is not supported (values are passed as "
-			  "parameters); table and field.* name the table instead");
-	if (opt(cfg, "password_type.bcrypt") != NULL) {
-		*error_r = "authreg.mysql.password_type.bcrypt is not supported";
+	if (authreg_sql_check(cfg, section, error_r) < 0)
 		return -1;
-	}
 	d = xcalloc(1, sizeof(*d));
 	*ctx_r = d;
 	if (sql_open(&d->conn, &set, error_r) < 0) {
 		ar_mysql_close(ctx_r);
 		return -1;
 	}
-	for (int i = 0; i < 4; i++) {
-		const char *v = opt(cfg, name_keys[i]);
-		struct buf b = { 0 };
-
-		sql_ident(&b, NULL, v != NULL ? v : name_default[i]);
-		q[i] = buf_steal(&b, NULL);
-	}
+	authreg_sql_names(cfg, section, q);
 	rc = army_schema(d, q, error_r);
 	if (rc == 0)
-		army_statements(d, q);
+		authreg_sql_statements(d->sql, q, 0);
 	else
-		snprintf(errbuf, sizeof(errbuf), "authreg.mysql: %s", *error_r);
-	for (int i = 0; i < 4; i++)
-		free(q[i]);
+		snprintf(errbuf, sizeof(errbuf), "%s: %s", section, *error_r);
+	authreg_sql_names_free(q);
 	if (rc == 0)
 		return 0;
 	*error_r = errbuf;
@@ -159,12 +111,12 @@ static int ar_mysql_open(void **ctx_r, const struct config *cfg, const char **er
 /* Run statement `which`; 0 with *rows_r / *affected_r, or -1 (logged). A
  * lost connection is re-established once: each is a single statement
  * outside any transaction, so running it again is safe. */
-static int army_exec(struct ar_mysql *d, enum army_stmt which, int n,
+static int army_exec(struct ar_mysql *d, enum authreg_sql_stmt which, int n,
 		     const char *const *params, struct sql_rows **rows_r, uint64_t *affected_r)
 {
-	static const char *const what[ARMY_NSTMT] = {
-		[ARMY_GET] = "select", [ARMY_SET] = "update",
-		[ARMY_CREATE] = "insert", [ARMY_DELETE] = "delete",
+	static const char *const what[AUTHREG_SQL_NSTMT] = {
+		[AUTHREG_SQL_GET] = "select", [AUTHREG_SQL_SET] = "update",
+		[AUTHREG_SQL_CREATE] = "insert", [AUTHREG_SQL_DELETE] = "delete",
 	};
 	const char *error;
 
@@ -191,7 +143,7 @@ static int ar_mysql_get(void *ctx, const char *user, const char *realm, char **s
 	int rc;
 
 	*stored_r = NULL;
-	if (army_exec(ctx, ARMY_GET, 2, p, &rows, NULL) < 0)
+	if (army_exec(ctx, AUTHREG_SQL_GET, 2, p, &rows, NULL) < 0)
 		return -1;
 	if (rows == NULL || rows->nrows == 0) {
 		rc = 1;
@@ -206,7 +158,7 @@ static int ar_mysql_get(void *ctx, const char *user, const char *realm, char **s
 }
 
 /* A write: 0 if it changed (or matched) a row, 1 if none, -1 error. */
-static int army_write(struct ar_mysql *d, enum army_stmt which, int n, const char *const *p)
+static int army_write(struct ar_mysql *d, enum authreg_sql_stmt which, int n, const char *const *p)
 {
 	struct sql_rows *rows = NULL;
 	uint64_t affected = 0;
@@ -221,7 +173,7 @@ static int ar_mysql_set(void *ctx, const char *user, const char *realm, const ch
 {
 	const char *p[3] = { stored, user, realm };
 
-	return army_write(ctx, ARMY_SET, 3, p);
+	return army_write(ctx, AUTHREG_SQL_SET, 3, p);
 }
 
 static int ar_mysql_create(void *ctx, const char *user, const char *realm)
@@ -233,14 +185,14 @@ static int ar_mysql_create(void *ctx, const char *user, const char *realm)
 	free(stored);
 	if (rc != 1)
 		return rc == 0 ? 1 : -1;
-	return army_write(ctx, ARMY_CREATE, 2, p) == 0 ? 0 : -1;
+	return army_write(ctx, AUTHREG_SQL_CREATE, 2, p) == 0 ? 0 : -1;
 }
 
 static int ar_mysql_remove(void *ctx, const char *user, const char *realm)
 {
 	const char *p[2] = { user, realm };
 
-	return army_write(ctx, ARMY_DELETE, 2, p);
+	return army_write(ctx, AUTHREG_SQL_DELETE, 2, p);
 }
 
 const struct authreg_backend authreg_backend_mysql = {

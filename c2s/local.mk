@@ -8,6 +8,8 @@ c2s_libc2s_a_SOURCES = \
 	c2s/authreg_password.c \
 	c2s/authreg_sqlite.c \
 	c2s/authreg_pipe.c \
+	c2s/authreg_sql.h \
+	c2s/authreg_sql.c \
 	c2s/c2s.h \
 	c2s/config.c \
 	c2s/conn.c \
