@@ -8,6 +8,7 @@
 #include "config.h"
 #include "storage/storage.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,6 +343,104 @@ void storage_sql_close(struct storage_backend *be)
 	free(d->prefix);
 	free(d);
 	be->data = NULL;
+}
+
+/* ---- statements of server SQL drivers ---- */
+
+void storage_sql_params_init(struct storage_sql_params *p, size_t max)
+{
+	p->values = xcalloc(max + 1, sizeof(*p->values));
+	p->ints = xcalloc(max + 1, sizeof(*p->ints));
+	p->texts = xcalloc(max + 1, sizeof(*p->texts));
+	p->max = max;
+	p->n = 0;
+}
+
+void storage_sql_params_free(struct storage_sql_params *p)
+{
+	for (size_t i = 0; p->texts != NULL && i < p->max; i++)
+		buf_free(&p->texts[i]);
+	free(p->values);
+	free(p->ints);
+	free(p->texts);
+	memset(p, 0, sizeof(*p));
+}
+
+void storage_sql_params_add_int(struct storage_sql_params *p, int64_t v)
+{
+	snprintf(p->ints[p->n], sizeof(p->ints[p->n]), "%" PRId64, v);
+	p->values[p->n] = p->ints[p->n];
+	p->n++;
+}
+
+void storage_sql_params_add_field(struct storage_sql_params *p, const struct os_object *o,
+				  size_t i, const char *yes, const char *no)
+{
+	enum os_type type;
+
+	os_object_field(o, i, &type);
+	switch (type) {
+	case OS_TYPE_BOOLEAN:
+		p->values[p->n++] = os_object_field_int(o, i) != 0 ? yes : no;
+		break;
+	case OS_TYPE_INTEGER:
+		storage_sql_params_add_int(p, os_object_field_int(o, i));
+		break;
+	case OS_TYPE_STRING:
+		p->values[p->n++] = os_object_field_text(o, i);
+		break;
+	case OS_TYPE_NAD:
+		storage_nad_text(os_object_field_nad(o, i), &p->texts[p->n]);
+		p->values[p->n] = p->texts[p->n].data;
+		p->n++;
+		break;
+	}
+}
+
+int storage_sql_table(struct storage_backend *be, const char *prefix, const char *name,
+		      size_t max, struct buf *sql, const char **error_r)
+{
+	size_t len = (prefix ? strlen(prefix) : 0) + strlen(name);
+
+	if (len > max) {
+		*error_r = storage_backend_error(be, "%s: table name '%s%s' is longer than "
+						 "%zu bytes", be->driver->name,
+						 prefix ? prefix : "", name, max);
+		return -1;
+	}
+	sql_ident(sql, prefix, name);
+	return 0;
+}
+
+int storage_sql_where(struct storage_backend *be, const char *verb, const char *type,
+		      const char *owner, const struct storage_filter *filter, const char *tail,
+		      enum storage_param_style style, size_t max_ident, struct buf *sql,
+		      struct storage_sql_params *p, const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	const struct storage_filter *pairs[STORAGE_FILTER_MAX_NODES];
+	size_t npairs = storage_filter_pairs(filter, pairs, STORAGE_FILTER_MAX_NODES);
+	int param_no = 1;
+
+	storage_sql_params_init(p, npairs + 1);
+	buf_append_str(sql, verb);
+	if (storage_sql_table(be, d->prefix, type, max_ident, sql, error_r) < 0)
+		return -1;
+	buf_append_str(sql, style == STORAGE_PARAM_DOLLAR ? " WHERE \"collection-owner\" = $1"
+							  : " WHERE \"collection-owner\" = ?");
+	if (filter != NULL) {
+		buf_append_str(sql, " AND ");
+		storage_filter_sql(filter, style, &param_no, sql);
+	}
+	buf_append_str(sql, tail);
+	p->values[p->n++] = owner;
+	for (size_t i = 0; i < npairs && i < STORAGE_FILTER_MAX_NODES; i++) {
+		if (pairs[i]->is_int)
+			storage_sql_params_add_int(p, pairs[i]->ival);
+		else
+			p->values[p->n++] = pairs[i]->value;
+	}
+	return 0;
 }
 
 /* ---- the operations of server SQL drivers ---- */

@@ -28,7 +28,6 @@
 #include "config.h"
 #include "storage/storage_private.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,16 +42,7 @@
 static int table_ident(struct storage_backend *be, const char *prefix, const char *name,
 		       struct buf *sql, const char **error_r)
 {
-	size_t len = (prefix ? strlen(prefix) : 0) + strlen(name);
-
-	if (len > MYSQL_MAX_IDENT) {
-		*error_r = storage_backend_error(be, "mysql: table name '%s%s' is longer than "
-						 "%d bytes", prefix ? prefix : "", name,
-						 MYSQL_MAX_IDENT);
-		return -1;
-	}
-	sql_ident(sql, prefix, name);
-	return 0;
+	return storage_sql_table(be, prefix, name, MYSQL_MAX_IDENT, sql, error_r);
 }
 
 static int run(struct storage_backend *be, const char *sql, int n, const char *const *values,
@@ -165,109 +155,20 @@ static int mysql_open(struct storage_backend *be, const char **error_r)
 
 /* ---- statements ---- */
 
-/* Text parameters of one statement; integers are formatted into `ints`,
- * serialized XML into `texts`. */
-struct params {
-	const char **values;
-	char (*ints)[24];
-	struct buf *texts;
-	size_t max;
-	int n;
-};
-
-static void params_init(struct params *p, size_t max)
-{
-	p->values = xcalloc(max + 1, sizeof(*p->values));
-	p->ints = xcalloc(max + 1, sizeof(*p->ints));
-	p->texts = xcalloc(max + 1, sizeof(*p->texts));
-	p->max = max;
-	p->n = 0;
-}
-
-static void params_free(struct params *p)
-{
-	for (size_t i = 0; i < p->max; i++)
-		buf_free(&p->texts[i]);
-	free(p->values);
-	free(p->ints);
-	free(p->texts);
-}
-
-static void params_add_int(struct params *p, int64_t v)
-{
-	snprintf(p->ints[p->n], sizeof(p->ints[p->n]), "%" PRId64, v);
-	p->values[p->n] = p->ints[p->n];
-	p->n++;
-}
-
-/* `<verb> "prefix+type" WHERE "collection-owner" = ? [AND <filter>]<tail>`
- * and its parameters: the owner, then the filter's values. */
-static int build_where(struct storage_backend *be, const char *verb, const char *type,
-		       const char *owner, const struct storage_filter *filter,
-		       const char *tail, struct buf *sql, struct params *p,
-		       const char **error_r)
-{
-	struct storage_sql *d = be->data;
-	const struct storage_filter *pairs[STORAGE_FILTER_MAX_NODES];
-	size_t npairs = storage_filter_pairs(filter, pairs, STORAGE_FILTER_MAX_NODES);
-	int param_no = 1;
-
-	params_init(p, npairs + 1);
-	buf_append_str(sql, verb);
-	if (table_ident(be, d->prefix, type, sql, error_r) < 0)
-		return -1;
-	buf_append_str(sql, " WHERE \"collection-owner\" = ?");
-	if (filter != NULL) {
-		buf_append_str(sql, " AND ");
-		storage_filter_sql(filter, STORAGE_PARAM_QMARK, &param_no, sql);
-	}
-	buf_append_str(sql, tail);
-	p->values[p->n++] = owner;
-	for (size_t i = 0; i < npairs && i < STORAGE_FILTER_MAX_NODES; i++) {
-		if (pairs[i]->is_int)
-			params_add_int(p, pairs[i]->ival);
-		else
-			p->values[p->n++] = pairs[i]->value;
-	}
-	return 0;
-}
-
 static int run_where(struct storage_backend *be, const char *verb, const char *type,
 		     const char *owner, const struct storage_filter *filter, const char *tail,
 		     const char *what, struct sql_rows **rows_r, const char **error_r)
 {
 	struct buf sql = { 0 };
-	struct params p = { 0 };
+	struct storage_sql_params p = { 0 };
 	int rc = -1;
 
-	if (build_where(be, verb, type, owner, filter, tail, &sql, &p, error_r) == 0)
+	if (storage_sql_where(be, verb, type, owner, filter, tail, STORAGE_PARAM_QMARK,
+			      MYSQL_MAX_IDENT, &sql, &p, error_r) == 0)
 		rc = run(be, sql.data, p.n, p.values, what, rows_r, error_r);
-	params_free(&p);
+	storage_sql_params_free(&p);
 	buf_free(&sql);
 	return rc;
-}
-
-static void param_field(struct params *p, const struct os_object *o, size_t i)
-{
-	enum os_type type;
-
-	os_object_field(o, i, &type);
-	switch (type) {
-	case OS_TYPE_BOOLEAN:
-		p->values[p->n++] = os_object_field_int(o, i) != 0 ? "1" : "0";
-		break;
-	case OS_TYPE_INTEGER:
-		params_add_int(p, os_object_field_int(o, i));
-		break;
-	case OS_TYPE_STRING:
-		p->values[p->n++] = os_object_field_text(o, i);
-		break;
-	case OS_TYPE_NAD:
-		storage_nad_text(os_object_field_nad(o, i), &p->texts[p->n]);
-		p->values[p->n] = p->texts[p->n].data;
-		p->n++;
-		break;
-	}
 }
 
 static int insert_object(struct storage_backend *be, const char *type, const char *owner,
@@ -276,10 +177,10 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 	struct storage_sql *d = be->data;
 	size_t n = os_object_nfields(o);
 	struct buf sql = { 0 };
-	struct params p;
+	struct storage_sql_params p;
 	int rc = -1;
 
-	params_init(&p, n + 1);
+	storage_sql_params_init(&p, n + 1);
 	p.values[p.n++] = owner;
 	buf_append_str(&sql, "INSERT INTO ");
 	if (table_ident(be, d->prefix, type, &sql, error_r) < 0)
@@ -290,7 +191,7 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 			continue;
 		buf_append_str(&sql, ", ");
 		sql_ident(&sql, NULL, os_object_field(o, i, NULL));
-		param_field(&p, o, i);
+		storage_sql_params_add_field(&p, o, i, "1", "0");
 	}
 	buf_append_str(&sql, ") VALUES (?");
 	for (int i = 1; i < p.n; i++)
@@ -298,7 +199,7 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 	buf_append_char(&sql, ')');
 	rc = run(be, sql.data, p.n, p.values, "insert", NULL, error_r);
 out:
-	params_free(&p);
+	storage_sql_params_free(&p);
 	buf_free(&sql);
 	return rc;
 }

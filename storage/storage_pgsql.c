@@ -32,7 +32,6 @@
 #include "storage/storage_private.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,16 +77,7 @@ static int run_cmd(struct storage_backend *be, const char *sql, const char *what
 static int table_ident(struct storage_backend *be, const char *prefix, const char *name,
 		       struct buf *sql, const char **error_r)
 {
-	size_t len = (prefix ? strlen(prefix) : 0) + strlen(name);
-
-	if (len > PGSQL_MAX_IDENT) {
-		*error_r = storage_backend_error(be, "pgsql: table name '%s%s' is longer than "
-						 "%d bytes", prefix ? prefix : "", name,
-						 PGSQL_MAX_IDENT);
-		return -1;
-	}
-	sql_ident(sql, prefix, name);
-	return 0;
+	return storage_sql_table(be, prefix, name, PGSQL_MAX_IDENT, sql, error_r);
 }
 
 /* ---- schema ---- */
@@ -197,67 +187,6 @@ static int pgsql_open(struct storage_backend *be, const char **error_r)
 
 /* ---- statements ---- */
 
-/* Text parameters of one statement; integers are formatted into `ints`. */
-struct params {
-	const char **values;
-	char (*ints)[24];
-	int n;
-};
-
-static void params_init(struct params *p, size_t max)
-{
-	p->values = xcalloc(max, sizeof(*p->values));
-	p->ints = xcalloc(max, sizeof(*p->ints));
-	p->n = 0;
-}
-
-static void params_free(struct params *p)
-{
-	free(p->values);
-	free(p->ints);
-}
-
-static void params_add_int(struct params *p, int64_t v)
-{
-	snprintf(p->ints[p->n], sizeof(p->ints[p->n]), "%" PRId64, v);
-	p->values[p->n] = p->ints[p->n];
-	p->n++;
-}
-
-/*
- * `<verb> "prefix+type" WHERE "collection-owner" = $1 [AND <filter>]<tail>`
- * and its parameters: the owner, then the filter's values.
- */
-static int build_where(struct storage_backend *be, const char *verb, const char *type,
-		       const char *owner, const struct storage_filter *filter,
-		       const char *tail, struct buf *sql, struct params *p,
-		       const char **error_r)
-{
-	struct storage_sql *d = be->data;
-	const struct storage_filter *pairs[STORAGE_FILTER_MAX_NODES];
-	size_t npairs = storage_filter_pairs(filter, pairs, STORAGE_FILTER_MAX_NODES);
-	int param_no = 1;
-
-	buf_append_str(sql, verb);
-	if (table_ident(be, d->prefix, type, sql, error_r) < 0)
-		return -1;
-	buf_append_str(sql, " WHERE \"collection-owner\" = $1");
-	if (filter != NULL) {
-		buf_append_str(sql, " AND ");
-		storage_filter_sql(filter, STORAGE_PARAM_DOLLAR, &param_no, sql);
-	}
-	buf_append_str(sql, tail);
-	params_init(p, npairs + 1);
-	p->values[p->n++] = owner;
-	for (size_t i = 0; i < npairs && i < STORAGE_FILTER_MAX_NODES; i++) {
-		if (pairs[i]->is_int)
-			params_add_int(p, pairs[i]->ival);
-		else
-			p->values[p->n++] = pairs[i]->value;
-	}
-	return 0;
-}
-
 /* Run a WHERE statement; returns its result or NULL with *error_r. */
 static PGresult *run_where(struct storage_backend *be, const char *verb, const char *type,
 			   const char *owner, const struct storage_filter *filter,
@@ -265,39 +194,15 @@ static PGresult *run_where(struct storage_backend *be, const char *verb, const c
 			   const char **error_r)
 {
 	struct buf sql = { 0 };
-	struct params p = { 0 };
+	struct storage_sql_params p = { 0 };
 	PGresult *res = NULL;
 
-	if (build_where(be, verb, type, owner, filter, tail, &sql, &p, error_r) == 0)
+	if (storage_sql_where(be, verb, type, owner, filter, tail, STORAGE_PARAM_DOLLAR,
+			      PGSQL_MAX_IDENT, &sql, &p, error_r) == 0)
 		res = run(be, sql.data, p.n, p.values, want, what, error_r);
-	params_free(&p);
+	storage_sql_params_free(&p);
 	buf_free(&sql);
 	return res;
-}
-
-/* Field i of o as a parameter. Serialized XML goes into *text, which must
- * live until the statement ran. */
-static void param_field(struct params *p, const struct os_object *o, size_t i,
-			struct buf *text)
-{
-	enum os_type type;
-
-	os_object_field(o, i, &type);
-	switch (type) {
-	case OS_TYPE_BOOLEAN:
-		p->values[p->n++] = os_object_field_int(o, i) != 0 ? "t" : "f";
-		break;
-	case OS_TYPE_INTEGER:
-		params_add_int(p, os_object_field_int(o, i));
-		break;
-	case OS_TYPE_STRING:
-		p->values[p->n++] = os_object_field_text(o, i);
-		break;
-	case OS_TYPE_NAD:
-		storage_nad_text(os_object_field_nad(o, i), text);
-		p->values[p->n++] = text->data;
-		break;
-	}
 }
 
 static int insert_object(struct storage_backend *be, const char *type, const char *owner,
@@ -305,11 +210,11 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 {
 	struct storage_sql *d = be->data;
 	size_t n = os_object_nfields(o);
-	struct buf sql = { 0 }, *texts = xcalloc(n + 1, sizeof(*texts));
-	struct params p;
+	struct buf sql = { 0 };
+	struct storage_sql_params p;
 	PGresult *res = NULL;
 
-	params_init(&p, n + 1);
+	storage_sql_params_init(&p, n + 1);
 	p.values[p.n++] = owner;
 	buf_append_str(&sql, "INSERT INTO ");
 	if (table_ident(be, d->prefix, type, &sql, error_r) < 0)
@@ -320,7 +225,7 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 			continue;
 		buf_append_str(&sql, ", ");
 		sql_ident(&sql, NULL, os_object_field(o, i, NULL));
-		param_field(&p, o, i, &texts[i]);
+		storage_sql_params_add_field(&p, o, i, "t", "f");
 	}
 	buf_append_str(&sql, ") VALUES ($1, nextval('\"" STORAGE_PGSQL_SEQUENCE "\"')");
 	for (int i = 2; i <= p.n; i++)
@@ -329,10 +234,7 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 	res = run(be, sql.data, p.n, p.values, PGRES_COMMAND_OK, "insert", error_r);
 out:
 	PQclear(res);
-	for (size_t i = 0; i < n; i++)
-		buf_free(&texts[i]);
-	free(texts);
-	params_free(&p);
+	storage_sql_params_free(&p);
 	buf_free(&sql);
 	return res != NULL ? 0 : -1;
 }

@@ -157,6 +157,40 @@ int storage_sql_open(struct storage_backend *be, enum sql_kind kind,
 		     const char **error_r);
 void storage_sql_close(struct storage_backend *be);
 
+/* The text parameters of one statement of a server SQL driver: integers
+ * formatted into `ints`, serialized XML into `texts`, each kept until the
+ * statement ran. */
+struct storage_sql_params {
+	const char **values;
+	char (*ints)[24];
+	struct buf *texts;
+	size_t max;
+	int n;
+};
+
+void storage_sql_params_init(struct storage_sql_params *p, size_t max);
+void storage_sql_params_free(struct storage_sql_params *p);
+void storage_sql_params_add_int(struct storage_sql_params *p, int64_t v);
+/* Field i of o as the next parameter; booleans as `yes` / `no` ("t"/"f"
+ * for PostgreSQL, "1"/"0" for MySQL). */
+void storage_sql_params_add_field(struct storage_sql_params *p, const struct os_object *o,
+				  size_t i, const char *yes, const char *no);
+
+/* "prefix+name" quoted into sql, or -1 with *error_r if it is longer than
+ * `max` bytes (the server would truncate or refuse it). */
+int storage_sql_table(struct storage_backend *be, const char *prefix, const char *name,
+		      size_t max, struct buf *sql, const char **error_r);
+
+/*
+ * `<verb> "prefix+type" WHERE "collection-owner" = <p1> [AND <filter>]<tail>`
+ * in sql and its parameters in p (initialized here): the owner, then the
+ * filter's values, written in `style`.
+ */
+int storage_sql_where(struct storage_backend *be, const char *verb, const char *type,
+		      const char *owner, const struct storage_filter *filter, const char *tail,
+		      enum storage_param_style style, size_t max_ident, struct buf *sql,
+		      struct storage_sql_params *p, const char **error_r);
+
 /*
  * What a server SQL driver (pgsql, mysql) does itself; storage_sql_put()
  * and the others below do the rest the same way for both: writes of
