@@ -58,7 +58,6 @@ struct backend {
 };
 
 static const struct backend *current;
-static int serial;
 
 /* ---- sqlite ---- */
 
@@ -148,6 +147,8 @@ static char *pgsql_text(struct fixture *f, const char *sql)
 /* ---- mysql ---- */
 
 #ifdef HAVE_MYSQL
+static int serial;
+
 static int mysql_create(struct fixture *f, char *xml, size_t size)
 {
 	char sql[128];

@@ -52,7 +52,9 @@ struct backend {
 };
 
 static const struct backend *current;
-static int serial;
+#if defined(HAVE_PGSQL) || defined(HAVE_MYSQL)
+static int serial; /* names each test's database */
+#endif
 
 static const char *opt_get(void *ctx, const char *key)
 {
