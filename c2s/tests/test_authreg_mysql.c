@@ -239,20 +239,6 @@ int main(void)
 		TEST(test_reconnect),
 		TEST(test_open_errors),
 	};
-	const char *why;
-	int failed;
 
-	switch (myt_start(&why)) {
-	case 0:
-		break;
-	case 1:
-		fprintf(stderr, "test_authreg_mysql: %s: SKIP\n", why);
-		return 77;
-	default:
-		fprintf(stderr, "test_authreg_mysql: cannot start a MariaDB server: %s\n", why);
-		return 1;
-	}
-	failed = cmocka_run_group_tests(tests, NULL, NULL);
-	myt_stop();
-	return failed;
+	return MYT_RUN_GROUP("test_authreg_mysql", tests);
 }

@@ -20,6 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <setjmp.h>
+#include <stdarg.h>
+
+#include <cmocka.h>
 #include <mysql.h>
 
 static char dir[64], sock[96], port[8], why[512];
@@ -258,4 +262,24 @@ void myt_stop(void)
 	if (dir[0] != '\0')
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	dir[0] = '\0';
+}
+
+int myt_run_group(const char *name, const struct CMUnitTest *tests, size_t n)
+{
+	const char *reason;
+	int failed;
+
+	switch (myt_start(&reason)) {
+	case 0:
+		break;
+	case 1:
+		fprintf(stderr, "%s: %s: SKIP\n", name, reason);
+		return 77;
+	default:
+		fprintf(stderr, "%s: cannot start a MariaDB server: %s\n", name, reason);
+		return 1;
+	}
+	failed = _cmocka_run_group_tests(name, tests, n, NULL, NULL);
+	myt_stop();
+	return failed;
 }

@@ -15,6 +15,8 @@
 #ifndef STORAGE_TESTS_MY_HARNESS_H
 #define STORAGE_TESTS_MY_HARNESS_H
 
+#include <stddef.h>
+
 #define MYT_USER "jd"
 #define MYT_PASS "my-s3cret-pw"
 
@@ -26,6 +28,14 @@
 int myt_start(const char **why_r);
 /* SIGTERM, wait (at most a minute, then SIGKILL), remove the directory. */
 void myt_stop(void);
+
+struct CMUnitTest;
+/* The whole main() of a test program on the private server: start it,
+ * run the cmocka group `tests` (n of them) named `name`, stop it. Returns
+ * the exit status: the failures, 77 (automake's "skipped") without
+ * MariaDB, 1 if the server could not start. */
+int myt_run_group(const char *name, const struct CMUnitTest *tests, size_t n);
+#define MYT_RUN_GROUP(name, tests) myt_run_group(name, tests, sizeof(tests) / sizeof((tests)[0]))
 
 /* The TCP port, the socket path, the temporary directory. */
 const char *myt_port(void);

@@ -32,12 +32,10 @@
 #include "util/buf.h"
 #include "util/nad.h"
 
-#define MAX_OPTS 8
-
 struct fixture {
 	char dir[64];      /* sqlite: the file's directory */
 	char db[128];      /* the database: a file (sqlite) or a name */
-	const char *opts[MAX_OPTS][2];
+	struct stt_opts opts;
 	struct storage *st;
 };
 
@@ -56,27 +54,6 @@ static const struct backend *current;
 static int serial; /* names each test's database */
 #endif
 
-static const char *opt_get(void *ctx, const char *key)
-{
-	struct fixture *fx = ctx;
-
-	for (int i = 0; i < MAX_OPTS && fx->opts[i][0] != NULL; i++)
-		if (strcmp(fx->opts[i][0], key) == 0)
-			return fx->opts[i][1];
-	return NULL;
-}
-
-static void opt_set(struct fixture *fx, const char *key, const char *value)
-{
-	int i;
-
-	for (i = 0; i < MAX_OPTS - 1 && fx->opts[i][0] != NULL; i++)
-		if (strcmp(fx->opts[i][0], key) == 0)
-			break;
-	fx->opts[i][0] = key;
-	fx->opts[i][1] = value;
-}
-
 /* ---- sqlite ---- */
 
 static int sqlite_create(struct fixture *fx)
@@ -85,7 +62,7 @@ static int sqlite_create(struct fixture *fx)
 	if (mkdtemp(fx->dir) == NULL)
 		return -1;
 	snprintf(fx->db, sizeof(fx->db), "%s/sqlite.db", fx->dir);
-	opt_set(fx, "storage.sqlite.dbname", fx->db);
+	stt_opt_set(&fx->opts, "storage.sqlite.dbname", fx->db);
 	return 0;
 }
 
@@ -112,10 +89,10 @@ static int pgsql_create(struct fixture *fx)
 	snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\"", fx->db);
 	if (pgt_exec("postgres", sql, 1) < 0)
 		return -1;
-	opt_set(fx, "storage.pgsql.host", pgt_host());
-	opt_set(fx, "storage.pgsql.port", pgt_port());
-	opt_set(fx, "storage.pgsql.dbname", fx->db);
-	opt_set(fx, "storage.pgsql.user", PGT_SUPERUSER);
+	stt_opt_set(&fx->opts, "storage.pgsql.host", pgt_host());
+	stt_opt_set(&fx->opts, "storage.pgsql.port", pgt_port());
+	stt_opt_set(&fx->opts, "storage.pgsql.dbname", fx->db);
+	stt_opt_set(&fx->opts, "storage.pgsql.user", PGT_SUPERUSER);
 	return 0;
 }
 
@@ -140,11 +117,11 @@ static int mysql_create(struct fixture *fx)
 	if (myt_exec(sql) < 0)
 		return -1;
 	/* Over TCP on loopback, with a password, as a site runs it. */
-	opt_set(fx, "storage.mysql.host", "127.0.0.1");
-	opt_set(fx, "storage.mysql.port", myt_port());
-	opt_set(fx, "storage.mysql.dbname", fx->db);
-	opt_set(fx, "storage.mysql.user", MYT_USER);
-	opt_set(fx, "storage.mysql.pass", MYT_PASS);
+	stt_opt_set(&fx->opts, "storage.mysql.host", "127.0.0.1");
+	stt_opt_set(&fx->opts, "storage.mysql.port", myt_port());
+	stt_opt_set(&fx->opts, "storage.mysql.dbname", fx->db);
+	stt_opt_set(&fx->opts, "storage.mysql.user", MYT_USER);
+	stt_opt_set(&fx->opts, "storage.mysql.pass", MYT_PASS);
 	return 0;
 }
 
@@ -175,7 +152,7 @@ static int setup(void **state)
 	*state = fx;
 	if (fx == NULL || current->create(fx) < 0)
 		return -1;
-	fx->st = storage_new(opt_get, fx);
+	fx->st = storage_new(stt_opt_get, &fx->opts);
 	if (storage_add_type(fx->st, current->name, NULL, &error) < 0) {
 		fprintf(stderr, "%s: open: %s\n", current->name, error);
 		return -1;

@@ -27,41 +27,18 @@
 #include "storage/tests/storage_test.h"
 #include "util/buf.h"
 
-#define MAX_OPTS 10
-
 struct fixture {
 	char db[32];
-	const char *opts[MAX_OPTS][2];
+	struct stt_opts opts;
 	struct storage *st;
 };
 
 static int serial;
 
-static const char *opt_get(void *ctx, const char *key)
-{
-	struct fixture *fx = ctx;
-
-	for (int i = 0; i < MAX_OPTS && fx->opts[i][0] != NULL; i++)
-		if (strcmp(fx->opts[i][0], key) == 0)
-			return fx->opts[i][1];
-	return NULL;
-}
-
-static void opt_set(struct fixture *fx, const char *key, const char *value)
-{
-	int i;
-
-	for (i = 0; i < MAX_OPTS - 1 && fx->opts[i][0] != NULL; i++)
-		if (strcmp(fx->opts[i][0], key) == 0)
-			break;
-	fx->opts[i][0] = key;
-	fx->opts[i][1] = value;
-}
-
 static int fx_open(struct fixture *fx, const char **error_r)
 {
 	storage_free(&fx->st);
-	fx->st = storage_new(opt_get, fx);
+	fx->st = storage_new(stt_opt_get, &fx->opts);
 	return storage_add_type(fx->st, "mysql", NULL, error_r);
 }
 
@@ -83,11 +60,11 @@ static int setup(void **state)
 	snprintf(sql, sizeof(sql), "CREATE DATABASE `%s`", fx->db);
 	if (myt_exec(sql) < 0)
 		return -1;
-	opt_set(fx, "storage.mysql.host", "127.0.0.1");
-	opt_set(fx, "storage.mysql.port", myt_port());
-	opt_set(fx, "storage.mysql.dbname", fx->db);
-	opt_set(fx, "storage.mysql.user", MYT_USER);
-	opt_set(fx, "storage.mysql.pass", MYT_PASS);
+	stt_opt_set(&fx->opts, "storage.mysql.host", "127.0.0.1");
+	stt_opt_set(&fx->opts, "storage.mysql.port", myt_port());
+	stt_opt_set(&fx->opts, "storage.mysql.dbname", fx->db);
+	stt_opt_set(&fx->opts, "storage.mysql.user", MYT_USER);
+	stt_opt_set(&fx->opts, "storage.mysql.pass", MYT_PASS);
 	*state = fx;
 	return 0;
 }
@@ -232,7 +209,7 @@ static void test_quoting(void **state)
 	};
 	struct os *os;
 
-	opt_set(fx, "storage.mysql.prefix", "j`d\"_");
+	stt_opt_set(&fx->opts, "storage.mysql.prefix", "j`d\"_");
 	fx_open_ok(fx);
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		char *filter = storage_filter_str("ns", values[i]);
@@ -259,17 +236,17 @@ static void test_open_errors(void **state)
 	struct fixture *fx = *state;
 	const char *error = NULL;
 
-	opt_set(fx, "storage.mysql.pass", "Wr0ng-" MYT_PASS);
+	stt_opt_set(&fx->opts, "storage.mysql.pass", "Wr0ng-" MYT_PASS);
 	assert_int_equal(fx_open(fx, &error), -1);
 	assert_non_null(strstr(error, "Access denied"));
 	assert_non_null(strstr(error, "as user '" MYT_USER "'"));
 	assert_null(strstr(error, MYT_PASS));
-	opt_set(fx, "storage.mysql.pass", MYT_PASS);
-	opt_set(fx, "storage.mysql.dbname", "no_such_db");
+	stt_opt_set(&fx->opts, "storage.mysql.pass", MYT_PASS);
+	stt_opt_set(&fx->opts, "storage.mysql.dbname", "no_such_db");
 	assert_int_equal(fx_open(fx, &error), -1);
 	assert_non_null(strstr(error, "no_such_db"));
-	opt_set(fx, "storage.mysql.dbname", fx->db);
-	opt_set(fx, "storage.mysql.port", "99999");
+	stt_opt_set(&fx->opts, "storage.mysql.dbname", fx->db);
+	stt_opt_set(&fx->opts, "storage.mysql.port", "99999");
 	assert_int_equal(fx_open(fx, &error), -1);
 	assert_non_null(strstr(error, "storage.mysql.port"));
 }
@@ -307,7 +284,7 @@ static void test_transactions_option(void **state)
 	struct os *os = os_new(), *got;
 	const char *error = NULL;
 
-	opt_set(fx, "storage.mysql.transactions", "");
+	stt_opt_set(&fx->opts, "storage.mysql.transactions", "");
 	fx_open_ok(fx);
 	stt_roster_item(os, "a@x", NULL, 1, 1, 0);
 	stt_put_ok(fx->st, "roster-items", "o@x", os);
@@ -343,20 +320,6 @@ int main(void)
 		TEST(test_reconnect),
 		TEST(test_transactions_option),
 	};
-	const char *why;
-	int failed;
 
-	switch (myt_start(&why)) {
-	case 0:
-		break;
-	case 1:
-		fprintf(stderr, "test_mysql: %s: SKIP\n", why);
-		return 77;
-	default:
-		fprintf(stderr, "test_mysql: cannot start a MariaDB server: %s\n", why);
-		return 1;
-	}
-	failed = cmocka_run_group_tests(tests, NULL, NULL);
-	myt_stop();
-	return failed;
+	return MYT_RUN_GROUP("test_mysql", tests);
 }

@@ -25,41 +25,18 @@
 #include "util/buf.h"
 #include "util/nad.h"
 
-#define MAX_OPTS 8
-
 struct fixture {
 	char dir[64];
 	char db[128];
-	const char *opts[MAX_OPTS][2];
+	struct stt_opts opts;
 	struct storage *st;
 };
-
-static const char *opt_get(void *ctx, const char *key)
-{
-	struct fixture *fx = ctx;
-
-	for (int i = 0; i < MAX_OPTS && fx->opts[i][0] != NULL; i++)
-		if (strcmp(fx->opts[i][0], key) == 0)
-			return fx->opts[i][1];
-	return NULL;
-}
-
-static void opt_set(struct fixture *fx, const char *key, const char *value)
-{
-	int i;
-
-	for (i = 0; i < MAX_OPTS - 1 && fx->opts[i][0] != NULL; i++)
-		if (strcmp(fx->opts[i][0], key) == 0)
-			break;
-	fx->opts[i][0] = key;
-	fx->opts[i][1] = value;
-}
 
 /* (Re)open fx->st with the current options; returns add_type's result. */
 static int fx_open(struct fixture *fx, const char **error_r)
 {
 	storage_free(&fx->st);
-	fx->st = storage_new(opt_get, fx);
+	fx->st = storage_new(stt_opt_get, &fx->opts);
 	return storage_add_type(fx->st, "sqlite", NULL, error_r);
 }
 
@@ -72,7 +49,7 @@ static int setup(void **state)
 	if (mkdtemp(fx->dir) == NULL)
 		return -1;
 	snprintf(fx->db, sizeof(fx->db), "%s/sqlite.db", fx->dir);
-	opt_set(fx, "storage.sqlite.dbname", fx->db);
+	stt_opt_set(&fx->opts, "storage.sqlite.dbname", fx->db);
 	if (fx_open(fx, &error) < 0) {
 		fprintf(stderr, "open: %s\n", error);
 		return -1;
@@ -311,7 +288,7 @@ static void test_prefix(void **state)
 
 	storage_free(&fx->st);
 	remove_db(fx);
-	opt_set(fx, "storage.sqlite.prefix", "jd_");
+	stt_opt_set(&fx->opts, "storage.sqlite.prefix", "jd_");
 	assert_int_equal(fx_open(fx, &error), 0);
 	assert_true(raw_int(fx, "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
 				"name='jd_roster-items'") == 1);
@@ -396,7 +373,7 @@ static void test_bad_calls(void **state)
 static void test_driver_routing(void **state)
 {
 	struct fixture *fx = *state;
-	struct storage *st = storage_new(opt_get, fx);
+	struct storage *st = storage_new(stt_opt_get, &fx->opts);
 	struct os *os = os_new();
 	const char *error = NULL;
 	int64_t n;
@@ -430,12 +407,12 @@ static void test_open_errors(void **state)
 	char path[160];
 	FILE *fp;
 
-	opt_set(fx, "storage.sqlite.busy-timeout", "soon");
+	stt_opt_set(&fx->opts, "storage.sqlite.busy-timeout", "soon");
 	assert_int_equal(fx_open(fx, &error), -1);
 	assert_non_null(strstr(error, "busy-timeout"));
-	opt_set(fx, "storage.sqlite.busy-timeout", "250");
+	stt_opt_set(&fx->opts, "storage.sqlite.busy-timeout", "250");
 
-	opt_set(fx, "storage.sqlite.dbname", "/nonexistent-dir/x.db");
+	stt_opt_set(&fx->opts, "storage.sqlite.dbname", "/nonexistent-dir/x.db");
 	assert_int_equal(fx_open(fx, &error), -1);
 	assert_non_null(strstr(error, "cannot open"));
 
@@ -444,22 +421,22 @@ static void test_open_errors(void **state)
 	fp = fopen(path, "w");
 	fputs("this is not an SQLite database, just some text that is long enough\n", fp);
 	fclose(fp);
-	opt_set(fx, "storage.sqlite.dbname", path);
+	stt_opt_set(&fx->opts, "storage.sqlite.dbname", path);
 	assert_int_equal(fx_open(fx, &error), -1);
 	unlink(path);
 
-	opt_set(fx, "storage.sqlite.dbname", fx->db);
-	opt_set(fx, "storage.sqlite.sql", "THIS IS NOT SQL");
+	stt_opt_set(&fx->opts, "storage.sqlite.dbname", fx->db);
+	stt_opt_set(&fx->opts, "storage.sqlite.sql", "THIS IS NOT SQL");
 	assert_int_equal(fx_open(fx, &error), -1);
 	/* The sql option runs on every open. */
-	opt_set(fx, "storage.sqlite.sql", "PRAGMA user_version = 42");
+	stt_opt_set(&fx->opts, "storage.sqlite.sql", "PRAGMA user_version = 42");
 	assert_int_equal(fx_open(fx, &error), 0);
 	assert_true(raw_int(fx, "PRAGMA user_version") == 42);
 
-	opt_set(fx, "storage.sqlite.dbname", NULL);
+	stt_opt_set(&fx->opts, "storage.sqlite.dbname", NULL);
 	assert_int_equal(fx_open(fx, &error), -1);
 	assert_non_null(strstr(error, "dbname"));
-	opt_set(fx, "storage.sqlite.dbname", fx->db);
+	stt_opt_set(&fx->opts, "storage.sqlite.dbname", fx->db);
 	assert_int_equal(fx_open(fx, &error), 0);
 }
 
@@ -474,7 +451,7 @@ static void test_busy_timeout(void **state)
 	sqlite3 *other;
 	double ms;
 
-	opt_set(fx, "storage.sqlite.busy-timeout", "200");
+	stt_opt_set(&fx->opts, "storage.sqlite.busy-timeout", "200");
 	assert_int_equal(fx_open(fx, &error), 0);
 	assert_int_equal(sqlite3_open(fx->db, &other), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
