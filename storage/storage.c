@@ -443,6 +443,23 @@ int storage_sql_where(struct storage_backend *be, const char *verb, const char *
 	return 0;
 }
 
+int storage_sql_ensure_schema(struct storage_backend *be, const char **error_r)
+{
+	const char *name = be->driver->name, *why;
+	unsigned created = 0;
+
+	if (be->driver->sql->create_missing(be, 0, &created, error_r) < 0)
+		return -1;
+	/* jabberd2's own databases lack these; a user who may not create
+	 * tables still gets a driver for everything else. */
+	if (be->driver->sql->create_missing(be, 1, &created, &why) < 0)
+		log_warnx("%s: tables published-roster, published-roster-groups, verify, "
+			  "roster-version and roster-state not all created: %s", name, why);
+	if (created > 0)
+		log_info("%s: created %u missing table(s) of the jabberd2 schema", name, created);
+	return 0;
+}
+
 /* ---- the operations of server SQL drivers ---- */
 
 enum sql_op_kind { OP_PUT, OP_GET, OP_COUNT, OP_DELETE, OP_REPLACE };

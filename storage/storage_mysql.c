@@ -86,7 +86,7 @@ static int table_exists(struct storage_backend *be, const char *prefix, const ch
 /* Create the missing tables whose OURS flag equals `ours`, under the
  * schema lock. (MySQL commits DDL at once: the lock, not the transaction,
  * keeps two daemons from creating a table together.) */
-static int create_missing(struct storage_backend *be, unsigned ours, unsigned *created,
+static int create_missing(struct storage_backend *be, int ours, unsigned *created,
 			  const char **error_r)
 {
 	struct storage_sql *d = be->data;
@@ -99,7 +99,7 @@ static int create_missing(struct storage_backend *be, unsigned ours, unsigned *c
 		const struct storage_mysql_table *t = &storage_mysql_schema[i];
 		const char *prefix = t->flags & STORAGE_MYSQL_UNPREFIXED ? NULL : d->prefix;
 
-		if ((t->flags & STORAGE_MYSQL_OURS) != ours)
+		if ((t->flags & STORAGE_MYSQL_OURS) != (ours ? STORAGE_MYSQL_OURS : 0))
 			continue;
 		if (table_exists(be, prefix, t->name, &exists, error_r) < 0)
 			goto err;
@@ -122,29 +122,12 @@ err:
 	return -1;
 }
 
-static int ensure_schema(struct storage_backend *be, const char **error_r)
-{
-	unsigned created = 0;
-	const char *why;
-
-	if (create_missing(be, 0, &created, error_r) < 0)
-		return -1;
-	/* jabberd2's own databases lack these; a user who may not create
-	 * tables still gets a driver for everything else. */
-	if (create_missing(be, STORAGE_MYSQL_OURS, &created, &why) < 0)
-		log_warnx("mysql: tables published-roster, published-roster-groups, verify, "
-			  "roster-version and roster-state not all created: %s", why);
-	if (created > 0)
-		log_info("mysql: created %u missing table(s) of the jabberd2 schema", created);
-	return 0;
-}
-
 static int mysql_open(struct storage_backend *be, const char **error_r)
 {
 	struct storage_sql *d;
 	const char *db;
 
-	if (storage_sql_open(be, SQL_MYSQL, ensure_schema, error_r) < 0)
+	if (storage_sql_open(be, SQL_MYSQL, storage_sql_ensure_schema, error_r) < 0)
 		return -1;
 	d = be->data;
 	db = be->option != NULL ? be->option(be->option_ctx, "storage.mysql.dbname") : NULL;
@@ -284,6 +267,7 @@ static const struct storage_sql_ops mysql_ops = {
 	.delete = do_delete,
 	.insert = insert_object,
 	.retryable = retryable,
+	.create_missing = create_missing,
 };
 
 const struct storage_driver storage_driver_mysql = {

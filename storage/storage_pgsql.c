@@ -118,7 +118,7 @@ static int create_table(struct storage_backend *be, const struct storage_pgsql_t
 /* Create the missing tables among those whose OURS flag equals `ours`
  * (and the sequence first), in one transaction under the schema lock.
  * Adds the number created to *created. */
-static int create_missing(struct storage_backend *be, unsigned ours, unsigned *created,
+static int create_missing(struct storage_backend *be, int ours, unsigned *created,
 			  const char **error_r)
 {
 	struct storage_sql *d = be->data;
@@ -136,7 +136,7 @@ static int create_missing(struct storage_backend *be, unsigned ours, unsigned *c
 		const struct storage_pgsql_table *t = &storage_pgsql_schema[i];
 		const char *prefix = t->flags & STORAGE_PGSQL_UNPREFIXED ? NULL : d->prefix;
 
-		if ((t->flags & STORAGE_PGSQL_OURS) != ours)
+		if ((t->flags & STORAGE_PGSQL_OURS) != (ours ? STORAGE_PGSQL_OURS : 0))
 			continue;
 		if (relation_exists(be, prefix, t->name, &exists, error_r) < 0)
 			goto err;
@@ -153,29 +153,12 @@ err:
 	return -1;
 }
 
-static int ensure_schema(struct storage_backend *be, const char **error_r)
-{
-	unsigned created = 0;
-	const char *why;
-
-	if (create_missing(be, 0, &created, error_r) < 0)
-		return -1;
-	/* jabberd2's own databases lack these; a user who may not create
-	 * tables still gets a driver for everything else. */
-	if (create_missing(be, STORAGE_PGSQL_OURS, &created, &why) < 0)
-		log_warnx("pgsql: tables published-roster, published-roster-groups and verify "
-			  "not created: %s", why);
-	if (created > 0)
-		log_info("pgsql: created %u missing table(s) of the jabberd2 schema", created);
-	return 0;
-}
-
 static int pgsql_open(struct storage_backend *be, const char **error_r)
 {
 	struct storage_sql *d;
 	PGconn *pg;
 
-	if (storage_sql_open(be, SQL_PGSQL, ensure_schema, error_r) < 0)
+	if (storage_sql_open(be, SQL_PGSQL, storage_sql_ensure_schema, error_r) < 0)
 		return -1;
 	d = be->data;
 	pg = sql_pgsql_conn(d->conn);
@@ -345,6 +328,7 @@ static const struct storage_sql_ops pgsql_ops = {
 	.delete = do_delete,
 	.insert = insert_object,
 	.retryable = retryable,
+	.create_missing = create_missing,
 };
 
 const struct storage_driver storage_driver_pgsql = {

@@ -216,7 +216,16 @@ struct storage_sql_ops {
 	/* Whether a failure with this SQLSTATE means "run it again"; `replace`
 	 * is set for a replace. */
 	int (*retryable)(int replace, const char *sqlstate);
+	/* Create the missing tables of the schema: jabberd2's (ours 0) or
+	 * those it lacks (ours 1), adding how many to *created. */
+	int (*create_missing)(struct storage_backend *be, int ours, unsigned *created,
+			      const char **error_r);
 };
+
+/* The ensure_schema of storage_sql_open() for a server SQL driver:
+ * jabberd2's tables must be there or be created; the ones it lacks are
+ * created if the database user may, else a warning says so. */
+int storage_sql_ensure_schema(struct storage_backend *be, const char **error_r);
 
 /* The driver operations over be->driver->sql. */
 enum storage_result storage_sql_put(struct storage_backend *be, const char *type,
