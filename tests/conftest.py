@@ -13,8 +13,9 @@
   my_server  one private MariaDB server for the session
            (tests/lib/mysql.py), started on first use, stopped at the end;
            skips its users if Debian's mariadb-server is not installed.
-  sm_storage  parametrized "sqlite" / "pgsql": None (the node's SQLite
-           file) or a fresh pgsql.Database, for jabberd.Node(storage=...).
+  sm_storage  parametrized "sqlite" / "pgsql" / "mysql": None (the
+           node's SQLite file) or a fresh pgsql.Database or mysql.Database,
+           for jabberd.Node(storage=...).
 
 When a test fails, the tail of every daemon's output is added to the
 report, and the sandbox directory (kept by pytest for the last runs) is
@@ -106,11 +107,12 @@ def my_server():
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "pgsql"])
+@pytest.fixture(params=["sqlite", "pgsql", "mysql"])
 def sm_storage(request, sandbox):
     if request.param == "sqlite":
         yield None
         return
-    db = request.getfixturevalue("pg_server").database()
+    server = "pg_server" if request.param == "pgsql" else "my_server"
+    db = request.getfixturevalue(server).database()
     yield db
-    db.save_log(sandbox.path("postgresql.log"))
+    db.save_log(sandbox.path("%s.log" % request.param))

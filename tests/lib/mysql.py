@@ -170,14 +170,37 @@ class Server:
 
 
 class Database:
-    """One test's database on the shared server."""
+    """One test's database on the shared server; jabberd.Node(storage=db)
+    puts the sm's data in it."""
+
+    kind = "mysql"
 
     def __init__(self, server, name):
         self.server = server
         self.name = name
 
     def query(self, sql):
-        return self.server.sql(self.name, sql)
+        """Rows of `sql`, run with ANSI_QUOTES as our daemons run theirs,
+        so that the tests' "quoted" identifiers read as in PostgreSQL."""
+        return self.server.sql(
+            self.name, "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), "
+            "'ANSI_QUOTES'); " + sql)
+
+    def sm_storage_xml(self):
+        """The <storage> driver part of sm.xml, with jabberd2's element
+        names (storage.mysql.host/port/dbname/user/pass)."""
+        return ("<driver>mysql</driver>\n    <mysql>\n"
+                "      <host>127.0.0.1</host>\n      <port>%d</port>\n"
+                "      <dbname>%s</dbname>\n      <user>%s</user>\n"
+                "      <pass>%s</pass>\n    </mysql>"
+                % (self.server.port, self.name, USER, PASSWORD))
+
+    def save_log(self, dest):
+        """Copy the server's error log (shared by the session) to `dest`."""
+        try:
+            shutil.copyfile(self.server.dir / "error.log", dest)
+        except OSError:
+            pass
 
     def rewrite_mysql_section(self, text):
         """jabberd2's <mysql> sections (sm.xml storage, c2s.xml authreg)
