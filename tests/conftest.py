@@ -115,4 +115,4 @@ def sm_storage(request, sandbox):
     server = "pg_server" if request.param == "pgsql" else "my_server"
     db = request.getfixturevalue(server).database()
     yield db
-    db.save_log(sandbox.path("%s.log" % request.param))
+    db.save_log(sandbox.path("postgresql.log" if request.param == "pgsql" else "mariadb.log"))
