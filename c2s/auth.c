@@ -12,9 +12,11 @@
 #include "c2s/c2s.h"
 
 #include <openssl/crypto.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "link/link.h"
 #include "util/buf.h"
@@ -139,11 +141,27 @@ static void forget_upgrade(struct c2s_conn *c)
 
 /* ---- sx SASL callbacks ---- */
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* /metrics: how long the backend kept c2s waiting. */
+static void authreg_timed(struct c2s *c2s, uint64_t t0)
+{
+	c2s->n.authreg_calls++;
+	c2s->n.authreg_us += now_us() - t0;
+}
+
 static int cb_lookup(struct sx *sx, const char *mech, const char *hash,
 		     const char *authcid, const char *realm, struct sx_sasl_secret *secret)
 {
 	struct c2s_conn *c = link_sx_owner(sx);
 	char *node = prep_node(authcid);
+	uint64_t t0;
 	int rc;
 
 	if (node == NULL)
@@ -153,7 +171,9 @@ static int cb_lookup(struct sx *sx, const char *mech, const char *hash,
 		free(node);
 		return SX_SASL_ERROR;
 	}
+	t0 = now_us();
 	rc = authreg_get_secret(c->c2s->ar, node, realm, hash, secret);
+	authreg_timed(c->c2s, t0);
 	forget_upgrade(c);
 	if (rc == AUTHREG_OK && secret->password != NULL)
 		c->upgrade_pw = xstrdup(secret->password);
@@ -166,6 +186,7 @@ static int cb_check_password(struct sx *sx, const char *authcid, const char *rea
 {
 	struct c2s_conn *c = link_sx_owner(sx);
 	char *node = prep_node(authcid);
+	uint64_t t0;
 	int rc;
 
 	if (node == NULL)
@@ -175,7 +196,9 @@ static int cb_check_password(struct sx *sx, const char *authcid, const char *rea
 		free(node);
 		return SX_SASL_ERROR;
 	}
+	t0 = now_us();
 	rc = authreg_check_password(c->c2s->ar, node, realm, password);
+	authreg_timed(c->c2s, t0);
 	free(node);
 	return rc;
 }
@@ -312,6 +335,7 @@ void c2s_auth_failed(struct c2s_conn *c, const char *condition)
 	unsigned ms;
 
 	forget_upgrade(c);
+	c2s->n.login_failures++;
 	log_notice("c2s: conn %s: SASL failure (%s) for %s from %s", c->id, condition,
 		   c->last_authcid != NULL ? c->last_authcid : "?", ip);
 	/* A throttled attempt is not counted again. */
@@ -390,6 +414,7 @@ static void auth_ok(struct c2s_conn *c, const struct sx_auth *auth)
 		authreg_upgrade(c->c2s->ar, c->user, c->realm, c->upgrade_pw);
 	forget_upgrade(c);
 	c->state = C2S_AUTHED;
+	c->c2s->n.logins++;
 	log_notice("c2s: conn %s: authenticated as %s@%s (%s)", c->id, c->user,
 		   c->domain, auth->mechanism);
 }

@@ -35,6 +35,14 @@ const struct authreg_backend *const authreg_backends[] = {
 	&authreg_backend_mysql,
 #endif
 	&authreg_backend_pipe,
+	&authreg_backend_anon,
+#ifdef HAVE_PAM
+	&authreg_backend_pam,
+#endif
+#ifdef HAVE_LDAP
+	&authreg_backend_ldap,
+	&authreg_backend_ldapfull,
+#endif
 	NULL,
 };
 
@@ -76,20 +84,26 @@ struct authreg *authreg_new_backend(const struct authreg_backend *be,
 	return ar;
 }
 
-int authreg_known(const char *module)
+const struct authreg_backend *authreg_backend_find(const char *module)
 {
 	for (size_t i = 0; module != NULL && authreg_backends[i] != NULL; i++)
 		if (strcmp(module, authreg_backends[i]->name) == 0)
-			return 1;
-	return 0;
+			return authreg_backends[i];
+	return NULL;
+}
+
+int authreg_known(const char *module)
+{
+	return authreg_backend_find(module) != NULL;
 }
 
 struct authreg *authreg_new(const char *module, const struct config *cfg,
 			    const struct authreg_settings *set, const char **error_r)
 {
-	for (size_t i = 0; authreg_backends[i] != NULL; i++)
-		if (module != NULL && strcmp(module, authreg_backends[i]->name) == 0)
-			return authreg_new_backend(authreg_backends[i], cfg, set, error_r);
+	const struct authreg_backend *be = authreg_backend_find(module);
+
+	if (be != NULL)
+		return authreg_new_backend(be, cfg, set, error_r);
 	static char msg[192];
 
 	snprintf(msg, sizeof(msg), "unknown authreg module (this c2s has: %s)",
@@ -128,9 +142,19 @@ static int ar_get(struct authreg *ar, const char *user, const char *realm, char 
 	return rc == 0 ? AUTHREG_OK : AUTHREG_FAIL;
 }
 
+int authreg_has_secrets(const struct authreg *ar)
+{
+	return !ar->be->no_secrets && (ar->be->has_secrets == NULL || ar->be->has_secrets(ar->ctx));
+}
+
 int authreg_stores_plaintext(const struct authreg *ar)
 {
-	return ar->set.store_plaintext;
+	return ar->set.store_plaintext && authreg_has_secrets(ar);
+}
+
+int authreg_can_register(const struct authreg *ar)
+{
+	return ar->be->set != NULL && ar->be->create != NULL && ar->be->remove != NULL;
 }
 
 int authreg_user_exists(struct authreg *ar, const char *user, const char *realm)
@@ -210,7 +234,7 @@ static int check_a1hash(const char *stored, const char *user, const char *realm,
 	return hash_str_equal_ct(hex, stored);
 }
 
-static int check_crypt(const char *stored, const char *password)
+int authreg_crypt_matches(const char *stored, const char *password)
 {
 	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
 	const char *out = crypt_r(password, stored, cd);
@@ -244,7 +268,7 @@ static int check_stored(struct authreg *ar, const char *stored, const char *user
 	*legacy_r = 1;
 	switch (ar->set.legacy) {
 	case AUTHREG_LEGACY_CRYPT:
-		return check_crypt(stored, password);
+		return authreg_crypt_matches(stored, password);
 	case AUTHREG_LEGACY_A1HASH:
 		return check_a1hash(stored, user, realm, password);
 	case AUTHREG_LEGACY_PLAINTEXT:
@@ -294,9 +318,12 @@ static char *stored_form(struct authreg *ar, const char *password)
 int authreg_set_password(struct authreg *ar, const char *user, const char *realm,
 			 const char *password)
 {
-	char *s = stored_form(ar, password);
+	char *s;
 	int rc;
 
+	if (ar->be->set == NULL)
+		return AUTHREG_ERROR;
+	s = stored_form(ar, password);
 	if (s == NULL)
 		return AUTHREG_ERROR;
 	rc = ar->be->set(ar->ctx, user, realm, s);
@@ -312,7 +339,7 @@ int authreg_upgrade(struct authreg *ar, const char *user, const char *realm,
 	char *stored = NULL;
 	int rc, legacy;
 
-	if (!ar->set.upgrade || ar->set.store_plaintext)
+	if (!ar->set.upgrade || ar->set.store_plaintext || ar->be->set == NULL)
 		return AUTHREG_OK;
 	rc = ar_get(ar, user, realm, &stored);
 	if (rc != AUTHREG_OK)
@@ -331,7 +358,7 @@ int authreg_upgrade(struct authreg *ar, const char *user, const char *realm,
 
 int authreg_create_user(struct authreg *ar, const char *user, const char *realm)
 {
-	int rc = ar->be->create(ar->ctx, user, realm);
+	int rc = ar->be->create != NULL ? ar->be->create(ar->ctx, user, realm) : -1;
 
 	if (rc < 0)
 		return AUTHREG_ERROR;
@@ -340,7 +367,7 @@ int authreg_create_user(struct authreg *ar, const char *user, const char *realm)
 
 int authreg_delete_user(struct authreg *ar, const char *user, const char *realm)
 {
-	int rc = ar->be->remove(ar->ctx, user, realm);
+	int rc = ar->be->remove != NULL ? ar->be->remove(ar->ctx, user, realm) : -1;
 
 	if (rc < 0)
 		return AUTHREG_ERROR;

@@ -58,10 +58,20 @@ struct authreg_settings {
  * plaintext_only: the backend keeps passwords of its own kind (a pipe
  *      program): they are handed to it in clear, never as "$scram$",
  *      and rows are never upgraded.
+ * no_secrets: get never yields a password or keys (pam, ldap, anon: the
+ *      accounts live elsewhere and only `check` can judge a password), so
+ *      SCRAM, DIGEST-MD5 and the XEP-0078 digest are not offered.
+ * has_secrets (optional): the same decided by the opened backend's
+ *      configuration (ldapfull: only without pwscheme); 0 = no secrets.
+ * set, create, remove may be NULL: the accounts are managed elsewhere;
+ *      in-band registration, password change and account removal are
+ *      then refused (authreg_can_register()).
  */
 struct authreg_backend {
 	const char *name;
 	int plaintext_only;
+	int no_secrets;
+	int (*has_secrets)(void *ctx);
 	int (*open)(void **ctx_r, const struct config *cfg, const char **error_r);
 	void (*close)(void **ctxp);
 	int (*get)(void *ctx, const char *user, const char *realm, char **stored_r);
@@ -84,12 +94,22 @@ extern const struct authreg_backend authreg_backend_pgsql;
 extern const struct authreg_backend authreg_backend_mysql;
 #endif
 extern const struct authreg_backend authreg_backend_pipe;
+extern const struct authreg_backend authreg_backend_anon;
+#ifdef HAVE_PAM
+extern const struct authreg_backend authreg_backend_pam;
+#endif
+#ifdef HAVE_LDAP
+extern const struct authreg_backend authreg_backend_ldap;
+extern const struct authreg_backend authreg_backend_ldapfull;
+#endif
 
 /* The backends this c2s has, NULL-terminated; "sqlite, pgsql, ..." for
  * messages. */
 extern const struct authreg_backend *const authreg_backends[];
 const char *authreg_module_names(void);
 int authreg_known(const char *module);
+/* The backend called `module`, NULL if this c2s has none. */
+const struct authreg_backend *authreg_backend_find(const char *module);
 
 struct authreg;
 
@@ -118,6 +138,14 @@ int authreg_user_exists(struct authreg *ar, const char *user, const char *realm)
  * backend that keeps its own), so a method that needs them can work. */
 int authreg_stores_plaintext(const struct authreg *ar);
 
+/* 1 if the backend can hand out a password or keys (for SCRAM,
+ * DIGEST-MD5), 0 if it can only judge one. */
+int authreg_has_secrets(const struct authreg *ar);
+
+/* 1 if accounts can be created, removed and given a new password here
+ * (0 for pam, ldap and anon: the accounts live elsewhere). */
+int authreg_can_register(const struct authreg *ar);
+
 /*
  * Credentials for SASL: for a "$scram$" row the keys of `hash` ("SHA-1" or
  * "SHA-256"; NULL: none) and no password; for a plaintext row the password
@@ -145,6 +173,11 @@ int authreg_upgrade(struct authreg *ar, const char *user, const char *realm,
 
 int authreg_create_user(struct authreg *ar, const char *user, const char *realm);
 int authreg_delete_user(struct authreg *ar, const char *user, const char *realm);
+
+/* crypt(3) of `password` with `stored` as the setting equals `stored`
+ * (compared in constant time): 1, else 0. For jabberd2's crypt rows and
+ * ldapfull's crypt values. */
+int authreg_crypt_matches(const char *stored, const char *password);
 
 /* ---- the pipe protocol's parsing (authreg_pipe.c; for the fuzz target) ---- */
 

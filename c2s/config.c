@@ -72,7 +72,8 @@ static const char *const c2s_sections[] = {
 	"authreg.mechanisms", "authreg.ssl-mechanisms", "authreg.sqlite", "authreg.pgsql",
 	"authreg.mysql",
 	"authreg.register.exempt",
-	"authreg.pipe", "stats", "pbx", "stream_redirect", "io.websocket", "local.httpforward",
+	"authreg.pipe", "authreg.pam", "authreg.ldap", "authreg.ldapfull", "metrics", "stats",
+	"pbx", "stream_redirect", "io.websocket", "local.httpforward",
 	NULL,
 };
 
@@ -372,18 +373,44 @@ static unsigned mechs_of(const struct c2s *c2s, const char *key, int *scram_name
  */
 unsigned c2s_config_mechs(const struct c2s *c2s)
 {
+	const struct authreg_backend *be = authreg_backend_find(c2s->o.authreg_module);
 	int scram_named = 0;
 	unsigned bits = mechs_of(c2s, "authreg.mechanisms.sasl", &scram_named) |
 			mechs_of(c2s, "authreg.ssl-mechanisms.sasl", &scram_named);
 
+	/* pam, ldap, anon, ldapfull with a pwscheme: only the backend can
+	 * judge a password, there is no secret for SCRAM or DIGEST-MD5. */
+	if (c2s->ar != NULL ? !authreg_has_secrets(c2s->ar) : be != NULL && be->no_secrets) {
+		if (bits & (SX_SASL_SCRAM_ALL | SX_SASL_DIGEST_MD5))
+			log_info("c2s: SCRAM and DIGEST-MD5 not offered: authreg module %s "
+				 "only checks passwords", c2s->o.authreg_module);
+		return bits & ~(unsigned)(SX_SASL_SCRAM_ALL | SX_SASL_DIGEST_MD5);
+	}
 	if (!scram_named)
 		bits |= SX_SASL_SCRAM_SHA_1 | SX_SASL_SCRAM_SHA_256;
-	if ((bits & SX_SASL_DIGEST_MD5) && !c2s->o.scram_plaintext) {
+	if ((bits & SX_SASL_DIGEST_MD5) && !c2s->o.scram_plaintext &&
+	    (c2s->ar == NULL || !authreg_stores_plaintext(c2s->ar))) {
 		log_info("c2s: DIGEST-MD5 not offered: passwords are stored as SCRAM "
 			 "hashes (authreg.scram.plaintext keeps them in clear)");
 		bits &= ~(unsigned)SX_SASL_DIGEST_MD5;
 	}
 	return bits;
+}
+
+/* A backend whose accounts live elsewhere (pam, ldap, anon): in-band
+ * registration and password change are off on every host. */
+static void no_register(struct c2s *c2s)
+{
+	for (size_t i = 0; i < c2s->nhosts; i++) {
+		struct c2s_host *h = c2s->hosts[i];
+
+		if (h->register_enable || h->password_change)
+			log_warnx("c2s: %s: register-enable and password-change ignored: "
+				  "authreg module %s cannot create accounts or set passwords",
+				  h->domain, c2s->o.authreg_module);
+		h->register_enable = 0;
+		h->password_change = 0;
+	}
 }
 
 static int legacy_type(const struct c2s *c2s, enum authreg_legacy *out, const char **error_r)
@@ -444,6 +471,8 @@ int c2s_config_read(struct c2s *c2s, const char **error_r)
 	if (!c2s->check_only &&
 	    (c2s->ar = authreg_new(c2s->o.authreg_module, cfg, &set, error_r)) == NULL)
 		return -1;
+	if (c2s->ar != NULL && !authreg_can_register(c2s->ar))
+		no_register(c2s);
 	c2s->o.iqauth_plain = config_get(cfg, "authreg.mechanisms.traditional.plain") != NULL ||
 			      config_get(cfg, "authreg.ssl-mechanisms.traditional.plain") != NULL;
 	/* The digest method needs the password in clear on our side. */

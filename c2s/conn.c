@@ -202,6 +202,7 @@ static struct c2s_conn *conn_new(struct c2s *c2s, struct mio_conn *mc, const cha
 	c->mc = mc;
 	c->since = time(NULL);
 	snprintf(c->id, sizeof(c->id), "%" PRIu64, ++c2s->next_id);
+	c2s->n.accepted++;
 	c->lk = link_new(c2s->links, mc, SX_SERVER, &c2s->limits, &conn_link_cb, c);
 	c->sx = link_sx(c->lk);
 	xhash_put(c2s->conns, c->id, c);

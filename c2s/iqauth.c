@@ -130,6 +130,7 @@ static void iqauth_set(struct c2s_conn *c, const struct nad *nad, int q)
 	}
 	c->user = xstrdup(node);
 	c->state = C2S_AUTHED;
+	c->c2s->n.logins++;
 	log_notice("c2s: conn %s: authenticated as %s@%s (iq:auth)", c->id, c->user, c->domain);
 	if (c2s_session_start(c, res, nad_attr(nad, 0, NULL, "id"), 1) < 0)
 		c2s_iq_error(c, nad, "modify", "not-acceptable");

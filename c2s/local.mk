@@ -10,6 +10,7 @@ c2s_libc2s_a_SOURCES = \
 	c2s/authreg_pipe.c \
 	c2s/authreg_sql.h \
 	c2s/authreg_sql.c \
+	c2s/authreg_anon.c \
 	c2s/c2s.h \
 	c2s/config.c \
 	c2s/conn.c \
@@ -22,7 +23,7 @@ c2s_libc2s_a_SOURCES = \
 	c2s/smq.h \
 	c2s/smq.c \
 	c2s/sm198.c
-C2S_LIBS = c2s/libc2s.a $(COMP_LIBS) storage/libstorage.a $(UTIL_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) -lcrypt
+C2S_LIBS = c2s/libc2s.a $(METRICS_LIBS) $(COMP_LIBS) storage/libstorage.a $(UTIL_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) -lcrypt
 if HAVE_PGSQL
 c2s_libc2s_a_CPPFLAGS = $(AM_CPPFLAGS) $(PQ_CFLAGS)
 c2s_libc2s_a_SOURCES += c2s/authreg_pgsql.c
@@ -34,8 +35,22 @@ c2s_libc2s_a_SOURCES += c2s/authreg_mysql.c
 C2S_LIBS += $(MYSQL_LIBS)
 endif
 
+# The pam and ldap authreg backends, each when configure found its library.
+if HAVE_PAM
+c2s_libc2s_a_SOURCES += c2s/authreg_pam.c
+C2S_LIBS += $(PAM_LIBS)
+endif
+if HAVE_LDAP
+c2s_libc2s_a_SOURCES += c2s/authreg_ldap.c
+C2S_LIBS += $(LDAP_LIBS)
+endif
+
 if HAVE_CMOCKA
 C2S_TESTS = c2s/tests/test_authreg c2s/tests/test_authreg_backends c2s/tests/test_authreg_pipe c2s/tests/test_config c2s/tests/test_smq
+C2S_TESTS += c2s/tests/test_authreg_anon
+if HAVE_PAM
+C2S_TESTS += c2s/tests/test_authreg_pam
+endif
 check_PROGRAMS += $(C2S_TESTS)
 TESTS += $(C2S_TESTS)
 endif
@@ -63,6 +78,12 @@ c2s_tests_test_smq_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
 c2s_tests_test_authreg_pipe_SOURCES = c2s/tests/test_authreg_pipe.c
 c2s_tests_test_authreg_pipe_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 c2s_tests_test_authreg_pipe_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
+c2s_tests_test_authreg_anon_SOURCES = c2s/tests/test_authreg_anon.c
+c2s_tests_test_authreg_anon_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+c2s_tests_test_authreg_anon_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
+c2s_tests_test_authreg_pam_SOURCES = c2s/tests/test_authreg_pam.c
+c2s_tests_test_authreg_pam_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+c2s_tests_test_authreg_pam_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
 c2s_tests_test_config_SOURCES = c2s/tests/test_config.c $(SX_TLSLIB)
 c2s_tests_test_config_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 c2s_tests_test_config_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)

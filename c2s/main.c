@@ -22,6 +22,7 @@
 
 #include "comp/comp.h"
 #include "link/link.h"
+#include "metrics/metrics.h"
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
@@ -237,13 +238,57 @@ static int setup(struct c2s *c2s, const char **error_r)
 	return 0;
 }
 
+/* GET /metrics (metrics/metrics.h): what an operator graphs. */
+static void render_metrics(struct buf *out, void *ctx)
+{
+	struct c2s *c2s = ctx;
+	uint64_t streams = 0, authed = 0, active = 0;
+	struct c2s_conn *c;
+
+	LIST_FOREACH(c, &c2s->all, struct c2s_conn, link) {
+		streams++;
+		if (c->state >= C2S_AUTHED)
+			authed++;
+		if (c->state == C2S_ACTIVE)
+			active++;
+	}
+	metrics_common(out, c2s->metrics, "c2s");
+	metrics_one(out, "jabberd_c2s_client_streams", "gauge",
+		    "Client streams open (TCP, TLS and WebSocket).", streams);
+	metrics_one(out, "jabberd_c2s_authenticated_streams", "gauge",
+		    "Client streams past authentication.", authed);
+	metrics_one(out, "jabberd_c2s_sessions", "gauge",
+		    "Sessions open at the sm (resource bound and started).", active);
+	metrics_one(out, "jabberd_c2s_parked_sessions", "gauge",
+		    "XEP-0198 sessions kept for resumption after their connection was cut.",
+		    c2s->nparked);
+	metrics_one(out, "jabberd_c2s_accepted_streams_total", "counter",
+		    "Client connections accepted.", c2s->n.accepted);
+	metrics_one(out, "jabberd_c2s_logins_total", "counter",
+		    "Successful logins (SASL and XEP-0078).", c2s->n.logins);
+	metrics_one(out, "jabberd_c2s_login_failures_total", "counter",
+		    "Failed login attempts (wrong credentials, throttled, backend trouble).",
+		    c2s->n.login_failures);
+	metrics_one(out, "jabberd_c2s_registrations_total", "counter",
+		    "Accounts created by in-band registration (XEP-0077).", c2s->n.registrations);
+	metrics_one(out, "jabberd_c2s_authreg_calls_total", "counter",
+		    "Password checks and lookups made to the authreg backend.",
+		    c2s->n.authreg_calls);
+	metrics_head(out, "jabberd_c2s_authreg_seconds_total", "counter",
+		     "Time c2s waited for the authreg backend, in seconds.");
+	metrics_sample_double(out, "jabberd_c2s_authreg_seconds_total",
+			      (double)c2s->n.authreg_us / 1e6);
+}
+
 static int run(struct c2s *c2s)
 {
 	struct mio_timer *watchdog;
 	const char *error;
 	int rc;
 
-	if (setup(c2s, &error) < 0) {
+	if (setup(c2s, &error) < 0 ||
+	    metrics_http_start(c2s->mio, c2s->cfg, render_metrics, c2s, &c2s->metrics,
+			       &error) < 0) {
 		log_error("c2s: %s", error);
 		return 1;
 	}
@@ -269,6 +314,7 @@ static int run(struct c2s *c2s)
 static void cleanup(struct c2s *c2s)
 {
 	c2s->exiting = 1;
+	metrics_http_free(&c2s->metrics);
 	comp_free(&c2s->comp);
 	mio_free(&c2s->mio);
 	link_set_free(&c2s->links);

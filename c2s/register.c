@@ -111,6 +111,7 @@ static void reg_create(struct c2s_conn *c, const struct nad *nad, int q)
 	}
 	if (!exempt)
 		c2s_fail_note(c2s->regs, ip, c2s->o.register_window);
+	c2s->n.registrations++;
 	c->reg_user = xstrdup(node);
 	c->reg_iq_id = xstrdup_opt(nad_attr(nad, 0, NULL, "id"));
 	{
@@ -204,6 +205,8 @@ void c2s_register_iq(struct c2s_conn *c, struct nad *nad)
 	}
 	if (c->state == C2S_CONNECTED)
 		reg_create(c, nad, q);
+	else if (!authreg_can_register(c->c2s->ar))
+		c2s_iq_error(c, nad, "cancel", "not-allowed");  /* accounts live elsewhere */
 	else if (nad_child(nad, q, C2S_NS_REGISTER, "remove") != NAD_NONE)
 		reg_remove(c, nad);
 	else

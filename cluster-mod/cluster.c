@@ -10,20 +10,25 @@
  * closed with BYE and close_notify at SIGTERM within the router's bounded
  * drain, and reported at SIGHUP. The session table and the local
  * hand-off of the domains' routes to this node's sm are cluster_local.c
- * (hooks marked i13-state below); stanza and membership frames are not
- * handled yet.
+ * (hooks marked i13-state below); STANZA/ACK frames go there too, to the
+ * forwarding transport (cluster_fwd.c, hooks marked i13-fwd). Membership
+ * and failure detection are cluster_members.c (hooks marked i13-memb
+ * below): MEMBERS frames, a tick every quarter heartbeat, and
+ * on_node_dead() when a member is declared dead or leaves.
  */
 #include "config.h"
 #include "router/router_module.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cluster-mod/cluster_config.h"
 #include "cluster-mod/cluster_control.h"
 #include "cluster-mod/cluster_local.h"
+#include "cluster-mod/cluster_members.h"
 #include "cluster-mod/cluster_peer.h"
 #include "cluster-mod/cluster_proto.h"
 #include "cluster-mod/cluster_tls.h"
@@ -37,16 +42,173 @@ struct cluster {
 	struct cluster_peers *peers;
 	struct cluster_control *control;        /* status socket (i13-status) */
 	struct cluster_local *local;    /* i13-state: session table, hand-off */
+	struct cluster_membership *members;     /* i13-memb */
+	struct router_mod_timer *members_tick;  /* i13-memb */
+	int stopping;                           /* i13-memb: SIGTERM seen */
 };
+
+/* ---- membership (i13-memb; cluster_members.h) ---- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A member was declared dead or left: its sessions go (iface13: the
+ * drop path tells the sm, reason node-dead; forwarding hands back what
+ * it had not acknowledged). */
+static void on_node_dead(struct cluster *c, const char *node)
+{
+	if (c->local != NULL)
+		cluster_local_node_dead(c->local, node);
+}
+
+static int members_send(void *ctx, const char *peer, const struct cluster_frame *frame)
+{
+	struct cluster *c = ctx;
+
+	return cluster_peers_send(c->peers, peer, frame);
+}
+
+static int64_t members_link_idle(void *ctx, const char *peer)
+{
+	struct cluster *c = ctx;
+	struct cluster_peer_open_info info;
+
+	if (!cluster_peers_open_info(c->peers, peer, &info))
+		return -1;
+	return (int64_t)info.idle_ms;
+}
+
+static void members_dial(void *ctx, const char *name, const char *ip, int port)
+{
+	struct cluster *c = ctx;
+
+	cluster_peers_add_peer(c->peers, name, ip, port);
+}
+
+static void members_dead(void *ctx, const char *name, enum cluster_member_state state)
+{
+	struct cluster *c = ctx;
+
+	log_notice("cluster: node %s %s: dropping its sessions", name,
+		   state == CLUSTER_MEMBER_LEFT ? "left" : "declared dead");
+	on_node_dead(c, name);
+}
+
+static void members_reincarnated(void *ctx, uint64_t incarnation)
+{
+	struct cluster *c = ctx;
+
+	cluster_peers_set_incarnation(c->peers, incarnation);
+	if (c->local != NULL)   /* i13-fwd: numbering restarts with every peer */
+		cluster_local_reincarnated(c->local);
+}
+
+static const struct cluster_members_hooks members_hooks = {
+	.send = members_send,
+	.link_idle = members_link_idle,
+	.dial = members_dial,
+	.dead = members_dead,
+	.reincarnated = members_reincarnated,
+};
+
+static void members_tick_cb(void *ctx)
+{
+	struct cluster *c = ctx;
+
+	cluster_members_tick(c->members, mono_ms());
+}
+
+static void members_start(struct cluster *c)
+{
+	struct cluster_members_timing t;
+
+	cluster_members_timing_profile(c->cc->profile == CLUSTER_PROFILE_WAN, &t);
+	c->members = cluster_members_new(c->cc->node, c->cc->ip, c->cc->port,
+					 cluster_peers_incarnation(c->peers), &t, &members_hooks,
+					 c, mono_ms());
+	c->members_tick = router_mod_timer_new(c->r, members_tick_cb, c);
+	router_mod_timer_start(c->members_tick, t.ping_ms / 4, 1);
+}
+
+static void members_peer_open(struct cluster *c, const char *peer)
+{
+	const struct cluster_links *ls = cluster_peers_links(c->peers);
+	struct cluster_peer_open_info info;
+	struct cluster_peer_status st;
+	const char *ip = NULL;
+	int port = 0;
+
+	if (!cluster_peers_open_info(c->peers, peer, &info))
+		return;
+	if (info.ip[0] != '\0') {
+		ip = info.ip;
+		port = info.port;
+	} else {
+		for (int i = 0; i < cluster_links_peer_count(ls); i++) {
+			cluster_links_peer_status(ls, i, &st);
+			if (strcmp(st.name, peer) == 0 && st.ip[0] != '\0') {
+				ip = st.ip;
+				port = st.port;
+			}
+		}
+	}
+	cluster_members_link_open(c->members, peer, ip, port, info.incarnation, mono_ms());
+}
+
+/* The members as the status report shows them; free the result. */
+static struct cluster_status_member *members_status(const struct cluster *c, int *n_r)
+{
+	int n = cluster_members_count(c->members);
+	struct cluster_status_member *out = xcalloc((size_t)n + 1, sizeof(*out));
+	uint64_t now = mono_ms();
+	time_t wall = time(NULL);
+
+	for (int i = 0; i < n; i++) {
+		struct cluster_member_info info;
+
+		cluster_members_get(c->members, i, &info);
+		out[i].name = info.name;
+		out[i].ip = info.ip;
+		out[i].port = info.port;
+		out[i].incarnation = info.incarnation;
+		out[i].state = cluster_member_state_name(info.state);
+		out[i].since = wall - (time_t)((now - info.since_ms) / 1000);
+		out[i].self = info.self;
+	}
+	*n_r = n;
+	return out;
+}
+
+/* ---- end of membership ---- */
 
 static void cluster_on_frame(const char *peer, const struct cluster_frame *frame, void *ctx)
 {
 	struct cluster *c = ctx;
 
-	/* i13-state: routing state; stanzas and membership are next. */
+	/* i13-state: routing state; stanzas are next. */
 	if (c->local != NULL && frame->type >= CLUSTER_FRAME_STATE_DELTA &&
 	    frame->type <= CLUSTER_FRAME_STATE_SNAPSHOT) {
 		cluster_local_frame(c->local, peer, frame);
+		return;
+	}
+	/* i13-fwd: STANZA and ACK (cluster_fwd.c through cluster_local.c). */
+	if (c->local != NULL && (frame->type == CLUSTER_FRAME_STANZA ||
+				 frame->type == CLUSTER_FRAME_ACK)) {
+		cluster_local_frame(c->local, peer, frame);
+		return;
+	}
+	/* i13-memb */
+	if (frame->type == CLUSTER_FRAME_MEMBERS) {
+		const char *error = NULL;
+
+		if (!c->stopping && cluster_members_frame(c->members, peer, &frame->u.members, mono_ms(),
+					  &error) < 0)
+			log_warnx("cluster: peer %s: MEMBERS ignored: %s", peer, error);
 		return;
 	}
 	log_debug("cluster: peer %s: %s frame not handled yet", peer,
@@ -61,6 +223,7 @@ static void cluster_on_open(const char *peer, unsigned version, void *ctx)
 	(void)version;
 	if (c->local != NULL)
 		cluster_local_peer_open(c->local, peer);
+	members_peer_open(c, peer);     /* i13-memb */
 }
 
 static void cluster_on_close(const char *peer, const char *reason, void *ctx)
@@ -70,14 +233,18 @@ static void cluster_on_close(const char *peer, const char *reason, void *ctx)
 	(void)reason;
 	if (c->local != NULL)
 		cluster_local_peer_closed(c->local, peer);
+	if (!c->stopping)
+		cluster_members_link_closed(c->members, peer, mono_ms()); /* i13-memb */
 }
 
+/* i13-memb: a node that says BYE(shutting down) is LEFT at once, and
+ * on_node_dead() drops its sessions. */
 static void cluster_on_bye(const char *peer, unsigned reason, void *ctx)
 {
 	struct cluster *c = ctx;
 
-	if (c->local != NULL)
-		cluster_local_peer_bye(c->local, peer, reason);
+	if (reason == CLUSTER_BYE_SHUTDOWN && !c->stopping)
+		cluster_members_left(c->members, peer, mono_ms());
 }
 
 /* i13-state: routes for the domains and the sm's session notifications. */
@@ -112,6 +279,7 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 	};
 	struct cluster_status_peer *peers;
 	struct cluster_peer_open_info info;
+	struct cluster_status_member *memb;
 
 	st.npeers = cluster_links_peer_count(ls);
 	peers = xcalloc((size_t)st.npeers + 1, sizeof(*peers));
@@ -124,7 +292,28 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 			peers[i].rtt_us = info.rtt_us;
 		}
 	}
+	if (c->local != NULL) {        /* i13-fwd: tables and queues */
+		struct cluster_local_tables t;
+		struct cluster_local_peer_tables pt;
+
+		cluster_local_tables(c->local, &t);
+		st.tables = (struct cluster_status_tables){
+			.local_sessions = t.local, .remote_sessions = t.remote,
+			.stubs_pushed = t.counters.stubs_pushed,
+			.redirect_entries = t.redirects, .handed = t.handed,
+			.forwarded_out = t.counters.fwd_out, .forwarded_in = t.counters.fwd_in,
+			.undelivered = t.counters.undelivered,
+		};
+		for (int i = 0; i < st.npeers; i++)
+			if (cluster_local_peer_tables(c->local, peers[i].link.name, &pt) == 0) {
+				peers[i].sessions = pt.sessions;
+				peers[i].queue_frames = pt.unacked;
+				peers[i].queue_bytes = pt.unacked_bytes;
+			}
+	}
 	st.peers = peers;
+	memb = members_status(c, &st.nmembers);        /* i13-memb */
+	st.members = memb;
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++)
 		st.refusals[r] = cluster_links_refusals(ls, (enum cluster_refusal)r);
 	router_mod_stats(c->r, &st.router);
@@ -135,6 +324,7 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 	else
 		cluster_status_text(&st, out);
 	free(peers);
+	free(memb);
 }
 
 static int cluster_control_start(struct cluster *c, const char **error_r)
@@ -175,7 +365,9 @@ static void cluster_free(void *state)
 	if (c == NULL)
 		return;
 	cluster_control_free(&c->control);
+	router_mod_timer_free(&c->members_tick);       /* i13-memb */
 	cluster_peers_free(&c->peers);
+	cluster_members_free(&c->members);
 	cluster_local_free(&c->local);  /* i13-state */
 	cluster_config_free(&c->cc);
 	free(c);
@@ -242,6 +434,7 @@ static int cluster_init(struct router *r, void **state_r, const char **error_r)
 	c->local = cluster_local_new(r, c->cc, c->peers, error_r);     /* i13-state */
 	if (c->local == NULL)
 		goto err;
+	members_start(c);       /* i13-memb */
 	log_notice("cluster: node %s, profile %s, %d domain%s", c->cc->node,
 		   cluster_profile_name(c->cc->profile), c->cc->ndomains,
 		   c->cc->ndomains == 1 ? "" : "s");
@@ -265,6 +458,9 @@ static int cluster_stop(void *state)
 {
 	struct cluster *c = state;
 
+	/* i13-memb: no judging while the links close. */
+	c->stopping = 1;
+	router_mod_timer_stop(c->members_tick);
 	if (cluster_peers_stop(c->peers, cluster_stopped, c) == 0)
 		return ROUTER_MOD_STOPPED;
 	return ROUTER_MOD_DRAINING;

@@ -726,6 +726,35 @@ void cluster_links_free(struct cluster_links **lsp)
 	*lsp = NULL;
 }
 
+int cluster_links_add_peer(struct cluster_links *ls, const char *name, const char *ip,
+			   int port)
+{
+	struct cluster_peer *p;
+
+	if (ls->stopping || strcmp(name, ls->cc->node) == 0 || ip == NULL || ip[0] == '\0' ||
+	    port <= 0 || port > 65535)
+		return -1;
+	p = peer_find(ls, name);
+	if (p != NULL && p->ip != NULL)
+		return 0;
+	if (p == NULL) {
+		p = peer_add(ls, name, ip, port);
+		if (p == NULL) {
+			log_warnx("cluster: link to %s: not added, %d peers already", name,
+				  CLUSTER_LINK_MAX_PEERS);
+			return -1;
+		}
+		log_info("cluster: link to %s at %s:%d: learned, dialling", name, ip, port);
+		mio_timer_start(p->retry, 0, 0);
+		return 0;
+	}
+	/* Known from its incoming link: now it can be redialled too. */
+	p->ip = xstrdup(ip);
+	p->port = port;
+	peer_schedule(p);
+	return 0;
+}
+
 void cluster_link_close(struct cluster_link *l, const char *reason)
 {
 	if (mio_conn_closing(l->mc))

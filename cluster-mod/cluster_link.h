@@ -83,6 +83,18 @@ struct cluster_links *cluster_links_new(struct mio *mio, const struct cluster_co
  */
 int cluster_links_stop(struct cluster_links *ls, void (*done)(void *arg), void *arg);
 
+/*
+ * A node to link with, learned after start (a member another node
+ * reported, or the address a peer that dialled us gave in its HELLO):
+ * add it as a peer and dial it now, or give an address to a peer known
+ * only from its incoming link. A peer that already has an address keeps
+ * it. The link is judged exactly as a configured peer's: its certificate
+ * must verify and carry `name`. Returns 0, or -1 when the set already has
+ * CLUSTER_LINK_MAX_PEERS peers, is stopping, or `name` is this node.
+ */
+int cluster_links_add_peer(struct cluster_links *ls, const char *name, const char *ip,
+			   int port);
+
 /* Close everything at once and free. NULLs *lsp. */
 void cluster_links_free(struct cluster_links **lsp);
 

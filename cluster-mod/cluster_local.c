@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cluster-mod/cluster_config.h"
+#include "cluster-mod/cluster_fwd.h"
 #include "cluster-mod/cluster_local.h"
 #include "cluster-mod/cluster_peer.h"
 #include "cluster-mod/cluster_proto.h"
@@ -16,8 +17,11 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/nad.h"
+#include "util/xhash.h"
 
 #define SESSION_NS "urn:jabberd-cluster:session"
+/* The router's component namespace (router/router.h ROUTER_NS_COMP). */
+#define CLUSTER_NS_COMP "http://jabberd.jabberstudio.org/ns/component/1.0"
 
 struct cluster_local {
 	struct router *r;
@@ -29,6 +33,20 @@ struct cluster_local {
 	struct router_mod_timer *retry; /* snapshots waiting for link room */
 	int retry_armed;
 	unsigned long handed, dropped, notified, refused;
+	/* ---- i13-fwd: forwarding and the sm's side of iface13.md ---- */
+	struct cluster_fwd *fwd;
+	struct nad *stubs;              /* <route><remote> being filled (rule 1) */
+	int nstubs;
+	int sync_pending;               /* a <sync/> waits for `synced` (rule 2) */
+	uint64_t start_ms;
+	struct router_mod_timer *sync_timer;
+	struct xhash *bare;             /* bare JID -> local sessions (redirects) */
+	struct router_mod_timer *dead[CLUSTER_MAX_PEERS]; /* link lost, waiting */
+	struct dead_ctx {
+		struct cluster_local *cl;
+		int i;
+	} dead_ctx[CLUSTER_MAX_PEERS];
+	struct cluster_local_counters c;
 };
 
 static int send_hook(void *ctx, const char *peer, const struct cluster_frame *frame)
@@ -38,12 +56,25 @@ static int send_hook(void *ctx, const char *peer, const struct cluster_frame *fr
 	return cluster_peers_send(cl->peers, peer, frame);
 }
 
+static void stubs_flush(struct cluster_local *cl);
+static void retry_arm(struct cluster_local *cl, int more);
+
+static void flush_arm(struct cluster_local *cl)
+{
+	if (!cl->flush_armed) {
+		cl->flush_armed = 1;
+		router_mod_timer_start(cl->flush, 0, 0);
+	}
+}
+
 static void flush_cb(void *ctx)
 {
 	struct cluster_local *cl = ctx;
 
 	cl->flush_armed = 0;
 	cluster_state_flush(cl->state);
+	stubs_flush(cl);                /* i13-fwd */
+	retry_arm(cl, cluster_fwd_flush(cl->fwd));
 }
 
 /* Snapshot chunks a full link refused go out as its output drains. */
@@ -52,16 +83,18 @@ static void flush_cb(void *ctx)
 static void retry_cb(void *ctx)
 {
 	struct cluster_local *cl = ctx;
+	size_t snaps = cluster_state_retry(cl->state);
+	int fwd_left = cluster_fwd_flush(cl->fwd);      /* i13-fwd */
 
-	if (cluster_state_retry(cl->state) == 0) {
+	if (snaps == 0 && !fwd_left) {
 		router_mod_timer_stop(cl->retry);
 		cl->retry_armed = 0;
 	}
 }
 
-static void retry_arm(struct cluster_local *cl)
+static void retry_arm(struct cluster_local *cl, int more)
 {
-	if (!cl->retry_armed && cluster_state_retry(cl->state) > 0) {
+	if (!cl->retry_armed && (more || cluster_state_retry(cl->state) > 0)) {
 		cl->retry_armed = 1;
 		router_mod_timer_start(cl->retry, RETRY_MS, 1);
 	}
@@ -86,6 +119,510 @@ static int is_domain(const struct cluster_local *cl, const char *to)
 	return 0;
 }
 
+/* ---- i13-fwd: the module side of iface13.md (docs/cluster-protocol.md,
+ * "The module and its sm") and the redirects of patch 4 ---- */
+
+#define JC_PREFIX "jc"
+/* <s/> entries per <remote/> route (rule 1). */
+#define STUBS_PER_ROUTE 256
+/* How often a pending <sync/> checks whether the view is complete. */
+#define SYNC_CHECK_MS 100
+
+static int route_to_sm(struct cluster_local *cl, struct nad *nad, const char *what)
+{
+	const char *error = NULL;
+
+	if (router_mod_route(cl->r, nad, &error) < 0) {
+		cl->c.sm_dropped++;
+		log_warnx("cluster: %s not handed to %s: %s", what, cl->cc->sm,
+			  error != NULL ? error : "undeliverable");
+		return -1;
+	}
+	return 0;
+}
+
+/* A new <route to=S from=D> with one child <NAME xmlns=NS/>. */
+static struct nad *sm_route(struct cluster_local *cl, const char *name, int *child_r)
+{
+	struct nad *nad = nad_new();
+	int root = nad_elem_add(nad, NAD_NONE, CLUSTER_NS_COMP, "route");
+
+	nad_attr_set(nad, root, NULL, "to", cl->cc->sm);
+	nad_attr_set(nad, root, NULL, "from", cl->cc->domains[0]);
+	*child_r = nad_elem_add(nad, root, SESSION_NS, name);
+	return nad;
+}
+
+static void stubs_flush(struct cluster_local *cl)
+{
+	if (cl->stubs == NULL)
+		return;
+	cl->c.stub_routes++;
+	(void)route_to_sm(cl, cl->stubs, "remote sessions");
+	cl->stubs = NULL;
+	cl->nstubs = 0;
+}
+
+static void stub_add(struct cluster_local *cl, const char *action, const char *reason,
+		     const struct cluster_state_session *s)
+{
+	char num[32];
+	int el, remote;
+
+	if (cl->cc->sm == NULL)
+		return;
+	if (cl->stubs == NULL)
+		cl->stubs = sm_route(cl, "remote", &remote);
+	el = nad_elem_add(cl->stubs, 1, SESSION_NS, "s");
+	nad_attr_set(cl->stubs, el, NULL, "action", action);
+	nad_attr_set(cl->stubs, el, NULL, "jid", s->jid);
+	nad_attr_set(cl->stubs, el, NULL, "node", s->node);
+	if (reason != NULL) {
+		nad_attr_set(cl->stubs, el, NULL, "reason", reason);
+	} else {
+		snprintf(num, sizeof(num), "%d", s->priority);
+		nad_attr_set(cl->stubs, el, NULL, "priority", num);
+		nad_attr_set(cl->stubs, el, NULL, "available", s->available ? "1" : "0");
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)s->started_ms);
+		nad_attr_set(cl->stubs, el, NULL, "started", num);
+	}
+	cl->c.stubs_pushed++;
+	if (++cl->nstubs >= STUBS_PER_ROUTE)
+		stubs_flush(cl);
+	else
+		flush_arm(cl);
+}
+
+/* Rule 5: the older of a local and a remote session with one full JID
+ * ends (ties: the smaller node name's is the older). */
+static void conflict_check(struct cluster_local *cl, const char *jid, const char *peer,
+			   uint64_t remote_started)
+{
+	struct cluster_state_session loc;
+	struct nad *nad;
+	int el;
+
+	if (cl->cc->sm == NULL || cluster_state_lookup(cl->state, jid, cl->cc->node, &loc) < 0)
+		return;
+	if (loc.started_ms > remote_started ||
+	    (loc.started_ms == remote_started && strcmp(cl->cc->node, peer) > 0))
+		return;         /* ours is the newer: the peer ends its own */
+	log_notice("cluster: %s is also on %s, newer there: ending the local session %s",
+		   jid, peer, loc.sid);
+	nad = sm_route(cl, "conflict", &el);
+	nad_attr_set(nad, el, NULL, "jid", jid);
+	nad_attr_set(nad, el, NULL, "sm", loc.sid);
+	cl->c.conflicts++;
+	stubs_flush(cl);        /* keep the order of what the sm is told */
+	(void)route_to_sm(cl, nad, "conflict");
+}
+
+static void state_watch(void *ctx, enum cluster_state_change change,
+			enum cluster_state_reason reason, const struct cluster_state_session *s)
+{
+	static const char *const why[] = {
+		[CLUSTER_STATE_REASON_NONE] = "end",
+		[CLUSTER_STATE_REASON_END] = "end",
+		[CLUSTER_STATE_REASON_NODE_DEAD] = "node-dead",
+		[CLUSTER_STATE_REASON_REPLACED] = "replaced",
+	};
+	struct cluster_local *cl = ctx;
+
+	switch (change) {
+	case CLUSTER_STATE_ADDED:
+		stub_add(cl, "add", NULL, s);
+		conflict_check(cl, s->jid, s->node, s->started_ms);
+		break;
+	case CLUSTER_STATE_UPDATED:
+		stub_add(cl, "update", NULL, s);
+		break;
+	case CLUSTER_STATE_REMOVED:
+		stub_add(cl, "remove", why[reason], s);
+		break;
+	}
+}
+
+/* ---- redirects (patch 4, the module's half) ---- */
+
+static void redirect_local(struct cluster_local *cl, const char *jid, int started)
+{
+	size_t blen = strcspn(jid, "/");
+	const char *error = NULL;
+	char *bare;
+	uintptr_t n;
+
+	if (cl->cc->sm == NULL)
+		return;
+	if (router_mod_redirect_set(cl->r, jid, cl->cc->sm, &error) < 0)
+		log_debug("cluster: no redirect for %s: %s", jid, error);
+	if (!started || blen == strlen(jid))
+		return;
+	bare = xstrndup(jid, blen);
+	n = (uintptr_t)xhash_get(cl->bare, bare);
+	xhash_put(cl->bare, bare, (void *)(n + 1));
+	if (router_mod_redirect_set(cl->r, bare, cl->cc->sm, &error) < 0)
+		log_debug("cluster: no redirect for %s: %s", bare, error);
+	free(bare);
+}
+
+static void redirect_end(struct cluster_local *cl, const char *jid)
+{
+	size_t blen = strcspn(jid, "/");
+	char *bare;
+	uintptr_t n;
+
+	if (cl->cc->sm == NULL)
+		return;
+	(void)router_mod_redirect_clear(cl->r, jid);
+	if (blen == strlen(jid))
+		return;
+	bare = xstrndup(jid, blen);
+	n = (uintptr_t)xhash_get(cl->bare, bare);
+	if (n <= 1) {
+		xhash_remove(cl->bare, bare);
+		(void)router_mod_redirect_clear(cl->r, bare);
+	} else {
+		xhash_put(cl->bare, bare, (void *)(n - 1));
+	}
+	free(bare);
+}
+
+/* At the sm's <sync/>: its name may have gone and come back (the router
+ * dropped the entries then); install them all again. */
+static void redirect_again(void *ctx, const struct cluster_state_session *s)
+{
+	struct cluster_local *cl = ctx;
+	size_t blen = strcspn(s->jid, "/");
+	char *bare = xstrndup(s->jid, blen);
+
+	(void)router_mod_redirect_set(cl->r, s->jid, cl->cc->sm, NULL);
+	(void)router_mod_redirect_set(cl->r, bare, cl->cc->sm, NULL);
+	free(bare);
+}
+
+/* ---- rule 2: <sync/> ---- */
+
+/* The module's view is complete: every live peer's entries are here of
+ * its current incarnation; peers not open 2 x the heartbeat timeout after
+ * start do not count. */
+static int view_complete(const struct cluster_local *cl)
+{
+	unsigned timeout = cl->cc->profile == CLUSTER_PROFILE_WAN ? CLUSTER_PEER_WAN_TIMEOUT_MS :
+			   CLUSTER_PEER_LAN_TIMEOUT_MS;
+	int late = now_ms() - cl->start_ms >= 2u * timeout;
+	struct cluster_peer_open_info info;
+
+	for (int i = 0; i < cl->cc->npeers; i++) {
+		const char *name = cl->cc->peers[i].name;
+
+		if (!cluster_peers_open_info(cl->peers, name, &info)) {
+			if (!late)
+				return 0;
+			continue;
+		}
+		if (!cluster_state_peer_synced(cl->state, name, info.incarnation))
+			return 0;
+	}
+	return 1;
+}
+
+static void send_synced(struct cluster_local *cl)
+{
+	int el;
+	struct nad *nad = sm_route(cl, "remote", &el);
+
+	nad_attr_set(nad, el, NULL, "synced", "1");
+	cl->sync_pending = 0;
+	router_mod_timer_stop(cl->sync_timer);
+	stubs_flush(cl);
+	(void)route_to_sm(cl, nad, "synced");
+}
+
+static void sync_check(void *ctx)
+{
+	struct cluster_local *cl = ctx;
+
+	if (cl->sync_pending && view_complete(cl))
+		send_synced(cl);
+}
+
+static void stub_again(void *ctx, const struct cluster_state_session *s)
+{
+	stub_add(ctx, "add", NULL, s);
+}
+
+static void on_sync(struct cluster_local *cl)
+{
+	int el;
+	struct nad *reset;
+
+	cl->c.syncs++;
+	if (cl->stubs != NULL)          /* the whole table follows */
+		nad_free(&cl->stubs);
+	cl->nstubs = 0;
+	reset = sm_route(cl, "remote", &el);
+	nad_attr_set(reset, el, NULL, "reset", "1");
+	(void)route_to_sm(cl, reset, "reset");
+	cluster_state_foreach(cl->state, 0, stub_again, cl);
+	stubs_flush(cl);
+	cluster_state_foreach(cl->state, 1, redirect_again, cl);
+	if (view_complete(cl)) {
+		send_synced(cl);
+	} else if (!cl->sync_pending) {
+		cl->sync_pending = 1;
+		router_mod_timer_start(cl->sync_timer, SYNC_CHECK_MS, 1);
+	}
+}
+
+/* ---- rules 3, 4, 6, 7, 8: stanzas between sms ---- */
+
+/* "a b c" into at most CLUSTER_TARGETS_MAX full JIDs, in place. Returns
+ * the count, or -1 when there are too many or one is too long. */
+static int split_targets(char *list, const char **v)
+{
+	int n = 0;
+
+	for (char *save = NULL, *t = strtok_r(list, " ", &save); t != NULL;
+	     t = strtok_r(NULL, " ", &save)) {
+		if (n == CLUSTER_TARGETS_MAX || strlen(t) > CLUSTER_JID_MAX)
+			return -1;
+		v[n++] = t;
+	}
+	return n;
+}
+
+static char *join_targets(const char *const *targets, size_t n)
+{
+	struct buf b;
+
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append_char(&b, ' ');
+		buf_append_str(&b, targets[i]);
+	}
+	buf_append_char(&b, '\0');
+	return buf_steal(&b, NULL);
+}
+
+/* The route's bytes as a peer sends them, back into a route for our sm:
+ * to = S, from = the domain it was sent to. NULL if it does not parse. */
+static struct nad *route_for_sm(struct cluster_local *cl, const uint8_t *bytes, size_t len)
+{
+	const char *error = NULL, *to;
+	struct nad *nad = nad_parse((const char *)bytes, len, 64, &error, NULL);
+
+	if (nad == NULL || strcmp(nad_name(nad, 0), "route") != 0) {
+		log_warnx("cluster: a forwarded route does not parse: %s",
+			  error != NULL ? error : "not a <route/>");
+		nad_free(&nad);
+		return NULL;
+	}
+	to = nad_attr(nad, 0, NULL, "to");
+	nad_attr_set(nad, 0, NULL, "from",
+		     to != NULL && is_domain(cl, to) ? to : cl->cc->domains[0]);
+	nad_attr_set(nad, 0, NULL, "to", cl->cc->sm);
+	return nad;
+}
+
+/* A STANZA from a peer (rules 3 and 6). */
+static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_t len,
+			const char *const *targets, size_t ntargets)
+{
+	struct cluster_local *cl = ctx;
+	struct nad *nad;
+
+	cl->c.fwd_in++;
+	if (cl->cc->sm == NULL || (nad = route_for_sm(cl, route, len)) == NULL) {
+		cl->c.sm_dropped++;
+		return;
+	}
+	nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "from-node", peer);
+	if (ntargets > 0) {
+		char *list = join_targets(targets, ntargets);
+
+		nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "targets", list);
+		free(list);
+	}
+	stubs_flush(cl);        /* stubs the stanza may rely on go first */
+	(void)route_to_sm(cl, nad, "forwarded stanza");
+}
+
+/* Rule 4: what the cluster could not deliver goes back to our sm. */
+static void fwd_undelivered(void *ctx, const char *node, enum cluster_fwd_reason reason,
+			    const uint8_t *route, size_t len, const char *const *targets,
+			    size_t ntargets)
+{
+	struct cluster_local *cl = ctx;
+	struct nad *nad;
+	char *list;
+
+	cl->c.undelivered++;
+	if (cl->cc->sm == NULL || (nad = route_for_sm(cl, route, len)) == NULL) {
+		cl->c.sm_dropped++;
+		return;
+	}
+	list = join_targets(targets, ntargets);
+	nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "undelivered",
+			      cluster_fwd_reason_name(reason));
+	nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "node", node);
+	nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "targets", list);
+	free(list);
+	(void)route_to_sm(cl, nad, "undelivered stanza");
+}
+
+static int fwd_send(void *ctx, const char *peer, const struct cluster_frame *frame)
+{
+	struct cluster_local *cl = ctx;
+
+	return cluster_peers_send(cl->peers, peer, frame);
+}
+
+/* Rules 7 and 8: a route from S with jc:node. Takes the nad. */
+static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const char *node)
+{
+	const char *targets_attr = nad_attr(nad, 0, SESSION_NS, "targets");
+	static const char *v[CLUSTER_TARGETS_MAX];
+	char *list = xstrdup(targets_attr != NULL ? targets_attr : "");
+	int n = split_targets(list, v);
+	struct buf bytes;
+
+	nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
+	nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
+	buf_init(&bytes);
+	nad_serialize(nad, 0, NULL, &bytes);
+	if (strcmp(node, "*") == 0) {
+		struct cluster_peer_open_info info;
+
+		cl->c.broadcasts++;
+		for (int i = 0; i < cl->cc->npeers; i++)
+			if (cluster_peers_open_info(cl->peers, cl->cc->peers[i].name, &info))
+				(void)cluster_fwd_send(cl->fwd, cl->cc->peers[i].name,
+						       (const uint8_t *)bytes.data, bytes.len,
+						       NULL, 0);
+	} else if (n <= 0) {
+		cl->c.sm_dropped++;
+		log_warnx("cluster: route for node %s dropped: jc:targets %s", node,
+			  n == 0 ? "missing or empty" : "has too many or too long JIDs");
+	} else {
+		cl->c.fwd_out++;
+		(void)cluster_fwd_send(cl->fwd, node, (const uint8_t *)bytes.data, bytes.len, v,
+				       (size_t)n);
+	}
+	buf_free(&bytes);
+	free(list);
+	nad_free(&nad);
+}
+
+/* The local sm went away (the router's unavailable presence for S): c2s
+ * closes the sessions it held (patch 1), so they end here too, and the
+ * router has dropped the redirects naming S. */
+static void collect_jid(void *ctx, const struct cluster_state_session *s)
+{
+	struct buf *b = ctx;
+
+	buf_append(b, s->jid, strlen(s->jid) + 1);
+}
+
+static void local_sm_gone(struct cluster_local *cl)
+{
+	struct buf jids;
+	size_t n = 0;
+
+	buf_init(&jids);
+	cluster_state_foreach(cl->state, 1, collect_jid, &jids);
+	for (size_t off = 0; off < jids.len; off += strlen(jids.data + off) + 1, n++)
+		(void)cluster_state_local_remove(cl->state, jids.data + off);
+	buf_free(&jids);
+	xhash_clear(cl->bare, NULL);
+	log_notice("cluster: %s went away: its %zu sessions ended", cl->cc->sm, n);
+	flush_arm(cl);
+}
+
+void cluster_local_node_dead(struct cluster_local *cl, const char *node)
+{
+	cluster_state_drop_node(cl->state, node, CLUSTER_STATE_DROP_NODE_DEAD);
+	cluster_fwd_node_gone(cl->fwd, node, CLUSTER_FWD_NODE_DEAD);
+	stubs_flush(cl);
+}
+
+void cluster_local_reincarnated(struct cluster_local *cl)
+{
+	cluster_fwd_reincarnated(cl->fwd);
+}
+
+/* Membership declares dead only nodes that were alive once; a configured
+ * peer whose link has not opened 2 x the heartbeat timeout after start is
+ * taken for dead here, so that stanzas for it come back to the sm. */
+static void dead_cb(void *ctx)
+{
+	struct dead_ctx *d = ctx;
+	const char *name = d->cl->cc->peers[d->i].name;
+
+	log_notice("cluster: %s not reached within 2 x the heartbeat timeout: stanzas for it "
+		   "go back to the sm", name);
+	cluster_local_node_dead(d->cl, name);
+}
+
+static int peer_index(const struct cluster_local *cl, const char *peer)
+{
+	for (int i = 0; i < cl->cc->npeers && i < CLUSTER_MAX_PEERS; i++)
+		if (strcmp(cl->cc->peers[i].name, peer) == 0)
+			return i;
+	return -1;
+}
+
+static unsigned dead_wait_ms(const struct cluster_local *cl)
+{
+	return 2u * (cl->cc->profile == CLUSTER_PROFILE_WAN ? CLUSTER_PEER_WAN_TIMEOUT_MS :
+		     CLUSTER_PEER_LAN_TIMEOUT_MS);
+}
+
+void cluster_local_tables(const struct cluster_local *cl, struct cluster_local_tables *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->local = cluster_state_count(cl->state, cl->cc->node);
+	t->remote = cluster_state_count(cl->state, NULL) - t->local;
+	t->counters = cl->c;
+	t->redirects = cl->cc->sm != NULL ? t->local + xhash_count(cl->bare) : 0;
+	t->handed = cl->handed;
+}
+
+int cluster_local_peer_tables(const struct cluster_local *cl, const char *peer,
+			      struct cluster_local_peer_tables *t)
+{
+	struct cluster_fwd_queue q;
+
+	memset(t, 0, sizeof(*t));
+	t->sessions = cluster_state_count(cl->state, peer);
+	if (cluster_fwd_queue_info(cl->fwd, peer, &q) < 0)
+		return -1;
+	t->unacked = q.frames;
+	t->unacked_bytes = q.bytes;
+	t->sent = q.sent;
+	t->received = q.received;
+	t->undelivered = q.undelivered;
+	return 0;
+}
+
+/* ---- end of i13-fwd helpers ---- */
+
+/* A local session started or changed: its redirects, and rule 5 against
+ * a remote session of the same full JID (a clock ahead elsewhere). */
+static void local_started(struct cluster_local *cl, const char *jid, int fresh)
+{
+	struct cluster_state_session rem;
+
+	redirect_local(cl, jid, fresh);
+	if (!fresh)
+		return;
+	for (int i = 0; i < cl->cc->npeers; i++)
+		if (cluster_state_lookup(cl->state, jid, cl->cc->peers[i].name, &rem) == 0) {
+			conflict_check(cl, jid, rem.node, rem.started_ms);
+			return;
+		}
+}
+
 /* A <session/> notification from the local sm (patch 3). */
 static void session_notify(struct cluster_local *cl, struct nad *nad, int el)
 {
@@ -102,6 +639,8 @@ static void session_notify(struct cluster_local *cl, struct nad *nad, int el)
 		if (strcmp(action, "end") == 0) {
 			r = cluster_state_local_remove(cl->state, jid);
 			error = "no such session";
+			if (r == 0)
+				redirect_end(cl, jid);          /* i13-fwd */
 		} else if (strcmp(action, "start") == 0 || strcmp(action, "update") == 0) {
 			long p = prio != NULL ? strtol(prio, NULL, 10) : 0;
 			uint64_t started = cluster_state_lookup(cl->state, jid, cl->cc->node,
@@ -109,9 +648,13 @@ static void session_notify(struct cluster_local *cl, struct nad *nad, int el)
 					   strcmp(action, "update") == 0 ?
 					   cur.started_ms : now_ms();
 
+			int fresh = cluster_state_lookup(cl->state, jid, cl->cc->node, &cur) < 0;
+
 			r = cluster_state_local_set(cl->state, jid, sid, (int)p,
 						    avail != NULL && strcmp(avail, "1") == 0,
 						    started, &error);
+			if (r == 0)
+				local_started(cl, jid, fresh);  /* i13-fwd */
 		} else {
 			error = "unknown action";
 		}
@@ -123,10 +666,7 @@ static void session_notify(struct cluster_local *cl, struct nad *nad, int el)
 		return;
 	}
 	cl->notified++;
-	if (!cl->flush_armed) {
-		cl->flush_armed = 1;
-		router_mod_timer_start(cl->flush, 0, 0);
-	}
+	flush_arm(cl);
 }
 
 void cluster_local_deliver(struct cluster_local *cl, struct nad *nad)
@@ -135,11 +675,32 @@ void cluster_local_deliver(struct cluster_local *cl, struct nad *nad)
 	int el;
 
 	if (nad_root(nad) == NAD_NONE || strcmp(nad_name(nad, 0), "route") != 0) {
+		const char *type = nad_attr(nad, 0, NULL, "type");
+
+		from = nad_attr(nad, 0, NULL, "from");
+		if (nad_root(nad) != NAD_NONE && strcmp(nad_name(nad, 0), "presence") == 0 &&
+		    cl->cc->sm != NULL && from != NULL && strcmp(from, cl->cc->sm) == 0 &&
+		    type != NULL && strcmp(type, "unavailable") == 0)
+			local_sm_gone(cl);      /* i13-fwd */
 		nad_free(&nad);                 /* advertisements */
 		return;
 	}
 	to = nad_attr(nad, 0, NULL, "to");
 	from = nad_attr(nad, 0, NULL, "from");
+	/* i13-fwd: <sync/> and jc:node routes from the sm (rules 2, 7, 8). */
+	if (cl->cc->sm != NULL && from != NULL && strcmp(from, cl->cc->sm) == 0) {
+		const char *node = nad_attr(nad, 0, SESSION_NS, "node");
+
+		if (node != NULL) {
+			forward_from_sm(cl, nad, node);
+			return;
+		}
+		if (nad_child(nad, 0, SESSION_NS, "sync") != NAD_NONE) {
+			on_sync(cl);
+			nad_free(&nad);
+			return;
+		}
+	}
 	el = nad_child(nad, 0, SESSION_NS, "session");
 	if (el != NAD_NONE) {
 		if (cl->cc->sm != NULL && from != NULL && strcmp(from, cl->cc->sm) == 0)
@@ -157,7 +718,8 @@ void cluster_local_deliver(struct cluster_local *cl, struct nad *nad)
 		nad_free(&nad);
 		return;
 	}
-	/* Until forwarding exists, the domain's routes go to our own sm. */
+	/* Every route for the domains goes to our own sm, which decides
+	 * (iface13.md: it knows the remote sessions from rule 1). */
 	nad_attr_set(nad, 0, NULL, "to", cl->cc->sm);
 	if (router_mod_route(cl->r, nad, &error) < 0) {
 		cl->dropped++;
@@ -173,33 +735,50 @@ void cluster_local_frame(struct cluster_local *cl, const char *peer,
 {
 	const char *error = NULL;
 
+	if (frame->type == CLUSTER_FRAME_STANZA || frame->type == CLUSTER_FRAME_ACK) {
+		if (cluster_fwd_frame(cl->fwd, peer, frame, &error) < 0)
+			log_warnx("cluster: peer %s: %s ignored: %s", peer,
+				  cluster_frame_type_name(frame->type), error);
+		flush_arm(cl);          /* ACKs at the end of the turn */
+		return;
+	}
 	if (cluster_state_frame(cl->state, peer, frame, &error) < 0)
 		log_warnx("cluster: peer %s: %s ignored: %s", peer,
 			  cluster_frame_type_name(frame->type), error);
-	retry_arm(cl);
+	retry_arm(cl, 0);
 }
 
 void cluster_local_peer_closed(struct cluster_local *cl, const char *peer)
 {
 	cluster_state_peer_closed(cl->state, peer);
+	cluster_fwd_peer_closed(cl->fwd, peer);
 }
 
 void cluster_local_peer_open(struct cluster_local *cl, const char *peer)
 {
+	struct cluster_peer_open_info info;
+	int i = peer_index(cl, peer);
+
+	if (i >= 0)
+		router_mod_timer_stop(cl->dead[i]);
 	cluster_state_peer_open(cl->state, peer);
+	if (cluster_peers_open_info(cl->peers, peer, &info))
+		cluster_fwd_peer_open(cl->fwd, peer, info.incarnation);
+	flush_arm(cl);
 }
 
-void cluster_local_peer_bye(struct cluster_local *cl, const char *peer, unsigned reason)
-{
-	if (reason == CLUSTER_BYE_SHUTDOWN)
-		cluster_state_peer_bye(cl->state, peer);
-}
 
 void cluster_local_log_status(const struct cluster_local *cl)
 {
 	log_notice("cluster: routes: %lu handed to %s, %lu dropped; %lu session "
 		   "notifications, %lu refused", cl->handed, cl->cc->sm != NULL ? cl->cc->sm : "-",
 		   cl->dropped, cl->notified, cl->refused);
+	log_notice("cluster: forwarding: %llu stanzas out, %llu in, %llu broadcasts, %llu "
+		   "undelivered; %llu stubs pushed in %llu routes, %llu syncs, %llu conflicts",
+		   (unsigned long long)cl->c.fwd_out, (unsigned long long)cl->c.fwd_in,
+		   (unsigned long long)cl->c.broadcasts, (unsigned long long)cl->c.undelivered,
+		   (unsigned long long)cl->c.stubs_pushed, (unsigned long long)cl->c.stub_routes,
+		   (unsigned long long)cl->c.syncs, (unsigned long long)cl->c.conflicts);
 	cluster_state_log_status(cl->state);
 }
 
@@ -216,6 +795,27 @@ struct cluster_local *cluster_local_new(struct router *r, const struct cluster_c
 				      CLUSTER_STATE_HISTORY, send_hook, cl);
 	cl->flush = router_mod_timer_new(r, flush_cb, cl);
 	cl->retry = router_mod_timer_new(r, retry_cb, cl);
+	{       /* i13-fwd */
+		static const struct cluster_fwd_hooks hooks = {
+			.send = fwd_send,
+			.deliver = fwd_deliver,
+			.undelivered = fwd_undelivered,
+		};
+		const char *names[CLUSTER_MAX_PEERS];
+
+		for (int i = 0; i < cc->npeers && i < CLUSTER_MAX_PEERS; i++) {
+			names[i] = cc->peers[i].name;
+			cl->dead_ctx[i] = (struct dead_ctx){ cl, i };
+			cl->dead[i] = router_mod_timer_new(r, dead_cb, &cl->dead_ctx[i]);
+			/* A peer never reached is taken for dead as well. */
+			router_mod_timer_start(cl->dead[i], dead_wait_ms(cl), 0);
+		}
+		cl->fwd = cluster_fwd_new(names, cc->npeers, 0, 0, &hooks, cl);
+		cl->bare = xhash_new();
+		cl->sync_timer = router_mod_timer_new(r, sync_check, cl);
+		cl->start_ms = now_ms();
+		cluster_state_set_watch(cl->state, state_watch, cl);
+	}
 	/* Without <sm> there is nobody to hand the domains to: the module
 	 * does not hold them (the sm binds them itself, as without a cluster). */
 	for (int i = 0; cc->sm != NULL && i < cc->ndomains; i++) {
@@ -240,6 +840,12 @@ void cluster_local_free(struct cluster_local **clp)
 		return;
 	router_mod_timer_free(&cl->flush);
 	router_mod_timer_free(&cl->retry);
+	router_mod_timer_free(&cl->sync_timer);        /* i13-fwd */
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++)
+		router_mod_timer_free(&cl->dead[i]);
+	cluster_fwd_free(&cl->fwd);
+	nad_free(&cl->stubs);
+	xhash_free(&cl->bare);
 	cluster_state_free(&cl->state);
 	free(cl);
 	*clp = NULL;

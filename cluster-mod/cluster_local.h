@@ -3,17 +3,25 @@
  * cluster_local: what the cluster module does for its own node (for now):
  *
  *  - it binds the clustered domains at the router and hands every route
- *    for them to the local sm (<cluster><sm>, the sm's <router_id>), so a
- *    node serves its users on its own until forwarding between nodes
- *    exists;
+ *    for them to the local sm (<cluster><sm>, the sm's <router_id>), which
+ *    decides where each stanza goes;
+ *  - i13-fwd: it speaks the module's side of the module <-> sm protocol
+ *    (docs/cluster-protocol.md "The module and its sm"): remote sessions
+ *    pushed to the sm, <sync/>, stanzas forwarded to and from other nodes
+ *    (cluster_fwd.h), undelivered ones handed back, conflicts; and it
+ *    installs the router's redirects for local sessions (patch 4);
  *  - it takes the local sm's session notifications (seed patch 3,
  *    urn:jabberd-cluster:session, patches/03-sm-notifies-cluster.md) into
  *    the replicated session table (cluster_state.h), and runs the table's
  *    frames over the peer links: deltas flushed once per loop turn, a
- *    STATE_REQUEST when a link opens, a peer's entries dropped at its BYE.
+ *    STATE_REQUEST when a link opens, a node's entries dropped when the
+ *    membership declares it dead or gone (cluster_local_node_dead).
  */
 #ifndef CLUSTER_MOD_CLUSTER_LOCAL_H
 #define CLUSTER_MOD_CLUSTER_LOCAL_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 struct router;
 struct nad;
@@ -34,7 +42,43 @@ void cluster_local_frame(struct cluster_local *cl, const char *peer,
 			 const struct cluster_frame *frame);
 void cluster_local_peer_open(struct cluster_local *cl, const char *peer);
 void cluster_local_peer_closed(struct cluster_local *cl, const char *peer);
-void cluster_local_peer_bye(struct cluster_local *cl, const char *peer, unsigned reason);
+/* The membership declared `node` dead, or it left (BYE): drop its
+ * entries (reason node-dead) and hand the stanzas it did not acknowledge
+ * back to the sm (i13-fwd, iface13.md rule 4). */
+void cluster_local_node_dead(struct cluster_local *cl, const char *node);
+
+/* This node took a new incarnation (membership): forwarding starts anew
+ * with every peer (cluster_fwd_reincarnated). */
+void cluster_local_reincarnated(struct cluster_local *cl);
+
+/* Counters of the module's side of iface13.md, for the status. */
+struct cluster_local_counters {
+	uint64_t fwd_out;               /* routes from the sm forwarded (rule 7) */
+	uint64_t fwd_in;                /* stanzas from peers handed to the sm */
+	uint64_t broadcasts;            /* jc:node='*' routes (rule 8) */
+	uint64_t undelivered;           /* stanzas handed back (rule 4) */
+	uint64_t stubs_pushed;          /* <s/> sent to the sm (rule 1) */
+	uint64_t stub_routes;           /* <remote/> routes they went in */
+	uint64_t syncs;                 /* <sync/> answered (rule 2) */
+	uint64_t conflicts;             /* <conflict/> sent (rule 5) */
+	uint64_t sm_dropped;            /* not handed to the sm */
+};
+struct cluster_local_tables {
+	size_t local, remote;           /* sessions in the table */
+	size_t redirects;               /* redirects installed: local + bare */
+	uint64_t handed;                /* routes for the domains handed to the sm */
+	struct cluster_local_counters counters;
+};
+void cluster_local_tables(const struct cluster_local *cl, struct cluster_local_tables *t);
+struct cluster_local_peer_tables {
+	size_t sessions;                /* its entries here */
+	size_t unacked, unacked_bytes;  /* our stanzas it has not acknowledged */
+	uint64_t sent, received, undelivered;
+};
+/* 0 and *t for a configured peer, else -1. */
+int cluster_local_peer_tables(const struct cluster_local *cl, const char *peer,
+			      struct cluster_local_peer_tables *t);
+
 /* SIGHUP status lines: table sizes and sequences. */
 void cluster_local_log_status(const struct cluster_local *cl);
 

@@ -40,6 +40,8 @@ struct conv {
 	struct mio_timer *timer;
 	uint64_t started_ms, last_rx_ms, last_ping_ms;
 	uint64_t ping_seq, rtt_us, pongs;
+	char hello_ip[46];              /* the address its HELLO gave */
+	int hello_port;
 	struct list_node node;
 };
 
@@ -240,6 +242,9 @@ static int conv_hello(struct conv *c, const struct cluster_hello *h)
 		cluster_link_close(c->link, hello_result_name(result));
 		return -1;
 	}
+	snprintf(c->hello_ip, sizeof(c->hello_ip), "%.*s", (int)h->ip.len,
+		 (const char *)h->ip.ptr);
+	c->hello_port = h->port;
 	conv_open(c, version, h->incarnation);
 	return 0;
 }
@@ -508,6 +513,19 @@ uint64_t cluster_peers_incarnation(const struct cluster_peers *ps)
 	return ps->incarnation;
 }
 
+int cluster_peers_add_peer(struct cluster_peers *ps, const char *name, const char *ip,
+			   int port)
+{
+	if (ps->stopping)
+		return -1;
+	return cluster_links_add_peer(ps->links, name, ip, port);
+}
+
+void cluster_peers_set_incarnation(struct cluster_peers *ps, uint64_t incarnation)
+{
+	ps->incarnation = incarnation;
+}
+
 int cluster_peers_open(const struct cluster_peers *ps)
 {
 	const struct conv *c;
@@ -535,6 +553,9 @@ int cluster_peers_open_info(const struct cluster_peers *ps, const char *name,
 		info->incarnation = c->peer_incarnation;
 		info->rtt_us = c->rtt_us;
 		info->pongs = c->pongs;
+		info->idle_ms = now_us() / 1000 - c->last_rx_ms;
+		snprintf(info->ip, sizeof(info->ip), "%s", c->hello_ip);
+		info->port = c->hello_port;
 		return 1;
 	}
 	return 0;

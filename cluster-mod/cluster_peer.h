@@ -65,8 +65,15 @@ void cluster_peers_free(struct cluster_peers **psp);
 int cluster_peers_send(struct cluster_peers *ps, const char *peer,
 		       const struct cluster_frame *frame);
 
+/* A node learned after start: cluster_links_add_peer(). */
+int cluster_peers_add_peer(struct cluster_peers *ps, const char *name, const char *ip,
+			   int port);
+
 /* This node's incarnation, as sent in HELLO. */
 uint64_t cluster_peers_incarnation(const struct cluster_peers *ps);
+/* A new incarnation for the HELLOs of links opened from now on (the
+ * membership took one: it learned it had been declared dead). */
+void cluster_peers_set_incarnation(struct cluster_peers *ps, uint64_t incarnation);
 
 /* Peers whose link is open now. */
 int cluster_peers_open(const struct cluster_peers *ps);
@@ -78,6 +85,9 @@ struct cluster_peer_open_info {
 	uint64_t incarnation;           /* the peer's */
 	uint64_t rtt_us;                /* last PING round trip; 0 before a PONG */
 	uint64_t pongs;
+	uint64_t idle_ms;               /* since the link last received anything */
+	char ip[46];                    /* the address its HELLO gave ("" if we dialled) */
+	int port;
 };
 /* 1 and *info if peer `name`'s link is open (version negotiated), else 0. */
 int cluster_peers_open_info(const struct cluster_peers *ps, const char *name,

@@ -86,6 +86,8 @@ struct cluster_state {
 	struct st_outsnap *outsnaps;
 	cluster_state_send_fn send;
 	void *ctx;
+	cluster_state_watch_fn watch;   /* peers' entries changing (i13-fwd) */
+	void *watch_ctx;
 };
 
 /* Deltas past a gap after which a STATE_REQUEST is sent again. */
@@ -96,6 +98,29 @@ struct cluster_state {
 static const char *entry_sid(const struct st_entry *e)
 {
 	return e->data + e->jidlen + 1;
+}
+
+static void entry_view(const struct cluster_state *st, const struct st_entry *e,
+		       struct cluster_state_session *s_r)
+{
+	s_r->jid = e->data;
+	s_r->node = st->origins[e->origin].name;
+	s_r->sid = entry_sid(e);
+	s_r->priority = e->priority;
+	s_r->available = (e->flags & CLUSTER_SESSION_AVAILABLE) != 0;
+	s_r->started_ms = e->started_ms;
+}
+
+/* Tell the watch about a change to a peer's entry (never our own). */
+static void notify(const struct cluster_state *st, const struct st_entry *e,
+		   enum cluster_state_change change, enum cluster_state_reason reason)
+{
+	struct cluster_state_session s;
+
+	if (st->watch == NULL || e->origin == 0)
+		return;
+	entry_view(st, e, &s);
+	st->watch(st->watch_ctx, change, reason, &s);
 }
 
 static uint32_t jid_hash(const struct cluster_state *st, const char *jid, size_t len)
@@ -146,6 +171,7 @@ static int entry_set(struct cluster_state *st, unsigned origin, const char *jid,
 	uint32_t h = jid_hash(st, jid, jidlen);
 	struct st_entry **pp = entry_slot(st, jid, jidlen, h, origin), *e = *pp;
 	struct st_origin *o = &st->origins[origin];
+	int added = e == NULL;
 
 	if (e != NULL && e->sidlen == sidlen) {
 		memcpy(e->data + jidlen + 1, sid, sidlen);
@@ -179,6 +205,8 @@ static int entry_set(struct cluster_state *st, unsigned origin, const char *jid,
 	e->priority = (int8_t)priority;
 	e->flags = flags;
 	e->started_ms = started_ms;
+	notify(st, e, added ? CLUSTER_STATE_ADDED : CLUSTER_STATE_UPDATED,
+	       CLUSTER_STATE_REASON_NONE);
 	if (st->nentries > st->nbuckets)
 		grow(st);
 	return 0;
@@ -193,13 +221,15 @@ static int entry_remove(struct cluster_state *st, unsigned origin, const char *j
 	if (e == NULL)
 		return -1;
 	*pp = e->next;
+	notify(st, e, CLUSTER_STATE_REMOVED, CLUSTER_STATE_REASON_END);
 	free(e);
 	st->origins[origin].count--;
 	st->nentries--;
 	return 0;
 }
 
-static void origin_drop_entries(struct cluster_state *st, unsigned origin)
+static void origin_drop_entries(struct cluster_state *st, unsigned origin,
+				enum cluster_state_reason reason)
 {
 	if (st->origins[origin].count == 0)
 		return;
@@ -211,6 +241,7 @@ static void origin_drop_entries(struct cluster_state *st, unsigned origin)
 
 			if (e->origin == origin) {
 				*pp = e->next;
+				notify(st, e, CLUSTER_STATE_REMOVED, reason);
 				free(e);
 				st->nentries--;
 			} else {
@@ -580,7 +611,7 @@ static int on_delta(struct cluster_state *st, const char *peer,
 			return 0;
 		}
 		/* A new incarnation from its first change: its old entries go. */
-		origin_drop_entries(st, (unsigned)i);
+		origin_drop_entries(st, (unsigned)i, CLUSTER_STATE_REASON_REPLACED);
 		o->incarnation = d->incarnation;
 		o->known = 1;
 		o->last_seq = 0;
@@ -617,7 +648,7 @@ static int on_snapshot(struct cluster_state *st, const struct cluster_state_snap
 	}
 	o = &st->origins[i];
 	if (s->flags & CLUSTER_SNAPSHOT_BEGIN) {
-		origin_drop_entries(st, (unsigned)i);
+		origin_drop_entries(st, (unsigned)i, CLUSTER_STATE_REASON_REPLACED);
 		o->incarnation = s->incarnation;
 		o->snap_seq = s->seq;
 		o->in_snapshot = 1;
@@ -686,19 +717,55 @@ void cluster_state_peer_open(struct cluster_state *st, const char *peer)
 	send_request(st, peer, (unsigned)i);
 }
 
-void cluster_state_peer_bye(struct cluster_state *st, const char *peer)
+const char *cluster_state_drop_reason_name(enum cluster_state_drop_reason reason)
+{
+	return reason == CLUSTER_STATE_DROP_REPLACED ? "replaced" : "node-dead";
+}
+
+void cluster_state_drop_node(struct cluster_state *st, const char *peer,
+			     enum cluster_state_drop_reason reason)
 {
 	int i = origin_find(st, peer, strlen(peer));
 
 	if (i <= 0)
 		return;
-	log_info("cluster: state: %s left: dropping its %zu sessions", peer,
-		 st->origins[i].count);
-	origin_drop_entries(st, (unsigned)i);
+	log_info("cluster: state: dropping the %zu sessions of %s (%s)", st->origins[i].count,
+		 peer, cluster_state_drop_reason_name(reason));
+	origin_drop_entries(st, (unsigned)i, reason == CLUSTER_STATE_DROP_REPLACED ?
+			    CLUSTER_STATE_REASON_REPLACED : CLUSTER_STATE_REASON_NODE_DEAD);
 	st->origins[i].known = 0;
 	st->origins[i].in_snapshot = 0;
 	st->origins[i].asked = 0;
 	st->origins[i].last_seq = 0;
+}
+
+void cluster_state_set_watch(struct cluster_state *st, cluster_state_watch_fn fn, void *ctx)
+{
+	st->watch = fn;
+	st->watch_ctx = ctx;
+}
+
+int cluster_state_peer_synced(const struct cluster_state *st, const char *peer,
+			      uint64_t incarnation)
+{
+	int i = origin_find(st, peer, strlen(peer));
+
+	return i > 0 && st->origins[i].known && !st->origins[i].in_snapshot &&
+	       st->origins[i].incarnation == incarnation;
+}
+
+void cluster_state_foreach(const struct cluster_state *st, int local,
+			   void (*fn)(void *ctx, const struct cluster_state_session *s),
+			   void *ctx)
+{
+	struct cluster_state_session s;
+
+	for (size_t i = 0; i < st->nbuckets; i++)
+		for (const struct st_entry *e = st->buckets[i]; e != NULL; e = e->next)
+			if ((e->origin == 0) == (local != 0)) {
+				entry_view(st, e, &s);
+				fn(ctx, &s);
+			}
 }
 
 /* ---- queries ---- */
@@ -718,12 +785,7 @@ int cluster_state_lookup(const struct cluster_state *st, const char *jid, const 
 			continue;
 		if (want >= 0 && e->origin != want)
 			continue;
-		s_r->jid = e->data;
-		s_r->node = st->origins[e->origin].name;
-		s_r->sid = entry_sid(e);
-		s_r->priority = e->priority;
-		s_r->available = (e->flags & CLUSTER_SESSION_AVAILABLE) != 0;
-		s_r->started_ms = e->started_ms;
+		entry_view(st, e, s_r);
 		return 0;
 	}
 	return -1;

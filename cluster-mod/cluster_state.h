@@ -19,8 +19,9 @@
  *  - a STATE_REQUEST for our entries is answered with the deltas since
  *    from_seq while the history still holds them, else with a snapshot.
  *
- * A peer whose link closes keeps its entries (failure detection comes
- * later); a peer that says BYE has them dropped (cluster_state_peer_bye).
+ * A peer whose link closes keeps its entries; a node the membership
+ * declares dead or gone (cluster_members.h: BYE, failure detection) has
+ * them dropped (cluster_state_drop_node, the one drop path).
  *
  * Not thread-safe; everything runs on the router's loop. Frames go out
  * through the send hook (peer NULL: every open peer).
@@ -79,8 +80,17 @@ size_t cluster_state_retry(struct cluster_state *st);
 /* A peer's link closed: forget the snapshot being sent to it (it asks
  * again when the link reopens). Its entries are kept. */
 void cluster_state_peer_closed(struct cluster_state *st, const char *peer);
-/* A peer said BYE (shutting down): drop its entries at once. */
-void cluster_state_peer_bye(struct cluster_state *st, const char *peer);
+/* Why a node's entries are dropped all at once (the sm's
+ * <remote><s action='remove' reason=.../>: iface13 rule 1). */
+enum cluster_state_drop_reason {
+	CLUSTER_STATE_DROP_NODE_DEAD = 1,       /* declared dead, or left (BYE) */
+	CLUSTER_STATE_DROP_REPLACED,            /* a newer incarnation of it */
+};
+const char *cluster_state_drop_reason_name(enum cluster_state_drop_reason reason);
+/* Drop every entry of `node` at once (the membership declared it dead or
+ * gone); it is asked for a snapshot again when its link opens. */
+void cluster_state_drop_node(struct cluster_state *st, const char *node,
+			     enum cluster_state_drop_reason reason);
 
 struct cluster_state_session {
 	const char *jid;
@@ -90,6 +100,36 @@ struct cluster_state_session {
 	int available;
 	uint64_t started_ms;
 };
+
+/* Why a peer's entry went (iface13.md rule 1's reason). */
+enum cluster_state_reason {
+	CLUSTER_STATE_REASON_NONE = 0,  /* add and update */
+	CLUSTER_STATE_REASON_END,       /* the session ended on its node */
+	CLUSTER_STATE_REASON_NODE_DEAD, /* its node died or left */
+	CLUSTER_STATE_REASON_REPLACED,  /* a new incarnation, or a snapshot
+					 * replacing the node's entries */
+};
+enum cluster_state_change {
+	CLUSTER_STATE_ADDED,
+	CLUSTER_STATE_UPDATED,
+	CLUSTER_STATE_REMOVED,
+};
+/* Called for every change of a PEER's entries (never this node's own),
+ * including each entry of a node dropped at once (cluster_state_drop_node:
+ * DROP_NODE_DEAD gives REASON_NODE_DEAD, DROP_REPLACED REASON_REPLACED); the view is valid
+ * during the call only and the watch must not change the table. */
+typedef void (*cluster_state_watch_fn)(void *ctx, enum cluster_state_change change,
+				       enum cluster_state_reason reason,
+				       const struct cluster_state_session *s);
+void cluster_state_set_watch(struct cluster_state *st, cluster_state_watch_fn fn, void *ctx);
+/* 1 when we hold `peer`'s entries of `incarnation` (a snapshot or deltas
+ * from sequence 1 applied, no snapshot half-way), else 0. */
+int cluster_state_peer_synced(const struct cluster_state *st, const char *peer,
+			      uint64_t incarnation);
+/* Every local (local != 0) or every peer's entry. */
+void cluster_state_foreach(const struct cluster_state *st, int local,
+			   void (*fn)(void *ctx, const struct cluster_state_session *s),
+			   void *ctx);
 
 /* The session `jid` held by `node` (NULL: any node). Views valid until
  * the next change. Returns 0, or -1. */

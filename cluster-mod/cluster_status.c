@@ -6,7 +6,9 @@
 #include "config.h"
 #include "cluster-mod/cluster_status.h"
 
+#include <assert.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -96,6 +98,20 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 		buf_printf(out, "  links up     %" PRIu64 " (duplicates closed %" PRIu64 ")\n",
 			   l->ups, l->duplicates);
 		buf_printf(out, "  last error   %s\n", l->last_error[0] != '\0' ? l->last_error : "-");
+		buf_printf(out, "  sessions     %" PRIu64 "\n", p->sessions);
+		buf_printf(out, "  queue        %" PRIu64 " unacked, %" PRIu64 " bytes\n",
+			   p->queue_frames, p->queue_bytes);
+	}
+	for (int i = 0; i < st->nmembers; i++) {
+		const struct cluster_status_member *m = &st->members[i];
+
+		utc(m->since, since, sizeof(since));
+		buf_printf(out, "member %s\n", m->name);
+		buf_printf(out, "  state        %s since %s (%lld s)%s\n", m->state, since,
+			   (long long)(st->now - m->since), m->self ? ", this node" : "");
+		buf_printf(out, "  incarnation  %" PRIu64 "\n", m->incarnation);
+		if (m->ip[0] != '\0')
+			buf_printf(out, "  address      %s port %d\n", m->ip, m->port);
 	}
 	buf_printf(out, "refusals\n");
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++)
@@ -106,6 +122,14 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 	buf_printf(out, "  bounced      %" PRIu64 "\n", st->router.bounced);
 	buf_printf(out, "  redirects    %" PRIu64 " entries, %" PRIu64 " hits, %" PRIu64 " misses\n",
 		   st->router.redirects, st->router.redirect_hits, st->router.redirect_misses);
+	buf_printf(out, "tables\n");
+	buf_printf(out, "  local        %" PRIu64 " sessions\n", st->tables.local_sessions);
+	buf_printf(out, "  remote       %" PRIu64 " sessions\n", st->tables.remote_sessions);
+	buf_printf(out, "  stubs        %" PRIu64 " pushed\n", st->tables.stubs_pushed);
+	buf_printf(out, "  redirects    %" PRIu64 " installed\n", st->tables.redirect_entries);
+	buf_printf(out, "  handed       %" PRIu64 "\n", st->tables.handed);
+	buf_printf(out, "  forwarded    out %" PRIu64 ", in %" PRIu64 ", undelivered %" PRIu64 "\n",
+		   st->tables.forwarded_out, st->tables.forwarded_in, st->tables.undelivered);
 }
 
 /* A JSON string: quotes, backslashes and control bytes escaped; other
@@ -160,7 +184,22 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 			   ",\"last_error\":", l->bytes_in, l->bytes_out, l->ups, l->duplicates,
 			   l->backoff_ms);
 		json_str(out, l->last_error);
-		buf_append_char(out, '}');
+		buf_printf(out, ",\"sessions\":%" PRIu64 ",\"queue\":{\"frames\":%" PRIu64
+			   ",\"bytes\":%" PRIu64 "}}", p->sessions, p->queue_frames, p->queue_bytes);
+	}
+	buf_append_str(out, "],\"members\":[");
+	for (int i = 0; i < st->nmembers; i++) {
+		const struct cluster_status_member *m = &st->members[i];
+
+		buf_append_str(out, i > 0 ? ",{\"name\":" : "{\"name\":");
+		json_str(out, m->name);
+		buf_append_str(out, ",\"ip\":");
+		json_str(out, m->ip);
+		buf_printf(out, ",\"port\":%d,\"incarnation\":%" PRIu64 ",\"state\":", m->port,
+			   m->incarnation);
+		json_str(out, m->state);
+		buf_printf(out, ",\"since\":%lld,\"self\":%s}", (long long)m->since,
+			   m->self ? "true" : "false");
 	}
 	buf_append_str(out, "],\"refusals\":{");
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++) {
@@ -171,9 +210,16 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 	}
 	buf_printf(out, "},\"router\":{\"routed\":%" PRIu64 ",\"bounced\":%" PRIu64
 		   ",\"redirect_hits\":%" PRIu64 ",\"redirect_misses\":%" PRIu64
-		   ",\"redirect_entries\":%" PRIu64 "}}\n", st->router.routed,
+		   ",\"redirect_entries\":%" PRIu64 "}", st->router.routed,
 		   st->router.bounced, st->router.redirect_hits, st->router.redirect_misses,
 		   st->router.redirects);
+	buf_printf(out, ",\"tables\":{\"local_sessions\":%" PRIu64 ",\"remote_sessions\":%"
+		   PRIu64 ",\"stubs_pushed\":%" PRIu64 ",\"redirect_entries\":%" PRIu64
+		   ",\"handed\":%" PRIu64 ",\"forwarded_out\":%" PRIu64 ",\"forwarded_in\":%"
+		   PRIu64 ",\"undelivered\":%" PRIu64 "}}\n", st->tables.local_sessions,
+		   st->tables.remote_sessions, st->tables.stubs_pushed,
+		   st->tables.redirect_entries, st->tables.handed, st->tables.forwarded_out,
+		   st->tables.forwarded_in, st->tables.undelivered);
 }
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
@@ -194,16 +240,30 @@ static void prom_head(struct buf *out, const char *name, const char *type, const
 	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* One line per peer of metric `name`, value from `get`. */
+/* A peer's value: from `get` (0: no sample), or the uint64_t at `off`. */
+static int peer_value(const struct cluster_status_peer *p,
+		      int (*get)(const struct cluster_status_peer *p, double *v), size_t off,
+		      double *v)
+{
+	uint64_t u;
+
+	if (get != NULL)
+		return get(p, v);
+	memcpy(&u, (const char *)p + off, sizeof(u));
+	*v = (double)u;
+	return 1;
+}
+
+/* One line per peer of metric `name`, value from `get` or at `off`. */
 static void prom_peers(const struct cluster_status *st, struct buf *out, const char *name,
 		       const char *type, const char *help,
-		       int (*get)(const struct cluster_status_peer *p, double *v))
+		       int (*get)(const struct cluster_status_peer *p, double *v), size_t off)
 {
 	double v;
 
 	prom_head(out, name, type, help);
 	for (int i = 0; i < st->npeers; i++) {
-		if (!get(&st->peers[i], &v))
+		if (!peer_value(&st->peers[i], get, off, &v))
 			continue;
 		buf_printf(out, "%s{node=\"", name);
 		prom_label(out, st->node);
@@ -225,23 +285,17 @@ static int get_rtt(const struct cluster_status_peer *p, double *v)
 	return p->open;
 }
 
-static int get_in(const struct cluster_status_peer *p, double *v)
-{
-	*v = (double)p->link.bytes_in;
-	return 1;
-}
-
-static int get_out(const struct cluster_status_peer *p, double *v)
-{
-	*v = (double)p->link.bytes_out;
-	return 1;
-}
-
-static int get_ups(const struct cluster_status_peer *p, double *v)
-{
-	*v = (double)p->link.ups;
-	return 1;
-}
+/* A peer's uint64_t field, read by peer_value(). */
+#define PEER_U64(field) NULL, offsetof(struct cluster_status_peer, field)
+#define PEER_FIELD_IS_U64(field) \
+	static_assert(sizeof(((struct cluster_status_peer *)0)->field) == sizeof(uint64_t), \
+		      #field " is read as a uint64_t")
+PEER_FIELD_IS_U64(link.bytes_in);
+PEER_FIELD_IS_U64(link.bytes_out);
+PEER_FIELD_IS_U64(link.ups);
+PEER_FIELD_IS_U64(sessions);
+PEER_FIELD_IS_U64(queue_frames);
+PEER_FIELD_IS_U64(queue_bytes);
 
 static void prom_router(const struct cluster_status *st, struct buf *out, const char *name,
 			const char *type, const char *help, uint64_t v)
@@ -252,18 +306,53 @@ static void prom_router(const struct cluster_status *st, struct buf *out, const 
 	buf_printf(out, "\"} %" PRIu64 "\n", v);
 }
 
+/* The members' states, one sample per member and state (1 for the
+ * member's state, 0 for the others), and when each entered it. */
+static void prom_members(const struct cluster_status *st, struct buf *out)
+{
+	static const char *const states[] = { "alive", "suspect", "dead", "left" };
+
+	prom_head(out, "jabberd_cluster_member_state", "gauge",
+		  "1 for the state this node sees the member in (alive, suspect, dead, left), "
+		  "else 0.");
+	for (int i = 0; i < st->nmembers; i++)
+		for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+			buf_append_str(out, "jabberd_cluster_member_state{node=\"");
+			prom_label(out, st->node);
+			buf_append_str(out, "\",member=\"");
+			prom_label(out, st->members[i].name);
+			buf_printf(out, "\",state=\"%s\"} %d\n", states[k],
+				   strcmp(st->members[i].state, states[k]) == 0);
+		}
+	prom_head(out, "jabberd_cluster_member_state_since_seconds", "gauge",
+		  "Unix time the member entered its current state.");
+	for (int i = 0; i < st->nmembers; i++) {
+		buf_append_str(out, "jabberd_cluster_member_state_since_seconds{node=\"");
+		prom_label(out, st->node);
+		buf_append_str(out, "\",member=\"");
+		prom_label(out, st->members[i].name);
+		buf_printf(out, "\"} %lld\n", (long long)st->members[i].since);
+	}
+}
+
 void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 {
 	prom_peers(st, out, "jabberd_cluster_peer_up", "gauge",
-		   "1 if the link to the peer is up and its protocol opened, else 0.", get_up);
+		   "1 if the link to the peer is up and its protocol opened, else 0.", get_up, 0);
 	prom_peers(st, out, "jabberd_cluster_peer_rtt_seconds", "gauge",
-		   "Last PING round-trip time to the peer (open peers only).", get_rtt);
+		   "Last PING round-trip time to the peer (open peers only).", get_rtt, 0);
 	prom_peers(st, out, "jabberd_cluster_peer_received_bytes_total", "counter",
-		   "Application bytes received from the peer since start.", get_in);
+		   "Application bytes received from the peer since start.", PEER_U64(link.bytes_in));
 	prom_peers(st, out, "jabberd_cluster_peer_sent_bytes_total", "counter",
-		   "Application bytes sent to the peer since start.", get_out);
+		   "Application bytes sent to the peer since start.", PEER_U64(link.bytes_out));
 	prom_peers(st, out, "jabberd_cluster_peer_link_ups_total", "counter",
-		   "Times the link to the peer came up since start.", get_ups);
+		   "Times the link to the peer came up since start.", PEER_U64(link.ups));
+	prom_peers(st, out, "jabberd_cluster_peer_sessions", "gauge",
+		   "The peer's sessions in this node's session table.", PEER_U64(sessions));
+	prom_peers(st, out, "jabberd_cluster_peer_queue_frames", "gauge",
+		   "Stanzas sent to the peer and not acknowledged yet.", PEER_U64(queue_frames));
+	prom_peers(st, out, "jabberd_cluster_peer_queue_bytes", "gauge",
+		   "Route bytes sent to the peer and not acknowledged yet.", PEER_U64(queue_bytes));
 	prom_head(out, "jabberd_cluster_refusals_total", "counter",
 		  "Peers refused before authentication, by reason, since start.");
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++) {
@@ -273,6 +362,7 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 		prom_label(out, cluster_refusal_name((enum cluster_refusal)r));
 		buf_printf(out, "\"} %" PRIu64 "\n", st->refusals[r]);
 	}
+	prom_members(st, out);
 	prom_router(st, out, "jabberd_router_routed_total", "counter",
 		    "Unicast routes delivered since start.", st->router.routed);
 	prom_router(st, out, "jabberd_router_bounced_total", "counter",
@@ -284,4 +374,27 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 		    st->router.redirect_misses);
 	prom_router(st, out, "jabberd_router_redirect_entries", "gauge",
 		    "Per-JID redirect entries now.", st->router.redirects);
+	prom_router(st, out, "jabberd_cluster_local_sessions", "gauge",
+		    "Sessions of this node's sm in the session table.",
+		    st->tables.local_sessions);
+	prom_router(st, out, "jabberd_cluster_remote_sessions", "gauge",
+		    "Sessions of other nodes in the session table.", st->tables.remote_sessions);
+	prom_router(st, out, "jabberd_cluster_stubs_pushed_total", "counter",
+		    "Remote session changes sent to the local sm since start.",
+		    st->tables.stubs_pushed);
+	prom_router(st, out, "jabberd_cluster_redirects_installed", "gauge",
+		    "Redirects the module holds for local sessions (full and bare JIDs).",
+		    st->tables.redirect_entries);
+	prom_router(st, out, "jabberd_cluster_handed_total", "counter",
+		    "Routes for the clustered domains the module handed to the local sm.",
+		    st->tables.handed);
+	prom_router(st, out, "jabberd_cluster_forwarded_out_total", "counter",
+		    "Stanzas the local sm sent to other nodes since start.",
+		    st->tables.forwarded_out);
+	prom_router(st, out, "jabberd_cluster_forwarded_in_total", "counter",
+		    "Stanzas from other nodes handed to the local sm since start.",
+		    st->tables.forwarded_in);
+	prom_router(st, out, "jabberd_cluster_undelivered_total", "counter",
+		    "Stanzas handed back to the local sm as undelivered since start.",
+		    st->tables.undelivered);
 }

@@ -43,6 +43,30 @@ struct cluster_status_peer {
 	unsigned version;                       /* when open */
 	uint64_t incarnation;                   /* the peer's, when open */
 	uint64_t rtt_us;                        /* last round trip, when open */
+	/* i13-fwd: its entries in the session table, and our stanzas it
+	 * has not acknowledged (count and route bytes). */
+	uint64_t sessions, queue_frames, queue_bytes;
+};
+
+/* i13-fwd: the session table and the module's side of iface13.md. */
+struct cluster_status_tables {
+	uint64_t local_sessions;        /* this node's sm's sessions */
+	uint64_t remote_sessions;       /* the peers' (per peer: `sessions`) */
+	uint64_t stubs_pushed;          /* <s/> entries sent to the sm */
+	uint64_t redirect_entries;      /* redirects the module installed */
+	uint64_t handed;                /* routes for the domains handed to the sm */
+	uint64_t forwarded_out, forwarded_in, undelivered;
+};
+
+/* A member of the cluster as this node sees it (cluster_members.h). */
+struct cluster_status_member {
+	const char *name;
+	const char *ip;                 /* "" when not known */
+	int port;
+	uint64_t incarnation;
+	const char *state;              /* alive, suspect, dead, left */
+	time_t since;                   /* in that state since (Unix time) */
+	int self;
 };
 
 struct cluster_status {
@@ -55,6 +79,9 @@ struct cluster_status {
 	const struct cluster_status_peer *peers;
 	uint64_t refusals[CLUSTER_REFUSE_COUNT];
 	struct router_mod_stats router;
+	struct cluster_status_tables tables;
+	int nmembers;                           /* i13-memb */
+	const struct cluster_status_member *members;
 };
 
 /* Append the report to `out`. */

@@ -64,7 +64,8 @@ cluster_mod_cluster_so_SOURCES = \
 	cluster-mod/cluster_link.c cluster-mod/cluster_link.h \
 	cluster-mod/cluster_peer.c cluster-mod/cluster_peer.h \
 	cluster-mod/cluster_state.c cluster-mod/cluster_state.h \
-	cluster-mod/cluster_local.c cluster-mod/cluster_local.h
+	cluster-mod/cluster_local.c cluster-mod/cluster_local.h \
+	cluster-mod/cluster_members.c cluster-mod/cluster_members.h
 cluster_mod_cluster_so_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 cluster_mod_cluster_so_CFLAGS = $(AM_CFLAGS) -fPIC
 cluster_mod_cluster_so_LDFLAGS = $(AM_LDFLAGS) -shared
@@ -166,9 +167,52 @@ cluster_mod_tests_bench_cluster_state_LDADD = $(CLUSTERPROTO_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += cluster-mod/fuzz/fuzz_state
 endif
-cluster_mod_fuzz_fuzz_state_SOURCES = cluster-mod/fuzz/fuzz_state.c \
+cluster_mod_fuzz_fuzz_state_SOURCES = cluster-mod/fuzz/fuzz_state.c cluster-mod/fuzz/fuzz_frames.h \
 	cluster-mod/cluster_state.c cluster-mod/cluster_state.h
 cluster_mod_fuzz_fuzz_state_LDADD = $(CLUSTERPROTO_LIBS)
 cluster_mod_fuzz_fuzz_state_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += cluster-mod/fuzz/corpus/state
 # ---- end of i13-state ----
+# ---- stanza forwarding between nodes (branch i13-fwd) ----
+cluster_mod_cluster_so_SOURCES += \
+	cluster-mod/cluster_fwd.c cluster-mod/cluster_fwd.h
+if HAVE_CMOCKA
+check_PROGRAMS += cluster-mod/tests/test_cluster_fwd
+TESTS += cluster-mod/tests/test_cluster_fwd
+endif
+cluster_mod_tests_test_cluster_fwd_SOURCES = cluster-mod/tests/test_cluster_fwd.c \
+	cluster-mod/cluster_fwd.c cluster-mod/cluster_fwd.h
+cluster_mod_tests_test_cluster_fwd_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+cluster_mod_tests_test_cluster_fwd_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
+# ---- end of i13-fwd ----
+# Fuzz target for the stanza transport fed by a peer (seeds: fuzz/corpus/fwd/:
+# a configuration byte, then STANZA and ACK frames).
+if ENABLE_FUZZING
+noinst_PROGRAMS += cluster-mod/fuzz/fuzz_fwd
+endif
+cluster_mod_fuzz_fuzz_fwd_SOURCES = cluster-mod/fuzz/fuzz_fwd.c cluster-mod/fuzz/fuzz_frames.h \
+	cluster-mod/cluster_fwd.c cluster-mod/cluster_fwd.h
+cluster_mod_fuzz_fuzz_fwd_LDADD = $(CLUSTERPROTO_LIBS)
+cluster_mod_fuzz_fuzz_fwd_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += cluster-mod/fuzz/corpus/fwd
+# ---- membership and failure detection (branch i13-memb) ----
+if HAVE_CMOCKA
+check_PROGRAMS += cluster-mod/tests/test_cluster_members
+TESTS += cluster-mod/tests/test_cluster_members
+endif
+cluster_mod_tests_test_cluster_members_SOURCES = cluster-mod/tests/test_cluster_members.c \
+	cluster-mod/cluster_members.c cluster-mod/cluster_members.h \
+	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
+cluster_mod_tests_test_cluster_members_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+cluster_mod_tests_test_cluster_members_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
+# Fuzz target for the member table fed by peers (seeds: fuzz/corpus/members/).
+if ENABLE_FUZZING
+noinst_PROGRAMS += cluster-mod/fuzz/fuzz_members
+endif
+cluster_mod_fuzz_fuzz_members_SOURCES = cluster-mod/fuzz/fuzz_members.c cluster-mod/fuzz/fuzz_frames.h \
+	cluster-mod/cluster_members.c cluster-mod/cluster_members.h \
+	cluster-mod/cluster_config.c cluster-mod/cluster_config.h
+cluster_mod_fuzz_fuzz_members_LDADD = $(CLUSTERPROTO_LIBS)
+cluster_mod_fuzz_fuzz_members_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += cluster-mod/fuzz/corpus/members
+# ---- end of i13-memb ----

@@ -2,7 +2,7 @@
 # etc/ and the launcher: what `make install` lays out besides the daemons,
 # as jabberd2 does (compat spec sections 1 and 9):
 #   $(bindir)                     router sm c2s s2s, and the jabberd launcher
-#   $(sysconfdir)                 router.xml sm.xml c2s.xml s2s.xml
+#   $(sysconfdir)                 router.xml sm.xml c2s.xml s2s.xml muc.xml
 #                                 router-users.xml router-filter.xml
 #                                 jabberd.cfg, each also as NAME.dist; the
 #                                 NAME copy is made only if it is missing,
@@ -11,7 +11,8 @@
 #   $(localstatedir)/jabberd/db   the SQLite database
 #   $(localstatedir)/log/jabberd  log files (with <log type='file'>)
 #   $(systemdsystemunitdir)       jabberd.service, jabberd-{router,sm,c2s,
-#                                 s2s}.service (when built with libsystemd)
+#                                 s2s,muc}.service (when built with libsystemd;
+#                                 jabberd.service does not pull muc in)
 # The paths inside these files are filled in as they are installed, so
 # `make install prefix=/elsewhere` (and distcheck's relocated installs)
 # get their own paths without a rebuild. docs/install.md tells more.
@@ -22,7 +23,7 @@ etc_edit = sed \
 	-e 's|@pkglibdir[@]|$(pkglibdir)|g' \
 	-e 's|@bindir[@]|$(bindir)|g'
 
-ETC_CONFIGS = router.xml sm.xml c2s.xml s2s.xml router-users.xml \
+ETC_CONFIGS = router.xml sm.xml c2s.xml s2s.xml muc.xml router-users.xml \
 	router-filter.xml jabberd.cfg
 EXTRA_DIST += \
 	etc/README.md \
@@ -30,6 +31,7 @@ EXTRA_DIST += \
 	etc/sm.xml.dist.in \
 	etc/c2s.xml.dist.in \
 	etc/s2s.xml.dist.in \
+	etc/muc.xml.dist.in \
 	etc/router-users.xml.dist.in \
 	etc/router-filter.xml.dist.in \
 	etc/jabberd.cfg.dist.in \
@@ -39,7 +41,7 @@ EXTRA_DIST += \
 
 # The units go in only with sd_notify support: Type=notify needs it.
 if HAVE_SYSTEMD
-JABBERD_UNIT_DAEMONS = router sm c2s s2s
+JABBERD_UNIT_DAEMONS = router sm c2s s2s muc
 JABBERD_UNIT_MAIN = jabberd
 endif
 
@@ -76,7 +78,7 @@ install-data-local:
 	@for d in $(JABBERD_UNIT_DAEMONS); do \
 	  u="$(DESTDIR)$(systemdsystemunitdir)/jabberd-$$d.service"; \
 	  case $$d in \
-	  c2s|s2s) after=' jabberd-router.service'; req='\nRequires=jabberd-router.service' ;; \
+	  c2s|s2s|muc) after=' jabberd-router.service'; req='\nRequires=jabberd-router.service' ;; \
 	  *) after= req= ;; \
 	  esac; \
 	  echo " $$u"; \

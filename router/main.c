@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "link/link.h"
+#include "metrics/metrics.h"
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
@@ -86,7 +87,7 @@ static const struct config_key routerd_keys[] = {
 
 /* Sections walked by hand below. */
 static const char *const routerd_sections[] = {
-	"id", "log", "io.limits", "io.access", "aliases", "aci", "cluster", NULL,
+	"id", "log", "io.limits", "io.access", "aliases", "aci", "cluster", "metrics", NULL,
 };
 
 static void usage(void)
@@ -348,13 +349,52 @@ static int setup(struct routerd *d, const struct routerd_opts *o, const char **e
 	return d->listener != NULL ? 0 : -1;
 }
 
+/* GET /metrics (metrics/metrics.h). */
+static void render_metrics(struct buf *out, void *ctx)
+{
+	static const char *const codes[] = { "400", "401", "404", "other" };
+	struct routerd *d = ctx;
+	struct router *r = d->r;
+	struct router_comp *c;
+	uint64_t comps = 0, queued = 0;
+
+	LIST_FOREACH(c, &r->comps, struct router_comp, link) {
+		comps++;
+		queued += c->nqueue;
+	}
+	metrics_common(out, d->metrics, "router");
+	metrics_one(out, "jabberd_router_components", "gauge",
+		    "Components connected (sm, c2s, s2s, others), the module's stand-in included.",
+		    comps);
+	metrics_one(out, "jabberd_router_routes", "gauge", "Names routed (bound domains and ids).",
+		    xhash_count(r->routes));
+	metrics_one(out, "jabberd_router_throttle_queued", "gauge",
+		    "Routes held for components that asked to be throttled.", queued);
+	metrics_one(out, "jabberd_router_routed_total", "counter", "Unicast routes delivered.",
+		    r->routed);
+	metrics_head(out, "jabberd_router_bounced_total", "counter",
+		     "Routes sent back with an error, by error code.");
+	for (size_t i = 0; i < 4; i++)
+		metrics_sample_label(out, "jabberd_router_bounced_total", "code", codes[i],
+				     r->bounced_code[i]);
+	metrics_head(out, "jabberd_router_dropped_total", "counter",
+		     "Routes dropped without an answer, by cause.");
+	metrics_sample_label(out, "jabberd_router_dropped_total", "cause", "throttle-queue-full",
+			     r->dropped_queue_full);
+	metrics_one(out, "jabberd_router_redirect_hits_total", "counter",
+		    "Routes a per-JID redirect sent.", r->redirected);
+	metrics_one(out, "jabberd_router_redirect_entries", "gauge", "Per-JID redirects set.",
+		    xhash_count(r->redirects));
+}
+
 static int run(struct routerd *d, const struct routerd_opts *o)
 {
 	const char *error;
 	struct mio_timer *check, *watchdog;
 	int rc = 0;
 
-	if (setup(d, o, &error) < 0) {
+	if (setup(d, o, &error) < 0 ||
+	    metrics_http_start(d->mio, d->cfg, render_metrics, d, &d->metrics, &error) < 0) {
 		log_error("router: %s", error);
 		return 1;
 	}
@@ -436,6 +476,7 @@ int main(int argc, char **argv)
 	 * and timers. Then the loop: closing the streams frees their
 	 * components. */
 	router_module_unload(d.r);
+	metrics_http_free(&d.metrics);
 	d.exiting = 1;
 	mio_timer_free(&d.module_wait);
 	mio_free(&d.mio);

@@ -29,6 +29,7 @@ struct router_msglog;
 struct router_module;
 struct link_set;
 struct mio;
+struct metrics_http;
 struct config;
 struct router_module_inst;
 struct router_conn;
@@ -113,8 +114,10 @@ struct router {
 	void (*module_stopped)(void *ctx);
 	void *module_stopped_ctx;
 	const struct config *cfg;       /* for module config lookups */
-	/* Counters for the benchmark and the logs. */
+	/* Counters for the benchmark, the logs and /metrics. */
 	uint64_t routed, bounced, redirected, redirect_misses;
+	uint64_t bounced_code[4];       /* by error code: 400, 401, 404, other */
+	uint64_t dropped_queue_full;    /* a throttled component's oldest */
 };
 
 /* ---- routes.c: the routing core ---- */
@@ -263,6 +266,7 @@ struct routerd {
 	int module_draining;            /* SIGTERM: the module's stop() */
 	int closing;                    /* SIGTERM: streams being closed */
 	int exiting;                    /* the loop is being freed */
+	struct metrics_http *metrics;   /* <metrics> port, or NULL */
 };
 
 /* conn.c */

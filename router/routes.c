@@ -285,6 +285,7 @@ void router_deliver(struct router_comp *c, struct nad *nad)
 		log_warnx("router: component %s: throttle queue full, dropping oldest",
 			  c->user != NULL ? c->user : "?");
 		nad_free(&c->queue[0]);
+		c->r->dropped_queue_full++;
 		memmove(c->queue, c->queue + 1, (c->nqueue - 1) * sizeof(*c->queue));
 		c->nqueue--;
 	}
@@ -302,6 +303,7 @@ void router_bounce(struct router_comp *c, struct nad *nad, int code)
 		return;
 	}
 	c->r->bounced++;
+	c->r->bounced_code[code == 400 ? 0 : code == 401 ? 1 : code == 404 ? 2 : 3]++;
 	set_error(nad, code);
 	router_deliver(c, nad);
 }

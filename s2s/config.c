@@ -82,7 +82,7 @@ static const struct config_key s2s_keys[] = {
 static const char *const s2s_known[] = {
 	"router", "log", "local.origins", "local.id", "lookup.srv", "lookup.host",
 	"lookup.nameserver", "security.whitelist_domain", "stats", "io.compression",
-	NULL,
+	"metrics", NULL,
 };
 
 static const char **s2s_list(const struct config *cf, const char *key)

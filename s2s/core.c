@@ -137,14 +137,21 @@ static int s2s_make_error(struct nad *route, const char *cond)
 
 void s2s_bounce(struct s2s *s2s, struct nad *route, const char *condition)
 {
+	static const char *const conds[] = S2S_BOUNCE_CONDS;
 	int st = nad_child(route, nad_root(route), NULL, NULL);
+	size_t i;
 
 	if (s2s_make_error(route, condition) < 0) {
+		s2s->dropped++;
 		log_debug("s2s: not bouncing <%s/> (%s): already an error or not a stanza",
 			  st != NAD_NONE ? nad_name(route, st) : "", condition);
 		nad_free(&route);
 		return;
 	}
+	for (i = 0; i + 1 < sizeof(conds) / sizeof(conds[0]); i++)
+		if (strcmp(condition, conds[i]) == 0)
+			break;
+	s2s->bounced[i]++;
 	log_debug("s2s: bouncing <%s/> with %s", nad_name(route, st), condition);
 	s2s->ops->to_router(s2s, route, s2s->host);
 }

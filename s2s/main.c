@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "comp/comp.h"
+#include "metrics/metrics.h"
 #include "mio/mio.h"
 #include "util/buf.h"
 #include "util/config_file.h"
@@ -31,6 +32,7 @@
 #include "util/sdnotify.h"
 #include "util/signals.h"
 #include "util/nad.h"
+#include "util/xhash.h"
 
 struct s2sd {
 	struct config *cf;
@@ -44,6 +46,7 @@ struct s2sd {
 	struct mio_listener *tls_listener;  /* local.ssl-port */
 	struct mio_timer *check;
 	struct mio_timer *stop;
+	struct metrics_http *metrics;   /* <metrics> port, or NULL */
 	struct sx_tls_ctx *tls_server, *tls_client;
 	/* per local domain (local.id@pemfile): index as cfg.ids */
 	struct sx_tls_ctx **id_server, **id_client;
@@ -554,6 +557,57 @@ static int make_tls(struct s2sd *d, const char **error_r)
 	return d->tls_client != NULL ? 0 : -1;
 }
 
+/* GET /metrics (metrics/metrics.h). */
+static void render_metrics(struct buf *out, void *ctx)
+{
+	struct s2sd *d = ctx;
+	uint64_t in = 0, out_n = 0, queued = 0, waiting = 0;
+	struct s2s_conn *c;
+	struct xhash_iter it;
+	const char *key;
+	void *val;
+
+	LIST_FOREACH(c, &d->s2s->conns, struct s2s_conn, link) {
+		if (c->incoming)
+			in++;
+		else
+			out_n++;
+	}
+	xhash_iter_init(d->s2s->pairs, &it);
+	while (xhash_iter_next(&it, &key, &val)) {
+		const struct s2s_pair *p = val;
+
+		queued += p->qlen;
+		waiting += p->qlen > 0;
+	}
+	metrics_common(out, d->metrics, "s2s");
+	metrics_head(out, "jabberd_s2s_streams", "gauge", "Server-to-server streams, by direction.");
+	metrics_sample_label(out, "jabberd_s2s_streams", "direction", "in", in);
+	metrics_sample_label(out, "jabberd_s2s_streams", "direction", "out", out_n);
+	metrics_one(out, "jabberd_s2s_domain_pairs", "gauge",
+		    "Local/remote domain pairs known (validated or being validated).",
+		    xhash_count(d->s2s->pairs));
+	metrics_one(out, "jabberd_s2s_queued_stanzas", "gauge",
+		    "Stanzas waiting for a remote domain's stream.", queued);
+	metrics_one(out, "jabberd_s2s_waiting_pairs", "gauge",
+		    "Domain pairs with stanzas waiting.", waiting);
+	metrics_one(out, "jabberd_s2s_router_link_up", "gauge",
+		    "1 while the link to the router is open.", comp_is_open(d->comp) ? 1 : 0);
+	{
+		static const char *const conds[] = S2S_BOUNCE_CONDS;
+
+		metrics_head(out, "jabberd_s2s_bounced_total", "counter",
+			     "Stanzas sent back to their sender with an error, by condition.");
+		for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++)
+			metrics_sample_label(out, "jabberd_s2s_bounced_total", "condition",
+					     conds[i], d->s2s->bounced[i]);
+	}
+	metrics_head(out, "jabberd_s2s_dropped_total", "counter",
+		     "Stanzas dropped without an answer, by cause.");
+	metrics_sample_label(out, "jabberd_s2s_dropped_total", "cause", "error-not-bounced",
+			     d->s2s->dropped);
+}
+
 static int d_setup(struct s2sd *d)
 {
 	struct s2s_settings set = { 0 };
@@ -596,6 +650,10 @@ static int d_setup(struct s2sd *d)
 		mio_timer_start(d->check, (unsigned)d->cfg.check_interval * 1000, 1);
 	d->stop = mio_timer_new(d->mio, on_stop, d);
 	mio_set_max_conns(d->mio, (unsigned)d->cfg.max_fds);
+	if (metrics_http_start(d->mio, d->cf, render_metrics, d, &d->metrics, &err) < 0) {
+		log_error("s2s: %s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -640,6 +698,7 @@ static void d_free(struct s2sd *d)
 		mio_connector_cancel(&a->ctor);
 		attempt_free(a);
 	}
+	metrics_http_free(&d->metrics);
 	comp_free(&d->comp);
 	mio_listener_free(&d->listener);
 	mio_listener_free(&d->tls_listener);

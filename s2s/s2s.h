@@ -20,6 +20,7 @@
 #define S2S_S2S_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "sx/sx.h"
@@ -341,7 +342,14 @@ struct s2s {
 	struct sx_sasl_ctx *sasl_client;
 	struct link_set *links; /* no loop: s2s_flush flushes it */
 	int flushing;
+	/* /metrics: stanzas sent back, by condition (S2S_BOUNCE_CONDS, the
+	 * last slot for any other), and those dropped instead (errors). */
+	uint64_t bounced[6], dropped;
 };
+
+/* The conditions s2s_bounce() counts apart, in the order of bounced[]. */
+#define S2S_BOUNCE_CONDS { "remote-server-not-found", "remote-server-timeout", \
+	"resource-constraint", "policy-violation", "service-unavailable", "other" }
 
 time_t s2s_now(struct s2s *s2s);
 /* The stanza error type (RFC 6120 8.3) of a condition. */

@@ -13,6 +13,8 @@ sm_libsm_a_SOURCES = \
 	sm/user.c \
 	sm/sess.c \
 	sm/cluster_notify.c \
+	sm/cluster.c \
+	sm/cluster_data.c \
 	sm/modules.c \
 	sm/mod_session.c \
 	sm/mod_active.c \
@@ -40,25 +42,29 @@ sm_libsm_a_SOURCES = \
 	sm/mod_amp.c \
 	sm/mod_roster_publish.c \
 	sm/datetime.c sm/datetime.h \
-	sm/amp.h sm/echo.h sm/offline.h sm/presence.h sm/privacy.h sm/roster.h
+	sm/amp.h sm/carbons.h sm/echo.h sm/offline.h sm/presence.h sm/privacy.h sm/roster.h
 
 bin_PROGRAMS += sm/sm
 sm_sm_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
 sm_sm_SOURCES = sm/main.c
 SM_LIBS = sm/libsm.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
-sm_sm_LDADD = $(SM_LIBS)
+sm_sm_LDADD = $(METRICS_LIBS) $(SM_LIBS)
 
 if HAVE_CMOCKA
 SM_TESTS = sm/tests/test_sm sm/tests/test_amp sm/tests/test_roster_publish \
-	sm/tests/test_modules
+	sm/tests/test_modules sm/tests/test_cluster_data
 check_PROGRAMS += $(SM_TESTS)
 TESTS += $(SM_TESTS)
-# Run by hand (sm/tests/bench_c2s_gone.c says how).
-check_PROGRAMS += sm/tests/bench_c2s_gone
+# Run by hand (sm/tests/bench_c2s_gone.c, bench_remote_stubs.c say how).
+check_PROGRAMS += sm/tests/bench_c2s_gone sm/tests/bench_remote_stubs
 endif
 sm_tests_bench_c2s_gone_SOURCES = sm/tests/bench_c2s_gone.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_bench_c2s_gone_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_bench_c2s_gone_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
+sm_tests_bench_remote_stubs_SOURCES = sm/tests/bench_remote_stubs.c sm/tests/sm_testlib.c \
+	sm/tests/sm_testlib.h
+sm_tests_bench_remote_stubs_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+sm_tests_bench_remote_stubs_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 sm_tests_test_sm_SOURCES = sm/tests/test_sm.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_sm_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_sm_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
@@ -71,6 +77,9 @@ sm_tests_test_roster_publish_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 sm_tests_test_modules_SOURCES = sm/tests/test_modules.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_modules_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_modules_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
+sm_tests_test_cluster_data_SOURCES = sm/tests/test_cluster_data.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
+sm_tests_test_cluster_data_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+sm_tests_test_cluster_data_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 
 # A router module standing in for the cluster module in
 # tests/integration/test_sm_router_id.py (seed patch 1): binds a domain and

@@ -24,7 +24,10 @@
 #include <unistd.h>
 
 #include "comp/comp.h"
+#include "metrics/metrics.h"
 #include "mio/mio.h"
+#include "storage/storage.h"
+#include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
 #include "util/pidfile.h"
@@ -76,6 +79,9 @@ static void on_bound(struct comp *comp, const char *name, int error, void *ctx)
 	if (--sm_binds_pending == 0) {
 		log_notice("sm: %s ready for sessions", sm->id);
 		sdnotify_ready("ready for sessions");
+		/* In a cluster: the remote sessions, now that the router
+		 * knows our name (sm/cluster.c). */
+		sm_cluster_sync(sm);
 	}
 }
 
@@ -166,8 +172,10 @@ static void on_term(int signo, void *ctx)
 	log_notice("sm: shutting down (signal %d)", signo);
 	sm->shutting_down = 1;
 	sdnotify_stopping();
-	/* Contacts hear that our users are gone; c2s closes their streams
-	 * when the router says we left. */
+	/* Stanzas held for the cluster's view are decided now (stored
+	 * offline if nothing else), not lost. Contacts hear that our users
+	 * are gone; c2s closes their streams when the router says we left. */
+	sm_cluster_proceed(sm, "shutting down");
 	if (comp_is_open(sm->comp))
 		sess_end_all(sm, "shutting down");
 	comp_close(sm->comp);
@@ -179,13 +187,50 @@ static void on_debug(int signo, void *ctx)
 	log_set_debug(signo == SIGUSR2);
 }
 
+static struct metrics_http *sm_metrics;
+
+/* GET /metrics (metrics/metrics.h). */
+static void render_metrics(struct buf *out, void *ctx)
+{
+	struct sm *sm = ctx;
+
+	metrics_common(out, sm_metrics, "sm");
+	metrics_one(out, "jabberd_sm_sessions", "gauge", "Client sessions open here.",
+		    xhash_count(sm->sessions));
+	metrics_one(out, "jabberd_sm_users_loaded", "gauge",
+		    "Users whose data is loaded (with a session, or being delivered to).",
+		    xhash_count(sm->users));
+	metrics_one(out, "jabberd_sm_router_link_up", "gauge",
+		    "1 while the link to the router is open.", comp_is_open(sm->comp) ? 1 : 0);
+	metrics_one(out, "jabberd_sm_held_routes", "gauge",
+		    "Routes for outside held while the router link is down.", sm->nheld);
+	metrics_head(out, "jabberd_sm_dropped_total", "counter",
+		     "Routes dropped without an answer, by cause.");
+	metrics_sample_label(out, "jabberd_sm_dropped_total", "cause", "held-queue-full",
+			     sm->held_dropped);
+	if (sm->st != NULL) {
+		struct storage_stats ss;
+
+		storage_stats(sm->st, &ss);
+		metrics_one(out, "jabberd_sm_storage_calls_total", "counter",
+			    "Storage driver calls (get, put, count, delete, replace).", ss.calls);
+		metrics_one(out, "jabberd_sm_storage_errors_total", "counter",
+			    "Storage driver calls that failed.", ss.errors);
+		metrics_head(out, "jabberd_sm_storage_seconds_total", "counter",
+			     "Time the sm waited for storage, in seconds.");
+		metrics_sample_double(out, "jabberd_sm_storage_seconds_total",
+				      (double)ss.us / 1e6);
+	}
+}
+
 static int run(struct sm *sm)
 {
 	struct mio_timer *watchdog;
 	const char *error;
 	int rc;
 
-	if (link_router(sm, &error) < 0) {
+	if (link_router(sm, &error) < 0 ||
+	    metrics_http_start(sm->mio, sm->cfg, render_metrics, sm, &sm_metrics, &error) < 0) {
 		log_error("sm: %s", error);
 		return 1;
 	}
@@ -251,6 +296,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = run(sm);
+	metrics_http_free(&sm_metrics);
 	pidfile_remove(o.pidfile);      /* the path lives in sm->cfg */
 	comp_free(&sm->comp);
 	sm_free(&sm);

@@ -291,8 +291,9 @@ static enum mod_ret amp_pkt_user(struct user *user, struct pkt *pkt)
 		return MOD_PASS;
 	res = jid_resource(pkt->to);
 	dest.bare = res[0] == '\0';
-	dest.exact = !dest.bare && user_sess(user, res) != NULL;
-	dest.online = dest.exact || user_top_sess_for(user, pkt) != NULL;
+	dest.exact = !dest.bare && (user_sess(user, res) != NULL ||
+				    sm_remote_get(user->sm, pkt->to, pkt) != NULL);
+	dest.online = dest.exact || user_top_priority(user, pkt) >= 0;
 	dest.storable = offline_wanted(user->sm, pkt);
 	dest.now = time(NULL);
 	for (r = nad_child(pkt->nad, amp, NS_AMP, "rule"); r != NAD_NONE;

@@ -9,8 +9,15 @@
  * sessions that the message itself does not reach, unless their XEP-0016
  * list in force refuses the sender. <private/> and the XEP-0334
  * <no-copy/> hint keep a message out of carbons.
+ *
+ * In a cluster the user's sessions on other nodes are counted when
+ * deciding which sessions a received message reaches, and every
+ * available one the message does not reach gets the copy (one route per
+ * node, without `to`): its sm drops it unless that session enabled
+ * carbons (carbons_wanted, sm/carbons.h).
  */
 #include "config.h"
+#include "sm/carbons.h"
 #include "sm/sm.h"
 
 #include <string.h>
@@ -33,6 +40,16 @@ static int carbons_on(const struct sess *sess)
 	return sess->mod[carbons_slot] != NULL;
 }
 
+int carbons_wanted(struct sess *sess, const struct pkt *pkt)
+{
+	if (pkt->type != PKT_MESSAGE || pkt->from == NULL ||
+	    strcmp(jid_full(pkt->from), jid_bare(sess->user->jid)) != 0 ||
+	    (nad_child(pkt->nad, 0, NS_CARBONS, "received") == NAD_NONE &&
+	     nad_child(pkt->nad, 0, NS_CARBONS, "sent") == NAD_NONE))
+		return 1;
+	return carbons_on(sess);
+}
+
 static int carbons_eligible(const struct pkt *pkt)
 {
 	const char *type = nad_attr(pkt->nad, 0, NULL, "type");
@@ -49,19 +66,52 @@ static int carbons_eligible(const struct pkt *pkt)
 	return strcmp(type, "chat") == 0;
 }
 
-/* Wrap a copy of the message for session s. */
-static void carbons_copy(const struct pkt *pkt, struct sess *s, const char *how)
+/* The message wrapped for a copy to `to` (NULL: none, for the sessions
+ * on other nodes) from the user's bare JID. */
+static struct pkt *carbons_wrap(const struct pkt *pkt, const struct user *user, const char *to,
+				const char *how)
 {
-	struct pkt *c = pkt_create(pkt->sm, "message", nad_attr(pkt->nad, 0, NULL, "type"),
-				   jid_full(s->jid), jid_bare(s->user->jid));
+	struct pkt *c = pkt_create(pkt->sm, "message", nad_attr(pkt->nad, 0, NULL, "type"), to,
+				   jid_bare(user->jid));
 	int w, f;
 
 	if (c == NULL)
-		return;
+		return NULL;
 	w = nad_elem_add(c->nad, 0, NS_CARBONS, how);
 	f = nad_elem_add(c->nad, w, NS_FORWARD, "forwarded");
 	nad_graft(c->nad, f, pkt->nad, 0);
-	pkt_sess(c, s);
+	return c;
+}
+
+static void carbons_copy(const struct pkt *pkt, struct sess *s, const char *how)
+{
+	struct pkt *c = carbons_wrap(pkt, s->user, jid_full(s->jid), how);
+
+	if (c != NULL)
+		pkt_sess(c, s);
+}
+
+/* Copies for the user's available sessions on other nodes, but the one
+ * the message itself reaches (`reached`, or every one of that priority
+ * when `top` >= 0). */
+static void carbons_remote(const struct pkt *pkt, struct user *user, const struct jid *reached,
+			   int top, const char *how)
+{
+	struct sm_fwd fwd = { 0 };
+	struct rsess *r;
+	struct pkt *c;
+
+	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+		if (r->available && rsess_usable(r, pkt) && !(reached != NULL && strcmp(r->full, jid_full(reached)) == 0) &&
+		    !(top >= 0 && r->priority == top))
+			sm_fwd_add(&fwd, r);
+	if (fwd.n == 0)
+		return;
+	c = carbons_wrap(pkt, user, NULL, how);
+	if (c != NULL)
+		sm_fwd_send(user->sm, &fwd, c, 0);
+	sm_fwd_clear(&fwd);
+	pkt_free(&c);
 }
 
 static enum mod_ret carbons_in_sess(struct sess *sess, struct pkt *pkt)
@@ -94,28 +144,38 @@ static enum mod_ret carbons_in_sess(struct sess *sess, struct pkt *pkt)
 		if (s != sess && carbons_on(s) && !jid_equal(s->jid, pkt->to))
 			carbons_copy(pkt, s, "sent");
 	}
+	carbons_remote(pkt, sess->user, pkt->to, -1, "sent");
 	return MOD_PASS;
 }
 
-/* Would deliver hand this message to s? (Its rules, mod_deliver.c,
- * privacy lists included.) */
-static int carbons_reaches(struct user *user, const struct pkt *pkt, struct sess *s)
+/* The full JID the message goes to, if a session (here or on another
+ * node) holds it. */
+static int carbons_exact(struct user *user, const struct pkt *pkt)
 {
 	const char *res = jid_resource(pkt->to);
-	struct sess *top;
 
-	if (res[0] != '\0' && user_sess(user, res) != NULL)
-		return strcmp(res, jid_resource(s->jid)) == 0;
-	top = user_top_sess_for(user, pkt);
-	return top != NULL && s->available && s->priority == top->priority &&
-	       !privacy_sess_denies(s, pkt);
+	return res[0] != '\0' && (user_sess(user, res) != NULL ||
+				  sm_remote_get(user->sm, pkt->to, pkt) != NULL);
+}
+
+/* Would deliver hand this message to s? (Its rules, mod_deliver.c,
+ * privacy lists and the sessions on other nodes included.) */
+static int carbons_reaches(struct user *user, const struct pkt *pkt, struct sess *s)
+{
+	int top;
+
+	if (carbons_exact(user, pkt))
+		return strcmp(jid_resource(pkt->to), jid_resource(s->jid)) == 0;
+	top = user_top_priority(user, pkt);
+	return top >= 0 && s->available && s->priority == top && !privacy_sess_denies(s, pkt);
 }
 
 static enum mod_ret carbons_pkt_user(struct user *user, struct pkt *pkt)
 {
 	struct list_node *n;
+	int exact;
 
-	if (!carbons_eligible(pkt) || user_top_sess(user) == NULL)
+	if (!carbons_eligible(pkt) || !user_available_anywhere(user, pkt))
 		return MOD_PASS;
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
@@ -125,6 +185,9 @@ static enum mod_ret carbons_pkt_user(struct user *user, struct pkt *pkt)
 		if (carbons_on(s) && !carbons_reaches(user, pkt, s) && !privacy_sess_denies(s, pkt))
 			carbons_copy(pkt, s, "received");
 	}
+	exact = carbons_exact(user, pkt);
+	carbons_remote(pkt, user, exact ? pkt->to : NULL,
+		       exact ? -1 : user_top_priority(user, pkt), "received");
 	return MOD_PASS;
 }
 

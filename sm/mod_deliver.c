@@ -13,6 +13,11 @@
  * A session whose XEP-0016 list in force refuses the message is passed
  * over (mod_privacy); one every available session refuses is bounced
  * with service-unavailable, not stored.
+ *
+ * In a cluster the user's sessions on other nodes (sm/cluster.c stubs)
+ * count as well: a full JID one of them holds is forwarded to its node,
+ * and the bare-JID choice is made over local and remote sessions together
+ * (priorities across nodes, ties get copies, one route per node).
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -37,23 +42,31 @@ static enum mod_ret deliver_in_sess(struct sess *sess, struct pkt *pkt)
  * a copy. 0 if there is no available session at all. */
 static int deliver_message_bare(struct user *user, struct pkt *pkt, int all)
 {
-	struct sess *top = user_top_sess_for(user, pkt);
+	int top = user_top_priority(user, pkt);
+	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
-	int seen = user_top_sess(user) != NULL;
+	struct rsess *r;
 
-	if (!seen && !privacy_user_denies(user, pkt))
+	if (!user_available_anywhere(user, pkt) && !privacy_user_denies(user, pkt))
 		return 0;       /* offline storage */
-	if (top == NULL) {
+	if (top < 0) {
 		pkt_router(pkt_error(pkt, "service-unavailable"));
 		return 1;
 	}
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
 
-		if (s->available && (all ? s->priority >= 0 : s->priority == top->priority) &&
+		if (s->available && (all ? s->priority >= 0 : s->priority == top) &&
 		    !privacy_sess_denies(s, pkt))
 			pkt_sess(pkt_dup(pkt, NULL, NULL), s);
 	}
+	/* In a cluster, the sessions on other nodes: one route per node,
+	 * whose sm applies the session's privacy list. */
+	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+		if (r->available && rsess_usable(r, pkt) &&
+		    (all ? r->priority >= 0 : r->priority == top))
+			sm_fwd_add(&fwd, r);
+	sm_fwd_send(user->sm, &fwd, pkt, 1);
 	pkt_free(&pkt);
 	return 1;
 }
@@ -85,9 +98,15 @@ static enum mod_ret deliver_pkt_user(struct user *user, struct pkt *pkt)
 {
 	const char *res = jid_resource(pkt->to);
 	struct sess *sess = res[0] != '\0' ? user_sess(user, res) : NULL;
+	struct rsess *r;
 
 	if (sess != NULL) {
 		pkt_sess(pkt, sess);
+		return MOD_HANDLED;
+	}
+	/* A full JID another node holds: its sm delivers. */
+	if (res[0] != '\0' && (r = sm_remote_get(user->sm, pkt->to, pkt)) != NULL) {
+		sm_forward_one(user->sm, pkt, r);
 		return MOD_HANDLED;
 	}
 	if (pkt->type & (PKT_MESSAGE | PKT_MESSAGE_ERROR))

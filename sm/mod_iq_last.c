@@ -4,6 +4,11 @@
  * At a user, for the user and contacts that see its presence: 0 while it
  * is online, else the time since its last logout, which the sess-end
  * chain records in jabberd2's "logout" table.
+ *
+ * In a cluster (sm.xml <cluster><notify>) the user may be online on
+ * another node only: with no session here, the "status" table that
+ * mod_status keeps on every node (sm/cluster_data.c keeps it "online"
+ * while any node has a session) says whether it is.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -45,6 +50,24 @@ static enum mod_ret last_pkt_sm(struct pkt *pkt)
 	return MOD_HANDLED;
 }
 
+/* In a cluster: does the status table say the user is online (on some
+ * other node)? */
+static int online_elsewhere(struct user *user)
+{
+	struct os *os = NULL;
+	const char *error, *status;
+	int online = 0;
+
+	if (user->sm->cluster_notify == NULL)
+		return 0;
+	if (storage_get(user->sm->st, "status", jid_bare(user->jid), NULL, &os, &error) ==
+	    STORAGE_OK)
+		online = os_object_get_str(os_first(os), "status", &status) == 0 &&
+			 strcmp(status, "online") == 0;
+	os_free(&os);
+	return online;
+}
+
 static enum mod_ret last_pkt_user(struct user *user, struct pkt *pkt)
 {
 	struct roster_item *item;
@@ -59,7 +82,10 @@ static enum mod_ret last_pkt_user(struct user *user, struct pkt *pkt)
 		pkt_router(pkt_error(pkt, "forbidden"));
 		return MOD_HANDLED;
 	}
-	if (!list_empty(&user->sessions)) {
+	/* Online here or, in a cluster, on another node (a stub, or the
+	 * status table). */
+	if (!list_empty(&user->sessions) || sm_remote_first(user->sm, user->jid) != NULL ||
+	    online_elsewhere(user)) {
 		last_reply(pkt, 0);
 		return MOD_HANDLED;
 	}

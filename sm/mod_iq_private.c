@@ -58,6 +58,8 @@ static int private_store(struct sess *sess, const struct nad *req, int frag)
 	rc = storage_replace(sm->st, "private", owner, filter, os, &error);
 	if (rc != STORAGE_OK)
 		log_error("sm: iq-private: cannot store %s for %s: %s", ns, owner, error);
+	else
+		sm_cluster_changed(sm, owner, SM_DATA_PRIVATE);
 	os_free(&os);
 	free(filter);
 	nad_free(&route);

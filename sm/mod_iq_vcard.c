@@ -164,6 +164,7 @@ static struct pkt *vcard_set(struct sm *sm, struct pkt *pkt, const char *owner)
 		log_error("sm: iq-vcard: cannot store for %s: %s", owner, error);
 		return pkt_error(pkt, "internal-server-error");
 	}
+	sm_cluster_changed(sm, owner, SM_DATA_VCARD);
 	return pkt_result(pkt);
 }
 

@@ -5,7 +5,9 @@
  * available session are kept in jabberd2's "queue" table, each as the
  * whole <route> envelope around the stanza, stamped with a XEP-0203 delay
  * when stored. They are delivered to the first session that becomes
- * available with a non-negative priority, then deleted.
+ * available with a non-negative priority, taken from storage in one
+ * step: of two sms sharing the database that flush the queue at once
+ * (the user logging in on two nodes), each message goes to one.
  * offline.userquota (0 = unlimited) caps the stored stanzas per user; a
  * message beyond it is answered with service-unavailable. With mod_amp
  * loaded, a stored message whose XEP-0079 expire-at has passed by then
@@ -86,7 +88,7 @@ static enum mod_ret offline_pkt_user(struct user *user, struct pkt *pkt)
 	int64_t count = 0;
 	int quota = offline_sm(sm)->quota, rc;
 
-	if (!offline_wanted(sm, pkt) || user_top_sess(user) != NULL)
+	if (!offline_wanted(sm, pkt) || user_available_anywhere(user, pkt))
 		return MOD_PASS;
 	if (quota > 0 &&
 	    storage_count(sm->st, "queue", owner, NULL, &count, &error) == STORAGE_OK &&
@@ -127,8 +129,19 @@ static void offline_flush(struct sess *sess)
 	struct os *os = NULL;
 	struct os_object *o;
 
-	if (storage_get(sm->st, "queue", owner, NULL, &os, &error) != STORAGE_OK)
+	/* Taken, not read then cleared: an sm on another node sharing the
+	 * database may flush the same queue at the same moment (the user
+	 * logging in on both), and each message must go out once; nor may a
+	 * message stored between a read and a clear be lost. */
+	switch (storage_take(sm->st, "queue", owner, NULL, &os, &error)) {
+	case STORAGE_OK:
+		break;
+	case STORAGE_ERROR:
+		log_error("sm: offline: cannot take the queue of %s: %s", owner, error);
 		return;
+	case STORAGE_NOT_FOUND:
+		return;
+	}
 	for (o = os_first(os); o != NULL; o = os_next(o)) {
 		const struct nad *route;
 		int payload;
@@ -145,8 +158,6 @@ static void offline_flush(struct sess *sess)
 			pkt_sess(pkt, sess);
 	}
 	os_free(&os);
-	if (storage_delete(sm->st, "queue", owner, NULL, &error) != STORAGE_OK)
-		log_error("sm: offline: cannot clear the queue of %s: %s", owner, error);
 }
 
 static enum mod_ret offline_in_sess(struct sess *sess, struct pkt *pkt)

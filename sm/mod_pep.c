@@ -2,11 +2,17 @@
 /*
  * mod_pep: minimal XEP-0163 personal eventing, as jabberd2's (which ships
  * it disabled): a user publishes to a node at its own bare JID; the
- * last item of each node is kept in memory while the user is loaded (not
- * stored, as in jabberd2), sent as a pubsub#event headline to the user's
- * available sessions and to every contact with a "from" subscription,
- * and returned to the user and those contacts on request. No node
- * configuration, no filtering by entity capabilities.
+ * last item of each node is sent as a pubsub#event headline to the
+ * user's available sessions and to every contact with a "from"
+ * subscription, and returned to the user and those contacts on request.
+ * No node configuration, no filtering by entity capabilities.
+ *
+ * Unlike jabberd2, which keeps the items in memory only, the last item of
+ * each node is stored (our "pep-items" table: node, xml), so that every
+ * node of a cluster serves it: the items are read on first use while the
+ * user is loaded, and dropped when another node's sm says it published
+ * (sm/cluster_data.c, what='pep'). List pep in the user-delete chain to
+ * have them deleted with the user.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -15,17 +21,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/storage.h"
 #include "util/buf.h"
 #include "util/jid.h"
 #include "util/list.h"
+#include "util/log.h"
 #include "util/nad.h"
 #include "util/xhash.h"
 
 #define NS_PUBSUB "http://jabber.org/protocol/pubsub"
 #define NS_PUBSUB_EVENT "http://jabber.org/protocol/pubsub#event"
 
-/* The module's data: per user, node -> last item nad (made on the first
- * publish). */
+/* The module's data: per user, node -> last item nad (read from storage
+ * on first use). */
 static int pep_slot;
 
 static void pep_free_item(void *v)
@@ -42,6 +50,58 @@ static void pep_user_free(struct user *user, void *data)
 	(void)user;
 	xhash_clear(items, pep_free_item);
 	xhash_free(&items);
+}
+
+/* The user's nodes: node name -> its last item, read from storage the
+ * first time. */
+static struct xhash *pep_nodes(struct user *user)
+{
+	struct xhash *nodes = user->mod[pep_slot];
+	struct os *os = NULL;
+	struct os_object *o;
+	const char *error, *node;
+	const struct nad *item;
+
+	if (nodes != NULL)
+		return nodes;
+	nodes = xhash_new();
+	user->mod[pep_slot] = nodes;
+	switch (storage_get(user->sm->st, "pep-items", jid_bare(user->jid), NULL, &os, &error)) {
+	case STORAGE_OK:
+		break;
+	case STORAGE_ERROR:
+		log_error("sm: pep: cannot read the items of %s: %s", jid_bare(user->jid), error);
+		return nodes;
+	case STORAGE_NOT_FOUND:
+		return nodes;
+	}
+	for (o = os_first(os); o != NULL; o = os_next(o))
+		if (os_object_get_str(o, "node", &node) == 0 &&
+		    os_object_get_nad(o, "xml", &item) == 0 && nad_root(item) != NAD_NONE)
+			pep_free_item(xhash_put(nodes, node, nad_copy(item)));
+	os_free(&os);
+	return nodes;
+}
+
+/* Store a node's last item; 0, or -1 (logged). */
+static int pep_store(struct user *user, const char *node, const struct nad *item)
+{
+	const char *owner = jid_bare(user->jid), *error;
+	char *filter = storage_filter_str("node", node);
+	struct os *os = os_new();
+	struct os_object *o = os_object_new(os);
+	enum storage_result rc;
+
+	os_object_put_str(o, "node", node);
+	os_object_put_nad(o, "xml", item);
+	rc = storage_replace(user->sm->st, "pep-items", owner, filter, os, &error);
+	if (rc != STORAGE_OK)
+		log_error("sm: pep: cannot store node %s of %s: %s", node, owner, error);
+	else
+		sm_cluster_changed(user->sm, owner, SM_DATA_PEP);
+	os_free(&os);
+	free(filter);
+	return rc == STORAGE_OK ? 0 : -1;
 }
 
 /* <event><items node><item .../></items></event> in a headline to `to`. */
@@ -104,10 +164,13 @@ static const char *pep_publish(struct sess *sess, struct pkt *pkt, int ps)
 	copy = nad_extract(pkt->nad, item);
 	if (nad_attr(copy, 0, NULL, "id") == NULL)
 		nad_attr_set(copy, 0, NULL, "id", "current");
-	if (user->mod[pep_slot] == NULL)
-		user->mod[pep_slot] = xhash_new();
 	name = xstrdup(node);
-	pep_free_item(xhash_put(user->mod[pep_slot], name, copy));
+	if (pep_store(user, name, copy) < 0) {
+		nad_free(&copy);
+		free(name);
+		return "internal-server-error";
+	}
+	pep_free_item(xhash_put(pep_nodes(user), name, copy));
 	pep_broadcast(user, name, copy);
 	pkt_result(pkt);
 	ps = nad_elem_add(pkt->nad, 0, NS_PUBSUB, "pubsub");
@@ -124,8 +187,7 @@ static struct pkt *pep_items(struct user *user, struct pkt *pkt, int ps)
 {
 	int items = nad_child(pkt->nad, ps, NS_PUBSUB, "items"), q;
 	const char *node = items != NAD_NONE ? nad_attr(pkt->nad, items, NULL, "node") : NULL;
-	struct xhash *nodes = user->mod[pep_slot];
-	const struct nad *item = node != NULL && nodes != NULL ? xhash_get(nodes, node) : NULL;
+	const struct nad *item = node != NULL ? xhash_get(pep_nodes(user), node) : NULL;
 	char *name;
 
 	if (node == NULL)
@@ -183,6 +245,22 @@ static enum mod_ret pep_pkt_user(struct user *user, struct pkt *pkt)
 	return MOD_HANDLED;
 }
 
+/* Published on another node: read the items again when next needed. */
+static void pep_user_changed(struct user *user, enum sm_user_data what)
+{
+	if (what != SM_DATA_PEP || user->mod[pep_slot] == NULL)
+		return;
+	pep_user_free(user, user->mod[pep_slot]);
+	user->mod[pep_slot] = NULL;
+}
+
+static void pep_user_delete(struct sm *sm, const struct jid *jid)
+{
+	const char *error;
+
+	storage_delete(sm->st, "pep-items", jid_bare(jid), NULL, &error);
+}
+
 static int pep_init(struct sm *sm, const char *arg)
 {
 	(void)arg;
@@ -198,4 +276,6 @@ const struct sm_module sm_module_pep = {
 	.init = pep_init,
 	.in_sess = pep_in_sess,
 	.pkt_user = pep_pkt_user,
+	.user_changed = pep_user_changed,
+	.user_delete = pep_user_delete,
 };

@@ -74,7 +74,10 @@ static void pres_to_roster(struct user *user, const struct pkt *pkt, int want_fr
 }
 
 /* Copies to the user's available sessions (except `skip`; for presence
- * from outside, `filter`, except those whose privacy list refuses it). */
+ * from outside, `filter`, except those whose privacy list refuses it).
+ * In a cluster, the available sessions on other nodes too: their sm
+ * applies their privacy lists; during a broadcast (pres_broadcast) every
+ * contact's remote sessions on one node share one route. */
 static void pres_to_sessions(struct user *user, const struct pkt *pkt, struct sess *skip,
 			     int filter)
 {
@@ -84,6 +87,17 @@ static void pres_to_sessions(struct user *user, const struct pkt *pkt, struct se
 	SESS_FOREACH(user, s, n)
 		if (s != skip && s->available && !(filter && privacy_sess_denies(s, pkt)))
 			pkt_sess(pkt_dup(pkt, jid_full(s->jid), NULL), s);
+	sm_cluster_fan_out(user->sm, user, pkt);
+}
+
+/* A session's own presence to its contacts (those with a `from`
+ * subscription) and to its user's other sessions (except skip). */
+static void pres_broadcast(struct sess *sess, const struct pkt *pkt, struct sess *skip)
+{
+	sm_cluster_batch_begin(sess->user->sm, pkt);
+	pres_to_roster(sess->user, pkt, 1);
+	pres_to_sessions(sess->user, pkt, skip, 0);
+	sm_cluster_batch_end(sess->user->sm, pkt);
 }
 
 static void pres_probe_contacts(struct sess *sess)
@@ -91,15 +105,34 @@ static void pres_probe_contacts(struct sess *sess)
 	struct user *user = sess->user;
 	struct pkt *probe = pkt_create(user->sm, "presence", "probe", NULL, jid_bare(user->jid));
 
+	/* Contacts' sessions on one node share one probe route. */
+	sm_cluster_batch_begin(user->sm, probe);
 	pres_to_roster(user, probe, 0);
+	sm_cluster_batch_end(user->sm, probe);
 	pkt_free(&probe);
 }
 
-/* The new session sees what its siblings last said. */
+/* The new session sees what its siblings last said; those on other
+ * nodes are asked (a probe their sm answers, presence_probe_sess). */
 static void pres_siblings(struct sess *sess)
 {
+	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
+	struct rsess *r;
 	struct sess *s;
+	struct pkt *probe;
+
+	for (r = sm_remote_first(sess->user->sm, sess->user->jid); r != NULL; r = r->next)
+		if (r->available)
+			sm_fwd_add(&fwd, r);
+	if (fwd.n > 0) {
+		probe = pkt_create(sess->user->sm, "presence", "probe", jid_bare(sess->user->jid),
+				   jid_full(sess->jid));
+		if (probe != NULL)
+			sm_fwd_send(sess->user->sm, &fwd, probe, 1);
+		pkt_free(&probe);
+		sm_fwd_clear(&fwd);
+	}
 
 	SESS_FOREACH(sess->user, s, n)
 		if (s != sess && s->available && s->pres != NULL) {
@@ -120,8 +153,7 @@ static void pres_available(struct sess *sess, struct pkt *pkt)
 	sess->priority = pres_priority(pkt);
 	nad_free(&sess->pres);
 	sess->pres = nad_copy(pkt->nad);
-	pres_to_roster(sess->user, pkt, 1);
-	pres_to_sessions(sess->user, pkt, NULL, 0);
+	pres_broadcast(sess, pkt, NULL);
 	if (initial) {
 		pres_probe_contacts(sess);
 		pres_siblings(sess);
@@ -135,10 +167,8 @@ static void pres_unavailable(struct sess *sess, struct pkt *pkt)
 	struct xhash_iter it;
 	const char *to;
 
-	if (sess->available) {
-		pres_to_roster(sess->user, pkt, 1);
-		pres_to_sessions(sess->user, pkt, sess, 0);
-	}
+	if (sess->available)
+		pres_broadcast(sess, pkt, sess);
 	if (directed != NULL) {
 		xhash_iter_init(directed, &it);
 		while (xhash_iter_next(&it, &to, NULL)) {
@@ -172,8 +202,23 @@ void presence_update(struct sess *sess, struct pkt *pkt)
 
 void presence_roster(struct user *user, const struct roster_item *item)
 {
+	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
+	struct rsess *r;
 	struct sess *s;
+	struct pkt *probe;
+
+	/* The sessions on other nodes: their sm answers a probe on the
+	 * contact's behalf (it read the changed roster first: rule 8). */
+	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+		if (r->available)
+			sm_fwd_add(&fwd, r);
+	if (fwd.n > 0 && (probe = pkt_create(user->sm, "presence", "probe", jid_bare(user->jid),
+					     jid_bare(item->jid))) != NULL) {
+		sm_fwd_send(user->sm, &fwd, probe, 1);
+		pkt_free(&probe);
+	}
+	sm_fwd_clear(&fwd);
 
 	SESS_FOREACH(user, s, n)
 		if (s->available && s->pres != NULL) {
@@ -189,7 +234,17 @@ void presence_roster(struct user *user, const struct roster_item *item)
 void presence_gone(struct user *user, const struct jid *jid)
 {
 	struct list_node *n;
+	struct rsess *r;
 	struct sess *s;
+
+	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+		if (r->available) {
+			struct pkt *p = pkt_create(user->sm, "presence", "unavailable",
+						   jid_bare(jid), r->full);
+
+			if (p != NULL)
+				pkt_router(p);
+		}
 
 	SESS_FOREACH(user, s, n)
 		if (s->available) {
@@ -226,11 +281,15 @@ static enum mod_ret presence_in_sess(struct sess *sess, struct pkt *pkt)
 	return MOD_HANDLED;
 }
 
-/* A probe: the sessions' presence if the prober may see it. */
+/* A probe: the sessions' presence if the prober may see it. Sessions on
+ * other nodes get the probe, one route per node, and their sm answers
+ * (presence_probe_sess). */
 static void presence_probe(struct user *user, struct pkt *pkt)
 {
 	struct roster_item *item = roster_get(user, jid_bare(pkt->from));
+	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
+	struct rsess *r;
 	struct sess *s;
 	int sent = 0;
 
@@ -238,6 +297,12 @@ static void presence_probe(struct user *user, struct pkt *pkt)
 		pkt_free(&pkt);
 		return;
 	}
+	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+		if (r->available && rsess_usable(r, pkt)) {
+			sm_fwd_add(&fwd, r);
+			sent = 1;
+		}
+	sm_cluster_send(user->sm, &fwd, pkt, 1);
 	SESS_FOREACH(user, s, n)
 		if (s->available && s->pres != NULL) {
 			struct pkt *p = pkt_new(user->sm, nad_copy(s->pres));
@@ -254,10 +319,25 @@ static void presence_probe(struct user *user, struct pkt *pkt)
 	pkt_free(&pkt);
 }
 
+void presence_probe_sess(struct sess *sess, struct pkt *pkt)
+{
+	struct roster_item *item = roster_get(sess->user, jid_bare(pkt->from));
+	struct pkt *p;
+
+	if (sess->available && sess->pres != NULL &&
+	    (jid_equal_bare(pkt->from, sess->user->jid) || (item != NULL && item->from)) &&
+	    (p = pkt_new(sess->user->sm, nad_copy(sess->pres))) != NULL) {
+		pkt_set_to(p, jid_full(pkt->from));
+		pkt_router(p);
+	}
+	pkt_free(&pkt);
+}
+
 static enum mod_ret presence_pkt_user(struct user *user, struct pkt *pkt)
 {
 	const char *res;
 	struct sess *sess;
+	struct rsess *r;
 
 	if (pkt->type == PKT_PRESENCE_PROBE) {
 		if (pkt->from == NULL)
@@ -273,6 +353,8 @@ static enum mod_ret presence_pkt_user(struct user *user, struct pkt *pkt)
 		sess = user_sess(user, res);
 		if (sess != NULL)
 			pkt_sess(pkt, sess);
+		else if ((r = sm_remote_get(user->sm, pkt->to, pkt)) != NULL)
+			sm_forward_one(user->sm, pkt, r);
 		else
 			pkt_free(&pkt);
 		return MOD_HANDLED;

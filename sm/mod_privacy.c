@@ -161,6 +161,8 @@ static void privacy_save(struct user *user)
 			    &error) != STORAGE_OK)
 		log_error("sm: privacy: cannot save the block list of %s: %s",
 			  jid_bare(user->jid), error);
+	else
+		sm_cluster_changed(user->sm, jid_bare(user->jid), SM_DATA_PRIVACY);
 	os_free(&os);
 	free(filter);
 }
@@ -544,6 +546,8 @@ static void plist_store(struct user *user, const char *name, const struct privac
 			    &error) != STORAGE_OK)
 		log_error("sm: privacy: cannot save list %s of %s: %s", name, jid_bare(user->jid),
 			  error);
+	else
+		sm_cluster_changed(user->sm, jid_bare(user->jid), SM_DATA_PRIVACY);
 	os_free(&os);
 	free(filter);
 }
@@ -562,6 +566,7 @@ static void plist_store_default(struct user *user)
 	} else
 		storage_delete(user->sm->st, "privacy-default", jid_bare(user->jid), NULL, &error);
 	os_free(&os);
+	sm_cluster_changed(user->sm, jid_bare(user->jid), SM_DATA_PRIVACY);
 }
 
 /* Tell every session a list changed (XEP-0016 2.6). */
@@ -949,6 +954,31 @@ static void privacy_user_free(struct user *user, void *data)
 	free(pu);
 }
 
+/* Written on another node: read the block list and the lists again. A
+ * session keeps its active list while a list of that name exists. */
+static void privacy_user_changed(struct user *user, enum sm_user_data what)
+{
+	struct privacy_user *pu = privacy_user(user);
+	struct list_node *n;
+
+	if (what != SM_DATA_PRIVACY || pu == NULL)
+		return;
+	xhash_free(&pu->blocked);
+	privacy_free(&pu->lists);
+	privacy_user_load(user);
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+		struct privacy_sess *ps = privacy_sess(s);
+
+		if (ps != NULL && ps->active != NULL && plist_find(pu->lists, ps->active) == NULL) {
+			log_notice("sm: privacy: list %s, active for %s, was removed on another "
+				   "node", ps->active, jid_full(s->jid));
+			free(ps->active);
+			ps->active = NULL;
+		}
+	}
+}
+
 static void privacy_sess_free(struct sess *sess, void *data)
 {
 	struct privacy_sess *ps = data;
@@ -970,4 +1000,5 @@ const struct sm_module sm_module_privacy = {
 	.out_router = privacy_out_router,
 	.user_load = privacy_user_load,
 	.user_delete = privacy_user_delete,
+	.user_changed = privacy_user_changed,
 };

@@ -170,6 +170,8 @@ static void s10n_set(struct user *user, const char *bare, int state)
 	if (rc == STORAGE_ERROR)
 		log_error("sm: roster: cannot save the state of %s for %s: %s", bare, owner,
 			  error);
+	else
+		sm_cluster_changed(user->sm, owner, SM_DATA_ROSTER);
 	os_free(&os);
 	free(filter);
 }
@@ -198,18 +200,30 @@ static void s10n_load(struct user *user)
 	os_free(&os);
 }
 
-/* Every change raises the version, stored at once (see the top). */
+static int roster_load_ver(struct user *user);
+
+/* Every change raises the version, stored at once (see the top). In a
+ * cluster another node's sm may have raised it since we read it (its
+ * `changed` still on the way): go on from the higher of the two, so the
+ * version never goes back. (Two nodes raising it in the same instant may
+ * still store one number for two changes.) */
 static void roster_bump(struct user *user)
 {
 	const char *owner = jid_bare(user->jid), *error;
 	struct os *os = os_new();
+	int64_t mine = roster_user(user)->ver;
 
+	if (user->sm->cluster_notify != NULL && roster_load_ver(user) &&
+	    roster_user(user)->ver < mine)
+		roster_user(user)->ver = mine;
 	roster_user(user)->ver++;
 	os_object_put_int(os_object_new(os), "ver", roster_user(user)->ver);
 	if (storage_replace(user->sm->st, "roster-version", owner, NULL, os, &error) ==
 	    STORAGE_ERROR)
 		log_error("sm: roster: cannot save the version for %s: %s", owner, error);
 	os_free(&os);
+	/* Every change of items or groups ends here: other nodes' copies go. */
+	sm_cluster_changed(user->sm, owner, SM_DATA_ROSTER);
 }
 
 /* Our stored version, if there is one, replaces the one derived from the
@@ -402,10 +416,25 @@ static void roster_ver_attr(struct user *user, struct nad *nad, int query)
 	nad_attr_set(nad, query, NULL, "ver", ver);
 }
 
-/* Push a changed item to every session that fetched the roster. */
+int roster_push_wanted(struct sess *sess, const struct pkt *pkt)
+{
+	if (pkt->type != PKT_IQ_SET || pkt->iq_ns == NULL ||
+	    strcmp(pkt->iq_ns, SM_NS_ROSTER) != 0 || pkt->from == NULL ||
+	    strcmp(jid_full(pkt->from), jid_bare(sess->user->jid)) != 0)
+		return 1;
+	return sess->mod[roster_slot] != NULL;
+}
+
+/* Push a changed item to every session that fetched the roster. In a
+ * cluster, to every session of the user on other nodes too (one route
+ * per node, no `to`, from the bare JID): whether one fetched the roster
+ * is known only there, and its sm drops the push if not
+ * (roster_push_wanted). */
 static void roster_push(struct user *user, const struct roster_item *item, int removed)
 {
+	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
+	struct rsess *r;
 
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
@@ -422,6 +451,22 @@ static void roster_push(struct user *user, const struct roster_item *item, int r
 		roster_ver_attr(user, push->nad, q);
 		item_to_nad(user, item, push->nad, q, removed);
 		pkt_sess(push, s);
+	}
+	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+		sm_fwd_add(&fwd, r);
+	if (fwd.n > 0) {
+		char id[24] = "push";
+		struct pkt *push;
+		int q;
+
+		hash_random_id(id + 4, 12);
+		push = pkt_create(user->sm, "iq", "set", NULL, jid_bare(user->jid));
+		nad_attr_set(push->nad, 0, NULL, "id", id);
+		q = nad_elem_add(push->nad, 0, SM_NS_ROSTER, "query");
+		roster_ver_attr(user, push->nad, q);
+		item_to_nad(user, item, push->nad, q, removed);
+		sm_fwd_send(user->sm, &fwd, push, 0);
+		pkt_free(&push);
 	}
 }
 
@@ -674,8 +719,17 @@ static enum mod_ret roster_in_sess(struct sess *sess, struct pkt *pkt)
  * there are none (it then goes to offline storage). */
 static int roster_deliver(struct user *user, struct pkt *pkt)
 {
+	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
+	struct rsess *r;
 	int sent = 0;
+
+	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+		if (r->available && rsess_usable(r, pkt)) {
+			sm_fwd_add(&fwd, r);
+			sent = 1;
+		}
+	sm_fwd_send(user->sm, &fwd, pkt, 1);
 
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
@@ -830,6 +884,20 @@ static void roster_user_free(struct user *user, void *data)
 	free(ru);
 }
 
+/* Written on another node: read the roster again. Sessions keep whether
+ * they fetched it (they still get pushes). */
+static void roster_user_changed(struct user *user, enum sm_user_data what)
+{
+	if (what != SM_DATA_ROSTER)
+		return;
+	/* No data yet is an empty roster of version 0 read at load, which
+	 * may be stale just the same. */
+	if (user->mod[roster_slot] != NULL)
+		roster_user_free(user, user->mod[roster_slot]);
+	user->mod[roster_slot] = NULL;
+	roster_user_load(user);
+}
+
 static void roster_sess_free(struct sess *sess, void *data)
 {
 	(void)sess;
@@ -873,4 +941,5 @@ const struct sm_module sm_module_roster = {
 	.pkt_user = roster_pkt_user,
 	.user_load = roster_user_load,
 	.user_delete = roster_user_delete,
+	.user_changed = roster_user_changed,
 };

@@ -4,6 +4,12 @@
  * read it: one row per user with "online"/"offline", the <show> of the
  * last presence, the last login and logout times, and the last presence
  * itself (as a route envelope, like jabberd2).
+ *
+ * In a cluster the row is shared by every node's sm: a node whose last
+ * local session ends writes "offline" and tells the others (the `changed`
+ * broadcast, what='status'); a node where the user still has a session
+ * then writes "online" again, without telling anyone (so no broadcast
+ * answers another).
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -19,6 +25,19 @@
 #include "util/list.h"
 #include "util/log.h"
 #include "util/nad.h"
+
+/* The <show> text of a presence (free it), or NULL. */
+static char *show_of(const struct nad *pres)
+{
+	int show = nad_child(pres, 0, NULL, "show");
+	const char *t;
+	size_t len;
+
+	if (show == NAD_NONE)
+		return NULL;
+	t = nad_text(pres, show, &len);
+	return xstrndup(t, len);
+}
 
 /* Write the row; login/logout 0 keep the stored value. */
 static void status_write(struct user *user, const char *status, const char *show,
@@ -60,28 +79,45 @@ static void status_sess_end(struct sess *sess)
 {
 	struct list_node *n;
 
-	/* Others still online: the user is. */
+	/* Others still online (here or, in a cluster, on another node):
+	 * the user is. */
+	if (sm_remote_first(sess->user->sm, sess->user->jid) != NULL)
+		return;
 	for (n = list_first(&sess->user->sessions); n != NULL;
 	     n = list_next(&sess->user->sessions, n))
 		if (LIST_ENTRY(n, struct sess, link) != sess)
 			return;
 	status_write(sess->user, "offline", "", 0, time(NULL), NULL);
+	sm_cluster_changed(sess->user->sm, jid_bare(sess->user->jid), SM_DATA_STATUS);
+}
+
+/* Another node wrote "offline": still online here. */
+static void status_user_changed(struct user *user, enum sm_user_data what)
+{
+	const struct nad *pres = NULL;
+	struct list_node *n;
+	char *show;
+
+	if (what != SM_DATA_STATUS || list_empty(&user->sessions))
+		return;
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+
+		if (s->available && s->pres != NULL)
+			pres = s->pres;
+	}
+	show = pres != NULL ? show_of(pres) : NULL;
+	status_write(user, "online", show != NULL ? show : "", 0, 0, pres);
+	free(show);
 }
 
 static enum mod_ret status_in_sess(struct sess *sess, struct pkt *pkt)
 {
-	int show;
-	char *text = NULL;
+	char *text;
 
 	if (pkt->to != NULL || !(pkt->type & (PKT_PRESENCE | PKT_PRESENCE_UN)))
 		return MOD_PASS;
-	show = nad_child(pkt->nad, 0, NULL, "show");
-	if (show != NAD_NONE) {
-		size_t len;
-		const char *t = nad_text(pkt->nad, show, &len);
-
-		text = xstrndup(t, len);
-	}
+	text = show_of(pkt->nad);
 	status_write(sess->user, pkt->type == PKT_PRESENCE ? "online" : "offline",
 		     text != NULL ? text : "", 0, 0, pkt->nad);
 	free(text);
@@ -102,4 +138,5 @@ const struct sm_module sm_module_status = {
 	.sess_end = status_sess_end,
 	.in_sess = status_in_sess,
 	.user_delete = status_user_delete,
+	.user_changed = status_user_changed,
 };

@@ -170,6 +170,7 @@ static const char *vacation_set(struct sess *sess, struct pkt *pkt)
 		}
 		vacation_clear(user);
 		replied_forget(user->sm, owner);
+		sm_cluster_changed(user->sm, owner, SM_DATA_PRIVATE);
 		return NULL;
 	}
 	if ((start = vacation_time_of(pkt->nad, s)) < 0 ||
@@ -202,6 +203,7 @@ static const char *vacation_set(struct sess *sess, struct pkt *pkt)
 	vacation_clear(user);
 	user->mod[vacation_slot] = v;
 	replied_forget(user->sm, owner);
+	sm_cluster_changed(user->sm, owner, SM_DATA_PRIVATE);
 	return NULL;
 }
 
@@ -236,7 +238,7 @@ static enum mod_ret vacation_pkt_user(struct user *user, struct pkt *pkt)
 	int b;
 
 	if (v == NULL || pkt->type != PKT_MESSAGE || pkt->from == NULL ||
-	    user_top_sess(user) != NULL)
+	    user_available_anywhere(user, pkt))
 		return MOD_PASS;
 	type = nad_attr(pkt->nad, 0, NULL, "type");
 	if (type != NULL && (strcmp(type, "groupchat") == 0 || strcmp(type, "headline") == 0))
@@ -292,6 +294,17 @@ static int vacation_user_load(struct user *user)
 	return 0;
 }
 
+/* Set or cleared on another node: read them again. Who was answered
+ * stays this node's own (each node answers a sender at most once per
+ * setting it saw). */
+static void vacation_user_changed(struct user *user, enum sm_user_data what)
+{
+	if (what != SM_DATA_PRIVATE)
+		return;
+	vacation_clear(user);
+	vacation_user_load(user);
+}
+
 static void vacation_user_delete(struct sm *sm, const struct jid *jid)
 {
 	const char *error;
@@ -326,4 +339,5 @@ const struct sm_module sm_module_vacation = {
 	.pkt_user = vacation_pkt_user,
 	.user_load = vacation_user_load,
 	.user_delete = vacation_user_delete,
+	.user_changed = vacation_user_changed,
 };

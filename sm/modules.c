@@ -352,3 +352,12 @@ void mm_disco_extend(struct sm *sm, struct nad *nad, int query)
 	for (i = 0; i < sm->nchain[CHAIN_DISCO_EXTEND]; i++)
 		sm->chains[CHAIN_DISCO_EXTEND][i]->disco_extend(sm, nad, query);
 }
+
+void mm_user_changed(struct sm *sm, struct user *user, enum sm_user_data what)
+{
+	int i;
+
+	for (i = 0; i < sm->nloaded; i++)
+		if (sm->loaded[i]->user_changed != NULL)
+			sm->loaded[i]->user_changed(user, what);
+}

@@ -149,6 +149,7 @@ void pkt_free(struct pkt **pktp)
 	free(pkt->rto);
 	free(pkt->rfrom);
 	free(pkt->iq_ns);
+	free(pkt->exclude_node);
 	free(pkt);
 }
 
@@ -170,12 +171,16 @@ struct pkt *pkt_create(struct sm *sm, const char *name, const char *type, const 
 struct pkt *pkt_dup(const struct pkt *pkt, const char *to, const char *from)
 {
 	struct nad *nad = nad_copy(pkt->nad);
+	struct pkt *dup;
 
 	if (to != NULL)
 		nad_attr_set(nad, 0, NULL, "to", to);
 	if (from != NULL)
 		nad_attr_set(nad, 0, NULL, "from", from);
-	return pkt_new(pkt->sm, nad);
+	dup = pkt_new(pkt->sm, nad);
+	if (dup != NULL)
+		dup->exclude_node = xstrdup_opt(pkt->exclude_node);
+	return dup;
 }
 
 void pkt_set_to(struct pkt *pkt, const char *to)
@@ -190,7 +195,8 @@ void pkt_set_from(struct pkt *pkt, const char *from)
 	pkt_addr(pkt, "from", &pkt->from);
 }
 
-/* Swap to and from. */
+/* Swap to and from. A reply goes back to the sender wherever it is: what
+ * excluded a node for the addressee does not hold for it. */
 static void pkt_swap(struct pkt *pkt)
 {
 	char *to = xstrdup_opt(nad_attr(pkt->nad, 0, NULL, "to"));
@@ -200,6 +206,8 @@ static void pkt_swap(struct pkt *pkt)
 	nad_attr_set(pkt->nad, 0, NULL, "from", to);
 	free(to);
 	free(from);
+	free(pkt->exclude_node);
+	pkt->exclude_node = NULL;
 	pkt_addr(pkt, "to", &pkt->to);
 	pkt_addr(pkt, "from", &pkt->from);
 }

@@ -18,9 +18,16 @@ struct user;
 /* The session's own presence (no `to`): broadcast, probe, remember.
  * Takes pkt. */
 void presence_update(struct sess *sess, struct pkt *pkt);
-/* Send each available session's presence to the contact of `item`. */
+/* Send each available session's presence to the contact of `item` (in a
+ * cluster, those on other nodes answer a probe forwarded to them). */
 void presence_roster(struct user *user, const struct roster_item *item);
-/* Send unavailable from each available session to `jid`. */
+/* Send unavailable from each available session (here or on another
+ * node) to `jid`. */
 void presence_gone(struct user *user, const struct jid *jid);
+/* In a cluster: a probe another node's sm forwarded to this session
+ * (rule 3): answered with its presence if the prober may see it (a
+ * contact with a `from` subscription, or the user's own other session).
+ * Takes pkt. */
+void presence_probe_sess(struct sess *sess, struct pkt *pkt);
 
 #endif

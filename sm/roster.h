@@ -9,6 +9,7 @@
 #define SM_ROSTER_H
 
 struct jid;
+struct pkt;
 struct sess;
 struct user;
 struct xhash;
@@ -42,6 +43,10 @@ void roster_pending_to_session(struct sess *sess);
  * NULL if mod_roster is not loaded. */
 struct roster_item *roster_item_new(struct user *user, const struct jid *jid);
 void roster_item_add_group(struct roster_item *item, const char *group);
+/* In a cluster: 0 if pkt is a roster push (an iq set of jabber:iq:roster)
+ * and the session never fetched the roster (RFC 6121 2.1.6: pushes go to
+ * interested resources); else 1. */
+int roster_push_wanted(struct sess *sess, const struct pkt *pkt);
 /* Store the item and its groups; raises the roster version. */
 void roster_item_save(struct user *user, struct roster_item *item);
 /* Remove the item from storage and the roster, and free it. */

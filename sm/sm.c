@@ -82,8 +82,10 @@ void sm_dispatch(struct sm *sm, struct pkt *pkt)
 		sm_unhandled_user(pkt, 0);
 		return;
 	}
+	/* Held first (seed patch 2): holding one too many delivers the
+	 * others, which may load and release this user too. */
 	user->refs++;
-	if (mm_pkt_user(sm, user, pkt) == MOD_PASS)
+	if (!sm_cluster_hold(sm, user, pkt) && mm_pkt_user(sm, user, pkt) == MOD_PASS)
 		sm_unhandled_user(pkt, 1);
 	user->refs--;
 	user_release(user);
@@ -171,6 +173,8 @@ static void sm_route(struct sm *sm, struct nad *route)
 		sm_route_error(sm, route, payload);
 		return;
 	}
+	if (sm_cluster_route(sm, route, payload) || sm_cluster_in(sm, route, payload))
+		return;
 	smid = nad_attr(route, payload, SM_NS_SESSION, "sm");
 	if (smid != NULL && strcmp(nad_name(route, payload), "session") != 0) {
 		sm_from_sess(sm, route, payload, smid);

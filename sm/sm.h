@@ -13,6 +13,7 @@
 #ifndef SM_SM_H
 #define SM_SM_H
 
+#include <assert.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -57,6 +58,20 @@ enum chain_id {
 	CHAIN_COUNT,
 };
 
+/* A user's data an sm may keep in memory and another node's sm may
+ * write: the `what` of the cluster's `changed` broadcast
+ * (sm/cluster_data.c, patches/03-sm-notifies-cluster.md). */
+enum sm_user_data {
+	SM_DATA_ROSTER,         /* roster items, groups, version, roster-state */
+	SM_DATA_PRIVACY,        /* privacy lists, default list, block list */
+	SM_DATA_VCARD,
+	SM_DATA_PRIVATE,        /* private XML storage, vacation settings */
+	SM_DATA_PEP,
+	SM_DATA_STATUS,         /* the status table (online/offline) */
+	SM_DATA_ACCOUNT,        /* the user was deleted */
+	SM_DATA_COUNT,
+};
+
 /* Packet kinds (bits, so modules can test groups). */
 enum pkt_type {
 	PKT_NONE = 0,
@@ -91,6 +106,9 @@ struct pkt {
 	char *iq_ns;                    /* iq: namespace of its child (a copy:
 					 * the nad's strings move when it is
 					 * changed), or NULL */
+	char *exclude_node;             /* cluster: sessions on this node are
+					 * gone for this stanza (it came from
+					 * there, or was not delivered there) */
 };
 
 /*
@@ -161,6 +179,11 @@ struct sm_module {
 	int *slot;
 	void (*user_free)(struct user *user, void *data);
 	void (*sess_free)(struct sess *sess, void *data);
+	/* Another node's sm wrote this user's `what` (the `changed`
+	 * broadcast, received by sm/cluster_data.c): drop what the module
+	 * keeps of it so that the next use reads storage again. Called for every loaded module,
+	 * only for users in memory. */
+	void (*user_changed)(struct user *user, enum sm_user_data what);
 };
 
 struct sm {
@@ -200,6 +223,9 @@ struct sm {
 	 * router link. Takes the nad. */
 	void (*send_hook)(struct sm *sm, struct nad *nad);
 	void *hook_ctx;
+	/* The sm in a cluster (cluster.c): NULL without <router_id> and
+	 * <cluster><notify>. */
+	struct sm_cluster *cluster;
 };
 
 /* ---- sm_life.c: setting up and tearing down ---- */
@@ -223,6 +249,100 @@ void sm_send(struct sm *sm, struct nad *nad);
 #define SM_CLUSTER_NS "urn:jabberd-cluster:session"
 void sm_cluster_notify(struct sess *sess, const char *action);
 void sm_send_held(struct sm *sm);
+
+/* ---- cluster.c: the sm in a cluster (sm/README.md "In a cluster") ---- */
+/* A session on another node, as the cluster module reported it (rule 1):
+ * what delivery decisions need, nothing more, in one allocation. The
+ * stubs of a bare JID are a list (sm_remote_first); they never sit in
+ * user->sessions. */
+struct rsess {
+	struct rsess *next;             /* the same user's next stub */
+	const char *node;               /* one copy per node name (cluster.c) */
+	uint64_t started;               /* ms since the epoch */
+	int8_t priority;                /* -128..127 */
+	uint8_t available;
+	uint16_t res;                   /* offset of the resource in full */
+	char full[];                    /* the full JID */
+};
+static_assert(sizeof(struct rsess) == 32, "a stub's fixed part stays 32 bytes");
+#define SM_CLUSTER_TARGETS_MAX 1024     /* jc:targets per route (rules 3, 7) */
+#define SM_CLUSTER_REMOTE_MAX 256       /* <s/> per <remote/> (rule 1) */
+#define SM_CLUSTER_NODE_MAX 64          /* a node name's length */
+#define SM_CLUSTER_NODES_MAX 1024       /* distinct node names kept */
+#define SM_CLUSTER_HOLD_MAX 10000       /* stanzas held until synced (rule 2) */
+#define SM_CLUSTER_HOLD_SECS 10         /* ... or this long */
+void sm_cluster_init(struct sm *sm);
+void sm_cluster_free(struct sm *sm);
+int sm_clustered(const struct sm *sm);
+/* Ask the module for the remote table (<sync/>): when the router link is
+ * up. Until it says synced, stanzas for users with no session anywhere
+ * are held. */
+void sm_cluster_sync(struct sm *sm);
+/* Give up waiting for `synced` once SM_CLUSTER_HOLD_SECS passed (a
+ * one-second timer calls it; tests call it with their own clock). */
+void sm_cluster_tick(struct sm *sm, time_t now);
+int sm_cluster_synced(const struct sm *sm);
+/* Stop waiting for `synced`: the held stanzas are decided now, with what
+ * is known (at shutdown, so that none is lost). */
+void sm_cluster_proceed(struct sm *sm, const char *why);
+size_t sm_cluster_held(const struct sm *sm);
+/* A route from the module (rules 1, 3, 4, 5): 1 if it was one (it was
+ * handled), 0 if it is an ordinary route. After sm_cluster_route(), which
+ * takes the broadcasts between sms (rules 6, 8: sm/cluster_data.c). */
+int sm_cluster_in(struct sm *sm, struct nad *route, int payload);
+/* Seed patch 2: 1 if pkt was held (taken) because the cluster has not
+ * said synced yet and the user has no available session known anywhere
+ * (nor the session a full JID names). */
+int sm_cluster_hold(struct sm *sm, struct user *user, struct pkt *pkt);
+/* The stubs of jid's bare JID (NULL: none, or no cluster). */
+struct rsess *sm_remote_first(const struct sm *sm, const struct jid *jid);
+/* 1 unless the stub is on the node pkt excludes. */
+int rsess_usable(const struct rsess *r, const struct pkt *pkt);
+/* The usable stub of this full JID, or NULL. */
+struct rsess *sm_remote_get(const struct sm *sm, const struct jid *full, const struct pkt *pkt);
+/* The highest priority among jid's usable available stubs, or -1. */
+int sm_remote_top(const struct sm *sm, const struct jid *jid, const struct pkt *pkt);
+size_t sm_remote_count(const struct sm *sm);
+/* Stanzas for remote sessions, gathered per node (rule 7). */
+struct sm_fwd_node;
+struct sm_fwd {
+	struct sm_fwd_node *v;
+	size_t n;
+};
+void sm_fwd_add(struct sm_fwd *f, const struct rsess *r);
+/* One route per node (at most SM_CLUSTER_TARGETS_MAX targets each) with
+ * a copy of pkt, without its `to` unless keep_to; clears f. */
+void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to);
+void sm_fwd_clear(struct sm_fwd *f);
+/* Forward pkt (taken, `to` kept) to one remote session. */
+void sm_forward_one(struct sm *sm, struct pkt *pkt, const struct rsess *r);
+/* A presence broadcast from pkt's sender: between begin and end, the
+ * copies sm_cluster_fan_out() makes for remote sessions are gathered and
+ * sent at the end as one route per node. */
+void sm_cluster_batch_begin(struct sm *sm, const struct pkt *pkt);
+void sm_cluster_batch_end(struct sm *sm, const struct pkt *pkt);
+/* Send f's stanza (as sm_fwd_send), or, for presence (probes included)
+ * from the sender of the broadcast under way, add f's targets to it. */
+void sm_cluster_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to);
+/* Presence for user's available remote sessions (no `to`). */
+void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt *pkt);
+
+/* sm/cluster_data.c: one user's data, one truth across nodes sharing a
+ * database. sm_cluster_changed(): after writing `what` of user `bare`,
+ * tell every other node's sm (with <router_id> and <cluster><notify>;
+ * no-op without). sm_cluster_route(): a route from the cluster module
+ * whose payload is a `<user action='changed'/>`: the loaded user's
+ * modules drop that data (user_changed hooks; account: the local
+ * sessions end). Returns 1 if the route was such a broadcast (taken,
+ * valid or not), 0 if it is something else. */
+void sm_cluster_changed(struct sm *sm, const char *bare, enum sm_user_data what);
+int sm_cluster_route(struct sm *sm, const struct nad *route, int payload);
+/* Every loaded user's data read again (roster, privacy, private, PEP):
+ * for when `changed` broadcasts may have been lost, e.g. the cluster's
+ * view was reset (<remote reset='1'/>) after a peer was unreachable. */
+void sm_cluster_reload_all(struct sm *sm);
+/* The name of `what` on the wire ("roster", ...). */
+const char *sm_user_data_name(enum sm_user_data what);
 
 /* ---- sm.c: input from the router, dispatch ---- */
 void sm_router_element(struct sm *sm, struct nad *nad);
@@ -256,6 +376,8 @@ void **mm_data_new(const struct sm *sm);
  * (sess_free) hook gets its data, then the array is freed. */
 void mm_user_free(struct sm *sm, struct user *user);
 void mm_sess_free(struct sm *sm, struct sess *sess);
+/* Each loaded module's user_changed hook (sm/cluster_data.c). */
+void mm_user_changed(struct sm *sm, struct user *user, enum sm_user_data what);
 /* The loaded module named `name`, or NULL (tests, config checks: not for
  * the stanza path). */
 const struct sm_module *mm_loaded(const struct sm *sm, const char *name);
@@ -305,6 +427,13 @@ struct sess *user_top_sess(struct user *user);
 /* The same among the sessions whose privacy list in force lets `pkt` in
  * (mod_privacy): where delivery to the bare JID goes. */
 struct sess *user_top_sess_for(struct user *user, const struct pkt *pkt);
+/* In a cluster, over the local sessions (those whose privacy list lets
+ * pkt in; pkt NULL: all) and the remote ones (not on pkt->exclude_node):
+ * the highest non-negative priority of an available session, or -1. */
+int user_top_priority(struct user *user, const struct pkt *pkt);
+/* 1 if the user has an available session with a non-negative priority
+ * here or (usable for pkt, which may be NULL) on another node. */
+int user_available_anywhere(struct user *user, const struct pkt *pkt);
 
 /* ---- sess.c: sessions ---- */
 struct sess *sess_start(struct sm *sm, struct user *user, const struct jid *jid,

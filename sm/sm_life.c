@@ -38,7 +38,7 @@ static const struct config_key sm_keys[] = {
  * own options (each module reads its keys in its init). */
 static const char *const sm_sections[] = {
 	"pidfile", "log", "router", "local", "storage", "modules", "discovery", "aci",
-	"user", "amp", "status", "roster", "offline", "cluster", NULL,
+	"user", "amp", "status", "roster", "offline", "cluster", "metrics", NULL,
 };
 
 /* The sm id and the served domains, nameprep'd. With <router_id>, that
@@ -126,6 +126,7 @@ struct sm *sm_new(struct config *cfg, struct mio *mio, const char **error_r)
 		return NULL;
 	}
 	config_unknown(cfg, sm_keys, sm_sections);
+	sm_cluster_init(sm);
 	return sm;
 }
 
@@ -139,6 +140,7 @@ void sm_free(struct sm **smp)
 	while (sm->nheld > 0)
 		nad_free(&sm->held[--sm->nheld]);
 	free(sm->held);
+	sm_cluster_free(sm);
 	sess_free_all(sm);
 	user_free_all(sm);
 	sm_modules_fini(sm);

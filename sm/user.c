@@ -88,6 +88,7 @@ void user_delete(struct sm *sm, const struct jid *jid)
 		user_release(user);
 	}
 	mm_user_delete(sm, jid);
+	sm_cluster_changed(sm, jid_bare(jid), SM_DATA_ACCOUNT);
 }
 
 struct sess *user_sess(struct user *user, const char *resource)
@@ -116,6 +117,19 @@ struct sess *user_top_sess_for(struct user *user, const struct pkt *pkt)
 			top = s;
 	}
 	return top;
+}
+
+int user_top_priority(struct user *user, const struct pkt *pkt)
+{
+	struct sess *top = pkt != NULL ? user_top_sess_for(user, pkt) : user_top_sess(user);
+	int remote = sm_remote_top(user->sm, user->jid, pkt);
+
+	return top != NULL && top->priority > remote ? top->priority : remote;
+}
+
+int user_available_anywhere(struct user *user, const struct pkt *pkt)
+{
+	return user_top_sess(user) != NULL || sm_remote_top(user->sm, user->jid, pkt) >= 0;
 }
 
 struct sess *user_top_sess(struct user *user)

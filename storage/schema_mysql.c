@@ -12,8 +12,8 @@
  * "UTF8" is three bytes at most, and refuses many characters people put
  * in names and messages); the tables its sqlite script has and its mysql
  * script lacks (published-roster, published-roster-groups, verify) are
- * here too, marked OURS, and so are the two no jabberd2 has
- * (roster-version, roster-state: sm/mod_roster.c).
+ * here too, marked OURS, and so are those no jabberd2 has
+ * (roster-version, roster-state: sm/mod_roster.c; pep-items: sm/mod_pep.c).
  */
 #include "config.h"
 #include "storage/storage_private.h"
@@ -84,6 +84,8 @@ const struct storage_mysql_table storage_mysql_schema[] = {
 	{ "roster-version", STORAGE_MYSQL_OURS, OWNER_SEQ "\"ver\" BIGINT NOT NULL" },
 	{ "roster-state", STORAGE_MYSQL_OURS,
 	  OWNER_SEQ "\"jid\" TEXT NOT NULL, \"state\" INT NOT NULL" },
+	{ "pep-items", STORAGE_MYSQL_OURS,
+	  OWNER_SEQ "\"node\" TEXT NOT NULL, \"xml\" MEDIUMTEXT NOT NULL" },
 };
 
 const size_t storage_mysql_schema_len = sizeof(storage_mysql_schema) / sizeof(storage_mysql_schema[0]);

@@ -9,8 +9,9 @@
  * Differences from jabberd2's script, all additive: the tables its sqlite
  * script has and its pgsql script lacks (published-roster,
  * published-roster-groups, verify) are here too, marked OURS, with the
- * sqlite script's columns in PostgreSQL types, and so are the two tables
- * no jabberd2 has (roster-version, roster-state: sm/mod_roster.c). No owner index is added to
+ * sqlite script's columns in PostgreSQL types, and so are the tables no
+ * jabberd2 has (roster-version, roster-state: sm/mod_roster.c; pep-items:
+ * sm/mod_pep.c). No owner index is added to
  * `status` or `logout` as in SQLite: here their primary key is the owner,
  * which already indexes it.
  */
@@ -128,6 +129,9 @@ const struct storage_pgsql_table storage_pgsql_schema[] = {
 	TABLE_NOIDX("roster-state", STORAGE_PGSQL_OURS,
 		    OWNER_SEQ "\"jid\" text NOT NULL, \"state\" integer NOT NULL, "
 			      "PRIMARY KEY (\"collection-owner\", \"jid\")"),
+	TABLE_NOIDX("pep-items", STORAGE_PGSQL_OURS,
+		    OWNER_SEQ "\"node\" text NOT NULL, \"xml\" text NOT NULL, "
+			      "PRIMARY KEY (\"collection-owner\", \"node\")"),
 };
 
 const size_t storage_pgsql_schema_len = NIDX(storage_pgsql_schema);

@@ -5,9 +5,10 @@
  * server can use a database the other created. storage_sqlite.c creates
  * whatever table is missing when it opens a database. Two indexes are ours
  * (marked): jabberd2 scans `status` and `logout` by owner without one.
- * Two tables are ours (at the end; jabberd2 never reads them): the roster
+ * Three tables are ours (at the end; jabberd2 never reads them): the roster
  * version and per-contact subscription state jabberd2 has no column for
- * (sm/mod_roster.c).
+ * (sm/mod_roster.c), and the last PEP item of each node (sm/mod_pep.c),
+ * which jabberd2 keeps in memory only.
  */
 #include "config.h"
 #include "storage/storage_private.h"
@@ -59,6 +60,9 @@ static const struct storage_sqlite_index rosterv_idx[] = {
 };
 static const struct storage_sqlite_index rosters_idx[] = {
 	OWNER_INDEX("i_rosters_owner"),
+};
+static const struct storage_sqlite_index pep_idx[] = {
+	OWNER_INDEX("i_pep_owner"),
 };
 static const struct storage_sqlite_index status_idx[] = {
 	{ "i_status_owner", "\"collection-owner\"", 1 },
@@ -128,6 +132,8 @@ const struct storage_sqlite_table storage_sqlite_schema[] = {
 	/* OURS: RFC 6121 state per contact, SM_S10N_* bits. */
 	TABLE("roster-state", OWNER_SEQ "\"jid\" TEXT NOT NULL, \"state\" INTEGER NOT NULL",
 	      rosters_idx),
+	/* OURS: the last item published to each PEP node. */
+	TABLE("pep-items", OWNER_SEQ "\"node\" TEXT NOT NULL, \"xml\" TEXT NOT NULL", pep_idx),
 };
 
 const size_t storage_sqlite_schema_len = NIDX(storage_sqlite_schema);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "storage/storage_private.h"
 #include "storage/sql.h"
@@ -49,7 +50,32 @@ struct storage {
 	struct storage_route *routes;
 	size_t nroutes;
 	char *error;
+	struct storage_stats stats;
 };
+
+static uint64_t storage_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Count a driver call that started at t0 (storage_stats). */
+static enum storage_result storage_timed(struct storage *st, uint64_t t0,
+					 enum storage_result ret)
+{
+	st->stats.calls++;
+	st->stats.us += storage_now_us() - t0;
+	if (ret == STORAGE_ERROR)
+		st->stats.errors++;
+	return ret;
+}
+
+void storage_stats(const struct storage *st, struct storage_stats *out)
+{
+	*out = st->stats;
+}
 
 struct storage *storage_new(storage_option_fn *option, void *ctx)
 {
@@ -228,6 +254,7 @@ enum storage_result storage_put(struct storage *st, const char *type, const char
 {
 	struct storage_filter *f;
 	struct storage_backend *be = storage_prepare(st, type, owner, NULL, &f, error_r);
+	uint64_t t0;
 
 	if (be == NULL)
 		return STORAGE_ERROR;
@@ -237,22 +264,34 @@ enum storage_result storage_put(struct storage *st, const char *type, const char
 	}
 	if (os_count(os) == 0)
 		return STORAGE_OK;
-	return be->driver->put(be, type, owner, os, error_r);
+	t0 = storage_now_us();
+	return storage_timed(st, t0, be->driver->put(be, type, owner, os, error_r));
 }
 
-enum storage_result storage_get(struct storage *st, const char *type, const char *owner,
-				const char *filter, struct os **os_r, const char **error_r)
+/* get, or with `take` take. */
+static enum storage_result storage_rows(struct storage *st, const char *type, const char *owner,
+					const char *filter, int take, struct os **os_r,
+					const char **error_r)
 {
 	struct storage_filter *f;
 	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	uint64_t t0;
 	enum storage_result ret;
 
 	*os_r = NULL;
 	if (be == NULL)
 		return STORAGE_ERROR;
-	ret = be->driver->get(be, type, owner, f, os_r, error_r);
+	t0 = storage_now_us();
+	ret = storage_timed(st, t0, (take ? be->driver->take : be->driver->get)(be, type, owner, f,
+										  os_r, error_r));
 	storage_filter_free(&f);
 	return ret;
+}
+
+enum storage_result storage_get(struct storage *st, const char *type, const char *owner,
+				const char *filter, struct os **os_r, const char **error_r)
+{
+	return storage_rows(st, type, owner, filter, 0, os_r, error_r);
 }
 
 enum storage_result storage_count(struct storage *st, const char *type, const char *owner,
@@ -260,12 +299,14 @@ enum storage_result storage_count(struct storage *st, const char *type, const ch
 {
 	struct storage_filter *f;
 	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	uint64_t t0;
 	enum storage_result ret;
 
 	*count_r = 0;
 	if (be == NULL)
 		return STORAGE_ERROR;
-	ret = be->driver->count(be, type, owner, f, count_r, error_r);
+	t0 = storage_now_us();
+	ret = storage_timed(st, t0, be->driver->count(be, type, owner, f, count_r, error_r));
 	storage_filter_free(&f);
 	return ret;
 }
@@ -275,11 +316,13 @@ enum storage_result storage_delete(struct storage *st, const char *type, const c
 {
 	struct storage_filter *f;
 	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	uint64_t t0;
 	enum storage_result ret;
 
 	if (be == NULL)
 		return STORAGE_ERROR;
-	ret = be->driver->delete(be, type, owner, f, error_r);
+	t0 = storage_now_us();
+	ret = storage_timed(st, t0, be->driver->delete(be, type, owner, f, error_r));
 	storage_filter_free(&f);
 	return ret;
 }
@@ -290,6 +333,7 @@ enum storage_result storage_replace(struct storage *st, const char *type, const 
 {
 	struct storage_filter *f;
 	struct storage_backend *be = storage_prepare(st, type, owner, filter, &f, error_r);
+	uint64_t t0;
 	enum storage_result ret;
 
 	if (be == NULL)
@@ -299,9 +343,16 @@ enum storage_result storage_replace(struct storage *st, const char *type, const 
 		*error_r = "no object set";
 		return STORAGE_ERROR;
 	}
-	ret = be->driver->replace(be, type, owner, f, os, error_r);
+	t0 = storage_now_us();
+	ret = storage_timed(st, t0, be->driver->replace(be, type, owner, f, os, error_r));
 	storage_filter_free(&f);
 	return ret;
+}
+
+enum storage_result storage_take(struct storage *st, const char *type, const char *owner,
+				 const char *filter, struct os **os_r, const char **error_r)
+{
+	return storage_rows(st, type, owner, filter, 1, os_r, error_r);
 }
 
 int storage_sql_open(struct storage_backend *be, enum sql_kind kind,
@@ -453,8 +504,9 @@ int storage_sql_ensure_schema(struct storage_backend *be, const char **error_r)
 	/* jabberd2's own databases lack these; a user who may not create
 	 * tables still gets a driver for everything else. */
 	if (be->driver->sql->create_missing(be, 1, &created, &why) < 0)
-		log_warnx("%s: tables published-roster, published-roster-groups, verify, "
-			  "roster-version and roster-state not all created: %s", name, why);
+		log_warnx("%s: the tables jabberd2's own schema lacks (published-roster, "
+			  "verify, roster-state, pep-items...) were not all created: %s",
+			  name, why);
 	if (created > 0)
 		log_info("%s: created %u missing table(s) of the jabberd2 schema", name, created);
 	return 0;
@@ -462,7 +514,7 @@ int storage_sql_ensure_schema(struct storage_backend *be, const char **error_r)
 
 /* ---- the operations of server SQL drivers ---- */
 
-enum sql_op_kind { OP_PUT, OP_GET, OP_COUNT, OP_DELETE, OP_REPLACE };
+enum sql_op_kind { OP_PUT, OP_GET, OP_COUNT, OP_DELETE, OP_REPLACE, OP_TAKE };
 
 struct sql_op {
 	enum sql_op_kind kind;
@@ -511,6 +563,9 @@ static enum storage_result sql_op_once(struct storage_backend *be, const struct 
 	case OP_DELETE:
 		return ops->delete(be, op->type, op->owner, op->filter, error_r) < 0
 			       ? STORAGE_ERROR : STORAGE_OK;
+	case OP_TAKE:
+		return ops->take(be, op->type, op->owner, op->filter, op->os_r, committing,
+				 error_r);
 	case OP_PUT:
 	case OP_REPLACE:
 		break;
@@ -602,6 +657,17 @@ enum storage_result storage_sql_replace(struct storage_backend *be, const char *
 	const struct sql_op op = { .kind = OP_REPLACE, .type = type, .owner = owner,
 				   .filter = filter, .os = os };
 
+	return sql_op_run(be, &op, error_r);
+}
+
+enum storage_result storage_sql_take(struct storage_backend *be, const char *type,
+				     const char *owner, const struct storage_filter *filter,
+				     struct os **os_r, const char **error_r)
+{
+	const struct sql_op op = { .kind = OP_TAKE, .type = type, .owner = owner,
+				   .filter = filter, .os_r = os_r };
+
+	*os_r = NULL;
 	return sql_op_run(be, &op, error_r);
 }
 

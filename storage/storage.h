@@ -142,6 +142,13 @@ struct storage *storage_new(storage_option_fn *option, void *ctx);
 /* Closes every driver instance. */
 void storage_free(struct storage **stp);
 
+/* Driver calls (put, get, count, delete, replace) since storage_new(),
+ * those that failed, and the time they took (for /metrics). */
+struct storage_stats {
+	uint64_t calls, errors, us;
+};
+void storage_stats(const struct storage *st, struct storage_stats *out);
+
 /*
  * Route a data type to a driver ("sqlite", "pgsql"); type NULL makes it the
  * default for every type not routed explicitly. A driver is opened (with
@@ -165,6 +172,12 @@ int storage_add_type(struct storage *st, const char *driver, const char *type,
  * delete:  remove the matching objects (none matching is STORAGE_OK).
  * replace: delete the matches and insert os in one transaction: if any
  *          insert fails, the old objects are still there.
+ * take:    get and delete in one step: the matching objects, in
+ *          object-sequence order, are removed and returned. Of two
+ *          callers taking at the same moment (two sms on one database),
+ *          each object goes to exactly one; on STORAGE_ERROR nothing was
+ *          taken (pgsql: unless the connection was lost while the
+ *          statement ran, when the outcome cannot be known).
  */
 enum storage_result storage_put(struct storage *st, const char *type, const char *owner,
 				const struct os *os, const char **error_r);
@@ -177,5 +190,7 @@ enum storage_result storage_delete(struct storage *st, const char *type, const c
 enum storage_result storage_replace(struct storage *st, const char *type, const char *owner,
 				    const char *filter, const struct os *os,
 				    const char **error_r);
+enum storage_result storage_take(struct storage *st, const char *type, const char *owner,
+				 const char *filter, struct os **os_r, const char **error_r);
 
 #endif

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "storage/storage_private.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,16 +213,17 @@ static void row_to_object(const struct sql_rows *rows, size_t row, struct os *os
 	}
 }
 
-static enum storage_result do_get(struct storage_backend *be, const char *type,
-				  const char *owner, const struct storage_filter *filter,
-				  struct os **os_r, const char **error_r)
+/* SELECT * of the owner's matching rows, with `tail` after the WHERE. */
+static enum storage_result do_get_tail(struct storage_backend *be, const char *type,
+				       const char *owner, const struct storage_filter *filter,
+				       const char *tail, struct os **os_r, const char **error_r)
 {
 	struct sql_rows *rows = NULL;
 	size_t n;
 
 	/* sql_mysql_run() refuses more than SQL_MYSQL_MAX_ROWS rows. */
-	if (run_where(be, "SELECT * FROM ", type, owner, filter,
-		      " ORDER BY \"object-sequence\"", "select", &rows, error_r) < 0)
+	if (run_where(be, "SELECT * FROM ", type, owner, filter, tail, "select", &rows,
+		      error_r) < 0)
 		return STORAGE_ERROR;
 	n = rows != NULL ? rows->nrows : 0;
 	if (n > 0) {
@@ -231,6 +233,14 @@ static enum storage_result do_get(struct storage_backend *be, const char *type,
 	}
 	sql_rows_free(&rows, 0);
 	return n > 0 ? STORAGE_OK : STORAGE_NOT_FOUND;
+}
+
+static enum storage_result do_get(struct storage_backend *be, const char *type,
+				  const char *owner, const struct storage_filter *filter,
+				  struct os **os_r, const char **error_r)
+{
+	return do_get_tail(be, type, owner, filter, " ORDER BY \"object-sequence\"", os_r,
+			   error_r);
 }
 
 static enum storage_result do_count(struct storage_backend *be, const char *type,
@@ -254,6 +264,56 @@ static int do_delete(struct storage_backend *be, const char *type, const char *o
 	return run_where(be, "DELETE FROM ", type, owner, filter, "", "delete", NULL, error_r);
 }
 
+/*
+ * get + delete in one transaction: the rows are read with FOR UPDATE
+ * (locked: a second taker waits, then finds them gone), then deleted by
+ * their "object-sequence", so exactly the rows returned are removed. A
+ * connection lost before COMMIT rolled it all back: it may run again.
+ */
+static enum storage_result take_once(struct storage_backend *be, const char *type,
+				     const char *owner, const struct storage_filter *filter,
+				     struct os **os_r, int *committing, const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	struct buf sql = { 0 };
+	enum storage_result r;
+	int64_t seq;
+
+	if (sql_begin(d->conn, 0, error_r) < 0)
+		return STORAGE_ERROR;
+	r = do_get_tail(be, type, owner, filter, " ORDER BY \"object-sequence\" FOR UPDATE",
+			os_r, error_r);
+	if (r == STORAGE_OK) {
+		buf_append_str(&sql, "DELETE FROM ");
+		if (table_ident(be, d->prefix, type, &sql, error_r) < 0)
+			goto err;
+		buf_append_str(&sql, " WHERE \"collection-owner\" = ? AND \"object-sequence\" IN (");
+		for (struct os_object *o = os_first(*os_r); o != NULL; o = os_next(o)) {
+			if (os_object_get_int(o, "object-sequence", &seq) < 0) {
+				*error_r = storage_backend_error(be, "mysql: take: a row of %s "
+								 "has no object-sequence", type);
+				goto err;
+			}
+			buf_printf(&sql, "%s%" PRId64, o == os_first(*os_r) ? "" : ", ", seq);
+		}
+		buf_append_char(&sql, ')');
+		if (run(be, sql.data, 1, &owner, "take", NULL, error_r) < 0)
+			goto err;
+	} else if (r == STORAGE_ERROR) {
+		goto err;
+	}
+	*committing = 1;
+	if (sql_commit(d->conn, error_r) < 0)
+		goto err;
+	buf_free(&sql);
+	return r;
+err:
+	buf_free(&sql);
+	os_free(os_r);
+	sql_rollback(d->conn);
+	return STORAGE_ERROR;
+}
+
 /* A deadlock (SQLSTATE 40001, InnoDB's error 1213) is worth another try. */
 static int retryable(int replace, const char *sqlstate)
 {
@@ -266,6 +326,7 @@ static const struct storage_sql_ops mysql_ops = {
 	.count = do_count,
 	.delete = do_delete,
 	.insert = insert_object,
+	.take = take_once,
 	.retryable = retryable,
 	.create_missing = create_missing,
 };
@@ -279,5 +340,6 @@ const struct storage_driver storage_driver_mysql = {
 	.count = storage_sql_count,
 	.delete = storage_sql_delete,
 	.replace = storage_sql_replace,
+	.take = storage_sql_take,
 	.sql = &mysql_ops,
 };

@@ -258,6 +258,20 @@ static void row_to_object(const PGresult *res, int row, struct os *os)
 	}
 }
 
+/* The rows of res (cleared here) as a new *os_r, or STORAGE_NOT_FOUND. */
+static enum storage_result rows_to_os(PGresult *res, struct os **os_r)
+{
+	int rows = PQntuples(res);
+
+	if (rows > 0) {
+		*os_r = os_new();
+		for (int i = 0; i < rows; i++)
+			row_to_object(res, i, *os_r);
+	}
+	PQclear(res);
+	return rows > 0 ? STORAGE_OK : STORAGE_NOT_FOUND;
+}
+
 static enum storage_result do_get(struct storage_backend *be, const char *type,
 				  const char *owner, const struct storage_filter *filter,
 				  struct os **os_r, const char **error_r)
@@ -277,13 +291,29 @@ static enum storage_result do_get(struct storage_backend *be, const char *type,
 		*error_r = "pgsql: too many rows";
 		return STORAGE_ERROR;
 	}
-	if (rows > 0) {
-		*os_r = os_new();
-		for (int i = 0; i < rows; i++)
-			row_to_object(res, i, *os_r);
-	}
-	PQclear(res);
-	return rows > 0 ? STORAGE_OK : STORAGE_NOT_FOUND;
+	return rows_to_os(res, os_r);
+}
+
+/*
+ * One DELETE ... RETURNING: atomic on its own. Two nodes taking the same
+ * owner's rows at once: the second DELETE waits on the rows the first
+ * locked, and once the first commits it skips them as gone (READ
+ * COMMITTED re-checks a row after the wait), so each row is returned to
+ * one of them. No row limit can apply to a DELETE; what a user may have
+ * of a type is bounded where it is written (offline.userquota).
+ */
+static enum storage_result do_take(struct storage_backend *be, const char *type,
+				   const char *owner, const struct storage_filter *filter,
+				   struct os **os_r, const char **error_r)
+{
+	static const char tail[] = " RETURNING *) SELECT * FROM \"taken\" "
+				   "ORDER BY \"object-sequence\"";
+	PGresult *res = run_where(be, "WITH \"taken\" AS (DELETE FROM ", type, owner, filter,
+				  tail, PGRES_TUPLES_OK, "take", error_r);
+
+	if (res == NULL)
+		return STORAGE_ERROR;
+	return rows_to_os(res, os_r);
 }
 
 static enum storage_result do_count(struct storage_backend *be, const char *type,
@@ -322,11 +352,22 @@ static int retryable(int replace, const char *sqlstate)
 	       (replace && strcmp(sqlstate, "23505") == 0);
 }
 
+/* One DELETE ... RETURNING: rows deleted by a statement whose answer was
+ * lost are gone, so it is never run again (*committing at once). */
+static enum storage_result take_once(struct storage_backend *be, const char *type,
+				     const char *owner, const struct storage_filter *filter,
+				     struct os **os_r, int *committing, const char **error_r)
+{
+	*committing = 1;
+	return do_take(be, type, owner, filter, os_r, error_r);
+}
+
 static const struct storage_sql_ops pgsql_ops = {
 	.get = do_get,
 	.count = do_count,
 	.delete = do_delete,
 	.insert = insert_object,
+	.take = take_once,
 	.retryable = retryable,
 	.create_missing = create_missing,
 };
@@ -340,5 +381,6 @@ const struct storage_driver storage_driver_pgsql = {
 	.count = storage_sql_count,
 	.delete = storage_sql_delete,
 	.replace = storage_sql_replace,
+	.take = storage_sql_take,
 	.sql = &pgsql_ops,
 };

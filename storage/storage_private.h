@@ -132,6 +132,10 @@ struct storage_driver {
 	enum storage_result (*replace)(struct storage_backend *be, const char *type,
 				       const char *owner, const struct storage_filter *filter,
 				       const struct os *os, const char **error_r);
+	/* get + delete, atomic: no object goes to two callers. */
+	enum storage_result (*take)(struct storage_backend *be, const char *type,
+				    const char *owner, const struct storage_filter *filter,
+				    struct os **os_r, const char **error_r);
 	/* Server SQL drivers: what storage_sql_put() and the others use. */
 	const struct storage_sql_ops *sql;
 };
@@ -213,6 +217,11 @@ struct storage_sql_ops {
 		      const struct storage_filter *filter, const char **error_r);
 	int (*insert)(struct storage_backend *be, const char *type, const char *owner,
 		      const struct os_object *o, const char **error_r);
+	/* get + delete, atomic; *committing set once the outcome may be
+	 * unknown if the connection is lost (then it is not run again). */
+	enum storage_result (*take)(struct storage_backend *be, const char *type,
+				    const char *owner, const struct storage_filter *filter,
+				    struct os **os_r, int *committing, const char **error_r);
 	/* Whether a failure with this SQLSTATE means "run it again"; `replace`
 	 * is set for a replace. */
 	int (*retryable)(int replace, const char *sqlstate);
@@ -243,6 +252,9 @@ enum storage_result storage_sql_delete(struct storage_backend *be, const char *t
 enum storage_result storage_sql_replace(struct storage_backend *be, const char *type,
 					const char *owner, const struct storage_filter *filter,
 					const struct os *os, const char **error_r);
+enum storage_result storage_sql_take(struct storage_backend *be, const char *type,
+				     const char *owner, const struct storage_filter *filter,
+				     struct os **os_r, const char **error_r);
 /* CREATE TABLE "prefix+table" (columns); or, with `index`, CREATE INDEX IF
  * NOT EXISTS "prefix+index" ON "prefix+table" (columns). */
 int storage_sql_create(struct storage_backend *be, const char *prefix, const char *table,

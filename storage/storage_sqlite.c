@@ -445,6 +445,30 @@ static enum storage_result sqlite_replace(struct storage_backend *be, const char
 	return STORAGE_OK;
 }
 
+/* The read and the delete in one IMMEDIATE transaction: another handle
+ * (another sm on the same file) waits for our COMMIT, and then finds the
+ * rows gone. */
+static enum storage_result sqlite_take(struct storage_backend *be, const char *type,
+				       const char *owner, const struct storage_filter *filter,
+				       struct os **os_r, const char **error_r)
+{
+	enum storage_result rc;
+
+	*os_r = NULL;
+	if (begin(be, error_r) < 0)
+		return STORAGE_ERROR;
+	rc = sqlite_get(be, type, owner, filter, os_r, error_r);
+	if (rc == STORAGE_OK && delete_where(be, type, owner, filter, error_r) < 0)
+		rc = STORAGE_ERROR;
+	if (rc != STORAGE_ERROR && exec(be, "COMMIT", error_r) < 0)
+		rc = STORAGE_ERROR;
+	if (rc == STORAGE_ERROR) {
+		rollback(be);
+		os_free(os_r);
+	}
+	return rc;
+}
+
 const struct storage_driver storage_driver_sqlite = {
 	.name = "sqlite",
 	.open = sqlite_open,
@@ -454,4 +478,5 @@ const struct storage_driver storage_driver_sqlite = {
 	.count = sqlite_count,
 	.delete = sqlite_delete,
 	.replace = sqlite_replace,
+	.take = sqlite_take,
 };

@@ -10,6 +10,9 @@
   pg_server  one private PostgreSQL server for the session
            (tests/lib/pgsql.py), started on first use, stopped at the end;
            skips its users if Debian's postgresql is not installed.
+  cluster3  the test module's 3-node cluster (tests/lib/cluster.py), every
+           node up and linked when the test starts; fresh users per test
+           (cluster3.user()).
   my_server  one private MariaDB server for the session
            (tests/lib/mysql.py), started on first use, stopped at the end;
            skips its users if Debian's mariadb-server is not installed.
@@ -27,6 +30,8 @@ import sys
 import pytest
 
 from lib import sandbox as sandbox_mod
+# cluster3: a 3-node cluster on one PostgreSQL, one per test module.
+from lib.cluster import cluster3, cluster3_module  # noqa: F401 (fixtures)
 
 
 def pytest_configure(config):
@@ -46,13 +51,18 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     if rep.when != "call" or not rep.failed:
         return
-    sb = item.funcargs.get("sandbox") if hasattr(item, "funcargs") else None
-    if sb is None:
-        return
-    text = ["sandbox: %s" % sb.dir]
-    for d in sb.daemons:
-        text.append("== %s (%s) ==\n%s" % (d.name, " ".join(d.argv), d.tail()))
-    rep.sections.append(("daemon output", "\n".join(text)))
+    args = item.funcargs if hasattr(item, "funcargs") else {}
+    # A test's own sandbox, and a shared cluster's (tests/lib/cluster.py).
+    boxes = [args.get("sandbox"), getattr(args.get("cluster3"), "sb", None)]
+    text = []
+    for sb in boxes:
+        if sb is None or not sb.daemons:
+            continue
+        text.append("sandbox: %s" % sb.dir)
+        for d in sb.daemons:
+            text.append("== %s (%s) ==\n%s" % (d.name, " ".join(d.argv), d.tail()))
+    if text:
+        rep.sections.append(("daemon output", "\n".join(text)))
 
 
 @pytest.fixture

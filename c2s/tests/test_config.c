@@ -206,7 +206,7 @@ static const struct {
 	{ "<id>a.example</id>", "", "nothing to listen on" },
 	{ "<port>5222</port><id require-starttls='mu'>a.example</id>", "", "without a pemfile" },
 	{ "<port>5222</port><id>bad domain</id>", "", "<local><id>" },
-	{ "<port>5222</port><id>a.example</id>", "<module>ldap</module>", "unknown authreg" },
+	{ "<port>5222</port><id>a.example</id>", "<module>ntlogon</module>", "unknown authreg" },
 	{ "<port>99999</port><id>a.example</id>", "", "<local><port>" },
 	{ "<port>5222</port><id>a.example</id>",
 	  "<scram><plaintext/></scram><sqlite><password_type><crypt/></password_type></sqlite>",

@@ -349,11 +349,67 @@ static void test_bye_drops(void **state)
 	cluster_state_flush(net.st[1]);
 	state_net_pump(&net);
 	assert_int_equal(cluster_state_count(net.st[2], NULL), 2);
-	cluster_state_peer_bye(net.st[2], "n1");
+	cluster_state_drop_node(net.st[2], "n1", CLUSTER_STATE_DROP_NODE_DEAD);
 	assert_int_equal(cluster_state_count(net.st[2], "n1"), 0);
 	assert_int_equal(cluster_state_count(net.st[2], "n2"), 1);
 	assert_int_equal(cluster_state_last_seq(net.st[2], "n1", NULL), 0);
 	/* a link that only closes keeps the entries: nothing to call */
+	state_net_free(&net);
+}
+
+/* What the watch saw, as "change reason jid node" lines. */
+static char watched[16][96];
+static int nwatched;
+
+static void watch(void *ctx, enum cluster_state_change change, enum cluster_state_reason reason,
+		  const struct cluster_state_session *s)
+{
+	static const char *const ch[] = { "add", "update", "remove" };
+	static const char *const why[] = { "-", "end", "node-dead", "replaced" };
+
+	(void)ctx;
+	assert_true(nwatched < 16);
+	snprintf(watched[nwatched++], sizeof(watched[0]), "%s %s %s %s", ch[change],
+		 why[reason], s->jid, s->node);
+}
+
+static void test_watch(void **state)
+{
+	struct state_net net;
+
+	(void)state;
+	nwatched = 0;
+	state_net_init(&net, 2, 16);
+	cluster_state_set_watch(net.st[1], watch, NULL);
+	cluster_state_set_watch(net.st[0], watch, NULL);
+	set(net.st[0], "a@example.org/r", 0, 1);
+	cluster_state_flush(net.st[0]);
+	state_net_pump(&net);
+	set(net.st[0], "a@example.org/r", 3, 0);
+	set(net.st[0], "b@example.org/r", 0, 1);
+	assert_int_equal(cluster_state_local_remove(net.st[0], "a@example.org/r"), 0);
+	cluster_state_flush(net.st[0]);
+	state_net_pump(&net);
+	/* the owner's own changes are not watched; the peer's all are */
+	cluster_state_drop_node(net.st[1], "n1", CLUSTER_STATE_DROP_NODE_DEAD);
+	assert_int_equal(nwatched, 5);
+	assert_string_equal(watched[0], "add - a@example.org/r n1");
+	assert_string_equal(watched[1], "update - a@example.org/r n1");
+	assert_string_equal(watched[2], "add - b@example.org/r n1");
+	assert_string_equal(watched[3], "remove end a@example.org/r n1");
+	assert_string_equal(watched[4], "remove node-dead b@example.org/r n1");
+	/* a new incarnation's first delta replaces the old entries */
+	cluster_state_peer_open(net.st[1], "n1");
+	state_net_pump(&net);
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 1000), 1);
+	state_net_restart(&net, 0, 5000, 16);
+	set(net.st[0], "c@example.org/r", 0, 1);
+	cluster_state_flush(net.st[0]);
+	state_net_pump(&net);
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 1000), 0);
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 5000), 1);
+	assert_string_equal(watched[nwatched - 2], "remove replaced b@example.org/r n1");
+	assert_string_equal(watched[nwatched - 1], "add - c@example.org/r n1");
 	state_net_free(&net);
 }
 
@@ -406,6 +462,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_deltas_in_order),
+		cmocka_unit_test(test_watch),
 		cmocka_unit_test(test_duplicates_ignored),
 		cmocka_unit_test(test_gap_requests),
 		cmocka_unit_test(test_gap_request_repeated),

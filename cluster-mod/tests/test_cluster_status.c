@@ -45,6 +45,16 @@ static void test_parse(void **state)
 	assert_int_equal(cluster_control_parse("status\0json", 11), CLUSTER_REQ_INVALID);
 }
 
+/* The members: n1 itself, n2 alive, n3 declared dead 10 s ago. */
+static const struct cluster_status_member members3[3] = {
+	{ .name = "n1", .ip = "127.0.0.2", .port = 5348, .incarnation = 7, .state = "alive",
+	  .since = 900, .self = 1 },
+	{ .name = "n2", .ip = "127.0.0.3", .port = 5348, .incarnation = 42, .state = "alive",
+	  .since = 1000 },
+	{ .name = "n3", .ip = "127.0.0.4", .port = 5348, .incarnation = 43, .state = "dead",
+	  .since = 1050 },
+};
+
 /* n1 with n2 open (rtt 250 us) and n3 down after a refused dial. */
 static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
 {
@@ -58,6 +68,9 @@ static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
 	p[0].version = 1;
 	p[0].incarnation = 42;
 	p[0].rtt_us = 250;
+	p[0].sessions = 12;
+	p[0].queue_frames = 3;
+	p[0].queue_bytes = 456;
 	p[1].link = (struct cluster_peer_status){
 		.name = "n3", .ip = "127.0.0.4", .port = 5348, .state = CLUSTER_LINK_DOWN,
 		.remote = "", .bytes_in = 10, .bytes_out = 20, .ups = 2, .backoff_ms = 400,
@@ -68,6 +81,10 @@ static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
 		.version_max = 1, .now = 1060, .npeers = 2, .peers = p,
 		.router = { .routed = 11, .bounced = 3, .redirect_hits = 5,
 			    .redirect_misses = 2, .redirects = 4 },
+		.tables = { .local_sessions = 2, .remote_sessions = 12, .stubs_pushed = 30,
+			    .redirect_entries = 3, .handed = 17, .forwarded_out = 8,
+			    .forwarded_in = 9, .undelivered = 1 },
+		.nmembers = 3, .members = members3,
 	};
 	st->refusals[CLUSTER_REFUSE_WRONG_CA] = 9;
 }
@@ -94,8 +111,20 @@ static void test_text(void **state)
 	assert_non_null(strstr(b.data, "last error   connect: \"Connection refused\"\n"));
 	assert_non_null(strstr(b.data, "wrong CA"));
 	assert_non_null(strstr(b.data, "redirects    4 entries, 5 hits, 2 misses\n"));
+	/* i13-fwd: per-peer table and queue, and the tables block */
+	assert_non_null(strstr(b.data, "sessions     12\n  queue        3 unacked, 456 bytes\n"));
+	assert_non_null(strstr(b.data, "tables\n  local        2 sessions\n"
+				       "  remote       12 sessions\n  stubs        30 pushed\n"
+				       "  redirects    3 installed\n  handed       17\n"
+				       "  forwarded    out 8, in 9, undelivered 1\n"));
 	/* n3 is down: no rtt line for it */
 	assert_null(strstr(strstr(b.data, "peer n3\n"), "rtt"));
+	/* the members, with their state and since when */
+	assert_non_null(strstr(b.data, "member n1\n  state        alive since "
+				       "1970-01-01T00:15:00Z (160 s), this node\n"
+				       "  incarnation  7\n  address      127.0.0.2 port 5348\n"));
+	assert_non_null(strstr(b.data, "member n3\n  state        dead since "
+				       "1970-01-01T00:17:30Z (10 s)\n  incarnation  43\n"));
 	buf_free(&b);
 }
 
@@ -117,7 +146,15 @@ static void test_json(void **state)
 	/* the quotes of the error text are escaped */
 	assert_non_null(strstr(b.data, "\"last_error\":\"connect: \\\"Connection refused\\\"\""));
 	assert_non_null(strstr(b.data, "\"wrong CA\":9"));
-	assert_non_null(strstr(b.data, "\"redirect_misses\":2,\"redirect_entries\":4}}\n"));
+	assert_non_null(strstr(b.data, "\"members\":[{\"name\":\"n1\",\"ip\":\"127.0.0.2\","
+				       "\"port\":5348,\"incarnation\":7,\"state\":\"alive\","
+				       "\"since\":900,\"self\":true},{\"name\":\"n2\""));
+	assert_non_null(strstr(b.data, "\"state\":\"dead\",\"since\":1050,\"self\":false}]"));
+	assert_non_null(strstr(b.data, "\"redirect_misses\":2,\"redirect_entries\":4},"));
+	assert_non_null(strstr(b.data, "\"sessions\":12,\"queue\":{\"frames\":3,\"bytes\":456}}"));
+	assert_non_null(strstr(b.data, ",\"tables\":{\"local_sessions\":2,\"remote_sessions\":12,"
+				       "\"stubs_pushed\":30,\"redirect_entries\":3,\"handed\":17,"
+				       "\"forwarded_out\":8,\"forwarded_in\":9,\"undelivered\":1}}\n"));
 	/* one line, no raw control byte */
 	for (size_t i = 0; i + 1 < b.len; i++)
 		assert_true((unsigned char)b.data[i] >= 0x20);
@@ -195,6 +232,14 @@ static void test_metrics(void **state)
 				       "reason=\"wrong CA\"} 9\n"));
 	assert_non_null(strstr(b.data, "jabberd_router_redirect_hits_total{node=\"n1\"} 5\n"));
 	assert_non_null(strstr(b.data, "jabberd_router_redirect_misses_total{node=\"n1\"} 2\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_peer_queue_frames{node=\"n1\",peer=\"n2\"} 3\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_remote_sessions{node=\"n1\"} 12\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_member_state{node=\"n1\",member=\"n3\","
+				       "state=\"dead\"} 1\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_member_state{node=\"n1\",member=\"n3\","
+				       "state=\"alive\"} 0\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_member_state_since_seconds{node=\"n1\","
+				       "member=\"n3\"} 1050\n"));
 	assert_int_equal(b.data[b.len - 1], '\n');
 	for (line = strtok_r(b.data, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -202,8 +247,9 @@ static void test_metrics(void **state)
 			fail_msg("not Prometheus text format: %s", line);
 		samples += line[0] != '#';
 	}
-	/* 2 peers x 4 per-peer metrics + rtt of n2 + refusal reasons + 5 router */
-	assert_int_equal(samples, 2 * 4 + 1 + CLUSTER_REFUSE_COUNT + 5);
+	/* 2 peers x 7 per-peer metrics + rtt of n2 + refusal reasons + 5 router
+	 * + 8 tables + 3 members x (4 states + since) */
+	assert_int_equal(samples, 2 * 7 + 1 + CLUSTER_REFUSE_COUNT + 5 + 8 + 3 * 5);
 	buf_free(&b);
 }
 

@@ -4,11 +4,17 @@
  * do: the input is a list of XML elements separated by "||", each parsed
  * and handed to sm_router_element() as if it came from the router
  * (routes with session control, client stanzas, stanzas from outside,
- * advertisements). "@SM@" in an element is replaced by the sm id of the
+ * advertisements, the cluster module's `changed` broadcasts: the sm has
+ * <router_id> and <cluster><notify>). "@SM@" in an element is replaced by the sm id of the
  * session started last, so inputs can reach the in-session chain. The sm
  * runs on an in-memory SQLite database with the dist module chains and
  * user.auto-create; it is rebuilt every few hundred inputs so state stays
- * bounded.
+ * bounded. In a cluster the sm holds stanzas until the module says
+ * `synced` (sm/cluster.c): a fresh sm is told so at once, so that inputs
+ * reach delivery and offline storage; an input that starts with "@SYNC@"
+ * makes it ask again first (it then holds until the input says synced).
+ * Routes from 'example.org' carry the module's remote sessions,
+ * forwarded, undelivered and conflict elements.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -26,10 +32,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_RESET 300
+#define FUZZ_SYNC "@SYNC@"
 #define FUZZ_MAX_ELEMS 16
 
 static const char fuzz_xml[] =
-	"<sm><id>sm</id><local><id>example.org</id></local>"
+	"<sm><id>sm</id><router_id>sm-n1</router_id><cluster><notify>example.org</notify>"
+	"</cluster><local><id>example.org</id></local>"
 	"<user><auto-create/></user><offline><userquota>3</userquota></offline>"
 	"<aci><acl type='broadcast'><jid>ann@example.org</jid></acl>"
 	"<acl type='messages'><jid>ann@example.org</jid><jid>not a jid@@</jid></acl></aci>"
@@ -84,6 +92,20 @@ static void fz_send(struct sm *sm, struct nad *nad)
 	nad_free(&nad);
 }
 
+/* The module's `synced` (rule 2 of the cluster's interface). */
+static void fz_synced(void)
+{
+	static const char synced[] =
+		"<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' to='sm-n1' "
+		"from='example.org'><remote xmlns='" SM_CLUSTER_NS "' synced='1'/></route>";
+	const char *error;
+	struct nad *nad = nad_parse(synced, sizeof(synced) - 1, 0, &error, NULL);
+
+	if (nad == NULL)
+		abort();
+	sm_router_element(fz_sm, nad);
+}
+
 static void fz_reset(void)
 {
 	const char *error;
@@ -95,6 +117,7 @@ static void fz_reset(void)
 		abort();
 	fz_sm->send_hook = fz_send;
 	fz_smid[0] = '\0';
+	fz_synced();
 }
 
 static void fz_element(const char *s, size_t len)
@@ -129,6 +152,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_reset();
 	} else if (++fz_runs % FUZZ_RESET == 0)
 		fz_reset();
+	if (size >= strlen(FUZZ_SYNC) && memcmp(p, FUZZ_SYNC, strlen(FUZZ_SYNC)) == 0) {
+		sm_cluster_sync(fz_sm);
+		p += strlen(FUZZ_SYNC);
+	}
 	while (p < end && n++ < FUZZ_MAX_ELEMS) {
 		const char *sep = memmem(p, (size_t)(end - p), "||", 2);
 		const char *e = sep != NULL ? sep : end;

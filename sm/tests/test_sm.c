@@ -1100,6 +1100,757 @@ static void test_bad_input_vcard_and_quota(void **state)
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
 }
 
+
+/* ---- the sm in a cluster (sm/README.md "In a cluster") ---- */
+
+#define CL_NS "urn:jabberd-cluster:session"
+
+/* The fixture with <router_id>sm-n1 and <cluster><notify>example.org: the
+ * module's view complete (synced) unless the test says otherwise. */
+static int setup_cluster(void **state)
+{
+	struct fixture *f;
+	char *xml;
+
+	setup(state);
+	f = *state;
+	sm_free(&f->sm);
+	xml = sm_xml_with(f, "<router_id>sm-n1</router_id>"
+			  "<cluster><notify>example.org</notify></cluster>", &f->sm);
+	free(xml);
+	return 0;
+}
+
+/* A route from the module (rules 1, 5). */
+static void cl_feed(struct sm *sm, const char *payload)
+{
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm-n1' from='example.org'>%s</route>",
+		     payload);
+}
+
+static void cl_synced(struct sm *sm)
+{
+	cl_feed(sm, "<remote xmlns='" CL_NS "' synced='1'/>");
+}
+
+/* One stub (rule 1). */
+static void cl_stub(struct sm *sm, const char *action, const char *jid, const char *node,
+		    int prio, int avail)
+{
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm-n1' from='example.org'>"
+		     "<remote xmlns='" CL_NS "'><s action='%s' jid='%s' node='%s' priority='%d' "
+		     "available='%d' started='1796000000000'/></remote></route>",
+		     action, jid, node, prio, avail);
+}
+
+static void cl_remove(struct sm *sm, const char *jid, const char *node, const char *reason)
+{
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm-n1' from='example.org'>"
+		     "<remote xmlns='" CL_NS "'><s action='remove' jid='%s' node='%s' "
+		     "reason='%s'/></remote></route>", jid, node, reason);
+}
+
+/* A stanza another node's sm forwarded (rule 3) or the module could not
+ * deliver (rule 4: attrs carry jc:undelivered). */
+static void cl_in(struct sm *sm, const char *attrs, const char *stanza)
+{
+	sm_test_feed(sm, "<route xmlns='" COMP "' xmlns:jc='" CL_NS "' to='sm-n1' "
+		     "from='example.org' %s>%.*s xmlns='jabber:client'%s</route>", attrs,
+		     (int)strcspn(stanza, " />"), stanza, stanza + strcspn(stanza, " />"));
+}
+
+/* Exactly n outputs (dumped if not). */
+#define assert_nout(n)                                  \
+	do {                                            \
+		if (sm_test_nout != (n))                \
+			sm_test_out_dump();             \
+		assert_int_equal(sm_test_nout, (n));    \
+	} while (0)
+
+/* 1 if the stanza in the captured route o has a `to`. */
+static int payload_has_to(const char *o)
+{
+	const char *p = strchr(o + 1, '<');
+	size_t end;
+
+	assert_non_null(p);
+	end = strcspn(p, ">");
+	return memmem(p, end, " to='", 5) != NULL;
+}
+
+/* How many captured outputs contain s and t (t NULL: just s). */
+static int out_count(const char *s, const char *t)
+{
+	int i, n = 0;
+
+	for (i = 0; i < sm_test_nout; i++)
+		n += strstr(sm_test_out[i], s) != NULL &&
+		     (t == NULL || strstr(sm_test_out[i], t) != NULL);
+	return n;
+}
+
+/* ann (session smid, c2s connection c2s_id) and `contact` see each
+ * other's presence (both subscriptions), as if they had subscribed. */
+static void befriend(struct sm *sm, const char *c2s_id, const char *smid, const char *contact)
+{
+	char st[256];
+
+	snprintf(st, sizeof(st), "<presence to='%s' type='subscribe'/>", contact);
+	sm_test_from_sess(sm, c2s_id, smid, st);
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'><presence "
+		     "xmlns='jabber:client' type='subscribed' from='%s' to='ann@example.org'/>"
+		     "</route>", contact);
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'><presence "
+		     "xmlns='jabber:client' type='subscribe' from='%s' to='ann@example.org'/>"
+		     "</route>", contact);
+	snprintf(st, sizeof(st), "<presence to='%s' type='subscribed'/>", contact);
+	sm_test_from_sess(sm, c2s_id, smid, st);
+	sm_test_out_clear();
+}
+
+/* Rule 1 and rule 7: a full JID another node holds is forwarded there,
+ * named in jc:targets, the stanza unchanged; once the stub is gone, the
+ * user has no session anywhere and the message waits offline. */
+static void test_cluster_full_jid(void **state)
+{
+	struct fixture *f = *state;
+	struct sm *sm = f->sm;
+	const char *a, *o;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	cl_stub(sm, "add", "bob@example.org/home", "n2", 1, 1);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/home' id='m1'><body>hi</body>"
+			  "</message>");
+	assert_nout(1);
+	o = sm_test_out_find("to='example.org'", "from='sm-n1'", "xmlns:jc='" CL_NS "'",
+			     "jc:node='n2'", "jc:targets='bob@example.org/home'",
+			     "to='bob@example.org/home'", "from='ann@example.org/desk'",
+			     "<body>hi</body>", NULL);
+	if (o == NULL)
+		sm_test_out_dump();
+	assert_non_null(o);
+	/* An iq to it as well; the sm answers nothing itself. */
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<iq to='bob@example.org/home' type='get' id='v1'>"
+			  "<query xmlns='jabber:iq:version'/></iq>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("jc:node='n2'", "id='v1'", NULL));
+	/* The session ended on n2: offline storage, nothing forwarded. */
+	cl_remove(sm, "bob@example.org/home", "n2", "end");
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/home'><body>later</body>"
+			  "</message>");
+	assert_nout(0);
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 1);
+	assert_int_equal(sm_remote_count(sm), 0);
+}
+
+/* RFC 6121 8.5.2 over the nodes: the highest non-negative priority of an
+ * available session anywhere wins, ties get copies (one route per node
+ * naming every chosen session there), unavailable and negative sessions
+ * are skipped; offline storage only with no available session anywhere. */
+static void test_cluster_bare_jid_priorities(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a, *b, *o;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	b = sm_test_login(sm, "bob@example.org", "one", "2");
+	sm_test_from_sess(sm, "2", b, "<presence><priority>5</priority></presence>");
+	cl_stub(sm, "add", "bob@example.org/two", "n2", 5, 1);
+	cl_stub(sm, "add", "bob@example.org/three", "n2", 5, 1);
+	cl_stub(sm, "add", "bob@example.org/four", "n3", 7, 1);
+	cl_stub(sm, "add", "bob@example.org/idle", "n3", 9, 0);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' type='chat'><body>1</body>"
+			  "</message>");
+	/* Only n3's priority-7 session (the unavailable 9 does not count);
+	 * the others get a carbon copy (kept by their sm if they enabled
+	 * carbons). */
+	assert_nout(2);
+	o = sm_test_out_find("jc:node='n3'", "jc:targets='bob@example.org/four'",
+			     "to='bob@example.org'", "<body>1</body>", NULL);
+	assert_non_null(o);
+	assert_null(strstr(o, "<received"));
+	assert_non_null(sm_test_out_find("jc:node='n2'", "<received", NULL));
+	/* A tie at 5 on both nodes and here: a copy each, one route per node. */
+	cl_stub(sm, "update", "bob@example.org/four", "n3", 5, 1);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' type='chat'><body>2</body>"
+			  "</message>");
+	assert_nout(3);
+	assert_non_null(sm_test_out_find(":c2s='2'", "<body>2</body>", NULL));
+	o = sm_test_out_find("jc:node='n2'", "<body>2</body>", NULL);
+	assert_non_null(o);
+	assert_true(strstr(o, "jc:targets='bob@example.org/two bob@example.org/three'") != NULL ||
+		    strstr(o, "jc:targets='bob@example.org/three bob@example.org/two'") != NULL);
+	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='bob@example.org/four'",
+					 "<body>2</body>", NULL));
+	/* Headlines go to every non-negative available session. */
+	cl_stub(sm, "update", "bob@example.org/three", "n2", -1, 1);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' type='headline'><body>h</body>"
+			  "</message>");
+	assert_nout(3);
+	assert_non_null(sm_test_out_find("jc:node='n2'", "jc:targets='bob@example.org/two'", NULL));
+	/* Nothing available with a non-negative priority anywhere: offline. */
+	sm_test_from_sess(sm, "2", b, "<presence type='unavailable'/>");
+	cl_stub(sm, "update", "bob@example.org/two", "n2", 0, 0);
+	cl_stub(sm, "update", "bob@example.org/four", "n3", -5, 1);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>3</body></message>");
+	assert_nout(0);
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 1);
+	/* One available remote session is enough to keep it out of storage. */
+	cl_stub(sm, "update", "bob@example.org/four", "n3", 0, 1);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>4</body></message>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "<body>4</body>", NULL));
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 1);
+}
+
+/* Seed patch 2 and rule 2: the sm asks for the table; until the module
+ * says synced, a stanza for a user with no available session known
+ * anywhere is held, neither stored nor bounced; then the complete view decides. An
+ * iq to the bare JID is answered at once. After SM_CLUSTER_HOLD_SECS
+ * without synced the sm proceeds as if synced. */
+static void test_cluster_hold_until_synced(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	int i;
+
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	sm_test_out_clear();
+	sm_cluster_sync(sm);
+	assert_non_null(sm_test_out_find("to='example.org'", "from='sm-n1'",
+					 "<sync xmlns='" CL_NS "'/>", NULL));
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>held</body></message>");
+	/* A session known but unavailable is no reason to decide yet. */
+	cl_stub(sm, "add", "bob@example.org/idle", "n3", 0, 0);
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/x' type='chat'><body>held2</body>"
+			  "</message>");
+	assert_nout(0);
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 0);
+	assert_int_equal(sm_cluster_held(sm), 2);
+	/* The full JID it names is known: delivered at once. */
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/idle'><body>now</body></message>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "<body>now</body>", NULL));
+	sm_test_out_clear();
+	/* The sm's own answer for a bare JID is not held. */
+	sm_test_from_sess(sm, "1", a, "<iq to='bob@example.org' type='get' id='vc'>"
+			  "<vCard xmlns='vcard-temp'/></iq>");
+	assert_non_null(sm_test_out_find("id='vc'", "type='result'", NULL));
+	sm_test_out_clear();
+	/* The view: reset, bob on n2, synced: the held messages go there. */
+	cl_feed(sm, "<remote xmlns='" CL_NS "' reset='1'/>");
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	assert_nout(0);
+	cl_synced(sm);
+	assert_int_equal(sm_cluster_held(sm), 0);
+	assert_non_null(sm_test_out_find("jc:node='n2'", "jc:targets='bob@example.org/x'",
+					 "<body>held</body>", NULL));
+	assert_non_null(sm_test_out_find("jc:node='n2'", "<body>held2</body>", NULL));
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 0);
+	/* Asked again (the router link came back): the reset drops the
+	 * stubs; with no answer in time, the held message is stored. */
+	sm_cluster_sync(sm);
+	cl_feed(sm, "<remote xmlns='" CL_NS "' reset='1'/>");
+	assert_int_equal(sm_remote_count(sm), 0);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>late</body></message>");
+	assert_int_equal(sm_cluster_held(sm), 1);
+	sm_cluster_tick(sm, time(NULL) + 1);
+	assert_int_equal(sm_cluster_held(sm), 1);
+	sm_cluster_tick(sm, time(NULL) + SM_CLUSTER_HOLD_SECS + 1);
+	assert_int_equal(sm_cluster_held(sm), 0);
+	assert_true(sm_cluster_synced(sm));
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 1);
+	/* At most SM_CLUSTER_HOLD_MAX held: one more and it proceeds. */
+	sm_cluster_sync(sm);
+	sm_test_out_clear();
+	for (i = 0; i < SM_CLUSTER_HOLD_MAX; i++)
+		sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+			     "xmlns='jabber:client' from='zed@far.example/r' to='bob@example.org'>"
+			     "<status>%d</status></presence></route>", i);
+	assert_int_equal(sm_cluster_held(sm), SM_CLUSTER_HOLD_MAX);
+	assert_false(sm_cluster_synced(sm));
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+		     "xmlns='jabber:client' from='zed@far.example/r' to='bob@example.org'/></route>");
+	assert_int_equal(sm_cluster_held(sm), 0);
+	assert_true(sm_cluster_synced(sm));
+	assert_nout(0);
+	/* At shutdown the held are decided with what is known. */
+	sm_cluster_sync(sm);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>bye</body></message>");
+	assert_int_equal(sm_cluster_held(sm), 1);
+	sm_cluster_proceed(sm, "shutting down");
+	assert_int_equal(sm_cluster_held(sm), 0);
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
+}
+
+/* The sender's presence reaches its contacts' sessions on other nodes as
+ * one route per node naming them all, without `to`; its own sessions
+ * elsewhere too. */
+static void test_cluster_presence_fan_out(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a, *o;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	sm_test_sess_req(sm, "create", "9", NULL, "carl@example.org");
+	sm_test_sess_req(sm, "create", "9", NULL, "dan@example.org");
+	befriend(sm, "1", a, "bob@example.org");
+	befriend(sm, "1", a, "carl@example.org");
+	befriend(sm, "1", a, "dan@example.org");
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	cl_stub(sm, "add", "carl@example.org/y", "n2", 0, 1);
+	cl_stub(sm, "add", "carl@example.org/off", "n2", 0, 0);
+	cl_stub(sm, "add", "dan@example.org/z", "n3", 0, 1);
+	cl_stub(sm, "add", "ann@example.org/phone", "n3", 0, 1);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<presence><show>away</show></presence>");
+	/* (n3 also gets the probe of ann's new session for its sibling
+	 * "phone", and a roster push: see test_cluster_forwarded_in.) */
+	assert_int_equal(out_count("jc:node='n2'", "<show>away</show>"), 1);
+	assert_int_equal(out_count("jc:node='n3'", "<show>away</show>"), 1);
+	assert_int_equal(out_count("jc:node='n2'", NULL), 1);
+	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='ann@example.org/phone'",
+					 "type='probe'", "from='ann@example.org/desk'", NULL));
+	o = sm_test_out_find("jc:node='n2'", NULL);
+	assert_non_null(o);
+	assert_true(strstr(o, "jc:targets='bob@example.org/x carl@example.org/y'") != NULL ||
+		    strstr(o, "jc:targets='carl@example.org/y bob@example.org/x'") != NULL);
+	assert_non_null(strstr(o, "from='ann@example.org/desk'"));
+	assert_non_null(strstr(o, "<show>away</show>"));
+	assert_false(payload_has_to(o));
+	o = sm_test_out_find("jc:node='n3'", "<show>away</show>", NULL);
+	assert_true(strstr(o, "jc:targets='dan@example.org/z ann@example.org/phone'") != NULL ||
+		    strstr(o, "jc:targets='ann@example.org/phone dan@example.org/z'") != NULL);
+	/* A probe for ann from a contact, all of whose... ann's own remote
+	 * session answers through its sm: the probe goes to n3. */
+	sm_test_out_clear();
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'><presence "
+		     "xmlns='jabber:client' type='probe' from='dan@example.org/z' "
+		     "to='ann@example.org'/></route>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='ann@example.org/phone'",
+					 "type='probe'", "from='dan@example.org/z'", NULL));
+	/* ann grants a subscription: her session on n3 answers a probe on
+	 * the contact's behalf; she revokes it: the contact hears "phone"
+	 * go unavailable too. */
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='s2s'><presence "
+		     "xmlns='jabber:client' type='subscribe' from='zed@far.example' "
+		     "to='ann@example.org'/></route>");
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<presence to='zed@far.example' type='subscribed'/>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='ann@example.org/phone'",
+					 "type='probe'", "from='zed@far.example'",
+					 "to='ann@example.org'", NULL));
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<presence to='zed@far.example' type='unsubscribed'/>");
+	assert_non_null(sm_test_out_find("to='far.example'", "type='unavailable'",
+					 "from='ann@example.org/phone'", "to='zed@far.example'", NULL));
+}
+
+/* Rule 3: a forwarded stanza is delivered to each named local session;
+ * one without `to` gets the target's; fallbacks for a session that
+ * ended; carbons and roster pushes only to sessions that asked; probes
+ * answered with the session's presence. */
+static void test_cluster_forwarded_in(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *b1, *b2;
+
+	cl_synced(sm);
+	sm_test_sess_req(sm, "create", "9", NULL, "ann@example.org");
+	b1 = sm_test_login(sm, "bob@example.org", "home", "2");
+	b2 = sm_test_login(sm, "bob@example.org", "work", "3");
+	sm_test_from_sess(sm, "2", b1, "<presence><priority>1</priority></presence>");
+	sm_test_from_sess(sm, "3", b2, "<presence><priority>0</priority></presence>");
+	cl_stub(sm, "add", "ann@example.org/desk", "n2", 0, 1);
+	cl_stub(sm, "add", "bob@example.org/far", "n2", 9, 1);
+	sm_test_out_clear();
+	/* A bare-JID message chosen for "home" keeps its bare `to`. */
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/home'",
+	      "<message from='ann@example.org/desk' to='bob@example.org' type='chat'>"
+	      "<body>m</body></message>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find(":c2s='2'", "to='bob@example.org'", "<body>m</body>", NULL));
+	sm_test_out_clear();
+	/* Presence fan-out: each target gets `to` = itself. */
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/home bob@example.org/work'",
+	      "<presence from='ann@example.org/desk'><show>dnd</show></presence>");
+	assert_nout(2);
+	assert_non_null(sm_test_out_find(":c2s='2'", "to='bob@example.org/home'", "dnd", NULL));
+	assert_non_null(sm_test_out_find(":c2s='3'", "to='bob@example.org/work'", "dnd", NULL));
+	sm_test_out_clear();
+	/* The target ended meanwhile: a message goes by the rules over the
+	 * local sessions and other nodes' (never back to n2, though its
+	 * priority-9 session would win): "home". */
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/gone'",
+	      "<message from='ann@example.org/desk' to='bob@example.org/gone'><body>g</body>"
+	      "</message>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find(":c2s='2'", "<body>g</body>", NULL));
+	sm_test_out_clear();
+	/* A third node's session with the top priority: forwarded there,
+	 * once more, still not back to n2. */
+	cl_stub(sm, "add", "bob@example.org/third", "n3", 10, 1);
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/gone'",
+	      "<message from='ann@example.org/desk' to='bob@example.org/gone'><body>g3</body>"
+	      "</message>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='bob@example.org/third'",
+					 "<body>g3</body>", NULL));
+	cl_remove(sm, "bob@example.org/third", "n3", "end");
+	sm_test_out_clear();
+	/* An iq: service-unavailable to the sender (on n2); presence: dropped. */
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/gone'",
+	      "<iq from='ann@example.org/desk' to='bob@example.org/gone' type='get' id='q'>"
+	      "<query xmlns='jabber:iq:version'/></iq>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("jc:node='n2'", "jc:targets='ann@example.org/desk'",
+					 "type='error'", "service-unavailable", "id='q'", NULL));
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/gone'",
+	      "<presence from='ann@example.org/desk' to='bob@example.org/gone'/>");
+	assert_nout(0);
+	/* A carbon for a session without carbons is dropped; with, kept. */
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/home'",
+	      "<message from='bob@example.org' type='chat'><received xmlns='urn:xmpp:carbons:2'>"
+	      "<forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' "
+	      "from='ann@example.org/desk' to='bob@example.org/far' type='chat'><body>c</body>"
+	      "</message></forwarded></received></message>");
+	assert_nout(0);
+	sm_test_from_sess(sm, "2", b1, "<iq type='set' id='ce'><enable xmlns='urn:xmpp:carbons:2'/>"
+			  "</iq>");
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/home'",
+	      "<message from='bob@example.org' type='chat'><received xmlns='urn:xmpp:carbons:2'>"
+	      "<forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' "
+	      "from='ann@example.org/desk' to='bob@example.org/far' type='chat'><body>c</body>"
+	      "</message></forwarded></received></message>");
+	assert_non_null(sm_test_out_find(":c2s='2'", "to='bob@example.org/home'", "<received", NULL));
+	sm_test_out_clear();
+	/* A roster push reaches only a session that fetched the roster. */
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/home'",
+	      "<iq from='bob@example.org' type='set' id='p1'><query xmlns='jabber:iq:roster'>"
+	      "<item jid='x@example.org' subscription='none'/></query></iq>");
+	assert_nout(0);
+	sm_test_from_sess(sm, "2", b1, "<iq type='get' id='r'><query xmlns='jabber:iq:roster'/></iq>");
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/home'",
+	      "<iq from='bob@example.org' type='set' id='p2'><query xmlns='jabber:iq:roster'>"
+	      "<item jid='x@example.org' subscription='none'/></query></iq>");
+	assert_non_null(sm_test_out_find(":c2s='2'", "id='p2'", "to='bob@example.org/home'", NULL));
+	sm_test_out_clear();
+	/* A probe from the user's own session on n2 (its new login asks its
+	 * siblings): answered with "home"'s presence, back to n2. */
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/home'",
+	      "<presence type='probe' from='bob@example.org/far' to='bob@example.org'/>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("jc:node='n2'", "jc:targets='bob@example.org/far'",
+					 "from='bob@example.org/home'", "<priority>1</priority>",
+					 NULL));
+}
+
+/* Rule 4: what the module could not deliver is handled as for a session
+ * that no longer exists, without the node it was meant for. */
+static void test_cluster_undelivered(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a, *b;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	b = sm_test_login(sm, "bob@example.org", "home", "2");
+	sm_test_from_sess(sm, "2", b, "<presence><priority>1</priority></presence>");
+	cl_stub(sm, "add", "bob@example.org/two", "n2", 5, 1);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' id='u1'><body>u</body></message>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("jc:node='n2'", "<body>u</body>", NULL));
+	sm_test_out_clear();
+	cl_in(sm, "jc:undelivered='node-dead' jc:node='n2' jc:targets='bob@example.org/two'",
+	      "<message from='ann@example.org/desk' to='bob@example.org' id='u1'><body>u</body>"
+	      "</message>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find(":c2s='2'", "<body>u</body>", NULL));
+	sm_test_out_clear();
+	/* No other session anywhere: offline storage. */
+	sm_test_sess_req(sm, "end", "2", b, NULL);
+	sm_test_out_clear();
+	cl_in(sm, "jc:undelivered='queue-full' jc:node='n2' jc:targets='bob@example.org/two'",
+	      "<message from='ann@example.org/desk' to='bob@example.org/two'><body>s</body>"
+	      "</message>");
+	assert_nout(0);
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 1);
+	/* An iq set: service-unavailable to its sender; presence: dropped. */
+	cl_in(sm, "jc:undelivered='no-such-node' jc:node='n2' jc:targets='bob@example.org/two'",
+	      "<iq from='ann@example.org/desk' to='bob@example.org/two' type='set' id='is'>"
+	      "<query xmlns='jabber:iq:private'/></iq>");
+	assert_non_null(sm_test_out_find(":c2s='1'", "id='is'", "type='error'",
+					 "service-unavailable", NULL));
+	sm_test_out_clear();
+	cl_in(sm, "jc:undelivered='too-big' jc:node='n2' jc:targets='bob@example.org/two'",
+	      "<presence from='ann@example.org/desk'/>");
+	assert_nout(0);
+}
+
+/* Rule 1, node-dead: each local session that sees the user's presence
+ * hears the dead node's session go unavailable, once; a normal end or a
+ * replaced incarnation sends nothing (its own sm did, or will). */
+static void test_cluster_node_dead(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a, *a2;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	a2 = sm_test_login(sm, "ann@example.org", "lap", "2");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	sm_test_sess_req(sm, "create", "9", NULL, "carl@example.org");
+	sm_test_sess_req(sm, "create", "9", NULL, "dan@example.org");
+	befriend(sm, "1", a, "bob@example.org");
+	sm_test_from_sess(sm, "1", a, "<presence/>");
+	sm_test_from_sess(sm, "2", a2, "<presence/>");
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	cl_stub(sm, "add", "bob@example.org/y", "n2", 0, 1);
+	cl_stub(sm, "add", "carl@example.org/z", "n2", 0, 1);
+	sm_test_out_clear();
+	cl_remove(sm, "bob@example.org/x", "n2", "node-dead");
+	assert_nout(2);
+	assert_non_null(sm_test_out_find(":c2s='1'", "type='unavailable'",
+					 "from='bob@example.org/x'", "to='ann@example.org/desk'",
+					 NULL));
+	assert_non_null(sm_test_out_find(":c2s='2'", "type='unavailable'",
+					 "from='bob@example.org/x'", "to='ann@example.org/lap'", NULL));
+	sm_test_out_clear();
+	/* Said twice: once only. Not a contact (carl): nothing. Ended
+	 * normally: nothing (its sm said it). */
+	cl_remove(sm, "bob@example.org/x", "n2", "node-dead");
+	cl_remove(sm, "carl@example.org/z", "n2", "node-dead");
+	cl_remove(sm, "bob@example.org/y", "n2", "end");
+	assert_nout(0);
+	assert_int_equal(sm_remote_count(sm), 0);
+	/* A whole node in one route (more dead users than ann has contacts):
+	 * each of her sessions hears each of bob's sessions, and her own. */
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	cl_stub(sm, "add", "bob@example.org/y", "n2", 0, 1);
+	cl_stub(sm, "add", "bob@example.org/off", "n2", 0, 0);
+	cl_stub(sm, "add", "carl@example.org/z", "n2", 0, 1);
+	cl_stub(sm, "add", "dan@example.org/w", "n2", 0, 1);
+	cl_stub(sm, "add", "ann@example.org/phone", "n2", 0, 1);
+	sm_test_out_clear();
+	cl_feed(sm, "<remote xmlns='" CL_NS "'>"
+		"<s action='remove' jid='bob@example.org/x' node='n2' reason='node-dead'/>"
+		"<s action='remove' jid='bob@example.org/y' node='n2' reason='node-dead'/>"
+		"<s action='remove' jid='bob@example.org/off' node='n2' reason='node-dead'/>"
+		"<s action='remove' jid='carl@example.org/z' node='n2' reason='node-dead'/>"
+		"<s action='remove' jid='dan@example.org/w' node='n2' reason='node-dead'/>"
+		"<s action='remove' jid='ann@example.org/phone' node='n2' reason='node-dead'/>"
+		"</remote>");
+	assert_nout(6);
+	assert_int_equal(out_count("from='bob@example.org/x'", NULL), 2);
+	assert_int_equal(out_count("from='bob@example.org/y'", NULL), 2);
+	assert_int_equal(out_count("from='ann@example.org/phone'", NULL), 2);
+	assert_int_equal(sm_remote_count(sm), 0);
+}
+
+/* Rule 5: a newer session with this full JID elsewhere ends ours, as a
+ * replaced resource (the c2s closes the stream with conflict). */
+static void test_cluster_conflict(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a;
+	char payload[256];
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	/* Not this session's id: nothing ends. */
+	cl_feed(sm, "<conflict xmlns='" CL_NS "' jid='ann@example.org/desk' "
+		"sm='0000000000000000000000000000000000000000'/>");
+	assert_int_equal(xhash_count(sm->sessions), 1);
+	/* Only from the module. */
+	snprintf(payload, sizeof(payload), "<route xmlns='" COMP "' to='sm-n1' from='c2s'>"
+		 "<conflict xmlns='" CL_NS "' jid='ann@example.org/desk' sm='%s'/></route>", a);
+	sm_test_feed(sm, "%s", payload);
+	assert_int_equal(xhash_count(sm->sessions), 1);
+	sm_test_out_clear();
+	snprintf(payload, sizeof(payload), "<conflict xmlns='" CL_NS "' "
+		 "jid='ann@example.org/desk' sm='%s'/>", a);
+	cl_feed(sm, payload);
+	assert_int_equal(xhash_count(sm->sessions), 0);
+	assert_non_null(sm_test_out_find("to='c2s'", "action='replaced'", NULL));
+	assert_non_null(sm_test_out_find(CL_NS, "action='end'", "jid='ann@example.org/desk'", NULL));
+}
+
+/* Roster pushes and carbons reach the user's sessions on other nodes
+ * (whose sm keeps them only for sessions that asked: see above). */
+static void test_cluster_roster_push_and_carbons(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a, *b, *o;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "one", "1");
+	b = sm_test_login(sm, "bob@example.org", "b", "2");
+	sm_test_from_sess(sm, "1", a, "<presence><priority>1</priority></presence>");
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/>"
+			  "</iq>");
+	cl_stub(sm, "add", "ann@example.org/two", "n2", 5, 1);
+	cl_stub(sm, "add", "ann@example.org/quiet", "n3", 0, 0);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<iq type='set' id='r1'><query xmlns='jabber:iq:roster'>"
+			  "<item jid='zed@far.example'/></query></iq>");
+	o = sm_test_out_find("jc:node='n2'", "jc:targets='ann@example.org/two'", "type='set'",
+			     "jid='zed@far.example'", "from='ann@example.org'", NULL);
+	assert_non_null(o);
+	assert_false(payload_has_to(o));
+	/* Every session, available or not. */
+	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='ann@example.org/quiet'",
+					 "jid='zed@far.example'", NULL));
+	sm_test_out_clear();
+	/* Received: "two" on n2 has the top priority and gets the message;
+	 * "one" here gets the carbon. */
+	sm_test_from_sess(sm, "2", b, "<message to='ann@example.org' type='chat'><body>in</body>"
+			  "</message>");
+	assert_non_null(sm_test_out_find("jc:node='n2'", "jc:targets='ann@example.org/two'",
+					 "<body>in</body>", NULL));
+	assert_null(sm_test_out_find("jc:node='n2'", "<received", NULL));
+	assert_non_null(sm_test_out_find(":c2s='1'", "<received xmlns='urn:xmpp:carbons:2'>",
+					 "<body>in</body>", NULL));
+	sm_test_out_clear();
+	/* Sent from "one": the copy goes to n2's available session. */
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' type='chat'><body>out</body>"
+			  "</message>");
+	assert_non_null(sm_test_out_find("jc:node='n2'", "jc:targets='ann@example.org/two'",
+					 "<sent xmlns='urn:xmpp:carbons:2'>", "<body>out</body>",
+					 NULL));
+	assert_null(sm_test_out_find("jc:node='n3'", NULL));
+}
+
+/* A user online only on another node is online for jabber:iq:last and in
+ * the status table. */
+static void test_cluster_last_and_status(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	struct os *os = NULL;
+	const char *b, *error, *st = NULL;
+
+	cl_synced(sm);
+	b = sm_test_login(sm, "bob@example.org", "home", "2");
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	sm_test_sess_req(sm, "end", "2", b, NULL);
+	assert_int_equal(storage_get(sm->st, "status", "bob@example.org", NULL, &os, &error),
+			 STORAGE_OK);
+	assert_int_equal(os_object_get_str(os_first(os), "status", &st), 0);
+	assert_string_equal(st, "online");
+	os_free(&os);
+	sm_test_out_clear();
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'><iq "
+		     "xmlns='jabber:client' type='get' id='l1' from='bob@example.org/x' "
+		     "to='bob@example.org'><query xmlns='jabber:iq:last'/></iq></route>");
+	assert_non_null(sm_test_out_find("jc:node='n2'", "jc:targets='bob@example.org/x'",
+					 "id='l1'", "type='result'", "seconds='0'", NULL));
+}
+
+/* What the module sends is checked whole: one bad element rejects the
+ * route, nothing of it applied; stanzas with bad targets are dropped;
+ * cluster elements from anyone but the module are not obeyed. */
+static void test_cluster_bad_input(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	static const char *const bad[] = {
+		"<s action='add' jid='bob@example.org/x' node='n2' priority='200' available='1' "
+		"started='1'/>",
+		"<s action='add' jid='bob@example.org/x' node='n2' priority='1' available='2' "
+		"started='1'/>",
+		"<s action='add' jid='bob@example.org/x' node='n2' priority='1' available='1' "
+		"started='-1'/>",
+		"<s action='add' jid='bob@example.org' node='n2' priority='1' available='1' "
+		"started='1'/>",
+		"<s action='add' jid='bob@far.example/x' node='n2' priority='1' available='1' "
+		"started='1'/>",
+		"<s action='add' jid='bob@example.org/x' node='' priority='1' available='1' "
+		"started='1'/>",
+		"<s action='add' jid='bob@example.org/x' node='n 2' priority='1' available='1' "
+		"started='1'/>",
+		"<s action='move' jid='bob@example.org/x' node='n2'/>",
+		"<s action='remove' jid='bob@example.org/x' node='n2' reason='whim'/>",
+		"<t/>",
+	};
+	struct buf b = { 0 };
+	size_t i;
+	const char *a;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		buf_reset(&b);
+		buf_printf(&b, "<remote xmlns='" CL_NS "'><s action='add' jid='ok@example.org/r' "
+			   "node='n2' priority='0' available='1' started='5'/>%s</remote>", bad[i]);
+		cl_feed(sm, b.data);
+		assert_int_equal(sm_remote_count(sm), 0);
+	}
+	/* More than SM_CLUSTER_REMOTE_MAX in one route. */
+	buf_reset(&b);
+	buf_append_str(&b, "<remote xmlns='" CL_NS "'>");
+	for (i = 0; i <= SM_CLUSTER_REMOTE_MAX; i++)
+		buf_printf(&b, "<s action='add' jid='u%zu@example.org/r' node='n2' priority='0' "
+			   "available='1' started='5'/>", i);
+	buf_append_str(&b, "</remote>");
+	cl_feed(sm, b.data);
+	assert_int_equal(sm_remote_count(sm), 0);
+	/* Exactly the limit is fine. */
+	buf_reset(&b);
+	buf_append_str(&b, "<remote xmlns='" CL_NS "'>");
+	for (i = 0; i < SM_CLUSTER_REMOTE_MAX; i++)
+		buf_printf(&b, "<s action='add' jid='u%zu@example.org/r' node='n2' priority='0' "
+			   "available='1' started='5'/>", i);
+	buf_append_str(&b, "</remote>");
+	cl_feed(sm, b.data);
+	assert_int_equal(sm_remote_count(sm), SM_CLUSTER_REMOTE_MAX);
+	buf_free(&b);
+	/* Our own forward handed back (a module that does not forward):
+	 * dropped, not delivered again. */
+	sm_test_out_clear();
+	sm_test_feed(sm, "<route xmlns='" COMP "' xmlns:jc='" CL_NS "' to='sm-n1' from='sm-n1' "
+		     "jc:node='n2' jc:targets='u1@example.org/r'><message xmlns='jabber:client' "
+		     "from='ann@example.org/desk' to='u1@example.org/r'><body>l</body></message>"
+		     "</route>");
+	assert_nout(0);
+	/* Not from the module: not a stub. */
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='sm-n1' from='c2s'><remote xmlns='" CL_NS "'>"
+		     "<s action='add' jid='bob@example.org/x' node='n2' priority='0' "
+		     "available='1' started='1'/></remote></route>");
+	assert_int_equal(sm_remote_count(sm), SM_CLUSTER_REMOTE_MAX);
+	/* Bad targets: dropped, nothing delivered. */
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org'",
+	      "<message from='x@example.org/r' to='ann@example.org'><body>b</body></message>");
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@far.example/desk'",
+	      "<message from='x@example.org/r' to='ann@example.org'><body>b</body></message>");
+	cl_in(sm, "jc:from-node='n2' jc:targets=''",
+	      "<message from='x@example.org/r' to='ann@example.org'><body>b</body></message>");
+	cl_in(sm, "jc:from-node='' jc:targets='ann@example.org/desk'",
+	      "<message from='x@example.org/r' to='ann@example.org'><body>b</body></message>");
+	assert_nout(0);
+	/* The same, well formed, is delivered. */
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<message from='x@example.org/r' to='ann@example.org'><body>b</body></message>");
+	assert_non_null(sm_test_out_find(":c2s='1'", "<body>b</body>", NULL));
+	(void)a;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1124,6 +1875,22 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_vcard_and_quota, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_full_jid, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_bare_jid_priorities, setup_cluster,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_hold_until_synced, setup_cluster,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_presence_fan_out, setup_cluster,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_forwarded_in, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_undelivered, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_node_dead, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_conflict, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_roster_push_and_carbons, setup_cluster,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_last_and_status, setup_cluster,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_bad_input, setup_cluster, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

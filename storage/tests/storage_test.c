@@ -6,9 +6,11 @@
 #include "config.h"
 #include "storage/tests/storage_test.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,7 @@
 
 #include "storage/storage.h"
 #include "util/buf.h"
+#include "util/nad.h"
 
 const char *stt_opt_get(void *ctx, const char *key)
 {
@@ -112,4 +115,128 @@ void stt_assert_column(struct os *os, const char *key, const char *expect)
 		fail_msg("column %s: got '%s', expected '%s'", key,
 			 b.data != NULL ? b.data : "", expect);
 	buf_free(&b);
+}
+
+void stt_take_basics(struct storage *st)
+{
+	static const char *const groups[] = { "g1", "g2", "g3" };
+	struct os *os = os_new(), *got = NULL;
+	const char *error = NULL;
+
+	for (int i = 0; i < 3; i++) {
+		struct os_object *o = os_object_new(os);
+
+		os_object_put_str(o, "jid", "c@x");
+		os_object_put_str(o, "group", groups[i]);
+	}
+	stt_put_ok(st, "roster-groups", "a@x", os);
+	stt_put_ok(st, "roster-groups", "b@x", os);
+	os_free(&os);
+	assert_int_equal(storage_take(st, "roster-groups", "a@x", "(group=2:g2)", &got,
+				      &error), STORAGE_OK);
+	stt_assert_column(got, "group", "g2");
+	os_free(&got);
+	assert_int_equal(storage_take(st, "roster-groups", "a@x", NULL, &got, &error),
+			 STORAGE_OK);
+	stt_assert_column(got, "group", "g1,g3");
+	os_free(&got);
+	assert_true(stt_count(st, "roster-groups", "a@x", NULL) == 0);
+	assert_true(stt_count(st, "roster-groups", "b@x", NULL) == 3);
+	assert_int_equal(storage_take(st, "roster-groups", "a@x", NULL, &got, &error),
+			 STORAGE_NOT_FOUND);
+	assert_null(got);
+	assert_int_equal(storage_take(st, "roster-groups", "a@x", "(bad", &got, &error),
+			 STORAGE_ERROR);
+}
+
+/* ---- two takers at once ---- */
+
+struct taker {
+	struct storage *st;
+	const char *owner;
+	int *start;             /* both spin on it, then take together */
+	struct os *got;
+	enum storage_result rc;
+	char error[256];
+};
+
+static void *taker_run(void *arg)
+{
+	struct taker *t = arg;
+	const char *error = NULL;
+
+	while (!__atomic_load_n(t->start, __ATOMIC_SEQ_CST))
+		;
+	t->rc = storage_take(t->st, "queue", t->owner, NULL, &t->got, &error);
+	if (t->rc == STORAGE_ERROR)
+		snprintf(t->error, sizeof(t->error), "%s", error ? error : "?");
+	return NULL;
+}
+
+/* The "n" fields of what one taker got into seen[], failing on a row
+ * seen before; returns how many. */
+static int taken_mark(const struct os *os, char *seen, int n)
+{
+	int count = 0;
+
+	if (os == NULL)         /* the other one took them all */
+		return 0;
+	for (struct os_object *o = os_first(os); o != NULL; o = os_next(o)) {
+		const char *v;
+		int i;
+
+		assert_int_equal(os_object_get_str(o, "xml", &v), 0);
+		i = atoi(v + strlen("NAD<m n='"));
+		assert_true(i >= 0 && i < n);
+		if (seen[i])
+			fail_msg("row %d was taken twice", i);
+		seen[i] = 1;
+		count++;
+	}
+	return count;
+}
+
+void stt_race_take(struct storage *a, struct storage *b, const char *owner, int rounds, int n)
+{
+	char *seen = xcalloc((size_t)n, 1);
+
+	for (int r = 0; r < rounds; r++) {
+		struct os *os = os_new();
+		struct taker t[2] = { { .st = a }, { .st = b } };
+		pthread_t th[2];
+		int start = 0, total;
+
+		for (int i = 0; i < n; i++) {
+			char xml[64];
+			struct nad *nad;
+			const char *error = NULL;
+
+			snprintf(xml, sizeof(xml), "<m n='%d'/>", i);
+			nad = nad_parse(xml, strlen(xml), 0, &error, NULL);
+			assert_non_null(nad);
+			os_object_put_nad(os_object_new(os), "xml", nad);
+			nad_free(&nad);
+		}
+		stt_put_ok(a, "queue", owner, os);
+		os_free(&os);
+		for (int i = 0; i < 2; i++) {
+			t[i].owner = owner;
+			t[i].start = &start;
+			assert_int_equal(pthread_create(&th[i], NULL, taker_run, &t[i]), 0);
+		}
+		__atomic_store_n(&start, 1, __ATOMIC_SEQ_CST);
+		for (int i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+		memset(seen, 0, (size_t)n);
+		total = 0;
+		for (int i = 0; i < 2; i++) {
+			if (t[i].rc == STORAGE_ERROR)
+				fail_msg("round %d, taker %d: %s", r, i, t[i].error);
+			total += taken_mark(t[i].got, seen, n);
+			os_free(&t[i].got);
+		}
+		assert_int_equal(total, n);
+		assert_int_equal(stt_count(a, "queue", owner, NULL), 0);
+	}
+	free(seen);
 }

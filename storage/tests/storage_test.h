@@ -41,4 +41,14 @@ void stt_put_ok(struct storage *st, const char *type, const char *owner, struct 
  * ',' (an absent field as '-'), is `expect`. */
 void stt_assert_column(struct os *os, const char *key, const char *expect);
 
+/* storage_take on roster-groups rows: in order, gone after, a filter
+ * takes only its rows, another owner's stay. */
+void stt_take_basics(struct storage *st);
+
+/* Two storages on one database (two nodes' sms) take `owner`'s "queue"
+ * at the same moment, `rounds` times, n rows put each round (through a):
+ * fails unless every row went to exactly one of them. */
+void stt_race_take(struct storage *a, struct storage *b, const char *owner, int rounds,
+		   int n);
+
 #endif

@@ -484,6 +484,26 @@ static void test_filters_on_data(void **state)
 	assert_true(stt_count(fx->st, "private", "alice@example.org", "(ns=1:a)") == 0);
 }
 
+/* take: in order, gone after, by filter, another owner's rows kept. */
+static void test_take(void **state)
+{
+	stt_take_basics(((struct fixture *)*state)->st);
+}
+
+/* Two handles on one database (two sms) take one queue at the same
+ * moment: each row goes to exactly one. */
+static void test_take_race(void **state)
+{
+	struct fixture *fx = *state;
+	struct storage *b = storage_new(stt_opt_get, &fx->opts);
+	const char *error = NULL;
+
+	if (storage_add_type(b, current->name, NULL, &error) < 0)
+		fail_msg("second handle: %s", error);
+	stt_race_take(fx->st, b, "a@x", 20, 30);
+	storage_free(&b);
+}
+
 /* ---- the one list, over every backend ---- */
 
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -500,6 +520,8 @@ int main(void)
 		CASE(test_delete_with_filter),
 		CASE(test_malformed_filter_refused),
 		CASE(test_filters_on_data),
+		CASE(test_take),
+		CASE(test_take_race),
 	};
 	int failed = 0;
 

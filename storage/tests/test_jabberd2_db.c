@@ -201,8 +201,8 @@ static char *query(const char *path, const char *sql)
 }
 
 /* Tables no jabberd2 has (sm/mod_roster.c), with their owner indexes. */
-#define OUR_TABLES "'roster-version','roster-state'"
-#define OUR_TABLE_INDEXES "'i_rosterv_owner','i_rosters_owner'"
+#define OUR_TABLES "'roster-version','roster-state','pep-items'"
+#define OUR_TABLE_INDEXES "'i_rosterv_owner','i_rosters_owner','i_pep_owner'"
 
 /* Column layout of every table but ours, and the columns of every index,
  * in a form that two equivalent schemas render identically. */
@@ -249,12 +249,13 @@ static void test_schema_matches_jabberd2(void **state)
 	ours = schema_digest(fx->our_db, OUR_INDEXES);
 	if (strcmp(theirs, ours) != 0)
 		fail_msg("schemas differ.\njabberd2:\n%s\nours:\n%s", theirs, ours);
-	/* Besides jabberd2's, exactly our two indexes, on owner. */
+	/* Besides jabberd2's, exactly our indexes, each on owner. */
 	ours_extra = query(fx->our_db,
 			   "SELECT m.name, m.tbl_name, i.name FROM sqlite_master m, "
 			   "pragma_index_info(m.name) i WHERE m.name IN (" OUR_INDEXES ") "
 			   "ORDER BY m.name");
 	assert_string_equal(ours_extra, "i_logout_owner|logout|collection-owner\n"
+					"i_pep_owner|pep-items|collection-owner\n"
 					"i_rosters_owner|roster-state|collection-owner\n"
 					"i_rosterv_owner|roster-version|collection-owner\n"
 					"i_status_owner|status|collection-owner\n");
@@ -290,7 +291,7 @@ static void test_open_unchanged(void **state)
 	assert_string_equal(before, after);
 	added = query(fx->jd2_db, "SELECT count(*) FROM sqlite_master WHERE name IN ("
 				  OUR_INDEXES "," OUR_TABLES ")");
-	assert_string_equal(added, "6\n");
+	assert_string_equal(added, "8\n");
 	free(before);
 	free(after);
 	free(added);

@@ -43,7 +43,7 @@ static const char *const sm_tables[] = {
 	"authreg", "active", "logout", "roster-items", "roster-groups", "published-roster",
 	"published-roster-groups", "vcard", "queue", "private", "motd-message",
 	"motd-times", "privacy-default", "privacy-items", "vacation-settings", "status",
-	"verify", "roster-version", "roster-state",
+	"verify", "roster-version", "roster-state", "pep-items",
 };
 #define N_SM_TABLES (sizeof(sm_tables) / sizeof(sm_tables[0]))
 
@@ -68,9 +68,9 @@ static void test_new_database(void **state)
 	/* 19 tables, one sequence, and 24 indexes: 14 primary keys (two of
 	 * our roster tables), 8 other indexes of jabberd2's and one on the
 	 * owner of each published-roster table. */
-	pgt_assert_query(fx, RELKINDS("public"), "S|1\ni|24\nr|19\n");
+	pgt_assert_query(fx, RELKINDS("public"), "S|1\ni|25\nr|20\n");
 	pgt_assert_query(fx, "SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%_pkey'",
-			 "14\n");
+			 "15\n");
 	/* The columns jabberd2's driver writes and reads, with their types. */
 	pgt_assert_query(fx, "SELECT column_name, data_type, is_nullable, column_default "
 			 "FROM information_schema.columns WHERE table_name = 'roster-items' "
@@ -285,7 +285,7 @@ static void test_schema_option(void **state)
 	pgt_exec(fx->dbname, "CREATE SCHEMA \"sm \"\"data\"\"\"", 0);
 	pgt_opt_set(fx, "storage.pgsql.schema", "sm \"data\"");
 	assert_int_equal(pgt_open(fx, &error), 0);
-	pgt_assert_query(fx, RELKINDS("sm \"data\""), "S|1\ni|24\nr|19\n");
+	pgt_assert_query(fx, RELKINDS("sm \"data\""), "S|1\ni|25\nr|20\n");
 	pgt_assert_query(fx, RELKINDS("public"), "");
 	pgt_put_one_str(fx, "queue", "alice@x", "xml", "NAD<x/>");
 	assert_true(pgt_raw_int(fx, "SELECT count(*) FROM \"sm \"\"data\"\"\".queue") == 1);
@@ -541,6 +541,28 @@ static void test_reconnect(void **state)
 }
 
 /* The second node of test_concurrent_replace, on its own connection. */
+/* A second node's thread waits on what `other`'s open transaction holds:
+ * check it is still waiting after 300 ms, COMMIT (other is closed), then
+ * wait for the thread to finish (20 s at most) and join it. */
+static void commit_and_join(PGconn *other, pthread_t thread, int *done)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	PGresult *r;
+
+	for (int i = 0; i < 15; i++)
+		nanosleep(&pause, NULL);
+	assert_int_equal(__atomic_load_n(done, __ATOMIC_SEQ_CST), 0);
+	r = PQexec(other, "COMMIT");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(other);
+	for (int i = 0; i < 1000 && !__atomic_load_n(done, __ATOMIC_SEQ_CST); i++)
+		nanosleep(&pause, NULL);
+	if (!__atomic_load_n(done, __ATOMIC_SEQ_CST))
+		fail_msg("the second node did not finish"); /* teardown ends it */
+	pthread_join(thread, NULL);
+}
+
 struct second_node {
 	struct pgt_fixture fx;
 	int done;
@@ -571,7 +593,6 @@ static void test_concurrent_replace(void **state)
 {
 	struct pgt_fixture *fx = *state;
 	PGconn *other = pgt_connect(fx->dbname);
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
 	/* Static: should the thread outlive a failed test, it still has it. */
 	static struct second_node node;
 	pthread_t thread;
@@ -586,21 +607,82 @@ static void test_concurrent_replace(void **state)
 	memset(&node, 0, sizeof(node));
 	memcpy(node.fx.opts, fx->opts, sizeof(node.fx.opts));
 	assert_int_equal(pthread_create(&thread, NULL, second_node_run, &node), 0);
-	for (int i = 0; i < 15; i++)
-		nanosleep(&pause, NULL);
-	assert_int_equal(__atomic_load_n(&node.done, __ATOMIC_SEQ_CST), 0);
-	r = PQexec(other, "COMMIT");
-	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r);
-	PQfinish(other);
-	for (int i = 0; i < 1000 && !__atomic_load_n(&node.done, __ATOMIC_SEQ_CST); i++)
-		nanosleep(&pause, NULL);
-	if (!__atomic_load_n(&node.done, __ATOMIC_SEQ_CST))
-		fail_msg("the second node did not finish"); /* teardown ends it */
-	pthread_join(thread, NULL);
+	commit_and_join(other, thread, &node.done);
 	if (!node.ok)
 		fail_msg("second node: %s", node.error);
 	pgt_assert_query(fx, "SELECT fn FROM vcard", "mine\n");
+}
+
+/* take: in order, gone after, filtered, other owners untouched. */
+static void test_take(void **state)
+{
+	stt_take_basics(((struct pgt_fixture *)*state)->st);
+}
+
+struct taking_node {
+	struct pgt_fixture fx;
+	int done;
+	enum storage_result rc;
+	size_t got;
+	char error[256];
+};
+
+static void *taking_node_run(void *arg)
+{
+	struct taking_node *n = arg;
+	const char *error = NULL;
+	struct os *os = NULL;
+
+	n->rc = STORAGE_ERROR;
+	if (pgt_open(&n->fx, &error) == 0)
+		n->rc = storage_take(n->fx.st, "queue", "a@x", NULL, &os, &error);
+	if (n->rc == STORAGE_ERROR)
+		snprintf(n->error, sizeof(n->error), "%s", error ? error : "?");
+	n->got = os != NULL ? os_count(os) : 0;
+	os_free(&os);
+	storage_free(&n->fx.st);
+	__atomic_store_n(&n->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Another node is taking the queue (its DELETE not yet committed): our
+ * take waits for it rather than reading the rows it is taking, and then
+ * gets none. A read-then-delete would have returned them at once. */
+static void test_take_while_other_takes(void **state)
+{
+	struct pgt_fixture *fx = *state;
+	PGconn *other = pgt_connect(fx->dbname);
+	static struct taking_node node;  /* static: see test_concurrent_replace */
+	pthread_t thread;
+	PGresult *r;
+
+	for (int i = 0; i < 5; i++)
+		pgt_put_one_str(fx, "queue", "a@x", "xml", "NAD<message/>");
+	r = PQexec(other, "BEGIN; DELETE FROM queue WHERE \"collection-owner\" = 'a@x'");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	memset(&node, 0, sizeof(node));
+	memcpy(node.fx.opts, fx->opts, sizeof(node.fx.opts));
+	assert_int_equal(pthread_create(&thread, NULL, taking_node_run, &node), 0);
+	commit_and_join(other, thread, &node.done);
+	if (node.rc == STORAGE_ERROR)
+		fail_msg("second node: %s", node.error);
+	assert_int_equal(node.rc, STORAGE_NOT_FOUND);
+	assert_int_equal((int)node.got, 0);
+}
+
+/* Two nodes' connections take one queue at the same moment, 30 times:
+ * each message goes to exactly one. */
+static void test_take_race(void **state)
+{
+	struct pgt_fixture *fx = *state;
+	struct pgt_fixture b = { 0 };
+	const char *error = NULL;
+
+	memcpy(b.opts, fx->opts, sizeof(b.opts));
+	assert_int_equal(pgt_open(&b, &error), 0);
+	stt_race_take(fx->st, b.st, "a@x", 30, 50);
+	storage_free(&b.st);
 }
 
 /* transactions: writes run SERIALIZABLE, and still work. */
@@ -709,7 +791,7 @@ static void test_jabberd2_schema(void **state)
 	assert_int_equal(pgt_open(theirs_fx, &error), 0);
 	after = pgt_schema_digest(theirs_fx);
 	assert_string_equal(after, theirs);
-	pgt_assert_query(theirs_fx, RELKINDS("public"), "S|1\ni|24\nr|19\n");
+	pgt_assert_query(theirs_fx, RELKINDS("public"), "S|1\ni|25\nr|20\n");
 	free(ours);
 	free(theirs);
 	free(after);
@@ -810,6 +892,9 @@ int main(void)
 		TEST_UNOPENED(test_reconnect),
 		TEST_UNOPENED(test_sql_layer_session),
 		TEST(test_concurrent_replace),
+		TEST(test_take),
+		TEST(test_take_while_other_takes),
+		TEST(test_take_race),
 		TEST_UNOPENED(test_transactions_option),
 		TEST(test_many_parameters),
 		TEST(test_column_types),

@@ -122,6 +122,7 @@ static void test_new_database(void **state)
 		"published-roster", "published-roster-groups", "vcard", "queue", "private",
 		"motd-message", "motd-times", "privacy-default", "privacy-items",
 		"vacation-settings", "status", "verify", "roster-version", "roster-state",
+		"pep-items",
 	};
 	char sql[160], buf[16];
 
@@ -469,6 +470,57 @@ static void test_busy_timeout(void **state)
 	os_free(&os);
 }
 
+/* take: the rows come back in order and are gone; a filter takes only
+ * its rows. */
+static void test_take(void **state)
+{
+	stt_take_basics(((struct fixture *)*state)->st);
+}
+
+/* Another sm on the same file is taking the queue (its transaction still
+ * open): ours waits, gets nothing while it holds the rows, and nothing
+ * after it committed. Reading then deleting would have handed us the
+ * same rows from the snapshot WAL readers see. */
+static void test_take_while_other_takes(void **state)
+{
+	struct fixture *fx = *state;
+	struct os *os = os_new(), *got = NULL;
+	const char *error = NULL;
+	sqlite3 *other;
+
+	stt_opt_set(&fx->opts, "storage.sqlite.busy-timeout", "100");
+	assert_int_equal(fx_open(fx, &error), 0);
+	for (int i = 1; i <= 5; i++)
+		os_object_put_int(os_object_new(os), "time", i);
+	stt_put_ok(fx->st, "active", "a@x", os);
+	os_free(&os);
+	assert_int_equal(sqlite3_open(fx->db, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE; SELECT * FROM active; "
+				      "DELETE FROM active WHERE \"collection-owner\" = 'a@x'",
+				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(storage_take(fx->st, "active", "a@x", NULL, &got, &error),
+			 STORAGE_ERROR);
+	assert_null(got);
+	assert_non_null(strstr(error, "locked"));
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(storage_take(fx->st, "active", "a@x", NULL, &got, &error),
+			 STORAGE_NOT_FOUND);
+}
+
+/* Two handles (two sms) take one queue at the same moment, 30 times:
+ * each message goes to exactly one. */
+static void test_take_race(void **state)
+{
+	struct fixture *fx = *state;
+	struct storage *b = storage_new(stt_opt_get, &fx->opts);
+	const char *error = NULL;
+
+	assert_int_equal(storage_add_type(b, "sqlite", NULL, &error), 0);
+	stt_race_take(fx->st, b, "a@x", 30, 50);
+	storage_free(&b);
+}
+
 /* More statement shapes than the cache holds (so entries are evicted and
  * prepared again) still run correctly, round after round. */
 static void test_statement_cache(void **state)
@@ -506,6 +558,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_injection_verbatim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_calls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take_while_other_takes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver_routing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_timeout, setup, teardown),

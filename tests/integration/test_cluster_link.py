@@ -22,21 +22,10 @@ import time
 
 import pytest
 
-from lib import certs, paths
+from lib import paths
+from lib.cluster import Pki, built, cluster_section  # noqa: F401 (built: test_cluster_status)
 
 TIMEOUT = 20
-
-
-def built(name):
-    """cluster-mod/NAME in the build tree, or skip the test."""
-    path = paths.builddir() / "cluster-mod" / name
-    if not path.is_file():
-        pytest.skip("cluster-mod/%s not built" % name)
-    return path
-
-
-def cluster_so():
-    return built("cluster.so")
 
 
 def router_binary():
@@ -44,30 +33,6 @@ def router_binary():
     if binary is None:
         pytest.skip("our router is not built")
     return binary
-
-
-class Pki:
-    """The cluster's CA and node certificates (CN and DNS SAN = the node
-    name), plus another CA to sign impostors with."""
-
-    def __init__(self, sandbox):
-        self.dir = sandbox.path("pki")
-        self.dir.mkdir()
-        self.ca = certs.make_ca(self.dir, "Cluster CA")
-        other = sandbox.path("pki-other")
-        other.mkdir()
-        self.other_dir = other
-        self.other_ca = certs.make_ca(other, "Other CA")
-
-    def node(self, name, ca=None, cert_name=None):
-        """A pemfile for node `name` signed by `ca` (default: the cluster's),
-        carrying `cert_name` (default: `name`)."""
-        ca = ca or self.ca
-        d = self.dir if ca is self.ca else self.other_dir
-        sub = d / ("%s-%s" % (name, cert_name or name))
-        sub.mkdir(exist_ok=True)
-        cn = cert_name or name
-        return certs.issue(sub, ca, cn, dns_names=[cn])
 
 
 class Node:
@@ -85,27 +50,16 @@ class Node:
         users = sandbox.write("router-users-%s.xml" % name,
                               "<users><user><name>sm</name><secret>x</secret>"
                               "</user></users>")
-        peer_xml = "".join("\n    <peer name='%s' ip='%s' port='%d'/>" % p
-                           for p in peers)
         self.config = sandbox.write("router-%s.xml" % name, """<router>
   <id>router</id>
   <pidfile>%s</pidfile>
   <log type='file'><file>%s</file></log>
   <local><ip>%s</ip><port>%d</port><users>%s</users></local>
   <aci><acl type='all'><user>sm</user></acl></aci>
-  <cluster>
-    <module>%s</module>
-    <node>%s</node>
-    <ip>%s</ip> <port>%d</port>
-    <pemfile>%s</pemfile>
-    <cachain>%s</cachain>%s
-    <domain>%s</domain>
-    <profile>lan</profile>
-  </cluster>
+  %s
 </router>
 """ % (sandbox.path("router-%s.pid" % name), self.log, ip, self.port, users,
-            cluster_so(), name, ip, self.cport, pem.pemfile, cachain.certfile,
-            peer_xml, domain))
+            cluster_section(name, ip, self.cport, pem, cachain, peers, domain)))
         self.daemon = None
         self.starts = 0
 

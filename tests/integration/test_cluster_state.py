@@ -17,7 +17,7 @@ import time
 import pytest
 
 from lib import jabberd
-from test_cluster_link import Pki, cluster_so
+from lib.cluster import Pki, cluster_section
 
 TIMEOUT = 20
 
@@ -31,23 +31,12 @@ def cluster_node(sandbox, pki, number, cports):
     path.write_text(text.replace(
         "<id>sm</id>", "<id>sm</id>\n  <router_id>%s</router_id>\n"
         "  <cluster><notify>%s</notify></cluster>" % (sm_id, node.domain), 1))
-    peers = "".join("<peer name='n%d' ip='127.0.0.%d' port='%d'/>" % (n, n + 1, p)
-                    for n, p in cports.items() if n != number)
-    pem = pki.node(name)
+    peers = [("n%d" % n, "127.0.0.%d" % (n + 1), p)
+             for n, p in cports.items() if n != number]
     path = node.config("router")
-    path.write_text(path.read_text().replace("</router>", """<cluster>
-    <module>%s</module>
-    <node>%s</node>
-    <ip>%s</ip> <port>%d</port>
-    <pemfile>%s</pemfile>
-    <cachain>%s</cachain>
-    %s
-    <domain>%s</domain>
-    <profile>lan</profile>
-    <sm>%s</sm>
-  </cluster>
-</router>""" % (cluster_so(), name, node.ip, cports[number], pem.pemfile, pki.ca.certfile,
-                peers, node.domain, sm_id)))
+    path.write_text(path.read_text().replace("</router>", "  %s\n</router>" % cluster_section(
+        name, node.ip, cports[number], pki.node(name), pki.ca, peers, node.domain,
+        "<sm>%s</sm>" % sm_id)))
     return node
 
 

@@ -3,7 +3,8 @@
 turns them into a node's configs exactly as tools/run-server does (only
 the addresses and ports moved to free ones on loopback), our four
 daemons start from them, and a client registers, logs in over STARTTLS
-with the mechanism it prefers, and exchanges a message."""
+with the mechanism it prefers, and exchanges a message. The muc starts
+from its dist config too, and the client finds its service."""
 
 import re
 import shutil
@@ -11,7 +12,7 @@ import subprocess
 
 from lib import certs, jabberd, paths
 
-DAEMONS = ("router", "sm", "c2s", "s2s")
+DAEMONS = ("router", "sm", "c2s", "s2s", "muc")
 
 
 def start_dist_node(sandbox):
@@ -31,6 +32,7 @@ def start_dist_node(sandbox):
         sandbox.start(d, [binaries[d], "-c", str(conf / (d + ".xml"))],
                       logs=[logs / (d + ".log")], ready_port=ready)
     sandbox.daemon("c2s").wait_log(r"localhost is available", timeout=paths.scaled(20))
+    sandbox.daemon("muc").wait_log(r"ready for rooms", timeout=paths.scaled(20))
     return cert, (ip, ports["c2s"]), logs
 
 
@@ -50,5 +52,10 @@ def test_dist_configs_serve_clients(sandbox, xmpp):
     c2s_log = (logs / "c2s.log").read_text()
     assert re.search(r"authenticated as ann@localhost \(SCRAM-SHA-(1|256)\)", c2s_log)
     assert "SASL failure" not in c2s_log
-    # sm and c2s share one SQLite database, as jabberd2's dist files do.
+    # the group chat service answers for the dist's domain
+    info = b.cloop.run(b.xmpp["xep_0030"].get_info(jid="conference.localhost"), 15,
+                       "disco#info of the muc")
+    assert "http://jabber.org/protocol/muc" in info["disco_info"]["features"]
+    # sm, c2s and muc share one SQLite database, as jabberd2's dist files
+    # do for sm and c2s.
     assert len(list((sandbox.path("dist") / "var" / "jabberd" / "db").glob("*.db"))) == 1

@@ -108,10 +108,10 @@ def kill_leftovers(prefix):
 
 def test_install_layout(sandbox):
     prefix = install(sandbox)
-    for d in DAEMONS + ("jabberd",):
+    for d in DAEMONS + ("muc", "jabberd"):
         assert os.access(prefix / "bin" / d, os.X_OK), d
     etc = prefix / "etc"
-    for f in ("router.xml", "sm.xml", "c2s.xml", "s2s.xml", "router-users.xml",
+    for f in ("router.xml", "sm.xml", "c2s.xml", "s2s.xml", "muc.xml", "router-users.xml",
               "router-filter.xml", "jabberd.cfg"):
         assert (etc / f).is_file() and (etc / (f + ".dist")).is_file(), f
         text = (etc / f).read_text()
@@ -137,8 +137,14 @@ def test_units_verify(sandbox):
     if not units.is_dir():
         pytest.skip("built without libsystemd: no units")
     names = sorted(p.name for p in units.glob("*.service"))
-    assert names == ["jabberd-c2s.service", "jabberd-router.service",
-                     "jabberd-s2s.service", "jabberd-sm.service", "jabberd.service"]
+    assert names == ["jabberd-c2s.service", "jabberd-muc.service",
+                     "jabberd-router.service", "jabberd-s2s.service",
+                     "jabberd-sm.service", "jabberd.service"]
+    muc = (units / "jabberd-muc.service").read_text()
+    assert "ExecStart=%s/bin/muc -c %s/etc/muc.xml" % (prefix, prefix) in muc
+    assert "Requires=jabberd-router.service" in muc
+    # the node does not pull the group chat service in by itself
+    assert "jabberd-muc" not in (units / "jabberd.service").read_text()
     c2s = (units / "jabberd-c2s.service").read_text()
     assert "Type=notify" in c2s and "WatchdogSec=" in c2s
     assert "ExecStart=%s/bin/c2s -c %s/etc/c2s.xml" % (prefix, prefix) in c2s

@@ -1,0 +1,527 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cluster_members.c: the member table and failure detector (see
+ * cluster_members.h). Members live in an array, this node at index 0.
+ * Each member keeps, per other member (the reporter, by index), the time
+ * that reporter last said it was ALIVE at its current incarnation, 0 when
+ * the reporter's latest word was something else: that is the indirect
+ * evidence a suspect is judged on. 256 members cost 256 x 256 x 8 bytes
+ * of evidence at most; a three-node cluster, 72 bytes.
+ */
+#include "config.h"
+#include "cluster-mod/cluster_members.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster-mod/cluster_config.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+/* An ip that fits inet_pton's longest textual IPv6 address. */
+#define MEMBER_IP_MAX 45
+
+static_assert(CLUSTER_MEMBERS_TABLE_MAX <= CLUSTER_MEMBERS_MAX,
+	      "our whole table fits one MEMBERS frame");
+static_assert(CLUSTER_MEMBER_STATE_LAST == 4, "states 1..4 as on the wire");
+
+struct member {
+	char name[CLUSTER_NODE_NAME_MAX + 1];
+	char ip[MEMBER_IP_MAX + 1];
+	int port;
+	uint64_t incarnation;
+	enum cluster_member_state state;
+	uint64_t since_ms;              /* in this state since */
+	uint64_t suspect_deadline_ms;   /* SUSPECT: judged from then on */
+	int linked;                     /* an open link, by our events */
+	uint64_t *alive_at;             /* [reporter index]: see above */
+};
+
+struct cluster_membership {
+	struct cluster_members_timing t;
+	struct cluster_members_hooks hooks;
+	void *ctx;
+	struct member *members[CLUSTER_MEMBERS_TABLE_MAX];
+	int n;
+	uint64_t last_tick_ms, last_broadcast_ms;
+	uint64_t answered_ms[CLUSTER_MEMBERS_TABLE_MAX];  /* per peer: last answer */
+	int full_logged;
+};
+
+const char *cluster_member_state_name(enum cluster_member_state s)
+{
+	switch (s) {
+	case CLUSTER_MEMBER_ALIVE:
+		return "alive";
+	case CLUSTER_MEMBER_SUSPECT:
+		return "suspect";
+	case CLUSTER_MEMBER_DEAD:
+		return "dead";
+	case CLUSTER_MEMBER_LEFT:
+		return "left";
+	default:
+		return "unknown";
+	}
+}
+
+void cluster_members_timing_profile(int wan, struct cluster_members_timing *t)
+{
+	/* Timeouts as multiples of the heartbeat: suspect after 2 missed
+	 * PINGs, dead 1 PING later unless a peer still sees the node (so a
+	 * silent node is dead at the link's heartbeat timeout, a closed link
+	 * 1 PING after it closed). */
+	unsigned ping = wan ? 5000 : 1000;
+
+	t->ping_ms = ping;
+	t->silent_ms = 2 * ping;
+	t->confirm_ms = ping;
+	t->fresh_ms = 2 * ping;
+	t->periodic_ms = 10 * ping;
+	t->join_ms = 3 * ping;
+}
+
+static int find(const struct cluster_membership *m, const char *name, size_t len)
+{
+	for (int i = 0; i < m->n; i++)
+		if (strlen(m->members[i]->name) == len && memcmp(m->members[i]->name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+static int find_str(const struct cluster_membership *m, const char *name)
+{
+	return find(m, name, strlen(name));
+}
+
+static struct member *add(struct cluster_membership *m, const char *name, size_t namelen,
+			  const char *ip, size_t iplen, int port)
+{
+	struct member *e;
+
+	if (m->n >= CLUSTER_MEMBERS_TABLE_MAX) {
+		if (!m->full_logged)
+			log_warnx("cluster: members: table full (%d members); %.*s not added",
+				  CLUSTER_MEMBERS_TABLE_MAX, (int)namelen, name);
+		m->full_logged = 1;
+		return NULL;
+	}
+	e = xcalloc(1, sizeof(*e));
+	e->alive_at = xcalloc(CLUSTER_MEMBERS_TABLE_MAX, sizeof(*e->alive_at));
+	snprintf(e->name, sizeof(e->name), "%.*s", (int)namelen, name);
+	if (ip != NULL)
+		snprintf(e->ip, sizeof(e->ip), "%.*s", (int)iplen, ip);
+	e->port = port;
+	m->members[m->n] = e;
+	m->answered_ms[m->n] = 0;
+	m->n++;
+	return e;
+}
+
+/* The MEMBERS frame of this node's view. A member is reported ALIVE only
+ * when this node has an open, talking link to it (or it is this node). */
+static void view_frame(const struct cluster_membership *m, struct cluster_frame *f,
+		       struct cluster_member *out)
+{
+	memset(f, 0, sizeof(*f));
+	f->version = CLUSTER_PROTO_VERSION_MAX;
+	f->type = CLUSTER_FRAME_MEMBERS;
+	f->u.members.members = out;
+	for (int i = 0; i < m->n; i++) {
+		const struct member *e = m->members[i];
+		struct cluster_member *o = &out[f->u.members.nmembers];
+
+		if (e->ip[0] == '\0' || e->port <= 0)
+			continue;       /* no address to give (yet) */
+		o->name = cluster_bytes_str(e->name);
+		o->ip = cluster_bytes_str(e->ip);
+		o->port = (uint16_t)e->port;
+		o->incarnation = e->incarnation;
+		o->state = (uint8_t)e->state;
+		f->u.members.nmembers++;
+	}
+}
+
+static void send_view(struct cluster_membership *m, const char *peer, uint64_t now)
+{
+	struct cluster_member out[CLUSTER_MEMBERS_TABLE_MAX];
+	struct cluster_frame f;
+
+	view_frame(m, &f, out);
+	if (peer == NULL)
+		m->last_broadcast_ms = now;
+	if (m->hooks.send != NULL)
+		m->hooks.send(m->ctx, peer, &f);
+}
+
+static void set_state(struct cluster_membership *m, struct member *e,
+		      enum cluster_member_state state, uint64_t now)
+{
+	enum cluster_member_state old = e->state;
+
+	if (old == state)
+		return;
+	e->state = state;
+	e->since_ms = now;
+	if (state == CLUSTER_MEMBER_SUSPECT)
+		e->suspect_deadline_ms = now + m->t.confirm_ms;
+	if (state == CLUSTER_MEMBER_DEAD || state == CLUSTER_MEMBER_LEFT)
+		memset(e->alive_at, 0, CLUSTER_MEMBERS_TABLE_MAX * sizeof(*e->alive_at));
+	log_notice("cluster: member %s (incarnation %llu) %s%s%s", e->name,
+		   (unsigned long long)e->incarnation, cluster_member_state_name(state),
+		   old != 0 ? ", was " : "", old != 0 ? cluster_member_state_name(old) : "");
+	if ((state == CLUSTER_MEMBER_DEAD || state == CLUSTER_MEMBER_LEFT) &&
+	    old != CLUSTER_MEMBER_DEAD && old != CLUSTER_MEMBER_LEFT && m->hooks.dead != NULL)
+		m->hooks.dead(m->ctx, e->name, state);
+}
+
+struct cluster_membership *cluster_members_new(const char *self, const char *ip, int port,
+					       uint64_t incarnation,
+					       const struct cluster_members_timing *timing,
+					       const struct cluster_members_hooks *hooks,
+					       void *ctx, uint64_t now_ms)
+{
+	struct cluster_membership *m = xcalloc(1, sizeof(*m));
+	struct member *e;
+
+	m->t = *timing;
+	if (hooks != NULL)
+		m->hooks = *hooks;
+	m->ctx = ctx;
+	m->last_tick_ms = m->last_broadcast_ms = now_ms;
+	e = add(m, self, strlen(self), ip, strlen(ip), port);
+	e->incarnation = incarnation;
+	e->state = CLUSTER_MEMBER_ALIVE;
+	e->since_ms = now_ms;
+	return m;
+}
+
+void cluster_members_free(struct cluster_membership **mp)
+{
+	struct cluster_membership *m = *mp;
+
+	if (m == NULL)
+		return;
+	for (int i = 0; i < m->n; i++) {
+		free(m->members[i]->alive_at);
+		free(m->members[i]);
+	}
+	free(m);
+	*mp = NULL;
+}
+
+static int gone(const struct member *e)
+{
+	return e->state == CLUSTER_MEMBER_DEAD || e->state == CLUSTER_MEMBER_LEFT;
+}
+
+void cluster_members_link_open(struct cluster_membership *m, const char *peer, const char *ip,
+			       int port, uint64_t incarnation, uint64_t now_ms)
+{
+	int i = find_str(m, peer);
+	struct member *e;
+	enum cluster_member_state before = 0;
+
+	if (i == 0)
+		return;
+	if (i < 0) {
+		e = add(m, peer, strlen(peer), ip, ip != NULL ? strlen(ip) : 0, port);
+		if (e == NULL)
+			return;
+		e->incarnation = incarnation;
+	} else {
+		before = m->members[i]->state;
+		e = m->members[i];
+		if (ip != NULL && ip[0] != '\0') {
+			snprintf(e->ip, sizeof(e->ip), "%s", ip);
+			e->port = port;
+		}
+	}
+	e->linked = 1;
+	if (gone(e) && incarnation <= e->incarnation) {
+		/* The same incarnation we declared dead: it stays dead until
+		 * it takes a new one (our MEMBERS tells it). */
+		log_info("cluster: member %s linked again with incarnation %llu, which is %s "
+			 "here; waiting for a new incarnation", e->name,
+			 (unsigned long long)incarnation, cluster_member_state_name(e->state));
+	} else {
+		if (incarnation > e->incarnation)
+			e->incarnation = incarnation;
+		set_state(m, e, CLUSTER_MEMBER_ALIVE, now_ms);
+	}
+	if (e->ip[0] != '\0' && m->hooks.dial != NULL)
+		m->hooks.dial(m->ctx, e->name, e->ip, e->port);
+	/* A new or changed member is news for every peer; otherwise the
+	 * new link's peer is the only one that needs our view. */
+	send_view(m, e->state != before ? NULL : peer, now_ms);
+}
+
+/* What a reporter has said about others no longer counts once its link
+ * is gone. */
+static void forget_reporter(struct cluster_membership *m, int r)
+{
+	for (int i = 0; i < m->n; i++)
+		m->members[i]->alive_at[r] = 0;
+}
+
+void cluster_members_link_closed(struct cluster_membership *m, const char *peer,
+				 uint64_t now_ms)
+{
+	int i = find_str(m, peer);
+	struct member *e;
+
+	if (i <= 0)
+		return;
+	e = m->members[i];
+	e->linked = 0;
+	forget_reporter(m, i);
+	if (e->state == CLUSTER_MEMBER_ALIVE) {
+		set_state(m, e, CLUSTER_MEMBER_SUSPECT, now_ms);
+		send_view(m, NULL, now_ms);
+	}
+}
+
+void cluster_members_left(struct cluster_membership *m, const char *peer, uint64_t now_ms)
+{
+	int i = find_str(m, peer);
+
+	if (i <= 0)
+		return;
+	forget_reporter(m, i);
+	if (!gone(m->members[i])) {
+		set_state(m, m->members[i], CLUSTER_MEMBER_LEFT, now_ms);
+		send_view(m, NULL, now_ms);
+	}
+}
+
+static void reincarnate(struct cluster_membership *m, uint64_t now_ms, const char *reporter)
+{
+	struct member *self = m->members[0];
+	/* Incarnations are start times in ms: the next one is still below
+	 * any later restart's. */
+	uint64_t inc = self->incarnation + 1;
+
+	log_warnx("cluster: member %s says this node is dead (incarnation %llu); taking "
+		  "incarnation %llu and announcing it", reporter,
+		  (unsigned long long)self->incarnation, (unsigned long long)inc);
+	self->incarnation = inc;
+	self->since_ms = now_ms;
+	if (m->hooks.reincarnated != NULL)
+		m->hooks.reincarnated(m->ctx, inc);
+}
+
+int cluster_members_frame(struct cluster_membership *m, const char *peer,
+			  const struct cluster_members *fm, uint64_t now_ms,
+			  const char **error_r)
+{
+	int r = find_str(m, peer), changed = 0, answer = 0, reincarnated = 0;
+
+	if (r <= 0) {
+		*error_r = "MEMBERS from a node that is not an open peer";
+		return -1;
+	}
+	/* Check it all first: a frame is applied whole or not at all. */
+	for (size_t k = 0; k < fm->nmembers; k++) {
+		const struct cluster_member *x = &fm->members[k];
+		char name[CLUSTER_NODE_NAME_MAX + 1];
+
+		if (x->name.len > CLUSTER_NODE_NAME_MAX || x->ip.len > MEMBER_IP_MAX) {
+			*error_r = "member name or address too long";
+			return -1;
+		}
+		memcpy(name, x->name.ptr, x->name.len);
+		name[x->name.len] = '\0';
+		if (!cluster_node_name_valid(name)) {
+			*error_r = "member name not a valid node name";
+			return -1;
+		}
+		for (size_t j = 0; j < k; j++)
+			if (fm->members[j].name.len == x->name.len &&
+			    memcmp(fm->members[j].name.ptr, x->name.ptr, x->name.len) == 0) {
+				*error_r = "a member listed twice";
+				return -1;
+			}
+	}
+	for (size_t k = 0; k < fm->nmembers; k++) {
+		const struct cluster_member *x = &fm->members[k];
+		int i = find(m, (const char *)x->name.ptr, x->name.len);
+		struct member *e;
+
+		if (i == 0) {
+			/* About us: dead at our current incarnation means the
+			 * others dropped us; come back as a new incarnation. */
+			if ((x->state == CLUSTER_MEMBER_DEAD || x->state == CLUSTER_MEMBER_LEFT) &&
+			    x->incarnation >= m->members[0]->incarnation && !reincarnated) {
+				reincarnate(m, now_ms, peer);
+				reincarnated = changed = 1;
+			}
+			continue;
+		}
+		if (i == r) {
+			/* The reporter about itself: its current incarnation. */
+			e = m->members[i];
+			if (x->incarnation > e->incarnation) {
+				e->incarnation = x->incarnation;
+				changed = 1;
+				if (gone(e) && e->linked)
+					set_state(m, e, CLUSTER_MEMBER_ALIVE, now_ms);
+			}
+			continue;
+		}
+		if (i < 0) {
+			/* Learned: only a node someone sees, never a dead one. */
+			if (x->state != CLUSTER_MEMBER_ALIVE && x->state != CLUSTER_MEMBER_SUSPECT)
+				continue;
+			e = add(m, (const char *)x->name.ptr, x->name.len, (const char *)x->ip.ptr,
+				x->ip.len, x->port);
+			if (e == NULL)
+				continue;
+			e->incarnation = x->incarnation;
+			e->state = CLUSTER_MEMBER_SUSPECT;      /* until its link opens */
+			e->since_ms = now_ms;
+			e->suspect_deadline_ms = now_ms + m->t.join_ms;
+			log_notice("cluster: member %s learned from %s (%.*s port %u), dialling",
+				   e->name, peer, (int)x->ip.len, (const char *)x->ip.ptr,
+				   x->port);
+			if (m->hooks.dial != NULL)
+				m->hooks.dial(m->ctx, e->name, e->ip, e->port);
+			changed = 1;
+			i = find_str(m, e->name);
+		}
+		e = m->members[i];
+		if (x->incarnation > e->incarnation) {
+			/* A newer incarnation: whatever we concluded is about an
+			 * older life. */
+			e->incarnation = x->incarnation;
+			memset(e->alive_at, 0, CLUSTER_MEMBERS_TABLE_MAX * sizeof(*e->alive_at));
+			if (gone(e) && (x->state == CLUSTER_MEMBER_ALIVE ||
+					x->state == CLUSTER_MEMBER_SUSPECT)) {
+				set_state(m, e, CLUSTER_MEMBER_SUSPECT, now_ms);
+				e->suspect_deadline_ms = now_ms + m->t.join_ms;
+				if (e->ip[0] == '\0' || e->port <= 0)
+					snprintf(e->ip, sizeof(e->ip), "%.*s", (int)x->ip.len,
+						 (const char *)x->ip.ptr);
+				if (m->hooks.dial != NULL)
+					m->hooks.dial(m->ctx, e->name, e->ip, e->port);
+			}
+			changed = 1;
+		} else if (x->incarnation < e->incarnation) {
+			continue;       /* about an older life: stale */
+		}
+		if (x->state == CLUSTER_MEMBER_ALIVE) {
+			e->alive_at[r] = now_ms;
+		} else {
+			e->alive_at[r] = 0;
+			/* They doubt a node we see: our view is their evidence. */
+			if (e->state == CLUSTER_MEMBER_ALIVE)
+				answer = 1;
+			if (x->state == CLUSTER_MEMBER_LEFT && !e->linked && !gone(e)) {
+				set_state(m, e, CLUSTER_MEMBER_LEFT, now_ms);
+				changed = 1;
+			}
+		}
+	}
+	if (changed) {
+		send_view(m, NULL, now_ms);
+	} else if (answer && (m->answered_ms[r] == 0 ||
+			      now_ms - m->answered_ms[r] >= m->t.ping_ms / 2)) {
+		m->answered_ms[r] = now_ms;
+		send_view(m, peer, now_ms);
+	}
+	return 0;
+}
+
+/* Some open peer other than the member itself said it was alive within
+ * fresh_ms. */
+static int seen_by_others(const struct cluster_membership *m, int i, uint64_t now)
+{
+	const struct member *e = m->members[i];
+
+	for (int r = 1; r < m->n; r++) {
+		if (r == i || !m->members[r]->linked || e->alive_at[r] == 0)
+			continue;
+		if (now - e->alive_at[r] < m->t.fresh_ms)
+			return 1;
+	}
+	return 0;
+}
+
+void cluster_members_tick(struct cluster_membership *m, uint64_t now_ms)
+{
+	int changed = 0, suspects = 0;
+
+	if (now_ms - m->last_tick_ms > m->t.silent_ms) {
+		/* This node itself did not run for a while (stopped, swapped):
+		 * silence and missing answers are ours, not the peers'. Judge
+		 * again from now. */
+		log_warnx("cluster: members: this node did not run for %llu ms; giving "
+			  "suspects a new %u ms", (unsigned long long)(now_ms - m->last_tick_ms),
+			  m->t.confirm_ms);
+		for (int i = 1; i < m->n; i++)
+			if (m->members[i]->state == CLUSTER_MEMBER_SUSPECT)
+				m->members[i]->suspect_deadline_ms = now_ms + m->t.confirm_ms;
+		m->last_tick_ms = now_ms;
+		return;
+	}
+	m->last_tick_ms = now_ms;
+	for (int i = 1; i < m->n; i++) {
+		struct member *e = m->members[i];
+		int64_t idle = m->hooks.link_idle != NULL ? m->hooks.link_idle(m->ctx, e->name) : -1;
+		int talking = idle >= 0 && (uint64_t)idle < m->t.silent_ms;
+
+		if (gone(e))
+			continue;
+		if (e->state == CLUSTER_MEMBER_ALIVE && !talking) {
+			set_state(m, e, CLUSTER_MEMBER_SUSPECT, now_ms);
+			changed = 1;
+		} else if (e->state == CLUSTER_MEMBER_SUSPECT && talking && e->linked) {
+			set_state(m, e, CLUSTER_MEMBER_ALIVE, now_ms);
+			changed = 1;
+		}
+		if (e->state != CLUSTER_MEMBER_SUSPECT)
+			continue;
+		if (now_ms >= e->suspect_deadline_ms && !seen_by_others(m, i, now_ms)) {
+			set_state(m, e, CLUSTER_MEMBER_DEAD, now_ms);
+			changed = 1;
+		} else {
+			suspects++;
+		}
+	}
+	if (changed ||
+	    (suspects > 0 && now_ms - m->last_broadcast_ms >= m->t.ping_ms) ||
+	    now_ms - m->last_broadcast_ms >= m->t.periodic_ms)
+		send_view(m, NULL, now_ms);
+}
+
+int cluster_members_count(const struct cluster_membership *m)
+{
+	return m->n;
+}
+
+void cluster_members_get(const struct cluster_membership *m, int i,
+			 struct cluster_member_info *info)
+{
+	const struct member *e = m->members[i];
+
+	info->name = e->name;
+	info->ip = e->ip;
+	info->port = e->port;
+	info->incarnation = e->incarnation;
+	info->state = e->state;
+	info->since_ms = e->since_ms;
+	info->self = i == 0;
+}
+
+enum cluster_member_state cluster_members_state(const struct cluster_membership *m,
+						const char *name)
+{
+	int i = find_str(m, name);
+
+	return i >= 0 ? m->members[i]->state : 0;
+}
+
+uint64_t cluster_members_incarnation(const struct cluster_membership *m)
+{
+	return m->members[0]->incarnation;
+}

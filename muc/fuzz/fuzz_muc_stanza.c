@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libFuzzer target for the whole service (muc.c, muc_iq.c): each input
+ * is a sequence of stanzas separated by NUL bytes, parsed and handed to
+ * one service as they would come from the router, so that joins, nick
+ * changes, kicks, configuration and destruction meet in any order. What
+ * the service sends is checked to be a stanza with a `to` and freed. The
+ * service is made afresh every 256 inputs so its state stays small; its
+ * limits keep each input's effect bounded too.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "muc/muc.h"
+#include "util/config_file.h"
+#include "util/log.h"
+#include "util/nad.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct config *cfg;
+static struct muc *muc;
+static unsigned runs;
+
+static void check_and_drop(struct muc *m, struct nad *nad)
+{
+	(void)m;
+	if (nad_attr(nad, 0, NULL, "to") == NULL || nad_attr(nad, 0, NULL, "from") == NULL)
+		abort();
+	nad_free(&nad);
+}
+
+static void service_renew(void)
+{
+	static const char conf[] =
+		"<muc><service>conference.localhost</service>"
+		"<limits><rooms>20</rooms><rooms-per-user>5</rooms-per-user>"
+		"<occupants>20</occupants><history>10</history></limits></muc>";
+	const char *error;
+
+	muc_free(&muc);
+	config_free(&cfg);
+	cfg = config_load_mem("muc.xml", conf, sizeof(conf) - 1, NULL, &error);
+	if (cfg == NULL || (muc = muc_new(cfg, &error)) == NULL)
+		abort();
+	muc->send = check_and_drop;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *p = (const char *)data, *end = p + size, *nul, *error;
+	struct nad *nad;
+	int n = 0;
+
+	if (muc == NULL) {
+		/* The service's info lines would cost more than the work. */
+		if (log_open(LOG_TYPE_FILE, "fuzz", NULL, "/dev/null", &error) < 0)
+			abort();
+		log_set_debug(0);
+	}
+	if (muc == NULL || ++runs % 256 == 0)
+		service_renew();
+	while (p < end && n++ < 64) {
+		nul = memchr(p, '\0', (size_t)(end - p));
+		if (nul == NULL)
+			nul = end;
+		nad = nad_parse(p, (size_t)(nul - p), 16, &error, NULL);
+		if (nad != NULL)
+			muc_stanza(muc, nad);
+		p = nul + 1;
+	}
+	return 0;
+}

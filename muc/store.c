@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * store.c: persistent rooms in SQLite or PostgreSQL, through the tree's
+ * SQL layer (storage/sql.h), in two tables of ours created when missing:
+ *
+ *   "muc-room"        (room TEXT PRIMARY KEY, data TEXT, updated INTEGER)
+ *       data: the room's configuration as a submitted muc#roomconfig
+ *       data form, and its subject, in one small XML document;
+ *   "muc-affiliation" (room TEXT, jid TEXT, affiliation TEXT, reason TEXT,
+ *                      PRIMARY KEY (room, jid))
+ *       one row per bare JID with an affiliation other than none, so an
+ *       operator can ask "who owns what" with plain SQL;
+ *   "muc-history"     (id, room TEXT, stamp BIGINT, data TEXT)
+ *       the discussion history of persistent rooms, one row per message
+ *       as broadcast, the newest <limits><history> kept per room; id is
+ *       INTEGER PRIMARY KEY on SQLite, BIGSERIAL on PostgreSQL.
+ *
+ * A save replaces the room's row and its affiliation rows in one
+ * transaction. The same SQL text runs on both drivers ($1, $2...
+ * placeholders: SQLite reads them as numbered parameters in order).
+ * Calls block, as the sm's storage does; rooms are saved when their
+ * configuration, subject or affiliations change, not per message.
+ */
+#include "config.h"
+#include "muc/muc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+#ifdef HAVE_PGSQL
+#include <libpq-fe.h>
+#endif
+
+#include "muc/form.h"
+#include "storage/sql.h"
+#include "util/buf.h"
+#include "util/config_file.h"
+#include "util/jid.h"
+#include "util/nad.h"
+#include "util/xhash.h"
+
+struct muc_store {
+	struct sql_conn *conn;
+	enum sql_kind kind;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS \"muc-room\" ("
+	"\"room\" TEXT PRIMARY KEY, \"data\" TEXT NOT NULL, \"updated\" BIGINT NOT NULL)";
+static const char schema_affil[] =
+	"CREATE TABLE IF NOT EXISTS \"muc-affiliation\" ("
+	"\"room\" TEXT NOT NULL, \"jid\" TEXT NOT NULL, \"affiliation\" TEXT NOT NULL, "
+	"\"reason\" TEXT, PRIMARY KEY (\"room\", \"jid\"))";
+
+static const char schema_history_sqlite[] =
+	"CREATE TABLE IF NOT EXISTS \"muc-history\" (\"id\" INTEGER PRIMARY KEY, "
+	"\"room\" TEXT NOT NULL, \"stamp\" BIGINT NOT NULL, \"data\" TEXT NOT NULL)";
+static const char schema_history_pgsql[] =
+	"CREATE TABLE IF NOT EXISTS \"muc-history\" (\"id\" BIGSERIAL PRIMARY KEY, "
+	"\"room\" TEXT NOT NULL, \"stamp\" BIGINT NOT NULL, \"data\" TEXT NOT NULL)";
+static const char schema_history_index[] =
+	"CREATE INDEX IF NOT EXISTS \"i_muc_history_room\" ON \"muc-history\" (\"room\", \"id\")";
+
+static const char *cfg_option(void *ctx, const char *key)
+{
+	return config_get(ctx, key);
+}
+
+/* One row of a query: its columns as text (NULL for SQL NULL). */
+typedef void row_fn(void *ctx, const char *const *cols, int ncols);
+
+/* Run `sql` with n text parameters; rows (if fn) go to fn. */
+static int store_run(struct muc_store *st, const char *sql, int n, const char *const *vals,
+		     row_fn *fn, void *ctx, const char *what, const char **error_r)
+{
+	const char *cols[8];
+	int i, rc, nc;
+
+#ifdef HAVE_PGSQL
+	if (st->kind == SQL_PGSQL) {
+		PGresult *res = sql_pgsql_run(st->conn, sql, n, vals,
+					      fn != NULL ? PGRES_TUPLES_OK : PGRES_COMMAND_OK,
+					      what, error_r);
+		int r;
+
+		if (res == NULL)
+			return -1;
+		nc = PQnfields(res) < 8 ? PQnfields(res) : 8;
+		for (r = 0; fn != NULL && r < PQntuples(res); r++) {
+			for (i = 0; i < nc; i++)
+				cols[i] = PQgetisnull(res, r, i) ? NULL : PQgetvalue(res, r, i);
+			fn(ctx, cols, nc);
+		}
+		PQclear(res);
+		return 0;
+	}
+#endif
+	sqlite3_stmt *stmt = sql_sqlite_stmt(st->conn, sql, error_r);
+
+	if (stmt == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		sqlite3_bind_text(stmt, i + 1, vals[i], -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		nc = sqlite3_column_count(stmt) < 8 ? sqlite3_column_count(stmt) : 8;
+		for (i = 0; i < nc; i++)
+			cols[i] = (const char *)sqlite3_column_text(stmt, i);
+		if (fn != NULL)
+			fn(ctx, cols, nc);
+	}
+	sql_sqlite_done(stmt);
+	if (rc != SQLITE_DONE)
+		return sql_sqlite_fail(st->conn, what, error_r);
+	return 0;
+}
+
+int muc_store_open(const struct config *cfg, struct muc_store **store_r,
+		   const char **error_r)
+{
+	const char *driver = config_get(cfg, "storage.driver");
+	struct sql_settings set = {
+		.option = cfg_option,
+		.option_ctx = (void *)cfg,
+		.application_name = "jabberd muc",
+	};
+	struct muc_store *st;
+
+	*store_r = NULL;
+	if (driver == NULL)
+		return 0;
+	if (strcmp(driver, "sqlite") == 0) {
+		set.kind = SQL_SQLITE;
+		set.section = "storage.sqlite";
+	} else if (strcmp(driver, "pgsql") == 0) {
+#ifdef HAVE_PGSQL
+		set.kind = SQL_PGSQL;
+		set.section = "storage.pgsql";
+#else
+		*error_r = "storage.driver pgsql: this muc was built without PostgreSQL";
+		return -1;
+#endif
+	} else {
+		*error_r = "storage.driver: unknown driver (sqlite or pgsql)";
+		return -1;
+	}
+	st = xcalloc(1, sizeof(*st));
+	st->kind = set.kind;
+	if (sql_open(&st->conn, &set, error_r) < 0) {
+		free(st);
+		return -1;
+	}
+	if (sql_begin(st->conn, 0, error_r) < 0 || sql_schema_lock(st->conn, error_r) < 0 ||
+	    sql_exec(st->conn, schema, "creating muc-room", error_r) < 0 ||
+	    sql_exec(st->conn, schema_affil, "creating muc-affiliation", error_r) < 0 ||
+	    sql_exec(st->conn, st->kind == SQL_PGSQL ? schema_history_pgsql : schema_history_sqlite,
+		     "creating muc-history", error_r) < 0 ||
+	    sql_exec(st->conn, schema_history_index, "creating muc-history", error_r) < 0 ||
+	    sql_commit(st->conn, error_r) < 0) {
+		sql_rollback(st->conn);
+		muc_store_close(&st);
+		return -1;
+	}
+	*store_r = st;
+	return 0;
+}
+
+void muc_store_close(struct muc_store **storep)
+{
+	struct muc_store *st = *storep;
+
+	if (st == NULL)
+		return;
+	sql_close(&st->conn);
+	free(st);
+	*storep = NULL;
+}
+
+/* ---- the room document ---- */
+
+char *muc_room_serialize(const struct room *room, const char *creator)
+{
+	struct nad *nad = nad_new();
+	char *xml;
+	int e, x;
+
+	nad_elem_add(nad, NAD_NONE, NULL, "room");
+	nad_attr_set(nad, 0, NULL, "creator", creator);
+	muc_form_build(nad, 0, &room->cfg, 0);
+	x = nad_child(nad, 0, MUC_NS_XDATA, "x");
+	nad_attr_set(nad, x, NULL, "type", "submit");
+	if (room->subject != NULL) {
+		e = nad_elem_add(nad, 0, NULL, "subject");
+		nad_attr_set(nad, e, NULL, "nick", room->subject_nick);
+		nad_text_append(nad, e, room->subject, strlen(room->subject));
+	}
+	xml = nad_to_string(nad, NULL);
+	nad_free(&nad);
+	return xml;
+}
+
+int muc_room_deserialize(struct room *room, const char *data, char **creator_r,
+			 const char **error_r)
+{
+	struct nad *nad = nad_parse(data, strlen(data), 16, error_r, NULL);
+	const char *creator;
+	int x, s;
+
+	if (nad == NULL)
+		return -1;
+	x = nad_child(nad, 0, MUC_NS_XDATA, "x");
+	if (x == NAD_NONE || muc_form_apply(nad, x, &room->cfg, 0, error_r) < 0) {
+		if (x == NAD_NONE)
+			*error_r = "no configuration form";
+		nad_free(&nad);
+		return -1;
+	}
+	if ((s = nad_child(nad, 0, NULL, "subject")) != NAD_NONE)
+		room_set_subject(room, nad_text(nad, s, NULL), nad_attr(nad, s, NULL, "nick"));
+	creator = nad_attr(nad, 0, NULL, "creator");
+	*creator_r = xstrdup(creator != NULL ? creator : "");
+	nad_free(&nad);
+	return 0;
+}
+
+/* ---- rows ---- */
+
+int muc_store_save(struct muc_store *st, const struct room *room, const char *creator,
+		   const char **error_r)
+{
+	static const char up[] =
+		"INSERT INTO \"muc-room\" (\"room\", \"data\", \"updated\") VALUES ($1, $2, $3) "
+		"ON CONFLICT (\"room\") DO UPDATE SET \"data\" = excluded.\"data\", "
+		"\"updated\" = excluded.\"updated\"";
+	static const char del[] = "DELETE FROM \"muc-affiliation\" WHERE \"room\" = $1";
+	static const char ins[] =
+		"INSERT INTO \"muc-affiliation\" (\"room\", \"jid\", \"affiliation\", \"reason\") "
+		"VALUES ($1, $2, $3, $4)";
+	char *data = muc_room_serialize(room, creator), now[32];
+	const char *vals[4] = { jid_bare(room->jid), data, now, NULL };
+	struct xhash_iter it;
+	const char *key;
+	void *v;
+
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	if (sql_begin(st->conn, 0, error_r) < 0 ||
+	    store_run(st, up, 3, vals, NULL, NULL, "saving a room", error_r) < 0 ||
+	    store_run(st, del, 1, vals, NULL, NULL, "saving affiliations", error_r) < 0)
+		goto err;
+	xhash_iter_init(room->affils, &it);
+	while (xhash_iter_next(&it, &key, &v)) {
+		const struct room_affil *ra = v;
+
+		vals[1] = key;
+		vals[2] = muc_affil_name(ra->affil);
+		vals[3] = ra->reason;
+		if (store_run(st, ins, 4, vals, NULL, NULL, "saving affiliations", error_r) < 0)
+			goto err;
+	}
+	if (sql_commit(st->conn, error_r) < 0)
+		goto err;
+	free(data);
+	return 0;
+err:
+	sql_rollback(st->conn);
+	free(data);
+	return -1;
+}
+
+int muc_store_history_add(struct muc_store *st, const char *room, time_t when,
+			  const struct nad *msg, int keep, const char **error_r)
+{
+	static const char ins[] =
+		"INSERT INTO \"muc-history\" (\"room\", \"stamp\", \"data\") VALUES ($1, $2, $3)";
+	char stamp[32], trim[256], *data = nad_to_string(msg, NULL);
+	const char *vals[3] = { room, stamp, data };
+
+	snprintf(stamp, sizeof(stamp), "%lld", (long long)when);
+	/* The newest `keep` rows stay (keep is ours, from the config). */
+	snprintf(trim, sizeof(trim), "DELETE FROM \"muc-history\" WHERE \"room\" = $1 AND "
+		 "\"id\" <= (SELECT \"id\" FROM \"muc-history\" WHERE \"room\" = $1 "
+		 "ORDER BY \"id\" DESC LIMIT 1 OFFSET %d)", keep);
+	if (sql_begin(st->conn, 0, error_r) < 0 ||
+	    store_run(st, ins, 3, vals, NULL, NULL, "saving history", error_r) < 0 ||
+	    store_run(st, trim, 1, vals, NULL, NULL, "trimming history", error_r) < 0 ||
+	    sql_commit(st->conn, error_r) < 0) {
+		sql_rollback(st->conn);
+		free(data);
+		return -1;
+	}
+	free(data);
+	return 0;
+}
+
+int muc_store_delete(struct muc_store *st, const char *room, const char **error_r)
+{
+	const char *vals[1] = { room };
+
+	if (sql_begin(st->conn, 0, error_r) < 0 ||
+	    store_run(st, "DELETE FROM \"muc-history\" WHERE \"room\" = $1", 1, vals,
+		      NULL, NULL, "removing a room", error_r) < 0 ||
+	    store_run(st, "DELETE FROM \"muc-affiliation\" WHERE \"room\" = $1", 1, vals,
+		      NULL, NULL, "removing a room", error_r) < 0 ||
+	    store_run(st, "DELETE FROM \"muc-room\" WHERE \"room\" = $1", 1, vals,
+		      NULL, NULL, "removing a room", error_r) < 0 ||
+	    sql_commit(st->conn, error_r) < 0) {
+		sql_rollback(st->conn);
+		return -1;
+	}
+	return 0;
+}
+
+struct load_ctx {
+	muc_store_room_fn *room_fn;
+	muc_store_affil_fn *affil_fn;
+	muc_store_history_fn *history_fn;
+	void *ctx;
+};
+
+static void history_row(void *ctx, const char *const *cols, int ncols)
+{
+	struct load_ctx *lc = ctx;
+
+	if (ncols >= 3 && cols[0] != NULL && cols[1] != NULL && cols[2] != NULL)
+		lc->history_fn(lc->ctx, cols[0], (time_t)strtoll(cols[1], NULL, 10), cols[2]);
+}
+
+static void room_row(void *ctx, const char *const *cols, int ncols)
+{
+	struct load_ctx *lc = ctx;
+
+	if (ncols >= 2 && cols[0] != NULL && cols[1] != NULL)
+		lc->room_fn(lc->ctx, cols[0], cols[1]);
+}
+
+static void affil_row(void *ctx, const char *const *cols, int ncols)
+{
+	struct load_ctx *lc = ctx;
+
+	if (ncols >= 4 && cols[0] != NULL && cols[1] != NULL && cols[2] != NULL)
+		lc->affil_fn(lc->ctx, cols[0], cols[1], cols[2], cols[3]);
+}
+
+int muc_store_load(struct muc_store *st, muc_store_room_fn *room_fn,
+		   muc_store_affil_fn *affil_fn, muc_store_history_fn *history_fn, void *ctx,
+		   const char **error_r)
+{
+	struct load_ctx lc = {
+		.room_fn = room_fn, .affil_fn = affil_fn, .history_fn = history_fn, .ctx = ctx,
+	};
+
+	if (store_run(st, "SELECT \"room\", \"data\" FROM \"muc-room\"", 0, NULL, room_row,
+		      &lc, "loading rooms", error_r) < 0)
+		return -1;
+	if (store_run(st, "SELECT \"room\", \"jid\", \"affiliation\", \"reason\" "
+		      "FROM \"muc-affiliation\"", 0, NULL, affil_row, &lc,
+		      "loading affiliations", error_r) < 0)
+		return -1;
+	return store_run(st, "SELECT \"room\", \"stamp\", \"data\" FROM \"muc-history\" "
+			 "ORDER BY \"id\"", 0, NULL, history_row, &lc, "loading history",
+			 error_r);
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * bench_muc: the muc service's own cost of a groupchat message, without
+ * router, sm or network: a room of N occupants (joined first), then M
+ * messages from one occupant, each broadcast to all N; what the service
+ * sends is freed at once. Prints deliveries per second and CPU time per
+ * 1,000 deliveries. Built by `make check`, run by hand:
+ *
+ *	muc/tests/bench_muc [occupants [messages]]     (defaults 100 2000)
+ *
+ * This is the upper bound the daemon's logic allows; a real deployment
+ * adds the router hop, the sm and c2s per delivery.
+ */
+#include "config.h"
+#include "muc/muc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/config_file.h"
+#include "util/log.h"
+#include "util/nad.h"
+
+static unsigned long sent;
+
+static void drop(struct muc *muc, struct nad *nad)
+{
+	(void)muc;
+	sent++;
+	nad_free(&nad);
+}
+
+static void in(struct muc *muc, const char *xml)
+{
+	const char *error;
+	struct nad *nad = nad_parse(xml, strlen(xml), 0, &error, NULL);
+
+	if (nad == NULL) {
+		fprintf(stderr, "bench_muc: %s\n", error);
+		exit(1);
+	}
+	muc_stanza(muc, nad);
+}
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	static const char conf[] = "<muc><service>conference.localhost</service>"
+				   "<lock-new-rooms>0</lock-new-rooms>"
+				   "<limits><occupants>100000</occupants></limits></muc>";
+	int occupants = argc > 1 ? atoi(argv[1]) : 100;
+	int messages = argc > 2 ? atoi(argv[2]) : 2000;
+	const char *error;
+	struct config *cfg;
+	struct muc *muc;
+	char xml[512];
+	double t0, t1;
+	int i;
+
+	if (occupants < 1 || occupants > 100000 || messages < 1 || messages > 10000000) {
+		fprintf(stderr, "usage: bench_muc [occupants 1..100000 [messages]]\n");
+		return 1;
+	}
+	log_set_debug(0);
+	cfg = config_load_mem("muc.xml", conf, strlen(conf), NULL, &error);
+	if (cfg == NULL || (muc = muc_new(cfg, &error)) == NULL) {
+		fprintf(stderr, "bench_muc: %s\n", error);
+		return 1;
+	}
+	muc->send = drop;
+	for (i = 0; i < occupants; i++) {
+		snprintf(xml, sizeof(xml), "<presence xmlns='jabber:client' from='u%d@localhost/r'"
+			 " to='room@conference.localhost/n%d'/>", i, i);
+		in(muc, xml);
+	}
+	sent = 0;
+	t0 = cpu_seconds();
+	for (i = 0; i < messages; i++)
+		in(muc, "<message xmlns='jabber:client' type='groupchat' from='u0@localhost/r'"
+			" to='room@conference.localhost'><body>hello, this is a message of some"
+			" fifty bytes</body></message>");
+	t1 = cpu_seconds();
+	printf("occupants %d, messages %d: %lu deliveries in %.3f s CPU: "
+	       "%.0f deliveries/s, %.3f ms CPU per 1000 deliveries\n",
+	       occupants, messages, sent, t1 - t0, (double)sent / (t1 - t0),
+	       (t1 - t0) * 1e6 / (double)sent);
+	muc_free(&muc);
+	config_free(&cfg);
+	return 0;
+}

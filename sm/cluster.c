@@ -1,0 +1,945 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cluster.c: the sm in a cluster (issue 13; the routes are those of
+ * /work/prompts/iface13.md, described in sm/README.md "In a cluster").
+ * Active only with sm.xml's <router_id> and <cluster><notify>D</notify>:
+ * sm->cluster is NULL otherwise and every function here is a no-op (or
+ * finds nothing), so an sm without a cluster behaves as before.
+ *
+ * - Remote sessions: the cluster module (at D) pushes the sessions of the
+ *   other nodes as light stubs (struct rsess: full JID, node, priority,
+ *   availability, start time), kept per bare JID in a table of their own,
+ *   apart from the user structs: a user need not be loaded for its stubs
+ *   to be known, and nothing that walks user->sessions for session
+ *   control or c2s traffic ever meets one. The delivery decisions
+ *   (mod_deliver, mod_presence, mod_carbons, mod_roster, mod_offline)
+ *   consult both, through sm_remote_first() / sm_remote_top().
+ * - Seed patch 2: until the module said `synced`, a stanza for a local
+ *   user with no session known anywhere is held (at most
+ *   SM_CLUSTER_HOLD_MAX stanzas or SM_CLUSTER_HOLD_SECS seconds) instead
+ *   of being answered or stored as if the user were offline everywhere.
+ * - Forwarding (rule 7): stanzas for remote sessions go back to the module
+ *   as one route per node naming the targets; forwarded stanzas (rule 3),
+ *   undelivered ones (rule 4), conflicts (rule 5) come from it.
+ * (Broadcasts between sms, rules 6 and 8, are sm/cluster_data.c's.)
+ *
+ * Every route from the module is checked completely before anything is
+ * applied: one bad element rejects the whole route, with a log line.
+ */
+#include "config.h"
+#include "sm/sm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comp/comp.h"
+#include "mio/mio.h"
+#include "util/buf.h"
+#include "util/jid.h"
+#include "util/log.h"
+#include "util/nad.h"
+#include "util/xhash.h"
+#include "sm/carbons.h"
+#include "sm/presence.h"
+#include "sm/privacy.h"
+#include "sm/roster.h"
+
+#define NS SM_CLUSTER_NS
+
+/* A stanza held until the cluster's view is complete (seed patch 2). */
+struct held_pkt {
+	struct pkt *pkt;
+};
+
+struct sm_cluster {
+	struct xhash *remote;           /* bare JID -> struct rsess list */
+	size_t nremote;
+	struct xhash *nodes;            /* node name -> its one copy (rsess.node) */
+	int synced;                     /* the module said synced (or we gave up) */
+	time_t wait_since;              /* when we asked (or started) */
+	struct pkt **held;
+	size_t nheld, held_cap;
+	struct mio_timer *timer;
+	/* A presence broadcast under way (sm_cluster_batch_begin): the remote
+	 * sessions it reaches, gathered into one route per node. */
+	int batch_depth;
+	char *batch_from;
+	struct sm_fwd batch;
+	unsigned long forwarded, held_total, looped;
+};
+
+int sm_clustered(const struct sm *sm)
+{
+	return sm->cluster != NULL;
+}
+
+/* ---- stubs ---- */
+
+static void rsess_free(struct rsess *r)
+{
+	free(r);
+}
+
+/* The one copy of a node name; NULL when SM_CLUSTER_NODES_MAX names are
+ * known already. */
+static const char *node_intern(struct sm_cluster *c, const char *node)
+{
+	char *n = xhash_get(c->nodes, node);
+
+	if (n == NULL && xhash_count(c->nodes) < SM_CLUSTER_NODES_MAX) {
+		n = xstrdup(node);
+		xhash_put(c->nodes, n, n);
+	}
+	return n;
+}
+
+static void rsess_free_list(void *v)
+{
+	struct rsess *r = v, *next;
+
+	for (; r != NULL; r = next) {
+		next = r->next;
+		rsess_free(r);
+	}
+}
+
+struct rsess *sm_remote_first(const struct sm *sm, const struct jid *jid)
+{
+	if (sm->cluster == NULL || jid == NULL)
+		return NULL;
+	return xhash_get(sm->cluster->remote, jid_bare(jid));
+}
+
+int rsess_usable(const struct rsess *r, const struct pkt *pkt)
+{
+	return pkt == NULL || pkt->exclude_node == NULL || strcmp(r->node, pkt->exclude_node) != 0;
+}
+
+struct rsess *sm_remote_get(const struct sm *sm, const struct jid *full, const struct pkt *pkt)
+{
+	struct rsess *r;
+
+	if (full == NULL || jid_resource(full)[0] == '\0')
+		return NULL;
+	for (r = sm_remote_first(sm, full); r != NULL; r = r->next)
+		if (strcmp(r->full + r->res, jid_resource(full)) == 0)
+			return rsess_usable(r, pkt) ? r : NULL;
+	return NULL;
+}
+
+int sm_remote_top(const struct sm *sm, const struct jid *jid, const struct pkt *pkt)
+{
+	struct rsess *r;
+	int top = -1;
+
+	for (r = sm_remote_first(sm, jid); r != NULL; r = r->next)
+		if (r->available && r->priority > top && rsess_usable(r, pkt))
+			top = r->priority;
+	return top;
+}
+
+size_t sm_remote_count(const struct sm *sm)
+{
+	return sm->cluster != NULL ? sm->cluster->nremote : 0;
+}
+
+/* ---- forwarding (rule 7) ---- */
+
+struct sm_fwd_node {
+	char *node;
+	char **targets;
+	size_t n;
+};
+
+static void fwd_add(struct sm_fwd *f, const char *node, const char *target)
+{
+	struct sm_fwd_node *fn = NULL;
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (strcmp(f->v[i].node, node) == 0) {
+			fn = &f->v[i];
+			break;
+		}
+	if (fn == NULL) {
+		f->v = xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
+		fn = &f->v[f->n++];
+		fn->node = xstrdup(node);
+		fn->targets = NULL;
+		fn->n = 0;
+	}
+	for (i = 0; i < fn->n; i++)
+		if (strcmp(fn->targets[i], target) == 0)
+			return;         /* one copy per session */
+	if ((fn->n & (fn->n - 1)) == 0)
+		fn->targets = xrealloc(fn->targets, (fn->n == 0 ? 1 : 2 * fn->n) *
+				       sizeof(*fn->targets));
+	fn->targets[fn->n++] = xstrdup(target);
+}
+
+void sm_fwd_add(struct sm_fwd *f, const struct rsess *r)
+{
+	fwd_add(f, r->node, r->full);
+}
+
+void sm_fwd_clear(struct sm_fwd *f)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->n; i++) {
+		for (j = 0; j < f->v[i].n; j++)
+			free(f->v[i].targets[j]);
+		free(f->v[i].targets);
+		free(f->v[i].node);
+	}
+	free(f->v);
+	f->v = NULL;
+	f->n = 0;
+}
+
+/* One route to the module for `node`, naming targets[0..n). */
+static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
+		      char *const *targets, size_t n)
+{
+	struct nad *route = comp_route_new(sm->cluster_notify, sm->router_id, NULL);
+	struct buf t = { 0 };
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append_char(&t, ' ');
+		buf_append_str(&t, targets[i]);
+	}
+	nad_attr_set_prefixed(route, 0, NS, "jc", "node", node);
+	nad_attr_set_prefixed(route, 0, NS, "jc", "targets", t.data);
+	nad_graft(route, 0, stanza, 0);
+	buf_free(&t);
+	log_debug("sm: cluster: forwarding a %s to %zu session%s on %s", nad_name(stanza, 0), n,
+		  n == 1 ? "" : "s", node);
+	sm->cluster->forwarded++;
+	sm_send(sm, route);
+}
+
+void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to)
+{
+	struct nad *stanza;
+	size_t i, off;
+
+	if (sm->cluster == NULL || f->n == 0) {
+		sm_fwd_clear(f);
+		return;
+	}
+	stanza = nad_copy(pkt->nad);
+	if (!keep_to)
+		nad_attr_set(stanza, 0, NULL, "to", NULL);
+	for (i = 0; i < f->n; i++)
+		for (off = 0; off < f->v[i].n; off += SM_CLUSTER_TARGETS_MAX) {
+			size_t n = f->v[i].n - off;
+
+			fwd_route(sm, stanza, f->v[i].node, f->v[i].targets + off,
+				  n > SM_CLUSTER_TARGETS_MAX ? SM_CLUSTER_TARGETS_MAX : n);
+		}
+	nad_free(&stanza);
+	sm_fwd_clear(f);
+}
+
+void sm_forward_one(struct sm *sm, struct pkt *pkt, const struct rsess *r)
+{
+	struct sm_fwd f = { 0 };
+
+	sm_fwd_add(&f, r);
+	sm_fwd_send(sm, &f, pkt, 1);
+	pkt_free(&pkt);
+}
+
+/* ---- presence broadcast batching ---- */
+
+void sm_cluster_batch_begin(struct sm *sm, const struct pkt *pkt)
+{
+	struct sm_cluster *c = sm->cluster;
+
+	if (c == NULL || c->batch_depth++ > 0)
+		return;
+	free(c->batch_from);
+	c->batch_from = pkt->from != NULL ? xstrdup(jid_full(pkt->from)) : NULL;
+}
+
+void sm_cluster_batch_end(struct sm *sm, const struct pkt *pkt)
+{
+	struct sm_cluster *c = sm->cluster;
+
+	if (c == NULL || --c->batch_depth > 0)
+		return;
+	sm_fwd_send(sm, &c->batch, pkt, 0);
+	free(c->batch_from);
+	c->batch_from = NULL;
+}
+
+void sm_cluster_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to)
+{
+	struct sm_cluster *c = sm->cluster;
+	size_t i, j;
+
+	if (c == NULL || c->batch_depth == 0 || c->batch_from == NULL || pkt->from == NULL ||
+	    strcmp(c->batch_from, jid_full(pkt->from)) != 0 ||
+	    (pkt->type & (PKT_PRESENCE | PKT_PRESENCE_UN | PKT_PRESENCE_PROBE)) == 0) {
+		sm_fwd_send(sm, f, pkt, keep_to);
+		return;
+	}
+	for (i = 0; i < f->n; i++)
+		for (j = 0; j < f->v[i].n; j++)
+			fwd_add(&c->batch, f->v[i].node, f->v[i].targets[j]);
+	sm_fwd_clear(f);
+}
+
+void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt *pkt)
+{
+	struct sm_fwd fwd = { 0 };
+	struct rsess *r;
+
+	for (r = sm_remote_first(sm, user->jid); r != NULL; r = r->next)
+		if (r->available && rsess_usable(r, pkt))
+			sm_fwd_add(&fwd, r);
+	sm_cluster_send(sm, &fwd, pkt, 0);
+}
+
+/* ---- seed patch 2: holding ---- */
+
+static void cluster_release(struct sm *sm, const char *why)
+{
+	struct sm_cluster *c = sm->cluster;
+	struct pkt **held = c->held;
+	size_t i, n = c->nheld;
+
+	c->synced = 1;
+	c->held = NULL;
+	c->nheld = c->held_cap = 0;
+	if (c->timer != NULL)
+		mio_timer_stop(c->timer);
+	if (n > 0)
+		log_notice("sm: cluster: %s; delivering %zu held stanza%s", why, n,
+			   n == 1 ? "" : "s");
+	for (i = 0; i < n; i++)
+		sm_dispatch(sm, held[i]);
+	free(held);
+}
+
+void sm_cluster_tick(struct sm *sm, time_t now)
+{
+	struct sm_cluster *c = sm->cluster;
+
+	if (c == NULL || c->synced || now - c->wait_since < SM_CLUSTER_HOLD_SECS)
+		return;
+	log_warnx("sm: cluster: no complete view from %s after %d s; proceeding as if synced",
+		  sm->cluster_notify, SM_CLUSTER_HOLD_SECS);
+	cluster_release(sm, "gave up waiting for the cluster");
+}
+
+void sm_cluster_proceed(struct sm *sm, const char *why)
+{
+	if (sm->cluster != NULL && !sm->cluster->synced)
+		cluster_release(sm, why);
+}
+
+static void cluster_timer(struct mio_timer *t, void *ctx)
+{
+	(void)t;
+	sm_cluster_tick(ctx, time(NULL));
+}
+
+int sm_cluster_synced(const struct sm *sm)
+{
+	return sm->cluster == NULL || sm->cluster->synced;
+}
+
+size_t sm_cluster_held(const struct sm *sm)
+{
+	return sm->cluster != NULL ? sm->cluster->nheld : 0;
+}
+
+int sm_cluster_hold(struct sm *sm, struct user *user, struct pkt *pkt)
+{
+	struct sm_cluster *c = sm->cluster;
+	const char *res;
+
+	/* Held unless an available session is known somewhere, or the
+	 * session the stanza names: the nodes not heard from yet may hold
+	 * one that changes the decision. */
+	if (c == NULL || c->synced || user_available_anywhere(user, NULL))
+		return 0;
+	res = jid_resource(pkt->to);
+	if (res[0] != '\0' && (user_sess(user, res) != NULL ||
+				sm_remote_get(sm, pkt->to, NULL) != NULL))
+		return 0;
+	/* An iq to the bare JID is the sm's to answer, sessions or not. */
+	if ((pkt->type & PKT_IQ_ANY) && jid_resource(pkt->to)[0] == '\0')
+		return 0;
+	if ((pkt->type & (PKT_MESSAGE | PKT_MESSAGE_ERROR | PKT_PRESENCE_ANY | PKT_IQ_ANY)) == 0)
+		return 0;
+	if (c->nheld >= SM_CLUSTER_HOLD_MAX) {
+		log_warnx("sm: cluster: %d stanzas held waiting for %s; proceeding as if synced",
+			  SM_CLUSTER_HOLD_MAX, sm->cluster_notify);
+		cluster_release(sm, "too many held stanzas");
+		return 0;
+	}
+	if (c->nheld == c->held_cap) {
+		c->held_cap = c->held_cap == 0 ? 16 : 2 * c->held_cap;
+		c->held = xrealloc(c->held, c->held_cap * sizeof(*c->held));
+	}
+	c->held[c->nheld++] = pkt;
+	c->held_total++;
+	log_debug("sm: cluster: holding a stanza for %s until the cluster is synced",
+		  jid_full(pkt->to));
+	return 1;
+}
+
+void sm_cluster_sync(struct sm *sm)
+{
+	struct nad *route;
+
+	if (sm->cluster == NULL)
+		return;
+	sm->cluster->synced = 0;
+	sm->cluster->wait_since = time(NULL);
+	if (sm->cluster->timer != NULL)
+		mio_timer_start(sm->cluster->timer, 1000, 1);
+	route = comp_route_new(sm->cluster_notify, sm->router_id, NULL);
+	nad_elem_add(route, 0, NS, "sync");
+	log_notice("sm: cluster: asking %s for the remote sessions", sm->cluster_notify);
+	sm_send(sm, route);
+}
+
+/* ---- rule 1: the remote table ---- */
+
+static int parse_int(const char *s, long lo, long hi, long *v)
+{
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return errno == 0 && *end == '\0' && *v >= lo && *v <= hi ? 0 : -1;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0' ? 0 : -1;
+}
+
+static int node_name_ok(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0, i;
+
+	if (n == 0 || n > SM_CLUSTER_NODE_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == '*')
+			return 0;
+	return 1;
+}
+
+/* A full JID of one of our domains, or NULL. */
+static struct jid *target_jid(const struct sm *sm, const char *s, size_t len)
+{
+	const char *error;
+	struct jid *j = jid_new(s, len, &error);
+
+	if (j != NULL && (jid_resource(j)[0] == '\0' || jid_node(j)[0] == '\0' ||
+			  !sm_serves(sm, jid_domain(j))))
+		jid_free(&j);
+	return j;
+}
+
+/* One <s/>, checked. */
+struct remote_op {
+	enum { OP_ADD, OP_UPDATE, OP_REMOVE } op;
+	struct jid *jid;
+	const char *node, *reason;
+	int priority, available;
+	uint64_t started;
+};
+
+static const char *remote_parse(const struct sm *sm, const struct nad *nad, int s,
+				struct remote_op *o)
+{
+	const char *action = nad_attr(nad, s, NULL, "action");
+	const char *jid = nad_attr(nad, s, NULL, "jid");
+	long v;
+
+	if (strcmp(nad_name(nad, s), "s") != 0)
+		return "unknown element";
+	if (action == NULL)
+		return "no action";
+	if (strcmp(action, "add") == 0)
+		o->op = OP_ADD;
+	else if (strcmp(action, "update") == 0)
+		o->op = OP_UPDATE;
+	else if (strcmp(action, "remove") == 0)
+		o->op = OP_REMOVE;
+	else
+		return "unknown action";
+	if (jid == NULL || (o->jid = target_jid(sm, jid, strlen(jid))) == NULL)
+		return "jid not a full JID of a served domain";
+	o->node = nad_attr(nad, s, NULL, "node");
+	if (!node_name_ok(o->node))
+		return "bad node name";
+	if (o->op == OP_REMOVE) {
+		o->reason = nad_attr(nad, s, NULL, "reason");
+		if (o->reason == NULL || (strcmp(o->reason, "end") != 0 &&
+					  strcmp(o->reason, "node-dead") != 0 &&
+					  strcmp(o->reason, "replaced") != 0))
+			return "bad reason";
+		return NULL;
+	}
+	if (parse_int(nad_attr(nad, s, NULL, "priority"), -128, 127, &v) < 0)
+		return "bad priority";
+	o->priority = (int)v;
+	if (parse_int(nad_attr(nad, s, NULL, "available"), 0, 1, &v) < 0)
+		return "bad available";
+	o->available = (int)v;
+	if (parse_u64(nad_attr(nad, s, NULL, "started"), &o->started) < 0)
+		return "bad started";
+	return NULL;
+}
+
+static struct rsess *stub_find(struct sm_cluster *c, const struct jid *jid)
+{
+	struct rsess *r;
+
+	for (r = xhash_get(c->remote, jid_bare(jid)); r != NULL; r = r->next)
+		if (strcmp(r->full, jid_full(jid)) == 0)
+			return r;
+	return NULL;
+}
+
+/* Unlink and return the stub of this full JID, or NULL. */
+static struct rsess *stub_take(struct sm_cluster *c, const struct jid *jid)
+{
+	struct rsess *head = xhash_get(c->remote, jid_bare(jid)), **rp, *r;
+
+	for (rp = &head; *rp != NULL; rp = &(*rp)->next)
+		if (strcmp((*rp)->full, jid_full(jid)) == 0)
+			break;
+	r = *rp;
+	if (r == NULL)
+		return NULL;
+	*rp = r->next;
+	r->next = NULL;
+	if (head != NULL)
+		xhash_put(c->remote, jid_bare(jid), head);
+	else
+		xhash_remove(c->remote, jid_bare(jid));
+	c->nremote--;
+	return r;
+}
+
+static void stub_set(struct sm_cluster *c, const struct remote_op *o)
+{
+	struct rsess *r = stub_find(c, o->jid);
+	const char *node = node_intern(c, o->node);
+	size_t len = strlen(jid_full(o->jid));
+
+	if (node == NULL) {
+		log_warnx("sm: cluster: more than %d node names; %s on %s ignored",
+			  SM_CLUSTER_NODES_MAX, jid_full(o->jid), o->node);
+		return;
+	}
+	if (r == NULL) {
+		r = xcalloc(1, sizeof(*r) + len + 1);
+		memcpy(r->full, jid_full(o->jid), len + 1);
+		r->res = (uint16_t)(len - strlen(jid_resource(o->jid)));
+		r->next = xhash_get(c->remote, jid_bare(o->jid));
+		xhash_put(c->remote, jid_bare(o->jid), r);
+		c->nremote++;
+	}
+	r->node = node;
+	r->priority = (int8_t)o->priority;
+	r->available = (uint8_t)o->available;
+	r->started = o->started;
+}
+
+/* Unavailable from the stubs of chain r (one bare JID) to each available
+ * session of u. */
+static void gone_to_user(struct sm *sm, struct user *u, const struct rsess *r)
+{
+	for (; r != NULL; r = r->next) {
+		struct list_node *n;
+
+		for (n = list_first(&u->sessions); n != NULL; n = list_next(&u->sessions, n)) {
+			struct sess *s = LIST_ENTRY(n, struct sess, link);
+			struct pkt *un;
+
+			if (!s->available)
+				continue;
+			un = pkt_create(sm, "presence", "unavailable", jid_full(s->jid), r->full);
+			if (un == NULL)
+				continue;
+			if (privacy_sess_denies(s, un))
+				pkt_free(&un);
+			else
+				pkt_sess(un, s);
+		}
+	}
+}
+
+/* Rule 1, node-dead: those sessions ended without their sm telling anyone.
+ * `dead`: bare JID -> chain of the removed stubs that were available.
+ * Each local user who sees their presence (a roster item with a `to`
+ * subscription, or its own other resources) hears each go unavailable on
+ * each of its available sessions, once. One pass over the users with
+ * sessions, each costing the smaller of its roster and the dead set. */
+static void stubs_gone(struct sm *sm, struct xhash *dead)
+{
+	size_t ndead = xhash_count(dead);
+	struct xhash_iter it, ri;
+	void *v;
+
+	xhash_iter_init(sm->users, &it);
+	while (xhash_iter_next(&it, NULL, &v)) {
+		struct user *u = v;
+		struct xhash *roster = roster_items(u);
+		const struct roster_item *item;
+		const char *bare;
+		void *chain;
+
+		if (list_empty(&u->sessions))
+			continue;
+		if ((chain = xhash_get(dead, jid_bare(u->jid))) != NULL)
+			gone_to_user(sm, u, chain);
+		if (roster == NULL)
+			continue;
+		if (xhash_count(roster) <= ndead) {
+			xhash_iter_init(roster, &ri);
+			while (xhash_iter_next(&ri, &bare, &v))
+				if (((const struct roster_item *)v)->to &&
+				    (chain = xhash_get(dead, bare)) != NULL)
+					gone_to_user(sm, u, chain);
+			continue;
+		}
+		xhash_iter_init(dead, &ri);
+		while (xhash_iter_next(&ri, &bare, &chain))
+			if ((item = roster_get(u, bare)) != NULL && item->to)
+				gone_to_user(sm, u, chain);
+	}
+}
+
+static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
+{
+	struct sm_cluster *c = sm->cluster;
+	struct remote_op ops[SM_CLUSTER_REMOTE_MAX];
+	struct xhash *dead = NULL;
+	const char *reset = nad_attr(nad, el, NULL, "reset");
+	const char *synced = nad_attr(nad, el, NULL, "synced");
+	const char *why = NULL;
+	int n = 0, s, i;
+
+	for (s = nad_child(nad, el, NULL, NULL); s != NAD_NONE && why == NULL;
+	     s = nad_next(nad, s, NULL, NULL)) {
+		const char *ns = nad_ns(nad, s);
+
+		if (n == SM_CLUSTER_REMOTE_MAX) {
+			why = "too many sessions in one route";
+			break;
+		}
+		memset(&ops[n], 0, sizeof(ops[n]));
+		if (ns == NULL || strcmp(ns, NS) != 0)
+			why = "element of another namespace";
+		else
+			why = remote_parse(sm, nad, s, &ops[n]);
+		n++;
+	}
+	if (why == NULL && reset != NULL && strcmp(reset, "1") != 0)
+		why = "bad reset";
+	if (why == NULL && synced != NULL && strcmp(synced, "1") != 0)
+		why = "bad synced";
+	if (why != NULL) {
+		log_warnx("sm: cluster: remote sessions from %s refused: %s (element %d)",
+			  sm->cluster_notify, why, n);
+		for (i = 0; i < n; i++)
+			jid_free(&ops[i].jid);
+		return;
+	}
+	if (reset != NULL) {
+		log_notice("sm: cluster: dropping %zu remote session%s (resync)", c->nremote,
+			   c->nremote == 1 ? "" : "s");
+		xhash_clear(c->remote, rsess_free_list);
+		c->nremote = 0;
+		/* Broadcasts from other sms may have been lost meanwhile. */
+		sm_cluster_reload_all(sm);
+	}
+	for (i = 0; i < n; i++) {
+		struct rsess *r;
+
+		if (ops[i].op != OP_REMOVE) {
+			stub_set(c, &ops[i]);
+		} else if ((r = stub_take(c, ops[i].jid)) != NULL) {
+			if (r->available && strcmp(ops[i].reason, "node-dead") == 0) {
+				if (dead == NULL)
+					dead = xhash_new();
+				r->next = xhash_get(dead, jid_bare(ops[i].jid));
+				xhash_put(dead, jid_bare(ops[i].jid), r);
+			} else
+				rsess_free(r);
+		}
+		jid_free(&ops[i].jid);
+	}
+	if (dead != NULL) {
+		stubs_gone(sm, dead);
+		xhash_clear(dead, rsess_free_list);
+		xhash_free(&dead);
+	}
+	if (synced != NULL && !c->synced)
+		cluster_release(sm, "the cluster's view is complete");
+}
+
+/* ---- rule 3 and 4: stanzas from other nodes ---- */
+
+/* Parse jc:targets: space-separated full JIDs of our domains, at most
+ * SM_CLUSTER_TARGETS_MAX. 0 and the JIDs in *out (free with targets_free),
+ * or -1. */
+static int targets_parse(const struct sm *sm, const char *s, struct jid ***out, size_t *n_r)
+{
+	struct jid **v = NULL;
+	size_t n = 0;
+
+	*out = NULL;
+	*n_r = 0;
+	if (s == NULL)
+		return -1;
+	while (*s != '\0') {
+		size_t len = strcspn(s, " ");
+		struct jid *j;
+
+		if (len == 0) {
+			s++;
+			continue;
+		}
+		if (n == SM_CLUSTER_TARGETS_MAX || (j = target_jid(sm, s, len)) == NULL)
+			goto bad;
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = j;
+		s += len;
+	}
+	if (n == 0)
+		goto bad;
+	*out = v;
+	*n_r = n;
+	return 0;
+bad:
+	while (n > 0)
+		jid_free(&v[--n]);
+	free(v);
+	return -1;
+}
+
+static void targets_free(struct jid **v, size_t n)
+{
+	while (n > 0)
+		jid_free(&v[--n]);
+	free(v);
+}
+
+static struct sess *local_sess(struct sm *sm, const struct jid *full)
+{
+	struct user *u = xhash_get(sm->users, jid_bare(full));
+
+	return u != NULL ? user_sess(u, jid_resource(full)) : NULL;
+}
+
+/* Rule 3's and rule 4's fallback: the target's session is gone. Messages
+ * are delivered again by the usual rules over local sessions and the
+ * stubs of other nodes than pkt->exclude_node (or stored offline); iq
+ * get/set are answered service-unavailable; the rest is dropped. Takes
+ * pkt. */
+static void cluster_fallback(struct sm *sm, struct pkt *pkt)
+{
+	if (pkt->type & (PKT_MESSAGE | PKT_MESSAGE_ERROR)) {
+		if (mm_in_router(sm, pkt) == MOD_PASS)
+			sm_dispatch(sm, pkt);
+	} else if (pkt->type & (PKT_IQ | PKT_IQ_SET)) {
+		pkt_router(pkt_error(pkt, "service-unavailable"));
+	} else {
+		pkt_free(&pkt);
+	}
+}
+
+/* A copy for a local session: what the user-level inbound chain and the
+ * session's own privacy list let through, and what the session asked
+ * for (carbons, roster pushes: the sending node cannot know). */
+static void cluster_to_sess(struct sm *sm, struct pkt *pkt, struct sess *s)
+{
+	if (pkt->type == PKT_PRESENCE_PROBE) {
+		presence_probe_sess(s, pkt);
+		return;
+	}
+	if (!carbons_wanted(s, pkt) || !roster_push_wanted(s, pkt)) {
+		pkt_free(&pkt);
+		return;
+	}
+	if (mm_in_router(sm, pkt) == MOD_HANDLED)
+		return;
+	if (!(pkt->type & (PKT_IQ_RESULT | PKT_IQ_ERROR)) && privacy_sess_denies(s, pkt)) {
+		pkt_free(&pkt);
+		return;
+	}
+	pkt_sess(pkt, s);
+}
+
+static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
+{
+	const char *from_node = nad_attr(route, 0, NS, "from-node");
+	const char *undelivered = nad_attr(route, 0, NS, "undelivered");
+	const char *node = nad_attr(route, 0, NS, "node");
+	const char *ts = nad_attr(route, 0, NS, "targets");
+	struct jid **targets = NULL;
+	size_t n = 0, i;
+	struct pkt *pkt;
+
+	if (undelivered != NULL ? !node_name_ok(node) : !node_name_ok(from_node)) {
+		log_warnx("sm: cluster: a forwarded stanza with a bad node name; dropped");
+		return;
+	}
+	if (ts == NULL && undelivered == NULL) {
+		/* Rule 6: a broadcast from another sm; sm/cluster_data.c took
+		 * the ones this sm knows. */
+		log_warnx("sm: cluster: an unknown broadcast from %s; dropped", from_node);
+		return;
+	}
+	if (targets_parse(sm, ts, &targets, &n) < 0) {
+		log_warnx("sm: cluster: a stanza from %s with bad targets; dropped",
+			  undelivered != NULL ? node : from_node);
+		return;
+	}
+	pkt = pkt_new(sm, nad_extract(route, payload));
+	if (pkt == NULL || pkt->type == PKT_NONE || pkt->type == PKT_SESS || pkt->from == NULL) {
+		log_warnx("sm: cluster: an unusable stanza from %s; dropped",
+			  undelivered != NULL ? node : from_node);
+		pkt_free(&pkt);
+		targets_free(targets, n);
+		return;
+	}
+	pkt->exclude_node = xstrdup(undelivered != NULL ? node : from_node);
+	if (undelivered != NULL) {
+		/* Rule 4: once per stanza (the targets shared one copy). */
+		log_notice("sm: cluster: %s for %s not delivered on %s (%s)",
+			   nad_name(pkt->nad, 0), jid_full(targets[0]), node, undelivered);
+		cluster_fallback(sm, pkt);
+		targets_free(targets, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct sess *s = local_sess(sm, targets[i]);
+		struct pkt *copy = pkt_dup(pkt, pkt->to == NULL ? jid_full(targets[i]) : NULL, NULL);
+
+		if (copy == NULL)
+			continue;
+		if (s != NULL)
+			cluster_to_sess(sm, copy, s);
+		else
+			cluster_fallback(sm, copy);
+	}
+	pkt_free(&pkt);
+	targets_free(targets, n);
+}
+
+/* Rule 5: a newer session holds this full JID on another node. */
+static void cluster_conflict(struct sm *sm, const struct nad *nad, int el)
+{
+	const char *jid = nad_attr(nad, el, NULL, "jid");
+	const char *smid = nad_attr(nad, el, NULL, "sm");
+	struct sess *sess = smid != NULL ? xhash_get(sm->sessions, smid) : NULL;
+
+	if (sess == NULL || jid == NULL || strcmp(jid_full(sess->jid), jid) != 0) {
+		log_info("sm: cluster: conflict for %s: no such local session",
+			 jid != NULL ? jid : "(no jid)");
+		return;
+	}
+	log_notice("sm: cluster: %s logged in on another node; ending the session here",
+		   jid);
+	sess_end(sess, "replaced");
+}
+
+int sm_cluster_in(struct sm *sm, struct nad *route, int payload)
+{
+	const char *from = nad_attr(route, 0, NULL, "from");
+	const char *ns = nad_ns(route, payload);
+
+	if (sm->cluster == NULL || from == NULL)
+		return 0;
+	/* Our own forward (rule 7) or broadcast (rule 8) handed back: a
+	 * module that does not forward yet. Dropped, or it would go round. */
+	if (strcmp(from, sm->router_id) == 0 && nad_attr(route, 0, NS, "node") != NULL) {
+		if (sm->cluster->looped++ == 0)
+			log_warnx("sm: cluster: %s handed back a stanza we forwarded to node %s; "
+				  "dropped (logged once)", sm->cluster_notify,
+				  nad_attr(route, 0, NS, "node"));
+		return 1;
+	}
+	if (strcmp(from, sm->cluster_notify) != 0)
+		return 0;
+	if (nad_attr(route, 0, NS, "from-node") != NULL ||
+	    nad_attr(route, 0, NS, "undelivered") != NULL) {
+		cluster_forwarded(sm, route, payload);
+		return 1;
+	}
+	if (ns != NULL && strcmp(ns, NS) == 0) {
+		const char *name = nad_name(route, payload);
+
+		if (strcmp(name, "remote") == 0)
+			cluster_remote(sm, route, payload);
+		else if (strcmp(name, "conflict") == 0)
+			cluster_conflict(sm, route, payload);
+		else
+			log_warnx("sm: cluster: unknown element '%s' from %s", name, from);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- life ---- */
+
+void sm_cluster_init(struct sm *sm)
+{
+	struct sm_cluster *c;
+
+	if (sm->router_id == NULL || sm->cluster_notify == NULL)
+		return;
+	c = xcalloc(1, sizeof(*c));
+	c->remote = xhash_new();
+	c->nodes = xhash_new();
+	c->wait_since = time(NULL);
+	if (sm->mio != NULL) {
+		c->timer = mio_timer_new(sm->mio, cluster_timer, sm);
+		mio_timer_start(c->timer, 1000, 1);
+	}
+	sm->cluster = c;
+}
+
+void sm_cluster_free(struct sm *sm)
+{
+	struct sm_cluster *c = sm->cluster;
+
+	if (c == NULL)
+		return;
+	sm->cluster = NULL;
+	while (c->nheld > 0)
+		pkt_free(&c->held[--c->nheld]);
+	free(c->held);
+	xhash_clear(c->remote, rsess_free_list);
+	xhash_free(&c->remote);
+	xhash_clear(c->nodes, free);
+	xhash_free(&c->nodes);
+	mio_timer_free(&c->timer);
+	sm_fwd_clear(&c->batch);
+	free(c->batch_from);
+	free(c);
+}
