@@ -1460,6 +1460,42 @@ static void test_cluster_presence_fan_out(void **state)
 					 "from='ann@example.org/phone'", "to='zed@far.example'", NULL));
 }
 
+/* Index of the first captured output containing s and t, or -1. */
+static int out_index(const char *s, const char *t)
+{
+	int i;
+
+	for (i = 0; i < sm_test_nout; i++)
+		if (strstr(sm_test_out[i], s) != NULL && strstr(sm_test_out[i], t) != NULL)
+			return i;
+	return -1;
+}
+
+/* A session's initial presence: the module hears "available" before the
+ * probes and the broadcast go to other nodes, so a contact's node that
+ * answers the probe to ann's bare JID already knows ann's session is
+ * available (else the answer finds no available session and is lost). */
+static void test_cluster_available_before_probes(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a;
+	int upd, fwd;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	befriend(sm, "1", a, "bob@example.org");
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<presence/>");
+	upd = out_index("action='update'", "available='1'");
+	fwd = out_index("jc:node='n2'", "jc:targets='bob@example.org/x'");
+	if (upd < 0 || fwd < 0 || upd > fwd)
+		sm_test_out_dump();
+	assert_true(upd >= 0 && fwd >= 0);
+	assert_true(upd < fwd);
+}
+
 /* Rule 3: a forwarded stanza is delivered to each named local session;
  * one without `to` gets the target's; fallbacks for a session that
  * ended; carbons and roster pushes only to sessions that asked; probes
@@ -1881,6 +1917,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cluster_hold_until_synced, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_presence_fan_out, setup_cluster,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_available_before_probes, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_forwarded_in, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_undelivered, setup_cluster, teardown),
