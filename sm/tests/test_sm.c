@@ -870,6 +870,13 @@ static void test_carbons(void **state)
 	sm_test_from_sess(sm, "2", a2, "<presence><priority>1</priority></presence>");
 	sm_test_from_sess(sm, "2", a2, "<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>");
 	assert_non_null(sm_test_out_find("id='c1'", "type='result'", NULL));
+	/* c2s addresses an iq without `to` to the bare JID: the same request */
+	sm_test_from_sess(sm, "1", a1, "<iq type='set' id='c0' to='ann@example.org'>"
+			  "<enable xmlns='urn:xmpp:carbons:2'/></iq>");
+	assert_non_null(sm_test_out_find("id='c0'", "type='result'", NULL));
+	sm_test_from_sess(sm, "1", a1, "<iq type='set' id='c00' to='ann@example.org'>"
+			  "<disable xmlns='urn:xmpp:carbons:2'/></iq>");
+	assert_non_null(sm_test_out_find("id='c00'", "type='result'", NULL));
 	sm_test_out_clear();
 	/* Received: "two" is not the top priority, so it gets a carbon. */
 	sm_test_from_sess(sm, "3", b, "<message to='ann@example.org' type='chat'><body>in</body>"
