@@ -1467,6 +1467,44 @@ static void test_cluster_presence_fan_out(void **state)
 					 "from='ann@example.org/phone'", "to='zed@far.example'", NULL));
 }
 
+/* One full JID briefly on two nodes (rule 5): whatever order the older
+ * session's removal and the newer one's add arrive in, the stub is the
+ * newer session's and stanzas for the full JID go to its node. */
+static void test_cluster_same_full_jid_two_nodes(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a;
+	int order;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	for (order = 0; order < 2; order++) {
+		sm_test_feed(sm, "<route xmlns='" COMP "' to='sm-n1' from='example.org'>"
+			     "<remote xmlns='" CL_NS "'><s action='add' jid='bob@example.org/x' "
+			     "node='n2' priority='0' available='1' started='1000'/></remote></route>");
+		/* the newer on n3; n2's updates and removal come after it */
+		sm_test_feed(sm, "<route xmlns='" COMP "' to='sm-n1' from='example.org'>"
+			     "<remote xmlns='" CL_NS "'><s action='add' jid='bob@example.org/x' "
+			     "node='n3' priority='0' available='1' started='2000'/></remote></route>");
+		if (order == 1)
+			sm_test_feed(sm, "<route xmlns='" COMP "' to='sm-n1' from='example.org'>"
+				     "<remote xmlns='" CL_NS "'><s action='update' "
+				     "jid='bob@example.org/x' node='n2' priority='0' available='0' "
+				     "started='1000'/></remote></route>");
+		cl_remove(sm, "bob@example.org/x", "n2", "end");
+		assert_int_equal(sm_remote_count(sm), 1);
+		sm_test_out_clear();
+		sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/x'><body>hi</body>"
+				  "</message>");
+		assert_nout(1);
+		assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='bob@example.org/x'",
+						 "<body>hi</body>", NULL));
+		cl_remove(sm, "bob@example.org/x", "n3", "end");
+		assert_int_equal(sm_remote_count(sm), 0);
+	}
+}
+
 /* Index of the first captured output containing s and t, or -1. */
 static int out_index(const char *s, const char *t)
 {
@@ -1926,6 +1964,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cluster_presence_fan_out, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_available_before_probes, setup_cluster,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_same_full_jid_two_nodes, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_forwarded_in, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_undelivered, setup_cluster, teardown),
