@@ -489,6 +489,10 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const cha
 
 	nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
 	nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
+	/* The session changes the sm told us before this stanza reach the
+	 * peers before it (same link, in order): their sm may answer it over
+	 * them (a probe answered to the bare JID of a session just available). */
+	cluster_state_flush(cl->state);
 	buf_init(&bytes);
 	nad_serialize(nad, 0, NULL, &bytes);
 	if (strcmp(node, "*") == 0) {
