@@ -47,6 +47,9 @@ struct cluster_local {
 		int i;
 	} dead_ctx[CLUSTER_MAX_PEERS];
 	struct cluster_local_counters c;
+	/* i13-fed: STANZAs without targets for a local component */
+	int (*untargeted)(void *ctx, const char *peer, const uint8_t *route, size_t len);
+	void *untargeted_ctx;
 };
 
 static int send_hook(void *ctx, const char *peer, const struct cluster_frame *frame)
@@ -432,6 +435,9 @@ static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_
 	struct cluster_local *cl = ctx;
 	struct nad *nad;
 
+	if (ntargets == 0 && cl->untargeted != NULL &&         /* i13-fed */
+	    cl->untargeted(cl->untargeted_ctx, peer, route, len))
+		return;
 	cl->c.fwd_in++;
 	if (cl->cc->sm == NULL || (nad = route_for_sm(cl, route, len)) == NULL) {
 		cl->c.sm_dropped++;
@@ -606,6 +612,33 @@ int cluster_local_peer_tables(const struct cluster_local *cl, const char *peer,
 }
 
 /* ---- end of i13-fwd helpers ---- */
+
+/* ---- i13-fed: what cluster_names.c uses ---- */
+
+struct cluster_state *cluster_local_state(struct cluster_local *cl)
+{
+	return cl->state;
+}
+
+void cluster_local_changed(struct cluster_local *cl)
+{
+	flush_arm(cl);
+}
+
+int cluster_local_send_route(struct cluster_local *cl, const char *node, const uint8_t *route,
+			     size_t len)
+{
+	return cluster_fwd_send(cl->fwd, node, route, len, NULL, 0);
+}
+
+void cluster_local_set_untargeted(struct cluster_local *cl,
+				  int (*fn)(void *ctx, const char *peer, const uint8_t *route,
+					    size_t len),
+				  void *ctx)
+{
+	cl->untargeted = fn;
+	cl->untargeted_ctx = ctx;
+}
 
 /* A local session started or changed: its redirects, and rule 5 against
  * a remote session of the same full JID (a clock ahead elsewhere). */

@@ -51,6 +51,19 @@ void cluster_local_node_dead(struct cluster_local *cl, const char *node);
  * with every peer (cluster_fwd_reincarnated). */
 void cluster_local_reincarnated(struct cluster_local *cl);
 
+/* i13-fed (cluster_names.h): the table, the deltas flushed at the end of
+ * the turn, a route (no targets) queued for `node`, and a hook that may
+ * take a STANZA without targets before it goes to the sm as a broadcast
+ * (returns 1 when it took it). */
+struct cluster_state *cluster_local_state(struct cluster_local *cl);
+void cluster_local_changed(struct cluster_local *cl);
+int cluster_local_send_route(struct cluster_local *cl, const char *node, const uint8_t *route,
+			     size_t len);
+void cluster_local_set_untargeted(struct cluster_local *cl,
+				  int (*fn)(void *ctx, const char *peer, const uint8_t *route,
+					    size_t len),
+				  void *ctx);
+
 /* Counters of the module's side of iface13.md, for the status. */
 struct cluster_local_counters {
 	uint64_t fwd_out;               /* routes from the sm forwarded (rule 7) */
