@@ -28,15 +28,9 @@ def held(cluster, n):
 
 
 def muc_user(cluster, xmpp, n, name):
-    jid, pw = cluster.user(name)
-    c = xmpp.client(jid, pw, cluster[n].c2s_address)
-    c.register()
-    c.login()
-    c.xmpp.register_plugin("xep_0004")
-    c.xmpp.register_plugin("xep_0030")
-    c.xmpp.register_plugin("xep_0045")
-    c.muc = c.xmpp["xep_0045"]
-    return c
+    """A fresh user logged in on node n, with test_muc's plugins (disco
+    comes with xep_0045)."""
+    return tm.user(xmpp, cluster[n], cluster.user(name)[0].split("@")[0])
 
 
 def test_muc_on_one_node_serves_users_of_every_node(cluster3, xmpp):
