@@ -10,6 +10,9 @@ muc stops, the other nodes let the name go: a disco#info from n3 gets an
 error, not silence.
 """
 
+import signal
+import time
+
 from slixmpp import JID
 from slixmpp.exceptions import IqError, IqTimeout
 
@@ -83,3 +86,45 @@ def test_muc_on_one_node_serves_users_of_every_node(cluster3, xmpp):
         pass
     except IqTimeout:
         raise AssertionError("disco#info after the muc stopped: no answer at all")
+
+
+def test_component_node_killed_name_goes_and_comes_back(cluster3, xmpp):
+    """The muc's node is killed (kill -9, router first): the other nodes
+    drop its names with its sessions and unbind the service; a user gets
+    an error for it, not silence. Once the node and a muc are back, the
+    service answers again."""
+    c = cluster3
+    muc = tm.start_muc_for(c.sb, c[3].node, SERVICE)
+    router = c[1].daemons["router"]
+    router.wait_log(r"cluster: %s is on n3: bound here" % SERVICE.replace(".", r"\."),
+                    timeout=TIMEOUT)
+    dave = muc_user(c, xmpp, 1, "dave")
+    disco = dave.xmpp["xep_0030"]
+    tm.run(dave, disco.get_info(jid=SERVICE, timeout=10), "disco#info via n3")
+
+    c[3].kill()
+    muc.proc.send_signal(signal.SIGKILL)     # it would retry its router
+    muc.proc.wait(10)
+    muc.stopped = True
+    router.wait_log(r"cluster: %s: no peer announces it any more" % SERVICE.replace(".", r"\."),
+                    timeout=TIMEOUT)
+    try:
+        tm.run(dave, disco.get_info(jid=SERVICE, timeout=10), "disco#info, n3 dead")
+        raise AssertionError("disco#info answered with the muc's node dead")
+    except IqError:
+        pass
+    except IqTimeout:
+        raise AssertionError("disco#info with the muc's node dead: no answer at all")
+
+    c[3].start()
+    c.wait_linked()
+    tm.start_muc_for(c.sb, c[3].node, SERVICE, n=2)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            info = tm.run(dave, disco.get_info(jid=SERVICE, timeout=5), "disco#info again")
+            break
+        except (IqError, IqTimeout):
+            assert time.monotonic() < deadline, "the service never came back"
+            time.sleep(0.3)
+    assert "http://jabber.org/protocol/muc" in info["disco_info"]["features"]
