@@ -51,11 +51,12 @@ struct cluster {
 
 /* ---- components on other nodes (i13-fed; cluster_names.h) ---- */
 
-static int names_send(void *ctx, const char *node, const uint8_t *route, size_t len)
+static int names_send(void *ctx, const char *node, const uint8_t *route, size_t len,
+		      const char *name)
 {
 	struct cluster *c = ctx;
 
-	return cluster_local_send_route(c->local, node, route, len);
+	return cluster_local_send_route(c->local, node, route, len, name);
 }
 
 static void names_changed(void *ctx)
@@ -65,11 +66,20 @@ static void names_changed(void *ctx)
 	cluster_local_changed(c->local);
 }
 
-static int names_untargeted(void *ctx, const char *peer, const uint8_t *route, size_t len)
+static int names_in(void *ctx, const char *peer, const uint8_t *route, size_t len,
+		    const char *name)
 {
 	struct cluster *c = ctx;
 
-	return cluster_names_from_peer(c->names, peer, route, len);
+	return cluster_names_from_peer(c->names, peer, route, len, name);
+}
+
+static int names_undelivered(void *ctx, const char *node, const uint8_t *route, size_t len,
+			     const char *name)
+{
+	struct cluster *c = ctx;
+
+	return cluster_names_undelivered(c->names, node, route, len, name);
 }
 
 static void names_start(struct cluster *c)
@@ -78,9 +88,13 @@ static void names_start(struct cluster *c)
 		.send = names_send,
 		.changed = names_changed,
 	};
+	static const struct cluster_local_component_hooks comp = {
+		.deliver = names_in,
+		.undelivered = names_undelivered,
+	};
 
 	c->names = cluster_names_new(c->r, c->cc, cluster_local_state(c->local), &hooks, c);
-	cluster_local_set_untargeted(c->local, names_untargeted, c);
+	cluster_local_set_component(c->local, &comp, c);
 }
 
 /* ---- end of components ---- */

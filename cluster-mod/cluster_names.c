@@ -29,7 +29,7 @@ struct cluster_names {
 	struct xhash *held;     /* names the module holds for peers -> 1 */
 	struct router_mod_timer *reconcile;
 	int armed;
-	uint64_t out, in, refused;
+	uint64_t out, in, refused, dropped;
 };
 
 int cluster_names_announced(const struct cluster_config *cc, const char *name)
@@ -125,6 +125,30 @@ static void on_peer(void *ctx, const char *node, const char *name, int bound)
 	reconcile_arm(cn);
 }
 
+/* A route that cannot be carried goes back to its sender as the router
+ * bounces one (error 503, to and from swapped: the sm answers the user
+ * with an error); a bounce is never bounced again. */
+static void bounce(struct cluster_names *cn, struct nad *nad)
+{
+	const char *error = NULL;
+	char *to, *from;
+
+	if (nad_attr(nad, 0, NULL, "error") != NULL || nad_attr(nad, 0, NULL, "from") == NULL) {
+		nad_free(&nad);
+		return;
+	}
+	to = xstrdup(nad_attr(nad, 0, NULL, "to"));
+	from = xstrdup(nad_attr(nad, 0, NULL, "from"));
+	nad_attr_set(nad, 0, NULL, "to", from);
+	nad_attr_set(nad, 0, NULL, "from", to);
+	nad_attr_set(nad, 0, NULL, "error", "503");
+	if (router_mod_route(cn->r, nad, &error) < 0)
+		log_info("cluster: bounce of a route for %s to %s not delivered: %s", to, from,
+			 error != NULL ? error : "undeliverable");
+	free(to);
+	free(from);
+}
+
 int cluster_names_deliver(struct cluster_names *cn, struct nad *nad)
 {
 	const char *to, *node;
@@ -139,37 +163,75 @@ int cluster_names_deliver(struct cluster_names *cn, struct nad *nad)
 	node = cluster_state_name_node(cn->st, to);
 	buf_init(&bytes);
 	nad_serialize(nad, 0, NULL, &bytes);
-	rc = node != NULL ? cn->hooks->send(cn->ctx, node, (const uint8_t *)bytes.data,
-					    bytes.len) : -1;
-	if (rc < 0) {
+	if (node == NULL) {
+		buf_free(&bytes);
 		cn->refused++;
-		log_warnx("cluster: route for %s from %s dropped: %s", to,
-			  nad_attr(nad, 0, NULL, "from") != NULL ? nad_attr(nad, 0, NULL, "from") :
-			  "-", node != NULL ? "its node does not take it now" :
-			  "no node announces it any more");
-	} else {
-		cn->out++;
+		log_warnx("cluster: route for %s not carried (no node announces it any more): "
+			  "bounced to its sender", to);
+		bounce(cn, nad);
+		return 1;
 	}
+	/* Refused at once: the undelivered hook has bounced it already. */
+	rc = cn->hooks->send(cn->ctx, node, (const uint8_t *)bytes.data, bytes.len, to);
 	buf_free(&bytes);
+	if (rc == 0)
+		cn->out++;
 	nad_free(&nad);
 	return 1;
 }
 
-int cluster_names_from_peer(struct cluster_names *cn, const char *peer, const uint8_t *route,
-			    size_t len)
+/* The route's bytes, parsed, when it is a <route/> addressed to `name`;
+ * else NULL. */
+static struct nad *route_for(const uint8_t *route, size_t len, const char *name)
 {
 	const char *error = NULL, *to;
 	struct nad *nad = nad_parse((const char *)route, len, NAMES_PARSE_DEPTH, &error, NULL);
 
 	if (nad == NULL || strcmp(nad_name(nad, 0), "route") != 0 ||
-	    (to = nad_attr(nad, 0, NULL, "to")) == NULL || xhash_get(cn->local, to) == NULL) {
+	    (to = nad_attr(nad, 0, NULL, "to")) == NULL || strcmp(to, name) != 0) {
 		nad_free(&nad);
-		return 0;       /* not ours: the sm's broadcast path judges it */
+		return NULL;
+	}
+	return nad;
+}
+
+int cluster_names_from_peer(struct cluster_names *cn, const char *peer, const uint8_t *route,
+			    size_t len, const char *name)
+{
+	const char *error = NULL;
+	struct nad *nad;
+
+	if (xhash_get(cn->local, name) == NULL) {
+		/* Let go meanwhile (the withdrawal is on its way): never the
+		 * sm's business. */
+		cn->dropped++;
+		log_notice("cluster: route from %s for %s dropped: no local component has it",
+			   peer, name);
+		return 1;
+	}
+	if ((nad = route_for(route, len, name)) == NULL) {
+		cn->dropped++;
+		log_warnx("cluster: a route from %s for %s is not a <route/> to it: dropped",
+			  peer, name);
+		return 1;
 	}
 	cn->in++;
 	if (router_mod_route(cn->r, nad, &error) < 0)
-		log_warnx("cluster: route from %s for %s not delivered: %s", peer, to,
+		log_warnx("cluster: route from %s for %s not delivered: %s", peer, name,
 			  error != NULL ? error : "undeliverable");
+	return 1;
+}
+
+int cluster_names_undelivered(struct cluster_names *cn, const char *node, const uint8_t *route,
+			      size_t len, const char *name)
+{
+	struct nad *nad = route_for(route, len, name);
+
+	if (nad == NULL)
+		return 0;
+	cn->refused++;
+	log_notice("cluster: route for %s on %s not delivered: bounced to its sender", name, node);
+	bounce(cn, nad);
 	return 1;
 }
 
@@ -187,6 +249,7 @@ void cluster_names_counters(const struct cluster_names *cn, struct cluster_names
 	c->out = cn->out;
 	c->in = cn->in;
 	c->refused = cn->refused;
+	c->dropped = cn->dropped;
 }
 
 void cluster_names_log_status(const struct cluster_names *cn)
@@ -195,9 +258,9 @@ void cluster_names_log_status(const struct cluster_names *cn)
 
 	cluster_names_counters(cn, &c);
 	log_notice("cluster: names: %zu announced, %zu held for peers; %llu routes carried to "
-		   "them, %llu received, %llu dropped", c.local, c.held,
+		   "them, %llu received, %llu bounced, %llu dropped", c.local, c.held,
 		   (unsigned long long)c.out, (unsigned long long)c.in,
-		   (unsigned long long)c.refused);
+		   (unsigned long long)c.refused, (unsigned long long)c.dropped);
 }
 
 struct cluster_names *cluster_names_new(struct router *r, const struct cluster_config *cc,

@@ -89,10 +89,12 @@ def test_muc_on_one_node_serves_users_of_every_node(cluster3, xmpp):
 
 
 def test_component_node_killed_name_goes_and_comes_back(cluster3, xmpp):
-    """The muc's node is killed (kill -9, router first): the other nodes
-    drop its names with its sessions and unbind the service; a user gets
-    an error for it, not silence. Once the node and a muc are back, the
-    service answers again."""
+    """The muc's node freezes (SIGSTOP of its router): a disco#info sent
+    to the service meanwhile comes back as an error once the node is
+    declared dead (the cluster hands it back), not silence. The node is
+    then killed (kill -9): the other nodes have dropped its names with its
+    sessions and unbound the service; a user gets an error for it. Once
+    the node and a muc are back, the service answers again."""
     c = cluster3
     muc = tm.start_muc_for(c.sb, c[3].node, SERVICE)
     router = c[1].daemons["router"]
@@ -101,6 +103,18 @@ def test_component_node_killed_name_goes_and_comes_back(cluster3, xmpp):
     dave = muc_user(c, xmpp, 1, "dave")
     disco = dave.xmpp["xep_0030"]
     tm.run(dave, disco.get_info(jid=SERVICE, timeout=10), "disco#info via n3")
+
+    c[3].daemons["router"].proc.send_signal(signal.SIGSTOP)
+    t0 = time.monotonic()
+    try:
+        tm.run(dave, disco.get_info(jid=SERVICE, timeout=12), "disco#info, n3 frozen",
+               timeout=15)
+        raise AssertionError("disco#info answered with the muc's node frozen")
+    except IqError as e:
+        assert e.iq["error"]["type"] == "cancel"
+    except IqTimeout:
+        raise AssertionError("disco#info sent while the muc's node froze: no answer at all")
+    assert time.monotonic() - t0 < 10
 
     c[3].kill()
     muc.proc.send_signal(signal.SIGKILL)     # it would retry its router
