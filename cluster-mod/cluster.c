@@ -365,6 +365,16 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 				peers[i].queue_bytes = pt.unacked_bytes;
 			}
 	}
+	if (c->names != NULL) {        /* i13-fed */
+		struct cluster_names_counters nc;
+
+		cluster_names_counters(c->names, &nc);
+		st.tables.names_announced = nc.local;
+		st.tables.names_held = nc.held;
+		st.tables.component_out = nc.out;
+		st.tables.component_in = nc.in;
+		st.tables.component_bounced = nc.refused;
+	}
 	st.peers = peers;
 	memb = members_status(c, &st.nmembers);        /* i13-memb */
 	st.members = memb;

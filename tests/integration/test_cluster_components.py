@@ -73,6 +73,15 @@ def test_muc_on_one_node_serves_users_of_every_node(cluster3, xmpp):
         JID(ROOM + "/Alice")
     tm.run(alice, got_a, "alice gets her own message")
 
+    # what the operators see (jabberd-cluster status json)
+    t1, t2 = c[1].status_json()["tables"], c[2].status_json()["tables"]
+    assert (t1["names_announced"], t1["names_held"]) == (1, 0), t1
+    assert (t2["names_announced"], t2["names_held"]) == (0, 1), t2
+    # bob's join and message at least; n1 also got carol's disco#info from n3
+    assert t2["component_out"] >= 2, t2
+    assert t1["component_in"] >= t2["component_out"] + 1, (t1, t2)
+    assert t2["component_bounced"] == 0
+
     # the muc stops: n3 lets the name go and carol gets an error, not silence
     assert muc.stop() == []
     c[3].daemons["router"].wait_log(
