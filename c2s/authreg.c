@@ -31,6 +31,9 @@ const struct authreg_backend *const authreg_backends[] = {
 #ifdef HAVE_PGSQL
 	&authreg_backend_pgsql,
 #endif
+#ifdef HAVE_MYSQL
+	&authreg_backend_mysql,
+#endif
 	&authreg_backend_pipe,
 	&authreg_backend_anon,
 #ifdef HAVE_PAM

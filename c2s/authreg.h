@@ -90,6 +90,9 @@ extern const struct authreg_backend authreg_backend_sqlite;
 #ifdef HAVE_PGSQL
 extern const struct authreg_backend authreg_backend_pgsql;
 #endif
+#ifdef HAVE_MYSQL
+extern const struct authreg_backend authreg_backend_mysql;
+#endif
 extern const struct authreg_backend authreg_backend_pipe;
 extern const struct authreg_backend authreg_backend_anon;
 #ifdef HAVE_PAM

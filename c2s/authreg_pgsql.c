@@ -40,34 +40,16 @@
 
 #include <libpq-fe.h>
 
+#include "c2s/authreg_sql.h"
 #include "storage/sql.h"
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
 
-/* Longest a statement may run (s): c2s waits for it with every client. */
-#define ARPG_STATEMENT_TIMEOUT 10
-
-enum arpg_stmt {
-	ARPG_GET,
-	ARPG_SET,
-	ARPG_CREATE,
-	ARPG_DELETE,
-	ARPG_NSTMT,
-};
-
 struct ar_pgsql {
 	struct sql_conn *conn;
-	char *sql[ARPG_NSTMT];
+	char *sql[AUTHREG_SQL_NSTMT];
 };
-
-static const char *opt(const struct config *cfg, const char *name)
-{
-	char key[96];
-
-	snprintf(key, sizeof(key), "authreg.pgsql.%s", name);
-	return config_get(cfg, key);
-}
 
 static void ar_pgsql_close(void **ctxp)
 {
@@ -76,7 +58,7 @@ static void ar_pgsql_close(void **ctxp)
 	if (d == NULL)
 		return;
 	sql_close(&d->conn);
-	for (int i = 0; i < ARPG_NSTMT; i++)
+	for (int i = 0; i < AUTHREG_SQL_NSTMT; i++)
 		free(d->sql[i]);
 	free(d);
 	*ctxp = NULL;
@@ -108,69 +90,37 @@ static int arpg_schema(struct ar_pgsql *d, char *const q[4], int standard,
 	return -1;
 }
 
-/* The four statements, over the configured (quoted) names. */
-static void arpg_statements(struct ar_pgsql *d, char *const q[4])
-{
-	d->sql[ARPG_GET] = xasprintf("SELECT %s FROM %s WHERE %s = $1 AND %s = $2",
-				     q[3], q[0], q[1], q[2]);
-	d->sql[ARPG_SET] = xasprintf("UPDATE %s SET %s = $1 WHERE %s = $2 AND %s = $3",
-				     q[0], q[3], q[1], q[2]);
-	d->sql[ARPG_CREATE] = xasprintf("INSERT INTO %s (%s, %s) VALUES ($1, $2)",
-					q[0], q[1], q[2]);
-	d->sql[ARPG_DELETE] = xasprintf("DELETE FROM %s WHERE %s = $1 AND %s = $2",
-					q[0], q[1], q[2]);
-}
-
 static int ar_pgsql_open(void **ctx_r, const struct config *cfg, const char **error_r)
 {
+	static const char section[] = "authreg.pgsql";
 	static char errbuf[768];
-	static const char *const name_keys[4] = {
-		"table", "field.username", "field.realm", "field.password",
-	};
-	static const char *const name_default[4] = { "authreg", "username", "realm", "password" };
-	const char *timeout = opt(cfg, "timeout");
 	struct sql_settings set = {
 		.kind = SQL_PGSQL,
-		.section = "authreg.pgsql",
+		.section = section,
 		.option = authreg_config_option,
 		.option_ctx = (void *)cfg,
 		.application_name = "jabberd-c2s",
-		.statement_timeout_ms = 1000 * (timeout != NULL && atoi(timeout) > 0
-						 ? atoi(timeout) : ARPG_STATEMENT_TIMEOUT),
+		.statement_timeout_ms = authreg_sql_timeout_ms(cfg, section),
 	};
 	struct ar_pgsql *d;
-	char *q[4];
+	char *q[AUTHREG_SQL_NNAMES];
 	int rc;
 
-	if (opt(cfg, "sql.select") != NULL || opt(cfg, "sql.create") != NULL ||
-	    opt(cfg, "sql.setpassword") != NULL || opt(cfg, "sql.delete") != NULL ||
-	    opt(cfg, "sql.checkpassword") != NULL)
-		log_warnx("c2s: authreg.pgsql.sql.* is not supported (values are passed as "
-			  "parameters); table and field.* name the table instead");
-	if (opt(cfg, "password_type.bcrypt") != NULL) {
-		*error_r = "authreg.pgsql.password_type.bcrypt is not supported";
+	if (authreg_sql_check(cfg, section, error_r) < 0)
 		return -1;
-	}
 	d = xcalloc(1, sizeof(*d));
 	*ctx_r = d;
 	if (sql_open(&d->conn, &set, error_r) < 0) {
 		ar_pgsql_close(ctx_r);
 		return -1;
 	}
-	for (int i = 0; i < 4; i++) {
-		const char *v = opt(cfg, name_keys[i]);
-		struct buf b = { 0 };
-
-		sql_ident(&b, NULL, v != NULL ? v : name_default[i]);
-		q[i] = buf_steal(&b, NULL);
-	}
-	rc = arpg_schema(d, q, opt(cfg, "table") == NULL, error_r);
+	authreg_sql_names(cfg, section, q);
+	rc = arpg_schema(d, q, authreg_sql_opt(cfg, section, "table") == NULL, error_r);
 	if (rc == 0)
-		arpg_statements(d, q);
+		authreg_sql_statements(d->sql, q, 1);
 	else
-		snprintf(errbuf, sizeof(errbuf), "authreg.pgsql: %s", *error_r);
-	for (int i = 0; i < 4; i++)
-		free(q[i]);
+		snprintf(errbuf, sizeof(errbuf), "%s: %s", section, *error_r);
+	authreg_sql_names_free(q);
 	if (rc == 0)
 		return 0;
 	*error_r = errbuf;
@@ -182,14 +132,14 @@ static int ar_pgsql_open(void **ctx_r, const struct config *cfg, const char **er
  * failure (logged). A lost connection is re-established once: each is a
  * single statement outside any transaction, so running it again is
  * safe. */
-static PGresult *arpg_exec(struct ar_pgsql *d, enum arpg_stmt which, int n,
+static PGresult *arpg_exec(struct ar_pgsql *d, enum authreg_sql_stmt which, int n,
 			   const char *const *params)
 {
-	static const char *const what[ARPG_NSTMT] = {
-		[ARPG_GET] = "select", [ARPG_SET] = "update",
-		[ARPG_CREATE] = "insert", [ARPG_DELETE] = "delete",
+	static const char *const what[AUTHREG_SQL_NSTMT] = {
+		[AUTHREG_SQL_GET] = "select", [AUTHREG_SQL_SET] = "update",
+		[AUTHREG_SQL_CREATE] = "insert", [AUTHREG_SQL_DELETE] = "delete",
 	};
-	int want = which == ARPG_GET ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
+	int want = which == AUTHREG_SQL_GET ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
 	const char *error;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -212,7 +162,7 @@ static PGresult *arpg_exec(struct ar_pgsql *d, enum arpg_stmt which, int n,
 static int ar_pgsql_get(void *ctx, const char *user, const char *realm, char **stored_r)
 {
 	const char *p[2] = { user, realm };
-	PGresult *r = arpg_exec(ctx, ARPG_GET, 2, p);
+	PGresult *r = arpg_exec(ctx, AUTHREG_SQL_GET, 2, p);
 	int rc;
 
 	*stored_r = NULL;
@@ -233,7 +183,7 @@ static int ar_pgsql_get(void *ctx, const char *user, const char *realm, char **s
 }
 
 /* A write: 0 if it changed a row, 1 if none, -1 error. */
-static int arpg_write(struct ar_pgsql *d, enum arpg_stmt which, int n, const char *const *p)
+static int arpg_write(struct ar_pgsql *d, enum authreg_sql_stmt which, int n, const char *const *p)
 {
 	PGresult *r = arpg_exec(d, which, n, p);
 	int rc;
@@ -249,7 +199,7 @@ static int ar_pgsql_set(void *ctx, const char *user, const char *realm, const ch
 {
 	const char *p[3] = { stored, user, realm };
 
-	return arpg_write(ctx, ARPG_SET, 3, p);
+	return arpg_write(ctx, AUTHREG_SQL_SET, 3, p);
 }
 
 static int ar_pgsql_create(void *ctx, const char *user, const char *realm)
@@ -263,14 +213,14 @@ static int ar_pgsql_create(void *ctx, const char *user, const char *realm)
 		return rc == 0 ? 1 : -1;
 	/* A concurrent registration of the same name fails on the primary
 	 * key: an error here, as for any failed insert. */
-	return arpg_write(ctx, ARPG_CREATE, 2, p) == 0 ? 0 : -1;
+	return arpg_write(ctx, AUTHREG_SQL_CREATE, 2, p) == 0 ? 0 : -1;
 }
 
 static int ar_pgsql_remove(void *ctx, const char *user, const char *realm)
 {
 	const char *p[2] = { user, realm };
 
-	return arpg_write(ctx, ARPG_DELETE, 2, p);
+	return arpg_write(ctx, AUTHREG_SQL_DELETE, 2, p);
 }
 
 const struct authreg_backend authreg_backend_pgsql = {

@@ -70,6 +70,7 @@ static const struct config_key c2s_keys[] = {
 static const char *const c2s_sections[] = {
 	"router", "log", "local.id", "io.access", "io.limits", "authreg.path",
 	"authreg.mechanisms", "authreg.ssl-mechanisms", "authreg.sqlite", "authreg.pgsql",
+	"authreg.mysql",
 	"authreg.register.exempt",
 	"authreg.pipe", "authreg.pam", "authreg.ldap", "authreg.ldapfull", "metrics", "stats",
 	"pbx", "stream_redirect", "io.websocket", "local.httpforward",

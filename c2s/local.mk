@@ -8,6 +8,8 @@ c2s_libc2s_a_SOURCES = \
 	c2s/authreg_password.c \
 	c2s/authreg_sqlite.c \
 	c2s/authreg_pipe.c \
+	c2s/authreg_sql.h \
+	c2s/authreg_sql.c \
 	c2s/authreg_anon.c \
 	c2s/c2s.h \
 	c2s/config.c \
@@ -27,6 +29,11 @@ c2s_libc2s_a_CPPFLAGS = $(AM_CPPFLAGS) $(PQ_CFLAGS)
 c2s_libc2s_a_SOURCES += c2s/authreg_pgsql.c
 C2S_LIBS += $(PQ_LIBS)
 endif
+# The mysql backend, in its own conditional (libmariadb).
+if HAVE_MYSQL
+c2s_libc2s_a_SOURCES += c2s/authreg_mysql.c
+C2S_LIBS += $(MYSQL_LIBS)
+endif
 
 # The pam and ldap authreg backends, each when configure found its library.
 if HAVE_PAM
@@ -39,7 +46,7 @@ C2S_LIBS += $(LDAP_LIBS)
 endif
 
 if HAVE_CMOCKA
-C2S_TESTS = c2s/tests/test_authreg c2s/tests/test_authreg_pipe c2s/tests/test_config c2s/tests/test_smq
+C2S_TESTS = c2s/tests/test_authreg c2s/tests/test_authreg_backends c2s/tests/test_authreg_pipe c2s/tests/test_config c2s/tests/test_smq
 C2S_TESTS += c2s/tests/test_authreg_anon
 if HAVE_PAM
 C2S_TESTS += c2s/tests/test_authreg_pam
@@ -51,6 +58,20 @@ endif
 c2s_tests_test_authreg_SOURCES = c2s/tests/test_authreg.c
 c2s_tests_test_authreg_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 c2s_tests_test_authreg_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
+# What every SQL authreg backend does, over every backend built in (each
+# one's server started by the test; skipped per backend when missing).
+c2s_tests_test_authreg_backends_SOURCES = c2s/tests/test_authreg_backends.c
+c2s_tests_test_authreg_backends_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
+c2s_tests_test_authreg_backends_LDADD = $(C2S_LIBS) $(STORAGE_LIBS) $(UTIL_LIBS) $(CMOCKA_LIBS)
+if HAVE_PGSQL
+c2s_tests_test_authreg_backends_SOURCES += storage/tests/pg_harness.c \
+	storage/tests/storage_test.c
+c2s_tests_test_authreg_backends_CPPFLAGS += $(PQ_CFLAGS)
+endif
+if HAVE_MYSQL
+c2s_tests_test_authreg_backends_SOURCES += storage/tests/my_harness.c
+c2s_tests_test_authreg_backends_CPPFLAGS += $(MYSQL_CFLAGS)
+endif
 c2s_tests_test_smq_SOURCES = c2s/tests/test_smq.c
 c2s_tests_test_smq_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 c2s_tests_test_smq_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
@@ -111,3 +132,18 @@ c2s_tests_test_authreg_pgsql_SOURCES = \
 c2s_tests_test_authreg_pgsql_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS) $(PQ_CFLAGS) \
 	-DJABBERD2_PGSQL_SETUP_PATHS='"$(abs_top_srcdir)/tests/data/jabberd2/db-setup.pgsql:/usr/share/doc/jabberd2/db-setup.pgsql.gz:/usr/share/doc/jabberd2/db-setup.pgsql"'
 c2s_tests_test_authreg_pgsql_LDADD = $(C2S_LIBS) $(STORAGE_LIBS) $(UTIL_LIBS) $(CMOCKA_LIBS)
+
+# The mysql backend's own tests run a private MariaDB with the storage
+# tests' harness (skipped without Debian's mariadb-server).
+if HAVE_MYSQL
+if HAVE_CMOCKA
+check_PROGRAMS += c2s/tests/test_authreg_mysql
+TESTS += c2s/tests/test_authreg_mysql
+endif
+endif
+c2s_tests_test_authreg_mysql_SOURCES = \
+	c2s/tests/test_authreg_mysql.c \
+	storage/tests/my_harness.c \
+	storage/tests/my_harness.h
+c2s_tests_test_authreg_mysql_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(MYSQL_CFLAGS)
+c2s_tests_test_authreg_mysql_LDADD = $(C2S_LIBS) $(STORAGE_LIBS) $(UTIL_LIBS) $(CMOCKA_LIBS)

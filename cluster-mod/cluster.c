@@ -29,6 +29,7 @@
 #include "cluster-mod/cluster_control.h"
 #include "cluster-mod/cluster_local.h"
 #include "cluster-mod/cluster_members.h"
+#include "cluster-mod/cluster_names.h"
 #include "cluster-mod/cluster_peer.h"
 #include "cluster-mod/cluster_proto.h"
 #include "cluster-mod/cluster_tls.h"
@@ -45,7 +46,58 @@ struct cluster {
 	struct cluster_membership *members;     /* i13-memb */
 	struct router_mod_timer *members_tick;  /* i13-memb */
 	int stopping;                           /* i13-memb: SIGTERM seen */
+	struct cluster_names *names;            /* i13-fed: components */
 };
+
+/* ---- components on other nodes (i13-fed; cluster_names.h) ---- */
+
+static int names_send(void *ctx, const char *node, const uint8_t *route, size_t len,
+		      const char *name)
+{
+	struct cluster *c = ctx;
+
+	return cluster_local_send_route(c->local, node, route, len, name);
+}
+
+static void names_changed(void *ctx)
+{
+	struct cluster *c = ctx;
+
+	cluster_local_changed(c->local);
+}
+
+static int names_in(void *ctx, const char *peer, const uint8_t *route, size_t len,
+		    const char *name)
+{
+	struct cluster *c = ctx;
+
+	return cluster_names_from_peer(c->names, peer, route, len, name);
+}
+
+static int names_undelivered(void *ctx, const char *node, const uint8_t *route, size_t len,
+			     const char *name)
+{
+	struct cluster *c = ctx;
+
+	return cluster_names_undelivered(c->names, node, route, len, name);
+}
+
+static void names_start(struct cluster *c)
+{
+	static const struct cluster_names_hooks hooks = {
+		.send = names_send,
+		.changed = names_changed,
+	};
+	static const struct cluster_local_component_hooks comp = {
+		.deliver = names_in,
+		.undelivered = names_undelivered,
+	};
+
+	c->names = cluster_names_new(c->r, c->cc, cluster_local_state(c->local), &hooks, c);
+	cluster_local_set_component(c->local, &comp, c);
+}
+
+/* ---- end of components ---- */
 
 /* ---- membership (i13-memb; cluster_members.h) ---- */
 
@@ -252,6 +304,8 @@ static void cluster_deliver(void *state, struct nad *nad)
 {
 	struct cluster *c = state;
 
+	if (c->names != NULL && cluster_names_deliver(c->names, nad))  /* i13-fed */
+		return;
 	cluster_local_deliver(c->local, nad);
 }
 
@@ -311,6 +365,16 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 				peers[i].queue_bytes = pt.unacked_bytes;
 			}
 	}
+	if (c->names != NULL) {        /* i13-fed */
+		struct cluster_names_counters nc;
+
+		cluster_names_counters(c->names, &nc);
+		st.tables.names_announced = nc.local;
+		st.tables.names_held = nc.held;
+		st.tables.component_out = nc.out;
+		st.tables.component_in = nc.in;
+		st.tables.component_bounced = nc.refused;
+	}
 	st.peers = peers;
 	memb = members_status(c, &st.nmembers);        /* i13-memb */
 	st.members = memb;
@@ -368,6 +432,7 @@ static void cluster_free(void *state)
 	router_mod_timer_free(&c->members_tick);       /* i13-memb */
 	cluster_peers_free(&c->peers);
 	cluster_members_free(&c->members);
+	cluster_names_free(&c->names);  /* i13-fed */
 	cluster_local_free(&c->local);  /* i13-state */
 	cluster_config_free(&c->cc);
 	free(c);
@@ -435,6 +500,7 @@ static int cluster_init(struct router *r, void **state_r, const char **error_r)
 	if (c->local == NULL)
 		goto err;
 	members_start(c);       /* i13-memb */
+	names_start(c);         /* i13-fed */
 	log_notice("cluster: node %s, profile %s, %d domain%s", c->cc->node,
 		   cluster_profile_name(c->cc->profile), c->cc->ndomains,
 		   c->cc->ndomains == 1 ? "" : "s");
@@ -472,6 +538,7 @@ static void cluster_hup(void *state)
 
 	cluster_peers_log_status(c->peers);
 	cluster_local_log_status(c->local);     /* i13-state */
+	cluster_names_log_status(c->names);     /* i13-fed */
 }
 
 const struct router_module router_module = {

@@ -48,6 +48,9 @@ struct cluster_local {
 		int i;
 	} dead_ctx[CLUSTER_MAX_PEERS];
 	struct cluster_local_counters c;
+	/* i13-fed: STANZAs for a component (one target without '@') */
+	const struct cluster_local_component_hooks *comp;
+	void *comp_ctx;
 };
 
 static int send_hook(void *ctx, const char *peer, const struct cluster_frame *frame)
@@ -427,6 +430,14 @@ static struct nad *route_for_sm(struct cluster_local *cl, const uint8_t *bytes, 
 	return nad;
 }
 
+/* i13-fed: a STANZA for a component: one target, a name without '@'
+ * (sm targets are full JIDs of users). */
+static int is_component(const struct cluster_local *cl, const char *const *targets,
+			size_t ntargets)
+{
+	return cl->comp != NULL && ntargets == 1 && strchr(targets[0], '@') == NULL;
+}
+
 /* A STANZA from a peer (rules 3 and 6). */
 static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_t len,
 			const char *const *targets, size_t ntargets)
@@ -434,6 +445,9 @@ static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_
 	struct cluster_local *cl = ctx;
 	struct nad *nad;
 
+	if (is_component(cl, targets, ntargets) &&             /* i13-fed */
+	    cl->comp->deliver(cl->comp_ctx, peer, route, len, targets[0]))
+		return;
 	cl->c.fwd_in++;
 	if (cl->cc->sm == NULL || (nad = route_for_sm(cl, route, len)) == NULL) {
 		cl->c.sm_dropped++;
@@ -459,6 +473,9 @@ static void fwd_undelivered(void *ctx, const char *node, enum cluster_fwd_reason
 	struct nad *nad;
 	char *list;
 
+	if (is_component(cl, targets, ntargets) &&             /* i13-fed */
+	    cl->comp->undelivered(cl->comp_ctx, node, route, len, targets[0]))
+		return;
 	cl->c.undelivered++;
 	if (cl->cc->sm == NULL || (nad = route_for_sm(cl, route, len)) == NULL) {
 		cl->c.sm_dropped++;
@@ -491,6 +508,10 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const cha
 
 	nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
 	nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
+	/* The session changes the sm told us before this stanza reach the
+	 * peers before it (same link, in order): their sm may answer it over
+	 * them (a probe answered to the bare JID of a session just available). */
+	cluster_state_flush(cl->state);
 	buf_init(&bytes);
 	nad_serialize(nad, 0, NULL, &bytes);
 	if (strcmp(node, "*") == 0) {
@@ -608,6 +629,31 @@ int cluster_local_peer_tables(const struct cluster_local *cl, const char *peer,
 }
 
 /* ---- end of i13-fwd helpers ---- */
+
+/* ---- i13-fed: what cluster_names.c uses ---- */
+
+struct cluster_state *cluster_local_state(struct cluster_local *cl)
+{
+	return cl->state;
+}
+
+void cluster_local_changed(struct cluster_local *cl)
+{
+	flush_arm(cl);
+}
+
+int cluster_local_send_route(struct cluster_local *cl, const char *node, const uint8_t *route,
+			     size_t len, const char *name)
+{
+	return cluster_fwd_send(cl->fwd, node, route, len, &name, 1);
+}
+
+void cluster_local_set_component(struct cluster_local *cl,
+				 const struct cluster_local_component_hooks *hooks, void *ctx)
+{
+	cl->comp = hooks;
+	cl->comp_ctx = ctx;
+}
 
 /* A local session started or changed: its redirects, and rule 5 against
  * a remote session of the same full JID (a clock ahead elsewhere). */

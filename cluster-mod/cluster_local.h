@@ -51,6 +51,25 @@ void cluster_local_node_dead(struct cluster_local *cl, const char *node);
  * with every peer (cluster_fwd_reincarnated). */
 void cluster_local_reincarnated(struct cluster_local *cl);
 
+/* i13-fed (cluster_names.h): the table, the deltas flushed at the end of
+ * the turn, and routes for a component on another node: STANZAs whose
+ * one target is a component name (no '@'), queued with
+ * cluster_local_send_route(); hooks take such a STANZA from a peer, and
+ * such a route the cluster could not deliver, before the sm paths
+ * (each returns 1 when it took it). */
+struct cluster_state *cluster_local_state(struct cluster_local *cl);
+void cluster_local_changed(struct cluster_local *cl);
+int cluster_local_send_route(struct cluster_local *cl, const char *node, const uint8_t *route,
+			     size_t len, const char *name);
+struct cluster_local_component_hooks {
+	int (*deliver)(void *ctx, const char *peer, const uint8_t *route, size_t len,
+		       const char *name);
+	int (*undelivered)(void *ctx, const char *node, const uint8_t *route, size_t len,
+			   const char *name);
+};
+void cluster_local_set_component(struct cluster_local *cl,
+				 const struct cluster_local_component_hooks *hooks, void *ctx);
+
 /* Counters of the module's side of iface13.md, for the status. */
 struct cluster_local_counters {
 	uint64_t fwd_out;               /* routes from the sm forwarded (rule 7) */

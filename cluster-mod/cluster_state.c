@@ -70,6 +70,10 @@ struct st_origin {
 	uint8_t asked;          /* a STATE_REQUEST is out */
 	uint32_t gaps;          /* deltas past a gap since that request */
 	uint8_t overflow_logged;
+	/* Names its components bind (NAME_BIND), at most
+	 * CLUSTER_STATE_NAMES_MAX, in announce order. */
+	char **names;
+	size_t nnames;
 };
 
 struct cluster_state {
@@ -88,6 +92,8 @@ struct cluster_state {
 	void *ctx;
 	cluster_state_watch_fn watch;   /* peers' entries changing (i13-fwd) */
 	void *watch_ctx;
+	cluster_state_names_fn names_watch;     /* peers' names changing (i13-fed) */
+	void *names_ctx;
 };
 
 /* Deltas past a gap after which a STATE_REQUEST is sent again. */
@@ -228,9 +234,68 @@ static int entry_remove(struct cluster_state *st, unsigned origin, const char *j
 	return 0;
 }
 
+/* ---- bound names (NAME_BIND / NAME_UNBIND) ---- */
+
+static int name_index(const struct st_origin *o, const char *name, size_t len)
+{
+	for (size_t i = 0; i < o->nnames; i++)
+		if (strlen(o->names[i]) == len && memcmp(o->names[i], name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Add or remove a name of `origin`; the watch hears of a peer's change.
+ * Returns 0, or -1 (already so, or too many). */
+static int name_set(struct cluster_state *st, unsigned origin, const char *name, size_t len,
+		    int bound)
+{
+	struct st_origin *o = &st->origins[origin];
+	int i = name_index(o, name, len);
+	char *copy;
+
+	if (bound) {
+		if (i >= 0)
+			return -1;
+		if (o->nnames == CLUSTER_STATE_NAMES_MAX) {
+			log_warnx("cluster: state: %s announces more than %d names: %.*s ignored",
+				  o->name, CLUSTER_STATE_NAMES_MAX, (int)len, name);
+			return -1;
+		}
+		o->names = xrealloc(o->names, (o->nnames + 1) * sizeof(*o->names));
+		copy = o->names[o->nnames++] = xstrndup(name, len);
+	} else {
+		if (i < 0)
+			return -1;
+		copy = o->names[i];
+		memmove(o->names + i, o->names + i + 1,
+			(o->nnames - (size_t)i - 1) * sizeof(*o->names));
+		o->nnames--;
+	}
+	if (origin != 0 && st->names_watch != NULL)
+		st->names_watch(st->names_ctx, o->name, copy, bound);
+	if (!bound)
+		free(copy);
+	return 0;
+}
+
+/* Every name of `origin` goes (last first), each told to the watch. */
+static void origin_drop_names(struct cluster_state *st, unsigned origin)
+{
+	struct st_origin *o = &st->origins[origin];
+
+	while (o->nnames > 0) {
+		const char *n = o->names[o->nnames - 1];
+
+		(void)name_set(st, origin, n, strlen(n), 0);
+	}
+	free(o->names);
+	o->names = NULL;
+}
+
 static void origin_drop_entries(struct cluster_state *st, unsigned origin,
 				enum cluster_state_reason reason)
 {
+	origin_drop_names(st, origin);
 	if (st->origins[origin].count == 0)
 		return;
 	for (size_t i = 0; i < st->nbuckets; i++) {
@@ -337,7 +402,7 @@ static void send_deltas(struct cluster_state *st, const char *peer, uint64_t fro
 				.op = d->op,
 				.name = { (const uint8_t *)d->data, d->jidlen },
 			};
-			if (d->op != CLUSTER_OP_SESSION_REMOVE) {
+			if (d->op == CLUSTER_OP_SESSION_ADD || d->op == CLUSTER_OP_SESSION_UPDATE) {
 				ents[n].priority = d->priority;
 				ents[n].flags = d->flags;
 				ents[n].started_ms = d->started_ms;
@@ -404,7 +469,10 @@ static int outsnap_pump(struct cluster_state *st, struct st_outsnap *o)
 			if (n > 0 && bytes + est > CLUSTER_STATE_CHUNK_BYTES)
 				break;
 			bytes += est;
-			ents[n++] = (struct cluster_entry){
+			ents[n++] = d->op == CLUSTER_OP_NAME_BIND ? (struct cluster_entry){
+				.op = CLUSTER_OP_NAME_BIND,
+				.name = { (const uint8_t *)d->data, d->jidlen },
+			} : (struct cluster_entry){
 				.op = CLUSTER_OP_SESSION_ADD,
 				.name = { (const uint8_t *)d->data, d->jidlen },
 				.priority = d->priority,
@@ -450,7 +518,11 @@ static void send_snapshot(struct cluster_state *st, const char *peer)
 	o->peer = xstrdup(peer);
 	o->seq = st->origins[0].last_seq;
 	o->incarnation = st->origins[0].incarnation;
-	o->items = xcalloc(left > 0 ? left : 1, sizeof(*o->items));
+	o->items = xcalloc(left + st->origins[0].nnames + 1, sizeof(*o->items));
+	for (size_t i = 0; i < st->origins[0].nnames; i++)    /* i13-fed */
+		o->items[o->n++] = delta_new(CLUSTER_OP_NAME_BIND, st->origins[0].names[i],
+					     strlen(st->origins[0].names[i]), "", 0, 0, 0, 0);
+	left += o->n;
 	for (size_t i = 0; i < st->nbuckets && o->n < left; i++)
 		for (const struct st_entry *e = st->buckets[i]; e != NULL; e = e->next)
 			if (e->origin == 0)
@@ -552,6 +624,32 @@ int cluster_state_local_remove(struct cluster_state *st, const char *jid)
 	return 0;
 }
 
+int cluster_state_local_name(struct cluster_state *st, const char *name, int bound)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > CLUSTER_NAME_MAX || name_set(st, 0, name, len, bound) < 0)
+		return -1;
+	hist_push(st, bound ? CLUSTER_OP_NAME_BIND : CLUSTER_OP_NAME_UNBIND, name, len, "", 0, 0,
+		  0, 0);
+	return 0;
+}
+
+const char *cluster_state_name_node(const struct cluster_state *st, const char *name)
+{
+	for (unsigned i = 1; i < st->norigins; i++)
+		if (name_index(&st->origins[i], name, strlen(name)) >= 0)
+			return st->origins[i].name;
+	return NULL;
+}
+
+void cluster_state_set_names_watch(struct cluster_state *st, cluster_state_names_fn fn,
+				   void *ctx)
+{
+	st->names_watch = fn;
+	st->names_ctx = ctx;
+}
+
 void cluster_state_flush(struct cluster_state *st)
 {
 	uint64_t last = st->origins[0].last_seq;
@@ -579,8 +677,13 @@ static void apply_entry(struct cluster_state *st, unsigned origin, const struct 
 	case CLUSTER_OP_SESSION_REMOVE:
 		(void)entry_remove(st, origin, (const char *)e->name.ptr, e->name.len);
 		break;
+	case CLUSTER_OP_NAME_BIND:
+	case CLUSTER_OP_NAME_UNBIND:
+		(void)name_set(st, origin, (const char *)e->name.ptr, e->name.len,
+			       e->op == CLUSTER_OP_NAME_BIND);
+		break;
 	default:
-		break;          /* NAME_BIND/UNBIND: bound names come later */
+		break;
 	}
 }
 
@@ -888,8 +991,12 @@ void cluster_state_free(struct cluster_state **stp)
 		st->outsnaps = o->next_snap;
 		outsnap_free(o);
 	}
-	for (unsigned i = 0; i < st->norigins; i++)
+	for (unsigned i = 0; i < st->norigins; i++) {
+		for (size_t k = 0; k < st->origins[i].nnames; k++)
+			free(st->origins[i].names[k]);
+		free(st->origins[i].names);
 		free(st->origins[i].name);
+	}
 	free(st);
 	*stp = NULL;
 }

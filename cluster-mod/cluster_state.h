@@ -126,6 +126,26 @@ void cluster_state_set_watch(struct cluster_state *st, cluster_state_watch_fn fn
  * from sequence 1 applied, no snapshot half-way), else 0. */
 int cluster_state_peer_synced(const struct cluster_state *st, const char *peer,
 			      uint64_t incarnation);
+/*
+ * Bound names (i13-fed: NAME_BIND / NAME_UNBIND): the names this node's
+ * components bind at its router are announced in the deltas and the
+ * snapshot like sessions; a peer's are kept per origin and dropped with
+ * its entries (BYE, declared dead, new incarnation, snapshot).
+ */
+#define CLUSTER_STATE_NAMES_MAX 256     /* per origin; more are ignored */
+/* This node's component bound (1) or let go (0) `name`. Returns 0, or -1
+ * (empty or too long, bound already / not bound, too many). */
+int cluster_state_local_name(struct cluster_state *st, const char *name, int bound);
+/* The first peer that announces `name`, or NULL. */
+const char *cluster_state_name_node(const struct cluster_state *st, const char *name);
+/* Called for every change of a PEER's names (bound 1 or 0), including
+ * each name of a node dropped at once; the watch must not change the
+ * table. */
+typedef void (*cluster_state_names_fn)(void *ctx, const char *node, const char *name,
+				       int bound);
+void cluster_state_set_names_watch(struct cluster_state *st, cluster_state_names_fn fn,
+				   void *ctx);
+
 /* Every local (local != 0) or every peer's entry. */
 void cluster_state_foreach(const struct cluster_state *st, int local,
 			   void (*fn)(void *ctx, const struct cluster_state_session *s),

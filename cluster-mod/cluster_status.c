@@ -130,6 +130,10 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 	buf_printf(out, "  handed       %" PRIu64 "\n", st->tables.handed);
 	buf_printf(out, "  forwarded    out %" PRIu64 ", in %" PRIu64 ", undelivered %" PRIu64 "\n",
 		   st->tables.forwarded_out, st->tables.forwarded_in, st->tables.undelivered);
+	buf_printf(out, "  components   %" PRIu64 " announced, %" PRIu64 " held for peers; routes "
+		   "out %" PRIu64 ", in %" PRIu64 ", bounced %" PRIu64 "\n",
+		   st->tables.names_announced, st->tables.names_held, st->tables.component_out,
+		   st->tables.component_in, st->tables.component_bounced);
 }
 
 /* A JSON string: quotes, backslashes and control bytes escaped; other
@@ -216,10 +220,15 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 	buf_printf(out, ",\"tables\":{\"local_sessions\":%" PRIu64 ",\"remote_sessions\":%"
 		   PRIu64 ",\"stubs_pushed\":%" PRIu64 ",\"redirect_entries\":%" PRIu64
 		   ",\"handed\":%" PRIu64 ",\"forwarded_out\":%" PRIu64 ",\"forwarded_in\":%"
-		   PRIu64 ",\"undelivered\":%" PRIu64 "}}\n", st->tables.local_sessions,
+		   PRIu64 ",\"undelivered\":%" PRIu64, st->tables.local_sessions,
 		   st->tables.remote_sessions, st->tables.stubs_pushed,
 		   st->tables.redirect_entries, st->tables.handed, st->tables.forwarded_out,
 		   st->tables.forwarded_in, st->tables.undelivered);
+	buf_printf(out, ",\"names_announced\":%" PRIu64 ",\"names_held\":%" PRIu64
+		   ",\"component_out\":%" PRIu64 ",\"component_in\":%" PRIu64
+		   ",\"component_bounced\":%" PRIu64 "}}\n", st->tables.names_announced,
+		   st->tables.names_held, st->tables.component_out, st->tables.component_in,
+		   st->tables.component_bounced);
 }
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
@@ -397,4 +406,19 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 	prom_router(st, out, "jabberd_cluster_undelivered_total", "counter",
 		    "Stanzas handed back to the local sm as undelivered since start.",
 		    st->tables.undelivered);
+	prom_router(st, out, "jabberd_cluster_names_announced", "gauge",
+		    "Names this node's components bind, announced to the peers.",
+		    st->tables.names_announced);
+	prom_router(st, out, "jabberd_cluster_names_held", "gauge",
+		    "Names of other nodes' components bound here for them.",
+		    st->tables.names_held);
+	prom_router(st, out, "jabberd_cluster_component_out_total", "counter",
+		    "Routes for other nodes' components carried there since start.",
+		    st->tables.component_out);
+	prom_router(st, out, "jabberd_cluster_component_in_total", "counter",
+		    "Routes from other nodes handed to local components since start.",
+		    st->tables.component_in);
+	prom_router(st, out, "jabberd_cluster_component_bounced_total", "counter",
+		    "Routes for other nodes' components bounced to their sender since start.",
+		    st->tables.component_bounced);
 }

@@ -56,6 +56,10 @@ struct cluster_status_tables {
 	uint64_t redirect_entries;      /* redirects the module installed */
 	uint64_t handed;                /* routes for the domains handed to the sm */
 	uint64_t forwarded_out, forwarded_in, undelivered;
+	/* i13-fed: component names (cluster_names.h) */
+	uint64_t names_announced;       /* this node's components' names */
+	uint64_t names_held;            /* bound here for peers' components */
+	uint64_t component_out, component_in, component_bounced;
 };
 
 /* A member of the cluster as this node sees it (cluster_members.h). */

@@ -65,6 +65,7 @@ cluster_mod_cluster_so_SOURCES = \
 	cluster-mod/cluster_peer.c cluster-mod/cluster_peer.h \
 	cluster-mod/cluster_state.c cluster-mod/cluster_state.h \
 	cluster-mod/cluster_local.c cluster-mod/cluster_local.h \
+	cluster-mod/cluster_names.c cluster-mod/cluster_names.h \
 	cluster-mod/cluster_members.c cluster-mod/cluster_members.h
 cluster_mod_cluster_so_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
 cluster_mod_cluster_so_CFLAGS = $(AM_CFLAGS) -fPIC

@@ -102,6 +102,7 @@ void router_module_unload(struct router *r)
 		return;
 	r->module = NULL;
 	r->module_comp = NULL;
+	r->names_fn = NULL;
 	router_redirect_clear_all(r);
 	router_comp_free(&m->comp);
 	if (m->desc->free != NULL)
@@ -157,6 +158,13 @@ int router_mod_bind(struct router *r, const char *name, int multi, const char **
 	}
 	router_advertise(r, name, c, 0);
 	return 0;
+}
+
+void router_mod_names_watch(struct router *r,
+			    void (*fn)(void *ctx, const char *name, int bound), void *ctx)
+{
+	r->names_fn = fn;
+	r->names_ctx = ctx;
 }
 
 int router_mod_unbind(struct router *r, const char *name)

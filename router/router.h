@@ -113,6 +113,9 @@ struct router {
 	/* SIGTERM: the module called router_mod_stopped(). */
 	void (*module_stopped)(void *ctx);
 	void *module_stopped_ctx;
+	/* router_mod_names_watch(): components' binds and unbinds. */
+	void (*names_fn)(void *ctx, const char *name, int bound);
+	void *names_ctx;
 	const struct config *cfg;       /* for module config lookups */
 	/* Counters for the benchmark, the logs and /metrics. */
 	uint64_t routed, bounced, redirected, redirect_misses;

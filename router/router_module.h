@@ -125,6 +125,18 @@ int router_mod_bind(struct router *r, const char *name, int multi, const char **
  * it. */
 int router_mod_unbind(struct router *r, const char *name);
 /*
+ * Watch the names local components bind: fn(ctx, name, 1) when the first
+ * component (never the module) binds `name` (a <bind/>, an XEP-0114
+ * link's name), fn(ctx, name, 0) when the last one lets it go (an
+ * <unbind/>, or its stream closed). A multi name is told once, not per
+ * holder. One watch per router (a new call replaces it; fn NULL stops
+ * it); it ends when the module is unloaded. fn must not bind or unbind
+ * from inside the call. Added in ABI 2 as a new call: modules that do not
+ * call it see no change.
+ */
+void router_mod_names_watch(struct router *r,
+			    void (*fn)(void *ctx, const char *name, int bound), void *ctx);
+/*
  * Deliver a <route/> (from another node, say) to local components,
  * skipping the route() hook, the sender checks and the redirects: a
  * unicast route goes by its `to` (bound names, aliases, default route);

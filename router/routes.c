@@ -372,6 +372,26 @@ static void advertise_all_to(struct router *r, struct router_comp *c)
 			router_deliver(c, presence_new(name, 0));
 }
 
+/* Holders of a route other than the module's stand-in. */
+static unsigned comp_holders(const struct router *r, const struct router_route *route)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < route->n; i++)
+		n += route->members[i] != r->module_comp;
+	return n;
+}
+
+/* router_mod_names_watch(): a component (never the module) is the first
+ * to bind `name`, or the last to let it go. */
+static void names_notify(struct router *r, const struct router_comp *c, const char *name,
+			 unsigned before, unsigned after)
+{
+	if (r->names_fn == NULL || c == r->module_comp || (before == 0) == (after == 0))
+		return;
+	r->names_fn(r->names_ctx, name, after > 0);
+}
+
 int router_bind_name(struct router_comp *c, const char *name, int multi, int by_from)
 {
 	struct router_route *route = xhash_get(c->r->routes, name);
@@ -392,6 +412,8 @@ int router_bind_name(struct router_comp *c, const char *name, int multi, int by_
 	}
 	route->members[route->n++] = c;
 	xhash_put(c->names, name, route);
+	names_notify(c->r, c, name, comp_holders(c->r, route) - (c != c->r->module_comp),
+		     comp_holders(c->r, route));
 	return 0;
 }
 
@@ -416,6 +438,8 @@ int router_unbind_name(struct router_comp *c, const char *name)
 	}
 	if (xhash_get(r->log_sinks, name) == c)
 		xhash_remove(r->log_sinks, name);
+	names_notify(r, c, route->name, comp_holders(r, route) + (c != r->module_comp),
+		     comp_holders(r, route));
 	if (route->n > 0)
 		return 0;
 	xhash_remove(r->routes, route->name);

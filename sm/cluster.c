@@ -521,8 +521,8 @@ static struct rsess *stub_find(struct sm_cluster *c, const struct jid *jid)
 	return NULL;
 }
 
-/* Unlink and return the stub of this full JID, or NULL. */
-static struct rsess *stub_take(struct sm_cluster *c, const struct jid *jid)
+/* Unlink and return the stub of this full JID on this node, or NULL. */
+static struct rsess *stub_take(struct sm_cluster *c, const struct jid *jid, const char *node)
 {
 	struct rsess *head = xhash_get(c->remote, jid_bare(jid)), **rp, *r;
 
@@ -530,7 +530,10 @@ static struct rsess *stub_take(struct sm_cluster *c, const struct jid *jid)
 		if (strcmp((*rp)->full, jid_full(jid)) == 0)
 			break;
 	r = *rp;
-	if (r == NULL)
+	/* One full JID briefly on two nodes (rule 5): the stub is the newer
+	 * session's; the older one's removal, which may arrive after the
+	 * newer one's add, leaves it alone. */
+	if (r == NULL || strcmp(r->node, node) != 0)
 		return NULL;
 	*rp = r->next;
 	r->next = NULL;
@@ -551,6 +554,15 @@ static void stub_set(struct sm_cluster *c, const struct remote_op *o)
 	if (node == NULL) {
 		log_warnx("sm: cluster: more than %d node names; %s on %s ignored",
 			  SM_CLUSTER_NODES_MAX, jid_full(o->jid), o->node);
+		return;
+	}
+	if (r != NULL && strcmp(r->node, node) != 0 &&
+	    (o->started < r->started ||
+	     (o->started == r->started && strcmp(node, r->node) < 0))) {
+		/* The older of two sessions with one full JID (rule 5's
+		 * order): it is ending; the stub stays the newer one's. */
+		log_debug("sm: cluster: %s on %s is older than on %s; ignored", jid_full(o->jid),
+			  node, r->node);
 		return;
 	}
 	if (r == NULL) {
@@ -681,7 +693,7 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 
 		if (ops[i].op != OP_REMOVE) {
 			stub_set(c, &ops[i]);
-		} else if ((r = stub_take(c, ops[i].jid)) != NULL) {
+		} else if ((r = stub_take(c, ops[i].jid, ops[i].node)) != NULL) {
 			if (r->available && strcmp(ops[i].reason, "node-dead") == 0) {
 				if (dead == NULL)
 					dead = xhash_new();

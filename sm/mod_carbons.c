@@ -119,8 +119,12 @@ static enum mod_ret carbons_in_sess(struct sess *sess, struct pkt *pkt)
 	struct list_node *n;
 	int c;
 
+	/* For the account: no `to`, or the user's bare JID (what c2s puts on
+	 * an iq without `to`, RFC 6120 10.3.3). */
 	if (pkt->type == PKT_IQ_SET && pkt->iq_ns != NULL &&
-	    strcmp(pkt->iq_ns, NS_CARBONS) == 0 && pkt->to == NULL) {
+	    strcmp(pkt->iq_ns, NS_CARBONS) == 0 &&
+	    (pkt->to == NULL || (jid_resource(pkt->to)[0] == '\0' &&
+				 jid_equal_bare(pkt->to, sess->jid)))) {
 		c = nad_child(pkt->nad, 0, NS_CARBONS, NULL);
 		if (c == NAD_NONE)
 			pkt_error(pkt, "bad-request");

@@ -153,6 +153,11 @@ static void pres_available(struct sess *sess, struct pkt *pkt)
 	sess->priority = pres_priority(pkt);
 	nad_free(&sess->pres);
 	sess->pres = nad_copy(pkt->nad);
+	/* In a cluster, the other nodes learn that this session is available
+	 * before any stanza it causes reaches them: a contact's node answers
+	 * the probe below to the bare JID, over what it knows of our
+	 * sessions. */
+	sm_cluster_notify(sess, "update");
 	pres_broadcast(sess, pkt, NULL);
 	if (initial) {
 		pres_probe_contacts(sess);
@@ -195,7 +200,7 @@ void presence_update(struct sess *sess, struct pkt *pkt)
 		pres_available(sess, pkt);
 	else if (pkt->type == PKT_PRESENCE_UN)
 		pres_unavailable(sess, pkt);
-	if (pkt->type == PKT_PRESENCE || pkt->type == PKT_PRESENCE_UN)
+	if (pkt->type == PKT_PRESENCE_UN)
 		sm_cluster_notify(sess, "update");
 	pkt_free(&pkt);
 }

@@ -20,6 +20,14 @@ storage_libstorage_a_SOURCES += \
 	storage/storage_pgsql.c
 endif
 
+if HAVE_MYSQL
+storage_libstorage_a_CPPFLAGS += $(MYSQL_CFLAGS)
+storage_libstorage_a_SOURCES += \
+	storage/schema_mysql.c \
+	storage/sql_mysql.c \
+	storage/storage_mysql.c
+endif
+
 STORAGE_HDRS = \
 	storage/sql.h \
 	storage/sql_private.h \
@@ -39,6 +47,7 @@ STORAGE_TESTS = \
 	storage/tests/test_filter \
 	storage/tests/test_os \
 	storage/tests/test_sqlite \
+	storage/tests/test_backends \
 	storage/tests/test_jabberd2_db
 check_PROGRAMS += $(STORAGE_TESTS)
 TESTS += $(STORAGE_TESTS)
@@ -54,6 +63,22 @@ storage_tests_test_sqlite_SOURCES = \
 	storage/tests/storage_test.h
 storage_tests_test_sqlite_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
 storage_tests_test_sqlite_LDADD = $(STORAGE_TEST_LDADD)
+# The cases every driver passes, over every driver built in (the servers
+# each needs started by the test: skipped, per backend, when not installed).
+storage_tests_test_backends_SOURCES = \
+	storage/tests/test_backends.c \
+	storage/tests/storage_test.c \
+	storage/tests/storage_test.h
+storage_tests_test_backends_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
+storage_tests_test_backends_LDADD = $(STORAGE_TEST_LDADD)
+if HAVE_PGSQL
+storage_tests_test_backends_SOURCES += storage/tests/pg_harness.c storage/tests/pg_harness.h
+storage_tests_test_backends_CPPFLAGS += $(PQ_CFLAGS)
+endif
+if HAVE_MYSQL
+storage_tests_test_backends_SOURCES += storage/tests/my_harness.c storage/tests/my_harness.h
+storage_tests_test_backends_CPPFLAGS += $(MYSQL_CFLAGS)
+endif
 storage_tests_test_jabberd2_db_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS)
 storage_tests_test_jabberd2_db_LDADD = $(STORAGE_TEST_LDADD)
 
@@ -84,3 +109,21 @@ storage_tests_test_pgsql_SOURCES = \
 storage_tests_test_pgsql_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS) $(PQ_CFLAGS) \
 	-DJABBERD2_PGSQL_SETUP_PATHS='"$(abs_top_srcdir)/tests/data/jabberd2/db-setup.pgsql:/usr/share/doc/jabberd2/db-setup.pgsql.gz:/usr/share/doc/jabberd2/db-setup.pgsql"'
 storage_tests_test_pgsql_LDADD = $(STORAGE_TEST_LDADD)
+
+# The mysql driver's own tests start a private MariaDB (Debian's
+# mariadb-server; skipped without it) and read jabberd2's db-setup.mysql
+# from $JABBERD2_MYSQL_SETUP or /usr/share/doc/jabberd2.
+if HAVE_MYSQL
+if HAVE_CMOCKA
+check_PROGRAMS += storage/tests/test_mysql
+TESTS += storage/tests/test_mysql
+endif
+endif
+storage_tests_test_mysql_SOURCES = \
+	storage/tests/test_mysql.c \
+	storage/tests/my_harness.c \
+	storage/tests/my_harness.h \
+	storage/tests/storage_test.c \
+	storage/tests/storage_test.h
+storage_tests_test_mysql_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS) $(MYSQL_CFLAGS)
+storage_tests_test_mysql_LDADD = $(STORAGE_TEST_LDADD)

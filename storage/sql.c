@@ -254,6 +254,14 @@ int sql_open(struct sql_conn **conn_r, const struct sql_settings *set, const cha
 				      set->section);
 #endif
 		break;
+	case SQL_MYSQL:
+#ifdef HAVE_MYSQL
+		rc = sql_mysql_open(conn, set, error_r);
+#else
+		*error_r = sql_errorf(conn, "%s: this build has no MySQL support",
+				      set->section);
+#endif
+		break;
 	}
 	if (rc == 0) {
 		*conn_r = conn;
@@ -275,11 +283,19 @@ void sql_close(struct sql_conn **connp)
 	if (conn->kind == SQL_SQLITE)
 		sqlite_close(conn);
 #ifdef HAVE_PGSQL
-	else
+	else if (conn->kind == SQL_PGSQL)
 		sql_pgsql_close(conn);
+#endif
+#ifdef HAVE_MYSQL
+	else if (conn->kind == SQL_MYSQL)
+		sql_mysql_close(conn);
 #endif
 	free(conn->section);
 	free(conn->schema);
+	free(conn->my_host);
+	free(conn->my_user);
+	free(conn->my_dbname);
+	free(conn->my_socket);
 	if (conn->password != NULL)
 		memset(conn->password, 0, strlen(conn->password));
 	free(conn->password);
@@ -294,6 +310,10 @@ int sql_exec(struct sql_conn *conn, const char *sql, const char *what, const cha
 	if (conn->kind == SQL_PGSQL)
 		return sql_pgsql_exec(conn, sql, what, error_r);
 #endif
+#ifdef HAVE_MYSQL
+	if (conn->kind == SQL_MYSQL)
+		return sql_mysql_exec(conn, sql, what, error_r);
+#endif
 	return sqlite_exec(conn, sql, what, error_r);
 }
 
@@ -301,12 +321,20 @@ int sql_begin(struct sql_conn *conn, int serializable, const char **error_r)
 {
 	if (conn->kind == SQL_SQLITE)
 		return sql_exec(conn, "BEGIN IMMEDIATE", "begin", error_r);
+#ifdef HAVE_MYSQL
+	if (conn->kind == SQL_MYSQL)
+		return sql_mysql_begin(conn, serializable, error_r);
+#endif
 	return sql_exec(conn, serializable ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN",
 			"begin", error_r);
 }
 
 int sql_commit(struct sql_conn *conn, const char **error_r)
 {
+#ifdef HAVE_MYSQL
+	if (conn->kind == SQL_MYSQL)
+		return sql_mysql_commit(conn, error_r);
+#endif
 	return sql_exec(conn, "COMMIT", "commit", error_r);
 }
 
@@ -317,6 +345,12 @@ void sql_rollback(struct sql_conn *conn)
 #ifdef HAVE_PGSQL
 	if (conn->kind == SQL_PGSQL) {
 		sql_pgsql_rollback(conn);
+		return;
+	}
+#endif
+#ifdef HAVE_MYSQL
+	if (conn->kind == SQL_MYSQL) {
+		sql_mysql_rollback(conn);
 		return;
 	}
 #endif
@@ -331,6 +365,10 @@ int sql_schema_lock(struct sql_conn *conn, const char **error_r)
 {
 	if (conn->kind == SQL_SQLITE)
 		return 0;
+#ifdef HAVE_MYSQL
+	if (conn->kind == SQL_MYSQL)
+		return sql_mysql_schema_lock(conn, error_r);
+#endif
 	return sql_exec(conn, "SELECT pg_advisory_xact_lock(" SQL_SCHEMA_LOCK ")",
 			"taking the schema lock", error_r);
 }
@@ -341,6 +379,8 @@ int sql_lost(const struct sql_conn *conn)
 	if (conn->kind == SQL_PGSQL)
 		return sql_pgsql_lost(conn);
 #endif
+	if (conn->kind == SQL_MYSQL)
+		return conn->my_lost;
 	(void)conn;
 	return 0;
 }
@@ -350,6 +390,10 @@ int sql_reconnect(struct sql_conn *conn, const char **error_r)
 #ifdef HAVE_PGSQL
 	if (conn->kind == SQL_PGSQL)
 		return sql_pgsql_reconnect(conn, error_r);
+#endif
+#ifdef HAVE_MYSQL
+	if (conn->kind == SQL_MYSQL)
+		return sql_mysql_reconnect(conn, error_r);
 #endif
 	(void)conn;
 	(void)error_r;

@@ -34,6 +34,7 @@
 #define STORAGE_SQL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf;
 struct sql_conn;
@@ -41,10 +42,12 @@ struct sqlite3;
 struct sqlite3_stmt;
 struct pg_conn;
 struct pg_result;
+struct st_mysql;
 
 enum sql_kind {
 	SQL_SQLITE,
 	SQL_PGSQL,
+	SQL_MYSQL,
 };
 
 /* An option of the section: the value, or NULL when absent. */
@@ -60,8 +63,8 @@ struct sql_settings {
 	/* sqlite: the option holding SQL to run once after opening
 	 * ("sql" for storage.sqlite.sql), or NULL for none. */
 	const char *init_sql_option;
-	/* pgsql: the application name the server shows, and the longest a
-	 * statement may run (ms; 0: the server's default). */
+	/* pgsql: the application name the server shows; pgsql and mysql:
+	 * the longest a statement may run (ms; 0: the server's default). */
 	const char *application_name;
 	int statement_timeout_ms;
 };
@@ -108,7 +111,8 @@ int sql_reconnect(struct sql_conn *conn, const char **error_r);
 /* ---- SQL text ---- */
 
 /* Append `prefix` + `name` as one double-quoted identifier (prefix may be
- * NULL); embedded quotes are doubled. Valid in SQLite and PostgreSQL. */
+ * NULL); embedded quotes are doubled. Valid in SQLite, PostgreSQL and our
+ * MySQL connections (which run with ANSI_QUOTES). */
 void sql_ident(struct buf *sql, const char *prefix, const char *name);
 
 /* ---- sqlite statements ---- */
@@ -139,5 +143,50 @@ struct pg_conn *sql_pgsql_conn(struct sql_conn *conn);
 struct pg_result *sql_pgsql_run(struct sql_conn *conn, const char *sql, int n,
 				const char *const *values, int want, const char *what,
 				const char **error_r);
+
+/* ---- mysql statements (only in builds with libmariadb) ---- */
+
+/* How a result column reads, from its type: MySQL's TINYINT is the
+ * boolean of jabberd2's schema, the other integer types are integers,
+ * everything else text. */
+enum sql_col_type {
+	SQL_COL_TEXT,
+	SQL_COL_INT,
+	SQL_COL_BOOL,
+};
+
+/* A result read completely: every cell as text (NULL for SQL NULL). */
+struct sql_rows {
+	unsigned ncols;
+	size_t nrows;
+	char **names;              /* ncols */
+	enum sql_col_type *types;  /* ncols */
+	char **cells;              /* nrows * ncols, row by row */
+	size_t *lens;              /* of each cell */
+};
+
+/* Cell (row, col), or NULL. */
+const char *sql_rows_cell(const struct sql_rows *rows, size_t row, unsigned col);
+/* Free rows (wiping the cells first when `wipe`: they may hold secrets). */
+void sql_rows_free(struct sql_rows **rowsp, int wipe);
+
+/* What every table we create in MySQL is given after its columns. */
+#define SQL_MYSQL_TABLE_OPTIONS " DEFAULT CHARSET=utf8mb4"
+
+/* The longest result sql_mysql_run() reads; a larger one is an error. */
+#define SQL_MYSQL_MAX_ROWS 1000000
+
+struct st_mysql *sql_mysql_conn(struct sql_conn *conn);
+/*
+ * Run one statement, prepared on the server, with `n` text parameters
+ * (NULL: SQL NULL; the server converts them to the columns' types).
+ * Returns 0 with, for a statement that returns rows, the whole result in
+ * *rows_r (else NULL), and the rows changed or matched in *affected_r
+ * (may be NULL); or -1 with *error_r "mysql: <what>: <message> (error
+ * <n>, SQLSTATE xxxxx)" and sql_sqlstate() set. No reconnection.
+ */
+int sql_mysql_run(struct sql_conn *conn, const char *sql, int n, const char *const *values,
+		  const char *what, struct sql_rows **rows_r, uint64_t *affected_r,
+		  const char **error_r);
 
 #endif

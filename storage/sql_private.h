@@ -33,6 +33,12 @@ struct sql_conn {
 	struct pg_conn *pg;
 	char *schema;            /* search_path, or NULL */
 	int statement_timeout_ms;
+	/* mysql (the password is above) */
+	struct st_mysql *my;
+	char *my_host, *my_user, *my_dbname, *my_socket;
+	unsigned my_port;
+	int my_lost;             /* the last error said the connection is gone */
+	int my_schema_locked;    /* holds the schema lock (GET_LOCK) */
 };
 
 
@@ -50,5 +56,17 @@ int sql_pgsql_exec(struct sql_conn *conn, const char *sql, const char *what,
 void sql_pgsql_rollback(struct sql_conn *conn);
 int sql_pgsql_lost(const struct sql_conn *conn);
 int sql_pgsql_reconnect(struct sql_conn *conn, const char **error_r);
+
+/* sql_mysql.c */
+int sql_mysql_open(struct sql_conn *conn, const struct sql_settings *set,
+		   const char **error_r);
+void sql_mysql_close(struct sql_conn *conn);
+int sql_mysql_exec(struct sql_conn *conn, const char *sql, const char *what,
+		   const char **error_r);
+int sql_mysql_begin(struct sql_conn *conn, int serializable, const char **error_r);
+int sql_mysql_commit(struct sql_conn *conn, const char **error_r);
+void sql_mysql_rollback(struct sql_conn *conn);
+int sql_mysql_schema_lock(struct sql_conn *conn, const char **error_r);
+int sql_mysql_reconnect(struct sql_conn *conn, const char **error_r);
 
 #endif

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "storage/storage.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,9 @@ static const struct storage_driver *const storage_drivers[] = {
 	&storage_driver_sqlite,
 #ifdef HAVE_PGSQL
 	&storage_driver_pgsql,
+#endif
+#ifdef HAVE_MYSQL
+	&storage_driver_mysql,
 #endif
 };
 
@@ -390,6 +394,281 @@ void storage_sql_close(struct storage_backend *be)
 	free(d->prefix);
 	free(d);
 	be->data = NULL;
+}
+
+/* ---- statements of server SQL drivers ---- */
+
+void storage_sql_params_init(struct storage_sql_params *p, size_t max)
+{
+	p->values = xcalloc(max + 1, sizeof(*p->values));
+	p->ints = xcalloc(max + 1, sizeof(*p->ints));
+	p->texts = xcalloc(max + 1, sizeof(*p->texts));
+	p->max = max;
+	p->n = 0;
+}
+
+void storage_sql_params_free(struct storage_sql_params *p)
+{
+	for (size_t i = 0; p->texts != NULL && i < p->max; i++)
+		buf_free(&p->texts[i]);
+	free(p->values);
+	free(p->ints);
+	free(p->texts);
+	memset(p, 0, sizeof(*p));
+}
+
+void storage_sql_params_add_int(struct storage_sql_params *p, int64_t v)
+{
+	snprintf(p->ints[p->n], sizeof(p->ints[p->n]), "%" PRId64, v);
+	p->values[p->n] = p->ints[p->n];
+	p->n++;
+}
+
+void storage_sql_params_add_field(struct storage_sql_params *p, const struct os_object *o,
+				  size_t i, const char *yes, const char *no)
+{
+	enum os_type type;
+
+	os_object_field(o, i, &type);
+	switch (type) {
+	case OS_TYPE_BOOLEAN:
+		p->values[p->n++] = os_object_field_int(o, i) != 0 ? yes : no;
+		break;
+	case OS_TYPE_INTEGER:
+		storage_sql_params_add_int(p, os_object_field_int(o, i));
+		break;
+	case OS_TYPE_STRING:
+		p->values[p->n++] = os_object_field_text(o, i);
+		break;
+	case OS_TYPE_NAD:
+		storage_nad_text(os_object_field_nad(o, i), &p->texts[p->n]);
+		p->values[p->n] = p->texts[p->n].data;
+		p->n++;
+		break;
+	}
+}
+
+int storage_sql_table(struct storage_backend *be, const char *prefix, const char *name,
+		      size_t max, struct buf *sql, const char **error_r)
+{
+	size_t len = (prefix ? strlen(prefix) : 0) + strlen(name);
+
+	if (len > max) {
+		*error_r = storage_backend_error(be, "%s: table name '%s%s' is longer than "
+						 "%zu bytes", be->driver->name,
+						 prefix ? prefix : "", name, max);
+		return -1;
+	}
+	sql_ident(sql, prefix, name);
+	return 0;
+}
+
+int storage_sql_where(struct storage_backend *be, const char *verb, const char *type,
+		      const char *owner, const struct storage_filter *filter, const char *tail,
+		      enum storage_param_style style, size_t max_ident, struct buf *sql,
+		      struct storage_sql_params *p, const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	const struct storage_filter *pairs[STORAGE_FILTER_MAX_NODES];
+	size_t npairs = storage_filter_pairs(filter, pairs, STORAGE_FILTER_MAX_NODES);
+	int param_no = 1;
+
+	storage_sql_params_init(p, npairs + 1);
+	buf_append_str(sql, verb);
+	if (storage_sql_table(be, d->prefix, type, max_ident, sql, error_r) < 0)
+		return -1;
+	buf_append_str(sql, style == STORAGE_PARAM_DOLLAR ? " WHERE \"collection-owner\" = $1"
+							  : " WHERE \"collection-owner\" = ?");
+	if (filter != NULL) {
+		buf_append_str(sql, " AND ");
+		storage_filter_sql(filter, style, &param_no, sql);
+	}
+	buf_append_str(sql, tail);
+	p->values[p->n++] = owner;
+	for (size_t i = 0; i < npairs && i < STORAGE_FILTER_MAX_NODES; i++) {
+		if (pairs[i]->is_int)
+			storage_sql_params_add_int(p, pairs[i]->ival);
+		else
+			p->values[p->n++] = pairs[i]->value;
+	}
+	return 0;
+}
+
+int storage_sql_ensure_schema(struct storage_backend *be, const char **error_r)
+{
+	const char *name = be->driver->name, *why;
+	unsigned created = 0;
+
+	if (be->driver->sql->create_missing(be, 0, &created, error_r) < 0)
+		return -1;
+	/* jabberd2's own databases lack these; a user who may not create
+	 * tables still gets a driver for everything else. */
+	if (be->driver->sql->create_missing(be, 1, &created, &why) < 0)
+		log_warnx("%s: the tables jabberd2's own schema lacks (published-roster, "
+			  "verify, roster-state, pep-items...) were not all created: %s",
+			  name, why);
+	if (created > 0)
+		log_info("%s: created %u missing table(s) of the jabberd2 schema", name, created);
+	return 0;
+}
+
+/* ---- the operations of server SQL drivers ---- */
+
+enum sql_op_kind { OP_PUT, OP_GET, OP_COUNT, OP_DELETE, OP_REPLACE, OP_TAKE };
+
+struct sql_op {
+	enum sql_op_kind kind;
+	const char *type;
+	const char *owner;
+	const struct storage_filter *filter;
+	const struct os *os;
+	struct os **os_r;
+	int64_t *count_r;
+};
+
+/* put and replace: [delete, then] insert, in one transaction. *committing
+ * is set once COMMIT was sent, after which the outcome may be unknown. */
+static enum storage_result sql_write(struct storage_backend *be, const struct sql_op *op,
+				     int *committing, const char **error_r)
+{
+	const struct storage_sql_ops *ops = be->driver->sql;
+	struct storage_sql *d = be->data;
+
+	if (sql_begin(d->conn, d->serializable, error_r) < 0)
+		return STORAGE_ERROR;
+	if (op->kind == OP_REPLACE &&
+	    ops->delete(be, op->type, op->owner, op->filter, error_r) < 0)
+		goto err;
+	for (struct os_object *o = os_first(op->os); o != NULL; o = os_next(o))
+		if (ops->insert(be, op->type, op->owner, o, error_r) < 0)
+			goto err;
+	*committing = 1;
+	if (sql_commit(d->conn, error_r) == 0)
+		return STORAGE_OK;
+err:
+	sql_rollback(d->conn);
+	return STORAGE_ERROR;
+}
+
+static enum storage_result sql_op_once(struct storage_backend *be, const struct sql_op *op,
+				       int *committing, const char **error_r)
+{
+	const struct storage_sql_ops *ops = be->driver->sql;
+
+	switch (op->kind) {
+	case OP_GET:
+		return ops->get(be, op->type, op->owner, op->filter, op->os_r, error_r);
+	case OP_COUNT:
+		return ops->count(be, op->type, op->owner, op->filter, op->count_r, error_r);
+	case OP_DELETE:
+		return ops->delete(be, op->type, op->owner, op->filter, error_r) < 0
+			       ? STORAGE_ERROR : STORAGE_OK;
+	case OP_TAKE:
+		return ops->take(be, op->type, op->owner, op->filter, op->os_r, committing,
+				 error_r);
+	case OP_PUT:
+	case OP_REPLACE:
+		break;
+	}
+	return sql_write(be, op, committing, error_r);
+}
+
+/*
+ * Run op, reconnecting once if the connection was lost before COMMIT was
+ * sent (after it, a retry could store the objects twice, so the caller
+ * gets the error), and retrying what the driver's retryable() allows, a
+ * few times.
+ */
+static enum storage_result sql_op_run(struct storage_backend *be, const struct sql_op *op,
+				      const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	int reconnected = 0;
+
+	for (int attempt = 0; attempt < STORAGE_SQL_ATTEMPTS; attempt++) {
+		int committing = 0;
+		enum storage_result r;
+
+		if (sql_lost(d->conn)) {
+			if (reconnected || sql_reconnect(d->conn, error_r) < 0)
+				return STORAGE_ERROR;
+			reconnected = 1;
+		}
+		r = sql_op_once(be, op, &committing, error_r);
+		if (r != STORAGE_ERROR)
+			return r;
+		if (sql_lost(d->conn)) {
+			if (committing || reconnected)
+				return STORAGE_ERROR;
+			log_warnx("%s; reconnecting", *error_r);
+			continue;
+		}
+		if (!be->driver->sql->retryable(op->kind == OP_REPLACE, sql_sqlstate(d->conn)))
+			return STORAGE_ERROR;
+		log_debug("%s; trying again", *error_r);
+	}
+	return STORAGE_ERROR;
+}
+
+enum storage_result storage_sql_put(struct storage_backend *be, const char *type,
+				    const char *owner, const struct os *os,
+				    const char **error_r)
+{
+	const struct sql_op op = { .kind = OP_PUT, .type = type, .owner = owner, .os = os };
+
+	return sql_op_run(be, &op, error_r);
+}
+
+enum storage_result storage_sql_get(struct storage_backend *be, const char *type,
+				    const char *owner, const struct storage_filter *filter,
+				    struct os **os_r, const char **error_r)
+{
+	const struct sql_op op = { .kind = OP_GET, .type = type, .owner = owner,
+				   .filter = filter, .os_r = os_r };
+
+	*os_r = NULL;
+	return sql_op_run(be, &op, error_r);
+}
+
+enum storage_result storage_sql_count(struct storage_backend *be, const char *type,
+				      const char *owner, const struct storage_filter *filter,
+				      int64_t *count_r, const char **error_r)
+{
+	const struct sql_op op = { .kind = OP_COUNT, .type = type, .owner = owner,
+				   .filter = filter, .count_r = count_r };
+
+	return sql_op_run(be, &op, error_r);
+}
+
+enum storage_result storage_sql_delete(struct storage_backend *be, const char *type,
+				       const char *owner, const struct storage_filter *filter,
+				       const char **error_r)
+{
+	const struct sql_op op = { .kind = OP_DELETE, .type = type, .owner = owner,
+				   .filter = filter };
+
+	return sql_op_run(be, &op, error_r);
+}
+
+enum storage_result storage_sql_replace(struct storage_backend *be, const char *type,
+					const char *owner, const struct storage_filter *filter,
+					const struct os *os, const char **error_r)
+{
+	const struct sql_op op = { .kind = OP_REPLACE, .type = type, .owner = owner,
+				   .filter = filter, .os = os };
+
+	return sql_op_run(be, &op, error_r);
+}
+
+enum storage_result storage_sql_take(struct storage_backend *be, const char *type,
+				     const char *owner, const struct storage_filter *filter,
+				     struct os **os_r, const char **error_r)
+{
+	const struct sql_op op = { .kind = OP_TAKE, .type = type, .owner = owner,
+				   .filter = filter, .os_r = os_r };
+
+	*os_r = NULL;
+	return sql_op_run(be, &op, error_r);
 }
 
 int storage_sql_create(struct storage_backend *be, const char *prefix, const char *table,

@@ -32,7 +32,6 @@
 #include "storage/storage_private.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +54,6 @@
 /* No owner has this many rows of one type; more means something is wrong,
  * and reading on would exhaust memory. */
 #define PGSQL_MAX_ROWS 1000000
-/* Attempts of one operation: a reconnect, or serialization failures. */
-#define PGSQL_ATTEMPTS 4
 
 /* Run one statement (sql_pgsql_run) on the backend's connection. */
 static PGresult *run(struct storage_backend *be, const char *sql, int n,
@@ -80,16 +77,7 @@ static int run_cmd(struct storage_backend *be, const char *sql, const char *what
 static int table_ident(struct storage_backend *be, const char *prefix, const char *name,
 		       struct buf *sql, const char **error_r)
 {
-	size_t len = (prefix ? strlen(prefix) : 0) + strlen(name);
-
-	if (len > PGSQL_MAX_IDENT) {
-		*error_r = storage_backend_error(be, "pgsql: table name '%s%s' is longer than "
-						 "%d bytes", prefix ? prefix : "", name,
-						 PGSQL_MAX_IDENT);
-		return -1;
-	}
-	sql_ident(sql, prefix, name);
-	return 0;
+	return storage_sql_table(be, prefix, name, PGSQL_MAX_IDENT, sql, error_r);
 }
 
 /* ---- schema ---- */
@@ -130,7 +118,7 @@ static int create_table(struct storage_backend *be, const struct storage_pgsql_t
 /* Create the missing tables among those whose OURS flag equals `ours`
  * (and the sequence first), in one transaction under the schema lock.
  * Adds the number created to *created. */
-static int create_missing(struct storage_backend *be, unsigned ours, unsigned *created,
+static int create_missing(struct storage_backend *be, int ours, unsigned *created,
 			  const char **error_r)
 {
 	struct storage_sql *d = be->data;
@@ -148,7 +136,7 @@ static int create_missing(struct storage_backend *be, unsigned ours, unsigned *c
 		const struct storage_pgsql_table *t = &storage_pgsql_schema[i];
 		const char *prefix = t->flags & STORAGE_PGSQL_UNPREFIXED ? NULL : d->prefix;
 
-		if ((t->flags & STORAGE_PGSQL_OURS) != ours)
+		if ((t->flags & STORAGE_PGSQL_OURS) != (ours ? STORAGE_PGSQL_OURS : 0))
 			continue;
 		if (relation_exists(be, prefix, t->name, &exists, error_r) < 0)
 			goto err;
@@ -165,29 +153,12 @@ err:
 	return -1;
 }
 
-static int ensure_schema(struct storage_backend *be, const char **error_r)
-{
-	unsigned created = 0;
-	const char *why;
-
-	if (create_missing(be, 0, &created, error_r) < 0)
-		return -1;
-	/* jabberd2's own databases lack these; a user who may not create
-	 * tables still gets a driver for everything else. */
-	if (create_missing(be, STORAGE_PGSQL_OURS, &created, &why) < 0)
-		log_warnx("pgsql: tables published-roster, published-roster-groups, verify, "
-			  "roster-version, roster-state and pep-items not created: %s", why);
-	if (created > 0)
-		log_info("pgsql: created %u missing table(s) of the jabberd2 schema", created);
-	return 0;
-}
-
 static int pgsql_open(struct storage_backend *be, const char **error_r)
 {
 	struct storage_sql *d;
 	PGconn *pg;
 
-	if (storage_sql_open(be, SQL_PGSQL, ensure_schema, error_r) < 0)
+	if (storage_sql_open(be, SQL_PGSQL, storage_sql_ensure_schema, error_r) < 0)
 		return -1;
 	d = be->data;
 	pg = sql_pgsql_conn(d->conn);
@@ -199,67 +170,6 @@ static int pgsql_open(struct storage_backend *be, const char **error_r)
 
 /* ---- statements ---- */
 
-/* Text parameters of one statement; integers are formatted into `ints`. */
-struct params {
-	const char **values;
-	char (*ints)[24];
-	int n;
-};
-
-static void params_init(struct params *p, size_t max)
-{
-	p->values = xcalloc(max, sizeof(*p->values));
-	p->ints = xcalloc(max, sizeof(*p->ints));
-	p->n = 0;
-}
-
-static void params_free(struct params *p)
-{
-	free(p->values);
-	free(p->ints);
-}
-
-static void params_add_int(struct params *p, int64_t v)
-{
-	snprintf(p->ints[p->n], sizeof(p->ints[p->n]), "%" PRId64, v);
-	p->values[p->n] = p->ints[p->n];
-	p->n++;
-}
-
-/*
- * `<verb> "prefix+type" WHERE "collection-owner" = $1 [AND <filter>]<tail>`
- * and its parameters: the owner, then the filter's values.
- */
-static int build_where(struct storage_backend *be, const char *verb, const char *type,
-		       const char *owner, const struct storage_filter *filter,
-		       const char *tail, struct buf *sql, struct params *p,
-		       const char **error_r)
-{
-	struct storage_sql *d = be->data;
-	const struct storage_filter *pairs[STORAGE_FILTER_MAX_NODES];
-	size_t npairs = storage_filter_pairs(filter, pairs, STORAGE_FILTER_MAX_NODES);
-	int param_no = 1;
-
-	buf_append_str(sql, verb);
-	if (table_ident(be, d->prefix, type, sql, error_r) < 0)
-		return -1;
-	buf_append_str(sql, " WHERE \"collection-owner\" = $1");
-	if (filter != NULL) {
-		buf_append_str(sql, " AND ");
-		storage_filter_sql(filter, STORAGE_PARAM_DOLLAR, &param_no, sql);
-	}
-	buf_append_str(sql, tail);
-	params_init(p, npairs + 1);
-	p->values[p->n++] = owner;
-	for (size_t i = 0; i < npairs && i < STORAGE_FILTER_MAX_NODES; i++) {
-		if (pairs[i]->is_int)
-			params_add_int(p, pairs[i]->ival);
-		else
-			p->values[p->n++] = pairs[i]->value;
-	}
-	return 0;
-}
-
 /* Run a WHERE statement; returns its result or NULL with *error_r. */
 static PGresult *run_where(struct storage_backend *be, const char *verb, const char *type,
 			   const char *owner, const struct storage_filter *filter,
@@ -267,39 +177,15 @@ static PGresult *run_where(struct storage_backend *be, const char *verb, const c
 			   const char **error_r)
 {
 	struct buf sql = { 0 };
-	struct params p = { 0 };
+	struct storage_sql_params p = { 0 };
 	PGresult *res = NULL;
 
-	if (build_where(be, verb, type, owner, filter, tail, &sql, &p, error_r) == 0)
+	if (storage_sql_where(be, verb, type, owner, filter, tail, STORAGE_PARAM_DOLLAR,
+			      PGSQL_MAX_IDENT, &sql, &p, error_r) == 0)
 		res = run(be, sql.data, p.n, p.values, want, what, error_r);
-	params_free(&p);
+	storage_sql_params_free(&p);
 	buf_free(&sql);
 	return res;
-}
-
-/* Field i of o as a parameter. Serialized XML goes into *text, which must
- * live until the statement ran. */
-static void param_field(struct params *p, const struct os_object *o, size_t i,
-			struct buf *text)
-{
-	enum os_type type;
-
-	os_object_field(o, i, &type);
-	switch (type) {
-	case OS_TYPE_BOOLEAN:
-		p->values[p->n++] = os_object_field_int(o, i) != 0 ? "t" : "f";
-		break;
-	case OS_TYPE_INTEGER:
-		params_add_int(p, os_object_field_int(o, i));
-		break;
-	case OS_TYPE_STRING:
-		p->values[p->n++] = os_object_field_text(o, i);
-		break;
-	case OS_TYPE_NAD:
-		storage_nad_text(os_object_field_nad(o, i), text);
-		p->values[p->n++] = text->data;
-		break;
-	}
 }
 
 static int insert_object(struct storage_backend *be, const char *type, const char *owner,
@@ -307,11 +193,11 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 {
 	struct storage_sql *d = be->data;
 	size_t n = os_object_nfields(o);
-	struct buf sql = { 0 }, *texts = xcalloc(n + 1, sizeof(*texts));
-	struct params p;
+	struct buf sql = { 0 };
+	struct storage_sql_params p;
 	PGresult *res = NULL;
 
-	params_init(&p, n + 1);
+	storage_sql_params_init(&p, n + 1);
 	p.values[p.n++] = owner;
 	buf_append_str(&sql, "INSERT INTO ");
 	if (table_ident(be, d->prefix, type, &sql, error_r) < 0)
@@ -322,7 +208,7 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 			continue;
 		buf_append_str(&sql, ", ");
 		sql_ident(&sql, NULL, os_object_field(o, i, NULL));
-		param_field(&p, o, i, &texts[i]);
+		storage_sql_params_add_field(&p, o, i, "t", "f");
 	}
 	buf_append_str(&sql, ") VALUES ($1, nextval('\"" STORAGE_PGSQL_SEQUENCE "\"')");
 	for (int i = 2; i <= p.n; i++)
@@ -331,10 +217,7 @@ static int insert_object(struct storage_backend *be, const char *type, const cha
 	res = run(be, sql.data, p.n, p.values, PGRES_COMMAND_OK, "insert", error_r);
 out:
 	PQclear(res);
-	for (size_t i = 0; i < n; i++)
-		buf_free(&texts[i]);
-	free(texts);
-	params_free(&p);
+	storage_sql_params_free(&p);
 	buf_free(&sql);
 	return res != NULL ? 0 : -1;
 }
@@ -457,181 +340,47 @@ static int do_delete(struct storage_backend *be, const char *type, const char *o
 	return res != NULL ? 0 : -1;
 }
 
-/* An operation, for the retry loop. */
-enum pgsql_op_kind { OP_PUT, OP_GET, OP_COUNT, OP_DELETE, OP_REPLACE, OP_TAKE };
-
-struct pgsql_op {
-	enum pgsql_op_kind kind;
-	const char *type;
-	const char *owner;
-	const struct storage_filter *filter;
-	const struct os *os;
-	struct os **os_r;
-	int64_t *count_r;
-};
-
-/* put and replace: [delete, then] insert, in one transaction. *committing
- * is set once COMMIT was sent, after which the outcome may be unknown. */
-static enum storage_result do_write(struct storage_backend *be, const struct pgsql_op *op,
-				    int *committing, const char **error_r)
-{
-	struct storage_sql *d = be->data;
-
-	if (sql_begin(d->conn, d->serializable, error_r) < 0)
-		return STORAGE_ERROR;
-	if (op->kind == OP_REPLACE && do_delete(be, op->type, op->owner, op->filter, error_r) < 0)
-		goto err;
-	for (struct os_object *o = os_first(op->os); o != NULL; o = os_next(o))
-		if (insert_object(be, op->type, op->owner, o, error_r) < 0)
-			goto err;
-	*committing = 1;
-	if (sql_commit(d->conn, error_r) == 0)
-		return STORAGE_OK;
-err:
-	sql_rollback(d->conn);
-	return STORAGE_ERROR;
-}
-
-static enum storage_result op_once(struct storage_backend *be, const struct pgsql_op *op,
-				   int *committing, const char **error_r)
-{
-	switch (op->kind) {
-	case OP_GET:
-		return do_get(be, op->type, op->owner, op->filter, op->os_r, error_r);
-	case OP_COUNT:
-		return do_count(be, op->type, op->owner, op->filter, op->count_r, error_r);
-	case OP_DELETE:
-		return do_delete(be, op->type, op->owner, op->filter, error_r) < 0
-			       ? STORAGE_ERROR : STORAGE_OK;
-	case OP_TAKE:
-		/* Rows deleted by a statement whose answer was lost are gone:
-		 * never run it again. */
-		*committing = 1;
-		return do_take(be, op->type, op->owner, op->filter, op->os_r, error_r);
-	case OP_PUT:
-	case OP_REPLACE:
-		break;
-	}
-	return do_write(be, op, committing, error_r);
-}
-
 /*
  * Whether a failure means "run the transaction again": a serialization
  * failure or deadlock; and, for replace, a unique violation, which is how
  * two nodes replacing the same owner's rows at once collide (our DELETE
  * could not yet see the other's new row; on the next attempt it can).
  */
-static int retryable(const struct pgsql_op *op, const char *sqlstate)
+static int retryable(int replace, const char *sqlstate)
 {
 	return strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0 ||
-	       (op->kind == OP_REPLACE && strcmp(sqlstate, "23505") == 0);
+	       (replace && strcmp(sqlstate, "23505") == 0);
 }
 
-/*
- * Run op, reconnecting once if the connection was lost before COMMIT was
- * sent (after it, a retry could store the objects twice, so the caller
- * gets the error), and retrying what retryable() allows, a few times.
- */
-static enum storage_result op_run(struct storage_backend *be, const struct pgsql_op *op,
-				   const char **error_r)
-{
-	struct storage_sql *d = be->data;
-	int reconnected = 0;
-
-	for (int attempt = 0; attempt < PGSQL_ATTEMPTS; attempt++) {
-		int committing = 0;
-		enum storage_result r;
-
-		if (sql_lost(d->conn)) {
-			if (reconnected || sql_reconnect(d->conn, error_r) < 0)
-				return STORAGE_ERROR;
-			reconnected = 1;
-		}
-		r = op_once(be, op, &committing, error_r);
-		if (r != STORAGE_ERROR)
-			return r;
-		if (sql_lost(d->conn)) {
-			if (committing || reconnected)
-				return STORAGE_ERROR;
-			log_warnx("%s; reconnecting", *error_r);
-			continue;
-		}
-		if (!retryable(op, sql_sqlstate(d->conn)))
-			return STORAGE_ERROR;
-		log_debug("%s; trying again", *error_r);
-	}
-	return STORAGE_ERROR;
-}
-
-static enum storage_result pgsql_put(struct storage_backend *be, const char *type,
-				     const char *owner, const struct os *os,
-				     const char **error_r)
-{
-	const struct pgsql_op op = { .kind = OP_PUT, .type = type, .owner = owner, .os = os };
-
-	return op_run(be, &op, error_r);
-}
-
-static enum storage_result pgsql_get(struct storage_backend *be, const char *type,
+/* One DELETE ... RETURNING: rows deleted by a statement whose answer was
+ * lost are gone, so it is never run again (*committing at once). */
+static enum storage_result take_once(struct storage_backend *be, const char *type,
 				     const char *owner, const struct storage_filter *filter,
-				     struct os **os_r, const char **error_r)
+				     struct os **os_r, int *committing, const char **error_r)
 {
-	const struct pgsql_op op = { .kind = OP_GET, .type = type, .owner = owner,
-				     .filter = filter, .os_r = os_r };
-
-	*os_r = NULL;
-	return op_run(be, &op, error_r);
+	*committing = 1;
+	return do_take(be, type, owner, filter, os_r, error_r);
 }
 
-static enum storage_result pgsql_count(struct storage_backend *be, const char *type,
-				       const char *owner, const struct storage_filter *filter,
-				       int64_t *count_r, const char **error_r)
-{
-	const struct pgsql_op op = { .kind = OP_COUNT, .type = type, .owner = owner,
-				     .filter = filter, .count_r = count_r };
-
-	return op_run(be, &op, error_r);
-}
-
-static enum storage_result pgsql_delete(struct storage_backend *be, const char *type,
-					const char *owner, const struct storage_filter *filter,
-					const char **error_r)
-{
-	const struct pgsql_op op = { .kind = OP_DELETE, .type = type, .owner = owner,
-				     .filter = filter };
-
-	return op_run(be, &op, error_r);
-}
-
-static enum storage_result pgsql_replace(struct storage_backend *be, const char *type,
-					 const char *owner, const struct storage_filter *filter,
-					 const struct os *os, const char **error_r)
-{
-	const struct pgsql_op op = { .kind = OP_REPLACE, .type = type, .owner = owner,
-				     .filter = filter, .os = os };
-
-	return op_run(be, &op, error_r);
-}
-
-static enum storage_result pgsql_take(struct storage_backend *be, const char *type,
-				      const char *owner, const struct storage_filter *filter,
-				      struct os **os_r, const char **error_r)
-{
-	const struct pgsql_op op = { .kind = OP_TAKE, .type = type, .owner = owner,
-				     .filter = filter, .os_r = os_r };
-
-	*os_r = NULL;
-	return op_run(be, &op, error_r);
-}
+static const struct storage_sql_ops pgsql_ops = {
+	.get = do_get,
+	.count = do_count,
+	.delete = do_delete,
+	.insert = insert_object,
+	.take = take_once,
+	.retryable = retryable,
+	.create_missing = create_missing,
+};
 
 const struct storage_driver storage_driver_pgsql = {
 	.name = "pgsql",
 	.open = pgsql_open,
 	.close = storage_sql_close,
-	.put = pgsql_put,
-	.get = pgsql_get,
-	.count = pgsql_count,
-	.delete = pgsql_delete,
-	.replace = pgsql_replace,
-	.take = pgsql_take,
+	.put = storage_sql_put,
+	.get = storage_sql_get,
+	.count = storage_sql_count,
+	.delete = storage_sql_delete,
+	.replace = storage_sql_replace,
+	.take = storage_sql_take,
+	.sql = &pgsql_ops,
 };

@@ -136,6 +136,8 @@ struct storage_driver {
 	enum storage_result (*take)(struct storage_backend *be, const char *type,
 				    const char *owner, const struct storage_filter *filter,
 				    struct os **os_r, const char **error_r);
+	/* Server SQL drivers: what storage_sql_put() and the others use. */
+	const struct storage_sql_ops *sql;
 };
 
 extern const struct storage_driver storage_driver_sqlite;
@@ -158,6 +160,101 @@ int storage_sql_open(struct storage_backend *be, enum sql_kind kind,
 		     int (*ensure_schema)(struct storage_backend *be, const char **error_r),
 		     const char **error_r);
 void storage_sql_close(struct storage_backend *be);
+
+/* The text parameters of one statement of a server SQL driver: integers
+ * formatted into `ints`, serialized XML into `texts`, each kept until the
+ * statement ran. */
+struct storage_sql_params {
+	const char **values;
+	char (*ints)[24];
+	struct buf *texts;
+	size_t max;
+	int n;
+};
+
+void storage_sql_params_init(struct storage_sql_params *p, size_t max);
+void storage_sql_params_free(struct storage_sql_params *p);
+void storage_sql_params_add_int(struct storage_sql_params *p, int64_t v);
+/* Field i of o as the next parameter; booleans as `yes` / `no` ("t"/"f"
+ * for PostgreSQL, "1"/"0" for MySQL). */
+void storage_sql_params_add_field(struct storage_sql_params *p, const struct os_object *o,
+				  size_t i, const char *yes, const char *no);
+
+/* "prefix+name" quoted into sql, or -1 with *error_r if it is longer than
+ * `max` bytes (the server would truncate or refuse it). */
+int storage_sql_table(struct storage_backend *be, const char *prefix, const char *name,
+		      size_t max, struct buf *sql, const char **error_r);
+
+/*
+ * `<verb> "prefix+type" WHERE "collection-owner" = <p1> [AND <filter>]<tail>`
+ * in sql and its parameters in p (initialized here): the owner, then the
+ * filter's values, written in `style`.
+ */
+int storage_sql_where(struct storage_backend *be, const char *verb, const char *type,
+		      const char *owner, const struct storage_filter *filter, const char *tail,
+		      enum storage_param_style style, size_t max_ident, struct buf *sql,
+		      struct storage_sql_params *p, const char **error_r);
+
+/*
+ * What a server SQL driver (pgsql, mysql) does itself; storage_sql_put()
+ * and the others below do the rest the same way for both: writes of
+ * several rows in one transaction ([delete, then] inserts), a connection
+ * lost before COMMIT re-established once and the operation run again,
+ * and what `retryable` allows (by SQLSTATE) run again, up to
+ * STORAGE_SQL_ATTEMPTS times. get returns STORAGE_NOT_FOUND with *os_r
+ * NULL when nothing matches; delete and insert return 0 or -1.
+ */
+#define STORAGE_SQL_ATTEMPTS 4
+
+struct storage_sql_ops {
+	enum storage_result (*get)(struct storage_backend *be, const char *type,
+				   const char *owner, const struct storage_filter *filter,
+				   struct os **os_r, const char **error_r);
+	enum storage_result (*count)(struct storage_backend *be, const char *type,
+				     const char *owner, const struct storage_filter *filter,
+				     int64_t *count_r, const char **error_r);
+	int (*delete)(struct storage_backend *be, const char *type, const char *owner,
+		      const struct storage_filter *filter, const char **error_r);
+	int (*insert)(struct storage_backend *be, const char *type, const char *owner,
+		      const struct os_object *o, const char **error_r);
+	/* get + delete, atomic; *committing set once the outcome may be
+	 * unknown if the connection is lost (then it is not run again). */
+	enum storage_result (*take)(struct storage_backend *be, const char *type,
+				    const char *owner, const struct storage_filter *filter,
+				    struct os **os_r, int *committing, const char **error_r);
+	/* Whether a failure with this SQLSTATE means "run it again"; `replace`
+	 * is set for a replace. */
+	int (*retryable)(int replace, const char *sqlstate);
+	/* Create the missing tables of the schema: jabberd2's (ours 0) or
+	 * those it lacks (ours 1), adding how many to *created. */
+	int (*create_missing)(struct storage_backend *be, int ours, unsigned *created,
+			      const char **error_r);
+};
+
+/* The ensure_schema of storage_sql_open() for a server SQL driver:
+ * jabberd2's tables must be there or be created; the ones it lacks are
+ * created if the database user may, else a warning says so. */
+int storage_sql_ensure_schema(struct storage_backend *be, const char **error_r);
+
+/* The driver operations over be->driver->sql. */
+enum storage_result storage_sql_put(struct storage_backend *be, const char *type,
+				    const char *owner, const struct os *os,
+				    const char **error_r);
+enum storage_result storage_sql_get(struct storage_backend *be, const char *type,
+				    const char *owner, const struct storage_filter *filter,
+				    struct os **os_r, const char **error_r);
+enum storage_result storage_sql_count(struct storage_backend *be, const char *type,
+				      const char *owner, const struct storage_filter *filter,
+				      int64_t *count_r, const char **error_r);
+enum storage_result storage_sql_delete(struct storage_backend *be, const char *type,
+				       const char *owner, const struct storage_filter *filter,
+				       const char **error_r);
+enum storage_result storage_sql_replace(struct storage_backend *be, const char *type,
+					const char *owner, const struct storage_filter *filter,
+					const struct os *os, const char **error_r);
+enum storage_result storage_sql_take(struct storage_backend *be, const char *type,
+				     const char *owner, const struct storage_filter *filter,
+				     struct os **os_r, const char **error_r);
 /* CREATE TABLE "prefix+table" (columns); or, with `index`, CREATE INDEX IF
  * NOT EXISTS "prefix+index" ON "prefix+table" (columns). */
 int storage_sql_create(struct storage_backend *be, const char *prefix, const char *table,
@@ -220,5 +317,24 @@ struct storage_pgsql_table {
 
 extern const struct storage_pgsql_table storage_pgsql_schema[];
 extern const size_t storage_pgsql_schema_len;
+
+/* ---- the MySQL/MariaDB driver and its schema (schema_mysql.c) ---- */
+
+/* Defined only when built with libmariadb (HAVE_MYSQL). */
+extern const struct storage_driver storage_driver_mysql;
+
+/* As STORAGE_PGSQL_UNPREFIXED and STORAGE_PGSQL_OURS. */
+#define STORAGE_MYSQL_UNPREFIXED 0x1
+#define STORAGE_MYSQL_OURS 0x2
+
+/* `columns` is the text inside CREATE TABLE's parentheses, keys included. */
+struct storage_mysql_table {
+	const char *name;
+	unsigned flags;
+	const char *columns;
+};
+
+extern const struct storage_mysql_table storage_mysql_schema[];
+extern const size_t storage_mysql_schema_len;
 
 #endif

@@ -13,8 +13,12 @@
   cluster3  the test module's 3-node cluster (tests/lib/cluster.py), every
            node up and linked when the test starts; fresh users per test
            (cluster3.user()).
-  sm_storage  parametrized "sqlite" / "pgsql": None (the node's SQLite
-           file) or a fresh pgsql.Database, for jabberd.Node(storage=...).
+  my_server  one private MariaDB server for the session
+           (tests/lib/mysql.py), started on first use, stopped at the end;
+           skips its users if Debian's mariadb-server is not installed.
+  sm_storage  parametrized "sqlite" / "pgsql" / "mysql": None (the
+           node's SQLite file) or a fresh pgsql.Database or mysql.Database,
+           for jabberd.Node(storage=...).
 
 When a test fails, the tail of every daemon's output is added to the
 report, and the sandbox directory (kept by pytest for the last runs) is
@@ -97,11 +101,28 @@ def pg_server():
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "pgsql"])
+@pytest.fixture(scope="session")
+def my_server():
+    from lib import jabberd, mysql
+    try:
+        server = mysql.Server()
+    except mysql.Unavailable as e:
+        jabberd.missing(str(e))
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "pgsql", "mysql"])
 def sm_storage(request, sandbox):
     if request.param == "sqlite":
         yield None
         return
-    db = request.getfixturevalue("pg_server").database()
+    server = "pg_server" if request.param == "pgsql" else "my_server"
+    db = request.getfixturevalue(server).database()
     yield db
-    db.save_log(sandbox.path("postgresql.log"))
+    db.save_log(sandbox.path("postgresql.log" if request.param == "pgsql" else "mariadb.log"))

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_authreg: the "$scram$" password format and the sqlite authreg
- * backend as c2s uses them: registration stores hashes, PLAIN checks,
- * SCRAM secrets, jabberd2 plaintext / crypt / a1hash rows, and their
- * upgrade to "$scram$" on a successful login.
+ * test_authreg: the "$scram$" password format, and what only the sqlite
+ * authreg backend has (the file opened as the sm's storage opens it).
+ * What every backend must do (registration, PLAIN and SCRAM, jabberd2's
+ * plaintext / crypt / a1hash rows and their upgrade) is in
+ * test_authreg_backends.c, run over every backend.
  */
 #include "config.h"
 
-#include <crypt.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -199,169 +199,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* What the password column holds, straight from the file. */
-static char *column(struct fixture *f, const char *user)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	char *out = NULL;
-
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT password FROM authreg WHERE username=?",
-					    -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
-		out = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return out;
-}
-
-/* A row as jabberd2 writes it. */
-static void put_row(struct fixture *f, const char *user, const char *realm, const char *pw)
-{
-	sqlite3 *db;
-	char *sql = sqlite3_mprintf("INSERT INTO authreg VALUES (%Q, %Q, %Q)", user, realm, pw);
-
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_free(sql);
-	sqlite3_close(db);
-}
-
-static void test_register_login_delete(void **state)
-{
-	struct fixture *f = *state;
-	struct sx_sasl_secret sec = { 0 };
-	char *col;
-
-	f->ar = open_ar(f, 1, AUTHREG_LEGACY_PLAINTEXT);
-	assert_int_equal(authreg_user_exists(f->ar, "ann", "localhost"), AUTHREG_FAIL);
-	assert_int_equal(authreg_create_user(f->ar, "ann", "localhost"), AUTHREG_OK);
-	assert_int_equal(authreg_create_user(f->ar, "ann", "localhost"), AUTHREG_FAIL);
-	assert_int_equal(authreg_set_password(f->ar, "ann", "localhost", "pw1"), AUTHREG_OK);
-	col = column(f, "ann");
-	assert_non_null(col);
-	assert_true(authreg_pw_is_scram(col));
-	assert_null(strstr(col, "pw1"));
-	free(col);
-	assert_int_equal(authreg_check_password(f->ar, "ann", "localhost", "pw1"), AUTHREG_OK);
-	assert_int_equal(authreg_check_password(f->ar, "ann", "localhost", "pw2"), AUTHREG_FAIL);
-	assert_int_equal(authreg_check_password(f->ar, "ann", "elsewhere", "pw1"), AUTHREG_FAIL);
-	assert_int_equal(authreg_get_secret(f->ar, "ann", "localhost", "SHA-1", &sec), AUTHREG_OK);
-	assert_null(sec.password);
-	assert_int_equal(sec.key_len, 20);
-	assert_int_equal(sec.iter, 64);
-	assert_int_equal(authreg_delete_user(f->ar, "ann", "localhost"), AUTHREG_OK);
-	assert_int_equal(authreg_check_password(f->ar, "ann", "localhost", "pw1"), AUTHREG_FAIL);
-	assert_int_equal(authreg_delete_user(f->ar, "ann", "localhost"), AUTHREG_FAIL);
-}
-
-/* A jabberd2 plaintext row: SCRAM gets the password, PLAIN works, and the
- * row becomes "$scram$" after the first good login (not after a bad one). */
-static void test_plaintext_row_upgraded(void **state)
-{
-	struct fixture *f = *state;
-	struct sx_sasl_secret sec = { 0 };
-	char *col;
-
-	f->ar = open_ar(f, 1, AUTHREG_LEGACY_PLAINTEXT);
-	put_row(f, "bob", "localhost", "old-secret");
-	assert_int_equal(authreg_get_secret(f->ar, "bob", "localhost", "SHA-256", &sec), AUTHREG_OK);
-	assert_non_null(sec.password);
-	assert_string_equal(sec.password, "old-secret");
-	free(sec.password);
-	assert_int_equal(authreg_check_password(f->ar, "bob", "localhost", "wrong"), AUTHREG_FAIL);
-	col = column(f, "bob");
-	assert_string_equal(col, "old-secret");
-	free(col);
-	assert_int_equal(authreg_check_password(f->ar, "bob", "localhost", "old-secret"), AUTHREG_OK);
-	col = column(f, "bob");
-	assert_true(authreg_pw_is_scram(col));
-	free(col);
-	assert_int_equal(authreg_check_password(f->ar, "bob", "localhost", "old-secret"), AUTHREG_OK);
-}
-
-static void test_plaintext_row_kept_without_upgrade(void **state)
-{
-	struct fixture *f = *state;
-	char *col;
-
-	f->ar = open_ar(f, 0, AUTHREG_LEGACY_PLAINTEXT);
-	put_row(f, "cy", "localhost", "pw");
-	assert_int_equal(authreg_check_password(f->ar, "cy", "localhost", "pw"), AUTHREG_OK);
-	col = column(f, "cy");
-	assert_string_equal(col, "pw");
-	free(col);
-	/* SCRAM login from plaintext then "upgrade" is a no-op too. */
-	assert_int_equal(authreg_upgrade(f->ar, "cy", "localhost", "pw"), AUTHREG_OK);
-	col = column(f, "cy");
-	assert_string_equal(col, "pw");
-	free(col);
-}
-
-/* An upgrade with a stale password (changed meanwhile) leaves the row. */
-static void test_upgrade_needs_current_password(void **state)
-{
-	struct fixture *f = *state;
-	char *col;
-
-	f->ar = open_ar(f, 1, AUTHREG_LEGACY_PLAINTEXT);
-	put_row(f, "di", "localhost", "new");
-	assert_int_equal(authreg_upgrade(f->ar, "di", "localhost", "old"), AUTHREG_OK);
-	col = column(f, "di");
-	assert_string_equal(col, "new");
-	free(col);
-}
-
-static void test_crypt_row(void **state)
-{
-	struct fixture *f = *state;
-	struct sx_sasl_secret sec = { 0 };
-	struct crypt_data cd = { 0 };
-	const char *h = crypt_r("hunter2", "$6$rounds=5000$abcdefghijklmnop", &cd);
-	char *col;
-
-	f->ar = open_ar(f, 1, AUTHREG_LEGACY_CRYPT);
-	assert_non_null(h);
-	put_row(f, "eve", "localhost", h);
-	/* SCRAM cannot use a crypt hash. */
-	assert_int_equal(authreg_get_secret(f->ar, "eve", "localhost", "SHA-1", &sec), AUTHREG_FAIL);
-	assert_int_equal(authreg_check_password(f->ar, "eve", "localhost", "hunter3"), AUTHREG_FAIL);
-	assert_int_equal(authreg_check_password(f->ar, "eve", "localhost", "hunter2"), AUTHREG_OK);
-	col = column(f, "eve");
-	assert_true(authreg_pw_is_scram(col));
-	free(col);
-	assert_int_equal(authreg_get_secret(f->ar, "eve", "localhost", "SHA-1", &sec), AUTHREG_OK);
-}
-
-static void test_a1hash_row(void **state)
-{
-	struct fixture *f = *state;
-
-	f->ar = open_ar(f, 0, AUTHREG_LEGACY_A1HASH);
-	/* md5("fay:localhost:pw") */
-	put_row(f, "fay", "localhost", "fa7d52bb1267d1c2190c1bd3174229b4");
-	assert_int_equal(authreg_check_password(f->ar, "fay", "localhost", "nope"), AUTHREG_FAIL);
-	assert_int_equal(authreg_check_password(f->ar, "fay", "localhost", "pw"), AUTHREG_OK);
-}
-
-static void test_store_plaintext(void **state)
-{
-	struct fixture *f = *state;
-	struct authreg_settings set = { .store_plaintext = 1 };
-	const char *error;
-	char *col;
-
-	f->ar = authreg_new("sqlite", f->cfg, &set, &error);
-	assert_non_null(f->ar);
-	assert_int_equal(authreg_create_user(f->ar, "gus", "localhost"), AUTHREG_OK);
-	assert_int_equal(authreg_set_password(f->ar, "gus", "localhost", "clear"), AUTHREG_OK);
-	col = column(f, "gus");
-	assert_string_equal(col, "clear");
-	free(col);
-}
-
 /* The file is opened by the SQL layer the sm's storage uses: a new file
  * gets jabberd2's WAL journal (so the sm reading it does not block c2s's
  * writes), whoever creates it first; a busy-timeout that is not a number
@@ -412,13 +249,6 @@ int main(void)
 		cmocka_unit_test(test_pw_keys_match_scram),
 		cmocka_unit_test(test_pw_independent_entry),
 		cmocka_unit_test(test_pw_parse_rejects),
-		cmocka_unit_test_setup_teardown(test_register_login_delete, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plaintext_row_upgraded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plaintext_row_kept_without_upgrade, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_upgrade_needs_current_password, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crypt_row, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a1hash_row, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_plaintext, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_module, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlite_opened_as_storage, setup, teardown),
 	};

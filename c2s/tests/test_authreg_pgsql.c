@@ -96,39 +96,6 @@ static char *column(struct fixture *f, const char *table_sql, const char *user)
 	return out;
 }
 
-static void test_register_login_delete(void **state)
-{
-	struct fixture *f = *state;
-	struct sx_sasl_secret sec = { 0 };
-	char *col;
-
-	open_ok(f, "", 1);
-	assert_int_equal(authreg_user_exists(f->ar, "ann", "localhost"), AUTHREG_FAIL);
-	assert_int_equal(authreg_create_user(f->ar, "ann", "localhost"), AUTHREG_OK);
-	assert_int_equal(authreg_create_user(f->ar, "ann", "localhost"), AUTHREG_FAIL);
-	assert_int_equal(authreg_user_exists(f->ar, "ann", "localhost"), AUTHREG_OK);
-	/* Created, no password yet: nothing logs in. */
-	assert_int_equal(authreg_check_password(f->ar, "ann", "localhost", ""), AUTHREG_FAIL);
-	assert_int_equal(authreg_set_password(f->ar, "ann", "localhost", "pw1"), AUTHREG_OK);
-	assert_int_equal(authreg_set_password(f->ar, "nobody", "localhost", "pw1"), AUTHREG_FAIL);
-	col = column(f, "password FROM authreg", "ann");
-	assert_non_null(col);
-	assert_true(authreg_pw_is_scram(col));
-	assert_null(strstr(col, "pw1"));
-	free(col);
-	assert_int_equal(authreg_check_password(f->ar, "ann", "localhost", "pw1"), AUTHREG_OK);
-	assert_int_equal(authreg_check_password(f->ar, "ann", "localhost", "pw2"), AUTHREG_FAIL);
-	assert_int_equal(authreg_check_password(f->ar, "ann", "elsewhere", "pw1"), AUTHREG_FAIL);
-	assert_int_equal(authreg_get_secret(f->ar, "ann", "localhost", "SHA-256", &sec),
-			 AUTHREG_OK);
-	assert_null(sec.password);
-	assert_int_equal(sec.key_len, 32);
-	assert_int_equal(sec.iter, 64);
-	assert_int_equal(authreg_delete_user(f->ar, "ann", "localhost"), AUTHREG_OK);
-	assert_int_equal(authreg_delete_user(f->ar, "ann", "localhost"), AUTHREG_FAIL);
-	assert_int_equal(authreg_user_exists(f->ar, "ann", "localhost"), AUTHREG_FAIL);
-}
-
 /* jabberd2's own db-setup.pgsql, a row as jabberd2 wrote it: PLAIN and
  * SCRAM (from the password) work, and the row becomes "$scram$" after the
  * first good login, still within jabberd2's varchar(256). */
@@ -385,7 +352,6 @@ static void test_conninfo(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TEST(test_register_login_delete),
 		TEST(test_jabberd2_plaintext_row),
 		TEST(test_table_created),
 		TEST(test_names_configured),

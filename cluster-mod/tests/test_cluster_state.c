@@ -357,6 +357,63 @@ static void test_bye_drops(void **state)
 	state_net_free(&net);
 }
 
+static char names_seen[256];
+
+static void names_watch(void *ctx, const char *node, const char *name, int bound)
+{
+	size_t len = strlen(names_seen);
+
+	(void)ctx;
+	snprintf(names_seen + len, sizeof(names_seen) - len, "%s%s@%s ", bound ? "+" : "-",
+		 name, node);
+}
+
+/* i13-fed: names bound on one node reach the others in deltas and in a
+ * snapshot, go with an unbind, and are dropped with the node. */
+static void test_names(void **state)
+{
+	struct state_net net;
+
+	(void)state;
+	state_net_init(&net, 3, 16);
+	names_seen[0] = '\0';
+	cluster_state_set_names_watch(net.st[2], names_watch, NULL);
+	assert_int_equal(cluster_state_local_name(net.st[0], "conference.example", 1), 0);
+	assert_int_equal(cluster_state_local_name(net.st[0], "conference.example", 1), -1);
+	assert_int_equal(cluster_state_local_name(net.st[0], "gw.example", 1), 0);
+	set(net.st[0], "a@example.org/r", 0, 1);
+	cluster_state_flush(net.st[0]);
+	state_net_pump(&net);
+	assert_string_equal(cluster_state_name_node(net.st[1], "conference.example"), "n1");
+	assert_string_equal(cluster_state_name_node(net.st[2], "gw.example"), "n1");
+	assert_null(cluster_state_name_node(net.st[2], "other.example"));
+	assert_null(cluster_state_name_node(net.st[0], "gw.example"));  /* own: not a peer */
+	assert_string_equal(names_seen, "+conference.example@n1 +gw.example@n1 ");
+	/* n2 restarts and asks n1 for everything: a snapshot with the names. */
+	state_net_restart(&net, 1, 7000, 16);
+	assert_null(cluster_state_name_node(net.st[1], "gw.example"));
+	cluster_state_peer_open(net.st[1], "n1");
+	state_net_pump(&net);
+	assert_true(net.sent[0][CLUSTER_FRAME_STATE_SNAPSHOT] >= 1);
+	assert_string_equal(cluster_state_name_node(net.st[1], "conference.example"), "n1");
+	assert_string_equal(cluster_state_name_node(net.st[1], "gw.example"), "n1");
+	assert_int_equal(cluster_state_count(net.st[1], "n1"), 1);
+	/* An unbind goes out as a delta. */
+	assert_int_equal(cluster_state_local_name(net.st[0], "gw.example", 0), 0);
+	assert_int_equal(cluster_state_local_name(net.st[0], "gw.example", 0), -1);
+	cluster_state_flush(net.st[0]);
+	state_net_pump(&net);
+	assert_null(cluster_state_name_node(net.st[1], "gw.example"));
+	assert_null(cluster_state_name_node(net.st[2], "gw.example"));
+	/* n1 dies: its names go with its sessions. */
+	names_seen[0] = '\0';
+	cluster_state_drop_node(net.st[2], "n1", CLUSTER_STATE_DROP_NODE_DEAD);
+	assert_null(cluster_state_name_node(net.st[2], "conference.example"));
+	assert_string_equal(names_seen, "-conference.example@n1 ");
+	assert_int_equal(net.errors, 0);
+	state_net_free(&net);
+}
+
 /* What the watch saw, as "change reason jid node" lines. */
 static char watched[16][96];
 static int nwatched;
@@ -474,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_bye_drops),
 		cmocka_unit_test(test_own_entries_refused),
 		cmocka_unit_test(test_local_limits),
+		cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

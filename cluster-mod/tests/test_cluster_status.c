@@ -83,7 +83,9 @@ static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
 			    .redirect_misses = 2, .redirects = 4 },
 		.tables = { .local_sessions = 2, .remote_sessions = 12, .stubs_pushed = 30,
 			    .redirect_entries = 3, .handed = 17, .forwarded_out = 8,
-			    .forwarded_in = 9, .undelivered = 1 },
+			    .forwarded_in = 9, .undelivered = 1, .names_announced = 1,
+			    .names_held = 2, .component_out = 5, .component_in = 6,
+			    .component_bounced = 1 },
 		.nmembers = 3, .members = members3,
 	};
 	st->refusals[CLUSTER_REFUSE_WRONG_CA] = 9;
@@ -116,7 +118,9 @@ static void test_text(void **state)
 	assert_non_null(strstr(b.data, "tables\n  local        2 sessions\n"
 				       "  remote       12 sessions\n  stubs        30 pushed\n"
 				       "  redirects    3 installed\n  handed       17\n"
-				       "  forwarded    out 8, in 9, undelivered 1\n"));
+				       "  forwarded    out 8, in 9, undelivered 1\n"
+				       "  components   1 announced, 2 held for peers; routes out 5, "
+				       "in 6, bounced 1\n"));
 	/* n3 is down: no rtt line for it */
 	assert_null(strstr(strstr(b.data, "peer n3\n"), "rtt"));
 	/* the members, with their state and since when */
@@ -154,7 +158,9 @@ static void test_json(void **state)
 	assert_non_null(strstr(b.data, "\"sessions\":12,\"queue\":{\"frames\":3,\"bytes\":456}}"));
 	assert_non_null(strstr(b.data, ",\"tables\":{\"local_sessions\":2,\"remote_sessions\":12,"
 				       "\"stubs_pushed\":30,\"redirect_entries\":3,\"handed\":17,"
-				       "\"forwarded_out\":8,\"forwarded_in\":9,\"undelivered\":1}}\n"));
+				       "\"forwarded_out\":8,\"forwarded_in\":9,\"undelivered\":1,"
+				       "\"names_announced\":1,\"names_held\":2,\"component_out\":5,"
+				       "\"component_in\":6,\"component_bounced\":1}}\n"));
 	/* one line, no raw control byte */
 	for (size_t i = 0; i + 1 < b.len; i++)
 		assert_true((unsigned char)b.data[i] >= 0x20);
@@ -232,6 +238,8 @@ static void test_metrics(void **state)
 				       "reason=\"wrong CA\"} 9\n"));
 	assert_non_null(strstr(b.data, "jabberd_router_redirect_hits_total{node=\"n1\"} 5\n"));
 	assert_non_null(strstr(b.data, "jabberd_router_redirect_misses_total{node=\"n1\"} 2\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_names_held{node=\"n1\"} 2\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_component_bounced_total{node=\"n1\"} 1\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_peer_queue_frames{node=\"n1\",peer=\"n2\"} 3\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_remote_sessions{node=\"n1\"} 12\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_member_state{node=\"n1\",member=\"n3\","
@@ -248,8 +256,8 @@ static void test_metrics(void **state)
 		samples += line[0] != '#';
 	}
 	/* 2 peers x 7 per-peer metrics + rtt of n2 + refusal reasons + 5 router
-	 * + 8 tables + 3 members x (4 states + since) */
-	assert_int_equal(samples, 2 * 7 + 1 + CLUSTER_REFUSE_COUNT + 5 + 8 + 3 * 5);
+	 * + 8 tables + 5 components + 3 members x (4 states + since) */
+	assert_int_equal(samples, 2 * 7 + 1 + CLUSTER_REFUSE_COUNT + 5 + 8 + 5 + 3 * 5);
 	buf_free(&b);
 }
 

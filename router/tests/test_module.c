@@ -129,6 +129,58 @@ static void test_hooks(void **state)
 	router_free(&r);
 }
 
+static char names_seen[256];
+
+static void names_cb(void *ctx, const char *name, int bound)
+{
+	size_t len = strlen(names_seen);
+
+	(void)ctx;
+	snprintf(names_seen + len, sizeof(names_seen) - len, "%s%s ", bound ? "+" : "-", name);
+}
+
+/* router_mod_names_watch(): the first component's bind and the last
+ * one's unbind of a name are told, once for a multi name, never the
+ * module's own binds; a closed stream unbinds. */
+static void test_names_watch(void **state)
+{
+	struct router *r = router_new();
+	struct rt *muc = rt_new(r, "muc", 0), *a = rt_new(r, "a", 0), *b = rt_new(r, "b", 0);
+	const char *error = NULL;
+
+	(void)state;
+	router_acl_add(r, ROUTER_ACL_BIND, "muc");
+	router_acl_add(r, ROUTER_ACL_BIND, "a");
+	router_acl_add(r, ROUTER_ACL_BIND, "b");
+	assert_int_equal(router_module_load(r, ROUTER_TEST_MODULE, &error), 0);
+	names_seen[0] = '\0';
+	router_mod_names_watch(r, names_cb, NULL);
+	rt_feed(muc, "<bind" NS " name='conference.example'/>");
+	assert_int_equal(router_mod_bind(r, "gateway.example", 0, &error), 0);
+	rt_feed(a, "<bind" NS " name='pubsub.example' multi='1'/>");
+	rt_feed(b, "<bind" NS " name='pubsub.example' multi='1'/>");
+	/* The module joins a multi name: not a component's bind. */
+	assert_int_equal(router_mod_bind(r, "pubsub.example", 1, &error), 0);
+	assert_string_equal(names_seen, "+conference.example +pubsub.example ");
+	rt_feed(a, "<unbind" NS " name='pubsub.example'/>");
+	assert_int_equal(router_mod_unbind(r, "gateway.example"), 0);
+	assert_string_equal(names_seen, "+conference.example +pubsub.example ");
+	rt_feed(b, "<unbind" NS " name='pubsub.example'/>");
+	/* The module still holds it, but no component does. */
+	assert_string_equal(names_seen, "+conference.example +pubsub.example -pubsub.example ");
+	rt_free(&muc);
+	assert_string_equal(names_seen, "+conference.example +pubsub.example -pubsub.example "
+			    "-conference.example ");
+	/* Unloading ends the watch. */
+	router_module_unload(r);
+	rt_feed(a, "<bind" NS " name='late.example'/>");
+	assert_string_equal(names_seen, "+conference.example +pubsub.example -pubsub.example "
+			    "-conference.example ");
+	rt_free(&a);
+	rt_free(&b);
+	router_free(&r);
+}
+
 static int stopped_calls;
 
 static void on_stopped(void *ctx)
@@ -218,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_hooks),
 		cmocka_unit_test(test_abi2_calls),
+		cmocka_unit_test(test_names_watch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

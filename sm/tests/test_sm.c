@@ -870,6 +870,13 @@ static void test_carbons(void **state)
 	sm_test_from_sess(sm, "2", a2, "<presence><priority>1</priority></presence>");
 	sm_test_from_sess(sm, "2", a2, "<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>");
 	assert_non_null(sm_test_out_find("id='c1'", "type='result'", NULL));
+	/* c2s addresses an iq without `to` to the bare JID: the same request */
+	sm_test_from_sess(sm, "1", a1, "<iq type='set' id='c0' to='ann@example.org'>"
+			  "<enable xmlns='urn:xmpp:carbons:2'/></iq>");
+	assert_non_null(sm_test_out_find("id='c0'", "type='result'", NULL));
+	sm_test_from_sess(sm, "1", a1, "<iq type='set' id='c00' to='ann@example.org'>"
+			  "<disable xmlns='urn:xmpp:carbons:2'/></iq>");
+	assert_non_null(sm_test_out_find("id='c00'", "type='result'", NULL));
 	sm_test_out_clear();
 	/* Received: "two" is not the top priority, so it gets a carbon. */
 	sm_test_from_sess(sm, "3", b, "<message to='ann@example.org' type='chat'><body>in</body>"
@@ -1460,6 +1467,80 @@ static void test_cluster_presence_fan_out(void **state)
 					 "from='ann@example.org/phone'", "to='zed@far.example'", NULL));
 }
 
+/* One full JID briefly on two nodes (rule 5): whatever order the older
+ * session's removal and the newer one's add arrive in, the stub is the
+ * newer session's and stanzas for the full JID go to its node. */
+static void test_cluster_same_full_jid_two_nodes(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a;
+	int order;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	for (order = 0; order < 2; order++) {
+		sm_test_feed(sm, "<route xmlns='" COMP "' to='sm-n1' from='example.org'>"
+			     "<remote xmlns='" CL_NS "'><s action='add' jid='bob@example.org/x' "
+			     "node='n2' priority='0' available='1' started='1000'/></remote></route>");
+		/* the newer on n3; n2's updates and removal come after it */
+		sm_test_feed(sm, "<route xmlns='" COMP "' to='sm-n1' from='example.org'>"
+			     "<remote xmlns='" CL_NS "'><s action='add' jid='bob@example.org/x' "
+			     "node='n3' priority='0' available='1' started='2000'/></remote></route>");
+		if (order == 1)
+			sm_test_feed(sm, "<route xmlns='" COMP "' to='sm-n1' from='example.org'>"
+				     "<remote xmlns='" CL_NS "'><s action='update' "
+				     "jid='bob@example.org/x' node='n2' priority='0' available='0' "
+				     "started='1000'/></remote></route>");
+		cl_remove(sm, "bob@example.org/x", "n2", "end");
+		assert_int_equal(sm_remote_count(sm), 1);
+		sm_test_out_clear();
+		sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/x'><body>hi</body>"
+				  "</message>");
+		assert_nout(1);
+		assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='bob@example.org/x'",
+						 "<body>hi</body>", NULL));
+		cl_remove(sm, "bob@example.org/x", "n3", "end");
+		assert_int_equal(sm_remote_count(sm), 0);
+	}
+}
+
+/* Index of the first captured output containing s and t, or -1. */
+static int out_index(const char *s, const char *t)
+{
+	int i;
+
+	for (i = 0; i < sm_test_nout; i++)
+		if (strstr(sm_test_out[i], s) != NULL && strstr(sm_test_out[i], t) != NULL)
+			return i;
+	return -1;
+}
+
+/* A session's initial presence: the module hears "available" before the
+ * probes and the broadcast go to other nodes, so a contact's node that
+ * answers the probe to ann's bare JID already knows ann's session is
+ * available (else the answer finds no available session and is lost). */
+static void test_cluster_available_before_probes(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a;
+	int upd, fwd;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	befriend(sm, "1", a, "bob@example.org");
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<presence/>");
+	upd = out_index("action='update'", "available='1'");
+	fwd = out_index("jc:node='n2'", "jc:targets='bob@example.org/x'");
+	if (upd < 0 || fwd < 0 || upd > fwd)
+		sm_test_out_dump();
+	assert_true(upd >= 0 && fwd >= 0);
+	assert_true(upd < fwd);
+}
+
 /* Rule 3: a forwarded stanza is delivered to each named local session;
  * one without `to` gets the target's; fallbacks for a session that
  * ended; carbons and roster pushes only to sessions that asked; probes
@@ -1881,6 +1962,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cluster_hold_until_synced, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_presence_fan_out, setup_cluster,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_available_before_probes, setup_cluster,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_same_full_jid_two_nodes, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_forwarded_in, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_undelivered, setup_cluster, teardown),

@@ -20,6 +20,27 @@
 #include "util/buf.h"
 #include "util/nad.h"
 
+const char *stt_opt_get(void *ctx, const char *key)
+{
+	struct stt_opts *opts = ctx;
+
+	for (int i = 0; i < STT_MAX_OPTS && opts->kv[i][0] != NULL; i++)
+		if (strcmp(opts->kv[i][0], key) == 0)
+			return opts->kv[i][1];
+	return NULL;
+}
+
+void stt_opt_set(struct stt_opts *opts, const char *key, const char *value)
+{
+	int i;
+
+	for (i = 0; i < STT_MAX_OPTS - 1 && opts->kv[i][0] != NULL; i++)
+		if (strcmp(opts->kv[i][0], key) == 0)
+			break;
+	opts->kv[i][0] = key;
+	opts->kv[i][1] = value;
+}
+
 struct os_object *stt_roster_item(struct os *os, const char *jid, const char *name, int to,
 				  int from, int ask)
 {

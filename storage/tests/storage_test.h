@@ -13,6 +13,17 @@ struct os;
 struct os_object;
 struct storage;
 
+/* Options of a test's storage, for storage_new(stt_opt_get, &opts). */
+#define STT_MAX_OPTS 12
+
+struct stt_opts {
+	const char *kv[STT_MAX_OPTS][2]; /* key, value; NULL key ends */
+};
+
+const char *stt_opt_get(void *ctx, const char *key);
+/* Set (or replace) an option; the strings must outlive the storage. */
+void stt_opt_set(struct stt_opts *opts, const char *key, const char *value);
+
 /* Append a roster-items (resp. privacy-items) object to os. A NULL name
  * (resp. type) leaves the column at its default. */
 struct os_object *stt_roster_item(struct os *os, const char *jid, const char *name, int to,

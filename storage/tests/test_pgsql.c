@@ -90,92 +90,6 @@ static void test_new_database(void **state)
 
 /* ---- data round trips ---- */
 
-static void test_roster_round_trip(void **state)
-{
-	struct pgt_fixture *fx = *state;
-	struct os *os = os_new(), *got;
-	struct os_object *o;
-	int64_t seq, prev = 0, ask;
-	int to, from;
-	enum os_type t;
-
-	stt_roster_item(os, "carol@example.org", "Carol", 1, 1, 0);
-	stt_roster_item(os, "bob@far.example.org", NULL, 0, 1, 1);
-	stt_roster_item(os, "dave@example.org", "D\xc3\xa4ve", 1, 0, 2);
-	stt_put_ok(fx->st, "roster-items", "alice@example.org", os);
-	os_free(&os);
-
-	got = stt_get_ok(fx->st, "roster-items", "alice@example.org", NULL);
-	assert_int_equal((int)os_count(got), 3);
-	stt_assert_column(got, "jid", "carol@example.org,bob@far.example.org,dave@example.org");
-	stt_assert_column(got, "name", "Carol,-,D\xc3\xa4ve");
-	o = os_next(os_first(got));
-	assert_int_equal(os_object_get_bool(o, "to", &to), 0);
-	assert_int_equal(os_object_get_bool(o, "from", &from), 0);
-	assert_int_equal(os_object_get_int(o, "ask", &ask), 0);
-	assert_int_equal(to, 0);
-	assert_int_equal(from, 1);
-	assert_true(ask == 1);
-	for (size_t i = 0; i < os_object_nfields(o); i++)
-		if (strcmp(os_object_field(o, i, &t), "to") == 0)
-			assert_int_equal(t, OS_TYPE_BOOLEAN);
-	/* The owner is not a field; the (bigint) sequence is, and it grows. */
-	for (o = os_first(got); o != NULL; o = os_next(o)) {
-		const char *s;
-
-		assert_int_equal(os_object_get_str(o, "collection-owner", &s), -1);
-		assert_int_equal(os_object_get_int(o, "object-sequence", &seq), 0);
-		assert_true(seq > prev);
-		prev = seq;
-	}
-	os_free(&got);
-	/* Stored as PostgreSQL booleans. */
-	pgt_assert_query(fx, "SELECT \"to\", \"from\", \"ask\" FROM \"roster-items\" "
-			 "ORDER BY \"object-sequence\"", "t|t|0\nf|t|1\nt|f|2\n");
-
-	os = os_new();
-	const char *groups[][2] = { { "carol@example.org", "Friends" },
-				    { "bob@far.example.org", "Work" },
-				    { "carol@example.org", "Work" },
-				    { "bob@far.example.org", "Caf\xc3\xa9 (Paris)" } };
-	for (size_t i = 0; i < 4; i++) {
-		o = os_object_new(os);
-		os_object_put_str(o, "jid", groups[i][0]);
-		os_object_put_str(o, "group", groups[i][1]);
-	}
-	stt_put_ok(fx->st, "roster-groups", "alice@example.org", os);
-	os_free(&os);
-	char *f = storage_filter_str("jid", "bob@far.example.org");
-	got = stt_get_ok(fx->st, "roster-groups", "alice@example.org", f);
-	stt_assert_column(got, "group", "Work,Caf\xc3\xa9 (Paris)");
-	os_free(&got);
-	free(f);
-	got = stt_get_ok(fx->st, "roster-groups", "alice@example.org",
-			 "(&(jid=19:bob@far.example.org)(group=4:Work))");
-	assert_int_equal((int)os_count(got), 1);
-	os_free(&got);
-}
-
-/* An object read back can be written again: the sequence it carries is not
- * inserted (the copy draws a new one). */
-static void test_reput_read_object(void **state)
-{
-	struct pgt_fixture *fx = *state;
-	struct os *got, *again;
-	int64_t s1, s2;
-
-	pgt_put_one_str(fx, "queue", "a@b", "xml", "NAD<x/>");
-	got = stt_get_ok(fx->st, "queue", "a@b", NULL);
-	stt_put_ok(fx->st, "queue", "a@b", got);
-	again = stt_get_ok(fx->st, "queue", "a@b", NULL);
-	assert_int_equal((int)os_count(again), 2);
-	os_object_get_int(os_first(again), "object-sequence", &s1);
-	os_object_get_int(os_next(os_first(again)), "object-sequence", &s2);
-	assert_true(s2 > s1);
-	os_free(&got);
-	os_free(&again);
-}
-
 static void test_queue_nad(void **state)
 {
 	struct pgt_fixture *fx = *state;
@@ -219,104 +133,6 @@ static void test_queue_nad(void **state)
 	}
 	assert_int_equal((int)n, 2);
 	assert_true(pgt_raw_int(fx, "SELECT count(*) FROM queue WHERE xml LIKE 'NAD<route%'") == 2);
-	os_free(&got);
-}
-
-static const char *const vcard_fields[] = {
-	"fn", "n-family", "n-given", "n-middle", "n-prefix", "n-suffix", "nickname",
-	"photo-type", "photo-binval", "photo-extval", "bday", "adr-pobox", "adr-extadd",
-	"adr-street", "adr-locality", "adr-region", "adr-pcode", "adr-country", "tel",
-	"email", "jabberid", "mailer", "tz", "geo-lat", "geo-lon", "title", "role",
-	"logo-type", "logo-binval", "logo-extval", "agent-extval", "org-orgname",
-	"org-orgunit", "note", "rev", "sort-string", "sound-phonetic", "sound-binval",
-	"sound-extval", "uid", "url", "desc", "key-type", "key-cred",
-};
-
-static void test_vcard(void **state)
-{
-	struct pgt_fixture *fx = *state;
-	const size_t n = sizeof(vcard_fields) / sizeof(vcard_fields[0]);
-	struct os *os = os_new(), *got;
-	struct os_object *o = os_object_new(os);
-	char value[96];
-	const char *s, *error;
-
-	assert_int_equal((int)n, 44);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(value, sizeof(value), "%s \xc3\xa9\xe6\x97\xa5 '\"%zu", vcard_fields[i],
-			 i);
-		os_object_put_str(o, vcard_fields[i], value);
-	}
-	stt_put_ok(fx->st, "vcard", "alice@example.org", os);
-	got = stt_get_ok(fx->st, "vcard", "alice@example.org", NULL);
-	o = os_first(got);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(value, sizeof(value), "%s \xc3\xa9\xe6\x97\xa5 '\"%zu", vcard_fields[i],
-			 i);
-		assert_int_equal(os_object_get_str(o, vcard_fields[i], &s), 0);
-		assert_string_equal(s, value);
-	}
-	os_free(&got);
-	/* One vCard per owner (the primary key): a second put fails, a
-	 * replace is how it is updated. */
-	assert_int_equal(storage_put(fx->st, "vcard", "alice@example.org", os, &error),
-			 STORAGE_ERROR);
-	assert_non_null(strstr(error, "duplicate key"));
-	os_free(&os);
-	os = os_new();
-	os_object_put_str(os_object_new(os), "fn", "Alice L.");
-	assert_int_equal(storage_replace(fx->st, "vcard", "alice@example.org", NULL, os, &error),
-			 STORAGE_OK);
-	os_free(&os);
-	got = stt_get_ok(fx->st, "vcard", "alice@example.org", NULL);
-	stt_assert_column(got, "fn", "Alice L.");
-	stt_assert_column(got, "tel", "-");
-	os_free(&got);
-	/* The domain vCard is owned by the domain. */
-	pgt_put_one_str(fx, "vcard", "example.org", "fn", "Example server");
-	got = stt_get_ok(fx->st, "vcard", "example.org", NULL);
-	stt_assert_column(got, "fn", "Example server");
-	os_free(&got);
-}
-
-static void test_privacy_items(void **state)
-{
-	struct pgt_fixture *fx = *state;
-	struct os *os = os_new(), *got;
-	struct os_object *o;
-	int deny;
-	int64_t order, block;
-	const char *s;
-
-	stt_privacy_item(os, "work", "jid", "boss@example.org", 0, 1, 0);
-	stt_privacy_item(os, "work", "group", "Friends (old)", 1, 2, 1 | 8);
-	stt_privacy_item(os, "work", NULL, NULL, 1, 3, 15);
-	stt_privacy_item(os, "urn:xmpp:blocking", "jid", "spam@bad.example", 1, 0, 0);
-	stt_put_ok(fx->st, "privacy-items", "alice@example.org", os);
-	os_free(&os);
-
-	got = stt_get_ok(fx->st, "privacy-items", "alice@example.org", "(list=4:work)");
-	assert_int_equal((int)os_count(got), 3);
-	stt_assert_column(got, "value", "boss@example.org,Friends (old),-");
-	o = os_next(os_first(got));
-	assert_int_equal(os_object_get_bool(o, "deny", &deny), 0);
-	assert_int_equal(deny, 1);
-	assert_int_equal(os_object_get_int(o, "order", &order), 0);
-	assert_int_equal(os_object_get_int(o, "block", &block), 0);
-	assert_true(order == 2 && block == 9);
-	o = os_next(o);
-	assert_int_equal(os_object_get_str(o, "type", &s), -1);
-	os_free(&got);
-
-	/* Integer terms match integer and boolean columns, as the filter
-	 * syntax has no booleans: (deny=1) is true. */
-	assert_true(stt_count(fx->st, "privacy-items", "alice@example.org", "(deny=1)") == 3);
-	assert_true(stt_count(fx->st, "privacy-items", "alice@example.org", "(deny=0)") == 1);
-	assert_true(stt_count(fx->st, "privacy-items", "alice@example.org", "(&(deny=1)(order=3))") ==
-		    1);
-	assert_true(stt_count(fx->st, "privacy-items", "alice@example.org", "(order=-3)") == 0);
-	got = stt_get_ok(fx->st, "privacy-items", "alice@example.org", "(list=17:urn:xmpp:blocking)");
-	stt_assert_column(got, "value", "spam@bad.example");
 	os_free(&got);
 }
 
@@ -364,115 +180,6 @@ static void test_active_logout(void **state)
 	assert_int_equal(os_object_get_int(os_first(got), "object-sequence", &seq), 0);
 	assert_true(seq > 0);
 	os_free(&got);
-}
-
-static void test_not_found(void **state)
-{
-	struct pgt_fixture *fx = *state;
-	struct os *os = (void *)1;
-	const char *error;
-
-	assert_int_equal(storage_get(fx->st, "queue", "nobody@example.org", NULL, &os, &error),
-			 STORAGE_NOT_FOUND);
-	assert_null(os);
-	assert_int_equal(storage_delete(fx->st, "queue", "nobody@example.org", NULL, &error),
-			 STORAGE_OK);
-}
-
-/* Filters against stored data, with values holding the filter syntax's
- * own characters, SQL's and libpq's. */
-static void test_filters_on_data(void **state)
-{
-	struct pgt_fixture *fx = *state;
-	static const char *const names[] = {
-		"a)b", "(&(x=1))", "k=v", "\xe2\x98\x83 snow", "plain", "3:abc)", "$1 '%_\\",
-	};
-	const size_t nn = sizeof(names) / sizeof(names[0]);
-	struct os *os = os_new(), *got;
-
-	for (size_t i = 0; i < nn; i++) {
-		struct os_object *o = os_object_new(os);
-
-		os_object_put_str(o, "ns", names[i]);
-		os_object_put_str(o, "xml", "NAD<x/>");
-	}
-	stt_put_ok(fx->st, "private", "alice@example.org", os);
-	os_free(&os);
-
-	for (size_t i = 0; i < nn; i++) {
-		char *f = storage_filter_str("ns", names[i]);
-
-		got = stt_get_ok(fx->st, "private", "alice@example.org", f);
-		assert_int_equal((int)os_count(got), 1);
-		stt_assert_column(got, "ns", names[i]);
-		os_free(&got);
-		free(f);
-	}
-	got = stt_get_ok(fx->st, "private", "alice@example.org", "(|(ns=3:k=v)(ns=5:plain))");
-	stt_assert_column(got, "ns", "k=v,plain");
-	os_free(&got);
-	got = stt_get_ok(fx->st, "private", "alice@example.org",
-			 "(!(|(ns=3:a)b)(ns=8:(&(x=1)))(ns=6:3:abc))(ns=7:$1 '%_\\)))");
-	stt_assert_column(got, "ns", "k=v,\xe2\x98\x83 snow,plain");
-	os_free(&got);
-	assert_true(stt_count(fx->st, "private", "alice@example.org", "(ns=8:\xe2\x98\x83 snow)") == 1);
-	assert_true(stt_count(fx->st, "private", "alice@example.org", "(ns=1:a)") == 0);
-}
-
-/* Objects come back in insertion order across interleaved owners and
- * after deletes. */
-static void test_ordering(void **state)
-{
-	struct pgt_fixture *fx = *state;
-	char jid[32];
-	struct os *got, *os;
-
-	for (int i = 0; i < 6; i++) {
-		os = os_new();
-		snprintf(jid, sizeof(jid), "c%d@x", 5 - i);
-		stt_roster_item(os, jid, NULL, 0, 0, 0);
-		stt_put_ok(fx->st, "roster-items", i % 2 ? "odd@x" : "even@x", os);
-		os_free(&os);
-	}
-	got = stt_get_ok(fx->st, "roster-items", "even@x", NULL);
-	stt_assert_column(got, "jid", "c5@x,c3@x,c1@x");
-	os_free(&got);
-	assert_int_equal(storage_delete(fx->st, "roster-items", "even@x", "(jid=4:c5@x)",
-					&(const char *){ NULL }), STORAGE_OK);
-	os = os_new();
-	stt_roster_item(os, "c5@x", NULL, 0, 0, 0);
-	stt_put_ok(fx->st, "roster-items", "even@x", os);
-	os_free(&os);
-	got = stt_get_ok(fx->st, "roster-items", "even@x", NULL);
-	stt_assert_column(got, "jid", "c3@x,c1@x,c5@x");
-	os_free(&got);
-	got = stt_get_ok(fx->st, "roster-items", "odd@x", NULL);
-	stt_assert_column(got, "jid", "c4@x,c2@x,c0@x");
-	os_free(&got);
-}
-
-static void test_delete_with_filter(void **state)
-{
-	struct pgt_fixture *fx = *state;
-	struct os *os = os_new(), *got;
-	const char *error;
-
-	stt_roster_item(os, "a@x", NULL, 0, 0, 0);
-	stt_roster_item(os, "b@x", NULL, 0, 0, 0);
-	stt_roster_item(os, "c@x", NULL, 0, 0, 0);
-	stt_put_ok(fx->st, "roster-items", "alice@x", os);
-	stt_put_ok(fx->st, "roster-items", "bob@x", os);
-	os_free(&os);
-	assert_int_equal(storage_delete(fx->st, "roster-items", "alice@x",
-					"(|(jid=3:a@x)(jid=3:c@x))", &error), STORAGE_OK);
-	got = stt_get_ok(fx->st, "roster-items", "alice@x", NULL);
-	stt_assert_column(got, "jid", "b@x");
-	os_free(&got);
-	assert_true(stt_count(fx->st, "roster-items", "bob@x", NULL) == 3);
-	assert_int_equal(storage_delete(fx->st, "roster-items", "bob@x", NULL, &error),
-			 STORAGE_OK);
-	assert_true(stt_count(fx->st, "roster-items", "bob@x", NULL) == 0);
-	assert_true(stt_count(fx->st, "roster-items", "alice@x", NULL) == 1);
 }
 
 static void test_replace(void **state)
@@ -621,29 +328,6 @@ static void test_injection_verbatim(void **state)
 	assert_true(pgt_raw_int(fx, "SELECT count(*) FROM pg_tables WHERE tablename='queue'") == 1);
 	assert_true(stt_count(fx->st, "private", "victim@x", NULL) == 1);
 	assert_true(pgt_raw_int(fx, "SELECT count(*) FROM private") == (int64_t)n + 1);
-}
-
-static void test_malformed_filter_refused(void **state)
-{
-	struct pgt_fixture *fx = *state;
-	struct os *os = os_new(), *got = NULL;
-	const char *error = NULL;
-	int64_t n = 7;
-
-	stt_roster_item(os, "a@x", NULL, 0, 0, 0);
-	stt_put_ok(fx->st, "roster-items", "alice@x", os);
-	assert_int_equal(storage_get(fx->st, "roster-items", "alice@x", "(jid=a@x)", &got,
-				     &error), STORAGE_ERROR);
-	assert_null(got);
-	assert_non_null(strstr(error, "malformed filter"));
-	assert_int_equal(storage_count(fx->st, "roster-items", "alice@x", "(&)", &n, &error),
-			 STORAGE_ERROR);
-	assert_int_equal(storage_delete(fx->st, "roster-items", "alice@x", "", &error),
-			 STORAGE_ERROR);
-	assert_int_equal(storage_replace(fx->st, "roster-items", "alice@x", "(jid=9:a@x)", os,
-					 &error), STORAGE_ERROR);
-	assert_true(stt_count(fx->st, "roster-items", "alice@x", NULL) == 1);
-	os_free(&os);
 }
 
 static void test_bad_calls(void **state)
@@ -1196,21 +880,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(test_new_database),
-		TEST(test_roster_round_trip),
-		TEST(test_reput_read_object),
 		TEST(test_queue_nad),
-		TEST(test_vcard),
-		TEST(test_privacy_items),
 		TEST(test_active_logout),
-		TEST(test_not_found),
-		TEST(test_filters_on_data),
-		TEST(test_ordering),
-		TEST(test_delete_with_filter),
 		TEST(test_replace),
 		TEST_UNOPENED(test_prefix),
 		TEST_UNOPENED(test_schema_option),
 		TEST(test_injection_verbatim),
-		TEST(test_malformed_filter_refused),
 		TEST(test_bad_calls),
 		TEST(test_driver_routing),
 		TEST_UNOPENED(test_connect_options),

@@ -236,6 +236,33 @@ def test_stubs_sync_forward_broadcast_undelivered_conflict(sandbox):
     assert st["tables"]["remote_sessions"] == 1        # alice/desk on n2
 
 
+def test_session_change_reaches_the_peer_before_the_stanza_after_it(sandbox):
+    """The sm tells its module that a session became available, then
+    forwards a probe from it (one write, one turn of the router): the
+    other node's sm hears of the change first, so that it answers the
+    probe to a session it knows is available."""
+    n1, n2 = two_nodes(sandbox)
+    sm1, sm2 = n1.sm(), n2.sm()
+    alice, bob = "alice@%s/desk" % DOMAIN, "bob@%s/x" % DOMAIN
+    sm1.send("<route xmlns='%s' to='%s' from='sm-n1'><session xmlns='%s' action='start' "
+             "jid='%s' sm='a1' priority='0' available='0'/></route>" % (COMP, DOMAIN, NS, alice))
+    _, ss = stubs(next_route(sm2))
+    assert [(s["action"], s["available"]) for s in ss] == [("add", "0")], ss
+    sm1.send("<route xmlns='%s' to='%s' from='sm-n1'><session xmlns='%s' action='update' "
+             "jid='%s' sm='a1' priority='0' available='1'/></route>" % (COMP, DOMAIN, NS, alice)
+             + "<route xmlns='%s' xmlns:jc='%s' to='%s' from='sm-n1' jc:node='n2' "
+             "jc:targets='%s'><presence xmlns='%s' type='probe' from='alice@%s' "
+             "to='bob@%s'/></route>" % (COMP, NS, DOMAIN, bob, CLIENT, DOMAIN, DOMAIN))
+    first = next_route(sm2)
+    assert first.find(jc("remote")) is not None, \
+        "the probe reached n2's sm before the session's update: %s" % ET.tostring(first)
+    _, ss = stubs(first)
+    assert [(s["action"], s["available"]) for s in ss] == [("update", "1")], ss
+    r = next_route(sm2)
+    assert r.get(jc("from-node")) == "n1" and r.get(jc("targets")) == bob
+    assert r.find("{%s}presence" % CLIENT).get("type") == "probe"
+
+
 def test_kill_receiver_unacked_come_back_once(sandbox):
     n1, n2 = two_nodes(sandbox)
     sm1, sm2 = n1.sm(), n2.sm()

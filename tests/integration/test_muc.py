@@ -52,6 +52,10 @@ def start_muc_for(sandbox, node, service, storage=None, n=1, occupants=50,
 
 
 def muc_node(sandbox, storage=None, flavor="ours", **kw):
+    if getattr(storage, "kind", None) == "mysql":
+        # sm_storage also runs the sm on MySQL; the muc's own room store
+        # (muc/store.c) has SQLite and PostgreSQL only.
+        pytest.skip("the muc's room store has no MySQL driver (muc/store.c)")
     node = jabberd.Node(sandbox, number=1, flavor=flavor, storage=storage).start()
     start_muc(sandbox, node, storage, **kw)
     return node

@@ -184,7 +184,7 @@ class Node:
 
     @property
     def storage(self):
-        return "sqlite" if self.pg is None else "pgsql"
+        return "sqlite" if self.pg is None else getattr(self.pg, "kind", "pgsql")
 
     def sm_query(self, sql, params=()):
         """Rows of `sql` run on the sm's database, whichever driver; `?`

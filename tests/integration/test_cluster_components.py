@@ -1,0 +1,153 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""A component bound on one node of a cluster, reachable from every node
+(issue 13 "Federation and components from a cluster";
+cluster-mod/cluster_names.c): our muc serving conference.localhost runs
+behind n1's router only. n1's module announces the name; n2 and n3 bind it
+for n1 and carry its routes there. A user on n2 joins a room and talks
+with a user on n1 (both see each other's presence and messages); a user
+on n3 asks the service's disco#info and gets the muc's answer. When the
+muc stops, the other nodes let the name go: a disco#info from n3 gets an
+error, not silence.
+"""
+
+import signal
+import time
+
+from slixmpp import JID
+from slixmpp.exceptions import IqError, IqTimeout
+
+import test_muc as tm
+
+SERVICE = tm.SERVICE
+ROOM = "fed-lounge@" + SERVICE
+TIMEOUT = 15
+
+
+def held(cluster, n):
+    """Wait until node n's module has bound SERVICE for n1."""
+    cluster[n].daemons["router"].wait_log(
+        r"cluster: %s is on n1: bound here" % SERVICE.replace(".", r"\."),
+        timeout=TIMEOUT)
+
+
+def muc_user(cluster, xmpp, n, name):
+    """A fresh user logged in on node n, with test_muc's plugins (disco
+    comes with xep_0045)."""
+    return tm.user(xmpp, cluster[n], cluster.user(name)[0].split("@")[0])
+
+
+def test_muc_on_one_node_serves_users_of_every_node(cluster3, xmpp):
+    c = cluster3
+    muc = tm.start_muc_for(c.sb, c[1].node, SERVICE)
+    held(c, 2)
+    held(c, 3)
+    alice = muc_user(c, xmpp, 1, "alice")
+    bob = muc_user(c, xmpp, 2, "bob")
+    carol = muc_user(c, xmpp, 3, "carol")
+
+    # carol, on n3, discovers the service running on n1
+    info = tm.run(carol, carol.xmpp["xep_0030"].get_info(jid=SERVICE, timeout=10),
+                  "carol's disco#info to %s from n3" % SERVICE)
+    ids = info["disco_info"]["identities"]
+    assert any(cat == "conference" for cat, _type, _lang, _name in ids), ids
+    assert "http://jabber.org/protocol/muc" in info["disco_info"]["features"]
+
+    # alice (n1) makes a room, bob (n2) joins: each sees the other
+    tm.create(alice, "Alice", ROOM)
+    seen = tm.presence_of(alice, "Bob", room=ROOM)
+    pres, _subject, occupants, _history = tm.join(bob, "Bob", ROOM)
+    assert 110 in pres["muc"]["status_codes"]
+    assert [str(p["from"]) for p in occupants if p["from"] != JID(ROOM + "/Bob")] == \
+        [ROOM + "/Alice"]
+    p = tm.run(alice, seen, "alice (n1) sees bob (n2) join")
+    assert p["muc"]["jid"] == bob.full_jid
+
+    # they talk both ways
+    got_a, got_b = tm.groupchat(alice, "from n2", ROOM), tm.groupchat(bob, "from n2", ROOM)
+    tm.say(bob, "from n2", ROOM)
+    assert tm.run(alice, got_a, "alice gets bob's message")["from"] == JID(ROOM + "/Bob")
+    tm.run(bob, got_b, "bob gets his own message back through n1")
+    got_a, got_b = tm.groupchat(alice, "from n1", ROOM), tm.groupchat(bob, "from n1", ROOM)
+    tm.say(alice, "from n1", ROOM)
+    assert tm.run(bob, got_b, "bob (n2) gets alice's message")["from"] == \
+        JID(ROOM + "/Alice")
+    tm.run(alice, got_a, "alice gets her own message")
+
+    # what the operators see (jabberd-cluster status json)
+    t1, t2 = c[1].status_json()["tables"], c[2].status_json()["tables"]
+    assert (t1["names_announced"], t1["names_held"]) == (1, 0), t1
+    assert (t2["names_announced"], t2["names_held"]) == (0, 1), t2
+    # bob's join and message at least; n1 also got carol's disco#info from n3
+    assert t2["component_out"] >= 2, t2
+    assert t1["component_in"] >= t2["component_out"] + 1, (t1, t2)
+    assert t2["component_bounced"] == 0
+
+    # the muc stops: n3 lets the name go and carol gets an error, not silence
+    assert muc.stop() == []
+    c[3].daemons["router"].wait_log(
+        r"cluster: %s: no peer announces it any more" % SERVICE.replace(".", r"\."),
+        timeout=TIMEOUT)
+    try:
+        tm.run(carol, carol.xmpp["xep_0030"].get_info(jid=SERVICE, timeout=10),
+               "carol's disco#info after the muc stopped")
+        raise AssertionError("disco#info answered with no muc running")
+    except IqError:
+        pass
+    except IqTimeout:
+        raise AssertionError("disco#info after the muc stopped: no answer at all")
+
+
+def test_component_node_killed_name_goes_and_comes_back(cluster3, xmpp):
+    """The muc's node freezes (SIGSTOP of its router): a disco#info sent
+    to the service meanwhile comes back as an error once the node is
+    declared dead (the cluster hands it back), not silence. The node is
+    then killed (kill -9): the other nodes have dropped its names with its
+    sessions and unbound the service; a user gets an error for it. Once
+    the node and a muc are back, the service answers again."""
+    c = cluster3
+    muc = tm.start_muc_for(c.sb, c[3].node, SERVICE)
+    router = c[1].daemons["router"]
+    router.wait_log(r"cluster: %s is on n3: bound here" % SERVICE.replace(".", r"\."),
+                    timeout=TIMEOUT)
+    dave = muc_user(c, xmpp, 1, "dave")
+    disco = dave.xmpp["xep_0030"]
+    tm.run(dave, disco.get_info(jid=SERVICE, timeout=10), "disco#info via n3")
+
+    c[3].daemons["router"].proc.send_signal(signal.SIGSTOP)
+    t0 = time.monotonic()
+    try:
+        tm.run(dave, disco.get_info(jid=SERVICE, timeout=12), "disco#info, n3 frozen",
+               timeout=15)
+        raise AssertionError("disco#info answered with the muc's node frozen")
+    except IqError as e:
+        assert e.iq["error"]["type"] == "cancel"
+    except IqTimeout:
+        raise AssertionError("disco#info sent while the muc's node froze: no answer at all")
+    assert time.monotonic() - t0 < 10
+
+    c[3].kill()
+    muc.proc.send_signal(signal.SIGKILL)     # it would retry its router
+    muc.proc.wait(10)
+    muc.stopped = True
+    router.wait_log(r"cluster: %s: no peer announces it any more" % SERVICE.replace(".", r"\."),
+                    timeout=TIMEOUT)
+    try:
+        tm.run(dave, disco.get_info(jid=SERVICE, timeout=10), "disco#info, n3 dead")
+        raise AssertionError("disco#info answered with the muc's node dead")
+    except IqError:
+        pass
+    except IqTimeout:
+        raise AssertionError("disco#info with the muc's node dead: no answer at all")
+
+    c[3].start()
+    c.wait_linked()
+    tm.start_muc_for(c.sb, c[3].node, SERVICE, n=2)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            info = tm.run(dave, disco.get_info(jid=SERVICE, timeout=5), "disco#info again")
+            break
+        except (IqError, IqTimeout):
+            assert time.monotonic() < deadline, "the service never came back"
+            time.sleep(0.3)
+    assert "http://jabber.org/protocol/muc" in info["disco_info"]["features"]
