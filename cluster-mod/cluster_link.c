@@ -41,6 +41,10 @@ struct cluster_link {
 	char name[CLUSTER_NODE_NAME_MAX + 1];
 	void *data;                     /* the user's */
 	struct mio_timer *deadline;     /* the whole handshake, from accept/connect */
+	/* Frames sent during this loop turn, encrypted together at its end
+	 * (one TLS record and one write per turn, not per frame). */
+	struct buf out;
+	struct mio_timer *flush;
 	struct list_node node;          /* ls->links */
 };
 
@@ -254,6 +258,49 @@ static void link_flush(struct cluster_link *l)
 		mio_conn_write(l->mc, buf, (size_t)n);
 }
 
+static void link_detach(struct cluster_link *l, const char *reason);
+
+/* The frames of this turn through TLS and to mio. Returns -1 if TLS
+ * failed (the link is then detached and closing). */
+static int link_out_flush(struct cluster_link *l)
+{
+	size_t done = 0;
+
+	if (l->out.len == 0 || mio_conn_closing(l->mc)) {
+		buf_reset(&l->out);
+		return 0;
+	}
+	while (done < l->out.len) {
+		size_t chunk = l->out.len - done > 16384 ? 16384 : l->out.len - done;
+		int n = SSL_write(l->ssl, l->out.data + done, (int)chunk);
+
+		if (n <= 0) {
+			char reason[256];
+
+			buf_reset(&l->out);
+			cluster_tls_last_error(reason, sizeof(reason),
+					       "unknown TLS error");
+			log_warnx("cluster: link to %s: TLS write failed: %s", l->name, reason);
+			link_detach(l, "TLS write failed");
+			mio_conn_close(l->mc);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	buf_reset(&l->out);
+	link_flush(l);
+	return 0;
+}
+
+static void link_on_flush(struct mio_timer *t, void *ctx)
+{
+	struct cluster_link *l = ctx;
+
+	(void)t;
+	if (l->ls != NULL)
+		(void)link_out_flush(l);
+}
+
 /* Which link of a pair to keep: the one dialled by the smaller name. */
 static int link_preferred(const struct cluster_link *l, const char *self)
 {
@@ -262,7 +309,6 @@ static int link_preferred(const struct cluster_link *l, const char *self)
 	return l->outgoing ? self_smaller : !self_smaller;
 }
 
-static void link_detach(struct cluster_link *l, const char *reason);
 
 /* The handshake is complete and the peer judged good: make this the
  * peer's link, unless the pair already has the preferred one. */
@@ -514,6 +560,8 @@ static void link_on_close(struct mio_conn *mc, const char *reason, void *ctx)
 		list_remove(&l->node);
 	}
 	mio_timer_free(&l->deadline);
+	mio_timer_free(&l->flush);
+	buf_free(&l->out);
 	SSL_free(l->ssl);
 	free(l);
 	if (ls != NULL && ls->stopping && list_empty(&ls->links) && ls->stopped != NULL) {
@@ -558,6 +606,7 @@ static struct cluster_link *link_new(struct cluster_links *ls, struct mio_conn *
 	mio_conn_setup(mc, &link_mio_cb, l);
 	l->deadline = mio_timer_new(ls->mio, link_on_deadline, l);
 	mio_timer_start(l->deadline, CLUSTER_LINK_HANDSHAKE_MS, 0);
+	l->flush = mio_timer_new(ls->mio, link_on_flush, l);
 	return l;
 }
 
@@ -688,7 +737,7 @@ int cluster_links_stop(struct cluster_links *ls, void (*done)(void *arg), void *
 	ls->stopped = done;
 	ls->stopped_arg = arg;
 	LIST_FOREACH_SAFE(l, tmp, &ls->links, struct cluster_link, node) {
-		if (l->up) {
+		if (l->up && link_out_flush(l) == 0) {
 			/* close_notify: the peer drops the link at once. */
 			SSL_shutdown(l->ssl);
 			link_flush(l);
@@ -715,6 +764,7 @@ void cluster_links_free(struct cluster_links **lsp)
 		l->ls = NULL;
 		l->peer = NULL;
 		mio_timer_free(&l->deadline);
+		mio_timer_free(&l->flush);
 		list_remove(&l->node);
 		mio_conn_close(l->mc);
 	}
@@ -759,7 +809,7 @@ void cluster_link_close(struct cluster_link *l, const char *reason)
 {
 	if (mio_conn_closing(l->mc))
 		return;
-	if (l->up && l->ssl != NULL) {
+	if (l->up && l->ssl != NULL && link_out_flush(l) == 0) {
 		SSL_shutdown(l->ssl);
 		link_flush(l);
 	}
@@ -769,32 +819,23 @@ void cluster_link_close(struct cluster_link *l, const char *reason)
 
 int cluster_link_send(struct cluster_link *l, const void *data, size_t len)
 {
-	size_t done = 0;
+	size_t queued;
 
 	if (l->ls == NULL || !l->up || mio_conn_closing(l->mc))
 		return -1;
-	if (mio_conn_queued(l->mc) + len > CLUSTER_LINK_MAX_OUT)
+	if (mio_conn_queued(l->mc) + l->out.len + len > CLUSTER_LINK_MAX_OUT)
 		return -1;
-	while (done < len) {
-		size_t chunk = len - done > 16384 ? 16384 : len - done;
-		int n = SSL_write(l->ssl, (const char *)data + done, (int)chunk);
-
-		if (n <= 0) {
-			char reason[256];
-
-			cluster_tls_last_error(reason, sizeof(reason),
-					       "unknown TLS error");
-			log_warnx("cluster: link to %s: TLS write failed: %s", l->name, reason);
-			link_detach(l, "TLS write failed");
-			mio_conn_close(l->mc);
-			return -1;
-		}
-		done += (size_t)n;
-	}
+	buf_append(&l->out, data, len);
 	l->peer->bytes_out += len;
-	link_flush(l);
+	if (l->out.len >= CLUSTER_LINK_TURN_MAX) {
+		if (link_out_flush(l) < 0)
+			return -1;
+	} else if (!mio_timer_pending(l->flush)) {
+		mio_timer_start(l->flush, 0, 0);
+	}
+	queued = mio_conn_queued(l->mc) + l->out.len;
 	/* mio's default high-water mark (mio_conn_write says the same). */
-	return mio_conn_queued(l->mc) >= 256 * 1024 ? 1 : 0;
+	return queued >= 256 * 1024 ? 1 : 0;
 }
 
 /* ---- status ---- */

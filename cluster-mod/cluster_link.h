@@ -41,6 +41,9 @@ struct cluster_link;
 #define CLUSTER_LINK_MAX_HANDSHAKE (64 * 1024)
 #define CLUSTER_LINK_HANDSHAKE_MS 10000
 #define CLUSTER_LINK_MAX_OUT (4 * 1024 * 1024)
+/* Frames sent in one loop turn are encrypted together at its end, or as
+ * soon as this many bytes wait. */
+#define CLUSTER_LINK_TURN_MAX (64 * 1024)
 /* Redial backoff. */
 #define CLUSTER_LINK_BACKOFF_MIN_MS 100
 #define CLUSTER_LINK_BACKOFF_MAX_MS 5000
@@ -99,9 +102,11 @@ int cluster_links_add_peer(struct cluster_links *ls, const char *name, const cha
 void cluster_links_free(struct cluster_links **lsp);
 
 /*
- * Encrypt and queue `len` bytes for the peer. Returns 0 when queued, 1
- * when queued but the socket's queue is above its high-water mark (slow
- * down), -1 when refused: the link is not up, or the output would exceed
+ * Queue `len` bytes for the peer: they are encrypted and written with the
+ * rest of this loop turn's (at its end, before a close, or once
+ * CLUSTER_LINK_TURN_MAX bytes wait). Returns 0 when queued, 1 when queued
+ * but the output is above the socket's high-water mark (slow down), -1
+ * when refused: the link is not up, or the output would exceed
  * CLUSTER_LINK_MAX_OUT.
  */
 int cluster_link_send(struct cluster_link *link, const void *data, size_t len);

@@ -35,6 +35,7 @@ struct cluster_local {
 	unsigned long handed, dropped, notified, refused;
 	/* ---- i13-fwd: forwarding and the sm's side of iface13.md ---- */
 	struct cluster_fwd *fwd;
+	struct nad_reader *reader;      /* parses the peers' routes (one parser) */
 	struct nad *stubs;              /* <route><remote> being filled (rule 1) */
 	int nstubs;
 	int sync_pending;               /* a <sync/> waits for `synced` (rule 2) */
@@ -413,7 +414,8 @@ static char *join_targets(const char *const *targets, size_t n)
 static struct nad *route_for_sm(struct cluster_local *cl, const uint8_t *bytes, size_t len)
 {
 	const char *error = NULL, *to;
-	struct nad *nad = nad_parse((const char *)bytes, len, 64, &error, NULL);
+	struct nad *nad = nad_reader_parse(cl->reader, (const char *)bytes, len, 64, &error,
+					   NULL);
 
 	if (nad == NULL || strcmp(nad_name(nad, 0), "route") != 0) {
 		log_warnx("cluster: a forwarded route does not parse: %s",
@@ -837,6 +839,7 @@ struct cluster_local *cluster_local_new(struct router *r, const struct cluster_c
 	cl->r = r;
 	cl->cc = cc;
 	cl->peers = peers;
+	cl->reader = nad_reader_new();
 	cl->state = cluster_state_new(cc->node, cluster_peers_incarnation(peers),
 				      CLUSTER_STATE_HISTORY, send_hook, cl);
 	cl->flush = router_mod_timer_new(r, flush_cb, cl);
@@ -890,6 +893,7 @@ void cluster_local_free(struct cluster_local **clp)
 	for (int i = 0; i < CLUSTER_MAX_PEERS; i++)
 		router_mod_timer_free(&cl->dead[i]);
 	cluster_fwd_free(&cl->fwd);
+	nad_reader_free(&cl->reader);
 	nad_free(&cl->stubs);
 	xhash_free(&cl->bare);
 	cluster_state_free(&cl->state);

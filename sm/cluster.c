@@ -702,13 +702,24 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 			} else
 				rsess_free(r);
 		}
-		jid_free(&ops[i].jid);
 	}
 	if (dead != NULL) {
 		stubs_gone(sm, dead);
 		xhash_clear(dead, rsess_free_list);
 		xhash_free(&dead);
 	}
+	/* A user kept in memory for its stubs leaves it with the last one
+	 * (sm/user.c), after the unavailable presences above. */
+	for (i = 0; i < n; i++) {
+		struct user *u;
+
+		if (ops[i].op == OP_REMOVE &&
+		    (u = xhash_get(sm->users, jid_bare(ops[i].jid))) != NULL)
+			user_release(u);
+		jid_free(&ops[i].jid);
+	}
+	if (reset != NULL)
+		user_release_idle(sm);
 	if (synced != NULL && !c->synced)
 		cluster_release(sm, "the cluster's view is complete");
 }

@@ -161,6 +161,10 @@ int sm_cluster_route(struct sm *sm, const struct nad *route, int payload)
 	else
 		mm_user_changed(sm, user, what);
 	user->refs--;
-	user_release(user);
+	/* A deleted account is not kept for its sessions elsewhere. */
+	if (what == SM_DATA_ACCOUNT)
+		user_drop(user);
+	else
+		user_release(user);
 	return 1;
 }

@@ -414,8 +414,14 @@ const char *pkt_error_cond(int code);
 /* The loaded user, loading it (user-load chain) if needed. NULL if the
  * user does not exist. */
 struct user *user_load(struct sm *sm, const struct jid *jid);
-/* Drop the user from memory if nothing uses it any more. */
+/* The packet (or session) that held it is done: the user leaves memory
+ * when nothing holds it, it has no local session and no session of it on
+ * another node is known. user_drop(): the same, stubs or not (the
+ * account is gone). user_release_idle(): every user kept only for stubs
+ * that are gone now (after a resync). */
 void user_release(struct user *user);
+void user_drop(struct user *user);
+void user_release_idle(struct sm *sm);
 void user_free_all(struct sm *sm);
 int user_create(struct sm *sm, const struct jid *jid);
 void user_delete(struct sm *sm, const struct jid *jid);

@@ -2,8 +2,14 @@
 /*
  * user.c: users in memory. A user is loaded (the user-load chain: active
  * says whether it exists, roster reads its roster) when a session starts
- * or a packet for it arrives, and dropped again once it has no session
- * and no packet holds it. Creating and deleting users run their chains.
+ * or a packet for it arrives, and dropped again once it has no session,
+ * no packet holds it and no session of it on another node is known
+ * (stubs, sm/cluster.c): stanzas for a user online only on other nodes
+ * then cost no storage read each. Its cached data stays fresh through
+ * the `changed` broadcasts (sm/cluster_data.c). So the users kept are at
+ * most those online somewhere in the cluster (and loaded here because a
+ * stanza came for them); the removal of the last stub frees the user
+ * (sm/cluster.c). Creating and deleting users run their chains.
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -48,12 +54,40 @@ struct user *user_load(struct sm *sm, const struct jid *jid)
 	return user;
 }
 
-void user_release(struct user *user)
+void user_drop(struct user *user)
 {
 	if (user->refs > 0 || !list_empty(&user->sessions))
 		return;
 	xhash_remove(user->sm->users, jid_bare(user->jid));
 	user_free(user);
+}
+
+void user_release(struct user *user)
+{
+	if (sm_remote_first(user->sm, user->jid) != NULL)
+		return;         /* online on another node: kept */
+	user_drop(user);
+}
+
+void user_release_idle(struct sm *sm)
+{
+	struct xhash_iter it;
+	size_t n = 0;
+	void *v;
+
+	xhash_iter_init(sm->users, &it);
+	while (xhash_iter_next(&it, NULL, &v)) {
+		struct user *u = v;
+
+		if (u->refs > 0 || !list_empty(&u->sessions) ||
+		    sm_remote_first(sm, u->jid) != NULL)
+			continue;
+		xhash_iter_remove(&it);
+		user_free(u);
+		n++;
+	}
+	if (n > 0)
+		log_debug("sm: %zu user(s) with no session anywhere left memory", n);
 }
 
 void user_free_all(struct sm *sm)
@@ -85,7 +119,7 @@ void user_delete(struct sm *sm, const struct jid *jid)
 		LIST_FOREACH_SAFE(s, tmp, &user->sessions, struct sess, link)
 			sess_end(s, "ended");
 		user->refs--;
-		user_release(user);
+		user_drop(user);
 	}
 	mm_user_delete(sm, jid);
 	sm_cluster_changed(sm, jid_bare(jid), SM_DATA_ACCOUNT);

@@ -151,4 +151,16 @@ char *nad_to_string(const struct nad *nad, size_t *len_r);
 struct nad *nad_parse(const char *xml, size_t len, unsigned max_depth,
 		      const char **error_r, unsigned long *line_r);
 
+/*
+ * The same with one parser kept for many documents (reset between them,
+ * its hash salt drawn once): for a hot path that parses one small
+ * document after another (a cluster peer's forwarded routes). Not for
+ * two threads at once.
+ */
+struct nad_reader;
+struct nad_reader *nad_reader_new(void);
+void nad_reader_free(struct nad_reader **rp);
+struct nad *nad_reader_parse(struct nad_reader *r, const char *xml, size_t len,
+			     unsigned max_depth, const char **error_r, unsigned long *line_r);
+
 #endif

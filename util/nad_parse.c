@@ -13,8 +13,21 @@
 #include <expat.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/random.h>
+
+#include "util/buf.h"
 
 #define NAD_SEP '\x01'  /* cannot occur in XML 1.0 text, so never in a name or URI */
+
+/* A random hash salt for a reader, or 0 (expat then draws its own). */
+static unsigned long nad_reader_salt(void)
+{
+	unsigned long salt = 0;
+
+	if (getrandom(&salt, sizeof(salt), GRND_NONBLOCK) != (ssize_t)sizeof(salt))
+		salt = 0;
+	return salt;
+}
 
 struct nad_parser {
 	XML_Parser xp;
@@ -86,8 +99,36 @@ static void XMLCALL nad_parse_pi(void *arg, const XML_Char *target, const XML_Ch
 	nad_parse_fail(arg, "processing instructions are not allowed");
 }
 
-struct nad *nad_parse(const char *xml, size_t len, unsigned max_depth, const char **error_r,
-		      unsigned long *line_r)
+/* A parser kept between documents: XML_ParserReset() instead of a new
+ * parser each time, and the hash salt drawn once (expat otherwise draws
+ * one from the kernel for every document). */
+struct nad_reader {
+	XML_Parser xp;
+	unsigned long salt;
+	int used;
+};
+
+struct nad_reader *nad_reader_new(void)
+{
+	struct nad_reader *r = xcalloc(1, sizeof(*r));
+
+	r->xp = XML_ParserCreateNS(NULL, NAD_SEP);
+	if (r->xp == NULL)
+		abort();        /* expat's allocation failed: as xmalloc */
+	return r;
+}
+
+void nad_reader_free(struct nad_reader **rp)
+{
+	if (*rp == NULL)
+		return;
+	XML_ParserFree((*rp)->xp);
+	free(*rp);
+	*rp = NULL;
+}
+
+struct nad *nad_reader_parse(struct nad_reader *r, const char *xml, size_t len,
+			     unsigned max_depth, const char **error_r, unsigned long *line_r)
 {
 	struct nad_parser np = { 0 };
 	enum XML_Status st;
@@ -96,9 +137,14 @@ struct nad *nad_parse(const char *xml, size_t len, unsigned max_depth, const cha
 		*error_r = "document too large";
 		return NULL;
 	}
-	np.xp = XML_ParserCreateNS(NULL, NAD_SEP);
-	if (np.xp == NULL)
-		abort();        /* expat's allocation failed: as xmalloc */
+	if (r->used) {
+		if (!XML_ParserReset(r->xp, NULL))
+			abort();
+		/* The salt drawn for the first document (0: expat draws). */
+		if (r->salt != 0)
+			XML_SetHashSalt(r->xp, r->salt);
+	}
+	np.xp = r->xp;
 	np.nad = nad_new();
 	np.cur = NAD_NONE;
 	np.max_depth = max_depth ? max_depth : 256;
@@ -109,6 +155,12 @@ struct nad *nad_parse(const char *xml, size_t len, unsigned max_depth, const cha
 	XML_SetStartDoctypeDeclHandler(np.xp, nad_parse_doctype);
 	XML_SetEntityDeclHandler(np.xp, nad_parse_entity);
 	XML_SetProcessingInstructionHandler(np.xp, nad_parse_pi);
+	if (!r->used) {
+		r->used = 1;
+		r->salt = nad_reader_salt();
+		if (r->salt != 0)
+			XML_SetHashSalt(r->xp, r->salt);
+	}
 	st = XML_Parse(np.xp, xml, (int)len, XML_TRUE);
 	if (st != XML_STATUS_OK || np.error != NULL || nad_root(np.nad) == NAD_NONE) {
 		if (np.error == NULL)
@@ -120,6 +172,15 @@ struct nad *nad_parse(const char *xml, size_t len, unsigned max_depth, const cha
 			*line_r = XML_GetCurrentLineNumber(np.xp);
 		nad_free(&np.nad);
 	}
-	XML_ParserFree(np.xp);
 	return np.nad;
+}
+
+struct nad *nad_parse(const char *xml, size_t len, unsigned max_depth, const char **error_r,
+		      unsigned long *line_r)
+{
+	struct nad_reader *r = nad_reader_new();
+	struct nad *nad = nad_reader_parse(r, xml, len, max_depth, error_r, line_r);
+
+	nad_reader_free(&r);
+	return nad;
 }

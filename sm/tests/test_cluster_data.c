@@ -26,6 +26,7 @@
 
 #include "storage/storage.h"
 #include "util/buf.h"
+#include "util/xhash.h"
 
 #define NS "urn:jabberd-cluster:session"
 
@@ -487,6 +488,89 @@ static void test_status_and_last_across_nodes(void **state)
 
 /* Bad broadcasts change nothing and crash nothing; an sm without
  * <cluster> sends none and takes none. */
+/* Storage calls of `sm` so far (reads and writes). */
+static uint64_t st_calls(const struct sm *sm)
+{
+	struct storage_stats s;
+
+	storage_stats(sm->st, &s);
+	return s.calls;
+}
+
+/* The cluster module tells `sm` about ann's session on node 2. */
+static void stub_ann(struct sm *sm, const char *action, const char *extra)
+{
+	sm_test_feed(sm, "<route xmlns='" SM_TEST_NS_COMP "' to='%s' from='example.org'>"
+		     "<remote xmlns='" NS "'><s action='%s' jid='ann@example.org/phone' "
+		     "node='n2' %s/></remote></route>", sm->id, action, extra);
+}
+
+#define TO_ANN(b) "<message to='ann@example.org' type='chat'><body>" b "</body></message>"
+
+/* Bob (node 1) writes to ann, online only on node 2. Her data is read
+ * from storage for the first message only: node 1 keeps her in memory
+ * while her session there is known, fresh through the broadcasts (a
+ * block list set on node 2 decides on node 1 after it), and lets her go
+ * with her last remote session. */
+static void test_remote_user_kept_loaded(void **state)
+{
+	struct fixture *f = *state;
+	const char *a2 = sm_test_login(f->n2, "ann@example.org", "phone", "2");
+	const char *b1 = sm_test_login(f->n1, "bob@example.org", "home", "3");
+	uint64_t calls;
+
+	stub_ann(f->n1, "add", "priority='5' available='1' started='1'");
+	sm_test_out_clear();
+	calls = st_calls(f->n1);
+	sm_test_from_sess(f->n1, "3", b1, TO_ANN("1"));
+	assert_non_null(sm_test_out_find("jc:node='n2'", "jc:targets='ann@example.org/phone'",
+					 "<body>1</body>", NULL));
+	assert_true(st_calls(f->n1) > calls);   /* loaded: active, roster, ... */
+	sm_test_out_clear();
+
+	calls = st_calls(f->n1);
+	sm_test_from_sess(f->n1, "3", b1, TO_ANN("2"));
+	assert_non_null(sm_test_out_find("jc:node='n2'", "jc:targets='ann@example.org/phone'",
+					 "<body>2</body>", NULL));
+	assert_int_equal(st_calls(f->n1), calls);       /* no storage call */
+	assert_non_null(xhash_get(f->n1->users, "ann@example.org"));
+	sm_test_out_clear();
+
+	/* Ann blocks bob on node 2: node 1 refuses bob's next message once
+	 * it heard, reading her lists again to do so. */
+	n2_writes(f, a2, "b", "privacy", BLOCK("bob@example.org"));
+	calls = st_calls(f->n1);
+	changed_in(f->n1, "example.org", "ann@example.org", "privacy");
+	assert_true(st_calls(f->n1) > calls);
+	sm_test_out_clear();
+	sm_test_from_sess(f->n1, "3", b1, TO_ANN("3"));
+	assert_non_null(sm_test_out_find(":c2s='3'", "service-unavailable", NULL));
+	assert_null(sm_test_out_find("jc:node='n2'", NULL));
+	sm_test_out_clear();
+
+	/* An update keeps her; the end of her last remote session frees her. */
+	stub_ann(f->n1, "update", "priority='1' available='1' started='1'");
+	assert_non_null(xhash_get(f->n1->users, "ann@example.org"));
+	stub_ann(f->n1, "remove", "reason='end'");
+	assert_null(xhash_get(f->n1->users, "ann@example.org"));
+	assert_non_null(xhash_get(f->n1->users, "bob@example.org"));
+
+	/* Kept again, then a resync that no longer lists her frees her. */
+	stub_ann(f->n1, "add", "priority='5' available='1' started='1'");
+	sm_test_from_sess(f->n1, "3", b1, TO_ANN("4"));
+	assert_non_null(xhash_get(f->n1->users, "ann@example.org"));
+	sm_test_feed(f->n1, "<route xmlns='" SM_TEST_NS_COMP "' to='sm-n1' from='example.org'>"
+		     "<remote xmlns='" NS "' reset='1'/></route>");
+	assert_null(xhash_get(f->n1->users, "ann@example.org"));
+
+	/* Kept, then deleted on node 2: not kept for her session there. */
+	stub_ann(f->n1, "add", "priority='5' available='1' started='1'");
+	sm_test_from_sess(f->n1, "3", b1, TO_ANN("5"));
+	assert_non_null(xhash_get(f->n1->users, "ann@example.org"));
+	changed_in(f->n1, "example.org", "ann@example.org", "account");
+	assert_null(xhash_get(f->n1->users, "ann@example.org"));
+}
+
 static void test_bad_and_unconfigured(void **state)
 {
 	struct fixture *f = *state;
@@ -546,6 +630,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_account_deleted_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_and_last_across_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_and_unconfigured, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_user_kept_loaded, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

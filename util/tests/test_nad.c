@@ -432,6 +432,62 @@ static void test_parse_rules(void **state)
 	}
 }
 
+/* One reader through every case twice, failures between successes: the
+ * same answers as nad_parse (the parser's state does not leak from one
+ * document to the next), and the same nad for namespaced input. */
+static void test_reader(void **state)
+{
+	static const char ns_doc[] =
+		"<route xmlns='jabber:component:accept' xmlns:jc='urn:x' jc:node='n2' to='a'>"
+		"<message xmlns='jabber:client' to='b@c/d'><body>x &amp; y</body></message>"
+		"</route>";
+	struct nad_reader *r = nad_reader_new();
+	size_t i;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+			const char *err = NULL;
+			unsigned long line = 0;
+			struct nad *nad = nad_reader_parse(r, parse_cases[i].in,
+							   strlen(parse_cases[i].in), 0,
+							   &err, &line);
+
+			if (parse_cases[i].error == NULL) {
+				if (nad == NULL)
+					fail_msg("round %d case %zu rejected: %s", round, i, err);
+				nad_free(&nad);
+				continue;
+			}
+			if (nad != NULL)
+				fail_msg("round %d case %zu accepted", round, i);
+			if (err == NULL || strstr(err, parse_cases[i].error) == NULL)
+				fail_msg("round %d case %zu: error '%s', want '%s'", round, i,
+					 err ? err : "(null)", parse_cases[i].error);
+			assert_int_equal(line, parse_cases[i].line);
+		}
+	for (round = 0; round < 3; round++) {
+		const char *err = NULL;
+		struct nad *a = nad_parse(ns_doc, strlen(ns_doc), 0, &err, NULL);
+		struct nad *b = nad_reader_parse(r, ns_doc, strlen(ns_doc), 0, &err, NULL);
+		char *sa, *sb;
+
+		assert_non_null(a);
+		assert_non_null(b);
+		sa = nad_to_string(a, NULL);
+		sb = nad_to_string(b, NULL);
+		assert_string_equal(sa, sb);
+		assert_string_equal(nad_attr(b, 0, "urn:x", "node"), "n2");
+		free(sa);
+		free(sb);
+		nad_free(&a);
+		nad_free(&b);
+	}
+	nad_reader_free(&r);
+	assert_null(r);
+}
+
 static void test_parse_depth(void **state)
 {
 	struct buf b = { 0 };
@@ -554,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_serialize_built),
 		cmocka_unit_test(test_parse_rules),
 		cmocka_unit_test(test_parse_depth),
+		cmocka_unit_test(test_reader),
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_raw),
 	};
