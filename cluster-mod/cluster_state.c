@@ -379,10 +379,17 @@ static const struct st_delta *hist_at(const struct cluster_state *st, uint64_t s
 /* Send deltas (from, to] of our history to peer (NULL: everyone). */
 static void send_deltas(struct cluster_state *st, const char *peer, uint64_t from, uint64_t to)
 {
-	struct cluster_entry *ents = xcalloc(CLUSTER_ENTRIES_MAX, sizeof(*ents));
 	struct cluster_frame f = { .version = CLUSTER_PROTO_VERSION_MAX,
 				   .type = CLUSTER_FRAME_STATE_DELTA };
 	uint64_t seq = from + 1;
+	struct cluster_entry *ents;
+
+	if (to <= from)
+		return;
+	/* as many entries as one frame can take of these, not always the
+	 * maximum: zeroing 4096 entries per flush cost more than the flush */
+	ents = xcalloc(to - from < CLUSTER_ENTRIES_MAX ? (size_t)(to - from) : CLUSTER_ENTRIES_MAX,
+		       sizeof(*ents));
 
 	f.u.delta.origin = cluster_bytes_str(st->origins[0].name);
 	f.u.delta.incarnation = st->origins[0].incarnation;

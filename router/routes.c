@@ -590,6 +590,16 @@ static void log_sinks_copy(struct router *r, const struct nad *nad)
 	}
 }
 
+static int route_has_member(const struct router_route *route, const struct router_comp *c)
+{
+	if (route == NULL || c == NULL)
+		return 0;
+	for (unsigned i = 0; i < route->n; i++)
+		if (route->members[i] == c)
+			return 1;
+	return 0;
+}
+
 /* Unicast routing proper; `to` is the route's to domain, or NULL to
  * read it here. 0 if delivered, else the code it was bounced with (-1:
  * dropped, it would have gone back to the module that injected it). */
@@ -614,11 +624,17 @@ static int route_unicast(struct router *r, struct router_comp *sender, struct na
 		router_bounce(sender, nad, 400);
 		return 400;
 	}
-	route = NULL;
-	if (r->module_comp != NULL)
-		route = router_redirect_lookup(r, sender, to, nad);
-	if (route == NULL)
-		route = router_lookup(r, to);
+	route = router_lookup(r, to);
+	/* Only a name the module holds can be redirected (a bound name is
+	 * never an alias: conn.c and module.c refuse it), so routes to
+	 * other components (c2s -> sm -> c2s) skip the redirect table and
+	 * router_holds()'s two hash lookups. */
+	if (route_has_member(route, r->module_comp)) {
+		struct router_route *redirect = router_redirect_lookup(r, sender, to, nad);
+
+		if (redirect != NULL)
+			route = redirect;
+	}
 	if (route == NULL) {
 		if (r->default_comp == NULL || r->default_comp == sender) {
 			router_bounce(sender, nad, 404);
