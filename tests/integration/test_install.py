@@ -108,8 +108,10 @@ def kill_leftovers(prefix):
 
 def test_install_layout(sandbox):
     prefix = install(sandbox)
-    for d in DAEMONS + ("muc", "jabberd", "jabberd2-fs-to-sqlite"):
+    for d in DAEMONS + ("muc", "jabberd", "jabberd-cluster", "jabberd2-fs-to-sqlite"):
         assert os.access(prefix / "bin" / d, os.X_OK), d
+    # the router module a <cluster> section loads from <pkglibdir>
+    assert (prefix / "lib" / "jabberd-cluster" / "cluster.so").is_file()
     etc = prefix / "etc"
     for f in ("router.xml", "sm.xml", "c2s.xml", "s2s.xml", "muc.xml", "router-users.xml",
               "router-filter.xml", "jabberd.cfg"):
