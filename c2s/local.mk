@@ -147,3 +147,4 @@ c2s_tests_test_authreg_mysql_SOURCES = \
 	storage/tests/my_harness.h
 c2s_tests_test_authreg_mysql_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(MYSQL_CFLAGS)
 c2s_tests_test_authreg_mysql_LDADD = $(C2S_LIBS) $(STORAGE_LIBS) $(UTIL_LIBS) $(CMOCKA_LIBS)
+EXTRA_DIST += c2s/README.md

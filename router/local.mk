@@ -100,3 +100,4 @@ router_fuzz_fuzz_filter_LDADD = $(ROUTER_LIBS)
 router_fuzz_fuzz_filter_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += router/fuzz/route.dict router/fuzz/corpus/route \
 	router/fuzz/filter.dict router/fuzz/corpus/filter
+EXTRA_DIST += router/README.md

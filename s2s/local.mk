@@ -57,3 +57,4 @@ s2s_fuzz_fuzz_s2s_in_SOURCES = s2s/fuzz/fuzz_s2s_in.c
 s2s_fuzz_fuzz_s2s_in_LDADD = $(S2S_LIBS) $(UTIL_LIBS)
 s2s_fuzz_fuzz_s2s_in_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += s2s/fuzz/s2s_in.dict s2s/fuzz/corpus/s2s_in
+EXTRA_DIST += s2s/README.md

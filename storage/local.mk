@@ -127,3 +127,4 @@ storage_tests_test_mysql_SOURCES = \
 	storage/tests/storage_test.h
 storage_tests_test_mysql_CPPFLAGS = $(STORAGE_TEST_CPPFLAGS) $(MYSQL_CFLAGS)
 storage_tests_test_mysql_LDADD = $(STORAGE_TEST_LDADD)
+EXTRA_DIST += storage/README.md
