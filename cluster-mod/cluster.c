@@ -363,6 +363,11 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 				peers[i].sessions = pt.sessions;
 				peers[i].queue_frames = pt.unacked;
 				peers[i].queue_bytes = pt.unacked_bytes;
+				peers[i].queue_max_frames = pt.fwd.max_frames;      /* i14 */
+				peers[i].queue_max_bytes = pt.fwd.max_bytes;
+				peers[i].queue_oldest_ms = pt.fwd.oldest_ms;
+				memcpy(peers[i].undelivered, pt.fwd.undelivered_by,
+				       sizeof(peers[i].undelivered));
 			}
 	}
 	if (c->names != NULL) {        /* i13-fed */

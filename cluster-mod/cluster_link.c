@@ -867,6 +867,8 @@ void cluster_links_peer_status(const struct cluster_links *ls, int i,
 	st->duplicates = p->duplicates;
 	st->backoff_ms = p->backoff_ms;
 	st->last_error = p->last_error;
+	if (p->link != NULL && p->link->mc != NULL)
+		st->out_queued = mio_conn_queued(p->link->mc) + p->link->out.len;
 }
 
 uint64_t cluster_links_refusals(const struct cluster_links *ls, enum cluster_refusal reason)

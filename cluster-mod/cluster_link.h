@@ -146,6 +146,8 @@ struct cluster_peer_status {
 	uint64_t bytes_in, bytes_out;   /* application bytes, all links */
 	uint64_t ups;                   /* times the link came up */
 	uint64_t duplicates;            /* second links of the pair closed */
+	uint64_t out_queued;            /* bytes waiting for the socket (at most
+					 * CLUSTER_LINK_MAX_OUT plus one turn's) */
 	unsigned backoff_ms;            /* next redial pause */
 	const char *last_error;         /* "" if none */
 };

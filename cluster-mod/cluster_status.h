@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "cluster-mod/cluster_fwd.h"
 #include "cluster-mod/cluster_link.h"
 #include "cluster-mod/cluster_tls.h"
 #include "router/router_module.h"
@@ -46,6 +47,11 @@ struct cluster_status_peer {
 	/* i13-fwd: its entries in the session table, and our stanzas it
 	 * has not acknowledged (count and route bytes). */
 	uint64_t sessions, queue_frames, queue_bytes;
+	/* i14: the queue's bounds, how long its oldest stanza has waited (0:
+	 * none waits), and the stanzas handed back to the sm, by cause
+	 * (cluster_fwd_reason_name()). */
+	uint64_t queue_max_frames, queue_max_bytes, queue_oldest_ms;
+	uint64_t undelivered[CLUSTER_FWD_REASONS];
 };
 
 /* i13-fwd: the session table and the module's side of iface13.md. */
