@@ -845,6 +845,16 @@ int cluster_links_peer_count(const struct cluster_links *ls)
 	return ls->npeers;
 }
 
+void cluster_link_hold(struct cluster_link *l, int hold)
+{
+	if (l->mc == NULL || mio_conn_closing(l->mc))
+		return;
+	if (hold)
+		mio_conn_pause_read(l->mc);
+	else
+		mio_conn_resume_read(l->mc);
+}
+
 void cluster_links_peer_status(const struct cluster_links *ls, int i,
 			       struct cluster_peer_status *st)
 {

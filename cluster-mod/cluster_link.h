@@ -119,6 +119,10 @@ int cluster_link_send(struct cluster_link *link, const void *data, size_t len);
  */
 void cluster_link_close(struct cluster_link *link, const char *reason);
 
+/* Stop (hold 1) or restart (0) reading the link: back-pressure from
+ * where its bytes go. What was read already is still delivered. */
+void cluster_link_hold(struct cluster_link *link, int hold);
+
 /* The peer's node name ("" before authentication). */
 const char *cluster_link_peer(const struct cluster_link *link);
 /* 1 if this node dialled the link, 0 if it accepted it. */

@@ -142,6 +142,8 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 		   "out %" PRIu64 ", in %" PRIu64 ", bounced %" PRIu64 "\n",
 		   st->tables.names_announced, st->tables.names_held, st->tables.component_out,
 		   st->tables.component_in, st->tables.component_bounced);
+	buf_printf(out, "  peer input   %s, held %" PRIu64 " times (local sm congested)\n",
+		   st->tables.input_held ? "held" : "read", st->tables.input_holds);
 }
 
 /* A JSON string: quotes, backslashes and control bytes escaped; other
@@ -245,9 +247,11 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 		   st->tables.forwarded_in, st->tables.undelivered);
 	buf_printf(out, ",\"names_announced\":%" PRIu64 ",\"names_held\":%" PRIu64
 		   ",\"component_out\":%" PRIu64 ",\"component_in\":%" PRIu64
-		   ",\"component_bounced\":%" PRIu64 "}}\n", st->tables.names_announced,
+		   ",\"component_bounced\":%" PRIu64 ",\"input_held\":%s,\"input_holds\":%"
+		   PRIu64 "}}\n", st->tables.names_announced,
 		   st->tables.names_held, st->tables.component_out, st->tables.component_in,
-		   st->tables.component_bounced);
+		   st->tables.component_bounced, st->tables.input_held ? "true" : "false",
+		   st->tables.input_holds);
 }
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
@@ -473,4 +477,10 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 	prom_router(st, out, "jabberd_cluster_component_bounced_total", "counter",
 		    "Routes for other nodes' components bounced to their sender since start.",
 		    st->tables.component_bounced);
+	prom_router(st, out, "jabberd_cluster_peer_input_held", "gauge",
+		    "1 while reading the peers' links is held for the congested local sm.",
+		    st->tables.input_held);
+	prom_router(st, out, "jabberd_cluster_peer_input_holds_total", "counter",
+		    "Times reading the peers' links was held for the local sm since start.",
+		    st->tables.input_holds);
 }

@@ -66,6 +66,9 @@ struct cluster_status_tables {
 	uint64_t names_announced;       /* this node's components' names */
 	uint64_t names_held;            /* bound here for peers' components */
 	uint64_t component_out, component_in, component_bounced;
+	/* i14: reading the peers' links held because the local sm was
+	 * congested: now (0 or 1), and times since start */
+	uint64_t input_held, input_holds;
 };
 
 /* A member of the cluster as this node sees it (cluster_members.h). */

@@ -91,7 +91,7 @@ static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
 			    .redirect_entries = 3, .handed = 17, .forwarded_out = 8,
 			    .forwarded_in = 9, .undelivered = 1, .names_announced = 1,
 			    .names_held = 2, .component_out = 5, .component_in = 6,
-			    .component_bounced = 1 },
+			    .component_bounced = 1, .input_held = 1, .input_holds = 4 },
 		.nmembers = 3, .members = members3,
 	};
 	st->refusals[CLUSTER_REFUSE_WRONG_CA] = 9;
@@ -129,7 +129,8 @@ static void test_text(void **state)
 				       "  redirects    3 installed\n  handed       17\n"
 				       "  forwarded    out 8, in 9, undelivered 1\n"
 				       "  components   1 announced, 2 held for peers; routes out 5, "
-				       "in 6, bounced 1\n"));
+				       "in 6, bounced 1\n"
+				       "  peer input   held, held 4 times (local sm congested)\n"));
 	/* n3 is down: no rtt line for it */
 	assert_null(strstr(strstr(b.data, "peer n3\n"), "rtt"));
 	/* the members, with their state and since when */
@@ -172,7 +173,8 @@ static void test_json(void **state)
 				       "\"stubs_pushed\":30,\"redirect_entries\":3,\"handed\":17,"
 				       "\"forwarded_out\":8,\"forwarded_in\":9,\"undelivered\":1,"
 				       "\"names_announced\":1,\"names_held\":2,\"component_out\":5,"
-				       "\"component_in\":6,\"component_bounced\":1}}\n"));
+				       "\"component_in\":6,\"component_bounced\":1,"
+				       "\"input_held\":true,\"input_holds\":4}}\n"));
 	/* one line, no raw control byte */
 	for (size_t i = 0; i + 1 < b.len; i++)
 		assert_true((unsigned char)b.data[i] >= 0x20);
@@ -252,6 +254,7 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(b.data, "jabberd_router_redirect_misses_total{node=\"n1\"} 2\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_names_held{node=\"n1\"} 2\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_component_bounced_total{node=\"n1\"} 1\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_peer_input_holds_total{node=\"n1\"} 4\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_peer_queue_frames{node=\"n1\",peer=\"n2\"} 3\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_peer_queue_max_frames{node=\"n1\","
 				       "peer=\"n2\"} 200\n"));
@@ -276,10 +279,10 @@ static void test_metrics(void **state)
 		samples += line[0] != '#';
 	}
 	/* 2 peers x (11 per-peer metrics + the undelivered causes) + rtt of n2
-	 * + refusal reasons + 5 router + 8 tables + 5 components + 3 members x
-	 * (4 states + since) */
+	 * + refusal reasons + 5 router + 8 tables + 5 components + 2 input
+	 * holds + 3 members x (4 states + since) */
 	assert_int_equal(samples, 2 * (11 + CLUSTER_FWD_REASONS) + 1 + CLUSTER_REFUSE_COUNT + 5 +
-			 8 + 5 + 3 * 5);
+			 8 + 5 + 2 + 3 * 5);
 	buf_free(&b);
 }
 

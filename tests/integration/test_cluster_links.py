@@ -19,6 +19,7 @@ test's, tests/lib/faultproxy.py), with a small per-peer queue bound
 
 import asyncio
 import re
+import signal
 import time
 
 import pytest
@@ -264,3 +265,67 @@ def test_delay_past_the_heartbeat_timeout_drops_the_link_without_loss(c3, xmpp):
     assert sorted(live) == sent, "missing %s, duplicated %s" % (
         sorted(set(sent) - set(live))[:5], sorted({x for x in live if live.count(x) > 1}))
     assert not alice.error_bodies
+
+
+def test_a_stopped_sm_holds_its_routers_input_and_the_sender_stores_offline(c3, xmpp):
+    """n2's sm stops (SIGSTOP) while alice on n1 floods bob on n2: n2's
+    router stops reading its peers once the sm's backlog passes the
+    router's congestion mark, instead of buffering without bound for it;
+    n1's queue for n2 reaches its bound and the rest is stored offline.
+    Once the sm runs again, bob gets the queued ones live and the rest at
+    his next login: each once."""
+    (a, apw), (b, bpw) = c3.user("alice"), c3.user("bob")
+    alice = online(c3, xmpp, 1, a, apw, register=True)
+    bob = online(c3, xmpp, 2, b, bpw, register=True)
+    sm = c3[2].daemons["sm"]
+    full_before = peer(c3[1], "n2")["undelivered"]["queue-full"]
+    holds_before = c3[2].status_json()["tables"]["input_holds"]
+    rss_before = rss_kib(c3[2])
+    pad = "x" * 4000
+    flood = numbered("sm-stopped", 2000)
+    sm.proc.send_signal(signal.SIGSTOP)
+    try:
+        for i, body in enumerate(flood):
+            alice.send_message(bob.full_jid, body + " " + pad)
+            if i % 50 == 49:
+                pump(xmpp, 0.02)
+        deadline = time.monotonic() + TIMEOUT
+        while peer(c3[1], "n2")["undelivered"]["queue-full"] == full_before:
+            if time.monotonic() > deadline:
+                pytest.fail("n1's queue for n2 (whose sm is stopped) never filled: %r; "
+                            "n2 held its input %d times" % (
+                                peer(c3[1], "n2")["queue"],
+                                c3[2].status_json()["tables"]["input_holds"] - holds_before),
+                            pytrace=False)
+            pump(xmpp, 0.3)
+        pump(xmpp, 2)
+        tables = c3[2].status_json()["tables"]
+        assert tables["input_holds"] > holds_before and tables["input_held"], tables
+        assert peer(c3[1], "n2")["queue"]["frames"] <= QUEUE
+        grown = rss_kib(c3[2]) - rss_before
+        assert grown < 16 * 1024, "n2's router grew by %d KiB for its stopped sm" % grown
+        assert peer(c3[1], "n2")["open"], "n1 took n2's link down while n2 held its input"
+    finally:
+        sm.proc.send_signal(signal.SIGCONT)
+    full = peer(c3[1], "n2")["undelivered"]["queue-full"] - full_before
+    wait_until(xmpp, lambda: len([x for x in bob.bodies if x.startswith("sm-stopped")])
+               >= len(flood) - full, "bob (n2) getting the held messages once his sm runs "
+               "again", timeout=60)
+    pump(xmpp, 1.5)
+    live = [x.split()[0] + " " + x.split()[1] for x in bob.bodies
+            if x.startswith("sm-stopped")]
+    assert not c3[2].status_json()["tables"]["input_held"]
+    bob.disconnect()
+    again = online(c3, xmpp, 3, b, bpw)
+    wait_until(xmpp, lambda: len([x for x in again.bodies if x.startswith("sm-stopped")])
+               >= full, "bob's next login (n3) getting the %d stored messages" % full,
+               timeout=60)
+    pump(xmpp, 1.5)
+    offline = [x.split()[0] + " " + x.split()[1] for x in again.bodies
+               if x.startswith("sm-stopped")]
+    everything = live + offline
+    assert sorted(everything) == flood, (
+        "live %d + offline %d: missing %s, duplicated %s"
+        % (len(live), len(offline), sorted(set(flood) - set(everything))[:5],
+           sorted({x for x in everything if everything.count(x) > 1})[:5]))
+    assert live == sorted(live), "the live ones came out of order"
