@@ -313,13 +313,17 @@ def test_a_stopped_sm_holds_its_routers_input_and_the_sender_stores_offline(c3, 
                                 c3[2].status_json()["tables"]["input_holds"] - holds_before),
                             pytrace=False)
             pump(xmpp, 0.3)
-        pump(xmpp, 2)
+        pump(xmpp, 4)                   # held past the heartbeat timeout (3 s)
         tables = c3[2].status_json()["tables"]
         assert tables["input_holds"] > holds_before and tables["input_held"], tables
         assert peer(c3[1], "n2")["queue"]["frames"] <= QUEUE
         grown = rss_kib(c3[2]) - rss_before
         assert grown < 16 * 1024, "n2's router grew by %d KiB for its stopped sm" % grown
         assert peer(c3[1], "n2")["open"], "n1 took n2's link down while n2 held its input"
+        # Holding its input, n2 is still alive to the others, and they to it.
+        for n in (1, 2, 3):
+            states = {m["name"]: m["state"] for m in c3[n].status_json()["members"]}
+            assert set(states.values()) == {"alive"}, (n, states)
     finally:
         sm.proc.send_signal(signal.SIGCONT)
     full = peer(c3[1], "n2")["undelivered"]["queue-full"] - full_before
