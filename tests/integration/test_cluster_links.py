@@ -24,6 +24,7 @@ test's, tests/lib/faultproxy.py), with a small per-peer queue bound
 import asyncio
 import re
 import signal
+import subprocess
 import time
 
 import pytest
@@ -95,6 +96,13 @@ def peer(node, name):
         if p["name"] == name:
             return p
     raise AssertionError("%s has no peer %s" % (node.name, name))
+
+
+def status_text(node):
+    proc = subprocess.run([str(cluster_mod.built("jabberd-cluster")), "-s", str(node.control),
+                           "status"], capture_output=True, text=True, timeout=10)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
 
 
 def rss_kib(node):
@@ -178,9 +186,13 @@ def test_a_stalled_peer_keeps_its_neighbours_bounded_and_nothing_is_lost(c3, xmp
     full = st["undelivered"]["queue-full"] - full_before
     assert deepest == QUEUE, "the queue for n2 never reached its bound (%d)" % deepest
     assert st["queue"]["oldest_ms"] > 0
-    # The status says it in text as well.
-    text = c3[1].hup_status()
-    assert text, "no status logged"
+    # `jabberd-cluster status` says it in text as well.
+    text = status_text(c3[1])
+    block = text[text.index("peer n2\n"):]
+    assert re.search(r"queue        %d unacked, \d+ bytes \(bound %d, " % (QUEUE, QUEUE),
+                     block), block
+    assert re.search(r"undelivered  node-dead \d+, queue-full %d," % (
+        full_before + full), block), block
     grown = rss_kib(c3[1]) - rss_before
     assert grown < 16 * 1024, "n1's router grew by %d KiB for a stalled peer" % grown
     stored = c3[1].node.sm_count("queue", b)
