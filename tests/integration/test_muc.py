@@ -4,7 +4,7 @@ slixmpp clients with its xep_0045 plugin: what each occupant sees when
 others join, leave, talk, change nick, are kicked, banned or given voice;
 members-only and password-protected rooms; history on join; the limits;
 invitations, discovery and destruction; and persistent rooms surviving a
-restart of the muc with their history (on both storage drivers); our
+restart of the muc with their history (on the three storage drivers); our
 muc under Debian's stock jabberd2, a prosody user joining a room of
 ours over s2s and ours joining prosody's. Skipped when a daemon (or prosody) is not installed or
 built (failed under JC_REQUIRE_DAEMONS=1).
@@ -29,7 +29,7 @@ ROOM = "lounge@" + SERVICE
 
 def start_muc(sandbox, node, storage=None, n=1, occupants=50, rooms_per_user=10):
     """Start our muc on `node`'s router, serving SERVICE, its rooms in
-    node's sqlite database file muc.db or in `storage` (pgsql)."""
+    node's sqlite database file muc.db or in `storage` (pgsql or mysql)."""
     return start_muc_for(sandbox, node, SERVICE, storage, n, occupants, rooms_per_user)
 
 
@@ -52,10 +52,6 @@ def start_muc_for(sandbox, node, service, storage=None, n=1, occupants=50,
 
 
 def muc_node(sandbox, storage=None, flavor="ours", **kw):
-    if getattr(storage, "kind", None) == "mysql":
-        # sm_storage also runs the sm on MySQL; the muc's own room store
-        # (muc/store.c) has SQLite and PostgreSQL only.
-        pytest.skip("the muc's room store has no MySQL driver (muc/store.c)")
     node = jabberd.Node(sandbox, number=1, flavor=flavor, storage=storage).start()
     start_muc(sandbox, node, storage, **kw)
     return node
