@@ -340,6 +340,31 @@ def test_muc_persistent_room_survives_restart(sandbox, xmpp, sm_storage):
                "owners") == [JID("alice@localhost")]
 
 
+def test_muc_persistent_history_trimmed(sandbox, xmpp, sm_storage):
+    """Storage keeps only the newest <limits><history> (20) messages of a
+    persistent room: after 23 and a restart, a joining user gets the last
+    20, in order (the trim's SQL differs on MySQL)."""
+    node = muc_node(sandbox, sm_storage)
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    create(alice, "Alice", persistentroom=True)
+    last = groupchat(alice, "m22")
+    for i in range(23):
+        say(alice, "m%d" % i)
+    run(alice, last, "the last message back")
+    sandbox.daemon("node1-muc-1").stop()
+    sql = 'SELECT COUNT(*) FROM "muc-history"'
+    if sm_storage is None:
+        import sqlite3
+        with sqlite3.connect(node.dir / "muc.db") as db:
+            rows = db.execute(sql).fetchone()[0]
+    else:
+        rows = int(sm_storage.query(sql)[0][0])
+    assert rows == 20
+    start_muc(sandbox, node, sm_storage, n=2)
+    _, _, _, history = join(bob, "Bob")
+    assert [m["body"] for m in history] == ["m%d" % i for i in range(3, 23)]
+
+
 def test_muc_session_end_leaves_and_direct_invite(sandbox, xmpp):
     node = muc_node(sandbox)
     alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
