@@ -14,13 +14,14 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <libgen.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,34 +51,46 @@ static void usage(void)
 	exit(2);
 }
 
-static long long now_ms(void)
+/* The time left until `deadline` (CLOCK_MONOTONIC) as a socket timeout:
+ * 1, or 0 when it has passed. */
+static int time_left(const struct timespec *deadline, struct timeval *tv)
 {
-	struct timespec ts;
+	struct timespec now;
+	long long us;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (long long)(deadline->tv_sec - now.tv_sec) * 1000000 +
+	     (deadline->tv_nsec - now.tv_nsec) / 1000;
+	if (us <= 0)
+		return 0;
+	tv->tv_sec = (time_t)(us / 1000000);
+	tv->tv_usec = (suseconds_t)(us % 1000000);    /* never both 0: that is no bound */
+	return 1;
 }
 
-/* 1 when fd is ready for `events` before the deadline, else 0. */
-static int ready(int fd, short events, long long deadline)
+/* Bound the socket's next send or receive (and connect) by the deadline. */
+static int bound(int fd, const struct timespec *deadline)
 {
-	struct pollfd p = { .fd = fd, .events = events };
-	long long left;
-	int rc;
+	struct timeval tv;
 
-	while ((left = deadline - now_ms()) > 0) {
-		rc = poll(&p, 1, (int)left);
-		if (rc > 0)
-			return 1;
-		if (rc < 0 && errno != EINTR)
-			return 0;
-	}
-	return 0;
+	if (!time_left(deadline, &tv))
+		return 0;
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
+	       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0;
+}
+
+static int late(const char *path)
+{
+	fprintf(stderr, "jabberd-status: %s at %s: no answer within %d ms\n", name, path,
+		STATUS_TIMEOUT_MS);
+	return 1;
 }
 
 /* Send the request line, copy the answer out: to stdout, or to stderr
- * when it is "error: ...". */
-static int exchange(int fd, const char *path, const char *request, long long deadline)
+ * when it is "error: ...". The socket's timeouts end every call by the
+ * deadline. */
+static int exchange(int fd, const char *path, const char *request,
+		    const struct timespec *deadline)
 {
 	size_t off = 0, len = strlen(request), total = 0;
 	int error_answer = -1;
@@ -85,20 +98,24 @@ static int exchange(int fd, const char *path, const char *request, long long dea
 	ssize_t n;
 
 	while (off < len) {
-		if (!ready(fd, POLLOUT, deadline))
-			goto late;
+		if (!bound(fd, deadline))
+			return late(path);
 		n = send(fd, request + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno != EINTR && errno != EAGAIN) {
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return late(path);
+		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "jabberd-status: %s at %s: %s\n", name, path, strerror(errno));
 			return 1;
 		}
 		off += n > 0 ? (size_t)n : 0;
 	}
 	for (;;) {
-		if (!ready(fd, POLLIN, deadline))
-			goto late;
+		if (!bound(fd, deadline))
+			return late(path);
 		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return late(path);
+		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			fprintf(stderr, "jabberd-status: %s at %s: %s\n", name, path, strerror(errno));
@@ -124,16 +141,12 @@ static int exchange(int fd, const char *path, const char *request, long long dea
 		return 1;
 	}
 	return error_answer ? 1 : 0;
-late:
-	fprintf(stderr, "jabberd-status: %s at %s: no answer within %d ms\n", name, path,
-		STATUS_TIMEOUT_MS);
-	return 1;
 }
 
 static int ask(const char *path, const char *request, const char *file)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	long long deadline = now_ms() + STATUS_TIMEOUT_MS;
+	struct timespec deadline;
 	int fd, rc;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -142,11 +155,21 @@ static int ask(const char *path, const char *request, const char *file)
 		return 1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	/* Non-blocking, so that a daemon that is stopped (SIGSTOP) with its
-	 * backlog full cannot hold the connect past the deadline. */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 &&
-		       errno != EAGAIN && errno != EINPROGRESS)) {
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += STATUS_TIMEOUT_MS / 1000;
+	static_assert(STATUS_TIMEOUT_MS % 1000 == 0, "the deadline is whole seconds");
+	/* SO_SNDTIMEO bounds a unix socket's connect too: a daemon that is
+	 * stopped (SIGSTOP) with its backlog full cannot hold the command. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && !bound(fd, &deadline)) {
+		close(fd);
+		return late(path);
+	}
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (fd >= 0 && (errno == EAGAIN || errno == EINPROGRESS)) {
+			close(fd);
+			return late(path);
+		}
 		fprintf(stderr, "jabberd-status: %s: cannot reach its status socket %s: %s\n",
 			name, path, strerror(errno));
 		if (file != NULL)
@@ -156,7 +179,7 @@ static int ask(const char *path, const char *request, const char *file)
 			close(fd);
 		return 1;
 	}
-	rc = exchange(fd, path, request, deadline);
+	rc = exchange(fd, path, request, &deadline);
 	close(fd);
 	return rc;
 }

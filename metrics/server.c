@@ -252,42 +252,30 @@ static struct metrics_client *client_new(struct metrics *m, struct mio_conn *con
 	return c;
 }
 
-static void http_accept(struct mio_listener *l, struct mio_conn *conn, const char *ip, int port,
-			void *ctx)
+/* A client of either listener; over the bound, an HTTP client is closed
+ * at once, a status client told it is busy. */
+static void on_accept(struct mio_listener *l, struct mio_conn *conn, const char *ip, int port,
+		      void *ctx)
 {
 	struct metrics *m = ctx;
+	int ctl = l == m->ctl;
+	unsigned *n = ctl ? &m->n_ctl : &m->n_http;
 	struct metrics_client *c;
 
-	(void)l;
 	(void)ip;
 	(void)port;
-	if (m->n_http >= METRICS_CLIENTS) {
+	if (*n >= (ctl ? METRICS_CTL_CLIENTS : METRICS_CLIENTS)) {
 		m->refused++;
-		mio_conn_close(conn);
+		if (ctl)
+			ctl_answer_error(client_new(m, conn, 1),
+					 "busy (too many status clients at once)");
+		else
+			mio_conn_close(conn);
 		return;
 	}
-	c = client_new(m, conn, 0);
+	c = client_new(m, conn, ctl);
 	c->counted = 1;
-	m->n_http++;
-}
-
-static void ctl_accept(struct mio_listener *l, struct mio_conn *conn, const char *ip, int port,
-		       void *ctx)
-{
-	struct metrics *m = ctx;
-	struct metrics_client *c;
-
-	(void)l;
-	(void)ip;
-	(void)port;
-	c = client_new(m, conn, 1);
-	if (m->n_ctl >= METRICS_CTL_CLIENTS) {
-		m->refused++;
-		ctl_answer_error(c, "busy (too many status clients at once)");
-		return;
-	}
-	c->counted = 1;
-	m->n_ctl++;
+	(*n)++;
 }
 
 /* The status socket, if it has a path. */
@@ -299,7 +287,7 @@ static int ctl_start(struct metrics *m, const struct config *cfg, const char **e
 	if (rc == 0)
 		return 0;
 	if (rc > 0)
-		m->ctl = mio_listen_unix(m->mio, path, 0600, METRICS_CTL_CLIENTS, ctl_accept, m,
+		m->ctl = mio_listen_unix(m->mio, path, 0600, METRICS_CTL_CLIENTS, on_accept, m,
 					 error_r);
 	if (m->ctl != NULL) {
 		m->socket_path = xstrdup(path);
@@ -331,7 +319,7 @@ static int http_start(struct metrics *m, const struct config *cfg, const char **
 	set.ip = ip != NULL && ip[0] != '\0' ? ip : "127.0.0.1";
 	set.port = (int)p;
 	set.backlog = METRICS_CLIENTS;
-	m->http = mio_listen(m->mio, &set, http_accept, m, error_r);
+	m->http = mio_listen(m->mio, &set, on_accept, m, error_r);
 	if (m->http == NULL)
 		return -1;
 	log_notice("metrics: serving GET /metrics on %s:%d", set.ip, mio_listener_port(m->http));

@@ -10,11 +10,13 @@ installs it, where the sockets are beside the pid files with no
 the socket's path, and the command fails."""
 
 import json
+import os
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -174,6 +176,37 @@ def test_refusals(sandbox, sockdir):
     assert s.recv(1000) == b"error: unknown request (status, status json, metrics)\n"
     s.close()
     assert ask(node.config("c2s"), "json").returncode == 0     # still serving
+
+    # 8 clients at once that say nothing: a ninth is told the daemon is
+    # busy; the silent ones are closed after 2 s.
+    silent = []
+    for _ in range(8):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(paths.scaled(10))
+        s.connect(str(sockdir / "c2s.sock"))
+        silent.append(s)
+    r = ask(node.config("c2s"), check=False)
+    assert r.returncode == 1 and "c2s: error: busy" in r.stderr
+    t0 = time.monotonic()
+    assert silent[0].recv(1000) == b"error: no request line within 2000 ms\n"
+    assert time.monotonic() - t0 < paths.scaled(5)
+    for s in silent:
+        s.close()
+
+    # A daemon that does not answer (stopped): the command gives up.
+    c2s = node.daemons["c2s"]
+    os.kill(c2s.pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        r = ask(node.config("c2s"), check=False)
+        took = time.monotonic() - t0
+    finally:
+        os.kill(c2s.pid, signal.SIGCONT)
+    assert r.returncode == 1
+    assert "c2s at %s: no answer within 5000 ms" % (sockdir / "c2s.sock") in r.stderr
+    assert 4 < took < 9
+    counts = counters(node.config("c2s"))[1]
+    assert counts[("jabberd_c2s_metrics_refused_total", ())] == 1
 
 
 def test_launcher_status(sandbox, xmpp):
