@@ -36,12 +36,23 @@
 
 static const char *name = "daemon";
 
+/* The command's words and the status socket's request lines. */
+static const struct {
+	const char *word, *line;
+} words[] = {
+	{ "status", "status\n" },
+	{ "text", "status\n" },
+	{ "json", "status json\n" },
+	{ "metrics", "metrics\n" },
+};
+#define NWORDS (sizeof(words) / sizeof(words[0]))
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: jabberd-status [-c FILE [-i ID] | -s SOCKET] [-n NAME] "
 		"[status|json|metrics]\n"
-		"  status   the daemon's counters, one a line (the default)\n"
+		"  status   the daemon's counters, one a line (the default; also: text)\n"
 		"  json     the same as one JSON object\n"
 		"  metrics  Prometheus text format, as its HTTP port serves it\n"
 		"  -c FILE    the daemon's config (router.xml, sm.xml, c2s.xml, s2s.xml, muc.xml)\n"
@@ -203,14 +214,13 @@ int main(int argc, char **argv)
 	if (optind < argc - 1 || (sock == NULL) == (file == NULL) || (sock != NULL && id != NULL))
 		usage();
 	if (optind == argc - 1) {
-		if (strcmp(argv[optind], "status") == 0)
-			request = "status\n";
-		else if (strcmp(argv[optind], "json") == 0)
-			request = "status json\n";
-		else if (strcmp(argv[optind], "metrics") == 0)
-			request = "metrics\n";
-		else
+		size_t i = 0;
+
+		while (i < NWORDS && strcmp(argv[optind], words[i].word) != 0)
+			i++;
+		if (i == NWORDS)
 			usage();
+		request = words[i].line;
 	}
 	if (file != NULL && strcmp(name, "daemon") == 0) {
 		char *b, *dot;
