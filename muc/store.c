@@ -19,8 +19,8 @@
  *
  * On MySQL a key cannot be TEXT: "room" and "jid" are VARCHAR(255)
  * (utf8mb4), so a room or an affiliated JID longer than 255 characters
- * is not saved there (the save fails with the server's error, logged;
- * the room goes on in memory). The tables are utf8mb4.
+ * is not saved there (refused here, whatever the server's sql_mode; the
+ * caller logs it and the room goes on in memory).
  *
  * A save replaces the room's row and its affiliation rows in one
  * transaction. The same SQL text runs on every driver but for the
@@ -275,6 +275,24 @@ void muc_store_close(struct muc_store **storep)
 	*storep = NULL;
 }
 
+/* MySQL's keys hold 255 characters (VARCHAR(255)); a longer value is
+ * refused here rather than left to the server, which outside strict
+ * mode would cut it and so merge two rooms. 1 if `s` fits. */
+#define STORE_MYSQL_KEY_CHARS 255
+static int key_fits(const struct muc_store *st, const char *s, const char **error_r)
+{
+	size_t chars = 0;
+
+	if (st->kind != SQL_MYSQL)
+		return 1;
+	for (; *s != '\0'; s++)
+		chars += ((unsigned char)*s & 0xc0) != 0x80;
+	if (chars <= STORE_MYSQL_KEY_CHARS)
+		return 1;
+	*error_r = "mysql: a room or affiliated JID longer than 255 characters is not stored";
+	return 0;
+}
+
 /* ---- the room document ---- */
 
 char *muc_room_serialize(const struct room *room, const char *creator)
@@ -346,6 +364,16 @@ int muc_store_save(struct muc_store *st, const struct room *room, const char *cr
 	void *v;
 
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	if (!key_fits(st, vals[0], error_r)) {
+		free(data);
+		return -1;
+	}
+	xhash_iter_init(room->affils, &it);
+	while (xhash_iter_next(&it, &key, &v))
+		if (!key_fits(st, key, error_r)) {
+			free(data);
+			return -1;
+		}
 	if (sql_begin(st->conn, 0, error_r) < 0 ||
 	    store_run(st, st->kind == SQL_MYSQL ? up_mysql : up, 3, vals, NULL, NULL,
 		      "saving a room", error_r) < 0 ||
@@ -379,6 +407,10 @@ int muc_store_history_add(struct muc_store *st, const char *room, time_t when,
 	char stamp[32], trim[384], *data = nad_to_string(msg, NULL);
 	const char *vals[3] = { room, stamp, data };
 
+	if (!key_fits(st, room, error_r)) {
+		free(data);
+		return -1;
+	}
 	snprintf(stamp, sizeof(stamp), "%lld", (long long)when);
 	/* The newest `keep` rows stay (keep is ours, from the config). MySQL
 	 * refuses a subquery on the table a DELETE changes, but not one on a
