@@ -38,8 +38,14 @@ muc_tests_test_room_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 muc_tests_test_room_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)
 muc_tests_test_muc_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 muc_tests_test_muc_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)
+muc_tests_test_store_SOURCES = muc/tests/test_store.c
 muc_tests_test_store_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 muc_tests_test_store_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)
+# The same cases on a private MariaDB where it is built in.
+if HAVE_MYSQL
+muc_tests_test_store_SOURCES += storage/tests/my_harness.c storage/tests/my_harness.h
+muc_tests_test_store_CPPFLAGS += $(MYSQL_CFLAGS)
+endif
 
 # Fuzz target for the parsers of client input (room JID and nick, the
 # configuration form, the history request).
