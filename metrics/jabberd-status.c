@@ -90,6 +90,12 @@ static int bound(int fd, const struct timespec *deadline)
 	       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0;
 }
 
+static int failed(const char *path)
+{
+	fprintf(stderr, "jabberd-status: %s at %s: %s\n", name, path, strerror(errno));
+	return 1;
+}
+
 static int late(const char *path)
 {
 	fprintf(stderr, "jabberd-status: %s at %s: no answer within %d ms\n", name, path,
@@ -115,8 +121,7 @@ static int exchange(int fd, const char *path, const char *request,
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return late(path);
 		if (n < 0 && errno != EINTR) {
-			fprintf(stderr, "jabberd-status: %s at %s: %s\n", name, path, strerror(errno));
-			return 1;
+			return failed(path);
 		}
 		off += n > 0 ? (size_t)n : 0;
 	}
@@ -129,8 +134,7 @@ static int exchange(int fd, const char *path, const char *request,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "jabberd-status: %s at %s: %s\n", name, path, strerror(errno));
-			return 1;
+			return failed(path);
 		}
 		if (n == 0)
 			break;

@@ -392,7 +392,8 @@ void metrics_common(struct buf *out, const struct metrics *m)
 					 (double)(now.tv_nsec - m->started.tv_nsec) / 1e9);
 	snprintf(name, sizeof(name), "jabberd_%s_open_sockets", daemon);
 	metrics_one(out, name, "gauge",
-		    "Sockets open on the daemon's loop (clients, peers, router link, this request).",
+		    "Sockets open on the daemon's loop (clients, peers, router link, this "
+		    "request).",
 		    mio_conn_count(m->mio));
 	snprintf(name, sizeof(name), "jabberd_%s_metrics_scrapes_total", daemon);
 	metrics_one(out, name, "counter", "Requests for /metrics answered.", m->scrapes);

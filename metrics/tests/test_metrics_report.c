@@ -86,13 +86,15 @@ static void test_json(void **state)
 	assert_string_equal(out.data,
 			    "{\"daemon\":\"sm\",\"pid\":42,\"metrics\":{"
 			    "\"jabberd_sm_sessions\":{\"type\":\"gauge\",\"help\":"
-			    "\"Client sessions open here.\",\"samples\":[{\"labels\":{},\"value\":3}]},"
+			    "\"Client sessions open here.\",\"samples\":[{\"labels\":{},"
+			    "\"value\":3}]},"
 			    "\"jabberd_sm_dropped_total\":{\"type\":\"counter\",\"help\":"
 			    "\"Routes dropped, by cause.\",\"samples\":["
 			    "{\"labels\":{\"cause\":\"held-queue-full\"},\"value\":0},"
 			    "{\"labels\":{\"cause\":\"a\\\"b\\\\c\\u000ad\"},\"value\":7}]},"
 			    "\"jabberd_sm_storage_seconds_total\":{\"type\":\"counter\",\"help\":"
-			    "\"Time waited.\",\"samples\":[{\"labels\":{},\"value\":0.250000}]}}}\n");
+			    "\"Time waited.\",\"samples\":[{\"labels\":{},\"value\":0.250000}]}"
+			    "}}\n");
 	buf_free(&out);
 	/* No HELP; a value JSON cannot hold as a number; a timestamp. */
 	assert_int_equal(metrics_report_json(nan, strlen(nan), "x", 1, &out, &error), 0);
