@@ -307,6 +307,9 @@ void cluster_fwd_reincarnated(struct cluster_fwd *fwd)
 
 		drain(fwd, p, CLUSTER_FWD_NODE_DEAD);
 		renumber(p);
+		/* The links close (cluster_peers_set_incarnation); what the sm
+		 * sends meanwhile waits for the next HELLO, numbered anew. */
+		p->open = 0;
 	}
 }
 

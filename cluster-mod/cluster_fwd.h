@@ -104,7 +104,8 @@ void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 /* This node took a new incarnation (it learnt it was declared dead): its
  * peers take it for a new node, so with each of them everything not
  * acknowledged goes back (node-dead) and both directions' numbering
- * restarts from 1, on the links as they are. */
+ * restarts from 1. Its links close and open again (new HELLOs): until a
+ * peer's opens, what is sent to it waits in the queue. */
 void cluster_fwd_reincarnated(struct cluster_fwd *fwd);
 
 /* A STANZA or ACK from `peer` (other types are ignored). Returns 0, or

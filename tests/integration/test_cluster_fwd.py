@@ -22,6 +22,10 @@ checked as it arrives:
 - a receiver stopped past the heartbeat timeout: declared dead, its
   stanzas back once each; resumed, it is a new incarnation and
   forwarding to it starts anew;
+- a node that takes a new incarnation (it learnt it was declared dead)
+  closes its links: the peer sees the new incarnation in the HELLO of
+  the link that opens next, and what was sent before and after arrives
+  once each, both ways;
 - a configured node never reached: stanzas for it come back 2 x the
   heartbeat timeout after start, and `synced` waits until then.
 """
@@ -345,6 +349,71 @@ def test_stopped_receiver_declared_dead_then_back(sandbox):
     assert len(got) == len(set(got)), got
     no_route(sm1, wait=1.0)            # nothing more comes back
     assert n1.json()["tables"]["undelivered"] == 20
+
+
+def bodies(sm, want, wait=TIMEOUT):
+    """Message bodies of the routes reaching `sm` until every one in `want`
+    has come (anything else, or a second copy, is returned too)."""
+    got = []
+    for r in routes(sm, wait):
+        m = r.find("{%s}message/{%s}body" % (CLIENT, CLIENT))
+        if m is not None:
+            got.append(m.text)
+        if set(want) <= set(got):
+            return got + bodies_within(sm, 1.0)
+    return got
+
+
+def bodies_within(sm, wait):
+    got = []
+    try:
+        for r in routes(sm, wait):
+            m = r.find("{%s}message/{%s}body" % (CLIENT, CLIENT))
+            if m is not None:
+                got.append(m.text)
+    except (TimeoutError, Closed):
+        pass
+    return got
+
+
+def test_new_incarnation_closes_links(sandbox):
+    """n2 stopped past the dead time and resumed: it learns it was declared
+    dead and takes a new incarnation, and closes its links (rule 6 and
+    "How STANZA and ACK are used"): n1 sees the new incarnation in the
+    HELLO of the next link, not only in MEMBERS over the old one. Stanzas
+    sent both ways before the stop and after the new link opened arrive
+    once each."""
+    n1, n2 = two_nodes(sandbox)
+    sm1, sm2 = n1.sm(), n2.sm()
+    alice, bob = "alice@%s/desk" % DOMAIN, "bob@%s/phone" % DOMAIN
+    before = ["b%d" % i for i in range(5)]
+    for b in before:
+        forward(sm1, "n1", "n2", [bob], message(alice, bob, b + "-to-n2"))
+        forward(sm2, "n2", "n1", [alice], message(bob, alice, b + "-to-n1"))
+    assert bodies(sm2, [b + "-to-n2" for b in before]) == [b + "-to-n2" for b in before]
+    assert bodies(sm1, [b + "-to-n1" for b in before]) == [b + "-to-n1" for b in before]
+    mark1, mark2 = n1.daemon.mark(), n2.daemon.mark()
+    n2.daemon.signal(signal.SIGSTOP)
+    try:
+        n1.wait(r"cluster: member n2 \(incarnation \d+\) dead", since=mark1)
+    finally:
+        n2.daemon.signal(signal.SIGCONT)
+    inc = n2.wait(r"taking incarnation (\d+)", since=mark2).group(1)
+    # The peer learns the new incarnation from a HELLO: the link was made again.
+    n1.wait(r"cluster: peer n2 open: protocol version \d+, incarnation %s" % inc, since=mark1)
+    n2.wait(r"cluster: incarnation %s: closing \d+ links?" % inc, since=mark2)
+    n2.wait(r"cluster: peer n1 open: protocol version", since=mark2)
+    n1.wait(r"cluster: member n2 \(incarnation %s\) alive" % inc, since=mark1)
+    after = ["a%d" % i for i in range(5)]
+    for a in after:
+        forward(sm1, "n1", "n2", [bob], message(alice, bob, a + "-to-n2"))
+        forward(sm2, "n2", "n1", [alice], message(bob, alice, a + "-to-n1"))
+    got2 = bodies(sm2, [a + "-to-n2" for a in after])
+    got1 = [b for b in bodies(sm1, [a + "-to-n1" for a in after])]
+    assert got2 == [a + "-to-n2" for a in after], got2
+    assert got1 == [a + "-to-n1" for a in after], got1
+    assert n1.json()["tables"]["undelivered"] == 0
+    assert n2.json()["tables"]["undelivered"] == 0
 
 
 def test_sync_waits_for_peers_and_unreachable_node(sandbox):
