@@ -50,8 +50,9 @@ enum cluster_fwd_reason {
 	CLUSTER_FWD_QUEUE_FULL = 1,     /* queue-full */
 	CLUSTER_FWD_NO_SUCH_NODE = 2,   /* no-such-node */
 	CLUSTER_FWD_TOO_BIG = 3,        /* too-big */
+	CLUSTER_FWD_HOP_LIMIT = 4,      /* hop-limit (cluster_local.c, rule 9) */
 };
-/* "node-dead", "queue-full", "no-such-node", "too-big". */
+/* "node-dead", "queue-full", "no-such-node", "too-big", "hop-limit". */
 const char *cluster_fwd_reason_name(enum cluster_fwd_reason reason);
 
 struct cluster_fwd_hooks {

@@ -497,6 +497,12 @@ static int fwd_send(void *ctx, const char *peer, const struct cluster_frame *fra
 	return cluster_peers_send(cl->peers, peer, frame);
 }
 
+/* Rule 9: jc:hops absent, or 1..CLUSTER_LOCAL_HOPS_MAX. */
+static int hops_ok(const char *h)
+{
+	return h == NULL || (h[0] >= '1' && h[0] <= '0' + CLUSTER_LOCAL_HOPS_MAX && h[1] == '\0');
+}
+
 /* Rules 7 and 8: a route from S with jc:node. Takes the nad. */
 static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const char *node)
 {
@@ -504,10 +510,13 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const cha
 	static const char *v[CLUSTER_TARGETS_MAX];
 	char *list = xstrdup(targets_attr != NULL ? targets_attr : "");
 	int n = split_targets(list, v);
+	int hop_limit = !hops_ok(nad_attr(nad, 0, SESSION_NS, "hops"));
 	struct buf bytes;
 
 	nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
 	nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
+	if (hop_limit)
+		nad_attr_set(nad, 0, SESSION_NS, "hops", NULL);
 	/* The session changes the sm told us before this stanza reach the
 	 * peers before it (same link, in order): their sm may answer it over
 	 * them (a probe answered to the bare JID of a session just available). */
@@ -527,6 +536,11 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const cha
 		cl->c.sm_dropped++;
 		log_warnx("cluster: route for node %s dropped: jc:targets %s", node,
 			  n == 0 ? "missing or empty" : "has too many or too long JIDs");
+	} else if (hop_limit) {
+		log_warnx("cluster: route for node %s handed back: jc:hops past %d or not a "
+			  "number", node, CLUSTER_LOCAL_HOPS_MAX);
+		fwd_undelivered(cl, node, CLUSTER_FWD_HOP_LIMIT, (const uint8_t *)bytes.data,
+				bytes.len, v, (size_t)n);
 	} else {
 		cl->c.fwd_out++;
 		(void)cluster_fwd_send(cl->fwd, node, (const uint8_t *)bytes.data, bytes.len, v,

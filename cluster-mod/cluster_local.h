@@ -23,6 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Rule 9: a stanza makes at most this many forwards in all (jc:hops on
+ * the sm's route says which one this is; absent: the first). A route
+ * from the sm past it goes back as jc:undelivered='hop-limit'. The sm has
+ * the same bound (SM_CLUSTER_HOPS_MAX). */
+#define CLUSTER_LOCAL_HOPS_MAX 2
+
 struct router;
 struct nad;
 struct cluster_config;

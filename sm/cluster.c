@@ -48,6 +48,9 @@
 
 #define NS SM_CLUSTER_NS
 
+static_assert(SM_CLUSTER_HOPS_MAX >= 1 && SM_CLUSTER_HOPS_MAX <= 9,
+	      "jc:hops is parsed as one digit");
+
 /* A stanza held until the cluster's view is complete (seed patch 2). */
 struct held_pkt {
 	struct pkt *pkt;
@@ -114,7 +117,11 @@ struct rsess *sm_remote_first(const struct sm *sm, const struct jid *jid)
 
 int rsess_usable(const struct rsess *r, const struct pkt *pkt)
 {
-	return pkt == NULL || pkt->exclude_node == NULL || strcmp(r->node, pkt->exclude_node) != 0;
+	if (pkt == NULL)
+		return 1;
+	if (pkt->hops >= SM_CLUSTER_HOPS_MAX)
+		return 0;       /* it may not be forwarded again */
+	return pkt->exclude_node == NULL || strcmp(r->node, pkt->exclude_node) != 0;
 }
 
 struct rsess *sm_remote_get(const struct sm *sm, const struct jid *full, const struct pkt *pkt)
@@ -201,7 +208,7 @@ void sm_fwd_clear(struct sm_fwd *f)
 
 /* One route to the module for `node`, naming targets[0..n). */
 static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
-		      char *const *targets, size_t n)
+		      char *const *targets, size_t n, int hops)
 {
 	struct nad *route = comp_route_new(sm->cluster_notify, sm->router_id, NULL);
 	struct buf t = { 0 };
@@ -214,6 +221,12 @@ static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
 	}
 	nad_attr_set_prefixed(route, 0, NS, "jc", "node", node);
 	nad_attr_set_prefixed(route, 0, NS, "jc", "targets", t.data);
+	if (hops > 1) {
+		char h[12];
+
+		snprintf(h, sizeof(h), "%d", hops);
+		nad_attr_set_prefixed(route, 0, NS, "jc", "hops", h);
+	}
 	nad_graft(route, 0, stanza, 0);
 	buf_free(&t);
 	log_debug("sm: cluster: forwarding a %s to %zu session%s on %s", nad_name(stanza, 0), n,
@@ -231,6 +244,15 @@ void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int kee
 		sm_fwd_clear(f);
 		return;
 	}
+	if (pkt->hops >= SM_CLUSTER_HOPS_MAX) {
+		/* The delivery rules never pick another node's session for
+		 * it (rsess_usable); this is the backstop. */
+		log_warnx("sm: cluster: a %s from %s was forwarded %d times; not forwarded "
+			  "again", nad_name(pkt->nad, 0), pkt->from != NULL ? jid_full(pkt->from) : "?",
+			  pkt->hops);
+		sm_fwd_clear(f);
+		return;
+	}
 	stanza = nad_copy(pkt->nad);
 	if (!keep_to)
 		nad_attr_set(stanza, 0, NULL, "to", NULL);
@@ -239,7 +261,8 @@ void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int kee
 			size_t n = f->v[i].n - off;
 
 			fwd_route(sm, stanza, f->v[i].node, f->v[i].targets + off,
-				  n > SM_CLUSTER_TARGETS_MAX ? SM_CLUSTER_TARGETS_MAX : n);
+				  n > SM_CLUSTER_TARGETS_MAX ? SM_CLUSTER_TARGETS_MAX : n,
+				  pkt->hops + 1);
 		}
 	nad_free(&stanza);
 	sm_fwd_clear(f);
@@ -823,9 +846,11 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 	const char *undelivered = nad_attr(route, 0, NS, "undelivered");
 	const char *node = nad_attr(route, 0, NS, "node");
 	const char *ts = nad_attr(route, 0, NS, "targets");
+	const char *hs = nad_attr(route, 0, NS, "hops");
 	struct jid **targets = NULL;
 	size_t n = 0, i;
 	struct pkt *pkt;
+	int hops = 1;
 
 	if (undelivered != NULL ? !node_name_ok(node) : !node_name_ok(from_node)) {
 		log_warnx("sm: cluster: a forwarded stanza with a bad node name; dropped");
@@ -836,6 +861,15 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 		 * the ones this sm knows. */
 		log_warnx("sm: cluster: an unknown broadcast from %s; dropped", from_node);
 		return;
+	}
+	if (hs != NULL) {
+		/* Rule 9: 1..SM_CLUSTER_HOPS_MAX, plain decimal. */
+		if (hs[0] < '1' || hs[0] > '0' + SM_CLUSTER_HOPS_MAX || hs[1] != '\0') {
+			log_warnx("sm: cluster: a stanza from %s with a bad jc:hops; dropped",
+				  undelivered != NULL ? node : from_node);
+			return;
+		}
+		hops = hs[0] - '0';
 	}
 	if (targets_parse(sm, ts, &targets, &n) < 0) {
 		log_warnx("sm: cluster: a stanza from %s with bad targets; dropped",
@@ -851,6 +885,13 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 		return;
 	}
 	pkt->exclude_node = xstrdup(undelivered != NULL ? node : from_node);
+	/* Forwarded: the hops it made. Back undelivered: the failed forward
+	 * counts too, so that a stanza bounced between failing nodes stops
+	 * (refused for its hops: none more). */
+	if (undelivered != NULL && strcmp(undelivered, "hop-limit") == 0)
+		pkt->hops = SM_CLUSTER_HOPS_MAX;
+	else
+		pkt->hops = hops;
 	if (undelivered != NULL) {
 		/* Rule 4: once per stanza (the targets shared one copy). */
 		log_notice("sm: cluster: %s for %s not delivered on %s (%s)",

@@ -109,6 +109,9 @@ struct pkt {
 	char *exclude_node;             /* cluster: sessions on this node are
 					 * gone for this stanza (it came from
 					 * there, or was not delivered there) */
+	int hops;                       /* cluster: forwards it has made to
+					 * reach this node (jc:hops; 0: it did
+					 * not come through the cluster) */
 };
 
 /*
@@ -271,6 +274,11 @@ static_assert(sizeof(struct rsess) == 32, "a stub's fixed part stays 32 bytes");
 #define SM_CLUSTER_NODES_MAX 1024       /* distinct node names kept */
 #define SM_CLUSTER_HOLD_MAX 10000       /* stanzas held until synced (rule 2) */
 #define SM_CLUSTER_HOLD_SECS 10         /* ... or this long */
+/* A stanza makes at most this many forwards in all: one that arrived
+ * forwarded is forwarded at most once more (jc:hops, docs/cluster-protocol.md
+ * "The module and its sm" rule 9); past it, other nodes' sessions do not
+ * count for it and the RFC 6121 rules apply over the local ones. */
+#define SM_CLUSTER_HOPS_MAX 2
 void sm_cluster_init(struct sm *sm);
 void sm_cluster_free(struct sm *sm);
 int sm_clustered(const struct sm *sm);

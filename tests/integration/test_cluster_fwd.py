@@ -26,6 +26,8 @@ checked as it arrives:
   closes its links: the peer sees the new incarnation in the HELLO of
   the link that opens next, and what was sent before and after arrives
   once each, both ways;
+- rule 9: jc:hops='2' from the sm travels to the other sm; past the
+  limit (or not a number) the route comes back jc:undelivered='hop-limit';
 - a configured node never reached: stanzas for it come back 2 x the
   heartbeat timeout after start, and `synced` waits until then.
 """
@@ -414,6 +416,33 @@ def test_new_incarnation_closes_links(sandbox):
     assert got1 == [a + "-to-n1" for a in after], got1
     assert n1.json()["tables"]["undelivered"] == 0
     assert n2.json()["tables"]["undelivered"] == 0
+
+
+def test_hop_limit(sandbox):
+    """Rule 9: jc:hops reaches the other sm as it was set; a route past the
+    limit is not sent but handed back, hop-limit, without jc:hops."""
+    n1, n2 = two_nodes(sandbox)
+    sm1, sm2 = n1.sm(), n2.sm()
+    alice, bob = "alice@%s/desk" % DOMAIN, "bob@%s/phone" % DOMAIN
+
+    def hop(h, body):
+        sm1.send("<route xmlns='%s' xmlns:jc='%s' to='%s' from='sm-n1' jc:node='n2' "
+                 "jc:hops='%s' jc:targets='%s'>%s</route>"
+                 % (COMP, NS, DOMAIN, h, bob, message(alice, bob, body)))
+
+    hop("2", "second")
+    r = next_route(sm2)
+    assert r.get(jc("from-node")) == "n1" and r.get(jc("hops")) == "2", ET.tostring(r)
+    assert r.find("{%s}message/{%s}body" % (CLIENT, CLIENT)).text == "second"
+    for h, body in (("3", "third"), ("x", "bad")):
+        hop(h, body)
+        r = next_route(sm1)
+        assert r.get(jc("undelivered")) == "hop-limit", ET.tostring(r)
+        assert r.get(jc("node")) == "n2" and r.get(jc("targets")) == bob
+        assert r.get(jc("hops")) is None
+        assert r.find("{%s}message/{%s}body" % (CLIENT, CLIENT)).text == body
+    no_route(sm2, wait=1.0)
+    assert n1.json()["tables"]["undelivered"] == 2
 
 
 def test_sync_waits_for_peers_and_unreachable_node(sandbox):
