@@ -28,6 +28,10 @@ checked as it arrives:
   once each, both ways;
 - rule 9: jc:hops='2' from the sm travels to the other sm; past the
   limit (or not a number) the route comes back jc:undelivered='hop-limit';
+- rule 10: STANZAs for a node whose sm is not connected are held (and
+  acknowledged) and handed to the sm when it binds again; those it does
+  not come back for within 30 s go back to their sender's sm as
+  jc:undelivered='sm-gone'; the status counts both;
 - a configured node never reached: stanzas for it come back 2 x the
   heartbeat timeout after start, and `synced` waits until then.
 """
@@ -442,6 +446,62 @@ def test_hop_limit(sandbox):
         assert r.get(jc("hops")) is None
         assert r.find("{%s}message/{%s}body" % (CLIENT, CLIENT)).text == body
     no_route(sm2, wait=1.0)
+    assert n1.json()["tables"]["undelivered"] == 2
+
+
+def test_sm_away_held_then_handed_or_given_back(sandbox):
+    """Rule 10. n2's sm disconnects; n1's sm (whose stub still says n2)
+    forwards to it: n2's module holds the stanzas (n1 has them
+    acknowledged) and hands them to n2's sm when it binds again, in order.
+    Away again past 30 s: they go back to n1's sm as undelivered sm-gone,
+    once each, and n2's status counts them."""
+    n1, n2 = two_nodes(sandbox)
+    sm1, sm2 = n1.sm(), n2.sm()
+    alice, bob = "alice@%s/desk" % DOMAIN, "bob@%s/phone" % DOMAIN
+    mark = n2.daemon.mark()
+    sm2.sock.close()
+    n2.wait(r"cluster: sm-n2 went away", since=mark)
+    for i in range(3):
+        forward(sm1, "n1", "n2", [bob], message(alice, bob, "h%d" % i))
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        t = n2.json()["tables"]
+        q1 = [p for p in n1.json()["peers"] if p["name"] == "n2"][0]["queue"]
+        if t["sm_held_now"] == 3 and q1["frames"] == 0:
+            break
+        assert time.monotonic() < deadline, (t, q1)
+        time.sleep(0.2)
+    assert t["sm_held"] == 3 and t["sm_dropped"] == 0
+    sm2 = n2.sm()
+    got = []
+    for r in routes(sm2):
+        m = r.find("{%s}message/{%s}body" % (CLIENT, CLIENT))
+        if m is not None:
+            assert r.get(jc("from-node")) == "n1" and r.get(jc("targets")) == bob
+            got.append(m.text)
+        if len(got) == 3:
+            break
+    assert got == ["h0", "h1", "h2"]
+    assert n2.json()["tables"]["sm_held_now"] == 0
+    # Away again, and not back in time: each goes back to n1's sm once.
+    mark = n2.daemon.mark()
+    sm2.sock.close()
+    n2.wait(r"cluster: sm-n2 went away", since=mark)
+    for i in range(2):
+        forward(sm1, "n1", "n2", [bob], message(alice, bob, "r%d" % i))
+    back = []
+    for r in routes(sm1, wait=60):
+        if r.get(jc("undelivered")) is not None:
+            assert r.get(jc("undelivered")) == "sm-gone", ET.tostring(r)
+            assert r.get(jc("node")) == "n2" and r.get(jc("targets")) == bob
+            assert r.get(jc("from-node")) is None
+            back.append(r.find("{%s}message/{%s}body" % (CLIENT, CLIENT)).text)
+        if len(back) == 2:
+            break
+    assert back == ["r0", "r1"]
+    no_route(sm1, wait=1.0)
+    t = n2.json()["tables"]
+    assert (t["sm_held_now"], t["sm_held"], t["sm_returned"], t["sm_dropped"]) == (0, 5, 2, 0)
     assert n1.json()["tables"]["undelivered"] == 2
 
 
