@@ -328,6 +328,30 @@ void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt
 	sm_cluster_send(sm, &fwd, pkt, 0);
 }
 
+void sm_cluster_fan_out_domain(struct sm *sm, const char *domain, const struct pkt *pkt)
+{
+	struct sm_fwd fwd = { 0 };
+	struct xhash_iter it;
+	size_t dlen = strlen(domain);
+	void *v;
+
+	if (sm->cluster == NULL)
+		return;
+	xhash_iter_init(sm->cluster->remote, &it);
+	while (xhash_iter_next(&it, NULL, &v)) {
+		struct rsess *r;
+
+		for (r = v; r != NULL; r = r->next) {
+			const char *at = strchr(r->full, '@');
+
+			if (r->available && rsess_usable(r, pkt) && at != NULL &&
+			    strncmp(at + 1, domain, dlen) == 0 && at[1 + dlen] == '/')
+				sm_fwd_add(&fwd, r);
+		}
+	}
+	sm_fwd_send(sm, &fwd, pkt, 0);
+}
+
 /* ---- seed patch 2: holding ---- */
 
 static void cluster_release(struct sm *sm, const char *why)

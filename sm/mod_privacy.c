@@ -569,23 +569,43 @@ static void plist_store_default(struct user *user)
 	sm_cluster_changed(user->sm, jid_bare(user->jid), SM_DATA_PRIVACY);
 }
 
-/* Tell every session a list changed (XEP-0016 2.6). */
+/* <iq type='set'><query><list name/></query></iq> to `to`, from `from`. */
+static struct pkt *plist_push_pkt(struct user *user, const char *to, const char *from,
+				  const char *name)
+{
+	char id[24] = "push";
+	struct pkt *push = pkt_create(user->sm, "iq", "set", to, from);
+	int q;
+
+	hash_random_id(id + 4, 12);
+	nad_attr_set(push->nad, 0, NULL, "id", id);
+	q = nad_elem_add(push->nad, 0, NS_PRIVACY, "query");
+	nad_attr_set(push->nad, nad_elem_add(push->nad, q, NS_PRIVACY, "list"), NULL, "name",
+		     name);
+	return push;
+}
+
+/* Tell every session a list changed (XEP-0016 2.6). In a cluster, the
+ * user's sessions on other nodes too: one route per node, from the bare
+ * JID, each target getting its own `to`. */
 static void plist_push(struct user *user, const char *name)
 {
+	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
+	struct rsess *r;
 
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
-		char id[24] = "push";
-		struct pkt *push = pkt_create(user->sm, "iq", "set", jid_full(s->jid), NULL);
-		int q;
 
-		hash_random_id(id + 4, 12);
-		nad_attr_set(push->nad, 0, NULL, "id", id);
-		q = nad_elem_add(push->nad, 0, NS_PRIVACY, "query");
-		nad_attr_set(push->nad, nad_elem_add(push->nad, q, NS_PRIVACY, "list"), NULL, "name",
-			     name);
-		pkt_sess(push, s);
+		pkt_sess(plist_push_pkt(user, jid_full(s->jid), NULL, name), s);
+	}
+	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+		sm_fwd_add(&fwd, r);
+	if (fwd.n > 0) {
+		struct pkt *push = plist_push_pkt(user, NULL, jid_bare(user->jid), name);
+
+		sm_fwd_send(user->sm, &fwd, push, 0);
+		pkt_free(&push);
 	}
 }
 

@@ -334,6 +334,9 @@ void sm_cluster_batch_end(struct sm *sm, const struct pkt *pkt);
 void sm_cluster_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to);
 /* Presence for user's available remote sessions (no `to`). */
 void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt *pkt);
+/* pkt (no `to`: each target gets its own) to every available session of
+ * `domain` on other nodes: an announcement (mod_announce). */
+void sm_cluster_fan_out_domain(struct sm *sm, const char *domain, const struct pkt *pkt);
 
 /* sm/cluster_data.c: one user's data, one truth across nodes sharing a
  * database. sm_cluster_changed(): after writing `what` of user `bare`,
