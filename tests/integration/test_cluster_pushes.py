@@ -29,13 +29,17 @@ ANNOUNCER = "announcer"       # tests/lib/cluster.py's broadcast ACL
 
 
 class Pushed(Person):
-    """A Person that also records privacy-list pushes ("privacy-push")."""
+    """A Person that also records privacy-list pushes ("privacy-push") and
+    PEP notifications ("pep": slixmpp's message event wants a body)."""
 
     def _stream(self):
         x = super()._stream()
         x.register_handler(Callback(
             "privacy push", MatchXPath("{jabber:client}iq/{%s}query" % PRIVACY),
             lambda iq: iq["type"] == "set" and self._rec("privacy-push", iq)))
+        x.register_handler(Callback(
+            "pep event", MatchXPath("{jabber:client}message/{%s}event" % EVENT),
+            lambda m: self._rec("pep", m)))
         return x
 
 
@@ -77,17 +81,17 @@ def test_pep_notifications_reach_own_resources_and_contacts_on_other_nodes(clust
     (a, apw), (b, bpw) = users(cluster3, "alice", "bob")
     register(cluster3, xmpp, (a, apw), (b, bpw))
     befriend(cluster3, a, b)
-    desk = online(cluster3, xmpp, 1, a, apw, resource="desk")
-    phone = online(cluster3, xmpp, 2, a, apw, resource="phone")
-    bob = online(cluster3, xmpp, 3, b, bpw, resource="home")
+    desk = online(cluster3, xmpp, 1, a, apw, resource="desk", cls=Pushed)
+    phone = online(cluster3, xmpp, 2, a, apw, resource="phone", cls=Pushed)
+    bob = online(cluster3, xmpp, 3, b, bpw, resource="home", cls=Pushed)
     iq_set(xmpp, desk, "<pubsub xmlns='%s'><publish node='%s'><item id='current'>"
            "<tune xmlns='%s'><artist>Nodes</artist></tune></item></publish></pubsub>"
            % (PUBSUB, TUNE, TUNE), "PEP publish")
-    exactly_once(xmpp, desk, "message", tune_from(a, "Nodes"),
+    exactly_once(xmpp, desk, "pep", tune_from(a, "Nodes"),
                  "alice/desk (n1) gets the notification of its own publish")
-    exactly_once(xmpp, phone, "message", tune_from(a, "Nodes"),
+    exactly_once(xmpp, phone, "pep", tune_from(a, "Nodes"),
                  "alice/phone (n2) gets the notification of alice/desk's (n1) publish")
-    exactly_once(xmpp, bob, "message", tune_from(a, "Nodes"),
+    exactly_once(xmpp, bob, "pep", tune_from(a, "Nodes"),
                  "bob (n3), alice's contact, gets the notification of her publish (n1)")
 
 
