@@ -13,7 +13,8 @@
  *   to be known, and nothing that walks user->sessions for session
  *   control or c2s traffic ever meets one. The delivery decisions
  *   (mod_deliver, mod_presence, mod_carbons, mod_roster, mod_offline)
- *   consult both, through sm_remote_first() / sm_remote_top().
+ *   consult both, through user->remote (kept here: stubs_head()),
+ *   user_remote_get() / user_remote_top().
  * - Seed patch 2: until the module said `synced`, a stanza for a local
  *   user with no session known anywhere is held (at most
  *   SM_CLUSTER_HOLD_MAX stanzas or SM_CLUSTER_HOLD_SECS seconds) instead
@@ -124,24 +125,33 @@ int rsess_usable(const struct rsess *r, const struct pkt *pkt)
 	return pkt->exclude_node == NULL || strcmp(r->node, pkt->exclude_node) != 0;
 }
 
-struct rsess *sm_remote_get(const struct sm *sm, const struct jid *full, const struct pkt *pkt)
+static struct rsess *remote_get(struct rsess *r, const struct jid *full, const struct pkt *pkt)
 {
-	struct rsess *r;
-
 	if (full == NULL || jid_resource(full)[0] == '\0')
 		return NULL;
-	for (r = sm_remote_first(sm, full); r != NULL; r = r->next)
+	for (; r != NULL; r = r->next)
 		if (strcmp(r->full + r->res, jid_resource(full)) == 0)
 			return rsess_usable(r, pkt) ? r : NULL;
 	return NULL;
 }
 
-int sm_remote_top(const struct sm *sm, const struct jid *jid, const struct pkt *pkt)
+struct rsess *sm_remote_get(const struct sm *sm, const struct jid *full, const struct pkt *pkt)
+{
+	return full != NULL ? remote_get(sm_remote_first(sm, full), full, pkt) : NULL;
+}
+
+struct rsess *user_remote_get(const struct user *user, const struct jid *full,
+			      const struct pkt *pkt)
+{
+	return remote_get(user->remote, full, pkt);
+}
+
+int user_remote_top(const struct user *user, const struct pkt *pkt)
 {
 	struct rsess *r;
 	int top = -1;
 
-	for (r = sm_remote_first(sm, jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		if (r->available && r->priority > top && rsess_usable(r, pkt))
 			top = r->priority;
 	return top;
@@ -322,7 +332,7 @@ void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt
 	struct sm_fwd fwd = { 0 };
 	struct rsess *r;
 
-	for (r = sm_remote_first(sm, user->jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		if (r->available && rsess_usable(r, pkt))
 			sm_fwd_add(&fwd, r);
 	sm_cluster_send(sm, &fwd, pkt, 0);
@@ -558,6 +568,31 @@ static const char *remote_parse(const struct sm *sm, const struct nad *nad, int 
 	return NULL;
 }
 
+/* The stubs of a bare JID are now `head`: in the table, and on the user
+ * if it is loaded (user->remote). */
+static void stubs_head(struct sm *sm, const char *bare, struct rsess *head)
+{
+	struct user *u = xhash_get(sm->users, bare);
+
+	if (head != NULL)
+		xhash_put(sm->cluster->remote, bare, head);
+	else
+		xhash_remove(sm->cluster->remote, bare);
+	if (u != NULL)
+		u->remote = head;
+}
+
+/* Every stub is going: no loaded user keeps a pointer to one. */
+static void stubs_forget_all(struct sm *sm)
+{
+	struct xhash_iter it;
+	void *v;
+
+	xhash_iter_init(sm->users, &it);
+	while (xhash_iter_next(&it, NULL, &v))
+		((struct user *)v)->remote = NULL;
+}
+
 static struct rsess *stub_find(struct sm_cluster *c, const struct jid *jid)
 {
 	struct rsess *r;
@@ -569,8 +604,9 @@ static struct rsess *stub_find(struct sm_cluster *c, const struct jid *jid)
 }
 
 /* Unlink and return the stub of this full JID on this node, or NULL. */
-static struct rsess *stub_take(struct sm_cluster *c, const struct jid *jid, const char *node)
+static struct rsess *stub_take(struct sm *sm, const struct jid *jid, const char *node)
 {
+	struct sm_cluster *c = sm->cluster;
 	struct rsess *head = xhash_get(c->remote, jid_bare(jid)), **rp, *r;
 
 	for (rp = &head; *rp != NULL; rp = &(*rp)->next)
@@ -584,16 +620,14 @@ static struct rsess *stub_take(struct sm_cluster *c, const struct jid *jid, cons
 		return NULL;
 	*rp = r->next;
 	r->next = NULL;
-	if (head != NULL)
-		xhash_put(c->remote, jid_bare(jid), head);
-	else
-		xhash_remove(c->remote, jid_bare(jid));
+	stubs_head(sm, jid_bare(jid), head);
 	c->nremote--;
 	return r;
 }
 
-static void stub_set(struct sm_cluster *c, const struct remote_op *o)
+static void stub_set(struct sm *sm, const struct remote_op *o)
 {
+	struct sm_cluster *c = sm->cluster;
 	struct rsess *r = stub_find(c, o->jid);
 	const char *node = node_intern(c, o->node);
 	size_t len = strlen(jid_full(o->jid));
@@ -617,7 +651,7 @@ static void stub_set(struct sm_cluster *c, const struct remote_op *o)
 		memcpy(r->full, jid_full(o->jid), len + 1);
 		r->res = (uint16_t)(len - strlen(jid_resource(o->jid)));
 		r->next = xhash_get(c->remote, jid_bare(o->jid));
-		xhash_put(c->remote, jid_bare(o->jid), r);
+		stubs_head(sm, jid_bare(o->jid), r);
 		c->nremote++;
 	}
 	r->node = node;
@@ -730,6 +764,7 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 	if (reset != NULL) {
 		log_notice("sm: cluster: dropping %zu remote session%s (resync)", c->nremote,
 			   c->nremote == 1 ? "" : "s");
+		stubs_forget_all(sm);
 		xhash_clear(c->remote, rsess_free_list);
 		c->nremote = 0;
 		/* Broadcasts from other sms may have been lost meanwhile. */
@@ -739,8 +774,8 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 		struct rsess *r;
 
 		if (ops[i].op != OP_REMOVE) {
-			stub_set(c, &ops[i]);
-		} else if ((r = stub_take(c, ops[i].jid, ops[i].node)) != NULL) {
+			stub_set(sm, &ops[i]);
+		} else if ((r = stub_take(sm, ops[i].jid, ops[i].node)) != NULL) {
 			if (r->available && strcmp(ops[i].reason, "node-dead") == 0) {
 				if (dead == NULL)
 					dead = xhash_new();
@@ -1022,6 +1057,8 @@ void sm_cluster_free(struct sm *sm)
 	while (c->nheld > 0)
 		pkt_free(&c->held[--c->nheld]);
 	free(c->held);
+	if (sm->users != NULL)
+		stubs_forget_all(sm);
 	xhash_clear(c->remote, rsess_free_list);
 	xhash_free(&c->remote);
 	xhash_clear(c->nodes, free);

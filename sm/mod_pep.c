@@ -161,7 +161,7 @@ static void pep_broadcast(struct user *user, const char *node, const struct nad 
 	}
 	/* In a cluster, the user's available sessions on other nodes too
 	 * (one route per node; each target gets its own `to`). */
-	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		if (r->available)
 			sm_fwd_add(&fwd, r);
 	if (fwd.n > 0) {

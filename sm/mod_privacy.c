@@ -599,7 +599,7 @@ static void plist_push(struct user *user, const char *name)
 
 		pkt_sess(plist_push_pkt(user, jid_full(s->jid), NULL, name), s);
 	}
-	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		sm_fwd_add(&fwd, r);
 	if (fwd.n > 0) {
 		struct pkt *push = plist_push_pkt(user, NULL, jid_bare(user->jid), name);

@@ -134,6 +134,9 @@ struct user {
 	struct list_node sessions;      /* struct sess.link */
 	void **mod;                     /* module data, by slot */
 	int refs;                       /* held by packets being handled */
+	struct rsess *remote;           /* cluster: its sessions on other nodes
+					 * (the head of its stubs, kept by
+					 * sm/cluster.c), NULL: none */
 };
 
 struct sess {
@@ -308,8 +311,11 @@ struct rsess *sm_remote_first(const struct sm *sm, const struct jid *jid);
 int rsess_usable(const struct rsess *r, const struct pkt *pkt);
 /* The usable stub of this full JID, or NULL. */
 struct rsess *sm_remote_get(const struct sm *sm, const struct jid *full, const struct pkt *pkt);
-/* The highest priority among jid's usable available stubs, or -1. */
-int sm_remote_top(const struct sm *sm, const struct jid *jid, const struct pkt *pkt);
+/* The same for a loaded user's full JID, from user->remote (no lookup). */
+struct rsess *user_remote_get(const struct user *user, const struct jid *full,
+			      const struct pkt *pkt);
+/* The highest priority among the user's usable available stubs, or -1. */
+int user_remote_top(const struct user *user, const struct pkt *pkt);
 size_t sm_remote_count(const struct sm *sm);
 /* Stanzas for remote sessions, gathered per node (rule 7). */
 struct sm_fwd_node;

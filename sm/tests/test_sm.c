@@ -1686,6 +1686,40 @@ static void test_cluster_undelivered(void **state)
 	assert_nout(0);
 }
 
+/* user->remote (the user's stubs, no lookup per stanza) follows the
+ * table: stubs that came before the user was loaded, the head of the list
+ * removed and added while it is loaded, a reset. */
+static void test_cluster_user_remote_follows_table(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a;
+
+	cl_synced(sm);
+	sm_test_sess_req(sm, "create", "9", NULL, "eve@example.org");
+	cl_stub(sm, "add", "eve@example.org/one", "n2", 1, 1);
+	cl_stub(sm, "add", "eve@example.org/two", "n3", 3, 1);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='eve@example.org'><body>1</body></message>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "<body>1</body>", NULL));
+	/* The head goes (the last added: "two"), then comes back. */
+	cl_remove(sm, "eve@example.org/two", "n3", "end");
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='eve@example.org'><body>2</body></message>");
+	assert_non_null(sm_test_out_find("jc:node='n2'", "<body>2</body>", NULL));
+	cl_stub(sm, "add", "eve@example.org/two", "n3", 3, 1);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='eve@example.org'><body>3</body></message>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "<body>3</body>", NULL));
+	/* A reset drops every stub: offline storage, nothing forwarded. */
+	cl_feed(sm, "<remote xmlns='" CL_NS "' reset='1'/>");
+	cl_synced(sm);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='eve@example.org'><body>4</body></message>");
+	assert_null(sm_test_out_find("jc:node", NULL));
+	assert_int_equal(count(sm, "queue", "eve@example.org"), 1);
+}
+
 /* Rule 9: a stanza that arrived forwarded is forwarded at most once more,
  * with jc:hops='2'; one that made 2 hops, or whose second forward came
  * back undelivered, sees no other node's session: offline storage, or an error for an iq (whose
@@ -2038,6 +2072,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cluster_forwarded_in, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_undelivered, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_hop_limit, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_user_remote_follows_table, setup_cluster,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_node_dead, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_conflict, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_roster_push_and_carbons, setup_cluster,
