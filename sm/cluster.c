@@ -886,7 +886,7 @@ static void cluster_to_sess(struct sm *sm, struct pkt *pkt, struct sess *s)
 		presence_probe_sess(s, pkt);
 		return;
 	}
-	if (!carbons_wanted(s, pkt) || !roster_push_wanted(s, pkt)) {
+	if (!carbons_wanted(s, pkt) || !roster_push_wanted(s, pkt) || !privacy_push_wanted(s, pkt)) {
 		pkt_free(&pkt);
 		return;
 	}

@@ -4,6 +4,8 @@ piece, item 4), with slixmpp clients on the three nodes of `cluster3`:
 
 - a privacy list changed through one node is pushed (XEP-0016 2.6, "list
   changed") to the user's resources on the other nodes as well;
+- a block (XEP-0191) made through one node is pushed to the user's
+  resources on other nodes that fetched the block list, and only those;
 - a PEP publish reaches the publisher's own resources and its contacts'
   sessions on other nodes;
 - an announcement to <domain>/announce/online (jabberd2's announce
@@ -18,10 +20,11 @@ import xml.etree.ElementTree as ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from test_cluster_delivery import (Person, TIMEOUT, befriend, exactly_once, online,
-                                   register, users, wait_for)
+from test_cluster_delivery import (Person, TIMEOUT, befriend, exactly_once, never, online,
+                                   register, users)
 
 PRIVACY = "jabber:iq:privacy"
+BLOCKING = "urn:xmpp:blocking"
 PUBSUB = "http://jabber.org/protocol/pubsub"
 EVENT = "http://jabber.org/protocol/pubsub#event"
 TUNE = "http://jabber.org/protocol/tune"
@@ -37,6 +40,9 @@ class Pushed(Person):
         x.register_handler(Callback(
             "privacy push", MatchXPath("{jabber:client}iq/{%s}query" % PRIVACY),
             lambda iq: iq["type"] == "set" and self._rec("privacy-push", iq)))
+        x.register_handler(Callback(
+            "block push", MatchXPath("{jabber:client}iq/{%s}block" % BLOCKING),
+            lambda iq: iq["type"] == "set" and self._rec("block-push", iq)))
         x.register_handler(Callback(
             "pep event", MatchXPath("{jabber:client}message/{%s}event" % EVENT),
             lambda m: self._rec("pep", m)))
@@ -67,6 +73,30 @@ def test_privacy_list_push_reaches_resources_on_other_nodes(cluster3, xmpp):
         exactly_once(xmpp, p, "privacy-push", list_named("work"),
                      "%s gets the 'list changed' push for the list alice/desk (n1) "
                      "set" % p)
+
+
+def blocks(jid):
+    return lambda iq: [i.get("jid") for i in iq.xml.iter("{%s}item" % BLOCKING)] == [jid]
+
+
+def test_block_push_reaches_resources_that_fetched_the_list_on_other_nodes(cluster3, xmpp):
+    (a, apw), = users(cluster3, "alice")
+    register(cluster3, xmpp, (a, apw))
+    desk = online(cluster3, xmpp, 1, a, apw, resource="desk", cls=Pushed)
+    phone = online(cluster3, xmpp, 2, a, apw, resource="phone", cls=Pushed)
+    tab = online(cluster3, xmpp, 3, a, apw, resource="tab", cls=Pushed)
+    for p in (desk, phone):
+        iq = p.xmpp.make_iq_get()
+        iq.append(ET.fromstring("<blocklist xmlns='%s'/>" % BLOCKING))
+        xmpp.run(iq.send(timeout=TIMEOUT), TIMEOUT, "%s: block list" % p)
+    iq_set(xmpp, desk, "<block xmlns='%s'><item jid='spam@example.net'/></block>" % BLOCKING,
+           "block")
+    for p in (desk, phone):
+        exactly_once(xmpp, p, "block-push", blocks("spam@example.net"),
+                     "%s, which fetched the block list, gets the push of the block "
+                     "alice/desk (n1) made" % p)
+    never(tab, "block-push", lambda iq: True,
+          "alice/tab (n3) never fetched the block list: no push (XEP-0191 3.3)")
 
 
 def tune_from(jid, artist):
