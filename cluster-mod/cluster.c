@@ -357,6 +357,8 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 			.redirect_entries = t.redirects, .handed = t.handed,
 			.forwarded_out = t.counters.fwd_out, .forwarded_in = t.counters.fwd_in,
 			.undelivered = t.counters.undelivered,
+			.sm_held_now = t.held, .sm_held = t.counters.sm_held,
+			.sm_returned = t.counters.sm_returned, .sm_dropped = t.counters.sm_dropped,
 		};
 		for (int i = 0; i < st.npeers; i++)
 			if (cluster_local_peer_tables(c->local, peers[i].link.name, &pt) == 0) {

@@ -23,6 +23,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Rule 9: a stanza makes at most this many forwards in all (jc:hops on
+ * the sm's route says which one this is; absent: the first). A route
+ * from the sm past it goes back as jc:undelivered='hop-limit'. The sm has
+ * the same bound (SM_CLUSTER_HOPS_MAX). */
+#define CLUSTER_LOCAL_HOPS_MAX 2
+
+/* Rule 10: routes for the sm held while it is not connected: at most
+ * this many, this many bytes (as received), this long; checked every
+ * tick. */
+#define CLUSTER_LOCAL_HOLD_MAX 10000
+#define CLUSTER_LOCAL_HOLD_BYTES (16u * 1024 * 1024)
+#define CLUSTER_LOCAL_HOLD_MS 30000
+#define CLUSTER_LOCAL_HOLD_TICK_MS 500
+
 struct router;
 struct nad;
 struct cluster_config;
@@ -81,11 +95,14 @@ struct cluster_local_counters {
 	uint64_t syncs;                 /* <sync/> answered (rule 2) */
 	uint64_t conflicts;             /* <conflict/> sent (rule 5) */
 	uint64_t sm_dropped;            /* not handed to the sm */
+	uint64_t sm_held;               /* held while the sm was away (rule 10) */
+	uint64_t sm_returned;           /* ... given back to their sender */
 };
 struct cluster_local_tables {
 	size_t local, remote;           /* sessions in the table */
 	size_t redirects;               /* redirects installed: local + bare */
 	uint64_t handed;                /* routes for the domains handed to the sm */
+	size_t held;                    /* held for the sm now (rule 10) */
 	struct cluster_local_counters counters;
 };
 void cluster_local_tables(const struct cluster_local *cl, struct cluster_local_tables *t);

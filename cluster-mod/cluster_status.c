@@ -130,6 +130,9 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 	buf_printf(out, "  handed       %" PRIu64 "\n", st->tables.handed);
 	buf_printf(out, "  forwarded    out %" PRIu64 ", in %" PRIu64 ", undelivered %" PRIu64 "\n",
 		   st->tables.forwarded_out, st->tables.forwarded_in, st->tables.undelivered);
+	buf_printf(out, "  for the sm   %" PRIu64 " held now; %" PRIu64 " held, %" PRIu64
+		   " handed back, %" PRIu64 " dropped\n", st->tables.sm_held_now,
+		   st->tables.sm_held, st->tables.sm_returned, st->tables.sm_dropped);
 	buf_printf(out, "  components   %" PRIu64 " announced, %" PRIu64 " held for peers; routes "
 		   "out %" PRIu64 ", in %" PRIu64 ", bounced %" PRIu64 "\n",
 		   st->tables.names_announced, st->tables.names_held, st->tables.component_out,
@@ -224,6 +227,10 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 		   st->tables.remote_sessions, st->tables.stubs_pushed,
 		   st->tables.redirect_entries, st->tables.handed, st->tables.forwarded_out,
 		   st->tables.forwarded_in, st->tables.undelivered);
+	buf_printf(out, ",\"sm_held_now\":%" PRIu64 ",\"sm_held\":%" PRIu64
+		   ",\"sm_returned\":%" PRIu64 ",\"sm_dropped\":%" PRIu64,
+		   st->tables.sm_held_now, st->tables.sm_held, st->tables.sm_returned,
+		   st->tables.sm_dropped);
 	buf_printf(out, ",\"names_announced\":%" PRIu64 ",\"names_held\":%" PRIu64
 		   ",\"component_out\":%" PRIu64 ",\"component_in\":%" PRIu64
 		   ",\"component_bounced\":%" PRIu64 "}}\n", st->tables.names_announced,

@@ -83,7 +83,8 @@ static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
 			    .redirect_misses = 2, .redirects = 4 },
 		.tables = { .local_sessions = 2, .remote_sessions = 12, .stubs_pushed = 30,
 			    .redirect_entries = 3, .handed = 17, .forwarded_out = 8,
-			    .forwarded_in = 9, .undelivered = 1, .names_announced = 1,
+			    .forwarded_in = 9, .undelivered = 1, .sm_held_now = 4,
+			    .sm_held = 11, .sm_returned = 2, .sm_dropped = 3, .names_announced = 1,
 			    .names_held = 2, .component_out = 5, .component_in = 6,
 			    .component_bounced = 1 },
 		.nmembers = 3, .members = members3,
@@ -119,6 +120,7 @@ static void test_text(void **state)
 				       "  remote       12 sessions\n  stubs        30 pushed\n"
 				       "  redirects    3 installed\n  handed       17\n"
 				       "  forwarded    out 8, in 9, undelivered 1\n"
+				       "  for the sm   4 held now; 11 held, 2 handed back, 3 dropped\n"
 				       "  components   1 announced, 2 held for peers; routes out 5, "
 				       "in 6, bounced 1\n"));
 	/* n3 is down: no rtt line for it */
@@ -159,6 +161,7 @@ static void test_json(void **state)
 	assert_non_null(strstr(b.data, ",\"tables\":{\"local_sessions\":2,\"remote_sessions\":12,"
 				       "\"stubs_pushed\":30,\"redirect_entries\":3,\"handed\":17,"
 				       "\"forwarded_out\":8,\"forwarded_in\":9,\"undelivered\":1,"
+				       "\"sm_held_now\":4,\"sm_held\":11,\"sm_returned\":2,\"sm_dropped\":3,"
 				       "\"names_announced\":1,\"names_held\":2,\"component_out\":5,"
 				       "\"component_in\":6,\"component_bounced\":1}}\n"));
 	/* one line, no raw control byte */
