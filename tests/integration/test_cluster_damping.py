@@ -119,3 +119,42 @@ def status_text(node):
     """The node's `jabberd-cluster status` (text)."""
     return subprocess.run([str(built("jabberd-cluster")), "-s", str(node.control), "status"],
                           capture_output=True, text=True, timeout=10, check=True).stdout
+
+
+def test_partition_seen_and_merged_counted_and_logged_once(cluster3p):
+    """n3 cut off from n1 and n2 (tests/lib/faultproxy.py), then healed:
+    each side declared the other dead, so on the heal each node learns it
+    was declared dead itself (a partition seen) and rejoins as a new
+    incarnation (a merge). Every node's status counts both; its log says
+    once that the far side was suspected, declared dead and rejoined."""
+    c = cluster3p
+    marks = {n.name: len(n.log("router").read_text(errors="replace")) for n in c.nodes}
+    before = {n.name: n.status_json()["membership"] for n in c.nodes}
+    c.mesh.partition([3], [1, 2])
+    for n in (c[1], c[2]):
+        wait_member(n, "n3", lambda m: m["state"] == "dead", "declared dead", timeout=20)
+    for far in ("n1", "n2"):
+        wait_member(c[3], far, lambda m: m["state"] == "dead", "declared dead", timeout=20)
+    st = c[1].status_json()["membership"]
+    assert st["dead"] == ["n3"] and st["suspect"] == [], st
+    c.mesh.heal()
+    for n in c.nodes:
+        for other in ("n1", "n2", "n3"):
+            wait_member(n, other, lambda m: m["state"] == "alive", "alive again", timeout=30)
+    time.sleep(2)               # views settle; nothing more must be logged
+    for n in c.nodes:
+        ev = n.status_json()["membership"]
+        b = before[n.name]
+        assert ev["partitions"] > b["partitions"], (n.name, b, ev)
+        assert ev["merges"] > b["merges"], (n.name, b, ev)
+        assert ev["dead"] == [] and ev["suspect"] == [], (n.name, ev)
+        log = n.log("router").read_text(errors="replace")[marks[n.name]:]
+        far = ["n3"] if n.name != "n3" else ["n1", "n2"]
+        for f in far:
+            for what in (r"suspect, was alive", r"dead, was suspect",
+                         r"alive, was \w+: rejoined"):
+                got = re.findall(r"cluster: member %s \(incarnation \d+\) %s" % (f, what),
+                                 log)
+                assert len(got) == 1, "%s logged %r about %s %d times:\n%s" % (
+                    n.name, what, f, len(got), log)
+        assert len(re.findall(r"says this node is dead", log)) == 1, (n.name, log)
