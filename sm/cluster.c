@@ -677,7 +677,8 @@ static void cluster_release_node(struct sm *sm, const char *node)
 		}
 	}
 	log_notice("sm: cluster: node %s no longer held down: %zu local users probe its %zu "
-		   "users", node, probed, xhash_count(shown));
+		   "users (%lu presences from held nodes not shown since start)", node, probed,
+		   xhash_count(shown), c->damped);
 	xhash_free(&shown);
 }
 
