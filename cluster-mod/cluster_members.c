@@ -44,6 +44,7 @@ struct member {
 	uint64_t held_since_ms;
 	uint64_t returns;
 	int died;                       /* declared dead, not alive since */
+	int returned;                   /* ... but back (counted) since */
 	int partition_seen;             /* counted for this death already */
 };
 
@@ -273,6 +274,7 @@ static void set_state(struct cluster_membership *m, struct member *e,
 	if (state == CLUSTER_MEMBER_DEAD) {
 		m->c.declared_dead++;
 		e->died = 1;
+		e->returned = 0;
 		e->partition_seen = 0;
 	}
 	/* One line per transition: suspected, declared dead (the dead hook
@@ -282,10 +284,16 @@ static void set_state(struct cluster_membership *m, struct member *e,
 		   old != 0 ? ", was " : "", old != 0 ? cluster_member_state_name(old) : "",
 		   state == CLUSTER_MEMBER_ALIVE && e->died ?
 		   (e->partition_seen ? ": rejoined, a partition healed" : ": rejoined") : "");
-	if (state == CLUSTER_MEMBER_ALIVE && e->died) {
-		e->died = 0;
+	/* A return counts at its first sign (a newer incarnation: suspect
+	 * until linked, or alive), so that a hold reaches the sm before any
+	 * of the new incarnation's sessions. */
+	if (e->died && !e->returned && state != CLUSTER_MEMBER_DEAD &&
+	    state != CLUSTER_MEMBER_LEFT) {
+		e->returned = 1;
 		flap(m, e, now);
 	}
+	if (state == CLUSTER_MEMBER_ALIVE)
+		e->died = 0;
 	if ((state == CLUSTER_MEMBER_DEAD || state == CLUSTER_MEMBER_LEFT) &&
 	    old != CLUSTER_MEMBER_DEAD && old != CLUSTER_MEMBER_LEFT && m->hooks.dead != NULL)
 		m->hooks.dead(m->ctx, e->name, state);
