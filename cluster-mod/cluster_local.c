@@ -3,6 +3,7 @@
 #include "config.h"
 #include "router/router_module.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ struct cluster_local {
 		int i;
 	} dead_ctx[CLUSTER_MAX_PEERS];
 	struct cluster_local_counters c;
+	struct xhash *held;             /* i14: nodes held down (rule 11) */
 	/* i13-fed: STANZAs for a component (one target without '@') */
 	const struct cluster_local_component_hooks *comp;
 	void *comp_ctx;
@@ -371,6 +373,53 @@ static void stub_again(void *ctx, const struct cluster_state_session *s)
 	stub_add(ctx, "add", NULL, s);
 }
 
+/* ---- i14, rule 11: members held down (flap damping) ---- */
+
+static void hold_route(struct cluster_local *cl, const char *node, int held)
+{
+	struct nad *nad;
+	int el;
+
+	if (cl->cc->sm == NULL)
+		return;
+	nad = sm_route(cl, "hold", &el);
+	nad_attr_set(nad, el, NULL, "node", node);
+	nad_attr_set(nad, el, NULL, "held", held ? "1" : "0");
+	cl->c.holds++;
+	(void)route_to_sm(cl, nad, "hold");
+}
+
+static void hold_again(struct cluster_local *cl)
+{
+	struct xhash_iter it;
+	const char *node;
+
+	xhash_iter_init(cl->held, &it);
+	while (xhash_iter_next(&it, &node, NULL))
+		hold_route(cl, node, 1);
+}
+
+void cluster_local_hold(struct cluster_local *cl, const char *node, int held)
+{
+	char *key;
+
+	if (held && xhash_get(cl->held, node) == NULL) {
+		key = xstrdup(node);
+		xhash_put(cl->held, key, key);
+	} else if (!held && (key = xhash_get(cl->held, node)) != NULL) {
+		xhash_remove(cl->held, node);
+		free(key);
+	} else {
+		return;
+	}
+	/* Remote sessions already queued go first: the sm applies the hold
+	 * to what follows. */
+	stubs_flush(cl);
+	hold_route(cl, node, held);
+}
+
+/* ---- end of i14 ---- */
+
 static void on_sync(struct cluster_local *cl)
 {
 	int el;
@@ -383,6 +432,7 @@ static void on_sync(struct cluster_local *cl)
 	reset = sm_route(cl, "remote", &el);
 	nad_attr_set(reset, el, NULL, "reset", "1");
 	(void)route_to_sm(cl, reset, "reset");
+	hold_again(cl);                 /* i14: the reset forgot them */
 	cluster_state_foreach(cl->state, 0, stub_again, cl);
 	stubs_flush(cl);
 	cluster_state_foreach(cl->state, 1, redirect_again, cl);
@@ -617,6 +667,7 @@ static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_
 			return;
 		}
 		cl->c.undelivered++;
+		cl->c.undelivered_by[CLUSTER_LOCAL_SM_GONE]++;
 		nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "node", peer);
 	} else {
 		nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "from-node", peer);
@@ -631,6 +682,9 @@ static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_
 	to_sm(cl, nad, len, peer, ret == NULL && ntargets > 0, "forwarded stanza");
 }
 
+static_assert(CLUSTER_FWD_HOP_LIMIT + 1 == CLUSTER_LOCAL_SM_GONE,
+	      "undelivered_by: the cluster_fwd reasons, then sm-gone");
+
 /* Rule 4: what the cluster could not deliver goes back to our sm. */
 static void fwd_undelivered(void *ctx, const char *node, enum cluster_fwd_reason reason,
 			    const uint8_t *route, size_t len, const char *const *targets,
@@ -644,6 +698,8 @@ static void fwd_undelivered(void *ctx, const char *node, enum cluster_fwd_reason
 	    cl->comp->undelivered(cl->comp_ctx, node, route, len, targets[0]))
 		return;
 	cl->c.undelivered++;
+	if ((unsigned)reason < CLUSTER_LOCAL_REASONS)
+		cl->c.undelivered_by[reason]++;
 	if (cl->cc->sm == NULL || (nad = route_for_sm(cl, route, len)) == NULL) {
 		cl->c.sm_dropped++;
 		return;
@@ -1047,6 +1103,7 @@ struct cluster_local *cluster_local_new(struct router *r, const struct cluster_c
 		}
 		cl->fwd = cluster_fwd_new(names, cc->npeers, 0, 0, &hooks, cl);
 		cl->bare = xhash_new();
+		cl->held = xhash_new();         /* i14 */
 		cl->sync_timer = router_mod_timer_new(r, sync_check, cl);
 		cl->hold_timer = router_mod_timer_new(r, hold_cb, cl);
 		cl->start_ms = now_ms();
@@ -1090,6 +1147,8 @@ void cluster_local_free(struct cluster_local **clp)
 	nad_reader_free(&cl->reader);
 	nad_free(&cl->stubs);
 	xhash_free(&cl->bare);
+	xhash_clear(cl->held, free);    /* i14 */
+	xhash_free(&cl->held);
 	cluster_state_free(&cl->state);
 	free(cl);
 	*clp = NULL;

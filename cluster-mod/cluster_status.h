@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cluster-mod/cluster_link.h"
+#include "cluster-mod/cluster_members.h"
 #include "cluster-mod/cluster_tls.h"
 #include "router/router_module.h"
 
@@ -62,6 +63,9 @@ struct cluster_status_tables {
 	uint64_t names_announced;       /* this node's components' names */
 	uint64_t names_held;            /* bound here for peers' components */
 	uint64_t component_out, component_in, component_bounced;
+	/* i14: undelivered by cause: node-dead, queue-full, no-such-node,
+	 * too-big (cluster_fwd.h) */
+	uint64_t undelivered_by[6];
 };
 
 /* A member of the cluster as this node sees it (cluster_members.h). */
@@ -73,6 +77,11 @@ struct cluster_status_member {
 	const char *state;              /* alive, suspect, dead, left */
 	time_t since;                   /* in that state since (Unix time) */
 	int self;
+	/* i14: flap damping (cluster_members.h) */
+	unsigned penalty;               /* decayed to now */
+	int held;                       /* held down */
+	time_t held_since;              /* when held (Unix time) */
+	uint64_t returns;               /* back after being declared dead */
 };
 
 struct cluster_status {
@@ -88,6 +97,7 @@ struct cluster_status {
 	struct cluster_status_tables tables;
 	int nmembers;                           /* i13-memb */
 	const struct cluster_status_member *members;
+	struct cluster_members_counters member_events;  /* i14 */
 };
 
 /* Append the report to `out`. */

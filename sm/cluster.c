@@ -61,6 +61,8 @@ struct sm_cluster {
 	struct xhash *remote;           /* bare JID -> struct rsess list */
 	size_t nremote;
 	struct xhash *nodes;            /* node name -> its one copy (rsess.node) */
+	struct xhash *held_nodes;       /* i14: nodes held down (rule 11) */
+	unsigned long damped;           /* presences not shown for them */
 	int synced;                     /* the module said synced (or we gave up) */
 	time_t wait_since;              /* when we asked (or started) */
 	struct pkt **held;
@@ -660,12 +662,146 @@ static void stub_set(struct sm *sm, const struct remote_op *o)
 	r->started = o->started;
 }
 
+/* ---- i14, rule 11: nodes held down (flap damping) ---- */
+
+/* While node N is held down, the presence of its users' sessions is not
+ * shown to this sm's users (the user's own other resources excepted):
+ * what N forwards is dropped, and when N dies again they are not told
+ * that its sessions went (they were never shown). Everything else is
+ * as usual: stanzas reach N's sessions. When N is released, each local
+ * user that N's users' presence was hidden from probes them on N, and N's
+ * answers show it again. */
+static int held_node(const struct sm *sm, const char *node)
+{
+	return sm->cluster != NULL && node != NULL && xhash_get(sm->cluster->held_nodes, node) != NULL;
+}
+
+/* Stub r is a session of bare JID `bare`. */
+static int stub_of(const struct rsess *r, const char *bare)
+{
+	size_t len = strlen(bare);
+
+	return r->res == len + 1 && strncmp(r->full, bare, len) == 0;
+}
+
+/* Presence from a session on a held node, for someone else than its user. */
+static int damped(const struct sm *sm, const char *node, const struct pkt *pkt,
+		  const struct jid *to)
+{
+	return (pkt->type == PKT_PRESENCE || pkt->type == PKT_PRESENCE_UN) &&
+	       held_node(sm, node) && !jid_equal_bare(pkt->from, to);
+}
+
+/* Rule 11, released: u probes, on `node`, the contacts in `shown` (bare
+ * JID -> their stubs) it has a `to` subscription to. */
+static void release_probe(struct sm *sm, struct user *u, const char *node, struct xhash *shown)
+{
+	struct xhash *roster = roster_items(u);
+	struct xhash_iter it;
+	const char *bare;
+	void *v;
+
+	if (roster == NULL)
+		return;
+	xhash_iter_init(shown, &it);
+	while (xhash_iter_next(&it, &bare, &v)) {
+		const struct roster_item *item = roster_get(u, bare);
+		struct sm_fwd fwd = { 0 };
+		struct pkt *probe;
+		const struct rsess *r;
+
+		if (item == NULL || !item->to || strcmp(bare, jid_bare(u->jid)) == 0)
+			continue;
+		for (r = v; r != NULL; r = r->next)
+			if (r->available && strcmp(r->node, node) == 0)
+				sm_fwd_add(&fwd, r);
+		if (fwd.n > 0 && (probe = pkt_create(sm, "presence", "probe", bare,
+						     jid_bare(u->jid))) != NULL) {
+			sm_fwd_send(sm, &fwd, probe, 1);
+			pkt_free(&probe);
+		}
+		sm_fwd_clear(&fwd);
+	}
+}
+
+static void cluster_release_node(struct sm *sm, const char *node)
+{
+	struct sm_cluster *c = sm->cluster;
+	struct xhash *shown = xhash_new();
+	struct xhash_iter it;
+	const char *bare;
+	void *v;
+	size_t probed = 0;
+
+	/* The bare JIDs with an available session on the node. */
+	xhash_iter_init(c->remote, &it);
+	while (xhash_iter_next(&it, &bare, &v))
+		for (const struct rsess *r = v; r != NULL; r = r->next)
+			if (r->available && strcmp(r->node, node) == 0) {
+				xhash_put(shown, bare, v);
+				break;
+			}
+	if (xhash_count(shown) > 0) {
+		xhash_iter_init(sm->users, &it);
+		while (xhash_iter_next(&it, NULL, &v)) {
+			struct user *u = v;
+			struct list_node *n;
+
+			for (n = list_first(&u->sessions); n != NULL;
+			     n = list_next(&u->sessions, n))
+				if (LIST_ENTRY(n, struct sess, link)->available)
+					break;
+			if (n == NULL)
+				continue;
+			release_probe(sm, u, node, shown);
+			probed++;
+		}
+	}
+	log_notice("sm: cluster: node %s no longer held down: %zu local users probe its %zu "
+		   "users (%lu presences from held nodes not shown since start)", node, probed,
+		   xhash_count(shown), c->damped);
+	xhash_free(&shown);
+}
+
+static void cluster_hold(struct sm *sm, const struct nad *nad, int el)
+{
+	struct sm_cluster *c = sm->cluster;
+	const char *node = nad_attr(nad, el, NULL, "node");
+	const char *held = nad_attr(nad, el, NULL, "held");
+	const char *name;
+
+	if (!node_name_ok(node) || held == NULL ||
+	    (strcmp(held, "1") != 0 && strcmp(held, "0") != 0)) {
+		log_warnx("sm: cluster: a <hold/> from %s with a bad node or held; ignored",
+			  sm->cluster_notify);
+		return;
+	}
+	if (held[0] == '1') {
+		if (xhash_get(c->held_nodes, node) != NULL)
+			return;
+		if ((name = node_intern(c, node)) == NULL) {
+			log_warnx("sm: cluster: too many node names; %s not held down", node);
+			return;
+		}
+		xhash_put(c->held_nodes, name, (void *)name);
+		log_notice("sm: cluster: node %s held down: its users' presence is not shown "
+			   "here until it is released", node);
+	} else if (xhash_remove(c->held_nodes, node) != NULL) {
+		cluster_release_node(sm, node);
+	}
+}
+
+/* ---- end of i14 ---- */
+
 /* Unavailable from the stubs of chain r (one bare JID) to each available
- * session of u. */
+ * session of u (i14: but not from a held node's, unless u is their user). */
 static void gone_to_user(struct sm *sm, struct user *u, const struct rsess *r)
 {
 	for (; r != NULL; r = r->next) {
 		struct list_node *n;
+
+		if (held_node(sm, r->node) && !stub_of(r, jid_bare(u->jid)))
+			continue;
 
 		for (n = list_first(&u->sessions); n != NULL; n = list_next(&u->sessions, n)) {
 			struct sess *s = LIST_ENTRY(n, struct sess, link);
@@ -767,6 +903,7 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 		stubs_forget_all(sm);
 		xhash_clear(c->remote, rsess_free_list);
 		c->nremote = 0;
+		xhash_clear(c->held_nodes, NULL);     /* i14: the module says them again */
 		/* Broadcasts from other sms may have been lost meanwhile. */
 		sm_cluster_reload_all(sm);
 	}
@@ -965,6 +1102,11 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 
 		if (copy == NULL)
 			continue;
+		if (damped(sm, from_node, copy, targets[i])) {  /* i14 */
+			sm->cluster->damped++;
+			pkt_free(&copy);
+			continue;
+		}
 		if (s != NULL)
 			cluster_to_sess(sm, copy, s);
 		else
@@ -1021,6 +1163,8 @@ int sm_cluster_in(struct sm *sm, struct nad *route, int payload)
 			cluster_remote(sm, route, payload);
 		else if (strcmp(name, "conflict") == 0)
 			cluster_conflict(sm, route, payload);
+		else if (strcmp(name, "hold") == 0)
+			cluster_hold(sm, route, payload);       /* i14 */
 		else
 			log_warnx("sm: cluster: unknown element '%s' from %s", name, from);
 		return 1;
@@ -1039,6 +1183,7 @@ void sm_cluster_init(struct sm *sm)
 	c = xcalloc(1, sizeof(*c));
 	c->remote = xhash_new();
 	c->nodes = xhash_new();
+	c->held_nodes = xhash_new();
 	c->wait_since = time(NULL);
 	if (sm->mio != NULL) {
 		c->timer = mio_timer_new(sm->mio, cluster_timer, sm);
@@ -1061,6 +1206,7 @@ void sm_cluster_free(struct sm *sm)
 		stubs_forget_all(sm);
 	xhash_clear(c->remote, rsess_free_list);
 	xhash_free(&c->remote);
+	xhash_free(&c->held_nodes);           /* its names are c->nodes' */
 	xhash_clear(c->nodes, free);
 	xhash_free(&c->nodes);
 	mio_timer_free(&c->timer);

@@ -1848,6 +1848,82 @@ static void test_cluster_node_dead(void **state)
 	assert_int_equal(sm_remote_count(sm), 0);
 }
 
+/* Rule 9 (issue 14, flap damping): while n2 is held down its users'
+ * presence is not shown to ann (forwarded presence dropped, no unavailable
+ * when n2 dies again), her own resource on n2 excepted; messages still
+ * arrive. Released, ann probes bob on n2 only, and n2's presence is shown
+ * again. A reset forgets the hold; a bad <hold/> changes nothing. */
+static void test_cluster_hold_down(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	befriend(sm, "1", a, "bob@example.org");
+	sm_test_from_sess(sm, "1", a, "<presence/>");
+	cl_feed(sm, "<hold xmlns='" CL_NS "' node='n2' held='1'/>");
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	cl_stub(sm, "add", "bob@example.org/y", "n3", 0, 1);
+	cl_stub(sm, "add", "ann@example.org/phone", "n2", 0, 1);
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/x'/>");
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/x' type='unavailable'/>");
+	assert_nout(0);
+	/* not held: n3; her own resource; a message */
+	cl_in(sm, "jc:from-node='n3' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/y'/>");
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='ann@example.org/phone'/>");
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<message from='bob@example.org/x' type='chat'><body>held</body></message>");
+	assert_nout(3);
+	assert_non_null(sm_test_out_find(":c2s='1'", "from='bob@example.org/y'", NULL));
+	assert_non_null(sm_test_out_find(":c2s='1'", "from='ann@example.org/phone'", NULL));
+	assert_non_null(sm_test_out_find(":c2s='1'", "<body>held</body>", NULL));
+	sm_test_out_clear();
+	/* n2 dies again: bob/x was never shown; ann/phone is her own */
+	cl_remove(sm, "bob@example.org/x", "n2", "node-dead");
+	cl_remove(sm, "ann@example.org/phone", "n2", "node-dead");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("type='unavailable'", "from='ann@example.org/phone'",
+					 NULL));
+	sm_test_out_clear();
+	/* back, still held; then released: one probe, to bob's n2 session */
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	assert_nout(0);
+	cl_feed(sm, "<hold xmlns='" CL_NS "' node='n2' held='0'/>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("type='probe'", "jc:node='n2'",
+					 "jc:targets='bob@example.org/x'", "from='ann@example.org'",
+					 NULL));
+	assert_null(sm_test_out_find("bob@example.org/y", NULL));
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/x' to='ann@example.org'/>");
+	assert_nout(1);
+	/* released twice, or a bad hold: nothing */
+	sm_test_out_clear();
+	cl_feed(sm, "<hold xmlns='" CL_NS "' node='n2' held='0'/>");
+	cl_feed(sm, "<hold xmlns='" CL_NS "' node='' held='1'/>");
+	cl_feed(sm, "<hold xmlns='" CL_NS "' node='n2' held='yes'/>");
+	cl_feed(sm, "<hold xmlns='" CL_NS "' held='1'/>");
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/x'/>");
+	assert_nout(1);
+	/* a reset forgets holds (the module says them again) */
+	cl_feed(sm, "<hold xmlns='" CL_NS "' node='n2' held='1'/>");
+	cl_feed(sm, "<remote xmlns='" CL_NS "' reset='1'/>");
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/x'/>");
+	assert_nout(1);
+}
+
 /* Rule 5: a newer session with this full JID elsewhere ends ours, as a
  * replaced resource (the c2s closes the stream with conflict). */
 static void test_cluster_conflict(void **state)
@@ -2075,6 +2151,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cluster_user_remote_follows_table, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_node_dead, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_hold_down, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_conflict, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_roster_push_and_carbons, setup_cluster,
 						teardown),
