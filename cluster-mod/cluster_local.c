@@ -572,6 +572,9 @@ void cluster_local_node_dead(struct cluster_local *cl, const char *node)
 void cluster_local_reincarnated(struct cluster_local *cl)
 {
 	cluster_fwd_reincarnated(cl->fwd);
+	/* i13-resync: the state's frames carry the incarnation HELLO says,
+	 * which is what a peer's <sync/> compares (view_complete). */
+	cluster_state_reincarnated(cl->state, cluster_peers_incarnation(cl->peers));
 }
 
 /* Membership declares dead only nodes that were alive once; a configured

@@ -80,6 +80,12 @@ size_t cluster_state_retry(struct cluster_state *st);
 /* A peer's link closed: forget the snapshot being sent to it (it asks
  * again when the link reopens). Its entries are kept. */
 void cluster_state_peer_closed(struct cluster_state *st, const char *peer);
+/* This node took a new incarnation (the membership was told it had been
+ * declared dead): its entries are stamped with `incarnation` from now on,
+ * its sequences go on, and its history of the old incarnation is dropped
+ * (what is not flushed yet is flushed first), so a peer holding the old
+ * incarnation gets a snapshot when it asks or sees the next delta. */
+void cluster_state_reincarnated(struct cluster_state *st, uint64_t incarnation);
 /* Why a node's entries are dropped all at once (the sm's
  * <remote><s action='remove' reason=.../>: iface13 rule 1). */
 enum cluster_state_drop_reason {

@@ -1,0 +1,368 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Resynchronising a node's session table over real links: the shared
+part of tools/bench-resync (the figures) and test_cluster_resync.py (a
+short run in the suite that checks the table, not the time).
+
+Two routers of ours with <cluster> (test_cluster_fwd.FwdNode: the domain
+example.org, <sm>sm-nN</sm>, a control socket) on 127.0.0.2 and
+127.0.0.3; every cluster link between them goes through a FaultProxy of
+ours (tests/lib/faultproxy.py Mesh: n1 dials n2 at 127.1.1.2, n2 dials n1
+at 127.1.2.1), so the link can be cut and healed.
+
+Each node's sm is scripted here (jabberd2's component protocol, user sm,
+bound as sm-nN), not our sm: logging 100,000 users in through c2s would
+take minutes. What the scripted sms say is exactly the sm's side of
+docs/cluster-protocol.md "The module and its sm":
+
+- n1's sm is the session source: for each session one seed-patch-3
+  notification, <route to=D from=sm-n1><session xmlns=NS action='start'
+  jid= sm= priority= available='1'/></route>, 1,000 routes to a write;
+- n2's sm keeps the remote table the module pushes to it (rule 1: <remote>
+  <s action='add|update|remove'/>; rule 2: <sync/> answered with reset,
+  adds and synced), parsed with expat as it arrives, and notes when it
+  first holds all of them.
+
+Phases of one resynchronisation, each in seconds from `t0` (heal() of
+the link, or the start of n2's router for a cold start), all seen from
+this process:
+
+  link up           n2's status (control socket, `status json`) shows n1
+                    open (HELLO done)
+  snapshot sent     the last byte from n1 to n2 that crossed the proxy
+                    before the table was complete (TLS records of the
+                    snapshot; polled, so within a few ms)
+  snapshot applied  n2's status shows n1's sessions at N
+  sm told           n2's scripted sm holds N remote sessions (cold start:
+                    and has been told `synced`)
+"""
+
+import json
+import socket
+import statistics
+import threading
+import time
+import xml.parsers.expat
+
+from lib import faultproxy
+from lib.cluster import Pki
+from test_cluster_fwd import DOMAIN, NS, FwdNode
+from test_router import COMP, STREAMS
+
+POLL_S = 0.004          # status polling period while a resync runs
+PHASES = ("link up", "snapshot sent", "snapshot applied", "sm told")
+
+
+def session_jid(i):
+    return "user%06d@%s/res-%08x" % (i, DOMAIN, i)
+
+
+def session_route(i):
+    """n1's sm's notification for session i (priority i % 10)."""
+    return ("<route xmlns='%s' to='%s' from='sm-n1'><session xmlns='%s' action='start' "
+            "jid='%s' sm='%020d' priority='%d' available='1'/></route>"
+            % (COMP, DOMAIN, NS, session_jid(i), i * 7919, i % 10))
+
+
+class StubSm:
+    """A bound scripted sm whose input, from the moment of start(), is
+    parsed by expat on a thread of its own: the remote table (jid ->
+    (node, priority, available)) as rules 1 and 2 build it."""
+
+    def __init__(self, node):
+        self.comp = node.sm()
+        self.comp_id = node.sm_id
+        # Everything the ElementTree parser was given is whole elements
+        # (the bind answer, presences): expat continues at a boundary.
+        assert self.comp.depth == 1, "scripted sm switched mid-element"
+        self.lock = threading.Lock()
+        self.table = {}
+        self.adds = self.removes = self.resets = self.synced = 0
+        self.removed_why = {}
+        self.want = None                # (count, threading.Event, [time])
+        self.synced_at = None
+        self.error = None
+        self._depth = 0
+        self._stop = False
+        self.exp = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+        self.exp.StartElementHandler = self._start
+        self.exp.EndElementHandler = self._end
+        self.exp.Parse(("<stream:stream xmlns:stream='%s' xmlns='%s'>"
+                        % (STREAMS, COMP)).encode(), False)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _start(self, name, attrs):
+        self._depth += 1
+        local = name.rpartition(" ")[2]
+        if local == "remote" and self._depth == 3:
+            if attrs.get("reset") == "1":
+                self.table.clear()
+                self.resets += 1
+            if attrs.get("synced") == "1":
+                self.synced += 1
+                self.synced_at = time.monotonic()
+                self._check()
+        elif local == "s" and self._depth == 4:
+            action = attrs.get("action")
+            if action == "remove":
+                self.removes += 1
+                self.table.pop(attrs.get("jid"), None)
+                why = attrs.get("reason")
+                self.removed_why[why] = self.removed_why.get(why, 0) + 1
+            else:
+                self.adds += 1
+                self.table[attrs.get("jid")] = (attrs.get("node"), int(attrs.get("priority")),
+                                                attrs.get("available"))
+            self._check()
+
+    def _check(self):
+        w = self.want
+        if w is not None and not w[2] and len(self.table) == w[0] and \
+                (not w[3] or self.synced_at is not None):
+            w[2].append(time.monotonic())
+            w[1].set()
+
+    def _end(self, name):
+        self._depth -= 1
+
+    def _run(self):
+        s = self.comp.sock
+        s.settimeout(0.2)
+        while not self._stop:
+            try:
+                data = s.recv(262144)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            try:
+                with self.lock:
+                    self.exp.Parse(data, False)
+            except xml.parsers.expat.ExpatError as e:
+                self.error = str(e)
+                break
+
+    def expect(self, count, synced=False):
+        """From now: an Event set when the table holds `count` sessions
+        (and, with synced, `synced` has come); its time in .want[2]."""
+        with self.lock:
+            if synced:
+                self.synced_at = None
+            self.want = [count, threading.Event(), [], synced]
+            self._check()
+            return self.want
+
+    def send(self, data):
+        self.comp.send(data)
+
+    def sync(self):
+        self.send("<route xmlns='%s' to='%s' from='%s'><sync xmlns='%s'/></route>"
+                  % (COMP, DOMAIN, self.comp_id, NS))
+
+    def snapshot(self):
+        with self.lock:
+            return dict(self.table)
+
+    def close(self):
+        self._stop = True
+        self.comp.close()
+        self.thread.join(2)
+
+
+class DrainSm:
+    """n1's scripted sm: sends the notifications; what the module sends it
+    is read and thrown away (so its socket never fills)."""
+
+    def __init__(self, node):
+        self.comp = node.sm()
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        s = self.comp.sock
+        s.settimeout(0.2)
+        while not self._stop:
+            try:
+                if not s.recv(262144):
+                    break
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+
+    def start_sessions(self, first, count, batch=1000):
+        for b in range(first, first + count, batch):
+            self.comp.send("".join(session_route(i)
+                                   for i in range(b, min(b + batch, first + count))))
+
+    def close(self):
+        self._stop = True
+        self.comp.close()
+        self.thread.join(2)
+
+
+def status_json(node, timeout=5.0):
+    """`status json` straight from the node's control socket."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(str(node.control))
+        s.sendall(b"status json\n")
+        out = bytearray()
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    finally:
+        s.close()
+    return json.loads(out.decode())
+
+
+def peer_view(node, peer):
+    """(open, sessions) of `peer` in `node`'s status; (False, 0) when it
+    is not listed or the node does not answer."""
+    try:
+        st = status_json(node, 1.0)
+    except (OSError, ValueError):
+        return False, 0
+    for p in st["peers"]:
+        if p["name"] == peer:
+            return bool(p["open"]), int(p["sessions"])
+    return False, 0
+
+
+class Pair:
+    """n1 and n2 through a Mesh, with their scripted sms."""
+
+    def __init__(self, sandbox):
+        self.sb = sandbox
+        self.pki = Pki(sandbox)
+        cports = {1: sandbox.free_port("127.0.0.2"), 2: sandbox.free_port("127.0.0.3")}
+        self.mesh = faultproxy.Mesh({n: ("127.0.0.%d" % (n + 1), p) for n, p in cports.items()},
+                                    sandbox.free_port)
+        self.nodes = {}
+        for n in (1, 2):
+            node = FwdNode(sandbox, self.pki, n, cports)
+            other = 3 - n
+            ip, port = self.mesh.address(n, other)
+            text = node.config.read_text()
+            old = "<peer name='n%d' ip='127.0.0.%d' port='%d'/>" % (other, other + 1,
+                                                                    cports[other])
+            assert old in text, text
+            node.config.write_text(text.replace(old, "<peer name='n%d' ip='%s' port='%d'/>"
+                                                % (other, ip, port)))
+            self.nodes[n] = node
+        self.n1, self.n2 = self.nodes[1], self.nodes[2]
+        self.sm1 = self.sm2 = None
+
+    def start(self, timeout=20.0):
+        self.n1.start()
+        self.n2.start()
+        self.wait(lambda: peer_view(self.n2, "n1")[0] and peer_view(self.n1, "n2")[0],
+                  timeout, "n1 and n2 linked")
+        self.sm1 = DrainSm(self.n1)
+        self.sm2 = self.stub_sm()
+        return self
+
+    def stub_sm(self):
+        return StubSm(self.n2)
+
+    @staticmethod
+    def wait(cond, timeout, what):
+        deadline = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > deadline:
+                raise AssertionError("%s: not within %.0f s" % (what, timeout))
+            time.sleep(0.05)
+
+    def fill(self, n, timeout=120.0):
+        """n sessions started on n1 (one incarnation's sequences 1..n);
+        returns the seconds until n2's sm held them all."""
+        want = self.sm2.expect(n)
+        t0 = time.monotonic()
+        self.sm1.start_sessions(0, n)
+        if not want[1].wait(timeout):
+            raise AssertionError("n2's sm holds %d of %d sessions after %.0f s"
+                                 % (len(self.sm2.table), n, timeout))
+        self.wait(lambda: peer_view(self.n2, "n1")[1] == n, 20, "n2's table holds %d" % n)
+        return want[2][0] - t0
+
+    def n1_to_n2_bytes(self):
+        """Bytes from n1 to n2 delivered by the proxies so far (whichever
+        of the two connections carries the link)."""
+        a, b = self.mesh.proxies[(1, 2)], self.mesh.proxies[(2, 1)]
+        with a.lock, b.lock:
+            return a.bytes_out["up"] + b.bytes_out["down"]
+
+    def watch(self, t0, n, want, timeout):
+        """Poll n2's status until its table holds n of n1's sessions and
+        the sm's `want` is met; the phases in seconds from t0."""
+        deadline = t0 + timeout
+        link = applied = None
+        last_bytes, last_change = self.n1_to_n2_bytes(), None
+        while True:
+            now = time.monotonic()
+            b = self.n1_to_n2_bytes()
+            if b != last_bytes and applied is None:
+                last_bytes, last_change = b, now
+            if applied is None:
+                is_open, count = peer_view(self.n2, "n1")
+                now = time.monotonic()
+                if is_open and link is None:
+                    link = now
+                if is_open and count == n:
+                    applied = now
+            if applied is not None and want[1].is_set():
+                break
+            if now > deadline:
+                raise AssertionError(
+                    "resync not complete after %.0f s: n2 view %r, sm holds %d"
+                    % (timeout, peer_view(self.n2, "n1"), len(self.sm2.table)))
+            time.sleep(POLL_S)
+        if link is None:
+            link = applied
+        sent = last_change if last_change is not None else link
+        return {"link up": link - t0, "snapshot sent": max(sent, link) - t0,
+                "snapshot applied": applied - t0, "sm told": want[2][0] - t0}
+
+    def reconnect(self, n, timeout=60.0):
+        """Cut the n1-n2 link until n2 has declared n1 dead and dropped its
+        sessions (so that the heal brings a whole snapshot), heal it, and
+        time the resync from heal()."""
+        self.mesh.cut_link(1, 2)
+        self.wait(lambda: peer_view(self.n2, "n1") == (False, 0) and not self.sm2.table,
+                  30, "n2 drops n1's sessions after the cut")
+        want = self.sm2.expect(n)
+        t0 = time.monotonic()
+        self.mesh.heal()
+        return self.watch(t0, n, want, timeout)
+
+    def cold_start(self, n, timeout=60.0):
+        """Stop n2's router (SIGTERM) and its sm, start them again, send
+        <sync/> as the sm does when it binds, and time the first sync from
+        the router's start."""
+        self.sm2.close()
+        assert not self.n2.daemon.stop()
+        self.wait(lambda: not peer_view(self.n1, "n2")[0], 20, "n1 sees n2 gone")
+        t0 = time.monotonic()
+        self.n2.start()
+        self.sm2 = self.stub_sm()
+        want = self.sm2.expect(n, synced=True)
+        self.sm2.sync()
+        return self.watch(t0, n, want, timeout)
+
+    def close(self):
+        for sm in (self.sm1, self.sm2):
+            if sm is not None:
+                sm.close()
+        self.mesh.close()
+
+
+def summary(runs):
+    """{phase: (median, worst)} over a list of phase dicts."""
+    return {p: (statistics.median(r[p] for r in runs), max(r[p] for r in runs))
+            for p in PHASES}

@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""A whole table resynchronised over a real link (issue 13: a node that
+reconnects gets the deltas since the last sequence it saw, or a snapshot),
+the short version of tools/bench-resync: two routers of ours, the link
+between them through a FaultProxy, scripted sms (cluster_resync.py).
+
+n1's sm starts 10,000 sessions; n2's table and n2's sm get all of them.
+The link is cut until n2 declares n1 dead (every session goes from n2's
+sm as `remove reason='node-dead'`), then healed: n2's table holds the
+10,000 again and its sm has exactly the same sessions (JID, node,
+priority, availability) as before the cut. Then n2's router is stopped and
+started again: its sm's <sync/> gets the same 10,000 and `synced`. What
+an operator would notice is the table, so that is what is asserted, not
+the time (tools/bench-resync measures it).
+"""
+
+import os
+
+from cluster_resync import Pair, peer_view, session_jid, status_json
+
+SESSIONS = int(os.environ.get("JC_RESYNC_SESSIONS", "10000"))
+
+
+def expected():
+    return {session_jid(i): ("n1", i % 10, "1") for i in range(SESSIONS)}
+
+
+def test_table_complete_and_identical_after_reconnect_and_restart(sandbox):
+    pair = Pair(sandbox).start()
+    try:
+        pair.fill(SESSIONS)
+        want = expected()
+        assert pair.sm2.snapshot() == want
+        assert pair.sm2.removes == 0
+
+        pair.reconnect(SESSIONS)
+        assert peer_view(pair.n2, "n1") == (True, SESSIONS)
+        assert pair.sm2.removed_why == {"node-dead": SESSIONS}, pair.sm2.removed_why
+        assert pair.sm2.snapshot() == want
+        assert "snapshot of %d sessions" % SESSIONS in pair.n2.text()
+        assert pair.sm2.error is None
+
+        pair.cold_start(SESSIONS)
+        assert peer_view(pair.n2, "n1") == (True, SESSIONS)
+        assert pair.sm2.resets == 1 and pair.sm2.synced == 1
+        assert pair.sm2.snapshot() == want
+        assert pair.sm2.error is None
+        # n1's table still holds every session as its own
+        st = status_json(pair.n1)
+        assert st["tables"]["local_sessions"] == SESSIONS, st["tables"]
+    finally:
+        pair.close()
