@@ -37,6 +37,9 @@ this process:
 """
 
 import json
+import multiprocessing
+import os
+import select
 import socket
 import statistics
 import threading
@@ -48,6 +51,7 @@ from lib.cluster import Pki
 from test_cluster_fwd import DOMAIN, NS, FwdNode
 from test_router import COMP, STREAMS
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 POLL_S = 0.004          # status polling period while a resync runs
 PHASES = ("link up", "snapshot sent", "snapshot applied", "sm told")
 
@@ -63,112 +67,182 @@ def session_route(i):
             % (COMP, DOMAIN, NS, session_jid(i), i * 7919, i % 10))
 
 
-class StubSm:
-    """A bound scripted sm whose input, from the moment of start(), is
-    parsed by expat on a thread of its own: the remote table (jid ->
-    (node, priority, available)) as rules 1 and 2 build it."""
+class _Table:
+    """The remote table as rules 1 and 2 build it (jid -> (node,
+    priority, available)), fed by expat; notes when it first holds
+    `want` sessions (and, if asked, has been told `synced`)."""
 
-    def __init__(self, node):
-        self.comp = node.sm()
-        self.comp_id = node.sm_id
-        # Everything the ElementTree parser was given is whole elements
-        # (the bind answer, presences): expat continues at a boundary.
-        assert self.comp.depth == 1, "scripted sm switched mid-element"
-        self.lock = threading.Lock()
+    def __init__(self):
         self.table = {}
-        self.adds = self.removes = self.resets = self.synced = 0
-        self.removed_why = {}
-        self.want = None                # (count, threading.Event, [time])
+        self.stats = {"adds": 0, "removes": 0, "resets": 0, "synced": 0,
+                      "removed_why": {}, "error": None}
+        self.want = None                # [count, synced wanted, time or None]
         self.synced_at = None
-        self.error = None
-        self._depth = 0
-        self._stop = False
+        self.depth = 0
         self.exp = xml.parsers.expat.ParserCreate(namespace_separator=" ")
         self.exp.StartElementHandler = self._start
         self.exp.EndElementHandler = self._end
         self.exp.Parse(("<stream:stream xmlns:stream='%s' xmlns='%s'>"
                         % (STREAMS, COMP)).encode(), False)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
 
     def _start(self, name, attrs):
-        self._depth += 1
+        self.depth += 1
         local = name.rpartition(" ")[2]
-        if local == "remote" and self._depth == 3:
+        st = self.stats
+        if local == "remote" and self.depth == 3:
             if attrs.get("reset") == "1":
                 self.table.clear()
-                self.resets += 1
+                st["resets"] += 1
             if attrs.get("synced") == "1":
-                self.synced += 1
+                st["synced"] += 1
                 self.synced_at = time.monotonic()
-                self._check()
-        elif local == "s" and self._depth == 4:
-            action = attrs.get("action")
-            if action == "remove":
-                self.removes += 1
+                self.check()
+        elif local == "s" and self.depth == 4:
+            if attrs.get("action") == "remove":
+                st["removes"] += 1
                 self.table.pop(attrs.get("jid"), None)
                 why = attrs.get("reason")
-                self.removed_why[why] = self.removed_why.get(why, 0) + 1
+                st["removed_why"][why] = st["removed_why"].get(why, 0) + 1
             else:
-                self.adds += 1
+                st["adds"] += 1
                 self.table[attrs.get("jid")] = (attrs.get("node"), int(attrs.get("priority")),
                                                 attrs.get("available"))
-            self._check()
-
-    def _check(self):
-        w = self.want
-        if w is not None and not w[2] and len(self.table) == w[0] and \
-                (not w[3] or self.synced_at is not None):
-            w[2].append(time.monotonic())
-            w[1].set()
+            self.check()
 
     def _end(self, name):
-        self._depth -= 1
+        self.depth -= 1
 
-    def _run(self):
-        s = self.comp.sock
-        s.settimeout(0.2)
-        while not self._stop:
+    def check(self):
+        w = self.want
+        if w is not None and w[2] is None and len(self.table) == w[0] and \
+                (not w[1] or self.synced_at is not None):
+            w[2] = time.monotonic()
+
+    def expect(self, count, synced):
+        if synced:
+            self.synced_at = None
+        self.want = [count, synced, None]
+        self.check()
+
+
+def _stub_sm_child(sock, conn):
+    """The scripted sm's process: parse what the router sends, answer the
+    parent's commands (expect, send, get, close) on `conn`, and tell it
+    ("met", time) when an expectation is met."""
+    t = _Table()
+    told = True
+    sock.setblocking(False)
+    while True:
+        ready, _, _ = select.select([sock, conn], [], [], 0.2)
+        if conn in ready:
             try:
-                data = s.recv(262144)
-            except socket.timeout:
-                continue
-            except OSError:
+                cmd, arg = conn.recv()
+            except EOFError:
                 break
-            if not data:
+            if cmd == "close":
                 break
+            if cmd == "expect":
+                t.expect(*arg)
+                told = False
+            elif cmd == "send":
+                sock.setblocking(True)
+                sock.sendall(arg)
+                sock.setblocking(False)
+            elif cmd == "get":
+                conn.send(("got", (dict(t.table) if arg else len(t.table), dict(t.stats))))
+        if sock in ready and t.stats["error"] is None:
             try:
-                with self.lock:
-                    self.exp.Parse(data, False)
-            except xml.parsers.expat.ExpatError as e:
-                self.error = str(e)
-                break
+                data = sock.recv(262144)
+            except BlockingIOError:
+                data = None
+            except OSError as e:
+                data, t.stats["error"] = None, "read: %s" % e
+            if data == b"":
+                t.stats["error"] = "the router closed the stream"
+            elif data:
+                try:
+                    t.exp.Parse(data, False)
+                except xml.parsers.expat.ExpatError as e:
+                    t.stats["error"] = str(e)
+        if not told and t.want[2] is not None:
+            conn.send(("met", t.want[2]))
+            told = True
+    sock.close()
+
+
+class StubSm:
+    """A bound scripted sm whose input, from here on, is parsed in a
+    process of its own (as the real sm is one; the proxy's threads in this
+    process do not wait for it): the remote table as rules 1 and 2 build
+    it."""
+
+    def __init__(self, node):
+        comp = node.sm()
+        self.comp_id = node.sm_id
+        # Everything the ElementTree parser was given is whole elements
+        # (the bind answer, presences): expat continues at a boundary.
+        assert comp.depth == 1, "scripted sm switched mid-element"
+        self.conn, child = multiprocessing.get_context("fork").Pipe()
+        self.proc = multiprocessing.get_context("fork").Process(
+            target=_stub_sm_child, args=(comp.sock, child), daemon=True)
+        self.proc.start()
+        child.close()
+        comp.sock.close()       # the child holds the connection
+        self.met = None
+
+    def _recv(self, kind, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.conn.poll(max(0.0, deadline - time.monotonic())):
+                return None
+            k, v = self.conn.recv()
+            if k == "met":
+                self.met = v
+            if k == kind:
+                return v
 
     def expect(self, count, synced=False):
-        """From now: an Event set when the table holds `count` sessions
-        (and, with synced, `synced` has come); its time in .want[2]."""
-        with self.lock:
-            if synced:
-                self.synced_at = None
-            self.want = [count, threading.Event(), [], synced]
-            self._check()
-            return self.want
+        """From now: note when the table holds `count` sessions (and, with
+        synced, `synced` has come); wait_met() gives that time."""
+        self.met = None
+        self.conn.send(("expect", (count, synced)))
 
-    def send(self, data):
-        self.comp.send(data)
+    def wait_met(self, timeout):
+        """The time the expectation was met, or None after `timeout` s."""
+        if self.met is None:
+            self._recv("met", timeout)
+        return self.met
 
-    def sync(self):
-        self.send("<route xmlns='%s' to='%s' from='%s'><sync xmlns='%s'/></route>"
-                  % (COMP, DOMAIN, self.comp_id, NS))
+    def get(self, table=False):
+        """(the table, or its size; the counters)."""
+        self.conn.send(("get", table))
+        got = self._recv("got", 10.0)
+        assert got is not None, "the scripted sm's process does not answer"
+        return got
+
+    def size(self):
+        return self.get()[0]
+
+    def stats(self):
+        return self.get()[1]
 
     def snapshot(self):
-        with self.lock:
-            return dict(self.table)
+        return self.get(True)[0]
+
+    def sync(self):
+        self.conn.send(("send", ("<route xmlns='%s' to='%s' from='%s'><sync xmlns='%s'/></route>"
+                                 % (COMP, DOMAIN, self.comp_id, NS)).encode()))
 
     def close(self):
-        self._stop = True
-        self.comp.close()
-        self.thread.join(2)
+        try:
+            self.conn.send(("close", None))
+        except OSError:
+            pass
+        self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(5)
+        self.conn.close()
 
 
 class DrainSm:
@@ -202,6 +276,13 @@ class DrainSm:
         self._stop = True
         self.comp.close()
         self.thread.join(2)
+
+
+def cpu_s(pid):
+    """utime + stime of process `pid` in seconds (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def status_json(node, timeout=5.0):
@@ -282,14 +363,15 @@ class Pair:
     def fill(self, n, timeout=120.0):
         """n sessions started on n1 (one incarnation's sequences 1..n);
         returns the seconds until n2's sm held them all."""
-        want = self.sm2.expect(n)
+        self.sm2.expect(n)
         t0 = time.monotonic()
         self.sm1.start_sessions(0, n)
-        if not want[1].wait(timeout):
+        met = self.sm2.wait_met(timeout)
+        if met is None:
             raise AssertionError("n2's sm holds %d of %d sessions after %.0f s"
-                                 % (len(self.sm2.table), n, timeout))
+                                 % (self.sm2.size(), n, timeout))
         self.wait(lambda: peer_view(self.n2, "n1")[1] == n, 20, "n2's table holds %d" % n)
-        return want[2][0] - t0
+        return met - t0
 
     def n1_to_n2_bytes(self):
         """Bytes from n1 to n2 delivered by the proxies so far (whichever
@@ -298,10 +380,11 @@ class Pair:
         with a.lock, b.lock:
             return a.bytes_out["up"] + b.bytes_out["down"]
 
-    def watch(self, t0, n, want, timeout):
+    def watch(self, t0, n, timeout):
         """Poll n2's status until its table holds n of n1's sessions and
         the sm's `want` is met; the phases in seconds from t0."""
         deadline = t0 + timeout
+        cpu0 = self.cpu()
         link = applied = None
         last_bytes, last_change = self.n1_to_n2_bytes(), None
         while True:
@@ -316,30 +399,40 @@ class Pair:
                     link = now
                 if is_open and count == n:
                     applied = now
-            if applied is not None and want[1].is_set():
+            if applied is not None and self.sm2.wait_met(0) is not None:
                 break
             if now > deadline:
                 raise AssertionError(
                     "resync not complete after %.0f s: n2 view %r, sm holds %d"
-                    % (timeout, peer_view(self.n2, "n1"), len(self.sm2.table)))
+                    % (timeout, peer_view(self.n2, "n1"), self.sm2.size()))
             time.sleep(POLL_S)
         if link is None:
             link = applied
         sent = last_change if last_change is not None else link
-        return {"link up": link - t0, "snapshot sent": max(sent, link) - t0,
-                "snapshot applied": applied - t0, "sm told": want[2][0] - t0}
+        cpu1 = self.cpu()
+        r = {"link up": link - t0, "snapshot sent": max(sent, link) - t0,
+             "snapshot applied": applied - t0, "sm told": self.sm2.met - t0}
+        r.update(("cpu " + k, cpu1[k] - cpu0[k]) for k in cpu1)
+        return r
+
+    def cpu(self):
+        """CPU seconds so far of n1's and n2's routers, of n2's scripted
+        sm's process and of this one (the proxy, n1's sm, the polling)."""
+        t = os.times()
+        return {"n1": cpu_s(self.n1.daemon.pid), "n2": cpu_s(self.n2.daemon.pid),
+                "sm2": cpu_s(self.sm2.proc.pid), "py": t.user + t.system}
 
     def reconnect(self, n, timeout=60.0):
         """Cut the n1-n2 link until n2 has declared n1 dead and dropped its
         sessions (so that the heal brings a whole snapshot), heal it, and
         time the resync from heal()."""
         self.mesh.cut_link(1, 2)
-        self.wait(lambda: peer_view(self.n2, "n1") == (False, 0) and not self.sm2.table,
+        self.wait(lambda: peer_view(self.n2, "n1") == (False, 0) and self.sm2.size() == 0,
                   30, "n2 drops n1's sessions after the cut")
-        want = self.sm2.expect(n)
+        self.sm2.expect(n)
         t0 = time.monotonic()
         self.mesh.heal()
-        return self.watch(t0, n, want, timeout)
+        return self.watch(t0, n, timeout)
 
     def cold_start(self, n, timeout=60.0):
         """Stop n2's router (SIGTERM) and its sm, start them again, send
@@ -349,11 +442,11 @@ class Pair:
         assert not self.n2.daemon.stop()
         self.wait(lambda: not peer_view(self.n1, "n2")[0], 20, "n1 sees n2 gone")
         t0 = time.monotonic()
-        self.n2.start()
+        self.n2.start()     # CPU of n2 counted from here, a little late
         self.sm2 = self.stub_sm()
-        want = self.sm2.expect(n, synced=True)
+        self.sm2.expect(n, synced=True)
         self.sm2.sync()
-        return self.watch(t0, n, want, timeout)
+        return self.watch(t0, n, timeout)
 
     def close(self):
         for sm in (self.sm1, self.sm2):
