@@ -434,15 +434,19 @@ class Pair:
         self.mesh.heal()
         return self.watch(t0, n, timeout)
 
-    def cold_start(self, n, timeout=60.0):
+    def cold_start(self, n, timeout=60.0, sm_late=False):
         """Stop n2's router (SIGTERM) and its sm, start them again, send
         <sync/> as the sm does when it binds, and time the first sync from
-        the router's start."""
+        the router's start. sm_late: the sm binds only once the router's
+        table is complete (every stub before that has nobody to go to)."""
         self.sm2.close()
         assert not self.n2.daemon.stop()
         self.wait(lambda: not peer_view(self.n1, "n2")[0], 20, "n1 sees n2 gone")
         t0 = time.monotonic()
         self.n2.start()     # CPU of n2 counted from here, a little late
+        if sm_late:
+            self.wait(lambda: peer_view(self.n2, "n1") == (True, n), timeout,
+                      "n2's table holds %d" % n)
         self.sm2 = self.stub_sm()
         self.sm2.expect(n, synced=True)
         self.sm2.sync()
