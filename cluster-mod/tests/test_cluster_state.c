@@ -297,18 +297,24 @@ static void test_snapshot_paced_by_link(void **state)
 	state_net_free(&net);
 }
 
+/* n1 and n2 (history 16), n1's a@ and b@ replicated to n2. */
+static void two_sessions_replicated(struct state_net *net)
+{
+	state_net_init(net, 2, 16);
+	set(net->st[0], "a@example.org/r", 0, 1);
+	set(net->st[0], "b@example.org/r", 0, 1);
+	cluster_state_flush(net->st[0]);
+	state_net_pump(net);
+	assert_int_equal(cluster_state_count(net->st[1], "n1"), 2);
+}
+
 static void test_incarnation_replaces(void **state)
 {
 	struct state_net net;
 	uint64_t inc = 0;
 
 	(void)state;
-	state_net_init(&net, 2, 16);
-	set(net.st[0], "a@example.org/r", 0, 1);
-	set(net.st[0], "b@example.org/r", 0, 1);
-	cluster_state_flush(net.st[0]);
-	state_net_pump(&net);
-	assert_int_equal(cluster_state_count(net.st[1], "n1"), 2);
+	two_sessions_replicated(&net);
 	/* n1 restarts: its first change (seq 1) replaces the old entries */
 	state_net_restart(&net, 0, 5000, 16);
 	set(net.st[0], "c@example.org/r", 3, 1);
@@ -348,11 +354,7 @@ static void test_reincarnated(void **state)
 	uint64_t inc = 0;
 
 	(void)state;
-	state_net_init(&net, 2, 16);
-	set(net.st[0], "a@example.org/r", 0, 1);
-	set(net.st[0], "b@example.org/r", 0, 1);
-	cluster_state_flush(net.st[0]);
-	state_net_pump(&net);
+	two_sessions_replicated(&net);
 	assert_int_equal(cluster_state_last_seq(net.st[1], "n1", &inc), 2);
 	assert_int_equal(inc, 1000);
 	cluster_state_reincarnated(net.st[0], 7000);
