@@ -46,10 +46,10 @@ import threading
 import time
 import xml.parsers.expat
 
-from lib import faultproxy
+from lib import faultproxy, jabberd, paths
 from lib.cluster import Pki
 from test_cluster_fwd import DOMAIN, NS, FwdNode
-from test_router import COMP, STREAMS
+from test_router import COMP, STREAMS, Component, q
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 POLL_S = 0.004          # status polling period while a resync runs
@@ -291,6 +291,93 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+class RealSm:
+    """Our sm as n2's sm (sm/: <router_id>sm-n2, <cluster><notify> the
+    domain, SQLite), and a probe: a component bound on n2's router as
+    probe.DOMAIN that sends the sm an XMPP ping. The module's stubs and
+    the probe reach the sm over one connection, in order, so a ping sent
+    once n2's table is complete is answered after the sm has taken every
+    stub: the answer's arrival is "sm told" (within the probe's round
+    trip)."""
+
+    def __init__(self, sb, node):
+        self.sb, self.node = sb, node
+        self.starts = 0
+        self.log = sb.path("sm-n2.log")
+        self.config = sb.path("sm-n2.xml")
+        sb.render("jabberd2/sm.xml.in", self.config, SM_ID="sm", IP=node.ip,
+                  ROUTER_PORT=node.port, ROUTER_USER="sm", ROUTER_PASS="x", DOMAIN=DOMAIN,
+                  LOG=self.log, LIBDIR=paths.builddir(), STORAGE_DRIVER=(
+                      "<driver>sqlite</driver><sqlite><dbname>%s</dbname></sqlite>"
+                      % sb.path("sm-n2.db")))
+        text = self.config.read_text()
+        self.config.write_text(text.replace(
+            "<id>sm</id>", "<id>sm</id>\n  <router_id>%s</router_id>\n"
+            "  <cluster><notify>%s</notify></cluster>" % (node.sm_id, DOMAIN), 1))
+        self.daemon = self.probe = None
+        self.met = None
+        self.serial = 0
+
+    def start(self):
+        """Start the sm (a log file per start, so that "ready" is this
+        start's) and connect the probe."""
+        self.starts += 1
+        log = self.sb.path("sm-n2-%d.log" % self.starts)
+        config = self.sb.write("sm-n2-%d.xml" % self.starts,
+                               self.config.read_text().replace(str(self.log), str(log)))
+        self.daemon = self.sb.start("sm-n2-%d" % self.starts,
+                                    [jabberd.our_binary_or_skip("sm"), "-c", str(config)],
+                                    logs=[log])
+        self.probe = Component((self.node.ip, self.node.port))
+        assert self.probe.auth("sm", "x")
+        el = self.probe.bind("probe." + DOMAIN)
+        assert el.get("error") is None
+        return self
+
+    @property
+    def proc(self):
+        return self.daemon
+
+    def ping(self, timeout=60.0):
+        """Send the sm a ping; the time its answer arrived. Sent once the
+        sm has taken the module's reset (its answer to the sm's <sync/>):
+        the module wrote the reset and the table after it in one loop
+        turn, so the ping comes behind them."""
+        self.daemon.wait_log(r"dropping \d+ remote sessions? \(resync\)", timeout=timeout)
+        self.serial += 1
+        pid = "p%d" % self.serial
+        self.probe.route(DOMAIN, "probe." + DOMAIN,
+                         "<iq xmlns='jabber:client' type='get' id='%s' from='probe.%s' to='%s'>"
+                         "<ping xmlns='urn:xmpp:ping'/></iq>" % (pid, DOMAIN, DOMAIN))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            el = self.probe.next(timeout=max(0.1, deadline - time.monotonic()))
+            iq = el.find(q("jabber:client", "iq"))
+            if el.tag == q(COMP, "route") and iq is not None and iq.get("id") == pid:
+                assert iq.get("type") == "result", iq.attrib
+                return time.monotonic()
+        raise AssertionError("the sm did not answer the ping within %.0f s" % timeout)
+
+    def expect(self, count, synced=False):
+        self.met = None
+
+    def wait_met(self, timeout):
+        return self.met
+
+    def size(self):
+        return 0        # not known from outside; the router's view is checked
+
+    def stop(self):
+        if self.probe is not None:
+            self.probe.close()
+            self.probe = None
+        if self.daemon is not None:
+            assert not self.daemon.stop()
+            self.daemon = None
+
+    close = stop
+
+
 def status_json(node, timeout=5.0):
     """`status json` straight from the node's control socket."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -326,8 +413,9 @@ def peer_view(node, peer):
 class Pair:
     """n1 and n2 through a Mesh, with their scripted sms."""
 
-    def __init__(self, sandbox):
+    def __init__(self, sandbox, real_sm=False):
         self.sb = sandbox
+        self.real_sm = real_sm
         self.pki = Pki(sandbox)
         cports = {1: sandbox.free_port("127.0.0.2"), 2: sandbox.free_port("127.0.0.3")}
         self.mesh = faultproxy.Mesh({n: ("127.0.0.%d" % (n + 1), p) for n, p in cports.items()},
@@ -358,7 +446,19 @@ class Pair:
         return self
 
     def stub_sm(self):
+        if self.real_sm:
+            if not hasattr(self, "_real"):
+                self._real = RealSm(self.sb, self.n2)
+            return self._real.start()
         return StubSm(self.n2)
+
+    def _sm_told(self):
+        """The time n2's sm had every stub, or None (not yet)."""
+        if self.real_sm:
+            if self.sm2.met is None:
+                self.sm2.met = self.sm2.ping()
+            return self.sm2.met
+        return self.sm2.wait_met(0)
 
     @staticmethod
     def wait(cond, timeout, what):
@@ -374,6 +474,10 @@ class Pair:
         self.sm2.expect(n)
         t0 = time.monotonic()
         self.sm1.start_sessions(0, n)
+        if self.real_sm:
+            self.wait(lambda: peer_view(self.n2, "n1")[1] == n, timeout,
+                      "n2's table holds %d" % n)
+            return self.sm2.ping() - t0
         met = self.sm2.wait_met(timeout)
         if met is None:
             raise AssertionError("n2's sm holds %d of %d sessions after %.0f s"
@@ -407,7 +511,7 @@ class Pair:
                     link = now
                 if is_open and count == n:
                     applied = now
-            if applied is not None and self.sm2.wait_met(0) is not None:
+            if applied is not None and self._sm_told() is not None:
                 break
             if now > deadline:
                 raise AssertionError(
@@ -463,7 +567,8 @@ class Pair:
                       "n2's table holds %d" % n)
         self.sm2 = self.stub_sm()
         self.sm2.expect(n, synced=True)
-        self.sm2.sync()
+        if not self.real_sm:
+            self.sm2.sync()     # ours sends it when it binds
         return self.watch(t0, n, timeout)
 
     def close(self):
