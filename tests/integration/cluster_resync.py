@@ -9,9 +9,10 @@ example.org, <sm>sm-nN</sm>, a control socket) on 127.0.0.2 and
 ours (tests/lib/faultproxy.py Mesh: n1 dials n2 at 127.1.1.2, n2 dials n1
 at 127.1.2.1), so the link can be cut and healed.
 
-Each node's sm is scripted here (jabberd2's component protocol, user sm,
-bound as sm-nN), not our sm: logging 100,000 users in through c2s would
-take minutes. What the scripted sms say is exactly the sm's side of
+n1's sm is scripted here (jabberd2's component protocol, user sm, bound
+as sm-n1), not our sm: logging 100,000 users in through c2s would take
+minutes. n2's is scripted too (StubSm), or ours (RealSm, Pair(real_sm=
+True)). What the scripted sms say is exactly the sm's side of
 docs/cluster-protocol.md "The module and its sm":
 
 - n1's sm is the session source: for each session one seed-patch-3
@@ -19,8 +20,8 @@ docs/cluster-protocol.md "The module and its sm":
   jid= sm= priority= available='1'/></route>, 1,000 routes to a write;
 - n2's sm keeps the remote table the module pushes to it (rule 1: <remote>
   <s action='add|update|remove'/>; rule 2: <sync/> answered with reset,
-  adds and synced), parsed with expat as it arrives, and notes when it
-  first holds all of them.
+  adds and synced), parsed with expat as it arrives in a process of its
+  own, and notes when it first holds all of them.
 
 Phases of one resynchronisation, each in seconds from `t0` (heal() of
 the link, or the start of n2's router for a cold start), all seen from
@@ -33,7 +34,8 @@ this process:
                     snapshot; polled, so within a few ms)
   snapshot applied  n2's status shows n1's sessions at N
   sm told           n2's scripted sm holds N remote sessions (cold start:
-                    and has been told `synced`)
+                    and has been told `synced`); our sm: its answer to a
+                    ping sent once the table is complete (RealSm.ping)
 """
 
 import json
