@@ -499,6 +499,8 @@ class Pair:
         the sm's `want` is met; the phases in seconds from t0."""
         deadline = t0 + timeout
         cpu0 = self.cpu()
+        snaps0 = self.snapshots_applied(n)
+        opens0 = self.log_count("cluster: peer n1 open")
         link = applied = None
         last_bytes, last_change = self.n1_to_n2_bytes(), None
         while True:
@@ -528,7 +530,20 @@ class Pair:
         r = {"link up": link - t0, "snapshot sent": max(sent, link) - t0,
              "snapshot applied": applied - t0, "sm told": self.sm2.met - t0}
         r.update(("cpu " + k, cpu1[k] - cpu0[k]) for k in cpu1)
+        # more than one when a link flapped and n1's entries were sent again
+        time.sleep(0.2)     # the line is logged in the turn that applied it
+        r["snapshots"] = self.snapshots_applied(n) - snaps0
+        # a cold start's watch begins after the router's start
+        r["link opens"] = self.log_count("cluster: peer n1 open") - opens0
         return r
+
+    def log_count(self, text):
+        """Lines of n2's router log (all its runs: one file) with `text`."""
+        return self.n2.log.read_text(errors="replace").count(text)
+
+    def snapshots_applied(self, n):
+        """Snapshots of n of n1's sessions n2 has applied so far."""
+        return self.log_count("cluster: state: n1: snapshot of %d sessions" % n)
 
     def cpu(self):
         """CPU seconds so far of n1's and n2's routers, of n2's scripted
@@ -562,6 +577,7 @@ class Pair:
         self.sm2.close()
         assert not self.n2.daemon.stop()
         self.wait(lambda: not peer_view(self.n1, "n2")[0], 20, "n1 sees n2 gone")
+        opens0 = self.log_count("cluster: peer n1 open")
         t0 = time.monotonic()
         self.n2.start()     # CPU of n2 counted from here, a little late
         if sm_late:
@@ -571,7 +587,9 @@ class Pair:
         self.sm2.expect(n, synced=True)
         if not self.real_sm:
             self.sm2.sync()     # ours sends it when it binds
-        return self.watch(t0, n, timeout)
+        r = self.watch(t0, n, timeout)
+        r["link opens"] = self.log_count("cluster: peer n1 open") - opens0
+        return r
 
     def close(self):
         for sm in (self.sm1, self.sm2):
