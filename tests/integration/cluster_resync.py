@@ -501,6 +501,7 @@ class Pair:
         cpu0 = self.cpu()
         snaps0 = self.snapshots_applied(n)
         opens0 = self.log_count("cluster: peer n1 open")
+        stubs0 = self.stubs_taken()
         link = applied = None
         last_bytes, last_change = self.n1_to_n2_bytes(), None
         while True:
@@ -535,7 +536,15 @@ class Pair:
         r["snapshots"] = self.snapshots_applied(n) - snaps0
         # a cold start's watch begins after the router's start
         r["link opens"] = self.log_count("cluster: peer n1 open") - opens0
+        r["stubs"] = self.stubs_taken() - stubs0
         return r
+
+    def stubs_taken(self):
+        """<s/> the scripted sm has taken so far (0 for ours)."""
+        if self.real_sm:
+            return 0
+        st = self.sm2.stats()
+        return st["adds"] + st["removes"]
 
     def log_count(self, text):
         """Lines of n2's router log (all its runs: one file) with `text`."""
