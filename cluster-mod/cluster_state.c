@@ -872,8 +872,12 @@ int cluster_state_peer_synced(const struct cluster_state *st, const char *peer,
 {
 	int i = origin_find(st, peer, strlen(peer));
 
+	/* >=: a node declared dead takes incarnation + 1 and goes on
+	 * (cluster_state_reincarnated), so entries stamped with a newer
+	 * incarnation than its link announced are its current ones; a node
+	 * that restarts announces a larger one (its start time). */
 	return i > 0 && st->origins[i].known && !st->origins[i].in_snapshot &&
-	       st->origins[i].incarnation == incarnation;
+	       st->origins[i].incarnation >= incarnation;
 }
 
 void cluster_state_foreach(const struct cluster_state *st, int local,

@@ -128,8 +128,9 @@ typedef void (*cluster_state_watch_fn)(void *ctx, enum cluster_state_change chan
 				       enum cluster_state_reason reason,
 				       const struct cluster_state_session *s);
 void cluster_state_set_watch(struct cluster_state *st, cluster_state_watch_fn fn, void *ctx);
-/* 1 when we hold `peer`'s entries of `incarnation` (a snapshot or deltas
- * from sequence 1 applied, no snapshot half-way), else 0. */
+/* 1 when we hold `peer`'s entries of `incarnation` or of a newer one it
+ * took since (a snapshot or deltas from sequence 1 applied, no snapshot
+ * half-way), else 0. */
 int cluster_state_peer_synced(const struct cluster_state *st, const char *peer,
 			      uint64_t incarnation);
 /*

@@ -359,6 +359,8 @@ static void test_reincarnated(void **state)
 	assert_int_equal(inc, 1000);
 	cluster_state_reincarnated(net.st[0], 7000);
 	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 7000), 0);
+	/* its link still says 1000: what we hold is that or newer */
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 1000), 1);
 	/* a link that opens again: the old incarnation's request gets a
 	 * snapshot of the new one */
 	cluster_state_peer_open(net.st[1], "n1");
@@ -368,6 +370,10 @@ static void test_reincarnated(void **state)
 	assert_int_equal(cluster_state_last_seq(net.st[1], "n1", &inc), 2);
 	assert_int_equal(inc, 7000);
 	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 7000), 1);
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 1000), 1);
+	/* a restart announces a larger incarnation: not synced until its
+	 * entries come */
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 9000), 0);
 	/* again, and this time the peer first hears of it by a delta: the
 	 * sequence goes on (3), so it asks for a snapshot instead of taking
 	 * the delta for a restart that dropped a and b */
@@ -511,8 +517,11 @@ static void test_watch(void **state)
 	set(net.st[0], "c@example.org/r", 0, 1);
 	cluster_state_flush(net.st[0]);
 	state_net_pump(&net);
-	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 1000), 0);
+	/* i13-resync: entries of a newer incarnation than a link announced
+	 * count as synced (incarnations only grow); an older one does not */
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 1000), 1);
 	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 5000), 1);
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 5001), 0);
 	assert_string_equal(watched[nwatched - 2], "remove replaced b@example.org/r n1");
 	assert_string_equal(watched[nwatched - 1], "add - c@example.org/r n1");
 	state_net_free(&net);
