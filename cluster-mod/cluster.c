@@ -289,9 +289,13 @@ static void cluster_on_open(const char *peer, unsigned version, void *ctx)
 	struct cluster *c = ctx;
 
 	(void)version;
+	/* MEMBERS before STATE_REQUEST (i13-resync): a peer told here that
+	 * it was declared dead takes its new incarnation before it answers
+	 * the request, so its snapshot carries that incarnation and its
+	 * next delta does not make us ask for a second snapshot. */
+	members_peer_open(c, peer);     /* i13-memb */
 	if (c->local != NULL)
 		cluster_local_peer_open(c->local, peer);
-	members_peer_open(c, peer);     /* i13-memb */
 }
 
 static void cluster_on_close(const char *peer, const char *reason, void *ctx)

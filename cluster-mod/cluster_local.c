@@ -50,6 +50,8 @@ struct cluster_local {
 	} dead_ctx[CLUSTER_MAX_PEERS];
 	struct cluster_local_counters c;
 	struct xhash *held;             /* i14: nodes held down (rule 11) */
+	int sm_absent;                  /* i13-resync: a route to the sm failed
+					 * (logged once until one is handed) */
 	/* i13-fed: STANZAs for a component (one target without '@') */
 	const struct cluster_local_component_hooks *comp;
 	void *comp_ctx;
@@ -156,9 +158,19 @@ static int route_to_sm(struct cluster_local *cl, struct nad *nad, const char *wh
 
 	if (router_mod_route(cl->r, nad, &error) < 0) {
 		cl->c.sm_dropped++;
-		log_warnx("cluster: %s not handed to %s: %s", what, cl->cc->sm,
-			  error != NULL ? error : "undeliverable");
+		/* Before the sm binds (a router starting while a snapshot
+		 * arrives) this would be one line per 256 remote sessions. */
+		if (!cl->sm_absent)
+			log_warnx("cluster: %s not handed to %s: %s (the next ones are counted, "
+				  "not logged, until one is handed)", what, cl->cc->sm,
+				  error != NULL ? error : "undeliverable");
+		cl->sm_absent = 1;
 		return -1;
+	}
+	if (cl->sm_absent) {
+		log_notice("cluster: routes reach %s again (%llu not handed since start)",
+			   cl->cc->sm, (unsigned long long)cl->c.sm_dropped);
+		cl->sm_absent = 0;
 	}
 	return 0;
 }
@@ -810,6 +822,9 @@ void cluster_local_node_dead(struct cluster_local *cl, const char *node)
 void cluster_local_reincarnated(struct cluster_local *cl)
 {
 	cluster_fwd_reincarnated(cl->fwd);
+	/* i13-resync: the state's frames carry the incarnation HELLO says,
+	 * which is what a peer's <sync/> compares (view_complete). */
+	cluster_state_reincarnated(cl->state, cluster_peers_incarnation(cl->peers));
 }
 
 /* Membership declares dead only nodes that were alive once; a configured
