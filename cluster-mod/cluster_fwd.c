@@ -65,6 +65,7 @@ static const char *const reason_names[] = {
 	[CLUSTER_FWD_QUEUE_FULL] = "queue-full",
 	[CLUSTER_FWD_NO_SUCH_NODE] = "no-such-node",
 	[CLUSTER_FWD_TOO_BIG] = "too-big",
+	[CLUSTER_FWD_HOP_LIMIT] = "hop-limit",
 };
 static_assert(sizeof(reason_names) / sizeof(reason_names[0]) == CLUSTER_FWD_REASONS,
 	      "a name for every reason");
@@ -323,6 +324,9 @@ void cluster_fwd_reincarnated(struct cluster_fwd *fwd)
 
 		drain(fwd, p, CLUSTER_FWD_NODE_DEAD);
 		renumber(p);
+		/* The links close (cluster_peers_set_incarnation); what the sm
+		 * sends meanwhile waits for the next HELLO, numbered anew. */
+		p->open = 0;
 	}
 }
 
