@@ -15,6 +15,7 @@ it is within 15 s after every heal, no daemon crash, sanitizer report or
 alert line. The seed is printed; `tools/cluster-chaos --seed N` repeats
 the same faults."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ import sys
 
 from lib import cluster as cluster_mod
 from lib import jabberd, paths, pgsql
+from lib import xmpp as xmpp_mod
 
 TOOL = paths.SRCDIR / "tools" / "cluster-chaos"
 BOUND = 165         # seconds; then SIGTERM, and the tool cleans up
@@ -73,3 +75,58 @@ def test_short_chaos_run_loses_and_duplicates_nothing(tmp_path):
     assert (m["delivered"] + m["stored"] + m["bounced"] + m["in_flight_killed"]
             + m["lost"]) == m["sent"], m
     assert proc.returncode == 0, "cluster-chaos exit %d:\n%s" % (proc.returncode, out)
+
+
+def test_messages_between_the_majority_survive_the_heal_of_a_one_node_partition(
+        cluster3p, xmpp):
+    """The chaos run's first finding, on its own: n1 is cut off from n2 and
+    n3 (which stay linked) and healed while a user on n3 writes to one on
+    n2 ten times a second. n1 has declared n2 and n3 dead, so each of them
+    takes a new incarnation when its link to n1 opens again, at its own
+    moment; every message n3's user sends meanwhile and after must reach
+    n2's user, once."""
+    from test_cluster_faultproxy import wait_members
+
+    c = cluster3p
+    (a, apw), (b, bpw) = c.user("writer"), c.user("reader")
+    for jid, pw in ((a, apw), (b, bpw)):
+        xmpp.client(jid, pw, c[1].c2s_address).register()
+    reader = c.client(xmpp, 2, b, bpw)
+    reader.login()
+    writer = c.client(xmpp, 3, a, apw)
+    writer.login()
+    c[3].wait_session(reader.full_jid)
+    bodies = []
+
+    def write(seconds):
+        for _ in range(int(seconds * 10)):
+            bodies.append("m%d" % len(bodies))
+            writer.send_message(b, bodies[-1])
+            xmpp.run(asyncio.sleep(0.1), 5, "pause")
+
+    write(2)
+    c.mesh.partition([1], [2, 3])
+    wait_members(c[1], {"n2": "dead", "n3": "dead"})
+    write(1)
+    c.mesh.heal()
+    write(6)                # the heal, both reincarnations, and after
+    for n in c.nodes:
+        wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=30)
+    write(2)
+    got = []
+
+    async def collect():
+        # everything that arrives until 3 s pass without a message
+        while True:
+            try:
+                m = await asyncio.wait_for(reader.messages.get(), 3)
+            except asyncio.TimeoutError:
+                return
+            got.append(m["body"] if m["type"] != "error" else "error:" + m["body"])
+    xmpp.run(collect(), 60, "collecting n2's user's messages")
+    missing = [b for b in bodies if b not in got]
+    twice = sorted({b for b in got if got.count(b) > 1})
+    assert not twice, "n2's user got these more than once: %s" % " ".join(twice)
+    assert not missing, ("%d of the %d messages n3's user sent to n2's user during and "
+                         "after the heal of n1's partition never arrived (nor came back "
+                         "as errors): %s" % (len(missing), len(bodies), " ".join(missing)))
