@@ -130,3 +130,51 @@ def test_messages_between_the_majority_survive_the_heal_of_a_one_node_partition(
     assert not missing, ("%d of the %d messages n3's user sent to n2's user during and "
                          "after the heal of n1's partition never arrived (nor came back "
                          "as errors): %s" % (len(missing), len(bodies), " ".join(missing)))
+
+
+def test_contacts_logging_in_at_the_same_moment_on_two_nodes_see_each_other(
+        cluster3p, xmpp):
+    """The chaos run's second finding, on its own: when a node dies its
+    users log in again elsewhere within the same second. Two contacts
+    that log in at the same moment, one on n1 and one on n2, must each
+    see the other available (five pairs, each logging in together)."""
+    c = cluster3p
+    blind = []
+    for i in range(5):
+        (a, apw), (b, bpw) = c.user("left%d" % i), c.user("right%d" % i)
+        for jid, pw in ((a, apw), (b, bpw)):
+            xmpp.client(jid, pw, c[1].c2s_address).register()
+        for owner, contact in ((a, b), (b, a)):
+            c.db.query('INSERT INTO "roster-items" ("collection-owner", jid, name, "to", '
+                       '"from", ask) VALUES (\'%s\', \'%s\', NULL, TRUE, TRUE, 0)'
+                       % (owner, contact))
+        left = c.client(xmpp, 1, a + "/r", apw)
+        right = c.client(xmpp, 2, b + "/r", bpw)
+        seen = {a: set(), b: set()}
+        xs = [left._stream(), right._stream()]
+        for x, me in zip(xs, (a, b)):
+            x.add_event_handler("presence", lambda p, me=me: p["type"] == "available"
+                                and seen[me].add(str(p["from"])))
+
+        async def both():
+            futs = []
+            for cl, x in zip((left, right), xs):
+                fut, _ = cl._outcome(x)
+                cl._connect(x)
+                futs.append(fut)
+            for f in futs:
+                err = await f
+                assert err is None, err
+            for x in xs:
+                x.send_presence()
+            await asyncio.gather(*(x.get_roster(timeout=10) for x in xs))
+            await asyncio.sleep(3)
+            for x in xs:
+                await x.disconnect(wait=2.0)
+        xmpp.run(both(), 40, "two logins at once")
+        if b + "/r" not in seen[a] or a + "/r" not in seen[b]:
+            blind.append("%s (n1) saw %s, %s (n2) saw %s" % (
+                a, sorted(seen[a]) or "nothing", b, sorted(seen[b]) or "nothing"))
+    assert not blind, ("contacts that logged in at the same moment on two nodes did not "
+                       "see each other online, though both stayed online 3 s:\n  "
+                       + "\n  ".join(blind))
