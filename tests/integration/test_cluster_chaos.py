@@ -18,6 +18,7 @@ the same faults."""
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -178,3 +179,59 @@ def test_contacts_logging_in_at_the_same_moment_on_two_nodes_see_each_other(
     assert not blind, ("contacts that logged in at the same moment on two nodes did not "
                        "see each other online, though both stayed online 3 s:\n  "
                        + "\n  ".join(blind))
+
+
+def test_messages_to_a_node_woken_from_sigstop_arrive_once(cluster3p, xmpp):
+    """The chaos run's third finding, on its own: n2's router, sm and c2s
+    are stopped (SIGSTOP) for 9 s, long enough to be declared dead, then
+    woken, while a user on n1 writes to a user on n2 ten times a second.
+    Every message must reach the reader once: live, or from offline
+    storage when it logs in again afterwards."""
+    c = cluster3p
+    (a, apw), (b, bpw) = c.user("writer"), c.user("reader")
+    for jid, pw in ((a, apw), (b, bpw)):
+        xmpp.client(jid, pw, c[1].c2s_address).register()
+    reader = c.client(xmpp, 2, b, bpw)
+    reader.login()
+    writer = c.client(xmpp, 1, a, apw)
+    writer.login()
+    c[1].wait_session(reader.full_jid)
+    bodies = []
+
+    def write(seconds):
+        for _ in range(int(seconds * 10)):
+            bodies.append("m%d" % len(bodies))
+            writer.send_message(b, bodies[-1])
+            xmpp.run(asyncio.sleep(0.1), 5, "pause")
+
+    write(1)
+    daemons = list(c[2].daemons.values())
+    for d in daemons:
+        d.proc.send_signal(signal.SIGSTOP)
+    try:
+        write(9)
+    finally:
+        for d in daemons:
+            d.proc.send_signal(signal.SIGCONT)
+    write(3)
+    c.wait_linked()
+    got = []
+
+    async def collect(client):
+        while True:
+            try:
+                m = await asyncio.wait_for(client.messages.get(), 3)
+            except asyncio.TimeoutError:
+                return
+            got.append(m["body"] if m["type"] != "error" else "error:" + m["body"])
+    xmpp.run(collect(reader), 60, "collecting the reader's messages")
+    reader.disconnect()
+    again = c.client(xmpp, 3, b, bpw)      # offline storage, on another node
+    again.login()
+    xmpp.run(collect(again), 60, "collecting the reader's offline messages")
+    missing = [x for x in bodies if x not in got]
+    twice = [x for x in bodies if got.count(x) > 1]
+    assert not missing and not twice, (
+        "of %d messages written to a user of a node stopped for 9 s: %d never arrived "
+        "(%s), %d arrived twice (%s)" % (len(bodies), len(missing), " ".join(missing),
+                                         len(twice), " ".join(twice)))
