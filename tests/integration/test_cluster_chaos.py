@@ -13,7 +13,13 @@ connection whose node was killed with kill -9 are counted apart, with the
 evidence), none duplicated, every user seeing each contact's presence as
 it is within 15 s after every heal, no daemon crash, sanitizer report or
 alert line. The seed is printed; `tools/cluster-chaos --seed N` repeats
-the same faults."""
+the same faults.
+
+Then what the chaos runs found, each on its own on the proxied cluster
+(cluster3p): messages between the two nodes that stayed together lost
+when a one-node partition heals; contacts that log in at the same moment
+on two nodes not seeing each other; messages to a user of a node woken
+from SIGSTOP arriving once."""
 
 import asyncio
 import json
@@ -24,7 +30,6 @@ import sys
 
 from lib import cluster as cluster_mod
 from lib import jabberd, paths, pgsql
-from lib import xmpp as xmpp_mod
 
 TOOL = paths.SRCDIR / "tools" / "cluster-chaos"
 BOUND = 165         # seconds; then SIGTERM, and the tool cleans up
@@ -64,10 +69,10 @@ def test_short_chaos_run_loses_and_duplicates_nothing(tmp_path):
     m = doc["messages"]
     assert len(doc["faults"]) >= 4, "only %d faults injected:\n%s" % (len(doc["faults"]), out)
     assert m["sent"] >= 300, "only %d messages sent:\n%s" % (m["sent"], out)
-    assert m["lost"] == 0, "%d messages lost: %s\n%s" % (m["lost"], doc["evidence"]["lost"],
-                                                         out)
+    assert m["lost"] == 0, "%d messages lost: %s\n%s" % (
+        m["lost"], doc["evidence"]["lost"][:20], out)
     assert m["duplicated"] == 0, "%d duplicated: %s\n%s" % (
-        m["duplicated"], doc["evidence"]["duplicated"], out)
+        m["duplicated"], doc["evidence"]["duplicated"][:20], out)
     assert not doc["problems"], "daemon problems:\n%s" % "\n".join(doc["problems"])
     assert doc["links_not_reopened"] == 0, out
     assert doc["presence"]["not_converged"] == 0 and doc["presence"]["final_s"] is not None, \
