@@ -83,6 +83,47 @@ def test_short_chaos_run_loses_and_duplicates_nothing(tmp_path):
     assert proc.returncode == 0, "cluster-chaos exit %d:\n%s" % (proc.returncode, out)
 
 
+class Pair:
+    """A writer on node `w` and a reader on node `r`, fresh accounts."""
+
+    def __init__(self, c, xmpp, w, r):
+        (a, apw), (b, bpw) = c.user("writer"), c.user("reader")
+        for jid, pw in ((a, apw), (b, bpw)):
+            xmpp.client(jid, pw, c[1].c2s_address).register()
+        self.c, self.xmpp, self.b, self.bpw = c, xmpp, b, bpw
+        self.reader = c.client(xmpp, r, b, bpw)
+        self.reader.login()
+        self.writer = c.client(xmpp, w, a, apw)
+        self.writer.login()
+        c[w].wait_session(self.reader.full_jid)
+        self.bodies = []
+        self.got = []
+
+    def write(self, seconds):
+        """Ten numbered messages a second to the reader's bare JID."""
+        for _ in range(int(seconds * 10)):
+            self.bodies.append("m%d" % len(self.bodies))
+            self.writer.send_message(self.b, self.bodies[-1])
+            self.xmpp.run(asyncio.sleep(0.1), 5, "pause")
+
+    def collect(self, client):
+        """What `client` receives until 3 s pass without a message."""
+        async def go():
+            while True:
+                try:
+                    m = await asyncio.wait_for(client.messages.get(), 3)
+                except asyncio.TimeoutError:
+                    return
+                self.got.append(m["body"] if m["type"] != "error" else "error:" + m["body"])
+        self.xmpp.run(go(), 60, "collecting %s's messages" % client.jid)
+
+    def missing(self):
+        return [x for x in self.bodies if x not in self.got]
+
+    def twice(self):
+        return [x for x in self.bodies if self.got.count(x) > 1]
+
+
 def test_messages_between_the_majority_survive_the_heal_of_a_one_node_partition(
         cluster3p, xmpp):
     """The chaos run's first finding, on its own: n1 is cut off from n2 and
@@ -94,44 +135,18 @@ def test_messages_between_the_majority_survive_the_heal_of_a_one_node_partition(
     from test_cluster_faultproxy import wait_members
 
     c = cluster3p
-    (a, apw), (b, bpw) = c.user("writer"), c.user("reader")
-    for jid, pw in ((a, apw), (b, bpw)):
-        xmpp.client(jid, pw, c[1].c2s_address).register()
-    reader = c.client(xmpp, 2, b, bpw)
-    reader.login()
-    writer = c.client(xmpp, 3, a, apw)
-    writer.login()
-    c[3].wait_session(reader.full_jid)
-    bodies = []
-
-    def write(seconds):
-        for _ in range(int(seconds * 10)):
-            bodies.append("m%d" % len(bodies))
-            writer.send_message(b, bodies[-1])
-            xmpp.run(asyncio.sleep(0.1), 5, "pause")
-
-    write(2)
+    p = Pair(c, xmpp, 3, 2)
+    p.write(2)
     c.mesh.partition([1], [2, 3])
     wait_members(c[1], {"n2": "dead", "n3": "dead"})
-    write(1)
+    p.write(1)
     c.mesh.heal()
-    write(6)                # the heal, both reincarnations, and after
+    p.write(6)              # the heal, both reincarnations, and after
     for n in c.nodes:
         wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=30)
-    write(2)
-    got = []
-
-    async def collect():
-        # everything that arrives until 3 s pass without a message
-        while True:
-            try:
-                m = await asyncio.wait_for(reader.messages.get(), 3)
-            except asyncio.TimeoutError:
-                return
-            got.append(m["body"] if m["type"] != "error" else "error:" + m["body"])
-    xmpp.run(collect(), 60, "collecting n2's user's messages")
-    missing = [b for b in bodies if b not in got]
-    twice = sorted({b for b in got if got.count(b) > 1})
+    p.write(2)
+    p.collect(p.reader)
+    missing, bodies, twice = p.missing(), p.bodies, p.twice()
     assert not twice, "n2's user got these more than once: %s" % " ".join(twice)
     assert not missing, ("%d of the %d messages n3's user sent to n2's user during and "
                          "after the heal of n1's partition never arrived (nor came back "
@@ -193,49 +208,24 @@ def test_messages_to_a_node_woken_from_sigstop_arrive_once(cluster3p, xmpp):
     Every message must reach the reader once: live, or from offline
     storage when it logs in again afterwards."""
     c = cluster3p
-    (a, apw), (b, bpw) = c.user("writer"), c.user("reader")
-    for jid, pw in ((a, apw), (b, bpw)):
-        xmpp.client(jid, pw, c[1].c2s_address).register()
-    reader = c.client(xmpp, 2, b, bpw)
-    reader.login()
-    writer = c.client(xmpp, 1, a, apw)
-    writer.login()
-    c[1].wait_session(reader.full_jid)
-    bodies = []
-
-    def write(seconds):
-        for _ in range(int(seconds * 10)):
-            bodies.append("m%d" % len(bodies))
-            writer.send_message(b, bodies[-1])
-            xmpp.run(asyncio.sleep(0.1), 5, "pause")
-
-    write(1)
+    p = Pair(c, xmpp, 1, 2)
+    p.write(1)
     daemons = list(c[2].daemons.values())
     for d in daemons:
         d.proc.send_signal(signal.SIGSTOP)
     try:
-        write(9)
+        p.write(9)
     finally:
         for d in daemons:
             d.proc.send_signal(signal.SIGCONT)
-    write(3)
+    p.write(3)
     c.wait_linked()
-    got = []
-
-    async def collect(client):
-        while True:
-            try:
-                m = await asyncio.wait_for(client.messages.get(), 3)
-            except asyncio.TimeoutError:
-                return
-            got.append(m["body"] if m["type"] != "error" else "error:" + m["body"])
-    xmpp.run(collect(reader), 60, "collecting the reader's messages")
-    reader.disconnect()
-    again = c.client(xmpp, 3, b, bpw)      # offline storage, on another node
+    p.collect(p.reader)
+    p.reader.disconnect()
+    again = c.client(xmpp, 3, p.b, p.bpw)      # offline storage, on another node
     again.login()
-    xmpp.run(collect(again), 60, "collecting the reader's offline messages")
-    missing = [x for x in bodies if x not in got]
-    twice = [x for x in bodies if got.count(x) > 1]
+    p.collect(again)
+    bodies, missing, twice = p.bodies, p.missing(), p.twice()
     assert not missing and not twice, (
         "of %d messages written to a user of a node stopped for 9 s: %d never arrived "
         "(%s), %d arrived twice (%s)" % (len(bodies), len(missing), " ".join(missing),
