@@ -3,6 +3,7 @@
 # as jabberd2 does (compat spec sections 1 and 9):
 #   $(bindir)                     router sm c2s s2s, and the jabberd launcher
 #   $(sysconfdir)                 router.xml sm.xml c2s.xml s2s.xml muc.xml
+#                                 pubsub.xml
 #                                 router-users.xml router-filter.xml
 #                                 jabberd.cfg, each also as NAME.dist; the
 #                                 NAME copy is made only if it is missing,
@@ -23,7 +24,7 @@ etc_edit = sed \
 	-e 's|@pkglibdir[@]|$(pkglibdir)|g' \
 	-e 's|@bindir[@]|$(bindir)|g'
 
-ETC_CONFIGS = router.xml sm.xml c2s.xml s2s.xml muc.xml router-users.xml \
+ETC_CONFIGS = router.xml sm.xml c2s.xml s2s.xml muc.xml pubsub.xml router-users.xml \
 	router-filter.xml jabberd.cfg
 EXTRA_DIST += \
 	etc/README.md \
@@ -32,6 +33,7 @@ EXTRA_DIST += \
 	etc/c2s.xml.dist.in \
 	etc/s2s.xml.dist.in \
 	etc/muc.xml.dist.in \
+	etc/pubsub.xml.dist.in \
 	etc/router-users.xml.dist.in \
 	etc/router-filter.xml.dist.in \
 	etc/jabberd.cfg.dist.in \

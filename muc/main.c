@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "comp/comp.h"
+#include "comp/stanza.h"
 #include "mio/mio.h"
 #include "util/config_file.h"
 #include "util/jid.h"
@@ -57,35 +58,9 @@ static void usage(void)
 	exit(1);
 }
 
-/* The domain of a JID string, into buf. */
-static const char *domain_of(const char *jid, char *buf, size_t size)
-{
-	const char *at, *slash;
-	size_t len;
-
-	if (jid == NULL)
-		return NULL;
-	slash = strchr(jid, '/');
-	at = strchr(jid, '@');
-	if (at != NULL && (slash == NULL || at < slash))
-		jid = at + 1;
-	len = slash != NULL && slash > jid ? (size_t)(slash - jid) : strlen(jid);
-	if (len >= size)
-		return NULL;
-	memcpy(buf, jid, len);
-	buf[len] = '\0';
-	return buf;
-}
-
 static void send_route(struct muc *muc, struct nad *stanza)
 {
-	char to[JID_PART_MAX + 1], from[JID_PART_MAX + 1];
-	const char *t = domain_of(nad_attr(stanza, 0, NULL, "to"), to, sizeof(to));
-	const char *f = domain_of(nad_attr(stanza, 0, NULL, "from"), from, sizeof(from));
-
-	if (t != NULL && f != NULL)
-		comp_route(muc->comp, t, f, stanza, 0);
-	nad_free(&stanza);
+	comp_stanza_route(muc->comp, stanza);
 }
 
 /* ---- the router link ---- */

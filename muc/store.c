@@ -28,11 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-#ifdef HAVE_PGSQL
-#include <libpq-fe.h>
-#endif
-
 #include "muc/form.h"
 #include "storage/sql.h"
 #include "util/buf.h"
@@ -68,52 +63,11 @@ static const char *cfg_option(void *ctx, const char *key)
 	return config_get(ctx, key);
 }
 
-/* One row of a query: its columns as text (NULL for SQL NULL). */
-typedef void row_fn(void *ctx, const char *const *cols, int ncols);
-
 /* Run `sql` with n text parameters; rows (if fn) go to fn. */
 static int store_run(struct muc_store *st, const char *sql, int n, const char *const *vals,
-		     row_fn *fn, void *ctx, const char *what, const char **error_r)
+		     sql_row_fn *fn, void *ctx, const char *what, const char **error_r)
 {
-	const char *cols[8];
-	int i, rc, nc;
-
-#ifdef HAVE_PGSQL
-	if (st->kind == SQL_PGSQL) {
-		PGresult *res = sql_pgsql_run(st->conn, sql, n, vals,
-					      fn != NULL ? PGRES_TUPLES_OK : PGRES_COMMAND_OK,
-					      what, error_r);
-		int r;
-
-		if (res == NULL)
-			return -1;
-		nc = PQnfields(res) < 8 ? PQnfields(res) : 8;
-		for (r = 0; fn != NULL && r < PQntuples(res); r++) {
-			for (i = 0; i < nc; i++)
-				cols[i] = PQgetisnull(res, r, i) ? NULL : PQgetvalue(res, r, i);
-			fn(ctx, cols, nc);
-		}
-		PQclear(res);
-		return 0;
-	}
-#endif
-	sqlite3_stmt *stmt = sql_sqlite_stmt(st->conn, sql, error_r);
-
-	if (stmt == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		sqlite3_bind_text(stmt, i + 1, vals[i], -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		nc = sqlite3_column_count(stmt) < 8 ? sqlite3_column_count(stmt) : 8;
-		for (i = 0; i < nc; i++)
-			cols[i] = (const char *)sqlite3_column_text(stmt, i);
-		if (fn != NULL)
-			fn(ctx, cols, nc);
-	}
-	sql_sqlite_done(stmt);
-	if (rc != SQLITE_DONE)
-		return sql_sqlite_fail(st->conn, what, error_r);
-	return 0;
+	return sql_query(st->conn, sql, n, vals, fn, ctx, what, error_r);
 }
 
 int muc_store_open(const struct config *cfg, struct muc_store **store_r,

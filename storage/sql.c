@@ -14,6 +14,9 @@
 #include <string.h>
 
 #include <sqlite3.h>
+#ifdef HAVE_PGSQL
+#include <libpq-fe.h>
+#endif
 
 #include "util/log.h"
 
@@ -315,6 +318,69 @@ int sql_exec(struct sql_conn *conn, const char *sql, const char *what, const cha
 		return sql_mysql_exec(conn, sql, what, error_r);
 #endif
 	return sqlite_exec(conn, sql, what, error_r);
+}
+
+int sql_query(struct sql_conn *conn, const char *sql, int n, const char *const *vals,
+	      sql_row_fn *row, void *ctx, const char *what, const char **error_r)
+{
+	const char *cols[SQL_QUERY_COLS];
+	sqlite3_stmt *stmt;
+	int i, rc, nc;
+
+#ifdef HAVE_PGSQL
+	if (conn->kind == SQL_PGSQL) {
+		PGresult *res = sql_pgsql_run(conn, sql, n, vals,
+					      row != NULL ? PGRES_TUPLES_OK : PGRES_COMMAND_OK,
+					      what, error_r);
+		int r;
+
+		if (res == NULL)
+			return -1;
+		nc = PQnfields(res) < SQL_QUERY_COLS ? PQnfields(res) : SQL_QUERY_COLS;
+		for (r = 0; row != NULL && r < PQntuples(res); r++) {
+			for (i = 0; i < nc; i++)
+				cols[i] = PQgetisnull(res, r, i) ? NULL : PQgetvalue(res, r, i);
+			row(ctx, cols, nc);
+		}
+		PQclear(res);
+		return 0;
+	}
+#endif
+#ifdef HAVE_MYSQL
+	if (conn->kind == SQL_MYSQL) {
+		struct sql_rows *rows = NULL;
+		size_t r;
+
+		if (sql_mysql_run(conn, sql, n, vals, what, &rows, NULL, error_r) < 0)
+			return -1;
+		if (rows != NULL) {
+			nc = rows->ncols < SQL_QUERY_COLS ? (int)rows->ncols : SQL_QUERY_COLS;
+			for (r = 0; row != NULL && r < rows->nrows; r++) {
+				for (i = 0; i < nc; i++)
+					cols[i] = sql_rows_cell(rows, r, (unsigned)i);
+				row(ctx, cols, nc);
+			}
+			sql_rows_free(&rows, 0);
+		}
+		return 0;
+	}
+#endif
+	if ((stmt = sql_sqlite_stmt(conn, sql, error_r)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		sqlite3_bind_text(stmt, i + 1, vals[i], -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		nc = sqlite3_column_count(stmt);
+		nc = nc < SQL_QUERY_COLS ? nc : SQL_QUERY_COLS;
+		for (i = 0; i < nc; i++)
+			cols[i] = (const char *)sqlite3_column_text(stmt, i);
+		if (row != NULL)
+			row(ctx, cols, nc);
+	}
+	sql_sqlite_done(stmt);
+	if (rc != SQLITE_DONE)
+		return sql_sqlite_fail(conn, what, error_r);
+	return 0;
 }
 
 int sql_begin(struct sql_conn *conn, int serializable, const char **error_r)
