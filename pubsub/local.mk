@@ -28,7 +28,7 @@ TESTS += $(PUBSUB_TESTS)
 endif
 pubsub_tests_test_node_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 pubsub_tests_test_node_LDADD = $(PUBSUB_LIBS) $(CMOCKA_LIBS)
-pubsub_tests_test_pubsub_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+pubsub_tests_test_pubsub_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
 pubsub_tests_test_pubsub_LDADD = $(PUBSUB_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz target for the parsers of client input (the request, the forms),

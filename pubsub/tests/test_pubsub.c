@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "pubsub/form.h"
 #include "util/buf.h"
@@ -610,6 +611,21 @@ static void test_store_reload(void **state)
 	iq(ps, A, "set", "<pubsub xmlns='" PS_NS_OWNER "'><delete node='gone'/></pubsub>");
 	done(&ps);
 
+	/* what the tables hold: the newest max_items of the node, no more */
+	{
+		sqlite3 *db;
+		sqlite3_stmt *st;
+
+		snprintf(path, sizeof(path), "%s/pubsub.db", dir);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), min(\"id\") FROM "
+						    "\"pubsub-item\"", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 2);
+		assert_string_equal((const char *)sqlite3_column_text(st, 1), "2");
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
 	ps = service(extra);
 	assert_int_equal(ps_store_open(ps->cfg, &ps->store, &error), 0);
 	assert_int_equal(pubsub_load(ps, &error), 0);
