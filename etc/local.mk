@@ -12,8 +12,9 @@
 #   $(localstatedir)/jabberd/db   the SQLite database
 #   $(localstatedir)/log/jabberd  log files (with <log type='file'>)
 #   $(systemdsystemunitdir)       jabberd.service, jabberd-{router,sm,c2s,
-#                                 s2s,muc}.service (when built with libsystemd;
-#                                 jabberd.service does not pull muc in)
+#                                 s2s,muc,pubsub}.service (when built with
+#                                 libsystemd; jabberd.service does not pull
+#                                 muc or pubsub in)
 # The paths inside these files are filled in as they are installed, so
 # `make install prefix=/elsewhere` (and distcheck's relocated installs)
 # get their own paths without a rebuild. docs/install.md tells more.
@@ -43,7 +44,7 @@ EXTRA_DIST += \
 
 # The units go in only with sd_notify support: Type=notify needs it.
 if HAVE_SYSTEMD
-JABBERD_UNIT_DAEMONS = router sm c2s s2s muc
+JABBERD_UNIT_DAEMONS = router sm c2s s2s muc pubsub
 JABBERD_UNIT_MAIN = jabberd
 endif
 
@@ -80,7 +81,7 @@ install-data-local:
 	@for d in $(JABBERD_UNIT_DAEMONS); do \
 	  u="$(DESTDIR)$(systemdsystemunitdir)/jabberd-$$d.service"; \
 	  case $$d in \
-	  c2s|s2s|muc) after=' jabberd-router.service'; req='\nRequires=jabberd-router.service' ;; \
+	  c2s|s2s|muc|pubsub) after=' jabberd-router.service'; req='\nRequires=jabberd-router.service' ;; \
 	  *) after= req= ;; \
 	  esac; \
 	  echo " $$u"; \
