@@ -145,13 +145,16 @@ def test_units_verify(sandbox):
         pytest.skip("built without libsystemd: no units")
     names = sorted(p.name for p in units.glob("*.service"))
     assert names == ["jabberd-c2s.service", "jabberd-muc.service",
-                     "jabberd-router.service", "jabberd-s2s.service",
-                     "jabberd-sm.service", "jabberd.service"]
+                     "jabberd-pubsub.service", "jabberd-router.service",
+                     "jabberd-s2s.service", "jabberd-sm.service", "jabberd.service"]
     muc = (units / "jabberd-muc.service").read_text()
     assert "ExecStart=%s/bin/muc -c %s/etc/muc.xml" % (prefix, prefix) in muc
     assert "Requires=jabberd-router.service" in muc
     # the node does not pull the group chat service in by itself
     assert "jabberd-muc" not in (units / "jabberd.service").read_text()
+    pubsub = (units / "jabberd-pubsub.service").read_text()
+    assert "Requires=jabberd-router.service" in pubsub
+    assert "jabberd-pubsub" not in (units / "jabberd.service").read_text()
     c2s = (units / "jabberd-c2s.service").read_text()
     assert "Type=notify" in c2s and "WatchdogSec=" in c2s
     assert "ExecStart=%s/bin/c2s -c %s/etc/c2s.xml" % (prefix, prefix) in c2s
