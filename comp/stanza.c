@@ -67,6 +67,21 @@ struct nad *comp_stanza_error(const struct nad *stanza, const char *cond, const 
 	return nad;
 }
 
+struct nad *comp_stanza_from_route(struct nad *route)
+{
+	struct nad *stanza = NULL;
+	int payload;
+
+	if (strcmp(nad_name(route, 0), "route") == 0 &&
+	    nad_attr(route, 0, NULL, "error") == NULL &&
+	    nad_attr(route, 0, NULL, "type") == NULL &&
+	    (payload = nad_child(route, 0, NULL, NULL)) != NAD_NONE &&
+	    nad_ns(route, payload) != NULL && strcmp(nad_ns(route, payload), SX_NS_CLIENT) == 0)
+		stanza = nad_extract(route, payload);
+	nad_free(&route);
+	return stanza;
+}
+
 /* The domain of a JID string, into buf. */
 static const char *domain_of(const char *jid, char *buf, size_t size)
 {

@@ -28,6 +28,11 @@ const char *comp_stanza_error_type(const char *cond);
 struct nad *comp_stanza_error(const struct nad *stanza, const char *cond, const char *text,
 			      const char *app_ns, const char *app);
 
+/* The jabber:client stanza inside a route the router sent (taken): the
+ * stanza extracted, or NULL (route freed either way) for a route that
+ * carries an error or a type, or no client stanza. */
+struct nad *comp_stanza_from_route(struct nad *route);
+
 /* Route `stanza` (taken) to the router from the domain of its from to
  * the domain of its to; dropped if either is missing or not a JID. */
 void comp_stanza_route(struct comp *comp, struct nad *stanza);

@@ -662,18 +662,10 @@ done:
 
 void muc_router_element(struct muc *muc, struct nad *nad)
 {
-	int payload;
+	struct nad *stanza = comp_stanza_from_route(nad);
 
-	if (strcmp(nad_name(nad, 0), "route") != 0 ||
-	    nad_attr(nad, 0, NULL, "error") != NULL ||
-	    nad_attr(nad, 0, NULL, "type") != NULL ||
-	    (payload = nad_child(nad, 0, NULL, NULL)) == NAD_NONE ||
-	    nad_ns(nad, payload) == NULL || strcmp(nad_ns(nad, payload), SX_NS_CLIENT) != 0) {
-		nad_free(&nad);
-		return;
-	}
-	muc_stanza(muc, nad_extract(nad, payload));
-	nad_free(&nad);
+	if (stanza != NULL)
+		muc_stanza(muc, stanza);
 }
 
 void muc_shutdown(struct muc *muc)

@@ -38,25 +38,34 @@
 
 struct muc_store {
 	struct sql_conn *conn;
-	enum sql_kind kind;
 };
 
-static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS \"muc-room\" ("
-	"\"room\" TEXT PRIMARY KEY, \"data\" TEXT NOT NULL, \"updated\" BIGINT NOT NULL)";
-static const char schema_affil[] =
-	"CREATE TABLE IF NOT EXISTS \"muc-affiliation\" ("
-	"\"room\" TEXT NOT NULL, \"jid\" TEXT NOT NULL, \"affiliation\" TEXT NOT NULL, "
-	"\"reason\" TEXT, PRIMARY KEY (\"room\", \"jid\"))";
+#define SCHEMA_ROOM \
+	"CREATE TABLE IF NOT EXISTS \"muc-room\" (" \
+	"\"room\" TEXT PRIMARY KEY, \"data\" TEXT NOT NULL, \"updated\" BIGINT NOT NULL)"
+#define SCHEMA_AFFIL \
+	"CREATE TABLE IF NOT EXISTS \"muc-affiliation\" (" \
+	"\"room\" TEXT NOT NULL, \"jid\" TEXT NOT NULL, \"affiliation\" TEXT NOT NULL, " \
+	"\"reason\" TEXT, PRIMARY KEY (\"room\", \"jid\"))"
+#define SCHEMA_HISTORY_INDEX \
+	"CREATE INDEX IF NOT EXISTS \"i_muc_history_room\" ON \"muc-history\" (\"room\", \"id\")"
 
-static const char schema_history_sqlite[] =
+static const char *const schema_sqlite[] = {
+	SCHEMA_ROOM,
+	SCHEMA_AFFIL,
 	"CREATE TABLE IF NOT EXISTS \"muc-history\" (\"id\" INTEGER PRIMARY KEY, "
-	"\"room\" TEXT NOT NULL, \"stamp\" BIGINT NOT NULL, \"data\" TEXT NOT NULL)";
-static const char schema_history_pgsql[] =
+	"\"room\" TEXT NOT NULL, \"stamp\" BIGINT NOT NULL, \"data\" TEXT NOT NULL)",
+	SCHEMA_HISTORY_INDEX,
+	NULL,
+};
+static const char *const schema_pgsql[] = {
+	SCHEMA_ROOM,
+	SCHEMA_AFFIL,
 	"CREATE TABLE IF NOT EXISTS \"muc-history\" (\"id\" BIGSERIAL PRIMARY KEY, "
-	"\"room\" TEXT NOT NULL, \"stamp\" BIGINT NOT NULL, \"data\" TEXT NOT NULL)";
-static const char schema_history_index[] =
-	"CREATE INDEX IF NOT EXISTS \"i_muc_history_room\" ON \"muc-history\" (\"room\", \"id\")";
+	"\"room\" TEXT NOT NULL, \"stamp\" BIGINT NOT NULL, \"data\" TEXT NOT NULL)",
+	SCHEMA_HISTORY_INDEX,
+	NULL,
+};
 
 static const char *cfg_option(void *ctx, const char *key)
 {
@@ -73,50 +82,16 @@ static int store_run(struct muc_store *st, const char *sql, int n, const char *c
 int muc_store_open(const struct config *cfg, struct muc_store **store_r,
 		   const char **error_r)
 {
-	const char *driver = config_get(cfg, "storage.driver");
-	struct sql_settings set = {
-		.option = cfg_option,
-		.option_ctx = (void *)cfg,
-		.application_name = "jabberd muc",
-	};
-	struct muc_store *st;
+	struct sql_conn *conn;
 
 	*store_r = NULL;
-	if (driver == NULL)
-		return 0;
-	if (strcmp(driver, "sqlite") == 0) {
-		set.kind = SQL_SQLITE;
-		set.section = "storage.sqlite";
-	} else if (strcmp(driver, "pgsql") == 0) {
-#ifdef HAVE_PGSQL
-		set.kind = SQL_PGSQL;
-		set.section = "storage.pgsql";
-#else
-		*error_r = "storage.driver pgsql: this muc was built without PostgreSQL";
+	if (sql_open_tables("storage", cfg_option, (void *)cfg, "jabberd muc", schema_sqlite,
+			    schema_pgsql, &conn, error_r) < 0)
 		return -1;
-#endif
-	} else {
-		*error_r = "storage.driver: unknown driver (sqlite or pgsql)";
-		return -1;
+	if (conn != NULL) {
+		*store_r = xcalloc(1, sizeof(**store_r));
+		(*store_r)->conn = conn;
 	}
-	st = xcalloc(1, sizeof(*st));
-	st->kind = set.kind;
-	if (sql_open(&st->conn, &set, error_r) < 0) {
-		free(st);
-		return -1;
-	}
-	if (sql_begin(st->conn, 0, error_r) < 0 || sql_schema_lock(st->conn, error_r) < 0 ||
-	    sql_exec(st->conn, schema, "creating muc-room", error_r) < 0 ||
-	    sql_exec(st->conn, schema_affil, "creating muc-affiliation", error_r) < 0 ||
-	    sql_exec(st->conn, st->kind == SQL_PGSQL ? schema_history_pgsql : schema_history_sqlite,
-		     "creating muc-history", error_r) < 0 ||
-	    sql_exec(st->conn, schema_history_index, "creating muc-history", error_r) < 0 ||
-	    sql_commit(st->conn, error_r) < 0) {
-		sql_rollback(st->conn);
-		muc_store_close(&st);
-		return -1;
-	}
-	*store_r = st;
 	return 0;
 }
 

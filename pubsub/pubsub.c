@@ -1212,18 +1212,10 @@ done:
 
 void pubsub_router_element(struct pubsub *ps, struct nad *nad)
 {
-	int payload;
+	struct nad *stanza = comp_stanza_from_route(nad);
 
-	if (strcmp(nad_name(nad, 0), "route") != 0 ||
-	    nad_attr(nad, 0, NULL, "error") != NULL ||
-	    nad_attr(nad, 0, NULL, "type") != NULL ||
-	    (payload = nad_child(nad, 0, NULL, NULL)) == NAD_NONE ||
-	    nad_ns(nad, payload) == NULL || strcmp(nad_ns(nad, payload), SX_NS_CLIENT) != 0) {
-		nad_free(&nad);
-		return;
-	}
-	pubsub_stanza(ps, nad_extract(nad, payload));
-	nad_free(&nad);
+	if (stanza != NULL)
+		pubsub_stanza(ps, stanza);
 }
 
 int pubsub_load(struct pubsub *ps, const char **error_r)

@@ -58,6 +58,7 @@ static const char *const schema[] = {
 	"\"state\" TEXT NOT NULL, \"deliver\" INTEGER NOT NULL, "
 	"\"include_body\" INTEGER NOT NULL, "
 	"PRIMARY KEY (\"service\", \"node\", \"jid\", \"subid\"))",
+	NULL,
 };
 
 static const char *cfg_option(void *ctx, const char *key)
@@ -67,51 +68,17 @@ static const char *cfg_option(void *ctx, const char *key)
 
 int ps_store_open(const struct config *cfg, struct ps_store **store_r, const char **error_r)
 {
-	const char *driver = config_get(cfg, "storage.driver");
-	struct sql_settings set = {
-		.option = cfg_option,
-		.option_ctx = (void *)cfg,
-		.application_name = "jabberd pubsub",
-	};
-	struct ps_store *st;
-	size_t i;
+	struct sql_conn *conn;
 
 	*store_r = NULL;
-	if (driver == NULL)
-		return 0;
-	if (strcmp(driver, "sqlite") == 0) {
-		set.kind = SQL_SQLITE;
-		set.section = "storage.sqlite";
-	} else if (strcmp(driver, "pgsql") == 0) {
-#ifdef HAVE_PGSQL
-		set.kind = SQL_PGSQL;
-		set.section = "storage.pgsql";
-#else
-		*error_r = "storage.driver pgsql: this pubsub was built without PostgreSQL";
+	if (sql_open_tables("storage", cfg_option, (void *)cfg, "jabberd pubsub", schema, schema,
+			    &conn, error_r) < 0)
 		return -1;
-#endif
-	} else {
-		*error_r = "storage.driver: unknown driver (sqlite or pgsql)";
-		return -1;
+	if (conn != NULL) {
+		*store_r = xcalloc(1, sizeof(**store_r));
+		(*store_r)->conn = conn;
 	}
-	st = xcalloc(1, sizeof(*st));
-	if (sql_open(&st->conn, &set, error_r) < 0) {
-		free(st);
-		return -1;
-	}
-	if (sql_begin(st->conn, 0, error_r) < 0 || sql_schema_lock(st->conn, error_r) < 0)
-		goto err;
-	for (i = 0; i < sizeof(schema) / sizeof(schema[0]); i++)
-		if (sql_exec(st->conn, schema[i], "creating the pubsub tables", error_r) < 0)
-			goto err;
-	if (sql_commit(st->conn, error_r) < 0)
-		goto err;
-	*store_r = st;
 	return 0;
-err:
-	sql_rollback(st->conn);
-	ps_store_close(&st);
-	return -1;
 }
 
 void ps_store_close(struct ps_store **storep)

@@ -383,6 +383,58 @@ int sql_query(struct sql_conn *conn, const char *sql, int n, const char *const *
 	return 0;
 }
 
+int sql_open_tables(const char *base, sql_option_fn *option, void *ctx,
+		    const char *application_name, const char *const *schema_sqlite,
+		    const char *const *schema_pgsql, struct sql_conn **conn_r,
+		    const char **error_r)
+{
+	static char key[64], section[64], error[512];
+	struct sql_settings set = {
+		.option = option,
+		.option_ctx = ctx,
+		.application_name = application_name,
+	};
+	const char *driver, *const *schema = schema_sqlite;
+
+	*conn_r = NULL;
+	snprintf(key, sizeof(key), "%s.driver", base);
+	if ((driver = option(ctx, key)) == NULL)
+		return 0;
+	if (strcmp(driver, "sqlite") == 0) {
+		set.kind = SQL_SQLITE;
+	} else if (strcmp(driver, "pgsql") == 0) {
+#ifdef HAVE_PGSQL
+		set.kind = SQL_PGSQL;
+		schema = schema_pgsql;
+#else
+		*error_r = "storage.driver pgsql: built without PostgreSQL";
+		return -1;
+#endif
+	} else {
+		*error_r = "storage.driver: unknown driver (sqlite or pgsql)";
+		return -1;
+	}
+	snprintf(section, sizeof(section), "%s.%s", base, driver);
+	set.section = section;
+	if (sql_open(conn_r, &set, error_r) < 0)
+		return -1;
+	if (sql_begin(*conn_r, 0, error_r) < 0 || sql_schema_lock(*conn_r, error_r) < 0)
+		goto err;
+	for (; *schema != NULL; schema++)
+		if (sql_exec(*conn_r, *schema, "creating tables", error_r) < 0)
+			goto err;
+	if (sql_commit(*conn_r, error_r) < 0)
+		goto err;
+	return 0;
+err:
+	/* The connection owns the text: keep it past the close. */
+	snprintf(error, sizeof(error), "%s", *error_r);
+	*error_r = error;
+	sql_rollback(*conn_r);
+	sql_close(conn_r);
+	return -1;
+}
+
 int sql_begin(struct sql_conn *conn, int serializable, const char **error_r)
 {
 	if (conn->kind == SQL_SQLITE)

@@ -101,6 +101,20 @@ typedef void sql_row_fn(void *ctx, const char *const *cols, int ncols);
 int sql_query(struct sql_conn *conn, const char *sql, int n, const char *const *vals,
 	      sql_row_fn *row, void *ctx, const char *what, const char **error_r);
 
+/*
+ * Open the database of a component daemon's own tables (muc, pubsub) and
+ * create them: the driver is option "<base>.driver" (sqlite or pgsql),
+ * its options those of "<base>.sqlite" / "<base>.pgsql" as sm.xml's
+ * storage has them. The statements of schema_sqlite or schema_pgsql
+ * (NULL-terminated; CREATE ... IF NOT EXISTS) run in one transaction
+ * under the schema lock. No driver given: 0 with *conn_r NULL. Else 0
+ * with *conn_r, or -1 with *error_r (in a static buffer).
+ */
+int sql_open_tables(const char *base, sql_option_fn *option, void *ctx,
+		    const char *application_name, const char *const *schema_sqlite,
+		    const char *const *schema_pgsql, struct sql_conn **conn_r,
+		    const char **error_r);
+
 /* ---- transactions ---- */
 
 /* BEGIN, taking the write lock at once on sqlite (BEGIN IMMEDIATE) and,

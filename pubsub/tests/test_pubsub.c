@@ -654,6 +654,30 @@ static void test_store_reload(void **state)
 	rmdir(dir);
 }
 
+static void test_store_errors(void **state)
+{
+	const char *error;
+	struct pubsub *ps;
+
+	(void)state;
+	ps = service("<storage><driver>oracle</driver></storage>");
+	assert_int_equal(ps_store_open(ps->cfg, &ps->store, &error), -1);
+	assert_non_null(strstr(error, "unknown driver"));
+	done(&ps);
+	/* a file that cannot be created: the reason outlives the connection */
+	ps = service("<storage><driver>sqlite</driver><sqlite><dbname>/nonexistent/dir/x.db"
+		     "</dbname></sqlite></storage>");
+	assert_int_equal(ps_store_open(ps->cfg, &ps->store, &error), -1);
+	assert_non_null(strstr(error, "sqlite"));
+	assert_null(ps->store);
+	done(&ps);
+	/* no storage: nothing persists, and that is no error */
+	ps = service("");
+	assert_int_equal(ps_store_open(ps->cfg, &ps->store, &error), 0);
+	assert_null(ps->store);
+	done(&ps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -666,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_subscription_options),
 		cmocka_unit_test(test_store_reload),
+		cmocka_unit_test(test_store_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
