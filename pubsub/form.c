@@ -14,6 +14,7 @@
 
 #include "util/buf.h"
 #include "util/nad.h"
+#include "util/xdata.h"
 
 /* ---- the request ---- */
 
@@ -162,40 +163,9 @@ int ps_req_parse(const struct nad *nad, int ps, const char *type, struct ps_req 
 
 /* ---- data forms ---- */
 
-static const char *field_value(const struct nad *nad, int field)
-{
-	int v = nad_child(nad, field, PS_NS_XDATA, "value");
-
-	return v == NAD_NONE ? "" : nad_text(nad, v, NULL);
-}
-
-const char *ps_form_value(const struct nad *nad, int x, const char *var)
-{
-	const char *v;
-	int field, n = 0;
-
-	for (field = nad_child(nad, x, PS_NS_XDATA, "field");
-	     field != NAD_NONE && n < PS_FORM_FIELDS_MAX;
-	     field = nad_next(nad, field, PS_NS_XDATA, "field"), n++)
-		if ((v = nad_attr(nad, field, NULL, "var")) != NULL && strcmp(v, var) == 0)
-			return field_value(nad, field);
-	return NULL;
-}
-
 const char *ps_form_type(const struct nad *nad, int x)
 {
-	return ps_form_value(nad, x, "FORM_TYPE");
-}
-
-static int parse_bool(const char *v, int *out)
-{
-	if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
-		*out = 1;
-	else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
-		*out = 0;
-	else
-		return -1;
-	return 0;
+	return xdata_value(nad, x, "FORM_TYPE", PS_FORM_FIELDS_MAX);
 }
 
 static int parse_max_items(const char *v, int limit, int *out)
@@ -260,7 +230,7 @@ static int cfield_set(const struct cfield *f, const struct nad *nad, int field,
 		      struct ps_node_config *cfg, int limit)
 {
 	char *base = (char *)cfg + f->off;
-	const char *v = field_value(nad, field);
+	const char *v = xdata_field_value(nad, field);
 	int n, val;
 
 	switch (f->kind) {
@@ -271,7 +241,7 @@ static int cfield_set(const struct cfield *f, const struct nad *nad, int field,
 		*(char **)(void *)base = xstrdup(v);
 		return 0;
 	case K_BOOL:
-		return parse_bool(v, (int *)(void *)base);
+		return xdata_parse_bool(v, (int *)(void *)base);
 	case K_MAX:
 		return parse_max_items(v, limit, (int *)(void *)base);
 	case K_ACCESS:
@@ -348,35 +318,6 @@ err:
 	return -1;
 }
 
-static void add_value(struct nad *nad, int field, const char *v)
-{
-	int e = nad_elem_add(nad, field, PS_NS_XDATA, "value");
-
-	nad_text_append(nad, e, v, strlen(v));
-}
-
-static int add_field(struct nad *nad, int x, const char *var, const char *type,
-		     const char *label)
-{
-	int field = nad_elem_add(nad, x, PS_NS_XDATA, "field");
-
-	nad_attr_set(nad, field, NULL, "var", var);
-	if (type != NULL)
-		nad_attr_set(nad, field, NULL, "type", type);
-	if (label != NULL)
-		nad_attr_set(nad, field, NULL, "label", label);
-	return field;
-}
-
-static int form_start(struct nad *nad, int parent, const char *type, const char *form_type)
-{
-	int x = nad_elem_add(nad, parent, PS_NS_XDATA, "x");
-
-	nad_attr_set(nad, x, NULL, "type", type);
-	add_value(nad, add_field(nad, x, "FORM_TYPE", "hidden", NULL), form_type);
-	return x;
-}
-
 /* The text of a field's value: "1"/"0", a number or a name. */
 static void cfield_text(const struct cfield *f, const struct ps_node_config *cfg, char *buf,
 			size_t size)
@@ -401,28 +342,27 @@ void ps_config_form(struct nad *nad, int parent, const struct ps_node_config *cf
 		[K_ACCESS] = "list-single", [K_PUBLISH] = "list-single",
 		[K_GROUPS] = "list-multi",
 	};
-	int x = form_start(nad, parent, type, PS_NS_NODE_CONFIG), field, i;
+	int x = xdata_form_new(nad, parent, type, PS_NS_NODE_CONFIG), field, i;
 	char text[PS_TITLE_MAX + 1];
 	size_t k;
 
 	for (k = 0; k < NCFIELDS; k++) {
 		const struct cfield *f = &cfields[k];
 
-		field = add_field(nad, x, f->var, ftypes[f->kind], f->label);
+		field = xdata_add_field(nad, x, f->var, ftypes[f->kind], f->label);
 		if (f->kind == K_GROUPS) {
 			for (i = 0; i < cfg->ngroups; i++)
-				add_value(nad, field, cfg->groups[i]);
+				xdata_add_value(nad, field, cfg->groups[i]);
 			continue;
 		}
 		cfield_text(f, cfg, text, sizeof(text));
-		add_value(nad, field, text);
+		xdata_add_value(nad, field, text);
 		for (i = 0; f->kind == K_ACCESS && ps_access_name((enum ps_access)i) != NULL; i++)
-			add_value(nad, nad_elem_add(nad, field, PS_NS_XDATA, "option"),
-				  ps_access_name((enum ps_access)i));
+			xdata_add_option(nad, field, NULL, ps_access_name((enum ps_access)i));
 		for (i = 0; f->kind == K_PUBLISH &&
 		     ps_publish_model_name((enum ps_publish_model)i) != NULL; i++)
-			add_value(nad, nad_elem_add(nad, field, PS_NS_XDATA, "option"),
-				  ps_publish_model_name((enum ps_publish_model)i));
+			xdata_add_option(nad, field, NULL,
+					 ps_publish_model_name((enum ps_publish_model)i));
 	}
 }
 
@@ -474,13 +414,13 @@ int ps_subopts_apply(const struct nad *nad, int x, struct ps_sub_options *opt,
 		*error_r = "the form is not of type submit";
 		return -1;
 	}
-	if ((v = ps_form_value(nad, x, "pubsub#deliver")) != NULL &&
-	    parse_bool(v, &tmp.deliver) < 0) {
+	if ((v = xdata_value(nad, x, "pubsub#deliver", PS_FORM_FIELDS_MAX)) != NULL &&
+	    xdata_parse_bool(v, &tmp.deliver) < 0) {
 		*error_r = "bad value for field pubsub#deliver";
 		return -1;
 	}
-	if ((v = ps_form_value(nad, x, "pubsub#include_body")) != NULL &&
-	    parse_bool(v, &tmp.include_body) < 0) {
+	if ((v = xdata_value(nad, x, "pubsub#include_body", PS_FORM_FIELDS_MAX)) != NULL &&
+	    xdata_parse_bool(v, &tmp.include_body) < 0) {
 		*error_r = "bad value for field pubsub#include_body";
 		return -1;
 	}
@@ -490,11 +430,11 @@ int ps_subopts_apply(const struct nad *nad, int x, struct ps_sub_options *opt,
 
 void ps_subopts_form(struct nad *nad, int parent, const struct ps_sub_options *opt)
 {
-	int x = form_start(nad, parent, "form", PS_NS_SUB_OPTIONS);
+	int x = xdata_form_new(nad, parent, "form", PS_NS_SUB_OPTIONS);
 
-	add_value(nad, add_field(nad, x, "pubsub#deliver", "boolean",
+	xdata_add_value(nad, xdata_add_field(nad, x, "pubsub#deliver", "boolean",
 				 "Receive notifications"), opt->deliver ? "1" : "0");
-	add_value(nad, add_field(nad, x, "pubsub#include_body", "boolean",
+	xdata_add_value(nad, xdata_add_field(nad, x, "pubsub#include_body", "boolean",
 				 "Receive a message body with notifications"),
 		  opt->include_body ? "1" : "0");
 }

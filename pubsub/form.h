@@ -85,8 +85,6 @@ struct ps_req {
 int ps_req_parse(const struct nad *nad, int ps, const char *type, struct ps_req *req,
 		 const char **cond_r, const char **app_r, const char **error_r);
 
-/* The first value of field var of form x ("" if no value), or NULL. */
-const char *ps_form_value(const struct nad *nad, int x, const char *var);
 /* The FORM_TYPE of form x, or NULL. */
 const char *ps_form_type(const struct nad *nad, int x);
 

@@ -16,6 +16,7 @@ util_libutil_a_SOURCES = \
 	util/pidfile.c \
 	util/sdnotify.c \
 	util/signals.c \
+	util/xdata.c \
 	util/nad.c
 
 UTIL_HDRS = \
@@ -28,6 +29,7 @@ UTIL_HDRS = \
 	util/pidfile.h \
 	util/sdnotify.h \
 	util/signals.h \
+	util/xdata.h \
 	util/list.h \
 	util/nad.h
 EXTRA_DIST += $(UTIL_HDRS)
