@@ -10,49 +10,20 @@
 #include "config.h"
 #include "pubsub/pubsub.h"
 
-#include <signal.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "comp/comp.h"
+#include "comp/daemon.h"
 #include "comp/stanza.h"
 #include "mio/mio.h"
 #include "util/config_file.h"
 #include "util/log.h"
 #include "util/nad.h"
-#include "util/pidfile.h"
 #include "util/sdnotify.h"
-#include "util/signals.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc/jabberd"
 #endif
-
-struct ps_main_opts {
-	const char *pidfile;
-	const char *log_ident, *log_facility, *log_file;
-};
-
-#define O(f) offsetof(struct ps_main_opts, f)
-static const struct config_key main_keys[] = {
-	{ "pidfile", CONFIG_STRING, NULL, O(pidfile), 0, 0 },
-	{ "log.ident", CONFIG_STRING, "jabberd/pubsub", O(log_ident), 0, 0 },
-	{ "log.facility", CONFIG_STRING, NULL, O(log_facility), 0, 0 },
-	{ "log.file", CONFIG_STRING, NULL, O(log_file), 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
-};
-#undef O
-
-static void usage(void)
-{
-	printf("pubsub - publish-subscribe service (XEP-0060) (" PACKAGE_STRING ")\n"
-	       "usage: pubsub [-c config] [-i id] [-D] [-h]\n");
-	exit(1);
-}
 
 static void send_route(struct pubsub *ps, struct nad *stanza)
 {
@@ -101,72 +72,26 @@ static const struct comp_callbacks ps_comp_cb = {
 	.down = on_down,
 };
 
-/* ---- signals ---- */
-
-static void on_hup(int signo, void *ctx)
+static int link_router(struct pubsub *ps, const char **error_r)
 {
-	(void)signo, (void)ctx;
-	sdnotify_reloading();
-	log_reopen();
-	sdnotify_reloaded();
+	struct comp_settings set = { .ident = "pubsub" };
+
+	if (comp_settings_load(ps->cfg, &set, error_r) < 0 ||
+	    (ps->comp = comp_new(ps->mio, &set, &ps_comp_cb, ps, error_r)) == NULL)
+		return -1;
+	comp_bind(ps->comp, ps->domain, NULL, 0);
+	comp_start(ps->comp);
+	return 0;
 }
 
-static void on_term(int signo, void *ctx)
+/* SIGTERM/SIGINT: the router link closes, then the loop ends. */
+static void on_term(void *ctx)
 {
 	struct pubsub *ps = ctx;
 
-	if (ps->shutting_down) {
-		mio_stop(ps->mio);
-		return;
-	}
-	log_notice("pubsub: shutting down (signal %d)", signo);
 	ps->shutting_down = 1;
-	sdnotify_stopping();
 	comp_close(ps->comp);
 }
-
-static void on_debug(int signo, void *ctx)
-{
-	(void)ctx;
-	log_set_debug(signo == SIGUSR2);
-}
-
-static int run(struct pubsub *ps)
-{
-	struct comp_settings set = { .ident = "pubsub" };
-	struct mio_timer *watchdog;
-	const char *error;
-	int rc;
-
-	if (comp_settings_load(ps->cfg, &set, &error) < 0 ||
-	    (ps->comp = comp_new(ps->mio, &set, &ps_comp_cb, ps, &error)) == NULL) {
-		log_error("pubsub: %s", error);
-		return 1;
-	}
-	comp_bind(ps->comp, ps->domain, NULL, 0);
-	comp_start(ps->comp);
-	mio_signal(ps->mio, SIGHUP, on_hup, ps, &error);
-	mio_signal(ps->mio, SIGTERM, on_term, ps, &error);
-	mio_signal(ps->mio, SIGINT, on_term, ps, &error);
-	mio_signal(ps->mio, SIGUSR1, on_debug, ps, &error);
-	mio_signal(ps->mio, SIGUSR2, on_debug, ps, &error);
-	signals_release();
-	watchdog = mio_timer_new(ps->mio, sdnotify_watchdog_timer, NULL);
-	if (sdnotify_watchdog_ms() > 0)
-		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
-	if (mio_run(ps->mio, &error) < 0) {
-		log_error("pubsub: %s", error);
-		rc = 1;
-	} else
-		rc = ps->exit_code;
-	mio_timer_free(&watchdog);
-	return rc;
-}
-
-static const char *const known_sections[] = {
-	"router", "storage", "log", "id", "service", "limits", "auto-create",
-	"default-max-items", NULL,
-};
 
 static struct pubsub *setup(struct config *cfg, struct mio *mio)
 {
@@ -193,57 +118,31 @@ static struct pubsub *setup(struct config *cfg, struct mio *mio)
 
 int main(int argc, char **argv)
 {
-	const char *file = SYSCONFDIR "/pubsub.xml", *id = NULL, *error;
-	struct ps_main_opts o = { 0 };
-	struct config *cfg;
+	static const char *const sections[] = {
+		"router", "storage", "service", "limits", "auto-create", "default-max-items", NULL,
+	};
+	struct comp_daemon d = {
+		.name = "pubsub", .what = "publish-subscribe service (XEP-0060)",
+		.sections = sections,
+	};
+	const char *error;
 	struct pubsub *ps;
-	struct mio *mio;
-	int ch, debug = 0, rc;
+	int rc;
 
-	signals_hold();        /* until the loop handles them */
-	umask(027);
-	while ((ch = getopt(argc, argv, "Dc:hi:?")) != -1) {
-		switch (ch) {
-		case 'c': file = optarg; break;
-		case 'i': id = optarg; break;
-		case 'D': debug = 1; break;
-		default: usage();
-		}
-	}
-	if ((cfg = config_load(file, id, &error)) == NULL ||
-	    config_apply(cfg, main_keys, &o, &error) < 0) {
-		fprintf(stderr, "pubsub: %s\n", error);
-		config_free(&cfg);
-		return 2;
-	}
-	if (log_open(log_type_parse(config_attr(cfg, "log", 0, "type")), o.log_ident,
-		     o.log_facility, o.log_file, &error) < 0) {
-		fprintf(stderr, "pubsub: %s\n", error);
-		config_free(&cfg);
+	if ((rc = comp_daemon_open(&d, argc, argv, SYSCONFDIR "/pubsub.xml")) != 0)
+		return rc;
+	if ((ps = setup(d.cfg, d.mio)) == NULL) {
+		comp_daemon_close(&d);
 		return 1;
 	}
-	log_set_debug(debug);
-	if (pidfile_write(o.pidfile, &error) < 0)
-		log_warnx("pubsub: cannot write pid file %s: %s", o.pidfile, error);
-	log_notice("pubsub: starting up");
-	if ((mio = mio_new(&error)) == NULL)
-		fatalx("pubsub: %s", error);
-	config_unknown(cfg, main_keys, known_sections);
-	if ((ps = setup(cfg, mio)) == NULL) {
-		mio_free(&mio);
-		pidfile_remove(o.pidfile);
-		config_free(&cfg);
-		log_close();
-		return 1;
-	}
-	rc = run(ps);
-	pidfile_remove(o.pidfile);
+	if (link_router(ps, &error) < 0) {
+		log_error("pubsub: %s", error);
+		rc = 1;
+	} else if ((rc = comp_daemon_run(&d, on_term, ps)) == 0)
+		rc = ps->exit_code;
 	comp_free(&ps->comp);
 	ps_store_close(&ps->store);
 	pubsub_free(&ps);
-	mio_free(&mio);
-	config_free(&cfg);
-	log_notice("pubsub: stopped");
-	log_close();
+	comp_daemon_close(&d);
 	return rc;
 }
