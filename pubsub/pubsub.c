@@ -113,9 +113,15 @@ static void ps_error(struct pubsub *ps, const struct nad *stanza, const char *co
 		     const char *app, const char *text)
 {
 	struct nad *nad = comp_stanza_error(stanza, cond, text, PS_NS_ERRORS, app);
+	int e;
 
-	if (nad != NULL)
-		send_out(ps, nad);
+	if (nad == NULL)
+		return;
+	/* XEP-0060 6.1.3.9: a limit one may wait out. */
+	if (app != NULL && strcmp(app, "too-many-subscriptions") == 0 &&
+	    (e = nad_child(nad, 0, SX_NS_CLIENT, "error")) != NAD_NONE)
+		nad_attr_set(nad, e, NULL, "type", "wait");
+	send_out(ps, nad);
 }
 
 /* A result to iq `stanza`; with child_r, a <pubsub/> (or, for disco, a
@@ -737,7 +743,7 @@ static void do_subscribe(struct rq *r)
 			snprintf(ltext, sizeof(ltext), "the node has too many subscriptions "
 				 "(limit subscriptions-per-node, %d)",
 				 ps->limits.subscriptions_per_node);
-			err(r, "not-allowed", "too-many-subscriptions", ltext);
+			err(r, "policy-violation", "too-many-subscriptions", ltext);
 			return;
 		}
 		new_id(ps, subid, sizeof(subid));
