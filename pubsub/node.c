@@ -22,6 +22,7 @@ static const char *const affil_names[] = {
 static const char *const access_names[] = {
 	[PS_ACCESS_OPEN] = "open", [PS_ACCESS_PRESENCE] = "presence",
 	[PS_ACCESS_ROSTER] = "roster", [PS_ACCESS_WHITELIST] = "whitelist",
+	[PS_ACCESS_AUTHORIZE] = "authorize",
 };
 static const char *const publish_names[] = {
 	[PS_PUBLISH_PUBLISHERS] = "publishers", [PS_PUBLISH_SUBSCRIBERS] = "subscribers",

@@ -30,6 +30,7 @@ enum ps_access {
 	PS_ACCESS_PRESENCE,
 	PS_ACCESS_ROSTER,
 	PS_ACCESS_WHITELIST,
+	PS_ACCESS_AUTHORIZE,        /* subscriptions pending until an owner allows */
 };
 
 enum ps_publish_model {

@@ -23,6 +23,7 @@
 #include "util/jid.h"
 #include "util/log.h"
 #include "util/nad.h"
+#include "util/xdata.h"
 #include "util/xhash.h"
 
 struct ps_opts {
@@ -177,12 +178,29 @@ static void sub_drop(struct pubsub *ps, struct ps_sub *sub)
 
 /* ---- permissions ---- */
 
+/* 1 if a JID of bare holds a subscription to node in state `state`. */
+static int has_sub(const struct pubsub *ps, const struct ps_node *node, const char *bare,
+		   enum ps_sub_state state)
+{
+	const struct list_node *head = ps_subs_list(ps->subs, node->name);
+	struct ps_sub *s;
+
+	if (head != NULL)
+		LIST_FOREACH(s, head, struct ps_sub, link)
+			if (s->state == state && ps_jid_has_bare(s->jid, bare))
+				return 1;
+	return 0;
+}
+
 /*
- * May `from` (bare) see the node's items and subscribe? 0, or -1 with the
- * error to give (XEP-0060 6.1.3 and 6.5.9).
+ * May `from` (bare) see the node's items (subscribe 0) or subscribe
+ * (subscribe 1)? 0; 1 for a subscription an owner must allow (the
+ * authorize model); or -1 with the error to give (XEP-0060 6.1.3 and
+ * 6.5.9).
  */
 static int access_check(struct pubsub *ps, const struct ps_node *node, const char *bare,
-			const char **cond_r, const char **app_r, const char **text_r)
+			int subscribe, const char **cond_r, const char **app_r,
+			const char **text_r)
 {
 	enum ps_affil a = ps_node_affil(node, bare);
 	struct xhash_iter it;
@@ -221,6 +239,15 @@ static int access_check(struct pubsub *ps, const struct ps_node *node, const cha
 				  "roster group of the owner";
 		}
 		return -1;
+	case PS_ACCESS_AUTHORIZE:
+		if (subscribe)
+			return 1;
+		if (has_sub(ps, node, bare, PS_SUB_SUBSCRIBED))
+			return 0;
+		*cond_r = "not-authorized", *app_r = "not-subscribed";
+		*text_r = "the node's access model is authorize: only approved subscribers "
+			  "may retrieve items";
+		return -1;
 	default:
 		*cond_r = "not-allowed", *app_r = "closed-node";
 		*text_r = "the node's access model is whitelist and you are not on it";
@@ -231,8 +258,6 @@ static int access_check(struct pubsub *ps, const struct ps_node *node, const cha
 static int may_publish(struct pubsub *ps, const struct ps_node *node, const char *bare)
 {
 	enum ps_affil a = ps_node_affil(node, bare);
-	const struct list_node *head;
-	struct ps_sub *s;
 
 	if (a == PS_AFFIL_OUTCAST)
 		return 0;
@@ -240,13 +265,7 @@ static int may_publish(struct pubsub *ps, const struct ps_node *node, const char
 		return 1;
 	if (node->cfg.publish != PS_PUBLISH_SUBSCRIBERS)
 		return 0;
-	if (a == PS_AFFIL_MEMBER)
-		return 1;
-	if ((head = ps_subs_list(ps->subs, node->name)) != NULL)
-		LIST_FOREACH(s, head, struct ps_sub, link)
-			if (s->state == PS_SUB_SUBSCRIBED && ps_jid_has_bare(s->jid, bare))
-				return 1;
-	return 0;
+	return a == PS_AFFIL_MEMBER || has_sub(ps, node, bare, PS_SUB_SUBSCRIBED);
 }
 
 /* ---- notifications ---- */
@@ -717,6 +736,48 @@ static int req_jid(struct rq *r, char *buf, size_t size, const char *cond, const
 	return 0;
 }
 
+#define PS_NS_SUB_AUTH "http://jabber.org/protocol/pubsub#subscribe_authorization"
+
+/* XEP-0060 8.6: ask every owner of the node to allow subscription s. */
+static void ask_owners(struct pubsub *ps, const struct ps_node *node, const struct ps_sub *s)
+{
+	struct xhash_iter it;
+	const char *owner;
+	struct nad *nad;
+	void *v;
+	int x, e;
+
+	xhash_iter_init(node->affils, &it);
+	while (xhash_iter_next(&it, &owner, &v)) {
+		if (ps_node_affil(node, owner) != PS_AFFIL_OWNER)
+			continue;
+		nad = comp_stanza_new("message", NULL, owner, ps->domain);
+		x = xdata_form_new(nad, 0, "form", PS_NS_SUB_AUTH);
+		e = nad_elem_add(nad, x, XDATA_NS, "title");
+		nad_text_append(nad, e, "Subscription request", 20);
+		xdata_add_value(nad, xdata_add_field(nad, x, "pubsub#subid", "hidden", NULL),
+				s->subid);
+		xdata_add_value(nad, xdata_add_field(nad, x, "pubsub#node", "text-single", "Node"),
+				node->name);
+		xdata_add_value(nad, xdata_add_field(nad, x, "pubsub#subscriber_jid", "jid-single",
+						     "Subscriber"), s->jid);
+		xdata_add_value(nad, xdata_add_field(nad, x, "pubsub#allow", "boolean",
+						     "Allow this subscription?"), "0");
+		send_out(ps, nad);
+	}
+}
+
+/* Tell a subscriber the state of its subscription (8.6: after an owner
+ * decided). */
+static void tell_subscriber(struct pubsub *ps, const struct ps_sub *s)
+{
+	struct nad *nad = comp_stanza_new("message", NULL, s->jid, ps->domain);
+	int e = nad_elem_add(nad, 0, PS_NS_EVENT, "event");
+
+	sub_element(nad, e, PS_NS_EVENT, s, 1);
+	send_out(ps, nad);
+}
+
 static void do_subscribe(struct rq *r)
 {
 	struct pubsub *ps = r->ps;
@@ -725,11 +786,11 @@ static void do_subscribe(struct rq *r)
 	char jid[JID_MAX + 1], subid[64], ltext[128];
 	struct ps_sub *s;
 	struct nad *res;
-	int p;
+	int p, rc;
 
 	if (req_jid(r, jid, sizeof(jid), "bad-request", "invalid-jid") < 0 || need_node(r) < 0)
 		return;
-	if (access_check(ps, r->node, r->bare, &cond, &app, &text) < 0) {
+	if ((rc = access_check(ps, r->node, r->bare, 1, &cond, &app, &text)) < 0) {
 		err(r, cond, app, text);
 		return;
 	}
@@ -747,7 +808,14 @@ static void do_subscribe(struct rq *r)
 			return;
 		}
 		new_id(ps, subid, sizeof(subid));
-		s = ps_subs_add(ps->subs, r->node->name, jid, subid, PS_SUB_SUBSCRIBED);
+		s = ps_subs_add(ps->subs, r->node->name, jid, subid,
+				rc == 1 ? PS_SUB_PENDING : PS_SUB_SUBSCRIBED);
+		if (rc == 1)
+			ask_owners(ps, r->node, s);
+	} else if (s->state == PS_SUB_PENDING) {
+		err(r, "not-authorized", "pending-subscription",
+		    "your subscription is waiting for an owner's approval");
+		return;
 	}
 	if (r->req.form != NAD_NONE)
 		s->opt = opt;
@@ -831,7 +899,7 @@ static void do_items(struct rq *r)
 
 	if (need_node(r) < 0)
 		return;
-	if (access_check(r->ps, r->node, r->bare, &cond, &app, &text) < 0) {
+	if (access_check(r->ps, r->node, r->bare, 0, &cond, &app, &text) < 0) {
 		err(r, cond, app, text);
 		return;
 	}
@@ -1014,6 +1082,11 @@ static void do_owner_subscriptions(struct rq *r)
 		s = ps_subs_find(r->ps->subs, r->node->name, jid_full(j), NULL);
 		if (state == PS_SUB_NONE && s != NULL)
 			sub_drop(r->ps, s);
+		else if (state == PS_SUB_SUBSCRIBED && s != NULL && s->state != PS_SUB_SUBSCRIBED) {
+			s->state = PS_SUB_SUBSCRIBED;
+			sub_save(r->ps, s);
+			tell_subscriber(r->ps, s);
+		}
 		else if (state == PS_SUB_SUBSCRIBED && s == NULL &&
 			 ps_subs_count(r->ps->subs, r->node->name) <
 			 (size_t)r->ps->limits.subscriptions_per_node) {
@@ -1069,7 +1142,8 @@ static void disco_info(struct pubsub *ps, const struct nad *stanza, int q, const
 	size_t i;
 	int p, e;
 
-	if (name != NULL && (node == NULL || access_check(ps, node, bare, &cond, &app, &text) < 0)) {
+	if (name != NULL &&
+	    (node == NULL || access_check(ps, node, bare, 0, &cond, &app, &text) < 0)) {
 		ps_error(ps, stanza, "item-not-found", NULL, "no such node");
 		return;
 	}
@@ -1108,7 +1182,7 @@ static void disco_items(struct pubsub *ps, const struct nad *stanza, int q, cons
 		ps_error(ps, stanza, "item-not-found", NULL, "no such node");
 		return;
 	}
-	if (node != NULL && access_check(ps, node, bare, &cond, &app, &text) < 0) {
+	if (node != NULL && access_check(ps, node, bare, 0, &cond, &app, &text) < 0) {
 		ps_error(ps, stanza, cond, app, text);
 		return;
 	}
@@ -1138,6 +1212,58 @@ static void disco_items(struct pubsub *ps, const struct nad *stanza, int q, cons
 			nad_attr_set(res, e, NULL, "name", node->cfg.title);
 	}
 	send_out(ps, res);
+}
+
+/*
+ * A message to the service: an owner's answer to a subscription request
+ * (XEP-0060 8.6.2), a submitted pubsub#subscribe_authorization form.
+ * Anything else is dropped.
+ */
+static void ps_message(struct pubsub *ps, const struct nad *stanza, const struct jid *from)
+{
+	const char *node_s, *subid, *jid, *allow_s, *ft;
+	struct ps_node *node;
+	struct ps_sub *s;
+	int x = nad_child(stanza, 0, XDATA_NS, "x"), allow;
+
+	if (x == NAD_NONE || !xdata_is_type(stanza, x, "submit") ||
+	    (ft = xdata_value(stanza, x, "FORM_TYPE", PS_FORM_FIELDS_MAX)) == NULL ||
+	    strcmp(ft, PS_NS_SUB_AUTH) != 0)
+		return;
+	node_s = xdata_value(stanza, x, "pubsub#node", PS_FORM_FIELDS_MAX);
+	subid = xdata_value(stanza, x, "pubsub#subid", PS_FORM_FIELDS_MAX);
+	jid = xdata_value(stanza, x, "pubsub#subscriber_jid", PS_FORM_FIELDS_MAX);
+	allow_s = xdata_value(stanza, x, "pubsub#allow", PS_FORM_FIELDS_MAX);
+	if (node_s == NULL || jid == NULL || allow_s == NULL ||
+	    xdata_parse_bool(allow_s, &allow) < 0) {
+		ps_error(ps, stanza, "bad-request", NULL, "an incomplete authorization form");
+		return;
+	}
+	if ((node = node_get(ps, node_s)) == NULL) {
+		ps_error(ps, stanza, "item-not-found", NULL, "no such node");
+		return;
+	}
+	if (ps_node_affil(node, jid_bare(from)) != PS_AFFIL_OWNER) {
+		ps_error(ps, stanza, "forbidden", NULL, "only an owner of the node may do this");
+		return;
+	}
+	if (subid != NULL && subid[0] == '\0')
+		subid = NULL;
+	s = ps_subs_find(ps->subs, node->name, jid, subid);
+	if (s == NULL || s->state != PS_SUB_PENDING) {
+		ps_error(ps, stanza, "unexpected-request", "not-subscribed",
+			 "no pending subscription of this jid");
+		return;
+	}
+	if (allow) {
+		s->state = PS_SUB_SUBSCRIBED;
+		sub_save(ps, s);
+		tell_subscriber(ps, s);
+	} else {
+		s->state = PS_SUB_NONE;
+		tell_subscriber(ps, s);
+		sub_drop(ps, s);
+	}
 }
 
 /* ---- dispatch ---- */
@@ -1203,13 +1329,16 @@ void pubsub_stanza(struct pubsub *ps, struct nad *stanza)
 	if (to_s == NULL || (to = jid_new(to_s, strlen(to_s), &error)) == NULL ||
 	    strcmp(jid_domain(to), ps->domain) != 0)
 		goto done;
-	if (strcmp(nad_name(stanza, 0), "iq") != 0)
-		goto done;      /* presence and messages: nothing for us yet */
+	if (strcmp(nad_name(stanza, 0), "presence") == 0)
+		goto done;      /* presence: nothing for us yet */
 	if (jid_node(to)[0] != '\0') {
 		ps_error(ps, stanza, "service-unavailable", NULL, NULL);
 		goto done;
 	}
-	ps_iq(ps, stanza, from);
+	if (strcmp(nad_name(stanza, 0), "message") == 0)
+		ps_message(ps, stanza, from);
+	else if (strcmp(nad_name(stanza, 0), "iq") == 0)
+		ps_iq(ps, stanza, from);
 done:
 	jid_free(&to);
 	jid_free(&from);

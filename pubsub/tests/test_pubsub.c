@@ -27,6 +27,7 @@
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/nad.h"
+#include "util/xdata.h"
 #include "util/xhash.h"
 
 #define SVC "pubsub.localhost"
@@ -450,6 +451,94 @@ static void test_access_models(void **state)
 	done(&ps);
 }
 
+/* A message from `from` to the service. */
+static void msg(struct pubsub *ps, const char *from, const char *body)
+{
+	char xml[2048];
+	const char *error;
+	struct nad *nad;
+
+	snprintf(xml, sizeof(xml), "<message xmlns='jabber:client' from='%s' to='" SVC "'>%s"
+		 "</message>", from, body);
+	nad = nad_parse(xml, strlen(xml), 0, &error, NULL);
+	assert_non_null(nad);
+	pubsub_stanza(ps, nad);
+}
+
+#define AUTH_FORM(node, jid, allow) "<x xmlns='jabber:x:data' type='submit'>" \
+	F("FORM_TYPE", "http://jabber.org/protocol/pubsub#subscribe_authorization") \
+	F("pubsub#node", node) F("pubsub#subscriber_jid", jid) F("pubsub#allow", allow) "</x>"
+
+/* The state a subscription event to `to` announces. */
+static const char *sub_event(const char *to)
+{
+	static char state[32];
+	struct nad *nad;
+	int e = event(to, "subscription", &nad);
+
+	assert_int_not_equal(e, NAD_NONE);
+	snprintf(state, sizeof(state), "%s", nad_attr(nad, e, NULL, "subscription"));
+	nad_free(&nad);
+	return state;
+}
+
+static void test_authorize(void **state)
+{
+	struct pubsub *ps = service("");
+	struct nad *nad;
+	int x, s;
+
+	(void)state;
+	create(ps, A, "club", F("pubsub#access_model", "authorize"));
+	subscribe(ps, B, "club");
+	nad = take("iq", B);
+	s = nad_child(nad, nad_child(nad, 0, PS_NS, "pubsub"), PS_NS, "subscription");
+	assert_string_equal(nad_attr(nad, s, NULL, "subscription"), "pending");
+	nad_free(&nad);
+	/* the owner is asked, with the authorization form (8.6.1) */
+	nad = take("message", "alice@localhost");
+	x = nad_child(nad, 0, PS_NS_XDATA, "x");
+	assert_int_not_equal(x, NAD_NONE);
+	assert_string_equal(xdata_value(nad, x, "pubsub#subscriber_jid", 64), B);
+	assert_string_equal(xdata_value(nad, x, "pubsub#allow", 64), "0");
+	nad_free(&nad);
+	/* pending: a second request and items are refused (6.1.3.7, 6.5.9) */
+	subscribe(ps, B, "club");
+	error_is(B, "not-authorized", "pending-subscription", NULL);
+	iq(ps, B, "get", "<pubsub xmlns='" PS_NS "'><items node='club'/></pubsub>");
+	error_is(B, "not-authorized", "not-subscribed", NULL);
+	publish(ps, A, "club", "<item id='1'><x xmlns='urn:test'/></item>");
+	ok(A);
+	assert_null(find("message", B));
+	/* only an owner decides */
+	msg(ps, C, AUTH_FORM("club", B, "1"));
+	assert_string_equal(nad_attr(cap[ncap - 1], 0, NULL, "type"), "error");
+	clear();
+	msg(ps, A, AUTH_FORM("club", B, "true"));
+	assert_string_equal(sub_event(B), "subscribed");
+	iq(ps, B, "get", "<pubsub xmlns='" PS_NS "'><items node='club'/></pubsub>");
+	ok(B);
+	publish(ps, A, "club", "<item id='2'><x xmlns='urn:test'/></item>");
+	ok(A);
+	assert_int_not_equal(event(B, "items", &nad), NAD_NONE);
+	nad_free(&nad);
+	/* a denial removes the request and says so */
+	subscribe(ps, C, "club");
+	ok(C);
+	clear();
+	msg(ps, A, AUTH_FORM("club", C, "0"));
+	assert_string_equal(sub_event(C), "none");
+	assert_null(ps_subs_find(ps->subs, "club", C, NULL));
+	/* the owner may also approve through the subscriptions list (8.8) */
+	subscribe(ps, C, "club");
+	ok(C);
+	iq(ps, A, "set", "<pubsub xmlns='" PS_NS_OWNER "'><subscriptions node='club'>"
+	   "<subscription jid='" C "' subscription='subscribed'/></subscriptions></pubsub>");
+	ok(A);
+	assert_string_equal(sub_event(C), "subscribed");
+	done(&ps);
+}
+
 static void test_affiliations_and_publishers(void **state)
 {
 	struct pubsub *ps = service("");
@@ -694,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_items_and_delete),
 		cmocka_unit_test(test_create_configure_errors),
 		cmocka_unit_test(test_access_models),
+		cmocka_unit_test(test_authorize),
 		cmocka_unit_test(test_affiliations_and_publishers),
 		cmocka_unit_test(test_publish_options),
 		cmocka_unit_test(test_limits),
