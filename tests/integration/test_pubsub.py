@@ -45,10 +45,8 @@ def start_pubsub(sandbox, node, storage=None, n=1, nodes_per_user=10, payload_si
                          logs=[log], ready_log=r"ready for nodes")
 
 
-def pubsub_node(sandbox, storage=None, **kw):
-    if getattr(storage, "kind", None) == "mysql":
-        pytest.skip("the pubsub store (pubsub/store.c) has SQLite and PostgreSQL only")
-    node = jabberd.Node(sandbox, number=1, storage=storage).start()
+def pubsub_node(sandbox, storage=None, flavor="ours", **kw):
+    node = jabberd.Node(sandbox, number=1, flavor=flavor, storage=storage).start()
     start_pubsub(sandbox, node, storage, **kw)
     return node
 
@@ -223,8 +221,20 @@ def wait_roster(node, owner, contact, timeout=10.0):
     raise AssertionError("no roster item of %s for %s" % (owner, contact))
 
 
-def test_pubsub_access_models(sandbox, xmpp, sm_storage):
-    node = pubsub_node(sandbox, sm_storage)
+@pytest.fixture(params=["sqlite", "pgsql"])
+def storage(request, sandbox):
+    """The sm's (and the pubsub's) database: None for SQLite, or a
+    PostgreSQL database (the pubsub store has no MySQL driver)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    db = request.getfixturevalue("pg_server").database()
+    yield db
+    db.save_log(sandbox.path("postgresql.log"))
+
+
+def test_pubsub_access_models(sandbox, xmpp, storage):
+    node = pubsub_node(sandbox, storage)
     alice, bob, carol, dave = (user(xmpp, node, n) for n in ("alice", "bob", "carol", "dave"))
     run(alice, alice.ps.create_node(SERVICE, "pres",
                                     config=config_form(alice, access_model="presence")),
@@ -279,8 +289,8 @@ def test_pubsub_access_models(sandbox, xmpp, sm_storage):
     assert got == {"alice@localhost": "owner", "dave@localhost": "member"}
 
 
-def test_pubsub_survives_restart(sandbox, xmpp, sm_storage):
-    node = pubsub_node(sandbox, sm_storage)
+def test_pubsub_survives_restart(sandbox, xmpp, storage):
+    node = pubsub_node(sandbox, storage)
     alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
     run(alice, alice.ps.create_node(SERVICE, "kept",
                                     config=config_form(alice, max_items="2")), "create")
@@ -289,7 +299,7 @@ def test_pubsub_survives_restart(sandbox, xmpp, sm_storage):
                                     payload=entry("v%d" % i)), "publish")
     run(bob, bob.ps.subscribe(SERVICE, "kept"), "subscribe")
     sandbox.daemon("node1-pubsub-1").stop()
-    start_pubsub(sandbox, node, sm_storage, n=2)
+    start_pubsub(sandbox, node, storage, n=2)
     assert "1 nodes and 1 subscriptions loaded" in node.log("pubsub-2").read_text()
     # the items (the newest two), the configuration, the subscription
     res = run(bob, bob.ps.get_items(SERVICE, "kept"), "items after")
@@ -302,3 +312,55 @@ def test_pubsub_survives_restart(sandbox, xmpp, sm_storage):
     assert run(bob, got, "bob notified after")["pubsub_event"]["items"]["item"]["id"] == "k4"
     res = run(bob, bob.ps.get_items(SERVICE, "kept"), "items after publish")
     assert [i["id"] for i in res["pubsub"]["items"]] == ["k3", "k4"]
+
+
+def test_pubsub_authorize(sandbox, xmpp):
+    node = pubsub_node(sandbox)
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    run(alice, alice.ps.create_node(SERVICE, "club",
+                                    config=config_form(alice, access_model="authorize")),
+        "create")
+    asked = event(alice, "message_xform", lambda m: True)
+    sub = run(bob, bob.ps.subscribe(SERVICE, "club"), "subscribe")
+    assert sub["pubsub"]["subscription"]["subscription"] == "pending"
+    # alice gets the authorization form (XEP-0060 8.6.1)
+    m = run(alice, asked, "alice asked")
+    form = m["form"]
+    assert form["values"]["pubsub#subscriber_jid"] == "bob@localhost"
+    assert form["values"]["pubsub#node"] == "club"
+    # until then bob sees nothing
+    cond, app, _ = iq_error(bob, bob.ps.get_items(SERVICE, "club"), "items pending")
+    assert (cond, app) == ("not-authorized", "not-subscribed")
+    cond, app, _ = iq_error(bob, bob.ps.subscribe(SERVICE, "club"), "again")
+    assert (cond, app) == ("not-authorized", "pending-subscription")
+    # alice allows: bob is told, then gets the items
+    told = event(bob, "pubsub_subscription", lambda m: True)
+    answer = alice.xmpp["xep_0004"].make_form(ftype="submit")
+    for var in ("FORM_TYPE", "pubsub#subid", "pubsub#node", "pubsub#subscriber_jid"):
+        answer.add_field(var=var, value=form["values"][var])
+    answer.add_field(var="pubsub#allow", value="1")
+    reply = alice.xmpp.make_message(mto=SERVICE)
+    reply.append(answer)
+    reply.send()
+    m = run(bob, told, "bob told")
+    assert m["pubsub_event"]["subscription"]["subscription"] == "subscribed"
+    got = published(bob, "club")
+    run(alice, alice.ps.publish(SERVICE, "club", id="news", payload=entry("in")), "publish")
+    assert run(bob, got, "bob notified")["pubsub_event"]["items"]["item"]["id"] == "news"
+    res = run(bob, bob.ps.get_items(SERVICE, "club"), "items")
+    assert [i["id"] for i in res["pubsub"]["items"]] == ["news"]
+
+
+@pytest.mark.stock
+def test_pubsub_with_stock_jabberd2(sandbox, xmpp):
+    """Our pubsub as a component of Debian's jabberd2 2.7 (router, sm, c2s):
+    the same create, subscribe, publish and notification."""
+    node = pubsub_node(sandbox, flavor="stock")
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    run(alice, alice.ps.create_node(SERVICE, "stock"), "create")
+    run(bob, bob.ps.subscribe(SERVICE, "stock"), "subscribe")
+    got = published(bob, "stock")
+    run(alice, alice.ps.publish(SERVICE, "stock", id="s1", payload=entry("via 2.7")),
+        "publish")
+    m = run(bob, got, "bob notified")
+    assert m["pubsub_event"]["items"]["item"]["payload"].text == "via 2.7"
