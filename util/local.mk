@@ -50,7 +50,8 @@ UTIL_TESTS = \
 	util/tests/test_config_jabberd2 \
 	util/tests/test_list \
 	util/tests/test_pidfile \
-	util/tests/test_signals
+	util/tests/test_signals \
+	util/tests/test_xdata
 check_PROGRAMS += $(UTIL_TESTS)
 TESTS += $(UTIL_TESTS)
 endif
@@ -75,6 +76,8 @@ util_tests_test_config_jabberd2_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_config_jabberd2_LDADD = $(UTIL_TEST_LDADD)
 util_tests_test_list_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_list_LDADD = $(UTIL_TEST_LDADD)
+util_tests_test_xdata_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
+util_tests_test_xdata_LDADD = $(UTIL_TEST_LDADD)
 EXTRA_DIST += tests/data/jabberd2
 
 # Fuzz targets (libFuzzer) for the JID and config parsers, each with a
