@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "comp/stanza.h"
 #include "pubsub/form.h"
@@ -86,6 +88,8 @@ struct pubsub *pubsub_new(struct config *cfg, const char **error_r)
 	ps->default_max_items = o.default_max_items;
 	ps->now = ps_default_now;
 	ps->seq = 1;
+	if (getrandom(&ps->id_salt, sizeof(ps->id_salt), 0) != (ssize_t)sizeof(ps->id_salt))
+		ps->id_salt = (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	return ps;
 }
 
@@ -141,9 +145,11 @@ static struct nad *iq_result(const struct nad *stanza, const char *ns, int *chil
 	return nad;
 }
 
+/* An item id or subid: the time, a number drawn at start and a count,
+ * so that no two are the same, even across a quick restart. */
 static void new_id(struct pubsub *ps, char *buf, size_t size)
 {
-	snprintf(buf, size, "%llx-%lx", (long long)ps->now(), ++ps->ids);
+	snprintf(buf, size, "%llx-%08x-%lx", (long long)ps->now(), ps->id_salt, ++ps->ids);
 }
 
 static void store_warn(const char *what, const char *node, const char *error)

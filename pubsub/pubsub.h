@@ -47,7 +47,8 @@ struct pubsub {
 	int auto_create;            /* publish to a missing node creates it */
 	struct ps_store *store;     /* NULL: nothing persists */
 	long long seq;              /* the next item's publication order */
-	unsigned long ids;          /* for generated item ids and subids */
+	unsigned long ids;          /* for generated item ids and subids, */
+	unsigned int id_salt;       /* with this drawn at start: unique across restarts */
 	/*
 	 * The roster of `owner` as the sm keeps it, asked about `contact`:
 	 * *from_r 1 if the owner's presence goes to contact (subscription
