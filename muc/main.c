@@ -16,11 +16,14 @@
 #include "comp/comp.h"
 #include "comp/daemon.h"
 #include "comp/stanza.h"
+#include "metrics/metrics.h"
 #include "mio/mio.h"
+#include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
 #include "util/nad.h"
 #include "util/sdnotify.h"
+#include "util/xhash.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc/jabberd"
@@ -101,6 +104,42 @@ static int link_router(struct muc *muc, const char **error_r)
 	return 0;
 }
 
+static struct metrics *muc_metrics;
+
+/* The metrics (metrics/metrics.h): HTTP port and status socket. */
+static void render_metrics(struct buf *out, void *ctx)
+{
+	struct muc *muc = ctx;
+	uint64_t rooms = 0, persistent = 0, occupants = 0;
+
+	for (size_t i = 0; i < muc->nsvcs; i++) {
+		struct xhash_iter it;
+		const char *key;
+		void *val;
+
+		xhash_iter_init(muc->svcs[i].rooms, &it);
+		while (xhash_iter_next(&it, &key, &val)) {
+			const struct muc_room *mr = val;
+
+			rooms++;
+			persistent += mr->room->cfg.persistent != 0;
+			occupants += mr->occ->count;
+		}
+	}
+	metrics_common(out, muc_metrics);
+	metrics_one(out, "jabberd_muc_rooms", "gauge", "Rooms in memory (persistent or occupied).",
+		    rooms);
+	metrics_one(out, "jabberd_muc_persistent_rooms", "gauge",
+		    "Rooms configured persistent (kept in storage).", persistent);
+	metrics_one(out, "jabberd_muc_occupants", "gauge", "Occupants (nicks) in all rooms.",
+		    occupants);
+	metrics_one(out, "jabberd_muc_groupchat_messages_total", "counter",
+		    "Groupchat messages sent to a room's occupants.", muc->n_groupchat);
+	metrics_one(out, "jabberd_muc_router_link_up", "gauge",
+		    "1 while the link to the router is open.",
+		    muc->comp != NULL && comp_is_open(muc->comp) ? 1 : 0);
+}
+
 /* SIGTERM/SIGINT: the occupants are told the service is going (status
  * 332), then the router link closes. */
 static void on_term(void *ctx)
@@ -139,7 +178,7 @@ static struct muc *setup(struct config *cfg, struct mio *mio)
 int main(int argc, char **argv)
 {
 	static const char *const sections[] = {
-		"router", "storage", "service", "limits", "lock-new-rooms", NULL,
+		"router", "storage", "service", "limits", "lock-new-rooms", "metrics", NULL,
 	};
 	struct comp_daemon d = {
 		.name = "muc", .what = "multi-user chat service (XEP-0045)", .sections = sections,
@@ -154,11 +193,14 @@ int main(int argc, char **argv)
 		comp_daemon_close(&d);
 		return 1;
 	}
-	if (link_router(muc, &error) < 0) {
+	if (link_router(muc, &error) < 0 ||
+	    metrics_start(muc->mio, muc->cfg, "muc", render_metrics, muc, &muc_metrics,
+			  &error) < 0) {
 		log_error("muc: %s", error);
 		rc = 1;
 	} else if ((rc = comp_daemon_run(&d, on_term, muc)) == 0)
 		rc = muc->exit_code;
+	metrics_free(&muc_metrics);
 	comp_free(&muc->comp);
 	muc_store_close(&muc->store);
 	muc_free(&muc);

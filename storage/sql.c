@@ -320,6 +320,35 @@ int sql_exec(struct sql_conn *conn, const char *sql, const char *what, const cha
 	return sqlite_exec(conn, sql, what, error_r);
 }
 
+#ifdef HAVE_MYSQL
+/*
+ * MySQL: `sql` with each $n (n = 1..9) as a ?, into `out`, and the values
+ * in the order the markers appear into `ordered` (a $n used twice is
+ * given twice). Returns their number, or -1 (a $n past `n`, or more than
+ * SQL_QUERY_PARAMS markers: the caller's SQL, never input).
+ */
+static int mysql_markers(const char *sql, int n, const char *const *vals, struct buf *out,
+			 const char **ordered)
+{
+	int used = 0;
+
+	for (const char *p = sql; *p != '\0'; p++) {
+		if (p[0] == '$' && p[1] >= '1' && p[1] <= '9') {
+			int k = p[1] - '1';
+
+			if (k >= n || used == SQL_QUERY_PARAMS)
+				return -1;
+			ordered[used++] = vals[k];
+			buf_append_char(out, '?');
+			p++;
+		} else {
+			buf_append_char(out, *p);
+		}
+	}
+	return used;
+}
+#endif
+
 int sql_query(struct sql_conn *conn, const char *sql, int n, const char *const *vals,
 	      sql_row_fn *row, void *ctx, const char *what, const char **error_r)
 {
@@ -348,10 +377,20 @@ int sql_query(struct sql_conn *conn, const char *sql, int n, const char *const *
 #endif
 #ifdef HAVE_MYSQL
 	if (conn->kind == SQL_MYSQL) {
+		const char *ordered[SQL_QUERY_PARAMS];
 		struct sql_rows *rows = NULL;
+		struct buf text = { 0 };
+		int used = mysql_markers(sql, n, vals, &text, ordered);
 		size_t r;
 
-		if (sql_mysql_run(conn, sql, n, vals, what, &rows, NULL, error_r) < 0)
+		if (used < 0) {
+			buf_free(&text);
+			*error_r = "mysql: a statement with a bad parameter marker";
+			return -1;
+		}
+		rc = sql_mysql_run(conn, text.data, used, ordered, what, &rows, NULL, error_r);
+		buf_free(&text);
+		if (rc < 0)
 			return -1;
 		if (rows != NULL) {
 			nc = rows->ncols < SQL_QUERY_COLS ? (int)rows->ncols : SQL_QUERY_COLS;

@@ -89,14 +89,16 @@ const char *sql_sqlstate(const struct sql_conn *conn);
 int sql_exec(struct sql_conn *conn, const char *sql, const char *what, const char **error_r);
 
 /*
- * Run one statement with `n` text parameters ($1, $2... in the SQL text:
- * SQLite reads them as numbered parameters, PostgreSQL and our MySQL
- * connections natively), the same text on every driver. Each row it
+ * Run one statement with `n` text parameters ($1 to $9 in the SQL text:
+ * SQLite reads them as numbered parameters, PostgreSQL natively; for
+ * MySQL they become ? markers with the values in the order they appear,
+ * at most SQL_QUERY_PARAMS uses), the same text on every driver. Each row it
  * returns, if `row` is given, goes to row() with its first columns (at
  * most SQL_QUERY_COLS) as text, NULL for SQL NULL. 0, or -1 with
  * *error_r "<kind>: <what>: ...". No reconnection.
  */
 #define SQL_QUERY_COLS 8
+#define SQL_QUERY_PARAMS 16
 typedef void sql_row_fn(void *ctx, const char *const *cols, int ncols);
 int sql_query(struct sql_conn *conn, const char *sql, int n, const char *const *vals,
 	      sql_row_fn *row, void *ctx, const char *what, const char **error_r);

@@ -13,6 +13,9 @@
   cluster3  the test module's 3-node cluster (tests/lib/cluster.py), every
            node up and linked when the test starts; fresh users per test
            (cluster3.user()).
+  cluster3p  the same with every link through a FaultProxy of the test's
+           (tests/lib/faultproxy.py): cluster3p.mesh breaks links; every
+           test starts with them healed.
   my_server  one private MariaDB server for the session
            (tests/lib/mysql.py), started on first use, stopped at the end;
            skips its users if Debian's mariadb-server is not installed.
@@ -32,6 +35,7 @@ import pytest
 from lib import sandbox as sandbox_mod
 # cluster3: a 3-node cluster on one PostgreSQL, one per test module.
 from lib.cluster import cluster3, cluster3_module  # noqa: F401 (fixtures)
+from lib.cluster import cluster3p, cluster3p_module  # noqa: F401 (fixtures)
 
 
 def pytest_configure(config):
@@ -53,7 +57,8 @@ def pytest_runtest_makereport(item, call):
         return
     args = item.funcargs if hasattr(item, "funcargs") else {}
     # A test's own sandbox, and a shared cluster's (tests/lib/cluster.py).
-    boxes = [args.get("sandbox"), getattr(args.get("cluster3"), "sb", None)]
+    boxes = [args.get("sandbox"), getattr(args.get("cluster3"), "sb", None),
+             getattr(args.get("cluster3p"), "sb", None)]
     text = []
     for sb in boxes:
         if sb is None or not sb.daemons:

@@ -94,7 +94,8 @@ static void test_affiliations(void **state)
 	assert_int_equal(ps_affil_parse("publisher"), PS_AFFIL_PUBLISHER);
 	assert_int_equal(ps_affil_parse("king"), -1);
 	assert_int_equal(ps_access_parse("roster"), PS_ACCESS_ROSTER);
-	assert_int_equal(ps_access_parse("authorize"), -1);
+	assert_int_equal(ps_access_parse("authorize"), PS_ACCESS_AUTHORIZE);
+	assert_int_equal(ps_access_parse("everyone"), -1);
 	ps_node_free(&node);
 }
 
@@ -238,7 +239,7 @@ static void test_config_form(void **state)
 	assert_int_equal(cfg.access, PS_ACCESS_WHITELIST);
 	assert_int_equal(cfg.max_items, 5);
 	nad_free(&nad);
-	nad = parse(FORM(F("pubsub#access_model", "authorize")));
+	nad = parse(FORM(F("pubsub#access_model", "everyone")));
 	assert_int_equal(ps_config_apply(nad, 0, &cfg, 100, &error), -1);
 	assert_non_null(strstr(error, "pubsub#access_model"));
 	nad_free(&nad);

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from . import certs, jabberd, paths
+from . import certs, faultproxy, jabberd, paths
 from . import sandbox as sandbox_mod
 
 TIMEOUT = 20.0
@@ -144,7 +144,9 @@ class ClusterNode:
         if n != 1 or m != 1:
             raise RuntimeError("c2s template changed: cannot switch authreg to pgsql")
         path.write_text(text)
-        peers = [("n%d" % n, sandbox_mod.node_ip(n), p)
+        mesh = c.mesh
+        peers = [("n%d" % n,) + (mesh.address(self.number, n) if mesh
+                                 else (sandbox_mod.node_ip(n), p))
                  for n, p in sorted(cports.items()) if n != self.number]
         section = cluster_section(self.name, self.ip, self.cport, c.pki.node(self.name),
                                   c.pki.ca, peers, c.domain,
@@ -257,7 +259,7 @@ class ClusterNode:
 class Cluster:
     """`size` nodes on one PostgreSQL database `db` (a pgsql.Database)."""
 
-    def __init__(self, sandbox, db, size=3, domain="localhost"):
+    def __init__(self, sandbox, db, size=3, domain="localhost", proxied=False):
         self.sb = sandbox
         self.db = db
         self.domain = domain
@@ -266,6 +268,10 @@ class Cluster:
         self.ctrl_dir = Path(tempfile.mkdtemp(prefix="jc-cl-", dir="/tmp"))
         self.pki = Pki(sandbox)
         cports = {n: sandbox.free_port(sandbox_mod.node_ip(n)) for n in range(1, size + 1)}
+        # proxied: every node reaches every other through a FaultProxy of
+        # the test's (tests/lib/faultproxy.py), so links can be broken.
+        self.mesh = (faultproxy.Mesh({n: (sandbox_mod.node_ip(n), p) for n, p in cports.items()},
+                                     sandbox.free_port) if proxied else None)
         self.nodes = [ClusterNode(self, n, cports) for n in range(1, size + 1)]
         self._serial = itertools.count(1)
         self._tag = secrets.token_hex(2)
@@ -299,8 +305,11 @@ class Cluster:
             time.sleep(0.2)
 
     def ensure_up(self):
-        """Start every node that is not running (after a test that stopped
-        or killed one), then wait until all are linked."""
+        """Heal every link the test broke, start every node that is not
+        running (after a test that stopped or killed one), then wait until
+        all are linked."""
+        if self.mesh is not None:
+            self.mesh.heal()
         for n in self.nodes:
             if not n.running():
                 n.kill()
@@ -322,6 +331,8 @@ class Cluster:
         try:
             return self.sb.finish()
         finally:
+            if self.mesh is not None:
+                self.mesh.close()
             shutil.rmtree(self.ctrl_dir, ignore_errors=True)
 
     def problems(self):
@@ -332,11 +343,11 @@ class Cluster:
         return out + [str(f) for f in self.sb.scan()]
 
 
-def _module_cluster(request, tmp_path_factory, size):
+def _module_cluster(request, tmp_path_factory, size, proxied=False):
     pg = request.getfixturevalue("pg_server")
     sb = sandbox_mod.Sandbox(tmp_path_factory.mktemp("cluster"))
     db = pg.database()
-    c = Cluster(sb, db, size=size)
+    c = Cluster(sb, db, size=size, proxied=proxied)
     try:
         c.start()
     except BaseException:
@@ -346,9 +357,8 @@ def _module_cluster(request, tmp_path_factory, size):
     return c, db
 
 
-@pytest.fixture(scope="module")
-def cluster3_module(request, tmp_path_factory):
-    c, db = _module_cluster(request, tmp_path_factory, 3)
+def _module_fixture(request, tmp_path_factory, proxied):
+    c, db = _module_cluster(request, tmp_path_factory, 3, proxied)
     yield c
     problems = c.close()
     db.save_log(c.sb.path("postgresql.log"))
@@ -357,12 +367,17 @@ def cluster3_module(request, tmp_path_factory):
                     % (c.sb.dir, "\n\n".join(problems)), pytrace=False)
 
 
-@pytest.fixture
-def cluster3(cluster3_module):
-    """The module's 3-node cluster, all nodes up and linked. A daemon that
-    died or logged a sanitizer report or critical line during the test
-    fails it."""
-    c = cluster3_module
+@pytest.fixture(scope="module")
+def cluster3_module(request, tmp_path_factory):
+    yield from _module_fixture(request, tmp_path_factory, False)
+
+
+@pytest.fixture(scope="module")
+def cluster3p_module(request, tmp_path_factory):
+    yield from _module_fixture(request, tmp_path_factory, True)
+
+
+def _each_test(c):
     before = len(c.problems())
     c.ensure_up()
     yield c
@@ -370,3 +385,20 @@ def cluster3(cluster3_module):
     if len(problems) > before:
         pytest.fail("cluster daemon problems (sandbox %s):\n\n%s"
                     % (c.sb.dir, "\n\n".join(problems[before:])), pytrace=False)
+
+
+@pytest.fixture
+def cluster3(cluster3_module):
+    """The module's 3-node cluster, all nodes up and linked. A daemon that
+    died or logged a sanitizer report or critical line during the test
+    fails it."""
+    yield from _each_test(cluster3_module)
+
+
+@pytest.fixture
+def cluster3p(cluster3p_module):
+    """As cluster3, but every node reaches every other through a
+    FaultProxy of the test's: `cluster3p.mesh` breaks links (partition,
+    cut_link, one_way, stall_link, delay_link) and each test starts with
+    them healed."""
+    yield from _each_test(cluster3p_module)

@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The fault proxies of tests/lib/faultproxy.py, on the proxied 3-node
+cluster (cluster3p): every link goes through a proxy of the test's, a
+partition made with them is seen by membership on both sides, and once
+healed the nodes are linked and alive to each other again. The faults
+tests of issue 14 build on this."""
+
+import socket
+import threading
+import time
+
+from lib import faultproxy
+
+
+def members(node):
+    return {m["name"]: m["state"] for m in node.status_json()["members"]}
+
+
+def wait_members(node, want, timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = members(node)
+        if all(got.get(k) == v for k, v in want.items()):
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: members %r, wanted %r" % (node.name, got, want))
+        time.sleep(0.1)
+
+
+def test_links_go_through_the_proxies_and_a_partition_heals(cluster3p):
+    c = cluster3p
+    for n in c.nodes:
+        for p in n.status_json()["peers"]:
+            if p["open"]:
+                # The far end of every link is a proxy address (127.1.a.b).
+                assert p["remote"].startswith("127.1."), (n.name, p)
+    c.mesh.partition([1], [2, 3])
+    wait_members(c[1], {"n2": "dead", "n3": "dead"})
+    wait_members(c[2], {"n1": "dead", "n3": "alive"})
+    wait_members(c[3], {"n1": "dead", "n2": "alive"})
+    assert c.mesh.faulty
+    c.mesh.heal()
+    for n in c.nodes:
+        wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=30)
+    assert not c.mesh.faulty
+
+
+def test_proxy_faults_on_a_plain_tcp_pair():
+    """Each fault of one FaultProxy, on a plain TCP echo target."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def echo():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=_echo_conn, args=(c,), daemon=True).start()
+    threading.Thread(target=echo, daemon=True).start()
+    p = faultproxy.FaultProxy("127.1.9.9", _free("127.1.9.9"), srv.getsockname())
+    try:
+        s = socket.create_connection(p.address, timeout=2)
+        s.sendall(b"one")
+        assert s.recv(10) == b"one"
+        p.delay(0.5)
+        t = time.monotonic()
+        s.sendall(b"two")
+        assert s.recv(10) == b"two"
+        assert time.monotonic() - t >= 0.9            # 0.5 s each way
+        p.heal()
+        p.blackhole("up")
+        s.sendall(b"lost")
+        s.settimeout(0.5)
+        try:
+            got = s.recv(10)
+        except socket.timeout:
+            got = None
+        assert got is None
+        p.heal()                                      # broken stream: closed
+        s.settimeout(2)
+        assert s.recv(10) == b""
+        p.cut()
+        s2 = socket.create_connection(p.address, timeout=2)
+        s2.settimeout(2)
+        assert s2.recv(10) == b""                     # refused: closed at once
+        p.heal()
+        s3 = socket.create_connection(p.address, timeout=2)
+        p.stall("up")
+        s3.sendall(b"held")
+        s3.settimeout(0.5)
+        try:
+            got = s3.recv(10)
+        except socket.timeout:
+            got = None
+        assert got is None
+        p.heal()                                      # a stall resumes
+        s3.settimeout(2)
+        assert s3.recv(10) == b"held"
+    finally:
+        p.close()
+        srv.close()
+
+
+def _echo_conn(c):
+    while True:
+        try:
+            data = c.recv(4096)
+        except OSError:
+            return
+        if not data:
+            return
+        c.sendall(data)
+
+
+def _free(ip):
+    s = socket.socket()
+    s.bind((ip, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
