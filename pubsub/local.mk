@@ -19,7 +19,7 @@ bin_PROGRAMS += pubsub/pubsub
 pubsub_pubsub_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
 pubsub_pubsub_SOURCES = pubsub/main.c
 PUBSUB_LIBS = pubsub/libpubsub.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
-pubsub_pubsub_LDADD = $(PUBSUB_LIBS)
+pubsub_pubsub_LDADD = $(METRICS_LIBS) $(PUBSUB_LIBS)
 
 if HAVE_CMOCKA
 PUBSUB_TESTS = pubsub/tests/test_node pubsub/tests/test_pubsub

@@ -15,11 +15,14 @@
 #include "comp/comp.h"
 #include "comp/daemon.h"
 #include "comp/stanza.h"
+#include "metrics/metrics.h"
 #include "mio/mio.h"
+#include "util/buf.h"
 #include "util/config_file.h"
 #include "util/log.h"
 #include "util/nad.h"
 #include "util/sdnotify.h"
+#include "util/xhash.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc/jabberd"
@@ -84,6 +87,34 @@ static int link_router(struct pubsub *ps, const char **error_r)
 	return 0;
 }
 
+static struct metrics *ps_metrics;
+
+/* The metrics (metrics/metrics.h): HTTP port and status socket. */
+static void render_metrics(struct buf *out, void *ctx)
+{
+	struct pubsub *ps = ctx;
+	uint64_t items = 0;
+	struct xhash_iter it;
+	void *v;
+
+	xhash_iter_init(ps->nodes, &it);
+	while (xhash_iter_next(&it, NULL, &v))
+		items += ((const struct ps_node *)v)->nitems;
+	metrics_common(out, ps_metrics);
+	metrics_one(out, "jabberd_pubsub_nodes", "gauge", "Nodes of the service.",
+		    xhash_count(ps->nodes));
+	metrics_one(out, "jabberd_pubsub_items", "gauge", "Items kept in all nodes.", items);
+	metrics_one(out, "jabberd_pubsub_subscriptions", "gauge",
+		    "Subscriptions (every state) to all nodes.", ps->subs->total);
+	metrics_one(out, "jabberd_pubsub_published_total", "counter", "Items published.",
+		    ps->n_published);
+	metrics_one(out, "jabberd_pubsub_notifications_total", "counter",
+		    "Event messages sent to subscribers.", ps->n_notifications);
+	metrics_one(out, "jabberd_pubsub_router_link_up", "gauge",
+		    "1 while the link to the router is open.",
+		    ps->comp != NULL && comp_is_open(ps->comp) ? 1 : 0);
+}
+
 /* SIGTERM/SIGINT: the router link closes, then the loop ends. */
 static void on_term(void *ctx)
 {
@@ -119,7 +150,8 @@ static struct pubsub *setup(struct config *cfg, struct mio *mio)
 int main(int argc, char **argv)
 {
 	static const char *const sections[] = {
-		"router", "storage", "service", "limits", "auto-create", "default-max-items", NULL,
+		"router", "storage", "service", "limits", "auto-create", "default-max-items",
+		"metrics", NULL,
 	};
 	struct comp_daemon d = {
 		.name = "pubsub", .what = "publish-subscribe service (XEP-0060)",
@@ -135,11 +167,14 @@ int main(int argc, char **argv)
 		comp_daemon_close(&d);
 		return 1;
 	}
-	if (link_router(ps, &error) < 0) {
+	if (link_router(ps, &error) < 0 ||
+	    metrics_start(ps->mio, ps->cfg, "pubsub", render_metrics, ps, &ps_metrics,
+			  &error) < 0) {
 		log_error("pubsub: %s", error);
 		rc = 1;
 	} else if ((rc = comp_daemon_run(&d, on_term, ps)) == 0)
 		rc = ps->exit_code;
+	metrics_free(&ps_metrics);
 	comp_free(&ps->comp);
 	ps_store_close(&ps->store);
 	pubsub_free(&ps);

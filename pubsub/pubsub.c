@@ -313,6 +313,7 @@ static void notify(struct pubsub *ps, const struct ps_node *node, const char *na
 			nad_text_append(nad, e, body, strlen(body));
 		}
 		send_out(ps, nad);
+		ps->n_notifications++;
 	}
 	nad_free(&ev);
 }
@@ -652,6 +653,7 @@ static void do_publish(struct rq *r)
 	/* A transient node keeps nothing: the item is only notified. */
 	it = ps_node_publish(node, id, r->bare, payload, ps->now());
 	it->seq = ps->seq++;
+	ps->n_published++;
 	if (node->cfg.persist_items && ps->store != NULL &&
 	    ps_store_item_save(ps->store, ps->domain, node->name, it, node->cfg.max_items,
 			       &error) < 0)

@@ -13,6 +13,7 @@
 #define PUBSUB_PUBSUB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "pubsub/node.h"
@@ -63,6 +64,9 @@ struct pubsub {
 	time_t (*now)(void);
 	int shutting_down;
 	int exit_code;
+	/* Counts for the metrics (main.c's render_metrics). */
+	uint64_t n_published;       /* items published */
+	uint64_t n_notifications;   /* event messages sent to subscribers */
 };
 
 /* ---- pubsub.c ---- */

@@ -18,14 +18,17 @@ from slixmpp import JID
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
+import test_status_command as tsc
 from test_sm import wait_event as event
+from test_status_command import sockdir  # noqa: F401 (a fixture used here)
 from lib import jabberd, paths
 
 SERVICE = "pubsub.localhost"
 NS = "urn:example:test"
 
 
-def start_pubsub(sandbox, node, storage=None, n=1, nodes_per_user=10, payload_size=2048):
+def start_pubsub(sandbox, node, storage=None, n=1, nodes_per_user=10, payload_size=2048,
+                 status_socket=None):
     """Start our pubsub on `node`'s router serving SERVICE, its storage the
     sm's database (sqlite file, or `storage` for pgsql), so that the
     presence and roster access models read the sm's rosters."""
@@ -40,6 +43,8 @@ def start_pubsub(sandbox, node, storage=None, n=1, nodes_per_user=10, payload_si
                    ROUTER_PORT=node.router_port, ROUTER_USER=node.router_user,
                    ROUTER_PASS=node.router_pass, LOG=log, STORAGE_DRIVER=driver,
                    NODES_PER_USER=nodes_per_user, PAYLOAD_SIZE=payload_size)
+    if status_socket is not None:
+        tsc.with_socket(conf, status_socket)
     binary = jabberd.our_binary_or_skip("pubsub")
     return sandbox.start("node%d-pubsub-%d" % (node.number, n), [binary, "-c", conf],
                          logs=[log], ready_log=r"ready for nodes")
@@ -364,3 +369,26 @@ def test_pubsub_with_stock_jabberd2(sandbox, xmpp):
         "publish")
     m = run(bob, got, "bob notified")
     assert m["pubsub_event"]["items"]["item"]["payload"].text == "via 2.7"
+
+
+def test_pubsub_status_counters(sandbox, xmpp, sockdir):
+    """jabberd-status asks the pubsub for its counters, as every daemon."""
+    node = jabberd.Node(sandbox, number=1, flavor="ours").start()
+    start_pubsub(sandbox, node, status_socket=sockdir / "pubsub.sock")
+    conf = node.dir / "pubsub-1.xml"
+    doc, before = tsc.counters(conf)
+    assert doc["daemon"] == "pubsub"
+    assert before[("jabberd_pubsub_nodes", ())] == 0
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    run(alice, alice.ps.create_node(SERVICE, "n"), "create")
+    run(bob, bob.ps.subscribe(SERVICE, "n"), "subscribe")
+    got = published(bob, "n")
+    run(alice, alice.ps.publish(SERVICE, "n", id="a", payload=entry("a")), "publish")
+    run(bob, got, "bob notified")
+    _, after = tsc.counters(conf)
+    assert after[("jabberd_pubsub_nodes", ())] == 1
+    assert after[("jabberd_pubsub_items", ())] == 1
+    assert after[("jabberd_pubsub_subscriptions", ())] == 1
+    assert after[("jabberd_pubsub_published_total", ())] == 1
+    assert after[("jabberd_pubsub_notifications_total", ())] == 1
+    assert after[("jabberd_pubsub_router_link_up", ())] == 1
