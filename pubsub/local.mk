@@ -25,7 +25,10 @@ if HAVE_CMOCKA
 PUBSUB_TESTS = pubsub/tests/test_node pubsub/tests/test_pubsub
 check_PROGRAMS += $(PUBSUB_TESTS)
 TESTS += $(PUBSUB_TESTS)
+# Run by hand (pubsub/tests/bench_pubsub.c says how).
+check_PROGRAMS += pubsub/tests/bench_pubsub
 endif
+pubsub_tests_bench_pubsub_LDADD = $(PUBSUB_LIBS)
 pubsub_tests_test_node_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 pubsub_tests_test_node_LDADD = $(PUBSUB_LIBS) $(CMOCKA_LIBS)
 pubsub_tests_test_pubsub_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
