@@ -19,6 +19,7 @@ from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
 import test_status_command as tsc
+from test_muc import run
 from test_sm import wait_event as event
 from test_status_command import sockdir  # noqa: F401 (a fixture used here)
 from lib import jabberd, paths
@@ -54,10 +55,6 @@ def pubsub_node(sandbox, storage=None, flavor="ours", **kw):
     node = jabberd.Node(sandbox, number=1, flavor=flavor, storage=storage).start()
     start_pubsub(sandbox, node, storage, **kw)
     return node
-
-
-def run(client, coro, what, timeout=15.0):
-    return client.cloop.run(coro, timeout, what)
 
 
 def user(xmpp, node, name):
