@@ -969,6 +969,19 @@ static void do_mine(struct rq *r)
 	reply(r, res);
 }
 
+#define PS_OWNER_ENTRIES_MAX (PS_REQ_ITEMS_MAX * 2)
+
+/* 1 if entry i of bares is named again later (the later one counts). */
+static int named_later(char *const *bares, int n, int i)
+{
+	int k;
+
+	for (k = i + 1; k < n; k++)
+		if (strcmp(bares[k], bares[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Owner: the affiliations of the node, or set some (XEP-0060 8.9). */
 static void do_owner_affiliations(struct rq *r)
 {
@@ -976,8 +989,8 @@ static void do_owner_affiliations(struct rq *r)
 	struct ps_node *node;
 	struct xhash_iter it;
 	const char *key;
-	char bare[PS_REQ_ITEMS_MAX * 2][JID_MAX + 1];
-	int aff[PS_REQ_ITEMS_MAX * 2], n = 0, i, e, p, c, owners;
+	char *bares[PS_OWNER_ENTRIES_MAX];
+	int aff[PS_OWNER_ENTRIES_MAX], n = 0, i, e, p, c, owners;
 	struct nad *res;
 	struct jid *j;
 	void *v;
@@ -999,51 +1012,56 @@ static void do_owner_affiliations(struct rq *r)
 		reply(r, res);
 		return;
 	}
-	/* Checked whole before anything is applied. */
-	owners = (int)ps_node_affil_count(node, PS_AFFIL_OWNER);
+	/* Read and checked whole before anything is applied. */
 	for (e = nad_child(r->stanza, r->req.elem, PS_NS_OWNER, "affiliation"); e != NAD_NONE;
 	     e = nad_next(r->stanza, e, PS_NS_OWNER, "affiliation")) {
-		if (n == (int)(sizeof(aff) / sizeof(aff[0]))) {
+		if (n == PS_OWNER_ENTRIES_MAX) {
 			err(r, "not-acceptable", NULL, "too many affiliations at once (limit 64)");
-			return;
+			goto done;
 		}
 		jid_s = nad_attr(r->stanza, e, NULL, "jid");
 		a_s = nad_attr(r->stanza, e, NULL, "affiliation");
 		if (jid_s == NULL || (aff[n] = ps_affil_parse(a_s)) < 0) {
 			err(r, "bad-request", NULL, "an affiliation needs a jid and a known value");
-			return;
+			goto done;
 		}
 		if ((j = jid_new(jid_s, strlen(jid_s), &error)) == NULL) {
 			err(r, "jid-malformed", NULL, error);
-			return;
+			goto done;
 		}
-		snprintf(bare[n], sizeof(bare[n]), "%s", jid_bare(j));
+		bares[n++] = xstrdup(jid_bare(j));
 		jid_free(&j);
-		if (ps_node_affil(node, bare[n]) == PS_AFFIL_OWNER && aff[n] != PS_AFFIL_OWNER)
-			owners--;
-		else if (ps_node_affil(node, bare[n]) != PS_AFFIL_OWNER &&
-			 aff[n] == PS_AFFIL_OWNER)
-			owners++;
-		n++;
+	}
+	/* The owners once applied: those not named, and those named (last
+	 * entry) owner. */
+	owners = (int)ps_node_affil_count(node, PS_AFFIL_OWNER);
+	for (i = 0; i < n; i++) {
+		if (named_later(bares, n, i))
+			continue;
+		owners -= ps_node_affil(node, bares[i]) == PS_AFFIL_OWNER;
+		owners += aff[i] == PS_AFFIL_OWNER;
 	}
 	if (owners < 1) {
 		err(r, "not-acceptable", NULL, "a node keeps at least one owner");
-		return;
+		goto done;
 	}
 	for (i = 0; i < n; i++) {
-		ps_node_set_affil(node, bare[i], (enum ps_affil)aff[i]);
+		ps_node_set_affil(node, bares[i], (enum ps_affil)aff[i]);
 		if (aff[i] == PS_AFFIL_OUTCAST) {
 			const struct list_node *head = ps_subs_list(r->ps->subs, node->name);
 			struct ps_sub *s, *tmp;
 
 			if (head != NULL)
 				LIST_FOREACH_SAFE(s, tmp, head, struct ps_sub, link)
-					if (ps_jid_has_bare(s->jid, bare[i]))
+					if (ps_jid_has_bare(s->jid, bares[i]))
 						sub_drop(r->ps, s);
 		}
 	}
 	node_save(r->ps, node);
 	reply(r, iq_result(r->stanza, PS_NS_OWNER, NULL));
+done:
+	for (i = 0; i < n; i++)
+		free(bares[i]);
 }
 
 /* Owner: the subscriptions of the node, or change some (8.8). */

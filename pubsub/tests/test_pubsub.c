@@ -567,6 +567,21 @@ static void test_affiliations_and_publishers(void **state)
 	error_is(A, "not-acceptable", NULL, "owner");
 	assert_int_equal(ps_node_affil(xhash_get(ps->nodes, "n"), "alice@localhost"),
 			 PS_AFFIL_OWNER);
+	/* ... but may hand over: bob owner, then alice none, in one request */
+	iq(ps, A, "set", "<pubsub xmlns='" PS_NS_OWNER "'><affiliations node='n'>"
+	   "<affiliation jid='alice@localhost' affiliation='none'/>"
+	   "<affiliation jid='alice@localhost' affiliation='owner'/>"
+	   "<affiliation jid='alice@localhost' affiliation='none'/>"
+	   "<affiliation jid='bob@localhost' affiliation='owner'/></affiliations></pubsub>");
+	ok(A);
+	assert_int_equal(ps_node_affil(xhash_get(ps->nodes, "n"), "alice@localhost"),
+			 PS_AFFIL_NONE);
+	assert_int_equal(ps_node_affil(xhash_get(ps->nodes, "n"), "bob@localhost"),
+			 PS_AFFIL_OWNER);
+	/* bob, now the owner, gives alice her node back */
+	iq(ps, B, "set", "<pubsub xmlns='" PS_NS_OWNER "'><affiliations node='n'>"
+	   "<affiliation jid='alice@localhost' affiliation='owner'/></affiliations></pubsub>");
+	ok(B);
 	/* publish model open: anyone publishes */
 	publish(ps, C, "n", "<item id='c'><x xmlns='urn:test'/></item>");
 	error_is(C, "forbidden", NULL, NULL);
