@@ -12,7 +12,10 @@ pubsub_libpubsub_a_SOURCES = \
 	pubsub/subs.c \
 	pubsub/form.h \
 	pubsub/form.c \
+	pubsub/pubsub_private.h \
 	pubsub/pubsub.c \
+	pubsub/pubsub_owner.c \
+	pubsub/pubsub_disco.c \
 	pubsub/store.c
 
 bin_PROGRAMS += pubsub/pubsub

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pubsub.c: the publish-subscribe service (XEP-0060): dispatch of the
- * iq requests, permissions and access models, event notifications to
- * subscribers, disco, the limits, and loading from storage.
+ * iq requests and messages, permissions and access models, publishing,
+ * retracting, subscribing and items (XEP-0060 6 and 7), event
+ * notifications to subscribers, the limits, and loading from storage.
+ * The owner use cases are pubsub_owner.c, disco pubsub_disco.c.
  *
  * Nothing here does network I/O: stanzas leave through ps->send (the
  * router link in main.c, a capture in the unit tests) and time comes from
@@ -19,6 +21,7 @@
 
 #include "comp/stanza.h"
 #include "pubsub/form.h"
+#include "pubsub/pubsub_private.h"
 #include "sx/sx.h"
 #include "util/buf.h"
 #include "util/config_file.h"
@@ -109,13 +112,13 @@ void pubsub_free(struct pubsub **psp)
 
 /* ---- answering ---- */
 
-static void send_out(struct pubsub *ps, struct nad *nad)
+void ps_send(struct pubsub *ps, struct nad *nad)
 {
 	ps->send(ps, nad);
 }
 
-static void ps_error(struct pubsub *ps, const struct nad *stanza, const char *cond,
-		     const char *app, const char *text)
+void ps_error(struct pubsub *ps, const struct nad *stanza, const char *cond,
+	      const char *app, const char *text)
 {
 	struct nad *nad = comp_stanza_error(stanza, cond, text, PS_NS_ERRORS, app);
 	int e;
@@ -126,12 +129,12 @@ static void ps_error(struct pubsub *ps, const struct nad *stanza, const char *co
 	if (app != NULL && strcmp(app, "too-many-subscriptions") == 0 &&
 	    (e = nad_child(nad, 0, SX_NS_CLIENT, "error")) != NAD_NONE)
 		nad_attr_set(nad, e, NULL, "type", "wait");
-	send_out(ps, nad);
+	ps_send(ps, nad);
 }
 
 /* A result to iq `stanza`; with child_r, a <pubsub/> (or, for disco, a
  * <query/>) of namespace ns in it, its index in *child_r. */
-static struct nad *iq_result(const struct nad *stanza, const char *ns, int *child_r)
+struct nad *ps_iq_result(const struct nad *stanza, const char *ns, int *child_r)
 {
 	struct nad *nad = comp_stanza_new("iq", "result", nad_attr(stanza, 0, NULL, "from"),
 					  nad_attr(stanza, 0, NULL, "to"));
@@ -147,38 +150,38 @@ static struct nad *iq_result(const struct nad *stanza, const char *ns, int *chil
 
 /* An item id or subid: the time, a number drawn at start and a count,
  * so that no two are the same, even across a quick restart. */
-static void new_id(struct pubsub *ps, char *buf, size_t size)
+void ps_new_id(struct pubsub *ps, char *buf, size_t size)
 {
 	snprintf(buf, size, "%llx-%08x-%lx", (long long)ps->now(), ps->id_salt, ++ps->ids);
 }
 
-static void store_warn(const char *what, const char *node, const char *error)
+void ps_store_warn(const char *what, const char *node, const char *error)
 {
 	log_warnx("pubsub: %s of node %s not saved: %s", what, node, error);
 }
 
-static void node_save(struct pubsub *ps, const struct ps_node *node)
+void ps_node_save(struct pubsub *ps, const struct ps_node *node)
 {
 	const char *error;
 
 	if (ps->store != NULL && ps_store_node_save(ps->store, ps->domain, node, &error) < 0)
-		store_warn("configuration", node->name, error);
+		ps_store_warn("configuration", node->name, error);
 }
 
-static void sub_save(struct pubsub *ps, const struct ps_sub *sub)
+void ps_sub_save(struct pubsub *ps, const struct ps_sub *sub)
 {
 	const char *error;
 
 	if (ps->store != NULL && ps_store_sub_save(ps->store, ps->domain, sub, &error) < 0)
-		store_warn("a subscription", sub->node, error);
+		ps_store_warn("a subscription", sub->node, error);
 }
 
-static void sub_drop(struct pubsub *ps, struct ps_sub *sub)
+void ps_sub_drop(struct pubsub *ps, struct ps_sub *sub)
 {
 	const char *error;
 
 	if (ps->store != NULL && ps_store_sub_delete(ps->store, ps->domain, sub, &error) < 0)
-		store_warn("a subscription", sub->node, error);
+		ps_store_warn("a subscription", sub->node, error);
 	ps_subs_remove(ps->subs, sub);
 }
 
@@ -204,9 +207,9 @@ static int has_sub(const struct pubsub *ps, const struct ps_node *node, const ch
  * authorize model); or -1 with the error to give (XEP-0060 6.1.3 and
  * 6.5.9).
  */
-static int access_check(struct pubsub *ps, const struct ps_node *node, const char *bare,
-			int subscribe, const char **cond_r, const char **app_r,
-			const char **text_r)
+int ps_access_check(struct pubsub *ps, const struct ps_node *node, const char *bare,
+		    int subscribe, const char **cond_r, const char **app_r,
+		    const char **text_r)
 {
 	enum ps_affil a = ps_node_affil(node, bare);
 	struct xhash_iter it;
@@ -281,10 +284,8 @@ static int may_publish(struct pubsub *ps, const struct ps_node *node, const char
  * built by fill() under the element it is given. With include_body, a
  * short <body/> too.
  */
-typedef void event_fill_fn(struct nad *nad, int elem, void *ctx);
-
-static void notify(struct pubsub *ps, const struct ps_node *node, const char *name,
-		   event_fill_fn *fill, void *ctx)
+void ps_notify(struct pubsub *ps, const struct ps_node *node, const char *name,
+	       event_fill_fn *fill, void *ctx)
 {
 	const struct list_node *head = ps_subs_list(ps->subs, node->name);
 	struct ps_sub *s;
@@ -312,7 +313,7 @@ static void notify(struct pubsub *ps, const struct ps_node *node, const char *na
 			e = nad_elem_add(nad, 0, SX_NS_CLIENT, "body");
 			nad_text_append(nad, e, body, strlen(body));
 		}
-		send_out(ps, nad);
+		ps_send(ps, nad);
 		ps->n_notifications++;
 	}
 	nad_free(&ev);
@@ -352,7 +353,7 @@ static void fill_retract(struct nad *nad, int elem, void *ctx)
 
 /* ---- the node table ---- */
 
-static struct ps_node *node_get(struct pubsub *ps, const char *name)
+struct ps_node *ps_node_get(struct pubsub *ps, const char *name)
 {
 	return name != NULL ? xhash_get(ps->nodes, name) : NULL;
 }
@@ -370,8 +371,8 @@ static size_t nodes_created_by(const struct pubsub *ps, const char *bare)
 }
 
 /* A new node, or NULL after answering with the error (a limit). */
-static struct ps_node *node_create(struct pubsub *ps, const struct nad *stanza,
-				   const char *name, const char *bare)
+struct ps_node *ps_node_create(struct pubsub *ps, const struct nad *stanza,
+			       const char *name, const char *bare)
 {
 	char text[128];
 
@@ -390,193 +391,59 @@ static struct ps_node *node_create(struct pubsub *ps, const struct nad *stanza,
 	return ps_node_new(name, bare, ps->default_max_items);
 }
 
-static void node_add(struct pubsub *ps, struct ps_node *node)
+void ps_node_add(struct pubsub *ps, struct ps_node *node)
 {
 	xhash_put(ps->nodes, node->name, node);
-	node_save(ps, node);
+	ps_node_save(ps, node);
 	log_info("pubsub: node %s created by %s", node->name, node->creator);
 }
 
 /* ---- the requests ---- */
 
-struct rq {
-	struct pubsub *ps;
-	const struct nad *stanza;
-	const struct jid *from;
-	const char *bare;
-	struct ps_req req;
-	struct ps_node *node;       /* the node named, if it exists */
-};
 
-static void err(struct rq *r, const char *cond, const char *app, const char *text)
+void ps_rq_error(struct ps_rq *r, const char *cond, const char *app, const char *text)
 {
 	ps_error(r->ps, r->stanza, cond, app, text);
 }
 
-static int need_node(struct rq *r)
+int ps_need_node(struct ps_rq *r)
 {
 	if (r->node != NULL)
 		return 0;
-	err(r, "item-not-found", NULL, "no such node");
+	ps_rq_error(r, "item-not-found", NULL, "no such node");
 	return -1;
 }
 
-static int need_owner(struct rq *r)
+int ps_need_owner(struct ps_rq *r)
 {
-	if (need_node(r) < 0)
+	if (ps_need_node(r) < 0)
 		return -1;
 	if (ps_node_affil(r->node, r->bare) == PS_AFFIL_OWNER)
 		return 0;
-	err(r, "forbidden", NULL, "only an owner of the node may do this");
+	ps_rq_error(r, "forbidden", NULL, "only an owner of the node may do this");
 	return -1;
 }
 
-static void reply(struct rq *r, struct nad *nad)
+void ps_reply(struct ps_rq *r, struct nad *nad)
 {
-	send_out(r->ps, nad);
-}
-
-static void do_create(struct rq *r)
-{
-	struct pubsub *ps = r->ps;
-	struct ps_node *node;
-	char name[64];
-	const char *error;
-	struct nad *res;
-	int p, c;
-
-	if (r->node != NULL) {
-		err(r, "conflict", NULL, "a node with this name exists");
-		return;
-	}
-	if (r->req.node == NULL)
-		new_id(ps, name, sizeof(name));
-	if ((node = node_create(ps, r->stanza, r->req.node != NULL ? r->req.node : name,
-				r->bare)) == NULL)
-		return;
-	if (r->req.form != NAD_NONE &&
-	    ps_config_apply(r->stanza, r->req.form, &node->cfg, ps->limits.items_per_node,
-			    &error) < 0) {
-		err(r, "not-acceptable", NULL, error);
-		ps_node_free(&node);
-		return;
-	}
-	node_add(ps, node);
-	res = iq_result(r->stanza, PS_NS, &p);
-	if (r->req.node == NULL) {
-		c = nad_elem_add(res, p, PS_NS, "create");
-		nad_attr_set(res, c, NULL, "node", node->name);
-	} else
-		nad_elem_remove(res, p);
-	reply(r, res);
-}
-
-static void do_configure(struct rq *r)
-{
-	struct pubsub *ps = r->ps;
-	const char *type = nad_attr(r->stanza, 0, NULL, "type"), *error;
-	struct nad *res;
-	size_t gone;
-	int p, c;
-
-	if (need_owner(r) < 0)
-		return;
-	if (strcmp(type, "get") == 0) {
-		res = iq_result(r->stanza, PS_NS_OWNER, &p);
-		c = nad_elem_add(res, p, PS_NS_OWNER, "configure");
-		nad_attr_set(res, c, NULL, "node", r->node->name);
-		ps_config_form(res, c, &r->node->cfg, "form");
-		reply(r, res);
-		return;
-	}
-	type = nad_attr(r->stanza, r->req.form, NULL, "type");
-	if (type != NULL && strcmp(type, "cancel") == 0) {
-		reply(r, iq_result(r->stanza, PS_NS_OWNER, NULL));
-		return;
-	}
-	if (ps_config_apply(r->stanza, r->req.form, &r->node->cfg, ps->limits.items_per_node,
-			    &error) < 0) {
-		err(r, "not-acceptable", NULL, error);
-		return;
-	}
-	gone = r->node->cfg.persist_items ? ps_node_trim(r->node) : r->node->nitems;
-	if (!r->node->cfg.persist_items)
-		ps_node_purge(r->node);
-	if (gone > 0 && ps->store != NULL &&
-	    ps_store_item_save(ps->store, ps->domain, r->node->name, NULL,
-			       r->node->cfg.persist_items ? r->node->cfg.max_items : 0,
-			       &error) < 0)
-		store_warn("items", r->node->name, error);
-	node_save(ps, r->node);
-	reply(r, iq_result(r->stanza, PS_NS_OWNER, NULL));
-	if (r->node->cfg.notify_config)
-		notify(ps, r->node, "configuration", NULL, NULL);
-}
-
-static void do_default(struct rq *r)
-{
-	struct ps_node_config cfg;
-	int p;
-	struct nad *res = iq_result(r->stanza, PS_NS_OWNER, &p);
-	int c = nad_elem_add(res, p, PS_NS_OWNER, "default");
-	ps_config_init(&cfg, r->ps->default_max_items);
-	ps_config_form(res, c, &cfg, "form");
-	ps_config_clear(&cfg);
-	reply(r, res);
-}
-
-static void do_delete(struct rq *r)
-{
-	struct pubsub *ps = r->ps;
-	struct ps_node *node;
-	const char *error;
-
-	if (need_owner(r) < 0)
-		return;
-	node = r->node;
-	reply(r, iq_result(r->stanza, PS_NS_OWNER, NULL));
-	if (node->cfg.notify_delete)
-		notify(ps, node, "delete", NULL, NULL);
-	ps_subs_drop_node(ps->subs, node->name);
-	if (ps->store != NULL && ps_store_node_delete(ps->store, ps->domain, node->name,
-						      &error) < 0)
-		store_warn("removal", node->name, error);
-	log_info("pubsub: node %s deleted by %s", node->name, r->bare);
-	xhash_remove(ps->nodes, node->name);
-	ps_node_free(&node);
-	r->node = NULL;
-}
-
-static void do_purge(struct rq *r)
-{
-	const char *error;
-
-	if (need_owner(r) < 0)
-		return;
-	ps_node_purge(r->node);
-	if (r->ps->store != NULL &&
-	    ps_store_item_delete(r->ps->store, r->ps->domain, r->node->name, NULL, &error) < 0)
-		store_warn("purge", r->node->name, error);
-	reply(r, iq_result(r->stanza, PS_NS_OWNER, NULL));
-	if (r->node->cfg.notify_retract)
-		notify(r->ps, r->node, "purge", NULL, NULL);
+	ps_send(r->ps, nad);
 }
 
 /* The payload of a publish: the one child of <item/>, or none. 0 with
  * *payload_r (NAD_NONE: none), or -1 after answering. */
-static int publish_payload(struct rq *r, int item, int *payload_r)
+static int publish_payload(struct ps_rq *r, int item, int *payload_r)
 {
 	int c = nad_child(r->stanza, item, NULL, NULL);
 
 	*payload_r = c;
 	if (c != NAD_NONE && nad_next(r->stanza, c, NULL, NULL) != NAD_NONE) {
-		err(r, "bad-request", "invalid-payload", "an item holds one payload element");
+		ps_rq_error(r, "bad-request", "invalid-payload", "an item holds one payload element");
 		return -1;
 	}
 	return 0;
 }
 
-static void do_publish(struct rq *r)
+static void do_publish(struct ps_rq *r)
 {
 	struct pubsub *ps = r->ps;
 	struct ps_node *node = r->node, *created = NULL;
@@ -596,25 +463,25 @@ static void do_publish(struct rq *r)
 		if (size > (size_t)ps->limits.payload_size) {
 			snprintf(text, sizeof(text), "the payload is %zu bytes "
 				 "(limit payload-size, %d)", size, ps->limits.payload_size);
-			err(r, "not-acceptable", "payload-too-big", text);
+			ps_rq_error(r, "not-acceptable", "payload-too-big", text);
 			nad_free(&payload);
 			return;
 		}
 	}
 	if (node == NULL) {
 		if (!ps->auto_create) {
-			err(r, "item-not-found", NULL, "no such node");
+			ps_rq_error(r, "item-not-found", NULL, "no such node");
 			nad_free(&payload);
 			return;
 		}
-		if ((created = node_create(ps, r->stanza, r->req.node, r->bare)) == NULL) {
+		if ((created = ps_node_create(ps, r->stanza, r->req.node, r->bare)) == NULL) {
 			nad_free(&payload);
 			return;
 		}
 		if (r->req.form != NAD_NONE &&
 		    ps_config_apply(r->stanza, r->req.form, &created->cfg,
 				    ps->limits.items_per_node, &error) < 0) {
-			err(r, "conflict", "precondition-not-met", error);
+			ps_rq_error(r, "conflict", "precondition-not-met", error);
 			ps_node_free(&created);
 			nad_free(&payload);
 			return;
@@ -622,32 +489,32 @@ static void do_publish(struct rq *r)
 		node = created;
 	} else if (r->req.form != NAD_NONE &&
 		   ps_publish_options_check(r->stanza, r->req.form, &node->cfg, &error) < 0) {
-		err(r, "conflict", "precondition-not-met", error);
+		ps_rq_error(r, "conflict", "precondition-not-met", error);
 		nad_free(&payload);
 		return;
 	}
 	if (created == NULL && !may_publish(ps, node, r->bare)) {
-		err(r, "forbidden", NULL, "you may not publish to this node");
+		ps_rq_error(r, "forbidden", NULL, "you may not publish to this node");
 		nad_free(&payload);
 		return;
 	}
 	if (payload == NULL && (node->cfg.deliver_payloads || node->cfg.persist_items) &&
 	    item != NAD_NONE) {
-		err(r, "bad-request", "payload-required", "this node needs a payload");
+		ps_rq_error(r, "bad-request", "payload-required", "this node needs a payload");
 		ps_node_free(&created);
 		return;
 	}
 	if (item == NAD_NONE && (node->cfg.deliver_payloads || node->cfg.persist_items)) {
-		err(r, "bad-request", "item-required", "this node needs an item");
+		ps_rq_error(r, "bad-request", "item-required", "this node needs an item");
 		ps_node_free(&created);
 		return;
 	}
 	if (created != NULL)
-		node_add(ps, created);
+		ps_node_add(ps, created);
 	if (item != NAD_NONE)
 		id = nad_attr(r->stanza, item, NULL, "id");
 	if (id == NULL) {
-		new_id(ps, idbuf, sizeof(idbuf));
+		ps_new_id(ps, idbuf, sizeof(idbuf));
 		id = idbuf;
 	}
 	/* A transient node keeps nothing: the item is only notified. */
@@ -657,37 +524,37 @@ static void do_publish(struct rq *r)
 	if (node->cfg.persist_items && ps->store != NULL &&
 	    ps_store_item_save(ps->store, ps->domain, node->name, it, node->cfg.max_items,
 			       &error) < 0)
-		store_warn("an item", node->name, error);
-	res = iq_result(r->stanza, PS_NS, &p);
+		ps_store_warn("an item", node->name, error);
+	res = ps_iq_result(r->stanza, PS_NS, &p);
 	c = nad_elem_add(res, p, PS_NS, "publish");
 	nad_attr_set(res, c, NULL, "node", node->name);
 	c = nad_elem_add(res, c, PS_NS, "item");
 	nad_attr_set(res, c, NULL, "id", it->id);
-	reply(r, res);
+	ps_reply(r, res);
 	fi.it = it;
 	fi.payload = node->cfg.deliver_payloads;
-	notify(ps, node, "items", fill_item, &fi);
+	ps_notify(ps, node, "items", fill_item, &fi);
 	if (!node->cfg.persist_items)
 		ps_node_retract(node, id);
 }
 
-static void do_retract(struct rq *r)
+static void do_retract(struct ps_rq *r)
 {
 	struct ps_item *it;
 	const char *id, *error;
 	int i;
 
-	if (need_node(r) < 0)
+	if (ps_need_node(r) < 0)
 		return;
 	for (i = 0; i < r->req.nitems; i++) {
 		id = nad_attr(r->stanza, r->req.items[i], NULL, "id");
 		if ((it = ps_node_item(r->node, id)) == NULL) {
-			err(r, "item-not-found", NULL, "no such item");
+			ps_rq_error(r, "item-not-found", NULL, "no such item");
 			return;
 		}
 		if (ps_node_affil(r->node, r->bare) < PS_AFFIL_PUBLISHER &&
 		    strcmp(it->publisher, r->bare) != 0) {
-			err(r, "forbidden", NULL, "you may not retract this item");
+			ps_rq_error(r, "forbidden", NULL, "you may not retract this item");
 			return;
 		}
 	}
@@ -698,16 +565,16 @@ static void do_retract(struct rq *r)
 		if (r->ps->store != NULL &&
 		    ps_store_item_delete(r->ps->store, r->ps->domain, r->node->name, id,
 					 &error) < 0)
-			store_warn("a retraction", r->node->name, error);
+			ps_store_warn("a retraction", r->node->name, error);
 		if (r->node->cfg.notify_retract || r->req.notify)
-			notify(r->ps, r->node, "items", fill_retract, (void *)id);
+			ps_notify(r->ps, r->node, "items", fill_retract, (void *)id);
 		ps_node_retract(r->node, id);
 	}
-	reply(r, iq_result(r->stanza, PS_NS, NULL));
+	ps_reply(r, ps_iq_result(r->stanza, PS_NS, NULL));
 }
 
-static void sub_element(struct nad *nad, int parent, const char *ns, const struct ps_sub *s,
-			int with_node)
+void ps_sub_element(struct nad *nad, int parent, const char *ns, const struct ps_sub *s,
+		    int with_node)
 {
 	int e = nad_elem_add(nad, parent, ns, "subscription");
 
@@ -721,22 +588,22 @@ static void sub_element(struct nad *nad, int parent, const char *ns, const struc
 
 /* The subscriber JID of a request, prepared, into buf; it must be of
  * the sender's account. -1 after answering with `cond`. */
-static int req_jid(struct rq *r, char *buf, size_t size, const char *cond, const char *app)
+static int req_jid(struct ps_rq *r, char *buf, size_t size, const char *cond, const char *app)
 {
 	const char *error;
 	struct jid *j;
 
 	if (r->req.jid == NULL) {
-		err(r, "bad-request", "jid-required", "a jid is required");
+		ps_rq_error(r, "bad-request", "jid-required", "a jid is required");
 		return -1;
 	}
 	if ((j = jid_new(r->req.jid, strlen(r->req.jid), &error)) == NULL) {
-		err(r, "jid-malformed", NULL, error);
+		ps_rq_error(r, "jid-malformed", NULL, error);
 		return -1;
 	}
 	if (!jid_equal_bare(j, r->from)) {
 		jid_free(&j);
-		err(r, cond, app, "the jid is not of your account");
+		ps_rq_error(r, cond, app, "the jid is not of your account");
 		return -1;
 	}
 	snprintf(buf, size, "%s", jid_full(j));
@@ -771,22 +638,22 @@ static void ask_owners(struct pubsub *ps, const struct ps_node *node, const stru
 						     "Subscriber"), s->jid);
 		xdata_add_value(nad, xdata_add_field(nad, x, "pubsub#allow", "boolean",
 						     "Allow this subscription?"), "0");
-		send_out(ps, nad);
+		ps_send(ps, nad);
 	}
 }
 
 /* Tell a subscriber the state of its subscription (8.6: after an owner
  * decided). */
-static void tell_subscriber(struct pubsub *ps, const struct ps_sub *s)
+void ps_tell_subscriber(struct pubsub *ps, const struct ps_sub *s)
 {
 	struct nad *nad = comp_stanza_new("message", NULL, s->jid, ps->domain);
 	int e = nad_elem_add(nad, 0, PS_NS_EVENT, "event");
 
-	sub_element(nad, e, PS_NS_EVENT, s, 1);
-	send_out(ps, nad);
+	ps_sub_element(nad, e, PS_NS_EVENT, s, 1);
+	ps_send(ps, nad);
 }
 
-static void do_subscribe(struct rq *r)
+static void do_subscribe(struct ps_rq *r)
 {
 	struct pubsub *ps = r->ps;
 	struct ps_sub_options opt = { .deliver = 1 };
@@ -796,14 +663,14 @@ static void do_subscribe(struct rq *r)
 	struct nad *res;
 	int p, rc;
 
-	if (req_jid(r, jid, sizeof(jid), "bad-request", "invalid-jid") < 0 || need_node(r) < 0)
+	if (req_jid(r, jid, sizeof(jid), "bad-request", "invalid-jid") < 0 || ps_need_node(r) < 0)
 		return;
-	if ((rc = access_check(ps, r->node, r->bare, 1, &cond, &app, &text)) < 0) {
-		err(r, cond, app, text);
+	if ((rc = ps_access_check(ps, r->node, r->bare, 1, &cond, &app, &text)) < 0) {
+		ps_rq_error(r, cond, app, text);
 		return;
 	}
 	if (r->req.form != NAD_NONE && ps_subopts_apply(r->stanza, r->req.form, &opt, &error) < 0) {
-		err(r, "bad-request", "invalid-options", error);
+		ps_rq_error(r, "bad-request", "invalid-options", error);
 		return;
 	}
 	if ((s = ps_subs_find(ps->subs, r->node->name, jid, NULL)) == NULL) {
@@ -812,62 +679,62 @@ static void do_subscribe(struct rq *r)
 			snprintf(ltext, sizeof(ltext), "the node has too many subscriptions "
 				 "(limit subscriptions-per-node, %d)",
 				 ps->limits.subscriptions_per_node);
-			err(r, "policy-violation", "too-many-subscriptions", ltext);
+			ps_rq_error(r, "policy-violation", "too-many-subscriptions", ltext);
 			return;
 		}
-		new_id(ps, subid, sizeof(subid));
+		ps_new_id(ps, subid, sizeof(subid));
 		s = ps_subs_add(ps->subs, r->node->name, jid, subid,
 				rc == 1 ? PS_SUB_PENDING : PS_SUB_SUBSCRIBED);
 		if (rc == 1)
 			ask_owners(ps, r->node, s);
 	} else if (s->state == PS_SUB_PENDING) {
-		err(r, "not-authorized", "pending-subscription",
+		ps_rq_error(r, "not-authorized", "pending-subscription",
 		    "your subscription is waiting for an owner's approval");
 		return;
 	}
 	if (r->req.form != NAD_NONE)
 		s->opt = opt;
-	sub_save(ps, s);
-	res = iq_result(r->stanza, PS_NS, &p);
-	sub_element(res, p, PS_NS, s, 1);
-	reply(r, res);
+	ps_sub_save(ps, s);
+	res = ps_iq_result(r->stanza, PS_NS, &p);
+	ps_sub_element(res, p, PS_NS, s, 1);
+	ps_reply(r, res);
 }
 
 /* The subscription a request (unsubscribe, options) is about: -1 after
  * answering. */
-static struct ps_sub *req_sub(struct rq *r, const char *jid)
+static struct ps_sub *req_sub(struct ps_rq *r, const char *jid)
 {
 	struct ps_sub *s = ps_subs_find(r->ps->subs, r->node->name, jid, NULL);
 
 	if (s == NULL) {
-		err(r, "unexpected-request", "not-subscribed", "you are not subscribed");
+		ps_rq_error(r, "unexpected-request", "not-subscribed", "you are not subscribed");
 		return NULL;
 	}
 	if (r->req.subid == NULL) {
 		if (ps_subs_count_jid(r->ps->subs, r->node->name, jid) > 1) {
-			err(r, "bad-request", "subid-required", "you have several subscriptions");
+			ps_rq_error(r, "bad-request", "subid-required", "you have several subscriptions");
 			return NULL;
 		}
 		return s;
 	}
 	if ((s = ps_subs_find(r->ps->subs, r->node->name, jid, r->req.subid)) == NULL)
-		err(r, "not-acceptable", "invalid-subid", "no subscription with this subid");
+		ps_rq_error(r, "not-acceptable", "invalid-subid", "no subscription with this subid");
 	return s;
 }
 
-static void do_unsubscribe(struct rq *r)
+static void do_unsubscribe(struct ps_rq *r)
 {
 	char jid[JID_MAX + 1];
 	struct ps_sub *s;
 
-	if (req_jid(r, jid, sizeof(jid), "forbidden", NULL) < 0 || need_node(r) < 0 ||
+	if (req_jid(r, jid, sizeof(jid), "forbidden", NULL) < 0 || ps_need_node(r) < 0 ||
 	    (s = req_sub(r, jid)) == NULL)
 		return;
-	sub_drop(r->ps, s);
-	reply(r, iq_result(r->stanza, PS_NS, NULL));
+	ps_sub_drop(r->ps, s);
+	ps_reply(r, ps_iq_result(r->stanza, PS_NS, NULL));
 }
 
-static void do_options(struct rq *r)
+static void do_options(struct ps_rq *r)
 {
 	const char *type = nad_attr(r->stanza, 0, NULL, "type"), *error;
 	char jid[JID_MAX + 1];
@@ -875,28 +742,28 @@ static void do_options(struct rq *r)
 	struct nad *res;
 	int p, c;
 
-	if (req_jid(r, jid, sizeof(jid), "forbidden", NULL) < 0 || need_node(r) < 0 ||
+	if (req_jid(r, jid, sizeof(jid), "forbidden", NULL) < 0 || ps_need_node(r) < 0 ||
 	    (s = req_sub(r, jid)) == NULL)
 		return;
 	if (strcmp(type, "set") == 0) {
 		if (ps_subopts_apply(r->stanza, r->req.form, &s->opt, &error) < 0) {
-			err(r, "bad-request", "invalid-options", error);
+			ps_rq_error(r, "bad-request", "invalid-options", error);
 			return;
 		}
-		sub_save(r->ps, s);
-		reply(r, iq_result(r->stanza, PS_NS, NULL));
+		ps_sub_save(r->ps, s);
+		ps_reply(r, ps_iq_result(r->stanza, PS_NS, NULL));
 		return;
 	}
-	res = iq_result(r->stanza, PS_NS, &p);
+	res = ps_iq_result(r->stanza, PS_NS, &p);
 	c = nad_elem_add(res, p, PS_NS, "options");
 	nad_attr_set(res, c, NULL, "node", s->node);
 	nad_attr_set(res, c, NULL, "jid", s->jid);
 	nad_attr_set(res, c, NULL, "subid", s->subid);
 	ps_subopts_form(res, c, &s->opt);
-	reply(r, res);
+	ps_reply(r, res);
 }
 
-static void do_items(struct rq *r)
+static void do_items(struct ps_rq *r)
 {
 	const char *cond, *app, *text;
 	const struct ps_item *it;
@@ -905,13 +772,13 @@ static void do_items(struct rq *r)
 	long want, skip;
 	int p, c, i;
 
-	if (need_node(r) < 0)
+	if (ps_need_node(r) < 0)
 		return;
-	if (access_check(r->ps, r->node, r->bare, 0, &cond, &app, &text) < 0) {
-		err(r, cond, app, text);
+	if (ps_access_check(r->ps, r->node, r->bare, 0, &cond, &app, &text) < 0) {
+		ps_rq_error(r, cond, app, text);
 		return;
 	}
-	res = iq_result(r->stanza, PS_NS, &p);
+	res = ps_iq_result(r->stanza, PS_NS, &p);
 	c = nad_elem_add(res, p, PS_NS, "items");
 	nad_attr_set(res, c, NULL, "node", r->node->name);
 	if (r->req.nitems > 0) {
@@ -919,7 +786,7 @@ static void do_items(struct rq *r)
 			if ((it = ps_node_item(r->node,
 					       nad_attr(r->stanza, r->req.items[i], NULL, "id"))))
 				item_add(res, c, PS_NS, it, 1);
-		reply(r, res);
+		ps_reply(r, res);
 		return;
 	}
 	/* The newest max_items, oldest of them first. */
@@ -930,14 +797,14 @@ static void do_items(struct rq *r)
 			continue;
 		item_add(res, c, PS_NS, LIST_ENTRY(n, const struct ps_item, link), 1);
 	}
-	reply(r, res);
+	ps_reply(r, res);
 }
 
 /* The user's own subscriptions or affiliations, over every node or one. */
-static void do_mine(struct rq *r)
+static void do_mine(struct ps_rq *r)
 {
 	int subs = r->req.verb == PS_V_SUBSCRIPTIONS;
-	struct nad *res = iq_result(r->stanza, PS_NS, NULL);
+	struct nad *res = ps_iq_result(r->stanza, PS_NS, NULL);
 	const struct list_node *head;
 	struct xhash_iter it;
 	struct ps_node *node;
@@ -964,280 +831,9 @@ static void do_mine(struct rq *r)
 			continue;
 		LIST_FOREACH(s, head, struct ps_sub, link)
 			if (ps_jid_has_bare(s->jid, r->bare))
-				sub_element(res, c, PS_NS, s, 1);
+				ps_sub_element(res, c, PS_NS, s, 1);
 	}
-	reply(r, res);
-}
-
-#define PS_OWNER_ENTRIES_MAX (PS_REQ_ITEMS_MAX * 2)
-
-/* 1 if entry i of bares is named again later (the later one counts). */
-static int named_later(char *const *bares, int n, int i)
-{
-	int k;
-
-	for (k = i + 1; k < n; k++)
-		if (strcmp(bares[k], bares[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* Owner: the affiliations of the node, or set some (XEP-0060 8.9). */
-static void do_owner_affiliations(struct rq *r)
-{
-	const char *type = nad_attr(r->stanza, 0, NULL, "type"), *jid_s, *a_s, *error;
-	struct ps_node *node;
-	struct xhash_iter it;
-	const char *key;
-	char *bares[PS_OWNER_ENTRIES_MAX];
-	int aff[PS_OWNER_ENTRIES_MAX], n = 0, i, e, p, c, owners;
-	struct nad *res;
-	struct jid *j;
-	void *v;
-
-	if (need_owner(r) < 0)
-		return;
-	node = r->node;
-	if (strcmp(type, "get") == 0) {
-		res = iq_result(r->stanza, PS_NS_OWNER, &p);
-		c = nad_elem_add(res, p, PS_NS_OWNER, "affiliations");
-		nad_attr_set(res, c, NULL, "node", node->name);
-		xhash_iter_init(node->affils, &it);
-		while (xhash_iter_next(&it, &key, &v)) {
-			e = nad_elem_add(res, c, PS_NS_OWNER, "affiliation");
-			nad_attr_set(res, e, NULL, "jid", key);
-			nad_attr_set(res, e, NULL, "affiliation",
-				     ps_affil_name(ps_node_affil(node, key)));
-		}
-		reply(r, res);
-		return;
-	}
-	/* Read and checked whole before anything is applied. */
-	for (e = nad_child(r->stanza, r->req.elem, PS_NS_OWNER, "affiliation"); e != NAD_NONE;
-	     e = nad_next(r->stanza, e, PS_NS_OWNER, "affiliation")) {
-		if (n == PS_OWNER_ENTRIES_MAX) {
-			err(r, "not-acceptable", NULL, "too many affiliations at once (limit 64)");
-			goto done;
-		}
-		jid_s = nad_attr(r->stanza, e, NULL, "jid");
-		a_s = nad_attr(r->stanza, e, NULL, "affiliation");
-		if (jid_s == NULL || (aff[n] = ps_affil_parse(a_s)) < 0) {
-			err(r, "bad-request", NULL, "an affiliation needs a jid and a known value");
-			goto done;
-		}
-		if ((j = jid_new(jid_s, strlen(jid_s), &error)) == NULL) {
-			err(r, "jid-malformed", NULL, error);
-			goto done;
-		}
-		bares[n++] = xstrdup(jid_bare(j));
-		jid_free(&j);
-	}
-	/* The owners once applied: those not named, and those named (last
-	 * entry) owner. */
-	owners = (int)ps_node_affil_count(node, PS_AFFIL_OWNER);
-	for (i = 0; i < n; i++) {
-		if (named_later(bares, n, i))
-			continue;
-		owners -= ps_node_affil(node, bares[i]) == PS_AFFIL_OWNER;
-		owners += aff[i] == PS_AFFIL_OWNER;
-	}
-	if (owners < 1) {
-		err(r, "not-acceptable", NULL, "a node keeps at least one owner");
-		goto done;
-	}
-	for (i = 0; i < n; i++) {
-		ps_node_set_affil(node, bares[i], (enum ps_affil)aff[i]);
-		if (aff[i] == PS_AFFIL_OUTCAST) {
-			const struct list_node *head = ps_subs_list(r->ps->subs, node->name);
-			struct ps_sub *s, *tmp;
-
-			if (head != NULL)
-				LIST_FOREACH_SAFE(s, tmp, head, struct ps_sub, link)
-					if (ps_jid_has_bare(s->jid, bares[i]))
-						sub_drop(r->ps, s);
-		}
-	}
-	node_save(r->ps, node);
-	reply(r, iq_result(r->stanza, PS_NS_OWNER, NULL));
-done:
-	for (i = 0; i < n; i++)
-		free(bares[i]);
-}
-
-/* Owner: the subscriptions of the node, or change some (8.8). */
-static void do_owner_subscriptions(struct rq *r)
-{
-	const char *type = nad_attr(r->stanza, 0, NULL, "type"), *jid_s, *st_s, *error;
-	const struct list_node *head;
-	struct ps_sub *s;
-	struct nad *res;
-	struct jid *j;
-	char subid[64];
-	int p, c, e, state, n = 0;
-
-	if (need_owner(r) < 0)
-		return;
-	head = ps_subs_list(r->ps->subs, r->node->name);
-	if (strcmp(type, "get") == 0) {
-		res = iq_result(r->stanza, PS_NS_OWNER, &p);
-		c = nad_elem_add(res, p, PS_NS_OWNER, "subscriptions");
-		nad_attr_set(res, c, NULL, "node", r->node->name);
-		if (head != NULL)
-			LIST_FOREACH(s, head, struct ps_sub, link)
-				sub_element(res, c, PS_NS_OWNER, s, 0);
-		reply(r, res);
-		return;
-	}
-	for (e = nad_child(r->stanza, r->req.elem, PS_NS_OWNER, "subscription"); e != NAD_NONE;
-	     e = nad_next(r->stanza, e, PS_NS_OWNER, "subscription")) {
-		if (++n > PS_REQ_ITEMS_MAX * 2) {
-			err(r, "not-acceptable", NULL, "too many subscriptions at once (limit 64)");
-			return;
-		}
-		jid_s = nad_attr(r->stanza, e, NULL, "jid");
-		st_s = nad_attr(r->stanza, e, NULL, "subscription");
-		state = ps_sub_state_parse(st_s);
-		if (jid_s == NULL || (state != PS_SUB_NONE && state != PS_SUB_SUBSCRIBED)) {
-			err(r, "bad-request", NULL, "a subscription needs a jid and none or subscribed");
-			return;
-		}
-		if ((j = jid_new(jid_s, strlen(jid_s), &error)) == NULL) {
-			err(r, "jid-malformed", NULL, error);
-			return;
-		}
-		s = ps_subs_find(r->ps->subs, r->node->name, jid_full(j), NULL);
-		if (state == PS_SUB_NONE && s != NULL)
-			sub_drop(r->ps, s);
-		else if (state == PS_SUB_SUBSCRIBED && s != NULL && s->state != PS_SUB_SUBSCRIBED) {
-			s->state = PS_SUB_SUBSCRIBED;
-			sub_save(r->ps, s);
-			tell_subscriber(r->ps, s);
-		}
-		else if (state == PS_SUB_SUBSCRIBED && s == NULL &&
-			 ps_subs_count(r->ps->subs, r->node->name) <
-			 (size_t)r->ps->limits.subscriptions_per_node) {
-			new_id(r->ps, subid, sizeof(subid));
-			sub_save(r->ps, ps_subs_add(r->ps->subs, r->node->name, jid_full(j), subid,
-						    PS_SUB_SUBSCRIBED));
-		}
-		jid_free(&j);
-	}
-	reply(r, iq_result(r->stanza, PS_NS_OWNER, NULL));
-}
-
-/* ---- disco ---- */
-
-static const char *const features[] = {
-	"http://jabber.org/protocol/pubsub",
-	"http://jabber.org/protocol/pubsub#access-open",
-	"http://jabber.org/protocol/pubsub#access-presence",
-	"http://jabber.org/protocol/pubsub#access-roster",
-	"http://jabber.org/protocol/pubsub#access-whitelist",
-	"http://jabber.org/protocol/pubsub#auto-create",
-	"http://jabber.org/protocol/pubsub#config-node",
-	"http://jabber.org/protocol/pubsub#create-and-configure",
-	"http://jabber.org/protocol/pubsub#create-nodes",
-	"http://jabber.org/protocol/pubsub#delete-items",
-	"http://jabber.org/protocol/pubsub#delete-nodes",
-	"http://jabber.org/protocol/pubsub#instant-nodes",
-	"http://jabber.org/protocol/pubsub#item-ids",
-	"http://jabber.org/protocol/pubsub#manage-subscriptions",
-	"http://jabber.org/protocol/pubsub#member-affiliation",
-	"http://jabber.org/protocol/pubsub#modify-affiliations",
-	"http://jabber.org/protocol/pubsub#outcast-affiliation",
-	"http://jabber.org/protocol/pubsub#persistent-items",
-	"http://jabber.org/protocol/pubsub#publish",
-	"http://jabber.org/protocol/pubsub#publish-options",
-	"http://jabber.org/protocol/pubsub#publisher-affiliation",
-	"http://jabber.org/protocol/pubsub#purge-nodes",
-	"http://jabber.org/protocol/pubsub#retract-items",
-	"http://jabber.org/protocol/pubsub#retrieve-affiliations",
-	"http://jabber.org/protocol/pubsub#retrieve-default",
-	"http://jabber.org/protocol/pubsub#retrieve-items",
-	"http://jabber.org/protocol/pubsub#retrieve-subscriptions",
-	"http://jabber.org/protocol/pubsub#subscribe",
-	"http://jabber.org/protocol/pubsub#subscription-options",
-};
-
-static void disco_info(struct pubsub *ps, const struct nad *stanza, int q, const char *bare)
-{
-	const char *name = nad_attr(stanza, q, NULL, "node");
-	struct ps_node *node = node_get(ps, name);
-	const char *cond, *app, *text;
-	struct nad *res;
-	size_t i;
-	int p, e;
-
-	if (name != NULL &&
-	    (node == NULL || access_check(ps, node, bare, 0, &cond, &app, &text) < 0)) {
-		ps_error(ps, stanza, "item-not-found", NULL, "no such node");
-		return;
-	}
-	res = iq_result(stanza, PS_NS_DISCO_INFO, &p);
-	if (name != NULL)
-		nad_attr_set(res, p, NULL, "node", name);
-	e = nad_elem_add(res, p, PS_NS_DISCO_INFO, "identity");
-	nad_attr_set(res, e, NULL, "category", "pubsub");
-	nad_attr_set(res, e, NULL, "type", name != NULL ? "leaf" : "service");
-	if (name == NULL)
-		nad_attr_set(res, e, NULL, "name", "Publish-subscribe");
-	else if (node->cfg.title[0] != '\0')
-		nad_attr_set(res, e, NULL, "name", node->cfg.title);
-	for (i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
-		e = nad_elem_add(res, p, PS_NS_DISCO_INFO, "feature");
-		nad_attr_set(res, e, NULL, "var", features[i]);
-	}
-	e = nad_elem_add(res, p, PS_NS_DISCO_INFO, "feature");
-	nad_attr_set(res, e, NULL, "var", PS_NS_DISCO_INFO);
-	e = nad_elem_add(res, p, PS_NS_DISCO_INFO, "feature");
-	nad_attr_set(res, e, NULL, "var", PS_NS_DISCO_ITEMS);
-	send_out(ps, res);
-}
-
-static void disco_items(struct pubsub *ps, const struct nad *stanza, int q, const char *bare)
-{
-	const char *name = nad_attr(stanza, q, NULL, "node"), *cond, *app, *text;
-	struct ps_node *node = node_get(ps, name);
-	const struct list_node *n;
-	struct xhash_iter it;
-	struct nad *res;
-	void *v;
-	int p, e;
-
-	if (name != NULL && node == NULL) {
-		ps_error(ps, stanza, "item-not-found", NULL, "no such node");
-		return;
-	}
-	if (node != NULL && access_check(ps, node, bare, 0, &cond, &app, &text) < 0) {
-		ps_error(ps, stanza, cond, app, text);
-		return;
-	}
-	res = iq_result(stanza, PS_NS_DISCO_ITEMS, &p);
-	if (node != NULL) {
-		nad_attr_set(res, p, NULL, "node", name);
-		for (n = list_first(&node->items); n != NULL; n = list_next(&node->items, n)) {
-			e = nad_elem_add(res, p, PS_NS_DISCO_ITEMS, "item");
-			nad_attr_set(res, e, NULL, "jid", ps->domain);
-			nad_attr_set(res, e, NULL, "name",
-				     LIST_ENTRY(n, const struct ps_item, link)->id);
-		}
-		send_out(ps, res);
-		return;
-	}
-	/* Nodes: the open ones, and those the requester is affiliated with. */
-	xhash_iter_init(ps->nodes, &it);
-	while (xhash_iter_next(&it, NULL, &v)) {
-		node = v;
-		if (node->cfg.access != PS_ACCESS_OPEN &&
-		    ps_node_affil(node, bare) < PS_AFFIL_MEMBER)
-			continue;
-		e = nad_elem_add(res, p, PS_NS_DISCO_ITEMS, "item");
-		nad_attr_set(res, e, NULL, "jid", ps->domain);
-		nad_attr_set(res, e, NULL, "node", node->name);
-		if (node->cfg.title[0] != '\0')
-			nad_attr_set(res, e, NULL, "name", node->cfg.title);
-	}
-	send_out(ps, res);
+	ps_reply(r, res);
 }
 
 /*
@@ -1265,7 +861,7 @@ static void ps_message(struct pubsub *ps, const struct nad *stanza, const struct
 		ps_error(ps, stanza, "bad-request", NULL, "an incomplete authorization form");
 		return;
 	}
-	if ((node = node_get(ps, node_s)) == NULL) {
+	if ((node = ps_node_get(ps, node_s)) == NULL) {
 		ps_error(ps, stanza, "item-not-found", NULL, "no such node");
 		return;
 	}
@@ -1283,12 +879,12 @@ static void ps_message(struct pubsub *ps, const struct nad *stanza, const struct
 	}
 	if (allow) {
 		s->state = PS_SUB_SUBSCRIBED;
-		sub_save(ps, s);
-		tell_subscriber(ps, s);
+		ps_sub_save(ps, s);
+		ps_tell_subscriber(ps, s);
 	} else {
 		s->state = PS_SUB_NONE;
-		tell_subscriber(ps, s);
-		sub_drop(ps, s);
+		ps_tell_subscriber(ps, s);
+		ps_sub_drop(ps, s);
 	}
 }
 
@@ -1297,7 +893,7 @@ static void ps_message(struct pubsub *ps, const struct nad *stanza, const struct
 static void ps_iq(struct pubsub *ps, const struct nad *stanza, const struct jid *from)
 {
 	const char *type = nad_attr(stanza, 0, NULL, "type"), *cond, *app, *error;
-	struct rq r = { .ps = ps, .stanza = stanza, .from = from, .bare = jid_bare(from) };
+	struct ps_rq r = { .ps = ps, .stanza = stanza, .from = from, .bare = jid_bare(from) };
 	int q;
 
 	if (type == NULL || strcmp(type, "result") == 0 || strcmp(type, "error") == 0)
@@ -1307,11 +903,11 @@ static void ps_iq(struct pubsub *ps, const struct nad *stanza, const struct jid 
 		return;
 	}
 	if (strcmp(type, "get") == 0 && strcmp(nad_ns(stanza, q), PS_NS_DISCO_INFO) == 0) {
-		disco_info(ps, stanza, q, r.bare);
+		ps_disco_info(ps, stanza, q, r.bare);
 		return;
 	}
 	if (strcmp(type, "get") == 0 && strcmp(nad_ns(stanza, q), PS_NS_DISCO_ITEMS) == 0) {
-		disco_items(ps, stanza, q, r.bare);
+		ps_disco_items(ps, stanza, q, r.bare);
 		return;
 	}
 	if ((strcmp(nad_ns(stanza, q), PS_NS) != 0 && strcmp(nad_ns(stanza, q), PS_NS_OWNER) != 0) ||
@@ -1323,13 +919,13 @@ static void ps_iq(struct pubsub *ps, const struct nad *stanza, const struct jid 
 		ps_error(ps, stanza, cond, app, error);
 		return;
 	}
-	r.node = node_get(ps, r.req.node);
+	r.node = ps_node_get(ps, r.req.node);
 	switch (r.req.verb) {
-	case PS_V_CREATE: do_create(&r); break;
-	case PS_V_CONFIGURE: do_configure(&r); break;
-	case PS_V_DEFAULT: do_default(&r); break;
-	case PS_V_DELETE: do_delete(&r); break;
-	case PS_V_PURGE: do_purge(&r); break;
+	case PS_V_CREATE: ps_do_create(&r); break;
+	case PS_V_CONFIGURE: ps_do_configure(&r); break;
+	case PS_V_DEFAULT: ps_do_default(&r); break;
+	case PS_V_DELETE: ps_do_delete(&r); break;
+	case PS_V_PURGE: ps_do_purge(&r); break;
 	case PS_V_PUBLISH: do_publish(&r); break;
 	case PS_V_RETRACT: do_retract(&r); break;
 	case PS_V_SUBSCRIBE: do_subscribe(&r); break;
@@ -1338,8 +934,8 @@ static void ps_iq(struct pubsub *ps, const struct nad *stanza, const struct jid 
 	case PS_V_ITEMS: do_items(&r); break;
 	case PS_V_SUBSCRIPTIONS:
 	case PS_V_AFFILIATIONS: do_mine(&r); break;
-	case PS_V_OWNER_AFFILIATIONS: do_owner_affiliations(&r); break;
-	case PS_V_OWNER_SUBSCRIPTIONS: do_owner_subscriptions(&r); break;
+	case PS_V_OWNER_AFFILIATIONS: ps_do_owner_affiliations(&r); break;
+	case PS_V_OWNER_SUBSCRIPTIONS: ps_do_owner_subscriptions(&r); break;
 	case PS_V_NONE: break;
 	}
 }
