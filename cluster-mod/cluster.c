@@ -47,7 +47,45 @@ struct cluster {
 	struct router_mod_timer *members_tick;  /* i13-memb */
 	int stopping;                           /* i13-memb: SIGTERM seen */
 	struct cluster_names *names;            /* i13-fed: components */
+	struct router_mod_timer *sm_check;      /* i14: input held for the sm */
+	int held;
+	uint64_t holds;
 };
+
+/* ---- back-pressure from the local sm (i14) ---- */
+
+/* How often a held input checks whether the sm has caught up. */
+#define SM_CHECK_MS 20
+
+/* While the local sm has more waiting than the router's congestion mark,
+ * stanzas from peers stop being read, so that they wait in the peers'
+ * bounded queues (and go to offline storage there past the bound)
+ * instead of in the router's output to the sm, which has no bound. */
+static void sm_check_cb(void *ctx)
+{
+	struct cluster *c = ctx;
+
+	if (router_mod_congested(c->r, c->cc->sm) == 1)
+		return;
+	router_mod_timer_stop(c->sm_check);
+	c->held = 0;
+	cluster_peers_hold_input(c->peers, 0);
+}
+
+static void sm_check_after_stanza(struct cluster *c)
+{
+	if (c->held || c->cc->sm == NULL || router_mod_congested(c->r, c->cc->sm) != 1)
+		return;
+	c->held = 1;
+	c->holds = cluster_peers_hold_input(c->peers, 1);
+	if (c->holds == 1 || c->holds % 1000 == 0)
+		log_notice("cluster: the local sm %s is congested: reading the peers' links "
+			   "held until it catches up (%llu times since start)", c->cc->sm,
+			   (unsigned long long)c->holds);
+	router_mod_timer_start(c->sm_check, SM_CHECK_MS, 1);
+}
+
+/* ---- end of back-pressure ---- */
 
 /* ---- components on other nodes (i13-fed; cluster_names.h) ---- */
 
@@ -268,6 +306,8 @@ static void cluster_on_frame(const char *peer, const struct cluster_frame *frame
 	if (c->local != NULL && (frame->type == CLUSTER_FRAME_STANZA ||
 				 frame->type == CLUSTER_FRAME_ACK)) {
 		cluster_local_frame(c->local, peer, frame);
+		if (frame->type == CLUSTER_FRAME_STANZA)
+			sm_check_after_stanza(c);       /* i14 */
 		return;
 	}
 	/* i13-memb */
@@ -387,6 +427,11 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 				peers[i].sessions = pt.sessions;
 				peers[i].queue_frames = pt.unacked;
 				peers[i].queue_bytes = pt.unacked_bytes;
+				peers[i].queue_max_frames = pt.fwd.max_frames;      /* i14 */
+				peers[i].queue_max_bytes = pt.fwd.max_bytes;
+				peers[i].queue_oldest_ms = pt.fwd.oldest_ms;
+				memcpy(peers[i].undelivered, pt.fwd.undelivered_by,
+				       sizeof(peers[i].undelivered));
 			}
 	}
 	if (c->names != NULL) {        /* i13-fed */
@@ -399,6 +444,8 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 		st.tables.component_in = nc.in;
 		st.tables.component_bounced = nc.refused;
 	}
+	st.tables.input_held = (uint64_t)c->held;       /* i14 */
+	st.tables.input_holds = c->holds;
 	st.peers = peers;
 	memb = members_status(c, &st.nmembers);        /* i13-memb */
 	st.members = memb;
@@ -455,6 +502,7 @@ static void cluster_free(void *state)
 		return;
 	cluster_control_free(&c->control);
 	router_mod_timer_free(&c->members_tick);       /* i13-memb */
+	router_mod_timer_free(&c->sm_check);            /* i14 */
 	cluster_peers_free(&c->peers);
 	cluster_members_free(&c->members);
 	cluster_names_free(&c->names);  /* i13-fed */
@@ -526,6 +574,7 @@ static int cluster_init(struct router *r, void **state_r, const char **error_r)
 		goto err;
 	members_start(c);       /* i13-memb */
 	names_start(c);         /* i13-fed */
+	c->sm_check = router_mod_timer_new(r, sm_check_cb, c); /* i14 */
 	log_notice("cluster: node %s, profile %s, %d domain%s", c->cc->node,
 		   cluster_profile_name(c->cc->profile), c->cc->ndomains,
 		   c->cc->ndomains == 1 ? "" : "s");
@@ -552,6 +601,11 @@ static int cluster_stop(void *state)
 	/* i13-memb: no judging while the links close. */
 	c->stopping = 1;
 	router_mod_timer_stop(c->members_tick);
+	router_mod_timer_stop(c->sm_check);     /* i14: read what comes while closing */
+	if (c->held) {
+		c->held = 0;
+		cluster_peers_hold_input(c->peers, 0);
+	}
 	if (cluster_peers_stop(c->peers, cluster_stopped, c) == 0)
 		return ROUTER_MOD_STOPPED;
 	return ROUTER_MOD_DRAINING;

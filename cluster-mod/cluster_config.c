@@ -86,7 +86,7 @@ struct reader {
 	struct cluster_config *cc;
 	const char *error;
 	int seen_node, seen_ip, seen_port, seen_pemfile, seen_cachain, seen_profile;
-	int seen_control, seen_sm;
+	int seen_control, seen_sm, seen_queue;
 };
 
 /* Record the first error (later ones are consequences). */
@@ -280,6 +280,42 @@ static int read_sm(struct reader *rd, const struct config_node *n)
 	return 0;
 }
 
+/* A decimal count in [min, max], or 0 when it is not one. */
+static size_t count_parse(const char *v, size_t min, size_t max)
+{
+	size_t n = 0;
+
+	if (*v == '\0' || strlen(v) > 10)
+		return 0;
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9')
+			return 0;
+		n = n * 10 + (size_t)(*v - '0');
+	}
+	return n >= min && n <= max ? n : 0;
+}
+
+/* <queue frames='N' bytes='N'/>: the bound of what waits for a peer's
+ * ACK; either attribute may be left out (the default). */
+static int read_queue(struct reader *rd, const struct config_node *n)
+{
+	const char *frames = config_node_attr(n, "frames");
+	const char *bytes = config_node_attr(n, "bytes");
+
+	if (once(rd, n, &rd->seen_queue) < 0)
+		return -1;
+	if (frames != NULL &&
+	    (rd->cc->queue_frames = count_parse(frames, 1, CLUSTER_QUEUE_FRAMES_MAX)) == 0)
+		READ_FAIL(rd, n, "frames '%s' is not a count of stanzas (1 to %u)", frames,
+			  CLUSTER_QUEUE_FRAMES_MAX);
+	if (bytes != NULL &&
+	    (rd->cc->queue_bytes = count_parse(bytes, CLUSTER_QUEUE_BYTES_MIN,
+					       CLUSTER_QUEUE_BYTES_MAX)) == 0)
+		READ_FAIL(rd, n, "bytes '%s' is not a size in bytes (%u to %u: at least one "
+			  "whole frame)", bytes, CLUSTER_QUEUE_BYTES_MIN, CLUSTER_QUEUE_BYTES_MAX);
+	return 0;
+}
+
 static int read_child(struct reader *rd, const struct config_node *n)
 {
 	const char *name = config_node_name(n);
@@ -306,6 +342,8 @@ static int read_child(struct reader *rd, const struct config_node *n)
 		return read_control(rd, n);
 	if (strcmp(name, "sm") == 0)
 		return read_sm(rd, n);
+	if (strcmp(name, "queue") == 0)
+		return read_queue(rd, n);
 	if (strcmp(name, "module") == 0)
 		return 0;       /* the router's: which file to load */
 	log_warnx("%s", config_errorf(rd->cfg, n, "unknown element, ignored"));

@@ -14,6 +14,7 @@
  *	  <profile>lan</profile>                          lan | wan
  *	  <control>/var/lib/jabberd/pid/cluster.sock</control>   optional
  *	  <sm>sm-n1</sm>          the local sm's <router_id> (optional)
+ *	  <queue frames='65536' bytes='33554432'/>   per-peer bound (optional)
  *	</cluster>
  *
  * Every error names the file, the line and the element, and says what is
@@ -35,6 +36,12 @@ struct config;
 /* Peers and domains one section may list. */
 #define CLUSTER_MAX_PEERS 64
 #define CLUSTER_MAX_DOMAINS 64
+/* <queue>: stanzas and route bytes that may wait for a peer's ACK, per
+ * peer (docs/cluster-protocol.md "How STANZA and ACK are used"). 0 in
+ * the config: cluster_fwd.h's defaults. */
+#define CLUSTER_QUEUE_FRAMES_MAX (1024u * 1024u)
+#define CLUSTER_QUEUE_BYTES_MIN (1024u * 1024u)         /* one whole frame */
+#define CLUSTER_QUEUE_BYTES_MAX (1024u * 1024u * 1024u)
 /* <control>: an absolute path that fits sockaddr_un's sun_path. */
 #define CLUSTER_CONTROL_PATH_MAX 107
 
@@ -65,6 +72,8 @@ struct cluster_config {
 	enum cluster_profile profile;
 	char *control;          /* <control>, or NULL: the default path */
 	char *sm;               /* <sm>: the local sm's router name, or NULL */
+	size_t queue_frames;    /* <queue frames=''>, or 0: the default */
+	size_t queue_bytes;     /* <queue bytes=''>, or 0: the default */
 };
 
 /*

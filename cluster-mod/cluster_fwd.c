@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cluster-mod/cluster_fwd.h"
 #include "cluster-mod/cluster_proto.h"
@@ -16,6 +17,7 @@
 struct fwd_item {
 	struct fwd_item *next;
 	uint64_t seq;
+	uint64_t queued_ms;     /* when it was queued (monotonic) */
 	size_t len;             /* route bytes */
 	size_t cost;            /* counted against max_bytes */
 	size_t ntargets;
@@ -42,6 +44,7 @@ struct fwd_peer {
 	uint64_t delivered;
 	unsigned since_ack;
 	uint64_t sent, received, resent, duplicates, undelivered;
+	uint64_t undelivered_by[CLUSTER_FWD_REASONS];
 };
 
 struct cluster_fwd {
@@ -64,6 +67,16 @@ static const char *const reason_names[] = {
 	[CLUSTER_FWD_TOO_BIG] = "too-big",
 	[CLUSTER_FWD_HOP_LIMIT] = "hop-limit",
 };
+static_assert(sizeof(reason_names) / sizeof(reason_names[0]) == CLUSTER_FWD_REASONS,
+	      "a name for every reason");
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 const char *cluster_fwd_reason_name(enum cluster_fwd_reason reason)
 {
@@ -80,12 +93,18 @@ static struct fwd_peer *peer_find(const struct cluster_fwd *fwd, const char *nam
 	return NULL;
 }
 
-static void undelivered(struct cluster_fwd *fwd, const char *node,
+/* Hand a stanza back to the sm, counted against peer `p` (NULL: not a
+ * configured node). */
+static void undelivered(struct cluster_fwd *fwd, struct fwd_peer *p, const char *node,
 			enum cluster_fwd_reason reason, const uint8_t *route, size_t len,
 			const char *const *targets, size_t ntargets)
 {
 	if (ntargets == 0)
 		return;         /* a broadcast: nothing to hand back */
+	if (p != NULL) {
+		p->undelivered++;
+		p->undelivered_by[reason]++;
+	}
 	fwd->hooks.undelivered(fwd->ctx, node, reason, route, len, targets, ntargets);
 }
 
@@ -155,8 +174,7 @@ static void drain(struct cluster_fwd *fwd, struct fwd_peer *p, enum cluster_fwd_
 		struct fwd_item *it = p->head;
 
 		p->head = it->next;
-		p->undelivered += it->ntargets > 0;
-		undelivered(fwd, p->name, reason, it->route, it->len,
+		undelivered(fwd, p, p->name, reason, it->route, it->len,
 			    (const char *const *)it->targets, it->ntargets);
 		free(it);
 	}
@@ -185,30 +203,28 @@ int cluster_fwd_send(struct cluster_fwd *fwd, const char *node, const uint8_t *r
 	char *at;
 
 	if (p == NULL) {
-		undelivered(fwd, node, CLUSTER_FWD_NO_SUCH_NODE, route, len, targets, ntargets);
+		undelivered(fwd, NULL, node, CLUSTER_FWD_NO_SUCH_NODE, route, len, targets, ntargets);
 		return -1;
 	}
 	for (size_t i = 0; i < ntargets; i++)
 		tlen += strlen(targets[i]) + 1;
 	wire += tlen + ntargets * TARGET_OVERHEAD;
 	if (len == 0 || ntargets > CLUSTER_TARGETS_MAX || wire > CLUSTER_FRAME_MAX) {
-		p->undelivered += ntargets > 0;
-		undelivered(fwd, node, CLUSTER_FWD_TOO_BIG, route, len, targets, ntargets);
+		undelivered(fwd, p, node, CLUSTER_FWD_TOO_BIG, route, len, targets, ntargets);
 		return -1;
 	}
 	if (p->gone) {
-		p->undelivered += ntargets > 0;
-		undelivered(fwd, node, CLUSTER_FWD_NODE_DEAD, route, len, targets, ntargets);
+		undelivered(fwd, p, node, CLUSTER_FWD_NODE_DEAD, route, len, targets, ntargets);
 		return -1;
 	}
 	if (p->frames >= fwd->max_frames || p->bytes + len + tlen > fwd->max_bytes) {
-		p->undelivered += ntargets > 0;
-		undelivered(fwd, node, CLUSTER_FWD_QUEUE_FULL, route, len, targets, ntargets);
+		undelivered(fwd, p, node, CLUSTER_FWD_QUEUE_FULL, route, len, targets, ntargets);
 		return -1;
 	}
 	it = xmalloc(sizeof(*it) + ntargets * sizeof(char *) + tlen + len);
 	it->next = NULL;
 	it->seq = p->next_seq++;
+	it->queued_ms = mono_ms();
 	it->len = len;
 	it->cost = len + tlen;
 	it->ntargets = ntargets;
@@ -397,7 +413,16 @@ int cluster_fwd_queue_info(const struct cluster_fwd *fwd, const char *peer,
 		.bytes = p->bytes, .delivered_in = p->delivered, .sent = p->sent,
 		.received = p->received, .resent = p->resent,
 		.duplicates = p->duplicates, .undelivered = p->undelivered,
+		.max_frames = fwd->max_frames, .max_bytes = fwd->max_bytes,
 	};
+	memcpy(q->undelivered_by, p->undelivered_by, sizeof(q->undelivered_by));
+	if (p->head != NULL) {
+		uint64_t now = mono_ms();
+
+		q->oldest_ms = now > p->head->queued_ms ? now - p->head->queued_ms : 0;
+		if (q->oldest_ms == 0)
+			q->oldest_ms = 1;       /* something waits */
+	}
 	return 0;
 }
 

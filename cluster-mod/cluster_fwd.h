@@ -52,6 +52,7 @@ enum cluster_fwd_reason {
 	CLUSTER_FWD_TOO_BIG = 3,        /* too-big */
 	CLUSTER_FWD_HOP_LIMIT = 4,      /* hop-limit (cluster_local.c, rule 9) */
 };
+#define CLUSTER_FWD_REASONS 5
 /* "node-dead", "queue-full", "no-such-node", "too-big", "hop-limit". */
 const char *cluster_fwd_reason_name(enum cluster_fwd_reason reason);
 
@@ -123,6 +124,10 @@ struct cluster_fwd_queue {
 	size_t frames, bytes;           /* waiting for an ACK */
 	uint64_t delivered_in;          /* last sequence delivered from it */
 	uint64_t sent, received, resent, duplicates, undelivered;
+	/* undelivered, by cause (enum cluster_fwd_reason) */
+	uint64_t undelivered_by[CLUSTER_FWD_REASONS];
+	size_t max_frames, max_bytes;   /* the bounds of frames and bytes */
+	uint64_t oldest_ms;             /* how long the oldest has waited; 0: none */
 };
 /* 0 and *q for a configured peer, else -1. */
 int cluster_fwd_queue_info(const struct cluster_fwd *fwd, const char *peer,

@@ -852,6 +852,16 @@ int cluster_links_peer_count(const struct cluster_links *ls)
 	return ls->npeers;
 }
 
+void cluster_link_hold(struct cluster_link *l, int hold)
+{
+	if (l->mc == NULL || mio_conn_closing(l->mc))
+		return;
+	if (hold)
+		mio_conn_pause_read(l->mc);
+	else
+		mio_conn_resume_read(l->mc);
+}
+
 void cluster_links_peer_status(const struct cluster_links *ls, int i,
 			       struct cluster_peer_status *st)
 {
@@ -874,6 +884,8 @@ void cluster_links_peer_status(const struct cluster_links *ls, int i,
 	st->duplicates = p->duplicates;
 	st->backoff_ms = p->backoff_ms;
 	st->last_error = p->last_error;
+	if (p->link != NULL && p->link->mc != NULL)
+		st->out_queued = mio_conn_queued(p->link->mc) + p->link->out.len;
 }
 
 uint64_t cluster_links_refusals(const struct cluster_links *ls, enum cluster_refusal reason)

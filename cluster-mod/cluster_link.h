@@ -122,6 +122,10 @@ void cluster_link_close(struct cluster_link *link, const char *reason);
  * backoff (the link was closed on purpose, not for a fault). */
 void cluster_link_close_redial(struct cluster_link *link, const char *reason);
 
+/* Stop (hold 1) or restart (0) reading the link: back-pressure from
+ * where its bytes go. What was read already is still delivered. */
+void cluster_link_hold(struct cluster_link *link, int hold);
+
 /* The peer's node name ("" before authentication). */
 const char *cluster_link_peer(const struct cluster_link *link);
 /* 1 if this node dialled the link, 0 if it accepted it. */
@@ -149,6 +153,8 @@ struct cluster_peer_status {
 	uint64_t bytes_in, bytes_out;   /* application bytes, all links */
 	uint64_t ups;                   /* times the link came up */
 	uint64_t duplicates;            /* second links of the pair closed */
+	uint64_t out_queued;            /* bytes waiting for the socket (at most
+					 * CLUSTER_LINK_MAX_OUT plus one turn's) */
 	unsigned backoff_ms;            /* next redial pause */
 	const char *last_error;         /* "" if none */
 };

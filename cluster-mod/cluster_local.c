@@ -879,6 +879,7 @@ int cluster_local_peer_tables(const struct cluster_local *cl, const char *peer,
 	t->sent = q.sent;
 	t->received = q.received;
 	t->undelivered = q.undelivered;
+	t->fwd = q;
 	return 0;
 }
 
@@ -1116,7 +1117,8 @@ struct cluster_local *cluster_local_new(struct router *r, const struct cluster_c
 			/* A peer never reached is taken for dead as well. */
 			router_mod_timer_start(cl->dead[i], dead_wait_ms(cl), 0);
 		}
-		cl->fwd = cluster_fwd_new(names, cc->npeers, 0, 0, &hooks, cl);
+		cl->fwd = cluster_fwd_new(names, cc->npeers, cc->queue_frames, cc->queue_bytes,
+					  &hooks, cl);
 		cl->bare = xhash_new();
 		cl->held = xhash_new();         /* i14 */
 		cl->sync_timer = router_mod_timer_new(r, sync_check, cl);

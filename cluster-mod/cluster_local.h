@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster-mod/cluster_fwd.h"
+
 /* Rule 9: a stanza makes at most this many forwards in all (jc:hops on
  * the sm's route says which one this is; absent: the first). A route
  * from the sm past it goes back as jc:undelivered='hop-limit'. The sm has
@@ -124,6 +126,7 @@ struct cluster_local_peer_tables {
 	size_t sessions;                /* its entries here */
 	size_t unacked, unacked_bytes;  /* our stanzas it has not acknowledged */
 	uint64_t sent, received, undelivered;
+	struct cluster_fwd_queue fwd;   /* the whole queue's report (i14) */
 };
 /* 0 and *t for a configured peer, else -1. */
 int cluster_local_peer_tables(const struct cluster_local *cl, const char *peer,

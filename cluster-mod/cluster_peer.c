@@ -57,6 +57,8 @@ struct cluster_peers {
 	unsigned ping_ms, timeout_ms;
 	struct list_node convs;
 	int stopping;
+	int held;                       /* input held (cluster_peers_hold_input) */
+	uint64_t holds;
 	struct {
 		char name[CLUSTER_NODE_NAME_MAX + 1];
 		int result;
@@ -340,6 +342,8 @@ static void conv_tick(struct mio_timer *t, void *ctx)
 		}
 		return;
 	}
+	if (c->ps->held)
+		c->last_rx_ms = now;    /* the silence is ours: we do not read */
 	if (now - c->last_rx_ms >= c->ps->timeout_ms) {
 		snprintf(text, sizeof(text), "heartbeat timeout (nothing for %llu ms)",
 			 (unsigned long long)(now - c->last_rx_ms));
@@ -372,6 +376,8 @@ static void peers_on_up(struct cluster_link *link, const char *peer, void *ctx)
 	mio_timer_start(c->timer, tick, 1);
 	list_add_tail(&ps->convs, &c->node);
 	cluster_link_set_data(link, c);
+	if (ps->held)
+		cluster_link_hold(link, 1);
 	if (c->outgoing)
 		conv_send_hello(c);
 }
@@ -586,6 +592,23 @@ int cluster_peers_open(const struct cluster_peers *ps)
 const struct cluster_links *cluster_peers_links(const struct cluster_peers *ps)
 {
 	return ps->links;
+}
+
+uint64_t cluster_peers_hold_input(struct cluster_peers *ps, int hold)
+{
+	struct conv *c;
+
+	hold = hold != 0;
+	if (hold == ps->held)
+		return ps->holds;
+	ps->held = hold;
+	ps->holds += (uint64_t)hold;
+	LIST_FOREACH(c, &ps->convs, struct conv, node) {
+		if (!hold)
+			c->last_rx_ms = now_us() / 1000;
+		cluster_link_hold(c->link, hold);
+	}
+	return ps->holds;
 }
 
 int cluster_peers_open_info(const struct cluster_peers *ps, const char *name,

@@ -79,6 +79,16 @@ uint64_t cluster_peers_incarnation(const struct cluster_peers *ps);
  * the old one follows a frame of the new one. */
 void cluster_peers_set_incarnation(struct cluster_peers *ps, uint64_t incarnation);
 
+/*
+ * Back-pressure (docs/cluster-protocol.md "How STANZA and ACK are used",
+ * Bound): hold 1 stops reading every link, present and to come, until
+ * hold 0. Peers then see their stanzas wait for our ACK, up to their
+ * queue's bound. While input is held, this node does not count the
+ * links' silence against the peers (it is ours), so a hold does not take
+ * a peer for dead. Returns the number of holds since start.
+ */
+uint64_t cluster_peers_hold_input(struct cluster_peers *ps, int hold);
+
 /* Peers whose link is open now. */
 int cluster_peers_open(const struct cluster_peers *ps);
 

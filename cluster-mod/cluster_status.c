@@ -139,8 +139,16 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 			   l->ups, l->duplicates);
 		buf_printf(out, "  last error   %s\n", l->last_error[0] != '\0' ? l->last_error : "-");
 		buf_printf(out, "  sessions     %" PRIu64 "\n", p->sessions);
-		buf_printf(out, "  queue        %" PRIu64 " unacked, %" PRIu64 " bytes\n",
-			   p->queue_frames, p->queue_bytes);
+		buf_printf(out, "  queue        %" PRIu64 " unacked, %" PRIu64 " bytes (bound %"
+			   PRIu64 ", %" PRIu64 " bytes), oldest %" PRIu64 " ms; link output %"
+			   PRIu64 " bytes\n", p->queue_frames, p->queue_bytes, p->queue_max_frames,
+			   p->queue_max_bytes, p->queue_oldest_ms, l->out_queued);
+		buf_printf(out, "  undelivered ");
+		for (int r = 0; r < CLUSTER_FWD_REASONS; r++)
+			buf_printf(out, "%s %s %" PRIu64, r > 0 ? "," : "",
+				   cluster_fwd_reason_name((enum cluster_fwd_reason)r),
+				   p->undelivered[r]);
+		buf_printf(out, "\n");
 	}
 	for (int i = 0; i < st->nmembers; i++) {
 		const struct cluster_status_member *m = &st->members[i];
@@ -193,6 +201,8 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 		   "out %" PRIu64 ", in %" PRIu64 ", bounced %" PRIu64 "\n",
 		   st->tables.names_announced, st->tables.names_held, st->tables.component_out,
 		   st->tables.component_in, st->tables.component_bounced);
+	buf_printf(out, "  peer input   %s, held %" PRIu64 " times (local sm congested)\n",
+		   st->tables.input_held ? "held" : "read", st->tables.input_holds);
 }
 
 /* A JSON string: quotes, backslashes and control bytes escaped; other
@@ -248,7 +258,18 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 			   l->backoff_ms);
 		json_str(out, l->last_error);
 		buf_printf(out, ",\"sessions\":%" PRIu64 ",\"queue\":{\"frames\":%" PRIu64
-			   ",\"bytes\":%" PRIu64 "}}", p->sessions, p->queue_frames, p->queue_bytes);
+			   ",\"bytes\":%" PRIu64 ",\"max_frames\":%" PRIu64 ",\"max_bytes\":%"
+			   PRIu64 ",\"oldest_ms\":%" PRIu64 ",\"out_bytes\":%" PRIu64
+			   "},\"undelivered\":{", p->sessions, p->queue_frames, p->queue_bytes,
+			   p->queue_max_frames, p->queue_max_bytes, p->queue_oldest_ms,
+			   l->out_queued);
+		for (int r = 0; r < CLUSTER_FWD_REASONS; r++) {
+			if (r > 0)
+				buf_append_char(out, ',');
+			json_str(out, cluster_fwd_reason_name((enum cluster_fwd_reason)r));
+			buf_printf(out, ":%" PRIu64, p->undelivered[r]);
+		}
+		buf_append_str(out, "}}");
 	}
 	buf_append_str(out, "],\"members\":[");
 	for (int i = 0; i < st->nmembers; i++) {
@@ -326,9 +347,11 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 	buf_append_char(out, '}');
 	buf_printf(out, ",\"names_announced\":%" PRIu64 ",\"names_held\":%" PRIu64
 		   ",\"component_out\":%" PRIu64 ",\"component_in\":%" PRIu64
-		   ",\"component_bounced\":%" PRIu64 "}}\n", st->tables.names_announced,
+		   ",\"component_bounced\":%" PRIu64 ",\"input_held\":%s,\"input_holds\":%"
+		   PRIu64 "}}\n", st->tables.names_announced,
 		   st->tables.names_held, st->tables.component_out, st->tables.component_in,
-		   st->tables.component_bounced);
+		   st->tables.component_bounced, st->tables.input_held ? "true" : "false",
+		   st->tables.input_holds);
 }
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
@@ -394,6 +417,12 @@ static int get_rtt(const struct cluster_status_peer *p, double *v)
 	return p->open;
 }
 
+static int get_oldest(const struct cluster_status_peer *p, double *v)
+{
+	*v = (double)p->queue_oldest_ms / 1e3;
+	return 1;
+}
+
 /* A peer's uint64_t field, read by peer_value(). */
 #define PEER_U64(field) NULL, offsetof(struct cluster_status_peer, field)
 #define PEER_FIELD_IS_U64(field) \
@@ -405,6 +434,10 @@ PEER_FIELD_IS_U64(link.ups);
 PEER_FIELD_IS_U64(sessions);
 PEER_FIELD_IS_U64(queue_frames);
 PEER_FIELD_IS_U64(queue_bytes);
+PEER_FIELD_IS_U64(queue_max_frames);
+PEER_FIELD_IS_U64(queue_max_bytes);
+PEER_FIELD_IS_U64(queue_oldest_ms);
+PEER_FIELD_IS_U64(link.out_queued);
 
 static void prom_router(const struct cluster_status *st, struct buf *out, const char *name,
 			const char *type, const char *help, uint64_t v)
@@ -510,6 +543,29 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 		   "Stanzas sent to the peer and not acknowledged yet.", PEER_U64(queue_frames));
 	prom_peers(st, out, "jabberd_cluster_peer_queue_bytes", "gauge",
 		   "Route bytes sent to the peer and not acknowledged yet.", PEER_U64(queue_bytes));
+	prom_peers(st, out, "jabberd_cluster_peer_queue_max_frames", "gauge",
+		   "Stanzas that may wait for the peer's acknowledgement (<queue frames>).",
+		   PEER_U64(queue_max_frames));
+	prom_peers(st, out, "jabberd_cluster_peer_queue_max_bytes", "gauge",
+		   "Route bytes that may wait for the peer's acknowledgement (<queue bytes>).",
+		   PEER_U64(queue_max_bytes));
+	prom_peers(st, out, "jabberd_cluster_peer_queue_oldest_seconds", "gauge",
+		   "How long the oldest stanza not acknowledged by the peer has waited.",
+		   get_oldest, 0);
+	prom_peers(st, out, "jabberd_cluster_peer_link_output_bytes", "gauge",
+		   "Bytes waiting to be written to the peer's link.", PEER_U64(link.out_queued));
+	prom_head(out, "jabberd_cluster_peer_undelivered_total", "counter",
+		  "Stanzas for the peer handed back to the local sm, by cause, since start.");
+	for (int i = 0; i < st->npeers; i++)
+		for (int r = 0; r < CLUSTER_FWD_REASONS; r++) {
+			buf_append_str(out, "jabberd_cluster_peer_undelivered_total{node=\"");
+			prom_label(out, st->node);
+			buf_append_str(out, "\",peer=\"");
+			prom_label(out, st->peers[i].link.name);
+			buf_printf(out, "\",reason=\"%s\"} %" PRIu64 "\n",
+				   cluster_fwd_reason_name((enum cluster_fwd_reason)r),
+				   st->peers[i].undelivered[r]);
+		}
 	prom_head(out, "jabberd_cluster_refusals_total", "counter",
 		  "Peers refused before authentication, by reason, since start.");
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++) {
@@ -577,4 +633,10 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 	prom_router(st, out, "jabberd_cluster_component_bounced_total", "counter",
 		    "Routes for other nodes' components bounced to their sender since start.",
 		    st->tables.component_bounced);
+	prom_router(st, out, "jabberd_cluster_peer_input_held", "gauge",
+		    "1 while reading the peers' links is held for the congested local sm.",
+		    st->tables.input_held);
+	prom_router(st, out, "jabberd_cluster_peer_input_holds_total", "counter",
+		    "Times reading the peers' links was held for the local sm since start.",
+		    st->tables.input_holds);
 }

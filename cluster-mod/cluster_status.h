@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "cluster-mod/cluster_fwd.h"
 #include "cluster-mod/cluster_link.h"
 #include "cluster-mod/cluster_members.h"
 #include "cluster-mod/cluster_tls.h"
@@ -47,6 +48,11 @@ struct cluster_status_peer {
 	/* i13-fwd: its entries in the session table, and our stanzas it
 	 * has not acknowledged (count and route bytes). */
 	uint64_t sessions, queue_frames, queue_bytes;
+	/* i14: the queue's bounds, how long its oldest stanza has waited (0:
+	 * none waits), and the stanzas handed back to the sm, by cause
+	 * (cluster_fwd_reason_name()). */
+	uint64_t queue_max_frames, queue_max_bytes, queue_oldest_ms;
+	uint64_t undelivered[CLUSTER_FWD_REASONS];
 };
 
 /* i13-fwd: the session table and the module's side of iface13.md. */
@@ -66,6 +72,9 @@ struct cluster_status_tables {
 	/* i14: undelivered by cause: node-dead, queue-full, no-such-node,
 	 * too-big (cluster_fwd.h) */
 	uint64_t undelivered_by[6];
+	/* i14: reading the peers' links held because the local sm was
+	 * congested: now (0 or 1), and times since start */
+	uint64_t input_held, input_holds;
 };
 
 /* A member of the cluster as this node sees it (cluster_members.h). */

@@ -126,6 +126,7 @@ endif
 # unit test and the fuzz target.
 CLUSTER_STATUS_SOURCES = \
 	cluster-mod/cluster_status.c cluster-mod/cluster_status.h \
+	cluster-mod/cluster_fwd.c cluster-mod/cluster_fwd.h \
 	cluster-mod/cluster_link.c cluster-mod/cluster_link.h \
 	cluster-mod/cluster_tls.c cluster-mod/cluster_tls.h \
 	cluster-mod/cluster_config.c cluster-mod/cluster_config.h

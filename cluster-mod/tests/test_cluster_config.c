@@ -53,6 +53,7 @@ static void test_full_section(void **state)
 		"  <profile>wan</profile>\n"
 		"  <module>/x/cluster.so</module>\n"
 		"  <sm>sm-n1</sm>\n"
+		"  <queue frames='200' bytes='2097152'/>\n"
 		"</cluster>", &error);
 
 	(void)state;
@@ -73,6 +74,8 @@ static void test_full_section(void **state)
 	assert_string_equal(cc->domains[1], "example.net");
 	assert_int_equal(cc->profile, CLUSTER_PROFILE_WAN);
 	assert_string_equal(cc->sm, "sm-n1");
+	assert_int_equal(cc->queue_frames, 200);
+	assert_int_equal(cc->queue_bytes, 2097152);
 	cluster_config_free(&cc);
 	assert_null(cc);
 }
@@ -89,6 +92,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cc->npeers, 0);
 	assert_int_equal(cc->profile, CLUSTER_PROFILE_LAN);
 	assert_null(cc->sm);
+	assert_int_equal(cc->queue_frames, 0);  /* cluster_fwd.h's defaults */
+	assert_int_equal(cc->queue_bytes, 0);
 	cluster_config_free(&cc);
 }
 
@@ -156,6 +161,18 @@ static const struct bad_case {
 	  { "<cluster><sm>", "'a@b' is not a component name" } },
 	{ "<cluster>" GOOD_HEAD "<domain>d</domain><sm>x</sm><sm>y</sm></cluster>",
 	  { "<cluster><sm>", "more than once" } },
+	{ "<cluster>" GOOD_HEAD "<domain>d</domain><queue frames='0'/></cluster>",
+	  { "<cluster><queue>", "frames '0' is not a count of stanzas (1 to 1048576)" } },
+	{ "<cluster>" GOOD_HEAD "<domain>d</domain><queue frames='2000000'/></cluster>",
+	  { "<cluster><queue>", "frames '2000000'" } },
+	{ "<cluster>" GOOD_HEAD "<domain>d</domain><queue frames='-1'/></cluster>",
+	  { "<cluster><queue>", "frames '-1'" } },
+	{ "<cluster>" GOOD_HEAD "<domain>d</domain><queue bytes='65536'/></cluster>",
+	  { "<cluster><queue>", "bytes '65536' is not a size", "one whole frame" } },
+	{ "<cluster>" GOOD_HEAD "<domain>d</domain><queue bytes='99999999999'/></cluster>",
+	  { "<cluster><queue>", "bytes '99999999999'" } },
+	{ "<cluster>" GOOD_HEAD "<domain>d</domain><queue/><queue/></cluster>",
+	  { "<cluster><queue>", "more than once" } },
 	{ "<cluster/>\n<cluster/>", { "router.xml:4: <cluster>", "more than once" } },
 };
 

@@ -383,10 +383,16 @@ static void test_queue_bound(void **state)
 	assert_int_equal(net.e[0].nundelivered, 1);
 	assert_string_equal(net.e[0].undelivered[0], "<x/>");
 	assert_int_equal(net.e[0].ureason[0], CLUSTER_FWD_QUEUE_FULL);
+	/* The report: the bound, the cause counted, something waiting. */
+	assert_int_equal(queue(&net.e[0], "n2").max_frames, 3);
+	assert_int_equal(queue(&net.e[0], "n2").undelivered_by[CLUSTER_FWD_QUEUE_FULL], 1);
+	assert_int_equal(queue(&net.e[0], "n2").undelivered_by[CLUSTER_FWD_NODE_DEAD], 0);
+	assert_true(queue(&net.e[0], "n2").oldest_ms > 0);
 	/* Queued before the first link: delivered when it opens. */
 	net_open(&net, 1000, 2000);
 	net_pump(&net);
 	assert_delivered_in_order(&net.e[1], 3);
+	assert_int_equal(queue(&net.e[0], "n2").oldest_ms, 0);  /* all acknowledged */
 	net_free(&net);
 
 	/* The byte bound: 40 bytes of route and targets. */
@@ -429,6 +435,9 @@ static void test_node_gone_and_broadcasts(void **state)
 	assert_int_equal(net.e[0].nundelivered, 3);
 	assert_string_equal(net.e[0].undelivered[2], "<g/>");
 	assert_int_equal(net.e[0].ureason[2], CLUSTER_FWD_NODE_DEAD);
+	/* counted by cause; the broadcast is not counted */
+	assert_int_equal(queue(&net.e[0], "n2").undelivered_by[CLUSTER_FWD_NODE_DEAD], 3);
+	assert_int_equal(queue(&net.e[0], "n2").undelivered, 3);
 	/* It comes back as a new incarnation over a link that stayed open
 	 * (it learnt it was declared dead): both ends number from 1 again. */
 	cluster_fwd_reincarnated(net.e[1].fwd);
@@ -464,6 +473,7 @@ static void test_unknown_node_too_big_bad_ack(void **state)
 	assert_int_equal(cluster_fwd_send(net.e[0].fwd, "n2", (const uint8_t *)big.data,
 					  CLUSTER_FRAME_MAX - 20, &t, 1), -1);
 	assert_int_equal(net.e[0].ureason[1], CLUSTER_FWD_TOO_BIG);
+	assert_int_equal(queue(&net.e[0], "n2").undelivered_by[CLUSTER_FWD_TOO_BIG], 1);
 	buf_free(&big);
 	/* An ACK for stanzas never sent is refused. */
 	net_open(&net, 1000, 2000);

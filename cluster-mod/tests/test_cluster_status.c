@@ -72,6 +72,12 @@ static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
 	p[0].sessions = 12;
 	p[0].queue_frames = 3;
 	p[0].queue_bytes = 456;
+	p[0].queue_max_frames = 200;            /* i14 */
+	p[0].queue_max_bytes = 1048576;
+	p[0].queue_oldest_ms = 1500;
+	p[0].link.out_queued = 789;
+	p[0].undelivered[CLUSTER_FWD_QUEUE_FULL] = 11;
+	p[0].undelivered[CLUSTER_FWD_NODE_DEAD] = 2;
 	p[1].link = (struct cluster_peer_status){
 		.name = "n3", .ip = "127.0.0.4", .port = 5348, .state = CLUSTER_LINK_DOWN,
 		.remote = "", .bytes_in = 10, .bytes_out = 20, .ups = 2, .backoff_ms = 400,
@@ -87,7 +93,8 @@ static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
 			    .forwarded_in = 9, .undelivered = 1, .sm_held_now = 4,
 			    .sm_held = 11, .sm_returned = 2, .sm_dropped = 3, .names_announced = 1,
 			    .names_held = 2, .component_out = 5, .component_in = 6,
-			    .component_bounced = 1, .undelivered_by = { 1, 0, 0, 0, 0, 0 } },
+			    .component_bounced = 1, .undelivered_by = { 1, 0, 0, 0, 0, 0 },
+			    .input_held = 1, .input_holds = 4 },
 		.nmembers = 3, .members = members3,
 		.member_events = { .suspected = 5, .declared_dead = 4, .left = 1,
 				   .partitions = 2, .merges = 3, .held_down = 1 },
@@ -118,7 +125,10 @@ static void test_text(void **state)
 	assert_non_null(strstr(b.data, "wrong CA"));
 	assert_non_null(strstr(b.data, "redirects    4 entries, 5 hits, 2 misses\n"));
 	/* i13-fwd: per-peer table and queue, and the tables block */
-	assert_non_null(strstr(b.data, "sessions     12\n  queue        3 unacked, 456 bytes\n"));
+	assert_non_null(strstr(b.data, "sessions     12\n  queue        3 unacked, 456 bytes "
+				       "(bound 200, 1048576 bytes), oldest 1500 ms; link output "
+				       "789 bytes\n  undelivered  node-dead 2, queue-full 11, "
+				       "no-such-node 0, too-big 0, hop-limit 0\n"));
 	assert_non_null(strstr(b.data, "tables\n  local        2 sessions\n"
 				       "  remote       12 sessions\n  stubs        30 pushed\n"
 				       "  redirects    3 installed\n  handed       17\n"
@@ -127,7 +137,8 @@ static void test_text(void **state)
 				       "  undelivered  node-dead 1, queue-full 0, no-such-node 0, "
 				       "too-big 0, hop-limit 0, sm-gone 0\n"
 				       "  components   1 announced, 2 held for peers; routes out 5, "
-				       "in 6, bounced 1\n"));
+				       "in 6, bounced 1\n"
+				       "  peer input   held, held 4 times (local sm congested)\n"));
 	/* n3 is down: no rtt line for it */
 	assert_null(strstr(strstr(b.data, "peer n3\n"), "rtt"));
 	/* the members, with their state and since when */
@@ -180,7 +191,11 @@ static void test_json(void **state)
 				       "\"held_down\":1,\"suspect\":[],\"dead\":[\"n3\"],"
 				       "\"held\":[\"n2\"]},\"refusals\":{"));
 	assert_non_null(strstr(b.data, "\"redirect_misses\":2,\"redirect_entries\":4},"));
-	assert_non_null(strstr(b.data, "\"sessions\":12,\"queue\":{\"frames\":3,\"bytes\":456}}"));
+	assert_non_null(strstr(b.data, "\"sessions\":12,\"queue\":{\"frames\":3,\"bytes\":456,"
+				       "\"max_frames\":200,\"max_bytes\":1048576,\"oldest_ms\":1500,"
+				       "\"out_bytes\":789},\"undelivered\":{\"node-dead\":2,"
+				       "\"queue-full\":11,\"no-such-node\":0,\"too-big\":0,"
+				       "\"hop-limit\":0}}"));
 	assert_non_null(strstr(b.data, ",\"tables\":{\"local_sessions\":2,\"remote_sessions\":12,"
 				       "\"stubs_pushed\":30,\"redirect_entries\":3,\"handed\":17,"
 				       "\"forwarded_out\":8,\"forwarded_in\":9,\"undelivered\":1,"
@@ -189,7 +204,8 @@ static void test_json(void **state)
 				       "\"no-such-node\":0,\"too-big\":0,\"hop-limit\":0,"
 				       "\"sm-gone\":0},"
 				       "\"names_announced\":1,\"names_held\":2,\"component_out\":5,"
-				       "\"component_in\":6,\"component_bounced\":1}}\n"));
+				       "\"component_in\":6,\"component_bounced\":1,"
+				       "\"input_held\":true,\"input_holds\":4}}\n"));
 	/* one line, no raw control byte */
 	for (size_t i = 0; i + 1 < b.len; i++)
 		assert_true((unsigned char)b.data[i] >= 0x20);
@@ -280,7 +296,16 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(b.data, "jabberd_router_redirect_misses_total{node=\"n1\"} 2\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_names_held{node=\"n1\"} 2\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_component_bounced_total{node=\"n1\"} 1\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_peer_input_holds_total{node=\"n1\"} 4\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_peer_queue_frames{node=\"n1\",peer=\"n2\"} 3\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_peer_queue_max_frames{node=\"n1\","
+				       "peer=\"n2\"} 200\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_peer_queue_oldest_seconds{node=\"n1\","
+				       "peer=\"n2\"} 1.5\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_peer_link_output_bytes{node=\"n1\","
+				       "peer=\"n2\"} 789\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_peer_undelivered_total{node=\"n1\","
+				       "peer=\"n2\",reason=\"queue-full\"} 11\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_remote_sessions{node=\"n1\"} 12\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_member_state{node=\"n1\",member=\"n3\","
 				       "state=\"dead\"} 1\n"));
@@ -301,11 +326,12 @@ static void test_metrics(void **state)
 			fail_msg("not Prometheus text format: %s", line);
 		samples += line[0] != '#';
 	}
-	/* 2 peers x 7 per-peer metrics + rtt of n2 + refusal reasons + 5 router
-	 * + 8 tables + 5 components + 3 members x (4 states + since)
-	 * + 2 other members x 3 flap metrics + 6 membership events + 6 causes */
-	assert_int_equal(samples, 2 * 7 + 1 + CLUSTER_REFUSE_COUNT + 5 + 8 + 5 + 3 * 5 +
-			 2 * 3 + 6 + 6);
+	/* 2 peers x (11 per-peer metrics + the undelivered causes) + rtt of n2
+	 * + refusal reasons + 5 router + 8 tables + 5 components + 3 members x
+	 * (4 states + since) + 2 other members x 3 flap metrics + 6 membership
+	 * events + 6 causes + 2 input holds */
+	assert_int_equal(samples, 2 * (11 + CLUSTER_FWD_REASONS) + 1 + CLUSTER_REFUSE_COUNT + 5 +
+			 8 + 5 + 3 * 5 + 2 * 3 + 6 + 6 + 2);
 	buf_free(&b);
 }
 

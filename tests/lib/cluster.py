@@ -156,8 +156,9 @@ class ClusterNode:
                  for n, p in sorted(cports.items()) if n != self.number]
         section = cluster_section(self.name, self.ip, self.cport, c.pki.node(self.name),
                                   c.pki.ca, peers, c.domain,
-                                  "<sm>%s</sm>\n    <control>%s</control>"
-                                  % (self.sm_id, self.control))
+                                  "<sm>%s</sm>\n    <control>%s</control>%s"
+                                  % (self.sm_id, self.control,
+                                     "\n    " + c.cluster_xml if c.cluster_xml else ""))
         path = node.config("router")
         path.write_text(path.read_text().replace("</router>", "  %s\n</router>" % section))
 
@@ -265,8 +266,11 @@ class ClusterNode:
 class Cluster:
     """`size` nodes on one PostgreSQL database `db` (a pgsql.Database)."""
 
-    def __init__(self, sandbox, db, size=3, domain="localhost", proxied=False):
+    def __init__(self, sandbox, db, size=3, domain="localhost", proxied=False,
+                 cluster_xml=""):
         self.sb = sandbox
+        # More of <cluster> for every node (e.g. "<queue frames='200'/>").
+        self.cluster_xml = cluster_xml
         self.db = db
         self.domain = domain
         # The control sockets' paths must fit in 107 bytes; the sandbox's
@@ -349,11 +353,11 @@ class Cluster:
         return out + [str(f) for f in self.sb.scan()]
 
 
-def _module_cluster(request, tmp_path_factory, size, proxied=False):
+def _module_cluster(request, tmp_path_factory, size, proxied=False, cluster_xml=""):
     pg = request.getfixturevalue("pg_server")
     sb = sandbox_mod.Sandbox(tmp_path_factory.mktemp("cluster"))
     db = pg.database()
-    c = Cluster(sb, db, size=size, proxied=proxied)
+    c = Cluster(sb, db, size=size, proxied=proxied, cluster_xml=cluster_xml)
     try:
         c.start()
     except BaseException:
@@ -363,8 +367,8 @@ def _module_cluster(request, tmp_path_factory, size, proxied=False):
     return c, db
 
 
-def _module_fixture(request, tmp_path_factory, proxied):
-    c, db = _module_cluster(request, tmp_path_factory, 3, proxied)
+def _module_fixture(request, tmp_path_factory, proxied, cluster_xml=""):
+    c, db = _module_cluster(request, tmp_path_factory, 3, proxied, cluster_xml)
     yield c
     problems = c.close()
     db.save_log(c.sb.path("postgresql.log"))
