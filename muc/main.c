@@ -24,13 +24,13 @@
 #include "mio/mio.h"
 #include "util/buf.h"
 #include "util/config_file.h"
+#include "util/daemon.h"
 #include "util/jid.h"
 #include "util/log.h"
 #include "util/nad.h"
 #include "util/pidfile.h"
 #include "util/sdnotify.h"
 #include "util/xhash.h"
-#include "util/signals.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc/jabberd"
@@ -161,14 +161,6 @@ static int link_router(struct muc *muc, const char **error_r)
 
 /* ---- signals ---- */
 
-static void on_hup(int signo, void *ctx)
-{
-	(void)signo, (void)ctx;
-	sdnotify_reloading();
-	log_reopen();
-	sdnotify_reloaded();
-}
-
 static void on_term(int signo, void *ctx)
 {
 	struct muc *muc = ctx;
@@ -183,12 +175,6 @@ static void on_term(int signo, void *ctx)
 	if (comp_is_open(muc->comp))
 		muc_shutdown(muc);
 	comp_close(muc->comp);
-}
-
-static void on_debug(int signo, void *ctx)
-{
-	(void)ctx;
-	log_set_debug(signo == SIGUSR2);
 }
 
 static struct metrics *muc_metrics;
@@ -229,9 +215,7 @@ static void render_metrics(struct buf *out, void *ctx)
 
 static int run(struct muc *muc)
 {
-	struct mio_timer *watchdog;
 	const char *error;
-	int rc;
 
 	if (link_router(muc, &error) < 0 ||
 	    metrics_start(muc->mio, muc->cfg, "muc", render_metrics, muc, &muc_metrics,
@@ -239,22 +223,9 @@ static int run(struct muc *muc)
 		log_error("muc: %s", error);
 		return 1;
 	}
-	mio_signal(muc->mio, SIGHUP, on_hup, muc, &error);
-	mio_signal(muc->mio, SIGTERM, on_term, muc, &error);
-	mio_signal(muc->mio, SIGINT, on_term, muc, &error);
-	mio_signal(muc->mio, SIGUSR1, on_debug, muc, &error);
-	mio_signal(muc->mio, SIGUSR2, on_debug, muc, &error);
-	signals_release();
-	watchdog = mio_timer_new(muc->mio, sdnotify_watchdog_timer, NULL);
-	if (sdnotify_watchdog_ms() > 0)
-		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
-	if (mio_run(muc->mio, &error) < 0) {
-		log_error("muc: %s", error);
-		rc = 1;
-	} else
-		rc = muc->exit_code;
-	mio_timer_free(&watchdog);
-	return rc;
+	if (daemon_run(muc->mio, "muc", &(const struct daemon_signals){ .term = on_term }, muc) < 0)
+		return 1;
+	return muc->exit_code;
 }
 
 static const char *const known_sections[] = {
@@ -286,38 +257,26 @@ static struct muc *setup(struct config *cfg, struct mio *mio)
 
 int main(int argc, char **argv)
 {
-	const char *file = SYSCONFDIR "/muc.xml", *id = NULL, *error;
+	struct daemon_args a = { .file = SYSCONFDIR "/muc.xml" };
+	const char *error;
 	struct muc_main_opts o = { 0 };
 	struct config *cfg;
 	struct mio *mio;
 	struct muc *muc;
-	int ch, debug = 0, rc;
+	int rc;
 
-	signals_hold();        /* until the loop handles them */
-	umask(027);
-	while ((ch = getopt(argc, argv, "Dc:hi:?")) != -1) {
-		switch (ch) {
-		case 'c': file = optarg; break;
-		case 'i': id = optarg; break;
-		case 'D': debug = 1; break;
-		default: usage();
-		}
-	}
-	if ((cfg = config_load(file, id, &error)) == NULL ||
+	daemon_begin(argc, argv, 0, usage, &a);
+	if ((cfg = config_load(a.file, a.id, &error)) == NULL ||
 	    config_apply(cfg, main_keys, &o, &error) < 0) {
 		fprintf(stderr, "muc: %s\n", error);
 		config_free(&cfg);
 		return 2;
 	}
-	if (log_open(log_type_parse(config_attr(cfg, "log", 0, "type")), o.log_ident,
-		     o.log_facility, o.log_file, &error) < 0) {
-		fprintf(stderr, "muc: %s\n", error);
+	if (daemon_log_open("muc", cfg, o.log_ident, o.log_facility, o.log_file, a.debug) < 0) {
 		config_free(&cfg);
 		return 1;
 	}
-	log_set_debug(debug);
-	if (pidfile_write(o.pidfile, &error) < 0)
-		log_warnx("muc: cannot write pid file %s: %s", o.pidfile, error);
+	daemon_pidfile_write("muc", o.pidfile);
 	log_notice("muc: starting up");
 	if ((mio = mio_new(&error)) == NULL)
 		fatalx("muc: %s", error);
