@@ -380,6 +380,9 @@ static void render_metrics(struct buf *out, void *ctx)
 		    "Routes a per-JID redirect sent.", r->redirected);
 	metrics_one(out, "jabberd_router_redirect_entries", "gauge", "Per-JID redirects set.",
 		    xhash_count(r->redirects));
+	/* The module's own (the cluster's members, links, tables, queues). */
+	if (r->metrics_fn != NULL)
+		r->metrics_fn(r->metrics_ctx, out);
 }
 
 static int run(struct routerd *d, const struct routerd_opts *o)
