@@ -36,21 +36,6 @@
 #define SYSCONFDIR "/etc/jabberd"
 #endif
 
-struct muc_main_opts {
-	const char *pidfile;
-	const char *log_ident, *log_facility, *log_file;
-};
-
-#define O(f) offsetof(struct muc_main_opts, f)
-static const struct config_key main_keys[] = {
-	{ "pidfile", CONFIG_STRING, NULL, O(pidfile), 0, 0 },
-	{ "log.ident", CONFIG_STRING, "jabberd/muc", O(log_ident), 0, 0 },
-	{ "log.facility", CONFIG_STRING, NULL, O(log_facility), 0, 0 },
-	{ "log.file", CONFIG_STRING, NULL, O(log_file), 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
-};
-#undef O
-
 static size_t binds_pending;
 
 static void usage(void)
@@ -259,7 +244,7 @@ int main(int argc, char **argv)
 {
 	struct daemon_args a = { .file = SYSCONFDIR "/muc.xml" };
 	const char *error;
-	struct muc_main_opts o = { 0 };
+	struct daemon_opts o = { 0 };
 	struct config *cfg;
 	struct mio *mio;
 	struct muc *muc;
@@ -267,7 +252,7 @@ int main(int argc, char **argv)
 
 	daemon_begin(argc, argv, 0, usage, &a);
 	if ((cfg = config_load(a.file, a.id, &error)) == NULL ||
-	    config_apply(cfg, main_keys, &o, &error) < 0) {
+	    config_apply(cfg, daemon_keys, &o, &error) < 0) {
 		fprintf(stderr, "muc: %s\n", error);
 		config_free(&cfg);
 		return 2;
@@ -280,7 +265,7 @@ int main(int argc, char **argv)
 	log_notice("muc: starting up");
 	if ((mio = mio_new(&error)) == NULL)
 		fatalx("muc: %s", error);
-	config_unknown(cfg, main_keys, known_sections);
+	config_unknown(cfg, daemon_keys, known_sections);
 	if ((muc = setup(cfg, mio)) == NULL) {
 		mio_free(&mio);
 		pidfile_remove(o.pidfile);

@@ -39,21 +39,6 @@
 #define SYSCONFDIR "/etc/jabberd"
 #endif
 
-struct sm_opts {
-	const char *pidfile;
-	const char *log_ident, *log_facility, *log_file;
-};
-
-#define O(f) offsetof(struct sm_opts, f)
-static const struct config_key main_keys[] = {
-	{ "pidfile", CONFIG_STRING, NULL, O(pidfile), 0, 0 },
-	{ "log.ident", CONFIG_STRING, "jabberd/sm", O(log_ident), 0, 0 },
-	{ "log.facility", CONFIG_STRING, NULL, O(log_facility), 0, 0 },
-	{ "log.file", CONFIG_STRING, NULL, O(log_file), 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
-};
-#undef O
-
 static int sm_binds_pending;
 
 static void usage(void)
@@ -228,14 +213,14 @@ int main(int argc, char **argv)
 	struct daemon_args a = { .file = SYSCONFDIR "/sm.xml" };
 	const char *error;
 	struct config *cfg;
-	struct sm_opts o = { 0 };
+	struct daemon_opts o = { 0 };
 	struct mio *mio;
 	struct sm *sm;
 	int rc;
 
 	daemon_begin(argc, argv, 0, usage, &a);
 	if ((cfg = config_load(a.file, a.id, &error)) == NULL ||
-	    config_apply(cfg, main_keys, &o, &error) < 0) {
+	    config_apply(cfg, daemon_keys, &o, &error) < 0) {
 		fprintf(stderr, "sm: %s\n", error);
 		config_free(&cfg);
 		return 2;

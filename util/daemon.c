@@ -7,6 +7,7 @@
 #include "util/daemon.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,11 +42,26 @@ void daemon_begin(int argc, char **argv, int allow_check, void (*usage)(void),
 	}
 }
 
+#define O(f) offsetof(struct daemon_opts, f)
+const struct config_key daemon_keys[] = {
+	{ "pidfile", CONFIG_STRING, NULL, O(pidfile), 0, 0 },
+	{ "log.ident", CONFIG_STRING, NULL, O(log_ident), 0, 0 },
+	{ "log.facility", CONFIG_STRING, NULL, O(log_facility), 0, 0 },
+	{ "log.file", CONFIG_STRING, NULL, O(log_file), 0, 0 },
+	{ NULL, 0, NULL, 0, 0, 0 },
+};
+#undef O
+
 int daemon_log_open(const char *name, const struct config *cfg, const char *ident,
 		    const char *facility, const char *file, int debug)
 {
+	char def[64];
 	const char *error;
 
+	if (ident == NULL) {
+		snprintf(def, sizeof(def), "jabberd/%s", name);
+		ident = def;
+	}
 	if (log_open(log_type_parse(config_attr(cfg, "log", 0, "type")), ident, facility, file,
 		     &error) < 0) {
 		fprintf(stderr, "%s: %s\n", name, error);

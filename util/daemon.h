@@ -17,7 +17,8 @@
 #ifndef UTIL_DAEMON_H
 #define UTIL_DAEMON_H
 
-struct config;
+#include "util/config_file.h"
+
 struct mio;
 
 /* The command line. */
@@ -36,10 +37,19 @@ struct daemon_args {
 void daemon_begin(int argc, char **argv, int allow_check, void (*usage)(void),
 		  struct daemon_args *a);
 
+/* The top-level keys of a daemon that has no others (sm, muc): <pidfile>
+ * and <log>'s ident, facility and file, read with config_apply(cfg,
+ * daemon_keys, &opts, ...). */
+struct daemon_opts {
+	const char *pidfile;
+	const char *log_ident, *log_facility, *log_file;
+};
+extern const struct config_key daemon_keys[];
+
 /*
  * Open the log as the config says (<log type=...>, with the ident,
- * facility and file the daemon read from its keys) and set debug logging
- * from -D. Returns 0, or -1 after printing "name: reason" on stderr (the
+ * facility and file the daemon read from its keys; a NULL ident is
+ * "jabberd/NAME", as jabberd2's) and set debug logging from -D. Returns 0, or -1 after printing "name: reason" on stderr (the
  * daemon exits 1).
  */
 int daemon_log_open(const char *name, const struct config *cfg, const char *ident,

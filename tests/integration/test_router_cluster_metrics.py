@@ -10,18 +10,10 @@ linked on 127.0.0.2 and 127.0.0.3 (test_cluster_link.Node)."""
 import json
 import subprocess
 
-import pytest
-
 from lib import paths
 from test_cluster_status import parse_prometheus
+from test_status_command import status_binary
 import test_cluster_link as tcl
-
-
-def status_binary():
-    path = paths.builddir() / "metrics" / "jabberd-status"
-    if not path.is_file():
-        pytest.skip("jabberd-status not built in %s" % paths.builddir())
-    return path
 
 
 def ask(node, mode):
