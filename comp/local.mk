@@ -1,15 +1,21 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # comp/: a daemon's link to the router as a jabberd2 component (see
-# comp/comp.h). Used by sm and c2s.
+# comp/comp.h). Used by sm and c2s; stanza.[ch] and daemon.[ch] (the
+# process around a service) by the muc and pubsub daemons.
 noinst_LIBRARIES += comp/libcomp.a
 comp_libcomp_a_CPPFLAGS = $(AM_CPPFLAGS)
 comp_libcomp_a_SOURCES = \
 	comp/comp.h \
 	comp/comp.c \
-	comp/comp_route.c
+	comp/comp_route.c \
+	comp/stanza.h \
+	comp/stanza.c \
+	comp/daemon.h \
+	comp/daemon.c
 
-# What a daemon using comp links (after its own objects).
-COMP_LIBS = comp/libcomp.a $(LINK_LIBS)
+# What a daemon using comp links (after its own objects); daemon.c runs on
+# util/daemon.c.
+COMP_LIBS = comp/libcomp.a util/libdaemon.a $(LINK_LIBS)
 
 if HAVE_CMOCKA
 COMP_TESTS = comp/tests/test_comp

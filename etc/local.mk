@@ -3,6 +3,7 @@
 # as jabberd2 does (compat spec sections 1 and 9):
 #   $(bindir)                     router sm c2s s2s, and the jabberd launcher
 #   $(sysconfdir)                 router.xml sm.xml c2s.xml s2s.xml muc.xml
+#                                 pubsub.xml
 #                                 router-users.xml router-filter.xml
 #                                 jabberd.cfg, each also as NAME.dist; the
 #                                 NAME copy is made only if it is missing,
@@ -11,8 +12,9 @@
 #   $(localstatedir)/jabberd/db   the SQLite database
 #   $(localstatedir)/log/jabberd  log files (with <log type='file'>)
 #   $(systemdsystemunitdir)       jabberd.service, jabberd-{router,sm,c2s,
-#                                 s2s,muc}.service (when built with libsystemd;
-#                                 jabberd.service does not pull muc in)
+#                                 s2s,muc,pubsub}.service (when built with
+#                                 libsystemd; jabberd.service does not pull
+#                                 muc or pubsub in)
 # The paths inside these files are filled in as they are installed, so
 # `make install prefix=/elsewhere` (and distcheck's relocated installs)
 # get their own paths without a rebuild. docs/install.md tells more.
@@ -23,7 +25,7 @@ etc_edit = sed \
 	-e 's|@pkglibdir[@]|$(pkglibdir)|g' \
 	-e 's|@bindir[@]|$(bindir)|g'
 
-ETC_CONFIGS = router.xml sm.xml c2s.xml s2s.xml muc.xml router-users.xml \
+ETC_CONFIGS = router.xml sm.xml c2s.xml s2s.xml muc.xml pubsub.xml router-users.xml \
 	router-filter.xml jabberd.cfg
 EXTRA_DIST += \
 	etc/README.md \
@@ -32,6 +34,7 @@ EXTRA_DIST += \
 	etc/c2s.xml.dist.in \
 	etc/s2s.xml.dist.in \
 	etc/muc.xml.dist.in \
+	etc/pubsub.xml.dist.in \
 	etc/router-users.xml.dist.in \
 	etc/router-filter.xml.dist.in \
 	etc/jabberd.cfg.dist.in \
@@ -41,7 +44,7 @@ EXTRA_DIST += \
 
 # The units go in only with sd_notify support: Type=notify needs it.
 if HAVE_SYSTEMD
-JABBERD_UNIT_DAEMONS = router sm c2s s2s muc
+JABBERD_UNIT_DAEMONS = router sm c2s s2s muc pubsub
 JABBERD_UNIT_MAIN = jabberd
 endif
 
@@ -78,7 +81,7 @@ install-data-local:
 	@for d in $(JABBERD_UNIT_DAEMONS); do \
 	  u="$(DESTDIR)$(systemdsystemunitdir)/jabberd-$$d.service"; \
 	  case $$d in \
-	  c2s|s2s|muc) after=' jabberd-router.service'; req='\nRequires=jabberd-router.service' ;; \
+	  c2s|s2s|muc|pubsub) after=' jabberd-router.service'; req='\nRequires=jabberd-router.service' ;; \
 	  *) after= req= ;; \
 	  esac; \
 	  echo " $$u"; \

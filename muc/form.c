@@ -16,6 +16,7 @@
 #include "util/buf.h"
 #include "util/jid.h"
 #include "util/nad.h"
+#include "util/xdata.h"
 
 /* ---- the configuration form ---- */
 
@@ -65,17 +66,6 @@ static const struct field *field_find(const char *var)
 	return NULL;
 }
 
-static int parse_bool(const char *v, int *out)
-{
-	if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
-		*out = 1;
-	else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
-		*out = 0;
-	else
-		return -1;
-	return 0;
-}
-
 static int parse_uint(const char *v, long max, long *out)
 {
 	char *end;
@@ -89,13 +79,6 @@ static int parse_uint(const char *v, long max, long *out)
 		return -1;
 	*out = n;
 	return 0;
-}
-
-static const char *field_value(const struct nad *nad, int field)
-{
-	int v = nad_child(nad, field, MUC_NS_XDATA, "value");
-
-	return v == NAD_NONE ? "" : nad_text(nad, v, NULL);
 }
 
 /* Store one field into cfg; -1 if the value is not one it allows. */
@@ -114,7 +97,7 @@ static int field_set(const struct field *f, const char *v, struct room_config *c
 		*(char **)(void *)base = xstrdup(v);
 		return 0;
 	case F_BOOL:
-		return parse_bool(v, (int *)(void *)base);
+		return xdata_parse_bool(v, (int *)(void *)base);
 	case F_INT:
 		if (strcmp(v, "none") == 0)
 			v = "0";
@@ -143,22 +126,12 @@ static int field_set(const struct field *f, const char *v, struct room_config *c
 
 const char *muc_form_value(const struct nad *nad, int x, const char *var)
 {
-	const char *v;
-	int field, n = 0;
-
-	for (field = nad_child(nad, x, MUC_NS_XDATA, "field");
-	     field != NAD_NONE && n < MUC_FORM_FIELDS_MAX;
-	     field = nad_next(nad, field, MUC_NS_XDATA, "field"), n++)
-		if ((v = nad_attr(nad, field, NULL, "var")) != NULL && strcmp(v, var) == 0)
-			return field_value(nad, field);
-	return NULL;
+	return xdata_value(nad, x, var, MUC_FORM_FIELDS_MAX);
 }
 
 int muc_form_is_cancel(const struct nad *nad, int x)
 {
-	const char *type = nad_attr(nad, x, NULL, "type");
-
-	return type != NULL && strcmp(type, "cancel") == 0;
+	return xdata_is_type(nad, x, "cancel");
 }
 
 int muc_form_apply(const struct nad *nad, int x, struct room_config *cfg,
@@ -185,7 +158,7 @@ int muc_form_apply(const struct nad *nad, int x, struct room_config *cfg,
 		var = nad_attr(nad, field, NULL, "var");
 		if (var == NULL || (f = field_find(var)) == NULL)
 			continue;
-		if (field_set(f, field_value(nad, field), &tmp, max_users_limit) < 0) {
+		if (field_set(f, xdata_field_value(nad, field), &tmp, max_users_limit) < 0) {
 			snprintf(err, sizeof(err), "bad value for field %s", f->var);
 			*error_r = err;
 			goto err;
@@ -201,21 +174,6 @@ int muc_form_apply(const struct nad *nad, int x, struct room_config *cfg,
 err:
 	room_config_clear(&tmp);
 	return -1;
-}
-
-static void add_value(struct nad *nad, int field, const char *v)
-{
-	int e = nad_elem_add(nad, field, MUC_NS_XDATA, "value");
-
-	nad_text_append(nad, e, v, strlen(v));
-}
-
-static void add_option(struct nad *nad, int field, const char *label, const char *v)
-{
-	int o = nad_elem_add(nad, field, MUC_NS_XDATA, "option");
-
-	nad_attr_set(nad, o, NULL, "label", label);
-	add_value(nad, o, v);
 }
 
 static void build_field(struct nad *nad, int x, const struct field *f,
@@ -238,25 +196,25 @@ static void build_field(struct nad *nad, int x, const struct field *f,
 								      : types[f->kind]);
 	switch (f->kind) {
 	case F_TEXT:
-		add_value(nad, field, *(char *const *)(const void *)base);
+		xdata_add_value(nad, field, *(char *const *)(const void *)base);
 		break;
 	case F_BOOL:
-		add_value(nad, field, *(const int *)(const void *)base ? "1" : "0");
+		xdata_add_value(nad, field, *(const int *)(const void *)base ? "1" : "0");
 		break;
 	case F_INT:
 		v = *(const int *)(const void *)base;
 		snprintf(num, sizeof(num), "%d", v);
-		add_value(nad, field, num);
+		xdata_add_value(nad, field, num);
 		break;
 	case F_WHOIS:
-		add_value(nad, field, *(const int *)(const void *)base ? "anyone" : "moderators");
-		add_option(nad, field, "Moderators only", "moderators");
-		add_option(nad, field, "Anyone", "anyone");
+		xdata_add_value(nad, field, *(const int *)(const void *)base ? "anyone" : "moderators");
+		xdata_add_option(nad, field, "Moderators only", "moderators");
+		xdata_add_option(nad, field, "Anyone", "anyone");
 		break;
 	case F_PM:
-		add_value(nad, field, pm_names[*(const enum muc_pm *)(const void *)base]);
+		xdata_add_value(nad, field, pm_names[*(const enum muc_pm *)(const void *)base]);
 		for (i = 0; i < sizeof(pm_names) / sizeof(pm_names[0]); i++)
-			add_option(nad, field, pm_names[i], pm_names[i]);
+			xdata_add_option(nad, field, pm_names[i], pm_names[i]);
 		break;
 	}
 }
@@ -278,7 +236,7 @@ void muc_form_build(struct nad *nad, int parent, const struct room_config *cfg,
 	field = nad_elem_add(nad, x, MUC_NS_XDATA, "field");
 	nad_attr_set(nad, field, NULL, "var", "FORM_TYPE");
 	nad_attr_set(nad, field, NULL, "type", "hidden");
-	add_value(nad, field, MUC_NS_ROOMCONFIG);
+	xdata_add_value(nad, field, MUC_NS_ROOMCONFIG);
 	for (i = 0; i < NFIELDS; i++)
 		build_field(nad, x, &fields[i], cfg);
 }

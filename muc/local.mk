@@ -24,7 +24,7 @@ bin_PROGRAMS += muc/muc
 muc_muc_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
 muc_muc_SOURCES = muc/main.c
 MUC_LIBS = muc/libmuc.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
-muc_muc_LDADD = $(METRICS_LIBS) $(DAEMON_LIBS) $(MUC_LIBS)
+muc_muc_LDADD = $(METRICS_LIBS) $(MUC_LIBS)
 
 if HAVE_CMOCKA
 MUC_TESTS = muc/tests/test_room muc/tests/test_muc muc/tests/test_store

@@ -11,24 +11,17 @@
 #include "config.h"
 #include "muc/muc.h"
 
-#include <signal.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "comp/comp.h"
+#include "comp/daemon.h"
+#include "comp/stanza.h"
 #include "metrics/metrics.h"
 #include "mio/mio.h"
 #include "util/buf.h"
 #include "util/config_file.h"
-#include "util/daemon.h"
-#include "util/jid.h"
 #include "util/log.h"
 #include "util/nad.h"
-#include "util/pidfile.h"
 #include "util/sdnotify.h"
 #include "util/xhash.h"
 
@@ -38,42 +31,9 @@
 
 static size_t binds_pending;
 
-static void usage(void)
-{
-	printf("muc - multi-user chat service (XEP-0045) (" PACKAGE_STRING ")\n"
-	       "usage: muc [-c config] [-i id] [-D] [-h]\n");
-	exit(1);
-}
-
-/* The domain of a JID string, into buf. */
-static const char *domain_of(const char *jid, char *buf, size_t size)
-{
-	const char *at, *slash;
-	size_t len;
-
-	if (jid == NULL)
-		return NULL;
-	slash = strchr(jid, '/');
-	at = strchr(jid, '@');
-	if (at != NULL && (slash == NULL || at < slash))
-		jid = at + 1;
-	len = slash != NULL && slash > jid ? (size_t)(slash - jid) : strlen(jid);
-	if (len >= size)
-		return NULL;
-	memcpy(buf, jid, len);
-	buf[len] = '\0';
-	return buf;
-}
-
 static void send_route(struct muc *muc, struct nad *stanza)
 {
-	char to[JID_PART_MAX + 1], from[JID_PART_MAX + 1];
-	const char *t = domain_of(nad_attr(stanza, 0, NULL, "to"), to, sizeof(to));
-	const char *f = domain_of(nad_attr(stanza, 0, NULL, "from"), from, sizeof(from));
-
-	if (t != NULL && f != NULL)
-		comp_route(muc->comp, t, f, stanza, 0);
-	nad_free(&stanza);
+	comp_stanza_route(muc->comp, stanza);
 }
 
 /* ---- the router link ---- */
@@ -144,24 +104,6 @@ static int link_router(struct muc *muc, const char **error_r)
 	return 0;
 }
 
-/* ---- signals ---- */
-
-static void on_term(int signo, void *ctx)
-{
-	struct muc *muc = ctx;
-
-	if (muc->shutting_down) {
-		mio_stop(muc->mio);
-		return;
-	}
-	log_notice("muc: shutting down (signal %d)", signo);
-	muc->shutting_down = 1;
-	sdnotify_stopping();
-	if (comp_is_open(muc->comp))
-		muc_shutdown(muc);
-	comp_close(muc->comp);
-}
-
 static struct metrics *muc_metrics;
 
 /* The metrics (metrics/metrics.h): HTTP port and status socket. */
@@ -198,24 +140,17 @@ static void render_metrics(struct buf *out, void *ctx)
 		    muc->comp != NULL && comp_is_open(muc->comp) ? 1 : 0);
 }
 
-static int run(struct muc *muc)
+/* SIGTERM/SIGINT: the occupants are told the service is going (status
+ * 332), then the router link closes. */
+static void on_term(void *ctx)
 {
-	const char *error;
+	struct muc *muc = ctx;
 
-	if (link_router(muc, &error) < 0 ||
-	    metrics_start(muc->mio, muc->cfg, "muc", render_metrics, muc, &muc_metrics,
-			  &error) < 0) {
-		log_error("muc: %s", error);
-		return 1;
-	}
-	if (daemon_run(muc->mio, "muc", &(const struct daemon_signals){ .term = on_term }, muc) < 0)
-		return 1;
-	return muc->exit_code;
+	muc->shutting_down = 1;
+	if (comp_is_open(muc->comp))
+		muc_shutdown(muc);
+	comp_close(muc->comp);
 }
-
-static const char *const known_sections[] = {
-	"router", "storage", "log", "id", "service", "limits", "lock-new-rooms", "metrics", NULL,
-};
 
 static struct muc *setup(struct config *cfg, struct mio *mio)
 {
@@ -242,46 +177,33 @@ static struct muc *setup(struct config *cfg, struct mio *mio)
 
 int main(int argc, char **argv)
 {
-	struct daemon_args a = { .file = SYSCONFDIR "/muc.xml" };
+	static const char *const sections[] = {
+		"router", "storage", "service", "limits", "lock-new-rooms", "metrics", NULL,
+	};
+	struct comp_daemon d = {
+		.name = "muc", .what = "multi-user chat service (XEP-0045)", .sections = sections,
+	};
 	const char *error;
-	struct daemon_opts o = { 0 };
-	struct config *cfg;
-	struct mio *mio;
 	struct muc *muc;
 	int rc;
 
-	daemon_begin(argc, argv, 0, usage, &a);
-	if ((cfg = config_load(a.file, a.id, &error)) == NULL ||
-	    config_apply(cfg, daemon_keys, &o, &error) < 0) {
-		fprintf(stderr, "muc: %s\n", error);
-		config_free(&cfg);
-		return 2;
-	}
-	if (daemon_log_open("muc", cfg, o.log_ident, o.log_facility, o.log_file, a.debug) < 0) {
-		config_free(&cfg);
+	if ((rc = comp_daemon_open(&d, argc, argv, SYSCONFDIR "/muc.xml")) != 0)
+		return rc;
+	if ((muc = setup(d.cfg, d.mio)) == NULL) {
+		comp_daemon_close(&d);
 		return 1;
 	}
-	daemon_pidfile_write("muc", o.pidfile);
-	log_notice("muc: starting up");
-	if ((mio = mio_new(&error)) == NULL)
-		fatalx("muc: %s", error);
-	config_unknown(cfg, daemon_keys, known_sections);
-	if ((muc = setup(cfg, mio)) == NULL) {
-		mio_free(&mio);
-		pidfile_remove(o.pidfile);
-		config_free(&cfg);
-		log_close();
-		return 1;
-	}
-	rc = run(muc);
+	if (link_router(muc, &error) < 0 ||
+	    metrics_start(muc->mio, muc->cfg, "muc", render_metrics, muc, &muc_metrics,
+			  &error) < 0) {
+		log_error("muc: %s", error);
+		rc = 1;
+	} else if ((rc = comp_daemon_run(&d, on_term, muc)) == 0)
+		rc = muc->exit_code;
 	metrics_free(&muc_metrics);
-	pidfile_remove(o.pidfile);
 	comp_free(&muc->comp);
 	muc_store_close(&muc->store);
 	muc_free(&muc);
-	mio_free(&mio);
-	config_free(&cfg);
-	log_notice("muc: stopped");
-	log_close();
+	comp_daemon_close(&d);
 	return rc;
 }

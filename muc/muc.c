@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "comp/stanza.h"
 #include "muc/form.h"
 #include "muc/muc_private.h"
 #include "sx/sx.h"
@@ -144,14 +145,7 @@ struct muc_room *muc_room_get(struct muc *muc, const char *bare)
 struct nad *muc_stanza_new(const char *name, const char *type, const char *to,
 			   const char *from)
 {
-	struct nad *nad = nad_new();
-
-	nad_elem_add(nad, NAD_NONE, SX_NS_CLIENT, name);
-	if (type != NULL)
-		nad_attr_set(nad, 0, NULL, "type", type);
-	nad_attr_set(nad, 0, NULL, "to", to);
-	nad_attr_set(nad, 0, NULL, "from", from);
-	return nad;
+	return comp_stanza_new(name, type, to, from);
 }
 
 void muc_send(struct muc *muc, struct nad *stanza)
@@ -178,43 +172,13 @@ static void send_to(struct muc *muc, const struct jid *real, struct nad *stanza)
 	muc_send(muc, stanza);
 }
 
-static const char *cond_type(const char *cond)
-{
-	static const struct { const char *cond, *type; } types[] = {
-		{ "bad-request", "modify" }, { "jid-malformed", "modify" },
-		{ "not-acceptable", "modify" }, { "policy-violation", "modify" },
-		{ "forbidden", "auth" }, { "not-authorized", "auth" },
-		{ "registration-required", "auth" }, { "resource-constraint", "wait" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcmp(types[i].cond, cond) == 0)
-			return types[i].type;
-	return "cancel";
-}
-
 void muc_error(struct muc *muc, const struct nad *stanza, const char *cond,
 	       const char *text)
 {
-	const char *type = nad_attr(stanza, 0, NULL, "type");
-	struct nad *nad;
-	int err, e;
+	struct nad *nad = comp_stanza_error(stanza, cond, text, NULL, NULL);
 
-	if (type != NULL && (strcmp(type, "error") == 0 || strcmp(type, "result") == 0))
-		return;         /* never answer an error or a result */
-	nad = nad_copy(stanza);
-	nad_attr_set(nad, 0, NULL, "to", nad_attr(stanza, 0, NULL, "from"));
-	nad_attr_set(nad, 0, NULL, "from", nad_attr(stanza, 0, NULL, "to"));
-	nad_attr_set(nad, 0, NULL, "type", "error");
-	err = nad_elem_add(nad, 0, SX_NS_CLIENT, "error");
-	nad_attr_set(nad, err, NULL, "type", cond_type(cond));
-	nad_elem_add(nad, err, SX_NS_STANZA_ERRORS, cond);
-	if (text != NULL) {
-		e = nad_elem_add(nad, err, SX_NS_STANZA_ERRORS, "text");
-		nad_text_append(nad, e, text, strlen(text));
-	}
-	muc_send(muc, nad);
+	if (nad != NULL)         /* never answer an error or a result */
+		muc_send(muc, nad);
 }
 
 const char *muc_occ_jid(const struct muc_room *mr, const char *nick, char *buf,
@@ -698,18 +662,10 @@ done:
 
 void muc_router_element(struct muc *muc, struct nad *nad)
 {
-	int payload;
+	struct nad *stanza = comp_stanza_from_route(nad);
 
-	if (strcmp(nad_name(nad, 0), "route") != 0 ||
-	    nad_attr(nad, 0, NULL, "error") != NULL ||
-	    nad_attr(nad, 0, NULL, "type") != NULL ||
-	    (payload = nad_child(nad, 0, NULL, NULL)) == NAD_NONE ||
-	    nad_ns(nad, payload) == NULL || strcmp(nad_ns(nad, payload), SX_NS_CLIENT) != 0) {
-		nad_free(&nad);
-		return;
-	}
-	muc_stanza(muc, nad_extract(nad, payload));
-	nad_free(&nad);
+	if (stanza != NULL)
+		muc_stanza(muc, stanza);
 }
 
 void muc_shutdown(struct muc *muc)

@@ -94,112 +94,11 @@ static const char *cfg_option(void *ctx, const char *key)
 /* One row of a query: its columns as text (NULL for SQL NULL). */
 typedef void row_fn(void *ctx, const char *const *cols, int ncols);
 
-/* The most parameters a statement of ours has (counting a repeated $n
- * once per use, as MySQL's ? markers do). */
-#define STORE_MAX_PARAMS 8
-
-/*
- * MySQL: `sql` with each $n (n = 1..9) as a ?, into `out`, and the values
- * in the order the markers appear into `ordered`. Returns their number,
- * or -1 (a $n past `n`, or too many markers: our SQL, never input).
- */
-static int mysql_markers(const char *sql, int n, const char *const *vals, struct buf *out,
-			 const char **ordered)
-{
-	int used = 0;
-
-	for (const char *p = sql; *p != '\0'; p++) {
-		if (p[0] == '$' && p[1] >= '1' && p[1] <= '9') {
-			int k = p[1] - '1';
-
-			if (k >= n || used == STORE_MAX_PARAMS)
-				return -1;
-			ordered[used++] = vals[k];
-			buf_append_char(out, '?');
-			p++;
-		} else {
-			buf_append_char(out, *p);
-		}
-	}
-	return used;
-}
-
-/* Run `sql` with n text parameters on MySQL; rows (if fn) go to fn. */
-static int store_run_mysql(struct muc_store *st, const char *sql, int n,
-			   const char *const *vals, row_fn *fn, void *ctx, const char *what,
-			   const char **error_r)
-{
-	const char *ordered[STORE_MAX_PARAMS], *cols[8];
-	struct buf text = { 0 };
-	struct sql_rows *rows = NULL;
-	int used = mysql_markers(sql, n, vals, &text, ordered), rc;
-
-	if (used < 0) {
-		buf_free(&text);
-		*error_r = "muc store: a statement with a bad parameter marker";
-		return -1;
-	}
-	rc = sql_mysql_run(st->conn, text.data, used, ordered, what, &rows, NULL, error_r);
-	buf_free(&text);
-	if (rc < 0)
-		return -1;
-	for (size_t r = 0; fn != NULL && rows != NULL && r < rows->nrows; r++) {
-		unsigned nc = rows->ncols < 8 ? rows->ncols : 8;
-
-		for (unsigned i = 0; i < nc; i++)
-			cols[i] = sql_rows_cell(rows, r, i);
-		fn(ctx, cols, (int)nc);
-	}
-	sql_rows_free(&rows, 0);
-	return 0;
-}
-
 /* Run `sql` with n text parameters; rows (if fn) go to fn. */
 static int store_run(struct muc_store *st, const char *sql, int n, const char *const *vals,
 		     row_fn *fn, void *ctx, const char *what, const char **error_r)
 {
-	const char *cols[8];
-	int i, rc, nc;
-
-	if (st->kind == SQL_MYSQL)
-		return store_run_mysql(st, sql, n, vals, fn, ctx, what, error_r);
-
-#ifdef HAVE_PGSQL
-	if (st->kind == SQL_PGSQL) {
-		PGresult *res = sql_pgsql_run(st->conn, sql, n, vals,
-					      fn != NULL ? PGRES_TUPLES_OK : PGRES_COMMAND_OK,
-					      what, error_r);
-		int r;
-
-		if (res == NULL)
-			return -1;
-		nc = PQnfields(res) < 8 ? PQnfields(res) : 8;
-		for (r = 0; fn != NULL && r < PQntuples(res); r++) {
-			for (i = 0; i < nc; i++)
-				cols[i] = PQgetisnull(res, r, i) ? NULL : PQgetvalue(res, r, i);
-			fn(ctx, cols, nc);
-		}
-		PQclear(res);
-		return 0;
-	}
-#endif
-	sqlite3_stmt *stmt = sql_sqlite_stmt(st->conn, sql, error_r);
-
-	if (stmt == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		sqlite3_bind_text(stmt, i + 1, vals[i], -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		nc = sqlite3_column_count(stmt) < 8 ? sqlite3_column_count(stmt) : 8;
-		for (i = 0; i < nc; i++)
-			cols[i] = (const char *)sqlite3_column_text(stmt, i);
-		if (fn != NULL)
-			fn(ctx, cols, nc);
-	}
-	sql_sqlite_done(stmt);
-	if (rc != SQLITE_DONE)
-		return sql_sqlite_fail(st->conn, what, error_r);
-	return 0;
+	return sql_query(st->conn, sql, n, vals, fn, ctx, what, error_r);
 }
 
 int muc_store_open(const struct config *cfg, struct muc_store **store_r,

@@ -14,6 +14,9 @@
 #include <string.h>
 
 #include <sqlite3.h>
+#ifdef HAVE_PGSQL
+#include <libpq-fe.h>
+#endif
 
 #include "util/log.h"
 
@@ -315,6 +318,160 @@ int sql_exec(struct sql_conn *conn, const char *sql, const char *what, const cha
 		return sql_mysql_exec(conn, sql, what, error_r);
 #endif
 	return sqlite_exec(conn, sql, what, error_r);
+}
+
+#ifdef HAVE_MYSQL
+/*
+ * MySQL: `sql` with each $n (n = 1..9) as a ?, into `out`, and the values
+ * in the order the markers appear into `ordered` (a $n used twice is
+ * given twice). Returns their number, or -1 (a $n past `n`, or more than
+ * SQL_QUERY_PARAMS markers: the caller's SQL, never input).
+ */
+static int mysql_markers(const char *sql, int n, const char *const *vals, struct buf *out,
+			 const char **ordered)
+{
+	int used = 0;
+
+	for (const char *p = sql; *p != '\0'; p++) {
+		if (p[0] == '$' && p[1] >= '1' && p[1] <= '9') {
+			int k = p[1] - '1';
+
+			if (k >= n || used == SQL_QUERY_PARAMS)
+				return -1;
+			ordered[used++] = vals[k];
+			buf_append_char(out, '?');
+			p++;
+		} else {
+			buf_append_char(out, *p);
+		}
+	}
+	return used;
+}
+#endif
+
+int sql_query(struct sql_conn *conn, const char *sql, int n, const char *const *vals,
+	      sql_row_fn *row, void *ctx, const char *what, const char **error_r)
+{
+	const char *cols[SQL_QUERY_COLS];
+	sqlite3_stmt *stmt;
+	int i, rc, nc;
+
+#ifdef HAVE_PGSQL
+	if (conn->kind == SQL_PGSQL) {
+		PGresult *res = sql_pgsql_run(conn, sql, n, vals,
+					      row != NULL ? PGRES_TUPLES_OK : PGRES_COMMAND_OK,
+					      what, error_r);
+		int r;
+
+		if (res == NULL)
+			return -1;
+		nc = PQnfields(res) < SQL_QUERY_COLS ? PQnfields(res) : SQL_QUERY_COLS;
+		for (r = 0; row != NULL && r < PQntuples(res); r++) {
+			for (i = 0; i < nc; i++)
+				cols[i] = PQgetisnull(res, r, i) ? NULL : PQgetvalue(res, r, i);
+			row(ctx, cols, nc);
+		}
+		PQclear(res);
+		return 0;
+	}
+#endif
+#ifdef HAVE_MYSQL
+	if (conn->kind == SQL_MYSQL) {
+		const char *ordered[SQL_QUERY_PARAMS];
+		struct sql_rows *rows = NULL;
+		struct buf text = { 0 };
+		int used = mysql_markers(sql, n, vals, &text, ordered);
+		size_t r;
+
+		if (used < 0) {
+			buf_free(&text);
+			*error_r = "mysql: a statement with a bad parameter marker";
+			return -1;
+		}
+		rc = sql_mysql_run(conn, text.data, used, ordered, what, &rows, NULL, error_r);
+		buf_free(&text);
+		if (rc < 0)
+			return -1;
+		if (rows != NULL) {
+			nc = rows->ncols < SQL_QUERY_COLS ? (int)rows->ncols : SQL_QUERY_COLS;
+			for (r = 0; row != NULL && r < rows->nrows; r++) {
+				for (i = 0; i < nc; i++)
+					cols[i] = sql_rows_cell(rows, r, (unsigned)i);
+				row(ctx, cols, nc);
+			}
+			sql_rows_free(&rows, 0);
+		}
+		return 0;
+	}
+#endif
+	if ((stmt = sql_sqlite_stmt(conn, sql, error_r)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		sqlite3_bind_text(stmt, i + 1, vals[i], -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		nc = sqlite3_column_count(stmt);
+		nc = nc < SQL_QUERY_COLS ? nc : SQL_QUERY_COLS;
+		for (i = 0; i < nc; i++)
+			cols[i] = (const char *)sqlite3_column_text(stmt, i);
+		if (row != NULL)
+			row(ctx, cols, nc);
+	}
+	sql_sqlite_done(stmt);
+	if (rc != SQLITE_DONE)
+		return sql_sqlite_fail(conn, what, error_r);
+	return 0;
+}
+
+int sql_open_tables(const char *base, sql_option_fn *option, void *ctx,
+		    const char *application_name, const char *const *schema_sqlite,
+		    const char *const *schema_pgsql, struct sql_conn **conn_r,
+		    const char **error_r)
+{
+	static char key[64], section[64], error[512];
+	struct sql_settings set = {
+		.option = option,
+		.option_ctx = ctx,
+		.application_name = application_name,
+	};
+	const char *driver, *const *schema = schema_sqlite;
+
+	*conn_r = NULL;
+	snprintf(key, sizeof(key), "%s.driver", base);
+	if ((driver = option(ctx, key)) == NULL)
+		return 0;
+	if (strcmp(driver, "sqlite") == 0) {
+		set.kind = SQL_SQLITE;
+	} else if (strcmp(driver, "pgsql") == 0) {
+#ifdef HAVE_PGSQL
+		set.kind = SQL_PGSQL;
+		schema = schema_pgsql;
+#else
+		*error_r = "storage.driver pgsql: built without PostgreSQL";
+		return -1;
+#endif
+	} else {
+		*error_r = "storage.driver: unknown driver (sqlite or pgsql)";
+		return -1;
+	}
+	snprintf(section, sizeof(section), "%s.%s", base, driver);
+	set.section = section;
+	if (sql_open(conn_r, &set, error_r) < 0)
+		return -1;
+	if (sql_begin(*conn_r, 0, error_r) < 0 || sql_schema_lock(*conn_r, error_r) < 0)
+		goto err;
+	for (; *schema != NULL; schema++)
+		if (sql_exec(*conn_r, *schema, "creating tables", error_r) < 0)
+			goto err;
+	if (sql_commit(*conn_r, error_r) < 0)
+		goto err;
+	return 0;
+err:
+	/* The connection owns the text: keep it past the close. */
+	snprintf(error, sizeof(error), "%s", *error_r);
+	*error_r = error;
+	sql_rollback(*conn_r);
+	sql_close(conn_r);
+	return -1;
 }
 
 int sql_begin(struct sql_conn *conn, int serializable, const char **error_r)

@@ -88,6 +88,35 @@ const char *sql_sqlstate(const struct sql_conn *conn);
  * on sqlite; one on pgsql). 0, or -1 with *error_r "<kind>: <what>: ...". */
 int sql_exec(struct sql_conn *conn, const char *sql, const char *what, const char **error_r);
 
+/*
+ * Run one statement with `n` text parameters ($1 to $9 in the SQL text:
+ * SQLite reads them as numbered parameters, PostgreSQL natively; for
+ * MySQL they become ? markers with the values in the order they appear,
+ * at most SQL_QUERY_PARAMS uses), the same text on every driver. Each row it
+ * returns, if `row` is given, goes to row() with its first columns (at
+ * most SQL_QUERY_COLS) as text, NULL for SQL NULL. 0, or -1 with
+ * *error_r "<kind>: <what>: ...". No reconnection.
+ */
+#define SQL_QUERY_COLS 8
+#define SQL_QUERY_PARAMS 16
+typedef void sql_row_fn(void *ctx, const char *const *cols, int ncols);
+int sql_query(struct sql_conn *conn, const char *sql, int n, const char *const *vals,
+	      sql_row_fn *row, void *ctx, const char *what, const char **error_r);
+
+/*
+ * Open the database of a component daemon's own tables (muc, pubsub) and
+ * create them: the driver is option "<base>.driver" (sqlite or pgsql),
+ * its options those of "<base>.sqlite" / "<base>.pgsql" as sm.xml's
+ * storage has them. The statements of schema_sqlite or schema_pgsql
+ * (NULL-terminated; CREATE ... IF NOT EXISTS) run in one transaction
+ * under the schema lock. No driver given: 0 with *conn_r NULL. Else 0
+ * with *conn_r, or -1 with *error_r (in a static buffer).
+ */
+int sql_open_tables(const char *base, sql_option_fn *option, void *ctx,
+		    const char *application_name, const char *const *schema_sqlite,
+		    const char *const *schema_pgsql, struct sql_conn **conn_r,
+		    const char **error_r);
+
 /* ---- transactions ---- */
 
 /* BEGIN, taking the write lock at once on sqlite (BEGIN IMMEDIATE) and,

@@ -16,6 +16,7 @@ util_libutil_a_SOURCES = \
 	util/pidfile.c \
 	util/sdnotify.c \
 	util/signals.c \
+	util/xdata.c \
 	util/nad.c
 
 # The daemons' shared main() (util/daemon.h): its own library, since it
@@ -36,6 +37,7 @@ UTIL_HDRS = \
 	util/pidfile.h \
 	util/sdnotify.h \
 	util/signals.h \
+	util/xdata.h \
 	util/list.h \
 	util/nad.h
 EXTRA_DIST += $(UTIL_HDRS)
@@ -57,7 +59,8 @@ UTIL_TESTS = \
 	util/tests/test_list \
 	util/tests/test_pidfile \
 	util/tests/test_signals \
-	util/tests/test_daemon
+	util/tests/test_daemon \
+	util/tests/test_xdata
 check_PROGRAMS += $(UTIL_TESTS)
 TESTS += $(UTIL_TESTS)
 endif
@@ -84,6 +87,8 @@ util_tests_test_config_jabberd2_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_config_jabberd2_LDADD = $(UTIL_TEST_LDADD)
 util_tests_test_list_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_list_LDADD = $(UTIL_TEST_LDADD)
+util_tests_test_xdata_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
+util_tests_test_xdata_LDADD = $(UTIL_TEST_LDADD)
 EXTRA_DIST += tests/data/jabberd2
 
 # Fuzz targets (libFuzzer) for the JID and config parsers, each with a

@@ -3,16 +3,19 @@
 turns them into a node's configs exactly as tools/run-server does (only
 the addresses and ports moved to free ones on loopback), our four
 daemons start from them, and a client registers, logs in over STARTTLS
-with the mechanism it prefers, and exchanges a message. The muc starts
-from its dist config too, and the client finds its service."""
+with the mechanism it prefers, and exchanges a message. The muc and
+the pubsub start from their dist configs too, and the client finds
+their services; a node created in the pubsub goes to the shared
+database."""
 
 import re
 import shutil
+import sqlite3
 import subprocess
 
 from lib import certs, jabberd, paths
 
-DAEMONS = ("router", "sm", "c2s", "s2s", "muc")
+DAEMONS = ("router", "sm", "c2s", "s2s", "muc", "pubsub")
 
 
 def start_dist_node(sandbox):
@@ -33,6 +36,7 @@ def start_dist_node(sandbox):
                       logs=[logs / (d + ".log")], ready_port=ready)
     sandbox.daemon("c2s").wait_log(r"localhost is available", timeout=paths.scaled(20))
     sandbox.daemon("muc").wait_log(r"ready for rooms", timeout=paths.scaled(20))
+    sandbox.daemon("pubsub").wait_log(r"ready for nodes", timeout=paths.scaled(20))
     return cert, (ip, ports["c2s"]), logs
 
 
@@ -56,6 +60,20 @@ def test_dist_configs_serve_clients(sandbox, xmpp):
     info = b.cloop.run(b.xmpp["xep_0030"].get_info(jid="conference.localhost"), 15,
                        "disco#info of the muc")
     assert "http://jabber.org/protocol/muc" in info["disco_info"]["features"]
-    # sm, c2s and muc share one SQLite database, as jabberd2's dist files
-    # do for sm and c2s.
-    assert len(list((sandbox.path("dist") / "var" / "jabberd" / "db").glob("*.db"))) == 1
+    # ... and so does the publish-subscribe service
+    b.xmpp.register_plugin("xep_0060")
+    info = b.cloop.run(b.xmpp["xep_0030"].get_info(jid="pubsub.localhost"), 15,
+                       "disco#info of the pubsub")
+    assert "http://jabber.org/protocol/pubsub" in info["disco_info"]["features"]
+    b.cloop.run(b.xmpp["xep_0060"].create_node("pubsub.localhost", "dist"), 15,
+                "create a node")
+    # sm, c2s, muc and pubsub share one SQLite database, as jabberd2's
+    # dist files do for sm and c2s.
+    dbs = list((sandbox.path("dist") / "var" / "jabberd" / "db").glob("*.db"))
+    assert len(dbs) == 1
+    con = sqlite3.connect(str(dbs[0]))
+    try:
+        assert con.execute('SELECT "node", "creator" FROM "pubsub-node"').fetchall() == \
+            [("dist", "ben@localhost")]
+    finally:
+        con.close()

@@ -108,13 +108,13 @@ def kill_leftovers(prefix):
 
 def test_install_layout(sandbox):
     prefix = install(sandbox)
-    for d in DAEMONS + ("muc", "jabberd", "jabberd-cluster", "jabberd2-fs-to-sqlite"):
+    for d in DAEMONS + ("muc", "pubsub", "jabberd", "jabberd-cluster", "jabberd2-fs-to-sqlite"):
         assert os.access(prefix / "bin" / d, os.X_OK), d
     # the router module a <cluster> section loads from <pkglibdir>
     assert (prefix / "lib" / "jabberd-cluster" / "cluster.so").is_file()
     etc = prefix / "etc"
-    for f in ("router.xml", "sm.xml", "c2s.xml", "s2s.xml", "muc.xml", "router-users.xml",
-              "router-filter.xml", "jabberd.cfg"):
+    for f in ("router.xml", "sm.xml", "c2s.xml", "s2s.xml", "muc.xml", "pubsub.xml",
+              "router-users.xml", "router-filter.xml", "jabberd.cfg"):
         assert (etc / f).is_file() and (etc / (f + ".dist")).is_file(), f
         text = (etc / f).read_text()
         for var in ("@sysconfdir@", "@localstatedir@", "@pkglibdir@", "@bindir@"):
@@ -126,6 +126,8 @@ def test_install_layout(sandbox):
     muc = (etc / "muc.xml").read_text()
     assert "<pidfile>%s/var/jabberd/pid/${id}.pid</pidfile>" % prefix in muc
     assert "<file>%s/var/log/jabberd/muc.log</file>" % prefix in muc
+    pubsub = (etc / "pubsub.xml").read_text()
+    assert "<dbname>%s/var/jabberd/db/sqlite.db</dbname>" % prefix in pubsub
     cfg = (etc / "jabberd.cfg").read_text()
     assert "router  %s/etc/router.xml" % prefix in cfg
     for d in ("jabberd/pid", "jabberd/db", "log/jabberd"):
@@ -143,13 +145,16 @@ def test_units_verify(sandbox):
         pytest.skip("built without libsystemd: no units")
     names = sorted(p.name for p in units.glob("*.service"))
     assert names == ["jabberd-c2s.service", "jabberd-muc.service",
-                     "jabberd-router.service", "jabberd-s2s.service",
-                     "jabberd-sm.service", "jabberd.service"]
+                     "jabberd-pubsub.service", "jabberd-router.service",
+                     "jabberd-s2s.service", "jabberd-sm.service", "jabberd.service"]
     muc = (units / "jabberd-muc.service").read_text()
     assert "ExecStart=%s/bin/muc -c %s/etc/muc.xml" % (prefix, prefix) in muc
     assert "Requires=jabberd-router.service" in muc
     # the node does not pull the group chat service in by itself
     assert "jabberd-muc" not in (units / "jabberd.service").read_text()
+    pubsub = (units / "jabberd-pubsub.service").read_text()
+    assert "Requires=jabberd-router.service" in pubsub
+    assert "jabberd-pubsub" not in (units / "jabberd.service").read_text()
     c2s = (units / "jabberd-c2s.service").read_text()
     assert "Type=notify" in c2s and "WatchdogSec=" in c2s
     assert "ExecStart=%s/bin/c2s -c %s/etc/c2s.xml" % (prefix, prefix) in c2s

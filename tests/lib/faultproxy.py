@@ -66,6 +66,9 @@ class _Pipe:
                 break
             if not data:
                 break
+            # Stalled while recv() waited: what it read waits as well.
+            while p.stalled[self.direction] and not self.done and not p.stopping:
+                time.sleep(0.02)
             with p.lock:
                 p.bytes_in[self.direction] += len(data)
                 dropped = p.holed[self.direction]
