@@ -92,7 +92,7 @@ c2s_tests_test_config_LDADD = $(C2S_LIBS) $(CMOCKA_LIBS)
 bin_PROGRAMS += c2s/c2s
 c2s_c2s_SOURCES = c2s/main.c
 c2s_c2s_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
-c2s_c2s_LDADD = $(C2S_LIBS)
+c2s_c2s_LDADD = $(DAEMON_LIBS) $(C2S_LIBS)
 
 # Fuzz target: the "$scram$" parser on whatever a password column holds.
 if ENABLE_FUZZING

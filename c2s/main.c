@@ -25,10 +25,10 @@
 #include "metrics/metrics.h"
 #include "util/buf.h"
 #include "util/config_file.h"
+#include "util/daemon.h"
 #include "util/log.h"
 #include "util/pidfile.h"
 #include "util/sdnotify.h"
-#include "util/signals.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
@@ -189,11 +189,6 @@ static void on_term(int signo, void *ctx)
 		c2s_shutdown_link(c2s);
 }
 
-static void on_debug(int signo, void *ctx)
-{
-	log_set_debug(signo == SIGUSR2);
-}
-
 static void on_check(struct mio_timer *t, void *ctx)
 {
 	c2s_check(ctx);
@@ -282,9 +277,7 @@ static void render_metrics(struct buf *out, void *ctx)
 
 static int run(struct c2s *c2s)
 {
-	struct mio_timer *watchdog;
 	const char *error;
-	int rc;
 
 	if (setup(c2s, &error) < 0 ||
 	    metrics_start(c2s->mio, c2s->cfg, "c2s", render_metrics, c2s, &c2s->metrics,
@@ -292,23 +285,11 @@ static int run(struct c2s *c2s)
 		log_error("c2s: %s", error);
 		return 1;
 	}
-	mio_signal(c2s->mio, SIGHUP, on_hup, c2s, &error);
-	mio_signal(c2s->mio, SIGTERM, on_term, c2s, &error);
-	mio_signal(c2s->mio, SIGINT, on_term, c2s, &error);
-	mio_signal(c2s->mio, SIGUSR1, on_debug, c2s, &error);
-	mio_signal(c2s->mio, SIGUSR2, on_debug, c2s, &error);
-	signals_release();
 	check_interval_start(c2s);
-	watchdog = mio_timer_new(c2s->mio, sdnotify_watchdog_timer, NULL);
-	if (sdnotify_watchdog_ms() > 0)
-		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
-	if (mio_run(c2s->mio, &error) < 0) {
-		log_error("c2s: %s", error);
-		rc = 1;
-	} else
-		rc = c2s->exit_code;
-	mio_timer_free(&watchdog);
-	return rc;
+	if (daemon_run(c2s->mio, "c2s", &(const struct daemon_signals){ .hup = on_hup,
+		       .term = on_term }, c2s) < 0)
+		return 1;
+	return c2s->exit_code;
 }
 
 static void cleanup(struct c2s *c2s)
@@ -338,22 +319,13 @@ static void cleanup(struct c2s *c2s)
 
 int main(int argc, char **argv)
 {
-	const char *file = SYSCONFDIR "/c2s.xml", *id = NULL, *error;
+	struct daemon_args a = { .file = SYSCONFDIR "/c2s.xml" };
+	const char *error;
 	struct c2s c2s = { 0 };
-	int ch, debug = 0, check_only = 0, rc;
+	int rc;
 
-	signals_hold();        /* until the loop handles them */
-	umask(027);
-	while ((ch = getopt(argc, argv, "Dc:hi:t?")) != -1) {
-		switch (ch) {
-		case 'c': file = optarg; break;
-		case 't': check_only = 1; break;
-		case 'i': id = optarg; break;
-		case 'D': debug = 1; break;
-		default: usage();
-		}
-	}
-	if ((c2s.cfg = config_load(file, id, &error)) == NULL) {
+	daemon_begin(argc, argv, 1, usage, &a);
+	if ((c2s.cfg = config_load(a.file, a.id, &error)) == NULL) {
 		fprintf(stderr, "c2s: %s\n", error);
 		return 2;
 	}
@@ -362,16 +334,16 @@ int main(int argc, char **argv)
 		config_free(&c2s.cfg);
 		return 2;
 	}
-	if (!check_only && log_open(log_type_parse(config_attr(c2s.cfg, "log", 0, "type")),
-				     c2s.o.log_ident, c2s.o.log_facility, c2s.o.log_file, &error) < 0) {
-		fprintf(stderr, "c2s: %s\n", error);
+	if (!a.check_only && daemon_log_open("c2s", c2s.cfg, c2s.o.log_ident, c2s.o.log_facility,
+					     c2s.o.log_file, a.debug) < 0) {
 		config_free(&c2s.cfg);
 		return 1;
 	}
-	log_set_debug(debug);
-	c2s.check_only = check_only;
-	c2s.cfg_file = file;
-	c2s.cfg_id = id;
+	if (a.check_only)
+		log_set_debug(a.debug);
+	c2s.check_only = a.check_only;
+	c2s.cfg_file = a.file;
+	c2s.cfg_id = a.id;
 	list_init(&c2s.all);
 	c2s.conns = xhash_new();
 	c2s.fails = xhash_new();
@@ -380,15 +352,14 @@ int main(int argc, char **argv)
 	if (c2s_config_read(&c2s, &error) < 0) {
 		log_error("c2s: %s", error);
 		cleanup(&c2s);
-		return check_only ? 2 : 1;
+		return a.check_only ? 2 : 1;
 	}
-	if (check_only) {
-		printf("c2s: %s: configuration OK\n", file);
+	if (a.check_only) {
+		printf("c2s: %s: configuration OK\n", a.file);
 		cleanup(&c2s);
 		return 0;
 	}
-	if (pidfile_write(c2s.o.pidfile, &error) < 0)
-		log_warnx("c2s: cannot write pid file %s: %s", c2s.o.pidfile, error);
+	daemon_pidfile_write("c2s", c2s.o.pidfile);
 	if ((c2s.mio = mio_new(&error)) == NULL)
 		fatalx("c2s: %s", error);
 	c2s.links = link_set_new(c2s.mio, &(struct link_set_config){ .trim_ms = C2S_TRIM_MS });

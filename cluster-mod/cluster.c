@@ -463,6 +463,18 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 	free(memb);
 }
 
+/* The router's metrics (router_mod_metrics), so `jabberd status` on the
+ * router shows the cluster: the control socket's "metrics" report less
+ * the router's own families. */
+static void cluster_router_metrics(void *ctx, struct buf *out)
+{
+	struct buf prom = { 0 };
+
+	cluster_report(CLUSTER_REQ_METRICS, &prom, ctx);
+	cluster_status_metrics_for_router(prom.data, prom.len, out);
+	buf_free(&prom);
+}
+
 static int cluster_control_start(struct cluster *c, const char **error_r)
 {
 	static char buf[512];
@@ -575,6 +587,7 @@ static int cluster_init(struct router *r, void **state_r, const char **error_r)
 	members_start(c);       /* i13-memb */
 	names_start(c);         /* i13-fed */
 	c->sm_check = router_mod_timer_new(r, sm_check_cb, c); /* i14 */
+	router_mod_metrics(r, cluster_router_metrics, c);
 	log_notice("cluster: node %s, profile %s, %d domain%s", c->cc->node,
 		   cluster_profile_name(c->cc->profile), c->cc->ndomains,
 		   c->cc->ndomains == 1 ? "" : "s");

@@ -640,3 +640,32 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 		    "Times reading the peers' links was held for the local sm since start.",
 		    st->tables.input_holds);
 }
+
+/* A line of the family jabberd_router_*: a sample, or its # HELP/# TYPE. */
+static int is_router_line(const char *line, size_t n)
+{
+	static const char prefix[] = "jabberd_router_";
+	const size_t plen = sizeof(prefix) - 1;
+
+	if (n >= 7 && (memcmp(line, "# HELP ", 7) == 0 || memcmp(line, "# TYPE ", 7) == 0)) {
+		line += 7;
+		n -= 7;
+	}
+	return n >= plen && memcmp(line, prefix, plen) == 0;
+}
+
+void cluster_status_metrics_for_router(const char *prom, size_t len, struct buf *out)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *line = prom + pos, *nl = memchr(line, '\n', len - pos);
+		size_t n = nl != NULL ? (size_t)(nl - line) : len - pos;
+
+		if (!is_router_line(line, n)) {
+			buf_append(out, line, n);
+			buf_append_char(out, '\n');
+		}
+		pos += n + 1;
+	}
+}

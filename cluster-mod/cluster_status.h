@@ -114,4 +114,12 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out);
 void cluster_status_json(const struct cluster_status *st, struct buf *out);
 void cluster_status_metrics(const struct cluster_status *st, struct buf *out);
 
+/*
+ * The router's metrics (router_mod_metrics): the "metrics" report `prom`
+ * (cluster_status_metrics' text) appended to `out` less the router's own
+ * families (jabberd_router_*), which the router renders itself and which
+ * a text must not hold twice.
+ */
+void cluster_status_metrics_for_router(const char *prom, size_t len, struct buf *out);
+
 #endif

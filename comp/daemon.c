@@ -1,29 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * daemon.c: the process around a component service (see daemon.h).
+ * daemon.c: the process around a component service (see daemon.h), on
+ * the start-up and loop every daemon shares (util/daemon.h).
  */
 #include "config.h"
 #include "comp/daemon.h"
 
-#include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "mio/mio.h"
 #include "util/config_file.h"
+#include "util/daemon.h"
 #include "util/log.h"
 #include "util/pidfile.h"
 #include "util/sdnotify.h"
-#include "util/signals.h"
-
-struct daemon_opts {
-	const char *pidfile;
-	const char *log_ident, *log_facility, *log_file;
-};
 
 struct term_ctx {
 	struct comp_daemon *d;
@@ -31,57 +22,39 @@ struct term_ctx {
 	void *ctx;
 };
 
-static void usage(const struct comp_daemon *d)
+/* The service whose -h is printed: one per process. */
+static const struct comp_daemon *usage_d;
+
+static void usage(void)
 {
 	printf("%s - %s (" PACKAGE_STRING ")\n"
-	       "usage: %s [-c config] [-i id] [-D] [-h]\n", d->name, d->what, d->name);
+	       "usage: %s [-c config] [-i id] [-D] [-h]\n", usage_d->name, usage_d->what,
+	       usage_d->name);
 	exit(1);
 }
 
 int comp_daemon_open(struct comp_daemon *d, int argc, char **argv, const char *default_file)
 {
-	char ident[64];
-	const char *file = default_file, *id = NULL, *error;
-	const char *known[24];
+	struct daemon_args a = { .file = default_file };
 	struct daemon_opts o = { 0 };
-	struct config_key keys[] = {
-		{ "pidfile", CONFIG_STRING, NULL, offsetof(struct daemon_opts, pidfile), 0, 0 },
-		{ "log.ident", CONFIG_STRING, ident, offsetof(struct daemon_opts, log_ident), 0, 0 },
-		{ "log.facility", CONFIG_STRING, NULL, offsetof(struct daemon_opts, log_facility),
-		  0, 0 },
-		{ "log.file", CONFIG_STRING, NULL, offsetof(struct daemon_opts, log_file), 0, 0 },
-		{ NULL, 0, NULL, 0, 0, 0 },
-	};
-	int ch, debug = 0;
+	const char *known[24], *error;
 	size_t n = 0;
 
-	snprintf(ident, sizeof(ident), "jabberd/%s", d->name);
-	signals_hold();        /* until the loop handles them */
-	umask(027);
-	while ((ch = getopt(argc, argv, "Dc:hi:?")) != -1) {
-		switch (ch) {
-		case 'c': file = optarg; break;
-		case 'i': id = optarg; break;
-		case 'D': debug = 1; break;
-		default: usage(d);
-		}
-	}
-	if ((d->cfg = config_load(file, id, &error)) == NULL ||
-	    config_apply(d->cfg, keys, &o, &error) < 0) {
+	usage_d = d;
+	daemon_begin(argc, argv, 0, usage, &a);
+	if ((d->cfg = config_load(a.file, a.id, &error)) == NULL ||
+	    config_apply(d->cfg, daemon_keys, &o, &error) < 0) {
 		fprintf(stderr, "%s: %s\n", d->name, error);
 		config_free(&d->cfg);
 		return 2;
 	}
-	if (log_open(log_type_parse(config_attr(d->cfg, "log", 0, "type")), o.log_ident,
-		     o.log_facility, o.log_file, &error) < 0) {
-		fprintf(stderr, "%s: %s\n", d->name, error);
+	if (daemon_log_open(d->name, d->cfg, o.log_ident, o.log_facility, o.log_file,
+			    a.debug) < 0) {
 		config_free(&d->cfg);
 		return 1;
 	}
-	log_set_debug(debug);
 	d->pidfile = o.pidfile;
-	if (pidfile_write(d->pidfile, &error) < 0)
-		log_warnx("%s: cannot write pid file %s: %s", d->name, d->pidfile, error);
+	daemon_pidfile_write(d->name, d->pidfile);
 	log_notice("%s: starting up", d->name);
 	if ((d->mio = mio_new(&error)) == NULL)
 		fatalx("%s: %s", d->name, error);
@@ -93,16 +66,8 @@ int comp_daemon_open(struct comp_daemon *d, int argc, char **argv, const char *d
 		n++;
 	}
 	known[n] = NULL;
-	config_unknown(d->cfg, keys, known);
+	config_unknown(d->cfg, daemon_keys, known);
 	return 0;
-}
-
-static void on_hup(int signo, void *ctx)
-{
-	(void)signo, (void)ctx;
-	sdnotify_reloading();
-	log_reopen();
-	sdnotify_reloaded();
 }
 
 static void on_term(int signo, void *ctx)
@@ -119,34 +84,12 @@ static void on_term(int signo, void *ctx)
 	t->term(t->ctx);
 }
 
-static void on_debug(int signo, void *ctx)
-{
-	(void)ctx;
-	log_set_debug(signo == SIGUSR2);
-}
-
 int comp_daemon_run(struct comp_daemon *d, void (*term)(void *ctx), void *ctx)
 {
 	struct term_ctx t = { .d = d, .term = term, .ctx = ctx };
-	struct mio_timer *watchdog;
-	const char *error;
-	int rc = 0;
 
-	mio_signal(d->mio, SIGHUP, on_hup, NULL, &error);
-	mio_signal(d->mio, SIGTERM, on_term, &t, &error);
-	mio_signal(d->mio, SIGINT, on_term, &t, &error);
-	mio_signal(d->mio, SIGUSR1, on_debug, NULL, &error);
-	mio_signal(d->mio, SIGUSR2, on_debug, NULL, &error);
-	signals_release();
-	watchdog = mio_timer_new(d->mio, sdnotify_watchdog_timer, NULL);
-	if (sdnotify_watchdog_ms() > 0)
-		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
-	if (mio_run(d->mio, &error) < 0) {
-		log_error("%s: %s", d->name, error);
-		rc = 1;
-	}
-	mio_timer_free(&watchdog);
-	return rc;
+	return daemon_run(d->mio, d->name, &(const struct daemon_signals){ .term = on_term },
+			  &t) < 0 ? 1 : 0;
 }
 
 void comp_daemon_close(struct comp_daemon *d)

@@ -13,8 +13,9 @@ comp_libcomp_a_SOURCES = \
 	comp/daemon.h \
 	comp/daemon.c
 
-# What a daemon using comp links (after its own objects).
-COMP_LIBS = comp/libcomp.a $(LINK_LIBS)
+# What a daemon using comp links (after its own objects); daemon.c runs on
+# util/daemon.c.
+COMP_LIBS = comp/libcomp.a util/libdaemon.a $(LINK_LIBS)
 
 if HAVE_CMOCKA
 COMP_TESTS = comp/tests/test_comp

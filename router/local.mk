@@ -83,7 +83,7 @@ bin_PROGRAMS += router/router
 router_router_SOURCES = router/main.c router/conn.c
 router_router_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"' \
 	-DROUTER_MODULE_DIR='"$(pkglibdir)"'
-router_router_LDADD = $(METRICS_LIBS) $(ROUTER_LIBS) $(SX_LIBS) $(LIBEVENT_LIBS)
+router_router_LDADD = $(METRICS_LIBS) util/libdaemon.a $(ROUTER_LIBS) $(SX_LIBS) $(LIBEVENT_LIBS)
 EXTRA_router_router_DEPENDENCIES = $(ROUTER_EXPORT_DEPS)
 router_router_LDFLAGS = $(AM_LDFLAGS) -rdynamic $(ROUTER_EXPORT_LIBS)
 

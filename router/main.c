@@ -28,10 +28,10 @@
 #include "metrics/metrics.h"
 #include "util/buf.h"
 #include "util/config_file.h"
+#include "util/daemon.h"
 #include "util/log.h"
 #include "util/pidfile.h"
 #include "util/sdnotify.h"
-#include "util/signals.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
@@ -300,11 +300,6 @@ static void on_term(int signo, void *ctx)
 	close_streams(d);
 }
 
-static void on_debug(int signo, void *ctx)
-{
-	log_set_debug(signo == SIGUSR2);
-}
-
 static unsigned keepalive_secs;
 
 static void on_check(struct mio_timer *t, void *ctx)
@@ -385,12 +380,15 @@ static void render_metrics(struct buf *out, void *ctx)
 		    "Routes a per-JID redirect sent.", r->redirected);
 	metrics_one(out, "jabberd_router_redirect_entries", "gauge", "Per-JID redirects set.",
 		    xhash_count(r->redirects));
+	/* The module's own (the cluster's members, links, tables, queues). */
+	if (r->metrics_fn != NULL)
+		r->metrics_fn(r->metrics_ctx, out);
 }
 
 static int run(struct routerd *d, const struct routerd_opts *o)
 {
 	const char *error;
-	struct mio_timer *check, *watchdog;
+	struct mio_timer *check;
 	int rc = 0;
 
 	if (setup(d, o, &error) < 0 ||
@@ -400,27 +398,16 @@ static int run(struct routerd *d, const struct routerd_opts *o)
 	}
 	log_notice("router: listening on %s:%d", o->ip, mio_listener_port(d->listener));
 	sdnotify_ready("listening for components");
-	watchdog = mio_timer_new(d->mio, sdnotify_watchdog_timer, NULL);
-	if (sdnotify_watchdog_ms() > 0)
-		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
-	mio_signal(d->mio, SIGHUP, on_hup, d, &error);
-	mio_signal(d->mio, SIGTERM, on_term, d, &error);
-	mio_signal(d->mio, SIGINT, on_term, d, &error);
-	mio_signal(d->mio, SIGUSR1, on_debug, d, &error);
-	mio_signal(d->mio, SIGUSR2, on_debug, d, &error);
-	signals_release();
 	keepalive_secs = (unsigned)o->keepalive;
 	check = mio_timer_new(d->mio, on_check, d);
 	if (o->check_interval > 0)
 		mio_timer_start(check, 1000u * (unsigned)(keepalive_secs > 0 &&
 			keepalive_secs < (unsigned)o->check_interval ?
 			(int)keepalive_secs : o->check_interval), 1);
-	if (mio_run(d->mio, &error) < 0) {
-		log_error("router: %s", error);
+	if (daemon_run(d->mio, "router", &(const struct daemon_signals){ .hup = on_hup,
+		       .term = on_term }, d) < 0)
 		rc = 1;
-	}
 	mio_timer_free(&check);
-	mio_timer_free(&watchdog);
 	log_notice("router: stopped (%llu routed, %llu bounced)",
 		   (unsigned long long)d->r->routed, (unsigned long long)d->r->bounced);
 	return rc;
@@ -428,22 +415,14 @@ static int run(struct routerd *d, const struct routerd_opts *o)
 
 int main(int argc, char **argv)
 {
-	const char *file = SYSCONFDIR "/router.xml", *id = NULL, *error;
+	struct daemon_args a = { .file = SYSCONFDIR "/router.xml" };
+	const char *error;
 	struct routerd d = { 0 };
 	struct routerd_opts o = { 0 };
-	int ch, debug = 0, rc;
+	int rc;
 
-	signals_hold();        /* until the loop handles them */
-	umask(027);
-	while ((ch = getopt(argc, argv, "Dc:hi:?")) != -1) {
-		switch (ch) {
-		case 'c': file = optarg; break;
-		case 'i': id = optarg; break;
-		case 'D': debug = 1; break;
-		default: usage();
-		}
-	}
-	if ((d.cfg = config_load(file, id, &error)) == NULL) {
+	daemon_begin(argc, argv, 0, usage, &a);
+	if ((d.cfg = config_load(a.file, a.id, &error)) == NULL) {
 		fprintf(stderr, "router: %s\n", error);
 		return 2;
 	}
@@ -451,15 +430,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "router: %s\n", error);
 		return 2;
 	}
-	if (log_open(log_type_parse(config_attr(d.cfg, "log", 0, "type")), o.log_ident,
-		     o.log_facility, o.log_file, &error) < 0) {
-		fprintf(stderr, "router: %s\n", error);
+	if (daemon_log_open("router", d.cfg, o.log_ident, o.log_facility, o.log_file, a.debug) < 0)
 		return 1;
-	}
-	log_set_debug(debug);
 	config_unknown(d.cfg, routerd_keys, routerd_sections);
-	if (pidfile_write(o.pidfile, &error) < 0)
-		log_warnx("router: cannot write pid file %s: %s", o.pidfile, error);
+	daemon_pidfile_write("router", o.pidfile);
 	list_init(&d.conns);
 	d.r = router_new();
 	d.r->cfg = d.cfg;

@@ -103,6 +103,7 @@ void router_module_unload(struct router *r)
 	r->module = NULL;
 	r->module_comp = NULL;
 	r->names_fn = NULL;
+	r->metrics_fn = NULL;
 	router_redirect_clear_all(r);
 	router_comp_free(&m->comp);
 	if (m->desc->free != NULL)
@@ -165,6 +166,12 @@ void router_mod_names_watch(struct router *r,
 {
 	r->names_fn = fn;
 	r->names_ctx = ctx;
+}
+
+void router_mod_metrics(struct router *r, void (*fn)(void *ctx, struct buf *out), void *ctx)
+{
+	r->metrics_fn = fn;
+	r->metrics_ctx = ctx;
 }
 
 int router_mod_unbind(struct router *r, const char *name)

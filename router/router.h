@@ -20,6 +20,7 @@
 #include "sx/sx.h"
 #include "util/list.h"
 
+struct buf;
 struct nad;
 struct xhash;
 struct router;
@@ -116,6 +117,9 @@ struct router {
 	/* router_mod_names_watch(): components' binds and unbinds. */
 	void (*names_fn)(void *ctx, const char *name, int bound);
 	void *names_ctx;
+	/* router_mod_metrics(): the module's families in the metrics. */
+	void (*metrics_fn)(void *ctx, struct buf *out);
+	void *metrics_ctx;
 	const struct config *cfg;       /* for module config lookups */
 	/* Counters for the benchmark, the logs and /metrics. */
 	uint64_t routed, bounced, redirected, redirect_misses;

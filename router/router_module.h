@@ -51,6 +51,7 @@
  *    stats, redirects scoped to the module's names and bounded by LRU. */
 #define ROUTER_MODULE_ABI 2
 
+struct buf;
 struct nad;
 struct mio;
 struct config;
@@ -136,6 +137,19 @@ int router_mod_unbind(struct router *r, const char *name);
  */
 void router_mod_names_watch(struct router *r,
 			    void (*fn)(void *ctx, const char *name, int bound), void *ctx);
+/*
+ * Add the module's counters to the router's metrics: each time the router
+ * renders them (`jabberd status`, `jabberd-status -s SOCKET`, the
+ * <metrics><port>), fn(ctx, out) appends whole families in Prometheus text
+ * format 0.0.4 (# HELP, # TYPE, then samples) to `out`, after the
+ * router's own. Its families must not repeat the router's (jabberd_router_*):
+ * name them after the module (jabberd_cluster_*). One per router (a new
+ * call replaces it; fn NULL stops it); it ends when the module is
+ * unloaded. Added in ABI 2 as a new call: modules that do not call it
+ * see no change.
+ */
+void router_mod_metrics(struct router *r, void (*fn)(void *ctx, struct buf *out), void *ctx);
+
 /*
  * Deliver a <route/> (from another node, say) to local components,
  * skipping the route() hook, the sender checks and the redirects: a

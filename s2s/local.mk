@@ -18,7 +18,7 @@ S2S_LIBS = s2s/libs2s.a $(LINK_LIBS) $(CARES_LIBS)
 bin_PROGRAMS += s2s/s2s
 s2s_s2s_SOURCES = s2s/main.c
 s2s_s2s_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
-s2s_s2s_LDADD = s2s/libs2s.a $(METRICS_LIBS) $(COMP_LIBS) $(CARES_LIBS) $(UTIL_LIBS)
+s2s_s2s_LDADD = s2s/libs2s.a $(METRICS_LIBS) $(DAEMON_LIBS) $(COMP_LIBS) $(CARES_LIBS) $(UTIL_LIBS)
 
 # Unit tests (cmocka), linked against the static library.
 S2S_TEST_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)

@@ -26,11 +26,11 @@
 #include "mio/mio.h"
 #include "util/buf.h"
 #include "util/config_file.h"
+#include "util/daemon.h"
 #include "util/list.h"
 #include "util/log.h"
 #include "util/pidfile.h"
 #include "util/sdnotify.h"
-#include "util/signals.h"
 #include "util/nad.h"
 #include "util/xhash.h"
 
@@ -431,35 +431,23 @@ static void on_stop(struct mio_timer *t, void *ctx)
 	mio_stop(d->mio);
 }
 
-static void on_signal(int signo, void *ctx)
+/* SIGTERM, SIGINT. */
+static void on_term(int signo, void *ctx)
 {
 	struct s2sd *d = ctx;
 
-	switch (signo) {
-	case SIGHUP:
-		sdnotify_reloading();
-		log_reopen();
-		sdnotify_reloaded();
-		break;
-	case SIGUSR1:
-		log_set_debug(0);
-		break;
-	case SIGUSR2:
-		log_set_debug(1);
-		break;
-	default:
-		if (d->shutting_down)
-			return;
-		log_notice("s2s: shutting down");
-		d->shutting_down = 1;
-		sdnotify_stopping();
-		mio_listener_free(&d->listener);
-		mio_listener_free(&d->tls_listener);
-		s2s_shutdown(d->s2s);
-		comp_close(d->comp);
-		/* Give the peers a moment to read system-shutdown. */
-		mio_timer_start(d->stop, 1000, 0);
-	}
+	(void)signo;
+	if (d->shutting_down)
+		return;
+	log_notice("s2s: shutting down");
+	d->shutting_down = 1;
+	sdnotify_stopping();
+	mio_listener_free(&d->listener);
+	mio_listener_free(&d->tls_listener);
+	s2s_shutdown(d->s2s);
+	comp_close(d->comp);
+	/* Give the peers a moment to read system-shutdown. */
+	mio_timer_start(d->stop, 1000, 0);
 }
 
 /* ---- start-up ---- */
@@ -659,35 +647,18 @@ static int d_setup(struct s2sd *d)
 
 static int d_run(struct s2sd *d)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
-	struct mio_timer *watchdog;
 	const char *err;
-	size_t i;
-	int rc;
 
 	if ((d->mio = mio_new(&err)) == NULL) {
 		log_error("s2s: %s", err);
 		return 1;
 	}
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (mio_signal(d->mio, sigs[i], on_signal, d, &err) < 0) {
-			log_error("s2s: %s", err);
-			return 1;
-		}
-	signals_release();
 	if (d_setup(d) < 0)
 		return 1;
 	comp_start(d->comp);
-	watchdog = mio_timer_new(d->mio, sdnotify_watchdog_timer, NULL);
-	if (sdnotify_watchdog_ms() > 0)
-		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
-	if (mio_run(d->mio, &err) < 0) {
-		log_error("s2s: %s", err);
-		rc = 1;
-	} else
-		rc = d->rc;
-	mio_timer_free(&watchdog);
-	return rc;
+	if (daemon_run(d->mio, "s2s", &(const struct daemon_signals){ .term = on_term }, d) < 0)
+		return 1;
+	return d->rc;
 }
 
 static void d_free(struct s2sd *d)
@@ -724,44 +695,32 @@ static void d_free(struct s2sd *d)
 
 int main(int argc, char **argv)
 {
-	const char *file = SYSCONFDIR "/s2s.xml", *id = NULL, *err;
+	struct daemon_args a = { .file = SYSCONFDIR "/s2s.xml" };
+	const char *err;
 	struct s2sd d = { 0 };
-	int ch, debug = 0, check_only = 0, rc;
+	int rc;
 
-	signals_hold();        /* until the loop handles them */
-	umask(027);
-	while ((ch = getopt(argc, argv, "Dc:hi:t?")) != -1) {
-		switch (ch) {
-		case 'c': file = optarg; break;
-		case 'i': id = optarg; break;
-		case 'D': debug = 1; break;
-		case 't': check_only = 1; break;
-		default: usage();
-		}
-	}
+	daemon_begin(argc, argv, 1, usage, &a);
 	list_init(&d.attempts);
-	if ((d.cf = config_load(file, id, &err)) == NULL ||
+	if ((d.cf = config_load(a.file, a.id, &err)) == NULL ||
 	    s2s_config_read(d.cf, &d.cfg, &err) < 0 || comp_settings_load(d.cf, &d.cs, &err) < 0) {
 		fprintf(stderr, "s2s: %s\n", err);
 		s2s_config_clear(&d.cfg);
 		config_free(&d.cf);
 		return 2;
 	}
-	if (check_only) {
-		printf("s2s: %s is valid\n", file);
+	if (a.check_only) {
+		printf("s2s: %s is valid\n", a.file);
 		d_free(&d);
 		return 0;
 	}
 	d.cs.ident = "s2s";
-	if (log_open(log_type_parse(d.cfg.log_type), d.cfg.log_ident, d.cfg.log_facility,
-		     d.cfg.log_file, &err) < 0) {
-		fprintf(stderr, "s2s: %s\n", err);
+	if (daemon_log_open("s2s", d.cf, d.cfg.log_ident, d.cfg.log_facility, d.cfg.log_file,
+			    a.debug) < 0) {
 		d_free(&d);
 		return 1;
 	}
-	log_set_debug(debug);
-	if (pidfile_write(d.cfg.pidfile, &err) < 0)
-		log_warnx("s2s: cannot write pid file %s: %s", d.cfg.pidfile, err);
+	daemon_pidfile_write("s2s", d.cfg.pidfile);
 	rc = d_run(&d);
 	pidfile_remove(d.cfg.pidfile);
 	d_free(&d);

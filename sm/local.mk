@@ -48,7 +48,7 @@ bin_PROGRAMS += sm/sm
 sm_sm_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
 sm_sm_SOURCES = sm/main.c
 SM_LIBS = sm/libsm.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
-sm_sm_LDADD = $(METRICS_LIBS) $(SM_LIBS)
+sm_sm_LDADD = $(METRICS_LIBS) $(DAEMON_LIBS) $(SM_LIBS)
 
 if HAVE_CMOCKA
 SM_TESTS = sm/tests/test_sm sm/tests/test_amp sm/tests/test_roster_publish \

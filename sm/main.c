@@ -29,30 +29,15 @@
 #include "storage/storage.h"
 #include "util/buf.h"
 #include "util/config_file.h"
+#include "util/daemon.h"
 #include "util/log.h"
 #include "util/pidfile.h"
 #include "util/sdnotify.h"
-#include "util/signals.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc/jabberd"
 #endif
-
-struct sm_opts {
-	const char *pidfile;
-	const char *log_ident, *log_facility, *log_file;
-};
-
-#define O(f) offsetof(struct sm_opts, f)
-static const struct config_key main_keys[] = {
-	{ "pidfile", CONFIG_STRING, NULL, O(pidfile), 0, 0 },
-	{ "log.ident", CONFIG_STRING, "jabberd/sm", O(log_ident), 0, 0 },
-	{ "log.facility", CONFIG_STRING, NULL, O(log_facility), 0, 0 },
-	{ "log.file", CONFIG_STRING, NULL, O(log_file), 0, 0 },
-	{ NULL, 0, NULL, 0, 0, 0 },
-};
-#undef O
 
 static int sm_binds_pending;
 
@@ -153,14 +138,6 @@ static int link_router(struct sm *sm, const char **error_r)
 
 /* ---- signals ---- */
 
-static void on_hup(int signo, void *ctx)
-{
-	(void)signo, (void)ctx;
-	sdnotify_reloading();
-	log_reopen();
-	sdnotify_reloaded();
-}
-
 static void on_term(int signo, void *ctx)
 {
 	struct sm *sm = ctx;
@@ -179,12 +156,6 @@ static void on_term(int signo, void *ctx)
 	if (comp_is_open(sm->comp))
 		sess_end_all(sm, "shutting down");
 	comp_close(sm->comp);
-}
-
-static void on_debug(int signo, void *ctx)
-{
-	(void)ctx;
-	log_set_debug(signo == SIGUSR2);
 }
 
 static struct metrics *sm_metrics;
@@ -225,67 +196,40 @@ static void render_metrics(struct buf *out, void *ctx)
 
 static int run(struct sm *sm)
 {
-	struct mio_timer *watchdog;
 	const char *error;
-	int rc;
 
 	if (link_router(sm, &error) < 0 ||
 	    metrics_start(sm->mio, sm->cfg, "sm", render_metrics, sm, &sm_metrics, &error) < 0) {
 		log_error("sm: %s", error);
 		return 1;
 	}
-	mio_signal(sm->mio, SIGHUP, on_hup, sm, &error);
-	mio_signal(sm->mio, SIGTERM, on_term, sm, &error);
-	mio_signal(sm->mio, SIGINT, on_term, sm, &error);
-	mio_signal(sm->mio, SIGUSR1, on_debug, sm, &error);
-	mio_signal(sm->mio, SIGUSR2, on_debug, sm, &error);
-	signals_release();
-	watchdog = mio_timer_new(sm->mio, sdnotify_watchdog_timer, NULL);
-	if (sdnotify_watchdog_ms() > 0)
-		mio_timer_start(watchdog, sdnotify_watchdog_ms(), 1);
-	if (mio_run(sm->mio, &error) < 0) {
-		log_error("sm: %s", error);
-		rc = 1;
-	} else
-		rc = sm->exit_code;
-	mio_timer_free(&watchdog);
-	return rc;
+	if (daemon_run(sm->mio, "sm", &(const struct daemon_signals){ .term = on_term }, sm) < 0)
+		return 1;
+	return sm->exit_code;
 }
 
 int main(int argc, char **argv)
 {
-	const char *file = SYSCONFDIR "/sm.xml", *id = NULL, *error;
+	struct daemon_args a = { .file = SYSCONFDIR "/sm.xml" };
+	const char *error;
 	struct config *cfg;
-	struct sm_opts o = { 0 };
+	struct daemon_opts o = { 0 };
 	struct mio *mio;
 	struct sm *sm;
-	int ch, debug = 0, rc;
+	int rc;
 
-	signals_hold();        /* until the loop handles them */
-	umask(027);
-	while ((ch = getopt(argc, argv, "Dc:hi:?")) != -1) {
-		switch (ch) {
-		case 'c': file = optarg; break;
-		case 'i': id = optarg; break;
-		case 'D': debug = 1; break;
-		default: usage();
-		}
-	}
-	if ((cfg = config_load(file, id, &error)) == NULL ||
-	    config_apply(cfg, main_keys, &o, &error) < 0) {
+	daemon_begin(argc, argv, 0, usage, &a);
+	if ((cfg = config_load(a.file, a.id, &error)) == NULL ||
+	    config_apply(cfg, daemon_keys, &o, &error) < 0) {
 		fprintf(stderr, "sm: %s\n", error);
 		config_free(&cfg);
 		return 2;
 	}
-	if (log_open(log_type_parse(config_attr(cfg, "log", 0, "type")), o.log_ident,
-		     o.log_facility, o.log_file, &error) < 0) {
-		fprintf(stderr, "sm: %s\n", error);
+	if (daemon_log_open("sm", cfg, o.log_ident, o.log_facility, o.log_file, a.debug) < 0) {
 		config_free(&cfg);
 		return 1;
 	}
-	log_set_debug(debug);
-	if (pidfile_write(o.pidfile, &error) < 0)
-		log_warnx("sm: cannot write pid file %s: %s", o.pidfile, error);
+	daemon_pidfile_write("sm", o.pidfile);
 	log_notice("sm: starting up");
 	if ((mio = mio_new(&error)) == NULL)
 		fatalx("sm: %s", error);

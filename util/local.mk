@@ -19,7 +19,15 @@ util_libutil_a_SOURCES = \
 	util/xdata.c \
 	util/nad.c
 
+# The daemons' shared main() (util/daemon.h): its own library, since it
+# runs the mio loop and libutil.a sits under mio/.
+noinst_LIBRARIES += util/libdaemon.a
+util_libdaemon_a_CPPFLAGS = $(AM_CPPFLAGS)
+util_libdaemon_a_SOURCES = util/daemon.c
+DAEMON_LIBS = util/libdaemon.a $(MIO_LIBS) $(UTIL_LIBS)
+
 UTIL_HDRS = \
+	util/daemon.h \
 	util/buf.h \
 	util/log.h \
 	util/jid.h \
@@ -51,6 +59,7 @@ UTIL_TESTS = \
 	util/tests/test_list \
 	util/tests/test_pidfile \
 	util/tests/test_signals \
+	util/tests/test_daemon \
 	util/tests/test_xdata
 check_PROGRAMS += $(UTIL_TESTS)
 TESTS += $(UTIL_TESTS)
@@ -64,6 +73,8 @@ util_tests_test_pidfile_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_pidfile_LDADD = $(UTIL_TEST_LDADD)
 util_tests_test_signals_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_signals_LDADD = $(UTIL_TEST_LDADD)
+util_tests_test_daemon_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
+util_tests_test_daemon_LDADD = $(DAEMON_LIBS) $(CMOCKA_LIBS)
 util_tests_test_jid_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_jid_LDADD = $(UTIL_TEST_LDADD)
 util_tests_test_xhash_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)

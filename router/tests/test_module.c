@@ -6,8 +6,8 @@
  * binds for remote nodes are advertised and routed to it, it can deliver
  * to local components, and its timers run on the router's loop; its stop
  * and hup hooks run, config accessors give attributes and subtrees, the
- * stats and back-pressure calls answer, and nested module calls are
- * bounded.
+ * stats and back-pressure calls answer, nested module calls are
+ * bounded, and the module's metrics renderer goes with the module.
  */
 #include "config.h"
 #include "router/router.h"
@@ -137,6 +137,31 @@ static void names_cb(void *ctx, const char *name, int bound)
 
 	(void)ctx;
 	snprintf(names_seen + len, sizeof(names_seen) - len, "%s%s ", bound ? "+" : "-", name);
+}
+
+static void metrics_cb(void *ctx, struct buf *out)
+{
+	(void)ctx, (void)out;
+}
+
+/* router_mod_metrics(): the router keeps the module's renderer until the
+ * module is unloaded; after that, rendering the metrics must not call
+ * into the unloaded object. */
+static void test_metrics_hook(void **state)
+{
+	struct router *r = router_new();
+	const char *error = NULL;
+	int ctx;
+
+	(void)state;
+	assert_null(r->metrics_fn);
+	assert_int_equal(router_module_load(r, ROUTER_TEST_MODULE, &error), 0);
+	router_mod_metrics(r, metrics_cb, &ctx);
+	assert_ptr_equal(r->metrics_fn, metrics_cb);
+	assert_ptr_equal(r->metrics_ctx, &ctx);
+	router_module_unload(r);
+	assert_null(r->metrics_fn);
+	router_free(&r);
 }
 
 /* router_mod_names_watch(): the first component's bind and the last
@@ -271,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_hooks),
 		cmocka_unit_test(test_abi2_calls),
 		cmocka_unit_test(test_names_watch),
+		cmocka_unit_test(test_metrics_hook),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
