@@ -226,7 +226,8 @@ class Jabberd(Server):
                        IP=n.ip, ROUTER_PORT=n.router_port,
                        ROUTER_USER=n.router_user, ROUTER_PASS=n.router_pass,
                        LOG=log, STORAGE_DRIVER=driver,
-                       OCCUPANTS=MUC_OCCUPANTS, ROOMS_PER_USER=10)
+                       OCCUPANTS=MUC_OCCUPANTS, ROOMS_PER_USER=10,
+                       ARCHIVE=0)
         with self._tree():
             binary = paths.our_binary("muc")
         if binary is None:
