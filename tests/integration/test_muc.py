@@ -344,6 +344,16 @@ def test_muc_persistent_room_survives_restart(sandbox, xmpp, sm_storage):
                "owners") == [JID("alice@localhost")]
 
 
+def history_rows(node, sm_storage):
+    """Rows in "muc-history" (node's muc.db, or the sm_storage server)."""
+    sql = 'SELECT COUNT(*) FROM "muc-history"'
+    if sm_storage is None:
+        import sqlite3
+        with sqlite3.connect(node.dir / "muc.db") as db:
+            return db.execute(sql).fetchone()[0]
+    return int(sm_storage.query(sql)[0][0])
+
+
 def test_muc_persistent_history_trimmed(sandbox, xmpp, sm_storage):
     """Storage keeps only the newest <limits><history> (20) messages of a
     persistent room: after 23 and a restart, a joining user gets the last
@@ -356,14 +366,7 @@ def test_muc_persistent_history_trimmed(sandbox, xmpp, sm_storage):
         say(alice, "m%d" % i)
     run(alice, last, "the last message back")
     sandbox.daemon("node1-muc-1").stop()
-    sql = 'SELECT COUNT(*) FROM "muc-history"'
-    if sm_storage is None:
-        import sqlite3
-        with sqlite3.connect(node.dir / "muc.db") as db:
-            rows = db.execute(sql).fetchone()[0]
-    else:
-        rows = int(sm_storage.query(sql)[0][0])
-    assert rows == 20
+    assert history_rows(node, sm_storage) == 20
     start_muc(sandbox, node, sm_storage, n=2)
     _, _, _, history = join(bob, "Bob")
     assert [m["body"] for m in history] == ["m%d" % i for i in range(3, 23)]
@@ -404,14 +407,7 @@ def test_muc_archive_beyond_history(sandbox, xmpp, sm_storage):
         say(alice, "m%d" % i)
     run(alice, last, "the last message back")
     sandbox.daemon("node1-muc-1").stop()
-    sql = 'SELECT COUNT(*) FROM "muc-history"'
-    if sm_storage is None:
-        import sqlite3
-        with sqlite3.connect(node.dir / "muc.db") as db:
-            rows = db.execute(sql).fetchone()[0]
-    else:
-        rows = int(sm_storage.query(sql)[0][0])
-    assert rows == 30
+    assert history_rows(node, sm_storage) == 30
     start_muc(sandbox, node, sm_storage, n=2, archive=30)
     _, _, _, history = join(bob, "Bob")
     assert [m["body"] for m in history] == ["m%d" % i for i in range(15, 35)]
