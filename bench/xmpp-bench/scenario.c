@@ -665,8 +665,10 @@ static void stuck_report(void)
 	for (long s = 0; s < R.nslots; s++)
 		if (R.conns[s].xp && R.conns[s].state < XS_READY)
 			n[R.conns[s].state]++;
-	len = snprintf(R.rep->error, sizeof R.rep->error,
-		       "hit the --duration bound; logins stuck in:");
+	len = snprintf(R.rep->error, sizeof R.rep->error, "%s",
+		       R.ready < R.target ?
+			       "hit the --duration bound; logins stuck in:" :
+			       "hit the --duration bound, all logged in");
 	for (int i = 0; i < 8 && len > 0 && (size_t)len < sizeof R.rep->error;
 	     i++)
 		if (n[i])
