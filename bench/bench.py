@@ -52,8 +52,23 @@ COLUMNS = [
     ("generator CPU s/1000 presences", "fanout",
      "generator_cpu_s_per_1000_presences", "%.3f"),
 ]
+# One room of N occupants (bench/README.md, "muc"); columns per size.
+for _n in (100, 1000):
+    COLUMNS += [
+        ("MUC %d deliveries/s" % _n, "muc-%d" % _n, "deliveries_per_s",
+         "%.0f"),
+        ("MUC %d p50 ms" % _n, "muc-%d" % _n, "latency_p50_ms", "%.1f"),
+        ("MUC %d p99 ms" % _n, "muc-%d" % _n, "latency_p99_ms", "%.1f"),
+        ("MUC %d server CPU s/1000 deliveries" % _n, "muc-%d" % _n,
+         "server_cpu_s_per_1000_deliveries", "%.3f"),
+        ("MUC %d generator CPU s/1000 deliveries" % _n, "muc-%d" % _n,
+         "generator_cpu_s_per_1000_deliveries", "%.3f"),
+    ]
 
-SCENARIOS = ["login-plain", "login-scram", "messages", "fanout", "idle"]
+SCENARIOS = ["login-plain", "login-scram", "messages", "fanout", "idle",
+             "muc-100", "muc-1000"]
+# Not in the default run: bench.py --scenarios muc-100,muc-1000.
+DEFAULT_SCENARIOS = SCENARIOS[:5]
 
 
 def scenario_args(name, a):
@@ -77,6 +92,15 @@ def scenario_args(name, a):
         return ["fanout", "--mech", "PLAIN", "--user-prefix", "f",
                 "--contacts", str(a.contacts), "-n", str(a.fan_users),
                 "--rounds", str(a.rounds), "--settle", "3"]
+    if name.startswith("muc-"):
+        # The same number of deliveries whatever the room's size.
+        n = int(name[4:])
+        msgs = max(a.muc_senders, a.muc_deliveries // n)
+        return ["muc", "--mech", "PLAIN", "--occupants", str(n),
+                "--senders", str(min(a.muc_senders, n)),
+                "--window", str(a.muc_window), "-n", str(msgs),
+                "-c", "50", "--room", "bench%d@%s" % (n, servers.MUC_SERVICE),
+                "--settle", "3"]
     raise ValueError(name)
 
 
@@ -140,6 +164,7 @@ def one_server(a, kind, rep, number):
     outdir = Path(a.out) / ("%s-%d" % (kind, rep))
     sb = Sandbox(outdir)
     srv = servers.make(kind, sb, number)
+    srv.muc = any(n.startswith("muc-") for n in a.scenarios)
     results = {}
     try:
         srv.prepare(users=a.sessions, prefix_users="u", fan_first=0,
@@ -168,14 +193,16 @@ def fmt(values, f):
     return "%s [%s–%s]" % (f % med, f % min(values), f % max(values))
 
 
-def table(all_results, kinds):
-    """Markdown: a row per server, a column per figure."""
-    heads = ["server"] + [c[0] for c in COLUMNS]
+def table(all_results, kinds, scenarios=SCENARIOS):
+    """Markdown: a row per server, a column per figure of the scenarios
+    run."""
+    columns = [c for c in COLUMNS if c[1] in scenarios]
+    heads = ["server"] + [c[0] for c in columns]
     lines = ["| " + " | ".join(heads) + " |",
              "|" + "---|" * len(heads)]
     for kind in kinds:
         cells = [servers_label(kind)]
-        for _, scen, key, f in COLUMNS:
+        for _, scen, key, f in columns:
             vals = [r[scen]["results"][key] for r in all_results[kind]
                     if scen in r and r[scen].get("complete")
                     and key in r[scen]["results"]]
@@ -218,7 +245,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--xb", required=True, help="the xmpp-bench program")
     ap.add_argument("--servers", default="ours,stock,prosody,ejabberd")
-    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
+                    help="of %s" % ",".join(SCENARIOS))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--idle-repeat", type=int, default=1,
                     help="repetitions that include the idle sessions "
@@ -231,6 +259,11 @@ def main():
     ap.add_argument("--contacts", type=int, default=50)
     ap.add_argument("--fan-users", type=int, default=510)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--muc-deliveries", type=int, default=200000,
+                    help="muc-N: groupchat deliveries per run (messages "
+                    "= this / N)")
+    ap.add_argument("--muc-senders", type=int, default=10)
+    ap.add_argument("--muc-window", type=int, default=2)
     ap.add_argument("--duration", type=float, default=300)
     ap.add_argument("--pause", type=float, default=3)
     ap.add_argument("--out", default="bench-results")
@@ -274,7 +307,7 @@ def main():
             all_results[kind].append(one_server(a, kind, rep, 200 + i))
     load["after"] = os.getloadavg()
     load["ended"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    text = table(all_results, kinds)
+    text = table(all_results, kinds, a.scenarios)
     (Path(a.out) / "results.json").write_text(json.dumps(
         {"load": load, "args": vars(a), "results": all_results}, indent=1))
     (Path(a.out) / "table.md").write_text(text + "\n")

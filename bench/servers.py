@@ -12,6 +12,10 @@ benchmark.
   Prosody()         Debian's prosody, internal_hashed accounts (files)
   Ejabberd()        Debian's ejabberd on SQLite (its lite.sql schema)
 
+With `muc = True` set before start(), each also serves group chat on
+MUC_SERVICE: ours runs this tree's muc daemon (rooms on SQLite), prosody
+loads its mod_muc as a component. Ejabberd has no group chat here yet.
+
 Every user is <prefix><n>@localhost with password "pw". Our c2s gets rows
 in its "$scram$" form (docs/authreg.md), jabberd2 plaintext rows as it
 writes them itself, prosody SCRAM-SHA-1 keys as its internal_hashed module
@@ -39,6 +43,10 @@ sys.path.insert(0, str(SRC / "tests"))
 from lib import certs, jabberd, paths  # noqa: E402
 
 DOMAIN = "localhost"
+MUC_SERVICE = "conference." + DOMAIN
+# Room occupants our muc and prosody's accept: above the 1,000 of the
+# largest benchmark room.
+MUC_OCCUPANTS = 2000
 PASSWORD = "pw"
 ITERATIONS = 4096
 SALT = b"xmpp-bench-salt!"  # 16 bytes, as our c2s makes them
@@ -76,6 +84,7 @@ def roster_groups(first, count, contacts):
 class Server:
     """What bench.py needs: start(), stop(), address, pids()."""
     name = "?"
+    muc = False  # serve MUC_SERVICE too (set before start())
 
     def __init__(self, sandbox, number):
         self.sb = sandbox
@@ -199,11 +208,39 @@ class Jabberd(Server):
                 "%s-%s" % (self.name, d), [binary, "-c", n.config(d)],
                 logs=[n.log(d)], ready_port=(n.ip, port) if port else None,
                 ready_log=jabberd.READY_LOG[self.flavor].get(d), timeout=30)
+        if self.muc:
+            self._start_muc()
         self.address = (n.ip, n.c2s_port)
         return self
 
+    def _start_muc(self):
+        """This tree's muc daemon (also beside Debian's jabberd2, which
+        has no group chat of its own), rooms in an SQLite file."""
+        n = self.node
+        conf = n.dir / "muc.xml"
+        log = n.log("muc")
+        driver = ("<driver>sqlite</driver><sqlite><dbname>%s</dbname>"
+                  "<busy-timeout>2000</busy-timeout></sqlite>"
+                  % (n.dir / "muc.db"))
+        self.sb.render("jabberd2/muc.xml.in", conf, SERVICE=MUC_SERVICE,
+                       IP=n.ip, ROUTER_PORT=n.router_port,
+                       ROUTER_USER=n.router_user, ROUTER_PASS=n.router_pass,
+                       LOG=log, STORAGE_DRIVER=driver,
+                       OCCUPANTS=MUC_OCCUPANTS, ROOMS_PER_USER=10,
+                       ARCHIVE=0)
+        with self._tree():
+            binary = paths.our_binary("muc")
+        if binary is None:
+            raise RuntimeError("muc is not built in %s" % paths.builddir())
+        n.daemons["muc"] = self.sb.start(
+            "%s-muc" % self.name, [binary, "-c", conf], logs=[log],
+            ready_log=r"ready for rooms", timeout=30)
+
     def pids(self):
-        return [self.node.daemons[d].pid for d in jabberd.DAEMONS]
+        """router, sm, c2s (in that order: bench.py picks the router and
+        c2s by place), then the muc when it runs."""
+        return [self.node.daemons[d].pid for d in list(jabberd.DAEMONS) +
+                (["muc"] if self.muc else [])]
 
 
 PROSODY_CFG = """-- written by bench/servers.py
@@ -232,6 +269,15 @@ VirtualHost "{domain}"
 """
 
 
+# mod_muc as a component; rooms stay in memory (no MAM), history 20
+# messages as our bench muc.xml keeps; prosody 0.12's mod_muc has no
+# occupant limit.
+PROSODY_MUC = """
+Component "{service}" "muc"
+  max_history_messages = 20
+"""
+
+
 def lua_str(s):
     return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"')
 
@@ -250,7 +296,8 @@ class Prosody(Server):
         self.cfg = self.dir / "prosody.cfg.lua"
         self.cfg.write_text(PROSODY_CFG.format(
             dir=self.dir, ip=self.ip, port=self.port, domain=DOMAIN,
-            crt=self.cert.certfile, key=self.cert.keyfile))
+            crt=self.cert.certfile, key=self.cert.keyfile) +
+            (PROSODY_MUC.format(service=MUC_SERVICE) if self.muc else ""))
         # internal_hashed: SCRAM-SHA-1 keys, hex, as prosody stores them.
         stored, server = scram_keys("sha1", PASSWORD, SALT, ITERATIONS)
         acct = ('return {["iteration_count"] = %d; ["salt"] = %s; '

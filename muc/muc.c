@@ -41,6 +41,7 @@ static const struct config_key muc_keys[] = {
 	{ "limits.rooms-per-user", CONFIG_INT, "10", O(limits.rooms_per_user), 1, 1000000 },
 	{ "limits.occupants", CONFIG_INT, "200", O(limits.occupants), 1, 1000000 },
 	{ "limits.history", CONFIG_INT, "50", O(limits.history), 0, 100000 },
+	{ "limits.archive", CONFIG_INT, "0", O(limits.archive), 0, 1000000 },
 	{ "limits.message-size", CONFIG_INT, "16384", O(limits.message_size), 256, 16777216 },
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
@@ -292,12 +293,18 @@ void muc_room_changed(struct muc *muc, struct muc_room *mr)
 	mr->room->dirty = 0;
 }
 
+size_t muc_kept(const struct muc *muc)
+{
+	return (size_t)(muc->limits.archive > muc->limits.history ? muc->limits.archive :
+			muc->limits.history);
+}
+
 static struct muc_room *room_create(struct muc *muc, struct muc_service *svc,
 				    const struct jid *room, const char *creator)
 {
 	struct muc_room *mr = xcalloc(1, sizeof(*mr));
 
-	mr->room = room_new(room, (size_t)muc->limits.history);
+	mr->room = room_new(room, muc_kept(muc));
 	mr->occ = occupants_new();
 	mr->svc = svc;
 	mr->creator = xstrdup(creator);
@@ -403,6 +410,10 @@ static void send_history(struct muc *muc, struct muc_room *mr, const struct jid 
 	struct nad *nad;
 	int d;
 	long cap = mr->room->cfg.max_history;
+
+	/* The archive may keep more than a join is sent. */
+	if (cap > muc->limits.history)
+		cap = muc->limits.history;
 
 	if (req->maxstanzas < 0 || req->maxstanzas > cap)
 		req->maxstanzas = cap;

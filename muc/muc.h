@@ -33,7 +33,8 @@ struct muc_limits {
 	int rooms;                  /* rooms in the service */
 	int rooms_per_user;         /* rooms one bare JID may create and own */
 	int occupants;              /* occupants per room (maxusers at most) */
-	int history;                /* messages kept per room */
+	int history;                /* messages a join may be sent */
+	int archive;                /* messages kept per room (MAM); 0: history */
 	int message_size;           /* bytes of one message as XML */
 };
 

@@ -103,9 +103,9 @@ static void groupchat(struct muc *muc, struct muc_room *mr, struct occupant *o,
 		nad_free(&msg);
 		return;
 	}
-	if (muc->store != NULL && mr->room->cfg.persistent && muc->limits.history > 0 &&
+	if (muc->store != NULL && mr->room->cfg.persistent && muc_kept(muc) > 0 &&
 	    muc_store_history_add(muc->store, jid_bare(mr->room->jid), muc->now(), msg,
-				  muc->limits.history, &error) < 0)
+				  (int)muc_kept(muc), &error) < 0)
 		log_warnx("muc: history of %s not saved: %s", jid_bare(mr->room->jid), error);
 	room_history_add(mr->room, msg, muc->now());
 }

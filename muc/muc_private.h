@@ -67,6 +67,10 @@ void muc_room_destroy(struct muc *muc, struct muc_room *mr, const char *alt,
 void muc_message(struct muc *muc, struct muc_service *svc, const struct nad *stanza,
 		 const struct jid *from, const struct jid *to);
 
+/* Messages kept per room (archive and history): the larger of
+ * <limits><archive> and <limits><history>. */
+size_t muc_kept(const struct muc *muc);
+
 /* ---- muc_mam.c ---- */
 
 /* The room's archive id of a kept message (its stanza-id), or NULL. */

@@ -18,7 +18,7 @@ static char errbuf[512];
 const char *xb_usage(void)
 {
 	return "usage: xmpp-bench SCENARIO [options]\n"
-	       "scenarios: login | idle | messages | fanout\n"
+	       "scenarios: login | idle | messages | fanout | muc\n"
 	       "  --server IP:PORT      c2s to connect to (default 127.0.0.1:5222)\n"
 	       "  --server2 IP:PORT     receivers' c2s for messages (default --server)\n"
 	       "  --domain D            XMPP domain (localhost)\n"
@@ -38,6 +38,10 @@ const char *xb_usage(void)
 	       "  --contacts R          fanout: roster size; users form groups\n"
 	       "                        of R+1 that all see each other (50)\n"
 	       "  --rounds N            fanout: presence updates per user (5)\n"
+	       "  --occupants N         muc: streams joining the room (100)\n"
+	       "  --senders N           muc: occupants that talk (10); -n is\n"
+	       "                        the groupchat messages sent in all\n"
+	       "  --room JID            muc: the room (bench@conference.D)\n"
 	       "  --duration S          bound on the whole run (120)\n"
 	       "  --settle S            pause before measuring (1)\n"
 	       "  --hold S              idle: keep sessions this long (0)\n"
@@ -60,6 +64,8 @@ const char *xb_scenario_name(enum xb_scenario s)
 		return "messages";
 	case XB_FANOUT:
 		return "fanout";
+	case XB_MUC:
+		return "muc";
 	}
 	return "?";
 }
@@ -184,6 +190,8 @@ static void defaults(struct xb_opts *o)
 	o->body_size = 64;
 	o->contacts = 50;
 	o->rounds = 5;
+	o->occupants = 100;
+	o->senders = 10;
 	o->duration = 120;
 	o->settle = 1;
 	o->progress = -1;
@@ -199,6 +207,8 @@ static long users_needed(const struct xb_opts *o)
 	case XB_FANOUT:
 	case XB_IDLE:
 		return o->count;
+	case XB_MUC:
+		return o->occupants;
 	case XB_LOGIN:
 		return 1;
 	}
@@ -224,6 +234,19 @@ static int check(struct xb_opts *o, const char **error_r)
 	if (o->scenario == XB_MESSAGES && o->count < o->pairs)
 		return fail(error_r, "messages: --count must be at least "
 			    "--pairs%s", "");
+	if (o->scenario == XB_MUC && o->senders > o->occupants)
+		return fail(error_r, "muc: --senders must be at most "
+			    "--occupants%s", "");
+	if (o->scenario == XB_MUC && o->count < o->senders)
+		return fail(error_r, "muc: --count must be at least "
+			    "--senders%s", "");
+	if (o->room[0] == '\0' &&
+	    snprintf(o->room, sizeof o->room, "bench@conference.%s",
+		     o->domain) >= (int)sizeof o->room)
+		return fail(error_r, "--domain too long for the room JID%s", "");
+	if (strchr(o->room, '@') == NULL || strchr(o->room, '/') ||
+	    strpbrk(o->room, "<>&'\""))
+		return fail(error_r, "--room must be a bare room JID%s", "");
 	return 0;
 }
 
@@ -231,17 +254,17 @@ int xb_opts_parse(struct xb_opts *o, int argc, char **argv,
 		  const char **error_r)
 {
 	static const char *const names[] = {"login", "idle", "messages",
-					    "fanout"};
+					    "fanout", "muc"};
 	long v;
 	int i;
 
 	defaults(o);
 	if (argc < 1)
 		return fail(error_r, "no scenario given%s", "");
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		if (strcmp(argv[0], names[i]) == 0)
 			break;
-	if (i == 4)
+	if (i == 5)
 		return fail(error_r, "unknown scenario '%s'", argv[0]);
 	o->scenario = (enum xb_scenario)i;
 
@@ -314,7 +337,15 @@ int xb_opts_parse(struct xb_opts *o, int argc, char **argv,
 		} else if (strcmp(opt, "--rounds") == 0) {
 			r = num(val, 1, 100000, &v);
 			o->rounds = (int)v;
-		} else if (strcmp(opt, "--duration") == 0)
+		} else if (strcmp(opt, "--occupants") == 0) {
+			r = num(val, 1, 100000, &v);
+			o->occupants = (int)v;
+		} else if (strcmp(opt, "--senders") == 0) {
+			r = num(val, 1, 100000, &v);
+			o->senders = (int)v;
+		} else if (strcmp(opt, "--room") == 0)
+			r = copy(o->room, sizeof o->room, val);
+		else if (strcmp(opt, "--duration") == 0)
 			r = seconds(val, 86400, &o->duration);
 		else if (strcmp(opt, "--settle") == 0)
 			r = seconds(val, 3600, &o->settle);

@@ -18,7 +18,14 @@
  *   fanout    --count users in groups of --contacts + 1 whose rosters hold
  *             each other (pre-created); every user sends --rounds presence
  *             updates, each round waited for in full, and the presences
- *             delivered per second are counted.
+ *             delivered per second are counted;
+ *   muc       --occupants streams join one room (the first creates it and
+ *             submits the empty owner form: an instant room), at most
+ *             --concurrency joins under way; then --senders of them each
+ *             keep --window groupchat messages in flight, a message being
+ *             in flight until every occupant (the sender too: the room
+ *             reflects it) has it. Deliveries/s, each delivery's latency,
+ *             and CPU per 1,000 deliveries.
  *
  * The whole run is bounded by --duration; a run cut short still reports
  * what it measured, marked incomplete.
@@ -56,6 +63,14 @@ struct run {
 	long msent, mrecv;
 	struct xb_lat lat;
 	char *pad;
+	/* muc: occupant i's nick is "o<i>" */
+	long joined, joins_sent;
+	bool *in_room;
+	long *next_seq;     /* occupants x senders: the next seq expected */
+	long *got;          /* senders x window: deliveries of that message */
+	long mdone;         /* messages every occupant has */
+	bool measuring;
+	double join_t0;
 	/* fanout */
 	int round;
 	long round_recv, fan_recv;
@@ -195,7 +210,8 @@ static void ev_failed(struct xb_conn *c)
 		/* A pair or a roster group missing a member cannot finish;
 		 * logins and idle sessions tolerate 1% of failures. */
 		if (R.o->scenario == XB_MESSAGES ||
-		    R.o->scenario == XB_FANOUT || R.failed > R.o->count / 100)
+		    R.o->scenario == XB_FANOUT || R.o->scenario == XB_MUC ||
+		    R.failed > R.o->count / 100)
 			finish(false);
 		else if (R.o->scenario == XB_LOGIN && !R.o->login_close)
 			login_check_done();
@@ -228,6 +244,8 @@ static void ev_released(struct xb_conn *c)
 		pump();
 	}
 }
+
+static struct timeval settle_tv(void);
 
 /* ---- messages ---- */
 
@@ -348,6 +366,179 @@ static void fanout_stanza(struct xb_conn *c, const struct xb_stanza *st)
 	}
 }
 
+/* ---- muc ---- */
+
+static void muc_send(long sender)
+{
+	char buf[700 + 65536];
+	long seq = R.pair_sent[sender]++;
+	long slot = sender * R.o->window + seq % R.o->window;
+
+	R.sendt[slot] = xb_now();
+	R.got[slot] = 0;
+	R.msent++;
+	int n = snprintf(buf, sizeof buf, "<message to='%s' type='groupchat'>"
+			 "<body>xb %ld %ld %s</body></message>", R.o->room,
+			 sender, seq, R.pad);
+	xb_conn_send(&R.conns[sender], buf, (size_t)n);
+}
+
+static void muc_join(long i)
+{
+	char buf[700];
+	int n = snprintf(buf, sizeof buf, "<presence to='%s/o%ld'><x xmlns="
+			 "'http://jabber.org/protocol/muc'><history "
+			 "maxstanzas='0'/></x></presence>", R.o->room, i);
+
+	R.joins_sent++;
+	xb_conn_send(&R.conns[i], buf, (size_t)n);
+}
+
+/* Joins while fewer than --concurrency are unanswered; the first alone
+ * until the room is configured. */
+static void muc_join_more(void)
+{
+	if (R.joins_sent == 0) {
+		R.join_t0 = xb_now();
+		muc_join(0);
+		return;
+	}
+	if (R.joined == 0)
+		return;
+	while (R.joins_sent < R.o->occupants &&
+	       R.joins_sent - R.joined < R.o->concurrency)
+		muc_join(R.joins_sent);
+}
+
+static void muc_go(evutil_socket_t fd, short what, void *arg)
+{
+	measure_start();
+	R.measuring = true;
+	for (long s = 0; s < R.o->senders; s++)
+		for (int w = 0; w < R.o->window && R.msent < R.o->count; w++)
+			muc_send(s);
+}
+
+static void muc_done(void)
+{
+	double secs = measure_end((double)R.mrecv, "deliveries");
+
+	add("msgs", (double)R.mdone, "");
+	add("deliveries", (double)R.mrecv, "");
+	add("deliveries_per_s", secs > 0 ? R.mrecv / secs : 0, "/s");
+	add("msgs_per_s", secs > 0 ? R.mdone / secs : 0, "/s");
+	add("latency_p50_ms", xb_lat_pct(&R.lat, 50) / 1000.0, "ms");
+	add("latency_p99_ms", xb_lat_pct(&R.lat, 99) / 1000.0, "ms");
+	add("latency_p999_ms", xb_lat_pct(&R.lat, 99.9) / 1000.0, "ms");
+	add("latency_max_ms", xb_lat_pct(&R.lat, 100) / 1000.0, "ms");
+}
+
+/* "ROOM/o<i>": the occupant's own presence, with its nick. */
+static long muc_nick_of(const char *from)
+{
+	size_t rl = strlen(R.o->room);
+	char *end;
+
+	if (strncmp(from, R.o->room, rl) != 0 || from[rl] != '/' ||
+	    from[rl + 1] != 'o')
+		return -1;
+	long i = strtol(from + rl + 2, &end, 10);
+	return end == from + rl + 2 || *end != '\0' ? -1 : i;
+}
+
+static void muc_presence(struct xb_conn *c, const struct xb_stanza *st)
+{
+	if (muc_nick_of(st->from) != c->index)
+		return;
+	if (st->type[0] != '\0') {
+		xb_conn_fail(c, strcmp(st->type, "error") == 0 ?
+			     "the room refused a join" :
+			     "an occupant was removed from the room");
+		return;
+	}
+	if (R.in_room[c->index])
+		return; /* e.g. the presence again after configuration */
+	R.in_room[c->index] = true;
+	if (c->index == 0) {
+		char buf[600];
+		int n = snprintf(buf, sizeof buf, "<iq type='set' to='%s' "
+				 "id='xbcfg'><query xmlns='http://jabber.org"
+				 "/protocol/muc#owner'><x xmlns='jabber:x:data'"
+				 " type='submit'/></query></iq>", R.o->room);
+		xb_conn_send(c, buf, (size_t)n);
+		return;
+	}
+	if (++R.joined < R.o->occupants) {
+		muc_join_more();
+		return;
+	}
+	struct timeval tv = settle_tv();
+	add("join_seconds", xb_now() - R.join_t0, "s");
+	event_base_once(R.base, -1, EV_TIMEOUT, muc_go, NULL, &tv);
+}
+
+static void muc_message(struct xb_conn *c, const struct xb_stanza *st)
+{
+	long sender, seq;
+	char *end;
+
+	if (strcmp(st->type, "error") == 0) {
+		xb_conn_fail(c, "a groupchat message bounced");
+		return;
+	}
+	if (strncmp(st->body, "xb ", 3) != 0)
+		return; /* the subject, a status message */
+	sender = strtol(st->body + 3, &end, 10);
+	if (end == st->body + 3 || *end != ' ' || sender < 0 ||
+	    sender >= R.o->senders)
+		goto mangled;
+	const char *p = end + 1;
+	seq = strtol(p, &end, 10);
+	long *next = &R.next_seq[c->index * R.o->senders + sender];
+	if (end == p || seq != *next || seq >= R.pair_sent[sender])
+		goto mangled;
+	(*next)++;
+	R.mrecv++;
+	long slot = sender * R.o->window + seq % R.o->window;
+	xb_lat_add(&R.lat, (uint32_t)((xb_now() - R.sendt[slot]) * 1e6));
+	if (++R.got[slot] < R.o->occupants)
+		return;
+	R.mdone++;
+	if (R.msent < R.o->count)
+		muc_send(sender);
+	else if (R.mdone == R.o->count) {
+		muc_done();
+		finish(true);
+	}
+	return;
+mangled:
+	xb_conn_fail(c, "a groupchat message arrived out of order or mangled");
+}
+
+static void muc_stanza(struct xb_conn *c, const struct xb_stanza *st)
+{
+	if (strcmp(st->name, "presence") == 0)
+		muc_presence(c, st);
+	else if (strcmp(st->name, "message") == 0 && R.measuring)
+		muc_message(c, st);
+	else if (strcmp(st->name, "iq") == 0 && c->index == 0 &&
+		 strcmp(st->id, "xbcfg") == 0) {
+		if (strcmp(st->type, "result") != 0) {
+			xb_conn_fail(c, "the room's configuration was refused");
+			return;
+		}
+		if (R.joined == 0) {
+			R.joined = 1;
+			if (R.o->occupants == 1) {
+				struct timeval tv = settle_tv();
+				event_base_once(R.base, -1, EV_TIMEOUT, muc_go,
+						NULL, &tv);
+			}
+			muc_join_more();
+		}
+	}
+}
+
 /* ---- idle ---- */
 
 static void rss_sample(long *out)
@@ -431,6 +622,9 @@ static void all_ready(void)
 	case XB_FANOUT:
 		event_base_once(R.base, -1, EV_TIMEOUT, fanout_go, NULL, &tv);
 		break;
+	case XB_MUC:
+		muc_join_more();
+		break;
 	}
 }
 
@@ -455,6 +649,8 @@ static void ev_stanza(struct xb_conn *c, const struct xb_stanza *st)
 		messages_stanza(c, st);
 	else if (R.o->scenario == XB_FANOUT)
 		fanout_stanza(c, st);
+	else if (R.o->scenario == XB_MUC)
+		muc_stanza(c, st);
 }
 
 /* Says where the logins still under way are stuck, by login state. */
@@ -469,14 +665,21 @@ static void stuck_report(void)
 	for (long s = 0; s < R.nslots; s++)
 		if (R.conns[s].xp && R.conns[s].state < XS_READY)
 			n[R.conns[s].state]++;
-	len = snprintf(R.rep->error, sizeof R.rep->error,
-		       "hit the --duration bound; logins stuck in:");
+	len = snprintf(R.rep->error, sizeof R.rep->error, "%s",
+		       R.ready < R.target ?
+			       "hit the --duration bound; logins stuck in:" :
+			       "hit the --duration bound, all logged in");
 	for (int i = 0; i < 8 && len > 0 && (size_t)len < sizeof R.rep->error;
 	     i++)
 		if (n[i])
 			len += snprintf(R.rep->error + len,
 					sizeof R.rep->error - (size_t)len,
 					" %s %ld", names[i], n[i]);
+	if (R.o->scenario == XB_MUC && len > 0 &&
+	    (size_t)len < sizeof R.rep->error)
+		snprintf(R.rep->error + len, sizeof R.rep->error - (size_t)len,
+			 "; muc: %ld of %d in the room, %ld messages complete",
+			 R.joined, R.o->occupants, R.mdone);
 }
 
 static void tick(evutil_socket_t fd, short what, void *arg)
@@ -526,6 +729,24 @@ static void setup(const struct xb_opts *o)
 		R.nslots = o->count;
 		R.target = o->count;
 		break;
+	case XB_MUC:
+		R.nslots = o->occupants;
+		R.target = o->occupants;
+		R.sendt = calloc((size_t)o->senders * (size_t)o->window,
+				 sizeof *R.sendt);
+		R.got = calloc((size_t)o->senders * (size_t)o->window,
+			       sizeof *R.got);
+		R.pair_sent = calloc((size_t)o->senders, sizeof *R.pair_sent);
+		R.next_seq = calloc((size_t)o->occupants * (size_t)o->senders,
+				    sizeof *R.next_seq);
+		R.in_room = calloc((size_t)o->occupants, sizeof *R.in_room);
+		R.pad = malloc((size_t)o->body_size + 1);
+		if (!R.sendt || !R.got || !R.pair_sent || !R.next_seq ||
+		    !R.in_room || !R.pad)
+			abort();
+		memset(R.pad, 'x', (size_t)o->body_size);
+		R.pad[o->body_size] = '\0';
+		break;
 	}
 	R.conns = calloc((size_t)R.nslots, sizeof *R.conns);
 	if (R.conns == NULL)
@@ -546,6 +767,9 @@ static void teardown(void)
 	free(R.pair_sent);
 	free(R.pair_recv);
 	free(R.pad);
+	free(R.got);
+	free(R.next_seq);
+	free(R.in_room);
 	xb_lat_free(&R.lat);
 	xb_lat_free(&R.login_lat);
 }
@@ -563,6 +787,7 @@ int xb_run(const struct xb_opts *o, struct xb_report *rep,
 	if (xb_net_fd_limit(o->scenario == XB_LOGIN && o->login_close ?
 				    o->concurrency :
 			    o->scenario == XB_MESSAGES ? 2L * o->pairs :
+			    o->scenario == XB_MUC ? o->occupants :
 						     o->count, error_r) < 0)
 		return -1;
 	R.base = event_base_new();
@@ -583,6 +808,8 @@ int xb_run(const struct xb_opts *o, struct xb_report *rep,
 		messages_done();
 	if (!rep->complete && o->scenario == XB_FANOUT && R.round > 0)
 		fanout_done();
+	if (!rep->complete && o->scenario == XB_MUC && R.measuring)
+		muc_done();
 	if (o->scenario == XB_LOGIN && R.rep->n == 0)
 		measure_end((double)R.closed, "logins");
 	if (o->scenario == XB_LOGIN) {

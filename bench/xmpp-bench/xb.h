@@ -13,7 +13,8 @@
  *              so tests can feed it what a misbehaving server sends
  *   net.c      libevent and OpenSSL under conn.c: connect, TLS, reaping
  *   proc.c     what /proc says about the server's processes
- *   scenario.c login storm, idle sessions, message pairs, presence fan-out
+ *   scenario.c login storm, idle sessions, message pairs, presence fan-out,
+ *              group chat in one room
  *   report.c   the table and the JSON
  * A new scenario (say a cluster one, with senders and receivers on
  * different nodes) is a new entry in scenario.c, not a new tool.
@@ -36,6 +37,7 @@ enum xb_scenario {
 	XB_IDLE,
 	XB_MESSAGES,
 	XB_FANOUT,
+	XB_MUC,
 };
 
 enum xb_mech {
@@ -68,6 +70,9 @@ struct xb_opts {
 	int body_size;          /* "messages": bytes of body text */
 	int contacts;           /* "fanout": roster size R */
 	int rounds;             /* "fanout": presence updates per user */
+	int occupants;          /* "muc": streams that join the room */
+	int senders;            /* "muc": occupants that also talk */
+	char room[320];         /* "muc": the room's bare JID */
 	double duration;        /* hard bound on the whole run, seconds */
 	double settle;          /* pause before measuring, seconds */
 	double hold;            /* "idle": keep the sessions this long */

@@ -970,6 +970,39 @@ static void test_mam(void **state)
 	done(&muc);
 }
 
+/* <limits><archive> keeps more than <limits><history> lets a join have:
+ * the join gets the newest 3, the archive all 8, the oldest of 12 gone. */
+static void test_archive_beyond_history(void **state)
+{
+	struct muc *muc = service("<limits><history>3</history><archive>8</archive></limits>");
+	char page[256];
+	const char *first;
+	struct nad *m;
+	int i, n = 0;
+
+	(void)state;
+	join(muc, A, "alice", MUCX);
+	in(muc, OWNER_SUBMIT("%s"), "");
+	for (i = 0; i < 12; i++)
+		in(muc, "<message xmlns='jabber:client' type='groupchat' from='" A "' to='" ROOM
+		   "'><body>m%d</body></message>", i);
+	clear();
+	join(muc, B, "bob", MUCX);
+	while ((m = find("message", B, ROOM "/alice")) != NULL) {
+		assert_int_not_equal(nad_child(m, 0, MUC_NS_DELAY, "delay"), NAD_NONE);
+		assert_string_equal(nad_text(m, nad_child(m, 0, NULL, "body"), NULL),
+				    n == 0 ? "m9" : n == 1 ? "m10" : "m11");
+		n++;
+		nad_free(&m);
+	}
+	assert_int_equal(n, 3);
+	clear();
+	in(muc, MAM_QUERY(B, ""));
+	assert_true(mam_page(B, page, sizeof(page), &first));
+	assert_string_equal(page, "m4 m5 m6 m7 m8 m9 m10 m11");
+	done(&muc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -990,6 +1023,7 @@ int main(void)
 		cmocka_unit_test(test_owner_outside_makes_members_only),
 		cmocka_unit_test(test_voice_request),
 		cmocka_unit_test(test_mam),
+		cmocka_unit_test(test_archive_beyond_history),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

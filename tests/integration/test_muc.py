@@ -27,14 +27,17 @@ SERVICE = "conference.localhost"
 ROOM = "lounge@" + SERVICE
 
 
-def start_muc(sandbox, node, storage=None, n=1, occupants=50, rooms_per_user=10):
+def start_muc(sandbox, node, storage=None, n=1, occupants=50, rooms_per_user=10,
+              archive=0):
     """Start our muc on `node`'s router, serving SERVICE, its rooms in
-    node's sqlite database file muc.db or in `storage` (pgsql or mysql)."""
-    return start_muc_for(sandbox, node, SERVICE, storage, n, occupants, rooms_per_user)
+    node's sqlite database file muc.db or in `storage` (pgsql or mysql);
+    history on join 20 messages, the archive `archive` (0: as many)."""
+    return start_muc_for(sandbox, node, SERVICE, storage, n, occupants, rooms_per_user,
+                         archive)
 
 
 def start_muc_for(sandbox, node, service, storage=None, n=1, occupants=50,
-                  rooms_per_user=10):
+                  rooms_per_user=10, archive=0):
     if storage is None:
         driver = ("<driver>sqlite</driver><sqlite><dbname>%s</dbname>"
                   "<busy-timeout>2000</busy-timeout></sqlite>" % (node.dir / "muc.db"))
@@ -45,7 +48,8 @@ def start_muc_for(sandbox, node, service, storage=None, n=1, occupants=50,
     sandbox.render("jabberd2/muc.xml.in", conf, SERVICE=service, IP=node.ip,
                    ROUTER_PORT=node.router_port, ROUTER_USER=node.router_user,
                    ROUTER_PASS=node.router_pass, LOG=log, STORAGE_DRIVER=driver,
-                   OCCUPANTS=occupants, ROOMS_PER_USER=rooms_per_user)
+                   OCCUPANTS=occupants, ROOMS_PER_USER=rooms_per_user,
+                   ARCHIVE=archive)
     binary = jabberd.our_binary_or_skip("muc")
     return sandbox.start("node%d-muc-%d" % (node.number, n), [binary, "-c", conf],
                          logs=[log], ready_log=r"ready for rooms")
@@ -340,6 +344,16 @@ def test_muc_persistent_room_survives_restart(sandbox, xmpp, sm_storage):
                "owners") == [JID("alice@localhost")]
 
 
+def history_rows(node, sm_storage):
+    """Rows in "muc-history" (node's muc.db, or the sm_storage server)."""
+    sql = 'SELECT COUNT(*) FROM "muc-history"'
+    if sm_storage is None:
+        import sqlite3
+        with sqlite3.connect(node.dir / "muc.db") as db:
+            return db.execute(sql).fetchone()[0]
+    return int(sm_storage.query(sql)[0][0])
+
+
 def test_muc_persistent_history_trimmed(sandbox, xmpp, sm_storage):
     """Storage keeps only the newest <limits><history> (20) messages of a
     persistent room: after 23 and a restart, a joining user gets the last
@@ -352,17 +366,60 @@ def test_muc_persistent_history_trimmed(sandbox, xmpp, sm_storage):
         say(alice, "m%d" % i)
     run(alice, last, "the last message back")
     sandbox.daemon("node1-muc-1").stop()
-    sql = 'SELECT COUNT(*) FROM "muc-history"'
-    if sm_storage is None:
-        import sqlite3
-        with sqlite3.connect(node.dir / "muc.db") as db:
-            rows = db.execute(sql).fetchone()[0]
-    else:
-        rows = int(sm_storage.query(sql)[0][0])
-    assert rows == 20
+    assert history_rows(node, sm_storage) == 20
     start_muc(sandbox, node, sm_storage, n=2)
     _, _, _, history = join(bob, "Bob")
     assert [m["body"] for m in history] == ["m%d" % i for i in range(3, 23)]
+
+
+def mam_page(client, after=None, max_=10):
+    """One forward MAM page of ROOM: (bodies, ids, complete, last id)."""
+    rsm = {"max": max_}
+    if after is not None:
+        rsm["after"] = after
+    fin = run(client, client.xmpp["xep_0313"].retrieve(jid=JID(ROOM), rsm=rsm),
+              "MAM page")
+    results = fin["mam"]["results"]
+    f = fin.xml.find("{urn:xmpp:mam:2}fin")
+    last = f.find("{http://jabber.org/protocol/rsm}set/"
+                  "{http://jabber.org/protocol/rsm}last")
+    return ([r["mam_result"]["forwarded"]["stanza"]["body"] for r in results],
+            [r["mam_result"]["id"] for r in results],
+            f.get("complete") == "true", last.text if last is not None else None)
+
+
+def test_muc_archive_beyond_history(sandbox, xmpp, sm_storage):
+    """<limits><archive> 30 with <history> 20: storage keeps the newest 30
+    messages of a persistent room, a join after a restart is sent 20, and
+    MAM pages forward through all 30 with the ids the messages had when
+    they were broadcast, the last page marked complete."""
+    node = jabberd.Node(sandbox, number=1, storage=sm_storage).start()
+    start_muc(sandbox, node, sm_storage, archive=30)
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    create(alice, "Alice", persistentroom=True)
+    live = {}
+    alice.xmpp.add_event_handler(
+        "groupchat_message",
+        lambda m: live.__setitem__(m["body"], m.xml.find(
+            "{urn:xmpp:sid:0}stanza-id").get("id")))
+    last = groupchat(alice, "m34")
+    for i in range(35):
+        say(alice, "m%d" % i)
+    run(alice, last, "the last message back")
+    sandbox.daemon("node1-muc-1").stop()
+    assert history_rows(node, sm_storage) == 30
+    start_muc(sandbox, node, sm_storage, n=2, archive=30)
+    _, _, _, history = join(bob, "Bob")
+    assert [m["body"] for m in history] == ["m%d" % i for i in range(15, 35)]
+    bob.xmpp.register_plugin("xep_0313")
+    seen, after = [], None
+    for page in range(3):
+        bodies, ids, complete, after = mam_page(bob, after)
+        assert bodies == ["m%d" % i for i in range(5 + 10 * page, 15 + 10 * page)]
+        assert ids == [live[b] for b in bodies]     # stable across the restart
+        assert complete == (page == 2)
+        seen += bodies
+    assert len(set(seen)) == 30
 
 
 def test_muc_session_end_leaves_and_direct_invite(sandbox, xmpp):

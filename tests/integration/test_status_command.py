@@ -95,7 +95,8 @@ def test_every_daemon_answers(sandbox, xmpp, sockdir):
                    ROUTER_PORT=node.router_port, ROUTER_USER=node.router_user,
                    ROUTER_PASS=node.router_pass, LOG=node.log("muc-1"),
                    STORAGE_DRIVER="<driver>sqlite</driver><sqlite><dbname>%s</dbname>"
-                   "</sqlite>" % (node.dir / "muc.db"), OCCUPANTS=50, ROOMS_PER_USER=10)
+                   "</sqlite>" % (node.dir / "muc.db"), OCCUPANTS=50, ROOMS_PER_USER=10,
+                   ARCHIVE=0)
     with_socket(muc_conf, sockdir / "muc.sock")
     sandbox.start("node1-muc-1", [jabberd.our_binary_or_skip("muc"), "-c", muc_conf],
                   logs=[node.log("muc-1")], ready_log=r"ready for rooms")

@@ -152,3 +152,51 @@ def test_misbehaving_server(reply):
     assert p.returncode == 1, p.stdout
     no_sanitizer_report(p.stdout)
     assert b"INCOMPLETE" in p.stdout and b"first error:" in p.stdout
+
+
+@pytest.fixture
+def muc_server(sandbox):
+    """Ours with this tree's muc serving servers.MUC_SERVICE."""
+    if paths.our_binary("muc") is None:
+        if paths.require_daemons():
+            pytest.fail("muc not built in %s" % paths.builddir())
+        pytest.skip("muc not built in %s" % paths.builddir())
+    srv = servers.make("ours", sandbox, 1)
+    srv.muc = True
+    srv.prepare(users=20, prefix_users="u", fan_first=0, fan_users=0,
+                contacts=2, max_sessions=20)
+    return srv.start()
+
+
+def test_muc_room(muc_server):
+    # 7 occupants, 3 of them talking: every message reaches all 7 (the
+    # sender's own reflected copy included), in order per sender.
+    r = run(muc_server, "muc", "--mech", "PLAIN", "--occupants", "7",
+            "--senders", "3", "--window", "2", "-n", "300", "-c", "3",
+            "--room", "xbtest@" + servers.MUC_SERVICE)
+    assert r["msgs"] == 300 and r["deliveries"] == 300 * 7
+    assert r["deliveries_per_s"] > 0 and r["join_seconds"] > 0
+    assert 0 < r["latency_p50_ms"] <= r["latency_p99_ms"] <= \
+        r["latency_max_ms"]
+    # The muc daemon (last of the pids) is counted (its few ms may round
+    # to 0 in /proc's ticks).
+    muc_pid = muc_server.pids()[-1]
+    assert "server_cpu_s_per_1000_deliveries_pid%d" % muc_pid in r
+    assert r["server_cpu_s_per_1000_deliveries"] > 0
+
+
+def test_muc_join_refused_fails_cleanly(muc_server):
+    # No service answers for this domain: the first join bounces, and the
+    # run ends at once with the reason rather than at its time bound.
+    p = subprocess.run([xmpp_bench(), "muc", "--mech", "PLAIN",
+                        "--occupants", "3", "--senders", "1", "-n", "5",
+                        "--room", "xbtest@nowhere.localhost",
+                        "--server", "%s:%d" % muc_server.address,
+                        "--duration", "30", "--no-progress",
+                        "--src", "127.0.9.1/3"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=60)
+    assert p.returncode == 1, p.stdout
+    no_sanitizer_report(p.stdout)
+    assert b"the room refused a join" in p.stdout, p.stdout
+    assert b"INCOMPLETE" in p.stdout

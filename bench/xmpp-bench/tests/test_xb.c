@@ -97,6 +97,12 @@ static void test_args_refused(void **state)
 		"messages --pairs 10 -n 5",        /* fewer msgs than pairs */
 		"fanout --contacts 50 -n 100",     /* not groups of 51 */
 		"fanout --contacts 50 -n 50",
+		"muc --occupants 5 --senders 6",   /* more senders than in */
+		"muc --senders 4 -n 3",            /* fewer msgs than senders */
+		"muc --room lounge",               /* not a room JID */
+		"muc --room r@c.example/nick",
+		"muc --room r@c'/><x",             /* would break our XML */
+		"muc --occupants 20 --users 10",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct xb_opts o;
@@ -117,6 +123,24 @@ static void test_args_fanout_users(void **state)
 			       &err), 0);
 	assert_int_equal(o.users, 15);
 	assert_int_equal(o.rounds, 2);
+}
+
+static void test_args_muc(void **state)
+{
+	struct xb_opts o;
+	const char *err = NULL;
+
+	assert_int_equal(parse(&o, "muc --occupants 30 --senders 3 -n 90 "
+			       "--domain example.org", &err), 0);
+	assert_int_equal(o.scenario, XB_MUC);
+	assert_int_equal(o.occupants, 30);
+	assert_int_equal(o.senders, 3);
+	assert_int_equal(o.users, 90); /* at least the occupants */
+	assert_string_equal(o.room, "bench@conference.example.org");
+	assert_int_equal(parse(&o, "muc --room r@rooms.test --occupants 4 "
+			       "--senders 4 -n 4", &err), 0);
+	assert_string_equal(o.room, "r@rooms.test");
+	assert_int_equal(o.users, 4);
 }
 
 /* ---- stats ---- */
@@ -402,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_args_full),
 		cmocka_unit_test(test_args_refused),
 		cmocka_unit_test(test_args_fanout_users),
+		cmocka_unit_test(test_args_muc),
 		cmocka_unit_test(test_percentiles),
 		cmocka_unit_test(test_scram_rfc5802),
 		cmocka_unit_test(test_scram_bad_server),
