@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Issue 14, partitions that heal by themselves, as users notice them: on
+the proxied 3-node cluster (cluster3p: every cluster link through a
+FaultProxy of the test's), the links are cut into sides (n1 | n2 n3),
+each side sees the other's users go unavailable once, and when the links
+are healed, with no client doing anything:
+
+- every user sees every contact of the other side available again,
+  exactly once, and users of the same side see nothing new;
+- a message sent across during the partition (stored offline, since its
+  recipient looked offline to the sender's node) reaches its recipient,
+  who stayed online, exactly once;
+- a full JID bound on both sides during the partition ends on the older
+  side with a `conflict` stream error, once, and its contacts see the
+  newer session and not the older one's unavailable.
+
+The merge rules are docs/cluster-protocol.md "Partitions and merges".
+Under JC_BENCH=1, test_time_to_converge_after_a_heal measures the time
+from heal() until every contact sees every other again over 20 runs.
+"""
+
+import os
+import statistics
+import time
+
+import pytest
+
+from test_cluster_delivery import (
+    QUIET, available_from, befriend, body_is, exactly_once, matching, never, online,
+    quiet, register, unavailable_from, users, wait_for)
+
+# A partition seen: lan declares a node dead within about 3 s of the cut.
+SPLIT = 15
+# heal() to every contact seeing every other again.
+MERGE = 20
+
+
+def members(node):
+    return {m["name"]: m["state"] for m in node.status_json()["members"]}
+
+
+def wait_members(node, want, timeout=SPLIT):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = members(node)
+        if all(got.get(k) == v for k, v in want.items()):
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: members %r, wanted %r" % (node.name, got, want))
+        time.sleep(0.1)
+
+
+def split(c):
+    """n1 | n2 n3, seen by membership on both sides."""
+    c.mesh.partition([1], [2, 3])
+    wait_members(c[1], {"n2": "dead", "n3": "dead"})
+    wait_members(c[2], {"n1": "dead", "n3": "alive"})
+    wait_members(c[3], {"n1": "dead", "n2": "alive"})
+
+
+def heal(c):
+    c.mesh.heal()
+    for n in c.nodes:
+        wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=MERGE)
+
+
+def since(p, mark, kind, pred):
+    return [s for k, s in p.got[mark:] if k == kind and pred(s)]
+
+
+def wait_since(xmpp, p, mark, kind, pred, what, timeout=MERGE):
+    """wait_for, counting only what p got after index `mark` of p.got."""
+    got = wait_for(xmpp, p, kind, lambda s: any(s is x for x in since(p, mark, kind, pred)),
+                   what, timeout=timeout)
+    return got
+
+
+def trio(cluster3p, xmpp):
+    """alice on n1, bob on n2, carol on n3, all contacts of each other
+    (mutual subscriptions), each seeing the two others available."""
+    (a, apw), (b, bpw), (k, kpw) = users(cluster3p, "alice", "bob", "carol")
+    register(cluster3p, xmpp, (a, apw), (b, bpw), (k, kpw))
+    for x, y in ((a, b), (a, k), (b, k)):
+        befriend(cluster3p, x, y)
+    alice = online(cluster3p, xmpp, 1, a, apw, resource="one")
+    bob = online(cluster3p, xmpp, 2, b, bpw, resource="two")
+    carol = online(cluster3p, xmpp, 3, k, kpw, resource="three")
+    people = (alice, bob, carol)
+    for p in people:
+        for q in people:
+            if p is not q:
+                wait_for(xmpp, p, "presence", available_from(q.full_jid),
+                         "%s sees %s online before the partition" % (p, q))
+    return alice, bob, carol
+
+
+def split_seen(c, xmpp, alice, bob, carol):
+    """The partition, and each side's users seeing the other's go, once."""
+    split(c)
+    for p, gone in ((alice, bob), (alice, carol), (bob, alice), (carol, alice)):
+        wait_for(xmpp, p, "presence", unavailable_from(gone.full_jid),
+                 "%s sees %s go unavailable when the partition cuts them apart"
+                 % (p, gone), timeout=SPLIT)
+    quiet(xmpp)
+    for p, gone in ((alice, bob), (alice, carol), (bob, alice), (carol, alice)):
+        assert len(matching(p, "presence", unavailable_from(gone.full_jid))) == 1, \
+            "%s saw %s go unavailable more than once at the partition" % (p, gone)
+    never(bob, "presence", unavailable_from(carol.full_jid),
+          "bob (n2) and carol (n3) are on the same side of the partition")
+    never(carol, "presence", unavailable_from(bob.full_jid),
+          "bob (n2) and carol (n3) are on the same side of the partition")
+
+
+def pairs_across(alice, bob, carol):
+    return ((alice, bob), (alice, carol), (bob, alice), (carol, alice))
+
+
+def test_presence_seen_again_once_after_a_partition_heals(cluster3p, xmpp):
+    c = cluster3p
+    alice, bob, carol = trio(c, xmpp)
+    split_seen(c, xmpp, alice, bob, carol)
+    marks = {str(p): len(p.got) for p in (alice, bob, carol)}
+    heal(c)
+    for p, q in pairs_across(alice, bob, carol):
+        wait_since(xmpp, p, marks[str(p)], "presence", available_from(q.full_jid),
+                   "%s sees %s available again after the partition healed, with no "
+                   "client doing anything" % (p, q))
+    quiet(xmpp, QUIET + 1)
+    for p, q in pairs_across(alice, bob, carol):
+        got = since(p, marks[str(p)], "presence", available_from(q.full_jid))
+        assert len(got) == 1, "%s saw %s available %d times after the heal, expected " \
+            "once" % (p, q, len(got))
+    for p, q in ((bob, carol), (carol, bob)):
+        got = since(p, marks[str(p)], "presence", lambda s, q=q: s["from"] == q.full_jid)
+        assert not got, "%s (same side as %s) got presence from them at the merge: %s" \
+            % (p, q, got[0])
+    # and it is a working cluster again: a message each way across
+    alice.send_message(bob.full_jid, "after the merge, to bob")
+    exactly_once(xmpp, bob, "message", body_is("after the merge, to bob"),
+                 "bob (n2) gets alice's (n1) message after the merge")
+    carol.send_message(alice.full_jid, "after the merge, to alice")
+    exactly_once(xmpp, alice, "message", body_is("after the merge, to alice"),
+                 "alice (n1) gets carol's (n3) message after the merge")
