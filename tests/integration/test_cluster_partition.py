@@ -20,6 +20,7 @@ from heal() until every contact sees every other again over 20 runs.
 """
 
 import os
+import signal
 import statistics
 import time
 
@@ -141,3 +142,90 @@ def test_presence_seen_again_once_after_a_partition_heals(cluster3p, xmpp):
     carol.send_message(alice.full_jid, "after the merge, to alice")
     exactly_once(xmpp, alice, "message", body_is("after the merge, to alice"),
                  "alice (n1) gets carol's (n3) message after the merge")
+
+
+def wait_stored(c, xmpp, owner, count, what):
+    """The shared database holds `count` offline messages for `owner`
+    (the clients run meanwhile)."""
+    deadline = time.monotonic() + SPLIT
+    while c[1].node.sm_count("queue", owner) != count:
+        if time.monotonic() > deadline:
+            pytest.fail("%s: %d offline messages stored for %s, expected %d"
+                        % (what, c[1].node.sm_count("queue", owner), owner, count),
+                        pytrace=False)
+        quiet(xmpp, 0.2)
+
+
+def test_messages_across_a_partition_reach_their_online_recipients_once(cluster3p, xmpp):
+    c = cluster3p
+    alice, bob, carol = trio(c, xmpp)
+    split_seen(c, xmpp, alice, bob, carol)
+    a, b, k = (str(p.jid).split("/")[0] for p in (alice, bob, carol))
+    alice.send_message(b, "n1 to bob during the partition")
+    bob.send_message(a, "n2 to alice during the partition")
+    carol.send_message(alice.full_jid, "n3 to alice/one during the partition")
+    # each side sees the other's users offline: the messages are stored
+    wait_stored(c, xmpp, b, 1, "alice's message to bob across the partition")
+    wait_stored(c, xmpp, a, 2, "bob's and carol's messages to alice across the partition")
+    never(bob, "message", body_is("n1 to bob during the partition"),
+          "bob (n2) cannot get alice's (n1) message while the partition lasts")
+    heal(c)
+    for p, body in ((bob, "n1 to bob during the partition"),
+                    (alice, "n2 to alice during the partition"),
+                    (alice, "n3 to alice/one during the partition")):
+        wait_for(xmpp, p, "message", body_is(body),
+                 "%s, online all along, gets %r sent during the partition once it heals, "
+                 "without logging in again" % (p, body), timeout=MERGE)
+    quiet(xmpp, QUIET + 1)
+    for p, body in ((bob, "n1 to bob during the partition"),
+                    (alice, "n2 to alice during the partition"),
+                    (alice, "n3 to alice/one during the partition")):
+        got = matching(p, "message", body_is(body))
+        assert len(got) == 1, "%s got %r %d times, expected once" % (p, body, len(got))
+    never(carol, "message", body_is("n1 to bob during the partition"), "bob's message")
+    for owner in (a, b, k):
+        assert c[1].node.sm_count("queue", owner) == 0, \
+            "offline messages left in storage for %s after the merge" % owner
+
+
+def test_a_node_stopped_and_declared_dead_comes_back_with_its_users(cluster3p, xmpp):
+    """SIGSTOP of every daemon of n3 for longer than the dead time, then
+    SIGCONT: n3's users are back for their contacts, once, and what was
+    sent to them meanwhile reaches them; n3's users see nothing."""
+    c = cluster3p
+    alice, bob, carol = trio(c, xmpp)
+    k = str(carol.jid).split("/")[0]
+    procs = [d.proc for d in c[3].daemons.values()]
+    for pr in procs:
+        pr.send_signal(signal.SIGSTOP)
+    try:
+        wait_members(c[1], {"n3": "dead"})
+        wait_members(c[2], {"n3": "dead"})
+        for p in (alice, bob):
+            exactly_once(xmpp, p, "presence", unavailable_from(carol.full_jid),
+                         "%s sees carol (n3, stopped) go unavailable" % p)
+        alice.send_message(k, "while n3 was stopped")
+        wait_stored(c, xmpp, k, 1, "alice's message to carol while n3 was stopped")
+        marks = {str(p): len(p.got) for p in (alice, bob, carol)}
+    finally:
+        for pr in procs:
+            pr.send_signal(signal.SIGCONT)
+    for n in c.nodes:
+        wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=MERGE)
+    for p in (alice, bob):
+        wait_since(xmpp, p, marks[str(p)], "presence", available_from(carol.full_jid),
+                   "%s sees carol (n3) available again once n3 runs again" % p)
+    wait_for(xmpp, carol, "message", body_is("while n3 was stopped"),
+             "carol (n3, stopped, declared dead) gets what alice sent meanwhile",
+             timeout=MERGE)
+    quiet(xmpp, QUIET + 1)
+    for p in (alice, bob):
+        got = since(p, marks[str(p)], "presence", available_from(carol.full_jid))
+        assert len(got) == 1, "%s saw carol available %d times after n3 ran again, " \
+            "expected once" % (p, len(got))
+    assert len(matching(carol, "message", body_is("while n3 was stopped"))) == 1
+    for q in (alice, bob):
+        got = since(carol, marks[str(carol)], "presence",
+                    lambda s, q=q: s["from"] == q.full_jid)
+        assert not got, "carol (n3) got presence from %s, who never went away: %s" \
+            % (q, got[0]["type"])
