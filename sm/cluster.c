@@ -779,6 +779,27 @@ static struct sess *local_sess(struct sm *sm, const struct jid *full)
 	return u != NULL ? user_sess(u, jid_resource(full)) : NULL;
 }
 
+/* i14-part: a presence from a full JID of ours whose newest session, as
+ * far as this sm knows (a local session against the stub, by start
+ * time), is not on the sending node: the sender's is an older session
+ * of that full JID, ending by rule 5 (both sides of a partition bound
+ * it). Its presence, above all its unavailable, would read as the newer
+ * one's. Nothing known of that full JID: believed. */
+static int stale_presence(struct sm *sm, const struct pkt *pkt, const char *from_node)
+{
+	const struct rsess *r;
+	const struct sess *s;
+
+	if (!(pkt->type & (PKT_PRESENCE | PKT_PRESENCE_UN)) || pkt->from == NULL ||
+	    jid_resource(pkt->from)[0] == '\0' || !sm_serves(sm, jid_domain(pkt->from)))
+		return 0;
+	s = local_sess(sm, pkt->from);
+	r = stub_find(sm->cluster, pkt->from);
+	if (s != NULL && (r == NULL || s->started_ms >= r->started))
+		return 1;
+	return r != NULL && strcmp(r->node, from_node) != 0;
+}
+
 /* Rule 3's and rule 4's fallback: the target's session is gone. Messages
  * are delivered again by the usual rules over local sessions and the
  * stubs of other nodes than pkt->exclude_node (or stored offline); iq
@@ -852,6 +873,13 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 		return;
 	}
 	pkt->exclude_node = xstrdup(undelivered != NULL ? node : from_node);
+	if (undelivered == NULL && stale_presence(sm, pkt, from_node)) {
+		log_info("sm: cluster: presence of %s from node %s dropped: a newer session "
+			 "holds that full JID (rule 5)", jid_full(pkt->from), from_node);
+		pkt_free(&pkt);
+		targets_free(targets, n);
+		return;
+	}
 	if (undelivered != NULL) {
 		/* Rule 4: once per stanza (the targets shared one copy). */
 		log_notice("sm: cluster: %s for %s not delivered on %s (%s)",

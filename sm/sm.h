@@ -142,6 +142,7 @@ struct sess {
 	int available;                  /* sent available presence */
 	int priority;
 	struct nad *pres;               /* last broadcast presence */
+	uint64_t started_ms;            /* Unix time in ms (rule 5 across nodes) */
 	void **mod;                     /* module data, by slot */
 	int ended;
 	struct list_node link;

@@ -26,14 +26,32 @@ import time
 
 import pytest
 
+import test_cluster_delivery as tcd
 from test_cluster_delivery import (
-    QUIET, available_from, befriend, body_is, exactly_once, matching, never, online,
+    QUIET, TIMEOUT, available_from, befriend, body_is, exactly_once, matching, never,
     quiet, register, unavailable_from, users, wait_for)
 
 # A partition seen: lan declares a node dead within about 3 s of the cut.
 SPLIT = 15
 # heal() to every contact seeing every other again.
 MERGE = 20
+
+
+def online(cluster, xmpp, n, jid, pw, resource=None, side=None):
+    """test_cluster_delivery.online(), waiting only for the nodes of `side`
+    (all by default) to know the session: during a partition the other
+    side cannot."""
+    p = tcd.Person(xmpp, jid + ("/" + resource if resource else ""), pw,
+                   cluster[n].c2s_address, "none", None)
+    xmpp.clients.append(p)
+    p.node = n
+    p.login(presence=False)
+    p.xmpp.send_presence()
+    xmpp.run(p.xmpp.get_roster(timeout=TIMEOUT), TIMEOUT, "%s: roster" % p)
+    for node in cluster.nodes:
+        if side is None or node.number in side:
+            node.wait_session(p.full_jid, want=("n%d" % n, 0, True))
+    return p
 
 
 def members(node):
@@ -229,3 +247,71 @@ def test_a_node_stopped_and_declared_dead_comes_back_with_its_users(cluster3p, x
                     lambda s, q=q: s["from"] == q.full_jid)
         assert not got, "carol (n3) got presence from %s, who never went away: %s" \
             % (q, got[0]["type"])
+
+
+def last_presence(p, jid):
+    got = [s for k, s in p.got if k == "presence" and s["from"] == jid
+           and s["type"] not in ("subscribe", "subscribed", "unsubscribe", "unsubscribed",
+                                 "probe", "error")]
+    return got[-1]["type"] if got else None
+
+
+def test_a_full_jid_bound_on_both_sides_the_older_gets_conflict_once(cluster3p, xmpp):
+    """alice/desk on n1, then the partition, then alice/desk again on n2
+    (the newer). After the heal the older one is closed with `conflict`;
+    her contacts on every node end up seeing alice/desk available, and
+    those who only ever knew the newer one never see an unavailable."""
+    c = cluster3p
+    (a, apw), (b, bpw), (k, kpw), (d, dpw) = users(c, "alice", "bob", "carol", "dave")
+    register(c, xmpp, (a, apw), (b, bpw), (k, kpw), (d, dpw))
+    for x in (b, k, d):
+        befriend(c, a, x)
+    dave = online(c, xmpp, 1, d, dpw, resource="one")
+    bob = online(c, xmpp, 2, b, bpw, resource="two")
+    carol = online(c, xmpp, 3, k, kpw, resource="three")
+    old = online(c, xmpp, 1, a, apw, resource="desk")
+    desk = old.full_jid
+    for p in (dave, bob, carol):
+        wait_for(xmpp, p, "presence", available_from(desk),
+                 "%s sees alice/desk (n1) online before the partition" % p)
+    c.mesh.partition([1], [2, 3])
+    wait_members(c[1], {"n2": "dead", "n3": "dead"})
+    wait_members(c[2], {"n1": "dead", "n3": "alive"})
+    wait_members(c[3], {"n1": "dead", "n2": "alive"})
+    for p in (bob, carol):
+        wait_for(xmpp, p, "presence", unavailable_from(desk),
+                 "%s sees alice/desk (n1) go unavailable at the partition" % p,
+                 timeout=SPLIT)
+    marks = {str(p): len(p.got) for p in (dave, bob, carol)}
+    new = online(c, xmpp, 2, a, apw, resource="desk", side=(2, 3))
+    for p in (bob, carol):
+        wait_since(xmpp, p, marks[str(p)], "presence", available_from(desk),
+                   "%s sees the newer alice/desk (n2) online during the partition" % p,
+                   timeout=SPLIT)
+    assert not old.errors, "alice/desk on n1 closed during the partition: %r" % old.errors
+    marks = {str(p): len(p.got) for p in (dave, bob, carol)}
+    heal(c)
+    deadline = time.monotonic() + MERGE
+    while "conflict" not in old.errors and time.monotonic() < deadline:
+        quiet(xmpp, 0.1)
+    assert "conflict" in old.errors, \
+        "the older alice/desk (n1) was not closed with a conflict stream error after the " \
+        "heal (stream errors: %r)" % old.errors
+    old.xmpp.abort()
+    old.xmpp = None
+    for n in c.nodes:
+        n.wait_session(desk, want=("n2", 0, True), timeout=MERGE)
+    quiet(xmpp, QUIET + 1)
+    assert not new.errors, "the newer alice/desk (n2) got %r" % new.errors
+    for p in (bob, carol):
+        got = since(p, marks[str(p)], "presence", unavailable_from(desk))
+        assert not got, "%s saw alice/desk go unavailable after the heal, but the one " \
+            "they see (n2, newer) stayed" % p
+    for p in (dave, bob, carol):
+        assert last_presence(p, desk) == "available", \
+            "%s last saw alice/desk as %r; she is online on n2" % (p, last_presence(p, desk))
+    got = since(dave, marks[str(dave)], "presence", unavailable_from(desk))
+    assert len(got) <= 1, "dave (n1) saw alice/desk go unavailable %d times" % len(got)
+    dave.send_message(desk, "to the winning desk")
+    exactly_once(xmpp, new, "message", body_is("to the winning desk"),
+                 "the newer alice/desk (n2) gets dave's (n1) message to alice/desk")
