@@ -315,3 +315,46 @@ def test_a_full_jid_bound_on_both_sides_the_older_gets_conflict_once(cluster3p, 
     dave.send_message(desk, "to the winning desk")
     exactly_once(xmpp, new, "message", body_is("to the winning desk"),
                  "the newer alice/desk (n2) gets dave's (n1) message to alice/desk")
+
+
+RUNS = int(os.environ.get("JC_BENCH_RUNS", "20"))
+
+
+@pytest.mark.skipif(os.environ.get("JC_BENCH") != "1", reason="benchmark: set JC_BENCH=1")
+def test_time_to_converge_after_a_heal(cluster3p, xmpp):
+    """RUNS times n1 | n2 n3 and heal: the time from mesh.heal() until
+    the last of the four cross-partition contacts sees the other
+    available again, as its client received it. Prints median and worst.
+
+        JC_BENCH=1 JC_BUILDDIR=$PWD/build python3 -m pytest -q -s \\
+            tests/integration/test_cluster_partition.py -k converge
+    """
+    c = cluster3p
+    alice, bob, carol = trio(c, xmpp)
+    took = []
+    for run in range(RUNS):
+        marks = {str(p): len(p.got) for p in (alice, bob, carol)}
+        split(c)
+        for p, q in pairs_across(alice, bob, carol):
+            wait_since(xmpp, p, marks[str(p)], "presence", unavailable_from(q.full_jid),
+                       "run %d: %s sees %s go at the partition" % (run + 1, p, q),
+                       timeout=SPLIT)
+        quiet(xmpp, 0.5)
+        marks = {str(p): len(p.got) for p in (alice, bob, carol)}
+        t0 = time.monotonic()
+        c.mesh.heal()
+        last = t0
+        for p, q in pairs_across(alice, bob, carol):
+            wait_since(xmpp, p, marks[str(p)], "presence", available_from(q.full_jid),
+                       "run %d: %s sees %s available again after the heal" % (run + 1, p, q))
+            first = since(p, marks[str(p)], "presence", available_from(q.full_jid))[0]
+            last = max(last, p.when[id(first)])
+        took.append(last - t0)
+        for n in c.nodes:
+            wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=MERGE)
+        quiet(xmpp, 1.0)
+    took.sort()
+    print("\nheal() to every contact seeing every other again, %d runs: median %.2f s, "
+          "best %.2f s, worst %.2f s; all: %s"
+          % (len(took), statistics.median(took), took[0], took[-1],
+             " ".join("%.2f" % t for t in took)))
