@@ -160,7 +160,20 @@ static void members_reincarnated(void *ctx, uint64_t incarnation)
 		cluster_local_reincarnated(c->local);
 }
 
+/* i14-part: a peer took a new incarnation (rule 6) and said so over its
+ * link: it renumbered its STANZAs with every peer when it did, so our
+ * numbering with it restarts here, at the same point of the stream,
+ * rather than at its next HELLO. */
+static void members_peer_incarnation(void *ctx, const char *name, uint64_t incarnation)
+{
+	struct cluster *c = ctx;
+
+	if (c->local != NULL)
+		cluster_local_peer_incarnation(c->local, name, incarnation);
+}
+
 static const struct cluster_members_hooks members_hooks = {
+	.peer_incarnation = members_peer_incarnation,
 	.send = members_send,
 	.link_idle = members_link_idle,
 	.dial = members_dial,

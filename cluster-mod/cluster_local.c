@@ -617,6 +617,15 @@ void cluster_local_revived(struct cluster_local *cl)
 	}
 }
 
+void cluster_local_peer_incarnation(struct cluster_local *cl, const char *peer,
+				    uint64_t incarnation)
+{
+	struct cluster_peer_open_info info;
+
+	if (cluster_peers_open_info(cl->peers, peer, &info))
+		cluster_fwd_peer_open(cl->fwd, peer, incarnation);
+}
+
 void cluster_local_reincarnated(struct cluster_local *cl)
 {
 	cluster_fwd_reincarnated(cl->fwd);

@@ -50,6 +50,10 @@ void cluster_local_node_dead(struct cluster_local *cl, const char *node);
 /* This node took a new incarnation (membership): forwarding starts anew
  * with every peer (cluster_fwd_reincarnated). */
 void cluster_local_reincarnated(struct cluster_local *cl);
+/* i14-part: open peer `peer` announced a newer incarnation of its own
+ * (membership rule 6): forwarding restarts its numbering with it. */
+void cluster_local_peer_incarnation(struct cluster_local *cl, const char *peer,
+				    uint64_t incarnation);
 /* i14-part: 1 when `peer` is open and its entries are all here. */
 int cluster_local_peer_synced(const struct cluster_local *cl, const char *peer);
 /* i14-part: tell the sm that these nodes, declared dead here, are back

@@ -383,6 +383,8 @@ int cluster_members_frame(struct cluster_membership *m, const char *peer,
 			if (x->incarnation > e->incarnation) {
 				e->incarnation = x->incarnation;
 				changed = 1;
+				if (e->linked && m->hooks.peer_incarnation != NULL)
+					m->hooks.peer_incarnation(m->ctx, e->name, x->incarnation);
 				if (gone(e) && e->linked)
 					set_state(m, e, CLUSTER_MEMBER_ALIVE, now_ms);
 			}

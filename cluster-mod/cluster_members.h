@@ -73,6 +73,9 @@ struct cluster_members_hooks {
 	void (*dead)(void *ctx, const char *name, enum cluster_member_state state);
 	/* This node took a new incarnation (may be NULL). */
 	void (*reincarnated)(void *ctx, uint64_t incarnation);
+	/* i14-part: linked member `name` announced, over its link, a newer
+	 * incarnation of its own (rule 6; may be NULL). */
+	void (*peer_incarnation)(void *ctx, const char *name, uint64_t incarnation);
 };
 
 struct cluster_membership *cluster_members_new(const char *self, const char *ip, int port,
