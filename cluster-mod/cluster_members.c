@@ -584,10 +584,15 @@ int cluster_members_revived_ready(const struct cluster_membership *m)
 {
 	if (!m->revive_pending)
 		return 0;
+	/* Every member not gone: a node still cut off may have stored
+	 * messages for our users too (one that stays unreachable is dead
+	 * within the confirm time and no longer waited for). */
 	for (int i = 1; i < m->n; i++) {
 		const struct member *e = m->members[i];
 
-		if (e->linked && e->state == CLUSTER_MEMBER_ALIVE &&
+		if (gone(e))
+			continue;
+		if (!e->linked || e->state != CLUSTER_MEMBER_ALIVE ||
 		    e->sees_us_inc != m->members[0]->incarnation)
 			return 0;
 	}

@@ -141,8 +141,8 @@ int cluster_members_merge_ready(struct cluster_membership *m, const char **names
 /* The merge with `name` was announced (to the sm). */
 void cluster_members_merge_done(struct cluster_membership *m, const char *name);
 /* 1 when this node took a new incarnation (rule 6: others had dropped
- * it) and every linked, alive member now reports it ALIVE at it, until
- * cluster_members_revived_done(). */
+ * it) and every member not dead or left is linked, alive, and reports it
+ * ALIVE at it, until cluster_members_revived_done(). */
 int cluster_members_revived_ready(const struct cluster_membership *m);
 void cluster_members_revived_done(struct cluster_membership *m);
 unsigned long cluster_members_merges(const struct cluster_membership *m);
