@@ -358,3 +358,36 @@ def test_time_to_converge_after_a_heal(cluster3p, xmpp):
           "best %.2f s, worst %.2f s; all: %s"
           % (len(took), statistics.median(took), took[0], took[-1],
              " ".join("%.2f" % t for t in took)))
+
+
+def test_three_sides_heal_and_everyone_sees_everyone_once(cluster3p, xmpp):
+    """n1 | n2 | n3: every node declares both others dead; healed, each
+    user sees each of the two others available again, once."""
+    c = cluster3p
+    alice, bob, carol = trio(c, xmpp)
+    people = (alice, bob, carol)
+    c.mesh.partition([1], [2], [3])
+    for i, n in enumerate(c.nodes):
+        wait_members(n, {"n%d" % j: "dead" for j in (1, 2, 3) if j != i + 1})
+    for p in people:
+        for q in people:
+            if p is not q:
+                wait_for(xmpp, p, "presence", unavailable_from(q.full_jid),
+                         "%s sees %s go unavailable when all three are cut apart" % (p, q),
+                         timeout=SPLIT)
+    quiet(xmpp)
+    marks = {str(p): len(p.got) for p in people}
+    heal(c)
+    for p in people:
+        for q in people:
+            if p is not q:
+                wait_since(xmpp, p, marks[str(p)], "presence", available_from(q.full_jid),
+                           "%s sees %s available again after the three sides healed"
+                           % (p, q))
+    quiet(xmpp, QUIET + 1)
+    for p in people:
+        for q in people:
+            if p is not q:
+                got = since(p, marks[str(p)], "presence", available_from(q.full_jid))
+                assert len(got) == 1, "%s saw %s available %d times after the heal, " \
+                    "expected once" % (p, q, len(got))
