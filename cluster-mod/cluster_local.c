@@ -11,6 +11,7 @@
 #include "cluster-mod/cluster_config.h"
 #include "cluster-mod/cluster_fwd.h"
 #include "cluster-mod/cluster_local.h"
+#include "cluster-mod/cluster_members.h"
 #include "cluster-mod/cluster_peer.h"
 #include "cluster-mod/cluster_proto.h"
 #include "cluster-mod/cluster_state.h"
@@ -306,6 +307,23 @@ static void redirect_again(void *ctx, const struct cluster_state_session *s)
 
 /* ---- rule 2: <sync/> ---- */
 
+/* We hold all of peer's entries (a snapshot or its deltas applied since
+ * they were last dropped) and they are of its life that `hello_inc`, the
+ * incarnation its link announced, belongs to. A node that took
+ * incarnation + k (membership rule 6, i14-part) goes on numbering its
+ * entries under the incarnation it started with, so k up to
+ * CLUSTER_MEMBERS_REVIVE_MAX is the same life; further is a restart,
+ * whose snapshot is still to come. */
+static int entries_complete(const struct cluster_local *cl, const char *peer,
+			    uint64_t hello_inc)
+{
+	uint64_t inc = 0;
+
+	(void)cluster_state_last_seq(cl->state, peer, &inc);
+	return inc != 0 && hello_inc >= inc && hello_inc - inc <= CLUSTER_MEMBERS_REVIVE_MAX &&
+	       cluster_state_peer_synced(cl->state, peer, inc);
+}
+
 /* The module's view is complete: every live peer's entries are here of
  * its current incarnation; peers not open 2 x the heartbeat timeout after
  * start do not count. */
@@ -324,7 +342,7 @@ static int view_complete(const struct cluster_local *cl)
 				return 0;
 			continue;
 		}
-		if (!cluster_state_peer_synced(cl->state, name, info.incarnation))
+		if (!entries_complete(cl, name, info.incarnation))
 			return 0;
 	}
 	return 1;
@@ -569,18 +587,13 @@ void cluster_local_node_dead(struct cluster_local *cl, const char *node)
 	stubs_flush(cl);
 }
 
-/* i14-part: 1 when peer is open and its entries are all here (a
- * snapshot or its deltas applied since they were last dropped). Not the
- * incarnation its link announced: a node that took incarnation + 1
- * (membership rule 6) goes on numbering its entries under the old one. */
+/* i14-part: 1 when peer is open and its entries are all here. */
 int cluster_local_peer_synced(const struct cluster_local *cl, const char *peer)
 {
 	struct cluster_peer_open_info info;
-	uint64_t inc = 0;
 
-	(void)cluster_state_last_seq(cl->state, peer, &inc);
-	return cluster_peers_open_info(cl->peers, peer, &info) && inc != 0 &&
-	       cluster_state_peer_synced(cl->state, peer, inc);
+	return cluster_peers_open_info(cl->peers, peer, &info) &&
+	       entries_complete(cl, peer, info.incarnation);
 }
 
 /* i14-part: rule 9, <merged nodes='N...'/>, after the stubs it relies on. */

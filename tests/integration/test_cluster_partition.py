@@ -26,6 +26,8 @@ import time
 
 import pytest
 
+from lib import cluster as cluster_lib
+from lib import jabberd
 import test_cluster_delivery as tcd
 from test_cluster_delivery import (
     QUIET, TIMEOUT, available_from, befriend, body_is, exactly_once, matching, never,
@@ -391,3 +393,42 @@ def test_three_sides_heal_and_everyone_sees_everyone_once(cluster3p, xmpp):
                 got = since(p, marks[str(p)], "presence", available_from(q.full_jid))
                 assert len(got) == 1, "%s saw %s available %d times after the heal, " \
                     "expected once" % (p, q, len(got))
+
+
+def restart_sm(node):
+    """Stop node's sm and start it again (router and c2s stay)."""
+    problems = node.daemons["sm"].stop()
+    assert not problems, problems
+    mark = cluster_lib._since(node.log("sm"))
+    node.daemons["sm"] = node.sb.start(
+        "%s-sm-%d-again-%d" % (node.name, node.runs, time.monotonic_ns()),
+        [jabberd.our_binary_or_skip("sm"), "-c", node.node.config("sm")],
+        logs=[node.log("sm")])
+    node.daemons["sm"].wait_log(r"ready for sessions", since=mark)
+
+
+def test_an_sm_restarted_after_a_merge_is_synced_at_once(cluster3p, xmpp):
+    """After a merge every node runs a new incarnation, which links made
+    since announce in their HELLO while their routing entries keep the
+    one they started with: an sm (re)started then is still told at once
+    that the view is complete (rule 2), so what it held for a user with
+    no session anywhere is stored at once, not after its 10 s limit."""
+    c = cluster3p
+    split(c)
+    heal(c)
+    for b in (2, 3):                    # links made after the merge
+        c.mesh.cut_link(1, b)
+    time.sleep(0.5)
+    c.mesh.heal()
+    c.wait_linked()
+    (d, dpw), (e, epw) = users(c, "dave", "eve")
+    register(c, xmpp, (d, dpw), (e, epw))
+    restart_sm(c[1])
+    restarted = time.monotonic()
+    dave = online(c, xmpp, 1, d, dpw, resource="one")
+    dave.send_message(e, "to eve, offline everywhere")
+    wait_stored(c, xmpp, e, 1, "dave's message to eve (offline everywhere) after n1's sm "
+                "restarted")
+    took = time.monotonic() - restarted
+    assert took < 8, "n1's sm held a stanza %.1f s after its restart: the module did not " \
+        "say its view was complete" % took
