@@ -29,6 +29,7 @@ import pytest
 from lib import cluster as cluster_lib
 from lib import jabberd
 import test_cluster_delivery as tcd
+from test_cluster_faultproxy import wait_members
 from test_cluster_delivery import (
     QUIET, TIMEOUT, available_from, befriend, body_is, exactly_once, matching, never,
     quiet, register, unavailable_from, users, wait_for)
@@ -54,21 +55,6 @@ def online(cluster, xmpp, n, jid, pw, resource=None, side=None):
         if side is None or node.number in side:
             node.wait_session(p.full_jid, want=("n%d" % n, 0, True))
     return p
-
-
-def members(node):
-    return {m["name"]: m["state"] for m in node.status_json()["members"]}
-
-
-def wait_members(node, want, timeout=SPLIT):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = members(node)
-        if all(got.get(k) == v for k, v in want.items()):
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError("%s: members %r, wanted %r" % (node.name, got, want))
-        time.sleep(0.1)
 
 
 def split(c):
