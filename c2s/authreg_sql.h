@@ -10,6 +10,7 @@
 #define C2S_AUTHREG_SQL_H
 
 struct config;
+struct sql_settings;
 
 /* The table, then the username, realm and password columns. */
 #define AUTHREG_SQL_NNAMES 4
@@ -38,5 +39,36 @@ void authreg_sql_names_free(char *q[AUTHREG_SQL_NNAMES]);
  * `dollar` (libpq), else "?" (MySQL). */
 void authreg_sql_statements(char *sql[AUTHREG_SQL_NSTMT], char *const q[AUTHREG_SQL_NNAMES],
 			    int dollar);
+
+/* ---- the backend itself, the same on both servers ---- */
+
+/*
+ * The table's definition for a server: up to AUTHREG_SQL_NDDL statements
+ * into ddl (NULL after the last; each freed by the caller), over the
+ * quoted names `q`; `standard` when the table has jabberd2's name (then
+ * indexes of jabberd2's names may be made).
+ */
+#define AUTHREG_SQL_NDDL 4
+typedef void authreg_sql_ddl_fn(char *const q[AUTHREG_SQL_NNAMES], int standard,
+				char *ddl[AUTHREG_SQL_NDDL]);
+
+/*
+ * Open a backend (authreg.h's open) on the server `set` names (kind,
+ * section, options, timeout): check the section, connect, create the
+ * table if missing under the schema lock the sm's storage takes too, and
+ * build the four statements. Errors name the section.
+ */
+int authreg_sql_open(void **ctx_r, const struct config *cfg, const struct sql_settings *set,
+		     authreg_sql_ddl_fn *ddl, const char **error_r);
+/* authreg.h's other calls, over what authreg_sql_open made. Each is one
+ * statement; a connection lost meanwhile is re-established once per call
+ * and the statement run again (a retry cannot apply a change twice: an
+ * UPDATE or DELETE is idempotent and an INSERT is guarded by the lookup
+ * before it). The password text read is wiped from the driver's buffers. */
+void authreg_sql_close(void **ctxp);
+int authreg_sql_get(void *ctx, const char *user, const char *realm, char **stored_r);
+int authreg_sql_set(void *ctx, const char *user, const char *realm, const char *stored);
+int authreg_sql_create(void *ctx, const char *user, const char *realm);
+int authreg_sql_remove(void *ctx, const char *user, const char *realm);
 
 #endif

@@ -22,7 +22,7 @@
 struct comp;
 struct link;
 struct link_set;
-struct metrics_http;
+struct metrics;
 struct config;
 struct nad;
 struct xhash;
@@ -124,7 +124,7 @@ struct c2s {
 	uint64_t next_id;
 	int shutting_down, exiting, exit_code, comp_closing;
 	int check_only;                 /* -t: no side effects (authreg not opened) */
-	struct metrics_http *metrics;   /* <metrics> port, or NULL (main.c) */
+	struct metrics *metrics;   /* <metrics> port, or NULL (main.c) */
 	struct c2s_counters {           /* since start, for /metrics */
 		uint64_t accepted;      /* client streams accepted */
 		uint64_t logins;        /* successful SASL / XEP-0078 logins */

@@ -252,7 +252,7 @@ static void render_metrics(struct buf *out, void *ctx)
 		if (c->state == C2S_ACTIVE)
 			active++;
 	}
-	metrics_common(out, c2s->metrics, "c2s");
+	metrics_common(out, c2s->metrics);
 	metrics_one(out, "jabberd_c2s_client_streams", "gauge",
 		    "Client streams open (TCP, TLS and WebSocket).", streams);
 	metrics_one(out, "jabberd_c2s_authenticated_streams", "gauge",
@@ -287,7 +287,7 @@ static int run(struct c2s *c2s)
 	int rc;
 
 	if (setup(c2s, &error) < 0 ||
-	    metrics_http_start(c2s->mio, c2s->cfg, render_metrics, c2s, &c2s->metrics,
+	    metrics_start(c2s->mio, c2s->cfg, "c2s", render_metrics, c2s, &c2s->metrics,
 			       &error) < 0) {
 		log_error("c2s: %s", error);
 		return 1;
@@ -314,7 +314,7 @@ static int run(struct c2s *c2s)
 static void cleanup(struct c2s *c2s)
 {
 	c2s->exiting = 1;
-	metrics_http_free(&c2s->metrics);
+	metrics_free(&c2s->metrics);
 	comp_free(&c2s->comp);
 	mio_free(&c2s->mio);
 	link_set_free(&c2s->links);

@@ -146,8 +146,9 @@ static void members_dead(void *ctx, const char *name, enum cluster_member_state 
 {
 	struct cluster *c = ctx;
 
-	log_notice("cluster: node %s %s: dropping its sessions", name,
-		   state == CLUSTER_MEMBER_LEFT ? "left" : "declared dead");
+	/* cluster_members.c logged the transition itself (once). */
+	log_info("cluster: dropping the sessions of %s (%s)", name,
+		 cluster_member_state_name(state));
 	on_node_dead(c, name);
 }
 
@@ -160,25 +161,22 @@ static void members_reincarnated(void *ctx, uint64_t incarnation)
 		cluster_local_reincarnated(c->local);
 }
 
-/* i14-part: a peer took a new incarnation (rule 6) and said so over its
- * link: it renumbered its STANZAs with every peer when it did, so our
- * numbering with it restarts here, at the same point of the stream,
- * rather than at its next HELLO. */
-static void members_peer_incarnation(void *ctx, const char *name, uint64_t incarnation)
+/* i14: flap damping; what a hold means is cluster_local.c's (rule 11). */
+static void members_held(void *ctx, const char *name, int held)
 {
 	struct cluster *c = ctx;
 
 	if (c->local != NULL)
-		cluster_local_peer_incarnation(c->local, name, incarnation);
+		cluster_local_hold(c->local, name, held);
 }
 
 static const struct cluster_members_hooks members_hooks = {
-	.peer_incarnation = members_peer_incarnation,
 	.send = members_send,
 	.link_idle = members_link_idle,
 	.dial = members_dial,
 	.dead = members_dead,
 	.reincarnated = members_reincarnated,
+	.held = members_held,
 };
 
 /* i14-part: merges ("Partitions and merges" in docs/cluster-protocol.md).
@@ -265,7 +263,7 @@ static struct cluster_status_member *members_status(const struct cluster *c, int
 	for (int i = 0; i < n; i++) {
 		struct cluster_member_info info;
 
-		cluster_members_get(c->members, i, &info);
+		cluster_members_get(c->members, i, now, &info);
 		out[i].name = info.name;
 		out[i].ip = info.ip;
 		out[i].port = info.port;
@@ -273,6 +271,11 @@ static struct cluster_status_member *members_status(const struct cluster *c, int
 		out[i].state = cluster_member_state_name(info.state);
 		out[i].since = wall - (time_t)((now - info.since_ms) / 1000);
 		out[i].self = info.self;
+		out[i].penalty = info.penalty;          /* i14 */
+		out[i].held = info.held;
+		out[i].held_since = info.held ?
+			wall - (time_t)((now - info.held_since_ms) / 1000) : 0;
+		out[i].returns = info.returns;
 	}
 	*n_r = n;
 	return out;
@@ -317,9 +320,13 @@ static void cluster_on_open(const char *peer, unsigned version, void *ctx)
 	struct cluster *c = ctx;
 
 	(void)version;
+	/* MEMBERS before STATE_REQUEST (i13-resync): a peer told here that
+	 * it was declared dead takes its new incarnation before it answers
+	 * the request, so its snapshot carries that incarnation and its
+	 * next delta does not make us ask for a second snapshot. */
+	members_peer_open(c, peer);     /* i13-memb */
 	if (c->local != NULL)
 		cluster_local_peer_open(c->local, peer);
-	members_peer_open(c, peer);     /* i13-memb */
 }
 
 static void cluster_on_close(const char *peer, const char *reason, void *ctx)
@@ -401,7 +408,11 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 			.redirect_entries = t.redirects, .handed = t.handed,
 			.forwarded_out = t.counters.fwd_out, .forwarded_in = t.counters.fwd_in,
 			.undelivered = t.counters.undelivered,
+			.sm_held_now = t.held, .sm_held = t.counters.sm_held,
+			.sm_returned = t.counters.sm_returned, .sm_dropped = t.counters.sm_dropped,
 		};
+		for (int k = 0; k < CLUSTER_LOCAL_REASONS; k++)        /* i14 */
+			st.tables.undelivered_by[k] = t.counters.undelivered_by[k];
 		for (int i = 0; i < st.npeers; i++)
 			if (cluster_local_peer_tables(c->local, peers[i].link.name, &pt) == 0) {
 				peers[i].sessions = pt.sessions;
@@ -422,6 +433,7 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 	st.peers = peers;
 	memb = members_status(c, &st.nmembers);        /* i13-memb */
 	st.members = memb;
+	cluster_members_counters(c->members, &st.member_events);       /* i14 */
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++)
 		st.refusals[r] = cluster_links_refusals(ls, (enum cluster_refusal)r);
 	router_mod_stats(c->r, &st.router);

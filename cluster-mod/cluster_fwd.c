@@ -62,6 +62,7 @@ static const char *const reason_names[] = {
 	[CLUSTER_FWD_QUEUE_FULL] = "queue-full",
 	[CLUSTER_FWD_NO_SUCH_NODE] = "no-such-node",
 	[CLUSTER_FWD_TOO_BIG] = "too-big",
+	[CLUSTER_FWD_HOP_LIMIT] = "hop-limit",
 };
 
 const char *cluster_fwd_reason_name(enum cluster_fwd_reason reason)
@@ -307,6 +308,9 @@ void cluster_fwd_reincarnated(struct cluster_fwd *fwd)
 
 		drain(fwd, p, CLUSTER_FWD_NODE_DEAD);
 		renumber(p);
+		/* The links close (cluster_peers_set_incarnation); what the sm
+		 * sends meanwhile waits for the next HELLO, numbered anew. */
+		p->open = 0;
 	}
 }
 

@@ -50,8 +50,9 @@ enum cluster_fwd_reason {
 	CLUSTER_FWD_QUEUE_FULL = 1,     /* queue-full */
 	CLUSTER_FWD_NO_SUCH_NODE = 2,   /* no-such-node */
 	CLUSTER_FWD_TOO_BIG = 3,        /* too-big */
+	CLUSTER_FWD_HOP_LIMIT = 4,      /* hop-limit (cluster_local.c, rule 9) */
 };
-/* "node-dead", "queue-full", "no-such-node", "too-big". */
+/* "node-dead", "queue-full", "no-such-node", "too-big", "hop-limit". */
 const char *cluster_fwd_reason_name(enum cluster_fwd_reason reason);
 
 struct cluster_fwd_hooks {
@@ -104,7 +105,8 @@ void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 /* This node took a new incarnation (it learnt it was declared dead): its
  * peers take it for a new node, so with each of them everything not
  * acknowledged goes back (node-dead) and both directions' numbering
- * restarts from 1, on the links as they are. */
+ * restarts from 1. Its links close and open again (new HELLOs): until a
+ * peer's opens, what is sent to it waits in the queue. */
 void cluster_fwd_reincarnated(struct cluster_fwd *fwd);
 
 /* A STANZA or ACK from `peer` (other types are ignored). Returns 0, or

@@ -817,6 +817,13 @@ void cluster_link_close(struct cluster_link *l, const char *reason)
 	mio_conn_shutdown(l->mc, 1000);
 }
 
+void cluster_link_close_redial(struct cluster_link *l, const char *reason)
+{
+	if (l->peer != NULL)
+		l->peer->backoff_ms = CLUSTER_LINK_BACKOFF_MIN_MS;
+	cluster_link_close(l, reason);
+}
+
 int cluster_link_send(struct cluster_link *l, const void *data, size_t len)
 {
 	size_t queued;

@@ -118,6 +118,9 @@ int cluster_link_send(struct cluster_link *link, const void *data, size_t len);
  * peer's link is redialled with backoff as after any loss.
  */
 void cluster_link_close(struct cluster_link *link, const char *reason);
+/* Close as cluster_link_close, and redial its peer after the shortest
+ * backoff (the link was closed on purpose, not for a fault). */
+void cluster_link_close_redial(struct cluster_link *link, const char *reason);
 
 /* The peer's node name ("" before authentication). */
 const char *cluster_link_peer(const struct cluster_link *link);

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "router/router_module.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 #include "cluster-mod/cluster_config.h"
 #include "cluster-mod/cluster_fwd.h"
 #include "cluster-mod/cluster_local.h"
-#include "cluster-mod/cluster_members.h"
 #include "cluster-mod/cluster_peer.h"
 #include "cluster-mod/cluster_proto.h"
 #include "cluster-mod/cluster_state.h"
@@ -49,9 +49,28 @@ struct cluster_local {
 		int i;
 	} dead_ctx[CLUSTER_MAX_PEERS];
 	struct cluster_local_counters c;
+	struct xhash *held;             /* i14: nodes held down (rule 11) */
+	int sm_absent;                  /* i13-resync: a route to the sm failed
+					 * (logged once until one is handed) */
 	/* i13-fed: STANZAs for a component (one target without '@') */
 	const struct cluster_local_component_hooks *comp;
 	void *comp_ctx;
+	/* Rule 10: what arrives for the sm while it is not connected. */
+	int sm_up;                      /* its advertisement seen, or a route taken */
+	struct held *held_head, *held_tail;
+	size_t nheld, held_bytes;
+	struct router_mod_timer *hold_timer;
+	int hold_armed;
+};
+
+/* A route for the sm held while it is away (rule 10). */
+struct held {
+	struct held *next;
+	struct nad *nad;                /* to = S, as it would have gone */
+	size_t cost;                    /* the route's bytes as received */
+	uint64_t since_ms;
+	int returnable;                 /* a peer's targeted STANZA, not a return */
+	char peer[CLUSTER_NODE_NAME_MAX + 1];
 };
 
 static int send_hook(void *ctx, const char *peer, const struct cluster_frame *frame)
@@ -139,9 +158,19 @@ static int route_to_sm(struct cluster_local *cl, struct nad *nad, const char *wh
 
 	if (router_mod_route(cl->r, nad, &error) < 0) {
 		cl->c.sm_dropped++;
-		log_warnx("cluster: %s not handed to %s: %s", what, cl->cc->sm,
-			  error != NULL ? error : "undeliverable");
+		/* Before the sm binds (a router starting while a snapshot
+		 * arrives) this would be one line per 256 remote sessions. */
+		if (!cl->sm_absent)
+			log_warnx("cluster: %s not handed to %s: %s (the next ones are counted, "
+				  "not logged, until one is handed)", what, cl->cc->sm,
+				  error != NULL ? error : "undeliverable");
+		cl->sm_absent = 1;
 		return -1;
+	}
+	if (cl->sm_absent) {
+		log_notice("cluster: routes reach %s again (%llu not handed since start)",
+			   cl->cc->sm, (unsigned long long)cl->c.sm_dropped);
+		cl->sm_absent = 0;
 	}
 	return 0;
 }
@@ -307,23 +336,6 @@ static void redirect_again(void *ctx, const struct cluster_state_session *s)
 
 /* ---- rule 2: <sync/> ---- */
 
-/* We hold all of peer's entries (a snapshot or its deltas applied since
- * they were last dropped) and they are of its life that `hello_inc`, the
- * incarnation its link announced, belongs to. A node that took
- * incarnation + k (membership rule 6, i14-part) goes on numbering its
- * entries under the incarnation it started with, so k up to
- * CLUSTER_MEMBERS_REVIVE_MAX is the same life; further is a restart,
- * whose snapshot is still to come. */
-static int entries_complete(const struct cluster_local *cl, const char *peer,
-			    uint64_t hello_inc)
-{
-	uint64_t inc = 0;
-
-	(void)cluster_state_last_seq(cl->state, peer, &inc);
-	return inc != 0 && hello_inc >= inc && hello_inc - inc <= CLUSTER_MEMBERS_REVIVE_MAX &&
-	       cluster_state_peer_synced(cl->state, peer, inc);
-}
-
 /* The module's view is complete: every live peer's entries are here of
  * its current incarnation; peers not open 2 x the heartbeat timeout after
  * start do not count. */
@@ -342,7 +354,7 @@ static int view_complete(const struct cluster_local *cl)
 				return 0;
 			continue;
 		}
-		if (!entries_complete(cl, name, info.incarnation))
+		if (!cluster_state_peer_synced(cl->state, name, info.incarnation))
 			return 0;
 	}
 	return 1;
@@ -373,6 +385,53 @@ static void stub_again(void *ctx, const struct cluster_state_session *s)
 	stub_add(ctx, "add", NULL, s);
 }
 
+/* ---- i14, rule 11: members held down (flap damping) ---- */
+
+static void hold_route(struct cluster_local *cl, const char *node, int held)
+{
+	struct nad *nad;
+	int el;
+
+	if (cl->cc->sm == NULL)
+		return;
+	nad = sm_route(cl, "hold", &el);
+	nad_attr_set(nad, el, NULL, "node", node);
+	nad_attr_set(nad, el, NULL, "held", held ? "1" : "0");
+	cl->c.holds++;
+	(void)route_to_sm(cl, nad, "hold");
+}
+
+static void hold_again(struct cluster_local *cl)
+{
+	struct xhash_iter it;
+	const char *node;
+
+	xhash_iter_init(cl->held, &it);
+	while (xhash_iter_next(&it, &node, NULL))
+		hold_route(cl, node, 1);
+}
+
+void cluster_local_hold(struct cluster_local *cl, const char *node, int held)
+{
+	char *key;
+
+	if (held && xhash_get(cl->held, node) == NULL) {
+		key = xstrdup(node);
+		xhash_put(cl->held, key, key);
+	} else if (!held && (key = xhash_get(cl->held, node)) != NULL) {
+		xhash_remove(cl->held, node);
+		free(key);
+	} else {
+		return;
+	}
+	/* Remote sessions already queued go first: the sm applies the hold
+	 * to what follows. */
+	stubs_flush(cl);
+	hold_route(cl, node, held);
+}
+
+/* ---- end of i14 ---- */
+
 static void on_sync(struct cluster_local *cl)
 {
 	int el;
@@ -385,6 +444,7 @@ static void on_sync(struct cluster_local *cl)
 	reset = sm_route(cl, "remote", &el);
 	nad_attr_set(reset, el, NULL, "reset", "1");
 	(void)route_to_sm(cl, reset, "reset");
+	hold_again(cl);                 /* i14: the reset forgot them */
 	cluster_state_foreach(cl->state, 0, stub_again, cl);
 	stubs_flush(cl);
 	cluster_state_foreach(cl->state, 1, redirect_again, cl);
@@ -456,12 +516,149 @@ static int is_component(const struct cluster_local *cl, const char *const *targe
 	return cl->comp != NULL && ntargets == 1 && strchr(targets[0], '@') == NULL;
 }
 
+/* ---- rule 10: the sm away ---- */
+
+static void hold_arm(struct cluster_local *cl)
+{
+	if (!cl->hold_armed) {
+		cl->hold_armed = 1;
+		router_mod_timer_start(cl->hold_timer, CLUSTER_LOCAL_HOLD_TICK_MS, 1);
+	}
+}
+
+/* A held route the sm did not come back for: a peer's targeted STANZA
+ * goes back to that peer as jc:undelivered='sm-gone' (its sm then
+ * delivers it elsewhere, stores it or answers); anything else is
+ * dropped, counted. Takes h. */
+static void give_up(struct cluster_local *cl, struct held *h, const char *why)
+{
+	const char *list = nad_attr(h->nad, 0, SESSION_NS, "targets");
+	static const char *v[CLUSTER_TARGETS_MAX];
+	char *copy = xstrdup(list != NULL ? list : "");
+	int n = split_targets(copy, v);
+
+	if (h->returnable && n > 0) {
+		struct buf bytes;
+
+		nad_attr_set(h->nad, 0, SESSION_NS, "from-node", NULL);
+		nad_attr_set(h->nad, 0, SESSION_NS, "targets", NULL);
+		nad_attr_set_prefixed(h->nad, 0, SESSION_NS, JC_PREFIX, "undelivered", "sm-gone");
+		buf_init(&bytes);
+		nad_serialize(h->nad, 0, NULL, &bytes);
+		cl->c.sm_returned++;
+		log_info("cluster: %s: a stanza from %s for %s handed back to it", why, h->peer,
+			 v[0]);
+		(void)cluster_fwd_send(cl->fwd, h->peer, (const uint8_t *)bytes.data, bytes.len,
+				       v, (size_t)n);
+		buf_free(&bytes);
+	} else {
+		cl->c.sm_dropped++;
+		log_warnx("cluster: %s: a held stanza (node %s) for %s dropped", why, h->peer,
+			  cl->cc->sm);
+	}
+	free(copy);
+	nad_free(&h->nad);
+	free(h);
+}
+
+static struct held *held_pop(struct cluster_local *cl)
+{
+	struct held *h = cl->held_head;
+
+	cl->held_head = h->next;
+	if (cl->held_head == NULL)
+		cl->held_tail = NULL;
+	cl->nheld--;
+	cl->held_bytes -= h->cost;
+	return h;
+}
+
+static void hold_cb(void *ctx)
+{
+	struct cluster_local *cl = ctx;
+	uint64_t now = now_ms();
+
+	while (cl->held_head != NULL && now - cl->held_head->since_ms >= CLUSTER_LOCAL_HOLD_MS)
+		give_up(cl, held_pop(cl), "the sm did not come back in time");
+	if (cl->held_head == NULL) {
+		router_mod_timer_stop(cl->hold_timer);
+		cl->hold_armed = 0;
+	}
+}
+
+/* The sm is bound again: what waited goes to it, oldest first. */
+static void sm_back(struct cluster_local *cl)
+{
+	size_t n = cl->nheld;
+
+	cl->sm_up = 1;
+	if (n == 0)
+		return;
+	stubs_flush(cl);
+	while (cl->held_head != NULL) {
+		struct held *h = held_pop(cl);
+
+		(void)route_to_sm(cl, h->nad, "held stanza");
+		free(h);
+	}
+	log_notice("cluster: %s is back: %zu held stanza%s handed to it", cl->cc->sm, n,
+		   n == 1 ? "" : "s");
+}
+
+/* A route for the sm (a peer's STANZA, or one of ours back undelivered):
+ * to the sm if it is there, else held (rule 10). `peer` is the node it
+ * came from or was meant for; `returnable`: a peer's targeted STANZA.
+ * Takes nad. */
+static void to_sm(struct cluster_local *cl, struct nad *nad, size_t cost, const char *peer,
+		  int returnable, const char *what)
+{
+	struct held *h;
+
+	if (cl->sm_up) {
+		(void)route_to_sm(cl, nad, what);
+		return;
+	}
+	if (cl->held_head == NULL) {
+		/* No advertisement seen yet (it may have come before us):
+		 * try; taken means the sm is there. */
+		struct nad *copy = nad_copy(nad);
+
+		if (router_mod_route(cl->r, copy, NULL) == 0) {
+			nad_free(&nad);
+			cl->sm_up = 1;
+			return;
+		}
+	}
+	while (cl->held_head != NULL && (cl->nheld >= CLUSTER_LOCAL_HOLD_MAX ||
+					 cl->held_bytes + cost > CLUSTER_LOCAL_HOLD_BYTES))
+		give_up(cl, held_pop(cl), "too much held for the sm");
+	h = xcalloc(1, sizeof(*h));
+	h->nad = nad;
+	h->cost = cost;
+	h->since_ms = now_ms();
+	h->returnable = returnable;
+	snprintf(h->peer, sizeof(h->peer), "%s", peer);
+	if (cl->held_tail != NULL)
+		cl->held_tail->next = h;
+	else
+		cl->held_head = h;
+	cl->held_tail = h;
+	cl->nheld++;
+	cl->held_bytes += cost;
+	cl->c.sm_held++;
+	if (cl->nheld == 1)
+		log_notice("cluster: %s is not connected: holding stanzas for it (at most %d, "
+			   "%d s)", cl->cc->sm, CLUSTER_LOCAL_HOLD_MAX, CLUSTER_LOCAL_HOLD_MS / 1000);
+	hold_arm(cl);
+}
+
 /* A STANZA from a peer (rules 3 and 6). */
 static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_t len,
 			const char *const *targets, size_t ntargets)
 {
 	struct cluster_local *cl = ctx;
 	struct nad *nad;
+	const char *ret;
 
 	if (is_component(cl, targets, ntargets) &&             /* i13-fed */
 	    cl->comp->deliver(cl->comp_ctx, peer, route, len, targets[0]))
@@ -471,7 +668,22 @@ static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_
 		cl->c.sm_dropped++;
 		return;
 	}
-	nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "from-node", peer);
+	ret = nad_attr(nad, 0, SESSION_NS, "undelivered");
+	if (ret != NULL) {
+		/* Rule 10: one of ours the peer's sm never took, back. */
+		if (strcmp(ret, "sm-gone") != 0 || ntargets == 0) {
+			cl->c.sm_dropped++;
+			log_warnx("cluster: a stanza from %s with jc:undelivered='%s'%s; dropped",
+				  peer, ret, ntargets == 0 ? " and no targets" : "");
+			nad_free(&nad);
+			return;
+		}
+		cl->c.undelivered++;
+		cl->c.undelivered_by[CLUSTER_LOCAL_SM_GONE]++;
+		nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "node", peer);
+	} else {
+		nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "from-node", peer);
+	}
 	if (ntargets > 0) {
 		char *list = join_targets(targets, ntargets);
 
@@ -479,8 +691,11 @@ static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_
 		free(list);
 	}
 	stubs_flush(cl);        /* stubs the stanza may rely on go first */
-	(void)route_to_sm(cl, nad, "forwarded stanza");
+	to_sm(cl, nad, len, peer, ret == NULL && ntargets > 0, "forwarded stanza");
 }
+
+static_assert(CLUSTER_FWD_HOP_LIMIT + 1 == CLUSTER_LOCAL_SM_GONE,
+	      "undelivered_by: the cluster_fwd reasons, then sm-gone");
 
 /* Rule 4: what the cluster could not deliver goes back to our sm. */
 static void fwd_undelivered(void *ctx, const char *node, enum cluster_fwd_reason reason,
@@ -495,6 +710,8 @@ static void fwd_undelivered(void *ctx, const char *node, enum cluster_fwd_reason
 	    cl->comp->undelivered(cl->comp_ctx, node, route, len, targets[0]))
 		return;
 	cl->c.undelivered++;
+	if ((unsigned)reason < CLUSTER_LOCAL_REASONS)
+		cl->c.undelivered_by[reason]++;
 	if (cl->cc->sm == NULL || (nad = route_for_sm(cl, route, len)) == NULL) {
 		cl->c.sm_dropped++;
 		return;
@@ -505,7 +722,7 @@ static void fwd_undelivered(void *ctx, const char *node, enum cluster_fwd_reason
 	nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "node", node);
 	nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "targets", list);
 	free(list);
-	(void)route_to_sm(cl, nad, "undelivered stanza");
+	to_sm(cl, nad, len, node, 0, "undelivered stanza");
 }
 
 static int fwd_send(void *ctx, const char *peer, const struct cluster_frame *frame)
@@ -515,6 +732,12 @@ static int fwd_send(void *ctx, const char *peer, const struct cluster_frame *fra
 	return cluster_peers_send(cl->peers, peer, frame);
 }
 
+/* Rule 9: jc:hops absent, or 1..CLUSTER_LOCAL_HOPS_MAX. */
+static int hops_ok(const char *h)
+{
+	return h == NULL || (h[0] >= '1' && h[0] <= '0' + CLUSTER_LOCAL_HOPS_MAX && h[1] == '\0');
+}
+
 /* Rules 7 and 8: a route from S with jc:node. Takes the nad. */
 static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const char *node)
 {
@@ -522,10 +745,13 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const cha
 	static const char *v[CLUSTER_TARGETS_MAX];
 	char *list = xstrdup(targets_attr != NULL ? targets_attr : "");
 	int n = split_targets(list, v);
+	int hop_limit = !hops_ok(nad_attr(nad, 0, SESSION_NS, "hops"));
 	struct buf bytes;
 
 	nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
 	nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
+	if (hop_limit)
+		nad_attr_set(nad, 0, SESSION_NS, "hops", NULL);
 	/* The session changes the sm told us before this stanza reach the
 	 * peers before it (same link, in order): their sm may answer it over
 	 * them (a probe answered to the bare JID of a session just available). */
@@ -545,6 +771,11 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const cha
 		cl->c.sm_dropped++;
 		log_warnx("cluster: route for node %s dropped: jc:targets %s", node,
 			  n == 0 ? "missing or empty" : "has too many or too long JIDs");
+	} else if (hop_limit) {
+		log_warnx("cluster: route for node %s handed back: jc:hops past %d or not a "
+			  "number", node, CLUSTER_LOCAL_HOPS_MAX);
+		fwd_undelivered(cl, node, CLUSTER_FWD_HOP_LIMIT, (const uint8_t *)bytes.data,
+				bytes.len, v, (size_t)n);
 	} else {
 		cl->c.fwd_out++;
 		(void)cluster_fwd_send(cl->fwd, node, (const uint8_t *)bytes.data, bytes.len, v,
@@ -576,6 +807,7 @@ static void local_sm_gone(struct cluster_local *cl)
 		(void)cluster_state_local_remove(cl->state, jids.data + off);
 	buf_free(&jids);
 	xhash_clear(cl->bare, NULL);
+	cl->sm_up = 0;
 	log_notice("cluster: %s went away: its %zu sessions ended", cl->cc->sm, n);
 	flush_arm(cl);
 }
@@ -593,10 +825,10 @@ int cluster_local_peer_synced(const struct cluster_local *cl, const char *peer)
 	struct cluster_peer_open_info info;
 
 	return cluster_peers_open_info(cl->peers, peer, &info) &&
-	       entries_complete(cl, peer, info.incarnation);
+	       cluster_state_peer_synced(cl->state, peer, info.incarnation);
 }
 
-/* i14-part: rule 9, <merged nodes='N...'/>, after the stubs it relies on. */
+/* i14-part: rule 12, <merged nodes='N...'/>, after the stubs it relies on. */
 void cluster_local_merged(struct cluster_local *cl, const char *const *nodes, size_t n)
 {
 	char *list = join_targets(nodes, n);
@@ -615,7 +847,7 @@ void cluster_local_merged(struct cluster_local *cl, const char *const *nodes, si
 	free(list);
 }
 
-/* i14-part: rule 10, <revived/>. */
+/* i14-part: rule 13, <revived/>. */
 void cluster_local_revived(struct cluster_local *cl)
 {
 	struct nad *nad;
@@ -630,18 +862,12 @@ void cluster_local_revived(struct cluster_local *cl)
 	}
 }
 
-void cluster_local_peer_incarnation(struct cluster_local *cl, const char *peer,
-				    uint64_t incarnation)
-{
-	struct cluster_peer_open_info info;
-
-	if (cluster_peers_open_info(cl->peers, peer, &info))
-		cluster_fwd_peer_open(cl->fwd, peer, incarnation);
-}
-
 void cluster_local_reincarnated(struct cluster_local *cl)
 {
 	cluster_fwd_reincarnated(cl->fwd);
+	/* i13-resync: the state's frames carry the incarnation HELLO says,
+	 * which is what a peer's <sync/> compares (view_complete). */
+	cluster_state_reincarnated(cl->state, cluster_peers_incarnation(cl->peers));
 }
 
 /* Membership declares dead only nodes that were alive once; a configured
@@ -679,6 +905,7 @@ void cluster_local_tables(const struct cluster_local *cl, struct cluster_local_t
 	t->counters = cl->c;
 	t->redirects = cl->cc->sm != NULL ? t->local + xhash_count(cl->bare) : 0;
 	t->handed = cl->handed;
+	t->held = cl->nheld;
 }
 
 int cluster_local_peer_tables(const struct cluster_local *cl, const char *peer,
@@ -797,9 +1024,12 @@ void cluster_local_deliver(struct cluster_local *cl, struct nad *nad)
 
 		from = nad_attr(nad, 0, NULL, "from");
 		if (nad_root(nad) != NAD_NONE && strcmp(nad_name(nad, 0), "presence") == 0 &&
-		    cl->cc->sm != NULL && from != NULL && strcmp(from, cl->cc->sm) == 0 &&
-		    type != NULL && strcmp(type, "unavailable") == 0)
-			local_sm_gone(cl);      /* i13-fwd */
+		    cl->cc->sm != NULL && from != NULL && strcmp(from, cl->cc->sm) == 0) {
+			if (type != NULL && strcmp(type, "unavailable") == 0)
+				local_sm_gone(cl);      /* i13-fwd */
+			else if (type == NULL)
+				sm_back(cl);            /* rule 10 */
+		}
 		nad_free(&nad);                 /* advertisements */
 		return;
 	}
@@ -931,7 +1161,9 @@ struct cluster_local *cluster_local_new(struct router *r, const struct cluster_c
 		}
 		cl->fwd = cluster_fwd_new(names, cc->npeers, 0, 0, &hooks, cl);
 		cl->bare = xhash_new();
+		cl->held = xhash_new();         /* i14 */
 		cl->sync_timer = router_mod_timer_new(r, sync_check, cl);
+		cl->hold_timer = router_mod_timer_new(r, hold_cb, cl);
 		cl->start_ms = now_ms();
 		cluster_state_set_watch(cl->state, state_watch, cl);
 	}
@@ -960,12 +1192,21 @@ void cluster_local_free(struct cluster_local **clp)
 	router_mod_timer_free(&cl->flush);
 	router_mod_timer_free(&cl->retry);
 	router_mod_timer_free(&cl->sync_timer);        /* i13-fwd */
+	router_mod_timer_free(&cl->hold_timer);
+	while (cl->held_head != NULL) {
+		struct held *h = held_pop(cl);
+
+		nad_free(&h->nad);
+		free(h);
+	}
 	for (int i = 0; i < CLUSTER_MAX_PEERS; i++)
 		router_mod_timer_free(&cl->dead[i]);
 	cluster_fwd_free(&cl->fwd);
 	nad_reader_free(&cl->reader);
 	nad_free(&cl->stubs);
 	xhash_free(&cl->bare);
+	xhash_clear(cl->held, free);    /* i14 */
+	xhash_free(&cl->held);
 	cluster_state_free(&cl->state);
 	free(cl);
 	*clp = NULL;

@@ -23,6 +23,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Rule 9: a stanza makes at most this many forwards in all (jc:hops on
+ * the sm's route says which one this is; absent: the first). A route
+ * from the sm past it goes back as jc:undelivered='hop-limit'. The sm has
+ * the same bound (SM_CLUSTER_HOPS_MAX). */
+#define CLUSTER_LOCAL_HOPS_MAX 2
+
+/* Rule 10: routes for the sm held while it is not connected: at most
+ * this many, this many bytes (as received), this long; checked every
+ * tick. */
+#define CLUSTER_LOCAL_HOLD_MAX 10000
+#define CLUSTER_LOCAL_HOLD_BYTES (16u * 1024 * 1024)
+#define CLUSTER_LOCAL_HOLD_MS 30000
+#define CLUSTER_LOCAL_HOLD_TICK_MS 500
+
 struct router;
 struct nad;
 struct cluster_config;
@@ -50,18 +64,18 @@ void cluster_local_node_dead(struct cluster_local *cl, const char *node);
 /* This node took a new incarnation (membership): forwarding starts anew
  * with every peer (cluster_fwd_reincarnated). */
 void cluster_local_reincarnated(struct cluster_local *cl);
-/* i14-part: open peer `peer` announced a newer incarnation of its own
- * (membership rule 6): forwarding restarts its numbering with it. */
-void cluster_local_peer_incarnation(struct cluster_local *cl, const char *peer,
-				    uint64_t incarnation);
 /* i14-part: 1 when `peer` is open and its entries are all here. */
 int cluster_local_peer_synced(const struct cluster_local *cl, const char *peer);
 /* i14-part: tell the sm that these nodes, declared dead here, are back
- * with their sessions (rule 9 of "The module and its sm"). */
+ * with their sessions (rule 12 of "The module and its sm"). */
 void cluster_local_merged(struct cluster_local *cl, const char *const *nodes, size_t n);
 /* i14-part: tell the sm that the peers see this node's new incarnation
- * (rule 10). */
+ * (rule 13). */
 void cluster_local_revived(struct cluster_local *cl);
+/* i14, rule 11: membership holds `node` down (held 1) or releases it (0):
+ * the sm hears it at once (after the remote sessions already queued), and
+ * again after every <sync/>. */
+void cluster_local_hold(struct cluster_local *cl, const char *node, int held);
 
 /* i13-fed (cluster_names.h): the table, the deltas flushed at the end of
  * the turn, and routes for a component on another node: STANZAs whose
@@ -82,6 +96,12 @@ struct cluster_local_component_hooks {
 void cluster_local_set_component(struct cluster_local *cl,
 				 const struct cluster_local_component_hooks *hooks, void *ctx);
 
+/* Causes a stanza is handed back for (cluster_fwd.h's reasons). */
+/* The causes of enum cluster_fwd_reason, then sm-gone (rule 10: one of
+ * ours a peer's sm never took, given back). */
+#define CLUSTER_LOCAL_SM_GONE 5
+#define CLUSTER_LOCAL_REASONS 6
+
 /* Counters of the module's side of iface13.md, for the status. */
 struct cluster_local_counters {
 	uint64_t fwd_out;               /* routes from the sm forwarded (rule 7) */
@@ -92,13 +112,20 @@ struct cluster_local_counters {
 	uint64_t stub_routes;           /* <remote/> routes they went in */
 	uint64_t syncs;                 /* <sync/> answered (rule 2) */
 	uint64_t conflicts;             /* <conflict/> sent (rule 5) */
-	uint64_t merges;                /* <merged/> sent (rule 9, i14-part) */
+	uint64_t merges;                /* <merged/> sent (rule 12, i14-part) */
 	uint64_t sm_dropped;            /* not handed to the sm */
+	uint64_t sm_held;               /* held while the sm was away (rule 10) */
+	uint64_t sm_returned;           /* ... given back to their sender */
+	/* i14: stanzas handed back by cause (enum cluster_fwd_reason:
+	 * node-dead, queue-full, no-such-node, too-big) */
+	uint64_t undelivered_by[CLUSTER_LOCAL_REASONS];
+	uint64_t holds;                 /* <hold/> routes sent (rule 11) */
 };
 struct cluster_local_tables {
 	size_t local, remote;           /* sessions in the table */
 	size_t redirects;               /* redirects installed: local + bare */
 	uint64_t handed;                /* routes for the domains handed to the sm */
+	size_t held;                    /* held for the sm now (rule 10) */
 	struct cluster_local_counters counters;
 };
 void cluster_local_tables(const struct cluster_local *cl, struct cluster_local_tables *t);

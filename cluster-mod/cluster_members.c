@@ -42,6 +42,15 @@ struct member {
 	 * of ours it last reported ALIVE (0: its latest word was another). */
 	uint64_t dropped_inc, sees_us_inc;
 	int merge_pending;
+	/* flap damping */
+	unsigned penalty;               /* as of penalty_ms */
+	uint64_t penalty_ms;
+	int held;
+	uint64_t held_since_ms;
+	uint64_t returns;
+	int died;                       /* declared dead, not alive since */
+	int returned;                   /* ... but back (counted) since */
+	int partition_seen;             /* counted for this death already */
 };
 
 struct cluster_membership {
@@ -54,7 +63,8 @@ struct cluster_membership {
 	uint64_t answered_ms[CLUSTER_MEMBERS_TABLE_MAX];  /* per peer: last answer */
 	int full_logged;
 	int revive_pending;             /* i14-part: we took a new incarnation */
-	unsigned long merges;           /* i14-part: merges announced */
+	unsigned long merges_announced;  /* i14-part: <merged/> announced */
+	struct cluster_members_counters c;
 };
 
 const char *cluster_member_state_name(enum cluster_member_state s)
@@ -87,6 +97,95 @@ void cluster_members_timing_profile(int wan, struct cluster_members_timing *t)
 	t->fresh_ms = 2 * ping;
 	t->periodic_ms = 10 * ping;
 	t->join_ms = 3 * ping;
+	/* A node that comes back 3 times with less than half a half-life
+	 * between returns is held down (docs: "Flap damping"). */
+	t->flap_half_life_ms = 15 * ping;
+}
+
+/* 65536 x 2^(-k/16), k = 0..16: the fraction of a half-life, in 16ths,
+ * interpolated linearly between them (off by less than 0.1%). */
+static const uint32_t decay_tab[17] = {
+	65536, 62757, 60097, 57549, 55109, 52773, 50535, 48393, 46341,
+	44376, 42495, 40693, 38968, 37316, 35734, 34219, 32768,
+};
+
+unsigned cluster_flap_decay(unsigned p, uint64_t then_ms, uint64_t now_ms,
+			    unsigned half_life_ms)
+{
+	uint64_t dt, halvings, pos;
+	uint32_t k, r, f;
+
+	if (half_life_ms == 0 || now_ms <= then_ms || p == 0)
+		return p;
+	dt = now_ms - then_ms;
+	halvings = dt / half_life_ms;
+	if (halvings >= 32)
+		return 0;
+	p >>= halvings;
+	/* the rest of a half-life, in 1024ths of a 16th */
+	pos = (dt % half_life_ms) * 16u * 1024u / half_life_ms;
+	k = (uint32_t)(pos / 1024u);
+	r = (uint32_t)(pos % 1024u);
+	f = decay_tab[k] - (decay_tab[k] - decay_tab[k + 1]) * r / 1024u;
+	return (unsigned)(((uint64_t)p * f) >> 16);
+}
+
+static unsigned penalty_now(const struct cluster_membership *m, const struct member *e,
+			    uint64_t now)
+{
+	return cluster_flap_decay(e->penalty, e->penalty_ms, now, m->t.flap_half_life_ms);
+}
+
+/* Milliseconds until penalty p decays below CLUSTER_FLAP_REUSE (a whole
+ * number of 16ths of a half-life, for the log). */
+static uint64_t reuse_in_ms(const struct cluster_membership *m, unsigned p)
+{
+	uint64_t step = m->t.flap_half_life_ms / 16u, t = 0;
+
+	while (step > 0 && t < 64u * m->t.flap_half_life_ms &&
+	       cluster_flap_decay(p, 0, t, m->t.flap_half_life_ms) >= CLUSTER_FLAP_REUSE)
+		t += step;
+	return t;
+}
+
+/* Member e came back after being declared dead. */
+static void flap(struct cluster_membership *m, struct member *e, uint64_t now)
+{
+	unsigned p = penalty_now(m, e, now) + CLUSTER_FLAP_PENALTY;
+
+	e->returns++;
+	m->c.merges++;
+	if (m->t.flap_half_life_ms == 0)
+		return;
+	e->penalty = p > CLUSTER_FLAP_MAX ? CLUSTER_FLAP_MAX : p;
+	e->penalty_ms = now;
+	if (e->held || e->penalty < CLUSTER_FLAP_SUPPRESS)
+		return;
+	e->held = 1;
+	e->held_since_ms = now;
+	m->c.held_down++;
+	log_notice("cluster: member %s held down: back %llu times, flap penalty %u >= %u; its "
+		   "users' presence is not shown here until the penalty is below %u (about "
+		   "%llu s)", e->name, (unsigned long long)e->returns, e->penalty,
+		   CLUSTER_FLAP_SUPPRESS, CLUSTER_FLAP_REUSE,
+		   (unsigned long long)((reuse_in_ms(m, e->penalty) + 999) / 1000));
+	if (m->hooks.held != NULL)
+		m->hooks.held(m->ctx, e->name, 1);
+}
+
+/* A held member whose penalty decayed below the reuse level. */
+static void release(struct cluster_membership *m, struct member *e, uint64_t now)
+{
+	unsigned p = penalty_now(m, e, now);
+
+	if (!e->held || p >= CLUSTER_FLAP_REUSE)
+		return;
+	e->held = 0;
+	log_notice("cluster: member %s no longer held down: flap penalty %u < %u after %llu s",
+		   e->name, p, CLUSTER_FLAP_REUSE,
+		   (unsigned long long)((now - e->held_since_ms) / 1000));
+	if (m->hooks.held != NULL)
+		m->hooks.held(m->ctx, e->name, 0);
 }
 
 static int find(const struct cluster_membership *m, const char *name, size_t len)
@@ -179,9 +278,33 @@ static void set_state(struct cluster_membership *m, struct member *e,
 		e->dropped_inc = e->incarnation;
 		e->merge_pending = 1;
 	}
-	log_notice("cluster: member %s (incarnation %llu) %s%s%s", e->name,
+	if (state == CLUSTER_MEMBER_SUSPECT && old == CLUSTER_MEMBER_ALIVE)
+		m->c.suspected++;
+	if (state == CLUSTER_MEMBER_LEFT)
+		m->c.left++;
+	if (state == CLUSTER_MEMBER_DEAD) {
+		m->c.declared_dead++;
+		e->died = 1;
+		e->returned = 0;
+		e->partition_seen = 0;
+	}
+	/* One line per transition: suspected, declared dead (the dead hook
+	 * says what it drops, not again that it died), left, rejoined. */
+	log_notice("cluster: member %s (incarnation %llu) %s%s%s%s", e->name,
 		   (unsigned long long)e->incarnation, cluster_member_state_name(state),
-		   old != 0 ? ", was " : "", old != 0 ? cluster_member_state_name(old) : "");
+		   old != 0 ? ", was " : "", old != 0 ? cluster_member_state_name(old) : "",
+		   state == CLUSTER_MEMBER_ALIVE && e->died ?
+		   (e->partition_seen ? ": rejoined, a partition healed" : ": rejoined") : "");
+	/* A return counts at its first sign (a newer incarnation: suspect
+	 * until linked, or alive), so that a hold reaches the sm before any
+	 * of the new incarnation's sessions. */
+	if (e->died && !e->returned && state != CLUSTER_MEMBER_DEAD &&
+	    state != CLUSTER_MEMBER_LEFT) {
+		e->returned = 1;
+		flap(m, e, now);
+	}
+	if (state == CLUSTER_MEMBER_ALIVE)
+		e->died = 0;
 	if ((state == CLUSTER_MEMBER_DEAD || state == CLUSTER_MEMBER_LEFT) &&
 	    old != CLUSTER_MEMBER_DEAD && old != CLUSTER_MEMBER_LEFT && m->hooks.dead != NULL)
 		m->hooks.dead(m->ctx, e->name, state);
@@ -319,6 +442,8 @@ static void reincarnate(struct cluster_membership *m, uint64_t now_ms, const cha
 	self->incarnation = inc;
 	self->since_ms = now_ms;
 	m->revive_pending = 1;          /* i14-part */
+	m->c.partitions++;
+	m->c.merges++;
 	if (m->hooks.reincarnated != NULL)
 		m->hooks.reincarnated(m->ctx, inc);
 }
@@ -383,8 +508,6 @@ int cluster_members_frame(struct cluster_membership *m, const char *peer,
 			if (x->incarnation > e->incarnation) {
 				e->incarnation = x->incarnation;
 				changed = 1;
-				if (e->linked && m->hooks.peer_incarnation != NULL)
-					m->hooks.peer_incarnation(m->ctx, e->name, x->incarnation);
 				if (gone(e) && e->linked)
 					set_state(m, e, CLUSTER_MEMBER_ALIVE, now_ms);
 			}
@@ -429,6 +552,15 @@ int cluster_members_frame(struct cluster_membership *m, const char *peer,
 			changed = 1;
 		} else if (x->incarnation < e->incarnation) {
 			continue;       /* about an older life: stale */
+		}
+		if (x->state == CLUSTER_MEMBER_ALIVE && e->state == CLUSTER_MEMBER_DEAD &&
+		    x->incarnation == e->incarnation && !e->partition_seen) {
+			/* We declared it dead; a member still sees it alive. */
+			e->partition_seen = 1;
+			m->c.partitions++;
+			log_notice("cluster: partition: %s still sees member %s (incarnation "
+				   "%llu), which this node declared dead", peer, e->name,
+				   (unsigned long long)e->incarnation);
 		}
 		if (x->state == CLUSTER_MEMBER_ALIVE) {
 			e->alive_at[r] = now_ms;
@@ -491,6 +623,8 @@ void cluster_members_tick(struct cluster_membership *m, uint64_t now_ms)
 		int64_t idle = m->hooks.link_idle != NULL ? m->hooks.link_idle(m->ctx, e->name) : -1;
 		int talking = idle >= 0 && (uint64_t)idle < m->t.silent_ms;
 
+		if (e->held)
+			release(m, e, now_ms);
 		if (gone(e))
 			continue;
 		if (e->state == CLUSTER_MEMBER_ALIVE && !talking) {
@@ -520,11 +654,15 @@ int cluster_members_count(const struct cluster_membership *m)
 	return m->n;
 }
 
-void cluster_members_get(const struct cluster_membership *m, int i,
+void cluster_members_get(const struct cluster_membership *m, int i, uint64_t now_ms,
 			 struct cluster_member_info *info)
 {
 	const struct member *e = m->members[i];
 
+	info->penalty = penalty_now(m, e, now_ms);
+	info->held = e->held;
+	info->held_since_ms = e->held_since_ms;
+	info->returns = e->returns;
 	info->name = e->name;
 	info->ip = e->ip;
 	info->port = e->port;
@@ -576,7 +714,7 @@ void cluster_members_merge_done(struct cluster_membership *m, const char *name)
 
 	if (i > 0 && m->members[i]->merge_pending) {
 		m->members[i]->merge_pending = 0;
-		m->merges++;
+		m->merges_announced++;
 	}
 }
 
@@ -604,7 +742,13 @@ void cluster_members_revived_done(struct cluster_membership *m)
 	m->revive_pending = 0;
 }
 
-unsigned long cluster_members_merges(const struct cluster_membership *m)
+unsigned long cluster_members_merges_announced(const struct cluster_membership *m)
 {
-	return m->merges;
+	return m->merges_announced;
+}
+
+void cluster_members_counters(const struct cluster_membership *m,
+			      struct cluster_members_counters *c)
+{
+	*c = m->c;
 }

@@ -28,6 +28,16 @@
  * frame that reports this node DEAD or LEFT at its current incarnation
  * makes it take a new incarnation (the reincarnated hook) and announce it.
  *
+ * Flap damping (docs/cluster-protocol.md "Flap damping"): each member
+ * has a penalty that grows by CLUSTER_FLAP_PENALTY at each return (DEAD,
+ * then ALIVE again at a newer incarnation) and halves every
+ * flap_half_life_ms. A return that brings it to CLUSTER_FLAP_SUPPRESS or
+ * more holds the member down (the held hook, held = 1) until the penalty
+ * has decayed below CLUSTER_FLAP_REUSE (held = 0). Being held changes
+ * nothing in membership, links or routing: the caller decides what it
+ * means (cluster_local.c: its users' presence is not shown to the sm's
+ * users meanwhile).
+ *
  * MEMBERS goes to a peer when its link opens, to every open peer when
  * this node's view changes, every ping_ms while a member is suspect (so
  * that peers keep answering), every periodic_ms otherwise; and to a peer
@@ -54,10 +64,17 @@ struct cluster_members_timing {
 	unsigned fresh_ms;      /* an ALIVE report counts for this long */
 	unsigned periodic_ms;   /* MEMBERS to every open peer at least this often */
 	unsigned join_ms;       /* a learned member not linked by then: suspect */
+	unsigned flap_half_life_ms;     /* flap penalty half-life; 0: no damping */
 };
 
-/* The profile's timing: lan (ping 1 s, heartbeat timeout 3 s) or wan
- * (5 s, 15 s). */
+/* Flap damping constants (penalty units). */
+#define CLUSTER_FLAP_PENALTY  1000u     /* added at each return */
+#define CLUSTER_FLAP_SUPPRESS 2000u     /* a return that reaches it: held down */
+#define CLUSTER_FLAP_REUSE    750u      /* held until below it */
+#define CLUSTER_FLAP_MAX      6000u     /* the penalty never exceeds it */
+
+/* The profile's timing: lan (ping 1 s, heartbeat timeout 3 s, flap
+ * half-life 15 s) or wan (5 s, 15 s, 75 s). */
 void cluster_members_timing_profile(int wan, struct cluster_members_timing *t);
 
 struct cluster_members_hooks {
@@ -73,9 +90,8 @@ struct cluster_members_hooks {
 	void (*dead)(void *ctx, const char *name, enum cluster_member_state state);
 	/* This node took a new incarnation (may be NULL). */
 	void (*reincarnated)(void *ctx, uint64_t incarnation);
-	/* i14-part: linked member `name` announced, over its link, a newer
-	 * incarnation of its own (rule 6; may be NULL). */
-	void (*peer_incarnation)(void *ctx, const char *name, uint64_t incarnation);
+	/* `name` is held down (held 1) or released (0) (may be NULL). */
+	void (*held)(void *ctx, const char *name, int held);
 };
 
 struct cluster_membership *cluster_members_new(const char *self, const char *ip, int port,
@@ -112,12 +128,43 @@ struct cluster_member_info {
 	enum cluster_member_state state;
 	uint64_t since_ms;              /* in the caller's clock */
 	int self;
+	/* flap damping: the penalty now (decayed), held down and since when,
+	 * and how often it came back after being declared dead */
+	unsigned penalty;
+	int held;
+	uint64_t held_since_ms;
+	uint64_t returns;
 };
+
+/* Events counted since the table was made (the status report). */
+struct cluster_members_counters {
+	uint64_t suspected;     /* a member became suspect */
+	uint64_t declared_dead; /* a member was declared dead */
+	uint64_t left;          /* a member left (BYE) */
+	/* A partition seen: this node declared dead a member that another
+	 * member still reported alive at the same incarnation, or this node
+	 * learnt that it was itself declared dead. */
+	uint64_t partitions;
+	/* A merge done: a member this node had declared dead came back
+	 * (alive at a newer incarnation), or this node rejoined after being
+	 * declared dead (a new incarnation of its own). */
+	uint64_t merges;
+	uint64_t held_down;     /* a member was held down */
+};
+
+void cluster_members_counters(const struct cluster_membership *m,
+			      struct cluster_members_counters *c);
+
+/* The flap penalty `p` set at `then_ms`, decayed to `now_ms` with half-life
+ * `half_life_ms` (exposed for the unit test). */
+unsigned cluster_flap_decay(unsigned p, uint64_t then_ms, uint64_t now_ms,
+			    unsigned half_life_ms);
 
 /* Members in the table (this node first). */
 int cluster_members_count(const struct cluster_membership *m);
-/* Member i; views valid until the next call that changes the table. */
-void cluster_members_get(const struct cluster_membership *m, int i,
+/* Member i; views valid until the next call that changes the table.
+ * now_ms: for the decayed penalty. */
+void cluster_members_get(const struct cluster_membership *m, int i, uint64_t now_ms,
 			 struct cluster_member_info *info);
 /* The state of `name`, or 0 when it is not in the table. */
 enum cluster_member_state cluster_members_state(const struct cluster_membership *m,
@@ -145,7 +192,7 @@ void cluster_members_merge_done(struct cluster_membership *m, const char *name);
  * ALIVE at it, until cluster_members_revived_done(). */
 int cluster_members_revived_ready(const struct cluster_membership *m);
 void cluster_members_revived_done(struct cluster_membership *m);
-unsigned long cluster_members_merges(const struct cluster_membership *m);
+unsigned long cluster_members_merges_announced(const struct cluster_membership *m);
 const char *cluster_member_state_name(enum cluster_member_state s);
 
 #endif

@@ -35,6 +35,7 @@ struct conv {
 	struct buf in;
 	int outgoing;
 	int open;
+	int stale;                      /* opened under an old incarnation of ours */
 	uint8_t version;                /* 0 until negotiated */
 	uint64_t peer_incarnation;
 	struct mio_timer *timer;
@@ -52,6 +53,7 @@ struct cluster_peers {
 	struct cluster_peer_hooks hooks;
 	void *ctx;
 	uint64_t incarnation;
+	struct mio_timer *renew;        /* closes the stale links */
 	unsigned ping_ms, timeout_ms;
 	struct list_node convs;
 	int stopping;
@@ -274,6 +276,8 @@ static int conv_frame(struct conv *c, const struct cluster_frame *f)
 	struct cluster_frame reply = { .version = c->version, .type = CLUSTER_FRAME_PONG };
 	char text[CLUSTER_TEXT_MAX + 1];
 
+	if (c->stale)
+		return 0;       /* closing: this node is a new incarnation */
 	switch (f->type) {
 	case CLUSTER_FRAME_HELLO:
 		return conv_hello(c, &f->u.hello);
@@ -485,6 +489,7 @@ void cluster_peers_free(struct cluster_peers **psp)
 		return;
 	LIST_FOREACH_SAFE(c, tmp, &ps->convs, struct conv, node)
 		conv_free(c);
+	mio_timer_free(&ps->renew);
 	cluster_links_free(&ps->links);
 	free(ps);
 	*psp = NULL;
@@ -499,7 +504,7 @@ int cluster_peers_send(struct cluster_peers *ps, const char *peer,
 	LIST_FOREACH(c, &ps->convs, struct conv, node) {
 		struct cluster_frame f = *frame;
 
-		if (!c->open || (peer != NULL && strcmp(c->name, peer) != 0))
+		if (!c->open || c->stale || (peer != NULL && strcmp(c->name, peer) != 0))
 			continue;
 		f.version = c->version;
 		if (conv_send(c, &f) == 0)
@@ -521,9 +526,51 @@ int cluster_peers_add_peer(struct cluster_peers *ps, const char *name, const cha
 	return cluster_links_add_peer(ps->links, name, ip, port);
 }
 
+/* The links opened under an old incarnation, closed outside the event
+ * that changed it (closing frees the conv, and that event may be a frame
+ * read from one of them). */
+static void renew_cb(struct mio_timer *t, void *ctx)
+{
+	struct cluster_peers *ps = ctx;
+	size_t bound = 2 * CLUSTER_LINK_MAX_PEERS;
+
+	(void)t;
+	/* Closing calls the on_close hook: start over after each one. */
+	while (bound-- > 0) {
+		struct conv *c, *found = NULL;
+
+		LIST_FOREACH(c, &ps->convs, struct conv, node) {
+			if (c->stale) {
+				found = c;
+				break;
+			}
+		}
+		if (found == NULL)
+			return;
+		found->stale = 0;
+		cluster_link_close_redial(found->link, "this node took a new incarnation");
+	}
+}
+
 void cluster_peers_set_incarnation(struct cluster_peers *ps, uint64_t incarnation)
 {
+	struct conv *c;
+	int n = 0;
+
+	if (incarnation == ps->incarnation)
+		return;
 	ps->incarnation = incarnation;
+	LIST_FOREACH(c, &ps->convs, struct conv, node) {
+		c->stale = 1;
+		n++;
+	}
+	if (n == 0 || ps->stopping)
+		return;
+	log_notice("cluster: incarnation %llu: closing %d link%s; peers see it in the next HELLO",
+		   (unsigned long long)incarnation, n, n == 1 ? "" : "s");
+	if (ps->renew == NULL)
+		ps->renew = mio_timer_new(ps->mio, renew_cb, ps);
+	mio_timer_start(ps->renew, 0, 0);
 }
 
 int cluster_peers_open(const struct cluster_peers *ps)
@@ -532,7 +579,7 @@ int cluster_peers_open(const struct cluster_peers *ps)
 	int n = 0;
 
 	LIST_FOREACH(c, &ps->convs, struct conv, node)
-		n += c->open;
+		n += c->open && !c->stale;
 	return n;
 }
 
@@ -547,7 +594,7 @@ int cluster_peers_open_info(const struct cluster_peers *ps, const char *name,
 	const struct conv *c;
 
 	LIST_FOREACH(c, &ps->convs, struct conv, node) {
-		if (!c->open || strcmp(c->name, name) != 0)
+		if (!c->open || c->stale || strcmp(c->name, name) != 0)
 			continue;
 		info->version = c->version;
 		info->incarnation = c->peer_incarnation;

@@ -72,7 +72,11 @@ int cluster_peers_add_peer(struct cluster_peers *ps, const char *name, const cha
 /* This node's incarnation, as sent in HELLO. */
 uint64_t cluster_peers_incarnation(const struct cluster_peers *ps);
 /* A new incarnation for the HELLOs of links opened from now on (the
- * membership took one: it learned it had been declared dead). */
+ * membership took one: it learned it had been declared dead). Every link
+ * that exists now is closed at once after the current event (nothing is
+ * sent or taken on it meanwhile) and redialled after the shortest
+ * backoff, so that peers see the new incarnation in HELLO and no frame of
+ * the old one follows a frame of the new one. */
 void cluster_peers_set_incarnation(struct cluster_peers *ps, uint64_t incarnation);
 
 /* Peers whose link is open now. */

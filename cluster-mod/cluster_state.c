@@ -670,6 +670,18 @@ void cluster_state_flush(struct cluster_state *st)
 	st->flushed_seq = last;
 }
 
+void cluster_state_reincarnated(struct cluster_state *st, uint64_t incarnation)
+{
+	if (st->origins[0].incarnation == incarnation)
+		return;
+	cluster_state_flush(st);
+	for (size_t k = 0; k < st->hist_count; k++)
+		free(st->hist[(st->hist_head + k) % st->hist_max]);
+	st->hist_count = 0;
+	st->hist_head = 0;
+	st->origins[0].incarnation = incarnation;
+}
+
 /* ---- frames from peers ---- */
 
 static void apply_entry(struct cluster_state *st, unsigned origin, const struct cluster_entry *e)
@@ -860,8 +872,12 @@ int cluster_state_peer_synced(const struct cluster_state *st, const char *peer,
 {
 	int i = origin_find(st, peer, strlen(peer));
 
+	/* >=: a node declared dead takes incarnation + 1 and goes on
+	 * (cluster_state_reincarnated), so entries stamped with a newer
+	 * incarnation than its link announced are its current ones; a node
+	 * that restarts announces a larger one (its start time). */
 	return i > 0 && st->origins[i].known && !st->origins[i].in_snapshot &&
-	       st->origins[i].incarnation == incarnation;
+	       st->origins[i].incarnation >= incarnation;
 }
 
 void cluster_state_foreach(const struct cluster_state *st, int local,

@@ -80,6 +80,12 @@ size_t cluster_state_retry(struct cluster_state *st);
 /* A peer's link closed: forget the snapshot being sent to it (it asks
  * again when the link reopens). Its entries are kept. */
 void cluster_state_peer_closed(struct cluster_state *st, const char *peer);
+/* This node took a new incarnation (the membership was told it had been
+ * declared dead): its entries are stamped with `incarnation` from now on,
+ * its sequences go on, and its history of the old incarnation is dropped
+ * (what is not flushed yet is flushed first), so a peer holding the old
+ * incarnation gets a snapshot when it asks or sees the next delta. */
+void cluster_state_reincarnated(struct cluster_state *st, uint64_t incarnation);
 /* Why a node's entries are dropped all at once (the sm's
  * <remote><s action='remove' reason=.../>: iface13 rule 1). */
 enum cluster_state_drop_reason {
@@ -122,8 +128,9 @@ typedef void (*cluster_state_watch_fn)(void *ctx, enum cluster_state_change chan
 				       enum cluster_state_reason reason,
 				       const struct cluster_state_session *s);
 void cluster_state_set_watch(struct cluster_state *st, cluster_state_watch_fn fn, void *ctx);
-/* 1 when we hold `peer`'s entries of `incarnation` (a snapshot or deltas
- * from sequence 1 applied, no snapshot half-way), else 0. */
+/* 1 when we hold `peer`'s entries of `incarnation` or of a newer one it
+ * took since (a snapshot or deltas from sequence 1 applied, no snapshot
+ * half-way), else 0. */
 int cluster_state_peer_synced(const struct cluster_state *st, const char *peer,
 			      uint64_t incarnation);
 /*

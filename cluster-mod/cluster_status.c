@@ -57,6 +57,46 @@ static const char *peer_state(const struct cluster_status_peer *p)
 	return cluster_link_state_name(p->link.state);
 }
 
+/* i14: the causes of tables.undelivered_by, as jc:undelivered names them. */
+static const char *const undelivered_causes[] = {
+	"node-dead", "queue-full", "no-such-node", "too-big", "hop-limit", "sm-gone",
+};
+static_assert(sizeof(undelivered_causes) / sizeof(undelivered_causes[0]) ==
+	      sizeof(((struct cluster_status_tables *)0)->undelivered_by) / sizeof(uint64_t),
+	      "one name per cause");
+
+/* i14: the members in `state` (NULL: held down), "-" when none. */
+static void members_in(const struct cluster_status *st, const char *state, struct buf *out)
+{
+	int n = 0;
+
+	for (int i = 0; i < st->nmembers; i++) {
+		const struct cluster_status_member *m = &st->members[i];
+
+		if (state != NULL ? strcmp(m->state, state) != 0 : !m->held)
+			continue;
+		buf_printf(out, "%s%s", n++ > 0 ? " " : "", m->name);
+	}
+	if (n == 0)
+		buf_append_str(out, "-");
+}
+
+static void text_membership(const struct cluster_status *st, struct buf *out)
+{
+	const struct cluster_members_counters *e = &st->member_events;
+
+	buf_printf(out, "membership\n  suspect      ");
+	members_in(st, "suspect", out);
+	buf_printf(out, "\n  dead         ");
+	members_in(st, "dead", out);
+	buf_printf(out, "\n  held down    ");
+	members_in(st, NULL, out);
+	buf_printf(out, "\n  events       suspected %" PRIu64 ", declared dead %" PRIu64
+		   ", left %" PRIu64 ", partitions seen %" PRIu64 ", merges %" PRIu64
+		   ", held down %" PRIu64 "\n", e->suspected, e->declared_dead, e->left,
+		   e->partitions, e->merges, e->held_down);
+}
+
 void cluster_status_text(const struct cluster_status *st, struct buf *out)
 {
 	char since[32];
@@ -112,7 +152,18 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 		buf_printf(out, "  incarnation  %" PRIu64 "\n", m->incarnation);
 		if (m->ip[0] != '\0')
 			buf_printf(out, "  address      %s port %d\n", m->ip, m->port);
+		if (m->self)
+			continue;
+		buf_printf(out, "  flap         penalty %u, back %" PRIu64 " times", m->penalty,
+			   m->returns);
+		if (m->held) {
+			utc(m->held_since, since, sizeof(since));
+			buf_printf(out, ", held down since %s (%lld s)", since,
+				   (long long)(st->now - m->held_since));
+		}
+		buf_printf(out, "\n");
 	}
+	text_membership(st, out);
 	buf_printf(out, "refusals\n");
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++)
 		buf_printf(out, "  %-22s %" PRIu64 "\n", cluster_refusal_name((enum cluster_refusal)r),
@@ -130,6 +181,14 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 	buf_printf(out, "  handed       %" PRIu64 "\n", st->tables.handed);
 	buf_printf(out, "  forwarded    out %" PRIu64 ", in %" PRIu64 ", undelivered %" PRIu64 "\n",
 		   st->tables.forwarded_out, st->tables.forwarded_in, st->tables.undelivered);
+	buf_printf(out, "  for the sm   %" PRIu64 " held now; %" PRIu64 " held, %" PRIu64
+		   " handed back, %" PRIu64 " dropped\n", st->tables.sm_held_now,
+		   st->tables.sm_held, st->tables.sm_returned, st->tables.sm_dropped);
+	buf_printf(out, "  undelivered ");
+	for (size_t k = 0; k < sizeof(undelivered_causes) / sizeof(undelivered_causes[0]); k++)
+		buf_printf(out, "%s %s %" PRIu64, k > 0 ? "," : "", undelivered_causes[k],
+			   st->tables.undelivered_by[k]);
+	buf_printf(out, "\n");
 	buf_printf(out, "  components   %" PRIu64 " announced, %" PRIu64 " held for peers; routes "
 		   "out %" PRIu64 ", in %" PRIu64 ", bounced %" PRIu64 "\n",
 		   st->tables.names_announced, st->tables.names_held, st->tables.component_out,
@@ -202,10 +261,42 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 		buf_printf(out, ",\"port\":%d,\"incarnation\":%" PRIu64 ",\"state\":", m->port,
 			   m->incarnation);
 		json_str(out, m->state);
-		buf_printf(out, ",\"since\":%lld,\"self\":%s}", (long long)m->since,
+		buf_printf(out, ",\"since\":%lld,\"self\":%s", (long long)m->since,
 			   m->self ? "true" : "false");
+		buf_printf(out, ",\"penalty\":%u,\"returns\":%" PRIu64 ",\"held\":%s", m->penalty,
+			   m->returns, m->held ? "true" : "false");
+		if (m->held)
+			buf_printf(out, ",\"held_since\":%lld}", (long long)m->held_since);
+		else
+			buf_append_str(out, ",\"held_since\":null}");
 	}
-	buf_append_str(out, "],\"refusals\":{");
+	{       /* i14 */
+		const struct cluster_members_counters *e = &st->member_events;
+		static const char *const lists[] = { "suspect", "dead", NULL };
+
+		buf_printf(out, "],\"membership\":{\"suspected\":%" PRIu64
+			   ",\"declared_dead\":%" PRIu64 ",\"left\":%" PRIu64
+			   ",\"partitions\":%" PRIu64 ",\"merges\":%" PRIu64
+			   ",\"held_down\":%" PRIu64, e->suspected, e->declared_dead, e->left,
+			   e->partitions, e->merges, e->held_down);
+		for (int k = 0; k < 3; k++) {
+			int n = 0;
+
+			buf_printf(out, ",\"%s\":[", lists[k] != NULL ? lists[k] : "held");
+			for (int i = 0; i < st->nmembers; i++) {
+				const struct cluster_status_member *m = &st->members[i];
+
+				if (lists[k] != NULL ? strcmp(m->state, lists[k]) != 0 : !m->held)
+					continue;
+				if (n++ > 0)
+					buf_append_char(out, ',');
+				json_str(out, m->name);
+			}
+			buf_append_char(out, ']');
+		}
+		buf_append_char(out, '}');
+	}
+	buf_append_str(out, ",\"refusals\":{");
 	for (int r = 0; r < CLUSTER_REFUSE_COUNT; r++) {
 		if (r > 0)
 			buf_append_char(out, ',');
@@ -224,6 +315,15 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 		   st->tables.remote_sessions, st->tables.stubs_pushed,
 		   st->tables.redirect_entries, st->tables.handed, st->tables.forwarded_out,
 		   st->tables.forwarded_in, st->tables.undelivered);
+	buf_printf(out, ",\"sm_held_now\":%" PRIu64 ",\"sm_held\":%" PRIu64
+		   ",\"sm_returned\":%" PRIu64 ",\"sm_dropped\":%" PRIu64,
+		   st->tables.sm_held_now, st->tables.sm_held, st->tables.sm_returned,
+		   st->tables.sm_dropped);
+	buf_append_str(out, ",\"undelivered_by\":{");
+	for (size_t k = 0; k < sizeof(undelivered_causes) / sizeof(undelivered_causes[0]); k++)
+		buf_printf(out, "%s\"%s\":%" PRIu64, k > 0 ? "," : "", undelivered_causes[k],
+			   st->tables.undelivered_by[k]);
+	buf_append_char(out, '}');
 	buf_printf(out, ",\"names_announced\":%" PRIu64 ",\"names_held\":%" PRIu64
 		   ",\"component_out\":%" PRIu64 ",\"component_in\":%" PRIu64
 		   ",\"component_bounced\":%" PRIu64 "}}\n", st->tables.names_announced,
@@ -315,6 +415,25 @@ static void prom_router(const struct cluster_status *st, struct buf *out, const 
 	buf_printf(out, "\"} %" PRIu64 "\n", v);
 }
 
+/* i14: one sample per other member: 0 penalty, 1 held, 2 returns. */
+static void prom_member_values(const struct cluster_status *st, struct buf *out,
+			       const char *name, const char *type, const char *help, int which)
+{
+	prom_head(out, name, type, help);
+	for (int i = 0; i < st->nmembers; i++) {
+		const struct cluster_status_member *m = &st->members[i];
+		uint64_t v = which == 0 ? m->penalty : which == 1 ? (uint64_t)m->held : m->returns;
+
+		if (m->self)
+			continue;
+		buf_printf(out, "%s{node=\"", name);
+		prom_label(out, st->node);
+		buf_append_str(out, "\",member=\"");
+		prom_label(out, m->name);
+		buf_printf(out, "\"} %" PRIu64 "\n", v);
+	}
+}
+
 /* The members' states, one sample per member and state (1 for the
  * member's state, 0 for the others), and when each entered it. */
 static void prom_members(const struct cluster_status *st, struct buf *out)
@@ -341,6 +460,35 @@ static void prom_members(const struct cluster_status *st, struct buf *out)
 		buf_append_str(out, "\",member=\"");
 		prom_label(out, st->members[i].name);
 		buf_printf(out, "\"} %lld\n", (long long)st->members[i].since);
+	}
+	/* i14: flap damping and membership events */
+	prom_member_values(st, out, "jabberd_cluster_member_flap_penalty", "gauge",
+			   "The member's flap penalty now (1000 per return after being declared "
+			   "dead, half-life by profile).", 0);
+	prom_member_values(st, out, "jabberd_cluster_member_held_down", "gauge",
+			   "1 while the member is held down (its users' presence not shown here), "
+			   "else 0.", 1);
+	prom_member_values(st, out, "jabberd_cluster_member_returns_total", "counter",
+			   "Times the member came back after this node declared it dead.", 2);
+	{
+		const struct cluster_members_counters *e = &st->member_events;
+		const struct {
+			const char *name;
+			uint64_t v;
+		} ev[] = {
+			{ "suspected", e->suspected }, { "declared_dead", e->declared_dead },
+			{ "left", e->left }, { "partition", e->partitions },
+			{ "merge", e->merges }, { "held_down", e->held_down },
+		};
+
+		prom_head(out, "jabberd_cluster_membership_events_total", "counter",
+			  "Membership events since start: a member suspected, declared dead, left; "
+			  "a partition seen; a merge done; a member held down.");
+		for (size_t k = 0; k < sizeof(ev) / sizeof(ev[0]); k++) {
+			buf_append_str(out, "jabberd_cluster_membership_events_total{node=\"");
+			prom_label(out, st->node);
+			buf_printf(out, "\",event=\"%s\"} %" PRIu64 "\n", ev[k].name, ev[k].v);
+		}
 	}
 }
 
@@ -406,6 +554,14 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 	prom_router(st, out, "jabberd_cluster_undelivered_total", "counter",
 		    "Stanzas handed back to the local sm as undelivered since start.",
 		    st->tables.undelivered);
+	prom_head(out, "jabberd_cluster_undelivered_by_cause_total", "counter",
+		  "Stanzas handed back to the local sm since start, by cause (jc:undelivered).");
+	for (size_t k = 0; k < sizeof(undelivered_causes) / sizeof(undelivered_causes[0]); k++) {
+		buf_append_str(out, "jabberd_cluster_undelivered_by_cause_total{node=\"");
+		prom_label(out, st->node);
+		buf_printf(out, "\",cause=\"%s\"} %" PRIu64 "\n", undelivered_causes[k],
+			   st->tables.undelivered_by[k]);
+	}
 	prom_router(st, out, "jabberd_cluster_names_announced", "gauge",
 		    "Names this node's components bind, announced to the peers.",
 		    st->tables.names_announced);

@@ -24,7 +24,7 @@ bin_PROGRAMS += muc/muc
 muc_muc_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
 muc_muc_SOURCES = muc/main.c
 MUC_LIBS = muc/libmuc.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
-muc_muc_LDADD = $(MUC_LIBS)
+muc_muc_LDADD = $(METRICS_LIBS) $(MUC_LIBS)
 
 if HAVE_CMOCKA
 MUC_TESTS = muc/tests/test_room muc/tests/test_muc muc/tests/test_store
@@ -38,8 +38,14 @@ muc_tests_test_room_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 muc_tests_test_room_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)
 muc_tests_test_muc_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 muc_tests_test_muc_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)
+muc_tests_test_store_SOURCES = muc/tests/test_store.c
 muc_tests_test_store_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 muc_tests_test_store_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)
+# The same cases on a private MariaDB where it is built in.
+if HAVE_MYSQL
+muc_tests_test_store_SOURCES += storage/tests/my_harness.c storage/tests/my_harness.h
+muc_tests_test_store_CPPFLAGS += $(MYSQL_CFLAGS)
+endif
 
 # Fuzz target for the parsers of client input (room JID and nick, the
 # configuration form, the history request).

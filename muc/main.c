@@ -20,13 +20,16 @@
 #include <unistd.h>
 
 #include "comp/comp.h"
+#include "metrics/metrics.h"
 #include "mio/mio.h"
+#include "util/buf.h"
 #include "util/config_file.h"
 #include "util/jid.h"
 #include "util/log.h"
 #include "util/nad.h"
 #include "util/pidfile.h"
 #include "util/sdnotify.h"
+#include "util/xhash.h"
 #include "util/signals.h"
 
 #ifndef SYSCONFDIR
@@ -188,13 +191,51 @@ static void on_debug(int signo, void *ctx)
 	log_set_debug(signo == SIGUSR2);
 }
 
+static struct metrics *muc_metrics;
+
+/* The metrics (metrics/metrics.h): HTTP port and status socket. */
+static void render_metrics(struct buf *out, void *ctx)
+{
+	struct muc *muc = ctx;
+	uint64_t rooms = 0, persistent = 0, occupants = 0;
+
+	for (size_t i = 0; i < muc->nsvcs; i++) {
+		struct xhash_iter it;
+		const char *key;
+		void *val;
+
+		xhash_iter_init(muc->svcs[i].rooms, &it);
+		while (xhash_iter_next(&it, &key, &val)) {
+			const struct muc_room *mr = val;
+
+			rooms++;
+			persistent += mr->room->cfg.persistent != 0;
+			occupants += mr->occ->count;
+		}
+	}
+	metrics_common(out, muc_metrics);
+	metrics_one(out, "jabberd_muc_rooms", "gauge", "Rooms in memory (persistent or occupied).",
+		    rooms);
+	metrics_one(out, "jabberd_muc_persistent_rooms", "gauge",
+		    "Rooms configured persistent (kept in storage).", persistent);
+	metrics_one(out, "jabberd_muc_occupants", "gauge", "Occupants (nicks) in all rooms.",
+		    occupants);
+	metrics_one(out, "jabberd_muc_groupchat_messages_total", "counter",
+		    "Groupchat messages sent to a room's occupants.", muc->n_groupchat);
+	metrics_one(out, "jabberd_muc_router_link_up", "gauge",
+		    "1 while the link to the router is open.",
+		    muc->comp != NULL && comp_is_open(muc->comp) ? 1 : 0);
+}
+
 static int run(struct muc *muc)
 {
 	struct mio_timer *watchdog;
 	const char *error;
 	int rc;
 
-	if (link_router(muc, &error) < 0) {
+	if (link_router(muc, &error) < 0 ||
+	    metrics_start(muc->mio, muc->cfg, "muc", render_metrics, muc, &muc_metrics,
+			  &error) < 0) {
 		log_error("muc: %s", error);
 		return 1;
 	}
@@ -217,7 +258,7 @@ static int run(struct muc *muc)
 }
 
 static const char *const known_sections[] = {
-	"router", "storage", "log", "id", "service", "limits", "lock-new-rooms", NULL,
+	"router", "storage", "log", "id", "service", "limits", "lock-new-rooms", "metrics", NULL,
 };
 
 static struct muc *setup(struct config *cfg, struct mio *mio)
@@ -289,6 +330,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = run(muc);
+	metrics_free(&muc_metrics);
 	pidfile_remove(o.pidfile);
 	comp_free(&muc->comp);
 	muc_store_close(&muc->store);

@@ -13,6 +13,7 @@
 #define MUC_MUC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "muc/occupants.h"
@@ -65,6 +66,8 @@ struct muc {
 	time_t (*now)(void);
 	int shutting_down;
 	int exit_code;
+	/* Counts for the metrics (main.c's render_metrics). */
+	uint64_t n_groupchat;       /* groupchat messages sent to a room's occupants */
 };
 
 /* ---- muc.c ---- */

@@ -61,6 +61,7 @@ static void broadcast_message(struct muc *muc, struct muc_room *mr, const struct
 {
 	struct occupant *to, *tmp;
 
+	muc->n_groupchat++;
 	OCCUPANTS_FOREACH(to, tmp, mr->occ)
 		muc_occupant_send(muc, to, nad_copy(msg));
 }

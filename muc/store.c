@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * store.c: persistent rooms in SQLite or PostgreSQL, through the tree's
- * SQL layer (storage/sql.h), in two tables of ours created when missing:
+ * store.c: persistent rooms in SQLite, PostgreSQL or MySQL/MariaDB,
+ * through the tree's SQL layer (storage/sql.h), in three tables of ours
+ * created when missing:
  *
  *   "muc-room"        (room TEXT PRIMARY KEY, data TEXT, updated INTEGER)
  *       data: the room's configuration as a submitted muc#roomconfig
@@ -13,11 +14,19 @@
  *   "muc-history"     (id, room TEXT, stamp BIGINT, data TEXT)
  *       the discussion history of persistent rooms, one row per message
  *       as broadcast, the newest <limits><history> kept per room; id is
- *       INTEGER PRIMARY KEY on SQLite, BIGSERIAL on PostgreSQL.
+ *       INTEGER PRIMARY KEY on SQLite, BIGSERIAL on PostgreSQL,
+ *       BIGINT AUTO_INCREMENT on MySQL.
+ *
+ * On MySQL a key cannot be TEXT: "room" and "jid" are VARCHAR(255)
+ * (utf8mb4), so a room or an affiliated JID longer than 255 characters
+ * is not saved there (refused here, whatever the server's sql_mode; the
+ * caller logs it and the room goes on in memory).
  *
  * A save replaces the room's row and its affiliation rows in one
- * transaction. The same SQL text runs on both drivers ($1, $2...
- * placeholders: SQLite reads them as numbered parameters in order).
+ * transaction. The same SQL text runs on every driver but for the
+ * tables, the upsert and the history trim ($1, $2... placeholders:
+ * SQLite reads them as numbered parameters in order; for MySQL they are
+ * rewritten to ? with the values in the order they appear).
  * Calls block, as the sm's storage does; rooms are saved when their
  * configuration, subject or affiliations change, not per message.
  */
@@ -60,6 +69,20 @@ static const char schema_history_sqlite[] =
 static const char schema_history_pgsql[] =
 	"CREATE TABLE IF NOT EXISTS \"muc-history\" (\"id\" BIGSERIAL PRIMARY KEY, "
 	"\"room\" TEXT NOT NULL, \"stamp\" BIGINT NOT NULL, \"data\" TEXT NOT NULL)";
+/* MySQL: keys are VARCHAR (see above); ANSI_QUOTES is on (storage/sql.h). */
+static const char schema_mysql[] =
+	"CREATE TABLE IF NOT EXISTS \"muc-room\" ("
+	"\"room\" VARCHAR(255) NOT NULL PRIMARY KEY, \"data\" MEDIUMTEXT NOT NULL, "
+	"\"updated\" BIGINT NOT NULL)" SQL_MYSQL_TABLE_OPTIONS;
+static const char schema_affil_mysql[] =
+	"CREATE TABLE IF NOT EXISTS \"muc-affiliation\" ("
+	"\"room\" VARCHAR(255) NOT NULL, \"jid\" VARCHAR(255) NOT NULL, "
+	"\"affiliation\" VARCHAR(16) NOT NULL, \"reason\" TEXT, "
+	"PRIMARY KEY (\"room\", \"jid\"))" SQL_MYSQL_TABLE_OPTIONS;
+static const char schema_history_mysql[] =
+	"CREATE TABLE IF NOT EXISTS \"muc-history\" ("
+	"\"id\" BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, \"room\" VARCHAR(255) NOT NULL, "
+	"\"stamp\" BIGINT NOT NULL, \"data\" MEDIUMTEXT NOT NULL)" SQL_MYSQL_TABLE_OPTIONS;
 static const char schema_history_index[] =
 	"CREATE INDEX IF NOT EXISTS \"i_muc_history_room\" ON \"muc-history\" (\"room\", \"id\")";
 
@@ -71,12 +94,75 @@ static const char *cfg_option(void *ctx, const char *key)
 /* One row of a query: its columns as text (NULL for SQL NULL). */
 typedef void row_fn(void *ctx, const char *const *cols, int ncols);
 
+/* The most parameters a statement of ours has (counting a repeated $n
+ * once per use, as MySQL's ? markers do). */
+#define STORE_MAX_PARAMS 8
+
+/*
+ * MySQL: `sql` with each $n (n = 1..9) as a ?, into `out`, and the values
+ * in the order the markers appear into `ordered`. Returns their number,
+ * or -1 (a $n past `n`, or too many markers: our SQL, never input).
+ */
+static int mysql_markers(const char *sql, int n, const char *const *vals, struct buf *out,
+			 const char **ordered)
+{
+	int used = 0;
+
+	for (const char *p = sql; *p != '\0'; p++) {
+		if (p[0] == '$' && p[1] >= '1' && p[1] <= '9') {
+			int k = p[1] - '1';
+
+			if (k >= n || used == STORE_MAX_PARAMS)
+				return -1;
+			ordered[used++] = vals[k];
+			buf_append_char(out, '?');
+			p++;
+		} else {
+			buf_append_char(out, *p);
+		}
+	}
+	return used;
+}
+
+/* Run `sql` with n text parameters on MySQL; rows (if fn) go to fn. */
+static int store_run_mysql(struct muc_store *st, const char *sql, int n,
+			   const char *const *vals, row_fn *fn, void *ctx, const char *what,
+			   const char **error_r)
+{
+	const char *ordered[STORE_MAX_PARAMS], *cols[8];
+	struct buf text = { 0 };
+	struct sql_rows *rows = NULL;
+	int used = mysql_markers(sql, n, vals, &text, ordered), rc;
+
+	if (used < 0) {
+		buf_free(&text);
+		*error_r = "muc store: a statement with a bad parameter marker";
+		return -1;
+	}
+	rc = sql_mysql_run(st->conn, text.data, used, ordered, what, &rows, NULL, error_r);
+	buf_free(&text);
+	if (rc < 0)
+		return -1;
+	for (size_t r = 0; fn != NULL && rows != NULL && r < rows->nrows; r++) {
+		unsigned nc = rows->ncols < 8 ? rows->ncols : 8;
+
+		for (unsigned i = 0; i < nc; i++)
+			cols[i] = sql_rows_cell(rows, r, i);
+		fn(ctx, cols, (int)nc);
+	}
+	sql_rows_free(&rows, 0);
+	return 0;
+}
+
 /* Run `sql` with n text parameters; rows (if fn) go to fn. */
 static int store_run(struct muc_store *st, const char *sql, int n, const char *const *vals,
 		     row_fn *fn, void *ctx, const char *what, const char **error_r)
 {
 	const char *cols[8];
 	int i, rc, nc;
+
+	if (st->kind == SQL_MYSQL)
+		return store_run_mysql(st, sql, n, vals, fn, ctx, what, error_r);
 
 #ifdef HAVE_PGSQL
 	if (st->kind == SQL_PGSQL) {
@@ -126,6 +212,7 @@ int muc_store_open(const struct config *cfg, struct muc_store **store_r,
 		.application_name = "jabberd muc",
 	};
 	struct muc_store *st;
+	int my;
 
 	*store_r = NULL;
 	if (driver == NULL)
@@ -141,8 +228,16 @@ int muc_store_open(const struct config *cfg, struct muc_store **store_r,
 		*error_r = "storage.driver pgsql: this muc was built without PostgreSQL";
 		return -1;
 #endif
+	} else if (strcmp(driver, "mysql") == 0) {
+#ifdef HAVE_MYSQL
+		set.kind = SQL_MYSQL;
+		set.section = "storage.mysql";
+#else
+		*error_r = "storage.driver mysql: this muc was built without MySQL/MariaDB";
+		return -1;
+#endif
 	} else {
-		*error_r = "storage.driver: unknown driver (sqlite or pgsql)";
+		*error_r = "storage.driver: unknown driver (sqlite, pgsql or mysql)";
 		return -1;
 	}
 	st = xcalloc(1, sizeof(*st));
@@ -151,10 +246,13 @@ int muc_store_open(const struct config *cfg, struct muc_store **store_r,
 		free(st);
 		return -1;
 	}
+	my = st->kind == SQL_MYSQL;
 	if (sql_begin(st->conn, 0, error_r) < 0 || sql_schema_lock(st->conn, error_r) < 0 ||
-	    sql_exec(st->conn, schema, "creating muc-room", error_r) < 0 ||
-	    sql_exec(st->conn, schema_affil, "creating muc-affiliation", error_r) < 0 ||
-	    sql_exec(st->conn, st->kind == SQL_PGSQL ? schema_history_pgsql : schema_history_sqlite,
+	    sql_exec(st->conn, my ? schema_mysql : schema, "creating muc-room", error_r) < 0 ||
+	    sql_exec(st->conn, my ? schema_affil_mysql : schema_affil, "creating muc-affiliation",
+		     error_r) < 0 ||
+	    sql_exec(st->conn, my ? schema_history_mysql : st->kind == SQL_PGSQL ?
+		     schema_history_pgsql : schema_history_sqlite,
 		     "creating muc-history", error_r) < 0 ||
 	    sql_exec(st->conn, schema_history_index, "creating muc-history", error_r) < 0 ||
 	    sql_commit(st->conn, error_r) < 0) {
@@ -175,6 +273,24 @@ void muc_store_close(struct muc_store **storep)
 	sql_close(&st->conn);
 	free(st);
 	*storep = NULL;
+}
+
+/* MySQL's keys hold 255 characters (VARCHAR(255)); a longer value is
+ * refused here rather than left to the server, which outside strict
+ * mode would cut it and so merge two rooms. 1 if `s` fits. */
+#define STORE_MYSQL_KEY_CHARS 255
+static int key_fits(const struct muc_store *st, const char *s, const char **error_r)
+{
+	size_t chars = 0;
+
+	if (st->kind != SQL_MYSQL)
+		return 1;
+	for (; *s != '\0'; s++)
+		chars += ((unsigned char)*s & 0xc0) != 0x80;
+	if (chars <= STORE_MYSQL_KEY_CHARS)
+		return 1;
+	*error_r = "mysql: a room or affiliated JID longer than 255 characters is not stored";
+	return 0;
 }
 
 /* ---- the room document ---- */
@@ -233,6 +349,10 @@ int muc_store_save(struct muc_store *st, const struct room *room, const char *cr
 		"INSERT INTO \"muc-room\" (\"room\", \"data\", \"updated\") VALUES ($1, $2, $3) "
 		"ON CONFLICT (\"room\") DO UPDATE SET \"data\" = excluded.\"data\", "
 		"\"updated\" = excluded.\"updated\"";
+	static const char up_mysql[] =
+		"INSERT INTO \"muc-room\" (\"room\", \"data\", \"updated\") VALUES ($1, $2, $3) "
+		"ON DUPLICATE KEY UPDATE \"data\" = VALUES(\"data\"), "
+		"\"updated\" = VALUES(\"updated\")";
 	static const char del[] = "DELETE FROM \"muc-affiliation\" WHERE \"room\" = $1";
 	static const char ins[] =
 		"INSERT INTO \"muc-affiliation\" (\"room\", \"jid\", \"affiliation\", \"reason\") "
@@ -244,8 +364,19 @@ int muc_store_save(struct muc_store *st, const struct room *room, const char *cr
 	void *v;
 
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	if (!key_fits(st, vals[0], error_r)) {
+		free(data);
+		return -1;
+	}
+	xhash_iter_init(room->affils, &it);
+	while (xhash_iter_next(&it, &key, &v))
+		if (!key_fits(st, key, error_r)) {
+			free(data);
+			return -1;
+		}
 	if (sql_begin(st->conn, 0, error_r) < 0 ||
-	    store_run(st, up, 3, vals, NULL, NULL, "saving a room", error_r) < 0 ||
+	    store_run(st, st->kind == SQL_MYSQL ? up_mysql : up, 3, vals, NULL, NULL,
+		      "saving a room", error_r) < 0 ||
 	    store_run(st, del, 1, vals, NULL, NULL, "saving affiliations", error_r) < 0)
 		goto err;
 	xhash_iter_init(room->affils, &it);
@@ -273,14 +404,22 @@ int muc_store_history_add(struct muc_store *st, const char *room, time_t when,
 {
 	static const char ins[] =
 		"INSERT INTO \"muc-history\" (\"room\", \"stamp\", \"data\") VALUES ($1, $2, $3)";
-	char stamp[32], trim[256], *data = nad_to_string(msg, NULL);
+	char stamp[32], trim[384], *data = nad_to_string(msg, NULL);
 	const char *vals[3] = { room, stamp, data };
 
+	if (!key_fits(st, room, error_r)) {
+		free(data);
+		return -1;
+	}
 	snprintf(stamp, sizeof(stamp), "%lld", (long long)when);
-	/* The newest `keep` rows stay (keep is ours, from the config). */
+	/* The newest `keep` rows stay (keep is ours, from the config). MySQL
+	 * refuses a subquery on the table a DELETE changes, but not one on a
+	 * derived table made from it. */
 	snprintf(trim, sizeof(trim), "DELETE FROM \"muc-history\" WHERE \"room\" = $1 AND "
-		 "\"id\" <= (SELECT \"id\" FROM \"muc-history\" WHERE \"room\" = $1 "
-		 "ORDER BY \"id\" DESC LIMIT 1 OFFSET %d)", keep);
+		 "\"id\" <= (SELECT \"id\" FROM %s\"muc-history\" WHERE \"room\" = $1 "
+		 "ORDER BY \"id\" DESC LIMIT 1 OFFSET %d%s)",
+		 st->kind == SQL_MYSQL ? "(SELECT \"id\" FROM " : "", keep,
+		 st->kind == SQL_MYSQL ? ") AS \"t\"" : "");
 	if (sql_begin(st->conn, 0, error_r) < 0 ||
 	    store_run(st, ins, 3, vals, NULL, NULL, "saving history", error_r) < 0 ||
 	    store_run(st, trim, 1, vals, NULL, NULL, "trimming history", error_r) < 0 ||

@@ -362,7 +362,7 @@ static void render_metrics(struct buf *out, void *ctx)
 		comps++;
 		queued += c->nqueue;
 	}
-	metrics_common(out, d->metrics, "router");
+	metrics_common(out, d->metrics);
 	metrics_one(out, "jabberd_router_components", "gauge",
 		    "Components connected (sm, c2s, s2s, others), the module's stand-in included.",
 		    comps);
@@ -394,7 +394,7 @@ static int run(struct routerd *d, const struct routerd_opts *o)
 	int rc = 0;
 
 	if (setup(d, o, &error) < 0 ||
-	    metrics_http_start(d->mio, d->cfg, render_metrics, d, &d->metrics, &error) < 0) {
+	    metrics_start(d->mio, d->cfg, "router", render_metrics, d, &d->metrics, &error) < 0) {
 		log_error("router: %s", error);
 		return 1;
 	}
@@ -476,7 +476,7 @@ int main(int argc, char **argv)
 	 * and timers. Then the loop: closing the streams frees their
 	 * components. */
 	router_module_unload(d.r);
-	metrics_http_free(&d.metrics);
+	metrics_free(&d.metrics);
 	d.exiting = 1;
 	mio_timer_free(&d.module_wait);
 	mio_free(&d.mio);

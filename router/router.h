@@ -29,7 +29,7 @@ struct router_msglog;
 struct router_module;
 struct link_set;
 struct mio;
-struct metrics_http;
+struct metrics;
 struct config;
 struct router_module_inst;
 struct router_conn;
@@ -269,7 +269,7 @@ struct routerd {
 	int module_draining;            /* SIGTERM: the module's stop() */
 	int closing;                    /* SIGTERM: streams being closed */
 	int exiting;                    /* the loop is being freed */
-	struct metrics_http *metrics;   /* <metrics> port, or NULL */
+	struct metrics *metrics;   /* <metrics> port, or NULL */
 };
 
 /* conn.c */

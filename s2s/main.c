@@ -46,7 +46,7 @@ struct s2sd {
 	struct mio_listener *tls_listener;  /* local.ssl-port */
 	struct mio_timer *check;
 	struct mio_timer *stop;
-	struct metrics_http *metrics;   /* <metrics> port, or NULL */
+	struct metrics *metrics;   /* <metrics> port, or NULL */
 	struct sx_tls_ctx *tls_server, *tls_client;
 	/* per local domain (local.id@pemfile): index as cfg.ids */
 	struct sx_tls_ctx **id_server, **id_client;
@@ -580,7 +580,7 @@ static void render_metrics(struct buf *out, void *ctx)
 		queued += p->qlen;
 		waiting += p->qlen > 0;
 	}
-	metrics_common(out, d->metrics, "s2s");
+	metrics_common(out, d->metrics);
 	metrics_head(out, "jabberd_s2s_streams", "gauge", "Server-to-server streams, by direction.");
 	metrics_sample_label(out, "jabberd_s2s_streams", "direction", "in", in);
 	metrics_sample_label(out, "jabberd_s2s_streams", "direction", "out", out_n);
@@ -650,7 +650,7 @@ static int d_setup(struct s2sd *d)
 		mio_timer_start(d->check, (unsigned)d->cfg.check_interval * 1000, 1);
 	d->stop = mio_timer_new(d->mio, on_stop, d);
 	mio_set_max_conns(d->mio, (unsigned)d->cfg.max_fds);
-	if (metrics_http_start(d->mio, d->cf, render_metrics, d, &d->metrics, &err) < 0) {
+	if (metrics_start(d->mio, d->cf, "s2s", render_metrics, d, &d->metrics, &err) < 0) {
 		log_error("s2s: %s", err);
 		return -1;
 	}
@@ -698,7 +698,7 @@ static void d_free(struct s2sd *d)
 		mio_connector_cancel(&a->ctor);
 		attempt_free(a);
 	}
-	metrics_http_free(&d->metrics);
+	metrics_free(&d->metrics);
 	comp_free(&d->comp);
 	mio_listener_free(&d->listener);
 	mio_listener_free(&d->tls_listener);

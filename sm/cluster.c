@@ -13,7 +13,8 @@
  *   to be known, and nothing that walks user->sessions for session
  *   control or c2s traffic ever meets one. The delivery decisions
  *   (mod_deliver, mod_presence, mod_carbons, mod_roster, mod_offline)
- *   consult both, through sm_remote_first() / sm_remote_top().
+ *   consult both, through user->remote (kept here: stubs_head()),
+ *   user_remote_get() / user_remote_top().
  * - Seed patch 2: until the module said `synced`, a stanza for a local
  *   user with no session known anywhere is held (at most
  *   SM_CLUSTER_HOLD_MAX stanzas or SM_CLUSTER_HOLD_SECS seconds) instead
@@ -49,6 +50,9 @@
 
 #define NS SM_CLUSTER_NS
 
+static_assert(SM_CLUSTER_HOPS_MAX >= 1 && SM_CLUSTER_HOPS_MAX <= 9,
+	      "jc:hops is parsed as one digit");
+
 /* A stanza held until the cluster's view is complete (seed patch 2). */
 struct held_pkt {
 	struct pkt *pkt;
@@ -58,6 +62,8 @@ struct sm_cluster {
 	struct xhash *remote;           /* bare JID -> struct rsess list */
 	size_t nremote;
 	struct xhash *nodes;            /* node name -> its one copy (rsess.node) */
+	struct xhash *held_nodes;       /* i14: nodes held down (rule 11) */
+	unsigned long damped;           /* presences not shown for them */
 	int synced;                     /* the module said synced (or we gave up) */
 	time_t wait_since;              /* when we asked (or started) */
 	struct pkt **held;
@@ -115,27 +121,40 @@ struct rsess *sm_remote_first(const struct sm *sm, const struct jid *jid)
 
 int rsess_usable(const struct rsess *r, const struct pkt *pkt)
 {
-	return pkt == NULL || pkt->exclude_node == NULL || strcmp(r->node, pkt->exclude_node) != 0;
+	if (pkt == NULL)
+		return 1;
+	if (pkt->hops >= SM_CLUSTER_HOPS_MAX)
+		return 0;       /* it may not be forwarded again */
+	return pkt->exclude_node == NULL || strcmp(r->node, pkt->exclude_node) != 0;
 }
 
-struct rsess *sm_remote_get(const struct sm *sm, const struct jid *full, const struct pkt *pkt)
+static struct rsess *remote_get(struct rsess *r, const struct jid *full, const struct pkt *pkt)
 {
-	struct rsess *r;
-
 	if (full == NULL || jid_resource(full)[0] == '\0')
 		return NULL;
-	for (r = sm_remote_first(sm, full); r != NULL; r = r->next)
+	for (; r != NULL; r = r->next)
 		if (strcmp(r->full + r->res, jid_resource(full)) == 0)
 			return rsess_usable(r, pkt) ? r : NULL;
 	return NULL;
 }
 
-int sm_remote_top(const struct sm *sm, const struct jid *jid, const struct pkt *pkt)
+struct rsess *sm_remote_get(const struct sm *sm, const struct jid *full, const struct pkt *pkt)
+{
+	return full != NULL ? remote_get(sm_remote_first(sm, full), full, pkt) : NULL;
+}
+
+struct rsess *user_remote_get(const struct user *user, const struct jid *full,
+			      const struct pkt *pkt)
+{
+	return remote_get(user->remote, full, pkt);
+}
+
+int user_remote_top(const struct user *user, const struct pkt *pkt)
 {
 	struct rsess *r;
 	int top = -1;
 
-	for (r = sm_remote_first(sm, jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		if (r->available && r->priority > top && rsess_usable(r, pkt))
 			top = r->priority;
 	return top;
@@ -202,7 +221,7 @@ void sm_fwd_clear(struct sm_fwd *f)
 
 /* One route to the module for `node`, naming targets[0..n). */
 static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
-		      char *const *targets, size_t n)
+		      char *const *targets, size_t n, int hops)
 {
 	struct nad *route = comp_route_new(sm->cluster_notify, sm->router_id, NULL);
 	struct buf t = { 0 };
@@ -215,6 +234,12 @@ static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
 	}
 	nad_attr_set_prefixed(route, 0, NS, "jc", "node", node);
 	nad_attr_set_prefixed(route, 0, NS, "jc", "targets", t.data);
+	if (hops > 1) {
+		char h[12];
+
+		snprintf(h, sizeof(h), "%d", hops);
+		nad_attr_set_prefixed(route, 0, NS, "jc", "hops", h);
+	}
 	nad_graft(route, 0, stanza, 0);
 	buf_free(&t);
 	log_debug("sm: cluster: forwarding a %s to %zu session%s on %s", nad_name(stanza, 0), n,
@@ -232,6 +257,15 @@ void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int kee
 		sm_fwd_clear(f);
 		return;
 	}
+	if (pkt->hops >= SM_CLUSTER_HOPS_MAX) {
+		/* The delivery rules never pick another node's session for
+		 * it (rsess_usable); this is the backstop. */
+		log_warnx("sm: cluster: a %s from %s was forwarded %d times; not forwarded "
+			  "again", nad_name(pkt->nad, 0), pkt->from != NULL ? jid_full(pkt->from) : "?",
+			  pkt->hops);
+		sm_fwd_clear(f);
+		return;
+	}
 	stanza = nad_copy(pkt->nad);
 	if (!keep_to)
 		nad_attr_set(stanza, 0, NULL, "to", NULL);
@@ -240,7 +274,8 @@ void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int kee
 			size_t n = f->v[i].n - off;
 
 			fwd_route(sm, stanza, f->v[i].node, f->v[i].targets + off,
-				  n > SM_CLUSTER_TARGETS_MAX ? SM_CLUSTER_TARGETS_MAX : n);
+				  n > SM_CLUSTER_TARGETS_MAX ? SM_CLUSTER_TARGETS_MAX : n,
+				  pkt->hops + 1);
 		}
 	nad_free(&stanza);
 	sm_fwd_clear(f);
@@ -300,10 +335,34 @@ void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt
 	struct sm_fwd fwd = { 0 };
 	struct rsess *r;
 
-	for (r = sm_remote_first(sm, user->jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		if (r->available && rsess_usable(r, pkt))
 			sm_fwd_add(&fwd, r);
 	sm_cluster_send(sm, &fwd, pkt, 0);
+}
+
+void sm_cluster_fan_out_domain(struct sm *sm, const char *domain, const struct pkt *pkt)
+{
+	struct sm_fwd fwd = { 0 };
+	struct xhash_iter it;
+	size_t dlen = strlen(domain);
+	void *v;
+
+	if (sm->cluster == NULL)
+		return;
+	xhash_iter_init(sm->cluster->remote, &it);
+	while (xhash_iter_next(&it, NULL, &v)) {
+		struct rsess *r;
+
+		for (r = v; r != NULL; r = r->next) {
+			const char *at = strchr(r->full, '@');
+
+			if (r->available && rsess_usable(r, pkt) && at != NULL &&
+			    strncmp(at + 1, domain, dlen) == 0 && at[1 + dlen] == '/')
+				sm_fwd_add(&fwd, r);
+		}
+	}
+	sm_fwd_send(sm, &fwd, pkt, 0);
 }
 
 /* ---- seed patch 2: holding ---- */
@@ -512,6 +571,31 @@ static const char *remote_parse(const struct sm *sm, const struct nad *nad, int 
 	return NULL;
 }
 
+/* The stubs of a bare JID are now `head`: in the table, and on the user
+ * if it is loaded (user->remote). */
+static void stubs_head(struct sm *sm, const char *bare, struct rsess *head)
+{
+	struct user *u = xhash_get(sm->users, bare);
+
+	if (head != NULL)
+		xhash_put(sm->cluster->remote, bare, head);
+	else
+		xhash_remove(sm->cluster->remote, bare);
+	if (u != NULL)
+		u->remote = head;
+}
+
+/* Every stub is going: no loaded user keeps a pointer to one. */
+static void stubs_forget_all(struct sm *sm)
+{
+	struct xhash_iter it;
+	void *v;
+
+	xhash_iter_init(sm->users, &it);
+	while (xhash_iter_next(&it, NULL, &v))
+		((struct user *)v)->remote = NULL;
+}
+
 static struct rsess *stub_find(struct sm_cluster *c, const struct jid *jid)
 {
 	struct rsess *r;
@@ -523,8 +607,9 @@ static struct rsess *stub_find(struct sm_cluster *c, const struct jid *jid)
 }
 
 /* Unlink and return the stub of this full JID on this node, or NULL. */
-static struct rsess *stub_take(struct sm_cluster *c, const struct jid *jid, const char *node)
+static struct rsess *stub_take(struct sm *sm, const struct jid *jid, const char *node)
 {
+	struct sm_cluster *c = sm->cluster;
 	struct rsess *head = xhash_get(c->remote, jid_bare(jid)), **rp, *r;
 
 	for (rp = &head; *rp != NULL; rp = &(*rp)->next)
@@ -538,16 +623,14 @@ static struct rsess *stub_take(struct sm_cluster *c, const struct jid *jid, cons
 		return NULL;
 	*rp = r->next;
 	r->next = NULL;
-	if (head != NULL)
-		xhash_put(c->remote, jid_bare(jid), head);
-	else
-		xhash_remove(c->remote, jid_bare(jid));
+	stubs_head(sm, jid_bare(jid), head);
 	c->nremote--;
 	return r;
 }
 
-static void stub_set(struct sm_cluster *c, const struct remote_op *o)
+static void stub_set(struct sm *sm, const struct remote_op *o)
 {
+	struct sm_cluster *c = sm->cluster;
 	struct rsess *r = stub_find(c, o->jid);
 	const char *node = node_intern(c, o->node);
 	size_t len = strlen(jid_full(o->jid));
@@ -571,7 +654,7 @@ static void stub_set(struct sm_cluster *c, const struct remote_op *o)
 		memcpy(r->full, jid_full(o->jid), len + 1);
 		r->res = (uint16_t)(len - strlen(jid_resource(o->jid)));
 		r->next = xhash_get(c->remote, jid_bare(o->jid));
-		xhash_put(c->remote, jid_bare(o->jid), r);
+		stubs_head(sm, jid_bare(o->jid), r);
 		c->nremote++;
 	}
 	r->node = node;
@@ -580,12 +663,146 @@ static void stub_set(struct sm_cluster *c, const struct remote_op *o)
 	r->started = o->started;
 }
 
+/* ---- i14, rule 11: nodes held down (flap damping) ---- */
+
+/* While node N is held down, the presence of its users' sessions is not
+ * shown to this sm's users (the user's own other resources excepted):
+ * what N forwards is dropped, and when N dies again they are not told
+ * that its sessions went (they were never shown). Everything else is
+ * as usual: stanzas reach N's sessions. When N is released, each local
+ * user that N's users' presence was hidden from probes them on N, and N's
+ * answers show it again. */
+static int held_node(const struct sm *sm, const char *node)
+{
+	return sm->cluster != NULL && node != NULL && xhash_get(sm->cluster->held_nodes, node) != NULL;
+}
+
+/* Stub r is a session of bare JID `bare`. */
+static int stub_of(const struct rsess *r, const char *bare)
+{
+	size_t len = strlen(bare);
+
+	return r->res == len + 1 && strncmp(r->full, bare, len) == 0;
+}
+
+/* Presence from a session on a held node, for someone else than its user. */
+static int damped(const struct sm *sm, const char *node, const struct pkt *pkt,
+		  const struct jid *to)
+{
+	return (pkt->type == PKT_PRESENCE || pkt->type == PKT_PRESENCE_UN) &&
+	       held_node(sm, node) && !jid_equal_bare(pkt->from, to);
+}
+
+/* Rule 11, released: u probes, on `node`, the contacts in `shown` (bare
+ * JID -> their stubs) it has a `to` subscription to. */
+static void release_probe(struct sm *sm, struct user *u, const char *node, struct xhash *shown)
+{
+	struct xhash *roster = roster_items(u);
+	struct xhash_iter it;
+	const char *bare;
+	void *v;
+
+	if (roster == NULL)
+		return;
+	xhash_iter_init(shown, &it);
+	while (xhash_iter_next(&it, &bare, &v)) {
+		const struct roster_item *item = roster_get(u, bare);
+		struct sm_fwd fwd = { 0 };
+		struct pkt *probe;
+		const struct rsess *r;
+
+		if (item == NULL || !item->to || strcmp(bare, jid_bare(u->jid)) == 0)
+			continue;
+		for (r = v; r != NULL; r = r->next)
+			if (r->available && strcmp(r->node, node) == 0)
+				sm_fwd_add(&fwd, r);
+		if (fwd.n > 0 && (probe = pkt_create(sm, "presence", "probe", bare,
+						     jid_bare(u->jid))) != NULL) {
+			sm_fwd_send(sm, &fwd, probe, 1);
+			pkt_free(&probe);
+		}
+		sm_fwd_clear(&fwd);
+	}
+}
+
+static void cluster_release_node(struct sm *sm, const char *node)
+{
+	struct sm_cluster *c = sm->cluster;
+	struct xhash *shown = xhash_new();
+	struct xhash_iter it;
+	const char *bare;
+	void *v;
+	size_t probed = 0;
+
+	/* The bare JIDs with an available session on the node. */
+	xhash_iter_init(c->remote, &it);
+	while (xhash_iter_next(&it, &bare, &v))
+		for (const struct rsess *r = v; r != NULL; r = r->next)
+			if (r->available && strcmp(r->node, node) == 0) {
+				xhash_put(shown, bare, v);
+				break;
+			}
+	if (xhash_count(shown) > 0) {
+		xhash_iter_init(sm->users, &it);
+		while (xhash_iter_next(&it, NULL, &v)) {
+			struct user *u = v;
+			struct list_node *n;
+
+			for (n = list_first(&u->sessions); n != NULL;
+			     n = list_next(&u->sessions, n))
+				if (LIST_ENTRY(n, struct sess, link)->available)
+					break;
+			if (n == NULL)
+				continue;
+			release_probe(sm, u, node, shown);
+			probed++;
+		}
+	}
+	log_notice("sm: cluster: node %s no longer held down: %zu local users probe its %zu "
+		   "users (%lu presences from held nodes not shown since start)", node, probed,
+		   xhash_count(shown), c->damped);
+	xhash_free(&shown);
+}
+
+static void cluster_hold(struct sm *sm, const struct nad *nad, int el)
+{
+	struct sm_cluster *c = sm->cluster;
+	const char *node = nad_attr(nad, el, NULL, "node");
+	const char *held = nad_attr(nad, el, NULL, "held");
+	const char *name;
+
+	if (!node_name_ok(node) || held == NULL ||
+	    (strcmp(held, "1") != 0 && strcmp(held, "0") != 0)) {
+		log_warnx("sm: cluster: a <hold/> from %s with a bad node or held; ignored",
+			  sm->cluster_notify);
+		return;
+	}
+	if (held[0] == '1') {
+		if (xhash_get(c->held_nodes, node) != NULL)
+			return;
+		if ((name = node_intern(c, node)) == NULL) {
+			log_warnx("sm: cluster: too many node names; %s not held down", node);
+			return;
+		}
+		xhash_put(c->held_nodes, name, (void *)name);
+		log_notice("sm: cluster: node %s held down: its users' presence is not shown "
+			   "here until it is released", node);
+	} else if (xhash_remove(c->held_nodes, node) != NULL) {
+		cluster_release_node(sm, node);
+	}
+}
+
+/* ---- end of i14 ---- */
+
 /* Unavailable from the stubs of chain r (one bare JID) to each available
- * session of u. */
+ * session of u (i14: but not from a held node's, unless u is their user). */
 static void gone_to_user(struct sm *sm, struct user *u, const struct rsess *r)
 {
 	for (; r != NULL; r = r->next) {
 		struct list_node *n;
+
+		if (held_node(sm, r->node) && !stub_of(r, jid_bare(u->jid)))
+			continue;
 
 		for (n = list_first(&u->sessions); n != NULL; n = list_next(&u->sessions, n)) {
 			struct sess *s = LIST_ENTRY(n, struct sess, link);
@@ -684,8 +901,10 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 	if (reset != NULL) {
 		log_notice("sm: cluster: dropping %zu remote session%s (resync)", c->nremote,
 			   c->nremote == 1 ? "" : "s");
+		stubs_forget_all(sm);
 		xhash_clear(c->remote, rsess_free_list);
 		c->nremote = 0;
+		xhash_clear(c->held_nodes, NULL);     /* i14: the module says them again */
 		/* Broadcasts from other sms may have been lost meanwhile. */
 		sm_cluster_reload_all(sm);
 	}
@@ -693,8 +912,8 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 		struct rsess *r;
 
 		if (ops[i].op != OP_REMOVE) {
-			stub_set(c, &ops[i]);
-		} else if ((r = stub_take(c, ops[i].jid, ops[i].node)) != NULL) {
+			stub_set(sm, &ops[i]);
+		} else if ((r = stub_take(sm, ops[i].jid, ops[i].node)) != NULL) {
 			if (r->available && strcmp(ops[i].reason, "node-dead") == 0) {
 				if (dead == NULL)
 					dead = xhash_new();
@@ -826,7 +1045,7 @@ static void cluster_to_sess(struct sm *sm, struct pkt *pkt, struct sess *s)
 		presence_probe_sess(s, pkt);
 		return;
 	}
-	if (!carbons_wanted(s, pkt) || !roster_push_wanted(s, pkt)) {
+	if (!carbons_wanted(s, pkt) || !roster_push_wanted(s, pkt) || !privacy_push_wanted(s, pkt)) {
 		pkt_free(&pkt);
 		return;
 	}
@@ -845,9 +1064,11 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 	const char *undelivered = nad_attr(route, 0, NS, "undelivered");
 	const char *node = nad_attr(route, 0, NS, "node");
 	const char *ts = nad_attr(route, 0, NS, "targets");
+	const char *hs = nad_attr(route, 0, NS, "hops");
 	struct jid **targets = NULL;
 	size_t n = 0, i;
 	struct pkt *pkt;
+	int hops = 1;
 
 	if (undelivered != NULL ? !node_name_ok(node) : !node_name_ok(from_node)) {
 		log_warnx("sm: cluster: a forwarded stanza with a bad node name; dropped");
@@ -858,6 +1079,15 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 		 * the ones this sm knows. */
 		log_warnx("sm: cluster: an unknown broadcast from %s; dropped", from_node);
 		return;
+	}
+	if (hs != NULL) {
+		/* Rule 9: 1..SM_CLUSTER_HOPS_MAX, plain decimal. */
+		if (hs[0] < '1' || hs[0] > '0' + SM_CLUSTER_HOPS_MAX || hs[1] != '\0') {
+			log_warnx("sm: cluster: a stanza from %s with a bad jc:hops; dropped",
+				  undelivered != NULL ? node : from_node);
+			return;
+		}
+		hops = hs[0] - '0';
 	}
 	if (targets_parse(sm, ts, &targets, &n) < 0) {
 		log_warnx("sm: cluster: a stanza from %s with bad targets; dropped",
@@ -873,6 +1103,13 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 		return;
 	}
 	pkt->exclude_node = xstrdup(undelivered != NULL ? node : from_node);
+	/* Forwarded: the hops it made. Back undelivered: the failed forward
+	 * counts too, so that a stanza bounced between failing nodes stops
+	 * (refused for its hops: none more). */
+	if (undelivered != NULL && strcmp(undelivered, "hop-limit") == 0)
+		pkt->hops = SM_CLUSTER_HOPS_MAX;
+	else
+		pkt->hops = hops;
 	if (undelivered == NULL && stale_presence(sm, pkt, from_node)) {
 		log_info("sm: cluster: presence of %s from node %s dropped: a newer session "
 			 "holds that full JID (rule 5)", jid_full(pkt->from), from_node);
@@ -894,6 +1131,11 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 
 		if (copy == NULL)
 			continue;
+		if (damped(sm, from_node, copy, targets[i])) {  /* i14 */
+			sm->cluster->damped++;
+			pkt_free(&copy);
+			continue;
+		}
 		if (s != NULL)
 			cluster_to_sess(sm, copy, s);
 		else
@@ -920,7 +1162,7 @@ static void cluster_conflict(struct sm *sm, const struct nad *nad, int el)
 	sess_end(sess, "replaced");
 }
 
-/* ---- rule 9 (issue 14): a merge after a partition ---- */
+/* ---- rules 12 and 13 (issue 14): a merge after a partition ---- */
 
 static int node_listed(char *const *nodes, int n, const char *node)
 {
@@ -1027,7 +1269,7 @@ static void offline_again(struct user **users, size_t nu)
 	}
 }
 
-/* Rule 9, <merged nodes='N...'/>: nodes declared dead here (our users
+/* Rule 12, <merged nodes='N...'/>: nodes declared dead here (our users
  * were told their users went away) are back with their sessions. */
 static void cluster_merged(struct sm *sm, const struct nad *nad, int el)
 {
@@ -1067,7 +1309,7 @@ static void cluster_merged(struct sm *sm, const struct nad *nad, int el)
 	free(list);
 }
 
-/* Rule 10, <revived/>: this node was declared dead elsewhere and is back
+/* Rule 13, <revived/>: this node was declared dead elsewhere and is back
  * (a new incarnation); messages for our users may have been stored. */
 static void cluster_revived(struct sm *sm)
 {
@@ -1114,6 +1356,8 @@ int sm_cluster_in(struct sm *sm, struct nad *route, int payload)
 			cluster_merged(sm, route, payload);
 		else if (strcmp(name, "revived") == 0)
 			cluster_revived(sm);
+		else if (strcmp(name, "hold") == 0)
+			cluster_hold(sm, route, payload);       /* i14 */
 		else
 			log_warnx("sm: cluster: unknown element '%s' from %s", name, from);
 		return 1;
@@ -1132,6 +1376,7 @@ void sm_cluster_init(struct sm *sm)
 	c = xcalloc(1, sizeof(*c));
 	c->remote = xhash_new();
 	c->nodes = xhash_new();
+	c->held_nodes = xhash_new();
 	c->wait_since = time(NULL);
 	if (sm->mio != NULL) {
 		c->timer = mio_timer_new(sm->mio, cluster_timer, sm);
@@ -1150,8 +1395,11 @@ void sm_cluster_free(struct sm *sm)
 	while (c->nheld > 0)
 		pkt_free(&c->held[--c->nheld]);
 	free(c->held);
+	if (sm->users != NULL)
+		stubs_forget_all(sm);
 	xhash_clear(c->remote, rsess_free_list);
 	xhash_free(&c->remote);
+	xhash_free(&c->held_nodes);           /* its names are c->nodes' */
 	xhash_clear(c->nodes, free);
 	xhash_free(&c->nodes);
 	mio_timer_free(&c->timer);

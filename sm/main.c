@@ -187,14 +187,14 @@ static void on_debug(int signo, void *ctx)
 	log_set_debug(signo == SIGUSR2);
 }
 
-static struct metrics_http *sm_metrics;
+static struct metrics *sm_metrics;
 
 /* GET /metrics (metrics/metrics.h). */
 static void render_metrics(struct buf *out, void *ctx)
 {
 	struct sm *sm = ctx;
 
-	metrics_common(out, sm_metrics, "sm");
+	metrics_common(out, sm_metrics);
 	metrics_one(out, "jabberd_sm_sessions", "gauge", "Client sessions open here.",
 		    xhash_count(sm->sessions));
 	metrics_one(out, "jabberd_sm_users_loaded", "gauge",
@@ -230,7 +230,7 @@ static int run(struct sm *sm)
 	int rc;
 
 	if (link_router(sm, &error) < 0 ||
-	    metrics_http_start(sm->mio, sm->cfg, render_metrics, sm, &sm_metrics, &error) < 0) {
+	    metrics_start(sm->mio, sm->cfg, "sm", render_metrics, sm, &sm_metrics, &error) < 0) {
 		log_error("sm: %s", error);
 		return 1;
 	}
@@ -296,7 +296,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = run(sm);
-	metrics_http_free(&sm_metrics);
+	metrics_free(&sm_metrics);
 	pidfile_remove(o.pidfile);      /* the path lives in sm->cfg */
 	comp_free(&sm->comp);
 	sm_free(&sm);

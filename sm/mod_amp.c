@@ -292,7 +292,7 @@ static enum mod_ret amp_pkt_user(struct user *user, struct pkt *pkt)
 	res = jid_resource(pkt->to);
 	dest.bare = res[0] == '\0';
 	dest.exact = !dest.bare && (user_sess(user, res) != NULL ||
-				    sm_remote_get(user->sm, pkt->to, pkt) != NULL);
+				    user_remote_get(user, pkt->to, pkt) != NULL);
 	dest.online = dest.exact || user_top_priority(user, pkt) >= 0;
 	dest.storable = offline_wanted(user->sm, pkt);
 	dest.now = time(NULL);

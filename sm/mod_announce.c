@@ -21,10 +21,12 @@
 #include "util/nad.h"
 #include "util/xhash.h"
 
-/* A copy of the announcement to every available session of the domain. */
+/* A copy of the announcement to every available session of the domain;
+ * in a cluster, on every node (sm_cluster_fan_out_domain). */
 static void announce_online(struct sm *sm, const struct pkt *pkt, const char *domain)
 {
 	struct xhash_iter it;
+	struct pkt *copy;
 	void *v;
 
 	xhash_iter_init(sm->sessions, &it);
@@ -33,6 +35,11 @@ static void announce_online(struct sm *sm, const struct pkt *pkt, const char *do
 
 		if (s->available && strcmp(jid_domain(s->jid), domain) == 0)
 			pkt_sess(pkt_dup(pkt, jid_full(s->jid), domain), s);
+	}
+	copy = pkt_dup(pkt, NULL, domain);
+	if (copy != NULL) {
+		sm_cluster_fan_out_domain(sm, domain, copy);
+		pkt_free(&copy);
 	}
 }
 

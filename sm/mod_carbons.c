@@ -101,7 +101,7 @@ static void carbons_remote(const struct pkt *pkt, struct user *user, const struc
 	struct rsess *r;
 	struct pkt *c;
 
-	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		if (r->available && rsess_usable(r, pkt) && !(reached != NULL && strcmp(r->full, jid_full(reached)) == 0) &&
 		    !(top >= 0 && r->priority == top))
 			sm_fwd_add(&fwd, r);
@@ -159,7 +159,7 @@ static int carbons_exact(struct user *user, const struct pkt *pkt)
 	const char *res = jid_resource(pkt->to);
 
 	return res[0] != '\0' && (user_sess(user, res) != NULL ||
-				  sm_remote_get(user->sm, pkt->to, pkt) != NULL);
+				  user_remote_get(user, pkt->to, pkt) != NULL);
 }
 
 /* Would deliver hand this message to s? (Its rules, mod_deliver.c,

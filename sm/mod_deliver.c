@@ -62,7 +62,7 @@ static int deliver_message_bare(struct user *user, struct pkt *pkt, int all)
 	}
 	/* In a cluster, the sessions on other nodes: one route per node,
 	 * whose sm applies the session's privacy list. */
-	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		if (r->available && rsess_usable(r, pkt) &&
 		    (all ? r->priority >= 0 : r->priority == top))
 			sm_fwd_add(&fwd, r);
@@ -105,7 +105,7 @@ static enum mod_ret deliver_pkt_user(struct user *user, struct pkt *pkt)
 		return MOD_HANDLED;
 	}
 	/* A full JID another node holds: its sm delivers. */
-	if (res[0] != '\0' && (r = sm_remote_get(user->sm, pkt->to, pkt)) != NULL) {
+	if (res[0] != '\0' && (r = user_remote_get(user, pkt->to, pkt)) != NULL) {
 		sm_forward_one(user->sm, pkt, r);
 		return MOD_HANDLED;
 	}

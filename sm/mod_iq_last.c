@@ -84,7 +84,7 @@ static enum mod_ret last_pkt_user(struct user *user, struct pkt *pkt)
 	}
 	/* Online here or, in a cluster, on another node (a stub, or the
 	 * status table). */
-	if (!list_empty(&user->sessions) || sm_remote_first(user->sm, user->jid) != NULL ||
+	if (!list_empty(&user->sessions) || user->remote != NULL ||
 	    online_elsewhere(user)) {
 		last_reply(pkt, 0);
 		return MOD_HANDLED;

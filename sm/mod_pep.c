@@ -104,20 +104,31 @@ static int pep_store(struct user *user, const char *node, const struct nad *item
 	return rc == STORAGE_OK ? 0 : -1;
 }
 
-/* <event><items node><item .../></items></event> in a headline to `to`. */
-static void pep_notify(struct user *user, const char *node, const struct nad *item,
-		       const char *to, struct sess *sess)
+/* <event><items node><item .../></items></event> in a headline to `to`
+ * (NULL: none), or NULL. */
+static struct pkt *pep_event(struct user *user, const char *node, const struct nad *item,
+			     const char *to)
 {
 	struct pkt *m = pkt_create(user->sm, "message", "headline", to, jid_bare(user->jid));
 	int ev, items;
 
 	if (m == NULL)
-		return;
+		return NULL;
 	ev = nad_elem_add(m->nad, 0, NS_PUBSUB_EVENT, "event");
 	items = nad_elem_add(m->nad, ev, NS_PUBSUB_EVENT, "items");
 	nad_attr_set(m->nad, items, NULL, "node", node);
 	nad_graft(m->nad, items, item, 0);
 	nad_elem_set_ns(m->nad, nad_child(m->nad, items, NULL, "item"), NS_PUBSUB_EVENT);
+	return m;
+}
+
+static void pep_notify(struct user *user, const char *node, const struct nad *item,
+		       const char *to, struct sess *sess)
+{
+	struct pkt *m = pep_event(user, node, item, to);
+
+	if (m == NULL)
+		return;
 	if (sess != NULL)
 		pkt_sess(m, sess);
 	else
@@ -126,6 +137,8 @@ static void pep_notify(struct user *user, const char *node, const struct nad *it
 
 static void pep_broadcast(struct user *user, const char *node, const struct nad *item)
 {
+	struct sm_fwd fwd = { 0 };
+	struct rsess *r;
 	struct xhash *roster = roster_items(user);
 	struct xhash_iter it;
 	struct list_node *n;
@@ -145,6 +158,19 @@ static void pep_broadcast(struct user *user, const char *node, const struct nad 
 
 		if (s->available)
 			pep_notify(user, node, item, jid_full(s->jid), s);
+	}
+	/* In a cluster, the user's available sessions on other nodes too
+	 * (one route per node; each target gets its own `to`). */
+	for (r = user->remote; r != NULL; r = r->next)
+		if (r->available)
+			sm_fwd_add(&fwd, r);
+	if (fwd.n > 0) {
+		struct pkt *m = pep_event(user, node, item, NULL);
+
+		if (m != NULL)
+			sm_fwd_send(user->sm, &fwd, m, 0);
+		sm_fwd_clear(&fwd);
+		pkt_free(&m);
 	}
 }
 

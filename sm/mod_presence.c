@@ -122,7 +122,7 @@ static void pres_siblings(struct sess *sess)
 	struct sess *s;
 	struct pkt *probe;
 
-	for (r = sm_remote_first(sess->user->sm, sess->user->jid); r != NULL; r = r->next)
+	for (r = sess->user->remote; r != NULL; r = r->next)
 		if (r->available)
 			sm_fwd_add(&fwd, r);
 	if (fwd.n > 0) {
@@ -215,7 +215,7 @@ void presence_roster(struct user *user, const struct roster_item *item)
 
 	/* The sessions on other nodes: their sm answers a probe on the
 	 * contact's behalf (it read the changed roster first: rule 8). */
-	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		if (r->available)
 			sm_fwd_add(&fwd, r);
 	if (fwd.n > 0 && (probe = pkt_create(user->sm, "presence", "probe", jid_bare(user->jid),
@@ -242,7 +242,7 @@ void presence_gone(struct user *user, const struct jid *jid)
 	struct rsess *r;
 	struct sess *s;
 
-	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		if (r->available) {
 			struct pkt *p = pkt_create(user->sm, "presence", "unavailable",
 						   jid_bare(jid), r->full);
@@ -302,7 +302,7 @@ static void presence_probe(struct user *user, struct pkt *pkt)
 		pkt_free(&pkt);
 		return;
 	}
-	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		if (r->available && rsess_usable(r, pkt)) {
 			sm_fwd_add(&fwd, r);
 			sent = 1;
@@ -358,7 +358,7 @@ static enum mod_ret presence_pkt_user(struct user *user, struct pkt *pkt)
 		sess = user_sess(user, res);
 		if (sess != NULL)
 			pkt_sess(pkt, sess);
-		else if ((r = sm_remote_get(user->sm, pkt->to, pkt)) != NULL)
+		else if ((r = user_remote_get(user, pkt->to, pkt)) != NULL)
 			sm_forward_one(user->sm, pkt, r);
 		else
 			pkt_free(&pkt);

@@ -62,6 +62,7 @@ struct privacy_sess {
 };
 
 static int privacy_slot;
+static int privacy_loaded;              /* privacy_push_wanted without the module */
 
 static struct privacy_user *privacy_user(const struct user *user)
 {
@@ -569,23 +570,43 @@ static void plist_store_default(struct user *user)
 	sm_cluster_changed(user->sm, jid_bare(user->jid), SM_DATA_PRIVACY);
 }
 
-/* Tell every session a list changed (XEP-0016 2.6). */
+/* <iq type='set'><query><list name/></query></iq> to `to`, from `from`. */
+static struct pkt *plist_push_pkt(struct user *user, const char *to, const char *from,
+				  const char *name)
+{
+	char id[24] = "push";
+	struct pkt *push = pkt_create(user->sm, "iq", "set", to, from);
+	int q;
+
+	hash_random_id(id + 4, 12);
+	nad_attr_set(push->nad, 0, NULL, "id", id);
+	q = nad_elem_add(push->nad, 0, NS_PRIVACY, "query");
+	nad_attr_set(push->nad, nad_elem_add(push->nad, q, NS_PRIVACY, "list"), NULL, "name",
+		     name);
+	return push;
+}
+
+/* Tell every session a list changed (XEP-0016 2.6). In a cluster, the
+ * user's sessions on other nodes too: one route per node, from the bare
+ * JID, each target getting its own `to`. */
 static void plist_push(struct user *user, const char *name)
 {
+	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
+	struct rsess *r;
 
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
-		char id[24] = "push";
-		struct pkt *push = pkt_create(user->sm, "iq", "set", jid_full(s->jid), NULL);
-		int q;
 
-		hash_random_id(id + 4, 12);
-		nad_attr_set(push->nad, 0, NULL, "id", id);
-		q = nad_elem_add(push->nad, 0, NS_PRIVACY, "query");
-		nad_attr_set(push->nad, nad_elem_add(push->nad, q, NS_PRIVACY, "list"), NULL, "name",
-			     name);
-		pkt_sess(push, s);
+		pkt_sess(plist_push_pkt(user, jid_full(s->jid), NULL, name), s);
+	}
+	for (r = user->remote; r != NULL; r = r->next)
+		sm_fwd_add(&fwd, r);
+	if (fwd.n > 0) {
+		struct pkt *push = plist_push_pkt(user, NULL, jid_bare(user->jid), name);
+
+		sm_fwd_send(user->sm, &fwd, push, 0);
+		pkt_free(&push);
 	}
 }
 
@@ -697,26 +718,55 @@ static void plists_iq(struct sess *sess, struct pkt *pkt)
 
 /* ---- XEP-0191 iqs ---- */
 
+/* <iq type='set'> with the request's <block/>/<unblock/> (or an empty
+ * `what`) to `to`, from `from`. */
+static struct pkt *privacy_push_pkt(struct user *user, const char *to, const char *from,
+				    const char *what, const struct pkt *req, int q)
+{
+	char id[24] = "block";
+	struct pkt *push = pkt_create(user->sm, "iq", "set", to, from);
+
+	hash_random_id(id + 5, 12);
+	nad_attr_set(push->nad, 0, NULL, "id", id);
+	if (q != NAD_NONE)
+		nad_graft(push->nad, 0, req->nad, q);
+	else
+		nad_elem_add(push->nad, 0, NS_BLOCKING, what);
+	return push;
+}
+
+/* To every session that fetched the block list (XEP-0191 3.3). In a
+ * cluster, to the user's sessions on other nodes too, from the bare JID:
+ * which of them fetched it is known only there (privacy_push_wanted). */
 static void privacy_push(struct user *user, const char *what, const struct pkt *req, int q)
 {
+	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
+	struct rsess *r;
 
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
-		char id[24] = "block";
-		struct pkt *push;
 
 		if (privacy_sess(s) == NULL || !privacy_sess(s)->blocklist_fetched)
 			continue;
-		hash_random_id(id + 5, 12);
-		push = pkt_create(user->sm, "iq", "set", jid_full(s->jid), NULL);
-		nad_attr_set(push->nad, 0, NULL, "id", id);
-		if (q != NAD_NONE)
-			nad_graft(push->nad, 0, req->nad, q);
-		else
-			nad_elem_add(push->nad, 0, NS_BLOCKING, what);
-		pkt_sess(push, s);
+		pkt_sess(privacy_push_pkt(user, jid_full(s->jid), NULL, what, req, q), s);
 	}
+	for (r = user->remote; r != NULL; r = r->next)
+		sm_fwd_add(&fwd, r);
+	if (fwd.n > 0) {
+		struct pkt *push = privacy_push_pkt(user, NULL, jid_bare(user->jid), what, req, q);
+
+		sm_fwd_send(user->sm, &fwd, push, 0);
+		pkt_free(&push);
+	}
+}
+
+int privacy_push_wanted(struct sess *sess, const struct pkt *pkt)
+{
+	if (pkt->type != PKT_IQ_SET || pkt->iq_ns == NULL || strcmp(pkt->iq_ns, NS_BLOCKING) != 0 ||
+	    pkt->from == NULL || strcmp(jid_full(pkt->from), jid_bare(sess->user->jid)) != 0)
+		return 1;
+	return privacy_loaded && privacy_sess(sess) != NULL && privacy_sess(sess)->blocklist_fetched;
 }
 
 static void privacy_get(struct sess *sess, struct pkt *pkt)
@@ -939,6 +989,7 @@ static void privacy_user_delete(struct sm *sm, const struct jid *jid)
 static int privacy_init(struct sm *sm, const char *arg)
 {
 	(void)arg;
+	privacy_loaded = 1;
 	sm_feature(sm, NS_BLOCKING);
 	sm_feature(sm, NS_PRIVACY);
 	return 0;

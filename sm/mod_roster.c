@@ -452,7 +452,7 @@ static void roster_push(struct user *user, const struct roster_item *item, int r
 		item_to_nad(user, item, push->nad, q, removed);
 		pkt_sess(push, s);
 	}
-	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		sm_fwd_add(&fwd, r);
 	if (fwd.n > 0) {
 		char id[24] = "push";
@@ -724,7 +724,7 @@ static int roster_deliver(struct user *user, struct pkt *pkt)
 	struct rsess *r;
 	int sent = 0;
 
-	for (r = sm_remote_first(user->sm, user->jid); r != NULL; r = r->next)
+	for (r = user->remote; r != NULL; r = r->next)
 		if (r->available && rsess_usable(r, pkt)) {
 			sm_fwd_add(&fwd, r);
 			sent = 1;

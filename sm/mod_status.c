@@ -81,7 +81,7 @@ static void status_sess_end(struct sess *sess)
 
 	/* Others still online (here or, in a cluster, on another node):
 	 * the user is. */
-	if (sm_remote_first(sess->user->sm, sess->user->jid) != NULL)
+	if (sess->user->remote != NULL)
 		return;
 	for (n = list_first(&sess->user->sessions); n != NULL;
 	     n = list_next(&sess->user->sessions, n))

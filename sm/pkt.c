@@ -178,8 +178,10 @@ struct pkt *pkt_dup(const struct pkt *pkt, const char *to, const char *from)
 	if (from != NULL)
 		nad_attr_set(nad, 0, NULL, "from", from);
 	dup = pkt_new(pkt->sm, nad);
-	if (dup != NULL)
+	if (dup != NULL) {
 		dup->exclude_node = xstrdup_opt(pkt->exclude_node);
+		dup->hops = pkt->hops;
+	}
 	return dup;
 }
 
@@ -208,6 +210,7 @@ static void pkt_swap(struct pkt *pkt)
 	free(from);
 	free(pkt->exclude_node);
 	pkt->exclude_node = NULL;
+	pkt->hops = 0;          /* the reply is a new stanza */
 	pkt_addr(pkt, "to", &pkt->to);
 	pkt_addr(pkt, "from", &pkt->from);
 }

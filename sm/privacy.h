@@ -18,5 +18,9 @@ struct user;
 int privacy_sess_denies(struct sess *sess, const struct pkt *pkt);
 /* The same for the user's default list (sess NULL: no session takes it). */
 int privacy_user_denies(struct user *user, const struct pkt *pkt);
+/* A block list push (XEP-0191) from another node's sm, from the user's
+ * bare JID: 1 if this session fetched the block list (0: not for it);
+ * 1 for any other stanza. */
+int privacy_push_wanted(struct sess *sess, const struct pkt *pkt);
 
 #endif

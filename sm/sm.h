@@ -109,6 +109,9 @@ struct pkt {
 	char *exclude_node;             /* cluster: sessions on this node are
 					 * gone for this stanza (it came from
 					 * there, or was not delivered there) */
+	int hops;                       /* cluster: forwards it has made to
+					 * reach this node (jc:hops; 0: it did
+					 * not come through the cluster) */
 };
 
 /*
@@ -131,6 +134,9 @@ struct user {
 	struct list_node sessions;      /* struct sess.link */
 	void **mod;                     /* module data, by slot */
 	int refs;                       /* held by packets being handled */
+	struct rsess *remote;           /* cluster: its sessions on other nodes
+					 * (the head of its stubs, kept by
+					 * sm/cluster.c), NULL: none */
 };
 
 struct sess {
@@ -273,6 +279,11 @@ static_assert(sizeof(struct rsess) == 32, "a stub's fixed part stays 32 bytes");
 #define SM_CLUSTER_MERGE_MAX 256        /* nodes in one <merged/> (i14) */
 #define SM_CLUSTER_HOLD_MAX 10000       /* stanzas held until synced (rule 2) */
 #define SM_CLUSTER_HOLD_SECS 10         /* ... or this long */
+/* A stanza makes at most this many forwards in all: one that arrived
+ * forwarded is forwarded at most once more (jc:hops, docs/cluster-protocol.md
+ * "The module and its sm" rule 9); past it, other nodes' sessions do not
+ * count for it and the RFC 6121 rules apply over the local ones. */
+#define SM_CLUSTER_HOPS_MAX 2
 void sm_cluster_init(struct sm *sm);
 void sm_cluster_free(struct sm *sm);
 int sm_clustered(const struct sm *sm);
@@ -302,8 +313,11 @@ struct rsess *sm_remote_first(const struct sm *sm, const struct jid *jid);
 int rsess_usable(const struct rsess *r, const struct pkt *pkt);
 /* The usable stub of this full JID, or NULL. */
 struct rsess *sm_remote_get(const struct sm *sm, const struct jid *full, const struct pkt *pkt);
-/* The highest priority among jid's usable available stubs, or -1. */
-int sm_remote_top(const struct sm *sm, const struct jid *jid, const struct pkt *pkt);
+/* The same for a loaded user's full JID, from user->remote (no lookup). */
+struct rsess *user_remote_get(const struct user *user, const struct jid *full,
+			      const struct pkt *pkt);
+/* The highest priority among the user's usable available stubs, or -1. */
+int user_remote_top(const struct user *user, const struct pkt *pkt);
 size_t sm_remote_count(const struct sm *sm);
 /* Stanzas for remote sessions, gathered per node (rule 7). */
 struct sm_fwd_node;
@@ -328,6 +342,9 @@ void sm_cluster_batch_end(struct sm *sm, const struct pkt *pkt);
 void sm_cluster_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to);
 /* Presence for user's available remote sessions (no `to`). */
 void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt *pkt);
+/* pkt (no `to`: each target gets its own) to every available session of
+ * `domain` on other nodes: an announcement (mod_announce). */
+void sm_cluster_fan_out_domain(struct sm *sm, const char *domain, const struct pkt *pkt);
 
 /* sm/cluster_data.c: one user's data, one truth across nodes sharing a
  * database. sm_cluster_changed(): after writing `what` of user `bare`,

@@ -44,6 +44,7 @@ struct user *user_load(struct sm *sm, const struct jid *jid)
 	user->jid = jid_copy_bare(jid);
 	user->mod = mm_data_new(sm);
 	list_init(&user->sessions);
+	user->remote = sm_remote_first(sm, user->jid);  /* then kept by sm/cluster.c */
 	if (mm_user_load(sm, user) < 0) {
 		log_debug("sm: user %s not loaded (unknown)", jid_bare(jid));
 		user_free(user);
@@ -64,7 +65,7 @@ void user_drop(struct user *user)
 
 void user_release(struct user *user)
 {
-	if (sm_remote_first(user->sm, user->jid) != NULL)
+	if (user->remote != NULL)
 		return;         /* online on another node: kept */
 	user_drop(user);
 }
@@ -80,7 +81,7 @@ void user_release_idle(struct sm *sm)
 		struct user *u = v;
 
 		if (u->refs > 0 || !list_empty(&u->sessions) ||
-		    sm_remote_first(sm, u->jid) != NULL)
+		    u->remote != NULL)
 			continue;
 		xhash_iter_remove(&it);
 		user_free(u);
@@ -156,14 +157,14 @@ struct sess *user_top_sess_for(struct user *user, const struct pkt *pkt)
 int user_top_priority(struct user *user, const struct pkt *pkt)
 {
 	struct sess *top = pkt != NULL ? user_top_sess_for(user, pkt) : user_top_sess(user);
-	int remote = sm_remote_top(user->sm, user->jid, pkt);
+	int remote = user_remote_top(user, pkt);
 
 	return top != NULL && top->priority > remote ? top->priority : remote;
 }
 
 int user_available_anywhere(struct user *user, const struct pkt *pkt)
 {
-	return user_top_sess(user) != NULL || sm_remote_top(user->sm, user->jid, pkt) >= 0;
+	return user_top_sess(user) != NULL || user_remote_top(user, pkt) >= 0;
 }
 
 struct sess *user_top_sess(struct user *user)

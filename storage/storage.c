@@ -494,6 +494,59 @@ int storage_sql_where(struct storage_backend *be, const char *verb, const char *
 	return 0;
 }
 
+int storage_sql_insert(struct storage_backend *be, const char *type, const char *owner,
+		       const struct os_object *o, enum storage_param_style style,
+		       size_t max_ident, const char *extra_col, const char *extra_val,
+		       struct buf *sql, struct storage_sql_params *p, const char **error_r)
+{
+	struct storage_sql *d = be->data;
+	int dollar = style == STORAGE_PARAM_DOLLAR;
+	size_t n = os_object_nfields(o);
+
+	storage_sql_params_init(p, n + 1);
+	p->values[p->n++] = owner;
+	buf_append_str(sql, "INSERT INTO ");
+	if (storage_sql_table(be, d->prefix, type, max_ident, sql, error_r) < 0)
+		return -1;
+	buf_append_str(sql, " (\"collection-owner\"");
+	if (extra_col != NULL)
+		buf_printf(sql, ", %s", extra_col);
+	for (size_t i = 0; i < n; i++) {
+		if (!storage_key_is_data(os_object_field(o, i, NULL)))
+			continue;
+		buf_append_str(sql, ", ");
+		sql_ident(sql, NULL, os_object_field(o, i, NULL));
+		storage_sql_params_add_field(p, o, i, dollar ? "t" : "1", dollar ? "f" : "0");
+	}
+	buf_append_str(sql, dollar ? ") VALUES ($1" : ") VALUES (?");
+	if (extra_val != NULL)
+		buf_printf(sql, ", %s", extra_val);
+	for (int i = 2; i <= p->n; i++) {
+		if (dollar)
+			buf_printf(sql, ", $%d", i);
+		else
+			buf_append_str(sql, ", ?");
+	}
+	buf_append_char(sql, ')');
+	return 0;
+}
+
+void storage_sql_put_cell(struct os_object *o, const char *name, enum sql_col_type type,
+			  const char *v)
+{
+	switch (type) {
+	case SQL_COL_BOOL:
+		os_object_put_bool(o, name, v[0] == 't' || strtoll(v, NULL, 10) != 0);
+		break;
+	case SQL_COL_INT:
+		os_object_put_int(o, name, strtoll(v, NULL, 10));
+		break;
+	case SQL_COL_TEXT:
+		os_object_put_str(o, name, v);
+		break;
+	}
+}
+
 int storage_sql_ensure_schema(struct storage_backend *be, const char **error_r)
 {
 	const char *name = be->driver->name, *why;

@@ -158,31 +158,13 @@ static int run_where(struct storage_backend *be, const char *verb, const char *t
 static int insert_object(struct storage_backend *be, const char *type, const char *owner,
 			 const struct os_object *o, const char **error_r)
 {
-	struct storage_sql *d = be->data;
-	size_t n = os_object_nfields(o);
 	struct buf sql = { 0 };
-	struct storage_sql_params p;
+	struct storage_sql_params p = { 0 };
 	int rc = -1;
 
-	storage_sql_params_init(&p, n + 1);
-	p.values[p.n++] = owner;
-	buf_append_str(&sql, "INSERT INTO ");
-	if (table_ident(be, d->prefix, type, &sql, error_r) < 0)
-		goto out;
-	buf_append_str(&sql, " (\"collection-owner\"");
-	for (size_t i = 0; i < n; i++) {
-		if (!storage_key_is_data(os_object_field(o, i, NULL)))
-			continue;
-		buf_append_str(&sql, ", ");
-		sql_ident(&sql, NULL, os_object_field(o, i, NULL));
-		storage_sql_params_add_field(&p, o, i, "1", "0");
-	}
-	buf_append_str(&sql, ") VALUES (?");
-	for (int i = 1; i < p.n; i++)
-		buf_append_str(&sql, ", ?");
-	buf_append_char(&sql, ')');
-	rc = run(be, sql.data, p.n, p.values, "insert", NULL, error_r);
-out:
+	if (storage_sql_insert(be, type, owner, o, STORAGE_PARAM_QMARK, MYSQL_MAX_IDENT, NULL,
+			       NULL, &sql, &p, error_r) == 0)
+		rc = run(be, sql.data, p.n, p.values, "insert", NULL, error_r);
 	storage_sql_params_free(&p);
 	buf_free(&sql);
 	return rc;
@@ -197,19 +179,8 @@ static void row_to_object(const struct sql_rows *rows, size_t row, struct os *os
 	for (unsigned c = 0; c < rows->ncols; c++) {
 		const char *name = rows->names[c], *v = sql_rows_cell(rows, row, c);
 
-		if (strcmp(name, "collection-owner") == 0 || v == NULL)
-			continue;
-		switch (rows->types[c]) {
-		case SQL_COL_BOOL:
-			os_object_put_bool(o, name, strtoll(v, NULL, 10) != 0);
-			break;
-		case SQL_COL_INT:
-			os_object_put_int(o, name, strtoll(v, NULL, 10));
-			break;
-		case SQL_COL_TEXT:
-			os_object_put_str(o, name, v);
-			break;
-		}
+		if (strcmp(name, "collection-owner") != 0 && v != NULL)
+			storage_sql_put_cell(o, name, rows->types[c], v);
 	}
 }
 

@@ -191,35 +191,20 @@ static PGresult *run_where(struct storage_backend *be, const char *verb, const c
 static int insert_object(struct storage_backend *be, const char *type, const char *owner,
 			 const struct os_object *o, const char **error_r)
 {
-	struct storage_sql *d = be->data;
-	size_t n = os_object_nfields(o);
 	struct buf sql = { 0 };
-	struct storage_sql_params p;
+	struct storage_sql_params p = { 0 };
 	PGresult *res = NULL;
+	int rc = -1;
 
-	storage_sql_params_init(&p, n + 1);
-	p.values[p.n++] = owner;
-	buf_append_str(&sql, "INSERT INTO ");
-	if (table_ident(be, d->prefix, type, &sql, error_r) < 0)
-		goto out;
-	buf_append_str(&sql, " (\"collection-owner\", \"object-sequence\"");
-	for (size_t i = 0; i < n; i++) {
-		if (!storage_key_is_data(os_object_field(o, i, NULL)))
-			continue;
-		buf_append_str(&sql, ", ");
-		sql_ident(&sql, NULL, os_object_field(o, i, NULL));
-		storage_sql_params_add_field(&p, o, i, "t", "f");
-	}
-	buf_append_str(&sql, ") VALUES ($1, nextval('\"" STORAGE_PGSQL_SEQUENCE "\"')");
-	for (int i = 2; i <= p.n; i++)
-		buf_printf(&sql, ", $%d", i);
-	buf_append_char(&sql, ')');
-	res = run(be, sql.data, p.n, p.values, PGRES_COMMAND_OK, "insert", error_r);
-out:
+	if (storage_sql_insert(be, type, owner, o, STORAGE_PARAM_DOLLAR, PGSQL_MAX_IDENT,
+			       "\"object-sequence\"", "nextval('\"" STORAGE_PGSQL_SEQUENCE "\"')",
+			       &sql, &p, error_r) == 0 &&
+	    (res = run(be, sql.data, p.n, p.values, PGRES_COMMAND_OK, "insert", error_r)) != NULL)
+		rc = 0;
 	PQclear(res);
 	storage_sql_params_free(&p);
 	buf_free(&sql);
-	return res != NULL ? 0 : -1;
+	return rc;
 }
 
 /* ---- operations ---- */
@@ -239,22 +224,22 @@ static void row_to_object(const PGresult *res, int row, struct os *os)
 	for (int i = 0; i < ncols; i++) {
 		const char *name = PQfname(res, i), *v = PQgetvalue(res, row, i);
 
+		enum sql_col_type type = SQL_COL_TEXT;
+
 		if (strcmp(name, "collection-owner") == 0 || PQgetisnull(res, row, i))
 			continue;
 		switch (PQftype(res, i)) {
 		case PG_OID_BOOL:
-			os_object_put_bool(o, name, v[0] == 't');
+			type = SQL_COL_BOOL;
 			break;
 		case PG_OID_INT2:
 		case PG_OID_INT4:
 		case PG_OID_INT8:
 		case PG_OID_OID:
-			os_object_put_int(o, name, strtoll(v, NULL, 10));
-			break;
-		default:
-			os_object_put_str(o, name, v);
+			type = SQL_COL_INT;
 			break;
 		}
+		storage_sql_put_cell(o, name, type, v);
 	}
 }
 

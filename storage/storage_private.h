@@ -196,6 +196,25 @@ int storage_sql_where(struct storage_backend *be, const char *verb, const char *
 		      struct storage_sql_params *p, const char **error_r);
 
 /*
+ * `INSERT INTO "prefix+type" ("collection-owner"[, <extra_col>], <o's data
+ * fields>) VALUES (<p1>[, <extra_val>], <p2>, ...)` in sql and its
+ * parameters in p (initialized here): the owner, then the fields, written
+ * in `style` (booleans "t"/"f" with $n for PostgreSQL, "1"/"0" with ? for
+ * MySQL). extra_col and extra_val (SQL text, e.g. a sequence's next value)
+ * may be NULL.
+ */
+int storage_sql_insert(struct storage_backend *be, const char *type, const char *owner,
+		       const struct os_object *o, enum storage_param_style style,
+		       size_t max_ident, const char *extra_col, const char *extra_val,
+		       struct buf *sql, struct storage_sql_params *p, const char **error_r);
+
+/* One result cell `v` of column `name`, read as its type says (storage/
+ * sql.h; a boolean is "t"/"f" from PostgreSQL, "1"/"0" from MySQL), put
+ * into o. */
+void storage_sql_put_cell(struct os_object *o, const char *name, enum sql_col_type type,
+			  const char *v);
+
+/*
  * What a server SQL driver (pgsql, mysql) does itself; storage_sql_put()
  * and the others below do the rest the same way for both: writes of
  * several rows in one transaction ([delete, then] inserts), a connection

@@ -8,7 +8,9 @@
  * evidence and no death while another node still sees the member, a
  * silent link, BYE, a member that comes back with a new incarnation, a
  * node that learns it was declared dead, the table bound, frames that are
- * refused whole, and a pause of this node itself.
+ * refused whole, and a pause of this node itself; flap damping (the
+ * penalty's decay, hold-down and release, a slow flapper never held) and
+ * the partition and merge counters.
  */
 #include "config.h"
 
@@ -42,6 +44,8 @@ struct net {
 	char dialled[NODES][64];                /* the last name dialled */
 	int reincarnations[NODES];
 	unsigned sent[NODES];
+	int held_calls[NODES][NODES];           /* [at][who] held hook calls */
+	int held[NODES][NODES];                 /* [at][who] as the hook said */
 };
 
 static const char *const names[NODES] = { "n1", "n2", "n3", "n4" };
@@ -118,12 +122,23 @@ static void h_reincarnated(void *ctx, uint64_t inc)
 	h->net->reincarnations[h->self]++;
 }
 
+static void h_held(void *ctx, const char *name, int held)
+{
+	struct hook_ctx *h = ctx;
+	int who = idx(name);
+
+	h->net->held_calls[h->self][who]++;
+	assert_int_not_equal(h->net->held[h->self][who], held);        /* a change */
+	h->net->held[h->self][who] = held;
+}
+
 static const struct cluster_members_hooks hooks = {
 	.send = h_send,
 	.link_idle = h_idle,
 	.dial = h_dial,
 	.dead = h_dead,
 	.reincarnated = h_reincarnated,
+	.held = h_held,
 };
 
 static struct cluster_members_timing timing;
@@ -516,7 +531,7 @@ static void test_frame_names_us(void **unused)
 		struct cluster_member_info info;
 
 		for (int i = 0; i < cluster_members_count(net.m[1]); i++) {
-			cluster_members_get(net.m[1], i, &info);
+			cluster_members_get(net.m[1], i, net.now, &info);
 			if (strcmp(info.name, "n1") == 0)
 				assert_int_equal(info.incarnation, inc + 1);
 		}
@@ -567,6 +582,173 @@ static void test_wan_timing(void **unused)
 	assert_int_equal(t.silent_ms + t.confirm_ms, 15000);
 	cluster_members_timing_profile(0, &t);
 	assert_int_equal(t.silent_ms + t.confirm_ms, 3000);
+}
+
+/* ---- flap damping ---- */
+
+static void test_flap_decay(void **unused)
+{
+	unsigned prev = 4000;
+
+	(void)unused;
+	assert_int_equal(cluster_flap_decay(1000, 0, 0, 15000), 1000);
+	assert_int_equal(cluster_flap_decay(1000, 0, 15000, 15000), 500);
+	assert_int_equal(cluster_flap_decay(1000, 0, 30000, 15000), 250);
+	assert_in_range(cluster_flap_decay(1000, 0, 7500, 15000), 706, 708);   /* 2^-0.5 */
+	assert_in_range(cluster_flap_decay(6000, 5, 5 + 22500, 15000), 2119, 2123);
+	assert_int_equal(cluster_flap_decay(6000, 0, 32u * 15000, 15000), 0);
+	assert_int_equal(cluster_flap_decay(6000, 0, UINT64_MAX, 15000), 0);
+	assert_int_equal(cluster_flap_decay(1000, 0, 15000, 0), 1000);         /* off */
+	assert_int_equal(cluster_flap_decay(1000, 20, 10, 15000), 1000);       /* clock */
+	for (uint64_t t = 100; t < 100000; t += 100) {
+		unsigned p = cluster_flap_decay(4000, 0, t, 15000);
+
+		assert_true(p <= prev);
+		prev = p;
+	}
+}
+
+/* n2 (index 1) is killed (its links close) and declared dead, then starts
+ * again as a new incarnation and links with both. */
+static void kill_restart(struct net *net, uint64_t inc, unsigned down_ms)
+{
+	link_close(net, 0, 1);
+	link_close(net, 2, 1);
+	run(net, down_ms);
+	assert_int_equal(state(net, 0, 1), CLUSTER_MEMBER_DEAD);
+	net_start(net, 1, inc);
+	link_open(net, 1, 0);
+	link_open(net, 1, 2);
+	assert_int_equal(state(net, 0, 1), CLUSTER_MEMBER_ALIVE);
+}
+
+static struct cluster_member_info member(struct net *net, int at, int who)
+{
+	struct cluster_member_info info;
+
+	for (int i = 0; i < cluster_members_count(net->m[at]); i++) {
+		cluster_members_get(net->m[at], i, net->now, &info);
+		if (strcmp(info.name, names[who]) == 0)
+			return info;
+	}
+	fail_msg("%s not in %s's table", names[who], names[at]);
+	return info;
+}
+
+/* Returns 2.5 s apart: the first two are shown, the third is held down
+ * (penalty 1000, then 1000 x 2^(-2.5/15) + 1000 = 1891, then 2685); more
+ * returns keep it held (no second hook call); once it stays up it is
+ * released when the penalty has decayed below 750, not before. */
+static void test_flap_hold_down(void **unused)
+{
+	struct net net;
+	struct cluster_member_info info;
+	struct cluster_members_counters c;
+	uint64_t inc = 5000;
+
+	(void)unused;
+	net_init(&net, 3);
+	full_mesh(&net);
+	kill_restart(&net, ++inc, 1500);
+	run(&net, 1000);
+	info = member(&net, 0, 1);
+	assert_int_equal(info.returns, 1);
+	assert_in_range(info.penalty, 900, 1000);
+	assert_false(info.held);
+	kill_restart(&net, ++inc, 1500);
+	run(&net, 1000);
+	assert_int_equal(net.held_calls[0][1], 0);
+	kill_restart(&net, ++inc, 1500);
+	assert_int_equal(net.held_calls[0][1], 1);
+	assert_int_equal(net.held_calls[2][1], 1);
+	assert_true(net.held[0][1]);
+	info = member(&net, 0, 1);
+	assert_true(info.held);
+	assert_int_equal(info.held_since_ms, net.now);
+	assert_in_range(info.penalty, 2600, 2700);
+	/* it keeps flapping: still held, no new hook call */
+	for (int i = 0; i < 3; i++) {
+		run(&net, 1000);
+		kill_restart(&net, ++inc, 1500);
+	}
+	assert_int_equal(net.held_calls[0][1], 1);
+	info = member(&net, 0, 1);
+	assert_int_equal(info.returns, 6);
+	assert_true(info.penalty <= CLUSTER_FLAP_MAX);
+	/* this node and n3 were never held by anyone */
+	assert_int_equal(net.held_calls[1][0] + net.held_calls[1][2] + net.held_calls[0][2], 0);
+	/* up for good: held while the penalty is 750 or more */
+	for (int i = 0; i < 400 && member(&net, 0, 1).penalty >= CLUSTER_FLAP_REUSE + 10; i++) {
+		run(&net, 250);
+		assert_true(member(&net, 0, 1).held);
+	}
+	run(&net, 1000);
+	info = member(&net, 0, 1);
+	assert_false(info.held);
+	assert_true(info.penalty < CLUSTER_FLAP_REUSE);
+	assert_int_equal(net.held_calls[0][1], 2);
+	assert_false(net.held[0][1]);
+	cluster_members_counters(net.m[0], &c);
+	assert_int_equal(c.declared_dead, 6);
+	assert_int_equal(c.merges, 6);
+	assert_int_equal(c.held_down, 1);
+	assert_int_equal(c.suspected, 6);
+	assert_int_equal(c.partitions, 0);
+	net_free(&net);
+}
+
+/* A node that comes back every 20 s (more than a half-life apart) stays
+ * below the suppress level for good: 1000 / (1 - 2^(-20/15)) = 1658. */
+static void test_slow_flapper_never_held(void **unused)
+{
+	struct net net;
+	uint64_t inc = 5000;
+
+	(void)unused;
+	net_init(&net, 3);
+	full_mesh(&net);
+	for (int i = 0; i < 10; i++) {
+		kill_restart(&net, ++inc, 1500);
+		run(&net, 18500);
+	}
+	assert_int_equal(net.held_calls[0][1], 0);
+	assert_int_equal(member(&net, 0, 1).returns, 10);
+	assert_true(member(&net, 0, 1).penalty < CLUSTER_FLAP_SUPPRESS - CLUSTER_FLAP_PENALTY);
+	net_free(&net);
+}
+
+/* n1 cut from both others: each side declares the other dead. Healed,
+ * n1 hears n3 still sees n2 alive at the incarnation n1 declared dead (a
+ * partition seen) and that it was itself declared dead (another); all
+ * merge again as new incarnations. */
+static void test_partition_and_merge_counted(void **unused)
+{
+	struct net net;
+	struct cluster_members_counters c;
+
+	(void)unused;
+	net_init(&net, 3);
+	full_mesh(&net);
+	link_close(&net, 0, 1);
+	link_close(&net, 0, 2);
+	run(&net, 1500);
+	assert_int_equal(state(&net, 0, 1), CLUSTER_MEMBER_DEAD);
+	assert_int_equal(state(&net, 1, 0), CLUSTER_MEMBER_DEAD);
+	assert_int_equal(state(&net, 1, 2), CLUSTER_MEMBER_ALIVE);
+	link_open(&net, 0, 2);
+	link_open(&net, 0, 1);
+	run(&net, 5000);
+	for (int a = 0; a < 3; a++)
+		for (int b = 0; b < 3; b++)
+			assert_int_equal(state(&net, a, b), CLUSTER_MEMBER_ALIVE);
+	cluster_members_counters(net.m[0], &c);
+	assert_true(c.partitions >= 2);
+	assert_true(c.merges >= 2);
+	assert_int_equal(c.declared_dead, 2);
+	cluster_members_counters(net.m[1], &c);
+	assert_int_equal(c.declared_dead, 1);
+	assert_true(c.merges >= 1);
+	net_free(&net);
 }
 
 /* Issue 14: merges. n1 | n2 n3 long enough for both sides to declare
@@ -622,8 +804,8 @@ static void test_merges_after_a_partition(void **unused)
 	run(&net, 5000);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(ready(&net, i, v), 0);
-	assert_int_equal(cluster_members_merges(net.m[0]), 2);
-	assert_int_equal(cluster_members_merges(net.m[1]), 1);
+	assert_int_equal(cluster_members_merges_announced(net.m[0]), 2);
+	assert_int_equal(cluster_members_merges_announced(net.m[1]), 1);
 	/* all three were told they were dead: each is revived, once */
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(net.reincarnations[i], 1);
@@ -662,6 +844,10 @@ int main(void)
 		cmocka_unit_test(test_frame_names_us),
 		cmocka_unit_test(test_table_bound),
 		cmocka_unit_test(test_wan_timing),
+		cmocka_unit_test(test_flap_decay),
+		cmocka_unit_test(test_flap_hold_down),
+		cmocka_unit_test(test_slow_flapper_never_held),
+		cmocka_unit_test(test_partition_and_merge_counted),
 		cmocka_unit_test(test_merges_after_a_partition),
 	};
 

@@ -297,18 +297,24 @@ static void test_snapshot_paced_by_link(void **state)
 	state_net_free(&net);
 }
 
+/* n1 and n2 (history 16), n1's a@ and b@ replicated to n2. */
+static void two_sessions_replicated(struct state_net *net)
+{
+	state_net_init(net, 2, 16);
+	set(net->st[0], "a@example.org/r", 0, 1);
+	set(net->st[0], "b@example.org/r", 0, 1);
+	cluster_state_flush(net->st[0]);
+	state_net_pump(net);
+	assert_int_equal(cluster_state_count(net->st[1], "n1"), 2);
+}
+
 static void test_incarnation_replaces(void **state)
 {
 	struct state_net net;
 	uint64_t inc = 0;
 
 	(void)state;
-	state_net_init(&net, 2, 16);
-	set(net.st[0], "a@example.org/r", 0, 1);
-	set(net.st[0], "b@example.org/r", 0, 1);
-	cluster_state_flush(net.st[0]);
-	state_net_pump(&net);
-	assert_int_equal(cluster_state_count(net.st[1], "n1"), 2);
+	two_sessions_replicated(&net);
 	/* n1 restarts: its first change (seq 1) replaces the old entries */
 	state_net_restart(&net, 0, 5000, 16);
 	set(net.st[0], "c@example.org/r", 3, 1);
@@ -334,6 +340,54 @@ static void test_incarnation_replaces(void **state)
 	assert_no_session(net.st[1], "c@example.org/r", "n1");
 	assert_int_equal(cluster_state_last_seq(net.st[1], "n1", &inc), 2);
 	assert_int_equal(inc, 6000);
+	state_net_free(&net);
+}
+
+/* i13-resync: a node that takes a new incarnation (told it was declared
+ * dead) keeps its entries and its sequences; its frames carry the new
+ * incarnation, so a peer holding the old one asks for a snapshot at the
+ * next delta or link open, and is synced with the incarnation HELLO
+ * gives (the module's <sync/> compares the two). */
+static void test_reincarnated(void **state)
+{
+	struct state_net net;
+	uint64_t inc = 0;
+
+	(void)state;
+	two_sessions_replicated(&net);
+	assert_int_equal(cluster_state_last_seq(net.st[1], "n1", &inc), 2);
+	assert_int_equal(inc, 1000);
+	cluster_state_reincarnated(net.st[0], 7000);
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 7000), 0);
+	/* its link still says 1000: what we hold is that or newer */
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 1000), 1);
+	/* a link that opens again: the old incarnation's request gets a
+	 * snapshot of the new one */
+	cluster_state_peer_open(net.st[1], "n1");
+	state_net_pump(&net);
+	assert_int_equal(net.sent[0][CLUSTER_FRAME_STATE_SNAPSHOT], 1);
+	assert_int_equal(cluster_state_count(net.st[1], "n1"), 2);
+	assert_int_equal(cluster_state_last_seq(net.st[1], "n1", &inc), 2);
+	assert_int_equal(inc, 7000);
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 7000), 1);
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 1000), 1);
+	/* a restart announces a larger incarnation: not synced until its
+	 * entries come */
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 9000), 0);
+	/* again, and this time the peer first hears of it by a delta: the
+	 * sequence goes on (3), so it asks for a snapshot instead of taking
+	 * the delta for a restart that dropped a and b */
+	cluster_state_reincarnated(net.st[0], 8000);
+	set(net.st[0], "c@example.org/r", 4, 1);
+	cluster_state_flush(net.st[0]);
+	state_net_pump(&net);
+	assert_int_equal(net.sent[0][CLUSTER_FRAME_STATE_SNAPSHOT], 2);
+	assert_int_equal(cluster_state_count(net.st[1], "n1"), 3);
+	assert_session(net.st[1], "a@example.org/r", "n1", 0, 1);
+	assert_session(net.st[1], "c@example.org/r", "n1", 4, 1);
+	assert_int_equal(cluster_state_last_seq(net.st[1], "n1", &inc), 3);
+	assert_int_equal(inc, 8000);
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 8000), 1);
 	state_net_free(&net);
 }
 
@@ -463,8 +517,11 @@ static void test_watch(void **state)
 	set(net.st[0], "c@example.org/r", 0, 1);
 	cluster_state_flush(net.st[0]);
 	state_net_pump(&net);
-	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 1000), 0);
+	/* i13-resync: entries of a newer incarnation than a link announced
+	 * count as synced (incarnations only grow); an older one does not */
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 1000), 1);
 	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 5000), 1);
+	assert_int_equal(cluster_state_peer_synced(net.st[1], "n1", 5001), 0);
 	assert_string_equal(watched[nwatched - 2], "remove replaced b@example.org/r n1");
 	assert_string_equal(watched[nwatched - 1], "add - c@example.org/r n1");
 	state_net_free(&net);
@@ -528,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_big_snapshot_chunks),
 		cmocka_unit_test(test_snapshot_paced_by_link),
 		cmocka_unit_test(test_incarnation_replaces),
+		cmocka_unit_test(test_reincarnated),
 		cmocka_unit_test(test_bye_drops),
 		cmocka_unit_test(test_own_entries_refused),
 		cmocka_unit_test(test_local_limits),

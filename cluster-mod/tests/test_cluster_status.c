@@ -45,12 +45,13 @@ static void test_parse(void **state)
 	assert_int_equal(cluster_control_parse("status\0json", 11), CLUSTER_REQ_INVALID);
 }
 
-/* The members: n1 itself, n2 alive, n3 declared dead 10 s ago. */
+/* The members: n1 itself, n2 alive (back 3 times, held down 20 s ago),
+ * n3 declared dead 10 s ago. */
 static const struct cluster_status_member members3[3] = {
 	{ .name = "n1", .ip = "127.0.0.2", .port = 5348, .incarnation = 7, .state = "alive",
 	  .since = 900, .self = 1 },
 	{ .name = "n2", .ip = "127.0.0.3", .port = 5348, .incarnation = 42, .state = "alive",
-	  .since = 1000 },
+	  .since = 1000, .penalty = 2300, .held = 1, .held_since = 1040, .returns = 3 },
 	{ .name = "n3", .ip = "127.0.0.4", .port = 5348, .incarnation = 43, .state = "dead",
 	  .since = 1050 },
 };
@@ -83,10 +84,13 @@ static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
 			    .redirect_misses = 2, .redirects = 4 },
 		.tables = { .local_sessions = 2, .remote_sessions = 12, .stubs_pushed = 30,
 			    .redirect_entries = 3, .handed = 17, .forwarded_out = 8,
-			    .forwarded_in = 9, .undelivered = 1, .names_announced = 1,
+			    .forwarded_in = 9, .undelivered = 1, .sm_held_now = 4,
+			    .sm_held = 11, .sm_returned = 2, .sm_dropped = 3, .names_announced = 1,
 			    .names_held = 2, .component_out = 5, .component_in = 6,
-			    .component_bounced = 1 },
+			    .component_bounced = 1, .undelivered_by = { 1, 0, 0, 0, 0, 0 } },
 		.nmembers = 3, .members = members3,
+		.member_events = { .suspected = 5, .declared_dead = 4, .left = 1,
+				   .partitions = 2, .merges = 3, .held_down = 1 },
 	};
 	st->refusals[CLUSTER_REFUSE_WRONG_CA] = 9;
 }
@@ -119,6 +123,9 @@ static void test_text(void **state)
 				       "  remote       12 sessions\n  stubs        30 pushed\n"
 				       "  redirects    3 installed\n  handed       17\n"
 				       "  forwarded    out 8, in 9, undelivered 1\n"
+				       "  for the sm   4 held now; 11 held, 2 handed back, 3 dropped\n"
+				       "  undelivered  node-dead 1, queue-full 0, no-such-node 0, "
+				       "too-big 0, hop-limit 0, sm-gone 0\n"
 				       "  components   1 announced, 2 held for peers; routes out 5, "
 				       "in 6, bounced 1\n"));
 	/* n3 is down: no rtt line for it */
@@ -129,6 +136,16 @@ static void test_text(void **state)
 				       "  incarnation  7\n  address      127.0.0.2 port 5348\n"));
 	assert_non_null(strstr(b.data, "member n3\n  state        dead since "
 				       "1970-01-01T00:17:30Z (10 s)\n  incarnation  43\n"));
+	/* i14: flap damping per member, and the membership summary */
+	assert_non_null(strstr(b.data, "  flap         penalty 2300, back 3 times, held down "
+				       "since 1970-01-01T00:17:20Z (20 s)\n"));
+	assert_non_null(strstr(b.data, "  flap         penalty 0, back 0 times\n"));
+	/* none for this node itself (member n1 comes before member n2) */
+	assert_true(strstr(strstr(b.data, "member n1\n"), "  flap") >
+		    strstr(b.data, "member n2\n"));
+	assert_non_null(strstr(b.data, "membership\n  suspect      -\n  dead         n3\n"
+				       "  held down    n2\n  events       suspected 5, declared dead "
+				       "4, left 1, partitions seen 2, merges 3, held down 1\n"));
 	buf_free(&b);
 }
 
@@ -152,13 +169,25 @@ static void test_json(void **state)
 	assert_non_null(strstr(b.data, "\"wrong CA\":9"));
 	assert_non_null(strstr(b.data, "\"members\":[{\"name\":\"n1\",\"ip\":\"127.0.0.2\","
 				       "\"port\":5348,\"incarnation\":7,\"state\":\"alive\","
-				       "\"since\":900,\"self\":true},{\"name\":\"n2\""));
-	assert_non_null(strstr(b.data, "\"state\":\"dead\",\"since\":1050,\"self\":false}]"));
+				       "\"since\":900,\"self\":true,\"penalty\":0,\"returns\":0,"
+				       "\"held\":false,\"held_since\":null},{\"name\":\"n2\""));
+	assert_non_null(strstr(b.data, "\"since\":1000,\"self\":false,\"penalty\":2300,"
+				       "\"returns\":3,\"held\":true,\"held_since\":1040}"));
+	assert_non_null(strstr(b.data, "\"state\":\"dead\",\"since\":1050,\"self\":false,"
+				       "\"penalty\":0,\"returns\":0,\"held\":false,"
+				       "\"held_since\":null}],\"membership\":{\"suspected\":5,"
+				       "\"declared_dead\":4,\"left\":1,\"partitions\":2,\"merges\":3,"
+				       "\"held_down\":1,\"suspect\":[],\"dead\":[\"n3\"],"
+				       "\"held\":[\"n2\"]},\"refusals\":{"));
 	assert_non_null(strstr(b.data, "\"redirect_misses\":2,\"redirect_entries\":4},"));
 	assert_non_null(strstr(b.data, "\"sessions\":12,\"queue\":{\"frames\":3,\"bytes\":456}}"));
 	assert_non_null(strstr(b.data, ",\"tables\":{\"local_sessions\":2,\"remote_sessions\":12,"
 				       "\"stubs_pushed\":30,\"redirect_entries\":3,\"handed\":17,"
 				       "\"forwarded_out\":8,\"forwarded_in\":9,\"undelivered\":1,"
+				       "\"sm_held_now\":4,\"sm_held\":11,\"sm_returned\":2,\"sm_dropped\":3,"
+				       "\"undelivered_by\":{\"node-dead\":1,\"queue-full\":0,"
+				       "\"no-such-node\":0,\"too-big\":0,\"hop-limit\":0,"
+				       "\"sm-gone\":0},"
 				       "\"names_announced\":1,\"names_held\":2,\"component_out\":5,"
 				       "\"component_in\":6,\"component_bounced\":1}}\n"));
 	/* one line, no raw control byte */
@@ -217,6 +246,17 @@ static int prom_line(const char *line, char *typed, size_t typed_size)
 	return end != p + 1 && *end == '\0' ? 0 : -1;
 }
 
+/* i14: flap damping, membership events, undelivered by cause. */
+static const char *const i14_samples[] = {
+	"jabberd_cluster_member_flap_penalty{node=\"n1\",member=\"n2\"} 2300\n",
+	"jabberd_cluster_member_held_down{node=\"n1\",member=\"n2\"} 1\n",
+	"jabberd_cluster_member_held_down{node=\"n1\",member=\"n3\"} 0\n",
+	"jabberd_cluster_member_returns_total{node=\"n1\",member=\"n2\"} 3\n",
+	"jabberd_cluster_membership_events_total{node=\"n1\",event=\"partition\"} 2\n",
+	"jabberd_cluster_membership_events_total{node=\"n1\",event=\"merge\"} 3\n",
+	"jabberd_cluster_undelivered_by_cause_total{node=\"n1\",cause=\"node-dead\"} 1\n",
+};
+
 static void test_metrics(void **state)
 {
 	struct cluster_status st;
@@ -248,6 +288,12 @@ static void test_metrics(void **state)
 				       "state=\"alive\"} 0\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_member_state_since_seconds{node=\"n1\","
 				       "member=\"n3\"} 1050\n"));
+	/* i14 */
+	for (size_t i = 0; i < sizeof(i14_samples) / sizeof(i14_samples[0]); i++)
+		if (strstr(b.data, i14_samples[i]) == NULL)
+			fail_msg("no sample: %s", i14_samples[i]);
+	assert_null(strstr(b.data, "jabberd_cluster_member_held_down{node=\"n1\","
+				   "member=\"n1\"}"));
 	assert_int_equal(b.data[b.len - 1], '\n');
 	for (line = strtok_r(b.data, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -256,8 +302,10 @@ static void test_metrics(void **state)
 		samples += line[0] != '#';
 	}
 	/* 2 peers x 7 per-peer metrics + rtt of n2 + refusal reasons + 5 router
-	 * + 8 tables + 5 components + 3 members x (4 states + since) */
-	assert_int_equal(samples, 2 * 7 + 1 + CLUSTER_REFUSE_COUNT + 5 + 8 + 5 + 3 * 5);
+	 * + 8 tables + 5 components + 3 members x (4 states + since)
+	 * + 2 other members x 3 flap metrics + 6 membership events + 6 causes */
+	assert_int_equal(samples, 2 * 7 + 1 + CLUSTER_REFUSE_COUNT + 5 + 8 + 5 + 3 * 5 +
+			 2 * 3 + 6 + 6);
 	buf_free(&b);
 }
 

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_store: persistent rooms on SQLite (a file in a temporary
- * directory): the tables are created when missing, a saved room comes
- * back with its configuration, subject and affiliations after the service
- * is made again (with the newest messages of its history), a room made
- * temporary is removed from storage, and a
- * destroyed room is gone. PostgreSQL runs the same statements; it is
- * covered by tests/integration/test_muc.py (both drivers).
+ * directory) and on MySQL (a private MariaDB, storage/tests/my_harness.c;
+ * skipped, and said so, where it is not installed): the tables are
+ * created when missing, a saved room comes back with its configuration,
+ * subject and affiliations after the service is made again (with the
+ * newest messages of its history), a room made temporary is removed from
+ * storage, and a destroyed room is gone; on MySQL a room JID over its
+ * keys' 255 characters is not stored. PostgreSQL runs SQLite's
+ * statements; it is covered by tests/integration/test_muc.py (all three
+ * drivers).
  */
 #include "config.h"
 #include "muc/muc.h"
@@ -23,16 +26,23 @@
 #include <cmocka.h>
 
 #include "muc/form.h"
+#ifdef HAVE_MYSQL
+#include "storage/tests/my_harness.h"
+#endif
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/jid.h"
 #include "util/nad.h"
+#include "util/xhash.h"
 
 #define ROOM "kept@conference.localhost"
 #define A "alice@localhost/desk"
 
 static char dir[64];
 static struct config *cfg;
+/* The <storage> of the group running: sqlite in dir, or mysql. */
+static char storage_xml[384];
+static int on_mysql;
 
 static void drop(struct muc *muc, struct nad *nad)
 {
@@ -47,9 +57,8 @@ static struct muc *open_service(void)
 	struct muc *muc;
 
 	snprintf(xml, sizeof(xml), "<muc><service>conference.localhost</service>"
-		 "<limits><history>2</history></limits>"
-		 "<storage><driver>sqlite</driver><sqlite><dbname>%s/muc.db</dbname>"
-		 "</sqlite></storage></muc>", dir);
+		 "<limits><history>2</history></limits><storage>%s</storage></muc>",
+		 storage_xml);
 	cfg = config_load_mem("muc.xml", xml, strlen(xml), NULL, &error);
 	assert_non_null(cfg);
 	muc = muc_new(cfg, &error);
@@ -167,11 +176,64 @@ static void test_destroyed_room_is_gone(void **state)
 	close_service(&muc);
 }
 
+/* A room whose JID has a local part of `n` characters (and a service
+ * part of 18), made persistent. */
+static void make_long_room(struct muc *muc, char *jid, size_t n)
+{
+	char xml[1024];
+
+	memset(jid, 'r', n);
+	snprintf(jid + n, 32, "@conference.localhost");
+	snprintf(xml, sizeof(xml), "<presence xmlns='jabber:client' from='" A "' to='%s/alice'/>",
+		 jid);
+	in(muc, xml);
+	snprintf(xml, sizeof(xml), "<iq xmlns='jabber:client' type='set' id='c' from='" A
+		 "' to='%s'><query xmlns='http://jabber.org/protocol/muc#owner'>"
+		 "<x xmlns='jabber:x:data' type='submit'>" FIELD("persistentroom", "1")
+		 "</x></query></iq>", jid);
+	in(muc, xml);
+	assert_non_null(muc_room_get(muc, jid));
+}
+
+/* MySQL's keys are 255 characters: a room JID of 255 is kept, one of
+ * 256 is not (refused before the server, which outside strict mode would
+ * cut it). SQLite keeps both. */
+static void test_long_room_jid(void **state)
+{
+	char fits[300], over[300];
+	struct muc *muc = open_service();
+
+	(void)state;
+	make_long_room(muc, fits, 255 - 21);
+	make_long_room(muc, over, 256 - 21);
+	assert_int_equal(strlen(fits), 255);
+	assert_int_equal(strlen(over), 256);
+	close_service(&muc);
+	muc = open_service();
+	assert_non_null(muc_room_get(muc, fits));
+	assert_int_equal(xhash_count(muc->svcs[0].rooms), on_mysql ? 1 : 2);
+	if (on_mysql)
+		assert_null(muc_room_get(muc, over));
+	else
+		assert_non_null(muc_room_get(muc, over));
+	close_service(&muc);
+#ifdef HAVE_MYSQL
+	/* Nor a row under a cut JID (whose domain would not even be ours). */
+	if (on_mysql)
+		assert_int_equal(myt_int("SELECT COUNT(*) FROM `muc`.`muc-room`"), 1);
+#endif
+}
+
 static int setup(void **state)
 {
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/test_muc_store.XXXXXX");
-	return mkdtemp(dir) == NULL ? -1 : 0;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(storage_xml, sizeof(storage_xml),
+		 "<driver>sqlite</driver><sqlite><dbname>%s/muc.db</dbname></sqlite>", dir);
+	on_mysql = 0;
+	return 0;
 }
 
 static int teardown(void **state)
@@ -188,12 +250,57 @@ static int teardown(void **state)
 	return rmdir(dir);
 }
 
+#ifdef HAVE_MYSQL
+static int setup_mysql(void **state)
+{
+	(void)state;
+	/* Not strict: the server would cut a long key rather than refuse
+	 * it, as some installations run. */
+	if (myt_exec("CREATE DATABASE `muc`") < 0 || myt_exec("SET GLOBAL sql_mode = ''") < 0)
+		return -1;
+	snprintf(storage_xml, sizeof(storage_xml),
+		 "<driver>mysql</driver><mysql><host>127.0.0.1</host><port>%s</port>"
+		 "<dbname>muc</dbname><user>" MYT_USER "</user><pass>" MYT_PASS "</pass>"
+		 "</mysql>", myt_port());
+	on_mysql = 1;
+	return 0;
+}
+
+static int teardown_mysql(void **state)
+{
+	(void)state;
+	return myt_exec("DROP DATABASE `muc`");
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_persistent_room),
 		cmocka_unit_test(test_destroyed_room_is_gone),
+		cmocka_unit_test(test_long_room_jid),
 	};
+	int failed = cmocka_run_group_tests_name("sqlite", tests, setup, teardown);
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+#ifdef HAVE_MYSQL
+	{
+		const char *why;
+
+		switch (myt_start(&why)) {
+		case 0:
+			failed += cmocka_run_group_tests_name("mysql", tests, setup_mysql,
+							      teardown_mysql);
+			myt_stop();
+			break;
+		case 1:
+			fprintf(stderr, "test_store: mysql: %s: SKIP\n", why);
+			break;
+		default:
+			fprintf(stderr, "test_store: cannot start a MariaDB server: %s\n", why);
+			failed++;
+			break;
+		}
+	}
+#endif
+	return failed;
 }

@@ -1686,6 +1686,108 @@ static void test_cluster_undelivered(void **state)
 	assert_nout(0);
 }
 
+/* user->remote (the user's stubs, no lookup per stanza) follows the
+ * table: stubs that came before the user was loaded, the head of the list
+ * removed and added while it is loaded, a reset. */
+static void test_cluster_user_remote_follows_table(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a;
+
+	cl_synced(sm);
+	sm_test_sess_req(sm, "create", "9", NULL, "eve@example.org");
+	cl_stub(sm, "add", "eve@example.org/one", "n2", 1, 1);
+	cl_stub(sm, "add", "eve@example.org/two", "n3", 3, 1);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='eve@example.org'><body>1</body></message>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "<body>1</body>", NULL));
+	/* The head goes (the last added: "two"), then comes back. */
+	cl_remove(sm, "eve@example.org/two", "n3", "end");
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='eve@example.org'><body>2</body></message>");
+	assert_non_null(sm_test_out_find("jc:node='n2'", "<body>2</body>", NULL));
+	cl_stub(sm, "add", "eve@example.org/two", "n3", 3, 1);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='eve@example.org'><body>3</body></message>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "<body>3</body>", NULL));
+	/* A reset drops every stub: offline storage, nothing forwarded. */
+	cl_feed(sm, "<remote xmlns='" CL_NS "' reset='1'/>");
+	cl_synced(sm);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='eve@example.org'><body>4</body></message>");
+	assert_null(sm_test_out_find("jc:node", NULL));
+	assert_int_equal(count(sm, "queue", "eve@example.org"), 1);
+}
+
+/* Rule 9: a stanza that arrived forwarded is forwarded at most once more,
+ * with jc:hops='2'; one that made 2 hops, or whose second forward came
+ * back undelivered, sees no other node's session: offline storage, or an error for an iq (whose
+ * reply is a new stanza and goes back to its sender's node); a bad
+ * jc:hops rejects the route. */
+static void test_cluster_hop_limit(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a, *c;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	c = sm_test_login(sm, "cy@example.org", "home", "2");
+	sm_test_sess_req(sm, "end", "2", c, NULL);
+	cl_stub(sm, "add", "cy@example.org/far", "n3", 5, 1);
+	cl_stub(sm, "add", "ann@example.org/x", "n2", 0, 1);
+	sm_test_out_clear();
+	/* From a local session: the first forward, no jc:hops. */
+	sm_test_from_sess(sm, "1", a, "<message to='cy@example.org' id='h0'><body>h0</body></message>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "<body>h0</body>", NULL));
+	assert_null(sm_test_out_find("jc:hops", NULL));
+	sm_test_out_clear();
+	/* Arrived forwarded (1 hop) for a session gone here: once more, as
+	 * hop 2. */
+	cl_in(sm, "jc:from-node='n2' jc:targets='cy@example.org/gone'",
+	      "<message from='ann@example.org/x' to='cy@example.org/gone'><body>h1</body></message>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:hops='2'", "<body>h1</body>", NULL));
+	sm_test_out_clear();
+	/* Arrived as hop 2: n3's session does not count; stored offline. */
+	cl_in(sm, "jc:from-node='n2' jc:hops='2' jc:targets='cy@example.org/gone'",
+	      "<message from='ann@example.org/x' to='cy@example.org/gone'><body>h2</body></message>");
+	assert_nout(0);
+	assert_int_equal(count(sm, "queue", "cy@example.org"), 1);
+	/* Hop 2 came back undelivered (node-dead): no third try elsewhere. */
+	cl_in(sm, "jc:undelivered='node-dead' jc:node='n4' jc:hops='2' "
+	      "jc:targets='cy@example.org/four'",
+	      "<message from='ann@example.org/x' to='cy@example.org'><body>h3</body></message>");
+	assert_nout(0);
+	assert_int_equal(count(sm, "queue", "cy@example.org"), 2);
+	/* Refused by the module for its hops: the same (an iq: answered). */
+	cl_in(sm, "jc:undelivered='hop-limit' jc:node='n3' jc:targets='cy@example.org/far'",
+	      "<iq from='ann@example.org/x' to='cy@example.org/far' type='set' id='q1'>"
+	      "<query xmlns='jabber:iq:private'/></iq>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("jc:node='n2'", "id='q1'", "service-unavailable", NULL));
+	sm_test_out_clear();
+	/* An iq as hop 2: answered; the error goes back to ann/x's node as a
+	 * new stanza. */
+	cl_in(sm, "jc:from-node='n2' jc:hops='2' jc:targets='cy@example.org/gone'",
+	      "<iq from='ann@example.org/x' to='cy@example.org/gone' type='get' id='q2'>"
+	      "<query xmlns='jabber:iq:version'/></iq>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("jc:node='n2'", "jc:targets='ann@example.org/x'",
+					 "type='error'", "service-unavailable", "id='q2'", NULL));
+	assert_null(sm_test_out_find("jc:hops", NULL));
+	sm_test_out_clear();
+	/* jc:hops out of range or not a number: the route is rejected. */
+	cl_in(sm, "jc:from-node='n2' jc:hops='3' jc:targets='cy@example.org/gone'",
+	      "<message from='ann@example.org/x' to='cy@example.org/gone'><body>h5</body></message>");
+	cl_in(sm, "jc:from-node='n2' jc:hops='1x' jc:targets='cy@example.org/gone'",
+	      "<message from='ann@example.org/x' to='cy@example.org/gone'><body>h6</body></message>");
+	cl_in(sm, "jc:from-node='n2' jc:hops='' jc:targets='cy@example.org/gone'",
+	      "<message from='ann@example.org/x' to='cy@example.org/gone'><body>h7</body></message>");
+	assert_nout(0);
+	assert_int_equal(count(sm, "queue", "cy@example.org"), 2);
+}
+
 /* Rule 1, node-dead: each local session that sees the user's presence
  * hears the dead node's session go unavailable, once; a normal end or a
  * replaced incarnation sends nothing (its own sm did, or will). */
@@ -1746,7 +1848,83 @@ static void test_cluster_node_dead(void **state)
 	assert_int_equal(sm_remote_count(sm), 0);
 }
 
-/* Rules 9 and 10 (issue 14): <merged nodes=.../> makes each available
+/* Rule 9 (issue 14, flap damping): while n2 is held down its users'
+ * presence is not shown to ann (forwarded presence dropped, no unavailable
+ * when n2 dies again), her own resource on n2 excepted; messages still
+ * arrive. Released, ann probes bob on n2 only, and n2's presence is shown
+ * again. A reset forgets the hold; a bad <hold/> changes nothing. */
+static void test_cluster_hold_down(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	befriend(sm, "1", a, "bob@example.org");
+	sm_test_from_sess(sm, "1", a, "<presence/>");
+	cl_feed(sm, "<hold xmlns='" CL_NS "' node='n2' held='1'/>");
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	cl_stub(sm, "add", "bob@example.org/y", "n3", 0, 1);
+	cl_stub(sm, "add", "ann@example.org/phone", "n2", 0, 1);
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/x'/>");
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/x' type='unavailable'/>");
+	assert_nout(0);
+	/* not held: n3; her own resource; a message */
+	cl_in(sm, "jc:from-node='n3' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/y'/>");
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='ann@example.org/phone'/>");
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<message from='bob@example.org/x' type='chat'><body>held</body></message>");
+	assert_nout(3);
+	assert_non_null(sm_test_out_find(":c2s='1'", "from='bob@example.org/y'", NULL));
+	assert_non_null(sm_test_out_find(":c2s='1'", "from='ann@example.org/phone'", NULL));
+	assert_non_null(sm_test_out_find(":c2s='1'", "<body>held</body>", NULL));
+	sm_test_out_clear();
+	/* n2 dies again: bob/x was never shown; ann/phone is her own */
+	cl_remove(sm, "bob@example.org/x", "n2", "node-dead");
+	cl_remove(sm, "ann@example.org/phone", "n2", "node-dead");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("type='unavailable'", "from='ann@example.org/phone'",
+					 NULL));
+	sm_test_out_clear();
+	/* back, still held; then released: one probe, to bob's n2 session */
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	assert_nout(0);
+	cl_feed(sm, "<hold xmlns='" CL_NS "' node='n2' held='0'/>");
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("type='probe'", "jc:node='n2'",
+					 "jc:targets='bob@example.org/x'", "from='ann@example.org'",
+					 NULL));
+	assert_null(sm_test_out_find("bob@example.org/y", NULL));
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/x' to='ann@example.org'/>");
+	assert_nout(1);
+	/* released twice, or a bad hold: nothing */
+	sm_test_out_clear();
+	cl_feed(sm, "<hold xmlns='" CL_NS "' node='n2' held='0'/>");
+	cl_feed(sm, "<hold xmlns='" CL_NS "' node='' held='1'/>");
+	cl_feed(sm, "<hold xmlns='" CL_NS "' node='n2' held='yes'/>");
+	cl_feed(sm, "<hold xmlns='" CL_NS "' held='1'/>");
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/x'/>");
+	assert_nout(1);
+	/* a reset forgets holds (the module says them again) */
+	cl_feed(sm, "<hold xmlns='" CL_NS "' node='n2' held='1'/>");
+	cl_feed(sm, "<remote xmlns='" CL_NS "' reset='1'/>");
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/x'/>");
+	assert_nout(1);
+}
+
+/* Rules 12 and 13 (issue 14): <merged nodes=.../> makes each available
  * session probe its contacts' and its own user's available sessions on
  * those nodes only, and hands the user what waited offline; <revived/>
  * takes the queues too; a bad node list is refused whole. */
@@ -2043,7 +2221,11 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_forwarded_in, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_undelivered, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_hop_limit, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_user_remote_follows_table, setup_cluster,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_node_dead, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_hold_down, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_conflict, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_merge, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_stale_presence, setup_cluster, teardown),

@@ -67,11 +67,13 @@ class Person(xmpp_mod.Client):
         return "%s on n%s" % (self.full_jid if self.xmpp else self.jid, self.node)
 
 
-def online(cluster, xmpp, n, jid, pw, resource=None, priority=None, register=False):
+def online(cluster, xmpp, n, jid, pw, resource=None, priority=None, register=False,
+           cls=Person):
     """`jid` logged in on node n (registered first if asked), available with
-    `priority`, and known to every node's session table with it."""
-    p = Person(xmpp, jid + ("/" + resource if resource else ""), pw,
-               cluster[n].c2s_address, "none", None)
+    `priority`, and known to every node's session table with it; `cls`: a
+    Person that records more."""
+    p = cls(xmpp, jid + ("/" + resource if resource else ""), pw,
+            cluster[n].c2s_address, "none", None)
     xmpp.clients.append(p)
     p.node = n
     if register:

@@ -61,7 +61,7 @@ def test_proxy_faults_on_a_plain_tcp_pair():
     threading.Thread(target=echo, daemon=True).start()
     p = faultproxy.FaultProxy("127.1.9.9", _free("127.1.9.9"), srv.getsockname())
     try:
-        s = socket.create_connection(p.address, timeout=2)
+        s = socket.create_connection(p.address, timeout=10)
         s.sendall(b"one")
         assert s.recv(10) == b"one"
         p.delay(0.5)
@@ -79,14 +79,14 @@ def test_proxy_faults_on_a_plain_tcp_pair():
             got = None
         assert got is None
         p.heal()                                      # broken stream: closed
-        s.settimeout(2)
+        s.settimeout(10)
         assert s.recv(10) == b""
         p.cut()
-        s2 = socket.create_connection(p.address, timeout=2)
-        s2.settimeout(2)
+        s2 = socket.create_connection(p.address, timeout=10)
+        s2.settimeout(10)
         assert s2.recv(10) == b""                     # refused: closed at once
         p.heal()
-        s3 = socket.create_connection(p.address, timeout=2)
+        s3 = socket.create_connection(p.address, timeout=10)
         p.stall("up")
         s3.sendall(b"held")
         s3.settimeout(0.5)
@@ -96,7 +96,7 @@ def test_proxy_faults_on_a_plain_tcp_pair():
             got = None
         assert got is None
         p.heal()                                      # a stall resumes
-        s3.settimeout(2)
+        s3.settimeout(10)
         assert s3.recv(10) == b"held"
     finally:
         p.close()

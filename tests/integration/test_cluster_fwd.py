@@ -22,6 +22,16 @@ checked as it arrives:
 - a receiver stopped past the heartbeat timeout: declared dead, its
   stanzas back once each; resumed, it is a new incarnation and
   forwarding to it starts anew;
+- a node that takes a new incarnation (it learnt it was declared dead)
+  closes its links: the peer sees the new incarnation in the HELLO of
+  the link that opens next, and what was sent before and after arrives
+  once each, both ways;
+- rule 9: jc:hops='2' from the sm travels to the other sm; past the
+  limit (or not a number) the route comes back jc:undelivered='hop-limit';
+- rule 10: STANZAs for a node whose sm is not connected are held (and
+  acknowledged) and handed to the sm when it binds again; those it does
+  not come back for within 30 s go back to their sender's sm as
+  jc:undelivered='sm-gone'; the status counts both;
 - a configured node never reached: stanzas for it come back 2 x the
   heartbeat timeout after start, and `synced` waits until then.
 """
@@ -351,6 +361,154 @@ def test_stopped_receiver_declared_dead_then_back(sandbox):
     assert merged is not None and merged.get("nodes") == "n2", ET.tostring(r)
     no_route(sm1, wait=1.0)            # nothing more comes back
     assert n1.json()["tables"]["undelivered"] == 20
+
+
+def bodies(sm, want, wait=TIMEOUT):
+    """Message bodies of the routes reaching `sm` until every one in `want`
+    has come (anything else, or a second copy, is returned too)."""
+    got = []
+    for r in routes(sm, wait):
+        m = r.find("{%s}message/{%s}body" % (CLIENT, CLIENT))
+        if m is not None:
+            got.append(m.text)
+        if set(want) <= set(got):
+            return got + bodies_within(sm, 1.0)
+    return got
+
+
+def bodies_within(sm, wait):
+    got = []
+    try:
+        for r in routes(sm, wait):
+            m = r.find("{%s}message/{%s}body" % (CLIENT, CLIENT))
+            if m is not None:
+                got.append(m.text)
+    except (TimeoutError, Closed):
+        pass
+    return got
+
+
+def test_new_incarnation_closes_links(sandbox):
+    """n2 stopped past the dead time and resumed: it learns it was declared
+    dead and takes a new incarnation, and closes its links (rule 6 and
+    "How STANZA and ACK are used"): n1 sees the new incarnation in the
+    HELLO of the next link, not only in MEMBERS over the old one. Stanzas
+    sent both ways before the stop and after the new link opened arrive
+    once each."""
+    n1, n2 = two_nodes(sandbox)
+    sm1, sm2 = n1.sm(), n2.sm()
+    alice, bob = "alice@%s/desk" % DOMAIN, "bob@%s/phone" % DOMAIN
+    before = ["b%d" % i for i in range(5)]
+    for b in before:
+        forward(sm1, "n1", "n2", [bob], message(alice, bob, b + "-to-n2"))
+        forward(sm2, "n2", "n1", [alice], message(bob, alice, b + "-to-n1"))
+    assert bodies(sm2, [b + "-to-n2" for b in before]) == [b + "-to-n2" for b in before]
+    assert bodies(sm1, [b + "-to-n1" for b in before]) == [b + "-to-n1" for b in before]
+    mark1, mark2 = n1.daemon.mark(), n2.daemon.mark()
+    n2.daemon.signal(signal.SIGSTOP)
+    try:
+        n1.wait(r"cluster: member n2 \(incarnation \d+\) dead", since=mark1)
+    finally:
+        n2.daemon.signal(signal.SIGCONT)
+    inc = n2.wait(r"taking incarnation (\d+)", since=mark2).group(1)
+    # The peer learns the new incarnation from a HELLO: the link was made again.
+    n1.wait(r"cluster: peer n2 open: protocol version \d+, incarnation %s" % inc, since=mark1)
+    n2.wait(r"cluster: incarnation %s: closing \d+ links?" % inc, since=mark2)
+    n2.wait(r"cluster: peer n1 open: protocol version", since=mark2)
+    n1.wait(r"cluster: member n2 \(incarnation %s\) alive" % inc, since=mark1)
+    after = ["a%d" % i for i in range(5)]
+    for a in after:
+        forward(sm1, "n1", "n2", [bob], message(alice, bob, a + "-to-n2"))
+        forward(sm2, "n2", "n1", [alice], message(bob, alice, a + "-to-n1"))
+    got2 = bodies(sm2, [a + "-to-n2" for a in after])
+    got1 = [b for b in bodies(sm1, [a + "-to-n1" for a in after])]
+    assert got2 == [a + "-to-n2" for a in after], got2
+    assert got1 == [a + "-to-n1" for a in after], got1
+    assert n1.json()["tables"]["undelivered"] == 0
+    assert n2.json()["tables"]["undelivered"] == 0
+
+
+def test_hop_limit(sandbox):
+    """Rule 9: jc:hops reaches the other sm as it was set; a route past the
+    limit is not sent but handed back, hop-limit, without jc:hops."""
+    n1, n2 = two_nodes(sandbox)
+    sm1, sm2 = n1.sm(), n2.sm()
+    alice, bob = "alice@%s/desk" % DOMAIN, "bob@%s/phone" % DOMAIN
+
+    def hop(h, body):
+        sm1.send("<route xmlns='%s' xmlns:jc='%s' to='%s' from='sm-n1' jc:node='n2' "
+                 "jc:hops='%s' jc:targets='%s'>%s</route>"
+                 % (COMP, NS, DOMAIN, h, bob, message(alice, bob, body)))
+
+    hop("2", "second")
+    r = next_route(sm2)
+    assert r.get(jc("from-node")) == "n1" and r.get(jc("hops")) == "2", ET.tostring(r)
+    assert r.find("{%s}message/{%s}body" % (CLIENT, CLIENT)).text == "second"
+    for h, body in (("3", "third"), ("x", "bad")):
+        hop(h, body)
+        r = next_route(sm1)
+        assert r.get(jc("undelivered")) == "hop-limit", ET.tostring(r)
+        assert r.get(jc("node")) == "n2" and r.get(jc("targets")) == bob
+        assert r.get(jc("hops")) is None
+        assert r.find("{%s}message/{%s}body" % (CLIENT, CLIENT)).text == body
+    no_route(sm2, wait=1.0)
+    assert n1.json()["tables"]["undelivered"] == 2
+
+
+def test_sm_away_held_then_handed_or_given_back(sandbox):
+    """Rule 10. n2's sm disconnects; n1's sm (whose stub still says n2)
+    forwards to it: n2's module holds the stanzas (n1 has them
+    acknowledged) and hands them to n2's sm when it binds again, in order.
+    Away again past 30 s: they go back to n1's sm as undelivered sm-gone,
+    once each, and n2's status counts them."""
+    n1, n2 = two_nodes(sandbox)
+    sm1, sm2 = n1.sm(), n2.sm()
+    alice, bob = "alice@%s/desk" % DOMAIN, "bob@%s/phone" % DOMAIN
+    mark = n2.daemon.mark()
+    sm2.sock.close()
+    n2.wait(r"cluster: sm-n2 went away", since=mark)
+    for i in range(3):
+        forward(sm1, "n1", "n2", [bob], message(alice, bob, "h%d" % i))
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        t = n2.json()["tables"]
+        q1 = [p for p in n1.json()["peers"] if p["name"] == "n2"][0]["queue"]
+        if t["sm_held_now"] == 3 and q1["frames"] == 0:
+            break
+        assert time.monotonic() < deadline, (t, q1)
+        time.sleep(0.2)
+    assert t["sm_held"] == 3 and t["sm_dropped"] == 0
+    sm2 = n2.sm()
+    got = []
+    for r in routes(sm2):
+        m = r.find("{%s}message/{%s}body" % (CLIENT, CLIENT))
+        if m is not None:
+            assert r.get(jc("from-node")) == "n1" and r.get(jc("targets")) == bob
+            got.append(m.text)
+        if len(got) == 3:
+            break
+    assert got == ["h0", "h1", "h2"]
+    assert n2.json()["tables"]["sm_held_now"] == 0
+    # Away again, and not back in time: each goes back to n1's sm once.
+    mark = n2.daemon.mark()
+    sm2.sock.close()
+    n2.wait(r"cluster: sm-n2 went away", since=mark)
+    for i in range(2):
+        forward(sm1, "n1", "n2", [bob], message(alice, bob, "r%d" % i))
+    back = []
+    for r in routes(sm1, wait=60):
+        if r.get(jc("undelivered")) is not None:
+            assert r.get(jc("undelivered")) == "sm-gone", ET.tostring(r)
+            assert r.get(jc("node")) == "n2" and r.get(jc("targets")) == bob
+            assert r.get(jc("from-node")) is None
+            back.append(r.find("{%s}message/{%s}body" % (CLIENT, CLIENT)).text)
+        if len(back) == 2:
+            break
+    assert back == ["r0", "r1"]
+    no_route(sm1, wait=1.0)
+    t = n2.json()["tables"]
+    assert (t["sm_held_now"], t["sm_held"], t["sm_returned"], t["sm_dropped"]) == (0, 5, 2, 0)
+    assert n1.json()["tables"]["undelivered"] == 2
 
 
 def test_sync_waits_for_peers_and_unreachable_node(sandbox):

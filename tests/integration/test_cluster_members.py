@@ -96,7 +96,7 @@ def test_kill9_dead_within_3s_and_back_after_restart(sandbox):
     print("kill -9 -> declared dead: n1 %.3f s, n3 %.3f s" % (elapsed["n1"], elapsed["n3"]))
     assert max(elapsed.values()) <= 3.0, elapsed
     for name in ("n1", "n3"):
-        nodes[name].wait(r"cluster: node n2 declared dead: dropping its sessions",
+        nodes[name].wait(r"cluster: member n2 \(incarnation \d+\) dead, was suspect",
                          since=marks[name])
     # The metrics and the text status say the same.
     samples = tcs.parse_prometheus(tcs.ask_raw(tcs.sock_path(n1), b"metrics\n"))
@@ -122,7 +122,13 @@ def test_kill9_dead_within_3s_and_back_after_restart(sandbox):
     wait_state(n2, "n3", "alive")
     time.sleep(2)
     text = n1.text()
-    assert text.count("node n2 declared dead") == 1, text
+    # One line when it was declared dead, one when it rejoined.
+    assert len(re.findall(r"member n2 \(incarnation \d+\) dead", text)) == 1, text
+    assert len(re.findall(r"member n2 \(incarnation \d+\) alive, was \w+: rejoined$",
+                          text, re.M)) == 1, text
+    # The status counts it: declared dead once, merged back once.
+    ev = json.loads(tcs.ask_raw(tcs.sock_path(n1), b"status json\n"))["membership"]
+    assert (ev["declared_dead"], ev["merges"], ev["dead"], ev["held"]) == (1, 1, [], []), ev
 
 
 def test_sigterm_left_at_once(sandbox):
@@ -134,12 +140,12 @@ def test_sigterm_left_at_once(sandbox):
     for name in ("n1", "n3"):
         _, seen = wait_state(nodes[name], "n2", "left", timeout=5)
         assert seen - t0 < 1.5, seen - t0
-        nodes[name].wait(r"cluster: node n2 left: dropping its sessions")
+        nodes[name].wait(r"cluster: member n2 \(incarnation \d+\) left, was alive")
     # Never judged dead afterwards: it left.
     time.sleep(3.5)
     for name in ("n1", "n3"):
         assert members(nodes[name])["n2"]["state"] == "left"
-        assert "node n2 declared dead" not in nodes[name].text()
+        assert not re.search(r"member n2 \(incarnation \d+\) dead", nodes[name].text())
 
 
 def test_sigstop_dead_then_new_incarnation(sandbox):
@@ -172,8 +178,10 @@ def test_sigstop_dead_then_new_incarnation(sandbox):
     # It did not declare the others dead meanwhile.
     wait_state(n2, "n1", "alive")
     wait_state(n2, "n3", "alive")
-    assert "node n1 declared dead" not in n2.text()
-    assert "node n3 declared dead" not in n2.text()
+    assert not re.search(r"member n[13] \(incarnation \d+\) dead", n2.text())
+    # It counts a partition seen (it was declared dead) and a merge.
+    ev = json.loads(tcs.ask_raw(tcs.sock_path(n2), b"status json\n"))["membership"]
+    assert ev["partitions"] >= 1 and ev["merges"] >= 1, ev
 
 
 class CutProxy:

@@ -4,7 +4,7 @@ slixmpp clients with its xep_0045 plugin: what each occupant sees when
 others join, leave, talk, change nick, are kicked, banned or given voice;
 members-only and password-protected rooms; history on join; the limits;
 invitations, discovery and destruction; and persistent rooms surviving a
-restart of the muc with their history (on both storage drivers); our
+restart of the muc with their history (on the three storage drivers); our
 muc under Debian's stock jabberd2, a prosody user joining a room of
 ours over s2s and ours joining prosody's. Skipped when a daemon (or prosody) is not installed or
 built (failed under JC_REQUIRE_DAEMONS=1).
@@ -29,7 +29,7 @@ ROOM = "lounge@" + SERVICE
 
 def start_muc(sandbox, node, storage=None, n=1, occupants=50, rooms_per_user=10):
     """Start our muc on `node`'s router, serving SERVICE, its rooms in
-    node's sqlite database file muc.db or in `storage` (pgsql)."""
+    node's sqlite database file muc.db or in `storage` (pgsql or mysql)."""
     return start_muc_for(sandbox, node, SERVICE, storage, n, occupants, rooms_per_user)
 
 
@@ -52,10 +52,6 @@ def start_muc_for(sandbox, node, service, storage=None, n=1, occupants=50,
 
 
 def muc_node(sandbox, storage=None, flavor="ours", **kw):
-    if getattr(storage, "kind", None) == "mysql":
-        # sm_storage also runs the sm on MySQL; the muc's own room store
-        # (muc/store.c) has SQLite and PostgreSQL only.
-        pytest.skip("the muc's room store has no MySQL driver (muc/store.c)")
     node = jabberd.Node(sandbox, number=1, flavor=flavor, storage=storage).start()
     start_muc(sandbox, node, storage, **kw)
     return node
@@ -342,6 +338,31 @@ def test_muc_persistent_room_survives_restart(sandbox, xmpp, sm_storage):
     assert fin["mam"]["results"][0]["mam_result"]["id"] == sid.get("id")
     assert run(alice, alice.muc.get_affiliation_list(JID(ROOM), "owner"),
                "owners") == [JID("alice@localhost")]
+
+
+def test_muc_persistent_history_trimmed(sandbox, xmpp, sm_storage):
+    """Storage keeps only the newest <limits><history> (20) messages of a
+    persistent room: after 23 and a restart, a joining user gets the last
+    20, in order (the trim's SQL differs on MySQL)."""
+    node = muc_node(sandbox, sm_storage)
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    create(alice, "Alice", persistentroom=True)
+    last = groupchat(alice, "m22")
+    for i in range(23):
+        say(alice, "m%d" % i)
+    run(alice, last, "the last message back")
+    sandbox.daemon("node1-muc-1").stop()
+    sql = 'SELECT COUNT(*) FROM "muc-history"'
+    if sm_storage is None:
+        import sqlite3
+        with sqlite3.connect(node.dir / "muc.db") as db:
+            rows = db.execute(sql).fetchone()[0]
+    else:
+        rows = int(sm_storage.query(sql)[0][0])
+    assert rows == 20
+    start_muc(sandbox, node, sm_storage, n=2)
+    _, _, _, history = join(bob, "Bob")
+    assert [m["body"] for m in history] == ["m%d" % i for i in range(3, 23)]
 
 
 def test_muc_session_end_leaves_and_direct_invite(sandbox, xmpp):

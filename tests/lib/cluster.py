@@ -135,6 +135,12 @@ class ClusterNode:
                             % (self.sm_id, c.domain), 1)
         # in-sess and pkt-user both end their delivery with deliver
         text = text.replace("<module>deliver</module>", CARBONS)
+        # PEP (mod_pep) in in-sess and pkt-user (after iq-vcard in both)
+        text = text.replace("<module>iq-vcard</module>",
+                            "<module>iq-vcard</module>\n      <module>pep</module>", 2)
+        # announcer@domain may send announcements (mod_announce)
+        text = text.replace("</sm>", "  <aci><acl type='broadcast'><jid>announcer@%s</jid>"
+                            "</acl></aci>\n</sm>" % c.domain, 1)
         path.write_text(text)
         path = node.config("c2s")
         text = path.read_text()

@@ -66,8 +66,7 @@ class _Pipe:
                 break
             if not data:
                 break
-            # stall() called while this thread waited in recv(): the
-            # chunk is held here until heal(), as if it had not been read.
+            # Stalled while recv() waited: what it read waits as well.
             while p.stalled[self.direction] and not self.done and not p.stopping:
                 time.sleep(0.02)
             with p.lock:

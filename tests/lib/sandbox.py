@@ -23,7 +23,12 @@ from . import logscan, paths
 
 # Ports are drawn below Linux's default ephemeral range (32768-60999), so an
 # outgoing connection cannot take a port between our pick and the bind.
+# The ports tests pick from; JC_TEST_PORTS=LOW-HIGH narrows them (tools/ci-test
+# gives two pytest runs beside each other ranges that do not overlap).
 PORT_MIN, PORT_MAX = 20000, 32000
+if os.environ.get("JC_TEST_PORTS"):
+    PORT_MIN, PORT_MAX = (int(x) for x in os.environ["JC_TEST_PORTS"].split("-"))
+    PORT_MAX += 1       # randrange's end is not included
 PORT_TRIES = 200
 
 _live_daemons = set()
