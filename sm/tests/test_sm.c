@@ -1848,6 +1848,20 @@ static void test_cluster_node_dead(void **state)
 	assert_int_equal(sm_remote_count(sm), 0);
 }
 
+/* Synced; ann/desk (c2s connection 1) logged in and available, bob her
+ * mutual contact. Returns her sm session id. */
+static const char *ann_sees_bob(struct sm *sm)
+{
+	const char *a;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	befriend(sm, "1", a, "bob@example.org");
+	sm_test_from_sess(sm, "1", a, "<presence/>");
+	return a;
+}
+
 /* Rule 9 (issue 14, flap damping): while n2 is held down its users'
  * presence is not shown to ann (forwarded presence dropped, no unavailable
  * when n2 dies again), her own resource on n2 excepted; messages still
@@ -1856,13 +1870,8 @@ static void test_cluster_node_dead(void **state)
 static void test_cluster_hold_down(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a;
 
-	cl_synced(sm);
-	a = sm_test_login(sm, "ann@example.org", "desk", "1");
-	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
-	befriend(sm, "1", a, "bob@example.org");
-	sm_test_from_sess(sm, "1", a, "<presence/>");
+	(void)ann_sees_bob(sm);
 	cl_feed(sm, "<hold xmlns='" CL_NS "' node='n2' held='1'/>");
 	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
 	cl_stub(sm, "add", "bob@example.org/y", "n3", 0, 1);
@@ -1978,13 +1987,8 @@ static void test_cluster_merge(void **state)
 static void test_cluster_stale_presence(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a;
 
-	cl_synced(sm);
-	a = sm_test_login(sm, "ann@example.org", "desk", "1");
-	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
-	befriend(sm, "1", a, "bob@example.org");
-	sm_test_from_sess(sm, "1", a, "<presence/>");
+	(void)ann_sees_bob(sm);
 	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
 	sm_test_out_clear();
 	cl_in(sm, "jc:from-node='n3' jc:targets='ann@example.org/desk'",
