@@ -217,11 +217,40 @@ static const struct cluster_members_hooks members_hooks = {
 	.held = members_held,
 };
 
+/* i14-part: merges ("Partitions and merges" in docs/cluster-protocol.md).
+ * A node we had declared dead and that is back with its sessions is
+ * announced to the sm once we hold its entries again (the sm asks its
+ * sessions there for their presence); that we took a new incarnation,
+ * once every peer sees us at it (the sm hands its users what the others
+ * stored for them meanwhile). */
+static void merge_check(struct cluster *c)
+{
+	const char *ready[CLUSTER_MAX_PEERS], *names[CLUSTER_MAX_PEERS];
+	int n, k = 0;
+
+	if (c->local == NULL || c->stopping)
+		return;
+	n = cluster_members_merge_ready(c->members, ready, CLUSTER_MAX_PEERS);
+	for (int i = 0; i < n; i++)
+		if (cluster_local_peer_synced(c->local, ready[i]))
+			names[k++] = ready[i];
+	if (k > 0) {
+		cluster_local_merged(c->local, names, (size_t)k);
+		for (int i = 0; i < k; i++)
+			cluster_members_merge_done(c->members, names[i]);
+	}
+	if (cluster_members_revived_ready(c->members)) {
+		cluster_members_revived_done(c->members);
+		cluster_local_revived(c->local);
+	}
+}
+
 static void members_tick_cb(void *ctx)
 {
 	struct cluster *c = ctx;
 
 	cluster_members_tick(c->members, mono_ms());
+	merge_check(c);        /* i14-part */
 }
 
 static void members_start(struct cluster *c)
@@ -300,6 +329,7 @@ static void cluster_on_frame(const char *peer, const struct cluster_frame *frame
 	if (c->local != NULL && frame->type >= CLUSTER_FRAME_STATE_DELTA &&
 	    frame->type <= CLUSTER_FRAME_STATE_SNAPSHOT) {
 		cluster_local_frame(c->local, peer, frame);
+		merge_check(c);        /* i14-part: a snapshot completed */
 		return;
 	}
 	/* i13-fwd: STANZA and ACK (cluster_fwd.c through cluster_local.c). */
@@ -317,6 +347,7 @@ static void cluster_on_frame(const char *peer, const struct cluster_frame *frame
 		if (!c->stopping && cluster_members_frame(c->members, peer, &frame->u.members, mono_ms(),
 					  &error) < 0)
 			log_warnx("cluster: peer %s: MEMBERS ignored: %s", peer, error);
+		merge_check(c);        /* i14-part */
 		return;
 	}
 	log_debug("cluster: peer %s: %s frame not handled yet", peer,

@@ -819,6 +819,49 @@ void cluster_local_node_dead(struct cluster_local *cl, const char *node)
 	stubs_flush(cl);
 }
 
+/* i14-part: 1 when peer is open and its entries are all here. */
+int cluster_local_peer_synced(const struct cluster_local *cl, const char *peer)
+{
+	struct cluster_peer_open_info info;
+
+	return cluster_peers_open_info(cl->peers, peer, &info) &&
+	       cluster_state_peer_synced(cl->state, peer, info.incarnation);
+}
+
+/* i14-part: rule 12, <merged nodes='N...'/>, after the stubs it relies on. */
+void cluster_local_merged(struct cluster_local *cl, const char *const *nodes, size_t n)
+{
+	char *list = join_targets(nodes, n);
+	struct nad *nad;
+	int el;
+
+	log_notice("cluster: merged with %s (declared dead here, back with its sessions): "
+		   "telling %s", list, cl->cc->sm != NULL ? cl->cc->sm : "no sm");
+	if (cl->cc->sm != NULL) {
+		nad = sm_route(cl, "merged", &el);
+		nad_attr_set(nad, el, NULL, "nodes", list);
+		stubs_flush(cl);
+		cl->c.merges++;
+		(void)route_to_sm(cl, nad, "merged");
+	}
+	free(list);
+}
+
+/* i14-part: rule 13, <revived/>. */
+void cluster_local_revived(struct cluster_local *cl)
+{
+	struct nad *nad;
+	int el;
+
+	log_notice("cluster: every peer sees this node's new incarnation: telling %s",
+		   cl->cc->sm != NULL ? cl->cc->sm : "no sm");
+	if (cl->cc->sm != NULL) {
+		nad = sm_route(cl, "revived", &el);
+		stubs_flush(cl);
+		(void)route_to_sm(cl, nad, "revived");
+	}
+}
+
 void cluster_local_reincarnated(struct cluster_local *cl)
 {
 	cluster_fwd_reincarnated(cl->fwd);

@@ -66,6 +66,14 @@ void cluster_local_node_dead(struct cluster_local *cl, const char *node);
 /* This node took a new incarnation (membership): forwarding starts anew
  * with every peer (cluster_fwd_reincarnated). */
 void cluster_local_reincarnated(struct cluster_local *cl);
+/* i14-part: 1 when `peer` is open and its entries are all here. */
+int cluster_local_peer_synced(const struct cluster_local *cl, const char *peer);
+/* i14-part: tell the sm that these nodes, declared dead here, are back
+ * with their sessions (rule 12 of "The module and its sm"). */
+void cluster_local_merged(struct cluster_local *cl, const char *const *nodes, size_t n);
+/* i14-part: tell the sm that the peers see this node's new incarnation
+ * (rule 13). */
+void cluster_local_revived(struct cluster_local *cl);
 /* i14, rule 11: membership holds `node` down (held 1) or releases it (0):
  * the sm hears it at once (after the remote sessions already queued), and
  * again after every <sync/>. */
@@ -106,6 +114,7 @@ struct cluster_local_counters {
 	uint64_t stub_routes;           /* <remote/> routes they went in */
 	uint64_t syncs;                 /* <sync/> answered (rule 2) */
 	uint64_t conflicts;             /* <conflict/> sent (rule 5) */
+	uint64_t merges;                /* <merged/> sent (rule 12, i14-part) */
 	uint64_t sm_dropped;            /* not handed to the sm */
 	uint64_t sm_held;               /* held while the sm was away (rule 10) */
 	uint64_t sm_returned;           /* ... given back to their sender */

@@ -37,6 +37,11 @@ struct member {
 	uint64_t suspect_deadline_ms;   /* SUSPECT: judged from then on */
 	int linked;                     /* an open link, by our events */
 	uint64_t *alive_at;             /* [reporter index]: see above */
+	/* i14-part: merges. The incarnation we declared it DEAD at, and
+	 * whether its coming back is still to be announced; the incarnation
+	 * of ours it last reported ALIVE (0: its latest word was another). */
+	uint64_t dropped_inc, sees_us_inc;
+	int merge_pending;
 	/* flap damping */
 	unsigned penalty;               /* as of penalty_ms */
 	uint64_t penalty_ms;
@@ -57,6 +62,8 @@ struct cluster_membership {
 	uint64_t last_tick_ms, last_broadcast_ms;
 	uint64_t answered_ms[CLUSTER_MEMBERS_TABLE_MAX];  /* per peer: last answer */
 	int full_logged;
+	int revive_pending;             /* i14-part: we took a new incarnation */
+	unsigned long merges_announced;  /* i14-part: <merged/> announced */
 	struct cluster_members_counters c;
 };
 
@@ -267,6 +274,10 @@ static void set_state(struct cluster_membership *m, struct member *e,
 		e->suspect_deadline_ms = now + m->t.confirm_ms;
 	if (state == CLUSTER_MEMBER_DEAD || state == CLUSTER_MEMBER_LEFT)
 		memset(e->alive_at, 0, CLUSTER_MEMBERS_TABLE_MAX * sizeof(*e->alive_at));
+	if (state == CLUSTER_MEMBER_DEAD) {      /* i14-part: our sm drops its users */
+		e->dropped_inc = e->incarnation;
+		e->merge_pending = 1;
+	}
 	if (state == CLUSTER_MEMBER_SUSPECT && old == CLUSTER_MEMBER_ALIVE)
 		m->c.suspected++;
 	if (state == CLUSTER_MEMBER_LEFT)
@@ -430,10 +441,17 @@ static void reincarnate(struct cluster_membership *m, uint64_t now_ms, const cha
 		  (unsigned long long)self->incarnation, (unsigned long long)inc);
 	self->incarnation = inc;
 	self->since_ms = now_ms;
+	m->revive_pending = 1;          /* i14-part */
 	m->c.partitions++;
 	m->c.merges++;
 	if (m->hooks.reincarnated != NULL)
 		m->hooks.reincarnated(m->ctx, inc);
+}
+
+/* i14-part: what reporter e last said about this node. */
+static void note_about_us(struct member *e, const struct cluster_member *x)
+{
+	e->sees_us_inc = x->state == CLUSTER_MEMBER_ALIVE ? x->incarnation : 0;
 }
 
 int cluster_members_frame(struct cluster_membership *m, const char *peer,
@@ -474,6 +492,7 @@ int cluster_members_frame(struct cluster_membership *m, const char *peer,
 		struct member *e;
 
 		if (i == 0) {
+			note_about_us(m->members[r], x);
 			/* About us: dead at our current incarnation means the
 			 * others dropped us; come back as a new incarnation. */
 			if ((x->state == CLUSTER_MEMBER_DEAD || x->state == CLUSTER_MEMBER_LEFT) &&
@@ -664,6 +683,68 @@ enum cluster_member_state cluster_members_state(const struct cluster_membership 
 uint64_t cluster_members_incarnation(const struct cluster_membership *m)
 {
 	return m->members[0]->incarnation;
+}
+
+/* ---- i14-part: merges ---- */
+
+int cluster_members_merge_ready(struct cluster_membership *m, const char **names, int max)
+{
+	int n = 0;
+
+	for (int i = 1; i < m->n && n < max; i++) {
+		struct member *e = m->members[i];
+
+		if (!e->merge_pending || e->state != CLUSTER_MEMBER_ALIVE || !e->linked ||
+		    e->incarnation <= e->dropped_inc)
+			continue;
+		if (e->incarnation - e->dropped_inc > CLUSTER_MEMBERS_REVIVE_MAX) {
+			/* A restart (its incarnation is its start time): its
+			 * users log in again and say so themselves. */
+			e->merge_pending = 0;
+			continue;
+		}
+		names[n++] = e->name;
+	}
+	return n;
+}
+
+void cluster_members_merge_done(struct cluster_membership *m, const char *name)
+{
+	int i = find_str(m, name);
+
+	if (i > 0 && m->members[i]->merge_pending) {
+		m->members[i]->merge_pending = 0;
+		m->merges_announced++;
+	}
+}
+
+int cluster_members_revived_ready(const struct cluster_membership *m)
+{
+	if (!m->revive_pending)
+		return 0;
+	/* Every member not gone: a node still cut off may have stored
+	 * messages for our users too (one that stays unreachable is dead
+	 * within the confirm time and no longer waited for). */
+	for (int i = 1; i < m->n; i++) {
+		const struct member *e = m->members[i];
+
+		if (gone(e))
+			continue;
+		if (!e->linked || e->state != CLUSTER_MEMBER_ALIVE ||
+		    e->sees_us_inc != m->members[0]->incarnation)
+			return 0;
+	}
+	return 1;
+}
+
+void cluster_members_revived_done(struct cluster_membership *m)
+{
+	m->revive_pending = 0;
+}
+
+unsigned long cluster_members_merges_announced(const struct cluster_membership *m)
+{
+	return m->merges_announced;
 }
 
 void cluster_members_counters(const struct cluster_membership *m,

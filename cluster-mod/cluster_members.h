@@ -170,6 +170,29 @@ void cluster_members_get(const struct cluster_membership *m, int i, uint64_t now
 enum cluster_member_state cluster_members_state(const struct cluster_membership *m,
 						const char *name);
 uint64_t cluster_members_incarnation(const struct cluster_membership *m);
+
+/* ---- merges (issue 14; docs/cluster-protocol.md "Partitions and merges") ---- */
+
+/* A member back with an incarnation at most this far above the one we
+ * declared dead kept running (rule 6 adds 1 per time it is told it is
+ * dead); further is a restart (an incarnation is a start time in ms). */
+#define CLUSTER_MEMBERS_REVIVE_MAX 1000
+
+/* Members whose merge with this node is due: we declared each DEAD (our
+ * sm told our users its users went away) and it is alive, linked, and
+ * back by rule 6 with the sessions it had. At most `max` names into
+ * names[] (valid until the table changes); the count. A member back by
+ * a restart is dropped from the due ones here. Each stays due until
+ * cluster_members_merge_done(). */
+int cluster_members_merge_ready(struct cluster_membership *m, const char **names, int max);
+/* The merge with `name` was announced (to the sm). */
+void cluster_members_merge_done(struct cluster_membership *m, const char *name);
+/* 1 when this node took a new incarnation (rule 6: others had dropped
+ * it) and every member not dead or left is linked, alive, and reports it
+ * ALIVE at it, until cluster_members_revived_done(). */
+int cluster_members_revived_ready(const struct cluster_membership *m);
+void cluster_members_revived_done(struct cluster_membership *m);
+unsigned long cluster_members_merges_announced(const struct cluster_membership *m);
 const char *cluster_member_state_name(enum cluster_member_state s);
 
 #endif

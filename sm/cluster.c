@@ -43,6 +43,7 @@
 #include "util/nad.h"
 #include "util/xhash.h"
 #include "sm/carbons.h"
+#include "sm/offline.h"
 #include "sm/presence.h"
 #include "sm/privacy.h"
 #include "sm/roster.h"
@@ -997,6 +998,27 @@ static struct sess *local_sess(struct sm *sm, const struct jid *full)
 	return u != NULL ? user_sess(u, jid_resource(full)) : NULL;
 }
 
+/* i14-part: a presence from a full JID of ours whose newest session, as
+ * far as this sm knows (a local session against the stub, by start
+ * time), is not on the sending node: the sender's is an older session
+ * of that full JID, ending by rule 5 (both sides of a partition bound
+ * it). Its presence, above all its unavailable, would read as the newer
+ * one's. Nothing known of that full JID: believed. */
+static int stale_presence(struct sm *sm, const struct pkt *pkt, const char *from_node)
+{
+	const struct rsess *r;
+	const struct sess *s;
+
+	if (!(pkt->type & (PKT_PRESENCE | PKT_PRESENCE_UN)) || pkt->from == NULL ||
+	    jid_resource(pkt->from)[0] == '\0' || !sm_serves(sm, jid_domain(pkt->from)))
+		return 0;
+	s = local_sess(sm, pkt->from);
+	r = stub_find(sm->cluster, pkt->from);
+	if (s != NULL && (r == NULL || s->started_ms >= r->started))
+		return 1;
+	return r != NULL && strcmp(r->node, from_node) != 0;
+}
+
 /* Rule 3's and rule 4's fallback: the target's session is gone. Messages
  * are delivered again by the usual rules over local sessions and the
  * stubs of other nodes than pkt->exclude_node (or stored offline); iq
@@ -1088,6 +1110,13 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 		pkt->hops = SM_CLUSTER_HOPS_MAX;
 	else
 		pkt->hops = hops;
+	if (undelivered == NULL && stale_presence(sm, pkt, from_node)) {
+		log_info("sm: cluster: presence of %s from node %s dropped: a newer session "
+			 "holds that full JID (rule 5)", jid_full(pkt->from), from_node);
+		pkt_free(&pkt);
+		targets_free(targets, n);
+		return;
+	}
 	if (undelivered != NULL) {
 		/* Rule 4: once per stanza (the targets shared one copy). */
 		log_notice("sm: cluster: %s for %s not delivered on %s (%s)",
@@ -1133,6 +1162,166 @@ static void cluster_conflict(struct sm *sm, const struct nad *nad, int el)
 	sess_end(sess, "replaced");
 }
 
+/* ---- rules 12 and 13 (issue 14): a merge after a partition ---- */
+
+static int node_listed(char *const *nodes, int n, const char *node)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(nodes[i], node) == 0)
+			return 1;
+	return 0;
+}
+
+/* The available stubs of `bare` on the merged nodes, as targets. */
+static void merged_stubs(struct sm *sm, const struct jid *bare, char *const *nodes, int n,
+			 struct sm_fwd *fwd)
+{
+	for (struct rsess *r = sm_remote_first(sm, bare); r != NULL; r = r->next)
+		if (r->available && node_listed(nodes, n, r->node))
+			sm_fwd_add(fwd, r);
+}
+
+/* Session s asks for the presence of the available sessions, on the
+ * merged nodes, of the contacts it sees (a `to` subscription) and of its
+ * own user: this sm told it they went away when their node was declared
+ * dead. One probe route per node; their sm answers each to s
+ * (presence_probe_sess), by the contact's subscription and privacy. */
+static void merge_probe(struct sm *sm, struct sess *s, char *const *nodes, int n)
+{
+	struct xhash *roster = roster_items(s->user);
+	struct sm_fwd fwd = { 0 };
+	struct xhash_iter it;
+	struct pkt *probe;
+	void *v;
+
+	/* A newer session of this full JID is on another node: rule 5 ends
+	 * this one; answers to it would reach the newer one. */
+	if (!s->available || s->ended || stub_find(sm->cluster, s->jid) != NULL)
+		return;
+	if (roster != NULL) {
+		xhash_iter_init(roster, &it);
+		while (xhash_iter_next(&it, NULL, &v)) {
+			const struct roster_item *item = v;
+
+			if (item->to)
+				merged_stubs(sm, item->jid, nodes, n, &fwd);
+		}
+	}
+	merged_stubs(sm, s->user->jid, nodes, n, &fwd);
+	if (fwd.n == 0)
+		return;
+	probe = pkt_create(sm, "presence", "probe", NULL, jid_full(s->jid));
+	if (probe != NULL)
+		sm_fwd_send(sm, &fwd, probe, 0);
+	else
+		sm_fwd_clear(&fwd);
+	pkt_free(&probe);
+}
+
+/* The loaded users with sessions here, each held (refs) until
+ * users_put(): what is delivered meanwhile may change the table. */
+static struct user **users_get(struct sm *sm, size_t *n_r)
+{
+	struct user **users = xcalloc(xhash_count(sm->users) + 1, sizeof(*users));
+	struct xhash_iter it;
+	size_t n = 0;
+	void *v;
+
+	xhash_iter_init(sm->users, &it);
+	while (xhash_iter_next(&it, NULL, &v))
+		if (!list_empty(&((struct user *)v)->sessions)) {
+			users[n] = v;
+			users[n++]->refs++;
+		}
+	*n_r = n;
+	return users;
+}
+
+static void users_put(struct user **users, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		users[k]->refs--;
+		user_release(users[k]);
+	}
+	free(users);
+}
+
+/* What was stored offline for users online here all along (another node
+ * saw them offline): taken from storage atomically, as at a login, and
+ * delivered to each one's available session of the highest non-negative
+ * priority. */
+static void offline_again(struct user **users, size_t nu)
+{
+	for (size_t k = 0; k < nu; k++) {
+		struct sess *best = NULL;
+		struct list_node *ln;
+
+		for (ln = list_first(&users[k]->sessions); ln != NULL;
+		     ln = list_next(&users[k]->sessions, ln)) {
+			struct sess *s = LIST_ENTRY(ln, struct sess, link);
+
+			if (s->available && !s->ended && s->priority >= 0 &&
+			    (best == NULL || s->priority > best->priority))
+				best = s;
+		}
+		if (best != NULL)
+			offline_take(best);
+	}
+}
+
+/* Rule 12, <merged nodes='N...'/>: nodes declared dead here (our users
+ * were told their users went away) are back with their sessions. */
+static void cluster_merged(struct sm *sm, const struct nad *nad, int el)
+{
+	const char *attr = nad_attr(nad, el, NULL, "nodes");
+	char *list = xstrdup(attr != NULL ? attr : ""), *save = NULL, *t;
+	char *nodes[SM_CLUSTER_MERGE_MAX];
+	struct user **users;
+	size_t nu, k;
+	int n = 0;
+
+	for (t = strtok_r(list, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
+		if (n == SM_CLUSTER_MERGE_MAX || !node_name_ok(t)) {
+			n = -1;
+			break;
+		}
+		nodes[n++] = t;
+	}
+	if (n <= 0) {
+		log_warnx("sm: cluster: <merged/> from %s refused: nodes '%s' %s",
+			  sm->cluster_notify, attr != NULL ? attr : "",
+			  n == 0 ? "is empty" : "has a bad node name or too many");
+		free(list);
+		return;
+	}
+	users = users_get(sm, &nu);
+	log_notice("sm: cluster: merged with %s: %zu user%s here ask for their contacts' "
+		   "presence there", attr, nu, nu == 1 ? "" : "s");
+	for (k = 0; k < nu; k++) {
+		struct list_node *ln;
+
+		for (ln = list_first(&users[k]->sessions); ln != NULL;
+		     ln = list_next(&users[k]->sessions, ln))
+			merge_probe(sm, LIST_ENTRY(ln, struct sess, link), nodes, n);
+	}
+	offline_again(users, nu);
+	users_put(users, nu);
+	free(list);
+}
+
+/* Rule 13, <revived/>: this node was declared dead elsewhere and is back
+ * (a new incarnation); messages for our users may have been stored. */
+static void cluster_revived(struct sm *sm)
+{
+	size_t nu;
+	struct user **users = users_get(sm, &nu);
+
+	log_notice("sm: cluster: this node is back after being declared dead elsewhere: "
+		   "offline messages of %zu user%s online here delivered", nu, nu == 1 ? "" : "s");
+	offline_again(users, nu);
+	users_put(users, nu);
+}
+
 int sm_cluster_in(struct sm *sm, struct nad *route, int payload)
 {
 	const char *from = nad_attr(route, 0, NULL, "from");
@@ -1163,6 +1352,10 @@ int sm_cluster_in(struct sm *sm, struct nad *route, int payload)
 			cluster_remote(sm, route, payload);
 		else if (strcmp(name, "conflict") == 0)
 			cluster_conflict(sm, route, payload);
+		else if (strcmp(name, "merged") == 0)
+			cluster_merged(sm, route, payload);
+		else if (strcmp(name, "revived") == 0)
+			cluster_revived(sm);
 		else if (strcmp(name, "hold") == 0)
 			cluster_hold(sm, route, payload);       /* i14 */
 		else

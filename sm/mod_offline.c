@@ -160,6 +160,12 @@ static void offline_flush(struct sess *sess)
 	os_free(&os);
 }
 
+void offline_take(struct sess *sess)
+{
+	if (offline_sm(sess->user->sm) != NULL)
+		offline_flush(sess);
+}
+
 static enum mod_ret offline_in_sess(struct sess *sess, struct pkt *pkt)
 {
 	const char *p;

@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -138,6 +139,12 @@ struct sess *sess_start(struct sm *sm, struct user *user, const struct jid *jid,
 	sess->c2s = xstrdup(c2s);
 	sess->c2s_id = xstrdup(c2s_id);
 	sess->mod = mm_data_new(sm);
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		sess->started_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	}
 	do
 		sess_make_id(sess);
 	while (xhash_get(sm->sessions, sess->sm_id) != NULL);

@@ -148,6 +148,7 @@ struct sess {
 	int available;                  /* sent available presence */
 	int priority;
 	struct nad *pres;               /* last broadcast presence */
+	uint64_t started_ms;            /* Unix time in ms (rule 5 across nodes) */
 	void **mod;                     /* module data, by slot */
 	int ended;
 	struct list_node link;
@@ -275,6 +276,7 @@ static_assert(sizeof(struct rsess) == 32, "a stub's fixed part stays 32 bytes");
 #define SM_CLUSTER_REMOTE_MAX 256       /* <s/> per <remote/> (rule 1) */
 #define SM_CLUSTER_NODE_MAX 64          /* a node name's length */
 #define SM_CLUSTER_NODES_MAX 1024       /* distinct node names kept */
+#define SM_CLUSTER_MERGE_MAX 256        /* nodes in one <merged/> (i14) */
 #define SM_CLUSTER_HOLD_MAX 10000       /* stanzas held until synced (rule 2) */
 #define SM_CLUSTER_HOLD_SECS 10         /* ... or this long */
 /* A stanza makes at most this many forwards in all: one that arrived

@@ -751,6 +751,85 @@ static void test_partition_and_merge_counted(void **unused)
 	net_free(&net);
 }
 
+/* Issue 14: merges. n1 | n2 n3 long enough for both sides to declare
+ * the other dead, then healed: each side's merge is due once for the
+ * nodes it declared dead (and only once their link is open again), and
+ * each node told it was dead is revived once every linked peer sees its
+ * new incarnation. A node back by a restart is no merge. */
+static int ready(struct net *net, int at, const char **names_r)
+{
+	return cluster_members_merge_ready(net->m[at], names_r, NODES);
+}
+
+static void test_merges_after_a_partition(void **unused)
+{
+	struct net net;
+	const char *v[NODES];
+
+	(void)unused;
+	net_init(&net, 3);
+	full_mesh(&net);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ready(&net, i, v), 0);
+		assert_false(cluster_members_revived_ready(net.m[i]));
+	}
+	link_close(&net, 0, 1);
+	link_close(&net, 0, 2);
+	run(&net, 2000);
+	assert_int_equal(state(&net, 0, 1), CLUSTER_MEMBER_DEAD);
+	assert_int_equal(state(&net, 1, 0), CLUSTER_MEMBER_DEAD);
+	assert_int_equal(state(&net, 2, 0), CLUSTER_MEMBER_DEAD);
+	/* dead, not back: nothing due */
+	assert_int_equal(ready(&net, 0, v), 0);
+	assert_int_equal(ready(&net, 1, v), 0);
+	link_open(&net, 0, 1);
+	link_open(&net, 0, 2);
+	run(&net, 1000);
+	for (int a = 0; a < 3; a++)
+		for (int b = 0; b < 3; b++)
+			assert_int_equal(state(&net, a, b), CLUSTER_MEMBER_ALIVE);
+	/* n1 declared n2 and n3 dead; each of them declared n1 dead */
+	assert_int_equal(ready(&net, 0, v), 2);
+	assert_true((strcmp(v[0], "n2") == 0 && strcmp(v[1], "n3") == 0) ||
+		    (strcmp(v[0], "n3") == 0 && strcmp(v[1], "n2") == 0));
+	assert_int_equal(ready(&net, 1, v), 1);
+	assert_string_equal(v[0], "n1");
+	assert_int_equal(ready(&net, 2, v), 1);
+	assert_string_equal(v[0], "n1");
+	cluster_members_merge_done(net.m[0], "n2");
+	cluster_members_merge_done(net.m[0], "n3");
+	cluster_members_merge_done(net.m[1], "n1");
+	cluster_members_merge_done(net.m[1], "n1");     /* once */
+	cluster_members_merge_done(net.m[2], "n1");
+	run(&net, 5000);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(ready(&net, i, v), 0);
+	assert_int_equal(cluster_members_merges_announced(net.m[0]), 2);
+	assert_int_equal(cluster_members_merges_announced(net.m[1]), 1);
+	/* all three were told they were dead: each is revived, once */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(net.reincarnations[i], 1);
+		assert_true(cluster_members_revived_ready(net.m[i]));
+		cluster_members_revived_done(net.m[i]);
+		assert_false(cluster_members_revived_ready(net.m[i]));
+	}
+	/* n2 killed and restarted (a new start time): no merge at n1 */
+	link_close(&net, 0, 1);
+	link_close(&net, 2, 1);
+	run(&net, 1000);
+	assert_int_equal(state(&net, 0, 1), CLUSTER_MEMBER_DEAD);
+	net.now += 5000;
+	net_start(&net, 1, 900000);
+	link_open(&net, 1, 0);
+	link_open(&net, 1, 2);
+	run(&net, 1000);
+	assert_int_equal(state(&net, 0, 1), CLUSTER_MEMBER_ALIVE);
+	assert_int_equal(ready(&net, 0, v), 0);
+	assert_int_equal(ready(&net, 2, v), 0);
+	assert_false(cluster_members_revived_ready(net.m[1]));
+	net_free(&net);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -769,6 +848,7 @@ int main(void)
 		cmocka_unit_test(test_flap_hold_down),
 		cmocka_unit_test(test_slow_flapper_never_held),
 		cmocka_unit_test(test_partition_and_merge_counted),
+		cmocka_unit_test(test_merges_after_a_partition),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

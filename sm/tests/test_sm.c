@@ -1848,6 +1848,20 @@ static void test_cluster_node_dead(void **state)
 	assert_int_equal(sm_remote_count(sm), 0);
 }
 
+/* Synced; ann/desk (c2s connection 1) logged in and available, bob her
+ * mutual contact. Returns her sm session id. */
+static const char *ann_sees_bob(struct sm *sm)
+{
+	const char *a;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	befriend(sm, "1", a, "bob@example.org");
+	sm_test_from_sess(sm, "1", a, "<presence/>");
+	return a;
+}
+
 /* Rule 9 (issue 14, flap damping): while n2 is held down its users'
  * presence is not shown to ann (forwarded presence dropped, no unavailable
  * when n2 dies again), her own resource on n2 excepted; messages still
@@ -1856,13 +1870,8 @@ static void test_cluster_node_dead(void **state)
 static void test_cluster_hold_down(void **state)
 {
 	struct sm *sm = ((struct fixture *)*state)->sm;
-	const char *a;
 
-	cl_synced(sm);
-	a = sm_test_login(sm, "ann@example.org", "desk", "1");
-	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
-	befriend(sm, "1", a, "bob@example.org");
-	sm_test_from_sess(sm, "1", a, "<presence/>");
+	(void)ann_sees_bob(sm);
 	cl_feed(sm, "<hold xmlns='" CL_NS "' node='n2' held='1'/>");
 	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
 	cl_stub(sm, "add", "bob@example.org/y", "n3", 0, 1);
@@ -1922,6 +1931,75 @@ static void test_cluster_hold_down(void **state)
 	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
 	      "<presence from='bob@example.org/x'/>");
 	assert_nout(1);
+}
+
+/* Rules 12 and 13 (issue 14): <merged nodes=.../> makes each available
+ * session probe its contacts' and its own user's available sessions on
+ * those nodes only, and hands the user what waited offline; <revived/>
+ * takes the queues too; a bad node list is refused whole. */
+static void test_cluster_merge(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a, *o;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	sm_test_sess_req(sm, "create", "9", NULL, "carl@example.org");
+	befriend(sm, "1", a, "bob@example.org");
+	sm_test_from_sess(sm, "1", a, "<presence/>");   /* takes what befriend left */
+	assert_int_equal(count(sm, "queue", "ann@example.org"), 0);
+	/* only a negative priority: a message to her bare JID waits offline */
+	sm_test_from_sess(sm, "1", a, "<presence><priority>-1</priority></presence>");
+	sm_test_feed(sm, "<route xmlns='" COMP "' to='example.org' from='c2s'><message "
+		     "xmlns='jabber:client' from='carl@example.org/c' to='ann@example.org'>"
+		     "<body>kept meanwhile</body></message></route>");
+	assert_int_equal(count(sm, "queue", "ann@example.org"), 1);
+	sm_test_from_sess(sm, "1", a, "<presence><priority>1</priority></presence>");
+	assert_int_equal(count(sm, "queue", "ann@example.org"), 1);
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	cl_stub(sm, "add", "bob@example.org/off", "n2", 0, 0);
+	cl_stub(sm, "add", "bob@example.org/y", "n3", 0, 1);
+	cl_stub(sm, "add", "carl@example.org/z", "n2", 0, 1);
+	cl_stub(sm, "add", "ann@example.org/phone", "n2", 0, 1);
+	sm_test_out_clear();
+	cl_feed(sm, "<merged xmlns='" CL_NS "'/>");
+	cl_feed(sm, "<merged xmlns='" CL_NS "' nodes='n2 bad*name'/>");
+	assert_nout(0);
+	assert_int_equal(count(sm, "queue", "ann@example.org"), 1);
+	cl_feed(sm, "<merged xmlns='" CL_NS "' nodes='n2'/>");
+	o = sm_test_out_find("jc:node='n2'", "type='probe'", "from='ann@example.org/desk'", NULL);
+	assert_non_null(o);
+	assert_non_null(strstr(o, "bob@example.org/x"));
+	assert_non_null(strstr(o, "ann@example.org/phone"));
+	assert_null(strstr(o, "bob@example.org/off"));
+	assert_null(strstr(o, "carl@example.org"));     /* not a contact */
+	assert_null(sm_test_out_find("jc:node='n3'", NULL));
+	assert_non_null(sm_test_out_find(":c2s='1'", "kept meanwhile", NULL));
+	assert_int_equal(count(sm, "queue", "ann@example.org"), 0);
+	sm_test_out_clear();
+	cl_feed(sm, "<revived xmlns='" CL_NS "'/>");
+	assert_null(sm_test_out_find("kept meanwhile", NULL));  /* taken once */
+}
+
+/* A forwarded presence is believed only from the node holding the
+ * newest session of its full JID (rule 5 across a partition's heal). */
+static void test_cluster_stale_presence(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+
+	(void)ann_sees_bob(sm);
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n3' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/x' type='unavailable'/>");
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/x'",
+	      "<presence from='ann@example.org/desk' type='unavailable'/>");
+	assert_nout(0);
+	cl_in(sm, "jc:from-node='n2' jc:targets='ann@example.org/desk'",
+	      "<presence from='bob@example.org/x' type='unavailable'/>");
+	assert_non_null(sm_test_out_find(":c2s='1'", "type='unavailable'",
+					 "from='bob@example.org/x'", NULL));
 }
 
 /* Rule 5: a newer session with this full JID elsewhere ends ours, as a
@@ -2153,6 +2231,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cluster_node_dead, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_hold_down, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_conflict, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_merge, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_stale_presence, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_roster_push_and_carbons, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_last_and_status, setup_cluster,

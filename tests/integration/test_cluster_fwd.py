@@ -354,6 +354,12 @@ def test_stopped_receiver_declared_dead_then_back(sandbox):
         if "after" in got:
             break
     assert len(got) == len(set(got)), got
+    # i14-part: n1 had declared n2 dead and n2 is back by a new
+    # incarnation: n1's sm is told of the merge, once
+    # (docs/cluster-protocol.md "Partitions and merges")
+    r = next_route(sm1, wait=10)
+    merged = r.find("{%s}merged" % NS)
+    assert merged is not None and merged.get("nodes") == "n2", ET.tostring(r)
     no_route(sm1, wait=1.0)            # nothing more comes back
     assert n1.json()["tables"]["undelivered"] == 20
 
