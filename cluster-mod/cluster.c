@@ -388,6 +388,8 @@ static void cluster_on_bye(const char *peer, unsigned reason, void *ctx)
 
 	if (reason == CLUSTER_BYE_SHUTDOWN && !c->stopping)
 		cluster_members_left(c->members, peer, mono_ms());
+	else if (reason == CLUSTER_BYE_NEW_INCARNATION && !c->stopping)
+		cluster_members_relinking(c->members, peer, mono_ms());
 }
 
 /* i13-state: routes for the domains and the sm's session notifications. */

@@ -51,6 +51,10 @@ struct member {
 	int died;                       /* declared dead, not alive since */
 	int returned;                   /* ... but back (counted) since */
 	int partition_seen;             /* counted for this death already */
+	/* Its link closes only to open again at once (this node, or the
+	 * member, took a new incarnation: rule 6): until then a closed or
+	 * quiet link is not a reason to suspect it. */
+	uint64_t relink_until_ms;
 };
 
 struct cluster_membership {
@@ -373,6 +377,7 @@ void cluster_members_link_open(struct cluster_membership *m, const char *peer, c
 		}
 	}
 	e->linked = 1;
+	e->relink_until_ms = 0;
 	if (gone(e) && incarnation <= e->incarnation) {
 		/* The same incarnation we declared dead: it stays dead until
 		 * it takes a new one (our MEMBERS tells it). */
@@ -410,10 +415,19 @@ void cluster_members_link_closed(struct cluster_membership *m, const char *peer,
 	e = m->members[i];
 	e->linked = 0;
 	forget_reporter(m, i);
-	if (e->state == CLUSTER_MEMBER_ALIVE) {
+	if (e->state == CLUSTER_MEMBER_ALIVE && now_ms >= e->relink_until_ms) {
 		set_state(m, e, CLUSTER_MEMBER_SUSPECT, now_ms);
 		send_view(m, NULL, now_ms);
 	}
+}
+
+void cluster_members_relinking(struct cluster_membership *m, const char *peer,
+				uint64_t now_ms)
+{
+	int i = find_str(m, peer);
+
+	if (i > 0 && m->members[i]->state == CLUSTER_MEMBER_ALIVE)
+		m->members[i]->relink_until_ms = now_ms + m->t.silent_ms;
 }
 
 void cluster_members_left(struct cluster_membership *m, const char *peer, uint64_t now_ms)
@@ -441,6 +455,11 @@ static void reincarnate(struct cluster_membership *m, uint64_t now_ms, const cha
 		  (unsigned long long)self->incarnation, (unsigned long long)inc);
 	self->incarnation = inc;
 	self->since_ms = now_ms;
+	/* The links close to open again under the new incarnation: the
+	 * members we reach are not suspects for that. */
+	for (int i = 1; i < m->n; i++)
+		if (m->members[i]->state == CLUSTER_MEMBER_ALIVE)
+			m->members[i]->relink_until_ms = now_ms + m->t.silent_ms;
 	m->revive_pending = 1;          /* i14-part */
 	m->c.partitions++;
 	m->c.merges++;
@@ -621,7 +640,8 @@ void cluster_members_tick(struct cluster_membership *m, uint64_t now_ms)
 	for (int i = 1; i < m->n; i++) {
 		struct member *e = m->members[i];
 		int64_t idle = m->hooks.link_idle != NULL ? m->hooks.link_idle(m->ctx, e->name) : -1;
-		int talking = idle >= 0 && (uint64_t)idle < m->t.silent_ms;
+		int talking = (idle >= 0 && (uint64_t)idle < m->t.silent_ms) ||
+			      (e->state == CLUSTER_MEMBER_ALIVE && now_ms < e->relink_until_ms);
 
 		if (e->held)
 			release(m, e, now_ms);

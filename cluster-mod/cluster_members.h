@@ -101,6 +101,12 @@ struct cluster_membership *cluster_members_new(const char *self, const char *ip,
 					    uint64_t now_ms);
 void cluster_members_free(struct cluster_membership **mp);
 
+/* Peer `peer` said BYE(new incarnation): its link closes to open again at
+ * once under its next incarnation. For one suspect silence it is not
+ * suspected for that (it is as long as its link stays down after). */
+void cluster_members_relinking(struct cluster_membership *m, const char *peer,
+			       uint64_t now_ms);
+
 /* A peer's link opened (HELLO/HELLO_ACK done) with its incarnation and,
  * if known, the address it accepts links on (ip NULL: not known). */
 void cluster_members_link_open(struct cluster_membership *m, const char *peer, const char *ip,

@@ -99,6 +99,8 @@ static const char *bye_reason_name(unsigned r)
 		return "refused";
 	case CLUSTER_BYE_PROTOCOL_ERROR:
 		return "protocol error";
+	case CLUSTER_BYE_NEW_INCARNATION:
+		return "new incarnation";
 	default:
 		return "unknown reason";
 	}
@@ -554,6 +556,15 @@ static void renew_cb(struct mio_timer *t, void *ctx)
 		if (found == NULL)
 			return;
 		found->stale = 0;
+		if (found->open) {
+			/* Peers keep us alive while the link is made again. */
+			struct cluster_frame f = { .version = found->version,
+						   .type = CLUSTER_FRAME_BYE };
+
+			f.u.bye.reason = CLUSTER_BYE_NEW_INCARNATION;
+			f.u.bye.text = cluster_bytes_str("this node took a new incarnation");
+			conv_send(found, &f);
+		}
 		cluster_link_close_redial(found->link, "this node took a new incarnation");
 	}
 }

@@ -98,8 +98,9 @@ enum cluster_bye_reason {
 	CLUSTER_BYE_SHUTDOWN = 1,
 	CLUSTER_BYE_REFUSED = 2,
 	CLUSTER_BYE_PROTOCOL_ERROR = 3,
+	CLUSTER_BYE_NEW_INCARNATION = 4,        /* closing to open again at once */
 };
-#define CLUSTER_BYE_REASON_LAST CLUSTER_BYE_PROTOCOL_ERROR
+#define CLUSTER_BYE_REASON_LAST CLUSTER_BYE_NEW_INCARNATION
 
 /* One routing-state change (STATE_DELTA) or entry (STATE_SNAPSHOT). */
 enum cluster_entry_op {

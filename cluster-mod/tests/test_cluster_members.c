@@ -420,6 +420,58 @@ static void test_silent_then_new_incarnation(void **unused)
 	net_free(&net);
 }
 
+/* Rule 6's new incarnation closes every link of the node that takes it
+ * (BYE(4) first): its peers that never lost it do not suspect it for
+ * that, nor it them, while the links are made again; a link still down
+ * after one suspect silence is judged as any other. */
+static void test_new_incarnation_is_not_a_suspicion(void **unused)
+{
+	struct net net;
+
+	(void)unused;
+	net_init(&net, 3);
+	full_mesh(&net);
+	/* n3 cut off from n1 and n2: each side declares the other dead */
+	link_close(&net, 0, 2);
+	link_close(&net, 1, 2);
+	run(&net, 4000);
+	assert_int_equal(state(&net, 0, 2), CLUSTER_MEMBER_DEAD);
+	assert_int_equal(state(&net, 2, 0), CLUSTER_MEMBER_DEAD);
+	/* healed: n1 and n3 tell each other, and both take a new incarnation */
+	link_open(&net, 0, 2);
+	assert_int_equal(net.reincarnations[0], 1);
+	assert_int_equal(net.reincarnations[2], 1);
+	/* n1 closes its link to n2 to make it again; n2 got BYE(4) */
+	cluster_members_relinking(net.m[1], "n1", net.now);
+	link_close(&net, 0, 1);
+	run(&net, 1750);
+	assert_int_equal(state(&net, 0, 1), CLUSTER_MEMBER_ALIVE);
+	assert_int_equal(state(&net, 1, 0), CLUSTER_MEMBER_ALIVE);
+	link_open(&net, 0, 1);
+	assert_int_equal(state(&net, 1, 0), CLUSTER_MEMBER_ALIVE);
+	assert_int_equal(cluster_members_incarnation(net.m[0]), 1001);
+	link_open(&net, 1, 2);
+	run(&net, 10000);
+	/* the same again, but the link stays down: judged after the grace */
+	cluster_members_relinking(net.m[0], "n2", net.now);
+	cluster_members_relinking(net.m[1], "n1", net.now);
+	link_close(&net, 0, 1);
+	run(&net, 1750);
+	assert_int_equal(state(&net, 1, 0), CLUSTER_MEMBER_ALIVE);
+	assert_int_equal(state(&net, 0, 1), CLUSTER_MEMBER_ALIVE);
+	run(&net, 500);
+	assert_int_equal(state(&net, 1, 0), CLUSTER_MEMBER_SUSPECT);
+	assert_int_equal(state(&net, 0, 1), CLUSTER_MEMBER_SUSPECT);
+	link_open(&net, 0, 1);
+	run(&net, 10000);
+	for (int a = 0; a < 3; a++)
+		for (int b = 0; b < 3; b++)
+			assert_int_equal(state(&net, a, b), CLUSTER_MEMBER_ALIVE);
+	assert_int_equal(net.dead[0][1], 0);
+	assert_int_equal(net.dead[1][0], 0);
+	net_free(&net);
+}
+
 /* BYE(shutting down): LEFT at once; a restart (new incarnation) is
  * alive again. A node whose link to the leaver was already down learns
  * LEFT from a peer. */
@@ -838,6 +890,7 @@ int main(void)
 		cmocka_unit_test(test_dead_without_evidence),
 		cmocka_unit_test(test_suspect_kept_by_evidence),
 		cmocka_unit_test(test_silent_then_new_incarnation),
+		cmocka_unit_test(test_new_incarnation_is_not_a_suspicion),
 		cmocka_unit_test(test_left_and_restart),
 		cmocka_unit_test(test_left_learned_from_peer),
 		cmocka_unit_test(test_refused_frames),

@@ -97,7 +97,7 @@ def payload(t, r):
         f = {"seq": r.u(8), "ts": r.u(8)}
     elif t == 5:
         f = {"reason": r.u(1), "text": r.str_("text")}
-        if not 1 <= f["reason"] <= 3:
+        if not 1 <= f["reason"] <= 4:
             raise Reject("bye")
     elif t == 6:
         f = {"origin": r.str_("name"), "inc": r.u(8), "first": r.u(8),
