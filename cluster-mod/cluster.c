@@ -48,6 +48,7 @@ struct cluster {
 	int stopping;                           /* i13-memb: SIGTERM seen */
 	struct cluster_names *names;            /* i13-fed: components */
 	struct router_mod_timer *sm_check;      /* i14: input held for the sm */
+	uint64_t from_dead;     /* STANZAs not taken: their sender is dead here */
 	int held;
 	uint64_t holds;
 };
@@ -335,6 +336,23 @@ static void cluster_on_frame(const char *peer, const struct cluster_frame *frame
 	/* i13-fwd: STANZA and ACK (cluster_fwd.c through cluster_local.c). */
 	if (c->local != NULL && (frame->type == CLUSTER_FRAME_STANZA ||
 				 frame->type == CLUSTER_FRAME_ACK)) {
+		enum cluster_member_state st = cluster_members_state(c->members, peer);
+
+		/* A STANZA from a node we declared dead (or left) at the
+		 * incarnation its link has is not taken, nor acknowledged: we
+		 * told our sm its sessions are gone, and it is about to learn
+		 * it was declared dead and hand back what we did not
+		 * acknowledge, as node-dead (stored offline there). Taking it
+		 * would deliver it twice. */
+		if (frame->type == CLUSTER_FRAME_STANZA &&
+		    (st == CLUSTER_MEMBER_DEAD || st == CLUSTER_MEMBER_LEFT)) {
+			if (c->from_dead++ % 1000 == 0)
+				log_notice("cluster: a STANZA from %s, which is %s here, not taken "
+					   "(%llu so far); its sender hands it back",
+					   peer, cluster_member_state_name(st),
+					   (unsigned long long)c->from_dead);
+			return;
+		}
 		cluster_local_frame(c->local, peer, frame);
 		if (frame->type == CLUSTER_FRAME_STANZA)
 			sm_check_after_stanza(c);       /* i14 */
