@@ -78,7 +78,6 @@ struct sm_cluster {
 	/* i14: orders local initial presences and stubs becoming available
 	 * (sess.avail_seq, rsess.avail_seq); compared modulo 2^32. */
 	uint32_t seq;
-	unsigned long unseen_sent, unseen_answered;
 };
 
 int sm_clustered(const struct sm *sm)
@@ -1100,7 +1099,8 @@ void sm_cluster_probe_unseen(struct sess *sess, const struct jid *contact)
 	nad_attr_set_prefixed(route, 0, NS, "jc", "node", "*");
 	nad_graft(route, 0, probe->nad, 0);
 	pkt_free(&probe);
-	sm->cluster->unseen_sent++;
+	log_debug("sm: cluster: %s probes %s on every node (rule 14)", jid_full(sess->jid),
+		  jid_bare(contact));
 	sm_send(sm, route);
 }
 
@@ -1129,10 +1129,10 @@ static void cluster_probe_unseen(struct sm *sm, struct pkt *pkt, const char *fro
 			if (s->available && !s->ended && seq_after(r->avail_seq, s->avail_seq)) {
 				struct pkt *copy = pkt_dup(pkt, NULL, NULL);
 
-				if (copy != NULL) {
-					sm->cluster->unseen_answered++;
+				log_debug("sm: cluster: %s answers the probe %s broadcast "
+					  "(rule 14)", jid_full(s->jid), jid_full(pkt->from));
+				if (copy != NULL)
 					presence_probe_sess(s, copy);
-				}
 			}
 	pkt_free(&pkt);
 }
