@@ -75,6 +75,9 @@ struct sm_cluster {
 	char *batch_from;
 	struct sm_fwd batch;
 	unsigned long forwarded, held_total, looped;
+	/* i14: orders local initial presences and stubs becoming available
+	 * (sess.avail_seq, rsess.avail_seq); compared modulo 2^32. */
+	uint32_t seq;
 };
 
 int sm_clustered(const struct sm *sm)
@@ -657,6 +660,8 @@ static void stub_set(struct sm *sm, const struct remote_op *o)
 		stubs_head(sm, jid_bare(o->jid), r);
 		c->nremote++;
 	}
+	if (o->available && !r->available)
+		r->avail_seq = ++c->seq;        /* i14, rule 14 */
 	r->node = node;
 	r->priority = (int8_t)o->priority;
 	r->available = (uint8_t)o->available;
@@ -1058,6 +1063,80 @@ static void cluster_to_sess(struct sm *sm, struct pkt *pkt, struct sess *s)
 	pkt_sess(pkt, s);
 }
 
+/* ---- i14, rule 14: two contacts logging in at the same moment ---- */
+
+/* a happened after b, in this sm's order (modulo 2^32). */
+static int seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+void sm_cluster_initial(struct sess *sess)
+{
+	struct sm_cluster *c = sess->user->sm->cluster;
+
+	if (c != NULL)
+		sess->avail_seq = ++c->seq;
+}
+
+void sm_cluster_probe_unseen(struct sess *sess, const struct jid *contact)
+{
+	struct sm *sm = sess->user->sm;
+	struct rsess *r;
+	struct nad *route;
+	struct pkt *probe;
+
+	if (sm->cluster == NULL || jid_node(contact)[0] == '\0' ||
+	    !sm_serves(sm, jid_domain(contact)))
+		return;
+	for (r = xhash_get(sm->cluster->remote, jid_bare(contact)); r != NULL; r = r->next)
+		if (r->available)
+			return;         /* the ordinary probe is forwarded to it */
+	probe = pkt_create(sm, "presence", "probe", jid_bare(contact), jid_full(sess->jid));
+	if (probe == NULL)
+		return;
+	route = comp_route_new(sm->cluster_notify, sm->router_id, NULL);
+	nad_attr_set_prefixed(route, 0, NS, "jc", "node", "*");
+	nad_graft(route, 0, probe->nad, 0);
+	pkt_free(&probe);
+	log_debug("sm: cluster: %s probes %s on every node (rule 14)", jid_full(sess->jid),
+		  jid_bare(contact));
+	sm_send(sm, route);
+}
+
+/* A probe broadcast by node `from_node` (rule 14): each local available
+ * session of the probed user whose initial presence went out before the
+ * prober's stub became available here (so that presence did not reach it)
+ * answers, by presence_probe_sess's rules. Takes pkt. */
+static void cluster_probe_unseen(struct sm *sm, struct pkt *pkt, const char *from_node)
+{
+	struct rsess *r = NULL;
+	struct user *u = NULL;
+	struct sess *s;
+
+	if (pkt->type != PKT_PRESENCE_PROBE || pkt->to == NULL ||
+	    jid_resource(pkt->from)[0] == '\0' || jid_node(pkt->to)[0] == '\0' ||
+	    jid_resource(pkt->to)[0] != '\0' || !sm_serves(sm, jid_domain(pkt->to))) {
+		log_warnx("sm: cluster: an unknown broadcast from %s; dropped", from_node);
+		pkt_free(&pkt);
+		return;
+	}
+	r = stub_find(sm->cluster, pkt->from);
+	if (r != NULL && r->available && strcmp(r->node, from_node) == 0)
+		u = xhash_get(sm->users, jid_bare(pkt->to));
+	if (u != NULL)
+		LIST_FOREACH(s, &u->sessions, struct sess, link)
+			if (s->available && !s->ended && seq_after(r->avail_seq, s->avail_seq)) {
+				struct pkt *copy = pkt_dup(pkt, NULL, NULL);
+
+				log_debug("sm: cluster: %s answers the probe %s broadcast "
+					  "(rule 14)", jid_full(s->jid), jid_full(pkt->from));
+				if (copy != NULL)
+					presence_probe_sess(s, copy);
+			}
+	pkt_free(&pkt);
+}
+
 static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 {
 	const char *from_node = nad_attr(route, 0, NS, "from-node");
@@ -1076,7 +1155,13 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 	}
 	if (ts == NULL && undelivered == NULL) {
 		/* Rule 6: a broadcast from another sm; sm/cluster_data.c took
-		 * the ones this sm knows. */
+		 * the user ones, a probe is rule 14's. */
+		pkt = hs == NULL ? pkt_new(sm, nad_extract(route, payload)) : NULL;
+		if (pkt != NULL && pkt->from != NULL) {
+			cluster_probe_unseen(sm, pkt, from_node);
+			return;
+		}
+		pkt_free(&pkt);
 		log_warnx("sm: cluster: an unknown broadcast from %s; dropped", from_node);
 		return;
 	}

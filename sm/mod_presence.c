@@ -104,12 +104,23 @@ static void pres_probe_contacts(struct sess *sess)
 {
 	struct user *user = sess->user;
 	struct pkt *probe = pkt_create(user->sm, "presence", "probe", NULL, jid_bare(user->jid));
+	struct xhash *roster;
+	struct xhash_iter it;
+	void *v;
 
 	/* Contacts' sessions on one node share one probe route. */
 	sm_cluster_batch_begin(user->sm, probe);
 	pres_to_roster(user, probe, 0);
 	sm_cluster_batch_end(user->sm, probe);
 	pkt_free(&probe);
+	/* In a cluster, contacts whose sessions on other nodes this sm does
+	 * not know (yet) are asked there too (rule 14). */
+	if (user->sm->cluster != NULL && (roster = roster_items(user)) != NULL) {
+		xhash_iter_init(roster, &it);
+		while (xhash_iter_next(&it, NULL, &v))
+			if (((struct roster_item *)v)->to)
+				sm_cluster_probe_unseen(sess, ((struct roster_item *)v)->jid);
+	}
 }
 
 /* The new session sees what its siblings last said; those on other
@@ -158,6 +169,8 @@ static void pres_available(struct sess *sess, struct pkt *pkt)
 	 * the probe below to the bare JID, over what it knows of our
 	 * sessions. */
 	sm_cluster_notify(sess, "update");
+	if (initial)
+		sm_cluster_initial(sess);
 	pres_broadcast(sess, pkt, NULL);
 	if (initial) {
 		pres_probe_contacts(sess);

@@ -149,6 +149,7 @@ struct sess {
 	int priority;
 	struct nad *pres;               /* last broadcast presence */
 	uint64_t started_ms;            /* Unix time in ms (rule 5 across nodes) */
+	uint32_t avail_seq;             /* cluster: when its initial presence went (i14) */
 	void **mod;                     /* module data, by slot */
 	int ended;
 	struct list_node link;
@@ -269,6 +270,7 @@ struct rsess {
 	int8_t priority;                /* -128..127 */
 	uint8_t available;
 	uint16_t res;                   /* offset of the resource in full */
+	uint32_t avail_seq;             /* when it became available here (i14) */
 	char full[];                    /* the full JID */
 };
 static_assert(sizeof(struct rsess) == 32, "a stub's fixed part stays 32 bytes");
@@ -345,6 +347,14 @@ void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt
 /* pkt (no `to`: each target gets its own) to every available session of
  * `domain` on other nodes: an announcement (mod_announce). */
 void sm_cluster_fan_out_domain(struct sm *sm, const char *domain, const struct pkt *pkt);
+/* i14, two contacts logging in at once on two nodes (docs/cluster-protocol.md
+ * "The module and its sm", rule 14). sm_cluster_initial(): sess is sending
+ * its initial presence now (before the broadcast). sm_cluster_probe_unseen():
+ * sess's initial probe of `contact` (a user of ours with no available
+ * session known on another node) also goes to every node as a broadcast,
+ * answered by the sessions there that had not shown themselves to it. */
+void sm_cluster_initial(struct sess *sess);
+void sm_cluster_probe_unseen(struct sess *sess, const struct jid *contact);
 
 /* sm/cluster_data.c: one user's data, one truth across nodes sharing a
  * database. sm_cluster_changed(): after writing `what` of user `bare`,

@@ -1541,6 +1541,75 @@ static void test_cluster_available_before_probes(void **state)
 	assert_true(upd < fwd);
 }
 
+/* Rule 14: two contacts logging in at the same moment on two nodes. An
+ * initial probe of a contact with no available session known on another
+ * node also goes to every node ('*'); a receiving sm answers it only from
+ * the sessions whose initial presence went out before the prober's stub
+ * became available there (their broadcast did not reach it), once each. */
+static void test_cluster_login_race(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *probe = "<presence type='probe' from='bob@example.org/x' "
+			    "to='ann@example.org'/>";
+	const char *a, *p;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	sm_test_sess_req(sm, "create", "9", NULL, "dan@example.org");
+	befriend(sm, "1", a, "bob@example.org");
+	befriend(sm, "1", a, "dan@example.org");
+	cl_stub(sm, "add", "dan@example.org/z", "n3", 0, 1);
+	/* Sending: bob has no session known elsewhere, dan has one on n3
+	 * (the ordinary probe, to the router, is forwarded to it). */
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<presence/>");
+	assert_int_equal(out_count("jc:node='*'", "type='probe'"), 1);
+	assert_non_null(sm_test_out_find("jc:node='*'", "type='probe'", "to='bob@example.org'",
+					 "from='ann@example.org/desk'", NULL));
+	/* A later presence of the same session is not initial: no probes. */
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<presence><show>away</show></presence>");
+	assert_int_equal(out_count("type='probe'", NULL), 0);
+
+	/* Receiving: bob/x became available here after desk's initial
+	 * presence: desk answers bob's broadcast probe, once. */
+	cl_stub(sm, "add", "bob@example.org/x", "n2", 0, 1);
+	p = sm_test_login(sm, "ann@example.org", "phone", "2");
+	sm_test_from_sess(sm, "2", p, "<presence/>");  /* its broadcast reached bob/x */
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2'", probe);
+	assert_nout(1);
+	assert_non_null(sm_test_out_find("from='ann@example.org/desk'", "to='bob@example.org/x'",
+					 "<show>away</show>", NULL));
+	/* Not from the node that holds bob/x, or not an available stub: nothing. */
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n3'", probe);
+	cl_in(sm, "jc:from-node='n2'", "<presence type='probe' from='bob@example.org/y' "
+	      "to='ann@example.org'/>");
+	cl_stub(sm, "update", "bob@example.org/x", "n2", 0, 0);
+	cl_in(sm, "jc:from-node='n2'", probe);
+	assert_nout(0);
+	/* bob/x available again (a new initial presence): after both. */
+	cl_stub(sm, "update", "bob@example.org/x", "n2", 0, 1);
+	cl_in(sm, "jc:from-node='n2'", probe);
+	assert_nout(2);
+	assert_non_null(sm_test_out_find("from='ann@example.org/phone'", "to='bob@example.org/x'",
+					 NULL));
+	/* Not a probe, a full `to`, a bare `from`, or jc:hops: refused. */
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2'", "<presence from='bob@example.org/x' "
+	      "to='ann@example.org'/>");
+	cl_in(sm, "jc:from-node='n2'", "<presence type='probe' from='bob@example.org/x' "
+	      "to='ann@example.org/desk'/>");
+	cl_in(sm, "jc:from-node='n2'", "<presence type='probe' from='bob@example.org' "
+	      "to='ann@example.org'/>");
+	cl_in(sm, "jc:from-node='n2' jc:hops='1'", probe);
+	cl_in(sm, "jc:from-node='n2'", "<presence type='probe' from='bob@example.org/x' "
+	      "to='zed@far.example'/>");
+	assert_nout(0);
+}
+
 /* Rule 3: a forwarded stanza is delivered to each named local session;
  * one without `to` gets the target's; fallbacks for a session that
  * ended; carbons and roster pushes only to sessions that asked; probes
@@ -2223,6 +2292,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_same_full_jid_two_nodes, setup_cluster,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_login_race, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_forwarded_in, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_undelivered, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_hop_limit, setup_cluster, teardown),
