@@ -16,12 +16,11 @@ import json
 import os
 import re
 import signal
-import socket
-import threading
 import time
 
 import test_cluster_link as tcl
 import test_cluster_status as tcs
+from lib import faultproxy
 
 TIMEOUT = 20
 
@@ -184,86 +183,8 @@ def test_sigstop_dead_then_new_incarnation(sandbox):
     assert ev["partitions"] >= 1 and ev["merges"] >= 1, ev
 
 
-class CutProxy:
-    """A TCP forwarder on loopback that the test can cut: cut() closes
-    every connection through it and refuses new ones (accepts and closes
-    at once) until heal()."""
-
-    def __init__(self, ip, port, target):
-        self.ip = ip
-        self.target = target
-        self.cut_now = False
-        self.stopping = False
-        self.conns = []
-        self.lock = threading.Lock()
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind((ip, port))
-        self.lsock.listen(16)
-        self.lsock.settimeout(0.2)
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                c, _ = self.lsock.accept()
-            except OSError:
-                continue
-            if self.cut_now:
-                c.close()
-                continue
-            try:
-                u = socket.create_connection(self.target, timeout=2,
-                                             source_address=(self.ip, 0))
-            except OSError:
-                c.close()
-                continue
-            with self.lock:
-                self.conns += [c, u]
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, a, b):
-        a.settimeout(0.5)
-        while not self.stopping:
-            try:
-                data = a.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            if not data:
-                break
-            try:
-                b.sendall(data)
-            except OSError:
-                break
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self):
-        self.cut_now = True
-        with self.lock:
-            conns, self.conns = self.conns, []
-        for s in conns:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-    def heal(self):
-        self.cut_now = False
-
-    def close(self):
-        self.stopping = True
-        self.cut()
-        self.lsock.close()
-        self.thread.join(5)
+# A TCP forwarder the test can cut (tests/lib/faultproxy.py).
+CutProxy = faultproxy.FaultProxy
 
 
 def test_one_cut_link_is_not_a_dead_node(sandbox):
