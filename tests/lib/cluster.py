@@ -325,6 +325,23 @@ class Cluster:
                 n.kill()
                 n.start()
         self.wait_linked()
+        self.wait_released()
+
+    def wait_released(self, timeout=60):
+        """Wait until no node holds a member down (flap damping, after a
+        test that made a node come back several times): a hold outlives
+        the test that caused it (at most 45 s on lan) and would hide
+        presence in the next one."""
+        deadline = time.monotonic() + paths.scaled(timeout)
+        while True:
+            held = {n.name: [m["name"] for m in n.status_json()["members"] if m.get("held")]
+                    for n in self.nodes if n.running()}
+            if not any(held.values()):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("members still held down after %.0f s: %r"
+                                     % (paths.scaled(timeout), held))
+            time.sleep(0.5)
 
     def user(self, name="u"):
         """A fresh (bare JID, password) nobody has used in this cluster."""
