@@ -95,6 +95,10 @@ def start_node(sandbox, extra_cfg="", args=(), log_type="file"):
                                    for ext in (".log", ".log.1")],
                              ready_port=(ip, ports["c2s"]))
     launcher.wait_log(r"c2s: ready for clients", timeout=paths.scaled(20))
+    # The sm may reach the router after c2s (it retries a refused
+    # connect): until c2s hears the domain is served, a client is sent
+    # host-gone.
+    launcher.wait_log(r"c2s: %s is available" % re.escape(DOMAIN), timeout=paths.scaled(20))
     wait_for("four pid files", lambda: len(pidfiles(prefix)) == 4, 20)
     return prefix, launcher, cert, (ip, ports["c2s"]), logs
 
