@@ -151,6 +151,7 @@ static void room_disco_info(struct muc *muc, struct muc_room *mr, const struct n
 	add_feature(nad, q, c->nonanonymous ? "muc_nonanonymous" : "muc_semianonymous");
 	add_feature(nad, q, "urn:xmpp:ping");
 	add_feature(nad, q, "urn:xmpp:mam:2");
+	add_feature(nad, q, "urn:xmpp:mam:2#extended");
 	add_feature(nad, q, MUC_NS_SID);
 	room_info_form(nad, q, mr);
 	muc_send(muc, nad);
@@ -580,7 +581,7 @@ void muc_iq(struct muc *muc, struct muc_service *svc, struct nad *nad,
 		room_admin(muc, mr, nad, q, from);
 	else if (strcmp(ns, NS_PING) == 0 && strcmp(type, "get") == 0)
 		muc_send(muc, iq_result(nad, NAD_NONE, &r));
-	else if (strcmp(ns, "urn:xmpp:mam:2") == 0 && strcmp(type, "set") == 0)
+	else if (strcmp(ns, "urn:xmpp:mam:2") == 0)
 		muc_mam_query(muc, mr, nad, q, from);
 	else
 		muc_error(muc, nad, "service-unavailable", NULL);

@@ -874,6 +874,10 @@ static void test_voice_request(void **state)
 	"<query xmlns='urn:xmpp:mam:2' queryid='f'>" inner "</query></iq>"
 #define RSM "http://jabber.org/protocol/rsm"
 
+/* The archive ids of the last page read by mam_page(), in order. */
+static char page_ids[16][64];
+static int npage_ids;
+
 /* The bodies of the archived messages sent to `to`, in order, joined by
  * spaces into buf; the fin's complete flag. */
 static int mam_page(const char *to, char *buf, size_t size, const char **first_id)
@@ -883,9 +887,13 @@ static int mam_page(const char *to, char *buf, size_t size, const char **first_i
 
 	buf[0] = '\0';
 	*first_id = NULL;
+	npage_ids = 0;
 	while ((m = find("message", to, ROOM)) != NULL) {
 		res = nad_child(m, 0, "urn:xmpp:mam:2", "result");
 		assert_int_not_equal(res, NAD_NONE);
+		assert_true(npage_ids < 16);
+		snprintf(page_ids[npage_ids++], sizeof(page_ids[0]), "%s",
+			 nad_attr(m, res, NULL, "id"));
 		assert_string_equal(nad_attr(m, res, NULL, "queryid"), "f");
 		fwd = nad_child(m, res, "urn:xmpp:forward:0", "forwarded");
 		assert_int_not_equal(nad_child(m, fwd, MUC_NS_DELAY, "delay"), NAD_NONE);
@@ -970,6 +978,110 @@ static void test_mam(void **state)
 	done(&muc);
 }
 
+#define MAM_FORM(fields)                                                       \
+	"<x xmlns='jabber:x:data' type='submit'>"                              \
+	"<field var='FORM_TYPE'><value>urn:xmpp:mam:2</value></field>" fields "</x>"
+
+/* with (an occupant JID), the #extended fields, flip-page, the form and
+ * the refusals. */
+static void test_mam_extended(void **state)
+{
+	struct muc *muc = room_with_two("");
+	char page[256], q[1024], ids[5][64];
+	const char *first;
+	struct nad *r;
+	int i, x;
+
+	(void)state;
+	for (i = 0; i < 5; i++)
+		in(muc, "<message xmlns='jabber:client' type='groupchat' from='%s' to='" ROOM
+		   "'><body>m%d</body></message>", i % 2 ? B : A, i);
+	clear();
+	in(muc, MAM_QUERY(C, ""));
+	assert_true(mam_page(C, page, sizeof(page), &first));
+	assert_string_equal(page, "m0 m1 m2 m3 m4");
+	assert_int_equal(npage_ids, 5);
+	for (i = 0; i < 5; i++)
+		memcpy(ids[i], page_ids[i], sizeof(ids[i]));
+	/* with: what bob's nick said; the room's bare JID filters nothing */
+	in(muc, MAM_QUERY(C, MAM_FORM(FIELD("with", ROOM "/bob"))));
+	assert_true(mam_page(C, page, sizeof(page), &first));
+	assert_string_equal(page, "m1 m3");
+	in(muc, MAM_QUERY(C, MAM_FORM(FIELD("with", ROOM))));
+	assert_true(mam_page(C, page, sizeof(page), &first));
+	assert_string_equal(page, "m0 m1 m2 m3 m4");
+	in(muc, MAM_QUERY(C, MAM_FORM(FIELD("with", "bob@localhost"))));
+	expect_error("iq", C, "bad-request");
+	/* after-id / before-id bound the query, exclusive */
+	snprintf(q, sizeof(q), MAM_QUERY(C, MAM_FORM("<field var='after-id'><value>%s</value>"
+			       "</field><field var='before-id'><value>%s</value></field>")),
+		 ids[1], ids[4]);
+	in(muc, "%s", q);
+	assert_true(mam_page(C, page, sizeof(page), &first));
+	assert_string_equal(page, "m2 m3");
+	/* ... combined with RSM paging: the first of them */
+	snprintf(q, sizeof(q), MAM_QUERY(C, MAM_FORM("<field var='after-id'><value>%s</value>"
+			       "</field>") "<set xmlns='" RSM "'><max>1</max></set>"), ids[1]);
+	in(muc, "%s", q);
+	assert_false(mam_page(C, page, sizeof(page), &first));
+	assert_string_equal(page, "m2");
+	/* ids: exactly these, in archive order */
+	snprintf(q, sizeof(q), MAM_QUERY(C, MAM_FORM("<field var='ids'><value>%s</value>"
+			       "<value>%s</value></field>")), ids[3], ids[0]);
+	in(muc, "%s", q);
+	assert_true(mam_page(C, page, sizeof(page), &first));
+	assert_string_equal(page, "m0 m3");
+	/* flip-page: the last page of two, newest first; first keeps order */
+	in(muc, MAM_QUERY(C, "<flip-page/><set xmlns='" RSM "'><max>2</max><before/></set>"));
+	assert_false(mam_page(C, page, sizeof(page), &first));
+	assert_string_equal(page, "m4 m3");
+	assert_string_equal(first, ids[3]);
+	/* refusals */
+	snprintf(q, sizeof(q), MAM_QUERY(C, MAM_FORM("<field var='ids'><value>%s</value>"
+			       "<value>gone</value></field>")), ids[3]);
+	in(muc, "%s", q);
+	expect_error("iq", C, "item-not-found");
+	in(muc, MAM_QUERY(C, MAM_FORM(FIELD("after-id", "gone"))));
+	expect_error("iq", C, "item-not-found");
+	in(muc, MAM_QUERY(C, MAM_FORM(FIELD("before-id", "gone"))));
+	expect_error("iq", C, "item-not-found");
+	in(muc, MAM_QUERY(C, "<set xmlns='" RSM "'><max>101</max></set>"));
+	expect_error("iq", C, "policy-violation");
+	in(muc, MAM_QUERY(C, "<set xmlns='" RSM "'><max>ten</max></set>"));
+	expect_error("iq", C, "bad-request");
+	in(muc, MAM_QUERY(C, MAM_FORM(FIELD("urn:example:whatever", "x"))));
+	expect_error("iq", C, "feature-not-implemented");
+	in(muc, MAM_QUERY(C, MAM_FORM(FIELD("start", "yesterday"))));
+	expect_error("iq", C, "bad-request");
+	/* the form, and the feature in the room's disco#info */
+	in(muc, "<iq xmlns='jabber:client' type='get' id='g' from='" C "' to='" ROOM "'>"
+	   "<query xmlns='urn:xmpp:mam:2'/></iq>");
+	r = take("iq", C, ROOM);
+	assert_string_equal(nad_attr(r, 0, NULL, "type"), "result");
+	x = nad_child(r, nad_child(r, 0, "urn:xmpp:mam:2", "query"), MUC_NS_XDATA, "x");
+	assert_int_not_equal(x, NAD_NONE);
+	{
+		const char *want[] = { "with", "start", "end", "after-id", "before-id", "ids" };
+		int f, found = 0;
+
+		for (i = 0; i < 6; i++)
+			for (f = nad_child(r, x, MUC_NS_XDATA, "field"); f != NAD_NONE;
+			     f = nad_next(r, f, MUC_NS_XDATA, "field"))
+				if (strcmp(nad_attr(r, f, NULL, "var"), want[i]) == 0) {
+					found++;
+					break;
+				}
+		assert_int_equal(found, 6);
+	}
+	nad_free(&r);
+	in(muc, "<iq xmlns='jabber:client' type='get' id='d' from='" C "' to='" ROOM "'>"
+	   "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+	r = take("iq", C, ROOM);
+	assert_true(has_feature(r, "urn:xmpp:mam:2#extended"));
+	nad_free(&r);
+	done(&muc);
+}
+
 /* <limits><archive> keeps more than <limits><history> lets a join have:
  * the join gets the newest 3, the archive all 8, the oldest of 12 gone. */
 static void test_archive_beyond_history(void **state)
@@ -1023,6 +1135,7 @@ int main(void)
 		cmocka_unit_test(test_owner_outside_makes_members_only),
 		cmocka_unit_test(test_voice_request),
 		cmocka_unit_test(test_mam),
+		cmocka_unit_test(test_mam_extended),
 		cmocka_unit_test(test_archive_beyond_history),
 	};
 

@@ -12,10 +12,13 @@ built (failed under JC_REQUIRE_DAEMONS=1).
 
 
 import datetime
+import time
 
 import pytest
 from slixmpp import JID
 from slixmpp.exceptions import IqError, PresenceError
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 import test_s2s_prosody as tsp     # its start_prosody(), shared
 from test_sm import wait_event as event
@@ -420,6 +423,112 @@ def test_muc_archive_beyond_history(sandbox, xmpp, sm_storage):
         assert complete == (page == 2)
         seen += bodies
     assert len(set(seen)) == 30
+
+
+def mam_raw(client, fields=(), rsm=None, flip=False):
+    """A MAM query of ROOM built by hand, for what slixmpp's retrieve()
+    cannot send (the urn:xmpp:mam:2#extended fields, several ids,
+    flip-page): `fields` is [(var, [values])]. Returns (bodies in the
+    order the archive sent them, their archive ids, the <fin/>); raises
+    IqError on a refusal."""
+    import xml.etree.ElementTree as ET
+    iq = client.xmpp.make_iq_set(ito=JID(ROOM))
+    qid = iq["id"]
+    q = ET.SubElement(iq.xml, "{urn:xmpp:mam:2}query", queryid=qid)
+    x = ET.SubElement(q, "{jabber:x:data}x", type="submit")
+    for var, values in [("FORM_TYPE", ["urn:xmpp:mam:2"])] + list(fields):
+        f = ET.SubElement(x, "{jabber:x:data}field", var=var)
+        for v in values:
+            ET.SubElement(f, "{jabber:x:data}value").text = v
+    if flip:
+        ET.SubElement(q, "{urn:xmpp:mam:2}flip-page")
+    if rsm:
+        st = ET.SubElement(q, "{http://jabber.org/protocol/rsm}set")
+        for k, v in rsm.items():
+            ET.SubElement(st, "{http://jabber.org/protocol/rsm}" + k).text = str(v)
+    got = []
+
+    def collect(m):
+        r = m.xml.find("{urn:xmpp:mam:2}result")
+        if r is not None and r.get("queryid") == qid:
+            body = r.find("{urn:xmpp:forward:0}forwarded/{jabber:client}message/"
+                          "{jabber:client}body")
+            got.append((body.text, r.get("id")))
+    # (slixmpp's "message" event is only for messages with a body)
+    client.xmpp.register_handler(Callback(
+        "mam-" + qid, MatchXPath("{jabber:client}message/{urn:xmpp:mam:2}result"), collect))
+    try:
+        res = run(client, iq.send(timeout=10), "MAM query")
+    finally:
+        client.xmpp.remove_handler("mam-" + qid)
+    return ([b for b, _ in got], [i for _, i in got],
+            res.xml.find("{urn:xmpp:mam:2}fin"))
+
+
+def test_muc_archive_queries(sandbox, xmpp, sm_storage):
+    """XEP-0313 on a persistent room's archive after a restart of the muc
+    (so from storage): `with` an occupant JID, start, RSM paging, the
+    #extended after-id / before-id / ids, flip-page, the query form and
+    the refusals a client gets (unknown id, max over 100)."""
+    node = muc_node(sandbox, sm_storage)
+    alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
+    create(alice, "Alice", persistentroom=True)
+    join(bob, "Bob")
+    live = {}
+    alice.xmpp.add_event_handler(
+        "groupchat_message",
+        lambda m: live.__setitem__(m["body"], m.xml.find(
+            "{urn:xmpp:sid:0}stanza-id").get("id")))
+    for i, (c, body) in enumerate([(alice, "a0"), (bob, "b1"), (alice, "a2"),
+                                   (bob, "b3"), (alice, "a4")]):
+        if i == 3:
+            time.sleep(1.1)     # b3 and a4 in a later second than the rest
+        back = groupchat(alice, body)
+        say(c, body)
+        run(alice, back, body)
+    sandbox.daemon("node1-muc-1").stop()
+    start_muc(sandbox, node, sm_storage, n=2)
+    carol = user(xmpp, node, "carol")
+    carol.xmpp.register_plugin("xep_0313")
+    mam = carol.xmpp["xep_0313"]
+    info = run(carol, carol.xmpp["xep_0030"].get_info(jid=ROOM), "info")
+    assert "urn:xmpp:mam:2#extended" in info["disco_info"]["features"]
+    form = run(carol, mam.get_fields(jid=JID(ROOM)), "query form")
+    assert {"with", "start", "end", "after-id", "before-id", "ids"} <= set(form.get_fields())
+
+    def bodies(fin):
+        return [r["mam_result"]["forwarded"]["stanza"]["body"] for r in fin["mam"]["results"]]
+    # with: what Bob said, with the ids the messages had when broadcast
+    fin = run(carol, mam.retrieve(jid=JID(ROOM), with_jid=JID(ROOM + "/Bob")), "with")
+    assert bodies(fin) == ["b1", "b3"]
+    assert [r["mam_result"]["id"] for r in fin["mam"]["results"]] == [live["b1"], live["b3"]]
+    # start: from b3's second on
+    fin = run(carol, mam.retrieve(jid=JID(ROOM), with_jid=JID(ROOM + "/Bob")), "b3 stamp")
+    stamp = fin["mam"]["results"][1]["mam_result"]["forwarded"]["delay"]["stamp"]
+    fin = run(carol, mam.retrieve(jid=JID(ROOM), start=stamp), "start")
+    assert bodies(fin) == ["b3", "a4"]
+    # after-id / before-id bound the query; RSM pages within it
+    got, _, f = mam_raw(carol, [("after-id", [live["a0"]]), ("before-id", [live["a4"]])],
+                        rsm={"max": 2})
+    assert got == ["b1", "a2"] and f.get("complete") != "true"
+    got, _, f = mam_raw(carol, [("after-id", [live["a0"]]), ("before-id", [live["a4"]])],
+                        rsm={"max": 2, "after": live["a2"]})
+    assert got == ["b3"] and f.get("complete") == "true"
+    # ids: exactly those messages
+    got, ids, _ = mam_raw(carol, [("ids", [live["a4"], live["b1"]])])
+    assert got == ["b1", "a4"] and ids == [live["b1"], live["a4"]]
+    # flip-page: the last page, newest first
+    got, _, f = mam_raw(carol, rsm={"max": 3, "before": ""}, flip=True)
+    assert got == ["a4", "b3", "a2"]
+    # refusals
+    for fields, rsm, want in [([("ids", [live["a0"], "no-such-id"])], None, "item-not-found"),
+                              ([("after-id", ["no-such-id"])], None, "item-not-found"),
+                              ([], {"max": 1000}, "policy-violation")]:
+        with pytest.raises(IqError) as e:
+            mam_raw(carol, fields, rsm)
+        # (slixmpp does not know policy-violation: read the XML)
+        err = e.value.iq.xml.find("{jabber:client}error")
+        assert err.find("{urn:ietf:params:xml:ns:xmpp-stanzas}" + want) is not None
 
 
 def test_muc_session_end_leaves_and_direct_invite(sandbox, xmpp):
