@@ -44,6 +44,10 @@ static const struct field fields[] = {
 	{ "muc#roomconfig_changesubject", "Occupants may change the subject", F_BOOL,
 	  C(change_subject) },
 	{ "muc#roomconfig_allowinvites", "Occupants may invite", F_BOOL, C(allow_invites) },
+	/* ours (x-): in a members-only room, registering a nick
+	 * (jabber:iq:register) makes a non-member a member */
+	{ "x-muc#roomconfig_registration", "Members-only: registering makes a member",
+	  F_BOOL, C(open_registration) },
 	{ "muc#roomconfig_allowpm", "Who may send private messages", F_PM, C(allow_pm) },
 	{ "muc#roomconfig_maxusers", "Most occupants", F_INT, C(max_users) },
 	{ "muc#maxhistoryfetch", "History sent on join (messages)", F_INT, C(max_history) },

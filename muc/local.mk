@@ -16,6 +16,7 @@ muc_libmuc_a_SOURCES = \
 	muc/muc.c \
 	muc/muc_message.c \
 	muc/muc_mam.c \
+	muc/muc_register.c \
 	muc/muc_iq.c \
 	muc/store.c \
 	sm/datetime.c

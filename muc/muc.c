@@ -482,6 +482,10 @@ static int join_check(struct muc *muc, struct muc_room *mr, const struct nad *st
 		join_refused(muc, stanza, "conflict", "this nick is taken in this room");
 		return -1;
 	}
+	if (muc_nick_reserved(mr, nick, from)) {
+		join_refused(muc, stanza, "conflict", "this nick is registered by another user");
+		return -1;
+	}
 	return 0;
 }
 
@@ -587,6 +591,10 @@ static void nick_change(struct muc *muc, struct muc_room *mr, struct occupant *o
 
 	if (occupants_by_nick(mr->occ, nick) != NULL) {
 		muc_error(muc, stanza, "conflict", "this nick is taken in this room");
+		return;
+	}
+	if (muc_nick_reserved(mr, nick, o->real)) {
+		muc_error(muc, stanza, "conflict", "this nick is registered by another user");
 		return;
 	}
 	muc_broadcast_presence(muc, mr, o, 1, &ex);

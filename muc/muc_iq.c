@@ -152,6 +152,7 @@ static void room_disco_info(struct muc *muc, struct muc_room *mr, const struct n
 	add_feature(nad, q, "urn:xmpp:ping");
 	add_feature(nad, q, "urn:xmpp:mam:2");
 	add_feature(nad, q, "urn:xmpp:mam:2#extended");
+	add_feature(nad, q, "jabber:iq:register");
 	add_feature(nad, q, MUC_NS_SID);
 	room_info_form(nad, q, mr);
 	muc_send(muc, nad);
@@ -571,8 +572,14 @@ void muc_iq(struct muc *muc, struct muc_service *svc, struct nad *nad,
 		muc_error(muc, nad, "item-not-found", "no such room");
 		return;
 	}
-	if (strcmp(ns, NS_DISCO_INFO) == 0 && strcmp(type, "get") == 0)
+	if (strcmp(ns, NS_DISCO_INFO) == 0 && strcmp(type, "get") == 0 &&
+	    nad_attr(nad, q, NULL, "node") != NULL &&
+	    strcmp(nad_attr(nad, q, NULL, "node"), "x-roomuser-item") == 0)
+		muc_roomuser_item(muc, mr, nad, q, from);
+	else if (strcmp(ns, NS_DISCO_INFO) == 0 && strcmp(type, "get") == 0)
 		room_disco_info(muc, mr, nad, q);
+	else if (strcmp(ns, "jabber:iq:register") == 0)
+		muc_register(muc, mr, nad, q, from);
 	else if (strcmp(ns, NS_DISCO_ITEMS) == 0 && strcmp(type, "get") == 0)
 		muc_send(muc, iq_result(nad, q, &r));
 	else if (strcmp(ns, MUC_NS_OWNER) == 0)

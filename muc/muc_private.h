@@ -82,6 +82,18 @@ void muc_msg_stamp_id(struct muc_room *mr, struct nad *msg);
 void muc_mam_query(struct muc *muc, struct muc_room *mr, const struct nad *stanza, int q,
 		   const struct jid *from);
 
+/* ---- muc_register.c ---- */
+
+/* 1 if `nick` is registered in the room by another bare JID than from's. */
+int muc_nick_reserved(const struct muc_room *mr, const char *nick, const struct jid *from);
+/* jabber:iq:register with the room (get: the form; set: register or
+ * remove), <query/> at q. */
+void muc_register(struct muc *muc, struct muc_room *mr, const struct nad *stanza, int q,
+		  const struct jid *from);
+/* disco#info node x-roomuser-item: the nick `from` registered. */
+void muc_roomuser_item(struct muc *muc, struct muc_room *mr, const struct nad *stanza,
+		       int q, const struct jid *from);
+
 /* ---- muc_iq.c ---- */
 
 void muc_iq(struct muc *muc, struct muc_service *svc, struct nad *nad,

@@ -100,6 +100,8 @@ struct room *room_new(const struct jid *jid, size_t history_max)
 	room->jid = jid_copy_bare(jid);
 	room_config_init(&room->cfg);
 	room->affils = xhash_new();
+	room->nicks = xhash_new();
+	room->nick_owners = xhash_new();
 	list_init(&room->history);
 	room->history_max = history_max;
 	return room;
@@ -133,6 +135,10 @@ void room_free(struct room **roomp)
 		history_drop_oldest(room);
 	xhash_clear(room->affils, affil_free);
 	xhash_free(&room->affils);
+	xhash_clear(room->nicks, free);
+	xhash_free(&room->nicks);
+	xhash_clear(room->nick_owners, free);
+	xhash_free(&room->nick_owners);
 	room_config_clear(&room->cfg);
 	free(room->subject);
 	free(room->subject_nick);
@@ -259,4 +265,43 @@ const struct room_msg *room_history_first(const struct room *room,
 		first = m;
 	}
 	return first;
+}
+
+/* ---- registered nicks ---- */
+
+const char *room_nick_of(const struct room *room, const char *bare)
+{
+	return xhash_get(room->nicks, bare);
+}
+
+const char *room_nick_owner(const struct room *room, const char *nick)
+{
+	return xhash_get(room->nick_owners, nick);
+}
+
+int room_nick_register(struct room *room, const char *bare, const char *nick)
+{
+	const char *owner = room_nick_owner(room, nick);
+
+	if (owner != NULL)
+		return strcmp(owner, bare) == 0 ? 0 : -1;
+	if (room_nick_of(room, bare) == NULL &&
+	    xhash_count(room->nicks) >= ROOM_NICKS_MAX)
+		return -1;
+	room_nick_unregister(room, bare);
+	xhash_put(room->nicks, bare, xstrdup(nick));
+	xhash_put(room->nick_owners, nick, xstrdup(bare));
+	room->dirty = 1;
+	return 0;
+}
+
+void room_nick_unregister(struct room *room, const char *bare)
+{
+	char *nick = xhash_remove(room->nicks, bare);
+
+	if (nick == NULL)
+		return;
+	free(xhash_remove(room->nick_owners, nick));
+	free(nick);
+	room->dirty = 1;
 }

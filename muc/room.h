@@ -63,6 +63,9 @@ struct room_config {
 	int nonanonymous;           /* muc#roomconfig_whois = anyone */
 	int change_subject;         /* muc#roomconfig_changesubject */
 	int allow_invites;          /* muc#roomconfig_allowinvites */
+	int open_registration;      /* x-muc#roomconfig_registration: in a
+				     * members-only room, registering a nick
+				     * makes a member */
 	enum muc_pm allow_pm;       /* muc#roomconfig_allowpm */
 	int max_users;              /* muc#roomconfig_maxusers (0 = the limit) */
 	int max_history;            /* muc#maxhistoryfetch */
@@ -84,6 +87,8 @@ struct room {
 	struct jid *jid;            /* room@service, bare */
 	struct room_config cfg;
 	struct xhash *affils;       /* bare JID -> struct room_affil */
+	struct xhash *nicks;        /* registered nicks: bare JID -> char *nick */
+	struct xhash *nick_owners;  /* and nick -> char *bare JID */
 	char *subject;              /* NULL: never set */
 	char *subject_nick;         /* who set it ("" = the room) */
 	struct list_node history;   /* oldest first */
@@ -111,6 +116,22 @@ void room_set_affil(struct room *room, const char *bare, enum muc_affil a,
 		    const char *reason);
 /* Number of bare JIDs with affiliation `a`. */
 size_t room_affil_count(const struct room *room, enum muc_affil a);
+
+/*
+ * Registered nicks (XEP-0045 7.10): a bare JID may reserve one nick in a
+ * room; nobody else may then join with it or take it.
+ */
+/* Most registered nicks per room. */
+#define ROOM_NICKS_MAX 1000
+/* The nick `bare` registered, or NULL. */
+const char *room_nick_of(const struct room *room, const char *bare);
+/* The bare JID that registered `nick`, or NULL. */
+const char *room_nick_owner(const struct room *room, const char *nick);
+/* Register (or change) the nick of `bare`: 0, or -1 if another bare JID
+ * holds it or the room has ROOM_NICKS_MAX already. Marks the room dirty. */
+int room_nick_register(struct room *room, const char *bare, const char *nick);
+/* Drop the registration of `bare`, if any. Marks the room dirty. */
+void room_nick_unregister(struct room *room, const char *bare);
 
 /* The role an occupant gets when joining: owner/admin moderator, then
  * participant, or visitor in a moderated room for those without

@@ -6,7 +6,8 @@
  *
  *   "muc-room"        (room TEXT PRIMARY KEY, data TEXT, updated INTEGER)
  *       data: the room's configuration as a submitted muc#roomconfig
- *       data form, and its subject, in one small XML document;
+ *       data form, its subject and its registered nicks (<nick jid=''>),
+ *       in one small XML document;
  *   "muc-affiliation" (room TEXT, jid TEXT, affiliation TEXT, reason TEXT,
  *                      PRIMARY KEY (room, jid))
  *       one row per bare JID with an affiliation other than none, so an
@@ -197,7 +198,10 @@ static int key_fits(const struct muc_store *st, const char *s, const char **erro
 char *muc_room_serialize(const struct room *room, const char *creator)
 {
 	struct nad *nad = nad_new();
+	struct xhash_iter it;
+	const char *bare;
 	char *xml;
+	void *v;
 	int e, x;
 
 	nad_elem_add(nad, NAD_NONE, NULL, "room");
@@ -209,6 +213,12 @@ char *muc_room_serialize(const struct room *room, const char *creator)
 		e = nad_elem_add(nad, 0, NULL, "subject");
 		nad_attr_set(nad, e, NULL, "nick", room->subject_nick);
 		nad_text_append(nad, e, room->subject, strlen(room->subject));
+	}
+	xhash_iter_init(room->nicks, &it);
+	while (xhash_iter_next(&it, &bare, &v)) {
+		e = nad_elem_add(nad, 0, NULL, "nick");
+		nad_attr_set(nad, e, NULL, "jid", bare);
+		nad_text_append(nad, e, v, strlen(v));
 	}
 	xml = nad_to_string(nad, NULL);
 	nad_free(&nad);
@@ -233,6 +243,11 @@ int muc_room_deserialize(struct room *room, const char *data, char **creator_r,
 	}
 	if ((s = nad_child(nad, 0, NULL, "subject")) != NAD_NONE)
 		room_set_subject(room, nad_text(nad, s, NULL), nad_attr(nad, s, NULL, "nick"));
+	/* registered nicks; room_nick_register() bounds their number */
+	for (s = nad_child(nad, 0, NULL, "nick"); s != NAD_NONE; s = nad_next(nad, s, NULL, "nick"))
+		if (nad_attr(nad, s, NULL, "jid") != NULL && nad_text(nad, s, NULL)[0] != '\0')
+			room_nick_register(room, nad_attr(nad, s, NULL, "jid"),
+					   nad_text(nad, s, NULL));
 	creator = nad_attr(nad, 0, NULL, "creator");
 	*creator_r = xstrdup(creator != NULL ? creator : "");
 	nad_free(&nad);

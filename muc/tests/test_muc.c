@@ -1082,6 +1082,128 @@ static void test_mam_extended(void **state)
 	done(&muc);
 }
 
+#define D "dave@localhost/z"
+#define REGISTER(from, inner)                                                  \
+	"<iq xmlns='jabber:client' type='set' id='r1' from='" from "' to='" ROOM "'>" \
+	"<query xmlns='jabber:iq:register'>" inner "</query></iq>"
+#define REG_FORM(nick)                                                         \
+	"<x xmlns='jabber:x:data' type='submit'>"                              \
+	"<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value>" \
+	"</field><field var='muc#register_roomnick'><value>" nick "</value></field></x>"
+#define ROOMUSER(from)                                                         \
+	"<iq xmlns='jabber:client' type='get' id='u1' from='" from "' to='" ROOM "'>" \
+	"<query xmlns='http://jabber.org/protocol/disco#info' node='x-roomuser-item'/></iq>"
+
+/* The nick the room's x-roomuser-item answer names for `to`, or NULL. */
+static const char *roomuser_nick(const char *to)
+{
+	static char nick[64];
+	struct nad *r = take("iq", to, ROOM);
+	int id = nad_child(r, nad_child(r, 0, NULL, "query"), NULL, "identity");
+	const char *ret = NULL;
+
+	assert_string_equal(nad_attr(r, 0, NULL, "type"), "result");
+	if (id != NAD_NONE) {
+		snprintf(nick, sizeof(nick), "%s", nad_attr(r, id, NULL, "name"));
+		ret = nick;
+	}
+	nad_free(&r);
+	return ret;
+}
+
+static void expect_result(const char *to)
+{
+	struct nad *r = take("iq", to, ROOM);
+
+	assert_string_equal(nad_attr(r, 0, NULL, "type"), "result");
+	nad_free(&r);
+}
+
+/* Registering with a room (XEP-0045 7.10): the form, the reserved nick
+ * (conflict for others on join and nick change), x-roomuser-item,
+ * membership, members-only rooms closed or open to registration, remove. */
+static void test_register(void **state)
+{
+	struct muc *muc = room_with_two("");
+	struct nad *r, *p;
+	int x;
+
+	(void)state;
+	/* the form */
+	in(muc, "<iq xmlns='jabber:client' type='get' id='g' from='" C "' to='" ROOM "'>"
+	   "<query xmlns='jabber:iq:register'/></iq>");
+	r = take("iq", C, ROOM);
+	assert_string_equal(nad_attr(r, 0, NULL, "type"), "result");
+	x = nad_child(r, nad_child(r, 0, "jabber:iq:register", "query"), MUC_NS_XDATA, "x");
+	assert_non_null(muc_form_value(r, x, "muc#register_roomnick"));
+	nad_free(&r);
+	in(muc, ROOMUSER(C));
+	assert_null(roomuser_nick(C));
+	/* carol reserves "caro" and becomes a member */
+	in(muc, REGISTER(C, REG_FORM("caro")));
+	expect_result(C);
+	in(muc, ROOMUSER(C));
+	assert_string_equal(roomuser_nick(C), "caro");
+	in(muc, "<iq xmlns='jabber:client' type='get' id='g' from='" C "' to='" ROOM "'>"
+	   "<query xmlns='jabber:iq:register'/></iq>");
+	r = take("iq", C, ROOM);
+	assert_int_not_equal(nad_child(r, nad_child(r, 0, NULL, "query"), NULL, "registered"),
+			     NAD_NONE);
+	nad_free(&r);
+	/* nobody else joins with it or changes to it */
+	join(muc, D, "caro", MUCX);
+	expect_error("presence", D, "conflict");
+	in(muc, "<presence xmlns='jabber:client' from='" B "' to='" ROOM "/caro'/>");
+	expect_error("presence", B, "conflict");
+	/* a nick another occupant holds cannot be registered */
+	in(muc, REGISTER(C, REG_FORM("bob")));
+	expect_error("iq", C, "conflict");
+	in(muc, REGISTER(C, REG_FORM("")));
+	expect_error("iq", C, "not-acceptable");
+	/* carol herself joins with it, as a member */
+	clear();
+	join(muc, C, "caro", MUCX);
+	p = take("presence", C, ROOM "/caro");
+	assert_string_equal(item_attr(p, "affiliation"), "member");
+	nad_free(&p);
+	/* members-only: dave may not register, until the owner opens it */
+	in(muc, OWNER_SUBMIT(FIELD("muc#roomconfig_membersonly", "1")));
+	clear();
+	in(muc, REGISTER(D, REG_FORM("dave")));
+	expect_error("iq", D, "not-allowed");
+	join(muc, D, "dave", MUCX);
+	expect_error("presence", D, "registration-required");
+	in(muc, OWNER_SUBMIT(FIELD("muc#roomconfig_membersonly", "1")
+			     FIELD("x-muc#roomconfig_registration", "1")));
+	clear();
+	in(muc, REGISTER(D, REG_FORM("dave")));
+	expect_result(D);
+	join(muc, D, "dave", MUCX);
+	p = take("presence", D, ROOM "/dave");
+	assert_string_equal(item_attr(p, "affiliation"), "member");
+	nad_free(&p);
+	/* carol drops her registration: the nick is free again */
+	in(muc, REGISTER(C, "<remove/>"));
+	clear();
+	in(muc, "<presence xmlns='jabber:client' from='" D "' to='" ROOM "/caro'/>");
+	expect_error("presence", D, "conflict");        /* carol is in it */
+	in(muc, "<presence xmlns='jabber:client' type='unavailable' from='" C "' to='" ROOM
+	   "/caro'/>");
+	clear();
+	in(muc, "<presence xmlns='jabber:client' from='" D "' to='" ROOM "/caro'/>");
+	assert_true(count("presence", D, ROOM "/caro") > 0);
+	in(muc, REGISTER(C, "<remove/>"));
+	expect_error("iq", C, "item-not-found");
+	/* outcasts may not */
+	in(muc, "<iq xmlns='jabber:client' type='set' id='b' from='" A "' to='" ROOM "'>"
+	   "<query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='outcast' "
+	   "jid='eve@localhost'/></query></iq>");
+	clear();
+	in(muc, REGISTER("eve@localhost/e", REG_FORM("eve")));
+	expect_error("iq", "eve@localhost/e", "forbidden");
+	done(&muc);
+}
+
 /* <limits><archive> keeps more than <limits><history> lets a join have:
  * the join gets the newest 3, the archive all 8, the oldest of 12 gone. */
 static void test_archive_beyond_history(void **state)
@@ -1136,6 +1258,7 @@ int main(void)
 		cmocka_unit_test(test_voice_request),
 		cmocka_unit_test(test_mam),
 		cmocka_unit_test(test_mam_extended),
+		cmocka_unit_test(test_register),
 		cmocka_unit_test(test_archive_beyond_history),
 	};
 

@@ -335,7 +335,13 @@ static void test_serialize(void **state)
 	room->cfg.name = xstrdup("Q&A <room>");
 	room->cfg.persistent = 1;
 	room->cfg.moderated = 1;
+	room->cfg.open_registration = 1;
 	room_set_subject(room, "Today: tests", "alice");
+	/* registered nicks: one per bare JID, a nick to one bare JID */
+	assert_int_equal(room_nick_register(room, "carol@localhost", "caro"), 0);
+	assert_int_equal(room_nick_register(room, "carol@localhost", "Carol <3"), 0);
+	assert_int_equal(room_nick_register(room, "dave@localhost", "Carol <3"), -1);
+	assert_int_equal(room_nick_register(room, "dave@localhost", "caro"), 0);
 	xml = muc_room_serialize(room, "alice@localhost");
 	assert_int_equal(muc_room_deserialize(back, xml, &creator, &error), 0);
 	assert_string_equal(back->cfg.name, "Q&A <room>");
@@ -344,6 +350,13 @@ static void test_serialize(void **state)
 	assert_string_equal(back->subject, "Today: tests");
 	assert_string_equal(back->subject_nick, "alice");
 	assert_string_equal(creator, "alice@localhost");
+	assert_int_equal(back->cfg.open_registration, 1);
+	assert_string_equal(room_nick_of(back, "carol@localhost"), "Carol <3");
+	assert_string_equal(room_nick_owner(back, "caro"), "dave@localhost");
+	assert_null(room_nick_owner(back, "Carol"));
+	room_nick_unregister(back, "dave@localhost");
+	assert_null(room_nick_owner(back, "caro"));
+	assert_null(room_nick_of(back, "dave@localhost"));
 	free(creator);
 	free(xml);
 	assert_int_equal(muc_room_deserialize(back, "<room/>", &creator, &error), -1);

@@ -531,6 +531,88 @@ def test_muc_archive_queries(sandbox, xmpp, sm_storage):
         assert err.find("{urn:ietf:params:xml:ns:xmpp-stanzas}" + want) is not None
 
 
+def register_nick(client, nick=None, remove=False):
+    """jabber:iq:register with ROOM (XEP-0045 7.10): without a nick, the
+    form (the result's <query/>); with one, submit it. Raises IqError on
+    a refusal."""
+    import xml.etree.ElementTree as ET
+    if nick is None and not remove:
+        iq = client.xmpp.make_iq_get(ito=JID(ROOM))
+    else:
+        iq = client.xmpp.make_iq_set(ito=JID(ROOM))
+    q = ET.SubElement(iq.xml, "{jabber:iq:register}query")
+    if remove:
+        ET.SubElement(q, "{jabber:iq:register}remove")
+    elif nick is not None:
+        x = ET.SubElement(q, "{jabber:x:data}x", type="submit")
+        for var, v in [("FORM_TYPE", "http://jabber.org/protocol/muc#register"),
+                       ("muc#register_roomnick", nick)]:
+            f = ET.SubElement(x, "{jabber:x:data}field", var=var)
+            ET.SubElement(f, "{jabber:x:data}value").text = v
+    res = run(client, iq.send(timeout=10), "register with the room")
+    return res.xml.find("{jabber:iq:register}query")
+
+
+def reserved_nick(client):
+    """The nick the room says `client` registered (disco#info node
+    x-roomuser-item, XEP-0045 7.12), or None."""
+    info = run(client, client.xmpp["xep_0030"].get_info(jid=ROOM, node="x-roomuser-item"),
+               "x-roomuser-item")
+    ids = list(info["disco_info"]["identities"])    # (category, type, lang, name)
+    return ids[0][3] if ids else None
+
+
+def test_muc_registered_nick(sandbox, xmpp, sm_storage):
+    """A user registers a nick with a persistent room: the room names it
+    (x-roomuser-item), keeps it across a restart (each driver), refuses
+    it to others on join (conflict) and lets its owner in with it as a
+    member; a members-only room refuses registration until its owner
+    opens it (x-muc#roomconfig_registration); a removed registration
+    frees the nick."""
+    node = muc_node(sandbox, sm_storage)
+    alice, bob, carol, dave = (user(xmpp, node, n) for n in ("alice", "bob", "carol", "dave"))
+    create(alice, "Alice", persistentroom=True)
+    q = register_nick(carol)
+    assert q.find("{jabber:x:data}x/{jabber:x:data}field[@var='muc#register_roomnick']") \
+        is not None
+    assert reserved_nick(carol) is None
+    register_nick(carol, "Caro")
+    assert reserved_nick(carol) == "Caro"
+    assert register_nick(carol).find("{jabber:iq:register}registered") is not None
+    sandbox.daemon("node1-muc-1").stop()
+    start_muc(sandbox, node, sm_storage, n=2)
+    assert reserved_nick(carol) == "Caro"
+    cond, text = join_error(bob, "Caro")
+    assert cond == "conflict" and "registered" in text
+    with pytest.raises(IqError) as e:
+        register_nick(bob, "Caro")
+    assert e.value.iq["error"]["condition"] == "conflict"
+    pres = join(carol, "Caro")[0]
+    assert pres["muc"]["affiliation"] == "member"
+    assert JID("carol@localhost") in run(
+        alice, alice.muc.get_affiliation_list(JID(ROOM), "member"), "members")
+    # members-only: closed to registration, then opened by the owner
+    form = run(alice, alice.muc.get_room_config(JID(ROOM)), "config form")
+    form.field["muc#roomconfig_membersonly"]["value"] = True
+    run(alice, alice.muc.set_room_config(JID(ROOM), form), "members-only")
+    with pytest.raises(IqError) as e:
+        register_nick(dave, "Dave")
+    assert e.value.iq["error"]["condition"] == "not-allowed"
+    form = run(alice, alice.muc.get_room_config(JID(ROOM)), "config form")
+    assert "x-muc#roomconfig_registration" in form.field
+    form.field["x-muc#roomconfig_registration"]["value"] = True
+    run(alice, alice.muc.set_room_config(JID(ROOM), form), "registration open")
+    register_nick(dave, "Dave")
+    assert join(dave, "Dave")[0]["muc"]["affiliation"] == "member"
+    # carol leaves and drops her registration: bob may take the nick
+    # (bob is not a member: alice opened registration, bob registers)
+    carol.muc.leave_muc(JID(ROOM), "Caro")
+    register_nick(carol, remove=True)
+    assert reserved_nick(carol) is None
+    register_nick(bob, "Caro")
+    assert join(bob, "Caro")[0]["muc"]["affiliation"] == "member"
+
+
 def test_muc_session_end_leaves_and_direct_invite(sandbox, xmpp):
     node = muc_node(sandbox)
     alice, bob = user(xmpp, node, "alice"), user(xmpp, node, "bob")
