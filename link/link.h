@@ -24,8 +24,11 @@
  *     backlog (sx + mio) is at or above the high mark pauses the link being
  *     read until that backlog is back under the low mark (or that link is
  *     gone). A peer whose own output is above the high mark after a read
- *     is paused in the same way: a peer that stops reading stops being
- *     read, and the daemon does not queue for it without limit.
+ *     that added to it (replies to the peer itself) is paused in the same
+ *     way: a peer that stops reading stops being read, and the daemon
+ *     does not queue for it without limit. Output that other links
+ *     routed to it does not pause it: two daemons each holding back the
+ *     other that way would wait for each other for ever.
  *   - Idle trim: every trim period, links that neither read nor wrote
  *     since the previous sweep give back their parser and TLS buffers
  *     (sx_trim); sx rebuilds them when bytes come.

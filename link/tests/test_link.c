@@ -340,6 +340,48 @@ static void test_backpressure(void **state)
 	peer_free(&pb);
 }
 
+/* Two daemons on one link each sending the other more than it reads
+ * (the router and the sm when a room's presences flood both ways): a
+ * link whose backlog is high because of what OTHER links routed to it is
+ * still read; pausing it would have its peer, held the same way, wait for
+ * us while we wait for it, and both would stop for good. */
+static void test_backlog_from_others_keeps_reading(void **state)
+{
+	struct link_set_config cfg = { .high_mark = 64 * 1024, .low_mark = 16 * 1024 };
+	struct mio *mio = mio_new(NULL);
+	struct link_set *set = link_set_new(mio, &cfg);
+	struct owner a, b;
+	struct peer pa, pb;
+	int i, elements;
+
+	(void)state;
+	pair_new(mio, set, &a, &pa);
+	pair_new(mio, set, &b, &pb);
+	peer_send(&pb, HEADER);
+	peer_send(&pa, HEADER);
+	wait_text(mio, &pb, "<stream:stream");
+	a.route_to = b.link;
+	a.reply_size = 16 * 1024;
+	for (i = 0; i < 200 && !link_paused(a.link); i++) {
+		peer_send(&pa, "<message/>");
+		mio_test_run_until(mio, NULL, NULL, 2);
+	}
+	assert_true(link_paused(a.link));
+	assert_true(link_backlog(b.link) >= cfg.high_mark);
+	/* pb (not reading) sends: b is read all the same */
+	elements = b.elements;
+	for (i = 0; i < 20; i++) {
+		peer_send(&pb, "<message/>");
+		mio_test_run_until(mio, NULL, NULL, 2);
+	}
+	assert_false(link_paused(b.link));
+	assert_int_equal(b.elements, elements + 20);
+	link_set_free(&set);
+	mio_free(&mio);
+	peer_free(&pa);
+	peer_free(&pb);
+}
+
 /* A peer that sends requests and never reads the replies is read no more
  * once its own backlog is over the high mark: the daemon's memory for it
  * stays bounded. When it reads again, so does the link. */
@@ -617,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_read_into_sx),
 		cmocka_unit_test(test_batched_flush),
 		cmocka_unit_test(test_backpressure),
+		cmocka_unit_test(test_backlog_from_others_keeps_reading),
 		cmocka_unit_test(test_peer_stops_reading),
 		cmocka_unit_test(test_owner_pause_kept),
 		cmocka_unit_test(test_idle_trim),
