@@ -14,7 +14,7 @@ benchmark.
 
 With `muc = True` set before start(), each also serves group chat on
 MUC_SERVICE: ours runs this tree's muc daemon (rooms on SQLite), prosody
-loads its mod_muc as a component. Ejabberd has no group chat here yet.
+loads its mod_muc as a component, ejabberd its mod_muc (EJABBERD_MUC).
 
 Every user is <prefix><n>@localhost with password "pw". Our c2s gets rows
 in its "$scram$" form (docs/authreg.md), jabberd2 plaintext rows as it
@@ -44,7 +44,7 @@ from lib import certs, jabberd, paths  # noqa: E402
 
 DOMAIN = "localhost"
 MUC_SERVICE = "conference." + DOMAIN
-# Room occupants our muc and prosody's accept: above the 1,000 of the
+# Room occupants our muc and ejabberd's accept: above the 1,000 of the
 # largest benchmark room.
 MUC_OCCUPANTS = 2000
 PASSWORD = "pw"
@@ -409,6 +409,24 @@ modules:
   mod_ping: {{}}
 """
 
+# mod_muc for MUC_SERVICE (appended under `modules:`): anyone may create
+# and join rooms, up to MUC_OCCUPANTS each with every presence broadcast
+# (max_users_presence), history 20 messages as our bench muc.xml keeps,
+# no anti-flood intervals, rooms in memory (ram) unless made persistent.
+EJABBERD_MUC = """  mod_muc:
+    host: "{service}"
+    access: all
+    access_create: all
+    access_persistent: all
+    max_users: {occupants}
+    max_users_presence: {occupants}
+    max_user_conferences: 10
+    history_size: 20
+    min_message_interval: 0
+    min_presence_interval: 0
+    ram_db_type: mnesia
+"""
+
 
 class Ejabberd(Server):
     """Debian's ejabberd on SQLite (users and rosters inserted with SQL),
@@ -441,7 +459,9 @@ class Ejabberd(Server):
         self.cfg = self.dir / "ejabberd.yml"
         self.cfg.write_text(EJABBERD_YML.format(
             domain=DOMAIN, pem=self.cert.pemfile, port=self.port, ip=self.ip,
-            db=self.db))
+            db=self.db) +
+            (EJABBERD_MUC.format(service=MUC_SERVICE, occupants=MUC_OCCUPANTS)
+             if self.muc else ""))
         # Our own ejabberdctl.cfg: Debian's sets the config path itself.
         self.ctlcfg = self.dir / "ejabberdctl.cfg"
         self.ctlcfg.write_text(

@@ -2,7 +2,8 @@
 """Group chat throughput, side by side in one run: bench/bench.py's
 muc-N scenario (xmpp-bench muc: N occupants in one room, 10 of them
 talking, each message in flight until all N have it) against ours (this
-tree's router, sm, c2s and muc) and Debian's prosody with mod_muc. A
+tree's router, sm, c2s and muc) and Debian's prosody and ejabberd, each
+with its mod_muc (those installed). A
 benchmark, not a timed test: it runs only with JC_BENCH=1 and prints the
 table (pytest -s). The full run is bench/bench.py --scenarios
 muc-100,muc-1000 (bench/README.md).
@@ -31,7 +32,9 @@ def test_muc_room_side_by_side(tmp_path):
     for need in (xb, paths.builddir() / "muc" / "muc"):
         if not need.exists():
             pytest.skip("%s not built" % need)
-    kinds = "ours,prosody" if os.path.exists("/usr/bin/prosody") else "ours"
+    kinds = ",".join(["ours"] +
+                     (["prosody"] if os.path.exists("/usr/bin/prosody") else []) +
+                     (["ejabberd"] if os.path.exists("/usr/sbin/ejabberdctl") else []))
     scen = "muc-%d" % OCCUPANTS
     p = subprocess.run(
         ["/usr/bin/python3", str(paths.SRCDIR / "bench" / "bench.py"),
