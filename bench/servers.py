@@ -410,7 +410,8 @@ modules:
 """
 
 # mod_muc for MUC_SERVICE (appended under `modules:`): anyone may create
-# and join rooms, up to MUC_OCCUPANTS each with every presence broadcast
+# and join rooms, up to MUC_OCCUPANTS each (the service's bound and a new
+# room's, whose default is 200) with every presence broadcast
 # (max_users_presence), history 20 messages as our bench muc.xml keeps,
 # no anti-flood intervals, rooms in memory (ram) unless made persistent.
 EJABBERD_MUC = """  mod_muc:
@@ -425,6 +426,8 @@ EJABBERD_MUC = """  mod_muc:
     min_message_interval: 0
     min_presence_interval: 0
     ram_db_type: mnesia
+    default_room_options:
+      max_users: {occupants}
 """
 
 
