@@ -499,8 +499,10 @@ struct comp *comp_new(struct mio *mio, const struct comp_settings *set,
 		return NULL;
 	}
 	comp->retry = mio_timer_new(mio, comp_retry_cb, comp);
+	/* the router holds us back too (link.h, daemon_peers) */
 	comp->links = link_set_new(mio, &(struct link_set_config){ .trim_ms = COMP_TRIM_MS,
-								  .close_ms = COMP_CLOSE_MS });
+								  .close_ms = COMP_CLOSE_MS,
+								  .daemon_peers = 1 });
 	comp->avail = xhash_new();
 	return comp;
 }

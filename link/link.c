@@ -317,14 +317,14 @@ void link_input(struct link *l, const void *data, size_t len)
 	set->reading = outer;
 	l->busy--;
 	/* A peer that sends more than it reads is read no more until its
-	 * replies have gone out: when this read added to its own backlog
-	 * (nothing is written during a read) and it is over the mark. A
-	 * backlog that other links' traffic made is not a reason: the peer
-	 * may be a daemon holding back its reading of us for the same kind
-	 * of reason (the router and the sm, each with the other's stanzas
-	 * queued), and pausing it too would stop both for good. */
+	 * replies have gone out. Between daemons, only when this read added
+	 * to its own backlog (nothing is written during a read): a backlog
+	 * that other links' traffic made is no reason, as the peer may hold
+	 * back its reading of us for the same kind of reason (the router and
+	 * the sm, each with the other's stanzas queued), and pausing it too
+	 * would stop both for good. */
 	if (!list_linked(&l->paused) && link_backlog(l) >= set->cfg.high_mark &&
-	    link_backlog(l) > before)
+	    (!set->cfg.daemon_peers || link_backlog(l) > before))
 		link_block(l, l);
 	link_flush_close(l);
 }

@@ -24,11 +24,11 @@
  *     backlog (sx + mio) is at or above the high mark pauses the link being
  *     read until that backlog is back under the low mark (or that link is
  *     gone). A peer whose own output is above the high mark after a read
- *     that added to it (replies to the peer itself) is paused in the same
- *     way: a peer that stops reading stops being read, and the daemon
- *     does not queue for it without limit. Output that other links
- *     routed to it does not pause it: two daemons each holding back the
- *     other that way would wait for each other for ever.
+ *     is paused in the same way: a peer that stops reading stops being
+ *     read, and the daemon does not queue for it without limit. Between
+ *     daemons (link_set_config.daemon_peers) only a read that added to
+ *     the peer's own backlog counts: two daemons each holding back the
+ *     other for traffic that other links made would wait for ever.
  *   - Idle trim: every trim period, links that neither read nor wrote
  *     since the previous sweep give back their parser and TLS buffers
  *     (sx_trim); sx rebuilds them when bytes come.
@@ -63,6 +63,16 @@ struct link_set_config {
 	 * it must go back under; 0 = 1 MiB and 256 KiB. */
 	size_t high_mark;
 	size_t low_mark;
+	/* 1: the peers are our own daemons (the router's links, a
+	 * component's link to the router), which hold back their reading
+	 * of us too. A peer is then held back for its own backlog only when
+	 * the read added to it (its replies), not for what other links
+	 * routed to it: two daemons each holding back the other for that
+	 * would wait for each other for ever (the router and the sm while a
+	 * big room fills). 0 (clients, servers): any backlog over the high
+	 * mark after a read holds the peer back, replies that come back
+	 * through the router included. */
+	int daemon_peers;
 	/* Time given to a graceful close in ms; 0 = 5000. */
 	unsigned close_ms;
 };

@@ -60,6 +60,7 @@ void routerd_links_init(struct routerd *d)
 		.trim_ms = ROUTERD_TRIM_MS,
 		.high_mark = CONN_CONGESTED,
 		.low_mark = CONN_DECONGESTED,
+		.daemon_peers = 1,      /* components hold us back too */
 	};
 
 	d->links = link_set_new(d->mio, &cfg);
