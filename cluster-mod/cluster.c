@@ -353,6 +353,17 @@ static void cluster_on_frame(const char *peer, const struct cluster_frame *frame
 					   (unsigned long long)c->from_dead);
 			return;
 		}
+		/* This node did not run for a while and its tick has not
+		 * noticed yet (the links were read first): the sender may have
+		 * declared us dead and handed this STANZA back already. The
+		 * tick takes a new incarnation now, which closes the links
+		 * unread; a sender that had not given up sends it again to the
+		 * new incarnation (membership rule 7). */
+		if (frame->type == CLUSTER_FRAME_STANZA && !c->stopping &&
+		    cluster_members_paused(c->members, mono_ms())) {
+			members_tick_cb(c);
+			return;
+		}
 		cluster_local_frame(c->local, peer, frame);
 		if (frame->type == CLUSTER_FRAME_STANZA)
 			sm_check_after_stanza(c);       /* i14 */

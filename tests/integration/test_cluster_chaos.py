@@ -214,6 +214,41 @@ def test_stanzas_in_flight_to_a_node_taking_a_new_incarnation_reach_its_user(
     assert not twice, "n2's user got these more than once: %s" % " ".join(twice)
 
 
+def test_messages_to_a_node_stopped_until_declared_dead_arrive_once(cluster3p, xmpp):
+    """Every daemon of n3 is stopped (SIGSTOP) while n1's user writes to
+    n3's user ten times a second, until n1 and n2 declare n3 dead, and
+    woken (SIGCONT). What n1 had sent before it gave n3 up waits, unread,
+    on the link into n3; n1 hands it back meanwhile and its sm stores it
+    offline, for n3's sm to deliver when n3 comes back. n3 must not also
+    take it from the link when it runs again: each message once, none
+    lost (the chaos run's duplicates after SIGSTOP)."""
+    from test_cluster_faultproxy import wait_members
+
+    c = cluster3p
+    p = Pair(c, xmpp, 1, 3)
+    p.write(1)
+    procs = [d.proc for d in c[3].daemons.values()]
+    for pr in procs:
+        pr.send_signal(signal.SIGSTOP)
+    try:
+        p.write(2)              # sent to n3 before it is given up
+        wait_members(c[1], {"n3": "dead"})
+        wait_members(c[2], {"n3": "dead"})
+        p.write(1)              # sent after: handed back at once
+    finally:
+        for pr in procs:
+            pr.send_signal(signal.SIGCONT)
+    for n in c.nodes:
+        wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=30)
+    p.write(1)
+    p.collect(p.reader)
+    missing, twice = p.missing(), p.twice()
+    assert not twice, "n3's user got these more than once: %s" % " ".join(twice)
+    assert not missing, ("%d of the %d messages n1's user sent to n3's user never arrived "
+                         "(nor came back as errors): %s"
+                         % (len(missing), len(p.bodies), " ".join(missing)))
+
+
 def test_contacts_logging_in_at_the_same_moment_on_two_nodes_see_each_other(
         cluster3p, xmpp):
     """The chaos run's second finding, on its own: when a node dies its
