@@ -57,7 +57,7 @@ muc_fuzz_fuzz_muc_input_SOURCES = muc/fuzz/fuzz_muc_input.c
 muc_fuzz_fuzz_muc_input_LDADD = $(MUC_LIBS)
 muc_fuzz_fuzz_muc_input_LDFLAGS = $(LIB_FUZZING_ENGINE)
 muc_fuzz_fuzz_muc_stanza_SOURCES = muc/fuzz/fuzz_muc_stanza.c
-muc_fuzz_fuzz_muc_stanza_LDADD = $(MUC_LIBS)
+muc_fuzz_fuzz_muc_stanza_LDADD = $(FUZZ_STANZAS_LIBS) $(MUC_LIBS)
 muc_fuzz_fuzz_muc_stanza_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += muc/README.md muc/fuzz/muc_input.dict muc/fuzz/muc_stanza.dict \
 	muc/fuzz/corpus

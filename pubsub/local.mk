@@ -43,6 +43,6 @@ if ENABLE_FUZZING
 noinst_PROGRAMS += pubsub/fuzz/fuzz_pubsub_input
 endif
 pubsub_fuzz_fuzz_pubsub_input_SOURCES = pubsub/fuzz/fuzz_pubsub_input.c
-pubsub_fuzz_fuzz_pubsub_input_LDADD = $(PUBSUB_LIBS)
+pubsub_fuzz_fuzz_pubsub_input_LDADD = $(FUZZ_STANZAS_LIBS) $(PUBSUB_LIBS)
 pubsub_fuzz_fuzz_pubsub_input_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += pubsub/README.md pubsub/fuzz/pubsub_input.dict pubsub/fuzz/corpus
