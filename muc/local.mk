@@ -33,6 +33,8 @@ TESTS += $(MUC_TESTS)
 # Run by hand (muc/tests/bench_muc.c says how).
 check_PROGRAMS += muc/tests/bench_muc
 endif
+muc_tests_bench_muc_SOURCES = muc/tests/bench_muc.c comp/tests/bench_service.c \
+	comp/tests/bench_service.h
 muc_tests_bench_muc_LDADD = $(MUC_LIBS)
 muc_tests_test_room_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 muc_tests_test_room_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)

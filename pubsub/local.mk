@@ -31,6 +31,8 @@ TESTS += $(PUBSUB_TESTS)
 # Run by hand (pubsub/tests/bench_pubsub.c says how).
 check_PROGRAMS += pubsub/tests/bench_pubsub
 endif
+pubsub_tests_bench_pubsub_SOURCES = pubsub/tests/bench_pubsub.c comp/tests/bench_service.c \
+	comp/tests/bench_service.h
 pubsub_tests_bench_pubsub_LDADD = $(PUBSUB_LIBS)
 pubsub_tests_test_node_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 pubsub_tests_test_node_LDADD = $(PUBSUB_LIBS) $(CMOCKA_LIBS)
