@@ -615,26 +615,67 @@ static void svc_lost(void *ctx)
 	((struct svc_seen *)ctx)->lost++;
 }
 
-/* A service named "test" linked to the router on `port` (retry.init 1,
- * retry.lost 2, sleep 1 s). */
-static void svc_link(struct comp_service *svc, struct svc_seen *seen, struct mio *mio,
-		     int port, struct config **cfg)
+/* A service named "test" (retry.init 1, retry.lost 2, sleep 1 s), with
+ * the log in a file; linked to the fake router (bind `refuse` refused),
+ * or with refuse == NOROUTER to a port nobody listens on. */
+struct svc_test {
+	struct mio *mio;
+	struct fake f;
+	int have_router;
+	struct config *cfg;
+	struct comp_service svc;
+	struct svc_seen seen;
+};
+
+static const char NOROUTER[] = "";
+
+static void svc_setup(struct svc_test *t, const char *refuse)
 {
 	char xml[256];
 	const char *error = NULL;
+	int port;
 
+	memset(t, 0, sizeof(*t));
+	test_log_open();
+	t->mio = mio_new(&error);
+	assert_non_null(t->mio);
+	t->have_router = refuse != NOROUTER;
+	if (t->have_router) {
+		fake_start(&t->f, t->mio);
+		t->f.refuse = refuse;
+		port = t->f.port;
+	} else
+		port = mio_test_free_port("127.0.0.1");
 	snprintf(xml, sizeof(xml), "<test><router><ip>127.0.0.1</ip><port>%d</port>"
 		 "<pass>s3cret</pass><retry><init>1</init><lost>2</lost><sleep>1</sleep>"
 		 "</retry></router></test>", port);
-	*cfg = config_load_mem("test.xml", xml, strlen(xml), NULL, &error);
-	assert_non_null(*cfg);
-	memset(seen, 0, sizeof(*seen));
-	*svc = (struct comp_service){
-		.name = "test", .id = "svc-id", .ready = "ready for tests", .mio = mio,
-		.ctx = seen, .element = svc_element, .opened = svc_opened,
+	t->cfg = config_load_mem("test.xml", xml, strlen(xml), NULL, &error);
+	assert_non_null(t->cfg);
+	t->svc = (struct comp_service){
+		.name = "test", .id = "svc-id", .ready = "ready for tests", .mio = t->mio,
+		.ctx = &t->seen, .element = svc_element, .opened = svc_opened,
 		.all_bound = svc_all_bound, .lost = svc_lost,
 	};
-	assert_int_equal(comp_service_link(svc, *cfg, &error), 0);
+	assert_int_equal(comp_service_link(&t->svc, t->cfg, &error), 0);
+}
+
+static void svc_teardown(struct svc_test *t)
+{
+	comp_free(&t->svc.comp);
+	config_free(&t->cfg);
+	if (t->have_router)
+		fake_stop(&t->f);
+	mio_free(&t->mio);
+	test_log_close();
+}
+
+/* Run the loop for up to 5 s: 1 if the service stopped it before 4 s. */
+static int svc_loop_stopped(struct svc_test *t)
+{
+	uint64_t t0 = mio_test_now();
+
+	mio_test_run_until(t->mio, NULL, NULL, 5000);
+	return mio_test_now() - t0 < 4000;
 }
 
 static int cond_all_bound1(void *arg)
@@ -652,116 +693,76 @@ static int cond_all_bound2(void *arg)
  * lost(); comp_service_close() stops the loop without "giving up". */
 static void test_service_ready_lost_close(void **state)
 {
-	const char *error;
-	struct mio *mio = mio_new(&error);
-	struct comp_service svc;
-	struct svc_seen seen;
-	struct config *cfg;
-	struct fake f;
+	struct svc_test t;
 	struct nad *msg = nad_new();
-	uint64_t t0;
 
 	(void)state;
-	test_log_open();
-	fake_start(&f, mio);
-	svc_link(&svc, &seen, mio, f.port, &cfg);
-	comp_service_bind(&svc, "svc-id", NULL);
-	comp_service_bind(&svc, "example.org", "to");
-	comp_start(svc.comp);
-	assert_true(mio_test_run_until(mio, cond_all_bound1, &seen, 5000));
-	assert_string_equal(f.binds, "svc-id example.org/to ");
-	assert_int_equal(seen.opened, 1);
+	svc_setup(&t, NULL);
+	comp_service_bind(&t.svc, "svc-id", NULL);
+	comp_service_bind(&t.svc, "example.org", "to");
+	comp_start(t.svc.comp);
+	assert_true(mio_test_run_until(t.mio, cond_all_bound1, &t.seen, 5000));
+	assert_string_equal(t.f.binds, "svc-id example.org/to ");
+	assert_int_equal(t.seen.opened, 1);
 	assert_true(logged("test: svc-id ready for tests"));
 
 	/* A route to c2s comes back bounced: the service is given it. */
 	nad_elem_add(msg, NAD_NONE, SX_NS_CLIENT, "message");
-	assert_int_equal(comp_route(svc.comp, "c2s", "svc-id", msg, 0), 0);
+	assert_int_equal(comp_route(t.svc.comp, "c2s", "svc-id", msg, 0), 0);
 	nad_free(&msg);
-	assert_true(mio_test_run_until(mio, NULL, NULL, 300) == 0);
-	assert_true(seen.elements >= 1);
+	assert_true(mio_test_run_until(t.mio, NULL, NULL, 300) == 0);
+	assert_true(t.seen.elements >= 1);
 
-	mio_conn_close(f.conn->mc);
-	assert_true(mio_test_run_until(mio, cond_all_bound2, &seen, 5000));
-	assert_int_equal(seen.lost, 1);
-	assert_int_equal(seen.opened, 2);
-	assert_int_equal(svc.exit_code, 0);
+	mio_conn_close(t.f.conn->mc);
+	assert_true(mio_test_run_until(t.mio, cond_all_bound2, &t.seen, 5000));
+	assert_int_equal(t.seen.lost, 1);
+	assert_int_equal(t.seen.opened, 2);
+	assert_int_equal(t.svc.exit_code, 0);
 
-	t0 = mio_test_now();
-	comp_service_close(&svc);
-	mio_test_run_until(mio, NULL, NULL, 5000);
-	assert_true(mio_test_now() - t0 < 4000);      /* the loop was stopped */
-	assert_int_equal(seen.lost, 2);
-	assert_int_equal(svc.exit_code, 0);
+	comp_service_close(&t.svc);
+	assert_true(svc_loop_stopped(&t));
+	assert_int_equal(t.seen.lost, 2);
+	assert_int_equal(t.svc.exit_code, 0);
 	assert_false(logged("giving up"));
-	comp_free(&svc.comp);
-	config_free(&cfg);
-	fake_stop(&f);
-	mio_free(&mio);
-	test_log_close();
+	svc_teardown(&t);
 }
 
 /* A refused bind: logged with the name and code, exit code 1, the loop
  * stopped, never ready. */
 static void test_service_bind_refused(void **state)
 {
-	const char *error;
-	struct mio *mio = mio_new(&error);
-	struct comp_service svc;
-	struct svc_seen seen;
-	struct config *cfg;
-	struct fake f;
-	uint64_t t0;
+	struct svc_test t;
 
 	(void)state;
-	test_log_open();
-	fake_start(&f, mio);
-	f.refuse = "taken.example";
-	svc_link(&svc, &seen, mio, f.port, &cfg);
-	comp_service_bind(&svc, "svc-id", NULL);
-	comp_service_bind(&svc, "taken.example", NULL);
-	comp_start(svc.comp);
-	t0 = mio_test_now();
-	mio_test_run_until(mio, NULL, NULL, 5000);
-	assert_true(mio_test_now() - t0 < 4000);
-	assert_int_equal(svc.exit_code, 1);
+	svc_setup(&t, "taken.example");
+	comp_service_bind(&t.svc, "svc-id", NULL);
+	comp_service_bind(&t.svc, "taken.example", NULL);
+	comp_start(t.svc.comp);
+	assert_true(svc_loop_stopped(&t));
+	assert_int_equal(t.svc.exit_code, 1);
 	assert_true(logged("test: cannot bind 'taken.example' at the router (error 409); "
 			   "exiting"));
-	assert_int_equal(seen.all_bound, 0);
+	assert_int_equal(t.seen.all_bound, 0);
 	assert_false(logged("ready for tests"));
-	comp_free(&svc.comp);
-	config_free(&cfg);
-	fake_stop(&f);
-	mio_free(&mio);
-	test_log_close();
+	svc_teardown(&t);
 }
 
 /* No router: after retry.init attempts the service gives up (logged) and
  * the loop stops, with exit code 0. */
 static void test_service_gives_up(void **state)
 {
-	const char *error;
-	struct mio *mio = mio_new(&error);
-	struct comp_service svc;
-	struct svc_seen seen;
-	struct config *cfg;
-	uint64_t t0;
+	struct svc_test t;
 
 	(void)state;
-	test_log_open();
-	svc_link(&svc, &seen, mio, mio_test_free_port("127.0.0.1"), &cfg);
-	comp_service_bind(&svc, "svc-id", NULL);
-	comp_start(svc.comp);
-	t0 = mio_test_now();
-	mio_test_run_until(mio, NULL, NULL, 5000);
-	assert_true(mio_test_now() - t0 < 4000);
-	assert_int_equal(seen.lost, 1);
-	assert_int_equal(seen.opened, 0);
-	assert_int_equal(svc.exit_code, 0);
+	svc_setup(&t, NOROUTER);
+	comp_service_bind(&t.svc, "svc-id", NULL);
+	comp_start(t.svc.comp);
+	assert_true(svc_loop_stopped(&t));
+	assert_int_equal(t.seen.lost, 1);
+	assert_int_equal(t.seen.opened, 0);
+	assert_int_equal(t.svc.exit_code, 0);
 	assert_true(logged("test: giving up on the router ("));
-	comp_free(&svc.comp);
-	config_free(&cfg);
-	mio_free(&mio);
-	test_log_close();
+	svc_teardown(&t);
 }
 
 static const struct {
