@@ -195,6 +195,10 @@ static void members_reincarnated(void *ctx, uint64_t incarnation)
 {
 	struct cluster *c = ctx;
 
+	/* What we took goes acknowledged on the old links before they close
+	 * (frames stop there at once). */
+	if (c->local != NULL)
+		cluster_local_reincarnating(c->local);
 	cluster_peers_set_incarnation(c->peers, incarnation);
 	if (c->local != NULL)   /* i13-fwd: numbering restarts with every peer */
 		cluster_local_reincarnated(c->local);

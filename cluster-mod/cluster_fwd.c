@@ -321,6 +321,12 @@ void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 	p->gone = !p->open;
 }
 
+void cluster_fwd_ack_now(struct cluster_fwd *fwd)
+{
+	for (int i = 0; i < fwd->npeers; i++)
+		send_ack(fwd, &fwd->peers[i]);
+}
+
 void cluster_fwd_reincarnated(struct cluster_fwd *fwd)
 {
 	for (int i = 0; i < fwd->npeers; i++) {

@@ -377,6 +377,39 @@ static void test_self_reincarnated(void **state)
 	net_free(&net);
 }
 
+static void test_acked_before_reincarnation(void **state)
+{
+	struct net net;
+
+	(void)state;
+	net_init(&net, 0, 0);
+	net_open(&net, 1000, 2000);
+	send_n(&net.e[1], "n1", 0, 3);
+	/* n1 takes them; its end-of-turn ACK has not gone yet when it learns
+	 * it was declared dead. It acknowledges before its links close, so
+	 * n2 does not send them again to the new incarnation. */
+	net_deliver(&net, 1);
+	assert_int_equal(net.e[0].ndelivered, 3);
+	cluster_fwd_ack_now(net.e[0].fwd);
+	cluster_fwd_reincarnated(net.e[0].fwd);
+	net_deliver(&net, 0);
+	assert_int_equal(queue(&net.e[1], "n1").frames, 0);
+	net_close(&net);
+	net_open(&net, 1001, 2000);
+	net_pump(&net);
+	assert_int_equal(net.e[0].ndelivered, 3);
+	/* Without it they would have come again. */
+	send_n(&net.e[1], "n1", 3, 2);
+	net_deliver(&net, 1);
+	assert_int_equal(net.e[0].ndelivered, 5);
+	cluster_fwd_reincarnated(net.e[0].fwd);
+	net_close(&net);
+	net_open(&net, 1002, 2000);
+	net_pump(&net);
+	assert_int_equal(net.e[0].ndelivered, 7);
+	net_free(&net);
+}
+
 static void test_queue_bound(void **state)
 {
 	struct net net;
@@ -514,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_new_incarnation_gets_them_again),
 		cmocka_unit_test(test_sender_restart_receiver_resets),
 		cmocka_unit_test(test_self_reincarnated),
+		cmocka_unit_test(test_acked_before_reincarnation),
 		cmocka_unit_test(test_queue_bound),
 		cmocka_unit_test(test_node_gone_and_broadcasts),
 		cmocka_unit_test(test_unknown_node_too_big_bad_ack),
