@@ -3,7 +3,7 @@
 all) on its own proxied 3-node cluster (127.0.0.2-.4, one private
 PostgreSQL), a fault every 10-20 s for 1.5 minutes (kill -9 and a start,
 SIGSTOP/SIGCONT, a cut link, a one-way cut, a partition, delay and
-jitter, a stalled link, a restart; each kind at most once, in a random
+jitter, packet loss, a stalled link, a restart; each kind at most once, in a random
 order), 9 users exchanging 5 numbered messages a second.
 
 What a user would notice, asserted from the tool's JSON report: no
