@@ -47,7 +47,7 @@ sm_libsm_a_SOURCES = \
 bin_PROGRAMS += sm/sm
 sm_sm_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
 sm_sm_SOURCES = sm/main.c
-SM_LIBS = sm/libsm.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
+SM_LIBS = sm/libsm.a pubsub/libpubsub.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
 sm_sm_LDADD = $(METRICS_LIBS) $(DAEMON_LIBS) $(SM_LIBS)
 
 if HAVE_CMOCKA

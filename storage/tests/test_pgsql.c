@@ -44,6 +44,7 @@ static const char *const sm_tables[] = {
 	"published-roster-groups", "vcard", "queue", "private", "motd-message",
 	"motd-times", "privacy-default", "privacy-items", "vacation-settings", "status",
 	"verify", "roster-version", "roster-state", "pep-items",
+	"pep-node", "pep-item",
 };
 #define N_SM_TABLES (sizeof(sm_tables) / sizeof(sm_tables[0]))
 
