@@ -52,7 +52,7 @@ sm_sm_LDADD = $(METRICS_LIBS) $(DAEMON_LIBS) $(SM_LIBS)
 
 if HAVE_CMOCKA
 SM_TESTS = sm/tests/test_sm sm/tests/test_amp sm/tests/test_roster_publish \
-	sm/tests/test_modules sm/tests/test_cluster_data
+	sm/tests/test_modules sm/tests/test_cluster_data sm/tests/test_pep
 check_PROGRAMS += $(SM_TESTS)
 TESTS += $(SM_TESTS)
 # Run by hand (sm/tests/bench_c2s_gone.c, bench_remote_stubs.c say how).
@@ -80,6 +80,9 @@ sm_tests_test_modules_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 sm_tests_test_cluster_data_SOURCES = sm/tests/test_cluster_data.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_cluster_data_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_cluster_data_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
+sm_tests_test_pep_SOURCES = sm/tests/test_pep.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
+sm_tests_test_pep_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+sm_tests_test_pep_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 
 # A router module standing in for the cluster module in
 # tests/integration/test_sm_router_id.py (seed patch 1): binds a domain and
