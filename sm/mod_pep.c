@@ -34,6 +34,7 @@
  */
 #include "config.h"
 #include "sm/sm.h"
+#include "sm/pep_caps.h"
 #include "sm/roster.h"
 
 #include <stddef.h>
@@ -77,22 +78,48 @@ static const struct config_key pep_keys[] = {
 };
 #undef O
 
-/* Per user: node name -> struct ps_node, and the names of nodes still in
- * the old "pep-items" shape. */
+/* Most entries of the caps cache (verification strings), and full JIDs
+ * whose caps one user keeps. */
+#define PEP_CAPS_CACHE_MAX 4096
+#define PEP_SEEN_MAX 4096
+/* An unanswered disco#info query for a ver is asked again after this. */
+#define PEP_CAPS_RETRY 60
+
+/* A ver of the cache: asked (notify NULL, asked set) or known. */
+struct pep_caps {
+	int known;
+	time_t asked;
+	struct xhash *notify;       /* node -> 1: NODE+notify listed; NULL: none */
+};
+
+/* Per sm: the limits and the caps cache (ver -> struct pep_caps). */
+struct pep_sm {
+	struct pep_opts opt;
+	struct xhash *caps;
+	int filter;                 /* -1 not decided yet, 0 off, 1 by caps */
+};
+
+/*
+ * Per user: node name -> struct ps_node and the names of nodes still in
+ * the old "pep-items" shape (NULL until read; dropped when another node's
+ * sm writes them); and the full JIDs (contacts' and the user's own
+ * sessions') whose available presence carried caps -> their ver.
+ */
 struct pep_user {
 	struct xhash *nodes;
 	struct xhash *legacy;
+	struct xhash *seen;
 };
 
-/* One slot: per user (struct pep_user), per sm (struct pep_opts). */
+/* One slot: per user (struct pep_user), per sm (struct pep_sm). */
 static int pep_slot;
 
 static const struct pep_opts *pep_opts(const struct sm *sm)
 {
 	static const struct pep_opts defaults = { 256, 256, 262144 };
-	const struct pep_opts *o = sm->mod[pep_slot];
+	const struct pep_sm *psm = sm->mod[pep_slot];
 
-	return o != NULL ? o : &defaults;
+	return psm != NULL ? &psm->opt : &defaults;
 }
 
 static void pep_node_free(void *v)
@@ -102,15 +129,25 @@ static void pep_node_free(void *v)
 	ps_node_free(&node);
 }
 
+/* Drop the nodes from memory (read again when next needed). */
+static void pep_nodes_drop(struct pep_user *pu)
+{
+	if (pu->nodes == NULL)
+		return;
+	xhash_clear(pu->nodes, pep_node_free);
+	xhash_free(&pu->nodes);
+	xhash_clear(pu->legacy, NULL);
+	xhash_free(&pu->legacy);
+}
+
 static void pep_user_free(struct user *user, void *data)
 {
 	struct pep_user *pu = data;
 
 	(void)user;
-	xhash_clear(pu->nodes, pep_node_free);
-	xhash_free(&pu->nodes);
-	xhash_clear(pu->legacy, NULL);
-	xhash_free(&pu->legacy);
+	pep_nodes_drop(pu);
+	xhash_clear(pu->seen, free);
+	xhash_free(&pu->seen);
 	free(pu);
 }
 
@@ -191,12 +228,15 @@ static struct pep_user *pep_user(struct user *user)
 	const struct nad *xml;
 	struct ps_node *node;
 
-	if (pu != NULL)
+	if (pu == NULL) {
+		pu = xcalloc(1, sizeof(*pu));
+		pu->seen = xhash_new();
+		user->mod[pep_slot] = pu;
+	}
+	if (pu->nodes != NULL)
 		return pu;
-	pu = xcalloc(1, sizeof(*pu));
 	pu->nodes = xhash_new();
 	pu->legacy = xhash_new();
-	user->mod[pep_slot] = pu;
 	if ((os = pep_read(user, "pep-node")) != NULL) {
 		for (o = os_first(os); o != NULL; o = os_next(o))
 			if (os_object_get_str(o, "node", &name) == 0 &&
@@ -404,6 +444,68 @@ static void pep_result(struct pkt *pkt, const char *ns, int *ps_r)
 	*ps_r = nad_elem_add(pkt->nad, 0, ns, "pubsub");
 }
 
+/* ---- entity capabilities (XEP-0115) ---- */
+
+extern const struct sm_module sm_module_pep;
+
+/*
+ * Filter notifications by +notify? Only when the module is in the
+ * in-router chain, where it reads the caps in contacts' presence (the
+ * shipped sm.xml lists it there). A jabberd2-era sm.xml lists pep in
+ * in-sess and pkt-user only: then every allowed contact's bare JID gets
+ * them, as jabberd2 did.
+ */
+static int pep_filtering(struct sm *sm)
+{
+	struct pep_sm *psm = sm->mod[pep_slot];
+	int i;
+
+	if (psm == NULL)
+		return 0;
+	if (psm->filter < 0) {
+		psm->filter = 0;
+		for (i = 0; i < sm->nchain[CHAIN_IN_ROUTER]; i++)
+			if (sm->chains[CHAIN_IN_ROUTER][i] == &sm_module_pep)
+				psm->filter = 1;
+	}
+	return psm->filter;
+}
+
+static void pep_caps_free(void *v)
+{
+	struct pep_caps *c = v;
+
+	xhash_free(&c->notify);
+	free(c);
+}
+
+static int pep_caps_known(const struct sm *sm, const char *ver)
+{
+	const struct pep_sm *psm = sm->mod[pep_slot];
+	const struct pep_caps *c = psm != NULL ? xhash_get(psm->caps, ver) : NULL;
+
+	return c != NULL && c->known;
+}
+
+/* Does the entity whose caps are `ver` want notifications of `node`? */
+static int pep_wants(const struct sm *sm, const char *ver, const char *node)
+{
+	const struct pep_sm *psm = sm->mod[pep_slot];
+	const struct pep_caps *c = psm != NULL ? xhash_get(psm->caps, ver) : NULL;
+
+	return c != NULL && c->known && c->notify != NULL && xhash_get(c->notify, node) != NULL;
+}
+
+/* May contact `bare` be sent notifications of node (a "from"
+ * subscription and the access model)? */
+static int pep_may_notify(struct user *user, const struct ps_node *node, const char *bare)
+{
+	struct roster_item *ri = roster_get(user, bare);
+	const char *cond, *app;
+
+	return ri != NULL && ri->from && pep_access(user, node, bare, &cond, &app) == 0;
+}
+
 /* ---- notifications ---- */
 
 /* Fills an event's <items/> (or <purge/>, <delete/>). */
@@ -426,8 +528,63 @@ static struct pkt *pep_event(struct user *user, const struct ps_node *node, cons
 	return m;
 }
 
-/* The event to the owner's available sessions and to every contact with
- * a "from" subscription the access model lets see the node. */
+/*
+ * Filtering by caps: to every full JID whose caps list NODE+notify among
+ * the contacts (with a "from" subscription the access model lets see
+ * the node) whose presence reached the user; to each of the owner's own
+ * available sessions unless its caps say it does not want the node (a
+ * session without caps gets them); to the owner's sessions on other
+ * nodes of a cluster.
+ */
+static void pep_broadcast_caps(struct user *user, const struct ps_node *node, const char *name,
+			       pep_fill_fn *fill, const void *ctx)
+{
+	struct pep_user *pu = pep_user(user);
+	const char *owner = jid_bare(user->jid), *full;
+	struct sm_fwd fwd = { 0 };
+	struct xhash_iter it;
+	struct list_node *n;
+	struct rsess *r;
+	struct pkt *m;
+	char bare[3072];
+	void *v;
+
+	xhash_iter_init(pu->seen, &it);
+	while (xhash_iter_next(&it, &full, &v)) {
+		size_t len = strcspn(full, "/");
+
+		if (len >= sizeof(bare) || !pep_wants(user->sm, v, node->name))
+			continue;
+		memcpy(bare, full, len);
+		bare[len] = '\0';
+		if (strcmp(bare, owner) == 0 || !pep_may_notify(user, node, bare))
+			continue;
+		if ((m = pep_event(user, node, name, fill, ctx, full)) != NULL)
+			pkt_router(m);
+	}
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+		const char *ver = xhash_get(pu->seen, jid_full(s->jid));
+
+		if (s->available && (ver == NULL || pep_wants(user->sm, ver, node->name)) &&
+		    (m = pep_event(user, node, name, fill, ctx, jid_full(s->jid))) != NULL)
+			pkt_sess(m, s);
+	}
+	for (r = user->remote; r != NULL; r = r->next)
+		if (r->available)
+			sm_fwd_add(&fwd, r);
+	if (fwd.n > 0) {
+		m = pep_event(user, node, name, fill, ctx, NULL);
+		if (m != NULL)
+			sm_fwd_send(user->sm, &fwd, m, 0);
+		sm_fwd_clear(&fwd);
+		pkt_free(&m);
+	}
+}
+
+/* Without caps filtering: the event to the owner's available sessions
+ * and to the bare JID of every contact with a "from" subscription the
+ * access model lets see the node. */
 static void pep_broadcast(struct user *user, const struct ps_node *node, const char *name,
 			  pep_fill_fn *fill, const void *ctx)
 {
@@ -442,6 +599,10 @@ static void pep_broadcast(struct user *user, const struct ps_node *node, const c
 
 	if (!node->cfg.deliver_notifications)
 		return;
+	if (pep_filtering(user->sm)) {
+		pep_broadcast_caps(user, node, name, fill, ctx);
+		return;
+	}
 	if (roster != NULL) {
 		xhash_iter_init(roster, &it);
 		while (xhash_iter_next(&it, NULL, &v)) {
@@ -501,6 +662,143 @@ static void pep_fill_items(struct nad *nad, int elem, const void *ctx)
 	else
 		nad_attr_set(nad, nad_elem_add(nad, elem, PS_NS_EVENT, "retract"), NULL, "id",
 			     c->retract);
+}
+
+/* ---- caps: presence in, disco#info out, last items ---- */
+
+/* The newest item of every node `ver` (the caps of full, a contact's or
+ * one of the owner's sessions) wants and full may see, to full
+ * (XEP-0163 4.3.2: on becoming available). */
+static void pep_last_items(struct user *user, const char *full, const char *ver)
+{
+	struct pep_user *pu = pep_user(user);
+	const char *owner = jid_bare(user->jid);
+	size_t len = strcspn(full, "/");
+	int own = strlen(owner) == len && strncmp(owner, full, len) == 0;
+	struct xhash_iter it;
+	char bare[3072];
+	struct pkt *m;
+	void *v;
+
+	if (len >= sizeof(bare))
+		return;
+	memcpy(bare, full, len);
+	bare[len] = '\0';
+	xhash_iter_init(pu->nodes, &it);
+	while (xhash_iter_next(&it, NULL, &v)) {
+		const struct ps_node *node = v;
+		struct pep_items_ctx ctx = { node, PS_ITEMS_NEWEST(node), NULL };
+
+		if (ctx.item == NULL || !node->cfg.deliver_notifications ||
+		    !pep_wants(user->sm, ver, node->name) ||
+		    (!own && !pep_may_notify(user, node, bare)))
+			continue;
+		if ((m = pep_event(user, node, "items", pep_fill_items, &ctx, full)) != NULL)
+			pkt_router(m);
+	}
+}
+
+/* Ask full what ver stands for (disco#info of node#ver), unless known or
+ * asked less than PEP_CAPS_RETRY seconds ago. */
+static void pep_caps_ask(struct user *user, const char *full, const char *cnode,
+			 const char *ver)
+{
+	struct pep_sm *psm = user->sm->mod[pep_slot];
+	struct pep_caps *c = xhash_get(psm->caps, ver);
+	time_t now = time(NULL);
+	struct pkt *q;
+	char *node;
+
+	if (c != NULL && (c->known || now - c->asked < PEP_CAPS_RETRY))
+		return;
+	if (c == NULL) {
+		if (xhash_count(psm->caps) >= PEP_CAPS_CACHE_MAX) {
+			log_warnx("sm: pep: the caps cache is full (%d entries); %s gets no "
+				  "notifications", PEP_CAPS_CACHE_MAX, full);
+			return;
+		}
+		c = xcalloc(1, sizeof(*c));
+		xhash_put(psm->caps, ver, c);
+	}
+	c->asked = now;
+	q = pkt_create(user->sm, "iq", "get", full, jid_bare(user->jid));
+	if (q == NULL)
+		return;
+	nad_attr_set(q->nad, 0, NULL, "id", "pepcaps");
+	node = xasprintf("%s#%s", cnode, ver);
+	nad_attr_set(q->nad, nad_elem_add(q->nad, 0, PEP_NS_DISCO_INFO, "query"), NULL, "node",
+		     node);
+	free(node);
+	pkt_router(q);
+}
+
+/* Presence of full (a contact's, or one of the owner's sessions'): its
+ * caps kept while available; the last items sent when they are known. */
+static void pep_presence(struct user *user, const struct pkt *pkt, const char *full)
+{
+	struct pep_user *pu = pep_user(user);
+	const char *ver, *cnode;
+	char *old;
+
+	if (pkt->type == PKT_PRESENCE_UN || pep_caps_of_presence(pkt->nad, &ver, &cnode) < 0) {
+		free(xhash_remove(pu->seen, full));
+		return;
+	}
+	old = xhash_get(pu->seen, full);
+	if (old != NULL && strcmp(old, ver) == 0)
+		return;         /* a new status, the same entity */
+	if (old == NULL && xhash_count(pu->seen) >= PEP_SEEN_MAX)
+		return;
+	free(xhash_put(pu->seen, full, xstrdup(ver)));
+	if (pep_caps_known(user->sm, ver))
+		pep_last_items(user, full, ver);
+	else
+		pep_caps_ask(user, full, cnode, ver);
+}
+
+/*
+ * The answer to pep_caps_ask(): an iq result or error with id pepcaps.
+ * A result whose features hash to the ver asked fills the cache and
+ * sends the last items to the user's entities with that ver; anything
+ * else leaves the ver to be asked again later. MOD_HANDLED (pkt freed)
+ * or MOD_PASS.
+ */
+static enum mod_ret pep_caps_answer(struct user *user, struct pkt *pkt)
+{
+	struct pep_sm *psm = user->sm->mod[pep_slot];
+	const char *id = nad_attr(pkt->nad, 0, NULL, "id"), *node, *hash;
+	char ver[PEP_CAPS_VER_SIZE], got[PEP_CAPS_VER_SIZE];
+	struct pep_caps *c;
+	struct xhash_iter it;
+	const char *full;
+	void *v;
+	int q;
+
+	if (!(pkt->type & (PKT_IQ_RESULT | PKT_IQ_ERROR)) || id == NULL ||
+	    strcmp(id, "pepcaps") != 0 || psm == NULL)
+		return MOD_PASS;
+	q = nad_child(pkt->nad, 0, PEP_NS_DISCO_INFO, "query");
+	node = q != NAD_NONE ? nad_attr(pkt->nad, q, NULL, "node") : NULL;
+	hash = node != NULL ? strrchr(node, '#') : NULL;
+	if (pkt->type == PKT_IQ_RESULT && hash != NULL &&
+	    strlen(hash + 1) == PEP_CAPS_VER_SIZE - 1) {
+		memcpy(ver, hash + 1, PEP_CAPS_VER_SIZE);
+		c = xhash_get(psm->caps, ver);
+		if (c != NULL && !c->known && pep_caps_ver(pkt->nad, q, got) == 0 &&
+		    strcmp(got, ver) == 0) {
+			c->known = 1;
+			c->notify = pep_caps_notify(pkt->nad, q);
+			xhash_iter_init(pep_user(user)->seen, &it);
+			while (xhash_iter_next(&it, &full, &v))
+				if (strcmp(v, ver) == 0)
+					pep_last_items(user, full, ver);
+		} else if (c != NULL && !c->known) {
+			log_notice("sm: pep: %s: caps %s do not hash to what it says", jid_full(pkt->from),
+				   ver);
+		}
+	}
+	pkt_free(&pkt);
+	return MOD_HANDLED;
 }
 
 /* ---- the owner's requests ---- */
@@ -753,10 +1051,8 @@ static struct jid *pep_affil_jid(const struct nad *nad, int a, const char *owner
  * needed): undoes a change that was refused after it was applied. */
 static void pep_load_fresh(struct user *user)
 {
-	if (user->mod[pep_slot] != NULL) {
-		pep_user_free(user, user->mod[pep_slot]);
-		user->mod[pep_slot] = NULL;
-	}
+	if (user->mod[pep_slot] != NULL)
+		pep_nodes_drop(user->mod[pep_slot]);
 }
 
 /* Owner affiliations (XEP-0060 8.9): get the list, or set entries whole
@@ -914,6 +1210,14 @@ static enum mod_ret pep_in_sess(struct sess *sess, struct pkt *pkt)
 {
 	struct ps_req req;
 
+	if ((pkt->type & (PKT_PRESENCE | PKT_PRESENCE_UN)) && pkt->to == NULL &&
+	    pep_filtering(sess->user->sm)) {
+		pep_presence(sess->user, pkt, jid_full(sess->jid));
+		return MOD_PASS;
+	}
+	if (pkt->to != NULL && jid_equal_bare(pkt->to, sess->jid) &&
+	    jid_resource(pkt->to)[0] == '\0' && pep_caps_answer(sess->user, pkt) == MOD_HANDLED)
+		return MOD_HANDLED;
 	if (!is_pubsub(pkt) || (pkt->to != NULL && (!jid_equal_bare(pkt->to, sess->jid) ||
 						    jid_resource(pkt->to)[0] != '\0')))
 		return MOD_PASS;
@@ -930,6 +1234,8 @@ static enum mod_ret pep_pkt_user(struct user *user, struct pkt *pkt)
 	struct ps_node *node;
 	const char *cond, *app;
 
+	if (pkt->from != NULL && pep_caps_answer(user, pkt) == MOD_HANDLED)
+		return MOD_HANDLED;
 	if (!is_pubsub(pkt) || pkt->from == NULL || jid_resource(pkt->to)[0] != '\0')
 		return MOD_PASS;
 	if (pep_parse(pkt, &req) < 0) {
@@ -951,13 +1257,33 @@ static enum mod_ret pep_pkt_user(struct user *user, struct pkt *pkt)
 	return MOD_HANDLED;
 }
 
+/* A contact's presence to a loaded user: its caps. */
+static enum mod_ret pep_in_router(struct pkt *pkt)
+{
+	struct user *user;
+
+	if ((pkt->type & (PKT_PRESENCE | PKT_PRESENCE_UN)) && pkt->to != NULL &&
+	    pkt->from != NULL && jid_resource(pkt->from)[0] != '\0' &&
+	    (user = xhash_get(pkt->sm->users, jid_bare(pkt->to))) != NULL &&
+	    !jid_equal_bare(pkt->from, user->jid) && pkt->sm->mod[pep_slot] != NULL)
+		pep_presence(user, pkt, jid_full(pkt->from));
+	return MOD_PASS;
+}
+
+/* A session gone without unavailable presence: forget its caps. */
+static void pep_sess_end(struct sess *sess)
+{
+	struct pep_user *pu = sess->user->mod[pep_slot];
+
+	if (pu != NULL)
+		free(xhash_remove(pu->seen, jid_full(sess->jid)));
+}
+
 /* Written on another node: read the nodes again when next needed. */
 static void pep_user_changed(struct user *user, enum sm_user_data what)
 {
-	if (what != SM_DATA_PEP || user->mod[pep_slot] == NULL)
-		return;
-	pep_user_free(user, user->mod[pep_slot]);
-	user->mod[pep_slot] = NULL;
+	if (what == SM_DATA_PEP)
+		pep_load_fresh(user);
 }
 
 static void pep_user_delete(struct sm *sm, const struct jid *jid)
@@ -972,26 +1298,34 @@ static void pep_user_delete(struct sm *sm, const struct jid *jid)
 
 static int pep_init(struct sm *sm, const char *arg)
 {
-	struct pep_opts *opt;
+	struct pep_sm *psm;
 	const char *error;
 
 	(void)arg;
 	if (sm->mod[pep_slot] != NULL)
 		return 0;       /* listed in a second chain */
-	opt = xcalloc(1, sizeof(*opt));
-	if (config_apply(sm->cfg, pep_keys, opt, &error) < 0) {
+	psm = xcalloc(1, sizeof(*psm));
+	if (config_apply(sm->cfg, pep_keys, &psm->opt, &error) < 0) {
 		log_error("sm: pep: %s", error);
-		free(opt);
+		free(psm);
 		return -1;
 	}
-	sm->mod[pep_slot] = opt;
+	psm->caps = xhash_new();
+	psm->filter = -1;
+	sm->mod[pep_slot] = psm;
 	sm_feature(sm, "http://jabber.org/protocol/pubsub#publish");
 	return 0;
 }
 
 static void pep_fini(struct sm *sm)
 {
-	free(sm->mod[pep_slot]);
+	struct pep_sm *psm = sm->mod[pep_slot];
+
+	if (psm == NULL)
+		return;
+	xhash_clear(psm->caps, pep_caps_free);
+	xhash_free(&psm->caps);
+	free(psm);
 	sm->mod[pep_slot] = NULL;
 }
 
@@ -1002,7 +1336,9 @@ const struct sm_module sm_module_pep = {
 	.user_free = pep_user_free,
 	.init = pep_init,
 	.fini = pep_fini,
+	.sess_end = pep_sess_end,
 	.in_sess = pep_in_sess,
+	.in_router = pep_in_router,
 	.pkt_user = pep_pkt_user,
 	.user_changed = pep_user_changed,
 	.user_delete = pep_user_delete,

@@ -31,7 +31,7 @@ static const char sm_xml[] =
 	"<modules>"
 	"<chain id='in-sess'><module>roster</module><module>pep</module>"
 	"<module>presence</module><module>deliver</module></chain>"
-	"<chain id='in-router'><module>session</module><module>presence</module></chain>"
+	"<chain id='in-router'><module>session</module>%s<module>presence</module></chain>"
 	"<chain id='pkt-sm'><module>presence</module></chain>"
 	"<chain id='pkt-user'><module>roster</module><module>presence</module>"
 	"<module>pep</module><module>deliver</module></chain>"
@@ -44,6 +44,7 @@ static const char sm_xml[] =
 
 struct fixture {
 	char dir[64];
+	int caps;                       /* pep in in-router: +notify filtering */
 	struct sm *sm;
 	const char *ann, *bob, *eve;    /* session ids: 1, 2, 3 */
 };
@@ -57,9 +58,9 @@ struct fixture {
 #define PUBOPTS(fields) "<publish-options>" \
 	FORM("publish-options</value></field>" fields "</x>") "</publish-options>"
 
-static struct sm *new_sm(const char *dir)
+static struct sm *new_sm(const char *dir, int caps)
 {
-	char *xml = xasprintf(sm_xml, dir);
+	char *xml = xasprintf(sm_xml, dir, caps ? "<module>pep</module>" : "");
 	struct sm *sm = sm_test_sm_new(xml);
 
 	free(xml);
@@ -74,12 +75,14 @@ static void login_all(struct fixture *f)
 	f->eve = sm_test_login(f->sm, "eve@example.org", "e", "3");
 }
 
+/* *state: NULL, or non-NULL for pep in the in-router chain (caps). */
 static int setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
 	sm_test_dir_make(f->dir, sizeof(f->dir), "test_pep");
-	f->sm = new_sm(f->dir);
+	f->caps = *state != NULL;
+	f->sm = new_sm(f->dir, f->caps);
 	login_all(f);
 	sm_test_from_sess(f->sm, "2", f->bob, "<presence to='ann@example.org' type='subscribe'/>");
 	sm_test_from_sess(f->sm, "1", f->ann, "<presence to='bob@example.org' type='subscribed'/>");
@@ -346,7 +349,7 @@ static void test_storage(void **state)
 	/* Restart the sm on the same database. */
 	sm_test_out_clear();
 	sm_free(&f->sm);
-	f->sm = new_sm(f->dir);
+	f->sm = new_sm(f->dir, f->caps);
 	login_all(f);
 	expect(f, 1, "g1", GET("g1", "bk", "", ""), "id='a'", ">A</c>", "id='b'", ">B</c>", NULL);
 	expect(f, 1, "k1", "<iq type='get' id='k1'>" PSO "<configure node='bk'/></pubsub></iq>",
@@ -364,6 +367,78 @@ static void test_storage(void **state)
 	expect(f, 2, "g4", GET("g4", "http://jabber.org/protocol/tune", "", ""), "New", NULL);
 }
 
+/* XEP-0115 caps of Bob's client: with urn:x:mood+notify (CAPS_MOOD),
+ * and one whose answer will not hash to its ver (CAPS_LIAR). */
+#define CAPS_MOOD "6fD2Y5HjRjHP8/4BV802Upgn+gM="
+#define CAPS_LIAR "WYKI9tDj63x02oyN58LIlewbDFU="
+#define PRES_CAPS(ver) "<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' " \
+	"node='urn:x:client' ver='" ver "'/></presence>"
+#define DISCO_ANSWER(ver, features) "<iq type='result' id='pepcaps' to='ann@example.org'>" \
+	"<query xmlns='http://jabber.org/protocol/disco#info' node='urn:x:client#" ver "'>" \
+	"<identity category='client' type='pc' name='T'/>" features "</query></iq>"
+#define FEAT(v) "<feature var='" v "'/>"
+
+/* +notify filtering (XEP-0163 4, XEP-0115): a contact whose caps list
+ * NODE+notify gets the node's notifications at its full JID, and the
+ * last item when it becomes available; a contact without caps, or whose
+ * caps do not list it, gets none; the owner's session without caps gets
+ * everything; an answer that does not hash to its ver is not believed. */
+static void test_caps(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Mutual subscription: Ann receives Bob's presence. */
+	sm_test_from_sess(f->sm, "1", f->ann, "<presence to='bob@example.org' type='subscribe'/>");
+	sm_test_from_sess(f->sm, "2", f->bob, "<presence to='ann@example.org' type='subscribed'/>");
+	expect(f, 1, "p0", PUB("p0", "urn:x:mood", "m0", "<mood xmlns='urn:x:mood'>early</mood>"),
+	       "result", NULL);
+	assert_int_equal(notified("2", "early"), 0);    /* no caps yet */
+	assert_int_equal(notified("1", "early"), 1);    /* her own session, no caps */
+	/* Bob's caps: Ann's sm asks what they mean, at his full JID. */
+	sm_test_out_clear();
+	sm_test_from_sess(f->sm, "2", f->bob, PRES_CAPS(CAPS_MOOD));
+	assert_non_null(sm_test_out_find(":c2s='2'", "id='pepcaps'", "to='bob@example.org/b'",
+					 "node='urn:x:client#" CAPS_MOOD "'", NULL));
+	sm_test_out_clear();
+	sm_test_from_sess(f->sm, "2", f->bob, DISCO_ANSWER(CAPS_MOOD,
+		FEAT("http://jabber.org/protocol/disco#info") FEAT("urn:x:mood")
+		FEAT("urn:x:mood+notify")));
+	/* The last item, now that his caps say he wants it. */
+	assert_int_equal(notified("2", "early"), 1);
+	assert_non_null(sm_test_out_find(":c2s='2'", "to='bob@example.org/b'", "early", NULL));
+	expect(f, 1, "p1", PUB("p1", "urn:x:mood", "m1", "<mood xmlns='urn:x:mood'>calm</mood>"),
+	       "result", NULL);
+	assert_int_equal(notified("2", "calm"), 1);
+	expect(f, 1, "p2", PUB("p2", "urn:x:tune", "t1", "<tune xmlns='urn:x:tune'/>"), "result",
+	       NULL);
+	assert_int_equal(notified("2", "urn:x:tune"), 0);       /* not in his caps */
+	assert_int_equal(notified("1", "urn:x:tune"), 1);
+	/* Unavailable, then back: the last item again, without asking. */
+	sm_test_from_sess(f->sm, "2", f->bob, "<presence type='unavailable'/>");
+	sm_test_out_clear();
+	sm_test_from_sess(f->sm, "2", f->bob, PRES_CAPS(CAPS_MOOD));
+	assert_int_equal(notified("2", "calm"), 1);
+	assert_null(sm_test_out_find("pepcaps", NULL));
+	/* Caps whose answer does not hash to them: no notifications. */
+	sm_test_from_sess(f->sm, "2", f->bob, PRES_CAPS(CAPS_LIAR));
+	sm_test_from_sess(f->sm, "2", f->bob, DISCO_ANSWER(CAPS_LIAR,
+		FEAT("urn:x:mood") FEAT("urn:x:mood+notify")));
+	expect(f, 1, "p3", PUB("p3", "urn:x:mood", "m2", "<mood xmlns='urn:x:mood'>liar</mood>"),
+	       "result", NULL);
+	assert_int_equal(notified("2", "liar"), 0);
+	/* Without caps at all: none. */
+	sm_test_from_sess(f->sm, "2", f->bob, "<presence/>");
+	expect(f, 1, "p4", PUB("p4", "urn:x:mood", "m3", "<mood xmlns='urn:x:mood'>plain</mood>"),
+	       "result", NULL);
+	assert_int_equal(notified("2", "plain"), 0);
+}
+
+static int setup_caps(void **state)
+{
+	*state = (void *)1;
+	return setup(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +447,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_access, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_storage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caps, setup_caps, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
