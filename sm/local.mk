@@ -94,12 +94,16 @@ sm_tests_relay_module_so_SOURCES = sm/tests/relay_module_so.c
 sm_tests_relay_module_so_CFLAGS = $(AM_CFLAGS) -fPIC
 sm_tests_relay_module_so_LDFLAGS = $(AM_LDFLAGS) -shared
 
-# Fuzz target: router input to the sm.
+# Fuzz targets: router input to the sm; what mod_pep reads of entity
+# capabilities (sm/pep_caps.c).
 if ENABLE_FUZZING
-noinst_PROGRAMS += sm/fuzz/fuzz_sm
+noinst_PROGRAMS += sm/fuzz/fuzz_sm sm/fuzz/fuzz_pep_caps
 endif
+sm_fuzz_fuzz_pep_caps_SOURCES = sm/fuzz/fuzz_pep_caps.c
+sm_fuzz_fuzz_pep_caps_LDADD = $(SM_LIBS)
+sm_fuzz_fuzz_pep_caps_LDFLAGS = $(LIB_FUZZING_ENGINE)
 sm_fuzz_fuzz_sm_SOURCES = sm/fuzz/fuzz_sm.c
 sm_fuzz_fuzz_sm_LDADD = $(SM_LIBS)
 sm_fuzz_fuzz_sm_LDFLAGS = $(LIB_FUZZING_ENGINE)
-EXTRA_DIST += sm/fuzz/sm.dict sm/fuzz/corpus
+EXTRA_DIST += sm/fuzz/sm.dict sm/fuzz/pep_caps.dict sm/fuzz/corpus
 EXTRA_DIST += sm/README.md
