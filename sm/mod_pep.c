@@ -529,42 +529,22 @@ static struct pkt *pep_event(struct user *user, const struct ps_node *node, cons
 }
 
 /*
- * Filtering by caps: to every full JID whose caps list NODE+notify among
- * the contacts (with a "from" subscription the access model lets see
- * the node) whose presence reached the user; to each of the owner's own
- * available sessions unless its caps say it does not want the node (a
- * session without caps gets them); to the owner's sessions on other
- * nodes of a cluster.
+ * The event to the owner's available sessions here and, in a cluster,
+ * on other nodes (one route per node; each target gets its own `to`).
+ * With `seen` (filtering by caps), a session here whose caps are known
+ * gets it only if they list NODE+notify; one without caps gets it.
  */
-static void pep_broadcast_caps(struct user *user, const struct ps_node *node, const char *name,
-			       pep_fill_fn *fill, const void *ctx)
+static void pep_to_own(struct user *user, const struct ps_node *node, const char *name,
+		       pep_fill_fn *fill, const void *ctx, const struct xhash *seen)
 {
-	struct pep_user *pu = pep_user(user);
-	const char *owner = jid_bare(user->jid), *full;
 	struct sm_fwd fwd = { 0 };
-	struct xhash_iter it;
 	struct list_node *n;
 	struct rsess *r;
 	struct pkt *m;
-	char bare[3072];
-	void *v;
 
-	xhash_iter_init(pu->seen, &it);
-	while (xhash_iter_next(&it, &full, &v)) {
-		size_t len = strcspn(full, "/");
-
-		if (len >= sizeof(bare) || !pep_wants(user->sm, v, node->name))
-			continue;
-		memcpy(bare, full, len);
-		bare[len] = '\0';
-		if (strcmp(bare, owner) == 0 || !pep_may_notify(user, node, bare))
-			continue;
-		if ((m = pep_event(user, node, name, fill, ctx, full)) != NULL)
-			pkt_router(m);
-	}
 	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
-		const char *ver = xhash_get(pu->seen, jid_full(s->jid));
+		const char *ver = seen != NULL ? xhash_get(seen, jid_full(s->jid)) : NULL;
 
 		if (s->available && (ver == NULL || pep_wants(user->sm, ver, node->name)) &&
 		    (m = pep_event(user, node, name, fill, ctx, jid_full(s->jid))) != NULL)
@@ -582,55 +562,67 @@ static void pep_broadcast_caps(struct user *user, const struct ps_node *node, co
 	}
 }
 
-/* Without caps filtering: the event to the owner's available sessions
- * and to the bare JID of every contact with a "from" subscription the
- * access model lets see the node. */
+/* Filtering by caps: to every contact full JID whose caps list
+ * NODE+notify, whose presence reached the user, and whose bare JID has a
+ * "from" subscription the access model lets see the node. */
+static void pep_to_contacts_caps(struct user *user, const struct ps_node *node,
+				 const char *name, pep_fill_fn *fill, const void *ctx)
+{
+	const char *owner = jid_bare(user->jid), *full;
+	struct xhash_iter it;
+	struct pkt *m;
+	char bare[3072];
+	void *v;
+
+	xhash_iter_init(pep_user(user)->seen, &it);
+	while (xhash_iter_next(&it, &full, &v)) {
+		size_t len = strcspn(full, "/");
+
+		if (len >= sizeof(bare) || !pep_wants(user->sm, v, node->name))
+			continue;
+		memcpy(bare, full, len);
+		bare[len] = '\0';
+		if (strcmp(bare, owner) == 0 || !pep_may_notify(user, node, bare))
+			continue;
+		if ((m = pep_event(user, node, name, fill, ctx, full)) != NULL)
+			pkt_router(m);
+	}
+}
+
+/* Without caps filtering: to the bare JID of every contact with a "from"
+ * subscription the access model lets see the node. */
+static void pep_to_contacts(struct user *user, const struct ps_node *node, const char *name,
+			    pep_fill_fn *fill, const void *ctx)
+{
+	struct xhash *roster = roster_items(user);
+	struct xhash_iter it;
+	struct pkt *m;
+	void *v;
+
+	if (roster == NULL)
+		return;
+	xhash_iter_init(roster, &it);
+	while (xhash_iter_next(&it, NULL, &v)) {
+		struct roster_item *ri = v;
+
+		if (pep_may_notify(user, node, jid_bare(ri->jid)) &&
+		    (m = pep_event(user, node, name, fill, ctx, jid_bare(ri->jid))) != NULL)
+			pkt_router(m);
+	}
+}
+
+/* A node's event to those who get it (sm/README.md "mod_pep"). */
 static void pep_broadcast(struct user *user, const struct ps_node *node, const char *name,
 			  pep_fill_fn *fill, const void *ctx)
 {
-	struct sm_fwd fwd = { 0 };
-	struct xhash *roster = roster_items(user);
-	struct xhash_iter it;
-	struct list_node *n;
-	struct rsess *r;
-	struct pkt *m;
-	const char *cond, *app;
-	void *v;
-
 	if (!node->cfg.deliver_notifications)
 		return;
 	if (pep_filtering(user->sm)) {
-		pep_broadcast_caps(user, node, name, fill, ctx);
-		return;
-	}
-	if (roster != NULL) {
-		xhash_iter_init(roster, &it);
-		while (xhash_iter_next(&it, NULL, &v)) {
-			struct roster_item *ri = v;
-
-			if (ri->from && pep_access(user, node, jid_bare(ri->jid), &cond, &app) == 0 &&
-			    (m = pep_event(user, node, name, fill, ctx, jid_bare(ri->jid))) != NULL)
-				pkt_router(m);
-		}
-	}
-	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
-		struct sess *s = LIST_ENTRY(n, struct sess, link);
-
-		if (s->available &&
-		    (m = pep_event(user, node, name, fill, ctx, jid_full(s->jid))) != NULL)
-			pkt_sess(m, s);
-	}
-	/* In a cluster, the user's available sessions on other nodes too
-	 * (one route per node; each target gets its own `to`). */
-	for (r = user->remote; r != NULL; r = r->next)
-		if (r->available)
-			sm_fwd_add(&fwd, r);
-	if (fwd.n > 0) {
-		m = pep_event(user, node, name, fill, ctx, NULL);
-		if (m != NULL)
-			sm_fwd_send(user->sm, &fwd, m, 0);
-		sm_fwd_clear(&fwd);
-		pkt_free(&m);
+		pep_to_contacts_caps(user, node, name, fill, ctx);
+		pep_to_own(user, node, name, fill, ctx, pep_user(user)->seen);
+	} else {
+		pep_to_contacts(user, node, name, fill, ctx);
+		pep_to_own(user, node, name, fill, ctx, NULL);
 	}
 }
 

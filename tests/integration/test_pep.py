@@ -11,12 +11,11 @@ there after the sm restarts. pep is listed in in-sess, pkt-user,
 in-router and user-delete, as sm/README.md "mod_pep" says.
 """
 
-import pytest
-from slixmpp.exceptions import IqError
 from slixmpp.plugins.xep_0048.stanza import Bookmarks
 from slixmpp.xmlstream import ET
 
 from lib import jabberd
+from test_pubsub import iq_error
 from test_sm import run, subscribe, wait_event
 
 AVATAR_META = "urn:xmpp:avatar:metadata"
@@ -102,17 +101,6 @@ def settle(*clients):
     for _ in range(2):
         for c in clients:
             ping(c)
-
-
-def iq_error(client, coro, what):
-    with pytest.raises(IqError) as e:
-        run(client, coro, what)
-    err = e.value.iq["error"]
-    app = None
-    for child in err.xml:
-        if child.tag.startswith("{http://jabber.org/protocol/pubsub#errors}"):
-            app = child.tag.split("}")[1]
-    return err["condition"], app, err["text"]
 
 
 def publish_options(c, **fields):
