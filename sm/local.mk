@@ -36,7 +36,7 @@ sm_libsm_a_SOURCES = \
 	sm/mod_status.c \
 	sm/mod_announce.c \
 	sm/mod_pep.c \
-	sm/pep_caps.c sm/pep_caps.h \
+	sm/pep_caps.c sm/pep_caps.h sm/pep.h \
 	sm/mod_echo.c \
 	sm/mod_help.c \
 	sm/mod_vacation.c \

@@ -34,6 +34,7 @@
  */
 #include "config.h"
 #include "sm/sm.h"
+#include "sm/pep.h"
 #include "sm/pep_caps.h"
 #include "sm/roster.h"
 
@@ -1286,6 +1287,36 @@ static void pep_user_delete(struct sm *sm, const struct jid *jid)
 
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		storage_delete(sm->st, types[i], jid_bare(jid), NULL, &error);
+}
+
+void pep_disco_info(struct sm *sm, struct nad *nad, int q)
+{
+	static const char *const features[] = {
+		"access-open", "access-presence", "access-roster", "access-whitelist",
+		"auto-create", "config-node", "create-nodes", "delete-nodes",
+		"item-ids", "modify-affiliations", "multi-items", "persistent-items",
+		"publish", "publish-options", "purge-nodes", "retract-items",
+		"retrieve-default", "retrieve-items",
+	};
+	int e;
+	size_t i;
+
+	if (sm->mod[pep_slot] == NULL)
+		return;
+	e = nad_elem_add(nad, q, PEP_NS_DISCO_INFO, "identity");
+	nad_attr_set(nad, e, NULL, "category", "pubsub");
+	nad_attr_set(nad, e, NULL, "type", "pep");
+	nad_attr_set(nad, nad_elem_add(nad, q, PEP_NS_DISCO_INFO, "feature"), NULL, "var", PS_NS);
+	for (i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+		char *var = xasprintf("%s#%s", PS_NS, features[i]);
+
+		nad_attr_set(nad, nad_elem_add(nad, q, PEP_NS_DISCO_INFO, "feature"), NULL, "var",
+			     var);
+		free(var);
+	}
+	if (pep_filtering(sm))
+		nad_attr_set(nad, nad_elem_add(nad, q, PEP_NS_DISCO_INFO, "feature"), NULL, "var",
+			     PS_NS "#filtered-notifications");
 }
 
 static int pep_init(struct sm *sm, const char *arg)

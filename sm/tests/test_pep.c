@@ -34,7 +34,7 @@ static const char sm_xml[] =
 	"<chain id='in-router'><module>session</module>%s<module>presence</module></chain>"
 	"<chain id='pkt-sm'><module>presence</module></chain>"
 	"<chain id='pkt-user'><module>roster</module><module>presence</module>"
-	"<module>pep</module><module>deliver</module></chain>"
+	"<module>disco</module><module>pep</module><module>deliver</module></chain>"
 	"<chain id='pkt-router'><module>session</module></chain>"
 	"<chain id='user-load'><module>active</module><module>roster</module></chain>"
 	"<chain id='user-create'><module>active</module></chain>"
@@ -433,6 +433,22 @@ static void test_caps(void **state)
 	assert_int_equal(notified("2", "plain"), 0);
 }
 
+/* The account says it is a PEP service (XEP-0163 6.1), to contacts;
+ * filtered-notifications only when it filters. */
+static void test_disco(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, 2, "i1", "<iq type='get' id='i1' to='ann@example.org'><query "
+	       "xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+	       "category='pubsub' type='pep'", "pubsub#publish-options", "pubsub#multi-items",
+	       "category='account'", NULL);
+	if (f->caps)
+		assert_non_null(sm_test_out_find("id='i1'", "pubsub#filtered-notifications", NULL));
+	else
+		assert_null(sm_test_out_find("id='i1'", "pubsub#filtered-notifications", NULL));
+}
+
 static int setup_caps(void **state)
 {
 	*state = (void *)1;
@@ -448,6 +464,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_storage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup_caps, teardown),
+		cmocka_unit_test_setup_teardown(test_disco, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disco, setup_caps, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
