@@ -68,6 +68,7 @@ struct pep_opts {
 	int max_items;      /* pep.max-items: highest pubsub#max_items */
 	int max_nodes;      /* pep.max-nodes: nodes per user */
 	int payload_size;   /* pep.payload-size: bytes of one item's payload */
+	int user_size;      /* pep.user-size: bytes of all a user's payloads */
 };
 
 #define O(f) offsetof(struct pep_opts, f)
@@ -75,6 +76,7 @@ static const struct config_key pep_keys[] = {
 	{ "pep.max-items", CONFIG_INT, "256", O(max_items), 1, 4096 },
 	{ "pep.max-nodes", CONFIG_INT, "256", O(max_nodes), 1, 65536 },
 	{ "pep.payload-size", CONFIG_INT, "262144", O(payload_size), 64, 16 << 20 },
+	{ "pep.user-size", CONFIG_INT, "4194304", O(user_size), 64, 1 << 30 },
 	{ NULL, 0, NULL, 0, 0, 0 },
 };
 #undef O
@@ -109,6 +111,7 @@ struct pep_sm {
 struct pep_user {
 	struct xhash *nodes;
 	struct xhash *legacy;
+	size_t bytes;               /* the payloads of all its items, serialized */
 	struct xhash *seen;
 };
 
@@ -117,7 +120,7 @@ static int pep_slot;
 
 static const struct pep_opts *pep_opts(const struct sm *sm)
 {
-	static const struct pep_opts defaults = { 256, 256, 262144 };
+	static const struct pep_opts defaults = { 256, 256, 262144, 4194304 };
 	const struct pep_sm *psm = sm->mod[pep_slot];
 
 	return psm != NULL ? &psm->opt : &defaults;
@@ -139,6 +142,15 @@ static void pep_nodes_drop(struct pep_user *pu)
 	xhash_free(&pu->nodes);
 	xhash_clear(pu->legacy, NULL);
 	xhash_free(&pu->legacy);
+	pu->bytes = 0;
+}
+
+/* Drop the user's nodes from memory (read again from storage when next
+ * needed): undoes a change that was refused after it was applied. */
+static void pep_load_fresh(struct user *user)
+{
+	if (user->mod[pep_slot] != NULL)
+		pep_nodes_drop(user->mod[pep_slot]);
 }
 
 static void pep_user_free(struct user *user, void *data)
@@ -163,6 +175,34 @@ static struct ps_node *pep_node_new(const char *name, const char *owner)
 }
 
 /* ---- storage ---- */
+
+/* The payload's size once serialized, in bytes. */
+static size_t pep_payload_size(const struct nad *nad, int elem)
+{
+	struct buf b;
+	size_t len;
+
+	buf_init(&b);
+	nad_serialize(nad, elem, NULL, &b);
+	len = b.len;
+	buf_free(&b);
+	return len;
+}
+
+/* The bytes of a node's payloads (counted against pep.user-size). */
+static size_t pep_node_bytes(const struct ps_node *node)
+{
+	struct list_node *n;
+	size_t total = 0;
+
+	for (n = list_first(&node->items); n != NULL; n = list_next(&node->items, n)) {
+		const struct ps_item *it = LIST_ENTRY(n, struct ps_item, link);
+
+		if (it->payload != NULL)
+			total += pep_payload_size(it->payload, 0);
+	}
+	return total;
+}
 
 /* "pep-node": <node><x type='submit'>config</x><affiliation jid a/>...</node>. */
 static void pep_load_node(struct user *user, struct pep_user *pu, const char *name,
@@ -228,6 +268,8 @@ static struct pep_user *pep_user(struct user *user)
 	const char *name;
 	const struct nad *xml;
 	struct ps_node *node;
+	struct xhash_iter it;
+	void *v;
 
 	if (pu == NULL) {
 		pu = xcalloc(1, sizeof(*pu));
@@ -272,6 +314,9 @@ static struct pep_user *pep_user(struct user *user)
 		}
 		os_free(&os);
 	}
+	xhash_iter_init(pu->nodes, &it);
+	while (xhash_iter_next(&it, NULL, &v))
+		pu->bytes += pep_node_bytes(v);
 	return pu;
 }
 
@@ -831,33 +876,23 @@ static void pep_forget(struct user *user, struct ps_node *node)
 {
 	struct pep_user *pu = pep_user(user);
 
+	pu->bytes -= pep_node_bytes(node);
 	xhash_remove(pu->legacy, node->name);
 	xhash_remove(pu->nodes, node->name);
 	ps_node_free(&node);
 }
 
-/* The payload's size once serialized, in bytes. */
-static size_t pep_payload_size(const struct nad *nad, int elem)
-{
-	struct buf b;
-	size_t len;
-
-	buf_init(&b);
-	nad_serialize(nad, elem, NULL, &b);
-	len = b.len;
-	buf_free(&b);
-	return len;
-}
-
 static void pep_publish(struct user *user, struct pkt *pkt, const struct ps_req *req)
 {
 	const struct pep_opts *opt = pep_opts(user->sm);
-	struct ps_node *node = xhash_get(pep_user(user)->nodes, req->node);
-	int it = req->nitems > 0 ? req->items[0] : NAD_NONE, payload, ps, pub, created = 0;
+	struct pep_user *pu = pep_user(user);
+	struct ps_node *node = xhash_get(pu->nodes, req->node);
+	int it = req->nitems > 0 ? req->items[0] : NAD_NONE, payload, ps, pub;
 	const char *id, *error;
 	char idbuf[24], *name;
 	struct pep_items_ctx ctx = { 0 };
 	struct ps_item *item;
+	size_t size, before, replaced = 0;
 
 	if (it == NAD_NONE)
 		return (void)pep_error(pkt, "bad-request", "item-required", NULL);
@@ -867,32 +902,34 @@ static void pep_publish(struct user *user, struct pkt *pkt, const struct ps_req 
 	if (nad_next(pkt->nad, payload, NULL, NULL) != NAD_NONE)
 		return (void)pep_error(pkt, "bad-request", "invalid-payload",
 				       "one payload element per item");
-	if (pep_payload_size(pkt->nad, payload) > (size_t)opt->payload_size)
+	if ((size = pep_payload_size(pkt->nad, payload)) > (size_t)opt->payload_size)
 		return (void)pep_error(pkt, "not-acceptable", "payload-too-big",
 				       "the payload is larger than the limit pep payload-size");
 	if (node != NULL && req->form != NAD_NONE &&
 	    ps_publish_options_check(pkt->nad, req->form, &node->cfg, opt->max_items, &error) < 0)
 		return (void)pep_error(pkt, "conflict", "precondition-not-met", error);
-	if (node == NULL) {
-		if ((node = pep_create(user, pkt, req->node, req->form)) == NULL)
-			return;
-		created = 1;
-	}
 	id = nad_attr(pkt->nad, it, NULL, "id");
 	if (id == NULL) {
 		if (hash_random_id(idbuf, 16) < 0)
 			snprintf(idbuf, sizeof(idbuf), "%lld", (long long)time(NULL));
 		id = idbuf;
 	}
+	if (node != NULL && (item = ps_node_item(node, id)) != NULL && item->payload != NULL)
+		replaced = pep_payload_size(item->payload, 0);
+	if (pu->bytes - replaced + size > (size_t)opt->user_size)
+		return (void)pep_error(pkt, "not-acceptable", "payload-too-big",
+				       "the user's items would exceed the limit pep user-size");
+	if (node == NULL && (node = pep_create(user, pkt, req->node, req->form)) == NULL)
+		return;
+	before = pep_node_bytes(node);
 	item = ps_node_publish(node, id, jid_bare(user->jid), nad_extract(pkt->nad, payload),
 			       time(NULL));
 	if (pep_save(user, node) < 0) {
-		if (created)
-			pep_forget(user, node);
-		else
-			ps_node_retract(node, item->id);
+		/* Memory as storage has it. */
+		pep_load_fresh(user);
 		return (void)pep_error(pkt, "internal-server-error", NULL, NULL);
 	}
+	pu->bytes = pu->bytes - before + pep_node_bytes(node);
 	ctx.node = node;
 	ctx.item = item;
 	pep_broadcast(user, node, "items", pep_fill_items, &ctx);
@@ -904,6 +941,7 @@ static void pep_publish(struct user *user, struct pkt *pkt, const struct ps_req 
 	free(name);
 	if (!node->cfg.persist_items) {
 		/* Notified, not kept. */
+		pu->bytes -= size;
 		ps_node_retract(node, item->id);
 	}
 }
@@ -915,6 +953,8 @@ static void pep_retract(struct user *user, struct pkt *pkt, const struct ps_req 
 	int i, notify = req->notify || node->cfg.notify_retract;
 	char *ids[PS_REQ_ITEMS_MAX];
 	int n = 0;
+	struct pep_user *pu = pep_user(user);
+	size_t before = pep_node_bytes(node);
 
 	for (i = 0; i < req->nitems; i++) {
 		const char *id = nad_attr(pkt->nad, req->items[i], NULL, "id");
@@ -926,6 +966,7 @@ static void pep_retract(struct user *user, struct pkt *pkt, const struct ps_req 
 	}
 	if (n == 0)
 		return (void)pep_error(pkt, "item-not-found", NULL, NULL);
+	pu->bytes = pu->bytes - before + pep_node_bytes(node);
 	if (pep_save(user, node) < 0)
 		pep_error(pkt, "internal-server-error", NULL, NULL);
 	else
@@ -982,8 +1023,10 @@ static void pep_configure(struct user *user, struct pkt *pkt, const struct ps_re
 			  struct ps_node *node)
 {
 	const struct pep_opts *opt = pep_opts(user->sm);
+	struct pep_user *pu = pep_user(user);
 	struct ps_node_config cfg;
 	const char *error, *type;
+	size_t before;
 	int ps, c;
 
 	if (nad_attr(pkt->nad, 0, NULL, "type")[0] == 'g') {
@@ -1010,11 +1053,13 @@ static void pep_configure(struct user *user, struct pkt *pkt, const struct ps_re
 		return (void)pep_error(pkt, "not-acceptable", "unsupported-access-model",
 				       "PEP nodes have no authorize access model");
 	}
+	before = pep_node_bytes(node);
 	ps_config_copy(&node->cfg, &cfg);
 	ps_config_clear(&cfg);
 	ps_node_trim(node);
 	if (!node->cfg.persist_items)
 		ps_node_purge(node);
+	pu->bytes = pu->bytes - before + pep_node_bytes(node);
 	if (pep_save(user, node) < 0)
 		return (void)pep_error(pkt, "internal-server-error", NULL, NULL);
 	pkt_result(pkt);
@@ -1038,14 +1083,6 @@ static struct jid *pep_affil_jid(const struct nad *nad, int a, const char *owner
 	}
 	*af_r = (enum ps_affil)af;
 	return j;
-}
-
-/* Drop the user's nodes from memory (read again from storage when next
- * needed): undoes a change that was refused after it was applied. */
-static void pep_load_fresh(struct user *user)
-{
-	if (user->mod[pep_slot] != NULL)
-		pep_nodes_drop(user->mod[pep_slot]);
 }
 
 /* Owner affiliations (XEP-0060 8.9): get the list, or set entries whole
@@ -1153,6 +1190,7 @@ static void pep_owner(struct user *user, struct pkt *pkt, const struct ps_req *r
 	case PS_V_OWNER_AFFILIATIONS:
 		return pep_affiliations(user, pkt, req, node);
 	case PS_V_PURGE:
+		pep_user(user)->bytes -= pep_node_bytes(node);
 		ps_node_purge(node);
 		if (pep_save(user, node) < 0)
 			return (void)pep_error(pkt, "internal-server-error", NULL, NULL);

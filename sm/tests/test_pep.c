@@ -27,7 +27,7 @@ static const char sm_xml[] =
 	"<sm><id>sm</id><local><id>example.org</id></local>"
 	"<storage><driver>sqlite</driver><sqlite><dbname>%s/sqlite.db</dbname></sqlite></storage>"
 	"<pep><max-items>10</max-items><max-nodes>4</max-nodes>"
-	"<payload-size>200</payload-size></pep>"
+	"<payload-size>200</payload-size><user-size>500</user-size></pep>"
 	"<modules>"
 	"<chain id='in-sess'><module>roster</module><module>pep</module>"
 	"<module>presence</module><module>deliver</module></chain>"
@@ -322,6 +322,35 @@ static void test_limits(void **state)
 	       "jid='ann@example.org'/></pubsub></iq>", "feature-not-implemented", NULL);
 }
 
+/* pep.user-size: the bytes of all a user's payloads (500 here; each
+ * payload below is 176 bytes serialized). */
+static void test_user_size(void **state)
+{
+	struct fixture *f = *state;
+	char x[151];
+	char *pub[3];
+	int i;
+
+	memset(x, 'x', sizeof(x) - 1);
+	x[sizeof(x) - 1] = '\0';
+	for (i = 0; i < 3; i++)
+		pub[i] = xasprintf("<iq type='set' id='s%d'>" PS "<publish node='n%d'><item id='i'>"
+				   "<p xmlns='urn:x'>%s</p></item></publish></pubsub></iq>", i, i, x);
+	expect(f, 1, "s0", pub[0], "type='result'", NULL);
+	expect(f, 1, "s1", pub[1], "type='result'", NULL);
+	expect(f, 1, "s2", pub[2], "not-acceptable", "user-size", NULL);
+	/* The same item again replaces it: no more bytes. */
+	expect(f, 1, "s1", pub[1], "type='result'", NULL);
+	expect(f, 1, "r1", "<iq type='set' id='r1'>" PS "<retract node='n1'><item id='i'/>"
+	       "</retract></pubsub></iq>", "type='result'", NULL);
+	expect(f, 1, "s2", pub[2], "type='result'", NULL);
+	expect(f, 1, "d1", "<iq type='set' id='d1'>" PSO "<delete node='n0'/></pubsub></iq>",
+	       "type='result'", NULL);
+	expect(f, 1, "s1", pub[1], "type='result'", NULL);
+	for (i = 0; i < 3; i++)
+		free(pub[i]);
+}
+
 /* Items and configuration survive an sm restart; rows of the older
  * pep-items table are served, and move to the new tables when written. */
 static void test_storage(void **state)
@@ -462,6 +491,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_publish_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_storage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup_caps, teardown),
 		cmocka_unit_test_setup_teardown(test_disco, setup, teardown),
