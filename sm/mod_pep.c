@@ -736,6 +736,23 @@ static void pep_last_items(struct user *user, const char *full, const char *ver)
 	}
 }
 
+/* A full cache: drop the vers asked and never answered (or answered
+ * wrongly) more than PEP_CAPS_RETRY seconds ago, so that made-up vers
+ * cannot keep real ones out. */
+static void pep_caps_expire(struct pep_sm *psm, time_t now)
+{
+	struct xhash_iter it;
+	void *v;
+
+	xhash_iter_init(psm->caps, &it);
+	while (xhash_iter_next(&it, NULL, &v)) {
+		struct pep_caps *c = v;
+
+		if (!c->known && now - c->asked >= PEP_CAPS_RETRY)
+			pep_caps_free(xhash_iter_remove(&it));
+	}
+}
+
 /* Ask full what ver stands for (disco#info of node#ver), unless known or
  * asked less than PEP_CAPS_RETRY seconds ago. */
 static void pep_caps_ask(struct user *user, const char *full, const char *cnode,
@@ -749,6 +766,8 @@ static void pep_caps_ask(struct user *user, const char *full, const char *cnode,
 
 	if (c != NULL && (c->known || now - c->asked < PEP_CAPS_RETRY))
 		return;
+	if (c == NULL && xhash_count(psm->caps) >= PEP_CAPS_CACHE_MAX)
+		pep_caps_expire(psm, now);
 	if (c == NULL) {
 		if (xhash_count(psm->caps) >= PEP_CAPS_CACHE_MAX) {
 			log_warnx("sm: pep: the caps cache is full (%d entries); %s gets no "
