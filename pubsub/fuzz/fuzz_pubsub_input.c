@@ -79,7 +79,7 @@ static void parsers(const struct nad *nad)
 	x = req.form;
 	ps_config_init(&c, 10);
 	ps_config_apply(nad, x, &c, 10, &error);
-	ps_publish_options_check(nad, x, &c, &error);
+	ps_publish_options_check(nad, x, &c, 10, &error);
 	ps_config_clear(&c);
 	ps_subopts_apply(nad, x, &o, &error);
 	(void)ps_form_type(nad, x);
