@@ -469,7 +469,8 @@ void sm_cluster_sync(struct sm *sm)
 	if (sm->cluster->timer != NULL)
 		mio_timer_start(sm->cluster->timer, 1000, 1);
 	route = comp_route_new(sm->cluster_notify, sm->router_id, NULL);
-	nad_elem_add(route, 0, NS, "sync");
+	/* We take rule 1's line form (<set/>, <del/>) as well as <s/>. */
+	nad_attr_set(route, nad_elem_add(route, 0, NS, "sync"), NULL, "lines", "1");
 	log_notice("sm: cluster: asking %s for the remote sessions", sm->cluster_notify);
 	sm_send(sm, route);
 }
@@ -574,6 +575,91 @@ static const char *remote_parse(const struct sm *sm, const struct nad *nad, int 
 	return NULL;
 }
 
+/* Rule 1's line form: the next line of `el`'s text at *p (end: `end`),
+ * "PRIORITY AVAILABLE STARTED JID\n" in a <set/> (an add or update; the
+ * node is the element's) or "JID\n" in a <del/> (a remove; node and
+ * reason the element's). *p moves past it. */
+static const char *line_parse(const struct sm *sm, const char **p, const char *end, int set,
+			      struct remote_op *o)
+{
+	const char *s = *p, *nl = memchr(s, '\n', (size_t)(end - s));
+	int neg = 0, digits;
+	long prio = 0;
+	uint64_t started = 0;
+
+	if (nl == NULL)
+		return "a line without its end";
+	*p = nl + 1;
+	if (set) {
+		if (s < nl && *s == '-') {
+			neg = 1;
+			s++;
+		}
+		for (digits = 0; s < nl && *s >= '0' && *s <= '9' && digits < 4; digits++)
+			prio = prio * 10 + (*s++ - '0');
+		if (neg)
+			prio = -prio;
+		if (digits == 0 || digits > 3 || prio < -128 || prio > 127 || s == nl || *s++ != ' ')
+			return "bad priority";
+		if (nl - s < 2 || (s[0] != '0' && s[0] != '1') || s[1] != ' ')
+			return "bad available";
+		o->available = s[0] - '0';
+		s += 2;
+		for (digits = 0; s < nl && *s >= '0' && *s <= '9'; digits++) {
+			if (started > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+				return "bad started";
+			started = started * 10 + (uint64_t)(*s++ - '0');
+		}
+		if (digits == 0 || s == nl || *s++ != ' ')
+			return "bad started";
+		o->op = OP_ADD;
+		o->priority = (int)prio;
+		o->started = started;
+	} else {
+		o->op = OP_REMOVE;
+	}
+	if (s == nl || (o->jid = target_jid(sm, s, (size_t)(nl - s))) == NULL)
+		return "jid not a full JID of a served domain";
+	return NULL;
+}
+
+/* A <set node=N>/<del node=N reason=R> (rule 1's line form): its entries
+ * into ops[*n..SM_CLUSTER_REMOTE_MAX). */
+static const char *lines_parse(const struct sm *sm, const struct nad *nad, int el,
+			       struct remote_op *ops, int *n)
+{
+	int set = strcmp(nad_name(nad, el), "set") == 0;
+	const char *node = nad_attr(nad, el, NULL, "node");
+	const char *reason = set ? NULL : nad_attr(nad, el, NULL, "reason");
+	const char *why, *p, *end;
+	size_t len;
+
+	if (!node_name_ok(node))
+		return "bad node name";
+	if (!set && (reason == NULL || (strcmp(reason, "end") != 0 &&
+					strcmp(reason, "node-dead") != 0 &&
+					strcmp(reason, "replaced") != 0)))
+		return "bad reason";
+	if (nad_child(nad, el, NULL, NULL) != NAD_NONE)
+		return "an element inside a line element";
+	p = nad_text(nad, el, &len);
+	end = p + len;
+	if (len == 0)
+		return "no lines";
+	while (p < end) {
+		if (*n == SM_CLUSTER_REMOTE_MAX)
+			return "too many sessions in one route";
+		memset(&ops[*n], 0, sizeof(ops[*n]));
+		why = line_parse(sm, &p, end, set, &ops[*n]);
+		ops[*n].node = node;
+		ops[*n].reason = reason;
+		++*n;           /* freed by the caller, whatever happened */
+		if (why != NULL)
+			return why;
+	}
+	return NULL;
+}
+
 /* The stubs of a bare JID are now `head`: in the table, and on the user
  * if it is loaded (user->remote). */
 static void stubs_head(struct sm *sm, const char *bare, struct rsess *head)
@@ -634,9 +720,15 @@ static struct rsess *stub_take(struct sm *sm, const struct jid *jid, const char 
 static void stub_set(struct sm *sm, const struct remote_op *o)
 {
 	struct sm_cluster *c = sm->cluster;
-	struct rsess *r = stub_find(c, o->jid);
+	const char *full = jid_full(o->jid), *bare = jid_bare(o->jid);
+	struct rsess *head = xhash_get(c->remote, bare), *r, *last = NULL;
 	const char *node = node_intern(c, o->node);
-	size_t len = strlen(jid_full(o->jid));
+	size_t len = strlen(full);
+
+	/* One lookup of the bare JID (at a resync each is a cold one). */
+	for (r = head; r != NULL; last = r, r = r->next)
+		if (strcmp(r->full, full) == 0)
+			break;
 
 	if (node == NULL) {
 		log_warnx("sm: cluster: more than %d node names; %s on %s ignored",
@@ -654,10 +746,12 @@ static void stub_set(struct sm *sm, const struct remote_op *o)
 	}
 	if (r == NULL) {
 		r = xcalloc(1, sizeof(*r) + len + 1);
-		memcpy(r->full, jid_full(o->jid), len + 1);
+		memcpy(r->full, full, len + 1);
 		r->res = (uint16_t)(len - strlen(jid_resource(o->jid)));
-		r->next = xhash_get(c->remote, jid_bare(o->jid));
-		stubs_head(sm, jid_bare(o->jid), r);
+		if (last != NULL)
+			last->next = r;         /* the head, the table and the user stay */
+		else
+			stubs_head(sm, bare, r);
 		c->nremote++;
 	}
 	if (o->available && !r->available)
@@ -881,6 +975,13 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 	     s = nad_next(nad, s, NULL, NULL)) {
 		const char *ns = nad_ns(nad, s);
 
+		const char *name = nad_name(nad, s);
+
+		if (ns != NULL && strcmp(ns, NS) == 0 &&
+		    (strcmp(name, "set") == 0 || strcmp(name, "del") == 0)) {
+			why = lines_parse(sm, nad, s, ops, &n);
+			continue;
+		}
 		if (n == SM_CLUSTER_REMOTE_MAX) {
 			why = "too many sessions in one route";
 			break;

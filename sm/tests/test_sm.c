@@ -28,6 +28,7 @@
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/hash.h"
+#include "util/jid.h"
 #include "util/nad.h"
 #include "util/xhash.h"
 
@@ -1320,6 +1321,106 @@ static void test_cluster_bare_jid_priorities(void **state)
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 1);
 }
 
+/* Rule 1's line form (after <sync lines='1'/>): <set node=N> lines
+ * "PRIORITY AVAILABLE STARTED JID" add or update, <del node=N reason=R>
+ * lines "JID" remove, in order, mixed with <s/> in one route; what the
+ * user notices is where a message goes. A route with one bad line is
+ * refused whole. */
+static void test_cluster_remote_lines(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	static const char *const bad[] = {
+		"<set node='n2'>5 1 1796000000000 bob@example.org/x</set>",   /* no \n */
+		"<set node='n2'>128 1 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n2'>-129 1 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n2'>5 2 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n2'>5 1 18446744073709551616 bob@example.org/x\n</set>",
+		"<set node='n2'>5 1 17x bob@example.org/x\n</set>",
+		"<set node='n2'>+5 1 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n2'>5  1 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n2'>5 1 1796000000000 bob@example.org\n</set>",   /* bare */
+		"<set node='n2'>5 1 1796000000000 bob@elsewhere.org/x\n</set>",
+		"<set node='n2'>5 1 1796000000000 \n</set>",
+		"<set node='n2'>\n</set>",
+		"<set node='n2'></set>",
+		"<set>5 1 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n 2'>5 1 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n2'>5 1 1796000000000 bob@example.org/x\n<s/></set>",
+		"<del node='n2'>bob@example.org/one\n</del>",
+		"<del node='n2' reason='gone'>bob@example.org/one\n</del>",
+	};
+	struct jid *fresh = jid_new("bob@example.org/new", 19, NULL);
+	const char *a, *o;
+	struct buf big = { 0 };
+	size_t i;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	cl_feed(sm, "<remote xmlns='" CL_NS "'><set node='n2'>5 1 1796000000000 "
+		"bob@example.org/one\n-3 1 1796000000001 bob@example.org/two\n</set>"
+		"<s action='add' jid='bob@example.org/three' node='n3' priority='2' "
+		"available='1' started='1796000000002'/><set node='n3'>"
+		"7 0 1796000000003 bob@example.org/four\n</set></remote>");
+	assert_int_equal(sm_remote_count(sm), 4);
+	/* The highest available non-negative priority: /one on n2 (/four's
+	 * 7 is unavailable). */
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' type='chat'><body>1</body>"
+			  "</message>");
+	o = sm_test_out_find("jc:node='n2'", "jc:targets='bob@example.org/one'", "<body>1</body>",
+			     NULL);
+	if (o == NULL)
+		sm_test_out_dump();
+	assert_non_null(o);
+	assert_null(strstr(o, "<received"));
+	/* /one goes, /four becomes available: n3 now. */
+	cl_feed(sm, "<remote xmlns='" CL_NS "'><del node='n2' reason='end'>bob@example.org/one\n"
+		"</del><set node='n3'>7 1 1796000000003 bob@example.org/four\n</set></remote>");
+	assert_int_equal(sm_remote_count(sm), 3);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' type='chat'><body>2</body>"
+			  "</message>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='bob@example.org/four'",
+					 "<body>2</body>", NULL));
+	assert_null(sm_test_out_find("bob@example.org/one", NULL));
+	/* Each bad route is refused whole: its first, good, line is not
+	 * taken either. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		buf_reset(&big);
+		buf_printf(&big, "<remote xmlns='" CL_NS "'><set node='n2'>1 1 1 "
+			   "bob@example.org/new\n</set>%s</remote>", bad[i]);
+		cl_feed(sm, big.data);
+		if (sm_remote_count(sm) != 3)
+			print_message("taken: %s\n", bad[i]);
+		assert_int_equal(sm_remote_count(sm), 3);
+		assert_null(sm_remote_get(sm, fresh, NULL));
+	}
+	/* At most SM_CLUSTER_REMOTE_MAX sessions a route, lines or not. */
+	buf_reset(&big);
+	buf_append_str(&big, "<remote xmlns='" CL_NS "'><set node='n2'>");
+	for (i = 0; i <= SM_CLUSTER_REMOTE_MAX; i++)
+		buf_printf(&big, "0 1 1 u%zu@example.org/r\n", i);
+	buf_append_str(&big, "</set></remote>");
+	cl_feed(sm, big.data);
+	assert_int_equal(sm_remote_count(sm), 3);
+	/* SM_CLUSTER_REMOTE_MAX is fine, with a JID whose resource has a
+	 * space and an escaped character. */
+	buf_reset(&big);
+	buf_append_str(&big, "<remote xmlns='" CL_NS "'><set node='n2'>");
+	for (i = 0; i < SM_CLUSTER_REMOTE_MAX - 1; i++)
+		buf_printf(&big, "0 1 1 u%zu@example.org/r\n", i);
+	buf_append_str(&big, "4 1 1 bob@example.org/a &amp; b\n</set></remote>");
+	cl_feed(sm, big.data);
+	assert_int_equal(sm_remote_count(sm), 3 + SM_CLUSTER_REMOTE_MAX);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/a &amp; b'><body>3</body>"
+			  "</message>");
+	assert_non_null(sm_test_out_find("jc:node='n2'", "<body>3</body>", NULL));
+	buf_free(&big);
+	jid_free(&fresh);
+}
+
 /* Seed patch 2 and rule 2: the sm asks for the table; until the module
  * says synced, a stanza for a user with no available session known
  * anywhere is held, neither stored nor bounced; then the complete view decides. An
@@ -1335,7 +1436,7 @@ static void test_cluster_hold_until_synced(void **state)
 	sm_test_out_clear();
 	sm_cluster_sync(sm);
 	assert_non_null(sm_test_out_find("to='example.org'", "from='sm-n1'",
-					 "<sync xmlns='" CL_NS "'/>", NULL));
+					 "<sync xmlns='" CL_NS "' lines='1'/>", NULL));
 	sm_test_out_clear();
 	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>held</body></message>");
 	/* A session known but unavailable is no reason to decide yet. */
@@ -2284,6 +2385,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cluster_full_jid, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_bare_jid_priorities, setup_cluster,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_remote_lines, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_hold_until_synced, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_presence_fan_out, setup_cluster,
