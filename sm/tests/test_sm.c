@@ -1421,6 +1421,74 @@ static void test_cluster_remote_lines(void **state)
 	jid_free(&fresh);
 }
 
+/* The stub table under churn: 3,000 bare JIDs (two sessions each for
+ * every third), a pseudo-random two thirds removed, more added: each
+ * remaining session is found, each removed one is not (the table's
+ * removal moves other entries; a lost one would be a session the sm
+ * stops delivering to). */
+static void test_cluster_stub_table(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	enum { N = 3000 };
+	static char gone[N];
+	struct buf b = { 0 };
+	char full[64];
+	size_t want = 0;
+	int i, k;
+
+	cl_synced(sm);
+	memset(gone, 0, sizeof(gone));
+	for (int pass = 0; pass < 3; pass++) {
+		/* pass 0: add all; 1: remove about two thirds; 2: add back a
+		 * third of those */
+		for (i = 0; i < N;) {
+			buf_reset(&b);
+			buf_printf(&b, "<remote xmlns='" CL_NS "'><%s node='n2'%s>",
+				   pass == 1 ? "del" : "set", pass == 1 ? " reason='end'" : "");
+			for (k = 0; i < N && k < SM_CLUSTER_REMOTE_MAX - 1; i++) {
+				unsigned h = (unsigned)i * 2654435761u >> 7;
+
+				if (pass == 1 && h % 3 == 0)
+					continue;
+				if (pass == 2 && (!gone[i] || h % 5 != 0))
+					continue;
+				if (pass == 1)
+					gone[i] = 1;
+				if (pass == 2)
+					gone[i] = 0;
+				buf_printf(&b, "%s%su%d@example.org/a\n", pass == 1 ? "" : "0 1 ",
+					   pass == 1 ? "" : "1 ", i);
+				k++;
+				if (i % 3 == 0 && pass != 1) {
+					buf_printf(&b, "%su%d@example.org/b\n", "0 1 1 ", i);
+					k++;
+				}
+			}
+			buf_printf(&b, "</%s></remote>", pass == 1 ? "del" : "set");
+			if (k > 0)
+				cl_feed(sm, b.data);
+		}
+	}
+	for (i = 0; i < N; i++) {
+		struct jid *j;
+
+		snprintf(full, sizeof(full), "u%d@example.org/a", i);
+		j = jid_new(full, strlen(full), NULL);
+		if ((sm_remote_get(sm, j, NULL) == NULL) != gone[i])
+			print_message("%s: %s\n", full, gone[i] ? "still there" : "lost");
+		assert_true((sm_remote_get(sm, j, NULL) == NULL) == gone[i]);
+		want += !gone[i];
+		jid_free(&j);
+		snprintf(full, sizeof(full), "u%d@example.org/b", i);
+		j = jid_new(full, strlen(full), NULL);
+		assert_true((sm_remote_get(sm, j, NULL) != NULL) == (i % 3 == 0));
+		want += i % 3 == 0;
+		jid_free(&j);
+	}
+	assert_int_equal(sm_remote_count(sm), want);
+	buf_free(&b);
+}
+
 /* Seed patch 2 and rule 2: the sm asks for the table; until the module
  * says synced, a stanza for a user with no available session known
  * anywhere is held, neither stored nor bounced; then the complete view decides. An
@@ -2386,6 +2454,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cluster_bare_jid_priorities, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_remote_lines, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_stub_table, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_hold_until_synced, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_presence_fan_out, setup_cluster,
