@@ -488,6 +488,68 @@ static void test_reader(void **state)
 	assert_null(r);
 }
 
+/* A reader parses documents through one stream (no reset between them):
+ * documents that would leave something behind in that stream (bytes
+ * after the root, a closed wrapper, a second root, text outside the root)
+ * get nad_parse()'s answer, and the next document is not affected. */
+static void test_reader_stream(void **state)
+{
+	static const char *const docs[] = {
+		"<a/><b", "</w>", "<a/></w>", "<a></a></w><b/>", "x<a/>", "<a/>x", "<a/><b/>",
+		"<a/><!-- trailing comment -->", "<!-- c --><a>t</a>", "<a/>\n", "<a>", "<a",
+		"<?xml version='1.0'?><a/>", "<a><b></a>", "<w>", "<a xmlns:p='u'><p:b/></a>",
+		"<p:a/>", "", "  ", "<a>&amp;&lt;</a>", "<a>\xff</a>", "<![CDATA[x]]><a/>",
+	};
+	static const char good[] = "<route xmlns='jabber:component:accept' to='sm'>"
+				   "<message xmlns='jabber:client'><body>hi</body></message></route>";
+	struct nad_reader *r = nad_reader_new();
+	char *want_good;
+	struct nad *g;
+	const char *err = NULL;
+
+	(void)state;
+	g = nad_parse(good, strlen(good), 0, &err, NULL);
+	assert_non_null(g);
+	want_good = nad_to_string(g, NULL);
+	nad_free(&g);
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+			const char *e1 = NULL, *e2 = NULL;
+			unsigned long l1 = 0, l2 = 0;
+			struct nad *a = nad_parse(docs[i], strlen(docs[i]), 0, &e1, &l1);
+			struct nad *b = nad_reader_parse(r, docs[i], strlen(docs[i]), 0, &e2, &l2);
+			char *s;
+
+			if ((a == NULL) != (b == NULL))
+				fail_msg("round %d doc %zu: nad_parse %s, the reader %s", round, i,
+					 a == NULL ? e1 : "accepts", b == NULL ? e2 : "accepts");
+			if (a == NULL) {
+				assert_string_equal(e1, e2);
+				assert_int_equal(l1, l2);
+			} else {
+				char *sa = nad_to_string(a, NULL), *sb = nad_to_string(b, NULL);
+
+				assert_string_equal(sa, sb);
+				free(sa);
+				free(sb);
+			}
+			nad_free(&a);
+			nad_free(&b);
+			/* The next one is what it is, whatever came before. */
+			for (int k = 0; k < 2; k++) {
+				b = nad_reader_parse(r, good, strlen(good), 0, &e2, NULL);
+				if (b == NULL)
+					fail_msg("round %d after doc %zu: %s", round, i, e2);
+				s = nad_to_string(b, NULL);
+				assert_string_equal(s, want_good);
+				free(s);
+				nad_free(&b);
+			}
+		}
+	free(want_good);
+	nad_reader_free(&r);
+}
+
 static void test_parse_depth(void **state)
 {
 	struct buf b = { 0 };
@@ -611,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_parse_rules),
 		cmocka_unit_test(test_parse_depth),
 		cmocka_unit_test(test_reader),
+		cmocka_unit_test(test_reader_stream),
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_raw),
 	};
