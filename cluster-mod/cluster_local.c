@@ -12,6 +12,7 @@
 #include "cluster-mod/cluster_config.h"
 #include "cluster-mod/cluster_fwd.h"
 #include "cluster-mod/cluster_local.h"
+#include "cluster-mod/cluster_route.h"
 #include "cluster-mod/cluster_peer.h"
 #include "cluster-mod/cluster_proto.h"
 #include "cluster-mod/cluster_state.h"
@@ -689,6 +690,15 @@ static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_
 
 		nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "targets", list);
 		free(list);
+	}
+	if (ret == NULL && cl->sm_up) {
+		/* The bytes the router writes for the sm instead of
+		 * serializing the whole route again (cluster_route.h). */
+		struct buf raw = { 0 };
+
+		if (cluster_route_bytes((const char *)route, len, nad, &raw) == 0)
+			nad_raw_set(nad, raw.data, raw.len, NULL);
+		buf_free(&raw);
 	}
 	stubs_flush(cl);        /* stubs the stanza may rely on go first */
 	to_sm(cl, nad, len, peer, ret == NULL && ntargets > 0, "forwarded stanza");

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* cluster_route.c: see cluster_route.h. */
+#include "config.h"
+
+#include "cluster-mod/cluster_route.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/nad.h"
+
+#define COMPONENT_NS "jabber:component:accept"
+#define ROUTE_DECLS_MAX 32
+
+/* A namespace declaration of the peer's start tag: xmlns or xmlns:P. */
+struct decl {
+	const char *text;       /* `xmlns...='value'`, as it was */
+	size_t text_len;
+	const char *prefix;     /* after "xmlns:", NULL for xmlns */
+	size_t prefix_len;
+	const char *value;
+	size_t value_len;
+};
+
+static void buf_truncate(struct buf *b, size_t len)
+{
+	b->len = len;
+	if (b->data != NULL)
+		b->data[len] = '\0';
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* An attribute value: what buf_append_xml escapes, and the white space
+ * that attribute-value normalization would otherwise turn into spaces. */
+static void append_attr_value(struct buf *out, const char *v)
+{
+	size_t start = 0, i;
+
+	for (i = 0; v[i] != '\0'; i++) {
+		const char *ent = v[i] == '\r' ? "&#13;" : v[i] == '\n' ? "&#10;" :
+				  v[i] == '\t' ? "&#9;" : NULL;
+
+		if (ent == NULL)
+			continue;
+		buf_append_xml(out, v + start, i - start, 1);
+		buf_append_str(out, ent);
+		start = i + 1;
+	}
+	buf_append_xml(out, v + start, i - start, 1);
+}
+
+/* The declarations of the start tag at bytes[0..len); returns the offset
+ * just past its '>', or 0 when it is not the shape we rely on. */
+static size_t scan_start_tag(const char *b, size_t len, struct decl *d, int *nd)
+{
+	size_t i = strlen("<route");
+
+	*nd = 0;
+	if (len <= i || memcmp(b, "<route", i) != 0 || !(is_space(b[i]) || b[i] == '>'))
+		return 0;
+	for (;;) {
+		size_t name, name_len, value;
+		char q;
+
+		while (i < len && is_space(b[i]))
+			i++;
+		if (i >= len || b[i] == '/')
+			return 0;       /* cut short, or an empty route */
+		if (b[i] == '>')
+			return i + 1;
+		name = i;
+		while (i < len && b[i] != '=' && !is_space(b[i]) && b[i] != '>' && b[i] != '/')
+			i++;
+		name_len = i - name;
+		while (i < len && is_space(b[i]))
+			i++;
+		if (name_len == 0 || i >= len || b[i] != '=')
+			return 0;
+		i++;
+		while (i < len && is_space(b[i]))
+			i++;
+		if (i >= len || (b[i] != '\'' && b[i] != '"'))
+			return 0;
+		q = b[i++];
+		value = i;
+		while (i < len && b[i] != q) {
+			if (b[i] == '&' || b[i] == '<')
+				return 0;       /* a reference: not compared as text */
+			i++;
+		}
+		if (i >= len)
+			return 0;
+		i++;
+		if (name_len >= 5 && memcmp(b + name, "xmlns", 5) == 0 &&
+		    (name_len == 5 || b[name + 5] == ':')) {
+			if (*nd == ROUTE_DECLS_MAX)
+				return 0;
+			d[*nd] = (struct decl){
+				.text = b + name, .text_len = i - name,
+				.prefix = name_len == 5 ? NULL : b + name + 6,
+				.prefix_len = name_len == 5 ? 0 : name_len - 6,
+				.value = b + value, .value_len = i - 1 - value,
+			};
+			(*nd)++;
+		}
+	}
+}
+
+static const struct decl *decl_for_ns(const struct decl *d, int nd, const char *ns)
+{
+	size_t n = strlen(ns);
+
+	for (int k = 0; k < nd; k++)
+		if (d[k].prefix != NULL && d[k].value_len == n && memcmp(d[k].value, ns, n) == 0)
+			return &d[k];
+	return NULL;
+}
+
+static int prefix_taken(const struct decl *d, int nd, const char *p)
+{
+	size_t n = strlen(p);
+
+	for (int k = 0; k < nd; k++)
+		if (d[k].prefix != NULL && d[k].prefix_len == n && memcmp(d[k].prefix, p, n) == 0)
+			return 1;
+	return 0;
+}
+
+int cluster_route_bytes(const char *bytes, size_t len, const struct nad *nad,
+			struct buf *out)
+{
+	struct decl d[ROUTE_DECLS_MAX];
+	char made[ROUTE_DECLS_MAX][16]; /* the prefixes declared here */
+	const char *ns, *name, *value;
+	int nd, pos = 0, fresh = 0, have_default = 0;
+	size_t end, mark = out->len;
+
+	if (nad_root(nad) == NAD_NONE || strcmp(nad_name(nad, 0), "route") != 0 ||
+	    nad_prefix(nad, 0) != NULL || nad_ns(nad, 0) == NULL ||
+	    strcmp(nad_ns(nad, 0), COMPONENT_NS) != 0)
+		return -1;
+	end = scan_start_tag(bytes, len, d, &nd);
+	if (end == 0)
+		return -1;
+	for (int k = 0; k < nd; k++)
+		if (d[k].prefix == NULL)
+			have_default = d[k].value_len == strlen(COMPONENT_NS) &&
+				       memcmp(d[k].value, COMPONENT_NS, d[k].value_len) == 0;
+	if (!have_default)
+		return -1;      /* the route's namespace not declared on it */
+	buf_append_str(out, "<route");
+	for (int k = 0; k < nd; k++) {
+		buf_append_char(out, ' ');
+		buf_append(out, d[k].text, d[k].text_len);
+	}
+	while (nad_attr_next(nad, 0, &pos, &ns, &name, &value)) {
+		buf_append_char(out, ' ');
+		if (ns != NULL && strcmp(ns, NAD_NS_XML) == 0) {
+			buf_append_str(out, "xml:");
+		} else if (ns != NULL) {
+			const struct decl *have = decl_for_ns(d, nd, ns);
+
+			if (have != NULL) {
+				buf_append(out, have->prefix, have->prefix_len);
+			} else {
+				/* Declared here, under a prefix the tag does not use. */
+				char *prefix;
+
+				if (nd == ROUTE_DECLS_MAX) {
+					buf_truncate(out, mark);
+					return -1;
+				}
+				prefix = made[nd];
+				do
+					snprintf(prefix, sizeof(made[0]), "jc%d", fresh++);
+				while (prefix_taken(d, nd, prefix) && fresh < 1000);
+				if (fresh >= 1000) {
+					buf_truncate(out, mark);
+					return -1;
+				}
+				buf_printf(out, "xmlns:%s='", prefix);
+				append_attr_value(out, ns);
+				buf_printf(out, "' %s", prefix);
+				/* Later attributes of this namespace use it. */
+				d[nd++] = (struct decl){ .prefix = prefix, .prefix_len = strlen(prefix),
+							 .value = ns, .value_len = strlen(ns) };
+			}
+			buf_append_char(out, ':');
+		}
+		buf_append_str(out, name);
+		buf_append_str(out, "='");
+		append_attr_value(out, value);
+		buf_append_char(out, '\'');
+	}
+	buf_append_char(out, '>');
+	buf_append(out, bytes + end, len - end);
+	return 0;
+}
