@@ -10,7 +10,6 @@
 #include "util/buf.h"
 #include "util/nad.h"
 
-#define COMPONENT_NS "jabber:component:accept"
 #define ROUTE_DECLS_MAX 32
 
 /* A namespace declaration of the peer's start tag: xmlns or xmlns:P. */
@@ -131,29 +130,36 @@ static int prefix_taken(const struct decl *d, int nd, const char *p)
 	return 0;
 }
 
-int cluster_route_bytes(const char *bytes, size_t len, const struct nad *nad,
-			struct buf *out)
+int cluster_route_bytes(const char *bytes, size_t len, const char *inherited_ns,
+			const struct nad *nad, struct buf *out)
 {
 	struct decl d[ROUTE_DECLS_MAX];
 	char made[ROUTE_DECLS_MAX][16]; /* the prefixes declared here */
-	const char *ns, *name, *value;
+	const char *ns, *name, *value, *route_ns;
 	int nd, pos = 0, fresh = 0, have_default = 0;
 	size_t end, mark = out->len;
 
 	if (nad_root(nad) == NAD_NONE || strcmp(nad_name(nad, 0), "route") != 0 ||
-	    nad_prefix(nad, 0) != NULL || nad_ns(nad, 0) == NULL ||
-	    strcmp(nad_ns(nad, 0), COMPONENT_NS) != 0)
+	    nad_prefix(nad, 0) != NULL || (route_ns = nad_ns(nad, 0)) == NULL ||
+	    strchr(route_ns, '\'') != NULL || strchr(route_ns, '&') != NULL ||
+	    strchr(route_ns, '<') != NULL)
 		return -1;
 	end = scan_start_tag(bytes, len, d, &nd);
 	if (end == 0)
 		return -1;
-	for (int k = 0; k < nd; k++)
-		if (d[k].prefix == NULL)
-			have_default = d[k].value_len == strlen(COMPONENT_NS) &&
-				       memcmp(d[k].value, COMPONENT_NS, d[k].value_len) == 0;
-	if (!have_default)
-		return -1;      /* the route's namespace not declared on it */
+	for (int k = 0; k < nd; k++) {
+		if (d[k].prefix != NULL)
+			continue;
+		if (d[k].value_len != strlen(route_ns) ||
+		    memcmp(d[k].value, route_ns, d[k].value_len) != 0)
+			return -1;
+		have_default = 1;
+	}
+	if (!have_default && (inherited_ns == NULL || strcmp(inherited_ns, route_ns) != 0))
+		return -1;      /* the route's namespace neither declared nor inherited */
 	buf_append_str(out, "<route");
+	if (!have_default)
+		buf_printf(out, " xmlns='%s'", route_ns);
 	for (int k = 0; k < nd; k++) {
 		buf_append_char(out, ' ');
 		buf_append(out, d[k].text, d[k].text_len);

@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nad_attr_set_prefixed(nad, 0, "urn:jabberd-cluster:session", "jc", "from-node", "n1");
 	nad_attr_set_prefixed(nad, 0, "urn:jabberd-cluster:session", "jc", "targets",
 			      targets[data[0] & 1]);
-	if (cluster_route_bytes((const char *)data + 1, size - 1, nad, &out) == 0) {
+	if (cluster_route_bytes((const char *)data + 1, size - 1, NULL, nad, &out) == 0) {
 		got = nad_parse(out.data, out.len, 64, &err, NULL);
 		if (got == NULL || !nad_same(nad, 0, got, 0))
 			abort();

@@ -59,6 +59,9 @@ static const char *const good[] = {
 	/* Double quotes, white space and new lines in the tag, odd values. */
 	"<route\n\txmlns=\"jabber:component:accept\"  to = \"example.com\"\r\n"
 	"from=\"it's\" type='a\"b'  ><presence xmlns='jabber:client'/></route>",
+	/* jabberd2's component namespace (what the router speaks). */
+	"<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' to='example.com' "
+	"from='sm'><message xmlns='jabber:client' type='chat'><body>b</body></message></route>",
 	/* An attribute in xml:, and text around the stanza. */
 	"<route xmlns='jabber:component:accept' xml:lang='en' to='example.com'> t1 "
 	"<iq xmlns='jabber:client' type='get' id='1'/> t2 </route>",
@@ -78,7 +81,7 @@ static void test_same_tree(void **state)
 			const char *err = NULL;
 
 			buf_append_str(&out, "KEEP");
-			if (cluster_route_bytes(good[i], strlen(good[i]), want, &out) != 0)
+			if (cluster_route_bytes(good[i], strlen(good[i]), NULL, want, &out) != 0)
 				fail_msg("case %zu refused", i);
 			assert_memory_equal(out.data, "KEEP", 4);
 			got = nad_parse(out.data + 4, out.len - 4, 64, &err, NULL);
@@ -104,7 +107,7 @@ static void test_stanza_bytes_kept(void **state)
 	struct buf out = { 0 };
 
 	(void)state;
-	assert_int_equal(cluster_route_bytes(in, strlen(in), nad, &out), 0);
+	assert_int_equal(cluster_route_bytes(in, strlen(in), NULL, nad, &out), 0);
 	assert_non_null(strstr(out.data, "><message xmlns='jabber:client'><body>a&#x42;c</body>"
 			       "</message></route>"));
 	assert_non_null(strstr(out.data, " to='sm'"));
@@ -121,7 +124,6 @@ static void test_refused(void **state)
 		"<route xmlns='jabber:component:accept' to='ex&#97;mple.com'><m/></route>",
 		"<c:route xmlns:c='jabber:component:accept' to='x'><m/></c:route>",
 		"<!-- c --><route xmlns='jabber:component:accept' to='x'><m/></route>",
-		"<route xmlns='urn:other' to='x'><m/></route>",
 	};
 
 	(void)state;
@@ -130,7 +132,7 @@ static void test_refused(void **state)
 		struct buf out = { 0 };
 
 		buf_append_str(&out, "KEEP");
-		if (cluster_route_bytes(bad[i], strlen(bad[i]), nad, &out) == 0)
+		if (cluster_route_bytes(bad[i], strlen(bad[i]), NULL, nad, &out) == 0)
 			fail_msg("case %zu taken: %s", i, out.data);
 		assert_int_equal(out.len, 4);
 		assert_string_equal(out.data, "KEEP");
@@ -139,12 +141,51 @@ static void test_refused(void **state)
 	}
 }
 
+/* Sending: the sm's route as the router read it off the sm's stream, in
+ * that stream's default namespace, jc:node and jc:targets dropped. */
+static void test_inherited(void **state)
+{
+	static const char in[] = "<route xmlns:jc='urn:jabberd-cluster:session' jc:node='n2' "
+				 "jc:targets='b@example.com/r' jc:hops='2' to='example.com' "
+				 "from='sm'><message xmlns='jabber:client' to='b@example.com/r'>"
+				 "<body>x</body></message></route>";
+	struct buf doc = { 0 }, out = { 0 };
+	const char *err = NULL;
+	struct nad *stream, *nad, *got;
+
+	(void)state;
+	buf_printf(&doc, "<s xmlns='jabber:component:accept'>%s</s>", in);
+	stream = nad_parse(doc.data, doc.len, 64, &err, NULL);
+	assert_non_null(stream);
+	nad = nad_extract(stream, nad_child(stream, 0, NULL, NULL));
+	nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
+	nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
+	assert_int_equal(cluster_route_bytes(in, strlen(in), NULL, nad, &out), -1);
+	assert_int_equal(cluster_route_bytes(in, strlen(in), "urn:other", nad, &out), -1);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(cluster_route_bytes(in, strlen(in), "jabber:component:accept", nad,
+					     &out), 0);
+	got = nad_parse(out.data, out.len, 64, &err, NULL);
+	if (got == NULL)
+		fail_msg("does not parse (%s): %s", err, out.data);
+	if (!nad_same(nad, 0, got, 0))
+		fail_msg("another tree: %s", out.data);
+	assert_null(strstr(out.data, "targets"));
+	assert_non_null(strstr(out.data, "jc:hops='2'"));
+	nad_free(&got);
+	nad_free(&nad);
+	nad_free(&stream);
+	buf_free(&doc);
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_tree),
 		cmocka_unit_test(test_stanza_bytes_kept),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_inherited),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
