@@ -37,7 +37,7 @@ cluster_mod_tests_test_proto_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
 cluster_mod_tests_test_place_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 cluster_mod_tests_test_place_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
 cluster_mod_tests_test_cluster_route_SOURCES = cluster-mod/tests/test_cluster_route.c \
-	cluster-mod/tests/nad_same.c cluster-mod/tests/nad_same.h
+	util/tests/nad_same.c util/tests/nad_same.h
 cluster_mod_tests_test_cluster_route_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 cluster_mod_tests_test_cluster_route_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
 
@@ -63,7 +63,7 @@ if ENABLE_FUZZING
 noinst_PROGRAMS += cluster-mod/fuzz/fuzz_route
 endif
 cluster_mod_fuzz_fuzz_route_SOURCES = cluster-mod/fuzz/fuzz_route.c \
-	cluster-mod/tests/nad_same.c cluster-mod/tests/nad_same.h
+	util/tests/nad_same.c util/tests/nad_same.h
 cluster_mod_fuzz_fuzz_route_LDADD = $(CLUSTERPROTO_LIBS)
 cluster_mod_fuzz_fuzz_route_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += cluster-mod/fuzz/corpus/route

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "cluster-mod/cluster_route.h"
-#include "cluster-mod/tests/nad_same.h"
+#include "util/tests/nad_same.h"
 #include "util/buf.h"
 #include "util/nad.h"
 

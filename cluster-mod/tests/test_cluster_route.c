@@ -24,7 +24,7 @@
 
 #include "util/buf.h"
 #include "util/nad.h"
-#include "cluster-mod/tests/nad_same.h"
+#include "util/tests/nad_same.h"
 
 #define SESSION_NS "urn:jabberd-cluster:session"
 

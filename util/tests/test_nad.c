@@ -20,6 +20,7 @@
 
 #include "util/buf.h"
 #include "util/nad.h"
+#include "util/tests/nad_same.h"
 
 #define SESS "http://jabberd.jabberstudio.org/ns/session/1.0"
 
@@ -39,48 +40,6 @@ static char *ser(const struct nad *nad, int elem, const char *default_ns)
 
 	nad_serialize(nad, elem, default_ns, &b);
 	return buf_steal(&b, NULL);
-}
-
-/* Structural equality of two subtrees: names, namespaces, attributes (as
- * a set), cdata and tails. */
-static int same_tree(const struct nad *a, int ea, const struct nad *b, int eb)
-{
-	const char *ns, *name, *val, *ta, *tb;
-	size_t la, lb;
-	int pos = 0, na = 0, nb = 0, ca, cb;
-
-	if (strcmp(nad_name(a, ea), nad_name(b, eb)) != 0)
-		return 0;
-	if ((nad_ns(a, ea) == NULL) != (nad_ns(b, eb) == NULL) ||
-	    (nad_ns(a, ea) != NULL && strcmp(nad_ns(a, ea), nad_ns(b, eb)) != 0))
-		return 0;
-	while (nad_attr_next(a, ea, &pos, &ns, &name, &val)) {
-		const char *v = nad_attr(b, eb, ns, name);
-
-		if (v == NULL || strcmp(v, val) != 0)
-			return 0;
-		na++;
-	}
-	pos = 0;
-	while (nad_attr_next(b, eb, &pos, NULL, NULL, NULL))
-		nb++;
-	if (na != nb)
-		return 0;
-	ta = nad_text(a, ea, &la);
-	tb = nad_text(b, eb, &lb);
-	if (la != lb || memcmp(ta, tb, la) != 0)
-		return 0;
-	for (ca = nad_child(a, ea, NULL, NULL), cb = nad_child(b, eb, NULL, NULL);
-	     ca != NAD_NONE && cb != NAD_NONE;
-	     ca = nad_next(a, ca, NULL, NULL), cb = nad_next(b, cb, NULL, NULL)) {
-		if (!same_tree(a, ca, b, cb))
-			return 0;
-		ta = nad_tail(a, ca, &la);
-		tb = nad_tail(b, cb, &lb);
-		if (la != lb || memcmp(ta, tb, la) != 0)
-			return 0;
-	}
-	return ca == NAD_NONE && cb == NAD_NONE;
 }
 
 static void test_build_and_walk(void **state)
@@ -231,19 +190,19 @@ static void test_copy_extract_graft(void **state)
 
 	(void)state;
 	cp = nad_copy(src);
-	assert_true(same_tree(src, 0, cp, 0));
+	assert_true(nad_same(src, 0, cp, 0));
 	nad_attr_set(cp, 0, NULL, "to", "changed");
 	assert_string_equal(nad_attr(src, 0, NULL, "to"), "sm");
 	msg = nad_child(src, 0, "jabber:client", "message");
 	ex = nad_extract(src, msg);
-	assert_true(same_tree(src, msg, ex, 0));
+	assert_true(nad_same(src, msg, ex, 0));
 	s = ser(ex, 0, "jabber:client");
 	assert_string_equal(s, "<message to='a@b'><body>hi &amp; bye</body>tail</message>");
 	free(s);
 	dst = nad_new();
 	nad_elem_add(dst, NAD_NONE, "jabber:client", "wrapper");
 	g = nad_graft(dst, 0, src, msg);
-	assert_true(same_tree(src, msg, dst, g));
+	assert_true(nad_same(src, msg, dst, g));
 	/* Graft within the same nad. */
 	g = nad_graft(src, msg, src, nad_child(src, msg, NULL, "body"));
 	s = ser(src, msg, "jabber:client");
@@ -344,7 +303,7 @@ static void test_serialize_table(void **state)
 			xasprintf("<w xmlns='%s'>%s</w>", ser_cases[i].default_ns, s) :
 			xasprintf("<w>%s</w>", s);
 		b = parse_ok(wrapped);
-		if (!same_tree(a, 0, b, nad_child(b, 0, NULL, NULL)))
+		if (!nad_same(a, 0, b, nad_child(b, 0, NULL, NULL)))
 			fail_msg("case %zu: round trip of %s differs", i, s);
 		free(wrapped);
 		free(s);
@@ -604,7 +563,7 @@ static void test_growth(void **state)
 	s = nad_to_string(nad, NULL);
 	nad_free(&nad);
 	nad = parse_ok(s);
-	assert_true(same_tree(nad, 0, cp, 0));
+	assert_true(nad_same(nad, 0, cp, 0));
 	free(s);
 	nad_free(&nad);
 	nad_free(&cp);
