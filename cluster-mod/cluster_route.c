@@ -87,13 +87,16 @@ static size_t scan_start_tag(const char *b, size_t len, struct decl *d, int *nd)
 			return 0;
 		q = b[i++];
 		value = i;
-		while (i < len && b[i] != q) {
-			if (b[i] == '&' || b[i] == '<')
-				return 0;       /* a reference: not compared as text */
-			i++;
+		{
+			const char *close = memchr(b + i, q, len - i);
+
+			if (close == NULL)
+				return 0;
+			i = (size_t)(close - b);
 		}
-		if (i >= len)
-			return 0;
+		if (memchr(b + value, '&', i - value) != NULL ||
+		    memchr(b + value, '<', i - value) != NULL)
+			return 0;       /* a reference: not compared as text */
 		i++;
 		if (name_len >= 5 && memcmp(b + name, "xmlns", 5) == 0 &&
 		    (name_len == 5 || b[name + 5] == ':')) {
@@ -108,6 +111,20 @@ static size_t scan_start_tag(const char *b, size_t len, struct decl *d, int *nd)
 			(*nd)++;
 		}
 	}
+}
+
+/* Whether "P:" occurs in text[0..len) for d's prefix P. */
+static int prefix_in(const char *text, size_t len, const struct decl *d)
+{
+	const char *p = text, *end = text + len;
+
+	while ((p = memchr(p, ':', (size_t)(end - p))) != NULL) {
+		if ((size_t)(p - text) >= d->prefix_len &&
+		    memcmp(p - d->prefix_len, d->prefix, d->prefix_len) == 0)
+			return 1;
+		p++;
+	}
+	return 0;
 }
 
 static const struct decl *decl_for_ns(const struct decl *d, int nd, const char *ns)
@@ -135,6 +152,7 @@ int cluster_route_bytes(const char *bytes, size_t len, const char *inherited_ns,
 {
 	struct decl d[ROUTE_DECLS_MAX];
 	char made[ROUTE_DECLS_MAX][16]; /* the prefixes declared here */
+	unsigned char used[ROUTE_DECLS_MAX] = { 0 };
 	const char *ns, *name, *value, *route_ns;
 	int nd, pos = 0, fresh = 0, have_default = 0;
 	size_t end, mark = out->len;
@@ -157,10 +175,28 @@ int cluster_route_bytes(const char *bytes, size_t len, const char *inherited_ns,
 	}
 	if (!have_default && (inherited_ns == NULL || strcmp(inherited_ns, route_ns) != 0))
 		return -1;      /* the route's namespace neither declared nor inherited */
+	/* A declaration goes out if an attribute written below or the bytes
+	 * after the tag (where any use of prefix P reads "P:") use it: the
+	 * sm's jc: for jc:node and jc:targets would cost the next parser a
+	 * binding for nothing. */
+	while (nad_attr_next(nad, 0, &pos, &ns, NULL, NULL)) {
+		const struct decl *have;
+
+		if (ns != NULL && strcmp(ns, NAD_NS_XML) != 0 &&
+		    (have = decl_for_ns(d, nd, ns)) != NULL)
+			used[have - d] = 1;
+	}
+	pos = 0;
+	buf_reserve(out, len + 512);
 	buf_append_str(out, "<route");
-	if (!have_default)
-		buf_printf(out, " xmlns='%s'", route_ns);
+	if (!have_default) {
+		buf_append_str(out, " xmlns='");
+		buf_append_str(out, route_ns);
+		buf_append_char(out, '\'');
+	}
 	for (int k = 0; k < nd; k++) {
+		if (d[k].prefix != NULL && !used[k] && !prefix_in(bytes + end, len - end, &d[k]))
+			continue;
 		buf_append_char(out, ' ');
 		buf_append(out, d[k].text, d[k].text_len);
 	}
@@ -189,9 +225,12 @@ int cluster_route_bytes(const char *bytes, size_t len, const char *inherited_ns,
 					buf_truncate(out, mark);
 					return -1;
 				}
-				buf_printf(out, "xmlns:%s='", prefix);
+				buf_append_str(out, "xmlns:");
+				buf_append_str(out, prefix);
+				buf_append_str(out, "='");
 				append_attr_value(out, ns);
-				buf_printf(out, "' %s", prefix);
+				buf_append_str(out, "' ");
+				buf_append_str(out, prefix);
 				/* Later attributes of this namespace use it. */
 				d[nd++] = (struct decl){ .prefix = prefix, .prefix_len = strlen(prefix),
 							 .value = ns, .value_len = strlen(ns) };

@@ -172,6 +172,16 @@ static void test_inherited(void **state)
 		fail_msg("another tree: %s", out.data);
 	assert_null(strstr(out.data, "targets"));
 	assert_non_null(strstr(out.data, "jc:hops='2'"));
+	/* Without jc:hops, nothing uses jc: any more: not declared. */
+	nad_attr_set(nad, 0, SESSION_NS, "hops", NULL);
+	buf_reset(&out);
+	assert_int_equal(cluster_route_bytes(in, strlen(in), "jabber:component:accept", nad,
+					     &out), 0);
+	assert_null(strstr(out.data, "xmlns:jc"));
+	nad_free(&got);
+	got = nad_parse(out.data, out.len, 64, &err, NULL);
+	assert_non_null(got);
+	assert_true(nad_same(nad, 0, got, 0));
 	nad_free(&got);
 	nad_free(&nad);
 	nad_free(&stream);
