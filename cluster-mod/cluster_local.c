@@ -12,6 +12,7 @@
 #include "cluster-mod/cluster_config.h"
 #include "cluster-mod/cluster_fwd.h"
 #include "cluster-mod/cluster_local.h"
+#include "cluster-mod/cluster_route.h"
 #include "cluster-mod/cluster_peer.h"
 #include "cluster-mod/cluster_proto.h"
 #include "cluster-mod/cluster_state.h"
@@ -736,6 +737,15 @@ static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_
 		nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "targets", list);
 		free(list);
 	}
+	if (ret == NULL && cl->sm_up) {
+		/* The bytes the router writes for the sm instead of
+		 * serializing the whole route again (cluster_route.h). */
+		struct buf raw = { 0 };
+
+		if (cluster_route_bytes((const char *)route, len, NULL, nad, &raw) == 0)
+			nad_raw_set(nad, raw.data, raw.len, NULL);
+		buf_free(&raw);
+	}
 	stubs_flush(cl);        /* stubs the stanza may rely on go first */
 	to_sm(cl, nad, len, peer, ret == NULL && ntargets > 0, "forwarded stanza");
 }
@@ -793,7 +803,15 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const cha
 	int n = split_targets(list, v);
 	int hop_limit = !hops_ok(nad_attr(nad, 0, SESSION_NS, "hops"));
 	struct buf bytes;
+	/* The bytes the route came in from the sm (the changes below drop
+	 * them from the nad): the stanza goes on as those bytes. */
+	size_t raw_len = 0;
+	const char *raw_ns = NULL, *raw = nad_raw(nad, &raw_len, &raw_ns);
+	char *raw_copy = raw != NULL ? xmalloc(raw_len) : NULL;
+	char *ns_copy = raw_ns != NULL ? xstrdup(raw_ns) : NULL;
 
+	if (raw_copy != NULL)
+		memcpy(raw_copy, raw, raw_len);
 	nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
 	nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
 	if (hop_limit)
@@ -803,7 +821,10 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const cha
 	 * them (a probe answered to the bare JID of a session just available). */
 	cluster_state_flush(cl->state);
 	buf_init(&bytes);
-	nad_serialize(nad, 0, NULL, &bytes);
+	if (raw_copy == NULL || cluster_route_bytes(raw_copy, raw_len, ns_copy, nad, &bytes) < 0)
+		nad_serialize(nad, 0, NULL, &bytes);
+	free(raw_copy);
+	free(ns_copy);
 	if (strcmp(node, "*") == 0) {
 		struct cluster_peer_open_info info;
 

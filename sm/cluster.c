@@ -381,7 +381,8 @@ static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
 
 void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to)
 {
-	struct nad *stanza;
+	struct nad *copy = NULL;
+	const struct nad *stanza = pkt->nad;   /* grafted (copied) per route */
 	size_t i, off;
 
 	if (sm->cluster == NULL || f->n == 0) {
@@ -397,9 +398,11 @@ void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int kee
 		sm_fwd_clear(f);
 		return;
 	}
-	stanza = nad_copy(pkt->nad);
-	if (!keep_to)
-		nad_attr_set(stanza, 0, NULL, "to", NULL);
+	if (!keep_to) {
+		copy = nad_copy(pkt->nad);
+		nad_attr_set(copy, 0, NULL, "to", NULL);
+		stanza = copy;
+	}
 	for (i = 0; i < f->n; i++)
 		for (off = 0; off < f->v[i].n; off += SM_CLUSTER_TARGETS_MAX) {
 			size_t n = f->v[i].n - off;
@@ -408,7 +411,7 @@ void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int kee
 				  n > SM_CLUSTER_TARGETS_MAX ? SM_CLUSTER_TARGETS_MAX : n,
 				  pkt->hops + 1);
 		}
-	nad_free(&stanza);
+	nad_free(&copy);
 	sm_fwd_clear(f);
 }
 
@@ -1433,8 +1436,16 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 	}
 	for (i = 0; i < n; i++) {
 		struct sess *s = local_sess(sm, targets[i]);
-		struct pkt *copy = pkt_dup(pkt, pkt->to == NULL ? jid_full(targets[i]) : NULL, NULL);
+		struct pkt *copy;
 
+		if (i + 1 == n && pkt->to != NULL) {
+			/* The last target takes the stanza itself: a copy
+			 * would be the same (one target: the common case). */
+			copy = pkt;
+			pkt = NULL;
+		} else {
+			copy = pkt_dup(pkt, pkt->to == NULL ? jid_full(targets[i]) : NULL, NULL);
+		}
 		if (copy == NULL)
 			continue;
 		if (damped(sm, from_node, copy, targets[i])) {  /* i14 */

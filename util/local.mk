@@ -112,6 +112,8 @@ if HAVE_CMOCKA
 check_PROGRAMS += util/tests/test_nad
 TESTS += util/tests/test_nad
 endif
+util_tests_test_nad_SOURCES = util/tests/test_nad.c util/tests/nad_same.c \
+	util/tests/nad_same.h
 util_tests_test_nad_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_nad_LDADD = $(UTIL_TEST_LDADD)
 
