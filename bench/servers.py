@@ -85,6 +85,7 @@ class Server:
     """What bench.py needs: start(), stop(), address, pids()."""
     name = "?"
     muc = False  # serve MUC_SERVICE too (set before start())
+    pep = False  # serve PEP (XEP-0163) too (set before prepare())
 
     def __init__(self, sandbox, number):
         self.sb = sandbox
@@ -197,6 +198,18 @@ class Jabberd(Server):
                 [("f%d@%s" % (u, DOMAIN), "f%d@%s" % (v, DOMAIN))
                  for u, v in roster_groups(fan_first, fan_users, contacts)])
         con.close()
+        if self.pep:
+            # mod_pep where sm/README.md "mod_pep" says: in-sess and
+            # pkt-user before deliver, in-router for +notify by caps.
+            conf = n.config("sm")
+            text = conf.read_text().replace(
+                "<module>deliver</module>", "<module>pep</module><module>deliver</module>")
+            text = text.replace("<chain id='in-router'>\n      <module>session</module>",
+                                "<chain id='in-router'>\n      <module>session</module>"
+                                "<module>pep</module>", 1)
+            if text.count("<module>pep</module>") != 3:
+                raise RuntimeError("sm.xml: cannot place pep in its chains")
+            conf.write_text(text)
 
     def start(self):
         n = self.node
@@ -256,7 +269,7 @@ c2s_direct_tls_ports = {{ }}
 http_ports = {{ }}
 https_ports = {{ }}
 network_backend = "epoll"
-modules_enabled = {{ "roster", "saslauth", "tls", "disco", "ping" }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "ping"{extra_modules} }}
 authentication = "internal_hashed"
 storage = "internal"
 c2s_require_encryption = false
@@ -296,7 +309,8 @@ class Prosody(Server):
         self.cfg = self.dir / "prosody.cfg.lua"
         self.cfg.write_text(PROSODY_CFG.format(
             dir=self.dir, ip=self.ip, port=self.port, domain=DOMAIN,
-            crt=self.cert.certfile, key=self.cert.keyfile) +
+            crt=self.cert.certfile, key=self.cert.keyfile,
+            extra_modules=', "pep"' if self.pep else "") +
             (PROSODY_MUC.format(service=MUC_SERVICE) if self.muc else ""))
         # internal_hashed: SCRAM-SHA-1 keys, hex, as prosody stores them.
         stored, server = scram_keys("sha1", PASSWORD, SALT, ITERATIONS)

@@ -260,11 +260,15 @@ void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t i
 	if (p == NULL)
 		return;
 	if (p->known && p->incarnation != incarnation) {
+		/* Not taken by the old incarnation as far as we know (no ACK):
+		 * the same node answers, so they go to it again, numbered
+		 * under the new pair, rather than back to the sm, which would
+		 * store them offline for a user who is online there. */
 		log_info("cluster: fwd: %s is a new incarnation (%llu, was %llu): %zu "
-			 "unacknowledged stanzas handed back", peer,
+			 "unacknowledged stanzas sent again", peer,
 			 (unsigned long long)incarnation, (unsigned long long)p->incarnation,
 			 p->frames);
-		drain(fwd, p, CLUSTER_FWD_NODE_DEAD);
+		p->resent += p->frames;
 	} else if (p->known) {
 		p->resent += p->frames;
 	}
@@ -317,15 +321,27 @@ void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 	p->gone = !p->open;
 }
 
+void cluster_fwd_ack_now(struct cluster_fwd *fwd)
+{
+	for (int i = 0; i < fwd->npeers; i++)
+		send_ack(fwd, &fwd->peers[i]);
+}
+
 void cluster_fwd_reincarnated(struct cluster_fwd *fwd)
 {
 	for (int i = 0; i < fwd->npeers; i++) {
 		struct fwd_peer *p = &fwd->peers[i];
 
-		drain(fwd, p, CLUSTER_FWD_NODE_DEAD);
+		/* The links close (cluster_peers_set_incarnation). What was
+		 * not acknowledged, and what the sm sends meanwhile, waits for
+		 * the next HELLO and goes again numbered from 1: a peer that
+		 * declared this node dead refused it ("not from the dead"), and
+		 * one that did not would see it stored offline here for a
+		 * user online there (no merge on its side hands that over). */
 		renumber(p);
-		/* The links close (cluster_peers_set_incarnation); what the sm
-		 * sends meanwhile waits for the next HELLO, numbered anew. */
+		for (struct fwd_item *it = p->head; it != NULL; it = it->next)
+			it->seq = p->next_seq++;
+		p->cursor = NULL;
 		p->open = 0;
 	}
 }

@@ -103,6 +103,12 @@ void cluster_fwd_peer_closed(struct cluster_fwd *fwd, const char *peer);
 void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 			   enum cluster_fwd_reason reason);
 
+/* Acknowledge now, on every open link, what was taken and not yet
+ * acknowledged: called just before this node takes a new incarnation,
+ * whose links close without a word more (a peer would otherwise send
+ * those STANZAs again to the new incarnation: a second copy). */
+void cluster_fwd_ack_now(struct cluster_fwd *fwd);
+
 /* This node took a new incarnation (it learnt it was declared dead): its
  * peers take it for a new node, so with each of them everything not
  * acknowledged goes back (node-dead) and both directions' numbering

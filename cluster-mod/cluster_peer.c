@@ -388,20 +388,23 @@ static void peers_on_bytes(struct cluster_link *link, const void *data, size_t l
 			   void *ctx)
 {
 	struct conv *c = cluster_link_data(link);
+	size_t off = 0;         /* the frames taken; consumed once, at the end */
 
 	(void)ctx;
 	if (c == NULL)
 		return;
 	c->last_rx_ms = now_us() / 1000;
 	buf_append(&c->in, data, len);
-	while (c->in.len > 0) {
+	while (off < c->in.len) {
 		struct cluster_frame f;
 		size_t flen = 0;
 		const char *error = NULL;
+		const char *at = c->in.data + off;
 		int rc;
 
-		switch (cluster_frame_scan(c->in.data, c->in.len, &flen, &error)) {
+		switch (cluster_frame_scan(at, c->in.len - off, &flen, &error)) {
 		case CLUSTER_SCAN_NEED_MORE:
+			buf_consume(&c->in, off);
 			return;
 		case CLUSTER_SCAN_REJECT:
 			conv_protocol_error(c, error);
@@ -409,7 +412,7 @@ static void peers_on_bytes(struct cluster_link *link, const void *data, size_t l
 		case CLUSTER_SCAN_FRAME:
 			break;
 		}
-		if (cluster_frame_decode(c->in.data, flen, c->version, &f, &error) < 0) {
+		if (cluster_frame_decode(at, flen, c->version, &f, &error) < 0) {
 			conv_protocol_error(c, error);
 			return;
 		}
@@ -417,8 +420,9 @@ static void peers_on_bytes(struct cluster_link *link, const void *data, size_t l
 		cluster_frame_clear(&f);
 		if (rc < 0)
 			return;         /* the conv is gone */
-		buf_consume(&c->in, flen);
+		off += flen;
 	}
+	buf_consume(&c->in, off);
 }
 
 static void peers_on_down(struct cluster_link *link, const char *peer, const char *reason,

@@ -13,13 +13,16 @@ cluster_mod_libclusterproto_a_SOURCES = \
 	cluster-mod/cluster_proto.h \
 	cluster-mod/cluster_proto.c \
 	cluster-mod/cluster_place.h \
-	cluster-mod/cluster_place.c
+	cluster-mod/cluster_place.c \
+	cluster-mod/cluster_route.h \
+	cluster-mod/cluster_route.c
 CLUSTERPROTO_LIBS = cluster-mod/libclusterproto.a $(UTIL_LIBS)
 
 if HAVE_CMOCKA
 CLUSTERPROTO_TESTS = \
 	cluster-mod/tests/test_proto \
-	cluster-mod/tests/test_place
+	cluster-mod/tests/test_place \
+	cluster-mod/tests/test_cluster_route
 check_PROGRAMS += $(CLUSTERPROTO_TESTS)
 TESTS += $(CLUSTERPROTO_TESTS)
 endif
@@ -33,6 +36,10 @@ cluster_mod_tests_test_proto_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 cluster_mod_tests_test_proto_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
 cluster_mod_tests_test_place_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 cluster_mod_tests_test_place_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
+cluster_mod_tests_test_cluster_route_SOURCES = cluster-mod/tests/test_cluster_route.c \
+	util/tests/nad_same.c util/tests/nad_same.h
+cluster_mod_tests_test_cluster_route_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+cluster_mod_tests_test_cluster_route_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
 
 # Writes one valid frame of each type as the fuzz target's seed corpus:
 # cluster-mod/tests/gen_proto_corpus DIR (the seeds in the tree came from it).
@@ -49,6 +56,17 @@ cluster_mod_fuzz_fuzz_frame_SOURCES = cluster-mod/fuzz/fuzz_frame.c
 cluster_mod_fuzz_fuzz_frame_LDADD = $(CLUSTERPROTO_LIBS)
 cluster_mod_fuzz_fuzz_frame_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += cluster-mod/fuzz/frame.dict cluster-mod/fuzz/corpus/frame
+
+# Fuzz target for the bytes written for the sm in place of a peer's route
+# serialized again (seeds: fuzz/corpus/route/: a byte, then a route).
+if ENABLE_FUZZING
+noinst_PROGRAMS += cluster-mod/fuzz/fuzz_route
+endif
+cluster_mod_fuzz_fuzz_route_SOURCES = cluster-mod/fuzz/fuzz_route.c \
+	util/tests/nad_same.c util/tests/nad_same.h
+cluster_mod_fuzz_fuzz_route_LDADD = $(CLUSTERPROTO_LIBS)
+cluster_mod_fuzz_fuzz_route_LDFLAGS = $(LIB_FUZZING_ENGINE)
+EXTRA_DIST += cluster-mod/fuzz/corpus/route
 # --- end i13-proto ---
 
 # ---- module skeleton, config and TLS links (branch i13-link) ----

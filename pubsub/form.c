@@ -367,7 +367,7 @@ void ps_config_form(struct nad *nad, int parent, const struct ps_node_config *cf
 }
 
 int ps_publish_options_check(const struct nad *nad, int x, const struct ps_node_config *cfg,
-			     const char **error_r)
+			     int max_items_limit, const char **error_r)
 {
 	static char err[160];
 	struct ps_node_config want;
@@ -389,7 +389,7 @@ int ps_publish_options_check(const struct nad *nad, int x, const struct ps_node_
 		if (var == NULL || (f = cfield_find(var)) == NULL || f->kind == K_GROUPS)
 			continue;
 		cfield_text(f, cfg, have, sizeof(have));
-		if (cfield_set(f, nad, field, &want, INT_MAX) == 0)
+		if (cfield_set(f, nad, field, &want, max_items_limit) == 0)
 			cfield_text(f, &want, asked, sizeof(asked));
 		else
 			asked[0] = '\0', have[0] = '\1';

@@ -103,10 +103,11 @@ void ps_config_form(struct nad *nad, int parent, const struct ps_node_config *cf
 /*
  * Publish-options (XEP-0060 7.1.5) against an existing node's cfg: 0 if
  * every field given matches, else -1 with *error_r naming the first that
- * does not.
+ * does not. pubsub#max_items "max" means max_items_limit, as in
+ * ps_config_apply(), so a node created with "max" matches "max" later.
  */
 int ps_publish_options_check(const struct nad *nad, int x, const struct ps_node_config *cfg,
-			     const char **error_r);
+			     int max_items_limit, const char **error_r);
 
 /* Subscription options: apply a submitted form (-1 with *error_r for a
  * bad value, opt unchanged), or add the form for opt under parent. */

@@ -488,7 +488,8 @@ static void do_publish(struct ps_rq *r)
 		}
 		node = created;
 	} else if (r->req.form != NAD_NONE &&
-		   ps_publish_options_check(r->stanza, r->req.form, &node->cfg, &error) < 0) {
+		   ps_publish_options_check(r->stanza, r->req.form, &node->cfg,
+					    ps->limits.items_per_node, &error) < 0) {
 		ps_rq_error(r, "conflict", "precondition-not-met", error);
 		nad_free(&payload);
 		return;

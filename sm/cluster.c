@@ -34,6 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "comp/comp.h"
 #include "mio/mio.h"
@@ -58,8 +61,24 @@ struct held_pkt {
 	struct pkt *pkt;
 };
 
+/* The stubs by bare JID: open addressing (linear probing) over the head
+ * of each bare JID's list, the key being the head's own JID (no copy of
+ * it, no entry allocation): a lookup at a resync touches the slot and the
+ * stub, a remote session costs its stub and a share of a slot. */
+struct rslot {
+	struct rsess *head;             /* NULL: free */
+	uint64_t hash;
+};
+
+struct rtab {
+	struct rslot *v;
+	size_t cap;                     /* a power of two, or 0 */
+	size_t n;                       /* used slots (bare JIDs); n <= cap / 2 */
+	uint64_t key[2];                /* SipHash key, drawn once */
+};
+
 struct sm_cluster {
-	struct xhash *remote;           /* bare JID -> struct rsess list */
+	struct rtab remote;             /* bare JID -> struct rsess list */
 	size_t nremote;
 	struct xhash *nodes;            /* node name -> its one copy (rsess.node) */
 	struct xhash *held_nodes;       /* i14: nodes held down (rule 11) */
@@ -86,6 +105,115 @@ int sm_clustered(const struct sm *sm)
 }
 
 /* ---- stubs ---- */
+
+#define RTAB_MIN 64
+
+static void rtab_init(struct rtab *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (getrandom(t->key, sizeof(t->key), GRND_NONBLOCK) != (ssize_t)sizeof(t->key)) {
+		t->key[0] = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+		t->key[1] = (uint64_t)(uintptr_t)t ^ (uint64_t)clock();
+	}
+}
+
+/* The bare JID of a stub: full[0 .. res - 1). */
+static size_t rsess_bare_len(const struct rsess *r)
+{
+	return (size_t)r->res - 1;
+}
+
+/* The slot of `bare` (len bytes, hash h), or the free slot ending its run. */
+static struct rslot *rtab_slot(const struct rtab *t, const char *bare, size_t len, uint64_t h)
+{
+	size_t mask = t->cap - 1, i;
+
+	for (i = h & mask;; i = (i + 1) & mask) {
+		struct rslot *sl = &t->v[i];
+
+		if (sl->head == NULL || (sl->hash == h && rsess_bare_len(sl->head) == len &&
+					 memcmp(sl->head->full, bare, len) == 0))
+			return sl;
+	}
+}
+
+static struct rsess *rtab_get(const struct rtab *t, const char *bare)
+{
+	size_t len = strlen(bare);
+
+	if (t->n == 0)
+		return NULL;
+	return rtab_slot(t, bare, len, xhash_siphash_keyed(t->key, bare, len))->head;
+}
+
+static void rtab_grow(struct rtab *t)
+{
+	struct rslot *old = t->v;
+	size_t oldcap = t->cap, i;
+
+	t->cap = t->cap == 0 ? RTAB_MIN : 2 * t->cap;
+	t->v = xcalloc(t->cap, sizeof(*t->v));
+	for (i = 0; i < oldcap; i++)
+		if (old[i].head != NULL) {
+			size_t j = old[i].hash & (t->cap - 1);
+
+			while (t->v[j].head != NULL)
+				j = (j + 1) & (t->cap - 1);
+			t->v[j] = old[i];
+		}
+	free(old);
+}
+
+/* The list of `bare` is now head (NULL: it has none). */
+static void rtab_set(struct rtab *t, const char *bare, struct rsess *head)
+{
+	size_t len = strlen(bare), mask, i, j;
+	uint64_t h = xhash_siphash_keyed(t->key, bare, len);
+	struct rslot *sl;
+
+	if (head != NULL && 2 * (t->n + 1) > t->cap)
+		rtab_grow(t);
+	if (t->cap == 0)
+		return;
+	sl = rtab_slot(t, bare, len, h);
+	if (head != NULL) {
+		if (sl->head == NULL)
+			t->n++;
+		sl->head = head;
+		sl->hash = h;
+		return;
+	}
+	if (sl->head == NULL)
+		return;
+	/* Removal: shift the run's later slots back (no tombstones). */
+	mask = t->cap - 1;
+	i = (size_t)(sl - t->v);
+	sl->head = NULL;
+	t->n--;
+	for (j = (i + 1) & mask; t->v[j].head != NULL; j = (j + 1) & mask) {
+		size_t k = t->v[j].hash & mask;
+
+		/* j's entry may move to i unless its home k lies in (i, j]. */
+		if (i <= j ? (k > i && k <= j) : (k > i || k <= j))
+			continue;
+		t->v[i] = t->v[j];
+		t->v[j].head = NULL;
+		i = j;
+	}
+}
+
+static void rsess_free_list(void *v);
+
+/* Every stub freed, the table emptied (its size kept). */
+static void rtab_clear(struct rtab *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->v[i].head != NULL) {
+			rsess_free_list(t->v[i].head);
+			t->v[i].head = NULL;
+		}
+	t->n = 0;
+}
 
 static void rsess_free(struct rsess *r)
 {
@@ -119,7 +247,7 @@ struct rsess *sm_remote_first(const struct sm *sm, const struct jid *jid)
 {
 	if (sm->cluster == NULL || jid == NULL)
 		return NULL;
-	return xhash_get(sm->cluster->remote, jid_bare(jid));
+	return rtab_get(&sm->cluster->remote, jid_bare(jid));
 }
 
 int rsess_usable(const struct rsess *r, const struct pkt *pkt)
@@ -253,7 +381,8 @@ static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
 
 void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to)
 {
-	struct nad *stanza;
+	struct nad *copy = NULL;
+	const struct nad *stanza = pkt->nad;   /* grafted (copied) per route */
 	size_t i, off;
 
 	if (sm->cluster == NULL || f->n == 0) {
@@ -269,9 +398,11 @@ void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int kee
 		sm_fwd_clear(f);
 		return;
 	}
-	stanza = nad_copy(pkt->nad);
-	if (!keep_to)
-		nad_attr_set(stanza, 0, NULL, "to", NULL);
+	if (!keep_to) {
+		copy = nad_copy(pkt->nad);
+		nad_attr_set(copy, 0, NULL, "to", NULL);
+		stanza = copy;
+	}
 	for (i = 0; i < f->n; i++)
 		for (off = 0; off < f->v[i].n; off += SM_CLUSTER_TARGETS_MAX) {
 			size_t n = f->v[i].n - off;
@@ -280,7 +411,7 @@ void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int kee
 				  n > SM_CLUSTER_TARGETS_MAX ? SM_CLUSTER_TARGETS_MAX : n,
 				  pkt->hops + 1);
 		}
-	nad_free(&stanza);
+	nad_free(&copy);
 	sm_fwd_clear(f);
 }
 
@@ -347,17 +478,14 @@ void sm_cluster_fan_out(struct sm *sm, const struct user *user, const struct pkt
 void sm_cluster_fan_out_domain(struct sm *sm, const char *domain, const struct pkt *pkt)
 {
 	struct sm_fwd fwd = { 0 };
-	struct xhash_iter it;
 	size_t dlen = strlen(domain);
-	void *v;
 
 	if (sm->cluster == NULL)
 		return;
-	xhash_iter_init(sm->cluster->remote, &it);
-	while (xhash_iter_next(&it, NULL, &v)) {
+	for (size_t i = 0; i < sm->cluster->remote.cap; i++) {
 		struct rsess *r;
 
-		for (r = v; r != NULL; r = r->next) {
+		for (r = sm->cluster->remote.v[i].head; r != NULL; r = r->next) {
 			const char *at = strchr(r->full, '@');
 
 			if (r->available && rsess_usable(r, pkt) && at != NULL &&
@@ -469,7 +597,8 @@ void sm_cluster_sync(struct sm *sm)
 	if (sm->cluster->timer != NULL)
 		mio_timer_start(sm->cluster->timer, 1000, 1);
 	route = comp_route_new(sm->cluster_notify, sm->router_id, NULL);
-	nad_elem_add(route, 0, NS, "sync");
+	/* We take rule 1's line form (<set/>, <del/>) as well as <s/>. */
+	nad_attr_set(route, nad_elem_add(route, 0, NS, "sync"), NULL, "lines", "1");
 	log_notice("sm: cluster: asking %s for the remote sessions", sm->cluster_notify);
 	sm_send(sm, route);
 }
@@ -574,16 +703,98 @@ static const char *remote_parse(const struct sm *sm, const struct nad *nad, int 
 	return NULL;
 }
 
+/* Rule 1's line form: the next line of `el`'s text at *p (end: `end`),
+ * "PRIORITY AVAILABLE STARTED JID\n" in a <set/> (an add or update; the
+ * node is the element's) or "JID\n" in a <del/> (a remove; node and
+ * reason the element's). *p moves past it. */
+static const char *line_parse(const struct sm *sm, const char **p, const char *end, int set,
+			      struct remote_op *o)
+{
+	const char *s = *p, *nl = memchr(s, '\n', (size_t)(end - s));
+	int neg = 0, digits;
+	long prio = 0;
+	uint64_t started = 0;
+
+	if (nl == NULL)
+		return "a line without its end";
+	*p = nl + 1;
+	if (set) {
+		if (s < nl && *s == '-') {
+			neg = 1;
+			s++;
+		}
+		for (digits = 0; s < nl && *s >= '0' && *s <= '9' && digits < 4; digits++)
+			prio = prio * 10 + (*s++ - '0');
+		if (neg)
+			prio = -prio;
+		if (digits == 0 || digits > 3 || prio < -128 || prio > 127 || s == nl || *s++ != ' ')
+			return "bad priority";
+		if (nl - s < 2 || (s[0] != '0' && s[0] != '1') || s[1] != ' ')
+			return "bad available";
+		o->available = s[0] - '0';
+		s += 2;
+		for (digits = 0; s < nl && *s >= '0' && *s <= '9'; digits++) {
+			if (started > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+				return "bad started";
+			started = started * 10 + (uint64_t)(*s++ - '0');
+		}
+		if (digits == 0 || s == nl || *s++ != ' ')
+			return "bad started";
+		o->op = OP_ADD;
+		o->priority = (int)prio;
+		o->started = started;
+	} else {
+		o->op = OP_REMOVE;
+	}
+	if (s == nl || (o->jid = target_jid(sm, s, (size_t)(nl - s))) == NULL)
+		return "jid not a full JID of a served domain";
+	return NULL;
+}
+
+/* A <set node=N>/<del node=N reason=R> (rule 1's line form): its entries
+ * into ops[*n..SM_CLUSTER_REMOTE_MAX). */
+static const char *lines_parse(const struct sm *sm, const struct nad *nad, int el,
+			       struct remote_op *ops, int *n)
+{
+	int set = strcmp(nad_name(nad, el), "set") == 0;
+	const char *node = nad_attr(nad, el, NULL, "node");
+	const char *reason = set ? NULL : nad_attr(nad, el, NULL, "reason");
+	const char *why, *p, *end;
+	size_t len;
+
+	if (!node_name_ok(node))
+		return "bad node name";
+	if (!set && (reason == NULL || (strcmp(reason, "end") != 0 &&
+					strcmp(reason, "node-dead") != 0 &&
+					strcmp(reason, "replaced") != 0)))
+		return "bad reason";
+	if (nad_child(nad, el, NULL, NULL) != NAD_NONE)
+		return "an element inside a line element";
+	p = nad_text(nad, el, &len);
+	end = p + len;
+	if (len == 0)
+		return "no lines";
+	while (p < end) {
+		if (*n == SM_CLUSTER_REMOTE_MAX)
+			return "too many sessions in one route";
+		memset(&ops[*n], 0, sizeof(ops[*n]));
+		why = line_parse(sm, &p, end, set, &ops[*n]);
+		ops[*n].node = node;
+		ops[*n].reason = reason;
+		++*n;           /* freed by the caller, whatever happened */
+		if (why != NULL)
+			return why;
+	}
+	return NULL;
+}
+
 /* The stubs of a bare JID are now `head`: in the table, and on the user
  * if it is loaded (user->remote). */
 static void stubs_head(struct sm *sm, const char *bare, struct rsess *head)
 {
 	struct user *u = xhash_get(sm->users, bare);
 
-	if (head != NULL)
-		xhash_put(sm->cluster->remote, bare, head);
-	else
-		xhash_remove(sm->cluster->remote, bare);
+	rtab_set(&sm->cluster->remote, bare, head);
 	if (u != NULL)
 		u->remote = head;
 }
@@ -603,7 +814,7 @@ static struct rsess *stub_find(struct sm_cluster *c, const struct jid *jid)
 {
 	struct rsess *r;
 
-	for (r = xhash_get(c->remote, jid_bare(jid)); r != NULL; r = r->next)
+	for (r = rtab_get(&c->remote, jid_bare(jid)); r != NULL; r = r->next)
 		if (strcmp(r->full, jid_full(jid)) == 0)
 			return r;
 	return NULL;
@@ -613,7 +824,7 @@ static struct rsess *stub_find(struct sm_cluster *c, const struct jid *jid)
 static struct rsess *stub_take(struct sm *sm, const struct jid *jid, const char *node)
 {
 	struct sm_cluster *c = sm->cluster;
-	struct rsess *head = xhash_get(c->remote, jid_bare(jid)), **rp, *r;
+	struct rsess *head = rtab_get(&c->remote, jid_bare(jid)), **rp, *r;
 
 	for (rp = &head; *rp != NULL; rp = &(*rp)->next)
 		if (strcmp((*rp)->full, jid_full(jid)) == 0)
@@ -634,9 +845,15 @@ static struct rsess *stub_take(struct sm *sm, const struct jid *jid, const char 
 static void stub_set(struct sm *sm, const struct remote_op *o)
 {
 	struct sm_cluster *c = sm->cluster;
-	struct rsess *r = stub_find(c, o->jid);
+	const char *full = jid_full(o->jid), *bare = jid_bare(o->jid);
+	struct rsess *head = rtab_get(&c->remote, bare), *r, *last = NULL;
 	const char *node = node_intern(c, o->node);
-	size_t len = strlen(jid_full(o->jid));
+	size_t len = strlen(full);
+
+	/* One lookup of the bare JID (at a resync each is a cold one). */
+	for (r = head; r != NULL; last = r, r = r->next)
+		if (strcmp(r->full, full) == 0)
+			break;
 
 	if (node == NULL) {
 		log_warnx("sm: cluster: more than %d node names; %s on %s ignored",
@@ -654,10 +871,12 @@ static void stub_set(struct sm *sm, const struct remote_op *o)
 	}
 	if (r == NULL) {
 		r = xcalloc(1, sizeof(*r) + len + 1);
-		memcpy(r->full, jid_full(o->jid), len + 1);
+		memcpy(r->full, full, len + 1);
 		r->res = (uint16_t)(len - strlen(jid_resource(o->jid)));
-		r->next = xhash_get(c->remote, jid_bare(o->jid));
-		stubs_head(sm, jid_bare(o->jid), r);
+		if (last != NULL)
+			last->next = r;         /* the head, the table and the user stay */
+		else
+			stubs_head(sm, bare, r);
 		c->nremote++;
 	}
 	if (o->available && !r->available)
@@ -735,16 +954,14 @@ static void cluster_release_node(struct sm *sm, const char *node)
 	struct sm_cluster *c = sm->cluster;
 	struct xhash *shown = xhash_new();
 	struct xhash_iter it;
-	const char *bare;
 	void *v;
 	size_t probed = 0;
 
 	/* The bare JIDs with an available session on the node. */
-	xhash_iter_init(c->remote, &it);
-	while (xhash_iter_next(&it, &bare, &v))
-		for (const struct rsess *r = v; r != NULL; r = r->next)
+	for (size_t i = 0; i < c->remote.cap; i++)
+		for (const struct rsess *r = c->remote.v[i].head; r != NULL; r = r->next)
 			if (r->available && strcmp(r->node, node) == 0) {
-				xhash_put(shown, bare, v);
+				xhash_putn(shown, r->full, rsess_bare_len(r), c->remote.v[i].head);
 				break;
 			}
 	if (xhash_count(shown) > 0) {
@@ -881,6 +1098,13 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 	     s = nad_next(nad, s, NULL, NULL)) {
 		const char *ns = nad_ns(nad, s);
 
+		const char *name = nad_name(nad, s);
+
+		if (ns != NULL && strcmp(ns, NS) == 0 &&
+		    (strcmp(name, "set") == 0 || strcmp(name, "del") == 0)) {
+			why = lines_parse(sm, nad, s, ops, &n);
+			continue;
+		}
 		if (n == SM_CLUSTER_REMOTE_MAX) {
 			why = "too many sessions in one route";
 			break;
@@ -907,7 +1131,7 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 		log_notice("sm: cluster: dropping %zu remote session%s (resync)", c->nremote,
 			   c->nremote == 1 ? "" : "s");
 		stubs_forget_all(sm);
-		xhash_clear(c->remote, rsess_free_list);
+		rtab_clear(&c->remote);
 		c->nremote = 0;
 		xhash_clear(c->held_nodes, NULL);     /* i14: the module says them again */
 		/* Broadcasts from other sms may have been lost meanwhile. */
@@ -1089,7 +1313,7 @@ void sm_cluster_probe_unseen(struct sess *sess, const struct jid *contact)
 	if (sm->cluster == NULL || jid_node(contact)[0] == '\0' ||
 	    !sm_serves(sm, jid_domain(contact)))
 		return;
-	for (r = xhash_get(sm->cluster->remote, jid_bare(contact)); r != NULL; r = r->next)
+	for (r = rtab_get(&sm->cluster->remote, jid_bare(contact)); r != NULL; r = r->next)
 		if (r->available)
 			return;         /* the ordinary probe is forwarded to it */
 	probe = pkt_create(sm, "presence", "probe", jid_bare(contact), jid_full(sess->jid));
@@ -1212,8 +1436,16 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 	}
 	for (i = 0; i < n; i++) {
 		struct sess *s = local_sess(sm, targets[i]);
-		struct pkt *copy = pkt_dup(pkt, pkt->to == NULL ? jid_full(targets[i]) : NULL, NULL);
+		struct pkt *copy;
 
+		if (i + 1 == n && pkt->to != NULL) {
+			/* The last target takes the stanza itself: a copy
+			 * would be the same (one target: the common case). */
+			copy = pkt;
+			pkt = NULL;
+		} else {
+			copy = pkt_dup(pkt, pkt->to == NULL ? jid_full(targets[i]) : NULL, NULL);
+		}
 		if (copy == NULL)
 			continue;
 		if (damped(sm, from_node, copy, targets[i])) {  /* i14 */
@@ -1459,7 +1691,7 @@ void sm_cluster_init(struct sm *sm)
 	if (sm->router_id == NULL || sm->cluster_notify == NULL)
 		return;
 	c = xcalloc(1, sizeof(*c));
-	c->remote = xhash_new();
+	rtab_init(&c->remote);
 	c->nodes = xhash_new();
 	c->held_nodes = xhash_new();
 	c->wait_since = time(NULL);
@@ -1482,8 +1714,8 @@ void sm_cluster_free(struct sm *sm)
 	free(c->held);
 	if (sm->users != NULL)
 		stubs_forget_all(sm);
-	xhash_clear(c->remote, rsess_free_list);
-	xhash_free(&c->remote);
+	rtab_clear(&c->remote);
+	free(c->remote.v);
 	xhash_free(&c->held_nodes);           /* its names are c->nodes' */
 	xhash_clear(c->nodes, free);
 	xhash_free(&c->nodes);

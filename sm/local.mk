@@ -36,6 +36,7 @@ sm_libsm_a_SOURCES = \
 	sm/mod_status.c \
 	sm/mod_announce.c \
 	sm/mod_pep.c \
+	sm/pep_caps.c sm/pep_caps.h sm/pep.h \
 	sm/mod_echo.c \
 	sm/mod_help.c \
 	sm/mod_vacation.c \
@@ -47,12 +48,12 @@ sm_libsm_a_SOURCES = \
 bin_PROGRAMS += sm/sm
 sm_sm_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
 sm_sm_SOURCES = sm/main.c
-SM_LIBS = sm/libsm.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
+SM_LIBS = sm/libsm.a pubsub/libpubsub.a $(STORAGE_LIBS) $(COMP_LIBS) $(UTIL_LIBS)
 sm_sm_LDADD = $(METRICS_LIBS) $(DAEMON_LIBS) $(SM_LIBS)
 
 if HAVE_CMOCKA
 SM_TESTS = sm/tests/test_sm sm/tests/test_amp sm/tests/test_roster_publish \
-	sm/tests/test_modules sm/tests/test_cluster_data
+	sm/tests/test_modules sm/tests/test_cluster_data sm/tests/test_pep
 check_PROGRAMS += $(SM_TESTS)
 TESTS += $(SM_TESTS)
 # Run by hand (sm/tests/bench_c2s_gone.c, bench_remote_stubs.c say how).
@@ -80,6 +81,9 @@ sm_tests_test_modules_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 sm_tests_test_cluster_data_SOURCES = sm/tests/test_cluster_data.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
 sm_tests_test_cluster_data_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 sm_tests_test_cluster_data_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
+sm_tests_test_pep_SOURCES = sm/tests/test_pep.c sm/tests/sm_testlib.c sm/tests/sm_testlib.h
+sm_tests_test_pep_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+sm_tests_test_pep_LDADD = $(SM_LIBS) $(CMOCKA_LIBS)
 
 # A router module standing in for the cluster module in
 # tests/integration/test_sm_router_id.py (seed patch 1): binds a domain and
@@ -90,12 +94,16 @@ sm_tests_relay_module_so_SOURCES = sm/tests/relay_module_so.c
 sm_tests_relay_module_so_CFLAGS = $(AM_CFLAGS) -fPIC
 sm_tests_relay_module_so_LDFLAGS = $(AM_LDFLAGS) -shared
 
-# Fuzz target: router input to the sm.
+# Fuzz targets: router input to the sm; what mod_pep reads of entity
+# capabilities (sm/pep_caps.c).
 if ENABLE_FUZZING
-noinst_PROGRAMS += sm/fuzz/fuzz_sm
+noinst_PROGRAMS += sm/fuzz/fuzz_sm sm/fuzz/fuzz_pep_caps
 endif
+sm_fuzz_fuzz_pep_caps_SOURCES = sm/fuzz/fuzz_pep_caps.c
+sm_fuzz_fuzz_pep_caps_LDADD = $(SM_LIBS)
+sm_fuzz_fuzz_pep_caps_LDFLAGS = $(LIB_FUZZING_ENGINE)
 sm_fuzz_fuzz_sm_SOURCES = sm/fuzz/fuzz_sm.c
 sm_fuzz_fuzz_sm_LDADD = $(SM_LIBS)
 sm_fuzz_fuzz_sm_LDFLAGS = $(LIB_FUZZING_ENGINE)
-EXTRA_DIST += sm/fuzz/sm.dict sm/fuzz/corpus
+EXTRA_DIST += sm/fuzz/sm.dict sm/fuzz/pep_caps.dict sm/fuzz/corpus
 EXTRA_DIST += sm/README.md

@@ -9,7 +9,8 @@
  * (under the identity's name) until the router says they left. At a
  * user's bare JID, for the user
  * and its presence subscribers, disco#info shows an account/registered
- * identity.
+ * identity, and with mod_pep its pubsub/pep identity and features
+ * (sm/pep.h).
  */
 #include "config.h"
 #include "sm/sm.h"
@@ -24,6 +25,7 @@
 #include "util/log.h"
 #include "util/nad.h"
 #include "util/xhash.h"
+#include "sm/pep.h"
 #include "sm/roster.h"
 
 /* The module's data: per sm, the server's identity from sm.xml and the
@@ -185,6 +187,7 @@ static enum mod_ret disco_pkt_user(struct user *user, struct pkt *pkt)
 	q = nad_elem_add(pkt->nad, 0, SM_NS_DISCO_INFO, "query");
 	disco_identity(pkt->nad, q, "account", "registered", NULL);
 	disco_feature(pkt->nad, q, SM_NS_DISCO_INFO);
+	pep_disco_info(pkt->sm, pkt->nad, q);
 	pkt_router(pkt);
 	return MOD_HANDLED;
 }

@@ -38,7 +38,7 @@ static const struct config_key sm_keys[] = {
  * own options (each module reads its keys in its init). */
 static const char *const sm_sections[] = {
 	"pidfile", "log", "router", "local", "storage", "modules", "discovery", "aci",
-	"user", "amp", "status", "roster", "offline", "cluster", "metrics", NULL,
+	"user", "amp", "status", "roster", "offline", "pep", "cluster", "metrics", NULL,
 };
 
 /* The sm id and the served domains, nameprep'd. With <router_id>, that

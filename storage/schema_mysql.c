@@ -86,6 +86,10 @@ const struct storage_mysql_table storage_mysql_schema[] = {
 	  OWNER_SEQ "\"jid\" TEXT NOT NULL, \"state\" INT NOT NULL" },
 	{ "pep-items", STORAGE_MYSQL_OURS,
 	  OWNER_SEQ "\"node\" TEXT NOT NULL, \"xml\" MEDIUMTEXT NOT NULL" },
+	{ "pep-node", STORAGE_MYSQL_OURS,
+	  OWNER_SEQ "\"node\" TEXT NOT NULL, \"xml\" MEDIUMTEXT NOT NULL" },
+	{ "pep-item", STORAGE_MYSQL_OURS,
+	  OWNER_SEQ "\"node\" TEXT NOT NULL, \"id\" TEXT NOT NULL, \"xml\" MEDIUMTEXT NOT NULL" },
 };
 
 const size_t storage_mysql_schema_len = sizeof(storage_mysql_schema) / sizeof(storage_mysql_schema[0]);

@@ -73,6 +73,10 @@ static const struct storage_pgsql_index privacyi_idx[] = {
 	"\"sound-binval\" text, \"sound-extval\" text, \"key-type\" text, " \
 	"\"key-cred\" text, \"rev\" text"
 
+static const struct storage_pgsql_index pepitem_idx[] = {
+	{ "i_pepitem_owner_node", "\"collection-owner\", \"node\"" },
+};
+
 #define TABLE(name, flags, cols, idx) { name, flags, cols, idx, NIDX(idx) }
 #define TABLE_NOIDX(name, flags, cols) { name, flags, cols, NULL, 0 }
 
@@ -132,6 +136,14 @@ const struct storage_pgsql_table storage_pgsql_schema[] = {
 	TABLE_NOIDX("pep-items", STORAGE_PGSQL_OURS,
 		    OWNER_SEQ "\"node\" text NOT NULL, \"xml\" text NOT NULL, "
 			      "PRIMARY KEY (\"collection-owner\", \"node\")"),
+	/* PEP nodes (configuration, affiliations) and their items, oldest
+	 * first by object-sequence (sm/mod_pep.c). */
+	TABLE_NOIDX("pep-node", STORAGE_PGSQL_OURS,
+		    OWNER_SEQ "\"node\" text NOT NULL, \"xml\" text NOT NULL, "
+			      "PRIMARY KEY (\"collection-owner\", \"node\")"),
+	TABLE("pep-item", STORAGE_PGSQL_OURS,
+	      OWNER_SEQ "\"node\" text NOT NULL, \"id\" text NOT NULL, \"xml\" text NOT NULL",
+	      pepitem_idx),
 };
 
 const size_t storage_pgsql_schema_len = NIDX(storage_pgsql_schema);

@@ -64,6 +64,12 @@ static const struct storage_sqlite_index rosters_idx[] = {
 static const struct storage_sqlite_index pep_idx[] = {
 	OWNER_INDEX("i_pep_owner"),
 };
+static const struct storage_sqlite_index pepnode_idx[] = {
+	OWNER_INDEX("i_pepnode_owner"),
+};
+static const struct storage_sqlite_index pepitem_idx[] = {
+	OWNER_INDEX("i_pepitem_owner"),
+};
 static const struct storage_sqlite_index status_idx[] = {
 	{ "i_status_owner", "\"collection-owner\"", 1 },
 };
@@ -134,6 +140,12 @@ const struct storage_sqlite_table storage_sqlite_schema[] = {
 	      rosters_idx),
 	/* OURS: the last item published to each PEP node. */
 	TABLE("pep-items", OWNER_SEQ "\"node\" TEXT NOT NULL, \"xml\" TEXT NOT NULL", pep_idx),
+	/* OURS: PEP nodes (configuration, affiliations) and their items,
+	 * oldest first. */
+	TABLE("pep-node", OWNER_SEQ "\"node\" TEXT NOT NULL, \"xml\" TEXT NOT NULL", pepnode_idx),
+	TABLE("pep-item",
+	      OWNER_SEQ "\"node\" TEXT NOT NULL, \"id\" TEXT NOT NULL, \"xml\" TEXT NOT NULL",
+	      pepitem_idx),
 };
 
 const size_t storage_sqlite_schema_len = NIDX(storage_sqlite_schema);

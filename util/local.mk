@@ -112,6 +112,8 @@ if HAVE_CMOCKA
 check_PROGRAMS += util/tests/test_nad
 TESTS += util/tests/test_nad
 endif
+util_tests_test_nad_SOURCES = util/tests/test_nad.c util/tests/nad_same.c \
+	util/tests/nad_same.h
 util_tests_test_nad_CPPFLAGS = $(UTIL_TEST_CPPFLAGS)
 util_tests_test_nad_LDADD = $(UTIL_TEST_LDADD)
 
@@ -122,3 +124,10 @@ util_fuzz_fuzz_nad_parse_SOURCES = util/fuzz/fuzz_nad_parse.c
 util_fuzz_fuzz_nad_parse_LDADD = $(UTIL_LIBS)
 util_fuzz_fuzz_nad_parse_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += util/fuzz/nad_parse.dict util/fuzz/corpus/nad_parse
+
+# The input loop of the fuzz targets that drive a whole component service
+# (util/fuzz/stanzas.h; muc, pubsub). Built in every build, so that the
+# compilers' warnings see it without --enable-fuzzing too.
+noinst_LIBRARIES += util/libfuzzstanzas.a
+util_libfuzzstanzas_a_SOURCES = util/fuzz/stanzas.c util/fuzz/stanzas.h
+FUZZ_STANZAS_LIBS = util/libfuzzstanzas.a

@@ -152,10 +152,14 @@ struct nad *nad_parse(const char *xml, size_t len, unsigned max_depth,
 		      const char **error_r, unsigned long *line_r);
 
 /*
- * The same with one parser kept for many documents (reset between them,
- * its hash salt drawn once): for a hot path that parses one small
- * document after another (a cluster peer's forwarded routes). Not for
- * two threads at once.
+ * The same with one parser kept for many documents, its hash salt drawn
+ * once: for a hot path that parses one small document after another (a
+ * cluster peer's forwarded routes). The documents go through one expat
+ * stream, without a reset between them, as long as each is exactly one
+ * root element with nothing after its end tag; any other document (an
+ * error, an XML declaration, a trailing comment) is parsed again on its
+ * own after a reset. Either way the answer (nad, error, line) is
+ * nad_parse()'s. Not for two threads at once.
  */
 struct nad_reader;
 struct nad_reader *nad_reader_new(void);

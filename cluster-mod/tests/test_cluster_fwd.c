@@ -281,7 +281,7 @@ static void test_link_loss_resend_no_duplicates(void **state)
 	net_free(&net);
 }
 
-static void test_new_incarnation_undelivered(void **state)
+static void test_new_incarnation_gets_them_again(void **state)
 {
 	struct net net;
 
@@ -292,7 +292,9 @@ static void test_new_incarnation_undelivered(void **state)
 	net_pump(&net);
 	net_close(&net);
 	send_n(&net.e[0], "n2", 3, 5);
-	/* n2 restarts: n1's 5 unacknowledged stanzas come back, once, in order. */
+	/* n2 is a new incarnation: n1's 5 unacknowledged stanzas go to it,
+	 * once, in order, numbered from 1 for the new pair; none goes back to
+	 * n1's sm (which would store them offline for a user online there). */
 	cluster_fwd_free(&net.e[1].fwd);
 	{
 		static const char *const p[] = { "n1" };
@@ -302,21 +304,22 @@ static void test_new_incarnation_undelivered(void **state)
 	}
 	net_open(&net, 1000, 2001);
 	net_pump(&net);
-	assert_int_equal(net.e[0].nundelivered, 5);
+	assert_int_equal(net.e[0].nundelivered, 0);
+	assert_int_equal(net.e[1].ndelivered, 5);
 	for (int i = 0; i < 5; i++) {
 		char want[32];
 
 		snprintf(want, sizeof(want), "<m%d/>", 3 + i);
-		assert_string_equal(net.e[0].undelivered[i], want);
-		assert_int_equal(net.e[0].ureason[i], CLUSTER_FWD_NODE_DEAD);
+		assert_string_equal(net.e[1].delivered[i], want);
 	}
-	assert_int_equal(net.e[1].ndelivered, 0);
-	/* Numbering restarts at 1 for the new pair, and works. */
-	assert_int_equal(queue(&net.e[0], "n2").next_seq, 1);
-	send_n(&net.e[0], "n2", 0, 2);
+	assert_int_equal(queue(&net.e[0], "n2").frames, 0);
+	assert_int_equal(queue(&net.e[0], "n2").next_seq, 6);
+	/* The numbering goes on under the new pair. */
+	send_n(&net.e[0], "n2", 8, 2);
 	net_pump(&net);
-	assert_delivered_in_order(&net.e[1], 2);
-	assert_int_equal(net.e[0].nundelivered, 5);
+	assert_int_equal(net.e[1].ndelivered, 7);
+	assert_string_equal(net.e[1].delivered[6], "<m9/>");
+	assert_int_equal(net.e[0].nundelivered, 0);
 	net_free(&net);
 }
 
@@ -358,15 +361,52 @@ static void test_self_reincarnated(void **state)
 	net_close(&net);
 	send_n(&net.e[0], "n2", 0, 2);          /* queued while the link is down */
 	/* n1 learns it was declared dead and takes a new incarnation: what it
-	 * queued comes back, and n2's fresh numbering is not taken for
-	 * duplicates of the old. */
+	 * queued waits and goes to n2 once the link is open again, numbered
+	 * from 1, and n2's fresh numbering is not taken for duplicates of the
+	 * old. */
 	cluster_fwd_reincarnated(net.e[0].fwd);
-	assert_int_equal(net.e[0].nundelivered, 2);
+	assert_int_equal(net.e[0].nundelivered, 0);
 	net.e[0].ndelivered = 0;
+	net.e[1].ndelivered = 0;
 	net_open(&net, 1001, 2000);
 	send_n(&net.e[1], "n1", 0, 3);
 	net_pump(&net);
 	assert_delivered_in_order(&net.e[0], 3);
+	assert_delivered_in_order(&net.e[1], 2);
+	assert_int_equal(net.e[0].nundelivered, 0);
+	net_free(&net);
+}
+
+static void test_acked_before_reincarnation(void **state)
+{
+	struct net net;
+
+	(void)state;
+	net_init(&net, 0, 0);
+	net_open(&net, 1000, 2000);
+	send_n(&net.e[1], "n1", 0, 3);
+	/* n1 takes them; its end-of-turn ACK has not gone yet when it learns
+	 * it was declared dead. It acknowledges before its links close, so
+	 * n2 does not send them again to the new incarnation. */
+	net_deliver(&net, 1);
+	assert_int_equal(net.e[0].ndelivered, 3);
+	cluster_fwd_ack_now(net.e[0].fwd);
+	cluster_fwd_reincarnated(net.e[0].fwd);
+	net_deliver(&net, 0);
+	assert_int_equal(queue(&net.e[1], "n1").frames, 0);
+	net_close(&net);
+	net_open(&net, 1001, 2000);
+	net_pump(&net);
+	assert_int_equal(net.e[0].ndelivered, 3);
+	/* Without it they would have come again. */
+	send_n(&net.e[1], "n1", 3, 2);
+	net_deliver(&net, 1);
+	assert_int_equal(net.e[0].ndelivered, 5);
+	cluster_fwd_reincarnated(net.e[0].fwd);
+	net_close(&net);
+	net_open(&net, 1002, 2000);
+	net_pump(&net);
+	assert_int_equal(net.e[0].ndelivered, 7);
 	net_free(&net);
 }
 
@@ -504,9 +544,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_in_order_and_ack),
 		cmocka_unit_test(test_link_loss_resend_no_duplicates),
-		cmocka_unit_test(test_new_incarnation_undelivered),
+		cmocka_unit_test(test_new_incarnation_gets_them_again),
 		cmocka_unit_test(test_sender_restart_receiver_resets),
 		cmocka_unit_test(test_self_reincarnated),
+		cmocka_unit_test(test_acked_before_reincarnation),
 		cmocka_unit_test(test_queue_bound),
 		cmocka_unit_test(test_node_gone_and_broadcasts),
 		cmocka_unit_test(test_unknown_node_too_big_bad_ack),

@@ -253,10 +253,15 @@ static void test_config_form(void **state)
 	nad_free(&nad);
 	/* publish-options: matches what is set, not what is not */
 	nad = parse(FORM(F("pubsub#access_model", "whitelist") F("pubsub#max_items", "100")));
-	assert_int_equal(ps_publish_options_check(nad, 0, &cfg, &error), 0);
+	assert_int_equal(ps_publish_options_check(nad, 0, &cfg, 100, &error), 0);
+	nad_free(&nad);
+	/* "max" is the limit, as when the node was configured with it */
+	nad = parse(FORM(F("pubsub#max_items", "max")));
+	assert_int_equal(ps_publish_options_check(nad, 0, &cfg, 100, &error), 0);
+	assert_int_equal(ps_publish_options_check(nad, 0, &cfg, 200, &error), -1);
 	nad_free(&nad);
 	nad = parse(FORM(F("pubsub#access_model", "open")));
-	assert_int_equal(ps_publish_options_check(nad, 0, &cfg, &error), -1);
+	assert_int_equal(ps_publish_options_check(nad, 0, &cfg, 100, &error), -1);
 	assert_non_null(strstr(error, "pubsub#access_model"));
 	nad_free(&nad);
 	/* round trip through the form the service offers */

@@ -52,7 +52,7 @@ static const char fuzz_xml[] =
 	"<module>vacation</module>"
 	"<module>presence</module><module>carbons</module><module>deliver</module></chain>"
 	"<chain id='in-router'><module>session</module><module>validate</module>"
-	"<module>presence</module><module>privacy</module></chain>"
+	"<module>pep</module><module>presence</module><module>privacy</module></chain>"
 	"<chain id='out-router'><module>privacy</module></chain>"
 	"<chain id='pkt-sm'><module>iq-last</module><module>iq-ping</module>"
 	"<module>iq-time</module><module>iq-version</module><module>amp</module>"

@@ -369,7 +369,7 @@ static void test_pep_fresh_after_changed(void **state)
 		  "<pubsub xmlns='http://jabber.org/protocol/pubsub'>"
 		  "<publish node='urn:example:mood'><item id='x'>"
 		  "<mood xmlns='urn:example:mood'>calm</mood></item></publish></pubsub></iq>");
-	assert_int_equal(storage_count(f->n1->st, "pep-items", "ann@example.org", NULL, &n,
+	assert_int_equal(storage_count(f->n1->st, "pep-item", "ann@example.org", NULL, &n,
 				       &error), STORAGE_OK);
 	assert_int_equal(n, 1);
 	sm_test_from_sess(f->n1, "1", a1, PEP_GET("g2"));

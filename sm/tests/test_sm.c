@@ -28,6 +28,7 @@
 #include "util/buf.h"
 #include "util/config_file.h"
 #include "util/hash.h"
+#include "util/jid.h"
 #include "util/nad.h"
 #include "util/xhash.h"
 
@@ -1320,6 +1321,174 @@ static void test_cluster_bare_jid_priorities(void **state)
 	assert_int_equal(count(sm, "queue", "bob@example.org"), 1);
 }
 
+/* Rule 1's line form (after <sync lines='1'/>): <set node=N> lines
+ * "PRIORITY AVAILABLE STARTED JID" add or update, <del node=N reason=R>
+ * lines "JID" remove, in order, mixed with <s/> in one route; what the
+ * user notices is where a message goes. A route with one bad line is
+ * refused whole. */
+static void test_cluster_remote_lines(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	static const char *const bad[] = {
+		"<set node='n2'>5 1 1796000000000 bob@example.org/x</set>",   /* no \n */
+		"<set node='n2'>128 1 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n2'>-129 1 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n2'>5 2 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n2'>5 1 18446744073709551616 bob@example.org/x\n</set>",
+		"<set node='n2'>5 1 17x bob@example.org/x\n</set>",
+		"<set node='n2'>+5 1 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n2'>5  1 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n2'>5 1 1796000000000 bob@example.org\n</set>",   /* bare */
+		"<set node='n2'>5 1 1796000000000 bob@elsewhere.org/x\n</set>",
+		"<set node='n2'>5 1 1796000000000 \n</set>",
+		"<set node='n2'>\n</set>",
+		"<set node='n2'></set>",
+		"<set>5 1 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n 2'>5 1 1796000000000 bob@example.org/x\n</set>",
+		"<set node='n2'>5 1 1796000000000 bob@example.org/x\n<s/></set>",
+		"<del node='n2'>bob@example.org/one\n</del>",
+		"<del node='n2' reason='gone'>bob@example.org/one\n</del>",
+	};
+	struct jid *fresh = jid_new("bob@example.org/new", 19, NULL);
+	const char *a, *o;
+	struct buf big = { 0 };
+	size_t i;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	sm_test_sess_req(sm, "create", "9", NULL, "bob@example.org");
+	cl_feed(sm, "<remote xmlns='" CL_NS "'><set node='n2'>5 1 1796000000000 "
+		"bob@example.org/one\n-3 1 1796000000001 bob@example.org/two\n</set>"
+		"<s action='add' jid='bob@example.org/three' node='n3' priority='2' "
+		"available='1' started='1796000000002'/><set node='n3'>"
+		"7 0 1796000000003 bob@example.org/four\n</set></remote>");
+	assert_int_equal(sm_remote_count(sm), 4);
+	/* The highest available non-negative priority: /one on n2 (/four's
+	 * 7 is unavailable). */
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' type='chat'><body>1</body>"
+			  "</message>");
+	o = sm_test_out_find("jc:node='n2'", "jc:targets='bob@example.org/one'", "<body>1</body>",
+			     NULL);
+	if (o == NULL)
+		sm_test_out_dump();
+	assert_non_null(o);
+	assert_null(strstr(o, "<received"));
+	/* /one goes, /four becomes available: n3 now. */
+	cl_feed(sm, "<remote xmlns='" CL_NS "'><del node='n2' reason='end'>bob@example.org/one\n"
+		"</del><set node='n3'>7 1 1796000000003 bob@example.org/four\n</set></remote>");
+	assert_int_equal(sm_remote_count(sm), 3);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' type='chat'><body>2</body>"
+			  "</message>");
+	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:targets='bob@example.org/four'",
+					 "<body>2</body>", NULL));
+	assert_null(sm_test_out_find("bob@example.org/one", NULL));
+	/* Each bad route is refused whole: its first, good, line is not
+	 * taken either. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		buf_reset(&big);
+		buf_printf(&big, "<remote xmlns='" CL_NS "'><set node='n2'>1 1 1 "
+			   "bob@example.org/new\n</set>%s</remote>", bad[i]);
+		cl_feed(sm, big.data);
+		if (sm_remote_count(sm) != 3)
+			print_message("taken: %s\n", bad[i]);
+		assert_int_equal(sm_remote_count(sm), 3);
+		assert_null(sm_remote_get(sm, fresh, NULL));
+	}
+	/* At most SM_CLUSTER_REMOTE_MAX sessions a route, lines or not. */
+	buf_reset(&big);
+	buf_append_str(&big, "<remote xmlns='" CL_NS "'><set node='n2'>");
+	for (i = 0; i <= SM_CLUSTER_REMOTE_MAX; i++)
+		buf_printf(&big, "0 1 1 u%zu@example.org/r\n", i);
+	buf_append_str(&big, "</set></remote>");
+	cl_feed(sm, big.data);
+	assert_int_equal(sm_remote_count(sm), 3);
+	/* SM_CLUSTER_REMOTE_MAX is fine, with a JID whose resource has a
+	 * space and an escaped character. */
+	buf_reset(&big);
+	buf_append_str(&big, "<remote xmlns='" CL_NS "'><set node='n2'>");
+	for (i = 0; i < SM_CLUSTER_REMOTE_MAX - 1; i++)
+		buf_printf(&big, "0 1 1 u%zu@example.org/r\n", i);
+	buf_append_str(&big, "4 1 1 bob@example.org/a &amp; b\n</set></remote>");
+	cl_feed(sm, big.data);
+	assert_int_equal(sm_remote_count(sm), 3 + SM_CLUSTER_REMOTE_MAX);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org/a &amp; b'><body>3</body>"
+			  "</message>");
+	assert_non_null(sm_test_out_find("jc:node='n2'", "<body>3</body>", NULL));
+	buf_free(&big);
+	jid_free(&fresh);
+}
+
+/* The stub table under churn: 3,000 bare JIDs (two sessions each for
+ * every third), a pseudo-random two thirds removed, more added: each
+ * remaining session is found, each removed one is not (the table's
+ * removal moves other entries; a lost one would be a session the sm
+ * stops delivering to). */
+static void test_cluster_stub_table(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	enum { N = 3000 };
+	static char gone[N];
+	struct buf b = { 0 };
+	char full[64];
+	size_t want = 0;
+	int i, k;
+
+	cl_synced(sm);
+	memset(gone, 0, sizeof(gone));
+	for (int pass = 0; pass < 3; pass++) {
+		/* pass 0: add all; 1: remove about two thirds; 2: add back a
+		 * third of those */
+		for (i = 0; i < N;) {
+			buf_reset(&b);
+			buf_printf(&b, "<remote xmlns='" CL_NS "'><%s node='n2'%s>",
+				   pass == 1 ? "del" : "set", pass == 1 ? " reason='end'" : "");
+			for (k = 0; i < N && k < SM_CLUSTER_REMOTE_MAX - 1; i++) {
+				unsigned h = (unsigned)i * 2654435761u >> 7;
+
+				if (pass == 1 && h % 3 == 0)
+					continue;
+				if (pass == 2 && (!gone[i] || h % 5 != 0))
+					continue;
+				if (pass == 1)
+					gone[i] = 1;
+				if (pass == 2)
+					gone[i] = 0;
+				buf_printf(&b, "%s%su%d@example.org/a\n", pass == 1 ? "" : "0 1 ",
+					   pass == 1 ? "" : "1 ", i);
+				k++;
+				if (i % 3 == 0 && pass != 1) {
+					buf_printf(&b, "%su%d@example.org/b\n", "0 1 1 ", i);
+					k++;
+				}
+			}
+			buf_printf(&b, "</%s></remote>", pass == 1 ? "del" : "set");
+			if (k > 0)
+				cl_feed(sm, b.data);
+		}
+	}
+	for (i = 0; i < N; i++) {
+		struct jid *j;
+
+		snprintf(full, sizeof(full), "u%d@example.org/a", i);
+		j = jid_new(full, strlen(full), NULL);
+		if ((sm_remote_get(sm, j, NULL) == NULL) != gone[i])
+			print_message("%s: %s\n", full, gone[i] ? "still there" : "lost");
+		assert_true((sm_remote_get(sm, j, NULL) == NULL) == gone[i]);
+		want += !gone[i];
+		jid_free(&j);
+		snprintf(full, sizeof(full), "u%d@example.org/b", i);
+		j = jid_new(full, strlen(full), NULL);
+		assert_true((sm_remote_get(sm, j, NULL) != NULL) == (i % 3 == 0));
+		want += i % 3 == 0;
+		jid_free(&j);
+	}
+	assert_int_equal(sm_remote_count(sm), want);
+	buf_free(&b);
+}
+
 /* Seed patch 2 and rule 2: the sm asks for the table; until the module
  * says synced, a stanza for a user with no available session known
  * anywhere is held, neither stored nor bounced; then the complete view decides. An
@@ -1335,7 +1504,7 @@ static void test_cluster_hold_until_synced(void **state)
 	sm_test_out_clear();
 	sm_cluster_sync(sm);
 	assert_non_null(sm_test_out_find("to='example.org'", "from='sm-n1'",
-					 "<sync xmlns='" CL_NS "'/>", NULL));
+					 "<sync xmlns='" CL_NS "' lines='1'/>", NULL));
 	sm_test_out_clear();
 	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org'><body>held</body></message>");
 	/* A session known but unavailable is no reason to decide yet. */
@@ -2284,6 +2453,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cluster_full_jid, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_bare_jid_priorities, setup_cluster,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_remote_lines, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_stub_table, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_hold_until_synced, setup_cluster,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_presence_fan_out, setup_cluster,

@@ -201,8 +201,9 @@ static char *query(const char *path, const char *sql)
 }
 
 /* Tables no jabberd2 has (sm/mod_roster.c), with their owner indexes. */
-#define OUR_TABLES "'roster-version','roster-state','pep-items'"
-#define OUR_TABLE_INDEXES "'i_rosterv_owner','i_rosters_owner','i_pep_owner'"
+#define OUR_TABLES "'roster-version','roster-state','pep-items','pep-node','pep-item'"
+#define OUR_TABLE_INDEXES "'i_rosterv_owner','i_rosters_owner','i_pep_owner'," \
+	"'i_pepnode_owner','i_pepitem_owner'"
 
 /* Column layout of every table but ours, and the columns of every index,
  * in a form that two equivalent schemas render identically. */
@@ -256,6 +257,8 @@ static void test_schema_matches_jabberd2(void **state)
 			   "ORDER BY m.name");
 	assert_string_equal(ours_extra, "i_logout_owner|logout|collection-owner\n"
 					"i_pep_owner|pep-items|collection-owner\n"
+					"i_pepitem_owner|pep-item|collection-owner\n"
+					"i_pepnode_owner|pep-node|collection-owner\n"
 					"i_rosters_owner|roster-state|collection-owner\n"
 					"i_rosterv_owner|roster-version|collection-owner\n"
 					"i_status_owner|status|collection-owner\n");
@@ -291,7 +294,7 @@ static void test_open_unchanged(void **state)
 	assert_string_equal(before, after);
 	added = query(fx->jd2_db, "SELECT count(*) FROM sqlite_master WHERE name IN ("
 				  OUR_INDEXES "," OUR_TABLES ")");
-	assert_string_equal(added, "8\n");
+	assert_string_equal(added, "12\n");
 	free(before);
 	free(after);
 	free(added);

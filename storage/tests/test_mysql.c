@@ -153,9 +153,9 @@ static void test_jabberd2_database(void **state)
 		assert_int_equal(myt_exec(sql), 0);
 	}
 	fx_open_ok(fx);
-	/* Our six tables, nothing else changed. */
+	/* Our eight tables, nothing else changed. */
 	assert_int_equal(db_int(fx, "SELECT count(*) FROM information_schema.tables "
-				"WHERE table_schema = '%s'"), 20);
+				"WHERE table_schema = '%s'"), 22);
 	got = stt_get_ok(fx->st, "roster-items", "alice@example.org", NULL);
 	o = os_first(got);
 	stt_assert_column(got, "name", "Bob");
@@ -187,7 +187,7 @@ static void test_new_database_utf8mb4(void **state)
 
 	fx_open_ok(fx);
 	assert_int_equal(db_int(fx, "SELECT count(*) FROM information_schema.tables "
-				"WHERE table_schema = '%s'"), 20);
+				"WHERE table_schema = '%s'"), 22);
 	assert_int_equal(db_int(fx, "SELECT count(*) FROM information_schema.tables "
 				"WHERE table_schema = '%s' AND table_collation NOT LIKE 'utf8mb4%%'"),
 			 0);

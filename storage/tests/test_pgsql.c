@@ -44,6 +44,7 @@ static const char *const sm_tables[] = {
 	"published-roster-groups", "vcard", "queue", "private", "motd-message",
 	"motd-times", "privacy-default", "privacy-items", "vacation-settings", "status",
 	"verify", "roster-version", "roster-state", "pep-items",
+	"pep-node", "pep-item",
 };
 #define N_SM_TABLES (sizeof(sm_tables) / sizeof(sm_tables[0]))
 
@@ -65,12 +66,13 @@ static void test_new_database(void **state)
 		if (pgt_raw_int(fx, sql) != 1)
 			fail_msg("table %s missing", sm_tables[i]);
 	}
-	/* 19 tables, one sequence, and 24 indexes: 14 primary keys (two of
-	 * our roster tables), 8 other indexes of jabberd2's and one on the
-	 * owner of each published-roster table. */
-	pgt_assert_query(fx, RELKINDS("public"), "S|1\ni|25\nr|20\n");
+	/* 22 tables, one sequence, and 27 indexes: the 25 before PEP's
+	 * tables (15 primary keys, jabberd2's other indexes, one on the
+	 * owner of each published-roster table) and pep-node's primary key
+	 * (16) and pep-item's owner and node index. */
+	pgt_assert_query(fx, RELKINDS("public"), "S|1\ni|27\nr|22\n");
 	pgt_assert_query(fx, "SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%_pkey'",
-			 "15\n");
+			 "16\n");
 	/* The columns jabberd2's driver writes and reads, with their types. */
 	pgt_assert_query(fx, "SELECT column_name, data_type, is_nullable, column_default "
 			 "FROM information_schema.columns WHERE table_name = 'roster-items' "
@@ -285,7 +287,7 @@ static void test_schema_option(void **state)
 	pgt_exec(fx->dbname, "CREATE SCHEMA \"sm \"\"data\"\"\"", 0);
 	pgt_opt_set(fx, "storage.pgsql.schema", "sm \"data\"");
 	assert_int_equal(pgt_open(fx, &error), 0);
-	pgt_assert_query(fx, RELKINDS("sm \"data\""), "S|1\ni|25\nr|20\n");
+	pgt_assert_query(fx, RELKINDS("sm \"data\""), "S|1\ni|27\nr|22\n");
 	pgt_assert_query(fx, RELKINDS("public"), "");
 	pgt_put_one_str(fx, "queue", "alice@x", "xml", "NAD<x/>");
 	assert_true(pgt_raw_int(fx, "SELECT count(*) FROM \"sm \"\"data\"\"\".queue") == 1);
@@ -791,7 +793,7 @@ static void test_jabberd2_schema(void **state)
 	assert_int_equal(pgt_open(theirs_fx, &error), 0);
 	after = pgt_schema_digest(theirs_fx);
 	assert_string_equal(after, theirs);
-	pgt_assert_query(theirs_fx, RELKINDS("public"), "S|1\ni|25\nr|20\n");
+	pgt_assert_query(theirs_fx, RELKINDS("public"), "S|1\ni|27\nr|22\n");
 	free(ours);
 	free(theirs);
 	free(after);

@@ -122,7 +122,7 @@ static void test_new_database(void **state)
 		"published-roster", "published-roster-groups", "vcard", "queue", "private",
 		"motd-message", "motd-times", "privacy-default", "privacy-items",
 		"vacation-settings", "status", "verify", "roster-version", "roster-state",
-		"pep-items",
+		"pep-items", "pep-node", "pep-item",
 	};
 	char sql[160], buf[16];
 

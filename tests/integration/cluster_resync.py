@@ -85,9 +85,11 @@ class _Table:
         self.want = None                # [count, synced wanted, time or None]
         self.synced_at = None
         self.depth = 0
+        self.lines = None               # (name, attrs, [text]) of a <set/>/<del/>
         self.exp = xml.parsers.expat.ParserCreate(namespace_separator=" ")
         self.exp.StartElementHandler = self._start
         self.exp.EndElementHandler = self._end
+        self.exp.CharacterDataHandler = self._text
         self.exp.Parse(("<stream:stream xmlns:stream='%s' xmlns='%s'>"
                         % (STREAMS, COMP)).encode(), False)
 
@@ -105,17 +107,55 @@ class _Table:
                 self.check()
         elif local == "s" and self.depth == 4:
             if attrs.get("action") == "remove":
-                st["removes"] += 1
-                self.table.pop(attrs.get("jid"), None)
-                why = attrs.get("reason")
-                st["removed_why"][why] = st["removed_why"].get(why, 0) + 1
+                self._remove(attrs.get("jid"), attrs.get("reason"))
             else:
-                st["adds"] += 1
-                self.table[attrs.get("jid")] = (attrs.get("node"), int(attrs.get("priority")),
-                                                attrs.get("available"))
+                self._set(attrs.get("jid"), attrs.get("node"), int(attrs.get("priority")),
+                          attrs.get("available"))
             self.check()
+        elif local in ("set", "del") and self.depth == 4:
+            st["line elements"] = st.get("line elements", 0) + 1
+            self.lines = (local, attrs, [])
+        elif self.depth > 4 and self.lines is not None:
+            st["error"] = "an element inside <%s/>" % self.lines[0]
+
+    def _remove(self, jid, why):
+        st = self.stats
+        st["removes"] += 1
+        self.table.pop(jid, None)
+        st["removed_why"][why] = st["removed_why"].get(why, 0) + 1
+
+    def _set(self, jid, node, priority, available):
+        self.stats["adds"] += 1
+        self.table[jid] = (node, priority, available)
+
+    def _text(self, data):
+        if self.lines is not None:
+            self.lines[2].append(data)
+
+    def _end_lines(self):
+        """Rule 1's line form, as strictly as the sm reads it."""
+        local, attrs, parts = self.lines
+        self.lines = None
+        text = "".join(parts)
+        if not text.endswith("\n"):
+            self.stats["error"] = "<%s/> without a line end: %r" % (local, text[-80:])
+            return
+        for line in text[:-1].split("\n"):
+            if local == "del":
+                self._remove(line, attrs.get("reason"))
+                continue
+            f = line.split(" ", 3)
+            if len(f) != 4 or not f[0].lstrip("-").isdigit() or \
+                    not -128 <= int(f[0]) <= 127 or f[1] not in ("0", "1") or \
+                    not f[2].isdigit() or not f[3]:
+                self.stats["error"] = "bad line %r" % line
+                return
+            self._set(f[3], attrs.get("node"), int(f[0]), f[1])
+        self.check()
 
     def _end(self, name):
+        if self.depth == 4 and self.lines is not None:
+            self._end_lines()
         self.depth -= 1
 
     def check(self):
@@ -183,9 +223,10 @@ class StubSm:
     process do not wait for it): the remote table as rules 1 and 2 build
     it."""
 
-    def __init__(self, node):
+    def __init__(self, node, lines=False, wait_reset=False):
         comp = node.sm()
         self.comp_id = node.sm_id
+        self.lines = lines
         # Everything the ElementTree parser was given is whole elements
         # (the bind answer, presences): expat continues at a boundary.
         assert comp.depth == 1, "scripted sm switched mid-element"
@@ -196,6 +237,15 @@ class StubSm:
         child.close()
         comp.sock.close()       # the child holds the connection
         self.met = None
+        if lines:
+            self.sync()         # as ours does when it binds, asking for lines
+        if lines and wait_reset:
+            # the answer's reset before anything else happens: a change
+            # the module sends before it would be cleared and sent again
+            deadline = time.monotonic() + 10
+            while self.stats()["resets"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert self.stats()["resets"] == 1, "no answer to <sync lines='1'/>"
 
     def _recv(self, kind, timeout):
         deadline = time.monotonic() + timeout
@@ -237,8 +287,10 @@ class StubSm:
         return self.get(True)[0]
 
     def sync(self):
-        self.conn.send(("send", ("<route xmlns='%s' to='%s' from='%s'><sync xmlns='%s'/></route>"
-                                 % (COMP, DOMAIN, self.comp_id, NS)).encode()))
+        """<sync/>, with lines='1' (rule 1's line form) if this sm takes it."""
+        self.conn.send(("send", ("<route xmlns='%s' to='%s' from='%s'><sync xmlns='%s'%s/></route>"
+                                 % (COMP, DOMAIN, self.comp_id, NS,
+                                    " lines='1'" if self.lines else "")).encode()))
 
     def close(self):
         try:
@@ -259,6 +311,8 @@ class DrainSm:
     def __init__(self, node):
         self.comp = node.sm()
         self._stop = False
+        self.needles = {}       # bytes -> seen (watch())
+        self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -266,14 +320,33 @@ class DrainSm:
         s = self.comp.sock
         s.settimeout(0.2)
         end = time.monotonic() + LIFETIME_S
+        tail = b""
         while not self._stop and time.monotonic() < end:
             try:
-                if not s.recv(262144):
+                data = s.recv(262144)
+                if not data:
                     break
             except socket.timeout:
                 continue
             except OSError:
                 break
+            with self.lock:
+                if self.needles:
+                    seen = tail + data
+                    for k in self.needles:
+                        if not self.needles[k] and k in seen:
+                            self.needles[k] = True
+                    tail = data[-256:]
+
+    def watch(self, needles):
+        """From now, note which of `needles` (bytes, < 256 each) the module
+        sends this sm."""
+        with self.lock:
+            self.needles = {n: False for n in needles}
+
+    def seen(self):
+        with self.lock:
+            return {k for k, v in self.needles.items() if v}
 
     def start_sessions(self, first, count, batch=1000):
         for b in range(first, first + count, batch):
@@ -415,9 +488,10 @@ def peer_view(node, peer):
 class Pair:
     """n1 and n2 through a Mesh, with their scripted sms."""
 
-    def __init__(self, sandbox, real_sm=False):
+    def __init__(self, sandbox, real_sm=False, lines=True):
         self.sb = sandbox
         self.real_sm = real_sm
+        self.lines = lines      # the scripted sm asks for rule 1's line form
         self.pki = Pki(sandbox)
         cports = {1: sandbox.free_port("127.0.0.2"), 2: sandbox.free_port("127.0.0.3")}
         self.mesh = faultproxy.Mesh({n: ("127.0.0.%d" % (n + 1), p) for n, p in cports.items()},
@@ -444,15 +518,15 @@ class Pair:
                   timeout, "n1 and n2 linked")
         self.linked_at = time.monotonic()
         self.sm1 = DrainSm(self.n1)
-        self.sm2 = self.stub_sm()
+        self.sm2 = self.stub_sm(wait_reset=True)
         return self
 
-    def stub_sm(self):
+    def stub_sm(self, wait_reset=False):
         if self.real_sm:
             if not hasattr(self, "_real"):
                 self._real = RealSm(self.sb, self.n2)
             return self._real.start()
-        return StubSm(self.n2)
+        return StubSm(self.n2, lines=self.lines, wait_reset=wait_reset)
 
     def _sm_told(self):
         """The time n2's sm had every stub, or None (not yet)."""
@@ -594,8 +668,8 @@ class Pair:
                       "n2's table holds %d" % n)
         self.sm2 = self.stub_sm()
         self.sm2.expect(n, synced=True)
-        if not self.real_sm:
-            self.sm2.sync()     # ours sends it when it binds
+        if not self.real_sm and not self.sm2.lines:
+            self.sm2.sync()     # ours sends it when it binds (so does StubSm with lines)
         r = self.watch(t0, n, timeout)
         r["link opens"] = self.log_count("cluster: peer n1 open") - opens0
         return r

@@ -19,7 +19,7 @@ from test_sm import OURS, iq, roster_items, roster_set, run, wait_event
 SM_TABLES = ("active", "logout", "roster-items", "roster-groups", "vcard", "queue",
              "private", "motd-times", "privacy-default", "privacy-items",
              "vacation-settings", "status", "roster-version", "roster-state",
-             "pep-items")
+             "pep-items", "pep-node", "pep-item")
 
 
 def node_with(sandbox, storage, extra):

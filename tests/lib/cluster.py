@@ -327,19 +327,27 @@ class Cluster:
         self.wait_linked()
         self.wait_released()
 
+    # Flap damping (docs/cluster-protocol.md): a return adds 1000 to a
+    # member's penalty and 2000 holds it down.
+    CALM_PENALTY = 1000
+
     def wait_released(self, timeout=60):
         """Wait until no node holds a member down (flap damping, after a
-        test that made a node come back several times): a hold outlives
-        the test that caused it (at most 45 s on lan) and would hide
-        presence in the next one."""
+        test that made a node come back several times), and until no
+        member's penalty is so high that one more return would hold it:
+        a hold, or a penalty, outlives the test that caused it (at most 45
+        s on lan) and would hide presence in the next one."""
         deadline = time.monotonic() + paths.scaled(timeout)
         while True:
-            held = {n.name: [m["name"] for m in n.status_json()["members"] if m.get("held")]
+            held = {n.name: ["%s (penalty %d)" % (m["name"], m.get("penalty") or 0)
+                             for m in n.status_json()["members"]
+                             if m.get("held") or (m.get("penalty") or 0) >= self.CALM_PENALTY]
                     for n in self.nodes if n.running()}
             if not any(held.values()):
                 return
             if time.monotonic() > deadline:
-                raise AssertionError("members still held down after %.0f s: %r"
+                raise AssertionError("members still held down, or about to be, after "
+                                     "%.0f s: %r"
                                      % (paths.scaled(timeout), held))
             time.sleep(0.5)
 

@@ -20,6 +20,7 @@
 
 #include "util/buf.h"
 #include "util/nad.h"
+#include "util/tests/nad_same.h"
 
 #define SESS "http://jabberd.jabberstudio.org/ns/session/1.0"
 
@@ -39,48 +40,6 @@ static char *ser(const struct nad *nad, int elem, const char *default_ns)
 
 	nad_serialize(nad, elem, default_ns, &b);
 	return buf_steal(&b, NULL);
-}
-
-/* Structural equality of two subtrees: names, namespaces, attributes (as
- * a set), cdata and tails. */
-static int same_tree(const struct nad *a, int ea, const struct nad *b, int eb)
-{
-	const char *ns, *name, *val, *ta, *tb;
-	size_t la, lb;
-	int pos = 0, na = 0, nb = 0, ca, cb;
-
-	if (strcmp(nad_name(a, ea), nad_name(b, eb)) != 0)
-		return 0;
-	if ((nad_ns(a, ea) == NULL) != (nad_ns(b, eb) == NULL) ||
-	    (nad_ns(a, ea) != NULL && strcmp(nad_ns(a, ea), nad_ns(b, eb)) != 0))
-		return 0;
-	while (nad_attr_next(a, ea, &pos, &ns, &name, &val)) {
-		const char *v = nad_attr(b, eb, ns, name);
-
-		if (v == NULL || strcmp(v, val) != 0)
-			return 0;
-		na++;
-	}
-	pos = 0;
-	while (nad_attr_next(b, eb, &pos, NULL, NULL, NULL))
-		nb++;
-	if (na != nb)
-		return 0;
-	ta = nad_text(a, ea, &la);
-	tb = nad_text(b, eb, &lb);
-	if (la != lb || memcmp(ta, tb, la) != 0)
-		return 0;
-	for (ca = nad_child(a, ea, NULL, NULL), cb = nad_child(b, eb, NULL, NULL);
-	     ca != NAD_NONE && cb != NAD_NONE;
-	     ca = nad_next(a, ca, NULL, NULL), cb = nad_next(b, cb, NULL, NULL)) {
-		if (!same_tree(a, ca, b, cb))
-			return 0;
-		ta = nad_tail(a, ca, &la);
-		tb = nad_tail(b, cb, &lb);
-		if (la != lb || memcmp(ta, tb, la) != 0)
-			return 0;
-	}
-	return ca == NAD_NONE && cb == NAD_NONE;
 }
 
 static void test_build_and_walk(void **state)
@@ -231,19 +190,19 @@ static void test_copy_extract_graft(void **state)
 
 	(void)state;
 	cp = nad_copy(src);
-	assert_true(same_tree(src, 0, cp, 0));
+	assert_true(nad_same(src, 0, cp, 0));
 	nad_attr_set(cp, 0, NULL, "to", "changed");
 	assert_string_equal(nad_attr(src, 0, NULL, "to"), "sm");
 	msg = nad_child(src, 0, "jabber:client", "message");
 	ex = nad_extract(src, msg);
-	assert_true(same_tree(src, msg, ex, 0));
+	assert_true(nad_same(src, msg, ex, 0));
 	s = ser(ex, 0, "jabber:client");
 	assert_string_equal(s, "<message to='a@b'><body>hi &amp; bye</body>tail</message>");
 	free(s);
 	dst = nad_new();
 	nad_elem_add(dst, NAD_NONE, "jabber:client", "wrapper");
 	g = nad_graft(dst, 0, src, msg);
-	assert_true(same_tree(src, msg, dst, g));
+	assert_true(nad_same(src, msg, dst, g));
 	/* Graft within the same nad. */
 	g = nad_graft(src, msg, src, nad_child(src, msg, NULL, "body"));
 	s = ser(src, msg, "jabber:client");
@@ -344,7 +303,7 @@ static void test_serialize_table(void **state)
 			xasprintf("<w xmlns='%s'>%s</w>", ser_cases[i].default_ns, s) :
 			xasprintf("<w>%s</w>", s);
 		b = parse_ok(wrapped);
-		if (!same_tree(a, 0, b, nad_child(b, 0, NULL, NULL)))
+		if (!nad_same(a, 0, b, nad_child(b, 0, NULL, NULL)))
 			fail_msg("case %zu: round trip of %s differs", i, s);
 		free(wrapped);
 		free(s);
@@ -488,6 +447,68 @@ static void test_reader(void **state)
 	assert_null(r);
 }
 
+/* A reader parses documents through one stream (no reset between them):
+ * documents that would leave something behind in that stream (bytes
+ * after the root, a closed wrapper, a second root, text outside the root)
+ * get nad_parse()'s answer, and the next document is not affected. */
+static void test_reader_stream(void **state)
+{
+	static const char *const docs[] = {
+		"<a/><b", "</w>", "<a/></w>", "<a></a></w><b/>", "x<a/>", "<a/>x", "<a/><b/>",
+		"<a/><!-- trailing comment -->", "<!-- c --><a>t</a>", "<a/>\n", "<a>", "<a",
+		"<?xml version='1.0'?><a/>", "<a><b></a>", "<w>", "<a xmlns:p='u'><p:b/></a>",
+		"<p:a/>", "", "  ", "<a>&amp;&lt;</a>", "<a>\xff</a>", "<![CDATA[x]]><a/>",
+	};
+	static const char good[] = "<route xmlns='jabber:component:accept' to='sm'>"
+				   "<message xmlns='jabber:client'><body>hi</body></message></route>";
+	struct nad_reader *r = nad_reader_new();
+	char *want_good;
+	struct nad *g;
+	const char *err = NULL;
+
+	(void)state;
+	g = nad_parse(good, strlen(good), 0, &err, NULL);
+	assert_non_null(g);
+	want_good = nad_to_string(g, NULL);
+	nad_free(&g);
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+			const char *e1 = NULL, *e2 = NULL;
+			unsigned long l1 = 0, l2 = 0;
+			struct nad *a = nad_parse(docs[i], strlen(docs[i]), 0, &e1, &l1);
+			struct nad *b = nad_reader_parse(r, docs[i], strlen(docs[i]), 0, &e2, &l2);
+			char *s;
+
+			if ((a == NULL) != (b == NULL))
+				fail_msg("round %d doc %zu: nad_parse %s, the reader %s", round, i,
+					 a == NULL ? e1 : "accepts", b == NULL ? e2 : "accepts");
+			if (a == NULL) {
+				assert_string_equal(e1, e2);
+				assert_int_equal(l1, l2);
+			} else {
+				char *sa = nad_to_string(a, NULL), *sb = nad_to_string(b, NULL);
+
+				assert_string_equal(sa, sb);
+				free(sa);
+				free(sb);
+			}
+			nad_free(&a);
+			nad_free(&b);
+			/* The next one is what it is, whatever came before. */
+			for (int k = 0; k < 2; k++) {
+				b = nad_reader_parse(r, good, strlen(good), 0, &e2, NULL);
+				if (b == NULL)
+					fail_msg("round %d after doc %zu: %s", round, i, e2);
+				s = nad_to_string(b, NULL);
+				assert_string_equal(s, want_good);
+				free(s);
+				nad_free(&b);
+			}
+		}
+	free(want_good);
+	nad_reader_free(&r);
+}
+
 static void test_parse_depth(void **state)
 {
 	struct buf b = { 0 };
@@ -542,7 +563,7 @@ static void test_growth(void **state)
 	s = nad_to_string(nad, NULL);
 	nad_free(&nad);
 	nad = parse_ok(s);
-	assert_true(same_tree(nad, 0, cp, 0));
+	assert_true(nad_same(nad, 0, cp, 0));
 	free(s);
 	nad_free(&nad);
 	nad_free(&cp);
@@ -611,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_parse_rules),
 		cmocka_unit_test(test_parse_depth),
 		cmocka_unit_test(test_reader),
+		cmocka_unit_test(test_reader_stream),
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_raw),
 	};

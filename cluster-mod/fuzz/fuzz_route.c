@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libFuzzer target for cluster_route_bytes (cluster-mod/cluster_route.c):
+ * whatever parses (as the receiving module parses a peer's route) gets
+ * the attributes the module sets for its sm; when cluster_route_bytes
+ * takes it, the bytes it wrote must parse to the same tree as the nad
+ * they stand for (they go to the sm instead of that nad serialized).
+ * The first input byte picks the targets' value (plain, or with
+ * characters that need escaping).
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster-mod/cluster_route.h"
+#include "util/tests/nad_same.h"
+#include "util/buf.h"
+#include "util/nad.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const targets[] = { "b@example.com/r", "b@x/' \"&<>\t\r\n" };
+	const char *err = NULL;
+	struct buf out = { 0 };
+	struct nad *nad, *got;
+
+	if (size < 1)
+		return 0;
+	nad = nad_parse((const char *)data + 1, size - 1, 64, &err, NULL);
+	if (nad == NULL)
+		return 0;
+	nad_attr_set(nad, 0, NULL, "from", "example.com");
+	nad_attr_set(nad, 0, NULL, "to", "sm");
+	nad_attr_set_prefixed(nad, 0, "urn:jabberd-cluster:session", "jc", "from-node", "n1");
+	nad_attr_set_prefixed(nad, 0, "urn:jabberd-cluster:session", "jc", "targets",
+			      targets[data[0] & 1]);
+	if (cluster_route_bytes((const char *)data + 1, size - 1, NULL, nad, &out) == 0) {
+		got = nad_parse(out.data, out.len, 64, &err, NULL);
+		if (got == NULL || !nad_same(nad, 0, got, 0))
+			abort();
+		nad_free(&got);
+	} else if (out.len != 0) {
+		abort();        /* refused, yet wrote something */
+	}
+	buf_free(&out);
+	nad_free(&nad);
+	return 0;
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests for cluster-mod/cluster_route.c: the bytes a receiving
+ * module writes for its sm instead of serializing a peer's route again
+ * must parse to the same tree as the nad they stand for (names,
+ * namespaces, attributes, text; prefixes may differ), for routes as
+ * peers send them and for the odd ones (quotes, white space, prefixes
+ * the stanza takes from the route's start tag, a prefix jc already bound
+ * to something else); and the shapes the fast path does not handle are
+ * refused, leaving the output as it was.
+ */
+#include "config.h"
+#include "cluster-mod/cluster_route.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/buf.h"
+#include "util/nad.h"
+#include "util/tests/nad_same.h"
+
+#define SESSION_NS "urn:jabberd-cluster:session"
+
+/* What the module does to a peer's route (cluster_local.c fwd_deliver). */
+static struct nad *for_sm(const char *bytes, const char *targets)
+{
+	const char *err = NULL;
+	struct nad *nad = nad_parse(bytes, strlen(bytes), 64, &err, NULL);
+
+	if (nad == NULL)
+		fail_msg("does not parse: %s: %s", err, bytes);
+	nad_attr_set(nad, 0, NULL, "from", "example.com");
+	nad_attr_set(nad, 0, NULL, "to", "sm");
+	nad_attr_set_prefixed(nad, 0, SESSION_NS, "jc", "from-node", "n1");
+	nad_attr_set_prefixed(nad, 0, SESSION_NS, "jc", "targets", targets);
+	return nad;
+}
+
+static const char *const good[] = {
+	/* As nad_serialize writes them. */
+	"<route xmlns='jabber:component:accept' to='example.com' from='sm'>"
+	"<message xmlns='jabber:client' from='a@example.com/r' to='b@example.com/r' "
+	"type='chat'><body>hello &amp; &lt;bye&gt;</body></message></route>",
+	/* A second forward: jc:hops, and the stanza using the route's prefix. */
+	"<route xmlns='jabber:component:accept' xmlns:jc='urn:jabberd-cluster:session' "
+	"jc:hops='2' to='example.com' from='sm'><message xmlns='jabber:client' jc:x='1'>"
+	"<body>x</body></message></route>",
+	/* jc bound to something else: the stanza relies on it. */
+	"<route xmlns='jabber:component:accept' xmlns:jc='urn:other' xmlns:jc0='urn:o2' "
+	"jc:a='v' to='example.com'><message xmlns='jabber:client'><jc:b jc0:c='1'/>"
+	"</message></route>",
+	/* Double quotes, white space and new lines in the tag, odd values. */
+	"<route\n\txmlns=\"jabber:component:accept\"  to = \"example.com\"\r\n"
+	"from=\"it's\" type='a\"b'  ><presence xmlns='jabber:client'/></route>",
+	/* jabberd2's component namespace (what the router speaks). */
+	"<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' to='example.com' "
+	"from='sm'><message xmlns='jabber:client' type='chat'><body>b</body></message></route>",
+	/* An attribute in xml:, and text around the stanza. */
+	"<route xmlns='jabber:component:accept' xml:lang='en' to='example.com'> t1 "
+	"<iq xmlns='jabber:client' type='get' id='1'/> t2 </route>",
+};
+
+static void test_same_tree(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		static const char *const targets[] = {
+			"b@example.com/r", "b@example.com/it's & <that>\ttab\nline",
+		};
+
+		for (size_t t = 0; t < 2; t++) {
+			struct nad *want = for_sm(good[i], targets[t]), *got;
+			struct buf out = { 0 };
+			const char *err = NULL;
+
+			buf_append_str(&out, "KEEP");
+			if (cluster_route_bytes(good[i], strlen(good[i]), NULL, want, &out) != 0)
+				fail_msg("case %zu refused", i);
+			assert_memory_equal(out.data, "KEEP", 4);
+			got = nad_parse(out.data + 4, out.len - 4, 64, &err, NULL);
+			if (got == NULL)
+				fail_msg("case %zu: the bytes do not parse (%s): %s", i, err,
+					 out.data + 4);
+			if (!nad_same(want, 0, got, 0))
+				fail_msg("case %zu: another tree: %s", i, out.data + 4);
+			nad_free(&got);
+			nad_free(&want);
+			buf_free(&out);
+		}
+	}
+}
+
+/* The stanza's bytes go out as they came, not serialized again. */
+static void test_stanza_bytes_kept(void **state)
+{
+	static const char in[] = "<route xmlns='jabber:component:accept' to='example.com'>"
+				 "<message xmlns='jabber:client'><body>a&#x42;c</body></message>"
+				 "</route>";
+	struct nad *nad = for_sm(in, "b@example.com/r");
+	struct buf out = { 0 };
+
+	(void)state;
+	assert_int_equal(cluster_route_bytes(in, strlen(in), NULL, nad, &out), 0);
+	assert_non_null(strstr(out.data, "><message xmlns='jabber:client'><body>a&#x42;c</body>"
+			       "</message></route>"));
+	assert_non_null(strstr(out.data, " to='sm'"));
+	assert_null(strstr(out.data, "to='example.com'"));
+	nad_free(&nad);
+	buf_free(&out);
+}
+
+static void test_refused(void **state)
+{
+	static const char *const bad[] = {
+		"<route xmlns='jabber:component:accept' to='example.com'/>",
+		"<route to='example.com'><message/></route>",
+		"<route xmlns='jabber:component:accept' to='ex&#97;mple.com'><m/></route>",
+		"<c:route xmlns:c='jabber:component:accept' to='x'><m/></c:route>",
+		"<!-- c --><route xmlns='jabber:component:accept' to='x'><m/></route>",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct nad *nad = for_sm(bad[i], "b@example.com/r");
+		struct buf out = { 0 };
+
+		buf_append_str(&out, "KEEP");
+		if (cluster_route_bytes(bad[i], strlen(bad[i]), NULL, nad, &out) == 0)
+			fail_msg("case %zu taken: %s", i, out.data);
+		assert_int_equal(out.len, 4);
+		assert_string_equal(out.data, "KEEP");
+		nad_free(&nad);
+		buf_free(&out);
+	}
+}
+
+/* Sending: the sm's route as the router read it off the sm's stream, in
+ * that stream's default namespace, jc:node and jc:targets dropped. */
+static void test_inherited(void **state)
+{
+	static const char in[] = "<route xmlns:jc='urn:jabberd-cluster:session' jc:node='n2' "
+				 "jc:targets='b@example.com/r' jc:hops='2' to='example.com' "
+				 "from='sm'><message xmlns='jabber:client' to='b@example.com/r'>"
+				 "<body>x</body></message></route>";
+	struct buf doc = { 0 }, out = { 0 };
+	const char *err = NULL;
+	struct nad *stream, *nad, *got;
+
+	(void)state;
+	buf_printf(&doc, "<s xmlns='jabber:component:accept'>%s</s>", in);
+	stream = nad_parse(doc.data, doc.len, 64, &err, NULL);
+	assert_non_null(stream);
+	nad = nad_extract(stream, nad_child(stream, 0, NULL, NULL));
+	nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
+	nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
+	assert_int_equal(cluster_route_bytes(in, strlen(in), NULL, nad, &out), -1);
+	assert_int_equal(cluster_route_bytes(in, strlen(in), "urn:other", nad, &out), -1);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(cluster_route_bytes(in, strlen(in), "jabber:component:accept", nad,
+					     &out), 0);
+	got = nad_parse(out.data, out.len, 64, &err, NULL);
+	if (got == NULL)
+		fail_msg("does not parse (%s): %s", err, out.data);
+	if (!nad_same(nad, 0, got, 0))
+		fail_msg("another tree: %s", out.data);
+	assert_null(strstr(out.data, "targets"));
+	assert_non_null(strstr(out.data, "jc:hops='2'"));
+	/* Without jc:hops, nothing uses jc: any more: not declared. */
+	nad_attr_set(nad, 0, SESSION_NS, "hops", NULL);
+	buf_reset(&out);
+	assert_int_equal(cluster_route_bytes(in, strlen(in), "jabber:component:accept", nad,
+					     &out), 0);
+	assert_null(strstr(out.data, "xmlns:jc"));
+	nad_free(&got);
+	got = nad_parse(out.data, out.len, 64, &err, NULL);
+	assert_non_null(got);
+	assert_true(nad_same(nad, 0, got, 0));
+	nad_free(&got);
+	nad_free(&nad);
+	nad_free(&stream);
+	buf_free(&doc);
+	buf_free(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_same_tree),
+		cmocka_unit_test(test_stanza_bytes_kept),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_inherited),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
