@@ -66,14 +66,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	muc->send = drop;
-	t0 = cpu_seconds();
+	t0 = bench_cpu_seconds();
 	for (i = 0; i < occupants; i++) {
 		snprintf(xml, sizeof(xml), "<presence xmlns='jabber:client' from='u%d@localhost/r'"
 			 " to='room@conference.localhost/n%d'><x xmlns='http://jabber.org/protocol/muc'>"
 			 "<history maxstanzas='0'/></x></presence>", i, i);
 		in(muc, xml);
 	}
-	t1 = cpu_seconds();
+	t1 = bench_cpu_seconds();
 	printf("occupants %d joined in %.3f s CPU, %lu stanzas sent, %.3f ms CPU per join\n",
 	       occupants, t1 - t0, sent, (t1 - t0) * 1e3 / occupants);
 	sent = 0;
