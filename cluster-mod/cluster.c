@@ -335,7 +335,8 @@ static void cluster_on_frame(const char *peer, const struct cluster_frame *frame
 	}
 	/* i13-fwd: STANZA and ACK (cluster_fwd.c through cluster_local.c). */
 	if (c->local != NULL && (frame->type == CLUSTER_FRAME_STANZA ||
-				 frame->type == CLUSTER_FRAME_ACK)) {
+				 frame->type == CLUSTER_FRAME_ACK ||
+				 frame->type == CLUSTER_FRAME_TAKEN)) {
 		enum cluster_member_state st = cluster_members_state(c->members, peer);
 
 		/* A STANZA from a node we declared dead (or left) at the

@@ -88,10 +88,18 @@ void cluster_fwd_free(struct cluster_fwd **fwdp);
 int cluster_fwd_send(struct cluster_fwd *fwd, const char *node, const uint8_t *route,
 		     size_t len, const char *const *targets, size_t ntargets);
 
-/* The peer's link opened; `incarnation` from its HELLO. A new incarnation
- * hands the old one's unacknowledged stanzas back (node-dead) and
- * restarts both directions' numbering; the same one gets them again. */
-void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t incarnation);
+/* This node's incarnation (the pairs' numbering names it in TAKEN). */
+void cluster_fwd_set_incarnation(struct cluster_fwd *fwd, uint64_t incarnation);
+
+/* The peer's link opened; `incarnation` from its HELLO, `version` the
+ * link's. A new incarnation restarts both directions' numbering; the old
+ * one's unacknowledged stanzas go back (node-dead) at once on a version-1
+ * link, and on a version-2 link when the peer's TAKEN (its first frame of
+ * ours) says which of them it took (rule 15): only the others go back.
+ * The same incarnation gets them again. On a version-2 link TAKEN is sent
+ * first: the last STANZA taken from the peer, with its pair. */
+void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t incarnation,
+			   unsigned version);
 /* The link closed: stanzas stay queued for the same incarnation. */
 void cluster_fwd_peer_closed(struct cluster_fwd *fwd, const char *peer);
 /* The peer is gone for good (declared dead, BYE(shutting down)): every
@@ -103,14 +111,16 @@ void cluster_fwd_peer_closed(struct cluster_fwd *fwd, const char *peer);
 void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 			   enum cluster_fwd_reason reason);
 
-/* This node took a new incarnation (it learnt it was declared dead): its
- * peers take it for a new node, so with each of them everything not
- * acknowledged goes back (node-dead) and both directions' numbering
- * restarts from 1. Its links close and open again (new HELLOs): until a
- * peer's opens, what is sent to it waits in the queue. */
-void cluster_fwd_reincarnated(struct cluster_fwd *fwd);
+/* This node took `incarnation` (it learnt it was declared dead): its
+ * peers take it for a new node, so with each of them both directions'
+ * numbering restarts from 1, and what was not acknowledged goes back
+ * (node-dead): at once for a peer whose last link was version 1, else
+ * when the peer's TAKEN on the next link says which it took (rule 15).
+ * Its links close and open again (new HELLOs): until a peer's opens,
+ * what is sent to it waits in the queue. */
+void cluster_fwd_reincarnated(struct cluster_fwd *fwd, uint64_t incarnation);
 
-/* A STANZA or ACK from `peer` (other types are ignored). Returns 0, or
+/* A STANZA, ACK or TAKEN from `peer` (other types are ignored). Returns 0, or
  * -1 with *error_r (an ACK for stanzas never sent). */
 int cluster_fwd_frame(struct cluster_fwd *fwd, const char *peer,
 		      const struct cluster_frame *frame, const char **error_r);
@@ -124,6 +134,8 @@ struct cluster_fwd_queue {
 	size_t frames, bytes;           /* waiting for an ACK */
 	uint64_t delivered_in;          /* last sequence delivered from it */
 	uint64_t sent, received, resent, duplicates, undelivered;
+	size_t in_doubt;                /* set aside at a new incarnation (rule 15) */
+	uint64_t doubt_taken;           /* of those, the peer had taken */
 	/* undelivered, by cause (enum cluster_fwd_reason) */
 	uint64_t undelivered_by[CLUSTER_FWD_REASONS];
 	size_t max_frames, max_bytes;   /* the bounds of frames and bytes */

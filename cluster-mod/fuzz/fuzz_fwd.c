@@ -2,8 +2,9 @@
 /*
  * libFuzzer target for cluster-mod/cluster_fwd.c, the stanza transport,
  * fed as a peer would feed it. The first byte sets the queue bound
- * (1 + bits 0-3 frames) and how often the link refuses a frame (bits
- * 4-6); the rest is a byte stream of version-1 frames from peer "n2",
+ * (1 + bits 0-3 frames), how often the link refuses a frame (bits
+ * 4-6) and the link's version (bit 7: 2, with TAKEN); the rest is a byte
+ * stream of frames of that version from peer "n2",
  * decoded as a link would (stopping at the first rejection) and handed
  * to cluster_fwd_frame(), with local sends, flushes, link closes,
  * reopens (now and then as a new incarnation) and the node declared gone
@@ -80,11 +81,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	delivered = 0;
 	refuse_every = (data[0] >> 4) & 7;
 	fwd = cluster_fwd_new(peers, 1, 1 + (data[0] & 15), 0, &hooks, NULL);
-	cluster_fwd_peer_open(fwd, "n2", incarnation);
+	cluster_fwd_peer_open(fwd, "n2", incarnation, 1 + (data[0] >> 7));
 	for (off = 1; off < size; off += flen, k++) {
 		if (cluster_frame_scan(data + off, size - off, &flen, &error) != CLUSTER_SCAN_FRAME)
 			break;
-		if (cluster_frame_decode(data + off, flen, 1, &f, &error) < 0)
+		if (cluster_frame_decode(data + off, flen, 1 + (data[0] >> 7), &f, &error) < 0)
 			break;
 		(void)cluster_fwd_frame(fwd, "n2", &f, &error);
 		cluster_frame_clear(&f);
@@ -94,7 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (k % 4 == 3)
 			cluster_fwd_peer_closed(fwd, "n2");
 		if (k % 4 == 0)
-			cluster_fwd_peer_open(fwd, "n2", k % 16 == 8 ? ++incarnation : incarnation);
+			cluster_fwd_peer_open(fwd, "n2", k % 16 == 8 ? ++incarnation : incarnation,
+					      1 + (data[0] >> 7));
 		if (k % 11 == 10)
 			cluster_fwd_node_gone(fwd, "n2", CLUSTER_FWD_NODE_DEAD);
 		if (k % 16 == 8 || k % 11 == 10)
