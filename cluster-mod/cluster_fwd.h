@@ -20,9 +20,15 @@
  *    delivered. The receiver ACKs cumulatively: every
  *    CLUSTER_FWD_ACK_EVERY stanzas, and at cluster_fwd_flush() (the end of
  *    the loop turn).
- *  - A peer gone for good (a new incarnation in its HELLO,
- *    cluster_fwd_node_gone()): everything it had not acknowledged goes to
- *    the undelivered hook, once, and the numbering restarts.
+ *  - A peer gone for good (declared dead or left, cluster_fwd_node_gone()):
+ *    everything it had not acknowledged goes to the undelivered hook,
+ *    once, and the numbering restarts.
+ *  - A new incarnation of either end (the peer's in its HELLO, or ours):
+ *    the numbering restarts; on a version-1 link what was not
+ *    acknowledged goes back at once, on a version-2 link it waits in
+ *    doubt until the peer's TAKEN says which of it the peer took, and
+ *    only the rest goes back (rule 15: no second copy of a stanza whose
+ *    ACK the closing links lost).
  *
  * Broadcast stanzas (no targets) travel the same way but are never handed
  * back as undelivered: they are dropped with the peer (iface rule 8).
