@@ -482,6 +482,8 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 				peers[i].queue_max_frames = pt.fwd.max_frames;      /* i14 */
 				peers[i].queue_max_bytes = pt.fwd.max_bytes;
 				peers[i].queue_oldest_ms = pt.fwd.oldest_ms;
+				peers[i].queue_in_doubt = pt.fwd.in_doubt;  /* rule 15 */
+				peers[i].queue_doubt_taken = pt.fwd.doubt_taken;
 				memcpy(peers[i].undelivered, pt.fwd.undelivered_by,
 				       sizeof(peers[i].undelivered));
 			}
