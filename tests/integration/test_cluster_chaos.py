@@ -292,3 +292,8 @@ def test_messages_in_flight_when_a_node_takes_a_new_incarnation_arrive_once(
                                                 " ".join(p.missing()), len(p.twice()),
                                                 " ".join(p.twice())))
     assert not problems, "\n".join(problems)
+    # And the situation did happen: stanzas in flight at a new incarnation
+    # that the peer had taken (rule 15 kept them from going back).
+    taken = sum(p["queue"]["doubt_taken"] for n in (c[2], c[3])
+                for p in n.status_json()["peers"] if p["name"] in ("n2", "n3"))
+    assert taken > 0, "no stanza was in flight between n2 and n3 at their reincarnations"
