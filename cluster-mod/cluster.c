@@ -195,6 +195,10 @@ static void members_reincarnated(void *ctx, uint64_t incarnation)
 {
 	struct cluster *c = ctx;
 
+	/* What we took goes acknowledged on the old links before they close
+	 * (frames stop there at once). */
+	if (c->local != NULL)
+		cluster_local_reincarnating(c->local);
 	cluster_peers_set_incarnation(c->peers, incarnation);
 	if (c->local != NULL)   /* i13-fwd: numbering restarts with every peer */
 		cluster_local_reincarnated(c->local);
@@ -352,6 +356,17 @@ static void cluster_on_frame(const char *peer, const struct cluster_frame *frame
 					   "(%llu so far); its sender hands it back",
 					   peer, cluster_member_state_name(st),
 					   (unsigned long long)c->from_dead);
+			return;
+		}
+		/* This node did not run for a while and its tick has not
+		 * noticed yet (the links were read first): the sender may have
+		 * declared us dead and handed this STANZA back already. The
+		 * tick takes a new incarnation now, which closes the links
+		 * unread; a sender that had not given up sends it again to the
+		 * new incarnation (membership rule 7). */
+		if (frame->type == CLUSTER_FRAME_STANZA && !c->stopping &&
+		    cluster_members_paused(c->members, mono_ms())) {
+			members_tick_cb(c);
 			return;
 		}
 		cluster_local_frame(c->local, peer, frame);

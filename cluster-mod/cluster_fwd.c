@@ -141,7 +141,8 @@ static int send_item(struct cluster_fwd *fwd, struct fwd_peer *p, const struct f
 /* Send what this link has not had yet, as far as it takes it. */
 static void pump(struct cluster_fwd *fwd, struct fwd_peer *p)
 {
-	while (p->open && p->cursor != NULL) {
+	/* What is in doubt goes first, once the peer's TAKEN settles it. */
+	while (p->open && p->doubt == NULL && p->cursor != NULL) {
 		if (send_item(fwd, p, p->cursor) == 0)
 			return;
 		p->sent_in_pair = 1;
@@ -211,36 +212,61 @@ static void renumber(struct fwd_peer *p)
 }
 
 /* The doubt is settled: the peer took every stanza of it up to `taken`
- * (0: none, or it cannot say); the others go back to the sm. */
+ * (0: none, or it cannot say); the others go to the peer again, before
+ * anything queued since, all numbered anew in the current pair (none of
+ * which a link has had: pump() waits while a doubt is held). */
 static void settle(struct cluster_fwd *fwd, struct fwd_peer *p, uint64_t taken)
 {
-	size_t n = p->ndoubt, kept = 0;
+	struct fwd_item *again = NULL, *last = NULL;
+	size_t n = p->ndoubt, kept = 0, bytes = 0;
 
+	if (p->doubt == NULL)
+		return;
 	while (p->doubt != NULL) {
 		struct fwd_item *it = p->doubt;
 
 		p->doubt = it->next;
-		if (it->seq <= taken)
+		if (it->seq <= taken) {
 			kept++;
+			free(it);
+			continue;
+		}
+		bytes += it->cost;
+		it->next = NULL;
+		if (last != NULL)
+			last->next = it;
 		else
-			undelivered(fwd, p, p->name, CLUSTER_FWD_NODE_DEAD, it->route, it->len,
-				    (const char *const *)it->targets, it->ntargets);
-		free(it);
+			again = it;
+		last = it;
 	}
+	if (again != NULL) {
+		last->next = p->head;
+		if (p->head == NULL)
+			p->tail = last;
+		p->head = again;
+	}
+	p->frames += n - kept;
+	p->bytes += bytes;
 	p->ndoubt = p->doubt_bytes = 0;
 	p->doubt_wait = 0;
 	p->doubt_taken += kept;
-	if (n > 0)
-		log_info("cluster: fwd: %s had taken %zu of the %zu stanzas not acknowledged "
-			 "when a pair of incarnations ended; %zu handed back", p->name, kept, n,
-			 n - kept);
+	p->next_seq = 1;
+	p->acked = 0;
+	for (struct fwd_item *it = p->head; it != NULL; it = it->next)
+		it->seq = p->next_seq++;
+	p->cursor = p->open ? p->head : NULL;
+	log_info("cluster: fwd: %s had taken %zu of the %zu stanzas not acknowledged "
+		 "when a pair of incarnations ended; %zu sent again", p->name, kept, n,
+		 n - kept);
+	pump(fwd, p);
 }
 
 /* The pair of incarnations (ours, the peer's) ends: what waits for an ACK
  * is set aside, numbered as it was, until the peer says what it took
- * (settle). What no link ever had cannot have been taken: it stays queued
- * (end_pair renumbers it). An older doubt is settled first with nothing
- * taken: the peer's TAKEN would have settled it on a link of this pair. */
+ * (settle). What no link ever had cannot have been taken: it stays queued,
+ * to be numbered anew. An older doubt is settled first with nothing
+ * taken: the peer's TAKEN would have settled it on a link of this pair
+ * (never reached while pump() waits for a doubt). */
 static void set_aside(struct cluster_fwd *fwd, struct fwd_peer *p)
 {
 	if (!p->sent_in_pair)
@@ -254,16 +280,6 @@ static void set_aside(struct cluster_fwd *fwd, struct fwd_peer *p)
 	p->head = p->tail = p->cursor = NULL;
 	p->frames = p->bytes = 0;
 	p->acked = p->next_seq - 1;
-}
-
-/* A version-2 pair ends: set aside what may have been taken, number
- * what is left (never on a link) from 1 in the next pair. */
-static void end_pair(struct cluster_fwd *fwd, struct fwd_peer *p)
-{
-	set_aside(fwd, p);
-	renumber(p);
-	for (struct fwd_item *it = p->head; it != NULL; it = it->next)
-		it->seq = p->next_seq++;
 }
 
 /* Our TAKEN for a link that opened: what we last took from the peer. */
@@ -364,19 +380,20 @@ void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t i
 	if (p == NULL)
 		return;
 	if (!taken)
-		settle(fwd, p, 0);      /* a peer that cannot say: as before rule 15 */
-	if (p->known && p->incarnation != incarnation && taken) {
-		end_pair(fwd, p);
+		settle(fwd, p, 0);      /* a peer that cannot say: all go again */
+	if (p->known && p->incarnation != incarnation) {
+		/* Not taken by the old incarnation as far as we know (no ACK):
+		 * the same node answers, so they go to it again, numbered
+		 * under the new pair, rather than back to the sm, which would
+		 * store them offline for a user who is online there. What a
+		 * link had waits for the peer's TAKEN first (rule 15). */
+		if (taken)
+			set_aside(fwd, p);
 		log_info("cluster: fwd: %s is a new incarnation (%llu, was %llu): %zu "
-			 "unacknowledged stanzas wait for its TAKEN", peer,
+			 "unacknowledged stanzas sent again, %zu wait for its TAKEN", peer,
 			 (unsigned long long)incarnation, (unsigned long long)p->incarnation,
-			 p->ndoubt);
-	} else if (p->known && p->incarnation != incarnation) {
-		log_info("cluster: fwd: %s is a new incarnation (%llu, was %llu): %zu "
-			 "unacknowledged stanzas handed back", peer,
-			 (unsigned long long)incarnation, (unsigned long long)p->incarnation,
-			 p->frames);
-		drain(fwd, p, CLUSTER_FWD_NODE_DEAD);
+			 p->frames, p->ndoubt);
+		p->resent += p->frames;
 	} else if (p->known) {
 		p->resent += p->frames;
 	}
@@ -423,10 +440,10 @@ void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 
 	if (p == NULL)
 		return;
+	settle(fwd, p, 0);      /* what was in doubt goes back too */
 	if (p->frames > 0)
 		log_notice("cluster: fwd: %s gone (%s): %zu unacknowledged stanzas handed "
 			   "back to the sm", node, cluster_fwd_reason_name(reason), p->frames);
-	settle(fwd, p, 0);
 	drain(fwd, p, reason);
 	/* A node declared dead or gone comes back only as a new incarnation
 	 * (membership), possibly over a link that stayed open: both
@@ -441,21 +458,31 @@ void cluster_fwd_set_incarnation(struct cluster_fwd *fwd, uint64_t incarnation)
 	fwd->incarnation = incarnation;
 }
 
+void cluster_fwd_ack_now(struct cluster_fwd *fwd)
+{
+	for (int i = 0; i < fwd->npeers; i++)
+		send_ack(fwd, &fwd->peers[i]);
+}
+
 void cluster_fwd_reincarnated(struct cluster_fwd *fwd, uint64_t incarnation)
 {
 	for (int i = 0; i < fwd->npeers; i++) {
 		struct fwd_peer *p = &fwd->peers[i];
 
-		/* A peer whose link speaks TAKEN says, on the next link, what
-		 * it took of them (rule 15); the others get them back now. */
-		if (p->known && p->taken_link) {
-			end_pair(fwd, p);
-		} else {
-			drain(fwd, p, CLUSTER_FWD_NODE_DEAD);
-			renumber(p);
-		}
-		/* The links close (cluster_peers_set_incarnation); what the sm
-		 * sends meanwhile waits for the next HELLO, numbered anew. */
+		/* The links close (cluster_peers_set_incarnation). What was
+		 * not acknowledged, and what the sm sends meanwhile, waits for
+		 * the next HELLO and goes again numbered from 1: a peer that
+		 * declared this node dead refused it ("not from the dead"), and
+		 * one that did not would see it stored offline here for a
+		 * user online there (no merge on its side hands that over).
+		 * What a version-2 link had waits for the peer's TAKEN on the
+		 * next link, which says what of it was taken (rule 15). */
+		if (p->known && p->taken_link)
+			set_aside(fwd, p);
+		renumber(p);
+		for (struct fwd_item *it = p->head; it != NULL; it = it->next)
+			it->seq = p->next_seq++;
+		p->cursor = NULL;
 		p->open = 0;
 		p->doubt_wait = 0;
 	}
@@ -538,7 +565,7 @@ int cluster_fwd_flush(struct cluster_fwd *fwd)
 
 		send_ack(fwd, p);
 		pump(fwd, p);
-		left |= p->open && (p->ack_due || p->cursor != NULL);
+		left |= p->open && (p->ack_due || (p->cursor != NULL && p->doubt == NULL));
 	}
 	return left;
 }

@@ -24,11 +24,11 @@
  *    everything it had not acknowledged goes to the undelivered hook,
  *    once, and the numbering restarts.
  *  - A new incarnation of either end (the peer's in its HELLO, or ours):
- *    the numbering restarts; on a version-1 link what was not
- *    acknowledged goes back at once, on a version-2 link it waits in
- *    doubt until the peer's TAKEN says which of it the peer took, and
- *    only the rest goes back (rule 15: no second copy of a stanza whose
- *    ACK the closing links lost).
+ *    the numbering restarts and what was not acknowledged goes to the
+ *    peer again; on a version-2 link it waits in doubt until the peer's
+ *    TAKEN says which of it the peer took, and only the rest goes again
+ *    (rule 15: no second copy of a stanza whose ACK the closing links
+ *    lost).
  *
  * Broadcast stanzas (no targets) travel the same way but are never handed
  * back as undelivered: they are dropped with the peer (iface rule 8).
@@ -98,12 +98,13 @@ int cluster_fwd_send(struct cluster_fwd *fwd, const char *node, const uint8_t *r
 void cluster_fwd_set_incarnation(struct cluster_fwd *fwd, uint64_t incarnation);
 
 /* The peer's link opened; `incarnation` from its HELLO, `version` the
- * link's. A new incarnation restarts both directions' numbering; the old
- * one's unacknowledged stanzas go back (node-dead) at once on a version-1
- * link, and on a version-2 link when the peer's TAKEN (its first frame of
- * ours) says which of them it took (rule 15): only the others go back.
- * The same incarnation gets them again. On a version-2 link TAKEN is sent
- * first: the last STANZA taken from the peer, with its pair. */
+ * link's. A new incarnation restarts both directions' numbering and gets
+ * the old one's unacknowledged stanzas again: all of them on a version-1
+ * link; on a version-2 link those a link had wait, before anything newer,
+ * for the peer's TAKEN (its first frame of ours), and only those it says
+ * it did not take go again (rule 15). The same incarnation gets them
+ * again. On a version-2 link TAKEN is sent first: the last STANZA taken
+ * from the peer, with its pair. */
 void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t incarnation,
 			   unsigned version);
 /* The link closed: stanzas stay queued for the same incarnation. */
@@ -117,13 +118,20 @@ void cluster_fwd_peer_closed(struct cluster_fwd *fwd, const char *peer);
 void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 			   enum cluster_fwd_reason reason);
 
+/* Acknowledge now, on every open link, what was taken and not yet
+ * acknowledged: called just before this node takes a new incarnation,
+ * whose links close without a word more (a peer would otherwise send
+ * those STANZAs again to the new incarnation: a second copy; on a
+ * version-2 link TAKEN covers this too, even when the ACK is lost). */
+void cluster_fwd_ack_now(struct cluster_fwd *fwd);
+
 /* This node took `incarnation` (it learnt it was declared dead): its
  * peers take it for a new node, so with each of them both directions'
- * numbering restarts from 1, and what was not acknowledged goes back
- * (node-dead): at once for a peer whose last link was version 1, else
- * when the peer's TAKEN on the next link says which it took (rule 15).
- * Its links close and open again (new HELLOs): until a peer's opens,
- * what is sent to it waits in the queue. */
+ * numbering restarts from 1, and what was not acknowledged goes to the
+ * peer again once its link is open again: all of it after a version-1
+ * link, and after a version-2 link only what the peer's TAKEN on the next
+ * link says it did not take (rule 15). Until a peer's link opens, what is
+ * sent to it waits in the queue. */
 void cluster_fwd_reincarnated(struct cluster_fwd *fwd, uint64_t incarnation);
 
 /* A STANZA, ACK or TAKEN from `peer` (other types are ignored). Returns 0, or

@@ -862,6 +862,11 @@ void cluster_local_revived(struct cluster_local *cl)
 	}
 }
 
+void cluster_local_reincarnating(struct cluster_local *cl)
+{
+	cluster_fwd_ack_now(cl->fwd);
+}
+
 void cluster_local_reincarnated(struct cluster_local *cl)
 {
 	cluster_fwd_reincarnated(cl->fwd, cluster_peers_incarnation(cl->peers));

@@ -63,6 +63,9 @@ void cluster_local_peer_closed(struct cluster_local *cl, const char *peer);
  * back to the sm (i13-fwd, iface13.md rule 4). */
 void cluster_local_node_dead(struct cluster_local *cl, const char *node);
 
+/* Just before this node takes a new incarnation: acknowledge what was
+ * taken while the old links still carry frames. */
+void cluster_local_reincarnating(struct cluster_local *cl);
 /* This node took a new incarnation (membership): forwarding starts anew
  * with every peer (cluster_fwd_reincarnated). */
 void cluster_local_reincarnated(struct cluster_local *cl);

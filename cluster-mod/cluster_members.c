@@ -443,16 +443,27 @@ void cluster_members_left(struct cluster_membership *m, const char *peer, uint64
 	}
 }
 
-static void reincarnate(struct cluster_membership *m, uint64_t now_ms, const char *reporter)
+/* Take the next incarnation (rule 6; rule 7 after a pause). `reporter`
+ * is the member that listed us dead, or NULL when this node did not run
+ * for `paused_ms`. */
+static void reincarnate(struct cluster_membership *m, uint64_t now_ms, const char *reporter,
+			uint64_t paused_ms)
 {
 	struct member *self = m->members[0];
 	/* Incarnations are start times in ms: the next one is still below
 	 * any later restart's. */
 	uint64_t inc = self->incarnation + 1;
 
-	log_warnx("cluster: member %s says this node is dead (incarnation %llu); taking "
-		  "incarnation %llu and announcing it", reporter,
-		  (unsigned long long)self->incarnation, (unsigned long long)inc);
+	if (reporter != NULL)
+		log_warnx("cluster: member %s says this node is dead (incarnation %llu); taking "
+			  "incarnation %llu and announcing it", reporter,
+			  (unsigned long long)self->incarnation, (unsigned long long)inc);
+	else
+		log_warnx("cluster: this node did not run for %llu ms: its peers may have "
+			  "declared it dead and given up on what they sent it; taking "
+			  "incarnation %llu and announcing it (was %llu)",
+			  (unsigned long long)paused_ms, (unsigned long long)inc,
+			  (unsigned long long)self->incarnation);
 	self->incarnation = inc;
 	self->since_ms = now_ms;
 	/* The links close to open again under the new incarnation: the
@@ -461,8 +472,10 @@ static void reincarnate(struct cluster_membership *m, uint64_t now_ms, const cha
 		if (m->members[i]->state == CLUSTER_MEMBER_ALIVE)
 			m->members[i]->relink_until_ms = now_ms + m->t.silent_ms;
 	m->revive_pending = 1;          /* i14-part */
-	m->c.partitions++;
-	m->c.merges++;
+	if (reporter != NULL) {
+		m->c.partitions++;
+		m->c.merges++;
+	}
 	if (m->hooks.reincarnated != NULL)
 		m->hooks.reincarnated(m->ctx, inc);
 }
@@ -516,7 +529,7 @@ int cluster_members_frame(struct cluster_membership *m, const char *peer,
 			 * others dropped us; come back as a new incarnation. */
 			if ((x->state == CLUSTER_MEMBER_DEAD || x->state == CLUSTER_MEMBER_LEFT) &&
 			    x->incarnation >= m->members[0]->incarnation && !reincarnated) {
-				reincarnate(m, now_ms, peer);
+				reincarnate(m, now_ms, peer, 0);
 				reincarnated = changed = 1;
 			}
 			continue;
@@ -619,21 +632,35 @@ static int seen_by_others(const struct cluster_membership *m, int i, uint64_t no
 	return 0;
 }
 
+int cluster_members_paused(const struct cluster_membership *m, uint64_t now_ms)
+{
+	return now_ms - m->last_tick_ms > m->t.silent_ms;
+}
+
 void cluster_members_tick(struct cluster_membership *m, uint64_t now_ms)
 {
 	int changed = 0, suspects = 0;
 
-	if (now_ms - m->last_tick_ms > m->t.silent_ms) {
+	if (cluster_members_paused(m, now_ms)) {
 		/* This node itself did not run for a while (stopped, swapped):
 		 * silence and missing answers are ours, not the peers'. Judge
-		 * again from now. */
+		 * again from now. And the peers may have declared this node
+		 * dead meanwhile and handed back what they had sent it, which
+		 * may still wait, unread, on the links: a new incarnation closes
+		 * them unread, and what a peer had not given up on it sends
+		 * again to the new incarnation (docs/cluster-protocol.md,
+		 * membership rule 7). */
+		uint64_t paused = now_ms - m->last_tick_ms;
+
 		log_warnx("cluster: members: this node did not run for %llu ms; giving "
-			  "suspects a new %u ms", (unsigned long long)(now_ms - m->last_tick_ms),
-			  m->t.confirm_ms);
+			  "suspects a new %u ms", (unsigned long long)paused, m->t.confirm_ms);
 		for (int i = 1; i < m->n; i++)
 			if (m->members[i]->state == CLUSTER_MEMBER_SUSPECT)
 				m->members[i]->suspect_deadline_ms = now_ms + m->t.confirm_ms;
 		m->last_tick_ms = now_ms;
+		m->c.pauses++;
+		reincarnate(m, now_ms, NULL, paused);
+		send_view(m, NULL, now_ms);
 		return;
 	}
 	m->last_tick_ms = now_ms;

@@ -121,8 +121,12 @@ void cluster_members_left(struct cluster_membership *m, const char *peer, uint64
 int cluster_members_frame(struct cluster_membership *m, const char *peer,
 			  const struct cluster_members *frame_members, uint64_t now_ms,
 			  const char **error_r);
-/* Call every ping_ms / 4 or so: silence, confirmations, periodic MEMBERS. */
+/* Call every ping_ms / 4 or so: silence, confirmations, periodic MEMBERS.
+ * After a pause (below) it takes a new incarnation (rule 7). */
 void cluster_members_tick(struct cluster_membership *m, uint64_t now_ms);
+/* This node did not tick for longer than the suspect silence (it was
+ * stopped or starved): the next tick takes a new incarnation. */
+int cluster_members_paused(const struct cluster_membership *m, uint64_t now_ms);
 
 /* ---- reading the table ---- */
 
@@ -156,6 +160,9 @@ struct cluster_members_counters {
 	 * declared dead (a new incarnation of its own). */
 	uint64_t merges;
 	uint64_t held_down;     /* a member was held down */
+	/* This node did not run for longer than the suspect silence and took
+	 * a new incarnation for it (rule 7). */
+	uint64_t pauses;
 };
 
 void cluster_members_counters(const struct cluster_membership *m,

@@ -93,8 +93,8 @@ static void text_membership(const struct cluster_status *st, struct buf *out)
 	members_in(st, NULL, out);
 	buf_printf(out, "\n  events       suspected %" PRIu64 ", declared dead %" PRIu64
 		   ", left %" PRIu64 ", partitions seen %" PRIu64 ", merges %" PRIu64
-		   ", held down %" PRIu64 "\n", e->suspected, e->declared_dead, e->left,
-		   e->partitions, e->merges, e->held_down);
+		   ", held down %" PRIu64 ", own pauses %" PRIu64 "\n", e->suspected,
+		   e->declared_dead, e->left, e->partitions, e->merges, e->held_down, e->pauses);
 }
 
 void cluster_status_text(const struct cluster_status *st, struct buf *out)
@@ -301,8 +301,9 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 		buf_printf(out, "],\"membership\":{\"suspected\":%" PRIu64
 			   ",\"declared_dead\":%" PRIu64 ",\"left\":%" PRIu64
 			   ",\"partitions\":%" PRIu64 ",\"merges\":%" PRIu64
-			   ",\"held_down\":%" PRIu64, e->suspected, e->declared_dead, e->left,
-			   e->partitions, e->merges, e->held_down);
+			   ",\"held_down\":%" PRIu64 ",\"pauses\":%" PRIu64, e->suspected,
+			   e->declared_dead, e->left, e->partitions, e->merges, e->held_down,
+			   e->pauses);
 		for (int k = 0; k < 3; k++) {
 			int n = 0;
 
@@ -517,11 +518,12 @@ static void prom_members(const struct cluster_status *st, struct buf *out)
 			{ "suspected", e->suspected }, { "declared_dead", e->declared_dead },
 			{ "left", e->left }, { "partition", e->partitions },
 			{ "merge", e->merges }, { "held_down", e->held_down },
+			{ "pause", e->pauses },
 		};
 
 		prom_head(out, "jabberd_cluster_membership_events_total", "counter",
 			  "Membership events since start: a member suspected, declared dead, left; "
-			  "a partition seen; a merge done; a member held down.");
+			  "a partition seen; a merge done; a member held down; this node paused.");
 		for (size_t k = 0; k < sizeof(ev) / sizeof(ev[0]); k++) {
 			buf_append_str(out, "jabberd_cluster_membership_events_total{node=\"");
 			prom_label(out, st->node);

@@ -42,7 +42,8 @@
  * comp_free() excepted. Free the comp before its mio (mio_free closes the
  * connection and would call back into a comp already gone).
  *
- * A daemon's use, in short (sm/main.c does exactly this):
+ * A daemon's use, in short (comp/service.c does this for sm, muc and
+ * pubsub):
  *	comp_settings_load(cfg, &set, &err);     set.ident = "sm"
  *	comp = comp_new(mio, &set, &callbacks, ctx, &err);
  *	comp_bind(comp, id, NULL, 0);            before or after comp_start

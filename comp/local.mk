@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # comp/: a daemon's link to the router as a jabberd2 component (see
-# comp/comp.h). Used by sm and c2s; stanza.[ch] and daemon.[ch] (the
-# process around a service) by the muc and pubsub daemons.
+# comp/comp.h). Used by sm and c2s; service.[ch] (the link of a daemon
+# that serves names) by sm, muc and pubsub; stanza.[ch] and daemon.[ch]
+# (the process around a service) by the muc and pubsub daemons.
 noinst_LIBRARIES += comp/libcomp.a
 comp_libcomp_a_CPPFLAGS = $(AM_CPPFLAGS)
 comp_libcomp_a_SOURCES = \
@@ -11,7 +12,9 @@ comp_libcomp_a_SOURCES = \
 	comp/stanza.h \
 	comp/stanza.c \
 	comp/daemon.h \
-	comp/daemon.c
+	comp/daemon.c \
+	comp/service.h \
+	comp/service.c
 
 # What a daemon using comp links (after its own objects); daemon.c runs on
 # util/daemon.c.

@@ -33,6 +33,8 @@ TESTS += $(MUC_TESTS)
 # Run by hand (muc/tests/bench_muc.c says how).
 check_PROGRAMS += muc/tests/bench_muc
 endif
+muc_tests_bench_muc_SOURCES = muc/tests/bench_muc.c comp/tests/bench_service.c \
+	comp/tests/bench_service.h
 muc_tests_bench_muc_LDADD = $(MUC_LIBS)
 muc_tests_test_room_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 muc_tests_test_room_LDADD = $(MUC_LIBS) $(CMOCKA_LIBS)
@@ -57,7 +59,7 @@ muc_fuzz_fuzz_muc_input_SOURCES = muc/fuzz/fuzz_muc_input.c
 muc_fuzz_fuzz_muc_input_LDADD = $(MUC_LIBS)
 muc_fuzz_fuzz_muc_input_LDFLAGS = $(LIB_FUZZING_ENGINE)
 muc_fuzz_fuzz_muc_stanza_SOURCES = muc/fuzz/fuzz_muc_stanza.c
-muc_fuzz_fuzz_muc_stanza_LDADD = $(MUC_LIBS)
+muc_fuzz_fuzz_muc_stanza_LDADD = $(FUZZ_STANZAS_LIBS) $(MUC_LIBS)
 muc_fuzz_fuzz_muc_stanza_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += muc/README.md muc/fuzz/muc_input.dict muc/fuzz/muc_stanza.dict \
 	muc/fuzz/corpus

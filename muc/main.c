@@ -15,6 +15,7 @@
 
 #include "comp/comp.h"
 #include "comp/daemon.h"
+#include "comp/service.h"
 #include "comp/stanza.h"
 #include "metrics/metrics.h"
 #include "mio/mio.h"
@@ -22,84 +23,40 @@
 #include "util/config_file.h"
 #include "util/log.h"
 #include "util/nad.h"
-#include "util/sdnotify.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc/jabberd"
 #endif
 
-static size_t binds_pending;
-
 static void send_route(struct muc *muc, struct nad *stanza)
 {
 	comp_stanza_route(muc->comp, stanza);
 }
 
-/* ---- the router link ---- */
+/* ---- the router link (comp/service.h) ---- */
 
-static void on_bound(struct comp *comp, const char *name, int error, void *ctx)
+static void to_muc(void *ctx, struct nad *nad)
 {
-	struct muc *muc = ctx;
-
-	(void)comp;
-	if (error != 0) {
-		log_error("muc: cannot bind '%s' at the router (error %d); exiting", name, error);
-		muc->exit_code = 1;
-		mio_stop(muc->mio);
-		return;
-	}
-	if (--binds_pending == 0) {
-		log_notice("muc: %s ready for rooms", muc->id);
-		sdnotify_ready("ready for rooms");
-	}
-}
-
-static void on_ready(struct comp *comp, void *ctx)
-{
-	struct muc *muc = ctx;
-
-	(void)comp;
-	binds_pending = muc->nsvcs;
-}
-
-static void on_element(struct comp *comp, struct nad *nad, void *ctx)
-{
-	(void)comp;
 	muc_router_element(ctx, nad);
 }
 
-static void on_down(struct comp *comp, const char *reason, int final, void *ctx)
-{
-	struct muc *muc = ctx;
-
-	(void)comp;
-	if (!final)
-		return;
-	if (!muc->shutting_down)
-		log_notice("muc: giving up on the router (%s); shutting down", reason);
-	mio_stop(muc->mio);
-}
-
-static const struct comp_callbacks muc_comp_cb = {
-	.ready = on_ready,
-	.bound = on_bound,
-	.element = on_element,
-	.down = on_down,
+static struct comp_service muc_svc = {
+	.name = "muc", .ready = "ready for rooms", .element = to_muc,
 };
 
 static int link_router(struct muc *muc, const char **error_r)
 {
-	struct comp_settings set = { .ident = "muc" };
 	size_t i;
 
-	if (comp_settings_load(muc->cfg, &set, error_r) < 0)
+	muc_svc.id = muc->id;
+	muc_svc.mio = muc->mio;
+	muc_svc.ctx = muc;
+	if (comp_service_link(&muc_svc, muc->cfg, error_r) < 0)
 		return -1;
-	muc->comp = comp_new(muc->mio, &set, &muc_comp_cb, muc, error_r);
-	if (muc->comp == NULL)
-		return -1;
+	muc->comp = muc_svc.comp;
 	for (i = 0; i < muc->nsvcs; i++)
-		comp_bind(muc->comp, muc->svcs[i].domain, NULL, 0);
+		comp_service_bind(&muc_svc, muc->svcs[i].domain, NULL);
 	comp_start(muc->comp);
 	return 0;
 }
@@ -146,10 +103,9 @@ static void on_term(void *ctx)
 {
 	struct muc *muc = ctx;
 
-	muc->shutting_down = 1;
 	if (comp_is_open(muc->comp))
 		muc_shutdown(muc);
-	comp_close(muc->comp);
+	comp_service_close(&muc_svc);
 }
 
 static struct muc *setup(struct config *cfg, struct mio *mio)
@@ -199,7 +155,7 @@ int main(int argc, char **argv)
 		log_error("muc: %s", error);
 		rc = 1;
 	} else if ((rc = comp_daemon_run(&d, on_term, muc)) == 0)
-		rc = muc->exit_code;
+		rc = muc_svc.exit_code;
 	metrics_free(&muc_metrics);
 	comp_free(&muc->comp);
 	muc_store_close(&muc->store);

@@ -65,8 +65,6 @@ struct muc {
 	void (*send)(struct muc *muc, struct nad *stanza);
 	void *send_ctx;
 	time_t (*now)(void);
-	int shutting_down;
-	int exit_code;
 	/* Counts for the metrics (main.c's render_metrics). */
 	uint64_t n_groupchat;       /* groupchat messages sent to a room's occupants */
 };

@@ -31,6 +31,8 @@ TESTS += $(PUBSUB_TESTS)
 # Run by hand (pubsub/tests/bench_pubsub.c says how).
 check_PROGRAMS += pubsub/tests/bench_pubsub
 endif
+pubsub_tests_bench_pubsub_SOURCES = pubsub/tests/bench_pubsub.c comp/tests/bench_service.c \
+	comp/tests/bench_service.h
 pubsub_tests_bench_pubsub_LDADD = $(PUBSUB_LIBS)
 pubsub_tests_test_node_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 pubsub_tests_test_node_LDADD = $(PUBSUB_LIBS) $(CMOCKA_LIBS)
@@ -43,6 +45,6 @@ if ENABLE_FUZZING
 noinst_PROGRAMS += pubsub/fuzz/fuzz_pubsub_input
 endif
 pubsub_fuzz_fuzz_pubsub_input_SOURCES = pubsub/fuzz/fuzz_pubsub_input.c
-pubsub_fuzz_fuzz_pubsub_input_LDADD = $(PUBSUB_LIBS)
+pubsub_fuzz_fuzz_pubsub_input_LDADD = $(FUZZ_STANZAS_LIBS) $(PUBSUB_LIBS)
 pubsub_fuzz_fuzz_pubsub_input_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += pubsub/README.md pubsub/fuzz/pubsub_input.dict pubsub/fuzz/corpus

@@ -14,6 +14,7 @@
 
 #include "comp/comp.h"
 #include "comp/daemon.h"
+#include "comp/service.h"
 #include "comp/stanza.h"
 #include "metrics/metrics.h"
 #include "mio/mio.h"
@@ -21,7 +22,6 @@
 #include "util/config_file.h"
 #include "util/log.h"
 #include "util/nad.h"
-#include "util/sdnotify.h"
 #include "util/xhash.h"
 
 #ifndef SYSCONFDIR
@@ -33,56 +33,26 @@ static void send_route(struct pubsub *ps, struct nad *stanza)
 	comp_stanza_route(ps->comp, stanza);
 }
 
-/* ---- the router link ---- */
+/* ---- the router link (comp/service.h) ---- */
 
-static void on_bound(struct comp *comp, const char *name, int error, void *ctx)
+static void to_pubsub(void *ctx, struct nad *nad)
 {
-	struct pubsub *ps = ctx;
-
-	(void)comp;
-	if (error != 0) {
-		log_error("pubsub: cannot bind '%s' at the router (error %d); exiting", name,
-			  error);
-		ps->exit_code = 1;
-		mio_stop(ps->mio);
-		return;
-	}
-	log_notice("pubsub: %s ready for nodes", ps->domain);
-	sdnotify_ready("ready for nodes");
-}
-
-static void on_element(struct comp *comp, struct nad *nad, void *ctx)
-{
-	(void)comp;
 	pubsub_router_element(ctx, nad);
 }
 
-static void on_down(struct comp *comp, const char *reason, int final, void *ctx)
-{
-	struct pubsub *ps = ctx;
-
-	(void)comp;
-	if (!final)
-		return;
-	if (!ps->shutting_down)
-		log_notice("pubsub: giving up on the router (%s); shutting down", reason);
-	mio_stop(ps->mio);
-}
-
-static const struct comp_callbacks ps_comp_cb = {
-	.bound = on_bound,
-	.element = on_element,
-	.down = on_down,
+static struct comp_service ps_svc = {
+	.name = "pubsub", .ready = "ready for nodes", .element = to_pubsub,
 };
 
 static int link_router(struct pubsub *ps, const char **error_r)
 {
-	struct comp_settings set = { .ident = "pubsub" };
-
-	if (comp_settings_load(ps->cfg, &set, error_r) < 0 ||
-	    (ps->comp = comp_new(ps->mio, &set, &ps_comp_cb, ps, error_r)) == NULL)
+	ps_svc.id = ps->domain;
+	ps_svc.mio = ps->mio;
+	ps_svc.ctx = ps;
+	if (comp_service_link(&ps_svc, ps->cfg, error_r) < 0)
 		return -1;
-	comp_bind(ps->comp, ps->domain, NULL, 0);
+	ps->comp = ps_svc.comp;
+	comp_service_bind(&ps_svc, ps->domain, NULL);
 	comp_start(ps->comp);
 	return 0;
 }
@@ -118,10 +88,8 @@ static void render_metrics(struct buf *out, void *ctx)
 /* SIGTERM/SIGINT: the router link closes, then the loop ends. */
 static void on_term(void *ctx)
 {
-	struct pubsub *ps = ctx;
-
-	ps->shutting_down = 1;
-	comp_close(ps->comp);
+	(void)ctx;
+	comp_service_close(&ps_svc);
 }
 
 static struct pubsub *setup(struct config *cfg, struct mio *mio)
@@ -173,7 +141,7 @@ int main(int argc, char **argv)
 		log_error("pubsub: %s", error);
 		rc = 1;
 	} else if ((rc = comp_daemon_run(&d, on_term, ps)) == 0)
-		rc = ps->exit_code;
+		rc = ps_svc.exit_code;
 	metrics_free(&ps_metrics);
 	comp_free(&ps->comp);
 	ps_store_close(&ps->store);

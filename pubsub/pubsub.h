@@ -62,8 +62,6 @@ struct pubsub {
 	void (*send)(struct pubsub *ps, struct nad *stanza);
 	void *send_ctx;
 	time_t (*now)(void);
-	int shutting_down;
-	int exit_code;
 	/* Counts for the metrics (main.c's render_metrics). */
 	uint64_t n_published;       /* items published */
 	uint64_t n_notifications;   /* event messages sent to subscribers */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "comp/comp.h"
+#include "comp/service.h"
 #include "metrics/metrics.h"
 #include "mio/mio.h"
 #include "storage/storage.h"
@@ -39,8 +40,6 @@
 #define SYSCONFDIR "/etc/jabberd"
 #endif
 
-static int sm_binds_pending;
-
 static void usage(void)
 {
 	printf("sm - jabberd2-compatible session manager (" PACKAGE_STRING ")\n"
@@ -48,90 +47,58 @@ static void usage(void)
 	exit(1);
 }
 
-/* ---- the router link ---- */
+/* ---- the router link (comp/service.h) ---- */
 
-static void on_bound(struct comp *comp, const char *name, int error, void *ctx)
+static void to_sm(void *ctx, struct nad *nad)
 {
-	struct sm *sm = ctx;
-
-	(void)comp;
-	if (error != 0) {
-		log_error("sm: cannot bind '%s' at the router (error %d); exiting", name, error);
-		sm->exit_code = 1;
-		mio_stop(sm->mio);
-		return;
-	}
-	if (--sm_binds_pending == 0) {
-		log_notice("sm: %s ready for sessions", sm->id);
-		sdnotify_ready("ready for sessions");
-		/* In a cluster: the remote sessions, now that the router
-		 * knows our name (sm/cluster.c). */
-		sm_cluster_sync(sm);
-	}
-}
-
-static void on_ready(struct comp *comp, void *ctx)
-{
-	struct sm *sm = ctx;
-
-	(void)comp;
-	/* After the binds, so the router knows our name first. */
-	sm_send_held(sm);
-	if (sm->router_id != NULL)
-		sm_binds_pending = 1;
-	else
-		sm_binds_pending = 1 + (int)xhash_count(sm->hosts) -
-				   (xhash_get(sm->hosts, sm->id) != NULL);
-}
-
-static void on_element(struct comp *comp, struct nad *nad, void *ctx)
-{
-	(void)comp;
 	sm_router_element(ctx, nad);
 }
 
-static void on_down(struct comp *comp, const char *reason, int final, void *ctx)
+/* After the binds, so the router knows our name first. */
+static void opened(void *ctx)
 {
-	struct sm *sm = ctx;
-
-	(void)comp;
-	/* The router that carried our sessions' c2s links is gone, and c2s
-	 * has dropped their clients: end the sessions now (contacts told they
-	 * are unavailable once the link is back), rather than keep ghosts
-	 * that would swallow their messages and look available. */
-	sess_end_all(sm, "the router link is down");
-	if (!final)
-		return;
-	if (!sm->shutting_down)
-		log_notice("sm: giving up on the router (%s); shutting down", reason);
-	mio_stop(sm->mio);
+	sm_send_held(ctx);
 }
 
-static const struct comp_callbacks sm_comp_cb = {
-	.ready = on_ready,
-	.bound = on_bound,
-	.element = on_element,
-	.down = on_down,
+/* In a cluster: the remote sessions, now that the router knows our name
+ * (sm/cluster.c). */
+static void all_bound(void *ctx)
+{
+	sm_cluster_sync(ctx);
+}
+
+/* The router that carried our sessions' c2s links is gone, and c2s has
+ * dropped their clients: end the sessions now (contacts told they are
+ * unavailable once the link is back), rather than keep ghosts that would
+ * swallow their messages and look available. */
+static void lost(void *ctx)
+{
+	sess_end_all(ctx, "the router link is down");
+}
+
+static struct comp_service sm_svc = {
+	.name = "sm", .ready = "ready for sessions", .element = to_sm, .opened = opened,
+	.all_bound = all_bound, .lost = lost,
 };
 
 static int link_router(struct sm *sm, const char **error_r)
 {
-	struct comp_settings set = { .ident = "sm" };
 	struct xhash_iter it;
 	const char *host;
 
-	if (comp_settings_load(sm->cfg, &set, error_r) < 0)
+	sm_svc.id = sm->id;
+	sm_svc.mio = sm->mio;
+	sm_svc.ctx = sm;
+	if (comp_service_link(&sm_svc, sm->cfg, error_r) < 0)
 		return -1;
-	sm->comp = comp_new(sm->mio, &set, &sm_comp_cb, sm, error_r);
-	if (sm->comp == NULL)
-		return -1;
-	comp_bind(sm->comp, sm->id, NULL, 0);
+	sm->comp = sm_svc.comp;
+	comp_service_bind(&sm_svc, sm->id, NULL);
 	/* With <router_id> the domains are bound by whoever hands us their
 	 * stanzas (the cluster module), not by us. */
 	xhash_iter_init(sm->hosts, &it);
 	while (sm->router_id == NULL && xhash_iter_next(&it, &host, NULL))
 		if (strcmp(host, sm->id) != 0)
-			comp_bind(sm->comp, host, "to", 0);
+			comp_service_bind(&sm_svc, host, "to");
 	comp_start(sm->comp);
 	return 0;
 }
@@ -155,7 +122,7 @@ static void on_term(int signo, void *ctx)
 	sm_cluster_proceed(sm, "shutting down");
 	if (comp_is_open(sm->comp))
 		sess_end_all(sm, "shutting down");
-	comp_close(sm->comp);
+	comp_service_close(&sm_svc);
 }
 
 static struct metrics *sm_metrics;
@@ -205,7 +172,7 @@ static int run(struct sm *sm)
 	}
 	if (daemon_run(sm->mio, "sm", &(const struct daemon_signals){ .term = on_term }, sm) < 0)
 		return 1;
-	return sm->exit_code;
+	return sm_svc.exit_code;
 }
 
 int main(int argc, char **argv)

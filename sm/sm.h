@@ -220,7 +220,6 @@ struct sm {
 	void **mod;                     /* per-sm module data, by slot */
 	time_t started;
 	int auto_create;
-	int exit_code;
 	int shutting_down;
 	/* Routes for outside sent while the router link is down, sent when it
 	 * is back (sm_send, sm_send_held). */

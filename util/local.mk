@@ -122,3 +122,10 @@ util_fuzz_fuzz_nad_parse_SOURCES = util/fuzz/fuzz_nad_parse.c
 util_fuzz_fuzz_nad_parse_LDADD = $(UTIL_LIBS)
 util_fuzz_fuzz_nad_parse_LDFLAGS = $(LIB_FUZZING_ENGINE)
 EXTRA_DIST += util/fuzz/nad_parse.dict util/fuzz/corpus/nad_parse
+
+# The input loop of the fuzz targets that drive a whole component service
+# (util/fuzz/stanzas.h; muc, pubsub). Built in every build, so that the
+# compilers' warnings see it without --enable-fuzzing too.
+noinst_LIBRARIES += util/libfuzzstanzas.a
+util_libfuzzstanzas_a_SOURCES = util/fuzz/stanzas.c util/fuzz/stanzas.h
+FUZZ_STANZAS_LIBS = util/libfuzzstanzas.a

@@ -286,7 +286,7 @@ static void test_link_loss_resend_no_duplicates(void **state)
 	net_free(&net);
 }
 
-static void test_new_incarnation_undelivered(void **state)
+static void test_new_incarnation_gets_them_again(void **state)
 {
 	struct net net;
 
@@ -297,7 +297,9 @@ static void test_new_incarnation_undelivered(void **state)
 	net_pump(&net);
 	net_close(&net);
 	send_n(&net.e[0], "n2", 3, 5);
-	/* n2 restarts: n1's 5 unacknowledged stanzas come back, once, in order. */
+	/* n2 is a new incarnation: n1's 5 unacknowledged stanzas go to it,
+	 * once, in order, numbered from 1 for the new pair; none goes back to
+	 * n1's sm (which would store them offline for a user online there). */
 	cluster_fwd_free(&net.e[1].fwd);
 	{
 		static const char *const p[] = { "n1" };
@@ -307,21 +309,22 @@ static void test_new_incarnation_undelivered(void **state)
 	}
 	net_open(&net, 1000, 2001);
 	net_pump(&net);
-	assert_int_equal(net.e[0].nundelivered, 5);
+	assert_int_equal(net.e[0].nundelivered, 0);
+	assert_int_equal(net.e[1].ndelivered, 5);
 	for (int i = 0; i < 5; i++) {
 		char want[32];
 
 		snprintf(want, sizeof(want), "<m%d/>", 3 + i);
-		assert_string_equal(net.e[0].undelivered[i], want);
-		assert_int_equal(net.e[0].ureason[i], CLUSTER_FWD_NODE_DEAD);
+		assert_string_equal(net.e[1].delivered[i], want);
 	}
-	assert_int_equal(net.e[1].ndelivered, 0);
-	/* Numbering restarts at 1 for the new pair, and works. */
-	assert_int_equal(queue(&net.e[0], "n2").next_seq, 1);
-	send_n(&net.e[0], "n2", 0, 2);
+	assert_int_equal(queue(&net.e[0], "n2").frames, 0);
+	assert_int_equal(queue(&net.e[0], "n2").next_seq, 6);
+	/* The numbering goes on under the new pair. */
+	send_n(&net.e[0], "n2", 8, 2);
 	net_pump(&net);
-	assert_delivered_in_order(&net.e[1], 2);
-	assert_int_equal(net.e[0].nundelivered, 5);
+	assert_int_equal(net.e[1].ndelivered, 7);
+	assert_string_equal(net.e[1].delivered[6], "<m9/>");
+	assert_int_equal(net.e[0].nundelivered, 0);
 	net_free(&net);
 }
 
@@ -363,15 +366,52 @@ static void test_self_reincarnated(void **state)
 	net_close(&net);
 	send_n(&net.e[0], "n2", 0, 2);          /* queued while the link is down */
 	/* n1 learns it was declared dead and takes a new incarnation: what it
-	 * queued comes back, and n2's fresh numbering is not taken for
-	 * duplicates of the old. */
+	 * queued waits and goes to n2 once the link is open again, numbered
+	 * from 1, and n2's fresh numbering is not taken for duplicates of the
+	 * old. */
 	cluster_fwd_reincarnated(net.e[0].fwd, 1001);
-	assert_int_equal(net.e[0].nundelivered, 2);
+	assert_int_equal(net.e[0].nundelivered, 0);
 	net.e[0].ndelivered = 0;
+	net.e[1].ndelivered = 0;
 	net_open(&net, 1001, 2000);
 	send_n(&net.e[1], "n1", 0, 3);
 	net_pump(&net);
 	assert_delivered_in_order(&net.e[0], 3);
+	assert_delivered_in_order(&net.e[1], 2);
+	assert_int_equal(net.e[0].nundelivered, 0);
+	net_free(&net);
+}
+
+static void test_acked_before_reincarnation(void **state)
+{
+	struct net net;
+
+	(void)state;
+	net_init(&net, 0, 0);
+	net_open(&net, 1000, 2000);
+	send_n(&net.e[1], "n1", 0, 3);
+	/* n1 takes them; its end-of-turn ACK has not gone yet when it learns
+	 * it was declared dead. It acknowledges before its links close, so
+	 * n2 does not send them again to the new incarnation. */
+	net_deliver(&net, 1);
+	assert_int_equal(net.e[0].ndelivered, 3);
+	cluster_fwd_ack_now(net.e[0].fwd);
+	cluster_fwd_reincarnated(net.e[0].fwd, 1001);
+	net_deliver(&net, 0);
+	assert_int_equal(queue(&net.e[1], "n1").frames, 0);
+	net_close(&net);
+	net_open(&net, 1001, 2000);
+	net_pump(&net);
+	assert_int_equal(net.e[0].ndelivered, 3);
+	/* Without it they would have come again. */
+	send_n(&net.e[1], "n1", 3, 2);
+	net_deliver(&net, 1);
+	assert_int_equal(net.e[0].ndelivered, 5);
+	cluster_fwd_reincarnated(net.e[0].fwd, 1002);
+	net_close(&net);
+	net_open(&net, 1002, 2000);
+	net_pump(&net);
+	assert_int_equal(net.e[0].ndelivered, 7);
 	net_free(&net);
 }
 
@@ -392,26 +432,28 @@ static void took_three_of_five(struct net *net, unsigned version)
 
 /* The ACK of what n2 took is lost with the link, and then one end takes
  * a new incarnation (n2: the receiver, rule 15's first case; n1: the
- * sender, its second): on a version-2 link the stanzas n2 took are not
- * handed back (they would reach the user twice: live, and from offline
- * storage), the two it did not take are, once; on a version-1 link all
- * five go back, as before rule 15. */
-static void assert_after_new_incarnation(struct net *net, size_t back)
+ * sender, its second). n1 sends again what n2 did not acknowledge: on a
+ * version-2 link only the two n2's TAKEN says it did not take, so that
+ * n2's user gets each of the five once; on a version-1 link all five, so
+ * three twice (the duplicates before rule 15). Nothing goes back to n1's
+ * sm. */
+static void assert_after_new_incarnation(struct net *net, unsigned version)
 {
-	net_pump(net);
-	assert_int_equal(net->e[0].nundelivered, back);
-	for (size_t i = 0; i < back; i++) {
-		char want[16];
+	static const char *const once[] = { "<m0/>", "<m1/>", "<m2/>", "<m3/>", "<m4/>" };
+	static const char *const twice[] = { "<m0/>", "<m1/>", "<m2/>", "<m0/>", "<m1/>",
+					     "<m2/>", "<m3/>", "<m4/>" };
+	const char *const *want = version >= 2 ? once : twice;
+	size_t n = version >= 2 ? 5 : 8;
 
-		snprintf(want, sizeof(want), "<m%zu/>", 5 - back + i);
-		assert_string_equal(net->e[0].undelivered[i], want);
-		assert_int_equal(net->e[0].ureason[i], CLUSTER_FWD_NODE_DEAD);
-	}
-	assert_int_equal(net->e[1].ndelivered, 3);     /* none twice */
+	net_pump(net);
+	assert_int_equal(net->e[0].nundelivered, 0);
+	assert_int_equal(net->e[1].ndelivered, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(net->e[1].delivered[i], want[i]);
 	assert_int_equal(queue(&net->e[0], "n2").frames, 0);
 	assert_int_equal(queue(&net->e[0], "n2").in_doubt, 0);
-	assert_int_equal(queue(&net->e[0], "n2").doubt_taken, 5 - back);
-	/* The new pair numbers from 1 and works. */
+	assert_int_equal(queue(&net->e[0], "n2").doubt_taken, version >= 2 ? 3 : 0);
+	/* The new pair goes on from there. */
 	net->e[1].ndelivered = 0;
 	send_n(&net->e[0], "n2", 0, 2);
 	net_pump(net);
@@ -424,14 +466,12 @@ static void test_taken_survives_a_new_incarnation(void **state)
 	/* Which end takes a new incarnation before the link opens again
 	 * (n2: the receiver, n1 sees it in the HELLO; n1: the sender; both:
 	 * a one-node partition heals and each learns it was declared dead),
-	 * and how many of the five go back: 2 on a version-2 link, all 5 on
-	 * a version-1 link (no TAKEN, as before rule 15). */
+	 * on a version-2 and a version-1 link. */
 	static const struct {
 		unsigned version;
 		int n1_new, n2_new;
-		size_t back;
 	} cases[] = {
-		{ 2, 0, 1, 2 }, { 2, 1, 0, 2 }, { 2, 1, 1, 2 }, { 1, 0, 1, 5 }, { 1, 1, 0, 5 },
+		{ 2, 0, 1 }, { 2, 1, 0 }, { 2, 1, 1 }, { 1, 0, 1 }, { 1, 1, 0 },
 	};
 	struct net net;
 
@@ -443,23 +483,34 @@ static void test_taken_survives_a_new_incarnation(void **state)
 		if (cases[i].n1_new)
 			cluster_fwd_reincarnated(net.e[0].fwd, 1001);
 		net_open(&net, cases[i].n1_new ? 1001 : 1000, cases[i].n2_new ? 2001 : 2000);
-		assert_after_new_incarnation(&net, cases[i].back);
+		assert_after_new_incarnation(&net, cases[i].version);
 	}
-	/* The sender's doubt waits: a link that goes before the peer's TAKEN
-	 * arrives settles nothing; the next link's TAKEN does. */
+	/* The sender's doubt waits, and so does what the sm sends meanwhile:
+	 * a link that goes before the peer's TAKEN arrives settles nothing;
+	 * the next link's TAKEN does, and the newer stanza follows the two
+	 * sent again. */
 	took_three_of_five(&net, 2);
 	cluster_fwd_reincarnated(net.e[0].fwd, 1001);
-	assert_int_equal(net.e[0].nundelivered, 0);
 	assert_int_equal(queue(&net.e[0], "n2").in_doubt, 5);
 	net_open(&net, 1001, 2000);
+	send_n(&net.e[0], "n2", 5, 1);
+	assert_int_equal(net.e[0].stanzas_sent, 5);     /* m0..m4 on the old link */
 	net_close(&net);
 	assert_int_equal(queue(&net.e[0], "n2").in_doubt, 5);
 	net_open(&net, 1001, 2000);
-	assert_after_new_incarnation(&net, 2);
+	net_pump(&net);
+	assert_int_equal(net.e[1].ndelivered, 6);
+	for (int i = 0; i < 6; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "<m%d/>", i);
+		assert_string_equal(net.e[1].delivered[i], want);
+	}
+	net_free(&net);
 }
 
 /* A TAKEN for a pair the receiver does not hold in doubt settles the doubt
- * with nothing taken; one for the current pair acknowledges like an ACK;
+ * with nothing taken (all of it goes again); one for the current pair acknowledges like an ACK;
  * a peer declared gone gets everything back, in doubt or not. */
 static void test_taken_other_pairs_and_gone(void **state)
 {
@@ -477,7 +528,9 @@ static void test_taken_other_pairs_and_gone(void **state)
 	f.u.taken = (struct cluster_taken){ .incarnation = 2000, .peer_incarnation = 999,
 					    .seq = 3 };
 	assert_int_equal(cluster_fwd_frame(net.e[0].fwd, "n2", &f, &error), 0);
-	assert_int_equal(net.e[0].nundelivered, 5);
+	assert_int_equal(queue(&net.e[0], "n2").in_doubt, 0);
+	assert_int_equal(queue(&net.e[0], "n2").doubt_taken, 0);
+	assert_int_equal(queue(&net.e[0], "n2").frames, 5);     /* all five again */
 	net_free(&net);
 
 	/* The current pair: released as by an ACK. */
@@ -633,9 +686,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_in_order_and_ack),
 		cmocka_unit_test(test_link_loss_resend_no_duplicates),
-		cmocka_unit_test(test_new_incarnation_undelivered),
+		cmocka_unit_test(test_new_incarnation_gets_them_again),
 		cmocka_unit_test(test_sender_restart_receiver_resets),
 		cmocka_unit_test(test_self_reincarnated),
+		cmocka_unit_test(test_acked_before_reincarnation),
 		cmocka_unit_test(test_taken_survives_a_new_incarnation),
 		cmocka_unit_test(test_taken_other_pairs_and_gone),
 		cmocka_unit_test(test_queue_bound),

@@ -99,7 +99,8 @@ static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
 			    .input_held = 1, .input_holds = 4 },
 		.nmembers = 3, .members = members3,
 		.member_events = { .suspected = 5, .declared_dead = 4, .left = 1,
-				   .partitions = 2, .merges = 3, .held_down = 1 },
+				   .partitions = 2, .merges = 3, .held_down = 1,
+				   .pauses = 1 },
 	};
 	st->refusals[CLUSTER_REFUSE_WRONG_CA] = 9;
 }
@@ -160,7 +161,8 @@ static void test_text(void **state)
 		    strstr(b.data, "member n2\n"));
 	assert_non_null(strstr(b.data, "membership\n  suspect      -\n  dead         n3\n"
 				       "  held down    n2\n  events       suspected 5, declared dead "
-				       "4, left 1, partitions seen 2, merges 3, held down 1\n"));
+				       "4, left 1, partitions seen 2, merges 3, held down 1, "
+				       "own pauses 1\n"));
 	buf_free(&b);
 }
 
@@ -192,7 +194,7 @@ static void test_json(void **state)
 				       "\"penalty\":0,\"returns\":0,\"held\":false,"
 				       "\"held_since\":null}],\"membership\":{\"suspected\":5,"
 				       "\"declared_dead\":4,\"left\":1,\"partitions\":2,\"merges\":3,"
-				       "\"held_down\":1,\"suspect\":[],\"dead\":[\"n3\"],"
+				       "\"held_down\":1,\"pauses\":1,\"suspect\":[],\"dead\":[\"n3\"],"
 				       "\"held\":[\"n2\"]},\"refusals\":{"));
 	assert_non_null(strstr(b.data, "\"redirect_misses\":2,\"redirect_entries\":4},"));
 	assert_non_null(strstr(b.data, "\"sessions\":12,\"queue\":{\"frames\":3,\"bytes\":456,"
@@ -337,10 +339,10 @@ static void test_metrics(void **state)
 	}
 	/* 2 peers x (13 per-peer metrics + the undelivered causes) + rtt of n2
 	 * + refusal reasons + 5 router + 8 tables + 5 components + 3 members x
-	 * (4 states + since) + 2 other members x 3 flap metrics + 6 membership
+	 * (4 states + since) + 2 other members x 3 flap metrics + 7 membership
 	 * events + 6 causes + 2 input holds */
 	assert_int_equal(samples, 2 * (13 + CLUSTER_FWD_REASONS) + 1 + CLUSTER_REFUSE_COUNT + 5 +
-			 8 + 5 + 3 * 5 + 2 * 3 + 6 + 6 + 2);
+			 8 + 5 + 3 * 5 + 2 * 3 + 7 + 6 + 2);
 	buf_free(&b);
 }
 

@@ -4,10 +4,12 @@
  * built from the same sx server pieces the real one uses: SASL DIGEST-MD5
  * in realm "jabberd-router", bind replies in order (with refusals on
  * demand), an advertisement after each bind, routes bounced back with
- * error='404', and dropping the link to see the client reconnect.
+ * error='404', and dropping the link to see the client reconnect; and
+ * the link of a daemon that serves names (comp/service.h) on it.
  */
 #include "config.h"
 #include "comp/comp.h"
+#include "comp/service.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -375,22 +377,44 @@ static void test_bind_and_route(void **state)
 	mio_free(&mio);
 }
 
-/* A refused bind names the name and the router's code. */
+/* A test's log file (test_log_open) and whether it says something. */
 static char trim_log[64];
 
-static int cond_trim_logged(void *arg)
+static void test_log_open(void)
 {
-	char text[4096];
+	const char *error;
+	int fd;
+
+	snprintf(trim_log, sizeof(trim_log), "/tmp/test_comp_log.XXXXXX");
+	assert_true((fd = mkstemp(trim_log)) >= 0);
+	close(fd);
+	assert_int_equal(log_open(LOG_TYPE_FILE, "test_comp", NULL, trim_log, &error), 0);
+}
+
+static void test_log_close(void)
+{
+	log_close();
+	unlink(trim_log);
+}
+
+static int logged(const char *what)
+{
+	char text[8192];
 	FILE *f = fopen(trim_log, "r");
 	size_t n;
 
-	(void)arg;
 	if (f == NULL)
 		return 0;
 	n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
 	text[n] = '\0';
-	return strstr(text, "link: 1 idle stream(s) trimmed") != NULL;
+	return strstr(text, what) != NULL;
+}
+
+static int cond_trim_logged(void *arg)
+{
+	(void)arg;
+	return logged("link: 1 idle stream(s) trimmed");
 }
 
 /* The router link, once quiet for a whole sweep, gives back its parser
@@ -402,13 +426,9 @@ static void test_idle_trim(void **state)
 	struct fake f;
 	struct seen s;
 	struct comp *comp;
-	int fd;
 
 	(void)state;
-	snprintf(trim_log, sizeof(trim_log), "/tmp/test_comp_trim.XXXXXX");
-	assert_true((fd = mkstemp(trim_log)) >= 0);
-	close(fd);
-	assert_int_equal(log_open(LOG_TYPE_FILE, "test_comp", NULL, trim_log, &error), 0);
+	test_log_open();
 	log_set_debug(1);
 	fake_start(&f, mio);
 	comp = t_comp(mio, f.port, "s3cret", 1, &s);
@@ -423,8 +443,7 @@ static void test_idle_trim(void **state)
 	fake_stop(&f);
 	mio_free(&mio);
 	log_set_debug(0);
-	log_close();
-	unlink(trim_log);
+	test_log_close();
 }
 
 static void test_bind_refused(void **state)
@@ -569,6 +588,183 @@ static void test_route_build(void **state)
 	nad_free(&r);
 }
 
+/* ---- comp/service.h: the link of a daemon that serves names ---- */
+
+struct svc_seen {
+	int opened, all_bound, lost, elements;
+};
+
+static void svc_element(void *ctx, struct nad *nad)
+{
+	((struct svc_seen *)ctx)->elements++;
+	nad_free(&nad);
+}
+
+static void svc_opened(void *ctx)
+{
+	((struct svc_seen *)ctx)->opened++;
+}
+
+static void svc_all_bound(void *ctx)
+{
+	((struct svc_seen *)ctx)->all_bound++;
+}
+
+static void svc_lost(void *ctx)
+{
+	((struct svc_seen *)ctx)->lost++;
+}
+
+/* A service named "test" (retry.init 1, retry.lost 2, sleep 1 s), with
+ * the log in a file; linked to the fake router (bind `refuse` refused),
+ * or with refuse == NOROUTER to a port nobody listens on. */
+struct svc_test {
+	struct mio *mio;
+	struct fake f;
+	int have_router;
+	struct config *cfg;
+	struct comp_service svc;
+	struct svc_seen seen;
+};
+
+static const char NOROUTER[] = "";
+
+static void svc_setup(struct svc_test *t, const char *refuse)
+{
+	char xml[256];
+	const char *error = NULL;
+	int port;
+
+	memset(t, 0, sizeof(*t));
+	test_log_open();
+	t->mio = mio_new(&error);
+	assert_non_null(t->mio);
+	t->have_router = refuse != NOROUTER;
+	if (t->have_router) {
+		fake_start(&t->f, t->mio);
+		t->f.refuse = refuse;
+		port = t->f.port;
+	} else
+		port = mio_test_free_port("127.0.0.1");
+	snprintf(xml, sizeof(xml), "<test><router><ip>127.0.0.1</ip><port>%d</port>"
+		 "<pass>s3cret</pass><retry><init>1</init><lost>2</lost><sleep>1</sleep>"
+		 "</retry></router></test>", port);
+	t->cfg = config_load_mem("test.xml", xml, strlen(xml), NULL, &error);
+	assert_non_null(t->cfg);
+	t->svc = (struct comp_service){
+		.name = "test", .id = "svc-id", .ready = "ready for tests", .mio = t->mio,
+		.ctx = &t->seen, .element = svc_element, .opened = svc_opened,
+		.all_bound = svc_all_bound, .lost = svc_lost,
+	};
+	assert_int_equal(comp_service_link(&t->svc, t->cfg, &error), 0);
+}
+
+static void svc_teardown(struct svc_test *t)
+{
+	comp_free(&t->svc.comp);
+	config_free(&t->cfg);
+	if (t->have_router)
+		fake_stop(&t->f);
+	mio_free(&t->mio);
+	test_log_close();
+}
+
+/* Run the loop for up to 5 s: 1 if the service stopped it before 4 s. */
+static int svc_loop_stopped(struct svc_test *t)
+{
+	uint64_t t0 = mio_test_now();
+
+	mio_test_run_until(t->mio, NULL, NULL, 5000);
+	return mio_test_now() - t0 < 4000;
+}
+
+static int cond_all_bound1(void *arg)
+{
+	return ((struct svc_seen *)arg)->all_bound >= 1;
+}
+
+static int cond_all_bound2(void *arg)
+{
+	return ((struct svc_seen *)arg)->all_bound >= 2;
+}
+
+/* Ready (logged, all_bound) once every name is bound, after each
+ * reconnect; what the router sends reaches element(); a lost link runs
+ * lost(); comp_service_close() stops the loop without "giving up". */
+static void test_service_ready_lost_close(void **state)
+{
+	struct svc_test t;
+	struct nad *msg = nad_new();
+
+	(void)state;
+	svc_setup(&t, NULL);
+	comp_service_bind(&t.svc, "svc-id", NULL);
+	comp_service_bind(&t.svc, "example.org", "to");
+	comp_start(t.svc.comp);
+	assert_true(mio_test_run_until(t.mio, cond_all_bound1, &t.seen, 5000));
+	assert_string_equal(t.f.binds, "svc-id example.org/to ");
+	assert_int_equal(t.seen.opened, 1);
+	assert_true(logged("test: svc-id ready for tests"));
+
+	/* A route to c2s comes back bounced: the service is given it. */
+	nad_elem_add(msg, NAD_NONE, SX_NS_CLIENT, "message");
+	assert_int_equal(comp_route(t.svc.comp, "c2s", "svc-id", msg, 0), 0);
+	nad_free(&msg);
+	assert_true(mio_test_run_until(t.mio, NULL, NULL, 300) == 0);
+	assert_true(t.seen.elements >= 1);
+
+	mio_conn_close(t.f.conn->mc);
+	assert_true(mio_test_run_until(t.mio, cond_all_bound2, &t.seen, 5000));
+	assert_int_equal(t.seen.lost, 1);
+	assert_int_equal(t.seen.opened, 2);
+	assert_int_equal(t.svc.exit_code, 0);
+
+	comp_service_close(&t.svc);
+	assert_true(svc_loop_stopped(&t));
+	assert_int_equal(t.seen.lost, 2);
+	assert_int_equal(t.svc.exit_code, 0);
+	assert_false(logged("giving up"));
+	svc_teardown(&t);
+}
+
+/* A refused bind: logged with the name and code, exit code 1, the loop
+ * stopped, never ready. */
+static void test_service_bind_refused(void **state)
+{
+	struct svc_test t;
+
+	(void)state;
+	svc_setup(&t, "taken.example");
+	comp_service_bind(&t.svc, "svc-id", NULL);
+	comp_service_bind(&t.svc, "taken.example", NULL);
+	comp_start(t.svc.comp);
+	assert_true(svc_loop_stopped(&t));
+	assert_int_equal(t.svc.exit_code, 1);
+	assert_true(logged("test: cannot bind 'taken.example' at the router (error 409); "
+			   "exiting"));
+	assert_int_equal(t.seen.all_bound, 0);
+	assert_false(logged("ready for tests"));
+	svc_teardown(&t);
+}
+
+/* No router: after retry.init attempts the service gives up (logged) and
+ * the loop stops, with exit code 0. */
+static void test_service_gives_up(void **state)
+{
+	struct svc_test t;
+
+	(void)state;
+	svc_setup(&t, NOROUTER);
+	comp_service_bind(&t.svc, "svc-id", NULL);
+	comp_start(t.svc.comp);
+	assert_true(svc_loop_stopped(&t));
+	assert_int_equal(t.seen.lost, 1);
+	assert_int_equal(t.seen.opened, 0);
+	assert_int_equal(t.svc.exit_code, 0);
+	assert_true(logged("test: giving up on the router ("));
+	svc_teardown(&t);
+}
+
 static const struct {
 	const char *xml;
 	const char *ip, *user, *pass;
@@ -618,6 +814,9 @@ int main(void)
 		cmocka_unit_test(test_close),
 		cmocka_unit_test(test_route_build),
 		cmocka_unit_test(test_settings_load),
+		cmocka_unit_test(test_service_ready_lost_close),
+		cmocka_unit_test(test_service_bind_refused),
+		cmocka_unit_test(test_service_gives_up),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

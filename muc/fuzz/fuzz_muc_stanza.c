@@ -12,25 +12,21 @@
 
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "muc/muc.h"
 #include "util/config_file.h"
-#include "util/log.h"
+#include "util/fuzz/stanzas.h"
 #include "util/nad.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct config *cfg;
 static struct muc *muc;
-static unsigned runs;
 
 static void check_and_drop(struct muc *m, struct nad *nad)
 {
 	(void)m;
-	if (nad_attr(nad, 0, NULL, "to") == NULL || nad_attr(nad, 0, NULL, "from") == NULL)
-		abort();
-	nad_free(&nad);
+	fuzz_sent_check(nad);
 }
 
 static void service_renew(void)
@@ -49,28 +45,14 @@ static void service_renew(void)
 	muc->send = check_and_drop;
 }
 
+static void to_service(struct nad *nad)
+{
+	muc_stanza(muc, nad);
+}
+
+static struct fuzz_service fs = { .renew = service_renew, .stanza = to_service };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *p = (const char *)data, *end = p + size, *nul, *error;
-	struct nad *nad;
-	int n = 0;
-
-	if (muc == NULL) {
-		/* The service's info lines would cost more than the work. */
-		if (log_open(LOG_TYPE_FILE, "fuzz", NULL, "/dev/null", &error) < 0)
-			abort();
-		log_set_debug(0);
-	}
-	if (muc == NULL || ++runs % 256 == 0)
-		service_renew();
-	while (p < end && n++ < 64) {
-		nul = memchr(p, '\0', (size_t)(end - p));
-		if (nul == NULL)
-			nul = end;
-		nad = nad_parse(p, (size_t)(nul - p), 16, &error, NULL);
-		if (nad != NULL)
-			muc_stanza(muc, nad);
-		p = nul + 1;
-	}
-	return 0;
+	return fuzz_service_input(&fs, data, size);
 }

@@ -16,12 +16,17 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
+#include "comp/tests/bench_service.h"
 #include "util/config_file.h"
 #include "util/log.h"
 #include "util/nad.h"
+
+static const struct bench bench = {
+	.name = "bench_muc", .usage = "[occupants 1..100000 [messages]]",
+	.first = "occupants", .second = "messages", .what = "deliveries",
+	.first_max = 100000, .second_max = 10000000,
+};
 
 static unsigned long sent;
 
@@ -34,22 +39,7 @@ static void drop(struct muc *muc, struct nad *nad)
 
 static void in(struct muc *muc, const char *xml)
 {
-	const char *error;
-	struct nad *nad = nad_parse(xml, strlen(xml), 0, &error, NULL);
-
-	if (nad == NULL) {
-		fprintf(stderr, "bench_muc: %s\n", error);
-		exit(1);
-	}
-	muc_stanza(muc, nad);
-}
-
-static double cpu_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	muc_stanza(muc, bench_stanza(&bench, xml));
 }
 
 int main(int argc, char **argv)
@@ -57,8 +47,7 @@ int main(int argc, char **argv)
 	static const char conf[] = "<muc><service>conference.localhost</service>"
 				   "<lock-new-rooms>0</lock-new-rooms>"
 				   "<limits><occupants>100000</occupants></limits></muc>";
-	int occupants = argc > 1 ? atoi(argv[1]) : 100;
-	int messages = argc > 2 ? atoi(argv[2]) : 2000;
+	int occupants = 100, messages = 2000;
 	const char *error;
 	struct config *cfg;
 	struct muc *muc;
@@ -66,13 +55,11 @@ int main(int argc, char **argv)
 	double t0, t1;
 	int i;
 
-	if (occupants < 1 || occupants > 100000 || messages < 1 || messages > 10000000) {
-		fprintf(stderr, "usage: bench_muc [occupants 1..100000 [messages]]\n");
+	if (bench_counts(&bench, argc, argv, &occupants, &messages) != 0)
 		return 1;
-	}
 	log_set_debug(0);
-	cfg = config_load_mem("muc.xml", conf, strlen(conf), NULL, &error);
-	if (cfg == NULL || (muc = muc_new(cfg, &error)) == NULL) {
+	cfg = bench_config(&bench, "muc.xml", conf);
+	if ((muc = muc_new(cfg, &error)) == NULL) {
 		fprintf(stderr, "bench_muc: %s\n", error);
 		return 1;
 	}
@@ -83,16 +70,13 @@ int main(int argc, char **argv)
 		in(muc, xml);
 	}
 	sent = 0;
-	t0 = cpu_seconds();
+	t0 = bench_cpu_seconds();
 	for (i = 0; i < messages; i++)
 		in(muc, "<message xmlns='jabber:client' type='groupchat' from='u0@localhost/r'"
 			" to='room@conference.localhost'><body>hello, this is a message of some"
 			" fifty bytes</body></message>");
-	t1 = cpu_seconds();
-	printf("occupants %d, messages %d: %lu deliveries in %.3f s CPU: "
-	       "%.0f deliveries/s, %.3f ms CPU per 1000 deliveries\n",
-	       occupants, messages, sent, t1 - t0, (double)sent / (t1 - t0),
-	       (t1 - t0) * 1e6 / (double)sent);
+	t1 = bench_cpu_seconds();
+	bench_report(&bench, occupants, messages, sent, t1 - t0);
 	muc_free(&muc);
 	config_free(&cfg);
 	return 0;

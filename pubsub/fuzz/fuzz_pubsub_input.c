@@ -20,21 +20,18 @@
 #include "pubsub/form.h"
 #include "pubsub/pubsub.h"
 #include "util/config_file.h"
-#include "util/log.h"
+#include "util/fuzz/stanzas.h"
 #include "util/nad.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct config *cfg;
 static struct pubsub *ps;
-static unsigned runs;
 
 static void check_and_drop(struct pubsub *p, struct nad *nad)
 {
 	(void)p;
-	if (nad_attr(nad, 0, NULL, "to") == NULL || nad_attr(nad, 0, NULL, "from") == NULL)
-		abort();
-	nad_free(&nad);
+	fuzz_sent_check(nad);
 }
 
 /* A roster in which only bob has the owners' presence. */
@@ -88,30 +85,15 @@ static void parsers(const struct nad *nad)
 	(void)ps_form_type(nad, x);
 }
 
+static void to_service(struct nad *nad)
+{
+	parsers(nad);
+	pubsub_stanza(ps, nad);
+}
+
+static struct fuzz_service fs = { .renew = service_renew, .stanza = to_service };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *p = (const char *)data, *end = p + size, *nul, *error;
-	struct nad *nad;
-	int n = 0;
-
-	if (ps == NULL) {
-		/* The service's info lines would cost more than the work. */
-		if (log_open(LOG_TYPE_FILE, "fuzz", NULL, "/dev/null", &error) < 0)
-			abort();
-		log_set_debug(0);
-	}
-	if (ps == NULL || ++runs % 256 == 0)
-		service_renew();
-	while (p < end && n++ < 64) {
-		nul = memchr(p, '\0', (size_t)(end - p));
-		if (nul == NULL)
-			nul = end;
-		nad = nad_parse(p, (size_t)(nul - p), 16, &error, NULL);
-		if (nad != NULL) {
-			parsers(nad);
-			pubsub_stanza(ps, nad);
-		}
-		p = nul + 1;
-	}
-	return 0;
+	return fuzz_service_input(&fs, data, size);
 }

@@ -17,13 +17,18 @@
 #include "pubsub/pubsub.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "comp/tests/bench_service.h"
 #include "util/config_file.h"
 #include "util/log.h"
 #include "util/nad.h"
+
+static const struct bench bench = {
+	.name = "bench_pubsub", .usage = "[subscribers 1..1000000 [publications]]",
+	.first = "subscribers", .second = "publications", .what = "notifications",
+	.first_max = 1000000, .second_max = 10000000,
+};
 
 static unsigned long sent;
 
@@ -37,22 +42,7 @@ static void drop(struct pubsub *ps, struct nad *nad)
 
 static void in(struct pubsub *ps, const char *xml)
 {
-	const char *error;
-	struct nad *nad = nad_parse(xml, strlen(xml), 0, &error, NULL);
-
-	if (nad == NULL) {
-		fprintf(stderr, "bench_pubsub: %s\n", error);
-		exit(1);
-	}
-	pubsub_stanza(ps, nad);
-}
-
-static double cpu_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	pubsub_stanza(ps, bench_stanza(&bench, xml));
 }
 
 int main(int argc, char **argv)
@@ -60,8 +50,7 @@ int main(int argc, char **argv)
 	static const char conf[] = "<pubsub><service>pubsub.localhost</service>"
 				   "<limits><subscriptions-per-node>1000000</subscriptions-per-node>"
 				   "</limits></pubsub>";
-	int subscribers = argc > 1 ? atoi(argv[1]) : 50;
-	int pubs = argc > 2 ? atoi(argv[2]) : 2000;
+	int subscribers = 50, pubs = 2000;
 	const char *error;
 	struct config *cfg;
 	struct pubsub *ps;
@@ -69,15 +58,13 @@ int main(int argc, char **argv)
 	double t0, t1;
 	int i;
 
-	if (subscribers < 1 || subscribers > 1000000 || pubs < 1 || pubs > 10000000) {
-		fprintf(stderr, "usage: bench_pubsub [subscribers 1..1000000 [publications]]\n");
+	if (bench_counts(&bench, argc, argv, &subscribers, &pubs) != 0)
 		return 1;
-	}
 	log_set_debug(0);
 	if (log_open(LOG_TYPE_FILE, "bench", NULL, "/dev/null", &error) < 0)
 		return 1;
-	cfg = config_load_mem("pubsub.xml", conf, strlen(conf), NULL, &error);
-	if (cfg == NULL || (ps = pubsub_new(cfg, &error)) == NULL) {
+	cfg = bench_config(&bench, "pubsub.xml", conf);
+	if ((ps = pubsub_new(cfg, &error)) == NULL) {
 		fprintf(stderr, "bench_pubsub: %s\n", error);
 		return 1;
 	}
@@ -93,7 +80,7 @@ int main(int argc, char **argv)
 		in(ps, xml);
 	}
 	sent = 0;
-	t0 = cpu_seconds();
+	t0 = bench_cpu_seconds();
 	for (i = 0; i < pubs; i++)
 		in(ps, "<iq xmlns='jabber:client' type='set' id='p' from='owner@localhost/r' "
 		       "to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
@@ -101,11 +88,8 @@ int main(int argc, char **argv)
 		       "c6f8e9ef9066971f'><metadata xmlns='urn:xmpp:avatar:metadata'><info bytes="
 		       "'12345' id='111f4b3c50d7b0df729d299bc6f8e9ef9066971f' height='64' "
 		       "type='image/png' width='64'/></metadata></item></publish></pubsub></iq>");
-	t1 = cpu_seconds();
-	printf("subscribers %d, publications %d: %lu notifications in %.3f s CPU: "
-	       "%.0f notifications/s, %.3f ms CPU per 1000 notifications\n",
-	       subscribers, pubs, sent, t1 - t0, (double)sent / (t1 - t0),
-	       (t1 - t0) * 1e6 / (double)sent);
+	t1 = bench_cpu_seconds();
+	bench_report(&bench, subscribers, pubs, sent, t1 - t0);
 	pubsub_free(&ps);
 	config_free(&cfg);
 	log_close();

@@ -3,7 +3,7 @@
 all) on its own proxied 3-node cluster (127.0.0.2-.4, one private
 PostgreSQL), a fault every 10-20 s for 1.5 minutes (kill -9 and a start,
 SIGSTOP/SIGCONT, a cut link, a one-way cut, a partition, delay and
-jitter, a stalled link, a restart; each kind at most once, in a random
+jitter, packet loss, a stalled link, a restart; each kind at most once, in a random
 order), 9 users exchanging 5 numbered messages a second.
 
 What a user would notice, asserted from the tool's JSON report: no
@@ -17,7 +17,8 @@ the same faults.
 
 Then what the chaos runs found, each on its own on the proxied cluster
 (cluster3p): messages between the two nodes that stayed together lost
-when a one-node partition heals; contacts that log in at the same moment
+when a one-node partition heals (and the same made certain: stanzas
+in flight to a node taking a new incarnation); contacts that log in at the same moment
 on two nodes not seeing each other; messages to a user of a node woken
 from SIGSTOP arriving once; messages in flight when a node takes a new
 incarnation arriving once."""
@@ -28,6 +29,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 from lib import cluster as cluster_mod
 from lib import jabberd, paths, pgsql
@@ -155,6 +157,88 @@ def test_messages_between_the_majority_survive_the_heal_of_a_one_node_partition(
     assert not missing, ("%d of the %d messages n3's user sent to n2's user during and "
                          "after the heal of n1's partition never arrived (nor came back "
                          "as errors): %s" % (len(missing), len(bodies), " ".join(missing)))
+
+
+def test_stanzas_in_flight_to_a_node_taking_a_new_incarnation_reach_its_user(
+        cluster3p, xmpp):
+    """The same loss made certain: n3's link to n2 is stalled (n2 reads
+    nothing from it) while n3's user writes to n2's user, so those
+    messages wait unacknowledged at n3 when the heal of n1's partition
+    makes n2 take a new incarnation; n3's sm is stopped meanwhile, so
+    that whatever n3's module hands it is handled only after n2 has
+    delivered the offline messages of its users. Each message must still
+    reach n2's user, once: n3 sends them again to n2's new incarnation
+    rather than have its sm store them offline for a user online on n2."""
+    from test_cluster_faultproxy import wait_members
+
+    c = cluster3p
+    p = Pair(c, xmpp, 3, 2)
+    p.write(1)
+    c.mesh.partition([1], [2, 3])
+    wait_members(c[1], {"n2": "dead", "n3": "dead"})
+    inc2 = c[2].status_json()["incarnation"]
+    c.mesh.stall_link(3, 2)
+    p.write(1)                  # these wait at n3, unacknowledged
+    sm3 = c[3].daemons["sm"].proc
+    sm3.send_signal(signal.SIGSTOP)
+    try:
+        for (a, b), proxy in c.mesh.proxies.items():
+            if 1 in (a, b):
+                proxy.heal()    # the partition heals; n3 -> n2 stays stalled
+        deadline = time.monotonic() + paths.scaled(20)
+        while c[2].status_json()["incarnation"] == inc2:
+            assert time.monotonic() < deadline, "n2 took no new incarnation at the heal"
+            time.sleep(0.1)
+        c.mesh.heal()           # n2 and n3 link again: n3 sees n2's new incarnation
+        wait_members(c[3], {"n1": "alive", "n2": "alive"}, timeout=30)
+        wait_members(c[2], {"n1": "alive", "n3": "alive"}, timeout=30)
+        time.sleep(2)           # n2's sm has delivered its users' offline messages
+    finally:
+        sm3.send_signal(signal.SIGCONT)
+    for n in c.nodes:
+        wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=30)
+    p.write(1)
+    p.collect(p.reader)
+    missing, twice = p.missing(), p.twice()
+    assert not missing, ("%d of the %d messages n3's user sent to n2's user never arrived "
+                         "(nor came back as errors): %s"
+                         % (len(missing), len(p.bodies), " ".join(missing)))
+    assert not twice, "n2's user got these more than once: %s" % " ".join(twice)
+
+
+def test_messages_to_a_node_stopped_until_declared_dead_arrive_once(cluster3p, xmpp):
+    """Every daemon of n3 is stopped (SIGSTOP) while n1's user writes to
+    n3's user ten times a second, until n1 and n2 declare n3 dead, and
+    woken (SIGCONT). What n1 had sent before it gave n3 up waits, unread,
+    on the link into n3; n1 hands it back meanwhile and its sm stores it
+    offline, for n3's sm to deliver when n3 comes back. n3 must not also
+    take it from the link when it runs again: each message once, none
+    lost (the chaos run's duplicates after SIGSTOP)."""
+    from test_cluster_faultproxy import wait_members
+
+    c = cluster3p
+    p = Pair(c, xmpp, 1, 3)
+    p.write(1)
+    procs = [d.proc for d in c[3].daemons.values()]
+    for pr in procs:
+        pr.send_signal(signal.SIGSTOP)
+    try:
+        p.write(2)              # sent to n3 before it is given up
+        wait_members(c[1], {"n3": "dead"})
+        wait_members(c[2], {"n3": "dead"})
+        p.write(1)              # sent after: handed back at once
+    finally:
+        for pr in procs:
+            pr.send_signal(signal.SIGCONT)
+    for n in c.nodes:
+        wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=30)
+    p.write(1)
+    p.collect(p.reader)
+    missing, twice = p.missing(), p.twice()
+    assert not twice, "n3's user got these more than once: %s" % " ".join(twice)
+    assert not missing, ("%d of the %d messages n1's user sent to n3's user never arrived "
+                         "(nor came back as errors): %s"
+                         % (len(missing), len(p.bodies), " ".join(missing)))
 
 
 def test_contacts_logging_in_at_the_same_moment_on_two_nodes_see_each_other(

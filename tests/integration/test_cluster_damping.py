@@ -20,9 +20,8 @@ import pytest
 
 from lib.cluster import built
 
-from test_cluster_delivery import (TIMEOUT, available_from, body_is, exactly_once,
-                                   matching, online, quiet, register, users, befriend,
-                                   unavailable_from, wait_for)
+from lib.cluster_users import (TIMEOUT, available_from, body_is, exactly_once, matching,
+                               online, quiet, register, users, befriend, wait_for)
 
 FLAPS = 4
 # The lan profile's half-life is 15 s: the burst's returns must come

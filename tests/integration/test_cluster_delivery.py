@@ -25,159 +25,15 @@ import time
 
 import pytest
 
-from lib import xmpp as xmpp_mod
-from lib.xmpp import IqError, IqTimeout
+from lib.cluster_users import (
+    QUIET, TIMEOUT, Person, available_from, befriend, body_is, closed_with_conflict,
+    exactly_once, matching, never, online, quiet, register, set_priority, unavailable_from,
+    users, wait_for)
+from lib.xmpp import IqError, IqTimeout, XmppError
 
-TIMEOUT = 15
-# How long "exactly once" and "never" wait for a stray copy.
-QUIET = 1.5
 # kill -9 to the contacts' unavailable presence: the LAN profile declares
 # a node dead within 3 s; the sms then send it.
 DEATH = 8
-
-
-class Person(xmpp_mod.Client):
-    """A client that records every presence, message, carbon and roster
-    push it receives, in order, in `got` as (kind, stanza)."""
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.got = []
-        self.when = {}          # id(stanza): time.monotonic() it arrived
-        self.node = None
-
-    def _rec(self, kind, stanza):
-        self.got.append((kind, stanza))
-        self.when[id(stanza)] = time.monotonic()
-
-    def _stream(self):
-        x = super()._stream()
-        x.register_plugin("xep_0092")
-        x.register_plugin("xep_0280")
-        rec = self._rec
-        x.add_event_handler("presence", lambda p: rec("presence", p))
-        x.add_event_handler("message", lambda m: rec("message", m))
-        x.add_event_handler("carbon_received", lambda m: rec("carbon-received", m))
-        x.add_event_handler("carbon_sent", lambda m: rec("carbon-sent", m))
-        x.add_event_handler("roster_update", lambda iq: iq["type"] == "set"
-                            and rec("roster-push", iq))
-        return x
-
-    def __str__(self):
-        return "%s on n%s" % (self.full_jid if self.xmpp else self.jid, self.node)
-
-
-def online(cluster, xmpp, n, jid, pw, resource=None, priority=None, register=False,
-           cls=Person):
-    """`jid` logged in on node n (registered first if asked), available with
-    `priority`, and known to every node's session table with it; `cls`: a
-    Person that records more."""
-    p = cls(xmpp, jid + ("/" + resource if resource else ""), pw,
-            cluster[n].c2s_address, "none", None)
-    xmpp.clients.append(p)
-    p.node = n
-    if register:
-        p.register()
-    p.login(presence=False)
-    if priority is None:
-        p.xmpp.send_presence()
-    else:
-        p.xmpp.send_presence(ppriority=priority)
-    xmpp.run(p.xmpp.get_roster(timeout=TIMEOUT), TIMEOUT, "%s: roster" % p)
-    known(cluster, p, priority or 0)
-    return p
-
-
-def known(cluster, p, priority):
-    """Every node's table has p's session with `priority`, available."""
-    for node in cluster.nodes:
-        node.wait_session(p.full_jid, want=("n%d" % p.node, priority, True))
-
-
-def set_priority(cluster, xmpp, p, priority):
-    p.xmpp.send_presence(ppriority=priority)
-    xmpp.run(p.xmpp.get_roster(timeout=TIMEOUT), TIMEOUT, "%s: roster" % p)
-    known(cluster, p, priority)
-
-
-def befriend(cluster, a, b):
-    """Mutual presence subscription between bare JIDs a and b, written
-    into the shared database (before either logs in)."""
-    for owner, contact in ((a, b), (b, a)):
-        cluster.db.query('INSERT INTO "roster-items" ("collection-owner", jid, name, '
-                         '"to", "from", ask) VALUES (\'%s\', \'%s\', NULL, TRUE, TRUE, 0)'
-                         % (owner, contact))
-
-
-def users(cluster, *names):
-    return [cluster.user(n) for n in names]
-
-
-def register(cluster, xmpp, *accounts):
-    for jid, pw in accounts:
-        xmpp.client(jid, pw, cluster[1].c2s_address).register()
-
-
-def matching(p, kind, pred=lambda s: True):
-    return [s for k, s in p.got if k == kind and pred(s)]
-
-
-def wait_for(xmpp, p, kind, pred, what, timeout=TIMEOUT):
-    """Wait until p got a `kind` stanza matching `pred`; `what` says, for
-    the failure, what the user would have missed."""
-    async def go():
-        while not matching(p, kind, pred):
-            await asyncio.sleep(0.05)
-        return matching(p, kind, pred)
-    try:
-        return xmpp.run(go(), timeout, what)
-    except xmpp_mod.XmppError:
-        pytest.fail("%s: %s never got it within %.0f s (it got: %s)"
-                    % (what, p, timeout, summary(p)), pytrace=False)
-
-
-def summary(p):
-    out = []
-    for k, s in p.got[-12:]:
-        if k == "presence":
-            out.append("presence %s from %s" % (s["type"], s["from"]))
-        elif k == "message":
-            out.append("message %s from %s %r" % (s["type"], s["from"], s["body"]))
-        else:
-            out.append(k)
-    return "; ".join(out) or "nothing"
-
-
-def quiet(xmpp, seconds=QUIET):
-    """Let the clients receive for `seconds` (strays, duplicates)."""
-    xmpp.run(asyncio.sleep(seconds), seconds + 5, "quiet period")
-
-
-def body_is(body):
-    return lambda m: m["body"] == body
-
-
-def available_from(jid):
-    return lambda s: s["from"] == jid and s["type"] not in ("unavailable", "error",
-                                                            "subscribe", "subscribed",
-                                                            "unsubscribe", "unsubscribed",
-                                                            "probe")
-
-
-def unavailable_from(jid):
-    return lambda s: s["from"] == jid and s["type"] == "unavailable"
-
-
-def exactly_once(xmpp, p, kind, pred, what):
-    wait_for(xmpp, p, kind, pred, what)
-    quiet(xmpp)
-    got = matching(p, kind, pred)
-    assert len(got) == 1, "%s: %s got it %d times, expected once" % (what, p, len(got))
-
-
-def never(p, kind, pred, what):
-    got = matching(p, kind, pred)
-    assert not got, "%s: %s got it and must not have: %s" % (what, p, got[0])
 
 
 def test_subscribe_across_nodes_and_see_presence_exactly_once(cluster3, xmpp):
@@ -297,11 +153,11 @@ def test_iq_round_trips_to_full_jids_across_nodes(cluster3, xmpp):
     for src, dst in ((alice, bob), (bob, alice)):
         try:
             xmpp.run(ping(src, dst.full_jid), TIMEOUT + 2, "ping")
-        except (IqError, IqTimeout, xmpp_mod.XmppError) as e:
+        except (IqError, IqTimeout, XmppError) as e:
             pytest.fail("%s pinging %s: no pong (%s)" % (src, dst, e), pytrace=False)
         try:
             iq = xmpp.run(version(src, dst.full_jid), TIMEOUT + 2, "version")
-        except (IqError, IqTimeout, xmpp_mod.XmppError) as e:
+        except (IqError, IqTimeout, XmppError) as e:
             pytest.fail("%s asking %s for its software version: no answer (%s)"
                         % (src, dst, e), pytrace=False)
         assert iq["from"] == dst.full_jid
@@ -389,14 +245,7 @@ def test_same_full_jid_on_two_nodes_the_older_is_closed_with_conflict(cluster3, 
     register(cluster3, xmpp, (a, apw), (b, bpw))
     old = online(cluster3, xmpp, 1, a, apw, resource="desk")
     new = online(cluster3, xmpp, 2, a, apw, resource="desk")
-    deadline = time.monotonic() + TIMEOUT
-    while "conflict" not in old.errors and time.monotonic() < deadline:
-        quiet(xmpp, 0.1)
-    assert "conflict" in old.errors, \
-        "alice/desk on n1 (older) was not closed with a conflict stream error when " \
-        "alice/desk logged in on n2 (stream errors: %r)" % old.errors
-    old.xmpp.abort()
-    old.xmpp = None
+    closed_with_conflict(xmpp, old, TIMEOUT, "(the older) when alice/desk logged in on n2")
     for node in cluster3.nodes:
         node.wait_session(new.full_jid, want=("n2", 0, True))
     bob = online(cluster3, xmpp, 3, b, bpw)

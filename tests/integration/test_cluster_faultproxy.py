@@ -9,6 +9,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from lib import faultproxy
 
 
@@ -98,6 +100,23 @@ def test_proxy_faults_on_a_plain_tcp_pair():
         p.heal()                                      # a stall resumes
         s3.settimeout(10)
         assert s3.recv(10) == b"held"
+        # Loss: every chunk lost at least once, so late (a retransmission
+        # timeout or more each way), yet all of it, in order.
+        p.lossy(0.999, "up")
+        t = time.monotonic()
+        for i in range(3):
+            s3.sendall(b"%d" % i)
+            time.sleep(0.05)
+        got = b""
+        while len(got) < 3:
+            got += s3.recv(10)
+        assert got == b"012"
+        assert time.monotonic() - t >= faultproxy.LOSS_RTO
+        assert p.chunks_lost["up"] >= 3
+        with pytest.raises(ValueError):
+            p.lossy(1.0)
+        p.heal()
+        assert not p.faulty
     finally:
         p.close()
         srv.close()

@@ -18,7 +18,9 @@ test's, tests/lib/faultproxy.py), with a small per-peer queue bound
   heal every message arrives once and in the order sent;
 - a delayed link (300 ms with jitter): messages arrive once and in order;
   a delay past the heartbeat timeout makes the link drop and come back,
-  without loss.
+  without loss;
+- packet loss on a link (10 % and 30 %, as TCP shows it: late chunks, in
+  order): messages arrive once and in order; 10 % does not drop the link.
 """
 
 import asyncio
@@ -286,6 +288,38 @@ def test_delay_with_jitter_keeps_order_and_once(c3, xmpp):
     pump(xmpp, 1.5)
     assert_once_in_order(tagged(bob.bodies, sent[0].split()[0]), sent, "bob (n2)")
     assert peer(c3[1], "n2")["open"], "a 300 ms delay must not drop the link"
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.3])
+def test_packet_loss_keeps_order_and_once(c3, xmpp, rate):
+    """10 % or 30 % of the chunks on the n1-n2 link lost (each arrives one
+    or more retransmission timeouts late, in order: loss as TCP shows
+    it): every message reaches bob once, in order, live. At 10 % the link
+    stays up; at 30 % a chunk lost 4 times in a row (3 s of silence) may
+    drop it, and it is made again without loss."""
+    (a, apw), (b, bpw) = c3.user("alice"), c3.user("bob")
+    alice = online(c3, xmpp, 1, a, apw, register=True)
+    bob = online(c3, xmpp, 2, b, bpw, register=True)
+    ups = peer(c3[1], "n2")["ups"]
+    sent = numbered("lossy", 100)
+    c3.mesh.lossy_link(1, 2, rate)
+    for body in sent:
+        alice.send_message(bob.full_jid, body)
+        pump(xmpp, 0.02)
+    wait_until(xmpp, lambda: len(tagged(bob.bodies, "lossy")) >= len(sent),
+               "bob (n2) getting all messages over a link losing %d %% of its packets"
+               % round(rate * 100),
+               timeout=30)
+    pump(xmpp, 1.5)
+    lost = sum(p.chunks_lost["up"] + p.chunks_lost["down"] for p in
+               (c3.mesh.proxies[(1, 2)], c3.mesh.proxies[(2, 1)]))
+    c3.mesh.heal()
+    assert lost > 0, "the proxies lost nothing: the test tested nothing"
+    assert_once_in_order(tagged(bob.bodies, sent[0].split()[0]), sent, "bob (n2)")
+    assert c3[1].node.sm_count("queue", b) == 0, "some were stored offline"
+    if rate <= 0.1:
+        assert peer(c3[1], "n2")["ups"] == ups, "10 % loss must not drop the link"
+    assert not alice.error_bodies
 
 
 def test_delay_past_the_heartbeat_timeout_drops_the_link_without_loss(c3, xmpp):

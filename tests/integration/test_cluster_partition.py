@@ -28,33 +28,15 @@ import pytest
 
 from lib import cluster as cluster_lib
 from lib import jabberd
-import test_cluster_delivery as tcd
+from lib.cluster_users import (
+    QUIET, available_from, befriend, body_is, closed_with_conflict, exactly_once,
+    matching, never, online, quiet, register, unavailable_from, users, wait_for)
 from test_cluster_faultproxy import wait_members
-from test_cluster_delivery import (
-    QUIET, TIMEOUT, available_from, befriend, body_is, exactly_once, matching, never,
-    quiet, register, unavailable_from, users, wait_for)
 
 # A partition seen: lan declares a node dead within about 3 s of the cut.
 SPLIT = 15
 # heal() to every contact seeing every other again.
 MERGE = 20
-
-
-def online(cluster, xmpp, n, jid, pw, resource=None, side=None):
-    """test_cluster_delivery.online(), waiting only for the nodes of `side`
-    (all by default) to know the session: during a partition the other
-    side cannot."""
-    p = tcd.Person(xmpp, jid + ("/" + resource if resource else ""), pw,
-                   cluster[n].c2s_address, "none", None)
-    xmpp.clients.append(p)
-    p.node = n
-    p.login(presence=False)
-    p.xmpp.send_presence()
-    xmpp.run(p.xmpp.get_roster(timeout=TIMEOUT), TIMEOUT, "%s: roster" % p)
-    for node in cluster.nodes:
-        if side is None or node.number in side:
-            node.wait_session(p.full_jid, want=("n%d" % n, 0, True))
-    return p
 
 
 def split(c):
@@ -262,10 +244,7 @@ def test_a_full_jid_bound_on_both_sides_the_older_gets_conflict_once(cluster3p, 
     for p in (dave, bob, carol):
         wait_for(xmpp, p, "presence", available_from(desk),
                  "%s sees alice/desk (n1) online before the partition" % p)
-    c.mesh.partition([1], [2, 3])
-    wait_members(c[1], {"n2": "dead", "n3": "dead"})
-    wait_members(c[2], {"n1": "dead", "n3": "alive"})
-    wait_members(c[3], {"n1": "dead", "n2": "alive"})
+    split(c)
     for p in (bob, carol):
         wait_for(xmpp, p, "presence", unavailable_from(desk),
                  "%s sees alice/desk (n1) go unavailable at the partition" % p,
@@ -279,14 +258,7 @@ def test_a_full_jid_bound_on_both_sides_the_older_gets_conflict_once(cluster3p, 
     assert not old.errors, "alice/desk on n1 closed during the partition: %r" % old.errors
     marks = {str(p): len(p.got) for p in (dave, bob, carol)}
     heal(c)
-    deadline = time.monotonic() + MERGE
-    while "conflict" not in old.errors and time.monotonic() < deadline:
-        quiet(xmpp, 0.1)
-    assert "conflict" in old.errors, \
-        "the older alice/desk (n1) was not closed with a conflict stream error after the " \
-        "heal (stream errors: %r)" % old.errors
-    old.xmpp.abort()
-    old.xmpp = None
+    closed_with_conflict(xmpp, old, MERGE, "(the older) after the heal")
     for n in c.nodes:
         n.wait_session(desk, want=("n2", 0, True), timeout=MERGE)
     quiet(xmpp, QUIET + 1)

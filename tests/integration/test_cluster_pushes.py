@@ -20,8 +20,8 @@ import xml.etree.ElementTree as ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from test_cluster_delivery import (Person, TIMEOUT, befriend, exactly_once, never, online,
-                                   register, users)
+from lib.cluster_users import (Person, TIMEOUT, befriend, exactly_once, never, online,
+                               register, users)
 
 PRIVACY = "jabber:iq:privacy"
 BLOCKING = "urn:xmpp:blocking"

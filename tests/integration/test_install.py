@@ -103,11 +103,46 @@ def start_node(sandbox, extra_cfg="", args=(), log_type="file"):
     return prefix, launcher, cert, (ip, ports["c2s"]), logs
 
 
-def kill_leftovers(prefix):
-    """Daemons this test started that outlived a failed test."""
-    for pid in read_pids(prefix).values():
-        if alive(pid):
-            os.kill(pid, signal.SIGKILL)
+def running_from(prefix):
+    """Pids of the live processes running a program installed under
+    `prefix`: the launcher (a script: bash's argv[1]) and the daemons it
+    started, with or without a pid file yet. The prefix is this test's
+    own sandbox, so no one else's process matches."""
+    bindir = str(prefix / "bin") + "/"
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                argv = f.read().split(b"\0")[:2]
+            with open("/proc/%s/stat" % entry) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and any(a.decode(errors="replace").startswith(bindir)
+                                for a in argv):
+            found.append(int(entry))
+    return found
+
+
+def kill_leftovers(prefix, timeout=10):
+    """What this test started and left running, on the way out of it,
+    passed or failed: SIGKILL to every process running from `prefix`
+    (a detached launcher too, and a daemon it started again meanwhile),
+    until none is left or `timeout` seconds (scaled) have passed."""
+    deadline = time.monotonic() + paths.scaled(timeout)
+    while True:
+        left = running_from(prefix)
+        if not left:
+            return
+        assert time.monotonic() < deadline, "still running after SIGKILL: %s" % left
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
 
 
 def test_install_layout(sandbox):
@@ -286,7 +321,6 @@ def test_launcher_background(sandbox):
     adjust(prefix, ip, ports)
     cert = certs.self_signed(sandbox.dir, DOMAIN)
     shutil.copy(cert.pemfile, prefix / "etc" / "server.pem")
-    bg = None
     try:
         r = subprocess.run([str(prefix / "bin" / "jabberd"), "-b"], timeout=paths.scaled(10),
                            env=sandbox.environment(), stdin=subprocess.DEVNULL,
@@ -303,6 +337,6 @@ def test_launcher_background(sandbox):
         wait_for("the node to stop", lambda: not alive(bg) and pidfiles(prefix) == [], 20)
         assert not any(alive(p) for p in pids.values())
     finally:
-        if bg is not None and alive(bg):
-            os.kill(bg, signal.SIGKILL)
+        # The launcher detached: neither the sandbox nor a pid file knows
+        # it if the test failed before the daemons wrote theirs.
         kill_leftovers(prefix)

@@ -19,7 +19,8 @@ from slixmpp.exceptions import IqError, PresenceError
 
 import test_s2s_prosody as tsp     # its start_prosody(), shared
 from test_sm import wait_event as event
-from lib import jabberd
+from lib import component, jabberd
+from lib.component import run
 from lib.s2s import S2S
 from lib.xmpp import XmppError
 
@@ -28,31 +29,19 @@ ROOM = "lounge@" + SERVICE
 
 
 def start_muc(sandbox, node, storage=None, n=1, occupants=50, rooms_per_user=10,
-              archive=0):
+              archive=0, edit=None):
     """Start our muc on `node`'s router, serving SERVICE, its rooms in
     node's sqlite database file muc.db or in `storage` (pgsql or mysql);
     history on join 20 messages, the archive `archive` (0: as many)."""
     return start_muc_for(sandbox, node, SERVICE, storage, n, occupants, rooms_per_user,
-                         archive)
+                         archive, edit)
 
 
 def start_muc_for(sandbox, node, service, storage=None, n=1, occupants=50,
-                  rooms_per_user=10, archive=0):
-    if storage is None:
-        driver = ("<driver>sqlite</driver><sqlite><dbname>%s</dbname>"
-                  "<busy-timeout>2000</busy-timeout></sqlite>" % (node.dir / "muc.db"))
-    else:
-        driver = storage.sm_storage_xml()
-    log = node.log("muc-%d" % n)
-    conf = node.dir / ("muc-%d.xml" % n)
-    sandbox.render("jabberd2/muc.xml.in", conf, SERVICE=service, IP=node.ip,
-                   ROUTER_PORT=node.router_port, ROUTER_USER=node.router_user,
-                   ROUTER_PASS=node.router_pass, LOG=log, STORAGE_DRIVER=driver,
-                   OCCUPANTS=occupants, ROOMS_PER_USER=rooms_per_user,
-                   ARCHIVE=archive)
-    binary = jabberd.our_binary_or_skip("muc")
-    return sandbox.start("node%d-muc-%d" % (node.number, n), [binary, "-c", conf],
-                         logs=[log], ready_log=r"ready for rooms")
+                  rooms_per_user=10, archive=0, edit=None):
+    return component.start(sandbox, node, "muc", service, storage, node.dir / "muc.db",
+                           r"ready for rooms", n, edit, OCCUPANTS=occupants,
+                           ROOMS_PER_USER=rooms_per_user, ARCHIVE=archive)
 
 
 def muc_node(sandbox, storage=None, flavor="ours", **kw):
@@ -61,17 +50,8 @@ def muc_node(sandbox, storage=None, flavor="ours", **kw):
     return node
 
 
-def run(client, coro, what, timeout=15.0):
-    return client.cloop.run(coro, timeout, what)
-
-
 def user(xmpp, node, name):
-    c = xmpp.client("%s@localhost" % name, name + "-pw", node.c2s_address)
-    c.register()
-    c.login()
-    c.xmpp.register_plugin("xep_0004")
-    c.xmpp.register_plugin("xep_0045")
-    c.xmpp.register_plugin("xep_0082")
+    c = component.user(xmpp, node, name, ("xep_0004", "xep_0045", "xep_0082"))
     c.muc = c.xmpp["xep_0045"]
     return c
 

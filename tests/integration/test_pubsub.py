@@ -19,10 +19,10 @@ from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
 import test_status_command as tsc
-from test_muc import run
 from test_sm import wait_event as event
 from test_status_command import sockdir  # noqa: F401 (a fixture used here)
-from lib import jabberd, paths
+from lib import component, jabberd, paths
+from lib.component import run
 
 SERVICE = "pubsub.localhost"
 NS = "urn:example:test"
@@ -33,22 +33,13 @@ def start_pubsub(sandbox, node, storage=None, n=1, nodes_per_user=10, payload_si
     """Start our pubsub on `node`'s router serving SERVICE, its storage the
     sm's database (sqlite file, or `storage` for pgsql), so that the
     presence and roster access models read the sm's rosters."""
-    if storage is None:
-        driver = ("<driver>sqlite</driver><sqlite><dbname>%s</dbname>"
-                  "<busy-timeout>2000</busy-timeout></sqlite>" % node.db)
-    else:
-        driver = storage.sm_storage_xml()
-    log = node.log("pubsub-%d" % n)
-    conf = node.dir / ("pubsub-%d.xml" % n)
-    sandbox.render("jabberd2/pubsub.xml.in", conf, SERVICE=SERVICE, IP=node.ip,
-                   ROUTER_PORT=node.router_port, ROUTER_USER=node.router_user,
-                   ROUTER_PASS=node.router_pass, LOG=log, STORAGE_DRIVER=driver,
-                   NODES_PER_USER=nodes_per_user, PAYLOAD_SIZE=payload_size)
+    edit = None
     if status_socket is not None:
-        tsc.with_socket(conf, status_socket)
-    binary = jabberd.our_binary_or_skip("pubsub")
-    return sandbox.start("node%d-pubsub-%d" % (node.number, n), [binary, "-c", conf],
-                         logs=[log], ready_log=r"ready for nodes")
+        def edit(conf):
+            tsc.with_socket(conf, status_socket)
+    return component.start(sandbox, node, "pubsub", SERVICE, storage, node.db,
+                           r"ready for nodes", n, edit, NODES_PER_USER=nodes_per_user,
+                           PAYLOAD_SIZE=payload_size)
 
 
 def pubsub_node(sandbox, storage=None, flavor="ours", **kw):
@@ -58,12 +49,7 @@ def pubsub_node(sandbox, storage=None, flavor="ours", **kw):
 
 
 def user(xmpp, node, name):
-    c = xmpp.client("%s@localhost" % name, name + "-pw", node.c2s_address)
-    c.register()
-    c.login()
-    c.xmpp.register_plugin("xep_0004")
-    c.xmpp.register_plugin("xep_0030")
-    c.xmpp.register_plugin("xep_0060")
+    c = component.user(xmpp, node, name, ("xep_0004", "xep_0030", "xep_0060"))
     c.ps = c.xmpp["xep_0060"]
     return c
 

@@ -91,15 +91,7 @@ def test_every_daemon_answers(sandbox, xmpp, sockdir):
 
     # The muc, as test_muc starts it, with a status socket.
     muc_conf = node.dir / "muc-1.xml"
-    sandbox.render("jabberd2/muc.xml.in", muc_conf, SERVICE=tm.SERVICE, IP=node.ip,
-                   ROUTER_PORT=node.router_port, ROUTER_USER=node.router_user,
-                   ROUTER_PASS=node.router_pass, LOG=node.log("muc-1"),
-                   STORAGE_DRIVER="<driver>sqlite</driver><sqlite><dbname>%s</dbname>"
-                   "</sqlite>" % (node.dir / "muc.db"), OCCUPANTS=50, ROOMS_PER_USER=10,
-                   ARCHIVE=0)
-    with_socket(muc_conf, sockdir / "muc.sock")
-    sandbox.start("node1-muc-1", [jabberd.our_binary_or_skip("muc"), "-c", muc_conf],
-                  logs=[node.log("muc-1")], ready_log=r"ready for rooms")
+    tm.start_muc(sandbox, node, edit=lambda conf: with_socket(conf, sockdir / "muc.sock"))
     conf["muc"] = muc_conf
 
     # No HTTP port anywhere: the socket is all there is.

@@ -18,10 +18,18 @@ dialler. Faults, each until heal():
                     stops reading.
   delay(s, dir)     deliver each chunk of one or both directions `s`
                     seconds late (plus up to `jitter` more), in order.
+  loss(rate, dir)   packet loss as the two ends of a TCP connection see
+                    it: each chunk is lost with probability `rate` and
+                    arrives one retransmission timeout late (0.2 s,
+                    doubled for each further loss of the same chunk, at
+                    most 5 times), and what follows it waits behind it
+                    (TCP delivers in order). Nothing goes missing: the
+                    stream stays whole, as TCP keeps it.
 
 A Mesh puts one FaultProxy on every ordered pair of nodes (a dials b
 through proxy (a, b)), so that any link, or any set of links, can be
-broken: partition(), cut_link(), one_way(), stall_link(), delay_link().
+broken: partition(), cut_link(), one_way(), stall_link(), delay_link(),
+lossy_link().
 
 Every thread is a daemon thread bounded by close(); nothing here is ever
 started outside loopback.
@@ -34,6 +42,8 @@ import threading
 import time
 
 DIRECTIONS = ("up", "down")
+LOSS_RTO = 0.2          # s: Linux's minimum retransmission timeout
+LOSS_RETRIES = 5        # a chunk lost more often than that gets through
 
 
 class _Pipe:
@@ -74,6 +84,16 @@ class _Pipe:
                 dropped = p.holed[self.direction]
                 lag = p.lag[self.direction]
                 jitter = p.jitter[self.direction]
+                loss = p.loss[self.direction]
+            if loss:
+                rto = LOSS_RTO
+                for _ in range(LOSS_RETRIES):
+                    if random.random() >= loss:
+                        break
+                    lag += rto
+                    rto *= 2
+                    with p.lock:
+                        p.chunks_lost[self.direction] += 1
             if dropped:
                 with p.lock:
                     p.bytes_dropped[self.direction] += len(data)
@@ -137,6 +157,8 @@ class FaultProxy:
         self.holed = dict.fromkeys(DIRECTIONS, False)
         self.lag = dict.fromkeys(DIRECTIONS, 0.0)
         self.jitter = dict.fromkeys(DIRECTIONS, 0.0)
+        self.loss = dict.fromkeys(DIRECTIONS, 0.0)
+        self.chunks_lost = dict.fromkeys(DIRECTIONS, 0)
         self.bytes_in = dict.fromkeys(DIRECTIONS, 0)
         self.bytes_out = dict.fromkeys(DIRECTIONS, 0)
         self.bytes_dropped = dict.fromkeys(DIRECTIONS, 0)
@@ -220,6 +242,13 @@ class FaultProxy:
                 self.lag[d] = float(seconds)
                 self.jitter[d] = float(jitter)
 
+    def lossy(self, rate, direction="both"):
+        if not 0.0 <= rate < 1.0:
+            raise ValueError("loss rate %r: from 0 up to 1 (excluded)" % rate)
+        with self.lock:
+            for d in self._directions(direction):
+                self.loss[d] = float(rate)
+
     def heal(self):
         """Every fault off. A connection whose bytes were thrown away is
         closed (its stream is broken); a stalled one resumes."""
@@ -227,7 +256,7 @@ class FaultProxy:
             broken = any(self.holed.values())
             for d in DIRECTIONS:
                 self.stalled[d] = self.holed[d] = False
-                self.lag[d] = self.jitter[d] = 0.0
+                self.lag[d] = self.jitter[d] = self.loss[d] = 0.0
         self.refusing = False
         if broken:
             self.drop_connections()
@@ -236,7 +265,7 @@ class FaultProxy:
     def faulty(self):
         with self.lock:
             return (self.refusing or any(self.holed.values()) or any(self.stalled.values())
-                    or any(self.lag.values()))
+                    or any(self.lag.values()) or any(self.loss.values()))
 
     def close(self):
         self.stopping = True
@@ -303,6 +332,10 @@ class Mesh:
     def delay_link(self, a, b, seconds, jitter=0.0):
         for p, _ in self._both(a, b):
             p.delay(seconds, "both", jitter)
+
+    def lossy_link(self, a, b, rate):
+        for p, _ in self._both(a, b):
+            p.lossy(rate, "both")
 
     def heal(self):
         for p in self.proxies.values():
