@@ -81,9 +81,9 @@ def test_short_chaos_run_loses_and_duplicates_nothing(tmp_path):
     # Everything is accounted for: no message is in two columns or none.
     assert (m["delivered"] + m["stored"] + m["bounced"] + m["in_flight_killed"]
             + m["lost"]) == m["sent"], m
-    # A node taking a new incarnation used to hand back, as node-dead,
-    # STANZAs a peer had taken with its ACK lost with the closing links (a
-    # second copy from offline storage); rule 15 (TAKEN) settles them.
+    # A STANZA a peer had taken, its ACK lost with the links a new
+    # incarnation closes, came a second time (handed back and stored, or
+    # sent again); rule 15 (TAKEN) tells the sender which were taken.
     assert m["duplicated"] == 0, "%d duplicated: %s\n%s" % (
         m["duplicated"], doc["evidence"]["duplicated"][:5], out)
     assert proc.returncode == 0, "cluster-chaos exit %d:\n%s" % (proc.returncode, out)
