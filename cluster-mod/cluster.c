@@ -339,7 +339,8 @@ static void cluster_on_frame(const char *peer, const struct cluster_frame *frame
 	}
 	/* i13-fwd: STANZA and ACK (cluster_fwd.c through cluster_local.c). */
 	if (c->local != NULL && (frame->type == CLUSTER_FRAME_STANZA ||
-				 frame->type == CLUSTER_FRAME_ACK)) {
+				 frame->type == CLUSTER_FRAME_ACK ||
+				 frame->type == CLUSTER_FRAME_TAKEN)) {
 		enum cluster_member_state st = cluster_members_state(c->members, peer);
 
 		/* A STANZA from a node we declared dead (or left) at the
@@ -496,6 +497,8 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 				peers[i].queue_max_frames = pt.fwd.max_frames;      /* i14 */
 				peers[i].queue_max_bytes = pt.fwd.max_bytes;
 				peers[i].queue_oldest_ms = pt.fwd.oldest_ms;
+				peers[i].queue_in_doubt = pt.fwd.in_doubt;  /* rule 15 */
+				peers[i].queue_doubt_taken = pt.fwd.doubt_taken;
 				memcpy(peers[i].undelivered, pt.fwd.undelivered_by,
 				       sizeof(peers[i].undelivered));
 			}

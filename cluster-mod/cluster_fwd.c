@@ -35,6 +35,9 @@ struct fwd_peer {
 	uint8_t open;
 	uint8_t ack_due;        /* delivered stanzas not yet acknowledged */
 	uint8_t gone;           /* declared gone, not open since */
+	uint8_t taken_link;     /* the open link speaks TAKEN (version 2) */
+	uint8_t doubt_wait;     /* the doubt waits for this link's TAKEN */
+	uint8_t sent_in_pair;   /* a link had a STANZA of the current pair */
 	/* out: seq next_seq - 1 is the last given a number */
 	struct fwd_item *head, *tail;
 	struct fwd_item *cursor; /* first item not yet handed to this link */
@@ -45,11 +48,22 @@ struct fwd_peer {
 	unsigned since_ack;
 	uint64_t sent, received, resent, duplicates, undelivered;
 	uint64_t undelivered_by[CLUSTER_FWD_REASONS];
+	/* In doubt: what had not been acknowledged when a pair of
+	 * incarnations ended (the peer's new one in its HELLO, or ours),
+	 * kept with its old numbers until the peer's TAKEN says how much of
+	 * it the peer took (rule 15). */
+	struct fwd_item *doubt;
+	size_t ndoubt, doubt_bytes;
+	uint64_t doubt_mine, doubt_peer;        /* the pair it was numbered in */
+	uint64_t doubt_taken;   /* stanzas the peer had taken after all */
+	/* What we last took from the peer, and in which pair (our TAKEN). */
+	uint64_t took_mine, took_peer, took_seq;
 };
 
 struct cluster_fwd {
 	struct fwd_peer peers[CLUSTER_FWD_PEERS_MAX];
 	int npeers;
+	uint64_t incarnation;   /* ours */
 	size_t max_frames, max_bytes;
 	struct cluster_fwd_hooks hooks;
 	void *ctx;
@@ -127,9 +141,11 @@ static int send_item(struct cluster_fwd *fwd, struct fwd_peer *p, const struct f
 /* Send what this link has not had yet, as far as it takes it. */
 static void pump(struct cluster_fwd *fwd, struct fwd_peer *p)
 {
-	while (p->open && p->cursor != NULL) {
+	/* What is in doubt goes first, once the peer's TAKEN settles it. */
+	while (p->open && p->doubt == NULL && p->cursor != NULL) {
 		if (send_item(fwd, p, p->cursor) == 0)
 			return;
+		p->sent_in_pair = 1;
 		p->cursor = p->cursor->next;
 	}
 }
@@ -192,6 +208,107 @@ static void renumber(struct fwd_peer *p)
 	p->delivered = 0;
 	p->ack_due = 0;
 	p->since_ack = 0;
+	p->sent_in_pair = 0;
+}
+
+/* The doubt is settled: the peer took every stanza of it up to `taken`
+ * (0: none, or it cannot say); the others go to the peer again, before
+ * anything queued since, all numbered anew in the current pair (none of
+ * which a link has had: pump() waits while a doubt is held). */
+static void settle(struct cluster_fwd *fwd, struct fwd_peer *p, uint64_t taken)
+{
+	struct fwd_item *again = NULL, *last = NULL;
+	size_t n = p->ndoubt, kept = 0, bytes = 0;
+
+	if (p->doubt == NULL)
+		return;
+	while (p->doubt != NULL) {
+		struct fwd_item *it = p->doubt;
+
+		p->doubt = it->next;
+		if (it->seq <= taken) {
+			kept++;
+			free(it);
+			continue;
+		}
+		bytes += it->cost;
+		it->next = NULL;
+		if (last != NULL)
+			last->next = it;
+		else
+			again = it;
+		last = it;
+	}
+	if (again != NULL) {
+		last->next = p->head;
+		if (p->head == NULL)
+			p->tail = last;
+		p->head = again;
+	}
+	p->frames += n - kept;
+	p->bytes += bytes;
+	p->ndoubt = p->doubt_bytes = 0;
+	p->doubt_wait = 0;
+	p->doubt_taken += kept;
+	p->next_seq = 1;
+	p->acked = 0;
+	for (struct fwd_item *it = p->head; it != NULL; it = it->next)
+		it->seq = p->next_seq++;
+	p->cursor = p->open ? p->head : NULL;
+	log_info("cluster: fwd: %s had taken %zu of the %zu stanzas not acknowledged "
+		 "when a pair of incarnations ended; %zu sent again", p->name, kept, n,
+		 n - kept);
+	pump(fwd, p);
+}
+
+/* The pair of incarnations (ours, the peer's) ends: what waits for an ACK
+ * is set aside, numbered as it was, until the peer says what it took
+ * (settle). What no link ever had cannot have been taken: it stays queued,
+ * to be numbered anew. An older doubt is settled first with nothing
+ * taken: the peer's TAKEN would have settled it on a link of this pair
+ * (never reached while pump() waits for a doubt). */
+static void set_aside(struct cluster_fwd *fwd, struct fwd_peer *p)
+{
+	if (!p->sent_in_pair)
+		return;
+	settle(fwd, p, 0);
+	p->doubt = p->head;
+	p->ndoubt = p->frames;
+	p->doubt_bytes = p->bytes;
+	p->doubt_mine = fwd->incarnation;
+	p->doubt_peer = p->incarnation;
+	p->head = p->tail = p->cursor = NULL;
+	p->frames = p->bytes = 0;
+	p->acked = p->next_seq - 1;
+}
+
+/* Our TAKEN for a link that opened: what we last took from the peer. */
+static void send_taken(struct cluster_fwd *fwd, struct fwd_peer *p)
+{
+	struct cluster_frame f = { .version = CLUSTER_PROTO_VERSION_TAKEN,
+				   .type = CLUSTER_FRAME_TAKEN };
+
+	if (p->took_seq > 0) {
+		f.u.taken.incarnation = p->took_mine;
+		f.u.taken.peer_incarnation = p->took_peer;
+		f.u.taken.seq = p->took_seq;
+	}
+	fwd->hooks.send(fwd->ctx, p->name, &f);
+}
+
+/* The peer's TAKEN: settles the doubt (the pair it names is the doubt's,
+ * or the doubt's stanzas were not taken), and acknowledges in the current
+ * pair when it names that one (a link reopened between the same two). */
+static void on_taken(struct cluster_fwd *fwd, struct fwd_peer *p, const struct cluster_taken *t)
+{
+	int names_doubt = t->seq > 0 && t->incarnation == p->doubt_peer &&
+			  t->peer_incarnation == p->doubt_mine;
+
+	settle(fwd, p, names_doubt ? t->seq : 0);
+	if (t->seq > 0 && t->incarnation == p->incarnation &&
+	    t->peer_incarnation == fwd->incarnation && t->seq < p->next_seq &&
+	    t->seq > p->acked)
+		release(p, t->seq);
 }
 
 int cluster_fwd_send(struct cluster_fwd *fwd, const char *node, const uint8_t *route,
@@ -217,7 +334,8 @@ int cluster_fwd_send(struct cluster_fwd *fwd, const char *node, const uint8_t *r
 		undelivered(fwd, p, node, CLUSTER_FWD_NODE_DEAD, route, len, targets, ntargets);
 		return -1;
 	}
-	if (p->frames >= fwd->max_frames || p->bytes + len + tlen > fwd->max_bytes) {
+	if (p->frames + p->ndoubt >= fwd->max_frames ||
+	    p->bytes + p->doubt_bytes + len + tlen > fwd->max_bytes) {
 		undelivered(fwd, p, node, CLUSTER_FWD_QUEUE_FULL, route, len, targets, ntargets);
 		return -1;
 	}
@@ -253,21 +371,28 @@ int cluster_fwd_send(struct cluster_fwd *fwd, const char *node, const uint8_t *r
 	return 0;
 }
 
-void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t incarnation)
+void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t incarnation,
+			   unsigned version)
 {
 	struct fwd_peer *p = peer_find(fwd, peer);
+	int taken = version >= CLUSTER_PROTO_VERSION_TAKEN;
 
 	if (p == NULL)
 		return;
+	if (!taken)
+		settle(fwd, p, 0);      /* a peer that cannot say: all go again */
 	if (p->known && p->incarnation != incarnation) {
 		/* Not taken by the old incarnation as far as we know (no ACK):
 		 * the same node answers, so they go to it again, numbered
 		 * under the new pair, rather than back to the sm, which would
-		 * store them offline for a user who is online there. */
+		 * store them offline for a user who is online there. What a
+		 * link had waits for the peer's TAKEN first (rule 15). */
+		if (taken)
+			set_aside(fwd, p);
 		log_info("cluster: fwd: %s is a new incarnation (%llu, was %llu): %zu "
-			 "unacknowledged stanzas sent again", peer,
+			 "unacknowledged stanzas sent again, %zu wait for its TAKEN", peer,
 			 (unsigned long long)incarnation, (unsigned long long)p->incarnation,
-			 p->frames);
+			 p->frames, p->ndoubt);
 		p->resent += p->frames;
 	} else if (p->known) {
 		p->resent += p->frames;
@@ -283,8 +408,13 @@ void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t i
 	p->open = 1;
 	p->gone = 0;
 	p->since_ack = 0;
+	p->taken_link = (uint8_t)taken;
+	p->doubt_wait = p->doubt != NULL;
 	/* Tell the peer at once what arrived, in case our last ACK was lost
-	 * with the link; then everything it has not acknowledged, in order. */
+	 * with the link (or a new incarnation ended the pair: TAKEN); then
+	 * everything it has not acknowledged, in order. */
+	if (taken)
+		send_taken(fwd, p);
 	p->ack_due = p->delivered > 0;
 	send_ack(fwd, p);
 	p->cursor = p->head;
@@ -300,6 +430,7 @@ void cluster_fwd_peer_closed(struct cluster_fwd *fwd, const char *peer)
 	p->open = 0;
 	p->cursor = NULL;
 	p->ack_due = 0;
+	p->doubt_wait = 0;      /* the doubt waits for the next link's TAKEN */
 }
 
 void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
@@ -309,6 +440,7 @@ void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 
 	if (p == NULL)
 		return;
+	settle(fwd, p, 0);      /* what was in doubt goes back too */
 	if (p->frames > 0)
 		log_notice("cluster: fwd: %s gone (%s): %zu unacknowledged stanzas handed "
 			   "back to the sm", node, cluster_fwd_reason_name(reason), p->frames);
@@ -321,13 +453,18 @@ void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 	p->gone = !p->open;
 }
 
+void cluster_fwd_set_incarnation(struct cluster_fwd *fwd, uint64_t incarnation)
+{
+	fwd->incarnation = incarnation;
+}
+
 void cluster_fwd_ack_now(struct cluster_fwd *fwd)
 {
 	for (int i = 0; i < fwd->npeers; i++)
 		send_ack(fwd, &fwd->peers[i]);
 }
 
-void cluster_fwd_reincarnated(struct cluster_fwd *fwd)
+void cluster_fwd_reincarnated(struct cluster_fwd *fwd, uint64_t incarnation)
 {
 	for (int i = 0; i < fwd->npeers; i++) {
 		struct fwd_peer *p = &fwd->peers[i];
@@ -337,13 +474,19 @@ void cluster_fwd_reincarnated(struct cluster_fwd *fwd)
 		 * the next HELLO and goes again numbered from 1: a peer that
 		 * declared this node dead refused it ("not from the dead"), and
 		 * one that did not would see it stored offline here for a
-		 * user online there (no merge on its side hands that over). */
+		 * user online there (no merge on its side hands that over).
+		 * What a version-2 link had waits for the peer's TAKEN on the
+		 * next link, which says what of it was taken (rule 15). */
+		if (p->known && p->taken_link)
+			set_aside(fwd, p);
 		renumber(p);
 		for (struct fwd_item *it = p->head; it != NULL; it = it->next)
 			it->seq = p->next_seq++;
 		p->cursor = NULL;
 		p->open = 0;
+		p->doubt_wait = 0;
 	}
+	fwd->incarnation = incarnation;
 }
 
 static int on_stanza(struct cluster_fwd *fwd, struct fwd_peer *p,
@@ -372,6 +515,9 @@ static int on_stanza(struct cluster_fwd *fwd, struct fwd_peer *p,
 		off += s->targets[i].len + 1;
 	}
 	p->delivered = s->seq;
+	p->took_mine = fwd->incarnation;
+	p->took_peer = p->incarnation;
+	p->took_seq = s->seq;
 	p->received++;
 	p->ack_due = 1;
 	fwd->hooks.deliver(fwd->ctx, p->name, s->route.ptr, s->route.len, tv, s->ntargets);
@@ -386,12 +532,19 @@ int cluster_fwd_frame(struct cluster_fwd *fwd, const char *peer,
 {
 	struct fwd_peer *p = peer_find(fwd, peer);
 
-	if (frame->type != CLUSTER_FRAME_STANZA && frame->type != CLUSTER_FRAME_ACK)
+	if (frame->type != CLUSTER_FRAME_STANZA && frame->type != CLUSTER_FRAME_ACK &&
+	    frame->type != CLUSTER_FRAME_TAKEN)
 		return 0;
 	if (p == NULL || !p->known) {
 		*error_r = "from a peer not open";
 		return -1;
 	}
+	if (frame->type == CLUSTER_FRAME_TAKEN) {
+		on_taken(fwd, p, &frame->u.taken);
+		return 0;
+	}
+	if (p->doubt_wait)
+		settle(fwd, p, 0);      /* TAKEN comes first, or not at all */
 	if (frame->type == CLUSTER_FRAME_STANZA)
 		return on_stanza(fwd, p, &frame->u.stanza);
 	if (frame->u.ack.seq >= p->next_seq) {
@@ -412,7 +565,7 @@ int cluster_fwd_flush(struct cluster_fwd *fwd)
 
 		send_ack(fwd, p);
 		pump(fwd, p);
-		left |= p->open && (p->ack_due || p->cursor != NULL);
+		left |= p->open && (p->ack_due || (p->cursor != NULL && p->doubt == NULL));
 	}
 	return left;
 }
@@ -429,6 +582,7 @@ int cluster_fwd_queue_info(const struct cluster_fwd *fwd, const char *peer,
 		.bytes = p->bytes, .delivered_in = p->delivered, .sent = p->sent,
 		.received = p->received, .resent = p->resent,
 		.duplicates = p->duplicates, .undelivered = p->undelivered,
+		.in_doubt = p->ndoubt, .doubt_taken = p->doubt_taken,
 		.max_frames = fwd->max_frames, .max_bytes = fwd->max_bytes,
 	};
 	memcpy(q->undelivered_by, p->undelivered_by, sizeof(q->undelivered_by));
@@ -471,12 +625,13 @@ void cluster_fwd_free(struct cluster_fwd **fwdp)
 	for (int i = 0; i < fwd->npeers; i++) {
 		struct fwd_peer *p = &fwd->peers[i];
 
-		while (p->head != NULL) {
-			struct fwd_item *it = p->head;
+		for (struct fwd_item **l = &p->head; l != NULL; l = l == &p->head ? &p->doubt : NULL)
+			while (*l != NULL) {
+				struct fwd_item *it = *l;
 
-			p->head = it->next;
-			free(it);
-		}
+				*l = it->next;
+				free(it);
+			}
 		free(p->name);
 	}
 	free(fwd);

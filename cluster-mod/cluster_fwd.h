@@ -20,9 +20,15 @@
  *    delivered. The receiver ACKs cumulatively: every
  *    CLUSTER_FWD_ACK_EVERY stanzas, and at cluster_fwd_flush() (the end of
  *    the loop turn).
- *  - A peer gone for good (a new incarnation in its HELLO,
- *    cluster_fwd_node_gone()): everything it had not acknowledged goes to
- *    the undelivered hook, once, and the numbering restarts.
+ *  - A peer gone for good (declared dead or left, cluster_fwd_node_gone()):
+ *    everything it had not acknowledged goes to the undelivered hook,
+ *    once, and the numbering restarts.
+ *  - A new incarnation of either end (the peer's in its HELLO, or ours):
+ *    the numbering restarts and what was not acknowledged goes to the
+ *    peer again; on a version-2 link it waits in doubt until the peer's
+ *    TAKEN says which of it the peer took, and only the rest goes again
+ *    (rule 15: no second copy of a stanza whose ACK the closing links
+ *    lost).
  *
  * Broadcast stanzas (no targets) travel the same way but are never handed
  * back as undelivered: they are dropped with the peer (iface rule 8).
@@ -88,10 +94,19 @@ void cluster_fwd_free(struct cluster_fwd **fwdp);
 int cluster_fwd_send(struct cluster_fwd *fwd, const char *node, const uint8_t *route,
 		     size_t len, const char *const *targets, size_t ntargets);
 
-/* The peer's link opened; `incarnation` from its HELLO. A new incarnation
- * hands the old one's unacknowledged stanzas back (node-dead) and
- * restarts both directions' numbering; the same one gets them again. */
-void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t incarnation);
+/* This node's incarnation (the pairs' numbering names it in TAKEN). */
+void cluster_fwd_set_incarnation(struct cluster_fwd *fwd, uint64_t incarnation);
+
+/* The peer's link opened; `incarnation` from its HELLO, `version` the
+ * link's. A new incarnation restarts both directions' numbering and gets
+ * the old one's unacknowledged stanzas again: all of them on a version-1
+ * link; on a version-2 link those a link had wait, before anything newer,
+ * for the peer's TAKEN (its first frame of ours), and only those it says
+ * it did not take go again (rule 15). The same incarnation gets them
+ * again. On a version-2 link TAKEN is sent first: the last STANZA taken
+ * from the peer, with its pair. */
+void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t incarnation,
+			   unsigned version);
 /* The link closed: stanzas stay queued for the same incarnation. */
 void cluster_fwd_peer_closed(struct cluster_fwd *fwd, const char *peer);
 /* The peer is gone for good (declared dead, BYE(shutting down)): every
@@ -106,17 +121,20 @@ void cluster_fwd_node_gone(struct cluster_fwd *fwd, const char *node,
 /* Acknowledge now, on every open link, what was taken and not yet
  * acknowledged: called just before this node takes a new incarnation,
  * whose links close without a word more (a peer would otherwise send
- * those STANZAs again to the new incarnation: a second copy). */
+ * those STANZAs again to the new incarnation: a second copy; on a
+ * version-2 link TAKEN covers this too, even when the ACK is lost). */
 void cluster_fwd_ack_now(struct cluster_fwd *fwd);
 
-/* This node took a new incarnation (it learnt it was declared dead): its
- * peers take it for a new node, so with each of them everything not
- * acknowledged goes back (node-dead) and both directions' numbering
- * restarts from 1. Its links close and open again (new HELLOs): until a
- * peer's opens, what is sent to it waits in the queue. */
-void cluster_fwd_reincarnated(struct cluster_fwd *fwd);
+/* This node took `incarnation` (it learnt it was declared dead): its
+ * peers take it for a new node, so with each of them both directions'
+ * numbering restarts from 1, and what was not acknowledged goes to the
+ * peer again once its link is open again: all of it after a version-1
+ * link, and after a version-2 link only what the peer's TAKEN on the next
+ * link says it did not take (rule 15). Until a peer's link opens, what is
+ * sent to it waits in the queue. */
+void cluster_fwd_reincarnated(struct cluster_fwd *fwd, uint64_t incarnation);
 
-/* A STANZA or ACK from `peer` (other types are ignored). Returns 0, or
+/* A STANZA, ACK or TAKEN from `peer` (other types are ignored). Returns 0, or
  * -1 with *error_r (an ACK for stanzas never sent). */
 int cluster_fwd_frame(struct cluster_fwd *fwd, const char *peer,
 		      const struct cluster_frame *frame, const char **error_r);
@@ -130,6 +148,8 @@ struct cluster_fwd_queue {
 	size_t frames, bytes;           /* waiting for an ACK */
 	uint64_t delivered_in;          /* last sequence delivered from it */
 	uint64_t sent, received, resent, duplicates, undelivered;
+	size_t in_doubt;                /* set aside at a new incarnation (rule 15) */
+	uint64_t doubt_taken;           /* of those, the peer had taken */
 	/* undelivered, by cause (enum cluster_fwd_reason) */
 	uint64_t undelivered_by[CLUSTER_FWD_REASONS];
 	size_t max_frames, max_bytes;   /* the bounds of frames and bytes */

@@ -937,7 +937,7 @@ void cluster_local_reincarnating(struct cluster_local *cl)
 
 void cluster_local_reincarnated(struct cluster_local *cl)
 {
-	cluster_fwd_reincarnated(cl->fwd);
+	cluster_fwd_reincarnated(cl->fwd, cluster_peers_incarnation(cl->peers));
 	/* i13-resync: the state's frames carry the incarnation HELLO says,
 	 * which is what a peer's <sync/> compares (view_complete). */
 	cluster_state_reincarnated(cl->state, cluster_peers_incarnation(cl->peers));
@@ -1159,7 +1159,8 @@ void cluster_local_frame(struct cluster_local *cl, const char *peer,
 {
 	const char *error = NULL;
 
-	if (frame->type == CLUSTER_FRAME_STANZA || frame->type == CLUSTER_FRAME_ACK) {
+	if (frame->type == CLUSTER_FRAME_STANZA || frame->type == CLUSTER_FRAME_ACK ||
+	    frame->type == CLUSTER_FRAME_TAKEN) {
 		if (cluster_fwd_frame(cl->fwd, peer, frame, &error) < 0)
 			log_warnx("cluster: peer %s: %s ignored: %s", peer,
 				  cluster_frame_type_name(frame->type), error);
@@ -1187,7 +1188,7 @@ void cluster_local_peer_open(struct cluster_local *cl, const char *peer)
 		router_mod_timer_stop(cl->dead[i]);
 	cluster_state_peer_open(cl->state, peer);
 	if (cluster_peers_open_info(cl->peers, peer, &info))
-		cluster_fwd_peer_open(cl->fwd, peer, info.incarnation);
+		cluster_fwd_peer_open(cl->fwd, peer, info.incarnation, info.version);
 	flush_arm(cl);
 }
 
@@ -1237,6 +1238,7 @@ struct cluster_local *cluster_local_new(struct router *r, const struct cluster_c
 		}
 		cl->fwd = cluster_fwd_new(names, cc->npeers, cc->queue_frames, cc->queue_bytes,
 					  &hooks, cl);
+		cluster_fwd_set_incarnation(cl->fwd, cluster_peers_incarnation(peers));
 		cl->bare = xhash_new();
 		cl->held = xhash_new();         /* i14 */
 		cl->sync_timer = router_mod_timer_new(r, sync_check, cl);

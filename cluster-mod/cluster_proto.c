@@ -25,6 +25,9 @@ static_assert(sizeof(struct cluster_frame_header) == CLUSTER_FRAME_HEADER_LEN,
 static_assert(offsetof(struct cluster_frame_header, version) == 2, "version at 2");
 static_assert(offsetof(struct cluster_frame_header, type) == 3, "type at 3");
 static_assert(offsetof(struct cluster_frame_header, length) == 4, "length at 4");
+static_assert(sizeof(((struct cluster_taken *)0)->seq) == 8 &&
+	      sizeof(((struct cluster_taken *)0)->incarnation) == 8,
+	      "TAKEN is three u64 on the wire");
 static_assert(CLUSTER_FRAME_MAX <= UINT32_MAX, "the length field is 32 bits");
 static_assert(CLUSTER_JID_MAX <= UINT16_MAX && CLUSTER_NAME_MAX <= UINT16_MAX,
 	      "strings carry a 16-bit length");
@@ -321,6 +324,11 @@ static void xfer_payload(struct codec *c, struct cluster_frame *f)
 	case CLUSTER_FRAME_MEMBERS:
 		xfer_members(c, &f->u.members);
 		break;
+	case CLUSTER_FRAME_TAKEN:
+		xfer_u64(c, &f->u.taken.incarnation);
+		xfer_u64(c, &f->u.taken.peer_incarnation);
+		xfer_u64(c, &f->u.taken.seq);
+		break;
 	default:
 		codec_fail(c, "unknown frame type");
 		break;
@@ -518,6 +526,12 @@ static const char *validate_payload(const struct cluster_frame *f)
 		return validate_stanza(&f->u.stanza);
 	case CLUSTER_FRAME_MEMBERS:
 		return validate_members(&f->u.members);
+	case CLUSTER_FRAME_TAKEN:
+		/* seq 0 ("nothing") exactly when no pair is named */
+		if ((f->u.taken.seq == 0) != (f->u.taken.incarnation == 0) ||
+		    (f->u.taken.seq == 0) != (f->u.taken.peer_incarnation == 0))
+			return "TAKEN names a pair exactly when its seq is not 0";
+		return NULL;
 	case CLUSTER_FRAME_PING:
 	case CLUSTER_FRAME_PONG:
 	case CLUSTER_FRAME_ACK:
@@ -535,6 +549,8 @@ static int version_allowed(uint8_t type, uint8_t hv, uint8_t version)
 		return hv == 0;
 	if (type == CLUSTER_FRAME_BYE && hv == 0)
 		return 1;
+	if (type == CLUSTER_FRAME_TAKEN && hv < CLUSTER_PROTO_VERSION_TAKEN)
+		return 0;
 	return version != 0 && hv == version;
 }
 
@@ -651,7 +667,8 @@ int cluster_frame_encode(const struct cluster_frame *frame, struct buf *out,
 		ok_version = version_allowed(frame->type, frame->version, 0);
 	else
 		ok_version = frame->version >= CLUSTER_PROTO_VERSION_MIN &&
-			     frame->version <= CLUSTER_PROTO_VERSION_MAX;
+			     frame->version <= CLUSTER_PROTO_VERSION_MAX &&
+			     version_allowed(frame->type, frame->version, frame->version);
 	if (!ok_version) {
 		*error_r = "frame version not allowed for its type";
 		return -1;
@@ -717,6 +734,7 @@ const char *cluster_frame_type_name(uint8_t type)
 		[CLUSTER_FRAME_STANZA] = "STANZA",
 		[CLUSTER_FRAME_ACK] = "ACK",
 		[CLUSTER_FRAME_MEMBERS] = "MEMBERS",
+		[CLUSTER_FRAME_TAKEN] = "TAKEN",
 	};
 
 	if (type == 0 || type > CLUSTER_FRAME_TYPE_LAST)

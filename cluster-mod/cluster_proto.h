@@ -33,7 +33,9 @@ struct buf;
  * previous version (when there is one), so MIN is MAX - 1 once version 2
  * exists; see cluster_proto_negotiate(). */
 #define CLUSTER_PROTO_VERSION_MIN 1
-#define CLUSTER_PROTO_VERSION_MAX 1
+#define CLUSTER_PROTO_VERSION_MAX 2
+/* The first version with TAKEN (version 2 is version 1 plus TAKEN). */
+#define CLUSTER_PROTO_VERSION_TAKEN 2
 
 /* The header's magic: "JC". */
 #define CLUSTER_PROTO_MAGIC 0x4a43u
@@ -74,8 +76,9 @@ enum cluster_frame_type {
 	CLUSTER_FRAME_STANZA = 9,
 	CLUSTER_FRAME_ACK = 10,
 	CLUSTER_FRAME_MEMBERS = 11,
+	CLUSTER_FRAME_TAKEN = 12,       /* version 2 and later */
 };
-#define CLUSTER_FRAME_TYPE_LAST CLUSTER_FRAME_MEMBERS
+#define CLUSTER_FRAME_TYPE_LAST CLUSTER_FRAME_TAKEN
 
 /* A run of bytes inside a decoded (or to-be-encoded) frame. */
 struct cluster_bytes {
@@ -201,6 +204,16 @@ struct cluster_ack {
 	uint64_t seq;                   /* every STANZA up to seq arrived */
 };
 
+/* What the sender last took from the receiver, named by the pair of
+ * incarnations it was numbered under, so that it survives a new
+ * incarnation of either end (docs/cluster-protocol.md "TAKEN (12)").
+ * seq 0 says "nothing" and then both incarnations are 0. */
+struct cluster_taken {
+	uint64_t incarnation;           /* the sender's, in that pair */
+	uint64_t peer_incarnation;      /* the receiver's, in that pair */
+	uint64_t seq;                   /* the last STANZA taken under it */
+};
+
 enum cluster_member_state {
 	CLUSTER_MEMBER_ALIVE = 1,
 	CLUSTER_MEMBER_SUSPECT = 2,
@@ -236,6 +249,7 @@ struct cluster_frame {
 		struct cluster_stanza stanza;
 		struct cluster_ack ack;
 		struct cluster_members members;
+		struct cluster_taken taken;
 	} u;
 };
 

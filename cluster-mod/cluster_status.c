@@ -148,7 +148,9 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 			buf_printf(out, "%s %s %" PRIu64, r > 0 ? "," : "",
 				   cluster_fwd_reason_name((enum cluster_fwd_reason)r),
 				   p->undelivered[r]);
-		buf_printf(out, "\n");
+		buf_printf(out, "\n  in doubt     %" PRIu64 " (after a new incarnation; taken by "
+			   "the peer after all since start: %" PRIu64 ")\n", p->queue_in_doubt,
+			   p->queue_doubt_taken);
 	}
 	for (int i = 0; i < st->nmembers; i++) {
 		const struct cluster_status_member *m = &st->members[i];
@@ -260,9 +262,10 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 		buf_printf(out, ",\"sessions\":%" PRIu64 ",\"queue\":{\"frames\":%" PRIu64
 			   ",\"bytes\":%" PRIu64 ",\"max_frames\":%" PRIu64 ",\"max_bytes\":%"
 			   PRIu64 ",\"oldest_ms\":%" PRIu64 ",\"out_bytes\":%" PRIu64
+			   ",\"in_doubt\":%" PRIu64 ",\"doubt_taken\":%" PRIu64
 			   "},\"undelivered\":{", p->sessions, p->queue_frames, p->queue_bytes,
 			   p->queue_max_frames, p->queue_max_bytes, p->queue_oldest_ms,
-			   l->out_queued);
+			   l->out_queued, p->queue_in_doubt, p->queue_doubt_taken);
 		for (int r = 0; r < CLUSTER_FWD_REASONS; r++) {
 			if (r > 0)
 				buf_append_char(out, ',');
@@ -438,6 +441,8 @@ PEER_FIELD_IS_U64(queue_bytes);
 PEER_FIELD_IS_U64(queue_max_frames);
 PEER_FIELD_IS_U64(queue_max_bytes);
 PEER_FIELD_IS_U64(queue_oldest_ms);
+PEER_FIELD_IS_U64(queue_in_doubt);
+PEER_FIELD_IS_U64(queue_doubt_taken);
 PEER_FIELD_IS_U64(link.out_queued);
 
 static void prom_router(const struct cluster_status *st, struct buf *out, const char *name,
@@ -554,6 +559,12 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 	prom_peers(st, out, "jabberd_cluster_peer_queue_oldest_seconds", "gauge",
 		   "How long the oldest stanza not acknowledged by the peer has waited.",
 		   get_oldest, 0);
+	prom_peers(st, out, "jabberd_cluster_peer_queue_in_doubt", "gauge",
+		   "Stanzas not acknowledged when a new incarnation ended their pair, waiting "
+		   "for the peer's TAKEN.", PEER_U64(queue_in_doubt));
+	prom_peers(st, out, "jabberd_cluster_peer_taken_after_incarnation_total", "counter",
+		   "Stanzas in doubt the peer said it had taken (not handed back), since start.",
+		   PEER_U64(queue_doubt_taken));
 	prom_peers(st, out, "jabberd_cluster_peer_link_output_bytes", "gauge",
 		   "Bytes waiting to be written to the peer's link.", PEER_U64(link.out_queued));
 	prom_head(out, "jabberd_cluster_peer_undelivered_total", "counter",

@@ -53,6 +53,10 @@ struct cluster_status_peer {
 	 * (cluster_fwd_reason_name()). */
 	uint64_t queue_max_frames, queue_max_bytes, queue_oldest_ms;
 	uint64_t undelivered[CLUSTER_FWD_REASONS];
+	/* i14 rule 15: stanzas in doubt since a new incarnation ended their
+	 * pair (waiting for the peer's TAKEN), and those the peer said it had
+	 * taken (not handed back) since start. */
+	uint64_t queue_in_doubt, queue_doubt_taken;
 };
 
 /* i13-fwd: the session table and the module's side of iface13.md. */

@@ -72,6 +72,11 @@ static struct proto_sample samples[] = {
 	{ "ack", { .version = V, .type = CLUSTER_FRAME_ACK, .u.ack = { .seq = 2 } } },
 	{ "members", { .version = V, .type = CLUSTER_FRAME_MEMBERS, .u.members = {
 		.nmembers = 4, .members = members } } },
+	{ "taken", { .version = V, .type = CLUSTER_FRAME_TAKEN, .u.taken = {
+		.incarnation = 1796653871687, .peer_incarnation = 1796653871156,
+		.seq = 30 } } },
+	{ "taken_nothing", { .version = V, .type = CLUSTER_FRAME_TAKEN, .u.taken = {
+		.incarnation = 0, .peer_incarnation = 0, .seq = 0 } } },
 };
 
 const struct proto_sample *proto_samples(size_t *n_r)

@@ -5,8 +5,9 @@
  * codec into a byte queue and decoded at the other end, as a link would.
  * In-order delivery, cumulative ACKs releasing the sender's queue, link
  * loss then resend without duplicates, a new incarnation handing the
- * unacknowledged stanzas back, the queue bound, the node gone, unknown
- * nodes and oversized routes.
+ * unacknowledged stanzas back (all of them on a version-1 link; on a
+ * version-2 link only those the peer's TAKEN says it did not take, rule
+ * 15), the queue bound, the node gone, unknown nodes and oversized routes.
  */
 #include "config.h"
 
@@ -46,6 +47,7 @@ struct net {
 	struct buf q[2];        /* q[i]: frames from e[i] to the other end */
 	int up;                 /* the link between them is up */
 	size_t cap;             /* when not 0: a queue refuses frames past it */
+	unsigned version;       /* the links' protocol version (net_init: 1) */
 };
 
 static int hook_send(void *ctx, const char *peer, const struct cluster_frame *f)
@@ -65,7 +67,7 @@ static int hook_send(void *ctx, const char *peer, const struct cluster_frame *f)
 	}
 	if (f->type == CLUSTER_FRAME_ACK)
 		e->acks_sent++;
-	else
+	else if (f->type == CLUSTER_FRAME_STANZA)
 		e->stanzas_sent++;
 	return 1;
 }
@@ -112,6 +114,7 @@ static void net_init(struct net *net, size_t max_frames, size_t max_bytes)
 	static const char *const p1[] = { "n2" }, *const p2[] = { "n1" };
 
 	memset(net, 0, sizeof(*net));
+	net->version = 1;
 	for (int i = 0; i < 2; i++) {
 		net->e[i].idx = i;
 		net->e[i].net = net;
@@ -133,8 +136,10 @@ static void net_free(struct net *net)
 static void net_open(struct net *net, uint64_t inc1, uint64_t inc2)
 {
 	net->up = 1;
-	cluster_fwd_peer_open(net->e[0].fwd, "n2", inc2);
-	cluster_fwd_peer_open(net->e[1].fwd, "n1", inc1);
+	cluster_fwd_set_incarnation(net->e[0].fwd, inc1);
+	cluster_fwd_set_incarnation(net->e[1].fwd, inc2);
+	cluster_fwd_peer_open(net->e[0].fwd, "n2", inc2, net->version);
+	cluster_fwd_peer_open(net->e[1].fwd, "n1", inc1, net->version);
 }
 
 /* The link goes, with whatever it had not delivered. */
@@ -364,7 +369,7 @@ static void test_self_reincarnated(void **state)
 	 * queued waits and goes to n2 once the link is open again, numbered
 	 * from 1, and n2's fresh numbering is not taken for duplicates of the
 	 * old. */
-	cluster_fwd_reincarnated(net.e[0].fwd);
+	cluster_fwd_reincarnated(net.e[0].fwd, 1001);
 	assert_int_equal(net.e[0].nundelivered, 0);
 	net.e[0].ndelivered = 0;
 	net.e[1].ndelivered = 0;
@@ -391,7 +396,7 @@ static void test_acked_before_reincarnation(void **state)
 	net_deliver(&net, 1);
 	assert_int_equal(net.e[0].ndelivered, 3);
 	cluster_fwd_ack_now(net.e[0].fwd);
-	cluster_fwd_reincarnated(net.e[0].fwd);
+	cluster_fwd_reincarnated(net.e[0].fwd, 1001);
 	net_deliver(&net, 0);
 	assert_int_equal(queue(&net.e[1], "n1").frames, 0);
 	net_close(&net);
@@ -402,11 +407,148 @@ static void test_acked_before_reincarnation(void **state)
 	send_n(&net.e[1], "n1", 3, 2);
 	net_deliver(&net, 1);
 	assert_int_equal(net.e[0].ndelivered, 5);
-	cluster_fwd_reincarnated(net.e[0].fwd);
+	cluster_fwd_reincarnated(net.e[0].fwd, 1002);
 	net_close(&net);
 	net_open(&net, 1002, 2000);
 	net_pump(&net);
 	assert_int_equal(net.e[0].ndelivered, 7);
+	net_free(&net);
+}
+
+/* n1 sends m0..m4 to n2 (incarnations 1000 and 2000); n2 takes m0..m2,
+ * and the link goes with m3 and m4 and every ACK of n2's on it. */
+static void took_three_of_five(struct net *net, unsigned version)
+{
+	net_init(net, 0, 0);
+	net->version = version;
+	net_open(net, 1000, 2000);
+	send_n(&net->e[0], "n2", 0, 3);
+	net_deliver(net, 0);
+	send_n(&net->e[0], "n2", 3, 2);
+	net_close(net);
+	assert_int_equal(net->e[1].ndelivered, 3);
+	assert_int_equal(queue(&net->e[0], "n2").frames, 5);
+}
+
+/* The ACK of what n2 took is lost with the link, and then one end takes
+ * a new incarnation (n2: the receiver, rule 15's first case; n1: the
+ * sender, its second). n1 sends again what n2 did not acknowledge: on a
+ * version-2 link only the two n2's TAKEN says it did not take, so that
+ * n2's user gets each of the five once; on a version-1 link all five, so
+ * three twice (the duplicates before rule 15). Nothing goes back to n1's
+ * sm. */
+static void assert_after_new_incarnation(struct net *net, unsigned version)
+{
+	static const char *const once[] = { "<m0/>", "<m1/>", "<m2/>", "<m3/>", "<m4/>" };
+	static const char *const twice[] = { "<m0/>", "<m1/>", "<m2/>", "<m0/>", "<m1/>",
+					     "<m2/>", "<m3/>", "<m4/>" };
+	const char *const *want = version >= 2 ? once : twice;
+	size_t n = version >= 2 ? 5 : 8;
+
+	net_pump(net);
+	assert_int_equal(net->e[0].nundelivered, 0);
+	assert_int_equal(net->e[1].ndelivered, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(net->e[1].delivered[i], want[i]);
+	assert_int_equal(queue(&net->e[0], "n2").frames, 0);
+	assert_int_equal(queue(&net->e[0], "n2").in_doubt, 0);
+	assert_int_equal(queue(&net->e[0], "n2").doubt_taken, version >= 2 ? 3 : 0);
+	/* The new pair goes on from there. */
+	net->e[1].ndelivered = 0;
+	send_n(&net->e[0], "n2", 0, 2);
+	net_pump(net);
+	assert_delivered_in_order(&net->e[1], 2);
+	net_free(net);
+}
+
+static void test_taken_survives_a_new_incarnation(void **state)
+{
+	/* Which end takes a new incarnation before the link opens again
+	 * (n2: the receiver, n1 sees it in the HELLO; n1: the sender; both:
+	 * a one-node partition heals and each learns it was declared dead),
+	 * on a version-2 and a version-1 link. */
+	static const struct {
+		unsigned version;
+		int n1_new, n2_new;
+	} cases[] = {
+		{ 2, 0, 1 }, { 2, 1, 0 }, { 2, 1, 1 }, { 1, 0, 1 }, { 1, 1, 0 },
+	};
+	struct net net;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		took_three_of_five(&net, cases[i].version);
+		if (cases[i].n2_new)
+			cluster_fwd_reincarnated(net.e[1].fwd, 2001);
+		if (cases[i].n1_new)
+			cluster_fwd_reincarnated(net.e[0].fwd, 1001);
+		net_open(&net, cases[i].n1_new ? 1001 : 1000, cases[i].n2_new ? 2001 : 2000);
+		assert_after_new_incarnation(&net, cases[i].version);
+	}
+	/* The sender's doubt waits, and so does what the sm sends meanwhile:
+	 * a link that goes before the peer's TAKEN arrives settles nothing;
+	 * the next link's TAKEN does, and the newer stanza follows the two
+	 * sent again. */
+	took_three_of_five(&net, 2);
+	cluster_fwd_reincarnated(net.e[0].fwd, 1001);
+	assert_int_equal(queue(&net.e[0], "n2").in_doubt, 5);
+	net_open(&net, 1001, 2000);
+	send_n(&net.e[0], "n2", 5, 1);
+	assert_int_equal(net.e[0].stanzas_sent, 5);     /* m0..m4 on the old link */
+	net_close(&net);
+	assert_int_equal(queue(&net.e[0], "n2").in_doubt, 5);
+	net_open(&net, 1001, 2000);
+	net_pump(&net);
+	assert_int_equal(net.e[1].ndelivered, 6);
+	for (int i = 0; i < 6; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "<m%d/>", i);
+		assert_string_equal(net.e[1].delivered[i], want);
+	}
+	net_free(&net);
+}
+
+/* A TAKEN for a pair the receiver does not hold in doubt settles the doubt
+ * with nothing taken (all of it goes again); one for the current pair acknowledges like an ACK;
+ * a peer declared gone gets everything back, in doubt or not. */
+static void test_taken_other_pairs_and_gone(void **state)
+{
+	struct net net;
+	struct cluster_frame f = { .version = CLUSTER_PROTO_VERSION_TAKEN,
+				   .type = CLUSTER_FRAME_TAKEN };
+	const char *error = NULL;
+
+	(void)state;
+	took_three_of_five(&net, 2);
+	cluster_fwd_reincarnated(net.e[0].fwd, 1001);
+	net.up = 1;
+	cluster_fwd_set_incarnation(net.e[1].fwd, 2000);
+	cluster_fwd_peer_open(net.e[0].fwd, "n2", 2000, 2);
+	f.u.taken = (struct cluster_taken){ .incarnation = 2000, .peer_incarnation = 999,
+					    .seq = 3 };
+	assert_int_equal(cluster_fwd_frame(net.e[0].fwd, "n2", &f, &error), 0);
+	assert_int_equal(queue(&net.e[0], "n2").in_doubt, 0);
+	assert_int_equal(queue(&net.e[0], "n2").doubt_taken, 0);
+	assert_int_equal(queue(&net.e[0], "n2").frames, 5);     /* all five again */
+	net_free(&net);
+
+	/* The current pair: released as by an ACK. */
+	net_init(&net, 0, 0);
+	net.version = 2;
+	net_open(&net, 1000, 2000);
+	send_n(&net.e[0], "n2", 0, 3);
+	f.u.taken = (struct cluster_taken){ .incarnation = 2000, .peer_incarnation = 1000,
+					    .seq = 2 };
+	assert_int_equal(cluster_fwd_frame(net.e[0].fwd, "n2", &f, &error), 0);
+	assert_int_equal(queue(&net.e[0], "n2").frames, 1);
+	net_free(&net);
+
+	took_three_of_five(&net, 2);
+	cluster_fwd_reincarnated(net.e[0].fwd, 1001);
+	cluster_fwd_node_gone(net.e[0].fwd, "n2", CLUSTER_FWD_NODE_DEAD);
+	assert_int_equal(net.e[0].nundelivered, 5);
+	assert_int_equal(queue(&net.e[0], "n2").in_doubt, 0);
 	net_free(&net);
 }
 
@@ -480,7 +622,7 @@ static void test_node_gone_and_broadcasts(void **state)
 	assert_int_equal(queue(&net.e[0], "n2").undelivered, 3);
 	/* It comes back as a new incarnation over a link that stayed open
 	 * (it learnt it was declared dead): both ends number from 1 again. */
-	cluster_fwd_reincarnated(net.e[1].fwd);
+	cluster_fwd_reincarnated(net.e[1].fwd, 2000);
 	net_open(&net, 1000, 2000);
 	assert_int_equal(queue(&net.e[0], "n2").next_seq, 1);
 	send_n(&net.e[0], "n2", 0, 1);
@@ -548,6 +690,8 @@ int main(void)
 		cmocka_unit_test(test_sender_restart_receiver_resets),
 		cmocka_unit_test(test_self_reincarnated),
 		cmocka_unit_test(test_acked_before_reincarnation),
+		cmocka_unit_test(test_taken_survives_a_new_incarnation),
+		cmocka_unit_test(test_taken_other_pairs_and_gone),
 		cmocka_unit_test(test_queue_bound),
 		cmocka_unit_test(test_node_gone_and_broadcasts),
 		cmocka_unit_test(test_unknown_node_too_big_bad_ack),

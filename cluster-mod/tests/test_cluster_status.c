@@ -75,6 +75,8 @@ static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
 	p[0].queue_max_frames = 200;            /* i14 */
 	p[0].queue_max_bytes = 1048576;
 	p[0].queue_oldest_ms = 1500;
+	p[0].queue_in_doubt = 5;                /* i14 rule 15 */
+	p[0].queue_doubt_taken = 3;
 	p[0].link.out_queued = 789;
 	p[0].undelivered[CLUSTER_FWD_QUEUE_FULL] = 11;
 	p[0].undelivered[CLUSTER_FWD_NODE_DEAD] = 2;
@@ -129,7 +131,9 @@ static void test_text(void **state)
 	assert_non_null(strstr(b.data, "sessions     12\n  queue        3 unacked, 456 bytes "
 				       "(bound 200, 1048576 bytes), oldest 1500 ms; link output "
 				       "789 bytes\n  undelivered  node-dead 2, queue-full 11, "
-				       "no-such-node 0, too-big 0, hop-limit 0\n"));
+				       "no-such-node 0, too-big 0, hop-limit 0\n  in doubt     5 "
+				       "(after a new incarnation; taken by the peer after all since "
+				       "start: 3)\n"));
 	assert_non_null(strstr(b.data, "tables\n  local        2 sessions\n"
 				       "  remote       12 sessions\n  stubs        30 pushed\n"
 				       "  redirects    3 installed\n  handed       17\n"
@@ -195,7 +199,8 @@ static void test_json(void **state)
 	assert_non_null(strstr(b.data, "\"redirect_misses\":2,\"redirect_entries\":4},"));
 	assert_non_null(strstr(b.data, "\"sessions\":12,\"queue\":{\"frames\":3,\"bytes\":456,"
 				       "\"max_frames\":200,\"max_bytes\":1048576,\"oldest_ms\":1500,"
-				       "\"out_bytes\":789},\"undelivered\":{\"node-dead\":2,"
+				       "\"out_bytes\":789,\"in_doubt\":5,\"doubt_taken\":3},"
+				       "\"undelivered\":{\"node-dead\":2,"
 				       "\"queue-full\":11,\"no-such-node\":0,\"too-big\":0,"
 				       "\"hop-limit\":0}}"));
 	assert_non_null(strstr(b.data, ",\"tables\":{\"local_sessions\":2,\"remote_sessions\":12,"
@@ -306,6 +311,10 @@ static void test_metrics(void **state)
 				       "peer=\"n2\"} 1.5\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_peer_link_output_bytes{node=\"n1\","
 				       "peer=\"n2\"} 789\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_peer_queue_in_doubt{node=\"n1\","
+				       "peer=\"n2\"} 5\n"));
+	assert_non_null(strstr(b.data, "jabberd_cluster_peer_taken_after_incarnation_total{"
+				       "node=\"n1\",peer=\"n2\"} 3\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_peer_undelivered_total{node=\"n1\","
 				       "peer=\"n2\",reason=\"queue-full\"} 11\n"));
 	assert_non_null(strstr(b.data, "jabberd_cluster_remote_sessions{node=\"n1\"} 12\n"));
@@ -328,11 +337,11 @@ static void test_metrics(void **state)
 			fail_msg("not Prometheus text format: %s", line);
 		samples += line[0] != '#';
 	}
-	/* 2 peers x (11 per-peer metrics + the undelivered causes) + rtt of n2
+	/* 2 peers x (13 per-peer metrics + the undelivered causes) + rtt of n2
 	 * + refusal reasons + 5 router + 8 tables + 5 components + 3 members x
 	 * (4 states + since) + 2 other members x 3 flap metrics + 7 membership
 	 * events + 6 causes + 2 input holds */
-	assert_int_equal(samples, 2 * (11 + CLUSTER_FWD_REASONS) + 1 + CLUSTER_REFUSE_COUNT + 5 +
+	assert_int_equal(samples, 2 * (13 + CLUSTER_FWD_REASONS) + 1 + CLUSTER_REFUSE_COUNT + 5 +
 			 8 + 5 + 3 * 5 + 2 * 3 + 7 + 6 + 2);
 	buf_free(&b);
 }

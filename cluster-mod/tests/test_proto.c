@@ -128,6 +128,11 @@ static void assert_frame_equal(const struct cluster_frame *a, const struct clust
 	case CLUSTER_FRAME_ACK:
 		assert_int_equal(a->u.ack.seq, b->u.ack.seq);
 		break;
+	case CLUSTER_FRAME_TAKEN:
+		assert_int_equal(a->u.taken.incarnation, b->u.taken.incarnation);
+		assert_int_equal(a->u.taken.peer_incarnation, b->u.taken.peer_incarnation);
+		assert_int_equal(a->u.taken.seq, b->u.taken.seq);
+		break;
 	case CLUSTER_FRAME_MEMBERS:
 		assert_int_equal(a->u.members.nmembers, b->u.members.nmembers);
 		for (i = 0; i < a->u.members.nmembers; i++) {
@@ -669,6 +674,66 @@ static void test_max_frame(void **state)
 }
 
 /* Which header versions a link accepts, before and after negotiation. */
+/* TAKEN (rule 15): version 2 only; it names a pair exactly when its seq
+ * is not 0; three u64 and nothing else. */
+static void test_taken(void **state)
+{
+	static const struct {
+		uint8_t hv, link;
+		uint64_t inc, peer_inc, seq;
+		size_t extra;
+		const char *error;       /* NULL: accepted */
+	} cases[] = {
+		{ 2, 2, 7, 9, 30, 0, NULL },
+		{ 2, 2, 0, 0, 0, 0, NULL },
+		{ 1, 1, 7, 9, 30, 0, "version" },       /* not in version 1 */
+		{ 2, 1, 7, 9, 30, 0, "version" },
+		{ 1, 2, 7, 9, 30, 0, "version" },
+		{ 2, 2, 7, 9, 0, 0, "pair" },
+		{ 2, 2, 0, 9, 30, 0, "pair" },
+		{ 2, 2, 7, 0, 30, 0, "pair" },
+		{ 2, 2, 7, 9, 30, 1, "left over" },
+	};
+	struct buf p = { 0 }, fr = { 0 }, out = { 0 };
+	struct cluster_frame f;
+	const char *error = NULL;
+
+	(void)state;
+	assert_true(CLUSTER_PROTO_VERSION_TAKEN == 2 && CLUSTER_PROTO_VERSION_MAX >= 2);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&p);
+		put_uint(&p, cases[i].inc, 8);
+		put_uint(&p, cases[i].peer_inc, 8);
+		put_uint(&p, cases[i].seq, 8);
+		if (cases[i].extra)
+			put_uint(&p, 0, cases[i].extra);
+		frame_of(&fr, cases[i].hv, CLUSTER_FRAME_TAKEN, &p);
+		error = NULL;
+		if (cluster_frame_decode(fr.data, fr.len, cases[i].link, &f, &error) == 0) {
+			if (cases[i].error != NULL)
+				fail_msg("case %zu accepted", i);
+			assert_int_equal(f.u.taken.seq, cases[i].seq);
+			assert_int_equal(f.u.taken.peer_incarnation, cases[i].peer_inc);
+			buf_reset(&out);
+			assert_int_equal(cluster_frame_encode(&f, &out, &error), 0);
+			assert_memory_equal(out.data, fr.data, fr.len);
+			cluster_frame_clear(&f);
+			continue;
+		}
+		if (cases[i].error == NULL || strstr(error, cases[i].error) == NULL)
+			fail_msg("case %zu: \"%s\"", i, error != NULL ? error : "(none)");
+	}
+	/* The encoder refuses what the decoder would. */
+	f = (struct cluster_frame){ .version = 1, .type = CLUSTER_FRAME_TAKEN };
+	assert_int_equal(cluster_frame_encode(&f, &out, &error), -1);
+	f = (struct cluster_frame){ .version = 2, .type = CLUSTER_FRAME_TAKEN,
+				    .u.taken = { .incarnation = 1, .seq = 1 } };
+	assert_int_equal(cluster_frame_encode(&f, &out, &error), -1);
+	buf_free(&p);
+	buf_free(&fr);
+	buf_free(&out);
+}
+
 static void test_frame_versions(void **state)
 {
 	static const struct {
@@ -802,6 +867,7 @@ int main(void)
 		cmocka_unit_test(test_scan_rejects),
 		cmocka_unit_test(test_max_frame),
 		cmocka_unit_test(test_frame_versions),
+		cmocka_unit_test(test_taken),
 		cmocka_unit_test(test_encode_refuses),
 		cmocka_unit_test(test_negotiate),
 	};

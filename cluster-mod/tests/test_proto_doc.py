@@ -122,6 +122,10 @@ def payload(t, r):
         f = {"seq": r.u(8)}
     elif t == 11:
         f = {"members": r.array(member, 0, 1024)}
+    elif t == 12:
+        f = {"inc": r.u(8), "peer_inc": r.u(8), "seq": r.u(8)}
+        if (f["seq"] == 0) != (f["inc"] == 0) or (f["seq"] == 0) != (f["peer_inc"] == 0):
+            raise Reject("taken")
     else:
         raise Reject("type")
     return f
@@ -140,7 +144,7 @@ def decode_stream(link_version, data):
             raise Reject("length")
         ok = version == 0 if t in (1, 2) else (
             version == 0 if t == 5 and version == 0 else link_version != 0 and version == link_version)
-        if not ok:
+        if not ok or (t == 12 and version < 2):
             raise Reject("version")
         r = Reader(data[off + 8:off + 8 + length])
         f = payload(t, r)
@@ -199,8 +203,8 @@ def main():
             raise SystemExit("%s: no frame" % name)
         types.update(t for t, _ in frames)
         print("ok %s: %d frame(s)" % (name, len(frames)))
-    if types != set(range(1, 12)):
-        raise SystemExit("seeds lack types %s" % (set(range(1, 12)) - types))
+    if types != set(range(1, 13)):
+        raise SystemExit("seeds lack types %s" % (set(range(1, 13)) - types))
     # A frame with one byte left over, and one cut short, must be rejected.
     seed = open(os.path.join(CORPUS, "ping"), "rb").read()
     link, ping = seed[0], seed[1:]

@@ -20,7 +20,8 @@ Then what the chaos runs found, each on its own on the proxied cluster
 when a one-node partition heals (and the same made certain: stanzas
 in flight to a node taking a new incarnation); contacts that log in at the same moment
 on two nodes not seeing each other; messages to a user of a node woken
-from SIGSTOP arriving once."""
+from SIGSTOP arriving once; messages in flight when a node takes a new
+incarnation arriving once."""
 
 import asyncio
 import json
@@ -29,8 +30,6 @@ import signal
 import subprocess
 import sys
 import time
-
-import pytest
 
 from lib import cluster as cluster_mod
 from lib import jabberd, paths, pgsql
@@ -82,18 +81,11 @@ def test_short_chaos_run_loses_and_duplicates_nothing(tmp_path):
     # Everything is accounted for: no message is in two columns or none.
     assert (m["delivered"] + m["stored"] + m["bounced"] + m["in_flight_killed"]
             + m["lost"]) == m["sent"], m
-    # Known and open (issue 14): a node taking a new incarnation hands back,
-    # as node-dead, every STANZA not yet acknowledged, including those a
-    # peer that never declared it dead took just before (its ACK lost with
-    # the links the new incarnation closes); the sender's sm stores them
-    # offline and the merge hands them over: a second copy, seen after a
-    # SIGSTOP in some runs (the faults are random). Everything above (no
-    # loss, presence converged, no daemon problem, every message
-    # accounted for) is asserted first; only this is an expected failure.
-    if m["duplicated"]:
-        pytest.xfail("%d duplicated (a new incarnation hands back stanzas a peer took, "
-                     "its ACK lost with the closed links): %s"
-                     % (m["duplicated"], doc["evidence"]["duplicated"][:5]))
+    # A STANZA a peer had taken, its ACK lost with the links a new
+    # incarnation closes, came a second time (handed back and stored, or
+    # sent again); rule 15 (TAKEN) tells the sender which were taken.
+    assert m["duplicated"] == 0, "%d duplicated: %s\n%s" % (
+        m["duplicated"], doc["evidence"]["duplicated"][:5], out)
     assert proc.returncode == 0, "cluster-chaos exit %d:\n%s" % (proc.returncode, out)
 
 
@@ -330,3 +322,62 @@ def test_messages_to_a_node_woken_from_sigstop_arrive_once(cluster3p, xmpp):
         "of %d messages written to a user of a node stopped for 9 s: %d never arrived "
         "(%s), %d arrived twice (%s)" % (len(bodies), len(missing), " ".join(missing),
                                          len(twice), " ".join(twice)))
+
+
+def test_messages_in_flight_when_a_node_takes_a_new_incarnation_arrive_once(
+        cluster3p, xmpp):
+    """The short run's duplicates, on their own: n1 is cut off from n2
+    and n3, which stay linked through a link that delays every byte by
+    0.3 s, so that at any moment about three STANZAs of each direction
+    and their ACKs are on their way between them. n1 declares both dead;
+    when n1's links come back each of n2 and n3 learns it was declared
+    dead, takes a new incarnation and closes its links, at its own
+    moment: the other had taken STANZAs whose ACKs the closed link lost.
+    A user on n3 writes to a user on n2 and one on n2 to one on n3, ten
+    messages a second each, throughout; every message must arrive once
+    (live, or from offline storage at the next login), none lost."""
+    from test_cluster_faultproxy import wait_members
+
+    c = cluster3p
+    pairs = [Pair(c, xmpp, 3, 2), Pair(c, xmpp, 2, 3)]
+
+    def write(seconds):
+        for _ in range(int(seconds * 10)):
+            for p in pairs:
+                p.bodies.append("m%d" % len(p.bodies))
+                p.writer.send_message(p.b, p.bodies[-1])
+            xmpp.run(asyncio.sleep(0.1), 5, "pause")
+
+    c.mesh.delay_link(2, 3, 0.3)
+    write(1)
+    c.mesh.partition([1], [2, 3])
+    wait_members(c[1], {"n2": "dead", "n3": "dead"})
+    write(1)
+    for (a, b), proxy in c.mesh.proxies.items():
+        if 1 in (a, b):
+            proxy.heal()        # n2<->n3 stays delayed through both reincarnations
+    write(6)
+    for n in c.nodes:
+        wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=30)
+    write(1)
+    c.mesh.heal()
+    write(1)
+    problems = []
+    for p, node in zip(pairs, (3, 2)):
+        p.collect(p.reader)
+        p.reader.disconnect()
+        again = c.client(xmpp, node, p.b, p.bpw)   # what was stored offline
+        again.login()
+        p.collect(again)
+        again.disconnect()
+        if p.missing() or p.twice():
+            problems.append("%s: of %d messages, %d never arrived (%s), %d arrived more "
+                            "than once (%s)" % (p.b, len(p.bodies), len(p.missing()),
+                                                " ".join(p.missing()), len(p.twice()),
+                                                " ".join(p.twice())))
+    assert not problems, "\n".join(problems)
+    # And the situation did happen: stanzas in flight at a new incarnation
+    # that the peer had taken (rule 15 kept them from going back).
+    taken = sum(p["queue"]["doubt_taken"] for n in (c[2], c[3])
+                for p in n.status_json()["peers"] if p["name"] in ("n2", "n3"))
+    assert taken > 0, "no stanza was in flight between n2 and n3 at their reincarnations"

@@ -133,14 +133,14 @@ def test_three_nodes_link_up_once_per_pair_from_own_ip(sandbox):
     for a in nodes:
         for b in nodes:
             if a != b:
-                nodes[a].wait(r"cluster: peer %s open: protocol version 1, "
+                nodes[a].wait(r"cluster: peer %s open: protocol version 2, "
                               r"incarnation \d+" % b)
     time.sleep(1.2)
     for n, node in nodes.items():
         st = node.status()
         assert re.search(r"node %s, 2 peers, 2 up" % n, st), st
-        assert re.search(r"protocol versions 1-1, incarnation \d+, 2 peers open", st), st
-        assert len(re.findall(r"peer n\d open, version 1, incarnation \d+, rtt "
+        assert re.search(r"protocol versions 1-2, incarnation \d+, 2 peers open", st), st
+        assert len(re.findall(r"peer n\d open, version 2, incarnation \d+, rtt "
                               r"[\d.]+ ms \([1-9]\d* pongs\)", st)) == 2, st
         assert "TLSv1.3" in node.text()
         assert "mutually authenticated" in node.text()
@@ -214,7 +214,7 @@ def test_silent_peer_times_out_and_comes_back(sandbox):
               [("n2", ips["n2"], cport["n2"])], cport["n1"]).start()
     n2 = Node(sandbox, "n2", ips["n2"], pki.node("n2"), pki.ca,
               [("n1", ips["n1"], cport["n1"])], cport["n2"]).start()
-    n1.wait(r"cluster: peer n2 open: protocol version 1")
+    n1.wait(r"cluster: peer n2 open: protocol version 2")
     time.sleep(1.5)                 # heartbeats flow: no timeout meanwhile
     assert "heartbeat timeout" not in n1.text()
     mark = n1.daemon.mark()
@@ -229,7 +229,7 @@ def test_silent_peer_times_out_and_comes_back(sandbox):
     assert 3000 <= int(m.group(1)) < 3500, m.group(0)
     assert 2.5 <= elapsed < 4.5, elapsed
     n1.wait(r"cluster: link to n2 down: heartbeat timeout", since=mark)
-    n1.wait(r"cluster: peer n2 open: protocol version 1", since=mark)
+    n1.wait(r"cluster: peer n2 open: protocol version 2", since=mark)
 
 
 def test_hello_with_other_domains_is_refused(sandbox):

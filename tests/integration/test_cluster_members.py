@@ -66,7 +66,7 @@ def test_one_seed_is_enough(sandbox):
     n3, n2 = nodes["n3"], nodes["n2"]
     n3.wait(r"cluster: member n2 learned from n1 \(127\.0\.0\.3 port %d\)" % cport["n2"])
     n3.wait(r"cluster: link to n2 up \(")
-    n3.wait(r"cluster: peer n2 open: protocol version 1")
+    n3.wait(r"cluster: peer n2 open: protocol version 2")
     doc = json.loads(tcs.ask_raw(tcs.sock_path(n3), b"status json\n"))
     peers = {p["name"]: p for p in doc["peers"]}
     assert peers["n2"]["open"] is True, peers

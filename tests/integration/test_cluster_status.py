@@ -64,7 +64,7 @@ def wait_open(nodes):
     for a in nodes:
         for b in nodes:
             if a != b:
-                nodes[a].wait(r"cluster: peer %s open: protocol version 1" % b)
+                nodes[a].wait(r"cluster: peer %s open: protocol version 2" % b)
 
 
 def peer_block(text, name):
@@ -83,7 +83,7 @@ def test_status_shows_peers_up_with_rtt_then_a_stopped_peer_down(sandbox):
     assert rc == 0, err
     assert out.startswith("node n1\n"), out
     assert re.search(r"^  incarnation  \d+$", out, re.M), out
-    assert re.search(r"^  protocol     versions 1-1$", out, re.M), out
+    assert re.search(r"^  protocol     versions 1-2$", out, re.M), out
     assert "  peers        2 known, 2 up\n" in out, out
     for name in ("n2", "n3"):
         block = peer_block(out, name)

@@ -47,7 +47,7 @@ def two_nodes(sandbox):
     for n in nodes.values():
         n.start()
     for a, b in (("n1", "n2"), ("n2", "n1")):
-        nodes[a].wait(r"cluster: peer %s open: protocol version 1" % b)
+        nodes[a].wait(r"cluster: peer %s open: protocol version 2" % b)
     return nodes
 
 
