@@ -94,6 +94,7 @@ struct sm_cluster {
 	char *batch_from;
 	struct sm_fwd batch;
 	unsigned long forwarded, held_total, looped;
+	unsigned long also_dropped;     /* handed back, but delivered elsewhere (rule 7) */
 	/* i14: orders local initial presences and stubs becoming available
 	 * (sess.avail_seq, rsess.avail_seq); compared modulo 2^32. */
 	uint32_t seq;
@@ -350,9 +351,10 @@ void sm_fwd_clear(struct sm_fwd *f)
 	f->n = 0;
 }
 
-/* One route to the module for `node`, naming targets[0..n). */
+/* One route to the module for `node`, naming targets[0..n); `also`: the
+ * other sessions the same message went to (rule 7), or NULL. */
 static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
-		      char *const *targets, size_t n, int hops)
+		      char *const *targets, size_t n, int hops, const char *also)
 {
 	struct nad *route = comp_route_new(sm->cluster_notify, sm->router_id, NULL);
 	struct buf t = { 0 };
@@ -365,6 +367,8 @@ static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
 	}
 	nad_attr_set_prefixed(route, 0, NS, "jc", "node", node);
 	nad_attr_set_prefixed(route, 0, NS, "jc", "targets", t.data);
+	if (also != NULL)
+		nad_attr_set_prefixed(route, 0, NS, "jc", "also", also);
 	if (hops > 1) {
 		char h[12];
 
@@ -379,7 +383,34 @@ static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
 	sm_send(sm, route);
 }
 
+/* jc:also for the routes to f->v[skip].node: the local sessions and the
+ * other nodes' targets, at most SM_CLUSTER_ALSO_MAX (one survivor is
+ * enough to know the user has the message). */
+static void also_list(const struct sm_fwd *f, size_t skip, char *const *local, size_t nlocal,
+		      struct buf *out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < nlocal && k < SM_CLUSTER_ALSO_MAX; i++, k++) {
+		if (k > 0)
+			buf_append_char(out, ' ');
+		buf_append_str(out, local[i]);
+	}
+	for (size_t i = 0; i < f->n && k < SM_CLUSTER_ALSO_MAX; i++)
+		for (size_t j = 0; i != skip && j < f->v[i].n && k < SM_CLUSTER_ALSO_MAX; j++, k++) {
+			if (k > 0)
+				buf_append_char(out, ' ');
+			buf_append_str(out, f->v[i].targets[j]);
+		}
+}
+
 void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to)
+{
+	sm_fwd_send_also(sm, f, pkt, keep_to, NULL, 0, 0);
+}
+
+void sm_fwd_send_also(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to,
+		      char *const *local, size_t nlocal, int also)
 {
 	struct nad *copy = NULL;
 	const struct nad *stanza = pkt->nad;   /* grafted (copied) per route */
@@ -403,14 +434,20 @@ void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int kee
 		nad_attr_set(copy, 0, NULL, "to", NULL);
 		stanza = copy;
 	}
-	for (i = 0; i < f->n; i++)
+	for (i = 0; i < f->n; i++) {
+		struct buf a = { 0 };
+
+		if (also)
+			also_list(f, i, local, nlocal, &a);
 		for (off = 0; off < f->v[i].n; off += SM_CLUSTER_TARGETS_MAX) {
 			size_t n = f->v[i].n - off;
 
 			fwd_route(sm, stanza, f->v[i].node, f->v[i].targets + off,
 				  n > SM_CLUSTER_TARGETS_MAX ? SM_CLUSTER_TARGETS_MAX : n,
-				  pkt->hops + 1);
+				  pkt->hops + 1, a.len > 0 ? a.data : NULL);
 		}
+		buf_free(&a);
+	}
 	nad_free(&copy);
 	sm_fwd_clear(f);
 }
@@ -1361,6 +1398,34 @@ static void cluster_probe_unseen(struct sm *sm, struct pkt *pkt, const char *fro
 	pkt_free(&pkt);
 }
 
+/* Rule 7, jc:also: a message to a bare JID handed back undelivered that
+ * also went to other sessions of the user, one of which is still
+ * available here or on a node other than the failed one: the user has
+ * it (the fallback would give that session a second copy). Returns that
+ * session's full JID (free it), or NULL. */
+static const char *delivered_elsewhere(struct sm *sm, const struct pkt *pkt, const char *also)
+{
+	struct jid **v = NULL;
+	const char *got = NULL;
+	size_t n = 0;
+
+	if (also == NULL || pkt->type != PKT_MESSAGE || pkt->to == NULL ||
+	    jid_resource(pkt->to)[0] != '\0' || targets_parse(sm, also, &v, &n) < 0)
+		return NULL;
+	for (size_t i = 0; i < n && got == NULL; i++) {
+		const struct sess *s = local_sess(sm, v[i]);
+		const struct rsess *r;
+
+		if (strcmp(jid_bare(v[i]), jid_bare(pkt->to)) != 0)
+			continue;       /* only the recipient's own sessions count */
+		if ((s != NULL && s->available) ||
+		    ((r = sm_remote_get(sm, v[i], pkt)) != NULL && r->available))
+			got = xstrdup(jid_full(v[i]));
+	}
+	targets_free(v, n);
+	return got;
+}
+
 static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 {
 	const char *from_node = nad_attr(route, 0, NS, "from-node");
@@ -1427,9 +1492,20 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 		return;
 	}
 	if (undelivered != NULL) {
+		const char *got;
+
 		/* Rule 4: once per stanza (the targets shared one copy). */
 		log_notice("sm: cluster: %s for %s not delivered on %s (%s)",
 			   nad_name(pkt->nad, 0), jid_full(targets[0]), node, undelivered);
+		if ((got = delivered_elsewhere(sm, pkt, nad_attr(route, 0, NS, "also"))) != NULL) {
+			log_info("sm: cluster: ... but the same message went to %s, which is still "
+				 "there: not delivered again", got);
+			sm->cluster->also_dropped++;
+			free((char *)got);
+			pkt_free(&pkt);
+			targets_free(targets, n);
+			return;
+		}
 		cluster_fallback(sm, pkt);
 		targets_free(targets, n);
 		return;

@@ -22,8 +22,10 @@
 #include "config.h"
 #include "sm/sm.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
 #include "util/jid.h"
 #include "util/list.h"
 #include "util/nad.h"
@@ -46,6 +48,8 @@ static int deliver_message_bare(struct user *user, struct pkt *pkt, int all)
 	struct sm_fwd fwd = { 0 };
 	struct list_node *n;
 	struct rsess *r;
+	char *local[SM_CLUSTER_ALSO_MAX];
+	size_t nlocal = 0;
 
 	if (!user_available_anywhere(user, pkt) && !privacy_user_denies(user, pkt))
 		return 0;       /* offline storage */
@@ -57,8 +61,11 @@ static int deliver_message_bare(struct user *user, struct pkt *pkt, int all)
 		struct sess *s = LIST_ENTRY(n, struct sess, link);
 
 		if (s->available && (all ? s->priority >= 0 : s->priority == top) &&
-		    !privacy_sess_denies(s, pkt))
+		    !privacy_sess_denies(s, pkt)) {
+			if (nlocal < SM_CLUSTER_ALSO_MAX && user->remote != NULL)
+				local[nlocal++] = xstrdup(jid_full(s->jid));
 			pkt_sess(pkt_dup(pkt, NULL, NULL), s);
+		}
 	}
 	/* In a cluster, the sessions on other nodes: one route per node,
 	 * whose sm applies the session's privacy list. */
@@ -66,7 +73,9 @@ static int deliver_message_bare(struct user *user, struct pkt *pkt, int all)
 		if (r->available && rsess_usable(r, pkt) &&
 		    (all ? r->priority >= 0 : r->priority == top))
 			sm_fwd_add(&fwd, r);
-	sm_fwd_send(user->sm, &fwd, pkt, 1);
+	sm_fwd_send_also(user->sm, &fwd, pkt, 1, local, nlocal, 1);
+	while (nlocal > 0)
+		free(local[--nlocal]);
 	pkt_free(&pkt);
 	return 1;
 }

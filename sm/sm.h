@@ -274,6 +274,7 @@ struct rsess {
 };
 static_assert(sizeof(struct rsess) == 32, "a stub's fixed part stays 32 bytes");
 #define SM_CLUSTER_TARGETS_MAX 1024     /* jc:targets per route (rules 3, 7) */
+#define SM_CLUSTER_ALSO_MAX 16          /* jc:also per route (rule 7) */
 #define SM_CLUSTER_REMOTE_MAX 256       /* <s/> per <remote/> (rule 1) */
 #define SM_CLUSTER_NODE_MAX 64          /* a node name's length */
 #define SM_CLUSTER_NODES_MAX 1024       /* distinct node names kept */
@@ -330,6 +331,12 @@ void sm_fwd_add(struct sm_fwd *f, const struct rsess *r);
 /* One route per node (at most SM_CLUSTER_TARGETS_MAX targets each) with
  * a copy of pkt, without its `to` unless keep_to; clears f. */
 void sm_fwd_send(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to);
+/* The same, for a message to a bare JID that also went to the local
+ * sessions local[0..nlocal) (also: 1): each route names the other
+ * sessions in jc:also, so that a copy handed back undelivered is not
+ * given a second time to one of them (rule 7). */
+void sm_fwd_send_also(struct sm *sm, struct sm_fwd *f, const struct pkt *pkt, int keep_to,
+		      char *const *local, size_t nlocal, int also);
 void sm_fwd_clear(struct sm_fwd *f);
 /* Forward pkt (taken, `to` kept) to one remote session. */
 void sm_forward_one(struct sm *sm, struct pkt *pkt, const struct rsess *r);

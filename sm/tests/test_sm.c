@@ -1924,6 +1924,65 @@ static void test_cluster_undelivered(void **state)
 	assert_nout(0);
 }
 
+/* Rule 7, jc:also: a message to a bare JID that went to bob's session
+ * here and to his session on n2 names the other in each route; when n2's
+ * copy comes back undelivered, the session here, which had its copy, does
+ * not get a second; once that session is gone, the fallback applies. */
+static void test_cluster_undelivered_also(void **state)
+{
+	struct sm *sm = ((struct fixture *)*state)->sm;
+	const char *a, *b;
+
+	cl_synced(sm);
+	a = sm_test_login(sm, "ann@example.org", "desk", "1");
+	b = sm_test_login(sm, "bob@example.org", "home", "2");
+	sm_test_from_sess(sm, "2", b, "<presence><priority>5</priority></presence>");
+	cl_stub(sm, "add", "bob@example.org/two", "n2", 5, 1);
+	cl_stub(sm, "add", "bob@example.org/three", "n3", 5, 1);
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "1", a, "<message to='bob@example.org' id='v1'><body>v</body></message>");
+	assert_nout(3);
+	assert_non_null(sm_test_out_find(":c2s='2'", "<body>v</body>", NULL));
+	assert_non_null(sm_test_out_find("jc:node='n2'", "jc:also='bob@example.org/home "
+					 "bob@example.org/three'", "<body>v</body>", NULL));
+	assert_non_null(sm_test_out_find("jc:node='n3'", "jc:also='bob@example.org/home "
+					 "bob@example.org/two'", "<body>v</body>", NULL));
+	sm_test_out_clear();
+	/* n2's copy back: bob/home had it. */
+	cl_in(sm, "jc:undelivered='node-dead' jc:node='n2' jc:targets='bob@example.org/two' "
+	      "jc:also='bob@example.org/home bob@example.org/three'",
+	      "<message from='ann@example.org/desk' to='bob@example.org' id='v1'><body>v</body>"
+	      "</message>");
+	assert_nout(0);
+	/* Only bob/three (n3) is left of the others: it had it too. */
+	sm_test_sess_req(sm, "end", "2", b, NULL);
+	sm_test_out_clear();
+	cl_in(sm, "jc:undelivered='node-dead' jc:node='n2' jc:targets='bob@example.org/two' "
+	      "jc:also='bob@example.org/home bob@example.org/three'",
+	      "<message from='ann@example.org/desk' to='bob@example.org' id='v1'><body>v</body>"
+	      "</message>");
+	assert_nout(0);
+	/* n3's copy back too, nobody of the others left but n2's (the failed
+	 * node's, not counted): it goes to bob's other session (n2 now has
+	 * none; here none): offline storage. */
+	cl_remove(sm, "bob@example.org/two", "n2", "node-dead");
+	sm_test_out_clear();
+	cl_in(sm, "jc:undelivered='node-dead' jc:node='n3' jc:targets='bob@example.org/three' "
+	      "jc:also='bob@example.org/home bob@example.org/two'",
+	      "<message from='ann@example.org/desk' to='bob@example.org' id='v1'><body>v</body>"
+	      "</message>");
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 1);
+	/* jc:also naming someone else's session counts for nothing. */
+	b = sm_test_login(sm, "cy@example.org", "desk", "3");
+	sm_test_from_sess(sm, "3", b, "<presence/>");
+	sm_test_out_clear();
+	cl_in(sm, "jc:undelivered='node-dead' jc:node='n3' jc:targets='bob@example.org/three' "
+	      "jc:also='cy@example.org/desk'",
+	      "<message from='ann@example.org/desk' to='bob@example.org' id='v2'><body>w</body>"
+	      "</message>");
+	assert_int_equal(count(sm, "queue", "bob@example.org"), 2);
+}
+
 /* user->remote (the user's stubs, no lookup per stanza) follows the
  * table: stubs that came before the user was loaded, the head of the list
  * removed and added while it is loaded, a reset. */
@@ -2465,6 +2524,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_login_race, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_forwarded_in, setup_cluster, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_undelivered_also, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_undelivered, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_hop_limit, setup_cluster, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_user_remote_follows_table, setup_cluster,
