@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """PEP notifications per second for an avatar update to 50 contacts
-(issue 16), ours and prosody in the same run:
+(issue 16), ours, prosody and ejabberd in the same run:
 
-    JC_BUILDDIR=$PWD/build bench/pep_bench.py [--servers ours,prosody]
+    JC_BUILDDIR=$PWD/build bench/pep_bench.py [--servers ours,prosody,ejabberd]
         [--contacts 50] [--updates 200] [--window 10] [--repeat 3]
 
 Each server (bench/servers.py, its users and rosters written into its
 storage: f0..fN all contacts of each other, subscription both) serves
-PEP. N+1 slixmpp clients log in on loopback (STARTTLS); the N
+PEP: our sm's mod_pep, prosody's mod_pep, ejabberd's mod_pubsub with
+its "pep" plugin and mod_caps. N+1 slixmpp clients log in on loopback (STARTTLS); the N
 contacts advertise urn:xmpp:avatar:metadata+notify in their entity
 capabilities (XEP-0115, xep_0084), as avatar-aware clients do, so each
 server must resolve their caps to notify them. A warm-up update, awaited
@@ -40,6 +41,9 @@ from lib.sandbox import Sandbox  # noqa: E402  (path set by servers)
 from lib.xmpp import ClientLoop  # noqa: E402
 
 AVATAR_META = "urn:xmpp:avatar:metadata"
+# The servers of bench/servers.py that serve PEP (Debian's jabberd2 has
+# none).
+PEP_SERVERS = ("ours", "prosody", "ejabberd")
 
 
 def cpu_of(pids):
@@ -63,7 +67,9 @@ def self_cpu():
 def login(cloop, srv, n, timeout):
     """Client f<n>, logged in, with the PEP plugins, its caps computed
     before its initial presence."""
-    cert = srv.node.cert if hasattr(srv, "node") else srv.cert
+    # ours: its node's certificate; prosody and ejabberd: their own
+    # (ejabberd's `node` is its Erlang node name)
+    cert = srv.node.cert if isinstance(srv, servers.Jabberd) else srv.cert
     c = cloop.client("f%d@%s/b" % (n, servers.DOMAIN), servers.PASSWORD, srv.address,
                      tls="starttls", cafile=cert.certfile)
     c.login(presence=False, timeout=timeout)
@@ -154,7 +160,9 @@ def one_run(a, kind, rep, number):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--servers", default="ours,prosody")
+    ap.add_argument("--servers", default="ours,prosody",
+                    help="comma-separated, of %s (default ours,prosody)"
+                    % ",".join(PEP_SERVERS))
     ap.add_argument("--contacts", type=int, default=50)
     ap.add_argument("--updates", type=int, default=200)
     ap.add_argument("--window", type=int, default=10)
@@ -164,6 +172,10 @@ def main():
                     time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
     a = ap.parse_args()
     kinds = a.servers.split(",")
+    for k in kinds:
+        why = ("no PEP" if k not in PEP_SERVERS else servers.available(k))
+        if why:
+            ap.error("server %s: %s" % (k, why))
     results = {k: [] for k in kinds}
     for rep in range(a.repeat):
         for i, kind in enumerate(kinds):       # interleaved: same conditions

@@ -15,6 +15,9 @@ benchmark.
 With `muc = True` set before start(), each also serves group chat on
 MUC_SERVICE: ours runs this tree's muc daemon (rooms on SQLite), prosody
 loads its mod_muc as a component, ejabberd its mod_muc (EJABBERD_MUC).
+With `pep = True` set before prepare(), each serves PEP (XEP-0163): our
+sm's mod_pep, prosody's mod_pep, ejabberd's mod_pubsub with its "pep"
+plugin and mod_caps (EJABBERD_PEP).
 
 Every user is <prefix><n>@localhost with password "pw". Our c2s gets rows
 in its "$scram$" form (docs/authreg.md), jabberd2 plaintext rows as it
@@ -445,6 +448,22 @@ EJABBERD_MUC = """  mod_muc:
 """
 
 
+# PEP (XEP-0163) when `pep` is set (appended under `modules:`), as
+# Debian's own ejabberd.yml enables it: mod_pubsub with the "flat" and
+# "pep" node plugins (PEP needs "pep" in its list) and mod_caps, which
+# resolves each contact's entity capabilities by disco#info and so lets
+# mod_pubsub notify only the resources with the node's "+notify" feature.
+# Nodes, items and caps are in the SQLite file (default_db: sql), like
+# the users; anyone may create nodes (access_createnode: all).
+EJABBERD_PEP = """  mod_caps: {{}}
+  mod_pubsub:
+    access_createnode: all
+    plugins:
+      - flat
+      - pep
+"""
+
+
 class Ejabberd(Server):
     """Debian's ejabberd on SQLite (users and rosters inserted with SQL),
     run by ejabberdctl in the foreground as the ejabberd user, which owns
@@ -478,7 +497,8 @@ class Ejabberd(Server):
             domain=DOMAIN, pem=self.cert.pemfile, port=self.port, ip=self.ip,
             db=self.db) +
             (EJABBERD_MUC.format(service=MUC_SERVICE, occupants=MUC_OCCUPANTS)
-             if self.muc else ""))
+             if self.muc else "") +
+            (EJABBERD_PEP.format() if self.pep else ""))
         # Our own ejabberdctl.cfg: Debian's sets the config path itself.
         self.ctlcfg = self.dir / "ejabberdctl.cfg"
         self.ctlcfg.write_text(
@@ -498,7 +518,7 @@ class Ejabberd(Server):
         self.epmd_before = self._pids_named("epmd")
         # setpriv rather than ejabberdctl's own su: su goes through PAM,
         # which puts the open-files limit back to the default 1024.
-        self.sb.start("ejabberd", [
+        self.daemon = self.sb.start("ejabberd", [
             "setpriv", "--reuid=ejabberd", "--regid=ejabberd",
             "--init-groups", "--",
             self.ctl, "--ctl-config", self.ctlcfg, "--config", self.cfg,
@@ -536,6 +556,10 @@ class Ejabberd(Server):
 
     def stop(self):
         beams = self.pids()
+        # ejabberdctl foreground ends with the VM, status 0: that is the
+        # stop asked for, not an exit by itself.
+        if getattr(self, "daemon", None) is not None:
+            self.daemon.expect_exit = True
         for pid in beams:
             os.kill(pid, 15)
         # The VM takes a few seconds to stop; the next server must not
