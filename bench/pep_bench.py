@@ -177,6 +177,8 @@ def main():
         if why:
             ap.error("server %s: %s" % (k, why))
     results = {k: [] for k in kinds}
+    # The machine may be shared: the load average goes with the figures.
+    load = {"before": os.getloadavg()}
     for rep in range(a.repeat):
         for i, kind in enumerate(kinds):       # interleaved: same conditions
             r = one_run(a, kind, rep, 10 + i)
@@ -186,7 +188,12 @@ def main():
                   (kind, rep, r["notifications_per_s"], r["server_cpu_s_per_1000"],
                    r["generator_cpu_s"], r["seconds"]), flush=True)
     Path(a.out).mkdir(parents=True, exist_ok=True)
-    (Path(a.out) / "results.json").write_text(json.dumps(results, indent=1))
+    load["after"] = os.getloadavg()
+    (Path(a.out) / "results.json").write_text(
+        json.dumps(dict(results, load=load), indent=1))
+    print("\nload average (1, 5, 15 min): before %s, after %s" % (
+        " ".join("%.2f" % x for x in load["before"]),
+        " ".join("%.2f" % x for x in load["after"])))
     print("\n| server | PEP notifications/s (avatar to %d contacts) | server CPU s/1000 "
           "notifications | generator CPU s / elapsed s |" % a.contacts)
     print("|---|---|---|---|")
