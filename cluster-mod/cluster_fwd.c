@@ -211,6 +211,15 @@ static void renumber(struct fwd_peer *p)
 	p->sent_in_pair = 0;
 }
 
+/* What waits in the queue, numbered from 1 for a new pair of
+ * incarnations, oldest first; the next new STANZA follows it. */
+static void number_queue(struct fwd_peer *p)
+{
+	p->next_seq = 1;
+	for (struct fwd_item *it = p->head; it != NULL; it = it->next)
+		it->seq = p->next_seq++;
+}
+
 /* The doubt is settled: the peer took every stanza of it up to `taken`
  * (0: none, or it cannot say); the others go to the peer again, before
  * anything queued since, all numbered anew in the current pair (none of
@@ -250,10 +259,8 @@ static void settle(struct cluster_fwd *fwd, struct fwd_peer *p, uint64_t taken)
 	p->ndoubt = p->doubt_bytes = 0;
 	p->doubt_wait = 0;
 	p->doubt_taken += kept;
-	p->next_seq = 1;
 	p->acked = 0;
-	for (struct fwd_item *it = p->head; it != NULL; it = it->next)
-		it->seq = p->next_seq++;
+	number_queue(p);
 	p->cursor = p->open ? p->head : NULL;
 	log_info("cluster: fwd: %s had taken %zu of the %zu stanzas not acknowledged "
 		 "when a pair of incarnations ended; %zu sent again", p->name, kept, n,
@@ -400,8 +407,7 @@ void cluster_fwd_peer_open(struct cluster_fwd *fwd, const char *peer, uint64_t i
 	if (!p->known || p->incarnation != incarnation) {
 		/* Both directions start again for this pair of incarnations. */
 		renumber(p);
-		for (struct fwd_item *it = p->head; it != NULL; it = it->next)
-			it->seq = p->next_seq++;   /* queued before the first link */
+		number_queue(p);        /* queued before the first link */
 	}
 	p->known = 1;
 	p->incarnation = incarnation;
@@ -480,8 +486,7 @@ void cluster_fwd_reincarnated(struct cluster_fwd *fwd, uint64_t incarnation)
 		if (p->known && p->taken_link)
 			set_aside(fwd, p);
 		renumber(p);
-		for (struct fwd_item *it = p->head; it != NULL; it = it->next)
-			it->seq = p->next_seq++;
+		number_queue(p);
 		p->cursor = NULL;
 		p->open = 0;
 		p->doubt_wait = 0;

@@ -1403,10 +1403,10 @@ static void cluster_probe_unseen(struct sm *sm, struct pkt *pkt, const char *fro
  * available here or on a node other than the failed one: the user has
  * it (the fallback would give that session a second copy). Returns that
  * session's full JID (free it), or NULL. */
-static const char *delivered_elsewhere(struct sm *sm, const struct pkt *pkt, const char *also)
+static char *delivered_elsewhere(struct sm *sm, const struct pkt *pkt, const char *also)
 {
 	struct jid **v = NULL;
-	const char *got = NULL;
+	char *got = NULL;
 	size_t n = 0;
 
 	if (also == NULL || pkt->type != PKT_MESSAGE || pkt->to == NULL ||
@@ -1492,7 +1492,7 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 		return;
 	}
 	if (undelivered != NULL) {
-		const char *got;
+		char *got;
 
 		/* Rule 4: once per stanza (the targets shared one copy). */
 		log_notice("sm: cluster: %s for %s not delivered on %s (%s)",
@@ -1501,7 +1501,7 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 			log_info("sm: cluster: ... but the same message went to %s, which is still "
 				 "there: not delivered again", got);
 			sm->cluster->also_dropped++;
-			free((char *)got);
+			free(got);
 			pkt_free(&pkt);
 			targets_free(targets, n);
 			return;
