@@ -129,6 +129,22 @@ class Pair:
     def twice(self):
         return [x for x in self.bodies if self.got.count(x) > 1]
 
+    def problem(self, what):
+        """None if every message written arrived (or came back as an
+        error) and none twice; else what went wrong with the messages
+        `what` describes."""
+        missing, twice = self.missing(), self.twice()
+        if not missing and not twice:
+            return None
+        return ("of the %d messages %s: %d never arrived nor came back as errors (%s), "
+                "%d arrived more than once (%s)"
+                % (len(self.bodies), what, len(missing), " ".join(missing), len(twice),
+                   " ".join(twice)))
+
+    def assert_each_once(self, what):
+        problem = self.problem(what)
+        assert problem is None, problem
+
 
 def test_messages_between_the_majority_survive_the_heal_of_a_one_node_partition(
         cluster3p, xmpp):
@@ -152,11 +168,8 @@ def test_messages_between_the_majority_survive_the_heal_of_a_one_node_partition(
         wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=30)
     p.write(2)
     p.collect(p.reader)
-    missing, bodies, twice = p.missing(), p.bodies, p.twice()
-    assert not twice, "n2's user got these more than once: %s" % " ".join(twice)
-    assert not missing, ("%d of the %d messages n3's user sent to n2's user during and "
-                         "after the heal of n1's partition never arrived (nor came back "
-                         "as errors): %s" % (len(missing), len(bodies), " ".join(missing)))
+    p.assert_each_once("n3's user sent to n2's user during and after the heal of n1's "
+                       "partition")
 
 
 def test_stanzas_in_flight_to_a_node_taking_a_new_incarnation_reach_its_user(
@@ -199,11 +212,7 @@ def test_stanzas_in_flight_to_a_node_taking_a_new_incarnation_reach_its_user(
         wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=30)
     p.write(1)
     p.collect(p.reader)
-    missing, twice = p.missing(), p.twice()
-    assert not missing, ("%d of the %d messages n3's user sent to n2's user never arrived "
-                         "(nor came back as errors): %s"
-                         % (len(missing), len(p.bodies), " ".join(missing)))
-    assert not twice, "n2's user got these more than once: %s" % " ".join(twice)
+    p.assert_each_once("n3's user sent to n2's user while n2 took a new incarnation")
 
 
 def test_messages_to_a_node_stopped_until_declared_dead_arrive_once(cluster3p, xmpp):
@@ -234,11 +243,7 @@ def test_messages_to_a_node_stopped_until_declared_dead_arrive_once(cluster3p, x
         wait_members(n, {"n1": "alive", "n2": "alive", "n3": "alive"}, timeout=30)
     p.write(1)
     p.collect(p.reader)
-    missing, twice = p.missing(), p.twice()
-    assert not twice, "n3's user got these more than once: %s" % " ".join(twice)
-    assert not missing, ("%d of the %d messages n1's user sent to n3's user never arrived "
-                         "(nor came back as errors): %s"
-                         % (len(missing), len(p.bodies), " ".join(missing)))
+    p.assert_each_once("n1's user sent to n3's user, stopped until declared dead")
 
 
 def test_contacts_logging_in_at_the_same_moment_on_two_nodes_see_each_other(
@@ -317,11 +322,7 @@ def test_messages_to_a_node_woken_from_sigstop_arrive_once(cluster3p, xmpp):
     again = c.client(xmpp, 3, p.b, p.bpw)      # offline storage, on another node
     again.login()
     p.collect(again)
-    bodies, missing, twice = p.bodies, p.missing(), p.twice()
-    assert not missing and not twice, (
-        "of %d messages written to a user of a node stopped for 9 s: %d never arrived "
-        "(%s), %d arrived twice (%s)" % (len(bodies), len(missing), " ".join(missing),
-                                         len(twice), " ".join(twice)))
+    p.assert_each_once("written to a user of a node stopped for 9 s")
 
 
 def test_messages_in_flight_when_a_node_takes_a_new_incarnation_arrive_once(
@@ -370,11 +371,9 @@ def test_messages_in_flight_when_a_node_takes_a_new_incarnation_arrive_once(
         again.login()
         p.collect(again)
         again.disconnect()
-        if p.missing() or p.twice():
-            problems.append("%s: of %d messages, %d never arrived (%s), %d arrived more "
-                            "than once (%s)" % (p.b, len(p.bodies), len(p.missing()),
-                                                " ".join(p.missing()), len(p.twice()),
-                                                " ".join(p.twice())))
+        problem = p.problem("written to %s" % p.b)
+        if problem is not None:
+            problems.append(problem)
     assert not problems, "\n".join(problems)
     # And the situation did happen: stanzas in flight at a new incarnation
     # that the peer had taken (rule 15 kept them from going back).
