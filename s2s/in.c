@@ -245,6 +245,8 @@ static void in_db_verify(struct s2s_conn *c, struct nad *nad, int root)
 	c->state = S2S_CONN_READY;
 	if (!ok)
 		log_notice("s2s: dialback key from %s for stream %s is not ours", from, id);
+	else
+		log_debug("s2s: dialback key from %s for stream %s is ours", from, id);
 }
 
 void s2s_verify_free(struct s2s_verify **vp)

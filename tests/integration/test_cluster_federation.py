@@ -15,34 +15,11 @@ servers, remote.test on 127.0.0.5, knows only n1's s2s for localhost
 """
 
 from lib import jabberd
-from lib.s2s import S2S
+from lib.s2s import S2S, NodeS2S
 from test_s2s import wait_error
 
 REMOTE = "remote.test"
 TIMEOUT = 15
-
-
-class NodeS2S(S2S):
-    """Our s2s for a cluster node: the cluster's sandbox outlives one
-    test, so each run has its own daemon name, config and log."""
-    runs = 0
-
-    def __init__(self, node, **kw):
-        super().__init__(node, **kw)
-        NodeS2S.runs += 1
-        self.run = NodeS2S.runs
-
-    @property
-    def name(self):
-        return "node%d-s2s-%d" % (self.node.number, self.run)
-
-    @property
-    def config(self):
-        return self.node.dir / ("s2s-%d.xml" % self.run)
-
-    @property
-    def log(self):
-        return self.node.dir / ("s2s-%d.log" % self.run)
 
 
 def federate(cluster, sandbox, xmpp, secret_n2=None):

@@ -12,42 +12,12 @@ directions authenticate with SASL EXTERNAL.
 Skipped, with the reason, only when prosody is not installed.
 """
 
-import asyncio
-import shutil
-
 import pytest
 
-from lib import certs, jabberd, paths
-from lib.s2s import S2S
+from lib import certs, jabberd, prosody_server
+from lib.s2s import S2S, subscribe_and_see
 
 pytestmark = pytest.mark.stock
-
-PROSODY = shutil.which("prosody")
-
-
-def start_prosody(sandbox, a_s2s, ip="127.0.0.3", domain="p.test", cert=None,
-                  cachain=None):
-    if PROSODY is None:
-        pytest.skip("prosody is not installed (tools/install-deps --test)")
-    d = sandbox.path("prosody")
-    (d / "data").mkdir(parents=True, exist_ok=True)
-    c2s_port = sandbox.free_port(ip)
-    s2s_port = sandbox.free_port(ip)
-    cfg = d / "prosody.cfg.lua"
-    ssl = ""
-    if cert is not None:
-        ssl = 'ssl = { certificate = "%s"; key = "%s"; cafile = "%s" }' % (
-            cert.certfile, cert.keyfile, cachain)
-    sandbox.render("prosody/prosody.cfg.lua.in", cfg, DIR=d,
-                   PLUGINS=paths.TEMPLATES.parent / "prosody", IP=ip,
-                   C2S_PORT=c2s_port, S2S_PORT=s2s_port, DOMAIN=domain,
-                   PEER=a_s2s.node.domain, PEER_IP=a_s2s.node.ip,
-                   PEER_PORT=a_s2s.port, SSL=ssl,
-                   EXTRA_MODULES=', "tls"' if cert else "",
-                   S2S_REQUIRE_ENCRYPTION="true" if cert else "false")
-    sandbox.start("prosody", [PROSODY, "-F", "--config", str(cfg)],
-                  logs=[d / "prosody.log"], ready_port=(ip, c2s_port))
-    return (ip, c2s_port), (ip, s2s_port), domain
 
 
 def federate(sandbox, xmpp, tls=False):
@@ -63,7 +33,7 @@ def federate(sandbox, xmpp, tls=False):
     # Our s2s port is chosen now; prosody starts first with it, then
     # ours with prosody's.
     sa = S2S(a, **kw)
-    p_c2s, p_s2s, pdom = start_prosody(sandbox, sa, cert=pcert, cachain=chain)
+    p_c2s, p_s2s, pdom = prosody_server.start(sandbox, sa, cert=pcert, cachain=chain)
     sa.host(pdom, p_s2s[0], p_s2s[1])
     sa.start()
     alice = xmpp.client("alice@a.test", "alice-pw", a.c2s_address)
@@ -86,28 +56,6 @@ def test_messages_both_ways_with_prosody(sandbox, xmpp):
     log = sa.log_text()
     assert "a.test -> p.test valid (dialback)" in log
     assert "incoming p.test -> a.test valid (dialback)" in log
-
-
-def subscribe_and_see(xmpp, who, other_bare):
-    x = who.xmpp
-
-    async def go():
-        fut = xmpp.loop.create_future()
-
-        def on_presence(p):
-            if p["from"].bare == other_bare and not fut.done():
-                fut.set_result(p)
-        x.add_event_handler("presence_available", on_presence)
-        x.send_presence(pto=other_bare, ptype="subscribe")
-        await fut
-        for _ in range(20):
-            await x.get_roster()
-            sub = x.client_roster[other_bare]["subscription"]
-            if sub in ("to", "both"):
-                return sub
-            await asyncio.sleep(0.25)
-        return sub
-    return xmpp.run(go(), 40, "%s: subscribe to %s" % (who.jid, other_bare))
 
 
 def test_presence_subscription_with_prosody(sandbox, xmpp):

@@ -11,6 +11,7 @@ router as the default route.
     sa.start(); sb.start()
 """
 
+import asyncio
 import secrets
 import socket
 import time
@@ -128,3 +129,53 @@ class S2S:
 
     def log_text(self):
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class NodeS2S(S2S):
+    """Our s2s for a node of a tests/lib/cluster.py cluster: the cluster's
+    sandbox outlives one test, so each run has its own daemon name,
+    config and log."""
+    runs = 0
+
+    def __init__(self, node, **kw):
+        super().__init__(node, **kw)
+        NodeS2S.runs += 1
+        self.run = NodeS2S.runs
+
+    @property
+    def name(self):
+        return "node%d-s2s-%d" % (self.node.number, self.run)
+
+    @property
+    def config(self):
+        return self.node.dir / ("s2s-%d.xml" % self.run)
+
+    @property
+    def log(self):
+        return self.node.dir / ("s2s-%d.log" % self.run)
+
+
+def subscribe_and_see(xmpp, who, other_bare):
+    """`who` (an xmpp.Client) asks for `other_bare`'s presence and waits
+    for it (the other side's slixmpp authorizes on its own); returns the
+    subscription state of `who`'s roster item then ("to" or "both" when
+    it worked)."""
+    x = who.xmpp
+
+    async def go():
+        fut = xmpp.loop.create_future()
+
+        def on_presence(p):
+            if p["from"].bare == other_bare and not fut.done():
+                fut.set_result(p)
+        x.add_event_handler("presence_available", on_presence)
+        x.send_presence(pto=other_bare, ptype="subscribe")
+        await fut
+        for _ in range(20):
+            await x.get_roster()
+            sub = x.client_roster[other_bare]["subscription"]
+            if sub in ("to", "both"):
+                return sub
+            await asyncio.sleep(0.25)
+        return sub
+    return xmpp.run(go(), 40, "%s: subscribe to %s" % (who.jid, other_bare))

