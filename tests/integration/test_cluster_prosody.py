@@ -72,6 +72,13 @@ def ours(cluster, xmpp, n, name, login=True):
     return c
 
 
+def pause(cloop, seconds=QUIET):
+    """Let the clients' loop run for `seconds` (the clients send and
+    receive only while it runs)."""
+    s = paths.scaled(seconds)
+    cloop.run(asyncio.sleep(s), s + 5, "a pause of %.1f s" % s)
+
+
 def collect(client, n, timeout=TIMEOUT):
     """The next `n` messages the client gets, then any more that arrive
     within QUIET seconds (a duplicate): the bodies, in arrival order."""
@@ -81,7 +88,7 @@ def collect(client, n, timeout=TIMEOUT):
             out.append(await client.messages.get())
         return out
     got = client.cloop.run(go(), timeout, "%s: waiting for %d messages" % (client.jid, n))
-    time.sleep(paths.scaled(QUIET))
+    pause(client.cloop)
     while not client.messages.empty():
         got.append(client.messages.get_nowait())
     for m in got:
@@ -122,3 +129,41 @@ def test_prosody_user_and_users_on_n1_and_n2(cluster3, fed, xmpp):
     asked = "dialback key from %s for stream " % dom
     assert s1.count(asked) == s1.count(out) + s2.count(out)
     assert "is not ours" not in s1
+
+
+def test_presence_subscription_with_prosody_user(cluster3, fed, xmpp):
+    dave = ours(cluster3, xmpp, 2, "dave")
+    erin = fed.user(xmpp, "erin")
+    # each asks; the other's slixmpp authorizes on its own
+    assert subscribe_and_see(xmpp, erin, dave.jid.bare) in ("to", "both")
+    assert subscribe_and_see(xmpp, dave, erin.jid.bare) in ("to", "both")
+
+    gone = []
+    seen = asyncio.Event()
+
+    def on_unavailable(p):
+        if p["from"].bare == dave.jid.bare:
+            gone.append(str(p["from"]))
+            seen.set()
+    erin.xmpp.add_event_handler("presence_unavailable", on_unavailable)
+    full = str(dave.full_jid)
+    dave.disconnect()
+    xmpp.run(seen.wait(), TIMEOUT, "%s: waiting for %s's unavailable" % (erin.jid, full))
+    pause(xmpp)
+    assert gone == [full]
+
+
+def test_offline_message_from_prosody_delivered_on_n3(cluster3, fed, xmpp):
+    frank = ours(cluster3, xmpp, 3, "frank", login=False)
+    gina = fed.user(xmpp, "gina")
+    gina.send_message(frank.jid, "while you were out")
+    # stored in the cluster's database before frank logs in anywhere
+    node = cluster3[1].node
+    deadline = time.monotonic() + paths.scaled(TIMEOUT)
+    while node.sm_count("queue", frank.jid.bare) == 0:
+        assert time.monotonic() < deadline, "the message was never stored offline"
+        pause(xmpp, 0.2)
+    frank.login()
+    got = collect(frank, 1)
+    assert [(m["body"], m["from"]) for m in got] == [("while you were out", gina.full_jid)]
+    assert node.sm_count("queue", frank.jid.bare) == 0
