@@ -8,11 +8,20 @@ with a user on n1 (both see each other's presence and messages); a user
 on n3 asks the service's disco#info and gets the muc's answer. When the
 muc stops, the other nodes let the name go: a disco#info from n3 gets an
 error, not silence.
+
+An XEP-0114 gateway (a slixmpp ComponentXMPP written here) binds
+gw.localhost at n2's router with the jabber:component:accept handshake:
+users on n1 and n3 get its disco#info and their messages answered; it
+writes to a user on n1 (full and bare JID). Once it disconnects, a user
+on n1 writing to it gets an error back, and so does an iq; when it
+connects again at n3 instead, n1's users reach it there.
 """
 
+import asyncio
 import signal
 import time
 
+import slixmpp
 from slixmpp import JID
 from slixmpp.exceptions import IqError, IqTimeout
 
@@ -23,10 +32,10 @@ ROOM = "fed-lounge@" + SERVICE
 TIMEOUT = 15
 
 
-def held(cluster, n):
-    """Wait until node n's module has bound SERVICE for n1."""
+def held(cluster, n, name=SERVICE, on="n1"):
+    """Wait until node n's module has bound `name` for node `on`."""
     cluster[n].daemons["router"].wait_log(
-        r"cluster: %s is on n1: bound here" % SERVICE.replace(".", r"\."),
+        r"cluster: %s is on %s: bound here" % (name.replace(".", r"\."), on),
         timeout=TIMEOUT)
 
 
@@ -151,3 +160,144 @@ def test_component_node_killed_name_goes_and_comes_back(cluster3, xmpp):
             assert time.monotonic() < deadline, "the service never came back"
             time.sleep(0.3)
     assert "http://jabber.org/protocol/muc" in info["disco_info"]["features"]
+
+
+GW = "gw.localhost"
+
+
+class Gateway:
+    """An XEP-0114 component serving GW at node n's router: disco#info
+    (identity gateway/smtp) and ping answered by slixmpp, each message
+    answered with "gw got: BODY" and kept in `got`."""
+
+    def __init__(self, cluster, xmpp, n):
+        self.cloop = xmpp
+        node = cluster[n].node
+        # use_jc_ns: the router hands stanzas to XEP-0114 components in
+        # jabber:client, as jabberd2's does; slixmpp ignores them otherwise
+        x = slixmpp.ComponentXMPP(GW, cluster.component_secret, node.ip, node.router_port,
+                                  use_jc_ns=True)
+        x.register_plugin("xep_0030")
+        x.register_plugin("xep_0199")
+        x["xep_0030"].add_identity(category="gateway", itype="smtp", name="test gateway")
+        self.got = []
+        x.add_event_handler("message", self._message)
+        fut = xmpp.loop.create_future()
+
+        def done(result):
+            if not fut.done():
+                fut.set_result(result)
+        x.add_event_handler("session_start", lambda _e: done(None))
+        x.add_event_handler("stream_error", lambda e: done("stream error %s" % e["condition"]))
+        x.add_event_handler("connection_failed", lambda e: done("connection failed: %s" % e))
+        x.add_event_handler("disconnected", lambda e: done("disconnected: %s" % e))
+        self.x = x
+        x.connect()
+        err = xmpp.run(fut, TIMEOUT, "%s: XEP-0114 handshake at n%d" % (GW, n))
+        if err is not None:
+            x.cancel_connection_attempt()
+            raise AssertionError("%s at n%d: %s" % (GW, n, err))
+
+    def _message(self, m):
+        if m["type"] == "error":
+            return
+        self.got.append(m)
+        self.x.send_message(mto=m["from"], mfrom=GW, mbody="gw got: " + m["body"],
+                            mtype="chat")
+
+    def send(self, to, body):
+        self.x.send_message(mto=str(to), mfrom=GW, mbody=body, mtype="chat")
+
+    def close(self):
+        if self.x is not None:
+            x, self.x = self.x, None
+            self.cloop.run(x.disconnect(wait=2), TIMEOUT, "%s: disconnect" % GW)
+
+
+def user(cluster, xmpp, n, name):
+    jid, pw = cluster.user(name)
+    c = cluster.client(xmpp, n, jid, pw)
+    c.register()
+    c.login()
+    return c
+
+
+def ask(client, what):
+    """disco#info and ping of GW from `client`: (identities, ping) or the
+    IqError / IqTimeout raised."""
+    async def go():
+        info = await client.xmpp["xep_0030"].get_info(jid=GW, timeout=10)
+        await client.xmpp["xep_0199"].ping(jid=GW, timeout=10)
+        return info["disco_info"]["identities"]
+    return tm.run(client, go(), "%s: %s" % (client.jid, what))
+
+
+def answered(client, body):
+    client.send_message(GW, body)
+    got = client.collect(1, 0.5, TIMEOUT)
+    assert [(m["type"], m["from"], m["body"]) for m in got] == \
+        [("chat", JID(GW), "gw got: " + body)]
+
+
+def refused(client, what):
+    """An iq and a message to GW both come back as errors: the
+    conditions."""
+    try:
+        ask(client, what)
+        raise AssertionError("%s: GW answered" % what)
+    except IqTimeout:
+        raise AssertionError("%s: no answer at all to an iq" % what)
+    except IqError as e:
+        iq_condition = e.iq["error"]["condition"]
+    client.send_message(GW, what)
+    got = client.collect(1, 0.5, TIMEOUT)
+    assert [(m["type"], m["from"], m["body"]) for m in got] == [("error", JID(GW), what)]
+    return iq_condition, got[0]["error"]["condition"]
+
+
+def test_xep0114_gateway_on_one_node_serves_every_node(cluster3, xmpp):
+    c = cluster3
+    gw = Gateway(c, xmpp, 2)
+    try:
+        held(c, 1, GW, "n2")
+        held(c, 3, GW, "n2")
+        alice = user(c, xmpp, 1, "alice")
+        carol = user(c, xmpp, 3, "carol")
+        for u in (alice, carol):
+            ids = ask(u, "disco#info and ping to the gateway on n2")
+            assert ("gateway", "smtp", None, "test gateway") in ids, ids
+            answered(u, "hello from %s" % u.jid)
+        assert sorted(m["body"] for m in gw.got) == \
+            sorted("hello from %s" % u.jid for u in (alice, carol))
+
+        # the gateway writes to alice (n1): her full JID, then her bare JID
+        gw.send(alice.full_jid, "to your full JID")
+        gw.send(alice.jid, "to your bare JID")
+        got = alice.collect(2, 1.0, TIMEOUT)
+        assert sorted((m["from"], m["body"]) for m in got) == \
+            [(JID(GW), "to your bare JID"), (JID(GW), "to your full JID")]
+    finally:
+        gw.close()
+
+    # gone: an error back, never silence (right away, before every node
+    # knows, and once they all do)
+    conditions = {refused(alice, "right after the gateway left")}
+    for n in (1, 3):
+        c[n].daemons["router"].wait_log(
+            r"cluster: %s: no peer announces it any more" % GW.replace(".", r"\."),
+            timeout=TIMEOUT)
+    conditions.add(refused(alice, "once the name is gone"))
+    # the router has no route and no default route (no s2s here): 404,
+    # which the sm turns into item-not-found, as jabberd2 2.7 does
+    assert conditions == {("item-not-found", "item-not-found")}, conditions
+
+    # back, at n3 this time: n1's users reach it there
+    gw = Gateway(c, xmpp, 3)
+    try:
+        held(c, 1, GW, "n3")
+        ids = ask(alice, "disco#info and ping to the gateway on n3")
+        assert ("gateway", "smtp", None, "test gateway") in ids, ids
+        answered(alice, "found you on n3")
+        assert [m["body"] for m in gw.got] == ["found you on n3"]
+    finally:
+        gw.close()

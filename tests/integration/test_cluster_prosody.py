@@ -72,25 +72,10 @@ def ours(cluster, xmpp, n, name, login=True):
     return c
 
 
-def pause(cloop, seconds=QUIET):
-    """Let the clients' loop run for `seconds` (the clients send and
-    receive only while it runs)."""
-    s = paths.scaled(seconds)
-    cloop.run(asyncio.sleep(s), s + 5, "a pause of %.1f s" % s)
-
-
-def collect(client, n, timeout=TIMEOUT):
-    """The next `n` messages the client gets, then any more that arrive
-    within QUIET seconds (a duplicate): the bodies, in arrival order."""
-    async def go():
-        out = []
-        while len(out) < n:
-            out.append(await client.messages.get())
-        return out
-    got = client.cloop.run(go(), timeout, "%s: waiting for %d messages" % (client.jid, n))
-    pause(client.cloop)
-    while not client.messages.empty():
-        got.append(client.messages.get_nowait())
+def collect(client, n):
+    """The next n messages and any duplicate within QUIET seconds; none
+    may be an error."""
+    got = client.collect(n, QUIET, TIMEOUT)
     for m in got:
         assert m["type"] != "error", "%s got an error: %s" % (client.jid, m)
     return got
@@ -149,7 +134,7 @@ def test_presence_subscription_with_prosody_user(cluster3, fed, xmpp):
     full = str(dave.full_jid)
     dave.disconnect()
     xmpp.run(seen.wait(), TIMEOUT, "%s: waiting for %s's unavailable" % (erin.jid, full))
-    pause(xmpp)
+    xmpp.pause(QUIET)
     assert gone == [full]
 
 
@@ -162,7 +147,7 @@ def test_offline_message_from_prosody_delivered_on_n3(cluster3, fed, xmpp):
     deadline = time.monotonic() + paths.scaled(TIMEOUT)
     while node.sm_count("queue", frank.jid.bare) == 0:
         assert time.monotonic() < deadline, "the message was never stored offline"
-        pause(xmpp, 0.2)
+        xmpp.pause(0.2)
     frank.login()
     got = collect(frank, 1)
     assert [(m["body"], m["from"]) for m in got] == [("while you were out", gina.full_jid)]

@@ -160,7 +160,11 @@ class ClusterNode:
                                   % (self.sm_id, self.control,
                                      "\n    " + c.cluster_xml if c.cluster_xml else ""))
         path = node.config("router")
-        path.write_text(path.read_text().replace("</router>", "  %s\n</router>" % section))
+        text = path.read_text().replace("</router>", "  %s\n</router>" % section)
+        # XEP-0114 components (a gateway) authenticate with this secret
+        text = text.replace("</local>", "  <secret>%s</secret>\n  </local>"
+                            % c.component_secret, 1)
+        path.write_text(text)
 
     # The daemons.
     @property
@@ -276,6 +280,8 @@ class Cluster:
         # The control sockets' paths must fit in 107 bytes; the sandbox's
         # do not always.
         self.ctrl_dir = Path(tempfile.mkdtemp(prefix="jc-cl-", dir="/tmp"))
+        # Every router's <local><secret>, for XEP-0114 components.
+        self.component_secret = secrets.token_hex(8)
         self.pki = Pki(sandbox)
         cports = {n: sandbox.free_port(sandbox_mod.node_ip(n)) for n in range(1, size + 1)}
         # proxied: every node reaches every other through a FaultProxy of

@@ -58,6 +58,12 @@ class ClientLoop:
         except asyncio.TimeoutError:
             raise XmppError("timed out after %.1f s: %s" % (limit, what)) from None
 
+    def pause(self, seconds):
+        """Let the loop run for `seconds` (scaled): clients send what they
+        queued and receive only while it runs."""
+        s = paths.scaled(seconds)
+        self.loop.run_until_complete(asyncio.sleep(s))
+
     def client(self, jid, password, address, tls="none", cafile=None):
         """A client for `jid` that connects to address=(ip, port).
         tls: "none" (plain TCP; PLAIN allowed in clear on loopback),
@@ -269,6 +275,24 @@ class Client:
                 return m
         return self.cloop.run(go(), timeout, "%s: waiting for message %r"
                               % (self.jid, body))
+
+    def collect(self, n, quiet=1.5, timeout=DEFAULT_TIMEOUT):
+        """The next `n` messages (slixmpp Messages, error messages
+        included), then whatever else arrives within `quiet` seconds (a
+        duplicate, say), in arrival order."""
+        if self.messages is None:
+            raise XmppError("%s: collect before login" % self.jid)
+
+        async def go():
+            out = []
+            while len(out) < n:
+                out.append(await self.messages.get())
+            return out
+        got = self.cloop.run(go(), timeout, "%s: waiting for %d messages" % (self.jid, n))
+        self.cloop.pause(quiet)
+        while not self.messages.empty():
+            got.append(self.messages.get_nowait())
+        return got
 
     async def _close(self, x, wait=2.0):
         if x.transport is None:
