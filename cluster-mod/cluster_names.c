@@ -125,10 +125,11 @@ static void on_peer(void *ctx, const char *node, const char *name, int bound)
 	reconcile_arm(cn);
 }
 
-/* A route that cannot be carried goes back to its sender as the router
- * bounces one (error 503, to and from swapped: the sm answers the user
- * with an error); a bounce is never bounced again. */
-static void bounce(struct cluster_names *cn, struct nad *nad)
+/* A route that cannot be delivered goes back as the router bounces one
+ * (error 503, from = the name it was for: the sm answers the user with
+ * an error) to `dest`, or to its sender when `dest` is NULL; a bounce is
+ * never bounced again. */
+static void bounce_to(struct cluster_names *cn, struct nad *nad, const char *dest)
 {
 	const char *error = NULL;
 	char *to, *from;
@@ -138,7 +139,7 @@ static void bounce(struct cluster_names *cn, struct nad *nad)
 		return;
 	}
 	to = xstrdup(nad_attr(nad, 0, NULL, "to"));
-	from = xstrdup(nad_attr(nad, 0, NULL, "from"));
+	from = xstrdup(dest != NULL ? dest : nad_attr(nad, 0, NULL, "from"));
 	nad_attr_set(nad, 0, NULL, "to", from);
 	nad_attr_set(nad, 0, NULL, "from", to);
 	nad_attr_set(nad, 0, NULL, "error", "503");
@@ -147,6 +148,11 @@ static void bounce(struct cluster_names *cn, struct nad *nad)
 			 error != NULL ? error : "undeliverable");
 	free(to);
 	free(from);
+}
+
+static void bounce(struct cluster_names *cn, struct nad *nad)
+{
+	bounce_to(cn, nad, NULL);
 }
 
 int cluster_names_deliver(struct cluster_names *cn, struct nad *nad)
@@ -201,18 +207,28 @@ int cluster_names_from_peer(struct cluster_names *cn, const char *peer, const ui
 	const char *error = NULL;
 	struct nad *nad;
 
-	if (xhash_get(cn->local, name) == NULL) {
-		/* Let go meanwhile (the withdrawal is on its way): never the
-		 * sm's business. */
-		cn->dropped++;
-		log_notice("cluster: route from %s for %s dropped: no local component has it",
-			   peer, name);
-		return 1;
-	}
 	if ((nad = route_for(route, len, name)) == NULL) {
 		cn->dropped++;
 		log_warnx("cluster: a route from %s for %s is not a <route/> to it: dropped",
 			  peer, name);
+		return 1;
+	}
+	if (xhash_get(cn->local, name) == NULL) {
+		/* Let go meanwhile (the withdrawal is on its way). The sender's
+		 * sm is on the peer, out of this router's reach; the local sm
+		 * serves the same domains and answers the sender with an
+		 * error wherever its session is (never silence). */
+		if (cn->cc->sm == NULL) {
+			cn->dropped++;
+			log_notice("cluster: route from %s for %s dropped: no local component "
+				   "has it", peer, name);
+			nad_free(&nad);
+			return 1;
+		}
+		cn->refused++;
+		log_notice("cluster: route from %s for %s: no local component has it any more: "
+			   "bounced to %s", peer, name, cn->cc->sm);
+		bounce_to(cn, nad, cn->cc->sm);
 		return 1;
 	}
 	cn->in++;

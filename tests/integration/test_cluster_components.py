@@ -14,7 +14,9 @@ gw.localhost at n2's router with the jabber:component:accept handshake:
 users on n1 and n3 get its disco#info and their messages answered; it
 writes to a user on n1 (full and bare JID). Once it disconnects, a user
 on n1 writing to it gets an error back, and so does an iq; when it
-connects again at n3 instead, n1's users reach it there.
+connects again at n3 instead, n1's users reach it there. And while the
+news that it left is still on its way (n2 -> n1 slowed down), a message
+n1 carries to n2 for it comes back as an error too (n2's sm answers).
 """
 
 import asyncio
@@ -301,3 +303,32 @@ def test_xep0114_gateway_on_one_node_serves_every_node(cluster3, xmpp):
         assert [m["body"] for m in gw.got] == ["found you on n3"]
     finally:
         gw.close()
+
+
+def test_gateway_gone_while_its_withdrawal_travels(cluster3p, xmpp):
+    """n2's news reach n1 a second late: the gateway has left n2, n1
+    still holds its name and carries alice's message to n2, where no
+    component has it. n2's sm answers alice with an error (it reaches
+    her on n1 as any stanza does), not silence."""
+    c = cluster3p
+    gw = Gateway(c, xmpp, 2)
+    try:
+        held(c, 1, GW, "n2")
+        alice = user(c, xmpp, 1, "alice")
+        answered(alice, "before")
+        c.mesh.delay_one_way(2, 1, 1.0)
+        xmpp.pause(0.3)     # bytes already under way are not slowed
+        n1 = c[1].daemons["router"]
+        mark = n1.mark()
+    finally:
+        gw.close()
+    alice.send_message(GW, "too late")
+    got = alice.collect(1, 0.5, TIMEOUT)
+    assert [(m["type"], m["from"], m["body"], m["error"]["condition"]) for m in got] == \
+        [("error", JID(GW), "too late", "service-unavailable")]
+    # it was n2 that answered: n1 still held the name when alice wrote
+    c[2].daemons["router"].wait_log(
+        r"cluster: route from n1 for %s: no local component has it any more: "
+        r"bounced to sm-n2" % GW.replace(".", r"\."), timeout=1)
+    n1.wait_log(r"cluster: %s: no peer announces it any more" % GW.replace(".", r"\."),
+                since=mark, timeout=TIMEOUT)

@@ -333,6 +333,11 @@ class Mesh:
         for p, _ in self._both(a, b):
             p.delay(seconds, "both", jitter)
 
+    def delay_one_way(self, a, b, seconds):
+        """What a sends b arrives `seconds` late; b to a as before."""
+        for p, d in self._both(a, b):
+            p.delay(seconds, d)
+
     def lossy_link(self, a, b, rate):
         for p, _ in self._both(a, b):
             p.lossy(rate, "both")
