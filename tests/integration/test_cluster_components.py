@@ -19,7 +19,6 @@ news that it left is still on its way (n2 -> n1 slowed down), a message
 n1 carries to n2 for it comes back as an error too (n2's sm answers).
 """
 
-import asyncio
 import signal
 import time
 
@@ -216,14 +215,6 @@ class Gateway:
             self.cloop.run(x.disconnect(wait=2), TIMEOUT, "%s: disconnect" % GW)
 
 
-def user(cluster, xmpp, n, name):
-    jid, pw = cluster.user(name)
-    c = cluster.client(xmpp, n, jid, pw)
-    c.register()
-    c.login()
-    return c
-
-
 def ask(client, what):
     """disco#info and ping of GW from `client`: (identities, ping) or the
     IqError / IqTimeout raised."""
@@ -263,8 +254,8 @@ def test_xep0114_gateway_on_one_node_serves_every_node(cluster3, xmpp):
     try:
         held(c, 1, GW, "n2")
         held(c, 3, GW, "n2")
-        alice = user(c, xmpp, 1, "alice")
-        carol = user(c, xmpp, 3, "carol")
+        alice = c.new_user(xmpp, 1, "alice")
+        carol = c.new_user(xmpp, 3, "carol")
         for u in (alice, carol):
             ids = ask(u, "disco#info and ping to the gateway on n2")
             assert ("gateway", "smtp", None, "test gateway") in ids, ids
@@ -314,7 +305,7 @@ def test_gateway_gone_while_its_withdrawal_travels(cluster3p, xmpp):
     gw = Gateway(c, xmpp, 2)
     try:
         held(c, 1, GW, "n2")
-        alice = user(c, xmpp, 1, "alice")
+        alice = c.new_user(xmpp, 1, "alice")
         answered(alice, "before")
         c.mesh.delay_one_way(2, 1, 1.0)
         xmpp.pause(0.3)     # bytes already under way are not slowed

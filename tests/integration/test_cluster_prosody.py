@@ -41,7 +41,6 @@ class Federation:
         for s in (self.s1, self.s2):
             s.host(self.domain, *s2s)
             s.start()
-        self.log = cluster.sb.path("prosody") / "prosody.log"
         self.tag = secrets.token_hex(2)
         self.serial = 0
 
@@ -63,15 +62,6 @@ def fed(cluster3_module):
         assert s.daemon.stop() == []
 
 
-def ours(cluster, xmpp, n, name, login=True):
-    jid, pw = cluster.user(name)
-    c = cluster.client(xmpp, n, jid, pw)
-    c.register()
-    if login:
-        c.login()
-    return c
-
-
 def collect(client, n):
     """The next n messages and any duplicate within QUIET seconds; none
     may be an error."""
@@ -86,8 +76,8 @@ def bodies(msgs):
 
 
 def test_prosody_user_and_users_on_n1_and_n2(cluster3, fed, xmpp):
-    alice = ours(cluster3, xmpp, 1, "alice")
-    bob = ours(cluster3, xmpp, 2, "bob")
+    alice = cluster3.new_user(xmpp, 1, "alice")
+    bob = cluster3.new_user(xmpp, 2, "bob")
     carol = fed.user(xmpp, "carol")
     for user in (alice, bob):
         for to in (user.jid, user.full_jid):
@@ -117,7 +107,7 @@ def test_prosody_user_and_users_on_n1_and_n2(cluster3, fed, xmpp):
 
 
 def test_presence_subscription_with_prosody_user(cluster3, fed, xmpp):
-    dave = ours(cluster3, xmpp, 2, "dave")
+    dave = cluster3.new_user(xmpp, 2, "dave")
     erin = fed.user(xmpp, "erin")
     # each asks; the other's slixmpp authorizes on its own
     assert subscribe_and_see(xmpp, erin, dave.jid.bare) in ("to", "both")
@@ -139,7 +129,7 @@ def test_presence_subscription_with_prosody_user(cluster3, fed, xmpp):
 
 
 def test_offline_message_from_prosody_delivered_on_n3(cluster3, fed, xmpp):
-    frank = ours(cluster3, xmpp, 3, "frank", login=False)
+    frank = cluster3.new_user(xmpp, 3, "frank", login=False)
     gina = fed.user(xmpp, "gina")
     gina.send_message(frank.jid, "while you were out")
     # stored in the cluster's database before frank logs in anywhere

@@ -18,6 +18,7 @@ before restarting it does not poison the next one). Tests use fresh users
 
 Helpers: ClusterNode.start/stop/kill/restart (router, sm and c2s by pid),
 Cluster.wait_linked(), Cluster.client(xmpp, node, jid, password),
+Cluster.new_user(xmpp, node, name) (registered and logged in there),
 ClusterNode.status_json() (`jabberd-cluster -s SOCKET json`) and
 ClusterNode.sessions() (the replicated session table, from the lines the
 router logs on SIGHUP).
@@ -366,6 +367,16 @@ class Cluster:
         """A client of `xmpp` (a ClientLoop) for `jid` connecting to node
         nN's c2s."""
         return xmpp.client(jid, password, self[number].c2s_address)
+
+    def new_user(self, xmpp, number, name="u", login=True):
+        """A fresh user (Cluster.user()) registered at node nN's c2s, and
+        logged in there unless `login` is false: its Client."""
+        jid, password = self.user(name)
+        c = self.client(xmpp, number, jid, password)
+        c.register()
+        if login:
+            c.login()
+        return c
 
     def close(self):
         """Stop everything; the problems found (as Sandbox.finish())."""
