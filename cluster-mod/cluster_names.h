@@ -20,7 +20,8 @@
  *    whose route `to` is that name and a name one of its components
  *    binds, straight to the router, unchanged. One the cluster cannot
  *    deliver (node dead or gone, queue full) goes back to its sender as
- *    a router bounce (error 503), never silently lost.
+ *    a router bounce (error 503), never silently lost; one that arrives
+ *    after the component left goes to the local sm as such a bounce.
  */
 #ifndef CLUSTER_MOD_CLUSTER_NAMES_H
 #define CLUSTER_MOD_CLUSTER_NAMES_H
@@ -58,8 +59,11 @@ int cluster_names_announced(const struct cluster_config *cc, const char *name);
  * carried there (1: taken, the nad is freed); anything else 0. */
 int cluster_names_deliver(struct cluster_names *cn, struct nad *nad);
 /* A STANZA from `peer` for component `name` (taken: always 1): handed to
- * the router when a local component binds it and the route is for it,
- * else dropped and logged (the component went meanwhile). */
+ * the router when a local component binds it and the route is for it;
+ * when no local component binds it any more (it went meanwhile), bounced
+ * (error 503) to the local <sm>, which answers the sender with an error
+ * wherever its session is (dropped and logged without <sm>); a route not
+ * for `name` is dropped and logged. */
 int cluster_names_from_peer(struct cluster_names *cn, const char *peer, const uint8_t *route,
 			    size_t len, const char *name);
 /* A route for component `name` on `node` the cluster could not deliver:
@@ -71,8 +75,10 @@ struct cluster_names_counters {
 	size_t local;                   /* names announced by this node */
 	size_t held;                    /* names held here for peers */
 	uint64_t out, in;               /* routes carried, received */
-	uint64_t refused;               /* not carried: bounced to the sender */
-	uint64_t dropped;               /* received for no local component */
+	uint64_t refused;               /* not carried, or received for no local
+					 * component: bounced */
+	uint64_t dropped;               /* received and dropped (malformed, or
+					 * no local component and no <sm>) */
 };
 void cluster_names_counters(const struct cluster_names *cn, struct cluster_names_counters *c);
 void cluster_names_log_status(const struct cluster_names *cn);
