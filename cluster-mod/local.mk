@@ -22,7 +22,8 @@ if HAVE_CMOCKA
 CLUSTERPROTO_TESTS = \
 	cluster-mod/tests/test_proto \
 	cluster-mod/tests/test_place \
-	cluster-mod/tests/test_cluster_route
+	cluster-mod/tests/test_cluster_route \
+	cluster-mod/tests/test_cluster_names
 check_PROGRAMS += $(CLUSTERPROTO_TESTS)
 TESTS += $(CLUSTERPROTO_TESTS)
 endif
@@ -40,6 +41,11 @@ cluster_mod_tests_test_cluster_route_SOURCES = cluster-mod/tests/test_cluster_ro
 	util/tests/nad_same.c util/tests/nad_same.h
 cluster_mod_tests_test_cluster_route_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 cluster_mod_tests_test_cluster_route_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
+# cluster_names.c alone, the router and the state table stubbed in the test.
+cluster_mod_tests_test_cluster_names_SOURCES = cluster-mod/tests/test_cluster_names.c \
+	cluster-mod/cluster_names.c cluster-mod/cluster_names.h
+cluster_mod_tests_test_cluster_names_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+cluster_mod_tests_test_cluster_names_LDADD = $(CLUSTERPROTO_LIBS) $(CMOCKA_LIBS)
 
 # Writes one valid frame of each type as the fuzz target's seed corpus:
 # cluster-mod/tests/gen_proto_corpus DIR (the seeds in the tree came from it).
