@@ -459,9 +459,13 @@ def test_both_nodes_dialling_at_once_open_the_link_once(c3):
     t1, t2 = log_since(n1, m1), log_since(n2, m2)
     assert len(re.findall(r"cluster: peer n2 open", t1)) == 1, t1
     assert len(re.findall(r"cluster: peer n1 open", t2)) == 1, t2
-    # n1 never took n2's dial; the link kept is n1's dial, at both ends
-    # (n2 had its own up, unopened, until n1's replaced it)
+    # n1 took one link, never replacing it: its own dial (n2 had its own
+    # up, unopened, until n1's replaced it there), or, had its dial not
+    # been up within the wait's bound (a loaded machine), n2's; both
+    # ends kept the same connection.
     assert "replacing" not in t1, t1
-    assert re.findall(r"link to n2 up \((\w+)", t1) == ["dialled"], t1
-    assert re.findall(r"link to n1 up \((\w+)", t2)[-1] == "accepted", t2
+    kept1 = re.findall(r"link to n2 up \((\w+)", t1)
+    kept2 = re.findall(r"link to n1 up \((\w+)", t2)
+    assert len(kept1) == 1, t1
+    assert {kept1[0], kept2[-1]} == {"dialled", "accepted"}, (t1, t2)
     assert peer(n1, "n2")["open"] and peer(n2, "n1")["open"]
