@@ -436,11 +436,21 @@ static void cluster_deliver(void *state, struct nad *nad)
 	cluster_local_deliver(c->local, nad);
 }
 
+/* i13-resync3: the rest of a snapshot goes as the link's output drains. */
+static void cluster_on_drain(const char *peer, void *ctx)
+{
+	struct cluster *c = ctx;
+
+	if (c->local != NULL)
+		cluster_local_peer_drained(c->local, peer);
+}
+
 static const struct cluster_peer_hooks cluster_hooks = {
 	.on_open = cluster_on_open,
 	.on_close = cluster_on_close,
 	.on_frame = cluster_on_frame,
 	.on_bye = cluster_on_bye,
+	.on_drain = cluster_on_drain,
 };
 
 /* ---- the control socket (i13-status; cluster_control.h) ---- */

@@ -36,6 +36,7 @@ struct cluster_link {
 	int outgoing;
 	int up;                         /* judged and attached to peer */
 	int refused;
+	int waiting;                    /* judged; waits for our own dial (link_attach) */
 	size_t handshake_bytes;
 	char remote[64];                /* "ip:port" of the other end */
 	char name[CLUSTER_NODE_NAME_MAX + 1];
@@ -55,6 +56,7 @@ struct cluster_peer {
 	int port;
 	struct cluster_link *link;      /* the link that is up */
 	struct cluster_link *dialling;  /* our outgoing link not yet up */
+	struct cluster_link *waiting;   /* its link that waits for `dialling` */
 	struct mio_connector *connector;
 	struct mio_timer *retry;
 	unsigned backoff_ms;
@@ -193,6 +195,18 @@ static void peer_schedule(struct cluster_peer *p)
 	mio_timer_start(p->retry, pause, 0);
 }
 
+/* Our dial of p ended without a link (refused, failed, closed). A link
+ * of the peer's that waited for it is taken instead, from its timer (not
+ * inside the event that ended the dial); otherwise dial again later. */
+static void peer_dial_ended(struct cluster_peer *p)
+{
+	p->dialling = NULL;
+	if (p->waiting != NULL)
+		mio_timer_start(p->waiting->deadline, 0, 0);
+	else
+		peer_schedule(p);
+}
+
 /* ---- refusals ---- */
 
 /* Log a refusal once per (peer or address, reason) until a link comes up
@@ -316,6 +330,43 @@ static void link_attach(struct cluster_link *l, struct cluster_peer *p)
 {
 	struct cluster_links *ls = l->ls;
 
+	if (p->waiting != NULL && p->waiting != l) {
+		struct cluster_link *w = p->waiting;
+
+		/* i13-resync3: one link of the pair waits already. Our own
+		 * dial, up now, is the one the pair keeps; another link of
+		 * the peer's is one more duplicate. */
+		p->duplicates++;
+		if (!l->outgoing) {
+			log_info("cluster: link to %s: %s waits for our own dial already, closing "
+				 "the duplicate %s", p->name, w->remote, l->remote);
+			mio_conn_shutdown(l->mc, 1000);
+			return;
+		}
+		log_info("cluster: link to %s: our dial %s is up, closing %s that waited for "
+			 "it", p->name, l->remote, w->remote);
+		w->waiting = 0;
+		p->waiting = NULL;
+		mio_conn_shutdown(w->mc, 1000);
+	}
+	if (p->link == NULL && !l->outgoing && p->dialling != NULL &&
+	    !link_preferred(l, ls->cc->node) && p->waiting == NULL) {
+		/* i13-resync3: both nodes dialled at once, and ours, still in
+		 * its handshake, is the one both ends keep. Taking this one now
+		 * would open it only to replace it (and restart what it
+		 * carries) when ours comes up: it waits, unread, until ours is
+		 * up (this one is then closed) or has failed, or for at most
+		 * CLUSTER_LINK_PAIR_WAIT_MS (ours is then given up: its
+		 * handshake is not complete here, so not at the peer either,
+		 * which therefore keeps this one too). */
+		l->waiting = 1;
+		l->peer = p;
+		p->waiting = l;
+		mio_timer_start(l->deadline, CLUSTER_LINK_PAIR_WAIT_MS, 0);
+		log_info("cluster: link to %s: %s waits for our own dial %s, which the pair "
+			 "keeps", p->name, l->remote, p->dialling->remote);
+		return;
+	}
 	if (p->link != NULL) {
 		struct cluster_link *old = p->link;
 
@@ -372,13 +423,13 @@ static void link_authenticate(struct cluster_link *l)
 			      sizeof(detail)) < 0) {
 		link_refuse(l, reason, detail);
 		if (l->outgoing)
-			peer_schedule(l->peer);
+			peer_dial_ended(l->peer);
 		return;
 	}
 	if (strcmp(l->name, ls->cc->node) == 0) {
 		link_refuse(l, CLUSTER_REFUSE_NAME, "the peer has this node's own name");
 		if (l->outgoing)
-			peer_schedule(l->peer);
+			peer_dial_ended(l->peer);
 		return;
 	}
 	p = l->outgoing ? l->peer : peer_find(ls, l->name);
@@ -428,7 +479,7 @@ static void link_read_app(struct cluster_link *l)
 /* Drive the handshake, then the application data. */
 static void link_pump(struct cluster_link *l)
 {
-	if (!l->up && !l->refused && !mio_conn_closing(l->mc)) {
+	if (!l->up && !l->refused && !l->waiting && !mio_conn_closing(l->mc)) {
 		int rc = SSL_do_handshake(l->ssl);
 
 		if (rc == 1) {
@@ -441,8 +492,7 @@ static void link_pump(struct cluster_link *l)
 					       "connection closed during the handshake");
 			link_refuse(l, CLUSTER_REFUSE_HANDSHAKE, reason);
 			if (l->outgoing && l->peer != NULL) {
-				l->peer->dialling = NULL;
-				peer_schedule(l->peer);
+				peer_dial_ended(l->peer);
 			}
 			return;
 		}
@@ -471,8 +521,7 @@ static void link_on_read(struct mio_conn *mc, const void *data, size_t len, void
 			snprintf(detail, sizeof(detail), "first byte 0x%02x is no TLS record", first);
 			link_refuse(l, CLUSTER_REFUSE_NOT_TLS, detail);
 			if (l->outgoing && l->peer != NULL) {
-				l->peer->dialling = NULL;
-				peer_schedule(l->peer);
+				peer_dial_ended(l->peer);
 			}
 			return;
 		}
@@ -480,8 +529,7 @@ static void link_on_read(struct mio_conn *mc, const void *data, size_t len, void
 		if (l->handshake_bytes > CLUSTER_LINK_MAX_HANDSHAKE) {
 			link_refuse(l, CLUSTER_REFUSE_HANDSHAKE, "handshake larger than 64 KiB");
 			if (l->outgoing && l->peer != NULL) {
-				l->peer->dialling = NULL;
-				peer_schedule(l->peer);
+				peer_dial_ended(l->peer);
 			}
 			return;
 		}
@@ -494,6 +542,27 @@ static void link_on_read(struct mio_conn *mc, const void *data, size_t len, void
 	link_pump(l);
 }
 
+/* A link that waited for our own dial (link_attach): that dial failed,
+ * or the wait is over. */
+static void link_wait_over(struct cluster_link *l)
+{
+	struct cluster_peer *p = l->peer;
+
+	l->waiting = 0;
+	p->waiting = NULL;
+	if (p->dialling != NULL) {
+		log_info("cluster: link to %s: our dial %s not up within %d ms, taking %s",
+			 p->name, p->dialling->remote, CLUSTER_LINK_PAIR_WAIT_MS, l->remote);
+		p->duplicates++;
+		p->dialling->peer = NULL;
+		mio_conn_shutdown(p->dialling->mc, 1000);
+		p->dialling = NULL;
+	}
+	link_attach(l, p);
+	if (l->up)
+		link_pump(l);   /* what the peer sent while this link waited */
+}
+
 /* The handshake deadline: an absolute limit, so that a peer trickling
  * bytes cannot hold a connection open for long. */
 static void link_on_deadline(struct mio_timer *t, void *ctx)
@@ -503,10 +572,13 @@ static void link_on_deadline(struct mio_timer *t, void *ctx)
 	(void)t;
 	if (l->ls == NULL || l->up || l->refused || mio_conn_closing(l->mc))
 		return;
+	if (l->waiting) {
+		link_wait_over(l);
+		return;
+	}
 	link_refuse(l, CLUSTER_REFUSE_TIMEOUT, "no complete TLS handshake in 10 s");
 	if (l->outgoing && l->peer != NULL) {
-		l->peer->dialling = NULL;
-		peer_schedule(l->peer);
+		peer_dial_ended(l->peer);
 	}
 }
 
@@ -550,13 +622,14 @@ static void link_on_close(struct mio_conn *mc, const char *reason, void *ctx)
 	if (ls != NULL) {
 		link_detach(l, reason != NULL ? reason : "closed");
 		if (l->outgoing && l->peer != NULL && l->peer->dialling == l) {
-			l->peer->dialling = NULL;
 			if (!l->refused)
 				snprintf(l->peer->last_error, sizeof(l->peer->last_error),
 					 "closed during the handshake: %s",
 					 reason != NULL ? reason : "by us");
-			peer_schedule(l->peer);
+			peer_dial_ended(l->peer);
 		}
+		if (l->waiting && l->peer != NULL && l->peer->waiting == l)
+			l->peer->waiting = NULL;
 		list_remove(&l->node);
 	}
 	mio_timer_free(&l->deadline);

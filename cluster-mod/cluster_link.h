@@ -44,6 +44,11 @@ struct cluster_link;
 /* Frames sent in one loop turn are encrypted together at its end, or as
  * soon as this many bytes wait. */
 #define CLUSTER_LINK_TURN_MAX (64 * 1024)
+/* Both nodes of a pair dialled at once: the link the pair does not keep
+ * (docs/cluster-protocol.md "Who connects"), authenticated while our own
+ * dial is still in its handshake, waits this long at most for that dial
+ * instead of opening only to be replaced. */
+#define CLUSTER_LINK_PAIR_WAIT_MS 1000
 /* Redial backoff. */
 #define CLUSTER_LINK_BACKOFF_MIN_MS 100
 #define CLUSTER_LINK_BACKOFF_MAX_MS 5000

@@ -108,16 +108,15 @@ static void flush_cb(void *ctx)
 	retry_arm(cl, cluster_fwd_flush(cl->fwd));
 }
 
-/* Snapshot chunks a full link refused go out as its output drains. */
+/* STANZAs a full link refused are tried again every RETRY_MS (snapshot
+ * chunks go when the link's output drains: cluster_local_peer_drained). */
 #define RETRY_MS 20
 
 static void retry_cb(void *ctx)
 {
 	struct cluster_local *cl = ctx;
-	size_t snaps = cluster_state_retry(cl->state);
-	int fwd_left = cluster_fwd_flush(cl->fwd);      /* i13-fwd */
 
-	if (snaps == 0 && !fwd_left) {
+	if (!cluster_fwd_flush(cl->fwd)) {      /* i13-fwd */
 		router_mod_timer_stop(cl->retry);
 		cl->retry_armed = 0;
 	}
@@ -125,7 +124,7 @@ static void retry_cb(void *ctx)
 
 static void retry_arm(struct cluster_local *cl, int more)
 {
-	if (!cl->retry_armed && (more || cluster_state_retry(cl->state) > 0)) {
+	if (!cl->retry_armed && more) {
 		cl->retry_armed = 1;
 		router_mod_timer_start(cl->retry, RETRY_MS, 1);
 	}
@@ -1170,7 +1169,11 @@ void cluster_local_frame(struct cluster_local *cl, const char *peer,
 	if (cluster_state_frame(cl->state, peer, frame, &error) < 0)
 		log_warnx("cluster: peer %s: %s ignored: %s", peer,
 			  cluster_frame_type_name(frame->type), error);
-	retry_arm(cl, 0);
+}
+
+void cluster_local_peer_drained(struct cluster_local *cl, const char *peer)
+{
+	cluster_state_peer_drained(cl->state, peer);
 }
 
 void cluster_local_peer_closed(struct cluster_local *cl, const char *peer)

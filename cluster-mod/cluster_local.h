@@ -58,6 +58,8 @@ void cluster_local_frame(struct cluster_local *cl, const char *peer,
 			 const struct cluster_frame *frame);
 void cluster_local_peer_open(struct cluster_local *cl, const char *peer);
 void cluster_local_peer_closed(struct cluster_local *cl, const char *peer);
+/* The peer's link output drained: the rest of a snapshot goes. */
+void cluster_local_peer_drained(struct cluster_local *cl, const char *peer);
 /* The membership declared `node` dead, or it left (BYE): drop its
  * entries (reason node-dead) and hand the stanzas it did not acknowledge
  * back to the sm (i13-fwd, iface13.md rule 4). */

@@ -439,9 +439,19 @@ static void peers_on_down(struct cluster_link *link, const char *peer, const cha
 	conv_free(c);
 }
 
+static void peers_on_drain(struct cluster_link *link, void *ctx)
+{
+	struct cluster_peers *ps = ctx;
+	struct conv *c = cluster_link_data(link);
+
+	if (c != NULL && c->open && !c->stale && ps->hooks.on_drain != NULL)
+		ps->hooks.on_drain(c->name, ps->ctx);
+}
+
 static const struct cluster_link_callbacks peers_link_cb = {
 	.on_up = peers_on_up,
 	.on_bytes = peers_on_bytes,
+	.on_drain = peers_on_drain,
 	.on_down = peers_on_down,
 };
 

@@ -42,6 +42,10 @@ struct cluster_peer_hooks {
 	void (*on_frame)(const char *peer, const struct cluster_frame *frame, void *ctx);
 	/* The peer said BYE (enum cluster_bye_reason); on_close follows. */
 	void (*on_bye)(const char *peer, unsigned reason, void *ctx);
+	/* Optional: an open peer's link output, which had refused a frame
+	 * or passed its high-water mark, is down to its low-water mark:
+	 * what waits for that link can go now (cluster_link.h on_drain). */
+	void (*on_drain)(const char *peer, void *ctx);
 };
 
 /*

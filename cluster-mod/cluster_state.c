@@ -454,7 +454,7 @@ static void outsnap_free(struct st_outsnap *o)
 
 /* Send what the link takes of a snapshot. Returns 1 when it is all sent
  * (o is then freed by the caller), 0 when the link refused a chunk (the
- * rest goes at cluster_state_retry). */
+ * rest goes when its output drains: cluster_state_peer_drained). */
 static int outsnap_pump(struct cluster_state *st, struct st_outsnap *o)
 {
 	struct cluster_entry *ents = xcalloc(CLUSTER_ENTRIES_MAX, sizeof(*ents));
@@ -545,14 +545,19 @@ static void send_snapshot(struct cluster_state *st, const char *peer)
 	st->outsnaps = o;
 }
 
-size_t cluster_state_retry(struct cluster_state *st)
+/* Pump the snapshots being sent (to `peer` only, unless NULL); returns
+ * those still not all sent. */
+static size_t outsnaps_pump(struct cluster_state *st, const char *peer)
 {
 	size_t left = 0;
 
 	for (struct st_outsnap **pp = &st->outsnaps; *pp != NULL;) {
 		struct st_outsnap *o = *pp;
 
-		if (outsnap_pump(st, o)) {
+		if (peer != NULL && strcmp(o->peer, peer) != 0) {
+			left++;
+			pp = &o->next_snap;
+		} else if (outsnap_pump(st, o)) {
 			*pp = o->next_snap;
 			outsnap_free(o);
 		} else {
@@ -561,6 +566,16 @@ size_t cluster_state_retry(struct cluster_state *st)
 		}
 	}
 	return left;
+}
+
+size_t cluster_state_retry(struct cluster_state *st)
+{
+	return outsnaps_pump(st, NULL);
+}
+
+void cluster_state_peer_drained(struct cluster_state *st, const char *peer)
+{
+	(void)outsnaps_pump(st, peer);
 }
 
 void cluster_state_peer_closed(struct cluster_state *st, const char *peer)

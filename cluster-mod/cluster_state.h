@@ -74,9 +74,13 @@ int cluster_state_frame(struct cluster_state *st, const char *peer,
  * snapshot). */
 void cluster_state_peer_open(struct cluster_state *st, const char *peer);
 /* A snapshot goes out as far as the peer's link takes it (the send hook
- * returns 0 when the link refuses a frame); call this when the links may
- * have room again. Returns the snapshots still being sent. */
+ * returns 0 when the link refuses a frame, its output full); the rest
+ * goes when that link's output has drained (cluster_peer_hooks on_drain):
+ * call cluster_state_peer_drained then. cluster_state_retry tries every
+ * snapshot still being sent (tests, fuzzing). Returns the snapshots still
+ * being sent. */
 size_t cluster_state_retry(struct cluster_state *st);
+void cluster_state_peer_drained(struct cluster_state *st, const char *peer);
 /* A peer's link closed: forget the snapshot being sent to it (it asks
  * again when the link reopens). Its entries are kept. */
 void cluster_state_peer_closed(struct cluster_state *st, const char *peer);

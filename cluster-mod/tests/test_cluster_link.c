@@ -476,11 +476,11 @@ static int b_down_with_bytes(void *arg)
 	return b->downs > 0 && b->got_len > 0;
 }
 
-static void raw_start(struct raw_pair *p)
+static void raw_start(struct raw_pair *p, const struct cluster_peer_hooks *hooks, void *ctx)
 {
 	const char *error, *element;
 	int pa = mio_test_free_port("127.0.0.2"), pb = mio_test_free_port("127.0.0.3");
-	SSL_CTX *ctx;
+	SSL_CTX *tls;
 
 	memset(p, 0, sizeof(*p));
 	p->mio = mio_new(&error);
@@ -490,9 +490,9 @@ static void raw_start(struct raw_pair *p)
 	p->a.cc.domains = &p->domain;
 	p->a.cc.ndomains = 1;
 	side_init(&p->b, "n2", "127.0.0.3", pb, "n1", "127.0.0.2", pa);
-	ctx = cluster_tls_ctx_new(path_of("n1.pem"), p->a.cc.cachain, "n1", &element, &error);
-	assert_non_null(ctx);
-	p->peers = cluster_peers_new(p->mio, &p->a.cc, ctx, NULL, NULL, &error);
+	tls = cluster_tls_ctx_new(path_of("n1.pem"), p->a.cc.cachain, "n1", &element, &error);
+	assert_non_null(tls);
+	p->peers = cluster_peers_new(p->mio, &p->a.cc, tls, hooks, ctx, &error);
 	assert_non_null(p->peers);
 	side_start(&p->b, p->mio, path_of("n2.pem"));
 	assert_true(mio_test_run_until(p->mio, b_up, &p->b, 5000));
@@ -544,7 +544,7 @@ static void test_hello_refusals(void **state)
 		struct raw_pair p;
 		struct cluster_frame f;
 
-		raw_start(&p);
+		raw_start(&p, NULL, NULL);
 		raw_send_hello(&p, cases[i].node, cases[i].domain);
 		if (cases[i].result != CLUSTER_HELLO_OK) {
 			assert_true(mio_test_run_until(p.mio, b_down_with_bytes, &p.b, 3000));
@@ -563,6 +563,58 @@ static void test_hello_refusals(void **state)
 	}
 }
 
+static void on_peer_drain(const char *peer, void *ctx)
+{
+	snprintf(ctx, CLUSTER_NODE_NAME_MAX + 1, "%s", peer);
+}
+
+static int peer_drained(void *arg)
+{
+	return ((const char *)arg)[0] != '\0';
+}
+
+/* i13-resync3: a peer's link that refused a frame (its output full)
+ * says so once it has drained (the hook that sends the rest of a
+ * snapshot), naming the peer. */
+static void test_peer_drain_after_full_output(void **state)
+{
+	static const struct cluster_peer_hooks hooks = { .on_drain = on_peer_drain };
+	static char jid[201];
+	char drained_peer[CLUSTER_NODE_NAME_MAX + 1] = "";
+	struct cluster_frame f = { .version = 1, .type = CLUSTER_FRAME_STATE_DELTA };
+	struct cluster_entry *ents = calloc(4096, sizeof(*ents));
+	struct raw_pair p;
+	int sent = 0;
+
+	(void)state;
+	assert_non_null(ents);
+	memset(jid, 'r', sizeof(jid) - 1);
+	memcpy(jid, "u@example.org/", 14);
+	for (int i = 0; i < 4096; i++)
+		ents[i] = (struct cluster_entry){ .op = CLUSTER_OP_SESSION_ADD,
+						  .name = cluster_bytes_str(jid) };
+	f.u.delta.origin = cluster_bytes_str("n1");
+	f.u.delta.incarnation = 1;
+	f.u.delta.first_seq = 1;
+	f.u.delta.entries = ents;
+	f.u.delta.nentries = 4096;
+	raw_start(&p, &hooks, drained_peer);
+	raw_send_hello(&p, "n2", "example.org");
+	assert_true(mio_test_run_until(p.mio, got_pong, &p.b, 3000));
+	mio_test_run_until(p.mio, NULL, NULL, 100);
+	assert_int_equal(cluster_peers_open(p.peers), 1);
+	/* without the loop running, the link's output fills and refuses */
+	while (sent < 64 && cluster_peers_send(p.peers, "n2", &f) == 1)
+		sent++;
+	assert_true(sent > 0 && sent < 64);
+	assert_string_equal(drained_peer, "");
+	assert_true(mio_test_run_until(p.mio, peer_drained, drained_peer, 5000));
+	assert_string_equal(drained_peer, "n2");
+	assert_int_equal(p.b.downs, 0);
+	raw_free(&p);
+	free(ents);
+}
+
 /* Bytes that are no frame end the link with BYE(protocol error). */
 static void test_garbage_gets_bye(void **state)
 {
@@ -571,7 +623,7 @@ static void test_garbage_gets_bye(void **state)
 	int len;
 
 	(void)state;
-	raw_start(&p);
+	raw_start(&p, NULL, NULL);
 	raw_send_hello(&p, "n2", "example.org");
 	assert_true(mio_test_run_until(p.mio, got_pong, &p.b, 3000));
 	assert_int_equal(cluster_link_send(p.b.link, "GET / HTTP/1.0\r\n\r\n", 18), 0);
@@ -607,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_stop_says_close_notify),
 		cmocka_unit_test(test_hello_refusals),
 		cmocka_unit_test(test_garbage_gets_bye),
+		cmocka_unit_test(test_peer_drain_after_full_output),
 	};
 
 	return cmocka_run_group_tests(tests, setup_certs, teardown_certs);

@@ -297,6 +297,42 @@ static void test_snapshot_paced_by_link(void **state)
 	state_net_free(&net);
 }
 
+/* The rest of a snapshot goes when its own peer's link has drained
+ * (cluster_state_peer_drained), not when another peer's has. */
+static void test_snapshot_rest_goes_on_its_links_drain(void **state)
+{
+	struct state_net net;
+	struct cluster_frame f = { .version = 1, .type = CLUSTER_FRAME_STATE_REQUEST };
+	const char *error = NULL;
+	char jid[64];
+	unsigned before;
+
+	(void)state;
+	state_net_init(&net, 3, 16);
+	net.cap = 200 * 1024;         /* one chunk (4,096 entries) at a time */
+	for (int i = 0; i < 10000; i++) {
+		snprintf(jid, sizeof(jid), "u%d@example.org/r", i);
+		set(net.st[0], jid, i % 100, 1);
+	}
+	f.u.request.origin = cluster_bytes_str("n1");
+	f.u.request.mode = CLUSTER_REQUEST_SNAPSHOT;
+	assert_int_equal(cluster_state_frame(net.st[0], "n2", &f, &error), 0);
+	before = net.sent[0][CLUSTER_FRAME_STATE_SNAPSHOT];
+	assert_true(before > 0);
+	assert_true(net.refused > 0);           /* n2's queue is full */
+	buf_reset(&net.q[0][1]);                /* n2's link drained */
+	cluster_state_peer_drained(net.st[0], "n3");
+	assert_int_equal(net.sent[0][CLUSTER_FRAME_STATE_SNAPSHOT], before);
+	assert_int_equal(net.q[0][1].len, 0);
+	cluster_state_peer_drained(net.st[0], "n2");
+	assert_true(net.sent[0][CLUSTER_FRAME_STATE_SNAPSHOT] > before);
+	assert_true(net.q[0][1].len > 0);       /* the next chunk */
+	assert_int_equal(cluster_state_retry(net.st[0]), 1);      /* not all yet */
+	cluster_state_peer_closed(net.st[0], "n2");
+	assert_int_equal(cluster_state_retry(net.st[0]), 0);
+	state_net_free(&net);
+}
+
 /* n1 and n2 (history 16), n1's a@ and b@ replicated to n2. */
 static void two_sessions_replicated(struct state_net *net)
 {
@@ -584,6 +620,7 @@ int main(void)
 		cmocka_unit_test(test_history_within_bound_sends_deltas),
 		cmocka_unit_test(test_big_snapshot_chunks),
 		cmocka_unit_test(test_snapshot_paced_by_link),
+		cmocka_unit_test(test_snapshot_rest_goes_on_its_links_drain),
 		cmocka_unit_test(test_incarnation_replaces),
 		cmocka_unit_test(test_reincarnated),
 		cmocka_unit_test(test_bye_drops),

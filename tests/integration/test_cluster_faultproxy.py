@@ -122,6 +122,47 @@ def test_proxy_faults_on_a_plain_tcp_pair():
         srv.close()
 
 
+def test_proxy_passes_a_fin_after_the_bytes_before_it():
+    """An end that writes and closes at once (a cluster link's BYE,
+    close_notify, then FIN): the far end gets every byte, then the FIN,
+    and may still answer over the other direction, as over TCP. A proxy
+    that dropped what it still held at the FIN lost a node's last frames
+    (its MEMBERS saying the other one was dead), which made the
+    reincarnation exchange of tools/bench-resync take one link more."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    heard = []
+
+    def speak_and_close():
+        c, _ = srv.accept()
+        c.sendall(b"last words")
+        c.shutdown(socket.SHUT_WR)
+        c.settimeout(10)
+        heard.append(c.recv(10))
+        c.close()
+    t = threading.Thread(target=speak_and_close, daemon=True)
+    t.start()
+    p = faultproxy.FaultProxy("127.1.9.9", _free("127.1.9.9"), srv.getsockname())
+    try:
+        p.delay(0.3, "down")            # the FIN is read while the bytes wait
+        s = socket.create_connection(p.address, timeout=10)
+        got = b""
+        while True:
+            data = s.recv(64)
+            if not data:
+                break
+            got += data
+        assert got == b"last words"
+        s.sendall(b"answer")            # the other direction is still open
+        t.join(10)
+        assert heard == [b"answer"]
+        s.close()
+    finally:
+        p.close()
+        srv.close()
+
+
 def _echo_conn(c):
     while True:
         try:

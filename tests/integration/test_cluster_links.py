@@ -405,3 +405,67 @@ def test_a_stopped_sm_holds_its_routers_input_and_the_sender_stores_offline(c3, 
     assert_each_once(live, at_next_login(c3, xmpp, bob, bpw, "sm-stopped", full), flood)
     print("figures: stopped sm, n2 router RSS growth %d KiB for %d messages of 4 KB, "
           "%d queue-full on n1" % (grown, len(flood), full))
+
+
+def log_since(node, mark):
+    with open(node.log("router"), "rb") as f:
+        f.seek(mark)
+        return f.read().decode(errors="replace")
+
+
+def wait_log_text(node, mark, pattern, what, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, log_since(node, mark)):
+        if time.monotonic() > deadline:
+            pytest.fail("%s: not within %.0f s; %s's router log since: %s"
+                        % (what, timeout, node.name, log_since(node, mark)), pytrace=False)
+        time.sleep(0.05)
+
+
+def test_both_nodes_dialling_at_once_open_the_link_once(c3):
+    """n1 and n2 dial each other at once and n2's dial is up first at
+    n1, while n1's own (the one the pair keeps: the smaller name's) is
+    still in its handshake, held there by the proxy. The link opens
+    once (HELLO, STATE_REQUEST, the state and stanzas it carries), on
+    n1's dial, at both ends: n2's waits for it and is closed. Before,
+    n2's was opened first and then replaced by n1's, so everything that
+    starts on an open link (a snapshot of 100,000 sessions, say) started
+    twice."""
+    n1, n2 = c3[1], c3[2]
+    p12, p21 = c3.mesh.proxies[(1, 2)], c3.mesh.proxies[(2, 1)]
+    c3.wait_linked()
+    m1 = os.path.getsize(n1.log("router"))
+    m2 = os.path.getsize(n2.log("router"))
+    accepted = p12.accepted
+    p12.cut()                           # both links drop; dials refused
+    p21.cut()
+    wait_log_text(n1, m1, r"link to n2 down", "n1 seeing its link to n2 drop")
+    wait_log_text(n2, m2, r"link to n1 down", "n2 seeing its link to n1 drop")
+    p12.heal()
+    p12.stall("down")                   # n1's dial: n2's TLS answer held
+    deadline = time.monotonic() + TIMEOUT
+    while p12.accepted == accepted:
+        assert time.monotonic() < deadline, "n1 never dialled n2 again"
+        time.sleep(0.02)
+    time.sleep(0.2)                     # its ClientHello is at n2
+    p21.heal()                          # n2's next dial goes through
+    # n2's dial is authenticated at n1 (it waits, or, before, it opens).
+    wait_log_text(n1, m1, r"waits for our own dial|peer n2 open",
+                  "n2's dial reaching n1")
+    p12.heal()                          # n1's dial completes now
+    c3.wait_linked()
+    time.sleep(1.5)                     # past any wait, any replacement
+    c3.wait_linked()
+    t1, t2 = log_since(n1, m1), log_since(n2, m2)
+    assert len(re.findall(r"cluster: peer n2 open", t1)) == 1, t1
+    assert len(re.findall(r"cluster: peer n1 open", t2)) == 1, t2
+    # n1 took one link, never replacing it: its own dial (n2 had its own
+    # up, unopened, until n1's replaced it there), or, had its dial not
+    # been up within the wait's bound (a loaded machine), n2's; both
+    # ends kept the same connection.
+    assert "replacing" not in t1, t1
+    kept1 = re.findall(r"link to n2 up \((\w+)", t1)
+    kept2 = re.findall(r"link to n1 up \((\w+)", t2)
+    assert len(kept1) == 1, t1
+    assert {kept1[0], kept2[-1]} == {"dialled", "accepted"}, (t1, t2)
+    assert peer(n1, "n2")["open"] and peer(n2, "n1")["open"]

@@ -58,6 +58,7 @@ class _Pipe:
         self.queue = collections.deque()
         self.cond = threading.Condition()
         self.done = False
+        self.eof = False        # src sent FIN: write what is queued, then FIN
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._write, daemon=True).start()
 
@@ -75,7 +76,13 @@ class _Pipe:
             except OSError:
                 break
             if not data:
-                break
+                # The end's FIN, as TCP carries it: after every byte sent
+                # before it, and for this direction only (the other one
+                # goes on until its own FIN), not a drop of what waits.
+                with self.cond:
+                    self.eof = True
+                    self.cond.notify()
+                return
             # Stalled while recv() waited: what it read waits as well.
             while p.stalled[self.direction] and not self.done and not p.stopping:
                 time.sleep(0.02)
@@ -110,9 +117,15 @@ class _Pipe:
     def _write(self):
         while True:
             with self.cond:
-                while not self.queue and not self.done:
+                while not self.queue and not self.done and not self.eof:
                     self.cond.wait(0.2)
                 if not self.queue:
+                    if not self.done:       # eof: all of it written
+                        self.done = True
+                        try:
+                            self.dst.shutdown(socket.SHUT_WR)
+                        except OSError:
+                            pass
                     return
                 due, data = self.queue[0]
             wait = due - time.monotonic()
