@@ -803,28 +803,28 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const cha
 	int n = split_targets(list, v);
 	int hop_limit = !hops_ok(nad_attr(nad, 0, SESSION_NS, "hops"));
 	struct buf bytes;
-	/* The bytes the route came in from the sm (the changes below drop
-	 * them from the nad): the stanza goes on as those bytes. */
+	/* The stanza goes on as the bytes the route came in from the sm
+	 * (nad_raw), less jc:node and jc:targets (and a bad jc:hops): left
+	 * out as the start tag is written, for changing the nad would drop
+	 * those bytes. */
+	static const char *const drop[] = { "node", "targets", NULL };
+	static const char *const drop_hops[] = { "node", "targets", "hops", NULL };
 	size_t raw_len = 0;
 	const char *raw_ns = NULL, *raw = nad_raw(nad, &raw_len, &raw_ns);
-	char *raw_copy = raw != NULL ? xmalloc(raw_len) : NULL;
-	char *ns_copy = raw_ns != NULL ? xstrdup(raw_ns) : NULL;
 
-	if (raw_copy != NULL)
-		memcpy(raw_copy, raw, raw_len);
-	nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
-	nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
-	if (hop_limit)
-		nad_attr_set(nad, 0, SESSION_NS, "hops", NULL);
 	/* The session changes the sm told us before this stanza reach the
 	 * peers before it (same link, in order): their sm may answer it over
 	 * them (a probe answered to the bare JID of a session just available). */
 	cluster_state_flush(cl->state);
 	buf_init(&bytes);
-	if (raw_copy == NULL || cluster_route_bytes(raw_copy, raw_len, ns_copy, nad, &bytes) < 0)
+	if (raw == NULL || cluster_route_bytes_drop(raw, raw_len, raw_ns, nad, SESSION_NS,
+						    hop_limit ? drop_hops : drop, &bytes) < 0) {
+		nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
+		nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
+		if (hop_limit)
+			nad_attr_set(nad, 0, SESSION_NS, "hops", NULL);
 		nad_serialize(nad, 0, NULL, &bytes);
-	free(raw_copy);
-	free(ns_copy);
+	}
 	if (strcmp(node, "*") == 0) {
 		struct cluster_peer_open_info info;
 

@@ -46,4 +46,15 @@ struct nad;
 int cluster_route_bytes(const char *bytes, size_t len, const char *inherited_ns,
 			const struct nad *nad, struct buf *out);
 
+/*
+ * The same, leaving out the root's attributes in namespace `drop_ns`
+ * whose local names are in the NULL-terminated `drop` (NULL: none), as
+ * if they had been removed from the nad first: the sending module drops
+ * jc:node and jc:targets this way without changing the nad, which would
+ * drop the bytes it holds (nad_raw) and cost a copy of them.
+ */
+int cluster_route_bytes_drop(const char *bytes, size_t len, const char *inherited_ns,
+			     const struct nad *nad, const char *drop_ns,
+			     const char *const *drop, struct buf *out);
+
 #endif
