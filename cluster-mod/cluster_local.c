@@ -794,14 +794,46 @@ static int hops_ok(const char *h)
 	return h == NULL || (h[0] >= '1' && h[0] <= '0' + CLUSTER_LOCAL_HOPS_MAX && h[1] == '\0');
 }
 
-/* Rules 7 and 8: a route from S with jc:node. Takes the nad. */
-static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const char *node)
+/* The attributes of a route's root the module reads, in one pass over
+ * them rather than a lookup each (every forwarded stanza comes here). */
+struct route_attrs {
+	const char *to, *from;                  /* no namespace */
+	const char *node, *targets, *hops;      /* SESSION_NS */
+};
+
+static void route_attrs_get(const struct nad *nad, struct route_attrs *ra)
 {
-	const char *targets_attr = nad_attr(nad, 0, SESSION_NS, "targets");
+	const char *ns, *name, *value;
+	int pos = 0;
+
+	memset(ra, 0, sizeof(*ra));
+	while (nad_attr_next(nad, 0, &pos, &ns, &name, &value)) {
+		if (ns == NULL) {
+			if (strcmp(name, "to") == 0)
+				ra->to = value;
+			else if (strcmp(name, "from") == 0)
+				ra->from = value;
+		} else if (strcmp(ns, SESSION_NS) == 0) {
+			if (strcmp(name, "node") == 0)
+				ra->node = value;
+			else if (strcmp(name, "targets") == 0)
+				ra->targets = value;
+			else if (strcmp(name, "hops") == 0)
+				ra->hops = value;
+		}
+	}
+}
+
+/* Rules 7 and 8: a route from S with jc:node (ra: its attributes). Takes
+ * the nad. */
+static void forward_from_sm(struct cluster_local *cl, struct nad *nad,
+			    const struct route_attrs *ra)
+{
+	const char *node = ra->node;
 	static const char *v[CLUSTER_TARGETS_MAX];
-	char *list = xstrdup(targets_attr != NULL ? targets_attr : "");
+	char *list = xstrdup(ra->targets != NULL ? ra->targets : "");
 	int n = split_targets(list, v);
-	int hop_limit = !hops_ok(nad_attr(nad, 0, SESSION_NS, "hops"));
+	int hop_limit = !hops_ok(ra->hops);
 	struct buf bytes;
 	/* The stanza goes on as the bytes the route came in from the sm
 	 * (nad_raw), less jc:node and jc:targets (and a bad jc:hops): left
@@ -1090,6 +1122,7 @@ static void session_notify(struct cluster_local *cl, struct nad *nad, int el)
 
 void cluster_local_deliver(struct cluster_local *cl, struct nad *nad)
 {
+	struct route_attrs ra;
 	const char *to, *from, *error = NULL;
 	int el;
 
@@ -1107,14 +1140,13 @@ void cluster_local_deliver(struct cluster_local *cl, struct nad *nad)
 		nad_free(&nad);                 /* advertisements */
 		return;
 	}
-	to = nad_attr(nad, 0, NULL, "to");
-	from = nad_attr(nad, 0, NULL, "from");
+	route_attrs_get(nad, &ra);
+	to = ra.to;
+	from = ra.from;
 	/* i13-fwd: <sync/> and jc:node routes from the sm (rules 2, 7, 8). */
 	if (cl->cc->sm != NULL && from != NULL && strcmp(from, cl->cc->sm) == 0) {
-		const char *node = nad_attr(nad, 0, SESSION_NS, "node");
-
-		if (node != NULL) {
-			forward_from_sm(cl, nad, node);
+		if (ra.node != NULL) {
+			forward_from_sm(cl, nad, &ra);
 			return;
 		}
 		if ((el = nad_child(nad, 0, SESSION_NS, "sync")) != NAD_NONE) {
