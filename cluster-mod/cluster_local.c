@@ -739,11 +739,14 @@ static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_
 	}
 	if (ret == NULL && cl->sm_up) {
 		/* The bytes the router writes for the sm instead of
-		 * serializing the whole route again (cluster_route.h). */
+		 * serializing the whole route again (cluster_route.h), without
+		 * a declaration of the route's namespace: the router writes
+		 * them only on a stream to the sm whose default it is. */
 		struct buf raw = { 0 };
+		const char *ns = nad_ns(nad, 0);
 
-		if (cluster_route_bytes((const char *)route, len, NULL, nad, &raw) == 0)
-			nad_raw_set(nad, raw.data, raw.len, NULL);
+		if (cluster_route_bytes_as((const char *)route, len, NULL, ns, nad, NULL, &raw) == 0)
+			nad_raw_set(nad, raw.data, raw.len, ns);
 		buf_free(&raw);
 	}
 	stubs_flush(cl);        /* stubs the stanza may rely on go first */
@@ -836,23 +839,30 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad,
 	int hop_limit = !hops_ok(ra->hops);
 	struct buf bytes;
 	/* The stanza goes on as the bytes the route came in from the sm
-	 * (nad_raw), less jc:node and jc:targets (and a bad jc:hops): left
-	 * out as the start tag is written, for changing the nad would drop
-	 * those bytes. */
-	static const char *const drop[] = { "node", "targets", NULL };
-	static const char *const drop_hops[] = { "node", "targets", "hops", NULL };
+	 * (nad_raw), less jc:node and jc:targets (and a bad jc:hops), and
+	 * less from, which the receiver sets itself (rule 3): left out as the
+	 * start tag is written, for changing the nad would drop those bytes. */
+	static const struct cluster_route_attr drop[] = {
+		{ SESSION_NS, "node" }, { SESSION_NS, "targets" }, { NULL, "from" },
+		{ SESSION_NS, "hops" }, { NULL, NULL },
+	};
+	struct cluster_route_attr drop_now[sizeof(drop) / sizeof(drop[0])];
 	size_t raw_len = 0;
 	const char *raw_ns = NULL, *raw = nad_raw(nad, &raw_len, &raw_ns);
 
+	memcpy(drop_now, drop, sizeof(drop));
 	/* The session changes the sm told us before this stanza reach the
 	 * peers before it (same link, in order): their sm may answer it over
 	 * them (a probe answered to the bare JID of a session just available). */
 	cluster_state_flush(cl->state);
 	buf_init(&bytes);
-	if (raw == NULL || cluster_route_bytes_drop(raw, raw_len, raw_ns, nad, SESSION_NS,
-						    hop_limit ? drop_hops : drop, &bytes) < 0) {
+	if (!hop_limit)
+		drop_now[3] = (struct cluster_route_attr){ NULL, NULL };        /* hops kept */
+	if (raw == NULL || cluster_route_bytes_as(raw, raw_len, raw_ns, NULL, nad, drop_now,
+						  &bytes) < 0) {
 		nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
 		nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
+		nad_attr_set(nad, 0, NULL, "from", NULL);
 		if (hop_limit)
 			nad_attr_set(nad, 0, SESSION_NS, "hops", NULL);
 		nad_serialize(nad, 0, NULL, &bytes);

@@ -192,13 +192,11 @@ static void made_prefix(char *out, int n)
 }
 
 /* Whether the attribute (ns, name) is one the caller leaves out. */
-static int dropped(const char *ns, const char *name, const char *drop_ns,
-		   const char *const *drop)
+static int dropped(const char *ns, const char *name, const struct cluster_route_attr *drop)
 {
-	if (drop == NULL || ns == NULL || strcmp(ns, drop_ns) != 0)
-		return 0;
-	for (; *drop != NULL; drop++)
-		if (strcmp(name, *drop) == 0)
+	for (; drop != NULL && drop->name != NULL; drop++)
+		if (strcmp(name, drop->name) == 0 &&
+		    (ns == NULL ? drop->ns == NULL : drop->ns != NULL && strcmp(ns, drop->ns) == 0))
 			return 1;
 	return 0;
 }
@@ -206,12 +204,12 @@ static int dropped(const char *ns, const char *name, const char *drop_ns,
 int cluster_route_bytes(const char *bytes, size_t len, const char *inherited_ns,
 			const struct nad *nad, struct buf *out)
 {
-	return cluster_route_bytes_drop(bytes, len, inherited_ns, nad, NULL, NULL, out);
+	return cluster_route_bytes_as(bytes, len, inherited_ns, NULL, nad, NULL, out);
 }
 
-int cluster_route_bytes_drop(const char *bytes, size_t len, const char *inherited_ns,
-			     const struct nad *nad, const char *drop_ns,
-			     const char *const *drop, struct buf *out)
+int cluster_route_bytes_as(const char *bytes, size_t len, const char *inherited_ns,
+			   const char *out_ns, const struct nad *nad,
+			   const struct cluster_route_attr *drop, struct buf *out)
 {
 	struct decl d[ROUTE_DECLS_MAX];
 	char made[ROUTE_DECLS_MAX][16]; /* the prefixes declared here */
@@ -248,7 +246,7 @@ int cluster_route_bytes_drop(const char *bytes, size_t len, const char *inherite
 	while (nad_attr_next(nad, 0, &pos, &ns, &name, &value)) {
 		const struct decl *have;
 
-		if (dropped(ns, name, drop_ns, drop))
+		if (dropped(ns, name, drop))
 			continue;
 		if (na == ROUTE_ATTRS_MAX)
 			return -1;
@@ -259,14 +257,20 @@ int cluster_route_bytes_drop(const char *bytes, size_t len, const char *inherite
 		    (have = decl_for_ns(d, nd, ns)) != NULL)
 			used[have - d] = 1;
 	}
+	/* Where the bytes go with the route's namespace the default already
+	 * (out_ns), the start tag need not declare it. */
+	if (out_ns != NULL && strcmp(out_ns, route_ns) != 0)
+		out_ns = NULL;
 	buf_reserve(out, len + 512);
 	put_str(out, "<route");
-	if (!have_default) {
+	if (!have_default && out_ns == NULL) {
 		put_str(out, " xmlns='");
 		put_str(out, route_ns);
 		put_char(out, '\'');
 	}
 	for (int k = 0; k < nd; k++) {
+		if (d[k].prefix == NULL && out_ns != NULL)
+			continue;
 		if (d[k].prefix != NULL && !used[k] && !prefix_in(bytes + end, len - end, &d[k]))
 			continue;
 		put_char(out, ' ');

@@ -5,17 +5,18 @@
  * after changing its attributes. Pure code. Used both ways:
  *
  *  - Sending (rule 7): the router keeps the bytes each route from the sm
- *    arrived as (sx_keep_raw, nad_raw); the module drops jc:node and
- *    jc:targets and frames the route's start tag rebuilt plus the sm's
- *    bytes after it.
+ *    arrived as (sx_keep_raw, nad_raw); the module drops jc:node,
+ *    jc:targets and from and frames the route's start tag rebuilt plus
+ *    the sm's bytes after it.
  *  - Receiving (rule 3):
  * the receiving module parses every forwarded route (it must be one
  * well-formed element before it goes near the sm's stream), then gives
  * it to its router as a nad whose attributes say to=S, from=the domain,
  * jc:from-node and jc:targets. The router would serialize that whole
  * nad for the sm; instead the module attaches the bytes the sm must get
- * (nad_raw_set, util/nad.h), which sx_send() writes as they are: the
- * route's start tag written anew, then the peer's bytes after it (the
+ * (nad_raw_set, util/nad.h), which sx_send() writes as they are on a
+ * stream whose default namespace is the route's: the route's start tag
+ * written anew without declaring it, then the peer's bytes after it (the
  * stanza) unchanged. Any change the router makes to the nad on the way
  * (a filter) drops them, and the tree is serialized as before.
  */
@@ -46,15 +47,27 @@ struct nad;
 int cluster_route_bytes(const char *bytes, size_t len, const char *inherited_ns,
 			const struct nad *nad, struct buf *out);
 
+/* An attribute of the route's root by namespace (NULL: none) and name. */
+struct cluster_route_attr {
+	const char *ns;
+	const char *name;
+};
+
 /*
- * The same, leaving out the root's attributes in namespace `drop_ns`
- * whose local names are in the NULL-terminated `drop` (NULL: none), as
- * if they had been removed from the nad first: the sending module drops
- * jc:node and jc:targets this way without changing the nad, which would
- * drop the bytes it holds (nad_raw) and cost a copy of them.
+ * The same, with two differences where asked:
+ *  - the root's attributes in `drop` (ended by a NULL name; NULL: none)
+ *    are left out, as if they had been removed from the nad first: the
+ *    sending module drops jc:node, jc:targets and from this way without
+ *    changing the nad, which would drop the bytes it holds (nad_raw) and
+ *    cost a copy of them;
+ *  - `out_ns`, if it is the route's namespace, is the default namespace
+ *    where the bytes will be written: the start tag then does not
+ *    declare it (the bytes rely on it: give it to nad_raw_set as
+ *    inherited_ns), which spares the next parser a declaration. NULL:
+ *    the bytes stand alone.
  */
-int cluster_route_bytes_drop(const char *bytes, size_t len, const char *inherited_ns,
-			     const struct nad *nad, const char *drop_ns,
-			     const char *const *drop, struct buf *out);
+int cluster_route_bytes_as(const char *bytes, size_t len, const char *inherited_ns,
+			   const char *out_ns, const struct nad *nad,
+			   const struct cluster_route_attr *drop, struct buf *out);
 
 #endif

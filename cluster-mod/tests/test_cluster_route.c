@@ -189,17 +189,25 @@ static void test_inherited(void **state)
 	buf_free(&out);
 }
 
-/* Sending without changing the nad: leaving jc:node and jc:targets (and
- * jc:hops) out as the tag is written gives the bytes that removing them
- * from the nad first gives, and the nad keeps them. */
+/* Sending without changing the nad: leaving jc:node, jc:targets and
+ * from (and jc:hops) out as the tag is written gives the bytes that
+ * removing them from the nad first gives, and the nad keeps them. */
 static void test_drop(void **state)
 {
 	static const char in[] = "<route xmlns:jc='urn:jabberd-cluster:session' jc:node='n2' "
 				 "jc:targets='b@example.com/r' jc:hops='2' to='example.com' "
 				 "from='sm'><message xmlns='jabber:client' to='b@example.com/r'>"
 				 "<body>x</body></message></route>";
-	static const char *const drop[] = { "node", "targets", NULL };
-	static const char *const drop_hops[] = { "node", "targets", "hops", NULL };
+	static const struct cluster_route_attr drop[] = {
+		{ SESSION_NS, "node" }, { SESSION_NS, "targets" }, { NULL, "from" }, { NULL, NULL },
+	};
+	static const struct cluster_route_attr drop_hops[] = {
+		{ SESSION_NS, "node" }, { SESSION_NS, "targets" }, { NULL, "from" },
+		{ SESSION_NS, "hops" }, { NULL, NULL },
+	};
+	static const struct cluster_route_attr other_ns[] = {
+		{ "urn:other", "node" }, { "urn:other", "from" }, { NULL, NULL },
+	};
 	static const char ns[] = "jabber:component:accept";
 	struct buf doc = { 0 }, want = { 0 }, got = { 0 };
 	const char *err = NULL;
@@ -214,29 +222,81 @@ static void test_drop(void **state)
 		removed = nad_copy(nad);
 		nad_attr_set(removed, 0, SESSION_NS, "node", NULL);
 		nad_attr_set(removed, 0, SESSION_NS, "targets", NULL);
+		nad_attr_set(removed, 0, NULL, "from", NULL);
 		if (h)
 			nad_attr_set(removed, 0, SESSION_NS, "hops", NULL);
 		buf_reset(&want);
 		buf_reset(&got);
 		assert_int_equal(cluster_route_bytes(in, strlen(in), ns, removed, &want), 0);
-		assert_int_equal(cluster_route_bytes_drop(in, strlen(in), ns, nad, SESSION_NS,
-							  h ? drop_hops : drop, &got), 0);
+		assert_int_equal(cluster_route_bytes_as(in, strlen(in), ns, NULL, nad,
+							h ? drop_hops : drop, &got), 0);
 		assert_string_equal(got.data, want.data);
 		assert_null(strstr(got.data, "jc:node"));
+		assert_null(strstr(got.data, "from='sm'"));
 		assert_int_equal(strstr(got.data, "jc:hops") == NULL, h);
 		assert_string_equal(nad_attr(nad, 0, SESSION_NS, "node"), "n2");
 		nad_free(&removed);
 	}
 	/* Other namespaces' attributes of those names stay. */
 	buf_reset(&got);
-	assert_int_equal(cluster_route_bytes_drop(in, strlen(in), ns, nad, "urn:other", drop,
-						  &got), 0);
+	assert_int_equal(cluster_route_bytes_as(in, strlen(in), ns, NULL, nad, other_ns, &got), 0);
 	assert_non_null(strstr(got.data, "jc:node='n2'"));
+	assert_non_null(strstr(got.data, "from='sm'"));
 	nad_free(&nad);
 	nad_free(&stream);
 	buf_free(&doc);
 	buf_free(&want);
 	buf_free(&got);
+}
+
+/* Receiving, for a stream to the sm whose default namespace is the
+ * route's: no declaration of it, and the bytes parse there (inside an
+ * element declaring it) to the tree they stand for; for another stream
+ * they stand alone as before. */
+static void test_out_ns(void **state)
+{
+	struct buf out = { 0 }, doc = { 0 };
+	const char *err = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct nad *want = for_sm(good[i], "b@example.com/r"), *stream, *got;
+		const char *ns = nad_ns(want, 0);
+
+		buf_reset(&out);
+		buf_reset(&doc);
+		if (cluster_route_bytes_as(good[i], strlen(good[i]), NULL, ns, want, NULL, &out) != 0)
+			fail_msg("case %zu refused", i);
+		/* The route's own start tag declares no default namespace. */
+		{
+			const char *gt = strchr(out.data, '>');
+			const char *x = strstr(out.data, " xmlns=");
+
+			assert_non_null(gt);
+			if (x != NULL && x < gt)
+				fail_msg("case %zu declares it: %s", i, out.data);
+		}
+		buf_printf(&doc, "<s xmlns='%s'>%s</s>", ns, out.data);
+		stream = nad_parse(doc.data, doc.len, 64, &err, NULL);
+		if (stream == NULL)
+			fail_msg("case %zu: does not parse (%s): %s", i, err, doc.data);
+		got = nad_extract(stream, nad_child(stream, 0, NULL, NULL));
+		if (!nad_same(want, 0, got, 0))
+			fail_msg("case %zu: another tree: %s", i, out.data);
+		nad_free(&got);
+		nad_free(&stream);
+		/* Another default where they go: they declare the route's. */
+		buf_reset(&out);
+		assert_int_equal(cluster_route_bytes_as(good[i], strlen(good[i]), NULL, "urn:other",
+							want, NULL, &out), 0);
+		got = nad_parse(out.data, out.len, 64, &err, NULL);
+		if (got == NULL || !nad_same(want, 0, got, 0))
+			fail_msg("case %zu: alone, another tree: %s", i, out.data);
+		nad_free(&got);
+		nad_free(&want);
+	}
+	buf_free(&out);
+	buf_free(&doc);
 }
 
 int main(void)
@@ -247,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_inherited),
 		cmocka_unit_test(test_drop),
+		cmocka_unit_test(test_out_ns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
