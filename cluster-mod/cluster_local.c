@@ -739,14 +739,11 @@ static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_
 	}
 	if (ret == NULL && cl->sm_up) {
 		/* The bytes the router writes for the sm instead of
-		 * serializing the whole route again (cluster_route.h), without
-		 * a declaration of the route's namespace: the router writes
-		 * them only on a stream to the sm whose default it is. */
+		 * serializing the whole route again (cluster_route.h). */
 		struct buf raw = { 0 };
-		const char *ns = nad_ns(nad, 0);
 
-		if (cluster_route_bytes_as((const char *)route, len, NULL, ns, nad, NULL, &raw) == 0)
-			nad_raw_set(nad, raw.data, raw.len, ns);
+		if (cluster_route_bytes((const char *)route, len, NULL, nad, &raw) == 0)
+			nad_raw_set(nad, raw.data, raw.len, NULL);
 		buf_free(&raw);
 	}
 	stubs_flush(cl);        /* stubs the stanza may rely on go first */
@@ -858,8 +855,7 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad,
 	buf_init(&bytes);
 	if (!hop_limit)
 		drop_now[3] = (struct cluster_route_attr){ NULL, NULL };        /* hops kept */
-	if (raw == NULL || cluster_route_bytes_as(raw, raw_len, raw_ns, NULL, nad, drop_now,
-						  &bytes) < 0) {
+	if (raw == NULL || cluster_route_bytes_as(raw, raw_len, raw_ns, nad, drop_now, &bytes) < 0) {
 		nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
 		nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
 		nad_attr_set(nad, 0, NULL, "from", NULL);

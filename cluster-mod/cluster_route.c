@@ -204,12 +204,12 @@ static int dropped(const char *ns, const char *name, const struct cluster_route_
 int cluster_route_bytes(const char *bytes, size_t len, const char *inherited_ns,
 			const struct nad *nad, struct buf *out)
 {
-	return cluster_route_bytes_as(bytes, len, inherited_ns, NULL, nad, NULL, out);
+	return cluster_route_bytes_as(bytes, len, inherited_ns, nad, NULL, out);
 }
 
 int cluster_route_bytes_as(const char *bytes, size_t len, const char *inherited_ns,
-			   const char *out_ns, const struct nad *nad,
-			   const struct cluster_route_attr *drop, struct buf *out)
+			   const struct nad *nad, const struct cluster_route_attr *drop,
+			   struct buf *out)
 {
 	struct decl d[ROUTE_DECLS_MAX];
 	char made[ROUTE_DECLS_MAX][16]; /* the prefixes declared here */
@@ -257,20 +257,14 @@ int cluster_route_bytes_as(const char *bytes, size_t len, const char *inherited_
 		    (have = decl_for_ns(d, nd, ns)) != NULL)
 			used[have - d] = 1;
 	}
-	/* Where the bytes go with the route's namespace the default already
-	 * (out_ns), the start tag need not declare it. */
-	if (out_ns != NULL && strcmp(out_ns, route_ns) != 0)
-		out_ns = NULL;
 	buf_reserve(out, len + 512);
 	put_str(out, "<route");
-	if (!have_default && out_ns == NULL) {
+	if (!have_default) {
 		put_str(out, " xmlns='");
 		put_str(out, route_ns);
 		put_char(out, '\'');
 	}
 	for (int k = 0; k < nd; k++) {
-		if (d[k].prefix == NULL && out_ns != NULL)
-			continue;
 		if (d[k].prefix != NULL && !used[k] && !prefix_in(bytes + end, len - end, &d[k]))
 			continue;
 		put_char(out, ' ');

@@ -14,9 +14,8 @@
  * it to its router as a nad whose attributes say to=S, from=the domain,
  * jc:from-node and jc:targets. The router would serialize that whole
  * nad for the sm; instead the module attaches the bytes the sm must get
- * (nad_raw_set, util/nad.h), which sx_send() writes as they are on a
- * stream whose default namespace is the route's: the route's start tag
- * written anew without declaring it, then the peer's bytes after it (the
+ * (nad_raw_set, util/nad.h), which sx_send() writes as they are: the
+ * route's start tag written anew, then the peer's bytes after it (the
  * stanza) unchanged. Any change the router makes to the nad on the way
  * (a filter) drops them, and the tree is serialized as before.
  */
@@ -54,20 +53,14 @@ struct cluster_route_attr {
 };
 
 /*
- * The same, with two differences where asked:
- *  - the root's attributes in `drop` (ended by a NULL name; NULL: none)
- *    are left out, as if they had been removed from the nad first: the
- *    sending module drops jc:node, jc:targets and from this way without
- *    changing the nad, which would drop the bytes it holds (nad_raw) and
- *    cost a copy of them;
- *  - `out_ns`, if it is the route's namespace, is the default namespace
- *    where the bytes will be written: the start tag then does not
- *    declare it (the bytes rely on it: give it to nad_raw_set as
- *    inherited_ns), which spares the next parser a declaration. NULL:
- *    the bytes stand alone.
+ * The same, leaving out the root's attributes in `drop` (ended by a NULL
+ * name; NULL: none), as if they had been removed from the nad first: the
+ * sending module drops jc:node, jc:targets and from this way without
+ * changing the nad, which would drop the bytes it holds (nad_raw) and
+ * cost a copy of them.
  */
 int cluster_route_bytes_as(const char *bytes, size_t len, const char *inherited_ns,
-			   const char *out_ns, const struct nad *nad,
-			   const struct cluster_route_attr *drop, struct buf *out);
+			   const struct nad *nad, const struct cluster_route_attr *drop,
+			   struct buf *out);
 
 #endif

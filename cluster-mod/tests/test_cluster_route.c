@@ -228,7 +228,7 @@ static void test_drop(void **state)
 		buf_reset(&want);
 		buf_reset(&got);
 		assert_int_equal(cluster_route_bytes(in, strlen(in), ns, removed, &want), 0);
-		assert_int_equal(cluster_route_bytes_as(in, strlen(in), ns, NULL, nad,
+		assert_int_equal(cluster_route_bytes_as(in, strlen(in), ns, nad,
 							h ? drop_hops : drop, &got), 0);
 		assert_string_equal(got.data, want.data);
 		assert_null(strstr(got.data, "jc:node"));
@@ -239,7 +239,7 @@ static void test_drop(void **state)
 	}
 	/* Other namespaces' attributes of those names stay. */
 	buf_reset(&got);
-	assert_int_equal(cluster_route_bytes_as(in, strlen(in), ns, NULL, nad, other_ns, &got), 0);
+	assert_int_equal(cluster_route_bytes_as(in, strlen(in), ns, nad, other_ns, &got), 0);
 	assert_non_null(strstr(got.data, "jc:node='n2'"));
 	assert_non_null(strstr(got.data, "from='sm'"));
 	nad_free(&nad);
@@ -247,56 +247,6 @@ static void test_drop(void **state)
 	buf_free(&doc);
 	buf_free(&want);
 	buf_free(&got);
-}
-
-/* Receiving, for a stream to the sm whose default namespace is the
- * route's: no declaration of it, and the bytes parse there (inside an
- * element declaring it) to the tree they stand for; for another stream
- * they stand alone as before. */
-static void test_out_ns(void **state)
-{
-	struct buf out = { 0 }, doc = { 0 };
-	const char *err = NULL;
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		struct nad *want = for_sm(good[i], "b@example.com/r"), *stream, *got;
-		const char *ns = nad_ns(want, 0);
-
-		buf_reset(&out);
-		buf_reset(&doc);
-		if (cluster_route_bytes_as(good[i], strlen(good[i]), NULL, ns, want, NULL, &out) != 0)
-			fail_msg("case %zu refused", i);
-		/* The route's own start tag declares no default namespace. */
-		{
-			const char *gt = strchr(out.data, '>');
-			const char *x = strstr(out.data, " xmlns=");
-
-			assert_non_null(gt);
-			if (x != NULL && x < gt)
-				fail_msg("case %zu declares it: %s", i, out.data);
-		}
-		buf_printf(&doc, "<s xmlns='%s'>%s</s>", ns, out.data);
-		stream = nad_parse(doc.data, doc.len, 64, &err, NULL);
-		if (stream == NULL)
-			fail_msg("case %zu: does not parse (%s): %s", i, err, doc.data);
-		got = nad_extract(stream, nad_child(stream, 0, NULL, NULL));
-		if (!nad_same(want, 0, got, 0))
-			fail_msg("case %zu: another tree: %s", i, out.data);
-		nad_free(&got);
-		nad_free(&stream);
-		/* Another default where they go: they declare the route's. */
-		buf_reset(&out);
-		assert_int_equal(cluster_route_bytes_as(good[i], strlen(good[i]), NULL, "urn:other",
-							want, NULL, &out), 0);
-		got = nad_parse(out.data, out.len, 64, &err, NULL);
-		if (got == NULL || !nad_same(want, 0, got, 0))
-			fail_msg("case %zu: alone, another tree: %s", i, out.data);
-		nad_free(&got);
-		nad_free(&want);
-	}
-	buf_free(&out);
-	buf_free(&doc);
 }
 
 int main(void)
@@ -307,7 +257,6 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_inherited),
 		cmocka_unit_test(test_drop),
-		cmocka_unit_test(test_out_ns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
