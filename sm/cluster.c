@@ -351,6 +351,35 @@ void sm_fwd_clear(struct sm_fwd *f)
 	f->n = 0;
 }
 
+/*
+ * The bytes sx_send() would write for `route` with `stanza` grafted under
+ * it, attached to the route (nad_raw) in place of the graft, which
+ * copied the whole stanza into the route only to serialize it: the
+ * route's start tag, the stanza serialized in that tag's scope (the
+ * component namespace the default, jc bound), the end tag. The sm's
+ * stream declares no default namespace, so the route's start tag is
+ * written the same on it (its xmlns included) and the bytes stand alone.
+ * The route nad keeps its root only: nothing reads it after sm_send().
+ */
+static void fwd_route_bytes(struct nad *route, const struct nad *stanza)
+{
+	static const char *const scope[] = { "jc", NS, NULL };
+	struct buf b = { 0 };
+
+	nad_serialize(route, 0, NULL, &b);
+	if (b.len < 2 || memcmp(b.data + b.len - 2, "/>", 2) != 0) {
+		buf_free(&b);           /* not an empty root: cannot happen */
+		nad_graft(route, 0, stanza, 0);
+		return;
+	}
+	b.len -= 2;
+	buf_append_char(&b, '>');
+	nad_serialize_scoped(stanza, 0, COMP_NS, scope, &b);
+	buf_append_str(&b, "</route>");
+	nad_raw_set(route, b.data, b.len, NULL);
+	buf_free(&b);
+}
+
 /* One route to the module for `node`, naming targets[0..n); `also`: the
  * other sessions the same message went to (rule 7), or NULL. */
 static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
@@ -375,7 +404,7 @@ static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
 		snprintf(h, sizeof(h), "%d", hops);
 		nad_attr_set_prefixed(route, 0, NS, "jc", "hops", h);
 	}
-	nad_graft(route, 0, stanza, 0);
+	fwd_route_bytes(route, stanza);
 	buf_free(&t);
 	log_debug("sm: cluster: forwarding a %s to %zu session%s on %s", nad_name(stanza, 0), n,
 		  n == 1 ? "" : "s", node);
