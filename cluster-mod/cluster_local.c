@@ -793,37 +793,75 @@ static int hops_ok(const char *h)
 	return h == NULL || (h[0] >= '1' && h[0] <= '0' + CLUSTER_LOCAL_HOPS_MAX && h[1] == '\0');
 }
 
-/* Rules 7 and 8: a route from S with jc:node. Takes the nad. */
-static void forward_from_sm(struct cluster_local *cl, struct nad *nad, const char *node)
+/* The attributes of a route's root the module reads, in one pass over
+ * them rather than a lookup each (every forwarded stanza comes here). */
+struct route_attrs {
+	const char *to, *from;                  /* no namespace */
+	const char *node, *targets, *hops;      /* SESSION_NS */
+};
+
+static void route_attrs_get(const struct nad *nad, struct route_attrs *ra)
 {
-	const char *targets_attr = nad_attr(nad, 0, SESSION_NS, "targets");
+	const char *ns, *name, *value;
+	int pos = 0;
+
+	memset(ra, 0, sizeof(*ra));
+	while (nad_attr_next(nad, 0, &pos, &ns, &name, &value)) {
+		if (ns == NULL) {
+			if (strcmp(name, "to") == 0)
+				ra->to = value;
+			else if (strcmp(name, "from") == 0)
+				ra->from = value;
+		} else if (strcmp(ns, SESSION_NS) == 0) {
+			if (strcmp(name, "node") == 0)
+				ra->node = value;
+			else if (strcmp(name, "targets") == 0)
+				ra->targets = value;
+			else if (strcmp(name, "hops") == 0)
+				ra->hops = value;
+		}
+	}
+}
+
+/* Rules 7 and 8: a route from S with jc:node (ra: its attributes). Takes
+ * the nad. */
+static void forward_from_sm(struct cluster_local *cl, struct nad *nad,
+			    const struct route_attrs *ra)
+{
+	const char *node = ra->node;
 	static const char *v[CLUSTER_TARGETS_MAX];
-	char *list = xstrdup(targets_attr != NULL ? targets_attr : "");
+	char *list = xstrdup(ra->targets != NULL ? ra->targets : "");
 	int n = split_targets(list, v);
-	int hop_limit = !hops_ok(nad_attr(nad, 0, SESSION_NS, "hops"));
+	int hop_limit = !hops_ok(ra->hops);
 	struct buf bytes;
-	/* The bytes the route came in from the sm (the changes below drop
-	 * them from the nad): the stanza goes on as those bytes. */
+	/* The stanza goes on as the bytes the route came in from the sm
+	 * (nad_raw), less jc:node and jc:targets (and a bad jc:hops), and
+	 * less from, which the receiver sets itself (rule 3): left out as the
+	 * start tag is written, for changing the nad would drop those bytes. */
+	static const struct cluster_route_attr drop[] = {
+		{ SESSION_NS, "node" }, { SESSION_NS, "targets" }, { NULL, "from" },
+		{ SESSION_NS, "hops" }, { NULL, NULL },
+	};
+	struct cluster_route_attr drop_now[sizeof(drop) / sizeof(drop[0])];
 	size_t raw_len = 0;
 	const char *raw_ns = NULL, *raw = nad_raw(nad, &raw_len, &raw_ns);
-	char *raw_copy = raw != NULL ? xmalloc(raw_len) : NULL;
-	char *ns_copy = raw_ns != NULL ? xstrdup(raw_ns) : NULL;
 
-	if (raw_copy != NULL)
-		memcpy(raw_copy, raw, raw_len);
-	nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
-	nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
-	if (hop_limit)
-		nad_attr_set(nad, 0, SESSION_NS, "hops", NULL);
+	memcpy(drop_now, drop, sizeof(drop));
 	/* The session changes the sm told us before this stanza reach the
 	 * peers before it (same link, in order): their sm may answer it over
 	 * them (a probe answered to the bare JID of a session just available). */
 	cluster_state_flush(cl->state);
 	buf_init(&bytes);
-	if (raw_copy == NULL || cluster_route_bytes(raw_copy, raw_len, ns_copy, nad, &bytes) < 0)
+	if (!hop_limit)
+		drop_now[3] = (struct cluster_route_attr){ NULL, NULL };        /* hops kept */
+	if (raw == NULL || cluster_route_bytes_as(raw, raw_len, raw_ns, nad, drop_now, &bytes) < 0) {
+		nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
+		nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
+		nad_attr_set(nad, 0, NULL, "from", NULL);
+		if (hop_limit)
+			nad_attr_set(nad, 0, SESSION_NS, "hops", NULL);
 		nad_serialize(nad, 0, NULL, &bytes);
-	free(raw_copy);
-	free(ns_copy);
+	}
 	if (strcmp(node, "*") == 0) {
 		struct cluster_peer_open_info info;
 
@@ -1089,6 +1127,7 @@ static void session_notify(struct cluster_local *cl, struct nad *nad, int el)
 
 void cluster_local_deliver(struct cluster_local *cl, struct nad *nad)
 {
+	struct route_attrs ra;
 	const char *to, *from, *error = NULL;
 	int el;
 
@@ -1106,14 +1145,13 @@ void cluster_local_deliver(struct cluster_local *cl, struct nad *nad)
 		nad_free(&nad);                 /* advertisements */
 		return;
 	}
-	to = nad_attr(nad, 0, NULL, "to");
-	from = nad_attr(nad, 0, NULL, "from");
+	route_attrs_get(nad, &ra);
+	to = ra.to;
+	from = ra.from;
 	/* i13-fwd: <sync/> and jc:node routes from the sm (rules 2, 7, 8). */
 	if (cl->cc->sm != NULL && from != NULL && strcmp(from, cl->cc->sm) == 0) {
-		const char *node = nad_attr(nad, 0, SESSION_NS, "node");
-
-		if (node != NULL) {
-			forward_from_sm(cl, nad, node);
+		if (ra.node != NULL) {
+			forward_from_sm(cl, nad, &ra);
 			return;
 		}
 		if ((el = nad_child(nad, 0, SESSION_NS, "sync")) != NAD_NONE) {

@@ -4,13 +4,13 @@
 
 #include "cluster-mod/cluster_route.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "util/buf.h"
 #include "util/nad.h"
 
 #define ROUTE_DECLS_MAX 32
+#define ROUTE_ATTRS_MAX 64     /* more: serialized instead (none of ours has) */
 
 /* A namespace declaration of the peer's start tag: xmlns or xmlns:P. */
 struct decl {
@@ -29,17 +29,44 @@ static void buf_truncate(struct buf *b, size_t len)
 		b->data[len] = '\0';
 }
 
+/* Appends without a call per piece (buf_append's reserve, in the
+ * library, for each of the tag's dozens of pieces): the tag is rebuilt
+ * for every forwarded route. */
+static inline void put(struct buf *out, const char *s, size_t n)
+{
+	if (out->data == NULL || out->len + n + 1 > out->size)
+		buf_reserve(out, n);
+	memcpy(out->data + out->len, s, n);
+	out->len += n;
+	out->data[out->len] = '\0';
+}
+
+static inline void put_str(struct buf *out, const char *s)
+{
+	put(out, s, strlen(s));
+}
+
+static inline void put_char(struct buf *out, char c)
+{
+	put(out, &c, 1);
+}
+
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 /* An attribute value: what buf_append_xml escapes, and the white space
- * that attribute-value normalization would otherwise turn into spaces. */
+ * that attribute-value normalization would otherwise turn into spaces.
+ * Most values (JIDs, names) have none of these: one scan, one copy. */
 static void append_attr_value(struct buf *out, const char *v)
 {
-	size_t start = 0, i;
+	size_t start = 0, i = strcspn(v, "&<>'\"\r\n\t");
 
+	if (v[i] == '\0') {
+		put(out, v, i);
+		return;
+	}
 	for (i = 0; v[i] != '\0'; i++) {
 		const char *ent = v[i] == '\r' ? "&#13;" : v[i] == '\n' ? "&#10;" :
 				  v[i] == '\t' ? "&#9;" : NULL;
@@ -113,7 +140,8 @@ static size_t scan_start_tag(const char *b, size_t len, struct decl *d, int *nd)
 	}
 }
 
-/* Whether "P:" occurs in text[0..len) for d's prefix P. */
+/* Whether "P:" occurs in text[0..len) for d's prefix P (memchr finds
+ * the few colons faster than memmem finds a short needle). */
 static int prefix_in(const char *text, size_t len, const struct decl *d)
 {
 	const char *p = text, *end = text + len;
@@ -147,14 +175,50 @@ static int prefix_taken(const struct decl *d, int nd, const char *p)
 	return 0;
 }
 
+/* "jc<n>" into out (16 bytes), without snprintf's cost per route. */
+static void made_prefix(char *out, int n)
+{
+	char digits[12];
+	int k = 0;
+
+	do
+		digits[k++] = (char)('0' + n % 10);
+	while ((n /= 10) > 0);
+	out[0] = 'j';
+	out[1] = 'c';
+	for (int i = 0; i < k; i++)
+		out[2 + i] = digits[k - 1 - i];
+	out[2 + k] = '\0';
+}
+
+/* Whether the attribute (ns, name) is one the caller leaves out. */
+static int dropped(const char *ns, const char *name, const struct cluster_route_attr *drop)
+{
+	for (; drop != NULL && drop->name != NULL; drop++)
+		if (strcmp(name, drop->name) == 0 &&
+		    (ns == NULL ? drop->ns == NULL : drop->ns != NULL && strcmp(ns, drop->ns) == 0))
+			return 1;
+	return 0;
+}
+
 int cluster_route_bytes(const char *bytes, size_t len, const char *inherited_ns,
 			const struct nad *nad, struct buf *out)
+{
+	return cluster_route_bytes_as(bytes, len, inherited_ns, nad, NULL, out);
+}
+
+int cluster_route_bytes_as(const char *bytes, size_t len, const char *inherited_ns,
+			   const struct nad *nad, const struct cluster_route_attr *drop,
+			   struct buf *out)
 {
 	struct decl d[ROUTE_DECLS_MAX];
 	char made[ROUTE_DECLS_MAX][16]; /* the prefixes declared here */
 	unsigned char used[ROUTE_DECLS_MAX] = { 0 };
+	struct {
+		const char *ns, *name, *value;
+	} at[ROUTE_ATTRS_MAX];
 	const char *ns, *name, *value, *route_ns;
-	int nd, pos = 0, fresh = 0, have_default = 0;
+	int nd, na = 0, pos = 0, fresh = 0, have_default = 0;
 	size_t end, mark = out->len;
 
 	if (nad_root(nad) == NAD_NONE || strcmp(nad_name(nad, 0), "route") != 0 ||
@@ -179,36 +243,45 @@ int cluster_route_bytes(const char *bytes, size_t len, const char *inherited_ns,
 	 * after the tag (where any use of prefix P reads "P:") use it: the
 	 * sm's jc: for jc:node and jc:targets would cost the next parser a
 	 * binding for nothing. */
-	while (nad_attr_next(nad, 0, &pos, &ns, NULL, NULL)) {
+	while (nad_attr_next(nad, 0, &pos, &ns, &name, &value)) {
 		const struct decl *have;
 
+		if (dropped(ns, name, drop))
+			continue;
+		if (na == ROUTE_ATTRS_MAX)
+			return -1;
+		at[na].ns = ns;
+		at[na].name = name;
+		at[na++].value = value;
 		if (ns != NULL && strcmp(ns, NAD_NS_XML) != 0 &&
 		    (have = decl_for_ns(d, nd, ns)) != NULL)
 			used[have - d] = 1;
 	}
-	pos = 0;
 	buf_reserve(out, len + 512);
-	buf_append_str(out, "<route");
+	put_str(out, "<route");
 	if (!have_default) {
-		buf_append_str(out, " xmlns='");
-		buf_append_str(out, route_ns);
-		buf_append_char(out, '\'');
+		put_str(out, " xmlns='");
+		put_str(out, route_ns);
+		put_char(out, '\'');
 	}
 	for (int k = 0; k < nd; k++) {
 		if (d[k].prefix != NULL && !used[k] && !prefix_in(bytes + end, len - end, &d[k]))
 			continue;
-		buf_append_char(out, ' ');
-		buf_append(out, d[k].text, d[k].text_len);
+		put_char(out, ' ');
+		put(out, d[k].text, d[k].text_len);
 	}
-	while (nad_attr_next(nad, 0, &pos, &ns, &name, &value)) {
-		buf_append_char(out, ' ');
+	for (int k = 0; k < na; k++) {
+		ns = at[k].ns;
+		name = at[k].name;
+		value = at[k].value;
+		put_char(out, ' ');
 		if (ns != NULL && strcmp(ns, NAD_NS_XML) == 0) {
-			buf_append_str(out, "xml:");
+			put_str(out, "xml:");
 		} else if (ns != NULL) {
 			const struct decl *have = decl_for_ns(d, nd, ns);
 
 			if (have != NULL) {
-				buf_append(out, have->prefix, have->prefix_len);
+				put(out, have->prefix, have->prefix_len);
 			} else {
 				/* Declared here, under a prefix the tag does not use. */
 				char *prefix;
@@ -219,30 +292,30 @@ int cluster_route_bytes(const char *bytes, size_t len, const char *inherited_ns,
 				}
 				prefix = made[nd];
 				do
-					snprintf(prefix, sizeof(made[0]), "jc%d", fresh++);
+					made_prefix(prefix, fresh++);
 				while (prefix_taken(d, nd, prefix) && fresh < 1000);
 				if (fresh >= 1000) {
 					buf_truncate(out, mark);
 					return -1;
 				}
-				buf_append_str(out, "xmlns:");
-				buf_append_str(out, prefix);
-				buf_append_str(out, "='");
+				put_str(out, "xmlns:");
+				put_str(out, prefix);
+				put_str(out, "='");
 				append_attr_value(out, ns);
-				buf_append_str(out, "' ");
-				buf_append_str(out, prefix);
+				put_str(out, "' ");
+				put_str(out, prefix);
 				/* Later attributes of this namespace use it. */
 				d[nd++] = (struct decl){ .prefix = prefix, .prefix_len = strlen(prefix),
 							 .value = ns, .value_len = strlen(ns) };
 			}
-			buf_append_char(out, ':');
+			put_char(out, ':');
 		}
-		buf_append_str(out, name);
-		buf_append_str(out, "='");
+		put_str(out, name);
+		put_str(out, "='");
 		append_attr_value(out, value);
-		buf_append_char(out, '\'');
+		put_char(out, '\'');
 	}
-	buf_append_char(out, '>');
-	buf_append(out, bytes + end, len - end);
+	put_char(out, '>');
+	put(out, bytes + end, len - end);
 	return 0;
 }

@@ -5,9 +5,9 @@
  * after changing its attributes. Pure code. Used both ways:
  *
  *  - Sending (rule 7): the router keeps the bytes each route from the sm
- *    arrived as (sx_keep_raw, nad_raw); the module drops jc:node and
- *    jc:targets and frames the route's start tag rebuilt plus the sm's
- *    bytes after it.
+ *    arrived as (sx_keep_raw, nad_raw); the module drops jc:node,
+ *    jc:targets and from and frames the route's start tag rebuilt plus
+ *    the sm's bytes after it.
  *  - Receiving (rule 3):
  * the receiving module parses every forwarded route (it must be one
  * well-formed element before it goes near the sm's stream), then gives
@@ -45,5 +45,22 @@ struct nad;
  */
 int cluster_route_bytes(const char *bytes, size_t len, const char *inherited_ns,
 			const struct nad *nad, struct buf *out);
+
+/* An attribute of the route's root by namespace (NULL: none) and name. */
+struct cluster_route_attr {
+	const char *ns;
+	const char *name;
+};
+
+/*
+ * The same, leaving out the root's attributes in `drop` (ended by a NULL
+ * name; NULL: none), as if they had been removed from the nad first: the
+ * sending module drops jc:node, jc:targets and from this way without
+ * changing the nad, which would drop the bytes it holds (nad_raw) and
+ * cost a copy of them.
+ */
+int cluster_route_bytes_as(const char *bytes, size_t len, const char *inherited_ns,
+			   const struct nad *nad, const struct cluster_route_attr *drop,
+			   struct buf *out);
 
 #endif

@@ -109,6 +109,12 @@ struct router {
 	struct xhash *redirects;
 	struct list_node redirect_lru;
 	size_t redirect_max;
+	/* The name every redirect points at, while they all point at one
+	 * (the cluster's: its sm); NULL when there are none or they were
+	 * ever mixed since the table was last empty. A route from that
+	 * name's only holder cannot be redirected (never back to its
+	 * sender), so its lookup is skipped: the sm's forwards (issue 13). */
+	char *redirect_single;
 	struct mio *mio;                /* for module timers; may be NULL */
 	router_congested_fn *congested; /* the daemon's; NULL: never */
 	/* SIGTERM: the module called router_mod_stopped(). */

@@ -65,6 +65,7 @@ void router_free(struct router **rp)
 	xhash_free(&r->log_sinks);
 	router_redirect_clear_all(r);
 	xhash_free(&r->redirects);
+	free(r->redirect_single);
 	router_filter_free(&r->filter);
 	router_msglog_free(&r->msglog);
 	free(r);
@@ -824,6 +825,12 @@ struct router_route *router_redirect_lookup(struct router *r,
 	if (sender == NULL || sender == r->module_comp || payload == NAD_NONE ||
 	    !router_holds(r, r->module_comp, to))
 		return NULL;
+	if (r->redirect_single != NULL && xhash_count(r->redirects) > 0 &&
+	    (route = router_lookup(r, r->redirect_single)) != NULL && route->n == 1 &&
+	    route->members[0] == sender) {
+		r->redirect_misses++;   /* any hit would be back to the sender */
+		return NULL;
+	}
 	e = xhash_count(r->redirects) > 0 ? redirect_find(r, redirect_jid(nad, payload)) : NULL;
 	route = e != NULL ? router_lookup(r, e->name) : NULL;
 	/* Back to its sender would loop (a component re-sending what it
@@ -869,6 +876,13 @@ int router_redirect_set(struct router *r, const char *jid, const char *name,
 	e->name = xstrdup(name);
 	list_add_head(&r->redirect_lru, &e->lru);
 	jid_free(&j);
+	if (xhash_count(r->redirects) == 1) {
+		free(r->redirect_single);
+		r->redirect_single = xstrdup(name);
+	} else if (r->redirect_single != NULL && strcmp(r->redirect_single, name) != 0) {
+		free(r->redirect_single);
+		r->redirect_single = NULL;      /* mixed until the table is empty */
+	}
 	return 0;
 }
 

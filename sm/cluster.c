@@ -351,6 +351,35 @@ void sm_fwd_clear(struct sm_fwd *f)
 	f->n = 0;
 }
 
+/*
+ * The bytes sx_send() would write for `route` with `stanza` grafted under
+ * it, attached to the route (nad_raw) in place of the graft, which
+ * copied the whole stanza into the route only to serialize it: the
+ * route's start tag, the stanza serialized in that tag's scope (the
+ * component namespace the default, jc bound), the end tag. The sm's
+ * stream declares no default namespace, so the route's start tag is
+ * written the same on it (its xmlns included) and the bytes stand alone.
+ * The route nad keeps its root only: nothing reads it after sm_send().
+ */
+static void fwd_route_bytes(struct nad *route, const struct nad *stanza)
+{
+	static const char *const scope[] = { "jc", NS, NULL };
+	struct buf b = { 0 };
+
+	nad_serialize(route, 0, NULL, &b);
+	if (b.len < 2 || memcmp(b.data + b.len - 2, "/>", 2) != 0) {
+		buf_free(&b);           /* not an empty root: cannot happen */
+		nad_graft(route, 0, stanza, 0);
+		return;
+	}
+	b.len -= 2;
+	buf_append_char(&b, '>');
+	nad_serialize_scoped(stanza, 0, COMP_NS, scope, &b);
+	buf_append_str(&b, "</route>");
+	nad_raw_set(route, b.data, b.len, NULL);
+	buf_free(&b);
+}
+
 /* One route to the module for `node`, naming targets[0..n); `also`: the
  * other sessions the same message went to (rule 7), or NULL. */
 static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
@@ -375,7 +404,7 @@ static void fwd_route(struct sm *sm, const struct nad *stanza, const char *node,
 		snprintf(h, sizeof(h), "%d", hops);
 		nad_attr_set_prefixed(route, 0, NS, "jc", "hops", h);
 	}
-	nad_graft(route, 0, stanza, 0);
+	fwd_route_bytes(route, stanza);
 	buf_free(&t);
 	log_debug("sm: cluster: forwarding a %s to %zu session%s on %s", nad_name(stanza, 0), n,
 		  n == 1 ? "" : "s", node);
@@ -677,15 +706,20 @@ static int node_name_ok(const char *s)
 }
 
 /* A full JID of one of our domains, or NULL. */
-static struct jid *target_jid(const struct sm *sm, const char *s, size_t len)
+/* j if it is a user's full JID in one of our domains, else NULL (freed). */
+static struct jid *target_checked(const struct sm *sm, struct jid *j)
 {
-	const char *error;
-	struct jid *j = jid_new(s, len, &error);
-
 	if (j != NULL && (jid_resource(j)[0] == '\0' || jid_node(j)[0] == '\0' ||
 			  !sm_serves(sm, jid_domain(j))))
 		jid_free(&j);
 	return j;
+}
+
+static struct jid *target_jid(const struct sm *sm, const char *s, size_t len)
+{
+	const char *error;
+
+	return target_checked(sm, jid_new(s, len, &error));
 }
 
 /* One <s/>, checked. */
@@ -1215,8 +1249,15 @@ static void cluster_remote(struct sm *sm, const struct nad *nad, int el)
 /* Parse jc:targets: space-separated full JIDs of our domains, at most
  * SM_CLUSTER_TARGETS_MAX. 0 and the JIDs in *out (free with targets_free),
  * or -1. */
-static int targets_parse(const struct sm *sm, const char *s, struct jid ***out, size_t *n_r)
+/* `hint`, if not NULL, is a JID that a target often is (the stanza's
+ * to): a target written exactly as its full form is copied from it, not
+ * prepared again. */
+static int targets_parse(const struct sm *sm, const char *s, const struct jid *hint,
+			 struct jid ***out, size_t *n_r)
 {
+	const char *hint_s = hint != NULL ? jid_full(hint) : NULL;
+	size_t hint_len = hint_s != NULL ? strlen(hint_s) : 0;
+
 	struct jid **v = NULL;
 	size_t n = 0;
 
@@ -1232,7 +1273,13 @@ static int targets_parse(const struct sm *sm, const char *s, struct jid ***out, 
 			s++;
 			continue;
 		}
-		if (n == SM_CLUSTER_TARGETS_MAX || (j = target_jid(sm, s, len)) == NULL)
+		if (n == SM_CLUSTER_TARGETS_MAX)
+			goto bad;
+		if (len == hint_len && memcmp(s, hint_s, len) == 0)
+			j = target_checked(sm, jid_copy(hint));
+		else
+			j = target_jid(sm, s, len);
+		if (j == NULL)
 			goto bad;
 		v = xrealloc(v, (n + 1) * sizeof(*v));
 		v[n++] = j;
@@ -1410,7 +1457,7 @@ static char *delivered_elsewhere(struct sm *sm, const struct pkt *pkt, const cha
 	size_t n = 0;
 
 	if (also == NULL || pkt->type != PKT_MESSAGE || pkt->to == NULL ||
-	    jid_resource(pkt->to)[0] != '\0' || targets_parse(sm, also, &v, &n) < 0)
+	    jid_resource(pkt->to)[0] != '\0' || targets_parse(sm, also, NULL, &v, &n) < 0)
 		return NULL;
 	for (size_t i = 0; i < n && got == NULL; i++) {
 		const struct sess *s = local_sess(sm, v[i]);
@@ -1426,13 +1473,44 @@ static char *delivered_elsewhere(struct sm *sm, const struct pkt *pkt, const cha
 	return got;
 }
 
-static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
+/* The jc: attributes of a route from the module (rules 3, 4, 6, 7, 9),
+ * read in one pass over its attributes rather than a lookup each. */
+struct jc_attrs {
+	const char *from_node, *undelivered, *node, *targets, *hops, *also;
+};
+
+static void jc_attrs_get(const struct nad *route, struct jc_attrs *a)
 {
-	const char *from_node = nad_attr(route, 0, NS, "from-node");
-	const char *undelivered = nad_attr(route, 0, NS, "undelivered");
-	const char *node = nad_attr(route, 0, NS, "node");
-	const char *ts = nad_attr(route, 0, NS, "targets");
-	const char *hs = nad_attr(route, 0, NS, "hops");
+	const char *ns, *name, *value;
+	int pos = 0;
+
+	memset(a, 0, sizeof(*a));
+	while (nad_attr_next(route, 0, &pos, &ns, &name, &value)) {
+		if (ns == NULL || strcmp(ns, NS) != 0)
+			continue;
+		if (strcmp(name, "from-node") == 0)
+			a->from_node = value;
+		else if (strcmp(name, "undelivered") == 0)
+			a->undelivered = value;
+		else if (strcmp(name, "node") == 0)
+			a->node = value;
+		else if (strcmp(name, "targets") == 0)
+			a->targets = value;
+		else if (strcmp(name, "hops") == 0)
+			a->hops = value;
+		else if (strcmp(name, "also") == 0)
+			a->also = value;
+	}
+}
+
+static void cluster_forwarded(struct sm *sm, struct nad *route, int payload,
+			      const struct jc_attrs *jc)
+{
+	const char *from_node = jc->from_node;
+	const char *undelivered = jc->undelivered;
+	const char *node = jc->node;
+	const char *ts = jc->targets;
+	const char *hs = jc->hops;
 	struct jid **targets = NULL;
 	size_t n = 0, i;
 	struct pkt *pkt;
@@ -1463,12 +1541,15 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 		}
 		hops = hs[0] - '0';
 	}
-	if (targets_parse(sm, ts, &targets, &n) < 0) {
+	/* The stanza first: its to (usually the one target) spares the
+	 * target a second stringprep (targets_parse). */
+	pkt = pkt_new(sm, nad_extract(route, payload));
+	if (targets_parse(sm, ts, pkt != NULL ? pkt->to : NULL, &targets, &n) < 0) {
 		log_warnx("sm: cluster: a stanza from %s with bad targets; dropped",
 			  undelivered != NULL ? node : from_node);
+		pkt_free(&pkt);
 		return;
 	}
-	pkt = pkt_new(sm, nad_extract(route, payload));
 	if (pkt == NULL || pkt->type == PKT_NONE || pkt->type == PKT_SESS || pkt->from == NULL) {
 		log_warnx("sm: cluster: an unusable stanza from %s; dropped",
 			  undelivered != NULL ? node : from_node);
@@ -1497,7 +1578,7 @@ static void cluster_forwarded(struct sm *sm, struct nad *route, int payload)
 		/* Rule 4: once per stanza (the targets shared one copy). */
 		log_notice("sm: cluster: %s for %s not delivered on %s (%s)",
 			   nad_name(pkt->nad, 0), jid_full(targets[0]), node, undelivered);
-		if ((got = delivered_elsewhere(sm, pkt, nad_attr(route, 0, NS, "also"))) != NULL) {
+		if ((got = delivered_elsewhere(sm, pkt, jc->also)) != NULL) {
 			log_info("sm: cluster: ... but the same message went to %s, which is still "
 				 "there: not delivered again", got);
 			sm->cluster->also_dropped++;
@@ -1719,6 +1800,7 @@ int sm_cluster_in(struct sm *sm, struct nad *route, int payload)
 {
 	const char *from = nad_attr(route, 0, NULL, "from");
 	const char *ns = nad_ns(route, payload);
+	struct jc_attrs jc;
 
 	if (sm->cluster == NULL || from == NULL)
 		return 0;
@@ -1733,9 +1815,9 @@ int sm_cluster_in(struct sm *sm, struct nad *route, int payload)
 	}
 	if (strcmp(from, sm->cluster_notify) != 0)
 		return 0;
-	if (nad_attr(route, 0, NS, "from-node") != NULL ||
-	    nad_attr(route, 0, NS, "undelivered") != NULL) {
-		cluster_forwarded(sm, route, payload);
+	jc_attrs_get(route, &jc);
+	if (jc.from_node != NULL || jc.undelivered != NULL) {
+		cluster_forwarded(sm, route, payload, &jc);
 		return 1;
 	}
 	if (ns != NULL && strcmp(ns, NS) == 0) {

@@ -497,9 +497,11 @@ static void nad_attr_drop(struct nad *nad, int elem, int a, int prev)
 		e->last_attr = prev;
 }
 
-/* The one setter the public ones funnel into. value NULL removes. */
-static void nad_attr_put(struct nad *nad, int elem, struct nad_qname *q, const char *value,
-			 size_t vlen)
+/* The one setter the public ones funnel into. value NULL removes.
+ * `fresh`: the caller knows elem has no such attribute yet (a parser
+ * that rejects duplicates), so none is looked for. */
+static void nad_attr_put_as(struct nad *nad, int elem, struct nad_qname *q, const char *value,
+			    size_t vlen, int fresh)
 {
 	const char **ptrs[4] = { &q->ns, &q->prefix, &q->name, &value };
 	struct nad_attr *at;
@@ -507,7 +509,7 @@ static void nad_attr_put(struct nad *nad, int elem, struct nad_qname *q, const c
 
 	nad_raw_drop(nad);
 	assert(nad_valid(nad, elem));
-	a = nad_attr_find(nad, elem, q->ns, q->nslen, q->name, q->nlen, &prev);
+	a = fresh ? NAD_NONE : nad_attr_find(nad, elem, q->ns, q->nslen, q->name, q->nlen, &prev);
 	if (value == NULL) {
 		if (a != NAD_NONE)
 			nad_attr_drop(nad, elem, a, prev);
@@ -539,6 +541,12 @@ static void nad_attr_put(struct nad *nad, int elem, struct nad_qname *q, const c
 		at->prefix = nad_arena_put(nad, q->prefix, q->plen);
 	at->value = nad_arena_put(nad, value, vlen);
 	at->value_len = vlen;
+}
+
+static void nad_attr_put(struct nad *nad, int elem, struct nad_qname *q, const char *value,
+			 size_t vlen)
+{
+	nad_attr_put_as(nad, elem, q, value, vlen, 0);
 }
 
 static void nad_qname_set(struct nad_qname *q, const char *ns, const char *prefix,
@@ -583,6 +591,15 @@ void nad_attr_set_qname(struct nad *nad, int elem, const char *qname, char sep,
 
 	nad_qname_split(qname, sep, &q);
 	nad_attr_put(nad, elem, &q, value, value ? strlen(value) : 0);
+}
+
+void nad_attr_add_qname(struct nad *nad, int elem, const char *qname, char sep,
+			const char *value)
+{
+	struct nad_qname q;
+
+	nad_qname_split(qname, sep, &q);
+	nad_attr_put_as(nad, elem, &q, value, strlen(value), 1);
 }
 
 /* ---- reading ---- */

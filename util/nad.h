@@ -66,6 +66,12 @@ int nad_graft(struct nad *dst, int parent, const struct nad *src, int src_elem);
 int nad_elem_add_qname(struct nad *nad, int parent, const char *qname, char sep);
 void nad_attr_set_qname(struct nad *nad, int elem, const char *qname, char sep,
 			const char *value);
+/* As nad_attr_set_qname for a value that is not NULL, where the caller
+ * knows elem has no attribute of that namespace and name yet (a parser
+ * that rejects duplicate attributes, as expat does): it is not looked
+ * for. An attribute added twice this way is there twice. */
+void nad_attr_add_qname(struct nad *nad, int elem, const char *qname, char sep,
+			const char *value);
 
 /* Set (add or replace) an attribute; `ns` NULL = unqualified. A NULL value
  * removes the attribute. */

@@ -75,7 +75,7 @@ static void XMLCALL nad_parse_start(void *arg, const XML_Char *name, const XML_C
 	}
 	np->cur = nad_elem_add_qname(np->nad, np->cur, name, NAD_SEP);
 	for (i = 0; atts[i] != NULL && atts[i + 1] != NULL; i += 2)
-		nad_attr_set_qname(np->nad, np->cur, atts[i], NAD_SEP, atts[i + 1]);
+		nad_attr_add_qname(np->nad, np->cur, atts[i], NAD_SEP, atts[i + 1]);
 }
 
 static void XMLCALL nad_parse_end(void *arg, const XML_Char *name)

@@ -6,7 +6,9 @@
  * takes it, the bytes it wrote must parse to the same tree as the nad
  * they stand for (they go to the sm instead of that nad serialized).
  * The first input byte picks the targets' value (plain, or with
- * characters that need escaping).
+ * characters that need escaping). The sending side too: the bytes
+ * cluster_route_bytes_as writes leaving out jc:node, jc:targets and from
+ * must parse to the tree with those removed.
  */
 #include "config.h"
 
@@ -21,6 +23,36 @@
 #include "util/nad.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define SESSION_NS "urn:jabberd-cluster:session"
+
+/* What forward_from_sm (cluster_local.c) does with the sm's route. */
+static int send_side(const uint8_t *data, size_t size)
+{
+	static const struct cluster_route_attr drop[] = {
+		{ SESSION_NS, "node" }, { SESSION_NS, "targets" }, { NULL, "from" }, { NULL, NULL },
+	};
+	const char *err = NULL;
+	struct buf out = { 0 };
+	struct nad *nad = nad_parse((const char *)data + 1, size - 1, 64, &err, NULL), *got;
+
+	if (nad == NULL)
+		return 0;
+	if (cluster_route_bytes_as((const char *)data + 1, size - 1, NULL, nad, drop, &out) == 0) {
+		nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
+		nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
+		nad_attr_set(nad, 0, NULL, "from", NULL);
+		got = nad_parse(out.data, out.len, 64, &err, NULL);
+		if (got == NULL || !nad_same(nad, 0, got, 0))
+			abort();
+		nad_free(&got);
+	} else if (out.len != 0) {
+		abort();
+	}
+	buf_free(&out);
+	nad_free(&nad);
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -49,5 +81,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	buf_free(&out);
 	nad_free(&nad);
-	return 0;
+	return send_side(data, size);
 }

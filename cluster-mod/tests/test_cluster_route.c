@@ -189,6 +189,66 @@ static void test_inherited(void **state)
 	buf_free(&out);
 }
 
+/* Sending without changing the nad: leaving jc:node, jc:targets and
+ * from (and jc:hops) out as the tag is written gives the bytes that
+ * removing them from the nad first gives, and the nad keeps them. */
+static void test_drop(void **state)
+{
+	static const char in[] = "<route xmlns:jc='urn:jabberd-cluster:session' jc:node='n2' "
+				 "jc:targets='b@example.com/r' jc:hops='2' to='example.com' "
+				 "from='sm'><message xmlns='jabber:client' to='b@example.com/r'>"
+				 "<body>x</body></message></route>";
+	static const struct cluster_route_attr drop[] = {
+		{ SESSION_NS, "node" }, { SESSION_NS, "targets" }, { NULL, "from" }, { NULL, NULL },
+	};
+	static const struct cluster_route_attr drop_hops[] = {
+		{ SESSION_NS, "node" }, { SESSION_NS, "targets" }, { NULL, "from" },
+		{ SESSION_NS, "hops" }, { NULL, NULL },
+	};
+	static const struct cluster_route_attr other_ns[] = {
+		{ "urn:other", "node" }, { "urn:other", "from" }, { NULL, NULL },
+	};
+	static const char ns[] = "jabber:component:accept";
+	struct buf doc = { 0 }, want = { 0 }, got = { 0 };
+	const char *err = NULL;
+	struct nad *stream, *nad, *removed;
+
+	(void)state;
+	buf_printf(&doc, "<s xmlns='%s'>%s</s>", ns, in);
+	stream = nad_parse(doc.data, doc.len, 64, &err, NULL);
+	assert_non_null(stream);
+	nad = nad_extract(stream, nad_child(stream, 0, NULL, NULL));
+	for (int h = 0; h < 2; h++) {
+		removed = nad_copy(nad);
+		nad_attr_set(removed, 0, SESSION_NS, "node", NULL);
+		nad_attr_set(removed, 0, SESSION_NS, "targets", NULL);
+		nad_attr_set(removed, 0, NULL, "from", NULL);
+		if (h)
+			nad_attr_set(removed, 0, SESSION_NS, "hops", NULL);
+		buf_reset(&want);
+		buf_reset(&got);
+		assert_int_equal(cluster_route_bytes(in, strlen(in), ns, removed, &want), 0);
+		assert_int_equal(cluster_route_bytes_as(in, strlen(in), ns, nad,
+							h ? drop_hops : drop, &got), 0);
+		assert_string_equal(got.data, want.data);
+		assert_null(strstr(got.data, "jc:node"));
+		assert_null(strstr(got.data, "from='sm'"));
+		assert_int_equal(strstr(got.data, "jc:hops") == NULL, h);
+		assert_string_equal(nad_attr(nad, 0, SESSION_NS, "node"), "n2");
+		nad_free(&removed);
+	}
+	/* Other namespaces' attributes of those names stay. */
+	buf_reset(&got);
+	assert_int_equal(cluster_route_bytes_as(in, strlen(in), ns, nad, other_ns, &got), 0);
+	assert_non_null(strstr(got.data, "jc:node='n2'"));
+	assert_non_null(strstr(got.data, "from='sm'"));
+	nad_free(&nad);
+	nad_free(&stream);
+	buf_free(&doc);
+	buf_free(&want);
+	buf_free(&got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_stanza_bytes_kept),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_inherited),
+		cmocka_unit_test(test_drop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

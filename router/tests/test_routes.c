@@ -580,8 +580,10 @@ static void test_error_codes(void **state)
 #define S2S_MSG "<route" NS " to='dom.example' from='s2s'><message xmlns='jabber:client'" \
 	" from='x@remote.example/r' to='alice@dom.example'><body>re</body></message></route>"
 /* The sm handing back what it cannot place (to the domain, for alice). */
-#define SM_BACK "<route" NS " to='dom.example' from='sm-n1'><message xmlns='jabber:client'" \
-	" from='x@remote.example/r' to='alice@dom.example'><body>re</body></message></route>"
+#define SM_BACK_FROM(sm) "<route" NS " to='dom.example' from='" sm "'><message " \
+	"xmlns='jabber:client' from='x@remote.example/r' to='alice@dom.example'><body>re</body>" \
+	"</message></route>"
+#define SM_BACK SM_BACK_FROM("sm-n1")
 
 struct redirect_env {
 	struct router *r;
@@ -707,6 +709,48 @@ static void test_redirect_no_loop(void **state)
 	redirect_env_free(&e);
 }
 
+/* The lookup skipped for a route from the one name every redirect points
+ * at (r->redirect_single) must change nothing: the same routes go where
+ * the full lookup sends them, with one target, a re-pointed entry, and
+ * mixed targets. */
+static void test_redirect_single_target(void **state)
+{
+	struct redirect_env e;
+	const char *error = NULL;
+
+	(void)state;
+	redirect_env_new(&e);
+	assert_string_equal(e.r->redirect_single, "sm-n1");
+	/* From sm-n1, the only target: back to the module (a miss). */
+	rt_feed(e.sm, SM_BACK);
+	rt_expect(e.cluster, SM_BACK);
+	assert_int_equal(e.r->redirect_misses, 1);
+	/* alice re-pointed at sm-n2: sm-n1's route about her goes there. */
+	assert_int_equal(router_mod_redirect_set(e.r, "alice@dom.example", "sm-n2", &error), 0);
+	assert_string_equal(e.r->redirect_single, "sm-n2");
+	rt_feed(e.sm, SM_BACK);
+	rt_expect(e.sm2, SM_BACK);
+	assert_int_equal(e.r->redirected, 1);
+	/* Mixed targets: no shortcut; each sender gets the full lookup. */
+	assert_int_equal(router_mod_redirect_set(e.r, "bob@dom.example", "sm-n1", &error), 0);
+	assert_null(e.r->redirect_single);
+	rt_feed(e.sm, SM_BACK);
+	rt_expect(e.sm2, SM_BACK);
+	rt_feed(e.sm2, SM_BACK_FROM("sm-n2"));
+	rt_expect(e.cluster, SM_BACK_FROM("sm-n2"));
+	assert_int_equal(e.r->redirected, 2);
+	assert_int_equal(e.r->redirect_misses, 2);
+	/* Empty, then one target again. */
+	router_mod_redirect_clear_all(e.r);
+	assert_int_equal(router_mod_redirect_set(e.r, "alice@dom.example", "sm-n2", &error), 0);
+	assert_string_equal(e.r->redirect_single, "sm-n2");
+	rt_feed(e.sm2, SM_BACK_FROM("sm-n2"));
+	rt_expect(e.cluster, SM_BACK_FROM("sm-n2"));
+	rt_feed(e.sm, SM_BACK);
+	rt_expect(e.sm2, SM_BACK);
+	redirect_env_free(&e);
+}
+
 /* The table: full JIDs over bare ones, invalid JIDs and unbound targets
  * refused, LRU eviction when full (never refusal), per-entry hits, and
  * entries dropped with their target. */
@@ -824,6 +868,7 @@ int main(void)
 		cmocka_unit_test(test_redirect_c2s_to_sm),
 		cmocka_unit_test(test_redirect_sm_to_c2s_untouched),
 		cmocka_unit_test(test_redirect_no_loop),
+		cmocka_unit_test(test_redirect_single_target),
 		cmocka_unit_test(test_redirect_table),
 	};
 

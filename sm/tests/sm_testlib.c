@@ -23,8 +23,24 @@ int sm_test_nout;
 void sm_test_capture(struct sm *sm, struct nad *nad)
 {
 	(void)sm;
+	size_t len;
+	const char *raw = nad_raw(nad, &len, NULL);
+
 	assert_true(sm_test_nout < SM_TEST_MAX_OUT);
-	sm_test_out[sm_test_nout++] = nad_to_string(nad, NULL);
+	/* What the stream would write: the bytes a route carries (the
+	 * cluster's forwards, sm/cluster.c), which must parse on their own. */
+	if (raw != NULL) {
+		const char *error = NULL;
+		struct nad *parsed = nad_parse(raw, len, 0, &error, NULL);
+
+		if (parsed == NULL)
+			fail_msg("the sm sent bytes that do not parse (%s): %.*s", error, (int)len,
+				 raw);
+		nad_free(&parsed);
+		sm_test_out[sm_test_nout++] = xstrndup(raw, len);
+	} else {
+		sm_test_out[sm_test_nout++] = nad_to_string(nad, NULL);
+	}
 	nad_free(&nad);
 }
 

@@ -363,6 +363,11 @@ static const struct {
 	{ "<p:a/>", "prefix", 1 },
 	{ "<a>&undefined;</a>", "undefined entity", 1 },
 	{ "<a>\xff</a>", "invalid token", 1 },
+	/* Duplicate attributes, also under two prefixes of one namespace:
+	 * the parser adds attributes without looking for an earlier one
+	 * (nad_attr_add_qname), so expat must refuse these. */
+	{ "<a x='1' y='2' x='3'/>", "duplicate attribute", 1 },
+	{ "<a xmlns:p='urn:x' xmlns:q='urn:x' p:x='1' q:x='2'/>", "duplicate attribute", 1 },
 };
 
 static void test_parse_rules(void **state)
