@@ -165,6 +165,42 @@ def test_iq_round_trips_to_full_jids_across_nodes(cluster3, xmpp):
             "%s's software version answer to %s has no name: %s" % (dst, src, iq)
 
 
+def last_activity(xmpp, asker, of):
+    """The seconds of a XEP-0012 answer to `asker` about bare JID `of`."""
+    iq = asker.xmpp.make_iq_get(queryxmlns="jabber:iq:last", ito=of)
+    try:
+        got = xmpp.run(iq.send(timeout=TIMEOUT), TIMEOUT + 2, "last activity")
+    except (IqError, IqTimeout, XmppError) as e:
+        pytest.fail("%s asking for %s's last activity: no answer (%s)" % (asker, of, e),
+                    pytrace=False)
+    q = got.xml.find("{jabber:iq:last}query")
+    assert q is not None and q.get("seconds", "").isdigit(), \
+        "%s's last-activity answer about %s has no seconds: %s" % (asker, of, got)
+    return int(q.get("seconds"))
+
+
+def test_last_activity_of_a_contact_online_on_another_node(cluster3, xmpp):
+    """XEP-0012 at a contact's bare JID is answered by the asker's node:
+    0 (online) while the contact is online on another node only, and the
+    time since the logout on that node once it ended."""
+    (a, apw), (b, bpw) = users(cluster3, "alice", "bob")
+    register(cluster3, xmpp, (a, apw), (b, bpw))
+    befriend(cluster3, a, b)
+    alice = online(cluster3, xmpp, 1, a, apw)
+    bob = online(cluster3, xmpp, 2, b, bpw)
+    assert last_activity(xmpp, alice, b) == 0, \
+        "alice (n1) is told bob was away while he is online on n2"
+    gone = str(bob.full_jid)
+    bob.disconnect()
+    for node in cluster3.nodes:
+        node.wait_session(gone, present=False)
+    quiet(xmpp, 2.5)
+    seconds = last_activity(xmpp, alice, b)
+    assert 2 <= seconds <= 2 + TIMEOUT * 2, \
+        "alice (n1) is told bob (logged out of n2 about 2.5 s ago) was last active " \
+        "%d s ago" % seconds
+
+
 def test_offline_storage_when_offline_everywhere_and_delivery_once(cluster3, xmpp):
     (a, apw), (b, bpw) = users(cluster3, "alice", "bob")
     register(cluster3, xmpp, (a, apw), (b, bpw))
