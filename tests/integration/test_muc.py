@@ -20,9 +20,8 @@ from slixmpp.exceptions import IqError, PresenceError
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-import test_s2s_prosody as tsp     # its start_prosody(), shared
 from test_sm import wait_event as event
-from lib import component, jabberd
+from lib import component, jabberd, prosody_server
 from lib.component import run
 from lib.s2s import S2S
 from lib.xmpp import XmppError
@@ -680,7 +679,7 @@ def federate_with_prosody(sandbox, xmpp, service):
         return path
     sandbox.render = render_with_service
     try:
-        p_c2s, p_s2s, pdom = tsp.start_prosody(sandbox, sa)
+        p_c2s, p_s2s, pdom = prosody_server.start(sandbox, sa)
     finally:
         sandbox.render = render
     assert service in (sandbox.path("prosody") / "prosody.cfg.lua").read_text()
