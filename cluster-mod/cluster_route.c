@@ -29,28 +29,6 @@ static void buf_truncate(struct buf *b, size_t len)
 		b->data[len] = '\0';
 }
 
-/* Appends without a call per piece (buf_append's reserve, in the
- * library, for each of the tag's dozens of pieces): the tag is rebuilt
- * for every forwarded route. */
-static inline void put(struct buf *out, const char *s, size_t n)
-{
-	if (out->data == NULL || out->len + n + 1 > out->size)
-		buf_reserve(out, n);
-	memcpy(out->data + out->len, s, n);
-	out->len += n;
-	out->data[out->len] = '\0';
-}
-
-static inline void put_str(struct buf *out, const char *s)
-{
-	put(out, s, strlen(s));
-}
-
-static inline void put_char(struct buf *out, char c)
-{
-	put(out, &c, 1);
-}
-
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -64,7 +42,7 @@ static void append_attr_value(struct buf *out, const char *v)
 	size_t start = 0, i = strcspn(v, "&<>'\"\r\n\t");
 
 	if (v[i] == '\0') {
-		put(out, v, i);
+		buf_append(out, v, i);
 		return;
 	}
 	for (i = 0; v[i] != '\0'; i++) {
@@ -258,30 +236,30 @@ int cluster_route_bytes_as(const char *bytes, size_t len, const char *inherited_
 			used[have - d] = 1;
 	}
 	buf_reserve(out, len + 512);
-	put_str(out, "<route");
+	buf_append_str(out, "<route");
 	if (!have_default) {
-		put_str(out, " xmlns='");
-		put_str(out, route_ns);
-		put_char(out, '\'');
+		buf_append_str(out, " xmlns='");
+		buf_append_str(out, route_ns);
+		buf_append_char(out, '\'');
 	}
 	for (int k = 0; k < nd; k++) {
 		if (d[k].prefix != NULL && !used[k] && !prefix_in(bytes + end, len - end, &d[k]))
 			continue;
-		put_char(out, ' ');
-		put(out, d[k].text, d[k].text_len);
+		buf_append_char(out, ' ');
+		buf_append(out, d[k].text, d[k].text_len);
 	}
 	for (int k = 0; k < na; k++) {
 		ns = at[k].ns;
 		name = at[k].name;
 		value = at[k].value;
-		put_char(out, ' ');
+		buf_append_char(out, ' ');
 		if (ns != NULL && strcmp(ns, NAD_NS_XML) == 0) {
-			put_str(out, "xml:");
+			buf_append_str(out, "xml:");
 		} else if (ns != NULL) {
 			const struct decl *have = decl_for_ns(d, nd, ns);
 
 			if (have != NULL) {
-				put(out, have->prefix, have->prefix_len);
+				buf_append(out, have->prefix, have->prefix_len);
 			} else {
 				/* Declared here, under a prefix the tag does not use. */
 				char *prefix;
@@ -298,24 +276,24 @@ int cluster_route_bytes_as(const char *bytes, size_t len, const char *inherited_
 					buf_truncate(out, mark);
 					return -1;
 				}
-				put_str(out, "xmlns:");
-				put_str(out, prefix);
-				put_str(out, "='");
+				buf_append_str(out, "xmlns:");
+				buf_append_str(out, prefix);
+				buf_append_str(out, "='");
 				append_attr_value(out, ns);
-				put_str(out, "' ");
-				put_str(out, prefix);
+				buf_append_str(out, "' ");
+				buf_append_str(out, prefix);
 				/* Later attributes of this namespace use it. */
 				d[nd++] = (struct decl){ .prefix = prefix, .prefix_len = strlen(prefix),
 							 .value = ns, .value_len = strlen(ns) };
 			}
-			put_char(out, ':');
+			buf_append_char(out, ':');
 		}
-		put_str(out, name);
-		put_str(out, "='");
+		buf_append_str(out, name);
+		buf_append_str(out, "='");
 		append_attr_value(out, value);
-		put_char(out, '\'');
+		buf_append_char(out, '\'');
 	}
-	put_char(out, '>');
-	put(out, bytes + end, len - end);
+	buf_append_char(out, '>');
+	buf_append(out, bytes + end, len - end);
 	return 0;
 }

@@ -117,25 +117,6 @@ void buf_reserve(struct buf *b, size_t extra)
 		b->data[0] = '\0';
 }
 
-void buf_append(struct buf *b, const void *data, size_t len)
-{
-	buf_reserve(b, len);
-	if (len > 0)
-		memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-}
-
-void buf_append_str(struct buf *b, const char *s)
-{
-	buf_append(b, s, strlen(s));
-}
-
-void buf_append_char(struct buf *b, char c)
-{
-	buf_append(b, &c, 1);
-}
-
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

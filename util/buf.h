@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 /* malloc/calloc/realloc/strdup/strndup that abort on failure. */
 void *xmalloc(size_t size);
@@ -37,9 +38,30 @@ void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 /* Make room for at least `extra` more bytes. */
 void buf_reserve(struct buf *b, size_t extra);
-void buf_append(struct buf *b, const void *data, size_t len);
-void buf_append_str(struct buf *b, const char *s);
-void buf_append_char(struct buf *b, char c);
+
+/* Appends: inline, since serializers make a call per small piece (a
+ * route's start tag is dozens); buf_reserve only when the room is short
+ * (size - len > len also holds the NUL; an empty buffer has size 0). */
+static inline void buf_append(struct buf *b, const void *data, size_t len)
+{
+	if (b->size - b->len <= len)
+		buf_reserve(b, len);
+	if (len > 0)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+static inline void buf_append_str(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+static inline void buf_append_char(struct buf *b, char c)
+{
+	buf_append(b, &c, 1);
+}
+
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Append `len` bytes of text escaped for XML character data (&, <, >) or,
