@@ -839,22 +839,20 @@ static void forward_from_sm(struct cluster_local *cl, struct nad *nad,
 	 * less from, which the receiver sets itself (rule 3): left out as the
 	 * start tag is written, for changing the nad would drop those bytes. */
 	static const struct cluster_route_attr drop[] = {
+		{ SESSION_NS, "hops" },         /* only past the hop limit */
 		{ SESSION_NS, "node" }, { SESSION_NS, "targets" }, { NULL, "from" },
-		{ SESSION_NS, "hops" }, { NULL, NULL },
+		{ NULL, NULL },
 	};
-	struct cluster_route_attr drop_now[sizeof(drop) / sizeof(drop[0])];
 	size_t raw_len = 0;
 	const char *raw_ns = NULL, *raw = nad_raw(nad, &raw_len, &raw_ns);
 
-	memcpy(drop_now, drop, sizeof(drop));
 	/* The session changes the sm told us before this stanza reach the
 	 * peers before it (same link, in order): their sm may answer it over
 	 * them (a probe answered to the bare JID of a session just available). */
 	cluster_state_flush(cl->state);
 	buf_init(&bytes);
-	if (!hop_limit)
-		drop_now[3] = (struct cluster_route_attr){ NULL, NULL };        /* hops kept */
-	if (raw == NULL || cluster_route_bytes_as(raw, raw_len, raw_ns, nad, drop_now, &bytes) < 0) {
+	if (raw == NULL || cluster_route_bytes_as(raw, raw_len, raw_ns, nad,
+						  hop_limit ? drop : drop + 1, &bytes) < 0) {
 		nad_attr_set(nad, 0, SESSION_NS, "node", NULL);
 		nad_attr_set(nad, 0, SESSION_NS, "targets", NULL);
 		nad_attr_set(nad, 0, NULL, "from", NULL);
