@@ -496,6 +496,8 @@ static void cluster_report(enum cluster_control_request req, struct buf *out, vo
 			.undelivered = t.counters.undelivered,
 			.sm_held_now = t.held, .sm_held = t.counters.sm_held,
 			.sm_returned = t.counters.sm_returned, .sm_dropped = t.counters.sm_dropped,
+			.direct_sessions = t.direct_sessions, .direct = t.counters.direct,
+			.direct_waited = t.counters.direct_waited,
 		};
 		for (int k = 0; k < CLUSTER_LOCAL_REASONS; k++)        /* i14 */
 			st.tables.undelivered_by[k] = t.counters.undelivered_by[k];

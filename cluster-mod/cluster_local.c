@@ -22,6 +22,9 @@
 #include "util/xhash.h"
 
 #define SESSION_NS "urn:jabberd-cluster:session"
+/* The sm <-> c2s session namespace (jabberd2's sc:, sm/sm.h SM_NS_SESSION). */
+#define C2S_SESSION_NS "http://jabberd.jabberstudio.org/ns/session/1.0"
+#define NS_CARBONS "urn:xmpp:carbons:2"
 /* The router's component namespace (router/router.h ROUTER_NS_COMP). */
 #define CLUSTER_NS_COMP "http://jabberd.jabberstudio.org/ns/component/1.0"
 
@@ -68,6 +71,17 @@ struct cluster_local {
 	size_t nheld, held_bytes;
 	struct router_mod_timer *hold_timer;
 	int hold_armed;
+	/* Direct delivery: full JID -> struct direct_sess, the local
+	 * sessions the sm said take forwarded messages without it; the
+	 * newest jc:mark handed to the sm, and the newest it has taken. */
+	struct xhash *direct;
+	uint64_t mark, done;
+};
+
+/* A local session that direct delivery may reach (the sm's direct='1'). */
+struct direct_sess {
+	char *c2s, *c2s_id, *sm_id;
+	uint64_t mark;                  /* the last jc:mark naming it */
 };
 
 /* A route for the sm held while it is away (rule 10). */
@@ -698,6 +712,159 @@ static void to_sm(struct cluster_local *cl, struct nad *nad, size_t cost, const 
 	hold_arm(cl);
 }
 
+/* ---- direct delivery (docs/cluster-protocol.md, "Direct delivery") ---- */
+
+static void direct_free(void *v)
+{
+	struct direct_sess *d = v;
+
+	if (d == NULL)
+		return;
+	free(d->c2s);
+	free(d->c2s_id);
+	free(d->sm_id);
+	free(d);
+}
+
+static void direct_forget(struct cluster_local *cl, const char *jid)
+{
+	direct_free(xhash_remove(cl->direct, jid));
+}
+
+/* The sm's notification for a local session: what direct delivery needs
+ * (start and update with direct='1'), or nothing. */
+static void direct_note(struct cluster_local *cl, const char *jid, const char *sid,
+			const struct nad *nad, int el)
+{
+	const char *direct = nad_attr(nad, el, NULL, "direct");
+	const char *c2s = nad_attr(nad, el, NULL, "c2s");
+	const char *c2s_id = nad_attr(nad, el, NULL, "c2s-id");
+	struct direct_sess *d;
+
+	if (direct == NULL || strcmp(direct, "1") != 0 || c2s == NULL || c2s_id == NULL ||
+	    sid == NULL || c2s[0] == '\0' || c2s_id[0] == '\0' || sid[0] == '\0') {
+		direct_forget(cl, jid);
+		return;
+	}
+	d = xhash_get(cl->direct, jid);
+	if (d == NULL) {
+		d = xcalloc(1, sizeof(*d));
+		/* Whatever is on its way through the sm now goes first. */
+		d->mark = cl->mark;
+		xhash_put(cl->direct, jid, d);
+	} else if (strcmp(d->c2s, c2s) == 0 && strcmp(d->c2s_id, c2s_id) == 0 &&
+		   strcmp(d->sm_id, sid) == 0) {
+		return;
+	} else {
+		free(d->c2s);
+		free(d->c2s_id);
+		free(d->sm_id);
+	}
+	d->c2s = xstrdup(c2s);
+	d->c2s_id = xstrdup(c2s_id);
+	d->sm_id = xstrdup(sid);
+}
+
+/* A route for the sm naming targets: if one of them may be reached
+ * directly, the route carries jc:mark, and a message for that session
+ * goes directly only once the sm says it has taken this one. */
+static void direct_mark(struct cluster_local *cl, struct nad *nad, const char *const *targets,
+			size_t ntargets)
+{
+	char m[24];
+	int marked = 0;
+
+	if (xhash_count(cl->direct) == 0)
+		return;
+	for (size_t i = 0; i < ntargets; i++) {
+		struct direct_sess *d = xhash_get(cl->direct, targets[i]);
+
+		if (d == NULL)
+			continue;
+		if (!marked)
+			cl->mark++;
+		marked = 1;
+		d->mark = cl->mark;
+	}
+	if (!marked)
+		return;
+	snprintf(m, sizeof(m), "%llu", (unsigned long long)cl->mark);
+	nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "mark", m);
+}
+
+/* <done mark='N'/> from the sm. */
+static void direct_done(struct cluster_local *cl, const struct nad *nad, int el)
+{
+	const char *m = nad_attr(nad, el, NULL, "mark");
+	char *end = NULL;
+	unsigned long long v;
+
+	if (m == NULL || m[0] < '0' || m[0] > '9' ||
+	    (v = strtoull(m, &end, 10), *end != '\0') || v > cl->mark) {
+		log_warnx("cluster: <done mark='%.24s'/> from %s refused: not a mark we gave",
+			  m != NULL ? m : "", cl->cc->sm);
+		return;
+	}
+	if (v > cl->done)
+		cl->done = v;
+}
+
+/*
+ * A peer's STANZA for one local session the sm said needs nothing of it
+ * (direct='1'): a message, not a carbon copy (the session may not want
+ * it), with nothing marked for that session still on its way through the
+ * sm, is handed to the session's c2s as the sm would have wrapped it
+ * (cluster_to_sess() then pkt_sess() in sm/cluster.c). `nad` is the route
+ * as parsed (route_for_sm). Returns 1 if it went (nad taken), 0 to hand
+ * it to the sm as usual.
+ */
+static int direct_deliver(struct cluster_local *cl, struct nad *nad, const uint8_t *route,
+			  size_t len, const char *target)
+{
+	struct direct_sess *d = xhash_get(cl->direct, target);
+	const char *error = NULL;
+	struct buf raw = { 0 };
+	const char *ns;
+	int p;
+
+	if (d == NULL || !cl->sm_up)
+		return 0;
+	p = nad_child(nad, 0, NULL, NULL);
+	if (p == NAD_NONE || nad_next(nad, p, NULL, NULL) != NAD_NONE ||
+	    strcmp(nad_name(nad, p), "message") != 0 || (ns = nad_ns(nad, p)) == NULL ||
+	    strcmp(ns, "jabber:client") != 0 || nad_attr(nad, p, NULL, "from") == NULL ||
+	    nad_attr(nad, p, NULL, "to") == NULL ||
+	    nad_attr(nad, 0, SESSION_NS, "undelivered") != NULL ||
+	    nad_child(nad, p, NS_CARBONS, "received") != NAD_NONE ||
+	    nad_child(nad, p, NS_CARBONS, "sent") != NAD_NONE)
+		return 0;
+	if (d->mark > cl->done) {
+		cl->c.direct_waited++;
+		return 0;
+	}
+	if (router_mod_congested(cl->r, d->c2s) != 0)
+		return 0;       /* not there (the sm decides), or its output is full */
+	nad_attr_set(nad, 0, NULL, "to", d->c2s);
+	nad_attr_set(nad, 0, NULL, "from", cl->cc->sm);
+	nad_attr_set(nad, 0, SESSION_NS, "also", NULL);
+	nad_attr_set(nad, 0, SESSION_NS, "hops", NULL);
+	nad_attr_set(nad, 0, SESSION_NS, "mark", NULL);
+	nad_attr_set_prefixed(nad, p, C2S_SESSION_NS, "jcs", "c2s", d->c2s_id);
+	nad_attr_set_prefixed(nad, p, C2S_SESSION_NS, "jcs", "sm", d->sm_id);
+	if (cluster_route_for_session((const char *)route, len, NULL, nad, C2S_SESSION_NS,
+				      d->c2s_id, d->sm_id, &raw) == 0)
+		nad_raw_set(nad, raw.data, raw.len, NULL);
+	buf_free(&raw);
+	if (router_mod_route(cl->r, nad, &error) < 0) {
+		cl->c.sm_dropped++;
+		log_warnx("cluster: a message for %s not handed to %s: %s", target, d->c2s,
+			  error != NULL ? error : "undeliverable");
+		return 1;
+	}
+	cl->c.direct++;
+	return 1;
+}
+
 /* A STANZA from a peer (rules 3 and 6). */
 static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_t len,
 			const char *const *targets, size_t ntargets)
@@ -714,6 +881,8 @@ static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_
 		cl->c.sm_dropped++;
 		return;
 	}
+	if (ntargets == 1 && direct_deliver(cl, nad, route, len, targets[0]))
+		return;
 	ret = nad_attr(nad, 0, SESSION_NS, "undelivered");
 	if (ret != NULL) {
 		/* Rule 10: one of ours the peer's sm never took, back. */
@@ -735,6 +904,8 @@ static void fwd_deliver(void *ctx, const char *peer, const uint8_t *route, size_
 
 		nad_attr_set_prefixed(nad, 0, SESSION_NS, JC_PREFIX, "targets", list);
 		free(list);
+		if (ret == NULL)
+			direct_mark(cl, nad, targets, ntargets);
 	}
 	if (ret == NULL && cl->sm_up) {
 		/* The bytes the router writes for the sm instead of
@@ -909,6 +1080,7 @@ static void local_sm_gone(struct cluster_local *cl)
 		(void)cluster_state_local_remove(cl->state, jids.data + off);
 	buf_free(&jids);
 	xhash_clear(cl->bare, NULL);
+	xhash_clear(cl->direct, direct_free);
 	cl->sm_up = 0;
 	cl->sm_lines = 0;       /* the next sm says what it takes */
 	log_notice("cluster: %s went away: its %zu sessions ended", cl->cc->sm, n);
@@ -1014,6 +1186,7 @@ void cluster_local_tables(const struct cluster_local *cl, struct cluster_local_t
 	t->redirects = cl->cc->sm != NULL ? t->local + xhash_count(cl->bare) : 0;
 	t->handed = cl->handed;
 	t->held = cl->nheld;
+	t->direct_sessions = xhash_count(cl->direct);
 }
 
 int cluster_local_peer_tables(const struct cluster_local *cl, const char *peer,
@@ -1091,24 +1264,29 @@ static void session_notify(struct cluster_local *cl, struct nad *nad, int el)
 
 	if (action != NULL && jid != NULL) {
 		if (strcmp(action, "end") == 0) {
+			direct_forget(cl, jid);
 			r = cluster_state_local_remove(cl->state, jid);
 			error = "no such session";
 			if (r == 0)
 				redirect_end(cl, jid);          /* i13-fwd */
 		} else if (strcmp(action, "start") == 0 || strcmp(action, "update") == 0) {
 			long p = prio != NULL ? strtol(prio, NULL, 10) : 0;
-			uint64_t started = cluster_state_lookup(cl->state, jid, cl->cc->node,
-								&cur) == 0 &&
-					   strcmp(action, "update") == 0 ?
+			int fresh = cluster_state_lookup(cl->state, jid, cl->cc->node, &cur) < 0;
+			int up = avail != NULL && strcmp(avail, "1") == 0;
+			uint64_t started = !fresh && strcmp(action, "update") == 0 ?
 					   cur.started_ms : now_ms();
 
-			int fresh = cluster_state_lookup(cl->state, jid, cl->cc->node, &cur) < 0;
-
-			r = cluster_state_local_set(cl->state, jid, sid, (int)p,
-						    avail != NULL && strcmp(avail, "1") == 0,
-						    started, &error);
+			if (!fresh && strcmp(action, "update") == 0 && cur.priority == (int)p &&
+			    cur.available == up && strcmp(cur.sid, sid != NULL ? sid : "") == 0) {
+				r = 0;  /* only what direct delivery needs changed */
+			} else {
+				r = cluster_state_local_set(cl->state, jid, sid, (int)p, up,
+							    started, &error);
+				if (r == 0)
+					local_started(cl, jid, fresh);  /* i13-fwd */
+			}
 			if (r == 0)
-				local_started(cl, jid, fresh);  /* i13-fwd */
+				direct_note(cl, jid, sid, nad, el);
 		} else {
 			error = "unknown action";
 		}
@@ -1150,6 +1328,11 @@ void cluster_local_deliver(struct cluster_local *cl, struct nad *nad)
 	if (cl->cc->sm != NULL && from != NULL && strcmp(from, cl->cc->sm) == 0) {
 		if (ra.node != NULL) {
 			forward_from_sm(cl, nad, &ra);
+			return;
+		}
+		if ((el = nad_child(nad, 0, SESSION_NS, "done")) != NAD_NONE) {
+			direct_done(cl, nad, el);
+			nad_free(&nad);
 			return;
 		}
 		if ((el = nad_child(nad, 0, SESSION_NS, "sync")) != NAD_NONE) {
@@ -1279,6 +1462,7 @@ struct cluster_local *cluster_local_new(struct router *r, const struct cluster_c
 					  &hooks, cl);
 		cluster_fwd_set_incarnation(cl->fwd, cluster_peers_incarnation(peers));
 		cl->bare = xhash_new();
+		cl->direct = xhash_new();
 		cl->held = xhash_new();         /* i14 */
 		cl->sync_timer = router_mod_timer_new(r, sync_check, cl);
 		cl->hold_timer = router_mod_timer_new(r, hold_cb, cl);
@@ -1323,6 +1507,9 @@ void cluster_local_free(struct cluster_local **clp)
 	nad_reader_free(&cl->reader);
 	nad_free(&cl->stubs);
 	xhash_free(&cl->bare);
+	if (cl->direct != NULL)
+		xhash_clear(cl->direct, direct_free);
+	xhash_free(&cl->direct);
 	xhash_clear(cl->held, free);    /* i14 */
 	xhash_free(&cl->held);
 	cluster_state_free(&cl->state);

@@ -127,12 +127,17 @@ struct cluster_local_counters {
 	 * node-dead, queue-full, no-such-node, too-big) */
 	uint64_t undelivered_by[CLUSTER_LOCAL_REASONS];
 	uint64_t holds;                 /* <hold/> routes sent (rule 11) */
+	/* Direct delivery: forwarded messages handed to a local c2s without
+	 * the sm; and those that went through the sm instead because an
+	 * earlier stanza for the session was still there (jc:mark). */
+	uint64_t direct, direct_waited;
 };
 struct cluster_local_tables {
 	size_t local, remote;           /* sessions in the table */
 	size_t redirects;               /* redirects installed: local + bare */
 	uint64_t handed;                /* routes for the domains handed to the sm */
 	size_t held;                    /* held for the sm now (rule 10) */
+	size_t direct_sessions;         /* local sessions direct delivery may reach */
 	struct cluster_local_counters counters;
 };
 void cluster_local_tables(const struct cluster_local *cl, struct cluster_local_tables *t);

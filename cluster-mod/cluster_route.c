@@ -297,3 +297,62 @@ int cluster_route_bytes_as(const char *bytes, size_t len, const char *inherited_
 	buf_append(out, bytes + end, len - end);
 	return 0;
 }
+
+/* The offset just past the '>' of the start tag at b[i] (quotes
+ * skipped), or 0. */
+static size_t tag_end(const char *b, size_t len, size_t i)
+{
+	while (i < len) {
+		if (b[i] == '\'' || b[i] == '"') {
+			const char *close = memchr(b + i + 1, b[i], len - i - 1);
+
+			if (close == NULL)
+				return 0;
+			i = (size_t)(close - b) + 1;
+		} else if (b[i] == '>') {
+			return i + 1;
+		} else {
+			i++;
+		}
+	}
+	return 0;
+}
+
+int cluster_route_for_session(const char *bytes, size_t len, const char *inherited_ns,
+			      const struct nad *nad, const char *sess_ns, const char *c2s_id,
+			      const char *sm_id, struct buf *out)
+{
+	struct buf r = { 0 };
+	size_t start, end, at;
+	int rc = -1;
+
+	if (cluster_route_bytes_as(bytes, len, inherited_ns, nad, NULL, &r) < 0)
+		goto done;
+	if ((start = tag_end(r.data, r.len, 0)) == 0)
+		goto done;
+	while (start < r.len && is_space(r.data[start]))
+		start++;
+	if (start + 1 >= r.len || r.data[start] != '<' || r.data[start + 1] == '/' ||
+	    r.data[start + 1] == '!' || r.data[start + 1] == '?' ||
+	    (end = tag_end(r.data, r.len, start)) == 0)
+		goto done;
+	at = r.data[end - 2] == '/' ? end - 2 : end - 1;
+	/* A jcs prefix the bytes use already (the stanza's, or one of the
+	 * route's that the stanza's children rely on) would clash. */
+	if (memmem(r.data, r.len, "jcs:", 4) != NULL || memmem(r.data, r.len, "xmlns:jcs", 9) != NULL)
+		goto done;
+	buf_reserve(out, r.len + 128);
+	buf_append(out, r.data, at);
+	buf_append_str(out, " xmlns:jcs='");
+	append_attr_value(out, sess_ns);
+	buf_append_str(out, "' jcs:c2s='");
+	append_attr_value(out, c2s_id);
+	buf_append_str(out, "' jcs:sm='");
+	append_attr_value(out, sm_id);
+	buf_append_char(out, '\'');
+	buf_append(out, r.data + at, r.len - at);
+	rc = 0;
+done:
+	buf_free(&r);
+	return rc;
+}

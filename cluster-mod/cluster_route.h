@@ -63,4 +63,17 @@ int cluster_route_bytes_as(const char *bytes, size_t len, const char *inherited_
 			   const struct nad *nad, const struct cluster_route_attr *drop,
 			   struct buf *out);
 
+/*
+ * Direct delivery (docs/cluster-protocol.md): the route for a c2s that
+ * the sm would have written for one of its sessions. The same as
+ * cluster_route_bytes() (`nad`'s root attributes as they must now be:
+ * to = the c2s, from = the sm), and the stanza's start tag gets
+ * xmlns:jcs='SESS_NS' jcs:c2s='C2S_ID' jcs:sm='SM_ID'. Returns 0, or -1
+ * with `out` untouched when the bytes are not that shape (one element
+ * in the route) or the stanza's start tag already names a jcs prefix.
+ */
+int cluster_route_for_session(const char *bytes, size_t len, const char *inherited_ns,
+			      const struct nad *nad, const char *sess_ns, const char *c2s_id,
+			      const char *sm_id, struct buf *out);
+
 #endif

@@ -194,6 +194,9 @@ void cluster_status_text(const struct cluster_status *st, struct buf *out)
 	buf_printf(out, "  for the sm   %" PRIu64 " held now; %" PRIu64 " held, %" PRIu64
 		   " handed back, %" PRIu64 " dropped\n", st->tables.sm_held_now,
 		   st->tables.sm_held, st->tables.sm_returned, st->tables.sm_dropped);
+	buf_printf(out, "  direct       %" PRIu64 " to c2s, %" PRIu64 " through the sm after "
+		   "an earlier stanza; %" PRIu64 " sessions\n", st->tables.direct,
+		   st->tables.direct_waited, st->tables.direct_sessions);
 	buf_printf(out, "  undelivered ");
 	for (size_t k = 0; k < sizeof(undelivered_causes) / sizeof(undelivered_causes[0]); k++)
 		buf_printf(out, "%s %s %" PRIu64, k > 0 ? "," : "", undelivered_causes[k],
@@ -344,6 +347,9 @@ void cluster_status_json(const struct cluster_status *st, struct buf *out)
 		   ",\"sm_returned\":%" PRIu64 ",\"sm_dropped\":%" PRIu64,
 		   st->tables.sm_held_now, st->tables.sm_held, st->tables.sm_returned,
 		   st->tables.sm_dropped);
+	buf_printf(out, ",\"direct\":%" PRIu64 ",\"direct_waited\":%" PRIu64
+		   ",\"direct_sessions\":%" PRIu64, st->tables.direct, st->tables.direct_waited,
+		   st->tables.direct_sessions);
 	buf_append_str(out, ",\"undelivered_by\":{");
 	for (size_t k = 0; k < sizeof(undelivered_causes) / sizeof(undelivered_causes[0]); k++)
 		buf_printf(out, "%s\"%s\":%" PRIu64, k > 0 ? "," : "", undelivered_causes[k],
@@ -620,6 +626,9 @@ void cluster_status_metrics(const struct cluster_status *st, struct buf *out)
 	prom_router(st, out, "jabberd_cluster_forwarded_in_total", "counter",
 		    "Stanzas from other nodes handed to the local sm since start.",
 		    st->tables.forwarded_in);
+	prom_router(st, out, "jabberd_cluster_direct_total", "counter",
+		    "Messages from other nodes handed to a local c2s without the sm since start.",
+		    st->tables.direct);
 	prom_router(st, out, "jabberd_cluster_undelivered_total", "counter",
 		    "Stanzas handed back to the local sm as undelivered since start.",
 		    st->tables.undelivered);

@@ -69,6 +69,7 @@ struct cluster_status_tables {
 	uint64_t forwarded_out, forwarded_in, undelivered;
 	/* rule 10: for the sm while it is away */
 	uint64_t sm_held_now, sm_held, sm_returned, sm_dropped;
+	uint64_t direct_sessions, direct, direct_waited;       /* direct delivery */
 	/* i13-fed: component names (cluster_names.h) */
 	uint64_t names_announced;       /* this node's components' names */
 	uint64_t names_held;            /* bound here for peers' components */

@@ -98,6 +98,11 @@ struct sm_cluster {
 	/* i14: orders local initial presences and stubs becoming available
 	 * (sess.avail_seq, rsess.avail_seq); compared modulo 2^32. */
 	uint32_t seq;
+	/* Direct delivery: the newest jc:mark taken (told back in <done/>
+	 * once per loop turn), and whether it is still to be told. */
+	char mark[24];
+	int mark_untold;
+	struct mio_timer *done_timer;
 };
 
 int sm_clustered(const struct sm *sm)
@@ -1476,7 +1481,7 @@ static char *delivered_elsewhere(struct sm *sm, const struct pkt *pkt, const cha
 /* The jc: attributes of a route from the module (rules 3, 4, 6, 7, 9),
  * read in one pass over its attributes rather than a lookup each. */
 struct jc_attrs {
-	const char *from_node, *undelivered, *node, *targets, *hops, *also;
+	const char *from_node, *undelivered, *node, *targets, *hops, *also, *mark;
 };
 
 static void jc_attrs_get(const struct nad *route, struct jc_attrs *a)
@@ -1500,6 +1505,8 @@ static void jc_attrs_get(const struct nad *route, struct jc_attrs *a)
 			a->hops = value;
 		else if (strcmp(name, "also") == 0)
 			a->also = value;
+		else if (strcmp(name, "mark") == 0)
+			a->mark = value;
 	}
 }
 
@@ -1796,6 +1803,99 @@ static void cluster_revived(struct sm *sm)
 	users_put(users, nu);
 }
 
+/* ---- direct delivery (docs/cluster-protocol.md, "Direct delivery") ---- */
+
+/* The in-router modules that do nothing to a message for a session. */
+static int in_router_plain(const struct sm *sm)
+{
+	static const char *const plain[] = {
+		"session", "validate", "presence", "pep", "privacy", NULL,
+	};
+
+	for (int i = 0; i < sm->nchain[CHAIN_IN_ROUTER]; i++) {
+		const char *name = sm->chains[CHAIN_IN_ROUTER][i]->name;
+		int k = 0;
+
+		while (plain[k] != NULL && strcmp(plain[k], name) != 0)
+			k++;
+		if (plain[k] == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* What cluster_to_sess() does to a message that is not a carbon copy:
+ * the in-router chain (privacy_in_router the only one that acts on
+ * messages) and the session's list in force. With no privacy rule and
+ * only those modules, nothing: the message is wrapped for the c2s. */
+int sm_cluster_direct_ok(const struct sess *sess)
+{
+	const struct sm *sm = sess->user->sm;
+
+	return sm->cluster != NULL && !sess->ended && sess->c2s != NULL &&
+	       sess->c2s_id != NULL && in_router_plain(sm) && privacy_user_open(sess->user);
+}
+
+void sm_cluster_direct_recheck(struct user *user)
+{
+	struct list_node *n;
+
+	if (user->sm->cluster == NULL)
+		return;
+	for (n = list_first(&user->sessions); n != NULL; n = list_next(&user->sessions, n)) {
+		struct sess *s = LIST_ENTRY(n, struct sess, link);
+
+		if (!s->ended && s->direct != sm_cluster_direct_ok(s)) {
+			log_debug("sm: cluster: %s: direct delivery %s", jid_full(s->jid),
+				  s->direct ? "off" : "on");
+			sm_cluster_notify(s, "update");
+		}
+	}
+}
+
+/* The module marks what it hands us for a session it may deliver to
+ * directly; <done mark='N'/> tells it we have taken everything up to N,
+ * so a message it delivers directly cannot pass an earlier stanza still
+ * on its way through us. Told once per loop turn. */
+static void done_send(struct sm *sm)
+{
+	struct sm_cluster *c = sm->cluster;
+	struct nad *route;
+	int el;
+
+	if (!c->mark_untold)
+		return;
+	c->mark_untold = 0;
+	route = comp_route_new(sm->cluster_notify, sm->router_id, NULL);
+	el = nad_elem_add(route, 0, NS, "done");
+	nad_attr_set(route, el, NULL, "mark", c->mark);
+	sm_send(sm, route);
+}
+
+static void done_timer(struct mio_timer *t, void *ctx)
+{
+	(void)t;
+	done_send(ctx);
+}
+
+static void mark_taken(struct sm *sm, const char *mark)
+{
+	struct sm_cluster *c = sm->cluster;
+	size_t n = strspn(mark, "0123456789");
+
+	if (n == 0 || n >= sizeof(c->mark) || mark[n] != '\0') {
+		log_warnx("sm: cluster: a bad jc:mark '%.24s' from %s; ignored", mark,
+			  sm->cluster_notify);
+		return;
+	}
+	memcpy(c->mark, mark, n + 1);
+	c->mark_untold = 1;
+	if (c->done_timer == NULL)
+		done_send(sm);
+	else if (!mio_timer_pending(c->done_timer))
+		mio_timer_start(c->done_timer, 0, 0);
+}
+
 int sm_cluster_in(struct sm *sm, struct nad *route, int payload)
 {
 	const char *from = nad_attr(route, 0, NULL, "from");
@@ -1816,6 +1916,8 @@ int sm_cluster_in(struct sm *sm, struct nad *route, int payload)
 	if (strcmp(from, sm->cluster_notify) != 0)
 		return 0;
 	jc_attrs_get(route, &jc);
+	if (jc.mark != NULL)
+		mark_taken(sm, jc.mark);        /* before anything can drop it */
 	if (jc.from_node != NULL || jc.undelivered != NULL) {
 		cluster_forwarded(sm, route, payload, &jc);
 		return 1;
@@ -1856,6 +1958,7 @@ void sm_cluster_init(struct sm *sm)
 	if (sm->mio != NULL) {
 		c->timer = mio_timer_new(sm->mio, cluster_timer, sm);
 		mio_timer_start(c->timer, 1000, 1);
+		c->done_timer = mio_timer_new(sm->mio, done_timer, sm);
 	}
 	sm->cluster = c;
 }
@@ -1878,6 +1981,7 @@ void sm_cluster_free(struct sm *sm)
 	xhash_clear(c->nodes, free);
 	xhash_free(&c->nodes);
 	mio_timer_free(&c->timer);
+	mio_timer_free(&c->done_timer);
 	sm_fwd_clear(&c->batch);
 	free(c->batch_from);
 	free(c);

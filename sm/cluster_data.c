@@ -76,6 +76,14 @@ void sm_cluster_changed(struct sm *sm, const char *bare, enum sm_user_data what)
 	nad_attr_set(nad, el, NULL, "what", sm_user_data_name(what));
 	log_debug("sm: cluster: %s of %s changed here", sm_user_data_name(what), bare);
 	sm_send(sm, nad);
+	/* Written in memory first (mod_privacy): direct delivery may end or
+	 * begin for the user's sessions here, told before the iq's answer. */
+	if (what == SM_DATA_PRIVACY) {
+		struct user *user = xhash_get(sm->users, bare);
+
+		if (user != NULL)
+			sm_cluster_direct_recheck(user);
+	}
 }
 
 void sm_cluster_reload_all(struct sm *sm)
@@ -91,6 +99,7 @@ void sm_cluster_reload_all(struct sm *sm)
 	while (xhash_iter_next(&it, NULL, &v)) {
 		for (size_t i = 0; i < sizeof(cached) / sizeof(cached[0]); i++)
 			mm_user_changed(sm, v, cached[i]);
+		sm_cluster_direct_recheck(v);
 		n++;
 	}
 	log_info("sm: cluster: the data of %lu loaded user(s) read again", n);
@@ -160,6 +169,8 @@ int sm_cluster_route(struct sm *sm, const struct nad *route, int payload)
 		account_gone(user);
 	else
 		mm_user_changed(sm, user, what);
+	if (what == SM_DATA_PRIVACY)
+		sm_cluster_direct_recheck(user);
 	user->refs--;
 	/* A deleted account is not kept for its sessions elsewhere. */
 	if (what == SM_DATA_ACCOUNT)

@@ -11,14 +11,21 @@
  *	<route to='NAME' from='sm-n1'>
  *	  <session xmlns='urn:jabberd-cluster:session' action='start|update|end'
  *	           jid='user@example.org/res' sm='SM-SESSION-ID'
- *	           priority='5' available='1'/>
+ *	           priority='5' available='1'
+ *	           c2s='c2s' c2s-id='C2S-SESSION-ID' direct='1'/>
  *	</route>
+ *
+ * c2s and c2s-id name the session's stream at its c2s (start and update);
+ * direct='1' says messages forwarded from other nodes for this session
+ * need nothing of the sm (sm_cluster_direct_ok), so the module may hand
+ * them to the c2s itself (docs/cluster-protocol.md, "Direct delivery").
  *
  * Without both settings nothing is sent.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "comp/comp.h"
 #include "sm/sm.h"
@@ -43,6 +50,13 @@ void sm_cluster_notify(struct sess *sess, const char *action)
 	nad_attr_set(nad, el, NULL, "sm", sess->sm_id);
 	nad_attr_set(nad, el, NULL, "priority", prio);
 	nad_attr_set(nad, el, NULL, "available", sess->available ? "1" : "0");
+	sess->direct = 0;
+	if (strcmp(action, "end") != 0 && sess->c2s != NULL && sess->c2s_id != NULL) {
+		nad_attr_set(nad, el, NULL, "c2s", sess->c2s);
+		nad_attr_set(nad, el, NULL, "c2s-id", sess->c2s_id);
+		if ((sess->direct = sm_cluster_direct_ok(sess)))
+			nad_attr_set(nad, el, NULL, "direct", "1");
+	}
 	log_debug("sm: cluster: session %s %s (priority %s, %savailable)", action,
 		  jid_full(sess->jid), prio, sess->available ? "" : "un");
 	sm_send(sm, nad);

@@ -907,6 +907,14 @@ int privacy_sess_denies(struct sess *sess, const struct pkt *pkt)
 	return plist_denies(user, plist_in_force(user, sess), pkt->from, pkind(pkt, 0));
 }
 
+int privacy_user_open(const struct user *user)
+{
+	const struct xhash *blocked = privacy_blocklist(user);
+	const struct privacy *p = privacy_lists(user);
+
+	return (blocked == NULL || xhash_count(blocked) == 0) && (p == NULL || p->nlists == 0);
+}
+
 int privacy_user_denies(struct user *user, const struct pkt *pkt)
 {
 	if (privacy_lists(user) == NULL || pkt->from == NULL)

@@ -22,5 +22,10 @@ int privacy_user_denies(struct user *user, const struct pkt *pkt);
  * bare JID: 1 if this session fetched the block list (0: not for it);
  * 1 for any other stanza. */
 int privacy_push_wanted(struct sess *sess, const struct pkt *pkt);
+/* 1 if nothing of the user's can refuse a stanza from outside: no block
+ * list entry and no XEP-0016 list (so no list in force for any session).
+ * A cluster's receiving node may then hand messages for the user's
+ * sessions to their c2s without this sm (sm/cluster.c, direct delivery). */
+int privacy_user_open(const struct user *user);
 
 #endif

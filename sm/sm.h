@@ -150,6 +150,7 @@ struct sess {
 	struct nad *pres;               /* last broadcast presence */
 	uint64_t started_ms;            /* Unix time in ms (rule 5 across nodes) */
 	uint32_t avail_seq;             /* cluster: when its initial presence went (i14) */
+	int direct;                     /* cluster: the module was told direct='1' */
 	void **mod;                     /* module data, by slot */
 	int ended;
 	struct list_node link;
@@ -255,6 +256,14 @@ void sm_send(struct sm *sm, struct nad *nad);
  * priority, or ended. No-op without that configuration. */
 #define SM_CLUSTER_NS "urn:jabberd-cluster:session"
 void sm_cluster_notify(struct sess *sess, const char *action);
+/* Direct delivery (sm/cluster.c): 1 if messages other nodes forward to
+ * this session need nothing of this sm but the wrapping for its c2s (no
+ * privacy rule of the user's, an in-router chain of modules that do
+ * nothing to messages), so the module may hand them to the c2s itself.
+ * sm_cluster_direct_recheck(): tell the module of each local session of
+ * `user` whose answer changed. */
+int sm_cluster_direct_ok(const struct sess *sess);
+void sm_cluster_direct_recheck(struct user *user);
 void sm_send_held(struct sm *sm);
 
 /* ---- cluster.c: the sm in a cluster (sm/README.md "In a cluster") ---- */

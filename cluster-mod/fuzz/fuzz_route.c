@@ -8,7 +8,9 @@
  * The first input byte picks the targets' value (plain, or with
  * characters that need escaping). The sending side too: the bytes
  * cluster_route_bytes_as writes leaving out jc:node, jc:targets and from
- * must parse to the tree with those removed.
+ * must parse to the tree with those removed. And direct delivery: the
+ * bytes cluster_route_for_session writes must parse to the tree the sm
+ * would have sent the c2s (the stanza with the session attributes).
  */
 #include "config.h"
 
@@ -54,6 +56,40 @@ static int send_side(const uint8_t *data, size_t size)
 	return 0;
 }
 
+#define C2S_SESSION_NS "http://jabberd.jabberstudio.org/ns/session/1.0"
+
+/* What direct_deliver (cluster_local.c) does with a peer's route. */
+static int direct_side(const uint8_t *data, size_t size)
+{
+	static const char *const ids[][2] = { { "12", "ab" }, { "' \"&<>\t", "\r\n/>" } };
+	const char *err = NULL, *cid = ids[data[0] & 1][0], *sid = ids[data[0] & 1][1];
+	struct buf out = { 0 };
+	struct nad *nad = nad_parse((const char *)data + 1, size - 1, 64, &err, NULL), *got;
+	int p;
+
+	if (nad == NULL)
+		return 0;
+	p = nad_child(nad, 0, NULL, NULL);
+	nad_attr_set(nad, 0, NULL, "to", "c2s");
+	nad_attr_set(nad, 0, NULL, "from", "sm");
+	if (p != NAD_NONE) {
+		nad_attr_set_prefixed(nad, p, C2S_SESSION_NS, "jcs", "c2s", cid);
+		nad_attr_set_prefixed(nad, p, C2S_SESSION_NS, "jcs", "sm", sid);
+	}
+	if (cluster_route_for_session((const char *)data + 1, size - 1, NULL, nad,
+				      C2S_SESSION_NS, cid, sid, &out) == 0) {
+		got = nad_parse(out.data, out.len, 64, &err, NULL);
+		if (p == NAD_NONE || got == NULL || !nad_same(nad, 0, got, 0))
+			abort();
+		nad_free(&got);
+	} else if (out.len != 0) {
+		abort();
+	}
+	buf_free(&out);
+	nad_free(&nad);
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const targets[] = { "b@example.com/r", "b@x/' \"&<>\t\r\n" };
@@ -81,5 +117,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	buf_free(&out);
 	nad_free(&nad);
-	return send_side(data, size);
+	send_side(data, size);
+	return direct_side(data, size);
 }

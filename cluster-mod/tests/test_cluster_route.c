@@ -249,6 +249,107 @@ static void test_drop(void **state)
 	buf_free(&got);
 }
 
+#define C2S_SESSION_NS "http://jabberd.jabberstudio.org/ns/session/1.0"
+
+/* What the module does for direct delivery (cluster_local.c
+ * direct_deliver): the tree the c2s must get, to compare with the bytes. */
+static struct nad *for_c2s(const char *bytes, const char *cid, const char *sid)
+{
+	const char *err = NULL;
+	struct nad *nad = nad_parse(bytes, strlen(bytes), 64, &err, NULL);
+	int p;
+
+	if (nad == NULL)
+		fail_msg("does not parse: %s: %s", err, bytes);
+	nad_attr_set(nad, 0, NULL, "to", "c2s");
+	nad_attr_set(nad, 0, NULL, "from", "sm-n2");
+	nad_attr_set(nad, 0, SESSION_NS, "hops", NULL);
+	p = nad_child(nad, 0, NULL, NULL);
+	nad_attr_set_prefixed(nad, p, C2S_SESSION_NS, "jcs", "c2s", cid);
+	nad_attr_set_prefixed(nad, p, C2S_SESSION_NS, "jcs", "sm", sid);
+	return nad;
+}
+
+/* The bytes parse to the tree the sm would have sent the c2s: the route
+ * addressed anew, the stanza with the session attributes, all else kept;
+ * an empty stanza, quotes holding '>' and '/>' in the start tag, odd ids. */
+static void test_for_session(void **state)
+{
+	static const char *const in[] = {
+		"<route xmlns='jabber:component:accept' to='example.com'><message "
+		"xmlns='jabber:client' from='a@example.com/r' to='b@example.com/r' type='chat'>"
+		"<body>hi &amp; bye</body></message></route>",
+		"<route xmlns='jabber:component:accept' xmlns:jc='urn:jabberd-cluster:session' "
+		"jc:hops='2' to='example.com'>\n <message xmlns='jabber:client' "
+		"from=\"a@example.com/x>/y\" to='b@example.com/a/>b'/></route>",
+		"<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' "
+		"xmlns:p='urn:p' to='example.com'><message xmlns='jabber:client' to='b@e/r' "
+		"from='a@e/r'><p:x/></message></route>",
+	};
+	static const char *const ids[][2] = {
+		{ "12", "0123456789abcdef0123456789abcdef01234567" },
+		{ "it's <7> & \"8\"", "s\tm" },
+		{ "1", "2" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		struct nad *want = for_c2s(in[i], ids[i][0], ids[i][1]), *got;
+		struct buf out = { 0 };
+		const char *err = NULL;
+		int p;
+
+		buf_append_str(&out, "KEEP");
+		if (cluster_route_for_session(in[i], strlen(in[i]), NULL, want, C2S_SESSION_NS,
+					      ids[i][0], ids[i][1], &out) != 0)
+			fail_msg("case %zu refused", i);
+		assert_memory_equal(out.data, "KEEP", 4);
+		got = nad_parse(out.data + 4, out.len - 4, 64, &err, NULL);
+		if (got == NULL)
+			fail_msg("case %zu: the bytes do not parse (%s): %s", i, err, out.data + 4);
+		if (!nad_same(want, 0, got, 0))
+			fail_msg("case %zu: another tree: %s", i, out.data + 4);
+		p = nad_child(got, 0, NULL, NULL);
+		assert_string_equal(nad_attr(got, p, C2S_SESSION_NS, "c2s"), ids[i][0]);
+		assert_string_equal(nad_attr(got, p, C2S_SESSION_NS, "sm"), ids[i][1]);
+		assert_string_equal(nad_attr(got, 0, NULL, "to"), "c2s");
+		nad_free(&got);
+		nad_free(&want);
+		buf_free(&out);
+	}
+}
+
+/* Shapes it leaves to the sm: nothing in the route, a stanza that already
+ * uses the jcs prefix, a route that is not one. The output is untouched. */
+static void test_for_session_refused(void **state)
+{
+	static const char *const in[] = {
+		"<route xmlns='jabber:component:accept' to='example.com'>text only</route>",
+		"<route xmlns='jabber:component:accept' to='example.com'><message "
+		"xmlns='jabber:client' xmlns:jcs='urn:x' jcs:a='1'/></route>",
+		"<route xmlns='jabber:component:accept' to='example.com'><!-- c --><message "
+		"xmlns='jabber:client'/></route>",
+		"<other xmlns='jabber:component:accept'><message xmlns='jabber:client'/></other>",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		const char *err = NULL;
+		struct nad *nad = nad_parse(in[i], strlen(in[i]), 64, &err, NULL);
+		struct buf out = { 0 };
+
+		if (nad == NULL)
+			fail_msg("does not parse: %s: %s", err, in[i]);
+		buf_append_str(&out, "KEEP");
+		if (cluster_route_for_session(in[i], strlen(in[i]), NULL, nad, C2S_SESSION_NS,
+					      "1", "2", &out) != -1)
+			fail_msg("case %zu taken: %s", i, out.data);
+		assert_int_equal(out.len, 4);
+		nad_free(&nad);
+		buf_free(&out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +358,8 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_inherited),
 		cmocka_unit_test(test_drop),
+		cmocka_unit_test(test_for_session),
+		cmocka_unit_test(test_for_session_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
