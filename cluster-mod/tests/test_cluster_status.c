@@ -96,7 +96,8 @@ static void fill(struct cluster_status *st, struct cluster_status_peer p[2])
 			    .sm_held = 11, .sm_returned = 2, .sm_dropped = 3, .names_announced = 1,
 			    .names_held = 2, .component_out = 5, .component_in = 6,
 			    .component_bounced = 1, .undelivered_by = { 1, 0, 0, 0, 0, 0 },
-			    .input_held = 1, .input_holds = 4 },
+			    .input_held = 1, .input_holds = 4, .direct = 41,
+			    .direct_waited = 5, .direct_sessions = 2 },
 		.nmembers = 3, .members = members3,
 		.member_events = { .suspected = 5, .declared_dead = 4, .left = 1,
 				   .partitions = 2, .merges = 3, .held_down = 1,
@@ -139,6 +140,8 @@ static void test_text(void **state)
 				       "  redirects    3 installed\n  handed       17\n"
 				       "  forwarded    out 8, in 9, undelivered 1\n"
 				       "  for the sm   4 held now; 11 held, 2 handed back, 3 dropped\n"
+				       "  direct       41 to c2s, 5 through the sm after an earlier "
+				       "stanza; 2 sessions\n"
 				       "  undelivered  node-dead 1, queue-full 0, no-such-node 0, "
 				       "too-big 0, hop-limit 0, sm-gone 0\n"
 				       "  components   1 announced, 2 held for peers; routes out 5, "
@@ -207,6 +210,7 @@ static void test_json(void **state)
 				       "\"stubs_pushed\":30,\"redirect_entries\":3,\"handed\":17,"
 				       "\"forwarded_out\":8,\"forwarded_in\":9,\"undelivered\":1,"
 				       "\"sm_held_now\":4,\"sm_held\":11,\"sm_returned\":2,\"sm_dropped\":3,"
+				       "\"direct\":41,\"direct_waited\":5,\"direct_sessions\":2,"
 				       "\"undelivered_by\":{\"node-dead\":1,\"queue-full\":0,"
 				       "\"no-such-node\":0,\"too-big\":0,\"hop-limit\":0,"
 				       "\"sm-gone\":0},"
@@ -338,11 +342,11 @@ static void test_metrics(void **state)
 		samples += line[0] != '#';
 	}
 	/* 2 peers x (13 per-peer metrics + the undelivered causes) + rtt of n2
-	 * + refusal reasons + 5 router + 8 tables + 5 components + 3 members x
+	 * + refusal reasons + 5 router + 9 tables + 5 components + 3 members x
 	 * (4 states + since) + 2 other members x 3 flap metrics + 7 membership
 	 * events + 6 causes + 2 input holds */
 	assert_int_equal(samples, 2 * (13 + CLUSTER_FWD_REASONS) + 1 + CLUSTER_REFUSE_COUNT + 5 +
-			 8 + 5 + 3 * 5 + 2 * 3 + 7 + 6 + 2);
+			 9 + 5 + 3 * 5 + 2 * 3 + 7 + 6 + 2);
 	buf_free(&b);
 }
 
