@@ -12,12 +12,15 @@ through an sm. What a user would notice if it went wrong:
   moment it is in force, and once lifted the messages flow again;
 - a directed presence and a message sent right after it from another node
   arrive in that order, although the presence passes the sm and the
-  message does not (the sm's <done/> for jc:mark holds the message back).
+  message does not (the sm's <done/> for jc:mark holds the message back);
+- the receiving node's sm really is out of the path: stopped (SIGSTOP),
+  its users still get messages from other nodes.
 
 Slixmpp clients on `cluster3` (tests/lib/cluster.py).
 """
 
 import asyncio
+import signal
 import xml.etree.ElementTree as ET
 
 from lib.cluster_users import (
@@ -124,3 +127,21 @@ def test_directed_presence_then_message_from_another_node_keep_their_order(clust
     want = [x for i in range(n) for x in ("p%d" % i, "m%d" % i)]
     assert seen == want, ("alice (n1) sent bob (n2) presence p<i> then message m<i>; bob "
                           "must see them in that order, once each; got %s" % seen)
+
+
+def test_messages_from_another_node_arrive_while_the_recipients_sm_is_stopped(cluster3, xmpp):
+    (a, apw), (b, bpw) = users(cluster3, "alice", "bob")
+    register(cluster3, xmpp, (a, apw), (b, bpw))
+    alice = online(cluster3, xmpp, 1, a, apw)
+    bob = online(cluster3, xmpp, 2, b, bpw)
+    sm = cluster3[2].daemons["sm"]
+    sm.proc.send_signal(signal.SIGSTOP)
+    try:
+        for i in range(10):
+            alice.send_message(bob.full_jid, "sm stopped %d" % i)
+        wait_for(xmpp, bob, "message", body_is("sm stopped 9"),
+                 "bob (n2) gets alice's (n1) messages with his node's sm stopped")
+    finally:
+        sm.proc.send_signal(signal.SIGCONT)
+    got = [m["body"] for m in matching(bob, "message")]
+    assert got == ["sm stopped %d" % i for i in range(10)], got

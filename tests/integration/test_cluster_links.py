@@ -29,6 +29,7 @@ import re
 import signal
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -352,16 +353,32 @@ def test_delay_past_the_heartbeat_timeout_drops_the_link_without_loss(c3, xmpp):
     assert not alice.error_bodies
 
 
+def through_the_sm(c, xmpp, p, n):
+    """p (on node n) sets a privacy list: messages from other nodes for it
+    then pass its sm (no direct delivery, docs/cluster-protocol.md rule
+    16), as every message did before direct delivery."""
+    iq = p.xmpp.make_iq_set()
+    iq.append(ET.fromstring("<query xmlns='jabber:iq:privacy'><list name='x'><item "
+                            "type='jid' value='nobody@example.net' action='deny' "
+                            "order='1'/></list></query>"))
+    xmpp.run(iq.send(timeout=TIMEOUT), TIMEOUT, "%s sets a privacy list" % p.jid)
+    wait_until(xmpp, lambda: c[n].status_json()["tables"]["direct_sessions"] == 0,
+               "n%d's module told that %s's messages pass its sm" % (n, p.jid))
+
+
 def test_a_stopped_sm_holds_its_routers_input_and_the_sender_stores_offline(c3, xmpp):
     """n2's sm stops (SIGSTOP) while alice on n1 floods bob on n2: n2's
     router stops reading its peers once the sm's backlog passes the
     router's congestion mark, instead of buffering without bound for it;
     n1's queue for n2 reaches its bound and the rest is stored offline.
     Once the sm runs again, bob gets the queued ones live and the rest at
-    his next login: each once."""
+    his next login: each once. (Bob has a privacy list, so his messages
+    pass his sm: with direct delivery they would reach his c2s with the
+    sm stopped.)"""
     (a, apw), (b, bpw) = c3.user("alice"), c3.user("bob")
     alice = online(c3, xmpp, 1, a, apw, register=True)
     bob = online(c3, xmpp, 2, b, bpw, register=True)
+    through_the_sm(c3, xmpp, bob, 2)
     sm = c3[2].daemons["sm"]
     full_before = peer(c3[1], "n2")["undelivered"]["queue-full"]
     holds_before = c3[2].status_json()["tables"]["input_holds"]
