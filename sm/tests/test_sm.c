@@ -337,6 +337,45 @@ static void test_cluster_notify(void **state)
 	sm_test_sess_req(sm, "end", "1", a, NULL);
 	assert_non_null(sm_test_out_find("urn:jabberd-cluster:session", "action='end'",
 					 "jid='ann@example.org/desk'", NULL));
+	assert_null(sm_test_out_find("action='end'", "direct=", NULL));
+	sm_test_out_clear();
+
+	/* Direct delivery: the notification names the c2s and says direct='1'
+	 * while no privacy rule of the user's can refuse a message; a block
+	 * turns it off with an update before the iq's answer, an unblock on. */
+	a = sm_test_login(sm, "cat@example.org", "desk", "4");
+	sm_test_from_sess(sm, "4", a, "<presence/>");
+	assert_non_null(sm_test_out_find("action='update'", "jid='cat@example.org/desk'",
+					 "c2s='c2s'", "c2s-id='4'", "direct='1'", NULL));
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "4", a, "<iq type='set' id='k1'><block xmlns='urn:xmpp:blocking'>"
+			  "<item jid='eve@example.org'/></block></iq>");
+	{
+		const char *up = sm_test_out_find("action='update'", "jid='cat@example.org/desk'",
+						  "c2s-id='4'", NULL);
+		const char *res = sm_test_out_find("id='k1'", "type='result'", NULL);
+		int iu = -1, ir = -1;
+
+		assert_non_null(up);
+		assert_non_null(res);
+		assert_null(strstr(up, "direct="));
+		for (int i = 0; i < sm_test_nout; i++) {
+			if (sm_test_out[i] == up)
+				iu = i;
+			if (sm_test_out[i] == res)
+				ir = i;
+		}
+		assert_true(iu < ir);   /* the module knows before the client does */
+	}
+	sm_test_out_clear();
+	sm_test_from_sess(sm, "4", a, "<iq type='set' id='k2'><unblock xmlns='urn:xmpp:blocking'/>"
+			  "</iq>");
+	assert_non_null(sm_test_out_find("action='update'", "jid='cat@example.org/desk'",
+					 "direct='1'", NULL));
+	sm_test_out_clear();
+	/* A priority change keeps it. */
+	sm_test_from_sess(sm, "4", a, "<presence><priority>2</priority></presence>");
+	assert_non_null(sm_test_out_find("action='update'", "priority='2'", "direct='1'", NULL));
 	sm_test_out_clear();
 	sm_free(&sm);
 	free(with);
@@ -1803,6 +1842,20 @@ static void test_cluster_forwarded_in(void **state)
 	      "<body>m</body></message>");
 	assert_nout(1);
 	assert_non_null(sm_test_out_find(":c2s='2'", "to='bob@example.org'", "<body>m</body>", NULL));
+	sm_test_out_clear();
+	/* Marked (direct delivery's order): the sm says it took it, after
+	 * what it delivered for it. */
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/home' jc:mark='17'",
+	      "<presence from='ann@example.org/desk'><show>away</show></presence>");
+	assert_nout(2);
+	assert_non_null(strstr(sm_test_out[0], ":c2s='2'"));
+	assert_non_null(strstr(sm_test_out[1], "<done xmlns='urn:jabberd-cluster:session' "
+			       "mark='17'/>"));
+	assert_non_null(strstr(sm_test_out[1], "to='example.org'"));
+	sm_test_out_clear();
+	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/home' jc:mark='x1'",
+	      "<presence from='ann@example.org/desk'><show>xa</show></presence>");
+	assert_nout(1);         /* a bad mark: delivered, not answered */
 	sm_test_out_clear();
 	/* Presence fan-out: each target gets `to` = itself. */
 	cl_in(sm, "jc:from-node='n2' jc:targets='bob@example.org/home bob@example.org/work'",
