@@ -752,14 +752,10 @@ static void direct_note(struct cluster_local *cl, const char *jid, const char *s
 		/* Whatever is on its way through the sm now goes first. */
 		d->mark = cl->mark;
 		xhash_put(cl->direct, jid, d);
-	} else if (strcmp(d->c2s, c2s) == 0 && strcmp(d->c2s_id, c2s_id) == 0 &&
-		   strcmp(d->sm_id, sid) == 0) {
-		return;
-	} else {
-		free(d->c2s);
-		free(d->c2s_id);
-		free(d->sm_id);
 	}
+	free(d->c2s);
+	free(d->c2s_id);
+	free(d->sm_id);
 	d->c2s = xstrdup(c2s);
 	d->c2s_id = xstrdup(c2s_id);
 	d->sm_id = xstrdup(sid);
@@ -1507,8 +1503,7 @@ void cluster_local_free(struct cluster_local **clp)
 	nad_reader_free(&cl->reader);
 	nad_free(&cl->stubs);
 	xhash_free(&cl->bare);
-	if (cl->direct != NULL)
-		xhash_clear(cl->direct, direct_free);
+	xhash_clear(cl->direct, direct_free);
 	xhash_free(&cl->direct);
 	xhash_clear(cl->held, free);    /* i14 */
 	xhash_free(&cl->held);
